@@ -1,0 +1,1 @@
+"""jaxgd: gradient-descent parameter experiments in one compiled JAX call."""
