@@ -1,0 +1,105 @@
+"""jaxgd.descend: reference values, jit, vmap, forward-mode AD, no-jit, trajectory."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgd
+from tests.helpers import CASE_IDS, CASES, assert_close, float32_tol, reference_descend
+
+NOTEBOOK = CASES[0]
+
+
+def test_notebook_minimum_from_zero(x64):
+    # The true local minimum; the notebook's own deriv (missing a factor x) gives -1.6702.
+    x = jaxgd.descend(NOTEBOOK.f, 0.0, learning_rate=0.01, epochs=1000)
+    assert x.dtype == jnp.float64
+    assert float(x) == pytest.approx(-1.42880, abs=5e-6)
+    wrong = reference_descend(
+        lambda x: np.cos(x) * np.exp(-0.05 * x**2) - np.sin(x) * 0.1 * np.exp(-0.05 * x**2),
+        0.0,
+        0.01,
+        1000,
+    )
+    assert wrong == pytest.approx(-1.6702, abs=5e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_matches_reference(case, dtype):
+    with jax.enable_x64(dtype == "float64"):
+        for start in case.starts[:3]:
+            x = jaxgd.descend(case.f, start, case.rates[0], 40)
+            assert x.dtype == np.dtype(dtype)
+            ref = reference_descend(case.np_df, start, case.rates[0], 40)
+            assert_close(x, ref, **float32_tol(np.dtype(dtype)))
+
+
+def test_zero_epochs_is_the_start():
+    assert float(jaxgd.descend(NOTEBOOK.f, 1.25, 0.5, 0)) == 1.25
+
+
+def test_jit_and_no_jit_agree():
+    args = (NOTEBOOK.f, 0.7, 0.05, 200)
+    plain = jaxgd.descend(*args)
+    jitted = jax.jit(jaxgd.descend, static_argnums=0)(*args)
+    with jax.disable_jit():
+        eager = jaxgd.descend(*args)
+    assert jitted == plain
+    np.testing.assert_allclose(eager, plain, rtol=1e-6)
+
+
+def test_vmap_over_start_rate_and_epochs(x64):
+    starts = jnp.array([-1.0, 0.0, 4.0])
+    rates = jnp.array([0.01, 0.1, 0.2])
+    epochs = jnp.array([0, 5, 300])
+    out = jax.vmap(jaxgd.descend, in_axes=(None, 0, 0, 0))(NOTEBOOK.f, starts, rates, epochs)
+    ref = [
+        reference_descend(NOTEBOOK.np_df, *args) for args in zip(starts, rates, epochs, strict=True)
+    ]
+    assert_close(out, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_forward_mode_ad_in_start_and_rate(x64):
+    # d x_n / d x0 by forward mode equals a central difference of the reference loop.
+    f, df = NOTEBOOK.f, NOTEBOOK.np_df
+    dx0 = jax.jacfwd(jaxgd.descend, argnums=1)(f, 0.5, 0.05, 30)
+    h = 1e-6
+    fd = (reference_descend(df, 0.5 + h, 0.05, 30) - reference_descend(df, 0.5 - h, 0.05, 30)) / (
+        2 * h
+    )
+    assert float(dx0) == pytest.approx(fd, rel=1e-6)
+    _, dlr = jax.jvp(lambda lr: jaxgd.descend(f, 0.5, lr, 30), (0.05,), (1.0,))
+    fd_lr = (
+        reference_descend(df, 0.5, 0.05 + h, 30) - reference_descend(df, 0.5, 0.05 - h, 30)
+    ) / (2 * h)
+    assert float(dlr) == pytest.approx(fd_lr, rel=1e-6)
+
+
+def test_trajectory(x64):
+    traj = jaxgd.descend(NOTEBOOK.f, 0.0, 0.01, 25, trajectory=True)
+    assert traj.shape == (26,)
+    assert traj[0] == 0.0
+    for n in (1, 10, 25):
+        assert traj[n] == jaxgd.descend(NOTEBOOK.f, 0.0, 0.01, n)
+
+
+def test_trajectory_needs_concrete_epochs():
+    with pytest.raises(ValueError, match="trajectory=True needs epochs to be a concrete int"):
+        jax.jit(lambda n: jaxgd.descend(NOTEBOOK.f, 0.0, 0.1, n, trajectory=True))(3)
+
+
+def test_overflow_is_a_value_not_an_error():
+    x = jaxgd.descend(lambda x: x**4, 10.0, 1.0, 20)
+    assert not np.isfinite(x)
+
+
+def test_no_recompile_for_new_values(compiles):
+    jaxgd.descend(NOTEBOOK.f, 0.0, 0.01, 10)
+    with compiles:
+        jaxgd.descend(NOTEBOOK.f, 1.0, 0.02, 500)
+        jaxgd.descend(NOTEBOOK.f, -3, 0.5, 0)
+    assert compiles.count == 0, compiles.names

@@ -1,0 +1,168 @@
+"""jaxgd.sweep against a per-cell float64 reference, shapes, ordering, recompilation, divergence."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxgd
+from tests.helpers import CASE_IDS, CASES, assert_close, float32_tol, reference_sweep
+
+EPOCHS = (0, 7, 3, 50, 17, 17, 1)  # unsorted, a duplicate, zero
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_matches_float64_reference(x64, case):
+    res = jaxgd.sweep(case.f, case.starts, case.rates, EPOCHS)
+    ref = reference_sweep(case.np_df, case.starts, case.rates, EPOCHS)
+    assert res.final.dtype == jnp.float64
+    assert_close(res.final, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(res.diverged, ~np.isfinite(ref))
+    with np.errstate(all="ignore"):
+        assert_close(res.value, case.np_f(ref), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_float32_close_to_reference(case):
+    # float32 is the default; stay in the region where float32 is not chaotic.
+    rates = [r for r in case.rates if r <= 0.1]
+    res = jaxgd.sweep(case.f, case.starts, rates, (0, 5, 20))
+    ref = reference_sweep(case.np_df, np.float32(case.starts), np.float32(rates), (0, 5, 20))
+    assert res.final.dtype == jnp.float32
+    ok = np.isfinite(ref) & (np.abs(ref) < 1e3)
+    np.testing.assert_allclose(np.asarray(res.final)[ok], ref[ok], **float32_tol(np.float32))
+
+
+def test_some_cases_diverge_and_others_are_untouched(x64):
+    quad = next(c for c in CASES if c.name == "quadratic")
+    res = jaxgd.sweep(quad.f, quad.starts, quad.rates, [1000])
+    # |x - 1| is multiplied by |1 - 4 * rate| each step: 0.01 and 0.3 converge to 1; 0.6 grows
+    # by 1.4x, to ~1e146 after 1000 steps, huge but finite; 0.9 grows by 2.6x and overflows.
+    assert res.diverged[:, 3].all()
+    assert not res.diverged[:, :3].any()
+    assert (np.abs(res.final[:, 2]) > 1e100).all()
+    np.testing.assert_allclose(res.final[:, :2], 1.0, atol=1e-9)
+
+
+def test_notebook_minimum_from_zero(x64):
+    res = jaxgd.sweep(CASES[0].f, 0.0, 0.01, 1000)
+    assert res.shape == (1, 1, 1)
+    assert float(res.final[0, 0, 0]) == pytest.approx(-1.42880, abs=5e-6)
+
+
+@pytest.mark.parametrize(
+    ("starts", "rates", "epochs", "shape"),
+    [
+        (0.0, 0.1, 10, (1, 1, 1)),
+        ([0.0, 1.0], 0.1, [5, 1, 5, 0], (2, 1, 4)),
+        (np.linspace(-1, 1, 3), np.array([0.1, 0.2]), np.round(np.linspace(10, 50, 5)), (3, 2, 5)),
+        (jnp.arange(4.0), jnp.array([0.01]), jnp.array([3]), (4, 1, 1)),
+    ],
+)
+def test_shapes(starts, rates, epochs, shape):
+    res = jaxgd.sweep(jnp.cos, starts, rates, epochs)
+    assert res.shape == shape
+    assert res.value.shape == res.diverged.shape == shape
+    assert res.starts.shape == (shape[0],)
+    assert res.learning_rates.shape == (shape[1],)
+    assert res.epochs.shape == (shape[2],)
+    assert res.dims == ("start", "learning_rate", "epochs")
+
+
+def test_every_axis_keeps_callers_order(x64):
+    starts = [2.0, -1.0, 0.5]
+    rates = [0.3, 0.01, 0.1]
+    epochs = [40, 0, 40, 3, 1000, 2]
+    res = jaxgd.sweep(jnp.cos, starts, rates, epochs)
+    np.testing.assert_array_equal(res.starts, starts)
+    np.testing.assert_array_equal(res.learning_rates, rates)
+    np.testing.assert_array_equal(res.epochs, epochs)
+    for i, s in enumerate(starts):
+        for j, r in enumerate(rates):
+            for k, e in enumerate(epochs):
+                assert res.final[i, j, k] == jaxgd.descend(jnp.cos, s, r, e)
+    # 0 epochs is the start itself; duplicates agree.
+    np.testing.assert_array_equal(
+        res.final[:, :, 1], np.broadcast_to(np.array(starts)[:, None], (3, 3))
+    )
+    np.testing.assert_array_equal(res.final[:, :, 0], res.final[:, :, 2])
+
+
+def test_integral_float_epochs_like_the_notebook():
+    epochs = np.round(np.linspace(10, 500, 40))
+    res = jaxgd.sweep(CASES[0].f, 0.0, np.linspace(1e-10, 0.1, 50), epochs)
+    assert res.shape == (1, 50, 40)
+    np.testing.assert_array_equal(res.epochs, epochs.astype(int))
+
+
+def test_no_recompile_for_new_values(compiles):
+    f = CASES[0].f
+    jaxgd.sweep(f, [0.0, 1.0], [0.1, 0.2, 0.3], [5, 10])
+    rates = jnp.array([0.4, 0.2, 0.1])  # made outside: creating it compiles a conversion
+    with compiles:
+        a = jaxgd.sweep(f, [3.0, -1.0], [0.01, 0.02, 0.5], [100, 0])
+        b = jaxgd.sweep(f, np.array([2.0, 2.5]), rates, np.array([7.0, 7.0]))
+    assert compiles.count == 0, compiles.names
+    assert a.shape == b.shape == (2, 3, 2)
+
+
+def test_new_shape_compiles_once(compiles):
+    f = CASES[2].f
+    with compiles:
+        jaxgd.sweep(f, [0.0, 1.0, 2.0], [0.1], [5, 10, 11, 12])
+        jaxgd.sweep(f, [0.5, 1.5, 2.5], [0.2], [1, 2, 3, 4])
+    assert compiles.count == 1, compiles.names
+
+
+def test_result_leaves_jit_and_works_inside_it():
+    f = CASES[0].f
+
+    @jax.jit
+    def run(starts, rates, epochs):
+        return jaxgd.sweep(f, starts, rates, epochs)
+
+    inside = run(jnp.array([0.0, 1.6]), jnp.array([0.01, 0.1]), jnp.array([10, 100]))
+    outside = jaxgd.sweep(f, [0.0, 1.6], [0.01, 0.1], [10, 100])
+    assert isinstance(inside, jaxgd.SweepResult)
+    np.testing.assert_array_equal(inside.final, outside.final)
+    assert inside.dims == outside.dims and inside.function == outside.function
+
+
+def test_same_without_jit():
+    f = CASES[3].f
+    args = ([-1.0, 0.4], [0.1, 0.3], [4, 0, 2])
+    jitted = jaxgd.sweep(f, *args)
+    with jax.disable_jit():
+        eager = jaxgd.sweep(f, *args)
+    np.testing.assert_allclose(eager.final, jitted.final, rtol=1e-6)
+
+
+def test_divergence_is_isolated_per_cell(x64):
+    well = next(c for c in CASES if c.name == "double_well")
+    starts = [0.5, 50.0, -0.5]
+    res = jaxgd.sweep(well.f, starts, [0.01, 0.02], [0, 100, 10])
+    alone = jaxgd.sweep(well.f, [0.5, -0.5], [0.01, 0.02], [0, 100, 10])
+    assert res.diverged[1, :, 1:].all()  # 50 overflows in a few steps
+    kept = np.array([0, 2])
+    assert not res.diverged[kept].any()
+    np.testing.assert_array_equal(res.final[kept], alone.final)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    starts=st.lists(st.floats(-4, 4), min_size=1, max_size=3),
+    rates=st.lists(st.floats(0, 0.2), min_size=1, max_size=3),
+    epochs=st.lists(st.integers(0, 60), min_size=1, max_size=4),
+)
+def test_sweep_equals_descend_cell_by_cell(starts, rates, epochs):
+    f = CASES[0].f
+    res = jaxgd.sweep(f, starts, rates, epochs)
+    cells = jax.vmap(
+        jax.vmap(jax.vmap(jaxgd.descend, (None, None, None, 0)), (None, None, 0, None)),
+        (None, 0, None, None),
+    )(f, jnp.array(starts, jnp.float32), jnp.array(rates, jnp.float32), jnp.array(epochs))
+    np.testing.assert_allclose(res.final, cells, rtol=1e-6, atol=1e-6)
