@@ -1,0 +1,1 @@
+"""The notebook's experiments, each runnable as ``python -m experiments.<name>``."""
