@@ -6,6 +6,8 @@ Give only ``f(x)``; ``jax.grad`` supplies the derivative. :func:`descend` runs o
 ``jaxgd.plotting``.
 """
 
+from jaxgd.convergence import Convergence as Convergence
+from jaxgd.convergence import convergence as convergence
 from jaxgd.descend import descend as descend
 from jaxgd.result import SweepResult as SweepResult
 from jaxgd.result import load as load
@@ -13,4 +15,4 @@ from jaxgd.sweep import sweep as sweep
 
 __version__ = "0.1.0"
 
-__all__ = ["SweepResult", "descend", "load", "sweep"]
+__all__ = ["Convergence", "SweepResult", "convergence", "descend", "load", "sweep"]

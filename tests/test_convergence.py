@@ -1,0 +1,92 @@
+"""jaxgd.convergence against a per-run Python loop that stores the whole trajectory."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import jaxgd
+from jaxgd.convergence import convergence
+from tests.helpers import CASE_IDS, CASES
+
+
+def reference_convergence(np_df, x0, rate, epochs, tol):
+    """First epoch from which |x_t - x_end| <= tol, from a stored float64 trajectory."""
+    xs = [np.float64(x0)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs):
+            xs.append(xs[-1] - rate * np_df(xs[-1]))
+    xs = np.array(xs)
+    with np.errstate(invalid="ignore"):
+        far = ~(np.abs(xs - xs[-1]) <= tol)
+    epoch = int(np.nonzero(far)[0].max()) + 1 if far.any() else 0
+    last_step = abs(xs[-1] - xs[-2]) if epochs else 0.0
+    diverged = not np.isfinite(xs[-1])
+    return epoch, (not diverged) and last_step < tol, diverged, xs[-1]
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_matches_reference(x64, case):
+    tol, epochs = 1e-3, 300
+    conv = convergence(case.f, case.starts, case.rates, epochs, tol=tol)
+    assert conv.shape == (len(case.starts), len(case.rates))
+    for i, s in enumerate(case.starts):
+        for j, r in enumerate(case.rates):
+            epoch, converged, diverged, end = reference_convergence(case.np_df, s, r, epochs, tol)
+            assert bool(conv.diverged[i, j]) == diverged
+            assert bool(conv.converged[i, j]) == converged, (s, r)
+            if not diverged:
+                assert int(conv.epoch[i, j]) == epoch, (s, r)
+                assert float(conv.final[i, j]) == pytest.approx(end, rel=1e-12, abs=1e-12)
+
+
+def test_final_agrees_with_sweep():
+    f = CASES[0].f
+    conv = convergence(f, [-2.0, 0.0, 3.0], [0.01, 0.1], 400)
+    res = jaxgd.sweep(f, [-2.0, 0.0, 3.0], [0.01, 0.1], 400)
+    np.testing.assert_array_equal(conv.final, res.final[..., 0])
+
+
+def test_zero_epochs():
+    conv = convergence(CASES[0].f, [0.5, 1.0], 0.1, 0)
+    np.testing.assert_array_equal(conv.epoch, 0)
+    assert conv.converged.all()
+
+
+def test_oscillation_is_not_converged(x64):
+    # Rate 0.5 on 2 (x - 1)^2 flips x - 1 in sign each step: it never settles.
+    quad = CASES[1].f
+    conv = convergence(quad, [0.0], [0.5, 0.1], 200, tol=1e-6)
+    assert not conv.converged[0, 0] and not conv.diverged[0, 0]
+    assert conv.converged[0, 1]
+
+
+def test_no_recompile_for_new_values(compiles):
+    f = CASES[0].f
+    convergence(f, [0.0, 1.0], [0.1], 50)
+    with compiles:
+        convergence(f, [2.0, -1.0], [0.3], 500, tol=1e-2)
+    assert compiles.count == 0, compiles.names
+
+
+def test_pytree_leaves_jit():
+    f = CASES[0].f
+    conv = jax.jit(lambda s: convergence(f, s, 0.1, 100))(np.array([0.0, 1.0]))
+    assert conv.function == "tests.helpers:_nb" and conv.epoch.shape == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"epochs": [10, 20]}, "epochs must be one whole number"),
+        ({"epochs": -1}, "epochs must be >= 0"),
+        ({"tol": 0.0}, "tol must be a positive"),
+        ({"tol": [1e-3, 1e-4]}, "tol must be a positive"),
+        ({"starts": []}, "starts is empty"),
+    ],
+)
+def test_bad_input(kw, match):
+    args = {"starts": [0.0], "learning_rates": [0.1], "epochs": 10} | kw
+    with pytest.raises(ValueError, match=match):
+        convergence(CASES[0].f, **args)
