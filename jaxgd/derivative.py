@@ -1,0 +1,177 @@
+"""Check a hand-written derivative against ``jax.grad``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgd.minima import _check_int, _check_interval, _check_scalar_function, _finite_float
+
+__all__ = ["DerivativeCheck", "check_derivative"]
+
+
+@dataclass(frozen=True, eq=False)
+class DerivativeCheck:
+    """A hand-written derivative compared with autodiff on a float64 grid.
+
+    The two agree at a point when ``|given - autodiff| <= atol + rtol * |autodiff|``
+    (the rule of ``numpy.isclose``); a non-finite value on either side is a disagreement.
+
+    Attributes:
+        x: The grid, float64, ascending.
+        autodiff: ``jax.grad(f)`` on the grid.
+        given: The hand-written derivative on the grid.
+        error: ``|given - autodiff|`` (NaN where either is not finite).
+        rtol: Relative tolerance used.
+        atol: Absolute tolerance used.
+    """
+
+    x: np.ndarray
+    autodiff: np.ndarray
+    given: np.ndarray
+    error: np.ndarray
+    rtol: float
+    atol: float
+
+    @property
+    def mismatch(self) -> np.ndarray:
+        """Boolean mask of the grid points where the two disagree."""
+        with np.errstate(invalid="ignore"):
+            return ~(self.error <= self.atol + self.rtol * np.abs(self.autodiff))
+
+    @property
+    def ok(self) -> bool:
+        """Whether the two agree at every grid point."""
+        return not bool(self.mismatch.any())
+
+    @property
+    def _worst(self) -> int:
+        # NaN counts as the worst error: it means one side is broken there.
+        return int(np.argmax(np.where(np.isnan(self.error), np.inf, self.error)))
+
+    @property
+    def max_error(self) -> float:
+        """The largest ``|given - autodiff|`` on the grid (NaN if any point is NaN)."""
+        return float(self.error[self._worst])
+
+    @property
+    def worst_x(self) -> float:
+        """The grid point where the error is largest."""
+        return float(self.x[self._worst])
+
+    def summary(self) -> str:
+        """One line: whether the two agree, and where the worst error is."""
+        i = self._worst
+        where = (
+            f"max |error| {self.max_error:.3g} at x = {self.worst_x:.6g} "
+            f"(given {self.given[i]:.6g}, autodiff {self.autodiff[i]:.6g})"
+        )
+        span = f"[{self.x[0]:.6g}, {self.x[-1]:.6g}]"
+        if self.ok:
+            return f"derivative agrees with autodiff on {span} ({self.x.size} points): {where}"
+        bad = int(self.mismatch.sum())
+        return (
+            f"derivative DISAGREES with autodiff at {bad} of {self.x.size} points on "
+            f"{span}: {where}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _evaluate(df: Callable, x: np.ndarray) -> np.ndarray:
+    """``df`` on the whole grid at once, or point by point if it cannot take an array."""
+    try:
+        out = np.asarray(df(x))
+        if out.shape == x.shape:
+            return out
+    except Exception:  # Scalar-only code (math.cos, if x > 0) fails on arrays; retry below.
+        pass
+    try:
+        return np.array([np.asarray(df(xi)).reshape(()) for xi in x])
+    except Exception as err:
+        raise TypeError(
+            "df must map a float x to one real number (or an array of x to an array of "
+            f"the same shape); calling it failed: {type(err).__name__}: {err}"
+        ) from err
+
+
+def check_derivative(
+    f: Callable[[jax.Array], jax.Array],
+    df: Callable,
+    lo: float,
+    hi: float,
+    *,
+    num: int = 1001,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> DerivativeCheck:
+    """Compare a hand-written derivative ``df`` of ``f`` with ``jax.grad(f)``.
+
+    Both are evaluated on ``num`` evenly spaced float64 points of ``[lo, hi]``. ``df`` may
+    use NumPy or ``jax.numpy``: it is called once on the whole grid, and point by point
+    if that fails or returns the wrong shape. Both sides run with 64-bit JAX enabled for
+    the duration of the call, so the comparison measures the formula, not float32
+    rounding; the global ``jax_enable_x64`` setting is left as it was.
+
+    Args:
+        f: Scalar-to-scalar function written with ``jax.numpy``.
+        df: The hand-written derivative of ``f``.
+        lo: Left end of the interval, finite.
+        hi: Right end of the interval, finite, greater than ``lo``.
+        num: Number of grid points, >= 2.
+        rtol: Relative tolerance, >= 0.
+        atol: Absolute tolerance, >= 0; it absorbs rounding where ``f'`` crosses 0.
+
+    Returns:
+        A :class:`DerivativeCheck`; ``str()`` of it is a one-line verdict.
+
+    Raises:
+        TypeError: If ``f`` or ``df`` is not callable, ``f`` does not return a real
+            scalar, ``df`` cannot be evaluated, or an argument has the wrong type.
+        ValueError: If ``lo``/``hi`` are not finite with ``lo < hi``, ``num < 2`` or a
+            tolerance is negative.
+
+    Example:
+        The course notebook's derivative drops a factor ``x`` from its second term:
+
+        >>> import numpy as np, jax.numpy as jnp
+        >>> from jaxgd.derivative import check_derivative
+        >>> f = lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)
+        >>> e = lambda x: np.exp(-0.05 * x**2)
+        >>> wrong = lambda x: np.cos(x) * e(x) - np.sin(x) * 0.1 * e(x)
+        >>> check = check_derivative(f, wrong, -2 * np.pi, 2 * np.pi)
+        >>> check.ok
+        False
+        >>> print(check)  # doctest: +ELLIPSIS
+        derivative DISAGREES with autodiff at ... of 1001 points on [-6.28319, 6.28319]: ...
+        >>> right = lambda x: np.cos(x) * e(x) - np.sin(x) * 0.1 * x * e(x)
+        >>> check_derivative(f, right, -2 * np.pi, 2 * np.pi).ok
+        True
+    """
+    lo_f, hi_f = _check_interval(lo, hi)
+    num = _check_int("num", num, 2)
+    tolerances = {}
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        tolerances[name] = _finite_float(name, value)
+        if tolerances[name] < 0:
+            raise ValueError(f"{name} must be >= 0, got {tolerances[name]}")
+    if not callable(df):
+        raise TypeError(f"df must be a callable taking a float, got {type(df).__name__}")
+
+    x = np.linspace(lo_f, hi_f, num, dtype=np.float64)
+    with jax.enable_x64(True):
+        _check_scalar_function("f", f, jnp.dtype(jnp.float64))
+        autodiff = np.asarray(jax.jit(jax.vmap(jax.grad(f)))(x), np.float64)
+        given = _evaluate(df, x)
+    if not np.issubdtype(given.dtype, np.number) or np.iscomplexobj(given):
+        raise TypeError(f"df must return real numbers, got dtype {given.dtype}")
+    given = given.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        error = np.abs(given - autodiff)
+    error[~(np.isfinite(given) & np.isfinite(autodiff))] = np.nan
+    return DerivativeCheck(x, autodiff, given, error, tolerances["rtol"], tolerances["atol"])

@@ -1,0 +1,284 @@
+"""A small library of 1-D test functions for gradient-descent experiments.
+
+Each function is plain ``jax.numpy``: it takes a scalar and returns a scalar, so it works
+under ``jax.grad``, ``jax.jit`` and ``jax.vmap``. Each was chosen to show one behaviour of
+gradient descent; its docstring gives the formula, the domain of interest and every local
+minimum on that domain (``x`` and ``f(x)`` to six decimals, boundary minima included).
+
+The registry ``FUNCTIONS`` maps each name to a :class:`Function1D` that carries the
+function with its domain, so experiments can select one by name:
+
+>>> import jaxgd.functions as fns
+>>> fns.names()
+['notebook', 'double_well', 'rastrigin', 'plateau', 'steep_wall', 'saddle']
+>>> spec = fns.get("double_well")
+>>> spec.domain
+(-2.0, 2.0)
+>>> round(float(spec.f(0.0)), 6)
+0.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+__all__ = [
+    "FUNCTIONS",
+    "Function1D",
+    "double_well",
+    "get",
+    "names",
+    "notebook",
+    "plateau",
+    "rastrigin",
+    "saddle",
+    "steep_wall",
+]
+
+
+def notebook(x: jax.typing.ArrayLike) -> jax.Array:
+    """The course notebook's function: ``f(x) = sin(x) * exp(-0.05 x^2)``.
+
+    Domain of interest: ``[-2π, 2π]``. Two interior basins of different depth; the
+    Gaussian envelope makes the right one shallower. ``f' = exp(-0.05 x^2) (cos x -
+    0.1 x sin x)``.
+
+    Minima on the domain:
+        x = -6.283185, f = 0.000000  (left end: f' > 0 there)
+        x = -1.428870, f = -0.893875  (global)
+        x = 4.305801, f = -0.363478
+
+    Args:
+        x: A scalar.
+
+    Returns:
+        ``f(x)``, a scalar.
+
+    >>> round(float(notebook(-1.42887)), 6)
+    -0.893875
+    """
+    return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+
+
+def double_well(x: jax.typing.ArrayLike) -> jax.Array:
+    """A tilted double well: ``f(x) = x^4 - 2 x^2 + 0.3 x``.
+
+    Domain of interest: ``[-2, 2]``. Two basins split by a hump near ``x = 0.075``; the
+    tilt makes the left one deeper, so where descent ends depends on the side it starts.
+    The minima are roots of the cubic ``4 x^3 - 4 x + 0.3``.
+
+    Minima on the domain:
+        x = -1.035579, f = -1.305428  (global)
+        x = 0.960150, f = -0.705854
+
+    Args:
+        x: A scalar.
+
+    Returns:
+        ``f(x)``, a scalar.
+
+    >>> round(float(double_well(1.0)), 6)
+    -0.7
+    """
+    return x**4 - 2.0 * x**2 + 0.3 * x
+
+
+def rastrigin(x: jax.typing.ArrayLike) -> jax.Array:
+    """The 1-D Rastrigin function: ``f(x) = 10 + x^2 - 10 cos(2π x)``.
+
+    Domain of interest: ``[-5.12, 5.12]``. Eleven wells, one near each integer, deeper
+    towards 0; small rates stop in the nearest well, larger ones hop between wells.
+    ``f' = 2 x + 20π sin(2π x)``. The function is even, so the minima are symmetric.
+
+    Minima on the domain:
+        x = -4.974691, f = 24.873723
+        x = -3.979784, f = 15.919244
+        x = -2.984856, f = 8.954601
+        x = -1.989912, f = 3.979831
+        x = -0.994959, f = 0.994959
+        x = 0.000000, f = 0.000000  (global)
+        x = 0.994959, f = 0.994959
+        x = 1.989912, f = 3.979831
+        x = 2.984856, f = 8.954601
+        x = 3.979784, f = 15.919244
+        x = 4.974691, f = 24.873723
+
+    Args:
+        x: A scalar.
+
+    Returns:
+        ``f(x)``, a scalar.
+
+    >>> round(float(rastrigin(0.0)), 6)
+    0.0
+    """
+    return 10.0 + x**2 - 10.0 * jnp.cos(2.0 * math.pi * x)
+
+
+def plateau(x: jax.typing.ArrayLike) -> jax.Array:
+    """An inverted Gaussian: ``f(x) = 1 - exp(-x^2)``.
+
+    Domain of interest: ``[-5, 5]``. One minimum, surrounded by a plateau where the
+    gradient ``f' = 2 x exp(-x^2)`` vanishes (``~7e-4`` at ``|x| = 3``, ``~1e-10`` at
+    ``|x| = 5``): descent started there barely moves in any practical number of epochs.
+
+    Minima on the domain:
+        x = 0.000000, f = 0.000000  (global)
+
+    Args:
+        x: A scalar.
+
+    Returns:
+        ``f(x)``, a scalar.
+
+    >>> round(float(plateau(1.0)), 6)
+    0.632121
+    """
+    return 1.0 - jnp.exp(-(x**2))
+
+
+def steep_wall(x: jax.typing.ArrayLike) -> jax.Array:
+    """A quadratic bowl with quartic walls: ``f(x) = x^4 / 4 + x^2 / 2``.
+
+    Domain of interest: ``[-3, 3]``. One minimum with curvature ``f''(0) = 1``, so rates
+    below 2 are stable near it, but the walls steepen fast (``f' = x^3 + x``): a step from
+    ``x0`` overshoots to ``|x| > |x0|`` once ``rate * (1 + x0^2) > 2``, and from there the
+    iterates grow without bound. Large rates diverge from far starts only.
+
+    Minima on the domain:
+        x = 0.000000, f = 0.000000  (global)
+
+    Args:
+        x: A scalar.
+
+    Returns:
+        ``f(x)``, a scalar.
+
+    >>> round(float(steep_wall(2.0)), 6)
+    6.0
+    """
+    return 0.25 * x**4 + 0.5 * x**2
+
+
+def saddle(x: jax.typing.ArrayLike) -> jax.Array:
+    """A quartic with an inflection saddle: ``f(x) = x^4 / 4 - x^3 / 3``.
+
+    Domain of interest: ``[-1.5, 2]``. ``f' = x^2 (x - 1)`` and ``f'' = 3 x^2 - 2 x``, so
+    ``x = 0`` has ``f' = f'' = 0`` but is no minimum: ``f'`` is negative on both sides.
+    Descent from the left creeps towards 0 ever more slowly and never crosses it; from
+    the right of 0 it reaches the minimum at 1.
+
+    Minima on the domain:
+        x = 1.000000, f = -0.083333  (global; exactly -1/12)
+
+    Args:
+        x: A scalar.
+
+    Returns:
+        ``f(x)``, a scalar.
+
+    >>> float(jax.grad(saddle)(0.0))
+    0.0
+    """
+    return 0.25 * x**4 - x**3 / 3.0
+
+
+@dataclass(frozen=True)
+class Function1D:
+    """A test function with the interval it is meant to be studied on.
+
+    Attributes:
+        name: The registry key, a short snake_case name.
+        f: The ``jax.numpy`` function, scalar to scalar.
+        domain: ``(lo, hi)``, the interval of interest.
+        description: One line saying what the function shows.
+    """
+
+    name: str
+    f: Callable[[jax.typing.ArrayLike], jax.Array]
+    domain: tuple[float, float]
+    description: str
+
+
+FUNCTIONS: dict[str, Function1D] = {
+    spec.name: spec
+    for spec in (
+        Function1D(
+            "notebook",
+            notebook,
+            (-2.0 * math.pi, 2.0 * math.pi),
+            "sin(x)·exp(-0.05x²): the course notebook's two basins of different depth",
+        ),
+        Function1D(
+            "double_well",
+            double_well,
+            (-2.0, 2.0),
+            "x⁴ - 2x² + 0.3x: a tilted double well, the left basin deeper",
+        ),
+        Function1D(
+            "rastrigin",
+            rastrigin,
+            (-5.12, 5.12),
+            "10 + x² - 10cos(2πx): eleven wells, deeper towards 0",
+        ),
+        Function1D(
+            "plateau",
+            plateau,
+            (-5.0, 5.0),
+            "1 - exp(-x²): one minimum inside a plateau where gradients vanish",
+        ),
+        Function1D(
+            "steep_wall",
+            steep_wall,
+            (-3.0, 3.0),
+            "x⁴/4 + x²/2: a bowl with quartic walls where large rates diverge",
+        ),
+        Function1D(
+            "saddle",
+            saddle,
+            (-1.5, 2.0),
+            "x⁴/4 - x³/3: an inflection saddle at 0 before the minimum at 1",
+        ),
+    )
+}
+
+
+def names() -> list[str]:
+    """The registered function names, in registry order.
+
+    >>> "notebook" in names()
+    True
+    """
+    return list(FUNCTIONS)
+
+
+def get(name: str) -> Function1D:
+    """Look up a test function by name.
+
+    Args:
+        name: A key of :data:`FUNCTIONS`.
+
+    Returns:
+        The :class:`Function1D` registered under ``name``.
+
+    Raises:
+        TypeError: If ``name`` is not a string.
+        ValueError: If no function is registered under ``name``; the message lists the
+            available names.
+
+    >>> get("plateau").domain
+    (-5.0, 5.0)
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string such as 'notebook', got {type(name).__name__}")
+    try:
+        return FUNCTIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"name={name!r} is not a known test function; choose one of: {', '.join(FUNCTIONS)}"
+        ) from None

@@ -1,0 +1,140 @@
+"""check_derivative: it must flag the notebook's wrong derivative and pass right ones."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgd.functions as fns
+from jaxgd.derivative import DerivativeCheck, check_derivative
+
+
+def envelope(x):
+    return np.exp(-0.05 * x**2)
+
+
+# The course notebook's derivative: the second term has lost a factor x.
+def notebook_wrong(x):
+    return np.cos(x) * envelope(x) - np.sin(x) * 0.1 * envelope(x)
+
+
+def notebook_right(x):
+    return np.cos(x) * envelope(x) - np.sin(x) * 0.1 * x * envelope(x)
+
+
+# Exact derivatives of every library function, written by hand in NumPy.
+HAND_DERIVATIVES = {
+    "notebook": notebook_right,
+    "double_well": lambda x: 4 * x**3 - 4 * x + 0.3,
+    "rastrigin": lambda x: 2 * x + 20 * np.pi * np.sin(2 * np.pi * x),
+    "plateau": lambda x: 2 * x * np.exp(-(x**2)),
+    "steep_wall": lambda x: x**3 + x,
+    "saddle": lambda x: x**3 - x**2,
+}
+
+NOTEBOOK_DOMAIN = fns.get("notebook").domain
+
+
+def test_flags_the_notebooks_wrong_derivative():
+    check = check_derivative(fns.notebook, notebook_wrong, *NOTEBOOK_DOMAIN)
+    assert isinstance(check, DerivativeCheck) and not check.ok
+    # The missing factor makes given - true = 0.1 sin(x) (x - 1) exp(-0.05 x^2).
+    x = np.linspace(*NOTEBOOK_DOMAIN, 1001)
+    gap = np.abs(0.1 * np.sin(x) * (x - 1) * envelope(x))
+    assert check.worst_x == x[np.argmax(gap)]
+    assert check.max_error == pytest.approx(gap.max(), rel=1e-12)
+    assert check.max_error > 0.2
+    np.testing.assert_allclose(check.error, gap, rtol=1e-9, atol=1e-12)
+    line = str(check)
+    assert "\n" not in line and "DISAGREES" in line and f"{check.worst_x:.6g}" in line
+
+
+def test_passes_the_corrected_derivative():
+    check = check_derivative(fns.notebook, notebook_right, *NOTEBOOK_DOMAIN)
+    assert check.ok and check.max_error < 1e-14
+    assert str(check).startswith("derivative agrees with autodiff")
+    assert not check.mismatch.any()
+
+
+@pytest.mark.parametrize("name", fns.names())
+def test_passes_hand_written_derivatives_of_the_library(name):
+    spec = fns.get(name)
+    check = check_derivative(spec.f, HAND_DERIVATIVES[name], *spec.domain, num=501)
+    assert check.ok, str(check)
+
+
+@pytest.mark.parametrize("name", fns.names())
+def test_fails_a_derivative_off_by_a_small_constant(name):
+    spec = fns.get(name)
+    off = lambda x: HAND_DERIVATIVES[name](x) + 1e-4
+    check = check_derivative(spec.f, off, *spec.domain, num=501)
+    assert not check.ok
+    assert check.max_error == pytest.approx(1e-4, rel=1e-6)
+
+
+@pytest.mark.parametrize("x64_on", [False, True], ids=["x64-off", "x64-on"])
+def test_runs_in_float64_whatever_the_global_setting(x64_on):
+    with jax.enable_x64(x64_on):
+        check = check_derivative(fns.notebook, notebook_right, *NOTEBOOK_DOMAIN, num=101)
+        assert jax.config.jax_enable_x64 == x64_on
+    for array in (check.x, check.autodiff, check.given, check.error):
+        assert array.dtype == np.float64 and array.shape == (101,)
+    np.testing.assert_array_equal(check.x, np.linspace(*NOTEBOOK_DOMAIN, 101))
+    assert check.ok and check.max_error < 1e-14
+
+
+def test_scalar_only_derivative_falls_back_to_points():
+    def df(x):  # math.* rejects arrays, so this only works point by point
+        return math.cos(x) * math.exp(-0.05 * x * x) - 0.1 * x * math.sin(x) * math.exp(
+            -0.05 * x * x
+        )
+
+    check = check_derivative(fns.notebook, df, *NOTEBOOK_DOMAIN, num=101)
+    assert check.ok and check.given.shape == (101,)
+
+
+def test_jax_numpy_and_wrong_shape_derivatives():
+    jnp_df = jax.jit(jax.vmap(jax.grad(fns.double_well)))
+    assert check_derivative(fns.double_well, jnp_df, -2, 2, num=51).ok
+    # Returns one number for a whole array: must be re-evaluated point by point.
+    scalar_df = lambda x: float(np.sum(4 * np.asarray(x) ** 3 - 4 * np.asarray(x) + 0.3))
+    assert check_derivative(fns.double_well, scalar_df, -2, 2, num=51).ok
+
+
+def test_non_finite_derivative_is_a_disagreement():
+    df = lambda x: np.where(np.abs(x - 0.5) < 1e-9, np.nan, 4 * x**3 - 4 * x + 0.3)
+    check = check_derivative(fns.double_well, df, -2.0, 2.0, num=9)
+    assert not check.ok and check.worst_x == 0.5 and math.isnan(check.max_error)
+    assert check.mismatch.tolist() == [False] * 5 + [True] + [False] * 3
+
+
+def test_tolerances_decide_ok():
+    off = lambda x: notebook_right(x) + 1e-4
+    assert check_derivative(fns.notebook, off, *NOTEBOOK_DOMAIN, num=51, atol=2e-4).ok
+    assert not check_derivative(fns.notebook, off, *NOTEBOOK_DOMAIN, num=51).ok
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        ((jnp.sin, np.cos, 1.0, 0.0), {}, ValueError, "lo must be below hi"),
+        ((jnp.sin, np.cos, 0.0, float("inf")), {}, ValueError, "hi must be finite"),
+        ((jnp.sin, np.cos, 0.0, 1.0), {"num": 1}, ValueError, "num must be >= 2"),
+        ((jnp.sin, np.cos, 0.0, 1.0), {"num": 10.5}, TypeError, "num must be an int"),
+        ((jnp.sin, np.cos, 0.0, 1.0), {"rtol": -1.0}, ValueError, "rtol must be >= 0"),
+        ((jnp.sin, np.cos, 0.0, 1.0), {"atol": float("nan")}, ValueError, "atol must be finite"),
+        ((jnp.sin, "cos", 0.0, 1.0), {}, TypeError, "df must be a callable"),
+        (("sin", np.cos, 0.0, 1.0), {}, TypeError, "f must be a callable"),
+        ((lambda x: jnp.stack([x, x]), np.cos, 0.0, 1.0), {}, TypeError, "real floating"),
+        ((jnp.sin, lambda x: "cos", 0.0, 1.0), {}, TypeError, "df must return real numbers"),
+        ((jnp.sin, lambda x: x + 1j, 0.0, 1.0), {}, TypeError, "df must return real numbers"),
+        ((jnp.sin, lambda: 0.0, 0.0, 1.0), {}, TypeError, "df must map a float"),
+    ],
+)
+def test_bad_arguments(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        check_derivative(*args, **kwargs)

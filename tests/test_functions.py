@@ -1,0 +1,145 @@
+"""The test-function library: registry, values, derivatives and documented minima."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgd.functions as fns
+
+# Independent float64 NumPy versions of each function and its hand-derived derivative.
+REFERENCE = {
+    "notebook": (
+        lambda x: np.sin(x) * np.exp(-0.05 * x**2),
+        lambda x: (np.cos(x) - 0.1 * x * np.sin(x)) * np.exp(-0.05 * x**2),
+    ),
+    "double_well": (lambda x: x**4 - 2 * x**2 + 0.3 * x, lambda x: 4 * x**3 - 4 * x + 0.3),
+    "rastrigin": (
+        lambda x: 10 + x**2 - 10 * np.cos(2 * np.pi * x),
+        lambda x: 2 * x + 20 * np.pi * np.sin(2 * np.pi * x),
+    ),
+    "plateau": (lambda x: 1 - np.exp(-(x**2)), lambda x: 2 * x * np.exp(-(x**2))),
+    "steep_wall": (lambda x: x**4 / 4 + x**2 / 2, lambda x: x**3 + x),
+    "saddle": (lambda x: x**4 / 4 - x**3 / 3, lambda x: x**3 - x**2),
+}
+
+
+def reference_minima(name: str, num: int = 200_001) -> list[tuple[float, float]]:
+    """Every local minimum on the domain by a dense float64 scan of f' and bisection."""
+    f, df = REFERENCE[name]
+    lo, hi = fns.get(name).domain
+    x = np.linspace(lo, hi, num)
+    g = df(x)
+    found = [lo] if g[0] > 0 else []
+    for i in np.flatnonzero((g[:-1] < 0) & (g[1:] >= 0)):
+        if g[i + 1] == 0 and i + 2 < num and g[i + 2] <= 0:
+            continue  # f' touches 0 without changing sign: a saddle, not a minimum
+        a, b = x[i], x[i + 1]
+        for _ in range(200):
+            m = 0.5 * (a + b)
+            a, b = (m, b) if df(m) < 0 else (a, m)
+        found.append(0.5 * (a + b))
+    if g[-1] < 0:
+        found.append(hi)
+    return [(float(xm), float(f(xm))) for xm in found]
+
+
+def documented_minima(fn) -> list[tuple[float, float]]:
+    lines = re.findall(r"x = (\S+), f = ([-\d.]+)", inspect.getdoc(fn))
+    return [(float(x), float(v)) for x, v in lines]
+
+
+@pytest.fixture
+def x64():
+    with jax.enable_x64(True):
+        yield
+
+
+def test_registry_lists_every_public_function():
+    assert fns.names() == list(fns.FUNCTIONS) == list(REFERENCE)
+    for name, spec in fns.FUNCTIONS.items():
+        assert spec.name == name
+        assert spec.f is getattr(fns, name)
+        assert name in fns.__all__
+        lo, hi = spec.domain
+        assert isinstance(lo, float) and isinstance(hi, float) and lo < hi
+        assert spec.description and "\n" not in spec.description
+        assert fns.get(name) is spec
+
+
+def test_get_unknown_name_lists_the_choices():
+    with pytest.raises(ValueError, match=r"name='nope'.*notebook, double_well"):
+        fns.get("nope")
+    with pytest.raises(TypeError, match="name must be a string"):
+        fns.get(3)
+
+
+def test_function1d_is_frozen():
+    with pytest.raises(AttributeError):
+        fns.get("saddle").name = "other"
+
+
+@pytest.mark.parametrize("name", fns.names())
+def test_values_and_gradients_match_numpy_reference(name, x64):
+    spec = fns.get(name)
+    f_ref, df_ref = REFERENCE[name]
+    x = np.linspace(*spec.domain, 257)
+    np.testing.assert_allclose(jax.vmap(spec.f)(x), f_ref(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        jax.jit(jax.vmap(jax.grad(spec.f)))(x), df_ref(x), rtol=1e-10, atol=1e-10
+    )
+
+
+@pytest.mark.parametrize("name", fns.names())
+def test_float32_scalar_in_scalar_out(name):
+    spec = fns.get(name)
+    out = jax.jit(spec.f)(jnp.float32(0.5))
+    assert out.shape == () and out.dtype == jnp.float32
+    np.testing.assert_allclose(out, REFERENCE[name][0](0.5), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", fns.names())
+def test_documented_minima_match_dense_float64_search(name):
+    documented = documented_minima(fns.get(name).f)
+    reference = reference_minima(name)
+    assert len(documented) == len(reference), (documented, reference)
+    np.testing.assert_allclose(documented, reference, rtol=0, atol=1e-6)
+
+
+def test_minima_closed_forms():
+    def close(found, expected):
+        np.testing.assert_allclose(found, expected, rtol=0, atol=1e-12)
+
+    cubic_roots = np.sort(np.roots([4, 0, -4, 0.3]).real)
+    close([x for x, _ in reference_minima("double_well")], cubic_roots[[0, 2]])
+    close(reference_minima("saddle"), [(1.0, -1 / 12)])
+    close(reference_minima("plateau"), [(0.0, 0.0)])
+    close(reference_minima("steep_wall"), [(0.0, 0.0)])
+    close(reference_minima("rastrigin")[5], (0.0, 0.0))
+    close(reference_minima("notebook")[0], (-2 * np.pi, 0.0))
+
+
+def test_saddle_is_an_inflection_point(x64):
+    d1 = jax.grad(fns.saddle)
+    slopes, curvature = (
+        jax.jit(jax.vmap(d1))(np.array([-0.1, 0.0, 0.1])),
+        jax.jit(jax.grad(d1))(0.0),
+    )
+    assert slopes[1] == 0.0 and curvature == 0.0
+    assert slopes[0] < 0 and slopes[2] < 0  # f' does not change sign: no minimum at 0
+
+
+@pytest.mark.slow
+def test_modules_do_not_import_matplotlib():
+    code = (
+        "import sys, jaxgd.functions, jaxgd.minima, jaxgd.derivative; "
+        "assert 'matplotlib' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
