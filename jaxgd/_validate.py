@@ -6,6 +6,8 @@ values are tracers: shape and dtype checks still run, checks that need the numbe
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -190,3 +192,107 @@ def as_epochs(name: str, value: Any) -> Any:
             "That many steps would run for hours; check the value (1e10 for 1e3?)."
         )
     return arr.astype(int_dtype)
+
+
+# -- scalar arguments of the analysis functions ----------------------------------------------
+# These need concrete Python numbers: they decide grid sizes and interval ends on the host.
+
+
+def finite_float(name: str, value: Any) -> float:
+    """A concrete, finite, real scalar as a Python float."""
+    if not is_concrete(value):
+        raise TypeError(
+            f"{name} must be a concrete number, got a traced value; call this function "
+            "outside jax.jit / jax.vmap, or close over the value instead of passing it in"
+        )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.shape != () or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise TypeError(
+            f"{name} must be a real scalar, got shape {arr.shape} of {arr.dtype}; pass one number"
+        )
+    out = float(arr)
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {out}")
+    return out
+
+
+def positive_float(name: str, value: Any, *, example: str) -> float:
+    """A finite scalar > 0 (a tolerance); ``example`` is a sensible value to suggest."""
+    out = finite_float(name, value)
+    if not out > 0:
+        raise ValueError(f"{name} must be positive, got {out}; use e.g. {example}")
+    return out
+
+
+def nonnegative_float(name: str, value: Any) -> float:
+    """A finite scalar >= 0."""
+    out = finite_float(name, value)
+    if out < 0:
+        raise ValueError(f"{name} must be >= 0, got {out}; use 0 to switch it off")
+    return out
+
+
+def check_int(name: str, value: Any, minimum: int, *, fix: str) -> int:
+    """A Python or NumPy integer (not a bool, not a float) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}; pass e.g. {minimum}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}; {fix}")
+    return int(value)
+
+
+def check_interval(lo: Any, hi: Any, *, name: str | None = None) -> tuple[float, float]:
+    """Finite ends with ``lo < hi``, as floats.
+
+    With ``name`` the two ends are reported as ``name[0]`` and ``name[1]`` (for an argument
+    such as ``domain=(lo, hi)``); without it as ``lo`` and ``hi``.
+    """
+    lo_name, hi_name = ("lo", "hi") if name is None else (f"{name}[0]", f"{name}[1]")
+    lo_f, hi_f = finite_float(lo_name, lo), finite_float(hi_name, hi)
+    if not lo_f < hi_f:
+        what = "lo must be below hi" if name is None else f"{name} must be (lo, hi) with lo < hi"
+        raise ValueError(f"{what}, got lo={lo_f} and hi={hi_f}; swap them")
+    return lo_f, hi_f
+
+
+def as_domain(name: str, value: Any) -> tuple[float, float]:
+    """An interval given as one ``(lo, hi)`` pair, finite with ``lo < hi``."""
+    pair = len(value) == 2 if isinstance(value, tuple | list) else _shape_of(value) == (2,)
+    if isinstance(value, str) or not pair:
+        raise TypeError(
+            f"{name} must be a pair (lo, hi), got {type(value).__name__} {value!r}; pass e.g. "
+            f"{name}=(-6.28, 6.28), or a library function's jaxgd.functions.get(NAME).domain"
+        )
+    lo, hi = value
+    return check_interval(lo, hi, name=name)
+
+
+def as_key(name: str, value: Any) -> jax.Array:
+    """One PRNG key as a typed key array; a legacy ``jax.random.PRNGKey`` is wrapped.
+
+    Wrapping gives both kinds of key the same abstract type, so they share compiled code.
+    """
+    dtype = getattr(value, "dtype", None)
+    shape = _shape_of(value)
+    if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+        if shape != ():
+            raise ValueError(
+                f"{name} must be a single key, got a batch of keys of shape {shape}; "
+                f"pass one, e.g. {name}[0]"
+            )
+        return value
+    if dtype is not None and np.dtype(dtype) == np.uint32 and len(shape) == 1:
+        try:
+            return jax.random.wrap_key_data(value)
+        except TypeError as e:
+            raise ValueError(
+                f"{name} looks like raw key data of shape {shape}, which is not a key of the "
+                f"default PRNG; make it with jax.random.key(seed) or jax.random.PRNGKey(seed)"
+            ) from e
+    what = type(value).__name__ if dtype is None else f"{type(value).__name__} of {dtype}"
+    raise TypeError(
+        f"{name} must be a JAX PRNG key, got {what} of shape {shape}; "
+        f"make one with jax.random.key(seed), e.g. {name}=jax.random.key(0)"
+    )

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxgd.minima import _check_int, _check_interval, _check_scalar_function, _finite_float
+from jaxgd._validate import check_function, check_int, check_interval, nonnegative_float
 
 __all__ = ["DerivativeCheck", "check_derivative"]
 
@@ -131,10 +130,11 @@ def check_derivative(
         A :class:`DerivativeCheck`; ``str()`` of it is a one-line verdict.
 
     Raises:
-        TypeError: If ``f`` or ``df`` is not callable, ``f`` does not return a real
-            scalar, ``df`` cannot be evaluated, or an argument has the wrong type.
-        ValueError: If ``lo``/``hi`` are not finite with ``lo < hi``, ``num < 2`` or a
-            tolerance is negative.
+        TypeError: If ``f`` or ``df`` is not callable, ``f`` cannot be traced or returns
+            complex or integer values, ``df`` cannot be evaluated, or an argument has the
+            wrong type.
+        ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
+            ``lo < hi``, ``num < 2`` or a tolerance is negative.
 
     Example:
         The course notebook's derivative drops a factor ``x`` from its second term:
@@ -153,19 +153,15 @@ def check_derivative(
         >>> check_derivative(f, right, -2 * np.pi, 2 * np.pi).ok
         True
     """
-    lo_f, hi_f = _check_interval(lo, hi)
-    num = _check_int("num", num, 2)
-    tolerances = {}
-    for name, value in (("rtol", rtol), ("atol", atol)):
-        tolerances[name] = _finite_float(name, value)
-        if tolerances[name] < 0:
-            raise ValueError(f"{name} must be >= 0, got {tolerances[name]}")
+    lo_f, hi_f = check_interval(lo, hi)
+    num = check_int("num", num, 2, fix="use a denser grid")
+    rtol_f, atol_f = nonnegative_float("rtol", rtol), nonnegative_float("atol", atol)
     if not callable(df):
         raise TypeError(f"df must be a callable taking a float, got {type(df).__name__}")
 
     x = np.linspace(lo_f, hi_f, num, dtype=np.float64)
     with jax.enable_x64(True):
-        _check_scalar_function("f", f, jnp.dtype(jnp.float64))
+        check_function(f, np.dtype(np.float64))
         autodiff = np.asarray(jax.jit(jax.vmap(jax.grad(f)))(x), np.float64)
         given = _evaluate(df, x)
     if not np.issubdtype(given.dtype, np.number) or np.iscomplexobj(given):
@@ -174,4 +170,4 @@ def check_derivative(
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(given - autodiff)
     error[~(np.isfinite(given) & np.isfinite(autodiff))] = np.nan
-    return DerivativeCheck(x, autodiff, given, error, tolerances["rtol"], tolerances["atol"])
+    return DerivativeCheck(x, autodiff, given, error, rtol_f, atol_f)

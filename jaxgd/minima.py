@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -11,6 +9,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jaxgd._validate import check_function, check_int, check_interval, positive_float
 
 __all__ = ["Minima", "find_minima"]
 
@@ -61,57 +61,6 @@ class Minima:
         """``f`` at the lowest minimum. Raises ``ValueError`` if there is none."""
         self._require_nonempty()
         return self.value[self.global_index]
-
-
-def _finite_float(name: str, value: object) -> float:
-    if isinstance(value, jax.core.Tracer):
-        raise TypeError(
-            f"{name} must be a concrete number, got a traced value; call this function "
-            "outside jax.jit / jax.vmap"
-        )
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    arr = np.asarray(value)
-    if arr.shape != () or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be a real scalar, got shape {arr.shape} of {arr.dtype}")
-    out = float(arr)
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {out}")
-    return out
-
-
-def _check_interval(lo: object, hi: object) -> tuple[float, float]:
-    lo_f, hi_f = _finite_float("lo", lo), _finite_float("hi", hi)
-    if not lo_f < hi_f:
-        raise ValueError(f"lo must be below hi, got lo={lo_f} and hi={hi_f}; swap them")
-    return lo_f, hi_f
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}; use a denser grid")
-    return int(value)
-
-
-def _check_scalar_function(name: str, f: object, dtype: np.dtype) -> None:
-    """Trace ``f`` once on an abstract scalar: catches bad outputs without compiling."""
-    if not callable(f):
-        raise TypeError(f"{name} must be a callable taking a scalar, got {type(f).__name__}")
-    try:
-        out = jax.eval_shape(f, jax.ShapeDtypeStruct((), dtype))
-    except Exception as err:
-        raise TypeError(
-            f"{name} must accept a scalar JAX array and be written with jax.numpy "
-            f"(tracing it failed: {type(err).__name__}: {err})"
-        ) from err
-    shape, out_dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
-    if shape != () or out_dtype is None or not jnp.issubdtype(out_dtype, jnp.floating):
-        raise TypeError(
-            f"{name} must return a real floating scalar for a scalar input, got "
-            f"shape={shape}, dtype={out_dtype}; reduce the output to one real number"
-        )
 
 
 def _refine(
@@ -240,10 +189,11 @@ def find_minima(
         A :class:`Minima` with the minima in ascending order.
 
     Raises:
-        TypeError: If ``f`` is not callable or does not return a real scalar, or an
-            argument has the wrong type.
-        ValueError: If ``lo``/``hi`` are not finite with ``lo < hi``, ``num < 3`` or
-            ``tol`` is not positive.
+        TypeError: If ``f`` is not callable, cannot be traced (NumPy calls, Python
+            branches on ``x``) or returns complex or integer values, or an argument has
+            the wrong type.
+        ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
+            ``lo < hi``, ``num < 3`` or ``tol`` is not positive.
 
     Example:
         >>> import jax.numpy as jnp
@@ -258,16 +208,14 @@ def find_minima(
         >>> m.at_boundary.tolist()  # f rises away from -6, so that end is a minimum too
         [True, False, False]
     """
-    lo_f, hi_f = _check_interval(lo, hi)
-    num = _check_int("num", num, _MIN_NUM)
+    lo_f, hi_f = check_interval(lo, hi)
+    num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
     dtype = jnp.dtype(jnp.result_type(float))
     if tol is None:
         tol_f = 4.0 * float(jnp.finfo(dtype).eps)
     else:
-        tol_f = _finite_float("tol", tol)
-        if tol_f <= 0:
-            raise ValueError(f"tol must be positive, got {tol_f}; use e.g. 1e-6")
-    _check_scalar_function("f", f, dtype)
+        tol_f = positive_float("tol", tol, example="1e-6")
+    check_function(f, dtype)
 
     # Host-side NumPy for the bookkeeping: only the two jitted kernels ever compile.
     grid = np.linspace(lo_f, hi_f, num).astype(dtype)

@@ -13,22 +13,7 @@ import numpy as np
 import pytest
 
 import jaxgd.functions as fns
-
-# Independent float64 NumPy versions of each function and its hand-derived derivative.
-REFERENCE = {
-    "notebook": (
-        lambda x: np.sin(x) * np.exp(-0.05 * x**2),
-        lambda x: (np.cos(x) - 0.1 * x * np.sin(x)) * np.exp(-0.05 * x**2),
-    ),
-    "double_well": (lambda x: x**4 - 2 * x**2 + 0.3 * x, lambda x: 4 * x**3 - 4 * x + 0.3),
-    "rastrigin": (
-        lambda x: 10 + x**2 - 10 * np.cos(2 * np.pi * x),
-        lambda x: 2 * x + 20 * np.pi * np.sin(2 * np.pi * x),
-    ),
-    "plateau": (lambda x: 1 - np.exp(-(x**2)), lambda x: 2 * x * np.exp(-(x**2))),
-    "steep_wall": (lambda x: x**4 / 4 + x**2 / 2, lambda x: x**3 + x),
-    "saddle": (lambda x: x**4 / 4 - x**3 / 3, lambda x: x**3 - x**2),
-}
+from tests.reference_functions import REFERENCE
 
 
 def reference_minima(name: str, num: int = 200_001) -> list[tuple[float, float]]:
@@ -54,12 +39,6 @@ def reference_minima(name: str, num: int = 200_001) -> list[tuple[float, float]]
 def documented_minima(fn) -> list[tuple[float, float]]:
     lines = re.findall(r"x = (\S+), f = ([-\d.]+)", inspect.getdoc(fn))
     return [(float(x), float(v)) for x, v in lines]
-
-
-@pytest.fixture
-def x64():
-    with jax.enable_x64(True):
-        yield
 
 
 def test_registry_lists_every_public_function():

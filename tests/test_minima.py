@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,22 +11,7 @@ from hypothesis import strategies as st
 
 import jaxgd.functions as fns
 from jaxgd.minima import Minima, find_minima
-
-# Independent float64 NumPy versions of the library functions and their derivatives.
-REFERENCE = {
-    "notebook": (
-        lambda x: np.sin(x) * np.exp(-0.05 * x**2),
-        lambda x: (np.cos(x) - 0.1 * x * np.sin(x)) * np.exp(-0.05 * x**2),
-    ),
-    "double_well": (lambda x: x**4 - 2 * x**2 + 0.3 * x, lambda x: 4 * x**3 - 4 * x + 0.3),
-    "rastrigin": (
-        lambda x: 10 + x**2 - 10 * np.cos(2 * np.pi * x),
-        lambda x: 2 * x + 20 * np.pi * np.sin(2 * np.pi * x),
-    ),
-    "plateau": (lambda x: 1 - np.exp(-(x**2)), lambda x: 2 * x * np.exp(-(x**2))),
-    "steep_wall": (lambda x: x**4 / 4 + x**2 / 2, lambda x: x**3 + x),
-    "saddle": (lambda x: x**4 / 4 - x**3 / 3, lambda x: x**3 - x**2),
-}
+from tests.reference_functions import REFERENCE
 
 
 def reference_minima(df, lo: float, hi: float, num: int = 100_000):
@@ -46,31 +28,6 @@ def reference_minima(df, lo: float, hi: float, num: int = 100_000):
     xs = [*([lo] if g[0] > 0 else []), *(0.5 * (a + b)), *([hi] if g[-1] < 0 else [])]
     ends = [*([True] if g[0] > 0 else []), *([False] * i.size), *([True] if g[-1] < 0 else [])]
     return np.array(xs), np.array(ends, bool)
-
-
-@contextlib.contextmanager
-def count_compiles():
-    """Collects the names of the XLA compilations that run inside the block."""
-    compiled: list[str] = []
-
-    class Handler(logging.Handler):
-        def emit(self, record):
-            if record.getMessage().startswith("Compiling"):
-                compiled.append(record.getMessage())
-
-    handler, logger = Handler(), logging.getLogger("jax")
-    logger.addHandler(handler)
-    try:
-        with jax.log_compiles():
-            yield compiled
-    finally:
-        logger.removeHandler(handler)
-
-
-@pytest.fixture
-def x64():
-    with jax.enable_x64(True):
-        yield
 
 
 @pytest.mark.parametrize("name", fns.names())
@@ -180,12 +137,12 @@ def test_tol_trades_precision(x64):
     assert abs(float(m.global_x) - -1.428870011214077) < 1e-2
 
 
-def test_no_recompile_for_a_new_interval():
+def test_no_recompile_for_a_new_interval(compiles):
     find_minima(fns.rastrigin, -4.3, 4.4)
-    with count_compiles() as compiled:
+    with compiles:
         m = find_minima(fns.rastrigin, -4.2, 4.5)
     assert len(m) == 9
-    assert compiled == []
+    assert compiles.count == 0
 
 
 @pytest.mark.parametrize(
@@ -204,26 +161,37 @@ def test_no_recompile_for_a_new_interval():
         ((0.0, 1.0), {"tol": float("nan")}, ValueError, "tol must be finite"),
     ],
 )
-def test_bad_arguments_raise_before_compiling(args, kwargs, error, match):
-    with count_compiles() as compiled, pytest.raises(error, match=match):
+def test_bad_arguments_raise_before_compiling(args, kwargs, error, match, compiles):
+    with compiles, pytest.raises(error, match=match):
         find_minima(jnp.sin, *args, **kwargs)
-    assert compiled == []
+    assert compiles.count == 0
+
+
+def _numpy_f(x):
+    return np.sin(x)
+
+
+def _branchy(x):
+    return x if x > 0 else -x
 
 
 @pytest.mark.parametrize(
-    ("f", "match"),
+    ("f", "error", "match"),
     [
-        ("sin", "f must be a callable"),
-        (lambda x: jnp.stack([x, x]), r"real floating scalar.*shape=\(2,\)"),
-        (lambda x: x.astype(jnp.complex64), "real floating scalar"),
-        (lambda x: 1, "real floating scalar"),
-        (lambda x, y: x + y, "f must accept a scalar"),
+        ("sin", TypeError, "f must be a callable"),
+        (lambda x: jnp.stack([x, x]), ValueError, r"f must return a scalar.*shape \(2,\)"),
+        (lambda x: x.astype(jnp.complex64), TypeError, "f returns complex values"),
+        (lambda x: 1, TypeError, "f returns int32 values"),
+        (_numpy_f, TypeError, "write it with jax.numpy"),
+        (_branchy, TypeError, "jnp.where"),
+        (lambda x, y: x + y, TypeError, "missing 1 required positional argument"),
     ],
+    ids=["not-callable", "vector", "complex", "integer", "numpy", "python-if", "two-args"],
 )
-def test_bad_functions_raise_type_error(f, match):
-    with count_compiles() as compiled, pytest.raises(TypeError, match=match):
+def test_bad_functions_raise_before_compiling(f, error, match, compiles):
+    with compiles, pytest.raises(error, match=match):
         find_minima(f, 0.0, 1.0)
-    assert compiled == []
+    assert compiles.count == 0
 
 
 def test_traced_interval_is_rejected():
