@@ -1,0 +1,661 @@
+"""Figures of gradient-descent experiments, from a function or a :class:`~jaxgd.SweepResult`.
+
+Each ``plot_*`` function returns a matplotlib :class:`~matplotlib.figure.Figure` (made with
+pyplot, so it shows inline in a notebook) and never calls ``plt.show()``: save it, show it or
+close it as you like. Functions that draw one panel take ``ax=`` to draw into an existing
+axes instead.
+
+Conventions, the same in every figure: the learning rate is on x and the epoch count on y
+(origin lower left); a run that diverged is never mapped to a colour but drawn in grey (maps)
+or as a red cross (curves), and counted in the legend; colour limits come from the 2nd..98th
+percentile of the finite values, so one outlier cannot wash out the picture, unless given.
+
+Example:
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import jax.numpy as jnp
+    >>> import numpy as np
+    >>> import jaxgd
+    >>> from jaxgd import plotting
+    >>> def f(x):
+    ...     return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+    >>> res = jaxgd.sweep(f, 0.0, np.linspace(1e-10, 0.1, 20), np.round(np.linspace(10, 500, 8)))
+    >>> fig = plotting.plot_heatmap(res)
+    >>> [ax.get_xlabel() for ax in fig.axes]
+    ['Learning rate', '']
+    >>> plotting.close(fig)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgd.result import SweepResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.colorbar import Colorbar
+    from matplotlib.figure import Figure
+
+    from jaxgd.minima import Minima
+
+__all__ = [
+    "close",
+    "color_limits",
+    "global_minima",
+    "nearest_minimum",
+    "plot_final",
+    "plot_function",
+    "plot_heatmap",
+    "plot_lines",
+    "plot_random_starts",
+    "rate_epochs_map",
+]
+
+_LABEL = {
+    "start": "Starting guess x₀",
+    "learning_rate": "Learning rate",
+    "epochs": "Training epochs",
+}
+#: Colour of cells and points whose run diverged: outside every colour map used here.
+DIVERGED_COLOR = "0.55"
+_GLOBAL_COLOR = "tab:green"
+_OTHER_COLORS = ("tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+
+
+def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
+    # pyplot only here: importing jaxgd.plotting must not pick a GUI backend by itself.
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, layout="constrained", **kwargs)
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.get_figure(), ax
+    return _subplots(figsize=figsize)
+
+
+def close(fig: Figure) -> None:
+    """Close a figure made here (frees its memory in pyplot's registry)."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def color_limits(
+    values: Any,
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    percentiles: tuple[float, float] = (2.0, 98.0),
+) -> tuple[float, float]:
+    """Colour limits for ``values``: given ones win, else percentiles of the finite values.
+
+    Args:
+        values: any array; NaN and inf (diverged runs) are ignored.
+        vmin, vmax: fixed limits; either one overrides the data.
+        robust: use ``percentiles`` of the finite values rather than their min and max.
+        percentiles: the low and high percentile for ``robust``.
+
+    Returns:
+        ``(lo, hi)`` with ``lo < hi`` (a constant image gets a small symmetric range).
+
+    Raises:
+        ValueError: ``vmin >= vmax``.
+
+    Example:
+        >>> lo, hi = color_limits(np.r_[np.linspace(0.0, 1.0, 99), 1e6])  # one outlier
+        >>> round(lo, 2), round(hi, 2)
+        (0.02, 0.99)
+        >>> color_limits([1.0, 2.0, np.inf], robust=False)
+        (1.0, 2.0)
+    """
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax; got vmin={vmin:g}, vmax={vmax:g}.")
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
+        lo, hi = 0.0, 1.0
+    elif robust:
+        lo, hi = (float(v) for v in np.percentile(finite, percentiles))
+    else:
+        lo, hi = float(finite.min()), float(finite.max())
+    lo = lo if vmin is None else float(vmin)
+    hi = hi if vmax is None else float(vmax)
+    if not lo < hi:
+        if vmin is not None:
+            hi = lo + max(abs(lo) * 1e-3, 1e-6)
+        elif vmax is not None:
+            lo = hi - max(abs(hi) * 1e-3, 1e-6)
+        else:
+            pad = max(abs(lo) * 1e-3, 1e-6)
+            lo, hi = lo - pad, hi + pad
+    return lo, hi
+
+
+def _interior(minima: Minima | None) -> tuple[np.ndarray, np.ndarray]:
+    """Locations and values of the stationary minima (an end of the domain stops no descent)."""
+    if minima is None or len(minima) == 0:
+        return np.zeros(0), np.zeros(0)
+    keep = ~np.asarray(minima.at_boundary)
+    return np.asarray(minima.x, np.float64)[keep], np.asarray(minima.value, np.float64)[keep]
+
+
+def nearest_minimum(final: Any, minima: Minima, tol: float) -> np.ndarray:
+    """Which local minimum each final guess ended at: an index into ``minima.x``, or -1.
+
+    Only stationary minima count (not an end of the domain, which descent runs past). A run
+    ended at a minimum when it is within ``tol`` of it; diverged runs and runs that ended
+    elsewhere get -1.
+
+    Args:
+        final: final guesses, any shape (e.g. ``SweepResult.final``).
+        minima: from :func:`jaxgd.minima.find_minima`.
+        tol: the largest distance that counts as having reached a minimum.
+
+    Returns:
+        An int array of the shape of ``final``.
+
+    Example:
+        >>> from jaxgd.minima import find_minima
+        >>> m = find_minima(lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2), -6.0, 6.0)
+        >>> nearest_minimum([-1.4289, 4.3058, 0.0, np.inf], m, 1e-3).tolist()
+        [1, 2, -1, -1]
+    """
+    final = np.asarray(final, dtype=np.float64)
+    out = np.full(final.shape, -1, dtype=np.int64)
+    if minima is None or len(minima) == 0:
+        return out
+    xs = np.asarray(minima.x, np.float64)
+    boundary = np.asarray(minima.at_boundary)
+    with np.errstate(invalid="ignore"):
+        for i in np.flatnonzero(~boundary):
+            out[np.abs(final - xs[i]) <= tol] = i
+    return out
+
+
+def global_minima(minima: Minima | None, *, rtol: float = 1e-5) -> np.ndarray:
+    """Indices in ``minima.x`` of the global minima: the stationary minima as low as the lowest.
+
+    Minima whose values tie with the lowest (within ``rtol``, relative to ``max(1, |lowest|)``;
+    e.g. both wells of an even function) are all global; the lowest comes first. Unlike
+    ``minima.global_index``, an end of the domain never counts: descent runs past it.
+
+    Returns:
+        An int array, empty when f has no stationary minimum on the interval.
+
+    Example:
+        >>> from jaxgd.minima import find_minima
+        >>> global_minima(find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)).tolist()
+        [0, 1]
+        >>> global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist()  # only an end
+        []
+    """
+    if minima is None or len(minima) == 0:
+        return np.zeros(0, np.int64)
+    values = np.where(np.asarray(minima.at_boundary), np.inf, np.asarray(minima.value, np.float64))
+    if not np.isfinite(values).any():
+        return np.zeros(0, np.int64)
+    low = float(values.min())
+    tied = np.flatnonzero(values <= low + rtol * max(1.0, abs(low)))
+    return tied[np.argsort(values[tied], kind="stable")]
+
+
+def _minimum_colors(minima: Minima | None) -> dict[int, str]:
+    colors, others = {}, iter(_OTHER_COLORS * 10)
+    best = set(global_minima(minima).tolist())
+    if minima is not None:
+        for i in np.flatnonzero(~np.asarray(minima.at_boundary)):
+            colors[int(i)] = _GLOBAL_COLOR if i in best else next(others)
+    return colors
+
+
+def _describe_minimum(minima: Minima, i: int) -> str:
+    kind = "global minimum" if i in global_minima(minima) else "local minimum"
+    return f"{kind} x = {float(minima.x[i]):.5g}"
+
+
+def plot_function(
+    f: Callable[[jax.Array], jax.Array],
+    domain: tuple[float, float],
+    *,
+    points: Sequence[float] = (),
+    start: float | None = None,
+    num: int = 401,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """f and its derivative (from ``jax.grad``) over ``domain``, with points marked on both.
+
+    The notebook's first figure: each point in ``points`` (e.g. where descent ended) is a red
+    dot on f and on f'. The drawn range widens to include the points and ``start``.
+
+    Args:
+        f: ``f(x) -> scalar`` written with ``jax.numpy``.
+        domain: ``(lo, hi)`` to draw.
+        points: x positions to mark, e.g. the minimum found.
+        start: where descent started, drawn as an open circle on f.
+        num: number of x values drawn (the notebook's 401).
+        title: axes title.
+        ax: draw into this axes instead of a new figure.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> fig = plot_function(jnp.cos, (-3.0, 3.0), points=[3.14159])
+        >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        ['f(x)', "f'(x) (autodiff)", 'minimum found']
+        >>> close(fig)
+    """
+    lo, hi = (float(v) for v in domain)
+    marks = [float(p) for p in points]
+    extra = [v for v in (*marks, start) if v is not None and np.isfinite(v)]
+    if extra:
+        span = hi - lo
+        lo = min(lo, min(extra) - 0.03 * span)
+        hi = max(hi, max(extra) + 0.03 * span)
+    x = jnp.linspace(lo, hi, num)
+    fx, dfx = jax.vmap(f)(x), jax.vmap(jax.grad(f))(x)
+    fig, ax = _axes(ax, (7.0, 4.5))
+    ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+    ax.plot(x, fx, label="f(x)", color="tab:blue")
+    ax.plot(x, dfx, "--", label="f'(x) (autodiff)", color="tab:orange")
+    if start is not None:
+        ax.plot(start, float(f(start)), "o", mfc="white", mec="k", label="start")
+    for k, p in enumerate(marks):
+        label = "minimum found" if k == 0 else None
+        ax.plot([p, p], [float(f(p)), float(jax.grad(f)(p))], "ro", label=label)
+    ax.set_xlim(lo, hi)
+    ax.grid(alpha=0.4)
+    ax.set(xlabel="x", ylabel="f(x) and f'(x)")
+    ax.legend(loc="best")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _one_axis(res: SweepResult) -> SweepResult:
+    r = res.squeeze()
+    if len(r.dims) != 1:
+        raise ValueError(
+            "res must have exactly one axis longer than 1 to plot against; its axes are "
+            f"{dict(zip(res.dims, res.shape, strict=False))}. Select the rest first, e.g. "
+            "res.sel(learning_rate=0.01, epochs=1000)."
+        )
+    return r
+
+
+def _fixed_coords(res: SweepResult) -> str:
+    parts = []
+    if "start" not in res.dims and np.ndim(res.starts) == 0:
+        parts.append(f"from x₀ = {float(res.starts):g}")
+    if "learning_rate" not in res.dims and np.ndim(res.learning_rates) == 0:
+        parts.append(f"at learning rate {float(res.learning_rates):g}")
+    if "epochs" not in res.dims and np.ndim(res.epochs) == 0:
+        parts.append(f"after {int(res.epochs)} epochs")
+    return ", ".join(parts)
+
+
+def plot_final(
+    res: SweepResult,
+    *,
+    minima: Minima | None = None,
+    tol: float = 1e-3,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """The final guess against the one swept axis (start, learning rate or epochs).
+
+    The notebook's Experiments 1 and 2. With ``minima``, each point is coloured by the local
+    minimum it ended within ``tol`` of (grey: none), and the minima reached are dashed lines;
+    the legend counts the runs of each kind. Diverged runs are red crosses on the x axis.
+
+    Args:
+        res: a sweep with exactly one axis longer than 1.
+        minima: the local minima of f (:func:`jaxgd.minima.find_minima`), or None.
+        tol: distance within which a run counts as having reached a minimum.
+        title: axes title; by default says what was held fixed.
+        ax: draw into this axes instead of a new figure.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jaxgd
+        >>> res = jaxgd.sweep(jnp.cos, jnp.linspace(1.0, 5.0, 9), 0.1, 200)
+        >>> fig = plot_final(res)
+        >>> fig.axes[0].get_xlabel(), fig.axes[0].get_title()
+        ('Starting guess x₀', 'Final guess at learning rate 0.1, after 200 epochs')
+        >>> close(fig)
+    """
+    r = _one_axis(res)
+    (dim,) = r.dims
+    x = np.asarray(r.coord(dim), np.float64)
+    y = np.asarray(r.final, np.float64)
+    diverged = np.asarray(r.diverged) | ~np.isfinite(y)
+    fig, ax = _axes(ax, (7.0, 4.5))
+    ax.plot(x[~diverged], y[~diverged], "-", color="0.75", zorder=1)
+    which = nearest_minimum(y, minima, tol) if minima is not None else np.full(y.shape, -1)
+    colors = _minimum_colors(minima)
+    # Every minimum some run reached, and the global one even if none did.
+    shown = set(which[~diverged].tolist()) | set(global_minima(minima).tolist())
+    for i in sorted(i for i in shown if i in colors):
+        hit = (which == i) & ~diverged
+        label = f"{_describe_minimum(minima, i)} ({int(hit.sum())} of {y.size})"
+        ax.axhline(float(minima.x[i]), color=colors[i], linestyle="--", linewidth=1, zorder=0)
+        ax.plot(x[hit], y[hit], "s", color=colors[i], markersize=5, label=label, zorder=2)
+    rest = (which == -1) & ~diverged
+    if rest.any():
+        label = (
+            f"no minimum within {tol:g} ({int(rest.sum())} of {y.size})"
+            if minima is not None
+            else "final guess"
+        )
+        ax.plot(x[rest], y[rest], "s", color="0.45", markersize=5, label=label, zorder=2)
+    if diverged.any():
+        ax.plot(
+            x[diverged],
+            np.zeros(int(diverged.sum())),
+            "x",
+            color="red",
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+            label=f"diverged ({int(diverged.sum())} of {y.size})",
+        )
+    ax.grid(alpha=0.4)
+    ax.set(xlabel=_LABEL[dim], ylabel="Final guess x")
+    ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}".strip())
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def _rate_epochs(res: SweepResult) -> SweepResult:
+    if "start" in res.dims and res.sizes["start"] == 1:
+        res = res.isel(start=0)
+    if res.dims != ("learning_rate", "epochs"):
+        raise ValueError(
+            "res must have a learning_rate and an epochs axis (one start); its axes are "
+            f"{dict(zip(res.dims, res.shape, strict=False))}. Pick one start first, e.g. "
+            "res.sel(start=0.0)."
+        )
+    return res
+
+
+def _edges(v: np.ndarray) -> np.ndarray:
+    """Cell edges around sorted centres ``v`` (half-way between neighbours)."""
+    if v.size == 1:
+        half = 0.5 * max(abs(float(v[0])), 1.0)
+        return np.array([v[0] - half, v[0] + half])
+    mid = 0.5 * (v[1:] + v[:-1])
+    return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+
+
+def rate_epochs_map(
+    ax: Axes,
+    values: Any,
+    learning_rates: Any,
+    epochs: Any,
+    *,
+    label: str,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    bad: Any = None,
+    bad_label: str = "diverged",
+) -> Colorbar:
+    """Draw a (learning rate, epochs) map of ``values`` into ``ax``, with a colour bar.
+
+    Rate on x, epochs on y, origin lower left, one cell per grid point centred on it (axes in
+    any order; duplicates are drawn once). Cells that are not finite, or flagged in ``bad``,
+    are drawn in grey and counted in a legend entry; values beyond the colour limits get
+    arrows on the colour bar.
+
+    Args:
+        ax: the axes to draw into.
+        values: shape ``(L, E)``.
+        learning_rates: shape ``(L,)``.
+        epochs: shape ``(E,)``.
+        label: colour bar label (what the colour means, with units).
+        cmap: a matplotlib colour map name.
+        vmin, vmax, robust: colour limits, see :func:`color_limits`.
+        bad: optional boolean mask ``(L, E)`` of cells to grey out (e.g. diverged).
+        bad_label: legend text for the grey cells.
+
+    Returns:
+        The colour bar.
+    """
+    import matplotlib as mpl
+    from matplotlib.patches import Patch
+
+    values = np.asarray(values, np.float64)
+    rates = np.asarray(learning_rates, np.float64).ravel()
+    counts = np.asarray(epochs, np.float64).ravel()
+    if values.shape != (rates.size, counts.size):
+        raise ValueError(
+            f"values must have shape (len(learning_rates), len(epochs)) = "
+            f"{(rates.size, counts.size)}; got {values.shape}."
+        )
+    grey = ~np.isfinite(values)
+    if bad is not None:
+        grey |= np.asarray(bad, bool)
+    lo, hi = color_limits(np.where(grey, np.nan, values), vmin=vmin, vmax=vmax, robust=robust)
+    rates_u, ri = np.unique(rates, return_index=True)
+    counts_u, ci = np.unique(counts, return_index=True)
+    shown = np.ma.masked_array(values, grey)[np.ix_(ri, ci)]
+    cm = mpl.colormaps[cmap].with_extremes(bad=DIVERGED_COLOR)
+    mesh = ax.pcolormesh(
+        _edges(rates_u), _edges(counts_u), shown.T, cmap=cm, vmin=lo, vmax=hi, shading="flat"
+    )
+    finite = values[~grey]
+    below, above = bool((finite < lo).any()), bool((finite > hi).any())
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "both"
+    )
+    cbar = ax.get_figure().colorbar(mesh, ax=ax, label=label, extend=extend)
+    ax.set(xlabel="Learning rate", ylabel="Training epochs")
+    if grey.any():
+        ax.legend(
+            handles=[Patch(color=DIVERGED_COLOR, label=f"{bad_label} ({int(grey.sum())} cells)")],
+            loc="lower right",
+            fontsize="small",
+            framealpha=0.9,
+        )
+    return cbar
+
+
+def plot_heatmap(
+    res: SweepResult,
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """The final guess over (learning rate, epochs), from one start: Experiment 3's image.
+
+    Args:
+        res: a sweep with one start (or the start axis dropped), a learning_rate and an
+            epochs axis.
+        vmin, vmax: colour limits; by default the 2nd and 98th percentiles of the finite
+            values (``robust=False``: their min and max).
+        robust: see ``vmin``.
+        title: axes title; by default names the start.
+        ax: draw into this axes instead of a new figure.
+
+    Returns:
+        The figure; its colour bar is the second axes.
+    """
+    r = _rate_epochs(res)
+    fig, ax = _axes(ax, (7.0, 5.0))
+    rate_epochs_map(
+        ax,
+        r.final,
+        r.learning_rates,
+        r.epochs,
+        label="Final guess x",
+        vmin=vmin,
+        vmax=vmax,
+        robust=robust,
+        bad=r.diverged,
+    )
+    ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}")
+    return fig
+
+
+def plot_lines(
+    res: SweepResult,
+    *,
+    minima: Minima | None = None,
+    tol: float = 1e-3,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """The final guess against the learning rate, one line per epoch count (coloured by it).
+
+    Experiment 3's second figure: how fast each rate gets there, for each training length.
+    With ``minima``, the local minima that some run ends within ``tol`` of are dashed
+    reference lines.
+
+    Args:
+        res: as for :func:`plot_heatmap`.
+        minima: the local minima of f, or None.
+        tol: distance within which a run counts as having reached a minimum.
+        title: axes title; by default names the start.
+        ax: draw into this axes instead of a new figure.
+
+    Returns:
+        The figure; its colour bar (epochs) is the second axes.
+    """
+    import matplotlib as mpl
+
+    r = _rate_epochs(res)
+    rates = np.asarray(r.learning_rates, np.float64)
+    counts = np.asarray(r.epochs, np.float64)
+    final = np.asarray(r.final, np.float64)
+    diverged = np.asarray(r.diverged) | ~np.isfinite(final)
+    order = np.argsort(rates)
+    fig, ax = _axes(ax, (7.0, 5.0))
+    norm = mpl.colors.Normalize(counts.min(), counts.max() if counts.max() > counts.min() else 1)
+    cmap = mpl.colormaps["viridis"]
+    for k in np.argsort(counts):
+        y = np.where(diverged[:, k], np.nan, final[:, k])
+        ax.plot(rates[order], y[order], color=cmap(norm(counts[k])), linewidth=1)
+    if minima is not None:
+        which = nearest_minimum(final, minima, tol)
+        colors = _minimum_colors(minima)
+        for i in sorted(set(which[~diverged].tolist()) - {-1}):
+            ax.axhline(
+                float(minima.x[i]),
+                color=colors.get(i, "0.3"),
+                linestyle="--",
+                linewidth=1.2,
+                label=_describe_minimum(minima, i),
+                zorder=0,
+            )
+    if diverged.any():
+        ax.plot([], [], " ", label=f"{int(diverged.sum())} diverged cells not drawn")
+    ax.set_ylim(*_ylim(final[~diverged]))
+    fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Training epochs")
+    ax.grid(alpha=0.4)
+    ax.set(xlabel="Learning rate", ylabel="Final guess x")
+    ax.set_title(
+        title if title is not None else f"Final guess {_fixed_coords(r)}; a line per epoch count"
+    )
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def _ylim(values: np.ndarray) -> tuple[float, float]:
+    # Full data range, unless a few runs flung far away would squash every other line.
+    if values.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(values.min()), float(values.max())
+    rlo, rhi = color_limits(values)
+    if hi - lo > 3 * (rhi - rlo) > 0:
+        lo, hi = rlo, rhi
+    pad = 0.05 * (hi - lo) if hi > lo else max(abs(lo) * 0.05, 0.05)
+    return lo - pad, hi + pad
+
+
+def plot_random_starts(
+    notebook: Any,
+    fraction: Any,
+    spread: Any,
+    learning_rates: Any,
+    epochs: Any,
+    *,
+    repeats: int,
+    global_x: float | Sequence[float],
+    tol: float,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    suptitle: str | None = None,
+) -> Figure:
+    """Additional exploration 2: one random start per cell, beside many starts per cell.
+
+    Three (learning rate, epochs) maps: the notebook's version (the final guess of one fresh
+    random start per cell), the fraction of ``repeats`` random starts that ended within
+    ``tol`` of the global minimum, and the spread (standard deviation) of their final guesses.
+
+    Args:
+        notebook: final guess of one random start per cell, shape ``(L, E)`` (NaN: diverged).
+        fraction: fraction of starts reaching the global minimum, ``(L, E)``, in [0, 1].
+        spread: standard deviation of the final guesses, ``(L, E)`` (NaN: none finite).
+        learning_rates: ``(L,)``.
+        epochs: ``(E,)``.
+        repeats: number of random starts per cell.
+        global_x: the global minimum (or minima, if several tie), for the labels.
+        tol: the tolerance used for ``fraction``, for the labels.
+        vmin, vmax: colour limits of the first map (default robust, from the data).
+        suptitle: figure title.
+
+    Returns:
+        The figure: three maps, each with its colour bar.
+    """
+    where = " or ".join(f"{float(v):.5g}" for v in np.ravel(global_x))
+    fig, axes = _subplots(1, 3, figsize=(17.0, 5.0))
+    rate_epochs_map(
+        axes[0], notebook, learning_rates, epochs, label="Final guess x", vmin=vmin, vmax=vmax
+    )
+    axes[0].set_title("The notebook's version:\none random start per cell")
+    rate_epochs_map(
+        axes[1],
+        fraction,
+        learning_rates,
+        epochs,
+        label=f"Fraction of {repeats} starts within {tol:g} of x* = {where}",
+        cmap="magma",
+        vmin=0.0,
+        vmax=1.0,
+        robust=False,
+        bad_label="no start",
+    )
+    axes[1].set_title(f"P(reach the global minimum):\n{repeats} random starts per cell")
+    rate_epochs_map(
+        axes[2],
+        spread,
+        learning_rates,
+        epochs,
+        label="Standard deviation of final x",
+        cmap="cividis",
+        bad_label="all diverged",
+    )
+    axes[2].set_title(f"Spread of the final guesses:\n{repeats} random starts per cell")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
