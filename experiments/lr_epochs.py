@@ -1,56 +1,88 @@
 """Experiment 3: how the learning rate and the number of epochs interact, from one start.
 
-python -m experiments.lr_epochs            # the notebook's grid, start 0
-python -m experiments.lr_epochs --start 1.6
+The notebook's grid: 50 learning rates in [1e-10, 0.1] by 40 epoch counts in [10, 500], from
+start 0. The notebook reran descent for every cell; here one compiled sweep runs each rate once
+for 500 epochs and reads the other counts off the way. Two figures: the final guess as a map
+(rate on x, epochs on y) and as lines (one per epoch count). Colour limits come from the data
+(2nd..98th percentile) unless --vmin/--vmax say otherwise.
+
+    python -m experiments.lr_epochs               # start 0
+    python -m experiments.lr_epochs --start 1.6   # the notebook's Additional exploration 1
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-import jax.numpy as jnp
 import numpy as np
 
 import jaxgd
+from jaxgd import cli, plotting
 
 
-def f(x):
-    return jnp.sin(x) * jnp.exp(-0.05 * x**2)
-
-
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m experiments.lr_epochs", description=__doc__)
-    p.add_argument("--start", type=float, default=0.0, help="start point (default 0)")
-    p.add_argument("--out", type=Path, default=Path("figures"), help="output folder")
-    args = p.parse_args(argv)
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rates = np.linspace(1e-10, 0.1, 50)
-    epochs = np.round(np.linspace(10, 500, 40))
-    res = jaxgd.sweep(f, args.start, rates, epochs).squeeze()  # (rate, epochs)
-    final = np.asarray(res.final)
-    fig, ax = plt.subplots(figsize=(7, 5))
-    im = ax.imshow(
-        final.T,
-        extent=[rates[0], rates[-1], epochs[0], epochs[-1]],
-        aspect="auto",
-        origin="lower",
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(
+        p, start=0.0, learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=cli.Grid(10, 500, 40)
     )
-    title = f"Final guess from x0 = {args.start:g}"
-    ax.set(xlabel="Learning rate", ylabel="Training epochs", title=title)
-    fig.colorbar(im, ax=ax, label="final x")
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "lr_epochs_heatmap.png"
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    print(f"final guess after {int(epochs[-1])} epochs at rate {rates[-1]:g}: {final[-1, -1]:.5f}")
-    print(f"wrote {path}")
-    return 0
+    cli.add_color_args(p)
+    ctx = cli.setup(p, argv)
+
+    res = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs).isel(start=0)
+
+    about = f"f: {ctx.function.name}, x₀ = {cli.num(ctx.start)}"
+    vmin, vmax = plotting.color_limits(res.final, vmin=ctx.vmin, vmax=ctx.vmax)
+    heatmap = plotting.plot_heatmap(res, vmin=vmin, vmax=vmax, title=f"Final guess\n{about}")
+    ctx.save(heatmap, "lr_epochs_heatmap")
+    lines = plotting.plot_lines(
+        res, minima=ctx.minima, tol=ctx.tol, title=f"Each line is a training epochs N\n{about}"
+    )
+    ctx.save(lines, "lr_epochs_lines")
+
+    rates, epochs = np.asarray(res.learning_rates), np.asarray(res.epochs)
+    final = np.asarray(res.final, np.float64)
+    r, e = int(np.argmax(rates)), int(np.argmax(epochs))
+    print(ctx.describe_function())
+    print(
+        f"start {cli.num(ctx.start)}; {rates.size} learning rates from {cli.num(rates.min())} to "
+        f"{cli.num(rates.max())} x {epochs.size} epoch counts from {epochs.min()} to "
+        f"{epochs.max()}: {final.size} cells from one sweep"
+    )
+    print(
+        f"final guess after {epochs[e]} epochs at rate {cli.num(rates[r])}: "
+        f"{cli.num(final[r, e])}; {ctx.ended_at(final[r, e])}"
+    )
+    print(ctx.describe_minima())
+    print(*ctx.tally(final, noun="cells"), sep="\n")
+    print(*_how_fast(ctx, rates, epochs, final, r, e), sep="\n")
+    source = (
+        "--vmin/--vmax"
+        if ctx.vmin is not None or ctx.vmax is not None
+        else "2nd to 98th percentile of the finite values"
+    )
+    print(f"colour limits: {cli.num(vmin)} to {cli.num(vmax)} ({source})")
+    return ctx.finish()
+
+
+def _how_fast(ctx, rates, epochs, final, r, e) -> list[str]:
+    """The smallest rate that gets to the minimum reached at (largest rate, most epochs)."""
+    (i,) = plotting.nearest_minimum([final[r, e]], ctx.minima, ctx.tol)
+    if i < 0:
+        return []
+    target = float(ctx.minima.x[i])
+    there = np.abs(final - target) <= ctx.tol
+    lines = []
+    ok = there[:, e]
+    lines.append(
+        f"smallest rate that gets within {cli.num(ctx.tol)} of x = {cli.num(target)} in "
+        f"{epochs[e]} epochs: {cli.num(rates[ok].min())}"
+    )
+    ok = there[r, :]
+    lines.append(
+        f"fewest epochs on the grid that get there at rate {cli.num(rates[r])}: {epochs[ok].min()}"
+    )
+    return lines
 
 
 if __name__ == "__main__":

@@ -1,0 +1,113 @@
+"""Additional exploration 2: random starts, one per cell (the notebook) and many per cell.
+
+The notebook reruns Experiment 3 with a fresh random start in every (rate, epochs) cell
+(np.random.choice(x) over its 401-point grid) and gets a picture that is hard to read: each
+cell mixes the effect of the rate and epochs with the luck of its start. The version that
+answers the question repeats every cell over many random starts (default 100, the same starts
+in every cell) and maps, per cell, the fraction that reached the global minimum and the spread
+of the final guesses. One compiled sweep gives both: the notebook's picture takes, for each
+cell, one of those starts at random.
+
+    python -m experiments.random_starts
+    python -m experiments.random_starts --repeats 400 --seed 1
+"""
+
+from __future__ import annotations
+
+import sys
+
+import jax
+import numpy as np
+
+import jaxgd
+from jaxgd import cli, plotting
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(p, learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=cli.Grid(10, 500, 40))
+    p.add_argument(
+        "--repeats",
+        default="100",
+        metavar="N",
+        help="random starts per cell, drawn like np.random.choice(x) from 401 points of the "
+        "domain (default 100)",
+    )
+    cli.add_color_args(p)
+    ctx = cli.setup(p, argv)
+    repeats = cli.whole("--repeats", ctx.args.repeats, minimum=1)
+    best = ctx.global_minima
+    if best.size == 0:
+        raise cli.UsageError(f"--function: f has no local minimum inside {ctx.domain_text}.")
+    global_x = np.asarray(ctx.minima.x, np.float64)[best]
+
+    key_starts, key_pick = jax.random.split(ctx.key)
+    grid = np.linspace(*ctx.domain, 401)
+    starts = grid[np.asarray(jax.random.randint(key_starts, (repeats,), 0, grid.size))]
+    res = jaxgd.sweep(ctx.f, starts, ctx.learning_rates, ctx.epochs)
+
+    final = np.asarray(res.final, np.float64)  # (start, rate, epochs)
+    reached = np.isin(plotting.nearest_minimum(final, ctx.minima, ctx.tol), best)
+    fraction, spread = reached.mean(axis=0), _spread(final)
+    # The notebook's picture: each cell shows one run, from one of the random starts.
+    pick = np.asarray(jax.random.randint(key_pick, final.shape[1:], 0, repeats))
+    one_per_cell = np.take_along_axis(final, pick[None], axis=0)[0]
+    reached_one = np.take_along_axis(reached, pick[None], axis=0)[0]
+
+    fig = plotting.plot_random_starts(
+        one_per_cell,
+        fraction,
+        spread,
+        res.learning_rates,
+        res.epochs,
+        repeats=repeats,
+        global_x=global_x,
+        tol=ctx.tol,
+        vmin=ctx.vmin,
+        vmax=ctx.vmax,
+        suptitle=f"Random starts in {ctx.domain_text} (seed {ctx.seed}); f: {ctx.function.name}",
+    )
+    ctx.save(fig, "random_starts")
+
+    rates, epochs = np.asarray(res.learning_rates), np.asarray(res.epochs)
+    top = np.unravel_index(np.argmax(fraction), fraction.shape)
+    print(ctx.describe_function())
+    print(
+        f"{repeats} random starts (seed {ctx.seed}) from 401 points of {ctx.domain_text}; "
+        f"{rates.size} learning rates x {epochs.size} epoch counts: {final.size} runs, one sweep"
+    )
+    print(ctx.describe_minima())
+    print(
+        f"the notebook's version, one random start per cell: {int(reached_one.sum())} of "
+        f"{reached_one.size} cells reached the global minimum (within {cli.num(ctx.tol)})"
+    )
+    print(
+        f"fraction of the {repeats} starts reaching it, per cell: from {fraction.min():.2f} to "
+        f"{fraction.max():.2f} (at rate {cli.num(rates[top[0]])}, {epochs[top[1]]} epochs); "
+        f"mean {fraction.mean():.2f}"
+    )
+    finite = spread[np.isfinite(spread)]
+    if finite.size:
+        print(
+            f"spread of the final guesses (standard deviation over starts): from "
+            f"{cli.num(finite.min())} to {cli.num(finite.max())}, median "
+            f"{cli.num(np.median(finite))}"
+        )
+    print(f"diverged: {int(np.asarray(res.diverged).sum())} of {final.size} runs")
+    return ctx.finish()
+
+
+def _spread(final: np.ndarray) -> np.ndarray:
+    """Per (rate, epochs) cell, the standard deviation over starts of the finite final guesses
+    (NaN where none is finite)."""
+    finite = np.isfinite(final)
+    count = finite.sum(axis=0)
+    x = np.where(finite, final, 0.0)
+    mean = x.sum(axis=0) / np.maximum(count, 1)
+    var = (np.where(finite, x - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1)
+    return np.where(count > 0, np.sqrt(var), np.nan)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
