@@ -82,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         f"the notebook's version, one random start per cell: {int(reached_one.sum())} of "
         f"{reached_one.size} cells reached the global minimum (within {cli.num(ctx.tol)})"
     )
+    n_top = int((fraction == fraction.max()).sum())
     print(
         f"fraction of the {repeats} starts reaching it, per cell: from {fraction.min():.2f} to "
-        f"{fraction.max():.2f} (at rate {cli.num(rates[top[0]])}, {epochs[top[1]]} epochs); "
-        f"mean {fraction.mean():.2f}"
+        f"{fraction.max():.2f}, mean {fraction.mean():.2f}; the highest in {n_top} of "
+        f"{fraction.size} cells, the first at rate {cli.num(rates[top[0]])} with "
+        f"{epochs[top[1]]} epochs"
     )
     finite = spread[np.isfinite(spread)]
     if finite.size:

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -222,6 +223,11 @@ def _describe_minimum(minima: Minima, i: int) -> str:
     return f"{kind} x = {float(minima.x[i]):.5g}"
 
 
+@partial(jax.jit, static_argnums=0)
+def _f_and_grad(f: Callable, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return jax.vmap(f)(x), jax.vmap(jax.grad(f))(x)
+
+
 def plot_function(
     f: Callable[[jax.Array], jax.Array],
     domain: tuple[float, float],
@@ -265,16 +271,18 @@ def plot_function(
         lo = min(lo, min(extra) - 0.03 * span)
         hi = max(hi, max(extra) + 0.03 * span)
     x = jnp.linspace(lo, hi, num)
-    fx, dfx = jax.vmap(f)(x), jax.vmap(jax.grad(f))(x)
+    fx, dfx = _f_and_grad(f, x)
+    at = np.asarray([*marks, start if start is not None else 0.0])
+    f_at, df_at = (np.asarray(v) for v in _f_and_grad(f, jnp.asarray(at, x.dtype)))
     fig, ax = _axes(ax, (7.0, 4.5))
     ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
     ax.plot(x, fx, label="f(x)", color="tab:blue")
     ax.plot(x, dfx, "--", label="f'(x) (autodiff)", color="tab:orange")
     if start is not None:
-        ax.plot(start, float(f(start)), "o", mfc="white", mec="k", label="start")
+        ax.plot(start, f_at[-1], "o", mfc="white", mec="k", label="start")
     for k, p in enumerate(marks):
         label = "minimum found" if k == 0 else None
-        ax.plot([p, p], [float(f(p)), float(jax.grad(f)(p))], "ro", label=label)
+        ax.plot([p, p], [f_at[k], df_at[k]], "ro", label=label)
     ax.set_xlim(lo, hi)
     ax.grid(alpha=0.4)
     ax.set(xlabel="x", ylabel="f(x) and f'(x)")

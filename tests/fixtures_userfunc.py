@@ -1,0 +1,56 @@
+"""Functions as a user would write them in their own module, for ``--function module:attr``.
+
+Only ``f`` is written; no derivative anywhere. Some are wrong on purpose, to check that the
+experiments reject them with one clear line.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgd.functions import Function1D
+
+
+def wavy(x):
+    """cos(3x) + 0.1x²: several wells, the two inner ones deepest."""
+    return jnp.cos(3.0 * x) + 0.1 * x**2
+
+
+# An optional attribute the experiments read as the interval to study f on.
+wavy.domain = (-3.0, 3.0)
+
+
+def bowl(x):
+    """(x - 1)²: one minimum at 1."""
+    return (x - 1.0) ** 2
+
+
+def shifted_bowl(x):
+    return (x - 2.0) ** 2
+
+
+shifted_bowl.domain = (1.0, 3.0)  # excludes 0, the usual start
+
+SPEC = Function1D("tilted", lambda x: x**4 - 2.0 * x**2 + 0.5 * x, (-2.0, 2.0), "a tilted well")
+
+
+def numpy_written(x):
+    return np.sin(x) * np.exp(-0.05 * x**2)
+
+
+def vector(x):
+    return jnp.stack([x, 2.0 * x])
+
+
+def raises(x):
+    raise ZeroDivisionError("division by zero\nsecond line")
+
+
+def bad_domain(x):
+    return x**2
+
+
+bad_domain.domain = (3.0, 1.0)
+
+NOT_CALLABLE = 42

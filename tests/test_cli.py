@@ -1,0 +1,303 @@
+"""jaxgd.cli: the flags, --function loading and error reporting the experiments share."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import jax
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from jaxgd import cli, functions
+
+USER = "tests.fixtures_userfunc"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _parser(**grid):
+    p = cli.parser("experiments.demo", "Demo.\n\nLonger text.")
+    cli.add_grid_args(p, **grid)
+    cli.add_color_args(p)
+    return p
+
+
+def _setup(argv, **grid):
+    grid = grid or {
+        "starts": cli.Grid(-5, 5, 50),
+        "learning_rates": cli.Grid(1e-10, 0.1, 50),
+        "epochs": cli.Grid(10, 500, 40),
+    }
+    return cli.setup(_parser(**grid), argv)
+
+
+# -- --function ------------------------------------------------------------------------------
+
+
+def test_builtin_name_is_the_registry_entry():
+    assert cli.load_function("notebook") is functions.get("notebook")
+    assert cli.load_function("double_well").domain == (-2.0, 2.0)
+
+
+def test_user_function_reads_its_domain_or_uses_the_notebooks():
+    wavy = cli.load_function(f"{USER}:wavy")
+    assert wavy.domain == (-3.0, 3.0)
+    assert wavy.name == f"{USER}:wavy"
+    assert wavy.description.startswith("cos(3x)")
+    assert float(wavy.f(0.0)) == 1.0
+    assert cli.load_function(f"{USER}:bowl").domain == cli.NOTEBOOK_DOMAIN
+
+
+def test_user_function1d_object_is_used_as_is():
+    from tests.fixtures_userfunc import SPEC
+
+    assert cli.load_function(f"{USER}:SPEC") is SPEC
+
+
+def test_user_module_is_imported_from_the_current_directory(tmp_path, monkeypatch):
+    name = f"userf_{tmp_path.name}".replace("-", "_")
+    (tmp_path / f"{name}.py").write_text(
+        "import jax.numpy as jnp\n\ndef f(x):\n    return (x - 0.5) ** 2\n\nf.domain = (-1, 2)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    path_before = list(sys.path)
+    try:
+        fn = cli.load_function(f"{name}:f")
+    finally:
+        sys.modules.pop(name, None)
+    assert fn.domain == (-1.0, 2.0)
+    assert float(fn.f(0.5)) == 0.0
+    assert sys.path == path_before  # the current directory was only added for the import
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("nope", "not a built-in function (built-ins: notebook"),
+        ("no_such_module_xyz:f", "no module named 'no_such_module_xyz'"),
+        (f"{USER}:missing", f"module {USER} has no attribute 'missing'"),
+        (f"{USER}:NOT_CALLABLE", "int is not callable"),
+        (f"{USER}:vector", "must return a scalar for a scalar x; it returned shape (2,)"),
+        (f"{USER}:numpy_written", "calls NumPy on its argument"),
+        (f"{USER}:raises", "calling f on a scalar failed: ZeroDivisionError: division by zero"),
+        (f"{USER}:bad_domain", "domain must be finite with lo < hi"),
+        (f"{USER}:", "write module:attr"),
+        (":f", "write module:attr"),
+    ],
+)
+def test_bad_function_is_one_clear_line(spec, expected):
+    with pytest.raises(cli.UsageError) as info:
+        cli.load_function(spec)
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message
+    assert message.startswith(f"--function {spec!r}")
+
+
+def test_missing_dependency_of_a_user_module_is_not_reported_as_the_module(tmp_path, monkeypatch):
+    name = f"needs_dep_{tmp_path.name}".replace("-", "_")
+    (tmp_path / f"{name}.py").write_text("import not_installed_dep_xyz\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(cli.UsageError, match=f"importing {name} failed: ModuleNotFoundError"):
+        cli.load_function(f"{name}:f")
+
+
+# -- grids -----------------------------------------------------------------------------------
+
+
+def test_default_grids_are_the_notebooks():
+    ctx = _setup([])
+    np.testing.assert_allclose(ctx.starts, np.linspace(-5, 5, 50), rtol=1e-6)
+    np.testing.assert_allclose(ctx.learning_rates, np.linspace(1e-10, 1e-1, 50), rtol=1e-6)
+    np.testing.assert_array_equal(ctx.epochs, np.round(np.linspace(10, 500, 40)))
+    assert ctx.starts.dtype == np.float32
+    assert ctx.function is functions.get("notebook")
+    assert ctx.domain == pytest.approx((-2 * math.pi, 2 * math.pi))
+    assert ctx.tol == 1e-3
+
+
+def test_fixed_axes_and_their_flags():
+    grid = {"start": 0.0, "learning_rate": 0.01, "epochs": 1000}
+    ctx = _setup([], **grid)
+    assert (ctx.start, ctx.learning_rate, ctx.epochs) == (0.0, 0.01, 1000)
+    ctx = _setup(["--start", "1.6", "--learning-rate", "0.5", "--epochs", "1e3"], **grid)
+    assert (ctx.start, ctx.learning_rate, ctx.epochs) == (1.6, 0.5, 1000)
+    with pytest.raises(AttributeError, match="no 'starts' axis"):
+        _ = ctx.starts
+
+
+def test_start_grid_follows_the_functions_own_domain():
+    assert _setup(["--function", "double_well"]).starts.tolist() == pytest.approx(
+        np.linspace(-2, 2, 50).tolist(), rel=1e-6
+    )
+    assert _setup(["--function", f"{USER}:wavy"]).starts[[0, -1]].tolist() == [-3.0, 3.0]
+    # No domain attribute: the notebook's grid, as for the notebook's f.
+    assert _setup(["--function", f"{USER}:bowl"]).starts[[0, -1]].tolist() == [-5.0, 5.0]
+    ctx = _setup(["--domain", "-1", "1"])
+    assert ctx.domain == (-1.0, 1.0)
+    assert ctx.starts[[0, -1]].tolist() == [-1.0, 1.0]
+    assert _setup(["--starts", "0", "1", "3"]).starts.tolist() == [0.0, 0.5, 1.0]
+
+
+def test_default_start_outside_the_domain_is_its_midpoint():
+    ctx = _setup(["--function", f"{USER}:shifted_bowl"], start=0.0, learning_rate=0.1, epochs=5)
+    assert ctx.start == 2.0
+    assert _setup([], start=0.0, learning_rate=0.1, epochs=5).start == 0.0
+
+
+def test_random_start_is_seeded_and_on_the_notebooks_grid():
+    grid = {"start": "random", "learning_rate": 0.01, "epochs": 10}
+    starts = [_setup(["--seed", str(s)], **grid).start for s in (0, 0, 1, 2)]
+    assert starts[0] == starts[1]
+    assert len(set(starts)) == 3
+    x = np.linspace(-2 * np.pi, 2 * np.pi, 401)
+    assert all(np.isclose(x, s, rtol=0, atol=1e-12).any() for s in starts)
+    ctx = _setup(["--start", "2"], **grid)
+    assert ctx.start == 2.0
+    assert not ctx.start_is_random
+    assert _setup([], **grid).start_is_random
+
+
+def test_x64_makes_every_grid_float64():
+    before = bool(jax.config.jax_enable_x64)
+    try:
+        ctx = _setup(["--x64"])
+        assert ctx.starts.dtype == np.float64
+        assert ctx.learning_rates.dtype == np.float64
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--epochs", "10", "5", "3"], "--epochs: LO must not exceed HI"),
+        (["--epochs", "10", "500", "0"], "--epochs N: expected a whole number >= 1"),
+        (["--epochs", "10", "500", "2.5"], "--epochs N: expected a whole number"),
+        (["--epochs", "-10", "500", "3"], "--epochs: epochs must be >= 0"),
+        (["--epochs", "10", "500"], "argument --epochs: expected 3 arguments"),
+        (["--learning-rates", "-1", "1", "3"], "--learning-rates: learning_rates must be >= 0"),
+        (["--starts", "a", "1", "3"], "--starts: expected a number, got 'a'"),
+        (["--starts", "0", "inf", "3"], "--starts: expected a finite number"),
+        (["--domain", "3", "1"], "--domain: LO must be below HI"),
+        (["--tol", "0"], "--tol: must be > 0"),
+        (["--seed", "-1"], "--seed: expected a whole number >= 0"),
+        (["--vmin", "2", "--vmax", "1"], "--vmin must be below --vmax"),
+        (["--format", "gif"], "argument --format: invalid choice"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_flag_is_a_usage_error_naming_it(argv, expected):
+    with pytest.raises(cli.UsageError) as info:
+        _setup(argv)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_flag_errors_prefixes_the_flag():
+    with pytest.raises(cli.UsageError, match=r"^--x: bad value$"), cli.flag_errors("--x"):
+        raise ValueError("bad value\nmore detail")
+
+
+# -- summaries -------------------------------------------------------------------------------
+
+
+def test_minima_and_tally_text():
+    ctx = _setup([])
+    assert ctx.describe_minima() == (
+        "local minima of f on [-6.28319, 6.28319]: x = -1.42887 (f = -0.893875, global), "
+        "x = 4.3058 (f = -0.363478)"
+    )
+    lines = ctx.tally([-1.42887, -1.4289, 4.3058, 0.5, np.inf], noun="runs")
+    assert lines == [
+        "reached the global minimum x = -1.42887 (within 0.001): 2 of 5 runs",
+        "reached the local minimum x = 4.3058 (within 0.001): 1 of 5 runs",
+        "within 0.001 of no minimum on [-6.28319, 6.28319]: 1 of 5 runs (final guesses 0.5 to 0.5)",
+        "diverged: 1 of 5 runs",
+    ]
+    assert ctx.ended_at(np.nan) == "the run diverged"
+    assert ctx.ended_at(4.3) == (
+        "the run is within 0.001 of no local minimum: the nearest, x = 4.3058, is 0.0058012 away"
+    )
+
+
+def test_minimum_at_the_origin_prints_as_zero():
+    ctx = _setup(["--function", "steep_wall"])
+    assert ctx.global_minimum == (0.0, 0.0)
+
+
+def test_tied_global_minima_are_all_global():
+    ctx = _setup(["--function", f"{USER}:wavy"])
+    assert len(ctx.global_minima) == 2
+    assert ctx.describe_minima().count("global") == 2
+    assert ctx.ended_at(1.0244).startswith("the run reached the global minimum")
+
+
+# -- command and output ----------------------------------------------------------------------
+
+
+@cli.command
+def _demo(argv=None) -> int:
+    p = _parser(start=0.0, learning_rate=0.1, epochs=3)
+    ctx = cli.setup(p, argv)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [ctx.start, ctx.learning_rate])
+    ctx.save(fig, "demo")
+    print(f"dtype {np.asarray(ctx.learning_rate, dtype=jax.numpy.result_type(float)).dtype}")
+    return ctx.finish()
+
+
+def test_command_reports_a_usage_error_as_one_line(capsys, tmp_path):
+    assert _demo(["--function", "nope", "--out", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: --function 'nope': not a built-in function")
+    assert "Traceback" not in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_command_help_explains_every_flag_and_returns_0(capsys):
+    assert _demo(["-h"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m experiments.demo")
+    for flag in ("--function", "--domain", "--tol", "--seed", "--x64", "--out", "--format"):
+        assert flag in out
+    for flag in ("--show", "--start", "--learning-rate", "--epochs", "--vmin", "--vmax"):
+        assert flag in out
+    assert "notebook, double_well" in out
+
+
+def test_command_saves_restores_x64_and_closes_figures(capsys, tmp_path):
+    x64 = bool(jax.config.jax_enable_x64)
+    assert _demo(["--x64", "--out", str(tmp_path), "--format", "svg"]) == 0
+    out = capsys.readouterr().out
+    assert "dtype float64" in out
+    assert f"wrote {tmp_path / 'demo.svg'}" in out
+    assert (tmp_path / "demo.svg").read_text().lstrip().startswith("<?xml")
+    assert bool(jax.config.jax_enable_x64) == x64
+    assert plt.get_fignums() == []
+
+
+def test_show_without_a_display_says_so(capsys, tmp_path):
+    assert _demo(["--show", "--out", str(tmp_path)]) == 0
+    assert "--show: no window can open here" in capsys.readouterr().out
+
+
+def test_save_figure_writes_a_png(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    path = cli.save_figure(fig, tmp_path / "sub", "x")
+    assert path == tmp_path / "sub" / "x.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="fmt must be one of png, svg, pdf"):
+        cli.save_figure(fig, tmp_path, "x", "gif")

@@ -1,0 +1,339 @@
+"""The experiment modules, run in-process at small sizes: exit status, files, summary numbers.
+
+Numbers in the summaries are checked against the notebook's loop in float64 with a derivative
+written by hand (tests.helpers.reference_descend), not against jaxgd itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+import experiments.__main__ as listing
+from tests.helpers import reference_descend
+from tests.reference_functions import REFERENCE
+
+DF = REFERENCE["notebook"].df
+GLOBAL, LOCAL = -1.42887, 4.3058  # the notebook's f: its two stationary minima
+PNG = b"\x89PNG\r\n\x1a\n"
+USER = "tests.fixtures_userfunc"
+ROOT = Path(__file__).resolve().parents[1]
+
+# Small grids per module, so each run takes a fraction of a second.
+SMALL = {
+    "single_run": ["--start", "0", "--epochs", "200"],
+    "start_location": ["--starts", "-5", "5", "7", "--epochs", "200"],
+    "learning_rate": ["--learning-rates", "1e-10", "0.1", "4", "--epochs", "200"],
+    "lr_epochs": ["--learning-rates", "1e-10", "0.1", "4", "--epochs", "10", "100", "3"],
+    "random_starts": [
+        "--learning-rates", "1e-10", "0.1", "3", "--epochs", "10", "100", "3", "--repeats", "8"
+    ],
+}  # fmt: skip
+FILES = {
+    "single_run": ["single_run"],
+    "start_location": ["start_location"],
+    "learning_rate": ["learning_rate"],
+    "lr_epochs": ["lr_epochs_heatmap", "lr_epochs_lines"],
+    "random_starts": ["random_starts"],
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_figures_left():
+    yield
+    assert plt.get_fignums() == []  # every module closes what it opened
+
+
+def run(name, argv, out, capsys):
+    module = importlib.import_module(f"experiments.{name}")
+    code = module.main([*argv, "--out", str(out)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def number(pattern, text):
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in:\n{text}"
+    return float(match.group(1))
+
+
+def count(pattern, text):
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in:\n{text}"
+    return int(match.group(1))
+
+
+def assert_written(name, folder, out, fmt="png"):
+    """Exactly the module's figures are in ``folder``, each a real file, each announced."""
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{s}.{fmt}" for s in FILES[name])
+    for stem in FILES[name]:
+        path = folder / f"{stem}.{fmt}"
+        if fmt == "png":
+            assert path.read_bytes()[:8] == PNG
+        else:
+            assert "<svg" in path.read_text()
+        assert f"wrote {path}" in out
+
+
+def reached(final, target, tol=1e-3):
+    final = np.asarray(final)
+    # Keep the reference away from the tolerance's edge, where float32 could fall either way.
+    assert not np.any(np.abs(np.abs(final - target) - tol) < 2e-4)
+    return int((np.abs(final - target) <= tol).sum())
+
+
+# -- every module ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_module_takes_a_users_own_function(name, tmp_path, capsys):
+    code, out, err = run(name, [*SMALL[name], "--function", f"{USER}:wavy"], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"f: {USER}:wavy (cos(3x)")
+    assert "local minima of f on [-3, 3]:" in out or name == "single_run"
+    for stem in FILES[name]:
+        assert (tmp_path / f"{stem}.png").read_bytes()[:8] == PNG
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_module_rejects_a_numpy_function_in_one_line(name, tmp_path, capsys):
+    code, out, err = run(name, ["--function", f"{USER}:numpy_written"], tmp_path, capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"error: --function '{USER}:numpy_written' calls NumPy")
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("name", "argv", "message"),
+    [
+        ("single_run", ["--learning-rate", "-1"], "--learning-rate: must be >= 0"),
+        ("start_location", ["--starts", "5", "-5", "3"], "--starts: LO must not exceed HI"),
+        ("learning_rate", ["--learning-rates", "0", "1"], "expected 3 arguments"),
+        ("lr_epochs", ["--epochs", "10", "1e10", "3"], "--epochs: epochs must be at most"),
+        ("random_starts", ["--repeats", "0"], "--repeats: expected a whole number >= 1"),
+    ],
+)
+def test_module_rejects_a_bad_grid_flag_in_one_line(name, argv, message, tmp_path, capsys):
+    code, _, err = run(name, argv, tmp_path, capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_such_function", "not a built-in function"),
+        ("no_such_module_xyz:f", "no module named 'no_such_module_xyz'"),
+        (f"{USER}:missing", "has no attribute 'missing'"),
+        (f"{USER}:NOT_CALLABLE", "int is not callable"),
+        (f"{USER}:vector", "must return a scalar"),
+    ],
+)
+def test_bad_function_exits_2_without_a_traceback(spec, message, tmp_path, capsys):
+    code, out, err = run("lr_epochs", ["--function", spec], tmp_path, capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and message in err
+    assert out == ""
+
+
+def test_function_module_in_the_current_directory(tmp_path, monkeypatch, capsys):
+    name = f"my_f_{tmp_path.name}".replace("-", "_")
+    (tmp_path / f"{name}.py").write_text(
+        "import jax.numpy as jnp\n\n\ndef f(x):\n    return jnp.sin(x) * jnp.exp(-0.05 * x**2)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    try:
+        code, out, _ = run("learning_rate", [*SMALL["learning_rate"], "--function", f"{name}:f"],
+                           tmp_path / "figs", capsys)  # fmt: skip
+    finally:
+        sys.modules.pop(name, None)
+    assert code == 0
+    # No domain attribute: the notebook's, so the same numbers as the built-in.
+    assert f"reached the global minimum x = {GLOBAL}" in out
+    assert (tmp_path / "figs" / "learning_rate.png").exists()
+
+
+def test_svg_format_and_colour_limits_from_flags(tmp_path, capsys):
+    argv = [*SMALL["lr_epochs"], "--format", "svg", "--vmin", "-2", "--vmax", "7"]
+    code, out, err = run("lr_epochs", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert_written("lr_epochs", tmp_path, out, fmt="svg")
+    assert "colour limits: -2 to 7 (--vmin/--vmax)" in out
+
+
+# -- the numbers in each summary -------------------------------------------------------------
+
+
+def test_single_run_from_zero(tmp_path, capsys):
+    code, out, err = run("single_run", ["--start", "0"], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("f: notebook (sin(x)")
+    assert_written("single_run", tmp_path, out)
+    expected = reference_descend(DF, 0.0, 0.01, 1000)  # -1.42880: 1000 epochs, not quite there
+    assert number(r"minimum found: x = (\S+),", out) == pytest.approx(expected, abs=2e-4)
+    assert "descent from x0 = 0 (--start), learning rate 0.01, 1000 epochs" in out
+    assert f"the run reached the global minimum x = {GLOBAL}" in out
+
+
+def test_single_run_random_start_is_seeded(tmp_path, capsys):
+    starts = []
+    for seed in ("5", "5", "6"):
+        code, out, _ = run("single_run", ["--seed", seed, "--epochs", "300"], tmp_path, capsys)
+        assert code == 0
+        starts.append(number(r"descent from x0 = (\S+) \(a seeded random point", out))
+        found = number(r"minimum found: x = (\S+),", out)
+        assert found == pytest.approx(reference_descend(DF, starts[-1], 0.01, 300), abs=2e-4)
+    assert starts[0] == starts[1] != starts[2]
+
+
+def test_single_run_x64(tmp_path, capsys):
+    code, out, _ = run("single_run", ["--start", "0", "--x64"], tmp_path, capsys)
+    assert code == 0
+    found = number(r"minimum found: x = (\S+),", out)
+    assert found == pytest.approx(reference_descend(DF, 0.0, 0.01, 1000), abs=1e-5)
+
+
+def test_start_location_counts(tmp_path, capsys):
+    argv = ["--starts", "-5", "5", "11", "--learning-rate", "0.1", "--epochs", "300"]
+    code, out, err = run("start_location", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("f: notebook (sin(x)")
+    assert_written("start_location", tmp_path, out)
+    final = [reference_descend(DF, s, 0.1, 300) for s in np.linspace(-5, 5, 11)]
+    n_global, n_local = reached(final, GLOBAL), reached(final, LOCAL)
+    assert n_global > 0 and n_local > 0
+    assert count(rf"global minimum x = {GLOBAL} \(within 0.001\): (\d+) of 11 starts", out) == (
+        n_global
+    )
+    assert count(rf"local minimum x = {LOCAL} \(within 0.001\): (\d+) of 11 starts", out) == (
+        n_local
+    )
+    assert "11 starts from -5 to 5, learning rate 0.1, 300 epochs" in out
+    assert "diverged: 0 of 11 starts" in out
+
+
+def test_learning_rate_numbers(tmp_path, capsys):
+    argv = ["--learning-rates", "1e-10", "0.1", "6", "--epochs", "200"]
+    code, out, err = run("learning_rate", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("f: notebook (sin(x)")
+    assert_written("learning_rate", tmp_path, out)
+    final = [reference_descend(DF, 0.0, r, 200) for r in np.linspace(1e-10, 0.1, 6)]
+    assert number(r"largest rate, 0.1: (\S+);", out) == pytest.approx(final[-1], abs=2e-4)
+    assert count(r"global minimum x = \S+ \(within 0.001\): (\d+) of 6 rates", out) == reached(
+        final, GLOBAL
+    )
+
+
+def test_lr_epochs_numbers(tmp_path, capsys):
+    rates, epochs = np.linspace(1e-10, 0.1, 5), np.round(np.linspace(10, 120, 4))
+    argv = ["--learning-rates", "1e-10", "0.1", "5", "--epochs", "10", "120", "4"]
+    code, out, err = run("lr_epochs", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("f: notebook (sin(x)")
+    assert_written("lr_epochs", tmp_path, out)
+    final = np.array([[reference_descend(DF, 0.0, r, e) for e in epochs] for r in rates])
+    assert number(r"after 120 epochs at rate 0.1: (\S+);", out) == pytest.approx(
+        final[-1, -1], abs=2e-4
+    )
+    assert count(r"global minimum x = \S+ \(within 0.001\): (\d+) of 20 cells", out) == (
+        reached(final, GLOBAL)
+    )
+    lo, hi = np.percentile(final, [2, 98])
+    assert number(r"colour limits: (\S+) to", out) == pytest.approx(lo, abs=2e-4)
+    assert number(r"colour limits: \S+ to (\S+) \(2nd to 98th", out) == pytest.approx(hi, abs=2e-4)
+
+
+def test_lr_epochs_from_1_6_reaches_the_other_minimum(tmp_path, capsys):
+    argv = ["--start", "1.6", "--learning-rates", "0.02", "0.1", "3", "--epochs", "50", "400", "3"]
+    code, out, _ = run("lr_epochs", argv, tmp_path, capsys)
+    assert code == 0
+    rates, epochs = np.linspace(0.02, 0.1, 3), np.round(np.linspace(50, 400, 3))
+    final = np.array([[reference_descend(DF, 1.6, r, e) for e in epochs] for r in rates])
+    assert f"the run reached the local minimum x = {LOCAL}, not a global one" in out
+    assert count(rf"local minimum x = {LOCAL} \(within 0.001\): (\d+) of 9", out) == reached(
+        final, LOCAL
+    )
+    assert "reached the global minimum x = -1.42887 (within 0.001): 0 of 9 cells" in out
+
+
+def test_random_starts_inside_one_basin_all_reach_it(tmp_path, capsys):
+    # Every start in [-4, 1.3] lies in the global minimum's basin (between the maxima at
+    # -4.31 and 1.43): a large enough rate and epoch count takes all of them there.
+    argv = ["--domain", "-4", "1.3", "--repeats", "16",
+            "--learning-rates", "1e-10", "0.1", "3", "--epochs", "10", "400", "3"]  # fmt: skip
+    code, out, _ = run("random_starts", argv, tmp_path, capsys)
+    assert code == 0
+    fractions = re.search(r"reaching it, per cell: from (\S+) to (\S+), mean", out).groups()
+    assert fractions == ("0.00", "1.00")
+    assert re.search(
+        r"the highest in [1-3] of 9 cells, the first at rate 0\.\d+ with 400 epochs", out
+    )
+    assert "16 random starts (seed 0) from 401 points of [-4, 1.3]; 3 learning rates x 3" in out
+    assert "144 runs, one sweep" in out
+    notebook_cells = count(r"one random start per cell: (\d+) of 9 cells", out)
+    assert 1 <= notebook_cells <= 9
+
+
+def test_random_starts_is_reproducible(tmp_path, capsys):
+    runs = [run("random_starts", SMALL["random_starts"], tmp_path, capsys) for _ in range(2)]
+    assert runs[0] == runs[1]
+    code, out, err = runs[0]
+    assert (code, err) == (0, "")
+    assert_written("random_starts", tmp_path, out)
+
+
+# -- python -m experiments -------------------------------------------------------------------
+
+
+def test_listing_names_every_module_with_its_summary(capsys):
+    assert listing.main([]) == 0
+    out = capsys.readouterr().out
+    for name in SMALL:
+        summary = importlib.import_module(f"experiments.{name}").__doc__.splitlines()[0]
+        assert re.search(rf"^  {name} +{re.escape(summary)}$", out, re.MULTILINE)
+    names = list(listing.experiments())
+    assert names[:5] == list(listing.ORDER)
+
+
+def test_listing_unknown_name(capsys):
+    assert listing.main(["nope"]) == 2
+    assert capsys.readouterr().err.startswith("error: no experiment named 'nope'")
+
+
+def test_run_one_and_all_into_one_folder(tmp_path, capsys, monkeypatch):
+    assert listing.main(["single_run", "--start", "1", "--out", str(tmp_path / "one")]) == 0
+    assert (tmp_path / "one" / "single_run.png").exists()
+    # `all` with two of the modules, at their defaults (the rest are covered above).
+    picked = {n: s for n, s in listing.experiments().items() if n in ("single_run", "lr_epochs")}
+    monkeypatch.setattr(listing, "experiments", lambda: picked)
+    assert listing.main(["all", "--out", str(tmp_path / "all")]) == 0
+    out = capsys.readouterr().out
+    assert "== single_run ==" in out and "== lr_epochs ==" in out
+    names = sorted(p.name for p in (tmp_path / "all").iterdir())
+    assert names == ["lr_epochs_heatmap.png", "lr_epochs_lines.png", "single_run.png"]
+    # lr_epochs with no flags is the README's Quickstart: the notebook's Experiment 3.
+    assert "50 learning rates from 1e-10 to 0.1 x 40 epoch counts from 10 to 500" in out
+    assert number(r"after 500 epochs at rate 0.1: (\S+);", out) == pytest.approx(
+        reference_descend(DF, 0.0, 0.1, 500), abs=2e-4
+    )
+
+
+def test_python_m_experiments_lists_modules():
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert "lr_epochs" in done.stdout and "random_starts" in done.stdout
