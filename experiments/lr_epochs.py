@@ -31,18 +31,24 @@ def main(argv: list[str] | None = None) -> int:
 
     res = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs).isel(start=0)
 
+    rates, epochs = np.asarray(res.learning_rates), np.asarray(res.epochs)
+    final = np.asarray(res.final, np.float64)
+    r, e = int(np.argmax(rates)), int(np.argmax(epochs))
+    # The minimum the longest run at the largest rate settled in: what "getting there" means.
+    (i,) = plotting.nearest_minimum([final[r, e]], ctx.minima, ctx.tol)
+    target = float(ctx.minima.x[i]) if i >= 0 else None
+
     about = f"f: {ctx.function.name}, x₀ = {cli.num(ctx.start)}"
-    vmin, vmax = plotting.color_limits(res.final, vmin=ctx.vmin, vmax=ctx.vmax)
-    heatmap = plotting.plot_heatmap(res, vmin=vmin, vmax=vmax, title=f"Final guess\n{about}")
+    vmin, vmax = plotting.color_limits(final, vmin=ctx.vmin, vmax=ctx.vmax)
+    heatmap = plotting.plot_heatmap(
+        res, vmin=vmin, vmax=vmax, target=target, tol=ctx.tol, title=f"Final guess\n{about}"
+    )
     ctx.save(heatmap, "lr_epochs_heatmap")
     lines = plotting.plot_lines(
         res, minima=ctx.minima, tol=ctx.tol, title=f"Each line is a training epochs N\n{about}"
     )
     ctx.save(lines, "lr_epochs_lines")
 
-    rates, epochs = np.asarray(res.learning_rates), np.asarray(res.epochs)
-    final = np.asarray(res.final, np.float64)
-    r, e = int(np.argmax(rates)), int(np.argmax(epochs))
     print(ctx.describe_function())
     print(
         f"start {cli.num(ctx.start)}; {rates.size} learning rates from {cli.num(rates.min())} to "
@@ -55,34 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(ctx.describe_minima())
     print(*ctx.tally(final, noun="cells"), sep="\n")
-    print(*_how_fast(ctx, rates, epochs, final, r, e), sep="\n")
-    source = (
-        "--vmin/--vmax"
-        if ctx.vmin is not None or ctx.vmax is not None
-        else "2nd to 98th percentile of the finite values"
-    )
+    if target is not None:
+        there = np.abs(final - target) <= ctx.tol
+        print(
+            f"smallest rate that gets within {cli.num(ctx.tol)} of x = {cli.num(target)} in "
+            f"{epochs[e]} epochs: {cli.num(rates[there[:, e]].min())}; fewest epochs on the "
+            f"grid that get there at rate {cli.num(rates[r])}: {epochs[there[r, :]].min()}"
+        )
+    given = ctx.vmin is not None or ctx.vmax is not None
+    source = "--vmin/--vmax" if given else "2nd to 98th percentile of the finite values"
     print(f"colour limits: {cli.num(vmin)} to {cli.num(vmax)} ({source})")
     return ctx.finish()
-
-
-def _how_fast(ctx, rates, epochs, final, r, e) -> list[str]:
-    """The smallest rate that gets to the minimum reached at (largest rate, most epochs)."""
-    (i,) = plotting.nearest_minimum([final[r, e]], ctx.minima, ctx.tol)
-    if i < 0:
-        return []
-    target = float(ctx.minima.x[i])
-    there = np.abs(final - target) <= ctx.tol
-    lines = []
-    ok = there[:, e]
-    lines.append(
-        f"smallest rate that gets within {cli.num(ctx.tol)} of x = {cli.num(target)} in "
-        f"{epochs[e]} epochs: {cli.num(rates[ok].min())}"
-    )
-    ok = there[r, :]
-    lines.append(
-        f"fewest epochs on the grid that get there at rate {cli.num(rates[r])}: {epochs[ok].min()}"
-    )
-    return lines
 
 
 if __name__ == "__main__":

@@ -843,6 +843,11 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             return 2
         except SystemExit as exit_:  # argparse's -h
             return exit_.code if isinstance(exit_.code, int) else 0
+        except BrokenPipeError:
+            # Output piped into `head` and cut short: not an error worth a traceback. Point
+            # stdout at devnull so the interpreter's final flush does not raise again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
         finally:
             jax.config.update("jax_enable_x64", x64)
             if "matplotlib.pyplot" in sys.modules:

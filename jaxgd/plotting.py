@@ -66,6 +66,7 @@ _LABEL = {
 #: Colour of cells and points whose run diverged: outside every colour map used here.
 DIVERGED_COLOR = "0.55"
 _GLOBAL_COLOR = "tab:green"
+_OUTLINE_COLOR = "tab:red"
 _OTHER_COLORS = ("tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 
 
@@ -367,7 +368,7 @@ def plot_final(
     rest = (which == -1) & ~diverged
     if rest.any():
         label = (
-            f"no minimum within {tol:g} ({int(rest.sum())} of {y.size})"
+            f"not within {tol:g} of a minimum ({int(rest.sum())} of {y.size})"
             if minima is not None
             else "final guess"
         )
@@ -423,6 +424,8 @@ def rate_epochs_map(
     robust: bool = True,
     bad: Any = None,
     bad_label: str = "diverged",
+    outline: Any = None,
+    outline_label: str = "",
 ) -> Colorbar:
     """Draw a (learning rate, epochs) map of ``values`` into ``ax``, with a colour bar.
 
@@ -441,11 +444,15 @@ def rate_epochs_map(
         vmin, vmax, robust: colour limits, see :func:`color_limits`.
         bad: optional boolean mask ``(L, E)`` of cells to grey out (e.g. diverged).
         bad_label: legend text for the grey cells.
+        outline: optional boolean mask ``(L, E)``: a red line is drawn around its cells
+            (e.g. those that reached a minimum).
+        outline_label: legend text for ``outline``.
 
     Returns:
         The colour bar.
     """
     import matplotlib as mpl
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     values = np.asarray(values, np.float64)
@@ -474,13 +481,19 @@ def rate_epochs_map(
     )
     cbar = ax.get_figure().colorbar(mesh, ax=ax, label=label, extend=extend)
     ax.set(xlabel="Learning rate", ylabel="Training epochs")
+    handles = []
+    if outline is not None:
+        inside = np.asarray(outline, bool)[np.ix_(ri, ci)]
+        # A contour needs a 2-D grid with cells on both sides of the line.
+        if min(inside.shape) > 1 and inside.any() and not inside.all():
+            ax.contour(
+                rates_u, counts_u, inside.T.astype(float), levels=[0.5], colors=_OUTLINE_COLOR
+            )
+            handles.append(Line2D([], [], color=_OUTLINE_COLOR, label=outline_label))
     if grey.any():
-        ax.legend(
-            handles=[Patch(color=DIVERGED_COLOR, label=f"{bad_label} ({int(grey.sum())} cells)")],
-            loc="lower right",
-            fontsize="small",
-            framealpha=0.9,
-        )
+        handles.append(Patch(color=DIVERGED_COLOR, label=f"{bad_label} ({int(grey.sum())} cells)"))
+    if handles:
+        ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
     return cbar
 
 
@@ -490,6 +503,8 @@ def plot_heatmap(
     vmin: float | None = None,
     vmax: float | None = None,
     robust: bool = True,
+    target: float | None = None,
+    tol: float = 1e-3,
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Figure:
@@ -501,6 +516,9 @@ def plot_heatmap(
         vmin, vmax: colour limits; by default the 2nd and 98th percentiles of the finite
             values (``robust=False``: their min and max).
         robust: see ``vmin``.
+        target: optional x, e.g. the minimum descent heads for: a red line then encloses
+            the cells that ended within ``tol`` of it.
+        tol: see ``target``.
         title: axes title; by default names the start.
         ax: draw into this axes instead of a new figure.
 
@@ -519,6 +537,8 @@ def plot_heatmap(
         vmax=vmax,
         robust=robust,
         bad=r.diverged,
+        outline=None if target is None else np.abs(np.asarray(r.final) - target) <= tol,
+        outline_label=f"within {tol:g} of x = {target:.5g}" if target is not None else "",
     )
     ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}")
     return fig

@@ -252,6 +252,13 @@ def test_lr_epochs_numbers(tmp_path, capsys):
     assert count(r"global minimum x = \S+ \(within 0.001\): (\d+) of 20 cells", out) == (
         reached(final, GLOBAL)
     )
+    there = np.abs(final - GLOBAL) <= 1e-3
+    smallest = rates[there[:, -1]].min()
+    assert number(
+        r"smallest rate that gets within 0.001 of x = \S+ in 120 epochs: (\S+);", out
+    ) == (pytest.approx(smallest, rel=1e-5))
+    fewest = epochs[there[-1]].min()
+    assert count(r"fewest epochs on the grid that get there at rate 0.1: (\d+)", out) == fewest
     lo, hi = np.percentile(final, [2, 98])
     assert number(r"colour limits: (\S+) to", out) == pytest.approx(lo, abs=2e-4)
     assert number(r"colour limits: \S+ to (\S+) \(2nd to 98th", out) == pytest.approx(hi, abs=2e-4)

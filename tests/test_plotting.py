@@ -155,6 +155,20 @@ def test_plot_heatmap_draws_final_with_rate_on_x_and_epochs_on_y():
     assert ax.get_legend() is None  # nothing diverged
 
 
+def test_plot_heatmap_outlines_the_cells_that_reached_the_target():
+    res = jaxgd.sweep(notebook, 0.0, np.linspace(0.01, 0.1, 4), np.array([20, 100, 300]))
+    fig = plotting.plot_heatmap(res, target=NB_MIN[0], tol=1e-3)
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2  # the map and the outline
+    inside = np.abs(np.asarray(res.final)[0] - NB_MIN[0]) <= 1e-3
+    assert inside.any() and not inside.all()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["within 0.001 of x = -1.4289"]
+    # Nothing to outline when no cell or every cell got there: no line, no legend.
+    fig = plotting.plot_heatmap(res, target=100.0)
+    assert len(fig.axes[0].collections) == 1
+    assert fig.axes[0].get_legend() is None
+
+
 def test_plot_heatmap_order_of_axes_does_not_change_the_picture():
     rates = np.array([0.05, 0.1, 0.01])
     epochs = np.array([100, 10, 50])
