@@ -279,13 +279,14 @@ def test_command_help_explains_every_flag_and_returns_0(capsys):
 
 def test_command_saves_restores_x64_and_closes_figures(capsys, tmp_path):
     x64 = bool(jax.config.jax_enable_x64)
+    figures = plt.get_fignums()
     assert _demo(["--x64", "--out", str(tmp_path), "--format", "svg"]) == 0
     out = capsys.readouterr().out
     assert "dtype float64" in out
     assert f"wrote {tmp_path / 'demo.svg'}" in out
     assert (tmp_path / "demo.svg").read_text().lstrip().startswith("<?xml")
     assert bool(jax.config.jax_enable_x64) == x64
-    assert plt.get_fignums() == []
+    assert plt.get_fignums() == figures
 
 
 def test_show_without_a_display_says_so(capsys, tmp_path):

@@ -50,8 +50,9 @@ FILES = {
 
 @pytest.fixture(autouse=True)
 def _no_figures_left():
+    before = set(plt.get_fignums())
     yield
-    assert plt.get_fignums() == []  # every module closes what it opened
+    assert set(plt.get_fignums()) == before  # every module closes what it opened
 
 
 def run(name, argv, out, capsys):
