@@ -1,0 +1,400 @@
+"""basins, success_probability and random_starts against direct NumPy counts over the cells."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgd
+import jaxgd.functions as fns
+from jaxgd.analysis import Basins, RandomStarts, basins, random_starts, success_probability
+from jaxgd.minima import Minima, find_minima
+
+# A boundary minimum and two basins (notebook), eleven minima (rastrigin), divergence
+# (steep_wall); double_well is checked by hand and in the random-start cases below.
+NAMES = ["notebook", "rastrigin", "steep_wall"]
+RATES = [1e-3, 1e-2, 0.1, 0.6]
+EPOCHS = [0, 30, 1000]
+
+
+@pytest.fixture(params=[False, True], ids=["float32", "float64"])
+def precision(request):
+    """Run the test in float32, then in float64; yields the NumPy dtype of the results."""
+    with jax.enable_x64(request.param):
+        yield np.dtype(np.float64 if request.param else np.float32)
+
+
+def reference_basins(final, minima_x, global_index, tol):
+    """Cell by cell: the nearest minimum by hand, -1 if it is farther than tol or not finite.
+
+    Distances are taken in the result's own dtype, as the library does, so a cell exactly
+    at tol cannot come out differently through rounding alone.
+    """
+    final, xs = np.asarray(final), np.asarray(minima_x)
+    index = np.full(final.shape, -1)
+    for cell in np.ndindex(final.shape):
+        if not np.isfinite(final[cell]) or xs.size == 0:
+            continue
+        distance = np.abs(xs - final[cell])
+        nearest = int(np.argmin(distance))
+        if distance[nearest] <= final.dtype.type(tol):
+            index[cell] = nearest
+    reached = (index >= 0) & (index == int(global_index))
+    return index, reached
+
+
+def direct_success(reached, n_starts):
+    """Per (rate, epochs): how many of the starts reached the global minimum, over S."""
+    _, n_rates, n_epochs = reached.shape
+    out = np.zeros((n_rates, n_epochs))
+    for j in range(n_rates):
+        for k in range(n_epochs):
+            out[j, k] = sum(bool(reached[i, j, k]) for i in range(n_starts)) / n_starts
+    return out
+
+
+def grid_sweep(name, n_starts=15):
+    spec = fns.get(name)
+    starts = np.linspace(*spec.domain, n_starts)
+    return spec, jaxgd.sweep(spec.f, starts, RATES, EPOCHS), find_minima(spec.f, *spec.domain)
+
+
+# -- basins ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_basins_match_direct_nearest_minimum(name, precision):
+    _, res, minima = grid_sweep(name)
+    b = basins(res, minima)
+    index, reached = reference_basins(res.final, minima.x, minima.global_index, 1e-3)
+    assert isinstance(b, Basins) and b.dims == res.dims and b.shape == res.shape
+    assert b.index.dtype == jnp.int32 and b.reached_global.dtype == jnp.bool_
+    assert res.final.dtype == precision
+    np.testing.assert_array_equal(b.index, index)
+    np.testing.assert_array_equal(b.reached_global, reached)
+    assert (index >= 0).any() and reached.any()  # the comparison is not vacuous
+
+
+def test_double_well_ends_on_the_side_it_starts():
+    # The hump is near x = 0.075: left starts reach the deeper (global) left minimum.
+    minima = find_minima(fns.double_well, *fns.get("double_well").domain)
+    res = jaxgd.sweep(fns.double_well, [-1.5, -0.5, 0.5, 1.5], 0.05, 2000)
+    b = basins(res.squeeze(), minima)
+    assert b.dims == ("start",)
+    assert b.index.tolist() == [0, 0, 1, 1]
+    assert b.reached_global.tolist() == [True, True, False, False]
+
+
+def test_tol_decides_whether_a_run_has_arrived(x64):
+    # From 0 at rate 0.01, 1000 epochs end at -1.42880, 7e-5 short of the minimum -1.42887.
+    minima = find_minima(fns.notebook, -6.0, 6.0)
+    res = jaxgd.sweep(fns.notebook, 0.0, 0.01, 1000).squeeze()
+    assert abs(float(res.final) - float(minima.global_x)) == pytest.approx(7e-5, abs=1e-5)
+    assert int(basins(res, minima, tol=1e-3).index) == 1
+    assert int(basins(res, minima, tol=1e-5).index) == -1
+
+
+def test_diverged_cells_are_minus_one():
+    spec = fns.get("steep_wall")
+    minima = find_minima(spec.f, *spec.domain)
+    res = jaxgd.sweep(spec.f, np.linspace(-3, 3, 7), [0.1, 0.6, 1.5], [0, 5, 200])
+    b = basins(res, minima)
+    diverged = np.asarray(res.diverged)
+    assert diverged.any() and not diverged.all()
+    assert (np.asarray(b.index)[diverged] == -1).all()
+    assert not np.asarray(b.reached_global)[diverged].any()
+    index, _ = reference_basins(res.final, minima.x, minima.global_index, 1e-3)
+    np.testing.assert_array_equal(b.index, index)
+
+
+def test_basins_inside_jit_equals_outside():
+    _, res, minima = grid_sweep("rastrigin")
+    outside = basins(res, minima)
+    inside = jax.jit(basins)(res, minima)
+    traced_tol = jax.jit(lambda r, m, t: basins(r, m, tol=t))(res, minima, 1e-3)
+    for b in (inside, traced_tol):
+        assert isinstance(b, Basins) and b.dims == outside.dims
+        np.testing.assert_array_equal(b.index, outside.index)
+        np.testing.assert_array_equal(b.reached_global, outside.reached_global)
+
+
+@pytest.mark.parametrize(
+    ("select", "take"),
+    [
+        (lambda r: r.isel(learning_rate=1), lambda a: a[:, 1]),
+        (lambda r: r.sel(epochs=1000), lambda a: a[:, :, 2]),
+        (lambda r: r.isel(start=3, epochs=2), lambda a: a[3, :, 2]),
+        (
+            lambda r: r.isel(
+                start=slice(3, 4), learning_rate=slice(2, 3), epochs=slice(1, 2)
+            ).squeeze(),
+            lambda a: a[3, 2, 1],
+        ),
+        (lambda r: r.to_numpy(), lambda a: a),
+    ],
+    ids=["isel-rate", "sel-epochs", "two-dropped", "squeezed-scalar", "numpy"],
+)
+def test_basins_of_a_selection_are_the_selection_of_basins(select, take):
+    _, res, minima = grid_sweep("notebook")
+    full = basins(res, minima)
+    part = select(res)
+    b = basins(part, minima)
+    assert b.dims == part.dims
+    np.testing.assert_array_equal(b.index, take(np.asarray(full.index)))
+    np.testing.assert_array_equal(b.reached_global, take(np.asarray(full.reached_global)))
+
+
+def test_no_minima_gives_minus_one_everywhere():
+    flat = lambda x: 0.0 * x + 1.0
+    minima = find_minima(flat, -1.0, 1.0)
+    assert len(minima) == 0
+    res = jaxgd.sweep(flat, [-0.5, 0.0, 0.5], [0.1, 1.0], [0, 10])
+    b = basins(res, minima)
+    assert b.shape == (3, 2, 2) and b.index.dtype == jnp.int32
+    assert (np.asarray(b.index) == -1).all() and not np.asarray(b.reached_global).any()
+    np.testing.assert_array_equal(success_probability(res, minima), np.zeros((2, 2)))
+    np.testing.assert_array_equal(jax.jit(basins)(res, minima).index, b.index)
+
+
+def test_basins_is_a_pytree_with_static_dims():
+    _, res, minima = grid_sweep("double_well")
+    b = basins(res.isel(epochs=2), minima)
+    assert len(jax.tree_util.tree_leaves(b)) == 2
+    moved = jax.tree.map(lambda a: a, b)
+    assert isinstance(moved, Basins) and moved.dims == ("start", "learning_rate")
+
+
+# -- success_probability ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_success_equals_a_direct_count_over_the_same_starts(name, precision):
+    _, res, minima = grid_sweep(name)
+    p = success_probability(res, minima)
+    _, reached = reference_basins(res.final, minima.x, minima.global_index, 1e-3)
+    expected = direct_success(reached, res.sizes["start"])
+    assert p.shape == (len(RATES), len(EPOCHS))
+    np.testing.assert_allclose(p, expected, rtol=1e-6, atol=0)
+
+
+def test_success_averages_the_start_axis_wherever_it_is():
+    _, res, minima = grid_sweep("notebook")
+    p = success_probability(res, minima)
+    moved = dataclasses.replace(
+        res,
+        final=jnp.moveaxis(res.final, 0, -1),
+        value=jnp.moveaxis(res.value, 0, -1),
+        diverged=jnp.moveaxis(res.diverged, 0, -1),
+        dims=("learning_rate", "epochs", "start"),
+    )
+    np.testing.assert_array_equal(success_probability(moved, minima), p)
+    np.testing.assert_array_equal(success_probability(res.isel(learning_rate=2), minima), p[2])
+    np.testing.assert_array_equal(jax.jit(success_probability)(res, minima), p)
+
+
+def test_success_needs_a_start_axis():
+    _, res, minima = grid_sweep("notebook")
+    with pytest.raises(ValueError, match=r"no 'start' axis.*res.sel\(start=\[x0, x1\]\)"):
+        success_probability(res.isel(start=0), minima)
+
+
+# -- random_starts ---------------------------------------------------------------------------
+
+
+RANDOM_CASES = [
+    ("notebook", [0.01, 0.1, 1.0]),
+    ("double_well", [0.01, 0.2, 5.0]),  # 5.0 overshoots from most starts
+    ("steep_wall", [0.1, 0.4, 50.0]),  # 0.4 diverges from far starts, 50 from all
+    ("saddle", [0.1, 1.0]),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "rates", "x64_on"),
+    [(*case, False) for case in RANDOM_CASES]
+    + [(*case, True) for case in RANDOM_CASES if case[0] == "steep_wall"],
+    ids=lambda v: {False: "float32", True: "float64"}.get(v) if isinstance(v, bool) else None,
+)
+def test_random_start_statistics_match_numpy(name, rates, x64_on):
+    spec = fns.get(name)
+    with jax.enable_x64(x64_on):
+        rs = random_starts(spec.f, jax.random.key(1), rates, [0, 50, 500], n=64, domain=spec.domain)
+        found = find_minima(spec.f, *spec.domain)
+    precision = np.dtype(np.float64 if x64_on else np.float32)
+    assert isinstance(rs, RandomStarts) and rs.shape == (len(rates), 3)
+    final = np.asarray(rs.result.final, np.float64)
+    assert rs.result.final.dtype == precision and rs.result.shape == (64, len(rates), 3)
+
+    _, reached = reference_basins(rs.result.final, rs.minima.x, rs.minima.global_index, 1e-3)
+    np.testing.assert_allclose(rs.success, direct_success(reached, 64), rtol=1e-6)
+    finite = np.isfinite(final)
+    np.testing.assert_allclose(rs.diverged_fraction, 1 - finite.mean(axis=0), rtol=1e-6)
+    spread = np.full(rs.shape, np.nan)
+    for j, k in np.ndindex(rs.shape):
+        ok = finite[:, j, k]
+        if ok.any():
+            spread[j, k] = np.std(final[ok, j, k])
+    tol = (
+        {"rtol": 1e-12, "atol": 1e-12} if precision == np.float64 else {"rtol": 2e-5, "atol": 1e-5}
+    )
+    np.testing.assert_allclose(rs.spread, spread, **tol)  # NaN where every start diverged
+
+    np.testing.assert_array_equal(rs.minima.x, found.x)
+
+
+# The tests below reuse the shapes of the cases above (n=64, three rates, three epoch counts):
+# same f and shapes, so the compiled call is shared and the suite stays quick.
+
+
+def test_spread_is_nan_only_where_every_start_diverged():
+    spec = fns.get("steep_wall")
+    rs = random_starts(
+        spec.f, jax.random.key(0), [0.1, 0.4, 50.0], [0, 50, 500], domain=spec.domain, n=64
+    )
+    # Epoch 0 is the start itself: nothing has diverged yet, whatever the rate. After 500
+    # epochs rate 0.1 is stable everywhere, 0.4 diverges from far starts, 50 from every one.
+    diverged, spread, success = map(np.asarray, (rs.diverged_fraction, rs.spread, rs.success))
+    assert diverged[:, 0].tolist() == [0.0, 0.0, 0.0]
+    low, mid, high = diverged[:, 2].tolist()
+    assert low == 0.0 and 0.0 < mid < 1.0 and high == 1.0
+    assert np.isnan(spread[2, 2]) and np.isfinite(spread[:2]).all()
+    assert success[0, 2] == 1.0 and success[2, 2] == 0.0
+
+
+def test_starts_are_uniform_in_the_domain_and_shared_by_every_cell():
+    lo, hi = fns.get("notebook").domain
+    rs = random_starts(
+        fns.notebook, jax.random.key(3), [0.0, 0.1, 1.0], [0, 10, 50], n=64, domain=(lo, hi)
+    )
+    starts = np.asarray(rs.result.starts)
+    assert starts.shape == (64,) and ((starts >= lo) & (starts <= hi)).all()
+    # Mean and variance of a uniform draw, to 5 standard errors (deterministic for this key).
+    width, n = hi - lo, starts.size
+    assert abs(starts.mean() - (lo + hi) / 2) < 5 * width / np.sqrt(12 * n)
+    assert abs(starts.var() - width**2 / 12) < 5 * width**2 / np.sqrt(180 * n)
+    # Epoch 0, or rate 0, leaves every run at its start: each cell saw the same starts.
+    for j, k in [(0, 0), (0, 1), (0, 2), (1, 0), (2, 0)]:
+        np.testing.assert_array_equal(np.asarray(rs.result.final)[:, j, k], starts)
+
+
+def call_notebook(key, rates=(0.01, 0.1, 1.0), epochs=(10, 100, 1000), **kwargs):
+    spec = fns.get("notebook")
+    return random_starts(spec.f, key, list(rates), list(epochs), n=64, domain=spec.domain, **kwargs)
+
+
+def test_same_key_same_output_other_key_other_starts():
+    a, b, c = (call_notebook(jax.random.key(seed)) for seed in (7, 7, 8))
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert not np.any(np.asarray(a.result.starts) == np.asarray(c.result.starts))
+    # A legacy uint32 key of the same seed draws the same starts.
+    legacy = call_notebook(jax.random.PRNGKey(7))
+    np.testing.assert_array_equal(legacy.result.starts, a.result.starts)
+    np.testing.assert_array_equal(legacy.success, a.success)
+
+
+def test_one_compile_for_new_keys_rates_epochs_domain_and_tol(compiles):
+    call_notebook(jax.random.key(0))
+    call_notebook(jax.random.PRNGKey(0))  # wrapping a legacy key compiles a tiny op once
+    with compiles:
+        for seed, rates, epochs, domain, tol in [
+            (1, [0.02, 0.2, 0.3], [5, 500, 50], (-6.0, 6.0), 1e-3),
+            (2, [0.05, 0.03, 0.0], [100, 0, 0], (-5.0, 2.5), 1e-2),
+        ]:
+            spec = fns.get("notebook")
+            rs = random_starts(
+                spec.f, jax.random.key(seed), rates, epochs, n=64, domain=domain, tol=tol
+            )
+            random_starts(spec.f, jax.random.PRNGKey(seed), rates, epochs, n=64, domain=domain)
+    assert compiles.count == 0, compiles.names
+    assert rs.shape == (3, 3) and float(rs.result.starts.max()) <= 2.5
+
+
+def test_given_minima_are_used_as_they_are():
+    spec = fns.get("notebook")
+    # Only the right-hand minimum: it is "global" here, so success means reaching 4.3058.
+    full = find_minima(spec.f, *spec.domain)
+    right = Minima(
+        x=full.x[2:],
+        value=full.value[2:],
+        at_boundary=full.at_boundary[2:],
+        global_index=jnp.int32(0),
+    )
+    rs = call_notebook(jax.random.key(0), minima=right)
+    assert rs.minima is right
+    final = np.asarray(rs.result.final)[:, 1, 2]  # rate 0.1, 1000 epochs
+    success = float(np.asarray(rs.success)[1, 2])
+    assert success == pytest.approx(np.mean(np.abs(final - 4.305801) < 1e-3))
+    assert 0 < success < 1
+
+
+def test_a_single_start_and_a_flat_function():
+    flat = lambda x: 0.0 * x
+    rs = random_starts(flat, jax.random.key(0), 0.1, 10, n=1, domain=(-1, 1))
+    assert len(rs.minima) == 0 and rs.success.tolist() == [[0.0]]
+    assert rs.spread.tolist() == [[0.0]] and rs.diverged_fraction.tolist() == [[0.0]]
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+GOOD = {"n": 8, "domain": (-2.0, 2.0)}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"f": "sin"}, TypeError, "f must be a callable"),
+        ({"f": lambda x: np.sin(x)}, TypeError, "write it with jax.numpy"),
+        ({"key": 0}, TypeError, r"key must be a JAX PRNG key.*jax.random.key\(0\)"),
+        ({"key": np.zeros(2)}, TypeError, "key must be a JAX PRNG key"),
+        ({"key": jax.random.split(jax.random.key(0), 3)}, ValueError, r"single key.*\(3,\)"),
+        ({"key": np.zeros(3, np.uint32)}, ValueError, "key looks like raw key data"),
+        ({"n": 0}, ValueError, "n must be >= 1"),
+        ({"n": 8.0}, TypeError, "n must be an int"),
+        ({"n": True}, TypeError, "n must be an int"),
+        ({"domain": (2.0, -2.0)}, ValueError, r"domain must be \(lo, hi\) with lo < hi"),
+        ({"domain": (0.0, np.inf)}, ValueError, r"domain\[1\] must be finite"),
+        ({"domain": ("a", 1.0)}, TypeError, r"domain\[0\] must be a real number"),
+        ({"domain": 2.0}, TypeError, r"domain must be a pair \(lo, hi\)"),
+        ({"domain": (0.0, 1.0, 2.0)}, TypeError, "domain must be a pair"),
+        ({"tol": 0.0}, ValueError, "tol must be positive"),
+        ({"tol": float("nan")}, ValueError, "tol must be finite"),
+        ({"minima": (0.0, 1.0)}, TypeError, r"minima must be a Minima.*find_minima"),
+        ({"learning_rates": [-0.1]}, ValueError, "learning_rates must be >= 0"),
+        ({"epochs": [1.5]}, ValueError, "epochs must be whole numbers"),
+    ],
+)
+def test_random_starts_bad_input_raises_before_compiling(kwargs, error, match, compiles):
+    args = {
+        "f": fns.double_well,
+        "key": jax.random.key(0),
+        "learning_rates": [0.1],
+        "epochs": [10],
+        **GOOD,
+        **kwargs,
+    }
+    with compiles, pytest.raises(error, match=match):
+        random_starts(**args)
+    assert compiles.count == 0
+
+
+def test_basins_bad_input():
+    _, res, minima = grid_sweep("double_well")
+    with pytest.raises(TypeError, match="result must be a SweepResult"):
+        basins(np.asarray(res.final), minima)
+    with pytest.raises(TypeError, match="minima must be a Minima"):
+        basins(res, minima.x)
+    for tol, match in [(0.0, "tol must be positive"), (-1.0, "positive"), (np.inf, "finite")]:
+        with pytest.raises(ValueError, match=match):
+            basins(res, minima, tol=tol)
+    with pytest.raises(TypeError, match="tol must be a real number, got list"):
+        basins(res, minima, tol=[1e-3])
+    backwards = dataclasses.replace(minima, x=minima.x[::-1])
+    with pytest.raises(ValueError, match=r"minima\.x must be strictly ascending"):
+        basins(res, backwards)
+    with pytest.raises(TypeError, match="result must be a SweepResult"):
+        success_probability({"final": res.final}, minima)
