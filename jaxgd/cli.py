@@ -20,7 +20,8 @@ user's own ``f`` (imported with the current directory on ``sys.path``). The attr
 a plain function, optionally carrying a ``domain = (lo, hi)`` attribute, or a
 :class:`jaxgd.functions.Function1D`. Without a domain, the notebook's ``[-2π, 2π]`` is used.
 
-matplotlib is imported only when a figure is saved or shown.
+Importing this module does not import matplotlib: :func:`setup` does, to pick the headless
+Agg backend unless ``--show`` is given, and saving or showing a figure does.
 """
 
 from __future__ import annotations

@@ -142,14 +142,6 @@ def color_limits(
     return lo, hi
 
 
-def _interior(minima: Minima | None) -> tuple[np.ndarray, np.ndarray]:
-    """Locations and values of the stationary minima (an end of the domain stops no descent)."""
-    if minima is None or len(minima) == 0:
-        return np.zeros(0), np.zeros(0)
-    keep = ~np.asarray(minima.at_boundary)
-    return np.asarray(minima.x, np.float64)[keep], np.asarray(minima.value, np.float64)[keep]
-
-
 def nearest_minimum(final: Any, minima: Minima, tol: float) -> np.ndarray:
     """Which local minimum each final guess ended at: an index into ``minima.x``, or -1.
 

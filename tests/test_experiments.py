@@ -283,8 +283,11 @@ def test_random_starts_inside_one_basin_all_reach_it(tmp_path, capsys):
     # -4.31 and 1.43): a large enough rate and epoch count takes all of them there.
     argv = ["--domain", "-4", "1.3", "--repeats", "16",
             "--learning-rates", "1e-10", "0.1", "3", "--epochs", "10", "400", "3"]  # fmt: skip
-    code, out, _ = run("random_starts", argv, tmp_path, capsys)
-    assert code == 0
+    runs = [run("random_starts", argv, tmp_path, capsys) for _ in range(2)]
+    assert runs[0] == runs[1]  # same seed, same numbers
+    code, out, err = runs[0]
+    assert (code, err) == (0, "")
+    assert_written("random_starts", tmp_path, out)
     fractions = re.search(r"reaching it, per cell: from (\S+) to (\S+), mean", out).groups()
     assert fractions == ("0.00", "1.00")
     assert re.search(
@@ -294,14 +297,6 @@ def test_random_starts_inside_one_basin_all_reach_it(tmp_path, capsys):
     assert "144 runs, one sweep" in out
     notebook_cells = count(r"one random start per cell: (\d+) of 9 cells", out)
     assert 1 <= notebook_cells <= 9
-
-
-def test_random_starts_is_reproducible(tmp_path, capsys):
-    runs = [run("random_starts", SMALL["random_starts"], tmp_path, capsys) for _ in range(2)]
-    assert runs[0] == runs[1]
-    code, out, err = runs[0]
-    assert (code, err) == (0, "")
-    assert_written("random_starts", tmp_path, out)
 
 
 # -- python -m experiments -------------------------------------------------------------------
