@@ -308,7 +308,9 @@ def random_starts(
     ``sqrt(p (1 - p) / n)``: 0.05 at ``p = 0.5`` with the default ``n = 100``.
 
     The minima are found once, before the compiled call, with
-    ``find_minima(f, *domain)``; pass ``minima`` to reuse ones found already.
+    ``find_minima(f, *domain)``; pass ``minima`` to reuse ones found already. Passing them
+    also lets ``random_starts`` run inside a caller's ``jax.jit`` (with ``key``, rates and
+    epochs traced), where ``find_minima``, which needs concrete values, cannot.
 
     Args:
         f: The function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.

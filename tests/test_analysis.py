@@ -57,6 +57,11 @@ def direct_success(reached, n_starts):
     return out
 
 
+def flat(x):
+    """No minima anywhere: f' is 0, so descent stays at its start."""
+    return 0.0 * x + 1.0
+
+
 def grid_sweep(name, n_starts=15):
     spec = fns.get(name)
     starts = np.linspace(*spec.domain, n_starts)
@@ -149,7 +154,6 @@ def test_basins_of_a_selection_are_the_selection_of_basins(select, take):
 
 
 def test_no_minima_gives_minus_one_everywhere():
-    flat = lambda x: 0.0 * x + 1.0
     minima = find_minima(flat, -1.0, 1.0)
     assert len(minima) == 0
     res = jaxgd.sweep(flat, [-0.5, 0.0, 0.5], [0.1, 1.0], [0, 10])
@@ -243,6 +247,7 @@ def test_random_start_statistics_match_numpy(name, rates, x64_on):
     )
     np.testing.assert_allclose(rs.spread, spread, **tol)  # NaN where every start diverged
 
+    assert isinstance(rs.minima, Minima)
     np.testing.assert_array_equal(rs.minima.x, found.x)
 
 
@@ -283,7 +288,7 @@ def test_starts_are_uniform_in_the_domain_and_shared_by_every_cell():
 
 def call_notebook(key, rates=(0.01, 0.1, 1.0), epochs=(10, 100, 1000), **kwargs):
     spec = fns.get("notebook")
-    return random_starts(spec.f, key, list(rates), list(epochs), n=64, domain=spec.domain, **kwargs)
+    return random_starts(spec.f, key, rates, epochs, n=64, domain=spec.domain, **kwargs)
 
 
 def test_same_key_same_output_other_key_other_starts():
@@ -316,24 +321,33 @@ def test_one_compile_for_new_keys_rates_epochs_domain_and_tol(compiles):
 
 def test_given_minima_are_used_as_they_are():
     spec = fns.get("notebook")
-    # Only the right-hand minimum: it is "global" here, so success means reaching 4.3058.
-    full = find_minima(spec.f, *spec.domain)
-    right = Minima(
-        x=full.x[2:],
-        value=full.value[2:],
-        at_boundary=full.at_boundary[2:],
-        global_index=jnp.int32(0),
-    )
+    # Declare the right-hand minimum "global": success then means reaching 4.3058. (Same
+    # shapes as the minima found, so the compiled call is reused.)
+    found = find_minima(spec.f, *spec.domain)
+    right = dataclasses.replace(found, global_index=jnp.int32(2))
     rs = call_notebook(jax.random.key(0), minima=right)
     assert rs.minima is right
     final = np.asarray(rs.result.final)[:, 1, 2]  # rate 0.1, 1000 epochs
     success = float(np.asarray(rs.success)[1, 2])
     assert success == pytest.approx(np.mean(np.abs(final - 4.305801) < 1e-3))
     assert 0 < success < 1
+    default = call_notebook(jax.random.key(0))
+    assert success != float(np.asarray(default.success)[1, 2])
+
+
+def test_inside_jit_with_given_minima_equals_outside():
+    spec = fns.get("notebook")
+    minima = find_minima(spec.f, *spec.domain)
+
+    def success(key, rates):
+        return call_notebook(key, rates=rates, minima=minima).success
+
+    rates = jnp.array([0.01, 0.1, 1.0])
+    inside = jax.jit(success)(jax.random.PRNGKey(5), rates)
+    np.testing.assert_array_equal(inside, success(jax.random.key(5), rates))
 
 
 def test_a_single_start_and_a_flat_function():
-    flat = lambda x: 0.0 * x
     rs = random_starts(flat, jax.random.key(0), 0.1, 10, n=1, domain=(-1, 1))
     assert len(rs.minima) == 0 and rs.success.tolist() == [[0.0]]
     assert rs.spread.tolist() == [[0.0]] and rs.diverged_fraction.tolist() == [[0.0]]

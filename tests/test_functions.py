@@ -118,7 +118,7 @@ def test_saddle_is_an_inflection_point(x64):
 @pytest.mark.slow
 def test_modules_do_not_import_matplotlib():
     code = (
-        "import sys, jaxgd.functions, jaxgd.minima, jaxgd.derivative; "
+        "import sys, jaxgd.functions, jaxgd.minima, jaxgd.derivative, jaxgd.analysis; "
         "assert 'matplotlib' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
