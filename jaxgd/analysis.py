@@ -44,10 +44,11 @@ class Basins:
     A JAX pytree with the axes of the result it was computed from, named in ``dims``.
 
     Attributes:
-        index: Position in ``minima.x`` of the minimum the run ended within ``tol`` of, or
-            -1 where it ended near none (still on its way, stuck on a plateau or a saddle,
-            or past an end of the interval) or diverged. int32.
-        reached_global: True where ``index`` is the global minimum's ``minima.global_index``.
+        index: Position in ``minima.x`` of the stationary minimum the run ended within
+            ``tol`` of, or -1 where it ended near none (still on its way, stuck on a plateau
+            or a saddle, or past an end of the interval) or diverged. int32.
+        reached_global: True where ``index`` is a global minimum: a stationary minimum as
+            low as the lowest one (ties count, so both wells of an even function do).
         dims: The axis names, as in the :class:`~jaxgd.SweepResult`.
     """
 
@@ -70,7 +71,8 @@ class RandomStarts:
     axes ``("learning_rate", "epochs")``.
 
     Attributes:
-        success: Fraction of the starts that reached the global minimum.
+        success: Fraction of the starts that reached a global minimum (as
+            :func:`basins` defines it: the lowest stationary minimum, ties included).
         spread: Standard deviation (``ddof=0``) of the final guesses over the starts that did
             not diverge; NaN where every start diverged.
         diverged_fraction: Fraction of the starts whose run diverged.
@@ -124,33 +126,54 @@ def _check_tol(tol: Any) -> None:
         raise ValueError(f"tol must be a scalar distance in x, got shape {np.shape(tol)}")
 
 
-def _nearest(final: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Index of the nearest entry of the ascending ``x`` to each ``final``, and the distance.
+#: Minima whose values tie with the lowest to this relative tolerance (of ``max(1, |lowest|)``)
+#: are all global: both wells of an even function count, whatever float rounding says.
+_TIE_RTOL = 1e-5
 
-    A sorted search keeps memory at the size of ``final`` (no ``final x len(x)`` table).
-    Equidistant: the lower index.
+
+def _is_global(minima: Minima) -> jax.Array:
+    """Mask of the global minima: the stationary ones as low as the lowest of them.
+
+    An end of the interval never counts, even when f is lowest there: descent runs past it.
     """
+    value = jnp.where(minima.at_boundary, jnp.inf, minima.value)
+    lowest = jnp.min(value)
+    return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * jnp.maximum(1.0, jnp.abs(lowest)))
+
+
+def _nearest(final: jax.Array, minima: Minima) -> tuple[jax.Array, jax.Array]:
+    """Index of the nearest stationary minimum to each ``final``, and the distance to it.
+
+    A sorted search over the ascending ``minima.x`` keeps memory at the size of ``final`` (no
+    ``final x len(x)`` table). The ends of the interval are at infinite distance: descent
+    does not stop at them. Equidistant: the lower index.
+    """
+    dtype = jnp.result_type(final, minima.x)
+    final, x = final.astype(dtype), minima.x.astype(dtype)
     last = x.shape[0] - 1
     above = jnp.minimum(jnp.searchsorted(x, final, method="scan_unrolled"), last)
     below = jnp.maximum(above - 1, 0)
-    d_below, d_above = jnp.abs(final - x[below]), jnp.abs(final - x[above])
+
+    def distance(i):
+        return jnp.where(minima.at_boundary[i], jnp.inf, jnp.abs(final - x[i]))
+
+    d_below, d_above = distance(below), distance(above)
     take_below = d_below <= d_above
     return jnp.where(take_below, below, above), jnp.where(take_below, d_below, d_above)
 
 
 @jax.jit
 def _label(
-    final: jax.Array, diverged: jax.Array, x: jax.Array, global_index: jax.Array, tol: jax.Array
+    final: jax.Array, diverged: jax.Array, minima: Minima, tol: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """Basin index and reached-global flag of every cell; one small program per shape."""
-    if x.shape[0] == 0:
+    if minima.x.shape[0] == 0:
         return jnp.full(final.shape, -1, jnp.int32), jnp.zeros(final.shape, bool)
-    dtype = jnp.result_type(final, x)
-    nearest, distance = _nearest(final.astype(dtype), x.astype(dtype))
+    nearest, distance = _nearest(final, minima)
     # NaN distances (diverged runs) compare False, so they fall to -1 with the rest.
     at_minimum = (distance <= tol) & ~diverged
     index = jnp.where(at_minimum, nearest, -1).astype(jnp.int32)
-    return index, at_minimum & (nearest == global_index)
+    return index, at_minimum & _is_global(minima)[nearest]
 
 
 _mean = jax.jit(jnp.mean, static_argnames="axis")
@@ -161,12 +184,14 @@ def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
 
     A run ended at minimum ``i`` when its final position is within ``tol`` of
     ``minima.x[i]`` (the nearest one, when several are); otherwise, or when it diverged,
-    its index is -1. Descent is not confined to the interval ``minima`` was found on: a run
-    that leaves it ends near none of them (-1), and an end of the interval flagged in
-    ``minima.at_boundary`` counts only for a run that stops within ``tol`` of it.
+    its index is -1. Only stationary minima (``f' = 0``) count: an end of the interval
+    flagged in ``minima.at_boundary`` is a minimum of f *on the interval*, but descent does
+    not stop there, it runs past it and leaves the interval (-1 too).
 
-    ``reached_global`` compares with ``minima.global_index``, the first of the lowest
-    minima: where two minima are equally low, only that one counts.
+    ``reached_global`` is True where the run ended at a global minimum: a stationary minimum
+    whose value ties with the lowest one (to a relative 1e-5 of ``max(1, |lowest|)``), so
+    equally deep minima all count. This can differ from ``minima.global_index``, which
+    picks one minimum and may pick an end of the interval.
 
     Pure ``jax.numpy`` on the arrays: works inside ``jax.jit`` (``tol`` may then be
     traced) and on a result of any axes, e.g. after :meth:`~jaxgd.SweepResult.sel` or
@@ -204,9 +229,7 @@ def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
     _check_result(result)
     _check_minima(minima)
     _check_tol(tol)
-    index, reached_global = _label(
-        result.final, result.diverged, minima.x, minima.global_index, tol
-    )
+    index, reached_global = _label(result.final, result.diverged, minima, tol)
     return Basins(index=index, reached_global=reached_global, dims=result.dims)
 
 
@@ -224,7 +247,8 @@ def success_probability(result: SweepResult, minima: Minima, *, tol: float = 1e-
     """Fraction of the starts that reached the global minimum, per remaining cell.
 
     The mean of :func:`basins`' ``reached_global`` over the ``"start"`` axis, wherever it
-    is; a run that diverged or ended elsewhere counts as a failure. Works inside
+    is: the global minimum is the lowest stationary one (ties included), and a run that
+    diverged or ended elsewhere counts as a failure. Works inside
     ``jax.jit``.
 
     Args:
