@@ -268,9 +268,8 @@ def success_probability(result: SweepResult, minima: Minima, *, tol: float = 1e-
         >>> import jax.numpy as jnp
         >>> import jaxgd
         >>> from jaxgd.analysis import success_probability
+        >>> from jaxgd.functions import notebook as f  # sin(x) * exp(-0.05 x**2)
         >>> from jaxgd.minima import find_minima
-        >>> def f(x):
-        ...     return jnp.sin(x) * jnp.exp(-0.05 * x**2)
         >>> minima = find_minima(f, -6.0, 6.0)
         >>> res = jaxgd.sweep(f, starts=jnp.linspace(-4, 4, 9),
         ...                   learning_rates=[0.01, 0.1], epochs=[10, 1000])
