@@ -71,6 +71,10 @@ def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
             f"{name} converts x to a Python int or index (int(x), range(x), a[x]); "
             "keep x a float and use jax.numpy operations on it."
         ) from e
+    except TypeError as e:
+        raise TypeError(
+            f"{name} must be callable as f(x) on one scalar x; calling it failed: {e}"
+        ) from e
     if not isinstance(out, jax.ShapeDtypeStruct):
         raise TypeError(
             f"{name} must return one scalar array; it returned {type(out).__name__}. "

@@ -152,6 +152,8 @@ class SweepResult:
         return dim
 
     def _take(self, dim: str, index: Any) -> SweepResult:
+        if isinstance(index, (list, tuple)):
+            index = np.asarray(index)  # JAX indexes with arrays, not lists
         axis = self.dims.index(dim)
         key = (slice(None),) * axis + (index,)
         dims = (

@@ -64,6 +64,13 @@ def test_isel_and_squeeze(res):
     assert jaxgd.sweep(F, 0.0, 0.01, 10).squeeze().final.shape == ()
 
 
+def test_isel_list_keeps_axis(res):
+    sub = res.isel(start=[2, 0])
+    assert sub.dims == res.dims and sub.shape == (2, 2, 4)
+    np.testing.assert_array_equal(sub.final[0], res.final[2])
+    np.testing.assert_array_equal(sub.starts, [res.starts[2], res.starts[0]])
+
+
 def test_to_numpy(res):
     host = res.to_numpy()
     assert all(isinstance(leaf, np.ndarray) for leaf in jax.tree.leaves(host))

@@ -41,8 +41,19 @@ def _branchy(x):
         (_branchy, TypeError, "jnp.where"),
         (lambda x: (x, x), TypeError, "one scalar array"),
         ("sin", TypeError, "f must be a callable"),
+        (lambda x, y: x + y, TypeError, r"f must be callable as f\(x\) on one scalar x.*'y'"),
     ],
-    ids=["shape-1", "vector", "numpy", "complex", "integer", "python-if", "tuple", "not-callable"],
+    ids=[
+        "shape-1",
+        "vector",
+        "numpy",
+        "complex",
+        "integer",
+        "python-if",
+        "tuple",
+        "not-callable",
+        "two-arguments",
+    ],
 )
 @pytest.mark.parametrize("entry", ["sweep", "descend"])
 def test_bad_function(f, exc, match, entry, compiles):
