@@ -61,6 +61,7 @@ __all__ = [
     "add_grid_args",
     "command",
     "flag_errors",
+    "load_derivative",
     "load_function",
     "num",
     "parser",
@@ -312,11 +313,15 @@ def _first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
-def _import_attr(spec: str) -> Any:
+def _import_attr(spec: str, flag: str = "--function", name: str = "f") -> Any:
+    """``module:attr`` imported for ``flag``; every failure is one line naming ``flag``.
+
+    ``name`` is what the attribute is usually called (``f``, ``df``), for the example.
+    """
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise UsageError(
-            f"--function {spec!r}: write module:attr, e.g. mymodule:f for `def f(x)` in "
+            f"{flag} {spec!r}: write module:attr, e.g. mymodule:{name} for `def {name}(x)` in "
             "mymodule.py in the current directory."
         )
     try:
@@ -325,16 +330,16 @@ def _import_attr(spec: str) -> Any:
     except ModuleNotFoundError as err:
         if err.name and (module_name + ".").startswith(err.name + "."):
             raise UsageError(
-                f"--function {spec!r}: no module named {err.name!r} (looked in the current "
+                f"{flag} {spec!r}: no module named {err.name!r} (looked in the current "
                 f"directory {os.getcwd()} and the installed packages); run from the folder "
                 "that holds it, or check the spelling."
             ) from None
         raise UsageError(
-            f"--function {spec!r}: importing {module_name} failed: {_first_line(err)}"
+            f"{flag} {spec!r}: importing {module_name} failed: {_first_line(err)}"
         ) from None
     except Exception as err:  # the user's module itself fails to import
         raise UsageError(
-            f"--function {spec!r}: importing {module_name} failed: {_first_line(err)}"
+            f"{flag} {spec!r}: importing {module_name} failed: {_first_line(err)}"
         ) from None
     obj: Any = module
     for part in attr.split("."):
@@ -344,7 +349,7 @@ def _import_attr(spec: str) -> Any:
             )
             hint = f" (its callables: {', '.join(public[:8])})" if public else ""
             raise UsageError(
-                f"--function {spec!r}: module {module_name} has no attribute {attr!r}{hint}."
+                f"{flag} {spec!r}: module {module_name} has no attribute {attr!r}{hint}."
             )
         obj = getattr(obj, part)
     return obj
@@ -424,6 +429,34 @@ def load_function(spec: str) -> functions.Function1D:
             f"--function {spec!r}: calling f on a scalar failed: {_first_line(err)}"
         ) from None
     return fn
+
+
+def load_derivative(spec: str) -> Callable[[Any], Any]:
+    """The hand-written derivative ``--derivative spec`` names: ``module:attr``, imported.
+
+    Imported like ``--function module:attr`` (current directory on ``sys.path``). The callable
+    may use NumPy or ``jax.numpy``; whether it returns real numbers is checked where it is
+    first evaluated (:func:`jaxgd.derivative.check_derivative`), under :func:`flag_errors`.
+
+    Raises:
+        UsageError: the module or attribute does not exist or is not callable; one line
+            that names ``--derivative`` and the fix.
+
+    Example:
+        >>> load_derivative("numpy:cos")(0.0)
+        np.float64(1.0)
+        >>> load_derivative("numpy:pi")
+        Traceback (most recent call last):
+        ...
+        jaxgd.cli.UsageError: --derivative 'numpy:pi': float is not callable; ...
+    """
+    obj = _import_attr(spec, flag="--derivative", name="df")
+    if not callable(obj):
+        raise UsageError(
+            f"--derivative {spec!r}: {type(obj).__name__} is not callable; point it at your "
+            "derivative df(x), written with NumPy or jax.numpy."
+        )
+    return obj
 
 
 @contextlib.contextmanager

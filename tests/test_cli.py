@@ -111,6 +111,31 @@ def test_missing_dependency_of_a_user_module_is_not_reported_as_the_module(tmp_p
         cli.load_function(f"{name}:f")
 
 
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("no_such_module_xyz:df", "no module named 'no_such_module_xyz'"),
+        (f"{USER}:missing", f"module {USER} has no attribute 'missing'"),
+        (f"{USER}:NOT_CALLABLE", "int is not callable"),
+        ("df_only", "write module:attr, e.g. mymodule:df for `def df(x)`"),
+    ],
+)
+def test_bad_derivative_is_one_clear_line_naming_its_flag(spec, expected):
+    with pytest.raises(cli.UsageError) as info:
+        cli.load_derivative(spec)
+    message = str(info.value)
+    assert message.startswith(f"--derivative {spec!r}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_derivative_is_imported_as_it_is():
+    from tests.fixtures_userfunc import bowl
+
+    assert cli.load_derivative(f"{USER}:bowl") is bowl
+    assert cli.load_derivative("numpy:cos") is np.cos
+
+
 # -- grids -----------------------------------------------------------------------------------
 
 
