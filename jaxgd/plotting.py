@@ -43,13 +43,18 @@ if TYPE_CHECKING:
     from matplotlib.colorbar import Colorbar
     from matplotlib.figure import Figure
 
+    from jaxgd.convergence import Convergence
+    from jaxgd.derivative import DerivativeCheck
     from jaxgd.minima import Minima
 
 __all__ = [
     "close",
     "color_limits",
+    "converged_at_minimum",
     "global_minima",
     "nearest_minimum",
+    "plot_convergence",
+    "plot_derivative_check",
     "plot_final",
     "plot_function",
     "plot_heatmap",
@@ -678,4 +683,269 @@ def plot_random_starts(
     axes[2].set_title(f"Spread of the final guesses:\n{repeats} random starts per cell")
     if suptitle:
         fig.suptitle(suptitle)
+    return fig
+
+
+#: Cells of runs that did not settle: light, hatched, so they read as "no value" next to any
+#: colour map and next to the solid grey of diverged runs.
+_UNSETTLED = {"facecolor": "0.93", "edgecolor": "0.45", "hatch": "////"}
+
+
+def converged_at_minimum(conv: Convergence, minima: Minima | None) -> np.ndarray:
+    """Which runs of a :class:`~jaxgd.Convergence` settled at a local minimum, shape ``(S, L)``.
+
+    ``conv.converged`` says only that the last step was shorter than ``conv.tol``: a run at a
+    rate so small that it barely moved passes that test too. Here a run counts when it also
+    ended within ``conv.tol`` of a stationary minimum in ``minima`` (see
+    :func:`nearest_minimum`). With ``minima=None`` this is ``conv.converged``.
+
+    Example:
+        >>> import jaxgd
+        >>> from jaxgd.minima import find_minima
+        >>> f = lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)
+        >>> conv = jaxgd.convergence(f, [0.0], [1e-10, 0.1], epochs=500, tol=1e-3)
+        >>> conv.converged.tolist()  # the first run never left 0
+        [[True, True]]
+        >>> converged_at_minimum(conv, find_minima(f, -6.0, 6.0)).tolist()
+        [[False, True]]
+    """
+    converged = np.asarray(conv.converged, bool) & ~np.asarray(conv.diverged, bool)
+    if minima is None:
+        return converged
+    return converged & (nearest_minimum(conv.final, minima, float(conv.tol)) >= 0)
+
+
+def _cells(ax: Axes, x_edges: np.ndarray, y_edges: np.ndarray, mask: np.ndarray, **style) -> None:
+    """Fill the cells where ``mask`` (shape ``(len(y), len(x))``) is True with one style."""
+    from matplotlib.colors import ListedColormap
+
+    if not mask.any():
+        return
+    face = style.pop("facecolor")
+    ax.pcolor(
+        x_edges,
+        y_edges,
+        np.ma.masked_array(np.zeros(mask.shape), ~mask),
+        cmap=ListedColormap([face]),
+        linewidth=0,
+        **style,
+    )
+
+
+def plot_convergence(
+    conv: Convergence,
+    *,
+    minima: Minima | None = None,
+    log: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """How many epochs each (start, learning rate) run took to settle, and where it settled.
+
+    Left: a map with the learning rate on x, the start on y and the convergence epoch as colour
+    (``conv.epoch``: from then on the run stayed within ``conv.tol`` of where it ended). Runs
+    that did not settle within ``conv.epochs`` epochs are hatched, diverged runs grey; the
+    legend counts each kind. With ``minima``, a run counts as settled only if it ended at a
+    stationary minimum (:func:`converged_at_minimum`), and a second map shows which minimum
+    each run ended within ``conv.tol`` of, so slow regions can be matched to their basin.
+
+    Args:
+        conv: from :func:`jaxgd.convergence`.
+        minima: the local minima of f (:func:`jaxgd.minima.find_minima`), on an interval that
+            holds every minimum the runs reach; or None for one map of ``conv.converged``.
+        log: a logarithmic colour scale (epoch 0, a start on the minimum, drawn as 1).
+        title: figure title.
+
+    Returns:
+        The figure; ``fig.axes`` holds the epoch map, the basin map (with ``minima``), then
+        the epoch map's colour bar.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jaxgd
+        >>> conv = jaxgd.convergence(jnp.cos, jnp.linspace(1.0, 5.0, 5), [0.01, 0.5], 300)
+        >>> fig = plot_convergence(conv)
+        >>> fig.axes[0].get_xlabel(), fig.axes[1].get_ylabel()
+        ('Learning rate', 'Epochs to converge (within 0.0001)')
+        >>> close(fig)
+    """
+    import matplotlib as mpl
+    from matplotlib.patches import Patch
+
+    tol, n = float(conv.tol), int(conv.epochs)
+    starts = np.asarray(conv.starts, np.float64).ravel()
+    rates = np.asarray(conv.learning_rates, np.float64).ravel()
+    starts_u, si = np.unique(starts, return_index=True)
+    rates_u, ri = np.unique(rates, return_index=True)
+    grid = np.ix_(si, ri)  # the axes in ascending order; a duplicate is drawn once
+    epoch = np.asarray(conv.epoch, np.float64)[grid]
+    diverged = np.asarray(conv.diverged, bool)[grid]
+    settled = converged_at_minimum(conv, minima)[grid]
+    unsettled = ~settled & ~diverged
+    xe, ye = _edges(rates_u), _edges(starts_u)
+    runs = epoch.size
+
+    fig, axes = _subplots(
+        1, 1 if minima is None else 2, figsize=(7.0 if minima is None else 14.0, 6.0)
+    )
+    axes = np.atleast_1d(axes)
+    ax = axes[0]
+    shown = np.maximum(epoch, 1.0) if log else epoch
+    lo, hi = color_limits(np.where(settled, shown, np.nan), robust=False)
+    norm = mpl.colors.LogNorm(lo, hi) if log else mpl.colors.Normalize(lo, hi)
+    cmap = mpl.colormaps["viridis"]
+    mesh = ax.pcolormesh(xe, ye, np.ma.masked_array(shown, ~settled), cmap=cmap, norm=norm)
+    cbar = fig.colorbar(mesh, ax=ax, label=f"Epochs to converge (within {tol:g})")
+    if log:
+        # Round numbers a reader can look up (50, 100, 200, ...), not bare powers of ten.
+        ticks = [m * 10**k for k in range(9) for m in (1, 2, 5) if lo <= m * 10**k <= hi]
+        if len(ticks) >= 2:
+            cbar.minorticks_off()
+            cbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+    _cells(ax, xe, ye, unsettled, **_UNSETTLED)
+    _cells(ax, xe, ye, diverged, facecolor=DIVERGED_COLOR)
+    where = " at a minimum" if minima is not None else ""
+    handles = [
+        Patch(color=cmap(0.5), label=f"settled{where}: colour ({int(settled.sum())} of {runs})"),
+        Patch(
+            **_UNSETTLED,
+            label=f"not settled{where} within {n} epochs ({int(unsettled.sum())} of {runs})",
+        ),
+        Patch(color=DIVERGED_COLOR, label=f"diverged ({int(diverged.sum())} of {runs})"),
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize="small")
+    ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
+    ax.set_title(f"Epochs until the run stays within {tol:g} of its end (at most {n})")
+
+    if minima is not None:
+        ax = axes[1]
+        which = nearest_minimum(np.asarray(conv.final)[grid], minima, tol)
+        which[diverged] = -2
+        colors = _minimum_colors(minima)
+        best = set(global_minima(minima).tolist())
+        handles = []
+        for i in sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i)):
+            hit = which == i
+            _cells(ax, xe, ye, hit, facecolor=colors.get(i, "0.3"))
+            label = f"{_describe_minimum(minima, i)} ({int(hit.sum())} of {runs})"
+            handles.append(Patch(color=colors.get(i, "0.3"), label=label))
+        nowhere = which == -1
+        _cells(ax, xe, ye, nowhere, **_UNSETTLED)
+        _cells(ax, xe, ye, diverged, facecolor=DIVERGED_COLOR)
+        if nowhere.any():
+            label = f"within {tol:g} of no minimum ({int(nowhere.sum())} of {runs})"
+            handles.append(Patch(**_UNSETTLED, label=label))
+        if diverged.any():
+            handles.append(
+                Patch(color=DIVERGED_COLOR, label=f"diverged ({int(diverged.sum())} of {runs})")
+            )
+        ax.set_xlim(xe[0], xe[-1])
+        ax.set_ylim(ye[0], ye[-1])
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize="small")
+        ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
+        ax.set_title(f"Where each run ended after {n} epochs (within {tol:g} of a minimum)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_derivative_check(
+    check: DerivativeCheck,
+    f: Callable[[jax.Array], jax.Array],
+    *,
+    given_label: str = "given f'",
+    given_end: float | None = None,
+    autodiff_end: float | None = None,
+    start: float | None = None,
+    explain: tuple[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """A hand-written derivative against autodiff: both with f, and their difference.
+
+    Top: f, its derivative from ``jax.grad`` and the given one on the grid of ``check``. Where
+    descent ended with each derivative (``given_end``, ``autodiff_end``) is marked on f and on
+    that derivative, which is zero there. Bottom: ``given - autodiff``, and optionally a
+    formula that explains it (``explain``), dashed.
+
+    Args:
+        check: from :func:`jaxgd.derivative.check_derivative`.
+        f: the function ``check`` was made for, written with ``jax.numpy``; drawn in float64.
+        given_label: what to call the given derivative in the legend.
+        given_end, autodiff_end: where descent with each derivative ended, or None.
+        start: where descent started, an open circle on f.
+        explain: ``(label, g)`` with ``g`` a NumPy function of x to draw on the error panel.
+        title: figure title; by default whether the two agree.
+
+    Returns:
+        The figure: the two panels, sharing x.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from jaxgd.derivative import check_derivative
+        >>> check = check_derivative(jnp.sin, lambda x: np.cos(x) + 0.01, -3.0, 3.0)
+        >>> fig = plot_derivative_check(check, jnp.sin)
+        >>> fig.axes[1].get_ylabel()
+        'given - autodiff'
+        >>> close(fig)
+    """
+    x = check.x
+    with jax.enable_x64(True):
+        f64 = jax.jit(jax.vmap(f))
+        fx = np.asarray(f64(x), np.float64)
+        ends = [v for v in (given_end, autodiff_end, start) if v is not None]
+        f_at = (
+            dict(zip(ends, np.asarray(f64(np.asarray(ends, np.float64)), np.float64), strict=True))
+            if ends
+            else {}
+        )
+    with np.errstate(invalid="ignore"):
+        error = check.given - check.autodiff
+    given_color, autodiff_color = "tab:red", "tab:orange"
+    fig, (top, bottom) = _subplots(2, 1, sharex=True, figsize=(11.0, 7.5), height_ratios=[3, 2])
+    top.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+    top.plot(x, fx, color="tab:blue", label="f(x)")
+    top.plot(x, check.autodiff, color=autodiff_color, label="f'(x) from autodiff")
+    top.plot(x, check.given, "--", color=given_color, label=given_label)
+    if start is not None:
+        top.plot(start, f_at[start], "o", mfc="white", mec="k", label=f"start x₀ = {start:.5g}")
+    for end, values, color, who in (
+        (autodiff_end, check.autodiff, autodiff_color, "autodiff"),
+        (given_end, check.given, given_color, given_label),
+    ):
+        if end is None or not np.isfinite(end):
+            continue
+        # The notebook marks the end on f and on the derivative, which is zero there.
+        slope = float(np.interp(end, x, values))
+        top.plot(
+            [end, end],
+            [f_at[end], slope],
+            "o",
+            color=color,
+            label=f"descent with {who} ends at x = {end:.5g}",
+        )
+        for ax in (top, bottom):
+            ax.axvline(end, color=color, linestyle=":", linewidth=1)
+    top.grid(alpha=0.4)
+    top.set(ylabel="f(x) and f'(x)")
+    # Outside the axes: inside, some legend entry would always hide a curve.
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    bottom.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+    bottom.plot(x, error, color=given_color, label=f"{given_label} - autodiff")
+    if explain is not None:
+        label, g = explain
+        bottom.plot(x, g(x), "--", color="k", linewidth=1, label=label)
+    bottom.grid(alpha=0.4)
+    bottom.set(xlabel="x", ylabel="given - autodiff", xlim=(x[0], x[-1]))
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    if title is None:
+        bad = int(check.mismatch.sum())
+        verdict = (
+            f"disagree at {bad} of {x.size} points" if bad else f"agree at all {x.size} points"
+        )
+        title = (
+            f"Given derivative ({given_label}) against autodiff: {verdict}, "
+            f"max |error| {check.max_error:.3g}"
+        )
+    top.set_title(title)
     return fig

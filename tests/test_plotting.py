@@ -231,3 +231,105 @@ def test_plot_random_starts_three_maps():
     assert _mesh(maps[1]).get_clim() == (0.0, 1.0)
     assert "Fraction of 7 starts within 0.001 of x* = -1.4289" in fig.axes[4].get_ylabel()
     assert [t.get_text() for t in maps[2].get_legend().get_texts()] == ["all diverged (6 cells)"]
+
+
+# -- convergence and derivative check --------------------------------------------------------
+
+
+def _cells_drawn(ax):
+    """Per collection of ``ax``, the boolean mask (start, rate) of the cells it fills."""
+    return [~np.ma.getmaskarray(c.get_array()) for c in ax.collections]
+
+
+def _legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_converged_at_minimum_leaves_out_runs_that_never_moved(nb_minima):
+    conv = jaxgd.convergence(notebook, [0.0, 1.6], [1e-10, 0.05, 0.1], 1000, tol=1e-3)
+    assert np.asarray(conv.converged).all()  # every last step is shorter than tol
+    assert plotting.converged_at_minimum(conv, nb_minima).tolist() == [[False, True, True]] * 2
+    assert plotting.converged_at_minimum(conv, None).all()
+
+
+def test_plot_convergence_maps_epochs_and_marks_the_rest():
+    # (x - 1)^2 * 2: curvature 4, so rates above 0.5 diverge and rate 1e-10 never moves.
+    f = lambda x: 2.0 * (x - 1.0) ** 2
+    starts, rates = np.array([2.0, -1.0, 0.0]), np.array([0.1, 1e-10, 0.6, 0.3])
+    conv = jaxgd.convergence(f, starts, rates, 300, tol=1e-3)
+    minima = find_minima(f, -3.0, 3.0)
+    fig = plotting.plot_convergence(conv, minima=minima, title="demo")
+    epochs_ax, basins_ax, cbar = fig.axes
+    assert fig._suptitle.get_text() == "demo"
+    assert (epochs_ax.get_xlabel(), epochs_ax.get_ylabel()) == (
+        "Learning rate",
+        "Starting guess x₀",
+    )
+    assert cbar.get_ylabel() == "Epochs to converge (within 0.001)"
+
+    # Drawn with both axes ascending: starts on y (rows), rates on x (columns).
+    si, ri = np.argsort(starts), np.argsort(rates)
+    epoch = np.asarray(conv.epoch)[np.ix_(si, ri)]
+    diverged = np.abs(1.0 - 4.0 * rates[ri]) > 1.0  # the step multiplies x - 1 by 1 - 4 rate
+    moved = rates[ri] > 1e-3
+    settled = np.broadcast_to(moved & ~diverged, epoch.shape)
+    mesh, unsettled, _ = epochs_ax.collections
+    drawn = ~np.ma.getmaskarray(mesh.get_array())
+    np.testing.assert_array_equal(drawn, settled)
+    np.testing.assert_array_equal(mesh.get_array()[drawn], epoch[settled])
+    assert unsettled.get_hatch() == "////"
+    np.testing.assert_array_equal(
+        _cells_drawn(epochs_ax)[1:], [~settled & ~diverged, np.broadcast_to(diverged, epoch.shape)]
+    )
+    assert _legend(epochs_ax) == [
+        "settled at a minimum: colour (6 of 12)",
+        "not settled at a minimum within 300 epochs (3 of 12)",
+        "diverged (3 of 12)",
+    ]
+    assert _legend(basins_ax) == [
+        "global minimum x = 1 (6 of 12)",
+        "within 0.001 of no minimum (3 of 12)",
+        "diverged (3 of 12)",
+    ]
+
+
+def test_plot_convergence_without_minima_is_one_map_of_converged(nb_minima):
+    conv = jaxgd.convergence(notebook, [0.0, 1.6, -3.0], [0.01, 0.1], 3000, tol=1e-4)
+    fig = plotting.plot_convergence(conv, log=False)
+    ax, _ = fig.axes
+    mesh = ax.collections[0]
+    np.testing.assert_array_equal(mesh.get_array().data, np.asarray(conv.epoch)[[2, 0, 1]])
+    assert mesh.norm.vmin == 92 and mesh.norm.vmax == 2158  # linear, from the data
+    assert _legend(ax)[0] == "settled: colour (6 of 6)"
+
+
+def test_plot_derivative_check_draws_both_derivatives_the_error_and_the_ends():
+    from jaxgd.derivative import check_derivative
+
+    ref = REFERENCE["notebook"]
+    wrong = lambda x: np.cos(x) * np.exp(-0.05 * x**2)  # the whole second term dropped
+    check = check_derivative(notebook, wrong, -2 * np.pi, 2 * np.pi, num=301)
+    explain = ("the dropped term", lambda x: 0.1 * x * np.sin(x) * np.exp(-0.05 * x**2))
+    fig = plotting.plot_derivative_check(
+        check, notebook, given_label="cos only", given_end=-1.6, autodiff_end=-1.43,
+        start=0.0, explain=explain,
+    )  # fmt: skip
+    top, bottom = fig.axes
+    x = np.linspace(-2 * np.pi, 2 * np.pi, 301)
+    lines = {line.get_label(): line for line in top.lines}
+    np.testing.assert_allclose(lines["f(x)"].get_ydata(), ref.f(x), atol=1e-12)
+    np.testing.assert_allclose(lines["f'(x) from autodiff"].get_ydata(), ref.df(x), atol=1e-12)
+    np.testing.assert_allclose(lines["cos only"].get_ydata(), wrong(x), atol=1e-12)
+    given = lines["descent with cos only ends at x = -1.6"]
+    np.testing.assert_allclose(given.get_ydata()[0], ref.f(-1.6), atol=1e-12)
+    assert "descent with autodiff ends at x = -1.43" in lines
+    bad = int((np.abs(wrong(x) - ref.df(x)) > 1e-9 + 1e-6 * np.abs(ref.df(x))).sum())
+    assert top.get_title() == (
+        f"Given derivative (cos only) against autodiff: disagree at {bad} of 301 points, "
+        f"max |error| {check.max_error:.3g}"
+    )
+    error, dropped = (line for line in bottom.lines if not line.get_label().startswith("_"))
+    np.testing.assert_allclose(error.get_ydata(), wrong(x) - ref.df(x), atol=1e-12)
+    assert dropped.get_label() == "the dropped term"
+    np.testing.assert_allclose(dropped.get_ydata(), wrong(x) - ref.df(x), atol=1e-12)
+    assert bottom.get_ylabel() == "given - autodiff"
