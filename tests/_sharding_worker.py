@@ -1,0 +1,119 @@
+"""Sweeps on 4 CPU devices, run in a fresh process by tests/test_sharding.py.
+
+Usage: python -m tests._sharding_worker
+
+The device count must be set before JAX starts its backend, which the test process has long
+done; so the checks run here and report one JSON object on the last line of stdout: for each
+check, ``"ok"`` or the failure message.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+
+import jax
+
+jax.config.update("jax_num_cpu_devices", 4)
+
+import numpy as np  # noqa: E402
+
+import jaxgd  # noqa: E402
+from jaxgd import _chunking  # noqa: E402
+from jaxgd.sweep import _on_devices  # noqa: E402
+from tests.helpers import CASES, CompileCounter  # noqa: E402
+
+FIELDS = ("final", "value", "diverged", "starts", "learning_rates", "epochs")
+RATES = np.array([0.001, 0.02, 0.1, 0.4])
+EPOCHS = np.array([40, 0, 7, 40, 3])
+
+
+def same(a: jaxgd.SweepResult, b: jaxgd.SweepResult) -> None:
+    for name in FIELDS:
+        np.testing.assert_array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)))
+    assert np.asarray(a.final).dtype == np.asarray(b.final).dtype
+
+
+def check_four_devices():
+    assert jax.device_count() == 4, jax.devices()
+
+
+def check_equal_to_one_device():
+    one = jax.devices()[:1]
+    # The notebook's f in both precisions; a double well that diverges, with 13 starts (not a
+    # multiple of 4) and 3 (fewer than the devices).
+    for case, x64, n_starts in (
+        (CASES[0], False, 13),
+        (CASES[0], True, 13),
+        (CASES[2], True, 13),
+        (CASES[2], True, 3),
+    ):
+        with jax.enable_x64(x64):
+            starts = np.linspace(-2.5, 3.0, n_starts)
+            many = jaxgd.sweep(case.f, starts, RATES, EPOCHS)
+            alone = jaxgd.sweep(case.f, starts, RATES, EPOCHS, devices=one)
+            same(many, alone)
+            assert isinstance(many.final, np.ndarray)
+
+
+def check_chunked_on_four_devices():
+    with jax.enable_x64(True):
+        f = CASES[2].f  # double well: some runs diverge
+        starts = np.linspace(-2.5, 3.0, 29)
+        alone = jaxgd.sweep(f, starts, RATES, EPOCHS, devices=jax.devices()[:1])
+        for chunk_size in (1, 5, 100):  # 29 calls; 8 starts a call, padded; one call
+            same(jaxgd.sweep(f, starts, RATES, EPOCHS, chunk_size=chunk_size), alone)
+        budget = _chunking.call_bytes(2, len(RATES), len(EPOCHS), 8)  # 2 starts per device
+        same(jaxgd.sweep(f, starts, RATES, EPOCHS, memory_budget=budget), alone)
+
+
+def check_one_compile_serves_every_chunk():
+    f = CASES[4].f
+    starts = np.linspace(-3.0, 3.0, 37)
+    with CompileCounter() as first:
+        jaxgd.sweep(f, starts, RATES, EPOCHS, chunk_size=8)  # 5 calls of 8 starts
+    assert first.count == 1, first.names
+    assert "_sweep_sharded" in first.names[0], first.names
+    with CompileCounter() as again:
+        jaxgd.sweep(f, starts + 0.5, RATES * 2, EPOCHS + 1, chunk_size=8)
+    assert again.count == 0, again.names
+
+
+def check_work_is_split():
+    f = CASES[0].f
+    compute = _on_devices(f, tuple(jax.devices()), RATES.astype(np.float32), EPOCHS)
+    final, value, diverged = compute(np.linspace(-1.0, 1.0, 8, dtype=np.float32))
+    for a in (final, value, diverged):
+        assert len(a.sharding.device_set) == 4, a.sharding
+        assert [s.data.shape for s in a.addressable_shards] == [(2, 4, 5)] * 4
+
+
+def check_subset_of_devices():
+    f = CASES[0].f
+    starts = np.linspace(-2.0, 2.0, 10)
+    two = jaxgd.sweep(f, starts, RATES, EPOCHS, devices=jax.devices()[2:])
+    same(two, jaxgd.sweep(f, starts, RATES, EPOCHS, devices=jax.devices()[:1]))
+    on_three = jaxgd.sweep(f, starts, RATES, EPOCHS, devices=[jax.devices()[3]])
+    assert on_three.final.devices() == {jax.devices()[3]}
+
+
+def main() -> int:
+    report = {}
+    for name, check in list(globals().items()):
+        if name.startswith("check_"):
+            try:
+                t = time.perf_counter()
+                check()
+                report[name] = "ok"
+                print(f"{name}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
+            except Exception as e:
+                traceback.print_exc()
+                report[name] = f"{type(e).__name__}: {e}"
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
