@@ -38,6 +38,12 @@ SMALL = {
     "random_starts": [
         "--learning-rates", "1e-10", "0.1", "3", "--epochs", "10", "100", "3", "--repeats", "8"
     ],
+    "convergence": ["--starts", "-3", "3", "4", "--learning-rates", "0.01", "0.1", "2",
+                    "--epochs", "200"],
+    # For a user's f, the user's derivative: wavy's, written by hand in that test module.
+    "derivative_check": [
+        "--derivative", "tests.test_experiments_analysis:wavy_derivative", "--epochs", "100"
+    ],
 }  # fmt: skip
 FILES = {
     "single_run": ["single_run"],
@@ -45,6 +51,8 @@ FILES = {
     "learning_rate": ["learning_rate"],
     "lr_epochs": ["lr_epochs_heatmap", "lr_epochs_lines"],
     "random_starts": ["random_starts"],
+    "convergence": ["convergence"],
+    "derivative_check": ["derivative_check"],
 }
 
 
@@ -124,6 +132,8 @@ def test_module_rejects_a_numpy_function_in_one_line(name, tmp_path, capsys):
         ("learning_rate", ["--learning-rates", "0", "1"], "expected 3 arguments"),
         ("lr_epochs", ["--epochs", "10", "1e10", "3"], "--epochs: epochs must be at most"),
         ("random_starts", ["--repeats", "0"], "--repeats: expected a whole number >= 1"),
+        ("convergence", ["--epochs", "10", "20", "3"], "unrecognized arguments: 20 3"),
+        ("derivative_check", ["--derivative", "nope"], "--derivative 'nope': write module:attr"),
     ],
 )
 def test_module_rejects_a_bad_grid_flag_in_one_line(name, argv, message, tmp_path, capsys):
@@ -340,3 +350,18 @@ def test_python_m_experiments_lists_modules():
         [sys.executable, "-m", "experiments"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert "lr_epochs" in done.stdout and "random_starts" in done.stdout
+
+
+def test_all_runs_through_the_derivative_check_for_another_f(tmp_path, capsys, monkeypatch):
+    # `all --function NAME` must not stop at derivative_check, which has nothing to check
+    # without --derivative; convergence runs at its defaults.
+    picked = {
+        n: s for n, s in listing.experiments().items() if n in ("convergence", "derivative_check")
+    }
+    monkeypatch.setattr(listing, "experiments", lambda: picked)
+    assert listing.main(["all", "--function", "steep_wall", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "== convergence ==" in out and "== derivative_check ==" in out
+    assert "50 starts from -3 to 3 x 50 learning rates from 1e-10 to 0.1, 2000 epochs each" in out
+    assert "nothing to check" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["convergence.png"]

@@ -1,0 +1,152 @@
+"""experiments.convergence and experiments.derivative_check, run in-process at small sizes.
+
+Their numbers are checked against float64 NumPy loops with derivatives written by hand: a
+per-run loop that keeps the whole trajectory for the convergence epochs, and the notebook's
+loop with its own (wrong) deriv for the descent end points.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from tests.helpers import reference_descend
+from tests.reference_functions import REFERENCE
+from tests.test_experiments import PNG, USER, count, number, run
+
+DF = REFERENCE["notebook"].df
+# The notebook's minima, and the one left of its domain that descent from -5 reaches.
+MINIMA = (-1.42887, 4.30580, -7.22811)
+
+
+def wavy_derivative(x):
+    """The derivative of tests.fixtures_userfunc:wavy, cos(3x) + 0.1x², by hand."""
+    return -3.0 * np.sin(3.0 * x) + 0.2 * x
+
+
+def notebook_deriv(x):
+    """The course notebook's deriv, typed in again: its second term lacks the factor x."""
+    return np.cos(x) * np.exp(-0.05 * x**2) - np.sin(x) * 0.1 * np.exp(-0.05 * x**2)
+
+
+def reference_convergence(x0, rate, epochs, tol):
+    """Convergence epoch and "settled at a minimum" for one run, from its stored trajectory."""
+    xs = [np.float64(x0)]
+    for _ in range(epochs):
+        xs.append(xs[-1] - rate * DF(xs[-1]))
+    xs = np.array(xs)
+    far = np.flatnonzero(np.abs(xs - xs[-1]) > tol)
+    epoch = 0 if far.size == 0 else int(far[-1]) + 1
+    settled = abs(xs[-1] - xs[-2]) < tol and min(abs(xs[-1] - m) for m in MINIMA) <= tol
+    return epoch, settled
+
+
+# -- convergence -----------------------------------------------------------------------------
+
+
+def test_convergence_numbers_match_a_per_run_loop(tmp_path, capsys):
+    starts, rates, epochs, tol = np.linspace(-5, 5, 5), np.array([0.02, 0.06, 0.1]), 1000, 1e-3
+    argv = ["--starts", "-5", "5", "5", "--learning-rates", "0.02", "0.1", "3",
+            "--epochs", "1000", "--x64"]  # fmt: skip
+    code, out, err = run("convergence", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert (tmp_path / "convergence.png").read_bytes()[:8] == PNG
+    assert f"wrote {tmp_path / 'convergence.png'}" in out
+
+    ref = [[reference_convergence(s, r, epochs, tol) for r in rates] for s in starts]
+    epoch = np.array([[e for e, _ in row] for row in ref])
+    settled = np.array([[ok for _, ok in row] for row in ref])
+    assert 0 < settled.sum() < settled.size  # some runs settle, some do not: both are checked
+    assert "5 starts from -5 to 5 x 3 learning rates from 0.02 to 0.1, 1000 epochs each" in out
+    assert count(r"settled within 0.001 of a minimum\): (\d+) of 15", out) == settled.sum()
+    assert count(r"not within 1000 epochs: (\d+);", out) == (~settled).sum()
+    # From -5 at rate 0.1 descent leaves [-2pi, 2pi] for the minimum at -7.22811.
+    assert settled[0, -1]
+    assert "the local minimum x = -7.22811, outside the domain [-6.28319, 6.28319]: 1;" in out
+    values = epoch[settled]
+    assert count(r"epochs to converge: fastest (\d+) ", out) == values.min()
+    assert number(r"epochs to converge: .*median (\S+) over", out) == np.median(values)
+    assert count(r"epochs to converge: .*slowest (\d+) ", out) == values.max()
+    top = epoch[:, -1][settled[:, -1]]
+    assert number(r"at the largest rate, 0.1: .*median (\S+) over", out) == np.median(top)
+    assert count(r"from x0 = 0, the start nearest 0: (\d+) epochs", out) == epoch[2, -1]
+    assert settled.all(axis=0).tolist() == [False, False, True]
+    assert "every start converges at one rate only, 0.1" in out
+
+
+def test_convergence_counts_diverged_runs(tmp_path, capsys):
+    # steep_wall: f' = x^3 + x, so from +-3 a rate above 2 / (1 + 9) overshoots without bound.
+    argv = ["--function", "steep_wall", "--starts", "-3", "3", "3",
+            "--learning-rates", "0.05", "0.25", "3", "--epochs", "200"]  # fmt: skip
+    code, out, _ = run("convergence", argv, tmp_path, capsys)
+    assert code == 0
+    assert "; not within 200 epochs: 0; diverged: 2" in out
+    assert "every start converges at the 2 rates from 0.05 to 0.15" in out
+
+
+# -- derivative_check ------------------------------------------------------------------------
+
+
+def test_derivative_check_of_the_notebooks_deriv(tmp_path, capsys):
+    code, out, err = run("derivative_check", [], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert (tmp_path / "derivative_check.png").read_bytes()[:8] == PNG
+    assert out.startswith("f: notebook (sin(x)")
+    x = np.linspace(-2 * np.pi, 2 * np.pi, 1001)
+    wrong = np.abs(notebook_deriv(x) - DF(x)) > 1e-9 + 1e-6 * np.abs(DF(x))
+    assert count(r"the notebook's deriv DISAGREES with autodiff at (\d+) of 1001", out) == (
+        wrong.sum()
+    )
+    assert "lacks the factor x of the true term -0.1·x·sin(x)·exp(-0.05x²)" in out
+    given = number(r"with the notebook's deriv it ends at x = (\S+),", out)
+    autodiff = number(r"with autodiff it ends at x = (\S+);", out)
+    assert given == pytest.approx(reference_descend(notebook_deriv, 0.0, 0.01, 1000), abs=1e-5)
+    assert autodiff == pytest.approx(reference_descend(DF, 0.0, 0.01, 1000), abs=1e-5)
+    assert (round(given, 4), round(autodiff, 5)) == (-1.6702, -1.42880)
+    zero = number(r"the notebook's deriv is zero at x = (\S+),", out)
+    assert zero == -1.67046
+    assert abs(notebook_deriv(zero)) < 1e-5
+    assert number(r"autodiff f' is zero at x = (\S+),", out) == MINIMA[0]
+
+
+def test_derivative_check_of_a_users_own_derivative(tmp_path, capsys):
+    argv = ["--function", f"{USER}:wavy", "--derivative", f"{__name__}:wavy_derivative",
+            "--start", "0.5", "--epochs", "300"]  # fmt: skip
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert re.search(
+        rf"{__name__}:wavy_derivative agrees with autodiff on \[-3, 3\] \(1001 points\)", out
+    )
+    expected = reference_descend(wavy_derivative, 0.5, 0.01, 300)
+    # Six significant digits printed.
+    assert number(r"wavy_derivative it ends at x = (\S+),", out) == pytest.approx(
+        expected, abs=1e-5
+    )
+    assert number(r"with autodiff it ends at x = (\S+);", out) == pytest.approx(expected, abs=1e-5)
+    assert (tmp_path / "derivative_check.png").exists()
+
+
+def test_derivative_check_has_nothing_to_check_for_another_f(tmp_path, capsys):
+    code, out, err = run("derivative_check", ["--function", "double_well"], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "nothing to check" in out and "--derivative module:attr" in out
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_such_module_xyz:df", "--derivative 'no_such_module_xyz:df': no module named"),
+        (f"{USER}:NOT_CALLABLE", "int is not callable"),
+        (f"{USER}:vector", f"--derivative '{USER}:vector': df must map a float x to one real"),
+        (f"{USER}:raises", "calling it failed: ZeroDivisionError: division by zero"),
+    ],
+)
+def test_bad_derivative_exits_2_in_one_line(spec, message, tmp_path, capsys):
+    code, out, err = run("derivative_check", ["--derivative", spec], tmp_path, capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and message in err
+    assert not any(tmp_path.iterdir())
