@@ -1,0 +1,153 @@
+"""The notebook's hand-written derivative against autodiff, and where each one leads descent.
+
+The notebook writes f'(x) by hand as `deriv` (notebook_deriv here, verbatim). Its second term
+drops a factor x: -sin(x)*.1*exp(...) should be -sin(x)*.1*x*exp(...). This module compares it
+with jax.grad(f) on a float64 grid (jaxgd.derivative.check_derivative), and runs the notebook's
+descent from 0 (rate 0.01, 1000 epochs) once with each: the wrong derivative is zero at a
+different x, so descent ends there instead of at the minimum of f.
+
+Descent with the given derivative is the notebook's own loop in NumPy (float64), since that
+derivative is plain Python code; descent with autodiff is jaxgd.descend, also in float64, so
+the two differ only by their derivative.
+
+Check your own: --derivative module:attr names a function df(x) written with NumPy or
+jax.numpy (imported from the current directory), the derivative of --function. Without
+--derivative, the notebook's deriv is checked against the notebook's f; for any other f there
+is nothing to check, which is said in one line (so `python -m experiments all --function ...`
+runs through).
+
+    python -m experiments.derivative_check
+    python -m experiments.derivative_check --function mymodule:f --derivative mymodule:df
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+import jaxgd
+from jaxgd import cli, plotting
+from jaxgd.derivative import check_derivative
+
+
+def notebook_deriv(x):
+    """The notebook's hand-written f'(x), verbatim: its second term lacks a factor x."""
+    return np.cos(x)*np.exp(-x**2*.05)-np.sin(x)*.1*np.exp(-x**2*.05)  # fmt: skip
+
+
+def dropped_factor(x):
+    """notebook_deriv minus the true f': -0.1·sin(x)·e^(-0.05x²) less -0.1·x·sin(x)·e^(-0.05x²)."""
+    return 0.1 * (x - 1.0) * np.sin(x) * np.exp(-0.05 * x**2)
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(p, start=0.0, learning_rate=0.01, epochs=1000)
+    p.add_argument(
+        "--derivative",
+        metavar="MODULE:ATTR",
+        default=None,
+        help="your hand-written derivative df(x) of --function, NumPy or jax.numpy, imported "
+        "from the current directory (default: the notebook's deriv, for the notebook's f)",
+    )
+    ctx = cli.setup(p, argv)
+    if ctx.args.derivative is not None:
+        df, name = cli.load_derivative(ctx.args.derivative), ctx.args.derivative
+    elif ctx.function.name == cli.DEFAULT_FUNCTION:
+        df, name = notebook_deriv, "the notebook's deriv"
+    else:
+        print(ctx.describe_function())
+        print(
+            "nothing to check: the notebook's deriv is a derivative of the notebook's f only; "
+            f"give yours of {ctx.function.name} with --derivative module:attr"
+        )
+        return ctx.finish()
+
+    x0, rate, epochs = ctx.start, ctx.learning_rate, ctx.epochs
+    with cli.flag_errors(f"--derivative {name!r}"):
+        check = check_derivative(ctx.f, df, *ctx.domain)
+        given_end = descend_numpy(df, x0, rate, epochs)
+        given_zero = _zero_near(df, check.x, check.given, given_end)
+    with jax.enable_x64(True):
+        autodiff_end = float(jaxgd.descend(ctx.f, x0, rate, epochs))
+    autodiff_zero = _zero_near(jax.grad(ctx.f), check.x, check.autodiff, autodiff_end)
+
+    notebooks = df is notebook_deriv
+    fig = plotting.plot_derivative_check(
+        check,
+        ctx.f,
+        given_label=name,
+        given_end=given_end,
+        autodiff_end=autodiff_end,
+        start=x0,
+        explain=(
+            ("0.1·(x - 1)·sin(x)·exp(-0.05x²):\nwhat dropping the factor x gives", dropped_factor)
+            if notebooks
+            else None
+        ),
+    )
+    ctx.save(fig, "derivative_check")
+
+    print(ctx.describe_function())
+    print(check.summary().replace("derivative", name, 1))
+    if notebooks:
+        gap = np.nanmax(np.abs(check.given - check.autodiff - dropped_factor(check.x)))
+        print(
+            f"{name} - autodiff = 0.1·(x - 1)·sin(x)·exp(-0.05x²) on the whole grid (to "
+            f"{gap:.1g}): its second term -0.1·sin(x)·exp(-0.05x²) lacks the factor x of the "
+            "true term -0.1·x·sin(x)·exp(-0.05x²)"
+        )
+    print(
+        f"descent from x0 = {cli.num(x0)}, learning rate {cli.num(rate)}, {epochs} epochs, "
+        f"float64: with {name} {_ended(given_end)}, with autodiff {_ended(autodiff_end)}"
+        + (f"; {cli.num(abs(given_end - autodiff_end))} apart" if np.isfinite(given_end) else "")
+    )
+    for who, zero in ((name, given_zero), ("autodiff f'", autodiff_zero)):
+        if zero is not None:
+            print(f"{who} is zero at x = {cli.num(zero)}, the minimum nearest its descent's end")
+    print(ctx.describe_minima())
+    return ctx.finish()
+
+
+def descend_numpy(df: Callable, x0: float, learning_rate: float, epochs: int) -> float:
+    """The notebook's loop, ``x <- x - learning_rate * df(x)``, in float64 NumPy.
+
+    ``df`` is the user's own derivative, so it runs as plain Python, one call per epoch; a JAX
+    ``df`` runs with 64-bit JAX enabled. A run that overflows returns inf or NaN.
+    """
+    x = np.float64(x0)
+    with jax.enable_x64(True), np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(int(epochs)):
+            x = x - learning_rate * np.asarray(df(x), np.float64).reshape(())
+            if not np.isfinite(x):
+                break
+    return float(x)
+
+
+def _ended(x: float) -> str:
+    return f"it ends at x = {cli.num(x)}" if np.isfinite(x) else "it diverges"
+
+
+def _zero_near(df: Callable, x: np.ndarray, values: np.ndarray, near: float) -> float | None:
+    """Where ``df`` (sampled as ``values`` on the grid ``x``) crosses 0 upwards nearest ``near``:
+    the minimum that descent with ``df`` heads for, refined by bisection in float64."""
+    with np.errstate(invalid="ignore"):
+        up = np.flatnonzero((values[:-1] < 0) & (values[1:] >= 0))
+    if up.size == 0 or not np.isfinite(near):
+        return None
+    i = up[np.argmin(np.abs(x[up] - near))]
+    lo, hi = x[i], x[i + 1]
+    with jax.enable_x64(True):
+        for _ in range(60):  # 60 halvings take a grid step below float64 resolution
+            mid = 0.5 * (lo + hi)
+            slope = np.asarray(df(mid), np.float64).reshape(())
+            lo, hi = (mid, hi) if slope < 0 else (lo, mid)
+    return float(0.5 * (lo + hi))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
