@@ -2,7 +2,7 @@
 
 The notebook writes f'(x) by hand as `deriv` (notebook_deriv here, verbatim). Its second term
 drops a factor x: -sin(x)*.1*exp(...) should be -sin(x)*.1*x*exp(...). This module compares it
-with jax.grad(f) on a float64 grid (jaxgd.derivative.check_derivative), and runs the notebook's
+with jax.grad(f) on a float64 grid (jaxgd.check_derivative), and runs the notebook's
 descent from 0 (rate 0.01, 1000 epochs) once with each: the wrong derivative is zero at a
 different x, so descent ends there instead of at the minimum of f.
 
@@ -30,7 +30,6 @@ import numpy as np
 
 import jaxgd
 from jaxgd import cli, plotting
-from jaxgd.derivative import check_derivative
 
 
 def notebook_deriv(x):
@@ -69,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
 
     x0, rate, epochs = ctx.start, ctx.learning_rate, ctx.epochs
     with cli.flag_errors(f"--derivative {name!r}"):
-        check = check_derivative(ctx.f, df, *ctx.domain)
+        check = jaxgd.check_derivative(ctx.f, df, *ctx.domain)
         given_end = descend_numpy(df, x0, rate, epochs)
         given_zero = _zero_near(df, check.x, check.given, given_end)
     with jax.enable_x64(True):
         autodiff_end = float(jaxgd.descend(ctx.f, x0, rate, epochs))
-    autodiff_zero = _zero_near(jax.grad(ctx.f), check.x, check.autodiff, autodiff_end)
+    autodiff_zero = _zero_near(jax.jit(jax.grad(ctx.f)), check.x, check.autodiff, autodiff_end)
 
     notebooks = df is notebook_deriv
     fig = plotting.plot_derivative_check(
