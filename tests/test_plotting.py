@@ -260,7 +260,7 @@ def test_plot_convergence_maps_epochs_and_marks_the_rest():
     minima = find_minima(f, -3.0, 3.0)
     fig = plotting.plot_convergence(conv, minima=minima, title="demo")
     epochs_ax, basins_ax, cbar = fig.axes
-    assert fig._suptitle.get_text() == "demo"
+    assert fig.get_suptitle() == "demo"
     assert (epochs_ax.get_xlabel(), epochs_ax.get_ylabel()) == (
         "Learning rate",
         "Starting guess x₀",
