@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     rates = np.asarray(conv.learning_rates, np.float64)
     epoch = np.asarray(conv.epoch)
     diverged = np.asarray(conv.diverged)
-    settled = plotting.converged_at_minimum(conv, minima)
+    settled = np.asarray(conv.converged)
     n, runs = ctx.epochs, settled.size
     print(ctx.describe_function())
     print(

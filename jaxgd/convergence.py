@@ -28,7 +28,11 @@ class Convergence:
             ``epochs`` steps): ``|x_t - x_end| <= tol`` for every ``t >= epoch``. 0 means it
             started there. Meaningful where ``converged``; elsewhere it is where the run last
             came within ``tol`` of a point it had not settled at.
-        converged: the run settled: not diverged, and its last step was shorter than ``tol``.
+        converged: the run settled at a minimum: not diverged, its last step was shorter than
+            ``tol``, and where it ended ``f'' > 0`` and the Newton distance
+            ``|f'(x) / f''(x)|`` to the nearest stationary point is at most ``tol``. A run that
+            barely moved (a tiny rate, a plateau) or sits on a maximum or saddle is not
+            converged, however short its steps.
         diverged: the run is no longer finite.
         final: x after ``epochs`` steps.
         last_step: ``|x_end - x_(end-1)|``, the length of the last step (0 when ``epochs`` is 0).
@@ -82,7 +86,10 @@ def _converge_one(f: Callable, x0, learning_rate, epochs, tol):
 
     _, last_far = jax.lax.fori_loop(0, epochs, second_pass, (x0, jnp.asarray(-1, epochs.dtype)))
     diverged = ~jnp.isfinite(end)
-    converged = ~diverged & (last_step < tol)
+    # Short steps alone would count a run with a tiny rate as converged where it started.
+    slope, curvature = jax.value_and_grad(grad)(end)
+    at_minimum = (curvature > 0) & (jnp.abs(slope) <= tol * curvature)
+    converged = ~diverged & (last_step < tol) & at_minimum
     return last_far + 1, converged, diverged, end, last_step
 
 
@@ -122,8 +129,10 @@ def convergence(
     replaying the identical trajectory: ``2 * S * L * epochs`` gradient steps and O(1) memory
     per run, where storing trajectories would take ``S * L * epochs`` numbers.
 
-    A run whose last step is still ``tol`` or longer (oscillating, crawling over a plateau,
-    or escaping) is reported as not ``converged``; one that overflowed as ``diverged``.
+    A run is ``converged`` when its last step is shorter than ``tol`` and it ended within
+    about ``tol`` of a minimum (by a Newton step, ``|f'/f''|``). Runs still oscillating,
+    crawling over a plateau, stalled by a tiny rate, or resting on a maximum are not;
+    one that overflowed is ``diverged``.
 
     Args:
         f: the function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.

@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 __all__ = [
     "close",
     "color_limits",
-    "converged_at_minimum",
     "global_minima",
     "nearest_minimum",
     "plot_convergence",
@@ -691,30 +690,6 @@ def plot_random_starts(
 _UNSETTLED = {"facecolor": "0.93", "edgecolor": "0.45", "hatch": "////"}
 
 
-def converged_at_minimum(conv: Convergence, minima: Minima | None) -> np.ndarray:
-    """Which runs of a :class:`~jaxgd.Convergence` settled at a local minimum, shape ``(S, L)``.
-
-    ``conv.converged`` says only that the last step was shorter than ``conv.tol``: a run at a
-    rate so small that it barely moved passes that test too. Here a run counts when it also
-    ended within ``conv.tol`` of a stationary minimum in ``minima`` (see
-    :func:`nearest_minimum`). With ``minima=None`` this is ``conv.converged``.
-
-    Example:
-        >>> import jaxgd
-        >>> from jaxgd.minima import find_minima
-        >>> f = lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)
-        >>> conv = jaxgd.convergence(f, [0.0], [1e-10, 0.1], epochs=500, tol=1e-3)
-        >>> conv.converged.tolist()  # the first run never left 0
-        [[True, True]]
-        >>> converged_at_minimum(conv, find_minima(f, -6.0, 6.0)).tolist()
-        [[False, True]]
-    """
-    converged = np.asarray(conv.converged, bool) & ~np.asarray(conv.diverged, bool)
-    if minima is None:
-        return converged
-    return converged & (nearest_minimum(conv.final, minima, float(conv.tol)) >= 0)
-
-
 def _cells(ax: Axes, x_edges: np.ndarray, y_edges: np.ndarray, mask: np.ndarray, **style) -> None:
     """Fill the cells where ``mask`` (shape ``(len(y), len(x))``) is True with one style."""
     from matplotlib.colors import ListedColormap
@@ -744,9 +719,9 @@ def plot_convergence(
     Left: a map with the learning rate on x, the start on y and the convergence epoch as colour
     (``conv.epoch``: from then on the run stayed within ``conv.tol`` of where it ended). Runs
     that did not settle within ``conv.epochs`` epochs are hatched, diverged runs grey; the
-    legend counts each kind. With ``minima``, a run counts as settled only if it ended at a
-    stationary minimum (:func:`converged_at_minimum`), and a second map shows which minimum
-    each run ended within ``conv.tol`` of, so slow regions can be matched to their basin.
+    legend counts each kind (``conv.converged``: settled at a minimum). With ``minima``, a
+    second map shows which minimum each run ended within ``conv.tol`` of, so slow regions can
+    be matched to their basin.
 
     Args:
         conv: from :func:`jaxgd.convergence`.
@@ -780,7 +755,7 @@ def plot_convergence(
     grid = np.ix_(si, ri)  # the axes in ascending order; a duplicate is drawn once
     epoch = np.asarray(conv.epoch, np.float64)[grid]
     diverged = np.asarray(conv.diverged, bool)[grid]
-    settled = converged_at_minimum(conv, minima)[grid]
+    settled = np.asarray(conv.converged, bool)[grid]
     unsettled = ~settled & ~diverged
     xe, ye = _edges(rates_u), _edges(starts_u)
     runs = epoch.size

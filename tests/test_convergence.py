@@ -23,7 +23,12 @@ def reference_convergence(np_df, x0, rate, epochs, tol):
     epoch = int(np.nonzero(far)[0].max()) + 1 if far.any() else 0
     last_step = abs(xs[-1] - xs[-2]) if epochs else 0.0
     diverged = not np.isfinite(xs[-1])
-    return epoch, (not diverged) and last_step < tol, diverged, xs[-1]
+    at_minimum = False
+    if not diverged:
+        h = 1e-5  # f'' by a central difference of the hand-written f'
+        curvature = (np_df(xs[-1] + h) - np_df(xs[-1] - h)) / (2 * h)
+        at_minimum = curvature > 0 and abs(np_df(xs[-1])) <= tol * curvature
+    return epoch, (not diverged) and last_step < tol and at_minimum, diverged, xs[-1]
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -49,9 +54,22 @@ def test_final_agrees_with_sweep():
 
 
 def test_zero_epochs():
-    conv = convergence(CASES[0].f, [0.5, 1.0], 0.1, 0)
+    conv = convergence(CASES[0].f, [0.5, -1.4288704], 0.1, 0)
     np.testing.assert_array_equal(conv.epoch, 0)
-    assert conv.converged.all()
+    # Starting at the minimum is converged; starting anywhere else is not.
+    np.testing.assert_array_equal(conv.converged, [[False], [True]])
+
+
+def test_tiny_rate_that_never_moved_is_not_converged():
+    conv = convergence(CASES[0].f, [0.0, 2.0], [1e-10, 0.1], 2000, tol=1e-3)
+    assert not conv.converged[:, 0].any()
+    assert conv.converged[:, 1].all()
+
+
+def test_resting_on_a_maximum_is_not_converged(x64):
+    # x = 0 is a maximum of -x^2 + x^4: the gradient is exactly 0, so descent never leaves.
+    conv = convergence(lambda x: -(x**2) + x**4, [0.0, 0.3], 0.1, 500)
+    assert not conv.converged[0, 0] and conv.converged[1, 0]
 
 
 def test_oscillation_is_not_converged(x64):

@@ -245,13 +245,6 @@ def _legend(ax):
     return [t.get_text() for t in ax.get_legend().get_texts()]
 
 
-def test_converged_at_minimum_leaves_out_runs_that_never_moved(nb_minima):
-    conv = jaxgd.convergence(notebook, [0.0, 1.6], [1e-10, 0.05, 0.1], 1000, tol=1e-3)
-    assert np.asarray(conv.converged).all()  # every last step is shorter than tol
-    assert plotting.converged_at_minimum(conv, nb_minima).tolist() == [[False, True, True]] * 2
-    assert plotting.converged_at_minimum(conv, None).all()
-
-
 def test_plot_convergence_maps_epochs_and_marks_the_rest():
     # (x - 1)^2 * 2: curvature 4, so rates above 0.5 diverge and rate 1e-10 never moves.
     f = lambda x: 2.0 * (x - 1.0) ** 2
