@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 import jaxgd
-from jaxgd import cli, plotting
+from jaxgd import analysis, cli, plotting
 from jaxgd.minima import Minima, find_minima
 
 
@@ -99,8 +99,8 @@ def _minima_reached(ctx: cli.Context, final: np.ndarray) -> Minima:
 
 
 def _ended_at(ctx: cli.Context, minima: Minima, final: np.ndarray, diverged: np.ndarray) -> str:
-    which = plotting.nearest_minimum(final, minima, ctx.tol)
-    best = set(plotting.global_minima(minima).tolist())
+    which = analysis.nearest_minimum(final, minima, tol=ctx.tol)
+    best = set(analysis.global_minima(minima).tolist())
     lo, hi = ctx.domain
     parts = []
     for i in sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i)):

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 import jaxgd
-from jaxgd import cli, plotting
+from jaxgd import analysis, cli, plotting
 
 
 @cli.command
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     final = np.asarray(res.final, np.float64)
     r, e = int(np.argmax(rates)), int(np.argmax(epochs))
     # The minimum the longest run at the largest rate settled in: what "getting there" means.
-    (i,) = plotting.nearest_minimum([final[r, e]], ctx.minima, ctx.tol)
+    (i,) = analysis.nearest_minimum([final[r, e]], ctx.minima, tol=ctx.tol)
     target = float(ctx.minima.x[i]) if i >= 0 else None
 
     about = f"f: {ctx.function.name}, x₀ = {cli.num(ctx.start)}"

@@ -1,12 +1,12 @@
 """Additional exploration 2: random starts, one per cell (the notebook) and many per cell.
 
 The notebook reruns Experiment 3 with a fresh random start in every (rate, epochs) cell
-(np.random.choice(x) over its 401-point grid) and gets a picture that is hard to read: each
-cell mixes the effect of the rate and epochs with the luck of its start. The version that
-answers the question repeats every cell over many random starts (default 100, the same starts
-in every cell) and maps, per cell, the fraction that reached the global minimum and the spread
-of the final guesses. One compiled sweep gives both: the notebook's picture takes, for each
-cell, one of those starts at random.
+(np.random.choice(x) over its grid) and gets a picture that is hard to read: each cell mixes
+the effect of the rate and epochs with the luck of its start. The version that answers the
+question repeats every cell over many random starts (default 100, drawn uniformly from the
+domain, the same starts in every cell) and maps, per cell, the fraction that reached the
+global minimum and the spread of the final guesses: jaxgd.random_starts, one compiled call.
+The notebook's picture takes, for each cell, one of those runs at random.
 
     python -m experiments.random_starts
     python -m experiments.random_starts --repeats 400 --seed 1
@@ -31,8 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats",
         default="100",
         metavar="N",
-        help="random starts per cell, drawn like np.random.choice(x) from 401 points of the "
-        "domain (default 100)",
+        help="random starts per cell, drawn uniformly from the domain (default 100)",
     )
     cli.add_color_args(p)
     ctx = cli.setup(p, argv)
@@ -43,13 +42,20 @@ def main(argv: list[str] | None = None) -> int:
     global_x = np.asarray(ctx.minima.x, np.float64)[best]
 
     key_starts, key_pick = jax.random.split(ctx.key)
-    grid = np.linspace(*ctx.domain, 401)
-    starts = grid[np.asarray(jax.random.randint(key_starts, (repeats,), 0, grid.size))]
-    res = jaxgd.sweep(ctx.f, starts, ctx.learning_rates, ctx.epochs)
-
+    stats = jaxgd.random_starts(
+        ctx.f,
+        key_starts,
+        ctx.learning_rates,
+        ctx.epochs,
+        n=repeats,
+        domain=ctx.domain,
+        tol=ctx.tol,
+        minima=ctx.minima,
+    )
+    res = stats.result
     final = np.asarray(res.final, np.float64)  # (start, rate, epochs)
-    reached = np.isin(plotting.nearest_minimum(final, ctx.minima, ctx.tol), best)
-    fraction, spread = reached.mean(axis=0), _spread(final)
+    reached = np.asarray(jaxgd.basins(res, ctx.minima, tol=ctx.tol).reached_global)
+    fraction, spread = np.asarray(stats.success), np.asarray(stats.spread, np.float64)
     # The notebook's picture: each cell shows one run, from one of the random starts.
     pick = np.asarray(jax.random.randint(key_pick, final.shape[1:], 0, repeats))
     one_per_cell = np.take_along_axis(final, pick[None], axis=0)[0]
@@ -74,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     top = np.unravel_index(np.argmax(fraction), fraction.shape)
     print(ctx.describe_function())
     print(
-        f"{repeats} random starts (seed {ctx.seed}) from 401 points of {ctx.domain_text}; "
-        f"{rates.size} learning rates x {epochs.size} epoch counts: {final.size} runs, one sweep"
+        f"{repeats} random starts (seed {ctx.seed}) drawn uniformly from {ctx.domain_text}; "
+        f"{rates.size} learning rates x {epochs.size} epoch counts: {final.size} runs, "
+        "one compiled call"
     )
     print(ctx.describe_minima())
     print(
@@ -98,17 +105,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"diverged: {int(np.asarray(res.diverged).sum())} of {final.size} runs")
     return ctx.finish()
-
-
-def _spread(final: np.ndarray) -> np.ndarray:
-    """Per (rate, epochs) cell, the standard deviation over starts of the finite final guesses
-    (NaN where none is finite)."""
-    finite = np.isfinite(final)
-    count = finite.sum(axis=0)
-    x = np.where(finite, final, 0.0)
-    mean = x.sum(axis=0) / np.maximum(count, 1)
-    var = (np.where(finite, x - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1)
-    return np.where(count > 0, np.sqrt(var), np.nan)
 
 
 if __name__ == "__main__":

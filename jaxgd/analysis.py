@@ -33,7 +33,15 @@ from jaxgd.minima import Minima, find_minima
 from jaxgd.result import SweepResult
 from jaxgd.sweep import sweep
 
-__all__ = ["Basins", "RandomStarts", "basins", "random_starts", "success_probability"]
+__all__ = [
+    "Basins",
+    "RandomStarts",
+    "basins",
+    "global_minima",
+    "nearest_minimum",
+    "random_starts",
+    "success_probability",
+]
 
 
 @partial(jax.tree_util.register_dataclass, data_fields=None, meta_fields=None)
@@ -177,6 +185,48 @@ def _label(
 
 
 _mean = jax.jit(jnp.mean, static_argnames="axis")
+
+
+def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
+    """Which stationary minimum each position is within ``tol`` of: an index, or -1.
+
+    The rule of :func:`basins`, for positions of any shape rather than a whole sweep (the
+    final points of :func:`jaxgd.convergence`, one point of a run). Non-finite positions
+    and those near no stationary minimum (or only near an end of the interval) get -1.
+
+    Example:
+        >>> from jaxgd.functions import notebook
+        >>> from jaxgd.minima import find_minima
+        >>> m = find_minima(notebook, -6.0, 6.0)
+        >>> nearest_minimum([-1.4289, 4.3058, 0.0, float("inf")], m).tolist()
+        [1, 2, -1, -1]
+    """
+    _check_minima(minima)
+    _check_tol(tol)
+    x = jnp.asarray(np.asarray(x)) if is_concrete(x) else x
+    index, _ = _label(x, ~jnp.isfinite(x), minima, tol)
+    return np.array(index)  # a writable copy: callers mark cells in it
+
+
+def global_minima(minima: Minima) -> np.ndarray:
+    """Indices into ``minima.x`` of the global minima, the lowest first; empty if none.
+
+    Global means what it does in :func:`basins`: a stationary minimum as low as the lowest
+    one, ties included (both wells of an even function). Unlike ``minima.global_index``, an
+    end of the interval never counts: descent runs past it.
+
+    Example:
+        >>> from jaxgd.minima import find_minima
+        >>> global_minima(find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)).tolist()
+        [0, 1]
+        >>> global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist()  # only an end
+        []
+    """
+    _check_minima(minima)
+    if len(minima) == 0:
+        return np.zeros(0, np.int64)
+    tied = np.flatnonzero(np.asarray(_is_global(minima)))
+    return tied[np.argsort(np.asarray(minima.value)[tied], kind="stable")]
 
 
 def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:

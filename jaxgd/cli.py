@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from jaxgd import functions
+from jaxgd import analysis, functions
 from jaxgd._validate import as_epochs, as_float_axis, check_function, default_float
 
 if TYPE_CHECKING:
@@ -674,9 +674,7 @@ class Context:
     @property
     def global_minima(self) -> np.ndarray:
         """Indices into ``minima.x`` of the global minima (ties included), lowest first."""
-        from jaxgd.plotting import global_minima
-
-        return global_minima(self.minima)
+        return analysis.global_minima(self.minima)
 
     @property
     def global_minimum(self) -> tuple[float, float] | None:
@@ -713,11 +711,9 @@ class Context:
 
     def ended_at(self, x: Any) -> str:
         """Where a run that ended at ``x`` stopped, as a sentence about "the run"."""
-        from jaxgd.plotting import nearest_minimum
-
         if not np.isfinite(float(x)):
             return "the run diverged"
-        (i,) = nearest_minimum([x], self.minima, self.tol)
+        (i,) = analysis.nearest_minimum([x], self.minima, tol=self.tol)
         if i < 0:
             inner = np.asarray(self.minima.x)[~np.asarray(self.minima.at_boundary)]
             if inner.size == 0:
@@ -746,12 +742,10 @@ class Context:
             coords: optional ``(name, values)`` of the same shape as ``final``: each minimum's
                 line then says over which range of ``name`` runs reached it.
         """
-        from jaxgd.plotting import nearest_minimum
-
         final = np.asarray(final, np.float64)
         n = final.size
         diverged = ~np.isfinite(final)
-        which = nearest_minimum(final, self.minima, self.tol)
+        which = analysis.nearest_minimum(final, self.minima, tol=self.tol)
         best = set(self.global_minima.tolist())
         lines = []
         for i in sorted(set(which[which >= 0].tolist()) | best, key=lambda i: (i not in best, i)):

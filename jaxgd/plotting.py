@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgd.analysis import global_minima, nearest_minimum
 from jaxgd.result import SweepResult
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
 __all__ = [
     "close",
     "color_limits",
-    "global_minima",
-    "nearest_minimum",
     "plot_convergence",
     "plot_derivative_check",
     "plot_final",
@@ -146,69 +145,13 @@ def color_limits(
     return lo, hi
 
 
-def nearest_minimum(final: Any, minima: Minima, tol: float) -> np.ndarray:
-    """Which local minimum each final guess ended at: an index into ``minima.x``, or -1.
-
-    Only stationary minima count (not an end of the domain, which descent runs past). A run
-    ended at a minimum when it is within ``tol`` of it; diverged runs and runs that ended
-    elsewhere get -1.
-
-    Args:
-        final: final guesses, any shape (e.g. ``SweepResult.final``).
-        minima: from :func:`jaxgd.minima.find_minima`.
-        tol: the largest distance that counts as having reached a minimum.
-
-    Returns:
-        An int array of the shape of ``final``.
-
-    Example:
-        >>> from jaxgd.minima import find_minima
-        >>> m = find_minima(lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2), -6.0, 6.0)
-        >>> nearest_minimum([-1.4289, 4.3058, 0.0, np.inf], m, 1e-3).tolist()
-        [1, 2, -1, -1]
-    """
-    final = np.asarray(final, dtype=np.float64)
-    out = np.full(final.shape, -1, dtype=np.int64)
-    if minima is None or len(minima) == 0:
-        return out
-    xs = np.asarray(minima.x, np.float64)
-    boundary = np.asarray(minima.at_boundary)
-    with np.errstate(invalid="ignore"):
-        for i in np.flatnonzero(~boundary):
-            out[np.abs(final - xs[i]) <= tol] = i
-    return out
-
-
-def global_minima(minima: Minima | None, *, rtol: float = 1e-5) -> np.ndarray:
-    """Indices in ``minima.x`` of the global minima: the stationary minima as low as the lowest.
-
-    Minima whose values tie with the lowest (within ``rtol``, relative to ``max(1, |lowest|)``;
-    e.g. both wells of an even function) are all global; the lowest comes first. Unlike
-    ``minima.global_index``, an end of the domain never counts: descent runs past it.
-
-    Returns:
-        An int array, empty when f has no stationary minimum on the interval.
-
-    Example:
-        >>> from jaxgd.minima import find_minima
-        >>> global_minima(find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)).tolist()
-        [0, 1]
-        >>> global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist()  # only an end
-        []
-    """
-    if minima is None or len(minima) == 0:
-        return np.zeros(0, np.int64)
-    values = np.where(np.asarray(minima.at_boundary), np.inf, np.asarray(minima.value, np.float64))
-    if not np.isfinite(values).any():
-        return np.zeros(0, np.int64)
-    low = float(values.min())
-    tied = np.flatnonzero(values <= low + rtol * max(1.0, abs(low)))
-    return tied[np.argsort(values[tied], kind="stable")]
+def _global_set(minima: Minima | None) -> set[int]:
+    return set() if minima is None else set(global_minima(minima).tolist())
 
 
 def _minimum_colors(minima: Minima | None) -> dict[int, str]:
     colors, others = {}, iter(_OTHER_COLORS * 10)
-    best = set(global_minima(minima).tolist())
+    best = _global_set(minima)
     if minima is not None:
         for i in np.flatnonzero(~np.asarray(minima.at_boundary)):
             colors[int(i)] = _GLOBAL_COLOR if i in best else next(others)
@@ -352,10 +295,10 @@ def plot_final(
     diverged = np.asarray(r.diverged) | ~np.isfinite(y)
     fig, ax = _axes(ax, (7.0, 4.5))
     ax.plot(x[~diverged], y[~diverged], "-", color="0.75", zorder=1)
-    which = nearest_minimum(y, minima, tol) if minima is not None else np.full(y.shape, -1)
+    which = nearest_minimum(y, minima, tol=tol) if minima is not None else np.full(y.shape, -1)
     colors = _minimum_colors(minima)
     # Every minimum some run reached, and the global one even if none did.
-    shown = set(which[~diverged].tolist()) | set(global_minima(minima).tolist())
+    shown = set(which[~diverged].tolist()) | _global_set(minima)
     for i in sorted(i for i in shown if i in colors):
         hit = (which == i) & ~diverged
         label = f"{_describe_minimum(minima, i)} ({int(hit.sum())} of {y.size})"
@@ -579,7 +522,7 @@ def plot_lines(
         y = np.where(diverged[:, k], np.nan, final[:, k])
         ax.plot(rates[order], y[order], color=cmap(norm(counts[k])), linewidth=1)
     if minima is not None:
-        which = nearest_minimum(final, minima, tol)
+        which = nearest_minimum(final, minima, tol=tol)
         colors = _minimum_colors(minima)
         for i in sorted(set(which[~diverged].tolist()) - {-1}):
             ax.axhline(
@@ -794,7 +737,7 @@ def plot_convergence(
 
     if minima is not None:
         ax = axes[1]
-        which = nearest_minimum(np.asarray(conv.final)[grid], minima, tol)
+        which = nearest_minimum(np.asarray(conv.final)[grid], minima, tol=tol)
         which[diverged] = -2
         colors = _minimum_colors(minima)
         best = set(global_minima(minima).tolist())

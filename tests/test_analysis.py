@@ -11,7 +11,16 @@ import pytest
 
 import jaxgd
 import jaxgd.functions as fns
-from jaxgd.analysis import Basins, RandomStarts, basins, random_starts, success_probability
+from jaxgd.analysis import (
+    Basins,
+    RandomStarts,
+    basins,
+    global_minima,
+    nearest_minimum,
+    random_starts,
+    success_probability,
+)
+from jaxgd.functions import notebook
 from jaxgd.minima import Minima, find_minima
 from jaxgd.result import SweepResult
 
@@ -476,3 +485,19 @@ def test_basins_bad_input():
         basins(res, backwards)
     with pytest.raises(TypeError, match="result must be a SweepResult"):
         success_probability({"final": res.final}, minima)
+
+
+def test_nearest_minimum():
+    nb_minima = find_minima(notebook, -2 * np.pi, 2 * np.pi)
+    assert nb_minima.at_boundary.tolist() == [True, False, False]  # -2pi is an end minimum
+    which = nearest_minimum(
+        [-1.4285, -1.4300, 4.3060, -2 * np.pi, np.inf, np.nan], nb_minima, tol=1e-3
+    )
+    assert which.tolist() == [1, -1, 2, -1, -1, -1]
+    assert global_minima(nb_minima).tolist() == [1]
+
+
+def test_global_minima_ties_and_none():
+    even = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
+    assert global_minima(even).tolist() == [0, 1]
+    assert global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist() == []

@@ -57,21 +57,6 @@ def test_color_limits():
         plotting.color_limits(data, vmin=1.0, vmax=1.0)
 
 
-def test_nearest_minimum(nb_minima):
-    assert nb_minima.at_boundary.tolist() == [True, False, False]  # -2pi is an end minimum
-    which = plotting.nearest_minimum(
-        [-1.4285, -1.4300, 4.3060, -2 * np.pi, np.inf, np.nan], nb_minima, 1e-3
-    )
-    assert which.tolist() == [1, -1, 2, -1, -1, -1]
-    assert plotting.global_minima(nb_minima).tolist() == [1]
-
-
-def test_global_minima_ties_and_none():
-    even = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
-    assert plotting.global_minima(even).tolist() == [0, 1]
-    assert plotting.global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist() == []
-
-
 # -- figures ---------------------------------------------------------------------------------
 
 
