@@ -29,11 +29,14 @@ def assert_identical(a: jaxgd.SweepResult, b: jaxgd.SweepResult) -> None:
 @pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_chunked_equals_unchunked_bit_for_bit(case, x64_on):
-    starts = np.linspace(-3.0, 3.0, 11)
+    # 37 starts x 7 rates = 259 lanes, 5 rows of 64: chunks of 5 starts (35 lanes) and of 16
+    # (112 lanes) begin at other offsets within a row than in the single call.
+    starts = np.linspace(-3.0, 3.0, 37)
+    rates = np.linspace(min(case.rates), max(case.rates), 7)
     with jax.enable_x64(x64_on):
-        whole = jaxgd.sweep(case.f, starts, case.rates, EPOCHS)
-        for chunk_size in (1, 3, 4, 10):
-            chunked = jaxgd.sweep(case.f, starts, case.rates, EPOCHS, chunk_size=chunk_size)
+        whole = jaxgd.sweep(case.f, starts, rates, EPOCHS)
+        for chunk_size in (5, 16):
+            chunked = jaxgd.sweep(case.f, starts, rates, EPOCHS, chunk_size=chunk_size)
             assert isinstance(chunked.final, np.ndarray)
             assert_identical(chunked, whole)
 
