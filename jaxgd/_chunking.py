@@ -29,6 +29,7 @@ import numpy as np
 
 __all__ = [
     "CPU_BUDGET",
+    "SMALL_CALL",
     "Plan",
     "bytes_per_start",
     "call_bytes",
@@ -41,6 +42,9 @@ __all__ = [
 #: Working memory for one call on a CPU (where device memory is host memory, shared with
 #: everything else on the machine), unless ``memory_budget`` says otherwise.
 CPU_BUDGET = 1 << 30
+
+#: A call this small runs in one piece on any device, without asking how much memory is free.
+SMALL_CALL = 16 << 20
 
 
 @dataclass(frozen=True)
