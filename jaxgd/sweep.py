@@ -182,8 +182,9 @@ def sweep(
             memory on a GPU or TPU, 1 GiB on a CPU.
         devices: the devices to split the start axis over. None: every device of this process
             (``jax.local_devices()``); pass ``jax.devices()[:1]`` to use one.
-        progress: show a progress bar (tqdm, on stderr) while chunks run. None: only when
-            there is more than one chunk, stderr is a terminal and the run takes over a second.
+        progress: a progress bar (tqdm, on stderr) while a sweep in chunks or over several
+            devices runs. None: only when stderr is a terminal and the run takes over a
+            second; True: always; False: never. A sweep in one call on one device has none.
 
     Returns:
         A :class:`~jaxgd.SweepResult` whose ``final``, ``value`` and ``diverged`` have shape
