@@ -15,15 +15,12 @@ import time
 import traceback
 
 import jax
+import numpy as np
 
-jax.config.update("jax_num_cpu_devices", 4)
-
-import numpy as np  # noqa: E402
-
-import jaxgd  # noqa: E402
-from jaxgd import _chunking  # noqa: E402
-from jaxgd.sweep import _on_devices  # noqa: E402
-from tests.helpers import CASES, CompileCounter  # noqa: E402
+import jaxgd
+from jaxgd import _chunking
+from jaxgd.sweep import _on_devices
+from tests.helpers import CASES, CompileCounter
 
 FIELDS = ("final", "value", "diverged", "starts", "learning_rates", "epochs")
 RATES = np.array([0.001, 0.02, 0.1, 0.4])
@@ -100,6 +97,9 @@ def check_subset_of_devices():
 
 
 def main() -> int:
+    # Here, before JAX starts its backend, and not at import: pytest imports every module under
+    # tests/ to collect doctests, and must keep its single device.
+    jax.config.update("jax_num_cpu_devices", 4)
     report = {}
     for name, check in list(globals().items()):
         if name.startswith("check_"):
