@@ -6,6 +6,7 @@ Give only ``f(x)``; ``jax.grad`` supplies the derivative. :func:`descend` runs o
 ``jaxgd.plotting``.
 """
 
+from jaxgd import distributed as distributed
 from jaxgd.analysis import Basins as Basins
 from jaxgd.analysis import RandomStarts as RandomStarts
 from jaxgd.analysis import basins as basins
@@ -35,6 +36,7 @@ __all__ = [
     "check_derivative",
     "convergence",
     "descend",
+    "distributed",
     "find_minima",
     "load",
     "random_starts",
