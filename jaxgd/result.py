@@ -1,4 +1,11 @@
-"""`SweepResult`: the [start x learning rate x epochs] tensor of a sweep, with its coordinates."""
+"""`SweepResult`: the [start x learning rate x epochs] tensor of a sweep, with its coordinates.
+
+Selection (:meth:`SweepResult.isel`, :meth:`SweepResult.sel`) follows one rule for every
+result, whether its arrays are NumPy arrays, JAX arrays or were read from a file: an
+integer-like position behaves as a Python int, and a position off the axis raises
+``IndexError`` (JAX alone would clamp it). Files are written atomically and validated in full
+when read (:mod:`jaxgd._npz`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+
+from jaxgd import _indexing, _npz
 
 __all__ = ["DIMS", "SweepResult", "load"]
 
@@ -32,19 +42,21 @@ def function_name(f: Callable) -> str:
 class SweepResult:
     """Where gradient descent ended, for every (start, learning rate, epoch count).
 
-    A JAX pytree: it can be returned from ``jax.jit``, mapped with ``jax.tree.map`` and saved
-    without extra bookkeeping. The data arrays share the axes named in ``dims``, by default
+    A JAX pytree: it can be returned from ``jax.jit``, mapped with ``jax.tree.map`` (leaves may
+    become anything: shapes, ``None``, ``jax.ShapeDtypeStruct``) and saved without extra
+    bookkeeping. The data arrays share the axes named in ``dims``, by default
     ``("start", "learning_rate", "epochs")``; each axis carries its coordinate.
 
     Attributes:
         final: x after that many epochs from that start at that rate.
         value: ``f(final)``.
-        diverged: True where the run is no longer finite (it overflowed).
+        diverged: True where the run is no longer finite (its position or its value).
         starts: the start of each index on the ``start`` axis.
         learning_rates: the rate of each index on the ``learning_rate`` axis.
         epochs: the epoch count of each index on the ``epochs`` axis.
-        dims: the names of the data axes, in order. :meth:`sel`, :meth:`isel` and
-            :meth:`squeeze` drop axes; a dropped axis keeps its coordinate as a scalar.
+        dims: the names of the data axes, a subset of ``DIMS`` in that order. :meth:`sel`,
+            :meth:`isel` and :meth:`squeeze` drop axes; a dropped axis keeps its coordinate as
+            a scalar.
         function: the name of the function that was descended (for records).
 
     Example:
@@ -53,8 +65,8 @@ class SweepResult:
         >>> res = jaxgd.sweep(jnp.cos, [0.5, 2.0, 3.0], [0.1, 0.5], [0, 10, 100])
         >>> res
         SweepResult(start: 3, learning_rate: 2, epochs: 3; float32; diverged 0 of 18; f=...cos)
-        >>> res.sel(learning_rate=0.5, epochs=100).final.round(4)
-        Array([3.1416, 3.1416, 3.1416], dtype=float32)
+        >>> res.sel(learning_rate=0.5, epochs=100).final.tolist()
+        [3.1416, 3.1416, 3.1416]
         >>> res.isel(start=0).squeeze().dims
         ('learning_rate', 'epochs')
     """
@@ -67,6 +79,20 @@ class SweepResult:
     epochs: jax.Array
     dims: tuple[str, ...] = DIMS
     function: str = ""
+
+    def __post_init__(self) -> None:
+        # Only the static fields are checked: leaves may be tracers, shapes or None (any
+        # jax.tree.map), and are checked where their numbers are used (selection, save).
+        dims = self.dims
+        if isinstance(dims, str) or not isinstance(dims, Sequence):
+            raise TypeError(f"dims must be a tuple of axis names from {list(DIMS)}; got {dims!r}.")
+        dims = tuple(dims)
+        problem = _dims_problem(dims)
+        if problem:
+            raise ValueError(f"dims: {problem}.")
+        if not isinstance(self.function, str):
+            raise TypeError(f"function must be a str; got {type(self.function).__name__}.")
+        object.__setattr__(self, "dims", dims)  # a list would not hash as jit's static data
 
     # -- shape ---------------------------------------------------------------------------
     @property
@@ -84,29 +110,70 @@ class SweepResult:
         return getattr(self, _COORD[self._check_dim(dim, "coord")])
 
     def __repr__(self) -> str:
-        axes = ", ".join(f"{d}: {n}" for d, n in zip(self.dims, self.shape, strict=False))
-        dtype = getattr(self.final, "dtype", "?")
-        try:
-            n_div = int(np.sum(np.asarray(self.diverged)))
-            div = f"diverged {n_div} of {int(np.size(self.diverged))}"
-        except (
-            TypeError,
-            jax.errors.ConcretizationTypeError,
-            jax.errors.TracerArrayConversionError,
-        ):
-            div = "traced"
+        # Never fails: a tree-mapped result may hold shapes, None or ShapeDtypeStructs.
+        shape = getattr(self.final, "shape", None)
+        if isinstance(shape, tuple) and len(shape) == len(self.dims):
+            axes = ", ".join(f"{d}: {n}" for d, n in zip(self.dims, shape, strict=True))
+        else:
+            axes = ", ".join(self.dims)
+        dtype = getattr(self.final, "dtype", None)
+        kind = str(dtype) if dtype is not None else f"leaves {type(self.final).__name__}"
         fn = f"; f={self.function}" if self.function else ""
-        return f"SweepResult({axes or 'scalar'}; {dtype}; {div}{fn})"
+        return f"SweepResult({axes or 'scalar'}; {kind}; {_describe_diverged(self.diverged)}{fn})"
 
     # -- selection -----------------------------------------------------------------------
-    def isel(self, **indexers: int | slice | Sequence[int] | np.ndarray) -> SweepResult:
+    def isel(self, **indexers: Any) -> SweepResult:
         """Select by position along named axes: ``res.isel(start=0, epochs=slice(-5, None))``.
 
-        An int drops that axis (its coordinate becomes a scalar); a slice or a list keeps it.
+        What an index means:
+
+        - An integer-like position (a Python int, a NumPy or JAX integer scalar or 0-d array,
+          anything with ``__index__``) drops the axis; its coordinate becomes a scalar.
+          Negative positions count from the end.
+        - A slice (integer-like bounds and step, not 0) keeps the axis, with Python's rules:
+          bounds past the end are cut, never an error.
+        - A 1-D sequence or array of integer positions keeps the axis, in that order
+          (repeats allowed; ``[]`` leaves the axis empty).
+        - A 1-D sequence or array of bools as long as the axis is a mask: it keeps the
+          positions where it is True.
+
+        Bools alone and floats are not positions (``TypeError``; select by value with
+        :meth:`sel`), nor are index arrays of more than one dimension (``ValueError``).
+
+        Args:
+            **indexers: one index per axis name in ``dims``.
+
+        Returns:
+            The selected result; arrays keep their kind (NumPy or JAX).
+
+        Raises:
+            IndexError: a position off the axis (or a mask of the wrong length), checked on
+                the host for every result, NumPy- or JAX-backed. Inside a caller's
+                ``jax.jit`` a traced position cannot be checked: JAX then clamps it to the
+                axis, as ``jnp.take`` does.
+            TypeError, ValueError: an index of the wrong kind or rank, or an axis name not in
+                ``dims``.
+
+        Example:
+            >>> import numpy as np
+            >>> import jaxgd
+            >>> res = jaxgd.sweep(lambda x: x**2, [-1.0, 0.5, 2.0], [0.1, 0.2], [0, 10])
+            >>> res.isel(start=np.argmax(res.starts)).dims
+            ('learning_rate', 'epochs')
+            >>> res.isel(start=[2, 0], epochs=-1).starts.tolist()
+            [2.0, -1.0]
+            >>> res.isel(start=5)
+            Traceback (most recent call last):
+            ...
+            IndexError: isel: position 5 is off axis 'start' of length 3 (valid: -3 to 2).
         """
+        positions = {
+            dim: _indexing.position("isel", dim, self._length(dim, "isel"), index)
+            for dim, index in indexers.items()
+        }
         out = self
-        for dim, index in indexers.items():
-            out = out._take(out._check_dim(dim, "isel"), index)
+        for dim, pos in positions.items():
+            out = out._take(dim, pos)
         return out
 
     def sel(
@@ -117,27 +184,44 @@ class SweepResult:
     ) -> SweepResult:
         """Select by coordinate value: ``res.sel(start=0.0, learning_rate=0.01, epochs=500)``.
 
-        A scalar drops that axis; a list keeps it. With ``method="exact"`` (the default) each
-        value must be on the axis (to float32 rounding), so a typo raises instead of silently
-        picking a neighbour; ``method="nearest"`` picks the closest coordinate.
+        A scalar (a Python, NumPy or JAX number, or a 0-d array) drops that axis; a 1-D
+        sequence or array keeps it, in that order. With ``method="exact"`` (the default) each
+        value must be on the axis (to a relative 1e-6, so float32 coordinates match the
+        decimals you typed), so a typo raises instead of silently picking a neighbour;
+        ``method="nearest"`` picks the closest coordinate (the first of equals).
+
+        Args:
+            method: ``"exact"`` or ``"nearest"``.
+            **coords: one value or list of values per axis name in ``dims``.
+
+        Returns:
+            The selected result; arrays keep their kind (NumPy or JAX).
+
+        Raises:
+            KeyError: with ``method="exact"``, a value that is not a coordinate of the axis
+                (the message gives the nearest one); or any value on an empty axis.
+            TypeError: a bool, string, complex or other non-real value; a traced value or
+                coordinate (inside ``jax.jit`` select positions with :meth:`isel`).
+            ValueError: NaN or infinite values, arrays of more than one dimension, an axis
+                name not in ``dims``, or an unknown ``method``.
+
+        Example:
+            >>> import jaxgd
+            >>> res = jaxgd.sweep(lambda x: x**2, [-1.0, 0.5, 2.0], [0.1, 0.2], [0, 10])
+            >>> res.sel(start=0.5, learning_rate=0.2).epochs.tolist()
+            [0, 10]
+            >>> res.sel(start=[2.0, -1.0], epochs=9, method="nearest").epochs.tolist()
+            10
         """
-        if method not in ("exact", "nearest"):
-            raise ValueError(f"method must be 'exact' or 'nearest'; got {method!r}.")
-        out = self
+        if not isinstance(method, str) or method not in ("exact", "nearest"):
+            raise ValueError(f"sel: method must be 'exact' or 'nearest'; got {method!r}.")
+        positions = {}
         for dim, wanted in coords.items():
-            dim = out._check_dim(dim, "sel")
-            axis = np.asarray(out.coord(dim), dtype=np.float64)
-            values = np.asarray(wanted, dtype=np.float64)
-            idx = np.abs(axis[None, :] - values.reshape(-1, 1)).argmin(axis=1)
-            if method == "exact":
-                hit = np.isclose(axis[idx], values.reshape(-1), rtol=1e-6, atol=0.0)
-                if not hit.all():
-                    miss = values.reshape(-1)[~hit][0]
-                    raise KeyError(
-                        f"{dim}={miss:g} is not a coordinate of this result (nearest: "
-                        f"{axis[idx[~hit][0]]:g}); pass method='nearest' to take the closest."
-                    )
-            out = out._take(dim, int(idx[0]) if values.ndim == 0 else idx)
+            self._length(dim, "sel")
+            positions[dim] = _indexing.coordinate_positions(dim, self.coord(dim), wanted, method)
+        out = self
+        for dim, pos in positions.items():
+            out = out._take(dim, pos)
         return out
 
     def squeeze(self) -> SweepResult:
@@ -146,23 +230,38 @@ class SweepResult:
 
     def _check_dim(self, dim: str, where: str) -> str:
         if dim not in self.dims:
+            hint = ""
+            if dim in _COORD:
+                hint = (
+                    f" ({dim!r} was dropped by an earlier selection; its value is the scalar "
+                    f"res.{_COORD[dim]})"
+                )
             raise ValueError(
-                f"{where}: no axis named {dim!r}; this result's axes are {list(self.dims)}."
+                f"{where}: no axis named {dim!r}; this result's axes are {list(self.dims)}{hint}."
             )
         return dim
 
-    def _take(self, dim: str, index: Any) -> SweepResult:
-        if isinstance(index, (list, tuple)):
-            index = np.asarray(index)  # JAX indexes with arrays, not lists
-        axis = self.dims.index(dim)
-        key = (slice(None),) * axis + (index,)
-        dims = (
-            self.dims
-            if not isinstance(index, (int, np.integer))
-            else tuple(d for d in self.dims if d != dim)
-        )
-        changes = {name: getattr(self, name)[key] for name in _DATA}
-        changes[_COORD[dim]] = getattr(self, _COORD[dim])[index]
+    def _length(self, dim: str, where: str) -> int:
+        self._check_dim(dim, where)
+        shape = getattr(self.final, "shape", None)
+        if not isinstance(shape, tuple) or len(shape) != len(self.dims):
+            raise TypeError(
+                f"{where}({dim}=...): final has no shape matching dims {list(self.dims)} "
+                f"(it is {type(self.final).__name__}); select on a result of arrays."
+            )
+        return shape[self.dims.index(dim)]
+
+    def _take(self, dim: str, pos: Any) -> SweepResult:
+        drop = isinstance(pos, int) or (isinstance(pos, jax.core.Tracer) and pos.ndim == 0)
+        key = (slice(None),) * self.dims.index(dim) + (pos,)
+
+        def take(a: Any, k: Any) -> Any:
+            # NumPy arrays cannot be indexed by a tracer (a result closed over inside jit).
+            return jnp.asarray(a)[k] if isinstance(pos, jax.core.Tracer) else a[k]
+
+        changes = {name: take(getattr(self, name), key) for name in _DATA}
+        changes[_COORD[dim]] = take(getattr(self, _COORD[dim]), pos)
+        dims = tuple(d for d in self.dims if d != dim) if drop else self.dims
         return dataclasses.replace(self, dims=dims, **changes)
 
     # -- conversion and storage ----------------------------------------------------------
@@ -177,35 +276,74 @@ class SweepResult:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the result, its coordinates and metadata to an ``.npz`` file; returns its path.
 
-        Read it back with :func:`jaxgd.load` (or ``SweepResult.load``).
+        ``.npz`` is appended to a name without it. The file is written whole or not at all:
+        the data go to a hidden temporary file (``.NAME.npz.XXXXXXXX.tmp``) in the same folder,
+        reach the disk, and only then replace ``path``, so a crash or a kill at any moment
+        leaves the previous file intact. The result is checked first, by the rules
+        :func:`jaxgd.load` applies, so every saved file can be loaded.
+
+        Args:
+            path: the file to write; its folder is created if needed.
+
+        Returns:
+            The path written (with the ``.npz`` suffix).
+
+        Raises:
+            TypeError: the result holds traced arrays (save it outside ``jax.jit``).
+            ValueError: the result is not consistent (dims, shapes, dtypes, coordinates, or
+                ``diverged`` not matching non-finite ``final``/``value``).
+            IsADirectoryError: ``path`` is an existing directory.
+            OSError: the folder cannot be created or written (the message names it).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> import jaxgd
+            >>> res = jaxgd.sweep(lambda x: x**2, [-1.0, 2.0], 0.1, [0, 10])
+            >>> path = res.save(pathlib.Path(tempfile.mkdtemp()) / "squares")
+            >>> path.name
+            'squares.npz'
+            >>> jaxgd.load(path).final.tolist() == res.final.tolist()
+            True
         """
         path = Path(path)
+        for candidate in (path, path.with_name(path.name + ".npz")):
+            if candidate.is_dir():
+                raise IsADirectoryError(
+                    f"cannot save to {candidate}: it is a directory. Pass a file path, "
+                    f"e.g. {candidate / 'result.npz'}."
+                )
+            if path.suffix == ".npz":
+                break
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
+        for name in (*_DATA, *_COORD.values()):
+            if isinstance(getattr(self, name), jax.core.Tracer):
+                raise TypeError(
+                    f"cannot save {path}: {name} is traced (save was called inside jax.jit or "
+                    "another transformation). Return the result from the function and save "
+                    "it outside."
+                )
+        arrays = self.as_dict()
+        problem = _contents_problem(arrays, self.dims, self.function)
+        if problem:
+            raise ValueError(f"cannot save {path}: {problem}.")
         meta = {
             "format": _FORMAT,
             "dims": list(self.dims),
             "function": self.function,
-            "dtype": str(np.asarray(self.final).dtype),
+            "dtype": str(arrays["final"].dtype),
             "jax_version": jax.__version__,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **self.as_dict(), metadata=np.asarray(json.dumps(meta)))
+        _npz.write_atomic(path, {**arrays, "metadata": np.asarray(json.dumps(meta))})
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SweepResult:
-        """Read a result written by :meth:`save`; arrays come back as NumPy arrays."""
-        with np.load(Path(path), allow_pickle=False) as data:
-            if "metadata" not in data:
-                raise ValueError(f"{path} is not a saved SweepResult (no metadata entry).")
-            meta = json.loads(str(data["metadata"]))
-            if meta.get("format") != _FORMAT:
-                raise ValueError(
-                    f"{path}: unknown format {meta.get('format')!r}; expected {_FORMAT}."
-                )
-            arrays = {name: data[name] for name in (*_DATA, *_COORD.values())}
-        return cls(**arrays, dims=tuple(meta["dims"]), function=meta["function"])
+        """Read a result written by :meth:`save`; arrays come back as NumPy arrays.
+
+        See :func:`jaxgd.load`.
+        """
+        return load(path)
 
 
 jax.tree_util.register_dataclass(
@@ -216,5 +354,180 @@ jax.tree_util.register_dataclass(
 
 
 def load(path: str | os.PathLike) -> SweepResult:
-    """Read a :class:`SweepResult` written by :meth:`SweepResult.save`."""
-    return SweepResult.load(path)
+    """Read a :class:`SweepResult` written by :meth:`SweepResult.save`, checking all of it.
+
+    Nothing is trusted before it is checked: the archive, the format tag, the metadata
+    (a JSON object with ``format``, ``dims`` and ``function``), each array's header (shape and
+    dtype, before its data are read, so a damaged header cannot ask for unbounded memory), the
+    data (real floats, a bool ``diverged``, integer epoch counts, finite coordinates, shapes
+    matching the coordinates), and that ``diverged`` is True exactly where ``final`` or
+    ``value`` is not finite. Pickled objects are never read.
+
+    Args:
+        path: a file written by :meth:`SweepResult.save`.
+
+    Returns:
+        The result, its arrays NumPy arrays.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: anything wrong with the file (damaged, truncated, not a saved result, or
+            inconsistent): one error naming the file and the problem.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> import jaxgd
+        >>> res = jaxgd.sweep(lambda x: x**2, [-1.0, 2.0], [0.1, 0.3], [0, 10])
+        >>> back = jaxgd.load(res.save(pathlib.Path(tempfile.mkdtemp()) / "squares.npz"))
+        >>> back
+        SweepResult(start: 2, learning_rate: 2, epochs: 2; float32; diverged 0 of 8; f=...)
+        >>> back.sel(start=2.0, learning_rate=0.1).final.tolist()
+        [2.0, 0.2147]
+    """
+    path = Path(path)
+    if not path.exists():
+        hint = ""
+        if path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
+            hint = f" (did you mean {path.name}.npz? save appends .npz)"
+        raise FileNotFoundError(f"no saved SweepResult at {path}: the file does not exist{hint}.")
+    fail = f"{path} is not a saved SweepResult"
+    try:
+        with _npz.Reader(path) as reader:
+            result = _read(reader)
+    except _npz.Invalid as e:
+        raise ValueError(f"{fail}: {e}.") from None
+    return result
+
+
+def _read(reader: _npz.Reader) -> SweepResult:
+    """The result in an open archive, every part checked before the next is read."""
+    names = {*_DATA, *_COORD.values(), "metadata"}
+    reader.expect_members(names)
+    meta_text = reader.array("metadata", kinds="U", max_ndim=0)
+    try:
+        meta = json.loads(str(meta_text[()]))
+    except ValueError as e:
+        raise _npz.Invalid(f"its metadata is not JSON ({e})") from None
+    dims, function = _metadata(meta)
+    coords = {}
+    for dim in DIMS:
+        name = _COORD[dim]
+        coords[name] = reader.array(name, kinds="iu" if dim == "epochs" else "f", max_ndim=1)
+        want = 1 if dim in dims else 0
+        if coords[name].ndim != want:
+            raise _npz.Invalid(_coord_rank_problem(dim, name, dims, coords[name].shape))
+    shape = tuple(coords[_COORD[d]].shape[0] for d in dims)
+    data = {
+        name: reader.array(name, kinds="b" if name == "diverged" else "f", shape=shape)
+        for name in _DATA
+    }
+    arrays = {**data, **coords}
+    problem = _contents_problem(arrays, dims, function)
+    if problem:
+        raise _npz.Invalid(problem)
+    if meta.get("dtype", str(data["final"].dtype)) != str(data["final"].dtype):
+        raise _npz.Invalid(
+            f"its metadata says dtype {meta['dtype']!r} but final is {data['final'].dtype}"
+        )
+    return SweepResult(**arrays, dims=dims, function=function)
+
+
+def _metadata(meta: Any) -> tuple[tuple[str, ...], str]:
+    """``dims`` and ``function`` from a file's metadata, after checking its types."""
+    if not isinstance(meta, dict):
+        raise _npz.Invalid(f"its metadata is a JSON {type(meta).__name__}, not an object")
+    if meta.get("format") != _FORMAT:
+        raise _npz.Invalid(
+            f"its format tag is {meta.get('format')!r}; this version of jaxgd reads {_FORMAT!r}"
+        )
+    for key, kind in (("dims", list), ("function", str), ("dtype", str), ("jax_version", str)):
+        if key in ("dims", "function") and key not in meta:
+            raise _npz.Invalid(f"its metadata has no {key!r} entry")
+        if key in meta and not isinstance(meta[key], kind):
+            raise _npz.Invalid(
+                f"metadata {key!r} is a {type(meta[key]).__name__}, expected a {kind.__name__}"
+            )
+    dims = meta["dims"]
+    if not all(isinstance(d, str) for d in dims):
+        raise _npz.Invalid(f"metadata 'dims' must list axis names; got {dims!r}")
+    problem = _dims_problem(tuple(dims))
+    if problem:
+        raise _npz.Invalid(f"metadata 'dims': {problem}")
+    return tuple(dims), meta["function"]
+
+
+def _dims_problem(dims: tuple) -> str:
+    """What is wrong with ``dims`` as a result's axis names ('' when nothing)."""
+    if not all(isinstance(d, str) for d in dims):
+        return f"axis names must be strings; got {list(dims)!r}"
+    unknown = [d for d in dims if d not in DIMS]
+    if unknown:
+        return f"unknown axis name {unknown[0]!r}; the axes are a subset of {list(DIMS)}"
+    if len(set(dims)) != len(dims):
+        return f"axis names repeat in {list(dims)}"
+    if list(dims) != [d for d in DIMS if d in dims]:
+        return f"axes {list(dims)} are out of order; they keep the order of {list(DIMS)}"
+    return ""
+
+
+def _coord_rank_problem(dim: str, name: str, dims: Sequence[str], shape: tuple) -> str:
+    if dim in dims:
+        return f"{name} must be 1-D (the {dim!r} axis is in dims {list(dims)}); got shape {shape}"
+    return (
+        f"{name} must be a scalar (the {dim!r} axis is not in dims {list(dims)}); got shape {shape}"
+    )
+
+
+def _contents_problem(arrays: dict[str, np.ndarray], dims: tuple, function: Any) -> str:
+    """The first thing wrong with a result's arrays, as a phrase ('' when nothing)."""
+    problem = _dims_problem(dims)
+    if problem:
+        return f"dims: {problem}"
+    if not isinstance(function, str):
+        return f"function must be a str; got {type(function).__name__}"
+    final = arrays["final"]
+    for name in ("final", "value", "starts", "learning_rates"):
+        if arrays[name].dtype.kind != "f":
+            return f"{name} has dtype {arrays[name].dtype}; it must be real floating point"
+    if arrays["epochs"].dtype.kind not in "iu":
+        return f"epochs has dtype {arrays['epochs'].dtype}; epoch counts must be integers"
+    if arrays["diverged"].dtype != np.bool_:
+        return f"diverged has dtype {arrays['diverged'].dtype}; it must be bool"
+    if final.ndim != len(dims):
+        return f"final has {final.ndim} axes (shape {final.shape}) but dims names {list(dims)}"
+    for name in ("value", "diverged"):
+        if arrays[name].shape != final.shape:
+            return f"{name} has shape {arrays[name].shape}, final {final.shape}; they must match"
+    if arrays["value"].dtype != final.dtype:
+        return f"value is {arrays['value'].dtype} but final is {final.dtype}; they must match"
+    for dim in DIMS:
+        name = _COORD[dim]
+        c = arrays[name]
+        if dim in dims:
+            n = final.shape[dims.index(dim)]
+            if c.shape != (n,):
+                return f"{name} has shape {c.shape} but the {dim!r} axis of final has length {n}"
+        elif c.ndim != 0:
+            return _coord_rank_problem(dim, name, dims, c.shape)
+        if c.dtype.kind == "f" and not np.isfinite(c).all():
+            return f"{name} holds non-finite values; coordinates must be finite"
+        if dim != "start" and (c < 0).any():
+            return f"{name} holds negative values; {name.replace('_', ' ')} are >= 0"
+    expected = ~(np.isfinite(final) & np.isfinite(arrays["value"]))
+    wrong = int(np.count_nonzero(expected != arrays["diverged"]))
+    if wrong:
+        return (
+            f"diverged disagrees with final/value in {wrong} of {final.size} cells (a cell is "
+            "diverged exactly where its final position or its value is not finite)"
+        )
+    return ""
+
+
+def _describe_diverged(diverged: Any) -> str:
+    if isinstance(diverged, jax.core.Tracer):
+        return "traced"
+    if isinstance(diverged, jax.Array) and not diverged.is_fully_addressable:
+        return "diverged: spread over processes"
+    if isinstance(diverged, (np.ndarray, np.generic, jax.Array)) and diverged.dtype == np.bool_:
+        return f"diverged {int(np.count_nonzero(np.asarray(diverged)))} of {diverged.size}"
+    return f"diverged: {type(diverged).__name__}"

@@ -103,3 +103,63 @@ def test_load_rejects_other_npz(tmp_path):
 def test_repr_counts_divergence():
     res = jaxgd.sweep(lambda x: x**4, [100.0, 0.5], 0.1, [0, 10])
     assert "diverged 1 of 4" in repr(res)
+
+
+LEAF_TRANSFORMS = {
+    "None": lambda a: None,
+    "shape": lambda a: a.shape,
+    "ShapeDtypeStruct": lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+    "object": lambda a: object(),
+    "str": lambda a: "leaf",
+}
+
+
+@pytest.mark.parametrize("transform", LEAF_TRANSFORMS.values(), ids=LEAF_TRANSFORMS.keys())
+def test_pytree_survives_any_leaf_transform(res, transform):
+    mapped = jax.tree.map(transform, res)
+    assert isinstance(mapped, jaxgd.SweepResult)
+    assert mapped.dims == res.dims and mapped.function == res.function
+    text = repr(mapped)
+    assert text.startswith("SweepResult(start") and "f=tests.helpers:_nb" in text
+    leaves, treedef = jax.tree.flatten(mapped)
+    again = jax.tree.unflatten(treedef, leaves)
+    assert repr(again) == text
+    assert jax.tree.structure(jax.tree.map(lambda a: 0, again)) == jax.tree.structure(
+        jax.tree.map(lambda a: 0, mapped)
+    )
+
+
+def test_repr_of_abstract_and_traced_results(res):
+    shapes = jax.eval_shape(lambda r: r.isel(start=0), res)
+    assert repr(shapes).startswith("SweepResult(learning_rate: 2, epochs: 4; float32;")
+    seen = []
+    jax.jit(lambda r: seen.append(repr(r)) or r)(res)
+    assert "traced" in seen[0] and "start: 3" in seen[0]
+
+
+def test_repr_is_the_same_for_numpy_and_jax_arrays(res):
+    host = res.to_numpy()
+    assert repr(host) == repr(jax.tree.map(jax.numpy.asarray, host)) == repr(res)
+
+
+def test_constructor_checks_dims():
+    arrays = dict(
+        final=np.zeros(2, np.float32),
+        value=np.zeros(2, np.float32),
+        diverged=np.zeros(2, bool),
+        starts=np.zeros(2, np.float32),
+        learning_rates=np.float32(0.1),
+        epochs=np.int32(1),
+    )
+    assert jaxgd.SweepResult(**arrays, dims=["start"]).dims == ("start",)  # hashable for jit
+    for dims, match in [
+        (("rate",), "unknown axis name 'rate'"),
+        (("epochs", "start"), "out of order"),
+        (("start", "start"), "repeat"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            jaxgd.SweepResult(**arrays, dims=dims)
+    with pytest.raises(TypeError, match="dims must be a tuple"):
+        jaxgd.SweepResult(**arrays, dims="start")
+    with pytest.raises(TypeError, match="function must be a str"):
+        jaxgd.SweepResult(**arrays, dims=("start",), function=None)

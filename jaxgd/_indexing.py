@@ -1,0 +1,196 @@
+"""What an index means, for `SweepResult.isel` and `SweepResult.sel`.
+
+One rule for every result, NumPy- or JAX-backed, loaded or computed: an integer-like position
+behaves as a Python int, and positions are checked on the host before indexing, because JAX
+clamps a position off the axis where NumPy raises.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+# Queries x coordinates compared at once by `sel`: bounds its scratch memory (8 MB).
+_SEL_BLOCK = 1 << 20
+
+
+def _int_like(x: Any) -> int | None:
+    """``x`` as a Python int when it is an integer-like scalar (bools are not), else None."""
+    if isinstance(x, (bool, np.bool_)):
+        return None
+    if isinstance(x, (np.ndarray, jax.Array)):
+        if x.ndim != 0 or x.dtype.kind not in "iu":
+            return None
+        return int(x)
+    if isinstance(x, (float, complex, np.inexact, str, bytes)):
+        return None
+    try:
+        return operator.index(x)
+    except TypeError:
+        return None
+
+
+def _kind(x: Any) -> str:
+    dtype = getattr(x, "dtype", None)
+    shape = getattr(x, "shape", None)
+    if dtype is not None and shape is not None:
+        return f"{type(x).__name__} of dtype {dtype} and shape {tuple(shape)}"
+    return f"{type(x).__name__} {x!r}"
+
+
+def position(where: str, dim: str, n: int, index: Any) -> int | slice | np.ndarray | jax.Array:
+    """One ``isel`` index checked against an axis of length ``n``.
+
+    Returns a Python int (drops the axis), a slice or a 1-D integer array (keep it), or a
+    traced integer index, which cannot be checked.
+    """
+    head = f"{where}({dim}=...)"
+    if isinstance(index, jax.core.Tracer):
+        if index.dtype.kind not in "iu":
+            raise TypeError(
+                f"{head}: a traced index must hold integer positions; got {_kind(index)}. "
+                "Inside jax.jit a mask cannot select (its result's shape would depend on data)."
+            )
+        if index.ndim > 1:
+            raise ValueError(f"{head}: an index array must be 1-D; got {_kind(index)}.")
+        return index
+    if isinstance(index, slice):
+        parts = []
+        for part in (index.start, index.stop, index.step):
+            if part is not None and _int_like(part) is None:
+                raise TypeError(
+                    f"{head}: slice bounds and step must be integer-like or None; got "
+                    f"{_kind(part)} in {index!r}."
+                )
+            parts.append(None if part is None else _int_like(part))
+        if parts[2] == 0:
+            raise ValueError(f"{head}: slice step cannot be 0.")
+        return slice(*parts)
+    i = _int_like(index)
+    if i is not None:
+        return _in_range(where, dim, n, i)
+    if isinstance(index, (list, tuple)):
+        return _positions_from_sequence(where, dim, n, index)
+    if isinstance(index, (np.ndarray, jax.Array)):
+        arr = np.asarray(index)
+        if arr.ndim == 0 or arr.dtype.kind not in "iub":
+            raise TypeError(f"{head}: {_not_a_position(index)}")
+        if arr.ndim > 1:
+            raise ValueError(f"{head}: an index array must be 1-D; got {_kind(index)}.")
+        if arr.dtype.kind == "b":
+            return _mask_positions(where, dim, n, arr)
+        return _check_positions(where, dim, n, arr.astype(np.int64, copy=False))
+    raise TypeError(f"{head}: {_not_a_position(index)}")
+
+
+def _not_a_position(index: Any) -> str:
+    if isinstance(index, (bool, np.bool_)) or (
+        isinstance(index, (np.ndarray, jax.Array)) and index.dtype == np.bool_
+    ):
+        return (
+            f"a bool is not a position (got {_kind(index)}); pass an int, or a mask as long "
+            "as the axis."
+        )
+    return (
+        f"an index must be an integer-like position, a slice, or a 1-D list/array of "
+        f"positions or bools; got {_kind(index)}. To select by coordinate value use sel()."
+    )
+
+
+def _in_range(where: str, dim: str, n: int, i: int) -> int:
+    if not -n <= i < n:
+        valid = f"valid: {-n} to {n - 1}" if n else "the axis is empty"
+        raise IndexError(f"{where}: position {i} is off axis {dim!r} of length {n} ({valid}).")
+    return i % n
+
+
+def _positions_from_sequence(where: str, dim: str, n: int, items: Sequence) -> np.ndarray:
+    head = f"{where}({dim}=...)"
+    if not items:
+        return np.zeros(0, np.int64)
+    bools = [isinstance(x, (bool, np.bool_)) or _is_bool_scalar(x) for x in items]
+    if all(bools):
+        return _mask_positions(where, dim, n, np.array([bool(x) for x in items]))
+    positions = []
+    for x in items:
+        i = None if _is_bool_scalar(x) or isinstance(x, (bool, np.bool_)) else _int_like(x)
+        if i is None:
+            if isinstance(x, (list, tuple)) or getattr(x, "ndim", 0) > 0:
+                raise ValueError(f"{head}: an index list must be flat (1-D); got {items!r}.")
+            raise TypeError(
+                f"{head}: a list index must hold only integer positions or only bools; found "
+                f"{_kind(x)}. To select by coordinate value use sel()."
+            )
+        positions.append(_in_range(where, dim, n, i))
+    return np.array(positions, np.int64)
+
+
+def _is_bool_scalar(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, jax.Array)) and x.ndim == 0 and x.dtype == np.bool_
+
+
+def _mask_positions(where: str, dim: str, n: int, mask: np.ndarray) -> np.ndarray:
+    if mask.shape != (n,):
+        raise IndexError(
+            f"{where}: a mask on axis {dim!r} must have its length {n}; got length {mask.shape[0]}."
+        )
+    return np.flatnonzero(mask)
+
+
+def _check_positions(where: str, dim: str, n: int, positions: np.ndarray) -> np.ndarray:
+    off = (positions < -n) | (positions >= n)
+    if off.any():
+        _in_range(where, dim, n, int(positions[np.argmax(off)]))
+    return np.where(positions < 0, positions + n, positions)
+
+
+def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int | np.ndarray:
+    """Positions on ``axis`` of the coordinate values ``wanted`` (an int drops the axis)."""
+    head = f"sel({dim}=...)"
+    if isinstance(wanted, jax.core.Tracer) or isinstance(axis, jax.core.Tracer):
+        raise TypeError(
+            f"{head}: sel needs concrete values and coordinates, but they are traced (inside "
+            "jax.jit or another transformation). Select positions with isel there, or call "
+            "sel outside."
+        )
+    if isinstance(wanted, (bool, np.bool_)):
+        raise TypeError(f"{head}: a bool is not a coordinate value; got {wanted!r}.")
+    try:
+        values = np.asarray(wanted)
+    except (ValueError, TypeError) as e:
+        raise ValueError(
+            f"{head}: values must be a number or a flat list of numbers ({e})."
+        ) from None
+    if values.dtype.kind not in "iuf":
+        if values.size == 0 and isinstance(wanted, (list, tuple)):
+            values = values.astype(np.float64)
+        else:
+            raise TypeError(f"{head}: values must be real numbers; got {_kind(wanted)}.")
+    if values.ndim > 1:
+        raise ValueError(f"{head}: values must be a number or a 1-D list; got {_kind(values)}.")
+    values = values.astype(np.float64)
+    if not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise ValueError(f"{head}: coordinate values must be finite; got {bad}.")
+    coords = np.asarray(axis, dtype=np.float64)
+    flat = values.reshape(-1)
+    if flat.size and coords.size == 0:
+        raise KeyError(f"{dim}={flat[0]:g}: the {dim!r} axis is empty.")
+    idx = np.zeros(flat.shape, np.int64)
+    block = max(1, _SEL_BLOCK // max(coords.size, 1))
+    for lo in range(0, flat.size, block):
+        part = flat[lo : lo + block]
+        idx[lo : lo + block] = np.abs(coords[None, :] - part[:, None]).argmin(axis=1)
+    if method == "exact" and flat.size:
+        hit = np.isclose(coords[idx], flat, rtol=1e-6, atol=0.0)
+        if not hit.all():
+            miss = int(np.argmin(hit))
+            raise KeyError(
+                f"{dim}={flat[miss]:g} is not a coordinate of this result (nearest: "
+                f"{coords[idx[miss]]:g}); pass method='nearest' to take the closest."
+            )
+    return int(idx[0]) if values.ndim == 0 else idx

@@ -1,0 +1,199 @@
+""".npz files written atomically and read without trusting them.
+
+Writing: the archive goes to a hidden temporary file in the target's folder, is flushed and
+fsynced, and replaces the target with ``os.replace`` (atomic on POSIX and Windows), so a
+reader sees the old file or the new one, never a part. Reading: each member's .npy header is
+parsed and checked (dtype kind, rank, shape, size against the archive's own record) before
+its data are read, pickles are never loaded, and the zip's CRC is checked to the last byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import secrets
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import numpy as np
+
+_NPY_MAGIC = b"\x93NUMPY"
+_KIND_NAMES = {"f": "real floating point", "b": "bool", "i": "integer", "u": "integer", "U": "text"}
+
+
+class Invalid(Exception):
+    """What is wrong with a file's contents, as a phrase (the caller names the file)."""
+
+
+def temp_name(path: Path) -> Path:
+    """A fresh temporary name beside ``path``: hidden, and not ending in ``.npz``."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+
+
+def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` as a compressed .npz at ``path``, all or nothing.
+
+    Raises:
+        OSError: of the original class, naming ``path``'s folder, when it cannot be created
+            or written.
+    """
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise type(e)(
+            f"cannot save {path}: its folder {folder} cannot be created ({e.strerror or e}). "
+            "Choose a folder that can be created and written."
+        ) from e
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for attempt in range(100):
+        tmp = temp_name(path)
+        try:
+            fd = os.open(tmp, flags, 0o666)  # 0o666 less the umask, as a plain open() gives
+            break
+        except FileExistsError:
+            if attempt == 99:
+                raise
+        except OSError as e:
+            raise type(e)(
+                f"cannot save {path}: cannot write in its folder {folder} ({e.strerror or e}). "
+                "Choose a folder you can write to."
+            ) from e
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # KeyboardInterrupt and disk-full alike: the old file stays, the partial one goes.
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _damage_is_invalid() -> Iterator[None]:
+    # zipfile, zlib and numpy's header parser raise a wide, version-dependent set of errors on
+    # damaged input (BadZipFile, EOFError, zlib.error, NotImplementedError, UnicodeDecodeError,
+    # struct.error, ValueError, ...). To the caller they all mean one thing: a damaged file.
+    # MemoryError is not damage (sizes are checked before anything is allocated).
+    try:
+        yield
+    except (Invalid, MemoryError):
+        raise
+    except Exception as e:
+        raise Invalid(f"it is damaged or truncated ({type(e).__name__}: {e})") from e
+
+
+class Reader:
+    """An open .npz archive whose members are read as checked NumPy arrays."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        self._members: dict[str, zipfile.ZipInfo] = {}
+
+    def __enter__(self) -> Reader:
+        if self.path.is_dir():
+            raise Invalid("it is a directory, not a file")
+        with open(self.path, "rb") as fh:
+            head = fh.read(len(_NPY_MAGIC))
+        if head == _NPY_MAGIC:
+            raise Invalid(
+                "it is a single NumPy array (.npy), not an .npz archive written by SweepResult.save"
+            )
+        with _damage_is_invalid():
+            if not zipfile.is_zipfile(self.path):
+                raise Invalid("it is not an .npz archive (not a zip file)")
+            self._zip = zipfile.ZipFile(self.path)
+            for info in self._zip.infolist():
+                if info.filename in self._members:
+                    raise Invalid(f"the archive holds {info.filename!r} twice")
+                self._members[info.filename] = info
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+    def expect_members(self, names: set[str]) -> None:
+        """Check the archive holds exactly the arrays ``names`` (as ``NAME.npy``)."""
+        have = set(self._members)
+        want = {f"{n}.npy" for n in names}
+        if not have & want:
+            raise Invalid(
+                f"it holds none of a saved SweepResult's arrays (it has {sorted(have)[:8]})"
+            )
+        if want - have:
+            raise Invalid(f"it lacks {sorted(want - have)}")
+        if have - want:
+            raise Invalid(f"it holds unexpected entries {sorted(have - want)}")
+
+    def array(
+        self,
+        name: str,
+        *,
+        kinds: str,
+        max_ndim: int | None = None,
+        shape: tuple[int, ...] | None = None,
+    ) -> np.ndarray:
+        """Member ``name`` as an array, refused unless its dtype kind is in ``kinds``, its
+        rank at most ``max_ndim`` and its shape ``shape`` (when given)."""
+        assert self._zip is not None
+        info = self._members[f"{name}.npy"]
+        with _damage_is_invalid(), self._zip.open(info) as fh:
+            got_shape, fortran, dtype = _read_header(fh)
+            expected = " or ".join(sorted({_KIND_NAMES[k] for k in kinds}))
+            if dtype.hasobject or dtype.kind not in kinds:
+                raise Invalid(f"{name} has dtype {dtype}; it must be {expected}")
+            if max_ndim is not None and len(got_shape) > max_ndim:
+                raise Invalid(f"{name} has shape {got_shape}; at most {max_ndim}-D expected")
+            if shape is not None and got_shape != shape:
+                raise Invalid(
+                    f"{name} has shape {got_shape}, but the coordinates and dims say {shape}"
+                )
+            nbytes = math.prod(got_shape) * dtype.itemsize
+            stored = info.file_size - fh.tell()
+            if nbytes != stored:
+                raise Invalid(
+                    f"{name}'s header promises {nbytes} bytes of data; the archive holds {stored}"
+                )
+            raw = np.empty(nbytes, np.uint8)
+            if fh.readinto(raw) != nbytes or fh.read(1):  # reading to the end checks the CRC
+                raise Invalid(f"{name} is truncated")
+            arr = raw.view(dtype).reshape(got_shape, order="F" if fortran else "C")
+        return arr if dtype.isnative else arr.astype(dtype.newbyteorder("="))
+
+
+def _read_header(fh: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(fh)
+    raise Invalid(f"unsupported .npy format version {version}")

@@ -1,0 +1,490 @@
+"""SweepResult.isel / sel: one rule for NumPy-backed, JAX-backed and loaded results."""
+
+from __future__ import annotations
+
+import operator
+import tempfile
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import jaxgd
+from jaxgd.result import _COORD, DIMS, SweepResult
+
+NAMES = ("final", "value", "diverged", "starts", "learning_rates", "epochs")
+
+
+class Position:
+    """Not an int, but usable as one (``__index__``), as NumPy and Python allow."""
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+    def __index__(self) -> int:
+        return self.i
+
+    def __repr__(self) -> str:
+        return f"Position({self.i})"
+
+
+@pytest.fixture(scope="module")
+def computed():
+    return jaxgd.sweep(jnp.cos, [0.5, 2.0, 3.0], [0.1, 0.5], [0, 10, 100])
+
+
+@pytest.fixture(scope="module", params=["numpy", "jax"])
+def res(request, computed):
+    host = computed.to_numpy()
+    return host if request.param == "numpy" else jax.tree.map(jnp.asarray, host)
+
+
+def assert_same(got: SweepResult, want: SweepResult) -> None:
+    assert got.dims == want.dims
+    for name in NAMES:
+        a, b = np.asarray(getattr(got, name)), np.asarray(getattr(want, name))
+        assert a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+# -- 1. integer-like positions behave as ints --------------------------------------------
+INT_LIKES = {
+    "np.array(1)": lambda: np.array(1),
+    "np.int64": lambda: np.int64(1),
+    "np.uint8": lambda: np.uint8(1),
+    "jnp.int32": lambda: jnp.int32(1),
+    "jnp.array(1)": lambda: jnp.array(1),
+    "jnp.argmax": lambda: jnp.argmax(jnp.array([0.0, 5.0, 1.0])),
+    "np.argmax": lambda: np.argmax([0.0, 5.0, 1.0]),
+    "__index__": lambda: Position(1),
+}
+
+
+@pytest.mark.parametrize("make", INT_LIKES.values(), ids=INT_LIKES.keys())
+def test_integer_like_position_drops_the_axis_like_an_int(res, make):
+    picked = res.isel(start=make())
+    assert picked.dims == ("learning_rate", "epochs")
+    assert_same(picked, res.isel(start=1))
+    # The repro: a later selection must read the right axis.
+    np.testing.assert_array_equal(
+        np.asarray(picked.sel(learning_rate=0.5).final), np.asarray(res.final)[1, 1]
+    )
+    np.testing.assert_array_equal(
+        np.asarray(picked.isel(epochs=make()).final), np.asarray(res.final)[1, :, 1]
+    )
+    assert float(picked.starts) == 2.0
+
+
+@pytest.mark.parametrize(
+    "index",
+    [True, np.bool_(False), np.array(True), jnp.array(False)],
+    ids=["bool", "np.bool_", "np 0-d bool", "jnp 0-d bool"],
+)
+def test_bool_is_not_a_position(res, index):
+    with pytest.raises(TypeError, match=r"isel\(start=\.\.\.\): a bool is not a position"):
+        res.isel(start=index)
+
+
+@pytest.mark.parametrize(
+    "index", [1.0, np.float32(1), np.array(1.0), jnp.array(1.0), [0.0, 1.0], np.array([1.5])]
+)
+def test_float_is_not_a_position(res, index):
+    with pytest.raises(TypeError, match=r"isel\(start=\.\.\.\).*use sel\(\)"):
+        res.isel(start=index)
+
+
+@pytest.mark.parametrize("index", [None, "1", Ellipsis, {1}, [0, True], [0, "a"]])
+def test_other_objects_are_not_positions(res, index):
+    with pytest.raises(TypeError, match=r"isel\(start=\.\.\.\)"):
+        res.isel(start=index)
+
+
+@pytest.mark.parametrize(
+    "index", [np.zeros((2, 1), int), jnp.zeros((1, 1), int), [[0, 1]], [np.array([0])]]
+)
+def test_index_arrays_of_more_than_one_dimension_are_refused(res, index):
+    with pytest.raises(ValueError, match=r"isel\(start=\.\.\.\).*1-D"):
+        res.isel(start=index)
+
+
+def test_sequences_arrays_slices_and_masks_keep_the_axis(res):
+    f = np.asarray(res.final)
+    for index, expect in [
+        ([2, 0, 2], [2, 0, 2]),
+        ((1,), [1]),
+        (np.array([-1, 0]), [2, 0]),
+        (jnp.array([1, 1]), [1, 1]),
+        ([], []),
+        (slice(None, None, -2), [2, 0]),
+        (slice(np.int64(1), Position(5)), [1, 2]),
+        ([True, False, True], [0, 2]),
+        (np.array([False, True, False]), [1]),
+        (jnp.array([True, True, True]), [0, 1, 2]),
+    ]:
+        sub = res.isel(start=index)
+        assert sub.dims == DIMS, index
+        np.testing.assert_array_equal(np.asarray(sub.final), f[expect])
+        np.testing.assert_array_equal(np.asarray(sub.starts), np.asarray(res.starts)[expect])
+
+
+def test_a_mask_must_be_as_long_as_the_axis(res):
+    with pytest.raises(
+        IndexError, match=r"mask on axis 'start' must have its length 3; got length 2"
+    ):
+        res.isel(start=[True, False])
+
+
+def test_slice_step_zero_and_float_bounds_are_refused(res):
+    with pytest.raises(ValueError, match=r"isel\(start=\.\.\.\): slice step cannot be 0"):
+        res.isel(start=slice(None, None, 0))
+    with pytest.raises(TypeError, match="slice bounds"):
+        res.isel(start=slice(0.0, 2))
+
+
+# -- 2. out of range: IndexError on every result -------------------------------------------
+@pytest.mark.parametrize(
+    ("index", "bad"),
+    [
+        (5, 5),
+        (-4, -4),
+        ([0, 7], 7),
+        (np.array([0, -5]), -5),
+        (jnp.array([3]), 3),
+        (jnp.int32(3), 3),
+        (np.array(-4), -4),
+    ],
+)
+def test_out_of_range_raises_on_every_result(res, index, bad):
+    msg = rf"position {bad} is off axis 'start' of length 3 \(valid: -3 to 2\)"
+    with pytest.raises(IndexError, match=msg):
+        res.isel(start=index)
+
+
+def test_loaded_result_raises_the_same(tmp_path, computed):
+    back = jaxgd.load(computed.save(tmp_path / "r"))
+    with pytest.raises(IndexError, match="off axis 'learning_rate' of length 2"):
+        back.isel(learning_rate=2)
+
+
+def test_inside_jit_a_python_position_is_still_checked(res):
+    with pytest.raises(IndexError, match="off axis 'epochs' of length 3"):
+        jax.jit(lambda r: r.isel(epochs=3))(res)
+    out = jax.jit(lambda r: r.isel(start=-1, epochs=[0, 2]))(res)
+    assert_same(out, res.isel(start=2, epochs=[0, 2]))
+
+
+def test_inside_jit_a_traced_position_drops_the_axis(res):
+    pick = jax.jit(lambda r, i: r.isel(start=i))
+    assert_same(pick(res, 1), res.isel(start=1))
+    keep = jax.jit(lambda r, i: r.isel(start=i))(res, jnp.array([2, 0]))
+    assert_same(keep, res.isel(start=[2, 0]))
+    with pytest.raises(TypeError, match="a mask cannot select"):
+        jax.jit(lambda r, m: r.isel(start=m))(res, jnp.array([True, False, True]))
+    with pytest.raises(TypeError, match="integer positions"):
+        jax.jit(lambda r, i: r.isel(start=i))(res, 1.0)
+
+
+def test_a_numpy_result_closed_over_in_jit_takes_a_traced_position(computed):
+    host = computed.to_numpy()
+    out = jax.jit(lambda i: host.isel(learning_rate=i).final)(1)
+    np.testing.assert_array_equal(np.asarray(out), host.final[:, 1])
+
+
+def test_unknown_and_dropped_axes_name_the_axes_that_exist(res):
+    with pytest.raises(ValueError, match=r"no axis named 'rate'.*\['start', 'learning_rate'"):
+        res.isel(rate=0)
+    cell = res.isel(start=0)
+    with pytest.raises(ValueError, match=r"'start' was dropped.*res\.starts"):
+        cell.isel(start=0)
+    with pytest.raises(ValueError, match="no axis named 'start'"):
+        cell.sel(start=0.5)
+
+
+def test_all_indexers_are_checked_before_any_is_applied(res):
+    with pytest.raises(IndexError, match="'epochs'"):
+        res.isel(start=0, epochs=9)
+
+
+# -- 3. sel ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "value",
+    [10, np.int64(10), np.array(10), jnp.array(10), jnp.int32(10), np.float32(10), 10.0],
+    ids=["int", "np.int64", "np 0-d", "jnp 0-d", "jnp.int32", "np.float32", "float"],
+)
+def test_sel_scalar_like_drops_the_axis(res, value):
+    cell = res.sel(epochs=value)
+    assert cell.dims == ("start", "learning_rate")
+    assert_same(cell, res.isel(epochs=1))
+
+
+@pytest.mark.parametrize("value", [[10], (10, 0), np.array([100]), jnp.array([0, 0]), []], ids=str)
+def test_sel_sequence_keeps_the_axis(res, value):
+    sub = res.sel(epochs=value)
+    assert sub.dims == DIMS
+    np.testing.assert_array_equal(np.asarray(sub.epochs), np.asarray(value, np.int64))
+
+
+@pytest.mark.parametrize("value", [np.nan, float("inf"), -np.inf, [0.5, np.nan], jnp.nan])
+def test_sel_non_finite_values_are_refused(res, value):
+    with pytest.raises(ValueError, match=r"sel\(start=\.\.\.\): coordinate values must be finite"):
+        res.sel(start=value, method="nearest")
+
+
+@pytest.mark.parametrize(
+    "value", ["0.5", b"1", None, True, np.bool_(True), [True], 1 + 0j, object(), ["a"]], ids=repr
+)
+def test_sel_non_numeric_values_are_refused(res, value):
+    with pytest.raises(TypeError, match=r"sel\(start=\.\.\.\)"):
+        res.sel(start=value)
+
+
+def test_sel_refuses_ragged_and_2d_values(res):
+    with pytest.raises(ValueError, match=r"sel\(start=\.\.\.\)"):
+        res.sel(start=[[0.5], [2.0]])
+    with pytest.raises(ValueError, match=r"sel\(start=\.\.\.\)"):
+        res.sel(start=[0.5, [2.0]])
+
+
+@pytest.mark.parametrize("method", ["near", "", None, 1, np.array("exact")])
+def test_sel_method_is_validated(res, method):
+    with pytest.raises(ValueError, match="method must be 'exact' or 'nearest'"):
+        res.sel(start=0.5, method=method)
+
+
+def test_sel_inside_jit_says_to_use_isel(res):
+    with pytest.raises(TypeError, match="Select positions with isel"):
+        jax.jit(lambda r: r.sel(start=0.5))(res)
+
+
+def test_sel_nearest_takes_the_first_of_equals():
+    res = SweepResult(
+        *(np.zeros(3, np.float32),) * 2,
+        np.zeros(3, bool),
+        np.array([1.0, 3.0, 3.0], np.float32),
+        np.float32(0.1),
+        np.int32(5),
+        dims=("start",),
+    )
+    assert res.sel(start=2.0, method="nearest").starts == 1.0
+    assert res.sel(start=[3.5, 2.5], method="nearest").starts.tolist() == [3.0, 3.0]
+    assert res.isel(start=[]).sel(start=[]).shape == (0,)
+    with pytest.raises(KeyError, match="axis is empty"):
+        res.isel(start=[]).sel(start=1.0, method="nearest")
+
+
+# -- 7a. property test: any index, any result, against NumPy ---------------------------------
+def random_result(data, n_drop_max: int = 3) -> tuple[SweepResult, dict]:
+    """A consistent NumPy result of random sizes, and its reference (a dict of NumPy arrays)."""
+    sizes = [data.draw(st.integers(1, 5), label=f"len {d}") for d in DIMS]
+    seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+    rng = np.random.default_rng(seed)
+    final = rng.normal(size=sizes).astype(np.float32)
+    value = rng.normal(size=sizes).astype(np.float32)
+    final[rng.random(sizes) < 0.1] = np.nan
+    value[rng.random(sizes) < 0.1] = np.inf
+    res = SweepResult(
+        final=final,
+        value=value,
+        diverged=~(np.isfinite(final) & np.isfinite(value)),
+        starts=rng.normal(size=sizes[0]).round(2).astype(np.float32),
+        learning_rates=rng.uniform(0, 1, sizes[1]).round(3).astype(np.float32),
+        epochs=rng.integers(0, 20, sizes[2]).astype(np.int32),
+        function="random",
+    )
+    ref = {"dims": DIMS, **res.as_dict()}
+    for dim in DIMS:
+        if data.draw(st.booleans(), label=f"drop {dim}"):
+            i = data.draw(st.integers(0, res.sizes[dim] - 1))
+            res = res.isel(**{dim: i})
+            ref = expected_isel(ref, dim, i)
+    kind = data.draw(st.sampled_from(["numpy", "jax", "loaded"]), label="kind")
+    if kind == "jax":
+        res = jax.tree.map(jnp.asarray, res)
+    elif kind == "loaded":
+        with tempfile.TemporaryDirectory() as folder:
+            res = jaxgd.load(res.save(Path(folder) / "r"))
+    return res, ref
+
+
+def is_bool_scalar(x) -> bool:
+    return isinstance(x, (bool, np.bool_)) or (
+        isinstance(x, (np.ndarray, jax.Array)) and x.ndim == 0 and x.dtype == bool
+    )
+
+
+def expected_isel(ref: dict, dim: str, index):
+    """The same selection done by NumPy on the reference, with the documented decisions:
+    a bool, float, None or string is not a position; a list is integers or a mask; a
+    0-d integer array is an int. Returns the new reference, or the exception class due."""
+    if dim not in ref["dims"]:
+        return ValueError
+    if index is None or isinstance(index, str) or is_bool_scalar(index):
+        return TypeError
+    if isinstance(index, slice):
+        key = index
+        if any(isinstance(p, float) for p in (index.start, index.stop, index.step)):
+            return TypeError
+    elif isinstance(index, (list, tuple)):
+        if index and all(is_bool_scalar(x) for x in index):
+            key = np.array(index, bool)
+        elif all(isinstance(x, int) and not isinstance(x, bool) for x in index):
+            key = np.array(index, np.int64)
+        else:
+            return TypeError
+    elif isinstance(index, (np.ndarray, jax.Array)):
+        key = np.asarray(index)
+        if key.dtype.kind not in "iub":
+            return TypeError
+        if key.ndim > 1:
+            return ValueError
+        if key.ndim == 0:
+            key = int(key)
+    elif isinstance(index, (float, np.floating)):
+        return TypeError
+    else:
+        key = operator.index(index)
+    axis = ref["dims"].index(dim)
+    out = {"dims": tuple(d for d in ref["dims"] if d != dim or not isinstance(key, int))}
+    try:
+        for name in ("final", "value", "diverged"):
+            out[name] = ref[name][(slice(None),) * axis + (key,)]
+        for d in DIMS:
+            out[_COORD[d]] = ref[_COORD[d]][key] if d == dim else ref[_COORD[d]]
+    except (IndexError, ValueError) as e:
+        return type(e)
+    return out
+
+
+def check_outcome(do, want, dim: str):
+    """``do()`` gives the reference ``want``, or raises the error class due, naming ``dim``."""
+    if isinstance(want, type):
+        with pytest.raises(want) as info:
+            do()
+        assert dim in str(info.value)
+        return None
+    got = do()
+    assert got.dims == want["dims"]
+    for name in NAMES:
+        a = np.asarray(getattr(got, name))
+        assert a.shape == want[name].shape, name
+        np.testing.assert_array_equal(a, want[name], err_msg=name)
+    return got
+
+
+ints = st.integers(-7, 7)
+bools = st.booleans()
+INDEXES = st.one_of(
+    ints,
+    ints.map(np.int64),
+    ints.map(np.int8),
+    ints.map(np.array),
+    ints.map(jnp.int32),
+    ints.map(jnp.array),
+    ints.map(Position),
+    bools,
+    bools.map(np.bool_),
+    bools.map(np.array),
+    bools.map(jnp.array),
+    st.floats(-3, 3),
+    st.floats(-3, 3).map(np.float32),
+    st.floats(-3, 3).map(np.array),
+    st.lists(ints, max_size=4),
+    st.lists(ints, max_size=4).map(tuple),
+    st.lists(ints, max_size=4).map(lambda v: np.array(v, np.int64)),
+    st.lists(ints, min_size=1, max_size=4).map(lambda v: jnp.array(v, jnp.int32)),
+    st.lists(bools, min_size=1, max_size=6),
+    st.lists(bools, max_size=6).map(lambda v: np.array(v, bool)),
+    st.lists(bools, min_size=1, max_size=6).map(jnp.array),
+    st.lists(ints, min_size=1, max_size=3).map(lambda v: np.array([v, v])),
+    st.lists(st.one_of(ints, bools), min_size=2, max_size=3),
+    st.lists(st.floats(-3, 3), min_size=1, max_size=3),
+    st.builds(slice, st.none() | ints, st.none() | ints, st.none() | st.integers(-3, 3)),
+    st.builds(slice, st.floats(0, 2), st.none()),
+    st.none(),
+    st.text(max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_isel_matches_numpy_or_names_the_dimension(data):
+    res, ref = random_result(data)
+    for _ in range(data.draw(st.integers(1, 3), label="selections")):
+        dim = data.draw(st.sampled_from(DIMS), label="dim")
+        index = data.draw(INDEXES, label="index")
+        want = expected_isel(ref, dim, index)
+        res = check_outcome(lambda: res.isel(**{dim: index}), want, dim)  # noqa: B023
+        if res is None:
+            return
+        ref = want
+
+
+def expected_sel(ref: dict, dim: str, value, method: str):
+    """Positions found by a plain loop over the coordinate, then :func:`expected_isel`."""
+    if method not in ("exact", "nearest"):
+        return ValueError
+    if dim not in ref["dims"]:
+        return ValueError
+    if value is None or isinstance(value, str) or is_bool_scalar(value):
+        return TypeError
+    a = np.asarray(value)
+    if a.dtype.kind == "b" or (a.dtype.kind not in "iuf" and a.size):
+        return TypeError
+    if a.ndim > 1:
+        return ValueError
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        return ValueError
+    coords = ref[_COORD[dim]].astype(np.float64).tolist()
+    positions = []
+    for v in a.reshape(-1).tolist():
+        if not coords:
+            return KeyError
+        i = min(range(len(coords)), key=lambda j: abs(coords[j] - v))
+        if method == "exact" and not abs(coords[i] - v) <= 1e-6 * abs(v):
+            return KeyError
+        positions.append(i)
+    key = positions[0] if a.ndim == 0 else np.array(positions, np.int64)
+    return expected_isel(ref, dim, key)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_sel_matches_a_plain_search_or_names_the_dimension(data):
+    res, ref = random_result(data)
+    for _ in range(data.draw(st.integers(1, 3), label="selections")):
+        dim = data.draw(st.sampled_from(DIMS), label="dim")
+        on_axis = st.sampled_from(ref[_COORD[dim]].reshape(-1).tolist() or [0.0])
+        number = st.one_of(
+            on_axis,
+            on_axis.map(lambda v: v + 0.123),
+            st.floats(-5, 25),
+            st.integers(-2, 25),
+            st.sampled_from([np.nan, np.inf, -np.inf]),
+        )
+        value = data.draw(
+            st.one_of(
+                number,
+                number.map(np.float32),
+                number.map(np.array),
+                number.map(jnp.asarray),
+                st.lists(number, max_size=3),
+                st.lists(number, min_size=1, max_size=3).map(np.array),
+                st.lists(number, min_size=1, max_size=2).map(lambda v: np.array([v])),
+                bools,
+                st.text(max_size=2),
+                st.none(),
+            ),
+            label="value",
+        )
+        method = data.draw(st.sampled_from(["exact", "nearest", "Nearest"]), label="method")
+        want = expected_sel(ref, dim, value, method)
+        named = dim if method in ("exact", "nearest") else "method"
+        res = check_outcome(lambda: res.sel(method=method, **{dim: value}), want, named)  # noqa: B023
+        if res is None:
+            return
+        ref = want
