@@ -50,10 +50,14 @@ def position(where: str, dim: str, n: int, index: Any) -> int | slice | np.ndarr
     """
     head = f"{where}({dim}=...)"
     if isinstance(index, jax.core.Tracer):
+        if index.dtype == np.bool_:
+            raise TypeError(
+                f"{head}: inside jax.jit a mask cannot select (the result's shape would depend "
+                "on its values); pass positions, or select outside jit."
+            )
         if index.dtype.kind not in "iu":
             raise TypeError(
-                f"{head}: a traced index must hold integer positions; got {_kind(index)}. "
-                "Inside jax.jit a mask cannot select (its result's shape would depend on data)."
+                f"{head}: a traced index must hold integer positions; got {_kind(index)}."
             )
         if index.ndim > 1:
             raise ValueError(f"{head}: an index array must be 1-D; got {_kind(index)}.")

@@ -54,9 +54,9 @@ class SweepResult:
         starts: the start of each index on the ``start`` axis.
         learning_rates: the rate of each index on the ``learning_rate`` axis.
         epochs: the epoch count of each index on the ``epochs`` axis.
-        dims: the names of the data axes, a subset of ``DIMS`` in that order. :meth:`sel`,
-            :meth:`isel` and :meth:`squeeze` drop axes; a dropped axis keeps its coordinate as
-            a scalar.
+        dims: the names of the data axes, distinct names from ``DIMS`` (a sweep gives them
+            in that order; any order is a valid result). :meth:`sel`, :meth:`isel` and
+            :meth:`squeeze` drop axes; a dropped axis keeps its coordinate as a scalar.
         function: the name of the function that was descended (for records).
 
     Example:
@@ -465,8 +465,6 @@ def _dims_problem(dims: tuple) -> str:
         return f"unknown axis name {unknown[0]!r}; the axes are a subset of {list(DIMS)}"
     if len(set(dims)) != len(dims):
         return f"axis names repeat in {list(dims)}"
-    if list(dims) != [d for d in DIMS if d in dims]:
-        return f"axes {list(dims)} are out of order; they keep the order of {list(DIMS)}"
     return ""
 
 

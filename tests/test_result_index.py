@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import tempfile
 from pathlib import Path
@@ -301,6 +302,18 @@ def random_result(data, n_drop_max: int = 3) -> tuple[SweepResult, dict]:
             i = data.draw(st.integers(0, res.sizes[dim] - 1))
             res = res.isel(**{dim: i})
             ref = expected_isel(ref, dim, i)
+    # Any order of the axes is a valid result (analysis finds the start axis wherever it is).
+    order = data.draw(st.permutations(range(len(res.dims))), label="axis order")
+    res = dataclasses.replace(
+        res,
+        **{k: np.transpose(getattr(res, k), order) for k in ("final", "value", "diverged")},
+        dims=tuple(res.dims[i] for i in order),
+    )
+    ref = {
+        **ref,
+        **{k: np.transpose(ref[k], order) for k in ("final", "value", "diverged")},
+        "dims": tuple(ref["dims"][i] for i in order),
+    }
     kind = data.draw(st.sampled_from(["numpy", "jax", "loaded"]), label="kind")
     if kind == "jax":
         res = jax.tree.map(jnp.asarray, res)
