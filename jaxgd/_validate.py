@@ -196,8 +196,8 @@ def _trace(call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtyp
     except Exception as e:
         raise TypeError(
             f"{name} raised {type(e).__name__} while being traced on a scalar {dtype} x: "
-            f"{_sentence(e)} Check that {name}(x) computes one number with jax.numpy, "
-            f"e.g. call {name}(jnp.{dtype.name}(0.5)) to see the error where it happens."
+            f"{_sentence(e)} Check that it computes one number from x with jax.numpy: "
+            f"calling it on jnp.{dtype.name}(0.5) shows where the error happens."
         ) from e
 
 
