@@ -6,8 +6,13 @@ values are tracers: shape and dtype checks still run, checks that need the numbe
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 import math
 import numbers
+import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -35,33 +40,144 @@ def is_concrete(x: Any) -> bool:
 
 
 def _shape_of(x: Any) -> tuple[int, ...]:
-    return tuple(np.shape(x))
+    try:
+        return tuple(np.shape(x))
+    except Exception:  # ragged or odd objects: the caller's own checks say what is wrong
+        return ()
 
 
 def _describe(x: Any) -> str:
     return f"shape {_shape_of(x)}"
 
 
-def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
-    """Trace ``f`` once on an abstract scalar and check it returns a real floating scalar.
+def _first_line(e: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message: JAX's messages go on for a page."""
+    lines = str(e).strip().splitlines()
+    text = lines[0] if lines else type(e).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
-    Tracing compiles nothing; it turns the usual mistakes into errors that say what to do.
+
+def _sentence(e: BaseException) -> str:
+    """:func:`_first_line` ending in a full stop, to go on with more text."""
+    line = _first_line(e)
+    return line if line.endswith((".", "!", "?")) else line + "."
+
+
+def _attr(obj: Any, name: str) -> Any:
+    try:
+        return getattr(obj, name, None)
+    except Exception:  # a __getattr__ that raises something else
+        return None
+
+
+def _from_numpy(module: Any) -> bool:
+    return isinstance(module, str) and (module == "numpy" or module.startswith("numpy."))
+
+
+def _numpy_origin(f: Callable) -> str | None:
+    """What NumPy callable ``f`` is or wraps (e.g. ``the NumPy ufunc np.sin``), else None.
+
+    Looks through ``functools.partial`` and ``__wrapped__`` (``jax.jit``, ``functools.wraps``).
+    """
+    seen: set[int] = set()
+    g: Any = f
+    while g is not None and id(g) not in seen:
+        seen.add(id(g))
+        if isinstance(g, np.ufunc):
+            return f"the NumPy ufunc np.{g.__name__}"
+        if isinstance(g, np.vectorize):
+            return "a np.vectorize function"
+        if isinstance(g, functools.partial):
+            g = g.func
+            continue
+        owner = _attr(g, "__self__")
+        modules = [_attr(g, "__module__"), type(g).__module__]
+        if owner is not None and not isinstance(owner, types.ModuleType):
+            modules.append(type(owner).__module__)  # a method of a NumPy object
+        if any(_from_numpy(m) for m in modules):
+            label = _attr(g, "__name__") or type(g).__name__
+            return f"the NumPy function {label}"
+        g = _attr(g, "__wrapped__")
+    return None
+
+
+# Functions that passed check_function, per float dtype: tracing f and its gradient costs about
+# a millisecond, more than a small descent, and jit's own cache already assumes f never changes.
+_passed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
+    """Check that ``f`` maps a scalar to a real floating scalar and that ``jax.grad`` can run.
+
+    ``f`` and its gradient are traced once on an abstract scalar: nothing is compiled, and the
+    usual mistakes (NumPy instead of jax.numpy, Python branches on x, a loop or callback JAX
+    cannot differentiate, an exception inside f) become one error naming ``name`` and the fix.
+    A function that passed is remembered (per dtype) and not traced again.
     """
     if not callable(f):
         raise TypeError(
             f"{name} must be a callable f(x) -> scalar; got {type(f).__name__}. "
             "Pass a function such as `lambda x: jnp.sin(x)`."
         )
+    # Before any tracing: JAX cannot hold a NumPy ufunc by weak reference, and tracing one a
+    # second time in a process crashes the interpreter.
+    origin = _numpy_origin(f)
+    if origin is not None:
+        raise TypeError(
+            f"{name} is {origin}, which JAX cannot trace or differentiate: write it with "
+            "jax.numpy instead (`import jax.numpy as jnp`; jnp.sin for np.sin, ...), "
+            "e.g. f = jnp.sin or `lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)`."
+        )
+    dtype = np.dtype(dtype)
+    try:
+        if dtype in _passed.get(f, ()):
+            return
+    except TypeError:  # not weak-referenceable or not hashable: checked every time
+        pass
     spec = jax.ShapeDtypeStruct((), dtype)
     try:
-        out = jax.eval_shape(f, spec)
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # some builtins have none; tracing will tell
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(spec)
+        except TypeError as e:
+            raise TypeError(
+                f"{name} must be callable as f(x) on one scalar x; calling it failed: {e}"
+            ) from e
+
+    # Traced through a plain function: JAX's caches hold the traced callable by weak
+    # reference, which some callables (classes with __slots__, C types) do not allow.
+    def call(x):
+        return f(x)
+
+    # One trace of the gradient, which traces f too, is all a good f costs. jax.grad demands a
+    # real floating scalar, so only a failure needs the second look that says what is wrong.
+    try:
+        jax.eval_shape(jax.value_and_grad(call), spec)
+    except Exception as e:
+        _check_output(_trace(call, spec, name, dtype), name)
+        raise TypeError(
+            f"{name} cannot be differentiated by jax.grad, which gradient descent needs: "
+            f"{_sentence(e)} Common causes: a lax.while_loop, or a fori_loop whose bounds "
+            "depend on x (use lax.scan or fixed bounds); a jax.pure_callback or io_callback "
+            "(give it a derivative with jax.custom_jvp)."
+        ) from e
+    with contextlib.suppress(TypeError):  # not weak-referenceable: checked every call
+        _passed.setdefault(f, set()).add(dtype)
+
+
+def _trace(call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtype) -> Any:
+    try:
+        return jax.eval_shape(call, spec)
     except jax.errors.TracerArrayConversionError as e:
         raise TypeError(
             f"{name} calls NumPy on its argument, which JAX cannot differentiate: "
             "write it with jax.numpy (`import jax.numpy as jnp`; jnp.sin, jnp.exp, ...) "
             "instead of numpy."
         ) from e
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError) as e:
+    except jax.errors.TracerBoolConversionError as e:
         raise TypeError(
             f"{name} branches on the value of x with Python `if`/`while`/`bool()`, which JAX "
             "cannot trace: use jnp.where(cond, a, b) or jax.lax.cond instead."
@@ -71,10 +187,21 @@ def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
             f"{name} converts x to a Python int or index (int(x), range(x), a[x]); "
             "keep x a float and use jax.numpy operations on it."
         ) from e
-    except TypeError as e:
+    except jax.errors.ConcretizationTypeError as e:
         raise TypeError(
-            f"{name} must be callable as f(x) on one scalar x; calling it failed: {e}"
+            f"{name} needs the number inside x (float(x), math.sin(x), or a Python `if` on "
+            "x), which JAX cannot trace: use jax.numpy functions (jnp.sin, ...) and "
+            "jnp.where(cond, a, b) or jax.lax.cond for branches."
         ) from e
+    except Exception as e:
+        raise TypeError(
+            f"{name} raised {type(e).__name__} while being traced on a scalar {dtype} x: "
+            f"{_sentence(e)} Check that it computes one number from x with jax.numpy: "
+            f"calling it on jnp.{dtype.name}(0.5) shows where the error happens."
+        ) from e
+
+
+def _check_output(out: Any, name: str) -> None:
     if not isinstance(out, jax.ShapeDtypeStruct):
         raise TypeError(
             f"{name} must return one scalar array; it returned {type(out).__name__}. "
@@ -102,78 +229,211 @@ def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
         )
 
 
+# -- start points, learning rates and epoch counts --------------------------------------------
+# Each is given as a Python number, a (flat) list or tuple, or an array of NumPy or JAX; these
+# helpers turn every such value into an array or one error that names the argument.
+
+
+def _wanted(name: str, *, whole: bool, scalar: bool) -> str:
+    """What ``name`` must be, with an example, for the end of an error message."""
+    one, many = ("a whole number", "whole numbers") if whole else ("a number", "numbers")
+    example = ("10" if scalar else "[10, 100]") if whole else ("0.5" if scalar else "[0.0, 0.5]")
+    what = one if scalar else f"{one} or a 1-D list/array of {many}"
+    return f"{name} must be {what}, e.g. {name}={example}"
+
+
+def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
+    """``value`` as a NumPy array of a real numeric dtype (a JAX array when traced).
+
+    Python ints too large for int64 stay exact: they are checked here, against
+    :data:`MAX_EPOCHS` when ``whole``, or converted to float.
+    """
+    wanted = _wanted(name, whole=whole, scalar=scalar)
+    if isinstance(value, jax.core.Tracer):
+        return _check_kind(name, value, value.dtype, wanted)
+    if value is None or isinstance(value, str | bytes):
+        convert = "int" if whole else "float"
+        fix = f"; convert text first, e.g. {convert}(text)" if value is not None else ""
+        raise TypeError(f"{wanted}; got {type(value).__name__} {value!r:.60}{fix}.")
+    if isinstance(value, list | tuple) and any(isinstance(v, jax.core.Tracer) for v in value):
+        try:
+            return _check_kind(name, jnp.asarray(value), None, wanted)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{wanted}; {_sentence(e)}") from e
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
+        raise ValueError(
+            f"{name} has masked entries; pass {name}.compressed() (the unmasked values) or "
+            f"{name}.filled(v) instead."
+        )
+    dtype = _attr(value, "dtype")
+    if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+        raise TypeError(f"{wanted}; got an array of PRNG keys ({dtype}).")
+    try:
+        arr = np.asarray(value)
+    except ValueError as e:  # NumPy's "inhomogeneous shape"
+        raise ValueError(
+            f"{wanted}; got a nested sequence of uneven lengths or depths. Pass a flat list, "
+            "or np.ravel of a regular array."
+        ) from e
+    except Exception as e:
+        raise TypeError(
+            f"{wanted}; got {type(value).__name__}, which cannot be read as an array "
+            f"({type(e).__name__}: {_first_line(e, 120)})."
+        ) from e
+    if arr.dtype == object:
+        arr = _from_objects(name, arr, wanted, whole=whole)
+    return _check_kind(name, arr, arr.dtype, wanted)
+
+
+def _from_objects(name: str, arr: np.ndarray, wanted: str, *, whole: bool) -> np.ndarray:
+    """An object array of Python numbers (huge ints, mixed types) as a numeric array."""
+    items = arr.reshape(-1).tolist() if arr.ndim else [arr.item()]
+    for i, item in enumerate(items):
+        if isinstance(item, bool | np.bool_) or not isinstance(item, numbers.Real):
+            where = f"entry {i} is" if arr.ndim else "got"
+            kind = "None" if item is None else f"{type(item).__name__} {item!r:.40}"
+            raise TypeError(f"{wanted}; {where} {kind}.")
+        if isinstance(item, numbers.Integral) and whole:
+            _check_count(name, item, i if arr.ndim else None)
+    if whole and all(isinstance(item, numbers.Integral) for item in items):
+        return np.array(items, np.int64).reshape(arr.shape)  # in range: checked above
+    try:
+        return np.array([float(item) for item in items], np.float64).reshape(arr.shape)
+    except OverflowError as e:  # an int beyond float64, about 1.8e308
+        raise ValueError(
+            f"{name} has a value too large for any float ({_first_line(e, 80)}); "
+            "use smaller values."
+        ) from e
+
+
+def _check_kind(name: str, arr: Any, dtype: Any, wanted: str) -> Any:
+    dtype = arr.dtype if dtype is None else np.dtype(dtype)
+    if dtype.kind in "mM":  # before the integer test: NumPy counts timedelta64 as one
+        raise TypeError(
+            f"{wanted}; got {dtype} (dates or durations). Convert them to numbers first, "
+            f"e.g. {name} / np.timedelta64(1, 's')."
+        )
+    if jnp.issubdtype(dtype, jnp.bool_):
+        raise TypeError(f"{wanted}; got booleans ({dtype}). Pass numbers (1 rather than True).")
+    if jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer):
+        return arr
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        raise TypeError(
+            f"{name} must be real; got {dtype}. Pass real values (np.real({name}) if the "
+            "imaginary parts are 0)."
+        )
+    if dtype.kind in "US":
+        raise TypeError(
+            f"{wanted}; got strings ({dtype}). Convert them first, e.g. "
+            f"np.asarray({name}, dtype=float)."
+        )
+    raise TypeError(f"{wanted}; got an array of {dtype}.")
+
+
+def _count_text(v: Any) -> str:
+    """An epoch count as the user would write it: exact digits for whole values."""
+    if isinstance(v, numbers.Integral | np.integer):
+        return str(int(v))
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e18 else repr(v)
+
+
+def _check_count(name: str, v: Any, index: int | None) -> None:
+    where = f"entry {index} is" if index is not None else "got"
+    if v < 0:
+        raise ValueError(
+            f"{name} must be >= 0; {where} {_count_text(v)}. "
+            "An epoch count is how many steps to take (0 means the start itself)."
+        )
+    if v > MAX_EPOCHS:
+        raise ValueError(
+            f"{name} must be at most {MAX_EPOCHS} (10**9); {where} {_count_text(v)}. "
+            "That many steps would run for hours; check the value (1e10 for 1e3?)."
+        )
+
+
 def as_float_axis(name: str, value: Any, dtype: np.dtype, *, nonnegative: bool = False) -> Any:
-    """A scalar or 1-D axis as a 1-D float array of ``dtype``; values checked when concrete."""
-    shape = _shape_of(value)
+    """A scalar or 1-D axis as a 1-D float array of ``dtype``; values checked when concrete.
+
+    Accepts Python numbers, flat lists and tuples, and NumPy or JAX arrays of any real integer
+    or floating dtype (float16, bfloat16 and the other ml_dtypes floats included). Values are
+    rounded to ``dtype``: a value below its smallest subnormal becomes 0, as in any cast; one
+    beyond its largest finite value is an error. Booleans, strings, complex numbers, dates,
+    None and nested or ragged sequences are refused with an error naming ``name``.
+    """
+    arr = _read(name, value, whole=False)
+    shape = _shape_of(arr)
     if len(shape) > 1:
         raise ValueError(
-            f"{name} must be a scalar or a 1-D array; got {_describe(value)}. "
+            f"{name} must be a scalar or a 1-D array; got {_describe(arr)}. "
             f"Flatten it with np.ravel({name}) if every entry is a value to sweep."
         )
-    if not is_concrete(value):
-        if jnp.issubdtype(value.dtype, jnp.complexfloating):
-            raise TypeError(f"{name} must be real; got {value.dtype}. Pass real values.")
-        return jnp.reshape(value, (-1,)).astype(dtype)
-    arr = np.asarray(value)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating)
-        or np.issubdtype(arr.dtype, np.integer)
-        or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        if np.issubdtype(arr.dtype, np.complexfloating):
-            raise TypeError(f"{name} must be real; got {arr.dtype}. Pass real values.")
-        raise TypeError(f"{name} must be numbers; got an array of {arr.dtype}.")
+    if not is_concrete(arr):
+        return jnp.reshape(arr, (-1,)).astype(dtype)
     arr = arr.reshape(-1)
     if arr.size == 0:
         raise ValueError(f"{name} is empty; pass at least one value (an axis of length >= 1).")
-    bad = ~np.isfinite(arr)
+    wide = arr.astype(np.float64)
+    bad = ~np.isfinite(wide)
     if bad.any():
         raise ValueError(
-            f"{name} must be finite; entry {int(np.argmax(bad))} is {arr[bad][0]}. "
+            f"{name} must be finite; entry {int(np.argmax(bad))} is {wide[bad][0]}. "
             "Remove NaN/inf values (np.isfinite can find them)."
         )
-    if nonnegative and (arr < 0).any():
+    if nonnegative and (wide < 0).any():
         raise ValueError(
-            f"{name} must be >= 0; entry {int(np.argmax(arr < 0))} is {arr[arr < 0][0]}. "
+            f"{name} must be >= 0; entry {int(np.argmax(wide < 0))} is {wide[wide < 0][0]}. "
             "Use a non-negative rate (to maximise f, descend -f)."
         )
     with np.errstate(over="ignore"):
         cast = arr.astype(dtype)
     if not np.isfinite(cast).all():
         raise ValueError(
-            f"{name} has values too large for {dtype} (max {np.finfo(dtype).max:.3g}); "
-            "use smaller values or enable x64."
+            f"{name} has values too large for {np.dtype(dtype)} (max "
+            f"{np.finfo(dtype).max:.3g}); use smaller values or enable x64 "
+            '(jax.config.update("jax_enable_x64", True)).'
         )
     return cast
 
 
+def as_float_scalar(name: str, value: Any, dtype: np.dtype, *, nonnegative: bool = False) -> Any:
+    """One value as a 0-d array of ``dtype``, checked as :func:`as_float_axis` checks an axis."""
+    shape = _shape_of(_read(name, value, whole=False, scalar=True))
+    if shape != ():
+        hint = (
+            " np.random.choice(x, 1) returns an array of one element: use np.random.choice(x)."
+            if shape == (1,)
+            else " To run many, use jax.vmap(jaxgd.descend, ...) or jaxgd.sweep."
+        )
+        raise ValueError(f"{name} must be a scalar; got shape {shape}.{hint}")
+    return as_float_axis(name, value, dtype, nonnegative=nonnegative).reshape(())
+
+
 def as_epochs(name: str, value: Any) -> Any:
-    """A scalar or 1-D axis of non-negative whole epoch counts, as integers."""
-    shape = _shape_of(value)
+    """A scalar or 1-D axis of non-negative whole epoch counts, as integers.
+
+    Counts may be ints of any width or integral floats (``np.round(np.linspace(...))``); the
+    errors print the offending count exactly.
+    """
+    arr = _read(name, value, whole=True)
+    shape = _shape_of(arr)
     if len(shape) > 1:
         raise ValueError(
-            f"{name} must be a scalar or a 1-D array of counts; got {_describe(value)}. "
+            f"{name} must be a scalar or a 1-D array of counts; got {_describe(arr)}. "
             f"Flatten it with np.ravel({name})."
         )
     int_dtype = default_int()
-    if not is_concrete(value):
-        if not (
-            jnp.issubdtype(value.dtype, jnp.integer) or jnp.issubdtype(value.dtype, jnp.floating)
-        ):
-            raise TypeError(f"{name} must be whole numbers; got {value.dtype}.")
-        return jnp.reshape(value, (-1,)).astype(int_dtype)
-    arr = np.asarray(value)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
-        raise TypeError(
-            f"{name} must be whole numbers (ints, or floats such as np.round(...)); "
-            f"got {arr.dtype}."
-        )
+    if not is_concrete(arr):
+        return jnp.reshape(arr, (-1,)).astype(int_dtype)
+    scalar = arr.ndim == 0
     arr = arr.reshape(-1)
     if arr.size == 0:
         raise ValueError(f"{name} is empty; pass at least one epoch count.")
-    if np.issubdtype(arr.dtype, np.floating):
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        # Narrow ints (int8, ml_dtypes' int4) cannot even hold the bound they are checked against.
+        arr = arr.astype(np.uint64 if arr.dtype == np.uint64 else np.int64)
+    else:
+        arr = arr.astype(np.float64)
         if not np.isfinite(arr).all():
             raise ValueError(
                 f"{name} must be finite whole counts; got {arr[~np.isfinite(arr)][0]}. "
@@ -185,17 +445,22 @@ def as_epochs(name: str, value: Any) -> Any:
                 f"{name} must be whole numbers; entry {int(np.argmax(frac))} is {arr[frac][0]}. "
                 f"Round them first, e.g. np.round({name})."
             )
-    if (arr < 0).any():
-        raise ValueError(
-            f"{name} must be >= 0; entry {int(np.argmax(arr < 0))} is {arr[arr < 0][0]}. "
-            "An epoch count is how many steps to take (0 means the start itself)."
-        )
-    if (arr > MAX_EPOCHS).any():
-        raise ValueError(
-            f"{name} must be at most {MAX_EPOCHS:.0e}; got {arr.max():.3g}. "
-            "That many steps would run for hours; check the value (1e10 for 1e3?)."
-        )
+    for bad in (arr < 0, arr > MAX_EPOCHS):
+        if bad.any():
+            i = int(np.argmax(bad))
+            _check_count(name, arr[i], None if scalar else i)
     return arr.astype(int_dtype)
+
+
+def as_epoch_count(name: str, value: Any) -> Any:
+    """One epoch count as a 0-d integer array, checked as :func:`as_epochs` checks an axis."""
+    shape = _shape_of(_read(name, value, whole=True, scalar=True))
+    if shape != ():
+        raise ValueError(
+            f"{name} must be one count here; got shape {shape}. To read several epoch counts "
+            "off one descent, use jaxgd.sweep (or jax.vmap over this function)."
+        )
+    return as_epochs(name, value).reshape(())
 
 
 # -- scalar arguments of the analysis functions ----------------------------------------------

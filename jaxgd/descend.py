@@ -7,8 +7,16 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from jaxgd._validate import as_epochs, as_float_axis, check_function, default_float, is_concrete
+from jaxgd._chunking import available_host_memory
+from jaxgd._validate import (
+    as_epoch_count,
+    as_float_scalar,
+    check_function,
+    default_float,
+    is_concrete,
+)
 
 __all__ = ["descend"]
 
@@ -26,12 +34,14 @@ def _descend(f: Callable, x0: jax.Array, learning_rate: jax.Array, epochs: jax.A
 
 @partial(jax.jit, static_argnums=(0, 3))
 def _trajectory(f: Callable, x0: jax.Array, learning_rate: jax.Array, epochs: int) -> jax.Array:
+    # Emit each position before stepping from it: epochs + 1 positions land in one buffer,
+    # where stepping first and prepending x0 would copy them all once more. The one extra step
+    # at the end is discarded.
     def body(x, _):
-        x = _step(f, learning_rate, x)
-        return x, x
+        return _step(f, learning_rate, x), x
 
-    _, xs = jax.lax.scan(body, x0, length=epochs)
-    return jnp.concatenate([x0[None], xs])
+    _, xs = jax.lax.scan(body, x0, length=epochs + 1)
+    return xs
 
 
 def descend(
@@ -56,9 +66,10 @@ def descend(
     Args:
         f: the function to minimise, ``f(x) -> scalar`` for a scalar ``x``, written with
             ``jax.numpy``. No derivative is needed.
-        x0: the start, a scalar.
-        learning_rate: the step size, a non-negative scalar.
-        epochs: how many steps, a non-negative whole number (0 returns ``x0``).
+        x0: the start, a scalar: a Python number or a 0-d array of any real dtype
+            (bfloat16 and the other ml_dtypes floats included), rounded to the default float.
+        learning_rate: the step size, a non-negative scalar of the same kinds.
+        epochs: how many steps, a non-negative whole number (0 returns ``x0``), at most 10**9.
         trajectory: if True, return every position, after 0, 1, ..., ``epochs`` steps (length
             ``epochs + 1``). ``epochs`` must then be a concrete int, since it sets the length.
 
@@ -68,7 +79,12 @@ def descend(
 
     Raises:
         TypeError, ValueError: for a bad ``f`` or argument, before anything is compiled; the
-            message names the argument and the fix.
+            message names the argument and the fix. ``f`` is checked by tracing it and its
+            gradient once (remembered per ``f``): NumPy callables, Python branches on ``x``,
+            loops or callbacks ``jax.grad`` cannot differentiate, and exceptions raised inside
+            ``f`` are all reported as a problem of ``f``.
+        MemoryError: with ``trajectory=True``, when ``epochs + 1`` positions would not fit in
+            the memory available (host memory on a CPU, the device's on a GPU).
 
     Example:
         >>> import jax
@@ -88,27 +104,41 @@ def descend(
     """
     dtype = default_float()
     check_function(f, dtype)
-    x0 = _scalar("x0", x0, dtype, nonnegative=False)
-    learning_rate = _scalar("learning_rate", learning_rate, dtype, nonnegative=True)
+    x0 = as_float_scalar("x0", x0, dtype)
+    learning_rate = as_float_scalar("learning_rate", learning_rate, dtype, nonnegative=True)
     if trajectory:
         if not is_concrete(epochs) or jnp.ndim(epochs) != 0:
             raise ValueError(
                 "trajectory=True needs epochs to be a concrete int, since it sets the "
                 "trajectory's length; pass a Python int (not a traced or batched value)."
             )
-        (n,) = as_epochs("epochs", epochs)
-        return _trajectory(f, x0, learning_rate, int(n))
-    epochs = as_epochs("epochs", epochs)
-    return _descend(f, x0, learning_rate, epochs.reshape(()))
+        n = int(as_epoch_count("epochs", epochs))
+        _check_trajectory_fits(n, dtype)
+        return _trajectory(f, x0, learning_rate, n)
+    return _descend(f, x0, learning_rate, as_epoch_count("epochs", epochs))
 
 
-def _scalar(name: str, value, dtype, *, nonnegative: bool) -> jax.Array:
-    if jnp.ndim(value) != 0:
-        hint = (
-            " np.random.choice(x, 1) returns an array of one element: use np.random.choice(x)."
-            if jnp.shape(value) == (1,)
-            else " To run many, use jax.vmap(jaxgd.descend, ...) or jaxgd.sweep."
+def _check_trajectory_fits(epochs: int, dtype: np.dtype) -> None:
+    """MemoryError, with the size and the fix, when ``epochs + 1`` positions cannot fit."""
+    need = (epochs + 1) * np.dtype(dtype).itemsize
+    device = jax.devices()[0]
+    stats = None
+    if device.platform != "cpu":
+        try:
+            stats = device.memory_stats()
+        except Exception:  # some backends raise instead of returning None
+            stats = None
+    if stats and "bytes_limit" in stats:
+        free, where = (
+            stats["bytes_limit"] - stats.get("bytes_in_use", 0),
+            f"{device.platform} memory",
         )
-        raise ValueError(f"{name} must be a scalar; got shape {jnp.shape(value)}.{hint}")
-    (out,) = as_float_axis(name, value, dtype, nonnegative=nonnegative)
-    return out
+    else:
+        free, where = available_host_memory(), "host memory"
+    if free is not None and need > free:
+        raise MemoryError(
+            f"trajectory=True with epochs={epochs} needs {need / 2**30:.2f} GiB ({epochs + 1} "
+            f"positions of {np.dtype(dtype)}) and {free / 2**30:.2f} GiB of {where} is "
+            "available. Pass trajectory=False for the end point only, or record every k-th "
+            "position with jaxgd.sweep(f, x0, learning_rate, np.arange(0, epochs + 1, k))."
+        )

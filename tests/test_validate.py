@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import decimal
+import fractions
+import functools
+import importlib
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
+import ml_dtypes
 import numpy as np
 import pytest
 
 import jaxgd
+from jaxgd._validate import MAX_EPOCHS, as_epochs, check_function
 from tests.helpers import CASES
 
 F = CASES[0].f
@@ -78,7 +90,7 @@ def test_bad_function(f, exc, match, entry, compiles):
         ({"epochs": [10.5]}, ValueError, r"epochs must be whole numbers.*np.round"),
         ({"epochs": [np.nan]}, ValueError, "epochs must be finite"),
         ({"epochs": [1e12]}, ValueError, "epochs must be at most"),
-        ({"epochs": ["10"]}, TypeError, "epochs must be whole numbers"),
+        ({"epochs": ["10"]}, TypeError, r"epochs must be a whole number.*strings"),
         (
             {"starts": np.zeros((2, 2))},
             ValueError,
@@ -91,7 +103,7 @@ def test_bad_function(f, exc, match, entry, compiles):
         ),
         ({"epochs": np.ones((2, 1), int)}, ValueError, "epochs must be a scalar or a 1-D"),
         ({"starts": [1 + 2j]}, TypeError, "starts must be real"),
-        ({"starts": ["a"]}, TypeError, "starts must be numbers"),
+        ({"starts": ["a"]}, TypeError, r"starts must be a number.*strings"),
     ],
 )
 def test_bad_axis(kw, exc, match, compiles):
@@ -133,3 +145,413 @@ def test_large_finite_start_that_overflows_is_flagged_not_raised():
 def test_start_too_large_for_float32_is_an_error():
     with pytest.raises(ValueError, match=r"too large for float32.*enable x64"):
         jaxgd.sweep(F, [1e300], 0.1, 10)
+
+
+# -- NumPy callables: refused before JAX ever traces them ---------------------------------------
+
+
+class _SlotsSin:
+    """A JAX-traceable callable that allows no weak reference (like a NumPy ufunc)."""
+
+    __slots__ = ()
+
+    def __call__(self, x):
+        return jnp.sin(x)
+
+    def __hash__(self):
+        return 1
+
+    def __eq__(self, other):
+        return isinstance(other, _SlotsSin)
+
+
+NUMPY_CALLABLES = {
+    "ufunc": np.sin,
+    "dispatcher": np.sinc,
+    "vectorize": np.vectorize(lambda x: x**2),
+    "partial": functools.partial(np.power, 2.0),
+    "nested-partial": functools.partial(functools.partial(np.add), 1.0),
+    "poly1d": np.poly1d([1.0, 0.0, 0.0]),
+    "jit-of-ufunc": jax.jit(np.cos),
+    "method": np.random.default_rng(0).normal,
+}
+
+
+@pytest.mark.parametrize("f", NUMPY_CALLABLES.values(), ids=NUMPY_CALLABLES.keys())
+@pytest.mark.parametrize("entry", ["sweep", "descend"])
+def test_numpy_callable_is_refused_before_tracing(f, entry, compiles):
+    with compiles, pytest.raises(TypeError, match=r"^f is (the NumPy|a np\.vectorize).*jax\.numpy"):
+        if entry == "sweep":
+            jaxgd.sweep(f, **GOOD)
+        else:
+            jaxgd.descend(f, 0.0, 0.1, 10)
+    assert compiles.count == 0
+
+
+def test_jax_numpy_callables_are_not_mistaken_for_numpy():
+    for f in (jnp.sin, functools.partial(jnp.multiply, 2.0), jax.jit(jnp.cos), _SlotsSin()):
+        assert np.isfinite(float(jaxgd.descend(f, 0.5, 0.1, 3)))
+
+
+# The sequence that crashed the interpreter (exit 139): JAX traced the ufunc, then again.
+_CRASH_SCRIPT = """
+import numpy as np, jaxgd
+from tests.test_validate import _SlotsSin
+for run in (
+    lambda: jaxgd.descend(np.sin, 0.0, 0.1, 3),
+    lambda: jaxgd.sweep(np.sin, [0.0], 0.1, 3),
+    lambda: jaxgd.sweep(np.sin, [0.0], 0.1, 3),
+    lambda: jaxgd.descend(np.vectorize(np.sin), 0.0, 0.1, 3),
+):
+    try:
+        run()
+    except TypeError as e:
+        print("TypeError:", str(e).split(",")[0])
+f = _SlotsSin()
+for _ in range(2):
+    x, res = jaxgd.descend(f, 0.5, 0.1, 3), jaxgd.sweep(f, 0.5, 0.1, 3)
+    print("ok", float(x), float(res.final[0, 0, 0]))
+"""
+
+
+@pytest.mark.slow
+def test_numpy_ufunc_twice_in_one_process_gives_errors_not_a_crash():
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _CRASH_SCRIPT],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[:3] == ["TypeError: f is the NumPy ufunc np.sin"] * 3, proc.stdout
+    assert lines[3] == "TypeError: f is a np.vectorize function"
+    assert len(lines) == 6 and lines[4] == lines[5] and lines[4].startswith("ok 0.")
+
+
+# -- differentiability and exceptions inside f, in the same up-front trace ----------------------
+
+
+def _while(x):
+    return jax.lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * x), (0, x))[1]
+
+
+def _fori_traced_bound(x):
+    n = jnp.floor(jnp.abs(x)).astype(jnp.int32)
+    return jax.lax.fori_loop(0, n, lambda _, y: y * x, x)
+
+
+def _callback(x):
+    return jax.pure_callback(np.sin, jax.ShapeDtypeStruct((), x.dtype), x)
+
+
+def _io_callback(x):
+    from jax.experimental import io_callback
+
+    return io_callback(np.sin, jax.ShapeDtypeStruct((), x.dtype), x)
+
+
+@pytest.mark.parametrize("f", [_while, _fori_traced_bound, _callback, _io_callback])
+@pytest.mark.parametrize("entry", ["sweep", "descend"])
+def test_not_differentiable_is_one_clear_error(f, entry, compiles):
+    with compiles, pytest.raises(TypeError, match=r"^f cannot be differentiated by jax\.grad"):
+        if entry == "sweep":
+            jaxgd.sweep(f, **GOOD)
+        else:
+            jaxgd.descend(f, 0.0, 0.1, 10)
+    assert compiles.count == 0
+
+
+def _zero_division(x):
+    return x * (1 / 0)
+
+
+def _name_error(x):
+    return undefined_name * x  # type: ignore[name-defined]  # noqa: F821
+
+
+def _own_value_error(x):
+    raise ValueError("f refuses")
+
+
+def _index_error(x):
+    return jnp.sin(x) + [][0]
+
+
+@pytest.mark.parametrize(
+    ("f", "original"),
+    [
+        (_zero_division, ZeroDivisionError),
+        (_name_error, NameError),
+        (_own_value_error, ValueError),
+        (_index_error, IndexError),
+        (lambda x: x + "a", TypeError),
+    ],
+)
+@pytest.mark.parametrize("entry", ["sweep", "descend"])
+def test_exception_inside_f_is_reported_as_a_problem_of_f(f, original, entry):
+    with pytest.raises(TypeError, match=rf"^f raised {original.__name__} while being traced") as e:
+        if entry == "sweep":
+            jaxgd.sweep(f, **GOOD)
+        else:
+            jaxgd.descend(f, 0.0, 0.1, 10)
+    assert isinstance(e.value.__cause__, original)
+
+
+def test_math_module_on_x_is_named():
+    with pytest.raises(TypeError, match=r"f needs the number inside x.*math\.sin"):
+        jaxgd.descend(lambda x: math.sin(x), 0.0, 0.1, 10)
+
+
+def test_a_good_function_is_traced_once_per_dtype(x64):
+    calls = []
+
+    def f(x):
+        calls.append(x.dtype)
+        return jnp.sin(x)
+
+    for _ in range(3):
+        check_function(f, np.dtype(np.float64))
+    assert len(calls) == 1  # the gradient's trace runs f once
+    check_function(f, np.dtype(np.float32))
+    assert len(calls) == 2
+
+
+def test_a_bad_function_is_checked_every_time():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return jnp.stack([x, x])
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="f must return a scalar"):
+            check_function(f, np.dtype(np.float32))
+    assert len(calls) == 4  # per check: the gradient's trace, then f's own to say what is wrong
+
+
+# -- every kind of argument value: works, or one error naming the argument ----------------------
+
+VALID_AXES = {
+    "python-float": (0.5, [0.5]),
+    "python-int": (2, [2.0]),
+    "negative-zero": (-0.0, [-0.0]),
+    "list": ([0.5, 2], [0.5, 2.0]),
+    "tuple": ((0.5, 2.0), [0.5, 2.0]),
+    "range": (range(3), [0.0, 1.0, 2.0]),
+    "numpy-scalar": (np.float32(0.5), [0.5]),
+    "numpy-0d": (np.array(0.5), [0.5]),
+    "jax-0d": (jnp.array(0.5), [0.5]),
+    "float16": (np.array([0.5, 2], np.float16), [0.5, 2.0]),
+    "bfloat16-jax": (jnp.array([0.5, 2], jnp.bfloat16), [0.5, 2.0]),
+    "bfloat16-numpy": (np.array([0.5, 2], ml_dtypes.bfloat16), [0.5, 2.0]),
+    "float8": (np.array([0.5, 2], ml_dtypes.float8_e4m3fn), [0.5, 2.0]),
+    "int4": (np.array([1, 2], ml_dtypes.int4), [1.0, 2.0]),
+    "uint8": (np.array([1, 2], np.uint8), [1.0, 2.0]),
+    "longdouble": (np.array([0.5, 2], np.longdouble), [0.5, 2.0]),
+    "jax-int": (jnp.array([1, 2]), [1.0, 2.0]),
+    "numpy-scalars": ([np.float32(0.5), np.int16(2)], [0.5, 2.0]),
+    "jax-scalars": ([jnp.array(0.5), jnp.array(2.0)], [0.5, 2.0]),
+    "object-array": (np.array([0.5, 2], dtype=object), [0.5, 2.0]),
+    "fraction": ([fractions.Fraction(1, 2), 2], [0.5, 2.0]),
+    "unmasked": (np.ma.array([0.5, 2.0]), [0.5, 2.0]),
+    "underflow": (1e-400, [0.0]),
+}
+
+
+@pytest.mark.parametrize(("value", "expected"), VALID_AXES.values(), ids=VALID_AXES.keys())
+def test_every_real_numeric_kind_works_as_an_axis(value, expected):
+    plain = jaxgd.sweep(F, expected, expected, [0, 3])
+    for kw in ({"starts": value}, {"learning_rates": value}):
+        res = jaxgd.sweep(
+            F, **{"starts": expected, "learning_rates": expected, **kw}, epochs=[0, 3]
+        )
+        np.testing.assert_array_equal(res.starts, np.float32(expected))
+        np.testing.assert_array_equal(res.learning_rates, np.float32(expected))
+        np.testing.assert_array_equal(res.final, plain.final)
+
+
+SCALARS = [k for k, (v, _) in VALID_AXES.items() if np.ndim(v) == 0]
+
+
+@pytest.mark.parametrize("kind", SCALARS)
+def test_every_real_numeric_scalar_works_in_descend(kind):
+    value, (expected,) = VALID_AXES[kind]
+    plain = jaxgd.descend(F, expected, 0.25, 7)
+    assert jaxgd.descend(F, value, 0.25, 7) == plain
+    assert jaxgd.descend(F, 0.5, value, 7) == jaxgd.descend(F, 0.5, expected, 7)
+
+
+INVALID_AXES = {
+    "none": (None, TypeError, r"got NoneType None"),
+    "none-inside": ([0.5, None], TypeError, r"entry 1 is None"),
+    "string": ("0.5", TypeError, r"got str '0\.5'; convert text first, e\.g\. float\(text\)"),
+    "bytes": (b"1", TypeError, r"got bytes"),
+    "string-array": (np.array(["0.5"]), TypeError, r"strings \(<U3\)"),
+    "dict": ({"a": 1.0}, TypeError, r"got dict"),
+    "set": ({0.5}, TypeError, r"got set"),
+    "generator": ((v for v in [1.0]), TypeError, r"got generator"),
+    "object": (object(), TypeError, r"got object"),
+    "decimal": ([decimal.Decimal("0.5")], TypeError, r"entry 0 is Decimal"),
+    "bool": (True, TypeError, r"booleans"),
+    "bool-array": (np.array([True, False]), TypeError, r"booleans"),
+    "complex": (np.array([1 + 0j]), TypeError, r"must be real; got complex128"),
+    "datetime": (np.array(["2020-01-01"], "datetime64[D]"), TypeError, r"dates or durations"),
+    "timedelta": (np.array([1], "timedelta64[s]"), TypeError, r"dates or durations"),
+    "structured": (np.zeros(2, dtype=[("a", float)]), TypeError, r"got an array of"),
+    "prng-key": (jax.random.key(0), TypeError, r"PRNG keys"),
+    "ragged": ([[0.5], 1.0], ValueError, r"nested sequence of uneven lengths"),
+    "ragged-rows": ([[0.5, 1.0], [2.0]], ValueError, r"nested sequence of uneven lengths"),
+    "2-d": ([[0.5, 1.0]], ValueError, r"a scalar or a 1-D array; got shape \(1, 2\)"),
+    "empty": ([], ValueError, r"is empty"),
+    "nan": ([0.5, np.nan], ValueError, r"must be finite; entry 1 is nan"),
+    "inf": (float("inf"), ValueError, r"must be finite"),
+    "float32-overflow": (1e39, ValueError, r"too large for float32.*enable x64"),
+    "huge-int": (10**40, ValueError, r"too large for float32"),
+    "int-beyond-float64": (10**400, ValueError, r"too large for any float"),
+    "masked": (np.ma.array([0.5, 1.0], mask=[0, 1]), ValueError, r"masked entries"),
+}
+
+
+@pytest.mark.parametrize(("value", "exc", "match"), INVALID_AXES.values(), ids=INVALID_AXES.keys())
+@pytest.mark.parametrize("name", ["starts", "learning_rates"])
+def test_every_bad_axis_kind_names_the_argument(name, value, exc, match, compiles):
+    with compiles, pytest.raises(exc, match=rf"^{name} .*{match}"):
+        _sweep(**{name: value})
+    assert compiles.count == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "exc", "match"),
+    [v for k, v in INVALID_AXES.items() if k not in ("2-d", "empty")],
+    ids=[k for k in INVALID_AXES if k not in ("2-d", "empty")],
+)
+@pytest.mark.parametrize("position", [1, 2])
+def test_every_bad_scalar_kind_names_the_argument(position, value, exc, match):
+    name = ("x0", "learning_rate")[position - 1]
+    args = [F, 0.5, 0.1, 10]
+    args[position] = value
+    if isinstance(value, list):
+        match += "|must be a scalar; got shape"  # refused for its length, or its content
+    with pytest.raises(exc, match=rf"^{name} .*(?:{match})"):
+        jaxgd.descend(*args)
+
+
+@pytest.mark.parametrize("name", ["x0", "learning_rate"])
+def test_descend_refuses_several_values(name):
+    kw = {"x0": 0.5, "learning_rate": 0.1, name: [0.5, 0.25]}
+    with pytest.raises(ValueError, match=rf"^{name} must be a scalar; got shape \(2,\)"):
+        jaxgd.descend(F, kw["x0"], kw["learning_rate"], 10)
+
+
+VALID_EPOCHS = {
+    "int": (3, [3]),
+    "list": ([0, 3], [0, 3]),
+    "tuple": ((3, 0), [3, 0]),
+    "float": (3.0, [3]),
+    "negative-zero": (-0.0, [0]),
+    "int8": (np.array([0, 3], np.int8), [0, 3]),
+    "uint64": (np.uint64(3), [3]),
+    "int4": (np.array([0, 3], ml_dtypes.int4), [0, 3]),
+    "float32": (np.array([0.0, 3.0], np.float32), [0, 3]),
+    "bfloat16": (jnp.array([0, 3], jnp.bfloat16), [0, 3]),
+    "jax-int": (jnp.array([0, 3]), [0, 3]),
+    "numpy-0d": (np.array(3), [3]),
+    "object-array": (np.array([3, 0], dtype=object), [3, 0]),
+    "numpy-scalars": ([np.int64(3), np.float32(0.0)], [3, 0]),
+}
+
+
+@pytest.mark.parametrize(("value", "expected"), VALID_EPOCHS.values(), ids=VALID_EPOCHS.keys())
+def test_every_whole_number_kind_works_as_epochs(value, expected):
+    res = jaxgd.sweep(F, [0.5], [0.25], value)
+    np.testing.assert_array_equal(res.epochs, expected)
+    np.testing.assert_array_equal(res.final, jaxgd.sweep(F, [0.5], [0.25], expected).final)
+    if np.ndim(value) == 0:
+        assert jaxgd.descend(F, 0.5, 0.25, value) == jaxgd.descend(F, 0.5, 0.25, expected[0])
+
+
+def test_the_largest_epoch_count_is_accepted():
+    np.testing.assert_array_equal(as_epochs("epochs", [0, MAX_EPOCHS]), [0, MAX_EPOCHS])
+
+
+INVALID_EPOCHS = {
+    "fraction": (2.5, ValueError, r"whole numbers; got 2\.5|whole numbers; entry 0 is 2\.5"),
+    "negative": (-1, ValueError, r"must be >= 0; got -1\."),
+    "negative-entry": ([10, -1], ValueError, r"must be >= 0; entry 1 is -1\."),
+    "one-too-many": (10**9 + 1, ValueError, r"at most 1000000000 \(10\*\*9\); got 1000000001\."),
+    "float-too-many": (
+        [1e12],
+        ValueError,
+        r"at most 1000000000 \(10\*\*9\); entry 0 is 1000000000000\.",
+    ),
+    "huge-int": (10**40, ValueError, r"at most 1000000000 \(10\*\*9\); got 1" + "0" * 40 + r"\."),
+    "uint64-max": (np.uint64(2**64 - 1), ValueError, r"got 18446744073709551615\."),
+    "nan": (float("nan"), ValueError, r"must be finite"),
+    "bool": (True, TypeError, r"booleans"),
+    "string": ("3", TypeError, r"got str '3'; convert text first, e\.g\. int\(text\)"),
+    "none": (None, TypeError, r"got NoneType"),
+    "none-inside": ([3, None], TypeError, r"entry 1 is None"),
+    "timedelta": (np.array([3], "timedelta64[s]"), TypeError, r"dates or durations"),
+    "complex": (3 + 0j, TypeError, r"must be real"),
+    "ragged": ([[3], 4], ValueError, r"nested sequence of uneven lengths"),
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "exc", "match"), INVALID_EPOCHS.values(), ids=INVALID_EPOCHS.keys()
+)
+@pytest.mark.parametrize("entry", ["sweep", "descend"])
+def test_every_bad_epochs_kind_names_the_argument(entry, value, exc, match, compiles):
+    if entry == "descend" and isinstance(value, list):
+        match += "|one count here"  # a list is refused for its length first, or its content
+    with compiles, pytest.raises(exc, match=rf"^epochs .*(?:{match})"):
+        if entry == "sweep":
+            _sweep(epochs=value)
+        else:
+            jaxgd.descend(F, 0.5, 0.1, value)
+    assert compiles.count == 0
+
+
+def test_descend_takes_one_epoch_count():
+    with pytest.raises(
+        ValueError, match=r"^epochs must be one count here; got shape \(2,\).*sweep"
+    ):
+        jaxgd.descend(F, 1.0, 0.1, [3, 4])
+
+
+def test_values_below_float32_resolution_round_to_zero():
+    # 1e-50 is below float32's smallest subnormal: the rate is 0, as any cast would make it.
+    assert float(jaxgd.descend(F, 0.7, 1e-50, 5)) == np.float32(0.7)
+    res = jaxgd.sweep(F, [1e-50, 0.7], [1e-50], [5])
+    np.testing.assert_array_equal(res.learning_rates, [0.0])
+    np.testing.assert_array_equal(res.final[:, 0, 0], np.float32([0.0, 0.7]))
+
+
+def test_huge_python_int_start_works_in_float64(x64):
+    res = jaxgd.sweep(F, [10**40], 0.1, 3)
+    assert res.starts[0] == 1e40 and res.final[0, 0, 0] == 1e40  # f is flat out there
+
+
+def test_a_list_holding_traced_values_inside_jit():
+    run = jax.jit(lambda s: jaxgd.sweep(F, [s, 1.0], 0.1, [0, 3]).final)
+    out = run(0.5)
+    np.testing.assert_array_equal(out, jaxgd.sweep(F, [0.5, 1.0], 0.1, [0, 3]).final)
+
+
+def test_trajectory_that_cannot_fit_is_a_memory_error(monkeypatch, compiles):
+    module = importlib.import_module("jaxgd.descend")
+    monkeypatch.setattr(module, "available_host_memory", lambda: 4000)
+    with (
+        compiles,
+        pytest.raises(
+            MemoryError, match=r"epochs=1000 needs .*1001 positions of.*trajectory=False"
+        ),
+    ):
+        jaxgd.descend(F, 0.0, 0.1, 1000, trajectory=True)
+    assert compiles.count == 0
+    assert jaxgd.descend(F, 0.0, 0.1, 990, trajectory=True).shape == (991,)
