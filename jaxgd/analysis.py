@@ -29,7 +29,7 @@ from jaxgd._validate import (
     is_concrete,
     positive_float,
 )
-from jaxgd.minima import Minima, find_minima
+from jaxgd.minima import Minima, find_minima, find_minima_reached
 from jaxgd.result import SweepResult
 from jaxgd.sweep import sweep
 
@@ -37,6 +37,7 @@ __all__ = [
     "Basins",
     "RandomStarts",
     "basins",
+    "find_minima_reached",
     "global_minima",
     "nearest_minimum",
     "random_starts",
