@@ -6,9 +6,16 @@ close it as you like. Functions that draw one panel take ``ax=`` to draw into an
 axes instead.
 
 Conventions, the same in every figure: the learning rate is on x and the epoch count on y
-(origin lower left); a run that diverged is never mapped to a colour but drawn in grey (maps)
-or as a red cross (curves), and counted in the legend; colour limits come from the 2nd..98th
-percentile of the finite values, so one outlier cannot wash out the picture, unless given.
+(origin lower left); an axis whose values are log-spaced (:func:`log_spaced`) is drawn on a
+log scale, unless a ``*_scale``/``xscale`` keyword says otherwise; a run that diverged
+(position or value not finite) is never mapped to a colour but drawn in grey (maps) or as a
+red cross (curves), and counted in the legend; colour limits come from the 2nd..98th
+percentile of the finite values, so one outlier cannot wash out the picture, unless given;
+runs are matched to minima by the rule of :mod:`jaxgd.analysis` (pass minima from
+:func:`jaxgd.minima.find_minima_reached` so those runs reached outside the domain count); and
+a footer in the lower right corner says whether the numbers are float32 or float64.
+
+The maps live in :mod:`jaxgd.plotting.maps`, the curves in :mod:`jaxgd.plotting.curves`.
 
 Example:
     >>> import matplotlib
@@ -29,6 +36,7 @@ Example:
 from jaxgd.plotting._common import DIVERGED_COLOR as DIVERGED_COLOR
 from jaxgd.plotting._common import close as close
 from jaxgd.plotting._common import color_limits as color_limits
+from jaxgd.plotting._common import log_spaced as log_spaced
 from jaxgd.plotting.curves import plot_derivative_check as plot_derivative_check
 from jaxgd.plotting.curves import plot_final as plot_final
 from jaxgd.plotting.curves import plot_function as plot_function
@@ -41,6 +49,7 @@ from jaxgd.plotting.maps import rate_epochs_map as rate_epochs_map
 __all__ = [
     "close",
     "color_limits",
+    "log_spaced",
     "plot_convergence",
     "plot_derivative_check",
     "plot_final",

@@ -164,13 +164,109 @@ def _rate_epochs(res: SweepResult) -> SweepResult:
     return res
 
 
-def _edges(v: np.ndarray) -> np.ndarray:
-    """Cell edges around sorted centres ``v`` (half-way between neighbours)."""
+def _edges(v: np.ndarray, scale: str = "linear") -> np.ndarray:
+    """Cell edges around sorted centres ``v``: half-way between neighbours on that scale."""
+    if scale == "log":
+        if v.size == 1:
+            return np.array([v[0] / 2.0, v[0] * 2.0])
+        return np.exp(_edges(np.log(v)))
     if v.size == 1:
         half = 0.5 * max(abs(float(v[0])), 1.0)
         return np.array([v[0] - half, v[0] + half])
     mid = 0.5 * (v[1:] + v[:-1])
     return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+
+
+def log_spaced(values: Any) -> bool:
+    """Whether ``values`` look evenly spaced on a log scale, so a log axis shows them evenly.
+
+    True for at least 3 distinct positive values (sorted; duplicates ignored) whose steps in
+    ``log`` differ by at most a factor 2 (for whole numbers, up to rounding), and which a
+    geometric sequence fits better than an even one (the largest miss of each, in units of
+    its own step): ``np.geomspace``, rounded or not, and 10, 20, 50, 100 are log-spaced;
+    ``np.linspace(1e-10, 0.1, 50)`` and ``[1, 2, 3]`` are not.
+
+    Example:
+        >>> import numpy as np
+        >>> log_spaced(np.geomspace(1e-4, 1e-1, 10)), log_spaced(np.linspace(1e-10, 0.1, 50))
+        (True, False)
+        >>> log_spaced(np.round(np.geomspace(10, 1000, 20))), log_spaced([1.0, 2.0, 3.0])
+        (True, False)
+        >>> log_spaced([10, 20, 50, 100, 200, 500]), log_spaced([0.0, 0.1, 1.0])
+        (True, False)
+    """
+    v = np.unique(np.asarray(values, np.float64).ravel())
+    v = v[np.isfinite(v)]
+    if v.size < 3 or v[0] <= 0:
+        return False
+    logs = np.log(v)
+    step = np.diff(logs)
+    # Rounding x to a whole number moves log(x) by up to 0.5 / x: allow for it.
+    slack = 0.5 / v[:-1] + 0.5 / v[1:] if np.all(v == np.round(v)) else 0.0
+    if 2.0 * (step + slack).min() < (step - slack).max():
+        return False
+    k = np.arange(v.size) / (v.size - 1)
+    geometric = np.max(np.abs(logs - (logs[0] + k * (logs[-1] - logs[0])))) / (step.mean())
+    even = np.max(np.abs(v - (v[0] + k * (v[-1] - v[0])))) / ((v[-1] - v[0]) / (v.size - 1))
+    return bool(geometric < even)
+
+
+def _scale(name: str, value: str | None, coords: Any) -> str:
+    """``"log"`` or ``"linear"`` for an axis: as asked, or log where the values are log-spaced."""
+    if value is None:
+        return "log" if log_spaced(coords) else "linear"
+    if value not in ("linear", "log"):
+        raise ValueError(
+            f"{name} must be 'linear', 'log' or None (decide from the values); got {value!r}"
+        )
+    if value == "log" and not np.all(np.asarray(coords, np.float64) > 0):
+        raise ValueError(
+            f"{name}='log' needs positive values; these include "
+            f"{float(np.min(coords)):g}: use {name}='linear'"
+        )
+    return value
+
+
+def _precision(*arrays: Any) -> str:
+    """The float dtype the numbers were computed in, for the footer."""
+    for a in arrays:
+        dtype = getattr(a, "dtype", None)
+        if dtype is not None and np.issubdtype(dtype, np.floating):
+            return str(np.dtype(dtype))
+    return str(np.dtype(jax.dtypes.canonicalize_dtype(np.float64)))
+
+
+_FOOTER_GID = "jaxgd-precision"
+
+
+def _footer(fig: Figure, dtype: str) -> None:
+    """Say in the lower right corner which precision the figure's numbers were computed in.
+
+    One footer per figure: panels drawn into the same figure add their dtype to it.
+    """
+    prefix = "computed in "
+    found = [t for t in fig.texts if t.get_gid() == _FOOTER_GID]
+    if not found:
+        fig.text(
+            0.995,
+            0.005,
+            prefix + dtype,
+            ha="right",
+            va="bottom",
+            fontsize="x-small",
+            color="0.35",
+            gid=_FOOTER_GID,
+        )
+        return
+    seen = found[0].get_text().removeprefix(prefix).split(" and ")
+    if dtype not in seen:
+        found[0].set_text(prefix + " and ".join([*seen, dtype]))
+
+
+def _diverged(res: SweepResult) -> np.ndarray:
+    """Runs whose position or value is not finite, whatever the flag says, as host booleans."""
+    final, value = np.asarray(res.final), np.asarray(res.value)
+    return np.asarray(res.diverged, bool) | ~np.isfinite(final) | ~np.isfinite(value)
 
 
 def _ylim(values: np.ndarray) -> tuple[float, float]:

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd.analysis import nearest_minimum
+from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
     _axes,
     _describe_minimum,
+    _diverged,
     _f_and_grad,
     _fixed_coords,
+    _footer,
     _global_set,
     _minimum_colors,
     _one_axis,
+    _precision,
     _rate_epochs,
+    _scale,
     _subplots,
     _ylim,
 )
@@ -96,6 +100,7 @@ def plot_function(
     ax.legend(loc="best")
     if title:
         ax.set_title(title)
+    _footer(fig, _precision(x))
     return fig
 
 
@@ -106,19 +111,31 @@ def plot_final(
     tol: float = 1e-3,
     title: str | None = None,
     ax: Axes | None = None,
+    f: Callable[[jax.Array], jax.Array] | None = None,
+    xscale: str | None = None,
 ) -> Figure:
     """The final guess against the one swept axis (start, learning rate or epochs).
 
-    The notebook's Experiments 1 and 2. With ``minima``, each point is coloured by the local
-    minimum it ended within ``tol`` of (grey: none), and the minima reached are dashed lines;
-    the legend counts the runs of each kind. Diverged runs are red crosses on the x axis.
+    The notebook's Experiments 1 and 2. With ``minima``, every minimum some run is heading
+    to (and the global one) is a dashed line, and each run is drawn in the colour of the
+    minimum it is heading to: with ``f``, the minimum downhill from where it ended
+    (:func:`jaxgd.analysis.downhill_minimum`, the minimum of its basin), without ``f`` only
+    the one it ended within ``tol`` of. A filled square has arrived (within ``tol``), an
+    open one is still on its way; grey open squares head for no minimum found. The legend
+    counts each. Diverged runs are red crosses on the x axis.
+
+    Pass minima from :func:`jaxgd.minima.find_minima_reached` so the minima that runs
+    settled in outside the domain get their line and colour too.
 
     Args:
         res: a sweep with exactly one axis longer than 1.
-        minima: the local minima of f (:func:`jaxgd.minima.find_minima`), or None.
+        minima: the local minima of f, or None.
         tol: distance within which a run counts as having reached a minimum.
         title: axes title; by default says what was held fixed.
         ax: draw into this axes instead of a new figure.
+        f: the function descended; with it runs are coloured by where they are heading.
+        xscale: ``"linear"`` or ``"log"`` for the x axis; by default log when the swept
+            values are log-spaced (:func:`log_spaced`).
 
     Returns:
         The figure.
@@ -133,33 +150,93 @@ def plot_final(
         >>> fig = plot_final(res)
         >>> fig.axes[0].get_xlabel(), fig.axes[0].get_title()
         ('Starting guess x₀', 'Final guess at learning rate 0.1, after 200 epochs')
+        >>> fig.texts[0].get_text()
+        'computed in float32'
         >>> close(fig)
     """
+    from matplotlib.lines import Line2D
+
     r = _one_axis(res)
     (dim,) = r.dims
     x = np.asarray(r.coord(dim), np.float64)
+    scale = _scale("xscale", xscale, x)
     y = np.asarray(r.final, np.float64)
-    diverged = np.asarray(r.diverged) | ~np.isfinite(y)
-    fig, ax = _axes(ax, (7.0, 4.5))
-    ax.plot(x[~diverged], y[~diverged], "-", color="0.75", zorder=1)
-    which = nearest_minimum(y, minima, tol=tol) if minima is not None else np.full(y.shape, -1)
+    diverged = _diverged(r)
+    n = y.size
+    fig, ax = _axes(ax, (11.0, 4.8))
+    order = np.argsort(x)
+    ok = ~diverged[order]
+    ax.plot(x[order][ok], y[order][ok], "-", color="0.8", linewidth=1, zorder=1)
+    if minima is None:
+        at = heading = np.full(y.shape, -1)
+    else:
+        at = nearest_minimum(y, minima, tol=tol)
+        heading = downhill_minimum(f, y, minima, tol=tol) if f is not None else at
+    at = np.where(diverged, -1, at)
+    heading = np.where(diverged, -1, heading)
     colors = _minimum_colors(minima)
-    # Every minimum some run reached, and the global one even if none did.
-    shown = set(which[~diverged].tolist()) | _global_set(minima)
-    for i in sorted(i for i in shown if i in colors):
-        hit = (which == i) & ~diverged
-        label = f"{_describe_minimum(minima, i)} ({int(hit.sum())} of {y.size})"
-        ax.axhline(float(minima.x[i]), color=colors[i], linestyle="--", linewidth=1, zorder=0)
-        ax.plot(x[hit], y[hit], "s", color=colors[i], markersize=5, label=label, zorder=2)
-    rest = (which == -1) & ~diverged
-    if rest.any():
-        label = (
-            f"not within {tol:g} of a minimum ({int(rest.sum())} of {y.size})"
-            if minima is not None
-            else "final guess"
+    best = _global_set(minima)
+    # Every minimum some run is heading to, and the global one even if none is.
+    shown = sorted((set(heading.tolist()) | best) & set(colors), key=lambda i: (i not in best, i))
+    handles: list[Any] = []
+    for i in shown:
+        color = colors[i]
+        going = heading == i
+        arrived = going & (at == i)
+        ax.axhline(float(minima.x[i]), color=color, linestyle="--", linewidth=1, zorder=0)
+        ax.plot(x[arrived], y[arrived], "s", color=color, markersize=5, zorder=3)
+        on_way = going & ~arrived
+        ax.plot(x[on_way], y[on_way], "s", mfc="white", mec=color, mew=1.2, markersize=5, zorder=3)
+        count = f"{int(going.sum())} of {n} runs go here" + (
+            f", {int(arrived.sum())} within {tol:g}" if going.any() else ""
         )
-        ax.plot(x[rest], y[rest], "s", color="0.45", markersize=5, label=label, zorder=2)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=color,
+                linestyle="--",
+                marker="s",
+                markersize=5,
+                label=f"{_describe_minimum(minima, i)}: {count}",
+            )
+        )
+    lost = (heading == -1) & ~diverged
+    if lost.any():
+        ax.plot(x[lost], y[lost], "s", mfc="white", mec="0.45", mew=1.2, markersize=5, zorder=3)
+        if minima is None:
+            label = f"final guess ({int(lost.sum())} of {n} runs)"
+        elif f is None:
+            label = f"not within {tol:g} of a minimum ({int(lost.sum())} of {n} runs)"
+        else:
+            label = f"heading to no minimum found ({int(lost.sum())} of {n} runs)"
+        handles.append(
+            Line2D([], [], linestyle="none", marker="s", mfc="white", mec="0.45", label=label)
+        )
+    if minima is not None and shown:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="s",
+                color="0.2",
+                label=f"filled: within {tol:g} of its minimum",
+            )
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="s",
+                mfc="white",
+                mec="0.2",
+                label=f"open: not within {tol:g} of it",
+            )
+        )
     if diverged.any():
+        label = f"diverged ({int(diverged.sum())} of {n} runs)"
         ax.plot(
             x[diverged],
             np.zeros(int(diverged.sum())),
@@ -167,12 +244,17 @@ def plot_final(
             color="red",
             transform=ax.get_xaxis_transform(),
             clip_on=False,
-            label=f"diverged ({int(diverged.sum())} of {y.size})",
+            label=label,
         )
+        handles.append(Line2D([], [], linestyle="none", marker="x", color="red", label=label))
+    ax.set_xscale(scale)
     ax.grid(alpha=0.4)
     ax.set(xlabel=_LABEL[dim], ylabel="Final guess x")
     ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}".strip())
-    ax.legend(loc="best", fontsize="small")
+    if handles:
+        # Outside the axes: inside, it would hide the runs or a minimum's line.
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    _footer(fig, _precision(r.final))
     return fig
 
 
@@ -183,33 +265,61 @@ def plot_lines(
     tol: float = 1e-3,
     title: str | None = None,
     ax: Axes | None = None,
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
 ) -> Figure:
-    """The final guess against the learning rate, one line per epoch count (coloured by it).
+    """The final guess against the learning rate, one line per number of epochs.
 
     Experiment 3's second figure: how fast each rate gets there, for each training length.
-    With ``minima``, the local minima that some run ends within ``tol`` of are dashed
-    reference lines.
+    The lines are coloured by their number of epochs (the colour bar). With ``minima``, the
+    local minima that some run ends within ``tol`` of are dashed reference lines.
 
     Args:
         res: as for :func:`plot_heatmap`.
-        minima: the local minima of f, or None.
+        minima: the local minima of f (:func:`jaxgd.minima.find_minima_reached`), or None.
         tol: distance within which a run counts as having reached a minimum.
         title: axes title; by default names the start.
         ax: draw into this axes instead of a new figure.
+        rate_scale: ``"linear"`` or ``"log"`` for the learning-rate axis; by default log
+            when the rates are log-spaced (:func:`log_spaced`).
+        epochs_scale: the same for the colour scale of the epoch counts.
 
     Returns:
         The figure; its colour bar (epochs) is the second axes.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxgd.plotting import close
+        >>> import jaxgd
+        >>> res = jaxgd.sweep(jnp.cos, 1.0, np.geomspace(1e-3, 1.0, 7), [10, 100, 1000])
+        >>> fig = plot_lines(res)
+        >>> ax, bar = fig.axes
+        >>> ax.get_xscale(), bar.get_ylabel()
+        ('log', 'Training epochs (one line each)')
+        >>> ax.get_title()
+        'Final guess from x₀ = 1, one line per number of epochs'
+
+        >>> close(fig)
     """
     import matplotlib as mpl
 
     r = _rate_epochs(res)
     rates = np.asarray(r.learning_rates, np.float64)
     counts = np.asarray(r.epochs, np.float64)
+    xscale = _scale("rate_scale", rate_scale, rates)
+    cscale = _scale("epochs_scale", epochs_scale, counts)
     final = np.asarray(r.final, np.float64)
-    diverged = np.asarray(r.diverged) | ~np.isfinite(final)
+    diverged = _diverged(r)
     order = np.argsort(rates)
-    fig, ax = _axes(ax, (7.0, 5.0))
-    norm = mpl.colors.Normalize(counts.min(), counts.max() if counts.max() > counts.min() else 1)
+    fig, ax = _axes(ax, (7.5, 5.0))
+    top = counts.max() if counts.max() > counts.min() else counts.min() + 1
+    norm = (
+        mpl.colors.LogNorm(counts.min(), top)
+        if cscale == "log"
+        else mpl.colors.Normalize(counts.min(), top)
+    )
     cmap = mpl.colormaps["viridis"]
     for k in np.argsort(counts):
         y = np.where(diverged[:, k], np.nan, final[:, k])
@@ -227,16 +337,22 @@ def plot_lines(
                 zorder=0,
             )
     if diverged.any():
-        ax.plot([], [], " ", label=f"{int(diverged.sum())} diverged cells not drawn")
+        ax.plot([], [], " ", label=f"{int(diverged.sum())} diverged runs not drawn")
     ax.set_ylim(*_ylim(final[~diverged]))
-    fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Training epochs")
+    ax.set_xscale(xscale)
+    fig.colorbar(
+        mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Training epochs (one line each)"
+    )
     ax.grid(alpha=0.4)
     ax.set(xlabel="Learning rate", ylabel="Final guess x")
     ax.set_title(
-        title if title is not None else f"Final guess {_fixed_coords(r)}; a line per epoch count"
+        title
+        if title is not None
+        else f"Final guess {_fixed_coords(r)}, one line per number of epochs".replace(" ,", ",")
     )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize="small")
+    _footer(fig, _precision(r.final))
     return fig
 
 
@@ -329,7 +445,14 @@ def plot_derivative_check(
         label, g = explain
         bottom.plot(x, g(x), "--", color="k", linewidth=1, label=label)
     bottom.grid(alpha=0.4)
-    bottom.set(xlabel="x", ylabel="given - autodiff", xlim=(x[0], x[-1]))
+    # f and autodiff decide where to look: the given derivative may be anything.
+    lo, hi = _where_it_happens(x, [fx, check.autodiff], [start, given_end, autodiff_end])
+    inside = (x >= lo) & (x <= hi)
+    marks = [v for k, v in f_at.items() if np.isfinite(k) and lo <= k <= hi]
+    top.set_ylim(*_ylim(np.r_[fx[inside], check.autodiff[inside], check.given[inside], marks]))
+    shown = [error[inside]] + ([g(x[inside])] if explain is not None else [])
+    bottom.set_ylim(*_ylim(np.concatenate(shown)))
+    bottom.set(xlabel="x", ylabel="given - autodiff", xlim=(lo, hi))
     bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     if title is None:
         bad = int(check.mismatch.sum())
@@ -337,8 +460,43 @@ def plot_derivative_check(
             f"disagree at {bad} of {x.size} points" if bad else f"agree at all {x.size} points"
         )
         title = (
-            f"Given derivative ({given_label}) against autodiff: {verdict}, "
+            f"Given derivative ({given_label}) against autodiff:\n{verdict}, "
             f"max |error| {check.max_error:.3g}"
         )
     top.set_title(title)
+    _footer(fig, "float64")
     return fig
+
+
+def _where_it_happens(
+    x: np.ndarray, curves: Sequence[np.ndarray], marks: Sequence[float | None]
+) -> tuple[float, float]:
+    """The x range to draw: all of ``x``, unless f grows so much away from the runs and the
+    minima that drawing all of it would flatten them (a quartic on [-2 pi, 2 pi] spans 1500).
+
+    The runs (``marks``) and the minima of f (where the first curve's derivative, the
+    second, turns from - to +) span the part that matters; it is widened by half its width
+    and at least a tenth of ``x``'s. If the curves vary more than 10 times as much over all
+    of ``x`` as over that part, that part is drawn.
+    """
+    slope = np.asarray(curves[1])
+    with np.errstate(invalid="ignore"):
+        turns = np.flatnonzero((slope[:-1] < 0) & (slope[1:] >= 0))
+    points = [float(v) for v in marks if v is not None and np.isfinite(v)]
+    points += x[turns + 1].tolist()
+    lo, hi = float(x[0]), float(x[-1])
+    if not points:
+        return lo, hi
+    a, b = min(points), max(points)
+    pad = max(0.5 * (b - a), 0.1 * (hi - lo))
+    a, b = max(lo, a - pad), min(hi, b + pad)
+
+    def span(mask: np.ndarray) -> float:
+        v = np.concatenate([np.asarray(c)[mask] for c in curves])
+        v = v[np.isfinite(v)]
+        return float(v.max() - v.min()) if v.size else 0.0
+
+    near = (x >= a) & (x <= b)
+    if near.sum() >= 2 and span(np.ones(x.shape, bool)) > 10 * span(near):
+        return a, b
+    return lo, hi

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from jaxgd.analysis import global_minima, nearest_minimum
+from jaxgd.analysis import basins, global_minima, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
     _OUTLINE_COLOR,
@@ -16,10 +16,14 @@ from jaxgd.plotting._common import (
     _axes,
     _cells,
     _describe_minimum,
+    _diverged,
     _edges,
     _fixed_coords,
+    _footer,
     _minimum_colors,
+    _precision,
     _rate_epochs,
+    _scale,
     _subplots,
     color_limits,
 )
@@ -49,13 +53,16 @@ def rate_epochs_map(
     bad_label: str = "diverged",
     outline: Any = None,
     outline_label: str = "",
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
 ) -> Colorbar:
     """Draw a (learning rate, epochs) map of ``values`` into ``ax``, with a colour bar.
 
     Rate on x, epochs on y, origin lower left, one cell per grid point centred on it (axes in
     any order; duplicates are drawn once). Cells that are not finite, or flagged in ``bad``,
     are drawn in grey and counted in a legend entry; values beyond the colour limits get
-    arrows on the colour bar.
+    arrows on the colour bar. An axis whose values are log-spaced is drawn on a log scale,
+    each cell spanning half-way (in log) to its neighbours.
 
     Args:
         ax: the axes to draw into.
@@ -70,6 +77,9 @@ def rate_epochs_map(
         outline: optional boolean mask ``(L, E)``: a red line is drawn around its cells
             (e.g. those that reached a minimum).
         outline_label: legend text for ``outline``.
+        rate_scale: ``"linear"`` or ``"log"`` for the learning-rate axis; by default log
+            when the rates are log-spaced (:func:`log_spaced`).
+        epochs_scale: the same for the epochs axis.
 
     Returns:
         The colour bar.
@@ -92,11 +102,21 @@ def rate_epochs_map(
     lo, hi = color_limits(np.where(grey, np.nan, values), vmin=vmin, vmax=vmax, robust=robust)
     rates_u, ri = np.unique(rates, return_index=True)
     counts_u, ci = np.unique(counts, return_index=True)
+    xscale = _scale("rate_scale", rate_scale, rates_u)
+    yscale = _scale("epochs_scale", epochs_scale, counts_u)
     shown = np.ma.masked_array(values, grey)[np.ix_(ri, ci)]
     cm = mpl.colormaps[cmap].with_extremes(bad=DIVERGED_COLOR)
     mesh = ax.pcolormesh(
-        _edges(rates_u), _edges(counts_u), shown.T, cmap=cm, vmin=lo, vmax=hi, shading="flat"
+        _edges(rates_u, xscale),
+        _edges(counts_u, yscale),
+        shown.T,
+        cmap=cm,
+        vmin=lo,
+        vmax=hi,
+        shading="flat",
     )
+    ax.set_xscale(xscale)
+    ax.set_yscale(yscale)
     finite = values[~grey]
     below, above = bool((finite < lo).any()), bool((finite > hi).any())
     extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}.get(
@@ -130,6 +150,8 @@ def plot_heatmap(
     tol: float = 1e-3,
     title: str | None = None,
     ax: Axes | None = None,
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
 ) -> Figure:
     """The final guess over (learning rate, epochs), from one start: Experiment 3's image.
 
@@ -144,9 +166,25 @@ def plot_heatmap(
         tol: see ``target``.
         title: axes title; by default names the start.
         ax: draw into this axes instead of a new figure.
+        rate_scale, epochs_scale: ``"linear"`` or ``"log"`` for each axis; by default log
+            where its values are log-spaced (:func:`log_spaced`).
 
     Returns:
         The figure; its colour bar is the second axes.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxgd.plotting import close
+        >>> import jaxgd
+        >>> res = jaxgd.sweep(jnp.cos, 1.0, np.geomspace(1e-3, 1.0, 7), [10, 100, 1000])
+        >>> ax = plot_heatmap(res).axes[0]
+        >>> ax.get_xscale(), ax.get_yscale()
+        ('log', 'log')
+        >>> ax.get_title(), ax.figure.texts[0].get_text()
+        ('Final guess from x₀ = 1', 'computed in float32')
+        >>> close(ax.figure)
     """
     r = _rate_epochs(res)
     fig, ax = _axes(ax, (7.0, 5.0))
@@ -159,11 +197,14 @@ def plot_heatmap(
         vmin=vmin,
         vmax=vmax,
         robust=robust,
-        bad=r.diverged,
+        bad=_diverged(r),
         outline=None if target is None else np.abs(np.asarray(r.final) - target) <= tol,
         outline_label=f"within {tol:g} of x = {target:.5g}" if target is not None else "",
+        rate_scale=rate_scale,
+        epochs_scale=epochs_scale,
     )
     ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}")
+    _footer(fig, _precision(r.final))
     return fig
 
 
@@ -180,17 +221,31 @@ def plot_random_starts(
     vmin: float | None = None,
     vmax: float | None = None,
     suptitle: str | None = None,
+    result: SweepResult | None = None,
+    minima: Minima | None = None,
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
 ) -> Figure:
     """Additional exploration 2: one random start per cell, beside many starts per cell.
 
-    Three (learning rate, epochs) maps: the notebook's version (the final guess of one fresh
-    random start per cell), the fraction of ``repeats`` random starts that ended within
-    ``tol`` of the global minimum, and the spread (standard deviation) of their final guesses.
+    With ``result`` and ``minima`` (e.g. ``rs.result`` of :func:`jaxgd.random_starts` and
+    minima from :func:`jaxgd.minima.find_minima_reached`), four (learning rate, epochs)
+    maps: the notebook's version (the final guess of one random start per cell), then where
+    the ``repeats`` starts of each cell ended, as three shares that add up to 1: at the
+    global minimum, at another local minimum, and at no minimum (still on the way, or
+    diverged), all from :func:`jaxgd.analysis.basins`. Every share is on the same 0..1
+    colour scale, so the maps can be read against each other.
+
+    Without them, the older three maps: the notebook's version, ``fraction`` and
+    ``spread`` (the standard deviation of the final guesses, which mixes the minima and is
+    hard to read; pass ``result`` and ``minima`` instead).
 
     Args:
         notebook: final guess of one random start per cell, shape ``(L, E)`` (NaN: diverged).
-        fraction: fraction of starts reaching the global minimum, ``(L, E)``, in [0, 1].
-        spread: standard deviation of the final guesses, ``(L, E)`` (NaN: none finite).
+        fraction: fraction of starts reaching the global minimum, ``(L, E)``, in [0, 1];
+            not drawn when ``result`` and ``minima`` are given (may then be None).
+        spread: standard deviation of the final guesses, ``(L, E)`` (NaN: none finite); not
+            drawn when ``result`` and ``minima`` are given (may then be None).
         learning_rates: ``(L,)``.
         epochs: ``(E,)``.
         repeats: number of random starts per cell.
@@ -198,42 +253,145 @@ def plot_random_starts(
         tol: the tolerance used for ``fraction``, for the labels.
         vmin, vmax: colour limits of the first map (default robust, from the data).
         suptitle: figure title.
+        result: the sweep over the random starts, axes ``("start", "learning_rate",
+            "epochs")``.
+        minima: the minima to match the runs against.
+        rate_scale, epochs_scale: ``"linear"`` or ``"log"`` for each axis of every map; by
+            default log where its values are log-spaced (:func:`log_spaced`).
 
     Returns:
-        The figure: three maps, each with its colour bar.
+        The figure: the maps, then their colour bars.
+
+    Raises:
+        ValueError: If only one of ``result`` and ``minima`` is given, or ``result`` has
+            no ``"start"`` axis.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from jaxgd.plotting import close
+        >>> import jaxgd
+        >>> from jaxgd.functions import notebook
+        >>> from jaxgd.minima import find_minima_reached
+        >>> starts = np.random.default_rng(0).uniform(-6.28, 6.28, 50)
+        >>> res = jaxgd.sweep(notebook, starts, [0.01, 0.1], [10, 100, 1000])
+        >>> m = find_minima_reached(notebook, res.final, (-6.28, 6.28))
+        >>> fig = plot_random_starts(
+        ...     np.asarray(res.final)[0], None, None, res.learning_rates, res.epochs,
+        ...     repeats=50, global_x=-1.4289, tol=1e-3, result=res, minima=m)
+        >>> for ax in fig.axes[:4]:
+        ...     print(ax.get_title().splitlines()[0])
+        The notebook's version
+        At the global minimum
+        At another local minimum
+        At no minimum
+        >>> close(fig)
     """
+    if (result is None) != (minima is None):
+        raise ValueError(
+            "plot_random_starts needs result and minima together (rs.result and the minima "
+            "its runs are matched against), or neither"
+        )
     where = " or ".join(f"{float(v):.5g}" for v in np.ravel(global_x))
-    fig, axes = _subplots(1, 3, figsize=(17.0, 5.0))
+    scales = {"rate_scale": rate_scale, "epochs_scale": epochs_scale}
+    if result is None:
+        fig, axes = _subplots(1, 3, figsize=(17.0, 5.0))
+        top_left = axes[0]
+    else:
+        fig, axes = _subplots(2, 2, figsize=(14.0, 10.0))
+        axes = axes.ravel()
+        top_left = axes[0]
     rate_epochs_map(
-        axes[0], notebook, learning_rates, epochs, label="Final guess x", vmin=vmin, vmax=vmax
-    )
-    axes[0].set_title("The notebook's version:\none random start per cell")
-    rate_epochs_map(
-        axes[1],
-        fraction,
+        top_left,
+        notebook,
         learning_rates,
         epochs,
-        label=f"Fraction of {repeats} starts within {tol:g} of x* = {where}",
-        cmap="magma",
-        vmin=0.0,
-        vmax=1.0,
-        robust=False,
-        bad_label="no start",
+        label="Final guess x",
+        vmin=vmin,
+        vmax=vmax,
+        **scales,
     )
-    axes[1].set_title(f"P(reach the global minimum):\n{repeats} random starts per cell")
-    rate_epochs_map(
-        axes[2],
-        spread,
-        learning_rates,
-        epochs,
-        label="Standard deviation of final x",
-        cmap="cividis",
-        bad_label="all diverged",
-    )
-    axes[2].set_title(f"Spread of the final guesses:\n{repeats} random starts per cell")
+    top_left.set_title("The notebook's version\none random start per cell: its final guess")
+    if result is None:
+        rate_epochs_map(
+            axes[1],
+            fraction,
+            learning_rates,
+            epochs,
+            label=f"Share of the {repeats} starts within {tol:g} of x* = {where}",
+            cmap="magma",
+            vmin=0.0,
+            vmax=1.0,
+            robust=False,
+            bad_label="no start",
+            **scales,
+        )
+        axes[1].set_title(f"At the global minimum\nshare of {repeats} random starts per cell")
+        rate_epochs_map(
+            axes[2],
+            spread,
+            learning_rates,
+            epochs,
+            label="Standard deviation of the final guesses",
+            cmap="cividis",
+            bad_label="all diverged",
+            **scales,
+        )
+        axes[2].set_title(f"Spread of the final guesses\n{repeats} random starts per cell")
+        precision = _precision(notebook)
+    else:
+        shares, others = _outcome_shares(result, minima, tol)
+        best = ", ".join(f"x = {float(minima.x[i]):.5g}" for i in global_minima(minima))
+        other = ", ".join(f"x = {float(minima.x[i]):.5g}" for i in others) or "none reached"
+        texts = (
+            ("At the global minimum", f"within {tol:g} of {best or 'none found'}"),
+            ("At another local minimum", f"within {tol:g} of {other}"),
+            ("At no minimum", "still on the way, or diverged"),
+        )
+        for ax, share, (head, detail) in zip(axes[1:], shares, texts, strict=True):
+            rate_epochs_map(
+                ax,
+                share,
+                result.learning_rates,
+                result.epochs,
+                label=f"Share of the {repeats} starts",
+                cmap="magma",
+                vmin=0.0,
+                vmax=1.0,
+                robust=False,
+                **scales,
+            )
+            ax.set_title(f"{head}\n{detail}")
+        precision = _precision(result.final)
     if suptitle:
         fig.suptitle(suptitle)
+    _footer(fig, precision)
     return fig
+
+
+def _outcome_shares(
+    result: SweepResult, minima: Minima, tol: float
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], list[int]]:
+    """Per (rate, epochs) cell, the share of starts at the global minimum, at another minimum
+    and at none, and the other minima some start reached."""
+    if "start" not in result.dims:
+        raise ValueError(
+            f"result must keep its 'start' axis to count starts per cell; its axes are "
+            f"{list(result.dims)}"
+        )
+    b = basins(result, minima, tol=tol)
+    rest = [d for d in result.dims if d != "start"]
+    order = [result.dims.index(d) for d in ("start", *sorted(rest, key=_CELL_ORDER.index))]
+    index = np.transpose(np.asarray(b.index), order)
+    at_global = np.transpose(np.asarray(b.reached_global), order)
+    at_other = (index >= 0) & ~at_global
+    shares = (at_global.mean(axis=0), at_other.mean(axis=0), (index < 0).mean(axis=0))
+    others = sorted(set(index[at_other].tolist()))
+    return shares, others
+
+
+_CELL_ORDER = ("learning_rate", "epochs")
 
 
 def plot_convergence(
@@ -242,6 +400,7 @@ def plot_convergence(
     minima: Minima | None = None,
     log: bool = True,
     title: str | None = None,
+    rate_scale: str | None = None,
 ) -> Figure:
     """How many epochs each (start, learning rate) run took to settle, and where it settled.
 
@@ -254,10 +413,14 @@ def plot_convergence(
 
     Args:
         conv: from :func:`jaxgd.convergence`.
-        minima: the local minima of f (:func:`jaxgd.minima.find_minima`), on an interval that
-            holds every minimum the runs reach; or None for one map of ``conv.converged``.
+        minima: the local minima of f, from
+            :func:`jaxgd.minima.find_minima_reached` with ``conv.final`` so that the minima
+            runs settled in outside the domain are among them; or None for one map of
+            ``conv.converged``.
         log: a logarithmic colour scale (epoch 0, a start on the minimum, drawn as 1).
         title: figure title.
+        rate_scale: ``"linear"`` or ``"log"`` for the learning-rate axis; by default log
+            when the rates are log-spaced (:func:`log_spaced`).
 
     Returns:
         The figure; ``fig.axes`` holds the epoch map, the basin map (with ``minima``), then
@@ -288,7 +451,8 @@ def plot_convergence(
     diverged = np.asarray(conv.diverged, bool)[grid]
     settled = np.asarray(conv.converged, bool)[grid]
     unsettled = ~settled & ~diverged
-    xe, ye = _edges(rates_u), _edges(starts_u)
+    xscale = _scale("rate_scale", rate_scale, rates_u)
+    xe, ye = _edges(rates_u, xscale), _edges(starts_u)
     runs = epoch.size
 
     fig, axes = _subplots(
@@ -298,6 +462,9 @@ def plot_convergence(
     ax = axes[0]
     shown = np.maximum(epoch, 1.0) if log else epoch
     lo, hi = color_limits(np.where(settled, shown, np.nan), robust=False)
+    if log:  # a log scale needs positive limits, even when no run settled
+        lo = max(lo, 1.0)
+        hi = max(hi, 10.0 * lo)
     norm = mpl.colors.LogNorm(lo, hi) if log else mpl.colors.Normalize(lo, hi)
     cmap = mpl.colormaps["viridis"]
     mesh = ax.pcolormesh(xe, ye, np.ma.masked_array(shown, ~settled), cmap=cmap, norm=norm)
@@ -350,6 +517,9 @@ def plot_convergence(
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize="small")
         ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
         ax.set_title(f"Where each run ended after {n} epochs (within {tol:g} of a minimum)")
+    for ax in axes:
+        ax.set_xscale(xscale)
     if title:
         fig.suptitle(title)
+    _footer(fig, _precision(conv.final))
     return fig
