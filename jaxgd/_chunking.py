@@ -1,27 +1,32 @@
-"""Splitting a sweep along the start axis so each compiled call fits a memory budget.
+"""How a sweep is cut into compiled calls that each fit a memory budget and a work budget.
 
-A call on S starts, L rates and E epoch counts holds, on each device:
+A sweep's runs are lanes, one per (start, learning rate) pair, laid out in rows of 64 (see
+``jaxgd._run.LANE_ROW``). A call on ``n`` lanes and ``G`` epoch counts holds, on each device:
 
-- two snapshot buffers, of ``final`` and ``value``, ``(E + 1)`` rows of the S * L lanes
-  (padded to a multiple of 64, see ``jaxgd.sweep.LANE_ROW``);
-- the result: ``final`` and ``value`` of shape (S, L, E), and the boolean ``diverged``;
+- two snapshot buffers, of positions and values, ``G + 1`` rows of the lanes each;
+- the snapshots gathered into the caller's order of counts, before their transpose;
+- the call's result: ``final`` and ``value`` of shape (n, G), and the boolean ``diverged``;
 - a few arrays of the lanes (positions, rates, a gradient).
 
-That is about ``S * L * E * (4 * itemsize + 1)`` bytes, linear in each of S, L and E and
-independent of the epoch counts themselves (the descent is a loop, not a stored trajectory).
-While a chunk runs, the previous chunk's result waits to be copied to the host, so the budget
-is held against ``S * L * E * (6 * itemsize + 2)`` plus the padding: :func:`call_bytes`.
+While a call runs, the previous call's result waits to be copied to the host, so the budget
+is held against ``n * (G * (8 * itemsize + 2) + 6 * itemsize)`` plus a little fixed space:
+:func:`call_bytes`. Memory is linear in lanes and in epoch counts and independent of the
+counts themselves (the descent is a loop, not a stored trajectory).
 
-Starts are independent runs, so the start axis is the one to split: every chunk has the same
-shape (the last is padded with copies of the last start), one compiled function serves them
-all, and each row is computed exactly as in a single call.
+Three axes can be cut, and each cut leaves every bit of the result unchanged:
+
+- lanes: equal chunks of lanes (the last padded with copies of the last lane), so one
+  compiled function serves them all and each lane is computed exactly as in a single call;
+- epoch counts: when even a few rows of lanes cannot hold every snapshot, the sorted counts
+  are taken in groups, and each group's descent continues from where the last one stopped;
+- steps: a call advances its lanes by at most ``steps`` gradient steps (a work budget of
+  about a quarter of a second on a CPU), so that Ctrl-C is answered within a call's time.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
@@ -29,15 +34,25 @@ import numpy as np
 
 __all__ = [
     "CPU_BUDGET",
+    "LANE_ROW",
     "SMALL_CALL",
     "Plan",
-    "bytes_per_start",
+    "available_host_memory",
+    "bytes_per_lane",
     "call_bytes",
+    "check_host_memory",
     "default_budget",
+    "pad_rows",
     "plan",
+    "plan_lanes",
     "result_bytes",
-    "run_chunks",
+    "step_overhead",
+    "steps_per_call",
+    "work_budget",
 ]
+
+#: Lanes per row of the (rows, 64) arrays the descent steps (see ``jaxgd._run``).
+LANE_ROW = 64
 
 #: Working memory for one call on a CPU (where device memory is host memory, shared with
 #: everything else on the machine), unless ``memory_budget`` says otherwise.
@@ -46,29 +61,59 @@ CPU_BUDGET = 1 << 30
 #: A call this small runs in one piece on any device, without asking how much memory is free.
 SMALL_CALL = 16 << 20
 
+#: Lane-steps (lanes times gradient steps) per compiled call. On a CPU, 2**25 of them take
+#: about a quarter of a second for the notebook's f (~7 ns a step on two cores): short enough
+#: to answer Ctrl-C quickly, long enough that dispatching calls costs nothing measurable. An
+#: accelerator steps lanes hundreds of times faster.
+CPU_WORK = 1 << 25
+ACCELERATOR_WORK = 1 << 32
+
+#: What one step of a call costs besides its lanes, in lanes: a loop iteration's overhead
+#: (about 1 us on a CPU; a few kernel launches, several us, on an accelerator). It bounds
+#: the steps of a call over few lanes: 2**17 on a CPU, 2**16 on an accelerator.
+CPU_STEP_OVERHEAD = 192
+ACCELERATOR_STEP_OVERHEAD = 1 << 16
+
+#: Fewest rows of lanes per call before the epoch counts are cut into groups instead.
+MIN_ROWS = 16
+
+_FIXED = 64 << 10  # epoch bookkeeping, scalars: a generous allowance per call
+
 
 @dataclass(frozen=True)
 class Plan:
-    """How a sweep is cut: ``calls`` compiled calls of ``per_call`` starts each."""
+    """How a sweep is cut.
 
-    per_call: int
-    calls: int
-
-
-def bytes_per_start(n_rates: int, n_epochs: int, itemsize: int) -> int:
-    """Device memory each start adds to a chunked call (see the module docstring)."""
-    per_lane = (2 * (n_epochs + 1) + 4) * itemsize + 2 * n_epochs * (2 * itemsize + 1)
-    return n_rates * per_lane
-
-
-def call_bytes(n_starts: int, n_rates: int, n_epochs: int, itemsize: int) -> int:
-    """An upper bound on the device memory of a chunked call over ``n_starts`` starts.
-
-    Per start, :func:`bytes_per_start`; per call, up to 63 padding lanes and a little fixed
-    space for the epoch bookkeeping.
+    Attributes:
+        lanes: lanes per call, over all devices (a multiple of 64 per device).
+        calls: chunks of lanes.
+        group: epoch counts per group (the snapshots one call holds).
+        groups: groups of epoch counts.
+        steps: gradient steps per call at most (the work budget divided by the lanes).
     """
-    padding = 64 * (2 * (n_epochs + 1) + 4) * itemsize + (64 << 10)
-    return n_starts * bytes_per_start(n_rates, n_epochs, itemsize) + padding
+
+    lanes: int
+    calls: int
+    group: int
+    groups: int
+    steps: int
+
+    def windows(self, span: int) -> int:
+        """Calls needed to advance ``span`` steps (and evaluate f at the end)."""
+        return max(1, math.ceil((span + 1) / self.steps))
+
+
+def bytes_per_lane(n_epochs: int, itemsize: int) -> int:
+    """Device memory each lane adds to a call holding ``n_epochs`` snapshots."""
+    snapshots = (2 * (n_epochs + 1) + 4) * itemsize
+    gathered = 2 * n_epochs * itemsize  # the snapshots in the caller's order, transposed next
+    return snapshots + gathered + 2 * n_epochs * (2 * itemsize + 1)
+
+
+def call_bytes(n_lanes: int, n_epochs: int, itemsize: int) -> int:
+    """An upper bound on the device memory of a call over ``n_lanes`` lanes (padded to rows)."""
+    padded = -(-n_lanes // LANE_ROW) * LANE_ROW
+    return padded * bytes_per_lane(n_epochs, itemsize) + _FIXED
 
 
 def result_bytes(n_starts: int, n_rates: int, n_epochs: int, itemsize: int) -> int:
@@ -87,7 +132,23 @@ def default_budget(device: jax.Device) -> int:
     return CPU_BUDGET
 
 
-def _check_positive_int(name: str, value: object) -> int:
+def work_budget(device: jax.Device) -> int:
+    """Lane-steps one call may take on ``device``'s platform."""
+    return CPU_WORK if device.platform == "cpu" else ACCELERATOR_WORK
+
+
+def step_overhead(device: jax.Device) -> int:
+    """The cost of one step of a call besides its lanes, in lanes (see ``CPU_STEP_OVERHEAD``)."""
+    return CPU_STEP_OVERHEAD if device.platform == "cpu" else ACCELERATOR_STEP_OVERHEAD
+
+
+def steps_per_call(lanes: int, device: jax.Device) -> int:
+    """Gradient steps a call over ``lanes`` lanes may take within the work budget."""
+    return max(1, work_budget(device) // (lanes + step_overhead(device)))
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """A positive int option (``chunk_size``, ``memory_budget``), or a TypeError/ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be a positive int or None; got {type(value).__name__}.")
     if value < 1:
@@ -97,37 +158,61 @@ def _check_positive_int(name: str, value: object) -> int:
 
 def plan(
     *,
-    n_starts: int,
-    n_rates: int,
+    n_lanes: int,
     n_epochs: int,
-    dtype: np.dtype,
+    itemsize: int,
     n_devices: int,
-    chunk_size: int | None,
+    lanes_per_call: int | None,
     memory_budget: int | None,
     device: jax.Device,
+    work: int | None = None,
 ) -> Plan:
-    """Starts per call (a multiple of ``n_devices``) and the number of calls.
+    """Lanes per call, epoch counts per group and steps per call, from shapes only.
 
-    An explicit ``chunk_size`` wins; otherwise each device gets as many starts per call as fit
-    in the budget, and the calls are evened out so padding wastes at most a few rows.
+    Nothing here reads the epoch counts themselves, so new values of the same shapes reuse
+    the compiled calls. An explicit ``lanes_per_call`` wins for lanes; otherwise each device
+    takes as many rows of lanes as fit in the budget with every epoch count, and when not
+    even :data:`MIN_ROWS` rows fit, the counts are cut into groups instead. The work budget
+    caps the lanes of one call too, so that one step of a call stays short.
     """
-    if chunk_size is not None:
-        chunk_size = _check_positive_int("chunk_size", chunk_size)
-    if memory_budget is not None:
-        memory_budget = _check_positive_int("memory_budget", memory_budget)
-    per_device_all = math.ceil(n_starts / n_devices)
-    if chunk_size is not None:
-        rows = min(math.ceil(chunk_size / n_devices), per_device_all)
+    budget = memory_budget if memory_budget is not None else default_budget(device)
+    work = work if work is not None else work_budget(device)
+    rows_all = max(1, math.ceil(math.ceil(n_lanes / n_devices) / LANE_ROW))
+    spare = max(0, budget - _FIXED)
+    row_bytes = LANE_ROW * bytes_per_lane(n_epochs, itemsize)
+    if lanes_per_call is not None:
+        rows = min(math.ceil(math.ceil(lanes_per_call / n_devices) / LANE_ROW), rows_all)
     else:
-        budget = memory_budget if memory_budget is not None else default_budget(device)
-        itemsize = np.dtype(dtype).itemsize
-        spare = budget - call_bytes(0, n_rates, n_epochs, itemsize)
-        fits = spare // bytes_per_start(n_rates, n_epochs, itemsize)
-        rows = max(1, min(fits, per_device_all))
-    calls = math.ceil(per_device_all / rows)
-    # Even out the calls: 1001 starts in rows of 500 become 3 calls of 334, not 500+500+1.
-    rows = math.ceil(per_device_all / calls)
-    return Plan(per_call=rows * n_devices, calls=calls)
+        rows = min(spare // row_bytes, rows_all)
+        if rows < min(rows_all, MIN_ROWS):
+            rows = min(rows_all, MIN_ROWS)
+    rows = max(1, min(rows, work // (LANE_ROW * n_devices)))
+    group = n_epochs
+    if rows * row_bytes > spare:
+        # Solve rows * 64 * bytes_per_lane(G) <= spare for G.
+        per_lane = spare // (rows * LANE_ROW)
+        group = max(1, min(n_epochs, (per_lane - 6 * itemsize) // (8 * itemsize + 2)))
+    calls = math.ceil(rows_all / rows)
+    # Even out: 1001 rows in calls of 500 become 3 calls of 334, not 500 + 500 + 1.
+    rows = math.ceil(rows_all / calls)
+    groups = math.ceil(n_epochs / group)
+    group = math.ceil(n_epochs / groups)
+    lanes = rows * LANE_ROW * n_devices
+    steps = max(1, work // (lanes + step_overhead(device)))
+    return Plan(lanes=lanes, calls=calls, group=group, groups=groups, steps=steps)
+
+
+def plan_lanes(
+    *, n_lanes: int, per_lane: int, memory_budget: int | None, device: jax.Device
+) -> Plan:
+    """Lanes per call and steps per call for lanes of ``per_lane`` bytes with no epoch axis."""
+    budget = memory_budget if memory_budget is not None else default_budget(device)
+    work = work_budget(device)
+    rows_all = max(1, math.ceil(n_lanes / LANE_ROW))
+    rows = max(1, min(rows_all, max(0, budget - _FIXED) // (LANE_ROW * per_lane), work // LANE_ROW))
+    calls = math.ceil(rows_all / rows)
+    lanes = math.ceil(rows_all / calls) * LANE_ROW
+    return Plan(lanes=lanes, calls=calls, group=1, groups=1, steps=steps_per_call(lanes, device))
 
 
 def pad_rows(x: np.ndarray, n: int) -> np.ndarray:
@@ -150,69 +235,15 @@ def available_host_memory() -> int | None:
         return None
 
 
-def run_chunks(
-    compute: Callable[[np.ndarray], tuple[jax.Array, ...]],
-    starts: np.ndarray,
-    plan: Plan,
-    *,
-    n_rates: int,
-    n_epochs: int,
-    dtype: np.dtype,
-    progress: bool | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run ``compute`` on each chunk of ``starts`` and assemble ``final, value, diverged``.
+def check_host_memory(need: int, what: str, fix: str, *, reserve: int = 0) -> None:
+    """MemoryError, naming the size and ``fix``, when ``need`` bytes will not fit on the host.
 
-    The result lives in host memory. The next chunk is dispatched before the previous one is
-    copied back, so the device computes while the host copies.
+    ``reserve``: bytes the computation itself will hold besides (a CPU device's working
+    memory is host memory too).
     """
-    n = starts.shape[0]
-    dtype = np.dtype(dtype)
-    need = result_bytes(n, n_rates, n_epochs, dtype.itemsize)
     free = available_host_memory()
-    if free is not None and need > free:
+    if free is not None and need + reserve > free:
         raise MemoryError(
-            f"the result of this sweep ({n} x {n_rates} x {n_epochs} cells) needs "
-            f"{need / 2**30:.1f} GiB of host memory and {free / 2**30:.1f} GiB is available. "
-            "Sweep fewer starts at a time and save each part, or split the starts across "
-            "machines with jaxgd.distributed.sweep(..., gather=False)."
+            f"{what} needs {need / 2**30:.1f} GiB of host memory and "
+            f"{max(0, free - reserve) / 2**30:.1f} GiB is available. {fix}"
         )
-    shape = (n, n_rates, n_epochs)
-    outs = (np.empty(shape, dtype), np.empty(shape, dtype), np.empty(shape, np.bool_))
-    bar = _progress_bar(progress, n)
-    padded = pad_rows(starts, plan.per_call * plan.calls)
-    pending: tuple[int, tuple[jax.Array, ...]] | None = None
-    try:
-        for c in range(plan.calls + 1):
-            running = None
-            if c < plan.calls:
-                lo = c * plan.per_call
-                running = (lo, compute(padded[lo : lo + plan.per_call]))
-            if pending is not None:
-                lo, arrays = pending
-                hi = min(lo + plan.per_call, n)
-                for out, a in zip(outs, arrays, strict=True):
-                    out[lo:hi] = np.asarray(a)[: hi - lo]
-                if bar is not None:
-                    bar.update(hi - lo)
-            pending = running
-    finally:
-        if bar is not None:
-            bar.close()
-    return outs
-
-
-def _progress_bar(progress: bool | None, total: int):
-    if progress is False:
-        return None
-    from tqdm import tqdm  # imported only where a bar may be shown
-
-    # progress=None: tqdm's own rule (no bar unless stderr is a terminal) and a delay, so
-    # short runs never flash a bar.
-    return tqdm(
-        total=total,
-        unit="start",
-        desc="jaxgd.sweep",
-        disable=None if progress is None else False,
-        delay=0 if progress else 1.0,
-        leave=bool(progress),
-    )

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgd import _chunking
 from jaxgd._validate import (
     as_domain,
     as_epochs,
@@ -36,7 +37,7 @@ from jaxgd._validate import (
     positive_float,
 )
 from jaxgd.minima import Minima, find_minima, find_minima_reached
-from jaxgd.result import SweepResult
+from jaxgd.result import SweepResult, function_name
 from jaxgd.sweep import sweep
 
 __all__ = [
@@ -93,14 +94,15 @@ class RandomStarts:
             not diverge; NaN where every start diverged.
         diverged_fraction: Fraction of the starts whose run diverged.
         result: The sweep over the drawn starts, shape ``(n, L, E)``; ``result.starts`` are
-            the starts, shared by every cell.
+            the starts, shared by every cell. None when :func:`random_starts` was called
+            with ``keep_result=False``.
         minima: The minima the runs were matched against.
     """
 
     success: jax.Array
     spread: jax.Array
     diverged_fraction: jax.Array
-    result: SweepResult
+    result: SweepResult | None
     minima: Minima
 
     #: Names of the axes of ``success``, ``spread`` and ``diverged_fraction``.
@@ -438,6 +440,7 @@ def _random_starts(
     minima: Minima,
     tol: jax.Array,
 ) -> tuple[jax.Array, jax.Array, jax.Array, SweepResult]:
+    """Everything in one traced computation: the path inside a caller's ``jax.jit``."""
     starts = jax.random.uniform(key, (n,), lo.dtype, lo, hi)
     result = sweep(f, starts, learning_rates, epochs)
     success = jnp.mean(basins(result, minima, tol=tol).reached_global, axis=0)
@@ -446,6 +449,81 @@ def _random_starts(
     spread = jnp.nanstd(settled, axis=0)
     diverged_fraction = jnp.mean(result.diverged, axis=0)
     return success, spread, diverged_fraction, result
+
+
+@partial(jax.jit, static_argnums=1)
+def _draw(key: jax.Array, n: int, lo: jax.Array, hi: jax.Array) -> jax.Array:
+    # The same draw as the one-call path: how the sweep is cut never changes the starts.
+    return jax.random.uniform(key, (n,), lo.dtype, lo, hi)
+
+
+@jax.jit
+def _block_stats(
+    final: jax.Array, diverged: jax.Array, valid: jax.Array, minima: Minima, tol: jax.Array
+) -> tuple[jax.Array, ...]:
+    """Counts, mean and sum of squared deviations over the valid starts of one block."""
+    _, reached = _label(final, diverged, minima, tol)
+    valid = valid[:, None, None]
+    settled = ~diverged & valid
+    count = jnp.sum(settled, axis=0)
+    mean = jnp.sum(jnp.where(settled, final, 0), axis=0) / jnp.maximum(count, 1)
+    m2 = jnp.sum(jnp.where(settled, (final - mean) ** 2, 0), axis=0)
+    return jnp.sum(reached & valid, axis=0), jnp.sum(diverged & valid, axis=0), count, mean, m2
+
+
+#: Bytes of sweep result one block of random starts may hold on the host at a time.
+_BLOCK_BYTES = 256 << 20
+
+
+def _random_starts_in_blocks(
+    f: Callable,
+    starts: np.ndarray,
+    learning_rates: np.ndarray,
+    epochs: np.ndarray,
+    minima: Minima,
+    tol: np.ndarray,
+    keep: SweepResult | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The statistics, reduced block by block of starts; each block's sweep into ``keep``.
+
+    Spreads are merged with Chan's pairwise update in float64, so blocks of any size agree.
+    """
+    n, n_rates, n_epochs = starts.shape[0], learning_rates.shape[0], epochs.shape[0]
+    dtype = starts.dtype
+    per_start = n_rates * n_epochs * (2 * dtype.itemsize + 1)
+    block = max(1, min(n, _BLOCK_BYTES // per_start))
+    blocks = -(-n // block)
+    block = -(-n // blocks)  # equal blocks: one compiled program for all of them
+    shape = (n_rates, n_epochs)
+    success, diverged = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    count, mean, m2 = np.zeros(shape, np.int64), np.zeros(shape), np.zeros(shape)
+    tol_a = jax.device_put(tol)
+    for b in range(blocks):
+        lo, hi = b * block, min((b + 1) * block, n)
+        part = sweep(f, _chunking.pad_rows(starts[lo:hi], block), learning_rates, epochs)
+        if keep is not None:
+            for name in ("final", "value", "diverged"):
+                getattr(keep, name)[lo:hi] = getattr(part, name)[: hi - lo]
+        valid = np.arange(block) < hi - lo
+        s, d, c, m, q = (
+            np.asarray(a) for a in _block_stats(part.final, part.diverged, valid, minima, tol_a)
+        )
+        success += s
+        diverged += d
+        total = count + c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delta = m - mean
+            mean = np.where(total > 0, mean + delta * c / np.maximum(total, 1), 0.0)
+            m2 = m2 + q + np.where(total > 0, delta**2 * count * c / np.maximum(total, 1), 0.0)
+        count = total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.where(count > 0, np.sqrt(m2 / count), np.nan).astype(dtype)
+    # count / n rounded once, as the mean of booleans is.
+    return (
+        success.astype(dtype) / dtype.type(n),
+        spread,
+        diverged.astype(dtype) / dtype.type(n),
+    )
 
 
 def random_starts(
@@ -458,6 +536,7 @@ def random_starts(
     domain: tuple[float, float],
     tol: float = 1e-3,
     minima: Minima | None = None,
+    keep_result: bool = True,
 ) -> RandomStarts:
     """How often descent from a random start finds the global minimum, per (rate, epochs).
 
@@ -473,6 +552,14 @@ def random_starts(
     notebook's version drew one fresh start per cell, which made neighbouring cells
     incomparable. The success fraction of ``n`` starts has a standard error of about
     ``sqrt(p (1 - p) / n)``: 0.05 at ``p = 0.5`` with the default ``n = 100``.
+
+    Called outside a JAX transformation, the work is planned before anything is allocated:
+    the sweep runs in blocks of starts (each cut into calls as :func:`jaxgd.sweep` cuts it,
+    so Ctrl-C raises ``KeyboardInterrupt`` within about a call's time) and the statistics
+    are reduced block by block, so memory beyond ``result`` stays at the size of a block.
+    The starts are drawn at once, so they never depend on how the work is cut. The arrays
+    are then host NumPy arrays; inside a caller's ``jax.jit`` they are JAX arrays, computed
+    in one call. A run counts as diverged when its position or its value is not finite.
 
     The minima are found once, before the compiled call, with
     ``find_minima(f, *domain)``; pass ``minima`` to reuse ones found already. Passing them
@@ -491,6 +578,8 @@ def random_starts(
             function pass ``jaxgd.functions.get(name).domain``.
         tol: How close, in units of ``x``, counts as "at" a minimum; positive.
         minima: The local minima to match against; default ``find_minima(f, *domain)``.
+        keep_result: Keep the whole sweep (``n x L x E`` cells) in ``result``. False keeps
+            only the statistics (``result`` is None): for more starts than fit in memory.
 
     Returns:
         A :class:`RandomStarts`; its statistics have shape ``(L, E)``.
@@ -498,6 +587,9 @@ def random_starts(
     Raises:
         TypeError, ValueError: For a bad ``f`` or argument, before anything is compiled;
             the message names the argument and the fix.
+        MemoryError: When the kept result (or the starts) would not fit in the host's
+            available memory; the message gives the size in GiB and the fix.
+        KeyboardInterrupt: On Ctrl-C, within about one call's time.
 
     Example:
         >>> import jax
@@ -527,11 +619,53 @@ def random_starts(
         minima = find_minima(f, lo, hi)
     else:
         _check_minima(minima)
+    if not isinstance(keep_result, bool):
+        raise TypeError(
+            f"keep_result must be True or False, got {type(keep_result).__name__}; pass "
+            "keep_result=False to keep only the statistics"
+        )
     # Device scalars, not Python floats, so new values are new data, not new programs.
     lo_a, hi_a, tol_a = (jax.device_put(np.asarray(v, dtype)) for v in (lo, hi, tol))
-    success, spread, diverged_fraction, result = _random_starts(
-        f, n, key, lo_a, hi_a, learning_rates, epochs, minima, tol_a
-    )
+    if not all(is_concrete(a) for a in (key, learning_rates, epochs)):
+        success, spread, diverged_fraction, result = _random_starts(
+            f, n, key, lo_a, hi_a, learning_rates, epochs, minima, tol_a
+        )
+        if not keep_result:
+            result = None
+    else:
+        n_rates, n_epochs = learning_rates.shape[0], epochs.shape[0]
+        kept = _chunking.result_bytes(n, n_rates, n_epochs, dtype.itemsize)
+        need = n * dtype.itemsize + (kept if keep_result else 0)
+        if need > _chunking.SMALL_CALL:
+            fix = (
+                "Pass keep_result=False to keep only the statistics, or draw fewer starts n."
+                if keep_result
+                else "Draw fewer starts n (repeat with other keys to average more)."
+            )
+            _chunking.check_host_memory(
+                need,
+                f"random_starts with n={n} ({n} x {n_rates} x {n_epochs} cells kept)"
+                if keep_result
+                else f"random_starts with n={n} (the starts alone)",
+                fix,
+                reserve=_BLOCK_BYTES,
+            )
+        starts = np.asarray(_draw(key, n, lo_a, hi_a))
+        result = None
+        if keep_result:
+            shape = (n, n_rates, n_epochs)
+            result = SweepResult(
+                np.empty(shape, dtype),
+                np.empty(shape, dtype),
+                np.empty(shape, np.bool_),
+                starts,
+                learning_rates,
+                epochs,
+                function=function_name(f),
+            )
+        success, spread, diverged_fraction = _random_starts_in_blocks(
+            f, starts, learning_rates, epochs, minima, np.asarray(tol, dtype), result
+        )
     return RandomStarts(
         success=success,
         spread=spread,

@@ -10,7 +10,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._validate import as_epochs, as_float_axis, check_function, default_float, is_concrete
+from jaxgd import _chunking, _run
+from jaxgd._validate import (
+    as_epochs,
+    as_float_axis,
+    check_function,
+    default_float,
+    default_int,
+    is_concrete,
+)
 from jaxgd.result import function_name
 
 __all__ = ["Convergence", "convergence"]
@@ -33,7 +41,7 @@ class Convergence:
             ``|f'(x) / f''(x)|`` to the nearest stationary point is at most ``tol``. A run that
             barely moved (a tiny rate, a plateau) or sits on a maximum or saddle is not
             converged, however short its steps.
-        diverged: the run is no longer finite.
+        diverged: the run's position or its value ``f(final)`` is not finite.
         final: x after ``epochs`` steps.
         last_step: ``|x_end - x_(end-1)|``, the length of the last step (0 when ``epochs`` is 0).
         starts, learning_rates: the coordinates, shapes ``(S,)`` and ``(L,)``.
@@ -58,59 +66,103 @@ class Convergence:
         return tuple(self.epoch.shape)
 
 
-def _converge_one(f: Callable, x0, learning_rate, epochs, tol):
-    """One run, two passes over the same deterministic trajectory, O(1) memory.
+def _first_pass(f, x, lr, t0, t1, last_step):
+    """Steps ``[t0, t1)`` of the lanes ``x``, and the length of the last one."""
+    grad = jax.vmap(jax.vmap(jax.grad(f)))
 
-    Pass 1 finds where the run ends; pass 2 replays it and remembers the last epoch that was
-    farther than ``tol`` from that end. Both passes compute identical iterates (same ops in the
-    same order), so replaying costs steps, not memory.
-    """
-    grad = jax.grad(f)
-
-    def step(x):
-        return x - learning_rate * grad(x)
-
-    def first_pass(_, carry):
+    def body(_, carry):
         x, _ = carry
-        x_next = step(x)
+        x_next = x - lr * grad(x)
         return x_next, jnp.abs(x_next - x)
 
-    zero = jnp.zeros_like(x0)
-    end, last_step = jax.lax.fori_loop(0, epochs, first_pass, (x0, zero))
+    return jax.lax.fori_loop(t0, t1, body, (x, last_step))
 
-    def second_pass(t, carry):
+
+def _second_pass(f, x, lr, end, tol, t0, t1, last_far):
+    """Replays steps ``[t0, t1)`` and remembers the last epoch farther than ``tol`` from ``end``."""
+    grad = jax.vmap(jax.vmap(jax.grad(f)))
+
+    def body(t, carry):
         x, last_far = carry
         # NaN compares False, so a non-finite position counts as far.
         far = ~(jnp.abs(x - end) <= tol)
-        return step(x), jnp.where(far, t, last_far)
+        return x - lr * grad(x), jnp.where(far, t, last_far)
 
-    _, last_far = jax.lax.fori_loop(0, epochs, second_pass, (x0, jnp.asarray(-1, epochs.dtype)))
-    diverged = ~jnp.isfinite(end)
+    return jax.lax.fori_loop(t0, t1, body, (x, last_far))
+
+
+def _settle(f, end, last_step, last_far, tol):
+    """``epoch``, ``converged``, ``diverged`` of the lanes, from where they ended."""
+    value = jax.vmap(jax.vmap(f))(end).astype(end.dtype)
+    # A cell is diverged when its position or its value is not finite.
+    diverged = ~jnp.isfinite(end) | ~jnp.isfinite(value)
     # Short steps alone would count a run with a tiny rate as converged where it started.
-    slope, curvature = jax.value_and_grad(grad)(end)
+    slope, curvature = jax.vmap(jax.vmap(jax.value_and_grad(jax.grad(f))))(end)
     at_minimum = (curvature > 0) & (jnp.abs(slope) <= tol * curvature)
     converged = ~diverged & (last_step < tol) & at_minimum
-    return last_far + 1, converged, diverged, end, last_step
+    return last_far + 1, converged, diverged
+
+
+def _runs(f, x0, lr, epochs, tol):
+    """Both passes over lanes in rows of 64, as in ``jaxgd.sweep``: any split gives the same bits.
+
+    Pass 1 finds where each run ends; pass 2 replays it (same ops in the same order, so the
+    same iterates) and remembers the last epoch that was farther than ``tol`` from that end:
+    replaying costs steps, not memory.
+    """
+    zero = jnp.zeros((), epochs.dtype)
+    end, last_step = _first_pass(f, x0, lr, zero, epochs, jnp.zeros_like(x0))
+    minus_one = jnp.full(x0.shape, -1, epochs.dtype)
+    _, last_far = _second_pass(f, x0, lr, end, tol, zero, epochs, minus_one)
+    epoch, converged, diverged = _settle(f, end, last_step, last_far, tol)
+    return epoch, converged, diverged, end, last_step
 
 
 @partial(jax.jit, static_argnums=0)
-def _convergence(f, starts, learning_rates, epochs, tol) -> Convergence:
-    run = partial(_converge_one, f, epochs=epochs, tol=tol)
-    epoch, converged, diverged, final, last_step = jax.vmap(
-        jax.vmap(run, in_axes=(None, 0)), in_axes=(0, None)
-    )(starts, learning_rates)
-    return Convergence(
-        epoch=epoch,
-        converged=converged,
-        diverged=diverged,
-        final=final,
-        last_step=last_step,
-        starts=starts,
-        learning_rates=learning_rates,
-        epochs=epochs,
-        tol=tol,
-        function=function_name(f),
-    )
+def _convergence_arrays(f, starts, learning_rates, epochs, tol):
+    """The whole computation in one call: ``epoch, converged, diverged, final, last_step``."""
+    n_starts, n_rates = starts.shape[0], learning_rates.shape[0]
+    x0, lr = _run.lane_arrays(starts, learning_rates)
+    out = _runs(f, x0, lr, epochs, tol)
+    return tuple(a.reshape(-1)[: n_starts * n_rates].reshape(n_starts, n_rates) for a in out)
+
+
+_pass1 = jax.jit(_first_pass, static_argnums=0)
+_pass2 = jax.jit(_second_pass, static_argnums=0)
+_settled = jax.jit(_settle, static_argnums=0)
+
+#: Device bytes per lane and item of a call: start, rate, position, end, last step, last far
+#: epoch, five outputs, and the previous call's outputs waiting to be copied.
+_VALUES_PER_LANE = 16
+
+
+def _in_calls(f, starts, learning_rates, n, tol, plan, outs) -> None:
+    """Both passes in calls of ``plan.lanes`` lanes and ``plan.steps`` steps, into ``outs``."""
+    n_lanes = starts.shape[0] * learning_rates.shape[0]
+    itype = np.dtype(default_int()).type
+    flat = tuple(o.reshape(-1) for o in outs)
+    tol_a = jax.device_put(tol)
+
+    def steps(run, x, carry, *args):
+        before = None
+        for t0 in range(0, n, plan.steps):
+            x_next, carry = run(f, x, *args, itype(t0), itype(min(t0 + plan.steps, n)), carry)
+            if before is not None:
+                _run.wait(before)
+            before = x = x_next
+        return x, carry
+
+    for c in range(plan.calls):
+        lo = c * plan.lanes
+        hi = min(lo + plan.lanes, n_lanes)
+        x0, lr = jax.device_put(_run.host_lanes(starts, learning_rates, lo, plan.lanes))
+        end, last_step = steps(_pass1, x0, jnp.zeros_like(x0), lr)
+        minus_one = jnp.full(x0.shape, -1, itype)
+        _, last_far = steps(_pass2, x0, minus_one, lr, end, tol_a)
+        out = (*_settled(f, end, last_step, last_far, tol_a), end, last_step)
+        _run.wait(out[0])
+        for o, a in zip(flat, out, strict=True):
+            o[lo:hi] = np.asarray(a).reshape(-1)[: hi - lo]
 
 
 def convergence(
@@ -119,9 +171,10 @@ def convergence(
     learning_rates: float | jax.Array | np.ndarray,
     epochs: int,
     *,
-    tol: float = 1e-4,
+    tol: float = 1e-3,
+    memory_budget: int | None = None,
 ) -> Convergence:
-    """Epochs to converge for every (start, learning rate), in one compiled call.
+    """Epochs to converge for every (start, learning rate), without storing trajectories.
 
     Each run takes ``epochs`` steps of ``x <- x - rate * f'(x)``. Its convergence epoch is the
     first epoch from which it stays within ``tol`` of where it ends. That needs the end before
@@ -132,7 +185,13 @@ def convergence(
     A run is ``converged`` when its last step is shorter than ``tol`` and it ended within
     about ``tol`` of a minimum (by a Newton step, ``|f'/f''|``). Runs still oscillating,
     crawling over a plateau, stalled by a tiny rate, or resting on a maximum are not;
-    one that overflowed is ``diverged``.
+    one whose position or value is not finite is ``diverged``.
+
+    Like :func:`jaxgd.sweep`, the work is planned before anything is allocated: lanes of
+    (start, rate) pairs in chunks that fit ``memory_budget``, and each pass in calls of a
+    bounded number of steps, so Ctrl-C raises ``KeyboardInterrupt`` within about a call's
+    time. Any split gives the same bits. Called outside a JAX transformation, the arrays of
+    the result are host NumPy arrays; inside a caller's ``jax.jit`` they are JAX arrays.
 
     Args:
         f: the function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.
@@ -140,16 +199,23 @@ def convergence(
         learning_rates: non-negative step sizes, a scalar or shape ``(L,)``.
         epochs: how many steps every run takes, a non-negative whole number.
         tol: distance in x that counts as "there", positive.
+        memory_budget: bytes one call may use. None: half the device's free memory on a GPU
+            or TPU, 1 GiB on a CPU.
 
     Returns:
         A :class:`Convergence` with arrays of shape ``(S, L)``.
+
+    Raises:
+        TypeError, ValueError: for a bad ``f`` or argument, before anything is compiled.
+        MemoryError: when the result would not fit in the host's available memory.
+        KeyboardInterrupt: on Ctrl-C, within about one call's time.
 
     Example:
         >>> import jax.numpy as jnp
         >>> import jaxgd
         >>> def f(x):
         ...     return jnp.sin(x) * jnp.exp(-0.05 * x**2)
-        >>> conv = jaxgd.convergence(f, [0.0, 1.6], [0.01, 0.1], epochs=3000, tol=1e-4)
+        >>> conv = jaxgd.convergence(f, [0.0, 1.6], [0.01, 0.1], epochs=3000)
         >>> conv.shape
         (2, 2)
         >>> conv.converged.all().item()
@@ -171,4 +237,63 @@ def convergence(
     if np.ndim(tol) != 0 or (is_concrete(tol) and not float(tol) > 0):
         raise ValueError(f"tol must be a positive scalar distance in x; got {tol!r}.")
     (tol_arr,) = as_float_axis("tol", tol, dtype)
-    return _convergence(f, starts, learning_rates, n, tol_arr)
+    name = function_name(f)
+    if not all(is_concrete(a) for a in (starts, learning_rates, n, tol_arr)):
+        starts, learning_rates, n, tol_arr = (
+            jnp.asarray(a) for a in (starts, learning_rates, n, tol_arr)
+        )
+        out = _convergence_arrays(f, starts, learning_rates, n, tol_arr)
+        return _result(out, starts, learning_rates, n, tol_arr, name)
+
+    if memory_budget is not None:
+        memory_budget = _chunking.check_positive_int("memory_budget", memory_budget)
+    n_starts, n_rates = starts.shape[0], learning_rates.shape[0]
+    n_lanes, itemsize = n_starts * n_rates, max(dtype.itemsize, np.dtype(n.dtype).itemsize)
+    device = jax.local_devices()[0]
+    plan = _chunking.plan_lanes(
+        n_lanes=n_lanes,
+        per_lane=_VALUES_PER_LANE * itemsize,
+        memory_budget=memory_budget,
+        device=device,
+    )
+    need = n_lanes * (2 * dtype.itemsize + np.dtype(n.dtype).itemsize + 2)
+    if need > _chunking.SMALL_CALL:
+        on_host = device.platform == "cpu"
+        _chunking.check_host_memory(
+            need,
+            f"the result of this convergence ({n_starts} x {n_rates} runs)",
+            "Pass fewer starts or learning rates at a time and keep each part.",
+            reserve=plan.lanes * _VALUES_PER_LANE * itemsize if on_host else 0,
+        )
+    if plan.calls == 1 and 2 * int(n) <= plan.steps:
+        out = _convergence_arrays(f, starts, learning_rates, n, tol_arr)
+        if 2 * _run.lane_steps(n_lanes, int(n)) > _run.BLOCKING_WORK:
+            _run.wait(out[0])
+        out = tuple(np.asarray(a) for a in out)
+    else:
+        shape = (n_starts, n_rates)
+        out = (
+            np.empty(shape, n.dtype),
+            np.empty(shape, np.bool_),
+            np.empty(shape, np.bool_),
+            np.empty(shape, dtype),
+            np.empty(shape, dtype),
+        )
+        _in_calls(f, starts, learning_rates, int(n), tol_arr, plan, out)
+    return _result(out, starts, learning_rates, np.asarray(n), np.asarray(tol_arr), name)
+
+
+def _result(out, starts, learning_rates, epochs, tol, name: str) -> Convergence:
+    epoch, converged, diverged, final, last_step = out
+    return Convergence(
+        epoch=epoch,
+        converged=converged,
+        diverged=diverged,
+        final=final,
+        last_step=last_step,
+        starts=starts,
+        learning_rates=learning_rates,
+        epochs=epochs,
+        tol=tol,
+        function=name,
+    )

@@ -1,4 +1,4 @@
-"""Chunked sweeps: bit-for-bit the unchunked sweep, one compile, bounded memory, a progress bar."""
+"""Sweeps cut into calls: bit-for-bit the single call, compiled once, bounded memory, a bar."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import jaxgd
-from jaxgd import _chunking
+from jaxgd import _chunking, _run
 from jaxgd.sweep import _sweep_arrays
 from tests.helpers import CASE_IDS, CASES
 
@@ -26,19 +26,54 @@ def assert_identical(a: jaxgd.SweepResult, b: jaxgd.SweepResult) -> None:
         np.testing.assert_array_equal(x, y, err_msg=name)
 
 
+def small_calls(monkeypatch, work: int) -> None:
+    """Calls of ``work`` lane-steps each (no loop overhead counted), to split tiny sweeps."""
+    monkeypatch.setattr(_chunking, "CPU_WORK", work)
+    monkeypatch.setattr(_chunking, "CPU_STEP_OVERHEAD", 0)
+
+
+def splits(itemsize: int):
+    """(label, sweep options, work budget): every way the work can be cut."""
+    return [
+        ("starts", {"chunk_size": 5}, None),
+        ("starts 16", {"chunk_size": 16}, None),
+        # 40 + 1 steps in windows of 5 (one row of lanes) or 3, positions carried across calls.
+        ("steps", {"chunk_size": 1}, 5 * 64),
+        ("steps and lanes", {"chunk_size": 10}, 3 * 64),
+        # Room for one row of lanes and two snapshots: the counts taken in three groups.
+        ("epochs", {"memory_budget": _chunking.call_bytes(64, 2, itemsize)}, None),
+        ("everything", {"memory_budget": _chunking.call_bytes(64, 2, itemsize)}, 2 * 64),
+    ]
+
+
 @pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_chunked_equals_unchunked_bit_for_bit(case, x64_on):
+def test_every_split_equals_the_single_call_bit_for_bit(case, x64_on, monkeypatch):
     # 37 starts x 7 rates = 259 lanes, 5 rows of 64: chunks of 5 starts (35 lanes) and of 16
     # (112 lanes) begin at other offsets within a row than in the single call.
     starts = np.linspace(-3.0, 3.0, 37)
     rates = np.linspace(min(case.rates), max(case.rates), 7)
     with jax.enable_x64(x64_on):
         whole = jaxgd.sweep(case.f, starts, rates, EPOCHS)
-        for chunk_size in (5, 16):
-            chunked = jaxgd.sweep(case.f, starts, rates, EPOCHS, chunk_size=chunk_size)
-            assert isinstance(chunked.final, np.ndarray)
-            assert_identical(chunked, whole)
+        for label, options, work in splits(8 if x64_on else 4):
+            with monkeypatch.context() as m:
+                if work is not None:
+                    small_calls(m, work)
+                split = jaxgd.sweep(case.f, starts, rates, EPOCHS, **options)
+            assert isinstance(split.final, np.ndarray), label
+            assert_identical(split, whole)
+
+
+def test_the_splits_are_what_they_claim(monkeypatch):
+    seen = []
+    real = _run.drive
+    monkeypatch.setattr(_run, "drive", lambda *a, **k: seen.append(a[4]) or real(*a, **k))
+    small_calls(monkeypatch, 3 * 64)
+    jaxgd.sweep(jnp.cos, np.linspace(0, 1, 37), np.linspace(0, 0.1, 7), EPOCHS, chunk_size=10)
+    jaxgd.sweep(jnp.cos, [0.5], [0.1], EPOCHS, memory_budget=_chunking.call_bytes(64, 2, 4))
+    lanes, groups = seen
+    assert (lanes.lanes, lanes.calls, lanes.groups, lanes.steps) == (128, 3, 1, 1)
+    assert (groups.group, groups.groups) == (2, 3)
 
 
 def test_divergence_stays_in_its_cells_across_chunks(x64):
@@ -54,59 +89,60 @@ def test_divergence_stays_in_its_cells_across_chunks(x64):
 def test_chunk_size_at_least_starts_is_one_ordinary_call():
     f = CASES[0].f
     res = jaxgd.sweep(f, [0.0, 1.0, 2.0], [0.1], [5, 10], chunk_size=3)
-    assert isinstance(res.final, jax.Array)
+    assert isinstance(res.final, np.ndarray)
     assert_identical(res, jaxgd.sweep(f, [0.0, 1.0, 2.0], [0.1], [5, 10], chunk_size=1000))
 
 
 def test_small_memory_budget_splits_and_agrees():
     f = CASES[0].f
-    starts, rates, epochs = np.linspace(-4, 4, 25), np.linspace(0.01, 0.2, 6), [30, 10, 20]
-    budget = _chunking.call_bytes(5, 6, 3, 4)  # five starts a call
+    starts, rates, epochs = np.linspace(-4, 4, 250), np.linspace(0.01, 0.2, 6), [30, 10, 20]
+    budget = _chunking.call_bytes(5 * 64, 3, 4)  # five rows of lanes a call
     res = jaxgd.sweep(f, starts, rates, epochs, memory_budget=budget)
-    assert isinstance(res.final, np.ndarray)  # it was split
     assert_identical(res, jaxgd.sweep(f, starts, rates, epochs))
 
 
-def test_one_compile_serves_every_chunk(compiles):
+def test_one_compile_serves_every_chunk(compiles, monkeypatch):
     f = CASES[3].f
     starts = np.linspace(-8.0, 8.0, 23)  # 23 = 5 + 5 + 5 + 5 + 3: the last chunk is padded
+    small_calls(monkeypatch, 3 * 64)  # and 3 steps a call
     with compiles:
         jaxgd.sweep(f, starts, [0.05, 0.3], [4, 2, 9], chunk_size=5)
-    assert compiles.count == 1, compiles.names
+    # The step window, the result's layout, and the blank snapshot buffers.
+    assert compiles.count <= 3, compiles.names
+    assert any("_advance_one" in name for name in compiles.names), compiles.names
     with compiles:
-        jaxgd.sweep(f, starts * 0.5, [0.1, 1.0], [1, 7, 3], chunk_size=5)
-    assert compiles.count == 1, compiles.names  # new values: nothing new compiled
+        compiles.count = 0
+        jaxgd.sweep(f, starts * 0.5, [0.1, 1.0], [1, 70, 3], chunk_size=5)
+    assert compiles.count == 0, compiles.names  # new values, more calls: nothing compiled
 
 
 @pytest.mark.parametrize(
-    ("n_starts", "n_devices", "chunk_size", "budget_rows", "per_call", "calls"),
+    ("rows", "n_devices", "chunk_rows", "budget_rows", "per_call", "calls"),
     [
         (1001, 1, None, 500, 334, 3),  # evened out: 334 * 3, not 500 + 500 + 1
         (1000, 1, None, 5000, 1000, 1),  # fits: one call
         (10, 1, 3, None, 3, 4),  # 3 + 3 + 3 + 1 (padded)
-        (10, 4, 3, None, 4, 3),  # rounded up to one start per device
+        (10, 4, 3, None, 4, 3),  # rounded up to one row per device
         (10, 4, 100, None, 12, 1),  # one call, padded to a multiple of 4 devices
-        (7, 2, None, 1, 2, 4),  # the budget fits one start per device
-        (5, 1, None, 0, 1, 5),  # not even one start fits: one start per call, still runs
+        (70, 2, None, 20, 36, 2),  # the budget fits 20 rows per device
+        (5, 1, None, 0, 5, 1),  # not even one row fits all counts: they are cut instead
     ],
 )
-def test_plan(n_starts, n_devices, chunk_size, budget_rows, per_call, calls):
-    budget = None
-    if budget_rows is not None:
-        budget = _chunking.call_bytes(budget_rows, 10, 20, 4)
+def test_plan_lanes(rows, n_devices, chunk_rows, budget_rows, per_call, calls):
+    budget = None if budget_rows is None else _chunking.call_bytes(budget_rows * 64, 20, 4)
     plan = _chunking.plan(
-        n_starts=n_starts,
-        n_rates=10,
+        n_lanes=rows * 64,
         n_epochs=20,
-        dtype=np.float32,
+        itemsize=4,
         n_devices=n_devices,
-        chunk_size=chunk_size,
+        lanes_per_call=None if chunk_rows is None else chunk_rows * 64,
         memory_budget=budget,
         device=jax.devices()[0],
     )
-    assert (plan.per_call, plan.calls) == (per_call, calls)
-    assert plan.per_call % n_devices == 0
-    assert plan.per_call * plan.calls >= n_starts > plan.per_call * (plan.calls - 1)
+    assert (plan.lanes // 64, plan.calls) == (per_call, calls)
+    assert plan.groups == (1 if budget_rows != 0 else 20)
+    assert plan.lanes % (64 * n_devices) == 0
+    assert plan.lanes * plan.calls >= rows * 64 > plan.lanes * (plan.calls - 1)
 
 
 @pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
@@ -128,9 +164,11 @@ def test_memory_estimate_bounds_what_xla_allocates(shape, x64_on):
         pytest.skip("this backend reports no memory analysis")
     one_call = mem.temp_size_in_bytes + mem.output_size_in_bytes + mem.argument_size_in_bytes
     previous_chunk = _chunking.result_bytes(n_starts, n_rates, n_epochs, dtype.itemsize)
-    estimate = _chunking.call_bytes(n_starts, n_rates, n_epochs, dtype.itemsize)
+    estimate = _chunking.call_bytes(n_starts * n_rates, n_epochs, dtype.itemsize)
     assert one_call + previous_chunk <= estimate
-    assert estimate <= 1.5 * (one_call + previous_chunk) + (64 << 10)  # and not far above
+    # And not far above: at most a row of padding lanes more (a one-call result drops them).
+    padding = _chunking.call_bytes(64, n_epochs, dtype.itemsize)
+    assert estimate <= 1.5 * (one_call + previous_chunk) + padding
 
 
 def test_default_budget():
@@ -175,15 +213,16 @@ def test_chunking_inside_jit_is_refused_with_a_fix():
 
 
 def test_progress_bar_when_asked(capsys):
-    res = jaxgd.sweep(jnp.cos, np.linspace(0, 3, 9), [0.1], [5], chunk_size=2, progress=True)
+    # 300 runs, a row of 64 a call.
+    res = jaxgd.sweep(jnp.cos, np.linspace(0, 3, 300), [0.1], [5], chunk_size=64, progress=True)
     err = capsys.readouterr().err
-    assert "jaxgd.sweep" in err and "9/9" in err
-    assert res.shape == (9, 1, 1)
+    assert "jaxgd.sweep" in err and "1.50k/1.50k" in err  # 300 runs of 5 steps
+    assert res.shape == (300, 1, 1)
 
 
 @pytest.mark.parametrize("progress", [None, False])
 def test_no_progress_bar_off_a_terminal_or_when_off(capsys, progress):
-    jaxgd.sweep(jnp.cos, np.linspace(0, 3, 9), [0.1], [5], chunk_size=2, progress=progress)
+    jaxgd.sweep(jnp.cos, np.linspace(0, 3, 300), [0.1], [5], chunk_size=64, progress=progress)
     assert capsys.readouterr().err == ""
 
 

@@ -53,6 +53,14 @@ def test_final_agrees_with_sweep():
     np.testing.assert_array_equal(conv.final, res.final[..., 0])
 
 
+def test_default_tol_is_the_librarys_1e_3():
+    f = CASES[0].f
+    conv = convergence(f, [0.0, 1.6], [0.01, 0.1], 3000)
+    assert float(conv.tol) == pytest.approx(1e-3)
+    explicit = convergence(f, [0.0, 1.6], [0.01, 0.1], 3000, tol=1e-3)
+    np.testing.assert_array_equal(conv.epoch, explicit.epoch)
+
+
 def test_zero_epochs():
     conv = convergence(CASES[0].f, [0.5, -1.4288704], 0.1, 0)
     np.testing.assert_array_equal(conv.epoch, 0)

@@ -64,7 +64,7 @@ def test_devices_argument_takes_this_process_devices():
     for res in (explicit, single):
         np.testing.assert_array_equal(res.final, default.final)
         np.testing.assert_array_equal(res.value, default.value)
-    assert explicit.final.devices() == {jax.devices()[0]}
+        assert isinstance(res.final, np.ndarray)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxgd
+from jaxgd import _chunking
 from tests.helpers import CASE_IDS, CASES, assert_close, float32_tol, reference_sweep
 
 EPOCHS = (0, 7, 3, 50, 17, 17, 1)  # unsorted, a duplicate, zero
@@ -166,3 +167,119 @@ def test_sweep_equals_descend_cell_by_cell(starts, rates, epochs):
         (None, 0, None, None),
     )(f, jnp.array(starts, jnp.float32), jnp.array(rates, jnp.float32), jnp.array(epochs))
     np.testing.assert_allclose(res.final, cells, rtol=1e-6, atol=1e-6)
+
+
+# -- one rule for divergence, one dtype, one array type, on every path --------------------------
+def _paths(monkeypatch):
+    """Every way a concrete sweep can run: one call, chunks of starts, windows of steps."""
+
+    def windows(*args):
+        with monkeypatch.context() as m:
+            m.setattr(_chunking, "CPU_WORK", 2 * 64)
+            m.setattr(_chunking, "CPU_STEP_OVERHEAD", 0)
+            return jaxgd.sweep(*args, chunk_size=1)
+
+    def groups(*args):
+        budget = _chunking.call_bytes(64, 1, jnp.zeros(()).dtype.itemsize)
+        return jaxgd.sweep(*args, memory_budget=budget)
+
+    return {
+        "one call": jaxgd.sweep,
+        "chunks": lambda *args: jaxgd.sweep(*args, chunk_size=1),
+        "windows": windows,
+        "groups": groups,
+    }
+
+
+# Each f is finite where descent ends but its value there is not.
+NOT_FINITE_VALUE = [
+    # x**4 overflows float32 from 1e10 (the position stays finite at rate 0).
+    pytest.param(lambda x: x**4, [1e10, 1.0], id="overflowing value"),
+    pytest.param(lambda x: jnp.where(x > 1, jnp.nan, x**2), [2.0, 0.5], id="nan above 1"),
+    # x - log(x) from -1: the gradient 1 - 1/x = 2 is finite, the log of a negative is NaN.
+    pytest.param(lambda x: x - jnp.log(x), [-1.0, 2.0], id="log of a negative"),
+]
+
+
+@pytest.mark.parametrize(("f", "starts"), NOT_FINITE_VALUE)
+def test_a_cell_whose_value_is_not_finite_is_diverged_on_every_path(f, starts, monkeypatch):
+    epochs = [0, 3, 1]
+    for path, run in _paths(monkeypatch).items():
+        res = run(f, starts, [0.0, 0.01], epochs)
+        # At rate 0 the position stays at the start: finite, and f there is not.
+        assert np.isfinite(res.final[0, 0]).all(), path
+        assert not np.isfinite(res.value[0, 0]).any(), path
+        assert res.diverged[0].all(), path
+        # The other start is untouched: finite where it ends and where f is evaluated.
+        np.testing.assert_array_equal(res.diverged[1], ~np.isfinite(res.value[1]), err_msg=path)
+        assert not res.diverged[1, :, 0].any(), path
+
+
+def test_a_value_that_is_not_finite_is_diverged_inside_jit():
+    f, starts = NOT_FINITE_VALUE[2].values
+    res = jax.jit(lambda s: jaxgd.sweep(f, s, 0.1, [0, 2]))(jnp.asarray(starts))
+    assert bool(res.diverged[0].all()) and not bool(res.diverged[1].any())
+
+
+def test_convergence_and_random_starts_use_the_same_rule():
+    f, starts = NOT_FINITE_VALUE[2].values
+    conv = jaxgd.convergence(f, starts, [0.01], 5)
+    np.testing.assert_array_equal(conv.diverged[:, 0], [True, False])
+    assert not conv.converged[0, 0]
+    from jaxgd.analysis import random_starts
+
+    rs = random_starts(f, jax.random.key(0), [0.01], [0, 5], n=50, domain=(-2.0, -1.0))
+    np.testing.assert_array_equal(rs.diverged_fraction, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("x64_on", "f"),
+    [
+        (False, lambda x: (x**2).astype(jnp.bfloat16)),
+        (False, lambda x: (x**2).astype(jnp.float16)),
+        (True, lambda x: x.astype(jnp.float32) ** 2),
+    ],
+    ids=["bfloat16 in float32", "float16 in float32", "float32 under x64"],
+)
+def test_final_and_value_have_the_default_dtype_on_every_path(x64_on, f, monkeypatch):
+    with jax.enable_x64(x64_on):
+        want = jnp.zeros(()).dtype
+        for path, run in _paths(monkeypatch).items():
+            res = run(f, [0.5, -1.0], [0.1, 0.2], [3, 0])
+            assert res.final.dtype == res.value.dtype == want, path
+        inside = jax.jit(lambda s: jaxgd.sweep(f, s, 0.1, [3, 0]))(jnp.array([0.5, -1.0]))
+        assert inside.final.dtype == inside.value.dtype == want
+
+
+def test_results_are_host_numpy_on_every_path_and_jax_inside_jit(monkeypatch):
+    f = CASES[0].f
+    results = {
+        path: run(f, [0.0, 1.6], [0.01, 0.1], [10, 0]) for path, run in _paths(monkeypatch).items()
+    }
+    for path, res in results.items():
+        for name in ("final", "value", "diverged", "starts", "learning_rates", "epochs"):
+            assert isinstance(getattr(res, name), np.ndarray), (path, name)
+    conv = jaxgd.convergence(f, [0.0, 1.6], [0.01, 0.1], 10)
+    assert all(isinstance(getattr(conv, n), np.ndarray) for n in ("epoch", "final", "converged"))
+
+    @jax.jit
+    def inside(starts):
+        res = jaxgd.sweep(f, starts, [0.01, 0.1], [10, 0])
+        assert isinstance(res.final, jax.core.Tracer)
+        return res
+
+    res = inside(jnp.array([0.0, 1.6]))
+    assert isinstance(res.final, jax.Array)
+    np.testing.assert_array_equal(res.final, results["one call"].final)
+
+
+def test_no_recompile_for_new_values_in_several_calls(compiles, monkeypatch):
+    f = CASES[0].f
+    monkeypatch.setattr(_chunking, "CPU_WORK", 4 * 64)
+    monkeypatch.setattr(_chunking, "CPU_STEP_OVERHEAD", 0)
+    jaxgd.sweep(f, [0.0, 1.0], [0.1, 0.2, 0.3], [5, 10], chunk_size=1)
+    with compiles:
+        # More epochs is more calls of the same programs: the window is a traced scalar.
+        jaxgd.sweep(f, [3.0, -1.0], [0.01, 0.02, 0.5], [100, 0], chunk_size=1)
+        jaxgd.sweep(f, [2.0, 2.5], [0.4, 0.2, 0.1], [7, 7], chunk_size=1)
+    assert compiles.count == 0, compiles.names

@@ -1,0 +1,82 @@
+"""Ctrl-C stops a long sweep, random_starts or convergence within seconds, as KeyboardInterrupt.
+
+Each case runs in a subprocess that starts work which would take a minute or more, gets
+SIGINT about 1.5 s later, and must exit with KeyboardInterrupt soon after. The bound is
+generous, for a loaded machine; a sweep in one uninterruptible call takes the whole minute.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRELUDE = """
+import sys, time
+import jax.numpy as jnp, numpy as np
+import jaxgd
+from jaxgd.analysis import random_starts
+from jaxgd.convergence import convergence
+import jax
+
+def f(x):
+    return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+
+jaxgd.sweep(f, 0.0, 0.1, 3)  # import and first compile done before the clock starts
+print("started", flush=True)
+"""
+
+# Each about 1e10 gradient steps or more: a minute or longer on a CPU, seconds on a GPU.
+CASES = {
+    "sweep": "jaxgd.sweep(f, np.linspace(-5, 5, 1000), np.linspace(1e-10, 0.1, 100), [10**5])",
+    "sweep_one_run": "jaxgd.sweep(f, 0.0, 0.01, [10**9])",
+    "random_starts": (
+        "random_starts(f, jax.random.key(0), np.linspace(1e-10, 0.1, 100), [10**5],"
+        " n=1000, domain=(-6.0, 6.0))"
+    ),
+    "convergence": (
+        "convergence(f, np.linspace(-5, 5, 1000), np.linspace(1e-10, 0.1, 100), 10**5)"
+    ),
+}
+
+#: Seconds from SIGINT to the process's exit.
+BOUND = 6.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a subprocess is POSIX")
+@pytest.mark.parametrize("name", list(CASES))
+def test_ctrl_c_stops_long_work_promptly(name):
+    env = {**os.environ, "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
+    code = PRELUDE + CASES[name] + "\nprint('finished', flush=True)\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "started", proc.stderr.read()
+        time.sleep(1.5)
+        assert proc.poll() is None, "the work finished before it could be interrupted"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "finished" not in out
+    assert "KeyboardInterrupt" in err, err[-2000:]
+    assert proc.returncode != 0
+    assert took < BOUND, f"exited {took:.1f} s after SIGINT"

@@ -1,0 +1,185 @@
+"""Every entry point that allocates plans its memory first: it cuts the work, or refuses it."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxgd
+from jaxgd import _chunking, analysis
+from jaxgd.convergence import convergence
+from jaxgd.minima import find_minima
+from tests.helpers import CASES
+
+GiB = 1 << 30
+
+
+@pytest.fixture
+def host_24_gib(monkeypatch):
+    """A 24 GiB machine, whatever this one has."""
+    monkeypatch.setattr(_chunking, "available_host_memory", lambda: 24 * GiB)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_lanes=st.integers(1, 10**10),
+    n_epochs=st.integers(1, 10**8),
+    budget=st.integers(1 << 20, 64 * GiB),
+    n_devices=st.sampled_from([1, 2, 4, 8]),
+    itemsize=st.sampled_from([4, 8]),
+)
+def test_every_call_of_a_plan_fits_the_budget(n_lanes, n_epochs, budget, n_devices, itemsize):
+    plan = _chunking.plan(
+        n_lanes=n_lanes,
+        n_epochs=n_epochs,
+        itemsize=itemsize,
+        n_devices=n_devices,
+        lanes_per_call=None,
+        memory_budget=budget,
+        device=jax.devices()[0],
+    )
+    per_device = plan.lanes // n_devices
+    assert per_device % 64 == 0 and per_device > 0
+    # Unless one row of lanes and one epoch count is already too much, every call fits.
+    if _chunking.call_bytes(64, 1, itemsize) <= budget:
+        assert _chunking.call_bytes(per_device, plan.group, itemsize) <= budget
+    assert plan.lanes * plan.calls >= n_lanes > plan.lanes * (plan.calls - 1)
+    assert plan.group * plan.groups >= n_epochs > plan.group * (plan.groups - 1)
+    # And every call is short: a bounded number of lane-steps.
+    overhead = _chunking.CPU_STEP_OVERHEAD
+    assert (plan.lanes + overhead) * plan.steps <= max(_chunking.CPU_WORK, plan.lanes + overhead)
+
+
+def test_one_start_and_a_billion_cells_is_cut_not_one_call():
+    # S = 1, L * E = 1e9: 9 GiB of result, which one call would hold twice over.
+    plan = _chunking.plan(
+        n_lanes=10**4,
+        n_epochs=10**5,
+        itemsize=4,
+        n_devices=1,
+        lanes_per_call=None,
+        memory_budget=None,
+        device=jax.devices()[0],
+    )
+    assert plan.calls * plan.groups > 1
+    assert _chunking.call_bytes(plan.lanes, plan.group, 4) <= _chunking.CPU_BUDGET
+
+
+@pytest.mark.parametrize(
+    ("starts", "n_rates", "n_epochs"),
+    [(1, 10**4, 10**6), (10**3, 10**3, 10**4)],  # 1e10 cells, 84 GiB in float32
+)
+def test_a_result_larger_than_the_host_is_refused_before_anything_runs(
+    starts, n_rates, n_epochs, compiles, host_24_gib
+):
+    rates = np.linspace(0.0, 0.1, n_rates)
+    with compiles, pytest.raises(MemoryError, match=r"needs 83\.8 GiB of host memory.*fewer"):
+        jaxgd.sweep(jnp.cos, np.zeros(starts), rates, np.arange(n_epochs))
+    assert compiles.count == 0
+
+
+def test_the_host_check_counts_what_the_calls_hold_on_a_cpu(monkeypatch):
+    # The result alone would fit; with the calls' working memory (host memory on a CPU) not.
+    need = _chunking.result_bytes(1000, 50, 40, 4)
+    monkeypatch.setattr(_chunking, "available_host_memory", lambda: need + 1000)
+    with pytest.raises(MemoryError, match="GiB of host memory"):
+        jaxgd.sweep(jnp.cos, np.zeros(1000), np.linspace(0, 0.1, 50), np.arange(40))
+
+
+def test_convergence_refuses_a_result_larger_than_the_host(compiles, host_24_gib):
+    with compiles, pytest.raises(MemoryError, match=r"GiB of host memory.*fewer starts"):
+        convergence(jnp.cos, np.zeros(10**5), np.linspace(0, 0.1, 10**5), 10)
+    assert compiles.count == 0
+
+
+@pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
+def test_convergence_in_calls_equals_one_call_bit_for_bit(x64_on, monkeypatch):
+    well = CASES[2]
+    starts, rates = np.linspace(-2.5, 3.0, 29), np.linspace(0.001, 0.1, 9)
+    with jax.enable_x64(x64_on):
+        whole = convergence(well.f, starts, rates, 300, tol=1e-3)
+        # Two rows of lanes a call, 7 steps a call: both passes in windows.
+        monkeypatch.setattr(_chunking, "CPU_WORK", 7 * 128)
+        monkeypatch.setattr(_chunking, "CPU_STEP_OVERHEAD", 0)
+        itemsize = 8 if x64_on else 4
+        split = convergence(
+            well.f, starts, rates, 300, tol=1e-3, memory_budget=128 * 16 * itemsize + (64 << 10)
+        )
+    for name in ("epoch", "converged", "diverged", "final", "last_step"):
+        a, b = getattr(split, name), getattr(whole, name)
+        assert isinstance(a, np.ndarray) and a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert whole.diverged.any() and whole.converged.any()
+
+
+# -- random_starts ---------------------------------------------------------------------------------
+WELL = CASES[2]  # a tilted double well: one global minimum, and large steps blow up
+RATES = [0.01, 0.1, 0.3]
+
+
+@pytest.fixture(scope="module")
+def minima():
+    return find_minima(WELL.f, -3.0, 3.0)
+
+
+def _random(minima, **kw):
+    args = {"learning_rates": RATES, "epochs": [0, 30, 5], "n": 300}
+    return analysis.random_starts(
+        WELL.f, jax.random.key(3), domain=(-3.0, 3.0), minima=minima, **(args | kw)
+    )
+
+
+def test_random_starts_in_blocks_draws_and_runs_the_same(minima, monkeypatch):
+    whole = _random(minima)
+    # Blocks of 7 starts (the last one padded): the draw, the kept sweep and the counts agree.
+    monkeypatch.setattr(analysis, "_BLOCK_BYTES", 7 * 3 * 3 * 9)
+    blocks = _random(minima)
+    np.testing.assert_array_equal(blocks.result.starts, whole.result.starts)
+    for name in ("final", "value", "diverged"):
+        np.testing.assert_array_equal(getattr(blocks.result, name), getattr(whole.result, name))
+    np.testing.assert_array_equal(blocks.success, whole.success)
+    np.testing.assert_array_equal(blocks.diverged_fraction, whole.diverged_fraction)
+    np.testing.assert_allclose(blocks.spread, whole.spread, rtol=1e-5)
+    # The one-call sweep over the drawn starts is the kept result, bit for bit.
+    again = jaxgd.sweep(WELL.f, whole.result.starts, RATES, [0, 30, 5])
+    np.testing.assert_array_equal(again.final, whole.result.final)
+    assert 0 < whole.diverged_fraction[2].max() < 1  # rate 0.3 diverges from some starts
+    assert whole.success.max() > 0
+
+
+def test_random_starts_statistics_match_a_direct_computation(minima):
+    rs = _random(minima)
+    res = rs.result
+    ok = ~res.diverged
+    settled = np.where(ok, res.final.astype(np.float64), np.nan)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(rs.spread, np.nanstd(settled, axis=0), rtol=1e-5)
+    reached = analysis.basins(res, minima).reached_global
+    np.testing.assert_allclose(rs.success, np.mean(reached, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(rs.diverged_fraction, res.diverged.mean(0), rtol=1e-6)
+
+
+def test_random_starts_without_the_result_keeps_the_statistics(minima, monkeypatch):
+    kept = _random(minima)
+    monkeypatch.setattr(analysis, "_BLOCK_BYTES", 50 * 3 * 3 * 9)
+    bare = _random(minima, keep_result=False)
+    assert bare.result is None
+    np.testing.assert_array_equal(bare.success, kept.success)
+    np.testing.assert_allclose(bare.spread, kept.spread, rtol=1e-5)
+
+
+def test_random_starts_too_large_to_keep_is_refused_with_the_fix(minima, compiles, host_24_gib):
+    # 1e7 starts x 50 rates x 40 counts: 168 GiB to keep.
+    kw = {"learning_rates": np.linspace(0.0, 0.1, 50), "epochs": np.arange(40), "n": 10**7}
+    with compiles, pytest.raises(MemoryError, match=r"GiB of host memory.*keep_result=False"):
+        _random(minima, **kw)
+    assert compiles.count == 0
+
+
+def test_random_starts_keep_result_must_be_a_bool(minima):
+    with pytest.raises(TypeError, match="keep_result must be True or False"):
+        _random(minima, keep_result="no")
