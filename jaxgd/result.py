@@ -373,6 +373,7 @@ def load(path: str | os.PathLike) -> SweepResult:
 
     Raises:
         FileNotFoundError: no file at ``path``.
+        PermissionError: the file exists but cannot be read.
         ValueError: anything wrong with the file (damaged, truncated, not a saved result, or
             inconsistent): one error naming the file and the problem.
 
