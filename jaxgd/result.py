@@ -291,7 +291,7 @@ class SweepResult:
         Raises:
             TypeError: the result holds traced arrays (save it outside ``jax.jit``).
             ValueError: the result is not consistent (dims, shapes, dtypes, coordinates, or
-                ``diverged`` not matching non-finite ``final``/``value``).
+                ``diverged`` contradicting ``final``/``value``, as :func:`jaxgd.load` checks).
             IsADirectoryError: ``path`` is an existing directory.
             OSError: the folder cannot be created or written (the message names it).
 
@@ -360,8 +360,10 @@ def load(path: str | os.PathLike) -> SweepResult:
     (a JSON object with ``format``, ``dims`` and ``function``), each array's header (shape and
     dtype, before its data are read, so a damaged header cannot ask for unbounded memory), the
     data (real floats, a bool ``diverged``, integer epoch counts, finite coordinates, shapes
-    matching the coordinates), and that ``diverged`` is True exactly where ``final`` or
-    ``value`` is not finite. Pickled objects are never read.
+    matching the coordinates), and that ``diverged`` is True where ``final`` is not finite,
+    False where ``final`` and ``value`` are both finite, and either where only ``value`` is
+    not (files from before that counted as divergence stay readable). Pickled objects are
+    never read.
 
     Args:
         path: a file written by :meth:`SweepResult.save`.
@@ -371,6 +373,7 @@ def load(path: str | os.PathLike) -> SweepResult:
 
     Raises:
         FileNotFoundError: no file at ``path``.
+        PermissionError: the file exists but cannot be read.
         ValueError: anything wrong with the file (damaged, truncated, not a saved result, or
             inconsistent): one error naming the file and the problem.
 
@@ -511,12 +514,17 @@ def _contents_problem(arrays: dict[str, np.ndarray], dims: tuple, function: Any)
             return f"{name} holds non-finite values; coordinates must be finite"
         if dim != "start" and (c < 0).any():
             return f"{name} holds negative values; {name.replace('_', ' ')} are >= 0"
-    expected = ~(np.isfinite(final) & np.isfinite(arrays["value"]))
-    wrong = int(np.count_nonzero(expected != arrays["diverged"]))
+    # A cell is diverged when its position or its value is not finite. Results (and files)
+    # from jaxgd before that rule flagged a non-finite position only, so a finite position
+    # with a non-finite value may go either way; everything else must agree.
+    must = ~np.isfinite(final)
+    may = must | ~np.isfinite(arrays["value"])
+    diverged = arrays["diverged"]
+    wrong = int(np.count_nonzero((must & ~diverged) | (diverged & ~may)))
     if wrong:
         return (
             f"diverged disagrees with final/value in {wrong} of {final.size} cells (a cell is "
-            "diverged exactly where its final position or its value is not finite)"
+            "diverged where its final position or its value is not finite, and only there)"
         )
     return ""
 

@@ -291,7 +291,8 @@ BAD_FILES = {
     "final ints": ({"final": np.zeros((2, 2, 2), np.int32)}, "final has dtype int32"),
     "value float64": ({"value": np.ones((2, 2, 2))}, "value is float64 but final is float32"),
     "diverged ints": ({"diverged": np.zeros((2, 2, 2), np.int8)}, "diverged has dtype int8"),
-    "diverged wrong": ({"diverged": np.zeros((2, 2, 2), bool)}, "diverged disagrees .* 3 of 8"),
+    "diverged misses": ({"diverged": np.zeros((2, 2, 2), bool)}, "diverged disagrees .* 2 of 8"),
+    "diverged extra": ({"diverged": np.ones((2, 2, 2), bool)}, "diverged disagrees .* 5 of 8"),
     "epochs float": ({"epochs": np.array([10.0, 0.0])}, "epochs has dtype float64"),
     "epochs negative": ({"epochs": np.array([10, -1])}, "epochs holds negative"),
     "rates negative": ({"learning_rates": np.array([-0.1, 0.1], np.float32)}, "negative"),
@@ -313,6 +314,17 @@ def test_load_refuses_each_inconsistency_with_one_clear_error(tmp_path, change, 
     path = write(tmp_path / "bad.npz", entries)
     with pytest.raises(ValueError, match=named(path, fragment)):
         jaxgd.load(path)
+
+
+@pytest.mark.parametrize("value_counts", [True, False], ids=["position or value", "position"])
+def test_a_finite_position_with_a_non_finite_value_may_count_as_diverged(tmp_path, value_counts):
+    # Earlier files flagged a non-finite position only; both rules must load.
+    res = small()
+    diverged = ~np.isfinite(res.final) | (~np.isfinite(res.value) & value_counts)
+    entries = members(dataclasses.replace(res, diverged=diverged))
+    back = jaxgd.load(write(tmp_path / "rule.npz", entries))
+    np.testing.assert_array_equal(back.diverged, diverged)
+    assert int(back.diverged.sum()) == 2 + value_counts
 
 
 def test_load_never_unpickles(tmp_path):
