@@ -101,8 +101,8 @@ def _numpy_origin(f: Callable) -> str | None:
     return None
 
 
-# Functions that passed check_function, per float dtype: tracing f and its gradient costs about
-# a millisecond, more than a small descent, and jit's own cache already assumes f never changes.
+# Functions that passed check_function, per float dtype: tracing f and its gradient costs a few
+# milliseconds, more than a small descent, and jit's own cache already assumes f never changes.
 _passed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -441,8 +441,9 @@ def as_epochs(name: str, value: Any) -> Any:
             )
         frac = arr != np.round(arr)
         if frac.any():
+            where = "got" if scalar else f"entry {int(np.argmax(frac))} is"
             raise ValueError(
-                f"{name} must be whole numbers; entry {int(np.argmax(frac))} is {arr[frac][0]}. "
+                f"{name} must be whole numbers; {where} {arr[frac][0]}. "
                 f"Round them first, e.g. np.round({name})."
             )
     for bad in (arr < 0, arr > MAX_EPOCHS):
