@@ -101,6 +101,11 @@ def descend(
         >>> [round(float(v), 2) for v in xs]
         [-1.43, 4.31]
     """
+    if not isinstance(trajectory, bool | np.bool_):
+        raise TypeError(
+            f"trajectory must be True or False; got {type(trajectory).__name__} "
+            f"{trajectory!r:.40}. Pass trajectory=True for every position."
+        )
     dtype = default_float()
     check_function(f, dtype)
     x0 = as_float_scalar("x0", x0, dtype)

@@ -118,3 +118,9 @@ def test_no_recompile_for_new_values(compiles):
 def test_trajectory_with_bad_epochs_names_them(epochs, exc, match):
     with pytest.raises(exc, match=match):
         jaxgd.descend(NOTEBOOK.f, 0.0, 0.1, epochs, trajectory=True)
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_trajectory_must_be_a_bool(flag):
+    with pytest.raises(TypeError, match="trajectory must be True or False"):
+        jaxgd.descend(NOTEBOOK.f, 0.0, 0.1, 3, trajectory=flag)
