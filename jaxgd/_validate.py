@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import math
 import numbers
 import types
@@ -101,8 +100,8 @@ def _numpy_origin(f: Callable) -> str | None:
     return None
 
 
-# Functions that passed check_function, per float dtype: tracing f and its gradient costs about
-# a millisecond, more than a small descent, and jit's own cache already assumes f never changes.
+# Functions that passed check_function, per float dtype: tracing f and its gradient costs a few
+# milliseconds, more than a small descent, and jit's own cache already assumes f never changes.
 _passed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -135,17 +134,6 @@ def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
     except TypeError:  # not weak-referenceable or not hashable: checked every time
         pass
     spec = jax.ShapeDtypeStruct((), dtype)
-    try:
-        signature = inspect.signature(f)
-    except (TypeError, ValueError):  # some builtins have none; tracing will tell
-        signature = None
-    if signature is not None:
-        try:
-            signature.bind(spec)
-        except TypeError as e:
-            raise TypeError(
-                f"{name} must be callable as f(x) on one scalar x; calling it failed: {e}"
-            ) from e
 
     # Traced through a plain function: JAX's caches hold the traced callable by weak
     # reference, which some callables (classes with __slots__, C types) do not allow.
@@ -193,12 +181,30 @@ def _trace(call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtyp
             "x), which JAX cannot trace: use jax.numpy functions (jnp.sin, ...) and "
             "jnp.where(cond, a, b) or jax.lax.cond for branches."
         ) from e
+    except TypeError as e:
+        if _raised_in(e, call):  # by the call itself: f takes other arguments than one x
+            raise TypeError(
+                f"{name} must be callable as f(x) on one scalar x; calling it failed: {e}"
+            ) from e
+        raise _raised_by_f(e, name, dtype) from e
     except Exception as e:
-        raise TypeError(
-            f"{name} raised {type(e).__name__} while being traced on a scalar {dtype} x: "
-            f"{_sentence(e)} Check that it computes one number from x with jax.numpy: "
-            f"calling it on jnp.{dtype.name}(0.5) shows where the error happens."
-        ) from e
+        raise _raised_by_f(e, name, dtype) from e
+
+
+def _raised_in(e: BaseException, fn: Callable) -> bool:
+    """Whether ``e`` was raised in ``fn``'s own frame, not in anything it called."""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code is fn.__code__
+
+
+def _raised_by_f(e: Exception, name: str, dtype: np.dtype) -> TypeError:
+    return TypeError(
+        f"{name} raised {type(e).__name__} while being traced on a scalar {dtype} x: "
+        f"{_sentence(e)} Check that it computes one number from x with jax.numpy: "
+        f"calling it on jnp.{dtype.name}(0.5) shows where the error happens."
+    )
 
 
 def _check_output(out: Any, name: str) -> None:
@@ -441,8 +447,9 @@ def as_epochs(name: str, value: Any) -> Any:
             )
         frac = arr != np.round(arr)
         if frac.any():
+            where = "got" if scalar else f"entry {int(np.argmax(frac))} is"
             raise ValueError(
-                f"{name} must be whole numbers; entry {int(np.argmax(frac))} is {arr[frac][0]}. "
+                f"{name} must be whole numbers; {where} {arr[frac][0]}. "
                 f"Round them first, e.g. np.round({name})."
             )
     for bad in (arr < 0, arr > MAX_EPOCHS):

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import partial
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxgd._chunking import available_host_memory
@@ -102,20 +101,26 @@ def descend(
         >>> [round(float(v), 2) for v in xs]
         [-1.43, 4.31]
     """
+    if not isinstance(trajectory, bool | np.bool_):
+        raise TypeError(
+            f"trajectory must be True or False; got {type(trajectory).__name__} "
+            f"{trajectory!r:.40}. Pass trajectory=True for every position."
+        )
     dtype = default_float()
     check_function(f, dtype)
     x0 = as_float_scalar("x0", x0, dtype)
     learning_rate = as_float_scalar("learning_rate", learning_rate, dtype, nonnegative=True)
+    count = as_epoch_count("epochs", epochs)
     if trajectory:
-        if not is_concrete(epochs) or jnp.ndim(epochs) != 0:
+        if not is_concrete(count):
             raise ValueError(
                 "trajectory=True needs epochs to be a concrete int, since it sets the "
                 "trajectory's length; pass a Python int (not a traced or batched value)."
             )
-        n = int(as_epoch_count("epochs", epochs))
+        n = int(count)
         _check_trajectory_fits(n, dtype)
         return _trajectory(f, x0, learning_rate, n)
-    return _descend(f, x0, learning_rate, as_epoch_count("epochs", epochs))
+    return _descend(f, x0, learning_rate, count)
 
 
 def _check_trajectory_fits(epochs: int, dtype: np.dtype) -> None:

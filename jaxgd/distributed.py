@@ -12,7 +12,12 @@ Without :func:`initialize` there is one process and these functions equal :func:
 
 from __future__ import annotations
 
+import hashlib
 import math
+import socket
+import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +25,15 @@ import jax
 import numpy as np
 
 from jaxgd._chunking import pad_rows
-from jaxgd._validate import as_epochs, as_float_axis, default_float, is_concrete
-from jaxgd.result import DIMS, SweepResult
+from jaxgd._validate import (
+    as_epochs,
+    as_float_axis,
+    check_function,
+    check_int,
+    default_float,
+    is_concrete,
+)
+from jaxgd.result import DIMS, SweepResult, function_name
 from jaxgd.sweep import sweep as _local_sweep
 
 __all__ = ["gather", "initialize", "share", "sweep"]
@@ -31,6 +43,10 @@ def initialize(
     coordinator_address: str | None = None,
     num_processes: int | None = None,
     process_id: int | None = None,
+    *,
+    initialization_timeout: int = 300,
+    heartbeat_timeout_seconds: int = 100,
+    shutdown_timeout_seconds: int = 300,
     **kwargs: Any,
 ) -> None:
     """Join this process to a multi-process JAX run: ``jax.distributed.initialize``, CPU-ready.
@@ -40,23 +56,134 @@ def initialize(
     with the same arguments. Call it first thing, before any JAX computation. On a cluster that
     JAX recognises (SLURM, Open MPI, Kubernetes, Cloud TPU) the arguments may be omitted.
 
+    What happens when a process is missing. JAX's coordination service (run by process 0)
+    ends a run that has lost a process by terminating every other process with SIGABRT (exit
+    status 134) and a message of its own ("Terminating process because the JAX distributed
+    service detected fatal errors"); no Python exception is raised and no ``finally`` runs.
+    The three timeouts set when:
+
+    - A peer never starts: every process waits ``initialization_timeout`` seconds for all to
+      register. A process other than 0 whose coordinator cannot be reached raises
+      ``TimeoutError`` here after that long (checked before JAX is called, so it is a Python
+      exception). Otherwise, JAX terminates the process; just before, this prints a line on
+      stderr saying which wait ran out and what to check.
+    - A peer dies mid-run (killed, out of memory, a lost host): the others are terminated once
+      it has sent no heartbeat for ``heartbeat_timeout_seconds``, plus a few seconds of
+      polling.
+    - A peer stops with a Python exception: at exit it waits up to
+      ``shutdown_timeout_seconds`` for the others to finish too; a process blocked in a
+      collective meanwhile is terminated as above. :func:`sweep` avoids this for bad or
+      mismatched arguments: every process raises the same ``ValueError`` instead.
+
+    JAX's defaults (300, 100 and 300 s) suit a batch cluster; on one machine or in tests,
+    a few seconds each make a broken run end quickly.
+
     Args:
         coordinator_address: ``host:port`` of process 0, reachable from every process.
         num_processes: how many processes take part.
         process_id: this process's index, ``0 <= process_id < num_processes``.
-        **kwargs: passed on to ``jax.distributed.initialize`` (e.g. ``initialization_timeout``,
-            ``local_device_ids``).
+        initialization_timeout: seconds to wait for every process to join.
+        heartbeat_timeout_seconds: seconds without a heartbeat after which a process counts
+            as dead and the run is ended.
+        shutdown_timeout_seconds: seconds a finishing process waits for the others at exit.
+        **kwargs: passed on to ``jax.distributed.initialize`` (e.g. ``local_device_ids``).
+
+    Raises:
+        TypeError, ValueError: for a malformed argument, before JAX is called.
+        TimeoutError: on a process other than 0, when the coordinator accepts no connection
+            within ``initialization_timeout`` seconds.
 
     Example:
         On each of two machines (``process_id`` 0 and 1)::
 
             import jaxgd.distributed
-            jaxgd.distributed.initialize("10.0.0.1:1234", num_processes=2, process_id=0)
+            jaxgd.distributed.initialize("10.0.0.1:1234", num_processes=2, process_id=0,
+                                         initialization_timeout=60)
             res = jaxgd.distributed.sweep(f, starts, rates, epochs)  # full result on both
     """
+    timeouts = {
+        "initialization_timeout": initialization_timeout,
+        "heartbeat_timeout_seconds": heartbeat_timeout_seconds,
+        "shutdown_timeout_seconds": shutdown_timeout_seconds,
+    }
+    for name, value in timeouts.items():
+        check_int(name, value, 1, fix="pass a whole number of seconds")
+    host_port = _check_run(coordinator_address, num_processes, process_id)
     if jax.config.jax_cpu_collectives_implementation in (None, "", "none"):
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(coordinator_address, num_processes, process_id, **kwargs)
+    if host_port is not None and process_id != 0:
+        _wait_for_coordinator(*host_port, initialization_timeout, process_id)
+    warn = threading.Timer(
+        initialization_timeout, _say_join_timed_out, (initialization_timeout, process_id)
+    )
+    warn.daemon = True
+    warn.start()
+    try:
+        jax.distributed.initialize(
+            coordinator_address, num_processes, process_id, **timeouts, **kwargs
+        )
+    finally:
+        warn.cancel()
+
+
+def _check_run(
+    address: str | None, num_processes: int | None, process_id: int | None
+) -> tuple[str, int] | None:
+    """``(host, port)`` of a given coordinator address; errors for malformed arguments."""
+    if num_processes is not None:
+        check_int("num_processes", num_processes, 1, fix="count every process of the run")
+    if process_id is not None:
+        check_int("process_id", process_id, 0, fix="number the processes 0, 1, ...")
+        if num_processes is not None and process_id >= num_processes:
+            raise ValueError(
+                f"process_id must be below num_processes={num_processes}; got {process_id}. "
+                "Number the processes 0, 1, ..., num_processes - 1."
+            )
+    if address is None:
+        return None
+    host, _, port = address.rpartition(":") if isinstance(address, str) else ("", "", "")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"coordinator_address must be 'host:port' of process 0; got {address!r}. "
+            "For example '10.0.0.1:1234', the same on every process."
+        )
+    return host.strip("[]"), int(port)
+
+
+def _wait_for_coordinator(host: str, port: int, timeout: float, process_id: int) -> None:
+    """Return once ``host:port`` accepts a connection; TimeoutError after ``timeout`` seconds.
+
+    JAX would wait as long and then abort the process; a plain connection attempt can fail
+    as a Python exception instead.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return
+        except OSError as e:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"process {process_id} could not reach the coordinator at {host}:{port} "
+                    f"within initialization_timeout={timeout:g} s ({e}). Start process 0 "
+                    "(it runs the coordinator), with the same coordinator_address, or give "
+                    "it more time with initialization_timeout."
+                ) from None
+            time.sleep(0.25)
+
+
+def _say_join_timed_out(timeout: int, process_id: int | None) -> None:
+    # JAX ends the process with SIGABRT right after this, from C++: a line on stderr is the
+    # only way to say what went wrong in the words of this API.
+    who = "this process" if process_id is None else f"process {process_id}"
+    print(
+        f"jaxgd.distributed.initialize: not every process joined within "
+        f"initialization_timeout={timeout} s, so JAX is about to end {who} (SIGABRT). Check "
+        "that every process started, with the same coordinator_address and num_processes "
+        "and its own process_id.",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def share(
@@ -102,6 +229,13 @@ def sweep(
     starts on its local devices; with ``gather=True`` the shares are then exchanged and every
     process returns the full result, equal to a single-process ``jaxgd.sweep``.
 
+    Before computing, the processes check in one exchange of a few bytes that they agree: a
+    digest of f's name, the float dtype, ``starts``, ``learning_rates``, ``epochs`` (dtype,
+    shape and bytes) and ``gather``. So different arguments on different processes, or
+    arguments one process refuses, end the call on every process with an error, rather than
+    in mixed-up data or a process left waiting for the others. (A different ``f`` of the same
+    name is not caught.) For a process that dies mid-run, see :func:`initialize`.
+
     Args:
         f, starts, learning_rates, epochs: as for :func:`jaxgd.sweep`.
         gather: True: return the full result on every process. False: return only this
@@ -112,6 +246,12 @@ def sweep(
     Returns:
         A :class:`~jaxgd.SweepResult` of NumPy arrays: the full ``(S, L, E)`` result, or this
         process's ``(share, L, E)`` part.
+
+    Raises:
+        TypeError, ValueError: as :func:`jaxgd.sweep` does, on the process whose arguments are
+            bad; every other process then raises a ValueError naming that process. A
+            ValueError on every process when the arguments differ between processes, naming
+            those that differ.
 
     Example:
         >>> import jax.numpy as jnp
@@ -128,10 +268,30 @@ def sweep(
             "jaxgd.distributed.sweep needs concrete inputs; it is being traced (inside jax.jit, "
             "vmap or grad). Call it outside the transformation: it compiles its own calls."
         )
+    # Validate everything a process could refuse before the one exchange that follows: a
+    # process that raised alone would leave the others waiting in a collective until JAX
+    # terminates them.
     dtype = default_float()
-    starts = as_float_axis("starts", starts, dtype)
-    learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
-    epochs = as_epochs("epochs", epochs)
+    refused: Exception | None = None
+    try:
+        check_function(f, dtype)
+        starts = as_float_axis("starts", starts, dtype)
+        learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
+        epochs = as_epochs("epochs", epochs)
+        for name, value in (("chunk_size", chunk_size), ("memory_budget", memory_budget)):
+            if value is not None:
+                check_int(name, value, 1, fix="pass None to choose automatically")
+    except (TypeError, ValueError) as e:
+        refused = e
+    fields = {
+        "f": function_name(f),
+        "dtype": dtype.name,
+        "starts": starts,
+        "learning_rates": learning_rates,
+        "epochs": epochs,
+        "gather": bool(gather),
+    }
+    _agree("jaxgd.distributed.sweep", fields, refused)
     mine = share(starts.shape[0])
     per = math.ceil(starts.shape[0] / jax.process_count())
     # Every process computes `per` rows, so the shares have one shape when they are exchanged;
@@ -172,6 +332,10 @@ def gather(part: SweepResult) -> SweepResult:
 
     Returns:
         The full result, NumPy arrays, the same on every process.
+
+    Raises:
+        ValueError: on every process, when the shares differ in function, dtype, learning
+            rates or epochs (checked in the exchange of the share sizes).
     """
     if tuple(part.dims) != DIMS:
         raise ValueError(
@@ -181,7 +345,13 @@ def gather(part: SweepResult) -> SweepResult:
     part = part.to_numpy()
     if jax.process_count() == 1:
         return part
-    sizes = _allgather(np.array([part.final.shape[0]], np.int32))
+    fields = {
+        "function": part.function,
+        "dtype": part.final.dtype.name,
+        "learning_rates": np.asarray(part.learning_rates),
+        "epochs": np.asarray(part.epochs),
+    }
+    sizes = _agree("jaxgd.distributed.gather", fields, None, rows=part.final.shape[0])
     per = int(sizes.max())
     rows = [np.asarray(a) for a in (part.final, part.value, part.diverged, part.starts)]
     blocks = _allgather(tuple(_pad_to(a, per) for a in rows))
@@ -189,6 +359,70 @@ def gather(part: SweepResult) -> SweepResult:
         np.concatenate([b[i * per : i * per + n] for i, n in enumerate(sizes)]) for b in blocks
     ]
     return SweepResult(*pieces, part.learning_rates, part.epochs, function=part.function)
+
+
+def _digest(value: Any) -> np.ndarray:
+    """Eight bytes standing for ``value`` (an array's dtype, shape and bytes), as two int32s."""
+    h = hashlib.blake2b(digest_size=8)
+    if isinstance(value, np.ndarray):
+        h.update(f"{value.dtype.str}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    else:
+        h.update(repr(value).encode())
+    return np.frombuffer(h.digest(), np.int32)
+
+
+def _encode(fields: dict[str, Any], refused: Exception | None, rows: int) -> np.ndarray:
+    """Row 0 is ``[refused, rows]``, then one digest per argument: every process sends the
+    same shape, refused or not, so the exchange itself always completes."""
+    out = np.zeros((1 + len(fields), 2), np.int32)
+    out[0] = (refused is not None, rows)
+    if refused is None:
+        out[1:] = [_digest(v) for v in fields.values()]
+    return out
+
+
+def _agree(
+    caller: str, fields: dict[str, Any], refused: Exception | None, *, rows: int = 0
+) -> np.ndarray:
+    """Check that every process passed the same arguments, in one exchange of a few bytes.
+
+    ``fields`` are this process's arguments by name; their values are ignored when this
+    process ``refused`` them with that error. Then every process raises: the one that refused
+    with its own error, the others with a ValueError naming it. When an argument differs,
+    every process raises a ValueError naming the arguments that differ. With one process this
+    only re-raises ``refused``. Returns every process's ``rows``, in process order.
+    """
+    count = jax.process_count()
+    if count == 1:
+        if refused is not None:
+            raise refused
+        return np.array([rows])
+    everyone = _allgather(_encode(fields, refused, rows)).reshape(count, 1 + len(fields), 2)
+    if refused is not None:
+        raise refused
+    failed = [i for i in range(count) if everyone[i, 0, 0]]
+    if failed:
+        raise ValueError(
+            f"{caller}: process {_listing(failed)} refused its arguments (its own error says "
+            "why), so every process stops here. Pass the same, valid arguments on every "
+            "process."
+        )
+    digests = everyone[:, 1:]
+    differ = [name for k, name in enumerate(fields) if (digests[:, k] != digests[0, k]).any()]
+    if differ:
+        odd = [i for i in range(1, count) if (digests[i] != digests[0]).any()]
+        raise ValueError(
+            f"{caller} was called with different {', '.join(differ)} on different processes "
+            f"(process {_listing(odd)} differs from process 0). Every process must pass the "
+            "same arguments: compute them the same way on each (the same seed) or load them "
+            "from one file."
+        )
+    return everyone[:, 0, 1]
+
+
+def _listing(indices: list[int]) -> str:
+    return ", ".join(map(str, indices))
 
 
 def _pad_to(a: np.ndarray, n: int) -> np.ndarray:

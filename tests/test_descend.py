@@ -104,3 +104,23 @@ def test_no_recompile_for_new_values(compiles):
         jaxgd.descend(NOTEBOOK.f, 1.0, 0.02, 500)
         jaxgd.descend(NOTEBOOK.f, -3, 0.5, 0)
     assert compiles.count == 0, compiles.names
+
+
+@pytest.mark.parametrize(
+    ("epochs", "exc", "match"),
+    [
+        ([[3], 4], ValueError, "epochs must be a whole number.*nested sequence"),
+        ([3, 4], ValueError, "epochs must be one count here"),
+        ("3", TypeError, "epochs must be a whole number.*got str"),
+        (2.5, ValueError, "epochs must be whole numbers; got 2.5"),
+    ],
+)
+def test_trajectory_with_bad_epochs_names_them(epochs, exc, match):
+    with pytest.raises(exc, match=match):
+        jaxgd.descend(NOTEBOOK.f, 0.0, 0.1, epochs, trajectory=True)
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_trajectory_must_be_a_bool(flag):
+    with pytest.raises(TypeError, match="trajectory must be True or False"):
+        jaxgd.descend(NOTEBOOK.f, 0.0, 0.1, 3, trajectory=flag)

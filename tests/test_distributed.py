@@ -7,10 +7,13 @@ assemble the result the plain sweep gives.
 
 from __future__ import annotations
 
+import importlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jax
@@ -33,32 +36,56 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run_two_processes(out_dir: Path, timeout: float = 180.0) -> list[tuple[int, str]]:
+def _run_processes(
+    out_dir: Path, *, mode: str = "sweep", ids: tuple[int, ...] = (0, 1), timeout: float = 180.0
+) -> tuple[list[tuple[int, str]], float]:
+    """Start worker processes ``ids`` of a two-process run; their (exit status, output)s and
+    the seconds until the last one ended."""
     port = _free_port()
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
+    start = time.monotonic()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests._multiproc_worker", str(port), str(i), "2", str(out_dir)],
+            [
+                sys.executable,
+                "-m",
+                "tests._multiproc_worker",
+                str(port),
+                str(i),
+                "2",
+                str(out_dir),
+                mode,
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for i in range(2)
+        for i in ids
     ]
     results = []
     try:
         for p in procs:
-            out, _ = p.communicate(timeout=timeout)
+            out, _ = p.communicate(timeout=max(1.0, timeout - (time.monotonic() - start)))
             results.append((p.returncode, out))
     finally:
         for p in procs:  # a worker left waiting for its peer must not outlive the test
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    return results
+    return results, time.monotonic() - start
+
+
+def _run_two_processes(out_dir: Path, timeout: float = 180.0) -> list[tuple[int, str]]:
+    return _run_processes(out_dir, timeout=timeout)[0]
+
+
+def _skip_if_unavailable(results: list[tuple[int, str]]) -> None:
+    if any(code == worker.UNAVAILABLE for code, _ in results):
+        reason = next(out for code, out in results if code == worker.UNAVAILABLE)
+        pytest.skip(f"JAX's multi-process runtime cannot start here: {reason.strip()[-500:]}")
 
 
 @pytest.mark.slow
@@ -67,9 +94,7 @@ def test_two_processes_on_localhost_equal_the_plain_sweep(tmp_path):
         results = _run_two_processes(tmp_path)
     except subprocess.TimeoutExpired:
         pytest.fail("the two-process sweep did not finish within its timeout")
-    if any(code == worker.UNAVAILABLE for code, _ in results):
-        reason = next(out for code, out in results if code == worker.UNAVAILABLE)
-        pytest.skip(f"JAX's multi-process runtime cannot start here: {reason.strip()[-500:]}")
+    _skip_if_unavailable(results)
     for i, (code, out) in enumerate(results):
         assert code == 0, f"process {i} failed:\n{out[-3000:]}"
     with jax.enable_x64(True):
@@ -132,3 +157,129 @@ def test_refused_inside_jit():
 
     with pytest.raises(ValueError, match="needs concrete inputs"):
         run(jnp.zeros(2))
+
+
+# -- broken runs: every process fails fast, with a message that says why ------------------------
+
+
+@pytest.mark.slow
+def test_different_starts_on_two_processes_is_an_error_on_both(tmp_path):
+    results, _ = _run_processes(tmp_path, mode="mismatch", timeout=120)
+    _skip_if_unavailable(results)
+    for i, (code, out) in enumerate(results):
+        assert code == worker.REFUSED, f"process {i}:\n{out[-3000:]}"
+        assert (
+            "ERROR ValueError: jaxgd.distributed.sweep was called with different starts on "
+            "different processes (process 1 differs from process 0)"
+        ) in out, out[-3000:]
+
+
+@pytest.mark.slow
+def test_a_process_that_refuses_its_arguments_stops_every_process(tmp_path):
+    results, _ = _run_processes(tmp_path, mode="refuse", timeout=120)
+    _skip_if_unavailable(results)
+    (code0, out0), (code1, out1) = results
+    assert (code0, code1) == (worker.REFUSED, worker.REFUSED), out0[-2000:] + out1[-2000:]
+    assert "ERROR ValueError: starts must be finite; entry 3 is nan" in out1
+    assert "process 1 refused its arguments" in out0
+
+
+@pytest.mark.slow
+def test_a_process_whose_coordinator_never_starts_raises_timeout_error(tmp_path):
+    results, seconds = _run_processes(tmp_path, mode="alone", ids=(1,), timeout=120)
+    _skip_if_unavailable(results)
+    [(code, out)] = results
+    assert code == worker.TIMED_OUT, out[-3000:]
+    assert "process 1 could not reach the coordinator at 127.0.0.1:" in out
+    assert "initialization_timeout=4 s" in out
+    assert seconds < 60
+
+
+@pytest.mark.slow
+def test_a_coordinator_whose_peer_never_starts_says_why_before_jax_ends_it(tmp_path):
+    results, seconds = _run_processes(tmp_path, mode="alone", ids=(0,), timeout=120)
+    _skip_if_unavailable(results)
+    [(code, out)] = results
+    assert code == -signal.SIGABRT, out[-3000:]
+    assert (
+        "jaxgd.distributed.initialize: not every process joined within "
+        "initialization_timeout=4 s, so JAX is about to end process 0 (SIGABRT)"
+    ) in out
+    assert seconds < 60
+
+
+@pytest.mark.slow
+def test_a_peer_that_dies_mid_run_ends_the_run_within_the_heartbeat_timeout(tmp_path):
+    # What the docstring of initialize promises: JAX terminates the survivor (SIGABRT) once
+    # the dead peer has missed heartbeats for heartbeat_timeout_seconds (5 s here), not after
+    # JAX's default of 100 s.
+    results, seconds = _run_processes(tmp_path, mode="die", timeout=120)
+    _skip_if_unavailable(results)
+    (code0, out0), (code1, _) = results
+    assert code1 == 9
+    assert code0 == -signal.SIGABRT and "SWEPT" not in out0, out0[-3000:]
+    assert seconds < 60
+
+
+def test_agree_names_every_argument_that_differs(monkeypatch):
+    module = importlib.import_module("jaxgd.distributed")
+    ours = {"f": "m:f", "starts": np.arange(3.0), "epochs": np.array([1, 2])}
+    theirs = {**ours, "epochs": np.array([1, 3])}
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    monkeypatch.setattr(
+        module, "_allgather", lambda mine: np.concatenate([mine, module._encode(theirs, None, 0)])
+    )
+    with pytest.raises(ValueError, match=r"^caller was called with different epochs on diff"):
+        module._agree("caller", ours, None)
+    theirs = {**ours, "f": "m:g", "starts": np.arange(3.0, dtype=np.float32)}
+    with pytest.raises(ValueError, match=r"different f, starts on different processes"):
+        module._agree("caller", ours, None)
+    theirs = dict(ours)
+    assert list(module._agree("caller", ours, None, rows=4)) == [4, 0]
+
+
+def test_agree_stops_every_process_when_one_refused(monkeypatch):
+    module = importlib.import_module("jaxgd.distributed")
+    fields = {"starts": np.arange(3.0)}
+    refusal = ValueError("starts must be finite")
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    monkeypatch.setattr(
+        module,
+        "_allgather",
+        lambda mine: np.concatenate([mine, module._encode({"starts": 0}, refusal, 0)]),
+    )
+    with pytest.raises(ValueError, match=r"^caller: process 1 refused its arguments"):
+        module._agree("caller", fields, None)
+    with pytest.raises(ValueError, match=r"^starts must be finite$"):
+        module._agree("caller", fields, refusal)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (
+            {"coordinator_address": "localhost"},
+            ValueError,
+            "coordinator_address must be 'host:port'",
+        ),
+        ({"coordinator_address": "host:99999"}, ValueError, "coordinator_address must be"),
+        ({"num_processes": 0}, ValueError, "num_processes must be >= 1"),
+        ({"num_processes": 2, "process_id": 2}, ValueError, "process_id must be below num_"),
+        ({"process_id": -1}, ValueError, "process_id must be >= 0"),
+        ({"initialization_timeout": 0}, ValueError, "initialization_timeout must be >= 1"),
+        ({"heartbeat_timeout_seconds": 2.5}, TypeError, "heartbeat_timeout_seconds must be an int"),
+        ({"shutdown_timeout_seconds": True}, TypeError, "shutdown_timeout_seconds must be an int"),
+    ],
+)
+def test_initialize_refuses_malformed_arguments_before_calling_jax(kwargs, exc, match, monkeypatch):
+    called = []
+    monkeypatch.setattr(jax.distributed, "initialize", lambda *a, **k: called.append(1))
+    kwargs = {
+        "coordinator_address": "127.0.0.1:1234",
+        "num_processes": 2,
+        "process_id": 0,
+        **kwargs,
+    }
+    with pytest.raises(exc, match=match):
+        jaxgd.distributed.initialize(**kwargs)
+    assert not called
