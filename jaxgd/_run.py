@@ -32,10 +32,15 @@ from jaxgd._chunking import LANE_ROW, Plan
 
 __all__ = [
     "LANE_ROW",
+    "Engine",
     "advance",
     "drive",
     "finish",
+    "host_lanes",
     "lane_arrays",
+    "lane_steps",
+    "progress_bar",
+    "sweep_cells",
     "wait",
 ]
 
@@ -268,7 +273,7 @@ def drive(
     for g in range(plan.groups):
         k0, k1 = g * plan.group, min((g + 1) * plan.group, n_epochs)
         part = np.concatenate([counts[k0:k1], np.repeat(counts[k1 - 1], plan.group - (k1 - k0))])
-        back = np.argsort(order) if one_group else np.arange(plan.group)
+        back = (np.argsort(order) if one_group else np.arange(plan.group)).astype(epochs.dtype)
         c_prev = counts[k0 - 1] if k0 else itype(0)
         groups.append((k0, k1, *engine.put(part, back), c_prev, int(counts[k1 - 1])))
     dtype = outs[0].dtype

@@ -33,17 +33,15 @@ jaxgd.sweep(f, 0.0, 0.1, 3)  # import and first compile done before the clock st
 print("started", flush=True)
 """
 
-# Each about 1e10 gradient steps or more: a minute or longer on a CPU, seconds on a GPU.
+# A minute or more of work each on a CPU. One run of 1e9 steps is the hard case: so few
+# lanes make a call that XLA runs inline, holding the interpreter until it returns.
 CASES = {
     "sweep": "jaxgd.sweep(f, np.linspace(-5, 5, 1000), np.linspace(1e-10, 0.1, 100), [10**5])",
     "sweep_one_run": "jaxgd.sweep(f, 0.0, 0.01, [10**9])",
     "random_starts": (
-        "random_starts(f, jax.random.key(0), np.linspace(1e-10, 0.1, 100), [10**5],"
-        " n=1000, domain=(-6.0, 6.0))"
+        "random_starts(f, jax.random.key(0), 0.01, [10**9], n=1, domain=(-6.0, 6.0))"
     ),
-    "convergence": (
-        "convergence(f, np.linspace(-5, 5, 1000), np.linspace(1e-10, 0.1, 100), 10**5)"
-    ),
+    "convergence": "convergence(f, 0.0, 0.01, 10**9)",
 }
 
 #: Seconds from SIGINT to the process's exit.
@@ -55,7 +53,9 @@ BOUND = 6.0
 @pytest.mark.parametrize("name", list(CASES))
 def test_ctrl_c_stops_long_work_promptly(name):
     env = {**os.environ, "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
-    code = PRELUDE + CASES[name] + "\nprint('finished', flush=True)\n"
+    # The result is read, as a caller would: a call that returns before its work is done
+    # must not count as stopping.
+    code = PRELUDE + f"np.asarray(jax.tree.leaves({CASES[name]})[0])\nprint('finished')\n"
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -70,7 +70,7 @@ def test_ctrl_c_stops_long_work_promptly(name):
         assert proc.poll() is None, "the work finished before it could be interrupted"
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=120)
         took = time.monotonic() - sent
     finally:
         if proc.poll() is None:
