@@ -1,0 +1,425 @@
+"""Vectorisable float32 ``sin`` and ``cos`` for XLA:CPU, applied by rewriting a function's jaxpr.
+
+XLA's CPU backend lowers ``sin`` and ``cos`` to one scalar libm call per element (``sinf``,
+``cosf``), while ``exp`` and the arithmetic around it are vectorised. A gradient-descent step
+on a function built from ``sin``/``cos`` is therefore bound by those calls. :func:`rewrite`
+traces a function to a jaxpr and evaluates it again with every float32 ``sin``/``cos`` replaced
+by :func:`sin` / :func:`cos` below: a Cody-Waite range reduction and minimax polynomials written
+with elementwise ``lax`` operations only, so XLA fuses and vectorises the whole step.
+
+Accuracy (float32, against float64 NumPy; every float in ``[0.5, 25000]`` checked exhaustively,
+and dense samples below): at most 1.31 ulp for ``|x| <= 25735`` (the range where the reduction
+is exact). Beyond it the error grows with ``|x|``; ``python -m benchmarks.transcendentals``
+measures it per range. For every finite input the result is finite and in ``[-1, 1]``; NaN and
+infinities give NaN; ``sin(-0.0)`` is ``-0.0``, as with XLA. Subnormal inputs give a zero of
+their sign: XLA:CPU's vectorised arithmetic flushes subnormals (its libm ``sinf`` does not).
+
+Which primitives are replaced: float32 ``sin`` and ``cos``, on CPU. Measured on XLA:CPU (jaxlib
+0.10.2), ``tan``, ``atan2`` (and ``atan``, ``asin``, ``acos``, which lower to it), ``pow`` and the
+reflection branch of ``lgamma`` are scalar libm calls too, but have no replacement here;
+``exp``, ``log``, ``log1p``, ``expm1``, ``sinh``, ``cosh``, ``tanh`` and ``erf`` are already
+vectorised by XLA. float64 ``sin``/``cos`` are scalar calls as well and are left to XLA.
+
+Switches: ``rewrite(fun, enable=False)`` returns ``fun`` itself; the environment variable
+``JAXGD_FAST_MATH=0`` turns the default (``enable=None``) off everywhere. On GPU and TPU the
+default keeps XLA's own implementations, which are already vectorised.
+
+Nested jaxprs are followed: ``jit``, ``cond``, ``while``, ``scan`` and ``checkpoint``/``remat``
+are rebuilt with rewritten bodies; ``custom_jvp_call``/``custom_vjp_call`` are inlined (their
+primal computation is evaluated, the custom derivative rule is dropped). That is safe for what
+this module is for: rewriting a step that is already differentiated (``grad(f)`` inside it has
+already used the custom rules). Differentiating a rewritten function afterwards differentiates
+the polynomials instead, which is accurate to a few ulp but not the library's rule. Primitives
+without a replacement pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from jax import lax
+from jax.extend import core as jcore
+
+__all__ = ["ENV_VAR", "cos", "enabled_for", "rewrite", "sin"]
+
+#: Environment variable that switches the default rewrite off (``0``) or on (``1``).
+ENV_VAR = "JAXGD_FAST_MATH"
+
+_ON = frozenset({"", "1", "true", "on", "yes"})
+_OFF = frozenset({"0", "false", "off", "no"})
+
+_F32 = np.float32
+
+# pi/2 as A + B + C + D (10 significant bits each) + E (a full float32): k * A ... k * D are exact
+# products for k < 2**14, so the subtractions that cancel (x close to a multiple of pi/2) are
+# exact and only k * E rounds, at ~2**-50 absolute, well below the closest float32 to a multiple
+# of pi/2 (|r| = 4.2e-9 at x = 252.898).
+_PIO2_A = _F32(1.5703125)
+_PIO2_B = _F32(4.839897155761719e-04)
+_PIO2_C = _F32(-1.6298145055770874e-07)
+_PIO2_D = _F32(6.082245818106458e-11)
+_PIO2_E = _F32(-5.1453114636784356e-14)
+_TWO_OVER_PI = _F32(2 / np.pi)
+
+# Minimax (relative error) fits on [0, pi/4 * 1.0005], rounded to float32:
+# sin r = r + r^3 P(r^2) to 2**-28, cos r = 1 - r^2/2 + r^4 Q(r^2) to 2**-33.
+_SIN_P = (_F32(-0.16666655242443085), _F32(0.00833215843886137), _F32(-0.00019514962332323194))
+_COS_Q = (_F32(0.04166664555668831), _F32(-0.0013887312961742282), _F32(2.4432783902739175e-05))
+
+_SIGN = np.int32(-(2**31))
+
+
+def _two_diff(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """a - b as an unevaluated sum (s, e); exact when |a| >= |b| or when a - b is exact."""
+    s = a - b
+    return s, (a - s) - b
+
+
+def _reduce(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """|x| = k pi/2 + (hi + lo) with |hi| <~ pi/4; returns (k mod 4 as int32, hi, lo)."""
+    a = lax.abs(x)
+    k = lax.round(a * _TWO_OVER_PI, lax.RoundingMethod.TO_NEAREST_EVEN)
+    t = (a - k * _PIO2_A) - k * _PIO2_B
+    t, e1 = _two_diff(t, k * _PIO2_C)
+    hi, e2 = _two_diff(t, k * _PIO2_D)
+    lo = (e1 + e2) - k * _PIO2_E
+    # Where the products above are inexact (|x| >~ 1e30) hi is garbage that would overflow in
+    # hi**2; bounding it keeps the result finite. |hi| <= pi/4 * 1.0005 elsewhere, so no effect.
+    hi = lax.clamp(_F32(-1.0), hi, _F32(1.0))
+    # XLA converts out-of-range floats to int saturating, so huge |x| only garble the quadrant.
+    q = lax.convert_element_type(k, np.int32) & np.int32(3)
+    return q, hi, lo
+
+
+def _kernels(hi: jax.Array, lo: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """sin and cos of hi + lo for |hi| <~ pi/4, |lo| <~ ulp(hi)."""
+    s = hi * hi
+    p = _SIN_P[0] + s * (_SIN_P[1] + s * _SIN_P[2])
+    sin_r = hi + (lo + (hi * s) * p)
+    q = _COS_Q[0] + s * (_COS_Q[1] + s * _COS_Q[2])
+    cos_r = (_F32(1.0) - _F32(0.5) * s) + ((s * s) * q - hi * lo)
+    return sin_r, cos_r
+
+
+def _flip(v: jax.Array, sign_bits: jax.Array) -> jax.Array:
+    bits = lax.bitcast_convert_type(v, np.int32) ^ sign_bits
+    return lax.bitcast_convert_type(bits, np.float32)
+
+
+def _clip_unit(v: jax.Array) -> jax.Array:
+    # Only garbled reductions (|x| far beyond 25735) can leave [-1, 1]; max/min keep NaN.
+    return lax.min(lax.max(v, _F32(-1.0)), _F32(1.0))
+
+
+def _check_float32(x: Any, name: str) -> jax.Array:
+    x = jax.numpy.asarray(x)
+    if x.dtype != np.float32:
+        raise TypeError(
+            f"fastmath.{name} takes float32 input, got {x.dtype}: cast with x.astype(jnp.float32), "
+            f"or use jnp.{name} for other dtypes"
+        )
+    return x
+
+
+def sin(x: jax.Array) -> jax.Array:
+    """float32 sine from elementwise operations that XLA:CPU vectorises.
+
+    Args:
+        x: a float32 array (any shape).
+
+    Returns:
+        ``sin(x)``, float32, within 1.31 ulp of the exact value for ``|x| <= 25735``; finite and in
+        ``[-1, 1]`` for every finite ``x``; NaN for NaN and infinities; ``sin(-0.0) == -0.0``.
+
+    Raises:
+        TypeError: if ``x`` is not float32.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxgd import fastmath
+        >>> x = jnp.linspace(-10.0, 10.0, 5)
+        >>> bool(jnp.allclose(fastmath.sin(x), jnp.sin(x), rtol=1e-6, atol=1e-7))
+        True
+    """
+    x = _check_float32(x, "sin")
+    q, hi, lo = _reduce(x)
+    sin_r, cos_r = _kernels(hi, lo)
+    v = lax.select((q & np.int32(1)) != 0, cos_r, sin_r)
+    # sin is odd and changes sign every two quadrants: move both facts into the sign bit.
+    sign = lax.shift_left(q & np.int32(2), np.int32(30)) ^ (
+        lax.bitcast_convert_type(x, np.int32) & _SIGN
+    )
+    return _clip_unit(_flip(v, sign))
+
+
+def cos(x: jax.Array) -> jax.Array:
+    """float32 cosine from elementwise operations that XLA:CPU vectorises.
+
+    Args:
+        x: a float32 array (any shape).
+
+    Returns:
+        ``cos(x)``, float32, within 1.31 ulp of the exact value for ``|x| <= 25735``; finite and in
+        ``[-1, 1]`` for every finite ``x``; NaN for NaN and infinities.
+
+    Raises:
+        TypeError: if ``x`` is not float32.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxgd import fastmath
+        >>> x = jnp.linspace(-10.0, 10.0, 5)
+        >>> bool(jnp.allclose(fastmath.cos(x), jnp.cos(x), rtol=1e-6, atol=1e-7))
+        True
+    """
+    x = _check_float32(x, "cos")
+    q, hi, lo = _reduce(x)
+    sin_r, cos_r = _kernels(hi, lo)
+    v = lax.select((q & np.int32(1)) != 0, sin_r, cos_r)
+    sign = lax.shift_left((q + np.int32(1)) & np.int32(2), np.int32(30))
+    return _clip_unit(_flip(v, sign))
+
+
+# primitive -> (replacement, dtypes it is measured to help and proven accurate for)
+_RULES: dict[jcore.Primitive, tuple[Callable[[jax.Array], jax.Array], frozenset[np.dtype]]] = {
+    lax.sin_p: (sin, frozenset({np.dtype(np.float32)})),
+    lax.cos_p: (cos, frozenset({np.dtype(np.float32)})),
+}
+_REPLACEABLE_DTYPES = frozenset().union(*(d for _, d in _RULES.values()))
+
+# Call-like primitives whose body is evaluated in place. For custom_jvp/custom_vjp this drops
+# the custom derivative rule; see the module docstring for why that is safe here.
+_INLINE = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
+
+
+def _env_enabled() -> bool:
+    raw = os.environ.get(ENV_VAR, "1").strip().lower()
+    if raw in _ON:
+        return True
+    if raw in _OFF:
+        return False
+    raise ValueError(
+        f"environment variable {ENV_VAR}={raw!r} is not understood: set it to 0 to turn the "
+        "fast sin/cos rewrite off, or 1 (or leave it unset) to keep it on"
+    )
+
+
+def enabled_for(dtype: Any, backend: str | None = None) -> bool:
+    """Whether :func:`rewrite` replaces ``sin``/``cos`` of this dtype on this backend by default.
+
+    True only for float32 on CPU, and only while the environment variable ``JAXGD_FAST_MATH``
+    is not ``0``: GPUs and TPUs already have vectorised ``sin``/``cos``, and float64 has no
+    replacement here.
+
+    Args:
+        dtype: a NumPy/JAX dtype or anything ``numpy.dtype`` accepts.
+        backend: a JAX platform name (``"cpu"``, ``"gpu"``, ``"tpu"``, ...); ``None`` means
+            ``jax.default_backend()``.
+
+    Returns:
+        True when the default rewrite applies.
+
+    Raises:
+        TypeError: if ``dtype`` is not a dtype or ``backend`` is not a string.
+        ValueError: if ``JAXGD_FAST_MATH`` holds something other than 0/1/true/false/on/off.
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxgd import fastmath
+        >>> fastmath.enabled_for(np.float32, "gpu"), fastmath.enabled_for(np.float64, "cpu")
+        (False, False)
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be a dtype such as numpy.float32, got {dtype!r}") from exc
+    if backend is None:
+        backend = jax.default_backend()
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a platform name such as 'cpu' (or None), got {backend!r}")
+    return _env_enabled() and backend.lower() == "cpu" and dt in _REPLACEABLE_DTYPES
+
+
+def _targets(jaxpr: jcore.Jaxpr, dtypes: frozenset[np.dtype]) -> bool:
+    for eqn in jaxpr.eqns:
+        if _replacement(eqn, dtypes) is not None:
+            return True
+        if any(_targets(sub, dtypes) for sub in jcore.jaxprs_in_params(eqn.params)):
+            return True
+    return False
+
+
+def _replacement(
+    eqn: jcore.JaxprEqn, dtypes: frozenset[np.dtype]
+) -> Callable[[jax.Array], jax.Array] | None:
+    rule = _RULES.get(eqn.primitive)
+    if rule is None or eqn.params.get("accuracy") is not None:
+        return None
+    dt = np.dtype(eqn.invars[0].aval.dtype)
+    return rule[0] if dt in dtypes and dt in rule[1] else None
+
+
+def _as_aval(value: jax.Array, aval: Any) -> jax.Array:
+    """Give a replacement's result the exact type (weak_type included) of the value it replaces."""
+    v_aval = jax.typeof(value)
+    if v_aval.dtype == aval.dtype and getattr(v_aval, "weak_type", False) == aval.weak_type:
+        return value
+    return lax.convert_element_type_p.bind(
+        value, new_dtype=aval.dtype, weak_type=aval.weak_type, sharding=None
+    )
+
+
+def _spec(aval: Any) -> jax.ShapeDtypeStruct:
+    return jax.ShapeDtypeStruct(aval.shape, aval.dtype, weak_type=aval.weak_type)
+
+
+def _rewrite_closed(closed: jcore.ClosedJaxpr, dtypes: frozenset[np.dtype]) -> jcore.ClosedJaxpr:
+    def body(*args: Any) -> list[Any]:
+        return _eval(closed.jaxpr, closed.consts, args, dtypes)
+
+    return jax.make_jaxpr(body)(*map(_spec, closed.in_avals))
+
+
+def _rewrite_open(jaxpr: jcore.Jaxpr, dtypes: frozenset[np.dtype]) -> jcore.Jaxpr | None:
+    if jaxpr.constvars:
+        return None
+    new = _rewrite_closed(jcore.ClosedJaxpr(jaxpr, []), dtypes)
+    return None if new.consts else new.jaxpr
+
+
+def _rewrite_params(params: dict[str, Any], dtypes: frozenset[np.dtype]) -> dict[str, Any] | None:
+    """params with every nested jaxpr that holds a target rewritten; None if it cannot be done."""
+    new = dict(params)
+    for name, value in params.items():
+        if isinstance(value, jcore.ClosedJaxpr):
+            if _targets(value.jaxpr, dtypes):
+                new[name] = _rewrite_closed(value, dtypes)
+        elif isinstance(value, jcore.Jaxpr):
+            if _targets(value, dtypes):
+                rewritten = _rewrite_open(value, dtypes)
+                if rewritten is None:
+                    return None
+                new[name] = rewritten
+        elif isinstance(value, tuple) and any(
+            isinstance(v, (jcore.ClosedJaxpr, jcore.Jaxpr)) for v in value
+        ):
+            items = []
+            for v in value:
+                if isinstance(v, jcore.ClosedJaxpr) and _targets(v.jaxpr, dtypes):
+                    v = _rewrite_closed(v, dtypes)
+                elif isinstance(v, jcore.Jaxpr) and _targets(v, dtypes):
+                    v = _rewrite_open(v, dtypes)
+                    if v is None:
+                        return None
+                items.append(v)
+            new[name] = tuple(items)
+    return new
+
+
+def _eval_eqn(eqn: jcore.JaxprEqn, invals: list[Any], dtypes: frozenset[np.dtype]) -> list[Any]:
+    prim = eqn.primitive
+    rule = _replacement(eqn, dtypes)
+    if rule is not None:
+        return [_as_aval(rule(invals[0]), eqn.outvars[0].aval)]
+    params = eqn.params
+    if prim.name in _INLINE:
+        body = params["call_jaxpr"]
+        if isinstance(body, jcore.ClosedJaxpr):
+            return _eval(body.jaxpr, body.consts, invals, dtypes)
+        return _eval(body, [], invals, dtypes)
+    if any(_targets(sub, dtypes) for sub in jcore.jaxprs_in_params(params)):
+        rewritten = _rewrite_params(params, dtypes)
+        if rewritten is not None:
+            params = rewritten
+    bind_params = prim.get_bind_params(params)
+    # Older JAX returns (subfuns, params); newer returns params only.
+    subfuns, bind_params = bind_params if isinstance(bind_params, tuple) else ((), bind_params)
+    with eqn.ctx.manager:
+        out = prim.bind(*subfuns, *invals, **bind_params)
+    return list(out) if prim.multiple_results else [out]
+
+
+def _eval(
+    jaxpr: jcore.Jaxpr, consts: Sequence[Any], args: Sequence[Any], dtypes: frozenset[np.dtype]
+) -> list[Any]:
+    env: dict[jcore.Var, Any] = {}
+
+    def read(v: Any) -> Any:
+        return v.val if isinstance(v, jcore.Literal) else env[v]
+
+    env.update(zip(jaxpr.constvars, consts, strict=True))
+    env.update(zip(jaxpr.invars, args, strict=True))
+    for eqn in jaxpr.eqns:
+        outs = _eval_eqn(eqn, [read(v) for v in eqn.invars], dtypes)
+        for var, val in zip(eqn.outvars, outs, strict=True):
+            if not isinstance(var, jcore.DropVar):
+                env[var] = val
+    return [read(v) for v in jaxpr.outvars]
+
+
+def rewrite(fun: Callable[..., Any], *, enable: bool | None = None) -> Callable[..., Any]:
+    """Return ``fun`` with float32 ``sin``/``cos`` computed by vectorisable polynomials.
+
+    The returned function has ``fun``'s signature (positional and keyword arguments that are
+    arrays or pytrees of arrays) and returns the same pytree. Each call traces ``fun`` to a
+    jaxpr and evaluates it with the replacements, so it works on concrete values, under
+    ``jit`` and under ``vmap``; wrap it in ``jit`` (as one does with the descent step) so the
+    tracing happens once per compile.
+
+    Meant for a step that is already differentiated, e.g. ``rewrite(jax.grad(f))``: custom
+    derivative rules inside ``fun`` are inlined (see the module docstring).
+
+    Args:
+        fun: the function to rewrite.
+        enable: ``None`` (default) rewrites the dtypes for which :func:`enabled_for` is true on
+            the default backend, deciding at each call (so ``JAXGD_FAST_MATH=0`` takes effect
+            at the next trace); ``True`` rewrites float32 ``sin``/``cos`` on any backend;
+            ``False`` returns ``fun`` unchanged.
+
+    Returns:
+        The rewritten function (``fun`` itself when ``enable`` is False).
+
+    Raises:
+        TypeError: if ``fun`` is not callable or ``enable`` is not None/True/False.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxgd import fastmath
+        >>> f = lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)
+        >>> step = jax.jit(fastmath.rewrite(jax.grad(f)))
+        >>> float(step(jnp.float32(0.0)))
+        1.0
+        >>> "sin" in str(jax.make_jaxpr(fastmath.rewrite(f, enable=True))(1.0))
+        False
+    """
+    if not callable(fun):
+        raise TypeError(f"fun must be callable (the function to rewrite), got {fun!r}")
+    if enable is not None and not isinstance(enable, bool):
+        raise TypeError(f"enable must be None, True or False, got {enable!r}")
+    if enable is False:
+        return fun
+
+    @functools.wraps(fun)
+    def rewritten(*args: Any, **kwargs: Any) -> Any:
+        if enable:
+            dtypes = _REPLACEABLE_DTYPES
+        else:
+            dtypes = frozenset(d for d in _REPLACEABLE_DTYPES if enabled_for(d))
+            if not dtypes:
+                return fun(*args, **kwargs)
+        flat, in_tree = jax.tree.flatten((args, kwargs))
+
+        def flat_fun(*flat_args: Any) -> Any:
+            a, kw = jax.tree.unflatten(in_tree, flat_args)
+            return fun(*a, **kw)
+
+        closed, out_shape = jax.make_jaxpr(flat_fun, return_shape=True)(*flat)
+        out = _eval(closed.jaxpr, closed.consts, flat, dtypes)
+        return jax.tree.unflatten(jax.tree.structure(out_shape), out)
+
+    return rewritten
