@@ -237,6 +237,16 @@ def test_rewrite_of_grad_matches_grad_on_the_notebooks_function():
     assert_close_in_ulps(fast, xla, scale)
 
 
+def test_grad_of_a_rewritten_function_is_the_derivative():
+    fast = fastmath.rewrite(notebook_f, enable=True)
+    x = jnp.linspace(-7.0, 7.0, 1001, dtype=jnp.float32)
+    got = jax.jit(jax.vmap(jax.grad(fast)))(x)
+    second = jax.jit(jax.vmap(jax.grad(jax.grad(fast))))(x)
+    np.testing.assert_allclose(got, jax.vmap(jax.grad(notebook_f))(x), rtol=1e-5, atol=1e-6)
+    want2 = jax.vmap(jax.grad(jax.grad(notebook_f)))(x)
+    np.testing.assert_allclose(second, want2, rtol=1e-5, atol=1e-6)
+
+
 def nested(x, with_while=True):
     y = lax.cond(x > 0, jnp.sin, jnp.cos, x)
     y = lax.fori_loop(0, 3, lambda i, c: c + 0.1 * jnp.cos(c * i), y)
