@@ -12,9 +12,9 @@ Prints four tables:
 2. The bare descent loop: a jitted ``fori_loop`` of ``x <- x - lr * f'(x)`` over 64k lanes on
    the notebook's f, with and without the rewrite, and the rewritten loop compiled with
    ``xla_cpu_prefer_vector_width=512`` (whether the CPU has AVX-512 is printed too).
-3. The rewrite's accuracy: max ulp error of ``fastmath.sin``/``cos`` against float64 NumPy per
-   range of ``|x|``, on random floats (uniform in bits) plus the floats nearest to multiples of
-   pi/2, next to XLA's own (libm) error on the same points.
+3. The rewrite's accuracy: max ulp error of ``fastmath.sin``/``cos`` per range of ``|x|``, on
+   random floats plus the floats nearest to multiples of pi/2, next to XLA's own (libm) error
+   on the same points: float32 against float64 NumPy, float64 against long double.
 """
 
 from __future__ import annotations
@@ -104,12 +104,17 @@ class Row:
     ns: dict[str, tuple[float, float]]
 
 
-def bench_elementwise(n: int, rounds: int, dtypes=("float32", "float64")) -> list[Row]:
+def bench_elementwise(
+    n: int, rounds: int, dtypes=("float32", "float64"), only: set[str] | None = None
+) -> list[Row]:
+    """Rows for every case (or those named in ``only``) in every dtype."""
     rng = np.random.default_rng(0)
     rows = []
     for dtype in dtypes:
         with jax.enable_x64(dtype == "float64"):
             for case in cases():
+                if only is not None and case.name not in only:
+                    continue
                 args = [
                     rng.uniform(case.low, case.high, n).astype(dtype) for _ in range(case.arity)
                 ]
@@ -193,6 +198,42 @@ RANGES = [
 ]
 
 
+RANGES64 = [
+    (0.0, np.pi / 4),
+    (np.pi / 4, 1e3),
+    (1e3, 1.6e6),
+    (1.6e6, 1e8),
+    (1e8, 1e300),
+]
+
+
+def _ulp_error64(y: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    mag = np.maximum(np.abs(ref), np.longdouble(np.finfo(np.float64).tiny))
+    return np.abs(y.astype(np.longdouble) - ref) / np.exp2(np.floor(np.log2(mag)) - 52)
+
+
+def accuracy64(samples: int) -> list[tuple[str, float, float, float, float]]:
+    """As :func:`accuracy`, float64, against long double (empty where that is plain double)."""
+    if np.finfo(np.longdouble).nmant < 63:
+        return []
+    rng = np.random.default_rng(2)
+    half_pi = np.longdouble(np.pi) / 2 + np.longdouble(1.2246467991473532e-16) / 2
+    out = []
+    with jax.enable_x64(True):
+        fns = [jax.jit(g) for g in (fastmath.sin, fastmath.cos, jnp.sin, jnp.cos)]
+        for low, high in RANGES64:
+            x = np.exp(rng.uniform(np.log(max(low, 1e-300)), np.log(high), samples))
+            k = np.arange(np.ceil(low / (np.pi / 2)), min(high / (np.pi / 2), 2e5) + 1)
+            near = (k.astype(np.longdouble) * half_pi).astype(np.float64)
+            near = near[(near >= low) & (near < high)]
+            x = np.concatenate([x, near, np.nextafter(near, 0)])
+            xl = x.astype(np.longdouble)
+            refs = (np.sin(xl), np.cos(xl)) * 2
+            errs = [_ulp_error64(np.asarray(g(x)), r).max() for g, r in zip(fns, refs, strict=True)]
+            out.append((f"[{low:.4g}, {high:.4g})", *map(float, errs)))
+    return out
+
+
 def accuracy(samples: int) -> list[tuple[str, float, float, float, float]]:
     """(range, max ulp fastmath sin, cos, XLA sin, cos) over random floats and hard cases."""
     rng = np.random.default_rng(1)
@@ -221,7 +262,7 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}" if v < 1e4 else f"{v:.2e}"
 
 
-def report(rows: list[Row], descent, acc, avx512: bool) -> str:
+def report(rows: list[Row], descent, acc, acc64, avx512: bool) -> str:
     lines = ["## ns per element (median / min over interleaved rounds); ratio = XLA / method", ""]
     lines.append("| primitive | dtype | XLA | NumPy | rewrite | XLA/NumPy | XLA/rewrite |")
     lines.append("|---|---|---|---|---|---|---|")
@@ -246,11 +287,17 @@ def report(rows: list[Row], descent, acc, avx512: bool) -> str:
         lines.append(f"| {name} | {med:.3f} | {mn:.3f} | {base / med:.2f}x |")
     lines.append("")
     lines.append(f"CPU has avx512f: {avx512}")
-    lines += ["", "## accuracy: max ulp error against float64 NumPy", ""]
-    lines.append("| abs(x) in | fastmath.sin | fastmath.cos | XLA sin | XLA cos |")
-    lines.append("|---|---|---|---|---|")
-    for name, *errs in acc:
-        lines.append(f"| {name} | " + " | ".join(_fmt(e) for e in errs) + " |")
+    for title, table in (
+        ("float32, max ulp error against float64 NumPy", acc),
+        ("float64, max ulp error against long double NumPy", acc64),
+    ):
+        if not table:
+            continue
+        lines += ["", f"## accuracy, {title}", ""]
+        lines.append("| abs(x) in | fastmath.sin | fastmath.cos | XLA sin | XLA cos |")
+        lines.append("|---|---|---|---|---|")
+        for name, *errs in table:
+            lines.append(f"| {name} | " + " | ".join(_fmt(e) for e in errs) + " |")
     return "\n".join(lines)
 
 
@@ -265,7 +312,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = bench_elementwise(n, rounds)
     descent = bench_descent(lanes, steps, rounds)
     acc = accuracy(samples)
-    print(report(rows, descent, acc, has_avx512()))
+    acc64 = accuracy64(samples // 4)
+    print(report(rows, descent, acc, acc64, has_avx512()))
 
 
 if __name__ == "__main__":

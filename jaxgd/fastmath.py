@@ -1,24 +1,29 @@
-"""Vectorisable float32 ``sin`` and ``cos`` for XLA:CPU, applied by rewriting a function's jaxpr.
+"""Vectorisable ``sin`` and ``cos`` for XLA:CPU, applied by rewriting a function's jaxpr.
 
 XLA's CPU backend lowers ``sin`` and ``cos`` to one scalar libm call per element (``sinf``,
-``cosf``), while ``exp`` and the arithmetic around it are vectorised. A gradient-descent step
-on a function built from ``sin``/``cos`` is therefore bound by those calls. :func:`rewrite`
-traces a function to a jaxpr and evaluates it again with every float32 ``sin``/``cos`` replaced
-by :func:`sin` / :func:`cos` below: a Cody-Waite range reduction and minimax polynomials written
-with elementwise ``lax`` operations only, so XLA fuses and vectorises the whole step.
+``cosf``, ``sin``, ``cos``), while ``exp`` and the arithmetic around it are vectorised. A
+gradient-descent step on a function built from ``sin``/``cos`` is therefore bound by those
+calls. :func:`rewrite` traces a function to a jaxpr and evaluates it again with every float32
+and float64 ``sin``/``cos`` replaced by :func:`sin` / :func:`cos` below: a Cody-Waite range
+reduction carried in two words and minimax polynomials, written with elementwise ``lax``
+operations only, so XLA fuses and vectorises the whole step.
 
-Accuracy (float32, against float64 NumPy; every float in ``[0.5, 25000]`` checked exhaustively,
-and dense samples below): at most 1.31 ulp for ``|x| <= 25735`` (the range where the reduction
-is exact). Beyond it the error grows with ``|x|``; ``python -m benchmarks.transcendentals``
+Accuracy, against float64 NumPy for float32 (every float in ``[0.5, 25000]`` checked
+exhaustively) and against long double for float64 (random and hard cases):
+
+- float32: at most 1.31 ulp for ``|x| <= 25735`` (where the reduction is exact);
+- float64: at most 0.81 ulp for ``|x| <= 1.6e6``.
+
+Beyond those ranges the error grows with ``|x|``; ``python -m benchmarks.transcendentals``
 measures it per range. For every finite input the result is finite and in ``[-1, 1]``; NaN and
 infinities give NaN; ``sin(-0.0)`` is ``-0.0``, as with XLA. Subnormal inputs give a zero of
-their sign: XLA:CPU's vectorised arithmetic flushes subnormals (its libm ``sinf`` does not).
+their sign: XLA:CPU's vectorised arithmetic flushes subnormals (its libm call does not).
 
-Which primitives are replaced: float32 ``sin`` and ``cos``, on CPU. Measured on XLA:CPU (jaxlib
-0.10.2), ``tan``, ``atan2`` (and ``atan``, ``asin``, ``acos``, which lower to it), ``pow`` and the
+Which primitives are replaced: ``sin`` and ``cos``. Measured on XLA:CPU (jaxlib 0.10.2),
+``tan``, ``atan2`` (and ``atan``, ``asin``, ``acos``, which lower to it), ``pow`` and the
 reflection branch of ``lgamma`` are scalar libm calls too, but have no replacement here;
 ``exp``, ``log``, ``log1p``, ``expm1``, ``sinh``, ``cosh``, ``tanh`` and ``erf`` are already
-vectorised by XLA. float64 ``sin``/``cos`` are scalar calls as well and are left to XLA.
+vectorised by XLA.
 
 Switches: ``rewrite(fun, enable=False)`` returns ``fun`` itself; the environment variable
 ``JAXGD_FAST_MATH=0`` turns the default (``enable=None``) off everywhere. On GPU and TPU the
@@ -38,6 +43,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -53,25 +59,85 @@ ENV_VAR = "JAXGD_FAST_MATH"
 _ON = frozenset({"", "1", "true", "on", "yes"})
 _OFF = frozenset({"0", "false", "off", "no"})
 
-_F32 = np.float32
 
-# pi/2 as A + B + C + D (10 significant bits each) + E (a full float32): k * A ... k * D are exact
-# products for k < 2**14, so the subtractions that cancel (x close to a multiple of pi/2) are
-# exact and only k * E rounds, at ~2**-50 absolute, well below the closest float32 to a multiple
-# of pi/2 (|r| = 4.2e-9 at x = 252.898).
-_PIO2_A = _F32(1.5703125)
-_PIO2_B = _F32(4.839897155761719e-04)
-_PIO2_C = _F32(-1.6298145055770874e-07)
-_PIO2_D = _F32(6.082245818106458e-11)
-_PIO2_E = _F32(-5.1453114636784356e-14)
-_TWO_OVER_PI = _F32(2 / np.pi)
+@dataclass(frozen=True)
+class _Kernel:
+    """Constants of one precision: pi/2 in pieces, polynomial coefficients, integer types."""
 
-# Minimax (relative error) fits on [0, pi/4 * 1.0005], rounded to float32:
-# sin r = r + r^3 P(r^2) to 2**-28, cos r = 1 - r^2/2 + r^4 Q(r^2) to 2**-33.
-_SIN_P = (_F32(-0.16666655242443085), _F32(0.00833215843886137), _F32(-0.00019514962332323194))
-_COS_Q = (_F32(0.04166664555668831), _F32(-0.0013887312961742282), _F32(2.4432783902739175e-05))
+    dtype: type
+    int_dtype: type
+    pio2: tuple  # pieces whose products with k are exact, then a rounded tail
+    sin_p: tuple
+    cos_q: tuple
 
-_SIGN = np.int32(-(2**31))
+
+# float32: pi/2 as A + B + C + D (10 significant bits each) + E (a full float32). k * A ... k * D
+# are exact for k < 2**14, so the subtractions that cancel (x close to a multiple of pi/2) are
+# exact and only k * E rounds, at ~2**-50 absolute, far below the closest float32 to a multiple
+# of pi/2 (|r| = 4.2e-9 at x = 252.898). Polynomials: minimax (relative error) fits on
+# [0, pi/4 * 1.0005], rounded to float32: sin r = r + r^3 P(r^2) to 2**-28, cos r = 1 - r^2/2 +
+# r^4 Q(r^2) to 2**-33.
+_K32 = _Kernel(
+    dtype=np.float32,
+    int_dtype=np.int32,
+    pio2=tuple(
+        np.float32(c)
+        for c in (
+            1.5703125,
+            4.839897155761719e-04,
+            -1.6298145055770874e-07,
+            6.082245818106458e-11,
+            -5.1453114636784356e-14,
+        )
+    ),
+    sin_p=tuple(
+        map(np.float32, (-0.16666655242443085, 0.00833215843886137, -1.9514962332323194e-4))
+    ),
+    cos_q=tuple(
+        map(np.float32, (0.04166664555668831, -0.0013887312961742282, 2.4432783902739175e-5))
+    ),
+)
+
+# float64: pi/2 as A + B + C (33 bits each, exact products for k < 2**20) + D (a full float64);
+# the kernels' coefficients are fdlibm's (__kernel_sin / __kernel_cos, error < 2**-58).
+_K64 = _Kernel(
+    dtype=np.float64,
+    int_dtype=np.int64,
+    pio2=(
+        np.float64(1.5707963267341256),
+        np.float64(6.077100506303966e-11),
+        np.float64(2.0222662487111665e-21),
+        np.float64(8.4784276603689e-32),
+    ),
+    sin_p=tuple(
+        map(
+            np.float64,
+            (
+                -1.66666666666666324348e-01,
+                8.33333333332248946124e-03,
+                -1.98412698298579493134e-04,
+                2.75573137070700676789e-06,
+                -2.50507602534068634195e-08,
+                1.58969099521155010221e-10,
+            ),
+        )
+    ),
+    cos_q=tuple(
+        map(
+            np.float64,
+            (
+                4.16666666666666019037e-02,
+                -1.38888888888741095749e-03,
+                2.48015872894767294178e-05,
+                -2.75573143513906633035e-07,
+                2.08757232129817482790e-09,
+                -1.13596475577881948265e-11,
+            ),
+        )
+    ),
+)
+
+_KERNELS = {np.dtype(np.float32): _K32, np.dtype(np.float64): _K64}
 
 
 def _two_diff(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -80,63 +146,93 @@ def _two_diff(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
     return s, (a - s) - b
 
 
-def _reduce(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """|x| = k pi/2 + (hi + lo) with |hi| <~ pi/4; returns (k mod 4 as int32, hi, lo)."""
+def _reduce(x: jax.Array, c: _Kernel) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """|x| = k pi/2 + (hi + lo) with |hi| <~ pi/4; returns (k mod 4 as an integer, hi, lo)."""
+    one, f = c.dtype(1.0), c.dtype
     a = lax.abs(x)
-    k = lax.round(a * _TWO_OVER_PI, lax.RoundingMethod.TO_NEAREST_EVEN)
-    t = (a - k * _PIO2_A) - k * _PIO2_B
-    t, e1 = _two_diff(t, k * _PIO2_C)
-    hi, e2 = _two_diff(t, k * _PIO2_D)
-    lo = (e1 + e2) - k * _PIO2_E
+    k = lax.round(a * f(2 / np.pi), lax.RoundingMethod.TO_NEAREST_EVEN)
+    if c.dtype == np.float32:
+        a_, b_, c_, d_, e_ = c.pio2
+        t = (a - k * a_) - k * b_
+        t, e1 = _two_diff(t, k * c_)
+        hi, e2 = _two_diff(t, k * d_)
+        lo = (e1 + e2) - k * e_
+    else:
+        a_, b_, c_, d_ = c.pio2
+        t = a - k * a_
+        t, e1 = _two_diff(t, k * b_)
+        hi, e2 = _two_diff(t, k * c_)
+        lo = (e1 + e2) - k * d_
     # Where the products above are inexact (|x| >~ 1e30) hi is garbage that would overflow in
     # hi**2; bounding it keeps the result finite. |hi| <= pi/4 * 1.0005 elsewhere, so no effect.
-    hi = lax.clamp(_F32(-1.0), hi, _F32(1.0))
+    hi = lax.clamp(-one, hi, one)
     # XLA converts out-of-range floats to int saturating, so huge |x| only garble the quadrant.
-    q = lax.convert_element_type(k, np.int32) & np.int32(3)
+    q = lax.convert_element_type(k, c.int_dtype) & c.int_dtype(3)
     return q, hi, lo
 
 
-def _kernels(hi: jax.Array, lo: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _horner(z: jax.Array, coefs: tuple) -> jax.Array:
+    acc = coefs[-1]
+    for coef in coefs[-2::-1]:
+        acc = coef + z * acc
+    return acc
+
+
+def _kernels(hi: jax.Array, lo: jax.Array, c: _Kernel) -> tuple[jax.Array, jax.Array]:
     """sin and cos of hi + lo for |hi| <~ pi/4, |lo| <~ ulp(hi)."""
-    s = hi * hi
-    p = _SIN_P[0] + s * (_SIN_P[1] + s * _SIN_P[2])
-    sin_r = hi + (lo + (hi * s) * p)
-    q = _COS_Q[0] + s * (_COS_Q[1] + s * _COS_Q[2])
-    cos_r = (_F32(1.0) - _F32(0.5) * s) + ((s * s) * q - hi * lo)
+    f = c.dtype
+    z = hi * hi
+    if c.dtype == np.float32:
+        sin_r = hi + (lo + (hi * z) * _horner(z, c.sin_p))
+        cos_r = (f(1.0) - f(0.5) * z) + ((z * z) * _horner(z, c.cos_q) - hi * lo)
+        return sin_r, cos_r
+    # fdlibm's evaluation order, which keeps the final additions within one rounding
+    v = z * hi
+    r = _horner(z, c.sin_p[1:])
+    sin_r = hi - ((z * (f(0.5) * lo - v * r) - lo) - v * c.sin_p[0])
+    hz = f(0.5) * z
+    w = f(1.0) - hz
+    cos_r = w + (((f(1.0) - w) - hz) + (z * (z * _horner(z, c.cos_q)) - hi * lo))
     return sin_r, cos_r
 
 
-def _flip(v: jax.Array, sign_bits: jax.Array) -> jax.Array:
-    bits = lax.bitcast_convert_type(v, np.int32) ^ sign_bits
-    return lax.bitcast_convert_type(bits, np.float32)
+def _flip(v: jax.Array, sign_bits: jax.Array, c: _Kernel) -> jax.Array:
+    bits = lax.bitcast_convert_type(v, c.int_dtype) ^ sign_bits
+    return lax.bitcast_convert_type(bits, c.dtype)
 
 
-def _clip_unit(v: jax.Array) -> jax.Array:
-    # Only garbled reductions (|x| far beyond 25735) can leave [-1, 1]; max/min keep NaN.
-    return lax.min(lax.max(v, _F32(-1.0)), _F32(1.0))
+def _clip_unit(v: jax.Array, c: _Kernel) -> jax.Array:
+    # Only garbled reductions (|x| far beyond the exact range) can leave [-1, 1]; max/min keep NaN.
+    return lax.min(lax.max(v, c.dtype(-1.0)), c.dtype(1.0))
+
+
+def _sign_shift(c: _Kernel) -> Any:
+    # moves bit 1 of the quadrant to the sign bit
+    return c.int_dtype(np.iinfo(c.int_dtype).bits - 2)
 
 
 # The sign-bit arithmetic below has no derivative; custom rules give the true ones, so that
 # grad(rewrite(f)) is right too (d sin = cos, d cos = -sin, both with these kernels).
 @jax.custom_jvp
 def _sin(x: jax.Array) -> jax.Array:
-    q, hi, lo = _reduce(x)
-    sin_r, cos_r = _kernels(hi, lo)
-    v = lax.select((q & np.int32(1)) != 0, cos_r, sin_r)
+    c = _KERNELS[np.dtype(x.dtype)]
+    q, hi, lo = _reduce(x, c)
+    sin_r, cos_r = _kernels(hi, lo, c)
+    v = lax.select((q & c.int_dtype(1)) != 0, cos_r, sin_r)
     # sin is odd and changes sign every two quadrants: move both facts into the sign bit.
-    sign = lax.shift_left(q & np.int32(2), np.int32(30)) ^ (
-        lax.bitcast_convert_type(x, np.int32) & _SIGN
-    )
-    return _clip_unit(_flip(v, sign))
+    sign_of_x = lax.bitcast_convert_type(x, c.int_dtype) & c.int_dtype(np.iinfo(c.int_dtype).min)
+    sign = lax.shift_left(q & c.int_dtype(2), _sign_shift(c)) ^ sign_of_x
+    return _clip_unit(_flip(v, sign, c), c)
 
 
 @jax.custom_jvp
 def _cos(x: jax.Array) -> jax.Array:
-    q, hi, lo = _reduce(x)
-    sin_r, cos_r = _kernels(hi, lo)
-    v = lax.select((q & np.int32(1)) != 0, sin_r, cos_r)
-    sign = lax.shift_left((q + np.int32(1)) & np.int32(2), np.int32(30))
-    return _clip_unit(_flip(v, sign))
+    c = _KERNELS[np.dtype(x.dtype)]
+    q, hi, lo = _reduce(x, c)
+    sin_r, cos_r = _kernels(hi, lo, c)
+    v = lax.select((q & c.int_dtype(1)) != 0, sin_r, cos_r)
+    sign = lax.shift_left((q + c.int_dtype(1)) & c.int_dtype(2), _sign_shift(c))
+    return _clip_unit(_flip(v, sign, c), c)
 
 
 @_sin.defjvp
@@ -151,28 +247,29 @@ def _cos_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax
     return _cos(x), -_sin(x) * t
 
 
-def _check_float32(x: Any, name: str) -> jax.Array:
+def _check_float(x: Any, name: str) -> jax.Array:
     x = jax.numpy.asarray(x)
-    if x.dtype != np.float32:
+    if np.dtype(x.dtype) not in _KERNELS:
         raise TypeError(
-            f"fastmath.{name} takes float32 input, got {x.dtype}: cast with x.astype(jnp.float32), "
-            f"or use jnp.{name} for other dtypes"
+            f"fastmath.{name} takes float32 or float64 input, got {x.dtype}: cast with "
+            f"x.astype(jnp.float32), or use jnp.{name} for other dtypes"
         )
     return x
 
 
 def sin(x: jax.Array) -> jax.Array:
-    """float32 sine from elementwise operations that XLA:CPU vectorises.
+    """Sine from elementwise operations that XLA:CPU vectorises.
 
     Args:
-        x: a float32 array (any shape).
+        x: a float32 or float64 array (any shape).
 
     Returns:
-        ``sin(x)``, float32, within 1.31 ulp of the exact value for ``|x| <= 25735``; finite and in
+        ``sin(x)`` in x's dtype: within 1.31 ulp of the exact value for ``|x| <= 25735`` in
+        float32, within 0.81 ulp for ``|x| <= 1.6e6`` in float64; finite and in
         ``[-1, 1]`` for every finite ``x``; NaN for NaN and infinities; ``sin(-0.0) == -0.0``.
 
     Raises:
-        TypeError: if ``x`` is not float32.
+        TypeError: if ``x`` is not float32 or float64.
 
     Example:
         >>> import jax.numpy as jnp
@@ -181,21 +278,22 @@ def sin(x: jax.Array) -> jax.Array:
         >>> bool(jnp.allclose(fastmath.sin(x), jnp.sin(x), rtol=1e-6, atol=1e-7))
         True
     """
-    return _sin(_check_float32(x, "sin"))
+    return _sin(_check_float(x, "sin"))
 
 
 def cos(x: jax.Array) -> jax.Array:
-    """float32 cosine from elementwise operations that XLA:CPU vectorises.
+    """Cosine from elementwise operations that XLA:CPU vectorises.
 
     Args:
-        x: a float32 array (any shape).
+        x: a float32 or float64 array (any shape).
 
     Returns:
-        ``cos(x)``, float32, within 1.31 ulp of the exact value for ``|x| <= 25735``; finite and in
+        ``cos(x)`` in x's dtype: within 1.31 ulp of the exact value for ``|x| <= 25735`` in
+        float32, within 0.81 ulp for ``|x| <= 1.6e6`` in float64; finite and in
         ``[-1, 1]`` for every finite ``x``; NaN for NaN and infinities.
 
     Raises:
-        TypeError: if ``x`` is not float32.
+        TypeError: if ``x`` is not float32 or float64.
 
     Example:
         >>> import jax.numpy as jnp
@@ -204,13 +302,13 @@ def cos(x: jax.Array) -> jax.Array:
         >>> bool(jnp.allclose(fastmath.cos(x), jnp.cos(x), rtol=1e-6, atol=1e-7))
         True
     """
-    return _cos(_check_float32(x, "cos"))
+    return _cos(_check_float(x, "cos"))
 
 
 # primitive -> (replacement, dtypes it is measured to help and proven accurate for)
 _RULES: dict[jcore.Primitive, tuple[Callable[[jax.Array], jax.Array], frozenset[np.dtype]]] = {
-    lax.sin_p: (sin, frozenset({np.dtype(np.float32)})),
-    lax.cos_p: (cos, frozenset({np.dtype(np.float32)})),
+    lax.sin_p: (sin, frozenset(_KERNELS)),
+    lax.cos_p: (cos, frozenset(_KERNELS)),
 }
 _REPLACEABLE_DTYPES = frozenset().union(*(d for _, d in _RULES.values()))
 
@@ -234,9 +332,8 @@ def _env_enabled() -> bool:
 def enabled_for(dtype: Any, backend: str | None = None) -> bool:
     """Whether :func:`rewrite` replaces ``sin``/``cos`` of this dtype on this backend by default.
 
-    True only for float32 on CPU, and only while the environment variable ``JAXGD_FAST_MATH``
-    is not ``0``: GPUs and TPUs already have vectorised ``sin``/``cos``, and float64 has no
-    replacement here.
+    True only for float32 and float64 on CPU, and only while the environment variable
+    ``JAXGD_FAST_MATH`` is not ``0``: GPUs and TPUs already have vectorised ``sin``/``cos``.
 
     Args:
         dtype: a NumPy/JAX dtype or anything ``numpy.dtype`` accepts.
@@ -253,7 +350,7 @@ def enabled_for(dtype: Any, backend: str | None = None) -> bool:
     Example:
         >>> import numpy as np
         >>> from jaxgd import fastmath
-        >>> fastmath.enabled_for(np.float32, "gpu"), fastmath.enabled_for(np.float64, "cpu")
+        >>> fastmath.enabled_for(np.float32, "gpu"), fastmath.enabled_for(np.int32, "cpu")
         (False, False)
     """
     try:
@@ -385,7 +482,7 @@ def _eval(
 
 
 def rewrite(fun: Callable[..., Any], *, enable: bool | None = None) -> Callable[..., Any]:
-    """Return ``fun`` with float32 ``sin``/``cos`` computed by vectorisable polynomials.
+    """Return ``fun`` with ``sin``/``cos`` computed by vectorisable polynomials.
 
     The returned function has ``fun``'s signature (positional and keyword arguments that are
     arrays or pytrees of arrays) and returns the same pytree. Each call traces ``fun`` to a
@@ -400,7 +497,7 @@ def rewrite(fun: Callable[..., Any], *, enable: bool | None = None) -> Callable[
         fun: the function to rewrite.
         enable: ``None`` (default) rewrites the dtypes for which :func:`enabled_for` is true on
             the default backend, deciding at each call (so ``JAXGD_FAST_MATH=0`` takes effect
-            at the next trace); ``True`` rewrites float32 ``sin``/``cos`` on any backend;
+            at the next trace); ``True`` rewrites float32/float64 ``sin``/``cos`` on any backend;
             ``False`` returns ``fun`` unchanged.
 
     Returns:
