@@ -129,7 +129,7 @@ def test_module_rejects_a_numpy_function_in_one_line(name, tmp_path, capsys):
     [
         ("single_run", ["--learning-rate", "-1"], "--learning-rate: must be >= 0"),
         ("start_location", ["--starts", "5", "-5", "3"], "--starts: LO must not exceed HI"),
-        ("learning_rate", ["--learning-rates", "0", "1"], "expected 3 arguments"),
+        ("learning_rate", ["--learning-rates", "0", "1"], "expected LO HI N (N evenly spaced"),
         ("lr_epochs", ["--epochs", "10", "1e10", "3"], "--epochs: epochs must be at most"),
         ("random_starts", ["--repeats", "0"], "--repeats: expected a whole number >= 1"),
         ("convergence", ["--epochs", "10", "20", "3"], "unrecognized arguments: 20 3"),
@@ -232,7 +232,7 @@ def test_start_location_counts(tmp_path, capsys):
     assert count(rf"local minimum x = {LOCAL} \(within 0.001\): (\d+) of 11 starts", out) == (
         n_local
     )
-    assert "11 starts from -5 to 5, learning rate 0.1, 300 epochs" in out
+    assert "11 starts evenly spaced from -5 to 5, learning rate 0.1, 300 epochs" in out
     assert "diverged: 0 of 11 starts" in out
 
 
@@ -303,7 +303,10 @@ def test_random_starts_inside_one_basin_all_reach_it(tmp_path, capsys):
     assert re.search(
         r"the highest in [1-4] of 9 cells, the first at rate 0\.\d+ with (205|400) epochs", out
     )
-    assert "16 random starts (seed 0) drawn uniformly from [-4, 1.3]; 3 learning rates x 3" in out
+    assert (
+        "16 random starts (seed 0) drawn uniformly from [-4, 1.3]; 3 learning rates from 1e-10 "
+        "to 0.1 x 3" in out
+    )
     assert "144 runs, one compiled call" in out
     notebook_cells = count(r"one random start per cell: (\d+) of 9 cells", out)
     assert 1 <= notebook_cells <= 9
