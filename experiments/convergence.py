@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     fig = plotting.plot_convergence(
         conv,
         minima=minima,
+        rate_scale=ctx.scale("learning_rates"),
         title=f"Epochs to converge; f: {ctx.function.name}, tol {cli.num(ctx.tol)}",
     )
     ctx.save(fig, "convergence")

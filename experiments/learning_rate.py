@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         res.squeeze(),
         minima=ctx.minima,
         tol=ctx.tol,
+        f=ctx.f,
+        xscale=ctx.scale("learning_rates"),
         title=(
             f"Where descent ends, for each learning rate\nf: {ctx.function.name}, x₀ = "
             f"{cli.num(ctx.start)}, {cli.plural(ctx.epochs, 'epoch')}"

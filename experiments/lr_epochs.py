@@ -49,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
     about = f"f: {ctx.function.name}, x₀ = {cli.num(ctx.start)}"
     vmin, vmax = plotting.color_limits(final, vmin=ctx.vmin, vmax=ctx.vmax)
+    scales = {"rate_scale": ctx.scale("learning_rates"), "epochs_scale": ctx.scale("epochs")}
     heatmap = plotting.plot_heatmap(
         res,
+        **scales,
         vmin=vmin,
         vmax=vmax,
         target=target,
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx.save(heatmap, "lr_epochs_heatmap")
     lines = plotting.plot_lines(
         res,
+        **scales,
         minima=ctx.minima,
         tol=ctx.tol,
         title=f"Where descent ends, one line per number of epochs\n{about}",

@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         tol=ctx.tol,
         vmin=ctx.vmin,
         vmax=ctx.vmax,
+        rate_scale=ctx.scale("learning_rates"),
+        epochs_scale=ctx.scale("epochs"),
         suptitle=f"Random starts in {ctx.domain_text} (seed {ctx.seed}); f: {ctx.function.name}",
     )
     ctx.save(fig, "random_starts")

@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         res.squeeze(),
         minima=ctx.minima,
         tol=ctx.tol,
+        f=ctx.f,
+        xscale=ctx.scale("starts"),
         title=(
             f"Where descent ends, for each start\nf: {ctx.function.name}, learning rate "
             f"{cli.num(ctx.learning_rate)}, {cli.plural(ctx.epochs, 'epoch')}"

@@ -164,46 +164,6 @@ def stretches(coords: Any, hit: Any, *, most: int = 4) -> str:
     return f"in {len(runs)} stretches: {', '.join(text[:most])}{more}"
 
 
-def _minima_reached(f: Callable, final: np.ndarray, domain: tuple[float, float]) -> Minima:
-    """Every local minimum on ``domain``, and every one outside it where a run of ``final``
-    ended (within a domain width of it: a run farther out is escaping, not settling)."""
-    from jaxgd.minima import find_minima
-
-    lo, hi = domain
-    ends = final[np.isfinite(final)]
-    span = hi - lo
-    ends = ends[(ends > lo - span) & (ends < hi + span)]
-    if ends.size == 0 or (ends.min() >= lo and ends.max() <= hi):
-        return find_minima(f, lo, hi)
-    # A margin, so a minimum right where runs ended lies inside the interval, not at its end.
-    wide_lo = max(min(lo, ends.min() - 0.05 * span), lo - span)
-    wide_hi = min(max(hi, ends.max() + 0.05 * span), hi + span)
-    wide = find_minima(f, wide_lo, wide_hi)
-    x = np.asarray(wide.x, np.float64)
-    inside = (x >= lo) & (x <= hi)
-    near_end = np.zeros_like(inside)
-    for e in ends[(ends < lo) | (ends > hi)]:
-        near_end |= np.abs(x - e) == np.abs(x - e).min()
-    keep = (inside | near_end) & ~np.asarray(wide.at_boundary)
-    if not keep.any():
-        return find_minima(f, lo, hi)
-    on_domain = find_minima(f, lo, hi)
-    edge = np.asarray(on_domain.at_boundary)
-    xs = np.concatenate([np.asarray(on_domain.x)[edge], x[keep]])
-    values = np.concatenate([np.asarray(on_domain.value)[edge], np.asarray(wide.value)[keep]])
-    boundary = np.concatenate([edge[edge], np.zeros(int(keep.sum()), bool)])
-    order = np.argsort(xs)
-    from jaxgd.minima import Minima
-
-    vals = values[order]
-    return Minima(
-        x=jax.numpy.asarray(xs[order]),
-        value=jax.numpy.asarray(vals),
-        at_boundary=jax.numpy.asarray(boundary[order]),
-        global_index=jax.numpy.asarray(int(np.argmin(vals))),
-    )
-
-
 class Context:
     """A parsed experiment run: the function, its domain, the grids, the key, the output.
 
@@ -354,6 +314,10 @@ class Context:
         if dest not in self._defaults:
             raise AttributeError(f"this experiment has no {dest!r} axis; add it in add_grid_args")
 
+    def scale(self, dest: str) -> str:
+        """How to draw a swept axis: ``"log"`` when given as ``LO HI N log``, else ``"linear"``."""
+        return "log" if self.grid(dest).log else "linear"
+
     def grid(self, dest: str) -> Grid:
         """The :class:`Grid` behind a swept axis (``"starts"``, ``"learning_rates"``,
         ``"epochs"``), e.g. to ask whether it is log-spaced."""
@@ -473,8 +437,10 @@ class Context:
     def reached(self, final: Any) -> Minima:
         """Widen :attr:`minima` to the minima outside the domain where the runs ``final``
         (any shape) ended, so a run that settled there is not called "no minimum"."""
+        from jaxgd.minima import find_minima_reached
+
         final = np.asarray(final, np.float64)
-        self._minima = self._snap(_minima_reached(self.f, final, self.domain))
+        self._minima = self._snap(find_minima_reached(self.f, final, self.domain))
         return self._minima
 
     def outside(self, i: int) -> bool:

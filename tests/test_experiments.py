@@ -441,9 +441,24 @@ def test_save_writes_the_sweep_to_reload(name, tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
 
 
-def test_log_spaced_rates(tmp_path, capsys):
+def _drawn(monkeypatch) -> list:
+    """The figures the experiments save, recorded as they are saved."""
+    seen = []
+    original = plt.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        seen.append(fig)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", record)
+    return seen
+
+
+def test_log_spaced_rates(tmp_path, capsys, monkeypatch):
+    drawn = _drawn(monkeypatch)
     argv = ["--learning-rates", "1e-4", "1", "5", "log", "--epochs", "200"]
     code, out, err = run("learning_rate", argv, tmp_path, capsys)
+    assert drawn[0].axes[0].get_xscale() == "log"
     assert (code, err) == (0, "")
     assert "5 learning rates log-spaced from 0.0001 to 1" in out
     final = [reference_descend(DF, 0.0, r, 200) for r in np.geomspace(1e-4, 1, 5)]
@@ -466,6 +481,20 @@ def test_each_function_starts_at_its_own_default_start(function, start, tmp_path
     # 0 is rastrigin's and steep_wall's minimum and saddle's saddle: descent stays there.
     still = "note: x0 = 0 is a stationary point of f (f'(x0) = 0)" in out
     assert still == (function != "double_well")
+
+
+def test_log_spaced_grids_are_drawn_on_log_axes(tmp_path, capsys, monkeypatch):
+    drawn = _drawn(monkeypatch)
+    argv = ["--learning-rates", "1e-3", "0.1", "3", "log", "--epochs", "10", "1000", "3", "log"]
+    assert run("lr_epochs", argv, tmp_path, capsys)[0] == 0
+    heatmap, lines = drawn
+    assert (heatmap.axes[0].get_xscale(), heatmap.axes[0].get_yscale()) == ("log", "log")
+    assert lines.axes[0].get_xscale() == "log"
+    # An even grid stays linear, even where its values would pass for log-spaced.
+    drawn.clear()
+    argv = ["--learning-rates", "1e-3", "0.1", "3", "--epochs", "10", "1000", "3"]
+    assert run("lr_epochs", argv, tmp_path, capsys)[0] == 0
+    assert drawn[0].axes[0].get_xscale() == "linear"
 
 
 def test_titles_are_plain_english(tmp_path, capsys):
