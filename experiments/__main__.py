@@ -78,10 +78,6 @@ def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], lis
     for group in _groups(words):
         flag = group[0].partition("=")[0]
         users = [n for n in names if flag in takes[n]]
-        if flag in ("--help", "-h"):
-            raise UsageError(
-                f"{flag}: ask one experiment, e.g. python -m experiments.{names[0]} -h"
-            )
         if not users:
             every = sorted(set().union(*takes.values()) - {"--help"})
             raise UsageError(
@@ -101,6 +97,18 @@ def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], lis
 
 def run_all(names: list[str], words: list[str]) -> int:
     """Run every experiment in ``names`` with the flags of ``words`` it takes; see the module."""
+    if "-h" in words or "--help" in words:
+        takes = {n: importlib.import_module(f"experiments.{n}").parser().flags() for n in names}
+        print("usage: python -m experiments all [FLAGS...]: each flag goes to the experiments")
+        print("that take it (python -m experiments.NAME -h explains them):")
+        every = dict.fromkeys(f for n in names for f in takes[n] if f != "--help")
+        width = max(map(len, every))
+        for flag in every:
+            users = [n for n in names if flag in takes[n]]
+            print(
+                f"  {flag:<{width}}  {'every experiment' if users == names else ', '.join(users)}"
+            )
+        return 0
     try:
         argv, notes = _plan(names, words)
     except UsageError as err:

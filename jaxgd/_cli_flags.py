@@ -222,6 +222,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Shows a grid flag as ``--starts LO HI N [log]``, not argparse's repeated ``nargs="+"``."""
+
+    def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+        if action.nargs == "+" and action.metavar == _GRID_METAVAR:
+            return _GRID_METAVAR
+        return super()._format_args(action, default_metavar)
+
+
+_GRID_METAVAR = "LO HI N [log]"
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are a :class:`UsageError`, that reads ``-1e-3`` as a number.
 
@@ -285,7 +297,7 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
     p = _Parser(
         prog=f"python -m {name}",
         description=doc,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
         allow_abbrev=False,
     )
     g = p.add_argument_group("function")
@@ -417,7 +429,7 @@ def add_grid_args(
             flag,
             dest=dest,
             nargs="+",
-            metavar="LO HI N [log]",
+            metavar=_GRID_METAVAR,
             default=None,
             help=f"N {what} evenly spaced from LO to HI{rounded}, or log-spaced with the word "
             f"log after N (default {default}{note})",

@@ -189,6 +189,7 @@ class Context:
         self._figures: list[Figure] = []
         self._minima: Minima | None = None
         self._domain_minima: Minima | None = None
+        self._hit: set[int] | None = None
         self._defaults: dict[str, Any] = getattr(args, "_grid_defaults", {})
         self.seed = whole("--seed", args.seed, minimum=0, maximum=MAX_SEED)
         self.key = jax.random.key(self.seed)
@@ -441,6 +442,8 @@ class Context:
 
         final = np.asarray(final, np.float64)
         self._minima = self._snap(find_minima_reached(self.f, final, self.domain))
+        which = analysis.nearest_minimum(final, self._minima, tol=self.tol)
+        self._hit = set(which[which >= 0].tolist())
         return self._minima
 
     def outside(self, i: int) -> bool:
@@ -465,7 +468,7 @@ class Context:
     def describe_minimum(self, i: int) -> str:
         """ "the global minimum x = ..." or "local", saying when it lies outside the domain."""
         kind = "global" if i in set(self.global_minima.tolist()) else "local"
-        where = f" (outside the domain {self.domain_text})" if self.outside(i) else ""
+        where = f" outside the domain {self.domain_text}" if self.outside(i) else ""
         return f"{kind} minimum x = {num(self.minima.x[i])}{where}"
 
     # -- summary text --------------------------------------------------------------------------
@@ -500,8 +503,15 @@ class Context:
         inside = [i for i in keep if not self.outside(i)]
         outside = [i for i in keep if self.outside(i)]
         text = f"local minima of f on {self.domain_text}: {listed(inside) or 'none'}"
-        if outside:
-            text += f"; outside it, near where runs ended: {listed(outside)}"
+        # Past the ends, only the minima some run settled at; runs still on their way pass
+        # many more, which are counted.
+        reached = [i for i in outside if self._hit is None or i in self._hit]
+        if reached:
+            text += f"; outside it, where runs ended: {listed(reached)}"
+        if len(outside) > len(reached):
+            text += (
+                f"; {len(outside) - len(reached)} more outside it near runs that had not settled"
+            )
         return text
 
     def ended_at(self, x: Any) -> str:

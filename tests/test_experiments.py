@@ -563,3 +563,12 @@ def test_all_refuses_a_flag_no_module_takes_before_running(tmp_path, capsys, mon
     assert listing.main(["all", "1.6"]) == 2
     assert "expected a flag such as --function, got '1.6'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_all_help_says_which_experiments_take_each_flag(capsys, monkeypatch):
+    _pick(monkeypatch, "single_run", "start_location")
+    assert listing.main(["all", "-h"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^  --function +every experiment$", out, re.MULTILINE)
+    assert re.search(r"^  --start +single_run$", out, re.MULTILINE)
+    assert re.search(r"^  --starts +start_location$", out, re.MULTILINE)

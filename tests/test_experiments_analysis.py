@@ -64,7 +64,7 @@ def test_convergence_numbers_match_a_per_run_loop(tmp_path, capsys):
     assert count(r"not within 1000 epochs: (\d+);", out) == (~settled).sum()
     # From -5 at rate 0.1 descent leaves [-2pi, 2pi] for the minimum at -7.22811.
     assert settled[0, -1]
-    assert "the local minimum x = -7.22811 (outside the domain [-6.28319, 6.28319]): 1;" in out
+    assert "the local minimum x = -7.22811 outside the domain [-6.28319, 6.28319]: 1;" in out
     values = epoch[settled]
     assert count(r"epochs to converge: fastest (\d+) ", out) == values.min()
     assert number(r"epochs to converge: .*median (\S+) over", out) == np.median(values)
