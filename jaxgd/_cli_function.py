@@ -117,15 +117,18 @@ def load_function(spec: str) -> functions.Function1D:
             callable ``f(x) -> scalar`` (or a :class:`~jaxgd.functions.Function1D`). The
             module is imported with the current directory on ``sys.path``. A callable's
             optional ``domain = (lo, hi)`` attribute becomes the domain; without it, the
-            notebook's ``[-2π, 2π]``.
+            notebook's ``[-2π, 2π]``. An optional ``start = x0`` attribute, inside the
+            domain, becomes its default start.
 
     Returns:
         A :class:`~jaxgd.functions.Function1D`.
 
     Raises:
-        UsageError: the module or attribute does not exist, is not callable, or ``f`` does not
-            trace to a real scalar (non-scalar output, written with NumPy, ...). The message is
-            one line that names ``--function`` and the fix.
+        UsageError: the module or attribute does not exist, the module exits on import, the
+            attribute is not callable, ``f`` does not trace to a real scalar (non-scalar
+            output, written with NumPy, raises, ...) or ``jax.grad`` cannot differentiate it
+            (``lax.while_loop``, ``pure_callback``). The message is one line that names
+            ``--function`` and the fix.
 
     Example:
         >>> load_function("double_well").domain

@@ -224,6 +224,9 @@ class Function1D:
         return 0.0 if lo <= 0.0 <= hi else 0.5 * (lo + hi)
 
 
+# Default starts: the notebook's 0 for its function. Elsewhere 0 is a minimum (rastrigin,
+# steep_wall) or a saddle (saddle), where descent never moves, so each starts on a slope that
+# shows its behaviour: between wells, on the plateau, on the steep wall, left of the saddle.
 FUNCTIONS: dict[str, Function1D] = {
     spec.name: spec
     for spec in (
