@@ -176,7 +176,8 @@ def load_function(spec: str) -> functions.Function1D:
         jax.eval_shape(jax.grad(fn.f), jax.ShapeDtypeStruct((), default_float()))
     except Exception as err:
         raise UsageError(
-            f"{name}: jax.grad cannot differentiate f: {_first_line(err)} Write f with "
+            f"{name} cannot be differentiated by jax.grad, which gradient descent needs: "
+            f"{_first_line(err)} Write f with "
             "differentiable jax.numpy operations (lax.scan or a fixed-length fori_loop instead "
             "of while_loop; no callbacks)."
         ) from None
