@@ -3,10 +3,14 @@
     python -m experiments                     # one line per experiment
     python -m experiments all --out figures   # every experiment, figures into one folder
     python -m experiments lr_epochs --start 1.6
+    python -m experiments all --start 1.6     # --start goes to the experiments that take it
 
-``all`` passes the flags that follow to every experiment, so give only flags they share
-(--function, --domain, --tol, --seed, --x64, --out, --format). An experiment is any module of
-this package with a ``main(argv) -> int``; its docstring's first line is its summary.
+``all`` gives each flag that follows to the experiments that take it and says which ignore
+it; a flag no experiment takes is refused before anything runs. ``--save PATH`` becomes
+``PATH/<experiment>.npz``. Every experiment runs even when one fails; a summary line per
+experiment ends the run, and the exit status is non-zero when any failed. An experiment is any
+module of this package with a ``parser()`` and a ``main(argv) -> int``; its docstring's first
+line is its summary.
 """
 
 from __future__ import annotations
@@ -32,14 +36,108 @@ def experiments() -> dict[str, str]:
         if info.name.startswith("_") or info.ispkg:
             continue
         tree = ast.parse((HERE / f"{info.name}.py").read_text(encoding="utf-8"))
-        has_main = any(
-            isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body
-        )
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        has_main = {"main", "parser"} <= defined
         if has_main:
             doc = ast.get_docstring(tree) or ""
             found[info.name] = doc.strip().splitlines()[0] if doc.strip() else ""
     rank = {name: i for i, name in enumerate(ORDER)}
     return {n: found[n] for n in sorted(found, key=lambda n: (rank.get(n, len(ORDER)), n))}
+
+
+def _groups(words: list[str]) -> list[list[str]]:
+    """``words`` cut into flags with their values: ``--flag v ...`` or ``--flag=v``."""
+    groups: list[list[str]] = []
+    for word in words:
+        if word.startswith("-") and not _is_number(word):
+            groups.append([word])
+        elif groups:
+            groups[-1].append(word)
+        else:
+            raise UsageError(f"expected a flag such as --function, got {word!r}")
+    return groups
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+class UsageError(Exception):
+    """A flag that no experiment takes, or words that are not flags."""
+
+
+def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Each experiment's own words, and one note per flag that some experiments ignore."""
+    takes = {n: set(importlib.import_module(f"experiments.{n}").parser().flags()) for n in names}
+    argv: dict[str, list[str]] = {n: [] for n in names}
+    notes = []
+    for group in _groups(words):
+        flag = group[0].partition("=")[0]
+        users = [n for n in names if flag in takes[n]]
+        if not users:
+            every = sorted(set().union(*takes.values()) - {"--help"})
+            raise UsageError(
+                f"{flag}: no experiment takes it; the flags they take: {', '.join(every)}"
+            )
+        for n in users:
+            if flag == "--save":
+                value = group[0].partition("=")[2] or (group[1] if len(group) > 1 else "")
+                argv[n] += ["--save", str(Path(value) / f"{n}.npz")] if value else group
+            else:
+                argv[n] += group
+        ignored = [n for n in names if n not in users]
+        if ignored:
+            notes.append(f"{flag} goes to {', '.join(users)}; ignored by {', '.join(ignored)}")
+    return argv, notes
+
+
+def run_all(names: list[str], words: list[str]) -> int:
+    """Run every experiment in ``names`` with the flags of ``words`` it takes; see the module."""
+    if "-h" in words or "--help" in words:
+        takes = {n: importlib.import_module(f"experiments.{n}").parser().flags() for n in names}
+        print("usage: python -m experiments all [FLAGS...]: each flag goes to the experiments")
+        print("that take it (python -m experiments.NAME -h explains them):")
+        every = dict.fromkeys(f for n in names for f in takes[n] if f != "--help")
+        width = max(map(len, every))
+        for flag in every:
+            users = [n for n in names if flag in takes[n]]
+            print(
+                f"  {flag:<{width}}  {'every experiment' if users == names else ', '.join(users)}"
+            )
+        return 0
+    try:
+        argv, notes = _plan(names, words)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"note: {note}")
+    codes: dict[str, int] = {}
+    for name in names:
+        print(f"== {name} ==", flush=True)
+        try:
+            codes[name] = importlib.import_module(f"experiments.{name}").main(argv[name])
+        except Exception as err:  # one experiment's failure must not stop the others
+            text = str(err).strip().splitlines()
+            print(f"error: {type(err).__name__}: {text[0] if text else ''}", file=sys.stderr)
+            codes[name] = 1
+        sys.stdout.flush()
+        if codes[name] == 130:  # Ctrl-C stops them all
+            break
+    print("== summary ==")
+    width = max(map(len, names))
+    for name in names:
+        code = codes.get(name)
+        state = "not run" if code is None else "ok" if code == 0 else f"failed (exit {code})"
+        print(f"{name:<{width}}  {state}")
+    failed = [c for c in codes.values() if c]
+    if not failed:
+        return 0
+    return 130 if 130 in failed else 2 if set(failed) == {2} else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,16 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         print()
         for name, summary in found.items():
             print(f"  {name:<{width}}  {summary}")
-        print(f"  {'all':<{width}}  run every experiment above, with the flags that follow")
+        print(
+            f"  {'all':<{width}}  run every experiment above, each with the flags that follow "
+            "that it takes"
+        )
         return 0
     name, rest = argv[0], argv[1:]
     if name == "all":
-        for each in found:
-            print(f"== {each} ==", flush=True)
-            code = importlib.import_module(f"experiments.{each}").main(rest)
-            if code:
-                return code
-        return 0
+        return run_all(list(found), rest)
     if name not in found:
         print(
             f"error: no experiment named {name!r}; choose one of: {', '.join(found)}, all",

@@ -9,7 +9,8 @@ local minimum of f (a rate so small that the run never moves does not count).
 The left map colours each run by its convergence epoch (log scale), hatches the runs that did
 not settle and greys out the ones that diverged; the right map shows which minimum each run
 ended at, so the slow runs can be traced to their start: next to a maximum of f, where the
-slope is small, descent takes longest to get going.
+slope is small, descent takes longest to get going. The summary says, for the slowest start at
+the largest rate, whether its slope or its distance to where it ended stands out.
 
     python -m experiments.convergence
     python -m experiments.convergence --epochs 5000 --tol 1e-4
@@ -17,33 +18,44 @@ slope is small, descent takes longest to get going.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
+import jax
 import numpy as np
 
 import jaxgd
 from jaxgd import analysis, cli, plotting
-from jaxgd.minima import Minima, find_minima
+from jaxgd.minima import find_minima
+from jaxgd.result import SweepResult
+
+FIGURES = ("convergence",)
 
 
-@cli.command
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = cli.parser(__name__, __doc__)
     cli.add_grid_args(
         p, starts=cli.Grid(-5, 5, 50), learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=2000
     )
-    ctx = cli.setup(p, argv)
+    return p
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    ctx = cli.setup(parser(), argv, figures=FIGURES)
 
     conv = jaxgd.convergence(ctx.f, ctx.starts, ctx.learning_rates, ctx.epochs, tol=ctx.tol)
 
     final = np.asarray(conv.final, np.float64)
-    minima = _minima_reached(ctx, final)
+    minima = ctx.reached(final)
     fig = plotting.plot_convergence(
         conv,
         minima=minima,
+        rate_scale=ctx.scale("learning_rates"),
         title=f"Epochs to converge; f: {ctx.function.name}, tol {cli.num(ctx.tol)}",
     )
     ctx.save(fig, "convergence")
+    ctx.save_result(_as_sweep(ctx, conv))
 
     starts = np.asarray(conv.starts, np.float64)
     rates = np.asarray(conv.learning_rates, np.float64)
@@ -55,61 +67,61 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{starts.size} starts from {cli.num(starts.min())} to {cli.num(starts.max())} x "
         f"{rates.size} learning rates from {cli.num(rates.min())} to {cli.num(rates.max())}, "
-        f"{n} epochs each: {runs} runs in one compiled call"
+        f"{cli.plural(n, 'epoch')} each: {runs} runs in one compiled call"
     )
+    note = ctx.stationary(starts)
+    if note:
+        print(note)
     print(
         f"converged (settled within {cli.num(ctx.tol)} of a minimum): {int(settled.sum())} of "
-        f"{runs} runs; not within {n} epochs: {int((~settled & ~diverged).sum())}; "
-        f"diverged: {int(diverged.sum())}"
+        f"{runs} runs; not within {cli.plural(n, 'epoch')}: "
+        f"{int((~settled & ~diverged).sum())}; diverged: {int(diverged.sum())}"
     )
     print(ctx.describe_minima())
-    print(_ended_at(ctx, minima, final, diverged))
+    print(_ended_at(ctx, final, diverged))
     if settled.any():
         print(f"epochs to converge: {_spread(epoch, settled, starts, rates)}")
     top = int(np.argmax(rates))
     if settled[:, top].any():
         near0 = int(np.argmin(np.abs(starts)))
-        from0 = f"{epoch[near0, top]} epochs" if settled[near0, top] else f"not within {n} epochs"
+        from0 = (
+            cli.plural(int(epoch[near0, top]), "epoch")
+            if settled[near0, top]
+            else f"not within {cli.plural(n, 'epoch')}"
+        )
         print(
             f"at the largest rate, {cli.num(rates[top])}: "
             f"{_spread(epoch[:, top], settled[:, top], starts, None)}; from x0 = "
             f"{cli.num(starts[near0])}, the start nearest 0: {from0}"
         )
-        print(_slowest_start(ctx, epoch[:, top], settled[:, top], starts))
+        print(_slowest_start(ctx, epoch[:, top], settled[:, top], starts, final[:, top]))
     print(_rates_where_all_converge(rates, settled))
     return ctx.finish()
 
 
-def _minima_reached(ctx: cli.Context, final: np.ndarray) -> Minima:
-    """The minima of f on the domain, widened to where the runs ended.
-
-    Descent from a start near the edge can settle outside the domain (the notebook's f: starts
-    left of its maximum at -4.31 end at -7.23). The widening stops one domain width beyond
-    each end, since a run far out is escaping, not settling.
-    """
-    lo, hi = ctx.domain
-    ends = final[np.isfinite(final)]
-    if ends.size == 0 or (ends.min() >= lo and ends.max() <= hi):
-        return ctx.minima
-    span = hi - lo
-    # A margin, so a minimum right where runs ended lies inside the interval, not at its end.
-    wide_lo = max(min(lo, ends.min() - 0.05 * span), lo - span)
-    wide_hi = min(max(hi, ends.max() + 0.05 * span), hi + span)
-    return find_minima(ctx.f, wide_lo, wide_hi)
+def _as_sweep(ctx: cli.Context, conv: jaxgd.Convergence) -> SweepResult:
+    """Where every run ended, after its ``epochs`` steps, as a sweep with one epoch count."""
+    final = np.asarray(conv.final)[..., None]
+    value = np.asarray(jax.vmap(ctx.f)(final.reshape(-1))).reshape(final.shape)
+    return SweepResult(
+        final=final,
+        value=value,
+        diverged=np.asarray(conv.diverged)[..., None],
+        starts=np.asarray(conv.starts),
+        learning_rates=np.asarray(conv.learning_rates),
+        epochs=np.asarray([int(conv.epochs)]),
+        function=conv.function,
+    )
 
 
-def _ended_at(ctx: cli.Context, minima: Minima, final: np.ndarray, diverged: np.ndarray) -> str:
-    which = analysis.nearest_minimum(final, minima, tol=ctx.tol)
-    best = set(analysis.global_minima(minima).tolist())
-    lo, hi = ctx.domain
-    parts = []
-    for i in sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i)):
-        x = float(minima.x[i])
-        kind = "global minimum" if i in best else "local minimum"
-        outside = "" if lo <= x <= hi else f", outside the domain {ctx.domain_text}"
-        parts.append(f"the {kind} x = {cli.num(x)}{outside}: {int((which == i).sum())}")
-    nowhere = int(((which < 0) & ~diverged).sum())
-    parts.append(f"no minimum: {nowhere}")
+def _ended_at(ctx: cli.Context, final: np.ndarray, diverged: np.ndarray) -> str:
+    which = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)
+    best = set(ctx.global_minima.tolist())
+    parts = [
+        f"the {ctx.describe_minimum(i)}: {int((which == i).sum())}"
+        for i in sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i))
+    ]
+    parts.append(f"no minimum: {int(((which < 0) & ~diverged).sum())}")
     parts.append(f"diverged: {int(diverged.sum())}")
     return f"runs ended at (within {cli.num(ctx.tol)}) {'; '.join(parts)}"
 
@@ -131,21 +143,49 @@ def _spread(epoch, settled, starts, rates) -> str:
     )
 
 
-def _slowest_start(ctx: cli.Context, epoch, settled, starts) -> str:
-    """Why the slowest run at one rate is slow: how close it started to a maximum of f."""
+def _slowest_start(ctx: cli.Context, epoch, settled, starts, final) -> str:
+    """The slowest run at one rate, and what sets it apart from the other settled runs there.
+
+    Descent is slow to leave a point where f is flat (near a maximum, on a plateau) and takes
+    long to cover a long way; either is named only when it is true of this start.
+    """
     slow = int(np.argmax(np.where(settled, epoch, -1)))
     x0 = float(starts[slow])
-    span = ctx.domain[1] - ctx.domain[0]
-    maxima = find_minima(lambda x: -ctx.f(x), ctx.domain[0] - span, ctx.domain[1] + span)
+    slope = np.abs(np.asarray(jax.vmap(jax.grad(ctx.f))(np.asarray(starts, ctx.dtype))))
+    slope = slope.astype(np.float64)
+    way = np.abs(final - starts)
+    ok = settled
+    text = f"the slowest start there: x0 = {cli.num(x0)}, {cli.plural(int(epoch[slow]), 'epoch')}"
+    reasons = []
+    if ok.sum() > 2 and slope[slow] <= np.quantile(slope[ok], 0.1):
+        reason = (
+            f"its slope |f'(x0)| = {cli.num(slope[slow])} is among the smallest of the settled "
+            f"starts (median {cli.num(np.median(slope[ok]))}), so its first steps are tiny"
+        )
+        top = _nearest_maximum(ctx, x0)
+        if top is not None:
+            reason += f"; a maximum of f is {cli.num(abs(x0 - top))} away, at x = {cli.num(top)}"
+        reasons.append(reason)
+    if ok.sum() > 2 and way[slow] >= np.quantile(way[ok], 0.9):
+        reasons.append(
+            f"it travels {cli.num(way[slow])} to where it ends, among the farthest of the "
+            f"settled starts (median {cli.num(np.median(way[ok]))})"
+        )
+    if not reasons:
+        return (
+            f"{text}; neither its slope |f'(x0)| = {cli.num(slope[slow])} nor the "
+            f"{cli.num(way[slow])} it travels stands out among the settled starts"
+        )
+    return f"{text}: {'; and '.join(reasons)}"
+
+
+def _nearest_maximum(ctx: cli.Context, x0: float) -> float | None:
+    """The maximum of f nearest ``x0``, when it lies within a tenth of the domain of it."""
+    lo, hi = ctx.domain
+    span = hi - lo
+    maxima = find_minima(lambda x: -ctx.f(x), max(lo, x0 - 0.1 * span), min(hi, x0 + 0.1 * span))
     inner = np.asarray(maxima.x, np.float64)[~np.asarray(maxima.at_boundary)]
-    if inner.size == 0:
-        return f"the slowest start there: x0 = {cli.num(x0)}, {epoch[slow]} epochs"
-    top = inner[np.argmin(np.abs(inner - x0))]
-    return (
-        f"the slowest start there: x0 = {cli.num(x0)}, {epoch[slow]} epochs; the nearest "
-        f"maximum of f, where the slope and so the first steps are smallest, is at x = "
-        f"{cli.num(top)}, {cli.num(abs(x0 - top))} away"
-    )
+    return None if inner.size == 0 else float(inner[np.argmin(np.abs(inner - x0))])
 
 
 def _rates_where_all_converge(rates: np.ndarray, settled: np.ndarray) -> str:

@@ -22,6 +22,7 @@ runs through).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 
@@ -42,10 +43,12 @@ def dropped_factor(x):
     return 0.1 * (x - 1.0) * np.sin(x) * np.exp(-0.05 * x**2)
 
 
-@cli.command
-def main(argv: list[str] | None = None) -> int:
+FIGURES = ("derivative_check",)
+
+
+def parser() -> argparse.ArgumentParser:
     p = cli.parser(__name__, __doc__)
-    cli.add_grid_args(p, start=0.0, learning_rate=0.01, epochs=1000)
+    cli.add_grid_args(p, start="function", learning_rate=0.01, epochs=1000)
     p.add_argument(
         "--derivative",
         metavar="MODULE:ATTR",
@@ -53,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         help="your hand-written derivative df(x) of --function, NumPy or jax.numpy, imported "
         "from the current directory (default: the notebook's deriv, for the notebook's f)",
     )
-    ctx = cli.setup(p, argv)
+    return p
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    ctx = cli.setup(parser(), argv, figures=FIGURES)
     if ctx.args.derivative is not None:
         df, name = cli.load_derivative(ctx.args.derivative), ctx.args.derivative
     elif ctx.function.name == cli.DEFAULT_FUNCTION:
@@ -72,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         given_end = descend_numpy(df, x0, rate, epochs)
         given_zero = _zero_near(df, check.x, check.given, given_end)
     with jax.enable_x64(True):
-        autodiff_end = float(jaxgd.descend(ctx.f, x0, rate, epochs))
+        res = jaxgd.sweep(ctx.f, x0, rate, epochs)
+        autodiff_end = float(np.asarray(res.final).reshape(()))
     autodiff_zero = _zero_near(jax.jit(jax.grad(ctx.f)), check.x, check.autodiff, autodiff_end)
 
     notebooks = df is notebook_deriv
@@ -90,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     ctx.save(fig, "derivative_check")
+    ctx.save_result(res)
 
-    print(ctx.describe_function())
+    print(ctx.describe_function(np.float64))
     print(check.summary().replace("derivative", name, 1))
     if notebooks:
         gap = np.nanmax(np.abs(check.given - check.autodiff - dropped_factor(check.x)))
@@ -101,13 +111,31 @@ def main(argv: list[str] | None = None) -> int:
             "true term -0.1·x·sin(x)·exp(-0.05x²)"
         )
     print(
-        f"descent from x0 = {cli.num(x0)}, learning rate {cli.num(rate)}, {epochs} epochs, "
-        f"float64: with {name} {_ended(given_end)}, with autodiff {_ended(autodiff_end)}"
+        f"descent from x0 = {cli.num(x0)} ({ctx.describe_start()}), learning rate "
+        f"{cli.num(rate)}, {cli.plural(epochs, 'epoch')}, float64: with {name} "
+        f"{_ended(given_end)}, with autodiff {_ended(autodiff_end)}"
         + (f"; {cli.num(abs(given_end - autodiff_end))} apart" if np.isfinite(given_end) else "")
     )
-    for who, zero in ((name, given_zero), ("autodiff f'", autodiff_zero)):
-        if zero is not None:
-            print(f"{who} is zero at x = {cli.num(zero)}, the minimum nearest its descent's end")
+    note = ctx.stationary(x0)
+    if note:
+        print(note)
+    for who, zero, end in (
+        (name, given_zero, given_end),
+        ("autodiff f'", autodiff_zero, autodiff_end),
+    ):
+        if zero is None:
+            continue
+        if abs(end - zero) <= ctx.tol:
+            print(
+                f"{who} is zero at x = {cli.num(zero)}, where its descent ended "
+                f"(within {cli.num(ctx.tol)})"
+            )
+        else:
+            print(
+                f"the descent with {who} ended at x = {cli.num(end)}, {cli.num(abs(end - zero))} "
+                f"from x = {cli.num(zero)}, the nearest point where {who} crosses 0 upwards (a "
+                "minimum it heads for)"
+            )
     print(ctx.describe_minima())
     return ctx.finish()
 

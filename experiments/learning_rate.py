@@ -4,11 +4,13 @@ The notebook's grid: 50 learning rates evenly spaced in [1e-10, 0.1], start 0, 1
 in one compiled sweep. Each final guess is coloured by the local minimum it reached.
 
     python -m experiments.learning_rate
+    python -m experiments.learning_rate --learning-rates 1e-4 1 50 log   # log-spaced rates
     python -m experiments.learning_rate --learning-rates 0 2 100 --function steep_wall
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -16,39 +18,54 @@ import numpy as np
 import jaxgd
 from jaxgd import cli, plotting
 
+FIGURES = ("learning_rate",)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(p, start="function", learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=1000)
+    return p
+
 
 @cli.command
 def main(argv: list[str] | None = None) -> int:
-    p = cli.parser(__name__, __doc__)
-    cli.add_grid_args(p, start=0.0, learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=1000)
-    ctx = cli.setup(p, argv)
+    ctx = cli.setup(parser(), argv, figures=FIGURES)
 
-    res = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs).squeeze()
+    res = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs)
+    rates, final = np.asarray(res.learning_rates), np.asarray(res.final).reshape(-1)
+    ctx.reached(final)
 
     fig = plotting.plot_final(
-        res,
+        res.squeeze(),
         minima=ctx.minima,
         tol=ctx.tol,
+        f=ctx.f,
+        xscale=ctx.scale("learning_rates"),
         title=(
-            f"Final guess against learning rate\nf: {ctx.function.name}, x₀ = "
-            f"{cli.num(ctx.start)}, {ctx.epochs} epochs"
+            f"Where descent ends, for each learning rate\nf: {ctx.function.name}, x₀ = "
+            f"{cli.num(ctx.start)}, {cli.plural(ctx.epochs, 'epoch')}"
         ),
     )
     ctx.save(fig, "learning_rate")
+    ctx.save_result(res)
 
-    rates, final = np.asarray(res.learning_rates), np.asarray(res.final)
     top = int(np.argmax(rates))
+    spacing = "log-spaced" if ctx.grid("learning_rates").log else "evenly spaced"
     print(ctx.describe_function())
     print(
-        f"start {cli.num(ctx.start)}, {ctx.epochs} epochs, {rates.size} learning rates from "
+        f"start {cli.num(ctx.start)} ({ctx.describe_start()}), "
+        f"{cli.plural(ctx.epochs, 'epoch')}, {rates.size} learning rates {spacing} from "
         f"{cli.num(rates.min())} to {cli.num(rates.max())}"
     )
+    note = ctx.stationary(ctx.start)
+    if note:
+        print(note)
     print(
         f"final guess at the largest rate, {cli.num(rates[top])}: {cli.num(final[top])}; "
         f"{ctx.ended_at(final[top])}"
     )
     print(ctx.describe_minima())
-    print(*ctx.tally(final, noun="rates", coords=("rates from", rates)), sep="\n")
+    print(*ctx.tally(final, noun="rates", coords=("rates", rates)), sep="\n")
     return ctx.finish()
 
 

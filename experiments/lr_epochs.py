@@ -12,6 +12,7 @@ for 500 epochs and reads the other counts off the way. Two figures: the final gu
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -19,20 +20,28 @@ import numpy as np
 import jaxgd
 from jaxgd import analysis, cli, plotting
 
+FIGURES = ("lr_epochs_heatmap", "lr_epochs_lines")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(
+        p, start="function", learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=cli.Grid(10, 500, 40)
+    )
+    cli.add_color_args(p)
+    return p
+
 
 @cli.command
 def main(argv: list[str] | None = None) -> int:
-    p = cli.parser(__name__, __doc__)
-    cli.add_grid_args(
-        p, start=0.0, learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=cli.Grid(10, 500, 40)
-    )
-    cli.add_color_args(p)
-    ctx = cli.setup(p, argv)
+    ctx = cli.setup(parser(), argv, figures=FIGURES)
 
-    res = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs).isel(start=0)
+    sweep = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs)
+    res = sweep.isel(start=0)
 
     rates, epochs = np.asarray(res.learning_rates), np.asarray(res.epochs)
     final = np.asarray(res.final, np.float64)
+    ctx.reached(final)
     r, e = int(np.argmax(rates)), int(np.argmax(epochs))
     # The minimum the longest run at the largest rate settled in: what "getting there" means.
     (i,) = analysis.nearest_minimum([final[r, e]], ctx.minima, tol=ctx.tol)
@@ -40,23 +49,38 @@ def main(argv: list[str] | None = None) -> int:
 
     about = f"f: {ctx.function.name}, x₀ = {cli.num(ctx.start)}"
     vmin, vmax = plotting.color_limits(final, vmin=ctx.vmin, vmax=ctx.vmax)
+    scales = {"rate_scale": ctx.scale("learning_rates"), "epochs_scale": ctx.scale("epochs")}
     heatmap = plotting.plot_heatmap(
-        res, vmin=vmin, vmax=vmax, target=target, tol=ctx.tol, title=f"Final guess\n{about}"
+        res,
+        **scales,
+        vmin=vmin,
+        vmax=vmax,
+        target=target,
+        tol=ctx.tol,
+        title=f"Where descent ends, by learning rate and epochs\n{about}",
     )
     ctx.save(heatmap, "lr_epochs_heatmap")
     lines = plotting.plot_lines(
-        res, minima=ctx.minima, tol=ctx.tol, title=f"Each line is a training epochs N\n{about}"
+        res,
+        **scales,
+        minima=ctx.minima,
+        tol=ctx.tol,
+        title=f"Where descent ends, one line per number of epochs\n{about}",
     )
     ctx.save(lines, "lr_epochs_lines")
+    ctx.save_result(sweep)
 
     print(ctx.describe_function())
     print(
-        f"start {cli.num(ctx.start)}; {rates.size} learning rates from {cli.num(rates.min())} to "
-        f"{cli.num(rates.max())} x {epochs.size} epoch counts from {epochs.min()} to "
-        f"{epochs.max()}: {final.size} cells from one sweep"
+        f"start {cli.num(ctx.start)} ({ctx.describe_start()}); {rates.size} learning rates "
+        f"from {cli.num(rates.min())} to {cli.num(rates.max())} x {epochs.size} epoch counts "
+        f"from {epochs.min()} to {epochs.max()}: {final.size} cells from one sweep"
     )
+    note = ctx.stationary(ctx.start)
+    if note:
+        print(note)
     print(
-        f"final guess after {epochs[e]} epochs at rate {cli.num(rates[r])}: "
+        f"final guess after {cli.plural(int(epochs[e]), 'epoch')} at rate {cli.num(rates[r])}: "
         f"{cli.num(final[r, e])}; {ctx.ended_at(final[r, e])}"
     )
     print(ctx.describe_minima())
@@ -65,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         there = np.abs(final - target) <= ctx.tol
         print(
             f"smallest rate that gets within {cli.num(ctx.tol)} of x = {cli.num(target)} in "
-            f"{epochs[e]} epochs: {cli.num(rates[there[:, e]].min())}; fewest epochs on the "
-            f"grid that get there at rate {cli.num(rates[r])}: {epochs[there[r, :]].min()}"
+            f"{cli.plural(int(epochs[e]), 'epoch')}: {cli.num(rates[there[:, e]].min())}; "
+            "fewest epochs on the grid"
+            f" that get there at rate {cli.num(rates[r])}: {epochs[there[r, :]].min()}"
         )
     given = ctx.vmin is not None or ctx.vmax is not None
     source = "--vmin/--vmax" if given else "2nd to 98th percentile of the finite values"

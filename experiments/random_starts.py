@@ -14,6 +14,7 @@ The notebook's picture takes, for each cell, one of those runs at random.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import jax
@@ -22,20 +23,22 @@ import numpy as np
 import jaxgd
 from jaxgd import cli, plotting
 
+FIGURES = ("random_starts",)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(
+        p, learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=cli.Grid(10, 500, 40), repeats=100
+    )
+    cli.add_color_args(p)
+    return p
+
 
 @cli.command
 def main(argv: list[str] | None = None) -> int:
-    p = cli.parser(__name__, __doc__)
-    cli.add_grid_args(p, learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=cli.Grid(10, 500, 40))
-    p.add_argument(
-        "--repeats",
-        default="100",
-        metavar="N",
-        help="random starts per cell, drawn uniformly from the domain (default 100)",
-    )
-    cli.add_color_args(p)
-    ctx = cli.setup(p, argv)
-    repeats = cli.whole("--repeats", ctx.args.repeats, minimum=1)
+    ctx = cli.setup(parser(), argv, figures=FIGURES)
+    repeats = ctx.repeats
     best = ctx.global_minima
     if best.size == 0:
         raise cli.UsageError(f"--function: f has no local minimum inside {ctx.domain_text}.")
@@ -72,16 +75,21 @@ def main(argv: list[str] | None = None) -> int:
         tol=ctx.tol,
         vmin=ctx.vmin,
         vmax=ctx.vmax,
+        rate_scale=ctx.scale("learning_rates"),
+        epochs_scale=ctx.scale("epochs"),
         suptitle=f"Random starts in {ctx.domain_text} (seed {ctx.seed}); f: {ctx.function.name}",
     )
     ctx.save(fig, "random_starts")
+    ctx.save_result(res)
 
     rates, epochs = np.asarray(res.learning_rates), np.asarray(res.epochs)
     top = np.unravel_index(np.argmax(fraction), fraction.shape)
     print(ctx.describe_function())
     print(
-        f"{repeats} random starts (seed {ctx.seed}) drawn uniformly from {ctx.domain_text}; "
-        f"{rates.size} learning rates x {epochs.size} epoch counts: {final.size} runs, "
+        f"{cli.plural(repeats, 'random start')} (seed {ctx.seed}) drawn uniformly from "
+        f"{ctx.domain_text}; {rates.size} learning rates from {cli.num(rates.min())} to "
+        f"{cli.num(rates.max())} x {epochs.size} epoch counts from {epochs.min()} to "
+        f"{epochs.max()}: {final.size} runs, "
         "one compiled call"
     )
     print(ctx.describe_minima())
@@ -94,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         f"fraction of the {repeats} starts reaching it, per cell: from {fraction.min():.2f} to "
         f"{fraction.max():.2f}, mean {fraction.mean():.2f}; the highest in {n_top} of "
         f"{fraction.size} cells, the first at rate {cli.num(rates[top[0]])} with "
-        f"{epochs[top[1]]} epochs"
+        f"{cli.plural(int(epochs[top[1]]), 'epoch')}"
     )
     finite = spread[np.isfinite(spread)]
     if finite.size:

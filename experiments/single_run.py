@@ -10,6 +10,7 @@ Here f' comes from jax.grad and the random start from a seeded jax.random key.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -17,15 +18,23 @@ import numpy as np
 import jaxgd
 from jaxgd import cli, plotting
 
+FIGURES = ("single_run",)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(p, start="random", learning_rate=0.01, epochs=1000)
+    return p
+
 
 @cli.command
 def main(argv: list[str] | None = None) -> int:
-    p = cli.parser(__name__, __doc__)
-    cli.add_grid_args(p, start="random", learning_rate=0.01, epochs=1000)
-    ctx = cli.setup(p, argv)
+    ctx = cli.setup(parser(), argv, figures=FIGURES)
 
-    x0 = ctx.start
-    found = float(jaxgd.descend(ctx.f, x0, ctx.learning_rate, ctx.epochs))
+    x0, rate, epochs = ctx.start, ctx.learning_rate, ctx.epochs
+    res = jaxgd.sweep(ctx.f, x0, rate, epochs)
+    found = float(np.asarray(res.final).reshape(()))
+    ctx.reached([found])
 
     fig = plotting.plot_function(
         ctx.f,
@@ -33,23 +42,22 @@ def main(argv: list[str] | None = None) -> int:
         points=[found],
         start=x0,
         title=(
-            f"Empirical local minimum: x = {cli.num(found)}\n"
+            f"Where one descent ended: x = {cli.num(found)}\n"
             f"f: {ctx.function.name}, x₀ = {cli.num(x0)}, learning rate "
-            f"{cli.num(ctx.learning_rate)}, {ctx.epochs} epochs"
+            f"{cli.num(rate)}, {cli.plural(epochs, 'epoch')}"
         ),
     )
     ctx.save(fig, "single_run")
+    ctx.save_result(res)
 
-    how = (
-        f"a seeded random point of {ctx.domain_text}, seed {ctx.seed}"
-        if ctx.start_is_random
-        else "--start"
-    )
     print(ctx.describe_function())
     print(
-        f"descent from x0 = {cli.num(x0)} ({how}), learning rate {cli.num(ctx.learning_rate)}, "
-        f"{ctx.epochs} epochs"
+        f"descent from x0 = {cli.num(x0)} ({ctx.describe_start()}), learning rate "
+        f"{cli.num(rate)}, {cli.plural(epochs, 'epoch')}"
     )
+    note = ctx.stationary(x0)
+    if note:
+        print(note)
     if not np.isfinite(found):
         print("minimum found: none, the run diverged (try a smaller --learning-rate)")
     else:

@@ -9,6 +9,7 @@ in one compiled sweep. Each final guess is coloured by the local minimum it reac
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -16,34 +17,50 @@ import numpy as np
 import jaxgd
 from jaxgd import cli, plotting
 
+FIGURES = ("start_location",)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(p, starts=cli.Grid(-5, 5, 50), learning_rate=0.01, epochs=1000)
+    return p
+
 
 @cli.command
 def main(argv: list[str] | None = None) -> int:
-    p = cli.parser(__name__, __doc__)
-    cli.add_grid_args(p, starts=cli.Grid(-5, 5, 50), learning_rate=0.01, epochs=1000)
-    ctx = cli.setup(p, argv)
+    ctx = cli.setup(parser(), argv, figures=FIGURES)
 
-    res = jaxgd.sweep(ctx.f, ctx.starts, ctx.learning_rate, ctx.epochs).squeeze()
+    res = jaxgd.sweep(ctx.f, ctx.starts, ctx.learning_rate, ctx.epochs)
+    final = np.asarray(res.final).reshape(-1)
+    ctx.reached(final)
 
     fig = plotting.plot_final(
-        res,
+        res.squeeze(),
         minima=ctx.minima,
         tol=ctx.tol,
+        f=ctx.f,
+        xscale=ctx.scale("starts"),
         title=(
-            f"Final guess against starting guess\nf: {ctx.function.name}, learning rate "
-            f"{cli.num(ctx.learning_rate)}, {ctx.epochs} epochs"
+            f"Where descent ends, for each start\nf: {ctx.function.name}, learning rate "
+            f"{cli.num(ctx.learning_rate)}, {cli.plural(ctx.epochs, 'epoch')}"
         ),
     )
     ctx.save(fig, "start_location")
+    ctx.save_result(res)
 
     starts = np.asarray(res.starts)
+    spacing = "log-spaced" if ctx.grid("starts").log else "evenly spaced"
     print(ctx.describe_function())
     print(
-        f"{starts.size} starts from {cli.num(starts.min())} to {cli.num(starts.max())}, "
-        f"learning rate {cli.num(ctx.learning_rate)}, {ctx.epochs} epochs"
+        f"{starts.size} starts {spacing} from {cli.num(starts.min())} to "
+        f"{cli.num(starts.max())}, learning rate {cli.num(ctx.learning_rate)}, "
+        f"{cli.plural(ctx.epochs, 'epoch')}"
     )
+    note = ctx.stationary(starts)
+    if note:
+        print(note)
     print(ctx.describe_minima())
-    print(*ctx.tally(res.final, noun="starts", coords=("x0 from", starts)), sep="\n")
+    print(*ctx.tally(final, noun="starts", coords=("x0", starts)), sep="\n")
     return ctx.finish()
 
 

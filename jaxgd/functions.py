@@ -197,14 +197,36 @@ class Function1D:
         f: The ``jax.numpy`` function, scalar to scalar.
         domain: ``(lo, hi)``, the interval of interest.
         description: One line saying what the function shows.
+        start: Where a single run starts by default: a point of the domain from which
+            descent shows the function's behaviour. ``None`` (a user's function that names
+            none): 0, or the domain's midpoint when 0 lies outside it.
+
+    Example:
+        >>> spec = Function1D("bowl", lambda x: (x - 1.0) ** 2, (-2.0, 3.0), "one minimum")
+        >>> spec.default_start
+        0.0
+        >>> get("rastrigin").default_start
+        2.3
     """
 
     name: str
     f: Callable[[jax.typing.ArrayLike], jax.Array]
     domain: tuple[float, float]
     description: str
+    start: float | None = None
+
+    @property
+    def default_start(self) -> float:
+        """``start``, or 0 (the domain's midpoint when 0 lies outside the domain)."""
+        if self.start is not None:
+            return float(self.start)
+        lo, hi = self.domain
+        return 0.0 if lo <= 0.0 <= hi else 0.5 * (lo + hi)
 
 
+# Default starts: the notebook's 0 for its function. Elsewhere 0 is a minimum (rastrigin,
+# steep_wall) or a saddle (saddle), where descent never moves, so each starts on a slope that
+# shows its behaviour: between wells, on the plateau, on the steep wall, left of the saddle.
 FUNCTIONS: dict[str, Function1D] = {
     spec.name: spec
     for spec in (
@@ -213,36 +235,42 @@ FUNCTIONS: dict[str, Function1D] = {
             notebook,
             (-2.0 * math.pi, 2.0 * math.pi),
             "sin(x)·exp(-0.05x²): the course notebook's two basins of different depth",
+            start=0.0,
         ),
         Function1D(
             "double_well",
             double_well,
             (-2.0, 2.0),
             "x⁴ - 2x² + 0.3x: a tilted double well, the left basin deeper",
+            start=1.5,
         ),
         Function1D(
             "rastrigin",
             rastrigin,
             (-5.12, 5.12),
             "10 + x² - 10cos(2πx): eleven wells, deeper towards 0",
+            start=2.3,
         ),
         Function1D(
             "plateau",
             plateau,
             (-5.0, 5.0),
             "1 - exp(-x²): one minimum inside a plateau where gradients vanish",
+            start=2.5,
         ),
         Function1D(
             "steep_wall",
             steep_wall,
             (-3.0, 3.0),
             "x⁴/4 + x²/2: a bowl with quartic walls where large rates diverge",
+            start=2.0,
         ),
         Function1D(
             "saddle",
             saddle,
             (-1.5, 2.0),
             "x⁴/4 - x³/3: an inflection saddle at 0 before the minimum at 1",
+            start=-1.0,
         ),
     )
 }

@@ -54,3 +54,29 @@ def bad_domain(x):
 bad_domain.domain = (3.0, 1.0)
 
 NOT_CALLABLE = 42
+
+
+# Where the experiments start wavy by default (0 is one of its maxima).
+wavy.start = 0.4
+
+
+def start_outside(x):
+    return x**2
+
+
+start_outside.domain = (-1.0, 1.0)
+start_outside.start = 9.0
+
+
+def with_while_loop(x):
+    """Reverse-mode autodiff cannot go through a while_loop with a data-dependent end."""
+    import jax
+
+    return jax.lax.while_loop(lambda c: c[1] < 3, lambda c: (c[0] * 1.1, c[1] + 1), (x, 0))[0]
+
+
+def with_callback(x):
+    """A host callback has no derivative."""
+    import jax
+
+    return jax.pure_callback(lambda v: np.sin(v), jax.ShapeDtypeStruct((), x.dtype), x)

@@ -89,6 +89,8 @@ def test_user_module_is_imported_from_the_current_directory(tmp_path, monkeypatc
         (f"{USER}:vector", "must return a scalar for a scalar x; it returned shape (2,)"),
         (f"{USER}:numpy_written", "calls NumPy on its argument"),
         (f"{USER}:raises", "raised ZeroDivisionError while being traced on a scalar float32 x"),
+        (f"{USER}:with_while_loop", "cannot be differentiated by jax.grad"),
+        (f"{USER}:with_callback", "cannot be differentiated by jax.grad"),
         (f"{USER}:bad_domain", "domain must be finite with lo < hi"),
         (f"{USER}:", "write module:attr"),
         (":f", "write module:attr"),
@@ -101,6 +103,22 @@ def test_bad_function_is_one_clear_line(spec, expected):
     assert expected in message
     assert "\n" not in message
     assert message.startswith(f"--function {spec!r}")
+
+
+@pytest.mark.parametrize("code", ["0", "None", "'bye'", "3"])
+def test_a_module_that_exits_on_import_is_reported(code, tmp_path, monkeypatch):
+    name = f"exits_{tmp_path.name}".replace("-", "_")
+    (tmp_path / f"{name}.py").write_text(
+        f"import sys\n\nsys.exit({code})\n\ndef f(x):\n    return x\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    try:
+        with pytest.raises(cli.UsageError) as info:
+            cli.load_function(f"{name}:f")
+    finally:
+        sys.modules.pop(name, None)
+    assert str(info.value).startswith(f"--function '{name}:f': importing {name} called sys.exit(")
+    assert "if __name__" in str(info.value)
 
 
 def test_missing_dependency_of_a_user_module_is_not_reported_as_the_module(tmp_path, monkeypatch):
@@ -209,7 +227,14 @@ def test_x64_makes_every_grid_float64():
         (["--epochs", "10", "500", "0"], "--epochs N: expected a whole number >= 1"),
         (["--epochs", "10", "500", "2.5"], "--epochs N: expected a whole number"),
         (["--epochs", "-10", "500", "3"], "--epochs: epochs must be >= 0"),
-        (["--epochs", "10", "500"], "argument --epochs: expected 3 arguments"),
+        (["--epochs", "10", "500"], "--epochs: expected LO HI N (N evenly spaced values) or"),
+        (["--epochs", "10", "500", "3", "lin"], "or LO HI N log (log-spaced), got '10 500 3 lin'"),
+        (
+            ["--learning-rates", "0", "1", "3", "log"],
+            "--learning-rates: a log-spaced grid needs LO",
+        ),
+        (["--starts", "1", "1", "3"], "--starts: LO and HI are both 1"),
+        (["--starts", "0", "1", "1"], "--starts N: a swept axis needs at least 2 values"),
         (["--learning-rates", "-1", "1", "3"], "--learning-rates: learning_rates must be >= 0"),
         (["--starts", "a", "1", "3"], "--starts: expected a number, got 'a'"),
         (["--starts", "0", "inf", "3"], "--starts: expected a finite number"),
@@ -218,7 +243,16 @@ def test_x64_makes_every_grid_float64():
         (["--seed", "-1"], "--seed: expected a whole number >= 0"),
         (["--vmin", "2", "--vmax", "1"], "--vmin must be below --vmax"),
         (["--format", "gif"], "argument --format: invalid choice"),
-        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--bogus"], "unrecognized arguments: --bogus; python -m experiments.demo takes: "),
+        (["--start", "1"], "(--start: did you mean --starts?)"),
+        (["--seed", "1e30"], "--seed: expected a whole number <= 9223372036854775807"),
+        (["--tol", "1e-30"], "--tol: 1e-30 is below what float32 resolves on the domain"),
+        (["--domain", "1", "1.0000001"], "--domain: [1, 1] is too narrow for float32"),
+        (["--domain", "-1e39", "0"], "--domain: -1e+39 does not fit in float32"),
+        (["--starts", "-1e39", "0", "3"], "--starts: starts has values too large for float32"),
+        (["--learning-rates", "1e-50", "1e-40", "3"], "--learning-rates: 1e-50 rounds to 0"),
+        (["--starts", "-5", "5", "1e9"], "--starts, --learning-rates, --epochs: 1e+09 (--starts)"),
+        (["--tol", "-inf"], "--tol: expected a finite number, got '-inf'"),
     ],
 )
 def test_bad_flag_is_a_usage_error_naming_it(argv, expected):
@@ -246,7 +280,7 @@ def test_minima_and_tally_text():
     assert lines == [
         "reached the global minimum x = -1.42887 (within 0.001): 2 of 5 runs",
         "reached the local minimum x = 4.3058 (within 0.001): 1 of 5 runs",
-        "within 0.001 of no minimum on [-6.28319, 6.28319]: 1 of 5 runs (final guesses 0.5 to 0.5)",
+        "within 0.001 of no minimum: 1 of 5 runs (final guesses 0.5 to 0.5)",
         "diverged: 1 of 5 runs",
     ]
     assert ctx.ended_at(np.nan) == "the run diverged"
@@ -327,3 +361,135 @@ def test_save_figure_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="fmt must be one of png, svg, pdf"):
         cli.save_figure(fig, tmp_path, "x", "gif")
+
+
+# -- numbers, grids and output paths ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("-1e-3", -1e-3), ("1_000", 1000.0), ("+3", 3.0), (".5", 0.5), ("-.5e1", -5.0), ("0", 0.0)],
+)
+def test_every_float_python_reads_is_a_number(text, value):
+    assert cli.number("--x", text) == value
+    ctx = _setup(["--starts", text, "2000", "3", "--domain", text, "2001"])
+    assert ctx.starts[0] == np.float32(value)
+    assert ctx.domain[0] == value
+
+
+def test_negative_numbers_in_any_notation_are_values_not_flags():
+    grid = {"start": 0.0, "learning_rate": 0.01, "epochs": 10}
+    assert _setup(["--start", "-1e-3"], **grid).start == -1e-3
+    assert _setup(["--start=-2E+0"], **grid).start == -2.0
+    ctx = _setup(["--starts", "-1e-3", "1", "5", "--domain", "-1e1", "10"])
+    assert ctx.starts[0] == np.float32(-1e-3) and ctx.domain == (-10.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--learning-rate", "1e-400"], "'1e-400' is too small for float64 (it rounds to 0)"),
+        (["--learning-rate", "1e-46"], "--learning-rate: 1e-46 rounds to 0 in float32"),
+        (["--start", "1e39"], "--start: 1e+39 does not fit in float32 (largest 3.4e+38)"),
+        (["--start", "nan"], "--start: expected a finite number, got 'nan'"),
+        (["--start", "-inf"], "--start: expected a finite number, got '-inf'"),
+    ],
+)
+def test_values_that_round_away_are_refused(argv, expected):
+    with pytest.raises(cli.UsageError) as info:
+        _setup(argv, start=0.0, learning_rate=0.01, epochs=10)
+    assert expected in str(info.value)
+
+
+def test_values_that_round_away_in_float32_are_fine_in_float64():
+    before = bool(jax.config.jax_enable_x64)
+    try:
+        ctx = _setup(["--x64", "--start", "1e39"], start=0.0, learning_rate=0.01, epochs=10)
+        assert ctx.start == 1e39
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
+def test_log_spaced_grid():
+    ctx = _setup(
+        ["--learning-rates", "1e-4", "1", "5", "log", "--epochs", "10", "1000", "3", "log"]
+    )
+    np.testing.assert_allclose(ctx.learning_rates, [1e-4, 1e-3, 1e-2, 1e-1, 1.0], rtol=1e-6)
+    assert ctx.epochs.tolist() == [10, 100, 1000]
+    assert ctx.grid("learning_rates").log and not ctx.grid("starts").log
+    assert str(ctx.grid("learning_rates")) == "0.0001 1 5 log"
+
+
+def test_memory_is_planned_before_any_array_is_made():
+    # 1e6 x 1e6 cells would take terabytes; refused from the flags alone, at once.
+    with pytest.raises(
+        cli.UsageError, match=r"x 40 \(--epochs\) = 4e\+13 runs need about [\d.]+e\+06 GiB"
+    ):
+        _setup(["--starts", "0", "1", "1e6", "--learning-rates", "0", "1", "1e6"])
+
+
+def test_stretches_say_where_a_minimum_was_reached():
+    assert cli.stretches([3, 1, 2, 0], [True, False, True, False]) == "from 2 to 3"
+    assert cli.stretches([0, 1, 2], [False, False, True]) == "= 2"
+    assert cli.stretches(range(10), [1, 0, 1, 0, 1, 0, 1, 0, 1, 1], most=2) == (
+        "in 5 stretches: 0, 2 and 3 more"
+    )
+    assert cli.plural(1, "epoch") == "1 epoch" and cli.plural(2, "start") == "2 starts"
+
+
+def test_out_is_checked_without_writing(tmp_path):
+    grid = {"start": 0.0, "learning_rate": 0.01, "epochs": 10}
+    (tmp_path / "file").write_text("")
+    with pytest.raises(cli.UsageError, match=r"'.*file': is a file, not a folder"):
+        _setup(["--out", str(tmp_path / "file")], **grid)
+    with pytest.raises(cli.UsageError, match=r"lies inside .*file, which is a file"):
+        _setup(["--out", str(tmp_path / "file" / "sub")], **grid)
+    with pytest.raises(cli.UsageError, match="cannot create folders in /proc"):
+        _setup(["--out", "/proc/jaxgd-x"], **grid)
+    (tmp_path / "figs" / "demo.png").mkdir(parents=True)
+    p = _parser(**grid)
+    with pytest.raises(cli.UsageError, match=r"--out: .*demo.png is a folder"):
+        cli.setup(p, ["--out", str(tmp_path / "figs")], figures=["demo"])
+    with pytest.raises(cli.UsageError, match=r"--save: .*demo.png.npz is a folder"):
+        (tmp_path / "figs" / "demo.png.npz").mkdir()
+        cli.setup(p, ["--save", str(tmp_path / "figs" / "demo.png")])
+    ok = cli.setup(p, ["--out", str(tmp_path / "new" / "deeper")], figures=["demo"])
+    assert not (tmp_path / "new").exists()  # checked, not created
+    assert ok.args.out == tmp_path / "new" / "deeper"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figs", "file"]
+
+
+# -- default starts --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", functions.names())
+def test_each_builtin_starts_at_its_own_default_start(name):
+    ctx = _setup(["--function", name], start="function", learning_rate=0.01, epochs=10)
+    spec = functions.get(name)
+    assert ctx.start == spec.default_start
+    lo, hi = spec.domain
+    assert lo <= ctx.start <= hi
+    assert ctx.describe_start() == f"{name}'s default start"
+    if name != "notebook":  # 0 is a minimum or a stationary point of several
+        assert float(jax.grad(spec.f)(ctx.start)) != 0.0
+        assert ctx.stationary(ctx.start) is None
+
+
+def test_a_stationary_start_is_said():
+    ctx = _setup(["--function", "saddle", "--start", "0"], start="function", learning_rate=0.1,
+                 epochs=10)  # fmt: skip
+    assert ctx.stationary(0.0) == (
+        "note: x0 = 0 is a stationary point of f (f'(x0) = 0): descent never moves from it; "
+        "choose another --start"
+    )
+    assert ctx.stationary([-1.0, 0.0, 1.0]) == (
+        "note: 2 starts of 3 (x0 = 0, 1) are stationary points of f (f'(x0) = 0), where descent "
+        "never moves"
+    )
+
+
+def test_a_users_start_attribute_is_its_default_start():
+    ctx = _setup([f"--function={USER}:wavy"], start="function", learning_rate=0.01, epochs=10)
+    assert ctx.start == 0.4
+    with pytest.raises(cli.UsageError, match="its start 9 lies outside its domain"):
+        cli.load_function(f"{USER}:start_outside")

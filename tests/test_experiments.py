@@ -129,7 +129,7 @@ def test_module_rejects_a_numpy_function_in_one_line(name, tmp_path, capsys):
     [
         ("single_run", ["--learning-rate", "-1"], "--learning-rate: must be >= 0"),
         ("start_location", ["--starts", "5", "-5", "3"], "--starts: LO must not exceed HI"),
-        ("learning_rate", ["--learning-rates", "0", "1"], "expected 3 arguments"),
+        ("learning_rate", ["--learning-rates", "0", "1"], "expected LO HI N (N evenly spaced"),
         ("lr_epochs", ["--epochs", "10", "1e10", "3"], "--epochs: epochs must be at most"),
         ("random_starts", ["--repeats", "0"], "--repeats: expected a whole number >= 1"),
         ("convergence", ["--epochs", "10", "20", "3"], "unrecognized arguments: 20 3"),
@@ -232,7 +232,7 @@ def test_start_location_counts(tmp_path, capsys):
     assert count(rf"local minimum x = {LOCAL} \(within 0.001\): (\d+) of 11 starts", out) == (
         n_local
     )
-    assert "11 starts from -5 to 5, learning rate 0.1, 300 epochs" in out
+    assert "11 starts evenly spaced from -5 to 5, learning rate 0.1, 300 epochs" in out
     assert "diverged: 0 of 11 starts" in out
 
 
@@ -303,7 +303,10 @@ def test_random_starts_inside_one_basin_all_reach_it(tmp_path, capsys):
     assert re.search(
         r"the highest in [1-4] of 9 cells, the first at rate 0\.\d+ with (205|400) epochs", out
     )
-    assert "16 random starts (seed 0) drawn uniformly from [-4, 1.3]; 3 learning rates x 3" in out
+    assert (
+        "16 random starts (seed 0) drawn uniformly from [-4, 1.3]; 3 learning rates from 1e-10 "
+        "to 0.1 x 3" in out
+    )
     assert "144 runs, one compiled call" in out
     notebook_cells = count(r"one random start per cell: (\d+) of 9 cells", out)
     assert 1 <= notebook_cells <= 9
@@ -365,3 +368,207 @@ def test_all_runs_through_the_derivative_check_for_another_f(tmp_path, capsys, m
     assert "50 starts from -3 to 3 x 50 learning rates from 1e-10 to 0.1, 2000 epochs each" in out
     assert "nothing to check" in out
     assert [p.name for p in tmp_path.iterdir()] == ["convergence.png"]
+
+
+# -- true summaries, --save, log grids, default starts ---------------------------------------
+
+
+def test_start_location_names_the_stretches_of_starts_that_reached_each_minimum(tmp_path, capsys):
+    # The double well at rate 0.15: starts on both far sides overshoot into the left basin.
+    argv = ["--function", "double_well", "--starts", "-2", "2", "21", "--learning-rate", "0.15",
+            "--epochs", "300"]  # fmt: skip
+    code, out, err = run("start_location", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    starts = np.linspace(-2, 2, 21)
+    df = REFERENCE["double_well"].df
+    final = np.array([reference_descend(df, s, 0.15, 300) for s in starts])
+    target = -1.035579
+    hit = np.abs(final - target) <= 1e-3
+    assert reached(final, target) == hit.sum()
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], hit.astype(int), [0]])))
+    assert len(edges) // 2 > 1  # scattered: not one range from the first to the last
+    expected = ", ".join(
+        f"{starts[a]:.6g}" if a == b - 1 else f"{starts[a]:.6g} to {starts[b - 1]:.6g}"
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+    )
+    line = next(x for x in out.splitlines() if x.startswith("reached the global"))
+    assert line.endswith(f"{hit.sum()} of 21 starts, x0 in {len(edges) // 2} stretches: {expected}")
+
+
+def test_one_start_and_one_epoch_are_said_as_such(tmp_path, capsys):
+    argv = ["--starts", "4", "4.5", "2", "--epochs", "1"]
+    code, out, _ = run("start_location", argv, tmp_path, capsys)
+    assert code == 0
+    assert "learning rate 0.01, 1 epoch\n" in out
+    assert "1 epochs" not in out
+    code, out, _ = run("single_run", ["--start", "4.3", "--epochs", "300"], tmp_path, capsys)
+    assert "x0 = 4.3" in out
+    code, out, _ = run("start_location", ["--starts", "-1.5", "4.3", "2"], tmp_path, capsys)
+    assert (
+        f"reached the global minimum x = {GLOBAL} (within 0.001): 1 of 2 starts, x0 = -1.5\n" in out
+    )
+    assert f"reached the local minimum x = {LOCAL} (within 0.001): 1 of 2 starts, x0 = 4.3\n" in out
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_every_summary_says_the_float_type(name, tmp_path, capsys):
+    code, out, _ = run(name, SMALL[name], tmp_path, capsys)
+    assert code == 0
+    dtype = "float64" if name == "derivative_check" else "float32 (--x64 for float64)"
+    assert f"; computed in {dtype}\n" in out.splitlines(keepends=True)[0]
+    if name != "derivative_check":
+        code, out, _ = run(name, [*SMALL[name], "--x64"], tmp_path, capsys)
+        assert out.splitlines()[0].endswith("; computed in float64")
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_save_writes_the_sweep_to_reload(name, tmp_path, capsys):
+    import jaxgd
+
+    code, out, _ = run(name, [*SMALL[name], "--save", str(tmp_path / "res")], tmp_path, capsys)
+    assert code == 0
+    path = tmp_path / "res.npz"
+    assert f"wrote {path}\n" in out
+    res = jaxgd.load(path)
+    assert res.dims == ("start", "learning_rate", "epochs")
+    if name == "single_run":
+        expected = number(r"minimum found: x = (\S+),", out)
+        assert float(res.final.reshape(())) == pytest.approx(expected, rel=1e-5)
+    if name == "lr_epochs":
+        assert res.shape == (1, 4, 3)
+    if name == "random_starts":
+        assert res.shape == (8, 3, 3)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def _drawn(monkeypatch) -> list:
+    """The figures the experiments save, recorded as they are saved."""
+    seen = []
+    original = plt.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        seen.append(fig)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", record)
+    return seen
+
+
+def test_log_spaced_rates(tmp_path, capsys, monkeypatch):
+    drawn = _drawn(monkeypatch)
+    argv = ["--learning-rates", "1e-4", "1", "5", "log", "--epochs", "200"]
+    code, out, err = run("learning_rate", argv, tmp_path, capsys)
+    assert drawn[0].axes[0].get_xscale() == "log"
+    assert (code, err) == (0, "")
+    assert "5 learning rates log-spaced from 0.0001 to 1" in out
+    final = [reference_descend(DF, 0.0, r, 200) for r in np.geomspace(1e-4, 1, 5)]
+    assert count(r"global minimum x = \S+ \(within 0.001\): (\d+) of 5 rates", out) == reached(
+        final, GLOBAL
+    )
+
+
+@pytest.mark.parametrize(
+    ("function", "start"),
+    [("rastrigin", "2.3"), ("steep_wall", "2"), ("saddle", "-1"), ("double_well", "1.5")],
+)
+def test_each_function_starts_at_its_own_default_start(function, start, tmp_path, capsys):
+    argv = [*SMALL["learning_rate"], "--function", function]
+    code, out, _ = run("learning_rate", argv, tmp_path, capsys)
+    assert code == 0
+    assert f"start {start} ({function}'s default start), 200 epochs" in out
+    assert "stationary point" not in out
+    code, out, _ = run("learning_rate", [*argv, "--start", "0"], tmp_path, capsys)
+    # 0 is rastrigin's and steep_wall's minimum and saddle's saddle: descent stays there.
+    still = "note: x0 = 0 is a stationary point of f (f'(x0) = 0)" in out
+    assert still == (function != "double_well")
+
+
+def test_log_spaced_grids_are_drawn_on_log_axes(tmp_path, capsys, monkeypatch):
+    drawn = _drawn(monkeypatch)
+    argv = ["--learning-rates", "1e-3", "0.1", "3", "log", "--epochs", "10", "1000", "3", "log"]
+    assert run("lr_epochs", argv, tmp_path, capsys)[0] == 0
+    heatmap, lines = drawn
+    assert (heatmap.axes[0].get_xscale(), heatmap.axes[0].get_yscale()) == ("log", "log")
+    assert lines.axes[0].get_xscale() == "log"
+    # An even grid stays linear, even where its values would pass for log-spaced.
+    drawn.clear()
+    argv = ["--learning-rates", "1e-3", "0.1", "3", "--epochs", "10", "1000", "3"]
+    assert run("lr_epochs", argv, tmp_path, capsys)[0] == 0
+    assert drawn[0].axes[0].get_xscale() == "linear"
+
+
+def test_titles_are_plain_english(tmp_path, capsys):
+    seen = []
+    original = plt.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        seen.extend(ax.get_title() for ax in fig.axes)
+        return original(fig, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plt.Figure, "savefig", record)
+        assert run("lr_epochs", SMALL["lr_epochs"], tmp_path, capsys)[0] == 0
+    text = " ".join(seen)
+    assert "one line per number of epochs" in text
+    assert "a training epochs" not in text
+
+
+# -- python -m experiments all ---------------------------------------------------------------
+
+
+def _pick(monkeypatch, *names):
+    picked = {n: s for n, s in listing.experiments().items() if n in names}
+    monkeypatch.setattr(listing, "experiments", lambda: picked)
+
+
+def test_all_gives_each_flag_to_the_modules_that_take_it(tmp_path, capsys, monkeypatch):
+    _pick(monkeypatch, "single_run", "start_location")
+    argv = ["all", "--start", "1.6", "--starts", "-1e0", "1", "3", "--epochs", "50",
+            "--out", str(tmp_path), "--save", str(tmp_path / "saved")]  # fmt: skip
+    assert listing.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "note: --start goes to single_run; ignored by start_location\n" in out
+    assert "note: --starts goes to start_location; ignored by single_run\n" in out
+    assert "descent from x0 = 1.6 (--start)" in out
+    assert "3 starts evenly spaced from -1 to 1" in out
+    assert out.endswith("== summary ==\nsingle_run      ok\nstart_location  ok\n")
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == [
+        "single_run.npz",
+        "start_location.npz",
+    ]
+
+
+def test_all_runs_the_rest_when_one_fails_and_says_which(tmp_path, capsys, monkeypatch):
+    _pick(monkeypatch, "single_run", "lr_epochs")
+    argv = ["all", "--epochs", "10", "20", "2", "--learning-rates", "0.01", "0.1", "2",
+            "--vmin", "-1.45", "--vmax", "-1.2", "--out", str(tmp_path)]  # fmt: skip
+    assert listing.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: unrecognized arguments: 20 2")
+    assert "colour limits: -1.45 to -1.2 (--vmin/--vmax)" in out
+    assert out.endswith("== summary ==\nsingle_run  failed (exit 2)\nlr_epochs   ok\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "lr_epochs_heatmap.png",
+        "lr_epochs_lines.png",
+    ]
+
+
+def test_all_refuses_a_flag_no_module_takes_before_running(tmp_path, capsys, monkeypatch):
+    _pick(monkeypatch, "single_run", "lr_epochs")
+    assert listing.main(["all", "--repeats", "3", "--out", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: --repeats: no experiment takes it; the flags they take: ")
+    assert "--learning-rates" in err and err.count("\n") == 1
+    assert listing.main(["all", "1.6"]) == 2
+    assert "expected a flag such as --function, got '1.6'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_all_help_says_which_experiments_take_each_flag(capsys, monkeypatch):
+    _pick(monkeypatch, "single_run", "start_location")
+    assert listing.main(["all", "-h"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^  --function +every experiment$", out, re.MULTILINE)
+    assert re.search(r"^  --start +single_run$", out, re.MULTILINE)
+    assert re.search(r"^  --starts +start_location$", out, re.MULTILINE)

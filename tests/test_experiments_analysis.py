@@ -64,7 +64,7 @@ def test_convergence_numbers_match_a_per_run_loop(tmp_path, capsys):
     assert count(r"not within 1000 epochs: (\d+);", out) == (~settled).sum()
     # From -5 at rate 0.1 descent leaves [-2pi, 2pi] for the minimum at -7.22811.
     assert settled[0, -1]
-    assert "the local minimum x = -7.22811, outside the domain [-6.28319, 6.28319]: 1;" in out
+    assert "the local minimum x = -7.22811 outside the domain [-6.28319, 6.28319]: 1;" in out
     values = epoch[settled]
     assert count(r"epochs to converge: fastest (\d+) ", out) == values.min()
     assert number(r"epochs to converge: .*median (\S+) over", out) == np.median(values)
@@ -150,3 +150,47 @@ def test_bad_derivative_exits_2_in_one_line(spec, message, tmp_path, capsys):
     assert out == ""
     assert err.count("\n") == 1 and message in err
     assert not any(tmp_path.iterdir())
+
+
+def saddle_derivative(x):
+    """The derivative of jaxgd.functions.saddle, x^4/4 - x^3/3, by hand."""
+    return x**2 * (x - 1.0)
+
+
+def test_derivative_check_does_not_call_a_far_zero_the_end_of_descent(tmp_path, capsys):
+    # From -1 descent creeps towards the saddle at 0 and stops short; f' crosses 0 upwards only
+    # at the minimum 1, which descent never reaches.
+    argv = ["--function", "saddle", "--derivative", f"{__name__}:saddle_derivative"]
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    end = reference_descend(saddle_derivative, -1.0, 0.01, 1000)
+    assert -0.2 < end < 0
+    assert "is zero at x = 1" not in out
+    assert number(r"the descent with autodiff f' ended at x = (\S+), ", out) == pytest.approx(
+        end, abs=1e-5
+    )
+    assert number(r"the descent with autodiff f' ended at x = \S+, (\S+) from x = 1,", out) == (
+        pytest.approx(1 - end, abs=1e-5)
+    )
+    assert "descent from x0 = -1 (saddle's default start)" in out
+    assert out.startswith("f: saddle (") and "; computed in float64\n" in out
+
+
+def test_convergence_explains_the_slowest_start_only_by_what_is_true(tmp_path, capsys):
+    argv = ["--function", "double_well", "--starts", "-2", "2", "12",
+            "--learning-rates", "0.01", "0.1", "4", "--epochs", "1000", "--x64"]  # fmt: skip
+    code, out, _ = run("convergence", argv, tmp_path, capsys)
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("the slowest start there"))
+    x0 = number(r"x0 = (\S+),", line)
+    df = REFERENCE["double_well"].df
+    slopes = np.abs(df(np.linspace(-2, 2, 12)))
+    # 0.18 lies next to the hump at 0.075: the smallest slope of the grid but one.
+    assert x0 == pytest.approx(0.181818, abs=1e-6)
+    assert number(r"\|f'\(x0\)\| = (\S+) is among the smallest", line) == pytest.approx(
+        abs(df(x0)), rel=1e-5
+    )
+    assert abs(df(x0)) <= np.quantile(slopes, 0.1)
+    assert number(r"a maximum of f is (\S+) away, at x = 0.0754", line) == pytest.approx(
+        x0 - 0.0754288, abs=1e-5
+    )

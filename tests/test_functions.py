@@ -122,3 +122,18 @@ def test_modules_do_not_import_matplotlib():
         "assert 'matplotlib' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("name", fns.names())
+def test_default_start_lies_in_the_domain_off_every_stationary_point(name):
+    spec = fns.get(name)
+    lo, hi = spec.domain
+    assert spec.start is not None and lo <= spec.default_start <= hi
+    # The notebook starts where the notebook does; elsewhere f' != 0, so descent moves.
+    assert name == "notebook" or float(jax.grad(spec.f)(spec.default_start)) != 0.0
+
+
+def test_default_start_of_a_function_without_one():
+    bowl = fns.Function1D("bowl", lambda x: x**2, (1.0, 3.0), "a bowl")
+    assert bowl.start is None and bowl.default_start == 2.0
+    assert fns.Function1D("b", lambda x: x**2, (-1.0, 3.0), "").default_start == 0.0

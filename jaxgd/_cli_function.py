@@ -1,0 +1,227 @@
+"""``--function`` and ``--derivative``: a built-in name, or ``module:attr`` of the user's own.
+
+Every failure, from a missing module to an ``f`` that JAX cannot differentiate, is one
+:class:`~jaxgd._cli_flags.UsageError` line that names the flag and the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+
+from jaxgd import functions
+from jaxgd._cli_flags import UsageError
+from jaxgd._validate import check_function, default_float
+
+__all__ = ["NOTEBOOK_DOMAIN", "load_derivative", "load_function"]
+
+#: The notebook's plotting interval, used for a user's ``f`` that declares no domain.
+NOTEBOOK_DOMAIN = (-2.0 * math.pi, 2.0 * math.pi)
+
+
+@contextlib.contextmanager
+def _cwd_on_path() -> Iterator[None]:
+    # `python -m` puts the current directory on sys.path, but an in-process caller may not.
+    cwd = os.getcwd()
+    added = cwd not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        yield
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(cwd)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0].strip()}" if text else type(err).__name__
+
+
+def _import_attr(spec: str, flag: str = "--function", name: str = "f") -> Any:
+    """``module:attr`` imported for ``flag``; every failure is one line naming ``flag``.
+
+    ``name`` is what the attribute is usually called (``f``, ``df``), for the example.
+    """
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise UsageError(
+            f"{flag} {spec!r}: write module:attr, e.g. mymodule:{name} for `def {name}(x)` in "
+            "mymodule.py in the current directory."
+        )
+    try:
+        with _cwd_on_path():
+            module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name and (module_name + ".").startswith(err.name + "."):
+            raise UsageError(
+                f"{flag} {spec!r}: no module named {err.name!r} (looked in the current "
+                f"directory {os.getcwd()} and the installed packages); run from the folder "
+                "that holds it, or check the spelling."
+            ) from None
+        raise UsageError(
+            f"{flag} {spec!r}: importing {module_name} failed: {_first_line(err)}"
+        ) from None
+    except Exception as err:  # the user's module itself fails to import
+        raise UsageError(
+            f"{flag} {spec!r}: importing {module_name} failed: {_first_line(err)}"
+        ) from None
+    except SystemExit as err:
+        # A script's `sys.exit()` at import would end the experiment silently, status 0.
+        raise UsageError(
+            f"{flag} {spec!r}: importing {module_name} called sys.exit({err.code!r}); move "
+            'the script part under `if __name__ == "__main__":`.'
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            public = sorted(
+                n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+            )
+            hint = f" (its callables: {', '.join(public[:8])})" if public else ""
+            raise UsageError(
+                f"{flag} {spec!r}: module {module_name} has no attribute {attr!r}{hint}."
+            )
+        obj = getattr(obj, part)
+    return obj
+
+
+def _domain_of(spec: str, value: Any) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"--function {spec!r}: its domain attribute must be two numbers (lo, hi); "
+            f"got {value!r}."
+        ) from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise UsageError(
+            f"--function {spec!r}: its domain must be finite with lo < hi; got ({lo}, {hi})."
+        )
+    return lo, hi
+
+
+def load_function(spec: str) -> functions.Function1D:
+    """The function ``--function spec`` names, checked by tracing it once on a scalar.
+
+    Args:
+        spec: a built-in name from :func:`jaxgd.functions.names`, or ``module:attr`` naming a
+            callable ``f(x) -> scalar`` (or a :class:`~jaxgd.functions.Function1D`). The
+            module is imported with the current directory on ``sys.path``. A callable's
+            optional ``domain = (lo, hi)`` attribute becomes the domain; without it, the
+            notebook's ``[-2π, 2π]``. An optional ``start = x0`` attribute, inside the
+            domain, becomes its default start.
+
+    Returns:
+        A :class:`~jaxgd.functions.Function1D`.
+
+    Raises:
+        UsageError: the module or attribute does not exist, the module exits on import, the
+            attribute is not callable, ``f`` does not trace to a real scalar (non-scalar
+            output, written with NumPy, raises, ...) or ``jax.grad`` cannot differentiate it
+            (``lax.while_loop``, ``pure_callback``). The message is one line that names
+            ``--function`` and the fix.
+
+    Example:
+        >>> load_function("double_well").domain
+        (-2.0, 2.0)
+        >>> load_function("jaxgd.functions:plateau").name
+        'jaxgd.functions:plateau'
+        >>> load_function("nope")
+        Traceback (most recent call last):
+        ...
+        jaxgd._cli_flags.UsageError: --function 'nope': not a built-in function (...)...
+    """
+    if ":" not in spec:
+        if spec in functions.FUNCTIONS:
+            fn = functions.get(spec)
+        else:
+            raise UsageError(
+                f"--function {spec!r}: not a built-in function (built-ins: "
+                f"{', '.join(functions.names())}); for your own f write module:attr, "
+                "e.g. mymodule:f."
+            )
+    else:
+        obj = _import_attr(spec)
+        if isinstance(obj, functions.Function1D):
+            fn = obj
+        elif callable(obj):
+            domain = _domain_of(spec, obj.domain) if hasattr(obj, "domain") else NOTEBOOK_DOMAIN
+            start = _start_of(spec, obj.start, domain) if hasattr(obj, "start") else None
+            doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+            fn = functions.Function1D(spec, obj, domain, doc[0] if doc else "your own f", start)
+        else:
+            raise UsageError(
+                f"--function {spec!r}: {type(obj).__name__} is not callable; point it at a "
+                "function f(x) -> scalar written with jax.numpy."
+            )
+    name = f"--function {spec!r}"
+    try:
+        check_function(fn.f, default_float(), name=name)
+    except (TypeError, ValueError) as err:
+        raise UsageError(" ".join(str(err).split())) from None
+    except Exception as err:  # f itself raises when traced: report it, don't dump a trace
+        raise UsageError(f"{name}: calling f on a scalar failed: {_first_line(err)}") from None
+    try:
+        # Tracing f' compiles nothing, and finds what jax.grad cannot differentiate
+        # (lax.while_loop, pure_callback, ...) before the sweep would.
+        jax.eval_shape(jax.grad(fn.f), jax.ShapeDtypeStruct((), default_float()))
+    except Exception as err:
+        raise UsageError(
+            f"{name} cannot be differentiated by jax.grad, which gradient descent needs: "
+            f"{_first_line(err)} Write f with "
+            "differentiable jax.numpy operations (lax.scan or a fixed-length fori_loop instead "
+            "of while_loop; no callbacks)."
+        ) from None
+    return fn
+
+
+def _start_of(spec: str, value: Any, domain: tuple[float, float]) -> float:
+    try:
+        start = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"--function {spec!r}: its start attribute must be a number; got {value!r}."
+        ) from None
+    if not domain[0] <= start <= domain[1]:
+        raise UsageError(
+            f"--function {spec!r}: its start {start:g} lies outside its domain "
+            f"[{domain[0]:g}, {domain[1]:g}]; move one of them."
+        )
+    return start
+
+
+def load_derivative(spec: str) -> Callable[[Any], Any]:
+    """The hand-written derivative ``--derivative spec`` names: ``module:attr``, imported.
+
+    Imported like ``--function module:attr`` (current directory on ``sys.path``). The callable
+    may use NumPy or ``jax.numpy``; whether it returns real numbers is checked where it is
+    first evaluated (:func:`jaxgd.derivative.check_derivative`), under :func:`flag_errors`.
+
+    Raises:
+        UsageError: the module or attribute does not exist or is not callable; one line
+            that names ``--derivative`` and the fix.
+
+    Example:
+        >>> load_derivative("numpy:cos")(0.0)
+        np.float64(1.0)
+        >>> load_derivative("numpy:pi")
+        Traceback (most recent call last):
+        ...
+        jaxgd._cli_flags.UsageError: --derivative 'numpy:pi': float is not callable; ...
+    """
+    obj = _import_attr(spec, flag="--derivative", name="df")
+    if not callable(obj):
+        raise UsageError(
+            f"--derivative {spec!r}: {type(obj).__name__} is not callable; point it at your "
+            "derivative df(x), written with NumPy or jax.numpy."
+        )
+    return obj

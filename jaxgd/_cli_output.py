@@ -1,0 +1,155 @@
+"""Where the experiments write: checked before anything is computed, written atomically.
+
+:func:`check_folder` and :func:`check_target` find every reason a write would fail (a file
+where a folder should be, a folder that cannot be created, a folder where the file should be)
+without writing anything, so a bad ``--out`` or ``--save`` costs no computation. Figures and
+results are written to a temporary file in the destination folder and renamed into place, so
+an interrupted run leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jaxgd._cli_flags import FORMATS, UsageError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from jaxgd.result import SweepResult
+
+__all__ = ["check_folder", "check_target", "save_figure", "save_result"]
+
+#: Resolution of saved PNGs: readable on screen, small enough to commit.
+DPI = 120
+
+
+def check_folder(flag: str, folder: Path) -> None:
+    """Refuse ``folder`` unless it is, or can be created as, a folder this process can write.
+
+    Nothing is left behind: writability is probed with a temporary folder that is removed.
+    """
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists():
+        if existing.is_symlink():
+            raise UsageError(f"{flag} {str(folder)!r}: {existing} is a broken symbolic link.")
+        parent = existing.parent
+        if parent == existing:
+            break
+        existing = parent
+    if not existing.is_dir():
+        where = "is" if existing == folder else f"lies inside {existing}, which is"
+        raise UsageError(
+            f"{flag} {str(folder)!r}: {where} a file, not a folder; choose another folder."
+        )
+    try:
+        probe = tempfile.mkdtemp(prefix=".jaxgd-probe-", dir=existing)
+    except OSError as err:
+        raise UsageError(
+            f"{flag} {str(folder)!r}: cannot create folders in {existing} "
+            f"({err.strerror or err}); choose a folder you can write to."
+        ) from None
+    os.rmdir(probe)
+
+
+def check_target(flag: str, path: Path) -> None:
+    """Refuse ``path`` as a file to write unless its folder passes :func:`check_folder` and
+    ``path`` itself is not a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(
+            f"{flag}: {path} is a folder, so it cannot be written as a file; remove or rename "
+            "it, or write elsewhere."
+        )
+    check_folder(flag, path.parent)
+
+
+@contextlib.contextmanager
+def _atomic(path: Path):
+    """A temporary path beside ``path``, renamed onto it when the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def save_figure(fig: Figure, out: str | os.PathLike, name: str, fmt: str = "png") -> Path:
+    """Save ``fig`` as ``out/name.fmt`` (PNG at 120 dpi), creating ``out``; returns the path.
+
+    The file appears whole or not at all: it is written beside its final name and renamed.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from matplotlib.figure import Figure
+        >>> import tempfile
+        >>> fig = Figure()
+        >>> _ = fig.subplots().plot([0, 1])
+        >>> save_figure(fig, tempfile.mkdtemp(), "demo", "svg").name
+        'demo.svg'
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}.")
+    path = Path(out) / f"{name}.{fmt}"
+    with _atomic(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=DPI, bbox_inches="tight")
+    return path
+
+
+def npz_path(path: str | os.PathLike) -> Path:
+    """``path`` as :meth:`jaxgd.SweepResult.save` names it: ``.npz`` added when missing."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def save_result(result: SweepResult, path: str | os.PathLike) -> Path:
+    """Write ``result`` with :meth:`~jaxgd.SweepResult.save` to ``path`` (``.npz`` added when
+    missing), whole or not at all; returns the path written."""
+    final = npz_path(path)
+    with _atomic(final) as tmp:
+        aside = tmp.with_name(tmp.name + ".npz")
+        try:
+            os.replace(result.save(aside), tmp)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(aside)
+    return final
+
+
+#: matplotlib's built-in backends that write files and cannot open a window.
+_FILE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+def show() -> None:
+    """Open the figures in windows, or say in one line why none can open here."""
+    import matplotlib.pyplot as plt
+
+    if plt.get_backend().lower() in _FILE_BACKENDS:
+        print(
+            f"--show: no window can open here (matplotlib backend {plt.get_backend()!r}); "
+            "the figures are in the files above."
+        )
+        return
+    plt.show()
+
+
+def close(figs: Sequence[Figure]) -> None:
+    """Close ``figs`` in pyplot, when pyplot is in use."""
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib.pyplot as plt
+
+        for fig in figs:
+            plt.close(fig)

@@ -1,0 +1,223 @@
+"""Every bad input to an experiment: one line on stderr, exit status 2, nothing written.
+
+A table of the inputs users reported (in-process, and a few as real ``python -m`` processes),
+Ctrl-C as a real SIGINT, and random flag values and combinations for every experiment
+(hypothesis): each run either exits 0 having written every file it announces, or exits 2 with
+one line, no traceback and no file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+matplotlib.use("Agg")
+
+from tests.test_experiments import SMALL, USER
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def call(name: str, argv: list[str]) -> tuple[int, str, str]:
+    """``experiments.<name>.main(argv)`` in-process, with its stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = importlib.import_module(f"experiments.{name}").main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def assert_refused(code: int, out: str, err: str, folder: Path, expected: str) -> None:
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert expected in err
+    assert "Traceback" not in err + out
+    assert out == ""
+    assert files_under(folder) == []
+
+
+BAD = [
+    ("single_run", ["--start", "1e39"], "--start: 1e+39 does not fit in float32"),
+    ("single_run", ["--seed", "1e30"], "--seed: expected a whole number <= 9223372036854775807"),
+    ("start_location", ["--starts", "-5", "5", "1"], "--starts N: a swept axis needs at least 2"),
+    ("convergence", ["--tol", "1e-30"], "--tol: 1e-30 is below what float32 resolves"),
+    ("lr_epochs", ["--epochs", "10", "500", "1"], "--epochs N: a swept axis needs at least 2"),
+    ("lr_epochs", ["--start", "1e40"], "--start: 1e+40 does not fit in float32"),
+    ("start_location", ["--start", "1.6"], "--start: did you mean --starts?"),
+    ("single_run", ["--learning-rate", "1e-400"], "too small for float64 (it rounds to 0)"),
+    ("learning_rate", ["--learning-rates", "1e-60", "1e-50", "3"], "1e-60 rounds to 0"),
+    ("start_location", ["--starts", "-5", "5", "1e9"], "1e+09 runs need about"),
+    ("random_starts", ["--repeats", "1e9"], "runs need about"),
+    ("single_run", ["--start", "-inf"], "--start: expected a finite number, got '-inf'"),
+    ("single_run", ["--start", "nan"], "--start: expected a finite number, got 'nan'"),
+    ("lr_epochs", ["--learning-rates", "0", "1", "5", "log"], "log-spaced grid needs LO > 0"),
+    ("single_run", ["--function", f"{USER}:with_while_loop"], "cannot be differentiated by jax"),
+    ("lr_epochs", ["--function", f"{USER}:with_callback"], "cannot be differentiated by jax"),
+    ("start_location", ["--function", f"{USER}:raises"], f"error: --function '{USER}:raises'"),
+    ("convergence", ["--domain", "1", "1.0000001"], "is too narrow for float32"),
+    ("derivative_check", ["--start", "-1e-3", "--bogus"], "unrecognized arguments: --bogus"),
+]
+
+
+@pytest.mark.parametrize(("name", "argv", "expected"), BAD)
+def test_bad_input_is_one_line_exit_2_and_no_file(name, argv, expected, tmp_path):
+    folder = tmp_path / "out"
+    code, out, err = call(name, [*argv, "--out", str(folder), "--save", str(folder / "r")])
+    assert_refused(code, out, err, tmp_path, expected)
+
+
+@pytest.mark.parametrize("name", ["single_run", "lr_epochs", "convergence"])
+def test_bad_out_is_found_before_computing(name, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    figure = {"single_run": "single_run", "lr_epochs": "lr_epochs_lines"}.get(name, name)
+    (tmp_path / "taken" / f"{figure}.png").mkdir(parents=True)
+    (tmp_path / "saved.npz").mkdir()
+    cases = [
+        (["--out", str(tmp_path / "a_file")], "is a file, not a folder"),
+        (["--out", "/proc/jaxgd-x"], "--out '/proc/jaxgd-x': cannot create folders in /proc"),
+        (["--out", str(tmp_path / "taken")], f"{figure}.png is a folder"),
+        (["--save", str(tmp_path / "saved")], "--save: "),
+    ]
+    for argv, expected in cases:
+        # The default grids: refused before computing, so at once.
+        start = time.perf_counter()
+        code, _, err = call(name, argv)
+        assert time.perf_counter() - start < 60
+        assert code == 2 and expected in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "saved.npz", "taken"]
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == [f"{figure}.png"]
+
+
+def test_module_that_exits_on_import_is_reported(tmp_path, monkeypatch):
+    name = f"exits_{tmp_path.name}".replace("-", "_")
+    (tmp_path / f"{name}.py").write_text("import sys\n\nsys.exit(0)\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        code, out, err = call("start_location", ["--function", f"{name}:f", "--out", "figs"])
+    finally:
+        sys.modules.pop(name, None)
+    assert_refused(code, out, err, tmp_path / "figs", "called sys.exit(0)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.py"]
+
+
+def _python_m(args: list[str], cwd: Path, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["experiments.single_run", "--start", "1e39"], "--start: 1e+39 does not fit"),
+        (["experiments.lr_epochs", "--start", "-1e-3", "--vmin", "-inf"], "--vmin: expected a"),
+        (["experiments", "all", "--bogus", "1"], "--bogus: no experiment takes it"),
+    ],
+)
+def test_bad_input_as_a_real_process(args, expected, tmp_path):
+    done = _python_m([*args, "--out", str(tmp_path / "figs")], tmp_path)
+    _, err = done.communicate(timeout=300)
+    assert done.returncode == 2
+    assert err.count("\n") == 1 and expected in err and "Traceback" not in err
+    assert files_under(tmp_path) == []
+
+
+def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path):
+    # The notebook's own deriv descends in a Python loop: a billion epochs run for hours.
+    proc = _python_m(
+        ["experiments.derivative_check", "--epochs", "1e9", "--out", "figs", "--save", "r"],
+        tmp_path,
+    )
+    time.sleep(15)  # imported, checked and well into the loop, with a generous margin
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    sent = time.perf_counter()
+    out, err = proc.communicate(timeout=60)
+    assert time.perf_counter() - sent < 30
+    assert proc.returncode == 130
+    assert err == "interrupted\n"
+    assert out == ""
+    assert files_under(tmp_path) == []
+
+
+# -- fuzz ------------------------------------------------------------------------------------
+
+NUMBERS = ["0", "1", "-1", "2", "-1e-3", "0.05", "+3", ".5", "1_0", "-2.5E0", "1e39", "-inf",
+           "inf", "nan", "1e-400", "abc", "", "1e12", "3.5", "-0", "1e-45"]  # fmt: skip
+COUNTS = ["2", "3", "1", "0", "-2", "2.5", "1e12", "x", "1_0"]
+EPOCHS = ["0", "1", "7", "20", "-1", "2.5", "1e12", "1e-400", "nan"]
+FUNCTIONS = ["notebook", "double_well", "saddle", "steep_wall", "nope", f"{USER}:wavy",
+             f"{USER}:with_callback", f"{USER}:vector"]  # fmt: skip
+
+number = st.sampled_from(NUMBERS)
+
+
+def _grid(values: st.SearchStrategy) -> st.SearchStrategy:
+    ends = st.tuples(values, values, st.sampled_from(COUNTS))
+    return st.tuples(ends, st.sampled_from([(), ("log",), ("lin",)])).map(lambda t: [*t[0], *t[1]])
+
+
+FLAGS = {
+    "--start": number.map(lambda v: [v]),
+    "--starts": _grid(number),
+    "--learning-rate": number.map(lambda v: [v]),
+    "--learning-rates": _grid(number),
+    "--epochs": st.one_of(
+        st.sampled_from(EPOCHS).map(lambda v: [v]), _grid(st.sampled_from(EPOCHS))
+    ),
+    "--repeats": st.sampled_from(COUNTS).map(lambda v: [v]),
+    "--tol": number.map(lambda v: [v]),
+    "--seed": st.sampled_from(["0", "7", "-1", "1e30", "2.5", "9223372036854775807"]).map(
+        lambda v: [v]
+    ),
+    "--domain": st.tuples(number, number).map(list),
+    "--function": st.sampled_from(FUNCTIONS).map(lambda v: [v]),
+    "--format": st.sampled_from(["png", "svg", "gif"]).map(lambda v: [v]),
+    "--vmin": number.map(lambda v: [v]),
+    "--vmax": number.map(lambda v: [v]),
+    "--x64": st.just([]),
+    "--star": st.just(["1"]),
+}
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_flags_exit_0_with_files_or_2_with_one_line(name, data):
+    chosen = data.draw(st.lists(st.sampled_from(sorted(FLAGS)), max_size=3, unique=True))
+    argv = list(SMALL[name])
+    for flag in chosen:
+        argv += [flag, *data.draw(FLAGS[flag])]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "out"
+        code, out, err = call(name, [*argv, "--out", str(folder), "--save", str(folder / "r")])
+        assert "Traceback" not in out + err
+        if code == 0:
+            announced = [Path(line[6:]) for line in out.splitlines() if line.startswith("wrote ")]
+            assert files_under(folder) == sorted(announced)
+            assert err == ""
+        else:
+            assert_refused(code, out, err, folder, "")
