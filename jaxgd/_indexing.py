@@ -129,8 +129,9 @@ def _positions_from_sequence(where: str, dim: str, n: int, items: Sequence) -> n
                 f"{head}: a list index must hold only integer positions or only bools; found "
                 f"{_kind(x)}. To select by coordinate value use sel()."
             )
-        positions.append(_in_range(where, dim, n, i))
-    return np.array(positions, np.int64)
+        positions.append(i)
+    # Every entry is checked for its kind before any for its range: one rule, whatever the order.
+    return np.array([_in_range(where, dim, n, i) for i in positions], np.int64)
 
 
 def _is_bool_scalar(x: Any) -> bool:

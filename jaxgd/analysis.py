@@ -459,10 +459,15 @@ def _draw(key: jax.Array, n: int, lo: jax.Array, hi: jax.Array) -> jax.Array:
 
 @jax.jit
 def _block_stats(
-    final: jax.Array, diverged: jax.Array, valid: jax.Array, minima: Minima, tol: jax.Array
+    final: jax.Array,
+    value: jax.Array,
+    diverged: jax.Array,
+    valid: jax.Array,
+    minima: Minima,
+    tol: jax.Array,
 ) -> tuple[jax.Array, ...]:
     """Counts, mean and sum of squared deviations over the valid starts of one block."""
-    _, reached = _label(final, diverged, minima, tol)
+    _, reached = _label(final, value, diverged, minima, tol)
     valid = valid[:, None, None]
     settled = ~diverged & valid
     count = jnp.sum(settled, axis=0)
@@ -473,6 +478,50 @@ def _block_stats(
 
 #: Bytes of sweep result one block of random starts may hold on the host at a time.
 _BLOCK_BYTES = 256 << 20
+
+
+def _padded(minima: Minima) -> Minima:
+    """``minima`` with its last entry repeated up to a power of two (at least 8).
+
+    Only the statistics see it: a repeated minimum is as global as its original, so the
+    success counts are unchanged, and a few compiled shapes serve every number of minima.
+    """
+    n = len(minima)
+    size = max(8, 1 << max(n - 1, 0).bit_length())
+    if n == 0 or n == size:
+        return minima
+    idx = np.minimum(np.arange(size), n - 1)
+    return Minima(
+        x=jax.device_put(np.asarray(minima.x)[idx]),
+        value=jax.device_put(np.asarray(minima.value)[idx]),
+        at_boundary=jax.device_put(np.asarray(minima.at_boundary)[idx]),
+        global_index=minima.global_index,
+    )
+
+
+def _block_size(n: int, n_rates: int, n_epochs: int, itemsize: int) -> int:
+    """Starts per block: equal blocks, so one compiled program serves all of them."""
+    per_start = n_rates * n_epochs * (2 * itemsize + 1)
+    block = max(1, min(n, _BLOCK_BYTES // per_start))
+    return -(-n // -(-n // block))
+
+
+def _rows(a: np.ndarray, lo: int, hi: int, size: int) -> np.ndarray:
+    """Rows ``lo:hi`` of ``a``, padded to ``size`` rows with copies of the last one."""
+    part = a[lo:hi]
+    return np.concatenate([part, np.repeat(part[-1:], size - part.shape[0], axis=0)])
+
+
+def _success_counts(result: SweepResult, minima: Minima, tol: np.ndarray, block: int) -> np.ndarray:
+    """How many starts of a kept sweep reached a global minimum, per (rate, epochs)."""
+    n = result.final.shape[0]
+    tol_a, counts = jax.device_put(tol), 0
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        parts = (_rows(getattr(result, k), lo, hi, block) for k in ("final", "value", "diverged"))
+        valid = np.arange(block) < hi - lo
+        counts = counts + np.asarray(_block_stats(*parts, valid, minima, tol_a)[0])
+    return counts
 
 
 def _random_starts_in_blocks(
@@ -490,10 +539,9 @@ def _random_starts_in_blocks(
     """
     n, n_rates, n_epochs = starts.shape[0], learning_rates.shape[0], epochs.shape[0]
     dtype = starts.dtype
-    per_start = n_rates * n_epochs * (2 * dtype.itemsize + 1)
-    block = max(1, min(n, _BLOCK_BYTES // per_start))
+    block = _block_size(n, n_rates, n_epochs, dtype.itemsize)
     blocks = -(-n // block)
-    block = -(-n // blocks)  # equal blocks: one compiled program for all of them
+    minima = _padded(minima)
     shape = (n_rates, n_epochs)
     success, diverged = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
     count, mean, m2 = np.zeros(shape, np.int64), np.zeros(shape), np.zeros(shape)
@@ -505,9 +553,8 @@ def _random_starts_in_blocks(
             for name in ("final", "value", "diverged"):
                 getattr(keep, name)[lo:hi] = getattr(part, name)[: hi - lo]
         valid = np.arange(block) < hi - lo
-        s, d, c, m, q = (
-            np.asarray(a) for a in _block_stats(part.final, part.diverged, valid, minima, tol_a)
-        )
+        stats = _block_stats(part.final, part.value, part.diverged, valid, minima, tol_a)
+        s, d, c, m, q = (np.asarray(a) for a in stats)
         success += s
         diverged += d
         total = count + c
@@ -542,10 +589,9 @@ def random_starts(
 
     Draws ``n`` starts uniformly from ``domain`` with ``key``, runs :func:`jaxgd.sweep` over
     them, and reduces over the starts: success fraction, spread of the final guesses and
-    diverged fraction for every (learning rate, epoch count). The draw, the sweep and the
-    statistics are one compiled call. New values of ``key``, ``learning_rates``,
-    ``epochs``, ``domain`` or ``tol`` (same shapes) reuse it; a new ``n`` or ``f``
-    compiles again.
+    diverged fraction for every (learning rate, epoch count). New values of ``key``,
+    ``learning_rates``, ``epochs``, ``domain`` or ``tol`` (same shapes) reuse the compiled
+    code; a new ``n`` or ``f`` compiles again.
 
     Every cell uses the same ``n`` starts (common random numbers), so a difference between
     two cells comes from the rate and the epoch count, not from a luckier draw. The course
@@ -561,10 +607,13 @@ def random_starts(
     are then host NumPy arrays; inside a caller's ``jax.jit`` they are JAX arrays, computed
     in one call. A run counts as diverged when its position or its value is not finite.
 
-    The minima are found once, before the compiled call, with
-    ``find_minima(f, *domain)``; pass ``minima`` to reuse ones found already. Passing them
-    also lets ``random_starts`` run inside a caller's ``jax.jit`` (with ``key``, rates and
-    epochs traced), where ``find_minima``, which needs concrete values, cannot.
+    Without ``minima``, the minima are those of ``find_minima(f, *domain)``, and when the
+    sweep is kept (``keep_result=True``) those of :func:`find_minima_reached` on its final
+    positions, so a run that left the domain and settled in a minimum past its ends counts
+    as reaching it (the rule every analysis function follows). Pass ``minima`` to reuse ones
+    found already; passing them also lets ``random_starts`` run inside a caller's
+    ``jax.jit`` (with ``key``, rates and epochs traced), where the search, which needs
+    concrete values, cannot.
 
     Args:
         f: The function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.
@@ -577,7 +626,7 @@ def random_starts(
             unless ``minima`` is given, the minima are searched on it. For a library
             function pass ``jaxgd.functions.get(name).domain``.
         tol: How close, in units of ``x``, counts as "at" a minimum; positive.
-        minima: The local minima to match against; default ``find_minima(f, *domain)``.
+        minima: The local minima to match against; default: found as described above.
         keep_result: Keep the whole sweep (``n x L x E`` cells) in ``result``. False keeps
             only the statistics (``result`` is None): for more starts than fit in memory.
 
@@ -615,7 +664,8 @@ def random_starts(
     tol = positive_float("tol", tol, example="1e-3")
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)
-    if minima is None:
+    search = minima is None
+    if search:
         minima = find_minima(f, lo, hi)
     else:
         _check_minima(minima)
@@ -666,6 +716,15 @@ def random_starts(
         success, spread, diverged_fraction = _random_starts_in_blocks(
             f, starts, learning_rates, epochs, minima, np.asarray(tol, dtype), result
         )
+        if search and result is not None:
+            # The one rule for minima: a run that left the domain and settled in a minimum
+            # past its ends reached that minimum, which may be lower than any inside.
+            reached = find_minima_reached(f, result.final, (lo, hi))
+            if len(reached) != len(minima):
+                minima = reached
+                block = _block_size(n, learning_rates.shape[0], epochs.shape[0], dtype.itemsize)
+                hits = _success_counts(result, _padded(minima), np.asarray(tol, dtype), block)
+                success = hits.astype(dtype) / dtype.type(n)
     return RandomStarts(
         success=success,
         spread=spread,

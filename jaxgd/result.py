@@ -360,10 +360,9 @@ def load(path: str | os.PathLike) -> SweepResult:
     (a JSON object with ``format``, ``dims`` and ``function``), each array's header (shape and
     dtype, before its data are read, so a damaged header cannot ask for unbounded memory), the
     data (real floats, a bool ``diverged``, integer epoch counts, finite coordinates, shapes
-    matching the coordinates), and that ``diverged`` is True where ``final`` is not finite,
-    False where ``final`` and ``value`` are both finite, and either where only ``value`` is
-    not (files from before that counted as divergence stay readable). Pickled objects are
-    never read.
+    matching the coordinates), and that ``diverged`` is True where ``final`` or ``value`` is
+    not finite and False elsewhere. A file from before a non-finite value counted as
+    divergence stays readable: such cells come back flagged. Pickled objects are never read.
 
     Args:
         path: a file written by :meth:`SweepResult.save`.
@@ -425,9 +424,10 @@ def _read(reader: _npz.Reader) -> SweepResult:
         for name in _DATA
     }
     arrays = {**data, **coords}
-    problem = _contents_problem(arrays, dims, function)
+    problem = _contents_problem(arrays, dims, function, legacy=True)
     if problem:
         raise _npz.Invalid(problem)
+    arrays["diverged"] = arrays["diverged"] | ~np.isfinite(arrays["value"])
     if meta.get("dtype", str(data["final"].dtype)) != str(data["final"].dtype):
         raise _npz.Invalid(
             f"its metadata says dtype {meta['dtype']!r} but final is {data['final'].dtype}"
@@ -479,8 +479,14 @@ def _coord_rank_problem(dim: str, name: str, dims: Sequence[str], shape: tuple) 
     )
 
 
-def _contents_problem(arrays: dict[str, np.ndarray], dims: tuple, function: Any) -> str:
-    """The first thing wrong with a result's arrays, as a phrase ('' when nothing)."""
+def _contents_problem(
+    arrays: dict[str, np.ndarray], dims: tuple, function: Any, *, legacy: bool = False
+) -> str:
+    """The first thing wrong with a result's arrays, as a phrase ('' when nothing).
+
+    ``legacy=True`` (reading a file) also accepts the rule of files written before a
+    non-finite value counted as divergence; :func:`load` then applies today's rule.
+    """
     problem = _dims_problem(dims)
     if problem:
         return f"dims: {problem}"
@@ -514,11 +520,11 @@ def _contents_problem(arrays: dict[str, np.ndarray], dims: tuple, function: Any)
             return f"{name} holds non-finite values; coordinates must be finite"
         if dim != "start" and (c < 0).any():
             return f"{name} holds negative values; {name.replace('_', ' ')} are >= 0"
-    # A cell is diverged when its position or its value is not finite. Results (and files)
-    # from jaxgd before that rule flagged a non-finite position only, so a finite position
-    # with a non-finite value may go either way; everything else must agree.
-    must = ~np.isfinite(final)
-    may = must | ~np.isfinite(arrays["value"])
+    # A cell is diverged when its position or its value is not finite. Files from jaxgd
+    # before that rule flagged a non-finite position only, so when reading one a finite
+    # position with a non-finite value may go either way; everything else must agree.
+    may = ~np.isfinite(final) | ~np.isfinite(arrays["value"])
+    must = ~np.isfinite(final) if legacy else may
     diverged = arrays["diverged"]
     wrong = int(np.count_nonzero((must & ~diverged) | (diverged & ~may)))
     if wrong:

@@ -613,3 +613,14 @@ def test_downhill_minimum_shapes_kinds_and_edge_cases():
         downhill_minimum(notebook, [0.0], minima, tol=0.0)
     with pytest.raises(TypeError, match="x must be concrete"):
         jax.jit(lambda x: downhill_minimum(notebook, x, minima))(jnp.zeros(2))
+
+
+def test_random_starts_counts_a_global_minimum_past_the_domain():
+    # On (-0.5, 3) the notebook's f has no stationary minimum: runs left of its maximum at
+    # 1.4289 settle at -1.4289, the global minimum, outside the domain. They succeeded.
+    nb = fns.get("notebook")
+    rs = random_starts(nb.f, jax.random.key(3), 0.1, 1000, n=200, domain=(-0.5, 3.0))
+    starts = np.asarray(rs.result.starts)
+    assert float(rs.success[0, 0]) == pytest.approx(np.mean(starts < 1.4289), abs=1e-6)
+    assert 0.3 < float(rs.success[0, 0]) < 0.8
+    assert np.isclose(np.asarray(rs.minima.x), -1.42887, atol=1e-3).any()

@@ -317,14 +317,22 @@ def test_load_refuses_each_inconsistency_with_one_clear_error(tmp_path, change, 
 
 
 @pytest.mark.parametrize("value_counts", [True, False], ids=["position or value", "position"])
-def test_a_finite_position_with_a_non_finite_value_may_count_as_diverged(tmp_path, value_counts):
-    # Earlier files flagged a non-finite position only; both rules must load.
+def test_a_file_of_either_divergence_rule_loads_with_todays(tmp_path, value_counts):
+    # Earlier files flagged a non-finite position only; both load, under today's rule.
     res = small()
     diverged = ~np.isfinite(res.final) | (~np.isfinite(res.value) & value_counts)
     entries = members(dataclasses.replace(res, diverged=diverged))
     back = jaxgd.load(write(tmp_path / "rule.npz", entries))
-    np.testing.assert_array_equal(back.diverged, diverged)
-    assert int(back.diverged.sum()) == 2 + value_counts
+    np.testing.assert_array_equal(back.diverged, ~np.isfinite(res.final) | ~np.isfinite(res.value))
+    assert int(back.diverged.sum()) == 3
+
+
+def test_save_refuses_a_non_finite_value_not_flagged(tmp_path):
+    res = small()
+    assert (np.isfinite(res.final) & ~np.isfinite(res.value)).any()
+    stale = dataclasses.replace(res, diverged=~np.isfinite(res.final))
+    with pytest.raises(ValueError, match="diverged disagrees"):
+        stale.save(tmp_path / "stale.npz")
 
 
 def test_load_never_unpickles(tmp_path):

@@ -435,7 +435,7 @@ def plot_convergence(
         >>> conv = jaxgd.convergence(jnp.cos, jnp.linspace(1.0, 5.0, 5), [0.01, 0.5], 300)
         >>> fig = plot_convergence(conv)
         >>> fig.axes[0].get_xlabel(), fig.axes[1].get_ylabel()
-        ('Learning rate', 'Epochs to converge (within 0.0001)')
+        ('Learning rate', 'Epochs to converge (within 0.001)')
         >>> close(fig)
     """
     import matplotlib as mpl
