@@ -1,5 +1,11 @@
 """Where descent ends, and how often it finds the global minimum.
 
+One rule throughout: a run reached minimum ``i`` when it ended within ``tol`` of the
+stationary minimum ``minima.x[i]``, wherever that minimum lies. Find the minima with
+:func:`find_minima_reached`, which adds to the minima of the domain those the runs settled in
+outside it (a run that leaves ``[-2 pi, 2 pi]`` and settles at -7.22811 reached -7.22811, it
+is not lost); "global" means the lowest among the minima found.
+
 :func:`basins` labels every cell of a :class:`~jaxgd.SweepResult` with the local minimum it
 reached; :func:`success_probability` turns those labels into the fraction of starts that
 reached the global one; :func:`random_starts` draws the starts at random and reports, per
@@ -29,7 +35,7 @@ from jaxgd._validate import (
     is_concrete,
     positive_float,
 )
-from jaxgd.minima import Minima, find_minima
+from jaxgd.minima import Minima, find_minima, find_minima_reached
 from jaxgd.result import SweepResult
 from jaxgd.sweep import sweep
 
@@ -37,6 +43,8 @@ __all__ = [
     "Basins",
     "RandomStarts",
     "basins",
+    "downhill_minimum",
+    "find_minima_reached",
     "global_minima",
     "nearest_minimum",
     "random_starts",
@@ -56,7 +64,7 @@ class Basins:
             ``tol`` of, or -1 where it ended near none (still on its way, stuck on a plateau
             or a saddle, or past an end of the interval) or diverged. int32.
         reached_global: True where ``index`` is a global minimum: a stationary minimum as
-            low as the lowest one (ties count, so both wells of an even function do).
+            low as the lowest one found (ties count, so both wells of an even function do).
         dims: The axis names, as in the :class:`~jaxgd.SweepResult`.
     """
 
@@ -115,8 +123,8 @@ def _check_result(result: Any) -> None:
 def _check_minima(minima: Any) -> None:
     if not isinstance(minima, Minima):
         raise TypeError(
-            f"minima must be a Minima, got {type(minima).__name__}; "
-            "make one with jaxgd.minima.find_minima(f, lo, hi)"
+            f"minima must be a Minima, got {type(minima).__name__}; make one with "
+            "jaxgd.minima.find_minima_reached(f, result.final, domain) (or find_minima(f, lo, hi))"
         )
     if np.ndim(minima.x) != 1:
         raise ValueError(f"minima.x must be 1-D, got shape {np.shape(minima.x)}")
@@ -142,7 +150,8 @@ _TIE_RTOL = 1e-5
 def _is_global(minima: Minima) -> jax.Array:
     """Mask of the global minima: the stationary ones as low as the lowest of them.
 
-    An end of the interval never counts, even when f is lowest there: descent runs past it.
+    Global among those found: a minimum nobody searched for cannot count. An end of a searched
+    interval never counts, even when f is lowest there: descent runs past it.
     """
     value = jnp.where(minima.at_boundary, jnp.inf, minima.value)
     lowest = jnp.min(value)
@@ -172,11 +181,13 @@ def _nearest(final: jax.Array, minima: Minima) -> tuple[jax.Array, jax.Array]:
 
 @jax.jit
 def _label(
-    final: jax.Array, diverged: jax.Array, minima: Minima, tol: jax.Array
+    final: jax.Array, value: jax.Array, diverged: jax.Array, minima: Minima, tol: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """Basin index and reached-global flag of every cell; one small program per shape."""
     if minima.x.shape[0] == 0:
         return jnp.full(final.shape, -1, jnp.int32), jnp.zeros(final.shape, bool)
+    # Diverged means position or value not finite, whatever flag a hand-made result carries.
+    diverged = diverged | ~jnp.isfinite(final) | ~jnp.isfinite(value)
     nearest, distance = _nearest(final, minima)
     # NaN distances (diverged runs) compare False, so they fall to -1 with the rest.
     at_minimum = (distance <= tol) & ~diverged
@@ -192,7 +203,9 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
 
     The rule of :func:`basins`, for positions of any shape rather than a whole sweep (the
     final points of :func:`jaxgd.convergence`, one point of a run). Non-finite positions
-    and those near no stationary minimum (or only near an end of the interval) get -1.
+    and those near no stationary minimum (or only near an end of the interval) get -1. A
+    position outside the domain is matched like any other: pass minima from
+    :func:`find_minima_reached` so the minima the runs settled in out there are among them.
 
     Example:
         >>> from jaxgd.functions import notebook
@@ -204,16 +217,91 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     _check_minima(minima)
     _check_tol(tol)
     x = jnp.asarray(np.asarray(x)) if is_concrete(x) else x
-    index, _ = _label(x, ~jnp.isfinite(x), minima, tol)
+    index, _ = _label(x, x, np.zeros(np.shape(x), bool), minima, tol)
     return np.array(index)  # a writable copy: callers mark cells in it
+
+
+@partial(jax.jit, static_argnums=0)
+def _slopes(f: Callable, x: jax.Array) -> jax.Array:
+    return jax.vmap(jax.grad(f))(x)
+
+
+def downhill_minimum(
+    f: Callable[[jax.Array], jax.Array], x: Any, minima: Minima, *, tol: float = 1e-3
+) -> np.ndarray:
+    """Which stationary minimum each position is heading to: an index, or -1.
+
+    A position within ``tol`` of a stationary minimum is at it (the rule of
+    :func:`nearest_minimum`). Any other position is heading downhill: where ``f'(x) > 0`` to
+    the nearest minimum below ``x``, where ``f'(x) < 0`` to the nearest one above, which is
+    the minimum of its basin when no minimum lies unfound in between. It gets -1 where that
+    neighbour is an end of a searched interval (descent leaves the searched set there, to
+    wherever f goes on falling), where there is none, where ``f'(x) = 0`` (a maximum or
+    a saddle: descent does not move), or where ``x`` is not finite.
+
+    Use it to colour runs that have not arrived yet by where they are going; a run
+    settling in a minimum approaches it from one side and is coloured by it all along.
+
+    Args:
+        f: The function the positions descend, ``f(x) -> scalar`` with ``jax.numpy``.
+        x: Positions, any shape, JAX or NumPy (e.g. ``result.final``).
+        minima: The minima, from :func:`find_minima_reached` (or ``find_minima``).
+        tol: How close, in units of ``x``, counts as "at" a minimum; positive.
+
+    Returns:
+        int array shaped like ``x``: an index into ``minima.x``, or -1.
+
+    Raises:
+        TypeError: If ``f`` or ``minima`` is not what is asked for, or ``x`` is traced.
+        ValueError: If ``tol`` is not positive and finite.
+
+    Example:
+        >>> from jaxgd.functions import notebook
+        >>> from jaxgd.minima import find_minima
+        >>> m = find_minima(notebook, -6.0, 6.0)  # -6 (an end), -1.4289, 4.3058
+        >>> downhill_minimum(notebook, [-1.4289, 0.5, 3.0, 5.0, -5.5], m).tolist()
+        [1, 1, 2, 2, -1]
+    """
+    _check_minima(minima)
+    _check_tol(tol)
+    if not is_concrete(x):
+        raise TypeError(
+            "x must be concrete, got a traced value; call downhill_minimum outside jax.jit"
+        )
+    dtype = default_float()
+    check_function(f, dtype)
+    near = nearest_minimum(x, minima, tol=tol)
+    pos = np.asarray(x, np.float64)
+    flat = pos.ravel()
+    finite = np.isfinite(flat)
+    # Padded to a power of two so new sizes rarely compile again.
+    size = max(8, 1 << max(flat.size - 1, 0).bit_length())
+    probe = np.zeros(size, dtype)
+    probe[: flat.size] = np.where(finite, flat, 0.0)
+    slope = np.asarray(_slopes(f, jax.device_put(probe)), np.float64)[: flat.size]
+    xs = np.asarray(minima.x, np.float64)
+    end = np.asarray(minima.at_boundary, bool)
+    n = xs.size
+    above = np.searchsorted(xs, flat, side="right")  # first minimum above x
+    below = np.searchsorted(xs, flat, side="left") - 1  # last minimum below x
+    heading = np.full(flat.shape, -1, np.int64)
+    if n:
+        go_left = finite & (slope > 0) & (below >= 0)
+        go_right = finite & (slope < 0) & (above < n)
+        heading[go_left] = below[go_left]
+        heading[go_right] = above[go_right]
+        heading[(heading >= 0) & end[np.maximum(heading, 0)]] = -1
+    return np.where(near >= 0, near, heading.reshape(pos.shape)).astype(np.int32)
 
 
 def global_minima(minima: Minima) -> np.ndarray:
     """Indices into ``minima.x`` of the global minima, the lowest first; empty if none.
 
     Global means what it does in :func:`basins`: a stationary minimum as low as the lowest
-    one, ties included (both wells of an even function). Unlike ``minima.global_index``, an
-    end of the interval never counts: descent runs past it.
+    one found, ties included (both wells of an even function); with minima from
+    :func:`find_minima_reached` that may be one outside the domain, if runs reached a lower
+    one there. Unlike ``minima.global_index``, an end of a searched interval never counts:
+    descent runs past it.
 
     Example:
         >>> from jaxgd.minima import find_minima
@@ -233,15 +321,19 @@ def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
     """Which local minimum each run ended at, and whether it was the global one.
 
     A run ended at minimum ``i`` when its final position is within ``tol`` of
-    ``minima.x[i]`` (the nearest one, when several are); otherwise, or when it diverged,
-    its index is -1. Only stationary minima (``f' = 0``) count: an end of the interval
-    flagged in ``minima.at_boundary`` is a minimum of f *on the interval*, but descent does
-    not stop there, it runs past it and leaves the interval (-1 too).
+    ``minima.x[i]`` (the nearest one, when several are); otherwise, or when it diverged
+    (position or value not finite), its index is -1. Only stationary minima (``f' = 0``)
+    count: an end of the interval flagged in ``minima.at_boundary`` is a minimum of f *on the
+    interval*, but descent does not stop there, it runs past it and leaves the interval (-1
+    too). Where the minimum lies does not matter: with minima from
+    :func:`find_minima_reached`, a run that left the domain and settled in a minimum beyond
+    it reached that minimum.
 
-    ``reached_global`` is True where the run ended at a global minimum: a stationary minimum
-    whose value ties with the lowest one (to a relative 1e-5 of ``max(1, |lowest|)``), so
-    equally deep minima all count. This can differ from ``minima.global_index``, which
-    picks one minimum and may pick an end of the interval.
+    ``reached_global`` is True where the run ended at a global minimum, global among those
+    found: a stationary minimum whose value ties with the lowest one in ``minima`` (to a
+    relative 1e-5 of ``max(1, |lowest|)``), so equally deep minima all count. This can
+    differ from ``minima.global_index``, which picks one minimum and may pick an end of the
+    interval.
 
     Pure ``jax.numpy`` on the arrays: works inside ``jax.jit`` (``tol`` may then be
     traced) and on a result of any axes, e.g. after :meth:`~jaxgd.SweepResult.sel` or
@@ -249,8 +341,10 @@ def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
 
     Args:
         result: A sweep, e.g. from :func:`jaxgd.sweep`.
-        minima: The local minima to match against, from :func:`~jaxgd.minima.find_minima`
-            (``x`` ascending). If it is empty, every index is -1.
+        minima: The local minima to match against, from
+            :func:`~jaxgd.minima.find_minima_reached` (or
+            :func:`~jaxgd.minima.find_minima`; ``x`` ascending). If it is empty, every
+            index is -1.
         tol: How close, in units of ``x``, counts as "at" a minimum; positive.
 
     Returns:
@@ -279,7 +373,7 @@ def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
     _check_result(result)
     _check_minima(minima)
     _check_tol(tol)
-    index, reached_global = _label(result.final, result.diverged, minima, tol)
+    index, reached_global = _label(result.final, result.value, result.diverged, minima, tol)
     return Basins(index=index, reached_global=reached_global, dims=result.dims)
 
 
@@ -297,13 +391,13 @@ def success_probability(result: SweepResult, minima: Minima, *, tol: float = 1e-
     """Fraction of the starts that reached the global minimum, per remaining cell.
 
     The mean of :func:`basins`' ``reached_global`` over the ``"start"`` axis, wherever it
-    is: the global minimum is the lowest stationary one (ties included), and a run that
-    diverged or ended elsewhere counts as a failure. Works inside
+    is: the global minimum is the lowest stationary one among ``minima`` (ties included),
+    and a run that diverged or ended elsewhere counts as a failure. Works inside
     ``jax.jit``.
 
     Args:
         result: A sweep with a ``"start"`` axis.
-        minima: The local minima, from :func:`~jaxgd.minima.find_minima`.
+        minima: The local minima, from :func:`~jaxgd.minima.find_minima_reached`.
         tol: How close, in units of ``x``, counts as "at" a minimum; positive.
 
     Returns:

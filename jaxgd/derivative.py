@@ -1,4 +1,12 @@
-"""Check a hand-written derivative against ``jax.grad``."""
+"""Check a hand-written derivative against ``jax.grad``.
+
+The example this project starts from is a transcribed copy of the course notes: in that copy
+the hand-written ``deriv`` drops the factor ``x`` from its second term
+(``-np.sin(x)*.1*np.exp(-x**2*.05)`` where ``-np.sin(x)*.1*x*np.exp(-x**2*.05)`` is right).
+The bug is in the copy this project quotes, not in the course: the course's published
+notebook has the correct derivative, and so does the copy's own first cell (its ``df``
+array). :func:`check_derivative` finds such a slip in one call.
+"""
 
 from __future__ import annotations
 
@@ -137,7 +145,8 @@ def check_derivative(
             ``lo < hi``, ``num < 2`` or a tolerance is negative.
 
     Example:
-        The course notebook's derivative drops a factor ``x`` from its second term:
+        The ``deriv`` of the copy of the course notes this project quotes drops a factor
+        ``x`` from its second term (the course's published notebook has it right):
 
         >>> import numpy as np, jax.numpy as jnp
         >>> from jaxgd.derivative import check_derivative

@@ -1,21 +1,35 @@
-"""Every local minimum of a 1-D function on an interval, refined with autodiff."""
+"""Every local minimum of a 1-D function on an interval (and those runs reached outside it)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._validate import check_function, check_int, check_interval, positive_float
+from jaxgd._validate import (
+    as_domain,
+    check_function,
+    check_int,
+    check_interval,
+    is_concrete,
+    positive_float,
+)
 
-__all__ = ["Minima", "find_minima"]
+__all__ = ["Minima", "find_minima", "find_minima_reached"]
 
 _MIN_NUM = 3
 _MAX_ITER = 100
+#: Half-width of the window searched around each final position outside the domain, as a
+#: fraction of the domain's width: wide enough to hold the minimum a run is settling into,
+#: narrow enough that a fine grid over it stays cheap.
+_WINDOW = 0.05
+#: Most grid points spent on windows outside the domain (8 MiB of float32 per array).
+_MAX_WINDOW_POINTS = 1 << 21
 
 
 @jax.tree_util.register_dataclass
@@ -142,6 +156,104 @@ def _brackets(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, bool]:
     return left, right, bool(lo_min), bool(hi_min)
 
 
+@dataclass(frozen=True)
+class _Segment:
+    """One searched interval: its grid, and whether each end is an end of the searched set.
+
+    An end that touches another searched interval is inside the set, so it is never reported
+    as a minimum at the boundary.
+    """
+
+    grid: np.ndarray
+    lo_is_end: bool
+    hi_is_end: bool
+
+
+def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
+    dtype = np.dtype(jnp.result_type(float))
+    if tol is None:
+        return dtype, 4.0 * float(jnp.finfo(dtype).eps)
+    return dtype, positive_float("tol", tol, example="1e-6")
+
+
+def _search(
+    f: Callable, segments: list[_Segment], dtype: np.dtype, tol_f: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The minima of f on every segment: locations, values and end flags, unsorted.
+
+    One grid evaluation for all segments and one refinement for all brackets, so the number
+    of segments never changes what gets compiled. A single segment is evaluated at its own
+    length (the grid ``find_minima`` has always compiled); several are packed into one grid
+    padded to a power of two.
+    """
+    sizes = [s.grid.size for s in segments]
+    grid = np.concatenate([s.grid for s in segments])
+    if len(segments) > 1:
+        # Padding repeats the last point; its values are never read.
+        grid = np.concatenate([grid, np.full(_bucket(grid.size) - grid.size, grid[-1], dtype)])
+    # Host-side NumPy for the bookkeeping: only the two jitted kernels ever compile.
+    values, g = map(np.asarray, _grid_value_and_gradient(f, grid))
+
+    lefts, rights, ends = [], [], []
+    offset = 0
+    for seg, size in zip(segments, sizes, strict=True):
+        left, right, lo_min, hi_min = _brackets(g[offset : offset + size])
+        lefts.append(left + offset)
+        rights.append(right + offset)
+        for is_min, is_end, i in (
+            (lo_min, seg.lo_is_end, offset),
+            (hi_min, seg.hi_is_end, offset + size - 1),
+        ):
+            # Where two intervals touch, the shared point is a minimum only if f' is 0 there
+            # (f rises on both sides); it is then stationary, and found from both sides.
+            if is_min and (is_end or g[i] == 0):
+                ends.append((i, is_end))
+        offset += size
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    ends_i = np.asarray([i for i, _ in ends], int)
+    ends_x, ends_v = grid[ends_i], values[ends_i]
+
+    n = left.size
+    if n:
+        # Padding brackets [0, 0] have zero width, so they stop at once.
+        pad = np.zeros(_bucket(n) - n, int)
+        left, right = np.concatenate([left, pad]), np.concatenate([right, pad])
+        x_in, value_in = _refine_all(f, grid[left], grid[right], g[left], tol_f)
+        x_in, value_in = np.asarray(x_in)[:n], np.asarray(value_in)[:n]
+    else:  # Nothing to refine: skip compiling the refinement for this f.
+        x_in, value_in = grid[:0], values[:0]
+    x = np.concatenate([x_in, ends_x])
+    value = np.concatenate([value_in, ends_v])
+    boundary = np.concatenate([np.zeros(n, bool), np.asarray([e for _, e in ends], bool)])
+    return x, value, boundary
+
+
+def _assemble(found: tuple[np.ndarray, np.ndarray, np.ndarray], *, merge: float = 0.0) -> Minima:
+    """Sort the minima by x, drop non-finite values and near-duplicates, pick the lowest.
+
+    Two minima closer than ``merge * max(1, |x|)`` are one (found from both sides of where
+    two searched intervals touch): the stationary one is kept, else the lower.
+    """
+    x, value, boundary = found
+    # f can still be non-finite at a refined point (a singularity inside a bracket).
+    keep = np.isfinite(value)
+    x, value, boundary = x[keep], value[keep], boundary[keep]
+    order = np.lexsort((value, boundary, x))
+    x, value, boundary = x[order], value[order], boundary[order]
+    if x.size > 1 and merge > 0:
+        scale = merge * np.maximum(1.0, np.abs(x[1:]).astype(np.float64))
+        first = np.r_[True, np.diff(x.astype(np.float64)) > scale]
+        x, value, boundary = x[first], value[first], boundary[first]
+    index = int(np.argmin(value)) if x.size else -1
+    # device_put, unlike jnp.asarray, compiles nothing for a new shape.
+    return Minima(
+        x=jax.device_put(x),
+        value=jax.device_put(value),
+        at_boundary=jax.device_put(boundary),
+        global_index=jax.device_put(np.int32(index)),
+    )
+
+
 def find_minima(
     f: Callable[[jax.Array], jax.Array],
     lo: float,
@@ -210,41 +322,132 @@ def find_minima(
     """
     lo_f, hi_f = check_interval(lo, hi)
     num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
-    dtype = jnp.dtype(jnp.result_type(float))
-    if tol is None:
-        tol_f = 4.0 * float(jnp.finfo(dtype).eps)
-    else:
-        tol_f = positive_float("tol", tol, example="1e-6")
+    dtype, tol_f = _dtype_and_tol(tol)
+    check_function(f, dtype)
+    grid = np.linspace(lo_f, hi_f, num).astype(dtype)
+    return _assemble(_search(f, [_Segment(grid, True, True)], dtype, tol_f))
+
+
+def _windows(
+    outside: np.ndarray, lo: float, hi: float, pad: float, step: float
+) -> list[tuple[float, float]]:
+    """Disjoint intervals outside ``[lo, hi]`` that hold every position of ``outside``.
+
+    Positions are grouped into cells of width ``pad``, so the work grows with how far the
+    runs spread, not with how many there are; each cell gets the window ``[start - pad,
+    end + pad]``, cut off at the domain, and overlapping windows merge. If the windows would
+    need more than ``_MAX_WINDOW_POINTS`` grid points, the cells holding the most runs are
+    kept (the nearest to the domain on ties).
+    """
+    cells, counts = np.unique(np.floor(outside / pad), return_counts=True)
+    per_cell = int(np.ceil(3 * pad / step)) + 1
+    most = max(1, _MAX_WINDOW_POINTS // per_cell)
+    if cells.size > most:
+        distance = np.maximum(lo - cells * pad, cells * pad - hi)
+        cells = np.sort(cells[np.lexsort((distance, -counts))[:most]])
+    merged: list[list[float]] = []
+    for c in cells:
+        a, b = (c - 1) * pad, (c + 2) * pad
+        a, b = (a, min(b, lo)) if c * pad < lo else (max(a, hi), b)
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+def find_minima_reached(
+    f: Callable[[jax.Array], jax.Array],
+    final: Any,
+    domain: tuple[float, float],
+    *,
+    num: int = 10_001,
+    tol: float | None = None,
+) -> Minima:
+    """Every local minimum of ``f`` on ``domain``, and every one the runs ended at outside it.
+
+    Descent does not stay inside the interval it started from: with a large enough step a run
+    leaves it and settles in a minimum beyond its end (from the notebook's start ``x0 = -5``
+    with learning rate 0.1, descent ends at -7.22811, outside ``[-2 pi, 2 pi]``). Matching
+    such a run against ``find_minima(f, *domain)`` alone would call it lost.
+
+    The searched set is ``domain`` plus a window around the finite entries of ``final`` that
+    lie outside it: each such position lies inside a window that reaches at least
+    ``0.05 * (hi - lo)`` beyond it on both sides (cut off where it meets the domain), and
+    nearby windows merge. Every interval is scanned on a grid as fine as the domain's,
+    ``(hi - lo) / (num - 1)``, and refined as in :func:`find_minima`; a minimum found from
+    both sides of a point where two intervals touch is reported once. Windows are searched
+    around where runs ended, never one grid over their whole span, so a few runs flung to
+    ``1e6`` cost no more than a few near the domain.
+
+    The rule for ``at_boundary``: an end of a searched interval is a minimum, flagged, when
+    f rises away from it into that interval, and only if it is a true end of the searched
+    set. A point where a window meets the domain is inside the set, so it is never flagged;
+    there f' decides (a minimum of f just past ``hi`` is found in the window, as a stationary
+    point). Without positions outside the domain the result is ``find_minima(f, *domain)``.
+
+    Limits: a run still far from any minimum (more than the window from it) has its
+    minimum missed; if the positions outside spread so widely that the windows would need
+    more than ``2**21`` grid points, the windows holding the most runs are searched first and
+    the rest are left out. The limits of :func:`find_minima` apply inside every interval.
+
+    Not jittable; call it on concrete inputs. ``final`` may be a JAX or NumPy array.
+
+    Args:
+        f: Scalar-to-scalar function written with ``jax.numpy``, differentiable twice.
+        final: Where the runs ended, any shape, e.g. ``jaxgd.sweep(...).final``; non-finite
+            entries (diverged runs) are ignored.
+        domain: ``(lo, hi)``, finite with ``lo < hi``: the interval searched in full.
+        num: Number of grid points on the domain, >= 3; it also sets the grid spacing of
+            the windows.
+        tol: Relative tolerance of each refined minimum, as in :func:`find_minima`.
+
+    Returns:
+        A :class:`Minima`, ascending in ``x``, inside and outside the domain alike;
+        ``global_index`` is the lowest of them.
+
+    Raises:
+        TypeError: If ``f`` is bad (as for :func:`find_minima`), ``final`` is traced or not
+            real numbers, or an argument has the wrong type.
+        ValueError: If ``domain`` is not finite with ``lo < hi``, ``num < 3`` or ``tol`` is
+            not positive.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import jaxgd
+        >>> from jaxgd.minima import find_minima_reached
+        >>> from jaxgd.functions import notebook  # sin(x) * exp(-0.05 x**2)
+        >>> res = jaxgd.sweep(notebook, jnp.linspace(-5, 5, 50), 0.1, 1000)
+        >>> m = find_minima_reached(notebook, res.final, (-6.2832, 6.2832))
+        >>> [round(x, 4) for x in m.x.tolist()]  # -7.2281 is outside: runs from -5 end there
+        [-7.2281, -1.4289, 4.3058]
+        >>> m.at_boundary.tolist()  # -2 pi is no longer an end: the search went past it
+        [False, False, False]
+    """
+    lo, hi = as_domain("domain", domain)
+    num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
+    dtype, tol_f = _dtype_and_tol(tol)
+    if not is_concrete(final):
+        raise TypeError(
+            "final must be concrete, got a traced value; call find_minima_reached outside "
+            "jax.jit / jax.vmap, on the result the compiled sweep returned"
+        )
+    ends = np.asarray(final)
+    if not (np.issubdtype(ends.dtype, np.floating) or np.issubdtype(ends.dtype, np.integer)):
+        raise TypeError(
+            f"final must hold real numbers (where the runs ended), got dtype {ends.dtype}; "
+            "pass e.g. res.final"
+        )
     check_function(f, dtype)
 
-    # Host-side NumPy for the bookkeeping: only the two jitted kernels ever compile.
-    grid = np.linspace(lo_f, hi_f, num).astype(dtype)
-    values, g = map(np.asarray, _grid_value_and_gradient(f, grid))
-    left, right, lo_min, hi_min = _brackets(g)
-
-    n = left.size
-    if n:
-        # Padding brackets [lo, lo] have zero width, so they stop at once.
-        pad = np.zeros(_bucket(n) - n, int)
-        left, right = np.concatenate([left, pad]), np.concatenate([right, pad])
-        x_in, value_in = _refine_all(f, grid[left], grid[right], g[left], tol_f)
-        x_in, value_in = np.asarray(x_in)[:n], np.asarray(value_in)[:n]
-    else:  # Nothing to refine: skip compiling the refinement for this f.
-        x_in, value_in = grid[:0], values[:0]
-    head, tail = slice(0, int(lo_min)), slice(num - int(hi_min), num)
-    x = np.concatenate([grid[head], x_in, grid[tail]])
-    value = np.concatenate([values[head], value_in, values[tail]])
-    boundary = np.concatenate(
-        [np.ones(int(lo_min), bool), np.zeros(n, bool), np.ones(int(hi_min), bool)]
-    )
-    # f can still be non-finite at a refined point (a singularity inside a bracket).
-    keep = np.isfinite(value)
-    x, value, boundary = x[keep], value[keep], boundary[keep]
-    index = int(np.argmin(value)) if x.size else -1
-    # device_put, unlike jnp.asarray, compiles nothing for a new shape.
-    return Minima(
-        x=jax.device_put(x),
-        value=jax.device_put(value),
-        at_boundary=jax.device_put(boundary),
-        global_index=jax.device_put(np.int32(index)),
-    )
+    ends = ends.astype(np.float64).ravel()
+    outside = ends[np.isfinite(ends) & ((ends < lo) | (ends > hi))]
+    step = (hi - lo) / (num - 1)
+    windows = _windows(outside, lo, hi, _WINDOW * (hi - lo), step) if outside.size else []
+    touch_lo = any(b == lo for _, b in windows)
+    touch_hi = any(a == hi for a, _ in windows)
+    segments = [_Segment(np.linspace(lo, hi, num).astype(dtype), not touch_lo, not touch_hi)]
+    for a, b in windows:
+        n = max(_MIN_NUM, int(np.ceil((b - a) / step)) + 1)
+        segments.append(_Segment(np.linspace(a, b, n).astype(dtype), a != hi, b != lo))
+    return _assemble(_search(f, segments, dtype, tol_f), merge=4.0 * tol_f)

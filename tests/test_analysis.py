@@ -15,14 +15,18 @@ from jaxgd.analysis import (
     Basins,
     RandomStarts,
     basins,
+    downhill_minimum,
     global_minima,
     nearest_minimum,
     random_starts,
     success_probability,
 )
 from jaxgd.functions import notebook
-from jaxgd.minima import Minima, find_minima
+from jaxgd.minima import Minima, find_minima, find_minima_reached
 from jaxgd.result import SweepResult
+from tests.reference_functions import REFERENCE
+
+REFERENCE_NB_DF = REFERENCE["notebook"].df
 
 # A boundary minimum and two basins (notebook), eleven minima (rastrigin), divergence
 # (steep_wall); double_well is checked by hand and in the random-start cases below.
@@ -501,3 +505,111 @@ def test_global_minima_ties_and_none():
     even = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
     assert global_minima(even).tolist() == [0, 1]
     assert global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist() == []
+
+
+# -- one rule: a run that left the domain and settled in a minimum there reached it ----------
+
+_NB_DOMAIN = (-2 * np.pi, 2 * np.pi)
+
+
+@pytest.fixture(scope="module")
+def left_the_domain():
+    """The start_location experiment at rate 0.1: 4 of 50 runs settle at -7.22811."""
+    res = jaxgd.sweep(notebook, jnp.linspace(-5, 5, 50), 0.1, 1000)
+    return res, find_minima_reached(notebook, res.final, _NB_DOMAIN)
+
+
+@pytest.mark.parametrize("kind", ["jax", "numpy"])
+def test_runs_that_left_the_domain_reached_the_minimum_there(left_the_domain, kind):
+    res, minima = left_the_domain
+    res = res.to_numpy() if kind == "numpy" else res
+    final = np.asarray(res.final, np.float64)
+    outside = float(minima.x[0])
+    assert outside == pytest.approx(-7.22811, abs=1e-5)
+    b = basins(res, minima)
+    left = final < _NB_DOMAIN[0]
+    assert int(left.sum()) == 4
+    assert np.all(np.asarray(b.index)[left] == 0)
+    assert not np.asarray(b.reached_global)[left].any()  # -7.23 is higher than -1.43
+    # Every run reached one of the minima found; none is "none".
+    assert np.all(np.asarray(b.index) >= 0)
+    assert nearest_minimum(final, minima).tolist() == np.asarray(b.index).tolist()
+    direct = np.mean(np.abs(final - -1.428870) < 1e-3, axis=0)
+    np.testing.assert_allclose(success_probability(res, minima), direct)
+    # Matched against the domain's minima only, the same runs are lost.
+    in_domain = find_minima(notebook, *_NB_DOMAIN)
+    assert np.all(np.asarray(basins(res, in_domain).index)[left] == -1)
+
+
+def test_global_is_the_lowest_among_the_minima_found(x64):
+    def f(x):  # f' = 0.1 - sin x: the minima get lower to the left
+        return jnp.cos(x) + 0.1 * x
+
+    res = jaxgd.sweep(f, [-3.0, 3.0], 0.1, 2000)
+    final = np.asarray(res.final).ravel()
+    assert final[0] < 0.0  # outside the domain [0, 4 pi], in the lower well
+    minima = find_minima_reached(f, res.final, (0.0, 4 * np.pi))
+    lowest = int(np.argmin(np.where(minima.at_boundary, np.inf, minima.value)))
+    assert float(minima.x[lowest]) == pytest.approx(np.pi - np.arcsin(0.1) - 2 * np.pi)
+    assert global_minima(minima).tolist() == [lowest]
+    assert np.asarray(basins(res, minima).reached_global).ravel().tolist() == [True, False]
+    # Against the domain alone, the global minimum is the one at 2.84, and nobody is lost
+    # from it; the run at -3.24 is simply not counted.
+    domain_only = find_minima(f, 0.0, 4 * np.pi)
+    assert np.asarray(basins(res, domain_only).reached_global).ravel().tolist() == [False, True]
+
+
+@pytest.mark.parametrize("kind", ["jax", "numpy"])
+def test_a_non_finite_value_is_diverged_whatever_the_flag(kind):
+    minima = find_minima(notebook, *_NB_DOMAIN)
+    arrays = {
+        "final": np.array([-1.42887, -1.42887, 4.3058]),
+        "value": np.array([-0.8939, np.inf, np.nan]),
+        "diverged": np.zeros(3, bool),  # a hand-made result that does not flag them
+        "starts": np.array([-1.0, -2.0, 4.0]),
+        "learning_rates": np.array(0.1),
+        "epochs": np.array(10),
+    }
+    if kind == "jax":
+        arrays = {k: jnp.asarray(v) for k, v in arrays.items()}
+    res = SweepResult(**arrays, dims=("start",))
+    assert np.asarray(basins(res, minima).index).tolist() == [1, -1, -1]
+
+
+def _descend_reference(df, x, lr=0.01, steps=40_000, box=(-6.0, 6.0)):
+    """Gradient flow in float64 NumPy: where each x goes (NaN once it leaves the box)."""
+    x = np.array(x, np.float64)
+    for _ in range(steps):
+        x = x - lr * df(x)
+        x[(x < box[0]) | (x > box[1])] = np.nan
+    return x
+
+
+def test_downhill_minimum_is_where_gradient_flow_goes():
+    minima = find_minima(notebook, -6.0, 6.0)  # -6 (an end), -1.4289, 4.3058
+    xs = np.linspace(-5.9, 5.9, 120)
+    flowed = _descend_reference(REFERENCE_NB_DF, xs)
+    expect = nearest_minimum(flowed, minima, tol=1e-4)
+    got = downhill_minimum(notebook, xs, minima)
+    np.testing.assert_array_equal(got, expect)
+    assert set(got.tolist()) == {-1, 1, 2}  # left of the maximum near -4.2 the flow leaves
+
+
+def test_downhill_minimum_shapes_kinds_and_edge_cases():
+    minima = find_minima(notebook, -6.0, 6.0)
+    x = np.array([[-1.4289, 0.5], [np.nan, np.inf]])
+    for arr in (x, jnp.asarray(x, jnp.float32)):
+        got = downhill_minimum(notebook, arr, minima)
+        assert got.shape == (2, 2) and got.tolist() == [[1, 1], [-1, -1]]
+    # f' = 0 at the maximum between two wells: descent does not move, so it heads nowhere.
+    well = lambda x: (x**2 - 1.0) ** 2
+    wells = find_minima(well, -2.0, 2.0)
+    assert downhill_minimum(well, [0.0, 0.5, -0.5, 1.0005], wells).tolist() == [-1, 1, 0, 1]
+    empty = find_minima(lambda x: 0.0 * x, -1.0, 1.0)
+    assert downhill_minimum(jnp.sin, [0.0], empty).tolist() == [-1]
+    with pytest.raises(TypeError, match="minima must be a Minima"):
+        downhill_minimum(notebook, [0.0], None)
+    with pytest.raises(ValueError, match="tol must be positive"):
+        downhill_minimum(notebook, [0.0], minima, tol=0.0)
+    with pytest.raises(TypeError, match="x must be concrete"):
+        jax.jit(lambda x: downhill_minimum(notebook, x, minima))(jnp.zeros(2))

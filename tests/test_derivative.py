@@ -18,7 +18,8 @@ def envelope(x):
     return np.exp(-0.05 * x**2)
 
 
-# The course notebook's derivative: the second term has lost a factor x.
+# The deriv of the quoted copy of the course notes: its second term has lost a factor x
+# (the course's published notebook has it right).
 def notebook_wrong(x):
     return np.cos(x) * envelope(x) - np.sin(x) * 0.1 * envelope(x)
 
@@ -136,3 +137,12 @@ def test_tolerances_decide_ok():
 def test_bad_arguments(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         check_derivative(*args, **kwargs)
+
+
+def test_docs_say_which_copy_of_the_notebook_has_the_bug():
+    import jaxgd.derivative as module
+
+    doc = " ".join((module.__doc__ + check_derivative.__doc__).split())
+    assert "the course's published notebook has the correct derivative" in doc
+    assert "the copy this project quotes" in doc
+    assert "The course notebook's derivative drops" not in doc

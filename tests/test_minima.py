@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import jaxgd
 import jaxgd.functions as fns
-from jaxgd.minima import Minima, find_minima
+from jaxgd.minima import Minima, find_minima, find_minima_reached
 from tests.reference_functions import REFERENCE
 
 
@@ -197,3 +198,149 @@ def test_bad_functions_raise_before_compiling(f, error, match, compiles):
 def test_traced_interval_is_rejected():
     with pytest.raises(TypeError, match="lo must be a concrete number"):
         jax.jit(lambda lo: find_minima(jnp.sin, lo, 1.0))(0.0)
+
+
+# -- find_minima_reached: the minima of the domain plus those runs reached outside it ---------
+
+_NB_DOMAIN = (-2 * np.pi, 2 * np.pi)
+
+
+def _tilted_cos(x):
+    return jnp.cos(x) + 0.1 * x
+
+
+def _tilted_cos_minimum(k):
+    """Closed form: f' = 0.1 - sin x, minima at pi - asin(0.1) + 2 pi k."""
+    return np.pi - np.arcsin(0.1) + 2 * np.pi * np.asarray(k, np.float64)
+
+
+@pytest.mark.parametrize("to_numpy", [False, True], ids=["jax", "numpy"])
+def test_reached_finds_the_minimum_runs_left_the_domain_for(to_numpy):
+    # The start_location experiment at learning rate 0.1: the 4 runs from the left end of
+    # [-5, 5] overshoot -2 pi and settle at -7.22811, a real minimum of f outside the domain.
+    res = jaxgd.sweep(fns.notebook, jnp.linspace(-5, 5, 50), 0.1, 1000)
+    final = res.to_numpy().final if to_numpy else res.final
+    outside = np.asarray(final) < _NB_DOMAIN[0]
+    assert int(outside.sum()) == 4
+    m = find_minima_reached(fns.notebook, final, _NB_DOMAIN)
+    (ref_out,), _ = reference_minima(REFERENCE["notebook"][1], -8.0, -6.5)
+    ref_in, _ = reference_minima(REFERENCE["notebook"][1], *_NB_DOMAIN)
+    expected = np.r_[ref_out, ref_in[1:]]  # -2 pi is no longer an end: the search went past it
+    np.testing.assert_allclose(m.x, expected, rtol=1e-6)
+    assert m.at_boundary.tolist() == [False] * expected.size
+    assert float(m.x[0]) == pytest.approx(-7.22811, abs=1e-5)
+    # Every run that left the domain ended within 1e-3 of the new minimum.
+    assert np.all(np.abs(np.asarray(final)[outside] - float(m.x[0])) < 1e-3)
+    np.testing.assert_allclose(m.value, REFERENCE["notebook"][0](expected), rtol=1e-5, atol=1e-6)
+    assert int(m.global_index) == int(np.argmin(REFERENCE["notebook"][0](expected)))
+
+
+def test_reached_is_find_minima_when_no_run_left(x64):
+    final = np.array([[-1.4, 0.3, np.nan], [4.3, np.inf, -np.inf]])
+    got = find_minima_reached(fns.notebook, final, (-6.0, 6.0))
+    want = find_minima(fns.notebook, -6.0, 6.0)
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reached_windows_on_both_sides_and_far_away(x64):
+    ks = np.array([-1, 3, 20, 1600])  # 1600: x near 1e4, far from the domain [0, 4 pi]
+    near = _tilted_cos_minimum(ks)
+    final = np.r_[near + 1e-4, near - 1e-4, 5.0, np.nan]  # two runs per minimum, one inside
+    m = find_minima_reached(_tilted_cos, final, (0.0, 4 * np.pi))
+    inside = _tilted_cos_minimum([0, 1])
+    expected = np.sort(np.r_[0.0, inside, near])
+    np.testing.assert_allclose(m.x, expected, rtol=1e-12, atol=1e-12)
+    # 0 is a true end (no window reaches it) where f rises: the one flagged minimum.
+    assert m.at_boundary.tolist() == (expected == 0.0).tolist()
+    assert int(m.global_index) == int(np.argmin(np.cos(expected) + 0.1 * expected))
+
+
+def test_reached_window_touching_the_domain_unflags_its_end(x64):
+    f = lambda x: (x + 0.03) ** 2
+    assert find_minima(f, 0.0, 1.0).at_boundary.tolist() == [True]  # f rises away from 0
+    # The window around -0.0299 (half-width 0.05 at least) meets the domain at 0.
+    m = find_minima_reached(f, [-0.0299, 0.5], (0.0, 1.0))
+    np.testing.assert_allclose(m.x, [-0.03], atol=1e-12)
+    assert m.at_boundary.tolist() == [False]
+
+
+def test_reached_window_away_from_the_domain_keeps_its_end(x64):
+    f = lambda x: (x + 0.3) ** 2
+    m = find_minima_reached(f, [-0.2999], (0.0, 1.0))
+    np.testing.assert_allclose(m.x, [-0.3, 0.0], atol=1e-12)
+    assert m.at_boundary.tolist() == [False, True]
+
+
+def test_reached_window_ends_are_flagged_minima_of_f_there(x64):
+    # f falls all the way through the window around -0.5, so its right end is a minimum of f
+    # restricted to the searched set: reported, and flagged as an end (as 0 is: f'(0) = 0
+    # and f rises from there into the domain, which no window touches).
+    m = find_minima_reached(lambda x: x**2, [-0.5], (0.0, 1.0))
+    assert m.at_boundary.tolist() == [True, True]
+    assert -0.5 < float(m.x[0]) < 0.0 and float(m.x[1]) == 0.0
+
+
+def test_reached_minimum_on_the_junction_is_found_once(x64):
+    # f' = 0 exactly at 0, where the window left of the domain meets it: one stationary point.
+    m = find_minima_reached(lambda x: x**2, [-0.01, 0.5], (0.0, 1.0))
+    assert m.x.tolist() == [0.0] and m.at_boundary.tolist() == [False]
+
+
+def test_reached_far_spread_stays_bounded(compiles):
+    # Half a million runs flung all over [-1e6, 1e6]: windows only where they ended, capped.
+    final = np.random.default_rng(0).uniform(-1e6, 1e6, 500_000)
+    m = find_minima_reached(lambda x: x**2, final, (-1.0, 1.0))
+    stationary = np.asarray(m.x)[~np.asarray(m.at_boundary)]
+    assert stationary.tolist() == [0.0]
+    # Each window is an interval where f only falls one way: at most one end per window.
+    assert len(m) - 1 <= (1 << 21) // 1501  # 1501 points a cell of width 0.1
+    with compiles:  # a different spread of the same size reuses the compiled grid
+        find_minima_reached(lambda x: x**2, final + 0.5, (-1.0, 1.0))
+    assert compiles.count <= 2  # a new f: the grid and the refinement, nothing per window
+
+
+@given(
+    ks=st.lists(st.integers(-60, 60), min_size=1, max_size=6),
+    noise=st.floats(-1e-3, 1e-3),
+)
+@settings(max_examples=15, deadline=None)
+def test_reached_finds_every_minimum_a_run_settled_in(ks, noise):
+    with jax.enable_x64(True):
+        near = _tilted_cos_minimum(ks)
+        m = find_minima_reached(_tilted_cos, near + noise, (0.0, 4 * np.pi))
+        inside = find_minima(_tilted_cos, 0.0, 4 * np.pi)
+    x = np.asarray(m.x)
+    assert np.all(np.diff(x) > 0)
+    for target in near:
+        assert np.min(np.abs(x - target)) < 1e-10
+    # Inside the domain the minima are those find_minima reports.
+    stationary = x[~np.asarray(m.at_boundary)]
+    in_domain = stationary[(stationary >= 0.0) & (stationary <= 4 * np.pi)]
+    np.testing.assert_allclose(in_domain, np.asarray(inside.x)[~np.asarray(inside.at_boundary)])
+    assert int(np.sum(m.at_boundary)) <= 2
+
+
+@pytest.mark.parametrize(
+    ("final", "domain", "kwargs", "error", "match"),
+    [
+        ([0.0], (1.0, 0.0), {}, ValueError, "domain must be"),
+        ([0.0], 1.0, {}, TypeError, "domain must be a pair"),
+        ([0.0], (0.0, np.inf), {}, ValueError, r"domain\[1\] must be finite"),
+        (np.array([1j]), (0.0, 1.0), {}, TypeError, "final must hold real numbers"),
+        (["a"], (0.0, 1.0), {}, TypeError, "final must hold real numbers"),
+        ([0.0], (0.0, 1.0), {"num": 2}, ValueError, "num must be >= 3"),
+        ([0.0], (0.0, 1.0), {"tol": -1.0}, ValueError, "tol must be positive"),
+    ],
+)
+def test_reached_bad_arguments_raise_before_compiling(
+    final, domain, kwargs, error, match, compiles
+):
+    with compiles, pytest.raises(error, match=match):
+        find_minima_reached(jnp.sin, final, domain, **kwargs)
+    assert compiles.count == 0
+
+
+def test_reached_traced_final_is_rejected():
+    with pytest.raises(TypeError, match="final must be concrete"):
+        jax.jit(lambda x: find_minima_reached(jnp.sin, x, (0.0, 1.0)).x)(jnp.zeros(3))

@@ -5,18 +5,22 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import jax
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import jaxgd
 from jaxgd import plotting
+from jaxgd.analysis import downhill_minimum
 from jaxgd.functions import notebook
-from jaxgd.minima import find_minima
+from jaxgd.minima import find_minima, find_minima_reached
 from tests.reference_functions import REFERENCE
 
 NB_MIN = (-1.42887, 4.30580)  # the notebook's stationary minima, from the functions docs
@@ -93,8 +97,14 @@ def test_plot_final_colours_and_counts_each_minimum(nb_minima):
     n_global = int((np.abs(final - NB_MIN[0]) <= 1e-3).sum())
     n_local = int((np.abs(final - NB_MIN[1]) <= 1e-3).sum())
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[0] == f"global minimum x = -1.4289 ({n_global} of 21)"
-    assert labels[1] == f"local minimum x = 4.3058 ({n_local} of 21)"
+    assert (
+        labels[0]
+        == f"global minimum x = -1.4289: {n_global} of 21 runs go here, {n_global} within 0.001"
+    )
+    assert (
+        labels[1]
+        == f"local minimum x = 4.3058: {n_local} of 21 runs go here, {n_local} within 0.001"
+    )
     assert n_global > 0 and n_local > 0
     assert ax.get_xlabel() == "Starting guess x₀"
     assert ax.get_ylabel() == "Final guess x"
@@ -106,7 +116,7 @@ def test_plot_final_marks_diverged_runs_on_the_axis():
     assert int(res.diverged.sum()) == 2
     fig = plotting.plot_final(res)
     crosses = [line for line in fig.axes[0].lines if line.get_label().startswith("diverged")]
-    assert crosses[0].get_label() == "diverged (2 of 4)"
+    assert crosses[0].get_label() == "diverged (2 of 4 runs)"
     np.testing.assert_allclose(crosses[0].get_xdata(), [1.0, 2.0])
     assert fig.axes[0].get_xlabel() == "Learning rate"
 
@@ -166,13 +176,16 @@ def test_plot_heatmap_order_of_axes_does_not_change_the_picture():
 
 def test_plot_heatmap_greys_out_diverged_cells_and_honours_limits():
     res = jaxgd.sweep(lambda x: 2.0 * (x - 1.0) ** 2, 0.0, [0.1, 0.3, 0.9], [50, 2000])
-    assert int(res.diverged.sum()) == 1
+    # At rate 0.9 each step multiplies x - 1 by -2.6: after 50 steps x is still a float32,
+    # f(x) is not; after 2000 x is not either. Both runs diverged.
+    final, value = np.asarray(res.final)[0, 2], np.asarray(res.value)[0, 2]
+    assert np.isfinite(final[0]) and not np.isfinite(value[0]) and not np.isfinite(final[1])
     fig = plotting.plot_heatmap(res, vmin=-1.0, vmax=2.0)
     ax = fig.axes[0]
     image = _mesh(ax).get_array()
-    assert int(np.ma.getmaskarray(image).sum()) == 1
+    assert int(np.ma.getmaskarray(image).sum()) == 2
     assert _mesh(ax).get_clim() == (-1.0, 2.0)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["diverged (1 cells)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["diverged (2 cells)"]
 
 
 def test_plot_heatmap_needs_one_start():
@@ -192,7 +205,7 @@ def test_plot_lines_one_line_per_epoch_count(nb_minima):
     final = np.asarray(res.final)[0]
     for line, k in zip(curves, np.argsort(epochs), strict=True):  # drawn by epoch count
         np.testing.assert_allclose(line.get_ydata(), final[:, k])
-    assert cax.get_ylabel() == "Training epochs"
+    assert cax.get_ylabel() == "Training epochs (one line each)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["global minimum x = -1.4289"]
 
 
@@ -214,7 +227,7 @@ def test_plot_random_starts_three_maps():
     maps = fig.axes[:3]
     assert maps[0].get_title().startswith("The notebook's version")
     assert _mesh(maps[1]).get_clim() == (0.0, 1.0)
-    assert "Fraction of 7 starts within 0.001 of x* = -1.4289" in fig.axes[4].get_ylabel()
+    assert "Share of the 7 starts within 0.001 of x* = -1.4289" in fig.axes[4].get_ylabel()
     assert [t.get_text() for t in maps[2].get_legend().get_texts()] == ["all diverged (6 cells)"]
 
 
@@ -303,7 +316,7 @@ def test_plot_derivative_check_draws_both_derivatives_the_error_and_the_ends():
     assert "descent with autodiff ends at x = -1.43" in lines
     bad = int((np.abs(wrong(x) - ref.df(x)) > 1e-9 + 1e-6 * np.abs(ref.df(x))).sum())
     assert top.get_title() == (
-        f"Given derivative (cos only) against autodiff: disagree at {bad} of 301 points, "
+        f"Given derivative (cos only) against autodiff:\ndisagree at {bad} of 301 points, "
         f"max |error| {check.max_error:.3g}"
     )
     error, dropped = (line for line in bottom.lines if not line.get_label().startswith("_"))
@@ -311,3 +324,278 @@ def test_plot_derivative_check_draws_both_derivatives_the_error_and_the_ends():
     assert dropped.get_label() == "the dropped term"
     np.testing.assert_allclose(dropped.get_ydata(), wrong(x) - ref.df(x), atol=1e-12)
     assert bottom.get_ylabel() == "given - autodiff"
+
+
+# -- where runs are heading, minima outside the domain, shares, limits, scales, precision -----
+
+_DOMAIN = (-2 * np.pi, 2 * np.pi)
+
+
+def _runs(ax):
+    """x of every run marker -> (face colour, edge colour), from the square markers."""
+    from matplotlib.colors import to_rgba
+
+    out = {}
+    for line in ax.lines:
+        if line.get_marker() != "s" or len(line.get_xdata()) == 0:
+            continue
+        for x in np.asarray(line.get_xdata(), np.float64):
+            out[round(float(x), 6)] = (to_rgba(line.get_mfc()), to_rgba(line.get_mec()))
+    return out
+
+
+def _minimum_lines(ax):
+    """y of every horizontal dashed line -> its colour."""
+    from matplotlib.colors import to_rgba
+
+    return {
+        round(float(line.get_ydata()[0]), 4): to_rgba(line.get_color())
+        for line in ax.lines
+        if line.get_linestyle() == "--" and len(set(line.get_ydata())) == 1
+    }
+
+
+@pytest.fixture(scope="module")
+def start_location():
+    """The start_location experiment: 50 starts in [-5, 5], rate 0.01, 1000 epochs."""
+    res = jaxgd.sweep(notebook, jnp.linspace(-5, 5, 50), 0.01, 1000).squeeze()
+    return res, find_minima_reached(notebook, res.final, _DOMAIN)
+
+
+def test_plot_final_colours_each_run_by_the_minimum_it_heads_to(start_location):
+    from matplotlib.colors import to_rgba
+
+    res, minima = start_location
+    fig = plotting.plot_final(res, minima=minima, tol=1e-3, f=notebook)
+    ax = fig.axes[0]
+    starts, final = np.asarray(res.starts, np.float64), np.asarray(res.final, np.float64)
+    heading = downhill_minimum(notebook, final, minima)
+    lines = _minimum_lines(ax)
+    # A line for every minimum some run heads to, the one outside the domain included.
+    assert sorted(lines) == [-7.2281, -1.4289, 4.3058]
+    assert set(heading.tolist()) == {0, 1, 2}
+    runs = _runs(ax)
+    white = to_rgba("white")
+    for x0, y, i in zip(starts, final, heading, strict=True):
+        face, edge = runs[round(float(x0), 6)]
+        color = lines[round(float(minima.x[i]), 4)]
+        assert edge == color
+        # Filled: within tol of the minimum; open: still on its way there.
+        assert (face == color) == (abs(y - float(minima.x[i])) <= 1e-3)
+        assert (face == white) == (abs(y - float(minima.x[i])) > 1e-3)
+    # The right basin: 23 of 24 runs are on the way to 4.3058 and drawn in its colour.
+    right = final > 2.0
+    right_color = lines[4.3058]
+    on_way = [
+        runs[round(float(x0), 6)] == (white, right_color)
+        for x0, y in zip(starts, final, strict=True)
+        if y > 2.0
+    ]
+    assert sum(on_way) == len(on_way) - 1
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    n_right = int(right.sum())
+    assert labels[:3] == [
+        "global minimum x = -1.4289: 28 of 50 runs go here, 25 within 0.001",
+        "local minimum x = -7.2281: 4 of 50 runs go here, 0 within 0.001",
+        f"local minimum x = 4.3058: {n_right} of 50 runs go here, 1 within 0.001",
+    ]
+    assert labels[3:] == ["filled: within 0.001 of its minimum", "open: not within 0.001 of it"]
+
+
+def test_plot_final_without_f_colours_only_the_runs_that_arrived(start_location):
+    res, minima = start_location
+    fig = plotting.plot_final(res, minima=minima, tol=1e-3)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "global minimum x = -1.4289: 25 of 50 runs go here, 25 within 0.001"
+    assert "not within 0.001 of a minimum (24 of 50 runs)" in labels
+
+
+def test_plot_final_draws_the_minimum_runs_reached_outside_the_domain():
+    res = jaxgd.sweep(notebook, jnp.linspace(-5, 5, 50), 0.1, 1000).squeeze()
+    minima = find_minima_reached(notebook, res.final, _DOMAIN)
+    fig = plotting.plot_final(res, minima=minima, f=notebook)
+    ax = fig.axes[0]
+    lines = _minimum_lines(ax)
+    assert -7.2281 in lines
+    runs = _runs(ax)
+    left = np.asarray(res.starts)[np.asarray(res.final) < _DOMAIN[0]]
+    assert left.size == 4
+    assert all(runs[round(float(x0), 6)] == (lines[-7.2281],) * 2 for x0 in left)
+    assert "local minimum x = -7.2281: 4 of 50 runs go here, 4 within 0.001" in [
+        t.get_text() for t in ax.get_legend().get_texts()
+    ]
+
+
+def _shares(final, tol=1e-3):
+    at_global = np.abs(final - NB_MIN[0]) <= tol
+    at_other = (np.abs(final - NB_MIN[1]) <= tol) | (np.abs(final - -7.228109) <= tol)
+    return [a.mean(axis=0) for a in (at_global, at_other, ~at_global & ~at_other)]
+
+
+def test_plot_random_starts_maps_where_the_starts_ended():
+    starts = np.random.default_rng(1).uniform(-2 * np.pi, 2 * np.pi, 60)
+    rates, epochs = np.array([0.01, 0.05, 0.1]), np.array([10, 100, 1000])
+    res = jaxgd.sweep(notebook, starts, rates, epochs)
+    minima = find_minima_reached(notebook, res.final, _DOMAIN)
+    final = np.asarray(res.final, np.float64)
+    fig = plotting.plot_random_starts(
+        final[0],
+        None,
+        None,
+        rates,
+        epochs,
+        repeats=60,
+        global_x=NB_MIN[0],
+        tol=1e-3,
+        result=res,
+        minima=minima,
+    )
+    maps = fig.axes[:4]
+    expected = _shares(final)
+    np.testing.assert_allclose(sum(expected), 1.0)
+    for ax, share in zip(maps[1:], expected, strict=True):
+        drawn = _mesh(ax).get_array().reshape(3, 3)  # (epochs, rates)
+        np.testing.assert_allclose(drawn, share.T, atol=1e-12)
+        assert _mesh(ax).get_clim() == (0.0, 1.0)
+    assert maps[1].get_title() == "At the global minimum\nwithin 0.001 of x = -1.4289"
+    assert maps[2].get_title().startswith("At another local minimum\nwithin 0.001 of x = ")
+    assert maps[3].get_title() == "At no minimum\nstill on the way, or diverged"
+    assert fig.axes[5].get_ylabel() == "Share of the 60 starts"
+    with pytest.raises(ValueError, match="result and minima together"):
+        plotting.plot_random_starts(
+            final[0], None, None, rates, epochs, repeats=60, global_x=0.0, tol=1e-3, result=res
+        )
+
+
+def test_plot_derivative_check_draws_where_f_and_the_runs_live():
+    from jaxgd.derivative import check_derivative
+
+    quartic = lambda x: x**4 - 3 * x**2 + x
+    dquartic = lambda x: 4 * x**3 - 6 * x + 1
+    spiky = lambda x: dquartic(x) + np.where(np.abs(x - 0.5) < 0.01, 1e6, 0.0)
+    check = check_derivative(quartic, spiky, -2 * np.pi, 2 * np.pi)
+    fig = plotting.plot_derivative_check(check, quartic, autodiff_end=-1.30084, start=0.0)
+    top, bottom = fig.axes
+    lo, hi = top.get_xlim()
+    # Both minima (-1.30, 1.13) and the start are drawn; the walls up to 1500 are not.
+    assert -3.0 < lo < -1.30084 and 1.1309 < hi < 3.0
+    ylo, yhi = top.get_ylim()
+    assert -100 < ylo < -3.514 and 0 < yhi < 100  # f's minimum -3.51 is in, 1e6 is not
+    assert bottom.get_ylim()[1] < 1e5
+    # f with no runs far from where it is large: the notebook's f keeps the whole grid.
+    nb = check_derivative(notebook, REFERENCE["notebook"].df, -2 * np.pi, 2 * np.pi)
+    fig = plotting.plot_derivative_check(nb, notebook, start=0.0, autodiff_end=-1.4288)
+    assert fig.axes[0].get_xlim() == pytest.approx((-2 * np.pi, 2 * np.pi))
+
+
+def _every_figure(x64_on):
+    from jaxgd.derivative import check_derivative
+
+    res = jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [10, 100])
+    starts = jaxgd.sweep(notebook, [-1.0, 0.0, 1.0], 0.1, 100).squeeze()
+    many = jaxgd.sweep(notebook, [-1.0, 0.0, 1.0], [0.01, 0.1], [10, 100])
+    minima = find_minima_reached(notebook, many.final, _DOMAIN)
+    conv = jaxgd.convergence(notebook, [0.0, 1.0], [0.01, 0.1], 100)
+    check = check_derivative(notebook, REFERENCE["notebook"].df, -3.0, 3.0, num=31)
+    one = np.asarray(many.final)[0]
+    return {
+        "function": plotting.plot_function(notebook, _DOMAIN),
+        "final": plotting.plot_final(starts, minima=minima, f=notebook),
+        "heatmap": plotting.plot_heatmap(res),
+        "lines": plotting.plot_lines(res, minima=minima),
+        "random_starts": plotting.plot_random_starts(
+            one,
+            None,
+            None,
+            [0.01, 0.1],
+            [10, 100],
+            repeats=3,
+            global_x=0.0,
+            tol=1e-3,
+            result=many,
+            minima=minima,
+        ),
+        "convergence": plotting.plot_convergence(conv, minima=minima),
+        "derivative_check": plotting.plot_derivative_check(check, notebook),
+    }
+
+
+@pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
+def test_every_figure_says_its_precision(x64_on):
+    with jax.enable_x64(x64_on):
+        figures = _every_figure(x64_on)
+    for name, fig in figures.items():
+        footers = [t.get_text() for t in fig.texts]
+        # The derivative check always runs in float64, whatever the global setting.
+        dtype = "float64" if x64_on or name == "derivative_check" else "float32"
+        assert footers == [f"computed in {dtype}"], name
+
+
+def test_footer_names_both_precisions_when_panels_differ():
+    fig, (a, b) = plt.subplots(1, 2)
+    plotting.plot_final(jaxgd.sweep(notebook, [0.0, 1.0], 0.1, 10).squeeze(), ax=a)
+    with jax.enable_x64(True):
+        plotting.plot_final(jaxgd.sweep(notebook, [0.0, 1.0], 0.1, 10).squeeze(), ax=b)
+    assert [t.get_text() for t in fig.texts] == ["computed in float32 and float64"]
+
+
+def test_titles_and_labels_are_plain_english(nb_minima):
+    res = jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [10, 100])
+    ax, cax = plotting.plot_lines(res, minima=nb_minima).axes
+    assert ax.get_title() == "Final guess from x₀ = 0, one line per number of epochs"
+    assert cax.get_ylabel() == "Training epochs (one line each)"
+    texts = [ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), cax.get_ylabel()]
+    assert not any("a training epochs" in t.lower() for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("rates", "epochs", "scales"),
+    [
+        (np.geomspace(1e-4, 1.0, 9), np.round(np.geomspace(10, 1000, 6)), ("log", "log")),
+        (np.linspace(1e-10, 0.1, 9), np.round(np.linspace(10, 500, 6)), ("linear", "linear")),
+        (np.geomspace(1e-4, 1.0, 9), np.array([0, 10, 100, 1000]), ("log", "linear")),
+    ],
+    ids=["geometric", "even", "epochs-from-0"],
+)
+def test_log_spaced_axes_are_drawn_on_a_log_scale(rates, epochs, scales):
+    res = jaxgd.sweep(notebook, 0.0, rates, epochs)
+    ax = plotting.plot_heatmap(res).axes[0]
+    assert (ax.get_xscale(), ax.get_yscale()) == scales
+    if scales[0] == "log":
+        # Each cell spans half-way, on the log scale, to its neighbours.
+        edges = np.unique(_mesh(ax).get_coordinates()[0, :, 0])
+        np.testing.assert_allclose(np.log(edges[1:-1]), 0.5 * np.log(rates[1:] * rates[:-1]))
+    ax = plotting.plot_lines(res).axes[0]
+    assert ax.get_xscale() == scales[0]
+    line = jaxgd.sweep(notebook, 0.0, rates, 100).squeeze()
+    assert plotting.plot_final(line).axes[0].get_xscale() == scales[0]
+    conv = jaxgd.convergence(notebook, [0.0, 1.0], rates, 50)
+    assert plotting.plot_convergence(conv).axes[0].get_xscale() == scales[0]
+
+
+def test_scale_keywords_override_and_are_checked():
+    res = jaxgd.sweep(notebook, 0.0, np.geomspace(1e-3, 0.1, 5), [10, 100, 1000])
+    ax = plotting.plot_heatmap(res, rate_scale="linear", epochs_scale="linear").axes[0]
+    assert (ax.get_xscale(), ax.get_yscale()) == ("linear", "linear")
+    zero = jaxgd.sweep(notebook, 0.0, [0.0, 0.1, 0.2], [10, 20])
+    with pytest.raises(ValueError, match="rate_scale='log' needs positive values"):
+        plotting.plot_heatmap(zero, rate_scale="log")
+    with pytest.raises(ValueError, match="xscale must be 'linear', 'log' or None"):
+        plotting.plot_final(res.isel(epochs=0), xscale="logarithmic")
+
+
+@given(
+    lo=st.floats(1e-8, 1e3),
+    ratio=st.floats(1.3, 10.0),
+    n=st.integers(3, 30),
+)
+@settings(max_examples=40, deadline=None)
+def test_log_spaced_fuzz(lo, ratio, n):
+    grid = lo * ratio ** np.arange(n)
+    assert plotting.log_spaced(grid)
+    assert plotting.log_spaced(grid[::-1])  # order does not matter
+    assert not plotting.log_spaced(np.linspace(lo, grid[-1], n))
+    assert not plotting.log_spaced(np.r_[0.0, grid])  # 0 has no place on a log axis
+    # Epoch counts: geometric, rounded to whole numbers (5 or more, so not also even).
+    whole = np.round(10.0 * ratio ** np.arange(max(5, min(n, 12))))
+    assert plotting.log_spaced(whole)

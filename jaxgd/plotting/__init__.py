@@ -1,0 +1,61 @@
+"""Figures of gradient-descent experiments, from a function or a :class:`~jaxgd.SweepResult`.
+
+Each ``plot_*`` function returns a matplotlib :class:`~matplotlib.figure.Figure` (made with
+pyplot, so it shows inline in a notebook) and never calls ``plt.show()``: save it, show it or
+close it as you like. Functions that draw one panel take ``ax=`` to draw into an existing
+axes instead.
+
+Conventions, the same in every figure: the learning rate is on x and the epoch count on y
+(origin lower left); an axis whose values are log-spaced (:func:`log_spaced`) is drawn on a
+log scale, unless a ``*_scale``/``xscale`` keyword says otherwise; a run that diverged
+(position or value not finite) is never mapped to a colour but drawn in grey (maps) or as a
+red cross (curves), and counted in the legend; colour limits come from the 2nd..98th
+percentile of the finite values, so one outlier cannot wash out the picture, unless given;
+runs are matched to minima by the rule of :mod:`jaxgd.analysis` (pass minima from
+:func:`jaxgd.minima.find_minima_reached` so those runs reached outside the domain count); and
+a footer in the lower right corner says whether the numbers are float32 or float64.
+
+The maps live in :mod:`jaxgd.plotting.maps`, the curves in :mod:`jaxgd.plotting.curves`.
+
+Example:
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import jax.numpy as jnp
+    >>> import numpy as np
+    >>> import jaxgd
+    >>> from jaxgd import plotting
+    >>> def f(x):
+    ...     return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+    >>> res = jaxgd.sweep(f, 0.0, np.linspace(1e-10, 0.1, 20), np.round(np.linspace(10, 500, 8)))
+    >>> fig = plotting.plot_heatmap(res)
+    >>> [ax.get_xlabel() for ax in fig.axes]
+    ['Learning rate', '']
+    >>> plotting.close(fig)
+"""
+
+from jaxgd.plotting._common import DIVERGED_COLOR as DIVERGED_COLOR
+from jaxgd.plotting._common import close as close
+from jaxgd.plotting._common import color_limits as color_limits
+from jaxgd.plotting._common import log_spaced as log_spaced
+from jaxgd.plotting.curves import plot_derivative_check as plot_derivative_check
+from jaxgd.plotting.curves import plot_final as plot_final
+from jaxgd.plotting.curves import plot_function as plot_function
+from jaxgd.plotting.curves import plot_lines as plot_lines
+from jaxgd.plotting.maps import plot_convergence as plot_convergence
+from jaxgd.plotting.maps import plot_heatmap as plot_heatmap
+from jaxgd.plotting.maps import plot_random_starts as plot_random_starts
+from jaxgd.plotting.maps import rate_epochs_map as rate_epochs_map
+
+__all__ = [
+    "close",
+    "color_limits",
+    "log_spaced",
+    "plot_convergence",
+    "plot_derivative_check",
+    "plot_final",
+    "plot_function",
+    "plot_heatmap",
+    "plot_lines",
+    "plot_random_starts",
+    "rate_epochs_map",
+]

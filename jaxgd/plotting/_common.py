@@ -1,0 +1,298 @@
+"""What every figure shares: colours, labels, limits, cell edges and the figure itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import jax
+import numpy as np
+
+from jaxgd.analysis import global_minima
+from jaxgd.result import SweepResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from jaxgd.minima import Minima
+
+_LABEL = {
+    "start": "Starting guess x₀",
+    "learning_rate": "Learning rate",
+    "epochs": "Training epochs",
+}
+#: Colour of cells and points whose run diverged: outside every colour map used here.
+DIVERGED_COLOR = "0.55"
+_GLOBAL_COLOR = "tab:green"
+_OUTLINE_COLOR = "tab:red"
+_OTHER_COLORS = ("tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+
+
+#: Cells of runs that did not settle: light, hatched, so they read as "no value" next to any
+#: colour map and next to the solid grey of diverged runs.
+_UNSETTLED = {"facecolor": "0.93", "edgecolor": "0.45", "hatch": "////"}
+
+
+def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
+    # pyplot only here: importing jaxgd.plotting must not pick a GUI backend by itself.
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, layout="constrained", **kwargs)
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.get_figure(), ax
+    return _subplots(figsize=figsize)
+
+
+def close(fig: Figure) -> None:
+    """Close a figure made here (frees its memory in pyplot's registry)."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def color_limits(
+    values: Any,
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    percentiles: tuple[float, float] = (2.0, 98.0),
+) -> tuple[float, float]:
+    """Colour limits for ``values``: given ones win, else percentiles of the finite values.
+
+    Args:
+        values: any array; NaN and inf (diverged runs) are ignored.
+        vmin, vmax: fixed limits; either one overrides the data.
+        robust: use ``percentiles`` of the finite values rather than their min and max.
+        percentiles: the low and high percentile for ``robust``.
+
+    Returns:
+        ``(lo, hi)`` with ``lo < hi`` (a constant image gets a small symmetric range).
+
+    Raises:
+        ValueError: ``vmin >= vmax``.
+
+    Example:
+        >>> lo, hi = color_limits(np.r_[np.linspace(0.0, 1.0, 99), 1e6])  # one outlier
+        >>> round(lo, 2), round(hi, 2)
+        (0.02, 0.99)
+        >>> color_limits([1.0, 2.0, np.inf], robust=False)
+        (1.0, 2.0)
+    """
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax; got vmin={vmin:g}, vmax={vmax:g}.")
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
+        lo, hi = 0.0, 1.0
+    elif robust:
+        lo, hi = (float(v) for v in np.percentile(finite, percentiles))
+    else:
+        lo, hi = float(finite.min()), float(finite.max())
+    lo = lo if vmin is None else float(vmin)
+    hi = hi if vmax is None else float(vmax)
+    if not lo < hi:
+        if vmin is not None:
+            hi = lo + max(abs(lo) * 1e-3, 1e-6)
+        elif vmax is not None:
+            lo = hi - max(abs(hi) * 1e-3, 1e-6)
+        else:
+            pad = max(abs(lo) * 1e-3, 1e-6)
+            lo, hi = lo - pad, hi + pad
+    return lo, hi
+
+
+def _global_set(minima: Minima | None) -> set[int]:
+    return set() if minima is None else set(global_minima(minima).tolist())
+
+
+def _minimum_colors(minima: Minima | None) -> dict[int, str]:
+    colors, others = {}, iter(_OTHER_COLORS * 10)
+    best = _global_set(minima)
+    if minima is not None:
+        for i in np.flatnonzero(~np.asarray(minima.at_boundary)):
+            colors[int(i)] = _GLOBAL_COLOR if i in best else next(others)
+    return colors
+
+
+def _describe_minimum(minima: Minima, i: int) -> str:
+    kind = "global minimum" if i in global_minima(minima) else "local minimum"
+    return f"{kind} x = {float(minima.x[i]):.5g}"
+
+
+@partial(jax.jit, static_argnums=0)
+def _f_and_grad(f: Callable, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return jax.vmap(f)(x), jax.vmap(jax.grad(f))(x)
+
+
+def _one_axis(res: SweepResult) -> SweepResult:
+    r = res.squeeze()
+    if len(r.dims) != 1:
+        raise ValueError(
+            "res must have exactly one axis longer than 1 to plot against; its axes are "
+            f"{dict(zip(res.dims, res.shape, strict=False))}. Select the rest first, e.g. "
+            "res.sel(learning_rate=0.01, epochs=1000)."
+        )
+    return r
+
+
+def _fixed_coords(res: SweepResult) -> str:
+    parts = []
+    if "start" not in res.dims and np.ndim(res.starts) == 0:
+        parts.append(f"from x₀ = {float(res.starts):g}")
+    if "learning_rate" not in res.dims and np.ndim(res.learning_rates) == 0:
+        parts.append(f"at learning rate {float(res.learning_rates):g}")
+    if "epochs" not in res.dims and np.ndim(res.epochs) == 0:
+        parts.append(f"after {int(res.epochs)} epochs")
+    return ", ".join(parts)
+
+
+def _rate_epochs(res: SweepResult) -> SweepResult:
+    if "start" in res.dims and res.sizes["start"] == 1:
+        res = res.isel(start=0)
+    if res.dims != ("learning_rate", "epochs"):
+        raise ValueError(
+            "res must have a learning_rate and an epochs axis (one start); its axes are "
+            f"{dict(zip(res.dims, res.shape, strict=False))}. Pick one start first, e.g. "
+            "res.sel(start=0.0)."
+        )
+    return res
+
+
+def _edges(v: np.ndarray, scale: str = "linear") -> np.ndarray:
+    """Cell edges around sorted centres ``v``: half-way between neighbours on that scale."""
+    if scale == "log":
+        if v.size == 1:
+            return np.array([v[0] / 2.0, v[0] * 2.0])
+        return np.exp(_edges(np.log(v)))
+    if v.size == 1:
+        half = 0.5 * max(abs(float(v[0])), 1.0)
+        return np.array([v[0] - half, v[0] + half])
+    mid = 0.5 * (v[1:] + v[:-1])
+    return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+
+
+def log_spaced(values: Any) -> bool:
+    """Whether ``values`` look evenly spaced on a log scale, so a log axis shows them evenly.
+
+    True for at least 3 distinct positive values (sorted; duplicates ignored) whose steps in
+    ``log`` differ by at most a factor 2 (for whole numbers, up to rounding), and which a
+    geometric sequence fits better than an even one (the largest miss of each, in units of
+    its own step): ``np.geomspace``, rounded or not, and 10, 20, 50, 100 are log-spaced;
+    ``np.linspace(1e-10, 0.1, 50)`` and ``[1, 2, 3]`` are not.
+
+    Example:
+        >>> import numpy as np
+        >>> log_spaced(np.geomspace(1e-4, 1e-1, 10)), log_spaced(np.linspace(1e-10, 0.1, 50))
+        (True, False)
+        >>> log_spaced(np.round(np.geomspace(10, 1000, 20))), log_spaced([1.0, 2.0, 3.0])
+        (True, False)
+        >>> log_spaced([10, 20, 50, 100, 200, 500]), log_spaced([0.0, 0.1, 1.0])
+        (True, False)
+    """
+    v = np.unique(np.asarray(values, np.float64).ravel())
+    v = v[np.isfinite(v)]
+    if v.size < 3 or v[0] <= 0:
+        return False
+    logs = np.log(v)
+    step = np.diff(logs)
+    # Rounding x to a whole number moves log(x) by up to 0.5 / x: allow for it.
+    slack = 0.5 / v[:-1] + 0.5 / v[1:] if np.all(v == np.round(v)) else 0.0
+    if 2.0 * (step + slack).min() < (step - slack).max():
+        return False
+    k = np.arange(v.size) / (v.size - 1)
+    geometric = np.max(np.abs(logs - (logs[0] + k * (logs[-1] - logs[0])))) / (step.mean())
+    even = np.max(np.abs(v - (v[0] + k * (v[-1] - v[0])))) / ((v[-1] - v[0]) / (v.size - 1))
+    return bool(geometric < even)
+
+
+def _scale(name: str, value: str | None, coords: Any) -> str:
+    """``"log"`` or ``"linear"`` for an axis: as asked, or log where the values are log-spaced."""
+    if value is None:
+        return "log" if log_spaced(coords) else "linear"
+    if value not in ("linear", "log"):
+        raise ValueError(
+            f"{name} must be 'linear', 'log' or None (decide from the values); got {value!r}"
+        )
+    if value == "log" and not np.all(np.asarray(coords, np.float64) > 0):
+        raise ValueError(
+            f"{name}='log' needs positive values; these include "
+            f"{float(np.min(coords)):g}: use {name}='linear'"
+        )
+    return value
+
+
+def _precision(*arrays: Any) -> str:
+    """The float dtype the numbers were computed in, for the footer."""
+    for a in arrays:
+        dtype = getattr(a, "dtype", None)
+        if dtype is not None and np.issubdtype(dtype, np.floating):
+            return str(np.dtype(dtype))
+    return str(np.dtype(jax.dtypes.canonicalize_dtype(np.float64)))
+
+
+_FOOTER_GID = "jaxgd-precision"
+
+
+def _footer(fig: Figure, dtype: str) -> None:
+    """Say in the lower right corner which precision the figure's numbers were computed in.
+
+    One footer per figure: panels drawn into the same figure add their dtype to it.
+    """
+    prefix = "computed in "
+    found = [t for t in fig.texts if t.get_gid() == _FOOTER_GID]
+    if not found:
+        fig.text(
+            0.995,
+            0.005,
+            prefix + dtype,
+            ha="right",
+            va="bottom",
+            fontsize="x-small",
+            color="0.35",
+            gid=_FOOTER_GID,
+        )
+        return
+    seen = found[0].get_text().removeprefix(prefix).split(" and ")
+    if dtype not in seen:
+        found[0].set_text(prefix + " and ".join([*seen, dtype]))
+
+
+def _diverged(res: SweepResult) -> np.ndarray:
+    """Runs whose position or value is not finite, whatever the flag says, as host booleans."""
+    final, value = np.asarray(res.final), np.asarray(res.value)
+    return np.asarray(res.diverged, bool) | ~np.isfinite(final) | ~np.isfinite(value)
+
+
+def _ylim(values: np.ndarray) -> tuple[float, float]:
+    # Full data range, unless a few runs flung far away would squash every other line.
+    if values.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(values.min()), float(values.max())
+    rlo, rhi = color_limits(values)
+    if hi - lo > 3 * (rhi - rlo) > 0:
+        lo, hi = rlo, rhi
+    pad = 0.05 * (hi - lo) if hi > lo else max(abs(lo) * 0.05, 0.05)
+    return lo - pad, hi + pad
+
+
+def _cells(ax: Axes, x_edges: np.ndarray, y_edges: np.ndarray, mask: np.ndarray, **style) -> None:
+    """Fill the cells where ``mask`` (shape ``(len(y), len(x))``) is True with one style."""
+    from matplotlib.colors import ListedColormap
+
+    if not mask.any():
+        return
+    face = style.pop("facecolor")
+    ax.pcolor(
+        x_edges,
+        y_edges,
+        np.ma.masked_array(np.zeros(mask.shape), ~mask),
+        cmap=ListedColormap([face]),
+        linewidth=0,
+        **style,
+    )

@@ -1,0 +1,502 @@
+"""Curves: the final guess, f and its derivative, drawn against one axis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgd.analysis import downhill_minimum, nearest_minimum
+from jaxgd.plotting._common import (
+    _LABEL,
+    _axes,
+    _describe_minimum,
+    _diverged,
+    _f_and_grad,
+    _fixed_coords,
+    _footer,
+    _global_set,
+    _minimum_colors,
+    _one_axis,
+    _precision,
+    _rate_epochs,
+    _scale,
+    _subplots,
+    _ylim,
+)
+from jaxgd.result import SweepResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from jaxgd.derivative import DerivativeCheck
+    from jaxgd.minima import Minima
+
+
+def plot_function(
+    f: Callable[[jax.Array], jax.Array],
+    domain: tuple[float, float],
+    *,
+    points: Sequence[float] = (),
+    start: float | None = None,
+    num: int = 401,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """f and its derivative (from ``jax.grad``) over ``domain``, with points marked on both.
+
+    The notebook's first figure: each point in ``points`` (e.g. where descent ended) is a red
+    dot on f and on f'. The drawn range widens to include the points and ``start``.
+
+    Args:
+        f: ``f(x) -> scalar`` written with ``jax.numpy``.
+        domain: ``(lo, hi)`` to draw.
+        points: x positions to mark, e.g. the minimum found.
+        start: where descent started, drawn as an open circle on f.
+        num: number of x values drawn (the notebook's 401).
+        title: axes title.
+        ax: draw into this axes instead of a new figure.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxgd.plotting import close
+        >>> fig = plot_function(jnp.cos, (-3.0, 3.0), points=[3.14159])
+        >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        ['f(x)', "f'(x) (autodiff)", 'minimum found']
+        >>> close(fig)
+    """
+    lo, hi = (float(v) for v in domain)
+    marks = [float(p) for p in points]
+    extra = [v for v in (*marks, start) if v is not None and np.isfinite(v)]
+    if extra:
+        span = hi - lo
+        lo = min(lo, min(extra) - 0.03 * span)
+        hi = max(hi, max(extra) + 0.03 * span)
+    x = jnp.linspace(lo, hi, num)
+    fx, dfx = _f_and_grad(f, x)
+    at = np.asarray([*marks, start if start is not None else 0.0])
+    f_at, df_at = (np.asarray(v) for v in _f_and_grad(f, jnp.asarray(at, x.dtype)))
+    fig, ax = _axes(ax, (7.0, 4.5))
+    ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+    ax.plot(x, fx, label="f(x)", color="tab:blue")
+    ax.plot(x, dfx, "--", label="f'(x) (autodiff)", color="tab:orange")
+    if start is not None:
+        ax.plot(start, f_at[-1], "o", mfc="white", mec="k", label="start")
+    for k, p in enumerate(marks):
+        label = "minimum found" if k == 0 else None
+        ax.plot([p, p], [f_at[k], df_at[k]], "ro", label=label)
+    ax.set_xlim(lo, hi)
+    ax.grid(alpha=0.4)
+    ax.set(xlabel="x", ylabel="f(x) and f'(x)")
+    ax.legend(loc="best")
+    if title:
+        ax.set_title(title)
+    _footer(fig, _precision(x))
+    return fig
+
+
+def plot_final(
+    res: SweepResult,
+    *,
+    minima: Minima | None = None,
+    tol: float = 1e-3,
+    title: str | None = None,
+    ax: Axes | None = None,
+    f: Callable[[jax.Array], jax.Array] | None = None,
+    xscale: str | None = None,
+) -> Figure:
+    """The final guess against the one swept axis (start, learning rate or epochs).
+
+    The notebook's Experiments 1 and 2. With ``minima``, every minimum some run is heading
+    to (and the global one) is a dashed line, and each run is drawn in the colour of the
+    minimum it is heading to: with ``f``, the minimum downhill from where it ended
+    (:func:`jaxgd.analysis.downhill_minimum`, the minimum of its basin), without ``f`` only
+    the one it ended within ``tol`` of. A filled square has arrived (within ``tol``), an
+    open one is still on its way; grey open squares head for no minimum found. The legend
+    counts each. Diverged runs are red crosses on the x axis.
+
+    Pass minima from :func:`jaxgd.minima.find_minima_reached` so the minima that runs
+    settled in outside the domain get their line and colour too.
+
+    Args:
+        res: a sweep with exactly one axis longer than 1.
+        minima: the local minima of f, or None.
+        tol: distance within which a run counts as having reached a minimum.
+        title: axes title; by default says what was held fixed.
+        ax: draw into this axes instead of a new figure.
+        f: the function descended; with it runs are coloured by where they are heading.
+        xscale: ``"linear"`` or ``"log"`` for the x axis; by default log when the swept
+            values are log-spaced (:func:`log_spaced`).
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxgd.plotting import close
+        >>> import jaxgd
+        >>> res = jaxgd.sweep(jnp.cos, jnp.linspace(1.0, 5.0, 9), 0.1, 200)
+        >>> fig = plot_final(res)
+        >>> fig.axes[0].get_xlabel(), fig.axes[0].get_title()
+        ('Starting guess x₀', 'Final guess at learning rate 0.1, after 200 epochs')
+        >>> fig.texts[0].get_text()
+        'computed in float32'
+        >>> close(fig)
+    """
+    from matplotlib.lines import Line2D
+
+    r = _one_axis(res)
+    (dim,) = r.dims
+    x = np.asarray(r.coord(dim), np.float64)
+    scale = _scale("xscale", xscale, x)
+    y = np.asarray(r.final, np.float64)
+    diverged = _diverged(r)
+    n = y.size
+    fig, ax = _axes(ax, (11.0, 4.8))
+    order = np.argsort(x)
+    ok = ~diverged[order]
+    ax.plot(x[order][ok], y[order][ok], "-", color="0.8", linewidth=1, zorder=1)
+    if minima is None:
+        at = heading = np.full(y.shape, -1)
+    else:
+        at = nearest_minimum(y, minima, tol=tol)
+        heading = downhill_minimum(f, y, minima, tol=tol) if f is not None else at
+    at = np.where(diverged, -1, at)
+    heading = np.where(diverged, -1, heading)
+    colors = _minimum_colors(minima)
+    best = _global_set(minima)
+    # Every minimum some run is heading to, and the global one even if none is.
+    shown = sorted((set(heading.tolist()) | best) & set(colors), key=lambda i: (i not in best, i))
+    handles: list[Any] = []
+    for i in shown:
+        color = colors[i]
+        going = heading == i
+        arrived = going & (at == i)
+        ax.axhline(float(minima.x[i]), color=color, linestyle="--", linewidth=1, zorder=0)
+        ax.plot(x[arrived], y[arrived], "s", color=color, markersize=5, zorder=3)
+        on_way = going & ~arrived
+        ax.plot(x[on_way], y[on_way], "s", mfc="white", mec=color, mew=1.2, markersize=5, zorder=3)
+        count = f"{int(going.sum())} of {n} runs go here" + (
+            f", {int(arrived.sum())} within {tol:g}" if going.any() else ""
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=color,
+                linestyle="--",
+                marker="s",
+                markersize=5,
+                label=f"{_describe_minimum(minima, i)}: {count}",
+            )
+        )
+    lost = (heading == -1) & ~diverged
+    if lost.any():
+        ax.plot(x[lost], y[lost], "s", mfc="white", mec="0.45", mew=1.2, markersize=5, zorder=3)
+        if minima is None:
+            label = f"final guess ({int(lost.sum())} of {n} runs)"
+        elif f is None:
+            label = f"not within {tol:g} of a minimum ({int(lost.sum())} of {n} runs)"
+        else:
+            label = f"heading to no minimum found ({int(lost.sum())} of {n} runs)"
+        handles.append(
+            Line2D([], [], linestyle="none", marker="s", mfc="white", mec="0.45", label=label)
+        )
+    if minima is not None and shown:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="s",
+                color="0.2",
+                label=f"filled: within {tol:g} of its minimum",
+            )
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="s",
+                mfc="white",
+                mec="0.2",
+                label=f"open: not within {tol:g} of it",
+            )
+        )
+    if diverged.any():
+        label = f"diverged ({int(diverged.sum())} of {n} runs)"
+        ax.plot(
+            x[diverged],
+            np.zeros(int(diverged.sum())),
+            "x",
+            color="red",
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+            label=label,
+        )
+        handles.append(Line2D([], [], linestyle="none", marker="x", color="red", label=label))
+    ax.set_xscale(scale)
+    ax.grid(alpha=0.4)
+    ax.set(xlabel=_LABEL[dim], ylabel="Final guess x")
+    ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}".strip())
+    if handles:
+        # Outside the axes: inside, it would hide the runs or a minimum's line.
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    _footer(fig, _precision(r.final))
+    return fig
+
+
+def plot_lines(
+    res: SweepResult,
+    *,
+    minima: Minima | None = None,
+    tol: float = 1e-3,
+    title: str | None = None,
+    ax: Axes | None = None,
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
+) -> Figure:
+    """The final guess against the learning rate, one line per number of epochs.
+
+    Experiment 3's second figure: how fast each rate gets there, for each training length.
+    The lines are coloured by their number of epochs (the colour bar). With ``minima``, the
+    local minima that some run ends within ``tol`` of are dashed reference lines.
+
+    Args:
+        res: as for :func:`plot_heatmap`.
+        minima: the local minima of f (:func:`jaxgd.minima.find_minima_reached`), or None.
+        tol: distance within which a run counts as having reached a minimum.
+        title: axes title; by default names the start.
+        ax: draw into this axes instead of a new figure.
+        rate_scale: ``"linear"`` or ``"log"`` for the learning-rate axis; by default log
+            when the rates are log-spaced (:func:`log_spaced`).
+        epochs_scale: the same for the colour scale of the epoch counts.
+
+    Returns:
+        The figure; its colour bar (epochs) is the second axes.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxgd.plotting import close
+        >>> import jaxgd
+        >>> res = jaxgd.sweep(jnp.cos, 1.0, np.geomspace(1e-3, 1.0, 7), [10, 100, 1000])
+        >>> fig = plot_lines(res)
+        >>> ax, bar = fig.axes
+        >>> ax.get_xscale(), bar.get_ylabel()
+        ('log', 'Training epochs (one line each)')
+        >>> ax.get_title()
+        'Final guess from x₀ = 1, one line per number of epochs'
+
+        >>> close(fig)
+    """
+    import matplotlib as mpl
+
+    r = _rate_epochs(res)
+    rates = np.asarray(r.learning_rates, np.float64)
+    counts = np.asarray(r.epochs, np.float64)
+    xscale = _scale("rate_scale", rate_scale, rates)
+    cscale = _scale("epochs_scale", epochs_scale, counts)
+    final = np.asarray(r.final, np.float64)
+    diverged = _diverged(r)
+    order = np.argsort(rates)
+    fig, ax = _axes(ax, (7.5, 5.0))
+    top = counts.max() if counts.max() > counts.min() else counts.min() + 1
+    norm = (
+        mpl.colors.LogNorm(counts.min(), top)
+        if cscale == "log"
+        else mpl.colors.Normalize(counts.min(), top)
+    )
+    cmap = mpl.colormaps["viridis"]
+    for k in np.argsort(counts):
+        y = np.where(diverged[:, k], np.nan, final[:, k])
+        ax.plot(rates[order], y[order], color=cmap(norm(counts[k])), linewidth=1)
+    if minima is not None:
+        which = nearest_minimum(final, minima, tol=tol)
+        colors = _minimum_colors(minima)
+        for i in sorted(set(which[~diverged].tolist()) - {-1}):
+            ax.axhline(
+                float(minima.x[i]),
+                color=colors.get(i, "0.3"),
+                linestyle="--",
+                linewidth=1.2,
+                label=_describe_minimum(minima, i),
+                zorder=0,
+            )
+    if diverged.any():
+        ax.plot([], [], " ", label=f"{int(diverged.sum())} diverged runs not drawn")
+    ax.set_ylim(*_ylim(final[~diverged]))
+    ax.set_xscale(xscale)
+    fig.colorbar(
+        mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Training epochs (one line each)"
+    )
+    ax.grid(alpha=0.4)
+    ax.set(xlabel="Learning rate", ylabel="Final guess x")
+    ax.set_title(
+        title
+        if title is not None
+        else f"Final guess {_fixed_coords(r)}, one line per number of epochs".replace(" ,", ",")
+    )
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize="small")
+    _footer(fig, _precision(r.final))
+    return fig
+
+
+def plot_derivative_check(
+    check: DerivativeCheck,
+    f: Callable[[jax.Array], jax.Array],
+    *,
+    given_label: str = "given f'",
+    given_end: float | None = None,
+    autodiff_end: float | None = None,
+    start: float | None = None,
+    explain: tuple[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """A hand-written derivative against autodiff: both with f, and their difference.
+
+    Top: f, its derivative from ``jax.grad`` and the given one on the grid of ``check``. Where
+    descent ended with each derivative (``given_end``, ``autodiff_end``) is marked on f and on
+    that derivative, which is zero there. Bottom: ``given - autodiff``, and optionally a
+    formula that explains it (``explain``), dashed.
+
+    Args:
+        check: from :func:`jaxgd.derivative.check_derivative`.
+        f: the function ``check`` was made for, written with ``jax.numpy``; drawn in float64.
+        given_label: what to call the given derivative in the legend.
+        given_end, autodiff_end: where descent with each derivative ended, or None.
+        start: where descent started, an open circle on f.
+        explain: ``(label, g)`` with ``g`` a NumPy function of x to draw on the error panel.
+        title: figure title; by default whether the two agree.
+
+    Returns:
+        The figure: the two panels, sharing x.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxgd.plotting import close
+        >>> from jaxgd.derivative import check_derivative
+        >>> check = check_derivative(jnp.sin, lambda x: np.cos(x) + 0.01, -3.0, 3.0)
+        >>> fig = plot_derivative_check(check, jnp.sin)
+        >>> fig.axes[1].get_ylabel()
+        'given - autodiff'
+        >>> close(fig)
+    """
+    x = check.x
+    with jax.enable_x64(True):
+        f64 = jax.jit(jax.vmap(f))
+        fx = np.asarray(f64(x), np.float64)
+        ends = [v for v in (given_end, autodiff_end, start) if v is not None]
+        f_at = (
+            dict(zip(ends, np.asarray(f64(np.asarray(ends, np.float64)), np.float64), strict=True))
+            if ends
+            else {}
+        )
+    with np.errstate(invalid="ignore"):
+        error = check.given - check.autodiff
+    given_color, autodiff_color = "tab:red", "tab:orange"
+    fig, (top, bottom) = _subplots(2, 1, sharex=True, figsize=(11.0, 7.5), height_ratios=[3, 2])
+    top.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+    top.plot(x, fx, color="tab:blue", label="f(x)")
+    top.plot(x, check.autodiff, color=autodiff_color, label="f'(x) from autodiff")
+    top.plot(x, check.given, "--", color=given_color, label=given_label)
+    if start is not None:
+        top.plot(start, f_at[start], "o", mfc="white", mec="k", label=f"start x₀ = {start:.5g}")
+    for end, values, color, who in (
+        (autodiff_end, check.autodiff, autodiff_color, "autodiff"),
+        (given_end, check.given, given_color, given_label),
+    ):
+        if end is None or not np.isfinite(end):
+            continue
+        # The notebook marks the end on f and on the derivative, which is zero there.
+        slope = float(np.interp(end, x, values))
+        top.plot(
+            [end, end],
+            [f_at[end], slope],
+            "o",
+            color=color,
+            label=f"descent with {who} ends at x = {end:.5g}",
+        )
+        for ax in (top, bottom):
+            ax.axvline(end, color=color, linestyle=":", linewidth=1)
+    top.grid(alpha=0.4)
+    top.set(ylabel="f(x) and f'(x)")
+    # Outside the axes: inside, some legend entry would always hide a curve.
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    bottom.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
+    bottom.plot(x, error, color=given_color, label=f"{given_label} - autodiff")
+    if explain is not None:
+        label, g = explain
+        bottom.plot(x, g(x), "--", color="k", linewidth=1, label=label)
+    bottom.grid(alpha=0.4)
+    # f and autodiff decide where to look: the given derivative may be anything.
+    lo, hi = _where_it_happens(x, [fx, check.autodiff], [start, given_end, autodiff_end])
+    inside = (x >= lo) & (x <= hi)
+    marks = [v for k, v in f_at.items() if np.isfinite(k) and lo <= k <= hi]
+    top.set_ylim(*_ylim(np.r_[fx[inside], check.autodiff[inside], check.given[inside], marks]))
+    shown = [error[inside]] + ([g(x[inside])] if explain is not None else [])
+    bottom.set_ylim(*_ylim(np.concatenate(shown)))
+    bottom.set(xlabel="x", ylabel="given - autodiff", xlim=(lo, hi))
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    if title is None:
+        bad = int(check.mismatch.sum())
+        verdict = (
+            f"disagree at {bad} of {x.size} points" if bad else f"agree at all {x.size} points"
+        )
+        title = (
+            f"Given derivative ({given_label}) against autodiff:\n{verdict}, "
+            f"max |error| {check.max_error:.3g}"
+        )
+    top.set_title(title)
+    _footer(fig, "float64")
+    return fig
+
+
+def _where_it_happens(
+    x: np.ndarray, curves: Sequence[np.ndarray], marks: Sequence[float | None]
+) -> tuple[float, float]:
+    """The x range to draw: all of ``x``, unless f grows so much away from the runs and the
+    minima that drawing all of it would flatten them (a quartic on [-2 pi, 2 pi] spans 1500).
+
+    The runs (``marks``) and the minima of f (where the first curve's derivative, the
+    second, turns from - to +) span the part that matters; it is widened by half its width
+    and at least a tenth of ``x``'s. If the curves vary more than 10 times as much over all
+    of ``x`` as over that part, that part is drawn.
+    """
+    slope = np.asarray(curves[1])
+    with np.errstate(invalid="ignore"):
+        turns = np.flatnonzero((slope[:-1] < 0) & (slope[1:] >= 0))
+    points = [float(v) for v in marks if v is not None and np.isfinite(v)]
+    points += x[turns + 1].tolist()
+    lo, hi = float(x[0]), float(x[-1])
+    if not points:
+        return lo, hi
+    a, b = min(points), max(points)
+    pad = max(0.5 * (b - a), 0.1 * (hi - lo))
+    a, b = max(lo, a - pad), min(hi, b + pad)
+
+    def span(mask: np.ndarray) -> float:
+        v = np.concatenate([np.asarray(c)[mask] for c in curves])
+        v = v[np.isfinite(v)]
+        return float(v.max() - v.min()) if v.size else 0.0
+
+    near = (x >= a) & (x <= b)
+    if near.sum() >= 2 and span(np.ones(x.shape, bool)) > 10 * span(near):
+        return a, b
+    return lo, hi

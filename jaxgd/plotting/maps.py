@@ -1,0 +1,525 @@
+"""Maps over (learning rate, epochs) and (learning rate, start): one cell per run or cell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from jaxgd.analysis import basins, global_minima, nearest_minimum
+from jaxgd.plotting._common import (
+    _LABEL,
+    _OUTLINE_COLOR,
+    _UNSETTLED,
+    DIVERGED_COLOR,
+    _axes,
+    _cells,
+    _describe_minimum,
+    _diverged,
+    _edges,
+    _fixed_coords,
+    _footer,
+    _minimum_colors,
+    _precision,
+    _rate_epochs,
+    _scale,
+    _subplots,
+    color_limits,
+)
+from jaxgd.result import SweepResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.colorbar import Colorbar
+    from matplotlib.figure import Figure
+
+    from jaxgd.convergence import Convergence
+    from jaxgd.minima import Minima
+
+
+def rate_epochs_map(
+    ax: Axes,
+    values: Any,
+    learning_rates: Any,
+    epochs: Any,
+    *,
+    label: str,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    bad: Any = None,
+    bad_label: str = "diverged",
+    outline: Any = None,
+    outline_label: str = "",
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
+) -> Colorbar:
+    """Draw a (learning rate, epochs) map of ``values`` into ``ax``, with a colour bar.
+
+    Rate on x, epochs on y, origin lower left, one cell per grid point centred on it (axes in
+    any order; duplicates are drawn once). Cells that are not finite, or flagged in ``bad``,
+    are drawn in grey and counted in a legend entry; values beyond the colour limits get
+    arrows on the colour bar. An axis whose values are log-spaced is drawn on a log scale,
+    each cell spanning half-way (in log) to its neighbours.
+
+    Args:
+        ax: the axes to draw into.
+        values: shape ``(L, E)``.
+        learning_rates: shape ``(L,)``.
+        epochs: shape ``(E,)``.
+        label: colour bar label (what the colour means, with units).
+        cmap: a matplotlib colour map name.
+        vmin, vmax, robust: colour limits, see :func:`color_limits`.
+        bad: optional boolean mask ``(L, E)`` of cells to grey out (e.g. diverged).
+        bad_label: legend text for the grey cells.
+        outline: optional boolean mask ``(L, E)``: a red line is drawn around its cells
+            (e.g. those that reached a minimum).
+        outline_label: legend text for ``outline``.
+        rate_scale: ``"linear"`` or ``"log"`` for the learning-rate axis; by default log
+            when the rates are log-spaced (:func:`log_spaced`).
+        epochs_scale: the same for the epochs axis.
+
+    Returns:
+        The colour bar.
+    """
+    import matplotlib as mpl
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    values = np.asarray(values, np.float64)
+    rates = np.asarray(learning_rates, np.float64).ravel()
+    counts = np.asarray(epochs, np.float64).ravel()
+    if values.shape != (rates.size, counts.size):
+        raise ValueError(
+            f"values must have shape (len(learning_rates), len(epochs)) = "
+            f"{(rates.size, counts.size)}; got {values.shape}."
+        )
+    grey = ~np.isfinite(values)
+    if bad is not None:
+        grey |= np.asarray(bad, bool)
+    lo, hi = color_limits(np.where(grey, np.nan, values), vmin=vmin, vmax=vmax, robust=robust)
+    rates_u, ri = np.unique(rates, return_index=True)
+    counts_u, ci = np.unique(counts, return_index=True)
+    xscale = _scale("rate_scale", rate_scale, rates_u)
+    yscale = _scale("epochs_scale", epochs_scale, counts_u)
+    shown = np.ma.masked_array(values, grey)[np.ix_(ri, ci)]
+    cm = mpl.colormaps[cmap].with_extremes(bad=DIVERGED_COLOR)
+    mesh = ax.pcolormesh(
+        _edges(rates_u, xscale),
+        _edges(counts_u, yscale),
+        shown.T,
+        cmap=cm,
+        vmin=lo,
+        vmax=hi,
+        shading="flat",
+    )
+    ax.set_xscale(xscale)
+    ax.set_yscale(yscale)
+    finite = values[~grey]
+    below, above = bool((finite < lo).any()), bool((finite > hi).any())
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "both"
+    )
+    cbar = ax.get_figure().colorbar(mesh, ax=ax, label=label, extend=extend)
+    ax.set(xlabel="Learning rate", ylabel="Training epochs")
+    handles = []
+    if outline is not None:
+        inside = np.asarray(outline, bool)[np.ix_(ri, ci)]
+        # A contour needs a 2-D grid with cells on both sides of the line.
+        if min(inside.shape) > 1 and inside.any() and not inside.all():
+            ax.contour(
+                rates_u, counts_u, inside.T.astype(float), levels=[0.5], colors=_OUTLINE_COLOR
+            )
+            handles.append(Line2D([], [], color=_OUTLINE_COLOR, label=outline_label))
+    if grey.any():
+        handles.append(Patch(color=DIVERGED_COLOR, label=f"{bad_label} ({int(grey.sum())} cells)"))
+    if handles:
+        ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
+    return cbar
+
+
+def plot_heatmap(
+    res: SweepResult,
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    target: float | None = None,
+    tol: float = 1e-3,
+    title: str | None = None,
+    ax: Axes | None = None,
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
+) -> Figure:
+    """The final guess over (learning rate, epochs), from one start: Experiment 3's image.
+
+    Args:
+        res: a sweep with one start (or the start axis dropped), a learning_rate and an
+            epochs axis.
+        vmin, vmax: colour limits; by default the 2nd and 98th percentiles of the finite
+            values (``robust=False``: their min and max).
+        robust: see ``vmin``.
+        target: optional x, e.g. the minimum descent heads for: a red line then encloses
+            the cells that ended within ``tol`` of it.
+        tol: see ``target``.
+        title: axes title; by default names the start.
+        ax: draw into this axes instead of a new figure.
+        rate_scale, epochs_scale: ``"linear"`` or ``"log"`` for each axis; by default log
+            where its values are log-spaced (:func:`log_spaced`).
+
+    Returns:
+        The figure; its colour bar is the second axes.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxgd.plotting import close
+        >>> import jaxgd
+        >>> res = jaxgd.sweep(jnp.cos, 1.0, np.geomspace(1e-3, 1.0, 7), [10, 100, 1000])
+        >>> ax = plot_heatmap(res).axes[0]
+        >>> ax.get_xscale(), ax.get_yscale()
+        ('log', 'log')
+        >>> ax.get_title(), ax.figure.texts[0].get_text()
+        ('Final guess from x₀ = 1', 'computed in float32')
+        >>> close(ax.figure)
+    """
+    r = _rate_epochs(res)
+    fig, ax = _axes(ax, (7.0, 5.0))
+    rate_epochs_map(
+        ax,
+        r.final,
+        r.learning_rates,
+        r.epochs,
+        label="Final guess x",
+        vmin=vmin,
+        vmax=vmax,
+        robust=robust,
+        bad=_diverged(r),
+        outline=None if target is None else np.abs(np.asarray(r.final) - target) <= tol,
+        outline_label=f"within {tol:g} of x = {target:.5g}" if target is not None else "",
+        rate_scale=rate_scale,
+        epochs_scale=epochs_scale,
+    )
+    ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}")
+    _footer(fig, _precision(r.final))
+    return fig
+
+
+def plot_random_starts(
+    notebook: Any,
+    fraction: Any,
+    spread: Any,
+    learning_rates: Any,
+    epochs: Any,
+    *,
+    repeats: int,
+    global_x: float | Sequence[float],
+    tol: float,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    suptitle: str | None = None,
+    result: SweepResult | None = None,
+    minima: Minima | None = None,
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
+) -> Figure:
+    """Additional exploration 2: one random start per cell, beside many starts per cell.
+
+    With ``result`` and ``minima`` (e.g. ``rs.result`` of :func:`jaxgd.random_starts` and
+    minima from :func:`jaxgd.minima.find_minima_reached`), four (learning rate, epochs)
+    maps: the notebook's version (the final guess of one random start per cell), then where
+    the ``repeats`` starts of each cell ended, as three shares that add up to 1: at the
+    global minimum, at another local minimum, and at no minimum (still on the way, or
+    diverged), all from :func:`jaxgd.analysis.basins`. Every share is on the same 0..1
+    colour scale, so the maps can be read against each other.
+
+    Without them, the older three maps: the notebook's version, ``fraction`` and
+    ``spread`` (the standard deviation of the final guesses, which mixes the minima and is
+    hard to read; pass ``result`` and ``minima`` instead).
+
+    Args:
+        notebook: final guess of one random start per cell, shape ``(L, E)`` (NaN: diverged).
+        fraction: fraction of starts reaching the global minimum, ``(L, E)``, in [0, 1];
+            not drawn when ``result`` and ``minima`` are given (may then be None).
+        spread: standard deviation of the final guesses, ``(L, E)`` (NaN: none finite); not
+            drawn when ``result`` and ``minima`` are given (may then be None).
+        learning_rates: ``(L,)``.
+        epochs: ``(E,)``.
+        repeats: number of random starts per cell.
+        global_x: the global minimum (or minima, if several tie), for the labels.
+        tol: the tolerance used for ``fraction``, for the labels.
+        vmin, vmax: colour limits of the first map (default robust, from the data).
+        suptitle: figure title.
+        result: the sweep over the random starts, axes ``("start", "learning_rate",
+            "epochs")``.
+        minima: the minima to match the runs against.
+        rate_scale, epochs_scale: ``"linear"`` or ``"log"`` for each axis of every map; by
+            default log where its values are log-spaced (:func:`log_spaced`).
+
+    Returns:
+        The figure: the maps, then their colour bars.
+
+    Raises:
+        ValueError: If only one of ``result`` and ``minima`` is given, or ``result`` has
+            no ``"start"`` axis.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from jaxgd.plotting import close
+        >>> import jaxgd
+        >>> from jaxgd.functions import notebook
+        >>> from jaxgd.minima import find_minima_reached
+        >>> starts = np.random.default_rng(0).uniform(-6.28, 6.28, 50)
+        >>> res = jaxgd.sweep(notebook, starts, [0.01, 0.1], [10, 100, 1000])
+        >>> m = find_minima_reached(notebook, res.final, (-6.28, 6.28))
+        >>> fig = plot_random_starts(
+        ...     np.asarray(res.final)[0], None, None, res.learning_rates, res.epochs,
+        ...     repeats=50, global_x=-1.4289, tol=1e-3, result=res, minima=m)
+        >>> for ax in fig.axes[:4]:
+        ...     print(ax.get_title().splitlines()[0])
+        The notebook's version
+        At the global minimum
+        At another local minimum
+        At no minimum
+        >>> close(fig)
+    """
+    if (result is None) != (minima is None):
+        raise ValueError(
+            "plot_random_starts needs result and minima together (rs.result and the minima "
+            "its runs are matched against), or neither"
+        )
+    where = " or ".join(f"{float(v):.5g}" for v in np.ravel(global_x))
+    scales = {"rate_scale": rate_scale, "epochs_scale": epochs_scale}
+    if result is None:
+        fig, axes = _subplots(1, 3, figsize=(17.0, 5.0))
+        top_left = axes[0]
+    else:
+        fig, axes = _subplots(2, 2, figsize=(14.0, 10.0))
+        axes = axes.ravel()
+        top_left = axes[0]
+    rate_epochs_map(
+        top_left,
+        notebook,
+        learning_rates,
+        epochs,
+        label="Final guess x",
+        vmin=vmin,
+        vmax=vmax,
+        **scales,
+    )
+    top_left.set_title("The notebook's version\none random start per cell: its final guess")
+    if result is None:
+        rate_epochs_map(
+            axes[1],
+            fraction,
+            learning_rates,
+            epochs,
+            label=f"Share of the {repeats} starts within {tol:g} of x* = {where}",
+            cmap="magma",
+            vmin=0.0,
+            vmax=1.0,
+            robust=False,
+            bad_label="no start",
+            **scales,
+        )
+        axes[1].set_title(f"At the global minimum\nshare of {repeats} random starts per cell")
+        rate_epochs_map(
+            axes[2],
+            spread,
+            learning_rates,
+            epochs,
+            label="Standard deviation of the final guesses",
+            cmap="cividis",
+            bad_label="all diverged",
+            **scales,
+        )
+        axes[2].set_title(f"Spread of the final guesses\n{repeats} random starts per cell")
+        precision = _precision(notebook)
+    else:
+        shares, others = _outcome_shares(result, minima, tol)
+        best = ", ".join(f"x = {float(minima.x[i]):.5g}" for i in global_minima(minima))
+        other = ", ".join(f"x = {float(minima.x[i]):.5g}" for i in others) or "none reached"
+        texts = (
+            ("At the global minimum", f"within {tol:g} of {best or 'none found'}"),
+            ("At another local minimum", f"within {tol:g} of {other}"),
+            ("At no minimum", "still on the way, or diverged"),
+        )
+        for ax, share, (head, detail) in zip(axes[1:], shares, texts, strict=True):
+            rate_epochs_map(
+                ax,
+                share,
+                result.learning_rates,
+                result.epochs,
+                label=f"Share of the {repeats} starts",
+                cmap="magma",
+                vmin=0.0,
+                vmax=1.0,
+                robust=False,
+                **scales,
+            )
+            ax.set_title(f"{head}\n{detail}")
+        precision = _precision(result.final)
+    if suptitle:
+        fig.suptitle(suptitle)
+    _footer(fig, precision)
+    return fig
+
+
+def _outcome_shares(
+    result: SweepResult, minima: Minima, tol: float
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], list[int]]:
+    """Per (rate, epochs) cell, the share of starts at the global minimum, at another minimum
+    and at none, and the other minima some start reached."""
+    if "start" not in result.dims:
+        raise ValueError(
+            f"result must keep its 'start' axis to count starts per cell; its axes are "
+            f"{list(result.dims)}"
+        )
+    b = basins(result, minima, tol=tol)
+    rest = [d for d in result.dims if d != "start"]
+    order = [result.dims.index(d) for d in ("start", *sorted(rest, key=_CELL_ORDER.index))]
+    index = np.transpose(np.asarray(b.index), order)
+    at_global = np.transpose(np.asarray(b.reached_global), order)
+    at_other = (index >= 0) & ~at_global
+    shares = (at_global.mean(axis=0), at_other.mean(axis=0), (index < 0).mean(axis=0))
+    others = sorted(set(index[at_other].tolist()))
+    return shares, others
+
+
+_CELL_ORDER = ("learning_rate", "epochs")
+
+
+def plot_convergence(
+    conv: Convergence,
+    *,
+    minima: Minima | None = None,
+    log: bool = True,
+    title: str | None = None,
+    rate_scale: str | None = None,
+) -> Figure:
+    """How many epochs each (start, learning rate) run took to settle, and where it settled.
+
+    Left: a map with the learning rate on x, the start on y and the convergence epoch as colour
+    (``conv.epoch``: from then on the run stayed within ``conv.tol`` of where it ended). Runs
+    that did not settle within ``conv.epochs`` epochs are hatched, diverged runs grey; the
+    legend counts each kind (``conv.converged``: settled at a minimum). With ``minima``, a
+    second map shows which minimum each run ended within ``conv.tol`` of, so slow regions can
+    be matched to their basin.
+
+    Args:
+        conv: from :func:`jaxgd.convergence`.
+        minima: the local minima of f, from
+            :func:`jaxgd.minima.find_minima_reached` with ``conv.final`` so that the minima
+            runs settled in outside the domain are among them; or None for one map of
+            ``conv.converged``.
+        log: a logarithmic colour scale (epoch 0, a start on the minimum, drawn as 1).
+        title: figure title.
+        rate_scale: ``"linear"`` or ``"log"`` for the learning-rate axis; by default log
+            when the rates are log-spaced (:func:`log_spaced`).
+
+    Returns:
+        The figure; ``fig.axes`` holds the epoch map, the basin map (with ``minima``), then
+        the epoch map's colour bar.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> from jaxgd.plotting import close
+        >>> import jaxgd
+        >>> conv = jaxgd.convergence(jnp.cos, jnp.linspace(1.0, 5.0, 5), [0.01, 0.5], 300)
+        >>> fig = plot_convergence(conv)
+        >>> fig.axes[0].get_xlabel(), fig.axes[1].get_ylabel()
+        ('Learning rate', 'Epochs to converge (within 0.0001)')
+        >>> close(fig)
+    """
+    import matplotlib as mpl
+    from matplotlib.patches import Patch
+
+    tol, n = float(conv.tol), int(conv.epochs)
+    starts = np.asarray(conv.starts, np.float64).ravel()
+    rates = np.asarray(conv.learning_rates, np.float64).ravel()
+    starts_u, si = np.unique(starts, return_index=True)
+    rates_u, ri = np.unique(rates, return_index=True)
+    grid = np.ix_(si, ri)  # the axes in ascending order; a duplicate is drawn once
+    epoch = np.asarray(conv.epoch, np.float64)[grid]
+    diverged = np.asarray(conv.diverged, bool)[grid]
+    settled = np.asarray(conv.converged, bool)[grid]
+    unsettled = ~settled & ~diverged
+    xscale = _scale("rate_scale", rate_scale, rates_u)
+    xe, ye = _edges(rates_u, xscale), _edges(starts_u)
+    runs = epoch.size
+
+    fig, axes = _subplots(
+        1, 1 if minima is None else 2, figsize=(7.0 if minima is None else 14.0, 6.0)
+    )
+    axes = np.atleast_1d(axes)
+    ax = axes[0]
+    shown = np.maximum(epoch, 1.0) if log else epoch
+    lo, hi = color_limits(np.where(settled, shown, np.nan), robust=False)
+    if log:  # a log scale needs positive limits, even when no run settled
+        lo = max(lo, 1.0)
+        hi = max(hi, 10.0 * lo)
+    norm = mpl.colors.LogNorm(lo, hi) if log else mpl.colors.Normalize(lo, hi)
+    cmap = mpl.colormaps["viridis"]
+    mesh = ax.pcolormesh(xe, ye, np.ma.masked_array(shown, ~settled), cmap=cmap, norm=norm)
+    cbar = fig.colorbar(mesh, ax=ax, label=f"Epochs to converge (within {tol:g})")
+    if log:
+        # Round numbers a reader can look up (50, 100, 200, ...), not bare powers of ten.
+        ticks = [m * 10**k for k in range(9) for m in (1, 2, 5) if lo <= m * 10**k <= hi]
+        if len(ticks) >= 2:
+            cbar.minorticks_off()
+            cbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+    _cells(ax, xe, ye, unsettled, **_UNSETTLED)
+    _cells(ax, xe, ye, diverged, facecolor=DIVERGED_COLOR)
+    where = " at a minimum" if minima is not None else ""
+    handles = [
+        Patch(color=cmap(0.5), label=f"settled{where}: colour ({int(settled.sum())} of {runs})"),
+        Patch(
+            **_UNSETTLED,
+            label=f"not settled{where} within {n} epochs ({int(unsettled.sum())} of {runs})",
+        ),
+        Patch(color=DIVERGED_COLOR, label=f"diverged ({int(diverged.sum())} of {runs})"),
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize="small")
+    ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
+    ax.set_title(f"Epochs until the run stays within {tol:g} of its end (at most {n})")
+
+    if minima is not None:
+        ax = axes[1]
+        which = nearest_minimum(np.asarray(conv.final)[grid], minima, tol=tol)
+        which[diverged] = -2
+        colors = _minimum_colors(minima)
+        best = set(global_minima(minima).tolist())
+        handles = []
+        for i in sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i)):
+            hit = which == i
+            _cells(ax, xe, ye, hit, facecolor=colors.get(i, "0.3"))
+            label = f"{_describe_minimum(minima, i)} ({int(hit.sum())} of {runs})"
+            handles.append(Patch(color=colors.get(i, "0.3"), label=label))
+        nowhere = which == -1
+        _cells(ax, xe, ye, nowhere, **_UNSETTLED)
+        _cells(ax, xe, ye, diverged, facecolor=DIVERGED_COLOR)
+        if nowhere.any():
+            label = f"within {tol:g} of no minimum ({int(nowhere.sum())} of {runs})"
+            handles.append(Patch(**_UNSETTLED, label=label))
+        if diverged.any():
+            handles.append(
+                Patch(color=DIVERGED_COLOR, label=f"diverged ({int(diverged.sum())} of {runs})")
+            )
+        ax.set_xlim(xe[0], xe[-1])
+        ax.set_ylim(ye[0], ye[-1])
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize="small")
+        ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
+        ax.set_title(f"Where each run ended after {n} epochs (within {tol:g} of a minimum)")
+    for ax in axes:
+        ax.set_xscale(xscale)
+    if title:
+        fig.suptitle(title)
+    _footer(fig, _precision(conv.final))
+    return fig
