@@ -41,6 +41,7 @@ from jaxgd.derivative import check_derivative as check_derivative
 from jaxgd.descend import descend as descend
 from jaxgd.minima import Minima as Minima
 from jaxgd.minima import find_minima as find_minima
+from jaxgd.minima import find_minima_reached as find_minima_reached
 from jaxgd.result import SweepResult as SweepResult
 from jaxgd.result import load as load
 from jaxgd.sweep import sweep as sweep
@@ -76,6 +77,7 @@ __all__ = [
     "descend",
     "distributed",
     "find_minima",
+    "find_minima_reached",
     "functions",
     "load",
     "minima",

@@ -103,6 +103,14 @@ def test_every_name_in_all_exists():
         assert hasattr(jaxgd, name), name
 
 
+def test_root_exports_the_analysis_entry_points():
+    from jaxgd import minima
+
+    assert jaxgd.find_minima is minima.find_minima
+    assert jaxgd.find_minima_reached is minima.find_minima_reached
+    assert "find_minima_reached" in jaxgd.__all__
+
+
 def test_enable_x64_context_manager_works_on_every_supported_jax():
     # jaxgd, its docs and tests use jax.enable_x64, which jax < 0.8 has only as
     # jax.experimental.enable_x64; importing jaxgd provides the public name there.
