@@ -2,11 +2,33 @@
 
 Give only ``f(x)``; ``jax.grad`` supplies the derivative. :func:`descend` runs one descent,
 :func:`sweep` runs every (start, learning rate, epoch count) combination at once and returns a
-:class:`SweepResult`. Importing jaxgd does not import matplotlib: figures live in
-``jaxgd.plotting``.
+:class:`SweepResult`. The submodules are attributes of the package: ``jaxgd.functions``,
+``jaxgd.analysis``, ``jaxgd.minima``, ``jaxgd.derivative``, ``jaxgd.distributed``, and
+``jaxgd.plotting`` and ``jaxgd.cli``, which load on first use so that importing jaxgd does
+not import matplotlib.
+
+>>> import jaxgd
+>>> jaxgd.functions.names()[:2]
+['notebook', 'double_well']
 """
 
+import importlib as _importlib
+
+import jax as _jax
+
+if not hasattr(_jax, "enable_x64"):
+    # jax < 0.8 (the newest jax for Python 3.10 is 0.6.2) has this context manager only as
+    # jax.experimental.enable_x64, same signature and meaning; jaxgd, its docs and its tests
+    # use the public name of newer jax.
+    from jax.experimental import enable_x64 as _enable_x64
+
+    _jax.enable_x64 = _enable_x64
+
+from jaxgd import analysis as analysis
+from jaxgd import derivative as derivative
 from jaxgd import distributed as distributed
+from jaxgd import functions as functions
+from jaxgd import minima as minima
 from jaxgd.analysis import Basins as Basins
 from jaxgd.analysis import RandomStarts as RandomStarts
 from jaxgd.analysis import basins as basins
@@ -19,11 +41,26 @@ from jaxgd.derivative import check_derivative as check_derivative
 from jaxgd.descend import descend as descend
 from jaxgd.minima import Minima as Minima
 from jaxgd.minima import find_minima as find_minima
+from jaxgd.minima import find_minima_reached as find_minima_reached
 from jaxgd.result import SweepResult as SweepResult
 from jaxgd.result import load as load
 from jaxgd.sweep import sweep as sweep
 
 __version__ = "0.1.0"
+
+# Submodules that import matplotlib: loaded on first attribute access (PEP 562).
+_LAZY_SUBMODULES = ("cli", "plotting")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"jaxgd.{name}")
+    raise AttributeError(f"module 'jaxgd' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
 
 __all__ = [
     "Basins",
@@ -32,13 +69,18 @@ __all__ = [
     "Minima",
     "RandomStarts",
     "SweepResult",
+    "analysis",
     "basins",
     "check_derivative",
     "convergence",
+    "derivative",
     "descend",
     "distributed",
     "find_minima",
+    "find_minima_reached",
+    "functions",
     "load",
+    "minima",
     "random_starts",
     "success_probability",
     "sweep",
