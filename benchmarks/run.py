@@ -442,7 +442,7 @@ def machine() -> dict[str, str]:
         pass
     dev = jax.devices()[0]
     info = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{cpu}, {os.cpu_count()} logical cores",
         "device": f"{dev.platform}: {dev.device_kind} x {jax.device_count()}",
         "software": f"Python {platform.python_version()}, jax {jax.__version__}, "

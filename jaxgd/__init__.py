@@ -14,16 +14,6 @@ not import matplotlib.
 
 import importlib as _importlib
 
-import jax as _jax
-
-if not hasattr(_jax, "enable_x64"):
-    # jax < 0.8 (the newest jax for Python 3.10 is 0.6.2) has this context manager only as
-    # jax.experimental.enable_x64, same signature and meaning; jaxgd, its docs and its tests
-    # use the public name of newer jax.
-    from jax.experimental import enable_x64 as _enable_x64
-
-    _jax.enable_x64 = _enable_x64
-
 from jaxgd import analysis as analysis
 from jaxgd import derivative as derivative
 from jaxgd import distributed as distributed

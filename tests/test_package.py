@@ -7,19 +7,13 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
 import pytest
 
 import jaxgd
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pytest itself depends on tomli before Python 3.11
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -109,17 +103,6 @@ def test_root_exports_the_analysis_entry_points():
     assert jaxgd.find_minima is minima.find_minima
     assert jaxgd.find_minima_reached is minima.find_minima_reached
     assert "find_minima_reached" in jaxgd.__all__
-
-
-def test_enable_x64_context_manager_works_on_every_supported_jax():
-    # jaxgd, its docs and tests use jax.enable_x64, which jax < 0.8 has only as
-    # jax.experimental.enable_x64; importing jaxgd provides the public name there.
-    before = jax.config.jax_enable_x64
-    with jax.enable_x64(True):
-        assert jnp.zeros(1).dtype == jnp.float64
-        with jax.enable_x64(False):
-            assert jnp.zeros(1).dtype == jnp.float32
-    assert jax.config.jax_enable_x64 == before
 
 
 # -- versions --------------------------------------------------------------------------------
