@@ -13,6 +13,7 @@ Without :func:`initialize` there is one process and these functions equal :func:
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import socket
 import sys
@@ -39,6 +40,12 @@ from jaxgd.sweep import sweep as _local_sweep
 __all__ = ["gather", "initialize", "share", "sweep"]
 
 
+def _takes(fn: Callable, name: str) -> bool:
+    """Whether ``fn`` accepts the keyword argument ``name``."""
+    params = inspect.signature(fn).parameters
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
 def initialize(
     coordinator_address: str | None = None,
     num_processes: int | None = None,
@@ -46,7 +53,7 @@ def initialize(
     *,
     initialization_timeout: int = 300,
     heartbeat_timeout_seconds: int = 100,
-    shutdown_timeout_seconds: int = 300,
+    shutdown_timeout_seconds: int | None = None,
     **kwargs: Any,
 ) -> None:
     """Join this process to a multi-process JAX run: ``jax.distributed.initialize``, CPU-ready.
@@ -57,8 +64,8 @@ def initialize(
     JAX recognises (SLURM, Open MPI, Kubernetes, Cloud TPU) the arguments may be omitted.
 
     What happens when a process is missing. JAX's coordination service (run by process 0)
-    ends a run that has lost a process by terminating every other process with SIGABRT (exit
-    status 134) and a message of its own ("Terminating process because the JAX distributed
+    ends a run that has lost a process by terminating every other process (SIGABRT, exit
+    status 134; with jax 0.8, exit status 1) with a message of its own ("Terminating process because the JAX distributed
     service detected fatal errors"); no Python exception is raised and no ``finally`` runs.
     The three timeouts set when:
 
@@ -85,7 +92,9 @@ def initialize(
         initialization_timeout: seconds to wait for every process to join.
         heartbeat_timeout_seconds: seconds without a heartbeat after which a process counts
             as dead and the run is ended.
-        shutdown_timeout_seconds: seconds a finishing process waits for the others at exit.
+        shutdown_timeout_seconds: seconds a finishing process waits for the others at exit;
+            None keeps JAX's default (300 s). JAX takes it from 0.9 on: with an older jax,
+            passing it is a ``TypeError``.
         **kwargs: passed on to ``jax.distributed.initialize`` (e.g. ``local_device_ids``).
 
     Raises:
@@ -104,10 +113,18 @@ def initialize(
     timeouts = {
         "initialization_timeout": initialization_timeout,
         "heartbeat_timeout_seconds": heartbeat_timeout_seconds,
-        "shutdown_timeout_seconds": shutdown_timeout_seconds,
     }
+    if shutdown_timeout_seconds is not None:
+        timeouts["shutdown_timeout_seconds"] = shutdown_timeout_seconds
     for name, value in timeouts.items():
         check_int(name, value, 1, fix="pass a whole number of seconds")
+    if shutdown_timeout_seconds is not None and not _takes(
+        jax.distributed.initialize, "shutdown_timeout_seconds"
+    ):
+        raise TypeError(
+            f"shutdown_timeout_seconds needs a newer jax than {jax.__version__}, whose "
+            "jax.distributed.initialize has no such option; leave it out (None)."
+        )
     host_port = _check_run(coordinator_address, num_processes, process_id)
     if jax.config.jax_cpu_collectives_implementation in (None, "", "none"):
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
@@ -173,12 +190,12 @@ def _wait_for_coordinator(host: str, port: int, timeout: float, process_id: int)
 
 
 def _say_join_timed_out(timeout: int, process_id: int | None) -> None:
-    # JAX ends the process with SIGABRT right after this, from C++: a line on stderr is the
+    # JAX ends the process (SIGABRT) right after this, from C++: a line on stderr is the
     # only way to say what went wrong in the words of this API.
     who = "this process" if process_id is None else f"process {process_id}"
     print(
         f"jaxgd.distributed.initialize: not every process joined within "
-        f"initialization_timeout={timeout} s, so JAX is about to end {who} (SIGABRT). Check "
+        f"initialization_timeout={timeout} s, so JAX is about to end {who}. Check "
         "that every process started, with the same coordinator_address and num_processes "
         "and its own process_id.",
         file=sys.stderr,

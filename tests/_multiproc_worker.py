@@ -18,6 +18,7 @@ with the reason on stdout).
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -35,11 +36,10 @@ REFUSED = 2
 TIMED_OUT = 3
 
 #: Short timeouts for the broken runs, so a lost peer ends them in seconds.
-BROKEN_TIMEOUTS = {
-    "initialization_timeout": 4,
-    "heartbeat_timeout_seconds": 5,
-    "shutdown_timeout_seconds": 5,
-}
+BROKEN_TIMEOUTS = {"initialization_timeout": 4, "heartbeat_timeout_seconds": 5}
+if "shutdown_timeout_seconds" in inspect.signature(jax.distributed.initialize).parameters:
+    BROKEN_TIMEOUTS["shutdown_timeout_seconds"] = 5
+SHUTDOWN = "shutdown_timeout_seconds" in BROKEN_TIMEOUTS
 
 # An odd number of starts, so the two shares differ in length; unsorted epochs with a duplicate
 # and a 0; a rate that diverges on the double well.
@@ -52,7 +52,7 @@ def main(port: int, process_id: int, num_processes: int, out_dir: str, mode: str
     # Here, not at import: tests/test_distributed.py imports this module for its constants.
     jax.config.update("jax_enable_x64", True)
     timeouts = (
-        {"initialization_timeout": 60, "shutdown_timeout_seconds": 30}
+        {"initialization_timeout": 60, **({"shutdown_timeout_seconds": 30} if SHUTDOWN else {})}
         if mode == "sweep"
         else BROKEN_TIMEOUTS
     )
