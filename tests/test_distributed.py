@@ -198,6 +198,7 @@ def test_a_process_whose_coordinator_never_starts_raises_timeout_error(tmp_path)
 #: How JAX ends a process of a broken run: SIGABRT from jax 0.9 on; exit status 1 in jax 0.8.
 JAX_TERMINATED = (-signal.SIGABRT, 1)
 
+
 @pytest.mark.slow
 def test_a_coordinator_whose_peer_never_starts_says_why_before_jax_ends_it(tmp_path):
     results, seconds = _run_processes(tmp_path, mode="alone", ids=(0,), timeout=120)
