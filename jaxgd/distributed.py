@@ -65,8 +65,9 @@ def initialize(
 
     What happens when a process is missing. JAX's coordination service (run by process 0)
     ends a run that has lost a process by terminating every other process (SIGABRT, exit
-    status 134; with jax 0.8, exit status 1) with a message of its own ("Terminating process because the JAX distributed
-    service detected fatal errors"); no Python exception is raised and no ``finally`` runs.
+    status 134; with jax 0.8, exit status 1) with a message of its own ("Terminating process
+    because the JAX distributed service detected fatal errors"); no Python exception is raised
+    and no ``finally`` runs.
     The three timeouts set when:
 
     - A peer never starts: every process waits ``initialization_timeout`` seconds for all to
