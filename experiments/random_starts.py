@@ -4,8 +4,8 @@ The notebook reruns Experiment 3 with a fresh random start in every (rate, epoch
 (np.random.choice(x) over its grid) and gets a picture that is hard to read: each cell mixes
 the effect of the rate and epochs with the luck of its start. The version that answers the
 question repeats every cell over many random starts (default 100, drawn uniformly from the
-domain, the same starts in every cell) and maps, per cell, the fraction that reached the
-global minimum and the spread of the final guesses: jaxgd.random_starts, one compiled call.
+domain, the same starts in every cell) and maps, per cell, the share of starts that reached
+the global minimum, another minimum, or none yet: jaxgd.random_starts.
 The notebook's picture takes, for each cell, one of those runs at random.
 
     python -m experiments.random_starts
@@ -39,10 +39,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
     repeats = ctx.repeats
-    best = ctx.global_minima
-    if best.size == 0:
+    if ctx.global_minima.size == 0:
         raise cli.UsageError(f"--function: f has no local minimum inside {ctx.domain_text}.")
-    global_x = np.asarray(ctx.minima.x, np.float64)[best]
 
     key_starts, key_pick = jax.random.split(ctx.key)
     stats = jaxgd.random_starts(
@@ -53,12 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         n=repeats,
         domain=ctx.domain,
         tol=ctx.tol,
-        minima=ctx.minima,
     )
     res = stats.result
-    final = np.asarray(res.final, np.float64)  # (start, rate, epochs)
-    reached = np.asarray(jaxgd.basins(res, ctx.minima, tol=ctx.tol).reached_global)
-    fraction, spread = np.asarray(stats.success), np.asarray(stats.spread, np.float64)
+    final = np.asarray(res.final)  # (start, rate, epochs)
+    # The minima where the runs ended, past the domain's ends too: the one rule.
+    minima = ctx.reached(final)
+    global_x = np.asarray(minima.x, np.float64)[ctx.global_minima]
+    basins = jaxgd.basins(res, minima, tol=ctx.tol)
+    reached = np.asarray(basins.reached_global)
+    fraction = np.asarray(stats.success)
     # The notebook's picture: each cell shows one run, from one of the random starts.
     pick = np.asarray(jax.random.randint(key_pick, final.shape[1:], 0, repeats))
     one_per_cell = np.take_along_axis(final, pick[None], axis=0)[0]
@@ -66,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
     fig = plotting.plot_random_starts(
         one_per_cell,
-        fraction,
-        spread,
+        None,
+        None,
         res.learning_rates,
         res.epochs,
         repeats=repeats,
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         vmax=ctx.vmax,
         rate_scale=ctx.scale("learning_rates"),
         epochs_scale=ctx.scale("epochs"),
+        result=res,
+        minima=minima,
         suptitle=f"Random starts in {ctx.domain_text} (seed {ctx.seed}); f: {ctx.function.name}",
     )
     ctx.save(fig, "random_starts")
@@ -89,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{cli.plural(repeats, 'random start')} (seed {ctx.seed}) drawn uniformly from "
         f"{ctx.domain_text}; {rates.size} learning rates from {cli.num(rates.min())} to "
         f"{cli.num(rates.max())} x {epochs.size} epoch counts from {epochs.min()} to "
-        f"{epochs.max()}: {final.size} runs, "
-        "one compiled call"
+        f"{epochs.max()}: {final.size} runs"
     )
     print(ctx.describe_minima())
     print(
@@ -104,13 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{fraction.size} cells, the first at rate {cli.num(rates[top[0]])} with "
         f"{cli.plural(int(epochs[top[1]]), 'epoch')}"
     )
-    finite = spread[np.isfinite(spread)]
-    if finite.size:
-        print(
-            f"spread of the final guesses (standard deviation over starts): from "
-            f"{cli.num(finite.min())} to {cli.num(finite.max())}, median "
-            f"{cli.num(np.median(finite))}"
-        )
+    index = np.asarray(basins.index)
+    other = ((index >= 0) & ~reached).mean(axis=0)
+    none = (index < 0).mean(axis=0)
+    print(
+        f"share of starts at another minimum, per cell: up to {other.max():.2f}; at none yet "
+        f"(still on the way, or diverged): up to {none.max():.2f}"
+    )
     print(f"diverged: {int(np.asarray(res.diverged).sum())} of {final.size} runs")
     return ctx.finish()
 

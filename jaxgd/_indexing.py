@@ -139,6 +139,8 @@ def _is_bool_scalar(x: Any) -> bool:
 
 
 def _mask_positions(where: str, dim: str, n: int, mask: np.ndarray) -> np.ndarray:
+    if mask.size == 0:  # selects nothing, as an empty list does (and as NumPy does)
+        return np.zeros(0, np.int64)
     if mask.shape != (n,):
         raise IndexError(
             f"{where}: a mask on axis {dim!r} must have its length {n}; got length {mask.shape[0]}."

@@ -720,7 +720,9 @@ def random_starts(
             # The one rule for minima: a run that left the domain and settled in a minimum
             # past its ends reached that minimum, which may be lower than any inside.
             reached = find_minima_reached(f, result.final, (lo, hi))
-            if len(reached) != len(minima):
+            if len(reached) != len(minima) or not np.array_equal(
+                np.asarray(reached.x), np.asarray(minima.x)
+            ):
                 minima = reached
                 block = _block_size(n, learning_rates.shape[0], epochs.shape[0], dtype.itemsize)
                 hits = _success_counts(result, _padded(minima), np.asarray(tol, dtype), block)

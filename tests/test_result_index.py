@@ -501,3 +501,10 @@ def test_sel_matches_a_plain_search_or_names_the_dimension(data):
         if res is None:
             return
         ref = want
+
+
+def test_an_empty_mask_selects_nothing_on_any_axis():
+    res = jaxgd.sweep(jnp.cos, [0.5], [0.1, 0.5], [0, 10])
+    for empty in ([], np.array([], bool), np.array([], np.int64)):
+        out = res.isel(start=empty)
+        assert out.shape == (0, 2, 2) and out.dims == res.dims
