@@ -524,7 +524,8 @@ def targets(timings: list[Timing]) -> str:
         )
         med, best = s.median / same.median, s.best / same.best
         lines.append(
-            f"| sweep within {bound:g}x of the bare loop with the same math ({same}) | {grid} "
+            f"| sweep within {bound:g}x of the bare loop with the same math ({same.method}) "
+            f"| {grid} "
             f"| {med:.2f}x | {yes(med <= bound)} | {best:.2f}x | {yes(best <= bound)} | 1.00x |"
         )
         xla = by[(SWEEP_XLA, grid)]

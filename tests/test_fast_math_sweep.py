@@ -16,6 +16,11 @@ from jaxgd import _run
 from tests.helpers import CASES, reference_sweep
 
 sweep_module = importlib.import_module("jaxgd.sweep")
+#: What a sweep computes with by default here: the rewrite on a CPU, XLA's math elsewhere.
+DEFAULT_MATH = "fast" if jax.default_backend() == "cpu" else "xla"
+cpu_only = pytest.mark.skipif(
+    jax.default_backend() != "cpu", reason="fast math is the default on a CPU only"
+)
 
 
 def f(x):
@@ -37,11 +42,14 @@ def same(a: jaxgd.SweepResult, b: jaxgd.SweepResult) -> None:
     assert a.math == b.math
 
 
-def test_cpu_default_is_fast_and_recorded():
+def test_default_math_is_recorded_and_both_are_close():
     res = jaxgd.sweep(f, STARTS, RATES, EPOCHS)
+    assert res.math == DEFAULT_MATH
+    assert f"math: {DEFAULT_MATH}" in repr(res)
+    same(res, jaxgd.sweep(f, STARTS, RATES, EPOCHS, fast_math=DEFAULT_MATH == "fast"))
+    res = jaxgd.sweep(f, STARTS, RATES, EPOCHS, fast_math=True)
     assert res.math == "fast"
     assert "math: fast" in repr(res)
-    same(res, jaxgd.sweep(f, STARTS, RATES, EPOCHS, fast_math=True))
     xla = jaxgd.sweep(f, STARTS, RATES, EPOCHS, fast_math=False)
     assert xla.math == "xla"
     assert "math: xla" in repr(xla)
@@ -59,6 +67,7 @@ def test_compiled_step_has_libm_sin_cos_only_without_fast_math(fast):
     assert ("cosine" in hlo) is not fast
 
 
+@cpu_only
 def test_env_var_turns_it_off(monkeypatch):
     fast = jaxgd.sweep(g, STARTS, RATES, EPOCHS)
     monkeypatch.setenv("JAXGD_FAST_MATH", "0")
@@ -107,13 +116,13 @@ def test_no_recompile_for_new_values(compiles):
     with compiles:
         res = jaxgd.sweep(g, [3.0, -1.0], [0.01, 0.5], [100, 0])
     assert compiles.count == 0, compiles.names
-    assert res.math == "fast"
+    assert res.math == DEFAULT_MATH
 
 
 def test_float64_fast_math_matches_the_reference_loop(x64):
     case = CASES[0]
     starts, rates, epochs = np.linspace(-4, 4, 9), np.array([0.01, 0.1]), np.array([0, 30, 300])
-    res = jaxgd.sweep(case.f, starts, rates, epochs)
+    res = jaxgd.sweep(case.f, starts, rates, epochs, fast_math=True)
     assert res.math == "fast" and res.final.dtype == np.float64
     np.testing.assert_allclose(
         res.final, reference_sweep(case.np_df, starts, rates, epochs), rtol=1e-12, atol=1e-12
@@ -129,7 +138,7 @@ def test_convergence_uses_the_same_math():
 
 def test_random_starts_result_records_the_math():
     out = jaxgd.random_starts(f, jax.random.key(0), [0.05], [100], n=64, domain=(-6.0, 6.0))
-    assert out.result.math == "fast"
+    assert out.result.math == DEFAULT_MATH
 
 
 @pytest.mark.parametrize("call", ["sweep", "descend", "convergence"])
