@@ -9,6 +9,11 @@ Every call advances the lanes over a window of steps ``[t0, t1)`` passed as trac
 so one compiled function serves any split of the epoch axis, and each step is computed by
 the same code however the work is split: the step right after a snapshot (and step 0) uses
 ``value_and_grad``, whose value is that snapshot's ``f``; every other step uses ``grad``.
+
+The math: with ``fast`` (the default on a CPU, see :func:`fast_math_for`) the differentiated
+step has its ``sin``/``cos`` rewritten by :mod:`jaxgd.fastmath` before it is vmapped, so XLA:CPU
+vectorises it instead of calling scalar libm per lane. ``fast`` is static, like ``f``: every
+split of the work compiles the same step, and ``jaxgd.descend`` uses the same one.
 """
 
 from __future__ import annotations
@@ -27,14 +32,17 @@ try:
 except ImportError:  # jax < 0.6.1 has it only under experimental
     from jax.experimental.shard_map import shard_map
 
-from jaxgd import _chunking, _sharding
+from jaxgd import _chunking, _sharding, fastmath
 from jaxgd._chunking import LANE_ROW, Plan
+from jaxgd._validate import default_float
 
 __all__ = [
     "LANE_ROW",
     "Engine",
     "advance",
+    "derivative",
     "drive",
+    "fast_math_for",
     "finish",
     "host_lanes",
     "lane_arrays",
@@ -46,6 +54,39 @@ __all__ = [
 
 #: Below this many lane-steps a call is waited on by blocking: it returns in milliseconds.
 BLOCKING_WORK = 1 << 21
+
+
+# -- the math ----------------------------------------------------------------------------------
+def fast_math_for(fast_math: bool | None, dtype: np.dtype, platform: str | None = None) -> bool:
+    """Whether a computation in ``dtype`` on ``platform`` uses :mod:`jaxgd.fastmath`'s sin/cos.
+
+    ``fast_math`` None follows :func:`jaxgd.fastmath.enabled_for`: on for float32 and float64
+    on a CPU unless the environment variable ``JAXGD_FAST_MATH`` is 0; GPUs and TPUs keep
+    XLA's own math. True or False decide regardless of backend and environment.
+    """
+    if fast_math is None:
+        return fastmath.enabled_for(dtype, platform)
+    if isinstance(fast_math, bool | np.bool_):
+        return bool(fast_math)
+    raise TypeError(
+        f"fast_math must be None, True or False; got {type(fast_math).__name__} "
+        f"{fast_math!r:.40}. Leave it None for vectorised sin/cos on a CPU (turned off by "
+        "JAXGD_FAST_MATH=0), or pass False for XLA's own sin/cos."
+    )
+
+
+def math_name(fast: bool) -> str:
+    """The name a result records for its math: ``"fast"`` or ``"xla"``."""
+    return "fast" if fast else "xla"
+
+
+def derivative(fun: Callable, fast: bool) -> Callable:
+    """``fun`` (already differentiated) with sin/cos from :mod:`jaxgd.fastmath` when ``fast``.
+
+    The rewrite goes on the unbatched function, before any vmap, so that a batched step and an
+    unbatched one (``jaxgd.descend``) compute the same bits.
+    """
+    return fastmath.rewrite(fun, enable=fast)
 
 
 # -- the compiled pieces -----------------------------------------------------------------------
@@ -90,6 +131,7 @@ def advance(
     t1: jax.Array,
     xs: jax.Array,
     vs: jax.Array,
+    fast: bool = False,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Advance lanes ``x`` (at step ``t0``) over steps ``[t0, t1)`` of the segments of ``counts``.
 
@@ -97,9 +139,10 @@ def advance(
     runs from ``a_j`` to ``b_j``: ``a = [c_prev, counts]``, ``b = [counts, counts[-1]]``; the
     last one, of length 0, only evaluates f at the last count. ``xs[j]`` receives the position
     after segment j and ``vs[j]`` the value of f at ``a_j``: the value of snapshot ``j - 1``.
+    ``fast``: sin/cos from :mod:`jaxgd.fastmath` (see :func:`derivative`).
     """
-    grad = jax.vmap(jax.vmap(jax.grad(f)))
-    value_and_grad = jax.vmap(jax.vmap(jax.value_and_grad(f)))
+    grad = jax.vmap(jax.vmap(derivative(jax.grad(f), fast)))
+    value_and_grad = jax.vmap(jax.vmap(derivative(jax.value_and_grad(f), fast)))
     a = jnp.concatenate([c_prev[None], counts])
     b = jnp.concatenate([counts, counts[-1:]])
 
@@ -145,7 +188,11 @@ def finish(xs: jax.Array, vs: jax.Array, back: jax.Array) -> tuple[jax.Array, ..
 
 
 def sweep_cells(
-    f: Callable, starts: jax.Array, learning_rates: jax.Array, epochs: jax.Array
+    f: Callable,
+    starts: jax.Array,
+    learning_rates: jax.Array,
+    epochs: jax.Array,
+    fast: bool = False,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The whole sweep as one traced computation: (S, L, E) ``final``, ``value``, ``diverged``."""
     n_starts, n_rates = starts.shape[0], learning_rates.shape[0]
@@ -154,7 +201,7 @@ def sweep_cells(
     counts = epochs[order]
     zero = jnp.zeros((), counts.dtype)
     buf = jnp.zeros((counts.shape[0] + 1, *x.shape), x.dtype)
-    _, xs, vs = advance(f, x, lr, counts, zero, zero, counts[-1] + 1, buf, buf)
+    _, xs, vs = advance(f, x, lr, counts, zero, zero, counts[-1] + 1, buf, buf, fast)
     out = finish(xs, vs, jnp.argsort(order))
     return tuple(a[: n_starts * n_rates].reshape(n_starts, n_rates, -1) for a in out)
 
@@ -163,16 +210,16 @@ def sweep_cells(
 _SPECS = (PartitionSpec(_sharding.AXIS), PartitionSpec(None, _sharding.AXIS))
 
 
-@partial(jax.jit, static_argnums=0, donate_argnums=(7, 8))
-def _advance_one(f, x, lr, counts, c_prev, t0, t1, xs, vs):
-    return advance(f, x, lr, counts, c_prev, t0, t1, xs, vs)
-
-
 @partial(jax.jit, static_argnums=(0, 1), donate_argnums=(8, 9))
-def _advance_many(f, mesh, x, lr, counts, c_prev, t0, t1, xs, vs):
+def _advance_one(f, fast, x, lr, counts, c_prev, t0, t1, xs, vs):
+    return advance(f, x, lr, counts, c_prev, t0, t1, xs, vs, fast)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(9, 10))
+def _advance_many(f, fast, mesh, x, lr, counts, c_prev, t0, t1, xs, vs):
     lanes, snaps = _SPECS
     run = shard_map(
-        partial(advance, f),
+        partial(advance, f, fast=fast),
         mesh=mesh,
         in_specs=(lanes, lanes, *(PartitionSpec(),) * 4, snaps, snaps),
         out_specs=(lanes, snaps, snaps),
@@ -193,10 +240,14 @@ def _finish_many(mesh, xs, vs, back):
 
 
 class Engine:
-    """The compiled calls for one ``f`` on a tuple of devices, inputs placed accordingly."""
+    """The compiled calls for one ``f`` on a tuple of devices, inputs placed accordingly.
 
-    def __init__(self, f: Callable, devices: tuple[jax.Device, ...]):
+    ``fast_math`` as in :func:`fast_math_for`, for the default float on these devices.
+    """
+
+    def __init__(self, f: Callable, devices: tuple[jax.Device, ...], fast_math: bool | None = None):
         self.f = f
+        self.fast = fast_math_for(fast_math, default_float(), devices[0].platform)
         if len(devices) == 1:
             self.mesh: Mesh | None = None
             self.lanes = self.snaps = self.whole = devices[0]
@@ -217,8 +268,8 @@ class Engine:
 
     def advance(self, *args):
         if self.mesh is None:
-            return _advance_one(self.f, *args)
-        return _advance_many(self.f, self.mesh, *args)
+            return _advance_one(self.f, self.fast, *args)
+        return _advance_many(self.f, self.fast, self.mesh, *args)
 
     def finish(self, *args):
         if self.mesh is None:

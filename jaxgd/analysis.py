@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd import _chunking
+from jaxgd import _chunking, _run
 from jaxgd._validate import (
     as_domain,
     as_epochs,
@@ -712,6 +712,8 @@ def random_starts(
                 learning_rates,
                 epochs,
                 function=function_name(f),
+                # the math of the sweeps that fill it (jaxgd.sweep's default)
+                math=_run.math_name(_run.fast_math_for(None, dtype)),
             )
         success, spread, diverged_fraction = _random_starts_in_blocks(
             f, starts, learning_rates, epochs, minima, np.asarray(tol, dtype), result

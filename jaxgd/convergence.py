@@ -66,9 +66,9 @@ class Convergence:
         return tuple(self.epoch.shape)
 
 
-def _first_pass(f, x, lr, t0, t1, last_step):
+def _first_pass(f, fast, x, lr, t0, t1, last_step):
     """Steps ``[t0, t1)`` of the lanes ``x``, and the length of the last one."""
-    grad = jax.vmap(jax.vmap(jax.grad(f)))
+    grad = jax.vmap(jax.vmap(_run.derivative(jax.grad(f), fast)))
 
     def body(_, carry):
         x, _ = carry
@@ -78,9 +78,9 @@ def _first_pass(f, x, lr, t0, t1, last_step):
     return jax.lax.fori_loop(t0, t1, body, (x, last_step))
 
 
-def _second_pass(f, x, lr, end, tol, t0, t1, last_far):
+def _second_pass(f, fast, x, lr, end, tol, t0, t1, last_far):
     """Replays steps ``[t0, t1)`` and remembers the last epoch farther than ``tol`` from ``end``."""
-    grad = jax.vmap(jax.vmap(jax.grad(f)))
+    grad = jax.vmap(jax.vmap(_run.derivative(jax.grad(f), fast)))
 
     def body(t, carry):
         x, last_far = carry
@@ -91,19 +91,21 @@ def _second_pass(f, x, lr, end, tol, t0, t1, last_far):
     return jax.lax.fori_loop(t0, t1, body, (x, last_far))
 
 
-def _settle(f, end, last_step, last_far, tol):
+def _settle(f, fast, end, last_step, last_far, tol):
     """``epoch``, ``converged``, ``diverged`` of the lanes, from where they ended."""
-    value = jax.vmap(jax.vmap(f))(end).astype(end.dtype)
+    value = jax.vmap(jax.vmap(_run.derivative(f, fast)))(end).astype(end.dtype)
     # A cell is diverged when its position or its value is not finite.
     diverged = ~jnp.isfinite(end) | ~jnp.isfinite(value)
     # Short steps alone would count a run with a tiny rate as converged where it started.
-    slope, curvature = jax.vmap(jax.vmap(jax.value_and_grad(jax.grad(f))))(end)
+    slope, curvature = jax.vmap(jax.vmap(_run.derivative(jax.value_and_grad(jax.grad(f)), fast)))(
+        end
+    )
     at_minimum = (curvature > 0) & (jnp.abs(slope) <= tol * curvature)
     converged = ~diverged & (last_step < tol) & at_minimum
     return last_far + 1, converged, diverged
 
 
-def _runs(f, x0, lr, epochs, tol):
+def _runs(f, fast, x0, lr, epochs, tol):
     """Both passes over lanes in rows of 64, as in ``jaxgd.sweep``: any split gives the same bits.
 
     Pass 1 finds where each run ends; pass 2 replays it (same ops in the same order, so the
@@ -111,32 +113,32 @@ def _runs(f, x0, lr, epochs, tol):
     replaying costs steps, not memory.
     """
     zero = jnp.zeros((), epochs.dtype)
-    end, last_step = _first_pass(f, x0, lr, zero, epochs, jnp.zeros_like(x0))
+    end, last_step = _first_pass(f, fast, x0, lr, zero, epochs, jnp.zeros_like(x0))
     minus_one = jnp.full(x0.shape, -1, epochs.dtype)
-    _, last_far = _second_pass(f, x0, lr, end, tol, zero, epochs, minus_one)
-    epoch, converged, diverged = _settle(f, end, last_step, last_far, tol)
+    _, last_far = _second_pass(f, fast, x0, lr, end, tol, zero, epochs, minus_one)
+    epoch, converged, diverged = _settle(f, fast, end, last_step, last_far, tol)
     return epoch, converged, diverged, end, last_step
 
 
-@partial(jax.jit, static_argnums=0)
-def _convergence_arrays(f, starts, learning_rates, epochs, tol):
+@partial(jax.jit, static_argnums=(0, 1))
+def _convergence_arrays(f, fast, starts, learning_rates, epochs, tol):
     """The whole computation in one call: ``epoch, converged, diverged, final, last_step``."""
     n_starts, n_rates = starts.shape[0], learning_rates.shape[0]
     x0, lr = _run.lane_arrays(starts, learning_rates)
-    out = _runs(f, x0, lr, epochs, tol)
+    out = _runs(f, fast, x0, lr, epochs, tol)
     return tuple(a.reshape(-1)[: n_starts * n_rates].reshape(n_starts, n_rates) for a in out)
 
 
-_pass1 = jax.jit(_first_pass, static_argnums=0)
-_pass2 = jax.jit(_second_pass, static_argnums=0)
-_settled = jax.jit(_settle, static_argnums=0)
+_pass1 = jax.jit(_first_pass, static_argnums=(0, 1))
+_pass2 = jax.jit(_second_pass, static_argnums=(0, 1))
+_settled = jax.jit(_settle, static_argnums=(0, 1))
 
 #: Device bytes per lane and item of a call: start, rate, position, end, last step, last far
 #: epoch, five outputs, and the previous call's outputs waiting to be copied.
 _VALUES_PER_LANE = 16
 
 
-def _in_calls(f, starts, learning_rates, n, tol, plan, outs) -> None:
+def _in_calls(f, fast, starts, learning_rates, n, tol, plan, outs) -> None:
     """Both passes in calls of ``plan.lanes`` lanes and ``plan.steps`` steps, into ``outs``."""
     n_lanes = starts.shape[0] * learning_rates.shape[0]
     itype = np.dtype(default_int()).type
@@ -146,7 +148,7 @@ def _in_calls(f, starts, learning_rates, n, tol, plan, outs) -> None:
     def steps(run, x, carry, *args):
         before = None
         for t0 in range(0, n, plan.steps):
-            x_next, carry = run(f, x, *args, itype(t0), itype(min(t0 + plan.steps, n)), carry)
+            x_next, carry = run(f, fast, x, *args, itype(t0), itype(min(t0 + plan.steps, n)), carry)
             if before is not None:
                 _run.wait(before)
             before = x = x_next
@@ -159,7 +161,7 @@ def _in_calls(f, starts, learning_rates, n, tol, plan, outs) -> None:
         end, last_step = steps(_pass1, x0, jnp.zeros_like(x0), lr)
         minus_one = jnp.full(x0.shape, -1, itype)
         _, last_far = steps(_pass2, x0, minus_one, lr, end, tol_a)
-        out = (*_settled(f, end, last_step, last_far, tol_a), end, last_step)
+        out = (*_settled(f, fast, end, last_step, last_far, tol_a), end, last_step)
         _run.wait(out[0])
         for o, a in zip(flat, out, strict=True):
             o[lo:hi] = np.asarray(a).reshape(-1)[: hi - lo]
@@ -173,6 +175,7 @@ def convergence(
     *,
     tol: float = 1e-3,
     memory_budget: int | None = None,
+    fast_math: bool | None = None,
 ) -> Convergence:
     """Epochs to converge for every (start, learning rate), without storing trajectories.
 
@@ -201,6 +204,8 @@ def convergence(
         tol: distance in x that counts as "there", positive.
         memory_budget: bytes one call may use. None: half the device's free memory on a GPU
             or TPU, 1 GiB on a CPU.
+        fast_math: ``sin``/``cos`` from :mod:`jaxgd.fastmath` as in :func:`jaxgd.sweep`:
+            None (the default) on a CPU unless ``JAXGD_FAST_MATH=0``; True; or False.
 
     Returns:
         A :class:`Convergence` with arrays of shape ``(S, L)``.
@@ -225,6 +230,7 @@ def convergence(
         10.0
     """
     dtype = default_float()
+    fast = _run.fast_math_for(fast_math, dtype)
     check_function(f, dtype)
     starts = as_float_axis("starts", starts, dtype)
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
@@ -242,7 +248,7 @@ def convergence(
         starts, learning_rates, n, tol_arr = (
             jnp.asarray(a) for a in (starts, learning_rates, n, tol_arr)
         )
-        out = _convergence_arrays(f, starts, learning_rates, n, tol_arr)
+        out = _convergence_arrays(f, fast, starts, learning_rates, n, tol_arr)
         return _result(out, starts, learning_rates, n, tol_arr, name)
 
     if memory_budget is not None:
@@ -266,7 +272,7 @@ def convergence(
             reserve=plan.lanes * _VALUES_PER_LANE * itemsize if on_host else 0,
         )
     if plan.calls == 1 and 2 * int(n) <= plan.steps:
-        out = _convergence_arrays(f, starts, learning_rates, n, tol_arr)
+        out = _convergence_arrays(f, fast, starts, learning_rates, n, tol_arr)
         if 2 * _run.lane_steps(n_lanes, int(n)) > _run.BLOCKING_WORK:
             _run.wait(out[0])
         out = tuple(np.asarray(a) for a in out)
@@ -279,7 +285,7 @@ def convergence(
             np.empty(shape, dtype),
             np.empty(shape, dtype),
         )
-        _in_calls(f, starts, learning_rates, int(n), tol_arr, plan, out)
+        _in_calls(f, fast, starts, learning_rates, int(n), tol_arr, plan, out)
     return _result(out, starts, learning_rates, np.asarray(n), np.asarray(tol_arr), name)
 
 

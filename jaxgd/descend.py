@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from jaxgd._chunking import available_host_memory
+from jaxgd._run import derivative, fast_math_for
 from jaxgd._validate import (
     as_epoch_count,
     as_float_scalar,
@@ -20,24 +21,29 @@ from jaxgd._validate import (
 __all__ = ["descend"]
 
 
-def _step(f: Callable, learning_rate: jax.Array, x: jax.Array) -> jax.Array:
-    return x - learning_rate * jax.grad(f)(x)
+def _step(f: Callable, fast: bool, learning_rate: jax.Array, x: jax.Array) -> jax.Array:
+    # The same derivative as jaxgd.sweep's engine, so the two agree bit for bit.
+    return x - learning_rate * derivative(jax.grad(f), fast)(x)
 
 
-@partial(jax.jit, static_argnums=0)
-def _descend(f: Callable, x0: jax.Array, learning_rate: jax.Array, epochs: jax.Array) -> jax.Array:
+@partial(jax.jit, static_argnums=(0, 1))
+def _descend(
+    f: Callable, fast: bool, x0: jax.Array, learning_rate: jax.Array, epochs: jax.Array
+) -> jax.Array:
     # A traced trip count makes this a while loop: new epoch counts never recompile, and vmap
     # over `epochs` runs each lane for its own count.
-    return jax.lax.fori_loop(0, epochs, lambda _, x: _step(f, learning_rate, x), x0)
+    return jax.lax.fori_loop(0, epochs, lambda _, x: _step(f, fast, learning_rate, x), x0)
 
 
-@partial(jax.jit, static_argnums=(0, 3))
-def _trajectory(f: Callable, x0: jax.Array, learning_rate: jax.Array, epochs: int) -> jax.Array:
+@partial(jax.jit, static_argnums=(0, 1, 4))
+def _trajectory(
+    f: Callable, fast: bool, x0: jax.Array, learning_rate: jax.Array, epochs: int
+) -> jax.Array:
     # Emit each position before stepping from it: epochs + 1 positions land in one buffer,
     # where stepping first and prepending x0 would copy them all once more. The one extra step
     # at the end is discarded.
     def body(x, _):
-        return _step(f, learning_rate, x), x
+        return _step(f, fast, learning_rate, x), x
 
     _, xs = jax.lax.scan(body, x0, length=epochs + 1)
     return xs
@@ -50,6 +56,7 @@ def descend(
     epochs: int | jax.Array,
     *,
     trajectory: bool = False,
+    fast_math: bool | None = None,
 ) -> jax.Array:
     """Run gradient descent on a 1-D function from one start.
 
@@ -107,6 +114,7 @@ def descend(
             f"{trajectory!r:.40}. Pass trajectory=True for every position."
         )
     dtype = default_float()
+    fast = fast_math_for(fast_math, dtype)
     check_function(f, dtype)
     x0 = as_float_scalar("x0", x0, dtype)
     learning_rate = as_float_scalar("learning_rate", learning_rate, dtype, nonnegative=True)
@@ -119,8 +127,8 @@ def descend(
             )
         n = int(count)
         _check_trajectory_fits(n, dtype)
-        return _trajectory(f, x0, learning_rate, n)
-    return _descend(f, x0, learning_rate, count)
+        return _trajectory(f, fast, x0, learning_rate, n)
+    return _descend(f, fast, x0, learning_rate, count)
 
 
 def _check_trajectory_fits(epochs: int, dtype: np.dtype) -> None:

@@ -326,7 +326,9 @@ def sweep(
     ).to_numpy()
     if gather:
         outs = _allgather_rows((res.final, res.value, res.diverged), starts.shape[0])
-        return SweepResult(*outs, starts, learning_rates, epochs, function=res.function)
+        return SweepResult(
+            *outs, starts, learning_rates, epochs, function=res.function, math=res.math
+        )
     n_mine = mine.stop - mine.start
     return SweepResult(
         res.final[:n_mine],
@@ -336,6 +338,7 @@ def sweep(
         learning_rates,
         epochs,
         function=res.function,
+        math=res.math,
     )
 
 
@@ -376,7 +379,9 @@ def gather(part: SweepResult) -> SweepResult:
     pieces = [
         np.concatenate([b[i * per : i * per + n] for i, n in enumerate(sizes)]) for b in blocks
     ]
-    return SweepResult(*pieces, part.learning_rates, part.epochs, function=part.function)
+    return SweepResult(
+        *pieces, part.learning_rates, part.epochs, function=part.function, math=part.math
+    )
 
 
 def _digest(value: Any) -> np.ndarray:

@@ -26,6 +26,8 @@ __all__ = ["DIMS", "SweepResult", "load"]
 
 #: Axis names of a sweep, in order, and the coordinate attribute of each.
 DIMS: tuple[str, ...] = ("start", "learning_rate", "epochs")
+#: The values of ``SweepResult.math``: jaxgd.fastmath's sin/cos, or XLA's own.
+MATHS: tuple[str, ...] = ("fast", "xla")
 _COORD = {"start": "starts", "learning_rate": "learning_rates", "epochs": "epochs"}
 _DATA = ("final", "value", "diverged")
 _FORMAT = "jaxgd.SweepResult/1"
@@ -58,13 +60,17 @@ class SweepResult:
             in that order; any order is a valid result). :meth:`sel`, :meth:`isel` and
             :meth:`squeeze` drop axes; a dropped axis keeps its coordinate as a scalar.
         function: the name of the function that was descended (for records).
+        math: which ``sin``/``cos`` computed it: ``"fast"``, the vectorised polynomials of
+            :mod:`jaxgd.fastmath` (the default on a CPU), or ``"xla"``, XLA's own. They
+            differ in the last bits; results compare bit for bit only within one math.
 
     Example:
         >>> import jax.numpy as jnp
         >>> import jaxgd
         >>> res = jaxgd.sweep(jnp.cos, [0.5, 2.0, 3.0], [0.1, 0.5], [0, 10, 100])
         >>> res
-        SweepResult(start: 3, learning_rate: 2, epochs: 3; float32; diverged 0 of 18; f=...cos)
+        SweepResult(start: 3, learning_rate: 2, epochs: 3; float32; math: fast;
+        diverged 0 of 18; f=...cos)
         >>> res.sel(learning_rate=0.5, epochs=100).final.tolist()
         [3.1416, 3.1416, 3.1416]
         >>> res.isel(start=0).squeeze().dims
@@ -79,6 +85,7 @@ class SweepResult:
     epochs: jax.Array
     dims: tuple[str, ...] = DIMS
     function: str = ""
+    math: str = "xla"
 
     def __post_init__(self) -> None:
         # Only the static fields are checked: leaves may be tracers, shapes or None (any
@@ -92,6 +99,8 @@ class SweepResult:
             raise ValueError(f"dims: {problem}.")
         if not isinstance(self.function, str):
             raise TypeError(f"function must be a str; got {type(self.function).__name__}.")
+        if self.math not in MATHS:
+            raise ValueError(f"math must be one of {list(MATHS)}; got {self.math!r}.")
         object.__setattr__(self, "dims", dims)  # a list would not hash as jit's static data
 
     # -- shape ---------------------------------------------------------------------------
@@ -119,7 +128,8 @@ class SweepResult:
         dtype = getattr(self.final, "dtype", None)
         kind = str(dtype) if dtype is not None else f"leaves {type(self.final).__name__}"
         fn = f"; f={self.function}" if self.function else ""
-        return f"SweepResult({axes or 'scalar'}; {kind}; {_describe_diverged(self.diverged)}{fn})"
+        diverged = _describe_diverged(self.diverged)
+        return f"SweepResult({axes or 'scalar'}; {kind}; math: {self.math}; {diverged}{fn})"
 
     # -- selection -----------------------------------------------------------------------
     def isel(self, **indexers: Any) -> SweepResult:
@@ -331,6 +341,7 @@ class SweepResult:
             "format": _FORMAT,
             "dims": list(self.dims),
             "function": self.function,
+            "math": self.math,
             "dtype": str(arrays["final"].dtype),
             "jax_version": jax.__version__,
         }
@@ -349,7 +360,7 @@ class SweepResult:
 jax.tree_util.register_dataclass(
     SweepResult,
     data_fields=[*_DATA, *_COORD.values()],
-    meta_fields=["dims", "function"],
+    meta_fields=["dims", "function", "math"],
 )
 
 
@@ -382,7 +393,8 @@ def load(path: str | os.PathLike) -> SweepResult:
         >>> res = jaxgd.sweep(lambda x: x**2, [-1.0, 2.0], [0.1, 0.3], [0, 10])
         >>> back = jaxgd.load(res.save(pathlib.Path(tempfile.mkdtemp()) / "squares.npz"))
         >>> back
-        SweepResult(start: 2, learning_rate: 2, epochs: 2; float32; diverged 0 of 8; f=...)
+        SweepResult(start: 2, learning_rate: 2, epochs: 2; float32; math: fast;
+        diverged 0 of 8; f=...)
         >>> back.sel(start=2.0, learning_rate=0.1).final.tolist()
         [2.0, 0.2147]
     """
@@ -432,7 +444,15 @@ def _read(reader: _npz.Reader) -> SweepResult:
         raise _npz.Invalid(
             f"its metadata says dtype {meta['dtype']!r} but final is {data['final'].dtype}"
         )
-    return SweepResult(**arrays, dims=dims, function=function)
+    # Files from before results recorded their math were all computed with XLA's.
+    return SweepResult(**arrays, dims=dims, function=function, math=_math(meta))
+
+
+def _math(meta: dict) -> str:
+    math = meta.get("math", "xla")
+    if math not in MATHS:
+        raise _npz.Invalid(f"metadata 'math' is {math!r}; expected one of {list(MATHS)}")
+    return math
 
 
 def _metadata(meta: Any) -> tuple[tuple[str, ...], str]:

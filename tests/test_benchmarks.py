@@ -80,6 +80,9 @@ def test_bench_grid_times_every_method_and_checks_it():
         "literal triple vmap",
         bench.SWEEP,
         *bench.BARE,
+        bench.TUNED,
+        bench.SWEEP_XLA,
+        bench.BARE_FAST,
     ]
     for t in timings:
         assert len(t.times) == 1 and t.times[0] > 0
