@@ -232,7 +232,7 @@ def test_quickstart_is_two_commands_that_set_up_and_run():
     for command in (first, second):
         assert "venv" in command and "pip install" in command
     assert first.endswith("-m experiments.lr_epochs")
-    assert second.endswith("-m pytest")
+    assert second.endswith("-m pytest -n auto")
 
 
 def test_ci_runs_exactly_the_quickstart_commands():
