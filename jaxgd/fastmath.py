@@ -55,6 +55,10 @@ import numpy as np
 from jax import lax
 from jax.extend import core as jcore
 
+# jax.extend.core has these from jax 0.9 on; jax 0.8 offers them in jax.core only.
+_DropVar = getattr(jcore, "DropVar", None) or jax.core.DropVar
+_jaxprs_in_params = getattr(jcore, "jaxprs_in_params", None) or jax.core.jaxprs_in_params
+
 __all__ = ["ENV_VAR", "cos", "enabled_for", "rewrite", "sin"]
 
 #: Environment variable that switches the default rewrite off (``0``) or on (``1``).
@@ -372,7 +376,7 @@ def _targets(jaxpr: jcore.Jaxpr, dtypes: frozenset[np.dtype]) -> bool:
     for eqn in jaxpr.eqns:
         if _replacement(eqn, dtypes) is not None:
             return True
-        if any(_targets(sub, dtypes) for sub in jcore.jaxprs_in_params(eqn.params)):
+        if any(_targets(sub, dtypes) for sub in _jaxprs_in_params(eqn.params)):
             return True
     return False
 
@@ -455,7 +459,7 @@ def _eval_eqn(eqn: jcore.JaxprEqn, invals: list[Any], dtypes: frozenset[np.dtype
         if isinstance(body, jcore.ClosedJaxpr):
             return _eval(body.jaxpr, body.consts, invals, dtypes)
         return _eval(body, [], invals, dtypes)
-    if any(_targets(sub, dtypes) for sub in jcore.jaxprs_in_params(params)):
+    if any(_targets(sub, dtypes) for sub in _jaxprs_in_params(params)):
         rewritten = _rewrite_params(params, dtypes)
         if rewritten is not None:
             params = rewritten
@@ -480,7 +484,7 @@ def _eval(
     for eqn in jaxpr.eqns:
         outs = _eval_eqn(eqn, [read(v) for v in eqn.invars], dtypes)
         for var, val in zip(eqn.outvars, outs, strict=True):
-            if not isinstance(var, jcore.DropVar):
+            if not isinstance(var, _DropVar):
                 env[var] = val
     return [read(v) for v in jaxpr.outvars]
 
