@@ -207,7 +207,7 @@ def advance(
         return (jnp.where(keep, x_new, x), where(keep, s_new, s)), v.astype(x.dtype)
 
     def no_head(carry):
-        return carry, jnp.zeros(vs.shape[1:], vs.dtype)
+        return carry, jnp.zeros_like(vs[0])  # zeros_like keeps shard_map's varying type
 
     def segment(j, carry):
         x, s, xs, vs = carry

@@ -45,29 +45,35 @@ def _sweep_arrays(rules: tuple[_rule.Rule, ...], ax: dict, epochs: jax.Array):
 _OPTIMIZER_COST = 4
 
 
-def _as_starts(f: Callable, starts: Any, dtype: np.dtype, theta: Any) -> tuple[Any, tuple]:
-    """Starts as (S,) for a scalar x, or (S, d) for points of R^d, and the shape of one x.
+def shape_of(value: Any) -> tuple[int, ...]:
+    """The shape ``value`` would have as an array, or () when it cannot be read as one."""
+    try:
+        return tuple(np.shape(value)) if not isinstance(value, jax.core.Tracer) else value.shape
+    except Exception:  # ragged or unreadable: the value check reports it
+        return ()
 
-    A 2-D ``starts`` is S points of R^d. A 1-D one is S scalar starts, unless ``f`` does not
-    take a scalar but takes a vector of that length: then it is one point.
+
+def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any, name: str):
+    """Check ``f`` for starts of ``shape``; return the shape of one x: () or (d,).
+
+    2-D starts are points of R^d. 1-D starts are scalar starts, unless ``f`` does not take a
+    scalar but takes a vector of that length: then they are one point.
     """
-    arr = _read("starts", starts, whole=False)
-    shape = tuple(arr.shape)
     if len(shape) == 2:
-        if 0 in shape:
-            raise ValueError(
-                f"starts of shape {shape} holds no points; pass (S, d) with S, d >= 1."
-            )
         point = (int(shape[1]),)
-        flat = as_float_axis("starts", arr.reshape(-1), dtype)
-        check_function(f, dtype, shape=point, theta=theta)
-        return flat.reshape(-1, *point), point
-    if len(shape) > 2:
-        raise ValueError(
-            f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "
-            f"{tuple(shape)}. Reshape it to (-1, d)."
-        )
-    values = as_float_axis("starts", starts, dtype)
+        try:
+            check_function(f, dtype, shape=point, theta=theta)
+        except (TypeError, ValueError) as e:
+            try:  # a function of a scalar given points by mistake: then name the starts
+                check_function(f, dtype, theta=theta)
+            except (TypeError, ValueError):
+                raise e from None
+            raise type(e)(
+                f"{name} has shape {shape}: {shape[0]} points of R^{shape[1]}, so f is called "
+                f"on x of shape {point}, and {e} For {shape[0] * shape[1]} scalar starts pass "
+                f"a 1-D array (np.ravel({name}))."
+            ) from e
+        return point
     try:
         check_function(f, dtype, theta=theta)
     except (TypeError, ValueError) as scalar_error:
@@ -76,9 +82,24 @@ def _as_starts(f: Callable, starts: Any, dtype: np.dtype, theta: Any) -> tuple[A
                 check_function(f, dtype, shape=(int(shape[0]),), theta=theta)
             except (TypeError, ValueError):
                 raise scalar_error from None
-            return values.reshape(1, -1), (int(shape[0]),)
+            return (int(shape[0]),)
         raise
-    return values, ()
+    return ()
+
+
+def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
+    """Starts as (S,) for a scalar x, or (S, *point) for points of R^d."""
+    if not point:
+        return as_float_axis("starts", starts, dtype)
+    arr = _read("starts", starts, whole=False)
+    if len(arr.shape) > 2:
+        raise ValueError(
+            f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "
+            f"{tuple(arr.shape)}. Reshape it to (-1, d)."
+        )
+    if 0 in arr.shape:
+        raise ValueError(f"starts of shape {arr.shape} holds no points; pass (S, d), S >= 1.")
+    return as_float_axis("starts", arr.reshape(-1), dtype).reshape(-1, *point)
 
 
 def sweep(
@@ -191,6 +212,8 @@ def sweep(
         True
     """
     dtype = default_float()
+    if not callable(f):  # f is the first argument: named first
+        check_function(f, dtype)
     fast_default = _run.fast_math_for(fast_math, dtype)
     axes = _axes.prepare(
         f=f,
@@ -202,7 +225,8 @@ def sweep(
         point=(),
         dtype=dtype,
     )
-    starts, point = _as_starts(f, starts, dtype, _axes.theta_spec(axes))
+    point = check_point_function(f, shape_of(starts), dtype, _axes.theta_spec(axes), "starts")
+    starts = _as_starts(starts, point, dtype)
     if point:
         axes = _axes.prepare(
             f=f,
