@@ -178,13 +178,18 @@ def finish(xs: jax.Array, vs: jax.Array, back: jax.Array) -> tuple[jax.Array, ..
 
     A gather of whole slabs on the leading axis, then one transpose, rather than a scatter
     along the minor axis. A cell is diverged when its position or its value is not finite.
+    Each array is reordered on its own, ``diverged`` from the slabs before reordering: built
+    from the reordered ``final`` and ``value``, XLA:CPU made one fusion with three outputs that
+    copied the layout a second time (about 3x the time of three separate reorderings).
     """
 
     def cells(a: jax.Array) -> jax.Array:
-        return a[back].reshape(back.shape[0], -1).T
+        # back is a permutation: unique indices, never out of range.
+        a = jnp.take(a, back, axis=0, unique_indices=True, mode="clip")
+        return a.reshape(back.shape[0], -1).T
 
-    final, value = cells(xs[:-1]), cells(vs[1:])
-    return final, value, ~jnp.isfinite(final) | ~jnp.isfinite(value)
+    x, v = xs[:-1], vs[1:]
+    return cells(x), cells(v), cells(~jnp.isfinite(x) | ~jnp.isfinite(v))
 
 
 def sweep_cells(
