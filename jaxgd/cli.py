@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from jaxgd import analysis, functions
+from jaxgd import _compile_cache, analysis, functions
 from jaxgd._chunking import available_host_memory
 from jaxgd._cli_flags import (
     _GRID,
@@ -612,14 +612,20 @@ def setup(
     the working dtype), the grids' memory, ``--out`` (a folder that can be written, with no
     folder where one of ``figures`` would go) and ``--save``. Unless ``--show`` is given,
     matplotlib is set to its non-interactive Agg backend (when pyplot is not in use yet), so
-    runs are headless.
+    runs are headless. A run from the command line (``argv`` None) turns on JAX's persistent
+    compilation cache unless ``--no-cache`` is given (see :mod:`jaxgd._compile_cache`).
 
     Args:
         p: the parser from :func:`parser` with the experiment's flags.
-        argv: the words after the program name; None reads ``sys.argv``.
+        argv: the words after the program name; None reads ``sys.argv`` (a command-line run).
         figures: the names (without extension) of the figures the run will write to ``--out``.
     """
     args = p.parse_args(argv)
+    if argv is None and not args.no_cache:
+        # A run from the command line: compiled programs are kept for the next run. Before
+        # the first compilation (the PRNG key below is one). Calls with argv, from tests and
+        # notebooks, leave the process's JAX settings alone.
+        _compile_cache.enable()
     if args.x64:
         # Before any array exists, so every grid and result is float64.
         jax.config.update("jax_enable_x64", True)
