@@ -131,3 +131,12 @@ def test_an_unwritable_folder_never_fails_a_run(tmp_path):
     out, err = _finish(_lr_epochs(tmp_path / "out", _env(JAXGD_CACHE_DIR=str(blocker / "c"))))
     assert "final guess after 500 epochs" in out
     assert re.fullmatch(r"note: compilation cache off, .* not writable .*\n", err)
+
+
+@pytest.mark.slow
+def test_a_run_compiles_few_programs():
+    # The sweep, the minima search, the labels (two shapes), f' at the start, and the
+    # global-minimum test of jaxgd.analysis (8 one-operation programs). It was 33.
+    from benchmarks.run import programs_compiled
+
+    assert programs_compiled("experiments.lr_epochs") <= 16
