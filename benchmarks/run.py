@@ -62,9 +62,9 @@ import numpy as np
 import jaxgd
 from benchmarks import transcendentals
 from jaxgd import fastmath
-from jaxgd._validate import default_float
 from jaxgd._rule import Rule
 from jaxgd._run import plain_axes
+from jaxgd._validate import default_float
 from jaxgd.sweep import LANE_ROW, _sweep_arrays
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
