@@ -3,12 +3,18 @@ hyperparameters, parameters of f and the coordinates of d-dimensional positions.
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from jaxgd.result import RESERVED, SweepResult
+from jaxgd.result import RESERVED, SweepResult, load
 
 CORE = ("start", "learning_rate", "epochs")
 
@@ -45,7 +51,7 @@ def build(
     coords = {}
     for d, n in sizes.items():
         if d == "coord":
-            coords[d] = np.arange(n)
+            coords[d] = np.arange(n, dtype=np.int32)
         elif d == "param":
             coords[d] = np.linspace(0.1, 1.0, n).astype(dtype)
         elif d not in (*CORE, "optimizer"):
@@ -203,3 +209,167 @@ def test_repr_names_optimizers_schedule_and_dropped_axes():
     seen = []
     jax.jit(lambda r: seen.append(repr(r)) or r)(dropped)
     assert "at b1=traced" in seen[0]
+
+
+# -- selection over every axis, against NumPy ----------------------------------------------
+HYPER_NAMES = ("b1", "b2", "eps", "decay", "momentum")
+NAMES = ("final", "value", "diverged", "starts", "learning_rates", "epochs")
+
+
+def random_sizes(data) -> dict[str, int]:
+    """Random axes: optional optimiser, 0-3 hyperparameters, optional param and coord."""
+    length = st.integers(1, 3)
+    sizes = {}
+    if data.draw(st.booleans(), label="optimizer axis"):
+        sizes["optimizer"] = data.draw(length, label="optimizers")
+    keys = data.draw(st.lists(st.sampled_from(HYPER_NAMES), max_size=3, unique=True), label="keys")
+    for key in keys:
+        sizes[key] = data.draw(length, label=key)
+    if data.draw(st.booleans(), label="param axis"):
+        sizes["param"] = data.draw(length, label="params")
+    for dim in CORE:
+        sizes[dim] = data.draw(length, label=dim)
+    if data.draw(st.booleans(), label="coord axis"):
+        sizes["coord"] = data.draw(length, label="d")
+    return sizes
+
+
+def reference(res: SweepResult) -> dict:
+    """Everything in a result, as plain NumPy/Python values to index by hand."""
+    return {
+        "dims": res.dims,
+        **{name: np.asarray(getattr(res, name)) for name in NAMES},
+        "coords": {k: np.asarray(v) for k, v in res.coords.items()},
+        "optimizers": res.optimizers,
+    }
+
+
+def reference_isel(ref: dict, dim: str, key) -> dict:
+    """NumPy's selection of the explicit positions ``np.arange(n)[key]`` along ``dim``."""
+    axis = ref["dims"].index(dim)
+    positions = np.arange(ref["final"].shape[axis])[key]
+    drop = positions.ndim == 0
+    out = {**ref, "coords": dict(ref["coords"])}
+    out["dims"] = tuple(d for d in ref["dims"] if d != dim) if drop else ref["dims"]
+    for name in ("final",) if dim == "coord" else ("final", "value", "diverged"):
+        out[name] = np.take(ref[name], positions, axis=axis)
+    field = dict(zip(CORE, ("starts", "learning_rates", "epochs"), strict=True))
+    if dim in field:
+        out[field[dim]] = np.take(ref[field[dim]], positions)
+    elif dim == "optimizer":
+        names = np.array(ref["optimizers"], dtype=object)[positions]
+        out["optimizers"] = (names,) if drop else tuple(names)
+    else:
+        out["coords"][dim] = np.take(ref["coords"][dim], positions)
+    return out
+
+
+def assert_matches(res: SweepResult, ref: dict) -> None:
+    assert res.dims == ref["dims"]
+    assert res.optimizers == ref["optimizers"]
+    for name in NAMES:
+        got = np.asarray(getattr(res, name))
+        assert got.shape == ref[name].shape, name
+        np.testing.assert_array_equal(got, ref[name], err_msg=name)
+    assert res.coords.keys() == ref["coords"].keys()
+    for name, want in ref["coords"].items():
+        got = np.asarray(res.coords[name])
+        assert got.shape == want.shape and got.dtype == want.dtype, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def random_index(data, n: int):
+    """An index of a random kind, valid for an axis of length ``n``: (what to pass, key)."""
+    kinds = ["int", "np int", "0-d", "slice", "list", "mask", "array"]
+    kind = data.draw(st.sampled_from(kinds if n else kinds[3:]), label="kind")
+    i = data.draw(st.integers(-n, n - 1), label="position") if n else None
+    if kind == "int":
+        return i, i
+    if kind == "np int":
+        return np.int32(i), i
+    if kind == "0-d":
+        return np.array(i), i
+    if kind == "slice":
+        bounds = st.none() | st.integers(-n - 1, n + 1)
+        s = slice(
+            data.draw(bounds, label="lo"),
+            data.draw(bounds, label="hi"),
+            data.draw(st.none() | st.sampled_from([-2, -1, 1, 2]), label="step"),
+        )
+        return s, s
+    if kind == "mask":
+        mask = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="mask")
+        return mask, np.array(mask, bool)
+    items = data.draw(st.lists(st.integers(-n, n - 1), max_size=4), label="positions") if n else []
+    if kind == "list":
+        return items, np.array(items, np.int64)
+    return np.array(items, np.int64), np.array(items, np.int64)
+
+
+def random_result(data) -> tuple[SweepResult, dict]:
+    """A result of random axes, some dropped, of a random kind; and its reference."""
+    sizes = random_sizes(data)
+    res = build(sizes, seed=data.draw(st.integers(0, 99), label="seed"))
+    ref = reference(res)
+    for dim in list(sizes):
+        if data.draw(st.integers(0, 4), label=f"drop {dim}") == 0:
+            i = data.draw(st.integers(0, sizes[dim] - 1))
+            res, ref = res.isel({dim: i}), reference_isel(ref, dim, i)
+    kind = data.draw(st.sampled_from(["numpy", "jax", "loaded"]), label="result kind")
+    if kind == "jax":
+        res = jax.tree.map(jnp.asarray, res)
+    elif kind == "loaded":
+        with tempfile.TemporaryDirectory() as folder:
+            res = load(res.save(Path(folder) / "r"))
+    return res, ref
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_isel_of_any_axes_matches_numpy(data):
+    res, ref = random_result(data)
+    assert_matches(res, ref)
+    for _ in range(data.draw(st.integers(1, 3), label="selections")):
+        if not res.dims:
+            break
+        dim = data.draw(st.sampled_from(res.dims), label="dim")
+        index, key = random_index(data, res.sizes[dim])
+        res, ref = res.isel(**{dim: index}), reference_isel(ref, dim, key)
+        assert_matches(res, ref)
+    squeezed = res.squeeze()
+    for dim in [d for d in res.dims if res.sizes[d] == 1]:
+        ref = reference_isel(ref, dim, 0)
+    assert_matches(squeezed, ref)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_sel_of_any_axes_is_isel_of_the_positions(data):
+    res, _ = random_result(data)
+    if not res.dims:
+        return
+    dim = data.draw(st.sampled_from(res.dims), label="dim")
+    labels = np.asarray(res.coord(dim)).tolist()
+    if labels and data.draw(st.booleans(), label="one value"):
+        i = data.draw(st.integers(0, len(labels) - 1), label="position")
+        want, wanted = res.isel(**{dim: i}), labels[i]
+    else:
+        most = 3 if labels else 0
+        positions = data.draw(st.lists(st.integers(0, max(len(labels) - 1, 0)), max_size=most))
+        want, wanted = res.isel(**{dim: positions}), [labels[i] for i in positions]
+    assert_matches(res.sel(**{dim: wanted}), reference(want))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_save_and_load_keep_every_axis(data):
+    res, ref = random_result(data)
+    res = dataclasses.replace(
+        res, schedule=data.draw(st.sampled_from(["", "optax:exponential_decay"]))
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        back = load(res.save(Path(folder) / "r"))
+    assert_matches(back, ref)
+    assert back.schedule == res.schedule and back.math == res.math
+    assert back.function == res.function
+    assert repr(back) == repr(res.to_numpy())
