@@ -4,7 +4,12 @@ hyperparameters, parameters of f and the coordinates of d-dimensional positions.
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
+import re
+import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import jax
@@ -373,3 +378,293 @@ def test_save_and_load_keep_every_axis(data):
     assert back.schedule == res.schedule and back.math == res.math
     assert back.function == res.function
     assert repr(back) == repr(res.to_numpy())
+
+
+# -- selection: what the new axes refuse ---------------------------------------------------
+def test_optimizer_axis_selects_by_name():
+    res = build(FULL, names=("sgd", "momentum", "adam"))
+    adam = res.sel(optimizer="adam")
+    assert "optimizer" not in adam.dims and adam.optimizers == ("adam",)
+    np.testing.assert_array_equal(adam.final, res.final[2])
+    assert "optimizer: adam;" in repr(adam)
+    both = res.sel(optimizer=np.array(["adam", "sgd"]))
+    assert both.optimizers == ("adam", "sgd") and both.sizes["optimizer"] == 2
+    with pytest.raises(KeyError, match=r"'nadam' is not .* \['sgd', 'momentum', 'adam'\]"):
+        res.sel(optimizer="nadam")
+    with pytest.raises(TypeError, match=r"selected by name.*use isel"):
+        res.sel(optimizer=0)
+    with pytest.raises(ValueError, match=r"no axis named 'optimizer'.*\('adam',\)"):
+        adam.sel(optimizer="adam")
+
+
+def test_coord_selects_in_final_only():
+    res = build(FULL)
+    first = res.isel(coord=0)
+    assert first.dims == tuple(FULL)[:-1] and first.coords["coord"] == 0
+    np.testing.assert_array_equal(first.final, res.final[..., 0])
+    assert first.value is res.value and first.diverged is res.diverged
+    assert "at coord=0" in repr(first)
+    with pytest.raises(ValueError, match=r"'coord' was dropped .* res.coords\['coord'\]"):
+        first.isel(coord=0)
+
+
+def test_dropped_hyperparameter_keeps_its_value():
+    res = build(FULL)
+    picked = res.sel(b1=float(res.coords["b1"][1]))
+    assert picked.coords["b1"] == res.coords["b1"][1] and picked.coords["b1"].ndim == 0
+    assert picked.squeeze().dims == picked.dims  # no axis of length 1 left to drop
+    assert build({"b1": 1, "start": 2, "learning_rate": 1, "epochs": 1}).squeeze().dims == (
+        "start",
+    )
+
+
+def test_traced_positions_select_inside_jit_but_not_optimizer_names():
+    res = jax.tree.map(jnp.asarray, build(FULL))
+
+    @jax.jit
+    def pick(r, i):
+        return r.isel(b1=i, coord=i, param=i)
+
+    out = pick(res, 1)
+    np.testing.assert_array_equal(out.final, res.final[:, 1, :, 1, ..., 1])
+    assert float(out.coords["b1"]) == float(res.coords["b1"][1])
+    with pytest.raises(TypeError, match="optimiser names, which are static"):
+        jax.jit(lambda r, i: r.isel(optimizer=i))(res, 0)
+
+
+def test_indexers_as_a_dict_reach_any_name():
+    z = np.zeros((2, 1), np.float32)
+    res = SweepResult(
+        z,
+        z,
+        np.zeros((2, 1), bool),
+        np.float32(0),
+        np.float32(0),
+        np.arange(1),
+        dims=("method", "epochs"),
+        coords={"method": np.array([1.0, 2.0], np.float32)},
+    )
+    assert res.sel({"method": 2.0}).coords["method"] == 2.0
+    assert res.isel({"method": 0}, epochs=0).dims == ()
+    with pytest.raises(TypeError, match="'epochs' is given both"):
+        res.isel({"epochs": 0}, epochs=0)
+    with pytest.raises(TypeError, match="indexers must be a dict"):
+        res.isel([0])
+
+
+def test_an_optimizer_axis_and_names_that_disagree_are_refused():
+    res = build({"optimizer": 2, "start": 1, "learning_rate": 1, "epochs": 1})
+    bad = dataclasses.replace(res, optimizers=("a", "b", "c"))
+    with pytest.raises(ValueError, match="optimizer axis has length 2 but optimizers names 3"):
+        bad.isel(optimizer=0)
+    with tempfile.TemporaryDirectory() as folder, pytest.raises(ValueError, match="names 3"):
+        bad.save(Path(folder) / "bad")
+
+
+def test_as_dict_holds_coords_and_names():
+    res = build(FULL).isel(eps=0)
+    got = res.as_dict()
+    assert sorted(got) == sorted(
+        [*NAMES, "coords.b1", "coords.eps", "coords.param", "coords.coord", "optimizers"]
+    )
+    assert got["optimizers"].tolist() == ["opt0", "opt1", "opt2"]
+    assert got["coords.eps"].ndim == 0
+
+
+# -- to_xarray -----------------------------------------------------------------------------
+def test_to_xarray_names_every_axis_and_coordinate():
+    xr = pytest.importorskip("xarray")
+    res = dataclasses.replace(
+        build(FULL, names=("sgd", "momentum", "adam")), schedule="optax:cosine_decay_schedule"
+    ).isel(eps=1)
+    ds = res.to_xarray()
+    assert isinstance(ds, xr.Dataset)
+    assert ds["final"].dims == res.dims
+    assert ds["value"].dims == ds["diverged"].dims == res.dims[:-1]
+    np.testing.assert_array_equal(ds["final"].values, res.final)
+    np.testing.assert_array_equal(ds["diverged"].values, res.diverged)
+    assert ds["optimizer"].values.tolist() == ["sgd", "momentum", "adam"]
+    assert ds["optimizer"].dtype.kind == "U"
+    np.testing.assert_array_equal(ds["start"].values, res.starts)
+    np.testing.assert_array_equal(ds["b1"].values, res.coords["b1"])
+    assert ds["eps"].ndim == 0 and float(ds["eps"]) == float(res.coords["eps"])
+    assert ds.attrs == {
+        "function": "tests:built",
+        "math": "xla",
+        "schedule": "optax:cosine_decay_schedule",
+    }
+    adam = res.sel(optimizer="adam", start=float(res.starts[1]))
+    ds = adam.to_xarray()
+    assert ds["optimizer"].ndim == 0 and str(ds["optimizer"].values) == "adam"
+    assert float(ds["start"]) == float(res.starts[1])
+    np.testing.assert_array_equal(
+        res.to_xarray().final.sel(optimizer="adam", start=float(res.starts[1])).values,
+        adam.final,
+    )
+
+
+def test_to_xarray_of_a_plain_jax_result():
+    pytest.importorskip("xarray")
+    res = jax.tree.map(jnp.asarray, build({"start": 2, "learning_rate": 3, "epochs": 2}))
+    ds = res.to_xarray()
+    assert set(ds.coords) == set(CORE) and set(ds.data_vars) == {"final", "value", "diverged"}
+    assert "optimizer" not in ds.coords
+    with pytest.raises(TypeError, match="to_xarray: final is traced"):
+        jax.jit(lambda r: r.to_xarray() and r)(res)
+
+
+def test_to_xarray_without_xarray_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "xarray", None)  # import xarray then raises ImportError
+    with pytest.raises(ImportError, match=r'pip install "jaxgd\[xarray\]"'):
+        build(FULL).to_xarray()
+
+
+def test_to_xarray_refuses_an_axis_named_like_a_variable():
+    pytest.importorskip("xarray")
+    z = np.zeros(1, np.float32)
+    res = SweepResult(z, z, np.zeros(1, bool), 0.0, 0.0, 0, dims=("value",), coords={"value": z})
+    with pytest.raises(ValueError, match="axis 'value' has the name of a data variable"):
+        res.to_xarray()
+
+
+# -- files of format 2: damaged or inconsistent ones never load ----------------------------
+SAVED = build(FULL, names=("sgd", "momentum", "adam")).isel(eps=0)
+
+
+def saved_entries(res: SweepResult = SAVED, **meta_changes) -> dict[str, object]:
+    """The entries save writes for ``res``, as a dict to tamper with."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = res.save(Path(folder) / "r")
+        with zipfile.ZipFile(path) as zf:
+            entries = {
+                name[: -len(".npy")]: np.load(io.BytesIO(zf.read(name))) for name in zf.namelist()
+            }
+    meta = json.loads(str(entries["metadata"]))
+    meta.update(meta_changes)
+    entries["metadata"] = np.asarray(json.dumps(meta))
+    return entries
+
+
+def write(path: Path, entries: dict[str, object]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, arr in entries.items():
+            if arr is not None:
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asanyarray(arr), allow_pickle=False)
+                zf.writestr(f"{name}.npy", buf.getvalue())
+    return path
+
+
+def test_saved_entries_are_the_documented_ones():
+    entries = saved_entries()
+    assert sorted(entries) == sorted(
+        [*NAMES, "metadata", "coords.b1", "coords.eps", "coords.param", "coords.coord"]
+    )
+    meta = json.loads(str(entries["metadata"]))
+    assert meta["format"] == "jaxgd.SweepResult/2"
+    assert meta["optimizers"] == ["sgd", "momentum", "adam"] and meta["schedule"] == ""
+    assert sorted(meta["coords"]) == ["b1", "coord", "eps", "param"]
+
+
+FINAL = np.asarray(SAVED.final)
+BAD_2 = {
+    "coords entry missing": ({"coords.b1": None}, r"lacks \['coords.b1.npy'\]"),
+    "coords entry extra": ({"coords.b2": np.zeros(2)}, r"unexpected entries \['coords.b2.npy'\]"),
+    "coords not listed": ({"metadata": {"coords": ["b1", "param", "coord"]}}, "coords.eps.npy"),
+    "coords not a list": ({"metadata": {"coords": "b1"}}, "metadata 'coords' is a str"),
+    "coords repeat": ({"metadata": {"coords": ["b1", "b1"]}}, "distinct axis names"),
+    "no optimizers": ({"metadata": {"optimizers": None}}, "no 'optimizers' entry"),
+    "no schedule": ({"metadata": {"schedule": None}}, "no 'schedule' entry"),
+    "schedule not str": ({"metadata": {"schedule": 1}}, "metadata 'schedule' is a int"),
+    "optimizer names not str": ({"metadata": {"optimizers": ["a", 1, "c"]}}, "non-empty str"),
+    "too few names": (
+        {"metadata": {"optimizers": ["a", "b"]}},
+        r"final has shape \(3, .*\), but the coordinates and dims say \(2, ",
+    ),
+    "dims out of order": (
+        {"metadata": {"dims": ["b1", "optimizer", *SAVED.dims[2:]]}},
+        "axes out of order",
+    ),
+    "dims unknown": ({"metadata": {"dims": ["optimizer", "b2", *SAVED.dims[2:]]}}, "'b2'"),
+    "format 1 with coords": (
+        {"metadata": {"format": "jaxgd.SweepResult/1", "optimizers": None, "schedule": None}},
+        "format 1 files lack|unknown axis name 'optimizer'",
+    ),
+    "coord floats": ({"coords.coord": np.array([0.0, 1.0])}, "coords.coord has dtype float64"),
+    "coord negative": ({"coords.coord": np.array([0, -1])}, "coords.coord holds negative"),
+    "param nan": ({"coords.param": np.array([0.1, np.nan])}, "coords.param holds non-finite"),
+    "hyper text": ({"coords.b1": np.array(["a", "b"])}, "coords.b1 has dtype <U1"),
+    "dropped hyper 1-D": ({"coords.eps": np.zeros(1)}, "coords.eps must be a scalar"),
+    "hyper 0-d": ({"coords.b1": np.float32(0.5)}, "coords.b1 must be 1-D"),
+    "hyper length": ({"coords.b1": np.zeros(3)}, r"final has shape .*, but the coordinates"),
+    "value with coord": ({"value": np.zeros(FINAL.shape, np.float32)}, "value has shape"),
+    "diverged missed": (
+        {"diverged": np.zeros(FINAL.shape[:-1], bool)},
+        "diverged disagrees",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "fragment"), BAD_2.values(), ids=BAD_2.keys())
+def test_load_refuses_each_inconsistency_of_format_2(tmp_path, change, fragment):
+    entries = saved_entries()
+    for name, new in change.items():
+        if name == "metadata":
+            meta = json.loads(str(entries["metadata"]))
+            meta.update(new)
+            entries["metadata"] = np.asarray(
+                json.dumps({k: v for k, v in meta.items() if v is not None})
+            )
+        else:
+            entries[name] = new
+    path = write(tmp_path / "bad.npz", entries)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + " is not a saved SweepResult: "):
+        load(path)
+    with pytest.raises(ValueError, match=fragment):
+        load(path)
+
+
+def test_a_diverged_flag_where_a_coordinate_was_dropped_loads():
+    # A run may have diverged in a coordinate no longer held: the flag stays, and loads.
+    res = build({"start": 2, "learning_rate": 1, "epochs": 1, "coord": 2})
+    res = dataclasses.replace(res, final=np.zeros_like(res.final), value=np.zeros_like(res.value))
+    flagged = dataclasses.replace(res, diverged=np.ones_like(res.diverged)).isel(coord=0)
+    with tempfile.TemporaryDirectory() as folder:
+        back = load(flagged.save(Path(folder) / "r"))
+    assert back.diverged.all()
+
+
+with tempfile.TemporaryDirectory() as _folder:
+    GOOD_2 = SAVED.save(Path(_folder) / "good.npz").read_bytes()
+
+
+def outcome_of(blob: bytes) -> SweepResult | None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "damaged.npz"
+        path.write_bytes(blob)
+        try:
+            back = load(path)
+        except ValueError as e:
+            assert str(e).startswith(f"{path} is not a saved SweepResult: "), str(e)
+            return None
+    assert_matches(back, reference(SAVED))
+    return back
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, len(GOOD_2) - 1))
+def test_a_truncated_file_of_format_2_never_loads(length):
+    assert outcome_of(GOOD_2[:length]) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(GOOD_2) - 1), st.integers(1, 255)), min_size=1, max_size=3
+    )
+)
+def test_flipped_bytes_in_a_file_of_format_2_never_load_wrong(flips):
+    blob = bytearray(GOOD_2)
+    for at, mask in flips:
+        blob[at] ^= mask
+    outcome_of(bytes(blob))
