@@ -170,7 +170,13 @@ class SweepResult:
             )
         # Tuples, not lists: jit hashes the static fields.
         object.__setattr__(self, "dims", dims)
-        object.__setattr__(self, "coords", coords)
+
+        # One order however the dict was made (jax.tree.map sorts its keys): axes in dims
+        # order, then the dropped ones.
+        def place(name: str) -> tuple[int, int, str]:
+            return (0, dims.index(name), "") if name in dims else (1, _rank(name), name)
+
+        object.__setattr__(self, "coords", {k: coords[k] for k in sorted(coords, key=place)})
         object.__setattr__(self, "optimizers", optimizers)
 
     # -- shape ---------------------------------------------------------------------------

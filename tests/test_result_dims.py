@@ -745,3 +745,12 @@ def test_diverged_is_checked_strictly_while_every_coordinate_is_there():
                 whole.save(Path(folder) / "r")
         for part in (flagged.isel(coord=[1]), flagged.isel(coord=1)):
             assert load(part.save(Path(folder) / "r")).diverged.all()
+
+
+def test_coords_keep_one_order_through_tree_map():
+    res = build({"b2": 2, "b1": 2, "param": 2, "start": 1, "learning_rate": 1, "epochs": 1})
+    assert list(res.coords) == ["b2", "b1", "param"]
+    assert list(jax.tree.map(np.asarray, res).coords) == ["b2", "b1", "param"]
+    dropped = res.isel(b2=0, param=1, b1=0)
+    assert list(jax.tree.map(np.asarray, dropped).coords) == ["b1", "b2", "param"]
+    assert repr(dropped.to_numpy()).endswith("at b1=0.5, b2=0.5, param=1; f=tests:built)")
