@@ -741,6 +741,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out if args.out is not None else (None if args.quick else DOC)
     if out is not None:
         command = "python -m benchmarks.run" + (" --quick" if args.quick else "")
+        for flag, value in (("--rounds", args.rounds), ("--latency-rounds", args.latency_rounds)):
+            command += f" {flag} {value}" if value is not None else ""
         body = section(timings, info, command, kernel_rows, latency)
         write_doc(out, jax.default_backend(), body)
         print(f"\nwrote {out}")

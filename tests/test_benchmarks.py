@@ -140,7 +140,7 @@ def test_main_prints_and_writes(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "| jaxgd.sweep | tiny" in printed and f"wrote {out}" in printed
     text = out.read_text()
-    assert "Command: `python -m benchmarks.run --quick`" in text
+    assert "Command: `python -m benchmarks.run --quick --rounds 1`" in text
     assert "| target |" in text
     assert "| sin | float32 |" in text
     assert "XLA programs compiled by one run without the cache: 7." in text
