@@ -433,7 +433,14 @@ def _label_all(final: Any, bad: Any, minima: MinimaND, tol: float) -> tuple[np.n
             NO_MINIMUM,
         )
         return label.astype(np.int32), np.zeros(shape, bool)
-    label, at_global = _labels(final, bad, minima.x, minima.global_, tol)
+    # Host float64 arrays outside x64 mode become the working float32, as jnp.asarray would.
+    final, x = (
+        np.asarray(a, jax.dtypes.canonicalize_dtype(np.result_type(a, np.float32)))
+        if is_concrete(a)
+        else a
+        for a in (final, minima.x)
+    )
+    label, at_global = _labels(final, bad, x, minima.global_, tol)
     return np.array(label), np.array(at_global)
 
 
