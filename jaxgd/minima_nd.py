@@ -435,7 +435,9 @@ def _label_all(final: Any, bad: Any, minima: MinimaND, tol: float) -> tuple[np.n
         return label.astype(np.int32), np.zeros(shape, bool)
     # Host float64 arrays outside x64 mode become the working float32, as jnp.asarray would.
     final, x = (
-        np.asarray(a, jax.dtypes.canonicalize_dtype(np.result_type(a, np.float32)))
+        np.asarray(
+            a, jax.dtypes.canonicalize_dtype(np.result_type(np.asarray(a).dtype, np.float32))
+        )
         if is_concrete(a)
         else a
         for a in (final, minima.x)
