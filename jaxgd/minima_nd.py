@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "RandomStartsND",
     "basins_nd",
     "find_minima_nd",
+    "grid_starts",
     "nearest_minimum_nd",
     "random_starts_nd",
 ]
@@ -353,6 +354,35 @@ def find_minima_nd(
             kept = x[keep]
     idx = np.asarray(keep, int)
     return _assemble(x[idx].reshape(-1, d), value[idx], scale=10.0 * tol * scale[idx])
+
+
+def grid_starts(bounds: Any, num: int | Sequence[int]) -> np.ndarray:
+    """Starts on an even grid over a box: the ends included, the first coordinate fastest.
+
+    The grid a basin map is drawn from (:func:`jaxgd.plotting.plot_basin_map` finds it again
+    in ``result.starts``).
+
+    Args:
+        bounds: ``(d, 2)``: one ``(lo, hi)`` per coordinate.
+        num: points per coordinate: one number for all, or one per coordinate.
+
+    Returns:
+        A float64 array of shape ``(prod(num), d)``.
+
+    Example:
+        >>> grid_starts([(0, 1), (-1, 1)], (2, 3)).tolist()
+        [[0.0, -1.0], [1.0, -1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+    """
+    b = _as_bounds(bounds)
+    d = b.shape[0]
+    nums = [num] * d if np.ndim(num) == 0 else list(num)
+    if len(nums) != d:
+        raise ValueError(f"num must give one count per coordinate ({d}); got {len(nums)}")
+    nums = [check_int("num", n, 2, fix="e.g. num=200") for n in nums]
+    axes = [np.linspace(lo, hi, n) for (lo, hi), n in zip(b, nums, strict=True)]
+    # indexing="xy" order reversed: the first coordinate varies fastest, row by row.
+    mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]
+    return np.stack([m.ravel() for m in mesh], axis=-1)
 
 
 def _check_minima(minima: Any) -> None:
