@@ -20,7 +20,14 @@ from jaxgd import functions
 from jaxgd._cli_flags import UsageError
 from jaxgd._validate import check_function, default_float
 
-__all__ = ["NOTEBOOK_DOMAIN", "load_derivative", "load_function"]
+__all__ = [
+    "DEFAULT_DOMAIN_2D",
+    "NOTEBOOK_DOMAIN",
+    "domain_2d",
+    "load_derivative",
+    "load_function",
+    "load_function_2d",
+]
 
 #: The notebook's plotting interval, used for a user's ``f`` that declares no domain.
 NOTEBOOK_DOMAIN = (-2.0 * math.pi, 2.0 * math.pi)
@@ -225,3 +232,122 @@ def load_derivative(spec: str) -> Callable[[Any], Any]:
             "derivative df(x), written with NumPy or jax.numpy."
         )
     return obj
+
+
+#: The square a user's 2-D ``f`` is drawn on when it declares no domain.
+DEFAULT_DOMAIN_2D = ((-5.0, 5.0), (-5.0, 5.0))
+
+
+def _domain_2d_of(flag: str, value: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``((x_lo, x_hi), (y_lo, y_hi))`` from a nested pair or four numbers, checked."""
+    try:
+        flat = [float(v) for pair in value for v in pair]
+    except TypeError:
+        try:
+            flat = [float(v) for v in value]
+        except (TypeError, ValueError):
+            flat = []
+    except ValueError:
+        flat = []
+    if len(flat) != 4:
+        raise UsageError(f"{flag}: a 2-D domain is ((x_lo, x_hi), (y_lo, y_hi)); got {value!r}.")
+    x0, x1, y0, y1 = flat
+    if not (all(math.isfinite(v) for v in flat) and x0 < x1 and y0 < y1):
+        raise UsageError(
+            f"{flag}: the domain must be finite with lo < hi on both axes; got "
+            f"x [{x0:g}, {x1:g}], y [{y0:g}, {y1:g}]."
+        )
+    return (x0, x1), (y0, y1)
+
+
+def load_function_2d(spec: str) -> Any:
+    """The 2-D function ``--function spec`` names, checked by tracing it once on a ``(2,)`` point.
+
+    Args:
+        spec: a built-in name from :func:`jaxgd.functions2d.names`, or ``module:attr`` naming
+            a callable ``f(p) -> scalar`` for ``p`` of shape ``(2,)`` (or a
+            :class:`~jaxgd.functions2d.Function2D`), imported with the current directory on
+            ``sys.path``. A callable's optional attributes: ``domain = ((x_lo, x_hi), (y_lo,
+            y_hi))`` (default ``[-5, 5] x [-5, 5]``), ``start = (x, y)`` and ``minima``, a
+            list of ``(x, y)`` points.
+
+    Returns:
+        A :class:`~jaxgd.functions2d.Function2D`.
+
+    Raises:
+        UsageError: the name is unknown, the import fails, or ``f`` does not map a ``(2,)``
+            point to a real scalar that ``jax.grad`` can differentiate; one line naming
+            ``--function`` and the fix.
+
+    Example:
+        >>> load_function_2d("himmelblau").domain
+        ((-5.0, 5.0), (-5.0, 5.0))
+        >>> load_function_2d("notebook")
+        Traceback (most recent call last):
+        ...
+        jaxgd._cli_flags.UsageError: --function 'notebook': not a built-in 2-D function (...)...
+    """
+    from jaxgd import functions2d
+    from jaxgd.minima_nd import _check_nd_function
+
+    name = f"--function {spec!r}"
+    if ":" not in spec:
+        if spec not in functions2d.FUNCTIONS:
+            raise UsageError(
+                f"{name}: not a built-in 2-D function (built-ins: "
+                f"{', '.join(functions2d.names())}); for your own f(p) of a point p = (x, y) "
+                "write module:attr, e.g. mymodule:f."
+            )
+        fn = functions2d.get(spec)
+    else:
+        obj = _import_attr(spec)
+        if isinstance(obj, functions2d.Function2D):
+            fn = obj
+        elif callable(obj):
+            domain = (
+                _domain_2d_of(f"{name}: its domain attribute", obj.domain)
+                if hasattr(obj, "domain")
+                else DEFAULT_DOMAIN_2D
+            )
+            start = None
+            if hasattr(obj, "start"):
+                try:
+                    sx, sy = (float(v) for v in obj.start)
+                except (TypeError, ValueError):
+                    raise UsageError(
+                        f"{name}: its start attribute must be a point (x, y); got {obj.start!r}."
+                    ) from None
+                start = (sx, sy)
+            minima: tuple[tuple[float, float], ...] = ()
+            if hasattr(obj, "minima"):
+                try:
+                    minima = tuple((float(a), float(b)) for a, b in obj.minima)
+                except (TypeError, ValueError):
+                    raise UsageError(
+                        f"{name}: its minima attribute must be a list of points (x, y); got "
+                        f"{obj.minima!r}."
+                    ) from None
+            doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+            fn = functions2d.Function2D(
+                spec, obj, domain, doc[0] if doc else "your own f", minima, start
+            )
+        else:
+            raise UsageError(
+                f"{name}: {type(obj).__name__} is not callable; point it at a function "
+                "f(p) -> scalar of a point p = (x, y), written with jax.numpy."
+            )
+    try:
+        _check_nd_function(fn.f, 2, default_float(), name=name)
+    except (TypeError, ValueError) as err:
+        raise UsageError(" ".join(str(err).split())) from None
+    return fn
+
+
+def domain_2d(given: Any, fn: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``--domain X_LO X_HI Y_LO Y_HI`` when given (four words), else the function's domain."""
+    if given is None:
+        return fn.domain
+    from jaxgd._cli_flags import number
+
+    values = [number("--domain", t) for t in given]
+    return _domain_2d_of("--domain", [values[:2], values[2:]])

@@ -35,6 +35,7 @@ import numpy as np
 
 from jaxgd._validate import as_key, check_int, default_float, is_concrete, positive_float
 from jaxgd.result import SweepResult
+from jaxgd.sweep import sweep
 
 __all__ = [
     "DIVERGED",
@@ -599,8 +600,6 @@ def random_starts_nd(
     Returns:
         A :class:`RandomStartsND`.
     """
-    from jaxgd.sweep import sweep
-
     b = _as_bounds(bounds)
     n = check_int("n", n, 1, fix="e.g. n=1000")
     tol = _check_tol(tol)
