@@ -155,7 +155,8 @@ def plot_paths(
 
     Args:
         f: ``f(p) -> scalar`` for ``p`` of shape ``(2,)``, written with ``jax.numpy``.
-        domain: ``((x_lo, x_hi), (y_lo, y_hi))``, the rectangle to draw.
+        domain: ``((x_lo, x_hi), (y_lo, y_hi))``, the rectangle to draw; widened (by at most
+            half its size on each side) to show where the paths went.
         paths: the positions of each run, shape ``(R, T, 2)`` (e.g. from
             ``jaxgd.descend(..., trajectory=True)`` under ``jax.vmap``), or a sequence of
             ``(T_i, 2)`` arrays. Non-finite positions (a run that diverged) break the line.
@@ -202,8 +203,8 @@ def plot_paths(
     if len(labels) != len(runs):
         raise ValueError(f"labels must give one label per path: {len(runs)}, got {len(labels)}")
     own = ax is None
-    fig, ax = _axes(ax, (7.5, 6.0))
-    filled, _ = _draw_surface(ax, f, dom, num=num, levels=levels, cmap=cmap)
+    fig, ax = _axes(ax, (7.5, 7.0))
+    filled, _ = _draw_surface(ax, f, _widened(dom, runs), num=num, levels=levels, cmap=cmap)
     if own:
         lv = np.asarray(filled.levels)
         steps = np.diff(lv)
@@ -245,11 +246,33 @@ def plot_paths(
                 [], [], marker="*", ls="none", mfc="gold", mec="k", ms=14, label="global minimum"
             )
         )
-    ax.legend(handles=handles, loc="upper left", fontsize="small", framealpha=0.85)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.09),
+        fontsize="small",
+        ncols=min(4, len(handles)),
+    )
     if title:
         ax.set_title(title)
     _footer(fig, precision)
     return fig
+
+
+def _widened(domain: Any, runs: list[np.ndarray]) -> Any:
+    """``domain``, grown to show where the paths went, by at most half its size on each side
+    (a run that diverged is drawn to the frame)."""
+    (x0, x1), (y0, y1) = domain
+    pts = np.concatenate([p[np.all(np.isfinite(p), axis=1)] for p in runs])
+    if pts.size == 0:
+        return domain
+    wx, wy = 0.5 * (x1 - x0), 0.5 * (y1 - y0)
+    lo = np.maximum(pts.min(axis=0), (x0 - wx, y0 - wy))
+    hi = np.minimum(pts.max(axis=0), (x1 + wx, y1 + wy))
+    pad = 0.03 * np.array([x1 - x0, y1 - y0])
+    lo = np.where(lo < (x0, y0), lo - pad, (x0, y0))
+    hi = np.where(hi > (x1, y1), hi + pad, (x1, y1))
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
 
 
 def _grid_of(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
