@@ -523,6 +523,15 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
         TypeError: ``result`` is not a SweepResult or ``minima`` not a MinimaND.
         ValueError: ``result`` has no ``"coord"`` dimension (a 1-D sweep: use
             :func:`jaxgd.basins`) or its ``d`` differs from the minima's.
+
+    Example:
+        >>> import jaxgd
+        >>> from jaxgd.functions2d import saddle
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> res = jaxgd.sweep(saddle, [[1.0, 0.5], [1.0, -0.5], [1.0, 0.0]], [0.1, 5.0], [300])
+        >>> b = basins_nd(res, m)
+        >>> b.dims, b.index[:, :, 0].tolist()
+        (('start', 'learning_rate', 'epochs'), [[1, -2], [0, -2], [-1, -2]])
     """
     if not isinstance(result, SweepResult):
         raise TypeError(
@@ -588,7 +597,7 @@ def random_starts_nd(
 
     Args:
         f: ``f(x) -> scalar`` for ``x`` of shape ``(d,)``.
-        key: A ``jax.random`` key (or an int seed).
+        key: A ``jax.random`` key, e.g. ``jax.random.key(0)``.
         bounds: ``(d, 2)``, the box to draw from.
         learning_rates, epochs: As for :func:`jaxgd.sweep`.
         n: Number of random starts.
@@ -599,6 +608,15 @@ def random_starts_nd(
 
     Returns:
         A :class:`RandomStartsND`.
+
+    Example:
+        >>> import jax
+        >>> from jaxgd.functions2d import saddle
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> rs = random_starts_nd(saddle, jax.random.key(0), [(-2, 2), (-2, 2)], [0.1], [300],
+        ...                       n=100, minima=m)
+        >>> rs.share.shape, float(rs.success[0, 0])
+        ((1, 1, 2), 1.0)
     """
     b = _as_bounds(bounds)
     n = check_int("n", n, 1, fix="e.g. n=1000")

@@ -9,13 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import jaxgd
 from jaxgd import functions2d as fns2
 from jaxgd.minima_nd import (
     DIVERGED,
     NO_MINIMUM,
     MinimaND,
+    basins_nd,
     find_minima_nd,
+    grid_starts,
     nearest_minimum_nd,
+    random_starts_nd,
 )
 
 HIMMELBLAU = np.array(
@@ -192,3 +196,64 @@ def test_minima_pass_through_jit():
     doubled = jax.jit(lambda t: jax.tree.map(lambda a: a * 2, t))(m)
     assert isinstance(doubled, MinimaND)
     assert np.asarray(doubled.x).tolist() == [[0.0, -2.0], [0.0, 2.0]]
+
+
+# -- with d-dimensional sweeps ----------------------------------------------------------------
+
+
+def test_grid_starts_errors():
+    with pytest.raises(ValueError, match="one count per coordinate"):
+        grid_starts([(0, 1), (0, 1)], (2, 3, 4))
+    with pytest.raises(ValueError, match="num must be >= 2"):
+        grid_starts([(0, 1)], 1)
+
+
+def test_basins_of_a_sweep(x64):
+    """Himmelblau at a small rate: the four basins, with the known minima found to 1e-6 from
+    the sweep's own ends."""
+    spec = fns2.get("himmelblau")
+    starts = grid_starts(spec.domain, 24)
+    res = jaxgd.sweep(spec.f, starts, [0.002, 0.05], [0, 2000])
+    m = find_minima_nd(spec.f, spec.domain, grid=8, extra_starts=np.asarray(res.final)[:, 0, 1])
+    np.testing.assert_allclose(np.asarray(m.x), HIMMELBLAU, atol=1e-6)
+    b = basins_nd(res, m, tol=1e-6)
+    assert b.dims == ("start", "learning_rate", "epochs") and b.shape == (576, 2, 2)
+    small = b.index[:, 0, 1]
+    assert set(small.tolist()) == {0, 1, 2, 3}
+    # Each start labelled with the minimum its own float64 run ended at.
+    ends = np.asarray(res.final)[:, 0, 1]
+    nearest = np.argmin(np.linalg.norm(ends[:, None] - HIMMELBLAU[None], axis=-1), axis=1)
+    np.testing.assert_array_equal(small, nearest)
+    assert b.reached_global[:, 0, 1].all()
+    assert np.all(b.index[:, 1, 1] == DIVERGED)  # 0.05 is far past 2 / curvature
+    assert np.all(b.index[:, :, 0] == NO_MINIMUM)  # epoch 0: the starts themselves
+    assert np.allclose(b.share(2)[0, 1], np.mean(small == 2))
+
+
+def test_basins_errors():
+    m = MinimaND.at(fns2.saddle, [(0.0, 1.0)])
+    one_d = jaxgd.sweep(jnp.cos, [1.0, 2.0], [0.1], [10])
+    with pytest.raises(ValueError, match="d-dimensional sweep"):
+        basins_nd(one_d, m)
+    with pytest.raises(TypeError, match="SweepResult"):
+        basins_nd(np.zeros((2, 2)), m)
+    three = jaxgd.sweep(lambda x: (x**2).sum(), np.zeros((2, 3)), [0.1], [10])
+    with pytest.raises(ValueError, match="d = 3 but minima have d = 2"):
+        basins_nd(three, m)
+
+
+def test_random_starts_nd_shares():
+    spec = fns2.get("saddle")
+    m = MinimaND.at(spec.f, spec.minima)
+    rs = random_starts_nd(spec.f, jax.random.key(0), spec.domain, [0.1, 3.0], [5, 200], n=64, minima=m)
+    assert rs.share.shape == (2, 2, 2) and rs.success.shape == (2, 2)
+    total = rs.share.sum(axis=-1) + rs.nowhere + rs.diverged
+    np.testing.assert_allclose(total, 1.0)
+    # At rate 0.1 after 200 epochs every start is at (0, -1) or (0, 1), split by the sign of y.
+    y = np.asarray(rs.result.starts)[:, 1]
+    np.testing.assert_allclose(rs.share[0, 1], [np.mean(y < 0), np.mean(y > 0)])
+    np.testing.assert_allclose(rs.success[0, 1], 1.0)
+    assert rs.diverged[1, 1] == 1.0  # rate 3: x doubles in size every step
+    # Without minima given they are found, here the same two.
+    found = random_starts_nd(spec.f, jax.random.key(0), spec.domain, [0.1], [200], n=16)
+    np.testing.assert_allclose(np.asarray(found.minima.x), [[0, -1], [0, 1]], atol=1e-3)

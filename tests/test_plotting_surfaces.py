@@ -6,10 +6,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import jax.numpy as jnp
 import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+import jaxgd
 from jaxgd import functions2d as fns2
 from jaxgd import plotting
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, grid_starts
@@ -90,7 +93,7 @@ def test_basin_map_colours_each_cell(saddle_minima):
     labels = np.where(starts[:, 1] > 0, 1, 0)
     labels[starts[:, 1] == 0] = NO_MINIMUM
     labels[0] = DIVERGED
-    fig, ax = matplotlib.pyplot.subplots()
+    fig, ax = plt.subplots()
     handles = plotting.basin_map(ax, starts[::-1], labels[::-1], saddle_minima)
     assert [h.get_label() for h in handles] == [
         "global minimum (0, -1): 9 of 25 starts",
@@ -112,7 +115,7 @@ def test_basin_map_many_minima_summed():
     m = MinimaND.at(fns2.rastrigin, fns2.get("rastrigin").minima)
     starts = grid_starts([(0, 1), (0, 1)], (11, 11))
     labels = np.arange(121)
-    fig, ax = matplotlib.pyplot.subplots()
+    fig, ax = plt.subplots()
     handles = plotting.basin_map(ax, starts, labels, m, legend=False)
     assert len(handles) == 11 and handles[-1].get_label() == "111 more minima: 111 of 121"
     assert ax.get_legend() is None
@@ -120,7 +123,7 @@ def test_basin_map_many_minima_summed():
 
 
 def test_basin_map_errors(saddle_minima):
-    fig, ax = matplotlib.pyplot.subplots()
+    fig, ax = plt.subplots()
     starts = grid_starts([(-2, 2), (-2, 2)], 3)
     with pytest.raises(ValueError, match="full grid"):
         plotting.basin_map(ax, starts[:-1], np.zeros(8, int), saddle_minima)
@@ -129,3 +132,51 @@ def test_basin_map_errors(saddle_minima):
     with pytest.raises(ValueError, match="index into the 2 minima"):
         plotting.basin_map(ax, starts, np.full(9, 2), saddle_minima)
     plotting.close(fig)
+
+
+@pytest.fixture(scope="module")
+def saddle_sweep():
+    starts = grid_starts([(-2, 2), (-2, 2)], 9)
+    return jaxgd.sweep(fns2.saddle, starts, [0.1, 1.5, 3.0], [0, 200])
+
+
+def test_plot_basin_map_of_a_sweep(saddle_sweep, saddle_minima):
+    fig = plotting.plot_basin_map(saddle_sweep.sel(learning_rate=0.1), saddle_minima)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Where descent ends: rate 0.1, 200 epochs"
+    # 9 x 9 starts: y < 0 (36) to (0, -1), y > 0 (36) to (0, 1), y = 0 (9) stuck at the saddle.
+    assert _legend_texts(ax) == [
+        "global minimum (0, -1): 36 of 81 starts",
+        "global minimum (0, 1): 36 of 81 starts",
+        "near no minimum: 9 of 81",
+    ]
+    plotting.close(fig)
+    fig = plotting.plot_basin_map(saddle_sweep.isel(learning_rate=2), saddle_minima, epochs=200)
+    assert _legend_texts(fig.axes[0])[-1].startswith("diverged: ")
+    plotting.close(fig)
+
+
+def test_plot_basin_maps_shares_colours(saddle_sweep, saddle_minima):
+    fig = plotting.plot_basin_maps(saddle_sweep, saddle_minima, suptitle="s")
+    maps = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title().splitlines()[0] for ax in maps] == [
+        "learning rate 0.1",
+        "learning rate 1.5",
+        "learning rate 3",
+    ]
+    first = [mcolors.to_hex(c) for c in maps[0].collections[0].cmap.colors]
+    assert all([mcolors.to_hex(c) for c in ax.collections[0].cmap.colors] == first for ax in maps)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:2] == ["global minimum (0, -1)", "global minimum (0, 1)"]
+    assert "diverged" in labels
+    plotting.close(fig)
+
+
+def test_basin_plots_refuse_other_results(saddle_sweep, saddle_minima):
+    one_d = jaxgd.sweep(jnp.cos, [0.0], [0.1], [1])
+    with pytest.raises(ValueError, match="2-D sweep"):
+        plotting.plot_basin_map(one_d, saddle_minima)
+    with pytest.raises(ValueError, match="select one"):
+        plotting.plot_basin_map(saddle_sweep, saddle_minima)
+    with pytest.raises(TypeError, match="SweepResult"):
+        plotting.plot_basin_maps(None, saddle_minima)

@@ -332,7 +332,8 @@ def basin_map(
         >>> starts = grid_starts([(-2, 2), (-2, 2)], 4)
         >>> labels = np.where(starts[:, 1] > 0, 1, 0)
         >>> labels[0] = -2
-        >>> fig, ax = matplotlib.pyplot.subplots()
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
         >>> handles = basin_map(ax, starts, labels, m)
         >>> [h.get_label() for h in handles]
         ['global minimum (0, -1): 7 of 16 starts', 'global minimum (0, 1): 8 of 16 starts', 'diverged: 1 of 16 starts']
@@ -453,6 +454,20 @@ def plot_basin_map(
 
     Returns:
         The figure.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jaxgd
+        >>> from jaxgd.plotting import close
+        >>> from jaxgd.functions2d import saddle
+        >>> from jaxgd.minima_nd import MinimaND, grid_starts
+        >>> res = jaxgd.sweep(saddle, grid_starts([(-2, 2), (-2, 2)], 9), [0.1], [200])
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> fig = plot_basin_map(res, m)
+        >>> fig.axes[0].get_title()
+        'Where descent ends: rate 0.1, 200 epochs'
+        >>> close(fig)
     """
     res = _at_epochs(_basin_result(result), epochs)
     if "learning_rate" in res.dims:
@@ -497,6 +512,20 @@ def plot_basin_maps(
 
     Returns:
         The figure: one axes per rate, and one legend below them for all.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jaxgd
+        >>> from jaxgd.plotting import close
+        >>> from jaxgd.functions2d import saddle
+        >>> from jaxgd.minima_nd import MinimaND, grid_starts
+        >>> res = jaxgd.sweep(saddle, grid_starts([(-2, 2), (-2, 2)], 9), [0.1, 3.0], [200])
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> fig = plot_basin_maps(res, m)
+        >>> [ax.get_title().splitlines()[0] for ax in fig.axes]
+        ['learning rate 0.1', 'learning rate 3']
+        >>> close(fig)
     """
     from matplotlib.patches import Patch
 
