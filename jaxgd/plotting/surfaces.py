@@ -56,12 +56,12 @@ _MINIMUM_COLORS = (
 _PATH_COLORS = (
     "tab:red",
     "black",
+    "white",
     "tab:orange",
     "magenta",
     "tab:cyan",
     "lime",
     "tab:brown",
-    "white",
 )
 #: Legend entries named one by one; more minima than this are summed up in one line.
 _MOST_LISTED = 10
@@ -219,9 +219,12 @@ def plot_paths(
             fig.colorbar(filled, ax=ax, label="f(x, y)")
     groups = list(dict.fromkeys(labels))
     color = {g: _PATH_COLORS[i % len(_PATH_COLORS)] for i, g in enumerate(groups)}
+    # Paths of different groups often share a valley: earlier groups are drawn wider, so each
+    # later one shows inside the one it covers.
+    width = {g: 1.4 + 2.5 * (len(groups) - 1 - i) for i, g in enumerate(groups)}
     for p, lab in zip(runs, labels, strict=True):
         c = color[lab]
-        ax.plot(*p.T, "-", color=c, lw=1.4, alpha=0.9, label=lab)
+        ax.plot(*p.T, "-", color=c, lw=width[lab], alpha=0.9, label=lab)
         ax.plot(*p.T, ".", color=c, ms=2.5, alpha=0.6)
         ax.plot(*p[0], "o", ms=7, mfc=c, mec="k", mew=0.8)
         finite = np.flatnonzero(np.all(np.isfinite(p), axis=1))
@@ -230,7 +233,7 @@ def plot_paths(
     _mark_minima(ax, minima)
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=color[g], lw=2, label=g) for g in groups]
+    handles = [Line2D([], [], color=color[g], lw=width[g], label=g) for g in groups]
     handles += [
         Line2D([], [], marker="o", ls="none", mfc="0.6", mec="k", ms=7, label="start"),
         Line2D([], [], marker="X", ls="none", mfc="0.6", mec="k", ms=9, label="end"),
@@ -252,6 +255,7 @@ def plot_paths(
         bbox_to_anchor=(0.5, -0.09),
         fontsize="small",
         ncols=min(4, len(handles)),
+        facecolor="0.85",  # a white path must show in the legend too
     )
     if title:
         ax.set_title(title)
