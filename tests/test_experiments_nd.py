@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import doctest
 import importlib
 import re
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -169,3 +171,11 @@ def test_load_function_2d():
         load_function_2d("numpy:pi")
     with pytest.raises(UsageError, match=r"shape \(2,\)"):
         load_function_2d(f"{HERE}:one_d")
+
+
+def test_dimensions_page_examples():
+    """docs/dimensions.md is not among the doctested pages of the config: run it here."""
+    page = Path(__file__).resolve().parents[1] / "docs" / "dimensions.md"
+    flags = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+    result = doctest.testfile(str(page), module_relative=False, optionflags=flags, verbose=False)
+    assert result.attempted >= 20 and result.failed == 0
