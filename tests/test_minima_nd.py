@@ -245,7 +245,9 @@ def test_basins_errors():
 def test_random_starts_nd_shares():
     spec = fns2.get("saddle")
     m = MinimaND.at(spec.f, spec.minima)
-    rs = random_starts_nd(spec.f, jax.random.key(0), spec.domain, [0.1, 3.0], [5, 200], n=64, minima=m)
+    rs = random_starts_nd(
+        spec.f, jax.random.key(0), spec.domain, [0.1, 3.0], [5, 200], n=64, minima=m
+    )
     assert rs.share.shape == (2, 2, 2) and rs.success.shape == (2, 2)
     total = rs.share.sum(axis=-1) + rs.nowhere + rs.diverged
     np.testing.assert_allclose(total, 1.0)
