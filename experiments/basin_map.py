@@ -74,14 +74,23 @@ def main(argv: list[str] | None = None) -> int:
         + (f", and {len(minima) - 8} more" if len(minima) > 8 else "")
     )
     print(f"share of starts ending within {cli.num(ctx.tol)} of each minimum, per learning rate:")
+    many = len(minima) > 8
     for j, rate in enumerate(np.asarray(ctx.learning_rates)):
         lab = index[:, j]
         counts = np.bincount(lab[lab >= 0], minlength=len(minima))
-        top = np.argsort(-counts, kind="stable")[:8]
-        parts = [f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}" for k in sorted(top)]
-        rest = counts.sum() - counts[top].sum()
+        # Few minima: every one, in order, zeros too. Many (Rastrigin's 121): the most reached.
+        shown = (
+            [k for k in np.argsort(-counts, kind="stable")[:6] if counts[k]]
+            if many
+            else range(len(minima))
+        )
+        parts = [f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}" for k in shown]
+        rest = counts.sum() - counts[list(shown)].sum()
         if rest:
-            parts.append(f"other minima {rest / lab.size:.1%}")
+            others = int(np.count_nonzero(counts)) - len(shown)
+            parts.append(f"{others} other minima {rest / lab.size:.1%}")
+        if many or not best.all():
+            parts.append(f"a global minimum {counts[best].sum() / lab.size:.1%}")
         parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
         parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
         print(f"  rate {cli.num(rate)}: " + ", ".join(parts))
