@@ -18,7 +18,9 @@ from jaxgd import analysis as analysis
 from jaxgd import derivative as derivative
 from jaxgd import distributed as distributed
 from jaxgd import functions as functions
+from jaxgd import functions2d as functions2d
 from jaxgd import minima as minima
+from jaxgd import minima_nd as minima_nd
 from jaxgd.analysis import Basins as Basins
 from jaxgd.analysis import RandomStarts as RandomStarts
 from jaxgd.analysis import basins as basins
@@ -69,8 +71,10 @@ __all__ = [
     "find_minima",
     "find_minima_reached",
     "functions",
+    "functions2d",
     "load",
     "minima",
+    "minima_nd",
     "random_starts",
     "success_probability",
     "sweep",

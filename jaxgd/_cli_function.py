@@ -20,7 +20,14 @@ from jaxgd import functions
 from jaxgd._cli_flags import UsageError
 from jaxgd._validate import check_function, default_float
 
-__all__ = ["NOTEBOOK_DOMAIN", "load_derivative", "load_function"]
+__all__ = [
+    "DEFAULT_DOMAIN_2D",
+    "NOTEBOOK_DOMAIN",
+    "domain_2d",
+    "load_derivative",
+    "load_function",
+    "load_function_2d",
+]
 
 #: The notebook's plotting interval, used for a user's ``f`` that declares no domain.
 NOTEBOOK_DOMAIN = (-2.0 * math.pi, 2.0 * math.pi)
@@ -225,3 +232,287 @@ def load_derivative(spec: str) -> Callable[[Any], Any]:
             "derivative df(x), written with NumPy or jax.numpy."
         )
     return obj
+
+
+#: The square a user's 2-D ``f`` is drawn on when it declares no domain.
+DEFAULT_DOMAIN_2D = ((-5.0, 5.0), (-5.0, 5.0))
+
+
+def _domain_2d_of(flag: str, value: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``((x_lo, x_hi), (y_lo, y_hi))`` from a nested pair or four numbers, checked."""
+    try:
+        flat = [float(v) for pair in value for v in pair]
+    except TypeError:
+        try:
+            flat = [float(v) for v in value]
+        except (TypeError, ValueError):
+            flat = []
+    except ValueError:
+        flat = []
+    if len(flat) != 4:
+        raise UsageError(f"{flag}: a 2-D domain is ((x_lo, x_hi), (y_lo, y_hi)); got {value!r}.")
+    x0, x1, y0, y1 = flat
+    if not (all(math.isfinite(v) for v in flat) and x0 < x1 and y0 < y1):
+        raise UsageError(
+            f"{flag}: the domain must be finite with lo < hi on both axes; got "
+            f"x [{x0:g}, {x1:g}], y [{y0:g}, {y1:g}]."
+        )
+    return (x0, x1), (y0, y1)
+
+
+def load_function_2d(spec: str) -> Any:
+    """The 2-D function ``--function spec`` names, checked by tracing it once on a ``(2,)`` point.
+
+    Args:
+        spec: a built-in name from :func:`jaxgd.functions2d.names`, or ``module:attr`` naming
+            a callable ``f(p) -> scalar`` for ``p`` of shape ``(2,)`` (or a
+            :class:`~jaxgd.functions2d.Function2D`), imported with the current directory on
+            ``sys.path``. A callable's optional attributes: ``domain = ((x_lo, x_hi), (y_lo,
+            y_hi))`` (default ``[-5, 5] x [-5, 5]``), ``start = (x, y)`` and ``minima``, a
+            list of ``(x, y)`` points.
+
+    Returns:
+        A :class:`~jaxgd.functions2d.Function2D`.
+
+    Raises:
+        UsageError: the name is unknown, the import fails, or ``f`` does not map a ``(2,)``
+            point to a real scalar that ``jax.grad`` can differentiate; one line naming
+            ``--function`` and the fix.
+
+    Example:
+        >>> load_function_2d("himmelblau").domain
+        ((-5.0, 5.0), (-5.0, 5.0))
+        >>> load_function_2d("notebook")
+        Traceback (most recent call last):
+        ...
+        jaxgd._cli_flags.UsageError: --function 'notebook': not a built-in 2-D function (...)...
+    """
+    from jaxgd import functions2d
+    from jaxgd.minima_nd import _check_nd_function
+
+    name = f"--function {spec!r}"
+    if ":" not in spec:
+        if spec not in functions2d.FUNCTIONS:
+            raise UsageError(
+                f"{name}: not a built-in 2-D function (built-ins: "
+                f"{', '.join(functions2d.names())}); for your own f(p) of a point p = (x, y) "
+                "write module:attr, e.g. mymodule:f."
+            )
+        fn = functions2d.get(spec)
+    else:
+        obj = _import_attr(spec)
+        if isinstance(obj, functions2d.Function2D):
+            fn = obj
+        elif callable(obj):
+            domain = (
+                _domain_2d_of(f"{name}: its domain attribute", obj.domain)
+                if hasattr(obj, "domain")
+                else DEFAULT_DOMAIN_2D
+            )
+            start = None
+            if hasattr(obj, "start"):
+                try:
+                    sx, sy = (float(v) for v in obj.start)
+                except (TypeError, ValueError):
+                    raise UsageError(
+                        f"{name}: its start attribute must be a point (x, y); got {obj.start!r}."
+                    ) from None
+                start = (sx, sy)
+            minima: tuple[tuple[float, float], ...] = ()
+            if hasattr(obj, "minima"):
+                try:
+                    minima = tuple((float(a), float(b)) for a, b in obj.minima)
+                except (TypeError, ValueError):
+                    raise UsageError(
+                        f"{name}: its minima attribute must be a list of points (x, y); got "
+                        f"{obj.minima!r}."
+                    ) from None
+            doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+            fn = functions2d.Function2D(
+                spec, obj, domain, doc[0] if doc else "your own f", minima, start
+            )
+        else:
+            raise UsageError(
+                f"{name}: {type(obj).__name__} is not callable; point it at a function "
+                "f(p) -> scalar of a point p = (x, y), written with jax.numpy."
+            )
+    try:
+        _check_nd_function(fn.f, 2, default_float(), name=name)
+    except (TypeError, ValueError) as err:
+        raise UsageError(" ".join(str(err).split())) from None
+    return fn
+
+
+def domain_2d(given: Any, fn: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``--domain X_LO X_HI Y_LO Y_HI`` when given (four words), else the function's domain."""
+    if given is None:
+        return fn.domain
+    from jaxgd._cli_flags import number
+
+    values = [number("--domain", t) for t in given]
+    return _domain_2d_of("--domain", [values[:2], values[2:]])
+
+
+def use_2d_function_flags(p: Any, default: str) -> None:
+    """Make ``--function`` and ``--domain`` of an experiment's parser take a 2-D ``f``.
+
+    ``--function`` defaults to ``default`` and lists the 2-D built-ins; ``--domain`` takes
+    four numbers, ``X_LO X_HI Y_LO Y_HI``.
+    """
+    from jaxgd import functions2d
+
+    # argparse has no public way to change a flag once added; these two attributes are all
+    # it reads when it parses and when it prints -h.
+    function = p._option_string_actions["--function"]
+    function.default = default
+    function.help = (
+        f"2-D f to descend: a built-in ({', '.join(functions2d.names())}; default {default}) "
+        "or module:attr for your own f(p) -> scalar of a point p = (x, y), written with "
+        "jax.numpy and imported from the current directory. It may carry `domain = ((x_lo, "
+        "x_hi), (y_lo, y_hi))`, `start = (x, y)` and `minima = [(x, y), ...]` attributes."
+    )
+    domain = p._option_string_actions["--domain"]
+    domain.nargs = 4
+    domain.metavar = ("X_LO", "X_HI", "Y_LO", "Y_HI")
+    domain.help = (
+        "rectangle to draw f on, lay the starts over and search for minima in (default: the "
+        "function's domain; [-5, 5] x [-5, 5] for your own f without a domain attribute)"
+    )
+
+
+class Context2D:
+    """A parsed run of a 2-D experiment: the function, its rectangle, the grids, the output.
+
+    The 2-D counterpart of :class:`jaxgd.cli.Context`, made by :func:`setup_2d`. Attributes:
+    ``args``, ``function`` (a :class:`~jaxgd.functions2d.Function2D`), ``f``, ``domain``
+    (``((x_lo, x_hi), (y_lo, y_hi))``), ``dtype``, ``tol``, ``seed``, ``key``, ``grid``
+    (``--grid``: starts per axis), ``learning_rates`` or ``learning_rate``, ``epochs`` and
+    ``written``. Every flag is checked when it is made, before anything is compiled.
+    """
+
+    def __init__(self, args: Any, function: Any, figures: Any = ()) -> None:
+        import numpy as np
+
+        from jaxgd._cli_flags import MAX_SEED, Grid, flag_errors, grid, in_dtype, number, whole
+        from jaxgd._cli_output import check_folder, check_target, npz_path
+        from jaxgd._validate import as_float_axis
+
+        self.args = args
+        self.function = function
+        self.f = function.f
+        self.dtype = np.dtype(default_float())
+        self.written: list[Any] = []
+        self._figures: list[Any] = []
+        defaults = getattr(args, "_grid_defaults", {})
+        self.seed = whole("--seed", args.seed, minimum=0, maximum=MAX_SEED)
+        self.key = jax.random.key(self.seed)
+        self.domain = domain_2d(args.domain, function)
+        self.tol = number("--tol", args.tol)
+        if self.tol <= 0:
+            raise UsageError(f"--tol: must be > 0, got {args.tol.strip()!r}.")
+        self.grid = whole("--grid", args.grid, minimum=2) if hasattr(args, "grid") else None
+        if "learning_rates" in defaults:
+            given = args.learning_rates
+            g = grid("--learning-rates", given) if given is not None else defaults["learning_rates"]
+            with flag_errors("--learning-rates"):
+                self.learning_rates = as_float_axis(
+                    "learning_rates", g.values(), self.dtype, nonnegative=True
+                )
+            self.rates_grid: Grid = g
+        if "learning_rate" in defaults:
+            given = args.learning_rate
+            value = (
+                float(defaults["learning_rate"])
+                if given is None
+                else in_dtype("--learning-rate", number("--learning-rate", given), self.dtype)
+            )
+            if value < 0:
+                raise UsageError(f"--learning-rate: must be >= 0, got {given.strip()!r}.")
+            self.learning_rate = value
+        if "epochs" in defaults:
+            given = args.epochs
+            self.epochs = int(defaults["epochs"]) if given is None else whole("--epochs", given)
+        if (
+            self.grid is not None
+            and self.grid**2 * max(1, len(getattr(self, "learning_rates", [0]))) > 4e7
+        ):
+            raise UsageError(
+                f"--grid: {self.grid} x {self.grid} starts at every rate is too many runs to "
+                "hold in memory; use a smaller --grid."
+            )
+        check_folder("--out", args.out)
+        for name in figures:
+            check_target("--out", args.out / f"{name}.{args.format}")
+        if getattr(args, "save", None) is not None:
+            check_target("--save", npz_path(args.save))
+
+    def describe_function(self) -> str:
+        """One line: which f, what it is, its rectangle, and the float type."""
+        fn = self.function
+        what = f"f: {fn.name} ({fn.description})" if fn.description else f"f: {fn.name}"
+        hint = " (--x64 for float64)" if self.dtype.itemsize < 8 else ""
+        (x0, x1), (y0, y1) = self.domain
+        return f"{what}; on [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]; computed in {self.dtype}{hint}"
+
+    def minima(self, ends: Any = None) -> Any:
+        """The minima the runs are matched against: the function's own list when it has one,
+        else those :func:`jaxgd.minima_nd.find_minima_nd` finds in the rectangle and from the
+        runs' ends."""
+        import numpy as np
+
+        from jaxgd.minima_nd import MinimaND, find_minima_nd
+
+        if self.function.minima:
+            return MinimaND.at(self.f, self.function.minima)
+        extra = None
+        if ends is not None:
+            pts = np.asarray(ends, np.float64).reshape(-1, 2)
+            pts = pts[np.all(np.isfinite(pts), axis=1)]
+            extra = np.unique(np.round(pts, 4), axis=0)[:4096]
+        return find_minima_nd(self.f, self.domain, extra_starts=extra)
+
+    def save(self, fig: Any, name: str) -> Any:
+        """Write ``fig`` as ``<out>/<name>.<format>`` and remember it."""
+        from jaxgd._cli_output import save_figure
+
+        self._figures.append(fig)
+        path = save_figure(fig, self.args.out, name, self.args.format)
+        self.written.append(path)
+        return path
+
+    def save_result(self, result: Any) -> Any:
+        """Write ``result`` to ``--save PATH`` when given."""
+        from jaxgd._cli_output import save_result
+
+        if getattr(self.args, "save", None) is None:
+            return None
+        path = save_result(result, self.args.save)
+        self.written.append(path)
+        return path
+
+    def finish(self) -> int:
+        """Print the paths written, show the figures if ``--show``, close them; returns 0."""
+        from jaxgd._cli_output import close, show
+
+        for path in self.written:
+            print(f"wrote {path}")
+        try:
+            if self.args.show and self._figures:
+                show()
+        finally:
+            close(self._figures)
+        return 0
+
+
+def setup_2d(p: Any, argv: Any = None, *, figures: Any = ()) -> Context2D:
+    """Parse ``argv`` for a 2-D experiment, switch on x64 if asked, load ``--function`` as a
+    2-D f and check every flag, as :func:`jaxgd.cli.setup` does for the 1-D ones."""
+    args = p.parse_args(argv)
+    if args.x64:
+        jax.config.update("jax_enable_x64", True)
+    ctx = Context2D(args, load_function_2d(args.function), figures)
+    if not args.show and "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    return ctx

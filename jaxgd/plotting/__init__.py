@@ -45,17 +45,25 @@ from jaxgd.plotting.maps import plot_convergence as plot_convergence
 from jaxgd.plotting.maps import plot_heatmap as plot_heatmap
 from jaxgd.plotting.maps import plot_random_starts as plot_random_starts
 from jaxgd.plotting.maps import rate_epochs_map as rate_epochs_map
+from jaxgd.plotting.surfaces import basin_map as basin_map
+from jaxgd.plotting.surfaces import plot_basin_map as plot_basin_map
+from jaxgd.plotting.surfaces import plot_basin_maps as plot_basin_maps
+from jaxgd.plotting.surfaces import plot_paths as plot_paths
 
 __all__ = [
+    "basin_map",
     "close",
     "color_limits",
     "log_spaced",
+    "plot_basin_map",
+    "plot_basin_maps",
     "plot_convergence",
     "plot_derivative_check",
     "plot_final",
     "plot_function",
     "plot_heatmap",
     "plot_lines",
+    "plot_paths",
     "plot_random_starts",
     "rate_epochs_map",
 ]

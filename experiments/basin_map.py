@@ -1,0 +1,101 @@
+"""Basins of a 2-D function: which minimum descent reaches from each start of a grid, per rate.
+
+Himmelblau's function by default: four minima of equal depth, each with its own basin. A grid
+of 200 x 200 starts over the plane runs at several learning rates in one compiled sweep; each
+start is coloured by the minimum its run ended within --tol of (grey: diverged; light: near
+none), one map per rate, side by side with the same colours. Printed: the share of starts
+reaching each minimum, per rate. Any 2-D f: --function NAME or module:attr.
+
+    python -m experiments.basin_map
+    python -m experiments.basin_map --function peaks --learning-rates 0.01 0.1 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+import jaxgd
+from jaxgd import cli, plotting
+from jaxgd._cli_function import setup_2d, use_2d_function_flags
+from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
+
+FIGURES = ("basin_map",)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__name__, __doc__)
+    use_2d_function_flags(p, "himmelblau")
+    cli.add_grid_args(p, learning_rates=cli.Grid(0.001, 0.016, 4), epochs=1000)
+    p.add_argument_group("grid").add_argument(
+        "--grid",
+        default="200",
+        metavar="N",
+        help="starts per axis: an N x N grid over the domain, ends included (default 200)",
+    )
+    return p
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    ctx = setup_2d(parser(), argv, figures=FIGURES)
+    starts = grid_starts(ctx.domain, ctx.grid).astype(ctx.dtype)
+    res = jaxgd.sweep(ctx.f, starts, ctx.learning_rates, [ctx.epochs])
+    minima = ctx.minima(res.final)
+    fig = plotting.plot_basin_maps(
+        res,
+        minima,
+        tol=ctx.tol,
+        suptitle=(
+            f"Where descent ends after {ctx.epochs} epochs, from each of {ctx.grid} x "
+            f"{ctx.grid} starts\nf: {ctx.function.name}"
+        ),
+    )
+    ctx.save(fig, "basin_map")
+    ctx.save_result(res)
+
+    basins = basins_nd(res.isel(epochs=0), minima, tol=ctx.tol)
+    index = np.asarray(basins.index)  # (start, learning_rate)
+    x, best = np.asarray(minima.x, np.float64), np.asarray(minima.global_, bool)
+    print(ctx.describe_function())
+    print(
+        f"{ctx.grid} x {ctx.grid} starts x {cli.plural(len(ctx.learning_rates), 'learning rate')}"
+        f" x {cli.plural(ctx.epochs, 'epoch')}: {index.size} runs in one sweep"
+    )
+    where = "listed with f" if ctx.function.minima else "found by multi-start Newton"
+    print(
+        f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'} ({where}): "
+        + ", ".join(
+            f"({x[k, 0]:.6g}, {x[k, 1]:.6g}){' global' if best[k] else ''}"
+            for k in range(min(len(minima), 8))
+        )
+        + (f", and {len(minima) - 8} more" if len(minima) > 8 else "")
+    )
+    print(f"share of starts ending within {cli.num(ctx.tol)} of each minimum, per learning rate:")
+    many = len(minima) > 8
+    for j, rate in enumerate(np.asarray(ctx.learning_rates)):
+        lab = index[:, j]
+        counts = np.bincount(lab[lab >= 0], minlength=len(minima))
+        # Few minima: every one, in order, zeros too. Many (Rastrigin's 121): the most reached.
+        shown = (
+            [k for k in np.argsort(-counts, kind="stable")[:6] if counts[k]]
+            if many
+            else range(len(minima))
+        )
+        parts = [f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}" for k in shown]
+        rest = counts.sum() - counts[list(shown)].sum()
+        if rest:
+            others = int(np.count_nonzero(counts)) - len(shown)
+            parts.append(f"{others} other minima {rest / lab.size:.1%}")
+        if many or not best.all():
+            parts.append(f"a global minimum {counts[best].sum() / lab.size:.1%}")
+        parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
+        parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
+        print(f"  rate {cli.num(rate)}: " + ", ".join(parts))
+    return ctx.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Descent on the course's 2-D surface, peaks: paths from a random start and a grid of starts.
+
+MATLAB's peaks function (the course's 2-D example) by default: three pits of different depth.
+One run from a seeded random start and runs from an N x N grid of starts (default 5 x 5) are
+drawn as paths on a contour map of f, each start a circle and each end a cross; a second
+figure colours a fine grid of starts (200 x 200) by the minimum its run ended at. Printed:
+where the random start's run ended, and the share of the grid's starts at each minimum.
+Any 2-D f: --function NAME or module:attr.
+
+    python -m experiments.surface
+    python -m experiments.surface --learning-rate 0.05 --epochs 100 --start -0.5 1.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import jax
+import numpy as np
+
+import jaxgd
+from jaxgd import cli, plotting
+from jaxgd._cli_flags import in_dtype, number, whole
+from jaxgd._cli_function import setup_2d, use_2d_function_flags
+from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, grid_starts, nearest_minimum_nd
+
+FIGURES = ("surface_paths", "surface_ends")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__name__, __doc__)
+    use_2d_function_flags(p, "peaks")
+    cli.add_grid_args(p, learning_rate=0.02, epochs=500)
+    g = p.add_argument_group("starts")
+    g.add_argument(
+        "--start",
+        nargs=2,
+        metavar=("X", "Y"),
+        default=None,
+        help="the single run's start (default: a seeded random point of the domain)",
+    )
+    g.add_argument(
+        "--paths",
+        default="5",
+        metavar="N",
+        help="paths drawn from an N x N grid of starts over the domain (default 5)",
+    )
+    g.add_argument(
+        "--grid",
+        default="200",
+        metavar="N",
+        help="starts per axis of the map of where runs end (default 200)",
+    )
+    return p
+
+
+def _start(ctx) -> tuple[np.ndarray, str]:
+    if ctx.args.start is not None:
+        xy = [in_dtype("--start", number("--start", t), ctx.dtype) for t in ctx.args.start]
+        (x0, x1), (y0, y1) = ctx.domain
+        if not (x0 <= xy[0] <= x1 and y0 <= xy[1] <= y1):
+            raise cli.UsageError(
+                f"--start: ({xy[0]:g}, {xy[1]:g}) lies outside the domain "
+                f"[{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]; move it or widen --domain."
+            )
+        return np.asarray(xy, ctx.dtype), "--start"
+    lo, hi = (np.asarray(b, ctx.dtype) for b in zip(*ctx.domain, strict=True))
+    u = np.asarray(jax.random.uniform(ctx.key, (2,), ctx.dtype))
+    return lo + u * (hi - lo), f"a seeded random point, seed {ctx.seed}"
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    ctx = setup_2d(parser(), argv, figures=FIGURES)
+    n_paths = whole("--paths", ctx.args.paths, minimum=1)
+    x0, where = _start(ctx)
+    rate, epochs = ctx.learning_rate, ctx.epochs
+    # Cell centres of an N x N partition, so no drawn path starts on the frame and leaves it.
+    box = np.asarray(ctx.domain, np.float64)
+    half = (box[:, 1] - box[:, 0]) / (2 * n_paths)
+    inner = np.stack([box[:, 0] + half, box[:, 1] - half], axis=1)
+    lattice = grid_starts(inner, n_paths) if n_paths > 1 else np.mean(box, axis=1)[None]
+    starts = np.concatenate([x0[None], lattice.astype(ctx.dtype)])
+    # Every epoch 0..E is a point on the one trajectory of each run: the paths, in one sweep.
+    paths = jaxgd.sweep(ctx.f, starts, [rate], np.arange(epochs + 1))
+    path_xy = np.asarray(paths.final)[:, 0]  # (start, epoch, coord)
+    fine = jaxgd.sweep(ctx.f, grid_starts(ctx.domain, ctx.grid).astype(ctx.dtype), [rate], [epochs])
+    minima = ctx.minima(np.concatenate([path_xy[:, -1], np.asarray(fine.final)[:, 0, 0]]))
+
+    about = f"f: {ctx.function.name}, learning rate {cli.num(rate)}, {epochs} epochs"
+    fig = plotting.plot_paths(
+        ctx.f,
+        ctx.domain,
+        path_xy,
+        labels=["random start", *["grid of starts"] * lattice.shape[0]],
+        minima=minima,
+        title=f"Descent paths on f\n{about}",
+    )
+    ctx.save(fig, "surface_paths")
+    ends = plotting.plot_basin_map(
+        fine.isel(learning_rate=0),
+        minima,
+        tol=ctx.tol,
+        title=f"Which minimum descent reaches from each of {ctx.grid} x {ctx.grid} starts\n{about}",
+    )
+    ctx.save(ends, "surface_ends")
+    ctx.save_result(fine)
+
+    x, best = np.asarray(minima.x, np.float64), np.asarray(minima.global_, bool)
+    value = np.asarray(minima.value, np.float64)
+
+    def named(k: int) -> str:
+        kind = "global minimum" if best[k] else "local minimum"
+        return f"the {kind} ({x[k, 0]:.6g}, {x[k, 1]:.6g}), f = {value[k]:.6g}"
+
+    print(ctx.describe_function())
+    print(
+        f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'}: "
+        + "; ".join(named(k) for k in range(min(len(minima), 6)))
+        + (f"; and {len(minima) - 6} more" if len(minima) > 6 else "")
+    )
+    end = path_xy[0, -1]
+    (label,) = nearest_minimum_nd(end[None], minima, tol=ctx.tol)
+    print(
+        f"random start ({where}): ({x0[0]:.6g}, {x0[1]:.6g}) -> after {epochs} epochs "
+        f"({end[0]:.6g}, {end[1]:.6g}): "
+        + (
+            "diverged"
+            if label == DIVERGED
+            else f"within {cli.num(ctx.tol)} of no minimum"
+            if label == NO_MINIMUM
+            else f"reached {named(label)}"
+        )
+    )
+    for what, pts in (
+        (f"{lattice.shape[0]} grid starts drawn as paths", path_xy[1:, -1]),
+        (f"{ctx.grid} x {ctx.grid} grid starts", np.asarray(fine.final)[:, 0, 0]),
+    ):
+        lab = nearest_minimum_nd(pts, minima, tol=ctx.tol)
+        counts = np.bincount(lab[lab >= 0], minlength=len(minima))
+        parts = [
+            f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}"
+            for k in np.argsort(-counts, kind="stable")[:6]
+            if counts[k]
+        ]
+        parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
+        parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
+        print(f"{what}, share ending at each minimum: " + ", ".join(parts))
+    return ctx.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

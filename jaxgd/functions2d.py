@@ -1,0 +1,371 @@
+"""A library of 2-D test functions: the surfaces every optimiser picture is drawn on.
+
+Each function is plain ``jax.numpy``: it takes a point ``p`` of shape ``(2,)`` and returns a
+scalar, so it works under ``jax.grad`` (which gives the gradient, shape ``(2,)``),
+``jax.hessian``, ``jax.jit`` and ``jax.vmap``, and is what a d-dimensional sweep takes
+(``starts`` of shape ``(S, 2)``). Its docstring gives the formula, the domain of interest and
+every local minimum there: in closed form where one exists, otherwise from Newton's method in
+float64, to 1e-9 or better (the digits listed are those stored in :class:`Function2D`).
+
+The registry maps each name to a :class:`Function2D` carrying the function with its domain,
+its minima and a default start, so experiments can select one by name:
+
+>>> import jaxgd.functions2d as fns2
+>>> fns2.names()
+['peaks', 'rosenbrock', 'himmelblau', 'rastrigin', 'beale', 'saddle']
+>>> spec = fns2.get("himmelblau")
+>>> spec.domain
+((-5.0, 5.0), (-5.0, 5.0))
+>>> len(spec.minima), spec.minima[0]
+(4, (3.0, 2.0))
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "FUNCTIONS",
+    "Function2D",
+    "beale",
+    "get",
+    "himmelblau",
+    "names",
+    "peaks",
+    "rastrigin",
+    "rosenbrock",
+    "saddle",
+]
+
+
+def peaks(p: jax.typing.ArrayLike) -> jax.Array:
+    """The course's 2-D surface, MATLAB's ``peaks``.
+
+    ``f(x, y) = 3 (1 - x)^2 exp(-x^2 - (y + 1)^2) - 10 (x/5 - x^3 - y^5) exp(-x^2 - y^2)
+    - exp(-(x + 1)^2 - y^2) / 3``
+
+    Domain of interest: ``[-3, 3] x [-3, 3]``. Three peaks and three pits of different depth:
+    where descent ends depends on where it starts.
+
+    Minima on the domain (Newton in float64; no closed form):
+        (0.228278920556369, -1.625534957499996), f = -6.551133332835835  (global)
+        (-1.347396244368211, 0.204518866097005), f = -3.049849402800260
+        (0.296445553846832, 0.320196247666834), f = -0.064935868255527
+
+    Args:
+        p: A point ``(x, y)``, shape ``(2,)``.
+
+    Returns:
+        ``f(x, y)``, a scalar.
+
+    >>> round(float(peaks(jnp.array([0.0, 0.0]))), 6)
+    0.981012
+    """
+    x, y = p[0], p[1]
+    return (
+        3.0 * (1.0 - x) ** 2 * jnp.exp(-(x**2) - (y + 1.0) ** 2)
+        - 10.0 * (x / 5.0 - x**3 - y**5) * jnp.exp(-(x**2) - y**2)
+        - jnp.exp(-((x + 1.0) ** 2) - y**2) / 3.0
+    )
+
+
+def rosenbrock(p: jax.typing.ArrayLike) -> jax.Array:
+    """Rosenbrock's banana valley: ``f(x, y) = (1 - x)^2 + 100 (y - x^2)^2``.
+
+    Domain of interest: ``[-2, 2] x [-1, 3]``. Descent falls into the curved valley
+    ``y = x^2`` at once, then crawls along its flat floor: the Hessian at the minimum has
+    eigenvalues about 0.4 and 1002, so a rate stable across the valley is tiny along it.
+
+    Minima on the domain:
+        (1, 1), f = 0  (global; closed form)
+
+    Args:
+        p: A point ``(x, y)``, shape ``(2,)``.
+
+    Returns:
+        ``f(x, y)``, a scalar.
+
+    >>> float(rosenbrock(jnp.array([1.0, 1.0])))
+    0.0
+    """
+    x, y = p[0], p[1]
+    return (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2
+
+
+def himmelblau(p: jax.typing.ArrayLike) -> jax.Array:
+    """Himmelblau's function: ``f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2``.
+
+    Domain of interest: ``[-5, 5] x [-5, 5]``. Four minima, all with ``f = 0``, each in its own
+    basin, split by ridges through a local maximum near ``(-0.27, -0.92)`` and four saddles.
+
+    Minima on the domain (all global, ``f = 0``; ``(3, 2)`` in closed form, the other three
+    roots from Newton in float64):
+        (3, 2)
+        (-2.805118086952745, 3.131312518250573)
+        (-3.779310253377747, -3.283185991286170)
+        (3.584428340330492, -1.848126526964404)
+
+    Args:
+        p: A point ``(x, y)``, shape ``(2,)``.
+
+    Returns:
+        ``f(x, y)``, a scalar.
+
+    >>> float(himmelblau(jnp.array([3.0, 2.0])))
+    0.0
+    """
+    x, y = p[0], p[1]
+    return (x**2 + y - 11.0) ** 2 + (x + y**2 - 7.0) ** 2
+
+
+#: Minima of the 1-D Rastrigin function ``10 + x^2 - 10 cos(2 pi x)`` on ``[-5.12, 5.12]``
+#: (Newton in float64), whose products are the minima of the 2-D one.
+_RASTRIGIN_1D = (
+    -4.974691390895051,
+    -3.979783860300754,
+    -2.984855701039481,
+    -1.989912233708550,
+    -0.994958637652335,
+    0.0,
+    0.994958637652335,
+    1.989912233708550,
+    2.984855701039481,
+    3.979783860300754,
+    4.974691390895051,
+)
+
+
+def rastrigin(p: jax.typing.ArrayLike) -> jax.Array:
+    """The 2-D Rastrigin function: ``f(x, y) = 20 + x^2 + y^2 - 10 (cos 2πx + cos 2πy)``.
+
+    Domain of interest: ``[-5.12, 5.12] x [-5.12, 5.12]``. An egg box of 121 wells, deeper
+    towards the origin: small rates stop in the nearest well, larger ones hop between wells.
+    The function is a sum of two 1-D Rastrigin functions, so its minima are the 11 x 11
+    pairs ``(a, b)`` of the 1-D minima, ``f(a, b) = f1(a) + f1(b)``.
+
+    Minima on the domain: every pair of (Newton in float64)
+        0 (global at (0, 0)), ±0.994958637652335, ±1.989912233708550,
+        ±2.984855701039481, ±3.979783860300754, ±4.974691390895051
+
+    Args:
+        p: A point ``(x, y)``, shape ``(2,)``.
+
+    Returns:
+        ``f(x, y)``, a scalar.
+
+    >>> float(rastrigin(jnp.array([0.0, 0.0])))
+    0.0
+    """
+    x, y = p[0], p[1]
+    two_pi = 2.0 * math.pi
+    return 20.0 + x**2 + y**2 - 10.0 * (jnp.cos(two_pi * x) + jnp.cos(two_pi * y))
+
+
+def beale(p: jax.typing.ArrayLike) -> jax.Array:
+    """Beale's function.
+
+    ``f(x, y) = (1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2``
+
+    Domain of interest: ``[-4.5, 4.5] x [-4.5, 4.5]``. One minimum in a narrow curved valley,
+    walls that grow like ``y^6`` (large rates diverge from the corners), and a flat
+    degenerate stationary point at ``(0, 1)`` where descent stalls.
+
+    Minima on the domain:
+        (3, 0.5), f = 0  (global; closed form)
+
+    Args:
+        p: A point ``(x, y)``, shape ``(2,)``.
+
+    Returns:
+        ``f(x, y)``, a scalar.
+
+    >>> float(beale(jnp.array([3.0, 0.5])))
+    0.0
+    """
+    x, y = p[0], p[1]
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+
+
+def saddle(p: jax.typing.ArrayLike) -> jax.Array:
+    """A saddle between two minima: ``f(x, y) = x^2 + y^4 / 4 - y^2 / 2``.
+
+    Domain of interest: ``[-2, 2] x [-2, 2]``. The origin is a saddle (``f_yy = -1`` there):
+    descent started on the line ``y = 0`` runs into it and stays, and from just beside that
+    line it slows down near the origin before it falls to one side.
+
+    Minima on the domain:
+        (0, 1), f = -0.25  (global; closed form)
+        (0, -1), f = -0.25  (global; closed form)
+
+    Args:
+        p: A point ``(x, y)``, shape ``(2,)``.
+
+    Returns:
+        ``f(x, y)``, a scalar.
+
+    >>> jax.grad(saddle)(jnp.array([0.0, 0.0])).tolist()
+    [0.0, 0.0]
+    """
+    x, y = p[0], p[1]
+    return x**2 + 0.25 * y**4 - 0.5 * y**2
+
+
+Domain2D = tuple[tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Function2D:
+    """A 2-D test function with its domain, its known minima and a default start.
+
+    Attributes:
+        name: The registry key, a short snake_case name.
+        f: The ``jax.numpy`` function, ``(2,)`` array to scalar.
+        domain: ``((x_lo, x_hi), (y_lo, y_hi))``, the rectangle of interest.
+        description: One line saying what the function shows.
+        minima: Every local minimum on the domain, as ``(x, y)`` pairs; empty for a user's
+            function whose minima are unknown.
+        start: Where a single run starts by default, ``(x, y)``; ``None``: the domain's
+            centre.
+
+    Example:
+        >>> bowl = Function2D("bowl", lambda p: (p**2).sum(), ((-1.0, 1.0), (-2.0, 2.0)), "")
+        >>> bowl.default_start, bowl.bounds.tolist()
+        ((0.0, 0.0), [[-1.0, 1.0], [-2.0, 2.0]])
+        >>> get("saddle").minima_array.shape
+        (2, 2)
+    """
+
+    name: str
+    f: Callable[[jax.typing.ArrayLike], jax.Array]
+    domain: Domain2D
+    description: str
+    minima: tuple[tuple[float, float], ...] = ()
+    start: tuple[float, float] | None = None
+
+    @property
+    def default_start(self) -> tuple[float, float]:
+        """``start``, or the centre of the domain."""
+        if self.start is not None:
+            return (float(self.start[0]), float(self.start[1]))
+        (x0, x1), (y0, y1) = self.domain
+        return (0.5 * (x0 + x1), 0.5 * (y0 + y1))
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """The domain as a float64 array of shape ``(2, 2)``: one ``(lo, hi)`` row per axis."""
+        return np.asarray(self.domain, np.float64)
+
+    @property
+    def minima_array(self) -> np.ndarray:
+        """The known minima as a float64 array of shape ``(K, 2)``."""
+        return np.asarray(self.minima, np.float64).reshape(-1, 2)
+
+
+# Default starts are on a slope that shows each function's behaviour: between pits on peaks,
+# the classic (-1.2, 1) on Rosenbrock, near the central maximum on Himmelblau, between wells on
+# Rastrigin, on Beale's plateau, and just beside the saddle's stable line.
+FUNCTIONS: dict[str, Function2D] = {
+    spec.name: spec
+    for spec in (
+        Function2D(
+            "peaks",
+            peaks,
+            ((-3.0, 3.0), (-3.0, 3.0)),
+            "MATLAB's peaks, the course's 2-D surface: three pits of different depth",
+            (
+                (0.228278920556369, -1.625534957499996),
+                (-1.347396244368211, 0.204518866097005),
+                (0.296445553846832, 0.320196247666834),
+            ),
+            start=(-0.5, 1.5),
+        ),
+        Function2D(
+            "rosenbrock",
+            rosenbrock,
+            ((-2.0, 2.0), (-1.0, 3.0)),
+            "(1-x)² + 100(y-x²)²: a curved valley with a flat floor",
+            ((1.0, 1.0),),
+            start=(-1.2, 1.0),
+        ),
+        Function2D(
+            "himmelblau",
+            himmelblau,
+            ((-5.0, 5.0), (-5.0, 5.0)),
+            "(x²+y-11)² + (x+y²-7)²: four minima of equal depth, four basins",
+            (
+                (3.0, 2.0),
+                (-2.805118086952745, 3.131312518250573),
+                (-3.779310253377747, -3.283185991286170),
+                (3.584428340330492, -1.848126526964404),
+            ),
+            start=(0.0, 0.0),
+        ),
+        Function2D(
+            "rastrigin",
+            rastrigin,
+            ((-5.12, 5.12), (-5.12, 5.12)),
+            "20 + x² + y² - 10(cos 2πx + cos 2πy): 121 wells, deeper towards 0",
+            tuple(itertools.product(_RASTRIGIN_1D, _RASTRIGIN_1D)),
+            start=(2.3, -1.7),
+        ),
+        Function2D(
+            "beale",
+            beale,
+            ((-4.5, 4.5), (-4.5, 4.5)),
+            "Beale: one minimum in a narrow valley, steep walls, a flat stationary point",
+            ((3.0, 0.5),),
+            start=(1.0, 1.5),
+        ),
+        Function2D(
+            "saddle",
+            saddle,
+            ((-2.0, 2.0), (-2.0, 2.0)),
+            "x² + y⁴/4 - y²/2: a saddle at 0 between minima at (0, ±1)",
+            ((0.0, 1.0), (0.0, -1.0)),
+            start=(1.5, 0.05),
+        ),
+    )
+}
+
+
+def names() -> list[str]:
+    """The registered 2-D function names, in registry order.
+
+    >>> "rosenbrock" in names()
+    True
+    """
+    return list(FUNCTIONS)
+
+
+def get(name: str) -> Function2D:
+    """Look up a 2-D test function by name.
+
+    Args:
+        name: A key of :data:`FUNCTIONS`.
+
+    Returns:
+        The :class:`Function2D` registered under ``name``.
+
+    Raises:
+        TypeError: If ``name`` is not a string.
+        ValueError: If no function is registered under ``name``; the message lists the
+            available names.
+
+    >>> get("rosenbrock").minima
+    ((1.0, 1.0),)
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string such as 'himmelblau', got {type(name).__name__}")
+    try:
+        return FUNCTIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"name={name!r} is not a known 2-D test function; choose one of: {', '.join(FUNCTIONS)}"
+        ) from None

@@ -1,0 +1,655 @@
+"""Minima of f on a box of R^d, and which of them the runs of a d-dimensional sweep reached.
+
+:func:`find_minima_nd` starts Newton's method (gradient and Hessian from autodiff) from a grid
+of points over the box, all at once in one compiled call, keeps the points where it stopped
+with a negligible step and a positive definite Hessian, and merges the duplicates.
+:func:`nearest_minimum_nd` and :func:`basins_nd` label final positions by the minimum they
+ended near, with one label for "near none" and another for "diverged";
+:func:`random_starts_nd` draws starts at random over the box and reports, per learning rate
+and epoch count, the share of them reaching each minimum.
+
+Example:
+    >>> import jax
+    >>> from jaxgd.functions2d import himmelblau
+    >>> with jax.enable_x64(True):
+    ...     m = find_minima_nd(himmelblau, [(-5, 5), (-5, 5)])
+    >>> len(m), m.dim
+    (4, 2)
+    >>> [tuple(round(float(v), 5) for v in p) for p in m.x]
+    [(-3.77931, -3.28319), (-2.80512, 3.13131), (3.0, 2.0), (3.58443, -1.84813)]
+    >>> nearest_minimum_nd([[3.0, 2.0001], [0.0, 0.0], [float("nan"), 1.0]], m).tolist()
+    [2, -1, -2]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgd._validate import as_key, check_int, default_float, is_concrete, positive_float
+from jaxgd.result import SweepResult
+from jaxgd.sweep import sweep
+
+__all__ = [
+    "DIVERGED",
+    "NO_MINIMUM",
+    "BasinsND",
+    "MinimaND",
+    "RandomStartsND",
+    "basins_nd",
+    "find_minima_nd",
+    "grid_starts",
+    "nearest_minimum_nd",
+    "random_starts_nd",
+]
+
+#: Label of a run that ended within ``tol`` of no minimum (still on its way, stuck at a
+#: saddle or on a plateau, or past the box where no minimum was searched).
+NO_MINIMUM = -1
+#: Label of a run whose position or value is not finite.
+DIVERGED = -2
+
+#: Newton iterations per start: quadratic convergence needs a handful, the damped steps far
+#: from a minimum and the linear convergence at a nearly flat one need the rest.
+_MAX_ITER = 100
+#: Step lengths tried by the backtracking line search: 1, 1/2, ..., 2^-(n-1).
+_HALVINGS = 24
+#: Most Newton starts a default grid uses, whatever the dimension.
+_DEFAULT_STARTS = 4096
+#: Minima whose values tie with the lowest to this relative tolerance are all global.
+_TIE_RTOL = 1e-5
+
+
+@partial(jax.tree_util.register_dataclass, data_fields=None, meta_fields=None)
+@dataclasses.dataclass(frozen=True, eq=False)
+class MinimaND:
+    """Local minima of a function on R^d, sorted by their coordinates (first, then second...).
+
+    A pytree: its arrays are the leaves, so it passes through ``jax.jit``.
+
+    Attributes:
+        x: Locations, shape ``(K, d)``.
+        value: ``f(x)``, shape ``(K,)``.
+        global_: True where the minimum is global: as low as the lowest found, to a relative
+            ``1e-5`` (so the four equal minima of Himmelblau's function all count).
+    """
+
+    x: jax.Array
+    value: jax.Array
+    global_: jax.Array
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """``d``, the dimension of the space."""
+        return int(self.x.shape[1])
+
+    @property
+    def global_x(self) -> jax.Array:
+        """The global minima, shape ``(G, d)`` (``G = 0`` when none was found)."""
+        return self.x[np.flatnonzero(np.asarray(self.global_))]
+
+    @property
+    def global_value(self) -> float:
+        """``f`` at the global minima. Raises ``ValueError`` when there are none."""
+        if len(self) == 0:
+            raise ValueError("no minimum was found: check len(minima) first, or widen the box")
+        return float(np.min(np.asarray(self.value)))
+
+    @classmethod
+    def at(cls, f: Callable[[jax.Array], jax.Array], x: Any) -> MinimaND:
+        """Minima known in advance (closed forms, or a :class:`~jaxgd.functions2d.Function2D`'s
+        list): ``f`` evaluated at ``x`` of shape ``(K, d)``, sorted, global ones marked.
+
+        Example:
+            >>> from jaxgd.functions2d import saddle
+            >>> m = MinimaND.at(saddle, [(0.0, 1.0), (0.0, -1.0)])
+            >>> m.x.tolist(), m.global_.tolist()
+            ([[0.0, -1.0], [0.0, 1.0]], [True, True])
+        """
+        pts = np.asarray(x, default_float())
+        if pts.ndim != 2 or pts.shape[0] == 0:
+            raise ValueError(f"x must have shape (K, d) with K >= 1, got shape {pts.shape}")
+        value = np.asarray(jax.vmap(f)(jnp.asarray(pts)))
+        return _assemble(pts, value, scale=np.zeros(pts.shape[0]))
+
+
+def _is_global(value: np.ndarray) -> np.ndarray:
+    if value.size == 0:
+        return np.zeros(0, bool)
+    lowest = value.min()
+    return value <= lowest + _TIE_RTOL * max(1.0, abs(float(lowest)))
+
+
+def _assemble(x: np.ndarray, value: np.ndarray, *, scale: np.ndarray) -> MinimaND:
+    # Sorting on coordinates rounded to the merge scale: -1e-17 and 1e-17 are the same 0.
+    step = np.maximum(scale.max(initial=0.0), np.finfo(x.dtype).eps)
+    order = np.lexsort(tuple(np.round(x[:, k] / step) for k in reversed(range(x.shape[1]))))
+    x, value = x[order], value[order]
+    # device_put, unlike jnp.asarray, compiles nothing for a new shape.
+    return MinimaND(
+        x=jax.device_put(x),
+        value=jax.device_put(value),
+        global_=jax.device_put(_is_global(value.astype(np.float64))),
+    )
+
+
+def _check_nd_function(f: Any, d: int, dtype: np.dtype, name: str = "f") -> None:
+    """``f`` maps a ``(d,)`` vector to a real scalar and ``jax.grad`` can trace it."""
+    if not callable(f):
+        raise TypeError(
+            f"{name} must be a callable f(x) -> scalar taking x of shape ({d},); got "
+            f"{type(f).__name__}"
+        )
+    spec = jax.ShapeDtypeStruct((d,), dtype)
+    try:
+        out = jax.eval_shape(f, spec)
+    except Exception as e:
+        raise TypeError(
+            f"{name} failed on a point of shape ({d},): {type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}. Write f(x) for x of "
+            f"shape ({d},) with jax.numpy, e.g. `lambda x: (x**2).sum()`"
+        ) from None
+    if getattr(out, "shape", None) != () or not jnp.issubdtype(out.dtype, jnp.floating):
+        raise TypeError(
+            f"{name} must return a real scalar for x of shape ({d},); it returned "
+            f"{getattr(out, 'dtype', type(out).__name__)}{list(getattr(out, 'shape', []))}. "
+            "Sum or pick one entry, e.g. `(x**2).sum()`"
+        )
+    try:
+        jax.eval_shape(jax.grad(f), spec)
+    except Exception as e:
+        raise TypeError(
+            f"{name} cannot be differentiated by jax.grad: {type(e).__name__}. Use "
+            "differentiable jax.numpy operations (no while_loop or callbacks)"
+        ) from None
+
+
+def _as_bounds(bounds: Any) -> np.ndarray:
+    try:
+        b = np.asarray(bounds, np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "bounds must be numbers shaped (d, 2): one (lo, hi) pair per coordinate, e.g. "
+            "[(-5, 5), (-5, 5)]"
+        ) from None
+    if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] == 0:
+        raise ValueError(
+            f"bounds must have shape (d, 2), one (lo, hi) per coordinate, e.g. [(-5, 5), "
+            f"(-5, 5)]; got shape {b.shape}"
+        )
+    if not np.all(np.isfinite(b)) or not np.all(b[:, 0] < b[:, 1]):
+        raise ValueError(f"bounds must be finite with lo < hi on every row; got {b.tolist()}")
+    return b
+
+
+def _unit_grid(n: int, d: int) -> np.ndarray:
+    """``n^d`` points filling the unit cube, cell centres, so no start sits on an edge."""
+    axis = (np.arange(n) + 0.5) / n
+    return np.stack(np.meshgrid(*([axis] * d), indexing="ij"), -1).reshape(-1, d)
+
+
+def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Array, ...]:
+    """Damped Newton from ``x0`` that only ever goes downhill; the end and its diagnostics.
+
+    The Hessian's eigenvalues are replaced by their absolute values (floored at a relative
+    1e-8 of the largest): near a minimum this is Newton's step, at a saddle or maximum it turns
+    the step downhill along the negative curvature instead of towards the stationary point.
+    A backtracking search takes the longest of 1, 1/2, 1/4, ... of that step (capped at the
+    box's diameter) that lowers f, and none when none does, so the run stops where f stops
+    decreasing in floating point.
+    """
+    grad, hess = jax.grad(f), jax.hessian(f)
+    eps = jnp.finfo(x0.dtype).eps
+    alphas = 0.5 ** jnp.arange(_HALVINGS, dtype=x0.dtype)
+
+    def direction(x):
+        lam, vec = jnp.linalg.eigh(hess(x))
+        floor = 1e-8 * jnp.max(jnp.abs(lam)) + jnp.finfo(x.dtype).tiny
+        p = -vec @ ((vec.T @ grad(x)) / jnp.maximum(jnp.abs(lam), floor))
+        p = jnp.where(jnp.all(jnp.isfinite(p)), p, 0.0)
+        length = jnp.linalg.norm(p)
+        return p * jnp.minimum(1.0, diameter / jnp.maximum(length, eps)), lam
+
+    def body(_, x):
+        p, lam = direction(x)
+        values = jax.vmap(lambda a: f(x + a * p))(alphas)
+        ok = jnp.isfinite(values) & (values < f(x))
+        alpha = jnp.where(ok.any(), alphas[jnp.argmax(ok)], 0.0)
+        # Close to a non-degenerate minimum f is flat to rounding before x is exact: there the
+        # full Newton step is taken even when f cannot show a decrease, for full precision.
+        close = (lam[0] > 0) & (jnp.linalg.norm(p) <= 1e-3 * jnp.maximum(1.0, jnp.abs(x).max()))
+        return x + jnp.where(close, 1.0, alpha) * p
+
+    x = jax.lax.fori_loop(0, _MAX_ITER, body, x0)
+    lam, _ = jnp.linalg.eigh(hess(x))
+    # The full Newton step from where the run stopped: the distance to the stationary point.
+    newton = jnp.linalg.solve(hess(x), grad(x))
+    return x, f(x), jnp.linalg.norm(newton), lam[0], jnp.max(jnp.abs(lam))
+
+
+@partial(jax.jit, static_argnums=0)
+def _newton_all(
+    f: Callable, unit: jax.Array, extra: jax.Array, bounds: jax.Array
+) -> tuple[jax.Array, ...]:
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    starts = jnp.concatenate([lo + unit * (hi - lo), extra])
+    diameter = jnp.linalg.norm(hi - lo)
+    return jax.vmap(lambda x0: _newton_run(f, x0, diameter))(starts)
+
+
+def _bucket(n: int) -> int:
+    return 0 if n == 0 else max(8, 1 << (n - 1).bit_length())
+
+
+def find_minima_nd(
+    f: Callable[[jax.Array], jax.Array],
+    bounds: Any,
+    *,
+    grid: int | None = None,
+    tol: float | None = None,
+    extra_starts: Any = None,
+) -> MinimaND:
+    """The local minima of ``f: R^d -> R`` in a box, by Newton's method from many starts.
+
+    Newton runs from the centres of a ``grid^d`` lattice of cells over the box, all at once
+    (``vmap``, one compiled call); see the step rule below. A run's end is a minimum when its
+    remaining Newton step is at most ``tol * max(1, |x|)`` and its Hessian is positive
+    definite (smallest eigenvalue above ``100 eps`` of the largest); the ends within ``10 tol``
+    of each other are one minimum, the most precise kept. Minima outside the box are dropped, unless
+    found from ``extra_starts``.
+
+    Every start descends: at a saddle or maximum the step follows the negative curvature
+    downhill, and a backtracking line search only accepts steps that lower ``f``. A run that
+    has not arrived after 100 iterations is dropped, as are degenerate minima (a singular
+    Hessian, as at the origin of ``x^4 + y^4``), which this test cannot tell from a saddle.
+
+    The compiled code is cached per ``f`` (by identity) and per number of starts: new bounds
+    and a new ``tol`` compile nothing.
+
+    Args:
+        f: ``f(x) -> scalar`` for ``x`` of shape ``(d,)``, written with ``jax.numpy``.
+        bounds: ``(d, 2)``: one ``(lo, hi)`` per coordinate.
+        grid: starts per coordinate; default as many as keep the total at most 4096 (64 per
+            axis in 2-D, 16 in 3-D), at least 3.
+        tol: how far (in x) a run's end may still be from the stationary point; default
+            ``sqrt(eps)`` of the working float (about 3e-4 in float32, 1.5e-8 in float64).
+        extra_starts: more starts, shape ``(N, d)``, e.g. the final positions of a sweep's
+            runs (non-finite ones are skipped): the minima they lead to are kept wherever they
+            lie, like :func:`jaxgd.minima.find_minima_reached` in 1-D.
+
+    Returns:
+        A :class:`MinimaND`; empty (``K = 0``) when no start reached a minimum.
+
+    Raises:
+        TypeError: ``f`` does not map a ``(d,)`` vector to a real scalar, or cannot be
+            differentiated.
+        ValueError: ``bounds`` is not ``(d, 2)`` with ``lo < hi``; ``grid`` below 1; ``tol``
+            not positive; ``extra_starts`` not ``(N, d)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> m = find_minima_nd(lambda x: ((x - jnp.array([1.0, -2.0])) ** 2).sum(),
+        ...                    [(-3, 3), (-3, 3)], grid=4)
+        >>> m.x.tolist(), m.global_.tolist()
+        ([[1.0, -2.0]], [True])
+    """
+    b = _as_bounds(bounds)
+    d = b.shape[0]
+    dtype = np.dtype(default_float())
+    _check_nd_function(f, d, dtype)
+    if grid is None:
+        grid = max(3, math.floor(_DEFAULT_STARTS ** (1.0 / d) + 1e-9))
+    else:
+        grid = check_int("grid", grid, 1, fix="e.g. grid=32")
+    tol = float(np.sqrt(np.finfo(dtype).eps)) if tol is None else tol
+    tol = positive_float("tol", tol, example="1e-6")
+    if extra_starts is None:
+        extra = np.zeros((0, d), dtype)
+    else:
+        extra = np.asarray(extra_starts, dtype)
+        if extra.ndim != 2 or extra.shape[1] != d:
+            raise ValueError(
+                f"extra_starts must have shape (N, {d}) for {d}-dimensional bounds; got "
+                f"shape {extra.shape}"
+            )
+        extra = extra[np.all(np.isfinite(extra), axis=1)]
+        # Padding to a power of two (repeating the first start) keeps the shapes compiled few.
+        n = extra.shape[0]
+        if n:
+            extra = np.concatenate([extra, np.repeat(extra[:1], _bucket(n) - n, axis=0)])
+    unit = _unit_grid(grid, d).astype(dtype)
+    x, value, step, lam_min, lam_max = map(
+        np.asarray, _newton_all(f, jax.device_put(unit), jax.device_put(extra), b.astype(dtype))
+    )
+    scale = np.maximum(1.0, np.abs(x).max(axis=1))
+    eps = float(np.finfo(dtype).eps)
+    with np.errstate(invalid="ignore"):
+        ok = (
+            np.all(np.isfinite(x), axis=1)
+            & np.isfinite(value)
+            & (step <= tol * scale)
+            & (lam_min > 100.0 * eps * lam_max)
+        )
+        inside = np.all(
+            (x >= b[:, 0] - tol * scale[:, None]) & (x <= b[:, 1] + tol * scale[:, None]), 1
+        )
+    ok &= inside | (np.arange(x.shape[0]) >= unit.shape[0])
+    x, value, scale, step = x[ok], value[ok], scale[ok], step[ok]
+    # Duplicates: the end closest to its stationary point (smallest remaining Newton step)
+    # stands for every end near it; one that stopped early would carry its error along.
+    keep: list[int] = []
+    kept = np.empty((0, d), x.dtype)
+    for i in np.argsort(step, kind="stable"):
+        if not np.any(np.max(np.abs(kept - x[i]), axis=1) <= 10.0 * tol * scale[i]):
+            keep.append(int(i))
+            kept = x[keep]
+    idx = np.asarray(keep, int)
+    return _assemble(x[idx].reshape(-1, d), value[idx], scale=10.0 * tol * scale[idx])
+
+
+def grid_starts(bounds: Any, num: int | Sequence[int]) -> np.ndarray:
+    """Starts on an even grid over a box: the ends included, the first coordinate fastest.
+
+    The grid a basin map is drawn from (:func:`jaxgd.plotting.plot_basin_map` finds it again
+    in ``result.starts``).
+
+    Args:
+        bounds: ``(d, 2)``: one ``(lo, hi)`` per coordinate.
+        num: points per coordinate: one number for all, or one per coordinate.
+
+    Returns:
+        A float64 array of shape ``(prod(num), d)``.
+
+    Example:
+        >>> grid_starts([(0, 1), (-1, 1)], (2, 3)).tolist()
+        [[0.0, -1.0], [1.0, -1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+    """
+    b = _as_bounds(bounds)
+    d = b.shape[0]
+    nums = [num] * d if np.ndim(num) == 0 else list(num)
+    if len(nums) != d:
+        raise ValueError(f"num must give one count per coordinate ({d}); got {len(nums)}")
+    nums = [check_int("num", n, 2, fix="e.g. num=200") for n in nums]
+    axes = [np.linspace(lo, hi, n) for (lo, hi), n in zip(b, nums, strict=True)]
+    # indexing="xy" order reversed: the first coordinate varies fastest, row by row.
+    mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]
+    return np.stack([m.ravel() for m in mesh], axis=-1)
+
+
+def _check_minima(minima: Any) -> None:
+    if not isinstance(minima, MinimaND):
+        raise TypeError(
+            f"minima must be a MinimaND, got {type(minima).__name__}; make one with "
+            "jaxgd.minima_nd.find_minima_nd(f, bounds) or MinimaND.at(f, points)"
+        )
+
+
+def _check_tol(tol: Any) -> float:
+    return positive_float("tol", tol, example="1e-3")
+
+
+@jax.jit
+def _labels(
+    final: jax.Array, bad: jax.Array, x: jax.Array, is_global: jax.Array, tol: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Nearest minimum within ``tol`` of every point (Euclidean), one minimum at a time so the
+    memory stays at the size of ``final``."""
+    dtype = jnp.result_type(final, x)
+    final, x = final.astype(dtype), x.astype(dtype)
+
+    def step(carry, k):
+        best, index = carry
+        dist = jnp.sqrt(jnp.sum((final - x[k]) ** 2, axis=-1))
+        closer = dist < best
+        return (jnp.where(closer, dist, best), jnp.where(closer, k, index)), None
+
+    start = (jnp.full(final.shape[:-1], jnp.inf, dtype), jnp.full(final.shape[:-1], -1))
+    (best, index), _ = jax.lax.scan(step, start, jnp.arange(x.shape[0]))
+    bad = bad | ~jnp.all(jnp.isfinite(final), axis=-1)
+    near = (best <= tol) & ~bad
+    label = jnp.where(near, index, NO_MINIMUM)
+    label = jnp.where(bad, DIVERGED, label).astype(jnp.int32)
+    return label, near & is_global[jnp.maximum(index, 0)]
+
+
+def nearest_minimum_nd(final: Any, minima: MinimaND, *, tol: float = 1e-3) -> np.ndarray:
+    """Which minimum each point ended within ``tol`` of (Euclidean distance): an index.
+
+    Args:
+        final: Points, shape ``(..., d)`` (e.g. ``result.final`` of a d-dimensional sweep).
+        minima: From :func:`find_minima_nd` or :meth:`MinimaND.at`.
+        tol: The distance that counts as "at" a minimum; positive.
+
+    Returns:
+        int32 labels of shape ``final.shape[:-1]``: the index into ``minima.x`` of the nearest
+        minimum when it is within ``tol``; :data:`NO_MINIMUM` (-1) when none is;
+        :data:`DIVERGED` (-2) where any coordinate is not finite.
+
+    Raises:
+        TypeError: ``minima`` is not a :class:`MinimaND`.
+        ValueError: ``final``'s last axis is not ``d``; ``tol`` not positive.
+
+    Example:
+        >>> m = MinimaND.at(lambda x: (x**2).sum(), [(0.0, 0.0)])
+        >>> nearest_minimum_nd([[0.0, 1e-4], [1.0, 1.0], [float("inf"), 0.0]], m).tolist()
+        [0, -1, -2]
+    """
+    _check_minima(minima)
+    tol = _check_tol(tol)
+    pts = np.asarray(final) if is_concrete(final) else final
+    if np.ndim(pts) < 1 or np.shape(pts)[-1] != minima.dim:
+        raise ValueError(
+            f"final must have shape (..., {minima.dim}) to match {minima.dim}-dimensional "
+            f"minima; got shape {np.shape(pts)}"
+        )
+    return _label_all(pts, np.zeros(np.shape(pts)[:-1], bool), minima, tol)[0]
+
+
+def _label_all(final: Any, bad: Any, minima: MinimaND, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    if len(minima) == 0:
+        shape = np.shape(final)[:-1]
+        label = np.where(
+            np.asarray(bad) | ~np.all(np.isfinite(np.asarray(final)), axis=-1),
+            DIVERGED,
+            NO_MINIMUM,
+        )
+        return label.astype(np.int32), np.zeros(shape, bool)
+    # Host float64 arrays outside x64 mode become the working float32, as jnp.asarray would.
+    final, x = (
+        np.asarray(
+            a, jax.dtypes.canonicalize_dtype(np.result_type(np.asarray(a).dtype, np.float32))
+        )
+        if is_concrete(a)
+        else a
+        for a in (final, minima.x)
+    )
+    label, at_global = _labels(final, bad, x, minima.global_, tol)
+    return np.array(label), np.array(at_global)
+
+
+@partial(jax.tree_util.register_dataclass, data_fields=None, meta_fields=None)
+@dataclasses.dataclass(frozen=True, eq=False)
+class BasinsND:
+    """Which minimum every run of a d-dimensional sweep ended at.
+
+    Attributes:
+        index: int32, the result's shape without ``"coord"``: an index into ``minima.x``,
+            :data:`NO_MINIMUM` (-1) or :data:`DIVERGED` (-2).
+        reached_global: True where ``index`` is a global minimum.
+        dims: The axis names, the result's without ``"coord"``.
+    """
+
+    index: np.ndarray
+    reached_global: np.ndarray
+    dims: tuple[str, ...] = dataclasses.field(metadata={"static": True})
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of ``index``."""
+        return tuple(self.index.shape)
+
+    def share(self, k: int, *, over: str = "start") -> np.ndarray:
+        """The share of runs along ``over`` whose label is ``k`` (a minimum, -1 or -2)."""
+        if over not in self.dims:
+            raise ValueError(f"over={over!r} is not an axis; the axes are {list(self.dims)}")
+        return (self.index == k).mean(axis=self.dims.index(over))
+
+
+def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> BasinsND:
+    """Label every run of a d-dimensional sweep with the minimum it ended within ``tol`` of.
+
+    A run is :data:`DIVERGED` when its position or value is not finite or its ``diverged`` flag
+    is set; :data:`NO_MINIMUM` when it ended farther than ``tol`` from every minimum.
+
+    Args:
+        result: A :class:`~jaxgd.SweepResult` whose last dimension is ``"coord"``.
+        minima: From :func:`find_minima_nd` or :meth:`MinimaND.at`, of the same ``d``.
+        tol: The distance that counts as "at" a minimum; positive.
+
+    Returns:
+        A :class:`BasinsND` with the result's dims, ``"coord"`` dropped.
+
+    Raises:
+        TypeError: ``result`` is not a SweepResult or ``minima`` not a MinimaND.
+        ValueError: ``result`` has no ``"coord"`` dimension (a 1-D sweep: use
+            :func:`jaxgd.basins`) or its ``d`` differs from the minima's.
+
+    Example:
+        >>> import jaxgd
+        >>> from jaxgd.functions2d import saddle
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> res = jaxgd.sweep(saddle, [[1.0, 0.5], [1.0, -0.5], [1.0, 0.0]], [0.1, 5.0], [300])
+        >>> b = basins_nd(res, m)
+        >>> b.dims, b.index[:, :, 0].tolist()
+        (('start', 'learning_rate', 'epochs'), [[1, -2], [0, -2], [-1, -2]])
+    """
+    if not isinstance(result, SweepResult):
+        raise TypeError(
+            f"result must be a SweepResult, got {type(result).__name__}; make one with "
+            "jaxgd.sweep(f, starts of shape (S, d), learning_rates, epochs)"
+        )
+    _check_minima(minima)
+    tol = _check_tol(tol)
+    if not result.dims or result.dims[-1] != "coord":
+        raise ValueError(
+            f"result must come from a d-dimensional sweep (last dimension 'coord'); its "
+            f"dims are {list(result.dims)}. For a 1-D sweep use jaxgd.basins"
+        )
+    final = np.asarray(result.final)
+    if final.shape[-1] != minima.dim:
+        raise ValueError(
+            f"result has d = {final.shape[-1]} but minima have d = {minima.dim}; find the "
+            "minima of the same f"
+        )
+    bad = np.asarray(result.diverged, bool) | ~np.isfinite(np.asarray(result.value))
+    label, at_global = _label_all(final, bad, minima, tol)
+    return BasinsND(index=label, reached_global=at_global, dims=tuple(result.dims[:-1]))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RandomStartsND:
+    """Where ``n`` random starts end, per (learning rate, epoch count).
+
+    Attributes:
+        share: ``(L, E, K)``: the share of the starts that reached each minimum.
+        success: ``(L, E)``: the share that reached a global minimum.
+        nowhere: ``(L, E)``: the share within ``tol`` of no minimum (not diverged).
+        diverged: ``(L, E)``: the share that diverged.
+        result: The sweep over the starts, dims ``("start", "learning_rate", "epochs",
+            "coord")``.
+        minima: The minima the runs were matched against.
+    """
+
+    share: np.ndarray
+    success: np.ndarray
+    nowhere: np.ndarray
+    diverged: np.ndarray
+    result: SweepResult
+    minima: MinimaND
+
+
+def random_starts_nd(
+    f: Callable[[jax.Array], jax.Array],
+    key: Any,
+    bounds: Any,
+    learning_rates: Any,
+    epochs: Any,
+    *,
+    n: int = 1000,
+    minima: MinimaND | None = None,
+    tol: float = 1e-3,
+    **sweep_kwargs: Any,
+) -> RandomStartsND:
+    """Draw ``n`` starts uniformly over the box and count where descent takes them.
+
+    One :func:`jaxgd.sweep` over the ``(n, d)`` starts at every rate and epoch count; every
+    run is labelled by :func:`basins_nd`.
+
+    Args:
+        f: ``f(x) -> scalar`` for ``x`` of shape ``(d,)``.
+        key: A ``jax.random`` key, e.g. ``jax.random.key(0)``.
+        bounds: ``(d, 2)``, the box to draw from.
+        learning_rates, epochs: As for :func:`jaxgd.sweep`.
+        n: Number of random starts.
+        minima: The minima to match against; default :func:`find_minima_nd` of ``f`` over
+            ``bounds`` with the runs' ends as extra starts.
+        tol: The distance that counts as "at" a minimum.
+        **sweep_kwargs: Passed on to :func:`jaxgd.sweep` (``optimizer=``, ...).
+
+    Returns:
+        A :class:`RandomStartsND`.
+
+    Example:
+        >>> import jax
+        >>> from jaxgd.functions2d import saddle
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> rs = random_starts_nd(saddle, jax.random.key(0), [(-2, 2), (-2, 2)], [0.1], [300],
+        ...                       n=100, minima=m)
+        >>> rs.share.shape, float(rs.success[0, 0])
+        ((1, 1, 2), 1.0)
+    """
+    b = _as_bounds(bounds)
+    n = check_int("n", n, 1, fix="e.g. n=1000")
+    tol = _check_tol(tol)
+    if minima is not None:
+        _check_minima(minima)
+    dtype = default_float()
+    u = jax.random.uniform(as_key("key", key), (n, b.shape[0]), dtype)
+    starts = jnp.asarray(b[:, 0], dtype) + u * jnp.asarray(b[:, 1] - b[:, 0], dtype)
+    res = sweep(f, starts, learning_rates, epochs, **sweep_kwargs)
+    if minima is None:
+        ends = np.asarray(res.final).reshape(-1, b.shape[0])
+        minima = find_minima_nd(f, b, extra_starts=_sample(ends))
+    basins = basins_nd(res, minima, tol=tol)
+    order = [basins.dims.index(d) for d in ("start", "learning_rate", "epochs")]
+    index = np.transpose(basins.index, order)
+    at_global = np.transpose(basins.reached_global, order)
+    share = np.stack([(index == k).mean(axis=0) for k in range(len(minima))], axis=-1)
+    share = share.reshape(*index.shape[1:], len(minima))  # (L, E, 0) when K = 0
+    return RandomStartsND(
+        share=share,
+        success=at_global.mean(axis=0),
+        nowhere=(index == NO_MINIMUM).mean(axis=0),
+        diverged=(index == DIVERGED).mean(axis=0),
+        result=res,
+        minima=minima,
+    )
+
+
+def _sample(ends: np.ndarray, most: int = 4096) -> np.ndarray:
+    """At most ``most`` distinct finite ends: Newton from all of a large sweep's is wasted."""
+    ends = ends[np.all(np.isfinite(ends), axis=1)]
+    ends = np.unique(np.round(ends, 6), axis=0)
+    if ends.shape[0] > most:
+        ends = ends[np.random.default_rng(0).choice(ends.shape[0], most, replace=False)]
+    return ends

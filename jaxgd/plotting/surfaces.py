@@ -1,0 +1,573 @@
+"""Pictures of descent on a 2-D surface: contour maps with paths, and maps of basins.
+
+:func:`plot_paths` draws f as filled contours with the paths of several runs on top (one
+colour per group: a learning rate, an optimiser), each start a circle, each end a cross, the
+known minima stars. :func:`basin_map` colours a grid of starts by the minimum each run
+reached; :func:`plot_basin_map` draws one from a d-dimensional sweep, and
+:func:`plot_basin_maps` one per learning rate, side by side with shared colours. Diverged runs
+are grey and runs near no minimum light, as in every jaxgd map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, basins_nd
+from jaxgd.plotting._common import (
+    DIVERGED_COLOR,
+    _axes,
+    _edges,
+    _footer,
+    _precision,
+    _subplots,
+)
+from jaxgd.result import SweepResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["basin_map", "plot_basin_map", "plot_basin_maps", "plot_paths"]
+
+#: Face of cells whose run ended near no minimum: light, so it reads as "no value".
+NOWHERE_COLOR = "0.93"
+#: One colour per minimum, by its index, the same in every panel; grey is left to divergence.
+_MINIMUM_COLORS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:olive",
+    "tab:cyan",
+    "gold",
+    "navy",
+    "lime",
+)
+#: Paths: one colour per group, dark enough to show on a light-to-dark colour map.
+_PATH_COLORS = (
+    "tab:red",
+    "black",
+    "white",
+    "tab:orange",
+    "magenta",
+    "tab:cyan",
+    "lime",
+    "tab:brown",
+)
+#: Legend entries named one by one; more minima than this are summed up in one line.
+_MOST_LISTED = 10
+
+
+@partial(jax.jit, static_argnums=0)
+def _surface(f: Callable, x: jax.Array, y: jax.Array) -> jax.Array:
+    return jax.vmap(jax.vmap(lambda a, b: f(jnp.stack([a, b]))))(x, y)
+
+
+def _domain(domain: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    try:
+        (x0, x1), (y0, y1) = ((float(a), float(b)) for a, b in domain)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"domain must be ((x_lo, x_hi), (y_lo, y_hi)), e.g. ((-5, 5), (-5, 5)); got {domain!r}"
+        ) from None
+    if not (np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1):
+        raise ValueError(f"domain must be finite with lo < hi on both axes; got {domain!r}")
+    return (x0, x1), (y0, y1)
+
+
+def _levels(values: np.ndarray, n: int) -> np.ndarray:
+    """Contour levels: evenly spaced, unless most of the plane lies in the bottom tenth of f's
+    range (a steep wall around a valley, as in Rosenbrock's and Beale's functions); then at
+    quantiles of f over the plane, so each band covers an equal area and the valley floor
+    does not become one colour."""
+    from matplotlib.ticker import MaxNLocator
+
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.linspace(0.0, 1.0, n)
+    lo, hi = float(finite.min()), float(finite.max())
+    if not lo < hi:
+        return np.array([lo - 0.5, lo + 0.5])
+    if (float(np.median(finite)) - lo) < 0.1 * (hi - lo):
+        levels = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n)))
+        if levels.size >= 2:
+            return levels
+    return MaxNLocator(n).tick_values(lo, hi)
+
+
+def _draw_surface(
+    ax: Axes, f: Callable, domain: Any, *, num: int, levels: int, cmap: str
+) -> tuple[Any, np.ndarray]:
+    (x0, x1), (y0, y1) = domain
+    xs, ys = np.linspace(x0, x1, num), np.linspace(y0, y1, num)
+    gx, gy = np.meshgrid(xs, ys)
+    z = np.asarray(_surface(f, jnp.asarray(gx), jnp.asarray(gy)), np.float64)
+    lv = _levels(z, levels)
+    from matplotlib.colors import BoundaryNorm
+
+    # One colour step per band, however unevenly the levels are spaced.
+    norm = BoundaryNorm(lv, ncolors=256)
+    filled = ax.contourf(gx, gy, z, levels=lv, cmap=cmap, norm=norm)
+    ax.contour(gx, gy, z, levels=lv, colors="k", linewidths=0.3, alpha=0.35)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set(xlabel="x", ylabel="y")
+    ax.set_aspect("equal" if max(x1 - x0, y1 - y0) <= 3 * min(x1 - x0, y1 - y0) else "auto")
+    return filled, z
+
+
+def _mark_minima(ax: Axes, minima: MinimaND | None, label: str = "minimum") -> None:
+    if minima is None or len(minima) == 0:
+        return
+    x = np.asarray(minima.x, np.float64)
+    best = np.asarray(minima.global_, bool)
+    # Many minima (Rastrigin's 121): small marks, so the paths stay visible.
+    ms = 11 if x.shape[0] <= 20 else 6
+    ax.plot(*x[~best].T, "*", ms=ms, mfc="white", mec="k", mew=0.6, ls="none", label=label)
+    ax.plot(
+        *x[best].T, "*", ms=15, mfc="gold", mec="k", mew=0.8, ls="none", label=f"global {label}"
+    )
+
+
+def plot_paths(
+    f: Callable[[jax.Array], jax.Array],
+    domain: Any,
+    paths: Any,
+    *,
+    labels: Sequence[str] | None = None,
+    minima: MinimaND | None = None,
+    levels: int = 30,
+    num: int = 300,
+    cmap: str = "viridis",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """f as a contour map over ``domain``, with the paths of descent runs drawn on it.
+
+    Args:
+        f: ``f(p) -> scalar`` for ``p`` of shape ``(2,)``, written with ``jax.numpy``.
+        domain: ``((x_lo, x_hi), (y_lo, y_hi))``, the rectangle to draw; widened (by at most
+            half its size on each side) to show where the paths went.
+        paths: the positions of each run, shape ``(R, T, 2)`` (e.g. from
+            ``jaxgd.descend(..., trajectory=True)`` under ``jax.vmap``), or a sequence of
+            ``(T_i, 2)`` arrays. Non-finite positions (a run that diverged) break the line.
+        labels: one label per path; paths that share a label share a colour and one legend
+            entry (e.g. ``"rate 0.01"``). Default: one colour for all, labelled "descent".
+        minima: minima to mark (:class:`~jaxgd.minima_nd.MinimaND`); the global ones gold.
+        levels: number of contour levels (placed at quantiles of f over the domain).
+        num: grid points per axis at which f is evaluated.
+        cmap: matplotlib colour map of f.
+        title: axes title.
+        ax: draw into this axes instead of a new figure (no colour bar is added then).
+
+    Returns:
+        The figure: the map, then its colour bar.
+
+    Raises:
+        ValueError: ``domain`` is not two ``(lo, hi)`` pairs, a path is not ``(T, 2)``, or
+            ``labels`` does not give one label per path.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from jaxgd.plotting import close
+        >>> from jaxgd.functions2d import himmelblau
+        >>> paths = np.array([[[0.0, 0.0], [2.0, 1.0], [3.0, 2.0]],
+        ...                   [[0.0, -1.0], [2.0, -1.5], [3.58, -1.85]]])
+        >>> fig = plot_paths(himmelblau, ((-5, 5), (-5, 5)), paths, labels=["a", "b"])
+        >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        ['a', 'b', 'start', 'end']
+        >>> close(fig)
+    """
+    dom = _domain(domain)
+    precision = _precision(*(p for p in paths if hasattr(p, "dtype")), np.float32(0))
+    runs = [np.asarray(p, np.float64) for p in paths]
+    for i, p in enumerate(runs):
+        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
+            raise ValueError(
+                f"paths[{i}] must have shape (T, 2): the positions of one run; got {p.shape}"
+            )
+    if labels is None:
+        labels = ["descent"] * len(runs)
+    labels = [str(s) for s in labels]
+    if len(labels) != len(runs):
+        raise ValueError(f"labels must give one label per path: {len(runs)}, got {len(labels)}")
+    own = ax is None
+    fig, ax = _axes(ax, (7.5, 7.0))
+    filled, _ = _draw_surface(ax, f, _widened(dom, runs), num=num, levels=levels, cmap=cmap)
+    if own:
+        lv = np.asarray(filled.levels)
+        steps = np.diff(lv)
+        if steps.max() > 1.5 * steps.min():
+            # Quantile levels: bands of equal height in the bar, a few level values as ticks.
+            cbar = fig.colorbar(
+                filled, ax=ax, label="f(x, y) (bands of equal area)", spacing="uniform"
+            )
+            ticks = lv[:: max(1, lv.size // 7)]
+            cbar.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])
+        else:
+            fig.colorbar(filled, ax=ax, label="f(x, y)")
+    groups = list(dict.fromkeys(labels))
+    color = {g: _PATH_COLORS[i % len(_PATH_COLORS)] for i, g in enumerate(groups)}
+    # Paths of different groups often share a valley: earlier groups are drawn wider, so each
+    # later one shows inside the one it covers.
+    width = {g: 1.4 + 2.5 * (len(groups) - 1 - i) for i, g in enumerate(groups)}
+    for p, lab in zip(runs, labels, strict=True):
+        c = color[lab]
+        ax.plot(*p.T, "-", color=c, lw=width[lab], alpha=0.9, label=lab)
+        ax.plot(*p.T, ".", color=c, ms=2.5, alpha=0.6)
+        ax.plot(*p[0], "o", ms=7, mfc=c, mec="k", mew=0.8)
+        finite = np.flatnonzero(np.all(np.isfinite(p), axis=1))
+        if finite.size:
+            ax.plot(*p[finite[-1]], "X", ms=9, mfc=c, mec="k", mew=0.8)
+    _mark_minima(ax, minima)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=color[g], lw=width[g], label=g) for g in groups]
+    handles += [
+        Line2D([], [], marker="o", ls="none", mfc="0.6", mec="k", ms=7, label="start"),
+        Line2D([], [], marker="X", ls="none", mfc="0.6", mec="k", ms=9, label="end"),
+    ]
+    if minima is not None and len(minima):
+        best = np.asarray(minima.global_, bool)
+        if (~best).any():
+            handles.append(
+                Line2D([], [], marker="*", ls="none", mfc="white", mec="k", ms=11, label="minimum")
+            )
+        handles.append(
+            Line2D(
+                [], [], marker="*", ls="none", mfc="gold", mec="k", ms=14, label="global minimum"
+            )
+        )
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.09),
+        fontsize="small",
+        ncols=min(4, len(handles)),
+        facecolor="0.85",  # a white path must show in the legend too
+    )
+    if title:
+        ax.set_title(title)
+    _footer(fig, precision)
+    return fig
+
+
+def _widened(domain: Any, runs: list[np.ndarray]) -> Any:
+    """``domain``, grown to show where the paths went, by at most half its size on each side
+    (a run that diverged is drawn to the frame)."""
+    (x0, x1), (y0, y1) = domain
+    pts = np.concatenate([p[np.all(np.isfinite(p), axis=1)] for p in runs])
+    if pts.size == 0:
+        return domain
+    wx, wy = 0.5 * (x1 - x0), 0.5 * (y1 - y0)
+    lo = np.maximum(pts.min(axis=0), (x0 - wx, y0 - wy))
+    hi = np.minimum(pts.max(axis=0), (x1 + wx, y1 + wy))
+    pad = 0.03 * np.array([x1 - x0, y1 - y0])
+    lo = np.where(lo < (x0, y0), lo - pad, (x0, y0))
+    hi = np.where(hi > (x1, y1), hi + pad, (x1, y1))
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def _grid_of(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The x and y values of a full grid of starts, and each start's column and row."""
+    if starts.ndim != 2 or starts.shape[1] != 2:
+        raise ValueError(f"starts must have shape (S, 2), got {starts.shape}")
+    xs, col = np.unique(starts[:, 0], return_inverse=True)
+    ys, row = np.unique(starts[:, 1], return_inverse=True)
+    cells = np.bincount(row * xs.size + col, minlength=xs.size * ys.size)
+    if xs.size < 2 or ys.size < 2 or not np.all(cells == 1):
+        raise ValueError(
+            f"the starts must form a full grid over the plane, each point once ({xs.size} x "
+            f"values and {ys.size} y values for {starts.shape[0]} starts); make them with "
+            "jaxgd.minima_nd.grid_starts(bounds, num)"
+        )
+    return xs, ys, col, row
+
+
+def _minimum_color(k: int) -> str:
+    return _MINIMUM_COLORS[k % len(_MINIMUM_COLORS)]
+
+
+def _point(x: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in x) + ")"
+
+
+def basin_map(
+    ax: Axes,
+    starts: Any,
+    labels: Any,
+    minima: MinimaND,
+    *,
+    legend: bool = True,
+) -> list[Any]:
+    """Draw into ``ax`` a grid of starts coloured by the label of each start's run.
+
+    Args:
+        ax: the axes.
+        starts: ``(S, 2)``, a full grid of points (any order; from
+            :func:`~jaxgd.minima_nd.grid_starts`).
+        labels: ``(S,)`` ints as :func:`~jaxgd.minima_nd.nearest_minimum_nd` gives them: an
+            index into ``minima.x``, -1 (near no minimum: light) or -2 (diverged: grey).
+        minima: the minima the labels index; marked with stars (the global ones gold).
+        legend: add a legend below the map listing each minimum reached (its coordinates and
+            the share of starts), near none, and diverged.
+
+    Returns:
+        The legend handles (for a shared legend over several maps).
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from jaxgd.plotting import close
+        >>> from jaxgd.minima_nd import MinimaND, grid_starts
+        >>> from jaxgd.functions2d import saddle
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> starts = grid_starts([(-2, 2), (-2, 2)], 4)
+        >>> labels = np.where(starts[:, 1] > 0, 1, 0)
+        >>> labels[0] = -2
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
+        >>> handles = basin_map(ax, starts, labels, m)
+        >>> [h.get_label() for h in handles]
+        ['global minimum (0, -1): 7 of 16 starts', 'global minimum (0, 1): 8 of 16 starts', 'diverged: 1 of 16 starts']
+        >>> close(fig)
+    """  # noqa: E501
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    pts = np.asarray(starts, np.float64)
+    lab = np.asarray(labels).astype(int).ravel()
+    xs, ys, col, row = _grid_of(pts)
+    if lab.size != pts.shape[0]:
+        raise ValueError(f"labels must have one entry per start ({pts.shape[0]}), got {lab.size}")
+    k = len(minima)
+    if np.any((lab < DIVERGED) | (lab >= k)):
+        raise ValueError(f"labels must be -2, -1 or an index into the {k} minima")
+    img = np.empty((ys.size, xs.size), int)
+    img[row, col] = lab
+    colors = [DIVERGED_COLOR, NOWHERE_COLOR] + [_minimum_color(i) for i in range(k)]
+    cmap = ListedColormap(colors)
+    norm = BoundaryNorm(np.arange(DIVERGED - 0.5, k + 0.5), cmap.N)
+    ax.pcolormesh(_edges(xs), _edges(ys), img, cmap=cmap, norm=norm, rasterized=True)
+    ax.set_xlim(_edges(xs)[[0, -1]])
+    ax.set_ylim(_edges(ys)[[0, -1]])
+    x = np.asarray(minima.x, np.float64) if k else np.zeros((0, 2))
+    best = np.asarray(minima.global_, bool) if k else np.zeros(0, bool)
+    ax.plot(*x[~best].T, "*", ms=10, mfc="white", mec="k", mew=0.8, ls="none")
+    ax.plot(*x[best].T, "*", ms=13, mfc="gold", mec="k", mew=0.8, ls="none")
+    ax.set(xlabel="x start", ylabel="y start")
+    (x0, x1), (y0, y1) = _edges(xs)[[0, -1]], _edges(ys)[[0, -1]]
+    ax.set_aspect("equal" if max(x1 - x0, y1 - y0) <= 3 * min(x1 - x0, y1 - y0) else "auto")
+
+    n = lab.size
+    counts = np.bincount(lab - DIVERGED, minlength=k + 2)
+    reached = [i for i in range(k) if counts[i + 2]]
+    reached.sort(key=lambda i: -counts[i + 2])
+    shown = sorted(reached[:_MOST_LISTED])
+    handles = []
+    for i in shown:
+        kind = "global minimum" if best[i] else "minimum"
+        handles.append(
+            Patch(
+                color=_minimum_color(i),
+                label=f"{kind} {_point(x[i])}: {counts[i + 2]} of {n} starts",
+            )
+        )
+    rest = reached[_MOST_LISTED:]
+    if rest:
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor="0.5",
+                label=f"{len(rest)} more minima: {int(sum(counts[i + 2] for i in rest))} of {n}",
+            )
+        )
+    if counts[1]:
+        handles.append(
+            Patch(
+                facecolor=NOWHERE_COLOR,
+                edgecolor="0.5",
+                label=f"near no minimum: {counts[1]} of {n}",
+            )
+        )
+    if counts[0]:
+        handles.append(Patch(color=DIVERGED_COLOR, label=f"diverged: {counts[0]} of {n} starts"))
+    if legend:
+        ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.12),
+            fontsize="small",
+            ncols=1 if len(handles) <= 4 else 2,
+        )
+    return handles
+
+
+def _basin_result(result: Any) -> SweepResult:
+    if not isinstance(result, SweepResult):
+        raise TypeError(
+            f"result must be a SweepResult, got {type(result).__name__}; make one with "
+            "jaxgd.sweep(f, grid_starts(bounds, num), learning_rates, epochs)"
+        )
+    if "coord" not in result.dims or result.sizes["coord"] != 2:
+        raise ValueError(
+            f"result must come from a 2-D sweep (a 'coord' dimension of length 2); its dims "
+            f"are {result.sizes}"
+        )
+    return result
+
+
+def _at_epochs(result: SweepResult, epochs: int | None) -> SweepResult:
+    if "epochs" not in result.dims:
+        return result
+    if epochs is None:
+        return result.isel(epochs=int(np.argmax(np.asarray(result.epochs))))
+    return result.sel(epochs=epochs)
+
+
+def plot_basin_map(
+    result: SweepResult,
+    minima: MinimaND,
+    *,
+    tol: float = 1e-3,
+    epochs: int | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Which minimum the run from each start of a grid reached, at one learning rate.
+
+    Args:
+        result: a 2-D sweep from a grid of starts (:func:`~jaxgd.minima_nd.grid_starts`) at
+            one learning rate (select it first, e.g. ``res.sel(learning_rate=0.01)``).
+        minima: the minima to match the runs against.
+        tol: how close to a minimum a run must end to have reached it.
+        epochs: which epoch count to draw; default the largest.
+        title: axes title; default says the rate and epochs.
+        ax: draw into this axes instead of a new figure.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jaxgd
+        >>> from jaxgd.plotting import close
+        >>> from jaxgd.functions2d import saddle
+        >>> from jaxgd.minima_nd import MinimaND, grid_starts
+        >>> res = jaxgd.sweep(saddle, grid_starts([(-2, 2), (-2, 2)], 9), [0.1], [200])
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> fig = plot_basin_map(res, m)
+        >>> fig.axes[0].get_title()
+        'Where descent ends: rate 0.1, 200 epochs'
+        >>> close(fig)
+    """
+    res = _at_epochs(_basin_result(result), epochs)
+    if "learning_rate" in res.dims:
+        if res.sizes["learning_rate"] != 1:
+            raise ValueError(
+                f"result has {res.sizes['learning_rate']} learning rates; select one "
+                "(res.sel(learning_rate=...)) or draw them all with plot_basin_maps"
+            )
+        res = res.isel(learning_rate=0)
+    if set(res.dims) != {"start", "coord"}:
+        raise ValueError(
+            f"result must have only the start and coord dimensions left, got {res.sizes}; "
+            "select the others first"
+        )
+    labels = basins_nd(res, minima, tol=tol).index
+    fig, ax = _axes(ax, (7.0, 7.5))
+    basin_map(ax, np.asarray(res.starts), labels, minima)
+    rate, n = float(np.asarray(res.learning_rates)), int(np.asarray(res.epochs))
+    ax.set_title(title if title is not None else f"Where descent ends: rate {rate:g}, {n} epochs")
+    _footer(fig, _precision(res.final))
+    return fig
+
+
+def plot_basin_maps(
+    result: SweepResult,
+    minima: MinimaND,
+    *,
+    tol: float = 1e-3,
+    epochs: int | None = None,
+    ncols: int | None = None,
+    suptitle: str | None = None,
+) -> Figure:
+    """One basin map per learning rate, side by side, with the same colour for each minimum.
+
+    Args:
+        result: a 2-D sweep from a grid of starts over several learning rates.
+        minima: the minima to match the runs against.
+        tol: how close to a minimum a run must end to have reached it.
+        epochs: which epoch count to draw; default the largest.
+        ncols: maps per row; default all in one row up to 4.
+        suptitle: figure title.
+
+    Returns:
+        The figure: one axes per rate, and one legend below them for all.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jaxgd
+        >>> from jaxgd.plotting import close
+        >>> from jaxgd.functions2d import saddle
+        >>> from jaxgd.minima_nd import MinimaND, grid_starts
+        >>> res = jaxgd.sweep(saddle, grid_starts([(-2, 2), (-2, 2)], 9), [0.1, 3.0], [200])
+        >>> m = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+        >>> fig = plot_basin_maps(res, m)
+        >>> [ax.get_title().splitlines()[0] for ax in fig.axes]
+        ['learning rate 0.1', 'learning rate 3']
+        >>> close(fig)
+    """
+    from matplotlib.patches import Patch
+
+    res = _at_epochs(_basin_result(result), epochs)
+    # A result with the rate already selected still gets its one panel.
+    rates = list(range(res.sizes["learning_rate"])) if "learning_rate" in res.dims else [None]
+    n = len(rates)
+    ncols = min(n, 4) if ncols is None else ncols
+    nrows = -(-n // ncols)
+    fig, axes = _subplots(nrows, ncols, figsize=(4.6 * ncols, 4.6 * nrows + 1.6), squeeze=False)
+    labels_all = basins_nd(res, minima, tol=tol)
+    index = np.asarray(labels_all.index)
+    lr_axis = labels_all.dims.index("learning_rate") if rates[0] is not None else None
+    used: dict[str, Any] = {}
+    for i, r in enumerate(rates):
+        ax = axes.flat[i]
+        lab = index if lr_axis is None else np.take(index, r, axis=lr_axis)
+        sub = res if r is None else res.isel(learning_rate=r)
+        handles = basin_map(ax, np.asarray(sub.starts), lab, minima, legend=False)
+        for h in handles:
+            key = h.get_label().split(":")[0]
+            used.setdefault(key, h)
+        rate = float(np.asarray(sub.learning_rates))
+        diverged = float(np.mean(lab == DIVERGED))
+        nowhere = float(np.mean(lab == NO_MINIMUM))
+        ax.set_title(f"learning rate {rate:g}\ndiverged {diverged:.0%}, near none {nowhere:.0%}")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    handles = [
+        Patch(
+            facecolor=h.get_facecolor(),
+            edgecolor=h.get_edgecolor(),
+            label=key,
+        )
+        for key, h in used.items()
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)))
+    n_epochs = int(np.asarray(res.epochs))
+    fig.suptitle(suptitle or f"Where descent ends after {n_epochs} epochs, by start")
+    _footer(fig, _precision(res.final))
+    return fig

@@ -1,0 +1,261 @@
+"""Minima in d dimensions: multi-start Newton, labels by nearest minimum, basins."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxgd
+from jaxgd import functions2d as fns2
+from jaxgd.minima_nd import (
+    DIVERGED,
+    NO_MINIMUM,
+    MinimaND,
+    basins_nd,
+    find_minima_nd,
+    grid_starts,
+    nearest_minimum_nd,
+    random_starts_nd,
+)
+
+HIMMELBLAU = np.array(
+    [
+        (-3.779310, -3.283186),
+        (-2.805118, 3.131312),
+        (3.0, 2.0),
+        (3.584428, -1.848126),
+    ]
+)
+
+
+def test_himmelblau_four_minima(x64):
+    m = find_minima_nd(fns2.himmelblau, fns2.get("himmelblau").domain)
+    assert len(m) == 4 and m.dim == 2
+    np.testing.assert_allclose(np.asarray(m.x), HIMMELBLAU, atol=1e-6)
+    # Closed form (3, 2) to rounding, the others to the float64 Newton values listed.
+    np.testing.assert_allclose(
+        np.asarray(m.x), fns2.get("himmelblau").minima_array[[2, 1, 0, 3]], atol=1e-12
+    )
+    assert np.asarray(m.global_).all()
+    assert np.all(np.abs(np.asarray(m.value)) < 1e-20)
+    np.testing.assert_array_equal(np.asarray(m.global_x), np.asarray(m.x))
+
+
+def test_himmelblau_float32():
+    m = find_minima_nd(fns2.himmelblau, fns2.get("himmelblau").domain)
+    assert m.x.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(m.x), HIMMELBLAU, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "beale", "peaks", "saddle"])
+def test_library_minima_found(name, x64):
+    """Every minimum the library lists, and nothing else: the saddle's origin is no minimum."""
+    spec = fns2.get(name)
+    m = find_minima_nd(spec.f, spec.domain)
+    listed = spec.minima_array
+    assert len(m) == len(listed)
+    d = np.linalg.norm(np.asarray(m.x)[:, None] - listed[None], axis=-1)
+    assert np.all(d.min(axis=1) <= 1e-9), d
+
+
+def test_rosenbrock_and_saddle_closed_forms(x64):
+    m = find_minima_nd(fns2.rosenbrock, [(-2, 2), (-1, 3)])
+    assert np.asarray(m.x).tolist() == [[1.0, 1.0]] and float(m.value[0]) == 0.0
+    s = find_minima_nd(fns2.saddle, [(-2, 2), (-2, 2)])
+    assert np.asarray(s.x).tolist() == [[0.0, -1.0], [0.0, 1.0]]
+    assert np.asarray(s.value).tolist() == [-0.25, -0.25]
+    assert np.asarray(s.global_).tolist() == [True, True]
+
+
+def test_peaks_global_marked(x64):
+    m = find_minima_nd(fns2.peaks, [(-3, 3), (-3, 3)])
+    assert np.asarray(m.global_).sum() == 1
+    np.testing.assert_allclose(np.asarray(m.global_x)[0], (0.228278920556369, -1.625534957499996))
+    assert round(m.global_value, 6) == -6.551133
+
+
+@settings(max_examples=5, deadline=None)
+@given(
+    d=st.integers(1, 3),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_random_quadratic(d, seed):
+    """0.5 (x - c)' A (x - c) + v with A positive definite: the one minimum is c, value v."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    lam = rng.uniform(0.1, 10.0, d)
+    a = (q * lam) @ q.T
+    c = rng.uniform(-1.5, 1.5, d)
+    v = rng.uniform(-3, 3)
+    with jax.enable_x64(True):
+        a_, c_ = jnp.asarray(a), jnp.asarray(c)
+
+        def f(x):
+            return 0.5 * (x - c_) @ a_ @ (x - c_) + v
+
+        m = find_minima_nd(f, [(-2.0, 2.0)] * d, grid=3)
+    assert len(m) == 1
+    np.testing.assert_allclose(np.asarray(m.x)[0], c, atol=1e-10)
+    assert abs(float(m.value[0]) - v) < 1e-12
+
+
+def test_new_bounds_compile_nothing(compiles):
+    def f(x):
+        return ((x - 0.5) ** 2).sum()
+
+    first = find_minima_nd(f, [(-1, 1), (-1, 1)], grid=4)
+    with compiles:
+        again = find_minima_nd(f, [(-3, 2), (0, 4)], grid=4, tol=1e-3)
+    assert compiles.count == 0, compiles.names
+    assert np.allclose(np.asarray(first.x), 0.5) and np.allclose(np.asarray(again.x), 0.5)
+
+
+def test_minima_outside_bounds():
+    """Dropped when the grid alone led there, kept when an extra start did."""
+    bounds = [(0.5, 2.0), (0.5, 2.0)]
+    assert len(find_minima_nd(fns2.saddle, bounds, grid=4)) == 0
+    m = find_minima_nd(fns2.saddle, bounds, grid=4, extra_starts=[[0.1, 0.9], [np.nan, 0.0]])
+    np.testing.assert_allclose(np.asarray(m.x), [[0.0, 1.0]], atol=1e-4)
+
+
+def test_no_minimum():
+    m = find_minima_nd(lambda x: x.sum(), [(-1, 1), (-1, 1)], grid=3)
+    assert len(m) == 0 and m.x.shape == (0, 2)
+    with pytest.raises(ValueError, match="no minimum was found"):
+        _ = m.global_value
+    labels = nearest_minimum_nd([[0.0, 0.0], [np.inf, 0.0]], m)
+    assert labels.tolist() == [NO_MINIMUM, DIVERGED]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"bounds": [(-1, 1)] * 2, "grid": 0}, ValueError, "grid"),
+        ({"bounds": [(-1, 1)] * 2, "tol": -1.0}, ValueError, "tol"),
+        ({"bounds": [(1, -1), (0, 1)]}, ValueError, "lo < hi"),
+        ({"bounds": [-1, 1]}, ValueError, r"shape \(d, 2\)"),
+        ({"bounds": [("a", 1)]}, TypeError, "bounds must be numbers"),
+        ({"bounds": [(-1, 1)] * 2, "extra_starts": [[0.0, 0.0, 0.0]]}, ValueError, r"\(N, 2\)"),
+    ],
+)
+def test_find_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        find_minima_nd(lambda x: (x**2).sum(), **kwargs)
+
+
+def test_find_rejects_bad_f():
+    with pytest.raises(TypeError, match="real scalar"):
+        find_minima_nd(lambda x: x**2, [(-1, 1), (-1, 1)])
+    with pytest.raises(TypeError, match=r"shape \(2,\)"):
+        find_minima_nd(lambda x: x[5] ** 2 + x @ jnp.ones(3), [(-1, 1), (-1, 1)])
+    with pytest.raises(TypeError, match="callable"):
+        find_minima_nd(3.0, [(-1, 1)])
+
+
+def test_nearest_labels():
+    m = MinimaND.at(fns2.himmelblau, fns2.get("himmelblau").minima)
+    pts = np.array(
+        [
+            [[3.0, 2.0005], [-2.8051, 3.1313]],
+            [[0.0, 0.0], [np.nan, 1.0]],
+        ]
+    )
+    labels = nearest_minimum_nd(pts, m, tol=1e-3)
+    assert labels.shape == (2, 2) and labels.dtype == np.int32
+    assert labels.tolist() == [[2, 1], [NO_MINIMUM, DIVERGED]]
+    # Euclidean: 8e-4 along both axes is 1.13e-3 away.
+    assert nearest_minimum_nd([[3.0008, 2.0008]], m, tol=1e-3).tolist() == [NO_MINIMUM]
+    assert nearest_minimum_nd([[3.0008, 2.0008]], m, tol=1.2e-3).tolist() == [2]
+
+
+def test_nearest_errors():
+    m = MinimaND.at(fns2.saddle, [(0.0, 1.0)])
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 2\)"):
+        nearest_minimum_nd([1.0, 2.0, 3.0], m)
+    with pytest.raises(ValueError, match="tol"):
+        nearest_minimum_nd([[0.0, 1.0]], m, tol=0.0)
+    with pytest.raises(TypeError, match="MinimaND"):
+        nearest_minimum_nd([[0.0, 1.0]], None)
+
+
+def test_minima_at_sorts_and_marks_global():
+    m = MinimaND.at(fns2.peaks, fns2.get("peaks").minima)
+    x = np.asarray(m.x)
+    assert np.all(np.diff(x[:, 0]) > 0)
+    assert np.asarray(m.global_).tolist() == [False, True, False]
+    with pytest.raises(ValueError, match=r"shape \(K, d\)"):
+        MinimaND.at(fns2.peaks, [1.0, 2.0])
+
+
+def test_minima_pass_through_jit():
+    m = MinimaND.at(fns2.saddle, [(0.0, 1.0), (0.0, -1.0)])
+    doubled = jax.jit(lambda t: jax.tree.map(lambda a: a * 2, t))(m)
+    assert isinstance(doubled, MinimaND)
+    assert np.asarray(doubled.x).tolist() == [[0.0, -2.0], [0.0, 2.0]]
+
+
+# -- with d-dimensional sweeps ----------------------------------------------------------------
+
+
+def test_grid_starts_errors():
+    with pytest.raises(ValueError, match="one count per coordinate"):
+        grid_starts([(0, 1), (0, 1)], (2, 3, 4))
+    with pytest.raises(ValueError, match="num must be >= 2"):
+        grid_starts([(0, 1)], 1)
+
+
+def test_basins_of_a_sweep(x64):
+    """Himmelblau at a small rate: the four basins, with the known minima found to 1e-6 from
+    the sweep's own ends."""
+    spec = fns2.get("himmelblau")
+    starts = grid_starts(spec.domain, 24)
+    res = jaxgd.sweep(spec.f, starts, [0.002, 0.05], [0, 2000])
+    m = find_minima_nd(spec.f, spec.domain, grid=8, extra_starts=np.asarray(res.final)[:, 0, 1])
+    np.testing.assert_allclose(np.asarray(m.x), HIMMELBLAU, atol=1e-6)
+    b = basins_nd(res, m, tol=1e-6)
+    assert b.dims == ("start", "learning_rate", "epochs") and b.shape == (576, 2, 2)
+    small = b.index[:, 0, 1]
+    assert set(small.tolist()) == {0, 1, 2, 3}
+    # Each start labelled with the minimum its own float64 run ended at.
+    ends = np.asarray(res.final)[:, 0, 1]
+    nearest = np.argmin(np.linalg.norm(ends[:, None] - HIMMELBLAU[None], axis=-1), axis=1)
+    np.testing.assert_array_equal(small, nearest)
+    assert b.reached_global[:, 0, 1].all()
+    assert np.all(b.index[:, 1, 1] == DIVERGED)  # 0.05 is far past 2 / curvature
+    assert np.all(b.index[:, :, 0] == NO_MINIMUM)  # epoch 0: the starts themselves
+    assert np.allclose(b.share(2)[0, 1], np.mean(small == 2))
+
+
+def test_basins_errors():
+    m = MinimaND.at(fns2.saddle, [(0.0, 1.0)])
+    one_d = jaxgd.sweep(jnp.cos, [1.0, 2.0], [0.1], [10])
+    with pytest.raises(ValueError, match="d-dimensional sweep"):
+        basins_nd(one_d, m)
+    with pytest.raises(TypeError, match="SweepResult"):
+        basins_nd(np.zeros((2, 2)), m)
+    three = jaxgd.sweep(lambda x: (x**2).sum(), np.zeros((2, 3)), [0.1], [10])
+    with pytest.raises(ValueError, match="d = 3 but minima have d = 2"):
+        basins_nd(three, m)
+
+
+def test_random_starts_nd_shares():
+    spec = fns2.get("saddle")
+    m = MinimaND.at(spec.f, spec.minima)
+    rs = random_starts_nd(
+        spec.f, jax.random.key(0), spec.domain, [0.1, 3.0], [5, 200], n=64, minima=m
+    )
+    assert rs.share.shape == (2, 2, 2) and rs.success.shape == (2, 2)
+    total = rs.share.sum(axis=-1) + rs.nowhere + rs.diverged
+    np.testing.assert_allclose(total, 1.0)
+    # At rate 0.1 after 200 epochs every start is at (0, -1) or (0, 1), split by the sign of y.
+    y = np.asarray(rs.result.starts)[:, 1]
+    np.testing.assert_allclose(rs.share[0, 1], [np.mean(y < 0), np.mean(y > 0)])
+    np.testing.assert_allclose(rs.success[0, 1], 1.0)
+    assert rs.diverged[1, 1] == 1.0  # rate 3: x doubles in size every step
+    # Without minima given they are found, here the same two.
+    found = random_starts_nd(spec.f, jax.random.key(0), spec.domain, [0.1], [200], n=16)
+    np.testing.assert_allclose(np.asarray(found.minima.x), [[0, -1], [0, 1]], atol=1e-3)

@@ -1,0 +1,182 @@
+"""Contour maps with paths and basin maps: what they draw, and what they refuse."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import jax.numpy as jnp
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import jaxgd
+from jaxgd import functions2d as fns2
+from jaxgd import plotting
+from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, grid_starts
+from jaxgd.plotting.surfaces import NOWHERE_COLOR, _levels
+
+
+@pytest.fixture
+def saddle_minima():
+    return MinimaND.at(fns2.saddle, fns2.get("saddle").minima)
+
+
+def _legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_paths_one_colour_per_label(saddle_minima):
+    paths = np.array(
+        [
+            [[1.5, 0.1], [1.0, 0.3], [0.0, 1.0]],
+            [[1.5, -0.1], [1.0, -0.3], [0.0, -1.0]],
+            [[-1.5, 0.5], [-1.0, 0.7], [0.0, 1.0]],
+        ],
+        np.float32,
+    )
+    fig = plotting.plot_paths(
+        fns2.saddle,
+        fns2.get("saddle").domain,
+        paths,
+        labels=["rate 0.1", "rate 0.1", "rate 0.5"],
+        minima=saddle_minima,
+        title="t",
+    )
+    ax = fig.axes[0]
+    assert _legend_texts(ax) == ["rate 0.1", "rate 0.5", "start", "end", "global minimum"]
+    lines = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-" and len(ln.get_xdata()) == 3]
+    colors = [mcolors.to_hex(ln.get_color()) for ln in lines]
+    assert colors[0] == colors[1] != colors[2]
+    assert ax.get_title() == "t" and ax.get_xlim() == (-2.0, 2.0)
+    assert fig.texts[0].get_text() == "computed in float32"
+    assert len(fig.axes) == 2  # the map and its colour bar
+    plotting.close(fig)
+
+
+def test_paths_diverged_run_ends_at_last_finite_point():
+    paths = [np.array([[0.0, 0.0], [1.0, 1.0], [np.inf, np.nan]])]
+    fig = plotting.plot_paths(fns2.himmelblau, ((-5, 5), (-5, 5)), paths)
+    ends = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "X"]
+    assert len(ends) == 1 and ends[0].get_xydata().tolist() == [[1.0, 1.0]]
+    plotting.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        (((-5, 5),), {}, "domain must be"),
+        (((5, -5), (-5, 5)), {}, "lo < hi"),
+        (((-5, 5), (-5, 5)), {"labels": ["a", "b"]}, "one label per path"),
+    ],
+)
+def test_paths_errors(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.plot_paths(fns2.himmelblau, args, [np.zeros((3, 2))], **kwargs)
+    with pytest.raises(ValueError, match=r"paths\[0\] must have shape \(T, 2\)"):
+        plotting.plot_paths(fns2.himmelblau, ((-5, 5), (-5, 5)), [np.zeros((3, 3))])
+
+
+def test_levels_even_or_by_area():
+    even = _levels(np.linspace(-1.0, 1.0, 1000), 10)
+    assert np.allclose(np.diff(even), np.diff(even)[0])
+    # A steep wall around a flat floor: equal-area bands, dense near the floor.
+    skewed = _levels(np.linspace(0.0, 1.0, 1000) ** 6, 10)
+    assert np.diff(skewed)[0] < np.diff(skewed)[-1] / 10
+    assert _levels(np.full(5, 2.0), 10).tolist() == [1.5, 2.5]
+
+
+def test_basin_map_colours_each_cell(saddle_minima):
+    starts = grid_starts([(-2, 2), (-2, 2)], 5)
+    labels = np.where(starts[:, 1] > 0, 1, 0)
+    labels[starts[:, 1] == 0] = NO_MINIMUM
+    labels[0] = DIVERGED
+    fig, ax = plt.subplots()
+    handles = plotting.basin_map(ax, starts[::-1], labels[::-1], saddle_minima)
+    assert [h.get_label() for h in handles] == [
+        "global minimum (0, -1): 9 of 25 starts",
+        "global minimum (0, 1): 10 of 25 starts",
+        "near no minimum: 5 of 25",
+        "diverged: 1 of 25 starts",
+    ]
+    mesh = ax.collections[0]
+    face = mesh.to_rgba(mesh.get_array()).reshape(5, 5, 4)  # rows of y, columns of x
+    assert mcolors.to_hex(face[0, 0]) == mcolors.to_hex("0.55")  # the diverged corner
+    assert mcolors.to_hex(face[2, 3]) == mcolors.to_hex(NOWHERE_COLOR)
+    assert mcolors.to_hex(face[4, 4]) == mcolors.to_hex(handles[1].get_facecolor())
+    assert mcolors.to_hex(face[1, 2]) == mcolors.to_hex(handles[0].get_facecolor())
+    assert len(_legend_texts(ax)) == 4
+    plotting.close(fig)
+
+
+def test_basin_map_many_minima_summed():
+    m = MinimaND.at(fns2.rastrigin, fns2.get("rastrigin").minima)
+    starts = grid_starts([(0, 1), (0, 1)], (11, 11))
+    labels = np.arange(121)
+    fig, ax = plt.subplots()
+    handles = plotting.basin_map(ax, starts, labels, m, legend=False)
+    assert len(handles) == 11 and handles[-1].get_label() == "111 more minima: 111 of 121"
+    assert ax.get_legend() is None
+    plotting.close(fig)
+
+
+def test_basin_map_errors(saddle_minima):
+    fig, ax = plt.subplots()
+    starts = grid_starts([(-2, 2), (-2, 2)], 3)
+    with pytest.raises(ValueError, match="full grid"):
+        plotting.basin_map(ax, starts[:-1], np.zeros(8, int), saddle_minima)
+    with pytest.raises(ValueError, match="one entry per start"):
+        plotting.basin_map(ax, starts, np.zeros(8, int), saddle_minima)
+    with pytest.raises(ValueError, match="index into the 2 minima"):
+        plotting.basin_map(ax, starts, np.full(9, 2), saddle_minima)
+    plotting.close(fig)
+
+
+@pytest.fixture(scope="module")
+def saddle_sweep():
+    starts = grid_starts([(-2, 2), (-2, 2)], 9)
+    return jaxgd.sweep(fns2.saddle, starts, [0.1, 1.5, 3.0], [0, 200])
+
+
+def test_plot_basin_map_of_a_sweep(saddle_sweep, saddle_minima):
+    fig = plotting.plot_basin_map(saddle_sweep.sel(learning_rate=0.1), saddle_minima)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Where descent ends: rate 0.1, 200 epochs"
+    # 9 x 9 starts: y < 0 (36) to (0, -1), y > 0 (36) to (0, 1), y = 0 (9) stuck at the saddle.
+    assert _legend_texts(ax) == [
+        "global minimum (0, -1): 36 of 81 starts",
+        "global minimum (0, 1): 36 of 81 starts",
+        "near no minimum: 9 of 81",
+    ]
+    plotting.close(fig)
+    fig = plotting.plot_basin_map(saddle_sweep.isel(learning_rate=2), saddle_minima, epochs=200)
+    assert _legend_texts(fig.axes[0])[-1].startswith("diverged: ")
+    plotting.close(fig)
+
+
+def test_plot_basin_maps_shares_colours(saddle_sweep, saddle_minima):
+    fig = plotting.plot_basin_maps(saddle_sweep, saddle_minima, suptitle="s")
+    maps = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title().splitlines()[0] for ax in maps] == [
+        "learning rate 0.1",
+        "learning rate 1.5",
+        "learning rate 3",
+    ]
+    first = [mcolors.to_hex(c) for c in maps[0].collections[0].cmap.colors]
+    assert all([mcolors.to_hex(c) for c in ax.collections[0].cmap.colors] == first for ax in maps)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:2] == ["global minimum (0, -1)", "global minimum (0, 1)"]
+    assert "diverged" in labels
+    plotting.close(fig)
+
+
+def test_basin_plots_refuse_other_results(saddle_sweep, saddle_minima):
+    one_d = jaxgd.sweep(jnp.cos, [0.0], [0.1], [1])
+    with pytest.raises(ValueError, match="2-D sweep"):
+        plotting.plot_basin_map(one_d, saddle_minima)
+    with pytest.raises(ValueError, match="select one"):
+        plotting.plot_basin_map(saddle_sweep, saddle_minima)
+    with pytest.raises(TypeError, match="SweepResult"):
+        plotting.plot_basin_maps(None, saddle_minima)
