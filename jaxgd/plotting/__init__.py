@@ -15,7 +15,8 @@ runs are matched to minima by the rule of :mod:`jaxgd.analysis` (pass minima fro
 :func:`jaxgd.minima.find_minima_reached` so those runs reached outside the domain count); and
 a footer in the lower right corner says whether the numbers are float32 or float64.
 
-The maps live in :mod:`jaxgd.plotting.maps`, the curves in :mod:`jaxgd.plotting.curves`.
+The maps live in :mod:`jaxgd.plotting.maps`, the curves in :mod:`jaxgd.plotting.curves`,
+panels side by side along one dimension in :mod:`jaxgd.plotting.panels`.
 
 Example:
     >>> import matplotlib
@@ -45,17 +46,23 @@ from jaxgd.plotting.maps import plot_convergence as plot_convergence
 from jaxgd.plotting.maps import plot_heatmap as plot_heatmap
 from jaxgd.plotting.maps import plot_random_starts as plot_random_starts
 from jaxgd.plotting.maps import rate_epochs_map as rate_epochs_map
+from jaxgd.plotting.panels import plot_basins_along as plot_basins_along
+from jaxgd.plotting.panels import plot_ends as plot_ends
+from jaxgd.plotting.panels import plot_panels as plot_panels
 
 __all__ = [
     "close",
     "color_limits",
     "log_spaced",
+    "plot_basins_along",
     "plot_convergence",
     "plot_derivative_check",
+    "plot_ends",
     "plot_final",
     "plot_function",
     "plot_heatmap",
     "plot_lines",
+    "plot_panels",
     "plot_random_starts",
     "rate_epochs_map",
 ]
