@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,10 +22,12 @@ import numpy as np
 
 from jaxgd import _indexing, _npz
 
-__all__ = ["DIMS", "SweepResult", "load"]
+__all__ = ["DIMS", "RESERVED", "SweepResult", "load"]
 
-#: Axis names of a sweep, in order, and the coordinate attribute of each.
+#: Axis names of a plain sweep, in order, and the coordinate attribute of each.
 DIMS: tuple[str, ...] = ("start", "learning_rate", "epochs")
+#: Axis names with a meaning of their own; any other axis is a hyperparameter of the optimiser.
+RESERVED: tuple[str, ...] = ("start", "learning_rate", "epochs", "optimizer", "param", "coord")
 #: The values of ``SweepResult.math``: jaxgd.fastmath's sin/cos, or XLA's own.
 MATHS: tuple[str, ...] = ("fast", "xla")
 _COORD = {"start": "starts", "learning_rate": "learning_rates", "epochs": "epochs"}
@@ -42,27 +44,43 @@ def function_name(f: Callable) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class SweepResult:
-    """Where gradient descent ended, for every (start, learning rate, epoch count).
+    """Where gradient descent ended, for every (start, learning rate, epoch count) and more.
 
     A JAX pytree: it can be returned from ``jax.jit``, mapped with ``jax.tree.map`` (leaves may
     become anything: shapes, ``None``, ``jax.ShapeDtypeStruct``) and saved without extra
     bookkeeping. The data arrays share the axes named in ``dims``, by default
-    ``("start", "learning_rate", "epochs")``; each axis carries its coordinate.
+    ``("start", "learning_rate", "epochs")``; each axis carries its coordinate. A sweep with an
+    optimiser axis, hyperparameter axes, parameters of f or d-dimensional starts has more axes,
+    in the order ``("optimizer", *hyperparameter keys, "param", "start", "learning_rate",
+    "epochs", "coord")`` where present.
 
     Attributes:
-        final: x after that many epochs from that start at that rate.
-        value: ``f(final)``.
-        diverged: True where the run is no longer finite (its position or its value).
+        final: x after that many epochs from that start at that rate; its axes are ``dims``.
+        value: ``f(final)``; the axes of ``dims`` but ``"coord"``.
+        diverged: True where the run is no longer finite (its position or its value); the
+            axes of ``value``.
         starts: the start of each index on the ``start`` axis.
-        learning_rates: the rate of each index on the ``learning_rate`` axis.
+        learning_rates: the rate of each index on the ``learning_rate`` axis (the peak or
+            initial value of the schedule, when there is one).
         epochs: the epoch count of each index on the ``epochs`` axis.
-        dims: the names of the data axes, distinct names from ``DIMS`` (a sweep gives them
-            in that order; any order is a valid result). :meth:`sel`, :meth:`isel` and
-            :meth:`squeeze` drop axes; a dropped axis keeps its coordinate as a scalar.
+        dims: the names of ``final``'s axes, distinct. ``"start"``, ``"learning_rate"`` and
+            ``"epochs"`` may come in any order among themselves; the others keep their places:
+            ``"optimizer"`` first, then hyperparameter keys (Python identifiers, not one of
+            ``RESERVED``), ``"param"``, those three, and ``"coord"`` last.
+            :meth:`sel`, :meth:`isel` and :meth:`squeeze` drop axes; a dropped axis keeps its
+            coordinate as a scalar.
         function: the name of the function that was descended (for records).
         math: which ``sin``/``cos`` computed it: ``"fast"``, the vectorised polynomials of
             :mod:`jaxgd.fastmath` (the default on a CPU), or ``"xla"``, XLA's own. They
             differ in the last bits; results compare bit for bit only within one math.
+        coords: the coordinate of every axis without a field of its own, by name: each
+            hyperparameter key (its values), ``"param"`` (the parameter values, or
+            ``arange(P)`` for a pytree of parameters) and ``"coord"`` (``arange(d)``). A
+            dropped axis keeps a 0-d entry.
+        optimizers: the optimiser names: ``()`` for plain descent; with an ``"optimizer"``
+            axis, one name per index; a single optimiser (no axis, or the axis dropped) is a
+            1-tuple.
+        schedule: ``""``, or the name of the learning-rate schedule (for records).
 
     Example:
         >>> import jax.numpy as jnp
@@ -75,6 +93,20 @@ class SweepResult:
         [3.1416, 3.1416, 3.1416]
         >>> res.isel(start=0).squeeze().dims
         ('learning_rate', 'epochs')
+
+        A result with an optimiser axis and a hyperparameter axis, built by hand:
+
+        >>> import numpy as np
+        >>> shape = (2, 3, 1, 1, 4)
+        >>> res = jaxgd.SweepResult(
+        ...     np.zeros(shape), np.zeros(shape), np.zeros(shape, bool),
+        ...     starts=np.zeros(1), learning_rates=np.zeros(1), epochs=np.arange(4),
+        ...     dims=("optimizer", "b1", "start", "learning_rate", "epochs"),
+        ...     coords={"b1": np.array([0.8, 0.9, 0.99])}, optimizers=("sgd", "adam"))
+        >>> res.sizes
+        {'optimizer': 2, 'b1': 3, 'start': 1, 'learning_rate': 1, 'epochs': 4}
+        >>> res.coord("optimizer").tolist(), res.coord("b1").tolist()
+        (['sgd', 'adam'], [0.8, 0.9, 0.99])
     """
 
     final: jax.Array
@@ -86,22 +118,52 @@ class SweepResult:
     dims: tuple[str, ...] = DIMS
     function: str = ""
     math: str = "xla"
+    coords: dict[str, jax.Array] = dataclasses.field(default_factory=dict)
+    optimizers: tuple[str, ...] = ()
+    schedule: str = ""
 
     def __post_init__(self) -> None:
-        # Only the static fields are checked: leaves may be tracers, shapes or None (any
-        # jax.tree.map), and are checked where their numbers are used (selection, save).
+        # Only the static fields (and the names in coords) are checked: leaves may be tracers,
+        # shapes or None (any jax.tree.map), and are checked where their numbers are used
+        # (selection, save).
         dims = self.dims
         if isinstance(dims, str) or not isinstance(dims, Sequence):
-            raise TypeError(f"dims must be a tuple of axis names from {list(DIMS)}; got {dims!r}.")
+            raise TypeError(
+                f"dims must be a tuple of axis names such as {list(DIMS)}; got {dims!r}."
+            )
         dims = tuple(dims)
-        problem = _dims_problem(dims)
+        coords = self.coords
+        if not isinstance(coords, Mapping):
+            raise TypeError(
+                "coords must be a dict {axis name: coordinate array}; got "
+                f"{type(coords).__name__}."
+            )
+        coords = dict(coords)
+        problem = _dims_problem(dims, coords)
         if problem:
             raise ValueError(f"dims: {problem}.")
         if not isinstance(self.function, str):
             raise TypeError(f"function must be a str; got {type(self.function).__name__}.")
         if self.math not in MATHS:
             raise ValueError(f"math must be one of {list(MATHS)}; got {self.math!r}.")
-        object.__setattr__(self, "dims", dims)  # a list would not hash as jit's static data
+        optimizers = self.optimizers
+        if isinstance(optimizers, str) or not isinstance(optimizers, Sequence):
+            raise TypeError(
+                f"optimizers must be a tuple of optimiser names; got {optimizers!r} (a single "
+                "optimiser is a 1-tuple: ('adam',))."
+            )
+        optimizers = tuple(optimizers)
+        problem = _optimizers_problem(optimizers, dims)
+        if problem:
+            raise ValueError(f"optimizers: {problem}.")
+        if not isinstance(self.schedule, str):
+            raise TypeError(
+                f"schedule must be a str (the schedule's name); got {type(self.schedule).__name__}."
+            )
+        # Tuples, not lists: jit hashes the static fields.
+        object.__setattr__(self, "dims", dims)
+        object.__setattr__(self, "coords", coords)
+        object.__setattr__(self, "optimizers", optimizers)
 
     # -- shape ---------------------------------------------------------------------------
     @property
@@ -114,9 +176,18 @@ class SweepResult:
         """Length of each axis, by name."""
         return dict(zip(self.dims, self.shape, strict=False))
 
-    def coord(self, dim: str) -> jax.Array:
-        """The coordinate of axis ``dim`` ("start", "learning_rate" or "epochs")."""
-        return getattr(self, _COORD[self._check_dim(dim, "coord")])
+    def coord(self, dim: str) -> jax.Array | np.ndarray:
+        """The coordinate of axis ``dim``, for every name in ``dims``.
+
+        ``"start"``, ``"learning_rate"`` and ``"epochs"`` give their fields, ``"optimizer"``
+        a NumPy array of the names, any other axis its entry in ``coords``.
+        """
+        self._check_dim(dim, "coord")
+        if dim in _COORD:
+            return getattr(self, _COORD[dim])
+        if dim == "optimizer":
+            return np.array(self.optimizers, dtype=str)
+        return self.coords[dim]
 
     def __repr__(self) -> str:
         # Never fails: a tree-mapped result may hold shapes, None or ShapeDtypeStructs.
@@ -127,9 +198,22 @@ class SweepResult:
             axes = ", ".join(self.dims)
         dtype = getattr(self.final, "dtype", None)
         kind = str(dtype) if dtype is not None else f"leaves {type(self.final).__name__}"
+        extra = ""
+        if self.optimizers:
+            label = "optimizers" if "optimizer" in self.dims else "optimizer"
+            extra += f"; {label}: {', '.join(self.optimizers)}"
+        if self.schedule:
+            extra += f"; schedule: {self.schedule}"
+        dropped = [
+            f"{name}={_describe_scalar(c)}"
+            for name, c in self.coords.items()
+            if name not in self.dims
+        ]
+        if dropped:
+            extra += f"; at {', '.join(dropped)}"
         fn = f"; f={self.function}" if self.function else ""
         diverged = _describe_diverged(self.diverged)
-        return f"SweepResult({axes or 'scalar'}; {kind}; math: {self.math}; {diverged}{fn})"
+        return f"SweepResult({axes or 'scalar'}; {kind}; math: {self.math}; {diverged}{extra}{fn})"
 
     # -- selection -----------------------------------------------------------------------
     def isel(self, **indexers: Any) -> SweepResult:
@@ -246,6 +330,16 @@ class SweepResult:
                     f" ({dim!r} was dropped by an earlier selection; its value is the scalar "
                     f"res.{_COORD[dim]})"
                 )
+            elif dim == "optimizer" and self.optimizers:
+                hint = (
+                    f" ('optimizer' was dropped by an earlier selection, or there was one "
+                    f"optimiser: res.optimizers is {self.optimizers!r})"
+                )
+            elif dim in self.coords:
+                hint = (
+                    f" ({dim!r} was dropped by an earlier selection; its value is the scalar "
+                    f"res.coords[{dim!r}])"
+                )
             raise ValueError(
                 f"{where}: no axis named {dim!r}; this result's axes are {list(self.dims)}{hint}."
             )
@@ -359,8 +453,8 @@ class SweepResult:
 
 jax.tree_util.register_dataclass(
     SweepResult,
-    data_fields=[*_DATA, *_COORD.values()],
-    meta_fields=["dims", "function", "math"],
+    data_fields=[*_DATA, *_COORD.values(), "coords"],
+    meta_fields=["dims", "function", "math", "optimizers", "schedule"],
 )
 
 
@@ -479,16 +573,84 @@ def _metadata(meta: Any) -> tuple[tuple[str, ...], str]:
     return tuple(dims), meta["function"]
 
 
-def _dims_problem(dims: tuple) -> str:
-    """What is wrong with ``dims`` as a result's axis names ('' when nothing)."""
+def _dims_problem(dims: tuple, coords: Mapping[str, Any] | None = None) -> str:
+    """What is wrong with ``dims`` (and the names in ``coords``) ('' when nothing).
+
+    ``coords=None`` checks a plain result's axes (files of format 1): only :data:`DIMS`.
+    """
     if not all(isinstance(d, str) for d in dims):
         return f"axis names must be strings; got {list(dims)!r}"
-    unknown = [d for d in dims if d not in DIMS]
-    if unknown:
-        return f"unknown axis name {unknown[0]!r}; the axes are a subset of {list(DIMS)}"
     if len(set(dims)) != len(dims):
         return f"axis names repeat in {list(dims)}"
+    names = () if coords is None else tuple(coords)
+    for name in names:
+        if not isinstance(name, str) or name in (*DIMS, "optimizer"):
+            return (
+                f"coords holds {name!r}; it holds the coordinates of hyperparameter axes, "
+                "'param' and 'coord' only (the others are fields of their own)"
+            )
+        if not (name.isidentifier() or name in RESERVED):
+            return f"coords holds {name!r}; an axis name must be a Python identifier"
+    for d in dims:
+        if d in DIMS or d == "optimizer" or d in names:
+            continue
+        if coords is None:
+            return f"unknown axis name {d!r}; the axes are a subset of {list(DIMS)}"
+        if d in RESERVED:
+            return f"axis {d!r} has no coordinate; pass coords={{{d!r}: ...}}"
+        if not d.isidentifier():
+            return (
+                f"unknown axis name {d!r}; a hyperparameter axis is named by a Python "
+                f"identifier other than {list(RESERVED)}"
+            )
+        return (
+            f"unknown axis name {d!r}: it is not one of {list(RESERVED)}, and as a "
+            f"hyperparameter axis it needs its values: coords={{{d!r}: ...}}"
+        )
+    ranks = [_rank(d) for d in dims]
+    if ranks != sorted(ranks):
+        return (
+            f"axes out of order in {list(dims)}; the order is 'optimizer', hyperparameter "
+            "keys, 'param', then 'start'/'learning_rate'/'epochs' (any order), 'coord' last"
+        )
     return ""
+
+
+def _rank(dim: str) -> int:
+    """Where an axis goes in ``dims``: the three of a plain sweep share one place."""
+    if dim == "optimizer":
+        return 0
+    if dim == "param":
+        return 2
+    if dim in DIMS:
+        return 3
+    if dim == "coord":
+        return 4
+    return 1
+
+
+def _optimizers_problem(optimizers: tuple, dims: tuple) -> str:
+    """What is wrong with ``optimizers`` for a result of axes ``dims`` ('' when nothing)."""
+    for name in optimizers:
+        if not isinstance(name, str) or not name:
+            return f"each name must be a non-empty str; got {name!r} in {list(optimizers)!r}"
+    if "optimizer" not in dims and len(optimizers) > 1:
+        return (
+            f"{len(optimizers)} names {list(optimizers)} but no 'optimizer' axis in dims; "
+            "without that axis it names the one optimiser (a 1-tuple) or none (())"
+        )
+    return ""
+
+
+def _describe_scalar(x: Any) -> str:
+    if isinstance(x, jax.core.Tracer):
+        return "traced"
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        return "spread over processes"
+    is_array = isinstance(x, (np.ndarray, np.generic, jax.Array))
+    if is_array and x.ndim == 0 and x.dtype.kind in "iuf":
+        return f"{x.item():g}"
+    return type(x).__name__
 
 
 def _coord_rank_problem(dim: str, name: str, dims: Sequence[str], shape: tuple) -> str:
