@@ -118,3 +118,49 @@ def test_basins_along_say_where_each_start_ends_and_the_share(res):
     assert sum(ln.get_xdata().size for ln in green) == int((expected * STARTS.size).sum())
     with pytest.raises(ValueError, match="one per value"):
         plotting.plot_basins_along(r, "learning_rate", [minima])
+
+
+@pytest.fixture(scope="module")
+def by_optimizer():
+    """A sweep with an "optimizer" dimension, from optax's own loop (benchmarks.optimizers)."""
+    import optax
+
+    from benchmarks.optimizers import by_hand_host
+
+    makers = {"sgd": optax.sgd, "adam": optax.adam}
+    out = [by_hand_host(f, m, STARTS, RATES, EPOCHS) for m in makers.values()]
+    final, value, diverged = (np.stack(a) for a in zip(*out, strict=True))
+    return jaxgd.SweepResult(
+        final,
+        value,
+        diverged,
+        STARTS.astype(final.dtype),
+        RATES.astype(final.dtype),
+        EPOCHS,
+        dims=("optimizer", "start", "learning_rate", "epochs"),
+        optimizers=tuple(makers),
+    )
+
+
+def test_panels_along_the_optimizer_dimension(by_optimizer):
+    with pytest.raises(ValueError, match=r"e.g. res.sel\(start=1.6\)"):
+        plotting.plot_panels(by_optimizer, "optimizer")
+    fig = plotting.plot_panels(by_optimizer.sel(start=0.0), "optimizer")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["sgd", "adam"]
+    shown = np.asarray(_mesh(fig.axes[1]).get_array()).reshape(EPOCHS.size, RATES.size)
+    np.testing.assert_allclose(shown.T, by_optimizer.final[1, 1])
+    assert len({_mesh(ax).get_clim() for ax in fig.axes[:2]}) == 1
+
+
+def test_ends_and_basins_along_the_optimizer_dimension(by_optimizer):
+    fig = plotting.plot_ends(by_optimizer, "optimizer", learning_rate=RATES[-1])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["sgd", "adam"]
+    assert (
+        fig.axes[0].get_title()
+        == f"Where each start ends at learning rate {RATES[-1]:g}, after 300 epochs"
+    )
+    r = by_optimizer.sel(learning_rate=RATES[-1], epochs=300)
+    minima = jaxgd.find_minima_reached(f, r.final, (-7.0, 7.0))
+    fig = plotting.plot_basins_along(r, "optimizer", minima)
+    assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["sgd", "adam"]
