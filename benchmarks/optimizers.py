@@ -1,6 +1,6 @@
 """Optimisers through ``jaxgd.sweep(optimizer=...)`` against the same optax loop written by hand.
 
-    python -m benchmarks.optimizers            # 1000 starts x 100 rates x 50 epoch counts
+    python -m benchmarks.optimizers            # 500 starts x 50 rates x 40 epoch counts to 500
     python -m benchmarks.optimizers --quick    # a small grid, seconds: checks everything runs
 
 What a user would write without jaxgd: ``vmap`` over starts and over rates of a ``fori_loop``
@@ -86,9 +86,9 @@ def grid(quick: bool) -> Grid:
             np.round(np.linspace(20, 200, 10)).astype(np.int32),
         )
     return Grid(
-        np.linspace(-5, 5, 1000, dtype=np.float32),
-        np.linspace(1e-3, 0.1, 100, dtype=np.float32),
-        np.round(np.linspace(20, 1000, 50)).astype(np.int32),
+        np.linspace(-5, 5, 500, dtype=np.float32),
+        np.linspace(1e-3, 0.1, 50, dtype=np.float32),
+        np.round(np.linspace(10, 500, 40)).astype(np.int32),
     )
 
 

@@ -40,7 +40,13 @@ def notebook_family(x: jax.Array, a: jax.Array) -> jax.Array:
 
 
 #: Built-in families ``--function`` takes by name: f(x, theta), domain, what theta is.
-FAMILIES = {"notebook": (notebook_family, cli.NOTEBOOK_DOMAIN, "a in sin(x)*exp(-a*x^2)")}
+FAMILIES = {
+    "notebook": (
+        notebook_family,
+        cli.NOTEBOOK_DOMAIN,
+        "sin(x)·exp(-theta·x²): the notebook's f, its width 0.05 made theta",
+    )
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -175,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         minima,
         tol=ctx.tol,
         title=(
-            f"f(x, theta): {ctx.function.name} ({what}); {ctx.repeats} random starts, "
+            f"f(x, theta): {ctx.function.name}, {what.partition(':')[0]}; "
+            f"{ctx.repeats} random starts, "
             f"learning rate {cli.num(ctx.learning_rate)}, {cli.plural(ctx.epochs, 'epoch')}"
         ),
     )

@@ -5,9 +5,9 @@ five (from optax) descend the notebook's f over the notebook's grids in ONE comp
 ``jaxgd.sweep(..., optimizer={...})``: every optimiser x start x learning rate x epoch count.
 Two figures: Experiment 3's map (final guess over learning rate and epochs, from one start)
 for each optimiser, side by side on one colour scale; and where each optimiser ends from the
-notebook's starts (its Experiment 1) at the largest rate. Printed, per optimiser: the share of
-(start, rate) cells that reach the global minimum within the largest epoch count, and the rate
-that gets the most starts there, with the fewest epochs after which all of them are there.
+notebook's starts (its Experiment 1) at the notebook's rate 0.01. Printed, per optimiser: the
+share of (start, rate) cells that reach the global minimum within the largest epoch count, and
+the rate that gets the most starts there, with the fewest epochs after which all of them are.
 
     python -m experiments.optimizers
     python -m experiments.optimizers --optimizers sgd adam --learning-rates 1e-3 1 30 log
@@ -67,6 +67,13 @@ def parser() -> argparse.ArgumentParser:
         help="start of the maps, run in the same sweep (default: the function's own start, "
         "0 for the notebook's f)",
     )
+    g.add_argument(
+        "--ends-rate",
+        default=None,
+        metavar="R",
+        help="learning rate of the figure of where each start ends: the grid's rate nearest R "
+        "(default 0.01, the notebook's single-run rate)",
+    )
     cli.add_color_args(p)
     return p
 
@@ -101,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
     optimizers = chosen(ctx.args.optimizers)
     x0 = map_start(ctx)
+    wanted = 0.01 if ctx.args.ends_rate is None else cli.number("--ends-rate", ctx.args.ends_rate)
     starts, rates, epochs = ctx.starts, ctx.learning_rates, ctx.epochs
 
     # The maps' start rides in the same sweep, as start 0, ahead of the grid of starts.
@@ -136,15 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{cli.num(x0)}; {about}",
     )
     ctx.save(maps, "optimizers_maps")
-    top_rate = float(rates.max())
+    ends_rate = float(rates[np.argmin(np.abs(rates - wanted))])
     ends = plotting.plot_ends(
         grid,
         "optimizer",
-        learning_rate=top_rate,
+        learning_rate=ends_rate,
         epochs=e_max,
         minima=ctx.minima,
         tol=ctx.tol,
-        title=f"Where each start ends at learning rate {cli.num(top_rate)} after "
+        title=f"Where each start ends at learning rate {cli.num(ends_rate)} after "
         f"{cli.plural(e_max, 'epoch')}; {about}",
     )
     ctx.save(ends, "optimizers_ends")

@@ -84,7 +84,7 @@ def test_ends_draw_one_line_per_value_with_the_final_guesses(res):
     minima = jaxgd.find_minima_reached(f, res.final, (-7.0, 7.0))
     fig = plotting.plot_ends(res, "learning_rate", epochs=300, minima=minima)
     ax = fig.axes[0]
-    lines = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-" and ln.get_marker() == "s"]
+    lines = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]
     assert len(lines) == RATES.size
     for line, rate in zip(lines, RATES, strict=True):
         np.testing.assert_allclose(line.get_xdata(), np.sort(STARTS))

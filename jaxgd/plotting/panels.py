@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from jaxgd.minima import Minima
 
 #: Line colours of the panels' values in :func:`plot_ends`, distinct from the minima's.
-_LINE_COLORS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
+_LINE_COLORS = ("tab:blue", "black", "tab:gray", "navy", "darkgoldenrod", "teal")
+#: Their markers, so lines that coincide can still be told apart.
+_MARKERS = ("s", "o", "^", "D", "v", "P")
 
 
 def _label(dim: str, value: Any) -> str:
@@ -113,7 +115,7 @@ def plot_panels(
             the cells that ended within ``tol`` of it.
         tol: see ``target``.
         title: the figure's title; by default names the dimension.
-        ncols: panels per row; by default all in one row up to 4, then rows of up to 4.
+        ncols: panels per row; by default rows of up to 4, as even as they can be.
         rate_scale, epochs_scale: ``"linear"`` or ``"log"``; by default log where the values
             are log-spaced (:func:`jaxgd.plotting.log_spaced`).
 
@@ -160,7 +162,8 @@ def plot_panels(
     n = len(values)
     if ncols is not None and (not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1):
         raise ValueError(f"plot_panels: ncols must be a whole number >= 1; got {ncols!r}.")
-    cols = min(n, 4) if ncols is None else min(ncols, n)
+    # Rows as even as they can be, 4 panels at most: 5 panels are 3 + 2, not 4 + 1.
+    cols = math.ceil(n / math.ceil(n / 4)) if ncols is None else min(ncols, n)
     rows = math.ceil(n / cols)
     fig, grid = _subplots(
         rows, cols, figsize=(3.6 * cols + 1.2, 3.3 * rows + 0.8), squeeze=False, sharey=True
@@ -324,7 +327,17 @@ def plot_ends(
             label += f", {int(diverged[k].sum())} diverged"
             lost += int(diverged[k].sum())
             ax.plot(x[diverged[k]], np.zeros(int(diverged[k].sum())), "x", color="tab:red")
-        (line,) = ax.plot(x[order], y, "s-", color=color, markersize=4, linewidth=1, label=label)
+        marker = _MARKERS[k % len(_MARKERS)]
+        (line,) = ax.plot(
+            x[order],
+            y,
+            f"{marker}-",
+            color=color,
+            markersize=4,
+            linewidth=1,
+            alpha=0.8,
+            label=label,
+        )
         handles.append(line)
     if lost:
         handles.append(Line2D([], [], color="tab:red", marker="x", linestyle="", label="diverged"))
