@@ -201,3 +201,30 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
                 f"{coords[idx[miss]]:g}); pass method='nearest' to take the closest."
             )
     return int(idx[0]) if values.ndim == 0 else idx
+
+
+def name_positions(dim: str, names: Sequence[str], wanted: Any) -> int | np.ndarray:
+    """Positions in ``names`` of the name ``wanted`` (drops the axis) or of a list of names.
+
+    Names match exactly; of repeated names the first counts.
+    """
+    head = f"sel({dim}=...)"
+    if isinstance(wanted, str):
+        return _name_position(dim, names, wanted)
+    if isinstance(wanted, np.ndarray) and wanted.dtype.kind == "U" and wanted.ndim == 1:
+        wanted = wanted.tolist()
+    if isinstance(wanted, (list, tuple)) and all(isinstance(w, str) for w in wanted):
+        return np.array([_name_position(dim, names, w) for w in wanted], np.int64)
+    raise TypeError(
+        f"{head}: the {dim!r} axis is selected by name: a str or a list of str (one of "
+        f"{list(names)}); got {_kind(wanted)}. To select by position use isel()."
+    )
+
+
+def _name_position(dim: str, names: Sequence[str], name: str) -> int:
+    try:
+        return list(names).index(name)
+    except ValueError:
+        raise KeyError(
+            f"{dim}={name!r} is not on this result's {dim!r} axis; its names are {list(names)}."
+        ) from None

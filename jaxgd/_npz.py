@@ -141,6 +141,10 @@ class Reader:
         if self._zip is not None:
             self._zip.close()
 
+    def member_names(self) -> list[str]:
+        """The names of the archive's entries (``NAME.npy`` for an array)."""
+        return list(self._members)
+
     def expect_members(self, names: set[str]) -> None:
         """Check the archive holds exactly the arrays ``names`` (as ``NAME.npy``)."""
         have = set(self._members)

@@ -32,7 +32,13 @@ RESERVED: tuple[str, ...] = ("start", "learning_rate", "epochs", "optimizer", "p
 MATHS: tuple[str, ...] = ("fast", "xla")
 _COORD = {"start": "starts", "learning_rate": "learning_rates", "epochs": "epochs"}
 _DATA = ("final", "value", "diverged")
-_FORMAT = "jaxgd.SweepResult/1"
+_FORMAT = "jaxgd.SweepResult/2"
+#: Files of this format hold a plain sweep only (no coords, no optimiser names).
+_FORMAT_1 = "jaxgd.SweepResult/1"
+#: Key prefix of the entries of ``coords`` in :meth:`SweepResult.as_dict` and in files.
+_PREFIX = "coords."
+#: Metadata entries of format 2 that format 1 lacks.
+_META_2 = ("optimizers", "schedule", "coords")
 
 
 def function_name(f: Callable) -> str:
@@ -216,8 +222,12 @@ class SweepResult:
         return f"SweepResult({axes or 'scalar'}; {kind}; math: {self.math}; {diverged}{extra}{fn})"
 
     # -- selection -----------------------------------------------------------------------
-    def isel(self, **indexers: Any) -> SweepResult:
+    def isel(self, indexers: Mapping[str, Any] | None = None, /, **more: Any) -> SweepResult:
         """Select by position along named axes: ``res.isel(start=0, epochs=slice(-5, None))``.
+
+        Every axis in ``dims`` can be selected; ``"optimizer"`` keeps its names in
+        :attr:`optimizers` (a dropped axis leaves the 1-tuple of the one selected), and
+        ``"coord"`` selects in ``final`` only (``value`` and ``diverged`` have no such axis).
 
         What an index means:
 
@@ -235,7 +245,9 @@ class SweepResult:
         :meth:`sel`), nor are index arrays of more than one dimension (``ValueError``).
 
         Args:
-            **indexers: one index per axis name in ``dims``.
+            indexers: a dict ``{axis name: index}``, for names that are not keywords of this
+                method.
+            **more: one index per axis name in ``dims``.
 
         Returns:
             The selected result; arrays keep their kind (NumPy or JAX).
@@ -245,8 +257,9 @@ class SweepResult:
                 the host for every result, NumPy- or JAX-backed. Inside a caller's
                 ``jax.jit`` a traced position cannot be checked: JAX then clamps it to the
                 axis, as ``jnp.take`` does.
-            TypeError, ValueError: an index of the wrong kind or rank, or an axis name not in
-                ``dims``.
+            TypeError, ValueError: an index of the wrong kind or rank, an axis name not in
+                ``dims``, or a traced position on the ``"optimizer"`` axis (its names are
+                static).
 
         Example:
             >>> import numpy as np
@@ -261,10 +274,15 @@ class SweepResult:
             ...
             IndexError: isel: position 5 is off axis 'start' of length 3 (valid: -3 to 2).
         """
-        positions = {
-            dim: _indexing.position("isel", dim, self._length(dim, "isel"), index)
-            for dim, index in indexers.items()
-        }
+        positions = {}
+        for dim, index in _merge("isel", indexers, more).items():
+            pos = _indexing.position("isel", dim, self._length(dim, "isel"), index)
+            if dim == "optimizer" and isinstance(pos, jax.core.Tracer):
+                raise TypeError(
+                    "isel(optimizer=...): a traced position cannot pick optimiser names, which "
+                    "are static; pass a concrete position, or select outside jax.jit."
+                )
+            positions[dim] = pos
         out = self
         for dim, pos in positions.items():
             out = out._take(dim, pos)
@@ -272,11 +290,17 @@ class SweepResult:
 
     def sel(
         self,
+        indexers: Mapping[str, Any] | None = None,
+        /,
         *,
         method: Literal["exact", "nearest"] = "exact",
-        **coords: float | Sequence[float] | np.ndarray | jax.Array,
+        **coords: float | str | Sequence[float] | Sequence[str] | np.ndarray | jax.Array,
     ) -> SweepResult:
         """Select by coordinate value: ``res.sel(start=0.0, learning_rate=0.01, epochs=500)``.
+
+        The ``"optimizer"`` axis is selected by name, exactly, whatever ``method``:
+        ``res.sel(optimizer="adam")`` drops it, ``res.sel(optimizer=["sgd", "adam"])`` keeps
+        it. ``"coord"`` selects in ``final`` only.
 
         A scalar (a Python, NumPy or JAX number, or a 0-d array) drops that axis; a 1-D
         sequence or array keeps it, in that order. With ``method="exact"`` (the default) each
@@ -285,6 +309,8 @@ class SweepResult:
         ``method="nearest"`` picks the closest coordinate (the first of equals).
 
         Args:
+            indexers: a dict ``{axis name: values}``, for names that are not keywords of this
+                method (a hyperparameter named ``method``).
             method: ``"exact"`` or ``"nearest"``.
             **coords: one value or list of values per axis name in ``dims``.
 
@@ -293,7 +319,8 @@ class SweepResult:
 
         Raises:
             KeyError: with ``method="exact"``, a value that is not a coordinate of the axis
-                (the message gives the nearest one); or any value on an empty axis.
+                (the message gives the nearest one); or any value on an empty axis; an
+                optimiser name not on the axis (the message lists them).
             TypeError: a bool, string, complex or other non-real value; a traced value or
                 coordinate (inside ``jax.jit`` select positions with :meth:`isel`).
             ValueError: NaN or infinite values, arrays of more than one dimension, an axis
@@ -310,9 +337,14 @@ class SweepResult:
         if not isinstance(method, str) or method not in ("exact", "nearest"):
             raise ValueError(f"sel: method must be 'exact' or 'nearest'; got {method!r}.")
         positions = {}
-        for dim, wanted in coords.items():
+        for dim, wanted in _merge("sel", indexers, coords).items():
             self._length(dim, "sel")
-            positions[dim] = _indexing.coordinate_positions(dim, self.coord(dim), wanted, method)
+            if dim == "optimizer":
+                positions[dim] = _indexing.name_positions(dim, self.optimizers, wanted)
+            else:
+                positions[dim] = _indexing.coordinate_positions(
+                    dim, self.coord(dim), wanted, method
+                )
         out = self
         for dim, pos in positions.items():
             out = out._take(dim, pos)
@@ -353,7 +385,13 @@ class SweepResult:
                 f"{where}({dim}=...): final has no shape matching dims {list(self.dims)} "
                 f"(it is {type(self.final).__name__}); select on a result of arrays."
             )
-        return shape[self.dims.index(dim)]
+        n = shape[self.dims.index(dim)]
+        if dim == "optimizer" and len(self.optimizers) != n:
+            raise ValueError(
+                f"{where}(optimizer=...): the optimizer axis has length {n} but optimizers "
+                f"names {len(self.optimizers)}: {list(self.optimizers)}; they must match."
+            )
+        return n
 
     def _take(self, dim: str, pos: Any) -> SweepResult:
         drop = isinstance(pos, int) or (isinstance(pos, jax.core.Tracer) and pos.ndim == 0)
@@ -363,8 +401,22 @@ class SweepResult:
             # NumPy arrays cannot be indexed by a tracer (a result closed over inside jit).
             return jnp.asarray(a)[k] if isinstance(pos, jax.core.Tracer) else a[k]
 
-        changes = {name: take(getattr(self, name), key) for name in _DATA}
-        changes[_COORD[dim]] = take(getattr(self, _COORD[dim]), pos)
+        # "coord" is the last axis of final, which value and diverged lack: every other axis
+        # has the same position in all three.
+        data = ("final",) if dim == "coord" else _DATA
+        changes: dict[str, Any] = {name: take(getattr(self, name), key) for name in data}
+        if dim in _COORD:
+            changes[_COORD[dim]] = take(getattr(self, _COORD[dim]), pos)
+        elif dim == "optimizer":
+            names = self.optimizers
+            if isinstance(pos, slice):
+                changes["optimizers"] = names[pos]
+            elif drop:
+                changes["optimizers"] = (names[pos],)
+            else:
+                changes["optimizers"] = tuple(names[int(i)] for i in pos)
+        else:
+            changes["coords"] = {**self.coords, dim: take(self.coords[dim], pos)}
         dims = tuple(d for d in self.dims if d != dim) if drop else self.dims
         return dataclasses.replace(self, dims=dims, **changes)
 
@@ -374,8 +426,96 @@ class SweepResult:
         return jax.tree.map(np.asarray, self)
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        """The arrays as a flat dict of NumPy arrays (data and coordinates)."""
-        return {name: np.asarray(getattr(self, name)) for name in (*_DATA, *_COORD.values())}
+        """The arrays as a flat dict of NumPy arrays (data and coordinates).
+
+        Keys: ``final``, ``value``, ``diverged``, ``starts``, ``learning_rates``, ``epochs``;
+        ``coords.NAME`` for each entry of :attr:`coords`; and ``optimizers`` (the names, a
+        str array) when there are any.
+
+        Example:
+            >>> import jaxgd
+            >>> res = jaxgd.sweep(lambda x: x**2, [-1.0, 2.0], 0.1, [0, 10])
+            >>> sorted(res.as_dict())
+            ['diverged', 'epochs', 'final', 'learning_rates', 'starts', 'value']
+        """
+        out = {name: np.asarray(getattr(self, name)) for name in (*_DATA, *_COORD.values())}
+        out.update({_PREFIX + name: np.asarray(c) for name, c in self.coords.items()})
+        if self.optimizers:
+            out["optimizers"] = np.array(self.optimizers, dtype=str)
+        return out
+
+    def to_xarray(self) -> Any:
+        """The result as an ``xarray.Dataset``, every axis named and every coordinate attached.
+
+        Variables: ``final`` (every axis), ``value`` and ``diverged`` (every axis but
+        ``"coord"``). Coordinates: one per axis (optimiser names as strings); a dropped axis
+        keeps its coordinate as a scalar one. Attributes: ``function``, ``math`` and
+        ``schedule``. The arrays are copied to the host.
+
+        Returns:
+            An ``xarray.Dataset``.
+
+        Raises:
+            ImportError: xarray is not installed (``pip install "jaxgd[xarray]"``).
+            TypeError: the result holds traced arrays (convert it outside ``jax.jit``).
+            ValueError: an axis is named like a variable (``final``, ``value``,
+                ``diverged``), which a Dataset cannot hold beside it.
+
+        Example:
+            >>> import jaxgd
+            >>> res = jaxgd.sweep(lambda x: x**2, [-1.0, 2.0], [0.1, 0.2], [0, 10])
+            >>> ds = res.to_xarray()
+            >>> ds.final.sel(start=2.0, learning_rate=0.1).values.tolist()
+            [2.0, 0.2147]
+        """
+        try:
+            import xarray as xr
+        except ImportError:
+            raise ImportError(
+                "SweepResult.to_xarray needs xarray, an optional dependency: "
+                'pip install "jaxgd[xarray]"'
+            ) from None
+        self._check_concrete("to_xarray", "to_xarray", "convert")
+        clash = [d for d in (*self.dims, *self.coords) if d in _DATA]
+        if clash:
+            raise ValueError(
+                f"to_xarray: the axis {clash[0]!r} has the name of a data variable; an xarray "
+                "Dataset cannot hold both. Rename the axis."
+            )
+        host = self.to_numpy()
+        value_dims = tuple(d for d in self.dims if d != "coord")
+        coords: dict[str, Any] = {}
+        if "optimizer" in self.dims:
+            coords["optimizer"] = ("optimizer", np.array(self.optimizers, dtype=str))
+        elif self.optimizers:
+            coords["optimizer"] = ((), np.array(self.optimizers[0]))
+        named = {**{d: getattr(host, a) for d, a in _COORD.items()}, **host.coords}
+        for dim in (
+            *[d for d in self.dims if d in named],
+            *[d for d in named if d not in self.dims],
+        ):
+            c = named[dim]
+            coords[dim] = (dim, c) if dim in self.dims else ((), c)
+        return xr.Dataset(
+            {
+                "final": (self.dims, host.final),
+                "value": (value_dims, host.value),
+                "diverged": (value_dims, host.diverged),
+            },
+            coords=coords,
+            attrs={"function": self.function, "math": self.math, "schedule": self.schedule},
+        )
+
+    def _check_concrete(self, head: str, method: str, verb: str) -> None:
+        leaves = {n: getattr(self, n) for n in (*_DATA, *_COORD.values())}
+        leaves.update({f"coords[{k!r}]": c for k, c in self.coords.items()})
+        for name, leaf in leaves.items():
+            if isinstance(leaf, jax.core.Tracer):
+                raise TypeError(
+                    f"{head}: {name} is traced ({method} was called inside jax.jit or another "
+                    f"transformation). Return the result from the function and {verb} it "
+                    "outside."
+                )
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the result, its coordinates and metadata to an ``.npz`` file; returns its path.
@@ -420,15 +560,10 @@ class SweepResult:
                 break
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
-        for name in (*_DATA, *_COORD.values()):
-            if isinstance(getattr(self, name), jax.core.Tracer):
-                raise TypeError(
-                    f"cannot save {path}: {name} is traced (save was called inside jax.jit or "
-                    "another transformation). Return the result from the function and save "
-                    "it outside."
-                )
+        self._check_concrete(f"cannot save {path}", "save", "save")
         arrays = self.as_dict()
-        problem = _contents_problem(arrays, self.dims, self.function)
+        arrays.pop("optimizers", None)  # kept in the metadata, as JSON text
+        problem = _contents_problem(arrays, self.dims, self.function, self.optimizers)
         if problem:
             raise ValueError(f"cannot save {path}: {problem}.")
         meta = {
@@ -438,6 +573,9 @@ class SweepResult:
             "math": self.math,
             "dtype": str(arrays["final"].dtype),
             "jax_version": jax.__version__,
+            "optimizers": list(self.optimizers),
+            "schedule": self.schedule,
+            "coords": list(self.coords),
         }
         _npz.write_atomic(path, {**arrays, "metadata": np.asarray(json.dumps(meta))})
         return path
@@ -509,37 +647,75 @@ def load(path: str | os.PathLike) -> SweepResult:
 
 def _read(reader: _npz.Reader) -> SweepResult:
     """The result in an open archive, every part checked before the next is read."""
-    names = {*_DATA, *_COORD.values(), "metadata"}
-    reader.expect_members(names)
+    stored = {
+        name[: -len(".npy")]
+        for name in reader.member_names()
+        if name.startswith(_PREFIX) and name.endswith(".npy")
+    }
+    reader.expect_members({*_DATA, *_COORD.values(), "metadata", *stored})
     meta_text = reader.array("metadata", kinds="U", max_ndim=0)
     try:
         meta = json.loads(str(meta_text[()]))
     except ValueError as e:
         raise _npz.Invalid(f"its metadata is not JSON ({e})") from None
-    dims, function = _metadata(meta)
-    coords = {}
-    for dim in DIMS:
-        name = _COORD[dim]
-        coords[name] = reader.array(name, kinds="iu" if dim == "epochs" else "f", max_ndim=1)
-        want = 1 if dim in dims else 0
-        if coords[name].ndim != want:
-            raise _npz.Invalid(_coord_rank_problem(dim, name, dims, coords[name].shape))
-    shape = tuple(coords[_COORD[d]].shape[0] for d in dims)
-    data = {
-        name: reader.array(name, kinds="b" if name == "diverged" else "f", shape=shape)
-        for name in _DATA
-    }
-    arrays = {**data, **coords}
-    problem = _contents_problem(arrays, dims, function, legacy=True)
+    dims, function, optimizers, schedule, names, legacy = _metadata(meta)
+    declared = {_PREFIX + n for n in names}
+    if stored - declared:
+        extra = sorted(f"{n}.npy" for n in stored - declared)
+        raise _npz.Invalid(f"it holds unexpected entries {extra} (not in metadata 'coords')")
+    if declared - stored:
+        raise _npz.Invalid(f"it lacks {sorted(f'{n}.npy' for n in declared - stored)}")
+    arrays = {}
+    lengths = {"optimizer": len(optimizers)}
+    for dim in (*DIMS, *names):
+        key = _COORD.get(dim, _PREFIX + dim)
+        kinds = "iu" if dim in ("epochs", "coord") else "f" if dim in DIMS else "iuf"
+        arrays[key] = reader.array(key, kinds=kinds, max_ndim=1)
+        if arrays[key].ndim != (1 if dim in dims else 0):
+            raise _npz.Invalid(_coord_rank_problem(dim, key, dims, arrays[key].shape))
+        if dim in dims:
+            lengths[dim] = arrays[key].shape[0]
+    shape = tuple(lengths[d] for d in dims)
+    value_shape = tuple(lengths[d] for d in dims if d != "coord")
+    for name in _DATA:
+        kinds = "b" if name == "diverged" else "f"
+        arrays[name] = reader.array(
+            name, kinds=kinds, shape=shape if name == "final" else value_shape
+        )
+    problem = _contents_problem(arrays, dims, function, optimizers, legacy=legacy)
     if problem:
         raise _npz.Invalid(problem)
     arrays["diverged"] = arrays["diverged"] | ~np.isfinite(arrays["value"])
-    if meta.get("dtype", str(data["final"].dtype)) != str(data["final"].dtype):
+    if meta.get("dtype", str(arrays["final"].dtype)) != str(arrays["final"].dtype):
         raise _npz.Invalid(
-            f"its metadata says dtype {meta['dtype']!r} but final is {data['final'].dtype}"
+            f"its metadata says dtype {meta['dtype']!r} but final is {arrays['final'].dtype}"
         )
+    coords = {n: arrays.pop(_PREFIX + n) for n in names}
     # Files from before results recorded their math were all computed with XLA's.
-    return SweepResult(**arrays, dims=dims, function=function, math=_math(meta))
+    return SweepResult(
+        **arrays,
+        dims=dims,
+        function=function,
+        math=_math(meta),
+        coords=coords,
+        optimizers=optimizers,
+        schedule=schedule,
+    )
+
+
+def _merge(where: str, indexers: Mapping[str, Any] | None, more: dict[str, Any]) -> dict:
+    """The indexers given as a dict and as keywords, one per axis."""
+    if indexers is None:
+        return more
+    if not isinstance(indexers, Mapping):
+        raise TypeError(
+            f"{where}: indexers must be a dict {{axis name: index}}; got "
+            f"{type(indexers).__name__}. Or pass them by name: {where}(start=...)."
+        )
+    both = sorted(set(indexers) & set(more), key=str)
+    if both:
+        raise TypeError(f"{where}: axis {both[0]!r} is given both in the dict and by keyword.")
+    return {**indexers, **more}
 
 
 def _math(meta: dict) -> str:
@@ -549,28 +725,55 @@ def _math(meta: dict) -> str:
     return math
 
 
-def _metadata(meta: Any) -> tuple[tuple[str, ...], str]:
-    """``dims`` and ``function`` from a file's metadata, after checking its types."""
+def _metadata(
+    meta: Any,
+) -> tuple[tuple[str, ...], str, tuple[str, ...], str, tuple[str, ...], bool]:
+    """``dims``, ``function``, ``optimizers``, ``schedule``, the names of ``coords`` and
+    whether the file is of format 1, from a file's metadata, after checking their types."""
     if not isinstance(meta, dict):
         raise _npz.Invalid(f"its metadata is a JSON {type(meta).__name__}, not an object")
-    if meta.get("format") != _FORMAT:
+    legacy = meta.get("format") == _FORMAT_1
+    if meta.get("format") != _FORMAT and not legacy:
         raise _npz.Invalid(
-            f"its format tag is {meta.get('format')!r}; this version of jaxgd reads {_FORMAT!r}"
+            f"its format tag is {meta.get('format')!r}; this version of jaxgd reads "
+            f"{_FORMAT!r} and {_FORMAT_1!r}"
         )
-    for key, kind in (("dims", list), ("function", str), ("dtype", str), ("jax_version", str)):
-        if key in ("dims", "function") and key not in meta:
+    required = ("dims", "function") if legacy else ("dims", "function", *_META_2)
+    types = (
+        ("dims", list),
+        ("function", str),
+        ("dtype", str),
+        ("jax_version", str),
+        ("optimizers", list),
+        ("schedule", str),
+        ("coords", list),
+    )
+    for key, kind in types:
+        if key in required and key not in meta:
             raise _npz.Invalid(f"its metadata has no {key!r} entry")
         if key in meta and not isinstance(meta[key], kind):
             raise _npz.Invalid(
                 f"metadata {key!r} is a {type(meta[key]).__name__}, expected a {kind.__name__}"
             )
+    if legacy:
+        unknown = sorted(k for k in _META_2 if k in meta)
+        if unknown:
+            raise _npz.Invalid(f"its metadata has {unknown[0]!r}, which format 1 files lack")
     dims = meta["dims"]
     if not all(isinstance(d, str) for d in dims):
         raise _npz.Invalid(f"metadata 'dims' must list axis names; got {dims!r}")
-    problem = _dims_problem(tuple(dims))
+    names = meta.get("coords", [])
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise _npz.Invalid(f"metadata 'coords' must list distinct axis names; got {names!r}")
+    problem = _dims_problem(tuple(dims), None if legacy else dict.fromkeys(names))
     if problem:
         raise _npz.Invalid(f"metadata 'dims': {problem}")
-    return tuple(dims), meta["function"]
+    optimizers = meta.get("optimizers", [])
+    problem = _optimizers_problem(tuple(optimizers), tuple(dims))
+    if problem:
+        raise _npz.Invalid(f"metadata 'optimizers': {problem}")
+    schedule = meta.get("schedule", "")
+    return tuple(dims), meta["function"], tuple(optimizers), schedule, tuple(names), legacy
 
 
 def _dims_problem(dims: tuple, coords: Mapping[str, Any] | None = None) -> str:
@@ -592,10 +795,12 @@ def _dims_problem(dims: tuple, coords: Mapping[str, Any] | None = None) -> str:
         if not (name.isidentifier() or name in RESERVED):
             return f"coords holds {name!r}; an axis name must be a Python identifier"
     for d in dims:
-        if d in DIMS or d == "optimizer" or d in names:
+        if d in DIMS:
             continue
         if coords is None:
             return f"unknown axis name {d!r}; the axes are a subset of {list(DIMS)}"
+        if d == "optimizer" or d in names:
+            continue
         if d in RESERVED:
             return f"axis {d!r} has no coordinate; pass coords={{{d!r}: ...}}"
         if not d.isidentifier():
@@ -662,18 +867,28 @@ def _coord_rank_problem(dim: str, name: str, dims: Sequence[str], shape: tuple) 
 
 
 def _contents_problem(
-    arrays: dict[str, np.ndarray], dims: tuple, function: Any, *, legacy: bool = False
+    arrays: dict[str, np.ndarray],
+    dims: tuple,
+    function: Any,
+    optimizers: tuple = (),
+    *,
+    legacy: bool = False,
 ) -> str:
-    """The first thing wrong with a result's arrays, as a phrase ('' when nothing).
+    """The first thing wrong with a result's arrays (as :meth:`SweepResult.as_dict` gives
+    them, without ``optimizers``), as a phrase ('' when nothing).
 
     ``legacy=True`` (reading a file) also accepts the rule of files written before a
     non-finite value counted as divergence; :func:`load` then applies today's rule.
     """
-    problem = _dims_problem(dims)
+    names = [k[len(_PREFIX) :] for k in arrays if k.startswith(_PREFIX)]
+    problem = _dims_problem(dims, dict.fromkeys(names))
     if problem:
         return f"dims: {problem}"
     if not isinstance(function, str):
         return f"function must be a str; got {type(function).__name__}"
+    problem = _optimizers_problem(optimizers, dims)
+    if problem:
+        return f"optimizers: {problem}"
     final = arrays["final"]
     for name in ("final", "value", "starts", "learning_rates"):
         if arrays[name].dtype.kind != "f":
@@ -682,15 +897,32 @@ def _contents_problem(
         return f"epochs has dtype {arrays['epochs'].dtype}; epoch counts must be integers"
     if arrays["diverged"].dtype != np.bool_:
         return f"diverged has dtype {arrays['diverged'].dtype}; it must be bool"
+    for name in names:
+        c, key = arrays[_PREFIX + name], _PREFIX + name
+        if name == "coord" and c.dtype.kind not in "iu":
+            return f"{key} has dtype {c.dtype}; the positions of a coordinate are integers"
+        if c.dtype.kind not in "iuf":
+            return f"{key} has dtype {c.dtype}; it must be real numbers"
     if final.ndim != len(dims):
         return f"final has {final.ndim} axes (shape {final.shape}) but dims names {list(dims)}"
+    value_shape = tuple(n for d, n in zip(dims, final.shape, strict=True) if d != "coord")
     for name in ("value", "diverged"):
-        if arrays[name].shape != final.shape:
-            return f"{name} has shape {arrays[name].shape}, final {final.shape}; they must match"
+        if arrays[name].shape != value_shape:
+            return (
+                f"{name} has shape {arrays[name].shape}; final {final.shape} with dims "
+                f"{list(dims)} needs {value_shape} (every axis but 'coord')"
+            )
     if arrays["value"].dtype != final.dtype:
         return f"value is {arrays['value'].dtype} but final is {final.dtype}; they must match"
-    for dim in DIMS:
-        name = _COORD[dim]
+    if "optimizer" in dims:
+        n = final.shape[dims.index("optimizer")]
+        if len(optimizers) != n:
+            return (
+                f"the 'optimizer' axis of final has length {n} but optimizers names "
+                f"{len(optimizers)}: {list(optimizers)}"
+            )
+    for dim in (*DIMS, *names):
+        name = _COORD.get(dim, _PREFIX + dim)
         c = arrays[name]
         if dim in dims:
             n = final.shape[dims.index(dim)]
@@ -700,19 +932,26 @@ def _contents_problem(
             return _coord_rank_problem(dim, name, dims, c.shape)
         if c.dtype.kind == "f" and not np.isfinite(c).all():
             return f"{name} holds non-finite values; coordinates must be finite"
-        if dim != "start" and (c < 0).any():
-            return f"{name} holds negative values; {name.replace('_', ' ')} are >= 0"
+        if dim in ("learning_rate", "epochs", "coord") and (c < 0).any():
+            return f"{name} holds negative values; {dim.replace('_', ' ')} values are >= 0"
     # A cell is diverged when its position or its value is not finite. Files from jaxgd
     # before that rule flagged a non-finite position only, so when reading one a finite
     # position with a non-finite value may go either way; everything else must agree.
-    may = ~np.isfinite(final) | ~np.isfinite(arrays["value"])
-    must = ~np.isfinite(final) if legacy else may
+    bad = ~np.isfinite(final)
+    if "coord" in dims:
+        bad = bad.any(axis=dims.index("coord"))
+    may = bad | ~np.isfinite(arrays["value"])
+    must = bad if legacy else may
+    if "coord" in names:
+        # Only some coordinates of each position may be left (selected, or the axis dropped):
+        # a run may have diverged in one no longer here.
+        may = np.ones_like(may)
     diverged = arrays["diverged"]
     wrong = int(np.count_nonzero((must & ~diverged) | (diverged & ~may)))
     if wrong:
         return (
-            f"diverged disagrees with final/value in {wrong} of {final.size} cells (a cell is "
-            "diverged where its final position or its value is not finite, and only there)"
+            f"diverged disagrees with final/value in {wrong} of {diverged.size} cells (a cell "
+            "is diverged where its final position or its value is not finite, and only there)"
         )
     return ""
 

@@ -3,12 +3,23 @@ hyperparameters, parameters of f and the coordinates of d-dimensional positions.
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import json
+import re
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from jaxgd.result import RESERVED, SweepResult
+from jaxgd.result import RESERVED, SweepResult, load
 
 CORE = ("start", "learning_rate", "epochs")
 
@@ -45,7 +56,7 @@ def build(
     coords = {}
     for d, n in sizes.items():
         if d == "coord":
-            coords[d] = np.arange(n)
+            coords[d] = np.arange(n, dtype=np.int32)
         elif d == "param":
             coords[d] = np.linspace(0.1, 1.0, n).astype(dtype)
         elif d not in (*CORE, "optimizer"):
@@ -203,3 +214,457 @@ def test_repr_names_optimizers_schedule_and_dropped_axes():
     seen = []
     jax.jit(lambda r: seen.append(repr(r)) or r)(dropped)
     assert "at b1=traced" in seen[0]
+
+
+# -- selection over every axis, against NumPy ----------------------------------------------
+HYPER_NAMES = ("b1", "b2", "eps", "decay", "momentum")
+NAMES = ("final", "value", "diverged", "starts", "learning_rates", "epochs")
+
+
+def random_sizes(data) -> dict[str, int]:
+    """Random axes: optional optimiser, 0-3 hyperparameters, optional param and coord."""
+    length = st.integers(1, 3)
+    sizes = {}
+    if data.draw(st.booleans(), label="optimizer axis"):
+        sizes["optimizer"] = data.draw(length, label="optimizers")
+    keys = data.draw(st.lists(st.sampled_from(HYPER_NAMES), max_size=3, unique=True), label="keys")
+    for key in keys:
+        sizes[key] = data.draw(length, label=key)
+    if data.draw(st.booleans(), label="param axis"):
+        sizes["param"] = data.draw(length, label="params")
+    for dim in CORE:
+        sizes[dim] = data.draw(length, label=dim)
+    if data.draw(st.booleans(), label="coord axis"):
+        sizes["coord"] = data.draw(length, label="d")
+    return sizes
+
+
+def reference(res: SweepResult) -> dict:
+    """Everything in a result, as plain NumPy/Python values to index by hand."""
+    return {
+        "dims": res.dims,
+        **{name: np.asarray(getattr(res, name)) for name in NAMES},
+        "coords": {k: np.asarray(v) for k, v in res.coords.items()},
+        "optimizers": res.optimizers,
+    }
+
+
+def reference_isel(ref: dict, dim: str, key) -> dict:
+    """NumPy's selection of the explicit positions ``np.arange(n)[key]`` along ``dim``."""
+    axis = ref["dims"].index(dim)
+    positions = np.arange(ref["final"].shape[axis])[key]
+    drop = positions.ndim == 0
+    out = {**ref, "coords": dict(ref["coords"])}
+    out["dims"] = tuple(d for d in ref["dims"] if d != dim) if drop else ref["dims"]
+    for name in ("final",) if dim == "coord" else ("final", "value", "diverged"):
+        out[name] = np.take(ref[name], positions, axis=axis)
+    field = dict(zip(CORE, ("starts", "learning_rates", "epochs"), strict=True))
+    if dim in field:
+        out[field[dim]] = np.take(ref[field[dim]], positions)
+    elif dim == "optimizer":
+        names = np.array(ref["optimizers"], dtype=object)[positions]
+        out["optimizers"] = (names,) if drop else tuple(names)
+    else:
+        out["coords"][dim] = np.take(ref["coords"][dim], positions)
+    return out
+
+
+def assert_matches(res: SweepResult, ref: dict) -> None:
+    assert res.dims == ref["dims"]
+    assert res.optimizers == ref["optimizers"]
+    for name in NAMES:
+        got = np.asarray(getattr(res, name))
+        assert got.shape == ref[name].shape, name
+        np.testing.assert_array_equal(got, ref[name], err_msg=name)
+    assert res.coords.keys() == ref["coords"].keys()
+    for name, want in ref["coords"].items():
+        got = np.asarray(res.coords[name])
+        assert got.shape == want.shape and got.dtype == want.dtype, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def random_index(data, n: int):
+    """An index of a random kind, valid for an axis of length ``n``: (what to pass, key)."""
+    kinds = ["int", "np int", "0-d", "slice", "list", "mask", "array"]
+    kind = data.draw(st.sampled_from(kinds if n else kinds[3:]), label="kind")
+    i = data.draw(st.integers(-n, n - 1), label="position") if n else None
+    if kind == "int":
+        return i, i
+    if kind == "np int":
+        return np.int32(i), i
+    if kind == "0-d":
+        return np.array(i), i
+    if kind == "slice":
+        bounds = st.none() | st.integers(-n - 1, n + 1)
+        s = slice(
+            data.draw(bounds, label="lo"),
+            data.draw(bounds, label="hi"),
+            data.draw(st.none() | st.sampled_from([-2, -1, 1, 2]), label="step"),
+        )
+        return s, s
+    if kind == "mask":
+        mask = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="mask")
+        return mask, np.array(mask, bool)
+    items = data.draw(st.lists(st.integers(-n, n - 1), max_size=4), label="positions") if n else []
+    if kind == "list":
+        return items, np.array(items, np.int64)
+    return np.array(items, np.int64), np.array(items, np.int64)
+
+
+def random_result(data) -> tuple[SweepResult, dict]:
+    """A result of random axes, some dropped, of a random kind; and its reference."""
+    sizes = random_sizes(data)
+    res = build(sizes, seed=data.draw(st.integers(0, 99), label="seed"))
+    ref = reference(res)
+    for dim in list(sizes):
+        if data.draw(st.integers(0, 4), label=f"drop {dim}") == 0:
+            i = data.draw(st.integers(0, sizes[dim] - 1))
+            res, ref = res.isel({dim: i}), reference_isel(ref, dim, i)
+    kind = data.draw(st.sampled_from(["numpy", "jax", "loaded"]), label="result kind")
+    if kind == "jax":
+        res = jax.tree.map(jnp.asarray, res)
+    elif kind == "loaded":
+        with tempfile.TemporaryDirectory() as folder:
+            res = load(res.save(Path(folder) / "r"))
+    return res, ref
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_isel_of_any_axes_matches_numpy(data):
+    res, ref = random_result(data)
+    assert_matches(res, ref)
+    for _ in range(data.draw(st.integers(1, 3), label="selections")):
+        if not res.dims:
+            break
+        dim = data.draw(st.sampled_from(res.dims), label="dim")
+        index, key = random_index(data, res.sizes[dim])
+        res, ref = res.isel(**{dim: index}), reference_isel(ref, dim, key)
+        assert_matches(res, ref)
+    squeezed = res.squeeze()
+    for dim in [d for d in res.dims if res.sizes[d] == 1]:
+        ref = reference_isel(ref, dim, 0)
+    assert_matches(squeezed, ref)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_sel_of_any_axes_is_isel_of_the_positions(data):
+    res, _ = random_result(data)
+    if not res.dims:
+        return
+    dim = data.draw(st.sampled_from(res.dims), label="dim")
+    labels = np.asarray(res.coord(dim)).tolist()
+    if labels and data.draw(st.booleans(), label="one value"):
+        i = data.draw(st.integers(0, len(labels) - 1), label="position")
+        want, wanted = res.isel(**{dim: i}), labels[i]
+    else:
+        most = 3 if labels else 0
+        positions = data.draw(st.lists(st.integers(0, max(len(labels) - 1, 0)), max_size=most))
+        want, wanted = res.isel(**{dim: positions}), [labels[i] for i in positions]
+    assert_matches(res.sel(**{dim: wanted}), reference(want))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_save_and_load_keep_every_axis(data):
+    res, ref = random_result(data)
+    res = dataclasses.replace(
+        res, schedule=data.draw(st.sampled_from(["", "optax:exponential_decay"]))
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        back = load(res.save(Path(folder) / "r"))
+    assert_matches(back, ref)
+    assert back.schedule == res.schedule and back.math == res.math
+    assert back.function == res.function
+    assert repr(back) == repr(res.to_numpy())
+
+
+# -- selection: what the new axes refuse ---------------------------------------------------
+def test_optimizer_axis_selects_by_name():
+    res = build(FULL, names=("sgd", "momentum", "adam"))
+    adam = res.sel(optimizer="adam")
+    assert "optimizer" not in adam.dims and adam.optimizers == ("adam",)
+    np.testing.assert_array_equal(adam.final, res.final[2])
+    assert "optimizer: adam;" in repr(adam)
+    both = res.sel(optimizer=np.array(["adam", "sgd"]))
+    assert both.optimizers == ("adam", "sgd") and both.sizes["optimizer"] == 2
+    with pytest.raises(KeyError, match=r"'nadam' is not .* \['sgd', 'momentum', 'adam'\]"):
+        res.sel(optimizer="nadam")
+    with pytest.raises(TypeError, match=r"selected by name.*use isel"):
+        res.sel(optimizer=0)
+    with pytest.raises(ValueError, match=r"no axis named 'optimizer'.*\('adam',\)"):
+        adam.sel(optimizer="adam")
+
+
+def test_coord_selects_in_final_only():
+    res = build(FULL)
+    first = res.isel(coord=0)
+    assert first.dims == tuple(FULL)[:-1] and first.coords["coord"] == 0
+    np.testing.assert_array_equal(first.final, res.final[..., 0])
+    assert first.value is res.value and first.diverged is res.diverged
+    assert "at coord=0" in repr(first)
+    with pytest.raises(ValueError, match=r"'coord' was dropped .* res.coords\['coord'\]"):
+        first.isel(coord=0)
+
+
+def test_dropped_hyperparameter_keeps_its_value():
+    res = build(FULL)
+    picked = res.sel(b1=float(res.coords["b1"][1]))
+    assert picked.coords["b1"] == res.coords["b1"][1] and picked.coords["b1"].ndim == 0
+    assert picked.squeeze().dims == picked.dims  # no axis of length 1 left to drop
+    assert build({"b1": 1, "start": 2, "learning_rate": 1, "epochs": 1}).squeeze().dims == (
+        "start",
+    )
+
+
+def test_traced_positions_select_inside_jit_but_not_optimizer_names():
+    res = jax.tree.map(jnp.asarray, build(FULL))
+
+    @jax.jit
+    def pick(r, i):
+        return r.isel(b1=i, coord=i, param=i)
+
+    out = pick(res, 1)
+    np.testing.assert_array_equal(out.final, res.final[:, 1, :, 1, ..., 1])
+    assert float(out.coords["b1"]) == float(res.coords["b1"][1])
+    with pytest.raises(TypeError, match="optimiser names, which are static"):
+        jax.jit(lambda r, i: r.isel(optimizer=i))(res, 0)
+
+
+def test_indexers_as_a_dict_reach_any_name():
+    z = np.zeros((2, 1), np.float32)
+    res = SweepResult(
+        z,
+        z,
+        np.zeros((2, 1), bool),
+        np.float32(0),
+        np.float32(0),
+        np.arange(1),
+        dims=("method", "epochs"),
+        coords={"method": np.array([1.0, 2.0], np.float32)},
+    )
+    assert res.sel({"method": 2.0}).coords["method"] == 2.0
+    assert res.isel({"method": 0}, epochs=0).dims == ()
+    with pytest.raises(TypeError, match="'epochs' is given both"):
+        res.isel({"epochs": 0}, epochs=0)
+    with pytest.raises(TypeError, match="indexers must be a dict"):
+        res.isel([0])
+
+
+def test_an_optimizer_axis_and_names_that_disagree_are_refused():
+    res = build({"optimizer": 2, "start": 1, "learning_rate": 1, "epochs": 1})
+    bad = dataclasses.replace(res, optimizers=("a", "b", "c"))
+    with pytest.raises(ValueError, match="optimizer axis has length 2 but optimizers names 3"):
+        bad.isel(optimizer=0)
+    with tempfile.TemporaryDirectory() as folder, pytest.raises(ValueError, match="names 3"):
+        bad.save(Path(folder) / "bad")
+
+
+def test_as_dict_holds_coords_and_names():
+    res = build(FULL).isel(eps=0)
+    got = res.as_dict()
+    assert sorted(got) == sorted(
+        [*NAMES, "coords.b1", "coords.eps", "coords.param", "coords.coord", "optimizers"]
+    )
+    assert got["optimizers"].tolist() == ["opt0", "opt1", "opt2"]
+    assert got["coords.eps"].ndim == 0
+
+
+# -- to_xarray -----------------------------------------------------------------------------
+def test_to_xarray_names_every_axis_and_coordinate():
+    xr = pytest.importorskip("xarray")
+    res = dataclasses.replace(
+        build(FULL, names=("sgd", "momentum", "adam")), schedule="optax:cosine_decay_schedule"
+    ).isel(eps=1)
+    ds = res.to_xarray()
+    assert isinstance(ds, xr.Dataset)
+    assert ds["final"].dims == res.dims
+    assert ds["value"].dims == ds["diverged"].dims == res.dims[:-1]
+    np.testing.assert_array_equal(ds["final"].values, res.final)
+    np.testing.assert_array_equal(ds["diverged"].values, res.diverged)
+    assert ds["optimizer"].values.tolist() == ["sgd", "momentum", "adam"]
+    assert ds["optimizer"].dtype.kind == "U"
+    np.testing.assert_array_equal(ds["start"].values, res.starts)
+    np.testing.assert_array_equal(ds["b1"].values, res.coords["b1"])
+    assert ds["eps"].ndim == 0 and float(ds["eps"]) == float(res.coords["eps"])
+    assert ds.attrs == {
+        "function": "tests:built",
+        "math": "xla",
+        "schedule": "optax:cosine_decay_schedule",
+    }
+    adam = res.sel(optimizer="adam", start=float(res.starts[1]))
+    ds = adam.to_xarray()
+    assert ds["optimizer"].ndim == 0 and str(ds["optimizer"].values) == "adam"
+    assert float(ds["start"]) == float(res.starts[1])
+    np.testing.assert_array_equal(
+        res.to_xarray().final.sel(optimizer="adam", start=float(res.starts[1])).values,
+        adam.final,
+    )
+
+
+def test_to_xarray_of_a_plain_jax_result():
+    pytest.importorskip("xarray")
+    res = jax.tree.map(jnp.asarray, build({"start": 2, "learning_rate": 3, "epochs": 2}))
+    ds = res.to_xarray()
+    assert set(ds.coords) == set(CORE) and set(ds.data_vars) == {"final", "value", "diverged"}
+    assert "optimizer" not in ds.coords
+    with pytest.raises(TypeError, match="to_xarray: final is traced"):
+        jax.jit(lambda r: r.to_xarray() and r)(res)
+
+
+def test_to_xarray_without_xarray_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "xarray", None)  # import xarray then raises ImportError
+    with pytest.raises(ImportError, match=r'pip install "jaxgd\[xarray\]"'):
+        build(FULL).to_xarray()
+
+
+def test_to_xarray_refuses_an_axis_named_like_a_variable():
+    pytest.importorskip("xarray")
+    z = np.zeros(1, np.float32)
+    res = SweepResult(z, z, np.zeros(1, bool), 0.0, 0.0, 0, dims=("value",), coords={"value": z})
+    with pytest.raises(ValueError, match="axis 'value' has the name of a data variable"):
+        res.to_xarray()
+
+
+# -- files of format 2: damaged or inconsistent ones never load ----------------------------
+SAVED = build(FULL, names=("sgd", "momentum", "adam")).isel(eps=0)
+
+
+def saved_entries(res: SweepResult = SAVED, **meta_changes) -> dict[str, object]:
+    """The entries save writes for ``res``, as a dict to tamper with."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = res.save(Path(folder) / "r")
+        with zipfile.ZipFile(path) as zf:
+            entries = {
+                name[: -len(".npy")]: np.load(io.BytesIO(zf.read(name))) for name in zf.namelist()
+            }
+    meta = json.loads(str(entries["metadata"]))
+    meta.update(meta_changes)
+    entries["metadata"] = np.asarray(json.dumps(meta))
+    return entries
+
+
+def write(path: Path, entries: dict[str, object]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, arr in entries.items():
+            if arr is not None:
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asanyarray(arr), allow_pickle=False)
+                zf.writestr(f"{name}.npy", buf.getvalue())
+    return path
+
+
+def test_saved_entries_are_the_documented_ones():
+    entries = saved_entries()
+    assert sorted(entries) == sorted(
+        [*NAMES, "metadata", "coords.b1", "coords.eps", "coords.param", "coords.coord"]
+    )
+    meta = json.loads(str(entries["metadata"]))
+    assert meta["format"] == "jaxgd.SweepResult/2"
+    assert meta["optimizers"] == ["sgd", "momentum", "adam"] and meta["schedule"] == ""
+    assert sorted(meta["coords"]) == ["b1", "coord", "eps", "param"]
+
+
+FINAL = np.asarray(SAVED.final)
+BAD_2 = {
+    "coords entry missing": ({"coords.b1": None}, r"lacks \['coords.b1.npy'\]"),
+    "coords entry extra": ({"coords.b2": np.zeros(2)}, r"unexpected entries \['coords.b2.npy'\]"),
+    "coords not listed": ({"metadata": {"coords": ["b1", "param", "coord"]}}, "coords.eps.npy"),
+    "coords not a list": ({"metadata": {"coords": "b1"}}, "metadata 'coords' is a str"),
+    "coords repeat": ({"metadata": {"coords": ["b1", "b1"]}}, "distinct axis names"),
+    "no optimizers": ({"metadata": {"optimizers": None}}, "no 'optimizers' entry"),
+    "no schedule": ({"metadata": {"schedule": None}}, "no 'schedule' entry"),
+    "schedule not str": ({"metadata": {"schedule": 1}}, "metadata 'schedule' is a int"),
+    "optimizer names not str": ({"metadata": {"optimizers": ["a", 1, "c"]}}, "non-empty str"),
+    "too few names": (
+        {"metadata": {"optimizers": ["a", "b"]}},
+        r"final has shape \(3, .*\), but the coordinates and dims say \(2, ",
+    ),
+    "dims out of order": (
+        {"metadata": {"dims": ["b1", "optimizer", *SAVED.dims[2:]]}},
+        "axes out of order",
+    ),
+    "dims unknown": ({"metadata": {"dims": ["optimizer", "b2", *SAVED.dims[2:]]}}, "'b2'"),
+    "format 1 with coords": (
+        {"metadata": {"format": "jaxgd.SweepResult/1", "optimizers": None, "schedule": None}},
+        "format 1 files lack|unknown axis name 'optimizer'",
+    ),
+    "coord floats": ({"coords.coord": np.array([0.0, 1.0])}, "coords.coord has dtype float64"),
+    "coord negative": ({"coords.coord": np.array([0, -1])}, "coords.coord holds negative"),
+    "param nan": ({"coords.param": np.array([0.1, np.nan])}, "coords.param holds non-finite"),
+    "hyper text": ({"coords.b1": np.array(["a", "b"])}, "coords.b1 has dtype <U1"),
+    "dropped hyper 1-D": ({"coords.eps": np.zeros(1)}, "coords.eps must be a scalar"),
+    "hyper 0-d": ({"coords.b1": np.float32(0.5)}, "coords.b1 must be 1-D"),
+    "hyper length": ({"coords.b1": np.zeros(3)}, r"final has shape .*, but the coordinates"),
+    "value with coord": ({"value": np.zeros(FINAL.shape, np.float32)}, "value has shape"),
+    "diverged missed": (
+        {"diverged": np.zeros(FINAL.shape[:-1], bool)},
+        "diverged disagrees",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "fragment"), BAD_2.values(), ids=BAD_2.keys())
+def test_load_refuses_each_inconsistency_of_format_2(tmp_path, change, fragment):
+    entries = saved_entries()
+    for name, new in change.items():
+        if name == "metadata":
+            meta = json.loads(str(entries["metadata"]))
+            meta.update(new)
+            entries["metadata"] = np.asarray(
+                json.dumps({k: v for k, v in meta.items() if v is not None})
+            )
+        else:
+            entries[name] = new
+    path = write(tmp_path / "bad.npz", entries)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + " is not a saved SweepResult: "):
+        load(path)
+    with pytest.raises(ValueError, match=fragment):
+        load(path)
+
+
+def test_a_diverged_flag_where_a_coordinate_was_dropped_loads():
+    # A run may have diverged in a coordinate no longer held: the flag stays, and loads.
+    res = build({"start": 2, "learning_rate": 1, "epochs": 1, "coord": 2})
+    res = dataclasses.replace(res, final=np.zeros_like(res.final), value=np.zeros_like(res.value))
+    flagged = dataclasses.replace(res, diverged=np.ones_like(res.diverged)).isel(coord=0)
+    with tempfile.TemporaryDirectory() as folder:
+        back = load(flagged.save(Path(folder) / "r"))
+    assert back.diverged.all()
+
+
+with tempfile.TemporaryDirectory() as _folder:
+    GOOD_2 = SAVED.save(Path(_folder) / "good.npz").read_bytes()
+
+
+def outcome_of(blob: bytes) -> SweepResult | None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "damaged.npz"
+        path.write_bytes(blob)
+        try:
+            back = load(path)
+        except ValueError as e:
+            assert str(e).startswith(f"{path} is not a saved SweepResult: "), str(e)
+            return None
+    assert_matches(back, reference(SAVED))
+    return back
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, len(GOOD_2) - 1))
+def test_a_truncated_file_of_format_2_never_loads(length):
+    assert outcome_of(GOOD_2[:length]) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(GOOD_2) - 1), st.integers(1, 255)), min_size=1, max_size=3
+    )
+)
+def test_flipped_bytes_in_a_file_of_format_2_never_load_wrong(flips):
+    blob = bytearray(GOOD_2)
+    for at, mask in flips:
+        blob[at] ^= mask
+    outcome_of(bytes(blob))
