@@ -103,22 +103,35 @@ class Plan:
         return max(1, math.ceil((span + 1) / self.steps))
 
 
-def bytes_per_lane(n_epochs: int, itemsize: int) -> int:
-    """Device memory each lane adds to a call holding ``n_epochs`` snapshots."""
-    snapshots = (2 * (n_epochs + 1) + 4) * itemsize
-    gathered = 2 * n_epochs * itemsize  # the snapshots in the caller's order, transposed next
-    return snapshots + gathered + 2 * n_epochs * (2 * itemsize + 1)
+def bytes_per_lane(n_epochs: int, itemsize: int, width: int = 1, carry: int = 0) -> int:
+    """Device memory each lane adds to a call holding ``n_epochs`` snapshots.
+
+    ``width``: numbers in one position (1, or d for a point of R^d); ``carry``: numbers of
+    state and constants besides (an optimiser's state, hyperparameters, theta).
+    """
+    fixed, per_epoch = _lane_costs(itemsize, width, carry)
+    return fixed + per_epoch * n_epochs
 
 
-def call_bytes(n_lanes: int, n_epochs: int, itemsize: int) -> int:
+def _lane_costs(itemsize: int, width: int, carry: int) -> tuple[int, int]:
+    """Bytes per lane independent of the epoch counts, and bytes per epoch count."""
+    # Snapshots of positions and values (G + 1 each), the lane's position, gradient and
+    # constants; then per count: the gathered snapshots and the result, twice (the next
+    # call's result while the last one is copied out).
+    fixed = ((width + 1) + 3 * width + 1 + carry) * itemsize
+    per_epoch = (width + 1) * itemsize * 2 + 2 * ((width + 1) * itemsize + 1)
+    return fixed, per_epoch
+
+
+def call_bytes(n_lanes: int, n_epochs: int, itemsize: int, width: int = 1, carry: int = 0) -> int:
     """An upper bound on the device memory of a call over ``n_lanes`` lanes (padded to rows)."""
     padded = -(-n_lanes // LANE_ROW) * LANE_ROW
-    return padded * bytes_per_lane(n_epochs, itemsize) + _FIXED
+    return padded * bytes_per_lane(n_epochs, itemsize, width, carry) + _FIXED
 
 
-def result_bytes(n_starts: int, n_rates: int, n_epochs: int, itemsize: int) -> int:
+def result_bytes(n_starts: int, n_rates: int, n_epochs: int, itemsize: int, width: int = 1) -> int:
     """Size of a finished result: ``final`` and ``value`` plus the boolean ``diverged``."""
-    return n_starts * n_rates * n_epochs * (2 * itemsize + 1)
+    return n_starts * n_rates * n_epochs * ((width + 1) * itemsize + 1)
 
 
 def default_budget(device: jax.Device) -> int:
@@ -166,6 +179,8 @@ def plan(
     memory_budget: int | None,
     device: jax.Device,
     work: int | None = None,
+    width: int = 1,
+    carry: int = 0,
 ) -> Plan:
     """Lanes per call, epoch counts per group and steps per call, from shapes only.
 
@@ -179,7 +194,7 @@ def plan(
     work = work if work is not None else work_budget(device)
     rows_all = max(1, math.ceil(math.ceil(n_lanes / n_devices) / LANE_ROW))
     spare = max(0, budget - _FIXED)
-    row_bytes = LANE_ROW * bytes_per_lane(n_epochs, itemsize)
+    row_bytes = LANE_ROW * bytes_per_lane(n_epochs, itemsize, width, carry)
     if lanes_per_call is not None:
         rows = min(math.ceil(math.ceil(lanes_per_call / n_devices) / LANE_ROW), rows_all)
     else:
@@ -191,7 +206,8 @@ def plan(
     if rows * row_bytes > spare:
         # Solve rows * 64 * bytes_per_lane(G) <= spare for G.
         per_lane = spare // (rows * LANE_ROW)
-        group = max(1, min(n_epochs, (per_lane - 6 * itemsize) // (8 * itemsize + 2)))
+        fixed, per_epoch = _lane_costs(itemsize, width, carry)
+        group = max(1, min(n_epochs, (per_lane - fixed) // per_epoch))
     calls = math.ceil(rows_all / rows)
     # Even out: 1001 rows in calls of 500 become 3 calls of 334, not 500 + 500 + 1.
     rows = math.ceil(rows_all / calls)

@@ -18,9 +18,11 @@ split of the work compiles the same step, and ``jaxgd.descend`` uses the same on
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +36,7 @@ except ImportError:  # jax < 0.6.1 has it only under experimental
 
 from jaxgd import _chunking, _sharding, fastmath
 from jaxgd._chunking import LANE_ROW, Plan
-from jaxgd._validate import default_float
+from jaxgd._rule import Rule, batched, where
 
 __all__ = [
     "LANE_ROW",
@@ -94,139 +96,196 @@ def rows_for(n_lanes: int) -> int:
     return -(-n_lanes // LANE_ROW)
 
 
-def lane_arrays(starts: jax.Array, learning_rates: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Start and rate of every lane, start-major, in rows of 64 (traced version)."""
-    n_starts, n_rates = starts.shape[0], learning_rates.shape[0]
-    n_lanes = n_starts * n_rates
-    rows = rows_for(n_lanes)
-
-    def lanes(a: jax.Array) -> jax.Array:
-        # Padding lanes repeat the last real lane: finite, and dropped at the end.
-        a = jnp.concatenate([a, jnp.broadcast_to(a[-1], (rows * LANE_ROW - n_lanes,))])
-        return a.reshape(rows, LANE_ROW)
-
-    return lanes(jnp.repeat(starts, n_rates)), lanes(jnp.tile(learning_rates, n_starts))
+#: The lane axes of a sweep, as a dict: ``hp`` (a dict of 1-D hyperparameter values, in the
+#: rule's order), ``theta`` (None, or a pytree of parameters with a leading axis), ``x`` (the
+#: starts, shape (S, *point)) and ``lr`` (the rates, (L,)). Lanes enumerate them in C order,
+#: in that order: the rate varies fastest, as it always has.
+LaneAxes = dict
 
 
-def host_lanes(
-    starts: np.ndarray, learning_rates: np.ndarray, lo: int, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lanes ``lo .. lo + n`` as (rows, 64) NumPy arrays; past the last lane, copies of it."""
-    n_rates = learning_rates.shape[0]
-    last = starts.shape[0] * n_rates - 1
-    idx = np.minimum(np.arange(lo, lo + n, dtype=np.int64), last)
-    return (
-        starts[idx // n_rates].reshape(-1, LANE_ROW),
-        learning_rates[idx % n_rates].reshape(-1, LANE_ROW),
-    )
+def _axis_list(ax: LaneAxes) -> list:
+    axes = list(ax["hp"].values())
+    if ax["theta"] is not None:
+        axes.append(ax["theta"])
+    return [*axes, ax["x"], ax["lr"]]
+
+
+def _assemble(ax: LaneAxes, lanes: list) -> tuple[Any, dict]:
+    """Lane positions and constants ``c`` from the gathered axes of :func:`_axis_list`."""
+    k = len(ax["hp"])
+    c = {"lr": lanes[-1], "hp": dict(zip(ax["hp"], lanes[:k], strict=True)), "theta": None}
+    if ax["theta"] is not None:
+        c["theta"] = lanes[k]
+    return lanes[-2], c
+
+
+def plain_axes(starts: Any, learning_rates: Any) -> LaneAxes:
+    """The lane axes of plain descent: starts and rates only."""
+    return {"hp": {}, "theta": None, "x": starts, "lr": learning_rates}
+
+
+def axis_sizes(ax: LaneAxes) -> list[int]:
+    return [jax.tree.leaves(a)[0].shape[0] for a in _axis_list(ax)]
+
+
+def lane_count(ax: LaneAxes) -> int:
+    return math.prod(axis_sizes(ax))
+
+
+def point_shape(ax: LaneAxes) -> tuple[int, ...]:
+    """The shape of one position: () for scalar x, (d,) for a point of R^d."""
+    return tuple(ax["x"].shape[1:])
+
+
+def _gather(ax: LaneAxes, lane: Any, xp: Any) -> tuple[Any, dict]:
+    """Every lane axis taken at lanes ``lane`` (C order), each shaped (rows, 64, ...)."""
+    sizes = axis_sizes(ax)
+    strides = [math.prod(sizes[i + 1 :]) for i in range(len(sizes))]
+
+    def take(a: Any, n: int, stride: int) -> Any:
+        idx = (lane // stride) % n
+        return jax.tree.map(lambda leaf: leaf[idx].reshape(-1, LANE_ROW, *leaf.shape[1:]), a)
+
+    lanes = [take(a, n, s) for a, n, s in zip(_axis_list(ax), sizes, strides, strict=True)]
+    return _assemble(ax, lanes)
+
+
+def lane_arrays(ax: LaneAxes) -> tuple[jax.Array, dict]:
+    """Position and constants of every lane, in rows of 64 (traced version).
+
+    Padding lanes repeat the last real lane: finite, and dropped at the end.
+    """
+    n = lane_count(ax)
+    lane = jnp.minimum(jnp.arange(rows_for(n) * LANE_ROW), n - 1)
+    return _gather(ax, lane, jnp)
+
+
+def host_lanes(ax: LaneAxes, lo: int, n: int) -> tuple[np.ndarray, dict]:
+    """Lanes ``lo .. lo + n`` as NumPy (rows, 64, ...) arrays; past the last lane, copies of it."""
+    lane = np.minimum(np.arange(lo, lo + n, dtype=np.int64), lane_count(ax) - 1)
+    return _gather(ax, lane, np)
 
 
 def advance(
-    f: Callable,
+    rule: Rule,
     x: jax.Array,
-    lr: jax.Array,
+    s: Any,
+    c: dict,
     counts: jax.Array,
     c_prev: jax.Array,
     t0: jax.Array,
     t1: jax.Array,
     xs: jax.Array,
     vs: jax.Array,
-    fast: bool = False,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Advance lanes ``x`` (at step ``t0``) over steps ``[t0, t1)`` of the segments of ``counts``.
+) -> tuple[jax.Array, Any, jax.Array, jax.Array]:
+    """Advance lanes ``x`` (state ``s`` at step ``t0``) over steps ``[t0, t1)`` of ``counts``.
 
     ``counts`` (G,) are sorted; ``c_prev`` is the count before them (0 at first). Segment j
     runs from ``a_j`` to ``b_j``: ``a = [c_prev, counts]``, ``b = [counts, counts[-1]]``; the
     last one, of length 0, only evaluates f at the last count. ``xs[j]`` receives the position
     after segment j and ``vs[j]`` the value of f at ``a_j``: the value of snapshot ``j - 1``.
-    ``fast``: sin/cos from :mod:`jaxgd.fastmath` (see :func:`derivative`).
+    ``c`` holds each lane's constants (rate, hyperparameters, theta); ``rule`` says how a lane
+    steps (see :mod:`jaxgd._rule`).
     """
-    grad = jax.vmap(jax.vmap(derivative(jax.grad(f), fast)))
-    value_and_grad = jax.vmap(jax.vmap(derivative(jax.value_and_grad(f), fast)))
+    grad = batched(rule.grad)
+    value_and_grad = batched(rule.value_and_grad)
+    update = batched(rule.update, 0)
     a = jnp.concatenate([c_prev[None], counts])
     b = jnp.concatenate([counts, counts[-1:]])
 
-    def step(_, x):
-        return x - lr * grad(x)
+    def step(t, carry):
+        x, s = carry
+        return update(t, x, s, c, grad(x, c))
 
-    def head(x, a_j, b_j):
+    def head(carry, a_j, b_j):
         # f where the previous segment ended comes with the first step's gradient: no second
         # pass of f. One dtype for every path: f may compute in another precision.
-        v, g = value_and_grad(x)
-        return jnp.where(a_j < b_j, x - lr * g, x), v.astype(x.dtype)
+        x, s = carry
+        v, g = value_and_grad(x, c)
+        x_new, s_new = update(a_j, x, s, c, g)
+        keep = a_j < b_j
+        return (jnp.where(keep, x_new, x), where(keep, s_new, s)), v.astype(x.dtype)
+
+    def no_head(carry):
+        return carry, jnp.zeros_like(vs[0])  # zeros_like keeps shard_map's varying type
 
     def segment(j, carry):
-        x, xs, vs = carry
+        x, s, xs, vs = carry
         a_j, b_j = a[j], b[j]
         at_head = a_j >= t0  # else this segment began in an earlier call
-        x, v = jax.lax.cond(
-            at_head, partial(head, a_j=a_j, b_j=b_j), lambda x: (x, jnp.zeros_like(x)), x
-        )
+        (x, s), v = jax.lax.cond(at_head, partial(head, a_j=a_j, b_j=b_j), no_head, (x, s))
         vs = vs.at[j].set(jnp.where(at_head, v, vs[j]))
-        x = jax.lax.fori_loop(jnp.maximum(a_j + 1, t0), jnp.minimum(b_j, t1), step, x)
+        x, s = jax.lax.fori_loop(jnp.maximum(a_j + 1, t0), jnp.minimum(b_j, t1), step, (x, s))
         xs = xs.at[j].set(jnp.where(b_j <= t1, x, xs[j]))
-        return x, xs, vs
+        return x, s, xs, vs
 
     # Only the segments this window touches: those not over before t0 nor starting at t1.
     first = jnp.sum(b < t0).astype(counts.dtype)
     stop = jnp.sum(a < t1).astype(counts.dtype)
-    return jax.lax.fori_loop(first, stop, segment, (x, xs, vs))
+    return jax.lax.fori_loop(first, stop, segment, (x, s, xs, vs))
+
+
+def init(rule: Rule, x: jax.Array, c: dict) -> Any:
+    """The state of every lane at step 0: ``()`` for plain descent."""
+    return batched(rule.init)(x, c) if rule.stateful else ()
 
 
 def finish(xs: jax.Array, vs: jax.Array, back: jax.Array) -> tuple[jax.Array, ...]:
-    """``final``, ``value``, ``diverged`` of shape (lanes, G), columns in the order ``back``.
+    """``final`` (lanes, G, *point), ``value`` and ``diverged`` (lanes, G), columns in ``back``.
 
     A gather of whole slabs on the leading axis, then one transpose, rather than a scatter
-    along the minor axis. A cell is diverged when its position or its value is not finite.
+    along the minor axis. A cell is diverged when its position (any coordinate) or its value
+    is not finite.
     """
 
     def cells(a: jax.Array) -> jax.Array:
-        return a[back].reshape(back.shape[0], -1).T
+        g = a[back].reshape(back.shape[0], -1, *a.shape[3:])
+        return jnp.moveaxis(g, 0, 1)
 
     final, value = cells(xs[:-1]), cells(vs[1:])
-    return final, value, ~jnp.isfinite(final) | ~jnp.isfinite(value)
+    bad = ~jnp.isfinite(final)
+    if bad.ndim > 2:
+        bad = bad.any(axis=tuple(range(2, bad.ndim)))
+    return final, value, bad | ~jnp.isfinite(value)
 
 
-def sweep_cells(
-    f: Callable,
-    starts: jax.Array,
-    learning_rates: jax.Array,
-    epochs: jax.Array,
-    fast: bool = False,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The whole sweep as one traced computation: (S, L, E) ``final``, ``value``, ``diverged``."""
-    n_starts, n_rates = starts.shape[0], learning_rates.shape[0]
-    x, lr = lane_arrays(starts, learning_rates)
+def sweep_cells(rule: Rule, ax: LaneAxes, epochs: jax.Array) -> tuple[jax.Array, ...]:
+    """One rule's whole sweep as one traced computation, lanes flat: ``final`` (N, E, *point),
+    ``value`` and ``diverged`` (N, E), lanes in the C order of :func:`lane_arrays`."""
+    x, c = lane_arrays(ax)
     order = jnp.argsort(epochs, stable=True)
     counts = epochs[order]
     zero = jnp.zeros((), counts.dtype)
-    buf = jnp.zeros((counts.shape[0] + 1, *x.shape), x.dtype)
-    _, xs, vs = advance(f, x, lr, counts, zero, zero, counts[-1] + 1, buf, buf, fast)
+    xs = jnp.zeros((counts.shape[0] + 1, *x.shape), x.dtype)
+    vs = jnp.zeros((counts.shape[0] + 1, *x.shape[:2]), x.dtype)
+    s = init(rule, x, c)
+    _, _, xs, vs = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs)
     out = finish(xs, vs, jnp.argsort(order))
-    return tuple(a[: n_starts * n_rates].reshape(n_starts, n_rates, -1) for a in out)
+    return tuple(a[: lane_count(ax)] for a in out)
 
 
 # -- compiled calls, on one device or split over several ----------------------------------------
 _SPECS = (PartitionSpec(_sharding.AXIS), PartitionSpec(None, _sharding.AXIS))
 
 
-@partial(jax.jit, static_argnums=(0, 1), donate_argnums=(8, 9))
-def _advance_one(f, fast, x, lr, counts, c_prev, t0, t1, xs, vs):
-    return advance(f, x, lr, counts, c_prev, t0, t1, xs, vs, fast)
+@partial(jax.jit, static_argnums=0, donate_argnums=(8, 9))
+def _advance_one(rule, x, s, c, counts, c_prev, t0, t1, xs, vs):
+    return advance(rule, x, s, c, counts, c_prev, t0, t1, xs, vs)
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(9, 10))
-def _advance_many(f, fast, mesh, x, lr, counts, c_prev, t0, t1, xs, vs):
+@partial(jax.jit, static_argnums=(0, 1), donate_argnums=(9, 10))
+def _advance_many(rule, mesh, x, s, c, counts, c_prev, t0, t1, xs, vs):
     lanes, snaps = _SPECS
     run = shard_map(
-        partial(advance, f, fast=fast),
+        partial(advance, rule),
         mesh=mesh,
-        in_specs=(lanes, lanes, *(PartitionSpec(),) * 4, snaps, snaps),
-        out_specs=(lanes, snaps, snaps),
+        in_specs=(lanes, lanes, lanes, *(PartitionSpec(),) * 4, snaps, snaps),
+        out_specs=(lanes, lanes, snaps, snaps),
     )
-    return run(x, lr, counts, c_prev, t0, t1, xs, vs)
+    return run(x, s, c, counts, c_prev, t0, t1, xs, vs)
 
 
+_init = jax.jit(init, static_argnums=0)
 _finish_one = jax.jit(finish)
 
 
@@ -240,14 +299,10 @@ def _finish_many(mesh, xs, vs, back):
 
 
 class Engine:
-    """The compiled calls for one ``f`` on a tuple of devices, inputs placed accordingly.
+    """The compiled calls for one lane ``rule`` on a tuple of devices, inputs placed accordingly."""
 
-    ``fast_math`` as in :func:`fast_math_for`, for the default float on these devices.
-    """
-
-    def __init__(self, f: Callable, devices: tuple[jax.Device, ...], fast_math: bool | None = None):
-        self.f = f
-        self.fast = fast_math_for(fast_math, default_float(), devices[0].platform)
+    def __init__(self, rule: Rule, devices: tuple[jax.Device, ...]):
+        self.rule = rule
         if len(devices) == 1:
             self.mesh: Mesh | None = None
             self.lanes = self.snaps = self.whole = devices[0]
@@ -257,19 +312,26 @@ class Engine:
             self.snaps = jax.sharding.NamedSharding(self.mesh, _SPECS[1])
             self.whole = _sharding.replicated(self.mesh)
 
-    def put_lanes(self, *arrays: np.ndarray):
-        return jax.device_put(arrays, self.lanes)
+    def put_lanes(self, *trees: Any):
+        return jax.device_put(trees, self.lanes)
 
     def put(self, *arrays: np.ndarray):
         return jax.device_put(arrays, self.whole)
 
-    def buffers(self, shape: tuple[int, ...], dtype: np.dtype):
-        return tuple(jnp.zeros(shape, dtype, device=self.snaps) for _ in range(2))
+    def buffers(self, n_snaps: int, x: jax.Array):
+        """Snapshot buffers of positions and values for ``n_snaps`` snapshots of lanes ``x``."""
+        return (
+            jnp.zeros((n_snaps, *x.shape), x.dtype, device=self.snaps),
+            jnp.zeros((n_snaps, *x.shape[:2]), x.dtype, device=self.snaps),
+        )
+
+    def init(self, x: jax.Array, c: dict) -> Any:
+        return _init(self.rule, x, c) if self.rule.stateful else ()
 
     def advance(self, *args):
         if self.mesh is None:
-            return _advance_one(self.f, self.fast, *args)
-        return _advance_many(self.f, self.fast, self.mesh, *args)
+            return _advance_one(self.rule, *args)
+        return _advance_many(self.rule, self.mesh, *args)
 
     def finish(self, *args):
         if self.mesh is None:
@@ -298,25 +360,24 @@ def windows(start: int, stop: int, steps: int) -> Iterator[tuple[int, int]]:
 
 def drive(
     engine: Engine,
-    starts: np.ndarray,
-    learning_rates: np.ndarray,
+    ax: LaneAxes,
     epochs: np.ndarray,
     plan: Plan,
     outs: tuple[np.ndarray, np.ndarray, np.ndarray],
     *,
     bar=None,
 ) -> None:
-    """Run the sweep in the calls of ``plan``, writing (S, L, E) results into ``outs``.
+    """Run one rule's sweep in the calls of ``plan``, writing into ``outs``.
 
+    ``outs``: ``final`` (N, E, *point), ``value`` and ``diverged`` (N, E), N lanes in C order.
     At most two calls are in flight: one runs while the previous is waited on (without
     blocking signals) and copied to the host, so Ctrl-C stops the loop within about a call.
     """
-    n_lanes = starts.shape[0] * learning_rates.shape[0]
+    n_lanes = lane_count(ax)
     n_epochs = epochs.shape[0]
     itype = epochs.dtype.type
     order = np.argsort(epochs, kind="stable")
     counts = epochs[order]
-    flat = tuple(o.reshape(n_lanes, n_epochs) for o in outs)
     one_group = plan.groups == 1
     # One group: the device puts columns in the caller's order and the copy is contiguous.
     # Several: each group's columns stay sorted, and the host scatters them.
@@ -327,13 +388,11 @@ def drive(
         back = (np.argsort(order) if one_group else np.arange(plan.group)).astype(epochs.dtype)
         c_prev = counts[k0 - 1] if k0 else itype(0)
         groups.append((k0, k1, *engine.put(part, back), c_prev, int(counts[k1 - 1])))
-    dtype = outs[0].dtype
-    rows = plan.lanes // LANE_ROW
 
     def collect(lo: int, k0: int, k1: int, arrays: tuple[jax.Array, ...]) -> None:
         hi = min(lo + plan.lanes, n_lanes)
         wait(arrays[-1])
-        for out, a in zip(flat, arrays, strict=True):
+        for out, a in zip(outs, arrays, strict=True):
             block = np.asarray(a)[: hi - lo]
             if one_group:
                 out[lo:hi] = block
@@ -341,14 +400,17 @@ def drive(
                 out[lo:hi, order[k0:k1]] = block[:, : k1 - k0]
 
     pending = None  # the last result, copied to the host while the next call runs
-    for c in range(plan.calls):
-        lo = c * plan.lanes
-        x, lr = engine.put_lanes(*host_lanes(starts, learning_rates, lo, plan.lanes))
+    for call in range(plan.calls):
+        lo = call * plan.lanes
+        x, c = engine.put_lanes(*host_lanes(ax, lo, plan.lanes))
+        s = engine.init(x, c)
         for k0, k1, part, back, c_prev, c_last in groups:
-            xs, vs = engine.buffers((plan.group + 1, rows, LANE_ROW), dtype)
+            xs, vs = engine.buffers(plan.group + 1, x)
             before = None
             for t0, t1 in windows(int(c_prev), c_last, plan.steps):
-                x_next, xs, vs = engine.advance(x, lr, part, c_prev, itype(t0), itype(t1), xs, vs)
+                x_next, s, xs, vs = engine.advance(
+                    x, s, c, part, c_prev, itype(t0), itype(t1), xs, vs
+                )
                 # At most two calls in flight: this one, and the one before it, waited on.
                 if before is not None:
                     wait(before)

@@ -105,8 +105,18 @@ def _numpy_origin(f: Callable) -> str | None:
 _passed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
+def check_function(
+    f: Callable,
+    dtype: np.dtype,
+    *,
+    name: str = "f",
+    shape: tuple[int, ...] = (),
+    theta: Any = None,
+) -> None:
     """Check that ``f`` maps a scalar to a real floating scalar and that ``jax.grad`` can run.
+
+    ``shape``: the shape of x, () for a scalar or (d,) for a point of R^d. ``theta``: None, or
+    one parameter (a pytree of ``jax.ShapeDtypeStruct``) for ``f(x, theta)``.
 
     ``f`` and its gradient are traced once on an abstract scalar: nothing is compiled, and the
     usual mistakes (NumPy instead of jax.numpy, Python branches on x, a loop or callback JAX
@@ -128,24 +138,35 @@ def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
             "e.g. f = jnp.sin or `lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)`."
         )
     dtype = np.dtype(dtype)
+    shape = tuple(shape)
+    key = (dtype, shape, None if theta is None else str(jax.tree.structure(theta)), str(theta))
     try:
-        if dtype in _passed.get(f, ()):
+        if key in _passed.get(f, ()):
             return
     except TypeError:  # not weak-referenceable or not hashable: checked every time
         pass
-    spec = jax.ShapeDtypeStruct((), dtype)
+    spec = jax.ShapeDtypeStruct(shape, dtype)
 
     # Traced through a plain function: JAX's caches hold the traced callable by weak
     # reference, which some callables (classes with __slots__, C types) do not allow.
-    def call(x):
-        return f(x)
+    if theta is None:
+
+        def call(x):
+            return f(x)
+    else:
+
+        def call(x):
+            return f(x, theta_value)
+
+        # eval_shape traces with abstract values; theta is closed over as zeros of its shape.
+        theta_value = jax.tree.map(lambda t: jnp.zeros(t.shape, t.dtype), theta)
 
     # One trace of the gradient, which traces f too, is all a good f costs. jax.grad demands a
     # real floating scalar, so only a failure needs the second look that says what is wrong.
     try:
         jax.eval_shape(jax.value_and_grad(call), spec)
     except Exception as e:
-        _check_output(_trace(call, spec, name, dtype), name)
+        _check_output(_trace(call, spec, name, dtype), name, shape)
         raise TypeError(
             f"{name} cannot be differentiated by jax.grad, which gradient descent needs: "
             f"{_sentence(e)} Common causes: a lax.while_loop, or a fori_loop whose bounds "
@@ -153,10 +174,11 @@ def check_function(f: Callable, dtype: np.dtype, *, name: str = "f") -> None:
             "(give it a derivative with jax.custom_jvp)."
         ) from e
     with contextlib.suppress(TypeError):  # not weak-referenceable: checked every call
-        _passed.setdefault(f, set()).add(dtype)
+        _passed.setdefault(f, set()).add(key)
 
 
 def _trace(call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtype) -> Any:
+    shape = tuple(spec.shape)
     try:
         return jax.eval_shape(call, spec)
     except jax.errors.TracerArrayConversionError as e:
@@ -184,11 +206,12 @@ def _trace(call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtyp
     except TypeError as e:
         if _raised_in(e, call):  # by the call itself: f takes other arguments than one x
             raise TypeError(
-                f"{name} must be callable as f(x) on one scalar x; calling it failed: {e}"
+                f"{name} must be callable as {_signature(call)} on one {_x_kind(spec.shape)}; "
+                f"calling it failed: {e}"
             ) from e
-        raise _raised_by_f(e, name, dtype) from e
+        raise _raised_by_f(e, name, dtype, shape) from e
     except Exception as e:
-        raise _raised_by_f(e, name, dtype) from e
+        raise _raised_by_f(e, name, dtype, shape) from e
 
 
 def _raised_in(e: BaseException, fn: Callable) -> bool:
@@ -199,15 +222,31 @@ def _raised_in(e: BaseException, fn: Callable) -> bool:
     return tb is not None and tb.tb_frame.f_code is fn.__code__
 
 
-def _raised_by_f(e: Exception, name: str, dtype: np.dtype) -> TypeError:
+def _raised_by_f(
+    e: Exception, name: str, dtype: np.dtype, shape: tuple[int, ...] = ()
+) -> TypeError:
     return TypeError(
-        f"{name} raised {type(e).__name__} while being traced on a scalar {dtype} x: "
-        f"{_sentence(e)} Check that it computes one number from x with jax.numpy: "
-        f"calling it on jnp.{dtype.name}(0.5) shows where the error happens."
+        f"{name} raised {type(e).__name__} while being traced on {_x_kind(shape)} of "
+        f"{dtype}: {_sentence(e)} Check that it computes one number from x with jax.numpy: "
+        f"calling it on {_example(shape, dtype)} shows where the error happens."
     )
 
 
-def _check_output(out: Any, name: str) -> None:
+def _x_kind(shape: tuple[int, ...]) -> str:
+    return "scalar x" if shape == () else f"x of shape {shape}"
+
+
+def _example(shape: tuple[int, ...], dtype: np.dtype) -> str:
+    if shape == ():
+        return f"jnp.{dtype.name}(0.5)"
+    return f"jnp.full({shape}, 0.5, jnp.{dtype.name})"
+
+
+def _signature(call: Callable) -> str:
+    return "f(x, theta)" if call.__code__.co_freevars.count("theta_value") else "f(x)"
+
+
+def _check_output(out: Any, name: str, shape: tuple[int, ...] = ()) -> None:
     if not isinstance(out, jax.ShapeDtypeStruct):
         raise TypeError(
             f"{name} must return one scalar array; it returned {type(out).__name__}. "
@@ -221,7 +260,8 @@ def _check_output(out: Any, name: str) -> None:
             else " Reduce it to a scalar (e.g. jnp.sum) or index one element."
         )
         raise ValueError(
-            f"{name} must return a scalar for a scalar x; it returned shape {out.shape}.{hint}"
+            f"{name} must return a scalar for {_x_kind(shape).replace('scalar x', 'a scalar x')}"
+            f"; it returned shape {out.shape}.{hint}"
         )
     if jnp.issubdtype(out.dtype, jnp.complexfloating):
         raise TypeError(

@@ -124,7 +124,8 @@ def _runs(f, fast, x0, lr, epochs, tol):
 def _convergence_arrays(f, fast, starts, learning_rates, epochs, tol):
     """The whole computation in one call: ``epoch, converged, diverged, final, last_step``."""
     n_starts, n_rates = starts.shape[0], learning_rates.shape[0]
-    x0, lr = _run.lane_arrays(starts, learning_rates)
+    x0, c = _run.lane_arrays(_run.plain_axes(starts, learning_rates))
+    lr = c["lr"]
     out = _runs(f, fast, x0, lr, epochs, tol)
     return tuple(a.reshape(-1)[: n_starts * n_rates].reshape(n_starts, n_rates) for a in out)
 
@@ -157,7 +158,8 @@ def _in_calls(f, fast, starts, learning_rates, n, tol, plan, outs) -> None:
     for c in range(plan.calls):
         lo = c * plan.lanes
         hi = min(lo + plan.lanes, n_lanes)
-        x0, lr = jax.device_put(_run.host_lanes(starts, learning_rates, lo, plan.lanes))
+        x0, c0 = _run.host_lanes(_run.plain_axes(starts, learning_rates), lo, plan.lanes)
+        x0, lr = jax.device_put((x0, c0["lr"]))
         end, last_step = steps(_pass1, x0, jnp.zeros_like(x0), lr)
         minus_one = jnp.full(x0.shape, -1, itype)
         _, last_far = steps(_pass2, x0, minus_one, lr, end, tol_a)

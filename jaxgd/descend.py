@@ -2,50 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from functools import partial
+from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._chunking import available_host_memory
-from jaxgd._run import derivative, fast_math_for
+from jaxgd import _axes
+from jaxgd._rule import Rule
+from jaxgd._run import fast_math_for
 from jaxgd._validate import (
     as_epoch_count,
+    as_float_axis,
     as_float_scalar,
     check_function,
     default_float,
     is_concrete,
 )
+from jaxgd.sweep import shape_of
 
 __all__ = ["descend"]
 
 
-def _step(f: Callable, fast: bool, learning_rate: jax.Array, x: jax.Array) -> jax.Array:
-    # The same derivative as jaxgd.sweep's engine, so the two agree bit for bit.
-    return x - learning_rate * derivative(jax.grad(f), fast)(x)
+def _lane(rule: Rule, x0: jax.Array, c: dict) -> tuple[Callable, Any]:
+    """One lane's step ``(t, (x, s)) -> (x, s)`` and its state at step 0.
+
+    The same per-lane functions as ``jaxgd.sweep``'s engine, so the two agree bit for bit.
+    """
+
+    def step(t, carry):
+        x, s = carry
+        return rule.update(t, x, s, c, rule.grad(x, c))
+
+    return step, rule.init(x0, c)
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _descend(
-    f: Callable, fast: bool, x0: jax.Array, learning_rate: jax.Array, epochs: jax.Array
-) -> jax.Array:
+@partial(jax.jit, static_argnums=0)
+def _descend(rule: Rule, x0: jax.Array, c: dict, epochs: jax.Array) -> jax.Array:
     # A traced trip count makes this a while loop: new epoch counts never recompile, and vmap
     # over `epochs` runs each lane for its own count.
-    return jax.lax.fori_loop(0, epochs, lambda _, x: _step(f, fast, learning_rate, x), x0)
+    step, s0 = _lane(rule, x0, c)
+    return jax.lax.fori_loop(0, epochs, step, (x0, s0))[0]
 
 
-@partial(jax.jit, static_argnums=(0, 1, 4))
-def _trajectory(
-    f: Callable, fast: bool, x0: jax.Array, learning_rate: jax.Array, epochs: int
-) -> jax.Array:
+@partial(jax.jit, static_argnums=(0, 3))
+def _trajectory(rule: Rule, x0: jax.Array, c: dict, epochs: int) -> jax.Array:
     # Emit each position before stepping from it: epochs + 1 positions land in one buffer,
     # where stepping first and prepending x0 would copy them all once more. The one extra step
     # at the end is discarded.
-    def body(x, _):
-        return _step(f, fast, learning_rate, x), x
+    step, s0 = _lane(rule, x0, c)
 
-    _, xs = jax.lax.scan(body, x0, length=epochs + 1)
+    def body(carry, t):
+        return step(t, carry), carry[0]
+
+    _, xs = jax.lax.scan(body, (x0, s0), jnp.arange(epochs + 1))
     return xs
 
 
@@ -55,6 +68,10 @@ def descend(
     learning_rate: float | jax.Array,
     epochs: int | jax.Array,
     *,
+    optimizer: Callable | None = None,
+    hyperparams: Mapping[str, Any] | None = None,
+    schedule: Callable | None = None,
+    params: Any = None,
     trajectory: bool = False,
     fast_math: bool | None = None,
 ) -> jax.Array:
@@ -114,11 +131,46 @@ def descend(
             f"{trajectory!r:.40}. Pass trajectory=True for every position."
         )
     dtype = default_float()
+    if not callable(f):  # f is the first argument: named first
+        check_function(f, dtype)
     fast = fast_math_for(fast_math, dtype)
-    check_function(f, dtype)
-    x0 = as_float_scalar("x0", x0, dtype)
+    if isinstance(optimizer, Mapping):
+        raise TypeError(
+            "descend runs one optimizer; got a dict. Pass one (optimizer=optax.adam), or use "
+            "jaxgd.sweep(..., optimizer={...}) to compare several in one call."
+        )
+    shape = shape_of(x0)
+    point = (int(shape[0]),) if len(shape) == 1 else ()
+    axes = _axes.prepare(
+        f=f,
+        fast=fast,
+        optimizer=optimizer,
+        hyperparams=hyperparams,
+        schedule=schedule,
+        params=params,
+        point=point,
+        dtype=dtype,
+        scalar=True,
+    )
+    theta = _axes.theta_spec(axes, scalar=True)
+    try:
+        check_function(f, dtype, shape=point, theta=theta)
+    except (TypeError, ValueError):
+        if point:
+            # f may be a function of a scalar given a vector by mistake: say so, as for 1-D.
+            try:
+                check_function(f, dtype, theta=theta)
+            except (TypeError, ValueError):
+                pass
+            else:
+                as_float_scalar("x0", x0, dtype)
+        raise
+    x0 = as_float_axis("x0", x0, dtype) if point else as_float_scalar("x0", x0, dtype)
     learning_rate = as_float_scalar("learning_rate", learning_rate, dtype, nonnegative=True)
     count = as_epoch_count("epochs", epochs)
+    _axes.check_rules(axes, dtype)
+    (rule,) = axes.rules
+    c = {"lr": learning_rate, "hp": axes.hyper, "theta": axes.theta}
     if trajectory:
         if not is_concrete(count):
             raise ValueError(
@@ -126,14 +178,14 @@ def descend(
                 "trajectory's length; pass a Python int (not a traced or batched value)."
             )
         n = int(count)
-        _check_trajectory_fits(n, dtype)
-        return _trajectory(f, fast, x0, learning_rate, n)
-    return _descend(f, fast, x0, learning_rate, count)
+        _check_trajectory_fits(n, dtype, math.prod(point))
+        return _trajectory(rule, x0, c, n)
+    return _descend(rule, x0, c, count)
 
 
-def _check_trajectory_fits(epochs: int, dtype: np.dtype) -> None:
+def _check_trajectory_fits(epochs: int, dtype: np.dtype, width: int = 1) -> None:
     """MemoryError, with the size and the fix, when ``epochs + 1`` positions cannot fit."""
-    need = (epochs + 1) * np.dtype(dtype).itemsize
+    need = (epochs + 1) * width * np.dtype(dtype).itemsize
     device = jax.devices()[0]
     stats = None
     if device.platform != "cpu":

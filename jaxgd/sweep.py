@@ -1,49 +1,117 @@
-"""Every (start, learning rate, epoch count) of gradient descent in one compiled call."""
+"""Every (start, learning rate, epoch count) of gradient descent in one compiled call.
+
+More axes multiply the lanes of the same call: optimisers (optax), their hyperparameters, and
+parameters of ``f``; and a position may be a point of R^d (see :mod:`jaxgd._axes`).
+"""
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Sequence
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd import _chunking, _run, _sharding
+from jaxgd import _axes, _chunking, _rule, _run, _sharding
 from jaxgd._run import LANE_ROW as LANE_ROW  # benchmarks lay out their baseline's lanes alike
-from jaxgd._validate import as_epochs, as_float_axis, check_function, default_float, is_concrete
+from jaxgd._validate import (
+    _read,
+    as_epochs,
+    as_float_axis,
+    check_function,
+    default_float,
+    is_concrete,
+)
 from jaxgd.result import SweepResult, function_name
 
 __all__ = ["sweep"]
 
-#: The whole sweep as one compiled call of traced arrays: ``final``, ``value``, ``diverged``.
-#: ``f`` and the keyword ``fast`` are static.
-_sweep_arrays = partial(jax.jit, static_argnums=0, static_argnames="fast")(_run.sweep_cells)
+
+@partial(jax.jit, static_argnums=0)
+def _sweep_arrays(rules: tuple[_rule.Rule, ...], ax: dict, epochs: jax.Array):
+    """The whole sweep as one compiled call: every rule (optimiser) in turn, stacked.
+
+    Returns ``final`` (O, N, E, *point), ``value`` and ``diverged`` (O, N, E) over N lanes.
+    """
+    outs = [_run.sweep_cells(rule, ax, epochs) for rule in rules]
+    return tuple(jnp.stack(parts) for parts in zip(*outs, strict=True))
 
 
-# Functions already traced once by check_function, per dtype: validating f costs a trace
-# (~0.3 ms), as much as a whole small sweep, and jit's own cache assumes f is unchanged anyway.
-_checked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Relative cost of one step of a lane that carries an optimiser's state, for the work budget.
+_OPTIMIZER_COST = 4
 
 
-def _check_function_once(f: Callable, dtype: np.dtype) -> None:
+def shape_of(value: Any) -> tuple[int, ...]:
+    """The shape ``value`` would have as an array, or () when it cannot be read as one."""
     try:
-        if dtype in _checked.get(f, ()):
-            return
-    except TypeError:  # not weak-referenceable or not hashable: check every time
-        check_function(f, dtype)
-        return
-    check_function(f, dtype)
-    _checked.setdefault(f, set()).add(dtype)
+        return tuple(np.shape(value)) if not isinstance(value, jax.core.Tracer) else value.shape
+    except Exception:  # ragged or unreadable: the value check reports it
+        return ()
+
+
+def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any, name: str):
+    """Check ``f`` for starts of ``shape``; return the shape of one x: () or (d,).
+
+    2-D starts are points of R^d. 1-D starts are scalar starts, unless ``f`` does not take a
+    scalar but takes a vector of that length: then they are one point.
+    """
+    if len(shape) == 2:
+        point = (int(shape[1]),)
+        try:
+            check_function(f, dtype, shape=point, theta=theta)
+        except (TypeError, ValueError) as e:
+            try:  # a function of a scalar given points by mistake: then name the starts
+                check_function(f, dtype, theta=theta)
+            except (TypeError, ValueError):
+                raise e from None
+            raise type(e)(
+                f"{name} has shape {shape}: {shape[0]} points of R^{shape[1]}, so f is called "
+                f"on x of shape {point}, and {e} For {shape[0] * shape[1]} scalar starts pass "
+                f"a 1-D array (np.ravel({name}))."
+            ) from e
+        return point
+    try:
+        check_function(f, dtype, theta=theta)
+    except (TypeError, ValueError) as scalar_error:
+        if len(shape) == 1 and shape[0] > 1:
+            try:
+                check_function(f, dtype, shape=(int(shape[0]),), theta=theta)
+            except (TypeError, ValueError):
+                raise scalar_error from None
+            return (int(shape[0]),)
+        raise
+    return ()
+
+
+def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
+    """Starts as (S,) for a scalar x, or (S, *point) for points of R^d."""
+    if not point:
+        return as_float_axis("starts", starts, dtype)
+    arr = _read("starts", starts, whole=False)
+    if len(arr.shape) > 2:
+        raise ValueError(
+            f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "
+            f"{tuple(arr.shape)}. Reshape it to (-1, d)."
+        )
+    if 0 in arr.shape:
+        raise ValueError(f"starts of shape {arr.shape} holds no points; pass (S, d), S >= 1.")
+    return as_float_axis("starts", arr.reshape(-1), dtype).reshape(-1, *point)
 
 
 def sweep(
-    f: Callable[[jax.Array], jax.Array],
+    f: Callable[..., jax.Array],
     starts: float | jax.Array | np.ndarray,
     learning_rates: float | jax.Array | np.ndarray,
     epochs: int | jax.Array | np.ndarray,
     *,
+    optimizer: Callable | Mapping[str, Callable] | None = None,
+    hyperparams: Mapping[str, Any] | None = None,
+    schedule: Callable | None = None,
+    params: Any = None,
     chunk_size: int | None = None,
     memory_budget: int | None = None,
     devices: Sequence[jax.Device] | None = None,
@@ -144,14 +212,39 @@ def sweep(
         True
     """
     dtype = default_float()
-    _check_function_once(f, dtype)
-    starts = as_float_axis("starts", starts, dtype)
+    if not callable(f):  # f is the first argument: named first
+        check_function(f, dtype)
+    fast_default = _run.fast_math_for(fast_math, dtype)
+    axes = _axes.prepare(
+        f=f,
+        fast=fast_default,
+        optimizer=optimizer,
+        hyperparams=hyperparams,
+        schedule=schedule,
+        params=params,
+        point=(),
+        dtype=dtype,
+    )
+    point = check_point_function(f, shape_of(starts), dtype, _axes.theta_spec(axes), "starts")
+    starts = _as_starts(starts, point, dtype)
+    if point:
+        axes = _axes.prepare(
+            f=f,
+            fast=fast_default,
+            optimizer=optimizer,
+            hyperparams=hyperparams,
+            schedule=schedule,
+            params=params,
+            point=point,
+            dtype=dtype,
+        )
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)
+    _axes.check_rules(axes, dtype)
     name = function_name(f)
+    lane_values = [starts, learning_rates, epochs, *jax.tree.leaves((axes.hyper, axes.theta))]
 
-    if not all(is_concrete(a) for a in (starts, learning_rates, epochs)):
-        fast = _run.fast_math_for(fast_math, dtype)
+    if not all(is_concrete(a) for a in lane_values):
         for arg, value in (("chunk_size", chunk_size), ("devices", devices)):
             if value is not None:
                 raise ValueError(
@@ -159,33 +252,41 @@ def sweep(
                     "jax.jit, vmap or grad). Call jaxgd.sweep outside the transformation (it "
                     f"compiles its own calls), or drop {arg}= and let jit place the work."
                 )
-        starts, learning_rates, epochs = (jnp.asarray(a) for a in (starts, learning_rates, epochs))
-        out = _sweep_arrays(f, starts, learning_rates, epochs, fast=fast)
-        return SweepResult(
-            *out, starts, learning_rates, epochs, function=name, math=_run.math_name(fast)
-        )
+        ax = axes.lane_axes(jnp.asarray(starts), jnp.asarray(learning_rates))
+        out = _sweep_arrays(axes.rules, ax, jnp.asarray(epochs))
+        coords = (jnp.asarray(starts), jnp.asarray(learning_rates), jnp.asarray(epochs))
+        return _result(out, axes, *coords, name, fast_default, xp=jnp)
 
     if chunk_size is not None:
         chunk_size = _chunking.check_positive_int("chunk_size", chunk_size)
     if memory_budget is not None:
         memory_budget = _chunking.check_positive_int("memory_budget", memory_budget)
     n_starts, n_rates, n_epochs = starts.shape[0], learning_rates.shape[0], epochs.shape[0]
-    n_lanes, last = n_starts * n_rates, int(epochs.max())
+    n_lanes = math.prod(axes.lane_sizes) * n_starts * n_rates
+    n_rules, last = len(axes.rules), int(epochs.max())
+    width = math.prod(point)
+    carry = _axes.state_items(axes, dtype) if not axes.plain else 0
+    cost = width * (_OPTIMIZER_COST if axes.rules[0].stateful else 1)
+    ax = axes.lane_axes(starts, learning_rates)
     if (
         chunk_size is None
         and memory_budget is None
         and devices is None
-        and _chunking.call_bytes(n_lanes, n_epochs, dtype.itemsize) <= _chunking.SMALL_CALL
-        and _run.lane_steps(n_lanes, last) <= _chunking.CPU_WORK
+        and n_rules * _chunking.call_bytes(n_lanes, n_epochs, dtype.itemsize, width, carry)
+        <= _chunking.SMALL_CALL
+        and n_rules * cost * _run.lane_steps(n_lanes, last) <= _chunking.CPU_WORK
         and jax.local_device_count() == 1
     ):
         # Small enough for any device, and short: skip the planning, a measurable share of a
         # small sweep.
-        fast = _run.fast_math_for(fast_math, dtype)
-        return _one_call(f, fast, starts, learning_rates, epochs, name, None)
+        return _one_call(axes, ax, epochs, name, fast_default, None)
 
     devs = _sharding.resolve_devices(devices)
     fast = _run.fast_math_for(fast_math, dtype, devs[0].platform)
+    if fast != fast_default:
+        axes = dataclasses.replace(
+            axes, rules=tuple(dataclasses.replace(r, fast=fast) for r in axes.rules)
+        )
     plan = _chunking.plan(
         n_lanes=n_lanes,
         n_epochs=n_epochs,
@@ -194,54 +295,73 @@ def sweep(
         lanes_per_call=None if chunk_size is None else chunk_size * n_rates,
         memory_budget=memory_budget,
         device=devs[0],
+        work=_chunking.work_budget(devs[0]) // cost,
+        width=width,
+        carry=carry,
     )
     on_host = devs[0].platform == "cpu"  # then the calls' working memory is host memory
+    n_cells = n_rules * n_lanes * n_epochs
+    cells = " x ".join(map(str, _shape(axes, n_starts, n_rates, n_epochs)))
     _chunking.check_host_memory(
-        _chunking.result_bytes(n_starts, n_rates, n_epochs, dtype.itemsize),
-        f"the result of this sweep ({n_starts} x {n_rates} x {n_epochs} cells)",
+        _chunking.result_bytes(n_cells, 1, 1, dtype.itemsize, width),
+        f"the result of this sweep ({cells} cells)",
         "Sweep fewer starts, rates or epoch counts at a time and save each part, or split "
         "the starts across machines with jaxgd.distributed.sweep(..., gather=False).",
-        reserve=_chunking.call_bytes(plan.lanes, plan.group, dtype.itemsize) if on_host else 0,
+        reserve=_chunking.call_bytes(plan.lanes, plan.group, dtype.itemsize, width, carry)
+        if on_host
+        else 0,
     )
     if len(devs) == 1 and plan.calls == 1 and plan.groups == 1 and plan.windows(last) == 1:
         device = devs[0] if devices else None
-        return _one_call(f, fast, starts, learning_rates, epochs, name, device)
+        return _one_call(axes, ax, epochs, name, fast, device)
 
     outs = (
-        np.empty((n_starts, n_rates, n_epochs), dtype),
-        np.empty((n_starts, n_rates, n_epochs), dtype),
-        np.empty((n_starts, n_rates, n_epochs), np.bool_),
+        np.empty((n_rules, n_lanes, n_epochs, *point), dtype),
+        np.empty((n_rules, n_lanes, n_epochs), dtype),
+        np.empty((n_rules, n_lanes, n_epochs), np.bool_),
     )
-    bar = _run.progress_bar(progress, n_lanes * last, "jaxgd.sweep")
+    bar = _run.progress_bar(progress, n_rules * n_lanes * last, "jaxgd.sweep")
     try:
-        engine = _run.Engine(f, devs, fast)
-        _run.drive(engine, starts, learning_rates, epochs, plan, outs, bar=bar)
+        for o, rule in enumerate(axes.rules):
+            engine = _run.Engine(rule, devs)
+            _run.drive(engine, ax, epochs, plan, tuple(a[o] for a in outs), bar=bar)
     finally:
         if bar is not None:
             bar.close()
-    math = _run.math_name(fast)
-    return SweepResult(*outs, starts, learning_rates, epochs, function=name, math=math)
+    return _result(outs, axes, starts, learning_rates, epochs, name, fast, xp=np)
 
 
-def _one_call(
-    f: Callable,
-    fast: bool,
-    starts: np.ndarray,
-    learning_rates: np.ndarray,
-    epochs: np.ndarray,
+def _shape(axes: _axes.Axes, n_starts: int, n_rates: int, n_epochs: int) -> tuple[int, ...]:
+    """The result's shape, by the dims of ``axes``."""
+    lead = (len(axes.rules),) if axes.optimizer_dim else ()
+    return (*lead, *axes.lane_sizes, n_starts, n_rates, n_epochs, *axes.point)
+
+
+def _result(
+    out: tuple[Any, Any, Any],
+    axes: _axes.Axes,
+    starts: Any,
+    learning_rates: Any,
+    epochs: Any,
     name: str,
-    device: jax.Device | None,
+    fast: bool,
+    *,
+    xp: Any,
 ) -> SweepResult:
-    """The sweep as one compiled call, returned as host arrays."""
-    args = (starts, learning_rates, epochs)
-    if device is not None:
-        args = jax.device_put(args, device)
-    out = _sweep_arrays(f, *args, fast=fast)
-    if _run.lane_steps(starts.shape[0] * learning_rates.shape[0], int(epochs.max())) > (
-        _run.BLOCKING_WORK
-    ):
-        _run.wait(out[-1])
-    final, value, diverged = (np.asarray(a) for a in out)
+    """A SweepResult from the stacked (O, N, E, ...) arrays, shaped by the dims of ``axes``."""
+    shape = _shape(axes, starts.shape[0], learning_rates.shape[0], epochs.shape[0])
+    n_point = len(axes.point)
+    final, value, diverged = (
+        a.reshape(shape if i == 0 else shape[: len(shape) - n_point])
+        if axes.optimizer_dim
+        else a[0].reshape(shape if i == 0 else shape[: len(shape) - n_point])
+        for i, a in enumerate(out)
+    )
+    math_ = _run.math_name(fast)
+    if axes.plain:
+        return SweepResult(
+            final, value, diverged, starts, learning_rates, epochs, function=name, math=math_
+        )
     return SweepResult(
         final,
         value,
@@ -249,6 +369,31 @@ def _one_call(
         starts,
         learning_rates,
         epochs,
+        dims=axes.dims(),
         function=name,
-        math=_run.math_name(fast),
+        math=math_,
+        coords=axes.coords(xp),
+        optimizers=axes.optimizers,
+        schedule=axes.schedule,
     )
+
+
+def _one_call(
+    axes: _axes.Axes,
+    ax: dict,
+    epochs: np.ndarray,
+    name: str,
+    fast: bool,
+    device: jax.Device | None,
+) -> SweepResult:
+    """The sweep as one compiled call, returned as host arrays."""
+    rules = tuple(dataclasses.replace(r, fast=fast) for r in axes.rules)
+    args = (ax, epochs)
+    if device is not None:
+        args = jax.device_put(args, device)
+    out = _sweep_arrays(rules, *args)
+    n_lanes = _run.lane_count(ax)
+    if len(rules) * _run.lane_steps(n_lanes, int(epochs.max())) > _run.BLOCKING_WORK:
+        _run.wait(out[-1])
+    out = tuple(np.asarray(a) for a in out)
+    return _result(out, axes, ax["x"], ax["lr"], epochs, name, fast, xp=np)

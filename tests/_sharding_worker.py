@@ -19,6 +19,7 @@ import numpy as np
 
 import jaxgd
 from jaxgd import _chunking, _run
+from jaxgd._rule import Rule
 from tests.helpers import CASES, CompileCounter
 
 FIELDS = ("final", "value", "diverged", "starts", "learning_rates", "epochs")
@@ -86,12 +87,13 @@ def check_one_compile_serves_every_chunk():
 
 
 def check_work_is_split():
-    engine = _run.Engine(CASES[0].f, tuple(jax.devices()))
-    x, lr = engine.put_lanes(*_run.host_lanes(np.zeros(8, np.float32), RATES, 0, 4 * 64))
+    engine = _run.Engine(Rule(CASES[0].f), tuple(jax.devices()))
+    ax = _run.plain_axes(np.zeros(8, np.float32), RATES)
+    x, c = engine.put_lanes(*_run.host_lanes(ax, 0, 4 * 64))
     counts, back = engine.put(np.sort(EPOCHS).astype(np.int32), np.arange(5, dtype=np.int32))
-    xs, vs = engine.buffers((6, 4, 64), np.float32)
+    xs, vs = engine.buffers(6, x)
     zero, stop = np.int32(0), np.int32(41)
-    x, xs, vs = engine.advance(x, lr, counts, zero, zero, stop, xs, vs)
+    x, _, xs, vs = engine.advance(x, engine.init(x, c), c, counts, zero, zero, stop, xs, vs)
     for a in (x, *engine.finish(xs, vs, back)):
         assert len(a.sharding.device_set) == 4, a.sharding
         assert len({s.data.shape for s in a.addressable_shards}) == 1, a.sharding

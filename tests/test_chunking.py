@@ -12,6 +12,7 @@ import pytest
 
 import jaxgd
 from jaxgd import _chunking, _run
+from jaxgd._rule import Rule
 from jaxgd.sweep import _sweep_arrays
 from tests.helpers import CASE_IDS, CASES
 
@@ -67,7 +68,7 @@ def test_every_split_equals_the_single_call_bit_for_bit(case, x64_on, monkeypatc
 def test_the_splits_are_what_they_claim(monkeypatch):
     seen = []
     real = _run.drive
-    monkeypatch.setattr(_run, "drive", lambda *a, **k: seen.append(a[4]) or real(*a, **k))
+    monkeypatch.setattr(_run, "drive", lambda *a, **k: seen.append(a[3]) or real(*a, **k))
     small_calls(monkeypatch, 3 * 64)
     jaxgd.sweep(jnp.cos, np.linspace(0, 1, 37), np.linspace(0, 0.1, 7), EPOCHS, chunk_size=10)
     jaxgd.sweep(jnp.cos, [0.5], [0.1], EPOCHS, memory_budget=_chunking.call_bytes(64, 2, 4))
@@ -154,9 +155,8 @@ def test_memory_estimate_bounds_what_xla_allocates(shape, x64_on):
     with jax.enable_x64(x64_on):
         dtype = np.dtype(jnp.zeros(()).dtype)
         compiled = _sweep_arrays.lower(
-            CASES[0].f,
-            np.zeros(n_starts, dtype),
-            np.zeros(n_rates, dtype),
+            (Rule(CASES[0].f),),
+            _run.plain_axes(np.zeros(n_starts, dtype), np.zeros(n_rates, dtype)),
             np.arange(n_epochs),
         ).compile()
     mem = compiled.memory_analysis()

@@ -13,6 +13,7 @@ import pytest
 
 import jaxgd
 from jaxgd import _run
+from jaxgd._rule import Rule
 from tests.helpers import CASES, reference_sweep
 
 sweep_module = importlib.import_module("jaxgd.sweep")
@@ -60,10 +61,10 @@ def test_default_math_is_recorded_and_both_are_close():
 
 @pytest.mark.parametrize("fast", [True, False])
 def test_compiled_step_has_libm_sin_cos_only_without_fast_math(fast):
-    args = (jnp.asarray(STARTS, jnp.float32), jnp.asarray(RATES, jnp.float32), EPOCHS)
-    hlo = sweep_module._sweep_arrays.lower(f, *args, fast=fast).as_text()
+    ax = _run.plain_axes(jnp.asarray(STARTS, jnp.float32), jnp.asarray(RATES, jnp.float32))
+    hlo = sweep_module._sweep_arrays.lower((Rule(f, fast),), ax, EPOCHS).as_text()
     assert ("sine" in hlo) is not fast
-    hlo = sweep_module._sweep_arrays.lower(g, *args, fast=fast).as_text()
+    hlo = sweep_module._sweep_arrays.lower((Rule(g, fast),), ax, EPOCHS).as_text()
     assert ("cosine" in hlo) is not fast
 
 
@@ -187,10 +188,10 @@ def test_result_refuses_unknown_math():
         jaxgd.SweepResult(**{**vars(res), "math": "approx"})
 
 
-def test_engine_follows_the_devices_platform():
-    cpu = tuple(jax.devices("cpu")[:1])
-    assert _run.Engine(g, cpu).fast is True
-    assert _run.Engine(g, cpu, False).fast is False
+def test_sweep_follows_the_devices_platform():
+    cpu = jax.devices("cpu")[:1]
+    assert jaxgd.sweep(g, STARTS, RATES, EPOCHS, devices=cpu).math == "fast"
+    assert jaxgd.sweep(g, STARTS, RATES, EPOCHS, devices=cpu, fast_math=False).math == "xla"
     assert _run.fast_math_for(None, np.float32, "gpu") is False
     assert _run.fast_math_for(True, np.float32, "gpu") is True
     assert _run.fast_math_for(None, np.int32, "cpu") is False

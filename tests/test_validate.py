@@ -94,7 +94,7 @@ def test_bad_function(f, exc, match, entry, compiles):
         (
             {"starts": np.zeros((2, 2))},
             ValueError,
-            r"starts must be a scalar or a 1-D array.*\(2, 2\)",
+            r"starts has shape \(2, 2\): 2 points of R\^2.*f must return a scalar.*np.ravel",
         ),
         (
             {"learning_rates": np.zeros((1, 3))},
@@ -133,7 +133,7 @@ def test_values_checks_skipped_inside_jit():
     # Traced values cannot be checked; shapes still are.
     run = jax.jit(lambda s: jaxgd.sweep(F, s, 0.1, 5).final)
     assert run(jnp.array([0.0, jnp.nan])).shape == (2, 1, 1)
-    with pytest.raises(ValueError, match="starts must be a scalar or a 1-D"):
+    with pytest.raises(ValueError, match=r"starts has shape \(2, 2\): 2 points of R\^2"):
         run(jnp.zeros((2, 2)))
 
 

@@ -1,0 +1,359 @@
+"""The axes of a sweep besides start, rate and epochs: checked, and turned into lanes and dims.
+
+``jaxgd.sweep`` and ``jaxgd.descend`` take ``optimizer``, ``hyperparams``, ``schedule`` and
+``params``; this module checks each (every error names the argument and the fix, before
+anything compiles), builds the static :class:`~jaxgd._rule.Rule` of each optimiser, the lane
+axes of :mod:`jaxgd._run`, and the names and coordinates of the result's dimensions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import keyword
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgd._rule import Optimizer, Rule, takes_keyword
+from jaxgd._validate import _describe, _read, as_float_axis, as_float_scalar, is_concrete
+
+__all__ = ["RESERVED", "Axes", "prepare"]
+
+#: Names of the dimensions jaxgd itself gives; hyperparameter keys must differ from them.
+RESERVED = ("start", "learning_rate", "epochs", "optimizer", "param", "coord")
+
+_OPTIMIZER_HELP = (
+    "An optimizer is a callable learning_rate -> optax.GradientTransformation, e.g. "
+    "optax.adam or functools.partial(optax.sgd, momentum=0.9), or a dict of them by name."
+)
+
+
+def optimizer_name(factory: Callable) -> str:
+    """A short readable name: ``adam``, ``sgd(momentum=0.9)``."""
+    if isinstance(factory, functools.partial):
+        inner = optimizer_name(factory.func)
+        args = [repr(a) for a in factory.args]
+        args += [f"{k}={v!r}" for k, v in factory.keywords.items()]
+        return f"{inner}({', '.join(args)})"
+    return getattr(factory, "__name__", None) or type(factory).__name__
+
+
+@dataclasses.dataclass(frozen=True)
+class Axes:
+    """What the extra axes of one sweep make of it.
+
+    Attributes:
+        rules: one lane rule per optimiser (one, for plain descent or a single optimiser).
+        optimizers: the names for ``SweepResult.optimizers``: () for plain descent.
+        optimizer_dim: whether the result has an "optimizer" dimension.
+        hyper: hyperparameter values by key, 1-D arrays in the default float.
+        theta: None, or the parameters of f, a pytree whose leaves share a leading axis.
+        param_coord: the coordinate of the "param" dimension (values or indices), or None.
+        schedule: the schedule's name, or "".
+        point: the shape of one position: () or (d,).
+    """
+
+    rules: tuple[Rule, ...]
+    optimizers: tuple[str, ...]
+    optimizer_dim: bool
+    hyper: dict[str, Any]
+    theta: Any
+    param_coord: Any
+    schedule: str
+    point: tuple[int, ...]
+
+    @property
+    def lane_sizes(self) -> tuple[int, ...]:
+        """Sizes of the lane axes before start and rate: hyperparameters, then param."""
+        sizes = [int(v.shape[0]) for v in self.hyper.values()]
+        if self.theta is not None:
+            sizes.append(int(jax.tree.leaves(self.theta)[0].shape[0]))
+        return tuple(sizes)
+
+    def lane_axes(self, starts: Any, learning_rates: Any) -> dict:
+        return {"hp": dict(self.hyper), "theta": self.theta, "x": starts, "lr": learning_rates}
+
+    def dims(self) -> tuple[str, ...]:
+        dims = ["optimizer"] if self.optimizer_dim else []
+        dims += list(self.hyper)
+        if self.theta is not None:
+            dims.append("param")
+        dims += ["start", "learning_rate", "epochs"]
+        if self.point:
+            dims.append("coord")
+        return tuple(dims)
+
+    def coords(self, xp: Any = np) -> dict[str, Any]:
+        coords = dict(self.hyper)
+        if self.theta is not None:
+            coords["param"] = self.param_coord
+        if self.point:
+            coords["coord"] = xp.arange(self.point[0])
+        return coords
+
+    @property
+    def plain(self) -> bool:
+        """Plain 1-D descent without extra axes: the result of today's ``sweep``."""
+        return (
+            not self.optimizers
+            and not self.hyper
+            and self.theta is None
+            and not self.schedule
+            and not self.point
+        )
+
+
+def _optimizers(optimizer: Any) -> tuple[dict[str, Callable], bool]:
+    if optimizer is None:
+        return {}, False
+    if isinstance(optimizer, Mapping):
+        if not optimizer:
+            raise ValueError(
+                "optimizer is an empty dict; give at least one, e.g. {'adam': optax.adam}, "
+                "or None for plain gradient descent."
+            )
+        for name, factory in optimizer.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(
+                    f"optimizer's keys name the 'optimizer' dimension and must be non-empty "
+                    f"strings; got {name!r}. {_OPTIMIZER_HELP}"
+                )
+            _check_factory(f"optimizer[{name!r}]", factory)
+        return dict(optimizer), True
+    _check_factory("optimizer", optimizer)
+    return {optimizer_name(optimizer): optimizer}, False
+
+
+def _check_factory(where: str, factory: Any) -> None:
+    import optax
+
+    if isinstance(factory, optax.GradientTransformation):
+        raise TypeError(
+            f"{where} is an optax.GradientTransformation; pass the function that builds one "
+            f"from a learning rate instead (optax.adam, not optax.adam(0.1)), so that the "
+            f"learning rate can be an axis. {_OPTIMIZER_HELP}"
+        )
+    if not callable(factory):
+        raise TypeError(
+            f"{where} must be callable; got {type(factory).__name__}. {_OPTIMIZER_HELP}"
+        )
+    if takes_keyword(factory, "learning_rate") is False:
+        raise TypeError(
+            f"{where} does not take a learning_rate keyword, which the learning-rate axis sets. "
+            f"{_OPTIMIZER_HELP}"
+        )
+
+
+def _hyperparams(
+    hyperparams: Any, factories: dict[str, Callable], dtype: np.dtype, scalar: bool
+) -> dict[str, Any]:
+    if hyperparams is None:
+        return {}
+    if not isinstance(hyperparams, Mapping):
+        raise TypeError(
+            f"hyperparams must be a dict of keyword -> values, e.g. {{'b1': [0.8, 0.9]}}; "
+            f"got {type(hyperparams).__name__}."
+        )
+    if not hyperparams:
+        return {}
+    if not factories:
+        raise ValueError(
+            "hyperparams need an optimizer whose keywords they set, e.g. "
+            "optimizer=optax.adam, hyperparams={'b1': [0.8, 0.9]}; plain descent has none."
+        )
+    out = {}
+    for key, values in hyperparams.items():
+        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+            raise TypeError(
+                f"hyperparams keys must be keyword names of the optimizer; got {key!r}."
+            )
+        if key == "learning_rate":
+            raise ValueError(
+                "hyperparams cannot set learning_rate: it is the learning_rates axis. Pass the "
+                "rates as learning_rates (and a schedule= for a rate that changes with steps)."
+            )
+        if key in RESERVED:
+            raise ValueError(
+                f"hyperparams key {key!r} would clash with the dimension of that name; the "
+                f"names {list(RESERVED)} are jaxgd's own."
+            )
+        for name, factory in factories.items():
+            if takes_keyword(factory, key) is False:
+                raise ValueError(
+                    f"hyperparams key {key!r}: optimizer {name!r} has no keyword {key!r}. Use "
+                    "a keyword every optimizer of the sweep takes (e.g. b1 for optax.adam, "
+                    "momentum for optax.sgd), or sweep the optimizers separately."
+                )
+        where = f"hyperparams[{key!r}]"
+        out[key] = (
+            as_float_scalar(where, values, dtype) if scalar else as_float_axis(where, values, dtype)
+        )
+    return out
+
+
+def _schedule(schedule: Any) -> str:
+    if schedule is None:
+        return ""
+    if not callable(schedule):
+        raise TypeError(
+            f"schedule must be a callable rate -> optax schedule, e.g. "
+            f"lambda rate: optax.exponential_decay(rate, transition_steps=100, decay_rate=0.5); "
+            f"got {type(schedule).__name__}."
+        )
+    from jaxgd.result import function_name
+
+    return function_name(schedule)
+
+
+def _params(params: Any, dtype: np.dtype, scalar: bool) -> tuple[Any, Any]:
+    """``theta`` as lanes (leading axis P) and the "param" coordinate; or one theta."""
+    if params is None:
+        return None, None
+    if scalar:
+        leaves = jax.tree.leaves(params)
+        if not leaves:
+            raise ValueError("params is empty; pass one theta, the value f(x, theta) takes.")
+        return jax.tree.map(_as_array, params), None
+    leaves = jax.tree.leaves(params)
+    if not leaves:
+        raise ValueError(
+            "params is empty; pass an array of parameter values (a 1-D array, or a pytree "
+            "whose leaves share a leading axis), one per value of the 'param' dimension."
+        )
+    if _is_flat(params):
+        values = as_float_axis("params", params, dtype)
+        return values, values
+    theta = jax.tree.map(_as_array, params)
+    sizes = {a.shape[0] if a.ndim else None for a in jax.tree.leaves(theta)}
+    if None in sizes or len(sizes) != 1:
+        shapes = [tuple(a.shape) for a in jax.tree.leaves(theta)]
+        raise ValueError(
+            f"params' leaves must share a leading axis (one entry per parameter value); got "
+            f"shapes {shapes}. Stack the values, e.g. {{'a': jnp.array([...]), 'b': ...}}."
+        )
+    (n,) = sizes
+    if n == 0:
+        raise ValueError("params has no values (leading axis of length 0); pass at least one.")
+    xp = np if all(is_concrete(a) for a in jax.tree.leaves(theta)) else jnp
+    return theta, xp.arange(n)
+
+
+def _is_flat(params: Any) -> bool:
+    """A 1-D array or a flat list/tuple of numbers: values that are their own coordinate."""
+    if isinstance(params, list | tuple):
+        return all(isinstance(v, int | float | np.number) for v in params)
+    shape = getattr(params, "shape", None)
+    return shape is not None and len(shape) <= 1
+
+
+def _as_array(a: Any) -> Any:
+    if isinstance(a, jax.core.Tracer | jax.Array):
+        return a
+    arr = _read("params", a, whole=False)
+    return np.asarray(arr)
+
+
+def prepare(
+    *,
+    f: Callable,
+    fast: bool,
+    optimizer: Any,
+    hyperparams: Any,
+    schedule: Any,
+    params: Any,
+    point: tuple[int, ...],
+    dtype: np.dtype,
+    scalar: bool = False,
+) -> Axes:
+    """Check the extra axes and build the rules. ``scalar``: for ``descend`` (one of each)."""
+    factories, optimizer_dim = _optimizers(optimizer)
+    hyper = _hyperparams(hyperparams, factories, dtype, scalar)
+    schedule_name = _schedule(schedule)
+    theta, param_coord = _params(params, dtype, scalar)
+    keys = tuple(hyper)
+    if factories:
+        rules = tuple(
+            Rule(f, fast, Optimizer(fac, name), keys, schedule, theta is not None)
+            for name, fac in factories.items()
+        )
+    else:
+        rules = (Rule(f, fast, None, (), schedule, theta is not None),)
+    return Axes(
+        rules=rules,
+        optimizers=tuple(factories),
+        optimizer_dim=optimizer_dim,
+        hyper=hyper,
+        theta=theta,
+        param_coord=param_coord,
+        schedule=schedule_name,
+        point=tuple(point),
+    )
+
+
+def theta_spec(axes: Axes, scalar: bool = False) -> Any:
+    """One theta as ``jax.ShapeDtypeStruct`` leaves (for checking f), or None."""
+    if axes.theta is None:
+        return None
+    if scalar:
+        return jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), axes.theta)
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), axes.theta)
+
+
+def check_rules(axes: Axes, dtype: np.dtype) -> None:
+    """Trace each rule's first step once, abstractly: a bad optimiser, hyperparameter or
+    schedule is reported here, naming it, before anything compiles."""
+    x = jax.ShapeDtypeStruct(axes.point, dtype)
+    c = {
+        "lr": jax.ShapeDtypeStruct((), dtype),
+        "hp": {k: jax.ShapeDtypeStruct((), dtype) for k in axes.hyper},
+        "theta": theta_spec(axes),
+    }
+    for rule, name in zip(axes.rules, axes.optimizers or ("",), strict=True):
+        if rule.optimizer is None and rule.schedule is None:
+            continue
+
+        def first_step(x, c, rule=rule):
+            s = rule.init(x, c)
+            return rule.update(jnp.zeros((), jnp.int32), x, s, c, x)
+
+        try:
+            out = jax.eval_shape(first_step, x, c)
+        except Exception as e:
+            what = f"optimizer {name!r}" if rule.optimizer is not None else "schedule"
+            if rule.optimizer is not None and rule.schedule is not None:
+                what += " with the schedule"
+            raise TypeError(
+                f"{what} failed on a position of shape {axes.point or '()'} and {dtype}: "
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                f"{_OPTIMIZER_HELP if rule.optimizer is not None else ''}".rstrip()
+            ) from e
+        new_x = out[0]
+        if new_x.shape != x.shape:
+            raise TypeError(
+                f"optimizer {name!r} changed the position's shape from {x.shape} to "
+                f"{new_x.shape}; it must return updates shaped like the parameters."
+            )
+
+
+def state_items(axes: Axes, dtype: np.dtype) -> int:
+    """Numbers a lane carries besides its position: state, hyperparameters, theta."""
+    x = jax.ShapeDtypeStruct(axes.point, dtype)
+    c = {
+        "lr": jax.ShapeDtypeStruct((), dtype),
+        "hp": {k: jax.ShapeDtypeStruct((), dtype) for k in axes.hyper},
+        "theta": theta_spec(axes),
+    }
+    most = 0
+    for rule in axes.rules:
+        s = jax.eval_shape(rule.init, x, c) if rule.stateful else ()
+        most = max(most, sum(math.prod(a.shape) for a in jax.tree.leaves((s, c))))
+    return most
+
+
+def describe(value: Any) -> str:
+    return _describe(value)

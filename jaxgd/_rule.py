@@ -1,0 +1,178 @@
+"""The update rule of one lane: plain descent, or an optax optimiser, with what it reads per lane.
+
+A lane is one run. Besides its position ``x`` (a scalar, or a point of R^d) it holds values
+that stay fixed during the run, its *constants*: the learning rate, the optimiser's
+hyperparameters, and the parameter ``theta`` of ``f(x, theta)``; and values that evolve with
+``x``, its *state* (the optimiser's, empty for plain descent). A :class:`Rule` is everything
+static about how a lane steps: ``f``, the math, the optimiser's structure, which
+hyperparameters are traced, the schedule. It is hashable, a ``jax.jit`` static argument, so
+new values of every constant reuse the compiled step.
+
+The functions here work on one lane (unbatched); the engine vmaps them. Plain descent,
+``x - lr * f'(x)``, computes exactly what the engine computed before it knew of optimisers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxgd import fastmath
+
+__all__ = ["Optimizer", "Rule"]
+
+
+def _content_key(obj: Any) -> Any:
+    """A hashable key equal for equal ``functools.partial`` trees, else ``obj`` itself."""
+    if isinstance(obj, functools.partial):
+        try:
+            kw = tuple(sorted(obj.keywords.items()))
+            key = (functools.partial, _content_key(obj.func), obj.args, kw)
+            hash(key)
+            return key
+        except TypeError:
+            return obj
+    return obj
+
+
+class Optimizer:
+    """An optimiser factory ``learning_rate -> optax.GradientTransformation``, with a name.
+
+    Two wrappers of equal ``functools.partial`` objects (same function, same arguments)
+    compare equal, so rebuilding ``partial(optax.sgd, momentum=0.9)`` for every call does
+    not recompile.
+    """
+
+    __slots__ = ("_key", "factory", "name")
+
+    def __init__(self, factory: Callable, name: str):
+        self.factory = factory
+        self.name = name
+        self._key = _content_key(factory)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Optimizer) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return f"Optimizer({self.name})"
+
+    def transformation(self, learning_rate: Any, hyperparams: Mapping[str, Any]):
+        """The optax transformation with every numeric hyperparameter injected (traced)."""
+        import optax  # only a sweep with an optimiser needs optax
+
+        return optax.inject_hyperparams(self.factory)(learning_rate=learning_rate, **hyperparams)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """How one lane steps; static and hashable.
+
+    Attributes:
+        f: the function descended, ``f(x)`` or, with ``theta``, ``f(x, theta)``.
+        fast: sin/cos from :mod:`jaxgd.fastmath` in the differentiated ``f``.
+        optimizer: None for plain descent, else the optax optimiser.
+        hyper: the hyperparameter keywords the lanes carry (traced), in order.
+        schedule: None, or ``rate -> schedule``; step ``t`` then uses ``schedule(rate)(t)``.
+        theta: whether ``f`` takes a parameter.
+    """
+
+    f: Callable
+    fast: bool = False
+    optimizer: Optimizer | None = None
+    hyper: tuple[str, ...] = ()
+    schedule: Callable | None = None
+    theta: bool = False
+
+    # -- f and its derivatives, per lane ------------------------------------------------
+    def _fun(self) -> Callable:
+        if self.theta:
+            return self.f
+        f = self.f
+        return lambda x, theta: f(x)
+
+    def grad(self, x: jax.Array, c: Mapping[str, Any]) -> jax.Array:
+        """``f'(x)``, sin/cos rewritten when ``fast`` (before any vmap, so batched = unbatched)."""
+        if not self.theta:  # the derivative exactly as plain descent has always computed it
+            return fastmath.rewrite(jax.grad(self.f), enable=self.fast)(x)
+        return fastmath.rewrite(jax.grad(self.f), enable=self.fast)(x, c["theta"])
+
+    def value_and_grad(self, x: jax.Array, c: Mapping[str, Any]) -> tuple[jax.Array, jax.Array]:
+        if not self.theta:
+            return fastmath.rewrite(jax.value_and_grad(self.f), enable=self.fast)(x)
+        return fastmath.rewrite(jax.value_and_grad(self.f), enable=self.fast)(x, c["theta"])
+
+    def value(self, x: jax.Array, c: Mapping[str, Any]) -> jax.Array:
+        if not self.theta:
+            return fastmath.rewrite(self.f, enable=self.fast)(x)
+        return fastmath.rewrite(self.f, enable=self.fast)(x, c["theta"])
+
+    # -- the update -------------------------------------------------------------------------
+    def _rate(self, c: Mapping[str, Any]) -> Any:
+        return c["lr"] if self.schedule is None else self.schedule(c["lr"])
+
+    def _transformation(self, c: Mapping[str, Any]):
+        assert self.optimizer is not None
+        hyper = {k: c["hp"][k] for k in self.hyper}
+        return self.optimizer.transformation(self._rate(c), hyper)
+
+    def init(self, x: jax.Array, c: Mapping[str, Any]) -> Any:
+        """The state of a lane starting at ``x``: ``()`` for plain descent."""
+        if self.optimizer is None:
+            return ()
+        return self._transformation(c).init(x)
+
+    def update(
+        self, t: jax.Array, x: jax.Array, s: Any, c: Mapping[str, Any], g: jax.Array
+    ) -> tuple[jax.Array, Any]:
+        """Step ``t`` (0 for the first) from ``x`` with gradient ``g``: the new ``x`` and state."""
+        if self.optimizer is None:
+            rate = c["lr"] if self.schedule is None else self.schedule(c["lr"])(t)
+            return x - rate * g, s
+        import optax
+
+        updates, s = self._transformation(c).update(g, s, x)
+        return optax.apply_updates(x, updates), s
+
+    @property
+    def stateful(self) -> bool:
+        return self.optimizer is not None
+
+
+def takes_keyword(factory: Callable, name: str) -> bool | None:
+    """Whether ``factory`` accepts keyword ``name`` (None when its signature is unknown)."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    params = sig.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return True
+    return any(
+        p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params
+    )
+
+
+def batched(fun: Callable, *unbatched: int) -> Callable:
+    """``fun`` over (rows, 64) lanes: vmapped twice, the arguments at ``unbatched`` shared."""
+
+    def axes(n: int) -> tuple:
+        return tuple(None if i in unbatched else 0 for i in range(n))
+
+    def run(*args):
+        return jax.vmap(jax.vmap(fun, in_axes=axes(len(args))), in_axes=axes(len(args)))(*args)
+
+    return run
+
+
+def where(keep: jax.Array, new: Any, old: Any) -> Any:
+    """``new`` where ``keep`` (a scalar), else ``old``, leaf by leaf."""
+    return jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, old)
