@@ -10,6 +10,9 @@ that share.
     python -m experiments.function_family
     python -m experiments.function_family --params 0.01 0.05 0.2 --repeats 500
     python -m experiments.function_family --function mymodule:g --params 1 2 3   # g(x, theta)
+
+A function of x alone (``--function double_well``) has no parameter to vary: that is said in
+one line, with status 0, so ``python -m experiments all --function NAME`` runs through.
 """
 
 from __future__ import annotations
@@ -71,16 +74,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class OfXAlone(Exception):
+    """``--function`` names a function of x alone: nothing to run, said in one line."""
+
+
 def load_family(spec: str) -> tuple[str, Callable[..., Any], tuple[float, float], str]:
     """``--function``: a built-in family's name or ``module:attr``; (name, f, domain, what)."""
     if ":" not in spec:
         if spec in FAMILIES:
             f, domain, what = FAMILIES[spec]
             return spec, f, domain, what
-        one = " (a function of x alone)" if spec in functions.FUNCTIONS else ""
+        if spec in functions.FUNCTIONS:
+            raise OfXAlone(spec)
         raise cli.UsageError(
-            f"--function {spec!r}{one}: this experiment takes a family f(x, theta); built-in: "
-            f"{', '.join(FAMILIES)}; for your own write module:attr, e.g. mymodule:f for "
+            f"--function {spec!r}: not a family; this experiment takes f(x, theta): built-in "
+            f"{', '.join(FAMILIES)}, or module:attr for your own, e.g. mymodule:f for "
             "`def f(x, theta)`."
         )
     f = _import_attr(spec, name="f")
@@ -100,6 +108,12 @@ def check_family(spec: str, f: Callable[..., Any], theta: float, dtype: Any) -> 
     try:
         out = jax.eval_shape(f, scalar, scalar)
     except Exception as err:
+        try:
+            alone = jax.eval_shape(f, scalar)
+        except Exception:
+            alone = None
+        if getattr(alone, "shape", None) == ():
+            raise OfXAlone(spec) from None
         raise cli.UsageError(
             f"--function {spec!r}: calling f(x, theta) on two scalars failed: "
             f"{_first_line(err)} (write f with jax.numpy; theta is one value of --params)"
@@ -150,7 +164,15 @@ def setup(argv: list[str] | None) -> tuple[cli.Context, Callable[..., Any], np.n
 
 @cli.command
 def main(argv: list[str] | None = None) -> int:
-    ctx, family, thetas, what = setup(argv)
+    try:
+        ctx, family, thetas, what = setup(argv)
+    except OfXAlone as alone:
+        # As derivative_check does, so `python -m experiments all --function NAME` runs through.
+        print(
+            f"nothing to run: --function {alone} is a function of x alone; this experiment "
+            "varies a parameter of f: give a family f(x, theta) as module:attr (or notebook)"
+        )
+        return 0
     lo, hi = ctx.domain
     starts = jax.random.uniform(ctx.key, (ctx.repeats,), ctx.dtype, minval=lo, maxval=hi)
     res = jaxgd.sweep(family, starts, ctx.learning_rate, ctx.epochs, params=thetas)
