@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgd import _axes
+from jaxgd._chunking import available_host_memory
 from jaxgd._rule import Rule
 from jaxgd._run import fast_math_for
 from jaxgd._validate import (

@@ -64,10 +64,13 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
         try:
             check_function(f, dtype, shape=point, theta=theta)
         except (TypeError, ValueError) as e:
+            scalar_ok = True
             try:  # a function of a scalar given points by mistake: then name the starts
                 check_function(f, dtype, theta=theta)
             except (TypeError, ValueError):
-                raise e from None
+                scalar_ok = False
+            if not scalar_ok:
+                raise
             raise type(e)(
                 f"{name} has shape {shape}: {shape[0]} points of R^{shape[1]}, so f is called "
                 f"on x of shape {point}, and {e} For {shape[0] * shape[1]} scalar starts pass "
@@ -76,14 +79,16 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
         return point
     try:
         check_function(f, dtype, theta=theta)
-    except (TypeError, ValueError) as scalar_error:
-        if len(shape) == 1 and shape[0] > 1:
+    except (TypeError, ValueError):
+        vector_ok = len(shape) == 1 and shape[0] > 1
+        if vector_ok:
             try:
                 check_function(f, dtype, shape=(int(shape[0]),), theta=theta)
             except (TypeError, ValueError):
-                raise scalar_error from None
-            return (int(shape[0]),)
-        raise
+                vector_ok = False
+        if not vector_ok:
+            raise
+        return (int(shape[0]),)
     return ()
 
 

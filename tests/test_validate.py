@@ -406,7 +406,12 @@ INVALID_AXES = {
     "prng-key": (jax.random.key(0), TypeError, r"PRNG keys"),
     "ragged": ([[0.5], 1.0], ValueError, r"nested sequence of uneven lengths"),
     "ragged-rows": ([[0.5, 1.0], [2.0]], ValueError, r"nested sequence of uneven lengths"),
-    "2-d": ([[0.5, 1.0]], ValueError, r"a scalar or a 1-D array; got shape \(1, 2\)"),
+    # 2-D starts are points of R^d: refused here because F is a function of a scalar.
+    "2-d": (
+        [[0.5, 1.0]],
+        ValueError,
+        r"(a scalar or a 1-D array; got shape \(1, 2\)|has shape \(1, 2\): 1 points of R\^2.*1-D)",
+    ),
     "empty": ([], ValueError, r"is empty"),
     "nan": ([0.5, np.nan], ValueError, r"must be finite; entry 1 is nan"),
     "inf": (float("inf"), ValueError, r"must be finite"),
