@@ -319,7 +319,7 @@ def global_minima(minima: Minima) -> np.ndarray:
     return tied[np.argsort(np.asarray(minima.value)[tied], kind="stable")]
 
 
-def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
+def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float = 1e-3) -> Basins:
     """Which local minimum each run ended at, and whether it was the global one.
 
     A run ended at minimum ``i`` when its final position is within ``tol`` of
@@ -339,14 +339,20 @@ def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
 
     Pure ``jax.numpy`` on the arrays: works inside ``jax.jit`` (``tol`` may then be
     traced) and on a result of any axes, e.g. after :meth:`~jaxgd.SweepResult.sel` or
-    :meth:`~jaxgd.SweepResult.squeeze`. The output has the result's ``dims``.
+    :meth:`~jaxgd.SweepResult.squeeze`, including an ``"optimizer"`` axis and
+    hyperparameter axes. The output has the result's ``dims``, in order.
+
+    With a ``"param"`` axis, f (and so its minima) changes along it: pass one
+    :class:`~jaxgd.minima.Minima` per parameter, in the axis' order, and each slice is matched
+    against its own. A sweep of d-dimensional positions (a ``"coord"`` axis, or one selected
+    away) has minima that are points: label it with :func:`jaxgd.minima_nd.basins_nd`.
 
     Args:
         result: A sweep, e.g. from :func:`jaxgd.sweep`.
         minima: The local minima to match against, from
             :func:`~jaxgd.minima.find_minima_reached` (or
             :func:`~jaxgd.minima.find_minima`; ``x`` ascending). If it is empty, every
-            index is -1.
+            index is -1. With a ``"param"`` axis, a sequence of them, one per parameter.
         tol: How close, in units of ``x``, counts as "at" a minimum; positive.
 
     Returns:
@@ -354,8 +360,11 @@ def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
         ``result.final``.
 
     Raises:
-        TypeError: If ``result`` is not a SweepResult or ``minima`` not a Minima.
-        ValueError: If ``tol`` is not positive and finite, or ``minima.x`` is not ascending.
+        TypeError: If ``result`` is not a SweepResult or ``minima`` not a Minima (or, with a
+            ``"param"`` axis, a sequence of them).
+        ValueError: If ``tol`` is not positive and finite, ``minima.x`` is not ascending,
+            the result is d-dimensional, or the number of minima does not match the
+            ``"param"`` axis.
 
     Example:
         >>> import jax.numpy as jnp
@@ -373,10 +382,61 @@ def basins(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> Basins:
         (('start',), [1, 1, 2, 2], [True, True, False, False])
     """
     _check_result(result)
-    _check_minima(minima)
+    _check_one_dimensional(result, "basins")
+    per_param = _minima_per_param(result, minima)
     _check_tol(tol)
-    index, reached_global = _label(result.final, result.value, result.diverged, minima, tol)
-    return Basins(index=index, reached_global=reached_global, dims=result.dims)
+    if per_param is None:
+        index, reached_global = _label(result.final, result.value, result.diverged, minima, tol)
+        return Basins(index=index, reached_global=reached_global, dims=result.dims)
+    # Minima differ from one parameter to the next (in number, too): one labelling each.
+    axis = result.dims.index("param")
+    labels = [
+        _label(
+            *(jnp.take(getattr(result, k), i, axis=axis) for k in ("final", "value", "diverged")),
+            m,
+            tol,
+        )
+        for i, m in enumerate(per_param)
+    ]
+    index = jnp.stack([i for i, _ in labels], axis=axis)
+    reached = jnp.stack([g for _, g in labels], axis=axis)
+    return Basins(index=index, reached_global=reached, dims=result.dims)
+
+
+def _check_one_dimensional(result: SweepResult, where: str) -> None:
+    if "coord" in result.dims or "coord" in result.coords:
+        how = "a 'coord' axis" if "coord" in result.dims else "its 'coord' axis selected away"
+        raise ValueError(
+            f"{where}: result is a sweep of d-dimensional positions ({how}); its minima are "
+            "points, not numbers: label it with jaxgd.minima_nd.basins_nd instead"
+        )
+
+
+def _minima_per_param(result: SweepResult, minima: Any) -> list[Minima] | None:
+    """The minima of each parameter, for a result with a "param" axis; else None."""
+    if "param" not in result.dims:
+        _check_minima(minima)
+        return None
+    n = result.sizes["param"]
+    if isinstance(minima, Minima):
+        raise ValueError(
+            f"result has a 'param' axis of {n} parameters of f, and the minima of f move with "
+            "them: pass one Minima per parameter, [find_minima_reached(partial(f, theta=t), "
+            "...) for t in params], or select one parameter first: result.isel(param=i)"
+        )
+    if isinstance(minima, (str, bytes)) or not isinstance(minima, Sequence):
+        raise TypeError(
+            f"minima must be a sequence of Minima, one per parameter on the 'param' axis; got "
+            f"{type(minima).__name__}"
+        )
+    if len(minima) != n:
+        raise ValueError(
+            f"minima holds {len(minima)} Minima but the 'param' axis has {n} parameters; pass "
+            "one per parameter, in the axis' order"
+        )
+    for m in minima:
+        _check_minima(m)
+    return list(minima)
 
 
 def _start_axis(dims: Sequence[str]) -> int:
@@ -389,7 +449,9 @@ def _start_axis(dims: Sequence[str]) -> int:
     return list(dims).index("start")
 
 
-def success_probability(result: SweepResult, minima: Minima, *, tol: float = 1e-3) -> jax.Array:
+def success_probability(
+    result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float = 1e-3
+) -> jax.Array:
     """Fraction of the starts that reached the global minimum, per remaining cell.
 
     The mean of :func:`basins`' ``reached_global`` over the ``"start"`` axis, wherever it
@@ -399,12 +461,14 @@ def success_probability(result: SweepResult, minima: Minima, *, tol: float = 1e-
 
     Args:
         result: A sweep with a ``"start"`` axis.
-        minima: The local minima, from :func:`~jaxgd.minima.find_minima_reached`.
+        minima: The local minima, from :func:`~jaxgd.minima.find_minima_reached`; with a
+            ``"param"`` axis, one per parameter (see :func:`basins`).
         tol: How close, in units of ``x``, counts as "at" a minimum; positive.
 
     Returns:
         Floating array over the result's other axes, in their order: shape ``(L, E)`` for a
-        full sweep. Values are multiples of ``1 / S``.
+        full sweep, ``(O, L, E)`` with an ``"optimizer"`` axis of ``O`` optimisers, and so
+        on for every other axis. Values are multiples of ``1 / S``.
 
     Raises:
         ValueError: If ``result`` has no ``"start"`` axis (it was selected away), plus the
@@ -424,6 +488,7 @@ def success_probability(result: SweepResult, minima: Minima, *, tol: float = 1e-
         ((2, 2), [[0.0, 0.5556], [0.0, 0.6667]])
     """
     _check_result(result)
+    _check_one_dimensional(result, "success_probability")
     axis = _start_axis(result.dims)
     return _mean(basins(result, minima, tol=tol).reached_global, axis=axis)
 

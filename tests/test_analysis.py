@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -625,3 +626,118 @@ def test_random_starts_counts_a_global_minimum_past_the_domain():
     assert float(rs.success[0, 0]) == pytest.approx(np.mean(starts < 1.4289), abs=1e-6)
     assert 0.3 < float(rs.success[0, 0]) < 0.8
     assert np.isclose(np.asarray(rs.minima.x), -1.42887, atol=1e-3).any()
+
+
+# -- results with more axes: optimisers, hyperparameters, parameters of f, d dimensions ------
+
+
+def stacked(parts: list[list[SweepResult]], dims: tuple[str, str], coords: dict) -> SweepResult:
+    """Plain sweeps of equal shape stacked into two leading axes named ``dims``."""
+    arrays = {
+        k: np.stack([np.stack([np.asarray(getattr(r, k)) for r in row]) for row in parts])
+        for k in ("final", "value", "diverged")
+    }
+    first = parts[0][0]
+    optimizers = tuple(f"opt{i}" for i in range(len(parts))) if dims[0] == "optimizer" else ()
+    return SweepResult(
+        **arrays,
+        starts=first.starts,
+        learning_rates=first.learning_rates,
+        epochs=first.epochs,
+        dims=(*dims, *first.dims),
+        coords=coords,
+        optimizers=optimizers,
+    )
+
+
+def test_basins_and_success_keep_the_optimizer_and_hyperparameter_axes():
+    spec = fns.get("notebook")
+    starts = np.linspace(*spec.domain, 12)
+    minima = find_minima(spec.f, *spec.domain)
+    # Stand-ins for optimisers and a hyperparameter: sweeps at scaled rates.
+    scales = [[0.5, 1.0, 2.0], [0.25, 4.0, 1.5]]
+    parts = [
+        [jaxgd.sweep(spec.f, starts, np.multiply(RATES, s), EPOCHS) for s in row] for row in scales
+    ]
+    res = stacked(parts, ("optimizer", "b1"), {"b1": np.array([0.8, 0.9, 0.99])})
+    b = basins(res, minima)
+    p = success_probability(res, minima)
+    assert b.dims == res.dims and b.shape == res.shape
+    assert p.shape == (2, 3, len(RATES), len(EPOCHS))
+    for o, row in enumerate(parts):
+        for h, part in enumerate(row):
+            one = basins(part, minima)
+            np.testing.assert_array_equal(b.index[o, h], one.index)
+            np.testing.assert_array_equal(b.reached_global[o, h], one.reached_global)
+            np.testing.assert_array_equal(p[o, h], success_probability(part, minima))
+    assert len({np.asarray(p[o, h]).tobytes() for o in range(2) for h in range(3)}) > 1
+    adam = res.sel(optimizer="opt1", b1=0.9)
+    np.testing.assert_array_equal(success_probability(adam, minima), p[1, 1])
+    np.testing.assert_array_equal(jax.jit(success_probability)(res, minima), p)
+
+
+def family(x, a):
+    return jnp.sin(x) * jnp.exp(-a * x**2)
+
+
+def test_basins_with_a_param_axis_take_one_minima_per_parameter():
+    a_values = [0.05, 0.3]
+    starts = np.linspace(-6.0, 6.0, 13)
+    parts, minima = [], []
+    for a in a_values:
+        f = functools.partial(family, a=a)
+        parts.append(jaxgd.sweep(f, starts, RATES, EPOCHS))
+        minima.append(find_minima(f, -6.0, 6.0))
+    assert abs(float(minima[0].x[1]) - float(minima[1].x[1])) > 0.1  # the minima move
+    arrays = {
+        k: np.stack([np.asarray(getattr(r, k)) for r in parts])
+        for k in ("final", "value", "diverged")
+    }
+    res = SweepResult(
+        **arrays,
+        starts=parts[0].starts,
+        learning_rates=parts[0].learning_rates,
+        epochs=parts[0].epochs,
+        dims=("param", *parts[0].dims),
+        coords={"param": np.array(a_values, np.float32)},
+    )
+    b = basins(res, minima)
+    p = success_probability(res, minima)
+    assert b.dims == res.dims and p.shape == (2, len(RATES), len(EPOCHS))
+    for i, part in enumerate(parts):
+        one = basins(part, minima[i])
+        np.testing.assert_array_equal(b.index[i], one.index)
+        np.testing.assert_array_equal(b.reached_global[i], one.reached_global)
+        np.testing.assert_array_equal(p[i], success_probability(part, minima[i]))
+    jitted = jax.jit(basins)(res, minima)
+    np.testing.assert_array_equal(jitted.index, b.index)
+    with pytest.raises(ValueError, match=r"minima of f move .* result.isel\(param=i\)"):
+        basins(res, minima[0])
+    with pytest.raises(ValueError, match="holds 1 Minima but the 'param' axis has 2"):
+        basins(res, minima[:1])
+    with pytest.raises(TypeError, match="minima must be a sequence of Minima"):
+        success_probability(res, {"a": minima[0]})
+    with pytest.raises(TypeError, match="minima must be a Minima"):
+        basins(res, [minima[0], "x"])
+    one = res.isel(param=1)
+    np.testing.assert_array_equal(basins(one, minima[1]).index, b.index[1])
+
+
+def test_a_d_dimensional_result_points_to_basins_nd():
+    final = np.zeros((2, 1, 1, 3), np.float32)
+    res = SweepResult(
+        final,
+        np.zeros(final.shape[:-1], np.float32),
+        np.zeros(final.shape[:-1], bool),
+        starts=np.zeros(2, np.float32),
+        learning_rates=np.ones(1, np.float32),
+        epochs=np.ones(1, np.int32),
+        dims=("start", "learning_rate", "epochs", "coord"),
+        coords={"coord": np.arange(3)},
+    )
+    minima = minima_at([0.0], [0.0], [False])
+    for r, how in [(res, "a 'coord' axis"), (res.isel(coord=0), "selected away")]:
+        with pytest.raises(ValueError, match=f"basins: .*{how}.*jaxgd.minima_nd.basins_nd"):
+            basins(r, minima)
+        with pytest.raises(ValueError, match=r"success_probability: .*basins_nd"):
+            success_probability(r, minima)

@@ -668,3 +668,25 @@ def test_flipped_bytes_in_a_file_of_format_2_never_load_wrong(flips):
     for at, mask in flips:
         blob[at] ^= mask
     outcome_of(bytes(blob))
+
+
+# -- plots of one slice name the axes to select --------------------------------------------
+def test_plots_of_one_slice_name_the_extra_axes_to_select():
+    pytest.importorskip("matplotlib")
+    from jaxgd.plotting import plot_final, plot_heatmap, plot_lines
+
+    res = build({**FULL, "start": 1}, names=("sgd", "momentum", "adam"))
+    b1 = float(res.coords["b1"][0])
+    for plot in (plot_heatmap, plot_lines):
+        with pytest.raises(ValueError, match=r"optimizer.*b1.*eps.*param.*coord") as info:
+            plot(res)
+        assert f'res.sel(optimizer="sgd", b1={b1:g}, eps=' in str(info.value)
+        assert str(info.value).endswith(".isel(coord=0).")
+    with pytest.raises(ValueError, match=r"one axis .* res.sel\(optimizer=\"opt0\"\)\.$"):
+        plot_final(build({"optimizer": 3, "start": 4, "learning_rate": 1, "epochs": 1}))
+    # Axes of length 1 are dropped, as the plain ones are.
+    one = build({"optimizer": 1, "b1": 1, "start": 1, "learning_rate": 3, "epochs": 2})
+    fig = plot_heatmap(one)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

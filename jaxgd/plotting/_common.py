@@ -130,7 +130,35 @@ def _f_and_grad(f: Callable, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jax.vmap(f)(x), jax.vmap(jax.grad(f))(x)
 
 
+def _without_extra_axes(res: SweepResult, wanted: str) -> SweepResult:
+    """``res`` without its axes beyond (start, learning_rate, epochs): those of length 1 are
+    dropped; a longer one is an error that names it and shows how to select it."""
+    extra = [d for d in res.dims if d not in _LABEL]
+    longer = [d for d in extra if res.sizes[d] != 1]
+    if longer:
+        by_value = [d for d in longer if d != "coord"]
+        picks = ", ".join(f"{d}={_first(res, d)}" for d in by_value)
+        example = (f".sel({picks})" if by_value else "") + (
+            ".isel(coord=0)" if "coord" in longer else ""
+        )
+        raise ValueError(
+            f"this plot needs {wanted}, but res also has the axes "
+            f"{ {d: res.sizes[d] for d in longer} }. Select one value of each first, e.g. "
+            f"res{example}."
+        )
+    return res.isel({d: 0 for d in extra}) if extra else res
+
+
+def _first(res: SweepResult, dim: str) -> str:
+    """The first coordinate of axis ``dim``, as ``sel`` takes it (an example value)."""
+    coord = np.asarray(res.coord(dim))
+    if coord.size == 0:
+        return "..."
+    return f'"{coord[0]}"' if dim == "optimizer" else f"{float(coord[0]):g}"
+
+
 def _one_axis(res: SweepResult) -> SweepResult:
+    res = _without_extra_axes(res, "one axis (start, learning_rate or epochs) to plot against")
     r = res.squeeze()
     if len(r.dims) != 1:
         raise ValueError(
@@ -153,6 +181,7 @@ def _fixed_coords(res: SweepResult) -> str:
 
 
 def _rate_epochs(res: SweepResult) -> SweepResult:
+    res = _without_extra_axes(res, "one (learning_rate, epochs) map")
     if "start" in res.dims and res.sizes["start"] == 1:
         res = res.isel(start=0)
     if res.dims != ("learning_rate", "epochs"):

@@ -25,6 +25,7 @@ from jaxgd.plotting._common import (
     _rate_epochs,
     _scale,
     _subplots,
+    _without_extra_axes,
     color_limits,
 )
 from jaxgd.result import SweepResult
@@ -375,6 +376,7 @@ def _outcome_shares(
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], list[int]]:
     """Per (rate, epochs) cell, the share of starts at the global minimum, at another minimum
     and at none, and the other minima some start reached."""
+    result = _without_extra_axes(result, "(start, learning_rate, epochs) cells")
     if "start" not in result.dims:
         raise ValueError(
             f"result must keep its 'start' axis to count starts per cell; its axes are "
