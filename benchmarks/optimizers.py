@@ -240,7 +240,7 @@ def check(rows: list[Row], *, rtol: float) -> None:
         scale = float(np.nanmax(np.abs(np.where(np.isfinite(ref[0]), ref[0], np.nan))))
         if not (row.max_diff <= rtol * max(scale, 1.0)) or not np.array_equal(out[2], ref[2]):
             raise AssertionError(
-                f"{row.method} differs from {rows[0].method if row.group == rows[0].group else row.group}: "
+                f"{row.method} ({row.group}) differs from the first method of its group: "
                 f"largest |difference| of final {row.max_diff:.3g}"
             )
 
