@@ -154,6 +154,7 @@ def setup(argv: list[str] | None) -> tuple[cli.Context, Callable[..., Any], np.n
     # The context checks the grids, --domain, --tol and the output on f at the first theta.
     one = functions.Function1D(name, lambda x: family(x, first), domain, what)
     ctx = cli.Context(args, one, FIGURES)
+    cli.check_runs(thetas.size * ctx.repeats, ["--params", "--repeats"])
     if not args.show:
         import matplotlib
 

@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     x0 = map_start(ctx)
     wanted = 0.01 if ctx.args.ends_rate is None else cli.number("--ends-rate", ctx.args.ends_rate)
     starts, rates, epochs = ctx.starts, ctx.learning_rates, ctx.epochs
+    flags = ["--optimizers", "--starts", "--learning-rates", "--epochs"]
+    cli.check_runs(len(optimizers) * (starts.size + 1) * rates.size * epochs.size, flags)
 
     # The maps' start rides in the same sweep, as start 0, ahead of the grid of starts.
     everything = np.concatenate([np.asarray([x0], starts.dtype), starts])

@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
-import optax
 import pytest
 
 matplotlib.use("Agg")
@@ -236,4 +235,23 @@ def test_benchmark_quick_prints_its_table(capsys, monkeypatch):
     assert "| adam | by hand: vmap of optax loop |" in out
     assert "| plain descent | optimizer=None |" in out and "bit for bit" in out
     assert out.count("\n| ") == 7  # header, rule and five rows
-    assert optax is not None
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "free", "flags"),
+    [
+        # 96 cells of the grid flags fit in 20 kB (half of it), 5 x 7 x 4 x 4 = 560 do not.
+        (optimizers, SMALL_OPT, 20_000, "--optimizers, --starts, --learning-rates, --epochs: 560"),
+        # 12 repeats fit in 2 kB, 3 params x 12 repeats do not.
+        (function_family, SMALL_FAM, 2_000, "--params, --repeats: 36"),
+    ],
+)
+def test_an_extra_axis_counts_in_the_memory_check(
+    module, argv, free, flags, tmp_path, capsys, monkeypatch
+):
+    from jaxgd import cli
+
+    monkeypatch.setattr(cli, "available_host_memory", lambda: free)
+    code, out, err = run(module, argv, tmp_path, capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {flags} runs need about") and err.count("\n") == 1
