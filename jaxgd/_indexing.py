@@ -228,3 +228,54 @@ def _name_position(dim: str, names: Sequence[str], name: str) -> int:
         raise KeyError(
             f"{dim}={name!r} is not on this result's {dim!r} axis; its names are {list(names)}."
         ) from None
+
+
+def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np.ndarray:
+    """Positions among ``points`` (shape ``(S, d)``) of one point ``wanted`` (shape ``(d,)``,
+    drops the axis) or of several (shape ``(k, d)``); nearest by Euclidean distance."""
+    head = f"sel({dim}=...)"
+    if isinstance(wanted, jax.core.Tracer) or isinstance(points, jax.core.Tracer):
+        raise TypeError(
+            f"{head}: sel needs concrete values and coordinates, but they are traced (inside "
+            "jax.jit or another transformation). Select positions with isel there, or call "
+            "sel outside."
+        )
+    coords = np.asarray(points, dtype=np.float64)
+    d = coords.shape[-1]
+    try:
+        values = np.asarray(wanted)
+    except (ValueError, TypeError) as e:
+        raise ValueError(
+            f"{head}: pass one point of {d} numbers or a list of them ({e})."
+        ) from None
+    if values.size == 0 and isinstance(wanted, (list, tuple)):
+        values = np.zeros((0, d))
+    if values.dtype.kind not in "iuf" or isinstance(wanted, (bool, np.bool_)):
+        raise TypeError(f"{head}: values must be real numbers; got {_kind(wanted)}.")
+    one = values.shape == (d,)
+    if not one and not (values.ndim == 2 and values.shape[1] == d):
+        raise ValueError(
+            f"{head}: the starts are points in {d} dimensions: pass one point of shape ({d},) "
+            f"or a list of them, shape (k, {d}); got shape {values.shape}. Or select by "
+            "position with isel."
+        )
+    values = values.astype(np.float64).reshape(-1, d)
+    if not np.isfinite(values).all():
+        raise ValueError(f"{head}: coordinate values must be finite.")
+    if values.shape[0] and coords.shape[0] == 0:
+        raise KeyError(f"{dim}={values[0].tolist()}: the {dim!r} axis is empty.")
+    idx = np.zeros(values.shape[0], np.int64)
+    block = max(1, _SEL_BLOCK // max(coords.size, 1))
+    for lo in range(0, values.shape[0], block):
+        part = values[lo : lo + block]
+        distance = np.linalg.norm(coords[None, :, :] - part[:, None, :], axis=-1)
+        idx[lo : lo + block] = distance.argmin(axis=1)
+    if method == "exact" and values.shape[0]:
+        hit = np.isclose(coords[idx], values, rtol=1e-6, atol=0.0).all(axis=1)
+        if not hit.all():
+            miss = int(np.argmin(hit))
+            raise KeyError(
+                f"{dim}={values[miss].tolist()} is not a start of this result (nearest: "
+                f"{coords[idx[miss]].tolist()}); pass method='nearest' to take the closest."
+            )
+    return int(idx[0]) if one else idx

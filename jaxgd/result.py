@@ -65,7 +65,9 @@ class SweepResult:
         value: ``f(final)``; the axes of ``dims`` but ``"coord"``.
         diverged: True where the run is no longer finite (its position or its value); the
             axes of ``value``.
-        starts: the start of each index on the ``start`` axis.
+        starts: the start of each index on the ``start`` axis; for d-dimensional runs (a
+            ``"coord"`` entry in ``coords``) a point each, shape ``(S, d)``, which selecting
+            on ``"coord"`` leaves whole.
         learning_rates: the rate of each index on the ``learning_rate`` axis (the peak or
             initial value of the schedule, when there is one).
         epochs: the epoch count of each index on the ``epochs`` axis.
@@ -168,7 +170,13 @@ class SweepResult:
             )
         # Tuples, not lists: jit hashes the static fields.
         object.__setattr__(self, "dims", dims)
-        object.__setattr__(self, "coords", coords)
+
+        # One order however the dict was made (jax.tree.map sorts its keys): axes in dims
+        # order, then the dropped ones.
+        def place(name: str) -> tuple[int, int, str]:
+            return (0, dims.index(name), "") if name in dims else (1, _rank(name), name)
+
+        object.__setattr__(self, "coords", {k: coords[k] for k in sorted(coords, key=place)})
         object.__setattr__(self, "optimizers", optimizers)
 
     # -- shape ---------------------------------------------------------------------------
@@ -300,7 +308,9 @@ class SweepResult:
 
         The ``"optimizer"`` axis is selected by name, exactly, whatever ``method``:
         ``res.sel(optimizer="adam")`` drops it, ``res.sel(optimizer=["sgd", "adam"])`` keeps
-        it. ``"coord"`` selects in ``final`` only.
+        it. ``"coord"`` selects in ``final`` only. The starts of a d-dimensional result are
+        points: ``res.sel(start=[1.0, 2.0])`` is the one start at (1, 2) (nearest: by
+        Euclidean distance), a list of points keeps the axis.
 
         A scalar (a Python, NumPy or JAX number, or a 0-d array) drops that axis; a 1-D
         sequence or array keeps it, in that order. With ``method="exact"`` (the default) each
@@ -341,6 +351,8 @@ class SweepResult:
             self._length(dim, "sel")
             if dim == "optimizer":
                 positions[dim] = _indexing.name_positions(dim, self.optimizers, wanted)
+            elif dim == "start" and np.ndim(self.starts) == 2:
+                positions[dim] = _indexing.point_positions(dim, self.starts, wanted, method)
             else:
                 positions[dim] = _indexing.coordinate_positions(
                     dim, self.coord(dim), wanted, method
@@ -449,8 +461,10 @@ class SweepResult:
 
         Variables: ``final`` (every axis), ``value`` and ``diverged`` (every axis but
         ``"coord"``). Coordinates: one per axis (optimiser names as strings); a dropped axis
-        keeps its coordinate as a scalar one. Attributes: ``function``, ``math`` and
-        ``schedule``. The arrays are copied to the host.
+        keeps its coordinate as a scalar one. The starts of a d-dimensional result are
+        points, which cannot index an axis: they are the coordinate ``starts``, of dimensions
+        ``("start", "start_coord")``, and the ``start`` axis has no index. Attributes:
+        ``function``, ``math`` and ``schedule``. The arrays are copied to the host.
 
         Returns:
             An ``xarray.Dataset``.
@@ -459,7 +473,8 @@ class SweepResult:
             ImportError: xarray is not installed (``pip install "jaxgd[xarray]"``).
             TypeError: the result holds traced arrays (convert it outside ``jax.jit``).
             ValueError: an axis is named like a variable (``final``, ``value``,
-                ``diverged``), which a Dataset cannot hold beside it.
+                ``diverged``) or like ``starts``/``start_coord``, which a Dataset cannot hold
+                beside it.
 
         Example:
             >>> import jaxgd
@@ -476,7 +491,7 @@ class SweepResult:
                 'pip install "jaxgd[xarray]"'
             ) from None
         self._check_concrete("to_xarray", "to_xarray", "convert")
-        clash = [d for d in (*self.dims, *self.coords) if d in _DATA]
+        clash = [d for d in (*self.dims, *self.coords) if d in (*_DATA, "starts", "start_coord")]
         if clash:
             raise ValueError(
                 f"to_xarray: the axis {clash[0]!r} has the name of a data variable; an xarray "
@@ -490,6 +505,12 @@ class SweepResult:
         elif self.optimizers:
             coords["optimizer"] = ((), np.array(self.optimizers[0]))
         named = {**{d: getattr(host, a) for d, a in _COORD.items()}, **host.coords}
+        if np.ndim(host.starts) == (1 if "start" in self.dims else 0) + 1:
+            # Points (d-dimensional starts) cannot index the start axis: a coordinate of
+            # their own, along the start axis and their d coordinates.
+            del named["start"]
+            along = ("start",) if "start" in self.dims else ()
+            coords["starts"] = ((*along, "start_coord"), host.starts)
         for dim in (
             *[d for d in self.dims if d in named],
             *[d for d in named if d not in self.dims],
@@ -670,9 +691,13 @@ def _read(reader: _npz.Reader) -> SweepResult:
     for dim in (*DIMS, *names):
         key = _COORD.get(dim, _PREFIX + dim)
         kinds = "iu" if dim in ("epochs", "coord") else "f" if dim in DIMS else "iuf"
-        arrays[key] = reader.array(key, kinds=kinds, max_ndim=1)
-        if arrays[key].ndim != (1 if dim in dims else 0):
-            raise _npz.Invalid(_coord_rank_problem(dim, key, dims, arrays[key].shape))
+        # The starts of d-dimensional runs are points: one more axis, of length d.
+        point = int(dim == "start" and "coord" in names)
+        arrays[key] = reader.array(key, kinds=kinds, max_ndim=1 + point)
+        if arrays[key].ndim != (1 if dim in dims else 0) + point:
+            raise _npz.Invalid(
+                _coord_rank_problem(dim, key, dims, arrays[key].shape, point=bool(point))
+            )
         if dim in dims:
             lengths[dim] = arrays[key].shape[0]
     shape = tuple(lengths[d] for d in dims)
@@ -858,7 +883,16 @@ def _describe_scalar(x: Any) -> str:
     return type(x).__name__
 
 
-def _coord_rank_problem(dim: str, name: str, dims: Sequence[str], shape: tuple) -> str:
+def _coord_rank_problem(
+    dim: str, name: str, dims: Sequence[str], shape: tuple, *, point: bool = False
+) -> str:
+    if point:
+        want = "2-D (start, d)" if dim in dims else "1-D (d,)"
+        return (
+            f"{name} must be {want}: the starts of a d-dimensional result are points, and the "
+            f"{dim!r} axis is {'' if dim in dims else 'not '}in dims {list(dims)}; got shape "
+            f"{shape}"
+        )
     if dim in dims:
         return f"{name} must be 1-D (the {dim!r} axis is in dims {list(dims)}); got shape {shape}"
     return (
@@ -921,14 +955,19 @@ def _contents_problem(
                 f"the 'optimizer' axis of final has length {n} but optimizers names "
                 f"{len(optimizers)}: {list(optimizers)}"
             )
+    point = "coord" in names
     for dim in (*DIMS, *names):
         name = _COORD.get(dim, _PREFIX + dim)
         c = arrays[name]
+        # The starts of d-dimensional runs are points: one more axis, of length d >= 1.
+        tail = c.shape[-1:] if dim == "start" and point else ()
+        if dim == "start" and point and (c.ndim != ("start" in dims) + 1 or tail == (0,)):
+            return _coord_rank_problem(dim, name, dims, c.shape, point=True)
         if dim in dims:
             n = final.shape[dims.index(dim)]
-            if c.shape != (n,):
+            if c.shape != (n, *tail):
                 return f"{name} has shape {c.shape} but the {dim!r} axis of final has length {n}"
-        elif c.ndim != 0:
+        elif c.ndim != len(tail):
             return _coord_rank_problem(dim, name, dims, c.shape)
         if c.dtype.kind == "f" and not np.isfinite(c).all():
             return f"{name} holds non-finite values; coordinates must be finite"
@@ -937,14 +976,21 @@ def _contents_problem(
     # A cell is diverged when its position or its value is not finite. Files from jaxgd
     # before that rule flagged a non-finite position only, so when reading one a finite
     # position with a non-finite value may go either way; everything else must agree.
+    if point:
+        d = arrays["starts"].shape[-1]
+        if (arrays[_PREFIX + "coord"] >= d).any():
+            return (
+                f"coords.coord holds positions past the starts' {d} coordinates; a coordinate "
+                f"of a point in {d} dimensions is 0 to {d - 1}"
+            )
     bad = ~np.isfinite(final)
     if "coord" in dims:
         bad = bad.any(axis=dims.index("coord"))
     may = bad | ~np.isfinite(arrays["value"])
     must = bad if legacy else may
-    if "coord" in names:
-        # Only some coordinates of each position may be left (selected, or the axis dropped):
-        # a run may have diverged in one no longer here.
+    if point and not ("coord" in dims and set(arrays[_PREFIX + "coord"].tolist()) == set(range(d))):
+        # Some coordinates of each position are no longer here (selected away): a run may
+        # have diverged in one of them.
         may = np.ones_like(may)
     diverged = arrays["diverged"]
     wrong = int(np.count_nonzero((must & ~diverged) | (diverged & ~may)))

@@ -53,6 +53,9 @@ def build(
     arrays = {
         attr: make(sizes[d]) if d in sizes else make(1)[0] for d, (attr, make) in field.items()
     }
+    if "coord" in sizes:  # d-dimensional runs start at points
+        offsets = np.arange(sizes["coord"], dtype=dtype) / 10
+        arrays["starts"] = arrays["starts"][..., None] + offsets
     coords = {}
     for d, n in sizes.items():
         if d == "coord":
@@ -260,7 +263,7 @@ def reference_isel(ref: dict, dim: str, key) -> dict:
         out[name] = np.take(ref[name], positions, axis=axis)
     field = dict(zip(CORE, ("starts", "learning_rates", "epochs"), strict=True))
     if dim in field:
-        out[field[dim]] = np.take(ref[field[dim]], positions)
+        out[field[dim]] = np.take(ref[field[dim]], positions, axis=0)
     elif dim == "optimizer":
         names = np.array(ref["optimizers"], dtype=object)[positions]
         out["optimizers"] = (names,) if drop else tuple(names)
@@ -485,7 +488,10 @@ def test_to_xarray_names_every_axis_and_coordinate():
     np.testing.assert_array_equal(ds["diverged"].values, res.diverged)
     assert ds["optimizer"].values.tolist() == ["sgd", "momentum", "adam"]
     assert ds["optimizer"].dtype.kind == "U"
-    np.testing.assert_array_equal(ds["start"].values, res.starts)
+    assert "start" not in ds.coords  # points cannot index an axis
+    assert ds["starts"].dims == ("start", "start_coord")
+    np.testing.assert_array_equal(ds["starts"].values, res.starts)
+    np.testing.assert_array_equal(ds["coord"].values, res.coords["coord"])
     np.testing.assert_array_equal(ds["b1"].values, res.coords["b1"])
     assert ds["eps"].ndim == 0 and float(ds["eps"]) == float(res.coords["eps"])
     assert ds.attrs == {
@@ -493,14 +499,19 @@ def test_to_xarray_names_every_axis_and_coordinate():
         "math": "xla",
         "schedule": "optax:cosine_decay_schedule",
     }
-    adam = res.sel(optimizer="adam", start=float(res.starts[1]))
+    adam = res.sel(optimizer="adam", start=res.starts[1])
     ds = adam.to_xarray()
     assert ds["optimizer"].ndim == 0 and str(ds["optimizer"].values) == "adam"
-    assert float(ds["start"]) == float(res.starts[1])
+    assert ds["starts"].dims == ("start_coord",)
+    np.testing.assert_array_equal(ds["starts"].values, res.starts[1])
     np.testing.assert_array_equal(
-        res.to_xarray().final.sel(optimizer="adam", start=float(res.starts[1])).values,
-        adam.final,
+        res.to_xarray().final.sel(optimizer="adam").isel(start=1).values, adam.final
     )
+    plain = build({"optimizer": 2, "start": 3, "learning_rate": 1, "epochs": 2})
+    ds = plain.to_xarray()
+    np.testing.assert_array_equal(ds["start"].values, plain.starts)
+    picked = ds.final.sel(optimizer="opt1", start=float(plain.starts[2]))
+    np.testing.assert_array_equal(picked.values, plain.final[1, 2])
 
 
 def test_to_xarray_of_a_plain_jax_result():
@@ -598,6 +609,13 @@ BAD_2 = {
     "hyper 0-d": ({"coords.b1": np.float32(0.5)}, "coords.b1 must be 1-D"),
     "hyper length": ({"coords.b1": np.zeros(3)}, r"final has shape .*, but the coordinates"),
     "value with coord": ({"value": np.zeros(FINAL.shape, np.float32)}, "value has shape"),
+    "starts not points": ({"starts": np.zeros(3, np.float32)}, "starts must be 2-D"),
+    "starts of no coordinate": ({"starts": np.zeros((3, 0), np.float32)}, "starts must be 2-D"),
+    "coord past d": ({"coords.coord": np.array([0, 2])}, "past the starts' 2 coordinates"),
+    "diverged extra": (
+        {"diverged": np.ones(FINAL.shape[:-1], bool)},
+        "diverged disagrees",
+    ),
     "diverged missed": (
         {"diverged": np.zeros(FINAL.shape[:-1], bool)},
         "diverged disagrees",
@@ -690,3 +708,49 @@ def test_plots_of_one_slice_name_the_extra_axes_to_select():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+# -- d-dimensional starts are points -------------------------------------------------------
+def test_starts_of_a_d_dimensional_result_are_points():
+    res = build({"start": 3, "learning_rate": 2, "epochs": 1, "coord": 2})
+    assert res.starts.shape == (3, 2)
+    point = res.starts[1]
+    one = res.sel(start=point.tolist())
+    assert (
+        one.dims == ("learning_rate", "epochs", "coord") and one.starts.tolist() == point.tolist()
+    )
+    np.testing.assert_array_equal(one.final, res.final[1])
+    two = res.sel(start=[res.starts[2], res.starts[0]])
+    assert two.starts.tolist() == [res.starts[2].tolist(), res.starts[0].tolist()]
+    near = res.sel(start=point + 0.01, method="nearest")
+    assert near.starts.tolist() == point.tolist()
+    with pytest.raises(KeyError, match=r"is not a start .* \(nearest: \["):
+        res.sel(start=point + 0.01)
+    with pytest.raises(ValueError, match=r"points in 2 dimensions: .* shape \(3,\)"):
+        res.sel(start=[0.0, 1.0, 2.0])
+    with pytest.raises(TypeError, match="real numbers"):
+        res.sel(start=True)
+    assert res.sel(start=[]).sizes["start"] == 0
+    # Selecting a coordinate leaves the starts whole: they name the runs.
+    assert res.isel(coord=1).starts.shape == (3, 2)
+
+
+def test_diverged_is_checked_strictly_while_every_coordinate_is_there():
+    res = build({"start": 2, "learning_rate": 1, "epochs": 1, "coord": 2})
+    res = dataclasses.replace(res, final=np.zeros_like(res.final), value=np.zeros_like(res.value))
+    flagged = dataclasses.replace(res, diverged=np.ones_like(res.diverged))
+    with tempfile.TemporaryDirectory() as folder:
+        for whole in (flagged, flagged.isel(coord=[1, 0])):
+            with pytest.raises(ValueError, match="diverged disagrees"):
+                whole.save(Path(folder) / "r")
+        for part in (flagged.isel(coord=[1]), flagged.isel(coord=1)):
+            assert load(part.save(Path(folder) / "r")).diverged.all()
+
+
+def test_coords_keep_one_order_through_tree_map():
+    res = build({"b2": 2, "b1": 2, "param": 2, "start": 1, "learning_rate": 1, "epochs": 1})
+    assert list(res.coords) == ["b2", "b1", "param"]
+    assert list(jax.tree.map(np.asarray, res).coords) == ["b2", "b1", "param"]
+    dropped = res.isel(b2=0, param=1, b1=0)
+    assert list(jax.tree.map(np.asarray, dropped).coords) == ["b1", "b2", "param"]
+    assert repr(dropped.to_numpy()).endswith("at b1=0.5, b2=0.5, param=1; f=tests:built)")
