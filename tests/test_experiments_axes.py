@@ -255,3 +255,14 @@ def test_an_extra_axis_counts_in_the_memory_check(
     code, out, err = run(module, argv, tmp_path, capsys)
     assert code == 2 and out == ""
     assert err.startswith(f"error: {flags} runs need about") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spec", ["double_well", "tests.fixtures_userfunc:wavy"])
+def test_optimizers_on_another_function(spec, tmp_path, capsys):
+    argv = ["--starts", "-1", "1", "3", "--learning-rates", "0.01", "0.1", "3", "--epochs",
+            "10", "100", "2", "--optimizers", "sgd", "adam", "--function", spec]  # fmt: skip
+    code, out, err = run(optimizers, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"f: {spec} (")
+    assert re.search(r"^  sgd +\d+ of 9 ", out, re.MULTILINE)
+    assert re.search(r"^  adam +\d+ of 9 ", out, re.MULTILINE)
