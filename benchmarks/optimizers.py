@@ -9,7 +9,10 @@ inside a ``scan`` so each count is a snapshot of the one trajectory (the same de
 sweep, and the fastest way to write it by hand), then f and the diverged flag of every cell,
 all in one ``jit``. Rows, for Adam and for momentum (``optax.sgd(momentum=0.9)``):
 
-- **jaxgd.sweep**: the public call, validation and the host copy of the result included;
+- **jaxgd.sweep**: the public call, validation and the host copy of the result included, with
+  its default math (on a CPU, ``sin``/``cos`` from ``jaxgd.fastmath``);
+- **jaxgd.sweep, fast_math=False**: the same with XLA's own ``sin``/``cos``, as the loop by
+  hand has them, so the engine is compared apart from the math;
 - **by hand**: the loop above, its result copied to the host too.
 
 And for plain descent: ``jaxgd.sweep(f, ...)`` (no optimiser argument), the same call with
@@ -192,6 +195,15 @@ def rows_for(g: Grid, baseline: Any | None) -> list[Row]:
     for name, make in OPTIMIZERS.items():
         sweep_name = f"jaxgd.sweep(optimizer={name})"
         rows.append(Row(name, sweep_name, partial(sweep_host, f, s, r, e, optimizer=make), ""))
+        # XLA's own sin/cos, as the loop by hand has them: the engine alone, without the math.
+        rows.append(
+            Row(
+                name,
+                "jaxgd.sweep, fast_math=False",
+                partial(sweep_host, f, s, r, e, optimizer=make, fast_math=False),
+                sweep_name,
+            )
+        )
         rows.append(
             Row(
                 name,

@@ -234,7 +234,8 @@ def test_benchmark_quick_prints_its_table(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "| adam | by hand: vmap of optax loop |" in out
     assert "| plain descent | optimizer=None |" in out and "bit for bit" in out
-    assert out.count("\n| ") == 7  # header, rule and five rows
+    assert "| momentum | jaxgd.sweep, fast_math=False |" in out
+    assert out.count("\n| ") == 9  # header, rule and seven rows
 
 
 @pytest.mark.parametrize(
