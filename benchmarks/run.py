@@ -26,8 +26,14 @@ Methods, each computing ``final``, ``value`` and ``diverged`` for every (start, 
 Every method is run once, as warm-up, and checked against ``jaxgd.sweep``; timings are then
 interleaved (one call of each method per round) so that load from other processes hits all
 methods alike, and the median and minimum over rounds are reported. Compile time is measured
-separately, by ahead-of-time ``lower().compile()``. Then sin, cos and exp are timed per element
-in NumPy and XLA, the floor under every method's cost per gradient step.
+separately, by ahead-of-time ``lower().compile()``.
+
+Then every transcendental primitive is timed per element (``benchmarks.transcendentals``): XLA,
+NumPy and ``jaxgd.fastmath``'s rewrite where it has one, the floor under every method's cost
+per gradient step. Last, the module latency: ``python -m experiments.lr_epochs`` run as a new
+process with an empty compilation cache folder (cold), with the folder a previous run filled
+(warm) and with ``--no-cache``, interleaved with ``python -c "import jax, matplotlib"``, the
+imports no run can skip.
 """
 
 from __future__ import annotations
@@ -37,8 +43,11 @@ import datetime
 import math
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,8 +60,11 @@ import jaxlib
 import numpy as np
 
 import jaxgd
+from benchmarks import transcendentals
 from jaxgd import fastmath
 from jaxgd._validate import default_float
+from jaxgd._rule import Rule
+from jaxgd._run import plain_axes
 from jaxgd.sweep import LANE_ROW, _sweep_arrays
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
@@ -296,10 +308,12 @@ def bench_grid(grid: Grid, *, rounds: int, slow_cap_s: float, log=print) -> list
     compile_s = {
         "literal triple vmap": _compile_seconds(literal_vmap, starts, rates, epochs),
         SWEEP: _compile_seconds(
-            partial(_sweep_arrays.lower, fast=sweep_is_fast()), f, starts, rates, epochs
+            partial(_sweep_arrays.lower, (Rule(f, sweep_is_fast()),)),
+            plain_axes(starts, rates),
+            epochs,
         ),
         SWEEP_XLA: _compile_seconds(
-            partial(_sweep_arrays.lower, fast=False), f, starts, rates, epochs
+            partial(_sweep_arrays.lower, (Rule(f, False),)), plain_axes(starts, rates), epochs
         ),
         BARE[0]: _compile_seconds(bare_loop, f, starts, rates, n),
         BARE[1]: _compile_seconds(bare_loop_rows, f, starts, rates, n),
@@ -384,47 +398,123 @@ def bench_grid(grid: Grid, *, rounds: int, slow_cap_s: float, log=print) -> list
     return [t for t, _, _ in methods]
 
 
-def kernels(n: int = 1_000_000, rounds: int = 15) -> list[tuple[str, float, float]]:
-    """Nanoseconds per element of sin, cos and exp in float32: NumPy against XLA (jit).
+def kernels(n: int = 1 << 20, rounds: int = 15, dtypes=("float32", "float64")):
+    """ns per element of every transcendental primitive: XLA, NumPy, and the fastmath rewrite.
 
-    The gradient of the notebook's f needs all three per step, so their cost per element is
-    the floor under every method's time per gradient step on this machine.
+    The rows of :func:`benchmarks.transcendentals.bench_elementwise`; f' of the notebook's f
+    needs sin, cos and exp per step, the other rows say which primitives XLA:CPU vectorises.
     """
-    x = np.linspace(-5.0, 5.0, n, dtype=np.float32)
-    xj = jnp.asarray(x)
-    pairs = [
-        (name, getattr(np, name), jax.jit(getattr(jnp, name))) for name in ("sin", "cos", "exp")
-    ]
-    for _, np_fn, jx_fn in pairs:
-        np_fn(x)
-        _block(jx_fn(xj))
-    times: dict[tuple[str, str], list[float]] = {}
-    for _ in range(rounds):
-        for name, np_fn, jx_fn in pairs:
-            t0 = time.perf_counter()
-            np_fn(x)
-            t1 = time.perf_counter()
-            _block(jx_fn(xj))
-            t2 = time.perf_counter()
-            times.setdefault((name, "numpy"), []).append(t1 - t0)
-            times.setdefault((name, "xla"), []).append(t2 - t1)
-    return [
-        (
-            name,
-            statistics.median(times[(name, "numpy")]) / n * 1e9,
-            statistics.median(times[(name, "xla")]) / n * 1e9,
-        )
-        for name, _, _ in pairs
-    ]
+    return transcendentals.bench_elementwise(n, rounds, dtypes)
 
 
-def kernel_table(rows: list[tuple[str, float, float]]) -> str:
+def kernel_table(rows: list[transcendentals.Row]) -> str:
     lines = [
-        "| float32 function | NumPy, ns/element | XLA (jit), ns/element | XLA / NumPy |",
-        "|---|---:|---:|---:|",
+        "| primitive | dtype | XLA (jit), ns/element | NumPy | fastmath rewrite | XLA / NumPy "
+        "| XLA / rewrite |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for name, np_ns, xla_ns in rows:
-        lines.append(f"| {name} | {np_ns:.2f} | {xla_ns:.2f} | {xla_ns / np_ns:.1f}x |")
+    for r in rows:
+        xla = r.ns["XLA"][0]
+        cells = [f"{r.ns[k][0]:.2f}" if k in r.ns else "-" for k in ("XLA", "NumPy", "rewrite")]
+        ratios = [f"{xla / r.ns[k][0]:.1f}x" if k in r.ns else "-" for k in ("NumPy", "rewrite")]
+        lines.append(f"| {r.name} | {r.dtype} | " + " | ".join(cells + ratios) + " |")
+    return "\n".join(lines)
+
+
+# -- module latency -------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+IMPORTS = 'python -c "import jax, matplotlib"'
+MODULE = "experiments.lr_epochs"
+#: The issue's bounds: seconds a run may take beyond the imports, by cache state.
+LATENCY_BOUND = {"warm": 0.8, "cold": 1.8}
+
+
+@dataclass
+class Latency:
+    run: str
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds of the process
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAXGD_", "JAX_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def programs_compiled(module: str = MODULE) -> int:
+    """XLA programs one run of ``python -m module`` compiles, with no compilation cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _clean_env(JAX_LOG_COMPILES="1")
+        cmd = [sys.executable, "-m", module, "--out", tmp, "--no-cache"]
+        done = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return done.stderr.count("Finished XLA compilation of")
+
+
+def module_latency(rounds: int, module: str = MODULE, log=print) -> list[Latency]:
+    """Wall and CPU seconds of new processes: the imports, then ``python -m module`` cold
+    (an empty cache folder each round), warm (the folder a first, untimed run filled) and
+    with ``--no-cache``; one of each per round, interleaved."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, warm = str(Path(tmp) / "out"), str(Path(tmp) / "warm")
+        run = [sys.executable, "-m", module, "--out", out]
+        subprocess.run(
+            run, cwd=ROOT, env=_clean_env(JAXGD_CACHE_DIR=warm), check=True, capture_output=True
+        )
+        cases = {
+            IMPORTS: lambda r: ([sys.executable, "-c", "import jax, matplotlib"], _clean_env()),
+            "cold": lambda r: (run, _clean_env(JAXGD_CACHE_DIR=str(Path(tmp) / f"cold{r}"))),
+            "warm": lambda r: (run, _clean_env(JAXGD_CACHE_DIR=warm)),
+            "--no-cache": lambda r: ([*run, "--no-cache"], _clean_env()),
+        }
+        results = {name: Latency(name) for name in cases}
+        for r in range(rounds):
+            for name, make in cases.items():
+                wall, cpu = _timed(*make(r))
+                results[name].wall.append(wall)
+                results[name].cpu.append(cpu)
+            log(f"  module latency: round {r + 1}/{rounds} done")
+    return list(results.values())
+
+
+def latency_table(rows: list[Latency], module: str = MODULE, programs: int | None = None) -> str:
+    base = next(r for r in rows if r.run == IMPORTS)
+    lines = [
+        "| new process | wall, median | wall, min | CPU (user+sys), median "
+        "| over the imports, wall median | over the imports, CPU median | bound | met |",
+        "|---|---:|---:|---:|---:|---:|---:|:-:|",
+    ]
+    for r in rows:
+        name = r.run if r is base else f"python -m {module}, {r.run}"
+        over = r.median - base.median
+        over_cpu = statistics.median(r.cpu) - statistics.median(base.cpu)
+        bound = LATENCY_BOUND.get(r.run)
+        lines.append(
+            f"| {name} | {r.median:.2f} s | {min(r.wall):.2f} s | {statistics.median(r.cpu):.2f} s "
+            + ("| - | - " if r is base else f"| +{over:.2f} s | +{over_cpu:.2f} s ")
+            + (
+                "| - | - |"
+                if bound is None
+                else f"| +{bound:g} s | {'yes' if over <= bound else 'no'} |"
+            )
+        )
+    if programs is not None:
+        lines += ["", f"XLA programs compiled by one run without the cache: {programs}."]
     return "\n".join(lines)
 
 
@@ -562,7 +652,11 @@ def machine() -> dict[str, str]:
 
 
 def section(
-    timings: list[Timing], info: dict[str, str], command: str, kernel_rows: list | None = None
+    timings: list[Timing],
+    info: dict[str, str],
+    command: str,
+    kernel_rows: list | None = None,
+    latency: str | None = None,
 ) -> str:
     lines = [f"Command: `{command}`", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
@@ -579,9 +673,17 @@ def section(
     if kernel_rows:
         lines += [
             "",
-            "Cost per element of the functions in f' (median of 15 runs, same process):",
+            "Cost per element of every transcendental primitive (median over interleaved "
+            "rounds, same process):",
             "",
             kernel_table(kernel_rows),
+        ]
+    if latency:
+        lines += [
+            "",
+            f"Module latency (new processes, interleaved, {MODULE}'s default grid):",
+            "",
+            latency,
         ]
     return "\n".join(lines)
 
@@ -609,6 +711,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"page to update (default {DOC.relative_to(DOC.parent.parent)}; not in --quick)",
     )
+    p.add_argument(
+        "--latency-rounds",
+        type=int,
+        default=None,
+        help="rounds of new processes for the module latency (default 7; 2 in --quick; 0 skips)",
+    )
     args = p.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 15)
     info = machine()
@@ -621,13 +729,19 @@ def main(argv: list[str] | None = None) -> int:
     print(table(timings))
     print()
     print(targets(timings))
-    kernel_rows = kernels(n=100_000 if args.quick else 1_000_000)
+    kernel_rows = kernels(n=1 << 14 if args.quick else 1 << 20, rounds=3 if args.quick else 15)
     print()
     print(kernel_table(kernel_rows))
+    n_latency = args.latency_rounds if args.latency_rounds is not None else (2 if args.quick else 7)
+    latency = None
+    if n_latency > 0:
+        latency = latency_table(module_latency(n_latency), programs=programs_compiled())
+        print()
+        print(latency)
     out = args.out if args.out is not None else (None if args.quick else DOC)
     if out is not None:
         command = "python -m benchmarks.run" + (" --quick" if args.quick else "")
-        body = section(timings, info, command, kernel_rows)
+        body = section(timings, info, command, kernel_rows, latency)
         write_doc(out, jax.default_backend(), body)
         print(f"\nwrote {out}")
     return 0

@@ -169,4 +169,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if "--no-cache" not in sys.argv:
+        # The experiments run in this process, each with argv: the cache is turned on here.
+        from jaxgd import _compile_cache
+
+        _compile_cache.enable()
     sys.exit(main())

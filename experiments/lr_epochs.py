@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     ctx.reached(final)
     r, e = int(np.argmax(rates)), int(np.argmax(epochs))
     # The minimum the longest run at the largest rate settled in: what "getting there" means.
-    (i,) = analysis.nearest_minimum([final[r, e]], ctx.minima, tol=ctx.tol)
+    # Over the whole grid, as ctx.reached did: the same shape compiles no second program.
+    i = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)[r, e]
     target = float(ctx.minima.x[i]) if i >= 0 else None
 
     about = f"f: {ctx.function.name}, x₀ = {cli.num(ctx.start)}"

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._rule import Optimizer, Rule, takes_keyword
+from jaxgd._rule import Optimizer, Rule, takes_keyword, takes_positional
 from jaxgd._validate import _describe, _read, as_float_axis, as_float_scalar, is_concrete
 
 __all__ = ["RESERVED", "Axes", "prepare"]
@@ -30,6 +30,12 @@ RESERVED = ("start", "learning_rate", "epochs", "optimizer", "param", "coord")
 _OPTIMIZER_HELP = (
     "An optimizer is a callable learning_rate -> optax.GradientTransformation, e.g. "
     "optax.adam or functools.partial(optax.sgd, momentum=0.9), or a dict of them by name."
+)
+
+
+_SCHEDULE_HELP = (
+    "A schedule is a callable rate -> optax schedule, e.g. "
+    "lambda rate: optax.exponential_decay(rate, transition_steps=100, decay_rate=0.5)."
 )
 
 
@@ -142,10 +148,10 @@ def _check_factory(where: str, factory: Any) -> None:
         raise TypeError(
             f"{where} must be callable; got {type(factory).__name__}. {_OPTIMIZER_HELP}"
         )
-    if takes_keyword(factory, "learning_rate") is False:
+    if takes_keyword(factory, "learning_rate") is False and takes_positional(factory) is False:
         raise TypeError(
-            f"{where} does not take a learning_rate keyword, which the learning-rate axis sets. "
-            f"{_OPTIMIZER_HELP}"
+            f"{where} cannot be called with a learning rate alone (as {where}(0.1)), which the "
+            f"learning-rate axis needs. {_OPTIMIZER_HELP}"
         )
 
 
@@ -252,10 +258,11 @@ def _is_flat(params: Any) -> bool:
 
 
 def _as_array(a: Any) -> Any:
+    """A leaf of theta as an array of JAX's canonical dtype (float32 unless x64 is on)."""
     if isinstance(a, jax.core.Tracer | jax.Array):
         return a
-    arr = _read("params", a, whole=False)
-    return np.asarray(arr)
+    arr = np.asarray(_read("params", a, whole=False))
+    return arr.astype(jax.dtypes.canonicalize_dtype(arr.dtype), copy=False)
 
 
 def prepare(
@@ -281,8 +288,14 @@ def prepare(
             Rule(f, fast, Optimizer(fac, name), keys, schedule, theta is not None)
             for name, fac in factories.items()
         )
+    elif schedule is not None:
+        # optax.sgd is plain descent; it evaluates the schedule as optax's own loop does.
+        import optax
+
+        sgd = Optimizer(optax.sgd, "sgd")
+        rules = (Rule(f, fast, sgd, (), schedule, theta is not None),)
     else:
-        rules = (Rule(f, fast, None, (), schedule, theta is not None),)
+        rules = (Rule(f, fast, None, (), None, theta is not None),)
     return Axes(
         rules=rules,
         optimizers=tuple(factories),
@@ -324,13 +337,13 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
         try:
             out = jax.eval_shape(first_step, x, c)
         except Exception as e:
-            what = f"optimizer {name!r}" if rule.optimizer is not None else "schedule"
-            if rule.optimizer is not None and rule.schedule is not None:
+            what = f"optimizer {name!r}" if axes.optimizers else "schedule"
+            if axes.optimizers and rule.schedule is not None:
                 what += " with the schedule"
             raise TypeError(
                 f"{what} failed on a position of shape {axes.point or '()'} and {dtype}: "
                 f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-                f"{_OPTIMIZER_HELP if rule.optimizer is not None else ''}".rstrip()
+                f"{_OPTIMIZER_HELP if axes.optimizers else _SCHEDULE_HELP}".rstrip()
             ) from e
         new_x = out[0]
         if new_x.shape != x.shape:

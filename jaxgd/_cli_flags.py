@@ -282,8 +282,9 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
 
     Returns:
         An :class:`argparse.ArgumentParser` with ``--function``, ``--domain``, ``--tol``,
-        ``--seed``, ``--x64``, ``--out``, ``--format``, ``--save`` and ``--show``. Add the
-        axes with :func:`add_grid_args`, then call :func:`jaxgd.cli.setup`.
+        ``--seed``, ``--x64``, ``--out``, ``--format``, ``--save``, ``--show`` and
+        ``--no-cache``. Add the axes with :func:`add_grid_args`, then call
+        :func:`jaxgd.cli.setup`.
 
     Example:
         >>> p = parser("experiments.demo", "Demo.")
@@ -367,6 +368,13 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
         "--show",
         action="store_true",
         help="also open each figure in a window (default: only write files)",
+    )
+    o.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile afresh, without JAX's persistent compilation cache (default: keep "
+        "compiled programs in $JAXGD_CACHE_DIR, else $XDG_CACHE_HOME/jaxgd or ~/.cache/jaxgd, "
+        "so the next run skips compiling; JAXGD_COMPILATION_CACHE=0 also turns it off)",
     )
     return p
 

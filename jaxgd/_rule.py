@@ -69,7 +69,13 @@ class Optimizer:
         """The optax transformation with every numeric hyperparameter injected (traced)."""
         import optax  # only a sweep with an optimiser needs optax
 
-        return optax.inject_hyperparams(self.factory)(learning_rate=learning_rate, **hyperparams)
+        factory = self.factory
+        if takes_keyword(factory, "learning_rate") is False:  # e.g. lambda lr: optax.sgd(lr)
+
+            def factory(learning_rate):  # its other keywords cannot be hyperparameters
+                return self.factory(learning_rate)
+
+        return optax.inject_hyperparams(factory)(learning_rate=learning_rate, **hyperparams)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +87,9 @@ class Rule:
         fast: sin/cos from :mod:`jaxgd.fastmath` in the differentiated ``f``.
         optimizer: None for plain descent, else the optax optimiser.
         hyper: the hyperparameter keywords the lanes carry (traced), in order.
-        schedule: None, or ``rate -> schedule``; step ``t`` then uses ``schedule(rate)(t)``.
+        schedule: None, or ``rate -> schedule``; step ``t`` then uses ``schedule(rate)(t)``,
+            counted by the optimiser's state (plain descent with a schedule runs as
+            ``optax.sgd``, which is the same update, so it counts exactly as optax does).
         theta: whether ``f`` takes a parameter.
     """
 
@@ -117,7 +125,15 @@ class Rule:
 
     # -- the update -------------------------------------------------------------------------
     def _rate(self, c: Mapping[str, Any]) -> Any:
-        return c["lr"] if self.schedule is None else self.schedule(c["lr"])
+        if self.schedule is None:
+            return c["lr"]
+        schedule = self.schedule(c["lr"])
+        if not callable(schedule):
+            raise TypeError(
+                f"it returned {type(schedule).__name__}, not a schedule (a callable count -> "
+                "rate such as optax.exponential_decay(rate, 100, 0.5))."
+            )
+        return schedule
 
     def _transformation(self, c: Mapping[str, Any]):
         assert self.optimizer is not None
@@ -135,8 +151,7 @@ class Rule:
     ) -> tuple[jax.Array, Any]:
         """Step ``t`` (0 for the first) from ``x`` with gradient ``g``: the new ``x`` and state."""
         if self.optimizer is None:
-            rate = c["lr"] if self.schedule is None else self.schedule(c["lr"])(t)
-            return x - rate * g, s
+            return x - c["lr"] * g, s
         import optax
 
         updates, s = self._transformation(c).update(g, s, x)
@@ -145,6 +160,19 @@ class Rule:
     @property
     def stateful(self) -> bool:
         return self.optimizer is not None
+
+
+def takes_positional(factory: Callable) -> bool | None:
+    """Whether ``factory`` can be called with one positional argument (None: unknown)."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    try:
+        sig.bind(0.1)
+    except TypeError:
+        return False
+    return True
 
 
 def takes_keyword(factory: Callable, name: str) -> bool | None:

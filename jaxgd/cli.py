@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from jaxgd import analysis, functions
+from jaxgd import _compile_cache, analysis, functions
 from jaxgd._chunking import available_host_memory
 from jaxgd._cli_flags import (
     _GRID,
@@ -218,7 +218,7 @@ class Context:
         self._hit: set[int] | None = None
         self._defaults: dict[str, Any] = getattr(args, "_grid_defaults", {})
         self.seed = whole("--seed", args.seed, minimum=0, maximum=MAX_SEED)
-        self.key = jax.random.key(self.seed)
+        self._key: jax.Array | None = None
         # The notebook's own grids are for the notebook's f; another f's grids follow its domain.
         self.own_domain = args.domain is not None or (
             function.name != DEFAULT_FUNCTION and function.domain != NOTEBOOK_DOMAIN
@@ -417,11 +417,18 @@ class Context:
             return f"{self.function.name}'s default start" if own else "the default start"
         return "the default start"
 
+    @property
+    def key(self) -> jax.Array:
+        """The ``jax.random`` key of ``--seed``; made on first use, as making it compiles."""
+        if self._key is None:
+            self._key = jax.random.key(self.seed)
+        return self._key
+
     def stationary(self, x0: Any) -> str | None:
         """A sentence when any of the starts ``x0`` is a stationary point of f (f'(x0) == 0),
         where plain descent never moves; None when none is."""
         x0 = np.atleast_1d(np.asarray(x0, self.dtype))
-        slope = np.asarray(jax.vmap(jax.grad(self.f))(x0))
+        slope = np.asarray(_slopes(self.f, x0))
         still = x0[slope == 0]
         if still.size == 0:
             return None
@@ -447,8 +454,13 @@ class Context:
         if not snap.any():
             return m
         x = np.where(snap, 0.0, x).astype(x.dtype)
-        value = np.where(snap, np.asarray(jax.vmap(self.f)(x)), np.asarray(m.value))
-        return dataclasses.replace(m, x=jax.numpy.asarray(x), value=jax.numpy.asarray(value))
+        value = np.where(snap, np.asarray(_values(self.f, x)), np.asarray(m.value))
+        return dataclasses.replace(m, x=x, value=value)
+
+    def _on_host(self, m: Minima) -> Minima:
+        # The summaries and plots index minima one at a time: on NumPy arrays that costs
+        # nothing, on JAX arrays each new kind of index compiles a small program.
+        return self._snap(jax.tree_util.tree_map(np.asarray, m))
 
     @property
     def minima(self) -> Minima:
@@ -457,7 +469,7 @@ class Context:
         if self._minima is None:
             from jaxgd.minima import find_minima
 
-            self._domain_minima = self._snap(find_minima(self.f, *self.domain))
+            self._domain_minima = self._on_host(find_minima(self.f, *self.domain))
             self._minima = self._domain_minima
         return self._minima
 
@@ -467,7 +479,7 @@ class Context:
         from jaxgd.minima import find_minima_reached
 
         final = np.asarray(final, np.float64)
-        self._minima = self._snap(find_minima_reached(self.f, final, self.domain))
+        self._minima = self._on_host(find_minima_reached(self.f, final, self.domain))
         which = analysis.nearest_minimum(final, self._minima, tol=self.tol)
         self._hit = set(which[which >= 0].tolist())
         return self._minima
@@ -638,14 +650,20 @@ def setup(
     the working dtype), the grids' memory, ``--out`` (a folder that can be written, with no
     folder where one of ``figures`` would go) and ``--save``. Unless ``--show`` is given,
     matplotlib is set to its non-interactive Agg backend (when pyplot is not in use yet), so
-    runs are headless.
+    runs are headless. A run from the command line (``argv`` None) turns on JAX's persistent
+    compilation cache unless ``--no-cache`` is given (see :mod:`jaxgd._compile_cache`).
 
     Args:
         p: the parser from :func:`parser` with the experiment's flags.
-        argv: the words after the program name; None reads ``sys.argv``.
+        argv: the words after the program name; None reads ``sys.argv`` (a command-line run).
         figures: the names (without extension) of the figures the run will write to ``--out``.
     """
     args = p.parse_args(argv)
+    if argv is None and not args.no_cache:
+        # A run from the command line: compiled programs are kept for the next run. Before
+        # the first compilation (the PRNG key below is one). Calls with argv, from tests and
+        # notebooks, leave the process's JAX settings alone.
+        _compile_cache.enable()
     if args.x64:
         # Before any array exists, so every grid and result is float64.
         jax.config.update("jax_enable_x64", True)
@@ -655,6 +673,17 @@ def setup(
 
         matplotlib.use("Agg")
     return ctx
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _slopes(f: Callable, x: jax.Array) -> jax.Array:
+    # One program for f' at the starts; called eagerly, grad(f) compiles one per operation.
+    return jax.vmap(jax.grad(f))(x)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _values(f: Callable, x: jax.Array) -> jax.Array:
+    return jax.vmap(f)(x)
 
 
 def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:

@@ -76,11 +76,12 @@ def descend(
     trajectory: bool = False,
     fast_math: bool | None = None,
 ) -> jax.Array:
-    """Run gradient descent on a 1-D function from one start.
+    """Run gradient descent from one start, on a function of a scalar or of a point of R^d.
 
-    Each step is ``x <- x - learning_rate * f'(x)`` with ``f' = jax.grad(f)``; the loop is a
-    ``jax.lax.fori_loop``, compiled once per ``f``. A run that overflows is not an error: its
-    result is simply ``inf`` or ``nan``.
+    Each step is ``x <- x - learning_rate * f'(x)`` with ``f' = jax.grad(f)`` (or an optax
+    optimiser's step, with ``optimizer``); the loop is a ``jax.lax.fori_loop``, compiled once
+    per ``f`` and optimiser. A run that overflows is not an error: its result is simply
+    ``inf`` or ``nan``. ``x0`` of shape ``(d,)`` makes ``f`` a function of a vector.
 
     ``descend`` works on one start; batch it with ``jax.vmap`` over ``x0``, ``learning_rate`` and
     ``epochs`` (or use :func:`jaxgd.sweep`, which shares one descent across all epoch counts).
@@ -94,12 +95,20 @@ def descend(
             (bfloat16 and the other ml_dtypes floats included), rounded to the default float.
         learning_rate: the step size, a non-negative scalar of the same kinds.
         epochs: how many steps, a non-negative whole number (0 returns ``x0``), at most 10**9.
+        optimizer: None (plain descent) or a callable ``learning_rate ->
+            optax.GradientTransformation`` such as ``optax.adam``.
+        hyperparams: ``{keyword: value}`` for the optimiser, traced (new values never
+            recompile).
+        schedule: a callable ``rate -> optax schedule``; step ``t`` uses
+            ``schedule(learning_rate)(t)``.
+        params: one ``theta`` for ``f(x, theta)`` (a number or a pytree of arrays).
         trajectory: if True, return every position, after 0, 1, ..., ``epochs`` steps (length
             ``epochs + 1``). ``epochs`` must then be a concrete int, since it sets the length.
 
     Returns:
-        The position after ``epochs`` steps, a scalar array of the default float dtype
-        (float32, or float64 with ``jax_enable_x64``); or the trajectory, shape ``(epochs + 1,)``.
+        The position after ``epochs`` steps, of ``x0``'s shape (a scalar, or ``(d,)``) in the
+        default float dtype (float32, or float64 with ``jax_enable_x64``); or the trajectory,
+        shape ``(epochs + 1,)`` or ``(epochs + 1, d)``.
 
     Raises:
         TypeError, ValueError: for a bad ``f`` or argument, before anything is compiled; the
@@ -125,6 +134,12 @@ def descend(
         ...     f, jnp.array([-1.0, 4.0]), 0.1, 1000)
         >>> [round(float(v), 2) for v in xs]
         [-1.43, 4.31]
+        >>> import optax
+        >>> round(float(jaxgd.descend(f, 0.0, 0.1, 300, optimizer=optax.adam)), 3)
+        -1.429
+        >>> himmelblau = lambda p: (p[0]**2 + p[1] - 11)**2 + (p[0] + p[1]**2 - 7)**2
+        >>> jaxgd.descend(himmelblau, jnp.array([1.0, 1.0]), 0.01, 500).round(3).tolist()
+        [3.0, 2.0]
     """
     if not isinstance(trajectory, bool | np.bool_):
         raise TypeError(

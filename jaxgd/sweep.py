@@ -160,9 +160,26 @@ def sweep(
     raises ``KeyboardInterrupt`` within about a call's time (well under a second on a CPU for
     functions like the notebook's).
 
+    More axes, in the same compiled call (each multiplies the runs; the epoch axis is still
+    read off each run's one trajectory, and new values of any of them never recompile):
+
+    - ``optimizer``: an optax optimiser instead of plain descent, e.g. ``optax.adam`` or
+      ``functools.partial(optax.sgd, momentum=0.9)``, run with each learning rate of the axis;
+      or a dict ``{name: optimiser}``, which adds a dimension ``"optimizer"``.
+    - ``hyperparams``: ``{keyword: values}`` of the optimiser (through
+      ``optax.inject_hyperparams``), a dimension per keyword.
+    - ``schedule``: ``rate -> optax schedule``; each rate of the axis is then the schedule's
+      peak, e.g. ``lambda rate: optax.exponential_decay(rate, 100, 0.5)``.
+    - ``params``: values of a parameter ``theta`` of ``f(x, theta)``, a dimension ``"param"``.
+    - ``starts`` of shape ``(S, d)``: ``f`` is a function on R^d; ``final`` gains a trailing
+      dimension ``"coord"``.
+
     Args:
-        f: the function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.
-        starts: start points, a scalar or shape ``(S,)``.
+        f: the function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``; with
+            ``params``, ``f(x, theta) -> scalar``. ``x`` is a scalar, or a ``(d,)`` vector
+            when ``starts`` are points of R^d.
+        starts: start points, a scalar or shape ``(S,)``; or ``(S, d)`` points of R^d (a
+            ``(d,)`` vector is one point when ``f`` takes vectors but not scalars).
         learning_rates: step sizes, non-negative, a scalar or shape ``(L,)``.
         epochs: step counts, non-negative whole numbers in any order, a scalar or shape ``(E,)``.
             Duplicates are fine, 0 is the start itself, and integral floats such as
@@ -177,12 +194,22 @@ def sweep(
         progress: a progress bar (tqdm, on stderr) while a sweep of several calls runs. None:
             only when stderr is a terminal and the run takes over a second; True: always;
             False: never. A sweep in one call on one device has none.
+        optimizer: None (plain descent, ``x <- x - rate * f'(x)``); a callable
+            ``learning_rate -> optax.GradientTransformation``; or a dict of them by name.
+        hyperparams: a dict ``{keyword: values}`` of 1-D values for keywords every optimiser
+            takes (``b1`` for ``optax.adam``, ``momentum`` for ``optax.sgd``).
+        schedule: a callable ``rate -> schedule``; step ``t`` uses ``schedule(rate)(t)``.
+        params: values of ``theta``: a 1-D array (the coordinate of ``"param"`` is the
+            values) or a pytree whose leaves share a leading axis (the coordinate is the index).
         fast_math: None (the default): vectorised ``sin``/``cos`` for float32 and float64 on
             a CPU unless ``JAXGD_FAST_MATH=0``; True: always; False: XLA's own ``sin``/``cos``.
 
     Returns:
         A :class:`~jaxgd.SweepResult` whose ``final``, ``value`` and ``diverged`` have shape
         ``(S, L, E)``, axes in the caller's order (a scalar argument is an axis of length 1).
+        With more axes, ``result.dims`` names them, in the order ``("optimizer",
+        *hyperparams, "param", "start", "learning_rate", "epochs", "coord")`` where present;
+        ``value`` and ``diverged`` lack ``"coord"``.
         Called outside a JAX transformation, every array of the result (data and coordinates)
         is a host NumPy array, whichever way the work was split, as from :func:`jaxgd.load`.
         Inside a caller's ``jax.jit`` or ``vmap`` they are JAX (traced) arrays, computed in
@@ -215,6 +242,23 @@ def sweep(
         ...                       np.round(np.linspace(10, 500, 40)), chunk_size=16)
         >>> bool((chunked.final == res.final).all())
         True
+
+        Optimisers and a hyperparameter as axes, and a function on R^2:
+
+        >>> import functools, optax
+        >>> opts = {"sgd": optax.sgd, "momentum": functools.partial(optax.sgd, momentum=0.9)}
+        >>> res = jaxgd.sweep(f, jnp.linspace(-5, 5, 11), [0.01, 0.1], [10, 100], optimizer=opts)
+        >>> res.dims, res.final.shape
+        (('optimizer', 'start', 'learning_rate', 'epochs'), (2, 11, 2, 2))
+        >>> res = jaxgd.sweep(f, 0.0, 0.1, 300, optimizer=optax.adam,
+        ...                   hyperparams={"b1": [0.5, 0.9]})
+        >>> [round(float(x), 3) for x in res.final.ravel()]
+        [-1.429, -1.429]
+        >>> def bowl(p):
+        ...     return (p[0] - 1) ** 2 + 2 * (p[1] + 0.5) ** 2
+        >>> res = jaxgd.sweep(bowl, [[0.0, 0.0], [3.0, 3.0]], 0.1, 200)
+        >>> res.dims, res.final[:, 0, 0].round(3).tolist()
+        (('start', 'learning_rate', 'epochs', 'coord'), [[1.0, -0.5], [1.0, -0.5]])
     """
     dtype = default_float()
     if not callable(f):  # f is the first argument: named first

@@ -15,6 +15,7 @@ import time
 import traceback
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import jaxgd
@@ -71,6 +72,50 @@ def check_chunked_on_four_devices():
             same(jaxgd.sweep(f, starts, RATES, EPOCHS, memory_budget=budget), alone)
         finally:
             _chunking.CPU_WORK, _chunking.CPU_STEP_OVERHEAD = saved
+
+
+def check_new_axes_on_four_devices():
+    # Optimisers (different states), a hyperparameter, parameters of f and points of R^2:
+    # split over 4 devices, in one call and in small windows, equal to one device.
+    import functools
+
+    import optax
+
+    def f(p, a):
+        return jnp.sin(p[0]) * jnp.cos(a * p[1]) + 0.1 * (p[0] ** 2 + p[1] ** 2)
+
+    kw = dict(
+        optimizer={"momentum": functools.partial(optax.sgd, momentum=0.5), "adam": optax.adam},
+        params=np.array([0.5, 1.5]),
+    )
+    starts = np.random.default_rng(0).uniform(-2, 2, (11, 2))
+    with jax.enable_x64(True):
+        alone = jaxgd.sweep(f, starts, RATES, EPOCHS, devices=jax.devices()[:1], **kw)
+        same(jaxgd.sweep(f, starts, RATES, EPOCHS, **kw), alone)
+        same(jaxgd.sweep(f, starts, RATES, EPOCHS, chunk_size=3, **kw), alone)
+        adam = jaxgd.sweep(
+            f,
+            starts,
+            RATES,
+            EPOCHS,
+            optimizer=optax.adam,
+            hyperparams={"b1": [0.5, 0.9]},
+            params=[1.0],
+            devices=jax.devices()[:1],
+        )
+        same(
+            jaxgd.sweep(
+                f,
+                starts,
+                RATES,
+                EPOCHS,
+                optimizer=optax.adam,
+                hyperparams={"b1": [0.5, 0.9]},
+                params=[1.0],
+                chunk_size=2,
+            ),
+            adam,
+        )
 
 
 def check_one_compile_serves_every_chunk():

@@ -119,8 +119,22 @@ def test_write_doc_replaces_only_its_platform(tmp_path):
     assert text.count("<!-- benchmark:cpu -->") == 1
 
 
+def _few_kernels(n, rounds):
+    return bench.transcendentals.bench_elementwise(64, 1, ("float32",), only={"sin", "tan"})
+
+
+def test_kernel_table_has_every_method_where_it_applies():
+    table = bench.kernel_table(_few_kernels(64, 1))
+    sin, tan = (line for line in table.splitlines() if line.startswith(("| sin", "| tan")))
+    assert sin.count(" - ") == 0  # XLA, NumPy and the rewrite all time sin
+    assert tan.startswith("| tan | float32 |")
+
+
 def test_main_prints_and_writes(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bench, "grids", lambda quick: [TINY])
+    monkeypatch.setattr(bench, "kernels", _few_kernels)
+    monkeypatch.setattr(bench, "module_latency", lambda rounds: _fake_latency())
+    monkeypatch.setattr(bench, "programs_compiled", lambda: 7)
     out = tmp_path / "perf.md"
     assert bench.main(["--quick", "--rounds", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -128,3 +142,45 @@ def test_main_prints_and_writes(tmp_path, monkeypatch, capsys):
     text = out.read_text()
     assert "Command: `python -m benchmarks.run --quick`" in text
     assert "| target |" in text
+    assert "| sin | float32 |" in text
+    assert "XLA programs compiled by one run without the cache: 7." in text
+
+
+def _fake_latency():
+    return [
+        bench.Latency(bench.IMPORTS, [1.0, 1.2], [0.9, 1.0]),
+        bench.Latency("cold", [3.5, 2.5], [2.0, 2.2]),
+        bench.Latency("warm", [1.5, 1.9], [1.4, 1.6]),
+        bench.Latency("--no-cache", [3.0, 3.2], [2.5, 2.6]),
+    ]
+
+
+def test_latency_table_judges_each_run_against_the_imports():
+    table = bench.latency_table(_fake_latency())
+    rows = {line.split(" | ")[0]: line for line in table.splitlines()[2:]}
+    assert "| python -m experiments.lr_epochs, warm | 1.70 s | 1.50 s | 1.50 s | +0.60 s " in table
+    assert rows["| python -m experiments.lr_epochs, warm"].endswith("| +0.8 s | yes |")
+    assert rows["| python -m experiments.lr_epochs, cold"].endswith(
+        "| +1.90 s | +1.15 s | +1.8 s | no |"
+    )
+    assert rows["| python -m experiments.lr_epochs, --no-cache"].endswith("| - | - |")
+
+
+FAKE_MODULE = """
+import os, sys
+from pathlib import Path
+folder = os.environ.get("JAXGD_CACHE_DIR")
+if folder and "--no-cache" not in sys.argv:
+    Path(folder).mkdir(exist_ok=True)
+    (Path(folder) / f"entry{len(list(Path(folder).iterdir()))}").write_text("")
+"""
+
+
+@pytest.mark.slow
+def test_module_latency_times_fresh_processes_in_each_cache_state(tmp_path, monkeypatch):
+    (tmp_path / "fake_experiment.py").write_text(FAKE_MODULE)
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    rows = bench.module_latency(2, module="fake_experiment", log=_quiet)
+    assert [r.run for r in rows] == [bench.IMPORTS, "cold", "warm", "--no-cache"]
+    for r in rows:
+        assert len(r.wall) == len(r.cpu) == 2 and min(r.wall) > 0 and min(r.cpu) >= 0

@@ -26,6 +26,7 @@ CHECKS = [
     "check_four_devices",
     "check_equal_to_one_device",
     "check_chunked_on_four_devices",
+    "check_new_axes_on_four_devices",
     "check_one_compile_serves_every_chunk",
     "check_work_is_split",
     "check_subset_of_devices",

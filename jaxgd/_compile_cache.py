@@ -1,0 +1,127 @@
+"""JAX's persistent compilation cache for the experiments: a second run skips XLA's compiler.
+
+A run of ``python -m experiments.<name>`` compiles a handful of XLA programs (the sweep, the
+search for minima, a few helpers); compiling them is most of a run's time after the imports.
+JAX can keep compiled programs on disk, keyed by the program, the compiler options and the
+jax/jaxlib versions, and load them in the next process instead of compiling again.
+
+The experiments turn it on (:func:`enable`) when run from the command line; plain library use
+(``import jaxgd``) never does: where a program keeps its compiled code is the program's
+choice, not a library's. Where and whether:
+
+- the folder is ``$JAXGD_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxgd``, else
+  ``~/.cache/jaxgd``; it is created with mode 0700, as a cache holds code that will be run;
+- ``JAXGD_COMPILATION_CACHE=0`` (or ``false``, ``no``, ``off``) or the experiments' flag
+  ``--no-cache`` turns it off;
+- a folder set by the caller's own ``jax_compilation_cache_dir`` is left as it is;
+- a folder that cannot be created or written turns the cache off for that run, with one
+  line on stderr: a run never fails because of its cache.
+
+Two runs may share the folder: JAX names an entry by a hash of what it holds, so two runs
+write the same bytes under the same name, and an entry read while another run writes it is
+found corrupt by decompression, compiled afresh and used (JAX's warning about it is silenced
+here, as the fall-back is the designed behaviour).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import jax
+
+__all__ = ["OFF_WORDS", "cache_dir", "enable", "enabled_by_env"]
+
+#: Values of ``JAXGD_COMPILATION_CACHE`` that turn the cache off (case-insensitive).
+OFF_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def enabled_by_env(environ: Mapping[str, str] | None = None) -> bool:
+    """False when ``JAXGD_COMPILATION_CACHE`` is one of :data:`OFF_WORDS`, else True.
+
+    Example:
+        >>> enabled_by_env({}), enabled_by_env({"JAXGD_COMPILATION_CACHE": "0"})
+        (True, False)
+    """
+    environ = os.environ if environ is None else environ
+    return environ.get("JAXGD_COMPILATION_CACHE", "1").strip().lower() not in OFF_WORDS
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The cache folder, from the environment.
+
+    ``$JAXGD_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxgd``, else ``~/.cache/jaxgd``. Empty
+    variables count as unset, as the XDG specification says.
+
+    Example:
+        >>> str(cache_dir({"JAXGD_CACHE_DIR": "/tmp/c", "XDG_CACHE_HOME": "/x"}))
+        '/tmp/c'
+        >>> str(cache_dir({"XDG_CACHE_HOME": "/x"}))
+        '/x/jaxgd'
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("JAXGD_CACHE_DIR"):
+        return Path(environ["JAXGD_CACHE_DIR"]).expanduser()
+    if environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]).expanduser() / "jaxgd"
+    return Path.home() / ".cache" / "jaxgd"
+
+
+def _writable(folder: Path) -> str | None:
+    """None when ``folder`` exists (or was created) and takes a new file; else the reason."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".jaxgd-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
+def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | None:
+    """Turn on JAX's persistent compilation cache for this process, in :func:`cache_dir`.
+
+    Call it before the first compilation. Every program is cached, however small and quick
+    to compile: the experiments' programs take 10 ms to 1 s each to compile, and reading one
+    back takes about a millisecond.
+
+    Args:
+        environ: the environment to read (default ``os.environ``).
+        stderr: where the one-line note goes when the folder cannot be used (default
+            ``sys.stderr``).
+
+    Returns:
+        The folder in use, or None when the cache stays off: switched off by
+        ``JAXGD_COMPILATION_CACHE``, the folder not writable, or the caller has set
+        ``jax_compilation_cache_dir`` already (then that setting is kept).
+
+    Example:
+        >>> enable({"JAXGD_COMPILATION_CACHE": "off"}) is None
+        True
+    """
+    if not enabled_by_env(environ):
+        return None
+    if jax.config.jax_compilation_cache_dir is not None:
+        return None  # the caller's own cache, set before us
+    folder = cache_dir(environ)
+    reason = _writable(folder)
+    if reason is not None:
+        print(
+            f"note: compilation cache off, {folder} is not writable ({reason}); "
+            "set JAXGD_CACHE_DIR to another folder, or JAXGD_COMPILATION_CACHE=0",
+            file=sys.stderr if stderr is None else stderr,
+        )
+        return None
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    # -1: no size threshold at all (0 would let JAX pick one for the filesystem).
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    warnings.filterwarnings(
+        "ignore", message=r"Error (reading|writing) persistent compilation cache entry"
+    )
+    return folder

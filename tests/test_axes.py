@@ -1,0 +1,431 @@
+"""Optimisers, hyperparameters, schedules, parameters of f and points of R^d as sweep axes.
+
+References are independent of the engine: optax's own ``init``/``update``/``apply_updates``
+loop with ``optax.<name>(rate)`` (no ``inject_hyperparams``), run for each epoch count from
+scratch, and, for d dimensions, float64 NumPy loops with hand-written gradients.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxgd
+from tests.helpers import CASES
+
+EPOCHS = np.array([7, 0, 25, 7, 60])
+OPTIMIZERS = {
+    "sgd": optax.sgd,
+    "momentum": partial(optax.sgd, momentum=0.9),
+    "nesterov": partial(optax.sgd, momentum=0.9, nesterov=True),
+    "rmsprop": optax.rmsprop,
+    "adam": optax.adam,
+}
+
+
+def reference(f, make_tx, starts, rates, epochs, theta=None):
+    """(S, L, E, ...) by optax's own loop (``make_tx(rate)``, ``init``, ``update``,
+    ``apply_updates``), each cell run for its own count from scratch, vmapped over the cells as
+    a user would write it (vectorised math as in any batched run)."""
+    loss = f if theta is None else (lambda x: f(x, theta))
+    starts, rates = jnp.asarray(starts), jnp.asarray(rates)
+
+    def one(x0, lr, e):
+        tx = make_tx(lr)
+
+        def body(_, carry):
+            x, s = carry
+            updates, s = tx.update(jax.grad(loss)(x), s, x)
+            return optax.apply_updates(x, updates), s
+
+        return jax.lax.fori_loop(0, e, body, (x0, tx.init(x0)))[0]
+
+    cells = jax.vmap(jax.vmap(jax.vmap(one, (None, None, 0)), (None, 0, None)), (0, None, None))
+    with np.errstate(all="ignore"):
+        return np.asarray(jax.jit(cells)(starts, rates, jnp.asarray(epochs)))
+
+
+# -- optimisers: cell by cell against optax, float64 ---------------------------------------------
+#: Optimisers whose steps are normalised by a running gradient scale: around a minimum they
+#: oscillate with steps of about the learning rate instead of settling, and a last-bit
+#: difference grows along the way. XLA:CPU contracts a * b + c into one fused multiply-add
+#: where its fusion allows (on 4096 random float64 triples, 949 results of a jitted a * b + c
+#: differ from NumPy's), so two programs of the same update differ in the last bit.
+ADAPTIVE = ("rmsprop", "adam")
+
+
+@pytest.mark.parametrize("case", CASES[:5], ids=lambda c: c.name)
+def test_every_optimizer_cell_equals_optax_own_loop(case, x64):
+    starts, rates = np.array(case.starts[:3]), np.array(case.rates[1:3])
+    res = jaxgd.sweep(case.f, starts, rates, EPOCHS, optimizer=OPTIMIZERS, fast_math=False)
+    assert res.dims == ("optimizer", "start", "learning_rate", "epochs")
+    assert res.optimizers == tuple(OPTIMIZERS)
+    for o, (name, make) in enumerate(OPTIMIZERS.items()):
+        want = reference(case.f, make, starts, rates, EPOCHS)
+        ok = np.isfinite(want)
+        np.testing.assert_array_equal(res.diverged[o], ~ok | ~np.isfinite(res.value[o]))
+        got = res.final[o]
+        err = (np.abs(got - want) / (1 + np.abs(want)))[ok]
+        if name in ADAPTIVE:
+            # Most cells to 1e-12; the oscillating ones within what rounding can grow to.
+            assert (err <= 1e-12).mean() >= 0.8, (name, np.sort(err))
+            assert (err <= 1e-6).all(), (name, err.max())
+        else:
+            assert (err <= 1e-12).all(), (name, err.max())
+        v = np.asarray(jax.vmap(case.f)(jnp.asarray(got[ok])))
+        np.testing.assert_allclose(res.value[o][ok], v, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_plain_sgd_is_bit_identical_to_plain_descent(x64):
+    case = CASES[0]
+    plain = jaxgd.sweep(case.f, case.starts, case.rates, EPOCHS, fast_math=False)
+    sgd = jaxgd.sweep(case.f, case.starts, case.rates, EPOCHS, optimizer=optax.sgd, fast_math=False)
+    np.testing.assert_array_equal(sgd.final, plain.final)
+    np.testing.assert_array_equal(sgd.value, plain.value)
+    assert sgd.optimizers == ("sgd",) and plain.optimizers == ()
+
+
+def test_fast_math_optimizer_stays_close_to_optax(x64):
+    case = CASES[0]
+    res = jaxgd.sweep(case.f, case.starts[:2], [0.05], EPOCHS, optimizer=optax.adam)
+    want = reference(case.f, optax.adam, case.starts[:2], [0.05], EPOCHS)
+    # Different sin/cos (within 0.8 ulp): Adam's normalised steps carry the difference along.
+    np.testing.assert_allclose(res.final, want, rtol=1e-6, atol=1e-6)
+
+
+def test_sweep_equals_vmapped_descend_bit_for_bit_with_an_optimizer():
+    case = CASES[0]
+    make = partial(optax.sgd, momentum=0.9)
+    res = jaxgd.sweep(case.f, case.starts, case.rates, EPOCHS, optimizer=make)
+    run = jax.vmap(
+        jax.vmap(
+            jax.vmap(
+                lambda x, r, e: jaxgd.descend(case.f, x, r, e, optimizer=make), (None, None, 0)
+            ),
+            (None, 0, None),
+        ),
+        (0, None, None),
+    )
+    want = run(jnp.asarray(case.starts, jnp.float32), jnp.asarray(case.rates, jnp.float32), EPOCHS)
+    np.testing.assert_array_equal(res.final, np.asarray(want))
+
+
+# -- hyperparameters, schedules --------------------------------------------------------------------
+def test_hyperparameter_axes_equal_optax_with_those_values(x64):
+    case = CASES[2]
+    b1s, b2s = [0.5, 0.9], [0.99, 0.999, 0.9999]
+    res = jaxgd.sweep(
+        case.f,
+        case.starts[:2],
+        [0.01, 0.1],
+        EPOCHS,
+        optimizer=optax.adam,
+        hyperparams={"b1": b1s, "b2": b2s},
+        fast_math=False,
+    )
+    assert res.dims == ("b1", "b2", "start", "learning_rate", "epochs")
+    np.testing.assert_array_equal(res.coord("b2"), b2s)
+    for i, b1 in enumerate(b1s):
+        for j, b2 in enumerate(b2s):
+            want = reference(
+                case.f, partial(optax.adam, b1=b1, b2=b2), case.starts[:2], [0.01, 0.1], EPOCHS
+            )
+            np.testing.assert_allclose(res.final[i, j], want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", [None, optax.adam], ids=["plain", "adam"])
+def test_a_schedule_takes_the_rate_as_its_peak(optimizer, x64):
+    case = CASES[0]
+
+    def decay(rate):
+        return optax.exponential_decay(rate, transition_steps=10, decay_rate=0.5)
+
+    res = jaxgd.sweep(
+        case.f,
+        case.starts[:3],
+        [0.1, 0.5],
+        EPOCHS,
+        optimizer=optimizer,
+        schedule=decay,
+        fast_math=False,
+    )
+    make = optimizer or optax.sgd
+    want = reference(case.f, lambda lr: make(decay(lr)), case.starts[:3], [0.1, 0.5], EPOCHS)
+    np.testing.assert_allclose(res.final, want, rtol=1e-12, atol=1e-12)
+    assert res.schedule.endswith("decay")
+
+
+# -- parameters of f ------------------------------------------------------------------------------
+def family(x, a):
+    return jnp.sin(x) * jnp.exp(-a * x**2)
+
+
+def test_params_of_f_equal_one_closure_per_value(x64):
+    a = np.array([0.02, 0.05, 0.2])
+    res = jaxgd.sweep(family, [-3.0, 0.5, 2.0], [0.1, 0.3], EPOCHS, params=a, fast_math=False)
+    assert res.dims == ("param", "start", "learning_rate", "epochs")
+    np.testing.assert_array_equal(res.coord("param"), a)
+    for p, ap in enumerate(a):
+        one = jaxgd.sweep(
+            partial(family, a=ap), [-3.0, 0.5, 2.0], [0.1, 0.3], EPOCHS, fast_math=False
+        )
+        np.testing.assert_allclose(res.final[p], one.final, rtol=1e-13, atol=1e-13)
+
+
+def test_params_as_a_pytree_have_index_coordinates(x64):
+    def f(x, th):
+        return th["scale"] * (x - th["shift"][0]) ** 2 + th["shift"][1]
+
+    theta = {"scale": np.array([1.0, 2.0]), "shift": np.array([[1.0, 0.0], [-2.0, 3.0]])}
+    res = jaxgd.sweep(f, [0.0, 5.0], [0.1], [0, 200], params=theta, fast_math=False)
+    np.testing.assert_array_equal(res.coord("param"), [0, 1])
+    np.testing.assert_allclose(res.final[:, :, 0, -1], [[1.0, 1.0], [-2.0, -2.0]], atol=1e-9)
+    np.testing.assert_allclose(res.value[:, :, 0, -1], [[0.0, 0.0], [3.0, 3.0]], atol=1e-9)
+
+
+def test_descend_takes_one_theta():
+    x = jaxgd.descend(family, 0.0, 0.1, 500, params=0.05)
+    y = jaxgd.descend(partial(family, a=0.05), 0.0, 0.1, 500)
+    assert float(x) == float(y)
+
+
+# -- points of R^d --------------------------------------------------------------------------------
+def rosenbrock(p):
+    return (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
+
+
+def rosenbrock_grad(p):
+    x, y = p
+    return np.array([-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)])
+
+
+def himmelblau(p):
+    return (p[0] ** 2 + p[1] - 11) ** 2 + (p[0] + p[1] ** 2 - 7) ** 2
+
+
+def himmelblau_grad(p):
+    x, y = p
+    a, b = x**2 + y - 11, x + y**2 - 7
+    return np.array([4 * x * a + 2 * b, 2 * a + 4 * y * b])
+
+
+def bowl(p):
+    return 3.0 * p[0] ** 2 + 0.5 * (p[1] - 1.0) ** 2 + p[0] * p[1]
+
+
+def bowl_grad(p):
+    return np.array([6.0 * p[0] + p[1], (p[1] - 1.0) + p[0]])
+
+
+@pytest.mark.parametrize(
+    ("f", "grad", "rates"),
+    [
+        (rosenbrock, rosenbrock_grad, [1e-4, 1e-3]),
+        (himmelblau, himmelblau_grad, [1e-3, 0.01]),
+        # 1.0 > 2 / lambda_max (~0.32): |x| grows ~5x a step and overflows before 450 steps.
+        (bowl, bowl_grad, [0.05, 0.2, 1.0]),
+    ],
+    ids=["rosenbrock", "himmelblau", "bowl"],
+)
+def test_d_dimensional_sweep_equals_a_hand_written_loop(f, grad, rates, x64):
+    starts = np.array([[-1.5, 2.0], [0.0, 0.0], [2.5, -1.0]])
+    epochs = np.array([*EPOCHS, 450])
+    res = jaxgd.sweep(f, starts, rates, epochs)
+    assert res.dims == ("start", "learning_rate", "epochs", "coord")
+    assert res.final.shape == (3, len(rates), len(epochs), 2)
+    assert res.value.shape == res.diverged.shape == (3, len(rates), len(epochs))
+    for i, x0 in enumerate(starts):
+        for j, lr in enumerate(rates):
+            x, at = x0.copy(), {0: x0.copy()}
+            with np.errstate(all="ignore"):
+                for t in range(1, epochs.max() + 1):
+                    x = x - lr * grad(x)
+                    at[t] = x.copy()
+            for k, e in enumerate(epochs):
+                want = at[int(e)]
+                if np.isfinite(want).all() and np.abs(want).max() < 1e100:
+                    np.testing.assert_allclose(res.final[i, j, k], want, rtol=1e-12, atol=1e-12)
+                    assert not res.diverged[i, j, k]
+                else:
+                    assert res.diverged[i, j, k]
+    if f is bowl:
+        assert res.diverged[:, 2, -1].all() and not res.diverged[:, :2].any()
+
+
+def test_d_dimensional_sweep_equals_vmapped_descend():
+    starts = np.array([[-1.5, 2.0], [0.0, 0.0]], np.float32)
+    res = jaxgd.sweep(himmelblau, starts, [1e-3, 0.01], [10, 100])
+    run = jax.vmap(
+        jax.vmap(
+            jax.vmap(lambda x, r, e: jaxgd.descend(himmelblau, x, r, e), (None, None, 0)),
+            (None, 0, None),
+        ),
+        (0, None, None),
+    )
+    want = run(jnp.asarray(starts), jnp.array([1e-3, 0.01], jnp.float32), jnp.array([10, 100]))
+    np.testing.assert_array_equal(res.final, np.asarray(want))
+
+
+def test_descend_in_d_dimensions_and_its_trajectory():
+    x = jaxgd.descend(himmelblau, jnp.array([1.0, 1.0]), 0.01, 2000)
+    np.testing.assert_allclose(np.asarray(x), [3.0, 2.0], atol=1e-4)
+    traj = jaxgd.descend(himmelblau, [1.0, 1.0], 0.01, 5, trajectory=True)
+    assert traj.shape == (6, 2)
+    np.testing.assert_array_equal(traj[0], [1.0, 1.0])
+
+
+def test_one_point_given_as_a_vector_for_a_vector_function():
+    res = jaxgd.sweep(himmelblau, [1.0, 1.0], 0.01, 10)
+    assert res.final.shape == (1, 1, 1, 2)
+
+
+# -- every split equals the single call -----------------------------------------------------------
+def test_chunked_sweeps_with_every_new_axis_equal_one_call(monkeypatch):
+    from jaxgd import _chunking
+
+    def f(p, a):
+        return jnp.sin(p[0]) * jnp.cos(a * p[1]) + 0.1 * (p[0] ** 2 + p[1] ** 2)
+
+    kw = dict(
+        optimizer={"momentum": partial(optax.sgd, momentum=0.5), "adam": optax.adam},
+        params=np.array([0.5, 1.5]),
+    )
+    starts = np.random.default_rng(0).uniform(-2, 2, (37, 2))
+    rates, epochs = np.array([0.01, 0.05, 0.1]), np.array([3, 40, 0, 17])
+    whole = jaxgd.sweep(f, starts, rates, epochs, **kw)
+    monkeypatch.setattr(_chunking, "CPU_WORK", 64 * 16)
+    for options in ({"chunk_size": 5}, {"memory_budget": 70_000}):
+        split = jaxgd.sweep(f, starts, rates, epochs, **options, **kw)
+        np.testing.assert_array_equal(split.final, whole.final)
+        np.testing.assert_array_equal(split.value, whole.value)
+        np.testing.assert_array_equal(split.diverged, whole.diverged)
+
+
+def test_chunked_hyperparameter_sweep_equals_one_call(monkeypatch):
+    from jaxgd import _chunking
+
+    case = CASES[0]
+    kw = dict(optimizer=optax.adam, hyperparams={"b1": [0.5, 0.9, 0.95]})
+    whole = jaxgd.sweep(case.f, case.starts, case.rates, EPOCHS, **kw)
+    monkeypatch.setattr(_chunking, "CPU_WORK", 64 * 8)
+    split = jaxgd.sweep(case.f, case.starts, case.rates, EPOCHS, chunk_size=2, **kw)
+    np.testing.assert_array_equal(split.final, whole.final)
+
+
+# -- no recompiles for new values -----------------------------------------------------------------
+def test_new_values_of_every_axis_compile_nothing(compiles):
+    def opts():  # rebuilt each time, as a user's script would
+        return {"sgd": optax.sgd, "momentum": partial(optax.sgd, momentum=0.9)}
+
+    jaxgd.sweep(family, [0.0, 1.0], [0.1], [5, 10], optimizer=opts(), params=[0.05, 0.1])
+    jaxgd.sweep(
+        family,
+        [0.0, 1.0],
+        [0.1],
+        [5, 10],
+        optimizer=optax.adam,
+        hyperparams={"b1": [0.8, 0.9]},
+        params=[0.05, 0.1],
+    )
+    with compiles:
+        jaxgd.sweep(family, [2.0, -1.0], [0.3], [7, 1], optimizer=opts(), params=[0.2, 0.3])
+        jaxgd.sweep(
+            family,
+            [2.0, -1.0],
+            [0.3],
+            [7, 1],
+            optimizer=optax.adam,
+            hyperparams={"b1": [0.5, 0.99]},
+            params=[0.2, 0.7],
+        )
+    assert compiles.count == 0, compiles.names
+
+
+# -- bad arguments: named, before anything compiles -----------------------------------------------
+@pytest.mark.parametrize(
+    ("kw", "exc", "match"),
+    [
+        ({"optimizer": 3}, TypeError, r"^optimizer must be callable"),
+        (
+            {"optimizer": optax.adam(0.1)},
+            TypeError,
+            r"^optimizer is an optax.GradientTransformation",
+        ),
+        ({"optimizer": {}}, ValueError, r"^optimizer is an empty dict"),
+        ({"optimizer": {"a": "adam"}}, TypeError, r"^optimizer\['a'\] must be callable"),
+        ({"optimizer": {1: optax.adam}}, TypeError, r"keys name the 'optimizer' dimension"),
+        (
+            {"optimizer": lambda: optax.sgd(0.1)},
+            TypeError,
+            r"cannot be called with a learning rate",
+        ),
+        ({"hyperparams": {"b1": [0.9]}}, ValueError, r"^hyperparams need an optimizer"),
+        (
+            {"optimizer": optax.sgd, "hyperparams": {"b1": [0.9]}},
+            ValueError,
+            r"optimizer 'sgd' has no keyword 'b1'",
+        ),
+        (
+            {"optimizer": optax.adam, "hyperparams": {"learning_rate": [0.1]}},
+            ValueError,
+            r"cannot set learning_rate",
+        ),
+        (
+            {"optimizer": optax.adam, "hyperparams": [0.9]},
+            TypeError,
+            r"^hyperparams must be a dict",
+        ),
+        (
+            {"optimizer": optax.adam, "hyperparams": {"b1": [[0.9]]}},
+            ValueError,
+            r"hyperparams\['b1'\] must be a scalar or a 1-D",
+        ),
+        (
+            {"optimizer": optax.adam, "hyperparams": {"b1": [np.nan]}},
+            ValueError,
+            r"hyperparams\['b1'\] must be finite",
+        ),
+        ({"schedule": 0.5}, TypeError, r"^schedule must be a callable"),
+        ({"schedule": lambda r: r * 2}, TypeError, r"^schedule failed"),
+        ({"params": []}, ValueError, r"^params"),
+        ({"params": {"a": np.zeros(2), "b": np.zeros(3)}}, ValueError, r"share a leading axis"),
+    ],
+)
+def test_bad_new_arguments_are_named_before_compiling(kw, exc, match, compiles):
+    f = family if "params" in kw else CASES[0].f
+    with compiles, pytest.raises(exc, match=match):
+        jaxgd.sweep(f, [0.0, 1.0], [0.1], [5], **kw)
+    assert compiles.count == 0
+
+
+def test_f_without_theta_given_params_names_f():
+    with pytest.raises(TypeError, match=r"^f must be callable as f\(x, theta\)"):
+        jaxgd.sweep(CASES[0].f, [0.0], [0.1], [5], params=[0.1, 0.2])
+
+
+def test_an_optimizer_taking_the_rate_positionally_works(x64):
+    case = CASES[0]
+    res = jaxgd.sweep(case.f, case.starts, [0.1], EPOCHS, optimizer=lambda lr: optax.sgd(lr, 0.9))
+    want = jaxgd.sweep(
+        case.f, case.starts, [0.1], EPOCHS, optimizer=partial(optax.sgd, momentum=0.9)
+    )
+    np.testing.assert_array_equal(res.final, want.final)
+
+
+def test_descend_refuses_a_dict_of_optimizers():
+    with pytest.raises(TypeError, match="descend runs one optimizer"):
+        jaxgd.descend(CASES[0].f, 0.0, 0.1, 5, optimizer=OPTIMIZERS)
+
+
+def test_divergence_with_an_optimizer_is_flagged_per_cell(x64):
+    res = jaxgd.sweep(
+        lambda x: x**4, [0.5, 3.0], [1e-3, 2.0], [0, 50], optimizer=partial(optax.sgd, momentum=0.9)
+    )
+    assert not res.diverged[:, 0].any()
+    assert res.diverged[1, 1, 1]
+    assert not res.diverged[:, :, 0].any()

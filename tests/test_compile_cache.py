@@ -1,0 +1,142 @@
+"""The experiments keep compiled programs in a per-user folder; plain library use never does."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import pytest
+
+from jaxgd import _compile_cache, cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_folder_follows_the_environment_in_order(tmp_path):
+    home = Path.home() / ".cache" / "jaxgd"
+    assert _compile_cache.cache_dir({}) == home
+    assert _compile_cache.cache_dir({"XDG_CACHE_HOME": ""}) == home  # empty is unset
+    assert _compile_cache.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "jaxgd"
+    mine = {"XDG_CACHE_HOME": str(tmp_path), "JAXGD_CACHE_DIR": str(tmp_path / "c")}
+    assert _compile_cache.cache_dir(mine) == tmp_path / "c"
+
+
+@pytest.mark.parametrize("word", ["0", "false", "No", " off "])
+def test_switched_off_by_the_environment(word):
+    assert not _compile_cache.enabled_by_env({"JAXGD_COMPILATION_CACHE": word})
+    assert _compile_cache.enable({"JAXGD_COMPILATION_CACHE": word}) is None
+
+
+@pytest.mark.parametrize("word", ["1", "yes", ""])
+def test_on_unless_switched_off(word):
+    assert _compile_cache.enabled_by_env({"JAXGD_COMPILATION_CACHE": word})
+
+
+def test_a_folder_that_cannot_be_made_leaves_the_cache_off_with_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # a file where a parent folder should be: no one can create it
+    err = io.StringIO()
+    assert _compile_cache.enable({"JAXGD_CACHE_DIR": str(blocker / "c")}, stderr=err) is None
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("note: compilation cache off")
+    assert "JAXGD_CACHE_DIR" in lines[0]
+    assert jax.config.jax_compilation_cache_dir is None
+
+
+def test_calls_with_argv_leave_jax_settings_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXGD_CACHE_DIR", str(tmp_path / "c"))
+    p = cli.parser("experiments.demo", "Demo.")
+    cli.add_grid_args(p, start=0.0, learning_rate=0.1, epochs=10)
+    cli.setup(p, ["--out", str(tmp_path / "out")])
+    assert jax.config.jax_compilation_cache_dir is None
+    assert not (tmp_path / "c").exists()
+
+
+def test_no_cache_is_a_flag_of_every_experiment():
+    p = cli.parser("experiments.demo", "Demo.")
+    assert p.parse_args(["--no-cache"]).no_cache
+    assert not p.parse_args([]).no_cache
+
+
+# -- command-line runs ------------------------------------------------------------------------
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAXGD_", "XLA_", "JAX_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def _lr_epochs(out: Path, env: dict[str, str], *flags: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "experiments.lr_epochs", "--out", str(out), *flags],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(proc: subprocess.Popen) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    # The summary without the paths written, which differ between runs.
+    return "\n".join(line for line in out.splitlines() if not line.startswith("wrote ")), err
+
+
+def _entries(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if not p.name.startswith(".")}
+
+
+@pytest.mark.slow
+def test_two_runs_sharing_a_fresh_folder_both_succeed_and_agree(tmp_path):
+    cache = tmp_path / "cache"
+    env = _env(JAXGD_CACHE_DIR=str(cache))
+    runs = [_lr_epochs(tmp_path / name, env) for name in ("a", "b")]
+    (out_a, err_a), (out_b, err_b) = (_finish(r) for r in runs)
+    assert out_a == out_b and "final guess after 500 epochs" in out_a
+    assert err_a == err_b == ""
+    written = _entries(cache)
+    assert len(written) >= 5  # the sweep, the minima search and the helpers, at least
+    assert (cache.stat().st_mode & 0o777) == 0o700
+
+    # A third run finds every program it needs: it writes nothing new and says the same.
+    out_c, _ = _finish(_lr_epochs(tmp_path / "c", env))
+    assert out_c == out_a
+    assert _entries(cache) == written
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_switched_off_runs_write_no_cache(tmp_path, how):
+    cache = tmp_path / "cache"
+    if how == "flag":
+        proc = _lr_epochs(tmp_path / "out", _env(JAXGD_CACHE_DIR=str(cache)), "--no-cache")
+    else:
+        env = _env(JAXGD_CACHE_DIR=str(cache), JAXGD_COMPILATION_CACHE="0")
+        proc = _lr_epochs(tmp_path / "out", env)
+    _finish(proc)
+    assert not cache.exists()
+
+
+@pytest.mark.slow
+def test_an_unwritable_folder_never_fails_a_run(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out, err = _finish(_lr_epochs(tmp_path / "out", _env(JAXGD_CACHE_DIR=str(blocker / "c"))))
+    assert "final guess after 500 epochs" in out
+    assert re.fullmatch(r"note: compilation cache off, .* not writable .*\n", err)
+
+
+@pytest.mark.slow
+def test_a_run_compiles_few_programs():
+    # The sweep, the minima search, the labels (two shapes), f' at the start, and the
+    # global-minimum test of jaxgd.analysis (8 one-operation programs). It was 33.
+    from benchmarks.run import programs_compiled
+
+    assert programs_compiled("experiments.lr_epochs") <= 16
