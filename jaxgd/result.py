@@ -541,6 +541,10 @@ class SweepResult:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the result, its coordinates and metadata to an ``.npz`` file; returns its path.
 
+        The format is ``jaxgd.SweepResult/2``: the arrays of :meth:`as_dict` (``coords``
+        entries as ``coords.NAME``) and a JSON metadata entry with the axis names, function,
+        math, optimiser names and schedule.
+
         ``.npz`` is appended to a name without it. The file is written whole or not at all:
         the data go to a hidden temporary file (``.NAME.npz.XXXXXXXX.tmp``) in the same folder,
         reach the disk, and only then replace ``path``, so a crash or a kill at any moment
@@ -621,12 +625,15 @@ def load(path: str | os.PathLike) -> SweepResult:
     """Read a :class:`SweepResult` written by :meth:`SweepResult.save`, checking all of it.
 
     Nothing is trusted before it is checked: the archive, the format tag, the metadata
-    (a JSON object with ``format``, ``dims`` and ``function``), each array's header (shape and
-    dtype, before its data are read, so a damaged header cannot ask for unbounded memory), the
-    data (real floats, a bool ``diverged``, integer epoch counts, finite coordinates, shapes
-    matching the coordinates), and that ``diverged`` is True where ``final`` or ``value`` is
-    not finite and False elsewhere. A file from before a non-finite value counted as
-    divergence stays readable: such cells come back flagged. Pickled objects are never read.
+    (a JSON object with ``format``, ``dims`` and ``function``, and in format 2 the
+    ``optimizers``, the ``schedule`` and the names of the ``coords`` entries), each array's
+    header (shape and dtype, before its data are read, so a damaged header cannot ask for
+    unbounded memory), the data (real floats, a bool ``diverged``, integer epoch counts and
+    ``coord`` positions, finite coordinates, shapes matching the coordinates and the optimiser
+    names), and that ``diverged`` is True where ``final`` or ``value`` is not finite and False
+    elsewhere. Files of format ``jaxgd.SweepResult/1`` (plain sweeps, before results had
+    more axes) load too. A file from before a non-finite value counted as divergence stays
+    readable: such cells come back flagged. Pickled objects are never read.
 
     Args:
         path: a file written by :meth:`SweepResult.save`.
