@@ -86,6 +86,7 @@ __all__ = [
     "UsageError",
     "add_color_args",
     "add_grid_args",
+    "check_runs",
     "command",
     "flag_errors",
     "load_derivative",
@@ -114,6 +115,31 @@ def num(value: Any) -> str:
         ('-1.42887', '1e-10', '500')
     """
     return f"{float(value):.6g}"
+
+
+def check_runs(runs: int, flags: Sequence[str]) -> None:
+    """Refuse ``runs`` cells that cannot fit in host memory, before anything is computed.
+
+    For an axis an experiment adds beyond its grid flags (optimisers, values of a parameter of
+    f), which :func:`setup` cannot see; ``flags`` are those whose values multiply to ``runs``.
+
+    Raises:
+        UsageError: the cells would need more than half the free host memory.
+
+    Example:
+        >>> check_runs(10**6, ["--optimizers", "--starts"])
+        >>> check_runs(10**18, ["--params", "--repeats"])
+        Traceback (most recent call last):
+        ...
+        jaxgd._cli_flags.UsageError: --params, --repeats: 1e+18 runs need about ...
+    """
+    need = runs * BYTES_PER_CELL
+    free = available_host_memory() or _UNKNOWN_MEMORY
+    if need > free // 2:
+        raise UsageError(
+            f"{', '.join(flags)}: {runs:.3g} runs need about {need / 2**30:.3g} GiB of memory "
+            f"and {free / 2**30:.3g} GiB is free; use fewer values."
+        )
 
 
 def plural(n: int, noun: str) -> str:

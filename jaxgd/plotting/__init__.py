@@ -15,7 +15,9 @@ runs are matched to minima by the rule of :mod:`jaxgd.analysis` (pass minima fro
 :func:`jaxgd.minima.find_minima_reached` so those runs reached outside the domain count); and
 a footer in the lower right corner says whether the numbers are float32 or float64.
 
-The maps live in :mod:`jaxgd.plotting.maps`, the curves in :mod:`jaxgd.plotting.curves`.
+The maps live in :mod:`jaxgd.plotting.maps`, the curves in :mod:`jaxgd.plotting.curves`,
+panels side by side along one dimension in :mod:`jaxgd.plotting.panels`, and the figures of
+functions on the plane in :mod:`jaxgd.plotting.surfaces`.
 
 Example:
     >>> import matplotlib
@@ -45,6 +47,9 @@ from jaxgd.plotting.maps import plot_convergence as plot_convergence
 from jaxgd.plotting.maps import plot_heatmap as plot_heatmap
 from jaxgd.plotting.maps import plot_random_starts as plot_random_starts
 from jaxgd.plotting.maps import rate_epochs_map as rate_epochs_map
+from jaxgd.plotting.panels import plot_basins_along as plot_basins_along
+from jaxgd.plotting.panels import plot_ends as plot_ends
+from jaxgd.plotting.panels import plot_panels as plot_panels
 from jaxgd.plotting.surfaces import basin_map as basin_map
 from jaxgd.plotting.surfaces import plot_basin_map as plot_basin_map
 from jaxgd.plotting.surfaces import plot_basin_maps as plot_basin_maps
@@ -57,12 +62,15 @@ __all__ = [
     "log_spaced",
     "plot_basin_map",
     "plot_basin_maps",
+    "plot_basins_along",
     "plot_convergence",
     "plot_derivative_check",
+    "plot_ends",
     "plot_final",
     "plot_function",
     "plot_heatmap",
     "plot_lines",
+    "plot_panels",
     "plot_paths",
     "plot_random_starts",
     "rate_epochs_map",

@@ -1,0 +1,203 @@
+"""Optimisers side by side: SGD, momentum, Nesterov, RMSprop and Adam, in one sweep.
+
+The course turns from plain gradient descent to the optimisers deep learning uses. Here all
+five (from optax) descend the notebook's f over the notebook's grids in ONE compiled call,
+``jaxgd.sweep(..., optimizer={...})``: every optimiser x start x learning rate x epoch count.
+Two figures: Experiment 3's map (final guess over learning rate and epochs, from one start)
+for each optimiser, side by side on one colour scale; and where each optimiser ends from the
+notebook's starts (its Experiment 1) at the notebook's rate 0.01. Printed, per optimiser: the
+share of (start, rate) cells that reach the global minimum within the largest epoch count, and
+the rate that gets the most starts there, with the fewest epochs after which all of them are.
+
+    python -m experiments.optimizers
+    python -m experiments.optimizers --optimizers sgd adam --learning-rates 1e-3 1 30 log
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+
+import numpy as np
+import optax
+
+import jaxgd
+from jaxgd import analysis, cli, plotting
+
+FIGURES = ("optimizers_maps", "optimizers_ends")
+
+#: Each optimiser as a callable ``learning_rate -> optax.GradientTransformation``.
+OPTIMIZERS = {
+    "sgd": optax.sgd,
+    "momentum": partial(optax.sgd, momentum=0.9),
+    "nesterov": partial(optax.sgd, momentum=0.9, nesterov=True),
+    "rmsprop": optax.rmsprop,
+    "adam": optax.adam,
+}
+DESCRIBE = {
+    "sgd": "optax.sgd: plain descent",
+    "momentum": "optax.sgd(momentum=0.9)",
+    "nesterov": "optax.sgd(momentum=0.9, nesterov=True)",
+    "rmsprop": "optax.rmsprop (decay 0.9)",
+    "adam": "optax.adam (b1 0.9, b2 0.999)",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = cli.parser(__name__, __doc__)
+    cli.add_grid_args(
+        p,
+        starts=cli.Grid(-5, 5, 50),
+        learning_rates=cli.Grid(1e-10, 0.1, 50),
+        epochs=cli.Grid(10, 500, 40),
+    )
+    g = p.add_argument_group("optimisers")
+    g.add_argument(
+        "--optimizers",
+        nargs="+",
+        metavar="NAME",
+        default=None,
+        help=f"which optimisers to run, in this order (default all: {', '.join(OPTIMIZERS)})",
+    )
+    g.add_argument(
+        "--start",
+        default=None,
+        metavar="X",
+        help="start of the maps, run in the same sweep (default: the function's own start, "
+        "0 for the notebook's f)",
+    )
+    g.add_argument(
+        "--ends-rate",
+        default=None,
+        metavar="R",
+        help="learning rate of the figure of where each start ends: the grid's rate nearest R "
+        "(default 0.01, the notebook's single-run rate)",
+    )
+    cli.add_color_args(p)
+    return p
+
+
+def chosen(names: list[str] | None) -> dict[str, optax.GradientTransformation]:
+    """The optimisers ``--optimizers`` names, in its order; every name is checked."""
+    if names is None:
+        return dict(OPTIMIZERS)
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown:
+        raise cli.UsageError(
+            f"--optimizers: no optimiser named {unknown[0]!r}; choose from {', '.join(OPTIMIZERS)}."
+        )
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise cli.UsageError(f"--optimizers: {twice!r} is given twice; name each once.")
+    return {n: OPTIMIZERS[n] for n in names}
+
+
+def map_start(ctx: cli.Context) -> float:
+    """``--start``, checked like every number; by default the function's own start."""
+    given = ctx.args.start
+    if given is not None:
+        return cli.in_dtype("--start", cli.number("--start", given), ctx.dtype)
+    lo, hi = ctx.domain
+    x0 = ctx.function.default_start
+    return x0 if lo <= x0 <= hi else 0.5 * (lo + hi)
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    ctx = cli.setup(parser(), argv, figures=FIGURES)
+    optimizers = chosen(ctx.args.optimizers)
+    x0 = map_start(ctx)
+    wanted = 0.01 if ctx.args.ends_rate is None else cli.number("--ends-rate", ctx.args.ends_rate)
+    starts, rates, epochs = ctx.starts, ctx.learning_rates, ctx.epochs
+    flags = ["--optimizers", "--starts", "--learning-rates", "--epochs"]
+    cli.check_runs(len(optimizers) * (starts.size + 1) * rates.size * epochs.size, flags)
+
+    # The maps' start rides in the same sweep, as start 0, ahead of the grid of starts.
+    everything = np.concatenate([np.asarray([x0], starts.dtype), starts])
+    sweep = jaxgd.sweep(ctx.f, everything, rates, epochs, optimizer=optimizers)
+    names = [str(n) for n in np.asarray(sweep.coord("optimizer"))]
+    grid = sweep.isel(start=slice(1, None))
+    final = np.asarray(grid.final, np.float64)  # (optimizer, start, rate, epochs)
+    ctx.reached(np.asarray(sweep.final, np.float64))
+    if ctx.global_minima.size == 0:
+        raise cli.UsageError(f"--function: f has no local minimum inside {ctx.domain_text}.")
+    best = ctx.global_minima
+    target = float(ctx.minima.x[best[0]])
+    which = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)
+    there = np.isin(which, best)  # (optimizer, start, rate, epochs)
+    last = int(np.argmax(epochs))
+    e_max = int(epochs[last])
+
+    about = f"f: {ctx.function.name}"
+    vmin, vmax = plotting.color_limits(
+        np.asarray(sweep.isel(start=0).final), vmin=ctx.vmin, vmax=ctx.vmax
+    )
+    maps = plotting.plot_panels(
+        sweep.isel(start=0),
+        "optimizer",
+        vmin=vmin,
+        vmax=vmax,
+        target=target,
+        tol=ctx.tol,
+        rate_scale=ctx.scale("learning_rates"),
+        epochs_scale=ctx.scale("epochs"),
+        title=f"Where each optimiser ends, by learning rate and epochs, from x₀ = "
+        f"{cli.num(x0)}; {about}",
+    )
+    ctx.save(maps, "optimizers_maps")
+    ends_rate = float(rates[np.argmin(np.abs(rates - wanted))])
+    ends = plotting.plot_ends(
+        grid,
+        "optimizer",
+        learning_rate=ends_rate,
+        epochs=e_max,
+        minima=ctx.minima,
+        tol=ctx.tol,
+        title=f"Where each start ends at learning rate {cli.num(ends_rate)} after "
+        f"{cli.plural(e_max, 'epoch')}; {about}",
+    )
+    ctx.save(ends, "optimizers_ends")
+    ctx.save_result(sweep)
+
+    print(ctx.describe_function())
+    print(
+        f"{cli.plural(len(names), 'optimizer')} ({', '.join(names)}) x {starts.size} starts "
+        f"from {cli.num(starts.min())} to {cli.num(starts.max())} (and x₀ = {cli.num(x0)} for "
+        f"the maps) x {rates.size} learning rates from {cli.num(rates.min())} to "
+        f"{cli.num(rates.max())} x {epochs.size} epoch counts from {epochs.min()} to "
+        f"{epochs.max()}: {np.asarray(sweep.final).size} cells from one sweep"
+    )
+    print(ctx.describe_minima())
+    cells = starts.size * rates.size
+    print(
+        f"reaching the global minimum x = {cli.num(target)} (within {cli.num(ctx.tol)}) in "
+        f"{cli.plural(e_max, 'epoch')}, per optimizer, of the {cells} (start, rate) cells:"
+    )
+    for k, name in enumerate(names):
+        done = there[k, :, :, last]  # (start, rate)
+        per_rate = done.sum(axis=0)
+        line = f"  {name:<9} {int(done.sum()):>5} of {cells} ({done.mean():6.1%})"
+        if per_rate.max() == 0:
+            print(f"{line}; no rate gets any start there")
+            continue
+        # The first epoch count on the grid at which every start that ends there is there.
+        settled = (there[k] | ~done[:, :, None]).all(axis=0)  # (rate, epochs)
+        fewest = np.full(rates.size, np.inf)
+        for r in np.flatnonzero(per_rate == per_rate.max()):
+            fewest[r] = epochs[settled[r]].min()
+        r = int(np.argmin(fewest))
+        print(
+            f"{line}; best rate {cli.num(rates[r])}: {int(per_rate[r])} of {starts.size} "
+            f"starts, all of them there at {cli.plural(int(fewest[r]), 'epoch')}"
+        )
+    diverged = np.asarray(sweep.diverged)
+    print(f"diverged: {int(diverged.sum())} of {diverged.size} cells")
+    given = ctx.vmin is not None or ctx.vmax is not None
+    source = "--vmin/--vmax" if given else "2nd to 98th percentile of the finite values"
+    print(f"colour limits, shared by the maps: {cli.num(vmin)} to {cli.num(vmax)} ({source})")
+    return ctx.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,483 @@
+"""Side-by-side panels along one named dimension: one (learning rate, epochs) map per value,
+and where runs from the given starts end, one line per value.
+
+Made for the dimensions a sweep grows with ``optimizer=``, ``hyperparams=`` and ``params=``
+("optimizer", a hyperparameter's name, "param"), and work along any dimension of a result,
+"start" included. Every other dimension must already be selected (or have length 1): the error
+says which and how.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from jaxgd.analysis import nearest_minimum
+from jaxgd.plotting._common import (
+    _LABEL,
+    _diverged,
+    _footer,
+    _global_set,
+    _minimum_colors,
+    _precision,
+    _scale,
+    _subplots,
+    color_limits,
+)
+from jaxgd.plotting.maps import rate_epochs_map
+from jaxgd.result import SweepResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from jaxgd.minima import Minima
+
+#: Line colours of the panels' values in :func:`plot_ends`, distinct from the minima's.
+_LINE_COLORS = ("tab:blue", "black", "tab:gray", "navy", "darkgoldenrod", "teal")
+#: Their markers, so lines that coincide can still be told apart.
+_MARKERS = ("s", "o", "^", "D", "v", "P")
+
+
+def _label(dim: str, value: Any) -> str:
+    """How one coordinate of ``dim`` is named in a title or legend."""
+    if isinstance(value, str | np.str_):
+        return str(value)
+    number = float(np.asarray(value))
+    if dim in _LABEL:
+        return f"{_LABEL[dim]} = {number:g}"
+    return f"{dim} = {number:g}"
+
+
+def _values_of(res: SweepResult, dim: str, where: str) -> list[Any]:
+    if not isinstance(dim, str) or dim not in res.dims:
+        raise ValueError(
+            f"{where}: dim must name one of the result's dimensions {list(res.dims)}; got {dim!r}."
+        )
+    coords = np.asarray(res.coord(dim))
+    if coords.size == 0:
+        raise ValueError(f"{where}: dimension {dim!r} is empty; there is nothing to draw.")
+    return list(coords)
+
+
+def _keep_only(res: SweepResult, keep: Sequence[str], where: str, example: str) -> SweepResult:
+    """``res`` with every length-1 dimension outside ``keep`` dropped; others refused."""
+    extra = {d: n for d, n in res.sizes.items() if d not in keep}
+    long = {d: n for d, n in extra.items() if n != 1}
+    if long:
+        raise ValueError(
+            f"{where}: besides {', '.join(map(repr, keep))} the result has the dimensions "
+            f"{long}; select one value of each first, e.g. res.sel({example})."
+        )
+    return res.isel(**dict.fromkeys(extra, 0))
+
+
+def _example(res: SweepResult, dims: Sequence[str]) -> str:
+    parts = []
+    for d in dims:
+        if d not in res.dims or res.sizes[d] == 1:
+            continue
+        value = np.asarray(res.coord(d))[-1]
+        shown = f"{str(value)!r}" if isinstance(value, str | np.str_) else f"{float(value):g}"
+        parts.append(f"{d}={shown}")
+    return ", ".join(parts)
+
+
+def plot_panels(
+    res: SweepResult,
+    dim: str,
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    target: float | None = None,
+    tol: float = 1e-3,
+    title: str | None = None,
+    ncols: int | None = None,
+    rate_scale: str | None = None,
+    epochs_scale: str | None = None,
+) -> Figure:
+    """Experiment 3's map, the final guess over (learning rate, epochs), once per value of ``dim``.
+
+    The panels share one colour scale and one colour bar, so a colour means the same x in
+    each: by default the 2nd..98th percentile of the finite values of all panels together
+    (:func:`jaxgd.plotting.color_limits`). Diverged cells are grey, as in every map.
+
+    Args:
+        res: a sweep with the dimensions ``dim``, ``"learning_rate"`` and ``"epochs"``; any
+            other dimension (a start, a hyperparameter, a param) must have length 1 or be
+            selected first, e.g. ``res.sel(start=0.0)``.
+        dim: the dimension to draw side by side, e.g. ``"optimizer"`` or ``"param"``.
+        vmin, vmax, robust: the shared colour limits, see :func:`color_limits`.
+        target: optional x, e.g. the global minimum: a red line then encloses, in each panel,
+            the cells that ended within ``tol`` of it.
+        tol: see ``target``.
+        title: the figure's title; by default names the dimension.
+        ncols: panels per row; by default rows of up to 4, as even as they can be.
+        rate_scale, epochs_scale: ``"linear"`` or ``"log"``; by default log where the values
+            are log-spaced (:func:`jaxgd.plotting.log_spaced`).
+
+    Returns:
+        The figure: its first ``n`` axes are the panels, in the order of ``res.coord(dim)``,
+        the last is the shared colour bar.
+
+    Raises:
+        ValueError: ``dim`` is not a dimension of ``res``, or another dimension besides
+            learning_rate and epochs is longer than 1 (the message says which to select).
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> import jaxgd
+        >>> from jaxgd.plotting import close
+        >>> res = jaxgd.sweep(jnp.cos, [1.0, 2.0, 3.0], np.linspace(0.01, 1.0, 5), [10, 50])
+        >>> fig = plot_panels(res, "start")
+        >>> [ax.get_title() for ax in fig.axes[:3]]
+        ['Starting guess x₀ = 1', 'Starting guess x₀ = 2', 'Starting guess x₀ = 3']
+        >>> len(fig.axes)  # three panels and one colour bar
+        4
+        >>> close(fig)
+    """
+    values = _values_of(res, dim, "plot_panels")
+    for needed in ("learning_rate", "epochs"):
+        if needed not in res.dims or needed == dim:
+            raise ValueError(
+                f"plot_panels: the result needs a learning_rate and an epochs dimension besides "
+                f"{dim!r} to map; its dimensions are {res.sizes}."
+            )
+    keep = (dim, "learning_rate", "epochs")
+    res = _keep_only(
+        res, keep, "plot_panels", _example(res, [d for d in res.dims if d not in keep])
+    )
+    res = res.to_numpy()
+    axis = res.dims.index(dim)
+    final = np.moveaxis(np.asarray(res.final, np.float64), axis, 0)
+    diverged = np.moveaxis(_diverged(res), axis, 0)
+    if res.dims.index("learning_rate") > res.dims.index("epochs"):
+        final, diverged = final.transpose(0, 2, 1), diverged.transpose(0, 2, 1)
+    lo, hi = color_limits(np.where(diverged, np.nan, final), vmin=vmin, vmax=vmax, robust=robust)
+    n = len(values)
+    if ncols is not None and (not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1):
+        raise ValueError(f"plot_panels: ncols must be a whole number >= 1; got {ncols!r}.")
+    # Rows as even as they can be, 4 panels at most: 5 panels are 3 + 2, not 4 + 1.
+    cols = math.ceil(n / math.ceil(n / 4)) if ncols is None else min(ncols, n)
+    rows = math.ceil(n / cols)
+    fig, grid = _subplots(
+        rows, cols, figsize=(3.6 * cols + 1.2, 3.3 * rows + 0.8), squeeze=False, sharey=True
+    )
+    axes = grid.ravel()
+    mappables, bars = [], []
+    outline_label = "" if target is None else f"within {tol:g} of x = {target:g}"
+    for i, (ax, value) in enumerate(zip(axes, values, strict=False)):
+        bar = rate_epochs_map(
+            ax,
+            final[i],
+            res.learning_rates,
+            res.epochs,
+            label="Final guess x",
+            vmin=lo,
+            vmax=hi,
+            bad=diverged[i],
+            outline=None if target is None else np.abs(final[i] - target) <= tol,
+            outline_label=outline_label,
+            rate_scale=rate_scale,
+            epochs_scale=epochs_scale,
+        )
+        mappables.append(bar.mappable)
+        bars.append(bar)
+        ax.set_title(_label(dim, value))
+        if i % cols:
+            ax.set_ylabel("")
+    for ax in axes[n:]:
+        ax.remove()
+    # One colour bar for all: the limits are shared, so one says it for every panel.
+    for bar in bars:
+        bar.remove()
+    shown = final[~diverged]
+    below, above = bool((shown < lo).any()), bool((shown > hi).any())
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}.get(
+        (below, above), "both"
+    )
+    fig.colorbar(mappables[0], ax=list(axes[:n]), label="Final guess x", extend=extend)
+    fig.suptitle(title if title is not None else f"Where descent ends, one panel per {dim}")
+    _footer(fig, _precision(res.final))
+    return fig
+
+
+def plot_ends(
+    res: SweepResult,
+    dim: str,
+    *,
+    learning_rate: float | None = None,
+    epochs: int | None = None,
+    minima: Minima | None = None,
+    tol: float = 1e-3,
+    title: str | None = None,
+) -> Figure:
+    """Where the runs from the given starts end, one line per value of ``dim``.
+
+    The notebook's Experiment 1 (the final guess against the start) for several optimisers,
+    hyperparameter values or params at once: starts on x, final guesses on y. With ``minima``
+    each minimum is a dashed line (the global one green) and the legend counts, per value,
+    the starts that ended within ``tol`` of the global minimum. Diverged runs are red crosses
+    on the x axis, counted in the legend.
+
+    Args:
+        res: a sweep with the dimensions ``dim`` and ``"start"``; the learning rate and the
+            epoch count are picked with ``learning_rate`` and ``epochs`` where they are
+            dimensions longer than 1; any other dimension must have length 1 or be selected.
+        dim: the dimension to draw one line per value of, e.g. ``"optimizer"``.
+        learning_rate: the rate to draw, a coordinate of ``res`` (exact, as
+            :meth:`~jaxgd.SweepResult.sel`).
+        epochs: the epoch count to draw; by default the largest.
+        minima: the local minima of f (e.g. from :func:`jaxgd.minima.find_minima_reached`).
+        tol: distance within which a run counts as having reached a minimum.
+        title: the axes title; by default says which rate and epoch count.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: ``dim`` is not a dimension of ``res``, or a dimension besides it and the
+            start is longer than 1 and not picked (the message says which).
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> import jaxgd
+        >>> from jaxgd.plotting import close
+        >>> res = jaxgd.sweep(jnp.cos, np.linspace(1.0, 5.0, 9), [0.1, 0.5], [10, 100])
+        >>> fig = plot_ends(res, "learning_rate")
+        >>> fig.axes[0].get_title()
+        'Where each start ends after 100 epochs'
+        >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        ['Learning rate = 0.1', 'Learning rate = 0.5']
+        >>> close(fig)
+    """
+    from matplotlib.lines import Line2D
+
+    values = _values_of(res, dim, "plot_ends")
+    if dim == "start" or "start" not in res.dims:
+        raise ValueError(
+            f"plot_ends: the result needs a start dimension besides {dim!r}; its dimensions "
+            f"are {res.sizes}."
+        )
+    fixed = []
+    if "epochs" in res.dims and dim != "epochs":
+        counts = np.asarray(res.epochs)
+        chosen = int(counts.max()) if epochs is None else epochs
+        res = res.sel(epochs=chosen)
+        fixed.append(f"after {chosen} epochs")
+    if "learning_rate" in res.dims and dim != "learning_rate":
+        if learning_rate is not None:
+            res = res.sel(learning_rate=learning_rate)
+        elif res.sizes["learning_rate"] == 1:
+            res = res.isel(learning_rate=0)
+        else:
+            raise ValueError(
+                "plot_ends: the result has "
+                f"{res.sizes['learning_rate']} learning rates; pick one with learning_rate=, "
+                f"e.g. learning_rate={float(np.asarray(res.learning_rates).max()):g}."
+            )
+    if np.ndim(res.learning_rates) == 0 and dim != "learning_rate":
+        fixed.insert(0, f"at learning rate {float(res.learning_rates):g}")
+    keep = (dim, "start")
+    res = _keep_only(res, keep, "plot_ends", _example(res, [d for d in res.dims if d not in keep]))
+    res = res.to_numpy()
+    axis = res.dims.index(dim)
+    final = np.asarray(res.final, np.float64)
+    diverged = _diverged(res)
+    if axis != 0:
+        final, diverged = final.T, diverged.T
+    x = np.asarray(res.starts, np.float64)
+    order = np.argsort(x)
+    fig, ax = _subplots(figsize=(10.0, 5.0))
+    best = _global_set(minima)
+    handles: list[Any] = []
+    if minima is not None:
+        colors = _minimum_colors(minima)
+        for i, color in colors.items():
+            kind = "global minimum" if i in best else "local minimum"
+            ax.axhline(float(minima.x[i]), color=color, linestyle="--", linewidth=1, zorder=0)
+            if i in best:
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        color=color,
+                        linestyle="--",
+                        label=f"{kind} x = {float(minima.x[i]):.5g}",
+                    )
+                )
+    lost = 0
+    for k, value in enumerate(values):
+        color = _LINE_COLORS[k % len(_LINE_COLORS)]
+        ok = ~diverged[k][order]
+        y = np.where(ok, final[k][order], np.nan)
+        label = _label(dim, value)
+        if minima is not None and best:
+            at = nearest_minimum(np.where(diverged[k], np.nan, final[k]), minima, tol=tol)
+            hit = int(np.isin(at, list(best)).sum())
+            label += f": {hit} of {x.size} starts at the global minimum"
+        if diverged[k].any():
+            label += f", {int(diverged[k].sum())} diverged"
+            lost += int(diverged[k].sum())
+            ax.plot(x[diverged[k]], np.zeros(int(diverged[k].sum())), "x", color="tab:red")
+        marker = _MARKERS[k % len(_MARKERS)]
+        (line,) = ax.plot(
+            x[order],
+            y,
+            f"{marker}-",
+            color=color,
+            markersize=4,
+            linewidth=1,
+            alpha=0.8,
+            label=label,
+        )
+        handles.append(line)
+    if lost:
+        handles.append(Line2D([], [], color="tab:red", marker="x", linestyle="", label="diverged"))
+    ax.set(xlabel=_LABEL["start"], ylabel="Final guess x")
+    ax.set_title(title if title is not None else "Where each start ends " + ", ".join(fixed))
+    ax.legend(handles=handles, fontsize="small", framealpha=0.9)
+    _footer(fig, _precision(res.final))
+    return fig
+
+
+def plot_basins_along(
+    res: SweepResult,
+    dim: str,
+    minima: Minima | Sequence[Minima],
+    *,
+    tol: float = 1e-3,
+    title: str | None = None,
+    scale: str | None = None,
+) -> Figure:
+    """Which minimum each start reaches, and the share that reach the global one, per value.
+
+    Left, one row per value of ``dim`` (e.g. ``"param"``, the ``a`` of ``exp(-a x²)``): each
+    start is a dot at its x₀, green where it ended within ``tol`` of a global minimum, orange
+    at another minimum, an open grey circle at none yet, a red cross where it diverged; the
+    minima of that row are black ticks. Where the colours change along a row are the
+    boundaries of the basins. Right: the fraction of starts that reached a global minimum,
+    against the value.
+
+    Args:
+        res: a sweep with the dimensions ``dim`` and ``"start"``; every other dimension must
+            have length 1 or be selected first (e.g. ``res.sel(learning_rate=0.01,
+            epochs=1000)``).
+        dim: the dimension along which f changes (or the optimiser, or a hyperparameter).
+        minima: the minima of f, one :class:`~jaxgd.minima.Minima` per value of ``dim`` in
+            its order (f differs per param), or one for all.
+        tol: distance within which a run counts as having reached a minimum.
+        title: the figure's title.
+        scale: ``"linear"`` or ``"log"`` for the value axis of the right panel; by default
+            log where the values are log-spaced. Ignored for names (optimisers).
+
+    Returns:
+        The figure: the rows' axes, then the fractions' axes.
+
+    Raises:
+        ValueError: ``dim`` is not a dimension, another one is longer than 1, or the number
+            of ``minima`` differs from the number of values.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import jax.numpy as jnp, numpy as np
+        >>> import jaxgd
+        >>> from jaxgd.plotting import close
+        >>> def f(x):
+        ...     return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+        >>> res = jaxgd.sweep(f, np.linspace(-5, 5, 21), [0.01, 0.1], 500)
+        >>> minima = jaxgd.find_minima_reached(f, res.final, (-7.0, 7.0))
+        >>> fig = plot_basins_along(res, "learning_rate", minima)
+        >>> fig.axes[1].get_ylabel()
+        'Share of starts at the global minimum'
+        >>> close(fig)
+    """
+    from matplotlib.lines import Line2D
+
+    from jaxgd.analysis import global_minima
+
+    values = _values_of(res, dim, "plot_basins_along")
+    if dim == "start" or "start" not in res.dims:
+        raise ValueError(
+            f"plot_basins_along: the result needs a start dimension besides {dim!r}; its "
+            f"dimensions are {res.sizes}."
+        )
+    keep = (dim, "start")
+    res = _keep_only(
+        res, keep, "plot_basins_along", _example(res, [d for d in res.dims if d not in keep])
+    )
+    res = res.to_numpy()
+    many = not hasattr(minima, "x")
+    found = list(minima) if many else [minima] * len(values)
+    if len(found) != len(values):
+        raise ValueError(
+            f"plot_basins_along: minima must be one Minima, or one per value of {dim!r} "
+            f"({len(values)}); got {len(found)}."
+        )
+    final = np.asarray(res.final, np.float64)
+    diverged = _diverged(res)
+    if res.dims.index(dim) != 0:
+        final, diverged = final.T, diverged.T
+    x = np.asarray(res.starts, np.float64)
+    fig, (left, right) = _subplots(
+        1, 2, figsize=(12.0, 0.45 * len(values) + 3.0), width_ratios=[3, 1]
+    )
+    share = np.zeros(len(values))
+    rows = np.arange(len(values))
+    for k in rows:
+        m = found[k]
+        at = nearest_minimum(np.where(diverged[k], np.nan, final[k]), m, tol=tol)
+        best = np.isin(at, global_minima(m))
+        other = (at >= 0) & ~best
+        none = (at < 0) & ~diverged[k]
+        share[k] = best.mean()
+        y = np.full(x.size, float(k))
+        left.plot(x[best], y[best], "o", color="tab:green", markersize=4)
+        left.plot(x[other], y[other], "o", color="tab:orange", markersize=4)
+        left.plot(x[none], y[none], "o", mfc="none", mec="0.55", markersize=4)
+        left.plot(x[diverged[k]], y[diverged[k]], "x", color="tab:red", markersize=4)
+        inner = np.asarray(m.x, np.float64)[~np.asarray(m.at_boundary)]
+        lo, hi = x.min(), x.max()
+        inner = inner[(inner >= lo) & (inner <= hi)]
+        left.plot(inner, np.full(inner.size, k + 0.35), "|", color="black", markersize=7)
+    left.set_yticks(rows, [_label(dim, v).removeprefix(f"{dim} = ") for v in values])
+    left.set(xlabel=_LABEL["start"], ylabel=dim)
+    left.set_title("Where each start ends")
+    left.legend(
+        handles=[
+            Line2D([], [], marker="o", linestyle="", color="tab:green", label="global minimum"),
+            Line2D([], [], marker="o", linestyle="", color="tab:orange", label="another minimum"),
+            Line2D([], [], marker="o", linestyle="", mfc="none", mec="0.55", label="none yet"),
+            Line2D([], [], marker="x", linestyle="", color="tab:red", label="diverged"),
+            Line2D([], [], marker="|", linestyle="", color="black", label="minima of f"),
+        ],
+        fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(0.0, -0.12),
+        ncols=5,
+        frameon=False,
+    )
+    numeric = not isinstance(values[0], str | np.str_)
+    if numeric:
+        v = np.asarray(values, np.float64)
+        right.plot(v, share, "o-", color="tab:green")
+        right.set_xscale(_scale("scale", scale, v))
+        right.set_xlabel(dim)
+    else:
+        right.plot(rows, share, "o-", color="tab:green")
+        right.set_xticks(rows, [str(v) for v in values], rotation=45)
+    right.set_ylim(-0.03, 1.03)
+    right.set_ylabel("Share of starts at the global minimum")
+    right.set_title("Success fraction")
+    if title is not None:
+        fig.suptitle(title)
+    _footer(fig, _precision(res.final))
+    return fig

@@ -1,0 +1,269 @@
+"""The experiments on the new axes (optimisers, a parameter of f), run in-process on small grids.
+
+Numbers in the summaries are checked against optax's own update loop and against descent
+written out here, not against the sweep that produced them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+import jaxgd
+from benchmarks.optimizers import by_hand_host
+from experiments import function_family, optimizers
+
+PNG = b"\x89PNG\r\n\x1a\n"
+GLOBAL = -1.42887  # the notebook's f: its global minimum
+HERE = "tests.test_experiments_axes"
+
+SMALL_OPT = ["--starts", "-5", "5", "6", "--learning-rates", "0.01", "0.1", "4",
+             "--epochs", "10", "300", "4"]  # fmt: skip
+SMALL_FAM = ["--params", "0.01", "0.05", "0.5", "--repeats", "12", "--epochs", "400"]
+
+
+def tilted_family(x, theta):
+    """x^4 - 2x^2 + theta*x: two wells, the one against the tilt deeper."""
+    return x**4 - 2.0 * x**2 + theta * x
+
+
+tilted_family.domain = (-2.0, 2.0)
+
+
+def numpy_family(x, theta):
+    return np.sin(x) * np.exp(-theta * x**2)
+
+
+def of_x_alone(x):
+    return jnp.sin(x)
+
+
+@pytest.fixture(autouse=True)
+def _no_figures_left():
+    before = set(plt.get_fignums())
+    yield
+    assert set(plt.get_fignums()) == before
+
+
+def run(module, argv, out, capsys):
+    code = module.main([*argv, "--out", str(out)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def f(x):
+    return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+
+
+# -- experiments.optimizers ----------------------------------------------------------------------
+
+
+def test_optimizers_prints_each_share_as_optax_computes_it(tmp_path, capsys, x64):
+    code, out, err = run(optimizers, [*SMALL_OPT, "--x64"], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    for name in ("optimizers_maps", "optimizers_ends"):
+        path = tmp_path / f"{name}.png"
+        assert path.read_bytes()[:8] == PNG and f"wrote {path}" in out
+    assert "5 optimizers (sgd, momentum, nesterov, rmsprop, adam) x 6 starts" in out
+    assert "cells from one sweep" in out
+    starts = np.linspace(-5, 5, 6)
+    rates = np.linspace(0.01, 0.1, 4)
+    epochs = np.round(np.linspace(10, 300, 4)).astype(int)
+    for name, make in optimizers.OPTIMIZERS.items():
+        final = by_hand_host(f, make, starts, rates, epochs)[0]  # (start, rate, epochs)
+        there = np.abs(final - GLOBAL) <= 1e-3
+        line = re.search(rf"^  {name} +(\d+) of 24 .*$", out, re.MULTILINE)
+        assert line, out
+        assert int(line.group(1)) == int(there[:, :, -1].sum())
+        per_rate = there[:, :, -1].sum(axis=0)
+        if per_rate.max() == 0:
+            assert "no rate gets any start there" in line.group(0)
+            continue
+        best = re.search(r"best rate (\S+): (\d+) of 6 starts, all of them there at (\d+) epoch",
+                         line.group(0))  # fmt: skip
+        r = int(np.argmin(np.abs(rates - float(best.group(1)))))
+        assert per_rate[r] == per_rate.max() == int(best.group(2))
+        done = there[:, r, -1]
+        settled = (there[:, r, :] | ~done[:, None]).all(axis=0)
+        assert int(best.group(3)) == epochs[settled].min()
+
+
+def test_optimizers_subset_and_save(tmp_path, capsys):
+    argv = [*SMALL_OPT, "--optimizers", "adam", "sgd", "--save", str(tmp_path / "res")]
+    code, out, err = run(optimizers, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "2 optimizers (adam, sgd)" in out
+    res = jaxgd.load(tmp_path / "res.npz")
+    assert res.dims[:2] == ("optimizer", "start")
+    assert list(res.coord("optimizer")) == ["adam", "sgd"]
+    assert res.sizes["start"] == 7  # the maps' start, then the grid's 6
+    assert float(res.starts[0]) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--optimizers", "adagrad"], "--optimizers: no optimiser named 'adagrad'; choose from"),
+        (["--optimizers", "sgd", "sgd"], "--optimizers: 'sgd' is given twice"),
+        (["--start", "abc"], "--start: expected a number, got 'abc'"),
+        (["--learning-rates", "0.1", "0.01", "3"], "--learning-rates: LO must not exceed HI"),
+        (["--function", "nope"], "--function 'nope': not a built-in function"),
+        (["--epochs", "100"], "--epochs: expected LO HI N"),
+    ],
+)
+def test_optimizers_bad_flags_exit_2_in_one_line(argv, message, tmp_path, capsys):
+    code, out, err = run(optimizers, argv, tmp_path, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+# -- experiments.function_family -----------------------------------------------------------------
+
+
+def _reference_share(theta, starts, lr, epochs, target, tol=1e-3):
+    """Descent on the family written out with its derivative by hand, in float64."""
+    x = np.asarray(starts, np.float64)
+    for _ in range(epochs):
+        e = np.exp(-theta * x**2)
+        x = x - lr * (np.cos(x) * e - 2.0 * theta * x * np.sin(x) * e)
+    return float(np.mean(np.abs(x - target) <= tol))
+
+
+def test_function_family_prints_the_minima_and_share_per_a(tmp_path, capsys, x64):
+    code, out, err = run(function_family, [*SMALL_FAM, "--x64"], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    path = tmp_path / "function_family.png"
+    assert path.read_bytes()[:8] == PNG and f"wrote {path}" in out
+    assert "3 values of theta x 12 random starts (seed 0)" in out
+    assert "36 runs from one sweep" in out
+    starts = jax.random.uniform(jax.random.key(0), (12,), jnp.float64, -2 * np.pi, 2 * np.pi)
+    for a in (0.01, 0.05, 0.5):
+        line = re.search(rf"^ +{a:g} +([\d.]+)% +(\d+) minima: (.*)$", out, re.MULTILINE)
+        assert line, out
+        listed = [float(v.rstrip("*")) for v in line.group(3).split(", ")]
+        best = [float(v.rstrip("*")) for v in line.group(3).split(", ") if v.endswith("*")]
+        assert len(best) == 1 and len(listed) == int(line.group(2))
+        # f' = e^{-a x^2} (cos x - 2 a x sin x) vanishes at every minimum listed.
+        x = np.asarray(listed)
+        assert np.abs(np.cos(x) - 2 * a * x * np.sin(x)).max() < 1e-3
+        expected = _reference_share(a, starts, 0.01, 400, best[0])
+        assert float(line.group(1)) == pytest.approx(100 * expected, abs=0.051)
+
+
+def test_function_family_takes_a_users_family(tmp_path, capsys):
+    argv = ["--function", f"{HERE}:tilted_family", "--params", "-0.5", "0", "0.5",
+            "--repeats", "10", "--epochs", "300", "--save", str(tmp_path / "fam")]  # fmt: skip
+    code, out, err = run(function_family, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"f: {HERE}:tilted_family (x^4 - 2x^2 + theta*x")
+    assert "drawn uniformly from [-2, 2]" in out
+    res = jaxgd.load(tmp_path / "fam.npz")
+    assert res.dims[0] == "param"
+    np.testing.assert_allclose(res.coord("param"), [-0.5, 0.0, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--function", "nope"], "--function 'nope': not a family"),
+        (["--function", f"{HERE}:numpy_family"], "calling f(x, theta) on two scalars failed"),
+        (["--function", f"{HERE}:nope"], "has no attribute 'nope'"),
+        (["--params", "0.1", "x"], "--params: expected a number, got 'x'"),
+        (["--repeats", "0"], "--repeats: expected a whole number >= 1"),
+        (["--learning-rate", "-1"], "--learning-rate: must be >= 0"),
+    ],
+)
+def test_function_family_bad_flags_exit_2_in_one_line(argv, message, tmp_path, capsys):
+    code, out, err = run(function_family, argv, tmp_path, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize("spec", ["double_well", f"{HERE}:of_x_alone"])
+def test_function_family_says_a_function_of_x_alone_has_nothing_to_vary(spec, tmp_path, capsys):
+    code, out, err = run(function_family, ["--function", spec], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out == (
+        f"nothing to run: --function {spec} is a function of x alone; this experiment varies a "
+        "parameter of f: give a family f(x, theta) as module:attr (or notebook)\n"
+    )
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_the_listing_names_both(capsys):
+    listing = importlib.import_module("experiments.__main__")
+    assert listing.main([]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^  optimizers +Optimisers side by side", out, re.MULTILINE)
+    assert re.search(r"^  function_family +A family of functions", out, re.MULTILINE)
+
+
+# -- the benchmark's hand-written loop is what the sweep computes ---------------------------------
+
+
+@pytest.mark.parametrize("name", ["adam", "momentum"])
+def test_benchmark_by_hand_loop_equals_the_sweep(name, x64):
+    from benchmarks import optimizers as bench
+
+    s, r, e = np.linspace(-5, 5, 5), np.array([0.01, 0.1]), np.array([7, 0, 30, 7])
+    make = bench.OPTIMIZERS[name]
+    mine = bench.by_hand_host(bench.f, make, s, r, e)
+    res = jaxgd.sweep(bench.f, s, r, e, optimizer=make, fast_math=False)
+    np.testing.assert_allclose(mine[0], res.final, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mine[1], res.value, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(mine[2], res.diverged)
+
+
+def test_benchmark_quick_prints_its_table(capsys, monkeypatch):
+    from benchmarks import optimizers as bench
+
+    tiny = bench.Grid(np.linspace(-5, 5, 4, dtype=np.float32),
+                      np.array([0.01, 0.1], np.float32), np.array([5, 20], np.int32))  # fmt: skip
+    monkeypatch.setattr(bench, "grid", lambda quick: tiny)
+    assert bench.main(["--quick", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| adam | by hand: vmap of optax loop |" in out
+    assert "| plain descent | optimizer=None |" in out and "bit for bit" in out
+    assert "| momentum | jaxgd.sweep, fast_math=False |" in out
+    assert out.count("\n| ") == 9  # header, rule and seven rows
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "free", "flags"),
+    [
+        # 96 cells of the grid flags fit in 20 kB (half of it), 5 x 7 x 4 x 4 = 560 do not.
+        (optimizers, SMALL_OPT, 20_000, "--optimizers, --starts, --learning-rates, --epochs: 560"),
+        # 12 repeats fit in 2 kB, 3 params x 12 repeats do not.
+        (function_family, SMALL_FAM, 2_000, "--params, --repeats: 36"),
+    ],
+)
+def test_an_extra_axis_counts_in_the_memory_check(
+    module, argv, free, flags, tmp_path, capsys, monkeypatch
+):
+    from jaxgd import cli
+
+    monkeypatch.setattr(cli, "available_host_memory", lambda: free)
+    code, out, err = run(module, argv, tmp_path, capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {flags} runs need about") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spec", ["double_well", "tests.fixtures_userfunc:wavy"])
+def test_optimizers_on_another_function(spec, tmp_path, capsys):
+    argv = ["--starts", "-1", "1", "3", "--learning-rates", "0.01", "0.1", "3", "--epochs",
+            "10", "100", "2", "--optimizers", "sgd", "adam", "--function", spec]  # fmt: skip
+    code, out, err = run(optimizers, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"f: {spec} (")
+    assert re.search(r"^  sgd +\d+ of 9 ", out, re.MULTILINE)
+    assert re.search(r"^  adam +\d+ of 9 ", out, re.MULTILINE)

@@ -1,0 +1,166 @@
+"""Panels along one dimension: one shared colour scale, the right data in each panel, errors
+that say which dimension to select."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+import jaxgd
+from jaxgd import plotting
+
+
+def f(x):
+    return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+
+
+STARTS = np.array([-3.0, 0.0, 1.6])
+RATES = np.linspace(0.01, 0.1, 4)
+EPOCHS = np.array([10, 100, 300])
+
+
+@pytest.fixture(autouse=True)
+def _close_all():
+    before = set(plt.get_fignums())
+    yield
+    for n in set(plt.get_fignums()) - before:
+        plt.close(n)
+
+
+@pytest.fixture(scope="module")
+def res():
+    return jaxgd.sweep(f, STARTS, RATES, EPOCHS).to_numpy()
+
+
+def _mesh(ax):
+    from matplotlib.collections import QuadMesh
+
+    return next(c for c in ax.collections if isinstance(c, QuadMesh))
+
+
+def test_panels_share_one_colour_scale_and_show_each_value(res):
+    fig = plotting.plot_panels(res, "start")
+    panels = fig.axes[: STARTS.size]
+    limits = {_mesh(ax).get_clim() for ax in panels}
+    assert len(limits) == 1  # one scale for every panel
+    lo, hi = limits.pop()
+    expected = plotting.color_limits(res.final)
+    assert (lo, hi) == pytest.approx(expected)
+    assert len(fig.axes) == STARTS.size + 1  # one colour bar for all
+    for ax, x0 in zip(panels, STARTS, strict=True):
+        shown = np.asarray(_mesh(ax).get_array()).reshape(EPOCHS.size, RATES.size)
+        np.testing.assert_allclose(shown.T, res.sel(start=x0).final)
+        assert ax.get_title() == f"Starting guess x₀ = {x0:g}"
+
+
+def test_panels_take_given_limits_rows_and_a_target(res):
+    fig = plotting.plot_panels(res, "start", vmin=-2.0, vmax=5.0, ncols=2, target=-1.42887)
+    assert _mesh(fig.axes[0]).get_clim() == (-2.0, 5.0)
+    gs = fig.axes[0].get_subplotspec().get_gridspec()
+    assert (gs.nrows, gs.ncols) == (2, 2)
+    # The target's outline is drawn where some cells reached it and some did not.
+    assert any(ax.get_legend() is not None for ax in fig.axes[:3])
+
+
+def test_panels_need_the_other_dimensions_selected(res):
+    with pytest.raises(
+        ValueError, match=r"select one value of each first, e.g. res.sel\(epochs=300\)"
+    ):
+        plotting.plot_basins_along(res, "learning_rate", [])
+    with pytest.raises(ValueError, match="needs a learning_rate and an epochs dimension"):
+        plotting.plot_panels(res, "epochs")
+    with pytest.raises(ValueError, match="dim must name one of the result's dimensions"):
+        plotting.plot_panels(res, "optimizer")
+    with pytest.raises(ValueError, match="ncols"):
+        plotting.plot_panels(res, "start", ncols=0)
+
+
+def test_ends_draw_one_line_per_value_with_the_final_guesses(res):
+    minima = jaxgd.find_minima_reached(f, res.final, (-7.0, 7.0))
+    fig = plotting.plot_ends(res, "learning_rate", epochs=300, minima=minima)
+    ax = fig.axes[0]
+    lines = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]
+    assert len(lines) == RATES.size
+    for line, rate in zip(lines, RATES, strict=True):
+        np.testing.assert_allclose(line.get_xdata(), np.sort(STARTS))
+        expected = res.sel(learning_rate=rate, epochs=300).final
+        np.testing.assert_allclose(line.get_ydata(), expected[np.argsort(STARTS)])
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    at_global = np.abs(res.sel(epochs=300).final - -1.42887) <= 1e-3
+    for rate, n in zip(RATES, at_global.sum(axis=0), strict=True):
+        assert f"Learning rate = {rate:g}: {n} of 3 starts at the global minimum" in texts
+    assert ax.get_title() == "Where each start ends after 300 epochs"
+
+
+def test_ends_ask_for_a_rate_when_there_are_several(res):
+    with pytest.raises(ValueError, match="pick one with learning_rate="):
+        plotting.plot_ends(res, "epochs")
+    fig = plotting.plot_ends(res, "epochs", learning_rate=RATES[1])
+    assert fig.axes[0].get_title() == f"Where each start ends at learning rate {RATES[1]:g}"
+    with pytest.raises(ValueError, match="needs a start dimension"):
+        plotting.plot_ends(res, "start")
+
+
+def test_basins_along_say_where_each_start_ends_and_the_share(res):
+    r = res.sel(epochs=300)
+    minima = jaxgd.find_minima_reached(f, r.final, (-7.0, 7.0))
+    fig = plotting.plot_basins_along(r, "learning_rate", minima)
+    left, right = fig.axes[:2]
+    share = right.get_lines()[0].get_ydata()
+    expected = (np.abs(r.final - -1.42887) <= 1e-3).mean(axis=0)
+    np.testing.assert_allclose(share, expected)
+    green = [ln for ln in left.get_lines() if ln.get_color() == "tab:green"]
+    assert sum(ln.get_xdata().size for ln in green) == int((expected * STARTS.size).sum())
+    with pytest.raises(ValueError, match="one per value"):
+        plotting.plot_basins_along(r, "learning_rate", [minima])
+
+
+@pytest.fixture(scope="module")
+def by_optimizer():
+    """A sweep with an "optimizer" dimension, from optax's own loop (benchmarks.optimizers)."""
+    import optax
+
+    from benchmarks.optimizers import by_hand_host
+
+    makers = {"sgd": optax.sgd, "adam": optax.adam}
+    out = [by_hand_host(f, m, STARTS, RATES, EPOCHS) for m in makers.values()]
+    final, value, diverged = (np.stack(a) for a in zip(*out, strict=True))
+    return jaxgd.SweepResult(
+        final,
+        value,
+        diverged,
+        STARTS.astype(final.dtype),
+        RATES.astype(final.dtype),
+        EPOCHS,
+        dims=("optimizer", "start", "learning_rate", "epochs"),
+        optimizers=tuple(makers),
+    )
+
+
+def test_panels_along_the_optimizer_dimension(by_optimizer):
+    with pytest.raises(ValueError, match=r"e.g. res.sel\(start=1.6\)"):
+        plotting.plot_panels(by_optimizer, "optimizer")
+    fig = plotting.plot_panels(by_optimizer.sel(start=0.0), "optimizer")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["sgd", "adam"]
+    shown = np.asarray(_mesh(fig.axes[1]).get_array()).reshape(EPOCHS.size, RATES.size)
+    np.testing.assert_allclose(shown.T, by_optimizer.final[1, 1])
+    assert len({_mesh(ax).get_clim() for ax in fig.axes[:2]}) == 1
+
+
+def test_ends_and_basins_along_the_optimizer_dimension(by_optimizer):
+    fig = plotting.plot_ends(by_optimizer, "optimizer", learning_rate=RATES[-1])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["sgd", "adam"]
+    assert (
+        fig.axes[0].get_title()
+        == f"Where each start ends at learning rate {RATES[-1]:g}, after 300 epochs"
+    )
+    r = by_optimizer.sel(learning_rate=RATES[-1], epochs=300)
+    minima = jaxgd.find_minima_reached(f, r.final, (-7.0, 7.0))
+    fig = plotting.plot_basins_along(r, "optimizer", minima)
+    assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["sgd", "adam"]
