@@ -226,10 +226,14 @@ def _raised_by_f(
     e: Exception, name: str, dtype: np.dtype, shape: tuple[int, ...] = ()
 ) -> TypeError:
     return TypeError(
-        f"{name} raised {type(e).__name__} while being traced on {_x_kind(shape)} of "
-        f"{dtype}: {_sentence(e)} Check that it computes one number from x with jax.numpy: "
+        f"{name} raised {type(e).__name__} while being traced on {_traced_on(shape, dtype)}: "
+        f"{_sentence(e)} Check that it computes one number from x with jax.numpy: "
         f"calling it on {_example(shape, dtype)} shows where the error happens."
     )
+
+
+def _traced_on(shape: tuple[int, ...], dtype: np.dtype) -> str:
+    return f"a scalar {dtype} x" if shape == () else f"x of shape {shape} and {dtype}"
 
 
 def _x_kind(shape: tuple[int, ...]) -> str:

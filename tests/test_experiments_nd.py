@@ -114,15 +114,9 @@ def test_users_own_function(tmp_path, capsys):
     np.testing.assert_allclose(got, roots[[0, 2]], rtol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SweepResult.save does not write the 'coord' dimension yet",
-    raises=ValueError,
-)
 def test_save_writes_the_sweep(tmp_path):
     module = importlib.import_module("experiments.basin_map")
     argv = [*SMALL["basin_map"], "--save", str(tmp_path / "res"), "--out", str(tmp_path)]
-    # Unwrapped: the error itself is what this test waits on.
     before = set(plt.get_fignums())
     try:
         assert module.main.__wrapped__(argv) == 0
