@@ -9,6 +9,21 @@ import pytest
 from tests.helpers import CompileCounter
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_compilation_cache(tmp_path_factory):
+    """Experiments run by the tests (in subprocesses too) keep compiled programs in a folder
+    of this session, never in the user's cache folder."""
+    import os
+
+    saved = os.environ.get("JAXGD_CACHE_DIR")
+    os.environ["JAXGD_CACHE_DIR"] = str(tmp_path_factory.mktemp("jaxgd-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("JAXGD_CACHE_DIR", None)
+    else:
+        os.environ["JAXGD_CACHE_DIR"] = saved
+
+
 @pytest.fixture
 def x64():
     """Run the test with float64 enabled (references are float64)."""
