@@ -25,6 +25,7 @@ from experiments import function_family, optimizers
 PNG = b"\x89PNG\r\n\x1a\n"
 GLOBAL = -1.42887  # the notebook's f: its global minimum
 HERE = "tests.test_experiments_axes"
+OPTS = optimizers.OPTIMIZERS
 
 SMALL_OPT = ["--starts", "-5", "5", "6", "--learning-rates", "0.01", "0.1", "4",
              "--epochs", "10", "300", "4"]  # fmt: skip
@@ -67,9 +68,11 @@ def f(x):
 # -- experiments.optimizers ----------------------------------------------------------------------
 
 
-def test_optimizers_prints_each_share_as_optax_computes_it(tmp_path, capsys, x64):
+def test_optimizers_prints_each_share_as_optax_computes_it(tmp_path, capsys):
+    # --x64 switches float64 on for the run only; the references below ask for it themselves.
     code, out, err = run(optimizers, [*SMALL_OPT, "--x64"], tmp_path, capsys)
     assert (code, err) == (0, "")
+    assert not jax.config.jax_enable_x64
     for name in ("optimizers_maps", "optimizers_ends"):
         path = tmp_path / f"{name}.png"
         assert path.read_bytes()[:8] == PNG and f"wrote {path}" in out
@@ -78,8 +81,9 @@ def test_optimizers_prints_each_share_as_optax_computes_it(tmp_path, capsys, x64
     starts = np.linspace(-5, 5, 6)
     rates = np.linspace(0.01, 0.1, 4)
     epochs = np.round(np.linspace(10, 300, 4)).astype(int)
-    for name, make in optimizers.OPTIMIZERS.items():
-        final = by_hand_host(f, make, starts, rates, epochs)[0]  # (start, rate, epochs)
+    with jax.enable_x64(True):
+        finals = {n: by_hand_host(f, m, starts, rates, epochs)[0] for n, m in OPTS.items()}
+    for name, final in finals.items():  # final: (start, rate, epochs)
         there = np.abs(final - GLOBAL) <= 1e-3
         line = re.search(rf"^  {name} +(\d+) of 24 .*$", out, re.MULTILINE)
         assert line, out
@@ -139,14 +143,17 @@ def _reference_share(theta, starts, lr, epochs, target, tol=1e-3):
     return float(np.mean(np.abs(x - target) <= tol))
 
 
-def test_function_family_prints_the_minima_and_share_per_a(tmp_path, capsys, x64):
+def test_function_family_prints_the_minima_and_share_per_a(tmp_path, capsys):
     code, out, err = run(function_family, [*SMALL_FAM, "--x64"], tmp_path, capsys)
     assert (code, err) == (0, "")
+    assert not jax.config.jax_enable_x64
     path = tmp_path / "function_family.png"
     assert path.read_bytes()[:8] == PNG and f"wrote {path}" in out
     assert "3 values of theta x 12 random starts (seed 0)" in out
     assert "36 runs from one sweep" in out
-    starts = jax.random.uniform(jax.random.key(0), (12,), jnp.float64, -2 * np.pi, 2 * np.pi)
+    with jax.enable_x64(True):
+        key = jax.random.key(0)
+        starts = np.asarray(jax.random.uniform(key, (12,), jnp.float64, -2 * np.pi, 2 * np.pi))
     for a in (0.01, 0.05, 0.5):
         line = re.search(rf"^ +{a:g} +([\d.]+)% +(\d+) minima: (.*)$", out, re.MULTILINE)
         assert line, out
