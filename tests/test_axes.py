@@ -51,12 +51,15 @@ def reference(f, make_tx, starts, rates, epochs, theta=None):
 
 
 # -- optimisers: cell by cell against optax, float64 ---------------------------------------------
-#: Optimisers whose steps are normalised by a running gradient scale: around a minimum they
-#: oscillate with steps of about the learning rate instead of settling, and a last-bit
-#: difference grows along the way. XLA:CPU contracts a * b + c into one fused multiply-add
-#: where its fusion allows (on 4096 random float64 triples, 949 results of a jitted a * b + c
-#: differ from NumPy's), so two programs of the same update differ in the last bit.
-ADAPTIVE = ("rmsprop", "adam")
+#: RMSprop's steps are normalised by a running gradient scale without momentum: around a
+#: minimum it oscillates with steps of about the learning rate instead of settling, and a
+#: last-bit difference grows along the way. XLA:CPU contracts a * b + c into one fused
+#: multiply-add where its fusion allows (on 4096 random float64 triples, 949 results of a
+#: jitted a * b + c differ from NumPy's), so two programs of the same update can differ in the
+#: last bit. Measured here: 147 of RMSprop's 150 cells within 1e-12 (121 bit-equal), the
+#: other 3 within 4.1e-9; every cell of SGD, momentum, Nesterov and Adam within 1e-12 (Adam's
+#: largest relative error 2.6e-16).
+OSCILLATING = ("rmsprop",)
 
 
 @pytest.mark.parametrize("case", CASES[:5], ids=lambda c: c.name)
@@ -71,9 +74,9 @@ def test_every_optimizer_cell_equals_optax_own_loop(case, x64):
         np.testing.assert_array_equal(res.diverged[o], ~ok | ~np.isfinite(res.value[o]))
         got = res.final[o]
         err = (np.abs(got - want) / (1 + np.abs(want)))[ok]
-        if name in ADAPTIVE:
+        if name in OSCILLATING:
             # Most cells to 1e-12; the oscillating ones within what rounding can grow to.
-            assert (err <= 1e-12).mean() >= 0.8, (name, np.sort(err))
+            assert (err <= 1e-12).mean() >= 0.9, (name, np.sort(err))
             assert (err <= 1e-6).all(), (name, err.max())
         else:
             assert (err <= 1e-12).all(), (name, err.max())
