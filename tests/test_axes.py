@@ -217,6 +217,26 @@ def himmelblau_grad(p):
     return np.array([4 * x * a + 2 * b, 2 * a + 4 * y * b])
 
 
+def peaks_np_grad(p):
+    """MATLAB's peaks, differentiated by hand."""
+    x, y = p
+    e1 = np.exp(-(x**2) - (y + 1) ** 2)
+    e2 = np.exp(-(x**2) - y**2)
+    e3 = np.exp(-((x + 1) ** 2) - y**2)
+    inner = x / 5 - x**3 - y**5
+    dx = (
+        3 * e1 * (-2 * (1 - x) - 2 * x * (1 - x) ** 2)
+        - 10 * e2 * ((0.2 - 3 * x**2) - 2 * x * inner)
+        + (2 / 3) * (x + 1) * e3
+    )
+    dy = (
+        3 * (1 - x) ** 2 * e1 * (-2 * (y + 1))
+        - 10 * e2 * (-5 * y**4 - 2 * y * inner)
+        + (2 / 3) * y * e3
+    )
+    return np.array([dx, dy])
+
+
 def bowl(p):
     return 3.0 * p[0] ** 2 + 0.5 * (p[1] - 1.0) ** 2 + p[0] * p[1]
 
@@ -230,10 +250,11 @@ def bowl_grad(p):
     [
         (rosenbrock, rosenbrock_grad, [1e-4, 1e-3]),
         (himmelblau, himmelblau_grad, [1e-3, 0.01]),
+        (jaxgd.functions2d.peaks, peaks_np_grad, [0.01, 0.1]),
         # 1.0 > 2 / lambda_max (~0.32): |x| grows ~5x a step and overflows before 450 steps.
         (bowl, bowl_grad, [0.05, 0.2, 1.0]),
     ],
-    ids=["rosenbrock", "himmelblau", "bowl"],
+    ids=["rosenbrock", "himmelblau", "peaks", "bowl"],
 )
 def test_d_dimensional_sweep_equals_a_hand_written_loop(f, grad, rates, x64):
     starts = np.array([[-1.5, 2.0], [0.0, 0.0], [2.5, -1.0]])
