@@ -453,3 +453,23 @@ def test_divergence_with_an_optimizer_is_flagged_per_cell(x64):
     assert not res.diverged[:, 0].any()
     assert res.diverged[1, 1, 1]
     assert not res.diverged[:, :, 0].any()
+
+
+def test_new_axes_inside_a_callers_jit_equal_the_eager_sweep():
+    def f(p, a):
+        return jnp.sin(p[0]) * jnp.cos(a * p[1]) + 0.1 * (p[0] ** 2 + p[1] ** 2)
+
+    opts = {"momentum": partial(optax.sgd, momentum=0.5), "adam": optax.adam}
+    starts = np.random.default_rng(0).uniform(-2, 2, (5, 2)).astype(np.float32)
+    eager = jaxgd.sweep(
+        f, starts, [0.01, 0.1], [3, 40], optimizer=opts, params=np.array([0.5, 1.5])
+    )
+    run = jax.jit(lambda s, r, th: jaxgd.sweep(f, s, r, [3, 40], optimizer=opts, params=th))
+    traced = run(jnp.asarray(starts), jnp.array([0.01, 0.1]), jnp.array([0.5, 1.5]))
+    assert (
+        traced.dims
+        == eager.dims
+        == ("optimizer", "param", "start", "learning_rate", "epochs", "coord")
+    )
+    np.testing.assert_array_equal(np.asarray(traced.final), eager.final)
+    np.testing.assert_array_equal(np.asarray(traced.diverged), eager.diverged)
