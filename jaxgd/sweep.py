@@ -276,17 +276,7 @@ def sweep(
     )
     point = check_point_function(f, shape_of(starts), dtype, _axes.theta_spec(axes), "starts")
     starts = _as_starts(starts, point, dtype)
-    if point:
-        axes = _axes.prepare(
-            f=f,
-            fast=fast_default,
-            optimizer=optimizer,
-            hyperparams=hyperparams,
-            schedule=schedule,
-            params=params,
-            point=point,
-            dtype=dtype,
-        )
+    axes = dataclasses.replace(axes, point=point)  # the rules do not depend on it
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)
     _axes.check_rules(axes, dtype)
