@@ -3,13 +3,12 @@
 A sweep's runs are lanes, one per (start, learning rate) pair, laid out in rows of 64 (see
 ``jaxgd._run.LANE_ROW``). A call on ``n`` lanes and ``G`` epoch counts holds, on each device:
 
-- two snapshot buffers, of positions and values, ``G + 1`` rows of the lanes each;
-- the snapshots gathered into the caller's order of counts, before their transpose;
-- the call's result: ``final`` and ``value`` of shape (n, G), and the boolean ``diverged``;
+- two snapshot buffers, of positions and values, ``G + 1`` rows of the lanes each: with the
+  boolean ``diverged`` (G, n) they are the call's result (the host reorders while copying);
 - a few arrays of the lanes (positions, rates, a gradient).
 
 While a call runs, the previous call's result waits to be copied to the host, so the budget
-is held against ``n * (G * (8 * itemsize + 2) + 6 * itemsize)`` plus a little fixed space:
+is held against ``n * (G * (4 * itemsize + 2) + 6 * itemsize)`` plus a little fixed space:
 :func:`call_bytes`. Memory is linear in lanes and in epoch counts and independent of the
 counts themselves (the descent is a loop, not a stored trajectory).
 
@@ -115,11 +114,11 @@ def bytes_per_lane(n_epochs: int, itemsize: int, width: int = 1, carry: int = 0)
 
 def _lane_costs(itemsize: int, width: int, carry: int) -> tuple[int, int]:
     """Bytes per lane independent of the epoch counts, and bytes per epoch count."""
-    # Snapshots of positions and values (G + 1 each), the lane's position, gradient and
-    # constants; then per count: the gathered snapshots and the result, twice (the next
-    # call's result while the last one is copied out).
+    # Snapshots of positions and values (G + 1 each: they are the call's results, with
+    # ``diverged``), the lane's position, gradient and constants; per count, the results
+    # twice (the next call's while the last one is copied out).
     fixed = ((width + 1) + 3 * width + 1 + carry) * itemsize
-    per_epoch = (width + 1) * itemsize * 2 + 2 * ((width + 1) * itemsize + 1)
+    per_epoch = 2 * ((width + 1) * itemsize + 1)
     return fixed, per_epoch
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "LANE_ROW",
     "Engine",
     "advance",
+    "calls",
     "derivative",
     "drive",
     "fast_math_for",
@@ -230,45 +231,40 @@ def init(rule: Rule, x: jax.Array, c: dict) -> Any:
     return batched(rule.init)(x, c) if rule.stateful else ()
 
 
-def _cells(a: jax.Array, back: jax.Array) -> jax.Array:
-    """Snapshots ``a`` (G, rows, 64, ...) as (lanes, G, ...), columns in the order ``back``."""
-    a = jnp.take(a, back, axis=0, unique_indices=True, mode="clip")
-    return jnp.moveaxis(a.reshape(back.shape[0], -1, *a.shape[3:]), 0, 1)
-
-
 def _diverged(xs: jax.Array, vs: jax.Array) -> jax.Array:
-    """Where a snapshot's position (any coordinate) or its value is not finite."""
+    """Where a snapshot's position (any coordinate) or its value is not finite: (G, rows, 64)."""
     bad = ~jnp.isfinite(xs[:-1])
     if bad.ndim > vs.ndim:
         bad = bad.any(axis=tuple(range(vs.ndim, bad.ndim)))
     return bad | ~jnp.isfinite(vs[1:])
 
 
-def finish(xs: jax.Array, vs: jax.Array, back: jax.Array) -> tuple[jax.Array, ...]:
-    """``final`` (lanes, G, *point), ``value`` and ``diverged`` (lanes, G), columns in ``back``.
+def finish(xs: jax.Array, vs: jax.Array) -> tuple[jax.Array, ...]:
+    """The snapshots as results, in snapshot-major order and the counts' sorted order.
 
-    A gather of whole slabs on the leading axis, then one transpose, rather than a scatter
-    along the minor axis. A cell is diverged when its position (any coordinate) or its value
-    is not finite. Each array is reordered on its own, ``diverged`` from the slabs before
-    reordering: built from the reordered ``final`` and ``value``, XLA:CPU fused the three into
-    one loop that copied the layout a second time (1.3 to 1.5x the time on the large grid).
+    Returns ``xs`` (G + 1, P, *point) and ``vs`` (G + 1, P), P lanes flat (their first and
+    last snapshot respectively are not results: the host drops them with a view), and
+    ``diverged`` (G, P): a cell is diverged when its position (any coordinate) or its value is
+    not finite. Nothing is reordered here: the caller's (lanes, epochs) order is a transposed
+    view on the host (``jaxgd.sweep``'s ``_result``), so no program writes the snapshots twice.
     """
-    return _cells(xs[:-1], back), _cells(vs[1:], back), _cells(_diverged(xs, vs), back)
+    g, lanes = xs.shape[0], xs.shape[1] * xs.shape[2]
+    bad = _diverged(xs, vs).reshape(g - 1, lanes)
+    return xs.reshape(g, lanes, *xs.shape[3:]), vs.reshape(g, lanes), bad
 
 
 def sweep_cells(rule: Rule, ax: LaneAxes, epochs: jax.Array) -> tuple[jax.Array, ...]:
-    """One rule's whole sweep as one traced computation, lanes flat: ``final`` (N, E, *point),
-    ``value`` and ``diverged`` (N, E), lanes in the C order of :func:`lane_arrays`."""
+    """One rule's whole sweep as one traced computation: :func:`finish`'s arrays, snapshots in
+    the sorted order of ``epochs`` (``argsort(epochs, stable=True)``), lanes in the C order of
+    :func:`lane_arrays`, padding lanes included."""
     x, c = lane_arrays(ax)
-    order = jnp.argsort(epochs, stable=True)
-    counts = epochs[order]
+    counts = jnp.sort(epochs, stable=True)
     zero = jnp.zeros((), counts.dtype)
     xs = jnp.zeros((counts.shape[0] + 1, *x.shape), x.dtype)
     vs = jnp.zeros((counts.shape[0] + 1, *x.shape[:2]), x.dtype)
     s = init(rule, x, c)
     _, _, xs, vs = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs)
-    out = finish(xs, vs, jnp.argsort(order))
-    return tuple(a[: lane_count(ax)] for a in out)
+    return finish(xs, vs)
 
 
 # -- compiled calls, on one device or split over several ----------------------------------------
@@ -293,36 +289,14 @@ def _advance_many(rule, mesh, x, s, c, counts, c_prev, t0, t1, xs, vs):
 
 
 _init = jax.jit(init, static_argnums=0)
-_finish_together = jax.jit(finish)
-_final_cells = jax.jit(lambda xs, back: _cells(xs[:-1], back))
-_value_cells = jax.jit(lambda vs, back: _cells(vs[1:], back))
-_diverged_cells = jax.jit(lambda xs, vs, back: _cells(_diverged(xs, vs), back))
-
-#: Snapshot elements from which :func:`_finish_one` reorders each array in its own program.
-SPLIT_FINISH = 1 << 22
-
-
-def _finish_one(xs: jax.Array, vs: jax.Array, back: jax.Array) -> tuple[jax.Array, ...]:
-    """:func:`finish` on one device; for large snapshots, one compiled program per array.
-
-    With several transposed outputs in one program, XLA:CPU writes each in the snapshots'
-    order and relayouts it with a plain copy; a program with one output gets its tiled
-    transpose. On the large grid's snapshots (5e6 elements) three programs took about half
-    the time of one, the copy to NumPy included; below :data:`SPLIT_FINISH` elements the
-    difference is a few milliseconds, less than compiling two more programs.
-    """
-    if xs.size < SPLIT_FINISH:
-        return _finish_together(xs, vs, back)
-    return _final_cells(xs, back), _value_cells(vs, back), _diverged_cells(xs, vs, back)
+_finish_one = jax.jit(finish)
 
 
 @partial(jax.jit, static_argnums=0)
-def _finish_many(mesh, xs, vs, back):
-    lanes, snaps = _SPECS
-    run = shard_map(
-        finish, mesh=mesh, in_specs=(snaps, snaps, PartitionSpec()), out_specs=(lanes,) * 3
-    )
-    return run(xs, vs, back)
+def _finish_many(mesh, xs, vs):
+    snaps = _SPECS[1]
+    run = shard_map(finish, mesh=mesh, in_specs=(snaps, snaps), out_specs=(snaps,) * 3)
+    return run(xs, vs)
 
 
 class Engine:
@@ -385,53 +359,37 @@ def windows(start: int, stop: int, steps: int) -> Iterator[tuple[int, int]]:
         yield t0, t0 + steps
 
 
-def drive(
-    engine: Engine,
-    ax: LaneAxes,
-    epochs: np.ndarray,
-    plan: Plan,
-    outs: tuple[np.ndarray, np.ndarray, np.ndarray],
-    *,
-    bar=None,
-) -> None:
-    """Run one rule's sweep in the calls of ``plan``, writing into ``outs``.
+def calls(
+    engine: Engine, ax: LaneAxes, epochs: np.ndarray, plan: Plan, *, bar=None
+) -> Iterator[tuple[int, int, int, tuple[np.ndarray, ...]]]:
+    """Run one rule's sweep in the calls of ``plan``; yield each call's results as they come.
 
-    ``outs``: ``final`` (N, E, *point), ``value`` and ``diverged`` (N, E), N lanes in C order.
-    At most two calls are in flight: one runs while the previous is waited on (without
-    blocking signals) and copied to the host, so Ctrl-C stops the loop within about a call.
+    Yields ``(lo, k0, k1, (xs, vs, diverged))``: lanes from ``lo`` and the sorted counts
+    ``k0:k1``, as host arrays in :func:`finish`'s layout (snapshot-major, epochs sorted,
+    padding lanes and padding counts included). At most two calls are in flight: one runs
+    while the previous is waited on (without blocking signals) and handed out, so Ctrl-C
+    stops the loop within about a call.
     """
-    n_lanes = lane_count(ax)
-    n_epochs = epochs.shape[0]
+    n_lanes, n_epochs = lane_count(ax), epochs.shape[0]
     itype = epochs.dtype.type
-    order = np.argsort(epochs, kind="stable")
-    counts = epochs[order]
-    one_group = plan.groups == 1
-    # One group: the device puts columns in the caller's order and the copy is contiguous.
-    # Several: each group's columns stay sorted, and the host scatters them.
+    counts = np.sort(epochs, kind="stable")
     groups = []
     for g in range(plan.groups):
         k0, k1 = g * plan.group, min((g + 1) * plan.group, n_epochs)
         part = np.concatenate([counts[k0:k1], np.repeat(counts[k1 - 1], plan.group - (k1 - k0))])
-        back = (np.argsort(order) if one_group else np.arange(plan.group)).astype(epochs.dtype)
         c_prev = counts[k0 - 1] if k0 else itype(0)
-        groups.append((k0, k1, *engine.put(part, back), c_prev, int(counts[k1 - 1])))
+        groups.append((k0, k1, engine.put(part)[0], c_prev, int(counts[k1 - 1])))
 
-    def collect(lo: int, k0: int, k1: int, arrays: tuple[jax.Array, ...]) -> None:
-        hi = min(lo + plan.lanes, n_lanes)
+    def collect(lo: int, k0: int, k1: int, arrays: tuple[jax.Array, ...]):
         wait(arrays[-1])
-        for out, a in zip(outs, arrays, strict=True):
-            block = np.asarray(a)[: hi - lo]
-            if one_group:
-                out[lo:hi] = block
-            else:
-                out[lo:hi, order[k0:k1]] = block[:, : k1 - k0]
+        return lo, k0, k1, tuple(np.asarray(a) for a in arrays)
 
-    pending = None  # the last result, copied to the host while the next call runs
+    pending = None  # the last result, handed out while the next call runs
     for call in range(plan.calls):
         lo = call * plan.lanes
         x, c = engine.put_lanes(*host_lanes(ax, lo, plan.lanes))
         s = engine.init(x, c)
-        for k0, k1, part, back, c_prev, c_last in groups:
+        for k0, k1, part, c_prev, c_last in groups:
             xs, vs = engine.buffers(plan.group + 1, x)
             before = None
             for t0, t1 in windows(int(c_prev), c_last, plan.steps):
@@ -444,12 +402,40 @@ def drive(
                 before, x = x_next, x_next
                 if bar is not None:
                     bar.update(min(n_lanes - lo, plan.lanes) * max(0, min(t1, c_last) - t0))
-            result = engine.finish(xs, vs, back)
+            result = engine.finish(xs, vs)
             if pending is not None:
-                collect(*pending)
+                yield collect(*pending)
             pending = (lo, k0, k1, result)
     if pending is not None:
-        collect(*pending)
+        yield collect(*pending)
+
+
+def drive(
+    engine: Engine,
+    ax: LaneAxes,
+    epochs: np.ndarray,
+    plan: Plan,
+    outs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    bar=None,
+) -> None:
+    """Run one rule's sweep in the calls of ``plan`` (see :func:`calls`), writing into ``outs``.
+
+    ``outs``: ``final`` (E, N, *point), ``value`` and ``diverged`` (E, N), N lanes in C order,
+    epochs in the caller's order: snapshot-major, as the calls make them, so each call's
+    results are copied in as whole rows of lanes (the caller transposes with a view).
+    """
+    n_lanes = lane_count(ax)
+    order = np.argsort(epochs, kind="stable")
+    in_order = bool((order == np.arange(order.shape[0])).all())
+    for lo, k0, k1, (xs, vs, bad) in calls(engine, ax, epochs, plan, bar=bar):
+        hi = min(lo + plan.lanes, n_lanes)
+        for out, a in zip(outs, (xs[:-1], vs[1:], bad), strict=True):
+            block = a[: k1 - k0, : hi - lo]
+            if in_order:
+                out[k0:k1, lo:hi] = block
+            else:
+                out[order[k0:k1], lo:hi] = block
 
 
 def progress_bar(progress: bool | None, total: int, desc: str):

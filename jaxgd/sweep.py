@@ -35,7 +35,8 @@ __all__ = ["sweep"]
 def _sweep_arrays(rules: tuple[_rule.Rule, ...], ax: dict, epochs: jax.Array):
     """The whole sweep as one compiled call: every rule (optimiser) in turn, stacked.
 
-    Returns ``final`` (O, N, E, *point), ``value`` and ``diverged`` (O, N, E) over N lanes.
+    Returns :func:`jaxgd._run.finish`'s arrays with a leading axis O: snapshot-major, epochs
+    sorted, padding lanes included; :func:`_result` makes the caller's layout from them.
     """
     outs = [_run.sweep_cells(rule, ax, epochs) for rule in rules]
     return tuple(jnp.stack(parts) for parts in zip(*outs, strict=True))
@@ -140,7 +141,7 @@ def sweep(
     ``result.diverged`` and leaves every other cell untouched.
 
     Planning: before anything is allocated, the sweep is cut into compiled calls that each fit
-    ``memory_budget`` (working memory, about ``lanes * E * (8 * itemsize + 2)`` bytes, see
+    ``memory_budget`` (working memory, about ``lanes * E * (4 * itemsize + 2)`` bytes, see
     ``docs/scaling.md``) and a work budget of about a quarter of a second on a CPU. Lanes of
     (start, rate) pairs are split into equal chunks; when even a few rows of lanes cannot hold
     every epoch count, the counts are taken in groups; and a long descent is split into
@@ -292,8 +293,9 @@ def sweep(
                     f"compiles its own calls), or drop {arg}= and let jit place the work."
                 )
         ax = axes.lane_axes(jnp.asarray(starts), jnp.asarray(learning_rates))
-        out = _sweep_arrays(axes.rules, ax, jnp.asarray(epochs))
-        coords = (jnp.asarray(starts), jnp.asarray(learning_rates), jnp.asarray(epochs))
+        epochs = jnp.asarray(epochs)
+        out = _cells(_sweep_arrays(axes.rules, ax, epochs), ax, epochs, jnp)
+        coords = (jnp.asarray(starts), jnp.asarray(learning_rates), epochs)
         return _result(out, axes, *coords, name, fast_default, xp=jnp)
 
     if chunk_size is not None:
@@ -353,11 +355,22 @@ def sweep(
     if len(devs) == 1 and plan.calls == 1 and plan.groups == 1 and plan.windows(last) == 1:
         device = devs[0] if devices else None
         return _one_call(axes, ax, epochs, name, fast, device)
+    if n_rules == 1 and plan.calls == 1 and plan.groups == 1:
+        # One call's lanes in windows of steps: the result is a view of its outputs, as in
+        # _one_call, not a copy.
+        bar = _run.progress_bar(progress, n_lanes * last, "jaxgd.sweep")
+        try:
+            ((*_, out),) = _run.calls(_run.Engine(axes.rules[0], devs), ax, epochs, plan, bar=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        out = _cells(tuple(a[None] for a in out), ax, epochs, np)
+        return _result(out, axes, starts, learning_rates, epochs, name, fast, xp=np)
 
-    outs = (
-        np.empty((n_rules, n_lanes, n_epochs, *point), dtype),
-        np.empty((n_rules, n_lanes, n_epochs), dtype),
-        np.empty((n_rules, n_lanes, n_epochs), np.bool_),
+    outs = (  # snapshot-major, as the calls make them: _result transposes with a view
+        np.empty((n_rules, n_epochs, n_lanes, *point), dtype),
+        np.empty((n_rules, n_epochs, n_lanes), dtype),
+        np.empty((n_rules, n_epochs, n_lanes), np.bool_),
     )
     bar = _run.progress_bar(progress, n_rules * n_lanes * last, "jaxgd.sweep")
     try:
@@ -376,6 +389,22 @@ def _shape(axes: _axes.Axes, n_starts: int, n_rates: int, n_epochs: int) -> tupl
     return (*lead, *axes.lane_sizes, n_starts, n_rates, n_epochs, *axes.point)
 
 
+def _cells(out: tuple[Any, ...], ax: dict, epochs: Any, xp: Any) -> tuple[Any, ...]:
+    """:func:`_sweep_arrays`'s arrays as (O, E, N, ...): the positions at the E counts, the
+    values there (the first is the start's), padding lanes and padding counts dropped, epochs
+    back in the caller's order."""
+    xs, vs, bad = out
+    n_lanes, n_epochs = _run.lane_count(ax), epochs.shape[0]
+    order = xp.argsort(epochs, stable=True)
+    back = None if xp is np and (order == np.arange(order.shape[0])).all() else xp.argsort(order)
+
+    def cut(a: Any) -> Any:
+        a = a[:, :, :n_lanes]
+        return a if back is None else xp.take(a, back, axis=1)
+
+    return cut(xs[:, :n_epochs]), cut(vs[:, 1 : n_epochs + 1]), cut(bad[:, :n_epochs])
+
+
 def _result(
     out: tuple[Any, Any, Any],
     axes: _axes.Axes,
@@ -387,15 +416,16 @@ def _result(
     *,
     xp: Any,
 ) -> SweepResult:
-    """A SweepResult from the stacked (O, N, E, ...) arrays, shaped by the dims of ``axes``."""
-    shape = _shape(axes, starts.shape[0], learning_rates.shape[0], epochs.shape[0])
-    n_point = len(axes.point)
-    final, value, diverged = (
-        a.reshape(shape if i == 0 else shape[: len(shape) - n_point])
-        if axes.optimizer_dim
-        else a[0].reshape(shape if i == 0 else shape[: len(shape) - n_point])
-        for i, a in enumerate(out)
-    )
+    """A SweepResult from the stacked, snapshot-major (O, E, N, ...) arrays, shaped by the dims
+    of ``axes``: the epoch axis moves into place as a view (no copy on NumPy arrays)."""
+    lane_shape = (*axes.lane_sizes, starts.shape[0], learning_rates.shape[0])
+
+    def place(a: Any) -> Any:
+        a = a.reshape(*a.shape[:2], *lane_shape, *a.shape[3:])
+        a = xp.moveaxis(a, 1, 1 + len(lane_shape))
+        return a if axes.optimizer_dim else a[0]
+
+    final, value, diverged = (place(a) for a in out)
     math_ = _run.math_name(fast)
     if axes.plain:
         return SweepResult(
@@ -425,7 +455,7 @@ def _one_call(
     fast: bool,
     device: jax.Device | None,
 ) -> SweepResult:
-    """The sweep as one compiled call, returned as host arrays."""
+    """The sweep as one compiled call, returned as host arrays (views of its outputs)."""
     rules = tuple(dataclasses.replace(r, fast=fast) for r in axes.rules)
     args = (ax, epochs)
     if device is not None:
@@ -434,5 +464,9 @@ def _one_call(
     n_lanes = _run.lane_count(ax)
     if len(rules) * _run.lane_steps(n_lanes, int(epochs.max())) > _run.BLOCKING_WORK:
         _run.wait(out[-1])
-    out = tuple(np.asarray(a) for a in out)
+    else:
+        # Waited on together first: np.asarray of an array still being computed takes a
+        # slower path, each time (about 30 us an array, a third of a small sweep's call).
+        jax.block_until_ready(out)
+    out = _cells(tuple(np.asarray(a) for a in out), ax, epochs, np)
     return _result(out, axes, ax["x"], ax["lr"], epochs, name, fast, xp=np)

@@ -123,7 +123,7 @@ def check_one_compile_serves_every_chunk():
     starts = np.linspace(-3.0, 3.0, 37)
     with CompileCounter() as first:
         jaxgd.sweep(f, starts, RATES, EPOCHS, chunk_size=8)  # 5 calls of 8 starts
-    # The step window, the result's layout, and the blank snapshot buffers.
+    # The step window, the divergence flags, and the blank snapshot buffers.
     assert first.count <= 3, first.names
     assert any("_advance_many" in name for name in first.names), first.names
     with CompileCounter() as again:
@@ -135,11 +135,11 @@ def check_work_is_split():
     engine = _run.Engine(Rule(CASES[0].f), tuple(jax.devices()))
     ax = _run.plain_axes(np.zeros(8, np.float32), RATES)
     x, c = engine.put_lanes(*_run.host_lanes(ax, 0, 4 * 64))
-    counts, back = engine.put(np.sort(EPOCHS).astype(np.int32), np.arange(5, dtype=np.int32))
+    (counts,) = engine.put(np.sort(EPOCHS).astype(np.int32))
     xs, vs = engine.buffers(6, x)
     zero, stop = np.int32(0), np.int32(41)
     x, _, xs, vs = engine.advance(x, engine.init(x, c), c, counts, zero, zero, stop, xs, vs)
-    for a in (x, *engine.finish(xs, vs, back)):
+    for a in (x, *engine.finish(xs, vs)):
         assert len(a.sharding.device_set) == 4, a.sharding
         assert len({s.data.shape for s in a.addressable_shards}) == 1, a.sharding
 

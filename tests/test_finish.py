@@ -1,17 +1,18 @@
-"""The reordering of snapshots into (lanes, epochs), in one program or one per array."""
+"""The snapshots as results: snapshot-major from the device, the caller's layout as a view."""
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxgd
 from jaxgd import _run
-from tests.helpers import CASES
 
 
-def _snapshots(rng, g, rows):
-    xs = rng.standard_normal((g + 1, rows, _run.LANE_ROW)).astype(np.float32)
+def _snapshots(rng, g, rows, point=()):
+    xs = rng.standard_normal((g + 1, rows, _run.LANE_ROW, *point)).astype(np.float32)
     vs = rng.standard_normal((g + 1, rows, _run.LANE_ROW)).astype(np.float32)
     for a in (xs, vs):  # non-finite cells in both, to be flagged diverged
         flat = a.reshape(-1)
@@ -19,28 +20,56 @@ def _snapshots(rng, g, rows):
     return xs, vs
 
 
+@pytest.mark.parametrize("point", [(), (3,)], ids=["scalar", "R^3"])
 @pytest.mark.parametrize("g", [1, 7])
-def test_split_and_together_give_the_same_bits(rng, g, monkeypatch):
-    xs, vs = _snapshots(rng, g, rows=3)
-    back = rng.permutation(g).astype(np.int32)
-    together = [np.asarray(a) for a in _run._finish_one(xs, vs, back)]
-    monkeypatch.setattr(_run, "SPLIT_FINISH", 0)
-    split = [np.asarray(a) for a in _run._finish_one(xs, vs, back)]
-    for a, b in zip(together, split, strict=True):
-        np.testing.assert_array_equal(a, b)
-    final, value, diverged = split
+def test_finish_flattens_the_lanes_and_flags_every_non_finite_cell(rng, g, point):
+    xs, vs = _snapshots(rng, g, rows=3, point=point)
+    flat_xs, flat_vs, bad = (np.asarray(a) for a in _run._finish_one(xs, vs))
     lanes = 3 * _run.LANE_ROW
-    np.testing.assert_array_equal(final, xs[:-1][back].reshape(g, lanes).T)
-    np.testing.assert_array_equal(value, vs[1:][back].reshape(g, lanes).T)
-    bad = ~np.isfinite(xs[:-1]) | ~np.isfinite(vs[1:])
-    np.testing.assert_array_equal(diverged, bad[back].reshape(g, lanes).T)
+    np.testing.assert_array_equal(flat_xs, xs.reshape(g + 1, lanes, *point))
+    np.testing.assert_array_equal(flat_vs, vs.reshape(g + 1, lanes))
+    bad_x = ~np.isfinite(xs[:-1]).reshape(g, 3, _run.LANE_ROW, -1)
+    want = ~np.isfinite(vs[1:]) | bad_x.any(axis=-1)  # any coordinate
+    np.testing.assert_array_equal(bad, want.reshape(g, lanes))
 
 
-def test_a_chunked_sweep_with_split_reorderings_equals_one_call(monkeypatch):
-    f = CASES[3].f
-    args = (np.linspace(-8.0, 8.0, 23), [0.05, 0.3, 2.5], [4, 0, 9, 4])
-    whole = jaxgd.sweep(f, *args)
-    monkeypatch.setattr(_run, "SPLIT_FINISH", 0)
-    chunked = jaxgd.sweep(f, *args, chunk_size=5)
-    for name in ("final", "value", "diverged"):
-        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
+def _tilted_well(x):
+    # Its own function, so these sweeps compile their own programs: other tests count theirs.
+    return (x**2 - 1.0) ** 2 + 0.3 * jnp.sin(3.0 * x)
+
+
+def _layout_cases():
+    f = _tilted_well
+    yield "sorted", (f, np.linspace(-2.0, 2.0, 23), [0.01, 0.03, 0.05], [0, 4, 9])
+    yield "unsorted, repeated", (f, np.linspace(-2.0, 2.0, 23), [0.01, 0.03, 0.05], [4, 0, 9, 4])
+    yield "one of each", (f, 1.5, 0.1, 7)
+
+
+@pytest.mark.parametrize("case", list(_layout_cases()), ids=lambda c: c[0])
+def test_every_path_gives_the_caller_order_as_descend_does(case):
+    _, (f, starts, rates, epochs) = case
+    whole = jaxgd.sweep(f, starts, rates, epochs)
+    chunked = jaxgd.sweep(f, starts, rates, epochs, chunk_size=5)
+    grouped = jaxgd.sweep(f, starts, rates, epochs, memory_budget=1)  # one count per call
+    traced = jax.jit(lambda s, r, e: jaxgd.sweep(f, s, r, e))(
+        *(jnp.asarray(a) for a in (starts, rates, epochs))
+    )
+    for res in (chunked, grouped, traced):
+        for name in ("final", "value", "diverged"):
+            np.testing.assert_array_equal(np.asarray(getattr(res, name)), getattr(whole, name))
+    # Each cell where jaxgd.descend's run of it ends, the same step vmapped as the sweep's.
+    starts, rates, epochs = (jnp.atleast_1d(jnp.asarray(a)) for a in (starts, rates, epochs))
+    cells = jax.vmap(
+        jax.vmap(jax.vmap(jaxgd.descend, (None, None, None, 0)), (None, None, 0, None)),
+        (None, 0, None, None),
+    )(f, starts.astype(jnp.float32), rates.astype(jnp.float32), epochs)
+    np.testing.assert_array_equal(whole.final, np.asarray(cells))
+
+
+def test_a_result_is_a_view_of_the_snapshots_with_the_epoch_axis_moved():
+    # The epoch axis moves by strides, not by a copy: the (S, L) slab of one count is
+    # contiguous, as the device wrote it.
+    res = jaxgd.sweep(jnp.cos, np.linspace(0.0, 3.0, 130), [0.1, 0.2], [5, 10, 20])
+    assert res.final.shape == (130, 2, 3)
+    assert res.final[..., 1].flags.c_contiguous
+    assert not res.final.flags.writeable  # the device's buffer, not a copy
