@@ -323,6 +323,8 @@ def theta_spec(axes: Axes, scalar: bool = False) -> Any:
 def check_rules(axes: Axes, dtype: np.dtype) -> None:
     """Trace each rule's first step once, abstractly: a bad optimiser, hyperparameter or
     schedule is reported here, naming it, before anything compiles."""
+    if all(rule.optimizer is None and rule.schedule is None for rule in axes.rules):
+        return  # plain descent: nothing beyond f, which check_function traced
     x = jax.ShapeDtypeStruct(axes.point, dtype)
     c = {
         "lr": jax.ShapeDtypeStruct((), dtype),

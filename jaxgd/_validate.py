@@ -128,6 +128,14 @@ def check_function(
             f"{name} must be a callable f(x) -> scalar; got {type(f).__name__}. "
             "Pass a function such as `lambda x: jnp.sin(x)`."
         )
+    dtype = np.dtype(dtype)
+    shape = tuple(shape)
+    key = (dtype, shape, None if theta is None else str(jax.tree.structure(theta)), str(theta))
+    try:  # a NumPy callable is never here: it is refused below, or cannot be a weak key
+        if key in _passed.get(f, ()):
+            return
+    except TypeError:  # not weak-referenceable or not hashable: checked every time
+        pass
     # Before any tracing: JAX cannot hold a NumPy ufunc by weak reference, and tracing one a
     # second time in a process crashes the interpreter.
     origin = _numpy_origin(f)
@@ -137,14 +145,6 @@ def check_function(
             "jax.numpy instead (`import jax.numpy as jnp`; jnp.sin for np.sin, ...), "
             "e.g. f = jnp.sin or `lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)`."
         )
-    dtype = np.dtype(dtype)
-    shape = tuple(shape)
-    key = (dtype, shape, None if theta is None else str(jax.tree.structure(theta)), str(theta))
-    try:
-        if key in _passed.get(f, ()):
-            return
-    except TypeError:  # not weak-referenceable or not hashable: checked every time
-        pass
     spec = jax.ShapeDtypeStruct(shape, dtype)
 
     # Traced through a plain function: JAX's caches hold the traced callable by weak
@@ -316,7 +316,11 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
             f"{name}.filled(v) instead."
         )
     dtype = _attr(value, "dtype")
-    if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+    if (
+        dtype is not None
+        and not isinstance(dtype, np.dtype)
+        and jnp.issubdtype(dtype, jax.dtypes.prng_key)
+    ):
         raise TypeError(f"{wanted}; got an array of PRNG keys ({dtype}).")
     try:
         arr = np.asarray(value)
@@ -358,6 +362,8 @@ def _from_objects(name: str, arr: np.ndarray, wanted: str, *, whole: bool) -> np
 
 def _check_kind(name: str, arr: Any, dtype: Any, wanted: str) -> Any:
     dtype = arr.dtype if dtype is None else np.dtype(dtype)
+    if dtype.kind in "fiu":  # NumPy's own real dtypes: the common case, decided at once
+        return arr
     if dtype.kind in "mM":  # before the integer test: NumPy counts timedelta64 as one
         raise TypeError(
             f"{wanted}; got {dtype} (dates or durations). Convert them to numbers first, "
@@ -423,6 +429,13 @@ def as_float_axis(name: str, value: Any, dtype: np.dtype, *, nonnegative: bool =
     arr = arr.reshape(-1)
     if arr.size == 0:
         raise ValueError(f"{name} is empty; pass at least one value (an axis of length >= 1).")
+    if arr.dtype.kind in "fiu":
+        # Good values of NumPy's dtypes pass on two reductions; anything else takes the
+        # checks below, which say what is wrong.
+        with np.errstate(over="ignore"):
+            cast = arr.astype(dtype)
+        if np.isfinite(cast).all() and not (nonnegative and (arr < 0).any()):
+            return cast
     wide = arr.astype(np.float64)
     bad = ~np.isfinite(wide)
     if bad.any():
@@ -479,7 +492,8 @@ def as_epochs(name: str, value: Any) -> Any:
     arr = arr.reshape(-1)
     if arr.size == 0:
         raise ValueError(f"{name} is empty; pass at least one epoch count.")
-    if not jnp.issubdtype(arr.dtype, jnp.floating):
+    kind = arr.dtype.kind
+    if kind in "iu" or (kind != "f" and not jnp.issubdtype(arr.dtype, jnp.floating)):
         # Narrow ints (int8, ml_dtypes' int4) cannot even hold the bound they are checked against.
         arr = arr.astype(np.uint64 if arr.dtype == np.uint64 else np.int64)
     else:
@@ -596,7 +610,11 @@ def as_key(name: str, value: Any) -> jax.Array:
     """
     dtype = getattr(value, "dtype", None)
     shape = _shape_of(value)
-    if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+    if (
+        dtype is not None
+        and not isinstance(dtype, np.dtype)
+        and jnp.issubdtype(dtype, jax.dtypes.prng_key)
+    ):
         if shape != ():
             raise ValueError(
                 f"{name} must be a single key, got a batch of keys of shape {shape}; "
