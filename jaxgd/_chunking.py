@@ -19,7 +19,7 @@ Three axes can be cut, and each cut leaves every bit of the result unchanged:
 - epoch counts: when even a few rows of lanes cannot hold every snapshot, the sorted counts
   are taken in groups, and each group's descent continues from where the last one stopped;
 - steps: a call advances its lanes by at most ``steps`` gradient steps (a work budget of
-  about a quarter of a second on a CPU), so that Ctrl-C is answered within a call's time.
+  0.15 to 0.2 s on a CPU), so that Ctrl-C is answered within a call's time.
 """
 
 from __future__ import annotations
@@ -60,12 +60,16 @@ CPU_BUDGET = 1 << 30
 #: A call this small runs in one piece on any device, without asking how much memory is free.
 SMALL_CALL = 16 << 20
 
-#: Lane-steps (lanes times gradient steps) per compiled call. On a CPU, 2**25 of them take
-#: about a quarter of a second for the notebook's f (~7 ns a step on two cores): short enough
-#: to answer Ctrl-C quickly, long enough that dispatching calls costs nothing measurable. An
+#: Lane-steps (lanes times gradient steps) per compiled call. On a CPU, with the vectorised
+#: sin/cos of ``jaxgd.fastmath`` (the default there), 2**27 of them take 0.15 to 0.2 s for the
+#: notebook's f (~1.3 ns a step on two cores): short enough to answer Ctrl-C quickly, long
+#: enough that dispatching calls and allocating their buffers cost nothing measurable. An
 #: accelerator steps lanes hundreds of times faster.
-CPU_WORK = 1 << 25
+CPU_WORK = 1 << 27
 ACCELERATOR_WORK = 1 << 32
+#: How many times a CPU step with XLA's own sin/cos (scalar libm calls) costs one with
+#: ``jaxgd.fastmath``'s: such calls take that many times fewer steps (measured 3.7 to 4.4).
+XLA_MATH_COST = 4
 
 #: What one step of a call costs besides its lanes, in lanes: a loop iteration's overhead
 #: (about 1 us on a CPU; a few kernel launches, several us, on an accelerator). It bounds
@@ -144,9 +148,11 @@ def default_budget(device: jax.Device) -> int:
     return CPU_BUDGET
 
 
-def work_budget(device: jax.Device) -> int:
-    """Lane-steps one call may take on ``device``'s platform."""
-    return CPU_WORK if device.platform == "cpu" else ACCELERATOR_WORK
+def work_budget(device: jax.Device, fast: bool = True) -> int:
+    """Lane-steps one call may take on ``device``'s platform, with ``fast`` math or XLA's."""
+    if device.platform != "cpu":
+        return ACCELERATOR_WORK
+    return CPU_WORK if fast else CPU_WORK // XLA_MATH_COST
 
 
 def step_overhead(device: jax.Device) -> int:
@@ -154,9 +160,9 @@ def step_overhead(device: jax.Device) -> int:
     return CPU_STEP_OVERHEAD if device.platform == "cpu" else ACCELERATOR_STEP_OVERHEAD
 
 
-def steps_per_call(lanes: int, device: jax.Device) -> int:
+def steps_per_call(lanes: int, device: jax.Device, fast: bool = True) -> int:
     """Gradient steps a call over ``lanes`` lanes may take within the work budget."""
-    return max(1, work_budget(device) // (lanes + step_overhead(device)))
+    return max(1, work_budget(device, fast) // (lanes + step_overhead(device)))
 
 
 def check_positive_int(name: str, value: object) -> int:
@@ -218,16 +224,22 @@ def plan(
 
 
 def plan_lanes(
-    *, n_lanes: int, per_lane: int, memory_budget: int | None, device: jax.Device
+    *,
+    n_lanes: int,
+    per_lane: int,
+    memory_budget: int | None,
+    device: jax.Device,
+    fast: bool = True,
 ) -> Plan:
     """Lanes per call and steps per call for lanes of ``per_lane`` bytes with no epoch axis."""
     budget = memory_budget if memory_budget is not None else default_budget(device)
-    work = work_budget(device)
+    work = work_budget(device, fast)
     rows_all = max(1, math.ceil(n_lanes / LANE_ROW))
     rows = max(1, min(rows_all, max(0, budget - _FIXED) // (LANE_ROW * per_lane), work // LANE_ROW))
     calls = math.ceil(rows_all / rows)
     lanes = math.ceil(rows_all / calls) * LANE_ROW
-    return Plan(lanes=lanes, calls=calls, group=1, groups=1, steps=steps_per_call(lanes, device))
+    steps = steps_per_call(lanes, device, fast)
+    return Plan(lanes=lanes, calls=calls, group=1, groups=1, steps=steps)
 
 
 def pad_rows(x: np.ndarray, n: int) -> np.ndarray:

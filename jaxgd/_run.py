@@ -239,18 +239,20 @@ def _diverged(xs: jax.Array, vs: jax.Array) -> jax.Array:
     return bad | ~jnp.isfinite(vs[1:])
 
 
-def finish(xs: jax.Array, vs: jax.Array) -> tuple[jax.Array, ...]:
-    """The snapshots as results, in snapshot-major order and the counts' sorted order.
+def finish(xs: jax.Array, vs: jax.Array) -> jax.Array:
+    """``diverged`` (G, P) of snapshots ``xs`` (G + 1, rows, 64, *point) and ``vs``, P lanes
+    flat: a cell is diverged when its position (any coordinate) or its value is not finite.
 
-    Returns ``xs`` (G + 1, P, *point) and ``vs`` (G + 1, P), P lanes flat (their first and
-    last snapshot respectively are not results: the host drops them with a view), and
-    ``diverged`` (G, P): a cell is diverged when its position (any coordinate) or its value is
-    not finite. Nothing is reordered here: the caller's (lanes, epochs) order is a transposed
-    view on the host (``jaxgd.sweep``'s ``_result``), so no program writes the snapshots twice.
+    Nothing is reordered, nor copied: the snapshot buffers themselves are the results, in the
+    counts' sorted order, and the caller's (lanes, epochs) order is a transposed view on the
+    host (``jaxgd.sweep``'s ``_result``), so no program writes the snapshots twice.
     """
-    g, lanes = xs.shape[0], xs.shape[1] * xs.shape[2]
-    bad = _diverged(xs, vs).reshape(g - 1, lanes)
-    return xs.reshape(g, lanes, *xs.shape[3:]), vs.reshape(g, lanes), bad
+    return _diverged(xs, vs).reshape(xs.shape[0] - 1, xs.shape[1] * xs.shape[2])
+
+
+def flat(xs: Any) -> Any:
+    """Snapshots (G, rows, 64, ...) as (G, P, ...): lanes flat, a view (a bitcast in XLA)."""
+    return xs.reshape(xs.shape[0], xs.shape[1] * xs.shape[2], *xs.shape[3:])
 
 
 def sweep_cells(rule: Rule, ax: LaneAxes, epochs: jax.Array) -> tuple[jax.Array, ...]:
@@ -264,7 +266,7 @@ def sweep_cells(rule: Rule, ax: LaneAxes, epochs: jax.Array) -> tuple[jax.Array,
     vs = jnp.zeros((counts.shape[0] + 1, *x.shape[:2]), x.dtype)
     s = init(rule, x, c)
     _, _, xs, vs = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs)
-    return finish(xs, vs)
+    return flat(xs), flat(vs), finish(xs, vs)
 
 
 # -- compiled calls, on one device or split over several ----------------------------------------
@@ -295,7 +297,7 @@ _finish_one = jax.jit(finish)
 @partial(jax.jit, static_argnums=0)
 def _finish_many(mesh, xs, vs):
     snaps = _SPECS[1]
-    run = shard_map(finish, mesh=mesh, in_specs=(snaps, snaps), out_specs=(snaps,) * 3)
+    run = shard_map(finish, mesh=mesh, in_specs=(snaps, snaps), out_specs=snaps)
     return run(xs, vs)
 
 
@@ -350,7 +352,7 @@ def wait(a: jax.Array) -> None:
     delay = 5e-5
     while not a.is_ready():
         time.sleep(delay)
-        delay = min(2 * delay, 0.01)
+        delay = min(2 * delay, 1e-3)
 
 
 def windows(start: int, stop: int, steps: int) -> Iterator[tuple[int, int]]:
@@ -365,10 +367,10 @@ def calls(
     """Run one rule's sweep in the calls of ``plan``; yield each call's results as they come.
 
     Yields ``(lo, k0, k1, (xs, vs, diverged))``: lanes from ``lo`` and the sorted counts
-    ``k0:k1``, as host arrays in :func:`finish`'s layout (snapshot-major, epochs sorted,
-    padding lanes and padding counts included). At most two calls are in flight: one runs
-    while the previous is waited on (without blocking signals) and handed out, so Ctrl-C
-    stops the loop within about a call.
+    ``k0:k1``, as host arrays (G + 1, P, *point), (G + 1, P) and (G, P): snapshot-major,
+    epochs sorted, padding lanes and padding counts included. At most two calls are in
+    flight: one runs while the previous is waited on (without blocking signals) and handed
+    out, so Ctrl-C stops the loop within about a call.
     """
     n_lanes, n_epochs = lane_count(ax), epochs.shape[0]
     itype = epochs.dtype.type
@@ -382,7 +384,8 @@ def calls(
 
     def collect(lo: int, k0: int, k1: int, arrays: tuple[jax.Array, ...]):
         wait(arrays[-1])
-        return lo, k0, k1, tuple(np.asarray(a) for a in arrays)
+        xs, vs, bad = (np.asarray(a) for a in arrays)
+        return lo, k0, k1, (flat(xs), flat(vs), bad)
 
     pending = None  # the last result, handed out while the next call runs
     for call in range(plan.calls):
@@ -402,7 +405,7 @@ def calls(
                 before, x = x_next, x_next
                 if bar is not None:
                     bar.update(min(n_lanes - lo, plan.lanes) * max(0, min(t1, c_last) - t0))
-            result = engine.finish(xs, vs)
+            result = (xs, vs, engine.finish(xs, vs))
             if pending is not None:
                 yield collect(*pending)
             pending = (lo, k0, k1, result)

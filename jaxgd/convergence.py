@@ -263,6 +263,7 @@ def convergence(
         per_lane=_VALUES_PER_LANE * itemsize,
         memory_budget=memory_budget,
         device=device,
+        fast=fast,
     )
     need = n_lanes * (2 * dtype.itemsize + np.dtype(n.dtype).itemsize + 2)
     if need > _chunking.SMALL_CALL:

@@ -142,7 +142,7 @@ def sweep(
 
     Planning: before anything is allocated, the sweep is cut into compiled calls that each fit
     ``memory_budget`` (working memory, about ``lanes * E * (4 * itemsize + 2)`` bytes, see
-    ``docs/scaling.md``) and a work budget of about a quarter of a second on a CPU. Lanes of
+    ``docs/scaling.md``) and a work budget of 0.15 to 0.2 s on a CPU. Lanes of
     (start, rate) pairs are split into equal chunks; when even a few rows of lanes cannot hold
     every epoch count, the counts are taken in groups; and a long descent is split into
     windows of steps, each call continuing where the last stopped. With several devices (GPUs,
@@ -315,7 +315,8 @@ def sweep(
         and devices is None
         and n_rules * _chunking.call_bytes(n_lanes, n_epochs, dtype.itemsize, width, carry)
         <= _chunking.SMALL_CALL
-        and n_rules * cost * _run.lane_steps(n_lanes, last) <= _chunking.CPU_WORK
+        and n_rules * cost * _run.lane_steps(n_lanes, last)
+        <= _chunking.work_budget(jax.devices()[0], fast_default)
         and jax.local_device_count() == 1
     ):
         # Small enough for any device, and short: skip the planning, a measurable share of a
@@ -336,7 +337,7 @@ def sweep(
         lanes_per_call=None if chunk_size is None else chunk_size * n_rates,
         memory_budget=memory_budget,
         device=devs[0],
-        work=_chunking.work_budget(devs[0]) // cost,
+        work=_chunking.work_budget(devs[0], fast) // cost,
         width=width,
         carry=carry,
     )

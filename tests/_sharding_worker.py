@@ -139,7 +139,7 @@ def check_work_is_split():
     xs, vs = engine.buffers(6, x)
     zero, stop = np.int32(0), np.int32(41)
     x, _, xs, vs = engine.advance(x, engine.init(x, c), c, counts, zero, zero, stop, xs, vs)
-    for a in (x, *engine.finish(xs, vs)):
+    for a in (x, xs, vs, engine.finish(xs, vs)):
         assert len(a.sharding.device_set) == 4, a.sharding
         assert len({s.data.shape for s in a.addressable_shards}) == 1, a.sharding
 
