@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -302,11 +303,16 @@ def get(name: str) -> Function1D:
     >>> get("plateau").domain
     (-5.0, 5.0)
     """
+    return _lookup(FUNCTIONS, name, kind="test function", example="notebook")
+
+
+def _lookup(registry: dict[str, Any], name: str, *, kind: str, example: str) -> Any:
+    """``registry[name]``, or an error that says what ``name`` must be and lists the names."""
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string such as 'notebook', got {type(name).__name__}")
+        raise TypeError(f"name must be a string such as {example!r}, got {type(name).__name__}")
     try:
-        return FUNCTIONS[name]
+        return registry[name]
     except KeyError:
         raise ValueError(
-            f"name={name!r} is not a known test function; choose one of: {', '.join(FUNCTIONS)}"
+            f"name={name!r} is not a known {kind}; choose one of: {', '.join(registry)}"
         ) from None

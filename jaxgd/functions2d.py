@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgd import functions
+
 __all__ = [
     "FUNCTIONS",
     "Function2D",
@@ -361,11 +363,4 @@ def get(name: str) -> Function2D:
     >>> get("rosenbrock").minima
     ((1.0, 1.0),)
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a string such as 'himmelblau', got {type(name).__name__}")
-    try:
-        return FUNCTIONS[name]
-    except KeyError:
-        raise ValueError(
-            f"name={name!r} is not a known 2-D test function; choose one of: {', '.join(FUNCTIONS)}"
-        ) from None
+    return functions._lookup(FUNCTIONS, name, kind="2-D test function", example="himmelblau")
