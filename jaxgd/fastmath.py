@@ -148,64 +148,77 @@ _K64 = _Kernel(
 _KERNELS = {np.dtype(np.float32): _K32, np.dtype(np.float64): _K64}
 
 
+# The kernels are written with lax functions, never jax.numpy's operators: every jnp call is a
+# jit-wrapped function, and the ~100 operations per kernel made tracing them most of the cost
+# of tracing a whole sweep. They compute the same operations in the same order.
+_mul, _add, _sub = lax.mul, lax.add, lax.sub
+
+
 def _two_diff(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
     """a - b as an unevaluated sum (s, e); exact when |a| >= |b| or when a - b is exact."""
-    s = a - b
-    return s, (a - s) - b
+    s = _sub(a, b)
+    return s, _sub(_sub(a, s), b)
 
 
 def _reduce(x: jax.Array, c: _Kernel) -> tuple[jax.Array, jax.Array, jax.Array]:
     """|x| = k pi/2 + (hi + lo) with |hi| <~ pi/4; returns (k mod 4 as an integer, hi, lo)."""
     one, f = c.dtype(1.0), c.dtype
     a = lax.abs(x)
-    k = lax.round(a * f(2 / np.pi), lax.RoundingMethod.TO_NEAREST_EVEN)
+    k = lax.round(_mul(a, f(2 / np.pi)), lax.RoundingMethod.TO_NEAREST_EVEN)
     if c.dtype == np.float32:
         a_, b_, c_, d_, e_ = c.pio2
-        t = (a - k * a_) - k * b_
-        t, e1 = _two_diff(t, k * c_)
-        hi, e2 = _two_diff(t, k * d_)
-        lo = (e1 + e2) - k * e_
+        t = _sub(_sub(a, _mul(k, a_)), _mul(k, b_))
+        t, e1 = _two_diff(t, _mul(k, c_))
+        hi, e2 = _two_diff(t, _mul(k, d_))
+        lo = _sub(_add(e1, e2), _mul(k, e_))
     else:
         a_, b_, c_, d_ = c.pio2
-        t = a - k * a_
-        t, e1 = _two_diff(t, k * b_)
-        hi, e2 = _two_diff(t, k * c_)
-        lo = (e1 + e2) - k * d_
+        t = _sub(a, _mul(k, a_))
+        t, e1 = _two_diff(t, _mul(k, b_))
+        hi, e2 = _two_diff(t, _mul(k, c_))
+        lo = _sub(_add(e1, e2), _mul(k, d_))
     # Where the products above are inexact (|x| >~ 1e30) hi is garbage that would overflow in
     # hi**2; bounding it keeps the result finite. |hi| <= pi/4 * 1.0005 elsewhere, so no effect.
     hi = lax.clamp(-one, hi, one)
     # XLA converts out-of-range floats to int saturating, so huge |x| only garble the quadrant.
-    q = lax.convert_element_type(k, c.int_dtype) & c.int_dtype(3)
+    q = lax.bitwise_and(lax.convert_element_type(k, c.int_dtype), c.int_dtype(3))
     return q, hi, lo
 
 
 def _horner(z: jax.Array, coefs: tuple) -> jax.Array:
     acc = coefs[-1]
     for coef in coefs[-2::-1]:
-        acc = coef + z * acc
+        acc = _add(coef, _mul(z, acc))
     return acc
 
 
 def _kernels(hi: jax.Array, lo: jax.Array, c: _Kernel) -> tuple[jax.Array, jax.Array]:
     """sin and cos of hi + lo for |hi| <~ pi/4, |lo| <~ ulp(hi)."""
     f = c.dtype
-    z = hi * hi
+    z = _mul(hi, hi)
     if c.dtype == np.float32:
-        sin_r = hi + (lo + (hi * z) * _horner(z, c.sin_p))
-        cos_r = (f(1.0) - f(0.5) * z) + ((z * z) * _horner(z, c.cos_q) - hi * lo)
+        sin_r = _add(hi, _add(lo, _mul(_mul(hi, z), _horner(z, c.sin_p))))
+        cos_r = _add(
+            _sub(f(1.0), _mul(f(0.5), z)),
+            _sub(_mul(_mul(z, z), _horner(z, c.cos_q)), _mul(hi, lo)),
+        )
         return sin_r, cos_r
     # fdlibm's evaluation order, which keeps the final additions within one rounding
-    v = z * hi
+    v = _mul(z, hi)
     r = _horner(z, c.sin_p[1:])
-    sin_r = hi - ((z * (f(0.5) * lo - v * r) - lo) - v * c.sin_p[0])
-    hz = f(0.5) * z
-    w = f(1.0) - hz
-    cos_r = w + (((f(1.0) - w) - hz) + (z * (z * _horner(z, c.cos_q)) - hi * lo))
+    inner = _sub(_mul(z, _sub(_mul(f(0.5), lo), _mul(v, r))), lo)
+    sin_r = _sub(hi, _sub(inner, _mul(v, c.sin_p[0])))
+    hz = _mul(f(0.5), z)
+    w = _sub(f(1.0), hz)
+    tail = _add(
+        _sub(_sub(f(1.0), w), hz), _sub(_mul(z, _mul(z, _horner(z, c.cos_q))), _mul(hi, lo))
+    )
+    cos_r = _add(w, tail)
     return sin_r, cos_r
 
 
 def _flip(v: jax.Array, sign_bits: jax.Array, c: _Kernel) -> jax.Array:
-    bits = lax.bitcast_convert_type(v, c.int_dtype) ^ sign_bits
+    bits = lax.bitwise_xor(lax.bitcast_convert_type(v, c.int_dtype), sign_bits)
     return lax.bitcast_convert_type(bits, c.dtype)
 
 
@@ -219,40 +232,55 @@ def _sign_shift(c: _Kernel) -> Any:
     return c.int_dtype(np.iinfo(c.int_dtype).bits - 2)
 
 
-# The sign-bit arithmetic below has no derivative; custom rules give the true ones, so that
-# grad(rewrite(f)) is right too (d sin = cos, d cos = -sin, both with these kernels).
+def _odd_quadrant(q: jax.Array, c: _Kernel) -> jax.Array:
+    return lax.ne(lax.bitwise_and(q, c.int_dtype(1)), c.int_dtype(0))
+
+
 @jax.custom_jvp
-def _sin(x: jax.Array) -> jax.Array:
+def _sincos(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """sin(x) and cos(x): one reduction serves both; XLA drops what a caller does not use."""
     c = _KERNELS[np.dtype(x.dtype)]
     q, hi, lo = _reduce(x, c)
     sin_r, cos_r = _kernels(hi, lo, c)
-    v = lax.select((q & c.int_dtype(1)) != 0, cos_r, sin_r)
+    odd = _odd_quadrant(q, c)
     # sin is odd and changes sign every two quadrants: move both facts into the sign bit.
-    sign_of_x = lax.bitcast_convert_type(x, c.int_dtype) & c.int_dtype(np.iinfo(c.int_dtype).min)
-    sign = lax.shift_left(q & c.int_dtype(2), _sign_shift(c)) ^ sign_of_x
-    return _clip_unit(_flip(v, sign, c), c)
+    int_min = c.int_dtype(np.iinfo(c.int_dtype).min)
+    sign_of_x = lax.bitwise_and(lax.bitcast_convert_type(x, c.int_dtype), int_min)
+    quadrant_sign = lax.shift_left(lax.bitwise_and(q, c.int_dtype(2)), _sign_shift(c))
+    sin_sign = lax.bitwise_xor(quadrant_sign, sign_of_x)
+    sin = _clip_unit(_flip(lax.select(odd, cos_r, sin_r), sin_sign, c), c)
+    next_quadrant = lax.add(q, c.int_dtype(1))
+    cos_sign = lax.shift_left(lax.bitwise_and(next_quadrant, c.int_dtype(2)), _sign_shift(c))
+    cos = _clip_unit(_flip(lax.select(odd, sin_r, cos_r), cos_sign, c), c)
+    return sin, cos
 
 
-@jax.custom_jvp
-def _cos(x: jax.Array) -> jax.Array:
-    c = _KERNELS[np.dtype(x.dtype)]
-    q, hi, lo = _reduce(x, c)
-    sin_r, cos_r = _kernels(hi, lo, c)
-    v = lax.select((q & c.int_dtype(1)) != 0, sin_r, cos_r)
-    sign = lax.shift_left((q + c.int_dtype(1)) & c.int_dtype(2), _sign_shift(c))
-    return _clip_unit(_flip(v, sign, c), c)
-
-
-@_sin.defjvp
-def _sin_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
+# The sign-bit arithmetic has no derivative; the custom rule gives the true one, so that
+# grad(rewrite(f)) is right too (d sin = cos, d cos = -sin, both with these kernels).
+@_sincos.defjvp
+def _sincos_jvp(
+    primals: tuple[jax.Array], tangents: tuple[jax.Array]
+) -> tuple[tuple[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
     (x,), (t,) = primals, tangents
-    return _sin(x), _cos(x) * t
+    s, c = _sincos(x)
+    return (s, c), (c * t, -s * t)
 
 
-@_cos.defjvp
-def _cos_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
-    (x,), (t,) = primals, tangents
-    return _cos(x), -_sin(x) * t
+# The kernel enters a jaxpr as one call of a jitted function. A sweep traces its step anew in
+# every process and for every compile, under vmap; a call is traced once per input type (jit's
+# cache) and batched once (JAX caches the batched jaxpr), where inlining its ~100 operations
+# would trace and batch each of them every time. XLA inlines the call before optimising, so
+# the compiled program is the same: the unused half is removed, and sin and cos of one x share
+# their reduction.
+_sincos_call = jax.jit(_sincos)
+
+
+def _sin_call(x: jax.Array) -> jax.Array:
+    return _sincos_call(x)[0]
+
+
+def _cos_call(x: jax.Array) -> jax.Array:
+    return _sincos_call(x)[1]
 
 
 def _check_float(x: Any, name: str) -> jax.Array:
@@ -286,7 +314,7 @@ def sin(x: jax.Array) -> jax.Array:
         >>> bool(jnp.allclose(fastmath.sin(x), jnp.sin(x), rtol=1e-6, atol=1e-7))
         True
     """
-    return _sin(_check_float(x, "sin"))
+    return _sin_call(_check_float(x, "sin"))
 
 
 def cos(x: jax.Array) -> jax.Array:
@@ -310,13 +338,13 @@ def cos(x: jax.Array) -> jax.Array:
         >>> bool(jnp.allclose(fastmath.cos(x), jnp.cos(x), rtol=1e-6, atol=1e-7))
         True
     """
-    return _cos(_check_float(x, "cos"))
+    return _cos_call(_check_float(x, "cos"))
 
 
 # primitive -> (replacement, dtypes it is measured to help and proven accurate for)
 _RULES: dict[jcore.Primitive, tuple[Callable[[jax.Array], jax.Array], frozenset[np.dtype]]] = {
-    lax.sin_p: (sin, frozenset(_KERNELS)),
-    lax.cos_p: (cos, frozenset(_KERNELS)),
+    lax.sin_p: (_sin_call, frozenset(_KERNELS)),
+    lax.cos_p: (_cos_call, frozenset(_KERNELS)),
 }
 _REPLACEABLE_DTYPES = frozenset().union(*(d for _, d in _RULES.values()))
 
