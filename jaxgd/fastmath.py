@@ -48,16 +48,14 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 from jax import lax
-from jax.extend import core as jcore
 
-# jax.extend.core has these from jax 0.9 on; jax 0.8 offers them in jax.core only.
-_DropVar = getattr(jcore, "DropVar", None) or jax.core.DropVar
-_jaxprs_in_params = getattr(jcore, "jaxprs_in_params", None) or jax.core.jaxprs_in_params
+if TYPE_CHECKING:
+    from jax.extend import core as jcore
 
 __all__ = ["ENV_VAR", "cos", "enabled_for", "rewrite", "sin"]
 
@@ -400,6 +398,30 @@ def enabled_for(dtype: Any, backend: str | None = None) -> bool:
     return _env_enabled() and backend.lower() == "cpu" and dt in _REPLACEABLE_DTYPES
 
 
+@functools.cache
+def _jaxpr_types() -> tuple[type, type, type]:
+    """JAX's ``ClosedJaxpr``, ``Jaxpr`` and ``Literal`` classes, read off a jaxpr of one ``mul``.
+
+    Their public home, ``jax.extend.core``, imports all of ``jax.extend`` (Pallas and more,
+    ~25 ms per process) that nothing here needs.
+    """
+    closed = jax.make_jaxpr(lambda x: lax.mul(x, 2.0))(1.0)
+    return type(closed), type(closed.jaxpr), type(closed.jaxpr.eqns[0].invars[1])
+
+
+def _jaxprs_in_params(params: dict[str, Any]) -> list[jcore.Jaxpr]:
+    """The jaxprs held in an equation's parameters, directly or in a tuple."""
+    closed_type, jaxpr_type, _ = _jaxpr_types()
+    found = []
+    for value in params.values():
+        for v in value if isinstance(value, tuple) else (value,):
+            if isinstance(v, closed_type):
+                found.append(v.jaxpr)
+            elif isinstance(v, jaxpr_type):
+                found.append(v)
+    return found
+
+
 def _targets(jaxpr: jcore.Jaxpr, dtypes: frozenset[np.dtype]) -> bool:
     for eqn in jaxpr.eqns:
         if _replacement(eqn, dtypes) is not None:
@@ -443,31 +465,33 @@ def _rewrite_closed(closed: jcore.ClosedJaxpr, dtypes: frozenset[np.dtype]) -> j
 def _rewrite_open(jaxpr: jcore.Jaxpr, dtypes: frozenset[np.dtype]) -> jcore.Jaxpr | None:
     if jaxpr.constvars:
         return None
-    new = _rewrite_closed(jcore.ClosedJaxpr(jaxpr, []), dtypes)
+    closed_type, _, _ = _jaxpr_types()
+    new = _rewrite_closed(closed_type(jaxpr, []), dtypes)
     return None if new.consts else new.jaxpr
 
 
 def _rewrite_params(params: dict[str, Any], dtypes: frozenset[np.dtype]) -> dict[str, Any] | None:
     """params with every nested jaxpr that holds a target rewritten; None if it cannot be done."""
+    closed_type, jaxpr_type, _ = _jaxpr_types()
     new = dict(params)
     for name, value in params.items():
-        if isinstance(value, jcore.ClosedJaxpr):
+        if isinstance(value, closed_type):
             if _targets(value.jaxpr, dtypes):
                 new[name] = _rewrite_closed(value, dtypes)
-        elif isinstance(value, jcore.Jaxpr):
+        elif isinstance(value, jaxpr_type):
             if _targets(value, dtypes):
                 rewritten = _rewrite_open(value, dtypes)
                 if rewritten is None:
                     return None
                 new[name] = rewritten
         elif isinstance(value, tuple) and any(
-            isinstance(v, (jcore.ClosedJaxpr, jcore.Jaxpr)) for v in value
+            isinstance(v, (closed_type, jaxpr_type)) for v in value
         ):
             items = []
             for v in value:
-                if isinstance(v, jcore.ClosedJaxpr) and _targets(v.jaxpr, dtypes):
+                if isinstance(v, closed_type) and _targets(v.jaxpr, dtypes):
                     v = _rewrite_closed(v, dtypes)
-                elif isinstance(v, jcore.Jaxpr) and _targets(v, dtypes):
+                elif isinstance(v, jaxpr_type) and _targets(v, dtypes):
                     v = _rewrite_open(v, dtypes)
                     if v is None:
                         return None
@@ -484,7 +508,7 @@ def _eval_eqn(eqn: jcore.JaxprEqn, invals: list[Any], dtypes: frozenset[np.dtype
     params = eqn.params
     if prim.name in _INLINE:
         body = params["call_jaxpr"]
-        if isinstance(body, jcore.ClosedJaxpr):
+        if isinstance(body, _jaxpr_types()[0]):
             return _eval(body.jaxpr, body.consts, invals, dtypes)
         return _eval(body, [], invals, dtypes)
     if any(_targets(sub, dtypes) for sub in _jaxprs_in_params(params)):
@@ -503,17 +527,17 @@ def _eval(
     jaxpr: jcore.Jaxpr, consts: Sequence[Any], args: Sequence[Any], dtypes: frozenset[np.dtype]
 ) -> list[Any]:
     env: dict[jcore.Var, Any] = {}
+    literal_type = _jaxpr_types()[2]
 
     def read(v: Any) -> Any:
-        return v.val if isinstance(v, jcore.Literal) else env[v]
+        return v.val if isinstance(v, literal_type) else env[v]
 
     env.update(zip(jaxpr.constvars, consts, strict=True))
     env.update(zip(jaxpr.invars, args, strict=True))
     for eqn in jaxpr.eqns:
         outs = _eval_eqn(eqn, [read(v) for v in eqn.invars], dtypes)
-        for var, val in zip(eqn.outvars, outs, strict=True):
-            if not isinstance(var, _DropVar):
-                env[var] = val
+        # a dropped output (DropVar) is stored too: nothing ever reads it
+        env.update(zip(eqn.outvars, outs, strict=True))
     return [read(v) for v in jaxpr.outvars]
 
 
