@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from jaxgd._validate import (
     as_domain,
@@ -98,6 +99,8 @@ def _refine_all(
         return value, g, h
 
     fgh = jax.vmap(fgh_one)
+    # lax.select, not jnp.where: the operands already agree in shape and dtype, and each
+    # jnp.where would add a nested jitted call to trace and lower.
 
     def scale(x):
         return tol * jnp.maximum(1.0, jnp.abs(x))
@@ -119,14 +122,14 @@ def _refine_all(
             | ~((x_newton > a) & (x_newton < b))
             | (jnp.abs(2.0 * g) > jnp.abs(dx_old * h))
         )
-        step = jnp.where(bisect, x - 0.5 * (a + b), g / h)
+        step = lax.select(bisect, x - 0.5 * (a + b), g / h)
         x_new = x - step
         v_new, g_new, h_new = fgh(x_new)
-        a_new = jnp.where(g_new < 0, x_new, a)
-        b_new = jnp.where(g_new > 0, x_new, b)
+        a_new = lax.select(g_new < 0, x_new, a)
+        b_new = lax.select(g_new > 0, x_new, b)
         new = (a_new, b_new, x_new, step, dx, v_new, g_new, h_new)
         keep = running(state)
-        return tuple(jnp.where(keep, n, o) for n, o in zip(new, state, strict=True)), it + 1
+        return tuple(lax.select(keep, n, o) for n, o in zip(new, state, strict=True)), it + 1
 
     # Start at a with f'' unknown (0): the first step is a bisection.
     zero = jnp.zeros_like(a)
