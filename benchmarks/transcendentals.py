@@ -3,7 +3,7 @@
     python -m benchmarks.transcendentals            # about a minute
     python -m benchmarks.transcendentals --quick    # seconds: checks everything runs
 
-Prints four tables:
+Prints these tables:
 
 1. ns/element for every transcendental primitive, float32 and float64: XLA (``jnp`` under
    ``jit``), NumPy (SciPy for ``erf``/``lgamma``) and ``fastmath.rewrite`` where it has a
@@ -12,7 +12,11 @@ Prints four tables:
 2. The bare descent loop: a jitted ``fori_loop`` of ``x <- x - lr * f'(x)`` over 64k lanes on
    the notebook's f, with and without the rewrite, and the rewritten loop compiled with
    ``xla_cpu_prefer_vector_width=512`` (whether the CPU has AVX-512 is printed too).
-3. The rewrite's accuracy: max ulp error of ``fastmath.sin``/``cos`` per range of ``|x|``, on
+3. Tracing: ms to trace and lower a sweep's step (``jit`` of ``vmap(vmap(grad f))``) for a new
+   ``f``, with and without the rewrite: what every new process pays even when JAX's persistent
+   compilation cache spares it the compile. The first rewritten trace in a process also traces
+   the sin/cos kernel once (the "first" column).
+4. The rewrite's accuracy: max ulp error of ``fastmath.sin``/``cos`` per range of ``|x|``, on
    random floats plus the floats nearest to multiples of pi/2, next to XLA's own (libm) error
    on the same points: float32 against float64 NumPy, float64 against long double.
 """
@@ -173,6 +177,27 @@ def bench_descent(lanes: int, steps: int, rounds: int) -> dict[str, tuple[float,
     return {k: (statistics.median(v) / per * 1e9, min(v) / per * 1e9) for k, v in times.items()}
 
 
+def bench_tracing(rounds: int) -> dict[str, tuple[float, float, float]]:
+    """ms (first, median, min over ``rounds``) to trace and lower the step for a new f."""
+    x = jnp.zeros((2, 64), jnp.float32)
+
+    def lower(fast: bool) -> None:
+        grad = jax.grad(lambda x: f(x))  # a new function: nothing is reused from jit's caches
+        step = fastmath.rewrite(grad, enable=True) if fast else grad
+        jax.jit(jax.vmap(jax.vmap(step))).lower(x)
+
+    lower(False)  # JAX's own one-off set-up is no part of either
+    out = {}
+    for name, fast in (("XLA", False), ("rewrite", True)):
+        times = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            lower(fast)
+            times.append((time.perf_counter() - t) * 1e3)
+        out[name] = (times[0], statistics.median(times), min(times))
+    return out
+
+
 def has_avx512() -> bool:
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -270,7 +295,7 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}" if 1e-3 <= v < 1e4 else f"{v:.2e}"
 
 
-def report(rows: list[Row], descent, acc, acc64, avx512: bool) -> str:
+def report(rows: list[Row], descent, acc, acc64, avx512: bool, tracing=None) -> str:
     lines = ["## ns per element (median / min over interleaved rounds); ratio = XLA / method", ""]
     lines.append("| primitive | dtype | XLA | NumPy | rewrite | XLA/NumPy | XLA/rewrite |")
     lines.append("|---|---|---|---|---|---|---|")
@@ -295,6 +320,12 @@ def report(rows: list[Row], descent, acc, acc64, avx512: bool) -> str:
         lines.append(f"| {name} | {med:.3f} | {mn:.3f} | {base / med:.2f}x |")
     lines.append("")
     lines.append(f"CPU has avx512f: {avx512}")
+    if tracing:
+        lines += ["", "## tracing and lowering the step of a sweep for a new f, ms", ""]
+        lines.append("| step | first | median | min |")
+        lines.append("|---|---|---|---|")
+        for name, (first, med, mn) in tracing.items():
+            lines.append(f"| {name} | {first:.1f} | {med:.1f} | {mn:.1f} |")
     for title, table in (
         ("float32, max ulp error against float64 NumPy", acc),
         ("float64, max ulp error against long double NumPy", acc64),
@@ -322,9 +353,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"jax {jax.__version__}, backend {jax.default_backend()}", flush=True)
     rows = bench_elementwise(n, rounds)
     descent = bench_descent(lanes, steps, rounds)
+    tracing = bench_tracing(rounds)
     acc = accuracy(samples)
     acc64 = accuracy64(samples // 4)
-    print(report(rows, descent, acc, acc64, has_avx512()))
+    print(report(rows, descent, acc, acc64, has_avx512(), tracing))
 
 
 if __name__ == "__main__":

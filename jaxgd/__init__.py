@@ -15,12 +15,8 @@ not import matplotlib.
 import importlib as _importlib
 
 from jaxgd import analysis as analysis
-from jaxgd import derivative as derivative
-from jaxgd import distributed as distributed
 from jaxgd import functions as functions
-from jaxgd import functions2d as functions2d
 from jaxgd import minima as minima
-from jaxgd import minima_nd as minima_nd
 from jaxgd.analysis import Basins as Basins
 from jaxgd.analysis import RandomStarts as RandomStarts
 from jaxgd.analysis import basins as basins
@@ -28,8 +24,6 @@ from jaxgd.analysis import random_starts as random_starts
 from jaxgd.analysis import success_probability as success_probability
 from jaxgd.convergence import Convergence as Convergence
 from jaxgd.convergence import convergence as convergence
-from jaxgd.derivative import DerivativeCheck as DerivativeCheck
-from jaxgd.derivative import check_derivative as check_derivative
 from jaxgd.descend import descend as descend
 from jaxgd.minima import Minima as Minima
 from jaxgd.minima import find_minima as find_minima
@@ -40,18 +34,24 @@ from jaxgd.sweep import sweep as sweep
 
 __version__ = "0.1.0"
 
-# Submodules that import matplotlib: loaded on first attribute access (PEP 562).
-_LAZY_SUBMODULES = ("cli", "plotting")
+# Loaded on first attribute access (PEP 562): the submodules that import matplotlib, and those
+# a sweep does not need, so that ``import jaxgd`` stays cheap.
+_LAZY_SUBMODULES = ("cli", "plotting", "derivative", "distributed", "functions2d", "minima_nd")
+_LAZY_NAMES = {"DerivativeCheck": "derivative", "check_derivative": "derivative"}
 
 
 def __getattr__(name: str):
     if name in _LAZY_SUBMODULES:
         return _importlib.import_module(f"jaxgd.{name}")
+    if name in _LAZY_NAMES:
+        value = getattr(_importlib.import_module(f"jaxgd.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'jaxgd' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES) | set(_LAZY_NAMES))
 
 
 __all__ = [

@@ -48,16 +48,14 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 from jax import lax
-from jax.extend import core as jcore
 
-# jax.extend.core has these from jax 0.9 on; jax 0.8 offers them in jax.core only.
-_DropVar = getattr(jcore, "DropVar", None) or jax.core.DropVar
-_jaxprs_in_params = getattr(jcore, "jaxprs_in_params", None) or jax.core.jaxprs_in_params
+if TYPE_CHECKING:
+    from jax.extend import core as jcore
 
 __all__ = ["ENV_VAR", "cos", "enabled_for", "rewrite", "sin"]
 
@@ -148,64 +146,77 @@ _K64 = _Kernel(
 _KERNELS = {np.dtype(np.float32): _K32, np.dtype(np.float64): _K64}
 
 
+# The kernels are written with lax functions, never jax.numpy's operators: every jnp call is a
+# jit-wrapped function, and the ~100 operations per kernel made tracing them most of the cost
+# of tracing a whole sweep. They compute the same operations in the same order.
+_mul, _add, _sub = lax.mul, lax.add, lax.sub
+
+
 def _two_diff(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
     """a - b as an unevaluated sum (s, e); exact when |a| >= |b| or when a - b is exact."""
-    s = a - b
-    return s, (a - s) - b
+    s = _sub(a, b)
+    return s, _sub(_sub(a, s), b)
 
 
 def _reduce(x: jax.Array, c: _Kernel) -> tuple[jax.Array, jax.Array, jax.Array]:
     """|x| = k pi/2 + (hi + lo) with |hi| <~ pi/4; returns (k mod 4 as an integer, hi, lo)."""
     one, f = c.dtype(1.0), c.dtype
     a = lax.abs(x)
-    k = lax.round(a * f(2 / np.pi), lax.RoundingMethod.TO_NEAREST_EVEN)
+    k = lax.round(_mul(a, f(2 / np.pi)), lax.RoundingMethod.TO_NEAREST_EVEN)
     if c.dtype == np.float32:
         a_, b_, c_, d_, e_ = c.pio2
-        t = (a - k * a_) - k * b_
-        t, e1 = _two_diff(t, k * c_)
-        hi, e2 = _two_diff(t, k * d_)
-        lo = (e1 + e2) - k * e_
+        t = _sub(_sub(a, _mul(k, a_)), _mul(k, b_))
+        t, e1 = _two_diff(t, _mul(k, c_))
+        hi, e2 = _two_diff(t, _mul(k, d_))
+        lo = _sub(_add(e1, e2), _mul(k, e_))
     else:
         a_, b_, c_, d_ = c.pio2
-        t = a - k * a_
-        t, e1 = _two_diff(t, k * b_)
-        hi, e2 = _two_diff(t, k * c_)
-        lo = (e1 + e2) - k * d_
+        t = _sub(a, _mul(k, a_))
+        t, e1 = _two_diff(t, _mul(k, b_))
+        hi, e2 = _two_diff(t, _mul(k, c_))
+        lo = _sub(_add(e1, e2), _mul(k, d_))
     # Where the products above are inexact (|x| >~ 1e30) hi is garbage that would overflow in
     # hi**2; bounding it keeps the result finite. |hi| <= pi/4 * 1.0005 elsewhere, so no effect.
     hi = lax.clamp(-one, hi, one)
     # XLA converts out-of-range floats to int saturating, so huge |x| only garble the quadrant.
-    q = lax.convert_element_type(k, c.int_dtype) & c.int_dtype(3)
+    q = lax.bitwise_and(lax.convert_element_type(k, c.int_dtype), c.int_dtype(3))
     return q, hi, lo
 
 
 def _horner(z: jax.Array, coefs: tuple) -> jax.Array:
     acc = coefs[-1]
     for coef in coefs[-2::-1]:
-        acc = coef + z * acc
+        acc = _add(coef, _mul(z, acc))
     return acc
 
 
 def _kernels(hi: jax.Array, lo: jax.Array, c: _Kernel) -> tuple[jax.Array, jax.Array]:
     """sin and cos of hi + lo for |hi| <~ pi/4, |lo| <~ ulp(hi)."""
     f = c.dtype
-    z = hi * hi
+    z = _mul(hi, hi)
     if c.dtype == np.float32:
-        sin_r = hi + (lo + (hi * z) * _horner(z, c.sin_p))
-        cos_r = (f(1.0) - f(0.5) * z) + ((z * z) * _horner(z, c.cos_q) - hi * lo)
+        sin_r = _add(hi, _add(lo, _mul(_mul(hi, z), _horner(z, c.sin_p))))
+        cos_r = _add(
+            _sub(f(1.0), _mul(f(0.5), z)),
+            _sub(_mul(_mul(z, z), _horner(z, c.cos_q)), _mul(hi, lo)),
+        )
         return sin_r, cos_r
     # fdlibm's evaluation order, which keeps the final additions within one rounding
-    v = z * hi
+    v = _mul(z, hi)
     r = _horner(z, c.sin_p[1:])
-    sin_r = hi - ((z * (f(0.5) * lo - v * r) - lo) - v * c.sin_p[0])
-    hz = f(0.5) * z
-    w = f(1.0) - hz
-    cos_r = w + (((f(1.0) - w) - hz) + (z * (z * _horner(z, c.cos_q)) - hi * lo))
+    inner = _sub(_mul(z, _sub(_mul(f(0.5), lo), _mul(v, r))), lo)
+    sin_r = _sub(hi, _sub(inner, _mul(v, c.sin_p[0])))
+    hz = _mul(f(0.5), z)
+    w = _sub(f(1.0), hz)
+    tail = _add(
+        _sub(_sub(f(1.0), w), hz), _sub(_mul(z, _mul(z, _horner(z, c.cos_q))), _mul(hi, lo))
+    )
+    cos_r = _add(w, tail)
     return sin_r, cos_r
 
 
 def _flip(v: jax.Array, sign_bits: jax.Array, c: _Kernel) -> jax.Array:
-    bits = lax.bitcast_convert_type(v, c.int_dtype) ^ sign_bits
+    bits = lax.bitwise_xor(lax.bitcast_convert_type(v, c.int_dtype), sign_bits)
     return lax.bitcast_convert_type(bits, c.dtype)
 
 
@@ -219,40 +230,55 @@ def _sign_shift(c: _Kernel) -> Any:
     return c.int_dtype(np.iinfo(c.int_dtype).bits - 2)
 
 
-# The sign-bit arithmetic below has no derivative; custom rules give the true ones, so that
-# grad(rewrite(f)) is right too (d sin = cos, d cos = -sin, both with these kernels).
+def _odd_quadrant(q: jax.Array, c: _Kernel) -> jax.Array:
+    return lax.ne(lax.bitwise_and(q, c.int_dtype(1)), c.int_dtype(0))
+
+
 @jax.custom_jvp
-def _sin(x: jax.Array) -> jax.Array:
+def _sincos(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """sin(x) and cos(x): one reduction serves both; XLA drops what a caller does not use."""
     c = _KERNELS[np.dtype(x.dtype)]
     q, hi, lo = _reduce(x, c)
     sin_r, cos_r = _kernels(hi, lo, c)
-    v = lax.select((q & c.int_dtype(1)) != 0, cos_r, sin_r)
+    odd = _odd_quadrant(q, c)
     # sin is odd and changes sign every two quadrants: move both facts into the sign bit.
-    sign_of_x = lax.bitcast_convert_type(x, c.int_dtype) & c.int_dtype(np.iinfo(c.int_dtype).min)
-    sign = lax.shift_left(q & c.int_dtype(2), _sign_shift(c)) ^ sign_of_x
-    return _clip_unit(_flip(v, sign, c), c)
+    int_min = c.int_dtype(np.iinfo(c.int_dtype).min)
+    sign_of_x = lax.bitwise_and(lax.bitcast_convert_type(x, c.int_dtype), int_min)
+    quadrant_sign = lax.shift_left(lax.bitwise_and(q, c.int_dtype(2)), _sign_shift(c))
+    sin_sign = lax.bitwise_xor(quadrant_sign, sign_of_x)
+    sin = _clip_unit(_flip(lax.select(odd, cos_r, sin_r), sin_sign, c), c)
+    next_quadrant = lax.add(q, c.int_dtype(1))
+    cos_sign = lax.shift_left(lax.bitwise_and(next_quadrant, c.int_dtype(2)), _sign_shift(c))
+    cos = _clip_unit(_flip(lax.select(odd, sin_r, cos_r), cos_sign, c), c)
+    return sin, cos
 
 
-@jax.custom_jvp
-def _cos(x: jax.Array) -> jax.Array:
-    c = _KERNELS[np.dtype(x.dtype)]
-    q, hi, lo = _reduce(x, c)
-    sin_r, cos_r = _kernels(hi, lo, c)
-    v = lax.select((q & c.int_dtype(1)) != 0, sin_r, cos_r)
-    sign = lax.shift_left((q + c.int_dtype(1)) & c.int_dtype(2), _sign_shift(c))
-    return _clip_unit(_flip(v, sign, c), c)
-
-
-@_sin.defjvp
-def _sin_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
+# The sign-bit arithmetic has no derivative; the custom rule gives the true one, so that
+# grad(rewrite(f)) is right too (d sin = cos, d cos = -sin, both with these kernels).
+@_sincos.defjvp
+def _sincos_jvp(
+    primals: tuple[jax.Array], tangents: tuple[jax.Array]
+) -> tuple[tuple[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
     (x,), (t,) = primals, tangents
-    return _sin(x), _cos(x) * t
+    s, c = _sincos(x)
+    return (s, c), (c * t, -s * t)
 
 
-@_cos.defjvp
-def _cos_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
-    (x,), (t,) = primals, tangents
-    return _cos(x), -_sin(x) * t
+# The kernel enters a jaxpr as one call of a jitted function. A sweep traces its step anew in
+# every process and for every compile, under vmap; a call is traced once per input type (jit's
+# cache) and batched once (JAX caches the batched jaxpr), where inlining its ~100 operations
+# would trace and batch each of them every time. XLA inlines the call before optimising, so
+# the compiled program is the same: the unused half is removed, and sin and cos of one x share
+# their reduction.
+_sincos_call = jax.jit(_sincos)
+
+
+def _sin_call(x: jax.Array) -> jax.Array:
+    return _sincos_call(x)[0]
+
+
+def _cos_call(x: jax.Array) -> jax.Array:
+    return _sincos_call(x)[1]
 
 
 def _check_float(x: Any, name: str) -> jax.Array:
@@ -286,7 +312,7 @@ def sin(x: jax.Array) -> jax.Array:
         >>> bool(jnp.allclose(fastmath.sin(x), jnp.sin(x), rtol=1e-6, atol=1e-7))
         True
     """
-    return _sin(_check_float(x, "sin"))
+    return _sin_call(_check_float(x, "sin"))
 
 
 def cos(x: jax.Array) -> jax.Array:
@@ -310,13 +336,13 @@ def cos(x: jax.Array) -> jax.Array:
         >>> bool(jnp.allclose(fastmath.cos(x), jnp.cos(x), rtol=1e-6, atol=1e-7))
         True
     """
-    return _cos(_check_float(x, "cos"))
+    return _cos_call(_check_float(x, "cos"))
 
 
 # primitive -> (replacement, dtypes it is measured to help and proven accurate for)
 _RULES: dict[jcore.Primitive, tuple[Callable[[jax.Array], jax.Array], frozenset[np.dtype]]] = {
-    lax.sin_p: (sin, frozenset(_KERNELS)),
-    lax.cos_p: (cos, frozenset(_KERNELS)),
+    lax.sin_p: (_sin_call, frozenset(_KERNELS)),
+    lax.cos_p: (_cos_call, frozenset(_KERNELS)),
 }
 _REPLACEABLE_DTYPES = frozenset().union(*(d for _, d in _RULES.values()))
 
@@ -372,6 +398,30 @@ def enabled_for(dtype: Any, backend: str | None = None) -> bool:
     return _env_enabled() and backend.lower() == "cpu" and dt in _REPLACEABLE_DTYPES
 
 
+@functools.cache
+def _jaxpr_types() -> tuple[type, type, type]:
+    """JAX's ``ClosedJaxpr``, ``Jaxpr`` and ``Literal`` classes, read off a jaxpr of one ``mul``.
+
+    Their public home, ``jax.extend.core``, imports all of ``jax.extend`` (Pallas and more,
+    ~25 ms per process) that nothing here needs.
+    """
+    closed = jax.make_jaxpr(lambda x: lax.mul(x, 2.0))(1.0)
+    return type(closed), type(closed.jaxpr), type(closed.jaxpr.eqns[0].invars[1])
+
+
+def _jaxprs_in_params(params: dict[str, Any]) -> list[jcore.Jaxpr]:
+    """The jaxprs held in an equation's parameters, directly or in a tuple."""
+    closed_type, jaxpr_type, _ = _jaxpr_types()
+    found = []
+    for value in params.values():
+        for v in value if isinstance(value, tuple) else (value,):
+            if isinstance(v, closed_type):
+                found.append(v.jaxpr)
+            elif isinstance(v, jaxpr_type):
+                found.append(v)
+    return found
+
+
 def _targets(jaxpr: jcore.Jaxpr, dtypes: frozenset[np.dtype]) -> bool:
     for eqn in jaxpr.eqns:
         if _replacement(eqn, dtypes) is not None:
@@ -415,31 +465,33 @@ def _rewrite_closed(closed: jcore.ClosedJaxpr, dtypes: frozenset[np.dtype]) -> j
 def _rewrite_open(jaxpr: jcore.Jaxpr, dtypes: frozenset[np.dtype]) -> jcore.Jaxpr | None:
     if jaxpr.constvars:
         return None
-    new = _rewrite_closed(jcore.ClosedJaxpr(jaxpr, []), dtypes)
+    closed_type, _, _ = _jaxpr_types()
+    new = _rewrite_closed(closed_type(jaxpr, []), dtypes)
     return None if new.consts else new.jaxpr
 
 
 def _rewrite_params(params: dict[str, Any], dtypes: frozenset[np.dtype]) -> dict[str, Any] | None:
     """params with every nested jaxpr that holds a target rewritten; None if it cannot be done."""
+    closed_type, jaxpr_type, _ = _jaxpr_types()
     new = dict(params)
     for name, value in params.items():
-        if isinstance(value, jcore.ClosedJaxpr):
+        if isinstance(value, closed_type):
             if _targets(value.jaxpr, dtypes):
                 new[name] = _rewrite_closed(value, dtypes)
-        elif isinstance(value, jcore.Jaxpr):
+        elif isinstance(value, jaxpr_type):
             if _targets(value, dtypes):
                 rewritten = _rewrite_open(value, dtypes)
                 if rewritten is None:
                     return None
                 new[name] = rewritten
         elif isinstance(value, tuple) and any(
-            isinstance(v, (jcore.ClosedJaxpr, jcore.Jaxpr)) for v in value
+            isinstance(v, (closed_type, jaxpr_type)) for v in value
         ):
             items = []
             for v in value:
-                if isinstance(v, jcore.ClosedJaxpr) and _targets(v.jaxpr, dtypes):
+                if isinstance(v, closed_type) and _targets(v.jaxpr, dtypes):
                     v = _rewrite_closed(v, dtypes)
-                elif isinstance(v, jcore.Jaxpr) and _targets(v, dtypes):
+                elif isinstance(v, jaxpr_type) and _targets(v, dtypes):
                     v = _rewrite_open(v, dtypes)
                     if v is None:
                         return None
@@ -456,7 +508,7 @@ def _eval_eqn(eqn: jcore.JaxprEqn, invals: list[Any], dtypes: frozenset[np.dtype
     params = eqn.params
     if prim.name in _INLINE:
         body = params["call_jaxpr"]
-        if isinstance(body, jcore.ClosedJaxpr):
+        if isinstance(body, _jaxpr_types()[0]):
             return _eval(body.jaxpr, body.consts, invals, dtypes)
         return _eval(body, [], invals, dtypes)
     if any(_targets(sub, dtypes) for sub in _jaxprs_in_params(params)):
@@ -475,17 +527,17 @@ def _eval(
     jaxpr: jcore.Jaxpr, consts: Sequence[Any], args: Sequence[Any], dtypes: frozenset[np.dtype]
 ) -> list[Any]:
     env: dict[jcore.Var, Any] = {}
+    literal_type = _jaxpr_types()[2]
 
     def read(v: Any) -> Any:
-        return v.val if isinstance(v, jcore.Literal) else env[v]
+        return v.val if isinstance(v, literal_type) else env[v]
 
     env.update(zip(jaxpr.constvars, consts, strict=True))
     env.update(zip(jaxpr.invars, args, strict=True))
     for eqn in jaxpr.eqns:
         outs = _eval_eqn(eqn, [read(v) for v in eqn.invars], dtypes)
-        for var, val in zip(eqn.outvars, outs, strict=True):
-            if not isinstance(var, _DropVar):
-                env[var] = val
+        # a dropped output (DropVar) is stored too: nothing ever reads it
+        env.update(zip(eqn.outvars, outs, strict=True))
     return [read(v) for v in jaxpr.outvars]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from jaxgd._validate import (
     as_domain,
@@ -77,60 +78,69 @@ class Minima:
         return self.value[self.global_index]
 
 
-def _refine(
-    fgh: Callable, a: jax.Array, b: jax.Array, g_a: jax.Array, tol: float
+@partial(jax.jit, static_argnums=0)
+def _refine_all(
+    f: Callable, a: jax.Array, b: jax.Array, g_a: jax.Array, tol: float
 ) -> tuple[jax.Array, jax.Array]:
-    """Root x of g = f' in [a, b], where g(a) = g_a < 0 < g(b), and f(x).
+    """Roots x of g = f' in every bracket [a, b], where g(a) = g_a < 0 < g(b), and f(x).
 
-    Newton on g, falling back to bisection whenever the Newton step leaves the bracket or
-    fails to halve the step before last (Numerical Recipes' ``rtsafe``); the bracket keeps
-    degenerate minima (f'' = 0, where Newton slows to linear) converging. x stays at an
-    end of the bracket, so a bisection step always moves it.
+    Per bracket: Newton on g, falling back to bisection whenever the Newton step leaves the
+    bracket or fails to halve the step before last (Numerical Recipes' ``rtsafe``); the
+    bracket keeps degenerate minima (f'' = 0, where Newton slows to linear) converging. x stays
+    at an end of the bracket, so a bisection step always moves it.
+
+    All brackets step together and each one freezes once it has converged: what ``vmap`` of a
+    per-bracket ``while_loop`` computes, written out so that JAX need not batch a loop (most
+    of the cost of tracing this program).
     """
+
+    def fgh_one(x):
+        (value, g), (_, h) = jax.jvp(jax.value_and_grad(f), (x,), (jnp.ones_like(x),))
+        return value, g, h
+
+    fgh = jax.vmap(fgh_one)
+    # lax.select, not jnp.where: the operands already agree in shape and dtype, and each
+    # jnp.where would add a nested jitted call to trace and lower.
 
     def scale(x):
         return tol * jnp.maximum(1.0, jnp.abs(x))
 
-    def cond(state):
-        a, b, x, dx, _, _, g, _, it = state
-        return (it < _MAX_ITER) & (jnp.abs(dx) > scale(x)) & (b - a > scale(x)) & (g != 0)
+    def running(state):
+        a, b, x, dx, _, _, g, _ = state
+        return (jnp.abs(dx) > scale(x)) & (b - a > scale(x)) & (g != 0)
 
-    def body(state):
-        a, b, x, dx, dx_old, _, g, h, it = state
+    def cond(carry):
+        state, it = carry
+        return (it < _MAX_ITER) & jnp.any(running(state))
+
+    def body(carry):
+        state, it = carry
+        a, b, x, dx, dx_old, _, g, h = state
         x_newton = x - g / h
         bisect = (
             ~jnp.isfinite(x_newton)
             | ~((x_newton > a) & (x_newton < b))
             | (jnp.abs(2.0 * g) > jnp.abs(dx_old * h))
         )
-        step = jnp.where(bisect, x - 0.5 * (a + b), g / h)
+        step = lax.select(bisect, x - 0.5 * (a + b), g / h)
         x_new = x - step
         v_new, g_new, h_new = fgh(x_new)
-        a = jnp.where(g_new < 0, x_new, a)
-        b = jnp.where(g_new > 0, x_new, b)
-        return a, b, x_new, step, dx, v_new, g_new, h_new, it + 1
+        a_new = lax.select(g_new < 0, x_new, a)
+        b_new = lax.select(g_new > 0, x_new, b)
+        new = (a_new, b_new, x_new, step, dx, v_new, g_new, h_new)
+        keep = running(state)
+        return tuple(lax.select(keep, n, o) for n, o in zip(new, state, strict=True)), it + 1
 
     # Start at a with f'' unknown (0): the first step is a bisection.
     zero = jnp.zeros_like(a)
-    state = (a, b, a, b - a, b - a, zero, g_a, zero, 0)
-    _, _, x, _, _, value, *_ = jax.lax.while_loop(cond, body, state)
+    state = (a, b, a, b - a, b - a, zero, g_a, zero)
+    (_, _, x, _, _, value, _, _), _ = jax.lax.while_loop(cond, body, (state, 0))
     return x, value
 
 
 @partial(jax.jit, static_argnums=0)
 def _grid_value_and_gradient(f: Callable, grid: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jax.vmap(jax.value_and_grad(f))(grid)
-
-
-@partial(jax.jit, static_argnums=0)
-def _refine_all(
-    f: Callable, a: jax.Array, b: jax.Array, g_a: jax.Array, tol: float
-) -> tuple[jax.Array, jax.Array]:
-    def fgh(x):
-        (value, g), (_, h) = jax.jvp(jax.value_and_grad(f), (x,), (jnp.ones_like(x),))
-        return value, g, h
-
-    return jax.vmap(lambda a, b, g_a: _refine(fgh, a, b, g_a, tol))(a, b, g_a)
 
 
 def _bucket(n: int) -> int:

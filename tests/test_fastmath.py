@@ -474,5 +474,9 @@ def test_benchmark_times_xla_numpy_and_the_rewrite():
     acc = bench.accuracy(256)
     assert acc[2][0] == "[1000, 1e+04)"
     assert all(max(errs[:2]) <= ULP_BOUND for _, *errs in acc[:3])  # fastmath within the bound
-    text = bench.report(rows, descent, acc, [], avx512=False)
+    tracing = bench.bench_tracing(rounds=2)
+    assert set(tracing) == {"XLA", "rewrite"}
+    assert all(len(t) == 3 and min(t) > 0 for t in tracing.values())
+    text = bench.report(rows, descent, acc, [], avx512=False, tracing=tracing)
     assert "| sin | float32 |" in text and "rewrite, vector width 512" in text
+    assert "| rewrite | " in text.split("## tracing")[1]
