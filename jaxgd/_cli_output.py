@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
     from jaxgd.result import SweepResult
 
-__all__ = ["check_folder", "check_target", "save_figure", "save_result"]
+__all__ = [
+    "begin_run",
+    "check_folder",
+    "check_target",
+    "end_run",
+    "headless_unless_show",
+    "save_figure",
+    "save_result",
+]
 
 #: Resolution of saved PNGs: readable on screen, small enough to commit.
 DPI = 120
@@ -127,6 +135,44 @@ def save_result(result: SweepResult, path: str | os.PathLike) -> Path:
             with contextlib.suppress(OSError):
                 os.unlink(aside)
     return final
+
+
+#: Experiment runs in progress in this process (:func:`begin_run`), outermost first.
+_runs: list[bool] = []
+
+
+def begin_run() -> None:
+    """Start an experiment run (``jaxgd.cli.command`` does): figure settings the run makes
+    (:func:`headless_unless_show`) are undone by :func:`end_run`."""
+    from jaxgd.plotting import is_headless
+
+    _runs.append(is_headless())
+
+
+def end_run() -> None:
+    """End the run :func:`begin_run` started: restore the headless setting it found."""
+    from jaxgd.plotting import set_headless
+
+    set_headless(_runs.pop())
+
+
+def headless_unless_show(show: bool) -> None:
+    """Make the run's figures without pyplot unless ``show`` (``--show``) asks for windows.
+
+    A headless run only saves figures: plain matplotlib figures save the same files and spare
+    the import of pyplot and its backend. Only inside a run (:func:`begin_run`), which puts
+    the setting back at its end: a caller of ``setup`` alone (a notebook, a test) keeps its
+    pyplot figures. Should anything import pyplot anyway, it gets the non-interactive Agg
+    backend (when pyplot is not in use yet), so no window can open.
+    """
+    if _runs:
+        from jaxgd.plotting import set_headless
+
+        set_headless(not show)
+    if not show and "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
 
 
 #: matplotlib's built-in backends that write files and cannot open a window.

@@ -28,7 +28,8 @@ a plain function, optionally carrying ``domain = (lo, hi)`` and ``start = x0`` a
 :class:`jaxgd.functions.Function1D`. Without a domain, the notebook's ``[-2π, 2π]`` is used.
 
 Importing this module does not import matplotlib: :func:`setup` does, to pick the headless
-Agg backend unless ``--show`` is given, and saving or showing a figure does.
+Agg backend unless ``--show`` is given, and saving or showing a figure does. A headless run
+makes its figures without pyplot (:func:`jaxgd.plotting.set_headless`), which it never imports.
 """
 
 from __future__ import annotations
@@ -66,7 +67,16 @@ from jaxgd._cli_flags import (
     whole,
 )
 from jaxgd._cli_function import NOTEBOOK_DOMAIN, load_derivative, load_function
-from jaxgd._cli_output import check_folder, check_target, npz_path, save_figure, save_result
+from jaxgd._cli_output import (
+    begin_run,
+    check_folder,
+    check_target,
+    end_run,
+    headless_unless_show,
+    npz_path,
+    save_figure,
+    save_result,
+)
 from jaxgd._cli_output import close as _close
 from jaxgd._cli_output import show as _show
 from jaxgd._validate import as_epochs, as_float_axis, default_float
@@ -89,6 +99,7 @@ __all__ = [
     "check_runs",
     "command",
     "flag_errors",
+    "headless_unless_show",
     "load_derivative",
     "load_function",
     "num",
@@ -649,9 +660,11 @@ def setup(
     raised as a :class:`UsageError`: the numbers (finite, not rounding to 0 or overflowing
     the working dtype), the grids' memory, ``--out`` (a folder that can be written, with no
     folder where one of ``figures`` would go) and ``--save``. Unless ``--show`` is given,
-    matplotlib is set to its non-interactive Agg backend (when pyplot is not in use yet), so
-    runs are headless. A run from the command line (``argv`` None) turns on JAX's persistent
-    compilation cache unless ``--no-cache`` is given (see :mod:`jaxgd._compile_cache`).
+    matplotlib is set to its non-interactive Agg backend (when pyplot is not in use yet), and
+    in a run through :func:`command` figures are made without pyplot
+    (:func:`jaxgd.plotting.set_headless`), so runs are headless. A run from the command line
+    (``argv`` None) turns on JAX's persistent compilation cache unless ``--no-cache`` is given
+    (see :mod:`jaxgd._compile_cache`).
 
     Args:
         p: the parser from :func:`parser` with the experiment's flags.
@@ -668,10 +681,7 @@ def setup(
         # Before any array exists, so every grid and result is float64.
         jax.config.update("jax_enable_x64", True)
     ctx = Context(args, load_function(args.function), figures)
-    if not args.show and "matplotlib.pyplot" not in sys.modules:
-        import matplotlib
-
-        matplotlib.use("Agg")
+    headless_unless_show(args.show)
     return ctx
 
 
@@ -691,14 +701,16 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
 
     A :class:`UsageError` becomes one line on stderr and return value 2; Ctrl-C the line
     ``interrupted`` and 130 (the shell's status for SIGINT); ``-h`` returns 0 instead of
-    exiting; the x64 setting and pyplot's open figures are restored afterwards, so calling
-    ``main([...])`` from a test or notebook leaves no global state behind.
+    exiting; the x64 setting, the headless setting of :mod:`jaxgd.plotting` and pyplot's
+    open figures are restored afterwards, so calling ``main([...])`` from a test or notebook
+    leaves no global state behind.
     """
 
     @functools.wraps(main)
     def wrapper(argv: Sequence[str] | None = None) -> int:
         x64 = bool(jax.config.jax_enable_x64)
         before = _open_figures()
+        begin_run()
         try:
             return main(argv)
         except UsageError as err:
@@ -716,6 +728,7 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             return 1
         finally:
             jax.config.update("jax_enable_x64", x64)
+            end_run()
             if "matplotlib.pyplot" in sys.modules:
                 import matplotlib.pyplot as plt
 
