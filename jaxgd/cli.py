@@ -435,12 +435,21 @@ class Context:
             self._key = jax.random.key(self.seed)
         return self._key
 
-    def stationary(self, x0: Any) -> str | None:
+    def stationary(self, x0: Any, moved: Any = None) -> str | None:
         """A sentence when any of the starts ``x0`` is a stationary point of f (f'(x0) == 0),
-        where plain descent never moves; None when none is."""
+        where plain descent never moves; None when none is.
+
+        ``moved``, optional booleans shaped like ``x0``, marks starts a run of plain descent
+        is known to have left: their f' is not 0 (a step from a stationary point changes
+        nothing), so only the others are checked, and when every start moved, f' is never
+        compiled.
+        """
         x0 = np.atleast_1d(np.asarray(x0, self.dtype))
-        slope = np.asarray(_slopes(self.f, x0))
-        still = x0[slope == 0]
+        still = x0
+        if moved is not None:
+            still = x0[~np.broadcast_to(np.asarray(moved, bool).ravel(), x0.shape)]
+        if still.size:
+            still = still[np.asarray(_slopes(self.f, still)) == 0]
         if still.size == 0:
             return None
         if x0.size == 1:
