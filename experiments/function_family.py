@@ -155,11 +155,7 @@ def setup(argv: list[str] | None) -> tuple[cli.Context, Callable[..., Any], np.n
     one = functions.Function1D(name, lambda x: family(x, first), domain, what)
     ctx = cli.Context(args, one, FIGURES)
     cli.check_runs(thetas.size * ctx.repeats, ["--params", "--repeats"])
-    if not args.show:
-        import matplotlib
-
-        if "matplotlib.pyplot" not in sys.modules:
-            matplotlib.use("Agg")
+    cli.headless_unless_show(args.show)
     return ctx, family, thetas, what
 
 

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{cli.plural(ctx.epochs, 'epoch')}, {rates.size} learning rates {spacing} from "
         f"{cli.num(rates.min())} to {cli.num(rates.max())}"
     )
-    note = ctx.stationary(ctx.start)
+    note = ctx.stationary(ctx.start, moved=np.any(final != ctx.start))
     if note:
         print(note)
     print(

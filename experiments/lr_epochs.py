@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         f"from {cli.num(rates.min())} to {cli.num(rates.max())} x {epochs.size} epoch counts "
         f"from {epochs.min()} to {epochs.max()}: {final.size} cells from one sweep"
     )
-    note = ctx.stationary(ctx.start)
+    note = ctx.stationary(ctx.start, moved=np.any(final != ctx.start))
     if note:
         print(note)
     print(

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{cli.num(starts.max())}, learning rate {cli.num(ctx.learning_rate)}, "
         f"{cli.plural(ctx.epochs, 'epoch')}"
     )
-    note = ctx.stationary(starts)
+    note = ctx.stationary(starts, moved=final != starts)
     if note:
         print(note)
     print(ctx.describe_minima())

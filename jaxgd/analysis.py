@@ -16,6 +16,7 @@ spread and how often it diverges, all in one compiled call.
 from __future__ import annotations
 
 import dataclasses
+import types
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -149,15 +150,59 @@ def _check_tol(tol: Any) -> None:
 _TIE_RTOL = 1e-5
 
 
-def _is_global(minima: Minima) -> jax.Array:
+def _is_global(minima: Minima, xp: Any = jnp) -> jax.Array:
     """Mask of the global minima: the stationary ones as low as the lowest of them.
 
     Global among those found: a minimum nobody searched for cannot count. An end of a searched
-    interval never counts, even when f is lowest there: descent runs past it.
+    interval never counts, even when f is lowest there: descent runs past it. ``xp=np`` for
+    host arrays (the same numbers, without compiling one small program per operation);
+    ``jnp`` for traced ones.
     """
-    value = jnp.where(minima.at_boundary, jnp.inf, minima.value)
-    lowest = jnp.min(value)
-    return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * jnp.maximum(1.0, jnp.abs(lowest)))
+    value = xp.where(minima.at_boundary, xp.inf, minima.value)
+    lowest = xp.min(value)
+    return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * xp.maximum(1.0, xp.abs(lowest)))
+
+
+def _host(a: Any) -> np.ndarray:
+    """``a`` as a NumPy array of the dtype JAX would give it (float64 is float32 unless x64
+    is on), so NumPy computes what the JAX path would, bit for bit."""
+    a = np.asarray(a)
+    return a.astype(jax.dtypes.canonicalize_dtype(a.dtype), copy=False)
+
+
+def _host_minima(minima: Minima) -> Any:
+    """The fields of ``minima`` that the labelling rule reads, as :func:`_host` arrays."""
+    return types.SimpleNamespace(
+        x=_host(minima.x), value=_host(minima.value), at_boundary=_host(minima.at_boundary)
+    )
+
+
+def _nearest_on_host(x: np.ndarray, minima: Minima, tol: Any) -> np.ndarray:
+    """:func:`_label`'s index in NumPy, for host positions: the same ints, no compiling.
+
+    Each step mirrors the JAX one: the dtypes follow JAX's promotion (``jnp.result_type``,
+    a weak Python ``tol`` takes the distances' dtype), and searching the sorted ``minima.x``
+    from the left picks the same neighbours.
+    """
+    x, minima = _host(x), _host_minima(minima)
+    n = minima.x.shape[0]
+    if n == 0:
+        return np.full(x.shape, -1, np.int32)
+    dtype = jnp.result_type(x.dtype, minima.x.dtype)
+    final, xs = x.astype(dtype), minima.x.astype(dtype)
+    diverged = ~np.isfinite(final)
+    with np.errstate(invalid="ignore"):
+        above = np.minimum(np.searchsorted(xs, final, side="left"), n - 1)
+        below = np.maximum(above - 1, 0)
+        d_below, d_above = (
+            np.where(minima.at_boundary[i], dtype.type(np.inf), np.abs(final - xs[i]))
+            for i in (below, above)
+        )
+        take_below = d_below <= d_above
+        nearest = np.where(take_below, below, above)
+        distance = np.where(take_below, d_below, d_above)
+        at_minimum = (distance <= np.asarray(tol, jnp.result_type(dtype, tol))) & ~diverged
+    return np.where(at_minimum, nearest, -1).astype(np.int32)
 
 
 def _nearest(final: jax.Array, minima: Minima) -> tuple[jax.Array, jax.Array]:
@@ -218,9 +263,17 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     """
     _check_minima(minima)
     _check_tol(tol)
+    if not isinstance(x, jax.Array) and _concrete_minima(minima) and is_concrete(tol):
+        # Host positions: NumPy gives the same ints as the compiled rule, without compiling
+        # it for each new shape (one position, one row, the whole grid).
+        return _nearest_on_host(x, minima, tol)
     x = jnp.asarray(np.asarray(x)) if is_concrete(x) else x
     index, _ = _label(x, x, np.zeros(np.shape(x), bool), minima, tol)
     return np.array(index)  # a writable copy: callers mark cells in it
+
+
+def _concrete_minima(minima: Minima) -> bool:
+    return all(is_concrete(leaf) for leaf in jax.tree_util.tree_leaves(minima))
 
 
 @partial(jax.jit, static_argnums=0)
@@ -315,8 +368,9 @@ def global_minima(minima: Minima) -> np.ndarray:
     _check_minima(minima)
     if len(minima) == 0:
         return np.zeros(0, np.int64)
-    tied = np.flatnonzero(np.asarray(_is_global(minima)))
-    return tied[np.argsort(np.asarray(minima.value)[tied], kind="stable")]
+    minima = _host_minima(minima)
+    tied = np.flatnonzero(_is_global(minima, np))
+    return tied[np.argsort(minima.value[tied], kind="stable")]
 
 
 def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float = 1e-3) -> Basins:

@@ -28,7 +28,8 @@ a plain function, optionally carrying ``domain = (lo, hi)`` and ``start = x0`` a
 :class:`jaxgd.functions.Function1D`. Without a domain, the notebook's ``[-2π, 2π]`` is used.
 
 Importing this module does not import matplotlib: :func:`setup` does, to pick the headless
-Agg backend unless ``--show`` is given, and saving or showing a figure does.
+Agg backend unless ``--show`` is given, and saving or showing a figure does. A headless run
+makes its figures without pyplot (:func:`jaxgd.plotting.set_headless`), which it never imports.
 """
 
 from __future__ import annotations
@@ -66,7 +67,16 @@ from jaxgd._cli_flags import (
     whole,
 )
 from jaxgd._cli_function import NOTEBOOK_DOMAIN, load_derivative, load_function
-from jaxgd._cli_output import check_folder, check_target, npz_path, save_figure, save_result
+from jaxgd._cli_output import (
+    begin_run,
+    check_folder,
+    check_target,
+    end_run,
+    headless_unless_show,
+    npz_path,
+    save_figure,
+    save_result,
+)
 from jaxgd._cli_output import close as _close
 from jaxgd._cli_output import show as _show
 from jaxgd._validate import as_epochs, as_float_axis, default_float
@@ -89,6 +99,7 @@ __all__ = [
     "check_runs",
     "command",
     "flag_errors",
+    "headless_unless_show",
     "load_derivative",
     "load_function",
     "num",
@@ -424,12 +435,21 @@ class Context:
             self._key = jax.random.key(self.seed)
         return self._key
 
-    def stationary(self, x0: Any) -> str | None:
+    def stationary(self, x0: Any, moved: Any = None) -> str | None:
         """A sentence when any of the starts ``x0`` is a stationary point of f (f'(x0) == 0),
-        where plain descent never moves; None when none is."""
+        where plain descent never moves; None when none is.
+
+        ``moved``, optional booleans shaped like ``x0``, marks starts a run of plain descent
+        is known to have left: their f' is not 0 (a step from a stationary point changes
+        nothing), so only the others are checked, and when every start moved, f' is never
+        compiled.
+        """
         x0 = np.atleast_1d(np.asarray(x0, self.dtype))
-        slope = np.asarray(_slopes(self.f, x0))
-        still = x0[slope == 0]
+        still = x0
+        if moved is not None:
+            still = x0[~np.broadcast_to(np.asarray(moved, bool).ravel(), x0.shape)]
+        if still.size:
+            still = still[np.asarray(_slopes(self.f, still)) == 0]
         if still.size == 0:
             return None
         if x0.size == 1:
@@ -649,9 +669,11 @@ def setup(
     raised as a :class:`UsageError`: the numbers (finite, not rounding to 0 or overflowing
     the working dtype), the grids' memory, ``--out`` (a folder that can be written, with no
     folder where one of ``figures`` would go) and ``--save``. Unless ``--show`` is given,
-    matplotlib is set to its non-interactive Agg backend (when pyplot is not in use yet), so
-    runs are headless. A run from the command line (``argv`` None) turns on JAX's persistent
-    compilation cache unless ``--no-cache`` is given (see :mod:`jaxgd._compile_cache`).
+    matplotlib is set to its non-interactive Agg backend (when pyplot is not in use yet), and
+    in a run through :func:`command` figures are made without pyplot
+    (:func:`jaxgd.plotting.set_headless`), so runs are headless. A run from the command line
+    (``argv`` None) turns on JAX's persistent compilation cache unless ``--no-cache`` is given
+    (see :mod:`jaxgd._compile_cache`).
 
     Args:
         p: the parser from :func:`parser` with the experiment's flags.
@@ -668,10 +690,7 @@ def setup(
         # Before any array exists, so every grid and result is float64.
         jax.config.update("jax_enable_x64", True)
     ctx = Context(args, load_function(args.function), figures)
-    if not args.show and "matplotlib.pyplot" not in sys.modules:
-        import matplotlib
-
-        matplotlib.use("Agg")
+    headless_unless_show(args.show)
     return ctx
 
 
@@ -691,14 +710,16 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
 
     A :class:`UsageError` becomes one line on stderr and return value 2; Ctrl-C the line
     ``interrupted`` and 130 (the shell's status for SIGINT); ``-h`` returns 0 instead of
-    exiting; the x64 setting and pyplot's open figures are restored afterwards, so calling
-    ``main([...])`` from a test or notebook leaves no global state behind.
+    exiting; the x64 setting, the headless setting of :mod:`jaxgd.plotting` and pyplot's
+    open figures are restored afterwards, so calling ``main([...])`` from a test or notebook
+    leaves no global state behind.
     """
 
     @functools.wraps(main)
     def wrapper(argv: Sequence[str] | None = None) -> int:
         x64 = bool(jax.config.jax_enable_x64)
         before = _open_figures()
+        begin_run()
         try:
             return main(argv)
         except UsageError as err:
@@ -716,6 +737,7 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             return 1
         finally:
             jax.config.update("jax_enable_x64", x64)
+            end_run()
             if "matplotlib.pyplot" in sys.modules:
                 import matplotlib.pyplot as plt
 

@@ -2,8 +2,9 @@
 
 Each ``plot_*`` function returns a matplotlib :class:`~matplotlib.figure.Figure` (made with
 pyplot, so it shows inline in a notebook) and never calls ``plt.show()``: save it, show it or
-close it as you like. Functions that draw one panel take ``ax=`` to draw into an existing
-axes instead.
+close it as you like. Programs that only save figures can skip pyplot (and its import and
+backend choice) with :func:`headless` or :func:`set_headless`; the experiments do. Functions
+that draw one panel take ``ax=`` to draw into an existing axes instead.
 
 Conventions, the same in every figure: the learning rate is on x and the epoch count on y
 (origin lower left); an axis whose values are log-spaced (:func:`log_spaced`) is drawn on a
@@ -38,7 +39,10 @@ Example:
 from jaxgd.plotting._common import DIVERGED_COLOR as DIVERGED_COLOR
 from jaxgd.plotting._common import close as close
 from jaxgd.plotting._common import color_limits as color_limits
+from jaxgd.plotting._common import headless as headless
+from jaxgd.plotting._common import is_headless as is_headless
 from jaxgd.plotting._common import log_spaced as log_spaced
+from jaxgd.plotting._common import set_headless as set_headless
 from jaxgd.plotting.curves import plot_derivative_check as plot_derivative_check
 from jaxgd.plotting.curves import plot_final as plot_final
 from jaxgd.plotting.curves import plot_function as plot_function
@@ -59,6 +63,8 @@ __all__ = [
     "basin_map",
     "close",
     "color_limits",
+    "headless",
+    "is_headless",
     "log_spaced",
     "plot_basin_map",
     "plot_basin_maps",
@@ -74,4 +80,5 @@ __all__ = [
     "plot_paths",
     "plot_random_starts",
     "rate_epochs_map",
+    "set_headless",
 ]

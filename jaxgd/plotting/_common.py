@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +36,81 @@ _OTHER_COLORS = ("tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive
 _UNSETTLED = {"facecolor": "0.93", "edgecolor": "0.45", "hatch": "////"}
 
 
-def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
+#: Whether figures are made without pyplot (see :func:`set_headless`).
+_headless = False
+
+
+def set_headless(on: bool) -> bool:
+    """Make new figures without pyplot (``True``) or with it (``False``, the default).
+
+    Headless figures are plain :class:`matplotlib.figure.Figure` objects: they save to any
+    file format (``fig.savefig``) but are not registered with pyplot, so ``plt.show()`` and
+    a notebook's inline display do not see them, and making one does not import pyplot
+    (about 0.3 s) or pick a GUI backend. The experiments turn this on for their headless
+    runs; library users keep pyplot figures unless they ask. :func:`close` works for both.
+
+    Args:
+        on: the new setting.
+
+    Returns:
+        The setting before, so a caller can restore it.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxgd.plotting import plot_function
+        >>> before = set_headless(True)
+        >>> fig = plot_function(jnp.sin, (0.0, 3.0))
+        >>> fig.canvas.manager is None  # no pyplot window or figure number
+        True
+        >>> close(fig)
+        >>> set_headless(before)
+        True
+        >>> is_headless()
+        False
+    """
+    global _headless
+    before, _headless = _headless, bool(on)
+    return before
+
+
+def is_headless() -> bool:
+    """Whether new figures are made without pyplot (:func:`set_headless`)."""
+    return _headless
+
+
+@contextlib.contextmanager
+def headless(on: bool = True) -> Iterator[None]:
+    """Within the block, make figures without pyplot (or with it, ``on=False``).
+
+    The setting of :func:`set_headless`, restored on leaving the block.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxgd.plotting import plot_function
+        >>> with headless():
+        ...     fig = plot_function(jnp.sin, (0.0, 3.0))
+        >>> type(fig).__name__, fig.canvas.manager is None, is_headless()
+        ('Figure', True, False)
+    """
+    before = set_headless(on)
+    try:
+        yield
+    finally:
+        set_headless(before)
+
+
+def _subplots(
+    *args: Any, figsize: tuple[float, float] | None = None, **kwargs: Any
+) -> tuple[Figure, Any]:
+    if _headless:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.subplots(*args, **kwargs)
     # pyplot only here: importing jaxgd.plotting must not pick a GUI backend by itself.
     import matplotlib.pyplot as plt
 
-    return plt.subplots(*args, layout="constrained", **kwargs)
+    return plt.subplots(*args, figsize=figsize, layout="constrained", **kwargs)
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -49,7 +120,26 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
 
 
 def close(fig: Figure) -> None:
-    """Close a figure made here (frees its memory in pyplot's registry)."""
+    """Close a figure made here: frees its memory in pyplot's registry.
+
+    A headless figure (:func:`set_headless`) is in no registry: closing it does nothing, and
+    it is freed when no longer referenced. Never imports pyplot for it.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> import jax.numpy as jnp
+        >>> from jaxgd.plotting import plot_function
+        >>> fig = plot_function(jnp.sin, (0.0, 3.0))
+        >>> fig.number in plt.get_fignums()
+        True
+        >>> close(fig)
+        >>> fig.number in plt.get_fignums()
+        False
+    """
+    if getattr(fig.canvas, "manager", None) is None:
+        return
     import matplotlib.pyplot as plt
 
     plt.close(fig)

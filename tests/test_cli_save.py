@@ -1,0 +1,125 @@
+"""Saving figures: one draw per PNG, the picture savefig(bbox_inches="tight") gives."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from PIL import Image
+
+import jaxgd
+from jaxgd import plotting
+from jaxgd._cli_output import DPI, save_figure
+from jaxgd.functions import notebook
+from jaxgd.minima import find_minima
+
+
+@pytest.fixture(scope="module")
+def res():
+    rates, epochs = np.linspace(1e-10, 0.1, 8), [10, 40, 100, 300]
+    return jaxgd.sweep(notebook, 0.0, rates, epochs).isel(start=0)
+
+
+def _pixels(data):
+    return np.asarray(Image.open(io.BytesIO(data) if isinstance(data, bytes) else data), int)
+
+
+def _unlike(got, expected):
+    """Per pixel, how far ``got`` is from the nearest of ``expected``'s pixels one step away
+    or less: pictures placed a fraction of a pixel apart (antialiased) stay near 0..100,
+    anything drawn elsewhere, clipped or missing, near 255."""
+    assert got.shape == expected.shape  # the same crop, margins included
+    padded = np.pad(expected, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows, cols = got.shape[:2]
+    return np.min(
+        [
+            np.abs(got - padded[dy : dy + rows, dx : dx + cols]).max(axis=-1)
+            for dy in range(3)
+            for dx in range(3)
+        ],
+        axis=0,
+    )
+
+
+def _savefig(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return _pixels(buf.getvalue())
+
+
+MAKERS = {
+    "heatmap": lambda res: plotting.plot_heatmap(res, target=-1.42887, title="a\nb"),
+    "lines": lambda res: plotting.plot_lines(res, minima=find_minima(notebook, -6.0, 6.0)),
+    "function": lambda res: plotting.plot_function(notebook, (-6.0, 6.0), points=[-1.43]),
+}
+
+
+def _make(kind, res):
+    with plotting.headless():
+        return MAKERS[kind](res)
+
+
+@pytest.mark.parametrize("kind", list(MAKERS))
+def test_png_is_the_picture_savefig_tight_gives(kind, res, tmp_path):
+    expected = _savefig(_make(kind, res))
+    got = _pixels(save_figure(_make(kind, res), tmp_path, kind))
+    # The same picture, up to where a sub-pixel placement lands.
+    assert _unlike(got, expected).max() <= 100
+
+
+def test_png_is_drawn_once(res, tmp_path, monkeypatch):
+    draws = []
+    draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, r: draws.append(1) or draw(self, r))
+    fig = _make("heatmap", res)
+    save_figure(fig, tmp_path, "heatmap")
+    assert len(draws) == 1  # savefig draws twice: to lay out and crop, then to render
+
+
+def test_svg_still_goes_through_savefig(res, tmp_path):
+    fig = _make("lines", res)
+    path = save_figure(fig, tmp_path, "lines", "svg")
+    assert "<svg" in path.read_text()
+
+
+def _legend_outside():
+    fig = Figure(figsize=(3.0, 2.0), layout="constrained")
+    ax = fig.subplots()
+    ax.plot([0, 1], label="a line")
+    # A legend placed outside the figure: savefig grows the canvas to fit it.
+    fig.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def test_an_artist_past_the_edge_widens_the_png_as_savefig_does(tmp_path):
+    fresh = _savefig(_legend_outside())
+    got = _pixels(save_figure(_legend_outside(), tmp_path, "outside"))
+    assert got.shape == fresh.shape
+    assert got.shape[1] > 3.0 * DPI
+    # Exactly savefig's picture of a figure drawn once before (matplotlib lays out a figure
+    # drawn before a little differently, as a second savefig shows).
+    drawn = _legend_outside()
+    _savefig(drawn)
+    np.testing.assert_array_equal(got, _savefig(drawn))
+
+
+def test_saving_leaves_the_figure_as_it_was(res, tmp_path):
+    fig = plotting.plot_heatmap(res)  # on pyplot, with its canvas and manager
+    try:
+        canvas, dpi, number = fig.canvas, fig.dpi, fig.number
+        save_figure(fig, tmp_path, "heatmap")
+        assert fig.canvas is canvas
+        assert fig.canvas.manager is not None
+        assert fig.dpi == dpi
+        assert number in plt.get_fignums()
+        # Drawn again on its own canvas, it is the figure it was.
+        fig.canvas.draw()
+        assert fig.canvas.get_width_height() == canvas.get_width_height()
+    finally:
+        plotting.close(fig)

@@ -1,0 +1,68 @@
+"""The note on stationary starts: checked only where no run shows the start was left."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from experiments import learning_rate, lr_epochs, start_location
+from jaxgd import cli
+from tests.test_cli import _setup
+from tests.test_experiments import SMALL
+
+
+@pytest.fixture
+def slopes(monkeypatch):
+    """The starts f' is computed at, call by call."""
+    calls = []
+    real = cli._slopes
+
+    def counted(f, x):
+        calls.append(x.tolist())
+        return real(f, x)
+
+    monkeypatch.setattr(cli, "_slopes", counted)
+    return calls
+
+
+@pytest.fixture
+def ctx():
+    return _setup(["--function", "saddle", "--start", "0"], start="function", learning_rate=0.1,
+                  epochs=10)  # fmt: skip
+
+
+def test_only_starts_not_known_to_have_moved_are_checked(ctx, slopes):
+    # saddle: f'(0) = f'(1) = 0, f'(-1) != 0.
+    note = ctx.stationary([-1.0, 0.0, 1.0], moved=[True, False, False])
+    assert note == (
+        "note: 2 starts of 3 (x0 = 0, 1) are stationary points of f (f'(x0) = 0), where descent "
+        "never moves"
+    )
+    assert slopes == [[0.0, 1.0]]
+    assert ctx.stationary([-1.0, 0.0, 1.0], moved=[False, True, True]) is None
+    assert ctx.stationary(0.0, moved=False).startswith("note: x0 = 0 is a stationary point")
+
+
+def test_when_every_start_moved_f_prime_is_not_computed(ctx, slopes):
+    assert ctx.stationary([-1.0, 0.5], moved=[True, True]) is None
+    assert ctx.stationary(0.3, moved=True) is None
+    assert slopes == []
+
+
+@pytest.mark.parametrize("module", [lr_epochs, learning_rate, start_location])
+def test_experiments_check_f_prime_only_at_a_start_that_did_not_move(
+    module, slopes, tmp_path, capsys
+):
+    name = module.__name__.split(".")[-1]
+    assert module.main([*SMALL[name], "--out", str(tmp_path)]) == 0
+    assert "stationary point" not in capsys.readouterr().out
+    assert slopes == []
+    if module is start_location:
+        argv = ["--starts", "-1", "1", "3", "--function", "saddle"]
+    else:
+        argv = [*SMALL[name], "--function", "saddle", "--start", "0"]
+    assert module.main([*argv, "--out", str(tmp_path)]) == 0
+    assert "stationary point" in capsys.readouterr().out
+    assert slopes  # a start that stayed put: f' says why
