@@ -3,6 +3,8 @@ that say which dimension to select."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
@@ -104,6 +106,17 @@ def test_ends_ask_for_a_rate_when_there_are_several(res):
     assert fig.axes[0].get_title() == f"Where each start ends at learning rate {RATES[1]:g}"
     with pytest.raises(ValueError, match="needs a start dimension"):
         plotting.plot_ends(res, "start")
+
+
+@pytest.mark.parametrize("name", ["plot_ends", "plot_basins_along"])
+def test_a_panel_of_starts_needs_a_start_dimension_besides_its_own(res, name):
+    plot = getattr(plotting, name)
+    if name == "plot_basins_along":  # its minima are checked after the dimensions
+        plot = partial(plot, minima=[])
+    with pytest.raises(ValueError, match=rf"{name}: the result needs a start dimension besides"):
+        plot(res.sel(epochs=300), "start")
+    with pytest.raises(ValueError, match=r"needs a start dimension besides 'learning_rate'"):
+        plot(res.isel(start=0).sel(epochs=300), "learning_rate")
 
 
 def test_basins_along_say_where_each_start_ends_and_the_share(res):

@@ -51,10 +51,20 @@ def _label(dim: str, value: Any) -> str:
     return f"{dim} = {number:g}"
 
 
-def _values_of(res: SweepResult, dim: str, where: str) -> list[Any]:
+def _values_of(
+    res: SweepResult, dim: str, where: str, needs: Sequence[str] = (), purpose: str = ""
+) -> list[Any]:
+    """The coordinate values of ``dim``, once ``res`` is known to have it and, besides it,
+    every dimension of ``needs`` (``purpose`` ends that error's clause, e.g. " to map")."""
     if not isinstance(dim, str) or dim not in res.dims:
         raise ValueError(
             f"{where}: dim must name one of the result's dimensions {list(res.dims)}; got {dim!r}."
+        )
+    if any(d == dim or d not in res.dims for d in needs):
+        named = " and ".join(f"{'an' if d[0] in 'aeiou' else 'a'} {d}" for d in needs)
+        raise ValueError(
+            f"{where}: the result needs {named} dimension besides {dim!r}{purpose}; its "
+            f"dimensions are {res.sizes}."
         )
     coords = np.asarray(res.coord(dim))
     if coords.size == 0:
@@ -141,13 +151,7 @@ def plot_panels(
         4
         >>> close(fig)
     """
-    values = _values_of(res, dim, "plot_panels")
-    for needed in ("learning_rate", "epochs"):
-        if needed not in res.dims or needed == dim:
-            raise ValueError(
-                f"plot_panels: the result needs a learning_rate and an epochs dimension besides "
-                f"{dim!r} to map; its dimensions are {res.sizes}."
-            )
+    values = _values_of(res, dim, "plot_panels", ("learning_rate", "epochs"), " to map")
     keep = (dim, "learning_rate", "epochs")
     res = _keep_only(
         res, keep, "plot_panels", _example(res, [d for d in res.dims if d not in keep])
@@ -260,12 +264,7 @@ def plot_ends(
     """
     from matplotlib.lines import Line2D
 
-    values = _values_of(res, dim, "plot_ends")
-    if dim == "start" or "start" not in res.dims:
-        raise ValueError(
-            f"plot_ends: the result needs a start dimension besides {dim!r}; its dimensions "
-            f"are {res.sizes}."
-        )
+    values = _values_of(res, dim, "plot_ends", ("start",))
     fixed = []
     if "epochs" in res.dims and dim != "epochs":
         counts = np.asarray(res.epochs)
@@ -404,12 +403,7 @@ def plot_basins_along(
 
     from jaxgd.analysis import global_minima
 
-    values = _values_of(res, dim, "plot_basins_along")
-    if dim == "start" or "start" not in res.dims:
-        raise ValueError(
-            f"plot_basins_along: the result needs a start dimension besides {dim!r}; its "
-            f"dimensions are {res.sizes}."
-        )
+    values = _values_of(res, dim, "plot_basins_along", ("start",))
     keep = (dim, "start")
     res = _keep_only(
         res, keep, "plot_basins_along", _example(res, [d for d in res.dims if d not in keep])
