@@ -18,6 +18,7 @@ import jax
 
 from jaxgd import functions
 from jaxgd._cli_flags import UsageError
+from jaxgd._cli_output import Output
 from jaxgd._validate import check_function, default_float
 
 __all__ = [
@@ -380,7 +381,7 @@ def use_2d_function_flags(p: Any, default: str) -> None:
     )
 
 
-class Context2D:
+class Context2D(Output):
     """A parsed run of a 2-D experiment: the function, its rectangle, the grids, the output.
 
     The 2-D counterpart of :class:`jaxgd.cli.Context`, made by :func:`setup_2d`. Attributes:
@@ -394,15 +395,12 @@ class Context2D:
         import numpy as np
 
         from jaxgd._cli_flags import MAX_SEED, Grid, flag_errors, grid, in_dtype, number, whole
-        from jaxgd._cli_output import check_folder, check_target, npz_path
         from jaxgd._validate import as_float_axis
 
         self.args = args
         self.function = function
         self.f = function.f
         self.dtype = np.dtype(default_float())
-        self.written: list[Any] = []
-        self._figures: list[Any] = []
         defaults = getattr(args, "_grid_defaults", {})
         self.seed = whole("--seed", args.seed, minimum=0, maximum=MAX_SEED)
         self.key = jax.random.key(self.seed)
@@ -440,11 +438,7 @@ class Context2D:
                 f"--grid: {self.grid} x {self.grid} starts at every rate is too many runs to "
                 "hold in memory; use a smaller --grid."
             )
-        check_folder("--out", args.out)
-        for name in figures:
-            check_target("--out", args.out / f"{name}.{args.format}")
-        if getattr(args, "save", None) is not None:
-            check_target("--save", npz_path(args.save))
+        self._check_outputs(figures)
 
     def describe_function(self) -> str:
         """One line: which f, what it is, its rectangle, and the float type."""
@@ -470,38 +464,6 @@ class Context2D:
             pts = pts[np.all(np.isfinite(pts), axis=1)]
             extra = np.unique(np.round(pts, 4), axis=0)[:4096]
         return find_minima_nd(self.f, self.domain, extra_starts=extra)
-
-    def save(self, fig: Any, name: str) -> Any:
-        """Write ``fig`` as ``<out>/<name>.<format>`` and remember it."""
-        from jaxgd._cli_output import save_figure
-
-        self._figures.append(fig)
-        path = save_figure(fig, self.args.out, name, self.args.format)
-        self.written.append(path)
-        return path
-
-    def save_result(self, result: Any) -> Any:
-        """Write ``result`` to ``--save PATH`` when given."""
-        from jaxgd._cli_output import save_result
-
-        if getattr(self.args, "save", None) is None:
-            return None
-        path = save_result(result, self.args.save)
-        self.written.append(path)
-        return path
-
-    def finish(self) -> int:
-        """Print the paths written, show the figures if ``--show``, close them; returns 0."""
-        from jaxgd._cli_output import close, show
-
-        for path in self.written:
-            print(f"wrote {path}")
-        try:
-            if self.args.show and self._figures:
-                show()
-        finally:
-            close(self._figures)
-        return 0
 
 
 def setup_2d(p: Any, argv: Any = None, *, figures: Any = ()) -> Context2D:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from jaxgd.result import SweepResult
 
 __all__ = [
+    "Output",
     "begin_run",
     "check_folder",
     "check_target",
@@ -248,3 +249,52 @@ def close(figs: Sequence[Figure]) -> None:
 
         for fig in figs:
             plt.close(fig)
+
+
+class Output:
+    """The output half of an experiment's context: checked targets, saved files, ``--show``.
+
+    Both contexts (:class:`jaxgd.cli.Context`, ``Context2D``) inherit it and call
+    :meth:`_check_outputs` once every other flag is checked, so a bad ``--out`` or ``--save``
+    fails before anything is computed. ``written`` lists the paths saved so far.
+    """
+
+    args: Any
+    written: list[Path]
+    _figures: list[Figure]
+
+    def _check_outputs(self, figures: Sequence[str]) -> None:
+        self.written = []
+        self._figures = []
+        args = self.args
+        check_folder("--out", args.out)
+        for name in figures:
+            check_target("--out", Path(args.out) / f"{name}.{args.format}")
+        if getattr(args, "save", None) is not None:
+            check_target("--save", npz_path(args.save))
+
+    def save(self, fig: Figure, name: str) -> Path:
+        """Write ``fig`` as ``<out>/<name>.<format>``, remember it, and return its path."""
+        self._figures.append(fig)
+        path = save_figure(fig, self.args.out, name, self.args.format)
+        self.written.append(path)
+        return path
+
+    def save_result(self, result: SweepResult) -> Path | None:
+        """Write ``result`` to ``--save PATH`` when given; returns the path, else None."""
+        if getattr(self.args, "save", None) is None:
+            return None
+        path = save_result(result, self.args.save)
+        self.written.append(path)
+        return path
+
+    def finish(self) -> int:
+        """Print the paths written, show the figures if ``--show``, close them; returns 0."""
+        for path in self.written:
+            print(f"wrote {path}")
+        try:
+            if self.args.show and self._figures:
+                show()
+        finally:
+            close(self._figures)
+        return 0

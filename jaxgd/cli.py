@@ -41,7 +41,6 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -68,24 +67,16 @@ from jaxgd._cli_flags import (
 )
 from jaxgd._cli_function import NOTEBOOK_DOMAIN, load_derivative, load_function
 from jaxgd._cli_output import (
+    Output,
     begin_run,
-    check_folder,
-    check_target,
     end_run,
     headless_unless_show,
-    npz_path,
     save_figure,
-    save_result,
 )
-from jaxgd._cli_output import close as _close
-from jaxgd._cli_output import show as _show
 from jaxgd._validate import as_epochs, as_float_axis, default_float
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from jaxgd.minima import Minima
-    from jaxgd.result import SweepResult
 
 __all__ = [
     "DEFAULT_FUNCTION",
@@ -201,7 +192,7 @@ def stretches(coords: Any, hit: Any, *, most: int = 4) -> str:
     return f"in {len(runs)} stretches: {', '.join(text[:most])}{more}"
 
 
-class Context:
+class Context(Output):
     """A parsed experiment run: the function, its domain, the grids, the key, the output.
 
     Made by :func:`setup`. Attributes: ``args`` (the argparse namespace), ``function``
@@ -222,8 +213,6 @@ class Context:
         self.function = function
         self.f = function.f
         self.dtype = np.dtype(default_float())
-        self.written: list[Path] = []
-        self._figures: list[Figure] = []
         self._minima: Minima | None = None
         self._domain_minima: Minima | None = None
         self._hit: set[int] | None = None
@@ -279,11 +268,7 @@ class Context:
         # Every value now, so a bad flag fails before anything is compiled.
         for dest in self._defaults:
             getattr(self, dest)
-        check_folder("--out", args.out)
-        for name in figures:
-            check_target("--out", Path(args.out) / f"{name}.{args.format}")
-        if getattr(args, "save", None) is not None:
-            check_target("--save", npz_path(args.save))
+        self._check_outputs(figures)
 
     # -- grids, validated with the library's own checks and reported under the flag's name --
     def _grid(self, dest: str) -> Grid:
@@ -628,33 +613,6 @@ class Context:
             )
         lines.append(f"diverged: {int(diverged.sum())} of {n} {noun}")
         return lines
-
-    # -- output ------------------------------------------------------------------------------
-    def save(self, fig: Figure, name: str) -> Path:
-        """Write ``fig`` as ``<out>/<name>.<format>``, remember it, and return its path."""
-        self._figures.append(fig)
-        path = save_figure(fig, self.args.out, name, self.args.format)
-        self.written.append(path)
-        return path
-
-    def save_result(self, result: SweepResult) -> Path | None:
-        """Write ``result`` to ``--save PATH`` when given; returns the path, else None."""
-        if getattr(self.args, "save", None) is None:
-            return None
-        path = save_result(result, self.args.save)
-        self.written.append(path)
-        return path
-
-    def finish(self) -> int:
-        """Print the paths written, show the figures if ``--show``, close them; returns 0."""
-        for path in self.written:
-            print(f"wrote {path}")
-        try:
-            if self.args.show and self._figures:
-                _show()
-        finally:
-            _close(self._figures)
-        return 0
 
 
 def setup(
