@@ -421,9 +421,12 @@ def _result(
     of ``axes``: the epoch axis moves into place as a view (no copy on NumPy arrays)."""
     lane_shape = (*axes.lane_sizes, starts.shape[0], learning_rates.shape[0])
 
+    k = len(lane_shape)
+
     def place(a: Any) -> Any:
         a = a.reshape(*a.shape[:2], *lane_shape, *a.shape[3:])
-        a = xp.moveaxis(a, 1, 1 + len(lane_shape))
+        # The epoch axis after the lane axes (np.moveaxis, without its argument checks).
+        a = a.transpose(0, *range(2, 2 + k), 1, *range(2 + k, a.ndim))
         return a if axes.optimizer_dim else a[0]
 
     final, value, diverged = (place(a) for a in out)
