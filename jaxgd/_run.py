@@ -430,15 +430,10 @@ def drive(
     """
     n_lanes = lane_count(ax)
     order = np.argsort(epochs, kind="stable")
-    in_order = bool((order == np.arange(order.shape[0])).all())
     for lo, k0, k1, (xs, vs, bad) in calls(engine, ax, epochs, plan, bar=bar):
         hi = min(lo + plan.lanes, n_lanes)
         for out, a in zip(outs, (xs[:-1], vs[1:], bad), strict=True):
-            block = a[: k1 - k0, : hi - lo]
-            if in_order:
-                out[k0:k1, lo:hi] = block
-            else:
-                out[order[k0:k1], lo:hi] = block
+            out[order[k0:k1], lo:hi] = a[: k1 - k0, : hi - lo]
 
 
 def progress_bar(progress: bool | None, total: int, desc: str):

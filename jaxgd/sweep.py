@@ -356,25 +356,20 @@ def sweep(
     if len(devs) == 1 and plan.calls == 1 and plan.groups == 1 and plan.windows(last) == 1:
         device = devs[0] if devices else None
         return _one_call(axes, ax, epochs, name, fast, device)
-    if n_rules == 1 and plan.calls == 1 and plan.groups == 1:
-        # One call's lanes in windows of steps: the result is a view of its outputs, as in
-        # _one_call, not a copy.
-        bar = _run.progress_bar(progress, n_lanes * last, "jaxgd.sweep")
-        try:
-            ((*_, out),) = _run.calls(_run.Engine(axes.rules[0], devs), ax, epochs, plan, bar=bar)
-        finally:
-            if bar is not None:
-                bar.close()
-        out = _cells(tuple(a[None] for a in out), ax, epochs, np)
-        return _result(out, axes, starts, learning_rates, epochs, name, fast, xp=np)
-
-    outs = (  # snapshot-major, as the calls make them: _result transposes with a view
-        np.empty((n_rules, n_epochs, n_lanes, *point), dtype),
-        np.empty((n_rules, n_epochs, n_lanes), dtype),
-        np.empty((n_rules, n_epochs, n_lanes), np.bool_),
-    )
     bar = _run.progress_bar(progress, n_rules * n_lanes * last, "jaxgd.sweep")
     try:
+        if n_rules == 1 and plan.calls == 1 and plan.groups == 1:
+            # One call's lanes in windows of steps: the result is a view of its outputs, as in
+            # _one_call, not a copy.
+            engine = _run.Engine(axes.rules[0], devs)
+            ((*_, out),) = _run.calls(engine, ax, epochs, plan, bar=bar)
+            out = _cells(tuple(a[None] for a in out), ax, epochs, np)
+            return _result(out, axes, starts, learning_rates, epochs, name, fast, xp=np)
+        outs = (  # snapshot-major, as the calls make them: _result transposes with a view
+            np.empty((n_rules, n_epochs, n_lanes, *point), dtype),
+            np.empty((n_rules, n_epochs, n_lanes), dtype),
+            np.empty((n_rules, n_epochs, n_lanes), np.bool_),
+        )
         for o, rule in enumerate(axes.rules):
             engine = _run.Engine(rule, devs)
             _run.drive(engine, ax, epochs, plan, tuple(a[o] for a in outs), bar=bar)
