@@ -13,7 +13,6 @@ reaching each minimum, per rate. Any 2-D f: --function NAME or module:attr.
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 
@@ -98,4 +97,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -19,7 +19,6 @@ the largest rate, whether its slope or its distance to where it ended stands out
 from __future__ import annotations
 
 import argparse
-import sys
 
 import jax
 import numpy as np
@@ -210,4 +209,4 @@ def _rates_where_all_converge(rates: np.ndarray, settled: np.ndarray) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -23,7 +23,6 @@ runs through).
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 
 import jax
@@ -177,4 +176,4 @@ def _zero_near(df: Callable, x: np.ndarray, values: np.ndarray, near: float) -> 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

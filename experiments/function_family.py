@@ -18,7 +18,6 @@ one line, with status 0, so ``python -m experiments all --function NAME`` runs t
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -233,4 +232,4 @@ def _at(family: Callable[..., Any], theta: Any) -> Callable[[jax.Array], jax.Arr
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -13,7 +13,6 @@ for 500 epochs and reads the other counts off the way. Two figures: the final gu
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 
@@ -101,4 +100,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -16,7 +16,6 @@ the rate that gets the most starts there, with the fewest epochs after which all
 from __future__ import annotations
 
 import argparse
-import sys
 from functools import partial
 
 import numpy as np
@@ -200,4 +199,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

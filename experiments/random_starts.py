@@ -15,7 +15,6 @@ The notebook's picture takes, for each cell, one of those runs at random.
 from __future__ import annotations
 
 import argparse
-import sys
 
 import jax
 import numpy as np
@@ -118,4 +117,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

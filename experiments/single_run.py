@@ -11,7 +11,6 @@ Here f' comes from jax.grad and the random start from a seeded jax.random key.
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 
@@ -68,4 +67,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

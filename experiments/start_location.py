@@ -10,7 +10,6 @@ in one compiled sweep. Each final guess is coloured by the local minimum it reac
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 
@@ -65,4 +64,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -14,7 +14,6 @@ Any 2-D f: --function NAME or module:attr.
 from __future__ import annotations
 
 import argparse
-import sys
 
 import jax
 import numpy as np
@@ -151,4 +150,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

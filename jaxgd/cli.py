@@ -37,11 +37,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import gc
 import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import jax
 import numpy as np
@@ -96,6 +97,7 @@ __all__ = [
     "num",
     "parser",
     "plural",
+    "run",
     "save_figure",
     "setup",
     "stretches",
@@ -703,6 +705,30 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                     plt.close(n)
 
     return wrapper
+
+
+def run(main: Callable[[], int | None]) -> NoReturn:
+    """Run ``main()`` as the program and exit with the status it returns.
+
+    An experiment module ends with ``if __name__ == "__main__": cli.run(main)``. It is
+    ``sys.exit(main())`` without the interpreter's last garbage collections: with JAX and
+    matplotlib loaded, they take about 0.3 s of every exit to free memory the OS takes back
+    anyway. ``gc.freeze()`` puts every object out of the collector's reach first; objects
+    are still released as their last reference goes, ``atexit`` handlers run and the
+    standard streams are flushed, as at any exit. Only objects in reference cycles are
+    left to the OS, and every file a run writes is closed before ``main`` returns. An
+    exception from ``main`` exits as usual (a traceback, status 1).
+
+    Example:
+        >>> import subprocess, sys
+        >>> code = "from jaxgd import cli; cli.run(lambda: print('done') or 3)"
+        >>> done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        >>> done.returncode, done.stdout
+        (3, 'done\\n')
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def _open_figures() -> set[int]:

@@ -493,3 +493,43 @@ def test_a_users_start_attribute_is_its_default_start():
     assert ctx.start == 0.4
     with pytest.raises(cli.UsageError, match="its start 9 lies outside its domain"):
         cli.load_function(f"{USER}:start_outside")
+
+
+_RUN = """
+import sys
+from jaxgd import cli
+
+def main():
+    with open(sys.argv[1], "w") as fh:
+        fh.write("written")
+    print("no newline at the end", end="")
+    if sys.argv[2] == "raise":
+        raise RuntimeError("boom")
+    return int(sys.argv[2])
+
+cli.run(main)
+"""
+
+
+@pytest.mark.parametrize("status", ["0", "2", "130", "raise"])
+def test_run_exits_with_mains_status_and_loses_no_output(status, tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "file.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, str(out), status],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=120,
+    )
+    assert done.stdout == "no newline at the end"
+    assert out.read_text() == "written"
+    if status == "raise":  # an exception exits as usual: its traceback and status 1
+        assert done.returncode == 1 and "RuntimeError: boom" in done.stderr
+    else:
+        assert done.returncode == int(status) and done.stderr == ""
