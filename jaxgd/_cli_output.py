@@ -114,6 +114,9 @@ def save_figure(fig: Figure, out: str | os.PathLike, name: str, fmt: str = "png"
     """
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}.")
+    from jaxgd.plotting._common import wait_for_imports
+
+    wait_for_imports()
     path = Path(out) / f"{name}.{fmt}"
     with _atomic(path) as tmp:
         if fmt != "png" or not _png_drawn_once(fig, tmp, DPI):
@@ -200,9 +203,12 @@ def begin_run() -> None:
 
 
 def end_run() -> None:
-    """End the run :func:`begin_run` started: restore the headless setting it found."""
+    """End the run :func:`begin_run` started: restore the headless setting it found. No
+    background import (:func:`headless_unless_show`) outlives the run."""
     from jaxgd.plotting import set_headless
+    from jaxgd.plotting._common import wait_for_imports
 
+    wait_for_imports()
     set_headless(_runs.pop())
 
 
@@ -213,7 +219,9 @@ def headless_unless_show(show: bool) -> None:
     the import of pyplot and its backend. Only inside a run (:func:`begin_run`), which puts
     the setting back at its end: a caller of ``setup`` alone (a notebook, a test) keeps its
     pyplot figures. Should anything import pyplot anyway, it gets the non-interactive Agg
-    backend (when pyplot is not in use yet), so no window can open.
+    backend (when pyplot is not in use yet), so no window can open. A headless run starts
+    importing what its figures need in the background
+    (:func:`jaxgd.plotting._common.import_in_background`): a cold run's compiling hides it.
     """
     if _runs:
         from jaxgd.plotting import set_headless
@@ -223,6 +231,10 @@ def headless_unless_show(show: bool) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
+    if _runs and not show:
+        from jaxgd.plotting._common import import_in_background
+
+        import_in_background()
 
 
 #: matplotlib's built-in backends that write files and cannot open a window.

@@ -26,6 +26,7 @@ from jaxgd.plotting._common import (
     _scale,
     _subplots,
     _ylim,
+    wait_for_imports,
 )
 from jaxgd.result import SweepResult
 
@@ -154,6 +155,7 @@ def plot_final(
         'computed in float32'
         >>> close(fig)
     """
+    wait_for_imports()
     from matplotlib.lines import Line2D
 
     r = _one_axis(res)
@@ -303,6 +305,7 @@ def plot_lines(
 
         >>> close(fig)
     """
+    wait_for_imports()
     import matplotlib as mpl
 
     r = _rate_epochs(res)

@@ -27,6 +27,7 @@ from jaxgd.plotting._common import (
     _subplots,
     _without_extra_axes,
     color_limits,
+    wait_for_imports,
 )
 from jaxgd.result import SweepResult
 
@@ -85,6 +86,7 @@ def rate_epochs_map(
     Returns:
         The colour bar.
     """
+    wait_for_imports()
     import matplotlib as mpl
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -440,6 +442,7 @@ def plot_convergence(
         ('Learning rate', 'Epochs to converge (within 0.001)')
         >>> close(fig)
     """
+    wait_for_imports()
     import matplotlib as mpl
     from matplotlib.patches import Patch
 

@@ -26,6 +26,7 @@ from jaxgd.plotting._common import (
     _scale,
     _subplots,
     color_limits,
+    wait_for_imports,
 )
 from jaxgd.plotting.maps import rate_epochs_map
 from jaxgd.result import SweepResult
@@ -262,6 +263,7 @@ def plot_ends(
         ['Learning rate = 0.1', 'Learning rate = 0.5']
         >>> close(fig)
     """
+    wait_for_imports()
     from matplotlib.lines import Line2D
 
     values = _values_of(res, dim, "plot_ends", ("start",))
@@ -399,6 +401,7 @@ def plot_basins_along(
         'Share of starts at the global minimum'
         >>> close(fig)
     """
+    wait_for_imports()
     from matplotlib.lines import Line2D
 
     from jaxgd.analysis import global_minima

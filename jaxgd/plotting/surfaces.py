@@ -26,6 +26,7 @@ from jaxgd.plotting._common import (
     _footer,
     _precision,
     _subplots,
+    wait_for_imports,
 )
 from jaxgd.result import SweepResult
 
@@ -343,6 +344,7 @@ def basin_map(
         ['global minimum (0, -1): 7 of 16 starts', 'global minimum (0, 1): 8 of 16 starts', 'diverged: 1 of 16 starts']
         >>> close(fig)
     """  # noqa: E501
+    wait_for_imports()
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
@@ -531,6 +533,7 @@ def plot_basin_maps(
         ['learning rate 0.1', 'learning rate 3']
         >>> close(fig)
     """
+    wait_for_imports()
     from matplotlib.patches import Patch
 
     res = _at_epochs(_basin_result(result), epochs)
