@@ -208,7 +208,9 @@ def end_run() -> None:
     from jaxgd.plotting import set_headless
     from jaxgd.plotting._common import wait_for_imports
 
-    wait_for_imports()
+    # A second Ctrl-C while waiting: the daemon thread ends with the process.
+    with contextlib.suppress(KeyboardInterrupt):
+        wait_for_imports()
     set_headless(_runs.pop())
 
 
