@@ -139,9 +139,11 @@ def import_in_background(modules: Sequence[str] = FIGURE_MODULES) -> None:
 def wait_for_imports() -> None:
     """Wait for the background imports of :func:`import_in_background`, if any are running."""
     global _importer
-    importer, _importer = _importer, None
-    if importer is not None and importer is not threading.current_thread():
-        importer.join()
+    importer = _importer
+    if importer is None or importer is threading.current_thread():
+        return
+    importer.join()
+    _importer = None
 
 
 def _subplots(
