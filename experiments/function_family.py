@@ -141,10 +141,7 @@ def parse_params(texts: list[str] | None, dtype: Any) -> np.ndarray:
 
 def setup(argv: list[str] | None) -> tuple[cli.Context, Callable[..., Any], np.ndarray, str]:
     """What :func:`jaxgd.cli.setup` does, for a family f(x, theta) instead of f(x)."""
-    p = parser()
-    args = p.parse_args(argv)
-    if args.x64:
-        jax.config.update("jax_enable_x64", True)
+    args = cli.parse_run(parser(), argv)
     dtype = np.dtype(default_float())
     name, family, domain, what = load_family(args.function)
     thetas = parse_params(args.params, dtype)

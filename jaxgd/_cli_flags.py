@@ -18,9 +18,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 
-from jaxgd import functions
+from jaxgd import _compile_cache, functions
 
 __all__ = [
     "DEFAULT_FUNCTION",
@@ -32,6 +33,7 @@ __all__ = [
     "flag_errors",
     "in_dtype",
     "number",
+    "parse_run",
     "parser",
     "whole",
 ]
@@ -377,6 +379,28 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
         "so the next run skips compiling; JAXGD_COMPILATION_CACHE=0 also turns it off)",
     )
     return p
+
+
+def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv`` with ``p`` (from :func:`parser`) and apply the flags that set up the process.
+
+    Every experiment's setup starts here, whatever its function (1-D, 2-D, a family). A run
+    from the command line (``argv`` None) turns on JAX's persistent compilation cache unless
+    ``--no-cache`` is given, before the first compilation (see :mod:`jaxgd._compile_cache`);
+    calls with ``argv``, from tests and notebooks, leave the process's JAX settings alone.
+    ``--x64`` turns on float64 before any array exists, so every grid and result is float64.
+
+    Example:
+        >>> args = parse_run(parser("experiments.demo", "Demo."), ["--no-cache"])
+        >>> args.no_cache, args.x64
+        (True, False)
+    """
+    args = p.parse_args(argv)
+    if argv is None and not args.no_cache:
+        _compile_cache.enable()
+    if args.x64:
+        jax.config.update("jax_enable_x64", True)
+    return args
 
 
 _SINGLE = {

@@ -460,11 +460,10 @@ class Context2D(Output):
 def setup_2d(p: Any, argv: Any = None, *, figures: Any = ()) -> Context2D:
     """Parse ``argv`` for a 2-D experiment, switch on x64 if asked, load ``--function`` as a
     2-D f and check every flag, as :func:`jaxgd.cli.setup` does for the 1-D ones."""
+    from jaxgd._cli_flags import parse_run
     from jaxgd._cli_output import headless_unless_show
 
-    args = p.parse_args(argv)
-    if args.x64:
-        jax.config.update("jax_enable_x64", True)
+    args = parse_run(p, argv)
     ctx = Context2D(args, load_function_2d(args.function), figures)
     headless_unless_show(args.show)
     return ctx

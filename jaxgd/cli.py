@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import jax
 import numpy as np
 
-from jaxgd import _compile_cache, analysis, functions
+from jaxgd import analysis, functions
 from jaxgd._chunking import available_host_memory
 from jaxgd._cli_flags import (
     _GRID,
@@ -63,6 +63,7 @@ from jaxgd._cli_flags import (
     grid,
     in_dtype,
     number,
+    parse_run,
     parser,
     whole,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "load_derivative",
     "load_function",
     "num",
+    "parse_run",
     "parser",
     "plural",
     "run",
@@ -640,15 +642,7 @@ def setup(
         argv: the words after the program name; None reads ``sys.argv`` (a command-line run).
         figures: the names (without extension) of the figures the run will write to ``--out``.
     """
-    args = p.parse_args(argv)
-    if argv is None and not args.no_cache:
-        # A run from the command line: compiled programs are kept for the next run. Before
-        # the first compilation (the PRNG key below is one). Calls with argv, from tests and
-        # notebooks, leave the process's JAX settings alone.
-        _compile_cache.enable()
-    if args.x64:
-        # Before any array exists, so every grid and result is float64.
-        jax.config.update("jax_enable_x64", True)
+    args = parse_run(p, argv)
     ctx = Context(args, load_function(args.function), figures)
     headless_unless_show(args.show)
     return ctx

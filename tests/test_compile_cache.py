@@ -63,6 +63,29 @@ def test_no_cache_is_a_flag_of_every_experiment():
     assert not p.parse_args([]).no_cache
 
 
+class _Enabled(Exception):
+    """Raised in place of turning the cache on: the run stops there, before computing."""
+
+
+def _listed() -> list[str]:
+    import experiments.__main__ as listing
+
+    return list(listing.experiments())
+
+
+@pytest.mark.parametrize("name", _listed())
+def test_every_experiment_run_from_the_command_line_turns_the_cache_on(name, tmp_path, monkeypatch):
+    # Whatever its setup (1-D f, 2-D f, a family f(x, theta)), argv None reads sys.argv.
+    def enable(*args, **kwargs):
+        raise _Enabled
+
+    monkeypatch.setattr(_compile_cache, "enable", enable)
+    monkeypatch.setattr(sys, "argv", [name, "--out", str(tmp_path)])
+    module = __import__(f"experiments.{name}", fromlist=["main"])
+    with pytest.raises(_Enabled):
+        module.main()
+
+
 # -- command-line runs ------------------------------------------------------------------------
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAXGD_", "XLA_", "JAX_"))}
