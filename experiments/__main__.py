@@ -176,6 +176,8 @@ if __name__ == "__main__":
 
         _compile_cache.enable()
     code = main()
-    # As jaxgd.cli.run: skip the interpreter's last garbage collections (~0.3 s with JAX loaded).
-    gc.freeze()
+    if code == 0:
+        # As jaxgd.cli.run: a run that ended well skips the interpreter's last garbage
+        # collections (~0.3 s with JAX loaded).
+        gc.freeze()
     sys.exit(code)

@@ -164,6 +164,22 @@ def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path):
     assert files_under(tmp_path) == []
 
 
+@pytest.mark.slow
+def test_ctrl_c_inside_a_compiled_sweep_exits_cleanly(tmp_path):
+    # 1e5 starts for 1e6 epochs: minutes of compiled calls, one after another. A Ctrl-C
+    # leaves the call in flight; the exit must wait for it, not tear JAX down under it.
+    proc = _python_m(
+        ["experiments.start_location", "--starts", "-5", "5", "100000", "--epochs", "1e6"],
+        tmp_path,
+    )
+    time.sleep(12)  # imported, compiled and well into the calls
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err, out) == (130, "interrupted\n", "")
+    assert files_under(tmp_path) == []
+
+
 # -- fuzz ------------------------------------------------------------------------------------
 
 NUMBERS = ["0", "1", "-1", "2", "-1e-3", "0.05", "+3", ".5", "1_0", "-2.5E0", "1e39", "-inf",
