@@ -84,12 +84,15 @@ def check_target(flag: str, path: Path) -> None:
 
 @contextlib.contextmanager
 def _atomic(path: Path):
-    """A temporary path beside ``path``, renamed onto it when the block succeeds."""
+    """A temporary path beside ``path``, renamed onto it when the block succeeds. The file
+    gets the mode a plain ``open()`` would give it: 0o666 less the umask."""
+    from jaxgd._npz import create_temp
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_temp(path)
     os.close(fd)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -34,6 +34,24 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
 
 
+def create_temp(path: Path) -> tuple[int, Path]:
+    """Create a fresh file at a :func:`temp_name` beside ``path`` and open it for writing.
+
+    Its mode is what a plain ``open()`` gives, 0o666 less the umask (``tempfile.mkstemp``
+    would give 0o600, which the file keeps when renamed onto ``path``). Returns the file
+    descriptor and the path.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for attempt in range(100):
+        tmp = temp_name(path)
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            if attempt == 99:
+                raise
+    raise AssertionError("unreachable")
+
+
 def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` as a compressed .npz at ``path``, all or nothing.
 
@@ -49,20 +67,15 @@ def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
             f"cannot save {path}: its folder {folder} cannot be created ({e.strerror or e}). "
             "Choose a folder that can be created and written."
         ) from e
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for attempt in range(100):
-        tmp = temp_name(path)
-        try:
-            fd = os.open(tmp, flags, 0o666)  # 0o666 less the umask, as a plain open() gives
-            break
-        except FileExistsError:
-            if attempt == 99:
-                raise
-        except OSError as e:
-            raise type(e)(
-                f"cannot save {path}: cannot write in its folder {folder} ({e.strerror or e}). "
-                "Choose a folder you can write to."
-            ) from e
+    try:
+        fd, tmp = create_temp(path)
+    except FileExistsError:
+        raise
+    except OSError as e:
+        raise type(e)(
+            f"cannot save {path}: cannot write in its folder {folder} ({e.strerror or e}). "
+            "Choose a folder you can write to."
+        ) from e
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez_compressed(fh, **arrays)

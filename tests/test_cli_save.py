@@ -123,3 +123,25 @@ def test_saving_leaves_the_figure_as_it_was(res, tmp_path):
         assert fig.canvas.get_width_height() == canvas.get_width_height()
     finally:
         plotting.close(fig)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_files_get_the_mode_a_plain_open_gives(umask, fmt, res, tmp_path):
+    # 0o666 less the umask, as savefig writing the file itself would: not a temporary
+    # file's 0o600, which a figure meant for a web folder or a colleague would keep.
+    import os
+    import stat
+
+    from jaxgd._cli_output import save_result
+
+    fig = Figure()
+    fig.subplots().plot([0, 1])
+    before = os.umask(umask)
+    try:
+        paths = [save_figure(fig, tmp_path, "demo", fmt), save_result(res, tmp_path / "r")]
+    finally:
+        os.umask(before)
+    for path in paths:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
