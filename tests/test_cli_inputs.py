@@ -238,3 +238,63 @@ def test_fuzz_flags_exit_0_with_files_or_2_with_one_line(name, data):
             assert err == ""
         else:
             assert_refused(code, out, err, folder, "")
+
+
+def test_a_ctrl_c_inside_a_gc_callback_is_raised_after_it():
+    # JAX's collector callback runs hundreds of times while it is imported: a KeyboardInterrupt
+    # raised in one is swallowed ("Exception ignored") and the run goes on.
+    import gc
+
+    import experiments
+
+    calls = []
+
+    def callback(phase, info):
+        if phase == "start" and not calls:
+            calls.append("interrupted in the callback")
+            experiments._interrupt(signal.SIGINT, sys._getframe())  # must not raise here
+
+    before = signal.signal(signal.SIGINT, experiments._interrupt)
+    gc.callbacks.append(callback)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            gc.collect()
+            time.sleep(5)  # the interrupt arrives at the next step, long before this ends
+    finally:
+        gc.callbacks.remove(callback)
+        signal.signal(signal.SIGINT, before)
+    assert calls == ["interrupted in the callback"]
+
+
+def test_ctrl_c_outside_a_gc_callback_is_a_keyboard_interrupt_at_once():
+    import experiments
+
+    with pytest.raises(KeyboardInterrupt):
+        experiments._interrupt(signal.SIGINT, sys._getframe())
+
+
+@pytest.mark.parametrize(
+    ("argv0", "handler"), [("-c", "default_int_handler"), ("-m", "_interrupt")]
+)
+def test_the_ctrl_c_handler_is_installed_only_for_python_m(argv0, handler):
+    # While `python -m experiments.x` locates its module, sys.argv[0] is "-m".
+    code = (
+        f"import sys; sys.argv[0] = {argv0!r}; import signal, experiments; "
+        "print(signal.getsignal(signal.SIGINT).__name__)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, handler), done.stderr
+
+
+def test_an_uncaught_ctrl_c_prints_one_line(capsys):
+    # A Ctrl-C before an experiment's main runs (jax being imported) reaches sys.excepthook.
+    import experiments
+
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        experiments._excepthook(*sys.exc_info())
+    assert capsys.readouterr().err == "interrupted\n"
