@@ -3,36 +3,34 @@
 from __future__ import annotations
 
 import _thread
+import gc
 import signal
 import sys
 import threading
+from types import FrameType
 from typing import Any
 
 
-def _unraisable(info: Any) -> None:
-    """A Ctrl-C that Python could not raise: ask for it again, a millisecond later.
+def _in_gc_callback(frame: FrameType | None) -> bool:
+    codes = {getattr(cb, "__code__", None) for cb in gc.callbacks} - {None}
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
 
-    A ``KeyboardInterrupt`` that lands in a ``__del__``, a weakref callback or a callback of
-    the garbage collector (JAX has all three, hundreds of times while it is imported) is
-    swallowed: Python prints "Exception ignored ... KeyboardInterrupt" and the run goes on.
-    Here it is asked for again from a timer thread, and raised at the main thread's next
-    step; should that land in such a place too, the same happens again.
-    """
-    if isinstance(info.exc_value, KeyboardInterrupt):
-        again = threading.Timer(0.001, _ask_again)
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, except inside a callback
+    of the garbage collector (JAX registers one). There the collector would swallow it,
+    print "Exception ignored ... KeyboardInterrupt" and let the run go on; so the interrupt
+    is asked for again a millisecond later, from another thread, and raised then."""
+    if _in_gc_callback(frame):
+        again = threading.Timer(0.001, _thread.interrupt_main, (signum,))
         again.daemon = True
         again.start()
         return
-    sys.__unraisablehook__(info)
-
-
-def _ask_again() -> None:
-    # A real signal to the main thread wakes it from a blocking call (a sleep, a wait);
-    # interrupt_main only sets the flag Python checks between steps.
-    if hasattr(signal, "pthread_kill"):
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-    else:
-        _thread.interrupt_main(signal.SIGINT)
+    raise KeyboardInterrupt
 
 
 def _excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
@@ -45,9 +43,8 @@ def _excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> Non
 
 
 # Run as `python -m experiments...`: while Python locates the module, argv[0] is "-m". Before
-# jax is imported. Library imports and test runners keep Python's own hooks.
+# jax is imported, whose collector callback runs hundreds of times during the imports alone.
 if sys.argv[:1] == ["-m"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    if sys.unraisablehook is sys.__unraisablehook__:
-        sys.unraisablehook = _unraisable
+    signal.signal(signal.SIGINT, _interrupt)
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = _excepthook
