@@ -19,6 +19,7 @@ import ast
 import gc
 import importlib
 import pkgutil
+import signal
 import sys
 from pathlib import Path
 
@@ -169,13 +170,26 @@ def main(argv: list[str] | None = None) -> int:
     return importlib.import_module(f"experiments.{name}").main(rest)
 
 
-if __name__ == "__main__":
-    if "--no-cache" not in sys.argv:
-        # The experiments run in this process, each with argv: the cache is turned on here.
-        from jaxgd import _compile_cache
+def _run() -> int:
+    """``main()`` for the command line: a Ctrl-C held while the modules were imported (see
+    ``experiments/__init__``) is delivered once they are, here or in an experiment's main."""
+    try:
+        if "--no-cache" not in sys.argv:
+            # The experiments run in this process, each with argv: the cache is turned on here.
+            from jaxgd import _compile_cache
 
-        _compile_cache.enable()
-    code = main()
+            _compile_cache.enable()
+        code = main()
+        if hasattr(signal, "pthread_sigmask"):  # the listing imports nothing: deliver it now
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        return code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    code = _run()
     if code == 0:
         # As jaxgd.cli.run: a run that ended well skips the interpreter's last garbage
         # collections (~0.3 s with JAX loaded).

@@ -40,7 +40,9 @@ import functools
 import gc
 import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -91,6 +93,7 @@ __all__ = [
     "add_grid_args",
     "check_runs",
     "command",
+    "deliver_held_interrupt",
     "flag_errors",
     "headless_unless_show",
     "load_derivative",
@@ -663,7 +666,9 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
     """Wrap an experiment's ``main(argv) -> int`` for the command line and in-process calls.
 
     A :class:`UsageError` becomes one line on stderr and return value 2; Ctrl-C the line
-    ``interrupted`` and 130 (the shell's status for SIGINT); ``-h`` returns 0 instead of
+    ``interrupted`` and 130 (the shell's status for SIGINT), including one held while a
+    command-line run imported its modules (see :func:`deliver_held_interrupt`); ``-h``
+    returns 0 instead of
     exiting; the x64 setting, the headless setting of :mod:`jaxgd.plotting` and pyplot's
     open figures are restored afterwards, so calling ``main([...])`` from a test or notebook
     leaves no global state behind.
@@ -675,6 +680,7 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
         before = _open_figures()
         begin_run()
         try:
+            deliver_held_interrupt()
             return main(argv)
         except UsageError as err:
             print(f"error: {err}", file=sys.stderr)
@@ -699,6 +705,29 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                     plt.close(n)
 
     return wrapper
+
+
+def deliver_held_interrupt() -> None:
+    """Let a Ctrl-C through that this thread holds back, raising KeyboardInterrupt now if one
+    came while it was held.
+
+    ``python -m experiments.<name>`` holds SIGINT (blocks it) from the moment the package
+    ``experiments`` is imported, before JAX is: a KeyboardInterrupt raised while extension
+    modules initialise can crash the interpreter. :func:`command` calls this first, so a
+    Ctrl-C during the imports stops the run there, with the one line ``interrupted``.
+    JAX's backends are initialised before the hold ends: interrupted there, JAX leaves a
+    60-second timer behind that the exit waits for. Nothing happens where SIGINT is not
+    held, where Python does not handle SIGINT itself (an embedding program installed its own
+    handler), off the main thread, or where the platform has no signal masks.
+    """
+    if (
+        hasattr(signal, "pthread_sigmask")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        and signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    ):
+        jax.devices()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def run(main: Callable[[], int | None]) -> NoReturn:

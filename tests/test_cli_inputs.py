@@ -180,6 +180,117 @@ def test_ctrl_c_inside_a_compiled_sweep_exits_cleanly(tmp_path):
     assert files_under(tmp_path) == []
 
 
+def _sigint_held(pid: int) -> bool | None:
+    """Whether process ``pid`` blocks SIGINT (Linux's /proc); None once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("SigBlk:"):
+                    return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+    except FileNotFoundError:
+        return None
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+@pytest.mark.parametrize("command", [["experiments.lr_epochs"], ["experiments", "lr_epochs"]])
+@pytest.mark.parametrize("after", [0.0, 0.3])
+def test_ctrl_c_while_the_run_imports_is_held_then_stops_it(command, after, tmp_path):
+    # Raised during the imports, a KeyboardInterrupt can crash an extension module's
+    # initialisation, or vanish in JAX's garbage-collector callback and let the run go on.
+    proc = _python_m([*command, "--out", "figs"], tmp_path)
+    start = time.perf_counter()
+    while not _sigint_held(proc.pid):
+        assert proc.poll() is None and time.perf_counter() - start < 60
+        time.sleep(0.001)
+    time.sleep(after)  # still importing jax: that takes ~1 s after the hold begins
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err, out) == (130, "interrupted\n", "")
+    assert files_under(tmp_path) == []
+
+
+@pytest.mark.parametrize(("argv0", "held"), [("-c", False), ("-m", True)])
+def test_ctrl_c_is_held_and_resent_only_for_python_m(argv0, held):
+    # While `python -m experiments.x` locates its module, sys.argv[0] is "-m".
+    code = (
+        f"import sys; sys.argv[0] = {argv0!r}; import signal, experiments; "
+        "print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, ()), "
+        "sys.unraisablehook is experiments._unraisable)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert (done.returncode, done.stdout.split()) == (0, [str(held)] * 2), done.stderr
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler for the test (a test runner's worker may have another)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_held_ctrl_c_is_raised_when_delivered(python_sigint):
+    from jaxgd import cli
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        signal.raise_signal(signal.SIGINT)  # pending: nothing raised yet
+        with pytest.raises(KeyboardInterrupt):
+            cli.deliver_held_interrupt()
+            for _ in range(1000):  # raised at once, at the latest at the next call
+                time.sleep(0.001)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    cli.deliver_held_interrupt()  # nothing held: nothing happens
+
+
+def test_a_ctrl_c_swallowed_in_a_gc_callback_is_sent_again(python_sigint, monkeypatch):
+    # JAX's collector callback runs at every collection: a KeyboardInterrupt raised in it is
+    # swallowed ("Exception ignored") and the run would go on.
+    import gc
+
+    import experiments
+
+    monkeypatch.setattr(sys, "unraisablehook", experiments._unraisable)
+    swallowed = []
+
+    def callback(phase, info):
+        if not swallowed:
+            swallowed.append(phase)
+            raise KeyboardInterrupt
+
+    gc.callbacks.append(callback)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            gc.collect()
+            for _ in range(5000):  # sent again after 10 ms
+                time.sleep(0.001)
+    finally:
+        gc.callbacks.remove(callback)
+    assert swallowed == ["start"]
+
+
+def test_other_unraisable_exceptions_reach_pythons_hook(capsys):
+    import experiments
+
+    class Broken:
+        def __del__(self):
+            raise ValueError("from __del__")
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = experiments._unraisable
+    try:
+        Broken()
+    finally:
+        sys.unraisablehook = hook
+    err = capsys.readouterr().err
+    assert "ValueError: from __del__" in err
+
+
 # -- fuzz ------------------------------------------------------------------------------------
 
 NUMBERS = ["0", "1", "-1", "2", "-1e-3", "0.05", "+3", ".5", "1_0", "-2.5E0", "1e39", "-inf",
