@@ -80,9 +80,10 @@ class Minima:
 
 @partial(jax.jit, static_argnums=0)
 def _refine_all(
-    f: Callable, a: jax.Array, b: jax.Array, g_a: jax.Array, tol: float
+    f: Callable, a: jax.Array, b: jax.Array, v_a: jax.Array, g_a: jax.Array, tol: float
 ) -> tuple[jax.Array, jax.Array]:
-    """Roots x of g = f' in every bracket [a, b], where g(a) = g_a < 0 < g(b), and f(x).
+    """Roots x of g = f' in every bracket [a, b], where f(a) = v_a, g(a) = g_a < 0 < g(b),
+    and f(x). A bracket already narrower than ``tol`` returns its end a and f there.
 
     Per bracket: Newton on g, falling back to bisection whenever the Newton step leaves the
     bracket or fails to halve the step before last (Numerical Recipes' ``rtsafe``); the
@@ -133,7 +134,7 @@ def _refine_all(
 
     # Start at a with f'' unknown (0): the first step is a bisection.
     zero = jnp.zeros_like(a)
-    state = (a, b, a, b - a, b - a, zero, g_a, zero)
+    state = (a, b, a, b - a, b - a, v_a, g_a, zero)
     (_, _, x, _, _, value, _, _), _ = jax.lax.while_loop(cond, body, (state, 0))
     return x, value
 
@@ -228,7 +229,7 @@ def _search(
         # Padding brackets [0, 0] have zero width, so they stop at once.
         pad = np.zeros(_bucket(n) - n, int)
         left, right = np.concatenate([left, pad]), np.concatenate([right, pad])
-        x_in, value_in = _refine_all(f, grid[left], grid[right], g[left], tol_f)
+        x_in, value_in = _refine_all(f, grid[left], grid[right], values[left], g[left], tol_f)
         x_in, value_in = np.asarray(x_in)[:n], np.asarray(value_in)[:n]
     else:  # Nothing to refine: skip compiling the refinement for this f.
         x_in, value_in = grid[:0], values[:0]

@@ -138,6 +138,33 @@ def test_tol_trades_precision(x64):
     assert abs(float(m.global_x) - -1.428870011214077) < 1e-2
 
 
+@pytest.mark.parametrize("tol", [None, 1e-6, 1e-4, 1e-3, 1e-2])
+@pytest.mark.parametrize(
+    ("lo", "hi", "x_min", "level"),
+    [(0.0, 1.0, 0.3, 5.0), (998.0, 1002.0, 1000.3137, 5.0), (0.29995, 0.30007, 0.3, -2.5)],
+)
+def test_values_are_f_at_the_minima_whatever_the_tol(lo, hi, x_min, level, tol, x64):
+    # A bracket narrower than tol is not refined; its value is still f there, not a
+    # placeholder (that 0 once made the higher of two minima the global one).
+    def f(x):
+        return (x - x_min) ** 2 + level
+
+    m = find_minima(f, lo, hi, tol=tol)
+    assert len(m) == 1
+    np.testing.assert_array_equal(np.asarray(m.value), np.asarray(f(m.x)))
+    assert abs(float(m.value[0]) - level) < 1e-3 * max(1.0, abs(level))
+
+
+def test_the_global_minimum_is_the_lower_one_at_a_coarse_tol(x64):
+    def f(x):
+        return (x**2 - 1) ** 2 - 0.3 * x + 2
+
+    for m in (find_minima(f, -2.0, 2.0, tol=1e-2), find_minima_reached(f, [1.0], (-2.0, 2.0))):
+        assert len(m) == 2
+        np.testing.assert_allclose(np.asarray(m.value), np.asarray(f(m.x)), rtol=1e-6)
+        assert float(m.global_x) > 0  # the well at +1 is lower: f tilts down to the right
+
+
 def test_no_recompile_for_a_new_interval(compiles):
     find_minima(fns.rastrigin, -4.3, 4.4)
     with compiles:
