@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from jaxgd import fastmath
 
@@ -113,11 +112,6 @@ class Rule:
             return fastmath.rewrite(jax.grad(self.f), enable=self.fast)(x)
         return fastmath.rewrite(jax.grad(self.f), enable=self.fast)(x, c["theta"])
 
-    def value_and_grad(self, x: jax.Array, c: Mapping[str, Any]) -> tuple[jax.Array, jax.Array]:
-        if not self.theta:
-            return fastmath.rewrite(jax.value_and_grad(self.f), enable=self.fast)(x)
-        return fastmath.rewrite(jax.value_and_grad(self.f), enable=self.fast)(x, c["theta"])
-
     def value(self, x: jax.Array, c: Mapping[str, Any]) -> jax.Array:
         if not self.theta:
             return fastmath.rewrite(self.f, enable=self.fast)(x)
@@ -199,8 +193,3 @@ def batched(fun: Callable, *unbatched: int) -> Callable:
         return jax.vmap(jax.vmap(fun, in_axes=axes(len(args))), in_axes=axes(len(args)))(*args)
 
     return run
-
-
-def where(keep: jax.Array, new: Any, old: Any) -> Any:
-    """``new`` where ``keep`` (a scalar), else ``old``, leaf by leaf."""
-    return jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, old)

@@ -6,9 +6,12 @@ consecutive counts and the position after each segment is a snapshot: ``lanes * 
 steps in all, whatever the number and order of the counts.
 
 Every call advances the lanes over a window of steps ``[t0, t1)`` passed as traced scalars,
-so one compiled function serves any split of the epoch axis, and each step is computed by
-the same code however the work is split: the step right after a snapshot (and step 0) uses
-``value_and_grad``, whose value is that snapshot's ``f``; every other step uses ``grad``.
+so one compiled function serves any split of the epoch axis. Every step is the same ``grad``
+step, ``jaxgd.descend``'s, wherever the snapshots fall: which other counts are asked for, or
+how the work is split, never changes a position. ``f`` at a snapshot is evaluated on its own,
+outside the loop of steps, not taken from a step's ``value_and_grad``: XLA compiles a
+gradient that shares its graph with the value differently (it may keep a ``1/sqrt`` it
+would otherwise turn into ``rsqrt``), and an ulp apart, chaotic runs part.
 
 The math: with ``fast`` (the default on a CPU, see :func:`fast_math_for`) the differentiated
 step has its ``sin``/``cos`` rewritten by :mod:`jaxgd.fastmath` before it is vmapped, so XLA:CPU
@@ -36,7 +39,7 @@ except ImportError:  # jax < 0.6.1 has it only under experimental
 
 from jaxgd import _chunking, _sharding, fastmath
 from jaxgd._chunking import LANE_ROW, Plan
-from jaxgd._rule import Rule, batched, where
+from jaxgd._rule import Rule, batched
 
 __all__ = [
     "LANE_ROW",
@@ -182,42 +185,28 @@ def advance(
     """Advance lanes ``x`` (state ``s`` at step ``t0``) over steps ``[t0, t1)`` of ``counts``.
 
     ``counts`` (G,) are sorted; ``c_prev`` is the count before them (0 at first). Segment j
-    runs from ``a_j`` to ``b_j``: ``a = [c_prev, counts]``, ``b = [counts, counts[-1]]``; the
-    last one, of length 0, only evaluates f at the last count. ``xs[j]`` receives the position
-    after segment j and ``vs[j]`` the value of f at ``a_j``: the value of snapshot ``j - 1``.
-    ``c`` holds each lane's constants (rate, hyperparameters, theta); ``rule`` says how a lane
-    steps (see :mod:`jaxgd._rule`).
+    takes steps ``a_j .. b_j - 1``, ``a = [c_prev, counts[:-1]]``, ``b = counts``; ``xs[j]``
+    receives the position after it, the snapshot at count ``b_j``, and ``vs[j]`` f there,
+    both written by the call whose window reaches ``b_j``. ``c`` holds each lane's constants
+    (rate, hyperparameters, theta); ``rule`` says how a lane steps (see :mod:`jaxgd._rule`).
     """
     grad = batched(rule.grad)
-    value_and_grad = batched(rule.value_and_grad)
+    value = batched(rule.value)
     update = batched(rule.update, 0)
-    a = jnp.concatenate([c_prev[None], counts])
-    b = jnp.concatenate([counts, counts[-1:]])
+    a = jnp.concatenate([c_prev[None], counts[:-1]])
+    b = counts
 
     def step(t, carry):
         x, s = carry
         return update(t, x, s, c, grad(x, c))
 
-    def head(carry, a_j, b_j):
-        # f where the previous segment ended comes with the first step's gradient: no second
-        # pass of f. One dtype for every path: f may compute in another precision.
-        x, s = carry
-        v, g = value_and_grad(x, c)
-        x_new, s_new = update(a_j, x, s, c, g)
-        keep = a_j < b_j
-        return (jnp.where(keep, x_new, x), where(keep, s_new, s)), v.astype(x.dtype)
-
-    def no_head(carry):
-        return carry, jnp.zeros_like(vs[0])  # zeros_like keeps shard_map's varying type
-
     def segment(j, carry):
         x, s, xs, vs = carry
-        a_j, b_j = a[j], b[j]
-        at_head = a_j >= t0  # else this segment began in an earlier call
-        (x, s), v = jax.lax.cond(at_head, partial(head, a_j=a_j, b_j=b_j), no_head, (x, s))
-        vs = vs.at[j].set(jnp.where(at_head, v, vs[j]))
-        x, s = jax.lax.fori_loop(jnp.maximum(a_j + 1, t0), jnp.minimum(b_j, t1), step, (x, s))
-        xs = xs.at[j].set(jnp.where(b_j <= t1, x, xs[j]))
+        x, s = jax.lax.fori_loop(jnp.maximum(a[j], t0), jnp.minimum(b[j], t1), step, (x, s))
+        done = b[j] <= t1
+        xs = xs.at[j].set(jnp.where(done, x, xs[j]))
+        # One dtype for every path: f may compute in another precision.
+        vs = vs.at[j].set(jnp.where(done, value(x, c).astype(x.dtype), vs[j]))
         return x, s, xs, vs
 
     # Only the segments this window touches: those not over before t0 nor starting at t1.
@@ -233,21 +222,22 @@ def init(rule: Rule, x: jax.Array, c: dict) -> Any:
 
 def _diverged(xs: jax.Array, vs: jax.Array) -> jax.Array:
     """Where a snapshot's position (any coordinate) or its value is not finite: (G, rows, 64)."""
-    bad = ~jnp.isfinite(xs[:-1])
+    bad = ~jnp.isfinite(xs)
     if bad.ndim > vs.ndim:
         bad = bad.any(axis=tuple(range(vs.ndim, bad.ndim)))
-    return bad | ~jnp.isfinite(vs[1:])
+    return bad | ~jnp.isfinite(vs)
 
 
 def finish(xs: jax.Array, vs: jax.Array) -> jax.Array:
-    """``diverged`` (G, P) of snapshots ``xs`` (G + 1, rows, 64, *point) and ``vs``, P lanes
-    flat: a cell is diverged when its position (any coordinate) or its value is not finite.
+    """``diverged`` (G, P) of snapshots ``xs`` (G, rows, 64, *point) and their values ``vs``,
+    P lanes flat: a cell is diverged when its position (any coordinate) or its value is not
+    finite.
 
     Nothing is reordered, nor copied: the snapshot buffers themselves are the results, in the
     counts' sorted order, and the caller's (lanes, epochs) order is a transposed view on the
     host (``jaxgd.sweep``'s ``_result``), so no program writes the snapshots twice.
     """
-    return _diverged(xs, vs).reshape(xs.shape[0] - 1, xs.shape[1] * xs.shape[2])
+    return _diverged(xs, vs).reshape(xs.shape[0], xs.shape[1] * xs.shape[2])
 
 
 def flat(xs: Any) -> Any:
@@ -262,8 +252,8 @@ def sweep_cells(rule: Rule, ax: LaneAxes, epochs: jax.Array) -> tuple[jax.Array,
     x, c = lane_arrays(ax)
     counts = jnp.sort(epochs, stable=True)
     zero = jnp.zeros((), counts.dtype)
-    xs = jnp.zeros((counts.shape[0] + 1, *x.shape), x.dtype)
-    vs = jnp.zeros((counts.shape[0] + 1, *x.shape[:2]), x.dtype)
+    xs = jnp.zeros((counts.shape[0], *x.shape), x.dtype)
+    vs = jnp.zeros((counts.shape[0], *x.shape[:2]), x.dtype)
     s = init(rule, x, c)
     _, _, xs, vs = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs)
     return flat(xs), flat(vs), finish(xs, vs)
@@ -321,7 +311,7 @@ class Engine:
     def put(self, *arrays: np.ndarray):
         return jax.device_put(arrays, self.whole)
 
-    def buffers(self, n_snaps: int, x: jax.Array):
+    def buffers(self, n_snaps: int, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Snapshot buffers of positions and values for ``n_snaps`` snapshots of lanes ``x``."""
         return (
             jnp.zeros((n_snaps, *x.shape), x.dtype, device=self.snaps),
@@ -336,10 +326,10 @@ class Engine:
             return _advance_one(self.rule, *args)
         return _advance_many(self.rule, self.mesh, *args)
 
-    def finish(self, *args):
+    def finish(self, xs: jax.Array, vs: jax.Array) -> jax.Array:
         if self.mesh is None:
-            return _finish_one(*args)
-        return _finish_many(self.mesh, *args)
+            return _finish_one(xs, vs)
+        return _finish_many(self.mesh, xs, vs)
 
 
 # -- waiting and driving ------------------------------------------------------------------------
@@ -367,8 +357,8 @@ def calls(
     """Run one rule's sweep in the calls of ``plan``; yield each call's results as they come.
 
     Yields ``(lo, k0, k1, (xs, vs, diverged))``: lanes from ``lo`` and the sorted counts
-    ``k0:k1``, as host arrays (G + 1, P, *point), (G + 1, P) and (G, P): snapshot-major,
-    epochs sorted, padding lanes and padding counts included. At most two calls are in
+    ``k0:k1``, as host arrays (G, P, *point), (G, P) and (G, P): snapshot-major, epochs
+    sorted, padding lanes and padding counts included. At most two calls are in
     flight: one runs while the previous is waited on (without blocking signals) and handed
     out, so Ctrl-C stops the loop within about a call.
     """
@@ -393,7 +383,7 @@ def calls(
         x, c = engine.put_lanes(*host_lanes(ax, lo, plan.lanes))
         s = engine.init(x, c)
         for k0, k1, part, c_prev, c_last in groups:
-            xs, vs = engine.buffers(plan.group + 1, x)
+            xs, vs = engine.buffers(plan.group, x)
             before = None
             for t0, t1 in windows(int(c_prev), c_last, plan.steps):
                 x_next, s, xs, vs = engine.advance(
@@ -432,7 +422,7 @@ def drive(
     order = np.argsort(epochs, kind="stable")
     for lo, k0, k1, (xs, vs, bad) in calls(engine, ax, epochs, plan, bar=bar):
         hi = min(lo + plan.lanes, n_lanes)
-        for out, a in zip(outs, (xs[:-1], vs[1:], bad), strict=True):
+        for out, a in zip(outs, (xs, vs, bad), strict=True):
             out[order[k0:k1], lo:hi] = a[: k1 - k0, : hi - lo]
 
 

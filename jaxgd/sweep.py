@@ -386,9 +386,9 @@ def _shape(axes: _axes.Axes, n_starts: int, n_rates: int, n_epochs: int) -> tupl
 
 
 def _cells(out: tuple[Any, ...], ax: dict, epochs: Any, xp: Any) -> tuple[Any, ...]:
-    """:func:`_sweep_arrays`'s arrays as (O, E, N, ...): the positions at the E counts, the
-    values there (the first is the start's), padding lanes and padding counts dropped, epochs
-    back in the caller's order."""
+    """:func:`_sweep_arrays`'s arrays as (O, E, N, ...): the positions at the E counts and the
+    values and flags there, padding lanes and padding counts dropped, epochs back in the
+    caller's order."""
     xs, vs, bad = out
     n_lanes, n_epochs = _run.lane_count(ax), epochs.shape[0]
     order = xp.argsort(epochs, stable=True)
@@ -398,7 +398,7 @@ def _cells(out: tuple[Any, ...], ax: dict, epochs: Any, xp: Any) -> tuple[Any, .
         a = a[:, :, :n_lanes]
         return a if back is None else xp.take(a, back, axis=1)
 
-    return cut(xs[:, :n_epochs]), cut(vs[:, 1 : n_epochs + 1]), cut(bad[:, :n_epochs])
+    return cut(xs[:, :n_epochs]), cut(vs[:, :n_epochs]), cut(bad[:, :n_epochs])
 
 
 def _result(

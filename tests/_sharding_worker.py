@@ -136,7 +136,7 @@ def check_work_is_split():
     ax = _run.plain_axes(np.zeros(8, np.float32), RATES)
     x, c = engine.put_lanes(*_run.host_lanes(ax, 0, 4 * 64))
     (counts,) = engine.put(np.sort(EPOCHS).astype(np.int32))
-    xs, vs = engine.buffers(6, x)
+    xs, vs = engine.buffers(5, x)
     zero, stop = np.int32(0), np.int32(41)
     x, _, xs, vs = engine.advance(x, engine.init(x, c), c, counts, zero, zero, stop, xs, vs)
     for a in (x, xs, vs, engine.finish(xs, vs)):
