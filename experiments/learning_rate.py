@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
     res = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs)
     rates, final = np.asarray(res.learning_rates), np.asarray(res.final).reshape(-1)
+    diverged = np.asarray(res.diverged).reshape(-1)
     ctx.reached(final)
 
     fig = plotting.plot_final(
@@ -61,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         print(note)
     print(
         f"final guess at the largest rate, {cli.num(rates[top])}: {cli.num(final[top])}; "
-        f"{ctx.ended_at(final[top])}"
+        f"{ctx.ended_at(final[top], diverged[top])}"
     )
     print(ctx.describe_minima())
-    print(*ctx.tally(final, noun="rates", coords=("rates", rates)), sep="\n")
+    print(*ctx.tally(final, noun="rates", diverged=diverged, coords=("rates", rates)), sep="\n")
     return ctx.finish()
 
 

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rates, epochs = np.asarray(res.learning_rates), np.asarray(res.epochs)
     final = np.asarray(res.final, np.float64)
+    diverged = np.asarray(res.diverged)
     ctx.reached(final)
     r, e = int(np.argmax(rates)), int(np.argmax(epochs))
     # The minimum the longest run at the largest rate settled in: what "getting there" means.
@@ -81,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         print(note)
     print(
         f"final guess after {cli.plural(int(epochs[e]), 'epoch')} at rate {cli.num(rates[r])}: "
-        f"{cli.num(final[r, e])}; {ctx.ended_at(final[r, e])}"
+        f"{cli.num(final[r, e])}; {ctx.ended_at(final[r, e], diverged[r, e])}"
     )
     print(ctx.describe_minima())
-    print(*ctx.tally(final, noun="cells"), sep="\n")
+    print(*ctx.tally(final, noun="cells", diverged=diverged), sep="\n")
     if target is not None:
         there = np.abs(final - target) <= ctx.tol
         print(

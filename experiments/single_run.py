@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     x0, rate, epochs = ctx.start, ctx.learning_rate, ctx.epochs
     res = jaxgd.sweep(ctx.f, x0, rate, epochs)
     found = float(np.asarray(res.final).reshape(()))
+    diverged = bool(np.asarray(res.diverged).reshape(()))
     ctx.reached([found])
 
     fig = plotting.plot_function(
@@ -59,10 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         print(note)
     if not np.isfinite(found):
         print("minimum found: none, the run diverged (try a smaller --learning-rate)")
+    elif diverged:
+        print(f"minimum found: none, the run diverged: f is not finite at x = {cli.num(found)}")
     else:
-        print(f"minimum found: x = {cli.num(found)}, f(x) = {cli.num(ctx.f(found))}")
+        value = float(np.asarray(res.value).reshape(()))
+        print(f"minimum found: x = {cli.num(found)}, f(x) = {cli.num(value)}")
     print(ctx.describe_minima())
-    print(ctx.ended_at(found))
+    print(ctx.ended_at(found, diverged))
     return ctx.finish()
 
 

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     if note:
         print(note)
     print(ctx.describe_minima())
-    print(*ctx.tally(final, noun="starts", coords=("x0", starts)), sep="\n")
+    diverged = np.asarray(res.diverged).reshape(final.shape)
+    print(*ctx.tally(final, noun="starts", diverged=diverged, coords=("x0", starts)), sep="\n")
     return ctx.finish()
 
 

@@ -119,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         + "; ".join(named(k) for k in range(min(len(minima), 6)))
         + (f"; and {len(minima) - 6} more" if len(minima) > 6 else "")
     )
+    # A run is diverged where its position or f there is not finite: the sweeps' own flags.
+    path_bad = np.asarray(paths.diverged)[:, 0, -1]
+    fine_bad = np.asarray(fine.diverged)[:, 0, 0]
     end = path_xy[0, -1]
-    (label,) = nearest_minimum_nd(end[None], minima, tol=ctx.tol)
+    (label,) = np.where(path_bad[:1], DIVERGED, nearest_minimum_nd(end[None], minima, tol=ctx.tol))
     print(
         f"random start ({where}): ({x0[0]:.6g}, {x0[1]:.6g}) -> after {epochs} epochs "
         f"({end[0]:.6g}, {end[1]:.6g}): "
@@ -132,11 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             else f"reached {named(label)}"
         )
     )
-    for what, pts in (
-        (f"{lattice.shape[0]} grid starts drawn as paths", path_xy[1:, -1]),
-        (f"{ctx.grid} x {ctx.grid} grid starts", np.asarray(fine.final)[:, 0, 0]),
+    for what, pts, bad in (
+        (f"{lattice.shape[0]} grid starts drawn as paths", path_xy[1:, -1], path_bad[1:]),
+        (f"{ctx.grid} x {ctx.grid} grid starts", np.asarray(fine.final)[:, 0, 0], fine_bad),
     ):
-        lab = nearest_minimum_nd(pts, minima, tol=ctx.tol)
+        lab = np.where(bad, DIVERGED, nearest_minimum_nd(pts, minima, tol=ctx.tol))
         counts = np.bincount(lab[lab >= 0], minlength=len(minima))
         parts = [
             f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}"

@@ -564,10 +564,15 @@ class Context(Output):
             )
         return text
 
-    def ended_at(self, x: Any) -> str:
-        """Where a run that ended at ``x`` stopped, as a sentence about "the run"."""
+    def ended_at(self, x: Any, diverged: Any = False) -> str:
+        """Where a run that ended at ``x`` stopped, as a sentence about "the run".
+
+        ``diverged``: the result's flag for the run (its position or f there is not finite).
+        """
         if not np.isfinite(float(x)):
             return "the run diverged"
+        if bool(diverged):
+            return f"the run diverged: f is not finite where it ended, x = {num(x)}"
         (i,) = analysis.nearest_minimum([x], self.minima, tol=self.tol)
         if i < 0:
             inner = np.asarray(self.minima.x)[~np.asarray(self.minima.at_boundary)]
@@ -587,6 +592,7 @@ class Context(Output):
         final: Any,
         *,
         noun: str,
+        diverged: Any = None,
         coords: tuple[str, Any] | None = None,
     ) -> list[str]:
         """Summary lines counting the runs that reached each minimum, none, or diverged.
@@ -594,13 +600,18 @@ class Context(Output):
         Args:
             final: final guesses, any shape (non-finite ones count as diverged).
             noun: what one run is called, plural ("starts", "rates", "cells").
+            diverged: the result's flags, ``final``'s shape: a run whose f is not finite
+                where it ended counts as diverged too, wherever that is.
             coords: optional ``(name, values)`` of a 1-D ``final``: each minimum's line then
                 says at which ``name`` values runs reached it (see :func:`stretches`).
         """
         final = np.asarray(final, np.float64)
         n = final.size
-        diverged = ~np.isfinite(final)
-        which = analysis.nearest_minimum(final, self.minima, tol=self.tol)
+        bad = ~np.isfinite(final)
+        if diverged is not None:
+            bad |= np.broadcast_to(np.asarray(diverged, bool), final.shape)
+        diverged = bad
+        which = np.where(diverged, -1, analysis.nearest_minimum(final, self.minima, tol=self.tol))
         best = set(self.global_minima.tolist())
         lines = []
         for i in sorted(set(which[which >= 0].tolist()) | best, key=lambda i: (i not in best, i)):

@@ -80,3 +80,24 @@ def with_callback(x):
     import jax
 
     return jax.pure_callback(lambda v: np.sin(v), jax.ShapeDtypeStruct((), x.dtype), x)
+
+
+def nan_right(x):
+    """A bowl at 1 that is NaN right of 2: runs that end there have a position but no value."""
+    return jnp.where(x > 2.0, jnp.nan, (x - 1.0) ** 2)
+
+
+nan_right.domain = (-1.0, 3.0)
+
+
+def summed(x):
+    """A bowl at 1 written with an array method, as jax.numpy code may be."""
+    return ((x - 1.0) ** 2).sum()
+
+
+def nan_corner(p):
+    """A bowl at the origin of R^2 that is NaN where x > 3."""
+    return jnp.where(p[0] > 3.0, jnp.nan, p[0] ** 2 + p[1] ** 2)
+
+
+nan_corner.domain = ((-5.0, 5.0), (-5.0, 5.0))

@@ -1,0 +1,82 @@
+"""A run whose position is finite but whose f there is not is diverged in every summary.
+
+The result flags it (``diverged``: position or value not finite); the summaries must count it
+so, not as a run "within tol of no minimum", and must not call such a point a minimum found.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import jaxgd
+from tests.fixtures_userfunc import nan_corner, nan_right
+from tests.test_experiments import USER, run
+
+# -1 .. 3 in 9 starts: 2.5 and 3 start (and stay) where f is NaN.
+STARTS = ["--starts", "-1", "3", "9", "--epochs", "200"]
+
+
+def test_start_location_counts_runs_ending_where_f_is_nan_as_diverged(tmp_path, capsys):
+    code, out, err = run(
+        "start_location", [*STARTS, "--function", f"{USER}:nan_right"], tmp_path, capsys
+    )
+    assert code == 0, err
+    res = jaxgd.sweep(nan_right, np.linspace(-1, 3, 9), 0.1, 200)
+    assert int(res.diverged.sum()) == 2
+    assert "diverged: 2 of 9 starts" in out
+    # Any run near no minimum is one still on its way, left of the NaN region.
+    rest = re.search(r"of no minimum: \d+ of 9 starts \(final guesses (\S+) to (\S+)\)", out)
+    assert rest is None or float(rest.group(2)) < 2.0, out
+
+
+@pytest.mark.parametrize(
+    ("name", "argv", "unit"),
+    [
+        ("learning_rate", ["--start", "2.5", "--learning-rates", "0.01", "0.1", "5"], "rates"),
+        (
+            "lr_epochs",
+            ["--start", "2.5", "--learning-rates", "0.01", "0.1", "3", "--epochs", "10", "30", "3"],
+            "cells",
+        ),
+    ],
+)
+def test_rate_sweeps_count_them_as_diverged(name, argv, unit, tmp_path, capsys):
+    code, out, err = run(name, [*argv, "--function", f"{USER}:nan_right"], tmp_path, capsys)
+    assert code == 0, err
+    n = int(re.search(rf"diverged: (\d+) of (\d+) {unit}", out).group(1))
+    total = int(re.search(rf"diverged: \d+ of (\d+) {unit}", out).group(1))
+    assert n == total  # every run starts, and stays, where f is NaN
+    assert "of no minimum" not in out
+    assert "the run diverged: f is not finite where it ended, x = 2.5" in out
+
+
+def test_single_run_names_no_minimum_where_f_is_nan(tmp_path, capsys):
+    code, out, err = run(
+        "single_run", ["--start", "3", "--function", f"{USER}:nan_right"], tmp_path, capsys
+    )
+    assert code == 0, err
+    assert "minimum found: none, the run diverged: f is not finite at x = 3" in out
+    assert "f(x) = nan" not in out
+
+
+def test_single_run_takes_f_written_with_array_methods(tmp_path, capsys):
+    code, out, err = run("single_run", ["--function", f"{USER}:summed"], tmp_path, capsys)
+    assert code == 0, err
+    assert re.search(r"minimum found: x = 1(\.0*)?, f\(x\) = ", out), out
+
+
+def test_surface_counts_them_as_diverged(tmp_path, capsys):
+    argv = ["--function", f"{USER}:nan_corner", "--grid", "10", "--paths", "2",
+            "--start", "4", "4", "--epochs", "50"]  # fmt: skip
+    code, out, err = run("surface", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert re.search(r"random start \(--start\).*: diverged$", out, re.M), out
+    grid = np.stack(np.meshgrid(*[np.linspace(-5, 5, 10)] * 2, indexing="ij"), -1).reshape(-1, 2)
+    res = jaxgd.sweep(nan_corner, grid, 0.1, 50)
+    share = float(res.diverged.mean())
+    assert share > 0
+    (line,) = [t for t in out.splitlines() if t.startswith("10 x 10 grid starts")]
+    assert f"diverged {share:.1%}" in line, line  # the starts right of x = 3: 20%
