@@ -101,3 +101,13 @@ def nan_corner(p):
 
 
 nan_corner.domain = ((-5.0, 5.0), (-5.0, 5.0))
+
+
+def square(x):
+    return x**2
+
+
+def d_square_nan_at_0(x):
+    """A hand-written derivative of ``square`` that is NaN at one point of the grid."""
+    x = np.asarray(x, float)
+    return np.where(x == 0, np.nan, 2 * x)

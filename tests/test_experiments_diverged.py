@@ -80,3 +80,19 @@ def test_surface_counts_them_as_diverged(tmp_path, capsys):
     assert share > 0
     (line,) = [t for t in out.splitlines() if t.startswith("10 x 10 grid starts")]
     assert f"diverged {share:.1%}" in line, line  # the starts right of x = 3: 20%
+
+
+def test_derivative_check_draws_a_derivative_that_is_nan_somewhere(tmp_path, capsys):
+    # NaN or inf on the checked grid once reached matplotlib's set_ylim: a traceback.
+    argv = ["--function", f"{USER}:square", "--derivative", f"{USER}:d_square_nan_at_0"]
+    code, _, err = run("derivative_check", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert (tmp_path / "derivative_check.png").stat().st_size > 0
+
+
+def test_axis_limits_ignore_values_that_are_not_finite():
+    from jaxgd.plotting._common import _ylim
+
+    lo, hi = _ylim(np.array([np.nan, -1.0, np.inf, 3.0, -np.inf]))
+    assert np.isfinite([lo, hi]).all() and lo < -1.0 and hi > 3.0
+    assert _ylim(np.array([np.nan, np.inf])) == (0.0, 1.0)

@@ -440,6 +440,9 @@ def _diverged(res: SweepResult) -> np.ndarray:
 
 def _ylim(values: np.ndarray) -> tuple[float, float]:
     # Full data range, unless a few runs flung far away would squash every other line.
+    # NaN and inf are not drawn, so they set no limit (matplotlib refuses them as limits).
+    values = np.asarray(values, np.float64)
+    values = values[np.isfinite(values)]
     if values.size == 0:
         return 0.0, 1.0
     lo, hi = float(values.min()), float(values.max())
