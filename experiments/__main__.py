@@ -22,6 +22,7 @@ import pkgutil
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 #: The notebook's order; modules not named here follow, alphabetically.
 ORDER = ("single_run", "start_location", "learning_rate", "lr_epochs", "random_starts")
@@ -72,15 +73,54 @@ class UsageError(Exception):
     """A flag that no experiment takes, or words that are not flags."""
 
 
+def _values(group: list[str]) -> int:
+    """How many values a flag's words carry: ``--flag v w`` two, ``--flag=v`` one."""
+    return 1 if "=" in group[0] else len(group) - 1
+
+
+def _why_not(parser: Any, group: list[str]) -> str | None:
+    """Why an experiment with ``parser`` cannot take the flag ``group`` as given, or None.
+
+    It takes it when the flag is its own, with as many values as it expects, and, for
+    ``--function`` naming a built-in, when the built-in is a function of as many variables as
+    the experiment's (a module:attr function is given to all, which check it themselves).
+    """
+    flag = group[0].partition("=")[0]
+    action = parser._option_string_actions.get(flag) if flag in parser.flags() else None
+    if action is None:
+        return "does not take it"
+    n, want = _values(group), 1 if action.nargs is None else action.nargs
+    ok = {"?": n <= 1, "*": True, "+": n >= 1}.get(want) if isinstance(want, str) else n == want
+    if not ok:
+        if isinstance(want, int):
+            return f"takes {want} value{'s' * (want != 1)}" if want else "takes no value"
+        return "takes other values"
+    if flag == "--function":
+        from jaxgd import functions, functions2d
+
+        name = group[0].partition("=")[2] or (group[1] if len(group) > 1 else "")
+        dim = getattr(parser, "point_dim", 1)
+        if dim == 1 and name in functions2d.names() and name not in functions.names():
+            return "takes functions of one variable"
+        if dim == 2 and name in functions.names() and name not in functions2d.names():
+            return "takes functions on R^2"
+    return None
+
+
 def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Each experiment's own words, and one note per flag that some experiments ignore."""
-    takes = {n: set(importlib.import_module(f"experiments.{n}").parser().flags()) for n in names}
+    parsers = {n: importlib.import_module(f"experiments.{n}").parser() for n in names}
+    takes = {n: set(parsers[n].flags()) for n in names}
     argv: dict[str, list[str]] = {n: [] for n in names}
     notes = []
     for group in _groups(words):
         flag = group[0].partition("=")[0]
-        users = [n for n in names if flag in takes[n]]
+        why = {n: _why_not(parsers[n], group) for n in names}
+        users = [n for n in names if why[n] is None]
         if not users:
+            if any(flag in takes[n] for n in names):
+                reasons = "; ".join(sorted({f"{n} {why[n]}" for n in names if flag in takes[n]}))
+                raise UsageError(f"{' '.join(group)}: no experiment takes it so ({reasons})")
             every = sorted(set().union(*takes.values()) - {"--help"})
             raise UsageError(
                 f"{flag}: no experiment takes it; the flags they take: {', '.join(every)}"
@@ -93,7 +133,9 @@ def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], lis
                 argv[n] += group
         ignored = [n for n in names if n not in users]
         if ignored:
-            notes.append(f"{flag} goes to {', '.join(users)}; ignored by {', '.join(ignored)}")
+            # Only say why where the experiment has the flag but not in this form.
+            said = [n if flag not in takes[n] else f"{n} ({why[n]})" for n in ignored]
+            notes.append(f"{flag} goes to {', '.join(users)}; ignored by {', '.join(said)}")
     return argv, notes
 
 

@@ -353,6 +353,7 @@ def use_2d_function_flags(p: Any, default: str) -> None:
     """
     from jaxgd import functions2d
 
+    p.point_dim = 2  # `python -m experiments all` gives it only 2-D built-ins
     # argparse has no public way to change a flag once added; these two attributes are all
     # it reads when it parses and when it prints -h.
     function = p._option_string_actions["--function"]

@@ -538,10 +538,13 @@ def test_all_gives_each_flag_to_the_modules_that_take_it(tmp_path, capsys, monke
 def test_all_runs_the_rest_when_one_fails_and_says_which(tmp_path, capsys, monkeypatch):
     _pick(monkeypatch, "single_run", "lr_epochs")
     argv = ["all", "--epochs", "10", "20", "2", "--learning-rates", "0.01", "0.1", "2",
-            "--vmin", "-1.45", "--vmax", "-1.2", "--out", str(tmp_path)]  # fmt: skip
+            "--learning-rate", "1e39", "--vmin", "-1.45", "--vmax", "-1.2",
+            "--out", str(tmp_path)]  # fmt: skip
     assert listing.main(argv) == 2
     out, err = capsys.readouterr()
-    assert err.startswith("error: unrecognized arguments: 20 2")
+    assert err.startswith("error: --learning-rate: 1e+39 does not fit in float32")
+    # single_run takes one --epochs: the grid's three values are not for it.
+    assert "note: --epochs goes to lr_epochs; ignored by single_run (takes 1 value)" in out
     assert "colour limits: -1.45 to -1.2 (--vmin/--vmax)" in out
     assert out.endswith("== summary ==\nsingle_run  failed (exit 2)\nlr_epochs   ok\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -560,6 +563,35 @@ def test_all_refuses_a_flag_no_module_takes_before_running(tmp_path, capsys, mon
     assert listing.main(["all", "1.6"]) == 2
     assert "expected a flag such as --function, got '1.6'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("words", "users", "ignored"),
+    [
+        (["--start", "1.6"], ["single_run"], "surface (takes 2 values)"),
+        (["--start", "1", "2"], ["surface"], "single_run (takes 1 value)"),
+        (["--function", "double_well"], ["single_run"], "surface (takes functions on R^2)"),
+        (["--function", "himmelblau"], ["surface"], "single_run (takes functions of one variable)"),
+        (["--function=rastrigin"], ["single_run", "surface"], None),  # a 1-D and a 2-D built-in
+        (["--function", "mymodule:f"], ["single_run", "surface"], None),  # they check it
+    ],
+)
+def test_all_gives_a_flag_only_where_its_values_fit(words, users, ignored, monkeypatch):
+    # The documented `all --start 1.6` and `all --function double_well` must run through:
+    # surface's --start takes X Y, and it and basin_map take functions on R^2.
+    _pick(monkeypatch, "single_run", "surface")
+    argv, notes = listing._plan(["single_run", "surface"], words)
+    assert [n for n in ("single_run", "surface") if argv[n]] == users
+    assert all(argv[n] == words for n in users)
+    if ignored is None:
+        assert notes == []
+    else:
+        assert notes == [f"{words[0].partition('=')[0]} goes to {users[0]}; ignored by {ignored}"]
+
+
+def test_all_refuses_values_no_experiment_takes_so(monkeypatch):
+    with pytest.raises(listing.UsageError, match=r"--start 1 2 3: no experiment takes it so \("):
+        listing._plan(["single_run", "surface"], ["--start", "1", "2", "3"])
 
 
 def test_all_help_says_which_experiments_take_each_flag(capsys, monkeypatch):
