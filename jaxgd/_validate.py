@@ -38,6 +38,24 @@ def is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def in_trace() -> bool:
+    """True while a JAX transformation (jit, vmap, grad, ...) is being traced here.
+
+    Then even concrete arguments give traced results: an f that closes over a traced value,
+    or any call under a caller's ``jit``, so the host-side path (NumPy results, calls driven
+    from Python) cannot run.
+    """
+    if _trace_state_clean is None:  # whether a fresh array is a tracer says the same
+        return isinstance(jax.numpy.zeros(()), jax.core.Tracer)
+    return not _trace_state_clean()
+
+
+try:
+    from jax._src.core import trace_state_clean as _trace_state_clean
+except ImportError:  # a JAX without it: in_trace probes with an array instead
+    _trace_state_clean = None
+
+
 def _shape_of(x: Any) -> tuple[int, ...]:
     try:
         return tuple(np.shape(x))

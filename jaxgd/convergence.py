@@ -17,6 +17,7 @@ from jaxgd._validate import (
     check_function,
     default_float,
     default_int,
+    in_trace,
     is_concrete,
 )
 from jaxgd.result import function_name
@@ -246,7 +247,7 @@ def convergence(
         raise ValueError(f"tol must be a positive scalar distance in x; got {tol!r}.")
     (tol_arr,) = as_float_axis("tol", tol, dtype)
     name = function_name(f)
-    if not all(is_concrete(a) for a in (starts, learning_rates, n, tol_arr)):
+    if in_trace() or not all(is_concrete(a) for a in (starts, learning_rates, n, tol_arr)):
         starts, learning_rates, n, tol_arr = (
             jnp.asarray(a) for a in (starts, learning_rates, n, tol_arr)
         )

@@ -24,6 +24,7 @@ from jaxgd._validate import (
     as_float_axis,
     check_function,
     default_float,
+    in_trace,
     is_concrete,
 )
 from jaxgd.result import SweepResult, function_name
@@ -284,7 +285,7 @@ def sweep(
     name = function_name(f)
     lane_values = [starts, learning_rates, epochs, *jax.tree.leaves((axes.hyper, axes.theta))]
 
-    if not all(is_concrete(a) for a in lane_values):
+    if in_trace() or not all(is_concrete(a) for a in lane_values):
         for arg, value in (("chunk_size", chunk_size), ("devices", devices)):
             if value is not None:
                 raise ValueError(

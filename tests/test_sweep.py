@@ -133,6 +133,39 @@ def test_result_leaves_jit_and_works_inside_it():
     assert inside.dims == outside.dims and inside.function == outside.function
 
 
+def _wells(x, a):
+    return (x**2 - a) ** 2 + 0.3 * jnp.sin(3.0 * x)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    ["jit, arguments concrete", "jit over what f closes over", "vmap over what f closes over"],
+)
+def test_concrete_arguments_inside_a_transformation(transform):
+    # The arguments are concrete but the results are traced: the host path would call
+    # np.asarray on tracers (a TracerArrayConversionError from deep inside).
+    starts, rates, epochs = [0.0, 1.6], [0.01, 0.1], [10, 100]
+    if transform == "jit, arguments concrete":
+        got = jax.jit(lambda k: jaxgd.sweep(CASES[0].f, starts, rates, epochs).final * k)(2.0)
+        want = [2 * jaxgd.sweep(CASES[0].f, starts, rates, epochs).final]
+    else:
+        run = (jax.jit if transform.startswith("jit") else jax.vmap)(
+            lambda a: jaxgd.sweep(lambda x: _wells(x, a), starts, rates, epochs).final
+        )
+        a = jnp.asarray([1.0, 2.0]) if transform.startswith("vmap") else jnp.asarray(1.0)
+        got = run(a)
+        want = [jaxgd.sweep(lambda x, b=b: _wells(x, b), starts, rates, epochs).final
+                for b in np.atleast_1d(np.asarray(a))]  # fmt: skip
+    np.testing.assert_array_equal(np.asarray(got).reshape(-1, 2, 2, 2), np.stack(want))
+
+
+def test_convergence_inside_jit_with_concrete_arguments():
+    conv = jax.jit(lambda: jaxgd.convergence(CASES[0].f, [0.0, 1.6], [0.01, 0.1], 500))()
+    np.testing.assert_array_equal(
+        np.asarray(conv.final), jaxgd.convergence(CASES[0].f, [0.0, 1.6], [0.01, 0.1], 500).final
+    )
+
+
 def test_same_without_jit():
     f = CASES[3].f
     args = ([-1.0, 0.4], [0.1, 0.3], [4, 0, 2])
