@@ -183,7 +183,8 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
     if not np.isfinite(values).all():
         bad = values[~np.isfinite(values)][0]
         raise ValueError(f"{head}: coordinate values must be finite; got {bad}.")
-    coords = np.asarray(axis, dtype=np.float64)
+    given = np.asarray(axis)
+    coords = given.astype(np.float64)
     flat = values.reshape(-1)
     if flat.size and coords.size == 0:
         raise KeyError(f"{dim}={flat[0]:g}: the {dim!r} axis is empty.")
@@ -193,14 +194,40 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
         part = flat[lo : lo + block]
         idx[lo : lo + block] = np.abs(coords[None, :] - part[:, None]).argmin(axis=1)
     if method == "exact" and flat.size:
-        hit = np.isclose(coords[idx], flat, rtol=1e-6, atol=0.0)
+        hit = _on_axis(flat, coords[idx], given.dtype)
         if not hit.all():
             miss = int(np.argmin(hit))
             raise KeyError(
-                f"{dim}={flat[miss]:g} is not a coordinate of this result (nearest: "
-                f"{coords[idx[miss]]:g}); pass method='nearest' to take the closest."
+                f"{dim}={flat[miss]:.10g} is not a coordinate of this result (nearest: "
+                f"{_shown(coords[idx[miss]], given.dtype)}); pass method='nearest' to take "
+                "the closest."
             )
     return int(idx[0]) if values.ndim == 0 else idx
+
+
+def _shown(value: float, dtype: np.dtype) -> str:
+    """A coordinate as its axis holds it: the shortest decimal of its dtype (0.01 in float32)."""
+    try:
+        return str(dtype.type(value))
+    except (TypeError, ValueError):
+        return f"{value:.10g}"
+
+
+def _on_axis(values: np.ndarray, near: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Whether each of ``values`` is the coordinate ``near`` it, an axis of ``dtype``.
+
+    Whole-number axes (epoch counts) match exactly. Float axes match within one step of
+    their dtype at the coordinate: a decimal typed for a float32 axis rounds to within half
+    a step of it, and an axis made in float64 (``np.linspace``) and stored in float32 within
+    one, while a neighbour is at least a step away; so a typo raises instead of picking it.
+    """
+    if dtype.kind in "iub":
+        return values == near
+    try:
+        step = np.spacing(np.abs(near).astype(dtype)).astype(np.float64)
+    except TypeError:  # a float type NumPy has no spacing for: a relative 1e-6
+        return np.isclose(near, values, rtol=1e-6, atol=0.0)
+    return np.abs(values - near) <= step
 
 
 def name_positions(dim: str, names: Sequence[str], wanted: Any) -> int | np.ndarray:
@@ -240,7 +267,8 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
             "jax.jit or another transformation). Select positions with isel there, or call "
             "sel outside."
         )
-    coords = np.asarray(points, dtype=np.float64)
+    given = np.asarray(points)
+    coords = given.astype(np.float64)
     d = coords.shape[-1]
     try:
         values = np.asarray(wanted)
@@ -271,7 +299,7 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
         distance = np.linalg.norm(coords[None, :, :] - part[:, None, :], axis=-1)
         idx[lo : lo + block] = distance.argmin(axis=1)
     if method == "exact" and values.shape[0]:
-        hit = np.isclose(coords[idx], values, rtol=1e-6, atol=0.0).all(axis=1)
+        hit = _on_axis(values, coords[idx], given.dtype).all(axis=1)
         if not hit.all():
             miss = int(np.argmin(hit))
             raise KeyError(

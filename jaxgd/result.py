@@ -314,7 +314,8 @@ class SweepResult:
 
         A scalar (a Python, NumPy or JAX number, or a 0-d array) drops that axis; a 1-D
         sequence or array keeps it, in that order. With ``method="exact"`` (the default) each
-        value must be on the axis (to a relative 1e-6, so float32 coordinates match the
+        value must be on the axis: exactly for whole numbers (epoch counts), and within one
+        step of the axis's dtype for float coordinates (so float32 coordinates match the
         decimals you typed), so a typo raises instead of silently picking a neighbour;
         ``method="nearest"`` picks the closest coordinate (the first of equals).
 

@@ -511,3 +511,27 @@ def test_an_empty_mask_selects_nothing_on_any_axis():
     for empty in ([], np.array([], bool), np.array([], np.int64)):
         out = res.isel(start=empty)
         assert out.shape == (0, 2, 2) and out.dims == res.dims
+
+
+def test_sel_on_whole_number_epochs_is_exact():
+    res = jaxgd.sweep(lambda x: (x - 1.0) ** 2, [0.0], [0.1], [1_000, 1_002])
+    assert res.sel(epochs=1_002).epochs.item() == 1_002
+    assert res.sel(epochs=1002.0).epochs.item() == 1_002  # an integral float is that count
+    for typo in (1_001, 1_000.9, 1_001.5):
+        with pytest.raises(KeyError, match="is not a coordinate of this result"):
+            res.sel(epochs=typo)
+    assert res.sel(epochs=1_001, method="nearest").epochs.item() == 1_000  # the first of equals
+
+
+@pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
+def test_sel_on_float_axes_matches_typed_decimals_but_not_a_neighbour(x64_on):
+    with jax.enable_x64(x64_on):
+        starts = np.array([1e6 + 0.5, 1e6 + 1.0, 0.1, 0.3])
+        res = jaxgd.sweep(lambda x: (x - 1.0) ** 2, starts, np.linspace(0.0, 1.0, 11), 3)
+    for typed in (0.1, 0.3, 1e6 + 0.5):
+        assert res.sel(start=typed).starts.item() == pytest.approx(typed)
+    # linspace's 0.30000000000000004 and a typed 0.3 are the same rate
+    assert res.sel(learning_rate=0.3).learning_rates.item() == pytest.approx(0.3)
+    # 1e6 + 0.3 is 3 float32 steps (0.0625 each) from 1e6 + 0.5: a typo, not that start
+    with pytest.raises(KeyError, match=r"start=1000000.3 is not a coordinate"):
+        res.sel(start=1e6 + 0.3)
