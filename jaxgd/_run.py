@@ -46,6 +46,7 @@ __all__ = [
     "Engine",
     "advance",
     "calls",
+    "check_progress",
     "derivative",
     "drive",
     "fast_math_for",
@@ -426,8 +427,18 @@ def drive(
             out[order[k0:k1], lo:hi] = a[: k1 - k0, : hi - lo]
 
 
+def check_progress(progress: Any) -> None:
+    """Refuse a ``progress`` other than None, True or False (before anything runs)."""
+    if progress is not None and not isinstance(progress, bool | np.bool_):
+        raise TypeError(
+            f"progress must be None, True or False; got {type(progress).__name__} "
+            f"{progress!r:.40}. None shows a bar only for long runs on a terminal."
+        )
+
+
 def progress_bar(progress: bool | None, total: int, desc: str):
     """A tqdm bar over ``total`` gradient steps, or None (see ``jaxgd.sweep``'s ``progress``)."""
+    check_progress(progress)
     if progress is False:
         return None
     from tqdm import tqdm  # imported only where a bar may be shown

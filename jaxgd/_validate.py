@@ -340,6 +340,13 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
         and jnp.issubdtype(dtype, jax.dtypes.prng_key)
     ):
         raise TypeError(f"{wanted}; got an array of PRNG keys ({dtype}).")
+    if isinstance(value, list | tuple):
+        # NumPy reads [1.0, True] as [1.0, 1.0]; a bool is refused inside a list as alone.
+        for i, item in enumerate(value):
+            if isinstance(item, bool | np.bool_):
+                raise TypeError(
+                    f"{wanted}; entry {i} is {item!r}, a bool. Pass numbers (1 rather than True)."
+                )
     try:
         arr = np.asarray(value)
     except ValueError as e:  # NumPy's "inhomogeneous shape"

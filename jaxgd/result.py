@@ -575,7 +575,14 @@ class SweepResult:
             >>> jaxgd.load(path).final.tolist() == res.final.tolist()
             True
         """
+        if isinstance(path, str | bytes) and not path.strip():
+            raise ValueError("cannot save: the path is empty. Pass a file path, e.g. 'result.npz'.")
         path = Path(path)
+        if not path.name:
+            raise ValueError(
+                f"cannot save to {str(path)!r}: it names no file. Pass a file path, "
+                f"e.g. {str(path / 'result.npz')!r}."
+            )
         for candidate in (path, path.with_name(path.name + ".npz")):
             if candidate.is_dir():
                 raise IsADirectoryError(

@@ -266,6 +266,7 @@ def sweep(
     if not callable(f):  # f is the first argument: named first
         check_function(f, dtype)
     fast_default = _run.fast_math_for(fast_math, dtype)
+    _run.check_progress(progress)
     axes = _axes.prepare(
         f=f,
         fast=fast_default,

@@ -468,3 +468,10 @@ def test_valid_zips_with_wrong_contents(replace, drop, compress):
         # Whatever was accepted is a result that could have been saved.
         with tempfile.TemporaryDirectory() as folder:
             assert_same(jaxgd.load(back.save(Path(folder) / "again")), back)
+
+
+@pytest.mark.parametrize("path", ["", "   ", "/"])
+def test_save_to_a_path_without_a_file_name_says_so(path):
+    res = jaxgd.sweep(lambda x: x**2, [1.0], 0.1, 3)
+    with pytest.raises((ValueError, IsADirectoryError), match="cannot save"):
+        res.save(path)

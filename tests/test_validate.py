@@ -560,3 +560,20 @@ def test_trajectory_that_cannot_fit_is_a_memory_error(monkeypatch, compiles):
         jaxgd.descend(F, 0.0, 0.1, 1000, trajectory=True)
     assert compiles.count == 0
     assert jaxgd.descend(F, 0.0, 0.1, 990, trajectory=True).shape == (991,)
+
+
+@pytest.mark.parametrize("bad", [[1.0, True], (0, False), [np.bool_(True), 2.0]])
+def test_a_bool_inside_a_list_is_refused_as_one_alone_is(bad):
+    # NumPy would read [1.0, True] as [1.0, 1.0].
+    with pytest.raises(TypeError, match=r"starts must be .*entry \d is .*a bool"):
+        jaxgd.sweep(lambda x: x**2, bad, 0.1, 3)
+    with pytest.raises(TypeError, match=r"epochs must be .*a bool"):
+        jaxgd.sweep(
+            lambda x: x**2, 1.0, 0.1, [3, *(v for v in bad if isinstance(v, bool | np.bool_))]
+        )
+
+
+@pytest.mark.parametrize("bad", ["no", 0, 1, "False", [True]])
+def test_progress_is_none_true_or_false(bad):
+    with pytest.raises(TypeError, match="progress must be None, True or False"):
+        jaxgd.sweep(lambda x: x**2, 1.0, 0.1, 3, progress=bad)
