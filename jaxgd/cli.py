@@ -676,10 +676,11 @@ def _values(f: Callable, x: jax.Array) -> jax.Array:
 def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
     """Wrap an experiment's ``main(argv) -> int`` for the command line and in-process calls.
 
-    A :class:`UsageError` becomes one line on stderr and return value 2; Ctrl-C the line
-    ``interrupted`` and 130 (the shell's status for SIGINT), including one held while a
-    command-line run imported its modules (see :func:`deliver_held_interrupt`); ``-h``
-    returns 0 instead of
+    A :class:`UsageError` becomes one line on stderr and return value 2, and so does a
+    ``MemoryError`` (a result too large for the host, refused before it is allocated);
+    Ctrl-C the line ``interrupted`` and 130 (the shell's status for SIGINT), including one
+    held while a command-line run imported its modules (see :func:`deliver_held_interrupt`);
+    ``-h`` returns 0 instead of
     exiting; the x64 setting, the headless setting of :mod:`jaxgd.plotting` and pyplot's
     open figures are restored afterwards, so calling ``main([...])`` from a test or notebook
     leaves no global state behind.
@@ -699,6 +700,13 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
+        except MemoryError as err:
+            # jaxgd's planners refuse a result that cannot fit before allocating it, and say
+            # how large it is: flags asking for too much, so bad input. A bare MemoryError is
+            # the allocator's own.
+            text = " ".join(str(err).split()) or "out of memory"
+            print(f"error: {text} Ask for fewer runs or epochs.", file=sys.stderr)
+            return 2
         except SystemExit as exit_:  # argparse's -h
             return exit_.code if isinstance(exit_.code, int) else 0
         except BrokenPipeError:
