@@ -179,6 +179,11 @@ def npz_path(path: str | os.PathLike) -> Path:
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
+def _reason(err: OSError) -> str:
+    """Why a write failed, in the operating system's words (without the path it repeats)."""
+    return err.strerror or str(err) or type(err).__name__
+
+
 def save_result(result: SweepResult, path: str | os.PathLike) -> Path:
     """Write ``result`` with :meth:`~jaxgd.SweepResult.save` to ``path`` (``.npz`` added when
     missing), whole or not at all; returns the path written."""
@@ -293,7 +298,11 @@ class Output:
     def save(self, fig: Figure, name: str) -> Path:
         """Write ``fig`` as ``<out>/<name>.<format>``, remember it, and return its path."""
         self._figures.append(fig)
-        path = save_figure(fig, self.args.out, name, self.args.format)
+        try:
+            path = save_figure(fig, self.args.out, name, self.args.format)
+        except OSError as err:  # checked writable at the start; replaced or locked since
+            target = Path(self.args.out) / f"{name}.{self.args.format}"
+            raise UsageError(f"--out: cannot write {target}: {_reason(err)}") from err
         self.written.append(path)
         return path
 
@@ -301,7 +310,11 @@ class Output:
         """Write ``result`` to ``--save PATH`` when given; returns the path, else None."""
         if getattr(self.args, "save", None) is None:
             return None
-        path = save_result(result, self.args.save)
+        try:
+            path = save_result(result, self.args.save)
+        except OSError as err:
+            target = npz_path(self.args.save)
+            raise UsageError(f"--save: cannot write {target}: {_reason(err)}") from err
         self.written.append(path)
         return path
 

@@ -145,3 +145,35 @@ def test_files_get_the_mode_a_plain_open_gives(umask, fmt, res, tmp_path):
     for path in paths:
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [([], "--out: cannot write {out}/single_run.png: Operation not permitted"),
+     (["--save", "{out}/r"], "--save: cannot write {out}/r.npz: Operation not permitted")],
+)  # fmt: skip
+def test_a_file_that_cannot_be_replaced_is_one_line_and_exit_2(flags, expected, tmp_path,
+                                                               monkeypatch, capsys):  # fmt: skip
+    # The folder passed the checks at the start; the rename at the end is refused (an
+    # immutable file, or another user's in a sticky folder).
+    import os
+
+    from experiments import single_run
+    from jaxgd import _cli_output
+
+    out = tmp_path / "out"
+    real = os.replace
+    target = "r.npz" if flags else "single_run.png"
+
+    def refuse(src, dst):
+        if os.path.basename(dst) == target:
+            raise PermissionError(1, "Operation not permitted", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(_cli_output.os, "replace", refuse)
+    argv = [*(f.format(out=out) for f in flags), "--out", str(out), "--epochs", "10"]
+    assert single_run.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {expected.format(out=out)}\n"
+    # No temporary left: only the figure, when it was the result that could not be written.
+    assert sorted(p.name for p in out.iterdir()) == (["single_run.png"] if flags else [])
