@@ -88,11 +88,12 @@ def main(argv: list[str] | None = None) -> int:
         if rest:
             others = int(np.count_nonzero(counts)) - len(shown)
             parts.append(f"{others} other minima {rest / lab.size:.1%}")
-        if many or not best.all():
-            parts.append(f"a global minimum {counts[best].sum() / lab.size:.1%}")
         parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
         parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
-        print(f"  rate {cli.num(rate)}: " + ", ".join(parts))
+        line = f"  rate {cli.num(rate)}: " + ", ".join(parts)
+        if many or not best.all():  # a share of the same runs, not one more part
+            line += f"; at a global minimum (counted above too) {counts[best].sum() / lab.size:.1%}"
+        print(line)
     return ctx.finish()
 
 

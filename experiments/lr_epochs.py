@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     given = ctx.vmin is not None or ctx.vmax is not None
     source = "--vmin/--vmax" if given else "2nd to 98th percentile of the finite values"
+    if not given and not np.isfinite(final).any():
+        source = "no finite values to take them from: every run diverged"
     print(f"colour limits: {cli.num(vmin)} to {cli.num(vmax)} ({source})")
     return ctx.finish()
 

@@ -120,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     final = np.asarray(grid.final, np.float64)  # (optimizer, start, rate, epochs)
     ctx.reached(np.asarray(sweep.final, np.float64))
     if ctx.global_minima.size == 0:
-        raise cli.UsageError(f"--function: f has no local minimum inside {ctx.domain_text}.")
+        raise cli.UsageError(
+            f"--function: f has no local minimum inside {ctx.domain_text}, so no run can "
+            "reach one; widen --domain to take one in, or pick an f with a minimum."
+        )
     best = ctx.global_minima
     target = float(ctx.minima.x[best[0]])
     which = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)
@@ -169,8 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(ctx.describe_minima())
     cells = starts.size * rates.size
+    tied = [cli.num(ctx.minima.x[i]) for i in best]
+    goal = (
+        f"the global minimum x = {tied[0]}"
+        if len(tied) == 1
+        else f"a global minimum (x = {' or '.join(tied)}, equally low)"
+    )
     print(
-        f"reaching the global minimum x = {cli.num(target)} (within {cli.num(ctx.tol)}) in "
+        f"reaching {goal} (within {cli.num(ctx.tol)}) in "
         f"{cli.plural(e_max, 'epoch')}, per optimizer, of the {cells} (start, rate) cells:"
     )
     for k, name in enumerate(names):
@@ -194,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"diverged: {int(diverged.sum())} of {diverged.size} cells")
     given = ctx.vmin is not None or ctx.vmax is not None
     source = "--vmin/--vmax" if given else "2nd to 98th percentile of the finite values"
+    if not given and not np.isfinite(np.asarray(sweep.final)).any():
+        source = "no finite values to take them from: every run diverged"
     print(f"colour limits, shared by the maps: {cli.num(vmin)} to {cli.num(vmax)} ({source})")
     return ctx.finish()
 

@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
     repeats = ctx.repeats
     if ctx.global_minima.size == 0:
-        raise cli.UsageError(f"--function: f has no local minimum inside {ctx.domain_text}.")
+        raise cli.UsageError(
+            f"--function: f has no local minimum inside {ctx.domain_text}, so no start can "
+            "reach one; widen --domain to take one in, or pick an f with a minimum."
+        )
 
     key_starts, key_pick = jax.random.split(ctx.key)
     stats = jaxgd.random_starts(
@@ -99,12 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{reached_one.size} cells reached the global minimum (within {cli.num(ctx.tol)})"
     )
     n_top = int((fraction == fraction.max()).sum())
-    print(
-        f"fraction of the {repeats} starts reaching it, per cell: from {fraction.min():.2f} to "
-        f"{fraction.max():.2f}, mean {fraction.mean():.2f}; the highest in {n_top} of "
-        f"{fraction.size} cells, the first at rate {cli.num(rates[top[0]])} with "
-        f"{cli.plural(int(epochs[top[1]]), 'epoch')}"
+    spread = (
+        f"from {fraction.min():.2f} to {fraction.max():.2f}, mean {fraction.mean():.2f}; the "
+        f"highest in {n_top} of {fraction.size} cells, the first at rate "
+        f"{cli.num(rates[top[0]])} with {cli.plural(int(epochs[top[1]]), 'epoch')}"
+        if fraction.max() > 0
+        else "0 in every cell: no start reached it"
     )
+    print(f"fraction of the {repeats} starts reaching it, per cell: {spread}")
     index = np.asarray(basins.index)
     other = ((index >= 0) & ~reached).mean(axis=0)
     none = (index < 0).mean(axis=0)

@@ -111,3 +111,13 @@ def d_square_nan_at_0(x):
     """A hand-written derivative of ``square`` that is NaN at one point of the grid."""
     x = np.asarray(x, float)
     return np.where(x == 0, np.nan, 2 * x)
+
+
+def quartic(x):
+    """Two equally low minima, at -1 and 1."""
+    return (x**2 - 1.0) ** 2
+
+
+def overflowing(x):
+    """Every run from 0.5 overflows at once: f' is about 1e38 there."""
+    return 1e38 * x**2

@@ -96,3 +96,20 @@ def test_axis_limits_ignore_values_that_are_not_finite():
     lo, hi = _ylim(np.array([np.nan, -1.0, np.inf, 3.0, -np.inf]))
     assert np.isfinite([lo, hi]).all() and lo < -1.0 and hi > 3.0
     assert _ylim(np.array([np.nan, np.inf])) == (0.0, 1.0)
+
+
+def test_optimizers_names_every_tied_global_minimum(tmp_path, capsys):
+    argv = ["--function", f"{USER}:quartic", "--optimizers", "sgd", "--starts", "-2", "2", "5",
+            "--learning-rates", "0.01", "0.05", "2", "--epochs", "10", "200", "2"]  # fmt: skip
+    code, out, err = run("optimizers", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "reaching a global minimum (x = -1 or 1, equally low)" in out
+
+
+def test_lr_epochs_says_when_no_value_gives_colour_limits(tmp_path, capsys):
+    argv = ["--function", f"{USER}:overflowing", "--start", "0.5",
+            "--learning-rates", "0.5", "1", "3", "--epochs", "10", "20", "2"]  # fmt: skip
+    code, out, err = run("lr_epochs", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "diverged: 6 of 6 cells" in out
+    assert "(no finite values to take them from: every run diverged)" in out
