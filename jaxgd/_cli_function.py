@@ -332,7 +332,41 @@ def load_function_2d(spec: str) -> Any:
         _check_nd_function(fn.f, 2, default_float(), name=name)
     except (TypeError, ValueError) as err:
         raise UsageError(" ".join(str(err).split())) from None
+    if ":" in spec and fn.minima:
+        _check_listed_minima(name, fn.f, fn.minima)
     return fn
+
+
+def _check_listed_minima(name: str, f: Callable, minima: Any) -> None:
+    """Refuse a ``minima`` attribute that lists a point where f has no minimum.
+
+    The summaries match runs against that list and nothing else, so a wrong point would
+    make every run "near none" and name a minimum f does not have. A point passes when one
+    Newton step from it moves less than 1e-3 * max(1, |p|) and f'' is positive definite
+    there, or when f' is exactly 0 and f'' has no negative direction (a degenerate minimum
+    such as x**4 + y**4 at 0; a saddle is refused).
+    """
+    import numpy as np
+
+    pts = jax.numpy.asarray(np.asarray(minima, np.float64), default_float())
+    grads, hessians = jax.jit(jax.vmap(lambda p: (jax.grad(f)(p), jax.hessian(f)(p))))(pts)
+    for p, g, h in zip(np.asarray(pts), np.asarray(grads), np.asarray(hessians), strict=True):
+        g, h = g.astype(np.float64), h.astype(np.float64)
+        where = f"({p[0]:.6g}, {p[1]:.6g})"
+        fix = "Fix the point, or drop the attribute to have the minima found."
+        if not (np.isfinite(g).all() and np.isfinite(h).all()):
+            raise UsageError(
+                f"{name}: its minima attribute lists {where}, where f' is not finite. {fix}"
+            )
+        eig = np.linalg.eigvalsh(0.5 * (h + h.T))
+        if not g.any() and eig.min() >= 0:
+            continue
+        step = np.linalg.solve(h, g) if eig.min() > 0 else None
+        if step is None or np.linalg.norm(step) > 1e-3 * max(1.0, float(np.linalg.norm(p))):
+            raise UsageError(
+                f"{name}: its minima attribute lists {where}, which is not a minimum of f "
+                f"(f' = ({g[0]:.3g}, {g[1]:.3g}) there). {fix}"
+            )
 
 
 def domain_2d(given: Any, fn: Any) -> tuple[tuple[float, float], tuple[float, float]]:

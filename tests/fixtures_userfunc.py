@@ -121,3 +121,36 @@ def quartic(x):
 def overflowing(x):
     """Every run from 0.5 overflows at once: f' is about 1e38 there."""
     return 1e38 * x**2
+
+
+def bowl_listed_wrong(p):
+    """A bowl at (1, 0) whose minima attribute lists (3, 3)."""
+    return (p[0] - 1.0) ** 2 + p[1] ** 2
+
+
+bowl_listed_wrong.minima = [(3.0, 3.0)]
+
+
+def himmelblau_listed(p):
+    """Himmelblau's function with its four minima listed to six decimals."""
+    return (p[0] ** 2 + p[1] - 11.0) ** 2 + (p[0] + p[1] ** 2 - 7.0) ** 2
+
+
+himmelblau_listed.minima = [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186),
+                            (3.584428, -1.848126)]  # fmt: skip
+
+
+def flat_quartic_listed(p):
+    """A degenerate minimum at the origin (f'' = 0 there), listed."""
+    return p[0] ** 4 + p[1] ** 4
+
+
+flat_quartic_listed.minima = [(0.0, 0.0)]
+
+
+def saddle_listed(p):
+    """A saddle at the origin listed as a minimum."""
+    return p[0] ** 2 - p[1] ** 2 + 0.01 * p[1] ** 4
+
+
+saddle_listed.minima = [(0.0, 0.0)]

@@ -113,3 +113,20 @@ def test_lr_epochs_says_when_no_value_gives_colour_limits(tmp_path, capsys):
     assert code == 0, err
     assert "diverged: 6 of 6 cells" in out
     assert "(no finite values to take them from: every run diverged)" in out
+
+
+@pytest.mark.parametrize(
+    ("attr", "ok"),
+    [("bowl_listed_wrong", False), ("saddle_listed", False), ("himmelblau_listed", True),
+     ("flat_quartic_listed", True)],
+)  # fmt: skip
+def test_a_2d_functions_listed_minima_are_checked(attr, ok, tmp_path, capsys):
+    # The summaries match runs against the list alone: a wrong point made every run "near
+    # none" and named a minimum f does not have.
+    argv = ["--function", f"{USER}:{attr}", "--grid", "6", "--epochs", "20"]
+    code, _, err = run("basin_map", argv, tmp_path, capsys)
+    if ok:
+        assert code == 0, err
+    else:
+        assert code == 2 and err.count("\n") == 1, err
+        assert "its minima attribute lists (" in err and "which is not a minimum of f" in err
