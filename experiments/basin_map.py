@@ -64,14 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         f" x {cli.plural(ctx.epochs, 'epoch')}: {index.size} runs in one sweep"
     )
     where = "listed with f" if ctx.function.minima else "found by multi-start Newton"
-    print(
-        f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'} ({where}): "
-        + ", ".join(
-            f"({x[k, 0]:.6g}, {x[k, 1]:.6g}){' global' if best[k] else ''}"
-            for k in range(min(len(minima), 8))
+    if len(minima) == 0:
+        print(f"no local minimum ({where}) in the domain or where runs ended")
+    else:
+        print(
+            f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'} ({where}): "
+            + ", ".join(
+                f"({x[k, 0]:.6g}, {x[k, 1]:.6g}){' global' if best[k] else ''}"
+                for k in range(min(len(minima), 8))
+            )
+            + (f", and {len(minima) - 8} more" if len(minima) > 8 else "")
         )
-        + (f", and {len(minima) - 8} more" if len(minima) > 8 else "")
-    )
     print(f"share of starts ending within {cli.num(ctx.tol)} of each minimum, per learning rate:")
     many = len(minima) > 8
     for j, rate in enumerate(np.asarray(ctx.learning_rates)):

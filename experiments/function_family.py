@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{cli.num(m.x[i])}{'*' if i in set(best.tolist()) else ''}" for i in inner
         )
         lines.append(
-            f"  {cli.num(theta):>8}  {share:6.1%}  {len(inner):>2} minima: {shown or 'none'}"
+            f"  {cli.num(theta):>8}  {share:6.1%}  {len(inner):>2} "
+            f"minim{'um' if len(inner) == 1 else 'a'}: {shown or 'none'}"
         )
 
     fig = plotting.plot_basins_along(

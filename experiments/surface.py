@@ -114,11 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         return f"the {kind} ({x[k, 0]:.6g}, {x[k, 1]:.6g}), f = {value[k]:.6g}"
 
     print(ctx.describe_function())
-    print(
-        f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'}: "
-        + "; ".join(named(k) for k in range(min(len(minima), 6)))
-        + (f"; and {len(minima) - 6} more" if len(minima) > 6 else "")
-    )
+    if len(minima) == 0:
+        print("no local minimum in the domain or where runs ended")
+    else:
+        print(
+            f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'}: "
+            + "; ".join(named(k) for k in range(min(len(minima), 6)))
+            + (f"; and {len(minima) - 6} more" if len(minima) > 6 else "")
+        )
     # A run is diverged where its position or f there is not finite: the sweeps' own flags.
     path_bad = np.asarray(paths.diverged)[:, 0, -1]
     fine_bad = np.asarray(fine.diverged)[:, 0, 0]
