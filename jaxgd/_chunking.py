@@ -3,7 +3,7 @@
 A sweep's runs are lanes, one per (start, learning rate) pair, laid out in rows of 64 (see
 ``jaxgd._run.LANE_ROW``). A call on ``n`` lanes and ``G`` epoch counts holds, on each device:
 
-- two snapshot buffers, of positions and values, ``G + 1`` rows of the lanes each: with the
+- two snapshot buffers, of positions and values, ``G`` rows of the lanes each: with the
   boolean ``diverged`` (G, n) they are the call's result (the host reorders while copying);
 - a few arrays of the lanes (positions, rates, a gradient).
 
@@ -118,9 +118,10 @@ def bytes_per_lane(n_epochs: int, itemsize: int, width: int = 1, carry: int = 0)
 
 def _lane_costs(itemsize: int, width: int, carry: int) -> tuple[int, int]:
     """Bytes per lane independent of the epoch counts, and bytes per epoch count."""
-    # Snapshots of positions and values (G + 1 each: they are the call's results, with
-    # ``diverged``), the lane's position, gradient and constants; per count, the results
-    # twice (the next call's while the last one is copied out).
+    # Snapshots of positions and values (G each: they are the call's results, with
+    # ``diverged``; the fixed part keeps one more row of each, as slack), the lane's
+    # position, gradient and constants; per count, the results twice (the next call's while
+    # the last one is copied out).
     fixed = ((width + 1) + 3 * width + 1 + carry) * itemsize
     per_epoch = 2 * ((width + 1) * itemsize + 1)
     return fixed, per_epoch
