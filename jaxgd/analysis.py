@@ -201,7 +201,10 @@ def _nearest_on_host(x: np.ndarray, minima: Minima, tol: Any) -> np.ndarray:
         take_below = d_below <= d_above
         nearest = np.where(take_below, below, above)
         distance = np.where(take_below, d_below, d_above)
-        at_minimum = (distance <= np.asarray(tol, jnp.result_type(dtype, tol))) & ~diverged
+        # As on the device: a tol beyond the dtype's range is inf there (every finite run).
+        with np.errstate(over="ignore"):
+            bound = np.asarray(tol, jnp.result_type(dtype, tol))
+        at_minimum = (distance <= bound) & ~diverged
     return np.where(at_minimum, nearest, -1).astype(np.int32)
 
 

@@ -247,6 +247,7 @@ class Context(Output):
         self.tol = number("--tol", args.tol)
         if self.tol <= 0:
             raise UsageError(f"--tol: must be > 0, got {args.tol.strip()!r}.")
+        self.tol = in_dtype("--tol", self.tol, self.dtype)
         if self.tol < resolution:
             raise UsageError(
                 f"--tol: {self.tol:g} is below what {self.dtype} resolves on the domain "
