@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import difflib
 import math
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -360,11 +361,11 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
     )
     o.add_argument(
         "--save",
-        type=Path,
         default=None,
         metavar="PATH",
         help="also write the numbers behind the figure (a jaxgd.SweepResult) to PATH "
-        "(.npz added if missing); read them back with jaxgd.load(PATH)",
+        "(.npz added if missing; a PATH ending in / is a folder, written as "
+        "PATH/<experiment>.npz); read them back with jaxgd.load(PATH)",
     )
     o.add_argument(
         "--show",
@@ -396,6 +397,12 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
         (True, False)
     """
     args = p.parse_args(argv)
+    if getattr(args, "save", None) is not None:
+        # A trailing separator means a folder; Path() would drop it and write PATH.npz.
+        folder = args.save.endswith(("/", os.sep))
+        args.save = Path(args.save)
+        if folder:
+            args.save = args.save / f"{p.prog.rsplit('.', 1)[-1]}.npz"
     if argv is None and not args.no_cache:
         _compile_cache.enable()
     if args.x64:
