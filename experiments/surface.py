@@ -22,7 +22,7 @@ import jaxgd
 from jaxgd import cli, plotting
 from jaxgd._cli_flags import in_dtype, number, whole
 from jaxgd._cli_function import setup_2d, use_2d_function_flags
-from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, grid_starts, nearest_minimum_nd
+from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
 
 FIGURES = ("surface_paths", "surface_ends")
 
@@ -122,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             + "; ".join(named(k) for k in range(min(len(minima), 6)))
             + (f"; and {len(minima) - 6} more" if len(minima) > 6 else "")
         )
-    # A run is diverged where its position or f there is not finite: the sweeps' own flags.
-    path_bad = np.asarray(paths.diverged)[:, 0, -1]
-    fine_bad = np.asarray(fine.diverged)[:, 0, 0]
+    # Labelled as basin_map labels: a run is diverged where the sweep flags it (its position
+    # or f there is not finite), else it is at the minimum within --tol, or near none.
+    path_lab = basins_nd(paths.isel(epochs=-1), minima, tol=ctx.tol).index[:, 0]
+    fine_lab = basins_nd(fine, minima, tol=ctx.tol).index[:, 0, 0]
     end = path_xy[0, -1]
-    (label,) = np.where(path_bad[:1], DIVERGED, nearest_minimum_nd(end[None], minima, tol=ctx.tol))
+    label = path_lab[0]
     print(
         f"random start ({where}): ({x0[0]:.6g}, {x0[1]:.6g}) -> after {epochs} epochs "
         f"({end[0]:.6g}, {end[1]:.6g}): "
@@ -138,11 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             else f"reached {named(label)}"
         )
     )
-    for what, pts, bad in (
-        (f"{lattice.shape[0]} grid starts drawn as paths", path_xy[1:, -1], path_bad[1:]),
-        (f"{ctx.grid} x {ctx.grid} grid starts", np.asarray(fine.final)[:, 0, 0], fine_bad),
+    for what, lab in (
+        (f"{lattice.shape[0]} grid starts drawn as paths", path_lab[1:]),
+        (f"{ctx.grid} x {ctx.grid} grid starts", fine_lab),
     ):
-        lab = np.where(bad, DIVERGED, nearest_minimum_nd(pts, minima, tol=ctx.tol))
         counts = np.bincount(lab[lab >= 0], minlength=len(minima))
         parts = [
             f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}"
