@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     r, e = int(np.argmax(rates)), int(np.argmax(epochs))
     # The minimum the longest run at the largest rate settled in: what "getting there" means.
     # Over the whole grid, as ctx.reached did: the same shape compiles no second program.
-    i = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)[r, e]
-    target = float(ctx.minima.x[i]) if i >= 0 else None
+    near = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)
+    i = near[r, e]
+    target = ctx.target(int(i)) if i >= 0 else None
 
     about = f"f: {ctx.function.name}, x₀ = {cli.num(ctx.start)}"
     vmin, vmax = plotting.color_limits(final, vmin=ctx.vmin, vmax=ctx.vmax)
@@ -87,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     print(ctx.describe_minima())
     print(*ctx.tally(final, noun="cells", diverged=diverged), sep="\n")
     if target is not None:
-        there = np.abs(final - target) <= ctx.tol
+        there = near == i
         print(
-            f"smallest rate that gets within {cli.num(ctx.tol)} of x = {cli.num(target)} in "
+            f"smallest rate that gets within {cli.num(ctx.tol)} of {ctx.location(int(i))} in "
             f"{cli.plural(int(epochs[e]), 'epoch')}: {cli.num(rates[there[:, e]].min())}; "
             "fewest epochs on the grid"
             f" that get there at rate {cli.num(rates[r])}: {epochs[there[r, :]].min()}"

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             "reach one; widen --domain to take one in, or pick an f with a minimum."
         )
     best = ctx.global_minima
-    target = float(ctx.minima.x[best[0]])
+    target = ctx.target(int(best[0]))
     which = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)
     there = np.isin(which, best)  # (optimizer, start, rate, epochs)
     last = int(np.argmax(epochs))
@@ -172,11 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(ctx.describe_minima())
     cells = starts.size * rates.size
-    tied = [cli.num(ctx.minima.x[i]) for i in best]
+    tied = [ctx.location(int(i)) for i in best]
+    if all(t.startswith("x = ") for t in tied):  # "x = -1 or 1"
+        tied = [tied[0], *(t[len("x = ") :] for t in tied[1:])]
     goal = (
-        f"the global minimum x = {tied[0]}"
+        f"the global minimum {tied[0]}"
         if len(tied) == 1
-        else f"a global minimum (x = {' or '.join(tied)}, equally low)"
+        else f"a global minimum ({' or '.join(tied)}, equally low)"
     )
     print(
         f"reaching {goal} (within {cli.num(ctx.tol)}) in "

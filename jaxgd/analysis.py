@@ -134,8 +134,24 @@ def _check_minima(minima: Any) -> None:
     if is_concrete(minima.x) and not bool(np.all(np.diff(np.asarray(minima.x)) > 0)):
         raise ValueError(
             "minima.x must be strictly ascending, as find_minima returns it; "
-            "sort it (and value, at_boundary, global_index with it)"
+            "sort it (and value, at_boundary, global_index, lo and hi with it)"
         )
+    for name in ("lo", "hi"):
+        if np.shape(getattr(minima, name)) != np.shape(minima.x):
+            raise ValueError(
+                f"minima.{name} must have the shape of minima.x, {np.shape(minima.x)}; got "
+                f"{np.shape(getattr(minima, name))}. Leave it out for isolated minima."
+            )
+    if is_concrete(minima.lo) and is_concrete(minima.hi) and is_concrete(minima.x):
+        x, lo, hi = (np.asarray(a, np.float64) for a in (minima.x, minima.lo, minima.hi))
+        with np.errstate(invalid="ignore"):
+            ok = (lo <= x).all() and (x <= hi).all() and (hi[:-1] < lo[1:]).all()
+        if not ok:
+            raise ValueError(
+                "each minimum must span [lo, hi] around its x, the spans apart and ascending "
+                "(lo <= x <= hi, hi < the next lo), as find_minima returns them; "
+                "leave lo and hi out for isolated minima"
+            )
 
 
 def _check_tol(tol: Any) -> None:
@@ -173,7 +189,11 @@ def _host(a: Any) -> np.ndarray:
 def _host_minima(minima: Minima) -> Any:
     """The fields of ``minima`` that the labelling rule reads, as :func:`_host` arrays."""
     return types.SimpleNamespace(
-        x=_host(minima.x), value=_host(minima.value), at_boundary=_host(minima.at_boundary)
+        x=_host(minima.x),
+        value=_host(minima.value),
+        at_boundary=_host(minima.at_boundary),
+        lo=_host(minima.lo),
+        hi=_host(minima.hi),
     )
 
 
@@ -190,12 +210,17 @@ def _nearest_on_host(x: np.ndarray, minima: Minima, tol: Any) -> np.ndarray:
         return np.full(x.shape, -1, np.int32)
     dtype = jnp.result_type(x.dtype, minima.x.dtype)
     final, xs = x.astype(dtype), minima.x.astype(dtype)
+    lo, hi = minima.lo.astype(dtype), minima.hi.astype(dtype)
     diverged = ~np.isfinite(final)
     with np.errstate(invalid="ignore"):
         above = np.minimum(np.searchsorted(xs, final, side="left"), n - 1)
         below = np.maximum(above - 1, 0)
         d_below, d_above = (
-            np.where(minima.at_boundary[i], dtype.type(np.inf), np.abs(final - xs[i]))
+            np.where(
+                minima.at_boundary[i],
+                dtype.type(np.inf),
+                np.maximum(np.maximum(lo[i] - final, final - hi[i]), dtype.type(0)),
+            )
             for i in (below, above)
         )
         take_below = d_below <= d_above
@@ -212,17 +237,22 @@ def _nearest(final: jax.Array, minima: Minima) -> tuple[jax.Array, jax.Array]:
     """Index of the nearest stationary minimum to each ``final``, and the distance to it.
 
     A sorted search over the ascending ``minima.x`` keeps memory at the size of ``final`` (no
-    ``final x len(x)`` table). The ends of the interval are at infinite distance: descent
-    does not stop at them. Equidistant: the lower index.
+    ``final x len(x)`` table); the spans ``[lo, hi]`` are apart and in the same order, so the
+    nearest span is one of the two around ``final`` too. The distance is to the span (0 on a
+    flat minimum; ``|final - x|`` for an isolated one). The ends of the interval are at
+    infinite distance: descent does not stop at them. Equidistant: the lower index.
     """
     dtype = jnp.result_type(final, minima.x)
     final, x = final.astype(dtype), minima.x.astype(dtype)
+    lo, hi = minima.lo.astype(dtype), minima.hi.astype(dtype)
     last = x.shape[0] - 1
     above = jnp.minimum(jnp.searchsorted(x, final, method="scan_unrolled"), last)
     below = jnp.maximum(above - 1, 0)
 
     def distance(i):
-        return jnp.where(minima.at_boundary[i], jnp.inf, jnp.abs(final - x[i]))
+        # NaN positions stay NaN: jnp.maximum propagates it.
+        span = jnp.maximum(jnp.maximum(lo[i] - final, final - hi[i]), 0)
+        return jnp.where(minima.at_boundary[i], jnp.inf, span)
 
     d_below, d_above = distance(below), distance(above)
     take_below = d_below <= d_above
@@ -618,6 +648,8 @@ def _padded(minima: Minima) -> Minima:
         value=jax.device_put(np.asarray(minima.value)[idx]),
         at_boundary=jax.device_put(np.asarray(minima.at_boundary)[idx]),
         global_index=minima.global_index,
+        lo=jax.device_put(np.asarray(minima.lo)[idx]),
+        hi=jax.device_put(np.asarray(minima.hi)[idx]),
     )
 
 

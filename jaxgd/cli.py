@@ -466,9 +466,13 @@ class Context(Output):
         snap = np.abs(x) < 4 * np.finfo(x.dtype).eps * scale
         if not snap.any():
             return m
-        x = np.where(snap, 0.0, x).astype(x.dtype)
+        zero = np.zeros((), x.dtype)
+        # An isolated minimum's span is its x; a flat one's still holds the new x.
+        lo = np.where(snap, np.minimum(np.where(m.lo == m.x, zero, m.lo), zero), m.lo)
+        hi = np.where(snap, np.maximum(np.where(m.hi == m.x, zero, m.hi), zero), m.hi)
+        x = np.where(snap, zero, x)
         value = np.where(snap, np.asarray(_values(self.f, x)), np.asarray(m.value))
-        return dataclasses.replace(m, x=x, value=value)
+        return dataclasses.replace(m, x=x, value=value, lo=lo, hi=hi)
 
     def _on_host(self, m: Minima) -> Minima:
         # The summaries and plots index minima one at a time: on NumPy arrays that costs
@@ -520,7 +524,20 @@ class Context(Output):
         """ "the global minimum x = ..." or "local", saying when it lies outside the domain."""
         kind = "global" if i in set(self.global_minima.tolist()) else "local"
         where = f" outside the domain {self.domain_text}" if self.outside(i) else ""
-        return f"{kind} minimum x = {num(self.minima.x[i])}{where}"
+        return f"{kind} minimum {self.location(i)}{where}"
+
+    def target(self, i: int) -> float | tuple[float, float]:
+        """Minimum ``i`` for a figure's outline: its x, or its span ``(lo, hi)`` if flat."""
+        lo, hi = float(self.minima.lo[i]), float(self.minima.hi[i])
+        return (lo, hi) if lo < hi else float(self.minima.x[i])
+
+    def location(self, i: int) -> str:
+        """Where minimum ``i`` lies: ``x = 1.5``, or ``x in [-1, 1]`` for a flat minimum
+        (f is at its lowest on all of it, and descent stops anywhere there)."""
+        lo, hi = float(self.minima.lo[i]), float(self.minima.hi[i])
+        if lo < hi:
+            return f"x in [{num(lo)}, {num(hi)}]"
+        return f"x = {num(self.minima.x[i])}"
 
     # -- summary text --------------------------------------------------------------------------
     @property
@@ -547,7 +564,7 @@ class Context(Output):
 
         def listed(idx: list[int]) -> str:
             return ", ".join(
-                f"x = {num(m.x[i])} (f = {num(m.value[i])}{', global' if i in best else ''})"
+                f"{self.location(i)} (f = {num(m.value[i])}{', global' if i in best else ''})"
                 for i in idx
             )
 
@@ -576,13 +593,16 @@ class Context(Output):
             return f"the run diverged: f is not finite where it ended, x = {num(x)}"
         (i,) = analysis.nearest_minimum([x], self.minima, tol=self.tol)
         if i < 0:
-            inner = np.asarray(self.minima.x)[~np.asarray(self.minima.at_boundary)]
+            m = self.minima
+            inner = np.flatnonzero(~np.asarray(m.at_boundary))
             if inner.size == 0:
                 return f"f has no local minimum inside {self.domain_text} for the run to reach"
-            near = inner[np.argmin(np.abs(inner - float(x)))]
+            lo, hi = np.asarray(m.lo)[inner], np.asarray(m.hi)[inner]
+            away = np.maximum(np.maximum(lo - float(x), float(x) - hi), 0)
+            k = int(np.argmin(away))
             return (
                 f"the run is within {num(self.tol)} of no local minimum: the nearest, "
-                f"x = {num(near)}, is {num(abs(near - float(x)))} away"
+                f"{self.location(int(inner[k]))}, is {num(away[k])} away"
             )
         if i in self.global_minima:
             return f"the run reached the {self.describe_minimum(i)}"

@@ -47,12 +47,24 @@ class Minima:
         at_boundary: ``True`` where the minimum is an end of the interval (``f' > 0`` at
             ``lo`` or ``f' < 0`` at ``hi``) rather than a stationary point.
         global_index: Index of the lowest value (the first on ties); ``-1`` when ``n == 0``.
+        lo, hi: Where each minimum begins and ends, shape ``(n,)``: ``lo == hi == x`` for an
+            isolated minimum; ``lo < x < hi`` where ``f`` is flat at its minimum (``f' = 0``
+            and ``f = value`` on all of ``[lo, hi]``, as for ``max(|x| - 1, 0)**2`` on
+            ``[-1, 1]``), and descent stops anywhere on it. Omitted: ``x`` (isolated minima).
     """
 
     x: jax.Array
     value: jax.Array
     at_boundary: jax.Array
     global_index: jax.Array
+    lo: jax.Array = None  # type: ignore[assignment]
+    hi: jax.Array = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        # Isolated minima (hand-made ones, or those found before flat minima had an extent).
+        for name in ("lo", "hi"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, self.x)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -187,15 +199,50 @@ def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
     return dtype, positive_float("tol", tol, example="1e-6")
 
 
+def _is_flat(values: np.ndarray, i: int, j: int, eps: float) -> bool:
+    """Whether f takes one value on grid points ``i..j`` (inclusive, at least two of them)."""
+    if j <= i:
+        return False
+    v = values[i : j + 1].astype(np.float64)
+    return bool(np.isfinite(v).all() and np.ptp(v) <= 4.0 * eps * max(1.0, np.abs(v).max()))
+
+
+def _flat_edges(f: Callable, inside: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """Where each flat stretch ends: bisection between a point ``inside`` it (f' = 0) and one
+    ``outside`` (f' != 0) down to neighbouring floats; returns the last point inside.
+
+    Every edge steps together through the grid kernel, at a padded size, so only functions
+    with flat minima ever compile it for another shape.
+    """
+    inside, outside = inside.copy(), outside.copy()
+    n = inside.size
+    for _ in range(_MAX_ITER):
+        mid = ((inside.astype(np.float64) + outside) / 2).astype(inside.dtype)
+        active = (mid != inside) & (mid != outside)
+        if not active.any():
+            break
+        points = np.concatenate([mid, np.full(_bucket(n) - n, mid[-1], mid.dtype)])
+        g = np.asarray(_grid_value_and_gradient(f, points)[1])[:n]
+        inside = np.where(active & (g == 0), mid, inside)
+        outside = np.where(active & (g != 0), mid, outside)
+    return inside
+
+
 def _search(
     f: Callable, segments: list[_Segment], dtype: np.dtype, tol_f: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The minima of f on every segment: locations, values and end flags, unsorted.
+) -> tuple[np.ndarray, ...]:
+    """The minima of f on every segment: locations, values, end flags and extents (``lo``,
+    ``hi``), unsorted.
 
     One grid evaluation for all segments and one refinement for all brackets, so the number
     of segments never changes what gets compiled. A single segment is evaluated at its own
     length (the grid ``find_minima`` has always compiled); several are packed into one grid
     padded to a power of two.
+
+    A flat minimum, where f' is exactly 0 on two or more grid points and f is one value there
+    (between a fall and a rise, or between an end of the searched set and a rise away from
+    it), is reported once, with the stretch it spans (its ends found by bisection) and its
+    middle as ``x``; it is stationary, never ``at_boundary``.
     """
     sizes = [s.grid.size for s in segments]
     grid = np.concatenate([s.grid for s in segments])
@@ -204,17 +251,48 @@ def _search(
         grid = np.concatenate([grid, np.full(_bucket(grid.size) - grid.size, grid[-1], dtype)])
     # Host-side NumPy for the bookkeeping: only the two jitted kernels ever compile.
     values, g = map(np.asarray, _grid_value_and_gradient(f, grid))
+    eps = float(np.finfo(dtype).eps)
 
     lefts, rights, ends = [], [], []
+    # Flat stretches: grid indices (first, last) where f' = 0, and the neighbours outside
+    # them where f' != 0 (at an end of the searched set, the end itself: the stretch stops).
+    flats: list[tuple[int, int, int, int]] = []
     offset = 0
     for seg, size in zip(segments, sizes, strict=True):
-        left, right, lo_min, hi_min = _brackets(g[offset : offset + size])
-        lefts.append(left + offset)
-        rights.append(right + offset)
+        gs = g[offset : offset + size]
+        left, right, lo_min, hi_min = _brackets(gs)
+        flat = np.array(
+            [
+                _is_flat(values, a + offset + 1, b + offset - 1, eps)
+                for a, b in zip(left, right, strict=True)
+            ],
+            bool,
+        )
+        for a, b in zip(left[flat], right[flat], strict=True):
+            flats.append((a + offset + 1, b + offset - 1, a + offset, b + offset))
+        lefts.append(left[~flat] + offset)
+        rights.append(right[~flat] + offset)
+        nonzero = np.flatnonzero(gs != 0)
         for is_min, is_end, i in (
             (lo_min, seg.lo_is_end, offset),
             (hi_min, seg.hi_is_end, offset + size - 1),
         ):
+            if is_min and is_end and g[i] == 0:
+                # f is flat from this end until it rises away: a flat minimum if f is one
+                # value there (_brackets found the rise after the zeros).
+                if i == offset:
+                    last, nxt = offset + nonzero[0] - 1, offset + nonzero[0]
+                    stretch = (offset, last, offset, nxt)
+                else:
+                    first, prv = offset + nonzero[-1] + 1, offset + nonzero[-1]
+                    stretch = (first, i, prv, i)
+                if _is_flat(values, stretch[0], stretch[1], eps):
+                    flats.append(stretch)
+                    continue
+                # f' = 0 at the end itself: a stationary minimum that happens to lie there
+                # (x**2 on [0, 1]), where descent stops, not an end descent would run past.
+                ends.append((i, False))
+                continue
             # Where two intervals touch, the shared point is a minimum only if f' is 0 there
             # (f rises on both sides); it is then stationary, and found from both sides.
             if is_min and (is_end or g[i] == 0):
@@ -233,28 +311,40 @@ def _search(
         x_in, value_in = np.asarray(x_in)[:n], np.asarray(value_in)[:n]
     else:  # Nothing to refine: skip compiling the refinement for this f.
         x_in, value_in = grid[:0], values[:0]
-    x = np.concatenate([x_in, ends_x])
-    value = np.concatenate([value_in, ends_v])
-    boundary = np.concatenate([np.zeros(n, bool), np.asarray([e for _, e in ends], bool)])
-    return x, value, boundary
+
+    if flats:
+        first, last, before, after = np.asarray(flats, int).T
+        edges = _flat_edges(f, grid[np.r_[first, last]], grid[np.r_[before, after]])
+        flat_lo, flat_hi = edges[: len(flats)], edges[len(flats) :]
+        flat_x = ((flat_lo.astype(np.float64) + flat_hi) / 2).astype(dtype)
+        flat_v = values[first]
+    else:
+        flat_lo = flat_hi = flat_x = flat_v = grid[:0]
+    x = np.concatenate([x_in, ends_x, flat_x])
+    value = np.concatenate([value_in, ends_v, flat_v])
+    boundary = np.concatenate(
+        [np.zeros(n, bool), np.asarray([e for _, e in ends], bool), np.zeros(len(flats), bool)]
+    )
+    lo = np.concatenate([x_in, ends_x, flat_lo])
+    hi = np.concatenate([x_in, ends_x, flat_hi])
+    return x, value, boundary, lo, hi
 
 
-def _assemble(found: tuple[np.ndarray, np.ndarray, np.ndarray], *, merge: float = 0.0) -> Minima:
+def _assemble(found: tuple[np.ndarray, ...], *, merge: float = 0.0) -> Minima:
     """Sort the minima by x, drop non-finite values and near-duplicates, pick the lowest.
 
     Two minima closer than ``merge * max(1, |x|)`` are one (found from both sides of where
     two searched intervals touch): the stationary one is kept, else the lower.
     """
-    x, value, boundary = found
+    x, value, boundary, lo, hi = found
     # f can still be non-finite at a refined point (a singularity inside a bracket).
     keep = np.isfinite(value)
-    x, value, boundary = x[keep], value[keep], boundary[keep]
-    order = np.lexsort((value, boundary, x))
-    x, value, boundary = x[order], value[order], boundary[order]
+    order = np.lexsort((value[keep], boundary[keep], x[keep]))
+    x, value, boundary, lo, hi = (a[keep][order] for a in (x, value, boundary, lo, hi))
     if x.size > 1 and merge > 0:
         scale = merge * np.maximum(1.0, np.abs(x[1:]).astype(np.float64))
         first = np.r_[True, np.diff(x.astype(np.float64)) > scale]
-        x, value, boundary = x[first], value[first], boundary[first]
+        x, value, boundary, lo, hi = (a[first] for a in (x, value, boundary, lo, hi))
     index = int(np.argmin(value)) if x.size else -1
     # device_put, unlike jnp.asarray, compiles nothing for a new shape.
     return Minima(
@@ -262,6 +352,8 @@ def _assemble(found: tuple[np.ndarray, np.ndarray, np.ndarray], *, merge: float 
         value=jax.device_put(value),
         at_boundary=jax.device_put(boundary),
         global_index=jax.device_put(np.int32(index)),
+        lo=jax.device_put(lo),
+        hi=jax.device_put(hi),
     )
 
 
@@ -280,8 +372,14 @@ def find_minima(
     on ``f'`` (``f''`` from ``jax.grad`` again) safeguarded by bisection inside the
     bracket, so degenerate minima (``f'' = 0``) still converge. An end of the interval is
     reported as a minimum, flagged in ``at_boundary``, when ``f`` rises away from it
-    (``f'(lo) > 0`` or ``f'(hi) < 0``). Saddles, where ``f'`` touches 0 without changing
-    sign, are not minima.
+    (``f'(lo) > 0`` or ``f'(hi) < 0``); where ``f' = 0`` there and ``f`` rises away, it is
+    a stationary minimum like any other, not flagged. Saddles, where ``f'`` touches 0
+    without changing sign, are not minima.
+
+    Flat minima, where ``f'`` is exactly 0 over a stretch and ``f`` is lowest all along it
+    (``max(|x| - 1, 0)**2`` on ``[-1, 1]``), are reported once, with the stretch in
+    ``lo``/``hi`` (its ends found to the last float) and its middle as ``x``: descent stops
+    anywhere on such a stretch, and :func:`jaxgd.basins` counts every run that does.
 
     Works in JAX's default float dtype, float32, where minima come out to about 1e-7
     relative; with ``jax.config.update("jax_enable_x64", True)`` (or inside

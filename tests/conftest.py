@@ -31,6 +31,13 @@ def x64():
         yield
 
 
+@pytest.fixture(params=[False, True], ids=["float32", "float64"])
+def x64_or_not(request):
+    """Run the test in float32 (JAX's default) and again with float64 enabled."""
+    with jax.enable_x64(request.param):
+        yield request.param
+
+
 @pytest.fixture
 def compiles():
     """Count XLA compilations inside ``with compiles:``; read ``compiles.count``."""

@@ -741,3 +741,55 @@ def test_a_d_dimensional_result_points_to_basins_nd():
             basins(r, minima)
         with pytest.raises(ValueError, match=r"success_probability: .*basins_nd"):
             success_probability(r, minima)
+
+
+def _flat_bottom(x):
+    return jnp.maximum(jnp.abs(x) - 1.0, 0.0) ** 2
+
+
+@pytest.mark.parametrize("on_device", [False, True], ids=["numpy", "jax"])
+def test_a_run_anywhere_on_a_flat_minimum_reached_it(on_device):
+    m = find_minima(_flat_bottom, -4.0, 4.0)
+    assert (float(m.lo[0]), float(m.hi[0])) == (-1.0, 1.0)
+    x = np.array([-1.0015, -1.0005, -1.0, -0.3, 0.0, 0.99, 1.0, 1.0009, 1.002, np.nan], np.float32)
+    want = [-1, 0, 0, 0, 0, 0, 0, 0, -1, -1]
+    which = nearest_minimum(jnp.asarray(x) if on_device else x, m, tol=1e-3)
+    assert which.tolist() == want
+    # Distances to the span: an independent float64 count.
+    away = np.maximum(np.maximum(-1.0 - x.astype(np.float64), x - 1.0), 0.0)
+    assert ((away <= 1e-3) & np.isfinite(x)).tolist() == [w == 0 for w in want]
+
+
+def test_basins_and_success_count_every_run_that_stops_on_a_flat_minimum():
+    res = jaxgd.sweep(_flat_bottom, np.linspace(-3, 3, 13), [0.01, 0.1], [2000])
+    m = find_minima_reached(_flat_bottom, res.final, (-4.0, 4.0))
+    # Descent stops wherever it meets the stretch: at its ends from outside, where it
+    # started from inside.
+    final = np.asarray(res.final, np.float64)
+    assert (np.abs(final) <= 1.0 + 1e-3).all() and not (np.abs(final) < 0.999).all()
+    b = basins(res, m)
+    assert (np.asarray(b.index) == 0).all() and np.asarray(b.reached_global).all()
+    np.testing.assert_array_equal(success_probability(res, m), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "match"),
+    [
+        ([0.5, 2.0], [1.5, 2.0], r"\[lo, hi\] around its x"),  # lo above x
+        ([-1.0, 2.0], [-0.5, 2.0], r"\[lo, hi\] around its x"),  # hi below x
+        ([-1.0, 0.0], [2.5, 3.0], r"the spans apart"),  # spans overlap
+        ([-1.0, np.nan], [1.0, 2.0], r"\[lo, hi\] around its x"),
+        ([-1.0], [1.0], r"minima\.lo must have the shape of minima\.x"),
+    ],
+)
+def test_minima_spans_are_checked(lo, hi, match):
+    m = Minima(
+        x=jnp.array([0.0, 2.0]),
+        value=jnp.array([0.0, 1.0]),
+        at_boundary=jnp.array([False, False]),
+        global_index=jnp.array(0),
+        lo=jnp.array(lo),
+        hi=jnp.array([1.0] * len(lo)) if len(lo) != 2 else jnp.array(hi),
+    )
+    with pytest.raises(ValueError, match=match):
+        nearest_minimum([0.0], m)

@@ -130,3 +130,27 @@ def test_a_2d_functions_listed_minima_are_checked(attr, ok, tmp_path, capsys):
     else:
         assert code == 2 and err.count("\n") == 1, err
         assert "its minima attribute lists (" in err and "which is not a minimum of f" in err
+
+
+def test_runs_stopping_on_a_flat_minimum_reached_it(tmp_path, capsys):
+    """f = max(|x| - 1, 0)**2 is lowest on all of [-1, 1]: every run that stops there reached
+    it, whichever point of the stretch it stopped at."""
+    code, out, err = run(
+        "start_location",
+        ["--starts", "-5", "5", "11", "--function", f"{USER}:flat_bottom"],
+        tmp_path,
+        capsys,
+    )
+    assert code == 0, err
+    assert "local minima of f on [-6.28319, 6.28319]: x in [-1, 1] (f = 0, global)" in out
+    assert "reached the global minimum x in [-1, 1] (within 0.001): 11 of 11 starts" in out
+    assert "no minimum" not in out
+    code, out, err = run(
+        "lr_epochs",
+        ["--start", "3", "--function", f"{USER}:flat_bottom", "--epochs", "10", "200", "5"],
+        tmp_path,
+        capsys,
+    )
+    assert code == 0, err
+    assert "the run reached the global minimum x in [-1, 1]" in out
+    assert "smallest rate that gets within 0.001 of x in [-1, 1]" in out

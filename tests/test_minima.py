@@ -87,7 +87,9 @@ def test_any_subinterval_matches_reference(lo, width):
         (lambda x: x, -1.0, 2.0, [-1.0], [True]),
         (lambda x: -x, -1.0, 2.0, [2.0], [True]),
         (lambda x: -(x**2), -1.0, 2.0, [-1.0, 2.0], [True, True]),
-        (lambda x: x**2, 0.0, 1.0, [0.0], [True]),  # f'(lo) = 0, then f rises
+        # f'(lo) = 0, then f rises: a stationary minimum at the end, where descent stops.
+        (lambda x: x**2, 0.0, 1.0, [0.0], [False]),
+        (lambda x: (x**2 - 1.0) ** 2, -1.0, 1.0, [-1.0, 1.0], [False, False]),
         (lambda x: x**3, -1.0, 1.0, [-1.0], [True]),  # the saddle at 0 is no minimum
         (lambda x: x**2, -1.0, 1.0, [0.0], [False]),  # 0 sits exactly on the grid
     ],
@@ -107,9 +109,65 @@ def test_degenerate_minimum_converges(dtype_x64):
     assert abs(float(m.x[0]) - 0.3) < (1e-5 if not dtype_x64 else 1e-12)
 
 
-def test_flat_bottom_gives_one_point_inside_it():
+def test_flat_bottom_is_one_minimum_spanning_it(x64_or_not):
     m = find_minima(lambda x: jnp.where(jnp.abs(x) < 0.5, 0.0, (jnp.abs(x) - 0.5) ** 2), -2, 3)
-    assert len(m) == 1 and -0.5 <= float(m.x[0]) <= 0.5 and float(m.value[0]) == 0.0
+    assert len(m) == 1 and float(m.value[0]) == 0.0 and not bool(m.at_boundary[0])
+    # The ends of the stretch to the last float: f' = 0 on [-0.5, 0.5] exactly.
+    assert (float(m.lo[0]), float(m.x[0]), float(m.hi[0])) == (-0.5, 0.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("f", "lo", "hi", "x", "value"),
+    [
+        # Flat from the left end until f rises at 1: a stationary minimum, not an end.
+        (lambda x: jnp.maximum(x - 1.0, 0.0) ** 2, [-6.0], [1.0], [-2.5], [0.0]),
+        (lambda x: jnp.maximum(-x - 1.0, 0.0) ** 2, [-1.0], [6.0], [2.5], [0.0]),
+        # Two flat wells of different depths, and an isolated minimum beside them.
+        (
+            lambda x: jnp.minimum(
+                jnp.minimum(
+                    jnp.maximum(jnp.abs(x + 3) - 1, 0) ** 2,
+                    jnp.maximum(jnp.abs(x - 3) - 0.5, 0) ** 2 - 0.5,
+                ),
+                (x - 0.25) ** 2 + 0.2,
+            ),
+            [-4.0, 0.25, 2.5],
+            [-2.0, 0.25, 3.5],
+            [-3.0, 0.25, 3.0],
+            [0.0, 0.2, -0.5],
+        ),
+    ],
+)
+def test_flat_minima_at_an_end_and_side_by_side(f, lo, hi, x, value, x64_or_not):
+    m = find_minima(f, -6.0, 6.0)
+    np.testing.assert_array_equal(m.lo, lo)
+    np.testing.assert_array_equal(m.hi, hi)
+    np.testing.assert_allclose(m.x, x, atol=1e-6)
+    np.testing.assert_allclose(m.value, value, atol=1e-6)
+    assert not m.at_boundary.any()
+    assert int(m.global_index) == int(np.argmin(value))
+
+
+def test_isolated_minima_span_only_themselves():
+    m = find_minima(fns.notebook, -6.0, 6.0)
+    np.testing.assert_array_equal(m.lo, m.x)
+    np.testing.assert_array_equal(m.hi, m.x)
+    # f' = 0 on a stretch where f is not one value (a staircase) is no flat minimum.
+    stairs = find_minima(
+        lambda x: jnp.where(jnp.abs(x) < 1, jnp.floor(4 * x) / 8, (jnp.abs(x) - 1) ** 2), -3, 3
+    )
+    np.testing.assert_array_equal(stairs.lo, stairs.x)
+    np.testing.assert_array_equal(stairs.hi, stairs.x)
+
+
+def test_hand_made_minima_are_isolated():
+    m = Minima(
+        x=jnp.array([-1.0, 2.0]),
+        value=jnp.array([0.0, 1.0]),
+        at_boundary=jnp.array([False, False]),
+        global_index=jnp.array(0),
+    )
+    assert m.lo is m.x and m.hi is m.x
 
 
 @pytest.mark.parametrize("f", [lambda x: 0.0 * x, lambda x: jnp.zeros_like(x) + 1.0])
@@ -124,10 +182,11 @@ def test_flat_function_has_no_minima(f):
 
 def test_result_is_a_pytree_that_leaves_jit():
     m = find_minima(fns.double_well, -2.0, 2.0)
-    assert len(jax.tree_util.tree_leaves(m)) == 4
+    assert len(jax.tree_util.tree_leaves(m)) == 6  # x, value, at_boundary, index, lo, hi
     out = jax.jit(lambda m: m)(m)
     assert isinstance(out, Minima)
     np.testing.assert_array_equal(out.x, m.x)
+    np.testing.assert_array_equal(out.lo, m.lo)
     assert float(out.global_x) == float(m.global_x)
     doubled = jax.tree_util.tree_map(lambda a: a * 2, m)
     np.testing.assert_array_equal(doubled.x, 2 * m.x)
@@ -301,10 +360,11 @@ def test_reached_window_away_from_the_domain_keeps_its_end(x64):
 
 def test_reached_window_ends_are_flagged_minima_of_f_there(x64):
     # f falls all the way through the window around -0.5, so its right end is a minimum of f
-    # restricted to the searched set: reported, and flagged as an end (as 0 is: f'(0) = 0
-    # and f rises from there into the domain, which no window touches).
+    # restricted to the searched set: reported, and flagged as an end. 0, the domain's end
+    # (no window touches it), is a minimum too, but f'(0) = 0 there: a stationary one, where
+    # descent from inside the domain stops, so not flagged.
     m = find_minima_reached(lambda x: x**2, [-0.5], (0.0, 1.0))
-    assert m.at_boundary.tolist() == [True, True]
+    assert m.at_boundary.tolist() == [True, False]
     assert -0.5 < float(m.x[0]) < 0.0 and float(m.x[1]) == 0.0
 
 

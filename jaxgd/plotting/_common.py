@@ -260,9 +260,29 @@ def _minimum_colors(minima: Minima | None) -> dict[int, str]:
     return colors
 
 
+def _where(minima: Minima, i: int) -> str:
+    """Where minimum ``i`` lies: ``x = 1.5``, or ``x in [-1, 1]`` for a flat one."""
+    lo, hi = float(minima.lo[i]), float(minima.hi[i])
+    if lo < hi:
+        return f"x in [{lo:.5g}, {hi:.5g}]"
+    return f"x = {float(minima.x[i]):.5g}"
+
+
 def _describe_minimum(minima: Minima, i: int) -> str:
     kind = "global minimum" if i in global_minima(minima) else "local minimum"
-    return f"{kind} x = {float(minima.x[i]):.5g}"
+    return f"{kind} {_where(minima, i)}"
+
+
+def _mark_minimum(ax: Axes, minima: Minima, i: int, **line: Any) -> None:
+    """A horizontal dashed line at minimum ``i``; for a flat minimum a band over the span
+    where descent stops, between dashed lines at its ends (``line``: axhline's style)."""
+    lo, hi = float(minima.lo[i]), float(minima.hi[i])
+    if not lo < hi:
+        ax.axhline(float(minima.x[i]), **line)
+        return
+    ax.axhspan(lo, hi, color=line.get("color"), alpha=0.12, linewidth=0, zorder=0)
+    ax.axhline(lo, **line)
+    ax.axhline(hi, **{k: v for k, v in line.items() if k != "label"})
 
 
 @partial(jax.jit, static_argnums=0)

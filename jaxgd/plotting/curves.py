@@ -19,6 +19,7 @@ from jaxgd.plotting._common import (
     _fixed_coords,
     _footer,
     _global_set,
+    _mark_minimum,
     _minimum_colors,
     _one_axis,
     _precision,
@@ -185,7 +186,7 @@ def plot_final(
         color = colors[i]
         going = heading == i
         arrived = going & (at == i)
-        ax.axhline(float(minima.x[i]), color=color, linestyle="--", linewidth=1, zorder=0)
+        _mark_minimum(ax, minima, i, color=color, linestyle="--", linewidth=1, zorder=0)
         ax.plot(x[arrived], y[arrived], "s", color=color, markersize=5, zorder=3)
         on_way = going & ~arrived
         ax.plot(x[on_way], y[on_way], "s", mfc="white", mec=color, mew=1.2, markersize=5, zorder=3)
@@ -331,8 +332,10 @@ def plot_lines(
         which = nearest_minimum(final, minima, tol=tol)
         colors = _minimum_colors(minima)
         for i in sorted(set(which[~diverged].tolist()) - {-1}):
-            ax.axhline(
-                float(minima.x[i]),
+            _mark_minimum(
+                ax,
+                minima,
+                i,
                 color=colors.get(i, "0.3"),
                 linestyle="--",
                 linewidth=1.2,

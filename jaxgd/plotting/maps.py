@@ -25,6 +25,7 @@ from jaxgd.plotting._common import (
     _rate_epochs,
     _scale,
     _subplots,
+    _where,
     _without_extra_axes,
     color_limits,
     wait_for_imports,
@@ -143,13 +144,28 @@ def rate_epochs_map(
     return cbar
 
 
+def _span_distance(final: Any, target: float | tuple[float, float]) -> np.ndarray:
+    """Distance of each position to ``target``, a point or a span ``(lo, hi)``; NaN stays."""
+    lo, hi = (target, target) if np.ndim(target) == 0 else target
+    final = np.asarray(final)
+    with np.errstate(invalid="ignore"):
+        return np.maximum(np.maximum(lo - final, final - hi), 0.0)
+
+
+def _target_text(target: float | tuple[float, float]) -> str:
+    if np.ndim(target) == 0:
+        return f"x = {float(target):.5g}"
+    lo, hi = target
+    return f"x in [{float(lo):.5g}, {float(hi):.5g}]"
+
+
 def plot_heatmap(
     res: SweepResult,
     *,
     vmin: float | None = None,
     vmax: float | None = None,
     robust: bool = True,
-    target: float | None = None,
+    target: float | tuple[float, float] | None = None,
     tol: float = 1e-3,
     title: str | None = None,
     ax: Axes | None = None,
@@ -164,8 +180,8 @@ def plot_heatmap(
         vmin, vmax: colour limits; by default the 2nd and 98th percentiles of the finite
             values (``robust=False``: their min and max).
         robust: see ``vmin``.
-        target: optional x, e.g. the minimum descent heads for: a red line then encloses
-            the cells that ended within ``tol`` of it.
+        target: optional x, e.g. the minimum descent heads for, or a span ``(lo, hi)`` (a
+            flat minimum): a red line then encloses the cells that ended within ``tol`` of it.
         tol: see ``target``.
         title: axes title; by default names the start.
         ax: draw into this axes instead of a new figure.
@@ -201,8 +217,8 @@ def plot_heatmap(
         vmax=vmax,
         robust=robust,
         bad=_diverged(r),
-        outline=None if target is None else np.abs(np.asarray(r.final) - target) <= tol,
-        outline_label=f"within {tol:g} of x = {target:.5g}" if target is not None else "",
+        outline=None if target is None else _span_distance(r.final, target) <= tol,
+        outline_label="" if target is None else f"within {tol:g} of {_target_text(target)}",
         rate_scale=rate_scale,
         epochs_scale=epochs_scale,
     )
@@ -345,8 +361,8 @@ def plot_random_starts(
         precision = _precision(notebook)
     else:
         shares, others = _outcome_shares(result, minima, tol)
-        best = ", ".join(f"x = {float(minima.x[i]):.5g}" for i in global_minima(minima))
-        other = ", ".join(f"x = {float(minima.x[i]):.5g}" for i in others) or "none reached"
+        best = ", ".join(_where(minima, i) for i in global_minima(minima))
+        other = ", ".join(_where(minima, i) for i in others) or "none reached"
         texts = (
             ("At the global minimum", f"within {tol:g} of {best or 'none found'}"),
             ("At another local minimum", f"within {tol:g} of {other}"),

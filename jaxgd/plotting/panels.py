@@ -21,14 +21,16 @@ from jaxgd.plotting._common import (
     _diverged,
     _footer,
     _global_set,
+    _mark_minimum,
     _minimum_colors,
     _precision,
     _scale,
     _subplots,
+    _where,
     color_limits,
     wait_for_imports,
 )
-from jaxgd.plotting.maps import rate_epochs_map
+from jaxgd.plotting.maps import _span_distance, _target_text, rate_epochs_map
 from jaxgd.result import SweepResult
 
 if TYPE_CHECKING:
@@ -103,7 +105,7 @@ def plot_panels(
     vmin: float | None = None,
     vmax: float | None = None,
     robust: bool = True,
-    target: float | None = None,
+    target: float | tuple[float, float] | None = None,
     tol: float = 1e-3,
     title: str | None = None,
     ncols: int | None = None,
@@ -122,8 +124,9 @@ def plot_panels(
             selected first, e.g. ``res.sel(start=0.0)``.
         dim: the dimension to draw side by side, e.g. ``"optimizer"`` or ``"param"``.
         vmin, vmax, robust: the shared colour limits, see :func:`color_limits`.
-        target: optional x, e.g. the global minimum: a red line then encloses, in each panel,
-            the cells that ended within ``tol`` of it.
+        target: optional x, e.g. the global minimum, or a span ``(lo, hi)`` (a flat
+            minimum): a red line then encloses, in each panel, the cells that ended within
+            ``tol`` of it.
         tol: see ``target``.
         title: the figure's title; by default names the dimension.
         ncols: panels per row; by default rows of up to 4, as even as they can be.
@@ -175,7 +178,7 @@ def plot_panels(
     )
     axes = grid.ravel()
     mappables, bars = [], []
-    outline_label = "" if target is None else f"within {tol:g} of x = {target:g}"
+    outline_label = "" if target is None else f"within {tol:g} of {_target_text(target)}"
     for i, (ax, value) in enumerate(zip(axes, values, strict=False)):
         bar = rate_epochs_map(
             ax,
@@ -186,7 +189,7 @@ def plot_panels(
             vmin=lo,
             vmax=hi,
             bad=diverged[i],
-            outline=None if target is None else np.abs(final[i] - target) <= tol,
+            outline=None if target is None else _span_distance(final[i], target) <= tol,
             outline_label=outline_label,
             rate_scale=rate_scale,
             epochs_scale=epochs_scale,
@@ -303,7 +306,7 @@ def plot_ends(
         colors = _minimum_colors(minima)
         for i, color in colors.items():
             kind = "global minimum" if i in best else "local minimum"
-            ax.axhline(float(minima.x[i]), color=color, linestyle="--", linewidth=1, zorder=0)
+            _mark_minimum(ax, minima, i, color=color, linestyle="--", linewidth=1, zorder=0)
             if i in best:
                 handles.append(
                     Line2D(
@@ -311,7 +314,7 @@ def plot_ends(
                         [],
                         color=color,
                         linestyle="--",
-                        label=f"{kind} x = {float(minima.x[i]):.5g}",
+                        label=f"{kind} {_where(minima, i)}",
                     )
                 )
     lost = 0
