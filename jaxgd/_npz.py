@@ -13,6 +13,7 @@ import contextlib
 import math
 import os
 import secrets
+import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +30,17 @@ class Invalid(Exception):
     """What is wrong with a file's contents, as a phrase (the caller names the file)."""
 
 
+#: Bytes of the target's name kept in a temporary name: with the 15 bytes added, it stays
+#: under the 255 bytes most file systems allow, whatever the target's name (up to 255 itself).
+_TEMP_STEM = 200
+#: Deflate never expands data more than about 1032 times: a member that claims more is forged.
+_MAX_DEFLATE_RATIO = 1032
+
+
 def temp_name(path: Path) -> Path:
     """A fresh temporary name beside ``path``: hidden, and not ending in ``.npz``."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    stem = os.fsencode(path.name)[:_TEMP_STEM]
+    return path.with_name(f".{os.fsdecode(stem)}.{secrets.token_hex(4)}.tmp")
 
 
 def create_temp(path: Path) -> tuple[int, Path]:
@@ -59,6 +68,9 @@ def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
         OSError: of the original class, naming ``path``'s folder, when it cannot be created
             or written.
     """
+    if path.is_symlink():
+        # Replace what the link points to, not the link: it still points to the new file.
+        path = Path(os.path.realpath(path))
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -78,14 +90,22 @@ def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
         ) from e
     try:
         with os.fdopen(fd, "wb") as fh:
+            with contextlib.suppress(OSError):  # a file replaced keeps its permissions
+                os.fchmod(fh.fileno(), stat.S_IMODE(os.stat(path).st_mode))
             np.savez_compressed(fh, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         # KeyboardInterrupt and disk-full alike: the old file stays, the partial one goes.
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise type(e)(
+                f"cannot save {path}: writing it in {folder} failed ({e.strerror or e}); "
+                f"{'the file there is unchanged' if path.exists() else 'nothing was written'}. "
+                "Free space (or raise the file-size limit) there, or choose another folder."
+            ) from e
         raise
     _sync_folder(folder)
 
@@ -125,6 +145,7 @@ class Reader:
         self.path = path
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, zipfile.ZipInfo] = {}
+        self._size = 0
 
     def __enter__(self) -> Reader:
         if self.path.is_dir():
@@ -135,6 +156,7 @@ class Reader:
             raise Invalid(
                 "it is a single NumPy array (.npy), not an .npz archive written by SweepResult.save"
             )
+        self._size = os.path.getsize(self.path)
         with _damage_is_invalid():
             if not zipfile.is_zipfile(self.path):
                 raise Invalid("it is not an .npz archive (not a zip file)")
@@ -195,6 +217,14 @@ class Reader:
                     f"{name} has shape {got_shape}, but the coordinates and dims say {shape}"
                 )
             nbytes = math.prod(got_shape) * dtype.itemsize
+            # The sizes in the zip's directory are the file's own word too: bound them by
+            # the bytes really there before allocating what they promise.
+            ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _MAX_DEFLATE_RATIO
+            if info.compress_size > self._size or info.file_size > ratio * info.compress_size + 64:
+                raise Invalid(
+                    f"{name} claims {info.file_size} bytes from {info.compress_size} stored "
+                    "ones, more than any archive holds"
+                )
             stored = info.file_size - fh.tell()
             if nbytes != stored:
                 raise Invalid(

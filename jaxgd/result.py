@@ -48,7 +48,7 @@ def function_name(f: Callable) -> str:
     return f"{module}:{name}" if module else name
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class SweepResult:
     """Where gradient descent ended, for every (start, learning rate, epoch count) and more.
 
@@ -404,7 +404,34 @@ class SweepResult:
                 f"{where}(optimizer=...): the optimizer axis has length {n} but optimizers "
                 f"names {len(self.optimizers)}: {list(self.optimizers)}; they must match."
             )
+        problem = self._shapes_problem()
+        if problem:
+            raise ValueError(
+                f"{where}({dim}=...): {problem}; a selection would pair the wrong numbers. "
+                "Build the result with matching shapes (jaxgd.sweep and jaxgd.load do)."
+            )
         return n
+
+    def _shapes_problem(self) -> str:
+        """The first way the arrays' shapes disagree with ``final`` and ``dims`` ('' if none):
+        shapes only (static even under jit), the rest is checked by ``save``."""
+        shape = self.final.shape
+        value_shape = tuple(n for d, n in zip(self.dims, shape, strict=True) if d != "coord")
+        for name in ("value", "diverged"):
+            got = getattr(getattr(self, name), "shape", None)
+            if got is not None and tuple(got) != value_shape:
+                return f"{name} has shape {tuple(got)}, final {tuple(shape)} needs {value_shape}"
+        for dim, n in zip(self.dims, shape, strict=True):
+            if dim == "optimizer":
+                continue
+            c = self.coord(dim)
+            got = getattr(c, "shape", None)
+            if got is not None and (len(got) == 0 or got[0] != n):
+                return (
+                    f"the {dim!r} coordinate has shape {tuple(got)}, but the {dim!r} axis of "
+                    f"final has length {n}"
+                )
+        return ""
 
     def _take(self, dim: str, pos: Any) -> SweepResult:
         drop = isinstance(pos, int) or (isinstance(pos, jax.core.Tracer) and pos.ndim == 0)
@@ -604,7 +631,8 @@ class SweepResult:
             "dims": list(self.dims),
             "function": self.function,
             "math": self.math,
-            "dtype": str(arrays["final"].dtype),
+            # The native name ("float32" for a big-endian ">f4"): load reads native arrays.
+            "dtype": str(arrays["final"].dtype.newbyteorder("=")),
             "jax_version": jax.__version__,
             "optimizers": list(self.optimizers),
             "schedule": self.schedule,
@@ -692,8 +720,9 @@ def _read(reader: _npz.Reader) -> SweepResult:
     meta_text = reader.array("metadata", kinds="U", max_ndim=0)
     try:
         meta = json.loads(str(meta_text[()]))
-    except ValueError as e:
-        raise _npz.Invalid(f"its metadata is not JSON ({e})") from None
+    except (ValueError, RecursionError) as e:
+        # RecursionError: JSON nested deeper than Python's stack, which save never writes.
+        raise _npz.Invalid(f"its metadata is not JSON ({type(e).__name__}: {e})") from None
     dims, function, optimizers, schedule, names, legacy = _metadata(meta)
     declared = {_PREFIX + n for n in names}
     if stored - declared:

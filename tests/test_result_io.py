@@ -475,3 +475,84 @@ def test_save_to_a_path_without_a_file_name_says_so(path):
     res = jaxgd.sweep(lambda x: x**2, [1.0], 0.1, 3)
     with pytest.raises((ValueError, IsADirectoryError), match="cannot save"):
         res.save(path)
+
+
+# -- files of every kind the saver writes, and forged sizes -----------------------------------
+def test_a_big_endian_result_saves_and_loads(tmp_path):
+    res = small()
+    swapped = dataclasses.replace(
+        res,
+        final=res.final.astype(">f4"),
+        value=res.value.astype(">f4"),
+        starts=res.starts.astype(">f4"),
+    )
+    back = jaxgd.load(swapped.save(tmp_path / "be"))
+    assert_same(back, res)
+
+
+def test_metadata_nested_too_deep_is_a_damaged_file(tmp_path):
+    path = small().save(tmp_path / "run.npz")
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    deep = "[" * 100_000 + "]" * 100_000
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(deep))
+    members["metadata.npy"] = buf.getvalue()
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    with pytest.raises(ValueError, match=named(path, "metadata is not JSON")):
+        jaxgd.load(path)
+
+
+def test_a_member_claiming_more_than_deflate_can_hold_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "run.npz"
+    small().save(path)
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f4", "fortran_order": False, "shape": (10**9,)}
+    )
+    members["learning_rates.npy"] = buf.getvalue()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+        # Forge the directory's record to match the header's promise: 4 GB from a few bytes.
+        z.getinfo("learning_rates.npy").file_size = 4 * 10**9 + len(buf.getvalue())
+    with pytest.raises(ValueError, match=named(path, "learning_rates claims 4000000128 bytes")):
+        jaxgd.load(path)
+
+
+def test_a_file_name_as_long_as_the_system_allows_saves(tmp_path):
+    name = "r" * 251 + ".npz"  # 255 bytes
+    path = small().save(tmp_path / name)
+    assert path.name == name
+    assert_same(jaxgd.load(path), small())
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_write_that_fails_names_the_file_and_says_what_is_left(tmp_path, monkeypatch):
+    path = tmp_path / "run.npz"
+
+    def full(*args, **kwargs):
+        raise OSError(27, "File too large")
+
+    monkeypatch.setattr(np, "savez_compressed", full)
+    with pytest.raises(OSError, match=re.escape(str(path)) + r".*File too large.*nothing was"):
+        small().save(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and links")
+def test_saving_over_a_file_keeps_its_mode_and_a_link_stays_a_link(tmp_path):
+    path = small().save(tmp_path / "run.npz")
+    os.chmod(path, 0o600)
+    small().isel(start=0).save(path)
+    assert (path.stat().st_mode & 0o777) == 0o600
+    link = tmp_path / "latest.npz"
+    link.symlink_to(path.name)
+    small().save(link)
+    assert link.is_symlink() and link.resolve() == path
+    assert_same(jaxgd.load(path), small())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.npz", "run.npz"]
