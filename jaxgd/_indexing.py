@@ -77,6 +77,14 @@ def position(where: str, dim: str, n: int, index: Any) -> int | slice | np.ndarr
     i = _int_like(index)
     if i is not None:
         return _in_range(where, dim, n, i)
+    if isinstance(index, range):
+        return (
+            _check_positions(
+                where, dim, n, np.arange(len(index), dtype=object) * index.step + index.start
+            )
+            if len(index)
+            else np.zeros(0, np.int64)
+        )
     if isinstance(index, (list, tuple)):
         return _positions_from_sequence(where, dim, n, index)
     if isinstance(index, (np.ndarray, jax.Array)):
@@ -87,6 +95,9 @@ def position(where: str, dim: str, n: int, index: Any) -> int | slice | np.ndarr
             raise ValueError(f"{head}: an index array must be 1-D; got {_kind(index)}.")
         if arr.dtype.kind == "b":
             return _mask_positions(where, dim, n, arr)
+        if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= n:
+            # Before any cast to int64, which would wrap 2**64 - 1 round to -1.
+            _in_range(where, dim, n, int(arr.max()))
         return _check_positions(where, dim, n, arr.astype(np.int64, copy=False))
     raise TypeError(f"{head}: {_not_a_position(index)}")
 
@@ -152,7 +163,7 @@ def _check_positions(where: str, dim: str, n: int, positions: np.ndarray) -> np.
     off = (positions < -n) | (positions >= n)
     if off.any():
         _in_range(where, dim, n, int(positions[np.argmax(off)]))
-    return np.where(positions < 0, positions + n, positions)
+    return np.where(positions < 0, positions + n, positions).astype(np.int64)
 
 
 def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int | np.ndarray:
@@ -179,30 +190,59 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
             raise TypeError(f"{head}: values must be real numbers; got {_kind(wanted)}.")
     if values.ndim > 1:
         raise ValueError(f"{head}: values must be a number or a 1-D list; got {_kind(values)}.")
-    values = values.astype(np.float64)
-    if not np.isfinite(values).all():
+    given = np.asarray(axis)
+    # Whole numbers against a whole-number axis (epoch counts) compare as Python ints:
+    # exact at any size, where float64 would round 2**53 + 1 to 2**53.
+    whole = given.dtype.kind in "iu" and values.dtype.kind in "iu"
+    values = values.astype(object if whole else np.float64)
+    if not whole and not np.isfinite(values).all():
         bad = values[~np.isfinite(values)][0]
         raise ValueError(f"{head}: coordinate values must be finite; got {bad}.")
-    given = np.asarray(axis)
-    coords = given.astype(np.float64)
+    coords = given.astype(object if whole else np.float64)
+    if not whole and not np.isfinite(coords).all():
+        raise ValueError(
+            f"{head}: the {dim!r} coordinate holds non-finite values "
+            f"({coords[~np.isfinite(coords)][0]}), so no value is nearest; select by "
+            "position with isel, or build the result with finite coordinates."
+        )
     flat = values.reshape(-1)
     if flat.size and coords.size == 0:
         raise KeyError(f"{dim}={flat[0]:g}: the {dim!r} axis is empty.")
-    idx = np.zeros(flat.shape, np.int64)
-    block = max(1, _SEL_BLOCK // max(coords.size, 1))
-    for lo in range(0, flat.size, block):
-        part = flat[lo : lo + block]
-        idx[lo : lo + block] = np.abs(coords[None, :] - part[:, None]).argmin(axis=1)
+    idx = _nearest(coords, flat)
     if method == "exact" and flat.size:
-        hit = _on_axis(flat, coords[idx], given.dtype)
+        hit = (flat == coords[idx]) if whole else _on_axis(flat, coords[idx], given.dtype)
         if not hit.all():
             miss = int(np.argmin(hit))
             raise KeyError(
-                f"{dim}={flat[miss]:.10g} is not a coordinate of this result (nearest: "
+                f"{dim}={_query(flat[miss])} is not a coordinate of this result (nearest: "
                 f"{_shown(coords[idx[miss]], given.dtype)}); pass method='nearest' to take "
                 "the closest."
             )
     return int(idx[0]) if values.ndim == 0 else idx
+
+
+def _query(value: Any) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.10g}"
+
+
+def _nearest(coords: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position on ``coords`` (any order, repeats allowed) of the coordinate nearest each of
+    ``values``: the first of equals, and of two equally near, the one first on the axis.
+
+    Found between sorted neighbours, so a value far off the axis gets its end (comparing
+    distances to every coordinate would round them all alike and take the first).
+    """
+    order = np.argsort(coords, kind="stable")
+    ordered = coords[order]
+    n = ordered.shape[0]
+    above = np.searchsorted(ordered, values, side="left")
+    # The first of each neighbour's equals, in axis order (the stable sort keeps it first).
+    below = np.searchsorted(ordered, ordered[np.maximum(above - 1, 0)], side="left")
+    above = np.minimum(above, n - 1)
+    d_below = np.abs(values - ordered[below])
+    d_above = np.abs(ordered[above] - values)
+    closer = np.where(d_below == d_above, order[below] < order[above], d_below < d_above)
+    return np.where(closer, order[below], order[above]).astype(np.int64)
 
 
 def _shown(value: float, dtype: np.dtype) -> str:

@@ -535,3 +535,92 @@ def test_sel_on_float_axes_matches_typed_decimals_but_not_a_neighbour(x64_on):
     # 1e6 + 0.3 is 3 float32 steps (0.0625 each) from 1e6 + 0.5: a typo, not that start
     with pytest.raises(KeyError, match=r"start=1000000.3 is not a coordinate"):
         res.sel(start=1e6 + 0.3)
+
+
+# -- values far off the axis, huge whole numbers, inconsistent hand-made results ------------
+def _hand(starts, epochs, n_starts=None):
+    n_starts = len(starts) if n_starts is None else n_starts
+    shape = (n_starts, 1, len(epochs))
+    return SweepResult(
+        final=np.arange(np.prod(shape), dtype=np.float32).reshape(shape),
+        value=np.zeros(shape, np.float32),
+        diverged=np.zeros(shape, bool),
+        starts=np.asarray(starts, np.float32),
+        learning_rates=np.array([0.1], np.float32),
+        epochs=np.asarray(epochs, np.int64),
+    )
+
+
+@pytest.mark.parametrize(
+    ("wanted", "start"), [(1e17, 3.0), (-1e30, 0.5), (2.6, 3.0), (1.25, 0.5), (1.5, 2.0)]
+)
+def test_nearest_is_the_nearest_however_far_off_the_axis(wanted, start):
+    res = _hand([0.5, 3.0, 2.0], [0, 100])  # unsorted on purpose
+    assert float(res.sel(start=wanted, method="nearest").starts) == start
+    # An independent reference in exact rational arithmetic.
+    from fractions import Fraction
+
+    axis = [Fraction(float(v)) for v in np.asarray(res.starts)]
+    distance = [abs(a - Fraction(wanted)) for a in axis]
+    assert float(axis[distance.index(min(distance))]) == start
+
+
+def test_whole_numbers_match_exactly_at_any_size():
+    big = 2**53
+    res = _hand([0.0], [big, big + 1, 100])
+    assert int(res.sel(epochs=big + 1).epochs) == big + 1
+    assert int(res.sel(epochs=2**63, method="nearest").epochs) == big + 1
+    assert int(res.sel(epochs=0, method="nearest").epochs) == 100
+    with pytest.raises(KeyError, match=f"epochs={big + 2} is not a coordinate"):
+        res.sel(epochs=big + 2)
+
+
+def test_nearest_among_equals_is_the_first_on_the_axis():
+    res = _hand([2.0, 1.0, 2.0, 1.0], [0])
+    assert res.sel(start=[1.9, 1.1, 1.5], method="nearest").starts.tolist() == [2.0, 1.0, 2.0]
+    np.testing.assert_array_equal(
+        res.sel(start=[1.9, 1.1, 1.5], method="nearest").final[:, 0, 0], [0, 1, 0]
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.uint32])
+def test_unsigned_positions_off_the_axis_raise_without_wrapping(res, dtype):
+    big = np.iinfo(dtype).max
+    with pytest.raises(IndexError, match=f"position {big} is off axis 'start'"):
+        res.isel(start=np.array([big], dtype))
+    assert res.isel(start=np.array([2, 0], dtype)).starts.tolist() == [3.0, 0.5]
+
+
+def test_a_range_is_a_sequence_of_positions(res):
+    assert_same(res.isel(epochs=range(0, 3, 2)), res.isel(epochs=[0, 2]))
+    assert_same(res.isel(start=range(2, -1, -1)), res.isel(start=[2, 1, 0]))
+    assert res.isel(start=range(0)).final.shape[0] == 0
+    with pytest.raises(IndexError, match="position 3 is off axis 'start'"):
+        res.isel(start=range(4))
+
+
+@pytest.mark.parametrize("backend", [np.asarray, jnp.asarray])
+@pytest.mark.parametrize("how", ["isel", "sel"])
+def test_a_hand_made_result_whose_shapes_disagree_cannot_be_selected(backend, how):
+    res = jax.tree.map(backend, _hand([0.0, 1.0, 2.0, 3.0, 4.0], [0, 10], n_starts=4))
+    pick = {"isel": lambda: res.isel(start=4), "sel": lambda: res.sel(start=4.0)}[how]
+    with pytest.raises(ValueError, match=r"the 'start' coordinate has shape \(5,\)"):
+        pick()
+    good = _hand([0.0, 1.0], [0, 10])
+    short = dataclasses.replace(good, value=good.value[:1])
+    with pytest.raises(ValueError, match=r"value has shape \(1, 1, 2\)"):
+        short.isel(epochs=0)
+
+
+def test_non_finite_coordinates_cannot_be_selected_by_value():
+    res = _hand([0.0, np.nan, 2.0], [0])
+    with pytest.raises(ValueError, match="'start' coordinate holds non-finite values"):
+        res.sel(start=5.0, method="nearest")
+    assert float(res.isel(start=2).starts) == 2.0
+
+
+def test_results_compare_by_identity_and_hash():
+    a = _hand([0.0], [0])
+    b = _hand([0.0], [0])
+    assert a == a and a != b and a in [a] and b not in [a]
+    assert len({a, b, a}) == 2
