@@ -31,7 +31,9 @@ __all__ = ["descend"]
 def _lane(rule: Rule, x0: jax.Array, c: dict) -> tuple[Callable, Any]:
     """One lane's step ``(t, (x, s)) -> (x, s)`` and its state at step 0.
 
-    The same per-lane functions as ``jaxgd.sweep``'s engine, so the two agree bit for bit.
+    The same per-lane functions as ``jaxgd.sweep``'s engine, so for plain descent the two
+    agree bit for bit; an optax update may be compiled differently in the two programs (an
+    ulp or two apart).
     """
 
     def step(t, carry):

@@ -255,7 +255,9 @@ def sweep(
     name is not caught.) For a process that dies mid-run, see :func:`initialize`.
 
     Args:
-        f, starts, learning_rates, epochs: as for :func:`jaxgd.sweep`.
+        f, starts, learning_rates, epochs: as for :func:`jaxgd.sweep`, for a function of
+            one variable: ``starts`` a scalar or shape ``(S,)`` (for points of R^d, see
+            :func:`share`).
         gather: True: return the full result on every process. False: return only this
             process's share (its ``starts`` coordinate says which), for results too large for
             one host; each process can then save its own part, or call :func:`gather` later.
@@ -293,6 +295,13 @@ def sweep(
     refused: Exception | None = None
     try:
         check_function(f, dtype)
+        if np.ndim(starts) == 2:
+            raise ValueError(
+                f"starts of shape {np.shape(starts)} are points of R^d; "
+                "jaxgd.distributed.sweep splits the scalar starts of a function of one "
+                "variable. For points, call jaxgd.sweep on each process with its rows, "
+                "starts[jaxgd.distributed.share(len(starts))], and save each part."
+            )
         starts = as_float_axis("starts", starts, dtype)
         learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
         epochs = as_epochs("epochs", epochs)
@@ -359,9 +368,15 @@ def gather(part: SweepResult) -> SweepResult:
             rates or epochs (checked in the exchange of the share sizes).
     """
     if tuple(part.dims) != DIMS:
-        raise ValueError(
-            f"gather needs a share with all of {list(DIMS)} as axes; got {list(part.dims)}. "
+        missing = [d for d in DIMS if d not in part.dims]
+        fix = (
             "Gather before selecting with sel/isel/squeeze."
+            if missing
+            else "It assembles the shares of jaxgd.distributed.sweep, a function of one "
+            "variable without extra axes; save each process's part instead."
+        )
+        raise ValueError(
+            f"gather needs a share with exactly the axes {list(DIMS)}; got {list(part.dims)}. {fix}"
         )
     part = part.to_numpy()
     if jax.process_count() == 1:

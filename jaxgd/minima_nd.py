@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -604,7 +604,9 @@ def random_starts_nd(
         minima: The minima to match against; default :func:`find_minima_nd` of ``f`` over
             ``bounds`` with the runs' ends as extra starts.
         tol: The distance that counts as "at" a minimum.
-        **sweep_kwargs: Passed on to :func:`jaxgd.sweep` (``optimizer=``, ...).
+        **sweep_kwargs: Passed on to :func:`jaxgd.sweep` (``optimizer=`` one optimiser,
+            ``schedule=``, ``chunk_size=``, ...); nothing that adds an axis (a dict of
+            optimisers, ``hyperparams=``, ``params=``): ``ValueError``.
 
     Returns:
         A :class:`RandomStartsND`.
@@ -623,6 +625,18 @@ def random_starts_nd(
     tol = _check_tol(tol)
     if minima is not None:
         _check_minima(minima)
+    for name, adds in (
+        ("optimizer", isinstance(sweep_kwargs.get("optimizer"), Mapping)),
+        ("hyperparams", bool(sweep_kwargs.get("hyperparams"))),
+        ("params", sweep_kwargs.get("params") is not None),
+    ):
+        if adds:
+            what = "a dict of optimisers" if name == "optimizer" else f"{name}="
+            raise ValueError(
+                f"random_starts_nd: {what} adds axes to the sweep, and its shares are per "
+                "(learning rate, epochs) only; call it once per optimiser or value (e.g. "
+                "optimizer=optax.adam), or run jaxgd.sweep and label it with basins_nd."
+            )
     dtype = default_float()
     u = jax.random.uniform(as_key("key", key), (n, b.shape[0]), dtype)
     starts = jnp.asarray(b[:, 0], dtype) + u * jnp.asarray(b[:, 1] - b[:, 0], dtype)

@@ -159,7 +159,8 @@ def sweep(
     If ``f`` takes ``sin`` or ``cos`` of arguments that large, pass ``fast_math=False``.
     ``fast_math=False`` or the environment variable ``JAXGD_FAST_MATH=0`` turns it off;
     ``result.math`` says which was used. :func:`jaxgd.descend` uses the same rule, so a sweep
-    equals the vmapped descend bit for bit.
+    of plain descent equals the vmapped descend bit for bit; with an ``optimizer`` they agree
+    to an ulp or two (XLA compiles the optimiser's update into each program its own way).
 
     Interrupting: calls are short and are waited on without blocking signals, so Ctrl-C
     raises ``KeyboardInterrupt`` within about a call's time (well under a second on a CPU for

@@ -150,6 +150,20 @@ def test_gather_needs_every_axis():
         jaxgd.distributed.gather(part.isel(learning_rate=0))
 
 
+def test_points_of_r_d_are_refused_with_the_way_to_split_them():
+    def bowl(p):
+        return jnp.sum(p**2)
+
+    starts = [[0.0, 1.0], [1.0, 2.0]]
+    with pytest.raises(ValueError, match=r"shape \(2, 2\) are points of R\^d.*share"):
+        jaxgd.distributed.sweep(bowl, starts, [0.1], [1])
+    # The way the message gives: each process sweeps its rows with jaxgd.sweep.
+    rows = np.asarray(starts)[jaxgd.distributed.share(len(starts))]
+    assert jaxgd.sweep(bowl, rows, [0.1], [1]).final.shape == (2, 1, 1, 2)
+    with pytest.raises(ValueError, match="a function of one variable without extra axes"):
+        jaxgd.distributed.gather(jaxgd.sweep(bowl, starts, [0.1], [1]))
+
+
 def test_refused_inside_jit():
     @jax.jit
     def run(starts):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -259,3 +260,18 @@ def test_random_starts_nd_shares():
     # Without minima given they are found, here the same two.
     found = random_starts_nd(spec.f, jax.random.key(0), spec.domain, [0.1], [200], n=16)
     np.testing.assert_allclose(np.asarray(found.minima.x), [[0, -1], [0, 1]], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"optimizer": {"sgd": optax.sgd, "adam": optax.adam}}, "a dict of optimisers"),
+        ({"optimizer": optax.adam, "hyperparams": {"b1": [0.5, 0.9]}}, "hyperparams="),
+        ({"params": jnp.array([1.0, 2.0])}, "params="),
+    ],
+)
+def test_random_starts_nd_refuses_options_that_add_axes(kwargs, match, compiles):
+    key = jax.random.key(0)
+    with compiles, pytest.raises(ValueError, match=match + " adds axes"):
+        random_starts_nd(fns2.saddle, key, [(-2, 2), (-2, 2)], [0.1], [10], n=8, **kwargs)
+    assert compiles.count == 0
