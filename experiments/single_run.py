@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 
 import jaxgd
-from jaxgd import cli, plotting
+from jaxgd import analysis, cli, plotting
 
 FIGURES = ("single_run",)
 
@@ -36,10 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     diverged = bool(np.asarray(res.diverged).reshape(()))
     ctx.reached([found])
 
+    near = analysis.nearest_minimum([found], ctx.minima, tol=ctx.tol)[0]
+    at_minimum = bool(near >= 0) and not diverged
     fig = plotting.plot_function(
         ctx.f,
         ctx.domain,
         points=[found],
+        points_label="minimum found" if at_minimum else "where descent ended",
         start=x0,
         title=(
             f"Where one descent ended: x = {cli.num(found)}\n"
@@ -64,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"minimum found: none, the run diverged: f is not finite at x = {cli.num(found)}")
     else:
         value = float(np.asarray(res.value).reshape(()))
-        print(f"minimum found: x = {cli.num(found)}, f(x) = {cli.num(value)}")
+        # The notebook's name for where descent ended, said so when it is no minimum.
+        after = (
+            "" if at_minimum else f" (where descent ended, within {cli.num(ctx.tol)} of no minimum)"
+        )
+        print(f"minimum found: x = {cli.num(found)}, f(x) = {cli.num(value)}{after}")
     print(ctx.describe_minima())
     print(ctx.ended_at(found, diverged))
     return ctx.finish()

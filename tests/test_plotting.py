@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -599,3 +600,56 @@ def test_log_spaced_fuzz(lo, ratio, n):
     # Epoch counts: geometric, rounded to whole numbers (5 or more, so not also even).
     whole = np.round(10.0 * ratio ** np.arange(max(5, min(n, 12))))
     assert plotting.log_spaced(whole)
+
+
+def test_final_guesses_apart_by_rounding_only_are_drawn_as_one_value():
+    # Every run at x = 1 in float64 terms, some a float32 ulp below: not a zoomed staircase.
+    final = np.array([1.0, 1.0 - 2**-24, 1.0, 1.0 - 2**-23], np.float32)
+    res = jaxgd.SweepResult(
+        final=final.reshape(4, 1, 1),
+        value=np.zeros((4, 1, 1), np.float32),
+        diverged=np.zeros((4, 1, 1), bool),
+        starts=np.linspace(-1, 1, 4).astype(np.float32),
+        learning_rates=np.array([0.1], np.float32),
+        epochs=np.array([100]),
+    )
+    fig = plotting.plot_final(res)
+    lo, hi = fig.axes[0].get_ylim()
+    assert lo < 0.96 and hi > 1.04
+    plotting.close(fig)
+
+
+def test_a_legend_names_eight_local_minima_and_counts_the_rest():
+    def f(x):
+        return jnp.sin(40 * x) + 0.01 * x**2
+
+    res = jaxgd.sweep(f, jnp.linspace(-5, 5, 60), 0.0001, 2000)
+    m = find_minima_reached(f, res.final, (-6.0, 6.0))
+    fig = plotting.plot_final(res, minima=m, f=f)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    named = [t for t in labels if t.startswith(("global minimum", "local minimum"))]
+    assert len(named) == 9 and named[0].startswith("global minimum")
+    (rest,) = [t for t in labels if "more local minima" in t]
+    heading = downhill_minimum(f, np.asarray(res.final)[:, 0, 0], m)
+    counted = sum(int(re.search(r": (\d+) of 60 runs go here", t).group(1)) for t in named)
+    assert counted + int(re.search(r": (\d+) of 60 runs go there", rest).group(1)) == int(
+        (heading >= 0).sum()
+    )
+    plotting.close(fig)
+
+
+def test_plot_ends_draws_the_minima_its_runs_reached_and_the_global_ones():
+    res = jaxgd.sweep(notebook, jnp.linspace(-5, 5, 21), [0.1, 0.5], [500])
+    # Minima far and wide, most of them reached by no run of this sweep.
+    m = find_minima_reached(notebook, res.final, (-40.0, 40.0))
+    fig = plotting.plot_ends(res, "learning_rate", minima=m)
+    ys = sorted(
+        round(float(line.get_ydata()[0]), 4)
+        for line in fig.axes[0].get_lines()
+        if line.get_linestyle() == "--" and len(set(line.get_ydata())) == 1
+    )
+    at = set(np.asarray(jaxgd.analysis.nearest_minimum(res.final, m)).ravel().tolist()) - {-1}
+    want = at | set(jaxgd.analysis.global_minima(m).tolist())
+    assert len(m) > len(want) + 5
+    assert ys == sorted(round(float(m.x[i]), 4) for i in want)
+    plotting.close(fig)

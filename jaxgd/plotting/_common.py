@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -252,12 +253,24 @@ def _global_set(minima: Minima | None) -> set[int]:
 
 
 def _minimum_colors(minima: Minima | None) -> dict[int, str]:
-    colors, others = {}, iter(_OTHER_COLORS * 10)
+    # Colours repeat past the palette: any number of minima gets one (80 crashed at 61).
+    colors, others = {}, itertools.cycle(_OTHER_COLORS)
     best = _global_set(minima)
     if minima is not None:
         for i in np.flatnonzero(~np.asarray(minima.at_boundary)):
             colors[int(i)] = _GLOBAL_COLOR if i in best else next(others)
     return colors
+
+
+#: Local minima a legend names one by one; the rest share one entry.
+_LEGEND_MOST = 8
+
+
+def _listed_minima(shown: Sequence[int], best: set[int], runs: dict[int, int]) -> set[int]:
+    """Which of the minima ``shown`` a legend names: every global one, and of the others the
+    ``_LEGEND_MOST`` most runs go to (all of them when there are few)."""
+    others = sorted((i for i in shown if i not in best), key=lambda i: (-runs.get(i, 0), i))
+    return {i for i in shown if i in best} | set(others[:_LEGEND_MOST])
 
 
 def _where(minima: Minima, i: int) -> str:
@@ -458,6 +471,10 @@ def _diverged(res: SweepResult) -> np.ndarray:
     return np.asarray(res.diverged, bool) | ~np.isfinite(final) | ~np.isfinite(value)
 
 
+#: Values this close, relative to their size, differ by rounding only (float32's eps is 1.2e-7).
+_SAME = 1e-5
+
+
 def _ylim(values: np.ndarray) -> tuple[float, float]:
     # Full data range, unless a few runs flung far away would squash every other line.
     # NaN and inf are not drawn, so they set no limit (matplotlib refuses them as limits).
@@ -469,6 +486,10 @@ def _ylim(values: np.ndarray) -> tuple[float, float]:
     rlo, rhi = color_limits(values)
     if hi - lo > 3 * (rhi - rlo) > 0:
         lo, hi = rlo, rhi
+    if hi - lo <= _SAME * max(abs(lo), abs(hi)):
+        # Apart by rounding only (every run at x = 1, some at 1 - 1e-7): one value, drawn as
+        # such, not an axis zoomed onto float32's last digits.
+        lo = hi = (lo + hi) / 2
     pad = 0.05 * (hi - lo) if hi > lo else max(abs(lo) * 0.05, 0.05)
     return lo - pad, hi + pad
 

@@ -19,6 +19,7 @@ from jaxgd.plotting._common import (
     _fixed_coords,
     _footer,
     _global_set,
+    _listed_minima,
     _mark_minimum,
     _minimum_colors,
     _one_axis,
@@ -48,6 +49,7 @@ def plot_function(
     num: int = 401,
     title: str | None = None,
     ax: Axes | None = None,
+    points_label: str = "minimum found",
 ) -> Figure:
     """f and its derivative (from ``jax.grad``) over ``domain``, with points marked on both.
 
@@ -62,6 +64,10 @@ def plot_function(
         num: number of x values drawn (the notebook's 401).
         title: axes title.
         ax: draw into this axes instead of a new figure.
+        points_label: the legend's name for ``points``.
+
+    When one of f and f' is over 8 times the size of the other on the drawn range, f' gets a
+    y axis of its own, on the right.
 
     Returns:
         The figure.
@@ -90,20 +96,48 @@ def plot_function(
     fig, ax = _axes(ax, (7.0, 4.5))
     ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
     ax.plot(x, fx, label="f(x)", color="tab:blue")
-    ax.plot(x, dfx, "--", label="f'(x) (autodiff)", color="tab:orange")
+    # f' on an axis of its own when its size dwarfs f's (or f's dwarfs it): on one axis the
+    # smaller curve would be a flat line.
+    size_f, size_df = (_size(np.asarray(v)) for v in (fx, dfx))
+    apart = min(size_f, size_df) > 0 and max(size_f, size_df) > _APART * min(size_f, size_df)
+    dax = ax.twinx() if apart else ax
+    dax.plot(x, dfx, "--", label="f'(x) (autodiff)", color="tab:orange")
     if start is not None:
         ax.plot(start, f_at[-1], "o", mfc="white", mec="k", label="start")
     for k, p in enumerate(marks):
-        label = "minimum found" if k == 0 else None
-        ax.plot([p, p], [f_at[k], df_at[k]], "ro", label=label)
+        label = points_label if k == 0 else None
+        ax.plot(p, f_at[k], "ro", label=label)
+        dax.plot(p, df_at[k], "ro")
     ax.set_xlim(lo, hi)
     ax.grid(alpha=0.4)
-    ax.set(xlabel="x", ylabel="f(x) and f'(x)")
-    ax.legend(loc="best")
+    if apart:
+        ax.set(xlabel="x", ylabel="f(x)")
+        dax.set_ylabel("f'(x)", color="tab:orange")
+        dax.axhline(0.0, color="tab:orange", alpha=0.3, linewidth=0.8, zorder=0)
+    else:
+        ax.set(xlabel="x", ylabel="f(x) and f'(x)")
+    handles, labels = ax.get_legend_handles_labels()
+    if apart:
+        # On the axes drawn last (f''s), below the plot: the curves fill the frame.
+        more = dax.get_legend_handles_labels()
+        handles, labels = [handles[0], *more[0], *handles[1:]], [labels[0], *more[1], *labels[1:]]
+        dax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=2)
+    else:
+        ax.legend(handles, labels, loc="best")
     if title:
         ax.set_title(title)
     _footer(fig, _precision(x))
     return fig
+
+
+#: f and f' share one y axis unless one is this many times the size of the other.
+_APART = 8.0
+
+
+def _size(values: np.ndarray) -> float:
+    """The size of a curve on a plot: the largest |value| among the finite ones."""
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size else 0.0
 
 
 def plot_final(
@@ -181,6 +215,7 @@ def plot_final(
     best = _global_set(minima)
     # Every minimum some run is heading to, and the global one even if none is.
     shown = sorted((set(heading.tolist()) | best) & set(colors), key=lambda i: (i not in best, i))
+    listed = _listed_minima(shown, best, {i: int((heading == i).sum()) for i in shown})
     handles: list[Any] = []
     for i in shown:
         color = colors[i]
@@ -193,6 +228,8 @@ def plot_final(
         count = f"{int(going.sum())} of {n} runs go here" + (
             f", {int(arrived.sum())} within {tol:g}" if going.any() else ""
         )
+        if i not in listed:
+            continue
         handles.append(
             Line2D(
                 [],
@@ -202,6 +239,21 @@ def plot_final(
                 marker="s",
                 markersize=5,
                 label=f"{_describe_minimum(minima, i)}: {count}",
+            )
+        )
+    rest = [i for i in shown if i not in listed]
+    if rest:
+        runs = int(np.isin(heading, rest).sum())
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.5",
+                linestyle="--",
+                marker="s",
+                markersize=5,
+                label=f"{len(rest)} more local minima (colours repeat): {runs} of {n} runs "
+                "go there",
             )
         )
     lost = (heading == -1) & ~diverged
@@ -250,6 +302,8 @@ def plot_final(
             label=label,
         )
         handles.append(Line2D([], [], linestyle="none", marker="x", color="red", label=label))
+    marks = [float(v) for i in shown for v in (minima.lo[i], minima.hi[i])]
+    ax.set_ylim(*_ylim(np.r_[y[~diverged], marks]))
     ax.set_xscale(scale)
     ax.grid(alpha=0.4)
     ax.set(xlabel=_LABEL[dim], ylabel="Final guess x")

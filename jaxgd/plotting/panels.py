@@ -304,7 +304,13 @@ def plot_ends(
     handles: list[Any] = []
     if minima is not None:
         colors = _minimum_colors(minima)
+        # The minima these runs ended at, and the global ones: not every minimum of a whole
+        # sweep (a dozen dashed lines, stretching the axis far past where these runs end).
+        at = nearest_minimum(np.where(diverged, np.nan, final), minima, tol=tol)
+        drawn = best | set(at.ravel().tolist())
         for i, color in colors.items():
+            if i not in drawn:
+                continue
             kind = "global minimum" if i in best else "local minimum"
             _mark_minimum(ax, minima, i, color=color, linestyle="--", linewidth=1, zorder=0)
             if i in best:
