@@ -20,6 +20,11 @@ import threading
 import time
 from typing import Any
 
+#: True while ``python -m experiments all`` runs them: an experiment given a flag it has
+#: nothing to do with (function_family and a function of x alone) then says so and returns 0,
+#: so the others run; run on its own, it is an error.
+IN_ALL = False
+
 _MAIN = threading.main_thread().ident
 #: How long after a swallowed Ctrl-C it is sent again: long enough for the hook that starts
 #: the sender to have returned, so the new signal never lands in the hook itself.

@@ -107,6 +107,23 @@ def _why_not(parser: Any, group: list[str]) -> str | None:
     return None
 
 
+def _check_save_folder(value: str) -> None:
+    """``all --save`` takes a folder: refuse a file, or a name that reads as one, up front."""
+    if not value:
+        return
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise UsageError(
+            f"--save {value}: is a file; all writes one file per experiment, "
+            "PATH/<experiment>.npz, into a folder: give a folder."
+        )
+    if path.suffix.lower() == ".npz" and not path.exists():
+        raise UsageError(
+            f"--save {value}: all writes one file per experiment, PATH/<experiment>.npz, "
+            f"into a folder; give a folder name, e.g. --save {path.with_suffix('')}/"
+        )
+
+
 def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Each experiment's own words, and one note per flag that some experiments ignore."""
     parsers = {n: importlib.import_module(f"experiments.{n}").parser() for n in names}
@@ -128,6 +145,7 @@ def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], lis
         for n in users:
             if flag == "--save":
                 value = group[0].partition("=")[2] or (group[1] if len(group) > 1 else "")
+                _check_save_folder(value)
                 argv[n] += ["--save", str(Path(value) / f"{n}.npz")] if value else group
             else:
                 argv[n] += group
@@ -161,17 +179,22 @@ def run_all(names: list[str], words: list[str]) -> int:
     for note in notes:
         print(f"note: {note}")
     codes: dict[str, int] = {}
-    for name in names:
-        print(f"== {name} ==", flush=True)
-        try:
-            codes[name] = importlib.import_module(f"experiments.{name}").main(argv[name])
-        except Exception as err:  # one experiment's failure must not stop the others
-            text = str(err).strip().splitlines()
-            print(f"error: {type(err).__name__}: {text[0] if text else ''}", file=sys.stderr)
-            codes[name] = 1
-        sys.stdout.flush()
-        if codes[name] == 130:  # Ctrl-C stops them all
-            break
+    package = importlib.import_module("experiments")
+    package.IN_ALL = True
+    try:
+        for name in names:
+            print(f"== {name} ==", flush=True)
+            try:
+                codes[name] = importlib.import_module(f"experiments.{name}").main(argv[name])
+            except Exception as err:  # one experiment's failure must not stop the others
+                text = str(err).strip().splitlines()
+                print(f"error: {type(err).__name__}: {text[0] if text else ''}", file=sys.stderr)
+                codes[name] = 1
+            sys.stdout.flush()
+            if codes[name] == 130:  # Ctrl-C stops them all
+                break
+    finally:
+        package.IN_ALL = False
     print("== summary ==")
     width = max(map(len, names))
     for name in names:

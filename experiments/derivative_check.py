@@ -161,9 +161,14 @@ def _ended(x: float) -> str:
 def _zero_near(df: Callable, x: np.ndarray, values: np.ndarray, near: float) -> float | None:
     """Where ``df`` (sampled as ``values`` on the grid ``x``) crosses 0 upwards nearest ``near``:
     the minimum that descent with ``df`` heads for, refined by bisection in float64."""
+    if not np.isfinite(near):
+        return None
+    with jax.enable_x64(True):
+        if np.asarray(df(np.float64(near)), np.float64).reshape(()) == 0:
+            return float(near)  # the run stopped where df is 0 (a flat df: 2 * int(x))
     with np.errstate(invalid="ignore"):
         up = np.flatnonzero((values[:-1] < 0) & (values[1:] >= 0))
-    if up.size == 0 or not np.isfinite(near):
+    if up.size == 0:
         return None
     i = up[np.argmin(np.abs(x[up] - near))]
     lo, hi = x[i], x[i + 1]
@@ -172,7 +177,9 @@ def _zero_near(df: Callable, x: np.ndarray, values: np.ndarray, near: float) -> 
             mid = 0.5 * (lo + hi)
             slope = np.asarray(df(mid), np.float64).reshape(())
             lo, hi = (mid, hi) if slope < 0 else (lo, mid)
-    return float(0.5 * (lo + hi))
+    zero = float(0.5 * (lo + hi))
+    # Within a few float64 epsilons of 0 (at the grid's scale) is 0: not x = -5.4e-21.
+    return 0.0 if abs(zero) < 4 * np.finfo(np.float64).eps * max(1.0, *np.abs(x[[0, -1]])) else zero
 
 
 if __name__ == "__main__":

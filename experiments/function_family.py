@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import experiments
 import jaxgd
 from jaxgd import analysis, cli, functions, plotting
 from jaxgd._cli_function import _domain_of, _first_line, _import_attr
@@ -160,11 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ctx, family, thetas, what = setup(argv)
     except OfXAlone as alone:
-        # As derivative_check does, so `python -m experiments all --function NAME` runs through.
-        print(
-            f"nothing to run: --function {alone} is a function of x alone; this experiment "
-            "varies a parameter of f: give a family f(x, theta) as module:attr (or notebook)"
+        why = (
+            f"--function {alone} is a function of x alone; this experiment varies a parameter "
+            "of f: give a family f(x, theta) as module:attr (or notebook)"
         )
+        if not experiments.IN_ALL:
+            raise cli.UsageError(why) from None
+        # Under `python -m experiments all --function NAME` the others run on.
+        print(f"nothing to run: {why}")
         return 0
     lo, hi = ctx.domain
     starts = jax.random.uniform(ctx.key, (ctx.repeats,), ctx.dtype, minval=lo, maxval=hi)

@@ -108,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     optimizers = chosen(ctx.args.optimizers)
     x0 = map_start(ctx)
     wanted = 0.01 if ctx.args.ends_rate is None else cli.number("--ends-rate", ctx.args.ends_rate)
+    if wanted < 0:
+        raise cli.UsageError(
+            f"--ends-rate: a learning rate is >= 0; got {ctx.args.ends_rate!r}. Give one of "
+            "--learning-rates (the nearest on the grid is drawn)."
+        )
     starts, rates, epochs = ctx.starts, ctx.learning_rates, ctx.epochs
     flags = ["--optimizers", "--starts", "--learning-rates", "--epochs"]
     cli.check_runs(len(optimizers) * (starts.size + 1) * rates.size * epochs.size, flags)

@@ -55,15 +55,25 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _start(ctx) -> tuple[np.ndarray, str]:
+    given = None
     if ctx.args.start is not None:
-        xy = [in_dtype("--start", number("--start", t), ctx.dtype) for t in ctx.args.start]
+        given = (
+            "--start",
+            [in_dtype("--start", number("--start", t), ctx.dtype) for t in ctx.args.start],
+        )
+    elif ctx.function.start is not None and ":" in ctx.function.name:
+        # Your own f's start attribute (a built-in's default start is the domain's centre).
+        attr = f"--function {ctx.function.name!r}: its start attribute"
+        given = attr, [in_dtype(attr, v, ctx.dtype) for v in ctx.function.start]
+    if given is not None:
+        what, xy = given
         (x0, x1), (y0, y1) = ctx.domain
         if not (x0 <= xy[0] <= x1 and y0 <= xy[1] <= y1):
             raise cli.UsageError(
-                f"--start: ({xy[0]:g}, {xy[1]:g}) lies outside the domain "
+                f"{what}: ({xy[0]:g}, {xy[1]:g}) lies outside the domain "
                 f"[{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]; move it or widen --domain."
             )
-        return np.asarray(xy, ctx.dtype), "--start"
+        return np.asarray(xy, ctx.dtype), "--start" if what == "--start" else "f's start attribute"
     lo, hi = (np.asarray(b, ctx.dtype) for b in zip(*ctx.domain, strict=True))
     u = np.asarray(jax.random.uniform(ctx.key, (2,), ctx.dtype))
     return lo + u * (hi - lo), f"a seeded random point, seed {ctx.seed}"
@@ -74,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = setup_2d(parser(), argv, figures=FIGURES)
     n_paths = whole("--paths", ctx.args.paths, minimum=1)
     x0, where = _start(ctx)
+    kind = "random start" if where.startswith("a seeded") else "start"
     rate, epochs = ctx.learning_rate, ctx.epochs
     # Cell centres of an N x N partition, so no drawn path starts on the frame and leaves it.
     box = np.asarray(ctx.domain, np.float64)
@@ -92,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx.f,
         ctx.domain,
         path_xy,
-        labels=["random start", *["grid of starts"] * lattice.shape[0]],
+        labels=[kind, *["grid of starts"] * lattice.shape[0]],
         minima=minima,
         title=f"Descent paths on f\n{about}",
     )
@@ -129,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     end = path_xy[0, -1]
     label = path_lab[0]
     print(
-        f"random start ({where}): ({x0[0]:.6g}, {x0[1]:.6g}) -> after {epochs} epochs "
+        f"{kind} ({where}): ({x0[0]:.6g}, {x0[1]:.6g}) -> after {epochs} epochs "
         f"({end[0]:.6g}, {end[1]:.6g}): "
         + (
             "diverged"

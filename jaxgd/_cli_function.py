@@ -309,6 +309,11 @@ def load_function_2d(spec: str) -> Any:
                     raise UsageError(
                         f"{name}: its start attribute must be a point (x, y); got {obj.start!r}."
                     ) from None
+                if not (math.isfinite(sx) and math.isfinite(sy)):
+                    raise UsageError(
+                        f"{name}: its start attribute must be a finite point (x, y); got "
+                        f"{obj.start!r}."
+                    )
                 start = (sx, sy)
             minima: tuple[tuple[float, float], ...] = ()
             if hasattr(obj, "minima"):
@@ -482,14 +487,42 @@ class Context2D(Output):
 
         from jaxgd.minima_nd import MinimaND, find_minima_nd
 
-        if self.function.minima:
-            return MinimaND.at(self.f, self.function.minima)
         extra = None
         if ends is not None:
             pts = np.asarray(ends, np.float64).reshape(-1, 2)
             pts = pts[np.all(np.isfinite(pts), axis=1)]
             extra = np.unique(np.round(pts, 4), axis=0)[:4096]
-        return find_minima_nd(self.f, self.domain, extra_starts=extra)
+        if not self.function.minima:
+            return find_minima_nd(self.f, self.domain, extra_starts=extra)
+        listed = np.asarray(self.function.minima, np.float64).reshape(-1, 2)
+        from jaxgd import functions2d
+
+        if extra is None or functions2d.FUNCTIONS.get(self.function.name) is self.function:
+            return MinimaND.at(self.f, listed)  # a built-in's list is complete
+        # A list may be incomplete: search from the ends no listed minimum accounts for, so
+        # runs that settled elsewhere are not called "near none" (nor the list's lowest global).
+        apart = np.linalg.norm(extra[:, None, :] - listed[None, :, :], axis=-1).min(axis=1)
+        if not (apart > self.tol).any():
+            return MinimaND.at(self.f, listed)
+        found = np.asarray(
+            find_minima_nd(self.f, self.domain, grid=3, extra_starts=extra[apart > self.tol]).x,
+            np.float64,
+        )
+        if found.size:
+            found = found[
+                np.linalg.norm(found[:, None, :] - listed[None, :, :], axis=-1).min(axis=1)
+                > 10 * self.tol
+            ]
+        if found.size == 0:
+            return MinimaND.at(self.f, listed)
+        shown = ", ".join(f"({x:.6g}, {y:.6g})" for x, y in found[:4])
+        more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+        print(
+            f"note: {self.function.name}'s minima list misses {len(found)} "
+            f"{'minimum' if len(found) == 1 else 'minima'} found from where runs ended: "
+            f"{shown}{more}; counted with the listed ones"
+        )
+        return MinimaND.at(self.f, np.concatenate([listed, found]))
 
 
 def setup_2d(p: Any, argv: Any = None, *, figures: Any = ()) -> Context2D:

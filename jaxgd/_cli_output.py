@@ -200,6 +200,8 @@ def save_result(result: SweepResult, path: str | os.PathLike) -> Path:
 
 #: Experiment runs in progress in this process (:func:`begin_run`), outermost first.
 _runs: list[bool] = []
+#: Per run (nested runs stack): the files it has written so far, for a Ctrl-C to report.
+_written: list[list[Path]] = []
 
 
 def begin_run() -> None:
@@ -208,6 +210,12 @@ def begin_run() -> None:
     from jaxgd.plotting import is_headless
 
     _runs.append(is_headless())
+    _written.append([])
+
+
+def written_so_far() -> list[Path]:
+    """The files the current run has written (figures, ``--save``), in order."""
+    return list(_written[-1]) if _written else []
 
 
 def end_run() -> None:
@@ -220,6 +228,7 @@ def end_run() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         wait_for_imports()
     set_headless(_runs.pop())
+    _written.pop()
 
 
 def headless_unless_show(show: bool) -> None:
@@ -303,8 +312,13 @@ class Output:
         except OSError as err:  # checked writable at the start; replaced or locked since
             target = Path(self.args.out) / f"{name}.{self.args.format}"
             raise UsageError(f"--out: cannot write {target}: {_reason(err)}") from err
-        self.written.append(path)
+        self._wrote(path)
         return path
+
+    def _wrote(self, path: Path) -> None:
+        self.written.append(path)
+        if _written:
+            _written[-1].append(path)
 
     def save_result(self, result: SweepResult) -> Path | None:
         """Write ``result`` to ``--save PATH`` when given; returns the path, else None."""
@@ -315,7 +329,7 @@ class Output:
         except OSError as err:
             target = npz_path(self.args.save)
             raise UsageError(f"--save: cannot write {target}: {_reason(err)}") from err
-        self.written.append(path)
+        self._wrote(path)
         return path
 
     def finish(self) -> int:

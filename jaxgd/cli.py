@@ -76,6 +76,7 @@ from jaxgd._cli_output import (
     end_run,
     headless_unless_show,
     save_figure,
+    written_so_far,
 )
 from jaxgd._validate import as_epochs, as_float_axis, default_float
 
@@ -149,6 +150,16 @@ def check_runs(runs: int, flags: Sequence[str]) -> None:
             f"{', '.join(flags)}: {runs:.3g} runs need about {need / 2**30:.3g} GiB of memory "
             f"and {free / 2**30:.3g} GiB is free; use fewer values."
         )
+
+
+#: Minima a summary line lists before it says how many more there are.
+_LIST_MOST = 12
+
+
+def _first_few(values: Any, most: int = 8) -> str:
+    """Up to ``most`` values, then how many more."""
+    shown = ", ".join(num(v) for v in values[:most])
+    return shown if len(values) <= most else f"{shown}, ... ({len(values) - most} more)"
 
 
 def plural(n: int, noun: str) -> str:
@@ -311,7 +322,17 @@ class Context(Output):
             flag, g = _GRID[dest][0], self._grids[dest]
             with flag_errors(flag):
                 if dest == "epochs":
-                    values = as_epochs("epochs", g.values(whole=True))
+                    raw = g.values(whole=True)
+                    _, first = np.unique(raw, return_index=True)
+                    if first.size < raw.size:
+                        # Rounding to whole epochs merged values: the same cells twice
+                        # would count twice in every summary, and sel would find one.
+                        raw = raw[np.sort(first)]
+                        print(
+                            f"note: {flag} {g} rounds to {plural(raw.size, 'distinct epoch count')}"
+                            f" (of {g.num} asked), each swept once: {_first_few(raw)}"
+                        )
+                    values = as_epochs("epochs", raw)
                 else:
                     raw = g.values()
                     values = as_float_axis(dest, raw, self.dtype, nonnegative=dest != "starts")
@@ -563,10 +584,13 @@ class Context(Output):
         keep.sort(key=lambda i: (i not in best, float(m.x[i])))
 
         def listed(idx: list[int]) -> str:
-            return ", ".join(
+            # Global ones first (keep's order), then by x; a long list is cut, with a count.
+            text = ", ".join(
                 f"{self.location(i)} (f = {num(m.value[i])}{', global' if i in best else ''})"
-                for i in idx
+                for i in idx[:_LIST_MOST]
             )
+            more = len(idx) - _LIST_MOST
+            return text if more <= 0 else f"{text}, and {more} more"
 
         inside = [i for i in keep if not self.outside(i)]
         outside = [i for i in keep if self.outside(i)]
@@ -579,6 +603,15 @@ class Context(Output):
         if len(outside) > len(reached):
             text += (
                 f"; {len(outside) - len(reached)} more outside it near runs that had not settled"
+            )
+        ends = [i for i in range(len(m)) if bool(m.at_boundary[i])]
+        lowest = min(float(m.value[i]) for i in best)
+        below = [i for i in ends if float(m.value[i]) < lowest]
+        if below:
+            i = min(below, key=lambda i: float(m.value[i]))
+            text += (
+                f"; f is lower at the end x = {num(m.x[i])} (f = {num(m.value[i])}), so "
+                "'global' means the lowest local minimum (f may fall further past that end)"
             )
         return text
 
@@ -719,7 +752,11 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             print(f"error: {err}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
+            done = written_so_far()
+            if done:  # those files are the new ones; the rest of the run's are not
+                print(f"interrupted; already written: {', '.join(map(str, done))}", file=sys.stderr)
+            else:
+                print("interrupted", file=sys.stderr)
             return 130
         except MemoryError as err:
             # jaxgd's planners refuse a result that cannot fit before allocating it, and say

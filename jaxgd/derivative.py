@@ -73,8 +73,9 @@ class DerivativeCheck:
     def summary(self) -> str:
         """One line: whether the two agree, and where the worst error is."""
         i = self._worst
+        size = "not finite" if np.isnan(self.max_error) else f"{self.max_error:.3g}"
         where = (
-            f"max |error| {self.max_error:.3g} at x = {self.worst_x:.6g} "
+            f"max |error| {size} at x = {self.worst_x:.6g} "
             f"(given {self.given[i]:.6g}, autodiff {self.autodiff[i]:.6g})"
         )
         span = f"[{self.x[0]:.6g}, {self.x[-1]:.6g}]"

@@ -159,3 +159,42 @@ saddle_listed.minima = [(0.0, 0.0)]
 def flat_bottom(x):
     """Lowest, 0, on all of [-1, 1]: f' is exactly 0 there, and descent stops anywhere on it."""
     return jnp.maximum(jnp.abs(x) - 1.0, 0.0) ** 2
+
+
+def many_wells(x):
+    """80 local minima on the notebook's domain: more than any palette has colours."""
+    return jnp.sin(40 * x) + 0.01 * x**2
+
+
+def cubic(x):
+    """Unbounded below: its one local minimum, x = 1, is not the lowest value on a domain."""
+    return x**3 - 3 * x
+
+
+def tilted_well_listed_partly(p):
+    """Global minimum near (-1.036, 0), a local one near (0.960, 0); the list names only the
+    local one."""
+    return (p[0] ** 2 - 1) ** 2 + 0.3 * p[0] + p[1] ** 2
+
+
+tilted_well_listed_partly.minima = [(0.9604, 0.0)]
+
+
+def flat_derivative(x):
+    """A wrong derivative of x**2, 0 on all of (-1, 1) (NumPy: for derivative_check)."""
+    return 2.0 * np.trunc(x)
+
+
+def bowl_2d_started(p):
+    """A bowl on R^2 with its own start attribute."""
+    return p[0] ** 2 + p[1] ** 2
+
+
+bowl_2d_started.start = (2.0, -3.0)
+
+
+def bowl_2d_nan_start(p):
+    return p[0] ** 2 + p[1] ** 2
+
+
+bowl_2d_nan_start.start = (float("nan"), 1.0)

@@ -1,0 +1,120 @@
+"""What a user meets at the command line with functions and flags off the beaten path: each
+case a way a run misled, crashed or lost track of its files, checked against an independent
+count where it states numbers."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import experiments.__main__ as listing
+import jaxgd
+from jaxgd import cli
+from tests.fixtures_userfunc import cubic
+from tests.test_experiments import USER, run
+
+
+def test_epoch_counts_that_round_alike_are_swept_once(tmp_path, capsys):
+    save = tmp_path / "r.npz"
+    argv = ["--epochs", "1", "3", "10", "--learning-rates", "0.01", "0.1", "3", "--save", str(save)]
+    code, out, err = run("lr_epochs", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "note: --epochs 1 3 10 rounds to 3 distinct epoch counts (of 10 asked)" in out
+    assert "3 epoch counts from 1 to 3: 9 cells" in out
+    np.testing.assert_array_equal(jaxgd.load(save).epochs, [1, 2, 3])
+    # The counts of the summary are over those 9 cells, each once.
+    assert re.search(r"of 9 cells", out)
+
+
+def test_eighty_minima_run_and_name_the_rest_in_one_legend_entry(tmp_path, capsys):
+    code, out, err = run(
+        "start_location", ["--function", f"{USER}:many_wells", "--starts", "-5", "5", "20"],
+        tmp_path, capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    inside = re.search(r"local minima of f on \S+ \S+ ([^;]*)", out).group(1)
+    assert re.search(r", and \d+ more$", inside) and inside.count("(f = ") == 12
+
+
+def test_a_local_minimum_is_not_called_global_without_saying_f_is_lower_at_an_end(tmp_path, capsys):
+    code, out, err = run("start_location", ["--function", f"{USER}:cubic"], tmp_path, capsys)
+    assert code == 0, err
+    lo = -2 * np.pi
+    assert f"f is lower at the end x = {cli.num(lo)} (f = {cli.num(cubic(lo))})" in out
+    assert "'global' means the lowest local minimum" in out
+
+
+def test_an_incomplete_minima_list_is_completed_from_where_runs_ended(tmp_path, capsys):
+    argv = ["--function", f"{USER}:tilted_well_listed_partly", "--grid", "20"]
+    code, out, err = run("basin_map", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "minima list misses 1 minimum found from where runs ended: (-1.03" in out
+    assert "2 local minima (1 listed with f, 1 more found by Newton): (-1.03" in out
+    assert re.search(r"\(-1\.03\d*, 0\) global, \(0\.9604, 0\)", out), out
+    # No run that settled is left "near none" at the rates that converge.
+    assert "rate 0.016: " in out and "near none 0.0%" in out.split("rate 0.016: ")[1]
+
+
+@pytest.mark.parametrize("make_file", [True, False], ids=["an existing file", "a .npz name"])
+def test_all_save_takes_a_folder_and_says_so_before_running(make_file, tmp_path, capsys):
+    target = tmp_path / "res.npz"
+    if make_file:
+        target.write_text("not a result")
+    assert listing.main(["all", "--save", str(target), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "--save" in err and "folder" in err
+    assert not (tmp_path / "f").exists()
+    assert target.exists() == make_file and (not make_file or target.read_text() == "not a result")
+
+
+def test_a_negative_ends_rate_is_refused(tmp_path, capsys):
+    code, _, err = run("optimizers", ["--ends-rate", "-1"], tmp_path, capsys)
+    assert code == 2 and "--ends-rate: a learning rate is >= 0" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_function_family_of_a_plain_f_is_an_error_alone_and_skipped_under_all(tmp_path, capsys):
+    code, out, err = run("function_family", ["--function", "double_well"], tmp_path, capsys)
+    assert code == 2 and "is a function of x alone" in err
+    argv = ["all", "--function", "double_well", "--out", str(tmp_path / "all"), "--grid", "5"]
+    code = listing.main(argv)
+    out = capsys.readouterr().out
+    assert "nothing to run: --function double_well is a function of x alone" in out
+    assert re.search(r"function_family\s+ok", out)
+
+
+def test_a_ctrl_c_after_files_were_written_names_them(tmp_path, capsys):
+    @cli.command
+    def main(argv):
+        ctx = cli.setup(cli.parser("test_run", "A test run."), argv, figures=("one", "two"))
+        from jaxgd import plotting
+
+        fig = plotting.plot_function(lambda x: x**2, (-1.0, 1.0))
+        ctx.save(fig, "one")
+        raise KeyboardInterrupt
+
+    assert main(["--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == f"interrupted; already written: {tmp_path / 'one.png'}"
+
+
+def test_derivative_check_says_where_a_flat_or_infinite_derivative_stands(tmp_path, capsys):
+    argv = ["--function", f"{USER}:square", "--derivative", f"{USER}:flat_derivative",
+            "--start", "0.5"]  # fmt: skip
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert code == 0, err
+    # trunc(0.5) = 0: the given derivative is 0 where descent starts, and it stays there.
+    assert f"{USER}:flat_derivative is zero at x = 0.5, where its descent ended" in out
+    assert "autodiff f' is zero at x = 0, where its descent ended" in out
+
+
+def test_a_2d_functions_start_attribute_is_used_and_checked(tmp_path, capsys):
+    argv = ["--function", f"{USER}:bowl_2d_started", "--grid", "5"]
+    code, out, err = run("surface", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "start (f's start attribute): (2, -3) -> after 500 epochs" in out
+    argv = ["--function", f"{USER}:bowl_2d_nan_start", "--grid", "5"]
+    code, out, err = run("surface", argv, tmp_path / "nan", capsys)
+    assert code == 2 and "its start attribute must be a finite point" in err
