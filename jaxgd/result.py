@@ -218,9 +218,12 @@ class SweepResult:
             extra += f"; {label}: {', '.join(self.optimizers)}"
         if self.schedule:
             extra += f"; schedule: {self.schedule}"
+        # Every axis a selection dropped, with the value it was taken at, in dims order.
+        values = {d: getattr(self, field) for d, field in _COORD.items()}
+        values.update(self.coords)
         dropped = [
             f"{name}={_describe_scalar(c)}"
-            for name, c in self.coords.items()
+            for name, c in sorted(values.items(), key=lambda kv: _rank(kv[0]))
             if name not in self.dims
         ]
         if dropped:
@@ -924,6 +927,8 @@ def _describe_scalar(x: Any) -> str:
     is_array = isinstance(x, (np.ndarray, np.generic, jax.Array))
     if is_array and x.ndim == 0 and x.dtype.kind in "iuf":
         return f"{x.item():g}"
+    if is_array and x.ndim == 1 and 0 < x.size <= 8 and x.dtype.kind in "iuf":
+        return "(" + ", ".join(f"{v:g}" for v in np.asarray(x).tolist()) + ")"  # a point
     return type(x).__name__
 
 

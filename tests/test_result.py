@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -167,3 +168,13 @@ def test_constructor_checks_dims():
         jaxgd.SweepResult(**arrays, dims="start")
     with pytest.raises(TypeError, match="function must be a str"):
         jaxgd.SweepResult(**arrays, dims=("start",), function=None)
+
+
+def test_repr_names_every_dropped_axis_and_its_value():
+    res = jaxgd.sweep(
+        lambda x, a: jnp.cos(a * x), [0.5, 2.0], [0.1, 0.5], [0, 10], params=np.array([1.0, 2.0])
+    )
+    text = repr(res.isel(param=1, learning_rate=1, epochs=0))
+    assert "; at param=2, learning_rate=0.5, epochs=0;" in text
+    points = jaxgd.sweep(lambda p: jnp.sum(p**2), [[0.0, 1.0], [1.0, 2.0]], [0.1], [1, 5])
+    assert "at start=(1, 2), epochs=1;" in repr(points.isel(start=1, epochs=0))
