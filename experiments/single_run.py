@@ -45,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         points_label="minimum found" if at_minimum else "where descent ended",
         start=x0,
         title=(
-            f"Where one descent ended: x = {cli.num(found)}\n"
-            f"f: {ctx.function.name}, x₀ = {cli.num(x0)}, learning rate "
+            (
+                f"Where one descent ended: x = {cli.num(found)}\n"
+                if np.isfinite(found)
+                else "One descent, which diverged\n"
+            )
+            + f"f: {ctx.function.name}, x₀ = {cli.num(x0)}, learning rate "
             f"{cli.num(rate)}, {cli.plural(epochs, 'epoch')}"
         ),
     )

@@ -94,7 +94,8 @@ def _import_attr(spec: str, flag: str = "--function", name: str = "f") -> Any:
             public = sorted(
                 n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
             )
-            hint = f" (its callables: {', '.join(public[:8])})" if public else ""
+            more = f", ... ({len(public) - 8} more)" if len(public) > 8 else ""
+            hint = f" (its callables: {', '.join(public[:8])}{more})" if public else ""
             raise UsageError(
                 f"{flag} {spec!r}: module {module_name} has no attribute {attr!r}{hint}."
             )

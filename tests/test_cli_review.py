@@ -118,3 +118,17 @@ def test_a_2d_functions_start_attribute_is_used_and_checked(tmp_path, capsys):
     argv = ["--function", f"{USER}:bowl_2d_nan_start", "--grid", "5"]
     code, out, err = run("surface", argv, tmp_path / "nan", capsys)
     assert code == 2 and "its start attribute must be a finite point" in err
+
+
+def test_single_run_that_diverged_draws_no_point_and_says_so(tmp_path, capsys):
+    from jaxgd import plotting
+
+    code, out, err = run(
+        "single_run", ["--function", f"{USER}:overflowing", "--start", "3"], tmp_path, capsys
+    )
+    assert code == 0, err
+    assert "minimum found: none, the run diverged" in out
+    fig = plotting.plot_function(lambda x: x**2, (-1.0, 1.0), points=[float("nan")], start=0.5)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["f(x)", "f'(x) (autodiff)", "start"]
+    plotting.close(fig)

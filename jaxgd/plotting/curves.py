@@ -104,10 +104,11 @@ def plot_function(
     dax.plot(x, dfx, "--", label="f'(x) (autodiff)", color="tab:orange")
     if start is not None:
         ax.plot(start, f_at[-1], "o", mfc="white", mec="k", label="start")
-    for k, p in enumerate(marks):
-        label = points_label if k == 0 else None
-        ax.plot(p, f_at[k], "ro", label=label)
-        dax.plot(p, df_at[k], "ro")
+    drawn = [k for k, p in enumerate(marks) if np.isfinite(p)]  # a diverged run has none
+    for k in drawn:
+        label = points_label if k == drawn[0] else None
+        ax.plot(marks[k], f_at[k], "ro", label=label)
+        dax.plot(marks[k], df_at[k], "ro")
     ax.set_xlim(lo, hi)
     ax.grid(alpha=0.4)
     if apart:
