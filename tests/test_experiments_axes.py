@@ -198,10 +198,11 @@ def test_function_family_bad_flags_exit_2_in_one_line(argv, message, tmp_path, c
 
 @pytest.mark.parametrize("spec", ["double_well", f"{HERE}:of_x_alone"])
 def test_function_family_says_a_function_of_x_alone_has_nothing_to_vary(spec, tmp_path, capsys):
+    # Run on its own, an error; under `experiments all` the same words, and the others run on.
     code, out, err = run(function_family, ["--function", spec], tmp_path, capsys)
-    assert (code, err) == (0, "")
-    assert out == (
-        f"nothing to run: --function {spec} is a function of x alone; this experiment varies a "
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: --function {spec} is a function of x alone; this experiment varies a "
         "parameter of f: give a family f(x, theta) as module:attr (or notebook)\n"
     )
     assert not tmp_path.exists() or not any(tmp_path.iterdir())

@@ -73,7 +73,7 @@ def test_surface_counts_them_as_diverged(tmp_path, capsys):
             "--start", "4", "4", "--epochs", "50"]  # fmt: skip
     code, out, err = run("surface", argv, tmp_path, capsys)
     assert code == 0, err
-    assert re.search(r"random start \(--start\).*: diverged$", out, re.M), out
+    assert re.search(r"^start \(--start\).*: diverged$", out, re.M), out
     grid = np.stack(np.meshgrid(*[np.linspace(-5, 5, 10)] * 2, indexing="ij"), -1).reshape(-1, 2)
     res = jaxgd.sweep(nan_corner, grid, 0.1, 50)
     share = float(res.diverged.mean())

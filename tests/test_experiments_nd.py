@@ -90,7 +90,7 @@ def test_surface_report(tmp_path, capsys):
     assert code == 0
     assert "3 local minima" in out
     assert re.search(
-        r"random start \(--start\): \(0\.5, -1\) -> after 100 epochs .*reached the global "
+        r"start \(--start\): \(0\.5, -1\) -> after 100 epochs .*reached the global "
         r"minimum \(0\.228279, -1\.62554\)",
         out,
     )

@@ -107,8 +107,11 @@ def plot_function(
     drawn = [k for k, p in enumerate(marks) if np.isfinite(p)]  # a diverged run has none
     for k in drawn:
         label = points_label if k == drawn[0] else None
-        ax.plot(marks[k], f_at[k], "ro", label=label)
-        dax.plot(marks[k], df_at[k], "ro")
+        if apart:  # each dot on its own curve's axis
+            ax.plot(marks[k], f_at[k], "ro", label=label)
+            dax.plot(marks[k], df_at[k], "ro")
+        else:
+            ax.plot([marks[k]] * 2, [f_at[k], df_at[k]], "ro", label=label)
     ax.set_xlim(lo, hi)
     ax.grid(alpha=0.4)
     if apart:
