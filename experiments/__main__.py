@@ -91,6 +91,8 @@ def _why_not(parser: Any, group: list[str]) -> str | None:
         return "does not take it"
     n, want = _values(group), 1 if action.nargs is None else action.nargs
     ok = {"?": n <= 1, "*": True, "+": n >= 1}.get(want) if isinstance(want, str) else n == want
+    if ok and want == "+" and action.metavar == "LO HI N [log]" and n not in (3, 4):
+        return "takes a grid, LO HI N [log]"  # not a single value
     if not ok:
         if isinstance(want, int):
             return f"takes {want} value{'s' * (want != 1)}" if want else "takes no value"
@@ -109,9 +111,13 @@ def _why_not(parser: Any, group: list[str]) -> str | None:
 
 def _check_save_folder(value: str) -> None:
     """``all --save`` takes a folder: refuse a file, or a name that reads as one, up front."""
-    if not value:
-        return
     path = Path(value)
+    if not value:
+        raise UsageError(
+            "--save '': give the folder to write PATH/<experiment>.npz into, e.g. --save results/"
+        )
+    if value.endswith(("/", "\\")) or path.is_dir():
+        return  # a folder, whatever its name
     if path.exists() and not path.is_dir():
         raise UsageError(
             f"--save {value}: is a file; all writes one file per experiment, "
@@ -146,7 +152,7 @@ def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], lis
             if flag == "--save":
                 value = group[0].partition("=")[2] or (group[1] if len(group) > 1 else "")
                 _check_save_folder(value)
-                argv[n] += ["--save", str(Path(value) / f"{n}.npz")] if value else group
+                argv[n] += ["--save", str(Path(value) / f"{n}.npz")]
             else:
                 argv[n] += group
         ignored = [n for n in names if n not in users]

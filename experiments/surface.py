@@ -61,9 +61,9 @@ def _start(ctx) -> tuple[np.ndarray, str]:
             "--start",
             [in_dtype("--start", number("--start", t), ctx.dtype) for t in ctx.args.start],
         )
-    elif ctx.function.start is not None and ":" in ctx.function.name:
+    elif ctx.function.start is not None and ":" in (ctx.args.function or ""):
         # Your own f's start attribute (a built-in's default start is the domain's centre).
-        attr = f"--function {ctx.function.name!r}: its start attribute"
+        attr = f"--function {ctx.args.function!r}: its start attribute"
         given = attr, [in_dtype(attr, v, ctx.dtype) for v in ctx.function.start]
     if given is not None:
         what, xy = given

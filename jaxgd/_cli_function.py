@@ -481,18 +481,19 @@ class Context2D(Output):
         return f"{what}; on [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]; computed in {self.dtype}{hint}"
 
     def minima(self, ends: Any = None) -> Any:
-        """The minima the runs are matched against: the function's own list when it has one,
-        else those :func:`jaxgd.minima_nd.find_minima_nd` finds in the rectangle and from the
-        runs' ends."""
+        """The minima the runs are matched against: the function's own list when it has one
+        (for your own f, with those Newton finds from the ends no listed minimum accounts for:
+        a list may be incomplete), else those :func:`jaxgd.minima_nd.find_minima_nd` finds in
+        the rectangle and from a sample of the runs' ends."""
         import numpy as np
 
-        from jaxgd.minima_nd import MinimaND, find_minima_nd
+        from jaxgd.minima_nd import MinimaND, _sample, find_minima_nd
 
         extra = None
         if ends is not None:
-            pts = np.asarray(ends, np.float64).reshape(-1, 2)
-            pts = pts[np.all(np.isfinite(pts), axis=1)]
-            extra = np.unique(np.round(pts, 4), axis=0)[:4096]
+            # A sample over all the ends (np.unique sorts by x: its first 4096 are the
+            # left-most, and minima on the right went unfound).
+            extra = _sample(np.round(np.asarray(ends, np.float64).reshape(-1, 2), 4))
         if not self.function.minima:
             return find_minima_nd(self.f, self.domain, extra_starts=extra)
         listed = np.asarray(self.function.minima, np.float64).reshape(-1, 2)
@@ -506,7 +507,7 @@ class Context2D(Output):
         if not (apart > self.tol).any():
             return MinimaND.at(self.f, listed)
         found = np.asarray(
-            find_minima_nd(self.f, self.domain, grid=3, extra_starts=extra[apart > self.tol]).x,
+            find_minima_nd(self.f, self.domain, extra_starts=extra[apart > self.tol]).x,
             np.float64,
         )
         if found.size:

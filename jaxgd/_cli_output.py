@@ -85,11 +85,14 @@ def check_target(flag: str, path: Path) -> None:
 @contextlib.contextmanager
 def _atomic(path: Path):
     """A temporary path beside ``path``, renamed onto it when the block succeeds. The file
-    gets the mode a plain ``open()`` would give it: 0o666 less the umask."""
-    from jaxgd._npz import create_temp
+    gets the mode of the file it replaces, or what a plain ``open()`` would give a new one
+    (0o666 less the umask); a symlink at ``path`` keeps pointing to the new file."""
+    from jaxgd._npz import create_temp, keep_mode, target_of
 
+    path = target_of(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp(path)
+    keep_mode(fd, path)
     os.close(fd)
     try:
         yield tmp
@@ -176,6 +179,11 @@ def _png_drawn_once(fig: Figure, path: Path, dpi: float) -> bool:
 def npz_path(path: str | os.PathLike) -> Path:
     """``path`` as :meth:`jaxgd.SweepResult.save` names it: ``.npz`` added when missing."""
     path = Path(path)
+    if path.name in ("", ".", ".."):
+        raise UsageError(
+            f"--save {str(path)!r}: give a file name, e.g. results/run.npz (or a folder "
+            "ending in /, e.g. results/, for results/<experiment>.npz)."
+        )
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
@@ -188,13 +196,7 @@ def save_result(result: SweepResult, path: str | os.PathLike) -> Path:
     """Write ``result`` with :meth:`~jaxgd.SweepResult.save` to ``path`` (``.npz`` added when
     missing), whole or not at all; returns the path written."""
     final = npz_path(path)
-    with _atomic(final) as tmp:
-        aside = tmp.with_name(tmp.name + ".npz")
-        try:
-            os.replace(result.save(aside), tmp)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(aside)
+    result.save(final)  # whole or not at all, through links, keeping the mode it replaces
     return final
 
 

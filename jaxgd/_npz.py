@@ -43,6 +43,19 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{os.fsdecode(stem)}.{secrets.token_hex(4)}.tmp")
 
 
+def target_of(path: Path) -> Path:
+    """The file a save to ``path`` replaces: a symlink's target, so the link still points to
+    the new file (a plain path is itself)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def keep_mode(fd: int, path: Path) -> None:
+    """Give the open temporary file ``fd`` the permissions of the file at ``path`` it will
+    replace, if there is one (a 0600 file stays 0600)."""
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
+
+
 def create_temp(path: Path) -> tuple[int, Path]:
     """Create a fresh file at a :func:`temp_name` beside ``path`` and open it for writing.
 
@@ -68,9 +81,7 @@ def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
         OSError: of the original class, naming ``path``'s folder, when it cannot be created
             or written.
     """
-    if path.is_symlink():
-        # Replace what the link points to, not the link: it still points to the new file.
-        path = Path(os.path.realpath(path))
+    path = target_of(path)
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -90,8 +101,7 @@ def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
         ) from e
     try:
         with os.fdopen(fd, "wb") as fh:
-            with contextlib.suppress(OSError):  # a file replaced keeps its permissions
-                os.fchmod(fh.fileno(), stat.S_IMODE(os.stat(path).st_mode))
+            keep_mode(fh.fileno(), path)
             np.savez_compressed(fh, **arrays)
             fh.flush()
             os.fsync(fh.fileno())

@@ -150,7 +150,8 @@ def _check_minima(minima: Any) -> None:
             raise ValueError(
                 "each minimum must span [lo, hi] around its x, the spans apart and ascending "
                 "(lo <= x <= hi, hi < the next lo), as find_minima returns them; "
-                "leave lo and hi out for isolated minima"
+                "leave lo and hi out for isolated minima (dataclasses.replace(minima, x=...) "
+                "keeps the old ones: pass lo and hi too)"
             )
 
 

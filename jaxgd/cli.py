@@ -324,6 +324,11 @@ class Context(Output):
                 if dest == "epochs":
                     raw = g.values(whole=True)
                     _, first = np.unique(raw, return_index=True)
+                    if first.size < 2:
+                        raise ValueError(
+                            f"{g} rounds to one whole epoch count, {int(raw[0])}; a swept axis "
+                            "needs at least 2: widen LO to HI"
+                        )
                     if first.size < raw.size:
                         # Rounding to whole epochs merged values: the same cells twice
                         # would count twice in every summary, and sel would find one.
@@ -604,7 +609,9 @@ class Context(Output):
             text += (
                 f"; {len(outside) - len(reached)} more outside it near runs that had not settled"
             )
-        ends = [i for i in range(len(m)) if bool(m.at_boundary[i])]
+        # The domain's own ends: a window's end around runs far out is not f's value there.
+        edges = {float(np.asarray(v, np.asarray(m.x).dtype)) for v in self.domain}
+        ends = [i for i in range(len(m)) if bool(m.at_boundary[i]) and float(m.x[i]) in edges]
         lowest = min(float(m.value[i]) for i in best)
         below = [i for i in ends if float(m.value[i]) < lowest]
         if below:

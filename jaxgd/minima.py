@@ -49,8 +49,9 @@ class Minima:
         global_index: Index of the lowest value (the first on ties); ``-1`` when ``n == 0``.
         lo, hi: Where each minimum begins and ends, shape ``(n,)``: ``lo == hi == x`` for an
             isolated minimum; ``lo < x < hi`` where ``f`` is flat at its minimum (``f' = 0``
-            and ``f = value`` on all of ``[lo, hi]``, as for ``max(|x| - 1, 0)**2`` on
-            ``[-1, 1]``), and descent stops anywhere on it. Omitted: ``x`` (isolated minima).
+            and ``f = value`` on all of ``[lo, hi]``: ``max(|x| - 1, 0)**2``, searched on
+            ``[-3, 3]``, is lowest on all of ``[-1, 1]``), and descent stops anywhere on it.
+            Omitted: ``x`` (isolated minima).
     """
 
     x: jax.Array
@@ -377,7 +378,8 @@ def find_minima(
     without changing sign, are not minima.
 
     Flat minima, where ``f'`` is exactly 0 over a stretch and ``f`` is lowest all along it
-    (``max(|x| - 1, 0)**2`` on ``[-1, 1]``), are reported once, with the stretch in
+    (``max(|x| - 1, 0)**2`` is lowest on all of ``[-1, 1]``), are reported once, with the
+    stretch in
     ``lo``/``hi`` (its ends found to the last float) and its middle as ``x``: descent stops
     anywhere on such a stretch, and :func:`jaxgd.basins` counts every run that does.
 

@@ -198,3 +198,12 @@ def bowl_2d_nan_start(p):
 
 
 bowl_2d_nan_start.start = (float("nan"), 1.0)
+
+
+def four_wells_listed_one(p):
+    """Four equally deep minima on y = 0, at x = -2, -1, 1, 2; the list names one."""
+    return (p[0] ** 2 - 1) ** 2 * (p[0] ** 2 - 4) ** 2 / 10 + p[1] ** 2
+
+
+four_wells_listed_one.minima = [(2.0, 0.0)]
+four_wells_listed_one.domain = ((-3.0, 3.0), (-2.0, 2.0))

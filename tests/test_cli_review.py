@@ -4,7 +4,9 @@ count where it states numbers."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -12,8 +14,18 @@ import pytest
 import experiments.__main__ as listing
 import jaxgd
 from jaxgd import cli
+from jaxgd.functions2d import Function2D
 from tests.fixtures_userfunc import cubic
 from tests.test_experiments import USER, run
+
+
+def _wells(p):
+    return (p[0] ** 2 - 1) ** 2 + p[1] ** 2
+
+
+WELLS = Function2D(
+    "wells", _wells, ((-2.0, 2.0), (-2.0, 2.0)), "two wells", ((1.0, 0.0),), (0.5, 0.2)
+)
 
 
 def test_epoch_counts_that_round_alike_are_swept_once(tmp_path, capsys):
@@ -132,3 +144,78 @@ def test_single_run_that_diverged_draws_no_point_and_says_so(tmp_path, capsys):
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["f(x)", "f'(x) (autodiff)", "start"]
     plotting.close(fig)
+
+
+def test_every_missing_minimum_is_found_wherever_the_runs_ended(tmp_path, capsys):
+    argv = ["--function", f"{USER}:four_wells_listed_one", "--grid", "60"]
+    code, out, err = run("basin_map", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "misses 3 minima found from where runs ended: (-2, 0), (-1, 0), (1, 0)" in out
+    line = next(t for t in out.splitlines() if t.startswith("  rate 0.006:"))
+    assert "near none 0.0%" in line, line
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX links and modes")
+def test_cli_save_through_a_link_keeps_the_link_and_the_mode(tmp_path, capsys):
+    real = tmp_path / "real" / "r.npz"
+    code, _, err = run("single_run", ["--start", "5", "--save", str(real)], tmp_path / "a", capsys)
+    assert code == 0, err
+    os.chmod(real, 0o600)
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    code, _, err = run("single_run", ["--start", "1", "--save", str(link)], tmp_path / "b", capsys)
+    assert code == 0, err
+    assert link.is_symlink() and (real.stat().st_mode & 0o777) == 0o600
+    assert jaxgd.load(real).starts.tolist() == [1.0]
+
+
+@pytest.mark.parametrize("value", [".", ".."])
+def test_save_to_a_folder_name_without_a_slash_is_refused(value, tmp_path, capsys):
+    code, _, err = run("single_run", ["--save", value], tmp_path, capsys)
+    assert code == 2 and "give a file name" in err and "Traceback" not in err
+
+
+def test_all_save_accepts_a_folder_with_a_slash_and_refuses_an_empty_name(tmp_path, capsys):
+    assert listing.main(["all", "--save", "", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("error:") == 1
+    folder = tmp_path / "res.npz"
+    argv = ["all", "--save", f"{folder}/", "--out", str(tmp_path / "f"), "--grid", "4"]
+    argv += ["--epochs", "10", "20", "2", "--learning-rates", "0.01", "0.1", "2"]
+    argv += [
+        "--repeats",
+        "2",
+        "--paths",
+        "2",
+        "--params",
+        "0.05",
+        "0.1",
+        "--starts",
+        "-1",
+        "1",
+        "3",
+    ]
+    listing.main(argv)
+    capsys.readouterr()
+    assert folder.is_dir() and (folder / "lr_epochs.npz").is_file()
+
+
+def test_a_single_epoch_count_after_rounding_is_refused(tmp_path, capsys):
+    code, _, err = run("lr_epochs", ["--epochs", "1", "1.4", "5"], tmp_path, capsys)
+    assert code == 2 and "rounds to one whole epoch count, 1" in err
+
+
+def test_only_the_domains_own_ends_count_as_lower_ends(tmp_path, capsys):
+    # Runs still far out after 30 epochs: their search windows' ends are not the domain's.
+    code, out, err = run(
+        "start_location", ["--function", f"{USER}:cubic", "--epochs", "30"], tmp_path, capsys
+    )
+    assert code == 0, err
+    ends = re.findall(r"f is lower at the end x = (\S+) ", out)
+    assert ends in ([], [cli.num(-2 * np.pi)]), ends
+
+
+def test_a_function2d_objects_start_is_used(tmp_path, capsys):
+    argv = ["--function", "tests.test_cli_review:WELLS", "--grid", "5"]
+    code, out, err = run("surface", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "start (f's start attribute): (0.5, 0.2) -> " in out

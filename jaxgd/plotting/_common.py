@@ -471,11 +471,12 @@ def _diverged(res: SweepResult) -> np.ndarray:
     return np.asarray(res.diverged, bool) | ~np.isfinite(final) | ~np.isfinite(value)
 
 
-#: Values this close, relative to their size, differ by rounding only (float32's eps is 1.2e-7).
+#: Values this close, relative to their size, differ by rounding only (float32's eps is 1.2e-7);
+#: a caller that knows the dtype passes 64 of its epsilons.
 _SAME = 1e-5
 
 
-def _ylim(values: np.ndarray) -> tuple[float, float]:
+def _ylim(values: np.ndarray, same: float = _SAME) -> tuple[float, float]:
     # Full data range, unless a few runs flung far away would squash every other line.
     # NaN and inf are not drawn, so they set no limit (matplotlib refuses them as limits).
     values = np.asarray(values, np.float64)
@@ -486,7 +487,7 @@ def _ylim(values: np.ndarray) -> tuple[float, float]:
     rlo, rhi = color_limits(values)
     if hi - lo > 3 * (rhi - rlo) > 0:
         lo, hi = rlo, rhi
-    if hi - lo <= _SAME * max(abs(lo), abs(hi)):
+    if hi - lo <= same * max(abs(lo), abs(hi)):
         # Apart by rounding only (every run at x = 1, some at 1 - 1e-7): one value, drawn as
         # such, not an axis zoomed onto float32's last digits.
         lo = hi = (lo + hi) / 2

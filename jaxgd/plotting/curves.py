@@ -307,7 +307,9 @@ def plot_final(
         )
         handles.append(Line2D([], [], linestyle="none", marker="x", color="red", label=label))
     marks = [float(v) for i in shown for v in (minima.lo[i], minima.hi[i])]
-    ax.set_ylim(*_ylim(np.r_[y[~diverged], marks]))
+    kind = np.asarray(r.final).dtype
+    same = 64 * float(np.finfo(kind).eps) if kind.kind == "f" else 1e-5
+    ax.set_ylim(*_ylim(np.r_[y[~diverged], marks], same))
     ax.set_xscale(scale)
     ax.grid(alpha=0.4)
     ax.set(xlabel=_LABEL[dim], ylabel="Final guess x")
