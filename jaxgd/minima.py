@@ -180,19 +180,6 @@ def _brackets(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, bool]:
     return left, right, bool(lo_min), bool(hi_min)
 
 
-@dataclass(frozen=True)
-class _Segment:
-    """One searched interval: its grid, and whether each end is an end of the searched set.
-
-    An end that touches another searched interval is inside the set, so it is never reported
-    as a minimum at the boundary.
-    """
-
-    grid: np.ndarray
-    lo_is_end: bool
-    hi_is_end: bool
-
-
 def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
     dtype = np.dtype(jnp.result_type(float))
     if tol is None:
@@ -230,24 +217,24 @@ def _flat_edges(f: Callable, inside: np.ndarray, outside: np.ndarray) -> np.ndar
 
 
 def _search(
-    f: Callable, segments: list[_Segment], dtype: np.dtype, tol_f: float
+    f: Callable, grids: list[np.ndarray], dtype: np.dtype, tol_f: float, *, packed: bool = False
 ) -> tuple[np.ndarray, ...]:
     """The minima of f on every segment: locations, values, end flags and extents (``lo``,
     ``hi``), unsorted.
 
     One grid evaluation for all segments and one refinement for all brackets, so the number
     of segments never changes what gets compiled. A single segment is evaluated at its own
-    length (the grid ``find_minima`` has always compiled); several are packed into one grid
-    padded to a power of two.
+    length (the grid ``find_minima`` has always compiled); several, or one joined from
+    several (``packed``), are packed into one grid padded to a power of two.
 
     A flat minimum, where f' is exactly 0 on two or more grid points and f is one value there
     (between a fall and a rise, or between an end of the searched set and a rise away from
     it), is reported once, with the stretch it spans (its ends found by bisection) and its
     middle as ``x``; it is stationary, never ``at_boundary``.
     """
-    sizes = [s.grid.size for s in segments]
-    grid = np.concatenate([s.grid for s in segments])
-    if len(segments) > 1:
+    sizes = [g.size for g in grids]
+    grid = np.concatenate(grids)
+    if packed or len(grids) > 1:
         # Padding repeats the last point; its values are never read.
         grid = np.concatenate([grid, np.full(_bucket(grid.size) - grid.size, grid[-1], dtype)])
     # Host-side NumPy for the bookkeeping: only the two jitted kernels ever compile.
@@ -259,7 +246,7 @@ def _search(
     # them where f' != 0 (at an end of the searched set, the end itself: the stretch stops).
     flats: list[tuple[int, int, int, int]] = []
     offset = 0
-    for seg, size in zip(segments, sizes, strict=True):
+    for size in sizes:
         gs = g[offset : offset + size]
         left, right, lo_min, hi_min = _brackets(gs)
         flat = np.array(
@@ -274,11 +261,8 @@ def _search(
         lefts.append(left[~flat] + offset)
         rights.append(right[~flat] + offset)
         nonzero = np.flatnonzero(gs != 0)
-        for is_min, is_end, i in (
-            (lo_min, seg.lo_is_end, offset),
-            (hi_min, seg.hi_is_end, offset + size - 1),
-        ):
-            if is_min and is_end and g[i] == 0:
+        for is_min, i in ((lo_min, offset), (hi_min, offset + size - 1)):
+            if is_min and g[i] == 0:
                 # f is flat from this end until it rises away: a flat minimum if f is one
                 # value there (_brackets found the rise after the zeros).
                 if i == offset:
@@ -293,11 +277,8 @@ def _search(
                 # f' = 0 at the end itself: a stationary minimum that happens to lie there
                 # (x**2 on [0, 1]), where descent stops, not an end descent would run past.
                 ends.append((i, False))
-                continue
-            # Where two intervals touch, the shared point is a minimum only if f' is 0 there
-            # (f rises on both sides); it is then stationary, and found from both sides.
-            if is_min and (is_end or g[i] == 0):
-                ends.append((i, is_end))
+            elif is_min:  # f rises away from this end of the searched set
+                ends.append((i, True))
         offset += size
     left, right = np.concatenate(lefts), np.concatenate(rights)
     ends_i = np.asarray([i for i, _ in ends], int)
@@ -331,21 +312,17 @@ def _search(
     return x, value, boundary, lo, hi
 
 
-def _assemble(found: tuple[np.ndarray, ...], *, merge: float = 0.0) -> Minima:
-    """Sort the minima by x, drop non-finite values and near-duplicates, pick the lowest.
+def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
+    """Sort the minima by x, drop non-finite values, pick the lowest.
 
-    Two minima closer than ``merge * max(1, |x|)`` are one (found from both sides of where
-    two searched intervals touch): the stationary one is kept, else the lower.
+    The searched intervals never touch (windows that meet the domain are joined to it), so
+    no minimum is found twice.
     """
     x, value, boundary, lo, hi = found
     # f can still be non-finite at a refined point (a singularity inside a bracket).
     keep = np.isfinite(value)
     order = np.lexsort((value[keep], boundary[keep], x[keep]))
     x, value, boundary, lo, hi = (a[keep][order] for a in (x, value, boundary, lo, hi))
-    if x.size > 1 and merge > 0:
-        scale = merge * np.maximum(1.0, np.abs(x[1:]).astype(np.float64))
-        first = np.r_[True, np.diff(x.astype(np.float64)) > scale]
-        x, value, boundary, lo, hi = (a[first] for a in (x, value, boundary, lo, hi))
     index = int(np.argmin(value)) if x.size else -1
     # device_put, unlike jnp.asarray, compiles nothing for a new shape.
     return Minima(
@@ -436,7 +413,7 @@ def find_minima(
     dtype, tol_f = _dtype_and_tol(tol)
     check_function(f, dtype)
     grid = np.linspace(lo_f, hi_f, num).astype(dtype)
-    return _assemble(_search(f, [_Segment(grid, True, True)], dtype, tol_f))
+    return _assemble(_search(f, [grid], dtype, tol_f))
 
 
 def _windows(
@@ -460,6 +437,9 @@ def _windows(
     for c in cells:
         a, b = (c - 1) * pad, (c + 2) * pad
         a, b = (a, min(b, lo)) if c * pad < lo else (max(a, hi), b)
+        # Within two cells of the domain: reach it, leaving no strip unsearched between
+        # (a flat minimum across the gap was reported as two).
+        a, b = (a, lo) if lo - 2 * pad <= b < lo else (hi, b) if hi < a <= hi + 2 * pad else (a, b)
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)
         else:
@@ -486,19 +466,22 @@ def find_minima_reached(
     lie outside it: each such position lies inside a window that reaches at least
     ``0.05 * (hi - lo)`` beyond it on both sides (cut off where it meets the domain), and
     nearby windows merge. Every interval is scanned on a grid as fine as the domain's,
-    ``(hi - lo) / (num - 1)``, and refined as in :func:`find_minima`; a minimum found from
-    both sides of a point where two intervals touch is reported once. Windows are searched
-    around where runs ended, never one grid over their whole span, so a few runs flung to
-    ``1e6`` cost no more than a few near the domain.
+    ``(hi - lo) / (num - 1)``, and refined as in :func:`find_minima`; a window within two
+    of its cells of the domain reaches it, and is searched as one interval with it. Windows
+    are searched around where runs ended, never one grid over their whole span, so a few
+    runs flung to ``1e6`` cost no more than a few near the domain.
 
     The rule for ``at_boundary``: an end of a searched interval is a minimum, flagged, when
-    f rises away from it into that interval, and only if it is a true end of the searched
-    set. A point where a window meets the domain is inside the set, so it is never flagged;
-    there f' decides (a minimum of f just past ``hi`` is found in the window, as a stationary
-    point). Without positions outside the domain the result is ``find_minima(f, *domain)``.
+    f rises away from it into that interval (with ``f' != 0`` there). A point where a window
+    meets the domain is inside the joined interval, so it is never an end (a minimum of f
+    just past ``hi`` is found in the window, as a stationary point; a flat minimum across
+    ``hi`` is found whole). Without positions outside the domain the result is
+    ``find_minima(f, *domain)``.
 
     Limits: a run still far from any minimum (more than the window from it) has its
-    minimum missed; if the positions outside spread so widely that the windows would need
+    minimum missed; a flat minimum outside the domain is cut at the end of the window around
+    the runs on it, and a window where f is flat throughout holds no minimum (as a flat
+    interval has none); if the positions outside spread so widely that the windows would need
     more than ``2**21`` grid points, the windows holding the most runs are searched first and
     the rest are left out. The limits of :func:`find_minima` apply inside every interval.
 
@@ -555,10 +538,19 @@ def find_minima_reached(
     outside = ends[np.isfinite(ends) & ((ends < lo) | (ends > hi))]
     step = (hi - lo) / (num - 1)
     windows = _windows(outside, lo, hi, _WINDOW * (hi - lo), step) if outside.size else []
-    touch_lo = any(b == lo for _, b in windows)
-    touch_hi = any(a == hi for a, _ in windows)
-    segments = [_Segment(np.linspace(lo, hi, num).astype(dtype), not touch_lo, not touch_hi)]
+    pieces = [(lo, hi, np.linspace(lo, hi, num).astype(dtype))]
     for a, b in windows:
         n = max(_MIN_NUM, int(np.ceil((b - a) / step)) + 1)
-        segments.append(_Segment(np.linspace(a, b, n).astype(dtype), a != hi, b != lo))
-    return _assemble(_search(f, segments, dtype, tol_f), merge=4.0 * tol_f)
+        pieces.append((a, b, np.linspace(a, b, n).astype(dtype)))
+    # A window that meets the domain is one interval with it: its grid continues the
+    # domain's (the shared end once), so whatever lies across the join (a flat minimum, a
+    # bracket) is seen whole, and the join is no end.
+    pieces.sort(key=lambda p: p[0])
+    joined: list[tuple[float, float, np.ndarray]] = []
+    for a, b, grid in pieces:
+        if joined and joined[-1][1] == a:
+            joined[-1] = (joined[-1][0], b, np.concatenate([joined[-1][2], grid[1:]]))
+        else:
+            joined.append((a, b, grid))
+    found = _search(f, [grid for _, _, grid in joined], dtype, tol_f, packed=bool(windows))
+    return _assemble(found)

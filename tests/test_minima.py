@@ -431,3 +431,16 @@ def test_reached_bad_arguments_raise_before_compiling(
 def test_reached_traced_final_is_rejected():
     with pytest.raises(TypeError, match="final must be concrete"):
         jax.jit(lambda x: find_minima_reached(jnp.sin, x, (0.0, 1.0)).x)(jnp.zeros(3))
+
+
+@pytest.mark.parametrize("outside", [1.1, 1.45], ids=["across the end", "just past it"])
+def test_reached_finds_a_flat_minimum_across_the_domains_end_whole(outside, x64_or_not):
+    def f(x):  # flat, f = 0, on [0.5, 1.5]; the domain ends at 1
+        return jnp.maximum(jnp.abs(x - 1.0) - 0.5, 0.0) ** 2
+
+    m = find_minima_reached(f, np.array([outside]), (-2.0, 1.0))
+    assert len(m) == 1 and not m.at_boundary.any()
+    assert float(m.lo[0]) == pytest.approx(0.5, abs=1e-6)
+    assert float(m.hi[0]) >= outside  # to the end of the window, or the stretch's own end
+    # Runs on it, inside the domain and out, reached it; one still on the slope did not.
+    assert jaxgd.analysis.nearest_minimum([0.7, 1.0, outside, -1.0], m).tolist() == [0, 0, 0, -1]
