@@ -619,16 +619,19 @@ def test_final_guesses_apart_by_rounding_only_are_drawn_as_one_value():
     plotting.close(fig)
 
 
-def test_a_legend_names_eight_local_minima_and_counts_the_rest():
+def test_a_legend_names_six_local_minima_in_colours_of_their_own_and_counts_the_rest():
     def f(x):
         return jnp.sin(40 * x) + 0.01 * x**2
 
     res = jaxgd.sweep(f, jnp.linspace(-5, 5, 60), 0.0001, 2000)
     m = find_minima_reached(f, res.final, (-6.0, 6.0))
     fig = plotting.plot_final(res, minima=m, f=f)
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = fig.axes[0].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
     named = [t for t in labels if t.startswith(("global minimum", "local minimum"))]
-    assert len(named) == 9 and named[0].startswith("global minimum")
+    assert len(named) == 7 and named[0].startswith("global minimum")
+    colours = [h.get_color() for h, t in zip(legend.legend_handles, labels, strict=True)]
+    assert len(set(colours[: len(named)])) == len(named)
     (rest,) = [t for t in labels if "more local minima" in t]
     heading = downhill_minimum(f, np.asarray(res.final)[:, 0, 0], m)
     counted = sum(int(re.search(r": (\d+) of 60 runs go here", t).group(1)) for t in named)

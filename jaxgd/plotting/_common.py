@@ -252,6 +252,17 @@ def _global_set(minima: Minima | None) -> set[int]:
     return set() if minima is None else set(global_minima(minima).tolist())
 
 
+def _named_first(colors: dict[int, str], named: set[int], best: set[int]) -> dict[int, str]:
+    """``colors`` with the palette given to the ``named`` local minima first, in order, so the
+    ones a legend names never share a colour; the others cycle through it after them."""
+    order = sorted(i for i in colors if i in named and i not in best)
+    order += sorted(i for i in colors if i not in named and i not in best)
+    cycle = itertools.cycle(_OTHER_COLORS)
+    return {i: _GLOBAL_COLOR if i in best else c for i, c in colors.items()} | {
+        i: next(cycle) for i in order
+    }
+
+
 def _minimum_colors(minima: Minima | None) -> dict[int, str]:
     # Colours repeat past the palette: any number of minima gets one (80 crashed at 61).
     colors, others = {}, itertools.cycle(_OTHER_COLORS)
@@ -262,8 +273,9 @@ def _minimum_colors(minima: Minima | None) -> dict[int, str]:
     return colors
 
 
-#: Local minima a legend names one by one; the rest share one entry.
-_LEGEND_MOST = 8
+#: Local minima a legend names one by one, each in a colour of its own; the rest share one
+#: entry (and the palette's colours again).
+_LEGEND_MOST = len(_OTHER_COLORS)
 
 
 def _listed_minima(shown: Sequence[int], best: set[int], runs: dict[int, int]) -> set[int]:

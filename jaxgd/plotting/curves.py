@@ -22,6 +22,7 @@ from jaxgd.plotting._common import (
     _listed_minima,
     _mark_minimum,
     _minimum_colors,
+    _named_first,
     _one_axis,
     _precision,
     _rate_epochs,
@@ -220,6 +221,7 @@ def plot_final(
     # Every minimum some run is heading to, and the global one even if none is.
     shown = sorted((set(heading.tolist()) | best) & set(colors), key=lambda i: (i not in best, i))
     listed = _listed_minima(shown, best, {i: int((heading == i).sum()) for i in shown})
+    colors = _named_first(colors, listed, best)
     handles: list[Any] = []
     for i in shown:
         color = colors[i]
