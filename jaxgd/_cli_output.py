@@ -188,7 +188,10 @@ def npz_path(path: str | os.PathLike) -> Path:
 
 
 def _reason(err: OSError) -> str:
-    """Why a write failed, in the operating system's words (without the path it repeats)."""
+    """Why a write failed, in the operating system's words (without the path it repeats):
+    the system's own error where ``err`` rephrases it (as SweepResult.save does)."""
+    if isinstance(err.__cause__, OSError):
+        err = err.__cause__
     return err.strerror or str(err) or type(err).__name__
 
 

@@ -10,6 +10,7 @@ its data are read, pickles are never loaded, and the zip's CRC is checked to the
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import secrets
@@ -111,10 +112,16 @@ def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
+            full = e.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
+            fix = (
+                "Free space (or raise the file-size limit) there, or choose another folder."
+                if full
+                else "Choose a file and folder you can write."
+            )
             raise type(e)(
                 f"cannot save {path}: writing it in {folder} failed ({e.strerror or e}); "
                 f"{'the file there is unchanged' if path.exists() else 'nothing was written'}. "
-                "Free space (or raise the file-size limit) there, or choose another folder."
+                f"{fix}"
             ) from e
         raise
     _sync_folder(folder)

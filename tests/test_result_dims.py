@@ -211,7 +211,7 @@ def test_repr_names_optimizers_schedule_and_dropped_axes():
     )
     assert repr(dropped) == (
         "SweepResult(scalar; float32; math: xla; diverged 0 of 1; optimizer: adam; "
-        "schedule: cosine; at b1=0.9)"
+        "schedule: cosine; at b1=0.9, start=0, learning_rate=0, epochs=0)"
     )
     assert repr(jax.tree.map(jnp.asarray, dropped)) == repr(dropped)
     seen = []
