@@ -501,20 +501,19 @@ class Context2D(Output):
 
         if extra is None or functions2d.FUNCTIONS.get(self.function.name) is self.function:
             return MinimaND.at(self.f, listed)  # a built-in's list is complete
+
         # A list may be incomplete: search from the ends no listed minimum accounts for, so
         # runs that settled elsewhere are not called "near none" (nor the list's lowest global).
-        apart = np.linalg.norm(extra[:, None, :] - listed[None, :, :], axis=-1).min(axis=1)
-        if not (apart > self.tol).any():
+        def apart(points: np.ndarray) -> np.ndarray:  # distance to the nearest listed
+            return np.linalg.norm(points[:, None, :] - listed[None, :, :], axis=-1).min(axis=1)
+
+        unmatched = extra[apart(extra) > self.tol]
+        if unmatched.size == 0:
             return MinimaND.at(self.f, listed)
         found = np.asarray(
-            find_minima_nd(self.f, self.domain, extra_starts=extra[apart > self.tol]).x,
-            np.float64,
-        )
-        if found.size:
-            found = found[
-                np.linalg.norm(found[:, None, :] - listed[None, :, :], axis=-1).min(axis=1)
-                > 10 * self.tol
-            ]
+            find_minima_nd(self.f, self.domain, extra_starts=unmatched).x, np.float64
+        ).reshape(-1, 2)
+        found = found[apart(found) > 10 * self.tol]
         if found.size == 0:
             return MinimaND.at(self.f, listed)
         shown = ", ".join(f"({x:.6g}, {y:.6g})" for x, y in found[:4])

@@ -187,6 +187,13 @@ def _host(a: Any) -> np.ndarray:
     return a.astype(jax.dtypes.canonicalize_dtype(a.dtype), copy=False)
 
 
+def _span_distance(x: Any, lo: Any, hi: Any, xp: Any = np) -> Any:
+    """How far each position ``x`` is from the span ``[lo, hi]`` of a minimum: 0 on it,
+    ``|x - lo|`` for an isolated one (``lo == hi``), NaN for NaN (``maximum`` keeps it).
+    ``xp``: ``np`` for host arrays, ``jnp`` for traced ones; the dtype is the operands'."""
+    return xp.maximum(xp.maximum(lo - x, x - hi), 0)
+
+
 def _host_minima(minima: Minima) -> Any:
     """The fields of ``minima`` that the labelling rule reads, as :func:`_host` arrays."""
     return types.SimpleNamespace(
@@ -217,11 +224,7 @@ def _nearest_on_host(x: np.ndarray, minima: Minima, tol: Any) -> np.ndarray:
         above = np.minimum(np.searchsorted(xs, final, side="left"), n - 1)
         below = np.maximum(above - 1, 0)
         d_below, d_above = (
-            np.where(
-                minima.at_boundary[i],
-                dtype.type(np.inf),
-                np.maximum(np.maximum(lo[i] - final, final - hi[i]), dtype.type(0)),
-            )
+            np.where(minima.at_boundary[i], dtype.type(np.inf), _span_distance(final, lo[i], hi[i]))
             for i in (below, above)
         )
         take_below = d_below <= d_above
@@ -251,8 +254,7 @@ def _nearest(final: jax.Array, minima: Minima) -> tuple[jax.Array, jax.Array]:
     below = jnp.maximum(above - 1, 0)
 
     def distance(i):
-        # NaN positions stay NaN: jnp.maximum propagates it.
-        span = jnp.maximum(jnp.maximum(lo[i] - final, final - hi[i]), 0)
+        span = _span_distance(final, lo[i], hi[i], jnp)
         return jnp.where(minima.at_boundary[i], jnp.inf, span)
 
     d_below, d_above = distance(below), distance(above)

@@ -638,7 +638,7 @@ class Context(Output):
             if inner.size == 0:
                 return f"f has no local minimum inside {self.domain_text} for the run to reach"
             lo, hi = np.asarray(m.lo)[inner], np.asarray(m.hi)[inner]
-            away = np.maximum(np.maximum(lo - float(x), float(x) - hi), 0)
+            away = analysis._span_distance(float(x), lo, hi)
             k = int(np.argmin(away))
             return (
                 f"the run is within {num(self.tol)} of no local minimum: the nearest, "

@@ -356,9 +356,9 @@ def find_minima(
 
     Flat minima, where ``f'`` is exactly 0 over a stretch and ``f`` is lowest all along it
     (``max(|x| - 1, 0)**2`` is lowest on all of ``[-1, 1]``), are reported once, with the
-    stretch in
-    ``lo``/``hi`` (its ends found to the last float) and its middle as ``x``: descent stops
-    anywhere on such a stretch, and :func:`jaxgd.basins` counts every run that does.
+    stretch in ``lo``/``hi`` (its ends found to the last float) and its middle as ``x``:
+    descent stops anywhere on such a stretch, and :func:`jaxgd.basins` counts every run that
+    does.
 
     Works in JAX's default float dtype, float32, where minima come out to about 1e-7
     relative; with ``jax.config.update("jax_enable_x64", True)`` (or inside
@@ -439,7 +439,10 @@ def _windows(
         a, b = (a, min(b, lo)) if c * pad < lo else (max(a, hi), b)
         # Within two cells of the domain: reach it, leaving no strip unsearched between
         # (a flat minimum across the gap was reported as two).
-        a, b = (a, lo) if lo - 2 * pad <= b < lo else (hi, b) if hi < a <= hi + 2 * pad else (a, b)
+        if lo - 2 * pad <= b < lo:
+            b = lo
+        elif hi < a <= hi + 2 * pad:
+            a = hi
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)
         else:

@@ -285,12 +285,18 @@ def _listed_minima(shown: Sequence[int], best: set[int], runs: dict[int, int]) -
     return {i for i in shown if i in best} | set(others[:_LEGEND_MOST])
 
 
+def _target_text(target: float | tuple[float, float]) -> str:
+    """A point, ``x = 1.5``, or a span ``(lo, hi)``, ``x in [-1, 1]``, as figures write it."""
+    if np.ndim(target) == 0:
+        return f"x = {float(target):.5g}"
+    lo, hi = target
+    return f"x in [{float(lo):.5g}, {float(hi):.5g}]"
+
+
 def _where(minima: Minima, i: int) -> str:
     """Where minimum ``i`` lies: ``x = 1.5``, or ``x in [-1, 1]`` for a flat one."""
     lo, hi = float(minima.lo[i]), float(minima.hi[i])
-    if lo < hi:
-        return f"x in [{lo:.5g}, {hi:.5g}]"
-    return f"x = {float(minima.x[i]):.5g}"
+    return _target_text((lo, hi) if lo < hi else float(minima.x[i]))
 
 
 def _describe_minimum(minima: Minima, i: int) -> str:

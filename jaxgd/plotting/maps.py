@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from jaxgd.analysis import basins, global_minima, nearest_minimum
+from jaxgd.analysis import _span_distance, basins, global_minima, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
     _OUTLINE_COLOR,
@@ -25,6 +25,7 @@ from jaxgd.plotting._common import (
     _rate_epochs,
     _scale,
     _subplots,
+    _target_text,
     _where,
     _without_extra_axes,
     color_limits,
@@ -144,19 +145,10 @@ def rate_epochs_map(
     return cbar
 
 
-def _span_distance(final: Any, target: float | tuple[float, float]) -> np.ndarray:
+def _target_distance(final: Any, target: float | tuple[float, float]) -> np.ndarray:
     """Distance of each position to ``target``, a point or a span ``(lo, hi)``; NaN stays."""
     lo, hi = (target, target) if np.ndim(target) == 0 else target
-    final = np.asarray(final)
-    with np.errstate(invalid="ignore"):
-        return np.maximum(np.maximum(lo - final, final - hi), 0.0)
-
-
-def _target_text(target: float | tuple[float, float]) -> str:
-    if np.ndim(target) == 0:
-        return f"x = {float(target):.5g}"
-    lo, hi = target
-    return f"x in [{float(lo):.5g}, {float(hi):.5g}]"
+    return _span_distance(np.asarray(final), lo, hi)
 
 
 def plot_heatmap(
@@ -217,7 +209,7 @@ def plot_heatmap(
         vmax=vmax,
         robust=robust,
         bad=_diverged(r),
-        outline=None if target is None else _span_distance(r.final, target) <= tol,
+        outline=None if target is None else _target_distance(r.final, target) <= tol,
         outline_label="" if target is None else f"within {tol:g} of {_target_text(target)}",
         rate_scale=rate_scale,
         epochs_scale=epochs_scale,

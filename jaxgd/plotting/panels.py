@@ -26,11 +26,12 @@ from jaxgd.plotting._common import (
     _precision,
     _scale,
     _subplots,
+    _target_text,
     _where,
     color_limits,
     wait_for_imports,
 )
-from jaxgd.plotting.maps import _span_distance, _target_text, rate_epochs_map
+from jaxgd.plotting.maps import _target_distance, rate_epochs_map
 from jaxgd.result import SweepResult
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ def plot_panels(
             vmin=lo,
             vmax=hi,
             bad=diverged[i],
-            outline=None if target is None else _span_distance(final[i], target) <= tol,
+            outline=None if target is None else _target_distance(final[i], target) <= tol,
             outline_label=outline_label,
             rate_scale=rate_scale,
             epochs_scale=epochs_scale,
@@ -303,10 +304,11 @@ def plot_ends(
     best = _global_set(minima)
     handles: list[Any] = []
     if minima is not None:
+        # Which minimum each run ended at: the lines drawn and each value's count.
+        at = nearest_minimum(np.where(diverged, np.nan, final), minima, tol=tol)
         colors = _minimum_colors(minima)
         # The minima these runs ended at, and the global ones: not every minimum of a whole
         # sweep (a dozen dashed lines, stretching the axis far past where these runs end).
-        at = nearest_minimum(np.where(diverged, np.nan, final), minima, tol=tol)
         drawn = best | set(at.ravel().tolist())
         for i, color in colors.items():
             if i not in drawn:
@@ -330,8 +332,7 @@ def plot_ends(
         y = np.where(ok, final[k][order], np.nan)
         label = _label(dim, value)
         if minima is not None and best:
-            at = nearest_minimum(np.where(diverged[k], np.nan, final[k]), minima, tol=tol)
-            hit = int(np.isin(at, list(best)).sum())
+            hit = int(np.isin(at[k], list(best)).sum())
             label += f": {hit} of {x.size} starts at the global minimum"
         if diverged[k].any():
             label += f", {int(diverged[k].sum())} diverged"
