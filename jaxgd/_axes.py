@@ -82,7 +82,14 @@ class Axes:
         return tuple(sizes)
 
     def lane_axes(self, starts: Any, learning_rates: Any) -> dict:
-        return {"hp": dict(self.hyper), "theta": self.theta, "x": starts, "lr": learning_rates}
+        # A tuple, not a dict: jit hands dicts back with their keys sorted, and the lanes must
+        # enumerate the hyperparameters in the order of the result's dims (the rules' keys).
+        return {
+            "hp": tuple(self.hyper.values()),
+            "theta": self.theta,
+            "x": starts,
+            "lr": learning_rates,
+        }
 
     def dims(self) -> tuple[str, ...]:
         dims = ["optimizer"] if self.optimizer_dim else []
@@ -328,7 +335,7 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
     x = jax.ShapeDtypeStruct(axes.point, dtype)
     c = {
         "lr": jax.ShapeDtypeStruct((), dtype),
-        "hp": {k: jax.ShapeDtypeStruct((), dtype) for k in axes.hyper},
+        "hp": tuple(jax.ShapeDtypeStruct((), dtype) for _ in axes.hyper),
         "theta": theta_spec(axes),
     }
     for rule, name in zip(axes.rules, axes.optimizers or ("",), strict=True):
@@ -363,7 +370,7 @@ def state_items(axes: Axes, dtype: np.dtype) -> int:
     x = jax.ShapeDtypeStruct(axes.point, dtype)
     c = {
         "lr": jax.ShapeDtypeStruct((), dtype),
-        "hp": {k: jax.ShapeDtypeStruct((), dtype) for k in axes.hyper},
+        "hp": tuple(jax.ShapeDtypeStruct((), dtype) for _ in axes.hyper),
         "theta": theta_spec(axes),
     }
     most = 0

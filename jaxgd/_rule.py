@@ -131,7 +131,7 @@ class Rule:
 
     def _transformation(self, c: Mapping[str, Any]):
         assert self.optimizer is not None
-        hyper = {k: c["hp"][k] for k in self.hyper}
+        hyper = dict(zip(self.hyper, c["hp"], strict=True))  # c["hp"]: values in that order
         return self.optimizer.transformation(self._rate(c), hyper)
 
     def init(self, x: jax.Array, c: Mapping[str, Any]) -> Any:

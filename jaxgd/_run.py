@@ -101,15 +101,16 @@ def rows_for(n_lanes: int) -> int:
     return -(-n_lanes // LANE_ROW)
 
 
-#: The lane axes of a sweep, as a dict: ``hp`` (a dict of 1-D hyperparameter values, in the
-#: rule's order), ``theta`` (None, or a pytree of parameters with a leading axis), ``x`` (the
+#: The lane axes of a sweep, as a dict: ``hp`` (a tuple of 1-D hyperparameter values in the
+#: order of the rule's ``hyper`` keys; a tuple, since jit hands a dict back with its keys
+#: sorted), ``theta`` (None, or a pytree of parameters with a leading axis), ``x`` (the
 #: starts, shape (S, *point)) and ``lr`` (the rates, (L,)). Lanes enumerate them in C order,
 #: in that order: the rate varies fastest, as it always has.
 LaneAxes = dict
 
 
 def _axis_list(ax: LaneAxes) -> list:
-    axes = list(ax["hp"].values())
+    axes = list(ax["hp"])
     if ax["theta"] is not None:
         axes.append(ax["theta"])
     return [*axes, ax["x"], ax["lr"]]
@@ -118,7 +119,7 @@ def _axis_list(ax: LaneAxes) -> list:
 def _assemble(ax: LaneAxes, lanes: list) -> tuple[Any, dict]:
     """Lane positions and constants ``c`` from the gathered axes of :func:`_axis_list`."""
     k = len(ax["hp"])
-    c = {"lr": lanes[-1], "hp": dict(zip(ax["hp"], lanes[:k], strict=True)), "theta": None}
+    c = {"lr": lanes[-1], "hp": tuple(lanes[:k]), "theta": None}
     if ax["theta"] is not None:
         c["theta"] = lanes[k]
     return lanes[-2], c
@@ -126,7 +127,7 @@ def _assemble(ax: LaneAxes, lanes: list) -> tuple[Any, dict]:
 
 def plain_axes(starts: Any, learning_rates: Any) -> LaneAxes:
     """The lane axes of plain descent: starts and rates only."""
-    return {"hp": {}, "theta": None, "x": starts, "lr": learning_rates}
+    return {"hp": (), "theta": None, "x": starts, "lr": learning_rates}
 
 
 def axis_sizes(ax: LaneAxes) -> list[int]:

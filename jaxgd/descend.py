@@ -188,7 +188,7 @@ def descend(
     count = as_epoch_count("epochs", epochs)
     _axes.check_rules(axes, dtype)
     (rule,) = axes.rules
-    c = {"lr": learning_rate, "hp": axes.hyper, "theta": axes.theta}
+    c = {"lr": learning_rate, "hp": tuple(axes.hyper.values()), "theta": axes.theta}
     if trajectory:
         if not is_concrete(count):
             raise ValueError(

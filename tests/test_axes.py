@@ -119,26 +119,37 @@ def test_sweep_equals_vmapped_descend_bit_for_bit_with_an_optimizer():
 
 
 # -- hyperparameters, schedules --------------------------------------------------------------------
-def test_hyperparameter_axes_equal_optax_with_those_values(x64):
+@pytest.mark.parametrize("keys", [("b1", "b2"), ("b2", "b1")], ids=["sorted", "unsorted"])
+def test_hyperparameter_axes_equal_optax_with_those_values(keys, x64):
+    # Keys in any order: jit hands a dict back with its keys sorted, and the lanes must still
+    # enumerate the values in the order of the result's dims, in one call, split or traced.
     case = CASES[2]
-    b1s, b2s = [0.5, 0.9], [0.99, 0.999, 0.9999]
-    res = jaxgd.sweep(
-        case.f,
-        case.starts[:2],
-        [0.01, 0.1],
-        EPOCHS,
-        optimizer=optax.adam,
-        hyperparams={"b1": b1s, "b2": b2s},
-        fast_math=False,
-    )
-    assert res.dims == ("b1", "b2", "start", "learning_rate", "epochs")
-    np.testing.assert_array_equal(res.coord("b2"), b2s)
-    for i, b1 in enumerate(b1s):
-        for j, b2 in enumerate(b2s):
+    values = {"b1": [0.5, 0.9], "b2": [0.99, 0.999, 0.9999]}
+    hp = {k: values[k] for k in keys}
+    args = (case.f, case.starts[:2], [0.01, 0.1], EPOCHS)
+    kw = dict(optimizer=optax.adam, hyperparams=hp, fast_math=False)
+    res = jaxgd.sweep(*args, **kw)
+    assert res.dims == (*keys, "start", "learning_rate", "epochs")
+    for k in keys:
+        np.testing.assert_array_equal(res.coord(k), values[k])
+    for b1 in values["b1"]:
+        for b2 in values["b2"]:
             want = reference(
                 case.f, partial(optax.adam, b1=b1, b2=b2), case.starts[:2], [0.01, 0.1], EPOCHS
             )
-            np.testing.assert_allclose(res.final[i, j], want, rtol=1e-12, atol=1e-12)
+            got = res.sel(b1=b1, b2=b2).final
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    chunked = jaxgd.sweep(*args, **kw, chunk_size=1, memory_budget=1)
+    np.testing.assert_array_equal(chunked.final, res.final)
+
+    @jax.jit
+    def traced(*columns):  # the dict made inside, in the order of keys
+        return jaxgd.sweep(
+            *args, **{**kw, "hyperparams": dict(zip(keys, columns, strict=True))}
+        ).final
+
+    got = traced(*(jnp.asarray(values[k]) for k in keys))
+    np.testing.assert_allclose(got, res.final, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("optimizer", [None, optax.adam], ids=["plain", "adam"])
