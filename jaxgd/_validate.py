@@ -191,8 +191,45 @@ def check_function(
             "depend on x (use lax.scan or fixed bounds); a jax.pure_callback or io_callback "
             "(give it a derivative with jax.custom_jvp)."
         ) from e
+    if shape != () or theta is not None:
+        _check_indices(f, spec, theta, name)
     with contextlib.suppress(TypeError):  # not weak-referenceable: checked every call
         _passed.setdefault(f, set()).add(key)
+
+
+def _check_indices(f: Callable, spec: jax.ShapeDtypeStruct, theta: Any, name: str) -> None:
+    """Refuse an ``f`` that reads a constant index past the end of x (or theta).
+
+    JAX clamps such an index rather than raising: ``p[2]`` on a point of R^2 reads ``p[1]``,
+    so a function written for R^3 would run on points of R^2, silently wrong.
+    """
+    from jaxgd._bounds import constant_index_problem
+
+    try:
+        if theta is None:
+            jaxpr = jax.make_jaxpr(lambda x: f(x))(spec)
+        else:
+            jaxpr = jax.make_jaxpr(lambda x, t: f(x, t))(spec, theta)
+    except Exception:  # traced once already; anything else is not this check's to report
+        return
+    problem = constant_index_problem(jaxpr)
+    if not problem:
+        return
+    on = f"x of shape {tuple(spec.shape)}"
+    if theta is not None:
+        shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
+        on += f" and theta of shape{'s' if len(shapes) > 1 else ''} " + ", ".join(map(str, shapes))
+    fix = (
+        f"Pass points with as many coordinates as {name} reads (starts of shape (S, d)), "
+        f"or fix the index in {name}."
+        if spec.shape
+        else f"Check the index in {name} against theta's shape."
+    )
+    raise ValueError(
+        f"{name} reads past the end of an array: called on {on}, {problem}. JAX clamps "
+        f"such an index instead of raising, so {name} would silently compute with another "
+        f"entry. {fix}"
+    )
 
 
 def _trace(call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtype) -> Any:
@@ -316,6 +353,8 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
     Python ints too large for int64 stay exact: they are checked here, against
     :data:`MAX_EPOCHS` when ``whole``, or converted to float.
     """
+    if type(value) is np.ndarray and value.dtype.kind in "fiu":
+        return value  # NumPy's own real dtypes: the common case, nothing else to check
     wanted = _wanted(name, whole=whole, scalar=scalar)
     if isinstance(value, jax.core.Tracer):
         return _check_kind(name, value, value.dtype, wanted)

@@ -577,3 +577,59 @@ def test_a_bool_inside_a_list_is_refused_as_one_alone_is(bad):
 def test_progress_is_none_true_or_false(bad):
     with pytest.raises(TypeError, match="progress must be None, True or False"):
         jaxgd.sweep(lambda x: x**2, 1.0, 0.1, 3, progress=bad)
+
+
+# -- constant indices past the end of x: JAX clamps them, so they are refused up front ------
+@jax.jit
+def _third(p):
+    return p[2]
+
+
+@jax.custom_jvp
+def _fourth(p):
+    return p[3]
+
+
+_fourth.defjvp(lambda primals, tangents: (_fourth(*primals), tangents[0][0]))
+
+_READS_PAST = {
+    "p[2]": lambda p: p[0] ** 2 + p[1] ** 2 + p[2] ** 2,
+    "p[-3]": lambda p: p[-3] ** 2,
+    "p[array]": lambda p: jnp.sum(p[jnp.array([0, 2])] ** 2),
+    "jit inside f": lambda p: _third(p) ** 2 + p[0] ** 2,
+    "custom_jvp": lambda p: _fourth(p) ** 2,
+    "p[:, 2] of a matrix": lambda p: jnp.sum(p.reshape(1, 2)[0, 2] ** 2),
+}
+_READS_WITHIN = {
+    "p[-1]": lambda p: p[-1] ** 2 + p[0] ** 2,
+    "unpacked": lambda p: (lambda a, b: a**2 + b**2)(*p),
+    "clip": lambda p: jnp.take(p, 5, mode="clip") ** 2,
+    "fill": lambda p: p.at[3].get(mode="fill", fill_value=0.0) + p[0] ** 2,
+    "loop index": lambda p: jax.lax.fori_loop(0, 2, lambda i, c: c + p[i] ** 2, 0.0),
+    "scan": lambda p: jax.lax.scan(lambda c, i: (c + p[i] ** 2, None), 0.0, jnp.arange(2))[0],
+    "index from x": lambda p: p[(p[0] > 0).astype(jnp.int32)] ** 2,
+    "slice past the end": lambda p: jnp.sum(p[1:5] ** 2) + p[0] ** 2,
+}
+
+
+@pytest.mark.parametrize("f", _READS_PAST.values(), ids=_READS_PAST.keys())
+def test_function_reading_past_a_points_end_is_refused_before_compiling(f, compiles):
+    starts = np.array([[1.0, 2.0], [0.5, -1.0]])
+    with compiles, pytest.raises(ValueError, match=r"^f reads past the end of an array: .*\(2,\)"):
+        jaxgd.sweep(f, starts, 0.1, 10)
+    assert compiles.count == 0
+    with pytest.raises(ValueError, match="JAX clamps such an index"):
+        jaxgd.descend(f, jnp.ones(2), 0.1, 10)
+
+
+@pytest.mark.parametrize("f", _READS_WITHIN.values(), ids=_READS_WITHIN.keys())
+def test_indices_within_bounds_or_asked_to_clip_are_not_refused(f):
+    res = jaxgd.sweep(f, np.array([[1.0, 2.0], [0.5, -1.0]]), 0.1, [0, 10])
+    np.testing.assert_array_equal(res.final[:, 0, 0], [[1.0, 2.0], [0.5, -1.0]])
+
+
+def test_theta_read_past_its_end_is_refused_and_within_is_not():
+    with pytest.raises(ValueError, match=r"theta of shape \(2,\), it reads index 3 of an array"):
+        jaxgd.sweep(lambda x, th: (x - th[3]) ** 2, [0.0, 1.0], 0.1, 10, params=np.zeros((5, 2)))
+    res = jaxgd.sweep(lambda x, th: (x - th[1]) ** 2, [0.0], 0.5, 1, params=np.ones((3, 2)))
+    np.testing.assert_array_equal(res.final[:, 0, 0, 0], 1.0)
