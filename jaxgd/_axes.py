@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import keyword
 import math
 from collections.abc import Callable, Mapping
@@ -155,11 +156,38 @@ def _check_factory(where: str, factory: Any) -> None:
         raise TypeError(
             f"{where} must be callable; got {type(factory).__name__}. {_OPTIMIZER_HELP}"
         )
+    bound = _bound_learning_rate(factory)
+    if bound is not None:
+        raise TypeError(
+            f"{where} already sets the learning rate ({bound}), so the learning-rate axis "
+            f"would set another argument or be ignored. Leave it out of the partial: e.g. "
+            f"functools.partial(optax.sgd, momentum=0.9), and pass the rates as "
+            f"learning_rates. {_OPTIMIZER_HELP}"
+        )
     if takes_keyword(factory, "learning_rate") is False and takes_positional(factory) is False:
         raise TypeError(
             f"{where} cannot be called with a learning rate alone (as {where}(0.1)), which the "
             f"learning-rate axis needs. {_OPTIMIZER_HELP}"
         )
+
+
+def _bound_learning_rate(factory: Any) -> str | None:
+    """How a ``functools.partial`` binds its function's ``learning_rate``, or None.
+
+    ``partial(optax.sgd, 0.1)`` binds it by position, and the axis's rate would then become
+    the next argument (the momentum); ``partial(optax.adam, learning_rate=0.5)`` by keyword,
+    which the axis would override.
+    """
+    if not isinstance(factory, functools.partial):
+        return None
+    try:
+        sig = inspect.signature(factory.func)
+        args = sig.bind_partial(*factory.args, **factory.keywords).arguments
+    except (TypeError, ValueError):  # no signature, or arguments it would refuse anyway
+        return None
+    if "learning_rate" not in args:
+        return None
+    return f"learning_rate={args['learning_rate']!r:.40}"
 
 
 def _hyperparams(

@@ -399,6 +399,16 @@ def test_new_values_of_every_axis_compile_nothing(compiles):
             TypeError,
             r"cannot be called with a learning rate",
         ),
+        (  # the rate bound by position: the axis would have become the momentum
+            {"optimizer": partial(optax.sgd, 0.1)},
+            TypeError,
+            r"^optimizer already sets the learning rate \(learning_rate=0.1\)",
+        ),
+        (  # ... or by keyword, which the axis would override
+            {"optimizer": {"adam": partial(optax.adam, learning_rate=0.5)}},
+            TypeError,
+            r"^optimizer\['adam'\] already sets the learning rate",
+        ),
         ({"hyperparams": {"b1": [0.9]}}, ValueError, r"^hyperparams need an optimizer"),
         (
             {"optimizer": optax.sgd, "hyperparams": {"b1": [0.9]}},
