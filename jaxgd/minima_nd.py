@@ -201,8 +201,8 @@ def _unit_grid(n: int, d: int) -> np.ndarray:
 def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Array, ...]:
     """Damped Newton from ``x0`` that only ever goes downhill; the end and its diagnostics.
 
-    The Hessian's eigenvalues are replaced by their absolute values (floored at a relative
-    1e-8 of the largest): near a minimum this is Newton's step, at a saddle or maximum it turns
+    The Hessian's eigenvalues are replaced by their absolute values (floored at eps of the
+    largest): near a minimum this is Newton's step, at a saddle or maximum it turns
     the step downhill along the negative curvature instead of towards the stationary point.
     A backtracking search takes the longest of 1, 1/2, 1/4, ... of that step (capped at the
     box's diameter) that lowers f, and none when none does, so the run stops where f stops
@@ -214,7 +214,7 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
 
     def direction(x):
         lam, vec = jnp.linalg.eigh(hess(x))
-        floor = 1e-8 * jnp.max(jnp.abs(lam)) + jnp.finfo(x.dtype).tiny
+        floor = eps * jnp.max(jnp.abs(lam)) + jnp.finfo(x.dtype).tiny
         p = -vec @ ((vec.T @ grad(x)) / jnp.maximum(jnp.abs(lam), floor))
         p = jnp.where(jnp.all(jnp.isfinite(p)), p, 0.0)
         length = jnp.linalg.norm(p)
@@ -231,10 +231,19 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
         return x + jnp.where(close, 1.0, alpha) * p
 
     x = jax.lax.fori_loop(0, _MAX_ITER, body, x0)
-    lam, _ = jnp.linalg.eigh(hess(x))
+    lam, vec = jnp.linalg.eigh(hess(x))
     # The full Newton step from where the run stopped: the distance to the stationary point.
     newton = jnp.linalg.solve(hess(x), grad(x))
-    return x, f(x), jnp.linalg.norm(newton), lam[0], jnp.max(jnp.abs(lam))
+    # Where the smallest curvature is too small next to the largest for the eigenvalues to
+    # tell a minimum from a flat saddle (x^2 + 1e6 y^2 in float32), f itself is asked: along
+    # that direction, at the distance where the quadratic model rises by a measurable
+    # amount, f must rise on both sides.
+    fx = f(x)
+    rise = 1e3 * eps * jnp.maximum(1.0, jnp.abs(fx))
+    reach = jnp.sqrt(2.0 * rise / jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))
+    sides = jax.vmap(lambda a: f(x + a * reach * vec[:, 0]))(jnp.array([-1.0, 1.0], x.dtype))
+    curved = (lam[0] > 0) & jnp.all(jnp.isfinite(sides) & (sides - fx >= 0.25 * rise))
+    return x, fx, jnp.linalg.norm(newton), lam[0], jnp.max(jnp.abs(lam)), curved
 
 
 @partial(jax.jit, static_argnums=0)
@@ -263,15 +272,18 @@ def find_minima_nd(
 
     Newton runs from the centres of a ``grid^d`` lattice of cells over the box, all at once
     (``vmap``, one compiled call); see the step rule below. A run's end is a minimum when its
-    remaining Newton step is at most ``tol * max(1, |x|)`` and its Hessian is positive
-    definite (smallest eigenvalue above ``100 eps`` of the largest); the ends within ``10 tol``
-    of each other are one minimum, the most precise kept. Minima outside the box are dropped, unless
-    found from ``extra_starts``.
+    remaining Newton step is at most ``tol`` (or 100 ulps of ``|x|``, where the float cannot
+    place x closer) and its Hessian is positive definite: its smallest eigenvalue above
+    ``100 eps`` of the largest, or, for a steeper valley than that, f rising on both sides
+    along the flattest direction as the curvature says. The ends within 10 times that
+    distance of each other are one minimum, the most precise kept. Minima outside the box
+    are dropped, unless found from ``extra_starts``.
 
     Every start descends: at a saddle or maximum the step follows the negative curvature
     downhill, and a backtracking line search only accepts steps that lower ``f``. A run that
-    has not arrived after 100 iterations is dropped, as are degenerate minima (a singular
-    Hessian, as at the origin of ``x^4 + y^4``), which this test cannot tell from a saddle.
+    has not arrived after 100 iterations is dropped, as is a flat saddle where a run stopped
+    (the origin of ``x^2 + y^3``: f does not rise on both sides); a minimum with a singular
+    Hessian where f does rise (the origin of ``x^2 + y^4``) is kept.
 
     The compiled code is cached per ``f`` (by identity) and per number of starts: new bounds
     and a new ``tol`` compile nothing.
@@ -328,21 +340,21 @@ def find_minima_nd(
         if n:
             extra = np.concatenate([extra, np.repeat(extra[:1], _bucket(n) - n, axis=0)])
     unit = _unit_grid(grid, d).astype(dtype)
-    x, value, step, lam_min, lam_max = map(
+    x, value, step, lam_min, lam_max, curved = map(
         np.asarray, _newton_all(f, jax.device_put(unit), jax.device_put(extra), b.astype(dtype))
     )
-    scale = np.maximum(1.0, np.abs(x).max(axis=1))
     eps = float(np.finfo(dtype).eps)
     with np.errstate(invalid="ignore"):
+        # How far an end may be from its stationary point: tol, or the float's resolution at
+        # |x| where that is coarser (1000 in float32 is 6e-5 apart from its neighbours).
+        scale = np.maximum(tol, 100.0 * eps * np.abs(x).max(axis=1))
         ok = (
             np.all(np.isfinite(x), axis=1)
             & np.isfinite(value)
-            & (step <= tol * scale)
-            & (lam_min > 100.0 * eps * lam_max)
+            & (step <= scale)
+            & ((lam_min > 100.0 * eps * lam_max) | curved)
         )
-        inside = np.all(
-            (x >= b[:, 0] - tol * scale[:, None]) & (x <= b[:, 1] + tol * scale[:, None]), 1
-        )
+        inside = np.all((x >= b[:, 0] - scale[:, None]) & (x <= b[:, 1] + scale[:, None]), 1)
     ok &= inside | (np.arange(x.shape[0]) >= unit.shape[0])
     x, value, scale, step = x[ok], value[ok], scale[ok], step[ok]
     # Duplicates: the end closest to its stationary point (smallest remaining Newton step)
@@ -350,11 +362,11 @@ def find_minima_nd(
     keep: list[int] = []
     kept = np.empty((0, d), x.dtype)
     for i in np.argsort(step, kind="stable"):
-        if not np.any(np.max(np.abs(kept - x[i]), axis=1) <= 10.0 * tol * scale[i]):
+        if not np.any(np.max(np.abs(kept - x[i]), axis=1) <= 10.0 * scale[i]):
             keep.append(int(i))
             kept = x[keep]
     idx = np.asarray(keep, int)
-    return _assemble(x[idx].reshape(-1, d), value[idx], scale=10.0 * tol * scale[idx])
+    return _assemble(x[idx].reshape(-1, d), value[idx], scale=10.0 * scale[idx])
 
 
 def grid_starts(bounds: Any, num: int | Sequence[int]) -> np.ndarray:

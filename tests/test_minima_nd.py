@@ -123,6 +123,51 @@ def test_minima_outside_bounds():
     np.testing.assert_allclose(np.asarray(m.x), [[0.0, 1.0]], atol=1e-4)
 
 
+def _egg_box(centre):
+    def f(p):
+        q = p - centre  # 7 x 7 wells, 1 apart
+        return -jnp.cos(2 * jnp.pi * q[0]) - jnp.cos(2 * jnp.pi * q[1]) + 0.01 * (q**2).sum()
+
+    return f
+
+
+@pytest.mark.parametrize("centre", [0.0, 1000.0])
+def test_wells_one_apart_far_from_the_origin_stay_apart(centre):
+    # The merge distance once grew as sqrt(eps) |x|: 3.4 at 1000 in float32, one minimum for 49.
+    m = find_minima_nd(_egg_box(centre), [(centre - 3.5, centre + 3.5)] * 2)
+    assert len(m) == 49
+    want = centre + np.stack(np.meshgrid(np.arange(-3, 4), np.arange(-3, 4)), -1).reshape(-1, 2)
+    got = np.asarray(m.x, np.float64)
+    assert np.abs(got[:, None] - want[None]).max(-1).min(0).max() < 0.02
+
+
+@pytest.mark.parametrize("k", [1e5, 1e6, 1e9, 1e10])
+def test_a_steep_valley_has_its_minimum(k, x64_or_not):
+    if k > 1e8 and not x64_or_not:
+        pytest.skip("float32 cannot hold a curvature ratio of 1e9")
+    m = find_minima_nd(lambda p: (p[0] - 0.3) ** 2 + k * (p[1] - 0.7) ** 2, [(-2, 2), (-2, 2)])
+    assert len(m) == 1
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), [[0.3, 0.7]], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("f", "n"),
+    [
+        (lambda p: p[0] ** 2 + p[1] ** 3, 0),  # flat saddle: runs stop there, f falls for y < 0
+        (lambda p: p[0] ** 2 - p[1] ** 4, 0),
+        (lambda p: p[0] ** 3 - 3 * p[0] * p[1] ** 2, 0),  # monkey saddle
+        (lambda p: p[0] ** 2 + p[1] ** 4, 1),  # singular Hessian, a minimum all the same
+        (lambda p: p[0] ** 4 + p[1] ** 4, 1),
+    ],
+    ids=["x2+y3", "x2-y4", "monkey", "x2+y4", "x4+y4"],
+)
+def test_flat_saddles_are_not_minima_and_flat_minima_are(f, n):
+    m = find_minima_nd(f, [(-1, 1), (-1, 1)])
+    assert len(m) == n
+    if n:
+        np.testing.assert_allclose(np.asarray(m.x), [[0.0, 0.0]], atol=1e-3)
+
+
 def test_no_minimum():
     m = find_minima_nd(lambda x: x.sum(), [(-1, 1), (-1, 1)], grid=3)
     assert len(m) == 0 and m.x.shape == (0, 2)
