@@ -216,6 +216,65 @@ def _flat_edges(f: Callable, inside: np.ndarray, outside: np.ndarray) -> np.ndar
     return inside
 
 
+#: Rounds of midpoints for a bracket around exact zeros of f' (each halves its spacing).
+_ZERO_ROUNDS = 4
+
+
+def _split_at_zeros(
+    f: Callable,
+    grid: np.ndarray,
+    values: np.ndarray,
+    g: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Brackets ``[a, b]`` (with f and f' at ``a``) for the refinement, from grid brackets.
+
+    A bracket around grid points where f' is exactly 0 (not a flat stretch) may hold several
+    stationary points: for ``(x^2 - 1)^2`` on a grid through -1, 0 and 1, f' reads -, 0, 0,
+    0, +, and a bisection would land on the maximum at 0. Such a bracket is looked at again
+    with f' at the midpoints between its points, and split where the signs say, for a few
+    rounds while a part still holds an exact zero (x^2 on a grid through 0 takes one round).
+    """
+    inner = right - left > 1
+    done = [(grid[left[~inner]], grid[right[~inner]], values[left[~inner]], g[left[~inner]])]
+    todo = [
+        (grid[i : j + 1], values[i : j + 1], g[i : j + 1])
+        for i, j in zip(left[inner], right[inner], strict=True)
+    ]
+    for round_ in range(_ZERO_ROUNDS + 1):
+        if not todo:
+            break
+        if round_ == _ZERO_ROUNDS:  # still around zeros: bracketed as they are
+            done += [(xs[:1], xs[-1:], vs[:1], gs[:1]) for xs, vs, gs in todo]
+            break
+        mids = [((xs[:-1].astype(np.float64) + xs[1:]) / 2).astype(grid.dtype) for xs, _, _ in todo]
+        flat = np.concatenate(mids)
+        # Evaluated at the grid's own size where they fit: the kernel is compiled already.
+        size = grid.size if flat.size <= grid.size else _bucket(flat.size)
+        padded = np.concatenate([flat, np.repeat(flat[-1:], size - flat.size)])
+        m_values, m_g = (np.asarray(a)[: flat.size] for a in _grid_value_and_gradient(f, padded))
+        offset, again = 0, []
+        for (xs, vs, gs), m in zip(todo, mids, strict=True):
+            k, n = m.size, xs.size + m.size
+            # Interleaved: point, midpoint, point, ..., point.
+            nx, nv, ng = np.empty(n, xs.dtype), np.empty(n, vs.dtype), np.empty(n, gs.dtype)
+            nx[0::2], nx[1::2] = xs, m
+            nv[0::2], nv[1::2] = vs, m_values[offset : offset + k]
+            ng[0::2], ng[1::2] = gs, m_g[offset : offset + k]
+            offset += k
+            sub_l, sub_r, _, _ = _brackets(ng)
+            # One zero between a fall and a rise half a spacing away: that is the minimum.
+            wide = sub_r - sub_l > 2
+            done.append((nx[sub_l[~wide]], nx[sub_r[~wide]], nv[sub_l[~wide]], ng[sub_l[~wide]]))
+            again += [
+                (nx[i : j + 1], nv[i : j + 1], ng[i : j + 1])
+                for i, j in zip(sub_l[wide], sub_r[wide], strict=True)
+            ]
+        todo = again
+    return tuple(np.concatenate([d[k] for d in done]) for k in range(4))
+
+
 def _search(
     f: Callable, grids: list[np.ndarray], dtype: np.dtype, tol_f: float, *, packed: bool = False
 ) -> tuple[np.ndarray, ...]:
@@ -284,12 +343,13 @@ def _search(
     ends_i = np.asarray([i for i, _ in ends], int)
     ends_x, ends_v = grid[ends_i], values[ends_i]
 
-    n = left.size
+    a_x, b_x, a_v, a_g = _split_at_zeros(f, grid, values, g, left, right)
+    n = a_x.size
     if n:
-        # Padding brackets [0, 0] have zero width, so they stop at once.
+        # Padding brackets [a, a] have zero width, so they stop at once.
         pad = np.zeros(_bucket(n) - n, int)
-        left, right = np.concatenate([left, pad]), np.concatenate([right, pad])
-        x_in, value_in = _refine_all(f, grid[left], grid[right], values[left], g[left], tol_f)
+        a_x, b_x, a_v, a_g = (np.concatenate([v, v[pad]]) for v in (a_x, b_x, a_v, a_g))
+        x_in, value_in = _refine_all(f, a_x, b_x, a_v, a_g, tol_f)
         x_in, value_in = np.asarray(x_in)[:n], np.asarray(value_in)[:n]
     else:  # Nothing to refine: skip compiling the refinement for this f.
         x_in, value_in = grid[:0], values[:0]

@@ -148,6 +148,25 @@ def test_flat_minima_at_an_end_and_side_by_side(f, lo, hi, x, value, x64_or_not)
     assert int(m.global_index) == int(np.argmin(value))
 
 
+@pytest.mark.parametrize(
+    ("f", "lo", "hi", "num", "want"),
+    [
+        # f' = -, 0, 0, 0, + on the grid: minimum, maximum, minimum, all on grid points.
+        (lambda x: (x**2 - 1) ** 2, -2.0, 2.0, 5, [-1.0, 1.0]),
+        # ... and on midpoints of the grid, two rounds down.
+        (lambda x: (x**2 - 1) ** 2, -2.0, 2.0, 3, [-1.0, 1.0]),
+        # f' = -, 0, + with the 0 a maximum: the minima lie between the grid points.
+        (lambda x: (x**2 - 1.9e-4**2) ** 2, -1.0, 1.0, 10_001, [-1.9e-4, 1.9e-4]),
+        (lambda x: (x**2 - 0.9**2) ** 2, -1.0, 1.0, 3, [-0.9, 0.9]),
+    ],
+)
+def test_a_maximum_on_the_grid_is_never_a_minimum(f, lo, hi, num, want, x64_or_not):
+    m = find_minima(f, lo, hi, num=num)
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), want, rtol=1e-3)
+    curvature = jax.vmap(jax.grad(jax.grad(f)))(m.x)
+    assert (np.asarray(curvature) > 0).all()
+
+
 def test_isolated_minima_span_only_themselves():
     m = find_minima(fns.notebook, -6.0, 6.0)
     np.testing.assert_array_equal(m.lo, m.x)
