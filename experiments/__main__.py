@@ -16,8 +16,10 @@ line is its summary.
 from __future__ import annotations
 
 import ast
+import contextlib
 import gc
 import importlib
+import os
 import pkgutil
 import signal
 import sys
@@ -260,9 +262,13 @@ def _run() -> int:
 
 
 if __name__ == "__main__":
+    # As jaxgd.cli.run (not imported here: the listing imports no JAX).
     code = _run()
-    if code == 0:
-        # As jaxgd.cli.run: a run that ended well skips the interpreter's last garbage
-        # collections (~0.3 s with JAX loaded).
+    if code == 0:  # a run that ended well skips the last garbage collections (~0.3 s)
         gc.freeze()
+    elif code == 130:  # Ctrl-C: XLA may still be compiling; finalisers could crash in it
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(130)
     sys.exit(code)

@@ -35,6 +35,7 @@ makes its figures without pyplot (:func:`jaxgd.plotting.set_headless`), which it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import gc
@@ -824,10 +825,12 @@ def run(main: Callable[[], int | None]) -> NoReturn:
     object out of the collector's reach first; objects are still released as their last
     reference goes, ``atexit`` handlers run and the standard streams are flushed, as at any
     exit. Only objects in reference cycles are left to the OS, and every file a run writes
-    is closed before ``main`` returns. Any other status exits the usual way: a run stopped
-    by Ctrl-C may leave a computation running, and only the collections that free JAX's
-    client wait for it (without them, the exit can crash in the client's threads). An
-    exception from ``main`` exits as usual too (a traceback, status 1).
+    is closed before ``main`` returns. A run stopped by Ctrl-C (status 130) may leave XLA
+    compiling or computing in its own threads, and the interpreter's finalisation then
+    crashed in them (a segmentation fault in about half of the interrupts that landed
+    there): it ends with the streams flushed and ``os._exit(130)``, which runs no
+    finalisers; what it wrote was closed before ``main`` returned. Any other status exits
+    the usual way, and so does an exception from ``main`` (a traceback, status 1).
 
     Example:
         >>> import subprocess, sys
@@ -839,6 +842,11 @@ def run(main: Callable[[], int | None]) -> NoReturn:
     code = main()
     if code in (0, None):
         gc.freeze()
+    elif code == 130:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a closed or broken stream
+                stream.flush()
+        os._exit(130)
     sys.exit(code)
 
 
