@@ -126,11 +126,33 @@ def whole(flag: str, text: str, *, minimum: int = 0, maximum: int | None = None)
         100
     """
     value = number(flag, text)
-    if value != round(value) or value < minimum:
+    try:  # digits are read exactly: a float holds integers only up to 2**53
+        exact = int(text.strip())
+    except ValueError:
+        exact = None
+    if exact is None and value != round(value):
         raise UsageError(f"{flag}: expected a whole number >= {minimum}, got {_shown(text)}.")
-    if maximum is not None and value > maximum:
+    exact = int(value) if exact is None else exact
+    if exact < minimum:
+        raise UsageError(f"{flag}: expected a whole number >= {minimum}, got {_shown(text)}.")
+    if maximum is not None and exact > maximum:
         raise UsageError(f"{flag}: expected a whole number <= {maximum}, got {_shown(text)}.")
-    return int(value)
+    return exact
+
+
+def seed_key(seed: int) -> jax.Array:
+    """The ``jax.random`` key of ``--seed``: every one of its 64 bits counts, with or without
+    x64 (without it, ``jax.random.key`` keeps the low 32 bits, so ``2**32`` gave seed 0's run).
+
+    Example:
+        >>> import jax
+        >>> bool((jax.random.key_data(seed_key(2**32)) != jax.random.key_data(seed_key(0))).any())
+        True
+    """
+    if seed < 2**31:
+        return jax.random.key(seed)
+    with jax.enable_x64(True):  # the key x64 makes, whose data holds both halves
+        return jax.random.key(seed)
 
 
 @contextlib.contextmanager

@@ -426,7 +426,16 @@ class Context2D(Output):
     def __init__(self, args: Any, function: Any, figures: Any = ()) -> None:
         import numpy as np
 
-        from jaxgd._cli_flags import MAX_SEED, Grid, flag_errors, grid, in_dtype, number, whole
+        from jaxgd._cli_flags import (
+            MAX_SEED,
+            Grid,
+            flag_errors,
+            grid,
+            in_dtype,
+            number,
+            seed_key,
+            whole,
+        )
         from jaxgd._validate import as_float_axis
 
         self.args = args
@@ -435,7 +444,7 @@ class Context2D(Output):
         self.dtype = np.dtype(default_float())
         defaults = getattr(args, "_grid_defaults", {})
         self.seed = whole("--seed", args.seed, minimum=0, maximum=MAX_SEED)
-        self.key = jax.random.key(self.seed)
+        self.key = seed_key(self.seed)
         self.domain = domain_2d(args.domain, function)
         self.tol = number("--tol", args.tol)
         if self.tol <= 0:

@@ -68,6 +68,7 @@ from jaxgd._cli_flags import (
     number,
     parse_run,
     parser,
+    seed_key,
     whole,
 )
 from jaxgd._cli_function import NOTEBOOK_DOMAIN, load_derivative, load_function
@@ -452,7 +453,7 @@ class Context(Output):
     def key(self) -> jax.Array:
         """The ``jax.random`` key of ``--seed``; made on first use, as making it compiles."""
         if self._key is None:
-            self._key = jax.random.key(self.seed)
+            self._key = seed_key(self.seed)
         return self._key
 
     def stationary(self, x0: Any, moved: Any = None) -> str | None:

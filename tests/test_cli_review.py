@@ -219,3 +219,35 @@ def test_a_function2d_objects_start_is_used(tmp_path, capsys):
     code, out, err = run("surface", argv, tmp_path, capsys)
     assert code == 0, err
     assert "start (f's start attribute): (0.5, 0.2) -> " in out
+
+
+# -- --seed: every digit and every bit counts --------------------------------------------------
+def test_whole_reads_digits_exactly():
+    from jaxgd._cli_flags import MAX_SEED, UsageError, whole
+
+    assert whole("--seed", str(MAX_SEED), maximum=MAX_SEED) == MAX_SEED
+    assert whole("--seed", "9007199254740993") == 2**53 + 1  # a float would say 2**53
+    assert whole("--repeats", "1e2") == 100
+    with pytest.raises(UsageError, match=r"<= 9223372036854775807"):
+        whole("--seed", str(MAX_SEED + 1), maximum=MAX_SEED)
+
+
+@pytest.mark.parametrize("pair", [(0, 2**32), (1, 2**32 + 1), (2**53, 2**53 + 1)])
+def test_seeds_that_share_low_bits_give_different_keys(pair):
+    import jax
+
+    from jaxgd._cli_flags import seed_key
+
+    a, b = (np.asarray(jax.random.key_data(seed_key(s))) for s in pair)
+    assert (a != b).any()
+    with jax.enable_x64(True):  # the same key x64 gives for that seed
+        np.testing.assert_array_equal(b, jax.random.key_data(jax.random.key(pair[1])))
+
+
+def test_a_seed_past_32_bits_starts_elsewhere(tmp_path, capsys):
+    starts = []
+    for seed in ("0", str(2**32)):
+        code, out, _ = run("single_run", ["--seed", seed], tmp_path / seed, capsys)
+        assert code == 0
+        starts.append(re.search(r"descent from x0 = (\S+)", out).group(1))
+    assert starts[0] != starts[1]
