@@ -28,7 +28,14 @@ import numpy as np
 import experiments
 import jaxgd
 from jaxgd import analysis, cli, functions, plotting
-from jaxgd._cli_function import _domain_of, _first_line, _import_attr
+from jaxgd._cli_function import (
+    _MISSING,
+    _doc_line,
+    _domain_of,
+    _first_line,
+    _import_attr,
+    user_attr,
+)
 from jaxgd._validate import default_float
 
 FIGURES = ("function_family",)
@@ -97,9 +104,9 @@ def load_family(spec: str) -> tuple[str, Callable[..., Any], tuple[float, float]
             f"--function {spec!r}: {type(f).__name__} is not callable; point it at a function "
             "f(x, theta) -> scalar written with jax.numpy."
         )
-    domain = _domain_of(spec, f.domain) if hasattr(f, "domain") else cli.NOTEBOOK_DOMAIN
-    doc = (getattr(f, "__doc__", None) or "").strip().splitlines()
-    return spec, f, domain, doc[0] if doc else "your own f(x, theta)"
+    domain = user_attr(f, "domain", f"--function {spec!r}")
+    domain = cli.NOTEBOOK_DOMAIN if domain is _MISSING else _domain_of(spec, domain)
+    return spec, f, domain, _doc_line(f) or "your own f(x, theta)"
 
 
 def check_family(spec: str, f: Callable[..., Any], theta: float, dtype: Any) -> None:

@@ -90,7 +90,7 @@ def _import_attr(spec: str, flag: str = "--function", name: str = "f") -> Any:
         ) from None
     obj: Any = module
     for part in attr.split("."):
-        if not hasattr(obj, part):
+        if user_attr(obj, part, f"{flag} {spec!r}") is _MISSING:
             public = sorted(
                 n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
             )
@@ -103,13 +103,49 @@ def _import_attr(spec: str, flag: str = "--function", name: str = "f") -> Any:
     return obj
 
 
+#: What :func:`user_attr` returns for an attribute the object does not have.
+_MISSING = object()
+
+
+def user_attr(obj: Any, name: str, what: str) -> Any:
+    """``obj.name``, or :data:`_MISSING`; a user's property or ``__getattr__`` that raises
+    anything but AttributeError is one :class:`UsageError` naming ``what`` (the flag and its
+    value), not a traceback."""
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        return _MISSING
+    except Exception as err:
+        raise UsageError(
+            f"{what}: reading its {name} attribute failed: {_first_line(err)}"
+        ) from None
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut to 80 characters, or its type where even repr fails."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _doc_line(obj: Any) -> str:
+    """The first line of a user's callable's docstring, or "" (however odd the object)."""
+    try:
+        lines = str(obj.__doc__ or "").strip().splitlines()
+    except Exception:
+        return ""
+    return lines[0] if lines else ""
+
+
 def _domain_of(spec: str, value: Any) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
+    except Exception:  # a user's object: anything may go wrong reading it
         raise UsageError(
             f"--function {spec!r}: its domain attribute must be two numbers (lo, hi); "
-            f"got {value!r}."
+            f"got {_shown(value)}."
         ) from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise UsageError(
@@ -163,10 +199,13 @@ def load_function(spec: str) -> functions.Function1D:
         if isinstance(obj, functions.Function1D):
             fn = obj
         elif callable(obj):
-            domain = _domain_of(spec, obj.domain) if hasattr(obj, "domain") else NOTEBOOK_DOMAIN
-            start = _start_of(spec, obj.start, domain) if hasattr(obj, "start") else None
-            doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
-            fn = functions.Function1D(spec, obj, domain, doc[0] if doc else "your own f", start)
+            what = f"--function {spec!r}"
+            domain = user_attr(obj, "domain", what)
+            domain = NOTEBOOK_DOMAIN if domain is _MISSING else _domain_of(spec, domain)
+            start = user_attr(obj, "start", what)
+            start = None if start is _MISSING else _start_of(spec, start, domain)
+            doc = _doc_line(obj)
+            fn = functions.Function1D(spec, obj, domain, doc or "your own f", start)
         else:
             raise UsageError(
                 f"--function {spec!r}: {type(obj).__name__} is not callable; point it at a "
@@ -187,9 +226,9 @@ def load_function(spec: str) -> functions.Function1D:
 def _start_of(spec: str, value: Any, domain: tuple[float, float]) -> float:
     try:
         start = float(value)
-    except (TypeError, ValueError):
+    except Exception:  # a user's object: anything may go wrong reading it
         raise UsageError(
-            f"--function {spec!r}: its start attribute must be a number; got {value!r}."
+            f"--function {spec!r}: its start attribute must be a number; got {_shown(value)}."
         ) from None
     if not domain[0] <= start <= domain[1]:
         raise UsageError(
@@ -238,17 +277,19 @@ def _domain_2d_of(flag: str, value: Any) -> tuple[tuple[float, float], tuple[flo
     except TypeError:
         try:
             flat = [float(v) for v in value]
-        except (TypeError, ValueError):
+        except Exception:  # a user's object: anything may go wrong reading it
             flat = []
-    except ValueError:
+    except Exception:
         flat = []
     if len(flat) != 4:
-        raise UsageError(f"{flag}: a 2-D domain is ((x_lo, x_hi), (y_lo, y_hi)); got {value!r}.")
+        raise UsageError(
+            f"{flag}: a 2-D domain is ((x_lo, x_hi), (y_lo, y_hi)); got {_shown(value)}."
+        )
     x0, x1, y0, y1 = flat
     if not (all(math.isfinite(v) for v in flat) and x0 < x1 and y0 < y1):
         raise UsageError(
             f"{flag}: the domain must be finite with lo < hi on both axes; got "
-            f"x [{x0:g}, {x1:g}], y [{y0:g}, {y1:g}]."
+            f"x [{x0!r}, {x1!r}], y [{y0!r}, {y1!r}]."
         )
     return (x0, x1), (y0, y1)
 
@@ -297,38 +338,39 @@ def load_function_2d(spec: str) -> Any:
         if isinstance(obj, functions2d.Function2D):
             fn = obj
         elif callable(obj):
+            domain = user_attr(obj, "domain", name)
             domain = (
-                _domain_2d_of(f"{name}: its domain attribute", obj.domain)
-                if hasattr(obj, "domain")
-                else DEFAULT_DOMAIN_2D
+                DEFAULT_DOMAIN_2D
+                if domain is _MISSING
+                else _domain_2d_of(f"{name}: its domain attribute", domain)
             )
             start = None
-            if hasattr(obj, "start"):
+            given = user_attr(obj, "start", name)
+            if given is not _MISSING:
                 try:
-                    sx, sy = (float(v) for v in obj.start)
-                except (TypeError, ValueError):
+                    sx, sy = (float(v) for v in given)
+                except Exception:
                     raise UsageError(
-                        f"{name}: its start attribute must be a point (x, y); got {obj.start!r}."
+                        f"{name}: its start attribute must be a point (x, y); got {_shown(given)}."
                     ) from None
                 if not (math.isfinite(sx) and math.isfinite(sy)):
                     raise UsageError(
                         f"{name}: its start attribute must be a finite point (x, y); got "
-                        f"{obj.start!r}."
+                        f"{_shown(given)}."
                     )
                 start = (sx, sy)
             minima: tuple[tuple[float, float], ...] = ()
-            if hasattr(obj, "minima"):
+            given = user_attr(obj, "minima", name)
+            if given is not _MISSING:
                 try:
-                    minima = tuple((float(a), float(b)) for a, b in obj.minima)
-                except (TypeError, ValueError):
+                    minima = tuple((float(a), float(b)) for a, b in given)
+                except Exception:
                     raise UsageError(
                         f"{name}: its minima attribute must be a list of points (x, y); got "
-                        f"{obj.minima!r}."
+                        f"{_shown(given)}."
                     ) from None
-            doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
-            fn = functions2d.Function2D(
-                spec, obj, domain, doc[0] if doc else "your own f", minima, start
-            )
+            doc = _doc_line(obj)
+            fn = functions2d.Function2D(spec, obj, domain, doc or "your own f", minima, start)
         else:
             raise UsageError(
                 f"{name}: {type(obj).__name__} is not callable; point it at a function "

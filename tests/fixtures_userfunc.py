@@ -207,3 +207,28 @@ def four_wells_listed_one(p):
 
 four_wells_listed_one.minima = [(2.0, 0.0)]
 four_wells_listed_one.domain = ((-3.0, 3.0), (-2.0, 2.0))
+
+
+class _DomainRaises:
+    """x^2 whose domain attribute raises something other than AttributeError."""
+
+    def __call__(self, x):
+        return x**2
+
+    @property
+    def domain(self):
+        raise RuntimeError("domain property explodes")
+
+
+class _GetattrRaises:
+    """x^2 whose every unknown attribute raises RuntimeError."""
+
+    def __call__(self, x):
+        return x**2
+
+    def __getattr__(self, name):
+        raise RuntimeError(f"no {name} here")
+
+
+domain_raises = _DomainRaises()
+getattr_raises = _GetattrRaises()

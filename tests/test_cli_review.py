@@ -251,3 +251,17 @@ def test_a_seed_past_32_bits_starts_elsewhere(tmp_path, capsys):
         assert code == 0
         starts.append(re.search(r"descent from x0 = (\S+)", out).group(1))
     assert starts[0] != starts[1]
+
+
+@pytest.mark.parametrize("name", ["learning_rate", "surface", "function_family"])
+@pytest.mark.parametrize(
+    ("attr", "said"),
+    [("domain_raises", "domain property explodes"), ("getattr_raises", "no domain here")],
+)
+def test_a_users_attribute_that_raises_is_one_error_line(name, attr, said, tmp_path, capsys):
+    code, _, err = run(name, ["--function", f"{USER}:{attr}"], tmp_path, capsys)
+    assert code == 2
+    assert err == (
+        f"error: --function '{USER}:{attr}': reading its domain attribute failed: "
+        f"RuntimeError: {said}\n"
+    )
