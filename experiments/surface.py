@@ -25,6 +25,10 @@ from jaxgd._cli_function import setup_2d, use_2d_function_flags
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
 
 FIGURES = ("surface_paths", "surface_ends")
+#: Most paths per axis (--paths N draws N x N of them; 100 x 100 is already a grey blur).
+MAX_PATHS = 100
+#: Most points the paths may hold together, each a step of one path (about 200 MB of them).
+MAX_PATH_POINTS = 10**7
 
 
 def parser() -> argparse.ArgumentParser:
@@ -82,10 +86,19 @@ def _start(ctx) -> tuple[np.ndarray, str]:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = setup_2d(parser(), argv, figures=FIGURES)
-    n_paths = whole("--paths", ctx.args.paths, minimum=1)
+    n_paths = whole("--paths", ctx.args.paths, minimum=1, maximum=MAX_PATHS)
     x0, where = _start(ctx)
     kind = "random start" if where.startswith("a seeded") else "start"
     rate, epochs = ctx.learning_rate, ctx.epochs
+    # Each path keeps every step: refuse before anything is allocated what would not fit.
+    points = (n_paths**2 + 1) * (epochs + 1)
+    if points > MAX_PATH_POINTS:
+        most = MAX_PATH_POINTS // (n_paths**2 + 1) - 1
+        raise cli.UsageError(
+            f"--epochs: the figure's {n_paths**2 + 1} paths keep every step, {points:.3g} "
+            f"points in all, above the limit of {MAX_PATH_POINTS:.0e}; use --epochs {most} "
+            "or less" + (", or fewer --paths." if n_paths > 1 else ".")
+        )
     # Cell centres of an N x N partition, so no drawn path starts on the frame and leaves it.
     box = np.asarray(ctx.domain, np.float64)
     half = (box[:, 1] - box[:, 0]) / (2 * n_paths)

@@ -478,7 +478,7 @@ class Context2D(Output):
             seed_key,
             whole,
         )
-        from jaxgd._validate import as_float_axis
+        from jaxgd._validate import MAX_EPOCHS, as_float_axis
 
         self.args = args
         self.function = function
@@ -512,7 +512,11 @@ class Context2D(Output):
             self.learning_rate = value
         if "epochs" in defaults:
             given = args.epochs
-            self.epochs = int(defaults["epochs"]) if given is None else whole("--epochs", given)
+            self.epochs = (
+                int(defaults["epochs"])
+                if given is None
+                else whole("--epochs", given, maximum=MAX_EPOCHS)
+            )
         if (
             self.grid is not None
             and self.grid**2 * max(1, len(getattr(self, "learning_rates", [0]))) > 4e7

@@ -265,3 +265,19 @@ def test_a_users_attribute_that_raises_is_one_error_line(name, attr, said, tmp_p
         f"error: --function '{USER}:{attr}': reading its domain attribute failed: "
         f"RuntimeError: {said}\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["--epochs", "1e9"],
+            r"^error: --epochs: the figure's 26 paths keep every step, 2\.6e\+10",
+        ),
+        (["--epochs", "1e10"], r"^error: --epochs: expected a whole number <= 1000000000"),
+        (["--paths", "1e5"], r"^error: --paths: expected a whole number <= 100, got '1e5'"),
+    ],
+)
+def test_surface_refuses_paths_too_long_before_allocating_them(argv, said, tmp_path, capsys):
+    code, _, err = run("surface", argv, tmp_path, capsys)
+    assert code == 2 and re.match(said, err), err
