@@ -45,6 +45,8 @@ DEFAULT_FUNCTION = "notebook"
 FORMATS = ("png", "svg", "pdf")
 #: Largest ``--seed``: jax.random.key takes a signed 64-bit integer.
 MAX_SEED = 2**63 - 1
+#: Largest ``--vmin``/``--vmax`` in size: matplotlib's tick locators overflow near 1.8e308.
+MAX_COLOR_LIMIT = 1e300
 
 
 class UsageError(Exception):

@@ -57,6 +57,7 @@ from jaxgd._cli_flags import (
     _SINGLE,
     DEFAULT_FUNCTION,
     FORMATS,
+    MAX_COLOR_LIMIT,
     MAX_SEED,
     Grid,
     UsageError,
@@ -268,8 +269,16 @@ class Context(Output):
                 f"that close; use --tol {10 ** math.ceil(math.log10(resolution)):g} or more"
                 + (", or --x64." if self.dtype.itemsize < 8 else ".")
             )
-        self.vmin = number("--vmin", args.vmin) if getattr(args, "vmin", None) else None
-        self.vmax = number("--vmax", args.vmax) if getattr(args, "vmax", None) else None
+        given = {flag: getattr(args, flag[2:], None) for flag in ("--vmin", "--vmax")}
+        self.vmin, self.vmax = (
+            None if text is None else number(flag, text) for flag, text in given.items()
+        )
+        for flag, value in (("--vmin", self.vmin), ("--vmax", self.vmax)):
+            if value is not None and abs(value) > MAX_COLOR_LIMIT:
+                raise UsageError(
+                    f"{flag}: a colour limit must be at most {MAX_COLOR_LIMIT:g} in size (the "
+                    f"colour bar's ticks overflow near the float's maximum); got {value:g}."
+                )
         if self.vmin is not None and self.vmax is not None and not self.vmin < self.vmax:
             raise UsageError(f"--vmin must be below --vmax; got {self.vmin:g} and {self.vmax:g}.")
         self._values: dict[str, Any] = {}

@@ -281,3 +281,16 @@ def test_a_users_attribute_that_raises_is_one_error_line(name, attr, said, tmp_p
 def test_surface_refuses_paths_too_long_before_allocating_them(argv, said, tmp_path, capsys):
     code, _, err = run("surface", argv, tmp_path, capsys)
     assert code == 2 and re.match(said, err), err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--vmin", "1e308"], r"^error: --vmin: a colour limit must be at most 1e\+300 in size"),
+        (["--vmax", "-1e301"], r"^error: --vmax: a colour limit must be at most 1e\+300 in size"),
+        (["--vmin", ""], r"^error: --vmin: expected a number, got ''"),
+    ],
+)
+def test_colour_limits_that_cannot_be_drawn_are_refused(argv, said, tmp_path, capsys):
+    code, _, err = run("lr_epochs", argv, tmp_path, capsys)
+    assert code == 2 and re.match(said, err), err
