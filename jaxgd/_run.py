@@ -183,6 +183,8 @@ def advance(
     t1: jax.Array,
     xs: jax.Array,
     vs: jax.Array,
+    *,
+    whole: bool = False,
 ) -> tuple[jax.Array, Any, jax.Array, jax.Array]:
     """Advance lanes ``x`` (state ``s`` at step ``t0``) over steps ``[t0, t1)`` of ``counts``.
 
@@ -191,6 +193,11 @@ def advance(
     receives the position after it, the snapshot at count ``b_j``, and ``vs[j]`` f there,
     both written by the call whose window reaches ``b_j``. ``c`` holds each lane's constants
     (rate, hyperparameters, theta); ``rule`` says how a lane steps (see :mod:`jaxgd._rule`).
+
+    ``whole`` (static): the window is every step, ``t0 = c_prev`` and ``t1 > counts[-1]``, so
+    every segment runs whole and is written; the program then skips the window's clamps and
+    tests (a few microseconds a segment, a measurable share of a small sweep). The steps and
+    the writes are the same either way: a whole run equals any split into windows bit for bit.
     """
     grad = batched(rule.grad)
     value = batched(rule.value)
@@ -204,13 +211,18 @@ def advance(
 
     def segment(j, carry):
         x, s, xs, vs = carry
+        if whole:
+            x, s = jax.lax.fori_loop(a[j], b[j], step, (x, s))
+            # One dtype for every path: f may compute in another precision.
+            return x, s, xs.at[j].set(x), vs.at[j].set(value(x, c).astype(x.dtype))
         x, s = jax.lax.fori_loop(jnp.maximum(a[j], t0), jnp.minimum(b[j], t1), step, (x, s))
         done = b[j] <= t1
         xs = xs.at[j].set(jnp.where(done, x, xs[j]))
-        # One dtype for every path: f may compute in another precision.
         vs = vs.at[j].set(jnp.where(done, value(x, c).astype(x.dtype), vs[j]))
         return x, s, xs, vs
 
+    if whole:
+        return jax.lax.fori_loop(0, counts.shape[0], segment, (x, s, xs, vs))
     # Only the segments this window touches: those not over before t0 nor starting at t1.
     first = jnp.sum(b < t0).astype(counts.dtype)
     stop = jnp.sum(a < t1).astype(counts.dtype)
@@ -247,17 +259,17 @@ def flat(xs: Any) -> Any:
     return xs.reshape(xs.shape[0], xs.shape[1] * xs.shape[2], *xs.shape[3:])
 
 
-def sweep_cells(rule: Rule, ax: LaneAxes, epochs: jax.Array) -> tuple[jax.Array, ...]:
-    """One rule's whole sweep as one traced computation: :func:`finish`'s arrays, snapshots in
-    the sorted order of ``epochs`` (``argsort(epochs, stable=True)``), lanes in the C order of
-    :func:`lane_arrays`, padding lanes included."""
+def sweep_cells(rule: Rule, ax: LaneAxes, counts: jax.Array) -> tuple[jax.Array, ...]:
+    """One rule's whole sweep as one traced computation: :func:`finish`'s arrays, a snapshot
+    at each of ``counts``, which the caller has sorted (with NumPy, for concrete counts: the
+    host's argsort also gives the order back), lanes in the C order of :func:`lane_arrays`,
+    padding lanes included."""
     x, c = lane_arrays(ax)
-    counts = jnp.sort(epochs, stable=True)
     zero = jnp.zeros((), counts.dtype)
     xs = jnp.zeros((counts.shape[0], *x.shape), x.dtype)
     vs = jnp.zeros((counts.shape[0], *x.shape[:2]), x.dtype)
     s = init(rule, x, c)
-    _, _, xs, vs = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs)
+    _, _, xs, vs = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs, whole=True)
     return flat(xs), flat(vs), finish(xs, vs)
 
 

@@ -557,6 +557,12 @@ def as_epochs(name: str, value: Any) -> Any:
     if arr.size == 0:
         raise ValueError(f"{name} is empty; pass at least one epoch count.")
     kind = arr.dtype.kind
+    if kind in "fiu":
+        # Good counts of NumPy's dtypes pass on three reductions (NaN fails the comparisons);
+        # anything else takes the checks below, which say what is wrong.
+        lo, hi = arr.min(), arr.max()
+        if lo >= 0 and hi <= MAX_EPOCHS and (kind != "f" or not (arr % 1).any()):
+            return arr.astype(int_dtype)
     if kind in "iu" or (kind != "f" and not jnp.issubdtype(arr.dtype, jnp.floating)):
         # Narrow ints (int8, ml_dtypes' int4) cannot even hold the bound they are checked against.
         arr = arr.astype(np.uint64 if arr.dtype == np.uint64 else np.int64)

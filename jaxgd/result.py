@@ -135,6 +135,18 @@ class SweepResult:
         # shapes or None (any jax.tree.map), and are checked where their numbers are used
         # (selection, save).
         dims = self.dims
+        if (
+            type(dims) is tuple
+            and dims == DIMS
+            and type(self.coords) is dict
+            and not self.coords
+            and type(self.optimizers) is tuple
+            and not self.optimizers
+            and type(self.function) is str
+            and type(self.schedule) is str
+            and self.math in MATHS
+        ):
+            return  # plain descent's result, as every sweep without extra axes makes it
         if isinstance(dims, str) or not isinstance(dims, Sequence):
             raise TypeError(
                 f"dims must be a tuple of axis names such as {list(DIMS)}; got {dims!r}."

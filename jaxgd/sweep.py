@@ -33,13 +33,14 @@ __all__ = ["sweep"]
 
 
 @partial(jax.jit, static_argnums=0)
-def _sweep_arrays(rules: tuple[_rule.Rule, ...], ax: dict, epochs: jax.Array):
+def _sweep_arrays(rules: tuple[_rule.Rule, ...], ax: dict, counts: jax.Array):
     """The whole sweep as one compiled call: every rule (optimiser) in turn, stacked.
 
-    Returns :func:`jaxgd._run.finish`'s arrays with a leading axis O: snapshot-major, epochs
-    sorted, padding lanes included; :func:`_result` makes the caller's layout from them.
+    ``counts``: the epoch counts, sorted. Returns :func:`jaxgd._run.finish`'s arrays with a
+    leading axis O: snapshot-major in the order of ``counts``, padding lanes included;
+    :func:`_cells` and :func:`_result` make the caller's layout from them.
     """
-    outs = [_run.sweep_cells(rule, ax, epochs) for rule in rules]
+    outs = [_run.sweep_cells(rule, ax, counts) for rule in rules]
     return tuple(jnp.stack(parts) for parts in zip(*outs, strict=True))
 
 
@@ -283,7 +284,8 @@ def sweep(
     )
     point = check_point_function(f, shape_of(starts), dtype, _axes.theta_spec(axes), "starts")
     starts = _as_starts(starts, point, dtype)
-    axes = dataclasses.replace(axes, point=point)  # the rules do not depend on it
+    if point != axes.point:
+        axes = dataclasses.replace(axes, point=point)  # the rules do not depend on it
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)
     _axes.check_rules(axes, dtype)
@@ -300,7 +302,8 @@ def sweep(
                 )
         ax = axes.lane_axes(jnp.asarray(starts), jnp.asarray(learning_rates))
         epochs = jnp.asarray(epochs)
-        out = _cells(_sweep_arrays(axes.rules, ax, epochs), ax, epochs, jnp)
+        order = jnp.argsort(epochs, stable=True)
+        out = _cells(_sweep_arrays(axes.rules, ax, epochs[order]), ax, order, jnp)
         coords = (jnp.asarray(starts), jnp.asarray(learning_rates), epochs)
         return _result(out, axes, *coords, name, fast_default, xp=jnp)
 
@@ -369,7 +372,8 @@ def sweep(
             # _one_call, not a copy.
             engine = _run.Engine(axes.rules[0], devs)
             ((*_, out),) = _run.calls(engine, ax, epochs, plan, bar=bar)
-            out = _cells(tuple(a[None] for a in out), ax, epochs, np)
+            order = np.argsort(epochs, kind="stable")
+            out = _cells(tuple(a[None] for a in out), ax, order, np)
             return _result(out, axes, starts, learning_rates, epochs, name, fast, xp=np)
         outs = (  # snapshot-major, as the calls make them: _result transposes with a view
             np.empty((n_rules, n_epochs, n_lanes, *point), dtype),
@@ -391,20 +395,22 @@ def _shape(axes: _axes.Axes, n_starts: int, n_rates: int, n_epochs: int) -> tupl
     return (*lead, *axes.lane_sizes, n_starts, n_rates, n_epochs, *axes.point)
 
 
-def _cells(out: tuple[Any, ...], ax: dict, epochs: Any, xp: Any) -> tuple[Any, ...]:
+def _cells(out: tuple[Any, ...], ax: dict, order: Any, xp: Any) -> tuple[Any, ...]:
     """:func:`_sweep_arrays`'s arrays as (O, E, N, ...): the positions at the E counts and the
     values and flags there, padding lanes and padding counts dropped, epochs back in the
-    caller's order."""
+    caller's order. ``order``: the stable argsort of the caller's epochs, which sorted them
+    for the call."""
     xs, vs, bad = out
-    n_lanes, n_epochs = _run.lane_count(ax), epochs.shape[0]
-    order = xp.argsort(epochs, stable=True)
-    back = None if xp is np and (order == np.arange(order.shape[0])).all() else xp.argsort(order)
+    n_lanes, n_epochs = _run.lane_count(ax), order.shape[0]
+    # Counts given in order (the common case) need no gather: the result is a view.
+    in_order = xp is np and bool((order[1:] > order[:-1]).all())
+    back = None if in_order else xp.argsort(order)
 
     def cut(a: Any) -> Any:
-        a = a[:, :, :n_lanes]
+        a = a[:, :n_epochs, :n_lanes]
         return a if back is None else xp.take(a, back, axis=1)
 
-    return cut(xs[:, :n_epochs]), cut(vs[:, :n_epochs]), cut(bad[:, :n_epochs])
+    return cut(xs), cut(vs), cut(bad)
 
 
 def _result(
@@ -461,8 +467,9 @@ def _one_call(
     device: jax.Device | None,
 ) -> SweepResult:
     """The sweep as one compiled call, returned as host arrays (views of its outputs)."""
-    rules = tuple(dataclasses.replace(r, fast=fast) for r in axes.rules)
-    args = (ax, epochs)
+    rules = tuple(r if r.fast == fast else dataclasses.replace(r, fast=fast) for r in axes.rules)
+    order = np.argsort(epochs, kind="stable")
+    args = (ax, epochs[order])
     if device is not None:
         args = jax.device_put(args, device)
     out = _sweep_arrays(rules, *args)
@@ -473,5 +480,5 @@ def _one_call(
         # Waited on together first: np.asarray of an array still being computed takes a
         # slower path, each time (about 30 us an array, a third of a small sweep's call).
         jax.block_until_ready(out)
-    out = _cells(tuple(np.asarray(a) for a in out), ax, epochs, np)
+    out = _cells(tuple(np.asarray(a) for a in out), ax, order, np)
     return _result(out, axes, ax["x"], ax["lr"], epochs, name, fast, xp=np)

@@ -167,8 +167,10 @@ def test_memory_estimate_bounds_what_xla_allocates(shape, x64_on):
     estimate = _chunking.call_bytes(n_starts * n_rates, n_epochs, dtype.itemsize)
     assert one_call + previous_chunk <= estimate
     # And not far above: at most a row of padding lanes more (a one-call result drops them).
+    # The whole-run program needs a little less than a windowed call (no window's tests),
+    # which the estimate covers too: 2x, not 1.5x, where a count's snapshot is all it holds.
     padding = _chunking.call_bytes(64, n_epochs, dtype.itemsize)
-    assert estimate <= 1.5 * (one_call + previous_chunk) + padding
+    assert estimate <= 2 * (one_call + previous_chunk) + padding
 
 
 def test_default_budget():
