@@ -187,12 +187,17 @@ def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
     return dtype, positive_float("tol", tol, example="1e-6")
 
 
-def _is_flat(values: np.ndarray, i: int, j: int, eps: float) -> bool:
-    """Whether f takes one value on grid points ``i..j`` (inclusive, at least two of them)."""
+def _is_flat(values: np.ndarray, i: int, j: int, eps: float, scale: float = 1.0) -> bool:
+    """Whether f takes one value on grid points ``i..j`` (inclusive, at least two of them),
+    where f' is exactly 0: to rounding at the size of f's values on the grid (``scale``, the
+    largest of them), since the terms of f that cancel there are of that size, not of the
+    stretch's own value (|x - 0.6| + 2|x + 1.15| - 3|x + 1.9| + 2|x + 1.65| varies by 1.4e-6
+    in float32 on the stretch where it is 0.5)."""
     if j <= i:
         return False
     v = values[i : j + 1].astype(np.float64)
-    return bool(np.isfinite(v).all() and np.ptp(v) <= 4.0 * eps * max(1.0, np.abs(v).max()))
+    size = max(1.0, scale, np.abs(v).max())
+    return bool(np.isfinite(v).all() and np.ptp(v) <= 16.0 * eps * size)
 
 
 def _flat_edges(f: Callable, inside: np.ndarray, outside: np.ndarray) -> np.ndarray:
@@ -299,6 +304,8 @@ def _search(
     # Host-side NumPy for the bookkeeping: only the two jitted kernels ever compile.
     values, g = map(np.asarray, _grid_value_and_gradient(f, grid))
     eps = float(np.finfo(dtype).eps)
+    finite = np.abs(values[np.isfinite(values)])
+    scale = float(finite.max()) if finite.size else 1.0
 
     lefts, rights, ends = [], [], []
     # Flat stretches: grid indices (first, last) where f' = 0, and the neighbours outside
@@ -310,7 +317,7 @@ def _search(
         left, right, lo_min, hi_min = _brackets(gs)
         flat = np.array(
             [
-                _is_flat(values, a + offset + 1, b + offset - 1, eps)
+                _is_flat(values, a + offset + 1, b + offset - 1, eps, scale)
                 for a, b in zip(left, right, strict=True)
             ],
             bool,
@@ -330,7 +337,7 @@ def _search(
                 else:
                     first, prv = offset + nonzero[-1] + 1, offset + nonzero[-1]
                     stretch = (first, i, prv, i)
-                if _is_flat(values, stretch[0], stretch[1], eps):
+                if _is_flat(values, stretch[0], stretch[1], eps, scale):
                     flats.append(stretch)
                     continue
                 # f' = 0 at the end itself: a stationary minimum that happens to lie there

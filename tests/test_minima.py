@@ -167,6 +167,21 @@ def test_a_maximum_on_the_grid_is_never_a_minimum(f, lo, hi, num, want, x64_or_n
     assert (np.asarray(curvature) > 0).all()
 
 
+def test_a_flat_minimum_whose_terms_cancel_is_still_one_flat_minimum(x64_or_not):
+    # f' is exactly 0 on [-1.15, 0.6], where terms of size ~6 cancel to 0.5: f's values there
+    # differ by rounding (1.4e-6 in float32), above 4 eps of the stretch's own value.
+    def f(x):
+        return (
+            jnp.abs(x - 0.6) + 2 * jnp.abs(x + 1.15) - 3 * jnp.abs(x + 1.9) + 2 * jnp.abs(x + 1.65)
+        )
+
+    m = find_minima(f, -2.5, 2.5)
+    assert len(m) == 1
+    np.testing.assert_allclose([float(m.lo[0]), float(m.hi[0])], [-1.15, 0.6], rtol=1e-6)
+    res = jaxgd.sweep(f, [-1.0, 0.0, 0.5], 0.1, 100)
+    assert jaxgd.analysis.basins(res, m).index.ravel().tolist() == [0, 0, 0]
+
+
 def test_isolated_minima_span_only_themselves():
     m = find_minima(fns.notebook, -6.0, 6.0)
     np.testing.assert_array_equal(m.lo, m.x)
