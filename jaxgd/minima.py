@@ -505,10 +505,11 @@ def _windows(
         a, b = (c - 1) * pad, (c + 2) * pad
         a, b = (a, min(b, lo)) if c * pad < lo else (max(a, hi), b)
         # Within two cells of the domain: reach it, leaving no strip unsearched between
-        # (a flat minimum across the gap was reported as two).
-        if lo - 2 * pad <= b < lo:
+        # (a flat minimum across the gap was reported as two). Half a cell of slack: the
+        # cell's ends are rounded (12 * 0.30000000000000004 > 3.6).
+        if lo - 2.5 * pad <= b < lo:
             b = lo
-        elif hi < a <= hi + 2 * pad:
+        elif hi < a <= hi + 2.5 * pad:
             a = hi
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)

@@ -478,3 +478,18 @@ def test_reached_finds_a_flat_minimum_across_the_domains_end_whole(outside, x64_
     assert float(m.hi[0]) >= outside  # to the end of the window, or the stretch's own end
     # Runs on it, inside the domain and out, reached it; one still on the slope did not.
     assert jaxgd.analysis.nearest_minimum([0.7, 1.0, outside, -1.0], m).tolist() == [0, 0, 0, -1]
+
+
+@pytest.mark.parametrize("side", ["hi", "lo"])
+def test_reached_joins_a_window_exactly_two_cells_away_despite_rounding(side):
+    # On (-3, 3) a cell is 0.30000000000000004 wide: the window of a run at 4.0 starts at
+    # 12 of them, just past hi + 2 cells, and was not joined; the flat [2, 4] came back split.
+    sign = 1.0 if side == "hi" else -1.0
+
+    def f(x):
+        return jnp.maximum(jnp.abs(x - 3 * sign) - 1, 0) ** 2
+
+    m = find_minima_reached(f, np.array([4.0 * sign], np.float32), (-3.0, 3.0))
+    assert len(m) == 1
+    assert sorted([float(m.lo[0]), float(m.hi[0])]) == pytest.approx(sorted([2 * sign, 4 * sign]))
+    assert jaxgd.analysis.nearest_minimum(np.array([3.3 * sign], np.float32), m).tolist() == [0]
