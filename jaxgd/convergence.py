@@ -246,6 +246,12 @@ def convergence(
     if np.ndim(tol) != 0 or (is_concrete(tol) and not float(tol) > 0):
         raise ValueError(f"tol must be a positive scalar distance in x; got {tol!r}.")
     (tol_arr,) = as_float_axis("tol", tol, dtype)
+    if is_concrete(tol_arr) and not float(tol_arr) > 0:  # below the dtype's smallest number
+        raise ValueError(
+            f"tol {float(tol):g} is 0 in {dtype}, so no run could count as converged; use a "
+            f"tol of at least {float(np.finfo(dtype).smallest_subnormal):g}, or enable x64 "
+            '(jax.config.update("jax_enable_x64", True)).'
+        )
     name = function_name(f)
     if in_trace() or not all(is_concrete(a) for a in (starts, learning_rates, n, tol_arr)):
         starts, learning_rates, n, tol_arr = (

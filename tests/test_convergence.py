@@ -109,6 +109,7 @@ def test_pytree_leaves_jit():
         ({"epochs": -1}, "epochs must be >= 0"),
         ({"tol": 0.0}, "tol must be a positive"),
         ({"tol": [1e-3, 1e-4]}, "tol must be a positive"),
+        ({"tol": 1e-50}, r"tol 1e-50 is 0 in float32, so no run could count as converged"),
         ({"starts": []}, "starts is empty"),
     ],
 )
