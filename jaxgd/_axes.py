@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._rule import Optimizer, Rule, takes_keyword, takes_positional
+from jaxgd._rule import Optimizer, Rule, Schedule, takes_keyword, takes_positional
 from jaxgd._validate import _describe, _read, as_float_axis, as_float_scalar, is_concrete
 
 __all__ = ["RESERVED", "Axes", "prepare"]
@@ -319,11 +319,12 @@ def prepare(
     factories, optimizer_dim = _optimizers(optimizer)
     hyper = _hyperparams(hyperparams, factories, dtype, scalar)
     schedule_name = _schedule(schedule)
+    keyed = None if schedule is None else Schedule(schedule)  # equal partials compile once
     theta, param_coord = _params(params, dtype, scalar)
     keys = tuple(hyper)
     if factories:
         rules = tuple(
-            Rule(f, fast, Optimizer(fac, name), keys, schedule, theta is not None)
+            Rule(f, fast, Optimizer(fac, name), keys, keyed, theta is not None)
             for name, fac in factories.items()
         )
     elif schedule is not None:
@@ -331,7 +332,7 @@ def prepare(
         import optax
 
         sgd = Optimizer(optax.sgd, "sgd")
-        rules = (Rule(f, fast, sgd, (), schedule, theta is not None),)
+        rules = (Rule(f, fast, sgd, (), keyed, theta is not None),)
     else:
         rules = (Rule(f, fast, None, (), None, theta is not None),)
     return Axes(

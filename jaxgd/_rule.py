@@ -77,6 +77,34 @@ class Optimizer:
         return optax.inject_hyperparams(factory)(learning_rate=learning_rate, **hyperparams)
 
 
+class Schedule:
+    """A schedule factory ``rate -> optax schedule``, equal to another of the same contents.
+
+    Two equal ``functools.partial`` objects (same function, same arguments) compare equal, as
+    for :class:`Optimizer`, so rebuilding
+    ``partial(optax.exponential_decay, transition_steps=100, decay_rate=0.5)`` for every
+    call does not recompile. Anything else compares by identity, as ``jax.jit`` does.
+    """
+
+    __slots__ = ("_key", "fn")
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self._key = _content_key(fn)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Schedule) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return f"Schedule({self.fn!r})"
+
+    def __call__(self, rate: Any) -> Any:
+        return self.fn(rate)
+
+
 @dataclasses.dataclass(frozen=True)
 class Rule:
     """How one lane steps; static and hashable.

@@ -494,3 +494,15 @@ def test_new_axes_inside_a_callers_jit_equal_the_eager_sweep():
     )
     np.testing.assert_array_equal(np.asarray(traced.final), eager.final)
     np.testing.assert_array_equal(np.asarray(traced.diverged), eager.diverged)
+
+
+def test_an_equal_schedule_rebuilt_for_every_call_compiles_once(compiles):
+    def schedule():
+        return partial(optax.exponential_decay, transition_steps=100, decay_rate=0.5)
+
+    f = CASES[0].f
+    jaxgd.sweep(f, [1.0, 2.0], [0.1], [10], optimizer=optax.adam, schedule=schedule())
+    with compiles:
+        for rate in (0.2, 0.3):
+            jaxgd.sweep(f, [1.0, 2.0], [rate], [10], optimizer=optax.adam, schedule=schedule())
+    assert compiles.count == 0, compiles.names
