@@ -345,6 +345,20 @@ def _search(
                 ends.append((i, False))
             elif is_min:  # f rises away from this end of the searched set
                 ends.append((i, True))
+        # A kink on a grid point where f' is undefined (NaN) but f is finite and no higher
+        # than its neighbours, with f falling into it and rising out: sqrt(x**2) at 0. (A
+        # kink between grid points is an ordinary bracket.)
+        vs = values[offset : offset + size]
+        with np.errstate(invalid="ignore"):
+            kink = (
+                ~np.isfinite(gs[1:-1])
+                & np.isfinite(vs[1:-1])
+                & (gs[:-2] < 0)
+                & (gs[2:] > 0)
+                & (vs[1:-1] <= vs[:-2])
+                & (vs[1:-1] <= vs[2:])
+            )
+        ends += [(offset + 1 + int(k), False) for k in np.flatnonzero(kink)]
         offset += size
     left, right = np.concatenate(lefts), np.concatenate(rights)
     ends_i = np.asarray([i for i, _ in ends], int)
@@ -437,7 +451,9 @@ def find_minima(
     and ``global_x`` / ``global_value`` raise ``ValueError`` rather than return NaN.
 
     ``f`` must have a continuous ``f'`` on ``[lo, hi]``: a pole between two grid points
-    can look like a sign change.
+    can look like a sign change. A kink is found where ``f'`` changes sign across it
+    (``|x - 0.3|``), and on a grid point where ``f'`` is undefined but ``f`` is finite and
+    lowest (``sqrt(x**2)`` at 0).
 
     Not jittable (the number of minima depends on the values of ``f``); call it on
     concrete inputs. The compiled code is cached per ``f`` (by identity), so calling

@@ -493,3 +493,20 @@ def test_reached_joins_a_window_exactly_two_cells_away_despite_rounding(side):
     assert len(m) == 1
     assert sorted([float(m.lo[0]), float(m.hi[0])]) == pytest.approx(sorted([2 * sign, 4 * sign]))
     assert jaxgd.analysis.nearest_minimum(np.array([3.3 * sign], np.float32), m).tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    ("f", "want"),
+    [
+        (lambda x: jnp.sqrt(x**2), [0.0]),  # f'(0) is NaN on the grid point
+        (lambda x: jnp.sqrt(jnp.abs(x)), [0.0]),  # f'(0) is inf
+        (lambda x: jnp.sqrt((x - 1) ** 2) + 0.1 * x**2, [1.0]),
+        (lambda x: 1 / x**2, []),  # a pole: f is not finite there, and only the ends are minima
+        (lambda x: jnp.log(x**2), []),
+    ],
+    ids=["sqrt(x^2)", "sqrt|x|", "kink at 1", "pole", "log pole"],
+)
+def test_a_kink_where_f_prime_is_undefined_on_the_grid_is_a_minimum(f, want):
+    m = find_minima(f, -2.0, 2.0)
+    inner = np.asarray(m.x)[~np.asarray(m.at_boundary)]
+    np.testing.assert_allclose(inner, want, atol=1e-6)
