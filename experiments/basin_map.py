@@ -68,7 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     if ctx.function.minima and extra > 0:
         where = f"{len(ctx.function.minima)} listed with f, {extra} more found by Newton"
     if len(minima) == 0:
-        print(f"no local minimum ({where}) in the domain or where runs ended")
+        print(
+            f"no local minimum ({where}) in the domain or where runs ended"
+            + (
+                ""
+                if ctx.function.minima
+                else " (Newton's method finds minima where f is twice "
+                "differentiable, not kinks like |x| + |y|; list them as f.minima)"
+            )
+        )
     else:
         print(
             f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'} ({where}): "

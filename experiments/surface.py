@@ -139,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(ctx.describe_function())
     if len(minima) == 0:
-        print("no local minimum in the domain or where runs ended")
+        print(
+            "no local minimum found in the domain or where runs ended (the search is Newton's "
+            "method: it finds minima where f is twice differentiable, not kinks like |x| + |y|)"
+        )
     else:
         print(
             f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'}: "

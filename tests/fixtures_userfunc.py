@@ -232,3 +232,8 @@ class _GetattrRaises:
 
 domain_raises = _DomainRaises()
 getattr_raises = _GetattrRaises()
+
+
+def kink_2d(p):
+    """|x| + |y|: a minimum at a kink, which Newton's method cannot see."""
+    return jnp.abs(p[0]) + jnp.abs(p[1])

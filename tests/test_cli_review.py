@@ -294,3 +294,11 @@ def test_surface_refuses_paths_too_long_before_allocating_them(argv, said, tmp_p
 def test_colour_limits_that_cannot_be_drawn_are_refused(argv, said, tmp_path, capsys):
     code, _, err = run("lr_epochs", argv, tmp_path, capsys)
     assert code == 2 and re.match(said, err), err
+
+
+@pytest.mark.parametrize("name", ["surface", "basin_map"])
+def test_no_minimum_found_says_the_search_needs_a_smooth_f(name, tmp_path, capsys):
+    argv = ["--function", f"{USER}:kink_2d", "--grid", "6", "--epochs", "20"]
+    code, out, _ = run(name, argv, tmp_path, capsys)
+    assert code == 0
+    assert "twice differentiable, not kinks like |x| + |y|" in out
