@@ -113,13 +113,23 @@ def _as_sweep(ctx: cli.Context, conv: jaxgd.Convergence) -> SweepResult:
     )
 
 
+#: Minima the summary names one by one.
+_NAMED = 8
+
+
 def _ended_at(ctx: cli.Context, final: np.ndarray, diverged: np.ndarray) -> str:
     which = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)
     best = set(ctx.global_minima.tolist())
+    hits = {i: int((which == i).sum()) for i in set(which[which >= 0].tolist())}
+    # The minima most runs ended at, by name; the rest in one count (f may have hundreds).
+    named = sorted(hits, key=lambda i: (-hits[i], i not in best, i))[:_NAMED]
     parts = [
-        f"the {ctx.describe_minimum(i)}: {int((which == i).sum())}"
-        for i in sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i))
+        f"the {ctx.describe_minimum(i)}: {hits[i]}"
+        for i in sorted(named, key=lambda i: (i not in best, i))
     ]
+    rest = [i for i in hits if i not in named]
+    if rest:
+        parts.append(f"{len(rest)} more minima: {sum(hits[i] for i in rest)}")
     parts.append(f"no minimum: {int(((which < 0) & ~diverged).sum())}")
     parts.append(f"diverged: {int(diverged.sum())}")
     return f"runs ended at (within {cli.num(ctx.tol)}) {'; '.join(parts)}"

@@ -685,15 +685,31 @@ class Context(Output):
         diverged = bad
         which = np.where(diverged, -1, analysis.nearest_minimum(final, self.minima, tol=self.tol))
         best = set(self.global_minima.tolist())
+        hits = {i: int((which == i).sum()) for i in set(which[which >= 0].tolist())}
+        # Every minimum a run reached and the global ones, by name, up to TALLY_MOST lines
+        # (most runs first; a global one before a local one); an f with dozens of minima, or
+        # dozens tied for lowest, gets one more line for the rest.
+        shown = sorted(set(hits) | best, key=lambda i: (-hits.get(i, 0), i not in best, i))
+        first = sorted(best, key=lambda i: (-hits.get(i, 0), i))[:1]  # always a global one
+        shown = first + [i for i in shown if i not in first]
+        named = sorted(shown[:TALLY_MOST], key=lambda i: (i not in best, i))
         lines = []
-        for i in sorted(set(which[which >= 0].tolist()) | best, key=lambda i: (i not in best, i)):
+        for i in named:
             hit = which == i
             where = ""
             if coords is not None and hit.any():
                 where = f", {coords[0]} {stretches(coords[1], hit)}"
             lines.append(
                 f"reached the {self.describe_minimum(i)} (within {num(self.tol)}): "
-                f"{int(hit.sum())} of {n} {noun}{where}"
+                f"{hits.get(i, 0)} of {n} {noun}{where}"
+            )
+        more = shown[TALLY_MOST:]
+        if more:
+            kinds = "global and local " if set(more) & best and set(more) - best else ""
+            kinds = "global " if set(more) <= best else kinds
+            lines.append(
+                f"reached {len(more)} more {kinds}minima (within {num(self.tol)}): "
+                f"{sum(hits.get(i, 0) for i in more)} of {n} {noun}"
             )
         rest = (which < 0) & ~diverged
         if rest.any():
@@ -703,6 +719,10 @@ class Context(Output):
             )
         lines.append(f"diverged: {int(diverged.sum())} of {n} {noun}")
         return lines
+
+
+#: Minima a summary names one line each (:meth:`Context.tally`).
+TALLY_MOST = 12
 
 
 def setup(

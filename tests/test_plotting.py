@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 
 import jaxgd
 from jaxgd import plotting
-from jaxgd.analysis import downhill_minimum
+from jaxgd.analysis import downhill_minimum, global_minima
 from jaxgd.functions import notebook
 from jaxgd.minima import find_minima, find_minima_reached
 from tests.reference_functions import REFERENCE
@@ -632,7 +632,7 @@ def test_a_legend_names_six_local_minima_in_colours_of_their_own_and_counts_the_
     assert len(named) == 7 and named[0].startswith("global minimum")
     colours = [h.get_color() for h, t in zip(legend.legend_handles, labels, strict=True)]
     assert len(set(colours[: len(named)])) == len(named)
-    (rest,) = [t for t in labels if "more local minima" in t]
+    (rest,) = [t for t in labels if "more minima (colours repeat)" in t]
     heading = downhill_minimum(f, np.asarray(res.final)[:, 0, 0], m)
     counted = sum(int(re.search(r": (\d+) of 60 runs go here", t).group(1)) for t in named)
     assert counted + int(re.search(r": (\d+) of 60 runs go there", rest).group(1)) == int(
@@ -655,4 +655,26 @@ def test_plot_ends_draws_the_minima_its_runs_reached_and_the_global_ones():
     want = at | set(jaxgd.analysis.global_minima(m).tolist())
     assert len(m) > len(want) + 5
     assert ys == sorted(round(float(m.x[i]), 4) for i in want)
+    plotting.close(fig)
+
+
+def test_dozens_of_minima_tied_for_lowest_get_a_legend_that_fits():
+    # sin(1000 x) + 0.001 x^2: 32 minima within 1e-5 of the lowest all count as global; the
+    # legend once named every one and the plot shrank to a strip.
+    def f(x):
+        return jnp.sin(1000 * x) + 0.001 * x**2
+
+    res = jaxgd.sweep(f, 0.0, jnp.linspace(1e-10, 0.1, 50), 1000)
+    m = find_minima_reached(f, res.final, (-6.3, 6.3))
+    assert global_minima(m).size > 12
+    fig = plotting.plot_final(res, minima=m, f=f)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    named = [t for t in labels if t.startswith(("global minimum", "local minimum"))]
+    assert 1 <= sum(t.startswith("global") for t in named) <= 6 and len(named) <= 12
+    assert any("more minima (colours repeat)" in t for t in labels)
+    plotting.close(fig)
+    conv = jaxgd.convergence(f, jnp.linspace(-5, 5, 20), jnp.linspace(1e-10, 0.1, 20), 300)
+    fig = plotting.plot_convergence(conv, minima=find_minima_reached(f, conv.final, (-6.3, 6.3)))
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert len(labels) <= 15
     plotting.close(fig)

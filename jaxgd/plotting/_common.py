@@ -279,10 +279,14 @@ _LEGEND_MOST = len(_OTHER_COLORS)
 
 
 def _listed_minima(shown: Sequence[int], best: set[int], runs: dict[int, int]) -> set[int]:
-    """Which of the minima ``shown`` a legend names: every global one, and of the others the
-    ``_LEGEND_MOST`` most runs go to (all of them when there are few)."""
-    others = sorted((i for i in shown if i not in best), key=lambda i: (-runs.get(i, 0), i))
-    return {i for i in shown if i in best} | set(others[:_LEGEND_MOST])
+    """Which of the minima ``shown`` a legend names: of the global ones and of the others,
+    each, the ``_LEGEND_MOST`` most runs go to (all of them when there are few; an f with
+    dozens of minima tied for lowest once listed every one, and the plot shrank to a strip)."""
+
+    def most(kind: list[int]) -> set[int]:
+        return set(sorted(kind, key=lambda i: (-runs.get(i, 0), i))[:_LEGEND_MOST])
+
+    return most([i for i in shown if i in best]) | most([i for i in shown if i not in best])
 
 
 def _target_text(target: float | tuple[float, float]) -> str:

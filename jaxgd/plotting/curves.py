@@ -12,6 +12,7 @@ import numpy as np
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
+    _LEGEND_MOST,
     _axes,
     _describe_minimum,
     _diverged,
@@ -218,8 +219,11 @@ def plot_final(
     heading = np.where(diverged, -1, heading)
     colors = _minimum_colors(minima)
     best = _global_set(minima)
-    # Every minimum some run is heading to, and the global one even if none is.
-    shown = sorted((set(heading.tolist()) | best) & set(colors), key=lambda i: (i not in best, i))
+    # Every minimum some run is heading to, and the global ones even if none is (the lowest
+    # of them alone when dozens tie).
+    wanted = set(heading.tolist())
+    wanted |= best if len(best) <= _LEGEND_MOST or wanted & best else {min(best)}
+    shown = sorted(wanted & set(colors), key=lambda i: (i not in best, i))
     listed = _listed_minima(shown, best, {i: int((heading == i).sum()) for i in shown})
     colors = _named_first(colors, listed, best)
     handles: list[Any] = []
@@ -258,8 +262,7 @@ def plot_final(
                 linestyle="--",
                 marker="s",
                 markersize=5,
-                label=f"{len(rest)} more local minima (colours repeat): {runs} of {n} runs "
-                "go there",
+                label=f"{len(rest)} more minima (colours repeat): {runs} of {n} runs go there",
             )
         )
     lost = (heading == -1) & ~diverged

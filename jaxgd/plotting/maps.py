@@ -20,7 +20,9 @@ from jaxgd.plotting._common import (
     _edges,
     _fixed_coords,
     _footer,
+    _listed_minima,
     _minimum_colors,
+    _named_first,
     _precision,
     _rate_epochs,
     _scale,
@@ -510,11 +512,21 @@ def plot_convergence(
         colors = _minimum_colors(minima)
         best = set(global_minima(minima).tolist())
         handles = []
-        for i in sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i)):
-            hit = which == i
-            _cells(ax, xe, ye, hit, facecolor=colors.get(i, "0.3"))
-            label = f"{_describe_minimum(minima, i)} ({int(hit.sum())} of {runs})"
-            handles.append(Patch(color=colors.get(i, "0.3"), label=label))
+        shown = sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i))
+        hits = {i: int((which == i).sum()) for i in shown}
+        listed = _listed_minima(shown, best, hits)
+        colors = _named_first(colors, listed, best)
+        for i in shown:
+            _cells(ax, xe, ye, which == i, facecolor=colors.get(i, "0.3"))
+            if i in listed:
+                label = f"{_describe_minimum(minima, i)} ({hits[i]} of {runs})"
+                handles.append(Patch(color=colors.get(i, "0.3"), label=label))
+        rest = [i for i in shown if i not in listed]
+        if rest:
+            label = (
+                f"{len(rest)} more minima (colours repeat) ({sum(hits[i] for i in rest)} of {runs})"
+            )
+            handles.append(Patch(color="0.6", label=label))
         nowhere = which == -1
         _cells(ax, xe, ye, nowhere, **_UNSETTLED)
         _cells(ax, xe, ye, diverged, facecolor=DIVERGED_COLOR)
