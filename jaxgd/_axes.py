@@ -388,9 +388,11 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
             ) from e
         new_x = out[0]
         if new_x.shape != x.shape:
+            what = f"optimizer {name!r}" if axes.optimizers else "the schedule"
             raise TypeError(
-                f"optimizer {name!r} changed the position's shape from {x.shape} to "
-                f"{new_x.shape}; it must return updates shaped like the parameters."
+                f"{what} changed the position's shape from {x.shape} to {new_x.shape}; "
+                "its updates must be shaped like the parameters (a schedule must return one "
+                "rate per step: a scalar)."
             )
 
 

@@ -437,6 +437,11 @@ def test_new_values_of_every_axis_compile_nothing(compiles):
         ),
         ({"schedule": 0.5}, TypeError, r"^schedule must be a callable"),
         ({"schedule": lambda r: r * 2}, TypeError, r"^schedule failed"),
+        (
+            {"schedule": lambda r: lambda t: jnp.ones(3) * r},
+            TypeError,
+            r"^the schedule changed the position's shape from \(\) to \(3,\)",
+        ),
         ({"params": []}, ValueError, r"^params"),
         ({"params": {"a": np.zeros(2), "b": np.zeros(3)}}, ValueError, r"share a leading axis"),
     ],
