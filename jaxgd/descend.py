@@ -158,6 +158,11 @@ def descend(
             "jaxgd.sweep(..., optimizer={...}) to compare several in one call."
         )
     shape = shape_of(x0)
+    if len(shape) > 1:
+        raise ValueError(
+            f"x0 must be a scalar or one point of shape (d,); got shape {shape}. Pass "
+            f"np.ravel(x0) if it is one point, or use jaxgd.sweep to run from many starts."
+        )
     point = (int(shape[0]),) if len(shape) == 1 else ()
     axes = _axes.prepare(
         f=f,
@@ -173,15 +178,20 @@ def descend(
     theta = _axes.theta_spec(axes, scalar=True)
     try:
         check_function(f, dtype, shape=point, theta=theta)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as e:
         if point:
-            # f may be a function of a scalar given a vector by mistake: say so, as for 1-D.
+            # f may be a function of a scalar given a vector by mistake: say both, as sweep.
             try:
                 check_function(f, dtype, theta=theta)
             except (TypeError, ValueError):
                 pass
             else:
-                as_float_scalar("x0", x0, dtype)
+                as_float_axis("x0", x0, dtype)  # values that are not numbers: say that first
+                raise type(e)(
+                    f"x0 has shape {shape}, one point of R^{shape[0]}, so f is called on x of "
+                    f"shape {point}, and {e} If f is a function of a scalar, pass one number "
+                    "as x0 (jaxgd.sweep runs from many starts)."
+                ) from e
         raise
     x0 = as_float_axis("x0", x0, dtype) if point else as_float_scalar("x0", x0, dtype)
     learning_rate = as_float_scalar("learning_rate", learning_rate, dtype, nonnegative=True)

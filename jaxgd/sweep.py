@@ -282,7 +282,13 @@ def sweep(
         point=(),
         dtype=dtype,
     )
-    point = check_point_function(f, shape_of(starts), dtype, _axes.theta_spec(axes), "starts")
+    shape = shape_of(starts)
+    if len(shape) > 2:
+        raise ValueError(
+            f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "
+            f"{shape}. Reshape it to (-1, d) for points of R^d."
+        )
+    point = check_point_function(f, shape, dtype, _axes.theta_spec(axes), "starts")
     starts = _as_starts(starts, point, dtype)
     if point != axes.point:
         axes = dataclasses.replace(axes, point=point)  # the rules do not depend on it

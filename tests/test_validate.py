@@ -115,8 +115,13 @@ def test_bad_axis(kw, exc, match, compiles):
 @pytest.mark.parametrize(
     ("args", "exc", "match"),
     [
-        ((np.array([0.5]), 0.1, 10), ValueError, r"x0 must be a scalar.*np.random.choice\(x\)"),
-        ((np.zeros(3), 0.1, 10), ValueError, "x0 must be a scalar.*jaxgd.sweep"),
+        (  # a scalar f given a vector: both readings are named
+            (np.array([0.5]), 0.1, 10),
+            ValueError,
+            r"^x0 has shape \(1,\).*np.random.choice\(x, 1\).*pass one number as x0",
+        ),
+        ((np.zeros(3), 0.1, 10), ValueError, r"^x0 has shape \(3,\).*jaxgd.sweep runs from many"),
+        ((np.zeros((1, 2)), 0.1, 10), ValueError, r"^x0 must be a scalar or one point of shape"),
         ((np.nan, 0.1, 10), ValueError, "x0 must be finite"),
         ((0.0, -0.1, 10), ValueError, "learning_rate must be >= 0"),
         ((0.0, 0.1, 2.5), ValueError, "epochs must be whole numbers"),
@@ -449,7 +454,12 @@ def test_every_bad_scalar_kind_names_the_argument(position, value, exc, match):
 @pytest.mark.parametrize("name", ["x0", "learning_rate"])
 def test_descend_refuses_several_values(name):
     kw = {"x0": 0.5, "learning_rate": 0.1, name: [0.5, 0.25]}
-    with pytest.raises(ValueError, match=rf"^{name} must be a scalar; got shape \(2,\)"):
+    said = (  # for x0, a point of R^2 to an f of scalars: both readings are named
+        r"x0 has shape \(2,\), one point of R\^2.*pass one number as x0"
+        if name == "x0"
+        else r"learning_rate must be a scalar; got shape \(2,\)"
+    )
+    with pytest.raises(ValueError, match=rf"^{said}"):
         jaxgd.descend(F, kw["x0"], kw["learning_rate"], 10)
 
 
@@ -633,3 +643,8 @@ def test_theta_read_past_its_end_is_refused_and_within_is_not():
         jaxgd.sweep(lambda x, th: (x - th[3]) ** 2, [0.0, 1.0], 0.1, 10, params=np.zeros((5, 2)))
     res = jaxgd.sweep(lambda x, th: (x - th[1]) ** 2, [0.0], 0.5, 1, params=np.ones((3, 2)))
     np.testing.assert_array_equal(res.final[:, 0, 0, 0], 1.0)
+
+
+def test_starts_of_three_dimensions_are_named_as_points_not_flattened():
+    with pytest.raises(ValueError, match=r"^starts must be .* \(S, d\) points .*\(3, 2, 1\)"):
+        jaxgd.sweep(lambda p: (p**2).sum(), np.ones((3, 2, 1)), 0.1, 10)
