@@ -54,7 +54,11 @@ def assert_refused(code: int, out: str, err: str, folder: Path, expected: str) -
 
 BAD = [
     ("learning_rate", ["--tol", "1e39"], "--tol: 1e+39 does not fit in float32"),
-    ("surface", ["--paths", "100", "--epochs", "1000000", "--grid", "2"], "GiB of host memory"),
+    (
+        "surface",
+        ["--paths", "100", "--epochs", "1000000", "--grid", "2"],
+        "--epochs: the figure's 10001 paths keep every step",
+    ),
     ("single_run", ["--start", "1e39"], "--start: 1e+39 does not fit in float32"),
     ("single_run", ["--seed", "1e30"], "--seed: expected a whole number <= 9223372036854775807"),
     ("start_location", ["--starts", "-5", "5", "1"], "--starts N: a swept axis needs at least 2"),
