@@ -116,10 +116,20 @@ class MinimaND:
             >>> m.x.tolist(), m.global_.tolist()
             ([[0.0, -1.0], [0.0, 1.0]], [True, True])
         """
-        pts = np.asarray(x, default_float())
+        dtype = np.dtype(default_float())
+        pts = np.asarray(x, dtype)
         if pts.ndim != 2 or pts.shape[0] == 0:
             raise ValueError(f"x must have shape (K, d) with K >= 1, got shape {pts.shape}")
+        bad = ~np.isfinite(pts).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"x must hold finite points; point {int(np.argmax(bad))} is {pts[bad][0].tolist()}"
+            )
+        _check_nd_function(f, pts.shape[1], dtype)
         value = np.asarray(jax.vmap(f)(jnp.asarray(pts)))
+        if not np.isfinite(value).all():
+            i = int(np.argmax(~np.isfinite(value)))
+            raise ValueError(f"f is {value[i]} at point {i}, {pts[i].tolist()}: not a minimum")
         return _assemble(pts, value, scale=np.zeros(pts.shape[0]))
 
 

@@ -320,3 +320,17 @@ def test_random_starts_nd_refuses_options_that_add_axes(kwargs, match, compiles)
     with compiles, pytest.raises(ValueError, match=match + " adds axes"):
         random_starts_nd(fns2.saddle, key, [(-2, 2), (-2, 2)], [0.1], [10], n=8, **kwargs)
     assert compiles.count == 0
+
+
+@pytest.mark.parametrize(
+    ("f", "x", "exc", "said"),
+    [
+        (lambda p: p**2, [(0.0, 0.0), (1.0, 1.0)], TypeError, r"^f must return a real scalar"),
+        (lambda p: (p**2).sum(), [(np.nan, 0.0)], ValueError, r"^x must hold finite points"),
+        (lambda p: jnp.log(p[0]), [(-1.0, 0.0)], ValueError, r"^f is nan at point 0"),
+    ],
+    ids=["vector f", "NaN point", "f NaN there"],
+)
+def test_minima_at_refuses_what_is_no_minimum(f, x, exc, said):
+    with pytest.raises(exc, match=said):
+        MinimaND.at(f, x)
