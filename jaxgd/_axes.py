@@ -266,6 +266,7 @@ def _params(params: Any, dtype: np.dtype, scalar: bool) -> tuple[Any, Any]:
             "params is empty; pass an array of parameter values (a 1-D array, or a pytree "
             "whose leaves share a leading axis), one per value of the 'param' dimension."
         )
+    params = _regular(params)
     if _is_flat(params):
         values = as_float_axis("params", params, dtype)
         return values, values
@@ -284,6 +285,20 @@ def _params(params: Any, dtype: np.dtype, scalar: bool) -> tuple[Any, Any]:
     return theta, xp.arange(n)
 
 
+def _regular(params: Any) -> Any:
+    """A list or tuple that NumPy reads as one regular array of numbers (numbers, 0-d arrays,
+    nested lists of equal lengths), as that array; anything else as it is (a pytree)."""
+    if not isinstance(params, list | tuple) or not params:
+        return params
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(params)):
+        return params
+    try:
+        arr = np.asarray(params)
+    except (TypeError, ValueError):  # ragged, or not numbers: a pytree of its own
+        return params
+    return arr if arr.dtype.kind in "fiu" else params
+
+
 def _is_flat(params: Any) -> bool:
     """A 1-D array or a flat list/tuple of numbers: values that are their own coordinate."""
     if isinstance(params, list | tuple):
@@ -297,6 +312,12 @@ def _as_array(a: Any) -> Any:
     if isinstance(a, jax.core.Tracer | jax.Array):
         return a
     arr = np.asarray(_read("params", a, whole=False))
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = arr[~np.isfinite(arr)][0]
+        raise ValueError(
+            f"params must be finite; a leaf of shape {arr.shape} holds {bad}. Remove NaN/inf "
+            "values (np.isfinite can find them)."
+        )
     return arr.astype(jax.dtypes.canonicalize_dtype(arr.dtype), copy=False)
 
 

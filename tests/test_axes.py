@@ -511,3 +511,29 @@ def test_an_equal_schedule_rebuilt_for_every_call_compiles_once(compiles):
         for rate in (0.2, 0.3):
             jaxgd.sweep(f, [1.0, 2.0], [rate], [10], optimizer=optax.adam, schedule=schedule())
     assert compiles.count == 0, compiles.names
+
+
+def test_params_read_alike_however_they_are_written():
+    def g(x, a):
+        return jnp.sin(x) + a * x**2
+
+    want = jaxgd.sweep(g, [0.5], [0.1], [5], params=np.array([0.1, 0.2])).final
+    for params in ([0.1, np.float32(0.2)], [0.1, jnp.float32(0.2)], list(jnp.array([0.1, 0.2]))):
+        np.testing.assert_allclose(jaxgd.sweep(g, [0.5], [0.1], [5], params=params).final, want)
+    nested = jaxgd.sweep(lambda x, t: t.sum() * x**2, [0.5], [0.1], [5], params=[[1.0, 1.0]] * 2)
+    assert nested.final.shape[0] == 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"w": np.array([np.nan, 1.0]), "b": np.array([0.1, 0.2])}, [np.inf, 0.1]],
+    ids=["pytree leaf", "flat"],
+)
+def test_params_must_be_finite_in_every_form(params):
+    def gt(x, th):
+        return jnp.sin(th["w"] * x) + th["b"] * x**2 if isinstance(th, dict) else th * x**2
+
+    with pytest.raises(ValueError, match=r"^params must be finite"):
+        jaxgd.sweep(gt, [0.5], [0.1], [5], params=params)
+    with pytest.raises(ValueError, match=r"^params must be finite"):
+        jaxgd.descend(lambda x, a: a * x**2, 0.5, 0.1, 5, params=np.nan)
