@@ -221,12 +221,14 @@ def _nearest_on_host(x: np.ndarray, minima: Minima, tol: Any) -> np.ndarray:
     lo, hi = minima.lo.astype(dtype), minima.hi.astype(dtype)
     diverged = ~np.isfinite(final)
     with np.errstate(invalid="ignore"):
-        above = np.minimum(np.searchsorted(xs, final, side="left"), n - 1)
-        below = np.maximum(above - 1, 0)
-        d_below, d_above = (
-            np.where(minima.at_boundary[i], dtype.type(np.inf), _span_distance(final, lo[i], hi[i]))
-            for i in (below, above)
-        )
+        below, above = _stationary_neighbours(np.searchsorted(xs, final, side="left"), minima, np)
+
+        def distance(i: np.ndarray) -> np.ndarray:
+            j = np.clip(i, 0, n - 1)
+            span = _span_distance(final, lo[j], hi[j])
+            return np.where((i < 0) | (i >= n), dtype.type(np.inf), span)
+
+        d_below, d_above = distance(below), distance(above)
         take_below = d_below <= d_above
         nearest = np.where(take_below, below, above)
         distance = np.where(take_below, d_below, d_above)
@@ -237,25 +239,47 @@ def _nearest_on_host(x: np.ndarray, minima: Minima, tol: Any) -> np.ndarray:
     return np.where(at_minimum, nearest, -1).astype(np.int32)
 
 
+def _stationary_neighbours(at: Any, minima: Minima, xp: Any) -> tuple[Any, Any]:
+    """The stationary minima on either side of positions whose sorted place among
+    ``minima.x`` is ``at``: the last one below (-1 if none) and the first one at or above (K
+    if none), looking past the interval's ends, which descent does not stop at (so a minimum
+    within tol beyond an end minimum is still found)."""
+    n = minima.x.shape[0]
+    idx = xp.arange(n)
+    stationary = ~xp.asarray(minima.at_boundary)
+    if xp is np:
+        last = np.maximum.accumulate(np.where(stationary, idx, -1))
+        first = np.minimum.accumulate(np.where(stationary, idx, n)[::-1])[::-1]
+    else:
+        last = jax.lax.cummax(jnp.where(stationary, idx, -1))
+        first = jax.lax.cummin(jnp.where(stationary, idx, n), reverse=True)
+    below = xp.where(at >= 1, last[xp.clip(at - 1, 0, n - 1)], -1)
+    above = xp.where(at <= n - 1, first[xp.clip(at, 0, n - 1)], n)
+    return below, above
+
+
 def _nearest(final: jax.Array, minima: Minima) -> tuple[jax.Array, jax.Array]:
     """Index of the nearest stationary minimum to each ``final``, and the distance to it.
 
     A sorted search over the ascending ``minima.x`` keeps memory at the size of ``final`` (no
     ``final x len(x)`` table); the spans ``[lo, hi]`` are apart and in the same order, so the
     nearest span is one of the two around ``final`` too. The distance is to the span (0 on a
-    flat minimum; ``|final - x|`` for an isolated one). The ends of the interval are at
-    infinite distance: descent does not stop at them. Equidistant: the lower index.
+    flat minimum; ``|final - x|`` for an isolated one). The ends of the interval are skipped
+    (descent does not stop at them), and the stationary minima past them are still looked
+    at. Equidistant: the lower index.
     """
     dtype = jnp.result_type(final, minima.x)
     final, x = final.astype(dtype), minima.x.astype(dtype)
     lo, hi = minima.lo.astype(dtype), minima.hi.astype(dtype)
-    last = x.shape[0] - 1
-    above = jnp.minimum(jnp.searchsorted(x, final, method="scan_unrolled"), last)
-    below = jnp.maximum(above - 1, 0)
+    n = x.shape[0]
+    below, above = _stationary_neighbours(
+        jnp.searchsorted(x, final, method="scan_unrolled"), minima, jnp
+    )
 
     def distance(i):
-        span = _span_distance(final, lo[i], hi[i], jnp)
-        return jnp.where(minima.at_boundary[i], jnp.inf, span)
+        j = jnp.clip(i, 0, n - 1)
+        span = _span_distance(final, lo[j], hi[j], jnp)
+        return jnp.where((i < 0) | (i >= n), jnp.inf, span)
 
     d_below, d_above = distance(below), distance(above)
     take_below = d_below <= d_above

@@ -793,3 +793,18 @@ def test_minima_spans_are_checked(lo, hi, match):
     )
     with pytest.raises(ValueError, match=match):
         nearest_minimum([0.0], m)
+
+
+def test_a_minimum_within_tol_past_an_end_minimum_is_found():
+    # sin(3x) + 0.1x^2 on [-4, 4]: the end -4 is a minimum of the interval (flagged), and the
+    # stationary minimum at -2.56 is 1.74 from -4.3: within tol=2, behind the end minimum.
+    def f(x):
+        return jnp.sin(3 * x) + 0.1 * x**2
+
+    m = find_minima(f, -4.0, 4.0)
+    assert bool(m.at_boundary[0]) and not bool(m.at_boundary[1])
+    points = np.array([-4.3, -3.9, 0.0, 10.0], np.float32)
+    assert nearest_minimum(points, m, tol=2.0).tolist() == [1, 1, 2, -1]
+    assert nearest_minimum(jnp.asarray(points), m, tol=2.0).tolist() == [1, 1, 2, -1]
+    res = jaxgd.sweep(f, points[:3], 0.0, 1)
+    assert basins(res, m, tol=2.0).index.ravel().tolist() == [1, 1, 2]
