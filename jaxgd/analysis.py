@@ -650,8 +650,14 @@ def _block_stats(
     valid = valid[:, None, None]
     settled = ~diverged & valid
     count = jnp.sum(settled, axis=0)
-    mean = jnp.sum(jnp.where(settled, final, 0), axis=0) / jnp.maximum(count, 1)
-    m2 = jnp.sum(jnp.where(settled, (final - mean) ** 2, 0), axis=0)
+    # About a settled run's own end (shifted data): runs that all end on one float have
+    # deviations of exactly 0, where a mean summed in float32 would be an ulp off it.
+    ref = jnp.take_along_axis(final, jnp.argmax(settled, axis=0)[None], axis=0)[0]
+    ref = jnp.where(count > 0, ref, 0)
+    d = jnp.where(settled, final - ref, 0)
+    shift = jnp.sum(d, axis=0) / jnp.maximum(count, 1)
+    m2 = jnp.sum(jnp.where(settled, (d - shift) ** 2, 0), axis=0)
+    mean = ref + shift
     return jnp.sum(reached & valid, axis=0), jnp.sum(diverged & valid, axis=0), count, mean, m2
 
 

@@ -808,3 +808,14 @@ def test_a_minimum_within_tol_past_an_end_minimum_is_found():
     assert nearest_minimum(jnp.asarray(points), m, tol=2.0).tolist() == [1, 1, 2, -1]
     res = jaxgd.sweep(f, points[:3], 0.0, 1)
     assert basins(res, m, tol=2.0).index.ravel().tolist() == [1, 1, 2]
+
+
+@pytest.mark.parametrize("n", [100, 1000])
+def test_spread_is_zero_when_every_run_ends_on_one_float(n):
+    # (x - 3.3)^2 at rate 0.5 lands every start on 3.3 in one step: a float32 mean of 100
+    # copies is an ulp off it, and the spread was 2.4e-7 (1.2e-6 for 1000).
+    f = lambda x: (x - 3.3) ** 2
+    rs = random_starts(f, jax.random.key(0), [0.5], [0, 100], n=n, domain=(-4.0, 4.0))
+    assert np.unique(rs.result.final[:, 0, 1]).size == 1
+    assert float(rs.spread[0, 1]) == 0.0
+    np.testing.assert_allclose(rs.spread[0, 0], np.std(rs.result.final[:, 0, 0]), rtol=1e-5)
