@@ -180,3 +180,29 @@ def test_basin_plots_refuse_other_results(saddle_sweep, saddle_minima):
         plotting.plot_basin_map(saddle_sweep, saddle_minima)
     with pytest.raises(TypeError, match="SweepResult"):
         plotting.plot_basin_maps(None, saddle_minima)
+
+
+def test_bad_surface_inputs_are_named_not_left_to_numpy_or_matplotlib():
+    import optax
+
+    from jaxgd.functions2d import get, saddle
+    from jaxgd.minima_nd import MinimaND, grid_starts
+
+    bowl = lambda p: (p**2).sum()
+    dom, paths = ((-1, 1), (-1, 1)), np.zeros((2, 5, 2))
+    with pytest.raises(ValueError, match=r"^paths holds no run"):
+        plotting.plot_paths(bowl, dom, np.zeros((0, 5, 2)))
+    with pytest.raises(TypeError, match=r"^f must return a real scalar"):
+        plotting.plot_paths(lambda p: p**2, dom, paths)
+    m3 = MinimaND.at(lambda p: (p**2).sum(), [(0.5, 0.5, 0.5)])
+    with pytest.raises(ValueError, match=r"^minima are points of R\^3"):
+        plotting.plot_paths(bowl, dom, paths, minima=m3)
+    res = jaxgd.sweep(
+        saddle,
+        grid_starts(((-2, 2), (-2, 2)), 4),
+        [0.1, 0.5],
+        [10],
+        optimizer={"adam": optax.adam, "sgd": optax.sgd},
+    )
+    with pytest.raises(ValueError, match=r"select the others first \(e.g. res.sel\(optimizer="):
+        plotting.plot_basin_maps(res, MinimaND.at(saddle, get("saddle").minima))

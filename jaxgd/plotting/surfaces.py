@@ -18,7 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, basins_nd
+from jaxgd._validate import default_float
+from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, _check_nd_function, basins_nd
 from jaxgd.plotting._common import (
     DIVERGED_COLOR,
     _axes,
@@ -109,6 +110,7 @@ def _draw_surface(
     ax: Axes, f: Callable, domain: Any, *, num: int, levels: int, cmap: str
 ) -> tuple[Any, np.ndarray]:
     (x0, x1), (y0, y1) = domain
+    _check_nd_function(f, 2, np.dtype(default_float()))  # a scalar of (x, y), before drawing
     xs, ys = np.linspace(x0, x1, num), np.linspace(y0, y1, num)
     gx, gy = np.meshgrid(xs, ys)
     z = np.asarray(_surface(f, jnp.asarray(gx), jnp.asarray(gy)), np.float64)
@@ -130,6 +132,11 @@ def _mark_minima(ax: Axes, minima: MinimaND | None, label: str = "minimum") -> N
     if minima is None or len(minima) == 0:
         return
     x = np.asarray(minima.x, np.float64)
+    if x.shape[1] != 2:
+        raise ValueError(
+            f"minima are points of R^{x.shape[1]}; a surface is drawn over (x, y): pass the "
+            "minima of this f: R^2 -> R"
+        )
     best = np.asarray(minima.global_, bool)
     # Many minima (Rastrigin's 121): small marks, so the paths stay visible.
     ms = 11 if x.shape[0] <= 20 else 6
@@ -193,6 +200,8 @@ def plot_paths(
     dom = _domain(domain)
     precision = _precision(*(p for p in paths if hasattr(p, "dtype")), np.float32(0))
     runs = [np.asarray(p, np.float64) for p in paths]
+    if not runs:
+        raise ValueError("paths holds no run; pass at least one path of shape (T, 2)")
     for i, p in enumerate(runs):
         if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
             raise ValueError(
@@ -537,6 +546,12 @@ def plot_basin_maps(
     from matplotlib.patches import Patch
 
     res = _at_epochs(_basin_result(result), epochs)
+    extra = set(res.dims) - {"start", "learning_rate", "coord"}
+    if extra:
+        raise ValueError(
+            f"result must have only the start, learning_rate and coord dimensions left, got "
+            f"{res.sizes}; select the others first (e.g. res.sel({sorted(extra)[0]}=...))"
+        )
     # A result with the rate already selected still gets its one panel.
     rates = list(range(res.sizes["learning_rate"])) if "learning_rate" in res.dims else [None]
     n = len(rates)
