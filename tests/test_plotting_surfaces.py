@@ -117,7 +117,10 @@ def test_basin_map_many_minima_summed():
     labels = np.arange(121)
     fig, ax = plt.subplots()
     handles = plotting.basin_map(ax, starts, labels, m, legend=False)
-    assert len(handles) == 11 and handles[-1].get_label() == "111 more minima: 111 of 121"
+    assert len(handles) == 11
+    assert handles[-1].get_label() == "111 more minima (colours repeat): 111 of 121"
+    # Every minimum took one start: the global one is named first, not left among the rest.
+    assert handles[0].get_label().startswith("global minimum (0, 0)")
     assert ax.get_legend() is None
     plotting.close(fig)
 

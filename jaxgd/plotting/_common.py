@@ -463,8 +463,9 @@ def _precision(*arrays: Any) -> str:
 _FOOTER_GID = "jaxgd-precision"
 
 
-def _footer(fig: Figure, dtype: str) -> None:
-    """Say in the lower right corner which precision the figure's numbers were computed in.
+def _footer(fig: Figure, dtype: str, *, top: bool = False) -> None:
+    """Say in the lower right corner which precision the figure's numbers were computed in
+    (the upper right with ``top``, for a figure whose legend spans its foot).
 
     One footer per figure: panels drawn into the same figure add their dtype to it.
     """
@@ -473,10 +474,10 @@ def _footer(fig: Figure, dtype: str) -> None:
     if not found:
         fig.text(
             0.995,
-            0.005,
+            0.995 if top else 0.005,
             prefix + dtype,
             ha="right",
-            va="bottom",
+            va="top" if top else "bottom",
             fontsize="x-small",
             color="0.35",
             gid=_FOOTER_GID,

@@ -384,8 +384,10 @@ def basin_map(
     n = lab.size
     counts = np.bincount(lab - DIVERGED, minlength=k + 2)
     reached = [i for i in range(k) if counts[i + 2]]
-    reached.sort(key=lambda i: -counts[i + 2])
-    shown = sorted(reached[:_MOST_LISTED])
+    # The global minima first (Rastrigin's 121 minima share the starts about equally, and the
+    # global one fell outside the first ten), then by the starts that reached them.
+    reached.sort(key=lambda i: (not best[i], -counts[i + 2]))
+    shown = sorted(reached[:_MOST_LISTED], key=lambda i: (not best[i], i))
     handles = []
     for i in shown:
         kind = "global minimum" if best[i] else "minimum"
@@ -401,7 +403,10 @@ def basin_map(
             Patch(
                 facecolor="white",
                 edgecolor="0.5",
-                label=f"{len(rest)} more minima: {int(sum(counts[i + 2] for i in rest))} of {n}",
+                label=(
+                    f"{len(rest)} more minima (colours repeat): "
+                    f"{int(sum(counts[i + 2] for i in rest))} of {n}"
+                ),
             )
         )
     if counts[1]:
@@ -587,5 +592,5 @@ def plot_basin_maps(
     fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)))
     n_epochs = int(np.asarray(res.epochs))
     fig.suptitle(suptitle or f"Where descent ends after {n_epochs} epochs, by start")
-    _footer(fig, _precision(res.final))
+    _footer(fig, _precision(res.final), top=True)  # the shared legend spans the foot
     return fig
