@@ -117,6 +117,13 @@ def in_dtype(flag: str, value: float, dtype: Any) -> float:
     return value
 
 
+def _folder(text: str) -> Path:
+    """A folder flag's value; empty is a slip (``Path("")`` would be the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty; give a folder (. for the current one)")
+    return Path(text)
+
+
 def whole(flag: str, text: str, *, minimum: int = 0, maximum: int | None = None) -> int:
     """The whole number ``flag`` was given as ``text``, between ``minimum`` and ``maximum``.
 
@@ -372,7 +379,7 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
     )
     o.add_argument(
         "--out",
-        type=Path,
+        type=_folder,
         default=Path("figures"),
         metavar="DIR",
         help="folder to write figures into, created if needed (default figures/)",

@@ -302,3 +302,11 @@ def test_no_minimum_found_says_the_search_needs_a_smooth_f(name, tmp_path, capsy
     code, out, _ = run(name, argv, tmp_path, capsys)
     assert code == 0
     assert "twice differentiable, not kinks like |x| + |y|" in out
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_out_is_refused_not_taken_as_the_current_folder(value, tmp_path, capsys):
+    module = __import__("experiments.single_run", fromlist=["main"])
+    code = module.main(["--out", value])
+    err = capsys.readouterr().err
+    assert code == 2 and "argument --out: empty; give a folder" in err
