@@ -77,8 +77,9 @@ class MinimaND:
     Attributes:
         x: Locations, shape ``(K, d)``.
         value: ``f(x)``, shape ``(K,)``.
-        global_: True where the minimum is global: as low as the lowest found, to a relative
-            ``1e-5`` (so the four equal minima of Himmelblau's function all count).
+        global_: True where the minimum is global: as low as the lowest found, to 1e-5 of
+            the largest ``|value|`` among them (so the four equal minima of Himmelblau's
+            function all count, and f * 1e-30 has the same global minima as f).
     """
 
     x: jax.Array
@@ -137,7 +138,8 @@ def _is_global(value: np.ndarray) -> np.ndarray:
     if value.size == 0:
         return np.zeros(0, bool)
     lowest = value.min()
-    return value <= lowest + _TIE_RTOL * max(1.0, abs(float(lowest)))
+    finite = np.abs(value[np.isfinite(value)])
+    return value <= lowest + _TIE_RTOL * float(finite.max(initial=0.0))
 
 
 def _assemble(x: np.ndarray, value: np.ndarray, *, scale: np.ndarray) -> MinimaND:
