@@ -162,9 +162,8 @@ def _check_tol(tol: Any) -> None:
         raise ValueError(f"tol must be a scalar distance in x, got shape {np.shape(tol)}")
 
 
-#: Minima whose values tie with the lowest to this relative tolerance (of the largest |value|
-#: among the minima: f's own scale, so f * 1e-30 has the same ties as f) are all global: both
-#: wells of an even function count, whatever float rounding says.
+#: Minima whose values tie with the lowest to this relative tolerance (of ``max(1, |lowest|)``)
+#: are all global: both wells of an even function count, whatever float rounding says.
 _TIE_RTOL = 1e-5
 
 
@@ -178,9 +177,7 @@ def _is_global(minima: Minima, xp: Any = jnp) -> jax.Array:
     """
     value = xp.where(minima.at_boundary, xp.inf, minima.value)
     lowest = xp.min(value)
-    size = xp.where(minima.at_boundary | ~xp.isfinite(value), 0, xp.abs(minima.value))
-    scale = xp.max(size, initial=0) if xp is np else xp.max(size, initial=0.0)
-    return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * scale)
+    return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * xp.maximum(1.0, xp.abs(lowest)))
 
 
 def _host(a: Any) -> np.ndarray:
@@ -450,8 +447,7 @@ def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float
 
     ``reached_global`` is True where the run ended at a global minimum, global among those
     found: a stationary minimum whose value ties with the lowest one in ``minima`` (to a
-    relative 1e-5 of the largest ``|value|`` among the minima), so equally deep minima all
-    count. This can
+    relative 1e-5 of ``max(1, |lowest|)``), so equally deep minima all count. This can
     differ from ``minima.global_index``, which picks one minimum and may pick an end of the
     interval.
 

@@ -77,9 +77,8 @@ class MinimaND:
     Attributes:
         x: Locations, shape ``(K, d)``.
         value: ``f(x)``, shape ``(K,)``.
-        global_: True where the minimum is global: as low as the lowest found, to 1e-5 of
-            the largest ``|value|`` among them (so the four equal minima of Himmelblau's
-            function all count, and f * 1e-30 has the same global minima as f).
+        global_: True where the minimum is global: as low as the lowest found, to a relative
+            ``1e-5`` (so the four equal minima of Himmelblau's function all count).
     """
 
     x: jax.Array
@@ -138,8 +137,7 @@ def _is_global(value: np.ndarray) -> np.ndarray:
     if value.size == 0:
         return np.zeros(0, bool)
     lowest = value.min()
-    finite = np.abs(value[np.isfinite(value)])
-    return value <= lowest + _TIE_RTOL * float(finite.max(initial=0.0))
+    return value <= lowest + _TIE_RTOL * max(1.0, abs(float(lowest)))
 
 
 def _assemble(x: np.ndarray, value: np.ndarray, *, scale: np.ndarray) -> MinimaND:

@@ -819,13 +819,3 @@ def test_spread_is_zero_when_every_run_ends_on_one_float(n):
     assert np.unique(rs.result.final[:, 0, 1]).size == 1
     assert float(rs.spread[0, 1]) == 0.0
     np.testing.assert_allclose(rs.spread[0, 0], np.std(rs.result.final[:, 0, 0]), rtol=1e-5)
-
-
-@pytest.mark.parametrize("scale", [1.0, 1e-30, 1e30])
-def test_global_minima_do_not_depend_on_the_scale_of_f(scale):
-    # The tie tolerance was 1e-5 of max(1, |lowest|): for f * 1e-30 every minimum tied.
-    m = find_minima(lambda x: scale * notebook(x), -8.0, 8.0)
-    assert global_minima(m).tolist() == global_minima(find_minima(notebook, -8.0, 8.0)).tolist()
-    res = jaxgd.sweep(lambda x: scale * notebook(x), [-4.0, 4.0], 0.1 / scale, 2000)
-    reached = basins(res, m).reached_global.ravel().tolist()
-    assert reached == [x > 0 for x in (-4.0, 4.0)] or reached == [x < 0 for x in (-4.0, 4.0)]

@@ -334,9 +334,3 @@ def test_random_starts_nd_refuses_options_that_add_axes(kwargs, match, compiles)
 def test_minima_at_refuses_what_is_no_minimum(f, x, exc, said):
     with pytest.raises(exc, match=said):
         MinimaND.at(f, x)
-
-
-@pytest.mark.parametrize("scale", [1.0, 1e-30])
-def test_nd_global_minima_do_not_depend_on_the_scale_of_f(scale):
-    m = find_minima_nd(lambda p: scale * fns2.peaks(p), fns2.get("peaks").domain)
-    assert np.asarray(m.global_).sum() == 1
