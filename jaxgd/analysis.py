@@ -644,21 +644,23 @@ def _block_stats(
     valid: jax.Array,
     minima: Minima,
     tol: jax.Array,
-) -> tuple[jax.Array, ...]:
-    """Counts, mean and sum of squared deviations over the valid starts of one block."""
+) -> tuple[jax.Array, jax.Array]:
+    """Counts of the valid starts of one block that reached a global minimum, and diverged."""
     _, reached = _label(final, value, diverged, minima, tol)
     valid = valid[:, None, None]
-    settled = ~diverged & valid
-    count = jnp.sum(settled, axis=0)
-    # About a settled run's own end (shifted data): runs that all end on one float have
-    # deviations of exactly 0, where a mean summed in float32 would be an ulp off it.
-    ref = jnp.take_along_axis(final, jnp.argmax(settled, axis=0)[None], axis=0)[0]
-    ref = jnp.where(count > 0, ref, 0)
-    d = jnp.where(settled, final - ref, 0)
-    shift = jnp.sum(d, axis=0) / jnp.maximum(count, 1)
-    m2 = jnp.sum(jnp.where(settled, (d - shift) ** 2, 0), axis=0)
-    mean = ref + shift
-    return jnp.sum(reached & valid, axis=0), jnp.sum(diverged & valid, axis=0), count, mean, m2
+    return jnp.sum(reached & valid, axis=0), jnp.sum(diverged & valid, axis=0)
+
+
+def _moments(final: np.ndarray, settled: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Count, mean and sum of squared deviations of the settled runs' ends, in float64 on the
+    host (a float32 sum is an ulp or so off: runs that all ended on one float had a spread
+    of 1e-6)."""
+    count = settled.sum(axis=0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ends = np.where(settled, np.asarray(final, np.float64), 0.0)
+        mean = ends.sum(axis=0) / np.maximum(count, 1)
+        m2 = np.where(settled, (ends - mean) ** 2, 0.0).sum(axis=0)
+    return count, mean, m2
 
 
 #: Bytes of sweep result one block of random starts may hold on the host at a time.
@@ -741,7 +743,9 @@ def _random_starts_in_blocks(
                 getattr(keep, name)[lo:hi] = getattr(part, name)[: hi - lo]
         valid = np.arange(block) < hi - lo
         stats = _block_stats(part.final, part.value, part.diverged, valid, minima, tol_a)
-        s, d, c, m, q = (np.asarray(a) for a in stats)
+        s, d = (np.asarray(a) for a in stats)
+        settled = ~np.asarray(part.diverged, bool) & valid[:, None, None]
+        c, m, q = _moments(part.final, settled)
         success += s
         diverged += d
         total = count + c
