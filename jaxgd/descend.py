@@ -158,11 +158,6 @@ def descend(
             "jaxgd.sweep(..., optimizer={...}) to compare several in one call."
         )
     shape = shape_of(x0)
-    if len(shape) > 1:
-        raise ValueError(
-            f"x0 must be a scalar or one point of shape (d,); got shape {shape}. Pass "
-            f"np.ravel(x0) if it is one point, or use jaxgd.sweep to run from many starts."
-        )
     point = (int(shape[0]),) if len(shape) == 1 else ()
     axes = _axes.prepare(
         f=f,
@@ -186,6 +181,8 @@ def descend(
             except (TypeError, ValueError):
                 pass
             else:
+                if point == (1,):  # np.random.choice(x, 1): the scalar's own message
+                    as_float_scalar("x0", x0, dtype)
                 as_float_axis("x0", x0, dtype)  # values that are not numbers: say that first
                 raise type(e)(
                     f"x0 has shape {shape}, one point of R^{shape[0]}, so f is called on x of "
@@ -193,6 +190,11 @@ def descend(
                     "as x0 (jaxgd.sweep runs from many starts)."
                 ) from e
         raise
+    if len(shape) > 1:  # after f, which is checked first as the first argument
+        raise ValueError(
+            f"x0 must be a scalar or one point of shape (d,); got shape {shape}. Pass "
+            f"np.ravel(x0) if it is one point, or use jaxgd.sweep to run from many starts."
+        )
     x0 = as_float_axis("x0", x0, dtype) if point else as_float_scalar("x0", x0, dtype)
     learning_rate = as_float_scalar("learning_rate", learning_rate, dtype, nonnegative=True)
     count = as_epoch_count("epochs", epochs)
