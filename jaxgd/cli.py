@@ -479,7 +479,7 @@ class Context(Output):
         if moved is not None:
             still = x0[~np.broadcast_to(np.asarray(moved, bool).ravel(), x0.shape)]
         if still.size:
-            still = still[np.asarray(_slopes(self.f, still)) == 0]
+            still = still[np.asarray(_flat_at(self.f, still))]
         if still.size == 0:
             return None
         if x0.size == 1:
@@ -755,9 +755,12 @@ def setup(
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _slopes(f: Callable, x: jax.Array) -> jax.Array:
-    # One program for f' at the starts; called eagerly, grad(f) compiles one per operation.
-    return jax.vmap(jax.grad(f))(x)
+def _flat_at(f: Callable, x: jax.Array) -> jax.Array:
+    """Where f' is 0 and f is finite: a stationary point. (Where f is NaN, a jnp.where that
+    guards it often has f' = 0 too; such a start is not one.) One program for all starts;
+    called eagerly, grad(f) compiles one per operation."""
+    value, slope = jax.vmap(jax.value_and_grad(f))(x)
+    return (slope == 0) & jax.numpy.isfinite(value)
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -310,3 +310,11 @@ def test_an_empty_out_is_refused_not_taken_as_the_current_folder(value, tmp_path
     code = module.main(["--out", value])
     err = capsys.readouterr().err
     assert code == 2 and "argument --out: empty; give a folder" in err
+
+
+def test_a_start_where_f_is_nan_is_not_called_stationary(tmp_path, capsys):
+    code, out, err = run(
+        "single_run", ["--function", f"{USER}:nan_right", "--start", "5"], tmp_path, capsys
+    )
+    assert code == 0
+    assert "stationary" not in out + err

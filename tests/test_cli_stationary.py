@@ -17,13 +17,13 @@ from tests.test_experiments import SMALL
 def slopes(monkeypatch):
     """The starts f' is computed at, call by call."""
     calls = []
-    real = cli._slopes
+    real = cli._flat_at
 
     def counted(f, x):
         calls.append(x.tolist())
         return real(f, x)
 
-    monkeypatch.setattr(cli, "_slopes", counted)
+    monkeypatch.setattr(cli, "_flat_at", counted)
     return calls
 
 
