@@ -170,10 +170,16 @@ def _check_nd_function(f: Any, d: int, dtype: np.dtype, name: str = "f") -> None
             f"shape ({d},) with jax.numpy, e.g. `lambda x: (x**2).sum()`"
         ) from None
     if getattr(out, "shape", None) != () or not jnp.issubdtype(out.dtype, jnp.floating):
+        scalar = getattr(out, "shape", None) == ()
+        fix = (  # one number of the wrong kind, or several numbers
+            "Compute it in floating point (avoid integer-only operations such as // on x)"
+            if scalar
+            else "Sum or pick one entry, e.g. `(x**2).sum()`"
+        )
         raise TypeError(
             f"{name} must return a real scalar for x of shape ({d},); it returned "
             f"{getattr(out, 'dtype', type(out).__name__)}{list(getattr(out, 'shape', []))}. "
-            "Sum or pick one entry, e.g. `(x**2).sum()`"
+            f"{fix}"
         )
     try:
         jax.eval_shape(jax.grad(f), spec)

@@ -201,6 +201,8 @@ def test_find_rejects_bad_f():
         find_minima_nd(lambda x: x[5] ** 2 + x @ jnp.ones(3), [(-1, 1), (-1, 1)])
     with pytest.raises(TypeError, match="callable"):
         find_minima_nd(3.0, [(-1, 1)])
+    with pytest.raises(TypeError, match=r"returned int32\[\]\. Compute it in floating point"):
+        find_minima_nd(lambda x: (x[0] * 2).astype(jnp.int32), [(-1, 1), (-1, 1)])
 
 
 def test_nearest_labels():
