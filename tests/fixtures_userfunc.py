@@ -239,8 +239,3 @@ getattr_raises = _GetattrRaises()
 def kink_2d(p):
     """|x| + |y|: a minimum at a kink, which Newton's method cannot see."""
     return jnp.abs(p[0]) + jnp.abs(p[1])
-
-
-def nan_right(x):
-    """x^2, NaN for x > 4 (guarded with jnp.where, so f' there is 0, not NaN)."""
-    return jnp.where(x > 4.0, jnp.nan, x**2)
