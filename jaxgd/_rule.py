@@ -40,26 +40,34 @@ def _content_key(obj: Any) -> Any:
     return obj
 
 
-class Optimizer:
+class _ByContent:
+    """Equal to another of its class holding equal contents: ``_key`` from
+    :func:`_content_key`, so two equal ``functools.partial`` objects (same function, same
+    arguments) compare equal and a rebuilt partial does not recompile; anything else compares
+    by identity, as ``jax.jit`` does."""
+
+    __slots__ = ("_key",)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+
+class Optimizer(_ByContent):
     """An optimiser factory ``learning_rate -> optax.GradientTransformation``, with a name.
 
-    Two wrappers of equal ``functools.partial`` objects (same function, same arguments)
-    compare equal, so rebuilding ``partial(optax.sgd, momentum=0.9)`` for every call does
-    not recompile.
+    Rebuilding ``partial(optax.sgd, momentum=0.9)`` for every call does not recompile (see
+    :class:`_ByContent`).
     """
 
-    __slots__ = ("_key", "factory", "name")
+    __slots__ = ("factory", "name")
 
     def __init__(self, factory: Callable, name: str):
         self.factory = factory
         self.name = name
         self._key = _content_key(factory)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Optimizer) and self._key == other._key
-
-    def __hash__(self) -> int:
-        return hash(self._key)
 
     def __repr__(self) -> str:
         return f"Optimizer({self.name})"
@@ -77,26 +85,17 @@ class Optimizer:
         return optax.inject_hyperparams(factory)(learning_rate=learning_rate, **hyperparams)
 
 
-class Schedule:
-    """A schedule factory ``rate -> optax schedule``, equal to another of the same contents.
-
-    Two equal ``functools.partial`` objects (same function, same arguments) compare equal, as
-    for :class:`Optimizer`, so rebuilding
-    ``partial(optax.exponential_decay, transition_steps=100, decay_rate=0.5)`` for every
-    call does not recompile. Anything else compares by identity, as ``jax.jit`` does.
+class Schedule(_ByContent):
+    """A schedule factory ``rate -> optax schedule``, equal to another of the same contents:
+    rebuilding ``partial(optax.exponential_decay, transition_steps=100, decay_rate=0.5)`` for
+    every call does not recompile (see :class:`_ByContent`).
     """
 
-    __slots__ = ("_key", "fn")
+    __slots__ = ("fn",)
 
     def __init__(self, fn: Callable):
         self.fn = fn
         self._key = _content_key(fn)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Schedule) and self._key == other._key
-
-    def __hash__(self) -> int:
-        return hash(self._key)
 
     def __repr__(self) -> str:
         return f"Schedule({self.fn!r})"
