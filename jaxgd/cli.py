@@ -705,8 +705,9 @@ class Context(Output):
             )
         more = shown[TALLY_MOST:]
         if more:
-            kinds = "global and local " if set(more) & best and set(more) - best else ""
-            kinds = "global " if set(more) <= best else kinds
+            kinds = (
+                "global " if set(more) <= best else "global and local " if set(more) & best else ""
+            )
             lines.append(
                 f"reached {len(more)} more {kinds}minima (within {num(self.tol)}): "
                 f"{sum(hits.get(i, 0) for i in more)} of {n} {noun}"

@@ -187,7 +187,7 @@ def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
     return dtype, positive_float("tol", tol, example="1e-6")
 
 
-def _is_flat(values: np.ndarray, i: int, j: int, eps: float, scale: float = 1.0) -> bool:
+def _is_flat(values: np.ndarray, i: int, j: int, eps: float, scale: float) -> bool:
     """Whether f takes one value on grid points ``i..j`` (inclusive, at least two of them),
     where f' is exactly 0: to rounding at the size of f's values on the grid (``scale``, the
     largest of them), since the terms of f that cancel there are of that size, not of the
@@ -196,8 +196,7 @@ def _is_flat(values: np.ndarray, i: int, j: int, eps: float, scale: float = 1.0)
     if j <= i:
         return False
     v = values[i : j + 1].astype(np.float64)
-    size = max(1.0, scale, np.abs(v).max())
-    return bool(np.isfinite(v).all() and np.ptp(v) <= 16.0 * eps * size)
+    return bool(np.isfinite(v).all() and np.ptp(v) <= 16.0 * eps * max(1.0, scale))
 
 
 def _flat_edges(f: Callable, inside: np.ndarray, outside: np.ndarray) -> np.ndarray:
@@ -247,11 +246,8 @@ def _split_at_zeros(
         (grid[i : j + 1], values[i : j + 1], g[i : j + 1])
         for i, j in zip(left[inner], right[inner], strict=True)
     ]
-    for round_ in range(_ZERO_ROUNDS + 1):
+    for _ in range(_ZERO_ROUNDS):
         if not todo:
-            break
-        if round_ == _ZERO_ROUNDS:  # still around zeros: bracketed as they are
-            done += [(xs[:1], xs[-1:], vs[:1], gs[:1]) for xs, vs, gs in todo]
             break
         mids = [((xs[:-1].astype(np.float64) + xs[1:]) / 2).astype(grid.dtype) for xs, _, _ in todo]
         flat = np.concatenate(mids)
@@ -277,6 +273,7 @@ def _split_at_zeros(
                 for i, j in zip(sub_l[wide], sub_r[wide], strict=True)
             ]
         todo = again
+    done += [(xs[:1], xs[-1:], vs[:1], gs[:1]) for xs, vs, gs in todo]  # still around zeros
     return tuple(np.concatenate([d[k] for d in done]) for k in range(4))
 
 
