@@ -185,7 +185,7 @@ def advance(
     vs: jax.Array,
     *,
     whole: bool = False,
-) -> tuple[jax.Array, Any, jax.Array, jax.Array]:
+) -> tuple[jax.Array, ...]:
     """Advance lanes ``x`` (state ``s`` at step ``t0``) over steps ``[t0, t1)`` of ``counts``.
 
     ``counts`` (G,) are sorted; ``c_prev`` is the count before them (0 at first). Segment j
@@ -196,8 +196,9 @@ def advance(
 
     ``whole`` (static): the window is every step, ``t0 = c_prev`` and ``t1 > counts[-1]``, so
     every segment runs whole and is written; the program then skips the window's clamps and
-    tests (a few microseconds a segment, a measurable share of a small sweep). The steps and
-    the writes are the same either way: a whole run equals any split into windows bit for bit.
+    tests (a few microseconds a segment, a measurable share of a small sweep), and returns
+    :func:`finish`'s flags too, as a fifth array. The steps and the writes are the same either
+    way: a whole run equals any split into windows bit for bit.
     """
     grad = batched(rule.grad)
     value = batched(rule.value)
@@ -211,10 +212,6 @@ def advance(
 
     def segment(j, carry):
         x, s, xs, vs = carry
-        if whole:
-            x, s = jax.lax.fori_loop(a[j], b[j], step, (x, s))
-            # One dtype for every path: f may compute in another precision.
-            return x, s, xs.at[j].set(x), vs.at[j].set(value(x, c).astype(x.dtype))
         x, s = jax.lax.fori_loop(jnp.maximum(a[j], t0), jnp.minimum(b[j], t1), step, (x, s))
         done = b[j] <= t1
         xs = xs.at[j].set(jnp.where(done, x, xs[j]))
@@ -222,11 +219,26 @@ def advance(
         return x, s, xs, vs
 
     if whole:
-        return jax.lax.fori_loop(0, counts.shape[0], segment, (x, s, xs, vs))
+        return _advance_whole(step, value, x, s, c, a, b, xs, vs)
     # Only the segments this window touches: those not over before t0 nor starting at t1.
     first = jnp.sum(b < t0).astype(counts.dtype)
     stop = jnp.sum(a < t1).astype(counts.dtype)
     return jax.lax.fori_loop(first, stop, segment, (x, s, xs, vs))
+
+
+def _advance_whole(step, value, x, s, c, a, b, xs, vs):
+    """:func:`advance` over every step: each segment runs whole and is written, and the flags
+    of divergence (:func:`finish`'s) are written beside it, from the snapshot just taken
+    rather than by a pass over every snapshot afterwards. Returns ``(x, s, xs, vs, bad)``."""
+
+    def segment(j, carry):
+        x, s, xs, vs, bad = carry
+        x, s = jax.lax.fori_loop(a[j], b[j], step, (x, s))
+        v = value(x, c).astype(x.dtype)  # one dtype for every path: f may compute in another
+        return x, s, xs.at[j].set(x), vs.at[j].set(v), bad.at[j].set(_diverged(x, v))
+
+    bad = jnp.zeros(vs.shape, jnp.bool_)
+    return jax.lax.fori_loop(0, a.shape[0], segment, (x, s, xs, vs, bad))
 
 
 def init(rule: Rule, x: jax.Array, c: dict) -> Any:
@@ -267,10 +279,11 @@ def sweep_cells(rule: Rule, ax: LaneAxes, counts: jax.Array) -> tuple[jax.Array,
     x, c = lane_arrays(ax)
     zero = jnp.zeros((), counts.dtype)
     xs = jnp.zeros((counts.shape[0], *x.shape), x.dtype)
-    vs = jnp.zeros((counts.shape[0], *x.shape[:2]), x.dtype)
+    # Another fill than xs's: XLA would otherwise make one buffer of zeros and copy it.
+    vs = jnp.full((counts.shape[0], *x.shape[:2]), jnp.nan, x.dtype)
     s = init(rule, x, c)
-    _, _, xs, vs = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs, whole=True)
-    return flat(xs), flat(vs), finish(xs, vs)
+    *_, xs, vs, bad = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs, whole=True)
+    return flat(xs), flat(vs), flat(bad)
 
 
 # -- compiled calls, on one device or split over several ----------------------------------------
