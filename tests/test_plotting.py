@@ -22,6 +22,7 @@ from jaxgd import plotting
 from jaxgd.analysis import downhill_minimum, global_minima
 from jaxgd.functions import notebook
 from jaxgd.minima import find_minima, find_minima_reached
+from jaxgd.plotting._common import _edges
 from tests.reference_functions import REFERENCE
 
 NB_MIN = (-1.42887, 4.30580)  # the notebook's stationary minima, from the functions docs
@@ -159,10 +160,49 @@ def test_plot_heatmap_outlines_the_cells_that_reached_the_target():
     inside = np.abs(np.asarray(res.final)[0] - NB_MIN[0]) <= 1e-3
     assert inside.any() and not inside.all()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["within 0.001 of x = -1.4289"]
-    # Nothing to outline when no cell or every cell got there: no line, no legend.
+    # No cell got there: no line, and the legend says so (target= was not ignored).
     fig = plotting.plot_heatmap(res, target=100.0)
     assert len(fig.axes[0].collections) == 1
-    assert fig.axes[0].get_legend() is None
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert texts == ["within 0.001 of x = 100: no cell"]
+
+
+def _cell_sides(inside, xe, ye):
+    """Each side of a cell inside that borders a cell outside or the grid's edge."""
+    sides = set()
+    nx, ny = inside.shape
+    for i, j in zip(*np.nonzero(inside), strict=True):
+        for di, dj, side in (
+            (-1, 0, ((xe[i], ye[j]), (xe[i], ye[j + 1]))),
+            (1, 0, ((xe[i + 1], ye[j]), (xe[i + 1], ye[j + 1]))),
+            (0, -1, ((xe[i], ye[j]), (xe[i + 1], ye[j]))),
+            (0, 1, ((xe[i], ye[j + 1]), (xe[i + 1], ye[j + 1]))),
+        ):
+            a, b = i + di, j + dj
+            if not (0 <= a < nx and 0 <= b < ny and inside[a, b]):
+                sides.add(tuple(map(tuple, np.round(side, 12))))
+    return sides
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_plot_heatmap_outline_runs_along_the_cells_edges(seed):
+    # The outline encloses whole cells: a side of a cell is drawn exactly when the cell is
+    # inside and its neighbour there is not (or the grid ends), on any grid, even all inside.
+    rng = np.random.default_rng(seed)
+    rates = np.sort(rng.uniform(0.0, 0.2, 6))
+    counts = np.sort(rng.choice(np.arange(1, 400), 5, replace=False))
+    res = jaxgd.sweep(notebook, 0.0, rates, counts)
+    final = np.asarray(res.final)[0]
+    target = float(final.ravel()[rng.integers(final.size)])
+    tol = float(rng.choice([1e-3, 0.2, 10.0]))  # 10: every cell inside
+    ax = plotting.plot_heatmap(res, target=target, tol=tol).axes[0]
+    inside = np.abs(final - target) <= tol
+    (outline,) = ax.collections[1:]
+    drawn = {tuple(map(tuple, np.round(seg, 12))) for seg in outline.get_segments()}
+    xe = _edges(np.unique(np.asarray(res.learning_rates, np.float64)))
+    ye = _edges(np.unique(np.asarray(res.epochs, np.float64)))
+    assert drawn == _cell_sides(inside, xe, ye)
+    assert len(outline.get_segments()) == len(drawn)  # each side once
 
 
 def test_plot_heatmap_order_of_axes_does_not_change_the_picture():
@@ -678,3 +718,84 @@ def test_dozens_of_minima_tied_for_lowest_get_a_legend_that_fits():
     labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert len(labels) <= 15
     plotting.close(fig)
+
+
+def test_plot_ends_puts_diverged_runs_on_the_x_axis_not_on_a_minimum_at_zero(tmp_path):
+    # x**4 has its minimum at 0; at rate 1 every start here diverges. The crosses belong on
+    # the x axis (axes coordinates), where they cannot sit on the line of the minimum at y = 0.
+    def quartic(x):
+        return x**4
+
+    res = jaxgd.sweep(quartic, np.linspace(1, 3, 5), [0.01, 1.0], [100])
+    assert np.asarray(res.diverged)[:, 1].all() and not np.asarray(res.diverged)[:, 0].any()
+    fig = plotting.plot_ends(res, "learning_rate", minima=find_minima(quartic, -2.0, 2.0))
+    ax = fig.axes[0]
+    (crosses,) = [line for line in ax.lines if line.get_marker() == "x"]
+    assert crosses.get_transform() != ax.transData  # x in data, y in axes coordinates
+    assert crosses.get_transform().contains_branch_seperately(ax.transData) == (True, False)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[-1] == "diverged" and "5 diverged" in labels[2]
+    fig.savefig(tmp_path / "ends.png")
+    plotting.close(fig)
+
+
+def test_plot_ends_with_dozens_of_global_minima_names_a_few():
+    def wells(x):
+        return jnp.cos(2 * jnp.pi * x)  # 40 minima of equal depth on [0, 40]
+
+    res = jaxgd.sweep(wells, jnp.linspace(0.05, 39.95, 200), [0.01, 0.02], [500])
+    m = find_minima_reached(wells, res.final, (0.0, 40.0))
+    assert global_minima(m).size >= 40
+    fig = plotting.plot_ends(res, "learning_rate", minima=m)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    named = [t for t in labels if t.startswith("global minimum")]
+    assert len(named) == 6 and f"{global_minima(m).size - 6} more global minima" in labels
+    assert sum(t.startswith("Learning rate") for t in labels) == 2
+    assert fig.axes[0].get_title() == "Where each start ends after 500 epochs"
+    plotting.close(fig)
+
+
+def test_plot_lines_when_every_run_diverged_on_log_spaced_rates(tmp_path):
+    # No line to autoscale the log axis by: the rates set it, and the figure saves.
+    res = jaxgd.sweep(lambda x: x**4, 5.0, np.geomspace(1, 10, 5), [50, 100])
+    assert np.asarray(res.diverged).all()
+    fig = plotting.plot_lines(res)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    lo, hi = ax.get_xlim()
+    assert 0 < lo < 1 and 10 < hi < 20
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["10 diverged runs not drawn"]
+    fig.savefig(tmp_path / "lines.png")
+    plotting.close(fig)
+
+
+def test_plot_lines_with_one_rate_draws_points_and_one_count_its_tick():
+    res = jaxgd.sweep(notebook, 1.0, [0.1], [10, 20, 50, 100, 200, 500])
+    fig = plotting.plot_lines(res)
+    ax = fig.axes[0]
+    points = [line for line in ax.lines if len(line.get_xdata()) == 1]
+    assert len(points) == 6 and all(line.get_marker() == "o" for line in points)
+    lo, hi = ax.get_xlim()
+    assert lo < 0.1 < hi
+    plotting.close(fig)
+    fig = plotting.plot_lines(jaxgd.sweep(notebook, 1.0, [0.01, 0.1], [100]))
+    assert list(fig.axes[1].get_yticks()) == [100.0]  # not 100.2, 100.4, ...: no such counts
+    plotting.close(fig)
+
+
+@pytest.mark.parametrize("value", [1e-30, -3e-20, 1e-3, 250.0, 0.0])
+def test_limits_around_one_value_are_on_its_own_scale(value):
+    from jaxgd.plotting._common import _xlim, _ylim
+
+    for lo, hi in (_ylim(np.full(5, value)), _xlim(np.array([value]), "linear")):
+        assert lo < value < hi
+        if value:
+            assert hi - lo == pytest.approx(0.1 * abs(value))  # 1e-30 is not drawn at "0.00"
+        else:
+            assert (lo, hi) == (-0.05, 0.05)
+
+
+def test_a_single_rate_or_count_spans_a_cell_of_its_own_size():
+    np.testing.assert_allclose(_edges(np.array([0.1])), [0.05, 0.15])  # no negative rates
+    np.testing.assert_allclose(_edges(np.array([100.0])), [50.0, 150.0])
+    np.testing.assert_allclose(_edges(np.array([0.0])), [-0.5, 0.5])

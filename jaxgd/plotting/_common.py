@@ -395,7 +395,8 @@ def _edges(v: np.ndarray, scale: str = "linear") -> np.ndarray:
             return np.array([v[0] / 2.0, v[0] * 2.0])
         return np.exp(_edges(np.log(v)))
     if v.size == 1:
-        half = 0.5 * max(abs(float(v[0])), 1.0)
+        # A cell as wide as the value (a rate of 0.1 spans 0.05 to 0.15: no negative rates).
+        half = 0.5 * abs(float(v[0])) if v[0] != 0 else 0.5
         return np.array([v[0] - half, v[0] + half])
     mid = 0.5 * (v[1:] + v[:-1])
     return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
@@ -514,7 +515,21 @@ def _ylim(values: np.ndarray, same: float = _SAME) -> tuple[float, float]:
         # Apart by rounding only (every run at x = 1, some at 1 - 1e-7): one value, drawn as
         # such, not an axis zoomed onto float32's last digits.
         lo = hi = (lo + hi) / 2
-    pad = 0.05 * (hi - lo) if hi > lo else max(abs(lo) * 0.05, 0.05)
+    # One value: a margin of its own size (1e-30 is not drawn at "0.00"), 0.05 around 0.
+    pad = 0.05 * (hi - lo) if hi > lo else (0.05 * abs(lo) if abs(lo) > 1e-290 else 0.05)
+    return lo - pad, hi + pad
+
+
+def _xlim(values: np.ndarray, scale: str) -> tuple[float, float]:
+    """Axis limits that show every one of ``values`` (finite; positive on a log scale) with a
+    margin, as autoscaling would from drawn data, and also when nothing finite was drawn."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if scale == "log":
+        if hi > lo:
+            pad = (hi / lo) ** 0.05
+            return lo / pad, hi * pad
+        return lo / 1.5, hi * 1.5
+    pad = 0.05 * (hi - lo) if hi > lo else (0.05 * abs(lo) if abs(lo) > 1e-290 else 0.05)
     return lo - pad, hi + pad
 
 

@@ -29,6 +29,7 @@ from jaxgd.plotting._common import (
     _rate_epochs,
     _scale,
     _subplots,
+    _xlim,
     _ylim,
     wait_for_imports,
 )
@@ -390,9 +391,11 @@ def plot_lines(
         else mpl.colors.Normalize(counts.min(), top)
     )
     cmap = mpl.colormaps["viridis"]
+    # One rate makes each line a single point: drawn as a dot, or nothing would show.
+    marker = "o" if np.unique(rates).size == 1 else None
     for k in np.argsort(counts):
         y = np.where(diverged[:, k], np.nan, final[:, k])
-        ax.plot(rates[order], y[order], color=cmap(norm(counts[k])), linewidth=1)
+        ax.plot(rates[order], y[order], color=cmap(norm(counts[k])), linewidth=1, marker=marker)
     if minima is not None:
         which = nearest_minimum(final, minima, tol=tol)
         colors = _minimum_colors(minima)
@@ -411,9 +414,16 @@ def plot_lines(
         ax.plot([], [], " ", label=f"{int(diverged.sum())} diverged runs not drawn")
     ax.set_ylim(*_ylim(final[~diverged]))
     ax.set_xscale(xscale)
-    fig.colorbar(
+    # From the rates, not the lines drawn: with every run diverged there are none to scale by.
+    ax.set_xlim(*_xlim(rates, xscale))
+    bar = fig.colorbar(
         mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Training epochs (one line each)"
     )
+    if np.unique(counts).size == 1:
+        bar.set_ticks([counts[0]])  # not ticks between it and the norm's made-up other end
+    elif cscale == "linear":
+        bar.locator = mpl.ticker.MaxNLocator(integer=True)
+        bar.update_ticks()
     ax.grid(alpha=0.4)
     ax.set(xlabel="Learning rate", ylabel="Final guess x")
     ax.set_title(

@@ -133,18 +133,38 @@ def rate_epochs_map(
     ax.set(xlabel="Learning rate", ylabel="Training epochs")
     handles = []
     if outline is not None:
+        from matplotlib.collections import LineCollection
+
         inside = np.asarray(outline, bool)[np.ix_(ri, ci)]
-        # A contour needs a 2-D grid with cells on both sides of the line.
-        if min(inside.shape) > 1 and inside.any() and not inside.all():
-            ax.contour(
-                rates_u, counts_u, inside.T.astype(float), levels=[0.5], colors=_OUTLINE_COLOR
+        segments = _outline(inside, _edges(rates_u, xscale), _edges(counts_u, yscale))
+        if segments:
+            ax.add_collection(
+                LineCollection(segments, colors=_OUTLINE_COLOR, linewidths=1.5, zorder=3),
+                autolim=False,
             )
-            handles.append(Line2D([], [], color=_OUTLINE_COLOR, label=outline_label))
+        label = outline_label if segments else f"{outline_label}: no cell"
+        handles.append(Line2D([], [], color=_OUTLINE_COLOR, label=label))
     if grey.any():
         handles.append(Patch(color=DIVERGED_COLOR, label=f"{bad_label} ({int(grey.sum())} cells)"))
     if handles:
         ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
     return cbar
+
+
+def _outline(inside: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> list:
+    """The boundary of the cells where ``inside`` (shape ``(len(x), len(y))``) is True, as line
+    segments along the cells' edges: between a cell inside and one outside, and along the
+    grid's border where a cell inside meets it. Every cell inside is enclosed, each whole."""
+    padded = np.pad(inside, 1)
+    # Edges between columns i - 1 and i (x_edges[i]), over row j: membership changes there.
+    cols = padded[1:, 1:-1] != padded[:-1, 1:-1]  # (len(x) + 1, len(y))
+    rows = padded[1:-1, 1:] != padded[1:-1, :-1]  # (len(x), len(y) + 1)
+    segments = []
+    for i, j in np.argwhere(cols):
+        segments.append(((x_edges[i], y_edges[j]), (x_edges[i], y_edges[j + 1])))
+    for i, j in np.argwhere(rows):
+        segments.append(((x_edges[i], y_edges[j]), (x_edges[i + 1], y_edges[j])))
+    return segments
 
 
 def _target_distance(final: Any, target: float | tuple[float, float]) -> np.ndarray:

@@ -17,10 +17,13 @@ import numpy as np
 
 from jaxgd.analysis import nearest_minimum
 from jaxgd.plotting._common import (
+    _GLOBAL_COLOR,
     _LABEL,
+    _LEGEND_MOST,
     _diverged,
     _footer,
     _global_set,
+    _listed_minima,
     _mark_minimum,
     _minimum_colors,
     _precision,
@@ -300,31 +303,44 @@ def plot_ends(
         final, diverged = final.T, diverged.T
     x = np.asarray(res.starts, np.float64)
     order = np.argsort(x)
-    fig, ax = _subplots(figsize=(10.0, 5.0))
+    fig, ax = _subplots(figsize=(12.0, 5.0))
     best = _global_set(minima)
     handles: list[Any] = []
     if minima is not None:
         # Which minimum each run ended at: the lines drawn and each value's count.
         at = nearest_minimum(np.where(diverged, np.nan, final), minima, tol=tol)
         colors = _minimum_colors(minima)
+        reached = set(at.ravel().tolist())
         # The minima these runs ended at, and the global ones: not every minimum of a whole
-        # sweep (a dozen dashed lines, stretching the axis far past where these runs end).
-        drawn = best | set(at.ravel().tolist())
+        # sweep (a dozen dashed lines, stretching the axis far past where these runs end);
+        # of dozens tied for lowest, those reached (or the first) as in plot_final.
+        drawn = reached | (best if len(best) <= _LEGEND_MOST or reached & best else {min(best)})
+        hits = {i: int((at == i).sum()) for i in best & drawn}
+        named = _listed_minima(sorted(hits), set(hits), hits)
         for i, color in colors.items():
             if i not in drawn:
                 continue
-            kind = "global minimum" if i in best else "local minimum"
             _mark_minimum(ax, minima, i, color=color, linestyle="--", linewidth=1, zorder=0)
-            if i in best:
+            if i in named:
                 handles.append(
                     Line2D(
                         [],
                         [],
                         color=color,
                         linestyle="--",
-                        label=f"{kind} {_where(minima, i)}",
+                        label=f"global minimum {_where(minima, i)}",
                     )
                 )
+        if len(hits) > len(named):
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=_GLOBAL_COLOR,
+                    linestyle="--",
+                    label=f"{len(hits) - len(named)} more global minima",
+                )
+            )
     lost = 0
     for k, value in enumerate(values):
         color = _LINE_COLORS[k % len(_LINE_COLORS)]
@@ -337,7 +353,16 @@ def plot_ends(
         if diverged[k].any():
             label += f", {int(diverged[k].sum())} diverged"
             lost += int(diverged[k].sum())
-            ax.plot(x[diverged[k]], np.zeros(int(diverged[k].sum())), "x", color="tab:red")
+            # On the x axis itself, not at y = 0: that may be where a minimum's line is.
+            ax.plot(
+                x[diverged[k]],
+                np.zeros(int(diverged[k].sum())),
+                "x",
+                color="tab:red",
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                zorder=4,
+            )
         marker = _MARKERS[k % len(_MARKERS)]
         (line,) = ax.plot(
             x[order],
@@ -353,8 +378,11 @@ def plot_ends(
     if lost:
         handles.append(Line2D([], [], color="tab:red", marker="x", linestyle="", label="diverged"))
     ax.set(xlabel=_LABEL["start"], ylabel="Final guess x")
-    ax.set_title(title if title is not None else "Where each start ends " + ", ".join(fixed))
-    ax.legend(handles=handles, fontsize="small", framealpha=0.9)
+    ax.set_title(
+        title if title is not None else ("Where each start ends " + ", ".join(fixed)).strip()
+    )
+    # Outside the axes: inside, it would hide the runs or a minimum's line.
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     _footer(fig, _precision(res.final))
     return fig
 
