@@ -73,11 +73,22 @@ def position(where: str, dim: str, n: int, index: Any) -> int | slice | np.ndarr
             parts.append(None if part is None else _int_like(part))
         if parts[2] == 0:
             raise ValueError(f"{head}: slice step cannot be 0.")
+        if parts[2] is not None and abs(parts[2]) > n:
+            # A step past the axis's length takes one element at most, as a step of n does;
+            # JAX would fail on it (a step of 2**63 - 1 aborts the process).
+            parts[2] = max(n, 1) * (1 if parts[2] > 0 else -1)
         return slice(*parts)
     i = _int_like(index)
     if i is not None:
         return _in_range(where, dim, n, i)
     if isinstance(index, range):
+        step = abs(index.step)
+        size = max(0, (abs(index.stop - index.start) + step - 1) // step)
+        if (index.stop - index.start) * index.step > 0 and size > 2 * n:
+            # More distinct positions than the axis has, both signs counted (len() of such a
+            # range may overflow, and listing it would fill memory): an end is off the axis.
+            for end in (index[0], index[-1]):
+                _in_range(where, dim, n, end)
         return (
             _check_positions(
                 where, dim, n, np.arange(len(index), dtype=object) * index.step + index.start
@@ -166,6 +177,45 @@ def _check_positions(where: str, dim: str, n: int, positions: np.ndarray) -> np.
     return np.where(positions < 0, positions + n, positions).astype(np.int64)
 
 
+def _has_bool(x: Any) -> bool:
+    """Whether ``x`` is a bool or a (nested) list or array holding one."""
+    if isinstance(x, (bool, np.bool_)):
+        return True
+    if isinstance(x, (np.ndarray, jax.Array)):
+        return x.dtype == np.bool_
+    return isinstance(x, (list, tuple)) and any(_has_bool(v) for v in x)
+
+
+def _real_values(head: str, wanted: Any) -> np.ndarray:
+    """``wanted`` as an array of real numbers: a bool anywhere is refused (``[True, 2.0]``
+    is not the coordinates 1 and 2); whole numbers past int64 stay exact (object); float
+    types NumPy lacks (bfloat16) become float64."""
+    if _has_bool(wanted):
+        raise TypeError(f"{head}: a bool is not a coordinate value; got {wanted!r}.")
+    try:
+        values = np.asarray(wanted)
+    except (ValueError, TypeError) as e:
+        raise ValueError(
+            f"{head}: values must be a number or a flat list of numbers ({e})."
+        ) from None
+    if values.dtype.kind == "O" and values.size and all(type(v) is int for v in values.reshape(-1)):
+        return values  # Python ints too large for int64
+    if values.dtype.kind not in "iufO" and jax.dtypes.issubdtype(values.dtype, np.floating):
+        return values.astype(np.float64)
+    return values
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    """Real ``values`` as float64; whole numbers beyond its range become its largest finite
+    values (beyond every coordinate: nearest is the end of the axis, exact matches none)."""
+    if values.dtype.kind != "O":
+        return values.astype(np.float64)
+    big = float(np.finfo(np.float64).max)
+    return np.array(
+        [float(v) if abs(v) <= big else (big if v > 0 else -big) for v in values.reshape(-1)]
+    ).reshape(values.shape)
+
+
 def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int | np.ndarray:
     """Positions on ``axis`` of the coordinate values ``wanted`` (an int drops the axis)."""
     head = f"sel({dim}=...)"
@@ -175,15 +225,10 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
             "jax.jit or another transformation). Select positions with isel there, or call "
             "sel outside."
         )
-    if isinstance(wanted, (bool, np.bool_)):
-        raise TypeError(f"{head}: a bool is not a coordinate value; got {wanted!r}.")
-    try:
-        values = np.asarray(wanted)
-    except (ValueError, TypeError) as e:
-        raise ValueError(
-            f"{head}: values must be a number or a flat list of numbers ({e})."
-        ) from None
-    if values.dtype.kind not in "iuf":
+    values = _real_values(head, wanted)
+    if values.dtype.kind not in "iufO" or (
+        values.dtype.kind == "O" and not (values.size and type(values.flat[0]) is int)
+    ):
         if values.size == 0 and isinstance(wanted, (list, tuple)):
             values = values.astype(np.float64)
         else:
@@ -193,8 +238,8 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
     given = np.asarray(axis)
     # Whole numbers against a whole-number axis (epoch counts) compare as Python ints:
     # exact at any size, where float64 would round 2**53 + 1 to 2**53.
-    whole = given.dtype.kind in "iu" and values.dtype.kind in "iu"
-    values = values.astype(object if whole else np.float64)
+    whole = given.dtype.kind in "iu" and values.dtype.kind in "iuO"
+    values = values.astype(object) if whole else _as_float(values)
     if not whole and not np.isfinite(values).all():
         bad = values[~np.isfinite(values)][0]
         raise ValueError(f"{head}: coordinate values must be finite; got {bad}.")
@@ -310,15 +355,23 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
     given = np.asarray(points)
     coords = given.astype(np.float64)
     d = coords.shape[-1]
+    if not np.isfinite(coords).all():
+        raise ValueError(
+            f"{head}: the starts hold non-finite values ({coords[~np.isfinite(coords)][0]}), "
+            "so no point is nearest; select by position with isel, or build the result with "
+            "finite starts."
+        )
     try:
-        values = np.asarray(wanted)
-    except (ValueError, TypeError) as e:
+        values = _real_values(head, wanted)
+    except ValueError as e:
         raise ValueError(
             f"{head}: pass one point of {d} numbers or a list of them ({e})."
         ) from None
     if values.size == 0 and isinstance(wanted, (list, tuple)):
         values = np.zeros((0, d))
-    if values.dtype.kind not in "iuf" or isinstance(wanted, (bool, np.bool_)):
+    if values.dtype.kind not in "iufO" or (
+        values.dtype.kind == "O" and not (values.size and type(values.flat[0]) is int)
+    ):
         raise TypeError(f"{head}: values must be real numbers; got {_kind(wanted)}.")
     one = values.shape == (d,)
     if not one and not (values.ndim == 2 and values.shape[1] == d):
@@ -327,7 +380,7 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
             f"or a list of them, shape (k, {d}); got shape {values.shape}. Or select by "
             "position with isel."
         )
-    values = values.astype(np.float64).reshape(-1, d)
+    values = _as_float(values).reshape(-1, d)
     if not np.isfinite(values).all():
         raise ValueError(f"{head}: coordinate values must be finite.")
     if values.shape[0] and coords.shape[0] == 0:

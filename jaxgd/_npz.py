@@ -160,28 +160,51 @@ class Reader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file: IO[bytes] | None = None
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, zipfile.ZipInfo] = {}
         self._size = 0
 
     def __enter__(self) -> Reader:
-        if self.path.is_dir():
-            raise Invalid("it is a directory, not a file")
-        with open(self.path, "rb") as fh:
-            head = fh.read(len(_NPY_MAGIC))
+        # One open file for every read: a save replacing the path meanwhile (a rename) leaves
+        # this reader on the old file, whole, never the old size with the new contents.
+        # Without blocking, so a named pipe is refused rather than waited on forever.
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            if self.path.is_dir():  # IsADirectoryError here, PermissionError on Windows
+                raise Invalid("it is a directory, not a file") from None
+            raise
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise Invalid("it is a directory, not a file")
+            raise Invalid("it is not a regular file (a pipe, socket or device)")
+        fh = self._file = os.fdopen(fd, "rb")
+        try:
+            return self._open(fh, info)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def _open(self, fh: IO[bytes], info: os.stat_result) -> Reader:
+        head = fh.read(len(_NPY_MAGIC))
         if head == _NPY_MAGIC:
             raise Invalid(
                 "it is a single NumPy array (.npy), not an .npz archive written by SweepResult.save"
             )
-        self._size = os.path.getsize(self.path)
+        fh.seek(0)
+        self._size = info.st_size
         with _damage_is_invalid():
-            if not zipfile.is_zipfile(self.path):
+            if not zipfile.is_zipfile(fh):
                 raise Invalid("it is not an .npz archive (not a zip file)")
-            self._zip = zipfile.ZipFile(self.path)
-            for info in self._zip.infolist():
-                if info.filename in self._members:
-                    raise Invalid(f"the archive holds {info.filename!r} twice")
-                self._members[info.filename] = info
+            fh.seek(0)
+            self._zip = zipfile.ZipFile(fh)
+            for member in self._zip.infolist():
+                if member.filename in self._members:
+                    raise Invalid(f"the archive holds {member.filename!r} twice")
+                self._members[member.filename] = member
         return self
 
     def __exit__(
@@ -192,6 +215,8 @@ class Reader:
     ) -> None:
         if self._zip is not None:
             self._zip.close()
+        if self._file is not None:
+            self._file.close()
 
     def member_names(self) -> list[str]:
         """The names of the archive's entries (``NAME.npy`` for an array)."""

@@ -26,7 +26,7 @@ __all__ = ["Convergence", "convergence"]
 
 
 @partial(jax.tree_util.register_dataclass, data_fields=None, meta_fields=None)
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Convergence:
     """When each run settled, for every (start, learning rate).
 

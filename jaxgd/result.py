@@ -361,7 +361,13 @@ class SweepResult:
             10
         """
         if not isinstance(method, str) or method not in ("exact", "nearest"):
-            raise ValueError(f"sel: method must be 'exact' or 'nearest'; got {method!r}.")
+            hint = (
+                f" To select on the dimension named 'method', pass a dict: "
+                f"sel({{'method': {method!r}}})."
+                if "method" in self.dims
+                else ""
+            )
+            raise ValueError(f"sel: method must be 'exact' or 'nearest'; got {method!r}.{hint}")
         positions = {}
         for dim, wanted in _merge("sel", indexers, coords).items():
             self._length(dim, "sel")
@@ -408,6 +414,14 @@ class SweepResult:
     def _length(self, dim: str, where: str) -> int:
         self._check_dim(dim, where)
         shape = getattr(self.final, "shape", None)
+        for name in _DATA:
+            leaf = getattr(self, name)
+            if isinstance(shape, tuple) and not _indexable(leaf):
+                raise TypeError(
+                    f"{where}({dim}=...): {name} is {type(leaf).__name__}, not an array (the "
+                    "result's arrays were mapped to something else); select on a result of "
+                    "arrays."
+                )
         if not isinstance(shape, tuple) or len(shape) != len(self.dims):
             raise TypeError(
                 f"{where}({dim}=...): final has no shape matching dims {list(self.dims)} "
@@ -574,6 +588,11 @@ class SweepResult:
         leaves = {n: getattr(self, n) for n in (*_DATA, *_COORD.values())}
         leaves.update({f"coords[{k!r}]": c for k, c in self.coords.items()})
         for name, leaf in leaves.items():
+            if leaf is None or isinstance(leaf, jax.ShapeDtypeStruct):
+                raise ValueError(
+                    f"{head}: {name} is {type(leaf).__name__}, not an array (the result's "
+                    f"arrays were mapped to something else); {verb} a result of arrays."
+                )
             if isinstance(leaf, jax.core.Tracer):
                 raise TypeError(
                     f"{head}: {name} is traced ({method} was called inside jax.jit or another "
@@ -591,8 +610,11 @@ class SweepResult:
         ``.npz`` is appended to a name without it. The file is written whole or not at all:
         the data go to a hidden temporary file (``.NAME.npz.XXXXXXXX.tmp``) in the same folder,
         reach the disk, and only then replace ``path``, so a crash or a kill at any moment
-        leaves the previous file intact. The result is checked first, by the rules
-        :func:`jaxgd.load` applies, so every saved file can be loaded.
+        leaves the previous file intact. Replacing is a rename, which the folder's permissions
+        allow or refuse: a write-protected file (mode 0444) in a writable folder is replaced
+        like any other (the new file keeps its mode); protect results by their folder. The
+        result is checked first, by the rules :func:`jaxgd.load` applies, so every saved file
+        can be loaded.
 
         Args:
             path: the file to write; its folder is created if needed.
@@ -603,7 +625,9 @@ class SweepResult:
         Raises:
             TypeError: the result holds traced arrays (save it outside ``jax.jit``).
             ValueError: the result is not consistent (dims, shapes, dtypes, coordinates, or
-                ``diverged`` contradicting ``final``/``value``, as :func:`jaxgd.load` checks).
+                ``diverged`` contradicting ``final``/``value``, as :func:`jaxgd.load` checks),
+                or holds something other than arrays (``None`` or ``ShapeDtypeStruct``
+                leaves, from ``jax.tree.map``).
             IsADirectoryError: ``path`` is an existing directory.
             OSError: the folder cannot be created or written (the message names it).
 
@@ -626,7 +650,7 @@ class SweepResult:
                 f"e.g. {str(path / 'result.npz')!r}."
             )
         for candidate in (path, path.with_name(path.name + ".npz")):
-            if candidate.is_dir():
+            if _is_dir(candidate, "save"):
                 raise IsADirectoryError(
                     f"cannot save to {candidate}: it is a directory. Pass a file path, "
                     f"e.g. {candidate / 'result.npz'}."
@@ -710,7 +734,7 @@ def load(path: str | os.PathLike) -> SweepResult:
         [2.0, 0.2147]
     """
     path = Path(path)
-    if not path.exists():
+    if not _exists(path):
         hint = ""
         if path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
             hint = f" (did you mean {path.name}.npz? save appends .npz)"
@@ -722,6 +746,27 @@ def load(path: str | os.PathLike) -> SweepResult:
     except _npz.Invalid as e:
         raise ValueError(f"{fail}: {e}.") from None
     return result
+
+
+def _indexable(a: Any) -> bool:
+    """Whether ``a`` is an array a selection can index (not a ShapeDtypeStruct or None)."""
+    return hasattr(a, "__getitem__") and not isinstance(a, jax.ShapeDtypeStruct)
+
+
+def _is_dir(path: Path, verb: str) -> bool:
+    """``path.is_dir()``, with the system's refusal of the name itself (too long) as an
+    ``OSError`` that says what could not be done, not one from deep in ``pathlib``."""
+    try:
+        return path.is_dir()
+    except OSError as e:
+        raise OSError(e.errno, f"cannot {verb} {path}: {e.strerror or e}") from None
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError as e:
+        raise OSError(e.errno, f"cannot load {path}: {e.strerror or e}") from None
 
 
 def _read(reader: _npz.Reader) -> SweepResult:

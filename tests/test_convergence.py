@@ -117,3 +117,11 @@ def test_bad_input(kw, match):
     args = {"starts": [0.0], "learning_rates": [0.1], "epochs": 10} | kw
     with pytest.raises(ValueError, match=match):
         convergence(CASES[0].f, **args)
+
+
+def test_convergence_results_compare_and_hash_by_identity_like_the_other_results():
+    # A dataclass's field-wise == compared arrays and raised ("truth value ... ambiguous").
+    a = jaxgd.convergence(lambda x: x**2, [-1.0, 1.0], [0.1, 0.2], 50)
+    b = jaxgd.convergence(lambda x: x**2, [-1.0, 1.0], [0.1, 0.2], 50)
+    assert a == a and a != b and a not in [b] and a in [a]
+    assert len({a, b, a}) == 2

@@ -624,3 +624,90 @@ def test_results_compare_by_identity_and_hash():
     b = _hand([0.0], [0])
     assert a == a and a != b and a in [a] and b not in [a]
     assert len({a, b, a}) == 2
+
+
+# -- odd and extreme queries -------------------------------------------------------------
+@pytest.mark.parametrize("step", [4, 2**62, 2**63 - 1, 2**63, 2**100, -(2**63), -(2**100)])
+def test_a_slice_step_past_the_axis_takes_one_element_at_most(res, step):
+    # JAX aborted the process on a step of 2**63 - 1 and failed past it; NumPy takes one.
+    got = res.isel(start=slice(None, None, step))
+    want = res.to_numpy().starts[:: (1 if step > 0 else -1) * 3]
+    np.testing.assert_array_equal(np.asarray(got.starts), want)
+    assert_same(got, res.to_numpy().isel(start=[0] if step > 0 else [2]))
+
+
+@pytest.mark.parametrize("index", [range(2**70), range(-(2**70), 0), range(0, 2**80, 2**60)])
+def test_a_range_longer_than_the_axis_is_off_it(res, index):
+    with pytest.raises(IndexError, match="off axis 'start' of length 3"):
+        res.isel(start=index)
+
+
+def test_a_range_as_long_as_the_axis_both_signs_counted_selects(res):
+    assert_same(res.isel(start=range(-3, 3)), res.isel(start=[0, 1, 2, 0, 1, 2]))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [[True, 2.0], [2.0, np.True_], (0.5, True), np.array([True]), [np.array(True), 0.5]],
+    ids=repr,
+)
+def test_a_bool_among_coordinate_values_is_refused(res, query):
+    # [True, 2.0] once selected the coordinates 1.0 and 2.0.
+    with pytest.raises(TypeError, match="a bool is not a coordinate value"):
+        res.sel(start=query, method="nearest")
+
+
+def _points(starts):
+    starts = np.asarray(starts, np.float32)
+    final = np.arange(starts.size, dtype=np.float32).reshape(len(starts), 1, 1, -1)
+    return SweepResult(
+        final,
+        final.sum(-1),
+        np.zeros(final.shape[:3], bool),
+        starts=starts,
+        learning_rates=np.array([0.1], np.float32),
+        epochs=np.array([10]),
+        dims=("start", "learning_rate", "epochs", "coord"),
+        coords={"coord": np.arange(starts.shape[1])},
+    )
+
+
+def test_points_select_by_value_and_refuse_bools_and_non_finite_starts():
+    pts = _points([[0.0, 0.0], [1.0, 1.0]])
+    assert pts.sel(start=[0.9, 0.9], method="nearest").starts.tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError, match="a bool is not a coordinate value"):
+        pts.sel(start=[True, 0.0], method="nearest")
+    # A NaN start is nearest to nothing: argmin once picked it for (0.9, 0.9).
+    nan = _points([[0.0, 0.0], [np.nan, 0.0], [1.0, 1.0]])
+    for method in ("exact", "nearest"):
+        with pytest.raises(ValueError, match="starts hold non-finite values"):
+            nan.sel(start=[1.0, 1.0], method=method)
+
+
+def test_whole_numbers_past_int64_and_other_float_types_are_real_numbers(res):
+    with pytest.raises(KeyError, match="epochs=18446744073709551616 is not a coordinate"):
+        res.sel(epochs=2**64)
+    assert int(res.sel(epochs=2**64, method="nearest").epochs) == 100
+    assert float(res.sel(start=10**400, method="nearest").starts) == 3.0
+    assert float(res.sel(start=-(10**400), method="nearest").starts) == 0.5
+    assert float(res.sel(start=jnp.bfloat16(2.0)).starts) == 2.0
+    with pytest.raises(KeyError):
+        res.sel(start=10**400)
+
+
+def test_method_outside_its_values_points_to_the_dict_form_for_an_axis_named_method():
+    import optax
+
+    r = jaxgd.sweep(
+        jnp.cos, 1.0, 0.1, 10, optimizer=optax.sgd, hyperparams={"momentum": [0.0, 0.5]}
+    )
+    with pytest.raises(ValueError, match=r"method must be 'exact' or 'nearest'; got 0\.5\.$"):
+        r.sel(method=0.5)
+    renamed = dataclasses.replace(
+        r,
+        dims=tuple("method" if d == "momentum" else d for d in r.dims),
+        coords={"method": r.coords["momentum"]},
+    )
+    with pytest.raises(ValueError, match=r"pass a dict: sel\(\{'method': 0.5\}\)"):
+        renamed.sel(method=0.5)
+    assert renamed.sel({"method": 0.5}).dims == ("start", "learning_rate", "epochs")

@@ -216,7 +216,7 @@ def test_save_refuses_what_load_would_refuse(tmp_path):
     wrong = SweepResult(**{**vars(res), "diverged": ~res.diverged})
     with pytest.raises(ValueError, match=r"cannot save .*diverged disagrees"):
         wrong.save(tmp_path / "a")
-    with pytest.raises(ValueError, match="final has dtype object"):
+    with pytest.raises(ValueError, match="final is NoneType, not an array"):
         jax.tree.map(lambda a: None, res).save(tmp_path / "b")
     with pytest.raises(TypeError, match=r"is traced.*save it outside"):
         jax.jit(lambda r: r.save(tmp_path / "c") and r)(res)
@@ -556,3 +556,76 @@ def test_saving_over_a_file_keeps_its_mode_and_a_link_stays_a_link(tmp_path):
     assert link.is_symlink() and link.resolve() == path
     assert_same(jaxgd.load(path), small())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.npz", "run.npz"]
+
+
+def _small(n_starts: int) -> jaxgd.SweepResult:
+    z = np.linspace(0, 1, n_starts * 16, dtype=np.float32).reshape(n_starts, 4, 4)
+    return jaxgd.SweepResult(
+        z,
+        z,
+        np.zeros(z.shape, bool),
+        starts=np.linspace(0, 1, n_starts, dtype=np.float32),
+        learning_rates=np.ones(4, np.float32),
+        epochs=np.arange(4),
+    )
+
+
+def test_load_reads_one_file_while_a_save_replaces_it(tmp_path, monkeypatch):
+    # Another process's save renames a new file onto the path while load reads it: load gets
+    # the old file or the new one, whole; it once took the old one's size to bound the new
+    # one's entries and refused a good file ("claims N bytes from M stored ones").
+    path = _small(1).save(tmp_path / "res.npz")
+    newer = _small(20000).save(tmp_path / "newer.npz")
+    real = zipfile.is_zipfile
+
+    def is_zipfile_while_another_process_saves(p):
+        if newer.exists():
+            os.replace(newer, path)  # as a concurrent save does
+        return real(p)
+
+    monkeypatch.setattr(zipfile, "is_zipfile", is_zipfile_while_another_process_saves)
+    got = jaxgd.load(path)
+    assert got.final.shape in ((1, 4, 4), (20000, 4, 4))
+    np.testing.assert_array_equal(got.final, _small(got.final.shape[0]).final)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_load_refuses_a_named_pipe_instead_of_waiting_on_it(tmp_path):
+    import threading
+
+    pipe = tmp_path / "res.npz"
+    os.mkfifo(pipe)
+    outcome = []
+
+    def attempt():
+        try:
+            jaxgd.load(pipe)
+        except Exception as e:  # what it raised is what the test checks
+            outcome.append(e)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():  # unblock the open, so the thread can end
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("load blocked on a named pipe")
+    (err,) = outcome
+    assert isinstance(err, ValueError) and "not a regular file" in str(err)
+
+
+def test_save_names_a_file_name_the_system_refuses(tmp_path):
+    with pytest.raises(OSError, match=r"cannot save .*m{200}"):
+        _small(1).save(tmp_path / ("m" * 300))
+    with pytest.raises(OSError, match=r"cannot load .*m{200}"):
+        jaxgd.load(tmp_path / ("m" * 300))
+
+
+def test_save_and_select_refuse_results_mapped_away_from_arrays(tmp_path):
+    res = _small(2)
+    structs = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), res)
+    with pytest.raises(TypeError, match="final is ShapeDtypeStruct, not an array"):
+        structs.isel(start=0)
+    nones = jax.tree.map(lambda a: None, res)
+    with pytest.raises(ValueError, match="final is NoneType, not an array"):
+        nones.save(tmp_path / "r.npz")
+    assert not list(tmp_path.iterdir())
