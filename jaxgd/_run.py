@@ -33,13 +33,30 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 try:
-    from jax import shard_map
+    from jax import shard_map as _shard_map
+
+    _UNCHECKED = {"check_vma": False}
 except ImportError:  # jax < 0.6.1 has it only under experimental
-    from jax.experimental.shard_map import shard_map
+    from jax.experimental.shard_map import shard_map as _shard_map
+
+    _UNCHECKED = {"check_rep": False}
 
 from jaxgd import _chunking, _sharding, fastmath
 from jaxgd._chunking import LANE_ROW, Plan
 from jaxgd._rule import Rule, batched
+
+
+def shard_map(f: Callable, **kwargs: Any) -> Callable:
+    """``jax.shard_map`` without its check of which values vary across devices.
+
+    Every input and output of the engine's calls is split over the devices (none is
+    replicated), so the check guards nothing here, and it refused valid functions: a
+    ``lax.scan`` or ``fori_loop`` in f with a constant initial carry, and f's nested
+    jaxprs as :mod:`jaxgd.fastmath` retraces them (``jnp.sinc``, ``jax.jit`` or
+    ``jax.checkpoint`` in f) raised "mismatched varying manual axes" on several devices.
+    """
+    return _shard_map(f, **kwargs, **_UNCHECKED)
+
 
 __all__ = [
     "LANE_ROW",
@@ -90,8 +107,10 @@ def math_name(fast: bool) -> str:
 def derivative(fun: Callable, fast: bool) -> Callable:
     """``fun`` (already differentiated) with sin/cos from :mod:`jaxgd.fastmath` when ``fast``.
 
-    The rewrite goes on the unbatched function, before any vmap, so that a batched step and an
-    unbatched one (``jaxgd.descend``) compute the same bits.
+    The rewrite goes on the unbatched function, before any vmap, so the vmapped
+    ``jaxgd.descend`` and the sweep compute the same bits. A single unbatched ``descend`` is
+    compiled as scalar code, which XLA may round differently (an ulp in a step, more over a
+    chaotic run): only the vmapped one is promised to match.
     """
     return fastmath.rewrite(fun, enable=fast)
 

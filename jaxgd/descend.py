@@ -31,9 +31,10 @@ __all__ = ["descend"]
 def _lane(rule: Rule, x0: jax.Array, c: dict) -> tuple[Callable, Any]:
     """One lane's step ``(t, (x, s)) -> (x, s)`` and its state at step 0.
 
-    The same per-lane functions as ``jaxgd.sweep``'s engine, so for plain descent the two
-    agree bit for bit; an optax update may be compiled differently in the two programs (an
-    ulp or two apart).
+    The same per-lane functions as ``jaxgd.sweep``'s engine, so for plain descent the
+    vmapped ``descend`` and the sweep agree bit for bit (one run alone is scalar code, which
+    XLA may round differently); an optax update may be compiled differently in the two
+    programs (an ulp or two apart).
     """
 
     def step(t, carry):
@@ -87,7 +88,9 @@ def descend(
 
     ``descend`` works on one start; batch it with ``jax.vmap`` over ``x0``, ``learning_rate`` and
     ``epochs`` (or use :func:`jaxgd.sweep`, which shares one descent across all epoch counts).
-    It composes with ``jax.jit`` and forward-mode AD (``jax.jvp``, ``jax.jacfwd``) in ``x0`` and
+    Vmapped, it equals the sweep's runs bit for bit; one run alone is compiled as scalar code,
+    which may round a step an ulp apart (a chaotic run then ends elsewhere). It composes with
+    ``jax.jit`` and forward-mode AD (``jax.jvp``, ``jax.jacfwd``) in ``x0`` and
     ``learning_rate``.
 
     Args:

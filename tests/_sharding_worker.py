@@ -56,6 +56,27 @@ def check_equal_to_one_device():
             assert isinstance(many.final, np.ndarray)
 
 
+def _nested(x):
+    # sin and cos inside the structures fastmath retraces, and a scan whose carry starts as
+    # a constant: each raised "mismatched varying manual axes" on several devices.
+    w = jnp.arange(1.0, 4.0)
+    inner = jax.jit(jnp.sin)(x) + jnp.sinc(x)
+    scanned, _ = jax.lax.scan(lambda c, v: (c + jnp.cos(v * x), None), 0.0, w)
+    looped = jax.lax.fori_loop(0, 3, lambda i, c: c + jnp.sin(x + i), 0.0)
+    kept = jax.checkpoint(lambda y: jnp.sin(y) ** 2)(x)
+    return 0.05 * x**2 + inner + 0.3 * scanned + 0.2 * looped + kept
+
+
+def check_nested_functions_on_four_devices():
+    one = jax.devices()[:1]
+    starts = np.linspace(-2.5, 3.0, 13)
+    for fast in (True, False):
+        many = jaxgd.sweep(_nested, starts, RATES, EPOCHS, fast_math=fast)
+        alone = jaxgd.sweep(_nested, starts, RATES, EPOCHS, devices=one, fast_math=fast)
+        same(many, alone)
+        assert many.math == ("fast" if fast else "xla")
+
+
 def check_chunked_on_four_devices():
     with jax.enable_x64(True):
         f = CASES[2].f  # double well: some runs diverge

@@ -322,6 +322,18 @@ def with_custom_rules(x):
     return custom_sin(x) * custom_cos(2 * x) + jax.nn.softplus(jnp.sin(3 * x))
 
 
+def linear_solve(x):
+    # custom_linear_solve keeps its jaxprs in a named tuple, read by name (.solve): rebuilt
+    # as a plain tuple it raised AttributeError.
+    def matvec(v):
+        return (2.0 + jnp.sin(x)) * v
+
+    def solve(m, b):
+        return b / (2.0 + jnp.sin(x))
+
+    return lax.custom_linear_solve(matvec, x, solve, symmetric=True) + jnp.cos(x)
+
+
 @pytest.mark.parametrize(
     "fun",
     [
@@ -329,8 +341,10 @@ def with_custom_rules(x):
         jax.grad(partial(nested, with_while=False)),
         with_custom_rules,
         jax.grad(with_custom_rules),
+        linear_solve,
+        jax.grad(linear_solve),
     ],
-    ids=["nested", "grad-nested", "custom", "grad-custom"],
+    ids=["nested", "grad-nested", "custom", "grad-custom", "linear-solve", "grad-linear-solve"],
 )
 def test_rewrite_reaches_into_nested_jaxprs_and_keeps_values(fun):
     fast = fastmath.rewrite(fun, enable=True)

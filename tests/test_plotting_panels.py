@@ -129,6 +129,10 @@ def test_basins_along_say_where_each_start_ends_and_the_share(res):
     np.testing.assert_allclose(share, expected)
     green = [ln for ln in left.get_lines() if ln.get_color() == "tab:green"]
     assert sum(ln.get_xdata().size for ln in green) == int((expected * STARTS.size).sum())
+    # The axis is named once; its ticks are the values alone.
+    assert left.get_ylabel() == right.get_xlabel() == "Learning rate"
+    ticks = [t.get_text() for t in left.get_yticklabels()]
+    assert ticks == [f"{v:g}" for v in np.asarray(r.learning_rates)]
     with pytest.raises(ValueError, match="one per value"):
         plotting.plot_basins_along(r, "learning_rate", [minima])
 

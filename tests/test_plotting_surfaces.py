@@ -209,3 +209,45 @@ def test_bad_surface_inputs_are_named_not_left_to_numpy_or_matplotlib():
     )
     with pytest.raises(ValueError, match=r"select the others first \(e.g. res.sel\(optimizer="):
         plotting.plot_basin_maps(res, MinimaND.at(saddle, get("saddle").minima))
+
+
+def test_basin_maps_colour_touching_basins_apart_and_keep_the_global_colour_its_own():
+    # Rastrigin's minima lie on a lattice 11 to a row: a colour by index modulo the palette
+    # painted whole rows of basins in one colour, and gave others the global minimum's.
+    from jaxgd.minima_nd import find_minima_nd, nearest_minimum_nd
+    from jaxgd.plotting.surfaces import _label_grid
+
+    bounds = [(-5.12, 5.12)] * 2
+    starts = grid_starts(bounds, 40)
+    res = jaxgd.sweep(fns2.rastrigin, starts, [0.001, 0.002], 500)
+    minima = find_minima_nd(fns2.rastrigin, bounds)
+    fig = plotting.plot_basin_maps(res, minima)
+    best = np.flatnonzero(minima.global_)
+    faces = []
+    for ax in fig.axes[:2]:
+        mesh = ax.collections[0]
+        rgba = mesh.cmap(mesh.norm(mesh.get_array()))
+        faces.append(np.asarray(rgba).reshape(40, 40, 4))  # rows of y, columns of x
+    for k, face in enumerate(faces):
+        lab = nearest_minimum_nd(np.asarray(res.final)[:, k, 0], minima)
+        img = _label_grid(starts, lab)
+        for a, b, fa, fb in (
+            (img[:, 1:], img[:, :-1], face[:, 1:], face[:, :-1]),
+            (img[1:], img[:-1], face[1:], face[:-1]),
+        ):
+            differ = (a != b) & (a >= 0) & (b >= 0)
+            assert differ.any()
+            assert (np.abs(fa - fb).sum(-1)[differ] > 0).all()  # neighbours never alike
+        glob = np.isin(img, best)
+        assert glob.any()
+        colour = face[glob][0]
+        assert (np.abs(face[~glob] - colour).sum(-1) > 0).all()  # nobody else's colour
+    # One colour per minimum across the panels.
+    labs = [
+        _label_grid(starts, nearest_minimum_nd(np.asarray(res.final)[:, k, 0], minima))
+        for k in range(2)
+    ]
+    for i in np.unique(labs[0][labs[0] >= 0])[:20]:
+        if (labs[1] == i).any():
+            np.testing.assert_array_equal(faces[0][labs[0] == i][0], faces[1][labs[1] == i][0])
+    plt.close(fig)

@@ -30,6 +30,7 @@ CHECKS = [
     "check_one_compile_serves_every_chunk",
     "check_work_is_split",
     "check_subset_of_devices",
+    "check_nested_functions_on_four_devices",
 ]
 
 

@@ -520,6 +520,24 @@ def _ylim(values: np.ndarray, same: float = _SAME) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
+def _under_axes(ax: Axes) -> Any:
+    """A transform for a legend placed under ``ax``'s x label: axes coordinates, moved down
+    by the height of the tick labels (powers of ten included) and the label, in points, so
+    the legend clears them at any figure size (an offset in axes fraction shrinks with the
+    axes and once overlapped the label)."""
+    from matplotlib.transforms import offset_copy
+
+    return offset_copy(ax.transAxes, fig=ax.get_figure(), y=-46, units="points")
+
+
+def _legend_columns(labels: Sequence[str], width: float, most: int = 4) -> int:
+    """How many columns of ``labels`` (small text, with a handle each) fit in ``width``
+    inches: at most ``most``, at least one."""
+    longest = max((len(t) for t in labels), default=0)
+    column = 0.55 + 0.075 * longest  # handle and padding, and about 0.075 in a character
+    return max(1, min(most, len(labels), int(width // column)))
+
+
 def _xlim(values: np.ndarray, scale: str) -> tuple[float, float]:
     """Axis limits that show every one of ``values`` (finite; positive on a log scale) with a
     margin, as autoscaling would from drawn data, and also when nothing finite was drawn."""

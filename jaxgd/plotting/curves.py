@@ -94,6 +94,10 @@ def plot_function(
         hi = max(hi, max(extra) + 0.03 * span)
     x = jnp.linspace(lo, hi, num)
     fx, dfx = _f_and_grad(f, x)
+    # No slope where f itself is not a number: autodiff's f' there (1/x of log(x) for x < 0)
+    # describes no function drawn.
+    fx = np.asarray(fx)
+    dfx = np.where(np.isnan(fx), np.nan, np.asarray(dfx))
     at = np.asarray([*marks, start if start is not None else 0.0])
     f_at, df_at = (np.asarray(v) for v in _f_and_grad(f, jnp.asarray(at, x.dtype)))
     fig, ax = _axes(ax, (7.0, 4.5))
@@ -228,10 +232,12 @@ def plot_final(
     listed = _listed_minima(shown, best, {i: int((heading == i).sum()) for i in shown})
     colors = _named_first(colors, listed, best)
     handles: list[Any] = []
+    hollow = False  # whether any run on its way to a minimum is drawn (an open square)
     for i in shown:
         color = colors[i]
         going = heading == i
         arrived = going & (at == i)
+        hollow |= bool((going & ~arrived).any())
         _mark_minimum(ax, minima, i, color=color, linestyle="--", linewidth=1, zorder=0)
         ax.plot(x[arrived], y[arrived], "s", color=color, markersize=5, zorder=3)
         on_way = going & ~arrived
@@ -278,7 +284,9 @@ def plot_final(
         handles.append(
             Line2D([], [], linestyle="none", marker="s", mfc="white", mec="0.45", label=label)
         )
-    if minima is not None and shown:
+    # What the squares' fill means, when some are open: runs on their way to a minimum (with
+    # f). Without them every square of a minimum's colour is filled, as its entry shows.
+    if minima is not None and hollow:
         handles.append(
             Line2D(
                 [],
@@ -540,10 +548,14 @@ def plot_derivative_check(
         verdict = (
             f"disagree at {bad} of {x.size} points" if bad else f"agree at all {x.size} points"
         )
-        title = (
-            f"Given derivative ({given_label}) against autodiff:\n{verdict}, "
-            f"max |error| {check.max_error:.3g}"
+        nan = np.isnan(check.error)
+        worst = (
+            f"not finite at {int(nan.sum())} of {x.size} points (first x = {x[nan][0]:.6g})"
+            if nan.any()
+            else f"{check.max_error:.3g}"
         )
+        title = f"Given derivative ({given_label}) against autodiff:\n{verdict}"
+        title += f", max |error| {worst}"
     top.set_title(title)
     _footer(fig, "float64")
     return fig

@@ -483,8 +483,10 @@ def plot_basins_along(
         lo, hi = x.min(), x.max()
         inner = inner[(inner >= lo) & (inner <= hi)]
         left.plot(inner, np.full(inner.size, k + 0.35), "|", color="black", markersize=7)
-    left.set_yticks(rows, [_label(dim, v).removeprefix(f"{dim} = ") for v in values])
-    left.set(xlabel=_LABEL["start"], ylabel=dim)
+    # The y label names the dimension: the ticks are its values alone.
+    name = _LABEL.get(dim, dim)
+    left.set_yticks(rows, [_label(dim, v).removeprefix(f"{name} = ") for v in values])
+    left.set(xlabel=_LABEL["start"], ylabel=name)
     left.set_title("Where each start ends")
     left.legend(
         handles=[
@@ -505,7 +507,7 @@ def plot_basins_along(
         v = np.asarray(values, np.float64)
         right.plot(v, share, "o-", color="tab:green")
         right.set_xscale(_scale("scale", scale, v))
-        right.set_xlabel(dim)
+        right.set_xlabel(name)
     else:
         right.plot(rows, share, "o-", color="tab:green")
         right.set_xticks(rows, [str(v) for v in values], rotation=45)

@@ -25,6 +25,7 @@ from jaxgd.plotting._common import (
     _axes,
     _edges,
     _footer,
+    _legend_columns,
     _precision,
     _subplots,
     wait_for_imports,
@@ -39,7 +40,7 @@ __all__ = ["basin_map", "plot_basin_map", "plot_basin_maps", "plot_paths"]
 
 #: Face of cells whose run ended near no minimum: light, so it reads as "no value".
 NOWHERE_COLOR = "0.93"
-#: One colour per minimum, by its index, the same in every panel; grey is left to divergence.
+#: Colours of the minima's basins, the same in every panel; grey is left to divergence.
 _MINIMUM_COLORS = (
     "tab:blue",
     "tab:orange",
@@ -305,8 +306,46 @@ def _grid_of(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return xs, ys, col, row
 
 
-def _minimum_color(k: int) -> str:
-    return _MINIMUM_COLORS[k % len(_MINIMUM_COLORS)]
+def _label_grid(starts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``labels`` of a full grid of ``starts`` as an image: rows of y, columns of x."""
+    xs, ys, col, row = _grid_of(starts)
+    img = np.empty((ys.size, xs.size), int)
+    img[row, col] = labels
+    return img
+
+
+def _basin_colors(best: np.ndarray, grids: Sequence[np.ndarray]) -> list[str]:
+    """A colour per minimum, for maps of the label ``grids`` (the same in every one).
+
+    The global minima take the first colours of the palette, one each; every other minimum
+    takes the first of the rest that no basin touching its own (in any grid) has taken, so
+    neighbouring basins differ, and none shares a global minimum's colour (while there are
+    fewer global minima than colours). A colour by index alone made Rastrigin's lattice of
+    minima, 11 to a row, into stripes of one colour.
+    """
+    n = len(_MINIMUM_COLORS)
+    g = int(best.sum())
+    first, rest = (_MINIMUM_COLORS[:g], _MINIMUM_COLORS[g:]) if g < n else ((), _MINIMUM_COLORS)
+    touching: dict[int, set[int]] = {}
+    for img in grids:
+        for a, b in ((img[:, 1:], img[:, :-1]), (img[1:, :], img[:-1, :])):
+            edge = (a != b) & (a >= 0) & (b >= 0)
+            for i, j in {*zip(a[edge].tolist(), b[edge].tolist(), strict=True)}:
+                touching.setdefault(i, set()).add(j)
+                touching.setdefault(j, set()).add(i)
+    colors: list[str | None] = [None] * best.size
+    for k, i in enumerate(np.flatnonzero(best)[: len(first)].tolist()):
+        colors[i] = first[k]
+    uses = dict.fromkeys(rest, 0)
+    for i in range(best.size):
+        if colors[i] is None:
+            taken = {colors[j] for j in touching.get(i, ())}
+            # The least used colour no neighbour has: the palette spread over the minima, so
+            # a legend's colours mostly name one basin each.
+            free = [c for c in rest if c not in taken] or list(rest)
+            colors[i] = min(free, key=lambda c: uses[c])
+            uses[colors[i]] += 1
+    return colors  # type: ignore[return-value]
 
 
 def _point(x: np.ndarray) -> str:
@@ -320,6 +359,7 @@ def basin_map(
     minima: MinimaND,
     *,
     legend: bool = True,
+    colors: Sequence[str] | None = None,
 ) -> list[Any]:
     """Draw into ``ax`` a grid of starts coloured by the label of each start's run.
 
@@ -332,6 +372,8 @@ def basin_map(
         minima: the minima the labels index; marked with stars (the global ones gold).
         legend: add a legend below the map listing each minimum reached (its coordinates and
             the share of starts), near none, and diverged.
+        colors: a colour per minimum (by index); by default the global minima get colours of
+            their own and touching basins different ones.
 
     Returns:
         The legend handles (for a shared legend over several maps).
@@ -359,22 +401,23 @@ def basin_map(
 
     pts = np.asarray(starts, np.float64)
     lab = np.asarray(labels).astype(int).ravel()
-    xs, ys, col, row = _grid_of(pts)
+    xs, ys, _, _ = _grid_of(pts)
     if lab.size != pts.shape[0]:
         raise ValueError(f"labels must have one entry per start ({pts.shape[0]}), got {lab.size}")
     k = len(minima)
     if np.any((lab < DIVERGED) | (lab >= k)):
         raise ValueError(f"labels must be -2, -1 or an index into the {k} minima")
-    img = np.empty((ys.size, xs.size), int)
-    img[row, col] = lab
-    colors = [DIVERGED_COLOR, NOWHERE_COLOR] + [_minimum_color(i) for i in range(k)]
-    cmap = ListedColormap(colors)
+    img = _label_grid(pts, lab)
+    best = np.asarray(minima.global_, bool) if k else np.zeros(0, bool)
+    basin = list(colors) if colors is not None else _basin_colors(best, [img])
+    if len(basin) != k:
+        raise ValueError(f"colors must give one colour per minimum ({k}); got {len(basin)}")
+    cmap = ListedColormap([DIVERGED_COLOR, NOWHERE_COLOR, *basin])
     norm = BoundaryNorm(np.arange(DIVERGED - 0.5, k + 0.5), cmap.N)
     ax.pcolormesh(_edges(xs), _edges(ys), img, cmap=cmap, norm=norm, rasterized=True)
     ax.set_xlim(_edges(xs)[[0, -1]])
     ax.set_ylim(_edges(ys)[[0, -1]])
     x = np.asarray(minima.x, np.float64) if k else np.zeros((0, 2))
-    best = np.asarray(minima.global_, bool) if k else np.zeros(0, bool)
     ax.plot(*x[~best].T, "*", ms=10, mfc="white", mec="k", mew=0.8, ls="none")
     ax.plot(*x[best].T, "*", ms=13, mfc="gold", mec="k", mew=0.8, ls="none")
     ax.set(xlabel="x start", ylabel="y start")
@@ -393,7 +436,7 @@ def basin_map(
         kind = "global minimum" if best[i] else "minimum"
         handles.append(
             Patch(
-                color=_minimum_color(i),
+                color=basin[i],
                 label=f"{kind} {_point(x[i])}: {counts[i + 2]} of {n} starts",
             )
         )
@@ -567,11 +610,16 @@ def plot_basin_maps(
     index = np.asarray(labels_all.index)
     lr_axis = labels_all.dims.index("learning_rate") if rates[0] is not None else None
     used: dict[str, Any] = {}
+    panels = [index if lr_axis is None else np.take(index, r, axis=lr_axis) for r in rates]
+    starts = np.asarray(res.starts)
+    best = np.asarray(minima.global_, bool) if len(minima) else np.zeros(0, bool)
+    # One colour per minimum in every panel, chosen over all of them.
+    colors = _basin_colors(best, [_label_grid(starts, lab) for lab in panels])
     for i, r in enumerate(rates):
         ax = axes.flat[i]
-        lab = index if lr_axis is None else np.take(index, r, axis=lr_axis)
+        lab = panels[i]
         sub = res if r is None else res.isel(learning_rate=r)
-        handles = basin_map(ax, np.asarray(sub.starts), lab, minima, legend=False)
+        handles = basin_map(ax, np.asarray(sub.starts), lab, minima, legend=False, colors=colors)
         for h in handles:
             key = h.get_label().split(":")[0]
             used.setdefault(key, h)
@@ -589,7 +637,10 @@ def plot_basin_maps(
         )
         for key, h in used.items()
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)))
+    # As many columns as fit the figure's width: long labels in 4 columns ran off both sides.
+    width = fig.get_size_inches()[0]
+    ncols = _legend_columns([h.get_label() for h in handles], width)
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
     n_epochs = int(np.asarray(res.epochs))
     fig.suptitle(suptitle or f"Where descent ends after {n_epochs} epochs, by start")
     _footer(fig, _precision(res.final), top=True)  # the shared legend spans the foot
