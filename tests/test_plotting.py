@@ -799,3 +799,19 @@ def test_a_single_rate_or_count_spans_a_cell_of_its_own_size():
     np.testing.assert_allclose(_edges(np.array([0.1])), [0.05, 0.15])  # no negative rates
     np.testing.assert_allclose(_edges(np.array([100.0])), [50.0, 150.0])
     np.testing.assert_allclose(_edges(np.array([0.0])), [-0.5, 0.5])
+
+
+def test_colour_bars_with_nothing_to_show_say_so_instead_of_a_made_up_range():
+    res = jaxgd.sweep(lambda x: x**4, 5.0, np.geomspace(1, 10, 5), [50, 100, 200])
+    assert np.asarray(res.diverged).all()
+    bar = plotting.plot_heatmap(res).axes[1]
+    assert list(bar.get_yticks()) == [] and not bar.yaxis.get_minorticklocs().size
+    assert bar.get_ylabel() == "Final guess x\n(nothing to show: every cell is grey)"
+    conv = jaxgd.convergence(lambda x: x**4, [5.0, 6.0], np.geomspace(1, 10, 5), 100)
+    fig = plotting.plot_convergence(conv)
+    assert fig.axes[1].get_ylabel().endswith("(nothing to show: no run settled)")
+    assert list(fig.axes[1].get_yticks()) == []
+    # One finite cell: the bar has its ticks.
+    some = jaxgd.sweep(lambda x: x**4, 5.0, [1e-4, 1.0], [50])
+    assert len(plotting.plot_heatmap(some).axes[1].get_yticks()) > 1
+    plt.close("all")

@@ -74,7 +74,7 @@ def test_panels_need_the_other_dimensions_selected(res):
         ValueError, match=r"select one value of each first, e.g. res.sel\(epochs=300\)"
     ):
         plotting.plot_basins_along(res, "learning_rate", [])
-    with pytest.raises(ValueError, match="needs a learning_rate and an epochs dimension"):
+    with pytest.raises(ValueError, match="'epochs' is already an axis of the figure"):
         plotting.plot_panels(res, "epochs")
     with pytest.raises(ValueError, match="dim must name one of the result's dimensions"):
         plotting.plot_panels(res, "optimizer")
@@ -104,7 +104,7 @@ def test_ends_ask_for_a_rate_when_there_are_several(res):
         plotting.plot_ends(res, "epochs")
     fig = plotting.plot_ends(res, "epochs", learning_rate=RATES[1])
     assert fig.axes[0].get_title() == f"Where each start ends at learning rate {RATES[1]:g}"
-    with pytest.raises(ValueError, match="needs a start dimension"):
+    with pytest.raises(ValueError, match="'start' is already an axis of the figure"):
         plotting.plot_ends(res, "start")
 
 
@@ -113,7 +113,7 @@ def test_a_panel_of_starts_needs_a_start_dimension_besides_its_own(res, name):
     plot = getattr(plotting, name)
     if name == "plot_basins_along":  # its minima are checked after the dimensions
         plot = partial(plot, minima=[])
-    with pytest.raises(ValueError, match=rf"{name}: the result needs a start dimension besides"):
+    with pytest.raises(ValueError, match=rf"{name}: 'start' is already an axis of the figure"):
         plot(res.sel(epochs=300), "start")
     with pytest.raises(ValueError, match=r"needs a start dimension besides 'learning_rate'"):
         plot(res.isel(start=0).sel(epochs=300), "learning_rate")

@@ -520,6 +520,14 @@ def _ylim(values: np.ndarray, same: float = _SAME) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
+def _empty_bar(bar: Any, label: str, why: str = "every cell is grey") -> None:
+    """Say on colour ``bar`` that no value was drawn, and ``why``: no ticks, whose made-up
+    range (0 to 1) would read as data."""
+    bar.set_ticks([])
+    bar.minorticks_off()
+    bar.set_label(f"{label}\n(nothing to show: {why})")
+
+
 def _under_axes(ax: Axes) -> Any:
     """A transform for a legend placed under ``ax``'s x label: axes coordinates, moved down
     by the height of the tick labels (powers of ten included) and the label, in points, so

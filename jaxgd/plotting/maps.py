@@ -18,6 +18,7 @@ from jaxgd.plotting._common import (
     _describe_minimum,
     _diverged,
     _edges,
+    _empty_bar,
     _fixed_coords,
     _footer,
     _listed_minima,
@@ -131,6 +132,8 @@ def rate_epochs_map(
         (below, above), "both"
     )
     cbar = ax.get_figure().colorbar(mesh, ax=ax, label=label, extend=extend)
+    if not finite.size:
+        _empty_bar(cbar, label)
     ax.set(xlabel="Learning rate", ylabel="Training epochs")
     handles = []
     if outline is not None:
@@ -505,7 +508,9 @@ def plot_convergence(
     cmap = mpl.colormaps["viridis"]
     mesh = ax.pcolormesh(xe, ye, np.ma.masked_array(shown, ~settled), cmap=cmap, norm=norm)
     cbar = fig.colorbar(mesh, ax=ax, label=f"Epochs to converge (within {tol:g})")
-    if log:
+    if not settled.any():
+        _empty_bar(cbar, f"Epochs to converge (within {tol:g})", "no run settled")
+    elif log:
         # Round numbers a reader can look up (50, 100, 200, ...), not bare powers of ten.
         ticks = [m * 10**k for k in range(9) for m in (1, 2, 5) if lo <= m * 10**k <= hi]
         if len(ticks) >= 2:

@@ -21,6 +21,7 @@ from jaxgd.plotting._common import (
     _LABEL,
     _LEGEND_MOST,
     _diverged,
+    _empty_bar,
     _footer,
     _global_set,
     _listed_minima,
@@ -67,7 +68,15 @@ def _values_of(
         raise ValueError(
             f"{where}: dim must name one of the result's dimensions {list(res.dims)}; got {dim!r}."
         )
-    if any(d == dim or d not in res.dims for d in needs):
+    if dim in needs:
+        others = [d for d in res.dims if d not in needs and d != "coord"]
+        pick = f"one of {others}" if others else "a dimension the result does not have"
+        raise ValueError(
+            f"{where}: {dim!r} is already an axis of the figure (it draws "
+            f"{' and '.join(needs)}), so it cannot also be the dimension it draws one "
+            f"{'panel' if len(needs) > 1 else 'line'} per value of; pass {pick}."
+        )
+    if any(d not in res.dims for d in needs):
         named = " and ".join(f"{'an' if d[0] in 'aeiou' else 'a'} {d}" for d in needs)
         raise ValueError(
             f"{where}: the result needs {named} dimension besides {dim!r}{purpose}; its "
@@ -213,7 +222,9 @@ def plot_panels(
     extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}.get(
         (below, above), "both"
     )
-    fig.colorbar(mappables[0], ax=list(axes[:n]), label="Final guess x", extend=extend)
+    bar = fig.colorbar(mappables[0], ax=list(axes[:n]), label="Final guess x", extend=extend)
+    if not shown.size:
+        _empty_bar(bar, "Final guess x", "every run diverged")
     fig.suptitle(title if title is not None else f"Where descent ends, one panel per {dim}")
     _footer(fig, _precision(res.final))
     return fig
