@@ -11,8 +11,9 @@ that share.
     python -m experiments.function_family --params 0.01 0.05 0.2 --repeats 500
     python -m experiments.function_family --function mymodule:g --params 1 2 3   # g(x, theta)
 
-A function of x alone (``--function double_well``) has no parameter to vary: that is said in
-one line, with status 0, so ``python -m experiments all --function NAME`` runs through.
+A function of x alone (``--function double_well``) has no parameter to vary: run on its own,
+that is a usage error (one line, status 2); under ``python -m experiments all --function NAME``
+it is said in one line with status 0, so the others run through.
 """
 
 from __future__ import annotations

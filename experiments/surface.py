@@ -66,7 +66,8 @@ def _start(ctx) -> tuple[np.ndarray, str]:
             [in_dtype("--start", number("--start", t), ctx.dtype) for t in ctx.args.start],
         )
     elif ctx.function.start is not None and ":" in (ctx.args.function or ""):
-        # Your own f's start attribute (a built-in's default start is the domain's centre).
+        # Your own f's start attribute (a built-in's runs start from a seeded random point,
+        # as the page says, not from its catalogue start).
         attr = f"--function {ctx.args.function!r}: its start attribute"
         given = attr, [in_dtype(attr, v, ctx.dtype) for v in ctx.function.start]
     if given is not None:

@@ -554,8 +554,23 @@ class Context2D(Output):
         listed = np.asarray(self.function.minima, np.float64).reshape(-1, 2)
         from jaxgd import functions2d
 
-        if extra is None or functions2d.FUNCTIONS.get(self.function.name) is self.function:
-            return MinimaND.at(self.f, listed)  # a built-in's list is complete
+        builtin = functions2d.FUNCTIONS.get(self.function.name) is self.function
+        own = np.array_equal(np.asarray(self.domain, np.float64), self.function.bounds)
+        if builtin and not own:
+            # A built-in's list is complete on its own rectangle, not on the one given with
+            # --domain: search this one (and from the runs' ends), as for your own f, with
+            # the listed minima inside it. Rastrigin on [-7, 7]^2 has 225 minima, not 121.
+            lo, hi = np.asarray(self.domain, np.float64).T
+            inside = listed[np.all((listed >= lo) & (listed <= hi), axis=1)]
+            found = np.asarray(
+                find_minima_nd(self.f, self.domain, extra_starts=extra).x, np.float64
+            ).reshape(-1, 2)
+            if inside.size:
+                near = np.linalg.norm(found[:, None, :] - inside[None, :, :], axis=-1)
+                found = found[near.min(axis=1) > 10 * self.tol]
+            return MinimaND.at(self.f, np.concatenate([inside, found]))
+        if extra is None or builtin:
+            return MinimaND.at(self.f, listed)  # a built-in's list is complete on its domain
 
         # A list may be incomplete: search from the ends no listed minimum accounts for, so
         # runs that settled elsewhere are not called "near none" (nor the list's lowest global).

@@ -658,6 +658,13 @@ def check_interval(lo: Any, hi: Any, *, name: str | None = None) -> tuple[float,
     if not lo_f < hi_f:
         what = "lo must be below hi" if name is None else f"{name} must be (lo, hi) with lo < hi"
         raise ValueError(f"{what}, got lo={lo_f} and hi={hi_f}; swap them")
+    if not np.isfinite(hi_f - lo_f):
+        # Each end finite, the span not: a grid over it would hold inf and NaN.
+        where = "lo, hi" if name is None else name
+        raise ValueError(
+            f"{where}: the interval [{lo_f:g}, {hi_f:g}] is wider than a float64 can span "
+            f"(hi - lo overflows); narrow it to at most {np.finfo(np.float64).max:.3g} in width"
+        )
     return lo_f, hi_f
 
 

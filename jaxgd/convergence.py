@@ -49,6 +49,8 @@ class Convergence:
         epochs: how many steps each run took (a scalar).
         tol: the tolerance, in units of x.
         function: the name of ``f``.
+        math: which ``sin``/``cos`` computed the runs: ``"fast"`` (:mod:`jaxgd.fastmath`) or
+            ``"xla"`` (XLA's own), as ``SweepResult.math``.
     """
 
     epoch: jax.Array
@@ -61,6 +63,7 @@ class Convergence:
     epochs: jax.Array
     tol: jax.Array
     function: str = dataclasses.field(default="", metadata={"static": True})
+    math: str = dataclasses.field(default="", metadata={"static": True})
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -258,7 +261,7 @@ def convergence(
             jnp.asarray(a) for a in (starts, learning_rates, n, tol_arr)
         )
         out = _convergence_arrays(f, fast, starts, learning_rates, n, tol_arr)
-        return _result(out, starts, learning_rates, n, tol_arr, name)
+        return _result(out, starts, learning_rates, n, tol_arr, name, fast)
 
     if memory_budget is not None:
         memory_budget = _chunking.check_positive_int("memory_budget", memory_budget)
@@ -296,10 +299,10 @@ def convergence(
             np.empty(shape, dtype),
         )
         _in_calls(f, fast, starts, learning_rates, int(n), tol_arr, plan, out)
-    return _result(out, starts, learning_rates, np.asarray(n), np.asarray(tol_arr), name)
+    return _result(out, starts, learning_rates, np.asarray(n), np.asarray(tol_arr), name, fast)
 
 
-def _result(out, starts, learning_rates, epochs, tol, name: str) -> Convergence:
+def _result(out, starts, learning_rates, epochs, tol, name: str, fast: bool) -> Convergence:
     epoch, converged, diverged, final, last_step = out
     return Convergence(
         epoch=epoch,
@@ -312,4 +315,5 @@ def _result(out, starts, learning_rates, epochs, tol, name: str) -> Convergence:
         epochs=epochs,
         tol=tol,
         function=name,
+        math=_run.math_name(fast),
     )

@@ -92,15 +92,18 @@ class DerivativeCheck:
 
 
 def _evaluate(df: Callable, x: np.ndarray) -> np.ndarray:
-    """``df`` on the whole grid at once, or point by point if it cannot take an array."""
+    """``df`` on the whole grid at once, or point by point if it cannot take an array.
+
+    ``df`` gets copies: one that writes into its argument (``x *= 2``) leaves the grid alone.
+    """
     try:
-        out = np.asarray(df(x))
+        out = np.asarray(df(x.copy()))
         if out.shape == x.shape:
             return out
     except Exception:  # Scalar-only code (math.cos, if x > 0) fails on arrays; retry below.
         pass
     try:
-        return np.array([np.asarray(df(xi)).reshape(()) for xi in x])
+        return np.array([np.asarray(df(xi)).reshape(()) for xi in x.copy()])
     except Exception as err:
         raise TypeError(
             "df must map a float x to one real number (or an array of x to an array of "

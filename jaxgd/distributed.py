@@ -160,7 +160,7 @@ def _check_run(
     if address is None:
         return None
     host, _, port = address.rpartition(":") if isinstance(address, str) else ("", "", "")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ValueError(
             f"coordinator_address must be 'host:port' of process 0; got {address!r}. "
             "For example '10.0.0.1:1234', the same on every process."
@@ -222,11 +222,14 @@ def share(
         >>> [jaxgd.distributed.share(10, process_index=i, process_count=3) for i in range(3)]
         [slice(0, 4, None), slice(4, 8, None), slice(8, 10, None)]
     """
+    n_starts = check_int("n_starts", n_starts, 0, fix="pass the number of starts.")
     count = jax.process_count() if process_count is None else process_count
+    count = check_int("process_count", count, 1, fix="pass how many processes share the run.")
     index = jax.process_index() if process_index is None else process_index
-    if not 0 <= index < count:
+    index = check_int("process_index", index, 0, fix="pass this process's index, from 0.")
+    if not index < count:
         raise ValueError(f"process_index must be in [0, {count}); got {index}.")
-    per = math.ceil(n_starts / count)
+    per = -(-n_starts // count)  # whole numbers: exact at any size
     return slice(min(index * per, n_starts), min((index + 1) * per, n_starts))
 
 
@@ -367,6 +370,11 @@ def gather(part: SweepResult) -> SweepResult:
         ValueError: on every process, when the shares differ in function, dtype, learning
             rates or epochs (checked in the exchange of the share sizes).
     """
+    if not isinstance(part, SweepResult):
+        raise TypeError(
+            f"gather needs this process's share, a jaxgd.SweepResult from "
+            f"jaxgd.distributed.sweep(..., gather=False); got {type(part).__name__}."
+        )
     if tuple(part.dims) != DIMS:
         missing = [d for d in DIMS if d not in part.dims]
         fix = (

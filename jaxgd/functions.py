@@ -216,6 +216,14 @@ class Function1D:
     description: str
     start: float | None = None
 
+    def __post_init__(self) -> None:
+        lo, hi = self.domain
+        if self.start is not None and not lo <= self.start <= hi:
+            raise ValueError(
+                f"Function1D {self.name!r}: start={self.start!r} lies outside its domain "
+                f"[{lo:g}, {hi:g}]; a default start is a point of the domain."
+            )
+
     @property
     def default_start(self) -> float:
         """``start``, or 0 (the domain's midpoint when 0 lies outside the domain)."""
@@ -303,7 +311,16 @@ def get(name: str) -> Function1D:
     >>> get("plateau").domain
     (-5.0, 5.0)
     """
-    return _lookup(FUNCTIONS, name, kind="test function", example="notebook")
+    try:
+        return _lookup(FUNCTIONS, name, kind="test function", example="notebook")
+    except ValueError as e:
+        from jaxgd import functions2d
+
+        if name in functions2d.FUNCTIONS:
+            raise ValueError(
+                f"{e}. {name!r} is a function of two variables: jaxgd.functions2d.get({name!r})"
+            ) from None
+        raise
 
 
 def _lookup(registry: dict[str, Any], name: str, *, kind: str, example: str) -> Any:

@@ -4,8 +4,10 @@ Each function is plain ``jax.numpy``: it takes a point ``p`` of shape ``(2,)`` a
 scalar, so it works under ``jax.grad`` (which gives the gradient, shape ``(2,)``),
 ``jax.hessian``, ``jax.jit`` and ``jax.vmap``, and is what a d-dimensional sweep takes
 (``starts`` of shape ``(S, 2)``). Its docstring gives the formula, the domain of interest and
-every local minimum there: in closed form where one exists, otherwise from Newton's method in
-float64, to 1e-9 or better (the digits listed are those stored in :class:`Function2D`).
+every local minimum inside it (stationary points; a box-constrained minimum on its edge,
+such as Beale's at x = -4.5, is not listed: descent is not constrained to the box and runs
+past it): in closed form where one exists, otherwise from Newton's method in float64, to 1e-9
+or better (the digits listed are those stored in :class:`Function2D`).
 
 The registry maps each name to a :class:`Function2D` carrying the function with its domain,
 its minima and a default start, so experiments can select one by name:
@@ -176,8 +178,9 @@ def beale(p: jax.typing.ArrayLike) -> jax.Array:
     ``f(x, y) = (1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2``
 
     Domain of interest: ``[-4.5, 4.5] x [-4.5, 4.5]``. One minimum in a narrow curved valley,
-    walls that grow like ``y^6`` (large rates diverge from the corners), and a flat
-    degenerate stationary point at ``(0, 1)`` where descent stalls.
+    walls that grow like ``y^6`` (large rates diverge from the corners), f constant
+    (14.203125) along the whole line ``x = 0``, and on it a saddle at ``(0, 1)`` (Hessian
+    eigenvalues +-27.75).
 
     Minima on the domain:
         (3, 0.5), f = 0  (global; closed form)
@@ -231,8 +234,8 @@ class Function2D:
         f: The ``jax.numpy`` function, ``(2,)`` array to scalar.
         domain: ``((x_lo, x_hi), (y_lo, y_hi))``, the rectangle of interest.
         description: One line saying what the function shows.
-        minima: Every local minimum on the domain, as ``(x, y)`` pairs; empty for a user's
-            function whose minima are unknown.
+        minima: Every local minimum inside the domain (stationary, not on its edge), as
+            ``(x, y)`` pairs; empty for a user's function whose minima are unknown.
         start: Where a single run starts by default, ``(x, y)``; ``None``: the domain's
             centre.
 
@@ -272,7 +275,7 @@ class Function2D:
 
 # Default starts are on a slope that shows each function's behaviour: between pits on peaks,
 # the classic (-1.2, 1) on Rosenbrock, near the central maximum on Himmelblau, between wells on
-# Rastrigin, on Beale's plateau, and just beside the saddle's stable line.
+# Rastrigin, high on Beale's wall above its valley, and just beside the saddle's stable line.
 FUNCTIONS: dict[str, Function2D] = {
     spec.name: spec
     for spec in (
@@ -363,4 +366,11 @@ def get(name: str) -> Function2D:
     >>> get("rosenbrock").minima
     ((1.0, 1.0),)
     """
-    return functions._lookup(FUNCTIONS, name, kind="2-D test function", example="himmelblau")
+    try:
+        return functions._lookup(FUNCTIONS, name, kind="2-D test function", example="himmelblau")
+    except ValueError as e:
+        if name in functions.FUNCTIONS:
+            raise ValueError(
+                f"{e}. {name!r} is a function of one variable: jaxgd.functions.get({name!r})"
+            ) from None
+        raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -125,3 +126,14 @@ def test_convergence_results_compare_and_hash_by_identity_like_the_other_results
     b = jaxgd.convergence(lambda x: x**2, [-1.0, 1.0], [0.1, 0.2], 50)
     assert a == a and a != b and a not in [b] and a in [a]
     assert len({a, b, a}) == 2
+
+
+@pytest.mark.parametrize("fast", [None, True, False])
+def test_convergence_says_which_math_ran_as_a_sweep_does(fast):
+    args = (jnp.sin, [-1.0, 1.0], [0.1, 0.2], 50)
+    conv = jaxgd.convergence(*args, fast_math=fast)
+    assert conv.math == jaxgd.sweep(*args, fast_math=fast).math
+    assert conv.math == ("xla" if fast is False else "fast")  # a CPU runs fast math by default
+    # Static metadata: it survives tree maps and jit.
+    assert jax.tree.map(lambda a: a, conv).math == conv.math
+    assert jax.jit(lambda c: c)(conv).math == conv.math

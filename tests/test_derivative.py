@@ -115,6 +115,7 @@ def test_tolerances_decide_ok():
     [
         ((jnp.sin, np.cos, 1.0, 0.0), {}, ValueError, "lo must be below hi"),
         ((jnp.sin, np.cos, 0.0, float("inf")), {}, ValueError, "hi must be finite"),
+        ((jnp.sin, np.cos, -1e308, 1e308), {}, ValueError, "hi - lo overflows"),
         ((jnp.sin, np.cos, 0.0, 1.0), {"num": 1}, ValueError, "num must be >= 2"),
         ((jnp.sin, np.cos, 0.0, 1.0), {"num": 10.5}, TypeError, "num must be an int"),
         ((jnp.sin, np.cos, 0.0, 1.0), {"rtol": -1.0}, ValueError, "rtol must be >= 0"),
@@ -146,3 +147,13 @@ def test_docs_say_which_copy_of_the_notebook_has_the_bug():
     assert "the course's published notebook has the correct derivative" in doc
     assert "the copy this project quotes" in doc
     assert "The course notebook's derivative drops" not in doc
+
+
+def test_a_derivative_that_writes_into_its_argument_leaves_the_grid_alone():
+    def df(x):
+        x *= 2.0  # in place: the grid once came back doubled, and the summary said [0, 2]
+        return np.cos(x / 2.0)
+
+    check = check_derivative(jnp.sin, df, 0.0, 1.0, num=5)
+    np.testing.assert_array_equal(check.x, np.linspace(0.0, 1.0, 5))
+    assert check.ok and "[0, 1]" in check.summary()

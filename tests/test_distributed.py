@@ -144,7 +144,29 @@ def test_share_rejects_a_process_outside_the_run():
         jaxgd.distributed.share(10, process_index=2, process_count=2)
 
 
+@pytest.mark.parametrize(
+    ("args", "kwargs", "exc", "match"),
+    [
+        ((10.5,), {}, TypeError, "n_starts must be an int"),
+        (("10",), {}, TypeError, "n_starts must be an int"),
+        ((-5,), {}, ValueError, "n_starts must be >= 0"),
+        ((10,), {"process_index": 1.5}, TypeError, "process_index must be an int"),
+        ((10,), {"process_index": True}, TypeError, "process_index must be an int"),
+        ((10,), {"process_count": 0}, ValueError, "process_count must be >= 1"),
+    ],
+)
+def test_share_checks_its_arguments(args, kwargs, exc, match):
+    # They once made slices of floats or negative bounds that failed later, or raw errors.
+    kwargs = {"process_index": 0, "process_count": 3, **kwargs}
+    with pytest.raises(exc, match=match):
+        jaxgd.distributed.share(*args, **kwargs)
+    big = 2**70 + 1  # whole numbers stay exact: no float rounding of the share
+    assert jaxgd.distributed.share(big, process_index=2, process_count=3).stop == big
+
+
 def test_gather_needs_every_axis():
+    with pytest.raises(TypeError, match=r"gather needs this process's share, a jaxgd\.SweepResult"):
+        jaxgd.distributed.gather(np.zeros(3))
     part = jaxgd.distributed.sweep(jnp.cos, [0.0, 1.0], [0.1, 0.2], [1, 2], gather=False)
     with pytest.raises(ValueError, match="Gather before selecting"):
         jaxgd.distributed.gather(part.isel(learning_rate=0))
@@ -281,6 +303,7 @@ def test_agree_stops_every_process_when_one_refused(monkeypatch):
             "coordinator_address must be 'host:port'",
         ),
         ({"coordinator_address": "host:99999"}, ValueError, "coordinator_address must be"),
+        ({"coordinator_address": "h:1\u00b2"}, ValueError, "coordinator_address must be"),
         ({"num_processes": 0}, ValueError, "num_processes must be >= 1"),
         ({"num_processes": 2, "process_id": 2}, ValueError, "process_id must be below num_"),
         ({"process_id": -1}, ValueError, "process_id must be >= 0"),

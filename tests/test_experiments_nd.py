@@ -84,6 +84,24 @@ def test_basin_map_shares(tmp_path, capsys):
     assert "(-3.779, -3.283) 0.0%" in rows[1][1]
 
 
+@pytest.mark.parametrize(
+    ("domain", "count"),
+    [(["-1", "1", "-1", "1"], 9), (["-6.5", "6.5", "-6.5", "6.5"], 169)],
+    ids=["narrower", "wider"],
+)
+def test_a_built_in_on_another_domain_has_that_domains_minima(domain, count, tmp_path, capsys):
+    # Rastrigin's list holds its 121 minima on [-5.12, 5.12]^2: on another --domain it was
+    # still used, runs at the minima beyond it were "near none", and a square with 9 minima
+    # said 121.
+    argv = ["--function", "rastrigin", "--domain", *domain, "--grid", "16"]
+    argv += ["--learning-rates", "0.001", "0.002", "2", "--epochs", "2000"]
+    code, out, _ = run("basin_map", argv, tmp_path, capsys)
+    assert code == 0
+    assert f"\n{count} local minima" in out
+    rows = re.findall(r"^  rate (\S+): (.*)$", out, re.MULTILINE)
+    assert rows and all("near none 0.0%" in text for _, text in rows), rows
+
+
 def test_surface_report(tmp_path, capsys):
     argv = [*SMALL["surface"], "--start", "0.5", "-1.0"]
     code, out, _ = run("surface", argv, tmp_path, capsys)

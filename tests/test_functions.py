@@ -137,3 +137,21 @@ def test_default_start_of_a_function_without_one():
     bowl = fns.Function1D("bowl", lambda x: x**2, (1.0, 3.0), "a bowl")
     assert bowl.start is None and bowl.default_start == 2.0
     assert fns.Function1D("b", lambda x: x**2, (-1.0, 3.0), "").default_start == 0.0
+
+
+def test_a_default_start_outside_the_domain_is_refused():
+    with pytest.raises(ValueError, match=r"start=9 lies outside its domain \[1, 3\]"):
+        fns.Function1D("bowl", lambda x: (x - 2.0) ** 2, (1.0, 3.0), "one minimum", 9)
+    assert fns.Function1D("bowl", lambda x: x**2, (1.0, 3.0), "", 3.0).default_start == 3.0
+
+
+def test_looking_up_a_function_in_the_other_registry_points_to_it():
+    from jaxgd import functions2d
+
+    with pytest.raises(ValueError, match=r"function of two variables: jaxgd.functions2d.get"):
+        fns.get("himmelblau")
+    with pytest.raises(ValueError, match=r"function of one variable: jaxgd.functions.get"):
+        functions2d.get("notebook")
+    with pytest.raises(ValueError, match="choose one of") as info:
+        fns.get("nope")
+    assert "variables" not in str(info.value)

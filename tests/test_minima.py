@@ -273,6 +273,7 @@ def test_no_recompile_for_a_new_interval(compiles):
         ((0.0, 0.0), {}, ValueError, "lo must be below hi"),
         ((float("nan"), 1.0), {}, ValueError, "lo must be finite"),
         ((0.0, float("inf")), {}, ValueError, "hi must be finite"),
+        ((-1e308, 1e308), {}, ValueError, r"wider than a float64 can span \(hi - lo overflows\)"),
         ((np.zeros(2), 1.0), {}, TypeError, "lo must be a real scalar"),
         (("0", 1.0), {}, TypeError, "lo must be a real number"),
         ((True, 1.0), {}, TypeError, "lo must be a real number"),
