@@ -249,17 +249,72 @@ def pad_rows(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def available_host_memory() -> int | None:
-    """Bytes the OS says can still be allocated without swapping, or None if unknown."""
+    """Bytes this process can still allocate, or None if unknown: the least of what the OS
+    says is available without swapping, what its control group (a container's or a batch
+    job's memory limit, which /proc/meminfo does not show) has left, and what the process's
+    address-space limit (``ulimit -v``) has left."""
+    limits = [_os_available(), _cgroup_available(), _address_space_left()]
+    known = [v for v in limits if v is not None]
+    return max(0, min(known)) if known else None
+
+
+def _os_available() -> int | None:
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
-    except OSError:
+    except (OSError, ValueError, IndexError):
         pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as fh:
+            text = fh.read().split()
+        return int(text[0]) if text else None
+    except (OSError, ValueError):
+        return None  # absent, unreadable, or "max" (no limit)
+
+
+def _cgroup_available() -> int | None:
+    """The memory limit of this process's cgroup (v2, else v1) less what it uses."""
+    group = ""
+    try:
+        with open("/proc/self/cgroup") as fh:
+            for line in fh:
+                parts = line.rstrip("\n").split(":", 2)
+                if len(parts) == 3 and parts[0] == "0":  # the v2 hierarchy
+                    group = parts[2]
+    except OSError:
+        return None
+    for root in (f"/sys/fs/cgroup{group}", "/sys/fs/cgroup"):
+        limit = _read_int(f"{root}/memory.max")
+        if limit is not None:
+            used = _read_int(f"{root}/memory.current") or 0
+            return limit - used
+    limit = _read_int("/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    if limit is None or limit >= 1 << 60:  # v1 writes a huge number for "no limit"
+        return None
+    return limit - (_read_int("/sys/fs/cgroup/memory/memory.usage_in_bytes") or 0)
+
+
+def _address_space_left() -> int | None:
+    """``RLIMIT_AS`` less the process's current virtual size, when a limit is set."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[0])
+        return soft - pages * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, IndexError, AttributeError):
         return None
 
 

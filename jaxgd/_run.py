@@ -21,7 +21,10 @@ split of the work compiles the same step, and ``jaxgd.descend`` uses the same on
 
 from __future__ import annotations
 
+import functools
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -44,6 +47,14 @@ except ImportError:  # jax < 0.6.1 has it only under experimental
 from jaxgd import _chunking, _sharding, fastmath
 from jaxgd._chunking import LANE_ROW, Plan
 from jaxgd._rule import Rule, batched
+
+try:  # Loaded now, not by the first compile, where a Ctrl-C inside their import registered
+    # the dialect but left its module half made: every later compile in the process then
+    # failed ("Dialect namespace 'mhlo' is already registered").
+    from jaxlib.mlir.dialects import builtin as _builtin  # noqa: F401
+    from jaxlib.mlir.dialects import mhlo as _mhlo  # noqa: F401
+except ImportError:  # another jaxlib's layout: it loads them its own way
+    pass
 
 
 def shard_map(f: Callable, **kwargs: Any) -> Callable:
@@ -381,16 +392,65 @@ class Engine:
 
 
 # -- waiting and driving ------------------------------------------------------------------------
+#: Ctrl-Cs that arrived while :func:`interruptible` code ran (its handler counts them).
+_interrupts = [0]
+_depth = [0]
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _interrupts[0] += 1
+    raise KeyboardInterrupt
+
+
+def interruptible(fn: Callable) -> Callable:
+    """Make ``fn`` deliver every Ctrl-C as ``KeyboardInterrupt``, whatever code it lands in.
+
+    Python raises KeyboardInterrupt wherever the interpreter is when SIGINT arrives; inside a
+    callback such as JAX's garbage-collection hook the exception is printed as "ignored" and
+    dropped, and a sweep went on to its end (hours, for a long one). While ``fn`` runs (in the
+    main thread, with Python's own SIGINT handler in place) a handler that also counts each
+    Ctrl-C is installed; :func:`wait` and the end of ``fn`` raise for one that was dropped.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if _depth[0] or threading.current_thread() is not threading.main_thread():
+            return fn(*args, **kwargs)
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return fn(*args, **kwargs)  # someone else's handler: theirs to keep
+        _interrupts[0] = 0
+        _depth[0] += 1
+        signal.signal(signal.SIGINT, _on_sigint)
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            _depth[0] -= 1
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        check_interrupt()
+        return out
+
+    return run
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt for a Ctrl-C that arrived but was dropped on its way."""
+    if _interrupts[0]:
+        _interrupts[0] = 0
+        raise KeyboardInterrupt
+
+
 def wait(a: jax.Array) -> None:
     """Wait for ``a`` without blocking signals: Ctrl-C raises KeyboardInterrupt at once.
 
     A blocking wait (``np.asarray``, ``block_until_ready``) holds the interpreter until the
     compiled call returns, and Python runs its SIGINT handler only after that.
     """
+    check_interrupt()
     delay = 5e-5
     while not a.is_ready():
         time.sleep(delay)
         delay = min(2 * delay, 1e-3)
+        check_interrupt()
 
 
 def windows(start: int, stop: int, steps: int) -> Iterator[tuple[int, int]]:

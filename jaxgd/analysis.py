@@ -764,6 +764,7 @@ def _random_starts_in_blocks(
     )
 
 
+@_run.interruptible
 def random_starts(
     f: Callable[[jax.Array], jax.Array],
     key: jax.Array,

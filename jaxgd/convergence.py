@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -68,6 +69,31 @@ class Convergence:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.epoch.shape)
+
+
+def _ndim(name: str, value: Any) -> int:
+    """``np.ndim(value)``, or an error naming ``name`` for what has no shape (ragged lists)."""
+    try:
+        return int(np.ndim(value))
+    except ValueError:
+        raise ValueError(f"{name} must be one number; got {value!r}.") from None
+
+
+def _positive(name: str, value: Any) -> bool:
+    """Whether the scalar ``value`` is a number above 0; an error naming ``name`` for one
+    that is not a real number at all (a string, None, a complex)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)) or value is None or np.iscomplexobj(value):
+        raise TypeError(
+            f"{name} must be a positive real number (a distance in x); got "
+            f"{type(value).__name__} {value!r}."
+        )
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a positive real number (a distance in x); got "
+            f"{type(value).__name__} {value!r}."
+        ) from None
 
 
 def _first_pass(f, fast, x, lr, t0, t1, last_step):
@@ -173,6 +199,7 @@ def _in_calls(f, fast, starts, learning_rates, n, tol, plan, outs) -> None:
             o[lo:hi] = np.asarray(a).reshape(-1)[: hi - lo]
 
 
+@_run.interruptible
 def convergence(
     f: Callable[[jax.Array], jax.Array],
     starts: float | jax.Array | np.ndarray,
@@ -240,13 +267,13 @@ def convergence(
     check_function(f, dtype)
     starts = as_float_axis("starts", starts, dtype)
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
-    if np.ndim(epochs) != 0:
+    if _ndim("epochs", epochs) != 0:
         raise ValueError(
             f"epochs must be one whole number for convergence (every run takes that many "
             f"steps); got shape {np.shape(epochs)}. Pass the longest count you want to allow."
         )
     (n,) = as_epochs("epochs", epochs)
-    if np.ndim(tol) != 0 or (is_concrete(tol) and not float(tol) > 0):
+    if _ndim("tol", tol) != 0 or (is_concrete(tol) and not _positive("tol", tol)):
         raise ValueError(f"tol must be a positive scalar distance in x; got {tol!r}.")
     (tol_arr,) = as_float_axis("tol", tol, dtype)
     if is_concrete(tol_arr) and not float(tol_arr) > 0:  # below the dtype's smallest number

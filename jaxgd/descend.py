@@ -88,8 +88,11 @@ def descend(
 
     ``descend`` works on one start; batch it with ``jax.vmap`` over ``x0``, ``learning_rate`` and
     ``epochs`` (or use :func:`jaxgd.sweep`, which shares one descent across all epoch counts).
-    Vmapped, it equals the sweep's runs bit for bit; one run alone is compiled as scalar code,
-    which may round a step an ulp apart (a chaotic run then ends elsewhere). It composes with
+    One call runs every step: Ctrl-C is answered only when it returns, so for a run of many
+    millions of steps use ``jaxgd.sweep(f, x0, learning_rate, epochs)``, which can be
+    interrupted within about a call. Vmapped, it equals the sweep's runs bit for bit; one run
+    alone is compiled as scalar code, which may round a step an ulp apart (a chaotic run then
+    ends elsewhere). It composes with
     ``jax.jit`` and forward-mode AD (``jax.jvp``, ``jax.jacfwd``) in ``x0`` and
     ``learning_rate``.
 

@@ -110,6 +110,7 @@ def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
     return as_float_axis("starts", arr.reshape(-1), dtype).reshape(-1, *point)
 
 
+@_run.interruptible
 def sweep(
     f: Callable[..., jax.Array],
     starts: float | jax.Array | np.ndarray,
@@ -134,9 +135,10 @@ def sweep(
     ``S * L * sum(E)`` as rerunning each cell would take.
 
     Only ``f`` is static: new values for ``starts``, ``learning_rates`` or ``epochs`` with the
-    same shapes reuse the compiled code. Computation is in float32 by default and in float64
-    after ``jax.config.update("jax_enable_x64", True)``; ``final`` and ``value`` always have
-    that dtype, whatever precision ``f`` computes in.
+    same shapes reuse the compiled code (a sweep whose longest epoch count first takes it into
+    windows of steps compiles that program once). Computation is in float32 by default and in
+    float64 after ``jax.config.update("jax_enable_x64", True)``; ``final`` and ``value``
+    always have that dtype, whatever precision ``f`` computes in.
 
     A cell is diverged when its position or its value is not finite (the run overflowed, or f
     is NaN or infinite there). Divergence is data, not an error: it is flagged in
@@ -219,6 +221,8 @@ def sweep(
         ``value`` and ``diverged`` lack ``"coord"``.
         Called outside a JAX transformation, every array of the result (data and coordinates)
         is a host NumPy array, whichever way the work was split, as from :func:`jaxgd.load`.
+        They may be read-only views of the computed buffers (no copy is made): copy one to
+        edit it in place, e.g. ``final = np.array(res.final)``.
         Inside a caller's ``jax.jit`` or ``vmap`` they are JAX (traced) arrays, computed in
         one call that ``jit`` places.
 

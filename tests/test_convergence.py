@@ -120,6 +120,23 @@ def test_bad_input(kw, match):
         convergence(CASES[0].f, **args)
 
 
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        ({"tol": "abc"}, TypeError, r"tol must be a positive real number .*got str 'abc'"),
+        ({"tol": None}, TypeError, "tol must be a positive real number"),
+        ({"tol": 1j}, TypeError, "tol must be a positive real number"),
+        ({"epochs": [[1], [1, 2]]}, ValueError, "epochs must be one number"),
+    ],
+)
+def test_unreadable_input_is_named(kw, error, match, compiles):
+    # float(tol) and np.ndim(epochs) once raised their own errors, naming neither.
+    args = {"starts": [0.0], "learning_rates": [0.1], "epochs": 10} | kw
+    with compiles, pytest.raises(error, match=match):
+        convergence(CASES[0].f, **args)
+    assert compiles.count == 0
+
+
 def test_convergence_results_compare_and_hash_by_identity_like_the_other_results():
     # A dataclass's field-wise == compared arrays and raised ("truth value ... ambiguous").
     a = jaxgd.convergence(lambda x: x**2, [-1.0, 1.0], [0.1, 0.2], 50)

@@ -105,3 +105,56 @@ def test_an_interrupted_run_exits_130_while_xla_still_compiles():
             [sys.executable, "-c", _COMPILING_AT_EXIT], capture_output=True, text=True, timeout=120
         )
         assert (done.returncode, done.stdout) == (130, "partial"), done.stderr[-500:]
+
+
+DROPPED = """
+import os, signal, time
+import jaxgd
+
+def swallowing(x):
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here, inside this try
+    except KeyboardInterrupt:
+        pass
+    return x**2
+
+for name, run in (
+    ("sweep", lambda: jaxgd.sweep(swallowing, [0.5, 1.0], [0.1], [10])),
+    ("convergence", lambda: jaxgd.convergence(swallowing, [0.5, 1.0], [0.1], 10)),
+):
+    try:
+        run()
+        print(name, "ran to its end")
+    except KeyboardInterrupt:
+        print(name, "interrupted")
+    print("handler restored", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+res = jaxgd.sweep(lambda x: x**2, [0.5, 1.0], [0.1], [10])
+print("next sweep", res.final.shape)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself is POSIX")
+def test_a_ctrl_c_that_code_drops_on_its_way_still_stops_the_sweep():
+    # Python raises KeyboardInterrupt wherever the interpreter is; a callback that drops it
+    # (JAX's garbage-collection hook prints "Exception ignored") let the sweep run to its
+    # end. Here f's tracing swallows it: the sweep must raise all the same, leave Python's
+    # own handler in place, and the next sweep run. In a process of its own, whose SIGINT
+    # handler is Python's.
+    env = {**os.environ, "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
+    proc = subprocess.run(
+        [sys.executable, "-c", DROPPED],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split("\n")[:-1] == [
+        "sweep interrupted",
+        "handler restored True",
+        "convergence interrupted",
+        "handler restored True",
+        "next sweep (2, 1, 1)",
+    ], proc.stdout

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -183,3 +186,61 @@ def test_random_starts_too_large_to_keep_is_refused_with_the_fix(minima, compile
 def test_random_starts_keep_result_must_be_a_bool(minima):
     with pytest.raises(TypeError, match="keep_result must be True or False"):
         _random(minima, keep_result="no")
+
+
+LIMITED = """
+import resource, sys
+import numpy as np, jax.numpy as jnp
+import jaxgd
+from jaxgd import _chunking
+
+with open("/proc/self/statm") as fh:
+    size = int(fh.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (size + (3 << 30), resource.RLIM_INFINITY))
+print("left GiB", round(_chunking.available_host_memory() / 2**30))
+try:  # a 5.2 GiB result: more than the 3 GiB the limit leaves, less than the machine has
+    jaxgd.convergence(jnp.cos, np.linspace(0, 1, 20_000), np.linspace(0, 0.1, 25_000), 10)
+except MemoryError as e:
+    print("refused:", e)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads Linux's /proc")
+def test_the_host_check_counts_the_process_address_space_limit():
+    # Only /proc/meminfo was read: under `ulimit -v` (or a container's memory limit) the
+    # check passed and NumPy failed later with a bare "Unable to allocate".
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", LIMITED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0] in ("left GiB 3", "left GiB 2"), lines
+    assert lines[1].startswith("refused: the result of this convergence (20000 x 25000 runs) needs")
+
+
+def test_a_cgroup_limit_counts_what_the_group_has_left(tmp_path, monkeypatch):
+    group = tmp_path / "sys/fs/cgroup/job"
+    group.mkdir(parents=True)
+    (group / "memory.max").write_text("4294967296\n")
+    (group / "memory.current").write_text("1073741824\n")
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        path = str(path)
+        if path == "/proc/self/cgroup":
+            return io.StringIO("0::/job\n")
+        if path.startswith("/sys/fs/cgroup"):
+            return real_open(tmp_path / path.lstrip("/"), *args, **kwargs)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert _chunking._cgroup_available() == 3 << 30
+    (group / "memory.max").write_text("max\n")  # no limit
+    assert _chunking._cgroup_available() is None
