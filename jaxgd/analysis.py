@@ -34,6 +34,7 @@ from jaxgd._validate import (
     check_function,
     check_int,
     default_float,
+    in_trace,
     is_concrete,
     positive_float,
 )
@@ -857,10 +858,18 @@ def random_starts(
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)
     search = minima is None
+    if search and (in_trace() or not all(is_concrete(a) for a in (key, learning_rates, epochs))):
+        raise TypeError(
+            "random_starts inside jax.jit (or another transformation) needs minima=: the "
+            "search for them runs on the host. Find them outside, e.g. "
+            f"minima = jaxgd.find_minima(f, {lo:g}, {hi:g}), and pass minima=minima."
+        )
     if search:
         minima = find_minima(f, lo, hi)
     else:
         _check_minima(minima)
+    if isinstance(keep_result, np.bool_):
+        keep_result = bool(keep_result)
     if not isinstance(keep_result, bool):
         raise TypeError(
             f"keep_result must be True or False, got {type(keep_result).__name__}; pass "

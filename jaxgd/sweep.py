@@ -75,7 +75,8 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
             if not scalar_ok:
                 raise
             raise type(e)(
-                f"{name} has shape {shape}: {shape[0]} points of R^{shape[1]}, so f is called "
+                f"{name} has shape {shape}: {shape[0]} point{'' if shape[0] == 1 else 's'} of "
+                f"R^{shape[1]}, so f is called "
                 f"on x of shape {point}, and {e} For {shape[0] * shape[1]} scalar starts pass "
                 f"a 1-D array (np.ravel({name}))."
             ) from e
@@ -302,6 +303,8 @@ def sweep(
     name = function_name(f)
     lane_values = [starts, learning_rates, epochs, *jax.tree.leaves((axes.hyper, axes.theta))]
 
+    if memory_budget is not None:  # checked in every path: it needs no concrete input
+        memory_budget = _chunking.check_positive_int("memory_budget", memory_budget)
     if in_trace() or not all(is_concrete(a) for a in lane_values):
         for arg, value in (("chunk_size", chunk_size), ("devices", devices)):
             if value is not None:
@@ -319,8 +322,6 @@ def sweep(
 
     if chunk_size is not None:
         chunk_size = _chunking.check_positive_int("chunk_size", chunk_size)
-    if memory_budget is not None:
-        memory_budget = _chunking.check_positive_int("memory_budget", memory_budget)
     n_starts, n_rates, n_epochs = starts.shape[0], learning_rates.shape[0], epochs.shape[0]
     n_lanes = math.prod(axes.lane_sizes) * n_starts * n_rates
     n_rules, last = len(axes.rules), int(epochs.max())

@@ -426,6 +426,26 @@ def test_inside_jit_with_given_minima_equals_outside():
     np.testing.assert_array_equal(inside, success(jax.random.key(5), rates))
 
 
+def test_inside_jit_without_minima_says_to_find_them_outside():
+    # The search for minima runs on the host: inside jit it raised JAX's raw
+    # TracerArrayConversionError.
+    with pytest.raises(TypeError, match=r"needs minima=.*jaxgd.find_minima\(f, -6, 6\)"):
+        jax.jit(lambda k: random_starts(fns.notebook, k, 0.1, [10], n=4, domain=(-6, 6)).success)(
+            jax.random.key(0)
+        )
+    kept = random_starts(fns.notebook, jax.random.key(0), 0.1, [10], n=4, domain=(-6, 6))
+    lean = random_starts(
+        fns.notebook,
+        jax.random.key(0),
+        0.1,
+        [10],
+        n=4,
+        domain=(-6, 6),
+        keep_result=np.bool_(False),  # NumPy's bool is a bool here too
+    )
+    np.testing.assert_array_equal(lean.success, kept.success)
+
+
 def test_a_single_start_and_a_flat_function():
     rs = random_starts(flat, jax.random.key(0), 0.1, 10, n=1, domain=(-1, 1))
     assert len(rs.minima) == 0 and rs.success.tolist() == [[0.0]]

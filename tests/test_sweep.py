@@ -202,6 +202,15 @@ def test_sweep_equals_descend_cell_by_cell(starts, rates, epochs):
     np.testing.assert_allclose(res.final, cells, rtol=1e-6, atol=1e-6)
 
 
+def test_memory_budget_is_checked_inside_jit_too():
+    # It needs no concrete input; inside jit a negative or non-integer budget was ignored.
+    for budget, error in ((-5, ValueError), ("x", TypeError), (0.5, TypeError)):
+        with pytest.raises(error, match="memory_budget"):
+            jax.jit(lambda s, b=budget: jaxgd.sweep(jnp.cos, s, 0.1, 10, memory_budget=b).final)(
+                jnp.zeros(3)
+            )
+
+
 # -- one rule for divergence, one dtype, one array type, on every path --------------------------
 def _paths(monkeypatch):
     """Every way a concrete sweep can run: one call, chunks of starts, windows of steps."""

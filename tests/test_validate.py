@@ -411,7 +411,7 @@ INVALID_AXES = {
     "2-d": (
         [[0.5, 1.0]],
         ValueError,
-        r"(a scalar or a 1-D array; got shape \(1, 2\)|has shape \(1, 2\): 1 points of R\^2.*1-D)",
+        r"(a scalar or a 1-D array; got shape \(1, 2\)|has shape \(1, 2\): 1 point of R\^2.*1-D)",
     ),
     "empty": ([], ValueError, r"is empty"),
     "nan": ([0.5, np.nan], ValueError, r"must be finite; entry 1 is nan"),
