@@ -205,6 +205,13 @@ def _real_values(head: str, wanted: Any) -> np.ndarray:
     return values
 
 
+def _is_real(values: np.ndarray) -> bool:
+    """Whether :func:`_real_values` gave real numbers: a real dtype, or whole numbers past int64."""
+    if values.dtype.kind == "O":
+        return bool(values.size) and type(values.flat[0]) is int
+    return values.dtype.kind in "iuf"
+
+
 def _as_float(values: np.ndarray) -> np.ndarray:
     """Real ``values`` as float64; whole numbers beyond its range become its largest finite
     values (beyond every coordinate: nearest is the end of the axis, exact matches none)."""
@@ -226,9 +233,7 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
             "sel outside."
         )
     values = _real_values(head, wanted)
-    if values.dtype.kind not in "iufO" or (
-        values.dtype.kind == "O" and not (values.size and type(values.flat[0]) is int)
-    ):
+    if not _is_real(values):
         if values.size == 0 and isinstance(wanted, (list, tuple)):
             values = values.astype(np.float64)
         else:
@@ -369,9 +374,7 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
         ) from None
     if values.size == 0 and isinstance(wanted, (list, tuple)):
         values = np.zeros((0, d))
-    if values.dtype.kind not in "iufO" or (
-        values.dtype.kind == "O" and not (values.size and type(values.flat[0]) is int)
-    ):
+    if not _is_real(values):
         raise TypeError(f"{head}: values must be real numbers; got {_kind(wanted)}.")
     one = values.shape == (d,)
     if not one and not (values.ndim == 2 and values.shape[1] == d):

@@ -20,6 +20,7 @@ function with its domain, so experiments can select one by name:
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -311,25 +312,33 @@ def get(name: str) -> Function1D:
     >>> get("plateau").domain
     (-5.0, 5.0)
     """
-    try:
-        return _lookup(FUNCTIONS, name, kind="test function", example="notebook")
-    except ValueError as e:
-        from jaxgd import functions2d
-
-        if name in functions2d.FUNCTIONS:
-            raise ValueError(
-                f"{e}. {name!r} is a function of two variables: jaxgd.functions2d.get({name!r})"
-            ) from None
-        raise
+    return _lookup(
+        FUNCTIONS,
+        name,
+        kind="test function",
+        example="notebook",
+        elsewhere=("jaxgd.functions2d", "a function of two variables"),
+    )
 
 
-def _lookup(registry: dict[str, Any], name: str, *, kind: str, example: str) -> Any:
-    """``registry[name]``, or an error that says what ``name`` must be and lists the names."""
+def _lookup(
+    registry: dict[str, Any],
+    name: str,
+    *,
+    kind: str,
+    example: str,
+    elsewhere: tuple[str, str],
+) -> Any:
+    """``registry[name]``, or an error that says what ``name`` must be and lists the names;
+    for a name in the other registry (``elsewhere``: its module, imported only then, and
+    what its functions are), the error says where ``name`` is."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string such as {example!r}, got {type(name).__name__}")
     try:
         return registry[name]
     except KeyError:
-        raise ValueError(
-            f"name={name!r} is not a known {kind}; choose one of: {', '.join(registry)}"
-        ) from None
+        message = f"name={name!r} is not a known {kind}; choose one of: {', '.join(registry)}"
+        module, what = elsewhere
+        if name in importlib.import_module(module).FUNCTIONS:
+            message += f". {name!r} is {what}: {module}.get({name!r})"
+        raise ValueError(message) from None

@@ -366,11 +366,10 @@ def get(name: str) -> Function2D:
     >>> get("rosenbrock").minima
     ((1.0, 1.0),)
     """
-    try:
-        return functions._lookup(FUNCTIONS, name, kind="2-D test function", example="himmelblau")
-    except ValueError as e:
-        if name in functions.FUNCTIONS:
-            raise ValueError(
-                f"{e}. {name!r} is a function of one variable: jaxgd.functions.get({name!r})"
-            ) from None
-        raise
+    return functions._lookup(
+        FUNCTIONS,
+        name,
+        kind="2-D test function",
+        example="himmelblau",
+        elsewhere=("jaxgd.functions", "a function of one variable"),
+    )

@@ -650,7 +650,7 @@ class SweepResult:
                 f"e.g. {str(path / 'result.npz')!r}."
             )
         for candidate in (path, path.with_name(path.name + ".npz")):
-            if _is_dir(candidate, "save"):
+            if _ask(candidate, "is_dir", "save"):
                 raise IsADirectoryError(
                     f"cannot save to {candidate}: it is a directory. Pass a file path, "
                     f"e.g. {candidate / 'result.npz'}."
@@ -734,7 +734,7 @@ def load(path: str | os.PathLike) -> SweepResult:
         [2.0, 0.2147]
     """
     path = Path(path)
-    if not _exists(path):
+    if not _ask(path, "exists", "load"):
         hint = ""
         if path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
             hint = f" (did you mean {path.name}.npz? save appends .npz)"
@@ -753,20 +753,14 @@ def _indexable(a: Any) -> bool:
     return hasattr(a, "__getitem__") and not isinstance(a, jax.ShapeDtypeStruct)
 
 
-def _is_dir(path: Path, verb: str) -> bool:
-    """``path.is_dir()``, with the system's refusal of the name itself (too long) as an
-    ``OSError`` that says what could not be done, not one from deep in ``pathlib``."""
+def _ask(path: Path, question: str, verb: str) -> bool:
+    """``path.is_dir()`` or ``path.exists()`` (``question``), with the system's refusal of
+    the name itself (too long) as an ``OSError`` that says what could not be done (``verb``),
+    not one from deep in ``pathlib``."""
     try:
-        return path.is_dir()
+        return getattr(path, question)()
     except OSError as e:
         raise OSError(e.errno, f"cannot {verb} {path}: {e.strerror or e}") from None
-
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError as e:
-        raise OSError(e.errno, f"cannot load {path}: {e.strerror or e}") from None
 
 
 def _read(reader: _npz.Reader) -> SweepResult:

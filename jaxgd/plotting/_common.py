@@ -515,7 +515,12 @@ def _ylim(values: np.ndarray, same: float = _SAME) -> tuple[float, float]:
         # Apart by rounding only (every run at x = 1, some at 1 - 1e-7): one value, drawn as
         # such, not an axis zoomed onto float32's last digits.
         lo = hi = (lo + hi) / 2
-    # One value: a margin of its own size (1e-30 is not drawn at "0.00"), 0.05 around 0.
+    return _with_margin(lo, hi)
+
+
+def _with_margin(lo: float, hi: float) -> tuple[float, float]:
+    """``(lo, hi)`` widened by 5% of their span; one value (``lo == hi``) by 5% of its own
+    size, so that 1e-30 is not drawn at "0.00", and by 0.05 around 0."""
     pad = 0.05 * (hi - lo) if hi > lo else (0.05 * abs(lo) if abs(lo) > 1e-290 else 0.05)
     return lo - pad, hi + pad
 
@@ -538,6 +543,17 @@ def _under_axes(ax: Axes) -> Any:
     return offset_copy(ax.transAxes, fig=ax.get_figure(), y=-46, units="points")
 
 
+def _legend_under(ax: Axes, handles: Sequence[Any]) -> None:
+    """A legend of ``handles`` centred under ``ax``, below its x label (see :func:`_under_axes`)."""
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=_under_axes(ax),
+        fontsize="small",
+    )
+
+
 def _legend_columns(labels: Sequence[str], width: float, most: int = 4) -> int:
     """How many columns of ``labels`` (small text, with a handle each) fit in ``width``
     inches: at most ``most``, at least one."""
@@ -555,8 +571,7 @@ def _xlim(values: np.ndarray, scale: str) -> tuple[float, float]:
             pad = (hi / lo) ** 0.05
             return lo / pad, hi * pad
         return lo / 1.5, hi * 1.5
-    pad = 0.05 * (hi - lo) if hi > lo else (0.05 * abs(lo) if abs(lo) > 1e-290 else 0.05)
-    return lo - pad, hi + pad
+    return _with_margin(lo, hi)
 
 
 def _cells(ax: Axes, x_edges: np.ndarray, y_edges: np.ndarray, mask: np.ndarray, **style) -> None:

@@ -21,6 +21,7 @@ from jaxgd.plotting._common import (
     _empty_bar,
     _fixed_coords,
     _footer,
+    _legend_under,
     _listed_minima,
     _minimum_colors,
     _named_first,
@@ -29,7 +30,6 @@ from jaxgd.plotting._common import (
     _scale,
     _subplots,
     _target_text,
-    _under_axes,
     _where,
     _without_extra_axes,
     color_limits,
@@ -527,13 +527,7 @@ def plot_convergence(
         ),
         Patch(color=DIVERGED_COLOR, label=f"diverged ({int(diverged.sum())} of {runs})"),
     ]
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        bbox_transform=_under_axes(ax),
-        fontsize="small",
-    )
+    _legend_under(ax, handles)
     ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
     ax.set_title(f"Epochs until the run stays within {tol:g} of its end (at most {n})")
 
@@ -571,13 +565,7 @@ def plot_convergence(
             )
         ax.set_xlim(xe[0], xe[-1])
         ax.set_ylim(ye[0], ye[-1])
-        ax.legend(
-            handles=handles,
-            loc="upper center",
-            bbox_to_anchor=(0.5, 0.0),
-            bbox_transform=_under_axes(ax),
-            fontsize="small",
-        )
+        _legend_under(ax, handles)
         ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
         ax.set_title(f"Where each run ended after {n} epochs (within {tol:g} of a minimum)")
     for ax in axes:
