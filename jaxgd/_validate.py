@@ -668,6 +668,22 @@ def check_interval(lo: Any, hi: Any, *, name: str | None = None) -> tuple[float,
     return lo_f, hi_f
 
 
+def check_span_fits(name: str, lo: float, hi: float, dtype: Any) -> None:
+    """Refuse an interval whose ends or width ``hi - lo`` overflow ``dtype``: draws from it
+    (``lo + u * (hi - lo)``) would be inf or NaN."""
+    big = float(jnp.finfo(dtype).max)
+    with np.errstate(over="ignore"):
+        ends = np.asarray([lo, hi], dtype)
+        fits = bool(np.isfinite(ends).all() and np.isfinite(ends[1] - ends[0]))
+    if not fits:
+        raise ValueError(
+            f"{name}: [{lo:g}, {hi:g}] does not fit {np.dtype(dtype).name}, the dtype of the "
+            f"starts (largest {big:.3g}, for the ends and for hi - lo): starts drawn from it "
+            "would be inf. Narrow it, or use float64 with "
+            "jax.config.update('jax_enable_x64', True)."
+        )
+
+
 def as_domain(name: str, value: Any) -> tuple[float, float]:
     """An interval given as one ``(lo, hi)`` pair, finite with ``lo < hi``."""
     pair = len(value) == 2 if isinstance(value, tuple | list) else _shape_of(value) == (2,)

@@ -33,6 +33,7 @@ from jaxgd._validate import (
     as_key,
     check_function,
     check_int,
+    check_span_fits,
     default_float,
     in_trace,
     is_concrete,
@@ -854,6 +855,7 @@ def random_starts(
     key = as_key("key", key)
     n = check_int("n", n, 1, fix="draw at least one start")
     lo, hi = as_domain("domain", domain)
+    check_span_fits("domain", lo, hi, dtype)
     tol = positive_float("tol", tol, example="1e-3")
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)

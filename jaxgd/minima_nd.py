@@ -33,7 +33,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._validate import as_key, check_int, default_float, is_concrete, positive_float
+from jaxgd._validate import (
+    as_key,
+    check_int,
+    check_span_fits,
+    default_float,
+    is_concrete,
+    positive_float,
+)
 from jaxgd.result import SweepResult
 from jaxgd.sweep import sweep
 
@@ -666,6 +673,8 @@ def random_starts_nd(
                 "optimizer=optax.adam), or run jaxgd.sweep and label it with basins_nd."
             )
     dtype = default_float()
+    for i, (lo, hi) in enumerate(b.tolist()):
+        check_span_fits(f"bounds[{i}]", lo, hi, dtype)
     u = jax.random.uniform(as_key("key", key), (n, b.shape[0]), dtype)
     starts = jnp.asarray(b[:, 0], dtype) + u * jnp.asarray(b[:, 1] - b[:, 0], dtype)
     res = sweep(f, starts, learning_rates, epochs, **sweep_kwargs)

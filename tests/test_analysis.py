@@ -363,6 +363,18 @@ def test_starts_are_uniform_in_the_domain_and_shared_by_every_cell():
         np.testing.assert_array_equal(np.asarray(rs.result.final)[:, j, k], starts)
 
 
+@pytest.mark.parametrize("domain", [(-1e39, 1e39), (-3e38, 3e38), (0.0, 3.5e38)])
+def test_a_domain_past_the_dtype_is_refused_before_anything_runs(domain, compiles):
+    # Its ends or its width overflow float32: every start drawn would be inf (the error
+    # named the starts, as NaN, after the search for minima had run).
+    with compiles, pytest.raises(ValueError, match=r"domain: .* does not fit float32"):
+        random_starts(lambda x: x**2, jax.random.key(0), 0.1, 10, n=8, domain=domain)
+    assert compiles.count == 0
+    # The widest that fits draws finite starts.
+    rs = random_starts(lambda x: x**2, jax.random.key(0), 0.1, 10, n=8, domain=(-1.7e38, 1.7e38))
+    assert np.isfinite(np.asarray(rs.result.starts)).all()
+
+
 def call_notebook(key, rates=(0.01, 0.1, 1.0), epochs=(10, 100, 1000), **kwargs):
     spec = fns.get("notebook")
     return random_starts(spec.f, key, rates, epochs, n=64, domain=spec.domain, **kwargs)

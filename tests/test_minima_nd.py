@@ -325,6 +325,14 @@ def test_random_starts_nd_refuses_options_that_add_axes(kwargs, match, compiles)
     assert compiles.count == 0
 
 
+def test_random_starts_nd_refuses_bounds_past_the_dtype(compiles):
+    # hi - lo overflows float32: every start drawn on that coordinate would be inf.
+    key = jax.random.key(0)
+    with compiles, pytest.raises(ValueError, match=r"bounds\[1\]: .* does not fit float32"):
+        random_starts_nd(fns2.saddle, key, [(-2, 2), (-3e38, 3e38)], [0.1], [10], n=8)
+    assert compiles.count == 0
+
+
 @pytest.mark.parametrize(
     ("f", "x", "exc", "said"),
     [
