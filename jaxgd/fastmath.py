@@ -602,6 +602,9 @@ def rewrite(fun: Callable[..., Any], *, enable: bool | None = None) -> Callable[
 
         closed, out_shape = jax.make_jaxpr(flat_fun, return_shape=True)(*flat)
         out = _eval(closed.jaxpr, closed.consts, flat, dtypes)
+        # An output that is a constant of the jaxpr comes back as its literal (JAX's
+        # TypedInt for a Python int); as an array, it is what calling fun under jit returns.
+        out = [o if isinstance(o, jax.Array) else jax.numpy.asarray(o) for o in out]
         return jax.tree.unflatten(jax.tree.structure(out_shape), out)
 
     return rewritten

@@ -382,6 +382,18 @@ def test_rewrite_keeps_pytrees_keywords_and_weak_types():
     assert jax.typeof(fastmath.rewrite(jnp.sin, enable=True)(1.0)).weak_type
 
 
+def test_constant_outputs_come_back_as_arrays_like_under_jit():
+    # An output that is a constant of the traced function (a Python int or float, a NumPy
+    # scalar) came back as JAX's literal type (TypedInt), not an array.
+    def fun(x):
+        return jnp.sin(x), 3, 2.5, np.float32(1.0)
+
+    fast = fastmath.rewrite(fun, enable=True)
+    for out, want in zip(fast(1.0), jax.jit(fun)(1.0), strict=True):
+        assert isinstance(out, jax.Array)
+        assert jax.typeof(out) == jax.typeof(want)
+
+
 def test_rewrite_compiles_once(compiles):
     step = jax.jit(fastmath.rewrite(jax.grad(notebook_f), enable=True))
     step(jnp.float32(0.5)).block_until_ready()
