@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -42,9 +43,16 @@ _META_2 = ("optimizers", "schedule", "coords")
 
 
 def function_name(f: Callable) -> str:
-    """A readable name for ``f`` to keep with its results (``module:qualname`` when known)."""
+    """A readable name for ``f`` to keep with its results (``module:qualname`` when known).
+
+    A function of a module run as ``python -m package.module`` is named by that module, the
+    name it can be imported by again, not ``__main__``.
+    """
     name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
     module = getattr(f, "__module__", None)
+    if module == "__main__":
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        module = getattr(spec, "name", None) or module
     return f"{module}:{name}" if module else name
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import sys
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,6 +33,22 @@ def test_is_a_pytree(res):
 
 def test_function_name_is_recorded(res):
     assert res.function == "tests.helpers:_nb"
+
+
+def test_a_function_of_a_module_run_with_dash_m_is_named_by_that_module(monkeypatch):
+    # `python -m package.module` runs the module as __main__; its functions were recorded
+    # as "__main__:f", a name nothing can import again.
+    main = types.ModuleType("__main__")
+    main.__spec__ = importlib.machinery.ModuleSpec("package.module", None)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+
+    def f(x):
+        return x**2
+
+    f.__module__ = "__main__"
+    assert jaxgd.sweep(f, [1.0], [0.1], [1]).function.startswith("package.module:")
+    main.__spec__ = None  # `python script.py`: no other name to give
+    assert jaxgd.sweep(f, [1.0], [0.1], [1]).function.startswith("__main__:")
 
 
 def test_sel_exact_scalar_drops_axis(res):
