@@ -482,17 +482,40 @@ class Context(Output):
             still = still[np.asarray(_flat_at(self.f, still))]
         if still.size == 0:
             return None
-        if x0.size == 1:
-            return (
+        # In float32, f' may be 0 only because it underflows (f'(100) of the notebook's f is
+        # about 1e-217): not a stationary point, and float64 moves from it.
+        tiny = np.zeros(still.shape, bool)
+        if self.dtype == np.float32:
+            slope = _slope_in_float64(self.f, still)
+            tiny = np.isfinite(slope) & (slope != 0)
+        notes = []
+        if x0.size == 1 and tiny.any():
+            notes.append(
+                f"note: f'(x0) at x0 = {num(still[0])} is 0 in float32 ({slope[0]:.3g} in "
+                "float64, too small for float32: not a stationary point of f), so descent never "
+                "moves from it; choose another --start"
+            )
+        elif x0.size == 1:
+            notes.append(
                 f"note: x0 = {num(still[0])} is a stationary point of f (f'(x0) = 0): descent "
                 "never moves from it; choose another --start"
             )
-        shown = ", ".join(num(v) for v in still[:4]) + (", ..." if still.size > 4 else "")
-        return (
-            f"note: {plural(int(still.size), 'start')} of {x0.size} (x0 = {shown}) "
-            f"{'is a stationary point' if still.size == 1 else 'are stationary points'} of f "
-            "(f'(x0) = 0), where descent never moves"
-        )
+        else:
+            flat = still[~tiny]
+            if flat.size:
+                notes.append(
+                    f"note: {plural(int(flat.size), 'start')} of {x0.size} (x0 = {_few(flat)}) "
+                    f"{'is a stationary point' if flat.size == 1 else 'are stationary points'} "
+                    "of f (f'(x0) = 0), where descent never moves"
+                )
+            if tiny.any():
+                notes.append(
+                    f"note: at {plural(int(tiny.sum()), 'start')} of {x0.size} "
+                    f"(x0 = {_few(still[tiny])}) f' is 0 in float32 but not in float64 (too "
+                    "small for float32: not stationary points of f), so descent never moves "
+                    "from them"
+                )
+        return "\n".join(notes)
 
     # -- minima -------------------------------------------------------------------------------
     def _snap(self, m: Minima) -> Minima:
@@ -762,6 +785,22 @@ def _flat_at(f: Callable, x: jax.Array) -> jax.Array:
     called eagerly, grad(f) compiles one per operation."""
     value, slope = jax.vmap(jax.value_and_grad(f))(x)
     return (slope == 0) & jax.numpy.isfinite(value)
+
+
+def _few(x: np.ndarray) -> str:
+    """Up to four of ``x``, then "..."."""
+    return ", ".join(num(v) for v in x[:4]) + (", ..." if x.size > 4 else "")
+
+
+def _slope_in_float64(f: Callable, x: np.ndarray) -> np.ndarray:
+    """f' at ``x`` computed in float64; NaN where f does not run in float64 (it may insist on
+    float32), so that no start is called anything it was not shown to be."""
+    try:
+        with jax.enable_x64(True):
+            slope = jax.jit(jax.vmap(jax.grad(f)))(np.asarray(x, np.float64))
+            return np.asarray(slope, np.float64).reshape(x.shape)
+    except Exception:  # any failure of f in float64 leaves the float32 verdict
+        return np.full(x.shape, np.nan)
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -66,3 +66,30 @@ def test_experiments_check_f_prime_only_at_a_start_that_did_not_move(
     assert module.main([*argv, "--out", str(tmp_path)]) == 0
     assert "stationary point" in capsys.readouterr().out
     assert slopes  # a start that stayed put: f' says why
+
+
+def test_a_slope_that_underflows_in_float32_is_not_called_stationary():
+    # The notebook's f'(100) is 4.2e-217: 0 in float32, not a stationary point.
+    ctx = _setup(["--start", "100"], start="function", learning_rate=0.1, epochs=10)
+    note = ctx.stationary(100.0)
+    assert note.startswith("note: f'(x0) at x0 = 100 is 0 in float32 (4.22e-217 in float64")
+    assert "not a stationary point" in note
+    # Several starts: the stationary ones and the underflowing ones are told apart.
+    ctx = _setup(["--function", "saddle", "--start", "0"], start="function", learning_rate=0.1,
+                 epochs=10)  # fmt: skip
+    lines = ctx.stationary([0.0, 1.0, 2.0, 1e30]).split("\n")
+    assert lines[0].startswith("note: 2 starts of 4 (x0 = 0, 1) are stationary points")
+    assert len(lines) == 1  # saddle's f' at 2 is not 0; at 1e30 it overflows, not underflows
+
+
+def test_a_function_that_fails_in_float64_keeps_the_float32_verdict():
+    import jax.numpy as jnp
+
+    def only_float32(x):
+        if x.dtype != jnp.float32:
+            raise TypeError("float32 only")
+        return jnp.exp(-(x**2))
+
+    ctx = _setup(["--start", "0"], start="function", learning_rate=0.1, epochs=10)
+    ctx.f = only_float32
+    assert ctx.stationary(100.0).startswith("note: x0 = 100 is a stationary point")
