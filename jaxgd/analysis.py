@@ -138,6 +138,11 @@ def _check_minima(minima: Any) -> None:
             "minima.x must be strictly ascending, as find_minima returns it; "
             "sort it (and value, at_boundary, global_index, lo and hi with it)"
         )
+    if minima.scale is not None and np.ndim(minima.scale) != 0:
+        raise ValueError(
+            f"minima.scale must be a scalar (the size of f at the minima), got shape "
+            f"{np.shape(minima.scale)}; leave it out for minima made by hand."
+        )
     for name in ("lo", "hi"):
         if np.shape(getattr(minima, name)) != np.shape(minima.x):
             raise ValueError(
@@ -164,8 +169,9 @@ def _check_tol(tol: Any) -> None:
         raise ValueError(f"tol must be a scalar distance in x, got shape {np.shape(tol)}")
 
 
-#: Minima whose values tie with the lowest to this relative tolerance (of ``max(1, |lowest|)``)
-#: are all global: both wells of an even function count, whatever float rounding says.
+#: Minima whose values tie with the lowest to this relative tolerance (of ``minima.scale``, the
+#: size of f at and between the minima; of ``max(1, |lowest|)`` for minima made by hand) are
+#: all global: both wells of an even function count, whatever float rounding says.
 _TIE_RTOL = 1e-5
 
 
@@ -179,7 +185,8 @@ def _is_global(minima: Minima, xp: Any = jnp) -> jax.Array:
     """
     value = xp.where(minima.at_boundary, xp.inf, minima.value)
     lowest = xp.min(value)
-    return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * xp.maximum(1.0, xp.abs(lowest)))
+    scale = 1.0 if minima.scale is None else minima.scale
+    return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * xp.maximum(scale, xp.abs(lowest)))
 
 
 def _host(a: Any) -> np.ndarray:
@@ -204,6 +211,7 @@ def _host_minima(minima: Minima) -> Any:
         at_boundary=_host(minima.at_boundary),
         lo=_host(minima.lo),
         hi=_host(minima.hi),
+        scale=None if minima.scale is None else _host(minima.scale),
     )
 
 
@@ -448,8 +456,10 @@ def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float
     it reached that minimum.
 
     ``reached_global`` is True where the run ended at a global minimum, global among those
-    found: a stationary minimum whose value ties with the lowest one in ``minima`` (to a
-    relative 1e-5 of ``max(1, |lowest|)``), so equally deep minima all count. This can
+    found: a stationary minimum whose value ties with the lowest one in ``minima`` (to 1e-5
+    of ``minima.scale``, the size of f at and between the minima, so the same minima are
+    global whatever the units of f; 1e-5 of ``max(1, |lowest|)`` for minima made by hand),
+    so equally deep minima all count. This can
     differ from ``minima.global_index``, which picks one minimum and may pick an end of the
     interval.
 
@@ -687,6 +697,7 @@ def _padded(minima: Minima) -> Minima:
         global_index=minima.global_index,
         lo=jax.device_put(np.asarray(minima.lo)[idx]),
         hi=jax.device_put(np.asarray(minima.hi)[idx]),
+        scale=minima.scale,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -52,6 +53,11 @@ class Minima:
             and ``f = value`` on all of ``[lo, hi]``: ``max(|x| - 1, 0)**2``, searched on
             ``[-3, 3]``, is lowest on all of ``[-1, 1]``), and descent stops anywhere on it.
             Omitted: ``x`` (isolated minima).
+        scale: The size of ``f`` where the minima are: the largest ``|f|`` at the minima and
+            on the ridges between neighbouring ones (the highest grid point between them), a
+            scalar. Minima whose values are within ``1e-5 * scale`` of the lowest are equally
+            deep (:func:`jaxgd.analysis.global_minima`), whatever the units of ``f``.
+            Omitted (minima made by hand): ``1e-5 * max(1, |lowest|)`` instead.
     """
 
     x: jax.Array
@@ -60,6 +66,7 @@ class Minima:
     global_index: jax.Array
     lo: jax.Array = None  # type: ignore[assignment]
     hi: jax.Array = None  # type: ignore[assignment]
+    scale: jax.Array = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         # Isolated minima (hand-made ones, or those found before flat minima had an extent).
@@ -387,7 +394,27 @@ def _search(
     )
     lo = np.concatenate([x_in, ends_x, flat_lo])
     hi = np.concatenate([x_in, ends_x, flat_hi])
-    return x, value, boundary, lo, hi
+    n_grid = sum(sizes)  # without the padding
+    return x, value, boundary, lo, hi, _size_of_f(x, value, grid[:n_grid], values[:n_grid])
+
+
+def _size_of_f(x: np.ndarray, value: np.ndarray, grid: np.ndarray, values: np.ndarray) -> float:
+    """The largest ``|f|`` at the minima ``x`` (values ``value``) and at the highest point of
+    the ascending ``grid`` between each two neighbouring ones: the scale at which two minima's
+    values tie. Ridges, not f's largest value on the grid: a steep wall far from the minima
+    (x**4 on a wide interval) would make every minimum tie."""
+    finite = np.isfinite(value)
+    x, value = x[finite], value[finite]
+    if x.size == 0:
+        return 0.0
+    sizes = [np.abs(value.astype(np.float64))]
+    if x.size > 1:
+        heights = np.where(np.isfinite(values), values, -np.inf).astype(np.float64)
+        at = np.searchsorted(grid, np.sort(x))
+        for a, b in itertools.pairwise(at):
+            if b > a and np.isfinite(ridge := heights[a:b].max()):
+                sizes.append(np.abs([ridge]))
+    return float(np.concatenate(sizes).max())
 
 
 def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
@@ -396,7 +423,7 @@ def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
     The searched intervals never touch (windows that meet the domain are joined to it), so
     no minimum is found twice.
     """
-    x, value, boundary, lo, hi = found
+    x, value, boundary, lo, hi, scale = found
     # f can still be non-finite at a refined point (a singularity inside a bracket).
     keep = np.isfinite(value)
     order = np.lexsort((value[keep], boundary[keep], x[keep]))
@@ -410,6 +437,7 @@ def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
         global_index=jax.device_put(np.int32(index)),
         lo=jax.device_put(lo),
         hi=jax.device_put(hi),
+        scale=jax.device_put(np.asarray(scale, value.dtype)),
     )
 
 

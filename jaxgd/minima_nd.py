@@ -84,8 +84,12 @@ class MinimaND:
     Attributes:
         x: Locations, shape ``(K, d)``.
         value: ``f(x)``, shape ``(K,)``.
-        global_: True where the minimum is global: as low as the lowest found, to a relative
-            ``1e-5`` (so the four equal minima of Himmelblau's function all count).
+        global_: True where the minimum is global: as low as the lowest found, to ``1e-5``
+            of the size of ``f`` around the minima (so the four equal minima of Himmelblau's
+            function all count, in any units). :func:`find_minima_nd` takes that size as the
+            largest ``|f| + h**2 * c / 2`` over the minima, with ``c`` the largest curvature
+            there and ``h`` the widest cell of its lattice of starts: f one cell away; minima
+            given by :meth:`at` take ``max(1, |lowest|)``.
     """
 
     x: jax.Array
@@ -137,17 +141,20 @@ class MinimaND:
         if not np.isfinite(value).all():
             i = int(np.argmax(~np.isfinite(value)))
             raise ValueError(f"f is {value[i]} at point {i}, {pts[i].tolist()}: not a minimum")
-        return _assemble(pts, value, scale=np.zeros(pts.shape[0]))
+        return _assemble(pts, value, scale=np.zeros(pts.shape[0]), size=1.0)
 
 
-def _is_global(value: np.ndarray) -> np.ndarray:
+def _is_global(value: np.ndarray, size: float) -> np.ndarray:
+    """The minima as low as the lowest, to ``1e-5`` of ``size``, f's size around them."""
     if value.size == 0:
         return np.zeros(0, bool)
     lowest = value.min()
-    return value <= lowest + _TIE_RTOL * max(1.0, abs(float(lowest)))
+    return value <= lowest + _TIE_RTOL * max(size, abs(float(lowest)))
 
 
-def _assemble(x: np.ndarray, value: np.ndarray, *, scale: np.ndarray) -> MinimaND:
+def _assemble(
+    x: np.ndarray, value: np.ndarray, *, scale: np.ndarray, size: float = 1.0
+) -> MinimaND:
     # Sorting on coordinates rounded to the merge scale: -1e-17 and 1e-17 are the same 0.
     step = np.maximum(scale.max(initial=0.0), np.finfo(x.dtype).eps)
     order = np.lexsort(tuple(np.round(x[:, k] / step) for k in reversed(range(x.shape[1]))))
@@ -156,7 +163,7 @@ def _assemble(x: np.ndarray, value: np.ndarray, *, scale: np.ndarray) -> MinimaN
     return MinimaND(
         x=jax.device_put(x),
         value=jax.device_put(value),
-        global_=jax.device_put(_is_global(value.astype(np.float64))),
+        global_=jax.device_put(_is_global(value.astype(np.float64), size)),
     )
 
 
@@ -379,7 +386,7 @@ def find_minima_nd(
         )
         inside = np.all((x >= b[:, 0] - scale[:, None]) & (x <= b[:, 1] + scale[:, None]), 1)
     ok &= inside | (np.arange(x.shape[0]) >= unit.shape[0])
-    x, value, scale, step = x[ok], value[ok], scale[ok], step[ok]
+    x, value, scale, step, lam_max = x[ok], value[ok], scale[ok], step[ok], lam_max[ok]
     # Duplicates: the end closest to its stationary point (smallest remaining Newton step)
     # stands for every end near it; one that stopped early would carry its error along.
     keep: list[int] = []
@@ -389,7 +396,17 @@ def find_minima_nd(
             keep.append(int(i))
             kept = x[keep]
     idx = np.asarray(keep, int)
-    return _assemble(x[idx].reshape(-1, d), value[idx], scale=10.0 * scale[idx])
+    # f's size around the minima, the scale at which their values tie: f one cell of the
+    # lattice away (by the curvature), not f's largest value in the box, where a steep wall
+    # far from every minimum would tie them all.
+    cell = float(np.max(b[:, 1] - b[:, 0])) / grid
+    with np.errstate(invalid="ignore", over="ignore"):
+        near = np.abs(value[idx].astype(np.float64)) + 0.5 * cell**2 * np.maximum(
+            lam_max[idx].astype(np.float64), 0.0
+        )
+    near = near[np.isfinite(near)]
+    size = float(near.max()) if near.size else 1.0
+    return _assemble(x[idx].reshape(-1, d), value[idx], scale=10.0 * scale[idx], size=size)
 
 
 def grid_starts(bounds: Any, num: int | Sequence[int]) -> np.ndarray:

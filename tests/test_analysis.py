@@ -541,6 +541,40 @@ def test_global_minima_ties_and_none():
     assert global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist() == []
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-5, 1.0, 1e5, 1e30])
+def test_which_minima_are_global_does_not_depend_on_the_units_of_f(scale):
+    # Ties were within 1e-5 of max(1, |lowest|): an absolute 1e-5 for an f of small values,
+    # so 1e-5 * notebook had both of its minima global (-8.9e-6 and -3.6e-6) and every run
+    # that settled counted as a success.
+    g = lambda x: scale * notebook(x)
+    m = find_minima(g, -6.0, 6.0)
+    assert global_minima(m).tolist() == [1]
+    res = jaxgd.sweep(g, np.linspace(-4.0, 6.0, 11), [0.1 / scale], [3000])
+    final = np.asarray(res.final, np.float64)
+    direct = np.mean(np.abs(final - -1.428870) < 1e-3, axis=0)
+    np.testing.assert_allclose(success_probability(res, m), direct)
+    assert 0.0 < direct.item() < 1.0
+    # Equally deep wells still tie at every scale, with an offset too (rounding at 1000).
+    for offset in (0.0, 1000.0):
+        even = find_minima(lambda x, c=offset: scale * ((x**2 - 1.0) ** 2 + c), -2.0, 2.0)
+        assert global_minima(even).tolist() == [0, 1]
+
+
+def test_a_steep_wall_far_from_the_minima_does_not_tie_them():
+    # f reaches 1e4 at the ends of [-10, 10]; the wells 0.024 apart in depth are not equal.
+    m = find_minima(lambda x: x**4 - 3.0 * x**2 + 0.01 * x, -10.0, 10.0)
+    assert global_minima(m).tolist() == [0]
+    assert float(m.scale) == pytest.approx(2.2623, rel=1e-4)  # the deeper well, not the wall
+
+
+def test_minima_made_by_hand_tie_to_one_part_in_1e5_of_one():
+    assert minima_at([-1.0, 1.0], [0.0, 9e-6], [False, False]).scale is None
+    assert global_minima(minima_at([-1.0, 1.0], [0.0, 9e-6], [False, False])).tolist() == [0, 1]
+    assert global_minima(minima_at([-1.0, 1.0], [0.0, 2e-5], [False, False])).tolist() == [0]
+    with pytest.raises(ValueError, match=r"minima\.scale must be a scalar"):
+        global_minima(dataclasses.replace(find_minima(notebook, -6.0, 6.0), scale=np.ones(2)))
+
+
 # -- one rule: a run that left the domain and settled in a minimum there reached it ----------
 
 _NB_DOMAIN = (-2 * np.pi, 2 * np.pi)

@@ -231,6 +231,21 @@ def test_nearest_errors():
         nearest_minimum_nd([[0.0, 1.0]], None)
 
 
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_global_minima_do_not_depend_on_the_units_of_f(scale):
+    # Ties were within an absolute 1e-5 for small f: 1e-6 * peaks had all three global.
+    for name, n_global in [("peaks", 1), ("himmelblau", 4), ("saddle", 2), ("rastrigin", 1)]:
+        spec = fns2.get(name)
+        m = find_minima_nd(lambda p, f=spec.f: scale * f(p), spec.bounds)
+        assert int(np.sum(np.asarray(m.global_))) == n_global, name
+    # Wells 0.024 apart in depth, walls of 1e4 at the box's edge: one is global.
+    tilted = lambda p: scale * (p[0] ** 4 - 3.0 * p[0] ** 2 + 0.01 * p[0] + p[1] ** 2)
+    assert np.asarray(find_minima_nd(tilted, [(-10, 10), (-10, 10)]).global_).tolist() == [
+        True,
+        False,
+    ]
+
+
 def test_minima_at_sorts_and_marks_global():
     m = MinimaND.at(fns2.peaks, fns2.get("peaks").minima)
     x = np.asarray(m.x)
