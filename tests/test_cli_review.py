@@ -87,9 +87,19 @@ def test_a_negative_ends_rate_is_refused(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
-def test_function_family_of_a_plain_f_is_an_error_alone_and_skipped_under_all(tmp_path, capsys):
+def only(monkeypatch, *names):
+    """``python -m experiments all`` over ``names`` only (each experiment runs in its own
+    tests; these check what ``all`` does with them)."""
+    every = listing.experiments()
+    monkeypatch.setattr(listing, "experiments", lambda: {n: every[n] for n in names})
+
+
+def test_function_family_of_a_plain_f_is_an_error_alone_and_skipped_under_all(
+    tmp_path, capsys, monkeypatch
+):
     code, out, err = run("function_family", ["--function", "double_well"], tmp_path, capsys)
     assert code == 2 and "is a function of x alone" in err
+    only(monkeypatch, "lr_epochs", "function_family", "surface")
     argv = ["all", "--function", "double_well", "--out", str(tmp_path / "all"), "--grid", "5"]
     code = listing.main(argv)
     out = capsys.readouterr().out
@@ -175,28 +185,18 @@ def test_save_to_a_folder_name_without_a_slash_is_refused(value, tmp_path, capsy
     assert code == 2 and "give a file name" in err and "Traceback" not in err
 
 
-def test_all_save_accepts_a_folder_with_a_slash_and_refuses_an_empty_name(tmp_path, capsys):
+def test_all_save_accepts_a_folder_with_a_slash_and_refuses_an_empty_name(
+    tmp_path, capsys, monkeypatch
+):
     assert listing.main(["all", "--save", "", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("error:") == 1
+    only(monkeypatch, "single_run", "lr_epochs")
     folder = tmp_path / "res.npz"
-    argv = ["all", "--save", f"{folder}/", "--out", str(tmp_path / "f"), "--grid", "4"]
+    argv = ["all", "--save", f"{folder}/", "--out", str(tmp_path / "f")]
     argv += ["--epochs", "10", "20", "2", "--learning-rates", "0.01", "0.1", "2"]
-    argv += [
-        "--repeats",
-        "2",
-        "--paths",
-        "2",
-        "--params",
-        "0.05",
-        "0.1",
-        "--starts",
-        "-1",
-        "1",
-        "3",
-    ]
-    listing.main(argv)
+    assert listing.main(argv) == 0
     capsys.readouterr()
-    assert folder.is_dir() and (folder / "lr_epochs.npz").is_file()
+    assert sorted(p.name for p in folder.iterdir()) == ["lr_epochs.npz", "single_run.npz"]
 
 
 def test_a_single_epoch_count_after_rounding_is_refused(tmp_path, capsys):
