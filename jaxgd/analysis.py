@@ -39,7 +39,14 @@ from jaxgd._validate import (
     is_concrete,
     positive_float,
 )
-from jaxgd.minima import Minima, find_minima, find_minima_reached
+from jaxgd.minima import (
+    Minima,
+    find_minima,
+    find_minima_reached,
+    merge_cells,
+    minima_reached_in,
+    outside_cells,
+)
 from jaxgd.result import SweepResult, function_name
 from jaxgd.sweep import sweep
 
@@ -734,8 +741,11 @@ def _random_starts_in_blocks(
     minima: Minima,
     tol: np.ndarray,
     keep: SweepResult | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The statistics, reduced block by block of starts; each block's sweep into ``keep``.
+    domain: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """The statistics, reduced block by block of starts; each block's sweep into ``keep``;
+    with ``domain``, also where runs ended outside it (:func:`jaxgd.minima.outside_cells`
+    of all blocks, else None).
 
     Spreads are merged with Chan's pairwise update in float64, so blocks of any size agree.
     """
@@ -748,12 +758,15 @@ def _random_starts_in_blocks(
     success, diverged = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
     count, mean, m2 = np.zeros(shape, np.int64), np.zeros(shape), np.zeros(shape)
     tol_a = jax.device_put(tol)
+    cells = []
     for b in range(blocks):
         lo, hi = b * block, min((b + 1) * block, n)
         part = sweep(f, _chunking.pad_rows(starts[lo:hi], block), learning_rates, epochs)
         if keep is not None:
             for name in ("final", "value", "diverged"):
                 getattr(keep, name)[lo:hi] = getattr(part, name)[: hi - lo]
+        if domain is not None:
+            cells.append(outside_cells(np.asarray(part.final)[: hi - lo], *domain))
         valid = np.arange(block) < hi - lo
         stats = _block_stats(part.final, part.value, part.diverged, valid, minima, tol_a)
         s, d = (np.asarray(a) for a in stats)
@@ -774,6 +787,7 @@ def _random_starts_in_blocks(
         success.astype(dtype) / dtype.type(n),
         spread,
         diverged.astype(dtype) / dtype.type(n),
+        merge_cells(*cells) if domain is not None else None,
     )
 
 
@@ -812,10 +826,11 @@ def random_starts(
     are then host NumPy arrays; inside a caller's ``jax.jit`` they are JAX arrays, computed
     in one call. A run counts as diverged when its position or its value is not finite.
 
-    Without ``minima``, the minima are those of ``find_minima(f, *domain)``, and when the
-    sweep is kept (``keep_result=True``) those of :func:`find_minima_reached` on its final
-    positions, so a run that left the domain and settled in a minimum past its ends counts
-    as reaching it (the rule every analysis function follows). Pass ``minima`` to reuse ones
+    Without ``minima``, the minima are those of :func:`find_minima_reached` on the runs'
+    final positions, so a run that left the domain and settled in a minimum past its ends
+    counts as reaching it (the rule every analysis function follows), with the sweep kept
+    or not: where it is not (``keep_result=False``) and runs did settle past the ends, the
+    sweep runs a second time, block by block, to count them. Pass ``minima`` to reuse ones
     found already; passing them also lets ``random_starts`` run inside a caller's
     ``jax.jit`` (with ``key``, rates and epochs traced), where the search, which needs
     concrete values, cannot.
@@ -834,6 +849,7 @@ def random_starts(
         minima: The local minima to match against; default: found as described above.
         keep_result: Keep the whole sweep (``n x L x E`` cells) in ``result``. False keeps
             only the statistics (``result`` is None): for more starts than fit in memory.
+            The statistics are the same either way.
 
     Returns:
         A :class:`RandomStarts`; its statistics have shape ``(L, E)``.
@@ -929,20 +945,28 @@ def random_starts(
                 # the math of the sweeps that fill it (jaxgd.sweep's default)
                 math=_run.math_name(_run.fast_math_for(None, dtype)),
             )
-        success, spread, diverged_fraction = _random_starts_in_blocks(
-            f, starts, learning_rates, epochs, minima, np.asarray(tol, dtype), result
+        tol_n = np.asarray(tol, dtype)
+        success, spread, diverged_fraction, cells = _random_starts_in_blocks(
+            f, starts, learning_rates, epochs, minima, tol_n, result, (lo, hi) if search else None
         )
-        if search and result is not None:
+        if search:
             # The one rule for minima: a run that left the domain and settled in a minimum
-            # past its ends reached that minimum, which may be lower than any inside.
-            reached = find_minima_reached(f, result.final, (lo, hi))
+            # past its ends reached that minimum, which may be lower than any inside. The
+            # same minima whether the sweep is kept or not: found from the cells outside the
+            # domain where runs ended, gathered block by block.
+            reached = minima_reached_in(f, cells, lo, hi)
             if len(reached) != len(minima) or not np.array_equal(
                 np.asarray(reached.x), np.asarray(minima.x)
             ):
                 minima = reached
-                block = _block_size(n, learning_rates.shape[0], epochs.shape[0], dtype.itemsize)
-                hits = _success_counts(result, _padded(minima), np.asarray(tol, dtype), block)
-                success = hits.astype(dtype) / dtype.type(n)
+                if result is not None:
+                    block = _block_size(n, n_rates, n_epochs, dtype.itemsize)
+                    hits = _success_counts(result, _padded(minima), tol_n, block)
+                    success = hits.astype(dtype) / dtype.type(n)
+                else:  # nothing kept to count again: sweep again, block by block
+                    success = _random_starts_in_blocks(
+                        f, starts, learning_rates, epochs, minima, tol_n, None
+                    )[0]
     return RandomStarts(
         success=success,
         spread=spread,

@@ -525,17 +525,17 @@ def find_minima(
 
 
 def _windows(
-    outside: np.ndarray, lo: float, hi: float, pad: float, step: float
+    cells: np.ndarray, counts: np.ndarray, lo: float, hi: float, pad: float, step: float
 ) -> list[tuple[float, float]]:
-    """Disjoint intervals outside ``[lo, hi]`` that hold every position of ``outside``.
+    """Disjoint intervals outside ``[lo, hi]`` that hold every cell of ``cells``.
 
-    Positions are grouped into cells of width ``pad``, so the work grows with how far the
-    runs spread, not with how many there are; each cell gets the window ``[start - pad,
-    end + pad]``, cut off at the domain, and overlapping windows merge. If the windows would
-    need more than ``_MAX_WINDOW_POINTS`` grid points, the cells holding the most runs are
-    kept (the nearest to the domain on ties).
+    Positions outside are grouped into cells of width ``pad`` (:func:`outside_cells`, which
+    counts the runs in each), so the work grows with how far the runs spread, not with how
+    many there are; each cell gets the window ``[start - pad, end + pad]``, cut off at the
+    domain, and overlapping windows merge. If the windows would need more than
+    ``_MAX_WINDOW_POINTS`` grid points, the cells holding the most runs are kept (the nearest
+    to the domain on ties).
     """
-    cells, counts = np.unique(np.floor(outside / pad), return_counts=True)
     per_cell = int(np.ceil(3 * pad / step)) + 1
     most = max(1, _MAX_WINDOW_POINTS // per_cell)
     if cells.size > most:
@@ -645,11 +645,47 @@ def find_minima_reached(
             "pass e.g. res.final"
         )
     check_function(f, dtype)
+    return _minima_reached(f, outside_cells(ends, lo, hi), lo, hi, num, dtype, tol_f)
 
-    ends = ends.astype(np.float64).ravel()
+
+def outside_cells(final: Any, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where the finite positions of ``final`` outside ``[lo, hi]`` lie, as what
+    :func:`find_minima_reached` searches around: the cells of width ``_WINDOW * (hi - lo)``
+    that hold them, ascending, and how many each holds. Those of several parts of the runs
+    combine with :func:`merge_cells` into the cells of all of them."""
+    ends = np.asarray(final).astype(np.float64).ravel()
     outside = ends[np.isfinite(ends) & ((ends < lo) | (ends > hi))]
+    return np.unique(np.floor(outside / (_WINDOW * (hi - lo))), return_counts=True)
+
+
+def merge_cells(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The :func:`outside_cells` of runs split into ``parts``, as if found for all at once."""
+    cells, where = np.unique(np.concatenate([c for c, _ in parts]), return_inverse=True)
+    counts = np.bincount(where, np.concatenate([k for _, k in parts]), minlength=cells.size)
+    return cells, counts.astype(np.int64)
+
+
+def minima_reached_in(
+    f: Callable, cells: tuple[np.ndarray, np.ndarray], lo: float, hi: float
+) -> Minima:
+    """``find_minima_reached(f, final, (lo, hi))`` with its defaults, for runs given by their
+    :func:`outside_cells` (gathered part by part, where ``final`` is never whole)."""
+    return _minima_reached(f, cells, lo, hi, 10_001, *_dtype_and_tol(None))
+
+
+def _minima_reached(
+    f: Callable,
+    cells: tuple[np.ndarray, np.ndarray],
+    lo: float,
+    hi: float,
+    num: int,
+    dtype: np.dtype,
+    tol_f: float,
+) -> Minima:
+    """:func:`find_minima_reached` for checked arguments, with the runs' ends outside the
+    domain given as their :func:`outside_cells`."""
     step = (hi - lo) / (num - 1)
-    windows = _windows(outside, lo, hi, _WINDOW * (hi - lo), step) if outside.size else []
+    windows = _windows(*cells, lo, hi, _WINDOW * (hi - lo), step) if cells[0].size else []
     pieces = [(lo, hi, np.linspace(lo, hi, num).astype(dtype))]
     for a, b in windows:
         n = max(_MIN_NUM, int(np.ceil((b - a) / step)) + 1)

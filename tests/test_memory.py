@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import jax
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 import jaxgd
 from jaxgd import _chunking, analysis
 from jaxgd.convergence import convergence
-from jaxgd.minima import find_minima
+from jaxgd.minima import find_minima, find_minima_reached, merge_cells, outside_cells
 from tests.helpers import CASES
 
 GiB = 1 << 30
@@ -172,6 +173,41 @@ def test_random_starts_without_the_result_keeps_the_statistics(minima, monkeypat
     assert bare.result is None
     np.testing.assert_array_equal(bare.success, kept.success)
     np.testing.assert_allclose(bare.spread, kept.spread, rtol=1e-5)
+
+
+@pytest.mark.parametrize("block", [None, 29])
+def test_random_starts_finds_the_same_minima_with_the_result_kept_or_not(block, monkeypatch):
+    # The lowest minimum, at 1.185, lies outside the domain; runs settle there. Without the
+    # result only the domain's minima were searched: success 0.81 against 0.19 kept.
+    def f(x):
+        return -2.0 * jnp.exp(-10 * (x - 1.2) ** 2) - jnp.exp(-(x**2))
+
+    if block is not None:  # several blocks, the last one padded
+        monkeypatch.setattr(analysis, "_BLOCK_BYTES", block * 2 * 1 * 9)
+    args = {"learning_rates": [0.05, 0.2], "epochs": [2000], "n": 400, "domain": (-1.0, 1.0)}
+    kept = analysis.random_starts(f, jax.random.key(0), **args)
+    bare = analysis.random_starts(f, jax.random.key(0), **args, keep_result=False)
+    assert bare.result is None
+    np.testing.assert_array_equal(bare.minima.x, kept.minima.x)
+    assert float(kept.minima.x[-1]) == pytest.approx(1.18543, abs=1e-4)
+    np.testing.assert_array_equal(bare.success, kept.success)
+    np.testing.assert_array_equal(bare.diverged_fraction, kept.diverged_fraction)
+    direct = analysis.basins(kept.result, kept.minima).reached_global.mean(axis=0)
+    np.testing.assert_allclose(kept.success, direct, rtol=1e-6)
+    assert 0.1 < float(kept.success[0, 0]) < 0.3
+    # The minima equal find_minima_reached's on all the runs' ends.
+    whole = find_minima_reached(f, kept.result.final, (-1.0, 1.0))
+    np.testing.assert_array_equal(kept.minima.x, whole.x)
+
+
+def test_outside_cells_of_parts_merge_into_those_of_the_whole(rng):
+    ends = np.concatenate([rng.normal(0, 30, 500), [np.nan, np.inf, -np.inf, 2.0, -2.0]])
+    cuts = [0, 7, 7, 200, 505]  # an empty part too
+    parts = [outside_cells(ends[a:b], -2.0, 2.0) for a, b in itertools.pairwise(cuts)]
+    whole = outside_cells(ends, -2.0, 2.0)
+    for got, want in zip(merge_cells(*parts), whole, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert whole[1].sum() == np.sum(np.abs(ends[np.isfinite(ends)]) > 2.0)
 
 
 def test_random_starts_too_large_to_keep_is_refused_with_the_fix(minima, compiles, host_24_gib):
