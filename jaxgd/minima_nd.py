@@ -320,7 +320,9 @@ def find_minima_nd(
 
     Args:
         f: ``f(x) -> scalar`` for ``x`` of shape ``(d,)``, written with ``jax.numpy``.
-        bounds: ``(d, 2)``: one ``(lo, hi)`` per coordinate.
+        bounds: ``(d, 2)``: one ``(lo, hi)`` per coordinate, as many rows as f reads
+            coordinates (``x`` has shape ``(d,)``; JAX clamps an index past its end, so an f
+            of two coordinates given one row reads ``x[1]`` as ``x[0]``, without an error).
         grid: starts per coordinate; default as many as keep the total at most 4096 (64 per
             axis in 2-D, 16 in 3-D), at least 3.
         tol: how far (in x) a run's end may still be from the stationary point; default
