@@ -39,6 +39,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stalled(conv, settled: np.ndarray, diverged: np.ndarray, rates: np.ndarray) -> str | None:
+    """A note on the runs that stopped moving short of a minimum (their last step exactly 0
+    at a rate above 0), which more epochs would not settle; None when there are none."""
+    stuck = ~settled & ~diverged & (np.asarray(conv.last_step) == 0) & (rates[None, :] > 0)
+    if not stuck.any() or int(conv.epochs) == 0:
+        return None
+    dtype = np.asarray(conv.final).dtype
+    wider = " (in float64, --x64, those move on)" if dtype == np.float32 else ""
+    return (
+        f"  of those not within, {int(stuck.sum())} stopped moving short of a minimum (last "
+        f"step exactly 0): where rate x f'(x) is below half the spacing of {dtype.name} "
+        f"numbers at x{wider}, or at a saddle or maximum; more epochs would not move them"
+    )
+
+
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
@@ -76,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{runs} runs; not within {cli.plural(n, 'epoch')}: "
         f"{int((~settled & ~diverged).sum())}; diverged: {int(diverged.sum())}"
     )
+    stalled = _stalled(conv, settled, diverged, rates)
+    if stalled:
+        print(stalled)
     print(ctx.describe_minima())
     print(_ended_at(ctx, final, diverged))
     if settled.any():

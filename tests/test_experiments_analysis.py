@@ -86,6 +86,29 @@ def test_convergence_counts_diverged_runs(tmp_path, capsys):
     assert "every start converges at the 2 rates from 0.05 to 0.15" in out
 
 
+def test_convergence_says_which_runs_stopped_moving_short_of_a_minimum(tmp_path, capsys):
+    # At rate 1e-10 a float32 step rounds away (rate * f'(x) is below half the spacing of
+    # float32 at x) except at x0 = 0, where -1e-10 is a float of its own: 4 runs stall, and
+    # more epochs would never settle them. A float32 NumPy loop with f' by hand agrees.
+    def slope(x):
+        e = np.exp(np.float32(-0.05) * x * x)
+        return np.cos(x) * e - np.float32(0.1) * x * np.sin(x) * e
+
+    stalled = 0
+    for x in np.linspace(-5, 5, 5).astype(np.float32):
+        for _ in range(2000):
+            x, last = np.float32(x - np.float32(1e-10) * slope(x)), x
+        stalled += int(x == last)
+    assert stalled == 4
+    argv = ["--starts", "-5", "5", "5", "--learning-rates", "1e-10", "0.1", "2"]
+    code, out, _ = run("convergence", argv, tmp_path, capsys)
+    assert code == 0
+    assert f"of those not within, {stalled} stopped moving short of a minimum" in out
+    assert "(in float64, --x64, those move on)" in out
+    code, out, _ = run("convergence", [*argv, "--x64"], tmp_path, capsys)
+    assert "stopped moving" not in out  # in float64 every run at 1e-10 still moves
+
+
 # -- derivative_check ------------------------------------------------------------------------
 
 
