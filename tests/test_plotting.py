@@ -698,6 +698,27 @@ def test_plot_ends_draws_the_minima_its_runs_reached_and_the_global_ones():
     plotting.close(fig)
 
 
+def test_plot_ends_names_every_minimum_it_draws_and_the_tolerance():
+    # The local minimum's dashed line had no legend entry, and "0 of 21 starts at the global
+    # minimum" read as wrong beside runs 0.005 from its line: the count is within tol.
+    res = jaxgd.sweep(notebook, jnp.linspace(-5, 5, 21), [0.1], [500])
+    m = find_minima_reached(notebook, res.final, (-6.3, 6.3))
+    fig = plotting.plot_ends(res, "learning_rate", minima=m, tol=1e-4)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    at = np.asarray(jaxgd.analysis.nearest_minimum(res.final, m, tol=1e-4)).ravel()
+    drawn = sorted(set(at.tolist()) - {-1})
+    best = set(global_minima(m).tolist())
+    want = [
+        f"{'global' if i in best else 'local'} minimum x = {float(m.x[i]):.5g}"
+        for i in sorted(drawn, key=lambda i: (i not in best, i))
+    ]
+    assert labels[: len(want)] == want and any(w.startswith("local") for w in want)
+    hit = int(np.isin(at, list(best)).sum())
+    within = f"{hit} of 21 starts within 0.0001 of the global minimum"
+    assert labels[len(want)] == f"Learning rate = 0.1: {within}"
+    plotting.close(fig)
+
+
 def test_dozens_of_minima_tied_for_lowest_get_a_legend_that_fits():
     # sin(1000 x) + 0.001 x^2: 32 minima within 1e-5 of the lowest all count as global; the
     # legend once named every one and the plot shrank to a strip.

@@ -244,8 +244,9 @@ def plot_ends(
 
     The notebook's Experiment 1 (the final guess against the start) for several optimisers,
     hyperparameter values or params at once: starts on x, final guesses on y. With ``minima``
-    each minimum is a dashed line (the global one green) and the legend counts, per value,
-    the starts that ended within ``tol`` of the global minimum. Diverged runs are red crosses
+    each minimum the runs ended at, and the global one, is a dashed line (the global one
+    green), named in the legend, which counts, per value, the starts that ended within
+    ``tol`` of the global minimum. Diverged runs are red crosses
     on the x axis, counted in the legend.
 
     Args:
@@ -326,32 +327,23 @@ def plot_ends(
         # sweep (a dozen dashed lines, stretching the axis far past where these runs end);
         # of dozens tied for lowest, those reached (or the first) as in plot_final.
         drawn = reached | (best if len(best) <= _LEGEND_MOST or reached & best else {min(best)})
-        hits = {i: int((at == i).sum()) for i in best & drawn}
-        named = _listed_minima(sorted(hits), set(hits), hits)
-        for i, color in colors.items():
-            if i not in drawn:
-                continue
+        drawn &= set(colors)  # stationary minima: no "none", no end of the interval
+        hits = {i: int((at == i).sum()) for i in drawn}
+        named = _listed_minima(sorted(hits), best, hits)
+        # The global minima first, then the local ones, each line named by where it lies.
+        for i in sorted(drawn, key=lambda i: (i not in best, i)):
+            color = colors[i]
             _mark_minimum(ax, minima, i, color=color, linestyle="--", linewidth=1, zorder=0)
             if i in named:
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color=color,
-                        linestyle="--",
-                        label=f"global minimum {_where(minima, i)}",
-                    )
-                )
-        if len(hits) > len(named):
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color=_GLOBAL_COLOR,
-                    linestyle="--",
-                    label=f"{len(hits) - len(named)} more global minima",
-                )
-            )
+                kind = "global" if i in best else "local"
+                label = f"{kind} minimum {_where(minima, i)}"
+                handles.append(Line2D([], [], color=color, linestyle="--", label=label))
+        for kind, among in (("global", drawn & best), ("local", drawn - best)):
+            more = len(among - named)
+            if more:
+                color = _GLOBAL_COLOR if kind == "global" else "0.6"
+                label = f"{more} more {kind} minima"
+                handles.append(Line2D([], [], color=color, linestyle="--", label=label))
     lost = 0
     for k, value in enumerate(values):
         color = _LINE_COLORS[k % len(_LINE_COLORS)]
@@ -360,7 +352,7 @@ def plot_ends(
         label = _label(dim, value)
         if minima is not None and best:
             hit = int(np.isin(at[k], list(best)).sum())
-            label += f": {hit} of {x.size} starts at the global minimum"
+            label += f": {hit} of {x.size} starts within {tol:g} of the global minimum"
         if diverged[k].any():
             label += f", {int(diverged[k].sum())} diverged"
             lost += int(diverged[k].sum())
