@@ -7,7 +7,8 @@ Two figures: Experiment 3's map (final guess over learning rate and epochs, from
 for each optimiser, side by side on one colour scale; and where each optimiser ends from the
 notebook's starts (its Experiment 1) at the notebook's rate 0.01. Printed, per optimiser: the
 share of (start, rate) cells that reach the global minimum within the largest epoch count, and
-the rate that gets the most starts there, with the fewest epochs after which all of them are.
+the rate that gets the most starts there, with the first epoch count of the grid at which all
+of them are there.
 
     python -m experiments.optimizers
     python -m experiments.optimizers --optimizers sgd adam --learning-rates 1e-3 1 30 log
