@@ -668,19 +668,28 @@ def check_interval(lo: Any, hi: Any, *, name: str | None = None) -> tuple[float,
     return lo_f, hi_f
 
 
-def check_span_fits(name: str, lo: float, hi: float, dtype: Any) -> None:
-    """Refuse an interval whose ends or width ``hi - lo`` overflow ``dtype``: draws from it
-    (``lo + u * (hi - lo)``) would be inf or NaN."""
+def check_span_fits(name: str, lo: float, hi: float, dtype: Any, what: str = "starts") -> None:
+    """Refuse an interval ``[lo, hi]`` that ``dtype`` cannot hold: its ends or its width
+    ``hi - lo`` overflow (``what``, drawn as ``lo + u * (hi - lo)`` or laid on a grid, would
+    be inf or NaN), or both ends round to one number (every point of it would be that one)."""
+    dtype = np.dtype(dtype)
     big = float(jnp.finfo(dtype).max)
     with np.errstate(over="ignore"):
         ends = np.asarray([lo, hi], dtype)
         fits = bool(np.isfinite(ends).all() and np.isfinite(ends[1] - ends[0]))
+    wider = "use float64 with jax.config.update('jax_enable_x64', True)"
     if not fits:
         raise ValueError(
-            f"{name}: [{lo:g}, {hi:g}] does not fit {np.dtype(dtype).name}, the dtype of the "
-            f"starts (largest {big:.3g}, for the ends and for hi - lo): starts drawn from it "
-            "would be inf. Narrow it, or use float64 with "
-            "jax.config.update('jax_enable_x64', True)."
+            f"{name}: [{lo:g}, {hi:g}] does not fit {dtype.name}, the dtype of the {what} "
+            f"(largest {big:.3g}, for the ends and for hi - lo): "
+            f"{'a grid over it would hold' if what == 'grid' else f'{what} drawn from it would be'}"
+            f" inf. Narrow it, or {wider}."
+        )
+    if ends[0] == ends[1]:
+        raise ValueError(
+            f"{name}: [{lo:.10g}, {hi:.10g}] is one number in {dtype.name}, the dtype of the "
+            f"{what} (both ends round to {ends[0]}): every point of it would be that one. "
+            f"Widen it, or {wider}."
         )
 
 

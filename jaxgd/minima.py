@@ -18,6 +18,7 @@ from jaxgd._validate import (
     check_function,
     check_int,
     check_interval,
+    check_span_fits,
     is_concrete,
     positive_float,
 )
@@ -519,6 +520,7 @@ def find_minima(
     lo_f, hi_f = check_interval(lo, hi)
     num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
     dtype, tol_f = _dtype_and_tol(tol)
+    check_span_fits("lo, hi", lo_f, hi_f, dtype, what="grid")
     check_function(f, dtype)
     grid = np.linspace(lo_f, hi_f, num).astype(dtype)
     return _assemble(_search(f, [grid], dtype, tol_f))
@@ -633,6 +635,7 @@ def find_minima_reached(
     lo, hi = as_domain("domain", domain)
     num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
     dtype, tol_f = _dtype_and_tol(tol)
+    check_span_fits("domain", lo, hi, dtype, what="grid")
     if not is_concrete(final):
         raise TypeError(
             "final must be concrete, got a traced value; call find_minima_reached outside "

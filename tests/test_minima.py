@@ -512,3 +512,20 @@ def test_a_kink_where_f_prime_is_undefined_on_the_grid_is_a_minimum(f, want):
     m = find_minima(f, -2.0, 2.0)
     inner = np.asarray(m.x)[~np.asarray(m.at_boundary)]
     np.testing.assert_allclose(inner, want, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "said"),
+    [(1.0, 1.00000001, "is one number in float32"), (-1e39, 1e39, "does not fit float32")],
+)
+def test_an_interval_float32_cannot_hold_is_refused_before_the_search(lo, hi, said, compiles):
+    # Both ends round to 1.0: the grid was one number and the search found nothing, silently;
+    # ends past float32's range made a grid of inf.
+    with compiles:
+        with pytest.raises(ValueError, match=f"^lo, hi: .* {said}"):
+            find_minima(lambda x: (x - 1.0) ** 2, lo, hi)
+        with pytest.raises(ValueError, match=f"^domain: .* {said}"):
+            find_minima_reached(lambda x: (x - 1.0) ** 2, [0.0], (lo, hi))
+    assert compiles.count == 0
+    with jax.enable_x64(True):  # float64 holds both
+        assert len(find_minima(lambda x: (x - 1.0) ** 2, lo, hi)) == 1
