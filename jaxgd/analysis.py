@@ -41,11 +41,11 @@ from jaxgd._validate import (
 )
 from jaxgd.minima import (
     Minima,
+    _merge_cells,
+    _minima_reached_in,
+    _outside_cells,
     find_minima,
     find_minima_reached,
-    merge_cells,
-    minima_reached_in,
-    outside_cells,
 )
 from jaxgd.result import SweepResult, function_name
 from jaxgd.sweep import sweep
@@ -744,7 +744,7 @@ def _random_starts_in_blocks(
     domain: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     """The statistics, reduced block by block of starts; each block's sweep into ``keep``;
-    with ``domain``, also where runs ended outside it (:func:`jaxgd.minima.outside_cells`
+    with ``domain``, also where runs ended outside it (:func:`jaxgd.minima._outside_cells`
     of all blocks, else None).
 
     Spreads are merged with Chan's pairwise update in float64, so blocks of any size agree.
@@ -766,7 +766,7 @@ def _random_starts_in_blocks(
             for name in ("final", "value", "diverged"):
                 getattr(keep, name)[lo:hi] = getattr(part, name)[: hi - lo]
         if domain is not None:
-            cells.append(outside_cells(np.asarray(part.final)[: hi - lo], *domain))
+            cells.append(_outside_cells(np.asarray(part.final)[: hi - lo], *domain))
         valid = np.arange(block) < hi - lo
         stats = _block_stats(part.final, part.value, part.diverged, valid, minima, tol_a)
         s, d = (np.asarray(a) for a in stats)
@@ -787,7 +787,7 @@ def _random_starts_in_blocks(
         success.astype(dtype) / dtype.type(n),
         spread,
         diverged.astype(dtype) / dtype.type(n),
-        merge_cells(*cells) if domain is not None else None,
+        _merge_cells(*cells) if domain is not None else None,
     )
 
 
@@ -954,7 +954,7 @@ def random_starts(
             # past its ends reached that minimum, which may be lower than any inside. The
             # same minima whether the sweep is kept or not: found from the cells outside the
             # domain where runs ended, gathered block by block.
-            reached = minima_reached_in(f, cells, lo, hi)
+            reached = _minima_reached_in(f, cells, lo, hi)
             if len(reached) != len(minima) or not np.array_equal(
                 np.asarray(reached.x), np.asarray(minima.x)
             ):

@@ -531,7 +531,7 @@ def _windows(
 ) -> list[tuple[float, float]]:
     """Disjoint intervals outside ``[lo, hi]`` that hold every cell of ``cells``.
 
-    Positions outside are grouped into cells of width ``pad`` (:func:`outside_cells`, which
+    Positions outside are grouped into cells of width ``pad`` (:func:`_outside_cells`, which
     counts the runs in each), so the work grows with how far the runs spread, not with how
     many there are; each cell gets the window ``[start - pad, end + pad]``, cut off at the
     domain, and overlapping windows merge. If the windows would need more than
@@ -648,31 +648,31 @@ def find_minima_reached(
             "pass e.g. res.final"
         )
     check_function(f, dtype)
-    return _minima_reached(f, outside_cells(ends, lo, hi), lo, hi, num, dtype, tol_f)
+    return _minima_reached(f, _outside_cells(ends, lo, hi), lo, hi, num, dtype, tol_f)
 
 
-def outside_cells(final: Any, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+def _outside_cells(final: Any, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
     """Where the finite positions of ``final`` outside ``[lo, hi]`` lie, as what
     :func:`find_minima_reached` searches around: the cells of width ``_WINDOW * (hi - lo)``
     that hold them, ascending, and how many each holds. Those of several parts of the runs
-    combine with :func:`merge_cells` into the cells of all of them."""
+    combine with :func:`_merge_cells` into the cells of all of them."""
     ends = np.asarray(final).astype(np.float64).ravel()
     outside = ends[np.isfinite(ends) & ((ends < lo) | (ends > hi))]
     return np.unique(np.floor(outside / (_WINDOW * (hi - lo))), return_counts=True)
 
 
-def merge_cells(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The :func:`outside_cells` of runs split into ``parts``, as if found for all at once."""
+def _merge_cells(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The :func:`_outside_cells` of runs split into ``parts``, as if found for all at once."""
     cells, where = np.unique(np.concatenate([c for c, _ in parts]), return_inverse=True)
     counts = np.bincount(where, np.concatenate([k for _, k in parts]), minlength=cells.size)
     return cells, counts.astype(np.int64)
 
 
-def minima_reached_in(
+def _minima_reached_in(
     f: Callable, cells: tuple[np.ndarray, np.ndarray], lo: float, hi: float
 ) -> Minima:
     """``find_minima_reached(f, final, (lo, hi))`` with its defaults, for runs given by their
-    :func:`outside_cells` (gathered part by part, where ``final`` is never whole)."""
+    :func:`_outside_cells` (gathered part by part, where ``final`` is never whole)."""
     return _minima_reached(f, cells, lo, hi, 10_001, *_dtype_and_tol(None))
 
 
@@ -686,7 +686,7 @@ def _minima_reached(
     tol_f: float,
 ) -> Minima:
     """:func:`find_minima_reached` for checked arguments, with the runs' ends outside the
-    domain given as their :func:`outside_cells`."""
+    domain given as their :func:`_outside_cells`."""
     step = (hi - lo) / (num - 1)
     windows = _windows(*cells, lo, hi, _WINDOW * (hi - lo), step) if cells[0].size else []
     pieces = [(lo, hi, np.linspace(lo, hi, num).astype(dtype))]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import jaxgd
 from jaxgd import _chunking, analysis
 from jaxgd.convergence import convergence
-from jaxgd.minima import find_minima, find_minima_reached, merge_cells, outside_cells
+from jaxgd.minima import _merge_cells, _outside_cells, find_minima, find_minima_reached
 from tests.helpers import CASES
 
 GiB = 1 << 30
@@ -203,9 +203,9 @@ def test_random_starts_finds_the_same_minima_with_the_result_kept_or_not(block, 
 def test_outside_cells_of_parts_merge_into_those_of_the_whole(rng):
     ends = np.concatenate([rng.normal(0, 30, 500), [np.nan, np.inf, -np.inf, 2.0, -2.0]])
     cuts = [0, 7, 7, 200, 505]  # an empty part too
-    parts = [outside_cells(ends[a:b], -2.0, 2.0) for a, b in itertools.pairwise(cuts)]
-    whole = outside_cells(ends, -2.0, 2.0)
-    for got, want in zip(merge_cells(*parts), whole, strict=True):
+    parts = [_outside_cells(ends[a:b], -2.0, 2.0) for a, b in itertools.pairwise(cuts)]
+    whole = _outside_cells(ends, -2.0, 2.0)
+    for got, want in zip(_merge_cells(*parts), whole, strict=True):
         np.testing.assert_array_equal(got, want)
     assert whole[1].sum() == np.sum(np.abs(ends[np.isfinite(ends)]) > 2.0)
 
