@@ -145,16 +145,14 @@ def _check_minima(minima: Any) -> None:
             "minima.x must be strictly ascending, as find_minima returns it; "
             "sort it (and value, at_boundary, global_index, lo and hi with it)"
         )
-    if minima.scale is not None and np.ndim(minima.scale) != 0:
-        raise ValueError(
-            f"minima.scale must be a scalar (the size of f at the minima), got shape "
-            f"{np.shape(minima.scale)}; leave it out for minima made by hand."
-        )
-    for name in ("lo", "hi"):
+    for name in ("lo", "hi", "resolution"):
+        if name == "resolution" and minima.resolution is None:
+            continue
         if np.shape(getattr(minima, name)) != np.shape(minima.x):
             raise ValueError(
                 f"minima.{name} must have the shape of minima.x, {np.shape(minima.x)}; got "
-                f"{np.shape(getattr(minima, name))}. Leave it out for isolated minima."
+                f"{np.shape(getattr(minima, name))}. Leave it out for "
+                f"{'minima made by hand' if name == 'resolution' else 'isolated minima'}."
             )
     if is_concrete(minima.lo) and is_concrete(minima.hi) and is_concrete(minima.x):
         x, lo, hi = (np.asarray(a, np.float64) for a in (minima.x, minima.lo, minima.hi))
@@ -176,24 +174,34 @@ def _check_tol(tol: Any) -> None:
         raise ValueError(f"tol must be a scalar distance in x, got shape {np.shape(tol)}")
 
 
-#: Minima whose values tie with the lowest to this relative tolerance (of ``minima.scale``, the
-#: size of f at and between the minima; of ``max(1, |lowest|)`` for minima made by hand) are
-#: all global: both wells of an even function count, whatever float rounding says.
+#: Minima made by hand (no ``resolution``) tie with the lowest to this relative tolerance of
+#: ``max(1, |lowest|)``: both wells of an even function count, whatever float rounding says.
 _TIE_RTOL = 1e-5
 
 
 def _is_global(minima: Minima, xp: Any = jnp) -> jax.Array:
     """Mask of the global minima: the stationary ones as low as the lowest of them.
 
-    Global among those found: a minimum nobody searched for cannot count. An end of a searched
-    interval never counts, even when f is lowest there: descent runs past it. ``xp=np`` for
-    host arrays (the same numbers, without compiling one small program per operation);
-    ``jnp`` for traced ones.
+    As low means apart by rounding alone: by no more than twice the sum of the two minima's
+    ``resolution`` (how finely f's value is known at each) and 4 epsilons of their size; for
+    minima made by hand, ``_TIE_RTOL`` of ``max(1, |lowest|)``. Global among those found: a
+    minimum nobody searched for cannot count. An end of a searched interval never counts,
+    even when f is lowest there: descent runs past it. ``xp=np`` for host arrays (the same
+    numbers, without compiling one small program per operation); ``jnp`` for traced ones.
     """
+    if minima.x.shape[0] == 0:
+        return xp.zeros(0, bool)
     value = xp.where(minima.at_boundary, xp.inf, minima.value)
-    lowest = xp.min(value)
-    scale = 1.0 if minima.scale is None else minima.scale
-    return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * xp.maximum(scale, xp.abs(lowest)))
+    if minima.resolution is None:
+        lowest = xp.min(value)
+        return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * xp.maximum(1.0, xp.abs(lowest)))
+    low = xp.argmin(value)
+    lowest = value[low]
+    eps = xp.finfo(minima.value.dtype).eps
+    within = 2 * (minima.resolution + minima.resolution[low]) + 4 * eps * xp.maximum(
+        xp.abs(value), xp.abs(lowest)
+    )
+    return ~minima.at_boundary & (value <= lowest + within)
 
 
 def _host(a: Any) -> np.ndarray:
@@ -218,7 +226,7 @@ def _host_minima(minima: Minima) -> Any:
         at_boundary=_host(minima.at_boundary),
         lo=_host(minima.lo),
         hi=_host(minima.hi),
-        scale=None if minima.scale is None else _host(minima.scale),
+        resolution=None if minima.resolution is None else _host(minima.resolution),
     )
 
 
@@ -463,10 +471,10 @@ def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float
     it reached that minimum.
 
     ``reached_global`` is True where the run ended at a global minimum, global among those
-    found: a stationary minimum whose value ties with the lowest one in ``minima`` (to 1e-5
-    of ``minima.scale``, the size of f at and between the minima, so the same minima are
-    global whatever the units of f; 1e-5 of ``max(1, |lowest|)`` for minima made by hand),
-    so equally deep minima all count. This can
+    found: a stationary minimum whose value ties with the lowest one in ``minima`` (apart
+    by no more than rounding, as ``minima.resolution`` measures it, so the same minima are
+    global whatever the units of f; within 1e-5 of ``max(1, |lowest|)`` for minima made by
+    hand), so equally deep minima all count. This can
     differ from ``minima.global_index``, which picks one minimum and may pick an end of the
     interval.
 
@@ -670,6 +678,20 @@ def _block_stats(
     return jnp.sum(reached & valid, axis=0), jnp.sum(diverged & valid, axis=0)
 
 
+def _same_success_rule(a: Minima, b: Minima) -> bool:
+    """Whether every run counts as reaching a global minimum under ``a`` exactly when under
+    ``b``: the same stationary minima (the ends of searched intervals never label a run)
+    spanning the same stretches, and the same of them global."""
+
+    def rule(m: Minima) -> list[np.ndarray]:
+        host = _host_minima(m)
+        stationary = ~host.at_boundary
+        best = _is_global(host, np)[stationary]
+        return [host.x[stationary], host.lo[stationary], host.hi[stationary], best]
+
+    return all(np.array_equal(p, q) for p, q in zip(rule(a), rule(b), strict=True))
+
+
 def _moments(final: np.ndarray, settled: np.ndarray) -> tuple[np.ndarray, ...]:
     """Count, mean and sum of squared deviations of the settled runs' ends, in float64 on the
     host (a float32 sum is an ulp or so off: runs that all ended on one float had a spread
@@ -704,7 +726,9 @@ def _padded(minima: Minima) -> Minima:
         global_index=minima.global_index,
         lo=jax.device_put(np.asarray(minima.lo)[idx]),
         hi=jax.device_put(np.asarray(minima.hi)[idx]),
-        scale=minima.scale,
+        resolution=None
+        if minima.resolution is None
+        else jax.device_put(np.asarray(minima.resolution)[idx]),
     )
 
 
@@ -955,10 +979,9 @@ def random_starts(
             # same minima whether the sweep is kept or not: found from the cells outside the
             # domain where runs ended, gathered block by block.
             reached = _minima_reached_in(f, cells, lo, hi)
-            if len(reached) != len(minima) or not np.array_equal(
-                np.asarray(reached.x), np.asarray(minima.x)
-            ):
-                minima = reached
+            counted_alike = _same_success_rule(reached, minima)
+            minima = reached
+            if not counted_alike:
                 if result is not None:
                     block = _block_size(n, n_rates, n_epochs, dtype.itemsize)
                     hits = _success_counts(result, _padded(minima), tol_n, block)

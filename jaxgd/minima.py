@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +25,8 @@ from jaxgd._validate import (
 __all__ = ["Minima", "find_minima", "find_minima_reached"]
 
 _MIN_NUM = 3
+#: Grid points a search scans by default.
+_NUM = 10_001
 _MAX_ITER = 100
 #: Half-width of the window searched around each final position outside the domain, as a
 #: fraction of the domain's width: wide enough to hold the minimum a run is settling into,
@@ -54,11 +55,13 @@ class Minima:
             and ``f = value`` on all of ``[lo, hi]``: ``max(|x| - 1, 0)**2``, searched on
             ``[-3, 3]``, is lowest on all of ``[-1, 1]``), and descent stops anywhere on it.
             Omitted: ``x`` (isolated minima).
-        scale: The size of ``f`` where the minima are: the largest ``|f|`` at the minima and
-            on the ridges between neighbouring ones (the highest grid point between them), a
-            scalar. Minima whose values are within ``1e-5 * scale`` of the lowest are equally
-            deep (:func:`jaxgd.analysis.global_minima`), whatever the units of ``f``.
-            Omitted (minima made by hand): ``1e-5 * max(1, |lowest|)`` instead.
+        resolution: How finely ``f``'s value is known at each minimum, shape ``(n,)``: the
+            spread of ``f`` over the 17 floats around it (``x`` and 8 on either side), which
+            holds the rounding of ``f`` there and how far ``x`` can be from the true minimum.
+            Two stationary minima are equally deep (:func:`jaxgd.analysis.global_minima`)
+            when their values differ by no more than twice the sum of their resolutions and
+            4 epsilons of their size: by rounding alone, in any units of ``f``. Omitted
+            (minima made by hand): within ``1e-5 * max(1, |lowest|)`` instead.
     """
 
     x: jax.Array
@@ -67,7 +70,7 @@ class Minima:
     global_index: jax.Array
     lo: jax.Array = None  # type: ignore[assignment]
     hi: jax.Array = None  # type: ignore[assignment]
-    scale: jax.Array = None  # type: ignore[assignment]
+    resolution: jax.Array = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         # Isolated minima (hand-made ones, or those found before flat minima had an extent).
@@ -395,27 +398,34 @@ def _search(
     )
     lo = np.concatenate([x_in, ends_x, flat_lo])
     hi = np.concatenate([x_in, ends_x, flat_hi])
-    n_grid = sum(sizes)  # without the padding
-    return x, value, boundary, lo, hi, _size_of_f(x, value, grid[:n_grid], values[:n_grid])
+    return x, value, boundary, lo, hi, _resolution(f, x, grid.size)
 
 
-def _size_of_f(x: np.ndarray, value: np.ndarray, grid: np.ndarray, values: np.ndarray) -> float:
-    """The largest ``|f|`` at the minima ``x`` (values ``value``) and at the highest point of
-    the ascending ``grid`` between each two neighbouring ones: the scale at which two minima's
-    values tie. Ridges, not f's largest value on the grid: a steep wall far from the minima
-    (x**4 on a wide interval) would make every minimum tie."""
-    finite = np.isfinite(value)
-    x, value = x[finite], value[finite]
+#: Floats on either side of a minimum over which :func:`_resolution` takes f's spread.
+_NEIGHBOURS = 8
+
+
+def _resolution(f: Callable, x: np.ndarray, size: int) -> np.ndarray:
+    """How finely f's value is known at each of ``x``: the spread (largest less smallest) of
+    f over ``x`` and the ``_NEIGHBOURS`` floats on either side of it. It holds the rounding
+    of f there (``C (1 - cos x)`` at a minimum rounds at ``C`` eps, not at its value 0) and
+    what ``x``'s own spacing allows; 0 where f is exact. Evaluated with the grid's kernel,
+    at its ``size`` where the points fit (compiled already)."""
     if x.size == 0:
-        return 0.0
-    sizes = [np.abs(value.astype(np.float64))]
-    if x.size > 1:
-        heights = np.where(np.isfinite(values), values, -np.inf).astype(np.float64)
-        at = np.searchsorted(grid, np.sort(x))
-        for a, b in itertools.pairwise(at):
-            if b > a and np.isfinite(ridge := heights[a:b].max()):
-                sizes.append(np.abs([ridge]))
-    return float(np.concatenate(sizes).max())
+        return np.zeros(0, x.dtype)
+    ulp = np.spacing(np.abs(x)).astype(x.dtype)
+    steps = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1, dtype=x.dtype)
+    points = (x[:, None] + steps[None, :] * ulp[:, None]).astype(x.dtype).ravel()
+    n = size if points.size <= size else _bucket(points.size)
+    padded = np.concatenate([points, np.repeat(points[-1:], n - points.size)])
+    around = np.asarray(_grid_value_and_gradient(f, padded)[0])[: points.size]
+    around = around.astype(np.float64).reshape(x.size, -1)
+    finite = np.isfinite(around)
+    with np.errstate(invalid="ignore"):
+        top = np.where(finite, around, -np.inf).max(axis=1)
+        low = np.where(finite, around, np.inf).min(axis=1)
+        spread = np.where(finite.sum(axis=1) >= 2, top - low, 0.0)
+    return spread.astype(x.dtype)
 
 
 def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
@@ -424,11 +434,13 @@ def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
     The searched intervals never touch (windows that meet the domain are joined to it), so
     no minimum is found twice.
     """
-    x, value, boundary, lo, hi, scale = found
+    x, value, boundary, lo, hi, resolution = found
     # f can still be non-finite at a refined point (a singularity inside a bracket).
     keep = np.isfinite(value)
     order = np.lexsort((value[keep], boundary[keep], x[keep]))
-    x, value, boundary, lo, hi = (a[keep][order] for a in (x, value, boundary, lo, hi))
+    x, value, boundary, lo, hi, resolution = (
+        a[keep][order] for a in (x, value, boundary, lo, hi, resolution)
+    )
     index = int(np.argmin(value)) if x.size else -1
     # device_put, unlike jnp.asarray, compiles nothing for a new shape.
     return Minima(
@@ -438,7 +450,7 @@ def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
         global_index=jax.device_put(np.int32(index)),
         lo=jax.device_put(lo),
         hi=jax.device_put(hi),
-        scale=jax.device_put(np.asarray(scale, value.dtype)),
+        resolution=jax.device_put(resolution),
     )
 
 
@@ -447,7 +459,7 @@ def find_minima(
     lo: float,
     hi: float,
     *,
-    num: int = 10_001,
+    num: int = _NUM,
     tol: float | None = None,
 ) -> Minima:
     """Find every local minimum of a scalar function ``f`` on ``[lo, hi]``.
@@ -566,7 +578,7 @@ def find_minima_reached(
     final: Any,
     domain: tuple[float, float],
     *,
-    num: int = 10_001,
+    num: int = _NUM,
     tol: float | None = None,
 ) -> Minima:
     """Every local minimum of ``f`` on ``domain``, and every one the runs ended at outside it.
@@ -673,7 +685,7 @@ def _minima_reached_in(
 ) -> Minima:
     """``find_minima_reached(f, final, (lo, hi))`` with its defaults, for runs given by their
     :func:`_outside_cells` (gathered part by part, where ``final`` is never whole)."""
-    return _minima_reached(f, cells, lo, hi, 10_001, *_dtype_and_tol(None))
+    return _minima_reached(f, cells, lo, hi, _NUM, *_dtype_and_tol(None))
 
 
 def _minima_reached(

@@ -70,8 +70,6 @@ _MAX_ITER = 100
 _HALVINGS = 24
 #: Most Newton starts a default grid uses, whatever the dimension.
 _DEFAULT_STARTS = 4096
-#: Minima whose values tie with the lowest to this relative tolerance are all global.
-_TIE_RTOL = 1e-5
 
 
 @partial(jax.tree_util.register_dataclass, data_fields=None, meta_fields=None)
@@ -84,12 +82,11 @@ class MinimaND:
     Attributes:
         x: Locations, shape ``(K, d)``.
         value: ``f(x)``, shape ``(K,)``.
-        global_: True where the minimum is global: as low as the lowest found, to ``1e-5``
-            of the size of ``f`` around the minima (so the four equal minima of Himmelblau's
-            function all count, in any units). :func:`find_minima_nd` takes that size as the
-            largest ``|f| + h**2 * c / 2`` over the minima, with ``c`` the largest curvature
-            there and ``h`` the widest cell of its lattice of starts: f one cell away; minima
-            given by :meth:`at` take ``max(1, |lowest|)``.
+        global_: True where the minimum is global: as low as the lowest found, apart by
+            rounding alone (so the four equal minima of Himmelblau's function all count, in
+            any units of ``f``): by no more than twice the sum of the two minima's
+            resolutions, the spread of ``f`` over the floats around each (8 on either side
+            along every coordinate), and 4 epsilons of their size.
     """
 
     x: jax.Array
@@ -141,19 +138,60 @@ class MinimaND:
         if not np.isfinite(value).all():
             i = int(np.argmax(~np.isfinite(value)))
             raise ValueError(f"f is {value[i]} at point {i}, {pts[i].tolist()}: not a minimum")
-        return _assemble(pts, value, scale=np.zeros(pts.shape[0]), size=1.0)
+        return _assemble(pts, value, scale=np.zeros(pts.shape[0]), resolution=_resolution(f, pts))
 
 
-def _is_global(value: np.ndarray, size: float) -> np.ndarray:
-    """The minima as low as the lowest, to ``1e-5`` of ``size``, f's size around them."""
+#: Floats on either side of a minimum, along each coordinate, over which :func:`_resolution`
+#: takes f's spread.
+_NEIGHBOURS = 8
+
+
+@partial(jax.jit, static_argnums=0)
+def _values(f: Callable, x: jax.Array) -> jax.Array:
+    return jax.vmap(f)(x)
+
+
+def _resolution(f: Callable, x: np.ndarray) -> np.ndarray:
+    """How finely f's value is known at each minimum of ``x`` (shape ``(K, d)``): the spread
+    of f over the point and the ``_NEIGHBOURS`` floats on either side of it along every
+    coordinate, as :func:`jaxgd.minima.find_minima` measures it in 1-D. One compiled call,
+    padded to a power of two points."""
+    k, d = x.shape
+    if k == 0:
+        return np.zeros(0, np.float64)
+    ulp = np.spacing(np.abs(x)).astype(x.dtype)  # (K, d)
+    steps = np.concatenate([[0], np.arange(1, _NEIGHBOURS + 1), -np.arange(1, _NEIGHBOURS + 1)])
+    offsets = np.zeros((d * steps.size, d), x.dtype)  # every step along every coordinate
+    for j in range(d):
+        offsets[j * steps.size : (j + 1) * steps.size, j] = steps
+    points = (x[:, None, :] + offsets[None, :, :] * ulp[:, None, :]).astype(x.dtype)
+    flat = points.reshape(-1, d)
+    n = _bucket(flat.shape[0])
+    padded = np.concatenate([flat, np.repeat(flat[-1:], n - flat.shape[0], axis=0)])
+    around = np.asarray(_values(f, jax.device_put(padded)), np.float64)[: flat.shape[0]]
+    around = around.reshape(k, -1)
+    finite = np.isfinite(around)
+    with np.errstate(invalid="ignore"):
+        top = np.where(finite, around, -np.inf).max(axis=1)
+        low = np.where(finite, around, np.inf).min(axis=1)
+        return np.where(finite.sum(axis=1) >= 2, top - low, 0.0)
+
+
+def _is_global(value: np.ndarray, resolution: np.ndarray) -> np.ndarray:
+    """The minima as low as the lowest, apart by rounding alone (see ``MinimaND.global_``)."""
     if value.size == 0:
         return np.zeros(0, bool)
-    lowest = value.min()
-    return value <= lowest + _TIE_RTOL * max(size, abs(float(lowest)))
+    low = int(np.argmin(value))
+    eps = float(np.finfo(np.float32 if value.dtype == np.float32 else np.float64).eps)
+    value = value.astype(np.float64)
+    within = 2 * (resolution + resolution[low]) + 4 * eps * np.maximum(
+        np.abs(value), abs(value[low])
+    )
+    return value <= value[low] + within
 
 
 def _assemble(
-    x: np.ndarray, value: np.ndarray, *, scale: np.ndarray, size: float = 1.0
+    x: np.ndarray, value: np.ndarray, *, scale: np.ndarray, resolution: np.ndarray
 ) -> MinimaND:
     # Sorting on coordinates rounded to the merge scale: -1e-17 and 1e-17 are the same 0.
     step = np.maximum(scale.max(initial=0.0), np.finfo(x.dtype).eps)
@@ -163,7 +201,7 @@ def _assemble(
     return MinimaND(
         x=jax.device_put(x),
         value=jax.device_put(value),
-        global_=jax.device_put(_is_global(value.astype(np.float64), size)),
+        global_=jax.device_put(_is_global(value, resolution[order])),
     )
 
 
@@ -388,7 +426,7 @@ def find_minima_nd(
         )
         inside = np.all((x >= b[:, 0] - scale[:, None]) & (x <= b[:, 1] + scale[:, None]), 1)
     ok &= inside | (np.arange(x.shape[0]) >= unit.shape[0])
-    x, value, scale, step, lam_max = x[ok], value[ok], scale[ok], step[ok], lam_max[ok]
+    x, value, scale, step = x[ok], value[ok], scale[ok], step[ok]
     # Duplicates: the end closest to its stationary point (smallest remaining Newton step)
     # stands for every end near it; one that stopped early would carry its error along.
     keep: list[int] = []
@@ -398,17 +436,8 @@ def find_minima_nd(
             keep.append(int(i))
             kept = x[keep]
     idx = np.asarray(keep, int)
-    # f's size around the minima, the scale at which their values tie: f one cell of the
-    # lattice away (by the curvature), not f's largest value in the box, where a steep wall
-    # far from every minimum would tie them all.
-    cell = float(np.max(b[:, 1] - b[:, 0])) / grid
-    with np.errstate(invalid="ignore", over="ignore"):
-        near = np.abs(value[idx].astype(np.float64)) + 0.5 * cell**2 * np.maximum(
-            lam_max[idx].astype(np.float64), 0.0
-        )
-    near = near[np.isfinite(near)]
-    size = float(near.max()) if near.size else 1.0
-    return _assemble(x[idx].reshape(-1, d), value[idx], scale=10.0 * scale[idx], size=size)
+    x = x[idx].reshape(-1, d)
+    return _assemble(x, value[idx], scale=10.0 * scale[idx], resolution=_resolution(f, x))
 
 
 def grid_starts(bounds: Any, num: int | Sequence[int]) -> np.ndarray:

@@ -560,19 +560,59 @@ def test_which_minima_are_global_does_not_depend_on_the_units_of_f(scale):
         assert global_minima(even).tolist() == [0, 1]
 
 
-def test_a_steep_wall_far_from_the_minima_does_not_tie_them():
-    # f reaches 1e4 at the ends of [-10, 10]; the wells 0.024 apart in depth are not equal.
-    m = find_minima(lambda x: x**4 - 3.0 * x**2 + 0.01 * x, -10.0, 10.0)
-    assert global_minima(m).tolist() == [0]
-    assert float(m.scale) == pytest.approx(2.2623, rel=1e-4)  # the deeper well, not the wall
+def _pole(x):
+    return 0.01 / x**2 + (x**2 - 1.0) ** 2 + 0.01 * x
+
+
+@pytest.mark.parametrize(
+    ("name", "f", "lo", "hi", "kw"),
+    [
+        # Walls of 1e4 at the ends of [-10, 10], wells 0.024 apart in depth.
+        ("steep walls", lambda x: x**4 - 3.0 * x**2 + 0.01 * x, -10.0, 10.0, {}),
+        # A barrier of 1e6 between wells 1 apart.
+        ("tall barrier", lambda x: 1e6 * (x**2 - 1.0) ** 2 + 0.5 * x, -2.0, 2.0, {}),
+        # An end of the interval where f is -1e9: never global, and no measure of the wells.
+        (
+            "deep end",
+            lambda x: (x**2 - 1.0) ** 2 + 0.3 * x - 1e9 * jnp.maximum(x - 2.0, 0.0) ** 2,
+            -1.5,
+            3.0,
+            {},
+        ),
+        # A pole between the wells: its height grows with the grid's density.
+        *[(f"pole, num {n}", _pole, -2.0, 2.0, {"num": n}) for n in (1001, 10001, 100001)],
+        # Far higher minima on a wider domain: wells 0.06 apart at -90.
+        ("washboard", lambda x: x**2 + 100.0 * jnp.cos(x) + 0.01 * x, -100.0, 100.0, {}),
+    ],
+)
+def test_unequal_wells_never_tie_whatever_lies_elsewhere(name, f, lo, hi, kw):
+    # A tie scale taken from f's largest size around the minima (walls, barriers, poles,
+    # ends, far minima) made clearly unequal wells equal; only rounding at the wells counts.
+    m = find_minima(f, lo, hi, **kw)
+    inner = np.flatnonzero(~np.asarray(m.at_boundary))
+    value = np.asarray(m.value)[inner]
+    assert global_minima(m).tolist() == [int(inner[np.argmin(value)])], name
+
+
+def test_a_far_minimum_some_run_reached_does_not_tie_the_near_ones():
+    # 1e-5 * notebook plus a bump of height 10 at x = 1000: one run ending there brought both
+    # notebook minima back to global (-8.9e-6 and -3.6e-6).
+    def f(x):
+        bump = 10.0 * jnp.exp(-(((x - 1000.0) / 30.0) ** 2))
+        return 1e-5 * notebook(x) + bump * (1.0 - 0.5 * jnp.exp(-((x - 1000.0) ** 2)))
+
+    for ends in ([0.0], [0.0, 1000.0]):
+        m = find_minima_reached(f, ends, (-2 * np.pi, 2 * np.pi))
+        assert np.asarray(m.x)[global_minima(m)].tolist() == pytest.approx([-1.42887], abs=1e-5)
 
 
 def test_minima_made_by_hand_tie_to_one_part_in_1e5_of_one():
-    assert minima_at([-1.0, 1.0], [0.0, 9e-6], [False, False]).scale is None
+    assert minima_at([-1.0, 1.0], [0.0, 9e-6], [False, False]).resolution is None
     assert global_minima(minima_at([-1.0, 1.0], [0.0, 9e-6], [False, False])).tolist() == [0, 1]
     assert global_minima(minima_at([-1.0, 1.0], [0.0, 2e-5], [False, False])).tolist() == [0]
-    with pytest.raises(ValueError, match=r"minima\.scale must be a scalar"):
-        global_minima(dataclasses.replace(find_minima(notebook, -6.0, 6.0), scale=np.ones(2)))
+    found = find_minima(notebook, -6.0, 6.0)
+    with pytest.raises(ValueError, match=r"minima\.resolution must have the shape of minima\.x"):
+        global_minima(dataclasses.replace(found, resolution=np.ones(2)))
 
 
 # -- one rule: a run that left the domain and settled in a minimum there reached it ----------

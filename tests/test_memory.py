@@ -200,6 +200,23 @@ def test_random_starts_finds_the_same_minima_with_the_result_kept_or_not(block, 
     np.testing.assert_array_equal(kept.minima.x, whole.x)
 
 
+def test_a_diverging_rate_changes_no_other_rates_statistics():
+    # Runs at rate 1 fly far outside the domain before they overflow; the search windows
+    # around them once set the scale at which minima tie, and both wells (-1.10 and -0.90)
+    # became global: success at rate 0.01 went from 0.5 to 0.993.
+    def f(x):
+        return x**4 - 2.0 * x**2 + 0.1 * x
+
+    args = {"epochs": [5, 200], "n": 300, "domain": (-2.0, 2.0)}
+    alone = analysis.random_starts(f, jax.random.key(3), [0.01], **args)
+    both = analysis.random_starts(f, jax.random.key(3), [0.01, 1.0], **args)
+    np.testing.assert_array_equal(both.success[0], alone.success[0])
+    assert np.asarray(both.diverged_fraction)[1, 1] > 0.5
+    assert np.asarray(both.minima.x)[analysis.global_minima(both.minima)].tolist() == [
+        pytest.approx(-1.0123, abs=1e-4)
+    ]
+
+
 def test_outside_cells_of_parts_merge_into_those_of_the_whole(rng):
     ends = np.concatenate([rng.normal(0, 30, 500), [np.nan, np.inf, -np.inf, 2.0, -2.0]])
     cuts = [0, 7, 7, 200, 505]  # an empty part too

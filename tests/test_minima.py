@@ -216,12 +216,15 @@ def test_flat_function_has_no_minima(f):
 
 def test_result_is_a_pytree_that_leaves_jit():
     m = find_minima(fns.double_well, -2.0, 2.0)
-    assert len(jax.tree_util.tree_leaves(m)) == 7  # x, value, at_boundary, index, lo, hi, scale
+    assert (
+        len(jax.tree_util.tree_leaves(m)) == 7
+    )  # x, value, at_boundary, index, lo, hi, resolution
     out = jax.jit(lambda m: m)(m)
     assert isinstance(out, Minima)
     np.testing.assert_array_equal(out.x, m.x)
     np.testing.assert_array_equal(out.lo, m.lo)
-    assert float(out.scale) == float(m.scale) == -float(m.global_value)  # the deeper well
+    np.testing.assert_array_equal(out.resolution, m.resolution)
+    assert out.resolution.shape == m.x.shape and (np.asarray(m.resolution) >= 0).all()
     assert float(out.global_x) == float(m.global_x)
     doubled = jax.tree_util.tree_map(lambda a: a * 2, m)
     np.testing.assert_array_equal(doubled.x, 2 * m.x)

@@ -238,6 +238,17 @@ def test_global_minima_do_not_depend_on_the_units_of_f(scale):
         spec = fns2.get(name)
         m = find_minima_nd(lambda p, f=spec.f: scale * f(p), spec.bounds)
         assert int(np.sum(np.asarray(m.global_))) == n_global, name
+    # Unequal wells beside steep axes, tall barriers, coarse grids: one is global.
+    for f, bounds, grid in [
+        (lambda p: 1e6 * (p[0] ** 2 - 1) ** 2 + p[1] ** 2 + 0.5 * p[0], [(-2, 2), (-2, 2)], 8),
+        (
+            lambda p: 1e-9 * (p[0] ** 2 - 500.0**2) ** 2 + 1e4 * p[1] ** 2 + 1e-4 * p[0],
+            [(-1000, 1000), (-1, 1)],
+            None,
+        ),
+    ]:
+        m = find_minima_nd(lambda p, f=f: scale * f(p), bounds, grid=grid)
+        assert np.asarray(m.global_).tolist() == [True, False]
     # Wells 0.024 apart in depth, walls of 1e4 at the box's edge: one is global.
     tilted = lambda p: scale * (p[0] ** 4 - 3.0 * p[0] ** 2 + 0.01 * p[0] + p[1] ** 2)
     assert np.asarray(find_minima_nd(tilted, [(-10, 10), (-10, 10)]).global_).tolist() == [
