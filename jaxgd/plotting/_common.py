@@ -278,6 +278,15 @@ def _minimum_colors(minima: Minima | None) -> dict[int, str]:
 _LEGEND_MOST = len(_OTHER_COLORS)
 
 
+def _minima_to_draw(reached: set[int], best: set[int]) -> set[int]:
+    """The minima a figure draws: those ``reached`` by its runs, and the global ones (``best``)
+    when they are few; of dozens (or thousands) tied for lowest, only those reached, or the
+    first when none is (one line each would bury the figure and take minutes to draw)."""
+    if len(best) <= _LEGEND_MOST:
+        return reached | best
+    return reached if reached & best else reached | {min(best)}
+
+
 def _listed_minima(shown: Sequence[int], best: set[int], runs: dict[int, int]) -> set[int]:
     """Which of the minima ``shown`` a legend names: of the global ones and of the others,
     each, the ``_LEGEND_MOST`` most runs go to (all of them when there are few; an f with

@@ -12,7 +12,6 @@ import numpy as np
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
-    _LEGEND_MOST,
     _axes,
     _describe_minimum,
     _diverged,
@@ -22,6 +21,7 @@ from jaxgd.plotting._common import (
     _global_set,
     _listed_minima,
     _mark_minimum,
+    _minima_to_draw,
     _minimum_colors,
     _named_first,
     _one_axis,
@@ -226,8 +226,7 @@ def plot_final(
     best = _global_set(minima)
     # Every minimum some run is heading to, and the global ones even if none is (the lowest
     # of them alone when dozens tie).
-    wanted = set(heading.tolist())
-    wanted |= best if len(best) <= _LEGEND_MOST or wanted & best else {min(best)}
+    wanted = _minima_to_draw(set(heading.tolist()), best)
     shown = sorted(wanted & set(colors), key=lambda i: (i not in best, i))
     listed = _listed_minima(shown, best, {i: int((heading == i).sum()) for i in shown})
     colors = _named_first(colors, listed, best)

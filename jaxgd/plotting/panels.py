@@ -19,13 +19,13 @@ from jaxgd.analysis import nearest_minimum
 from jaxgd.plotting._common import (
     _GLOBAL_COLOR,
     _LABEL,
-    _LEGEND_MOST,
     _diverged,
     _empty_bar,
     _footer,
     _global_set,
     _listed_minima,
     _mark_minimum,
+    _minima_to_draw,
     _minimum_colors,
     _precision,
     _scale,
@@ -326,7 +326,7 @@ def plot_ends(
         # The minima these runs ended at, and the global ones: not every minimum of a whole
         # sweep (a dozen dashed lines, stretching the axis far past where these runs end);
         # of dozens tied for lowest, those reached (or the first) as in plot_final.
-        drawn = reached | (best if len(best) <= _LEGEND_MOST or reached & best else {min(best)})
+        drawn = _minima_to_draw(reached, best)
         drawn &= set(colors)  # stationary minima: no "none", no end of the interval
         hits = {i: int((at == i).sum()) for i in drawn}
         named = _listed_minima(sorted(hits), best, hits)
@@ -342,7 +342,7 @@ def plot_ends(
             more = len(among - named)
             if more:
                 color = _GLOBAL_COLOR if kind == "global" else "0.6"
-                label = f"{more} more {kind} minima"
+                label = f"{more} more {kind} minim{'um' if more == 1 else 'a'}"
                 handles.append(Line2D([], [], color=color, linestyle="--", label=label))
     lost = 0
     for k, value in enumerate(values):
