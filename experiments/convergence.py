@@ -46,7 +46,7 @@ def _stalled(conv, settled: np.ndarray, diverged: np.ndarray, rates: np.ndarray)
     if not stuck.any() or int(conv.epochs) == 0:
         return None
     dtype = np.asarray(conv.final).dtype
-    wider = " (in float64, --x64, those move on)" if dtype == np.float32 else ""
+    wider = " (float64, --x64, spaces them closer)" if dtype == np.float32 else ""
     return (
         f"  of those not within, {int(stuck.sum())} stopped moving short of a minimum (last "
         f"step exactly 0): where rate x f'(x) is below half the spacing of {dtype.name} "

@@ -104,7 +104,7 @@ def test_convergence_says_which_runs_stopped_moving_short_of_a_minimum(tmp_path,
     code, out, _ = run("convergence", argv, tmp_path, capsys)
     assert code == 0
     assert f"of those not within, {stalled} stopped moving short of a minimum" in out
-    assert "(in float64, --x64, those move on)" in out
+    assert "(float64, --x64, spaces them closer)" in out
     code, out, _ = run("convergence", [*argv, "--x64"], tmp_path, capsys)
     assert "stopped moving" not in out  # in float64 every run at 1e-10 still moves
 
