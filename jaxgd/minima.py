@@ -398,34 +398,48 @@ def _search(
     )
     lo = np.concatenate([x_in, ends_x, flat_lo])
     hi = np.concatenate([x_in, ends_x, flat_hi])
-    return x, value, boundary, lo, hi, _resolution(f, x, grid.size)
+    return x, value, boundary, lo, hi, _resolution(f, x, value, grid.size, tol_f)
 
 
-#: Floats on either side of a minimum over which :func:`_resolution` takes f's spread.
+#: Points on either side of a minimum at which :func:`_resolution` evaluates f.
 _NEIGHBOURS = 8
 
 
-def _resolution(f: Callable, x: np.ndarray, size: int) -> np.ndarray:
-    """How finely f's value is known at each of ``x``: the spread (largest less smallest) of
-    f over ``x`` and the ``_NEIGHBOURS`` floats on either side of it. It holds the rounding
-    of f there (``C (1 - cos x)`` at a minimum rounds at ``C`` eps, not at its value 0) and
-    what ``x``'s own spacing allows; 0 where f is exact. Evaluated with the grid's kernel,
-    at its ``size`` where the points fit (compiled already)."""
+def _resolution(
+    f: Callable, x: np.ndarray, value: np.ndarray, size: int, tol_f: float
+) -> np.ndarray:
+    """How far each minimum's ``value`` may be from the true depth of f there, in f's units.
+
+    f is evaluated at ``x`` and ``_NEIGHBOURS`` points on either side, a step apart: one
+    float, or an eighth of the distance the refinement may leave x from the minimum
+    (``tol_f`` of ``max(1, |x|)``) where that is more. The resolution is how far ``value``
+    lies above the lowest of them (x is not the best float, or a loose ``tol`` left it short
+    of the minimum), plus how much f rises within two steps of that lowest point (what the
+    floats' own spacing allows, and f's rounding there: ``C (1 - cos x)`` rounds at ``C``
+    eps at its minimum, not at its value 0). Evaluated with the grid's kernel, at its
+    ``size`` where the points fit (compiled already).
+    """
     if x.size == 0:
         return np.zeros(0, x.dtype)
-    ulp = np.spacing(np.abs(x)).astype(x.dtype)
-    steps = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1, dtype=x.dtype)
-    points = (x[:, None] + steps[None, :] * ulp[:, None]).astype(x.dtype).ravel()
-    n = size if points.size <= size else _bucket(points.size)
-    padded = np.concatenate([points, np.repeat(points[-1:], n - points.size)])
-    around = np.asarray(_grid_value_and_gradient(f, padded)[0])[: points.size]
-    around = around.astype(np.float64).reshape(x.size, -1)
-    finite = np.isfinite(around)
-    with np.errstate(invalid="ignore"):
-        top = np.where(finite, around, -np.inf).max(axis=1)
-        low = np.where(finite, around, np.inf).min(axis=1)
-        spread = np.where(finite.sum(axis=1) >= 2, top - low, 0.0)
-    return spread.astype(x.dtype)
+    ulp = np.spacing(np.abs(x)).astype(np.float64)
+    step = np.maximum(ulp, tol_f * np.maximum(1.0, np.abs(x.astype(np.float64))) / _NEIGHBOURS)
+    k = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
+    points = (x.astype(np.float64)[:, None] + k[None, :] * step[:, None]).astype(x.dtype)
+    flat = points.ravel()
+    n = size if flat.size <= size else _bucket(flat.size)
+    padded = np.concatenate([flat, np.repeat(flat[-1:], n - flat.size)])
+    around = np.asarray(_grid_value_and_gradient(f, padded)[0])[: flat.size]
+    around = around.astype(np.float64).reshape(x.size, k.size)
+    around[~np.isfinite(around)] = np.inf
+    best = np.argmin(around, axis=1)
+    floor = around[np.arange(x.size), best]
+    near = np.clip(best[:, None] + np.arange(-2, 3)[None, :], 0, k.size - 1)
+    rise = np.take_along_axis(around, near, axis=1)
+    with np.errstate(invalid="ignore"):  # f not finite anywhere around: no resolution
+        rise = np.where(np.isfinite(rise), rise, floor[:, None]).max(axis=1) - floor
+        gap = value.astype(np.float64) - floor
+        resolution = np.where(np.isfinite(floor), np.maximum(gap, 0.0) + rise, 0.0)
+    return resolution.astype(x.dtype)
 
 
 def _assemble(found: tuple[np.ndarray, ...]) -> Minima:

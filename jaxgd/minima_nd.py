@@ -138,11 +138,12 @@ class MinimaND:
         if not np.isfinite(value).all():
             i = int(np.argmax(~np.isfinite(value)))
             raise ValueError(f"f is {value[i]} at point {i}, {pts[i].tolist()}: not a minimum")
-        return _assemble(pts, value, scale=np.zeros(pts.shape[0]), resolution=_resolution(f, pts))
+        resolution = _resolution(f, pts, value)
+        return _assemble(pts, value, scale=np.zeros(pts.shape[0]), resolution=resolution)
 
 
-#: Floats on either side of a minimum, along each coordinate, over which :func:`_resolution`
-#: takes f's spread.
+#: Points on either side of a minimum, along each coordinate, at which :func:`_resolution`
+#: evaluates f.
 _NEIGHBOURS = 8
 
 
@@ -151,30 +152,41 @@ def _values(f: Callable, x: jax.Array) -> jax.Array:
     return jax.vmap(f)(x)
 
 
-def _resolution(f: Callable, x: np.ndarray) -> np.ndarray:
-    """How finely f's value is known at each minimum of ``x`` (shape ``(K, d)``): the spread
-    of f over the point and the ``_NEIGHBOURS`` floats on either side of it along every
-    coordinate, as :func:`jaxgd.minima.find_minima` measures it in 1-D. One compiled call,
-    padded to a power of two points."""
+def _resolution(
+    f: Callable, x: np.ndarray, value: np.ndarray, reach: np.ndarray | None = None
+) -> np.ndarray:
+    """How far each minimum's ``value`` may be from the true depth of f there, as
+    :func:`jaxgd.minima.find_minima` measures it in 1-D: f at ``x`` (shape ``(K, d)``) and
+    ``_NEIGHBOURS`` points on either side along every coordinate, a step apart (one float,
+    or an eighth of ``reach``, how far the search may have left x from the minimum, where
+    that is more); how far ``value`` lies above the lowest of them, plus how much f rises
+    within two steps of that lowest point. One compiled call, padded to a power of two."""
     k, d = x.shape
     if k == 0:
         return np.zeros(0, np.float64)
-    ulp = np.spacing(np.abs(x)).astype(x.dtype)  # (K, d)
-    steps = np.concatenate([[0], np.arange(1, _NEIGHBOURS + 1), -np.arange(1, _NEIGHBOURS + 1)])
-    offsets = np.zeros((d * steps.size, d), x.dtype)  # every step along every coordinate
+    step = np.spacing(np.abs(x)).astype(np.float64)  # (K, d)
+    if reach is not None:
+        step = np.maximum(step, np.asarray(reach, np.float64)[:, None] / _NEIGHBOURS)
+    ks = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
+    offsets = np.zeros((d, ks.size, d))  # (axis, step, coordinate)
     for j in range(d):
-        offsets[j * steps.size : (j + 1) * steps.size, j] = steps
-    points = (x[:, None, :] + offsets[None, :, :] * ulp[:, None, :]).astype(x.dtype)
-    flat = points.reshape(-1, d)
+        offsets[j, :, j] = ks
+    points = x.astype(np.float64)[:, None, None, :] + offsets[None] * step[:, None, None, :]
+    flat = points.astype(x.dtype).reshape(-1, d)
     n = _bucket(flat.shape[0])
     padded = np.concatenate([flat, np.repeat(flat[-1:], n - flat.shape[0], axis=0)])
-    around = np.asarray(_values(f, jax.device_put(padded)), np.float64)[: flat.shape[0]]
-    around = around.reshape(k, -1)
-    finite = np.isfinite(around)
-    with np.errstate(invalid="ignore"):
-        top = np.where(finite, around, -np.inf).max(axis=1)
-        low = np.where(finite, around, np.inf).min(axis=1)
-        return np.where(finite.sum(axis=1) >= 2, top - low, 0.0)
+    around = np.array(_values(f, jax.device_put(padded)), np.float64)[: flat.shape[0]]
+    around = around.reshape(k, d, ks.size)
+    around[~np.isfinite(around)] = np.inf
+    floor = around.min(axis=(1, 2))
+    # The rise within two steps of the lowest point, along the line it lies on.
+    line, best = np.unravel_index(around.reshape(k, -1).argmin(axis=1), (d, ks.size))
+    near = np.clip(best[:, None] + np.arange(-2, 3)[None, :], 0, ks.size - 1)
+    rise = np.take_along_axis(around[np.arange(k), line], near, axis=1)
+    with np.errstate(invalid="ignore"):  # f not finite anywhere around: no resolution
+        rise = np.where(np.isfinite(rise), rise, floor[:, None]).max(axis=1) - floor
+        gap = np.maximum(value.astype(np.float64) - floor, 0.0)
+        return np.where(np.isfinite(floor), gap + rise, 0.0)
 
 
 def _is_global(value: np.ndarray, resolution: np.ndarray) -> np.ndarray:
@@ -436,8 +448,9 @@ def find_minima_nd(
             keep.append(int(i))
             kept = x[keep]
     idx = np.asarray(keep, int)
-    x = x[idx].reshape(-1, d)
-    return _assemble(x, value[idx], scale=10.0 * scale[idx], resolution=_resolution(f, x))
+    x, value = x[idx].reshape(-1, d), value[idx]
+    resolution = _resolution(f, x, value, reach=step[idx])
+    return _assemble(x, value, scale=10.0 * scale[idx], resolution=resolution)
 
 
 def grid_starts(bounds: Any, num: int | Sequence[int]) -> np.ndarray:

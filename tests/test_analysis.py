@@ -594,6 +594,34 @@ def test_unequal_wells_never_tie_whatever_lies_elsewhere(name, f, lo, hi, kw):
     assert global_minima(m).tolist() == [int(inner[np.argmin(value)])], name
 
 
+@pytest.mark.parametrize(
+    ("f", "lo", "hi", "kw", "deepest"),
+    [
+        # At x near 1e4 a float32 is 1e-3 apart: a spread of f over 8 of them on either side
+        # (about c * (8 ulp)^2 / 2) tied wells 0.003 apart, and narrow wells -1 and -0.5.
+        (lambda x: (1.0 - jnp.cos(2 * jnp.pi * x)) + 3e-3 * (x - 1e4), 1e4 - 2.5, 1e4 + 2.5,
+         {}, 9998.0),
+        (lambda x: -jnp.exp(-(((x - 1e4) / 0.01) ** 2))
+         - 0.5 * jnp.exp(-(((x - 1e4 - 0.1) / 0.01) ** 2)), 1e4 - 0.05, 1e4 + 0.15,
+         {"num": 4000}, 1e4),
+    ],
+)  # fmt: skip
+def test_wells_far_from_zero_tie_only_by_rounding(f, lo, hi, kw, deepest):
+    m = find_minima(f, lo, hi, **kw)
+    assert np.asarray(m.x)[global_minima(m)].tolist() == [pytest.approx(deepest, abs=2e-3)]
+
+
+@pytest.mark.parametrize("tol", [1e-5, 1e-8])
+@pytest.mark.parametrize("f", [lambda x: ((x - 0.3) ** 2 - 1) ** 4, lambda x: (x * (x - 5)) ** 4])
+def test_equal_flat_bottomed_wells_tie_with_a_loose_tol(f, tol, x64_or_not):
+    # A loose tol leaves x up to tol from the minimum, where f = (x - x*)^4 is far above
+    # the spread over its neighbouring floats: equal wells had unequal values and split.
+    m = find_minima(f, -2.0, 6.0, tol=tol)
+    stationary = np.flatnonzero(~np.asarray(m.at_boundary))
+    assert stationary.size == 2
+    assert sorted(global_minima(m).tolist()) == stationary.tolist()
+
+
 def test_a_far_minimum_some_run_reached_does_not_tie_the_near_ones():
     # 1e-5 * notebook plus a bump of height 10 at x = 1000: one run ending there brought both
     # notebook minima back to global (-8.9e-6 and -3.6e-6).

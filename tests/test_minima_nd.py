@@ -257,6 +257,17 @@ def test_global_minima_do_not_depend_on_the_units_of_f(scale):
     ]
 
 
+@pytest.mark.parametrize("shift", [0.0, 1e4])
+def test_himmelblaus_four_minima_tie_far_from_zero_and_in_float64(shift, x64_or_not):
+    def f(p):
+        return fns2.himmelblau(p - shift)
+
+    m = find_minima_nd(f, [(shift - 5, shift + 5.3), (shift - 5, shift + 5.3)], grid=24)
+    assert len(m) == 4 and np.asarray(m.global_).all()
+    at = MinimaND.at(f, np.asarray(m.x))
+    assert np.asarray(at.global_).all()
+
+
 def test_minima_at_sorts_and_marks_global():
     m = MinimaND.at(fns2.peaks, fns2.get("peaks").minima)
     x = np.asarray(m.x)
