@@ -44,6 +44,7 @@ from jaxgd.minima import (
     _merge_cells,
     _minima_reached_in,
     _outside_cells,
+    _ties,
     find_minima,
     find_minima_reached,
 )
@@ -195,13 +196,8 @@ def _is_global(minima: Minima, xp: Any = jnp) -> jax.Array:
     if minima.resolution is None:
         lowest = xp.min(value)
         return ~minima.at_boundary & (value <= lowest + _TIE_RTOL * xp.maximum(1.0, xp.abs(lowest)))
-    low = xp.argmin(value)
-    lowest = value[low]
     eps = xp.finfo(minima.value.dtype).eps
-    within = 2 * (minima.resolution + minima.resolution[low]) + 4 * eps * xp.maximum(
-        xp.abs(value), xp.abs(lowest)
-    )
-    return ~minima.at_boundary & (value <= lowest + within)
+    return ~minima.at_boundary & _ties(value, minima.resolution, xp.argmin(value), eps, xp)
 
 
 def _host(a: Any) -> np.ndarray:

@@ -55,13 +55,16 @@ class Minima:
             and ``f = value`` on all of ``[lo, hi]``: ``max(|x| - 1, 0)**2``, searched on
             ``[-3, 3]``, is lowest on all of ``[-1, 1]``), and descent stops anywhere on it.
             Omitted: ``x`` (isolated minima).
-        resolution: How finely ``f``'s value is known at each minimum, shape ``(n,)``: the
-            spread of ``f`` over the 17 floats around it (``x`` and 8 on either side), which
-            holds the rounding of ``f`` there and how far ``x`` can be from the true minimum.
-            Two stationary minima are equally deep (:func:`jaxgd.analysis.global_minima`)
-            when their values differ by no more than twice the sum of their resolutions and
-            4 epsilons of their size: by rounding alone, in any units of ``f``. Omitted
-            (minima made by hand): within ``1e-5 * max(1, |lowest|)`` instead.
+        resolution: How finely ``f``'s value is known at each minimum, shape ``(n,)``, in
+            f's units: f is evaluated at ``x`` and 8 points on either side, a step apart (one
+            float, or an eighth of how far the search may have left ``x`` from the minimum
+            where that is more); the resolution is how far ``value`` lies above the lowest of
+            them, plus how much f rises within two steps of that lowest point. It holds f's
+            rounding there and how far ``x`` can be from the true minimum. Two stationary
+            minima are equally deep (:func:`jaxgd.analysis.global_minima`) when their values
+            differ by no more than twice the sum of their resolutions and 4 epsilons of their
+            size: by rounding alone, in any units of ``f``. Omitted (minima made by hand):
+            within ``1e-5 * max(1, |lowest|)`` instead.
     """
 
     x: jax.Array
@@ -198,16 +201,16 @@ def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
     return dtype, positive_float("tol", tol, example="1e-6")
 
 
-def _is_flat(values: np.ndarray, i: int, j: int, eps: float, scale: float) -> bool:
+def _is_flat(values: np.ndarray, i: int, j: int, eps: float, largest: float) -> bool:
     """Whether f takes one value on grid points ``i..j`` (inclusive, at least two of them),
-    where f' is exactly 0: to rounding at the size of f's values on the grid (``scale``, the
-    largest of them), since the terms of f that cancel there are of that size, not of the
+    where f' is exactly 0: to rounding at the size of f's values on the grid (``largest``,
+    the largest of them), since the terms of f that cancel there are of that size, not of the
     stretch's own value (|x - 0.6| + 2|x + 1.15| - 3|x + 1.9| + 2|x + 1.65| varies by 1.4e-6
     in float32 on the stretch where it is 0.5)."""
     if j <= i:
         return False
     v = values[i : j + 1].astype(np.float64)
-    return bool(np.isfinite(v).all() and np.ptp(v) <= 16.0 * eps * max(1.0, scale))
+    return bool(np.isfinite(v).all() and np.ptp(v) <= 16.0 * eps * max(1.0, largest))
 
 
 def _flat_edges(f: Callable, inside: np.ndarray, outside: np.ndarray) -> np.ndarray:
@@ -313,7 +316,7 @@ def _search(
     values, g = map(np.asarray, _grid_value_and_gradient(f, grid))
     eps = float(np.finfo(dtype).eps)
     finite = np.abs(values[np.isfinite(values)])
-    scale = float(finite.max()) if finite.size else 1.0
+    largest = float(finite.max()) if finite.size else 1.0  # f's size, for _is_flat
 
     lefts, rights, ends = [], [], []
     # Flat stretches: grid indices (first, last) where f' = 0, and the neighbours outside
@@ -325,7 +328,7 @@ def _search(
         left, right, lo_min, hi_min = _brackets(gs)
         flat = np.array(
             [
-                _is_flat(values, a + offset + 1, b + offset - 1, eps, scale)
+                _is_flat(values, a + offset + 1, b + offset - 1, eps, largest)
                 for a, b in zip(left, right, strict=True)
             ],
             bool,
@@ -345,7 +348,7 @@ def _search(
                 else:
                     first, prv = offset + nonzero[-1] + 1, offset + nonzero[-1]
                     stretch = (first, i, prv, i)
-                if _is_flat(values, stretch[0], stretch[1], eps, scale):
+                if _is_flat(values, stretch[0], stretch[1], eps, largest):
                     flats.append(stretch)
                     continue
                 # f' = 0 at the end itself: a stationary minimum that happens to lie there
@@ -429,17 +432,43 @@ def _resolution(
     n = size if flat.size <= size else _bucket(flat.size)
     padded = np.concatenate([flat, np.repeat(flat[-1:], n - flat.size)])
     around = np.asarray(_grid_value_and_gradient(f, padded)[0])[: flat.size]
-    around = around.astype(np.float64).reshape(x.size, k.size)
-    around[~np.isfinite(around)] = np.inf
-    best = np.argmin(around, axis=1)
-    floor = around[np.arange(x.size), best]
-    near = np.clip(best[:, None] + np.arange(-2, 3)[None, :], 0, k.size - 1)
-    rise = np.take_along_axis(around, near, axis=1)
+    around = around.astype(np.float64).reshape(x.size, 1, k.size)
+    return _resolution_from(around, value).astype(x.dtype)
+
+
+def _resolution_from(around: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """The resolution of each minimum, from f sampled around it (float64).
+
+    ``around[i, j]`` holds f on the j-th line through the i-th minimum, at points a step
+    apart with the minimum in the middle (one line in 1-D, one per coordinate in n-D). The
+    resolution is how far ``value`` lies above the lowest of all those samples, plus how
+    much f rises within two steps of that lowest point along its line; 0 where f is not
+    finite anywhere around. Shared by :func:`find_minima` and
+    :func:`jaxgd.minima_nd.find_minima_nd`, so both tie minima by the same rule.
+    """
+    k, lines, width = around.shape
+    around = np.where(np.isfinite(around), around, np.inf)
+    line, best = np.unravel_index(around.reshape(k, -1).argmin(axis=1), (lines, width))
+    floor = around[np.arange(k), line, best]
+    near = np.clip(best[:, None] + np.arange(-2, 3)[None, :], 0, width - 1)
+    rise = np.take_along_axis(around[np.arange(k), line], near, axis=1)
     with np.errstate(invalid="ignore"):  # f not finite anywhere around: no resolution
         rise = np.where(np.isfinite(rise), rise, floor[:, None]).max(axis=1) - floor
-        gap = value.astype(np.float64) - floor
-        resolution = np.where(np.isfinite(floor), np.maximum(gap, 0.0) + rise, 0.0)
-    return resolution.astype(x.dtype)
+        gap = np.maximum(value.astype(np.float64) - floor, 0.0)
+        return np.where(np.isfinite(floor), gap + rise, 0.0)
+
+
+def _ties(value: Any, resolution: Any, low: Any, eps: float, xp: Any = np) -> Any:
+    """Mask of the minima as low as ``value[low]``, apart by rounding alone.
+
+    Apart by no more than twice the sum of the two minima's resolutions and 4 epsilons
+    (``eps``, of f's dtype) of their size. ``xp`` is ``np`` or ``jnp`` (traced arrays).
+    """
+    lowest = value[low]
+    within = 2 * (resolution + resolution[low]) + 4 * eps * xp.maximum(
+        xp.abs(value), xp.abs(lowest)
+    )
+    return value <= lowest + within
 
 
 def _assemble(found: tuple[np.ndarray, ...]) -> Minima:

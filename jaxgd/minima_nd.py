@@ -41,6 +41,7 @@ from jaxgd._validate import (
     is_concrete,
     positive_float,
 )
+from jaxgd.minima import _bucket, _resolution_from, _ties
 from jaxgd.result import SweepResult
 from jaxgd.sweep import sweep
 
@@ -85,8 +86,10 @@ class MinimaND:
         global_: True where the minimum is global: as low as the lowest found, apart by
             rounding alone (so the four equal minima of Himmelblau's function all count, in
             any units of ``f``): by no more than twice the sum of the two minima's
-            resolutions, the spread of ``f`` over the floats around each (8 on either side
-            along every coordinate), and 4 epsilons of their size.
+            resolutions and 4 epsilons of their size. A minimum's resolution is measured as
+            :attr:`jaxgd.minima.Minima.resolution` is in 1-D, along every coordinate: how far
+            its value lies above the lowest of f at 8 points either side, a step apart,
+            plus how much f rises within two steps of that lowest point.
     """
 
     x: jax.Array
@@ -176,30 +179,15 @@ def _resolution(
     n = _bucket(flat.shape[0])
     padded = np.concatenate([flat, np.repeat(flat[-1:], n - flat.shape[0], axis=0)])
     around = np.array(_values(f, jax.device_put(padded)), np.float64)[: flat.shape[0]]
-    around = around.reshape(k, d, ks.size)
-    around[~np.isfinite(around)] = np.inf
-    floor = around.min(axis=(1, 2))
-    # The rise within two steps of the lowest point, along the line it lies on.
-    line, best = np.unravel_index(around.reshape(k, -1).argmin(axis=1), (d, ks.size))
-    near = np.clip(best[:, None] + np.arange(-2, 3)[None, :], 0, ks.size - 1)
-    rise = np.take_along_axis(around[np.arange(k), line], near, axis=1)
-    with np.errstate(invalid="ignore"):  # f not finite anywhere around: no resolution
-        rise = np.where(np.isfinite(rise), rise, floor[:, None]).max(axis=1) - floor
-        gap = np.maximum(value.astype(np.float64) - floor, 0.0)
-        return np.where(np.isfinite(floor), gap + rise, 0.0)
+    return _resolution_from(around.reshape(k, d, ks.size), value)
 
 
 def _is_global(value: np.ndarray, resolution: np.ndarray) -> np.ndarray:
     """The minima as low as the lowest, apart by rounding alone (see ``MinimaND.global_``)."""
     if value.size == 0:
         return np.zeros(0, bool)
-    low = int(np.argmin(value))
     eps = float(np.finfo(np.float32 if value.dtype == np.float32 else np.float64).eps)
-    value = value.astype(np.float64)
-    within = 2 * (resolution + resolution[low]) + 4 * eps * np.maximum(
-        np.abs(value), abs(value[low])
-    )
-    return value <= value[low] + within
+    return _ties(value.astype(np.float64), resolution, int(np.argmin(value)), eps)
 
 
 def _assemble(
@@ -334,10 +322,6 @@ def _newton_all(
     starts = jnp.concatenate([lo + unit * (hi - lo), extra])
     diameter = jnp.linalg.norm(hi - lo)
     return jax.vmap(lambda x0: _newton_run(f, x0, diameter))(starts)
-
-
-def _bucket(n: int) -> int:
-    return 0 if n == 0 else max(8, 1 << (n - 1).bit_length())
 
 
 def find_minima_nd(
