@@ -973,8 +973,9 @@ def random_starts(
             # The one rule for minima: a run that left the domain and settled in a minimum
             # past its ends reached that minimum, which may be lower than any inside. The
             # same minima whether the sweep is kept or not: found from the cells outside the
-            # domain where runs ended, gathered block by block.
-            reached = _minima_reached_in(f, cells, lo, hi)
+            # domain where runs ended, gathered block by block. Where none left it, those
+            # are the minima found on the domain already.
+            reached = _minima_reached_in(f, cells, lo, hi) if cells[0].size else minima
             counted_alike = _same_success_rule(reached, minima)
             minima = reached
             if not counted_alike:

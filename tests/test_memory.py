@@ -217,6 +217,38 @@ def test_a_diverging_rate_changes_no_other_rates_statistics():
     ]
 
 
+@pytest.mark.parametrize("keep_result", [True, False])
+def test_random_starts_with_no_run_outside_searches_the_domain_once(keep_result, monkeypatch):
+    # Small rates keep every run inside (-2, 2): the minima are find_minima's on the domain,
+    # found once, not searched for again around ends that do not exist.
+    def f(x):
+        return x**4 - 2.0 * x**2 + 0.3 * x
+
+    from jaxgd import minima as minima_module
+
+    searches = []
+    search = minima_module._search
+    monkeypatch.setattr(
+        minima_module, "_search", lambda *a, **k: searches.append(1) or search(*a, **k)
+    )
+    rs = analysis.random_starts(
+        f,
+        jax.random.key(1),
+        [0.001, 0.01],
+        [10, 300],
+        n=64,
+        domain=(-2.0, 2.0),
+        keep_result=keep_result,
+    )
+    assert len(searches) == 1
+    direct = find_minima(f, -2.0, 2.0)
+    for name in ("x", "value", "at_boundary", "resolution"):
+        np.testing.assert_array_equal(getattr(rs.minima, name), getattr(direct, name))
+    if keep_result:
+        final = np.asarray(rs.result.final)
+        assert ((final >= -2.0) & (final <= 2.0)).all()
+
+
 def test_outside_cells_of_parts_merge_into_those_of_the_whole(rng):
     ends = np.concatenate([rng.normal(0, 30, 500), [np.nan, np.inf, -np.inf, 2.0, -2.0]])
     cuts = [0, 7, 7, 200, 505]  # an empty part too
