@@ -395,7 +395,7 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
         default=None,
         metavar="PATH",
         help="also write the numbers behind the figure (a jaxgd.SweepResult) to PATH "
-        "(.npz added if missing; a PATH ending in / is a folder, written as "
+        "(.npz added if missing; into an existing folder, or a PATH ending in /, as "
         "PATH/<experiment>.npz); read them back with jaxgd.load(PATH)",
     )
     o.add_argument(
@@ -429,8 +429,9 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
     """
     args = p.parse_args(argv)
     if getattr(args, "save", None) is not None:
-        # A trailing separator means a folder; Path() would drop it and write PATH.npz.
-        folder = args.save.endswith(("/", os.sep))
+        # A trailing separator means a folder (Path() would drop it and write PATH.npz), and
+        # so does an existing folder: PATH.npz beside it is not what its name asked for.
+        folder = args.save.endswith(("/", os.sep)) or Path(args.save).is_dir()
         args.save = Path(args.save)
         if folder:
             args.save = args.save / f"{p.prog.rsplit('.', 1)[-1]}.npz"

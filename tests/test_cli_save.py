@@ -179,12 +179,16 @@ def test_a_file_that_cannot_be_replaced_is_one_line_and_exit_2(flags, expected, 
     assert sorted(p.name for p in out.iterdir()) == (["single_run.png"] if flags else [])
 
 
-def test_save_to_a_path_ending_in_a_separator_writes_into_that_folder(tmp_path, capsys):
-    # Path() drops a trailing "/", which once wrote results.npz beside the folder.
+@pytest.mark.parametrize(("existing", "slash"), [(False, "/"), (True, "/"), (True, "")])
+def test_save_to_a_folder_writes_into_it(tmp_path, capsys, existing, slash):
+    # Path() drops a trailing "/", which once wrote results.npz beside the folder; an existing
+    # folder named without the "/" was written beside, too.
     from experiments import single_run
 
     folder = tmp_path / "results"
-    argv = ["--save", f"{folder}/", "--out", str(tmp_path / "figs"), "--epochs", "10"]
+    if existing:
+        folder.mkdir()
+    argv = ["--save", f"{folder}{slash}", "--out", str(tmp_path / "figs"), "--epochs", "10"]
     assert single_run.main(argv) == 0
     assert f"wrote {folder / 'single_run.npz'}" in capsys.readouterr().out
     assert jaxgd.load(folder / "single_run.npz").final.shape == (1, 1, 1)
