@@ -56,9 +56,11 @@ def reference(f, make_tx, starts, rates, epochs, theta=None):
 #: last-bit difference grows along the way. XLA:CPU contracts a * b + c into one fused
 #: multiply-add where its fusion allows (on 4096 random float64 triples, 949 results of a
 #: jitted a * b + c differ from NumPy's), so two programs of the same update can differ in the
-#: last bit. Measured here: 147 of RMSprop's 150 cells within 1e-12 (121 bit-equal), the
-#: other 3 within 4.1e-9; every cell of SGD, momentum, Nesterov and Adam within 1e-12 (Adam's
-#: largest relative error 2.6e-16).
+#: last bit; which ones differs from CPU to CPU. Measured on two machines: 147 and 146 of
+#: RMSprop's 150 cells within 1e-12 (121 and 123 bit-equal), the others within 4.1e-9, all of
+#: them in runs still moving at their count (a step of more than 1e-3 from the count before),
+#: 4 of 30 cells of one case (the plateau, at rate 1) on one machine; every cell of SGD,
+#: momentum, Nesterov and Adam within 1e-12 (Adam's largest relative error 2.6e-16).
 OSCILLATING = ("rmsprop",)
 
 
@@ -75,8 +77,12 @@ def test_every_optimizer_cell_equals_optax_own_loop(case, x64):
         got = res.final[o]
         err = (np.abs(got - want) / (1 + np.abs(want)))[ok]
         if name in OSCILLATING:
-            # Most cells to 1e-12; the oscillating ones within what rounding can grow to.
-            assert (err <= 1e-12).mean() >= 0.9, (name, np.sort(err))
+            # Runs that have settled to 1e-12; those still moving (oscillating) within what
+            # rounding can grow to, and most of them to 1e-12 too: a wrong update would not be.
+            before = reference(case.f, make, starts, rates, np.maximum(EPOCHS - 1, 0))
+            moving = (np.abs(want - before) > 1e-3 * (1 + np.abs(want)))[ok]
+            assert (err[~moving] <= 1e-12).all(), (name, err[~moving].max())
+            assert (err[moving] <= 1e-12).mean() >= 0.75, (name, np.sort(err[moving]))
             assert (err <= 1e-6).all(), (name, err.max())
         else:
             assert (err <= 1e-12).all(), (name, err.max())
