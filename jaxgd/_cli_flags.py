@@ -430,8 +430,9 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
     args = p.parse_args(argv)
     if getattr(args, "save", None) is not None:
         # A trailing separator means a folder (Path() would drop it and write PATH.npz), and
-        # so does an existing folder: PATH.npz beside it is not what its name asked for.
-        folder = args.save.endswith(("/", os.sep)) or Path(args.save).is_dir()
+        # so does an existing folder: PATH.npz beside it is not what its name asked for. An
+        # empty PATH (an unset variable, say) names nothing: npz_path refuses it.
+        folder = args.save.endswith(("/", os.sep)) or (args.save and Path(args.save).is_dir())
         args.save = Path(args.save)
         if folder:
             args.save = args.save / f"{p.prog.rsplit('.', 1)[-1]}.npz"

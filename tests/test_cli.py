@@ -451,9 +451,9 @@ def test_out_is_checked_without_writing(tmp_path):
     p = _parser(**grid)
     with pytest.raises(cli.UsageError, match=r"--out: .*demo.png is a folder"):
         cli.setup(p, ["--out", str(tmp_path / "figs")], figures=["demo"])
-    with pytest.raises(cli.UsageError, match=r"--save: .*demo.png.npz is a folder"):
-        (tmp_path / "figs" / "demo.png.npz").mkdir()
-        cli.setup(p, ["--save", str(tmp_path / "figs" / "demo.png")])
+    with pytest.raises(cli.UsageError, match=r"--save: .*run.npz is a folder"):
+        (tmp_path / "figs" / "run.npz").mkdir()
+        cli.setup(p, ["--save", str(tmp_path / "figs" / "run")])
     ok = cli.setup(p, ["--out", str(tmp_path / "new" / "deeper")], figures=["demo"])
     assert not (tmp_path / "new").exists()  # checked, not created
     assert ok.args.out == tmp_path / "new" / "deeper"

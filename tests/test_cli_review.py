@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,9 +181,22 @@ def test_cli_save_through_a_link_keeps_the_link_and_the_mode(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("value", [".", ".."])
-def test_save_to_a_folder_name_without_a_slash_is_refused(value, tmp_path, capsys):
-    code, _, err = run("single_run", ["--save", value], tmp_path, capsys)
+def test_save_to_dot_or_dot_dot_writes_into_that_folder(value, tmp_path, capsys, monkeypatch):
+    # Existing folders, named without a slash: written into, as any existing folder is.
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    code, out, err = run("single_run", ["--save", value, "--epochs", "10"], tmp_path, capsys)
+    assert code == 0, err
+    folder = tmp_path / "here" if value == "." else tmp_path
+    assert f"wrote {Path(value) / 'single_run.npz'}" in out
+    assert jaxgd.load(folder / "single_run.npz").final.shape == (1, 1, 1)
+
+
+def test_save_to_an_empty_name_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("single_run", ["--save", ""], tmp_path / "figs", capsys)
     assert code == 2 and "give a file name" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_all_save_accepts_a_folder_with_a_slash_and_refuses_an_empty_name(
