@@ -50,7 +50,7 @@ class Convergence:
         epochs: how many steps each run took (a scalar).
         tol: the tolerance, in units of x.
         function: the name of ``f``.
-        math: which ``sin``/``cos`` computed the runs: ``"fast"`` (:mod:`jaxgd.fastmath`) or
+        math: which ``sin``/``cos``/``tan`` computed the runs: ``"fast"`` (:mod:`jaxgd.fastmath`) or
             ``"xla"`` (XLA's own), as ``SweepResult.math``.
     """
 

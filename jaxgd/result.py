@@ -86,7 +86,7 @@ class SweepResult:
             :meth:`sel`, :meth:`isel` and :meth:`squeeze` drop axes; a dropped axis keeps its
             coordinate as a scalar.
         function: the name of the function that was descended (for records).
-        math: which ``sin``/``cos`` computed it: ``"fast"``, the vectorised polynomials of
+        math: which ``sin``/``cos``/``tan`` computed it: ``"fast"``, the vectorised polynomials of
             :mod:`jaxgd.fastmath` (the default on a CPU), or ``"xla"``, XLA's own. They
             differ in the last bits; results compare bit for bit only within one math.
         coords: the coordinate of every axis without a field of its own, by name: each

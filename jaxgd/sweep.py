@@ -155,12 +155,14 @@ def sweep(
     Results are bit-for-bit the same however the work is split. The whole result must fit in
     the host's available memory, or ``MemoryError`` is raised before anything runs.
 
-    Math: on a CPU, ``sin`` and ``cos`` in the compiled step are computed by
-    :mod:`jaxgd.fastmath`'s vectorised polynomials (within 1.3 ulp in float32 for arguments
-    up to 25735 in size, 0.8 ulp in float64 up to 1.6e6), several times faster than XLA:CPU's
-    scalar calls; GPUs and TPUs keep XLA's own. Beyond those sizes the error grows: in
-    float32 it stays under 1.2e-7 (absolute) up to 1e6 and is noise past 2**24 (about 1.7e7).
-    If ``f`` takes ``sin`` or ``cos`` of arguments that large, pass ``fast_math=False``.
+    Math: on a CPU, ``sin`` and ``cos`` (and ``tan`` in float32) in the compiled step are
+    computed by :mod:`jaxgd.fastmath`'s vectorised polynomials (within 1.3 ulp in float32 for
+    arguments up to 25735 in size, 1.72 for ``tan``; 0.8 ulp in float64 up to 1.6e6), several
+    times faster than XLA:CPU's scalar calls; GPUs and TPUs keep XLA's own. Beyond those
+    sizes the error grows: in float32 it stays under 1.2e-7 (absolute) up to 1e6 and is noise
+    past 2**24 (about 1.7e7).
+    If ``f`` takes ``sin``, ``cos`` or ``tan`` of arguments that large, pass
+    ``fast_math=False``.
     ``fast_math=False`` or the environment variable ``JAXGD_FAST_MATH=0`` turns it off;
     ``result.math`` says which was used. :func:`jaxgd.descend` uses the same rule, so a sweep
     of plain descent equals the vmapped descend bit for bit; with an ``optimizer`` they agree
@@ -211,8 +213,9 @@ def sweep(
         schedule: a callable ``rate -> schedule``; step ``t`` uses ``schedule(rate)(t)``.
         params: values of ``theta``: a 1-D array (the coordinate of ``"param"`` is the
             values) or a pytree whose leaves share a leading axis (the coordinate is the index).
-        fast_math: None (the default): vectorised ``sin``/``cos`` for float32 and float64 on
-            a CPU unless ``JAXGD_FAST_MATH=0``; True: always; False: XLA's own ``sin``/``cos``.
+        fast_math: None (the default): vectorised ``sin``/``cos`` for float32 and float64
+            (and ``tan`` for float32) on a CPU unless ``JAXGD_FAST_MATH=0``; True: always;
+            False: XLA's own.
 
     Returns:
         A :class:`~jaxgd.SweepResult` whose ``final``, ``value`` and ``diverged`` have shape

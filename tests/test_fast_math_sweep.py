@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import zipfile
 
 import jax
@@ -102,6 +103,27 @@ def test_sweep_equals_vmapped_descend_bit_for_bit(fast_math, wide, request):
         # XLA's libm calls round differently in a vector body and its scalar remainder: the
         # 805 lanes of this vmap are not whole rows of 64.
         np.testing.assert_allclose(res.final, want, rtol=1e-6, atol=1e-6)
+
+
+def h(x):
+    # tan over most of a period (its poles at +-2 pi, past the starts): f' = 0.2 x + 0.05 sec^2
+    return 0.1 * x**2 + 0.2 * jnp.tan(0.25 * x)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_float32_tan_is_rewritten_only_with_fast_math(fast):
+    ax = _run.plain_axes(jnp.asarray(STARTS, jnp.float32), jnp.asarray(RATES, jnp.float32))
+    hlo = sweep_module._sweep_arrays.lower((Rule(h, fast),), ax, EPOCHS).as_text()
+    assert bool(re.search(r"\b(stablehlo|chlo)\.tan\b", hlo)) is not fast
+
+
+def test_a_sweep_of_tan_splits_alike_and_stays_near_xlas_math():
+    fast = jaxgd.sweep(h, STARTS, RATES, EPOCHS, fast_math=True)
+    same(jaxgd.sweep(h, STARTS, RATES, EPOCHS, chunk_size=4, fast_math=True), fast)
+    xla = jaxgd.sweep(h, STARTS, RATES, EPOCHS, fast_math=False)
+    # Every run contracts toward the minimum at -0.251: ulp-level differences do not grow.
+    np.testing.assert_allclose(fast.final, xla.final, rtol=0, atol=4e-6)
+    assert not np.array_equal(fast.final, xla.final)
 
 
 @pytest.mark.parametrize("fast_math", [True, False])

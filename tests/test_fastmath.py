@@ -1,4 +1,4 @@
-"""jaxgd.fastmath: float32 sin/cos accurate to <= 2 ulp, and a jaxpr rewrite that preserves meaning.
+"""jaxgd.fastmath: float32 sin/cos/tan within 2 ulp, and a jaxpr rewrite that preserves meaning.
 
 References are float64 NumPy (``np.sin`` on the float32 input widened exactly), which is far
 more accurate than the float32 bound being checked.
@@ -229,6 +229,113 @@ def test_kernels_reject_other_dtypes(x64):
         fastmath.cos(jnp.ones(3, jnp.float16))
 
 
+# -- tan ----------------------------------------------------------------------------------------
+fast_tan = jax.jit(fastmath.tan)
+
+
+def tan_ulp(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    return ulp_error(np.asarray(fast_tan(x)), np.tan(x.astype(np.float64)))
+
+
+def test_tan_accuracy_over_millions_of_points(rng):
+    n = 1 << 21
+    uniform = rng.uniform(-EXACT_RANGE, EXACT_RANGE, n).astype(np.float32)
+    lo, hi = np.float32(1e-30).view(np.uint32), np.float32(EXACT_RANGE).view(np.uint32)
+    bits = rng.integers(lo, hi, n, dtype=np.uint32).view(np.float32)
+    bits = np.where(rng.random(n) < 0.5, -bits, bits)
+    for x in (uniform, bits):
+        assert tan_ulp(x).max() <= ULP_BOUND
+
+
+@pytest.mark.parametrize("start", [0.5, 1.0, 128.0])
+def test_tan_in_every_float_of_a_binade(start):
+    # [0.5, 2) holds pi/4 (where the two kernels meet) and the first pole; [128, 256) the
+    # largest error found in a scan of every float up to 25735 (1.713 ulp at 133.98).
+    first = np.float32(start).view(np.uint32)
+    x = np.arange(first, first + (1 << 23), dtype=np.uint32).view(np.float32)
+    assert tan_ulp(x).max() <= ULP_BOUND
+
+
+def test_tan_near_its_zeros_and_poles():
+    # Floats nearest to k pi/2: tan is nearly 0 at even k and huge at odd k; the reduction
+    # cancels most there.
+    x = np.concatenate(
+        [
+            near_multiples_of_half_pi(int(EXACT_RANGE / (np.pi / 2)) + 1),
+            continued_fraction_hard_cases(EXACT_RANGE),
+        ]
+    )
+    y = np.asarray(fast_tan(np.concatenate([x, -x])))
+    assert np.isfinite(y).all()
+    assert np.abs(y).max() > 1e6 and np.abs(y).min() < 1e-6  # both kinds of hard case are in
+    assert tan_ulp(np.concatenate([x, -x])).max() <= ULP_BOUND
+
+
+def test_tan_special_values_match_xla():
+    got = np.asarray(fast_tan(SPECIAL))
+    want = np.asarray(jax.jit(jnp.tan)(SPECIAL))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    small = np.abs(SPECIAL) < 1
+    np.testing.assert_array_equal(np.signbit(got[small]), np.signbit(want[small]))
+    subnormal = np.abs(SPECIAL) < np.finfo(np.float32).tiny
+    np.testing.assert_array_equal(got[small & ~subnormal], want[small & ~subnormal])
+    assert np.all(got[subnormal] == 0)  # flushed, as sin's
+
+
+def test_tan_is_finite_beyond_the_exact_range(rng):
+    lo, hi = np.float32(EXACT_RANGE).view(np.uint32), np.float32(3.4e38).view(np.uint32)
+    x = rng.integers(lo, hi, 1 << 18, dtype=np.uint32).view(np.float32)
+    x = np.concatenate([x, -x, [np.finfo(np.float32).max, -np.finfo(np.float32).max]])
+    assert np.isfinite(np.asarray(fast_tan(x))).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-EXACT_RANGE, EXACT_RANGE, width=32, allow_subnormal=False))
+def test_fuzz_tan_within_the_bound(x):
+    assert tan_ulp(np.array([x], np.float32)).max() <= ULP_BOUND
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63, reason="needs an 80-bit long double")
+def test_float64_tan_within_its_documented_bound(x64, rng):
+    # The ratio of the float64 sin and cos kernels: 2.05 ulp measured, so the rewrite does not
+    # use it (see test_the_rewrite_replaces_tan_in_float32_only); fastmath.tan promises 2.1.
+    x = np.concatenate(
+        [rng.uniform(-F64_BOUND_RANGE, F64_BOUND_RANGE, 1 << 18), rng.uniform(-2, 2, 1 << 18)]
+    )
+    xl = x.astype(np.longdouble)
+    assert ulp_error64(np.asarray(fast_tan(x)), np.tan(xl)).max() <= 2.1
+    got = np.asarray(fast_tan(np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e300])))
+    assert got.dtype == np.float64 and np.signbit(got[1]) and not np.signbit(got[0])
+    assert np.isnan(got[2:5]).all() and np.isfinite(got[5])
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_derivative_of_tan_is_one_plus_tan_squared(dtype, x64):
+    x = jnp.linspace(-1.4, 1.4, 57, dtype=dtype)
+    got = np.asarray(jax.vmap(jax.grad(fastmath.tan))(x), np.float64)
+    want = 1 / np.cos(np.asarray(x, np.float64)) ** 2
+    np.testing.assert_allclose(got, want, rtol=8 * np.finfo(dtype).eps)
+
+
+def test_the_rewrite_replaces_tan_in_float32_only(x64):
+    def fun(x):
+        return jnp.tan(x) * jnp.exp(-(x**2))
+
+    fast = fastmath.rewrite(jax.grad(fun), enable=True)
+    assert "tan" not in primitive_names(jax.make_jaxpr(fast)(jnp.float32(0.5)))
+    assert "tan" in primitive_names(jax.make_jaxpr(fast)(jnp.float64(0.5)))
+    x = jnp.linspace(-1.5, 1.5, 301, dtype=jnp.float32)
+    got = jax.jit(jax.vmap(fast))(x)
+    want = jax.jit(jax.vmap(jax.grad(fun)))(x)
+    assert_close_in_ulps(got, want, scale=1 + np.abs(np.tan(np.asarray(x, np.float64))) ** 2)
+
+
+def test_fastmath_tan_rejects_other_dtypes():
+    with pytest.raises(TypeError, match=r"fastmath.tan takes float32 or float64"):
+        fastmath.tan(jnp.ones(3, jnp.int32))
+
+
 # -- the rewrite --------------------------------------------------------------------------------
 def notebook_f(x):
     return jnp.sin(x) * jnp.exp(-0.05 * x**2)
@@ -405,14 +512,14 @@ def test_rewrite_compiles_once(compiles):
 
 def test_rewrite_leaves_other_dtypes_and_unknown_primitives_alone(x64):
     def fun(x):
-        return jnp.sin(x) + jnp.cumsum(jnp.tan(x))[0]
+        return jnp.sin(x) + jnp.cumsum(jnp.arctan(x))[0]
 
     fast = fastmath.rewrite(fun, enable=True)
     for dtype in (jnp.float32, jnp.float64):
         names = primitive_names(jax.make_jaxpr(fast)(jnp.ones(3, dtype)))
-        assert "sin" not in names and {"tan", "cumsum"} <= names
+        assert "sin" not in names and {"atan", "cumsum"} <= names
     names16 = primitive_names(jax.make_jaxpr(fast)(jnp.ones(3, jnp.bfloat16)))
-    assert {"sin", "tan", "cumsum"} <= names16
+    assert {"sin", "atan", "cumsum"} <= names16
 
 
 def test_rewrite_of_a_float64_step_matches(x64):
