@@ -298,13 +298,21 @@ def test_fuzz_tan_within_the_bound(x):
 
 @pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63, reason="needs an 80-bit long double")
 def test_float64_tan_within_its_documented_bound(x64, rng):
-    # The ratio of the float64 sin and cos kernels: 2.05 ulp measured, so the rewrite does not
-    # use it (see test_the_rewrite_replaces_tan_in_float32_only); fastmath.tan promises 2.1.
+    # The ratio of the float64 sin and cos kernels: 2.22 ulp measured (just below pi/4, where
+    # 1e-5 of the points exceed 2 ulp), so the rewrite does not use it (see
+    # test_the_rewrite_replaces_tan_in_float32_only); fastmath.tan promises 2.3.
+    worst = [0.7770209932236358, 0.7848681430842365]  # 2.215 and 2.217 ulp
     x = np.concatenate(
-        [rng.uniform(-F64_BOUND_RANGE, F64_BOUND_RANGE, 1 << 18), rng.uniform(-2, 2, 1 << 18)]
+        [
+            rng.uniform(-F64_BOUND_RANGE, F64_BOUND_RANGE, 1 << 18),
+            rng.uniform(-2, 2, 1 << 18),
+            rng.uniform(0.7, np.pi / 4 * 1.0005, 1 << 20),
+            worst,
+        ]
     )
-    xl = x.astype(np.longdouble)
-    assert ulp_error64(np.asarray(fast_tan(x)), np.tan(xl)).max() <= 2.1
+    err = ulp_error64(np.asarray(fast_tan(x)), np.tan(x.astype(np.longdouble)))
+    assert err.max() <= 2.3
+    assert err[-2:].min() > 2.2  # the worst cases are in
     got = np.asarray(fast_tan(np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e300])))
     assert got.dtype == np.float64 and np.signbit(got[1]) and not np.signbit(got[0])
     assert np.isnan(got[2:5]).all() and np.isfinite(got[5])
