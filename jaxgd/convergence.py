@@ -50,8 +50,8 @@ class Convergence:
         epochs: how many steps each run took (a scalar).
         tol: the tolerance, in units of x.
         function: the name of ``f``.
-        math: which ``sin``/``cos``/``tan`` computed the runs: ``"fast"`` (:mod:`jaxgd.fastmath`) or
-            ``"xla"`` (XLA's own), as ``SweepResult.math``.
+        math: which ``sin``/``cos`` (and float32 ``tan``) computed the runs: ``"fast"``
+            (:mod:`jaxgd.fastmath`) or ``"xla"`` (XLA's own), as ``SweepResult.math``.
     """
 
     epoch: jax.Array

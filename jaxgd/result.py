@@ -86,9 +86,10 @@ class SweepResult:
             :meth:`sel`, :meth:`isel` and :meth:`squeeze` drop axes; a dropped axis keeps its
             coordinate as a scalar.
         function: the name of the function that was descended (for records).
-        math: which ``sin``/``cos``/``tan`` computed it: ``"fast"``, the vectorised polynomials of
-            :mod:`jaxgd.fastmath` (the default on a CPU), or ``"xla"``, XLA's own. They
-            differ in the last bits; results compare bit for bit only within one math.
+        math: which ``sin``/``cos`` (and float32 ``tan``) computed it: ``"fast"``, the
+            vectorised polynomials of :mod:`jaxgd.fastmath` (the default on a CPU), or
+            ``"xla"``, XLA's own. They differ in the last bits; results compare bit for bit
+            only within one math.
         coords: the coordinate of every axis without a field of its own, by name: each
             hyperparameter key (its values), ``"param"`` (the parameter values, or
             ``arange(P)`` for a pytree of parameters) and ``"coord"`` (``arange(d)``). A
