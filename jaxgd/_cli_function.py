@@ -377,7 +377,8 @@ def load_function_2d(spec: str) -> Any:
                 "f(p) -> scalar of a point p = (x, y), written with jax.numpy."
             )
     try:
-        _check_nd_function(fn.f, 2, default_float(), name=name)
+        fix = "The 2-D experiments call it on points p = (x, y): read only p[0] and p[1]."
+        _check_nd_function(fn.f, 2, default_float(), name=name, fix=fix)
     except (TypeError, ValueError) as err:
         raise UsageError(" ".join(str(err).split())) from None
     if ":" in spec and fn.minima:

@@ -197,11 +197,14 @@ def check_function(
         _passed.setdefault(f, set()).add(key)
 
 
-def _check_indices(f: Callable, spec: jax.ShapeDtypeStruct, theta: Any, name: str) -> None:
+def _check_indices(
+    f: Callable, spec: jax.ShapeDtypeStruct, theta: Any, name: str, fix: str | None = None
+) -> None:
     """Refuse an ``f`` that reads a constant index past the end of x (or theta).
 
     JAX clamps such an index rather than raising: ``p[2]`` on a point of R^2 reads ``p[1]``,
-    so a function written for R^3 would run on points of R^2, silently wrong.
+    so a function written for R^3 would run on points of R^2, silently wrong. ``fix``: what
+    the caller's user should change (default: the starts of a sweep).
     """
     from jaxgd._bounds import constant_index_problem
 
@@ -219,12 +222,13 @@ def _check_indices(f: Callable, spec: jax.ShapeDtypeStruct, theta: Any, name: st
     if theta is not None:
         shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
         on += f" and theta of shape{'s' if len(shapes) > 1 else ''} " + ", ".join(map(str, shapes))
-    fix = (
-        f"Pass points with as many coordinates as {name} reads (starts of shape (S, d)), "
-        f"or fix the index in {name}."
-        if spec.shape
-        else f"Check the index in {name} against theta's shape."
-    )
+    if fix is None:
+        fix = (
+            f"Pass points with as many coordinates as {name} reads (starts of shape (S, d)), "
+            f"or fix the index in {name}."
+            if spec.shape
+            else f"Check the index in {name} against theta's shape."
+        )
     raise ValueError(
         f"{name} reads past the end of an array: called on {on}, {problem}. JAX clamps "
         f"such an index instead of raising, so {name} would silently compute with another "

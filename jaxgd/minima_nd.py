@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgd._validate import (
+    _check_indices,
     as_key,
     check_int,
     check_span_fits,
@@ -136,7 +137,8 @@ class MinimaND:
             raise ValueError(
                 f"x must hold finite points; point {int(np.argmax(bad))} is {pts[bad][0].tolist()}"
             )
-        _check_nd_function(f, pts.shape[1], dtype)
+        fix = "Give x as many coordinates as f reads, or fix the index."
+        _check_nd_function(f, pts.shape[1], dtype, fix=fix)
         value = np.asarray(jax.vmap(f)(jnp.asarray(pts)))
         if not np.isfinite(value).all():
             i = int(np.argmax(~np.isfinite(value)))
@@ -205,8 +207,12 @@ def _assemble(
     )
 
 
-def _check_nd_function(f: Any, d: int, dtype: np.dtype, name: str = "f") -> None:
-    """``f`` maps a ``(d,)`` vector to a real scalar and ``jax.grad`` can trace it."""
+def _check_nd_function(
+    f: Any, d: int, dtype: np.dtype, name: str = "f", fix: str | None = None
+) -> None:
+    """``f`` maps a ``(d,)`` vector to a real scalar, ``jax.grad`` can trace it, and it reads
+    no constant index past the end of x (JAX would clamp it: ``x[1]`` of a point of R^1 reads
+    ``x[0]``). ``fix``: what to change when it does (default: the bounds' rows)."""
     if not callable(f):
         raise TypeError(
             f"{name} must be a callable f(x) -> scalar taking x of shape ({d},); got "
@@ -240,6 +246,9 @@ def _check_nd_function(f: Any, d: int, dtype: np.dtype, name: str = "f") -> None
             f"{name} cannot be differentiated by jax.grad: {type(e).__name__}. Use "
             "differentiable jax.numpy operations (no while_loop or callbacks)"
         ) from None
+    if fix is None:
+        fix = f"Give bounds one (lo, hi) row per coordinate {name} reads, or fix the index."
+    _check_indices(f, spec, None, name, fix)
 
 
 def _as_bounds(bounds: Any) -> np.ndarray:
@@ -355,8 +364,8 @@ def find_minima_nd(
     Args:
         f: ``f(x) -> scalar`` for ``x`` of shape ``(d,)``, written with ``jax.numpy``.
         bounds: ``(d, 2)``: one ``(lo, hi)`` per coordinate, as many rows as f reads
-            coordinates (``x`` has shape ``(d,)``; JAX clamps an index past its end, so an f
-            of two coordinates given one row reads ``x[1]`` as ``x[0]``, without an error).
+            coordinates (``x`` has shape ``(d,)``; an f that reads a constant index past
+            ``d - 1``, such as ``x[1]`` with one row, is refused: JAX would clamp it).
         grid: starts per coordinate; default as many as keep the total at most 4096 (64 per
             axis in 2-D, 16 in 3-D), at least 3.
         tol: how far (in x) a run's end may still be from the stationary point; default

@@ -38,6 +38,10 @@ def one_d(x):
     return x**2
 
 
+def three_coordinates(p):
+    return p[0] ** 2 + p[1] ** 2 + p[2] ** 2
+
+
 def vector_valued(p):
     return p**2
 
@@ -183,6 +187,9 @@ def test_load_function_2d():
         load_function_2d("numpy:pi")
     with pytest.raises(UsageError, match=r"shape \(2,\)"):
         load_function_2d(f"{HERE}:one_d")
+    # JAX clamps p[2] of a point of R^2 to p[1]: refused, not run silently wrong
+    with pytest.raises(UsageError, match=r"reads index 2 .* read only p\[0\] and p\[1\]\.$"):
+        load_function_2d(f"{HERE}:three_coordinates")
 
 
 def test_dimensions_page_examples():

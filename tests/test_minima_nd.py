@@ -205,6 +205,24 @@ def test_find_rejects_bad_f():
         find_minima_nd(lambda x: (x[0] * 2).astype(jnp.int32), [(-1, 1), (-1, 1)])
 
 
+def test_an_f_reading_past_the_last_coordinate_is_refused(compiles):
+    # JAX clamps x[1] of a point of R^1 to x[0]: with one bounds row, this f would be searched
+    # as x[0]**2 + x[0]**2, silently.
+    def f(x):
+        return x[0] ** 2 + (x[1] - 1.0) ** 2
+
+    with compiles:
+        with pytest.raises(ValueError, match=r"reads index 1 of an array of length 1.*bounds"):
+            find_minima_nd(f, [(-2, 2)])
+        with pytest.raises(ValueError, match=r"reads index 1 .* Give x as many coordinates"):
+            MinimaND.at(f, [[0.0], [1.0]])
+    assert compiles.count == 0, compiles.names
+    m = find_minima_nd(f, [(-2, 2), (-2, 2)], grid=4)
+    np.testing.assert_allclose(np.asarray(m.x), [[0.0, 1.0]], atol=1e-5)
+    last = find_minima_nd(lambda x: (x[-1] - 0.5) ** 2, [(-2, 2)], grid=4)  # x[-1] is in range
+    np.testing.assert_allclose(np.asarray(last.x), [[0.5]], atol=1e-5)
+
+
 def test_nearest_labels():
     m = MinimaND.at(fns2.himmelblau, fns2.get("himmelblau").minima)
     pts = np.array(

@@ -111,7 +111,9 @@ def _draw_surface(
     ax: Axes, f: Callable, domain: Any, *, num: int, levels: int, cmap: str
 ) -> tuple[Any, np.ndarray]:
     (x0, x1), (y0, y1) = domain
-    _check_nd_function(f, 2, np.dtype(default_float()))  # a scalar of (x, y), before drawing
+    # a scalar of (x, y), before drawing
+    fix = "A surface is drawn over points (x, y): read only p[0] and p[1]."
+    _check_nd_function(f, 2, np.dtype(default_float()), fix=fix)
     xs, ys = np.linspace(x0, x1, num), np.linspace(y0, y1, num)
     gx, gy = np.meshgrid(xs, ys)
     z = np.asarray(_surface(f, jnp.asarray(gx), jnp.asarray(gy)), np.float64)
