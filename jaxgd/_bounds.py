@@ -135,14 +135,14 @@ def _walk(jaxpr: Any, known: dict) -> str:
             if out is not None:
                 known[eqn.outvars[0]] = out
                 continue
-        # Calls whose body is a jaxpr (jit inside f, custom derivatives): walk the body with
-        # what is known of its inputs.
-        for sub in _subjaxprs(eqn):
+        # Bodies that are jaxprs (jit inside f, custom derivatives, cond's branches, loops):
+        # walk each with what is known of its inputs.
+        for sub, inputs in _bodies(eqn, vals):
             inner = sub.jaxpr if hasattr(sub, "jaxpr") else sub
-            if len(inner.invars) != len(eqn.invars):
+            if len(inner.invars) != len(inputs):
                 continue
             sub_known = {
-                iv: val for iv, val in zip(inner.invars, vals, strict=True) if val is not None
+                iv: val for iv, val in zip(inner.invars, inputs, strict=True) if val is not None
             }
             consts = getattr(sub, "consts", ())
             for cv, c in zip(inner.constvars, consts, strict=False):
@@ -165,16 +165,35 @@ _CALLS = frozenset(
         "custom_vjp_call_jaxpr",
         "checkpoint",
         "remat",
+        "remat2",
     }
 )
+#: Loops: their bodies run with inputs that change from pass to pass, so only what is constant
+#: inside a body (a literal index) is known there.
+_LOOPS = {"while": ("cond_jaxpr", "body_jaxpr"), "scan": ("jaxpr",)}
 
 
-def _subjaxprs(eqn: Any) -> list[Any]:
-    """The jaxprs called with ``eqn``'s operands as their arguments, one to one."""
-    if eqn.primitive.name not in _CALLS:
-        return []
-    subs = (eqn.params.get(key) for key in ("jaxpr", "call_jaxpr", "fun_jaxpr"))
-    return [s for s in subs if s is not None and (hasattr(s, "eqns") or hasattr(s, "jaxpr"))]
+def _is_jaxpr(s: Any) -> bool:
+    return s is not None and (hasattr(s, "eqns") or hasattr(s, "jaxpr"))
+
+
+def _bodies(eqn: Any, vals: list) -> list[tuple[Any, list]]:
+    """The jaxprs inside ``eqn``, each with what is known of its inputs."""
+    name = eqn.primitive.name
+    if name in _CALLS:  # called once, with the operands as arguments
+        subs = (eqn.params.get(key) for key in ("jaxpr", "call_jaxpr", "fun_jaxpr"))
+        return [(s, vals) for s in subs if _is_jaxpr(s)]
+    if name == "cond":  # every branch takes the operands after the branch index
+        return [(b, vals[1:]) for b in eqn.params.get("branches", ()) if _is_jaxpr(b)]
+    if name in _LOOPS:
+        out = []
+        for key in _LOOPS[name]:
+            body = eqn.params.get(key)
+            if _is_jaxpr(body):
+                inner = body.jaxpr if hasattr(body, "jaxpr") else body
+                out.append((body, [None] * len(inner.invars)))
+        return out
+    return []
 
 
 def constant_index_problem(closed_jaxpr: Any) -> str:

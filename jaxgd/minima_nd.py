@@ -381,7 +381,8 @@ def find_minima_nd(
         TypeError: ``f`` does not map a ``(d,)`` vector to a real scalar, or cannot be
             differentiated.
         ValueError: ``bounds`` is not ``(d, 2)`` with ``lo < hi``; ``grid`` below 1; ``tol``
-            not positive; ``extra_starts`` not ``(N, d)``.
+            not positive; ``extra_starts`` not ``(N, d)``; ``f`` reads a constant index past
+            ``d - 1`` (more coordinates than ``bounds`` has rows).
 
     Example:
         >>> import jax.numpy as jnp

@@ -605,6 +605,13 @@ _READS_PAST = {
     "jit inside f": lambda p: _third(p) ** 2 + p[0] ** 2,
     "custom_jvp": lambda p: _fourth(p) ** 2,
     "p[:, 2] of a matrix": lambda p: jnp.sum(p.reshape(1, 2)[0, 2] ** 2),
+    "in a cond branch": lambda p: jax.lax.cond(p[0] > 0, lambda q: q[2], lambda q: q[0], p) ** 2,
+    "in a switch branch": lambda p: jax.lax.switch(0, [lambda q: q[0], lambda q: q[2]], p) ** 2,
+    "in a fori_loop body": lambda p: jax.lax.fori_loop(0, 3, lambda i, c: c + p[2] ** 2, 0.0),
+    "in a scan body": lambda p: jax.lax.scan(
+        lambda c, _: (c + p[2] ** 2, None), 0.0, None, length=3
+    )[0],
+    "checkpoint": jax.checkpoint(lambda p: p[2] ** 2 + p[0] ** 2),
 }
 _READS_WITHIN = {
     "p[-1]": lambda p: p[-1] ** 2 + p[0] ** 2,
@@ -615,6 +622,9 @@ _READS_WITHIN = {
     "scan": lambda p: jax.lax.scan(lambda c, i: (c + p[i] ** 2, None), 0.0, jnp.arange(2))[0],
     "index from x": lambda p: p[(p[0] > 0).astype(jnp.int32)] ** 2,
     "slice past the end": lambda p: jnp.sum(p[1:5] ** 2) + p[0] ** 2,
+    "cond branches": lambda p: jax.lax.cond(p[0] > 0, lambda q: q[1], lambda q: q[0], p) ** 2,
+    "scan over p": lambda p: jax.lax.scan(lambda c, x: (c + x**2, None), 0.0, p)[0],
+    "checkpoint": jax.checkpoint(lambda p: p[1] ** 2 + p[0] ** 2),
 }
 
 
