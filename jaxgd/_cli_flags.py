@@ -430,9 +430,12 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
     args = p.parse_args(argv)
     if getattr(args, "save", None) is not None:
         # A trailing separator means a folder (Path() would drop it and write PATH.npz), and
-        # so does an existing folder: PATH.npz beside it is not what its name asked for. An
+        # so does an existing folder: PATH.npz beside it is not what its name asked for. A
+        # folder named like a result file (x.npz) stays refused as a target, as before; an
         # empty PATH (an unset variable, say) names nothing: npz_path refuses it.
-        folder = args.save.endswith(("/", os.sep)) or (args.save and Path(args.save).is_dir())
+        folder = args.save.endswith(("/", os.sep)) or (
+            args.save and not args.save.endswith(".npz") and Path(args.save).is_dir()
+        )
         args.save = Path(args.save)
         if folder:
             args.save = args.save / f"{p.prog.rsplit('.', 1)[-1]}.npz"

@@ -179,6 +179,17 @@ def test_a_file_that_cannot_be_replaced_is_one_line_and_exit_2(flags, expected, 
     assert sorted(p.name for p in out.iterdir()) == (["single_run.png"] if flags else [])
 
 
+def test_save_to_a_folder_named_like_a_result_file_is_refused(tmp_path, capsys):
+    # results.npz/ is a folder: writing results.npz/single_run.npz into it would surprise.
+    from experiments import single_run
+
+    (tmp_path / "results.npz").mkdir()
+    argv = ["--save", str(tmp_path / "results.npz"), "--out", str(tmp_path / "f")]
+    assert single_run.main([*argv, "--epochs", "10"]) == 2
+    assert "results.npz is a folder" in capsys.readouterr().err
+    assert list((tmp_path / "results.npz").iterdir()) == []
+
+
 @pytest.mark.parametrize(("existing", "slash"), [(False, "/"), (True, "/"), (True, "")])
 def test_save_to_a_folder_writes_into_it(tmp_path, capsys, existing, slash):
     # Path() drops a trailing "/", which once wrote results.npz beside the folder; an existing
