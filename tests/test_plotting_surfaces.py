@@ -79,6 +79,15 @@ def test_paths_errors(args, kwargs, match):
         plotting.plot_paths(fns2.himmelblau, ((-5, 5), (-5, 5)), [np.zeros((3, 3))])
 
 
+def test_paths_refuse_an_f_of_three_coordinates_before_making_a_figure():
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match=r"reads index 2 .*read only p\[0\] and p\[1\]"):
+        plotting.plot_paths(
+            lambda p: p[0] ** 2 + p[1] ** 2 + p[2] ** 2, ((-1, 1), (-1, 1)), [np.zeros((3, 2))]
+        )
+    assert plt.get_fignums() == before
+
+
 def test_levels_even_or_by_area():
     even = _levels(np.linspace(-1.0, 1.0, 1000), 10)
     assert np.allclose(np.diff(even), np.diff(even)[0])

@@ -111,9 +111,6 @@ def _draw_surface(
     ax: Axes, f: Callable, domain: Any, *, num: int, levels: int, cmap: str
 ) -> tuple[Any, np.ndarray]:
     (x0, x1), (y0, y1) = domain
-    # a scalar of (x, y), before drawing
-    fix = "A surface is drawn over points (x, y): read only p[0] and p[1]."
-    _check_nd_function(f, 2, np.dtype(default_float()), fix=fix)
     xs, ys = np.linspace(x0, x1, num), np.linspace(y0, y1, num)
     gx, gy = np.meshgrid(xs, ys)
     z = np.asarray(_surface(f, jnp.asarray(gx), jnp.asarray(gy)), np.float64)
@@ -184,8 +181,10 @@ def plot_paths(
         The figure: the map, then its colour bar.
 
     Raises:
-        ValueError: ``domain`` is not two ``(lo, hi)`` pairs, a path is not ``(T, 2)``, or
-            ``labels`` does not give one label per path.
+        TypeError: ``f`` does not map a point ``(2,)`` to a real scalar.
+        ValueError: ``domain`` is not two ``(lo, hi)`` pairs, a path is not ``(T, 2)``,
+            ``labels`` does not give one label per path, or ``f`` reads a constant index past
+            ``p[1]``; all before any figure is made.
 
     Example:
         >>> import matplotlib
@@ -215,6 +214,9 @@ def plot_paths(
     labels = [str(s) for s in labels]
     if len(labels) != len(runs):
         raise ValueError(f"labels must give one label per path: {len(runs)}, got {len(labels)}")
+    # f is a scalar of (x, y): checked before any figure exists, so a refusal leaves none open
+    fix = "A surface is drawn over points (x, y): read only p[0] and p[1]."
+    _check_nd_function(f, 2, np.dtype(default_float()), fix=fix)
     own = ax is None
     fig, ax = _axes(ax, (7.5, 7.0))
     filled, _ = _draw_surface(ax, f, _widened(dom, runs), num=num, levels=levels, cmap=cmap)
