@@ -255,6 +255,12 @@ def _sign_shift(c: _Kernel) -> Any:
     return c.int_dtype(np.iinfo(c.int_dtype).bits - 2)
 
 
+def _sign_bit(x: jax.Array, c: _Kernel) -> jax.Array:
+    """x's sign bit alone, as an integer of x's width (for :func:`_flip`)."""
+    int_min = c.int_dtype(np.iinfo(c.int_dtype).min)
+    return lax.bitwise_and(lax.bitcast_convert_type(x, c.int_dtype), int_min)
+
+
 def _odd_quadrant(q: jax.Array, c: _Kernel) -> jax.Array:
     return lax.ne(lax.bitwise_and(q, c.int_dtype(1)), c.int_dtype(0))
 
@@ -267,8 +273,7 @@ def _sincos(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     sin_r, cos_r = _kernels(hi, lo, c)
     odd = _odd_quadrant(q, c)
     # sin is odd and changes sign every two quadrants: move both facts into the sign bit.
-    int_min = c.int_dtype(np.iinfo(c.int_dtype).min)
-    sign_of_x = lax.bitwise_and(lax.bitcast_convert_type(x, c.int_dtype), int_min)
+    sign_of_x = _sign_bit(x, c)
     quadrant_sign = lax.shift_left(lax.bitwise_and(q, c.int_dtype(2)), _sign_shift(c))
     sin_sign = lax.bitwise_xor(quadrant_sign, sign_of_x)
     sin = _clip_unit(_flip(lax.select(odd, cos_r, sin_r), sin_sign, c), c)
@@ -313,23 +318,23 @@ def _tan(x: jax.Array) -> jax.Array:
     c = _KERNELS[np.dtype(x.dtype)]
     f = c.dtype
     q, hi, lo = _reduce(x, c)
-    tiny = f(np.finfo(f).tiny)  # keeps -1/t finite where a garbled reduction gives t = 0
     if f == np.float32:
         z = _mul(hi, hi)
         p = _mul(_mul(hi, z), _horner(z, _TAN32))
         t0 = _add(hi, p)
         # lo moves tan by lo * tan'(hi) = lo * (1 + tan^2)
         t = _add(hi, _add(p, _mul(lo, _add(f(1.0), _mul(t0, t0)))))
-        inv = lax.div(f(-1.0), lax.select(lax.eq(t, f(0.0)), lax.full_like(t, tiny), t))
+        num, den = f(1.0), t  # tan r = t, -1/tan r = -(1 / t)
     else:
         sin_r, cos_r = _kernels(hi, lo, c)
         t = lax.div(sin_r, cos_r)
-        den = lax.select(lax.eq(sin_r, f(0.0)), lax.full_like(sin_r, tiny), sin_r)
-        inv = lax.neg(lax.div(cos_r, den))
-    t = lax.select(_odd_quadrant(q, c), inv, t)
+        num, den = cos_r, sin_r
+    # the smallest normal for a zero denominator keeps -num/den finite where a garbled
+    # reduction (far past the exact range) gives 0
+    den = lax.select(lax.eq(den, f(0.0)), lax.full_like(den, f(np.finfo(f).tiny)), den)
+    t = lax.select(_odd_quadrant(q, c), lax.neg(lax.div(num, den)), t)
     # tan is odd: the reduction worked on |x|; x's sign goes back into the sign bit
-    int_min = c.int_dtype(np.iinfo(c.int_dtype).min)
-    return _flip(t, lax.bitwise_and(lax.bitcast_convert_type(x, c.int_dtype), int_min), c)
+    return _flip(t, _sign_bit(x, c), c)
 
 
 @_tan.defjvp
