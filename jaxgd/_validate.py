@@ -198,23 +198,30 @@ def check_function(
 
 
 def _check_indices(
-    f: Callable, spec: jax.ShapeDtypeStruct, theta: Any, name: str, fix: str | None = None
+    f: Callable,
+    spec: jax.ShapeDtypeStruct,
+    theta: Any,
+    name: str,
+    fix: str | None = None,
+    jaxpr: Any = None,
 ) -> None:
     """Refuse an ``f`` that reads a constant index past the end of x (or theta).
 
     JAX clamps such an index rather than raising: ``p[2]`` on a point of R^2 reads ``p[1]``,
     so a function written for R^3 would run on points of R^2, silently wrong. ``fix``: what
-    the caller's user should change (default: the starts of a sweep).
+    the caller's user should change (default: the starts of a sweep). ``jaxpr``: f's, where
+    the caller has traced it already (else it is traced here).
     """
     from jaxgd._bounds import constant_index_problem
 
-    try:
-        if theta is None:
-            jaxpr = jax.make_jaxpr(lambda x: f(x))(spec)
-        else:
-            jaxpr = jax.make_jaxpr(lambda x, t: f(x, t))(spec, theta)
-    except Exception:  # traced once already; anything else is not this check's to report
-        return
+    if jaxpr is None:
+        try:
+            if theta is None:
+                jaxpr = jax.make_jaxpr(lambda x: f(x))(spec)
+            else:
+                jaxpr = jax.make_jaxpr(lambda x, t: f(x, t))(spec, theta)
+        except Exception:  # traced once already; anything else is not this check's to report
+            return
     problem = constant_index_problem(jaxpr)
     if not problem:
         return

@@ -219,8 +219,8 @@ def _check_nd_function(
             f"{type(f).__name__}"
         )
     spec = jax.ShapeDtypeStruct((d,), dtype)
-    try:
-        out = jax.eval_shape(f, spec)
+    try:  # one trace gives the output's shape and the jaxpr the index check reads
+        jaxpr, out = jax.make_jaxpr(lambda x: f(x), return_shape=True)(spec)
     except Exception as e:
         raise TypeError(
             f"{name} failed on a point of shape ({d},): {type(e).__name__}: "
@@ -229,7 +229,7 @@ def _check_nd_function(
         ) from None
     if getattr(out, "shape", None) != () or not jnp.issubdtype(out.dtype, jnp.floating):
         scalar = getattr(out, "shape", None) == ()
-        fix = (  # one number of the wrong kind, or several numbers
+        how = (  # one number of the wrong kind, or several numbers
             "Compute it in floating point (avoid integer-only operations such as // on x)"
             if scalar
             else "Sum or pick one entry, e.g. `(x**2).sum()`"
@@ -237,7 +237,7 @@ def _check_nd_function(
         raise TypeError(
             f"{name} must return a real scalar for x of shape ({d},); it returned "
             f"{getattr(out, 'dtype', type(out).__name__)}{list(getattr(out, 'shape', []))}. "
-            f"{fix}"
+            f"{how}"
         )
     try:
         jax.eval_shape(jax.grad(f), spec)
@@ -248,7 +248,7 @@ def _check_nd_function(
         ) from None
     if fix is None:
         fix = f"Give bounds one (lo, hi) row per coordinate {name} reads, or fix the index."
-    _check_indices(f, spec, None, name, fix)
+    _check_indices(f, spec, None, name, fix, jaxpr=jaxpr)
 
 
 def _as_bounds(bounds: Any) -> np.ndarray:
