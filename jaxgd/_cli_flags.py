@@ -118,10 +118,11 @@ def in_dtype(flag: str, value: float, dtype: Any) -> float:
 
 
 def _folder(text: str) -> Path:
-    """A folder flag's value; empty is a slip (``Path("")`` would be the current folder)."""
+    """A folder flag's value, ``~`` expanded; empty is a slip (``Path("")`` would be the
+    current folder)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("empty; give a folder (. for the current one)")
-    return Path(text)
+    return Path(os.path.expanduser(text))
 
 
 def whole(flag: str, text: str, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -432,7 +433,9 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
         # A trailing separator means a folder (Path() would drop it and write PATH.npz), and
         # so does an existing folder: PATH.npz beside it is not what its name asked for. A
         # folder named like a result file (x.npz) stays refused as a target, as before; an
-        # empty PATH (an unset variable, say) names nothing: npz_path refuses it.
+        # empty PATH (an unset variable, say) names nothing: npz_path refuses it. A leading ~
+        # is the home folder, as the shell would read it (it does not in --save=~/x).
+        args.save = os.path.expanduser(args.save)
         folder = args.save.endswith(("/", os.sep)) or (
             args.save and not args.save.endswith(".npz") and Path(args.save).is_dir()
         )

@@ -204,3 +204,26 @@ def test_save_to_a_folder_writes_into_it(tmp_path, capsys, existing, slash):
     assert f"wrote {folder / 'single_run.npz'}" in capsys.readouterr().out
     assert jaxgd.load(folder / "single_run.npz").final.shape == (1, 1, 1)
     assert not (tmp_path / "results.npz").exists()
+
+
+@pytest.mark.parametrize("form", ["--save=~/res/run", "--save=~/res/", "--save=~"])
+def test_save_and_out_read_a_leading_tilde_as_home(tmp_path, capsys, monkeypatch, form):
+    # The shell expands ~ only as a word of its own: --save=~/x reached the program as is,
+    # and wrote into a folder named "~" in the current one.
+    from experiments import single_run
+
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    (home / "res").mkdir(parents=True)
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    assert single_run.main([form, "--out=~/figs", "--epochs", "10"]) == 0
+    expected = {
+        "--save=~/res/run": home / "res" / "run.npz",
+        "--save=~/res/": home / "res" / "single_run.npz",
+        "--save=~": home / "single_run.npz",
+    }[form]
+    assert f"wrote {expected}" in capsys.readouterr().out
+    assert jaxgd.load(expected).final.shape == (1, 1, 1)
+    assert (home / "figs" / "single_run.png").is_file()
+    assert list(cwd.iterdir()) == []
