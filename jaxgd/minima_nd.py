@@ -612,7 +612,9 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
     Raises:
         TypeError: ``result`` is not a SweepResult or ``minima`` not a MinimaND.
         ValueError: ``result`` has no ``"coord"`` dimension (a 1-D sweep: use
-            :func:`jaxgd.basins`) or its ``d`` differs from the minima's.
+            :func:`jaxgd.basins`), its ``d`` differs from the minima's, or its coordinates
+            were selected to other than whole points (``isel(coord=[0, 0])``; a reordering
+            such as ``isel(coord=[1, 0])`` is read back in order).
 
     Example:
         >>> import jaxgd
@@ -635,15 +637,39 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
             f"result must come from a d-dimensional sweep (last dimension 'coord'); its "
             f"dims are {list(result.dims)}. For a 1-D sweep use jaxgd.basins"
         )
-    final = np.asarray(result.final)
+    final = whole_points(result, "basins_nd")
     if final.shape[-1] != minima.dim:
         raise ValueError(
             f"result has d = {final.shape[-1]} but minima have d = {minima.dim}; find the "
-            "minima of the same f"
+            "minima of the same f (or, if coordinates were selected with isel(coord=...), "
+            "use the result before)"
         )
     bad = np.asarray(result.diverged, bool) | ~np.isfinite(np.asarray(result.value))
     label, at_global = _label_all(final, bad, minima, tol)
     return BasinsND(index=label, reached_global=at_global, dims=tuple(result.dims[:-1]))
+
+
+def whole_points(result: SweepResult, what: str) -> np.ndarray:
+    """``result.final`` as points of R^d: the ``"coord"`` axis in the order 0 .. d-1.
+
+    Selecting on ``"coord"`` (``isel(coord=[1, 0])``) reorders or repeats the coordinates of
+    ``final`` and records which in ``coords["coord"]``; read as points, such positions would
+    be compared with the minima coordinate for the wrong coordinate. A permutation is put back
+    in order; anything else (a repeat, a coordinate missing at the front) is refused.
+    """
+    final = np.asarray(result.final)
+    coord = result.coords.get("coord")
+    if coord is None:
+        return final
+    coord = np.asarray(coord)
+    whole = np.arange(coord.shape[0]) if coord.ndim == 1 else None
+    if whole is None or not np.array_equal(np.sort(coord), whole):
+        raise ValueError(
+            f"{what} needs whole points of R^d, but the result's 'coord' axis holds the "
+            f"coordinates {np.ravel(coord).tolist()} of x (a selection such as "
+            "isel(coord=...)); use the result before its coordinates were selected"
+        )
+    return final if np.array_equal(coord, whole) else final[..., np.argsort(coord)]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

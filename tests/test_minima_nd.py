@@ -347,6 +347,35 @@ def test_basins_errors():
         basins_nd(three, m)
 
 
+def _two_wells(x):
+    """Wells at (1, -2) (the deeper) and (-2, 1): swapping the coordinates swaps the wells."""
+    return jnp.minimum(
+        (x[0] - 1.0) ** 2 + (x[1] + 2.0) ** 2 - 1.0, (x[0] + 2.0) ** 2 + (x[1] - 1.0) ** 2
+    )
+
+
+def test_basins_read_the_coordinates_a_selection_left(tmp_path):
+    # isel(coord=[1, 0]) is a legal selection: final's coordinates swapped, coords["coord"]
+    # saying so. The runs were once matched against the other well, silently.
+    m = MinimaND.at(_two_wells, [(1.0, -2.0), (-2.0, 1.0)])
+    res = jaxgd.sweep(_two_wells, [[0.5, -1.5], [1.5, -2.5], [-1.5, 0.5]], [0.1, 2.0], [5, 500])
+    full = basins_nd(res, m)
+    assert full.index[:, 0, 1].tolist() == [1, 1, 0]  # m.x is in order of value: (-2, 1) first
+    assert full.reached_global[:, 0, 1].tolist() == [True, True, False]
+    assert (full.index[:, :, 0] == NO_MINIMUM).all()  # and runs still on their way, or cycling
+    swapped = res.isel(coord=[1, 0])
+    reloaded = jaxgd.load(swapped.save(tmp_path / "swapped"))
+    for r in (swapped, reloaded, res.isel(coord=[0, 1])):
+        b = basins_nd(r, m)
+        np.testing.assert_array_equal(b.index, full.index)
+        np.testing.assert_array_equal(b.reached_global, full.reached_global)
+    for coord in ([0, 0], [1, 1], [1]):
+        with pytest.raises(ValueError, match=rf"coordinates \[{coord[0]}.*isel\(coord="):
+            basins_nd(res.isel(coord=coord), m)
+    with pytest.raises(ValueError, match=r"d = 1 but minima have d = 2.*isel\(coord="):
+        basins_nd(res.isel(coord=[0]), m)  # alone, the first coordinate is a point of R^1
+
+
 def test_random_starts_nd_shares():
     spec = fns2.get("saddle")
     m = MinimaND.at(spec.f, spec.minima)
