@@ -133,14 +133,54 @@ def _check_result(result: Any) -> None:
         )
 
 
-def _check_minima(minima: Any) -> None:
+def _check_minima(minima: Any) -> Minima:
+    """``minima`` checked; fields given as lists or Python numbers (hand-made minima) come
+    back as arrays, so every function reads them alike."""
     if not isinstance(minima, Minima):
         raise TypeError(
             f"minima must be a Minima, got {type(minima).__name__}; make one with "
             "jaxgd.minima.find_minima_reached(f, result.final, domain) (or find_minima(f, lo, hi))"
         )
+    plain = {
+        field.name: np.asarray(getattr(minima, field.name))
+        for field in dataclasses.fields(minima)
+        if isinstance(getattr(minima, field.name), list | tuple | int | float | bool)
+    }
+    if plain:
+        minima = dataclasses.replace(minima, **plain)
     if np.ndim(minima.x) != 1:
         raise ValueError(f"minima.x must be 1-D, got shape {np.shape(minima.x)}")
+    for name in ("value", "at_boundary"):
+        if np.shape(getattr(minima, name)) != np.shape(minima.x):
+            raise ValueError(
+                f"minima.{name} must have the shape of minima.x, {np.shape(minima.x)}; got "
+                f"{np.shape(getattr(minima, name))}"
+            )
+    if _dtype(minima.at_boundary) != np.bool_:
+        # ~ of an int is not "not": ~1 == -2, and an end would count as a stationary minimum.
+        raise TypeError(
+            "minima.at_boundary must be booleans (True where the minimum is an end of the "
+            f"interval), got {_dtype(minima.at_boundary)}; pass "
+            "np.asarray(at_boundary, bool)"
+        )
+    if is_concrete(minima.value) and not np.isfinite(np.asarray(minima.value)).all():
+        raise ValueError(
+            "minima.value must be f at each minimum, finite; got "
+            f"{np.asarray(minima.value).tolist()} (no minimum would count as global)"
+        )
+    index = minima.global_index
+    if np.ndim(index) != 0 or not np.issubdtype(_dtype(index), np.integer):
+        raise TypeError(
+            "minima.global_index must be one integer, the index of the lowest value (-1 when "
+            f"there is no minimum); got {index!r}"
+        )
+    if is_concrete(index) and not (
+        -1 <= int(index) < np.shape(minima.x)[0] and (int(index) == -1) == (len(minima) == 0)
+    ):
+        raise ValueError(
+            f"minima.global_index must index one of the {len(minima)} minima (-1 when there "
+            f"is none); got {int(index)}"
+        )
     if is_concrete(minima.x) and not bool(np.all(np.diff(np.asarray(minima.x)) > 0)):
         raise ValueError(
             "minima.x must be strictly ascending, as find_minima returns it; "
@@ -166,6 +206,12 @@ def _check_minima(minima: Any) -> None:
                 "leave lo and hi out for isolated minima (dataclasses.replace(minima, x=...) "
                 "keeps the old ones: pass lo and hi too)"
             )
+    return minima
+
+
+def _dtype(a: Any) -> np.dtype:
+    """The dtype of an array of any kind (NumPy, JAX, a tracer) or a Python number."""
+    return np.dtype(a.dtype) if hasattr(a, "dtype") else np.result_type(a)
 
 
 def _check_tol(tol: Any) -> None:
@@ -342,7 +388,7 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
         >>> nearest_minimum([-1.4289, 4.3058, 0.0, float("inf")], m).tolist()
         [1, 2, -1, -1]
     """
-    _check_minima(minima)
+    minima = _check_minima(minima)
     _check_tol(tol)
     if not isinstance(x, jax.Array) and _concrete_minima(minima) and is_concrete(tol):
         # Host positions: NumPy gives the same ints as the compiled rule, without compiling
@@ -398,7 +444,7 @@ def downhill_minimum(
         >>> downhill_minimum(notebook, [-1.4289, 0.5, 3.0, 5.0, -5.5], m).tolist()
         [1, 1, 2, 2, -1]
     """
-    _check_minima(minima)
+    minima = _check_minima(minima)
     _check_tol(tol)
     if not is_concrete(x):
         raise TypeError(
@@ -446,7 +492,7 @@ def global_minima(minima: Minima) -> np.ndarray:
         >>> global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist()  # only an end
         []
     """
-    _check_minima(minima)
+    minima = _check_minima(minima)
     if len(minima) == 0:
         return np.zeros(0, np.int64)
     minima = _host_minima(minima)
@@ -522,7 +568,8 @@ def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float
     _check_one_dimensional(result, "basins")
     per_param = _minima_per_param(result, minima)
     _check_tol(tol)
-    if per_param is None:
+    if isinstance(per_param, Minima):
+        minima = per_param
         index, reached_global = _label(result.final, result.value, result.diverged, minima, tol)
         return Basins(index=index, reached_global=reached_global, dims=result.dims)
     # Minima differ from one parameter to the next (in number, too): one labelling each.
@@ -549,11 +596,11 @@ def _check_one_dimensional(result: SweepResult, where: str) -> None:
         )
 
 
-def _minima_per_param(result: SweepResult, minima: Any) -> list[Minima] | None:
-    """The minima of each parameter, for a result with a "param" axis; else None."""
+def _minima_per_param(result: SweepResult, minima: Any) -> Minima | list[Minima]:
+    """The minima of each parameter, checked, for a result with a "param" axis; else
+    ``minima``, checked."""
     if "param" not in result.dims:
-        _check_minima(minima)
-        return None
+        return _check_minima(minima)
     n = result.sizes["param"]
     if isinstance(minima, Minima):
         raise ValueError(
@@ -571,9 +618,7 @@ def _minima_per_param(result: SweepResult, minima: Any) -> list[Minima] | None:
             f"minima holds {len(minima)} Minima but the 'param' axis has {n} parameters; pass "
             "one per parameter, in the axis' order"
         )
-    for m in minima:
-        _check_minima(m)
-    return list(minima)
+    return [_check_minima(m) for m in minima]
 
 
 def _start_axis(dims: Sequence[str]) -> int:
@@ -913,10 +958,7 @@ def random_starts(
             "search for them runs on the host. Find them outside, e.g. "
             f"minima = jaxgd.find_minima(f, {lo:g}, {hi:g}), and pass minima=minima."
         )
-    if search:
-        minima = find_minima(f, lo, hi)
-    else:
-        _check_minima(minima)
+    minima = find_minima(f, lo, hi) if search else _check_minima(minima)
     if isinstance(keep_result, np.bool_):
         keep_result = bool(keep_result)
     if not isinstance(keep_result, bool):

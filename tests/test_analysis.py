@@ -929,6 +929,58 @@ def test_minima_spans_are_checked(lo, hi, match):
         nearest_minimum([0.0], m)
 
 
+_USES_MINIMA = {
+    "basins": lambda res, m: basins(res, m).index,
+    "success_probability": lambda res, m: success_probability(res, m),
+    "nearest_minimum": lambda res, m: nearest_minimum(res.final, m),
+    "global_minima": lambda res, m: global_minima(m),
+}
+
+
+@pytest.fixture(scope="module")
+def well_result():
+    return jaxgd.sweep(lambda x: (x**2 - 1) ** 2, [-2.0, -0.5, 0.5, 2.0], [0.05], [500])
+
+
+@pytest.mark.parametrize("use", list(_USES_MINIMA))
+def test_minima_made_by_hand_from_lists_read_as_arrays(use, well_result):
+    # Lists passed the checks, then basins and global_minima failed on list.shape.
+    fields = {"x": [-1.0, 1.0], "value": [0.0, 0.0], "at_boundary": [True, False]}
+    by_list = Minima(**fields, global_index=0)
+    by_array = Minima(**{k: np.asarray(v) for k, v in fields.items()}, global_index=np.int64(0))
+    got, expected = (_USES_MINIMA[use](well_result, m) for m in (by_list, by_array))
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+
+
+@pytest.mark.parametrize("use", list(_USES_MINIMA))
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        # ~1 == -2 is true: an end flagged 1 counted as a stationary minimum, silently.
+        ({"at_boundary": np.array([1, 0])}, TypeError, r"at_boundary must be booleans.*int64"),
+        ({"at_boundary": np.array([False])}, ValueError, r"at_boundary must have the shape"),
+        ({"value": np.array([np.nan, 0.0])}, ValueError, r"value must be .* finite"),
+        ({"value": np.array([-np.inf, 0.0])}, ValueError, r"value must be .* finite"),
+        ({"value": np.array([0.0])}, ValueError, r"value must have the shape"),
+        ({"global_index": 0.0}, TypeError, r"global_index must be one integer"),
+        ({"global_index": np.array([0])}, TypeError, r"global_index must be one integer"),
+        ({"global_index": 2}, ValueError, r"global_index must index one of the 2"),
+        ({"global_index": -1}, ValueError, r"global_index must index one of the 2"),
+    ],
+)
+def test_minima_made_by_hand_are_refused_when_they_cannot_be_read(
+    use, change, error, match, well_result
+):
+    m = Minima(
+        x=np.array([-1.0, 1.0]),
+        value=np.array([0.0, 0.0]),
+        at_boundary=np.array([False, False]),
+        global_index=0,
+    )
+    with pytest.raises(error, match=match):
+        _USES_MINIMA[use](well_result, dataclasses.replace(m, **change))
+
+
 def test_a_minimum_within_tol_past_an_end_minimum_is_found():
     # sin(3x) + 0.1x^2 on [-4, 4]: the end -4 is a minimum of the interval (flagged), and the
     # stationary minimum at -2.56 is 1.74 from -4.3: within tol=2, behind the end minimum.
