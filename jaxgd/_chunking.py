@@ -127,9 +127,12 @@ def _lane_costs(itemsize: int, width: int, carry: int) -> tuple[int, int]:
     return fixed, per_epoch
 
 
-def call_bytes(n_lanes: int, n_epochs: int, itemsize: int, width: int = 1, carry: int = 0) -> int:
-    """An upper bound on the device memory of a call over ``n_lanes`` lanes (padded to rows)."""
-    padded = -(-n_lanes // LANE_ROW) * LANE_ROW
+def call_bytes(
+    n_lanes: int, n_epochs: int, itemsize: int, width: int = 1, carry: int = 0, least: int = 0
+) -> int:
+    """An upper bound on the device memory of a call over ``n_lanes`` lanes (padded to rows,
+    at least ``least``)."""
+    padded = max(least, -(-n_lanes // LANE_ROW)) * LANE_ROW
     return padded * bytes_per_lane(n_epochs, itemsize, width, carry) + _FIXED
 
 
@@ -187,6 +190,7 @@ def plan(
     work: int | None = None,
     width: int = 1,
     carry: int = 0,
+    least: int = 1,
 ) -> Plan:
     """Lanes per call, epoch counts per group and steps per call, from shapes only.
 
@@ -194,11 +198,12 @@ def plan(
     the compiled calls. An explicit ``lanes_per_call`` wins for lanes; otherwise each device
     takes as many rows of lanes as fit in the budget with every epoch count, and when not
     even :data:`MIN_ROWS` rows fit, the counts are cut into groups instead. The work budget
-    caps the lanes of one call too, so that one step of a call stays short.
+    caps the lanes of one call too, so that one step of a call stays short. Each device
+    takes at least ``least`` rows (see ``jaxgd._run.least_rows``).
     """
     budget = memory_budget if memory_budget is not None else default_budget(device)
     work = work if work is not None else work_budget(device)
-    rows_all = max(1, math.ceil(math.ceil(n_lanes / n_devices) / LANE_ROW))
+    rows_all = max(least, math.ceil(math.ceil(n_lanes / n_devices) / LANE_ROW))
     spare = max(0, budget - _FIXED)
     row_bytes = LANE_ROW * bytes_per_lane(n_epochs, itemsize, width, carry)
     if lanes_per_call is not None:
@@ -207,7 +212,9 @@ def plan(
         rows = min(spare // row_bytes, rows_all)
         if rows < min(rows_all, MIN_ROWS):
             rows = min(rows_all, MIN_ROWS)
-    rows = max(1, min(rows, work // (LANE_ROW * n_devices)))
+    # At least `least` rows, whatever the budgets: evening out below keeps it (rows_all
+    # rows in calls of >= least rows each take >= least).
+    rows = max(least, min(rows, work // (LANE_ROW * n_devices)))
     group = n_epochs
     if rows * row_bytes > spare:
         # Solve rows * 64 * bytes_per_lane(G) <= spare for G.

@@ -127,8 +127,24 @@ def derivative(fun: Callable, fast: bool) -> Callable:
 
 
 # -- the compiled pieces -----------------------------------------------------------------------
-def rows_for(n_lanes: int) -> int:
-    return -(-n_lanes // LANE_ROW)
+def rows_for(n_lanes: int, least: int = 1) -> int:
+    """Rows of 64 lanes that hold ``n_lanes``: at least ``least`` (see :func:`least_rows`)."""
+    return max(least, -(-n_lanes // LANE_ROW))
+
+
+def least_rows(ax: LaneAxes) -> int:
+    """The fewest rows a call may hold: 2 where a lane carries a vector (a point of R^d, a
+    parameter of f with a shape), else 1.
+
+    XLA:CPU compiles element-wise loops over (1, 64, d) arrays (strided reads of one
+    coordinate, ``p[0]``) unlike those over (R, 64, d) for R >= 2: multiply-adds fuse
+    differently, so a call of one row rounded a step an ulp away from the same lanes in a
+    larger call, and a chunked sweep of points differed from the single call (a chaotic run
+    then ends elsewhere). From two rows up the code is the same; scalar lanes are the same
+    from one row up, so they keep it (a small sweep would otherwise double its work).
+    """
+    leaves = jax.tree.leaves([ax["x"], ax["theta"]])
+    return 2 if any(np.ndim(leaf) > 1 for leaf in leaves) else 1
 
 
 #: The lane axes of a sweep, as a dict: ``hp`` (a tuple of 1-D hyperparameter values in the
@@ -192,7 +208,7 @@ def lane_arrays(ax: LaneAxes) -> tuple[jax.Array, dict]:
     Padding lanes repeat the last real lane: finite, and dropped at the end.
     """
     n = lane_count(ax)
-    lane = jnp.minimum(jnp.arange(rows_for(n) * LANE_ROW), n - 1)
+    lane = jnp.minimum(jnp.arange(rows_for(n, least_rows(ax)) * LANE_ROW), n - 1)
     return _gather(ax, lane, jnp)
 
 
@@ -563,6 +579,6 @@ def progress_bar(progress: bool | None, total: int, desc: str):
     )
 
 
-def lane_steps(n_lanes: int, max_epoch: int) -> int:
+def lane_steps(n_lanes: int, max_epoch: int, least: int = 1) -> int:
     """Cost of a one-call sweep on a CPU in lane-steps, padding and loop overhead included."""
-    return (rows_for(n_lanes) * LANE_ROW + _chunking.CPU_STEP_OVERHEAD) * (max_epoch + 1)
+    return (rows_for(n_lanes, least) * LANE_ROW + _chunking.CPU_STEP_OVERHEAD) * (max_epoch + 1)

@@ -31,10 +31,11 @@ __all__ = ["descend"]
 def _lane(rule: Rule, x0: jax.Array, c: dict) -> tuple[Callable, Any]:
     """One lane's step ``(t, (x, s)) -> (x, s)`` and its state at step 0.
 
-    The same per-lane functions as ``jaxgd.sweep``'s engine, so for plain descent the
-    vmapped ``descend`` and the sweep agree bit for bit (one run alone is scalar code, which
-    XLA may round differently); an optax update may be compiled differently in the two
-    programs (an ulp or two apart).
+    The same per-lane functions as ``jaxgd.sweep``'s engine, so for plain descent of a scalar
+    x the vmapped ``descend`` and the sweep agree bit for bit (one run alone is scalar code,
+    which XLA may round differently); an optax update, or a step on points of R^d (laid out
+    (S, d) here, in rows of 64 lanes there), may be compiled differently in the two programs
+    (an ulp or two apart).
     """
 
     def step(t, carry):
@@ -90,9 +91,10 @@ def descend(
     ``epochs`` (or use :func:`jaxgd.sweep`, which shares one descent across all epoch counts).
     One call runs every step: Ctrl-C is answered only when it returns, so for a run of many
     millions of steps use ``jaxgd.sweep(f, x0, learning_rate, epochs)``, which can be
-    interrupted within about a call. Vmapped, it equals the sweep's runs bit for bit; one run
-    alone is compiled as scalar code, which may round a step an ulp apart (a chaotic run then
-    ends elsewhere). It composes with
+    interrupted within about a call. Vmapped over scalar starts, it equals the sweep's runs bit
+    for bit; one run alone is compiled as scalar code, and vmapped points of R^d are laid out
+    otherwise than in the sweep, either of which may round a step an ulp apart (a chaotic run
+    then ends elsewhere). It composes with
     ``jax.jit`` and forward-mode AD (``jax.jvp``, ``jax.jacfwd``) in ``x0`` and
     ``learning_rate``.
 

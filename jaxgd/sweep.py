@@ -166,8 +166,9 @@ def sweep(
     ``fast_math=False``.
     ``fast_math=False`` or the environment variable ``JAXGD_FAST_MATH=0`` turns it off;
     ``result.math`` says which was used. :func:`jaxgd.descend` uses the same rule, so a sweep
-    of plain descent equals the vmapped descend bit for bit; with an ``optimizer`` they agree
-    to an ulp or two (XLA compiles the optimiser's update into each program its own way).
+    of plain descent from scalar starts equals the vmapped descend bit for bit; with an
+    ``optimizer``, or for points of R^d (laid out otherwise by a vmap), they agree to an ulp or
+    two a step (XLA compiles the step into each program its own way).
 
     Interrupting: calls are short and are waited on without blocking signals, so Ctrl-C
     raises ``KeyboardInterrupt`` within about a call's time (well under a second on a CPU for
@@ -333,13 +334,14 @@ def sweep(
     carry = _axes.state_items(axes, dtype) if not axes.plain else 0
     cost = width * (_OPTIMIZER_COST if axes.rules[0].stateful else 1)
     ax = axes.lane_axes(starts, learning_rates)
+    least = _run.least_rows(ax)
     if (
         chunk_size is None
         and memory_budget is None
         and devices is None
-        and n_rules * _chunking.call_bytes(n_lanes, n_epochs, dtype.itemsize, width, carry)
+        and n_rules * _chunking.call_bytes(n_lanes, n_epochs, dtype.itemsize, width, carry, least)
         <= _chunking.SMALL_CALL
-        and n_rules * cost * _run.lane_steps(n_lanes, last)
+        and n_rules * cost * _run.lane_steps(n_lanes, last, least)
         <= _chunking.work_budget(jax.devices()[0], fast_default)
         and jax.local_device_count() == 1
     ):
@@ -364,6 +366,7 @@ def sweep(
         work=_chunking.work_budget(devs[0], fast) // cost,
         width=width,
         carry=carry,
+        least=least,
     )
     on_host = devs[0].platform == "cpu"  # then the calls' working memory is host memory
     n_cells = n_rules * n_lanes * n_epochs

@@ -92,6 +92,59 @@ def test_every_split_equals_the_single_call_for_values_xla_may_fuse(f, monkeypat
         assert_identical(split, whole), label
 
 
+def _rosenbrock_sin(p):
+    """f on R^2 whose step XLA:CPU compiled differently for one row of 64 lanes than for more
+    (multiply-adds fused otherwise): an ulp a step, 0.39 apart after 400 chaotic steps."""
+    return (1 - p[0]) ** 2 + 5 * (p[1] - p[0] ** 2) ** 2 + jnp.sin(3 * p[0])
+
+
+def _coupled3(p):
+    return jnp.sum(jnp.cos(p) * p) + 0.3 * p[0] * p[1] * p[2] + 0.1 * jnp.sum(p**2) ** 2
+
+
+def _vector_theta(x, theta):
+    return (x - theta[0]) ** 2 * (1 + theta[1] * jnp.sin(3 * x)) + theta[2] * x**4
+
+
+VECTOR_LANES = {  # f, starts, sweep options: lanes that carry a vector
+    "R^2": (_rosenbrock_sin, np.random.default_rng(0).uniform(-2, 2, (37, 2)), {}),
+    "R^3": (_coupled3, np.random.default_rng(1).uniform(-2, 2, (37, 3)), {}),
+    "vector params": (
+        _vector_theta,
+        np.linspace(-2, 2, 13),
+        {"params": np.random.default_rng(2).uniform(0.1, 1.0, (3, 3))},
+    ),
+}
+
+
+@pytest.mark.parametrize("fast_math", [True, False], ids=["fast", "xla"])
+@pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
+@pytest.mark.parametrize("case", VECTOR_LANES, ids=VECTOR_LANES.keys())
+def test_lanes_that_carry_vectors_split_bit_for_bit_too(case, x64_on, fast_math, monkeypatch):
+    # A call of one row of lanes was compiled apart from larger ones where a lane holds a
+    # vector: chunk_size=1 (64 lanes a call) changed 208 of 891 cells of _rosenbrock_sin.
+    f, starts, extra = VECTOR_LANES[case]
+    rates, counts = [0.001, 0.01, 0.03], [1, 400, 50]
+    with jax.enable_x64(x64_on):
+        whole = jaxgd.sweep(f, starts, rates, counts, fast_math=fast_math, **extra)
+        for label, options, work in splits(8 if x64_on else 4):
+            with monkeypatch.context() as m:
+                if work is not None:
+                    small_calls(m, work)
+                split = jaxgd.sweep(
+                    f, starts, rates, counts, fast_math=fast_math, **options, **extra
+                )
+            for name in ("final", "value", "diverged"):
+                np.testing.assert_array_equal(
+                    np.asarray(getattr(split, name)), np.asarray(getattr(whole, name)), label
+                )
+        # The first starts alone (one call of at most 64 lanes) as within the whole sweep.
+        few = jaxgd.sweep(f, starts[:4], rates, counts, fast_math=fast_math, **extra)
+        part = whole.isel(start=slice(0, 4))
+        for name in ("final", "value"):
+            np.testing.assert_array_equal(getattr(few, name), getattr(part, name))
+
+
 def test_the_splits_are_what_they_claim(monkeypatch):
     seen = []
     real = _run.drive
@@ -170,6 +223,27 @@ def test_plan_lanes(rows, n_devices, chunk_rows, budget_rows, per_call, calls):
     assert (plan.lanes // 64, plan.calls) == (per_call, calls)
     assert plan.groups == (1 if budget_rows != 0 else 20)
     assert plan.lanes % (64 * n_devices) == 0
+    assert plan.lanes * plan.calls >= rows * 64 > plan.lanes * (plan.calls - 1)
+
+
+@pytest.mark.parametrize(
+    ("rows", "n_devices", "chunk_rows", "budget_rows"),
+    [(1, 1, None, None), (1, 1, 1, None), (5, 1, 1, None), (9, 2, 1, None), (3, 1, None, 0)],
+)
+def test_plan_gives_each_device_the_least_rows_asked(rows, n_devices, chunk_rows, budget_rows):
+    # Lanes that carry vectors take two rows a call at least (jaxgd._run.least_rows).
+    budget = None if budget_rows is None else _chunking.call_bytes(budget_rows * 64, 20, 4)
+    plan = _chunking.plan(
+        n_lanes=rows * 64,
+        n_epochs=20,
+        itemsize=4,
+        n_devices=n_devices,
+        lanes_per_call=None if chunk_rows is None else chunk_rows * 64,
+        memory_budget=budget,
+        device=jax.devices()[0],
+        least=2,
+    )
+    assert plan.lanes // (64 * n_devices) >= 2
     assert plan.lanes * plan.calls >= rows * 64 > plan.lanes * (plan.calls - 1)
 
 
