@@ -113,19 +113,24 @@ def _why_not(parser: Any, group: list[str]) -> str | None:
 
 def _check_save_folder(value: str) -> None:
     """``all --save`` takes a folder: refuse a file, or a name that reads as one, up front."""
+    value = os.path.expanduser(value)  # as each experiment reads it
     path = Path(value)
+    try:
+        is_dir, exists = path.is_dir(), path.exists()
+    except OSError as err:  # a name too long for the system, say
+        raise UsageError(f"--save {value[:80]!r}: {err.strerror or err}.") from None
     if not value:
         raise UsageError(
             "--save '': give the folder to write PATH/<experiment>.npz into, e.g. --save results/"
         )
-    if value.endswith(("/", "\\")) or path.is_dir():
+    if value.endswith(("/", "\\")) or is_dir:
         return  # a folder, whatever its name
-    if path.exists() and not path.is_dir():
+    if exists and not is_dir:
         raise UsageError(
             f"--save {value}: is a file; all writes one file per experiment, "
             "PATH/<experiment>.npz, into a folder: give a folder."
         )
-    if path.suffix.lower() == ".npz" and not path.exists():
+    if path.suffix.lower() == ".npz" and not exists:
         raise UsageError(
             f"--save {value}: all writes one file per experiment, PATH/<experiment>.npz, "
             f"into a folder; give a folder name, e.g. --save {path.with_suffix('')}/"

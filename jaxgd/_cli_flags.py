@@ -117,6 +117,15 @@ def in_dtype(flag: str, value: float, dtype: Any) -> float:
     return value
 
 
+def _is_dir(path: str) -> bool:
+    """Whether ``path`` is a folder; False where the system cannot say (a name too long):
+    the output checks then name the flag and the reason."""
+    try:
+        return Path(path).is_dir()
+    except OSError:
+        return False
+
+
 def _folder(text: str) -> Path:
     """A folder flag's value, ``~`` expanded; empty is a slip (``Path("")`` would be the
     current folder)."""
@@ -437,7 +446,7 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
         # is the home folder, as the shell would read it (it does not in --save=~/x).
         args.save = os.path.expanduser(args.save)
         folder = args.save.endswith(("/", os.sep)) or (
-            args.save and not args.save.endswith(".npz") and Path(args.save).is_dir()
+            args.save and not args.save.endswith(".npz") and _is_dir(args.save)
         )
         args.save = Path(args.save)
         if folder:

@@ -46,7 +46,19 @@ def check_folder(flag: str, folder: Path) -> None:
 
     Nothing is left behind: writability is probed with a temporary folder that is removed.
     """
-    folder = Path(folder)
+    try:
+        _check_folder(flag, Path(folder))
+    except OSError as err:  # a name too long for the system, say: refused before any work
+        raise UsageError(f"{flag} {_short(folder)}: {_reason(err)}.") from None
+
+
+def _short(path: Path) -> str:
+    """``path`` quoted for a message, its middle cut when it is long."""
+    text = str(path)
+    return repr(text if len(text) <= 80 else f"{text[:38]}...{text[-38:]}")
+
+
+def _check_folder(flag: str, folder: Path) -> None:
     existing = folder
     while not existing.exists():
         if existing.is_symlink():
@@ -74,7 +86,11 @@ def check_target(flag: str, path: Path) -> None:
     """Refuse ``path`` as a file to write unless its folder passes :func:`check_folder` and
     ``path`` itself is not a folder."""
     path = Path(path)
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as err:
+        raise UsageError(f"{flag} {_short(path)}: {_reason(err)}.") from None
+    if is_dir:
         raise UsageError(
             f"{flag}: {path} is a folder, so it cannot be written as a file; remove or rename "
             "it, or write elsewhere."
@@ -87,10 +103,10 @@ def _atomic(path: Path):
     """A temporary path beside ``path``, renamed onto it when the block succeeds. The file
     gets the mode of the file it replaces, or what a plain ``open()`` would give a new one
     (0o666 less the umask); a symlink at ``path`` keeps pointing to the new file."""
-    from jaxgd._npz import create_temp, keep_mode, target_of
+    from jaxgd._npz import create_temp, keep_mode, make_folders, target_of
 
     path = target_of(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(path.parent)
     fd, tmp = create_temp(path)
     keep_mode(fd, path)
     os.close(fd)

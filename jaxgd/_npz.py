@@ -44,6 +44,19 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{os.fsdecode(stem)}.{secrets.token_hex(4)}.tmp")
 
 
+def make_folders(folder: Path) -> None:
+    """``folder`` and every missing folder above it, one at a time (``Path.mkdir(parents=True)``
+    recurses once a level: a path of a few thousand levels raised RecursionError)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for level in reversed(missing):
+        level.mkdir(exist_ok=True)
+
+
 def target_of(path: Path) -> Path:
     """The file a save to ``path`` replaces: a symlink's target, so the link still points to
     the new file (a plain path is itself)."""
@@ -85,7 +98,7 @@ def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path = target_of(path)
     folder = path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folders(folder)
     except OSError as e:
         raise type(e)(
             f"cannot save {path}: its folder {folder} cannot be created ({e.strerror or e}). "

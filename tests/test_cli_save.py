@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -227,3 +229,45 @@ def test_save_and_out_read_a_leading_tilde_as_home(tmp_path, capsys, monkeypatch
     assert jaxgd.load(expected).final.shape == (1, 1, 1)
     assert (home / "figs" / "single_run.png").is_file()
     assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag", ["--out", "--save", "--save-in-folder"])
+def test_a_name_too_long_is_one_line_and_exit_2(tmp_path, capsys, flag):
+    # is_dir() and exists() raise OSError (ENAMETOOLONG): it was a traceback, exit 1.
+    from experiments import single_run
+
+    long = str(tmp_path / ("x" * 300))
+    argv = {
+        "--out": ["--out", long],
+        "--save": ["--save", f"{long}.npz", "--out", str(tmp_path / "f")],
+        "--save-in-folder": ["--save", f"{long}/r.npz", "--out", str(tmp_path / "f")],
+    }[flag]
+    assert single_run.main([*argv, "--epochs", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {flag.split('-in')[0]} '") and "name too long" in err
+    assert len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_all_refuses_a_save_folder_name_too_long(tmp_path, capsys):
+    from experiments.__main__ import main
+
+    assert main(["all", "--save", str(tmp_path / ("x" * 300))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --save '") and "name too long" in err
+
+
+def test_results_and_figures_go_into_folders_thousands_of_levels_deep(tmp_path, monkeypatch):
+    # Path.mkdir(parents=True) recurses once a level: RecursionError after the whole run.
+    from experiments import single_run
+
+    monkeypatch.chdir(tmp_path)
+    deep = Path(*["d"] * 1500)
+    argv = ["--out", str(deep), "--save", str(deep / "r.npz"), "--epochs", "10"]
+    assert single_run.main(argv) == 0
+    assert (tmp_path / deep / "single_run.png").is_file()
+    assert jaxgd.load(tmp_path / deep / "r.npz").final.shape == (1, 1, 1)
+    res = jaxgd.load(tmp_path / deep / "r.npz")
+    assert res.save(Path(*["e"] * 1500) / "again").is_file()
+    # shutil.rmtree recurses once a level too (Python 3.11): pytest could not clean these.
+    subprocess.run(["rm", "-rf", "d", "e"], check=True)
