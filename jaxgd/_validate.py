@@ -163,6 +163,15 @@ def check_function(
             "jax.numpy instead (`import jax.numpy as jnp`; jnp.sin for np.sin, ...), "
             "e.g. f = jnp.sin or `lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)`."
         )
+    try:
+        hash(f)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be hashable, as jax.jit's static arguments are: jaxgd compiles one "
+            f"program per f; {type(f).__name__} objects are not (a dataclass with eq=True, "
+            "the default, sets __hash__ = None). Make the class frozen=True or eq=False, or "
+            "pass a function defined once around it, e.g. g = lambda x: obj(x)."
+        ) from None
     spec = jax.ShapeDtypeStruct(shape, dtype)
 
     # Traced through a plain function: JAX's caches hold the traced callable by weak

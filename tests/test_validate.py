@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import fractions
 import functools
@@ -187,6 +188,37 @@ def test_numpy_callable_is_refused_before_tracing(f, entry, compiles):
         else:
             jaxgd.descend(f, 0.0, 0.1, 10)
     assert compiles.count == 0
+
+
+@dataclasses.dataclass
+class _Quadratic:  # eq=True, the default, sets __hash__ = None
+    a: float
+
+    def __call__(self, x):
+        return (x - self.a) ** 2
+
+
+@dataclasses.dataclass(frozen=True)
+class _FrozenQuadratic:  # hashable: the fix the message gives
+    a: float
+
+    def __call__(self, x):
+        return (x - self.a) ** 2
+
+
+@pytest.mark.parametrize("entry", ["sweep", "descend", "find_minima"])
+def test_an_unhashable_f_is_refused_by_name_before_compiling(entry, compiles):
+    # jit's "Non-hashable static arguments" named Rule(f=...) and the internals, not f.
+    f = _Quadratic(2.0)
+    calls = {
+        "sweep": lambda: jaxgd.sweep(f, [1.0], 0.25, 1),
+        "descend": lambda: jaxgd.descend(f, 1.0, 0.25, 1),
+        "find_minima": lambda: jaxgd.find_minima(f, -5.0, 5.0),
+    }
+    with compiles, pytest.raises(TypeError, match=r"^f must be hashable.*frozen=True"):
+        calls[entry]()
+    assert compiles.count == 0
+    assert float(jaxgd.descend(_FrozenQuadratic(2.0), 1.0, 0.25, 1)) == 1.5  # the fix works
 
 
 def test_jax_numpy_callables_are_not_mistaken_for_numpy():
