@@ -220,6 +220,11 @@ def load_function(spec: str) -> functions.Function1D:
         raise UsageError(" ".join(str(err).split())) from None
     except Exception as err:  # f itself raises when traced: report it, don't dump a trace
         raise UsageError(f"{name}: calling f on a scalar failed: {_first_line(err)}") from None
+    except SystemExit as err:  # f called sys.exit(): the run would end without a word
+        raise UsageError(
+            f"{name}: calling f on a scalar called sys.exit({err.code!r}); f must return a "
+            "value, not end the program."
+        ) from None
     return fn
 
 

@@ -110,6 +110,19 @@ def test_bad_out_is_found_before_computing(name, tmp_path):
     assert [p.name for p in (tmp_path / "taken").iterdir()] == [f"{figure}.png"]
 
 
+@pytest.mark.parametrize("code", [3, None])
+def test_f_that_exits_when_called_is_reported(tmp_path, monkeypatch, code):
+    # SystemExit is not an Exception: the run ended silently with f's status.
+    name = f"exits_{tmp_path.name}".replace("-", "_")
+    (tmp_path / f"{name}.py").write_text(f"import sys\n\n\ndef f(x):\n    sys.exit({code})\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        status, out, err = call("single_run", ["--function", f"{name}:f", "--out", "figs"])
+    finally:
+        sys.modules.pop(name, None)
+    assert_refused(status, out, err, tmp_path / "figs", f"called sys.exit({code})")
+
+
 def test_module_that_exits_on_import_is_reported(tmp_path, monkeypatch):
     name = f"exits_{tmp_path.name}".replace("-", "_")
     (tmp_path / f"{name}.py").write_text("import sys\n\nsys.exit(0)\n")
