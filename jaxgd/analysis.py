@@ -369,7 +369,18 @@ def _label(
     return index, at_minimum & _is_global(minima)[nearest]
 
 
-_mean = jax.jit(jnp.mean, static_argnames="axis")
+def _share(flags: jax.Array, axis: int) -> jax.Array:
+    """The share of ``flags`` that are set along ``axis``, in the default float: the count
+    times the rounded reciprocal of their number, spelt out. That is what XLA makes of a mean
+    of booleans (a division by a constant becomes a multiplication), and the host path of
+    :func:`random_starts` computes the same: every path gives the same bits."""
+    n = flags.shape[axis]
+    dtype = jnp.result_type(float)
+    count = jnp.sum(flags, axis=axis, dtype=jnp.int32).astype(dtype)
+    return count * jnp.asarray(1.0 / n, dtype)
+
+
+_share_jit = jax.jit(_share, static_argnames="axis")
 
 
 def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
@@ -672,7 +683,7 @@ def success_probability(
     _check_result(result)
     _check_one_dimensional(result, "success_probability")
     axis = _start_axis(result.dims)
-    return _mean(basins(result, minima, tol=tol).reached_global, axis=axis)
+    return _share_jit(basins(result, minima, tol=tol).reached_global, axis=axis)
 
 
 @partial(jax.jit, static_argnums=(0, 1))
@@ -690,11 +701,11 @@ def _random_starts(
     """Everything in one traced computation: the path inside a caller's ``jax.jit``."""
     starts = jax.random.uniform(key, (n,), lo.dtype, lo, hi)
     result = sweep(f, starts, learning_rates, epochs)
-    success = jnp.mean(basins(result, minima, tol=tol).reached_global, axis=0)
+    success = _share(basins(result, minima, tol=tol).reached_global, axis=0)
     # A diverged run is inf or NaN; leave it out of the spread rather than poison it.
     settled = jnp.where(result.diverged, jnp.nan, result.final)
     spread = jnp.nanstd(settled, axis=0)
-    diverged_fraction = jnp.mean(result.diverged, axis=0)
+    diverged_fraction = _share(result.diverged, axis=0)
     return success, spread, diverged_fraction, result
 
 
@@ -847,11 +858,12 @@ def _random_starts_in_blocks(
         count = total
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = np.where(count > 0, np.sqrt(m2 / count), np.nan).astype(dtype)
-    # count / n rounded once, as the mean of booleans is.
+    # count * (1 / n), as _share computes a share in a compiled call.
+    share = dtype.type(1.0 / n)
     return (
-        success.astype(dtype) / dtype.type(n),
+        success.astype(dtype) * share,
         spread,
-        diverged.astype(dtype) / dtype.type(n),
+        diverged.astype(dtype) * share,
         _merge_cells(*cells) if domain is not None else None,
     )
 

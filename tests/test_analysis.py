@@ -438,6 +438,36 @@ def test_inside_jit_with_given_minima_equals_outside():
     np.testing.assert_array_equal(inside, success(jax.random.key(5), rates))
 
 
+@pytest.mark.parametrize("n", [103, 7, 1000])
+def test_every_path_gives_a_share_the_same_bits(n):
+    # Outside jit the shares were count / n, correctly rounded; inside jit and in
+    # success_probability, XLA's mean (count * (1 / n)): 0.3883495 against 0.38834953.
+    spec = fns.get("notebook")
+    minima = find_minima(spec.f, *spec.domain)
+    rates, epochs = jnp.array([0.01, 0.1, 3.0]), jnp.array([10, 1000])
+
+    def call(key):
+        return random_starts(
+            spec.f, key, rates, epochs, n=n, domain=spec.domain, minima=minima, tol=1e-2
+        )
+
+    outside, inside = call(jax.random.key(3)), jax.jit(call)(jax.random.key(3))
+    reached = np.asarray(basins(outside.result, minima, tol=1e-2).reached_global)
+    dtype = np.asarray(outside.success).dtype
+    counts = {
+        "success": reached.sum(0),
+        "diverged_fraction": np.asarray(outside.result.diverged).sum(0),
+    }
+    assert (counts["success"] % n != 0).any()  # shares that no power of two gives exactly
+    for name, count in counts.items():
+        expected = count.astype(dtype) * dtype.type(1.0 / n)
+        np.testing.assert_array_equal(np.asarray(getattr(outside, name)), expected)
+        np.testing.assert_array_equal(np.asarray(getattr(inside, name)), expected)
+    np.testing.assert_array_equal(
+        np.asarray(success_probability(outside.result, minima, tol=1e-2)), outside.success
+    )
+
+
 def test_inside_jit_without_minima_says_to_find_them_outside():
     # The search for minima runs on the host: inside jit it raised JAX's raw
     # TracerArrayConversionError.
