@@ -650,9 +650,10 @@ class SweepResult:
             >>> jaxgd.load(path).final.tolist() == res.final.tolist()
             True
         """
-        if isinstance(path, str | bytes) and not path.strip():
+        text = _path_text(path, "save")
+        if not text.strip():
             raise ValueError("cannot save: the path is empty. Pass a file path, e.g. 'result.npz'.")
-        path = Path(path)
+        path = Path(text)
         if not path.name:
             raise ValueError(
                 f"cannot save to {str(path)!r}: it names no file. Pass a file path, "
@@ -742,7 +743,7 @@ def load(path: str | os.PathLike) -> SweepResult:
         >>> back.sel(start=2.0, learning_rate=0.1).final.tolist()
         [2.0, 0.2147]
     """
-    path = Path(path)
+    path = Path(_path_text(path, "load"))
     if not _ask(path, "exists", "load"):
         hint = ""
         if path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
@@ -760,6 +761,24 @@ def load(path: str | os.PathLike) -> SweepResult:
 def _indexable(a: Any) -> bool:
     """Whether ``a`` is an array a selection can index (not a ShapeDtypeStruct or None)."""
     return hasattr(a, "__getitem__") and not isinstance(a, jax.ShapeDtypeStruct)
+
+
+def _path_text(path: Any, verb: str) -> str:
+    """``path`` (str, bytes or os.PathLike) as a str; anything else, or a name with a NUL
+    character (which no system takes), is refused naming ``path``."""
+    if isinstance(path, bytes | os.PathLike):
+        path = os.fsdecode(path)
+    if not isinstance(path, str):
+        raise TypeError(
+            f"cannot {verb}: path must be a file path, a str or os.PathLike such as "
+            f"'result.npz'; got {type(path).__name__}."
+        )
+    if "\0" in path:
+        raise ValueError(
+            f"cannot {verb} {path!r}: the path contains a NUL character ('\\0'), which no "
+            "file name can hold."
+        )
+    return path
 
 
 def _ask(path: Path, question: str, verb: str) -> bool:

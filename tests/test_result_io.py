@@ -629,3 +629,17 @@ def test_save_and_select_refuse_results_mapped_away_from_arrays(tmp_path):
     with pytest.raises(ValueError, match="final is NoneType, not an array"):
         nones.save(tmp_path / "r.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_save_and_load_take_bytes_paths_and_refuse_other_objects(tmp_path):
+    # bytes raised pathlib's own TypeError; a NUL character a bare "embedded null byte".
+    res = jaxgd.sweep(lambda x: x**2, [-1.0, 2.0], [0.1], [0, 10])
+    path = res.save(os.fsencode(tmp_path / "raw"))
+    assert path == tmp_path / "raw.npz"
+    np.testing.assert_array_equal(jaxgd.load(os.fsencode(path)).final, res.final)
+    for verb, call in (("save", res.save), ("load", jaxgd.load)):
+        with pytest.raises(TypeError, match=rf"^cannot {verb}: path must be a file path.*int"):
+            call(3)
+        with pytest.raises(ValueError, match=rf"^cannot {verb} .*contains a NUL character"):
+            call(str(tmp_path / "a\0b.npz"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw.npz"]
