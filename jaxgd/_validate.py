@@ -580,7 +580,8 @@ def as_epochs(name: str, value: Any) -> Any:
     if kind in "fiu":
         # Good counts of NumPy's dtypes pass on three reductions (NaN fails the comparisons);
         # anything else takes the checks below, which say what is wrong.
-        lo, hi = arr.min(), arr.max()
+        # As Python numbers: float16 cannot hold the bound (NumPy warned of an overflow).
+        lo, hi = arr.min().item(), arr.max().item()
         if lo >= 0 and hi <= MAX_EPOCHS and (kind != "f" or not (arr % 1).any()):
             return arr.astype(int_dtype)
     if kind in "iu" or (kind != "f" and not jnp.issubdtype(arr.dtype, jnp.floating)):

@@ -502,6 +502,7 @@ VALID_EPOCHS = {
     "int4": (np.array([0, 3], ml_dtypes.int4), [0, 3]),
     "float32": (np.array([0.0, 3.0], np.float32), [0, 3]),
     "bfloat16": (jnp.array([0, 3], jnp.bfloat16), [0, 3]),
+    "float16": (np.array([10, 20], np.float16), [10, 20]),  # cannot hold the bound, 10**9
     "jax-int": (jnp.array([0, 3]), [0, 3]),
     "numpy-0d": (np.array(3), [3]),
     "object-array": (np.array([3, 0], dtype=object), [3, 0]),
