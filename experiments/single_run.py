@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 import jaxgd
@@ -65,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     note = ctx.stationary(x0)
     if note:
         print(note)
+    if (diverged or not np.isfinite(found)) and not _finite_at(ctx.f, x0, ctx.dtype):
+        # Not the rate's doing: the run could not take a first step (or f is NaN there).
+        print(
+            f"minimum found: none, f or its derivative is not finite at the start x0 = "
+            f"{cli.num(x0)}: choose another --start (or --function)"
+        )
+        return ctx.finish()
     if not np.isfinite(found):
         print("minimum found: none, the run diverged (try a smaller --learning-rate)")
     elif diverged:
@@ -79,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     print(ctx.describe_minima())
     print(ctx.ended_at(found, diverged))
     return ctx.finish()
+
+
+def _finite_at(f, x0: float, dtype: np.dtype) -> bool:
+    """Whether f and f' are finite at ``x0``, in ``dtype``."""
+    value, slope = jax.value_and_grad(f)(jnp.asarray(x0, dtype))
+    return bool(np.isfinite(value) and np.isfinite(slope))
 
 
 if __name__ == "__main__":

@@ -54,12 +54,25 @@ def test_rate_sweeps_count_them_as_diverged(name, argv, unit, tmp_path, capsys):
 
 
 def test_single_run_names_no_minimum_where_f_is_nan(tmp_path, capsys):
-    code, out, err = run(
-        "single_run", ["--start", "3", "--function", f"{USER}:nan_right"], tmp_path, capsys
-    )
+    # Thrown past 2 by a large rate: the run ends where f is NaN.
+    argv = ["--start", "1.5", "--learning-rate", "3", "--function", f"{USER}:nan_right"]
+    code, out, err = run("single_run", argv, tmp_path, capsys)
     assert code == 0, err
-    assert "minimum found: none, the run diverged: f is not finite at x = 3" in out
+    assert "minimum found: none, the run diverged: f is not finite at x = 13.5" in out
     assert "f(x) = nan" not in out
+
+
+@pytest.mark.parametrize("rate", ["0.01", "0"])
+def test_single_run_says_when_f_is_not_finite_at_the_start(rate, tmp_path, capsys):
+    # Not "the run diverged (try a smaller --learning-rate)": no rate helps a NaN start.
+    argv = ["--start", "3", "--learning-rate", rate, "--function", f"{USER}:nan_right"]
+    code, out, err = run("single_run", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert (
+        "minimum found: none, f or its derivative is not finite at the start x0 = 3: choose "
+        "another --start (or --function)"
+    ) in out
+    assert "diverged" not in out and "learning-rate" not in out
 
 
 def test_single_run_takes_f_written_with_array_methods(tmp_path, capsys):
