@@ -497,6 +497,13 @@ class Context2D(Output):
         self.tol = number("--tol", args.tol)
         if self.tol <= 0:
             raise UsageError(f"--tol: must be > 0, got {args.tol.strip()!r}.")
+        width = min(hi - lo for lo, hi in self.domain)
+        if self.tol >= width:
+            raise UsageError(
+                f"--tol: {self.tol:g} is not below the width of the domain ({width:g} across), "
+                "so every point would count as at every minimum; give a distance well below "
+                "it, e.g. --tol 1e-3."
+            )
         self.grid = whole("--grid", args.grid, minimum=2) if hasattr(args, "grid") else None
         if "learning_rates" in defaults:
             given = args.learning_rates

@@ -269,6 +269,15 @@ class Context(Output):
                 f"that close; use --tol {10 ** math.ceil(math.log10(resolution)):g} or more"
                 + (", or --x64." if self.dtype.itemsize < 8 else ".")
             )
+        if self.tol >= hi - lo:
+            # Every point of the domain would be within tol of every minimum on it: the
+            # summaries then contradict themselves (runs "not converged" yet "at a minimum").
+            example = 10 ** math.floor(math.log10(hi - lo)) / 1000
+            raise UsageError(
+                f"--tol: {self.tol:g} is not below the width of the domain {self.domain_text} "
+                f"({hi - lo:g}), so every point would count as at every minimum; give a "
+                f"distance well below it, e.g. --tol {example:g}."
+            )
         given = {flag: getattr(args, flag[2:], None) for flag in ("--vmin", "--vmax")}
         self.vmin, self.vmax = (
             None if text is None else number(flag, text) for flag, text in given.items()

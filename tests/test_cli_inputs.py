@@ -63,6 +63,10 @@ BAD = [
     ("single_run", ["--seed", "1e30"], "--seed: expected a whole number <= 9223372036854775807"),
     ("start_location", ["--starts", "-5", "5", "1"], "--starts N: a swept axis needs at least 2"),
     ("convergence", ["--tol", "1e-30"], "--tol: 1e-30 is below what float32 resolves"),
+    # Every point within tol of every minimum: "not converged" runs yet none "at no minimum".
+    ("convergence", ["--tol", "100"], "--tol: 100 is not below the width of the domain"),
+    ("single_run", ["--domain", "0", "1", "--tol", "1"], "is not below the width of the domain"),
+    ("surface", ["--tol", "6"], "--tol: 6 is not below the width of the domain (6 across)"),
     ("lr_epochs", ["--epochs", "10", "500", "1"], "--epochs N: a swept axis needs at least 2"),
     ("lr_epochs", ["--start", "1e40"], "--start: 1e+40 does not fit in float32"),
     ("start_location", ["--start", "1.6"], "--start: did you mean --starts?"),
