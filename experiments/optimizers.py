@@ -111,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = 0.01 if ctx.args.ends_rate is None else cli.number("--ends-rate", ctx.args.ends_rate)
     if wanted < 0:
         raise cli.UsageError(
-            f"--ends-rate: a learning rate is >= 0; got {ctx.args.ends_rate!r}. Give one of "
-            "--learning-rates (the nearest on the grid is drawn)."
+            f"--ends-rate: a learning rate is >= 0; got {ctx.args.ends_rate.strip()!r}. Give one "
+            "of --learning-rates (the nearest on the grid is drawn)."
         )
     starts, rates, epochs = ctx.starts, ctx.learning_rates, ctx.epochs
     flags = ["--optimizers", "--starts", "--learning-rates", "--epochs"]

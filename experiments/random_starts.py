@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if fraction.max() > 0
         else "0 in every cell: no start reached it"
     )
-    print(f"fraction of the {repeats} starts reaching it, per cell: {spread}")
+    print(f"fraction of the {cli.plural(repeats, 'start')} reaching it, per cell: {spread}")
     index = np.asarray(basins.index)
     other = ((index >= 0) & ~reached).mean(axis=0)
     none = (index < 0).mean(axis=0)

@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     for what, lab in (
-        (f"{lattice.shape[0]} grid starts drawn as paths", path_lab[1:]),
+        (f"{cli.plural(lattice.shape[0], 'grid start')} drawn as paths", path_lab[1:]),
         (f"{ctx.grid} x {ctx.grid} grid starts", fine_lab),
     ):
         counts = np.bincount(lab[lab >= 0], minlength=len(minima))

@@ -444,6 +444,11 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
         # folder named like a result file (x.npz) stays refused as a target, as before; an
         # empty PATH (an unset variable, say) names nothing: npz_path refuses it. A leading ~
         # is the home folder, as the shell would read it (it does not in --save=~/x).
+        if not args.save.strip():
+            raise UsageError(
+                f"--save {args.save!r}: give a file name, e.g. results/run.npz (or a folder "
+                "ending in /, e.g. results/, for results/<experiment>.npz)."
+            )
         args.save = os.path.expanduser(args.save)
         folder = args.save.endswith(("/", os.sep)) or (
             args.save and not args.save.endswith(".npz") and _is_dir(args.save)

@@ -535,8 +535,9 @@ class Context2D(Output):
             and self.grid**2 * max(1, len(getattr(self, "learning_rates", [0]))) > 4e7
         ):
             raise UsageError(
-                f"--grid: {self.grid} x {self.grid} starts at every rate is too many runs to "
-                "hold in memory; use a smaller --grid."
+                f"--grid: {self.grid} x {self.grid} starts"
+                + (" at every rate" if len(getattr(self, "learning_rates", [0])) > 1 else "")
+                + " is too many runs to hold in memory; use a smaller --grid."
             )
         self._check_outputs(figures)
 

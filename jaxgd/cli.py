@@ -124,10 +124,10 @@ def num(value: Any) -> str:
     """A number as the summaries print it: 6 significant digits.
 
     Example:
-        >>> num(-1.4288700001), num(1e-10), num(500.0)
-        ('-1.42887', '1e-10', '500')
+        >>> num(-1.4288700001), num(1e-10), num(500.0), num(-0.0)
+        ('-1.42887', '1e-10', '500', '0')
     """
-    return f"{float(value):.6g}"
+    return f"{float(value) + 0.0:.6g}"  # + 0.0: -0 prints as 0
 
 
 def check_runs(runs: int, flags: Sequence[str]) -> None:

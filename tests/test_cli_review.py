@@ -147,7 +147,7 @@ def test_single_run_that_diverged_draws_no_point_and_says_so(tmp_path, capsys):
     from jaxgd import plotting
 
     code, out, err = run(
-        "single_run", ["--function", f"{USER}:overflowing", "--start", "3"], tmp_path, capsys
+        "single_run", ["--function", f"{USER}:overflowing", "--start", "0.5"], tmp_path, capsys
     )
     assert code == 0, err
     assert "minimum found: none, the run diverged" in out
@@ -195,7 +195,7 @@ def test_save_to_dot_or_dot_dot_writes_into_that_folder(value, tmp_path, capsys,
 def test_save_to_an_empty_name_is_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = run("single_run", ["--save", ""], tmp_path / "figs", capsys)
-    assert code == 2 and "give a file name" in err and "Traceback" not in err
+    assert code == 2 and "--save '': give a file name" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
 
 
