@@ -145,7 +145,16 @@ def parse_params(texts: list[str] | None, dtype: Any) -> np.ndarray:
         values = list(PARAMS)
     else:
         values = [cli.in_dtype("--params", cli.number("--params", t), dtype) for t in texts]
-    return np.asarray(values, dtype)
+    out = np.asarray(values, dtype)
+    # Equal in the working dtype (1 and 1.0, or values float32 rounds together): rows alike.
+    _, first = np.unique(out, return_index=True)
+    if first.size < out.size:
+        i = min(set(range(out.size)) - set(first.tolist()))
+        j = int(np.flatnonzero(out == out[i])[0])
+        a, b = texts[j].strip(), texts[i].strip()
+        same = f"{a!r} is given twice" if a == b else f"{a!r} and {b!r} are one {dtype} value"
+        raise cli.UsageError(f"--params: {same}; give each value once (rows would repeat).")
+    return out
 
 
 def setup(argv: list[str] | None) -> tuple[cli.Context, Callable[..., Any], np.ndarray, str]:

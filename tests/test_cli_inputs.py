@@ -67,6 +67,9 @@ BAD = [
     ("convergence", ["--tol", "100"], "--tol: 100 is not below the width of the domain"),
     ("single_run", ["--domain", "0", "1", "--tol", "1"], "is not below the width of the domain"),
     ("surface", ["--tol", "6"], "--tol: 6 is not below the width of the domain (6 across)"),
+    # Three identical rows ran; --optimizers already refused a name given twice.
+    ("function_family", ["--params", "1", "2", "1"], "--params: '1' is given twice"),
+    ("function_family", ["--params", "0.1", "1e-1"], "'0.1' and '1e-1' are one float32 value"),
     ("lr_epochs", ["--epochs", "10", "500", "1"], "--epochs N: a swept axis needs at least 2"),
     ("lr_epochs", ["--start", "1e40"], "--start: 1e+40 does not fit in float32"),
     ("start_location", ["--start", "1.6"], "--start: did you mean --starts?"),
