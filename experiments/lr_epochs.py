@@ -95,11 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             "fewest epochs on the grid"
             f" that get there at rate {cli.num(rates[r])}: {epochs[there[r, :]].min()}"
         )
-    given = ctx.vmin is not None or ctx.vmax is not None
-    source = "--vmin/--vmax" if given else "2nd to 98th percentile of the finite values"
-    if not given and not np.isfinite(final).any():
-        source = "no finite values to take them from: every run diverged"
-    print(f"colour limits: {cli.num(vmin)} to {cli.num(vmax)} ({source})")
+    print(f"colour limits: {cli.color_limits_line(final, vmin, vmax, ctx.vmin, ctx.vmax)}")
     return ctx.finish()
 
 

@@ -209,11 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     diverged = np.asarray(sweep.diverged)
     print(f"diverged: {int(diverged.sum())} of {diverged.size} cells")
-    given = ctx.vmin is not None or ctx.vmax is not None
-    source = "--vmin/--vmax" if given else "2nd to 98th percentile of the finite values"
-    if not given and not np.isfinite(np.asarray(sweep.final)).any():
-        source = "no finite values to take them from: every run diverged"
-    print(f"colour limits, shared by the maps: {cli.num(vmin)} to {cli.num(vmax)} ({source})")
+    limits = cli.color_limits_line(np.asarray(sweep.final), vmin, vmax, ctx.vmin, ctx.vmax)
+    print(f"colour limits, shared by the maps: {limits}")
     return ctx.finish()
 
 

@@ -96,6 +96,7 @@ __all__ = [
     "add_color_args",
     "add_grid_args",
     "check_runs",
+    "color_limits_line",
     "command",
     "deliver_held_interrupt",
     "flag_errors",
@@ -128,6 +129,45 @@ def num(value: Any) -> str:
         ('-1.42887', '1e-10', '500', '0')
     """
     return f"{float(value) + 0.0:.6g}"  # + 0.0: -0 prints as 0
+
+
+def color_limits_line(
+    values: Any, vmin: float, vmax: float, given_min: float | None, given_max: float | None
+) -> str:
+    """Where the colour limits ``vmin``/``vmax`` of a map of ``values`` came from, for the
+    summary: the flags given, the data's percentiles for the rest, and a warning when no
+    finite value falls between them (the map is then one colour).
+
+    Example:
+        >>> print(color_limits_line(np.array([0.0, 0.5]), 1.0, 1.001, 1.0, None))
+        1 to 1.001 (--vmin; the top set just above it: every value lies below --vmin, so the
+        map is one colour)
+    """
+    data = np.asarray(values, np.float64)
+    finite = data[np.isfinite(data)]
+    if given_min is None and given_max is None:
+        source = (
+            "2nd to 98th percentile of the finite values"
+            if finite.size
+            else "no finite values to take them from: every run diverged"
+        )
+        return f"{num(vmin)} to {num(vmax)} ({source})"
+    if given_min is not None and given_max is not None:
+        source = "--vmin/--vmax"
+    elif given_min is not None:
+        derived = finite.size and np.percentile(finite, 98.0) > vmin
+        source = "--vmin; " + (
+            "the top from the 98th percentile" if derived else "the top set just above it"
+        )
+    else:
+        derived = finite.size and np.percentile(finite, 2.0) < vmax
+        source = "--vmax; " + (
+            "the bottom from the 2nd percentile" if derived else "the bottom set just below it"
+        )
+    if finite.size and (finite.max() < vmin or finite.min() > vmax):
+        side = "below --vmin" if finite.max() < vmin else "above --vmax"
+        source += f": every value lies {side}, so the map is one colour"
+    return f"{num(vmin)} to {num(vmax)} ({source})"
 
 
 def check_runs(runs: int, flags: Sequence[str]) -> None:

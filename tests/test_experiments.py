@@ -187,6 +187,25 @@ def test_svg_format_and_colour_limits_from_flags(tmp_path, capsys):
     assert "colour limits: -2 to 7 (--vmin/--vmax)" in out
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        # The top was made up (vmin + 0.1%) and reported as given: a one-colour map, unsaid.
+        (
+            ["--vmin", "1"],
+            "1 to 1.001 (--vmin; the top set just above it: every value lies "
+            "below --vmin, so the map is one colour)",
+        ),
+        (["--vmax", "-5"], "(--vmax; the bottom set just below it: every value lies above"),
+        (["--vmin", "-1"], "(--vmin; the top from the 98th percentile)"),
+    ],
+)
+def test_one_colour_limit_says_where_the_other_came_from(flags, expected, tmp_path, capsys):
+    code, out, err = run("lr_epochs", [*SMALL["lr_epochs"], *flags], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert expected in out.split("colour limits: ")[1]
+
+
 # -- the numbers in each summary -------------------------------------------------------------
 
 
