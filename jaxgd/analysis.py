@@ -142,7 +142,7 @@ def _check_minima(minima: Any) -> Minima:
             "jaxgd.minima.find_minima_reached(f, result.final, domain) (or find_minima(f, lo, hi))"
         )
     plain = {
-        field.name: np.asarray(getattr(minima, field.name))
+        field.name: _plain_array(field.name, getattr(minima, field.name))
         for field in dataclasses.fields(minima)
         if isinstance(getattr(minima, field.name), list | tuple | int | float | bool)
     }
@@ -207,6 +207,13 @@ def _check_minima(minima: Any) -> Minima:
                 "keeps the old ones: pass lo and hi too)"
             )
     return minima
+
+
+def _plain_array(name: str, value: Any) -> np.ndarray:
+    """A list or number field of a hand-made Minima as an array. An empty list has no type to
+    give: at_boundary's is bool (np.asarray would say float64), the others' float."""
+    out = np.asarray(value)
+    return out.astype(bool) if name == "at_boundary" and out.size == 0 else out
 
 
 def _dtype(a: Any) -> np.dtype:
@@ -377,7 +384,7 @@ def _share(flags: jax.Array, axis: int) -> jax.Array:
     n = flags.shape[axis]
     dtype = jnp.result_type(float)
     count = jnp.sum(flags, axis=axis, dtype=jnp.int32).astype(dtype)
-    return count * jnp.asarray(1.0 / n, dtype)
+    return count * jnp.asarray(1.0 / n if n else np.nan, dtype)  # no starts: NaN, as a mean
 
 
 _share_jit = jax.jit(_share, static_argnames="axis")
@@ -1036,7 +1043,7 @@ def random_starts(
                 if result is not None:
                     block = _block_size(n, n_rates, n_epochs, dtype.itemsize)
                     hits = _success_counts(result, _padded(minima), tol_n, block)
-                    success = hits.astype(dtype) / dtype.type(n)
+                    success = hits.astype(dtype) * dtype.type(1.0 / n)  # as _share
                 else:  # nothing kept to count again: sweep again, block by block
                     success = _random_starts_in_blocks(
                         f, starts, learning_rates, epochs, minima, tol_n, None

@@ -468,6 +468,25 @@ def test_every_path_gives_a_share_the_same_bits(n):
     )
 
 
+def test_a_share_counted_again_after_the_search_has_the_same_bits_kept_or_not():
+    # Runs from (0, 6) leave it for the minimum at -1.43: the minima are searched again and
+    # the kept sweep counted again, which still divided (0.25999999 against 0.26000002).
+    kw = {"n": 1000, "domain": (0.0, 6.0)}
+    kept = random_starts(fns.notebook, jax.random.key(1), [0.1, 0.5], [500], **kw)
+    lean = random_starts(fns.notebook, jax.random.key(1), [0.1, 0.5], [500], **kw,
+                         keep_result=False)  # fmt: skip
+    assert float(kept.minima.global_x) < 0.0  # found outside the domain
+    np.testing.assert_array_equal(kept.success, lean.success)
+    reached = np.asarray(basins(kept.result, kept.minima).reached_global).sum(0)
+    dtype = np.asarray(kept.success).dtype
+    np.testing.assert_array_equal(kept.success, reached.astype(dtype) * dtype.type(1.0 / 1000))
+
+
+def test_success_probability_over_no_starts_is_nan():
+    res = jaxgd.sweep(fns.notebook, [0.0, 1.0], [0.1], [10]).isel(start=slice(0, 0))
+    assert np.isnan(np.asarray(success_probability(res, find_minima(fns.notebook, -6, 6)))).all()
+
+
 def test_inside_jit_without_minima_says_to_find_them_outside():
     # The search for minima runs on the host: inside jit it raised JAX's raw
     # TracerArrayConversionError.
@@ -970,6 +989,12 @@ _USES_MINIMA = {
 @pytest.fixture(scope="module")
 def well_result():
     return jaxgd.sweep(lambda x: (x**2 - 1) ** 2, [-2.0, -0.5, 0.5, 2.0], [0.05], [500])
+
+
+def test_no_minima_made_by_hand_from_empty_lists():
+    m = Minima(x=[], value=[], at_boundary=[], global_index=-1)
+    assert global_minima(m).tolist() == []
+    assert nearest_minimum([0.0, 1.0], m).tolist() == [-1, -1]
 
 
 @pytest.mark.parametrize("use", list(_USES_MINIMA))
