@@ -130,11 +130,13 @@ def check_function(
     name: str = "f",
     shape: tuple[int, ...] = (),
     theta: Any = None,
+    hashable: bool = True,
 ) -> None:
     """Check that ``f`` maps a scalar to a real floating scalar and that ``jax.grad`` can run.
 
     ``shape``: the shape of x, () for a scalar or (d,) for a point of R^d. ``theta``: None, or
-    one parameter (a pytree of ``jax.ShapeDtypeStruct``) for ``f(x, theta)``.
+    one parameter (a pytree of ``jax.ShapeDtypeStruct``) for ``f(x, theta)``. ``hashable``:
+    ``f`` will be a static argument of ``jax.jit`` (every caller but ``check_derivative``).
 
     ``f`` and its gradient are traced once on an abstract scalar: nothing is compiled, and the
     usual mistakes (NumPy instead of jax.numpy, Python branches on x, a loop or callback JAX
@@ -163,15 +165,8 @@ def check_function(
             "jax.numpy instead (`import jax.numpy as jnp`; jnp.sin for np.sin, ...), "
             "e.g. f = jnp.sin or `lambda x: jnp.sin(x) * jnp.exp(-0.05 * x**2)`."
         )
-    try:
-        hash(f)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be hashable, as jax.jit's static arguments are: jaxgd compiles one "
-            f"program per f; {type(f).__name__} objects are not (a dataclass with eq=True, "
-            "the default, sets __hash__ = None). Make the class frozen=True or eq=False, or "
-            "pass a function defined once around it, e.g. g = lambda x: obj(x)."
-        ) from None
+    if hashable:
+        check_hashable(f, name)
     spec = jax.ShapeDtypeStruct(shape, dtype)
 
     # Traced through a plain function: JAX's caches hold the traced callable by weak
@@ -204,6 +199,22 @@ def check_function(
         _check_indices(f, spec, theta, name)
     with contextlib.suppress(TypeError):  # not weak-referenceable: checked every call
         _passed.setdefault(f, set()).add(key)
+
+
+def check_hashable(f: Callable, name: str = "f") -> None:
+    """Refuse an ``f`` that cannot be hashed: jaxgd compiles one program per ``f``, passed to
+    ``jax.jit`` as a static argument, which fails deep inside JAX otherwise."""
+    try:
+        hash(f)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be hashable, as jax.jit's static arguments are (jaxgd compiles one "
+            f"program per f); {type(f).__name__} objects cannot be hashed (a class that defines "
+            "__eq__ without __hash__, such as a dataclass with eq=True, or one whose fields "
+            "hold arrays). Give it a __hash__ (frozen=True or eq=False for a dataclass of "
+            "hashable fields), or pass a function defined once around it, e.g. "
+            "g = lambda x: obj(x)."
+        ) from None
 
 
 def _check_indices(

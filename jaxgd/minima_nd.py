@@ -36,6 +36,7 @@ import numpy as np
 from jaxgd._validate import (
     _check_indices,
     as_key,
+    check_hashable,
     check_int,
     check_span_fits,
     default_float,
@@ -218,6 +219,7 @@ def _check_nd_function(
             f"{name} must be a callable f(x) -> scalar taking x of shape ({d},); got "
             f"{type(f).__name__}"
         )
+    check_hashable(f, name)
     spec = jax.ShapeDtypeStruct((d,), dtype)
     try:  # one trace gives the output's shape and the jaxpr the index check reads
         jaxpr, out = jax.make_jaxpr(lambda x: f(x), return_shape=True)(spec)

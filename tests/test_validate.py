@@ -221,6 +221,24 @@ def test_an_unhashable_f_is_refused_by_name_before_compiling(entry, compiles):
     assert float(jaxgd.descend(_FrozenQuadratic(2.0), 1.0, 0.25, 1)) == 1.5  # the fix works
 
 
+def test_an_unhashable_f_is_refused_on_points_too_and_welcome_where_nothing_is_static(compiles):
+    from jaxgd.derivative import check_derivative
+    from jaxgd.minima_nd import find_minima_nd
+
+    @dataclasses.dataclass
+    class Bowl:
+        a: float
+
+        def __call__(self, p):
+            return ((p - self.a) ** 2).sum()
+
+    with compiles, pytest.raises(TypeError, match=r"^f must be hashable"):
+        find_minima_nd(Bowl(1.0), [(-2.0, 2.0), (-2.0, 2.0)])
+    assert compiles.count == 0
+    # check_derivative closes over f: nothing static, so nothing to hash.
+    assert check_derivative(_Quadratic(2.0), lambda x: 2 * (x - 2.0), -1.0, 1.0)
+
+
 def test_jax_numpy_callables_are_not_mistaken_for_numpy():
     for f in (jnp.sin, functools.partial(jnp.multiply, 2.0), jax.jit(jnp.cos), _SlotsSin()):
         assert np.isfinite(float(jaxgd.descend(f, 0.5, 0.1, 3)))
