@@ -386,6 +386,11 @@ def load_function_2d(spec: str) -> Any:
         _check_nd_function(fn.f, 2, default_float(), name=name, fix=fix)
     except (TypeError, ValueError) as err:
         raise UsageError(" ".join(str(err).split())) from None
+    except SystemExit as err:  # f called sys.exit(): the run would end without a word
+        raise UsageError(
+            f"{name}: calling f on a point called sys.exit({err.code!r}); f must return a "
+            "value, not end the program."
+        ) from None
     if ":" in spec and fn.minima:
         _check_listed_minima(name, fn.f, fn.minima)
     return fn
@@ -497,10 +502,10 @@ class Context2D(Output):
         self.tol = number("--tol", args.tol)
         if self.tol <= 0:
             raise UsageError(f"--tol: must be > 0, got {args.tol.strip()!r}.")
-        width = min(hi - lo for lo, hi in self.domain)
-        if self.tol >= width:
+        across = math.hypot(*(hi - lo for lo, hi in self.domain))
+        if self.tol >= across:
             raise UsageError(
-                f"--tol: {self.tol:g} is not below the width of the domain ({width:g} across), "
+                f"--tol: {self.tol:g} is not below the diagonal of the domain ({across:g}), "
                 "so every point would count as at every minimum; give a distance well below "
                 "it, e.g. --tol 1e-3."
             )

@@ -49,6 +49,8 @@ def make_folders(folder: Path) -> None:
     recurses once a level: a path of a few thousand levels raised RecursionError)."""
     missing = []
     while not folder.is_dir():
+        if folder.exists():  # a file where a folder should be: as mkdir(parents=True) said
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
         missing.append(folder)
         if folder.parent == folder:
             break

@@ -154,6 +154,12 @@ def color_limits_line(
         return f"{num(vmin)} to {num(vmax)} ({source})"
     if given_min is not None and given_max is not None:
         source = "--vmin/--vmax"
+    elif not finite.size:
+        other = "top" if given_min is not None else "bottom"
+        source = (
+            f"{'--vmin' if given_min is not None else '--vmax'}; no finite value to set the "
+            f"{other} from: every run diverged"
+        )
     elif given_min is not None:
         derived = finite.size and np.percentile(finite, 98.0) > vmin
         source = "--vmin; " + (

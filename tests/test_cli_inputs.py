@@ -66,7 +66,7 @@ BAD = [
     # Every point within tol of every minimum: "not converged" runs yet none "at no minimum".
     ("convergence", ["--tol", "100"], "--tol: 100 is not below the width of the domain"),
     ("single_run", ["--domain", "0", "1", "--tol", "1"], "is not below the width of the domain"),
-    ("surface", ["--tol", "6"], "--tol: 6 is not below the width of the domain (6 across)"),
+    ("surface", ["--tol", "9"], "--tol: 9 is not below the diagonal of the domain (8.48528)"),
     # Three identical rows ran; --optimizers already refused a name given twice.
     ("function_family", ["--params", "1", "2", "1"], "--params: '1' is given twice"),
     ("function_family", ["--params", "0.1", "1e-1"], "'0.1' and '1e-1' are one float32 value"),
@@ -117,14 +117,15 @@ def test_bad_out_is_found_before_computing(name, tmp_path):
     assert [p.name for p in (tmp_path / "taken").iterdir()] == [f"{figure}.png"]
 
 
+@pytest.mark.parametrize("experiment", ["single_run", "basin_map"])
 @pytest.mark.parametrize("code", [3, None])
-def test_f_that_exits_when_called_is_reported(tmp_path, monkeypatch, code):
+def test_f_that_exits_when_called_is_reported(tmp_path, monkeypatch, code, experiment):
     # SystemExit is not an Exception: the run ended silently with f's status.
     name = f"exits_{tmp_path.name}".replace("-", "_")
     (tmp_path / f"{name}.py").write_text(f"import sys\n\n\ndef f(x):\n    sys.exit({code})\n")
     monkeypatch.chdir(tmp_path)
     try:
-        status, out, err = call("single_run", ["--function", f"{name}:f", "--out", "figs"])
+        status, out, err = call(experiment, ["--function", f"{name}:f", "--out", "figs"])
     finally:
         sys.modules.pop(name, None)
     assert_refused(status, out, err, tmp_path / "figs", f"called sys.exit({code})")

@@ -643,3 +643,12 @@ def test_save_and_load_take_bytes_paths_and_refuse_other_objects(tmp_path):
         with pytest.raises(ValueError, match=rf"^cannot {verb} .*contains a NUL character"):
             call(str(tmp_path / "a\0b.npz"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw.npz"]
+
+
+def test_save_under_a_file_says_the_file_is_not_a_folder(tmp_path):
+    # Folders are made one level at a time; a file in the way is named, as mkdir -p would.
+    (tmp_path / "afile").write_text("")
+    res = jaxgd.sweep(lambda x: x**2, [-1.0], [0.1], [10])
+    with pytest.raises(NotADirectoryError, match=r"afile/sub cannot be created \(Not a directory"):
+        res.save(tmp_path / "afile" / "sub" / "r.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
