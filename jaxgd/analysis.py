@@ -987,7 +987,11 @@ def random_starts(
         )
     # Device scalars, not Python floats, so new values are new data, not new programs.
     lo_a, hi_a, tol_a = (jax.device_put(np.asarray(v, dtype)) for v in (lo, hi, tol))
-    if not all(is_concrete(a) for a in (key, learning_rates, epochs)):
+    # Traced minima alone (a caller's jit over them, the rest closed over) take this path too:
+    # the host path reads them as NumPy arrays.
+    if not all(is_concrete(a) for a in (key, learning_rates, epochs)) or not _concrete_minima(
+        minima
+    ):
         success, spread, diverged_fraction, result = _random_starts(
             f, n, key, lo_a, hi_a, learning_rates, epochs, minima, tol_a
         )

@@ -468,6 +468,19 @@ def test_every_path_gives_a_share_the_same_bits(n):
     )
 
 
+def test_inside_jit_over_the_minima_alone_equals_outside():
+    # Key, rates and epochs closed over (concrete), only the minima traced: the host path
+    # was taken and read the traced minima as NumPy (TracerArrayConversionError).
+    minima = find_minima(fns.notebook, -6.0, 6.0)
+    key = jax.random.key(0)
+
+    def success(m):
+        return random_starts(fns.notebook, key, [0.1], [300], n=103, domain=(-6, 6), minima=m)
+
+    np.testing.assert_array_equal(jax.jit(lambda m: success(m).success)(minima),
+                                  success(minima).success)  # fmt: skip
+
+
 def test_a_share_counted_again_after_the_search_has_the_same_bits_kept_or_not():
     # Runs from (0, 6) leave it for the minimum at -1.43: the minima are searched again and
     # the kept sweep counted again, which still divided (0.25999999 against 0.26000002).
