@@ -18,7 +18,7 @@ import numpy as np
 
 import jaxgd
 from jaxgd import cli, plotting
-from jaxgd._cli_function import setup_2d, use_2d_function_flags
+from jaxgd._cli_function import flat_minima_note, setup_2d, use_2d_function_flags
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
 
 FIGURES = ("basin_map",)
@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             + (f", and {len(minima) - 8} more" if len(minima) > 8 else "")
         )
+        note = flat_minima_note(ctx.f, minima)
+        if note:
+            print(note)
     print(f"share of starts ending within {cli.num(ctx.tol)} of each minimum, per learning rate:")
     many = len(minima) > 8
     for j, rate in enumerate(np.asarray(ctx.learning_rates)):

@@ -21,7 +21,7 @@ import numpy as np
 import jaxgd
 from jaxgd import cli, plotting
 from jaxgd._cli_flags import in_dtype, number, whole
-from jaxgd._cli_function import setup_2d, use_2d_function_flags
+from jaxgd._cli_function import flat_minima_note, setup_2d, use_2d_function_flags
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
 
 FIGURES = ("surface_paths", "surface_ends")
@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             + "; ".join(named(k) for k in range(min(len(minima), 6)))
             + (f"; and {len(minima) - 6} more" if len(minima) > 6 else "")
         )
+        note = flat_minima_note(ctx.f, minima)
+        if note:
+            print(note)
     # Labelled as basin_map labels: a run is diverged where the sweep flags it (its position
     # or f there is not finite), else it is at the minimum within --tol, or near none.
     path_lab = basins_nd(paths.isel(epochs=-1), minima, tol=ctx.tol).index[:, 0]

@@ -615,6 +615,33 @@ class Context2D(Output):
         return MinimaND.at(self.f, np.concatenate([listed, found]))
 
 
+#: Minima with a flat direction (Hessian singular to this fraction of its largest eigenvalue)
+#: from which a note says that f's minima are likely a curve or a region.
+FLAT_MINIMA = 8
+
+
+def flat_minima_note(f: Callable, minima: Any) -> str | None:
+    """A note for the summaries when many of ``minima`` have a flat direction (f's Hessian
+    singular there), as every point of a ring of minima, ``(x^2 + y^2 - 1)^2``, has: the
+    search then returns points along the curve, and runs that end on it between them are
+    "near none", which the note explains. None otherwise (Rastrigin's 121 minima are all
+    strict)."""
+    import numpy as np
+
+    if len(minima) < FLAT_MINIMA:
+        return None
+    hessians = np.asarray(jax.jit(jax.vmap(jax.hessian(f)))(minima.x), np.float64)
+    eig = np.abs(np.linalg.eigvalsh(0.5 * (hessians + np.swapaxes(hessians, 1, 2))))
+    flat = int(np.count_nonzero(eig.min(axis=1) <= 1e-3 * eig.max(axis=1)))
+    if flat < FLAT_MINIMA:
+        return None
+    return (
+        f"note: at {flat} of these {len(minima)} minima f is flat along some direction (its "
+        "Hessian is singular there): f's minima probably form a curve or a region, not "
+        "isolated points, and runs that end on it between the points found count as near none"
+    )
+
+
 def setup_2d(p: Any, argv: Any = None, *, figures: Any = ()) -> Context2D:
     """Parse ``argv`` for a 2-D experiment, switch on x64 if asked, load ``--function`` as a
     2-D f and check every flag, as :func:`jaxgd.cli.setup` does for the 1-D ones."""

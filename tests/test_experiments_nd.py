@@ -38,6 +38,14 @@ def one_d(x):
     return x**2
 
 
+def ring(p):
+    """Minimal on the whole unit circle: not isolated points."""
+    return (p[0] ** 2 + p[1] ** 2 - 1.0) ** 2
+
+
+ring.domain = ((-2.0, 2.0), (-2.0, 2.0))
+
+
 def three_coordinates(p):
     return p[0] ** 2 + p[1] ** 2 + p[2] ** 2
 
@@ -86,6 +94,27 @@ def test_basin_map_shares(tmp_path, capsys):
     assert len(small) == 4 and all(15 < s < 35 for s in small)  # four basins of like size
     # 0.016 > 2 / 133.8, the largest curvature at (-3.78, -3.28): no run settles there.
     assert "(-3.779, -3.283) 0.0%" in rows[1][1]
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "flat"),
+    [
+        ("basin_map", "ring", True),
+        ("surface", "ring", True),
+        ("basin_map", "rastrigin", False),
+        ("surface", "tilted_bowls", False),
+    ],
+)
+def test_minima_that_form_a_curve_are_said_to(name, function, flat, tmp_path, capsys):
+    # The ring's hundreds of minima found, most runs "near none" though they ended on it,
+    # and nothing said why. Rastrigin's 121 strict minima are isolated: no note.
+    spec = function if function == "rastrigin" else f"{__name__}:{function}"
+    code, out, err = run(name, [*SMALL[name], "--function", spec], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    note = re.search(r"note: at (\d+) of these (\d+) minima f is flat along some direction", out)
+    assert bool(note) == flat
+    if flat:
+        assert int(note.group(1)) >= 8 and "form a curve or a region" in out
 
 
 @pytest.mark.parametrize(
