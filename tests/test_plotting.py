@@ -836,3 +836,58 @@ def test_colour_bars_with_nothing_to_show_say_so_instead_of_a_made_up_range():
     some = jaxgd.sweep(lambda x: x**4, 5.0, [1e-4, 1.0], [50])
     assert len(plotting.plot_heatmap(some).axes[1].get_yticks()) > 1
     plt.close("all")
+
+
+def _refused_calls():
+    from jaxgd.functions2d import himmelblau, saddle
+    from jaxgd.minima import Minima
+    from jaxgd.minima_nd import MinimaND, grid_starts
+
+    m = Minima(np.array([-1.0, 1.0]), np.array([-1.0, 0.0]), np.zeros(2, bool), np.int32(0))
+    r = jaxgd.sweep(notebook, np.linspace(-2, 2, 5), [0.1, 0.2], [10, 100])
+    one = r.isel(learning_rate=0, epochs=0)
+    paths = [np.array([[0.0, 0.0], [1.0, 1.0]])]
+    grid = jaxgd.sweep(saddle, grid_starts([(-2, 2), (-2, 2)], 5), [0.1], [20])
+    m2 = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+    box = ((-5, 5), (-5, 5))
+    return {
+        "heatmap scale": lambda: plotting.plot_heatmap(r.isel(start=0), rate_scale="Log"),
+        "heatmap limits": lambda: plotting.plot_heatmap(r.isel(start=0), vmin=2, vmax=1),
+        "panels scale": lambda: plotting.plot_panels(r, "start", rate_scale="logg"),
+        "final tol": lambda: plotting.plot_final(one, minima=m, tol=0),
+        "final minima": lambda: plotting.plot_final(one, minima=[1]),
+        "lines tol": lambda: plotting.plot_lines(r.isel(start=0), minima=m, tol=float("nan")),
+        "ends tol": lambda: plotting.plot_ends(r.isel(epochs=0), "learning_rate", minima=m, tol=-1),
+        "function domain": lambda: plotting.plot_function(jnp.cos, (0.0, np.inf)),
+        "paths minima": lambda: plotting.plot_paths(
+            himmelblau, box, paths, minima=MinimaND(np.zeros((1, 3)), np.zeros(1), np.ones(1, bool))
+        ),
+        "basin map grid": lambda: plotting.plot_basin_map(grid.isel(start=slice(0, 12)), m2),
+        "basin maps grid": lambda: plotting.plot_basin_maps(grid.isel(start=slice(0, 12)), m2),
+    }
+
+
+@pytest.mark.parametrize("case", list(_refused_calls()))
+def test_a_refused_call_leaves_no_figure_open(case):
+    # The figure was made before some arguments were checked: a notebook that retried piled
+    # up hidden figures in pyplot (one per refused call, in 16 of 16 cases tried).
+    call = _refused_calls()[case]
+    before = set(plt.get_fignums())
+    with pytest.raises((ValueError, TypeError)):
+        call()
+    assert set(plt.get_fignums()) == before
+
+
+def test_lines_show_a_finite_run_between_diverged_ones():
+    # Markers were drawn only for a single rate: a finite run with diverged neighbours was
+    # no segment of its line and did not show at all.
+    final = np.array([[1.0], [np.nan], [2.0], [np.nan]])
+    res = jaxgd.SweepResult(
+        final, np.cos(final), ~np.isfinite(final), 0.0, [0.1, 0.2, 0.3, 0.4], [10],
+        dims=("learning_rate", "epochs"),
+    )  # fmt: skip
+    fig = plotting.plot_lines(res)
+    (line,) = [ln for ln in fig.axes[0].lines if len(ln.get_xdata()) == 4]
+    assert line.get_marker() == "o"
+    np.testing.assert_array_equal(line.get_markevery(), [True, False, True, False])
+    plotting.close(fig)

@@ -182,3 +182,29 @@ def test_ends_and_basins_along_the_optimizer_dimension(by_optimizer):
     minima = jaxgd.find_minima_reached(f, r.final, (-7.0, 7.0))
     fig = plotting.plot_basins_along(r, "optimizer", minima)
     assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["sgd", "adam"]
+
+
+def test_ends_give_every_value_of_many_a_look_of_its_own():
+    # Six colours and six markers, both indexed by k % 6: values k and k + 6 looked alike.
+    from jaxgd.plotting.panels import _LINE_COLORS, _MARKERS
+
+    looks = {(_LINE_COLORS[k % len(_LINE_COLORS)], _MARKERS[k % len(_MARKERS)]) for k in range(42)}
+    assert len(looks) == 42
+
+
+def test_basins_along_join_the_shares_in_the_order_of_the_values():
+    # Parameters given as 1.0, 0.1, 0.5 drew a line that doubled back on itself.
+    from jaxgd.minima import Minima
+
+    m = Minima(np.array([-1.0, 1.0]), np.array([-1.0, 0.0]), np.zeros(2, bool), np.int32(0))
+    ends = np.stack([np.full(5, -1.0), np.full(5, 1.0), np.array([-1, -1, 1, 1, 1.0])])
+    final = ends[:, :, None, None]
+    res = jaxgd.SweepResult(
+        final, np.cos(final), np.zeros(final.shape, bool), np.linspace(-2, 2, 5), [0.1], [10],
+        dims=("param", "start", "learning_rate", "epochs"),
+        coords={"param": np.array([1.0, 0.1, 0.5])},
+    )  # fmt: skip
+    fig = plotting.plot_basins_along(res.isel(learning_rate=0, epochs=0), "param", m)
+    xy = fig.axes[1].lines[0].get_xydata()
+    np.testing.assert_array_equal(xy, [[0.1, 0.0], [0.5, 0.4], [1.0, 1.0]])
+    plotting.close(fig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import itertools
 import sys
@@ -160,6 +161,28 @@ def _subplots(
     import matplotlib.pyplot as plt
 
     return plt.subplots(*args, figsize=figsize, layout="constrained", **kwargs)
+
+
+def closes_its_figure_on_error(make: Callable) -> Callable:
+    """Wrap a function that makes a figure: when it raises (an argument refused after the
+    figure was made, Ctrl-C while drawing), the pyplot figures it opened are closed, so a
+    notebook that retries does not pile up hidden figures. A figure drawn into the caller's
+    ``ax`` is the caller's: it existed before, and is left alone."""
+
+    @functools.wraps(make)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        plt = sys.modules.get("matplotlib.pyplot")
+        before = set(plt.get_fignums()) if plt is not None else set()
+        try:
+            return make(*args, **kwargs)
+        except BaseException:
+            plt = sys.modules.get("matplotlib.pyplot")  # imported by the call, maybe
+            if plt is not None:
+                for num in set(plt.get_fignums()) - before:
+                    plt.close(num)
+            raise
+
+    return run
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:

@@ -31,6 +31,7 @@ from jaxgd.plotting._common import (
     _subplots,
     _xlim,
     _ylim,
+    closes_its_figure_on_error,
     wait_for_imports,
 )
 from jaxgd.result import SweepResult
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from jaxgd.minima import Minima
 
 
+@closes_its_figure_on_error
 def plot_function(
     f: Callable[[jax.Array], jax.Array],
     domain: tuple[float, float],
@@ -151,6 +153,7 @@ def _size(values: np.ndarray) -> float:
     return float(finite.max()) if finite.size else 0.0
 
 
+@closes_its_figure_on_error
 def plot_final(
     res: SweepResult,
     *,
@@ -334,6 +337,7 @@ def plot_final(
     return fig
 
 
+@closes_its_figure_on_error
 def plot_lines(
     res: SweepResult,
     *,
@@ -398,11 +402,21 @@ def plot_lines(
         else mpl.colors.Normalize(counts.min(), top)
     )
     cmap = mpl.colormaps["viridis"]
-    # One rate makes each line a single point: drawn as a dot, or nothing would show.
-    marker = "o" if np.unique(rates).size == 1 else None
     for k in np.argsort(counts):
-        y = np.where(diverged[:, k], np.nan, final[:, k])
-        ax.plot(rates[order], y[order], color=cmap(norm(counts[k])), linewidth=1, marker=marker)
+        y = np.where(diverged[:, k], np.nan, final[:, k])[order]
+        # A finite run between diverged neighbours (or the only rate) is no segment of a
+        # line: it gets a dot, or it would not show and look diverged too.
+        finite = np.isfinite(y)
+        alone = finite & ~np.r_[False, finite[:-1]] & ~np.r_[finite[1:], False]
+        ax.plot(
+            rates[order],
+            y,
+            color=cmap(norm(counts[k])),
+            linewidth=1,
+            marker="o" if alone.any() else None,
+            markersize=4,
+            markevery=alone.tolist() if alone.any() else None,
+        )
     if minima is not None:
         which = nearest_minimum(final, minima, tol=tol)
         colors = _minimum_colors(minima)
@@ -444,6 +458,7 @@ def plot_lines(
     return fig
 
 
+@closes_its_figure_on_error
 def plot_derivative_check(
     check: DerivativeCheck,
     f: Callable[[jax.Array], jax.Array],

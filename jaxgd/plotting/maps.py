@@ -32,6 +32,7 @@ from jaxgd.plotting._common import (
     _target_text,
     _where,
     _without_extra_axes,
+    closes_its_figure_on_error,
     color_limits,
     wait_for_imports,
 )
@@ -177,6 +178,7 @@ def _target_distance(final: Any, target: float | tuple[float, float]) -> np.ndar
     return _span_distance(np.asarray(final), lo, hi)
 
 
+@closes_its_figure_on_error
 def plot_heatmap(
     res: SweepResult,
     *,
@@ -245,6 +247,7 @@ def plot_heatmap(
     return fig
 
 
+@closes_its_figure_on_error
 def plot_random_starts(
     notebook: Any,
     fraction: Any,
@@ -432,6 +435,7 @@ def _outcome_shares(
 _CELL_ORDER = ("learning_rate", "epochs")
 
 
+@closes_its_figure_on_error
 def plot_convergence(
     conv: Convergence,
     *,

@@ -32,6 +32,7 @@ from jaxgd.plotting._common import (
     _subplots,
     _target_text,
     _where,
+    closes_its_figure_on_error,
     color_limits,
     wait_for_imports,
 )
@@ -45,8 +46,9 @@ if TYPE_CHECKING:
 
 #: Line colours of the panels' values in :func:`plot_ends`, distinct from the minima's.
 _LINE_COLORS = ("tab:blue", "black", "tab:gray", "navy", "darkgoldenrod", "teal")
-#: Their markers, so lines that coincide can still be told apart.
-_MARKERS = ("s", "o", "^", "D", "v", "P")
+#: Their markers, so lines that coincide can still be told apart. Seven against six colours:
+#: value k and k + 6 differ in marker, and no two of the first 42 values look alike.
+_MARKERS = ("s", "o", "^", "D", "v", "P", "X")
 
 
 def _label(dim: str, value: Any) -> str:
@@ -111,6 +113,7 @@ def _example(res: SweepResult, dims: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
+@closes_its_figure_on_error
 def plot_panels(
     res: SweepResult,
     dim: str,
@@ -230,6 +233,7 @@ def plot_panels(
     return fig
 
 
+@closes_its_figure_on_error
 def plot_ends(
     res: SweepResult,
     dim: str,
@@ -390,6 +394,7 @@ def plot_ends(
     return fig
 
 
+@closes_its_figure_on_error
 def plot_basins_along(
     res: SweepResult,
     dim: str,
@@ -508,7 +513,8 @@ def plot_basins_along(
     numeric = not isinstance(values[0], str | np.str_)
     if numeric:
         v = np.asarray(values, np.float64)
-        right.plot(v, share, "o-", color="tab:green")
+        along = np.argsort(v, kind="stable")  # joined in value order, however given
+        right.plot(v[along], np.asarray(share)[along], "o-", color="tab:green")
         right.set_xscale(_scale("scale", scale, v))
         right.set_xlabel(name)
     else:

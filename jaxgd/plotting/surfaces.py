@@ -28,6 +28,7 @@ from jaxgd.plotting._common import (
     _legend_columns,
     _precision,
     _subplots,
+    closes_its_figure_on_error,
     wait_for_imports,
 )
 from jaxgd.result import SweepResult
@@ -146,6 +147,7 @@ def _mark_minima(ax: Axes, minima: MinimaND | None, label: str = "minimum") -> N
     )
 
 
+@closes_its_figure_on_error
 def plot_paths(
     f: Callable[[jax.Array], jax.Array],
     domain: Any,
@@ -499,6 +501,7 @@ def _at_epochs(result: SweepResult, epochs: int | None) -> SweepResult:
     return result.sel(epochs=epochs)
 
 
+@closes_its_figure_on_error
 def plot_basin_map(
     result: SweepResult,
     minima: MinimaND,
@@ -558,6 +561,7 @@ def plot_basin_map(
     return fig
 
 
+@closes_its_figure_on_error
 def plot_basin_maps(
     result: SweepResult,
     minima: MinimaND,
