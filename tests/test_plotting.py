@@ -891,3 +891,29 @@ def test_lines_show_a_finite_run_between_diverged_ones():
     assert line.get_marker() == "o"
     np.testing.assert_array_equal(line.get_markevery(), [True, False, True, False])
     plotting.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"percentiles": (98, 2)}, r"percentiles must be \(low, high\)"),  # gave lo > hi
+        ({"percentiles": (-1, 50)}, r"percentiles must be"),
+        ({"vmin": float("nan")}, r"vmin must be a finite number"),  # a made-up +-0.1 bar
+        ({"vmax": float("inf")}, r"vmax must be a finite number"),
+    ],
+)
+def test_color_limits_refuse_what_would_break_lo_below_hi(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.color_limits([1.0, 2.0, 3.0], **kwargs)
+
+
+@pytest.mark.parametrize("tol", [-1.0, 0.0, float("nan")])
+def test_maps_with_a_target_refuse_a_meaningless_tol(tol):
+    # "within nan of x = 0: no cell": plot_final, plot_lines and plot_ends refused these.
+    res = jaxgd.sweep(notebook, [0.0, 1.0], [0.01, 0.1], [10, 100])
+    before = set(plt.get_fignums())
+    with pytest.raises(ValueError, match=r"^tol must be"):
+        plotting.plot_heatmap(res.isel(start=0), target=-1.43, tol=tol)
+    with pytest.raises(ValueError, match=r"^tol must be"):
+        plotting.plot_panels(res, "start", target=-1.43, tol=tol)
+    assert set(plt.get_fignums()) == before

@@ -239,7 +239,8 @@ def color_limits(
         ``(lo, hi)`` with ``lo < hi`` (a constant image gets a small symmetric range).
 
     Raises:
-        ValueError: ``vmin >= vmax``.
+        ValueError: ``vmin >= vmax``; ``vmin`` or ``vmax`` not finite; ``percentiles`` not
+            ``(low, high)`` with ``0 <= low < high <= 100``.
 
     Example:
         >>> lo, hi = color_limits(np.r_[np.linspace(0.0, 1.0, 99), 1e6])  # one outlier
@@ -248,8 +249,17 @@ def color_limits(
         >>> color_limits([1.0, 2.0, np.inf], robust=False)
         (1.0, 2.0)
     """
+    for name, limit in (("vmin", vmin), ("vmax", vmax)):
+        if limit is not None and not np.isfinite(limit):
+            # NaN made every cell fall outside a made-up +-0.1 bar; inf, a bar to infinity.
+            raise ValueError(f"{name} must be a finite number or None; got {limit}.")
     if vmin is not None and vmax is not None and not vmin < vmax:
         raise ValueError(f"vmin must be below vmax; got vmin={vmin:g}, vmax={vmax:g}.")
+    low, high = percentiles
+    if not 0 <= low < high <= 100:
+        raise ValueError(
+            f"percentiles must be (low, high) with 0 <= low < high <= 100; got {percentiles}."
+        )
     arr = np.asarray(values, dtype=np.float64).ravel()
     finite = arr[np.isfinite(arr)]
     if finite.size == 0:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from jaxgd._validate import positive_float
 from jaxgd.analysis import _span_distance, basins, global_minima, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
@@ -226,6 +227,8 @@ def plot_heatmap(
         >>> close(ax.figure)
     """
     r = _rate_epochs(res)
+    if target is not None:
+        tol = positive_float("tol", tol, example="1e-3")  # as plot_final and the rest
     fig, ax = _axes(ax, (7.0, 5.0))
     rate_epochs_map(
         ax,

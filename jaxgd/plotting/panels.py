@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from jaxgd._validate import positive_float
 from jaxgd.analysis import nearest_minimum
 from jaxgd.plotting._common import (
     _GLOBAL_COLOR,
@@ -183,6 +184,8 @@ def plot_panels(
     if res.dims.index("learning_rate") > res.dims.index("epochs"):
         final, diverged = final.transpose(0, 2, 1), diverged.transpose(0, 2, 1)
     lo, hi = color_limits(np.where(diverged, np.nan, final), vmin=vmin, vmax=vmax, robust=robust)
+    if target is not None:
+        tol = positive_float("tol", tol, example="1e-3")  # as plot_final and the rest
     n = len(values)
     if ncols is not None and (not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1):
         raise ValueError(f"plot_panels: ncols must be a whole number >= 1; got {ncols!r}.")
