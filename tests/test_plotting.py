@@ -917,3 +917,42 @@ def test_maps_with_a_target_refuse_a_meaningless_tol(tol):
     with pytest.raises(ValueError, match=r"^tol must be"):
         plotting.plot_panels(res, "start", target=-1.43, tol=tol)
     assert set(plt.get_fignums()) == before
+
+
+def _arguments_refused_by_name():
+    from jaxgd.functions2d import himmelblau, saddle
+    from jaxgd.minima_nd import MinimaND, grid_starts
+
+    res = jaxgd.sweep(notebook, [0.0, 1.0], [0.01, 0.1], [10, 100])
+    grid = jaxgd.sweep(saddle, grid_starts([(-2, 2), (-2, 2)], 4), [0.1, 0.2], [20])
+    m2 = MinimaND.at(saddle, [(0.0, -1.0), (0.0, 1.0)])
+    box, paths = ((-5, 5), (-5, 5)), [np.array([[0.0, 0.0], [1.0, 1.0]])]
+    return {  # call, error, match; each was a ZeroDivisionError, a matplotlib or JAX error
+        "ncols": (lambda: plotting.plot_basin_maps(grid, m2, ncols=0), ValueError, "ncols"),
+        "levels": (lambda: plotting.plot_paths(himmelblau, box, paths, levels=0), ValueError,
+                   "levels"),
+        "num": (lambda: plotting.plot_paths(himmelblau, box, paths, num=1), ValueError, "num"),
+        "domain": (lambda: plotting.plot_function(jnp.cos, (0.0, np.inf)), ValueError, "domain"),
+        "points": (lambda: plotting.plot_function(jnp.cos, (0, 1), points="a"), ValueError,
+                   "points"),
+        "vector f": (lambda: plotting.plot_function(lambda p: p[0] ** 2, (0, 1)), TypeError,
+                     "^f raised IndexError"),
+        "target": (lambda: plotting.plot_heatmap(res.isel(start=0), target=(1, 2, 3)),
+                   ValueError, "target must be"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_arguments_refused_by_name()))
+def test_plot_arguments_are_refused_by_name(case):
+    call, error, match = _arguments_refused_by_name()[case]
+    before = set(plt.get_fignums())
+    with pytest.raises(error, match=match):
+        call()
+    assert set(plt.get_fignums()) == before
+
+
+def test_plot_function_marks_a_single_point_given_as_a_number():
+    fig = plotting.plot_function(jnp.cos, (0.0, 3.0), points=1.5)
+    dots = [ln for ln in fig.axes[0].lines if ln.get_label() == "minimum found"]
+    np.testing.assert_array_equal(dots[0].get_xdata(), [1.5, 1.5])  # on f and on f'
+    plotting.close(fig)

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgd._validate import check_function, default_float
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
@@ -87,8 +88,17 @@ def plot_function(
         ['f(x)', "f'(x) (autodiff)", 'minimum found']
         >>> close(fig)
     """
-    lo, hi = (float(v) for v in domain)
-    marks = [float(p) for p in points]
+    check_function(f, default_float())  # f of a scalar: a vector f failed deep in JAX
+    try:
+        lo, hi = (float(v) for v in domain)
+    except (TypeError, ValueError):
+        raise ValueError(f"domain must be (lo, hi), two numbers; got {domain!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"domain must be finite (lo, hi) with lo < hi; got ({lo:g}, {hi:g})")
+    try:
+        marks = [float(p) for p in np.ravel(np.asarray(points, np.float64))]
+    except (TypeError, ValueError):
+        raise ValueError(f"points must be x positions, numbers; got {points!r}") from None
     extra = [v for v in (*marks, start) if v is not None and np.isfinite(v)]
     if extra:
         span = hi - lo

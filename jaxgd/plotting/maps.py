@@ -175,8 +175,23 @@ def _outline(inside: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> li
 
 def _target_distance(final: Any, target: float | tuple[float, float]) -> np.ndarray:
     """Distance of each position to ``target``, a point or a span ``(lo, hi)``; NaN stays."""
-    lo, hi = (target, target) if np.ndim(target) == 0 else target
-    return _span_distance(np.asarray(final), lo, hi)
+    return _span_distance(np.asarray(final), *_check_target(target))
+
+
+def _check_target(target: Any) -> tuple[float, float]:
+    """``target`` as a span ``(lo, hi)``: a number is the span of one point."""
+    try:
+        span = np.asarray(target, np.float64)
+    except (TypeError, ValueError):
+        span = None
+    if span is None or span.shape not in ((), (2,)) or not np.isfinite(span).all():
+        raise ValueError(
+            f"target must be a finite x, or a span (lo, hi) of a flat minimum; got {target!r}"
+        )
+    lo, hi = (float(span), float(span)) if span.ndim == 0 else (float(span[0]), float(span[1]))
+    if lo > hi:
+        raise ValueError(f"target's span must have lo <= hi; got ({lo:g}, {hi:g})")
+    return lo, hi
 
 
 @closes_its_figure_on_error
@@ -228,6 +243,7 @@ def plot_heatmap(
     """
     r = _rate_epochs(res)
     if target is not None:
+        _check_target(target)
         tol = positive_float("tol", tol, example="1e-3")  # as plot_final and the rest
     fig, ax = _axes(ax, (7.0, 5.0))
     rate_epochs_map(

@@ -37,7 +37,7 @@ from jaxgd.plotting._common import (
     color_limits,
     wait_for_imports,
 )
-from jaxgd.plotting.maps import _target_distance, rate_epochs_map
+from jaxgd.plotting.maps import _check_target, _target_distance, rate_epochs_map
 from jaxgd.result import SweepResult
 
 if TYPE_CHECKING:
@@ -185,6 +185,7 @@ def plot_panels(
         final, diverged = final.transpose(0, 2, 1), diverged.transpose(0, 2, 1)
     lo, hi = color_limits(np.where(diverged, np.nan, final), vmin=vmin, vmax=vmax, robust=robust)
     if target is not None:
+        _check_target(target)
         tol = positive_float("tol", tol, example="1e-3")  # as plot_final and the rest
     n = len(values)
     if ncols is not None and (not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1):

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._validate import default_float
+from jaxgd._validate import check_int, default_float
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, _check_nd_function, basins_nd
 from jaxgd.plotting._common import (
     DIVERGED_COLOR,
@@ -202,6 +202,8 @@ def plot_paths(
         >>> close(fig)
     """
     dom = _domain(domain)
+    levels = check_int("levels", levels, 2, fix="draw at least 2 contour levels")
+    num = check_int("num", num, 2, fix="evaluate f on at least 2 points per axis")
     precision = _precision(*(p for p in paths if hasattr(p, "dtype")), np.float32(0))
     runs = [np.asarray(p, np.float64) for p in paths]
     if not runs:
@@ -611,6 +613,8 @@ def plot_basin_maps(
     # A result with the rate already selected still gets its one panel.
     rates = list(range(res.sizes["learning_rate"])) if "learning_rate" in res.dims else [None]
     n = len(rates)
+    if ncols is not None:
+        ncols = min(n, check_int("ncols", ncols, 1, fix="give at least 1 map per row"))
     ncols = min(n, 4) if ncols is None else ncols
     nrows = -(-n // ncols)
     fig, axes = _subplots(nrows, ncols, figsize=(4.6 * ncols, 4.6 * nrows + 1.6), squeeze=False)
