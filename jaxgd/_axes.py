@@ -287,16 +287,29 @@ def _params(params: Any, dtype: np.dtype, scalar: bool) -> tuple[Any, Any]:
 
 def _regular(params: Any) -> Any:
     """A list or tuple that NumPy reads as one regular array of numbers (numbers, 0-d arrays,
-    nested lists of equal lengths), as that array; anything else as it is (a pytree)."""
+    nested lists of equal lengths), as that array; anything else as it is (a pytree).
+
+    A list or tuple holding arrays is a pytree, as in JAX: ``(a, b, c)`` of three (P,) arrays
+    is P values of a theta with three leaves. NumPy would stack it into three values of a
+    P-vector, another family of functions, silently.
+    """
     if not isinstance(params, list | tuple) or not params:
         return params
-    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(params)):
+    if any(np.ndim(leaf) > 0 or isinstance(leaf, jax.core.Tracer) for leaf in _items(params)):
         return params
     try:
         arr = np.asarray(params)
     except (TypeError, ValueError):  # ragged, or not numbers: a pytree of its own
         return params
     return arr if arr.dtype.kind in "fiu" else params
+
+
+def _items(params: list | tuple) -> list:
+    """The items of nested lists and tuples (not looking into arrays or other pytrees)."""
+    out: list = []
+    for item in params:
+        out.extend(_items(item) if isinstance(item, list | tuple) else [item])
+    return out
 
 
 def _is_flat(params: Any) -> bool:

@@ -215,7 +215,8 @@ def sweep(
             takes (``b1`` for ``optax.adam``, ``momentum`` for ``optax.sgd``).
         schedule: a callable ``rate -> schedule``; step ``t`` uses ``schedule(rate)(t)``.
         params: values of ``theta``: a 1-D array (the coordinate of ``"param"`` is the
-            values) or a pytree whose leaves share a leading axis (the coordinate is the index).
+            values) or a pytree whose leaves share a leading axis (the coordinate is the index);
+            nested lists of numbers are an array, a list or tuple of arrays is a pytree.
         fast_math: None (the default): vectorised ``sin``/``cos`` for float32 and float64
             (and ``tan`` for float32) on a CPU unless ``JAXGD_FAST_MATH=0``; True: always;
             False: XLA's own.

@@ -548,6 +548,26 @@ def test_params_read_alike_however_they_are_written():
     assert nested.final.shape[0] == 2
 
 
+@pytest.mark.parametrize("container", [tuple, list])
+def test_a_tuple_or_list_of_arrays_is_a_pytree_of_params(container):
+    # NumPy stacked (curvature, minimum, offset) into 3 values of a 3-vector theta: another
+    # family, the runs ending at [2, 0, 0] instead of the minima [-1, 0, 1], silently.
+    curv, mins, offs = np.array([1.0, 2.0, 4.0]), np.array([-1.0, 0.0, 1.0]), np.zeros(3)
+
+    def by_name(x, th):
+        return th["c"] * (x - th["m"]) ** 2 + th["k"]
+
+    def by_place(x, th):
+        c, m, k = th
+        return c * (x - m) ** 2 + k
+
+    want = jaxgd.sweep(by_name, [0.0], [0.1], [200], params={"c": curv, "m": mins, "k": offs})
+    got = jaxgd.sweep(by_place, [0.0], [0.1], [200], params=container([curv, mins, offs]))
+    assert got.sizes["param"] == 3
+    np.testing.assert_array_equal(got.final, want.final)
+    np.testing.assert_allclose(got.final.ravel(), mins, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "params",
     [{"w": np.array([np.nan, 1.0]), "b": np.array([0.1, 0.2])}, [np.inf, 0.1]],
