@@ -80,10 +80,20 @@ class Optimizer(_ByContent):
         import optax  # only a sweep with an optimiser needs optax
 
         factory = self.factory
-        if takes_keyword(factory, "learning_rate") is False:  # e.g. lambda lr: optax.sgd(lr)
+        if _names_parameter(factory, "learning_rate") is False:  # lambda lr: optax.sgd(lr)
+            # The rate goes first, by position; swept hyperparameters by keyword. (A **kwargs
+            # would have taken learning_rate= as a keyword, and `lr` gone missing.)
+            def factory(learning_rate, **swept):
+                return self.factory(learning_rate, **swept)
 
-            def factory(learning_rate):  # its other keywords cannot be hyperparameters
-                return self.factory(learning_rate)
+            # Named one by one, as inject_hyperparams binds and injects them.
+            keyword = inspect.Parameter.KEYWORD_ONLY
+            factory.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+                [
+                    inspect.Parameter("learning_rate", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+                    *(inspect.Parameter(k, keyword) for k in hyperparams),
+                ]
+            )
 
         static = _unswept(factory, hyperparams)
         return optax.inject_hyperparams(factory, static_args=static)(
@@ -214,6 +224,18 @@ def takes_positional(factory: Callable) -> bool | None:
     except TypeError:
         return False
     return True
+
+
+def _names_parameter(factory: Callable, name: str) -> bool | None:
+    """Whether ``factory`` has a parameter called ``name`` that a keyword can fill (not only
+    a ``**kwargs``); None when its signature is unknown."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return any(
+        p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params
+    )
 
 
 def takes_keyword(factory: Callable, name: str) -> bool | None:

@@ -548,6 +548,33 @@ def test_params_read_alike_however_they_are_written():
     assert nested.final.shape[0] == 2
 
 
+def _adam_by_lr(lr, **kw):
+    return optax.adam(lr, **kw)
+
+
+def _sgd_by_lr(lr, momentum=0.0):
+    return optax.sgd(lr, momentum=momentum)
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "hyper"),
+    [
+        (_adam_by_lr, optax.adam, None),
+        (_adam_by_lr, optax.adam, {"b1": [0.5, 0.9]}),
+        (_sgd_by_lr, optax.sgd, {"momentum": [0.0, 0.9]}),
+    ],
+    ids=["kwargs", "kwargs-swept", "named-swept"],
+)
+def test_a_factory_whose_rate_is_not_named_learning_rate_sweeps_like_optax(mine, theirs, hyper):
+    # lr with **kw was called learning_rate=... (taken by **kw: 'missing lr'); lr with a
+    # named momentum ran, but sweeping momentum failed: the wrapper dropped every keyword.
+    kw = {} if hyper is None else {"hyperparams": hyper}
+    got = jaxgd.sweep(jnp.cos, [0.3, 2.0], [0.01, 0.1], [5, 50], optimizer=mine, **kw)
+    want = jaxgd.sweep(jnp.cos, [0.3, 2.0], [0.01, 0.1], [5, 50], optimizer=theirs, **kw)
+    assert got.dims == want.dims
+    np.testing.assert_array_equal(got.final, want.final)
+
+
 @pytest.mark.parametrize("container", [tuple, list])
 def test_a_tuple_or_list_of_arrays_is_a_pytree_of_params(container):
     # NumPy stacked (curvature, minimum, offset) into 3 values of a 3-vector theta: another
