@@ -10,6 +10,7 @@ when read (:mod:`jaxgd._npz`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -48,7 +49,14 @@ def function_name(f: Callable) -> str:
     A function of a module run as ``python -m package.module`` is named by that module, the
     name it can be imported by again, not ``__main__``.
     """
-    name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
+    if isinstance(f, functools.partial):  # its repr holds a memory address, new every run
+        args = [repr(a) for a in f.args] + [f"{k}={v!r}" for k, v in f.keywords.items()]
+        return f"{function_name(f.func)}({', '.join(args)})"
+    name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None)
+    if name is None:  # an instance: its repr, unless that is only a type and an address
+        name = repr(f)
+        if " at 0x" in name:
+            name = f"{type(f).__qualname__} instance"
     module = getattr(f, "__module__", None)
     if module == "__main__":
         spec = getattr(sys.modules.get("__main__"), "__spec__", None)

@@ -608,3 +608,18 @@ def test_params_must_be_finite_in_every_form(params):
         jaxgd.sweep(gt, [0.5], [0.1], [5], params=params)
     with pytest.raises(ValueError, match=r"^params must be finite"):
         jaxgd.descend(lambda x, a: a * x**2, 0.5, 0.1, 5, params=np.nan)
+
+
+def test_names_kept_with_a_result_hold_no_memory_address():
+    # A partial's repr holds an address: new every run, and saved into files.
+    schedule = functools.partial(optax.exponential_decay, transition_steps=100, decay_rate=0.5)
+    res = jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=optax.sgd, schedule=schedule)
+    assert res.schedule.endswith(":exponential_decay(transition_steps=100, decay_rate=0.5)")
+
+    class Wave:
+        def __call__(self, x):
+            return jnp.cos(x)
+
+    for f in (functools.partial(lambda x, a: jnp.cos(a * x), a=2.0), Wave()):
+        name = jaxgd.sweep(f, [0.5], [0.1], [10]).function
+        assert "0x" not in name, name
