@@ -316,6 +316,8 @@ def _is_flat(params: Any) -> bool:
     """A 1-D array or a flat list/tuple of numbers: values that are their own coordinate."""
     if isinstance(params, list | tuple):
         return all(isinstance(v, int | float | np.number) for v in params)
+    if isinstance(params, int | float) and not isinstance(params, bool):
+        return True  # one value, as np.float64(0.05) is: an axis of length 1
     shape = getattr(params, "shape", None)
     return shape is not None and len(shape) <= 1
 

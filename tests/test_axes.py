@@ -541,6 +541,12 @@ def test_params_read_alike_however_they_are_written():
     def g(x, a):
         return jnp.sin(x) + a * x**2
 
+    # A Python number was refused ("leaves must share a leading axis"); NumPy's was an axis.
+    one = jaxgd.sweep(g, [0.5], [0.1], [5], params=np.float64(2.0))
+    for scalar in (2.0, 2):
+        alike = jaxgd.sweep(g, [0.5], [0.1], [5], params=scalar)
+        assert alike.dims == one.dims and alike.sizes["param"] == 1
+        np.testing.assert_array_equal(alike.final, one.final)
     want = jaxgd.sweep(g, [0.5], [0.1], [5], params=np.array([0.1, 0.2])).final
     for params in ([0.1, np.float32(0.2)], [0.1, jnp.float32(0.2)], list(jnp.array([0.1, 0.2]))):
         np.testing.assert_allclose(jaxgd.sweep(g, [0.5], [0.1], [5], params=params).final, want)
