@@ -152,8 +152,11 @@ def sweep(
     every epoch count, the counts are taken in groups; and a long descent is split into
     windows of steps, each call continuing where the last stopped. With several devices (GPUs,
     or CPU devices from ``jax_num_cpu_devices``) each call splits its lanes over all of them.
-    Results are bit-for-bit the same however the work is split. The whole result must fit in
-    the host's available memory, or ``MemoryError`` is raised before anything runs.
+    Results are bit-for-bit the same however the work is split (with optax's optimisers; an
+    optimiser of your own whose update reduces over an axis of its state, such as a mean of
+    the last gradients, may be compiled differently in one call and in split calls: last-bit
+    differences). The whole result must fit in the host's available memory, or
+    ``MemoryError`` is raised before anything runs.
 
     Math: on a CPU, ``sin`` and ``cos`` (and ``tan`` in float32) in the compiled step are
     computed by :mod:`jaxgd.fastmath`'s vectorised polynomials (within 1.3 ulp in float32 for
