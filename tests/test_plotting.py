@@ -956,3 +956,22 @@ def test_plot_function_marks_a_single_point_given_as_a_number():
     dots = [ln for ln in fig.axes[0].lines if ln.get_label() == "minimum found"]
     np.testing.assert_array_equal(dots[0].get_xdata(), [1.5, 1.5])  # on f and on f'
     plotting.close(fig)
+
+
+def test_maps_take_epochs_before_learning_rate_as_the_same_map():
+    # An order SweepResult allows was refused as "missing" axes.
+    res = jaxgd.sweep(notebook, [0.0], [0.01, 0.05, 0.1], [10, 100])
+    flipped = jaxgd.SweepResult(
+        np.swapaxes(res.final, 1, 2), np.swapaxes(res.value, 1, 2),
+        np.swapaxes(res.diverged, 1, 2), res.starts, res.learning_rates, res.epochs,
+        dims=("start", "epochs", "learning_rate"),
+    )  # fmt: skip
+    for plot in (plotting.plot_heatmap, plotting.plot_lines):
+        a, b = plot(res), plot(flipped)
+        for x, y in zip(a.axes[0].get_children(), b.axes[0].get_children(), strict=True):
+            if hasattr(x, "get_array") and x.get_array() is not None:
+                np.testing.assert_array_equal(x.get_array(), y.get_array())
+        plotting.close(a)
+        plotting.close(b)
+    with pytest.raises(ValueError, match=r"no learning_rate axis.*isel\(learning_rate=\[0\]\)"):
+        plotting.plot_heatmap(res.isel(start=0, learning_rate=0))

@@ -208,3 +208,16 @@ def test_basins_along_join_the_shares_in_the_order_of_the_values():
     xy = fig.axes[1].lines[0].get_xydata()
     np.testing.assert_array_equal(xy, [[0.1, 0.0], [0.5, 0.4], [1.0, 1.0]])
     plotting.close(fig)
+
+
+def test_ends_refuse_a_selection_that_selects_nothing_and_say_the_count_selected_before():
+    # learning_rate= on a result without that axis, and epochs= with dim="epochs", were
+    # dropped without a word; epochs selected before vanished from the title.
+    res = jaxgd.sweep(jnp.cos, np.linspace(-2, 2, 5), [0.1, 0.5], [10, 100])
+    with pytest.raises(ValueError, match=r"learning_rate=0.5 selects nothing: .*no learning_r"):
+        plotting.plot_ends(res.isel(learning_rate=0), "epochs", learning_rate=0.5)
+    with pytest.raises(ValueError, match=r"epochs=10 selects nothing: .*lines run along"):
+        plotting.plot_ends(res, "epochs", epochs=10, learning_rate=0.1)
+    fig = plotting.plot_ends(res.sel(epochs=100.0), "learning_rate")
+    assert fig.axes[0].get_title() == "Where each start ends after 100 epochs"
+    plotting.close(fig)

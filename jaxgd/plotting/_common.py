@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import importlib
 import itertools
@@ -421,11 +422,26 @@ def _rate_epochs(res: SweepResult) -> SweepResult:
     res = _without_extra_axes(res, "one (learning_rate, epochs) map")
     if "start" in res.dims and res.sizes["start"] == 1:
         res = res.isel(start=0)
+    if res.dims == ("epochs", "learning_rate"):  # an order SweepResult allows: the map's own
+        res = dataclasses.replace(
+            res,
+            final=np.swapaxes(np.asarray(res.final), 0, 1),
+            value=np.swapaxes(np.asarray(res.value), 0, 1),
+            diverged=np.swapaxes(np.asarray(res.diverged), 0, 1),
+            dims=("learning_rate", "epochs"),
+        )
     if res.dims != ("learning_rate", "epochs"):
+        missing = [d for d in ("learning_rate", "epochs") if d not in res.dims]
+        fix = (
+            f"it has no {' and no '.join(missing)} axis; a selection of one value keeps it "
+            f"when given as a list, e.g. res.isel({missing[0]}=[0]) rather than "
+            f"{missing[0]}=0"
+            if missing
+            else "pick one start first, e.g. res.sel(start=0.0)"
+        )
         raise ValueError(
             "res must have a learning_rate and an epochs axis (one start); its axes are "
-            f"{dict(zip(res.dims, res.shape, strict=False))}. Pick one start first, e.g. "
-            "res.sel(start=0.0)."
+            f"{dict(zip(res.dims, res.shape, strict=False))}: {fix}."
         )
     return res
 

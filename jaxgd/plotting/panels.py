@@ -52,6 +52,12 @@ _LINE_COLORS = ("tab:blue", "black", "tab:gray", "navy", "darkgoldenrod", "teal"
 _MARKERS = ("s", "o", "^", "D", "v", "P", "X")
 
 
+def _count_text(n: Any) -> str:
+    """An epoch count as a title says it: 100, not 100.0."""
+    value = float(n)
+    return f"{int(value)}" if value.is_integer() else f"{value:g}"
+
+
 def _label(dim: str, value: Any) -> str:
     """How one coordinate of ``dim`` is named in a title or legend."""
     if isinstance(value, str | np.str_):
@@ -294,12 +300,23 @@ def plot_ends(
     from matplotlib.lines import Line2D
 
     values = _values_of(res, dim, "plot_ends", ("start",))
+    for name, given in (("epochs", epochs), ("learning_rate", learning_rate)):
+        # Given, but with nothing to select: it was drawn as if never given, without a word.
+        if given is not None and (dim == name or name not in res.dims):
+            why = (
+                f"the {name} axis is what the lines run along"
+                if dim == name
+                else f"the result has no {name} axis left (selected before)"
+            )
+            raise ValueError(f"plot_ends: {name}={given!r} selects nothing: {why}; drop it.")
     fixed = []
     if "epochs" in res.dims and dim != "epochs":
         counts = np.asarray(res.epochs)
         chosen = int(counts.max()) if epochs is None else epochs
         res = res.sel(epochs=chosen)
-        fixed.append(f"after {chosen} epochs")
+        fixed.append(f"after {_count_text(chosen)} epochs")
+    elif "epochs" not in res.dims and np.ndim(res.epochs) == 0:
+        fixed.append(f"after {_count_text(res.epochs)} epochs")  # selected before: still said
     if "learning_rate" in res.dims and dim != "learning_rate":
         if learning_rate is not None:
             res = res.sel(learning_rate=learning_rate)
