@@ -414,6 +414,15 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
         try:
             out = jax.eval_shape(first_step, x, c)
         except Exception as e:
+            key = _untraceable_hyperparameter(rule, axes, x, c)
+            if key is not None:
+                raise TypeError(
+                    f"hyperparams[{key!r}] cannot be swept with optimizer {name!r}: it takes "
+                    f"{key} as a Python value (a flag, a dtype or a count), and a swept value "
+                    "is traced, one per lane. Give it one value in the factory instead, e.g. "
+                    f"functools.partial(factory, {key}=...), and sweep numeric "
+                    "hyperparameters (b1, momentum, decay, ...)."
+                ) from e
             what = f"optimizer {name!r}" if axes.optimizers else "schedule"
             if axes.optimizers and rule.schedule is not None:
                 what += " with the schedule"
@@ -430,6 +439,31 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
                 "its updates must be shaped like the parameters (a schedule must return one "
                 "rate per step: a scalar)."
             )
+
+
+def _untraceable_hyperparameter(rule: Rule, axes: Axes, x: Any, c: dict) -> str | None:
+    """The swept hyperparameter that alone makes the first step fail, the others left at the
+    factory's own values: optax may branch on it (nesterov) or use it as a dtype. None when
+    none is to blame (the optimiser fails without any)."""
+    if not rule.hyper:
+        return None
+    spec = jax.ShapeDtypeStruct((), c["lr"].dtype)
+
+    def fails(keys: tuple[str, ...]) -> bool:
+        alone = dataclasses.replace(rule, hyper=keys)
+
+        def step(x, c):
+            return alone.update(jnp.zeros((), jnp.int32), x, alone.init(x, c), c, x)
+
+        try:
+            jax.eval_shape(step, x, {**c, "hp": tuple(spec for _ in keys)})
+        except Exception:
+            return True
+        return False
+
+    if fails(()):
+        return None  # broken without any swept hyperparameter: not theirs to blame
+    return next((key for key in rule.hyper if fails((key,))), None)
 
 
 def state_items(axes: Axes, dtype: np.dtype) -> int:

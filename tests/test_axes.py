@@ -629,3 +629,30 @@ def test_names_kept_with_a_result_hold_no_memory_address():
     for f in (functools.partial(lambda x, a: jnp.cos(a * x), a=2.0), Wave()):
         name = jaxgd.sweep(f, [0.5], [0.1], [10]).function
         assert "0x" not in name, name
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "key"),
+    [
+        (functools.partial(optax.sgd, momentum=0.9), "nesterov"),
+        (optax.adam, "nesterov"),
+        (optax.adam, "mu_dtype"),
+    ],
+)
+def test_a_hyperparameter_optax_reads_as_a_python_value_is_named(optimizer, key, compiles):
+    # optax's own TracerBoolConversionError or "unhashable type: 'DynamicJaxprTracer'" was
+    # passed on, not saying that the swept value is traced per lane, nor which key.
+    with compiles, pytest.raises(TypeError, match=rf"^hyperparams\['{key}'\] cannot be swept"):
+        jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=optimizer,
+                    hyperparams={key: [0.0, 1.0], "b1" if optimizer is optax.adam else
+                                 "momentum": [0.5, 0.9]})  # fmt: skip
+    assert compiles.count == 0
+
+
+def test_an_optimizer_broken_whatever_its_hyperparameters_is_not_blamed_on_them():
+    def broken(learning_rate, momentum=0.9):
+        raise RuntimeError("no optimiser here")
+
+    with pytest.raises(TypeError, match=r"^optimizer 'broken' failed.*no optimiser here"):
+        jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=broken,
+                    hyperparams={"momentum": [0.5, 0.9]})  # fmt: skip
