@@ -414,7 +414,7 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
         try:
             out = jax.eval_shape(first_step, x, c)
         except Exception as e:
-            key = _untraceable_hyperparameter(rule, axes, x, c)
+            key = _untraceable_hyperparameter(rule, x, c)
             if key is not None:
                 raise TypeError(
                     f"hyperparams[{key!r}] cannot be swept with optimizer {name!r}: it takes "
@@ -441,7 +441,7 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
             )
 
 
-def _untraceable_hyperparameter(rule: Rule, axes: Axes, x: Any, c: dict) -> str | None:
+def _untraceable_hyperparameter(rule: Rule, x: Any, c: dict) -> str | None:
     """The swept hyperparameter that alone makes the first step fail, the others left at the
     factory's own values: optax may branch on it (nesterov) or use it as a dtype. None when
     none is to blame (the optimiser fails without any)."""

@@ -239,17 +239,13 @@ def _names_parameter(factory: Callable, name: str) -> bool | None:
 
 
 def takes_keyword(factory: Callable, name: str) -> bool | None:
-    """Whether ``factory`` accepts keyword ``name`` (None when its signature is unknown)."""
-    try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return None
-    params = sig.parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return True
-    return any(
-        p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params
-    )
+    """Whether ``factory`` accepts keyword ``name``, by name or through ``**kwargs`` (None
+    when its signature is unknown)."""
+    named = _names_parameter(factory, name)
+    if named is not False:
+        return named
+    params = inspect.signature(factory).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def batched(fun: Callable, *unbatched: int) -> Callable:
