@@ -390,6 +390,11 @@ def _share(flags: jax.Array, axis: int) -> jax.Array:
 _share_jit = jax.jit(_share, static_argnames="axis")
 
 
+def _host_share(count: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
+    """:func:`_share` on the host, from counts already made: the same bits."""
+    return count.astype(dtype) * dtype.type(1.0 / n)
+
+
 def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     """Which stationary minimum each position is within ``tol`` of: an index, or -1.
 
@@ -865,12 +870,10 @@ def _random_starts_in_blocks(
         count = total
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = np.where(count > 0, np.sqrt(m2 / count), np.nan).astype(dtype)
-    # count * (1 / n), as _share computes a share in a compiled call.
-    share = dtype.type(1.0 / n)
     return (
-        success.astype(dtype) * share,
+        _host_share(success, n, dtype),
         spread,
-        diverged.astype(dtype) * share,
+        _host_share(diverged, n, dtype),
         _merge_cells(*cells) if domain is not None else None,
     )
 
@@ -1047,7 +1050,7 @@ def random_starts(
                 if result is not None:
                     block = _block_size(n, n_rates, n_epochs, dtype.itemsize)
                     hits = _success_counts(result, _padded(minima), tol_n, block)
-                    success = hits.astype(dtype) * dtype.type(1.0 / n)  # as _share
+                    success = _host_share(hits, n, dtype)
                 else:  # nothing kept to count again: sweep again, block by block
                     success = _random_starts_in_blocks(
                         f, starts, learning_rates, epochs, minima, tol_n, None
