@@ -535,13 +535,11 @@ class Context2D(Output):
                 if given is None
                 else whole("--epochs", given, maximum=MAX_EPOCHS)
             )
-        if (
-            self.grid is not None
-            and self.grid**2 * max(1, len(getattr(self, "learning_rates", [0]))) > 4e7
-        ):
+        n_rates = len(getattr(self, "learning_rates", [0]))
+        if self.grid is not None and self.grid**2 * max(1, n_rates) > 4e7:
             raise UsageError(
                 f"--grid: {self.grid} x {self.grid} starts"
-                + (" at every rate" if len(getattr(self, "learning_rates", [0])) > 1 else "")
+                + (" at every rate" if n_rates > 1 else "")
                 + " is too many runs to hold in memory; use a smaller --grid."
             )
         self._check_outputs(figures)

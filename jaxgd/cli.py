@@ -161,12 +161,12 @@ def color_limits_line(
             f"{other} from: every run diverged"
         )
     elif given_min is not None:
-        derived = finite.size and np.percentile(finite, 98.0) > vmin
+        derived = np.percentile(finite, 98.0) > vmin
         source = "--vmin; " + (
             "the top from the 98th percentile" if derived else "the top set just above it"
         )
     else:
-        derived = finite.size and np.percentile(finite, 2.0) < vmax
+        derived = np.percentile(finite, 2.0) < vmax
         source = "--vmax; " + (
             "the bottom from the 2nd percentile" if derived else "the bottom set just below it"
         )
