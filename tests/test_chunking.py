@@ -197,6 +197,21 @@ def test_one_compile_serves_every_chunk(compiles, monkeypatch):
     assert compiles.count == 0, compiles.names  # new values, more calls: nothing compiled
 
 
+def _plan_in_rows(rows, n_devices, chunk_rows, budget_rows, **kwargs):
+    """The plan for ``rows`` rows of lanes and 20 float32 counts, sizes given in rows."""
+    budget = None if budget_rows is None else _chunking.call_bytes(budget_rows * 64, 20, 4)
+    return _chunking.plan(
+        n_lanes=rows * 64,
+        n_epochs=20,
+        itemsize=4,
+        n_devices=n_devices,
+        lanes_per_call=None if chunk_rows is None else chunk_rows * 64,
+        memory_budget=budget,
+        device=jax.devices()[0],
+        **kwargs,
+    )
+
+
 @pytest.mark.parametrize(
     ("rows", "n_devices", "chunk_rows", "budget_rows", "per_call", "calls"),
     [
@@ -210,16 +225,7 @@ def test_one_compile_serves_every_chunk(compiles, monkeypatch):
     ],
 )
 def test_plan_lanes(rows, n_devices, chunk_rows, budget_rows, per_call, calls):
-    budget = None if budget_rows is None else _chunking.call_bytes(budget_rows * 64, 20, 4)
-    plan = _chunking.plan(
-        n_lanes=rows * 64,
-        n_epochs=20,
-        itemsize=4,
-        n_devices=n_devices,
-        lanes_per_call=None if chunk_rows is None else chunk_rows * 64,
-        memory_budget=budget,
-        device=jax.devices()[0],
-    )
+    plan = _plan_in_rows(rows, n_devices, chunk_rows, budget_rows)
     assert (plan.lanes // 64, plan.calls) == (per_call, calls)
     assert plan.groups == (1 if budget_rows != 0 else 20)
     assert plan.lanes % (64 * n_devices) == 0
@@ -232,17 +238,7 @@ def test_plan_lanes(rows, n_devices, chunk_rows, budget_rows, per_call, calls):
 )
 def test_plan_gives_each_device_the_least_rows_asked(rows, n_devices, chunk_rows, budget_rows):
     # Lanes that carry vectors take two rows a call at least (jaxgd._run.least_rows).
-    budget = None if budget_rows is None else _chunking.call_bytes(budget_rows * 64, 20, 4)
-    plan = _chunking.plan(
-        n_lanes=rows * 64,
-        n_epochs=20,
-        itemsize=4,
-        n_devices=n_devices,
-        lanes_per_call=None if chunk_rows is None else chunk_rows * 64,
-        memory_budget=budget,
-        device=jax.devices()[0],
-        least=2,
-    )
+    plan = _plan_in_rows(rows, n_devices, chunk_rows, budget_rows, least=2)
     assert plan.lanes // (64 * n_devices) >= 2
     assert plan.lanes * plan.calls >= rows * 64 > plan.lanes * (plan.calls - 1)
 
