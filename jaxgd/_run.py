@@ -45,6 +45,12 @@ except ImportError:  # jax < 0.6.1 has it only under experimental
     _UNCHECKED = {"check_rep": False}
 
 from jaxgd import _chunking, _sharding, fastmath
+
+try:  # the functions under signal's own, without its enum conversions (microseconds a call)
+    from _signal import getsignal as _getsignal
+    from _signal import signal as _set_signal
+except ImportError:  # another Python's layout
+    _getsignal, _set_signal = signal.getsignal, signal.signal
 from jaxgd._chunking import LANE_ROW, Plan
 from jaxgd._rule import Rule, batched
 
@@ -432,16 +438,16 @@ def interruptible(fn: Callable) -> Callable:
     def run(*args: Any, **kwargs: Any) -> Any:
         if _depth[0] or threading.current_thread() is not threading.main_thread():
             return fn(*args, **kwargs)
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        if _getsignal(signal.SIGINT) is not signal.default_int_handler:
             return fn(*args, **kwargs)  # someone else's handler: theirs to keep
         _interrupts[0] = 0
         _depth[0] += 1
-        signal.signal(signal.SIGINT, _on_sigint)
+        _set_signal(signal.SIGINT, _on_sigint)
         try:
             out = fn(*args, **kwargs)
         finally:
             _depth[0] -= 1
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _set_signal(signal.SIGINT, signal.default_int_handler)
         check_interrupt()
         return out
 

@@ -326,7 +326,8 @@ def sweep(
         ax = axes.lane_axes(jnp.asarray(starts), jnp.asarray(learning_rates))
         epochs = jnp.asarray(epochs)
         order = jnp.argsort(epochs, stable=True)
-        out = _cells(_sweep_arrays(axes.rules, ax, epochs[order]), ax, order, jnp)
+        out = _sweep_arrays(axes.rules, ax, epochs[order])
+        out = _cells(out, _run.lane_count(ax), order, jnp)
         coords = (jnp.asarray(starts), jnp.asarray(learning_rates), epochs)
         return _result(out, axes, *coords, name, fast_default, xp=jnp)
 
@@ -352,7 +353,7 @@ def sweep(
     ):
         # Small enough for any device, and short: skip the planning, a measurable share of a
         # small sweep.
-        return _one_call(axes, ax, epochs, name, fast_default, None)
+        return _one_call(axes, ax, n_lanes, epochs, name, fast_default, None)
 
     devs = _sharding.resolve_devices(devices)
     fast = _run.fast_math_for(fast_math, dtype, devs[0].platform)
@@ -387,7 +388,7 @@ def sweep(
     )
     if len(devs) == 1 and plan.calls == 1 and plan.groups == 1 and plan.windows(last) == 1:
         device = devs[0] if devices else None
-        return _one_call(axes, ax, epochs, name, fast, device)
+        return _one_call(axes, ax, n_lanes, epochs, name, fast, device)
     bar = _run.progress_bar(progress, n_rules * n_lanes * last, "jaxgd.sweep")
     try:
         if n_rules == 1 and plan.calls == 1 and plan.groups == 1:
@@ -396,7 +397,7 @@ def sweep(
             engine = _run.Engine(axes.rules[0], devs)
             ((*_, out),) = _run.calls(engine, ax, epochs, plan, bar=bar)
             order = np.argsort(epochs, kind="stable")
-            out = _cells(tuple(a[None] for a in out), ax, order, np)
+            out = _cells(tuple(a[None] for a in out), n_lanes, order, np)
             return _result(out, axes, starts, learning_rates, epochs, name, fast, xp=np)
         outs = (  # snapshot-major, as the calls make them: _result transposes with a view
             np.empty((n_rules, n_epochs, n_lanes, *point), dtype),
@@ -418,13 +419,13 @@ def _shape(axes: _axes.Axes, n_starts: int, n_rates: int, n_epochs: int) -> tupl
     return (*lead, *axes.lane_sizes, n_starts, n_rates, n_epochs, *axes.point)
 
 
-def _cells(out: tuple[Any, ...], ax: dict, order: Any, xp: Any) -> tuple[Any, ...]:
+def _cells(out: tuple[Any, ...], n_lanes: int, order: Any, xp: Any) -> tuple[Any, ...]:
     """:func:`_sweep_arrays`'s arrays as (O, E, N, ...): the positions at the E counts and the
     values and flags there, padding lanes and padding counts dropped, epochs back in the
-    caller's order. ``order``: the stable argsort of the caller's epochs, which sorted them
-    for the call."""
+    caller's order. ``n_lanes``: the real lanes; ``order``: the stable argsort of the caller's
+    epochs, which sorted them for the call."""
     xs, vs, bad = out
-    n_lanes, n_epochs = _run.lane_count(ax), order.shape[0]
+    n_epochs = order.shape[0]
     # Counts given in order (the common case) need no gather: the result is a view.
     in_order = xp is np and bool((order[1:] > order[:-1]).all())
     back = None if in_order else xp.argsort(order)
@@ -484,24 +485,26 @@ def _result(
 def _one_call(
     axes: _axes.Axes,
     ax: dict,
+    n_lanes: int,
     epochs: np.ndarray,
     name: str,
     fast: bool,
     device: jax.Device | None,
 ) -> SweepResult:
-    """The sweep as one compiled call, returned as host arrays (views of its outputs)."""
+    """The sweep as one compiled call, returned as host arrays (views of its outputs);
+    ``n_lanes``: the lanes of ``ax``."""
     rules = tuple(r if r.fast == fast else dataclasses.replace(r, fast=fast) for r in axes.rules)
     order = np.argsort(epochs, kind="stable")
     args = (ax, epochs[order])
     if device is not None:
         args = jax.device_put(args, device)
     out = _sweep_arrays(rules, *args)
-    n_lanes = _run.lane_count(ax)
+    # One execution's outputs are ready together: waiting on one is waiting on all.
     if len(rules) * _run.lane_steps(n_lanes, int(epochs.max())) > _run.BLOCKING_WORK:
         _run.wait(out[-1])
     else:
-        # Waited on together first: np.asarray of an array still being computed takes a
-        # slower path, each time (about 30 us an array, a third of a small sweep's call).
-        jax.block_until_ready(out)
-    out = _cells(tuple(np.asarray(a) for a in out), ax, order, np)
+        # Waited on first: np.asarray of an array still being computed takes a slower path,
+        # each time (about 30 us an array, a third of a small sweep's call).
+        out[-1].block_until_ready()
+    out = _cells(tuple(np.asarray(a) for a in out), n_lanes, order, np)
     return _result(out, axes, ax["x"], ax["lr"], epochs, name, fast, xp=np)
