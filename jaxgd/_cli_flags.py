@@ -22,7 +22,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxgd import _compile_cache, functions
+from jaxgd import _compile_cache, _npz, functions
 
 __all__ = [
     "DEFAULT_FUNCTION",
@@ -451,7 +451,7 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
             )
         args.save = os.path.expanduser(args.save)
         folder = args.save.endswith(("/", os.sep)) or (
-            args.save and not args.save.endswith(".npz") and _is_dir(args.save)
+            args.save and not _npz.has_suffix(args.save) and _is_dir(args.save)
         )
         args.save = Path(args.save)
         if folder:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from jaxgd import _npz
 from jaxgd._cli_flags import FORMATS, UsageError
 
 if TYPE_CHECKING:
@@ -200,7 +201,13 @@ def npz_path(path: str | os.PathLike) -> Path:
             f"--save {str(path)!r}: give a file name, e.g. results/run.npz (or a folder "
             "ending in /, e.g. results/, for results/<experiment>.npz)."
         )
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    try:
+        return _npz.npz_name(path)
+    except ValueError:
+        raise UsageError(
+            f"--save {str(path)!r}: '.npz' is only the extension; give the file a name, e.g. "
+            f"{str(path.with_name('run.npz'))!r}."
+        ) from None
 
 
 def _reason(err: OSError) -> str:

@@ -38,6 +38,25 @@ _TEMP_STEM = 200
 _MAX_DEFLATE_RATIO = 1032
 
 
+def has_suffix(name: str) -> bool:
+    """Whether a file name already ends in ``.npz`` (in any case: ``run.NPZ`` does)."""
+    return name.lower().endswith(".npz") and name.lower() != ".npz"
+
+
+def npz_name(path: Path) -> Path:
+    """The file a save to ``path`` writes: ``.npz`` appended to a name without it.
+
+    Raises:
+        ValueError: the name is only the extension (``results/.npz``), which names no file.
+    """
+    if path.name.lower() == ".npz":
+        raise ValueError(
+            f"cannot save to {str(path)!r}: {path.name!r} is only the extension. Give the file "
+            f"a name, e.g. {str(path.with_name('result.npz'))!r}."
+        )
+    return path if has_suffix(path.name) else path.with_name(path.name + ".npz")
+
+
 def temp_name(path: Path) -> Path:
     """A fresh temporary name beside ``path``: hidden, and not ending in ``.npz``."""
     stem = os.fsencode(path.name)[:_TEMP_STEM]

@@ -624,14 +624,13 @@ class SweepResult:
         entries as ``coords.NAME``) and a JSON metadata entry with the axis names, function,
         math, optimiser names and schedule.
 
-        ``.npz`` is appended to a name without it. The file is written whole or not at all:
-        the data go to a hidden temporary file (``.NAME.npz.XXXXXXXX.tmp``) in the same folder,
-        reach the disk, and only then replace ``path``, so a crash or a kill at any moment
-        leaves the previous file intact. Replacing is a rename, which the folder's permissions
-        allow or refuse: a write-protected file (mode 0444) in a writable folder is replaced
-        like any other (the new file keeps its mode); protect results by their folder. The
-        result is checked first, by the rules :func:`jaxgd.load` applies, so every saved file
-        can be loaded.
+        ``.npz`` is appended to a name without it (``run.NPZ`` has it). The file is written whole or
+        not at all: the data go to a hidden temporary file (``.NAME.npz.XXXXXXXX.tmp``) in the same
+        folder, reach the disk, and only then replace ``path``, so a crash or a kill at any moment
+        leaves the previous file intact. Replacing is a rename, which the folder's permissions allow
+        or refuse: a write-protected file (mode 0444) in a writable folder is replaced like any
+        other (the new file keeps its mode); protect results by their folder. The result is checked
+        first, by the rules :func:`jaxgd.load` applies, so every saved file can be loaded.
 
         Args:
             path: the file to write; its folder is created if needed.
@@ -667,16 +666,14 @@ class SweepResult:
                 f"cannot save to {str(path)!r}: it names no file. Pass a file path, "
                 f"e.g. {str(path / 'result.npz')!r}."
             )
-        for candidate in (path, path.with_name(path.name + ".npz")):
+        named = _npz.npz_name(path)
+        for candidate in dict.fromkeys((path, named)):
             if _ask(candidate, "is_dir", "save"):
                 raise IsADirectoryError(
                     f"cannot save to {candidate}: it is a directory. Pass a file path, "
                     f"e.g. {candidate / 'result.npz'}."
                 )
-            if path.suffix == ".npz":
-                break
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
+        path = named
         self._check_concrete(f"cannot save {path}", "save", "save")
         arrays = self.as_dict()
         arrays.pop("optimizers", None)  # kept in the metadata, as JSON text
@@ -754,7 +751,7 @@ def load(path: str | os.PathLike) -> SweepResult:
     path = Path(_path_text(path, "load"))
     if not _ask(path, "exists", "load"):
         hint = ""
-        if path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
+        if not _npz.has_suffix(path.name) and path.with_name(path.name + ".npz").exists():
             hint = f" (did you mean {path.name}.npz? save appends .npz)"
         raise FileNotFoundError(f"no saved SweepResult at {path}: the file does not exist{hint}.")
     fail = f"{path} is not a saved SweepResult"

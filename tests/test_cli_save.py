@@ -192,6 +192,21 @@ def test_save_to_a_folder_named_like_a_result_file_is_refused(tmp_path, capsys):
     assert list((tmp_path / "results.npz").iterdir()) == []
 
 
+@pytest.mark.parametrize(("name", "error"), [("run.NPZ", None), (".npz", "only the extension")])
+def test_save_name_with_the_extension_in_capitals_or_alone(tmp_path, capsys, name, error):
+    from experiments import single_run
+
+    argv = ["--save", str(tmp_path / name), "--out", str(tmp_path / "f"), "--epochs", "10"]
+    assert single_run.main(argv) == (2 if error else 0)
+    out, err = capsys.readouterr()
+    if error:
+        assert error in err and "run.npz" in err
+        assert not (tmp_path / "f").exists()  # refused before anything ran
+    else:
+        assert f"wrote {tmp_path / name}" in out
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["f", name]
+
+
 @pytest.mark.parametrize(("existing", "slash"), [(False, "/"), (True, "/"), (True, "")])
 def test_save_to_a_folder_writes_into_it(tmp_path, capsys, existing, slash):
     # Path() drops a trailing "/", which once wrote results.npz beside the folder; an existing

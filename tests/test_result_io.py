@@ -183,6 +183,30 @@ def test_save_to_an_existing_directory_says_so(tmp_path, name):
     assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("run.NPZ", "run.NPZ"),
+        ("run.Npz", "run.Npz"),
+        ("run", "run.npz"),
+        ("run.npz.bak", "run.npz.bak.npz"),
+    ],
+)
+def test_save_keeps_an_npz_suffix_in_any_case(tmp_path, name, written):
+    # np.savez's rule (a case-sensitive ".npz") wrote run.NPZ.npz for run.NPZ.
+    path = small().save(tmp_path / name)
+    assert path == tmp_path / written
+    assert [p.name for p in tmp_path.iterdir()] == [written]
+    np.testing.assert_array_equal(jaxgd.load(path).final, small().final)
+
+
+@pytest.mark.parametrize("name", [".npz", ".NPZ"])
+def test_save_to_only_the_extension_is_refused(tmp_path, name):
+    with pytest.raises(ValueError, match=re.escape(f"{name!r} is only the extension")):
+        small().save(tmp_path / name)
+    assert not list(tmp_path.iterdir())
+
+
 def test_save_under_a_file_names_the_folder(tmp_path):
     (tmp_path / "plain").write_text("not a folder")
     folder = tmp_path / "plain" / "sub"
