@@ -933,6 +933,16 @@ def _arguments_refused_by_name():
                    "levels"),
         "num": (lambda: plotting.plot_paths(himmelblau, box, paths, num=1), ValueError, "num"),
         "domain": (lambda: plotting.plot_function(jnp.cos, (0.0, np.inf)), ValueError, "domain"),
+        # Beyond float32, or one number in it: a grid of inf (with an overflow warning), or a
+        # figure of one point at a made-up scale.
+        "huge domain": (lambda: plotting.plot_function(jnp.cos, (-1e308, 1e308)), ValueError,
+                        r"^domain: .*does not fit float32"),
+        "tiny domain": (lambda: plotting.plot_function(jnp.cos, (0, 1e-320)), ValueError,
+                        r"^domain: .*is one number in float32"),
+        "huge point": (lambda: plotting.plot_function(jnp.cos, (0, 1), points=1e39), ValueError,
+                       r"^domain widened to show points"),
+        "huge 2-D domain": (lambda: plotting.plot_paths(himmelblau, ((-5, 5), (0, 1e39)), paths),
+                            ValueError, r"^domain\[1\]: .*does not fit float32"),
         "points": (lambda: plotting.plot_function(jnp.cos, (0, 1), points="a"), ValueError,
                    "points"),
         "vector f": (lambda: plotting.plot_function(lambda p: p[0] ** 2, (0, 1)), TypeError,

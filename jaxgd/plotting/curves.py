@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._validate import check_function, default_float
+from jaxgd._validate import check_function, check_span_fits, default_float
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
@@ -95,6 +95,7 @@ def plot_function(
         raise ValueError(f"domain must be (lo, hi), two numbers; got {domain!r}") from None
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"domain must be finite (lo, hi) with lo < hi; got ({lo:g}, {hi:g})")
+    check_span_fits("domain", lo, hi, default_float(), "grid")
     try:
         marks = [float(p) for p in np.ravel(np.asarray(points, np.float64))]
     except (TypeError, ValueError):
@@ -104,6 +105,7 @@ def plot_function(
         span = hi - lo
         lo = min(lo, min(extra) - 0.03 * span)
         hi = max(hi, max(extra) + 0.03 * span)
+        check_span_fits("domain widened to show points and start", lo, hi, default_float(), "grid")
     x = jnp.linspace(lo, hi, num)
     fx, dfx = _f_and_grad(f, x)
     # No slope where f itself is not a number: autodiff's f' there (1/x of log(x) for x < 0)

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._validate import check_int, default_float
+from jaxgd._validate import check_int, check_span_fits, default_float
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, _check_nd_function, basins_nd
 from jaxgd.plotting._common import (
     DIVERGED_COLOR,
@@ -85,6 +85,8 @@ def _domain(domain: Any) -> tuple[tuple[float, float], tuple[float, float]]:
         ) from None
     if not (np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1):
         raise ValueError(f"domain must be finite with lo < hi on both axes; got {domain!r}")
+    for k, (lo, hi) in enumerate(((x0, x1), (y0, y1))):
+        check_span_fits(f"domain[{k}]", lo, hi, default_float(), "grid")
     return (x0, x1), (y0, y1)
 
 
