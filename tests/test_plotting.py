@@ -949,6 +949,14 @@ def _arguments_refused_by_name():
                      "^f raised IndexError"),
         "target": (lambda: plotting.plot_heatmap(res.isel(start=0), target=(1, 2, 3)),
                    ValueError, "target must be"),
+        # Without result and minima the maps drawn are fraction and spread: None failed as
+        # "values must have shape ...; got ()", naming no argument.
+        "fraction": (lambda: plotting.plot_random_starts(
+            np.zeros((2, 2)), None, np.zeros((2, 2)), [0.01, 0.1], [10, 100], repeats=4,
+            global_x=-1.43, tol=0.1), ValueError, "^fraction is None"),
+        "spread": (lambda: plotting.plot_random_starts(
+            np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 3)), [0.01, 0.1], [10, 100],
+            repeats=4, global_x=-1.43, tol=0.1), ValueError, r"^spread must have shape .*\(2, 3\)"),
     }  # fmt: skip
 
 

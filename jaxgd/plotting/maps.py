@@ -323,7 +323,7 @@ def plot_random_starts(
 
     Raises:
         ValueError: If only one of ``result`` and ``minima`` is given, or ``result`` has
-            no ``"start"`` axis.
+            no ``"start"`` axis; if a map to draw is None or not of shape ``(L, E)``.
 
     Example:
         >>> import matplotlib
@@ -352,6 +352,22 @@ def plot_random_starts(
             "plot_random_starts needs result and minima together (rs.result and the minima "
             "its runs are matched against), or neither"
         )
+    shape = (np.size(learning_rates), np.size(epochs))
+    drawn = {"notebook": notebook}
+    if result is None:
+        drawn |= {"fraction": fraction, "spread": spread}
+    for name, values in drawn.items():
+        if values is None:
+            raise ValueError(
+                f"{name} is None, but it is drawn when result and minima are not given: pass "
+                f"it, shape (len(learning_rates), len(epochs)) = {shape}, or pass result and "
+                "minima for the maps of shares instead"
+            )
+        got = np.shape(np.asarray(values, dtype=object))
+        if got != shape:
+            raise ValueError(
+                f"{name} must have shape (len(learning_rates), len(epochs)) = {shape}; got {got}"
+            )
     where = " or ".join(f"{float(v):.5g}" for v in np.ravel(global_x))
     scales = {"rate_scale": rate_scale, "epochs_scale": epochs_scale}
     if result is None:
