@@ -58,8 +58,12 @@ def function_name(f: Callable) -> str:
         if " at 0x" in name:
             name = f"{type(f).__qualname__} instance"
     module = getattr(f, "__module__", None)
-    if module == "__main__":
-        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    main = sys.modules.get("__main__")
+    globs = getattr(f, "__globals__", None)
+    # Only what the module run as __main__ defines: a function of a namespace merely named
+    # __main__ (a doctest's, exec's) cannot be imported from that module.
+    if module == "__main__" and (globs is None or globs is getattr(main, "__dict__", None)):
+        spec = getattr(main, "__spec__", None)
         module = getattr(spec, "name", None) or module
     return f"{module}:{name}" if module else name
 

@@ -42,13 +42,22 @@ def test_a_function_of_a_module_run_with_dash_m_is_named_by_that_module(monkeypa
     main.__spec__ = importlib.machinery.ModuleSpec("package.module", None)
     monkeypatch.setitem(sys.modules, "__main__", main)
 
-    def f(x):
-        return x**2
-
-    f.__module__ = "__main__"
-    assert jaxgd.sweep(f, [1.0], [0.1], [1]).function.startswith("package.module:")
+    exec("def f(x):\n    return x**2", vars(main))  # defined by the module run as __main__
+    f = main.f
+    assert jaxgd.sweep(f, [1.0], [0.1], [1]).function == "package.module:f"
     main.__spec__ = None  # `python script.py`: no other name to give
-    assert jaxgd.sweep(f, [1.0], [0.1], [1]).function.startswith("__main__:")
+    assert jaxgd.sweep(f, [1.0], [0.1], [1]).function == "__main__:f"
+
+
+def test_a_function_of_another_namespace_named_main_keeps_that_name(monkeypatch):
+    # A doctest's namespace is named __main__ too; under `python -m pytest` its functions
+    # were recorded as "pytest.__main__:f", a module that does not define them.
+    main = types.ModuleType("__main__")
+    main.__spec__ = importlib.machinery.ModuleSpec("pytest.__main__", None)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    namespace = {"__name__": "__main__"}
+    exec("def f(x):\n    return x**2", namespace)
+    assert jaxgd.sweep(namespace["f"], [1.0], [0.1], [1]).function == "__main__:f"
 
 
 def test_sel_exact_scalar_drops_axis(res):
