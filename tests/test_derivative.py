@@ -157,3 +157,48 @@ def test_a_derivative_that_writes_into_its_argument_leaves_the_grid_alone():
     check = check_derivative(jnp.sin, df, 0.0, 1.0, num=5)
     np.testing.assert_array_equal(check.x, np.linspace(0.0, 1.0, 5))
     assert check.ok and "[0, 1]" in check.summary()
+
+
+def test_a_failing_check_points_at_a_point_that_fails():
+    # Off by 1e-5 on [0, 1) only; at x = 30 an error of 1e4 is within rtol of f' = 1e13,
+    # and the verdict pointed there.
+    check = check_derivative(
+        jnp.exp, lambda x: np.exp(x) * (1 + 1e-9) + np.where(x < 1, 1e-5, 0.0), 0.0, 30.0
+    )
+    assert not check.ok
+    assert 0 <= check.worst_x < 1 and check.mismatch[check.x == check.worst_x].all()
+    assert check.max_error == pytest.approx(1e-5, rel=1e-3)
+    assert f"at x = {check.worst_x:.6g}" in str(check)
+
+
+@pytest.mark.parametrize("scale", [1e-10, 1e-20])
+def test_the_default_atol_is_in_the_units_of_a_small_derivative(scale):
+    def f(x):
+        return scale * jnp.sin(x)
+
+    # With atol 1e-9, 0 and -f' both "agreed" with f' = 1e-10 cos(x).
+    for wrong in (lambda x: 0.0 * x, lambda x: -scale * np.cos(x)):
+        assert not check_derivative(f, wrong, -3, 3).ok
+    right = check_derivative(f, lambda x: scale * np.cos(x), -3, 3)
+    assert right.ok and right.atol == pytest.approx(1e-9 * scale)
+    assert check_derivative(jnp.sin, np.cos, -3, 3).atol == 1e-9  # |f'| up to 1: as before
+    assert check_derivative(jnp.sin, np.cos, -3, 3, atol=0.5).atol == 0.5
+
+
+@pytest.mark.parametrize("num", [10**7 + 1, 10**12, 2**63])
+def test_num_has_an_upper_bound(num):
+    with pytest.raises(ValueError, match=r"^num must be at most 10\*\*7, got"):
+        check_derivative(jnp.sin, np.cos, -1, 1, num=num)
+
+
+@pytest.mark.parametrize(
+    "lo", [jnp.bfloat16(-1), __import__("fractions").Fraction(-1, 1), -(2**64)], ids=str
+)
+def test_ends_of_any_real_kind_are_accepted(lo):
+    # Each was refused as "must be a real scalar, got shape () of ...; pass one number".
+    assert check_derivative(lambda x: x**2, lambda x: 2 * x, lo, 1.0).ok
+
+
+def test_an_end_too_large_for_a_float_says_so():
+    with pytest.raises(ValueError, match=r"^lo is too large for any float"):
+        check_derivative(lambda x: x**2, lambda x: 2 * x, -(2**1100), 1.0)
