@@ -259,7 +259,8 @@ def _params(params: Any, dtype: np.dtype, scalar: bool) -> tuple[Any, Any]:
         leaves = jax.tree.leaves(params)
         if not leaves:
             raise ValueError("params is empty; pass one theta, the value f(x, theta) takes.")
-        return jax.tree.map(_as_array, params), None
+        # Lists of numbers are one array, as in a sweep's params (one theta here).
+        return jax.tree.map(functools.partial(_as_array, scalar=True), _regular(params)), None
     leaves = jax.tree.leaves(params)
     if not leaves:
         raise ValueError(
@@ -322,11 +323,12 @@ def _is_flat(params: Any) -> bool:
     return shape is not None and len(shape) <= 1
 
 
-def _as_array(a: Any) -> Any:
-    """A leaf of theta as an array of JAX's canonical dtype (float32 unless x64 is on)."""
+def _as_array(a: Any, scalar: bool = False) -> Any:
+    """A leaf of theta as an array of JAX's canonical dtype (float32 unless x64 is on).
+    ``scalar``: the leaf of one theta (``descend``), not of an axis of values."""
     if isinstance(a, jax.core.Tracer | jax.Array):
         return a
-    arr = np.asarray(_read("params", a, whole=False))
+    arr = np.asarray(_read("params", a, whole=False, scalar=scalar))
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = arr[~np.isfinite(arr)][0]
         raise ValueError(

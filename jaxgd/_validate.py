@@ -503,7 +503,9 @@ def _check_count(name: str, v: Any, index: int | None) -> None:
         )
 
 
-def as_float_axis(name: str, value: Any, dtype: np.dtype, *, nonnegative: bool = False) -> Any:
+def as_float_axis(
+    name: str, value: Any, dtype: np.dtype, *, nonnegative: bool = False, scalar: bool = False
+) -> Any:
     """A scalar or 1-D axis as a 1-D float array of ``dtype``; values checked when concrete.
 
     Accepts Python numbers, flat lists and tuples, and NumPy or JAX arrays of any real integer
@@ -532,15 +534,19 @@ def as_float_axis(name: str, value: Any, dtype: np.dtype, *, nonnegative: bool =
         if np.isfinite(cast).all() and not (nonnegative and (arr < 0).any()):
             return cast
     wide = arr.astype(np.float64)
+
+    def where(bad: np.ndarray) -> str:  # which value is wrong: an entry, or the one given
+        return "got" if scalar else f"entry {int(np.argmax(bad))} is"
+
     bad = ~np.isfinite(wide)
     if bad.any():
         raise ValueError(
-            f"{name} must be finite; entry {int(np.argmax(bad))} is {wide[bad][0]}. "
+            f"{name} must be finite; {where(bad)} {wide[bad][0]}. "
             "Remove NaN/inf values (np.isfinite can find them)."
         )
     if nonnegative and (wide < 0).any():
         raise ValueError(
-            f"{name} must be >= 0; entry {int(np.argmax(wide < 0))} is {wide[wide < 0][0]}. "
+            f"{name} must be >= 0; {where(wide < 0)} {wide[wide < 0][0]}. "
             "Use a non-negative rate (to maximise f, descend -f)."
         )
     with np.errstate(over="ignore"):
@@ -564,7 +570,7 @@ def as_float_scalar(name: str, value: Any, dtype: np.dtype, *, nonnegative: bool
             else " To run many, use jax.vmap(jaxgd.descend, ...) or jaxgd.sweep."
         )
         raise ValueError(f"{name} must be a scalar; got shape {shape}.{hint}")
-    return as_float_axis(name, value, dtype, nonnegative=nonnegative).reshape(())
+    return as_float_axis(name, value, dtype, nonnegative=nonnegative, scalar=True).reshape(())
 
 
 def as_epochs(name: str, value: Any) -> Any:
@@ -582,6 +588,14 @@ def as_epochs(name: str, value: Any) -> Any:
         )
     int_dtype = default_int()
     if not is_concrete(arr):
+        if not jnp.issubdtype(arr.dtype, jnp.integer):
+            # Values cannot be read while tracing, and a cast would truncate: 3.7 ran 3 steps.
+            raise TypeError(
+                f"{name} is a traced {arr.dtype} array (inside jax.jit, vmap or grad), so "
+                "whole counts cannot be checked and a cast would truncate 3.7 to 3; pass "
+                f"integers, e.g. jnp.round({name}).astype(int), or pass the counts from "
+                "outside the transformation."
+            )
         return jnp.reshape(arr, (-1,)).astype(int_dtype)
     scalar = arr.ndim == 0
     arr = arr.reshape(-1)
@@ -643,12 +657,25 @@ def finite_float(name: str, value: Any) -> float:
         )
     if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    arr = np.asarray(value)
-    if arr.shape != () or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise TypeError(
-            f"{name} must be a real scalar, got shape {arr.shape} of {arr.dtype}; pass one number"
-        )
-    out = float(arr)
+    if isinstance(value, numbers.Real) and not isinstance(value, np.generic):
+        # Python's own numbers (ints of any size, Fraction): as Python converts them.
+        try:
+            out = float(value)
+        except OverflowError:
+            raise ValueError(
+                f"{name} is too large for any float ({value!r:.30}...); pass a number below "
+                f"{np.finfo(np.float64).max:.3g}"
+            ) from None
+    else:
+        arr = np.asarray(value)
+        # ml_dtypes' floats (bfloat16, ...) are not np.number, but are real numbers.
+        real = np.issubdtype(arr.dtype, np.number) or jnp.issubdtype(arr.dtype, jnp.floating)
+        if arr.shape != () or not real or np.iscomplexobj(arr):
+            raise TypeError(
+                f"{name} must be a real scalar, got shape {arr.shape} of {arr.dtype}; pass one "
+                "number"
+            )
+        out = float(arr)
     if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {out}")
     return out

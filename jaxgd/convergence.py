@@ -13,8 +13,9 @@ import numpy as np
 
 from jaxgd import _chunking, _run
 from jaxgd._validate import (
-    as_epochs,
+    as_epoch_count,
     as_float_axis,
+    as_float_scalar,
     check_function,
     default_float,
     default_int,
@@ -31,7 +32,9 @@ __all__ = ["Convergence", "convergence"]
 class Convergence:
     """When each run settled, for every (start, learning rate).
 
-    A JAX pytree; every data array has shape ``(S, L)``.
+    A JAX pytree: ``epoch``, ``converged``, ``diverged``, ``final`` and ``last_step`` have
+    shape ``(S, L)``; ``starts`` ``(S,)``, ``learning_rates`` ``(L,)``, ``epochs`` and
+    ``tol`` are scalars.
 
     Attributes:
         epoch: the first epoch from which the run stays within ``tol`` of where it ends (after
@@ -89,6 +92,11 @@ def _positive(name: str, value: Any) -> bool:
         )
     try:
         return float(value) > 0
+    except OverflowError:  # an int beyond any float: positive or not, too large for a tol
+        raise ValueError(
+            f"{name} is too large for any float ({value!r:.30}); pass a distance in x, e.g. "
+            f"{name}=1e-3."
+        ) from None
     except (TypeError, ValueError):
         raise TypeError(
             f"{name} must be a positive real number (a distance in x); got "
@@ -227,7 +235,9 @@ def convergence(
     (start, rate) pairs in chunks that fit ``memory_budget``, and each pass in calls of a
     bounded number of steps, so Ctrl-C raises ``KeyboardInterrupt`` within about a call's
     time. Any split gives the same bits. Called outside a JAX transformation, the arrays of
-    the result are host NumPy arrays; inside a caller's ``jax.jit`` they are JAX arrays.
+    the result are host NumPy arrays; inside a caller's ``jax.jit`` they are JAX arrays, and
+    the checks that need values are skipped there (a traced negative ``tol`` converges
+    nothing); a traced ``epochs`` must be an integer.
 
     Args:
         f: the function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.
@@ -272,10 +282,10 @@ def convergence(
             f"epochs must be one whole number for convergence (every run takes that many "
             f"steps); got shape {np.shape(epochs)}. Pass the longest count you want to allow."
         )
-    (n,) = as_epochs("epochs", epochs)
+    n = as_epoch_count("epochs", epochs)
     if _ndim("tol", tol) != 0 or (is_concrete(tol) and not _positive("tol", tol)):
         raise ValueError(f"tol must be a positive scalar distance in x; got {tol!r}.")
-    (tol_arr,) = as_float_axis("tol", tol, dtype)
+    tol_arr = as_float_scalar("tol", tol, dtype)
     if is_concrete(tol_arr) and not float(tol_arr) > 0:  # below the dtype's smallest number
         raise ValueError(
             f"tol {float(tol):g} is 0 in {dtype}, so no run could count as converged; use a "

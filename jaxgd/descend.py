@@ -96,7 +96,13 @@ def descend(
     otherwise than in the sweep, either of which may round a step an ulp apart (a chaotic run
     then ends elsewhere). It composes with
     ``jax.jit`` and forward-mode AD (``jax.jvp``, ``jax.jacfwd``) in ``x0`` and
-    ``learning_rate``.
+    ``learning_rate``; reverse mode (``jax.grad``) cannot differentiate its loop, whose
+    length is traced: use ``jax.jacfwd``, or ``trajectory=True`` (a ``lax.scan``).
+
+    Inside ``jax.jit`` or ``vmap`` the checks that need values are skipped (the values are
+    not known yet): a negative traced ``epochs`` runs no step and a negative traced
+    ``learning_rate`` climbs. Traced ``epochs`` must be integers (a float count is refused:
+    a cast would truncate it).
 
     Args:
         f: the function to minimise, ``f(x) -> scalar`` for a scalar ``x``, written with
@@ -114,6 +120,8 @@ def descend(
         params: one ``theta`` for ``f(x, theta)`` (a number or a pytree of arrays).
         trajectory: if True, return every position, after 0, 1, ..., ``epochs`` steps (length
             ``epochs + 1``). ``epochs`` must then be a concrete int, since it sets the length.
+        fast_math: None (the default): vectorised ``sin``/``cos`` on a CPU, as in
+            :func:`jaxgd.sweep` (whose rule this shares); True: always; False: XLA's own.
 
     Returns:
         The position after ``epochs`` steps, of ``x0``'s shape (a scalar, or ``(d,)``) in the
@@ -197,12 +205,17 @@ def descend(
                     f"shape {point}, and {e} If f is a function of a scalar, pass one number "
                     "as x0 (jaxgd.sweep runs from many starts)."
                 ) from e
+        if len(shape) > 1 and shape[-1] > 0:
+            # f of a vector fails on the scalar it was checked on: x0's shape is the slip
+            # (a point as a row, x[None]), not f.
+            try:
+                check_function(f, dtype, shape=(int(shape[-1]),), theta=theta)
+            except (TypeError, ValueError):
+                raise e from None
+            _x0_shape_error(shape)
         raise
     if len(shape) > 1:  # after f, which is checked first as the first argument
-        raise ValueError(
-            f"x0 must be a scalar or one point of shape (d,); got shape {shape}. Pass "
-            f"np.ravel(x0) if it is one point, or use jaxgd.sweep to run from many starts."
-        )
+        _x0_shape_error(shape)
     x0 = as_float_axis("x0", x0, dtype) if point else as_float_scalar("x0", x0, dtype)
     learning_rate = as_float_scalar("learning_rate", learning_rate, dtype, nonnegative=True)
     count = as_epoch_count("epochs", epochs)
@@ -219,6 +232,13 @@ def descend(
         _check_trajectory_fits(n, dtype, math.prod(point))
         return _trajectory(rule, x0, c, n)
     return _descend(rule, x0, c, count)
+
+
+def _x0_shape_error(shape: tuple[int, ...]) -> None:
+    raise ValueError(
+        f"x0 must be a scalar or one point of shape (d,); got shape {shape}. Pass "
+        f"np.ravel(x0) if it is one point, or use jaxgd.sweep to run from many starts."
+    )
 
 
 def _check_trajectory_fits(epochs: int, dtype: np.dtype, width: int = 1) -> None:

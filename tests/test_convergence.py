@@ -154,3 +154,28 @@ def test_convergence_says_which_math_ran_as_a_sweep_does(fast):
     # Static metadata: it survives tree maps and jit.
     assert jax.tree.map(lambda a: a, conv).math == conv.math
     assert jax.jit(lambda c: c)(conv).math == conv.math
+
+
+def test_traced_float_epochs_are_refused():
+    def f(x):
+        return x**4 - 3 * x**2 + x
+
+    with pytest.raises(TypeError, match=r"epochs is a traced float32 array"):
+        jax.jit(lambda e: convergence(f, 0.3, 0.01, e).epoch)(7.0)
+    assert jax.jit(lambda e: convergence(f, 0.3, 0.01, e).epoch)(7).shape == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        # Each message asked for a list, which convergence then refused: one value is needed.
+        ({"epochs": "100"}, TypeError, r"^epochs must be a whole number, e.g. epochs=10;"),
+        ({"tol": __import__("decimal").Decimal("0.001")}, TypeError, r"^tol must be a number,"),
+        ({"tol": float("inf")}, ValueError, r"^tol must be finite; got inf\."),
+        ({"tol": 2**1024}, ValueError, r"^tol is too large for any float"),  # was OverflowError
+    ],
+)
+def test_scalar_arguments_are_named_as_one_value(kwargs, error, match):
+    args = {"epochs": 10, **kwargs}
+    with pytest.raises(error, match=match):
+        convergence(lambda x: x**2, 0.3, 0.01, **args)

@@ -124,3 +124,50 @@ def test_trajectory_with_bad_epochs_names_them(epochs, exc, match):
 def test_trajectory_must_be_a_bool(flag):
     with pytest.raises(TypeError, match="trajectory must be True or False"):
         jaxgd.descend(NOTEBOOK.f, 0.0, 0.1, 3, trajectory=flag)
+
+
+@pytest.mark.parametrize(
+    ("epochs", "match"),
+    [
+        (jnp.array([3.7, 5.0]), r"epochs is a traced float32 array.*jnp\.round"),
+        (jnp.array([True, False]), r"epochs must be a whole number.*booleans"),
+    ],
+)
+def test_traced_epochs_that_are_not_integers_are_refused(epochs, match):
+    # A cast of traced floats truncated: 3.7 ran 3 steps under vmap, silently.
+    batched = jax.vmap(jaxgd.descend, in_axes=(None, None, None, 0))
+    with pytest.raises(TypeError, match=match):
+        batched(NOTEBOOK.f, 0.3, 0.01, epochs)
+    np.testing.assert_array_equal(
+        batched(NOTEBOOK.f, 0.3, 0.01, jnp.array([3, 0])),
+        [jaxgd.descend(NOTEBOOK.f, 0.3, 0.01, 3), np.float32(0.3)],
+    )
+
+
+@pytest.mark.parametrize("x0", [np.array([[1.0, 1.0]]), np.ones((2, 2))])
+def test_a_point_given_as_a_row_names_x0_not_f(x0):
+    # f of a vector failed on the scalar it was first checked on: "f raised IndexError".
+    def himmelblau(p):
+        return (p[0] ** 2 + p[1] - 11) ** 2 + (p[0] + p[1] ** 2 - 7) ** 2
+
+    with pytest.raises(ValueError, match=r"^x0 must be a scalar or one point .*np\.ravel"):
+        jaxgd.descend(himmelblau, x0, 0.01, 5)
+    with pytest.raises(TypeError, match=r"^f raised IndexError"):  # f's own bug stays f's
+        jaxgd.descend(lambda p: p[5], np.ones((1, 2)), 0.01, 5)
+
+
+def test_one_theta_is_asked_for_as_one_value():
+    def family(x, a):
+        return jnp.cosh(a * x) - x
+
+    # The message asked for a list of values (an axis), which f(x, theta) then failed on.
+    with pytest.raises(TypeError, match=r"^params must be a number, e.g. params=0.5; got str"):
+        jaxgd.descend(family, 0.3, 0.05, 10, params="a")
+
+    def pair(x, a):
+        return jnp.cosh(a[0] * x) - a[1] * x
+
+    # A list of numbers is one theta of that shape, as a sweep's params are one array.
+    assert jaxgd.descend(pair, 0.3, 0.05, 10, params=[0.5, 1.0]) == jaxgd.descend(
+        pair, 0.3, 0.05, 10, params=np.array([0.5, 1.0])
+    )

@@ -325,3 +325,16 @@ def test_no_recompile_for_new_values_in_several_calls(compiles, monkeypatch):
         jaxgd.sweep(f, [3.0, -1.0], [0.01, 0.02, 0.5], [100, 0], chunk_size=1)
         jaxgd.sweep(f, [2.0, 2.5], [0.4, 0.2, 0.1], [7, 7], chunk_size=1)
     assert compiles.count == 0, compiles.names
+
+
+def test_traced_float_epochs_are_refused_under_jit():
+    # np.round(np.linspace(...)) passed into a jitted sweep is traced as floats: a cast
+    # truncated 3.7 to 3 silently.
+    def run(e):
+        return jaxgd.sweep(lambda x: x**2, [1.0], [0.1], e).final
+
+    with pytest.raises(TypeError, match=r"epochs is a traced float32 array"):
+        jax.jit(run)(np.array([3.7, 5.0]))
+    np.testing.assert_array_equal(
+        jax.jit(run)(np.array([3, 5])), jaxgd.sweep(lambda x: x**2, [1.0], [0.1], [3, 5]).final
+    )
