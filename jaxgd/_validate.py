@@ -144,10 +144,14 @@ def check_function(
     A function that passed is remembered (per dtype) and not traced again.
     """
     if not callable(f):
-        raise TypeError(
-            f"{name} must be a callable f(x) -> scalar; got {type(f).__name__}. "
-            "Pass a function such as `lambda x: jnp.sin(x)`."
+        inner = getattr(f, "f", None)  # a library function's record (jaxgd.functions.get)
+        fix = (
+            "A library function's record holds its function in .f: pass that, e.g. "
+            "jaxgd.functions.get('notebook').f."
+            if callable(inner)
+            else "Pass a function such as `lambda x: jnp.sin(x)`."
         )
+        raise TypeError(f"{name} must be a callable f(x) -> scalar; got {type(f).__name__}. {fix}")
     dtype = np.dtype(dtype)
     shape = tuple(shape)
     key = (dtype, shape, None if theta is None else str(jax.tree.structure(theta)), str(theta))

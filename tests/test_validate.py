@@ -705,3 +705,10 @@ def test_theta_read_past_its_end_is_refused_and_within_is_not():
 def test_starts_of_three_dimensions_are_named_as_points_not_flattened():
     with pytest.raises(ValueError, match=r"^starts must be .* \(S, d\) points .*\(3, 2, 1\)"):
         jaxgd.sweep(lambda p: (p**2).sum(), np.ones((3, 2, 1)), 0.1, 10)
+
+
+def test_a_library_function_record_is_pointed_to_its_function():
+    record = jaxgd.functions.get("notebook")
+    with pytest.raises(TypeError, match=r"got Function1D\. .*get\('notebook'\)\.f"):
+        jaxgd.sweep(record, 0.0, 0.1, 10)
+    assert jaxgd.sweep(record.f, 0.0, 0.1, 10).final.shape == (1, 1, 1)
