@@ -176,21 +176,33 @@ def _bucket(n: int) -> int:
     return max(8, 1 << (n - 1).bit_length())
 
 
-def _brackets(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, bool]:
+def _brackets(
+    g: np.ndarray, values: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, bool, bool]:
     """Grid indices bracketing sign changes of g from - to +, and the two end flags.
 
     Exact zeros are skipped over (a saddle's f' touches 0 without changing sign), but a
     non-finite value breaks a bracket: a pole between two grid points is not a minimum.
+
+    An end is a minimum when f rises away from it (after an exactly flat stretch, if any):
+    ``f' > 0`` at the first point where ``f' != 0``, ``f' < 0`` at the last. An infinite
+    slope pointing into the interval counts (``sqrt(x)`` at 0) where f is finite there
+    (``values``, f on the grid; without them it never does): where f is not, it is a pole.
     """
     sign = np.sign(np.where(np.isfinite(g), g, np.nan))
     nonzero = np.flatnonzero(sign != 0)  # NaN != 0, so non-finite points are kept
     with np.errstate(invalid="ignore"):
         rising = (sign[nonzero[:-1]] < 0) & (sign[nonzero[1:]] > 0)
     left, right = nonzero[:-1][rising], nonzero[1:][rising]
-    finite = np.isfinite(sign)
-    # An end is a minimum when f rises away from it (after an exactly flat stretch, if any).
-    lo_min = nonzero.size > 0 and finite[nonzero[0]] and sign[nonzero[0]] > 0
-    hi_min = nonzero.size > 0 and finite[nonzero[-1]] and sign[nonzero[-1]] < 0
+    if nonzero.size == 0:
+        return left, right, False, False
+    first, last = nonzero[0], nonzero[-1]
+
+    def slope_counts(i: int) -> bool:  # finite f', or an infinite one where f is finite
+        return bool(np.isfinite(g[i]) or (values is not None and np.isfinite(values[i])))
+
+    lo_min = slope_counts(first) and g[first] > 0
+    hi_min = slope_counts(last) and g[last] < 0
     return left, right, bool(lo_min), bool(hi_min)
 
 
@@ -325,7 +337,7 @@ def _search(
     offset = 0
     for size in sizes:
         gs = g[offset : offset + size]
-        left, right, lo_min, hi_min = _brackets(gs)
+        left, right, lo_min, hi_min = _brackets(gs, values[offset : offset + size])
         flat = np.array(
             [
                 _is_flat(values, a + offset + 1, b + offset - 1, eps, largest)
@@ -512,8 +524,10 @@ def find_minima(
     on ``f'`` (``f''`` from ``jax.grad`` again) safeguarded by bisection inside the
     bracket, so degenerate minima (``f'' = 0``) still converge. An end of the interval is
     reported as a minimum, flagged in ``at_boundary``, when ``f`` rises away from it
-    (``f'(lo) > 0`` or ``f'(hi) < 0``); where ``f' = 0`` there and ``f`` rises away, it is
-    a stationary minimum like any other, not flagged. Saddles, where ``f'`` touches 0
+    (``f'(lo) > 0`` or ``f'(hi) < 0``, an infinite slope included: ``sqrt(x)`` at 0, where
+    ``f'(0) = +inf``; an end where ``f`` itself is not finite, a pole, never is); where
+    ``f' = 0`` there and ``f`` rises away, it is a stationary minimum like any other, not
+    flagged. Saddles, where ``f'`` touches 0
     without changing sign, are not minima.
 
     Flat minima, where ``f'`` is exactly 0 over a stretch and ``f`` is lowest all along it

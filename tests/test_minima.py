@@ -532,3 +532,35 @@ def test_an_interval_float32_cannot_hold_is_refused_before_the_search(lo, hi, sa
     assert compiles.count == 0
     with jax.enable_x64(True):  # float64 holds both
         assert len(find_minima(lambda x: (x - 1.0) ** 2, lo, hi)) == 1
+
+
+@pytest.mark.parametrize(
+    ("f", "want"),
+    [
+        (lambda x: jnp.sqrt(x) + (x - 0.5) ** 2, 0.0),  # f'(0) = +inf, f(0) finite
+        (lambda x: jnp.sqrt(1 - x) + (x - 0.5) ** 2, 1.0),  # f'(1) = -inf, f(1) finite
+        (jnp.sqrt, 0.0),
+        (lambda x: -jnp.sqrt(x), 1.0),  # f'(0) = -inf: f falls away from 0, only 1 counts
+    ],
+    ids=["sqrt at lo", "sqrt at hi", "sqrt", "-sqrt"],
+)
+def test_an_end_where_f_rises_away_with_an_infinite_slope_is_a_minimum(f, want, x64_or_not):
+    # f'(lo) = +inf (or f'(hi) = -inf) is f rising away from the end as f'(lo) > 0 is.
+    m = find_minima(f, 0.0, 1.0)
+    ends = np.asarray(m.x)[np.asarray(m.at_boundary)]
+    np.testing.assert_array_equal(ends, [want])
+    assert float(m.global_x) == want
+
+
+@pytest.mark.parametrize(
+    ("f", "lo", "hi"),
+    [
+        (lambda x: -1.0 / x, 0.0, 1.0),  # f'(0) = +inf, but f(0) = -inf: a pole
+        (lambda x: 1.0 / (x - 1.0), 0.0, 1.0),  # f'(1) = -inf, f(1) = -inf
+        (lambda x: jnp.log(x) + 2 * x, 0.0, 1.0),  # f'(0) = +inf, f(0) = -inf
+    ],
+    ids=["-1/x", "1/(x-1)", "log"],
+)
+def test_a_pole_at_an_end_is_never_a_minimum(f, lo, hi):
+    m = find_minima(f, lo, hi)
+    assert lo not in np.asarray(m.x).tolist() and hi not in np.asarray(m.x).tolist()
