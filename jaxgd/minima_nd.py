@@ -382,7 +382,9 @@ def find_minima_nd(
     Raises:
         TypeError: ``f`` does not map a ``(d,)`` vector to a real scalar, or cannot be
             differentiated.
-        ValueError: ``bounds`` is not ``(d, 2)`` with ``lo < hi``; ``grid`` below 1; ``tol``
+        ValueError: ``bounds`` is not ``(d, 2)`` with ``lo < hi``, or a row the working
+            float cannot hold (an end or ``hi - lo`` past its range, or both ends one number
+            in it: float32 unless x64 is on); ``grid`` below 1; ``tol``
             not positive; ``extra_starts`` not ``(N, d)``; ``f`` reads a constant index past
             ``d - 1`` (more coordinates than ``bounds`` has rows).
 
@@ -396,6 +398,8 @@ def find_minima_nd(
     b = _as_bounds(bounds)
     d = b.shape[0]
     dtype = np.dtype(default_float())
+    for i, (lo, hi) in enumerate(b.tolist()):
+        check_span_fits(f"bounds[{i}]", lo, hi, dtype, what="grid")
     _check_nd_function(f, d, dtype)
     if grid is None:
         grid = max(3, math.floor(_DEFAULT_STARTS ** (1.0 / d) + 1e-9))

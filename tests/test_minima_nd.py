@@ -430,3 +430,19 @@ def test_random_starts_nd_refuses_bounds_past_the_dtype(compiles):
 def test_minima_at_refuses_what_is_no_minimum(f, x, exc, said):
     with pytest.raises(exc, match=said):
         MinimaND.at(f, x)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "row"),
+    [
+        ([(-3e38, 3e38)], 0),  # each end fits float32, hi - lo does not
+        ([(-1e39, 1.0)], 0),  # lo does not fit
+        ([(-1, 1), (-1e300, 1e300)], 1),
+        ([(-1, 1), (1.0, 1.00000001)], 1),  # one number in float32
+    ],
+)
+def test_find_refuses_bounds_past_the_dtype(bounds, row, compiles):
+    # The starts became inf or NaN and the search reported no minimum, silently.
+    with compiles, pytest.raises(ValueError, match=rf"^bounds\[{row}\]: .* float32"):
+        find_minima_nd(lambda p: (p**2).sum(), bounds)
+    assert compiles.count == 0
