@@ -352,7 +352,11 @@ def find_minima_nd(
     ``100 eps`` of the largest, or, for a steeper valley than that, f rising on both sides
     along the flattest direction as the curvature says. The ends within 10 times that
     distance of each other are one minimum, the most precise kept. Minima outside the box
-    are dropped, unless found from ``extra_starts``.
+    are dropped, unless found from ``extra_starts``. A run's end is inside when it lies
+    within its own accuracy of the box: 10 times its remaining Newton step (never more than
+    that distance), plus 2 floats of each edge, since a minimum on an edge can end that far
+    past it. A minimum farther out is dropped however large ``tol`` is (with ``tol=1`` a
+    minimum 0.9 past the edge, reached exactly, is not kept).
 
     Every start descends: at a saddle or maximum the step follows the negative curvature
     downhill, and a backtracking line search only accepts steps that lower ``f``. A run that
@@ -436,7 +440,16 @@ def find_minima_nd(
             & (step <= scale)
             & ((lam_min > 100.0 * eps * lam_max) | curved)
         )
-        inside = np.all((x >= b[:, 0] - scale[:, None]) & (x <= b[:, 1] + scale[:, None]), 1)
+        # A run's end lies within about its remaining Newton step of its stationary point, so
+        # a minimum on an edge can end that far past it: the box reaches out by 10 such
+        # steps (at most scale, what the search was asked for), and 2 floats at each edge,
+        # whose float64 bound the working float may round past. Never by tol alone: a run
+        # that arrived 0.9 outside the box, with tol = 1, has a step near 0 and is dropped.
+        reach = np.minimum(scale, 10.0 * step)[:, None]
+        edge = 2.0 * np.spacing(np.abs(b).astype(dtype)).astype(np.float64)
+        inside = np.all(
+            (x >= b[:, 0] - edge[:, 0] - reach) & (x <= b[:, 1] + edge[:, 1] + reach), axis=1
+        )
     ok &= inside | (np.arange(x.shape[0]) >= unit.shape[0])
     x, value, scale, step = x[ok], value[ok], scale[ok], step[ok]
     # Duplicates: the end closest to its stationary point (smallest remaining Newton step)

@@ -446,3 +446,21 @@ def test_find_refuses_bounds_past_the_dtype(bounds, row, compiles):
     with compiles, pytest.raises(ValueError, match=rf"^bounds\[{row}\]: .* float32"):
         find_minima_nd(lambda p: (p**2).sum(), bounds)
     assert compiles.count == 0
+
+
+@pytest.mark.parametrize(("c", "tol"), [(1.0003, None), (1.4, 0.5), (1.9, 1.0), (1.01, 1e-6)])
+def test_a_minimum_outside_the_box_is_dropped_whatever_the_tol(c, tol, x64_or_not):
+    # The box once reached tol beyond its edges: with tol=1.0 a minimum 0.9 outside was kept.
+    m = find_minima_nd(lambda p: (p[0] - c) ** 2 + p[1] ** 2, [(-1, 1), (-1, 1)], tol=tol)
+    assert len(m) == 0
+
+
+@pytest.mark.parametrize("tol", [None, 1e-2])
+def test_minima_on_the_edges_and_corners_of_the_box_are_kept(tol, x64_or_not):
+    # 0.1 is no float: the float32 minimum 0.10000000149 lies past the float64 edge 0.1.
+    m = find_minima_nd(lambda p: ((p - 0.1) ** 2).sum(), [(-1, 0.1), (0.1, 1)], tol=tol)
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), [[0.1, 0.1]], rtol=1e-6)
+    corner = find_minima_nd(lambda p: ((p - 1.0) ** 4).sum() + p[0] * 0.0, [(-1, 1)] * 2)
+    np.testing.assert_allclose(np.asarray(corner.x, np.float64), [[1.0, 1.0]], atol=1e-2)
+    edge = find_minima_nd(lambda p: (p[0] + 2.0) ** 2 + (p[1] - 1.0) ** 2, [(-2, 2), (-1, 1)])
+    np.testing.assert_allclose(np.asarray(edge.x, np.float64), [[-2.0, 1.0]], atol=1e-5)
