@@ -18,6 +18,7 @@ from jaxgd._validate import (
     check_int,
     check_interval,
     check_span_fits,
+    in_trace,
     is_concrete,
     positive_float,
 )
@@ -204,6 +205,22 @@ def _brackets(
     lo_min = slope_counts(first) and g[first] > 0
     hi_min = slope_counts(last) and g[last] < 0
     return left, right, bool(lo_min), bool(hi_min)
+
+
+def _refuse_in_trace(name: str, fix: str) -> None:
+    """Refuse a call made while a JAX transformation is tracing (see ``in_trace``).
+
+    The searches run on the host: how many minima there are depends on f's values, so they
+    read f's numbers with NumPy, which a tracer does not have. Checked before f is evaluated,
+    so the error is this one and not a NumPy conversion error from deep inside.
+    """
+    if in_trace():
+        raise TypeError(
+            f"{name} runs on the host and cannot run inside jax.jit, jax.vmap or jax.grad "
+            "(an f that closes over a traced value counts, such as `lambda x: (x - a)**2` "
+            f"inside a function of a that is transformed): the number of minima depends on "
+            f"f's values. Call it outside the transformation: {fix}"
+        )
 
 
 def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
@@ -550,10 +567,11 @@ def find_minima(
     (``|x - 0.3|``), and on a grid point where ``f'`` is undefined but ``f`` is finite and
     lowest (``sqrt(x**2)`` at 0).
 
-    Not jittable (the number of minima depends on the values of ``f``); call it on
-    concrete inputs. The compiled code is cached per ``f`` (by identity), so calling
-    again with the same ``f`` and ``num`` does not recompile. The result is a pytree of
-    JAX arrays.
+    Not jittable (the number of minima depends on the values of ``f``): called while
+    ``jax.jit``, ``vmap`` or ``grad`` is tracing (an ``f`` that closes over a traced value
+    included) it raises ``TypeError``; call it outside, on concrete inputs. The compiled
+    code is cached per ``f`` (by identity), so calling again with the same ``f`` and
+    ``num`` does not recompile. The result is a pytree of JAX arrays.
 
     Args:
         f: Scalar-to-scalar function written with ``jax.numpy``, differentiable twice.
@@ -572,8 +590,8 @@ def find_minima(
 
     Raises:
         TypeError: If ``f`` is not callable, cannot be traced (NumPy calls, Python
-            branches on ``x``) or returns complex or integer values, or an argument has
-            the wrong type.
+            branches on ``x``) or returns complex or integer values, an argument has
+            the wrong type, or it is called inside a JAX transformation.
         ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
             ``lo < hi``, ``num < 3`` or ``tol`` is not positive.
 
@@ -594,6 +612,12 @@ def find_minima(
     num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
     dtype, tol_f = _dtype_and_tol(tol)
     check_span_fits("lo, hi", lo_f, hi_f, dtype, what="grid")
+    _refuse_in_trace(
+        "find_minima",
+        "find the minima once, outside, and pass them in (e.g. close over "
+        "m = find_minima(f, lo, hi), or pass minima=m where a function takes it); for one "
+        "search per parameter value, loop over the values in Python.",
+    )
     check_function(f, dtype)
     grid = np.linspace(lo_f, hi_f, num).astype(dtype)
     return _assemble(_search(f, [grid], dtype, tol_f))
@@ -672,7 +696,8 @@ def find_minima_reached(
     more than ``2**21`` grid points, the windows holding the most runs are searched first and
     the rest are left out. The limits of :func:`find_minima` apply inside every interval.
 
-    Not jittable; call it on concrete inputs. ``final`` may be a JAX or NumPy array.
+    Not jittable; call it on concrete inputs, outside ``jax.jit``/``vmap``/``grad``
+    (``TypeError`` there, as for :func:`find_minima`). ``final`` may be a JAX or NumPy array.
 
     Args:
         f: Scalar-to-scalar function written with ``jax.numpy``, differentiable twice.
@@ -689,7 +714,8 @@ def find_minima_reached(
 
     Raises:
         TypeError: If ``f`` is bad (as for :func:`find_minima`), ``final`` is traced or not
-            real numbers, or an argument has the wrong type.
+            real numbers, an argument has the wrong type, or it is called inside a JAX
+            transformation.
         ValueError: If ``domain`` is not finite with ``lo < hi``, ``num < 3`` or ``tol`` is
             not positive.
 
@@ -720,6 +746,12 @@ def find_minima_reached(
             f"final must hold real numbers (where the runs ended), got dtype {ends.dtype}; "
             "pass e.g. res.final"
         )
+    _refuse_in_trace(
+        "find_minima_reached",
+        "run the sweep, then find the minima on its concrete result "
+        "(m = find_minima_reached(f, res.final, domain)) and pass them in; for one search "
+        "per parameter value, loop over the values in Python.",
+    )
     check_function(f, dtype)
     return _minima_reached(f, _outside_cells(ends, lo, hi), lo, hi, num, dtype, tol_f)
 

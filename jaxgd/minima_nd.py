@@ -8,6 +8,10 @@ ended near, with one label for "near none" and another for "diverged";
 :func:`random_starts_nd` draws starts at random over the box and reports, per learning rate
 and epoch count, the share of them reaching each minimum.
 
+They run on the host (what they return depends on f's values): called while ``jax.jit``,
+``vmap`` or ``grad`` is tracing, an ``f`` that closes over a traced value included, they raise
+``TypeError`` before evaluating anything. Call them outside, and pass what they found in.
+
 Example:
     >>> import jax
     >>> from jaxgd.functions2d import himmelblau
@@ -43,7 +47,7 @@ from jaxgd._validate import (
     is_concrete,
     positive_float,
 )
-from jaxgd.minima import _bucket, _resolution_from, _ties
+from jaxgd.minima import _bucket, _refuse_in_trace, _resolution_from, _ties
 from jaxgd.result import SweepResult
 from jaxgd.sweep import sweep
 
@@ -129,6 +133,11 @@ class MinimaND:
             >>> m.x.tolist(), m.global_.tolist()
             ([[0.0, -1.0], [0.0, 1.0]], [True, True])
         """
+        _refuse_in_trace(
+            "MinimaND.at",
+            "make the MinimaND once, outside, and pass it in (close over it, or pass it as "
+            "an argument: it is a pytree).",
+        )
         dtype = np.dtype(default_float())
         pts = np.asarray(x, dtype)
         if pts.ndim != 2 or pts.shape[0] == 0:
@@ -385,7 +394,7 @@ def find_minima_nd(
 
     Raises:
         TypeError: ``f`` does not map a ``(d,)`` vector to a real scalar, or cannot be
-            differentiated.
+            differentiated; called inside ``jax.jit``/``vmap``/``grad``.
         ValueError: ``bounds`` is not ``(d, 2)`` with ``lo < hi``, or a row the working
             float cannot hold (an end or ``hi - lo`` past its range, or both ends one number
             in it: float32 unless x64 is on); ``grid`` below 1; ``tol``
@@ -399,6 +408,12 @@ def find_minima_nd(
         >>> m.x.tolist(), m.global_.tolist()
         ([[1.0, -2.0]], [True])
     """
+    _refuse_in_trace(
+        "find_minima_nd",
+        "find the minima once, outside, and pass them in (e.g. close over "
+        "m = find_minima_nd(f, bounds), or pass minima=m to random_starts_nd); for one "
+        "search per parameter value, loop over the values in Python.",
+    )
     b = _as_bounds(bounds)
     d = b.shape[0]
     dtype = np.dtype(default_float())
@@ -553,6 +568,11 @@ def nearest_minimum_nd(final: Any, minima: MinimaND, *, tol: float = 1e-3) -> np
         >>> nearest_minimum_nd([[0.0, 1e-4], [1.0, 1.0], [float("inf"), 0.0]], m).tolist()
         [0, -1, -2]
     """
+    _refuse_in_trace(
+        "nearest_minimum_nd",
+        "label the concrete final positions the sweep returned, outside "
+        "(nearest_minimum_nd(res.final, minima)).",
+    )
     _check_minima(minima)
     tol = _check_tol(tol)
     pts = np.asarray(final) if is_concrete(final) else final
@@ -644,6 +664,9 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
         >>> b.dims, b.index[:, :, 0].tolist()
         (('start', 'learning_rate', 'epochs'), [[1, -2], [0, -2], [-1, -2]])
     """
+    _refuse_in_trace(
+        "basins_nd", "label the concrete result the sweep returned (basins_nd(res, minima))."
+    )
     if not isinstance(result, SweepResult):
         raise TypeError(
             f"result must be a SweepResult, got {type(result).__name__}; make one with "
@@ -755,6 +778,11 @@ def random_starts_nd(
         >>> rs.share.shape, float(rs.success[0, 0])
         ((1, 1, 2), 1.0)
     """
+    _refuse_in_trace(
+        "random_starts_nd",
+        "call it on concrete arguments; for one call per parameter value, loop over the "
+        "values in Python.",
+    )
     b = _as_bounds(bounds)
     n = check_int("n", n, 1, fix="e.g. n=1000")
     tol = _check_tol(tol)

@@ -564,3 +564,32 @@ def test_an_end_where_f_rises_away_with_an_infinite_slope_is_a_minimum(f, want, 
 def test_a_pole_at_an_end_is_never_a_minimum(f, lo, hi):
     m = find_minima(f, lo, hi)
     assert lo not in np.asarray(m.x).tolist() and hi not in np.asarray(m.x).tolist()
+
+
+_TRANSFORMS = {
+    "jit": lambda g: jax.jit(g)(0.3),
+    "vmap": lambda g: jax.vmap(g)(jnp.array([0.1, 0.2])),
+    "grad": lambda g: jax.grad(lambda a: g(a).sum())(0.3),
+}
+
+
+@pytest.mark.parametrize("transform", list(_TRANSFORMS))
+@pytest.mark.parametrize("search", ["find_minima", "find_minima_reached"])
+def test_a_search_inside_a_transformation_is_refused_before_f_runs(search, transform):
+    # Every argument is concrete; f closes over the traced a. The search used to run f on
+    # the grid and fail in np.asarray with JAX's TracerArrayConversionError.
+    calls = []
+
+    def g(a):
+        def f(x):
+            calls.append(x)
+            return (x - a) ** 2
+
+        if search == "find_minima":
+            return find_minima(f, -1.0, 1.0).x
+        return find_minima_reached(f, np.array([2.0]), (-1.0, 1.0)).x
+
+    with pytest.raises(TypeError, match=rf"^{search} runs on the host .* jax\.jit") as info:
+        _TRANSFORMS[transform](g)
+    assert "Call it outside the transformation" in str(info.value)
+    assert calls == []

@@ -464,3 +464,44 @@ def test_minima_on_the_edges_and_corners_of_the_box_are_kept(tol, x64_or_not):
     np.testing.assert_allclose(np.asarray(corner.x, np.float64), [[1.0, 1.0]], atol=1e-2)
     edge = find_minima_nd(lambda p: (p[0] + 2.0) ** 2 + (p[1] - 1.0) ** 2, [(-2, 2), (-1, 1)])
     np.testing.assert_allclose(np.asarray(edge.x, np.float64), [[-2.0, 1.0]], atol=1e-5)
+
+
+_HERE = MinimaND.at(lambda p: (p**2).sum(), [(0.0, 0.0)])
+
+_TRANSFORMED = {
+    "find_minima_nd": lambda f: find_minima_nd(f, [(-1, 1), (-1, 1)]).x,
+    "MinimaND.at": lambda f: MinimaND.at(f, [(0.0, 0.0)]).x,
+    "nearest_minimum_nd": lambda f: nearest_minimum_nd(f(jnp.zeros((3, 2))), _HERE),
+    "random_starts_nd": lambda f: (
+        random_starts_nd(f, jax.random.key(0), [(-1, 1), (-1, 1)], [0.1], [10], n=4).success
+    ),
+}
+
+
+@pytest.mark.parametrize("transform", ["jit", "vmap", "grad"])
+@pytest.mark.parametrize("name", list(_TRANSFORMED))
+def test_host_functions_inside_a_transformation_are_refused_before_f_runs(name, transform):
+    calls = []
+
+    def g(a):
+        def f(p):
+            calls.append(p)
+            return ((p - a) ** 2).sum() if p.ndim == 1 else p + a
+
+        return jnp.asarray(_TRANSFORMED[name](f), jnp.float32).sum()
+
+    run = {
+        "jit": lambda: jax.jit(g)(0.3),
+        "vmap": lambda: jax.vmap(g)(jnp.array([0.1, 0.2])),
+        "grad": lambda: jax.grad(g)(0.3),
+    }[transform]
+    with pytest.raises(TypeError, match=rf"^{name} runs on the host .* jax\.jit") as info:
+        run()
+    assert "Call it outside the transformation" in str(info.value)
+    assert calls == [] or name == "nearest_minimum_nd"  # there f only makes the points
+
+
+def test_basins_nd_inside_a_transformation_is_refused():
+    res = jaxgd.sweep(lambda p: (p**2).sum(), [[0.5, 0.5]], [0.1], [5])
+    with pytest.raises(TypeError, match=r"^basins_nd runs on the host"):
+        jax.jit(lambda a: basins_nd(res, _HERE).index.sum() + a)(1.0)
