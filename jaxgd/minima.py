@@ -35,6 +35,23 @@ _MAX_ITER = 100
 _WINDOW = 0.05
 #: Most grid points spent on windows outside the domain (8 MiB of float32 per array).
 _MAX_WINDOW_POINTS = 1 << 21
+#: Most grid points a search scans (2**25 = 33,554,432). A point costs about 32 bytes in
+#: float32 (the grid in float64 and in the working float, f and f' on the device and again on
+#: the host), 56 in float64: 1 to 2 GB at the limit, before f's own intermediates.
+_MAX_NUM = 1 << 25
+
+
+def _check_num(num: Any) -> int:
+    """``num``, an int from 3 to ``_MAX_NUM``, checked before anything is allocated."""
+    num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
+    if num > _MAX_NUM:
+        raise ValueError(
+            f"num must be at most 2**25 = {_MAX_NUM:,} grid points (about 1 GB in float32, 2 "
+            f"in float64, at 32 or 56 bytes a point), got {num:,}; minima closer together "
+            "than (hi - lo) / 2**25 are rarely real: use a smaller num, or search a narrower "
+            "interval (find_minima on the part of it you need) with a finer grid"
+        )
+    return num
 
 
 @jax.tree_util.register_dataclass
@@ -577,7 +594,9 @@ def find_minima(
         f: Scalar-to-scalar function written with ``jax.numpy``, differentiable twice.
         lo: Left end of the interval, finite.
         hi: Right end of the interval, finite, greater than ``lo``.
-        num: Number of grid points on which ``f'`` is scanned for sign changes, >= 3.
+        num: Number of grid points on which ``f'`` is scanned for sign changes, from 3
+            to ``2**25`` (33,554,432: about 1 GB in float32, 2 GB in float64, at 32 or 56
+            bytes a point, before f's own intermediates).
         tol: Relative tolerance of each refined minimum, on ``x`` (absolute for
             ``|x| < 1``). Default: 4 machine epsilons of the working dtype. The search stops
             when Newton's last step is below it; at a degenerate minimum (``f'' = 0``),
@@ -593,7 +612,7 @@ def find_minima(
             branches on ``x``) or returns complex or integer values, an argument has
             the wrong type, or it is called inside a JAX transformation.
         ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
-            ``lo < hi``, ``num < 3`` or ``tol`` is not positive.
+            ``lo < hi``, ``num`` is not from 3 to ``2**25`` or ``tol`` is not positive.
 
     Example:
         >>> import jax.numpy as jnp
@@ -609,7 +628,7 @@ def find_minima(
         [True, False, False]
     """
     lo_f, hi_f = check_interval(lo, hi)
-    num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
+    num = _check_num(num)
     dtype, tol_f = _dtype_and_tol(tol)
     check_span_fits("lo, hi", lo_f, hi_f, dtype, what="grid")
     _refuse_in_trace(
@@ -704,8 +723,8 @@ def find_minima_reached(
         final: Where the runs ended, any shape, e.g. ``jaxgd.sweep(...).final``; non-finite
             entries (diverged runs) are ignored.
         domain: ``(lo, hi)``, finite with ``lo < hi``: the interval searched in full.
-        num: Number of grid points on the domain, >= 3; it also sets the grid spacing of
-            the windows.
+        num: Number of grid points on the domain, from 3 to ``2**25`` (as for
+            :func:`find_minima`); it also sets the grid spacing of the windows.
         tol: Relative tolerance of each refined minimum, as in :func:`find_minima`.
 
     Returns:
@@ -716,8 +735,8 @@ def find_minima_reached(
         TypeError: If ``f`` is bad (as for :func:`find_minima`), ``final`` is traced or not
             real numbers, an argument has the wrong type, or it is called inside a JAX
             transformation.
-        ValueError: If ``domain`` is not finite with ``lo < hi``, ``num < 3`` or ``tol`` is
-            not positive.
+        ValueError: If ``domain`` is not finite with ``lo < hi``, ``num`` is not from 3 to
+            ``2**25`` or ``tol`` is not positive.
 
     Example:
         >>> import jax.numpy as jnp
@@ -732,7 +751,7 @@ def find_minima_reached(
         [False, False, False]
     """
     lo, hi = as_domain("domain", domain)
-    num = check_int("num", num, _MIN_NUM, fix="use a denser grid")
+    num = _check_num(num)
     dtype, tol_f = _dtype_and_tol(tol)
     check_span_fits("domain", lo, hi, dtype, what="grid")
     if not is_concrete(final):

@@ -77,6 +77,14 @@ _MAX_ITER = 100
 _HALVINGS = 24
 #: Most Newton starts a default grid uses, whatever the dimension.
 _DEFAULT_STARTS = 4096
+#: Most Newton starts one search runs (2**20 = 1,048,576), the grid's ``grid**d`` and the
+#: extra ones together. A start costs about 1 KB in 2-D (the Hessian and its eigenvectors,
+#: the 24 points and values of the line search, the starts as float64 on the host), more
+#: with d and with f's own intermediates: about 1 GB at the limit.
+_MAX_STARTS = 1 << 20
+#: Most coordinates ``grid_starts`` returns, ``prod(num) * d`` (2**26: 512 MiB of float64;
+#: building it takes about three times that).
+_MAX_GRID_COORDS = 1 << 26
 
 
 @partial(jax.tree_util.register_dataclass, data_fields=None, meta_fields=None)
@@ -382,7 +390,8 @@ def find_minima_nd(
             coordinates (``x`` has shape ``(d,)``; an f that reads a constant index past
             ``d - 1``, such as ``x[1]`` with one row, is refused: JAX would clamp it).
         grid: starts per coordinate; default as many as keep the total at most 4096 (64 per
-            axis in 2-D, 16 in 3-D), at least 3.
+            axis in 2-D, 16 in 3-D), at least 3. ``grid**d`` and the extra starts together
+            are at most ``2**20`` (1,048,576 starts, about 1 KB each in 2-D: about 1 GB).
         tol: how far (in x) a run's end may still be from the stationary point; default
             ``sqrt(eps)`` of the working float (about 3e-4 in float32, 1.5e-8 in float64).
         extra_starts: more starts, shape ``(N, d)``, e.g. the final positions of a sweep's
@@ -397,9 +406,9 @@ def find_minima_nd(
             differentiated; called inside ``jax.jit``/``vmap``/``grad``.
         ValueError: ``bounds`` is not ``(d, 2)`` with ``lo < hi``, or a row the working
             float cannot hold (an end or ``hi - lo`` past its range, or both ends one number
-            in it: float32 unless x64 is on); ``grid`` below 1; ``tol``
-            not positive; ``extra_starts`` not ``(N, d)``; ``f`` reads a constant index past
-            ``d - 1`` (more coordinates than ``bounds`` has rows).
+            in it: float32 unless x64 is on); ``grid`` below 1; ``tol`` not positive;
+            ``extra_starts`` not ``(N, d)``; more than ``2**20`` starts; ``f`` reads a
+            constant index past ``d - 1`` (more coordinates than ``bounds`` has rows).
 
     Example:
         >>> import jax.numpy as jnp
@@ -424,6 +433,14 @@ def find_minima_nd(
         grid = max(3, math.floor(_DEFAULT_STARTS ** (1.0 / d) + 1e-9))
     else:
         grid = check_int("grid", grid, 1, fix="e.g. grid=32")
+        if grid**d > _MAX_STARTS:
+            most = math.floor(_MAX_STARTS ** (1.0 / d) + 1e-9)
+            raise ValueError(
+                f"grid={grid} gives grid**d = {grid**d:,} starts in {d} dimensions, more than "
+                f"the 2**20 = {_MAX_STARTS:,} one search runs (about 1 KB each, 1 GB in all); "
+                f"use grid <= {most} (or leave it out: the default keeps {_DEFAULT_STARTS}), "
+                "or search smaller boxes one at a time"
+            )
     tol = float(np.sqrt(np.finfo(dtype).eps)) if tol is None else tol
     tol = positive_float("tol", tol, example="1e-6")
     if extra_starts is None:
@@ -436,6 +453,13 @@ def find_minima_nd(
                 f"shape {extra.shape}"
             )
         extra = extra[np.all(np.isfinite(extra), axis=1)]
+        if grid**d + extra.shape[0] > _MAX_STARTS:
+            raise ValueError(
+                f"extra_starts has {extra.shape[0]:,} finite starts, which with the grid's "
+                f"{grid**d:,} exceed the 2**20 = {_MAX_STARTS:,} one search runs (about 1 KB "
+                "each); pass a sample of them (distinct ends, e.g. "
+                "np.unique(np.round(ends, 6), axis=0)[:4096]), or a smaller grid"
+            )
         # Padding to a power of two (repeating the first start) keeps the shapes compiled few.
         n = extra.shape[0]
         if n:
@@ -489,7 +513,9 @@ def grid_starts(bounds: Any, num: int | Sequence[int]) -> np.ndarray:
 
     Args:
         bounds: ``(d, 2)``: one ``(lo, hi)`` per coordinate.
-        num: points per coordinate: one number for all, or one per coordinate.
+        num: points per coordinate: one number for all, or one per coordinate; at most
+            ``2**26`` coordinates in all (``prod(num) * d``: 512 MiB of float64, about
+            three times that while it is built).
 
     Returns:
         A float64 array of shape ``(prod(num), d)``.
@@ -504,6 +530,14 @@ def grid_starts(bounds: Any, num: int | Sequence[int]) -> np.ndarray:
     if len(nums) != d:
         raise ValueError(f"num must give one count per coordinate ({d}); got {len(nums)}")
     nums = [check_int("num", n, 2, fix="e.g. num=200") for n in nums]
+    size = math.prod(nums) * d
+    if size > _MAX_GRID_COORDS:
+        raise ValueError(
+            f"num: a grid of {' x '.join(map(str, nums))} points of R^{d} holds {size:,} "
+            f"coordinates, more than the 2**26 = {_MAX_GRID_COORDS:,} grid_starts returns "
+            "(512 MiB of float64); use fewer points per coordinate (num=1000 in 2-D is a "
+            "million starts)"
+        )
     axes = [np.linspace(lo, hi, n) for (lo, hi), n in zip(b, nums, strict=True)]
     # indexing="xy" order reversed: the first coordinate varies fastest, row by row.
     mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]

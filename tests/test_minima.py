@@ -593,3 +593,15 @@ def test_a_search_inside_a_transformation_is_refused_before_f_runs(search, trans
         _TRANSFORMS[transform](g)
     assert "Call it outside the transformation" in str(info.value)
     assert calls == []
+
+
+@pytest.mark.parametrize("num", [2**25 + 1, 2**31, 2**63 - 1, 2**64, np.int64(2**40)])
+def test_a_grid_too_large_to_hold_is_refused_before_allocating(num, compiles):
+    # NumPy raised MemoryError, "index -1 is out of bounds" or "Maximum allowed size
+    # exceeded" from inside np.linspace; 2**31 points really allocated 24 GiB first.
+    with compiles:
+        with pytest.raises(ValueError, match=r"^num must be at most 2\*\*25 = 33,554,432"):
+            find_minima(jnp.sin, -1.0, 1.0, num=num)
+        with pytest.raises(ValueError, match=r"^num must be at most 2\*\*25"):
+            find_minima_reached(jnp.sin, [2.0], (-1.0, 1.0), num=num)
+    assert compiles.count == 0

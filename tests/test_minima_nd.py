@@ -505,3 +505,22 @@ def test_basins_nd_inside_a_transformation_is_refused():
     res = jaxgd.sweep(lambda p: (p**2).sum(), [[0.5, 0.5]], [0.1], [5])
     with pytest.raises(TypeError, match=r"^basins_nd runs on the host"):
         jax.jit(lambda a: basins_nd(res, _HERE).index.sum() + a)(1.0)
+
+
+def test_too_many_starts_are_refused_before_allocating(compiles):
+    # grid=50 in 6-D is 1.6e10 starts: NumPy's MemoryError (116 GiB) from inside meshgrid.
+    def f(p):
+        return (p**2).sum()
+
+    with compiles:
+        with pytest.raises(ValueError, match=r"^grid=50 gives grid\*\*d = 15,625,000,000 .*<= 10"):
+            find_minima_nd(f, [(-1, 1)] * 6, grid=50)
+        with pytest.raises(ValueError, match=r"^grid=1025 .* grid <= 1024"):
+            find_minima_nd(f, [(-1, 1)] * 2, grid=1025)
+        with pytest.raises(ValueError, match=r"^extra_starts has 1,048,576 finite starts"):
+            find_minima_nd(f, [(-1, 1)] * 2, grid=1, extra_starts=np.zeros((2**20, 2)))
+        with pytest.raises(ValueError, match=r"^num: .* 2\*\*26 = 67,108,864"):
+            grid_starts([(0, 1), (0, 1)], 10**6)
+        with pytest.raises(ValueError, match=r"^num: a grid of 2 x 2 x 33554432 points"):
+            grid_starts([(0, 1)] * 3, (2, 2, 2**25))
+    assert compiles.count == 0
