@@ -147,7 +147,7 @@ class MinimaND:
             "an argument: it is a pytree).",
         )
         dtype = np.dtype(default_float())
-        pts = np.asarray(x, dtype)
+        pts = _real_points("x", x, "(K, d)").astype(dtype)
         if pts.ndim != 2 or pts.shape[0] == 0:
             raise ValueError(f"x must have shape (K, d) with K >= 1, got shape {pts.shape}")
         bad = ~np.isfinite(pts).all(axis=1)
@@ -270,7 +270,52 @@ def _check_nd_function(
     _check_indices(f, spec, None, name, fix, jaxpr=jaxpr)
 
 
+def _has_bool(value: Any) -> bool:
+    """Whether ``value`` (an array or a regular nested sequence) holds booleans: NumPy makes
+    ``[(True, 2)]`` an int array, so a sequence's entries are looked at one by one."""
+    if isinstance(value, np.ndarray | jax.Array):
+        return np.dtype(value.dtype) == np.bool_
+    try:
+        entries = np.asarray(value, dtype=object).ravel()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        isinstance(v, bool | np.bool_) or getattr(v, "dtype", None) == np.bool_ for v in entries
+    )
+
+
+def _real_points(name: str, value: Any, shape: str) -> np.ndarray:
+    """``value`` as a NumPy array of real numbers (integers or floats), or an error naming
+    ``name``: ragged rows, strings and other objects, complex numbers and booleans (refused as
+    :func:`jaxgd.find_minima` refuses ``lo=True``). ``shape``: what it should look like."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # ragged rows
+        raise ValueError(
+            f"{name} must be an array of shape {shape}, every row as long; got "
+            f"{type(value).__name__} whose rows differ in length"
+        ) from None
+    if np.iscomplexobj(arr):
+        raise TypeError(
+            f"{name} must hold real numbers, got complex ({arr.dtype}); pass real points "
+            "(np.real(...) if the imaginary parts are 0)"
+        )
+    if arr.dtype == np.bool_ or _has_bool(value):
+        raise TypeError(
+            f"{name} must hold numbers, got booleans (True/False); pass e.g. 1.0 and 0.0"
+        )
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        what = "strings" if arr.dtype.kind in "US" else "objects"
+        raise TypeError(
+            f"{name} must hold real numbers of shape {shape}, got {what} ({arr.dtype}); "
+            "pass e.g. a float array"
+        )
+    return arr
+
+
 def _as_bounds(bounds: Any) -> np.ndarray:
+    if _has_bool(bounds):
+        raise TypeError("bounds must be numbers, got booleans (True/False); pass e.g. [(0.0, 1.0)]")
     try:
         b = np.asarray(bounds, np.float64)
     except (TypeError, ValueError):
@@ -403,7 +448,8 @@ def find_minima_nd(
 
     Raises:
         TypeError: ``f`` does not map a ``(d,)`` vector to a real scalar, or cannot be
-            differentiated; called inside ``jax.jit``/``vmap``/``grad``.
+            differentiated; ``bounds`` or ``extra_starts`` hold other than real numbers
+            (strings, complex numbers, booleans); called inside ``jax.jit``/``vmap``/``grad``.
         ValueError: ``bounds`` is not ``(d, 2)`` with ``lo < hi``, or a row the working
             float cannot hold (an end or ``hi - lo`` past its range, or both ends one number
             in it: float32 unless x64 is on); ``grid`` below 1; ``tol`` not positive;
@@ -446,7 +492,7 @@ def find_minima_nd(
     if extra_starts is None:
         extra = np.zeros((0, d), dtype)
     else:
-        extra = np.asarray(extra_starts, dtype)
+        extra = _real_points("extra_starts", extra_starts, f"(N, {d})").astype(dtype)
         if extra.ndim != 2 or extra.shape[1] != d:
             raise ValueError(
                 f"extra_starts must have shape (N, {d}) for {d}-dimensional bounds; got "
@@ -594,8 +640,10 @@ def nearest_minimum_nd(final: Any, minima: MinimaND, *, tol: float = 1e-3) -> np
         :data:`DIVERGED` (-2) where any coordinate is not finite.
 
     Raises:
-        TypeError: ``minima`` is not a :class:`MinimaND`.
-        ValueError: ``final``'s last axis is not ``d``; ``tol`` not positive.
+        TypeError: ``minima`` is not a :class:`MinimaND`; ``final`` holds other than real
+            numbers (strings, complex numbers, booleans).
+        ValueError: ``final``'s last axis is not ``d``, or its rows differ in length;
+            ``tol`` not positive.
 
     Example:
         >>> m = MinimaND.at(lambda x: (x**2).sum(), [(0.0, 0.0)])
@@ -609,7 +657,7 @@ def nearest_minimum_nd(final: Any, minima: MinimaND, *, tol: float = 1e-3) -> np
     )
     _check_minima(minima)
     tol = _check_tol(tol)
-    pts = np.asarray(final) if is_concrete(final) else final
+    pts = _real_points("final", final, f"(..., {minima.dim})")
     if np.ndim(pts) < 1 or np.shape(pts)[-1] != minima.dim:
         raise ValueError(
             f"final must have shape (..., {minima.dim}) to match {minima.dim}-dimensional "

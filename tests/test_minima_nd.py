@@ -524,3 +524,42 @@ def test_too_many_starts_are_refused_before_allocating(compiles):
         with pytest.raises(ValueError, match=r"^num: a grid of 2 x 2 x 33554432 points"):
             grid_starts([(0, 1)] * 3, (2, 2, 2**25))
     assert compiles.count == 0
+
+
+_BAD_POINTS = [
+    ([["a", "b"]], TypeError, "must hold real numbers of shape .*got strings"),
+    ([[0.0, None]], TypeError, "must hold real numbers of shape .*got objects"),
+    ([[1j, 0.0]], TypeError, "must hold real numbers, got complex"),
+    (np.array([[0.5j, 0.5j]]), TypeError, "must hold real numbers, got complex"),
+    ([[0.0, 0.0], [1.0]], ValueError, "must be an array of shape .*every row as long"),
+    ([[True, False]], TypeError, "must hold numbers, got booleans"),
+    ([[1.0, True]], TypeError, "must hold numbers, got booleans"),
+    (np.array([[True, False]]), TypeError, "must hold numbers, got booleans"),
+]
+_BAD_IDS = ["str", "None", "complex", "complex array", "ragged", "bool", "one bool", "bool array"]
+
+
+@pytest.mark.parametrize(("points", "error", "said"), _BAD_POINTS, ids=_BAD_IDS)
+@pytest.mark.parametrize("where", ["extra_starts", "x", "final"])
+def test_bad_points_are_named(where, points, error, said, compiles):
+    # NumPy's own messages named no argument ("could not convert string to float: 'a'");
+    # complex final points were labelled as at a minimum 1 away (sqrt(-1) = 1j, real part 0).
+    f = lambda p: (p**2).sum()
+    call = {
+        "extra_starts": lambda: find_minima_nd(f, [(-1, 1), (-1, 1)], extra_starts=points),
+        "x": lambda: MinimaND.at(f, points),
+        "final": lambda: nearest_minimum_nd(points, _HERE),
+    }[where]
+    with compiles, pytest.raises(error, match=f"^{where} {said}"):
+        call()
+    assert compiles.count == 0
+
+
+@pytest.mark.parametrize(
+    "bounds", [[(True, 2)], [(0, 1), (False, True)], np.array([[False, True]])]
+)
+def test_boolean_bounds_are_refused_as_find_minimas_ends_are(bounds):
+    with pytest.raises(TypeError, match=r"^bounds must be numbers, got booleans"):
+        find_minima_nd(lambda p: (p**2).sum(), bounds)
+    with pytest.raises(TypeError, match=r"^bounds must be numbers, got booleans"):
+        grid_starts(bounds, 3)
