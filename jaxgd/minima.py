@@ -244,7 +244,14 @@ def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
     dtype = np.dtype(jnp.result_type(float))
     if tol is None:
         return dtype, 4.0 * float(jnp.finfo(dtype).eps)
-    return dtype, positive_float("tol", tol, example="1e-6")
+    tol_f = positive_float("tol", tol, example="1e-6")
+    if tol_f >= 1.0:
+        raise ValueError(
+            f"tol must be below 1, got {tol_f:g}: it is relative to |x| (absolute below 1), "
+            "so tol >= 1 lets a minimum be off by as much as x itself; use e.g. 1e-6, or "
+            "leave it out for 4 machine epsilons"
+        )
+    return dtype, tol_f
 
 
 def _is_flat(values: np.ndarray, i: int, j: int, eps: float, largest: float) -> bool:
@@ -470,16 +477,32 @@ def _resolution(
     """
     if x.size == 0:
         return np.zeros(0, x.dtype)
-    ulp = np.spacing(np.abs(x)).astype(np.float64)
+    ulp = _ulp(x)
     step = np.maximum(ulp, tol_f * np.maximum(1.0, np.abs(x.astype(np.float64))) / _NEIGHBOURS)
     k = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
-    points = (x.astype(np.float64)[:, None] + k[None, :] * step[:, None]).astype(x.dtype)
+    points = _probe(x.astype(np.float64)[:, None] + k[None, :] * step[:, None], x.dtype)
     flat = points.ravel()
     n = size if flat.size <= size else _bucket(flat.size)
     padded = np.concatenate([flat, np.repeat(flat[-1:], n - flat.size)])
     around = np.asarray(_grid_value_and_gradient(f, padded)[0])[: flat.size]
     around = around.astype(np.float64).reshape(x.size, 1, k.size)
     return _resolution_from(around, value).astype(x.dtype)
+
+
+def _ulp(x: np.ndarray) -> np.ndarray:
+    """The spacing of the floats at ``|x|`` (float64), the one below at the largest float,
+    where the next is inf."""
+    a = np.abs(x)
+    with np.errstate(over="ignore"):
+        ulp = np.spacing(a).astype(np.float64)
+    below = (a - np.nextafter(a, np.zeros_like(a))).astype(np.float64)
+    return np.where(np.isfinite(ulp), ulp, below)
+
+
+def _probe(points: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float64 ``points`` in ``dtype``, kept to its finite range (no overflow, no inf)."""
+    big = float(np.finfo(dtype).max)
+    return np.clip(points, -big, big).astype(dtype)
 
 
 def _resolution_from(around: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -598,7 +621,8 @@ def find_minima(
             to ``2**25`` (33,554,432: about 1 GB in float32, 2 GB in float64, at 32 or 56
             bytes a point, before f's own intermediates).
         tol: Relative tolerance of each refined minimum, on ``x`` (absolute for
-            ``|x| < 1``). Default: 4 machine epsilons of the working dtype. The search stops
+            ``|x| < 1``), above 0 and below 1. Default: 4 machine epsilons of the working
+            dtype. The search stops
             when Newton's last step is below it; at a degenerate minimum (``f'' = 0``),
             where Newton converges only linearly, the error can be a few times larger
             (1.8 ``tol`` for ``x**4``, 1.7 for ``x**6``, measured), far below the width over
@@ -612,7 +636,7 @@ def find_minima(
             branches on ``x``) or returns complex or integer values, an argument has
             the wrong type, or it is called inside a JAX transformation.
         ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
-            ``lo < hi``, ``num`` is not from 3 to ``2**25`` or ``tol`` is not positive.
+            ``lo < hi``, ``num`` is not from 3 to ``2**25`` or ``tol`` is not in (0, 1).
 
     Example:
         >>> import jax.numpy as jnp
@@ -736,7 +760,7 @@ def find_minima_reached(
             real numbers, an argument has the wrong type, or it is called inside a JAX
             transformation.
         ValueError: If ``domain`` is not finite with ``lo < hi``, ``num`` is not from 3 to
-            ``2**25`` or ``tol`` is not positive.
+            ``2**25`` or ``tol`` is not in (0, 1).
 
     Example:
         >>> import jax.numpy as jnp

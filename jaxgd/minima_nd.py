@@ -47,7 +47,7 @@ from jaxgd._validate import (
     is_concrete,
     positive_float,
 )
-from jaxgd.minima import _bucket, _refuse_in_trace, _resolution_from, _ties
+from jaxgd.minima import _bucket, _probe, _refuse_in_trace, _resolution_from, _ties, _ulp
 from jaxgd.result import SweepResult
 from jaxgd.sweep import sweep
 
@@ -187,7 +187,7 @@ def _resolution(
     k, d = x.shape
     if k == 0:
         return np.zeros(0, np.float64)
-    step = np.spacing(np.abs(x)).astype(np.float64)  # (K, d)
+    step = _ulp(x)  # (K, d)
     if reach is not None:
         step = np.maximum(step, np.asarray(reach, np.float64)[:, None] / _NEIGHBOURS)
     ks = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
@@ -195,7 +195,7 @@ def _resolution(
     for j in range(d):
         offsets[j, :, j] = ks
     points = x.astype(np.float64)[:, None, None, :] + offsets[None] * step[:, None, None, :]
-    flat = points.astype(x.dtype).reshape(-1, d)
+    flat = _probe(points, x.dtype).reshape(-1, d)
     n = _bucket(flat.shape[0])
     padded = np.concatenate([flat, np.repeat(flat[-1:], n - flat.shape[0], axis=0)])
     around = np.array(_values(f, jax.device_put(padded)), np.float64)[: flat.shape[0]]

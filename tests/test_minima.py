@@ -605,3 +605,25 @@ def test_a_grid_too_large_to_hold_is_refused_before_allocating(num, compiles):
         with pytest.raises(ValueError, match=r"^num must be at most 2\*\*25"):
             find_minima_reached(jnp.sin, [2.0], (-1.0, 1.0), num=num)
     assert compiles.count == 0
+
+
+@pytest.mark.parametrize("tol", [1.0, 1e300, np.float32(3.0)])
+def test_a_tol_of_one_or_more_is_refused(tol, compiles):
+    # tol=1e300 overflowed the points around the minimum (two RuntimeWarnings) and gave a
+    # resolution of 0; relative to |x|, tol >= 1 allows an error as large as x.
+    with compiles:
+        with pytest.raises(ValueError, match=r"^tol must be below 1"):
+            find_minima(lambda x: x**2, -1.0, 1.0, tol=tol)
+        with pytest.raises(ValueError, match=r"^tol must be below 1"):
+            find_minima_reached(lambda x: x**2, [2.0], (-1.0, 1.0), tol=tol)
+    assert compiles.count == 0
+
+
+@pytest.mark.parametrize("tol", [None, 0.5])
+def test_a_minimum_at_the_largest_float_is_found_without_overflow(tol):
+    # The points around the minimum at hi = float32's largest went past it: inf, and a
+    # RuntimeWarning, which the test run turns into an error.
+    big = float(np.finfo(np.float32).max)
+    m = find_minima(lambda x: -x / big, 0.0, big, tol=tol)
+    assert m.x.tolist() == [np.float32(big)] and m.at_boundary.tolist() == [True]
+    assert np.isfinite(np.asarray(m.resolution)).all()
