@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -344,8 +345,37 @@ def _split_at_zeros(
     return tuple(np.concatenate([d[k] for d in done]) for k in range(4))
 
 
+def _stuck(
+    grids: list[np.ndarray], values: np.ndarray, g: np.ndarray, eps: float, largest: float
+) -> list[int]:
+    """The segments where f' is exactly 0 on every grid point but f is not one value: every
+    point is a stationary point (``(x**2 - 1)**2`` on -1, 0, 1), f is piecewise constant,
+    or f' underflows to 0. No sign of f' says where f rises, so they would hold nothing."""
+    out, offset = [], 0
+    for k, grid in enumerate(grids):
+        i, j = offset, offset + grid.size - 1
+        if np.all(g[i : j + 1] == 0) and not _is_flat(values, i, j, eps, largest):
+            out.append(k)
+        offset += grid.size
+    return out
+
+
+def _with_midpoints(grid: np.ndarray) -> np.ndarray:
+    """``grid`` with the midpoint between every two neighbours added (2n - 1 points)."""
+    out = np.empty(2 * grid.size - 1, grid.dtype)
+    out[0::2] = grid
+    out[1::2] = ((grid[:-1].astype(np.float64) + grid[1:]) / 2).astype(grid.dtype)
+    return out
+
+
 def _search(
-    f: Callable, grids: list[np.ndarray], dtype: np.dtype, tol_f: float, *, packed: bool = False
+    f: Callable,
+    grids: list[np.ndarray],
+    dtype: np.dtype,
+    tol_f: float,
+    *,
+    packed: bool = False,
+    rounds: int = 0,
 ) -> tuple[np.ndarray, ...]:
     """The minima of f on every segment: locations, values, end flags and extents (``lo``,
     ``hi``), unsorted.
@@ -359,6 +389,11 @@ def _search(
     (between a fall and a rise, or between an end of the searched set and a rise away from
     it), is reported once, with the stretch it spans (its ends found by bisection) and its
     middle as ``x``; it is stationary, never ``at_boundary``.
+
+    A segment where f' is exactly 0 on every grid point but f varies (:func:`_stuck`) is
+    searched again with the midpoints added, for up to ``_ZERO_ROUNDS`` rounds (``rounds``:
+    those done); if f' is 0 on all of them still, a ``UserWarning`` says so rather than
+    report nothing in silence.
     """
     sizes = [g.size for g in grids]
     grid = np.concatenate(grids)
@@ -370,6 +405,22 @@ def _search(
     eps = float(np.finfo(dtype).eps)
     finite = np.abs(values[np.isfinite(values)])
     largest = float(finite.max()) if finite.size else 1.0  # f's size, for _is_flat
+    stuck = _stuck(grids, values, g, eps, largest)
+    if stuck and rounds < _ZERO_ROUNDS:
+        finer = [_with_midpoints(grid) if k in stuck else grid for k, grid in enumerate(grids)]
+        return _search(f, finer, dtype, tol_f, packed=True, rounds=rounds + 1)
+    for k in stuck:
+        vs = values[sum(sizes[:k]) : sum(sizes[: k + 1])]
+        warnings.warn(
+            f"f' is exactly 0 on every one of {grids[k].size} grid points of "
+            f"[{float(grids[k][0]):g}, {float(grids[k][-1]):g}], though f varies there (from "
+            f"{np.nanmin(vs):g} to {np.nanmax(vs):g}): no minimum can be found there. "
+            "Probably f' underflows to 0 (XLA may flush tiny values, such as those of "
+            "(x / 1e20)**2, to zero); rescale f, e.g. search f(s * x) on [lo / s, hi / s]. "
+            "A piecewise constant f has the same f' = 0 everywhere.",
+            UserWarning,
+            stacklevel=rounds + 4,  # the caller of find_minima
+        )
 
     lefts, rights, ends = [], [], []
     # Flat stretches: grid indices (first, last) where f' = 0, and the neighbours outside
@@ -600,7 +651,11 @@ def find_minima(
     Limits: minima closer together than the grid spacing ``(hi - lo) / (num - 1)`` can be
     missed, and where ``f'`` is pure rounding noise (a numerically flat region) its sign
     changes can report spurious minima. A flat ``f`` has no minima: the result is empty,
-    and ``global_x`` / ``global_value`` raise ``ValueError`` rather than return NaN.
+    and ``global_x`` / ``global_value`` raise ``ValueError`` rather than return NaN. Where
+    ``f'`` is exactly 0 on every grid point but ``f`` is not one value (every point is a
+    stationary point: ``(x**2 - 1)**2`` with ``num=3``), the midpoints are added to the grid,
+    up to 4 times; if ``f'`` is 0 on all of those too (``f'`` underflowing to 0, or a
+    piecewise constant ``f``), the result is empty and a ``UserWarning`` says why.
 
     ``f`` must have a continuous ``f'`` on ``[lo, hi]``: a pole between two grid points
     can look like a sign change. A kink is found where ``f'`` changes sign across it

@@ -627,3 +627,25 @@ def test_a_minimum_at_the_largest_float_is_found_without_overflow(tol):
     m = find_minima(lambda x: -x / big, 0.0, big, tol=tol)
     assert m.x.tolist() == [np.float32(big)] and m.at_boundary.tolist() == [True]
     assert np.isfinite(np.asarray(m.resolution)).all()
+
+
+@pytest.mark.parametrize("num", [3, 5, 9])
+def test_minima_are_found_when_every_grid_point_is_stationary(num, x64_or_not):
+    # With num=3 the grid is -1, 0, 1, where f' is exactly 0: nothing was reported.
+    f = lambda x: (x**2 - 1) ** 2
+    m = find_minima(f, -1.0, 1.0, num=num)
+    assert m.x.tolist() == [-1.0, 1.0] and m.at_boundary.tolist() == [False, False]
+    reached = find_minima_reached(f, [0.0], (-1.0, 1.0), num=num)
+    assert reached.x.tolist() == [-1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("f", "lo", "hi"),
+    [(jnp.floor, -2.5, 2.5), (lambda x: jnp.round(x) ** 2, -3.0, 3.0)],
+    ids=["floor", "round^2"],
+)
+def test_f_prime_zero_everywhere_while_f_varies_is_a_warning(f, lo, hi):
+    # f' == 0 on every grid point (as when XLA flushes a tiny f' to 0) read as a flat f.
+    with pytest.warns(UserWarning, match=r"^f' is exactly 0 on every one of .* though f varies"):
+        m = find_minima(f, lo, hi, num=101)
+    assert len(m) == 0
