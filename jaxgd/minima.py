@@ -353,8 +353,11 @@ def _stuck(
     or f' underflows to 0. No sign of f' says where f rises, so they would hold nothing."""
     out, offset = [], 0
     for k, grid in enumerate(grids):
-        i, j = offset, offset + grid.size - 1
-        if np.all(g[i : j + 1] == 0) and not _is_flat(values, i, j, eps, largest):
+        i, j = offset, offset + grid.size
+        seg = values[i:j].astype(np.float64)
+        seg = seg[np.isfinite(seg)]  # f NaN where f' is 0 (a NaN branch of a where) is no sign
+        varies = seg.size >= 2 and np.ptp(seg) > 16.0 * eps * max(1.0, largest)
+        if varies and np.all(g[i:j] == 0):
             out.append(k)
         offset += grid.size
     return out
