@@ -1,7 +1,8 @@
-"""The notebook's hand-written derivative against autodiff, and where each one leads descent.
+"""The course notes' hand-written derivative against autodiff, and where each one leads descent.
 
-The notebook writes f'(x) by hand as `deriv` (notebook_deriv here, verbatim). Its second term
-drops a factor x: -sin(x)*.1*exp(...) should be -sin(x)*.1*x*exp(...). This module compares it
+The notebook writes f'(x) by hand as `deriv`; the course notes this project quotes copy it with
+a factor dropped (notes_deriv here, verbatim; the published notebook has it right). Its second
+term lacks a factor x: -sin(x)*.1*exp(...) should be -sin(x)*.1*x*exp(...). This module compares it
 with jax.grad(f) on a float64 grid (jaxgd.check_derivative), and runs the notebook's
 descent from 0 (rate 0.01, 1000 epochs) once with each: the wrong derivative is zero at a
 different x, so descent ends there instead of at the minimum of f.
@@ -12,7 +13,7 @@ the two differ only by their derivative.
 
 Check your own: --derivative module:attr names a function df(x) written with NumPy or
 jax.numpy (imported from the current directory), the derivative of --function. Without
---derivative, the notebook's deriv is checked against the notebook's f; for any other f there
+--derivative, the notes' deriv is checked against the notebook's f; for any other f there
 is nothing to check, which is said in one line (so `python -m experiments all --function ...`
 runs through).
 
@@ -32,13 +33,13 @@ import jaxgd
 from jaxgd import cli, plotting
 
 
-def notebook_deriv(x):
-    """The notebook's hand-written f'(x), verbatim: its second term lacks a factor x."""
+def notes_deriv(x):
+    """The notes' copy of the notebook's f'(x), verbatim: its second term lacks a factor x."""
     return np.cos(x)*np.exp(-x**2*.05)-np.sin(x)*.1*np.exp(-x**2*.05)  # fmt: skip
 
 
 def dropped_factor(x):
-    """notebook_deriv minus the true f': -0.1·sin(x)·e^(-0.05x²) less -0.1·x·sin(x)·e^(-0.05x²)."""
+    """notes_deriv minus the true f': -0.1·sin(x)·e^(-0.05x²) less -0.1·x·sin(x)·e^(-0.05x²)."""
     return 0.1 * (x - 1.0) * np.sin(x) * np.exp(-0.05 * x**2)
 
 
@@ -53,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="MODULE:ATTR",
         default=None,
         help="your hand-written derivative df(x) of --function, NumPy or jax.numpy, imported "
-        "from the current directory (default: the notebook's deriv, for the notebook's f)",
+        "from the current directory (default: the course notes' deriv, for the notebook's f)",
     )
     return p
 
@@ -64,11 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     if ctx.args.derivative is not None:
         df, name = cli.load_derivative(ctx.args.derivative), ctx.args.derivative
     elif ctx.function.name == cli.DEFAULT_FUNCTION:
-        df, name = notebook_deriv, "the notebook's deriv"
+        df, name = notes_deriv, "the notes' deriv"
     else:
         print(ctx.describe_function())
         print(
-            "nothing to check: the notebook's deriv is a derivative of the notebook's f only; "
+            "nothing to check: the notes' deriv is a derivative of the notebook's f only; "
             f"give yours of {ctx.function.name} with --derivative module:attr"
         )
         return ctx.finish()
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         autodiff_end = float(np.asarray(res.final).reshape(()))
     autodiff_zero = _zero_near(jax.jit(jax.grad(ctx.f)), check.x, check.autodiff, autodiff_end)
 
-    notebooks = df is notebook_deriv
+    notebooks = df is notes_deriv
     fig = plotting.plot_derivative_check(
         check,
         ctx.f,

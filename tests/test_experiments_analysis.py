@@ -119,16 +119,14 @@ def test_derivative_check_of_the_notebooks_deriv(tmp_path, capsys):
     assert out.startswith("f: notebook (sin(x)")
     x = np.linspace(-2 * np.pi, 2 * np.pi, 1001)
     wrong = np.abs(notebook_deriv(x) - DF(x)) > 1e-9 + 1e-6 * np.abs(DF(x))
-    assert count(r"the notebook's deriv DISAGREES with autodiff at (\d+) of 1001", out) == (
-        wrong.sum()
-    )
+    assert count(r"the notes' deriv DISAGREES with autodiff at (\d+) of 1001", out) == (wrong.sum())
     assert "lacks the factor x of the true term -0.1·x·sin(x)·exp(-0.05x²)" in out
-    given = number(r"with the notebook's deriv it ends at x = (\S+),", out)
+    given = number(r"with the notes' deriv it ends at x = (\S+),", out)
     autodiff = number(r"with autodiff it ends at x = (\S+);", out)
     assert given == pytest.approx(reference_descend(notebook_deriv, 0.0, 0.01, 1000), abs=1e-5)
     assert autodiff == pytest.approx(reference_descend(DF, 0.0, 0.01, 1000), abs=1e-5)
     assert (round(given, 4), round(autodiff, 5)) == (-1.6702, -1.42880)
-    zero = number(r"the notebook's deriv is zero at x = (\S+),", out)
+    zero = number(r"the notes' deriv is zero at x = (\S+),", out)
     assert zero == -1.67046
     assert abs(notebook_deriv(zero)) < 1e-5
     assert number(r"autodiff f' is zero at x = (\S+),", out) == MINIMA[0]
