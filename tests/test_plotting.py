@@ -160,6 +160,8 @@ def test_plot_heatmap_outlines_the_cells_that_reached_the_target():
     inside = np.abs(np.asarray(res.final)[0] - NB_MIN[0]) <= 1e-3
     assert inside.any() and not inside.all()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["within 0.001 of x = -1.4289"]
+    fig.canvas.draw()  # under the axes: inside, it hid the lowest rows, the fewest epochs
+    assert ax.get_legend().get_window_extent().y1 < ax.get_window_extent().y0
     # No cell got there: no line, and the legend says so (target= was not ignored).
     fig = plotting.plot_heatmap(res, target=100.0)
     assert len(fig.axes[0].collections) == 1

@@ -221,3 +221,24 @@ def test_ends_refuse_a_selection_that_selects_nothing_and_say_the_count_selected
     fig = plotting.plot_ends(res.sel(epochs=100.0), "learning_rate")
     assert fig.axes[0].get_title() == "Where each start ends after 100 epochs"
     plotting.close(fig)
+
+
+def test_panels_that_say_the_same_share_one_legend_under_them():
+    # One legend under each panel repeated the outline's; inside, it hid the lowest rows.
+    both = jaxgd.sweep(f, [-1.0, -2.0], RATES, EPOCHS)
+    fig = plotting.plot_panels(both, "start", target=-1.42887)
+    assert [ax.get_legend() for ax in fig.axes[:2]] == [None, None]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["within 0.001 of x = -1.4289"]
+    fig.canvas.draw()
+    top = legend.get_window_extent().y1
+    assert all(top < ax.get_window_extent().y0 for ax in fig.axes[:2])
+
+
+def test_panels_whose_counts_differ_keep_a_legend_each():
+    # A panel whose runs never reach the target says so ("no cell"); diverged cells are
+    # counted per panel: one legend for all would say one panel's only.
+    runs = jaxgd.sweep(f, [-1.0, 4.0], RATES, EPOCHS)
+    fig = plotting.plot_panels(runs, "start", target=-1.42887)
+    texts = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes[:2]]
+    assert not fig.legends and texts[0] != texts[1]

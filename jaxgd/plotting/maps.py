@@ -153,7 +153,9 @@ def rate_epochs_map(
     if grey.any():
         handles.append(Patch(color=DIVERGED_COLOR, label=f"{bad_label} ({int(grey.sum())} cells)"))
     if handles:
-        ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
+        # Under the axes: inside, it hid the lowest rows (the fewest epochs), where the maps
+        # change most.
+        _legend_under(ax, handles)
     return cbar
 
 

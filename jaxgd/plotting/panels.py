@@ -41,6 +41,7 @@ from jaxgd.plotting.maps import _check_target, _target_distance, rate_epochs_map
 from jaxgd.result import SweepResult
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from jaxgd.minima import Minima
@@ -238,9 +239,25 @@ def plot_panels(
     bar = fig.colorbar(mappables[0], ax=list(axes[:n]), label="Final guess x", extend=extend)
     if not shown.size:
         _empty_bar(bar, "Final guess x", "every run diverged")
+    _one_legend(fig, axes[:n])
     fig.suptitle(title if title is not None else f"Where descent ends, one panel per {dim}")
     _footer(fig, _precision(res.final))
     return fig
+
+
+def _one_legend(fig: Figure, axes: Sequence[Axes]) -> None:
+    """The panels' legends as one at the foot of the figure, where they all say the same (the
+    target's outline, no diverged cells): one legend under each panel repeats it."""
+    legends = [ax.get_legend() for ax in axes]
+    if any(lg is None for lg in legends):
+        return
+    texts = [[t.get_text() for t in lg.get_texts()] for lg in legends]
+    if any(t != texts[0] for t in texts[1:]):
+        return  # each panel's counts differ: each keeps its own
+    handles = legends[0].legend_handles  # templates only: a legend draws its own copies
+    for lg in legends:
+        lg.remove()
+    fig.legend(handles, texts[0], loc="outside lower center", fontsize="small")
 
 
 @closes_its_figure_on_error
