@@ -995,3 +995,24 @@ def test_maps_take_epochs_before_learning_rate_as_the_same_map():
         plotting.close(b)
     with pytest.raises(ValueError, match=r"no learning_rate axis.*isel\(learning_rate=\[0\]\)"):
         plotting.plot_heatmap(res.isel(start=0, learning_rate=0))
+
+
+def test_runs_left_off_the_axis_are_marked_on_its_edge_and_counted():
+    # At rate 1e-10 the run stays at its start, far above the others: the y axis leaves it
+    # out so the others are not squashed, and it had vanished without a word.
+    rates = np.linspace(1e-10, 0.1, 50)
+    res = jaxgd.sweep(notebook, 0.0, rates, 1000).isel(start=0, epochs=0)
+    m = find_minima(notebook, -6.28, 6.28)
+    fig = plotting.plot_final(res, minima=m, f=notebook)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    assert not lo <= float(res.final[0]) <= hi  # left off the axis...
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "beyond the axis: 1 of 50 runs (at -1e-07), marked on its edge" in texts
+    edge = [ln for ln in ax.lines if ln.get_marker() == "^"]  # ...and marked on the top edge
+    assert len(edge) == 1 and edge[0].get_xdata().tolist() == [float(res.learning_rates[0])]
+    assert edge[0].get_ydata().tolist() == [1.0]
+    lines = plotting.plot_lines(jaxgd.sweep(notebook, 0.0, rates, [1000]).isel(start=0))
+    assert any(
+        t.get_text().startswith("beyond the axis:") for t in lines.axes[0].get_legend().get_texts()
+    )

@@ -576,6 +576,42 @@ def _ylim(values: np.ndarray, same: float = _SAME) -> tuple[float, float]:
     return _with_margin(lo, hi)
 
 
+def _beyond(ax: Axes, x: np.ndarray, y: np.ndarray, n: int, what: str = "runs") -> Any:
+    """Mark the finite ``y`` that :func:`_ylim` left off ``ax`` (set its limits first): a grey
+    triangle on the edge they lie past, at their ``x``; returns a legend entry that counts them
+    and gives their range (out of ``n``), or None when every one is drawn. A run off the axis
+    had looked like no run at all."""
+    from matplotlib.lines import Line2D
+
+    lo, hi = ax.get_ylim()
+    y = np.asarray(y, np.float64)
+    finite = np.isfinite(y)
+    above, below = finite & (y > max(lo, hi)), finite & (y < min(lo, hi))
+    off = above | below
+    if not off.any():
+        return None
+    edge = ax.get_xaxis_transform()  # x in data, y in axes fraction: 1 is the top edge
+    style = {"color": "0.35", "markersize": 7, "clip_on": False, "zorder": 4, "transform": edge}
+    top, bottom = (1.0, 0.0) if hi > lo else (0.0, 1.0)
+    if above.any():
+        ax.plot(x[above], np.full(int(above.sum()), top), "^", linestyle="none", **style)
+    if below.any():
+        ax.plot(x[below], np.full(int(below.sum()), bottom), "v", linestyle="none", **style)
+    vals = y[off]
+    where = (
+        f"at {vals[0]:.6g}" if vals.min() == vals.max() else f"{vals.min():.6g} to {vals.max():.6g}"
+    )
+    marker = "^" if above.any() else "v"
+    return Line2D(
+        [],
+        [],
+        linestyle="none",
+        marker=marker,
+        color="0.35",
+        label=f"beyond the axis: {int(off.sum())} of {n} {what} ({where}), marked on its edge",
+    )
+
+
 def _with_margin(lo: float, hi: float) -> tuple[float, float]:
     """``(lo, hi)`` widened by 5% of their span; one value (``lo == hi``) by 5% of its own
     size, so that 1e-30 is not drawn at "0.00", and by 0.05 around 0."""

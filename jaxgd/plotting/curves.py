@@ -14,6 +14,7 @@ from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
     _axes,
+    _beyond,
     _describe_minimum,
     _diverged,
     _f_and_grad,
@@ -338,6 +339,9 @@ def plot_final(
     kind = np.asarray(r.final).dtype
     same = 64 * float(np.finfo(kind).eps) if kind.kind == "f" else 1e-5
     ax.set_ylim(*_ylim(np.r_[y[~diverged], marks], same))
+    off = _beyond(ax, x, np.where(diverged, np.nan, y), n)
+    if off is not None:
+        handles.append(off)
     ax.set_xscale(scale)
     ax.grid(alpha=0.4)
     ax.set(xlabel=_LABEL[dim], ylabel="Final guess x")
@@ -446,6 +450,16 @@ def plot_lines(
     if diverged.any():
         ax.plot([], [], " ", label=f"{int(diverged.sum())} diverged runs not drawn")
     ax.set_ylim(*_ylim(final[~diverged]))
+    off = _beyond(
+        ax,
+        np.broadcast_to(rates[:, None], final.shape).ravel(),
+        np.where(diverged, np.nan, final).ravel(),
+        final.size,
+    )
+    if off is not None:  # into the legend, which this figure collects from the axes
+        ax.plot(
+            [], [], linestyle="none", marker=off.get_marker(), color="0.35", label=off.get_label()
+        )
     ax.set_xscale(xscale)
     # From the rates, not the lines drawn: with every run diverged there are none to scale by.
     ax.set_xlim(*_xlim(rates, xscale))
