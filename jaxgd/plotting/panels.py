@@ -278,7 +278,9 @@ def plot_ends(
     each minimum the runs ended at, and the global one, is a dashed line (the global one
     green), named in the legend, which counts, per value, the starts that ended within
     ``tol`` of the global minimum. Diverged runs are red crosses
-    on the x axis, counted in the legend.
+    on the x axis, counted in the legend. Each line's points are shifted sideways by a
+    fraction of the starts' spacing (at most 0.3 of it either way), so that lines that end
+    at the same places (optimisers that find the same minima) stay visible side by side.
 
     Args:
         res: a sweep with the dimensions ``dim`` and ``"start"``; the learning rate and the
@@ -387,8 +389,13 @@ def plot_ends(
                 label = f"{more} more {kind} minim{'um' if more == 1 else 'a'}"
                 handles.append(Line2D([], [], color=color, linestyle="--", label=label))
     lost = 0
+    # Lines that coincide (optimisers that end at the same minimum) hid each other: each
+    # line's points are set apart by a fraction of the starts' spacing, centred on them.
+    gaps = np.diff(np.unique(x))
+    dodge = 0.6 * float(gaps.min()) / len(values) if gaps.size and len(values) > 1 else 0.0
     for k, value in enumerate(values):
         color = _LINE_COLORS[k % len(_LINE_COLORS)]
+        xk = x + (k - (len(values) - 1) / 2) * dodge
         ok = ~diverged[k][order]
         y = np.where(ok, final[k][order], np.nan)
         label = _label(dim, value)
@@ -400,7 +407,7 @@ def plot_ends(
             lost += int(diverged[k].sum())
             # On the x axis itself, not at y = 0: that may be where a minimum's line is.
             ax.plot(
-                x[diverged[k]],
+                xk[diverged[k]],
                 np.zeros(int(diverged[k].sum())),
                 "x",
                 color="tab:red",
@@ -410,7 +417,7 @@ def plot_ends(
             )
         marker = _MARKERS[k % len(_MARKERS)]
         (line,) = ax.plot(
-            x[order],
+            xk[order],
             y,
             f"{marker}-",
             color=color,
