@@ -117,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         ctx.f,
         ctx.domain,
         path_xy,
-        labels=[kind, *["grid of starts"] * lattice.shape[0]],
+        # Not "start": the legend's marker of every path's start is named so.
+        labels=[
+            kind if kind != "start" else "your start (--start)",
+            *["grid of starts"] * lattice.shape[0],
+        ],
         minima=minima,
         title=f"Descent paths on f\n{about}",
     )
