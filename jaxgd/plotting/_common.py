@@ -29,6 +29,8 @@ _LABEL = {
     "start": "Starting guess x₀",
     "learning_rate": "Learning rate",
     "epochs": "Training epochs",
+    # f(x, theta): the dimension "param" holds the values of theta.
+    "param": "theta (parameter of f)",
 }
 #: Colour of cells and points whose run diverged: outside every colour map used here.
 DIVERGED_COLOR = "0.55"

@@ -451,7 +451,7 @@ def plot_basins_along(
 ) -> Figure:
     """Which minimum each start reaches, and the share that reach the global one, per value.
 
-    Left, one row per value of ``dim`` (e.g. ``"param"``, the ``a`` of ``exp(-a x²)``): each
+    Left, one row per value of ``dim`` (e.g. ``"param"``, the theta of ``exp(-theta x²)``): each
     start is a dot at its x₀, green where it ended within ``tol`` of a global minimum, orange
     at another minimum, an open grey circle at none yet, a red cross where it diverged; the
     minima of that row are black ticks. Where the colours change along a row are the
