@@ -243,6 +243,9 @@ def plot_paths(
     # Paths of different groups often share a valley: earlier groups are drawn wider, so each
     # later one shows inside the one it covers.
     width = {g: 1.4 + 2.5 * (len(groups) - 1 - i) for i, g in enumerate(groups)}
+    from matplotlib import patheffects
+
+    rim = [patheffects.withStroke(linewidth=3, foreground="white"), patheffects.Normal()]
     for p, lab in zip(runs, labels, strict=True):
         c = color[lab]
         ax.plot(*p.T, "-", color=c, lw=width[lab], alpha=0.9, label=lab)
@@ -250,7 +253,9 @@ def plot_paths(
         ax.plot(*p[0], "o", ms=7, mfc=c, mec="k", mew=0.8)
         finite = np.flatnonzero(np.all(np.isfinite(p), axis=1))
         if finite.size:
-            ax.plot(*p[finite[-1]], "X", ms=9, mfc=c, mec="k", mew=0.8)
+            # A white rim: a dark cross on the dark floor of a valley, under another path,
+            # was hard to find, and where a path stops is what it says.
+            ax.plot(*p[finite[-1]], "X", ms=9, mfc=c, mec="k", mew=0.8, path_effects=rim)
     _mark_minima(ax, minima)
     from matplotlib.lines import Line2D
 
