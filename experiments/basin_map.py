@@ -28,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
     p = cli.parser(__name__, __doc__)
     use_2d_function_flags(p, "himmelblau")
     cli.add_grid_args(p, learning_rates=cli.Grid(0.001, 0.016, 4), epochs=1000)
-    p.add_argument_group("grid").add_argument(
+    cli.argument_group(p, "grid").add_argument(
         "--grid",
         default="200",
         metavar="N",

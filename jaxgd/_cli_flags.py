@@ -475,6 +475,15 @@ _GRID = {
 }
 
 
+def argument_group(p: argparse.ArgumentParser, title: str) -> Any:
+    """The group ``title`` of ``p``'s help, made if it has none yet: a second group of the same
+    title printed its flags under a second heading."""
+    for group in p._action_groups:
+        if group.title == title:
+            return group
+    return p.add_argument_group(title)
+
+
 def add_grid_args(
     p: argparse.ArgumentParser,
     *,
@@ -506,7 +515,7 @@ def add_grid_args(
         raise TypeError("add_grid_args: give starts (a Grid) or start (a number), not both.")
     if learning_rates is not None and learning_rate is not None:
         raise TypeError("add_grid_args: give learning_rates or learning_rate, not both.")
-    g = p.add_argument_group("grid")
+    g = argument_group(p, "grid")
     defaults: dict[str, Any] = {}
     swept = {"starts": starts, "learning_rates": learning_rates}
     if isinstance(epochs, Grid):

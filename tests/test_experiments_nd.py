@@ -206,6 +206,7 @@ def test_help_describes_2d_flags(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--domain X_LO X_HI Y_LO Y_HI" in text
     assert "default himmelblau" in text
+    assert text.count("grid:") == 1  # --grid under the one heading, not a second "grid:"
 
 
 def test_load_function_2d():
