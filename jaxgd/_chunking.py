@@ -24,7 +24,6 @@ Three axes can be cut, and each cut leaves every bit of the result unchanged:
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
@@ -83,6 +82,12 @@ MIN_ROWS = 16
 _FIXED = 64 << 10  # epoch bookkeeping, scalars: a generous allowance per call
 
 
+def _ceil_div(a: int, b: int) -> int:
+    """``ceil(a / b)`` for whole numbers, exact at any size (``a / b`` is a float: it rounds
+    past 2**53 and overflows past about 1e308)."""
+    return -(-a // b)
+
+
 @dataclass(frozen=True)
 class Plan:
     """How a sweep is cut.
@@ -103,7 +108,7 @@ class Plan:
 
     def windows(self, span: int) -> int:
         """Calls needed to advance ``span`` steps (and evaluate f at the end)."""
-        return max(1, math.ceil((span + 1) / self.steps))
+        return max(1, _ceil_div(span + 1, self.steps))
 
 
 def bytes_per_lane(n_epochs: int, itemsize: int, width: int = 1, carry: int = 0) -> int:
@@ -203,11 +208,11 @@ def plan(
     """
     budget = memory_budget if memory_budget is not None else default_budget(device)
     work = work if work is not None else work_budget(device)
-    rows_all = max(least, math.ceil(math.ceil(n_lanes / n_devices) / LANE_ROW))
+    rows_all = max(least, _ceil_div(_ceil_div(n_lanes, n_devices), LANE_ROW))
     spare = max(0, budget - _FIXED)
     row_bytes = LANE_ROW * bytes_per_lane(n_epochs, itemsize, width, carry)
     if lanes_per_call is not None:
-        rows = min(math.ceil(math.ceil(lanes_per_call / n_devices) / LANE_ROW), rows_all)
+        rows = min(_ceil_div(_ceil_div(lanes_per_call, n_devices), LANE_ROW), rows_all)
     else:
         rows = min(spare // row_bytes, rows_all)
         if rows < min(rows_all, MIN_ROWS):
@@ -221,11 +226,11 @@ def plan(
         per_lane = spare // (rows * LANE_ROW)
         fixed, per_epoch = _lane_costs(itemsize, width, carry)
         group = max(1, min(n_epochs, (per_lane - fixed) // per_epoch))
-    calls = math.ceil(rows_all / rows)
+    calls = _ceil_div(rows_all, rows)
     # Even out: 1001 rows in calls of 500 become 3 calls of 334, not 500 + 500 + 1.
-    rows = math.ceil(rows_all / calls)
-    groups = math.ceil(n_epochs / group)
-    group = math.ceil(n_epochs / groups)
+    rows = _ceil_div(rows_all, calls)
+    groups = _ceil_div(n_epochs, group)
+    group = _ceil_div(n_epochs, groups)
     lanes = rows * LANE_ROW * n_devices
     steps = max(1, work // (lanes + step_overhead(device)))
     return Plan(lanes=lanes, calls=calls, group=group, groups=groups, steps=steps)
@@ -242,10 +247,10 @@ def plan_lanes(
     """Lanes per call and steps per call for lanes of ``per_lane`` bytes with no epoch axis."""
     budget = memory_budget if memory_budget is not None else default_budget(device)
     work = work_budget(device, fast)
-    rows_all = max(1, math.ceil(n_lanes / LANE_ROW))
+    rows_all = max(1, _ceil_div(n_lanes, LANE_ROW))
     rows = max(1, min(rows_all, max(0, budget - _FIXED) // (LANE_ROW * per_lane), work // LANE_ROW))
-    calls = math.ceil(rows_all / rows)
-    lanes = math.ceil(rows_all / calls) * LANE_ROW
+    calls = _ceil_div(rows_all, rows)
+    lanes = _ceil_div(rows_all, calls) * LANE_ROW
     steps = steps_per_call(lanes, device, fast)
     return Plan(lanes=lanes, calls=calls, group=1, groups=1, steps=steps)
 

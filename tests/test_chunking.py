@@ -174,6 +174,24 @@ def test_chunk_size_at_least_starts_is_one_ordinary_call():
     assert_identical(res, jaxgd.sweep(f, [0.0, 1.0, 2.0], [0.1], [5, 10], chunk_size=1000))
 
 
+def test_a_chunk_size_beyond_any_float_is_one_ordinary_call():
+    # It once raised OverflowError: the planner divided whole numbers as floats.
+    f = CASES[0].f
+    args = ([0.0, 1.0, 2.0], [0.1, 0.2], [5, 10])
+    assert_identical(jaxgd.sweep(f, *args, chunk_size=10**400), jaxgd.sweep(f, *args))
+    plan = _chunking.plan(
+        n_lanes=6,
+        n_epochs=2,
+        itemsize=4,
+        n_devices=3,
+        lanes_per_call=10**400,
+        memory_budget=None,
+        device=jax.devices()[0],
+    )
+    assert (plan.lanes, plan.calls) == (3 * 64, 1)
+    assert plan.windows(2**60 + 1) == -(-(2**60 + 2) // plan.steps)  # exact past 2**53
+
+
 def test_small_memory_budget_splits_and_agrees():
     f = CASES[0].f
     starts, rates, epochs = np.linspace(-4, 4, 250), np.linspace(0.01, 0.2, 6), [30, 10, 20]
