@@ -71,10 +71,11 @@ def initialize(
     The three timeouts set when:
 
     - A peer never starts: every process waits ``initialization_timeout`` seconds for all to
-      register. A process other than 0 whose coordinator cannot be reached raises
-      ``TimeoutError`` here after that long (checked before JAX is called, so it is a Python
-      exception). Otherwise, JAX terminates the process; just before, this prints a line on
-      stderr saying which wait ran out and what to check.
+      register. A process given a ``process_id`` other than 0 whose coordinator cannot be
+      reached raises ``TimeoutError`` here after that long (checked before JAX is called, so
+      it is a Python exception). Otherwise (process 0, or an id left to cluster detection),
+      JAX terminates the process; just before, this prints a line on stderr saying which
+      wait ran out and what to check.
     - A peer dies mid-run (killed, out of memory, a lost host): the others are terminated once
       it has sent no heartbeat for ``heartbeat_timeout_seconds``, plus a few seconds of
       polling.
@@ -87,9 +88,11 @@ def initialize(
     a few seconds each make a broken run end quickly.
 
     Args:
-        coordinator_address: ``host:port`` of process 0, reachable from every process.
+        coordinator_address: ``host:port`` of process 0, reachable from every process (no
+            scheme: ``"10.0.0.1:1234"``, not ``"http://10.0.0.1:1234"``).
         num_processes: how many processes take part.
-        process_id: this process's index, ``0 <= process_id < num_processes``.
+        process_id: this process's index, ``0 <= process_id < num_processes``. None: JAX
+            reads it from the cluster (SLURM, Open MPI, ...); elsewhere it is needed.
         initialization_timeout: seconds to wait for every process to join.
         heartbeat_timeout_seconds: seconds without a heartbeat after which a process counts
             as dead and the run is ended.
@@ -99,9 +102,11 @@ def initialize(
         **kwargs: passed on to ``jax.distributed.initialize`` (e.g. ``local_device_ids``).
 
     Raises:
-        TypeError, ValueError: for a malformed argument, before JAX is called.
-        TimeoutError: on a process other than 0, when the coordinator accepts no connection
-            within ``initialization_timeout`` seconds.
+        TypeError, ValueError: for a malformed argument, before JAX is called; a
+            ValueError naming ``process_id`` when it is left out off a cluster JAX recognises
+            (JAX finds no id to use, at once).
+        TimeoutError: on a process given a ``process_id`` other than 0, when the coordinator
+            accepts no connection within ``initialization_timeout`` seconds.
 
     Example:
         On each of two machines (``process_id`` 0 and 1)::
@@ -129,7 +134,9 @@ def initialize(
     host_port = _check_run(coordinator_address, num_processes, process_id)
     if jax.config.jax_cpu_collectives_implementation in (None, "", "none"):
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    if host_port is not None and process_id != 0:
+    if host_port is not None and process_id is not None and process_id != 0:
+        # Only with an id given: on a cluster JAX detects the id itself, and process 0 (which
+        # may not know it is 0 yet) must not wait for the coordinator it is about to start.
         _wait_for_coordinator(*host_port, initialization_timeout, process_id)
     warn = threading.Timer(
         initialization_timeout, _say_join_timed_out, (initialization_timeout, process_id)
@@ -140,6 +147,15 @@ def initialize(
         jax.distributed.initialize(
             coordinator_address, num_processes, process_id, **timeouts, **kwargs
         )
+    except ValueError as e:
+        if process_id is None and "process id" in str(e):
+            raise ValueError(
+                "process_id is needed: this process is not on a cluster JAX recognises "
+                "(SLURM, Open MPI, Kubernetes, Cloud TPU), so nothing tells it which process "
+                "it is. Pass process_id=0 on the process that runs the coordinator and 1, 2, "
+                f"... on the others (JAX: {e})"
+            ) from None
+        raise
     finally:
         warn.cancel()
 
@@ -160,10 +176,16 @@ def _check_run(
     if address is None:
         return None
     host, _, port = address.rpartition(":") if isinstance(address, str) else ("", "", "")
-    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+    if (
+        not host
+        or "/" in host  # a scheme (http://) or a path: JAX would retry it until timing out
+        or not (port.isascii() and port.isdigit())
+        or not 0 < int(port) < 65536
+    ):
         raise ValueError(
-            f"coordinator_address must be 'host:port' of process 0; got {address!r}. "
-            "For example '10.0.0.1:1234', the same on every process."
+            f"coordinator_address must be 'host:port' of process 0, without a scheme such "
+            f"as http://; got {address!r}. For example '10.0.0.1:1234', the same on every "
+            "process."
         )
     return host.strip("[]"), int(port)
 

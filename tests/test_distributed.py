@@ -37,13 +37,21 @@ def _free_port() -> int:
 
 
 def _run_processes(
-    out_dir: Path, *, mode: str = "sweep", ids: tuple[int, ...] = (0, 1), timeout: float = 180.0
+    out_dir: Path,
+    *,
+    mode: str = "sweep",
+    ids: tuple[int, ...] = (0, 1),
+    timeout: float = 180.0,
+    env_of: dict[int, dict[str, str]] | None = None,
 ) -> tuple[list[tuple[int, str]], float]:
-    """Start worker processes ``ids`` of a two-process run; their (exit status, output)s and
-    the seconds until the last one ended."""
+    """Start worker processes ``ids`` of a two-process run (with ``env_of[id]`` added to their
+    environment); their (exit status, output)s and the seconds until the last one ended."""
     port = _free_port()
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
+    for name in list(env):  # the worker's own process count and id, not a surrounding job's
+        if name.startswith(("SLURM_", "OMPI_", "JAX_COORDINATOR")):
+            env.pop(name)
     start = time.monotonic()
     procs = [
         subprocess.Popen(
@@ -58,7 +66,7 @@ def _run_processes(
                 mode,
             ],
             cwd=ROOT,
-            env=env,
+            env={**env, **(env_of or {}).get(i, {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -304,6 +312,11 @@ def test_agree_stops_every_process_when_one_refused(monkeypatch):
         ),
         ({"coordinator_address": "host:99999"}, ValueError, "coordinator_address must be"),
         ({"coordinator_address": "h:1\u00b2"}, ValueError, "coordinator_address must be"),
+        (
+            {"coordinator_address": "http://127.0.0.1:1234"},
+            ValueError,
+            "without a scheme such as http://",
+        ),
         ({"num_processes": 0}, ValueError, "num_processes must be >= 1"),
         ({"num_processes": 2, "process_id": 2}, ValueError, "process_id must be below num_"),
         ({"process_id": -1}, ValueError, "process_id must be >= 0"),
@@ -344,3 +357,35 @@ def test_shutdown_timeout_is_passed_only_to_a_jax_that_takes_it(monkeypatch):
     assert not calls
     jaxgd.distributed.initialize(initialization_timeout=7)
     assert calls == [7]
+
+
+def test_initialize_leaves_a_missing_process_id_to_cluster_detection(monkeypatch):
+    # It once waited for the coordinator as if it were process 1: on a cluster, process 0
+    # then waited for the coordinator it was about to start, and every process timed out.
+    module = importlib.import_module("jaxgd.distributed")
+    calls = []
+
+    def no_wait(*args):
+        raise AssertionError("waited for the coordinator without knowing this process's id")
+
+    monkeypatch.setattr(module, "_wait_for_coordinator", no_wait)
+    monkeypatch.setattr(jax.distributed, "initialize", lambda *a, **k: calls.append(a))
+    jaxgd.distributed.initialize("127.0.0.1:1234", initialization_timeout=5)
+    assert calls == [("127.0.0.1:1234", None, None)]
+
+    def off_a_cluster(*args, **kwargs):  # what JAX raises where it detects no cluster
+        raise ValueError("The process id of the current process must be defined.")
+
+    monkeypatch.setattr(jax.distributed, "initialize", off_a_cluster)
+    with pytest.raises(ValueError, match=r"^process_id is needed: this process is not on a clu"):
+        jaxgd.distributed.initialize("127.0.0.1:1234", num_processes=2)
+
+
+@pytest.mark.slow
+def test_processes_on_a_cluster_join_with_the_coordinator_address_alone(tmp_path):
+    results, seconds = _run_processes(tmp_path, mode="cluster", timeout=60)
+    _skip_if_unavailable(results)
+    for i, (code, out) in enumerate(results):
+        assert code == 0, f"process {i}:\n{out[-3000:]}"
+        assert f"SWEPT on process {i} of 2" in out
+    assert seconds < 30
