@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import math
 import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import numpy as np
 
+from jaxgd import _chunking, _run
 from jaxgd._chunking import pad_rows
 from jaxgd._validate import (
     as_epochs,
@@ -265,19 +266,26 @@ def sweep(
     chunk_size: int | None = None,
     memory_budget: int | None = None,
     progress: bool | None = None,
+    fast_math: bool | None = None,
 ) -> SweepResult:
     """:func:`jaxgd.sweep` with the start axis split across all processes of the run.
 
     Every process must call it with the same arguments. Each computes its :func:`share` of the
-    starts on its local devices; with ``gather=True`` the shares are then exchanged and every
-    process returns the full result, equal to a single-process ``jaxgd.sweep``.
+    starts on its local devices (any number of them); with ``gather=True`` the shares are then
+    exchanged and every process returns the full result, equal to a single-process
+    ``jaxgd.sweep``.
 
-    Before computing, the processes check in one exchange of a few bytes that they agree: a
-    digest of f's name, the float dtype, ``starts``, ``learning_rates``, ``epochs`` (dtype,
-    shape and bytes) and ``gather``. So different arguments on different processes, or
-    arguments one process refuses, end the call on every process with an error, rather than
-    in mixed-up data or a process left waiting for the others. (A different ``f`` of the same
-    name is not caught.) For a process that dies mid-run, see :func:`initialize`.
+    Before computing, each process checks its arguments and that its part fits in host
+    memory (its share, and with ``gather=True`` the whole result, with the exchange's own
+    copies), and the processes check in one exchange of a few bytes that they agree: a digest
+    of f's name, the float dtype, the math (``fast`` or ``xla`` sin/cos, see ``fast_math``),
+    ``starts``, ``learning_rates``, ``epochs`` (dtype, shape and bytes) and ``gather``. So
+    different arguments or settings on different processes, or arguments or memory one
+    process refuses, end the call on every process with an error, before anything is
+    computed, rather than in mixed-up data or a process left waiting for the others. (A
+    different ``f`` of the same name is not caught.) A process whose share fails while it is
+    computed (with ``gather=True``) stops every process too, once the others have computed
+    theirs. For a process that dies mid-run, see :func:`initialize`.
 
     Args:
         f, starts, learning_rates, epochs: as for :func:`jaxgd.sweep`, for a function of
@@ -287,6 +295,10 @@ def sweep(
             process's share (its ``starts`` coordinate says which), for results too large for
             one host; each process can then save its own part, or call :func:`gather` later.
         chunk_size, memory_budget, progress: as for :func:`jaxgd.sweep`, per process.
+        fast_math: as for :func:`jaxgd.sweep`; what it gives must be the same on every
+            process. None decides per process (fast on a CPU unless ``JAXGD_FAST_MATH=0``,
+            XLA's on a GPU or TPU): where hosts differ in platform or in that variable, pass
+            True or False.
 
     Returns:
         A :class:`~jaxgd.SweepResult` of NumPy arrays: the full ``(S, L, E)`` result, or this
@@ -295,8 +307,13 @@ def sweep(
     Raises:
         TypeError, ValueError: as :func:`jaxgd.sweep` does, on the process whose arguments are
             bad; every other process then raises a ValueError naming that process. A
-            ValueError on every process when the arguments differ between processes, naming
-            those that differ.
+            ValueError on every process when the arguments or the math differ between
+            processes, naming what differs.
+        MemoryError: on every process, when this process's share, or with ``gather=True``
+            the whole result, would not fit in some process's host memory; that process's
+            error gives the sizes, the others name it. Before anything is computed.
+        RuntimeError: with ``gather=True``, on every other process when one fails while
+            computing its share (that one raises its own error).
 
     Example:
         >>> import jax.numpy as jnp
@@ -308,16 +325,18 @@ def sweep(
         ...                                [0, 10, 100]).final).all())
         True
     """
+    caller = "jaxgd.distributed.sweep"
     if not all(is_concrete(a) for a in (starts, learning_rates, epochs)):
         raise ValueError(
             "jaxgd.distributed.sweep needs concrete inputs; it is being traced (inside jax.jit, "
             "vmap or grad). Call it outside the transformation: it compiles its own calls."
         )
-    # Validate everything a process could refuse before the one exchange that follows: a
+    # Check everything a process could refuse before the one exchange that follows: a
     # process that raised alone would leave the others waiting in a collective until JAX
-    # terminates them.
+    # terminates them. The refusal travels in the exchange instead.
     dtype = default_float()
     refused: Exception | None = None
+    fast = None
     try:
         check_function(f, dtype)
         if np.ndim(starts) == 2:
@@ -333,46 +352,159 @@ def sweep(
         for name, value in (("chunk_size", chunk_size), ("memory_budget", memory_budget)):
             if value is not None:
                 check_int(name, value, 1, fix="pass None to choose automatically")
-    except (TypeError, ValueError) as e:
+        if not isinstance(gather, bool | np.bool_):
+            raise TypeError(
+                f"gather must be True or False; got {type(gather).__name__} {gather!r:.40}. "
+                "True returns the whole result on every process, False this process's share."
+            )
+        _run.check_progress(progress)
+        # The math jaxgd.sweep would pick on this process's devices (an unreadable
+        # JAXGD_FAST_MATH is refused here).
+        fast = _run.fast_math_for(fast_math, dtype, jax.local_devices()[0].platform)
+        _check_sweep_memory(
+            starts.shape[0],
+            learning_rates.shape[0],
+            epochs.shape[0],
+            dtype,
+            fast,
+            chunk_size,
+            memory_budget,
+            bool(gather),
+        )
+    except (TypeError, ValueError, MemoryError) as e:
         refused = e
     fields = {
         "f": function_name(f),
         "dtype": dtype.name,
+        "math": None if fast is None else _run.math_name(fast),
         "starts": starts,
         "learning_rates": learning_rates,
         "epochs": epochs,
         "gather": bool(gather),
     }
-    _agree("jaxgd.distributed.sweep", fields, refused)
-    mine = share(starts.shape[0])
-    per = math.ceil(starts.shape[0] / jax.process_count())
+    _agree(caller, fields, refused)
+    n_starts = starts.shape[0]
+    mine = share(n_starts)
+    per = -(-n_starts // jax.process_count())
     # Every process computes `per` rows, so the shares have one shape when they are exchanged;
     # a short or empty share is padded with copies of a real start, and the copies dropped.
     block = starts[mine] if mine.stop > mine.start else starts[-1:]
-    res = _local_sweep(
-        f,
-        pad_rows(block, per),
-        learning_rates,
-        epochs,
-        chunk_size=chunk_size,
-        memory_budget=memory_budget,
-        progress=progress,
-    ).to_numpy()
+    failed: Exception | None = None
+    try:
+        res = _local_sweep(
+            f,
+            pad_rows(block, per),
+            learning_rates,
+            epochs,
+            chunk_size=chunk_size,
+            memory_budget=memory_budget,
+            progress=progress,
+            fast_math=fast,
+        ).to_numpy()
+    except Exception as e:
+        if not gather or jax.process_count() == 1:
+            raise
+        failed = e
+    key = (*_digest(starts).tolist(), n_starts)
     if gather:
-        outs = _allgather_rows((res.final, res.value, res.diverged), starts.shape[0])
-        return SweepResult(
-            *outs, starts, learning_rates, epochs, function=res.function, math=res.math
+        # The others must not wait in the exchange for a share that never comes.
+        _agree(caller, {}, failed, stage=_COMPUTING)
+        outs = _allgather_rows((res.final, res.value, res.diverged), n_starts)
+        return _tagged(
+            SweepResult(
+                *outs, starts, learning_rates, epochs, function=res.function, math=res.math
+            ),
+            (0, n_starts, *key),
         )
     n_mine = mine.stop - mine.start
-    return SweepResult(
-        res.final[:n_mine],
-        res.value[:n_mine],
-        res.diverged[:n_mine],
-        starts[mine],
-        learning_rates,
-        epochs,
-        function=res.function,
-        math=res.math,
+    return _tagged(
+        SweepResult(
+            res.final[:n_mine],
+            res.value[:n_mine],
+            res.diverged[:n_mine],
+            starts[mine],
+            learning_rates,
+            epochs,
+            function=res.function,
+            math=res.math,
+        ),
+        (mine.start, mine.stop, *key),
+    )
+
+
+def _check_sweep_memory(
+    n_starts: int,
+    n_rates: int,
+    n_epochs: int,
+    dtype: np.dtype,
+    fast: bool,
+    chunk_size: int | None,
+    memory_budget: int | None,
+    gather: bool,
+) -> None:
+    """MemoryError unless this process can hold its share (as :func:`jaxgd.sweep` checks it,
+    with the same working memory of a call on a CPU) and, with ``gather``, the whole result."""
+    per = -(-n_starts // jax.process_count())
+    devs = jax.local_devices()
+    on_host = devs[0].platform == "cpu"  # then the calls' working memory is host memory
+    plan = _chunking.plan(
+        n_lanes=per * n_rates,
+        n_epochs=n_epochs,
+        itemsize=dtype.itemsize,
+        n_devices=len(devs),
+        lanes_per_call=None if chunk_size is None else chunk_size * n_rates,
+        memory_budget=memory_budget,
+        device=devs[0],
+        work=_chunking.work_budget(devs[0], fast),
+    )
+    held = _chunking.result_bytes(per, n_rates, n_epochs, dtype.itemsize)
+    _chunking.check_host_memory(
+        held,
+        f"the result of this process's share ({per} x {n_rates} x {n_epochs} cells)",
+        "Sweep fewer starts, rates or epoch counts at a time and save each part, or split "
+        "the starts across more processes.",
+        reserve=_chunking.call_bytes(plan.lanes, plan.group, dtype.itemsize) if on_host else 0,
+    )
+    if gather and jax.process_count() > 1:
+        _check_gather_memory(
+            n_starts,
+            n_rates,
+            n_epochs,
+            dtype.itemsize,
+            held,
+            copies=0,
+            on_host=on_host,
+            fix="Pass gather=False: each process then returns only its share, which it can "
+            "save (part.save(...)) and jaxgd.load reads back; or sweep fewer starts, rates "
+            "or epoch counts at a time.",
+        )
+
+
+def _check_gather_memory(
+    n_starts: int,
+    n_rates: int,
+    n_epochs: int,
+    itemsize: int,
+    held: int,
+    *,
+    copies: int,
+    on_host: bool,
+    fix: str,
+) -> None:
+    """MemoryError unless the whole result fits beside ``held`` bytes (this process's share).
+
+    While an array is exchanged, its whole is held once more on this process's device (host
+    memory, on a CPU), and ``copies`` more times on the host while the pieces are put
+    together: the largest array (``final``) counts that many more times.
+    """
+    whole = _chunking.result_bytes(n_starts, n_rates, n_epochs, itemsize)
+    largest = n_starts * n_rates * n_epochs * itemsize
+    _chunking.check_host_memory(
+        whole + (copies + on_host) * largest,
+        f"gathering the whole result on every process ({n_starts} x {n_rates} x {n_epochs} "
+        "cells, with the exchange's working copies)",
+        fix,
+        reserve=held,
     )
 
 
@@ -381,6 +513,14 @@ def gather(part: SweepResult) -> SweepResult:
 
     A collective: every process must call it, each with its own share from
     ``sweep(..., gather=False)`` (or any start-axis pieces that follow the process order).
+    Pieces that :func:`sweep` returned are checked to be the shares of one sweep, each
+    process's own: gathering a result that is already whole (``sweep``'s default
+    ``gather=True``, or ``gather``'s own result) would repeat every start, and is refused.
+    (Pieces made otherwise, e.g. loaded from files or selected with ``isel``, are taken as
+    they come.)
+
+    Before the data travels, every process checks that the whole result fits in its host
+    memory, with the exchange's working copies.
 
     Args:
         part: this process's share, with all three axes.
@@ -389,9 +529,83 @@ def gather(part: SweepResult) -> SweepResult:
         The full result, NumPy arrays, the same on every process.
 
     Raises:
-        ValueError: on every process, when the shares differ in function, dtype, learning
-            rates or epochs (checked in the exchange of the share sizes).
+        TypeError, ValueError: for a part that is not a share (on that process; the others
+            raise a ValueError naming it).
+        ValueError: on every process, when the shares differ in function, dtype, math,
+            learning rates or epochs, or overlap (checked in the exchange of the share
+            sizes).
+        MemoryError: on every process, when the whole result would not fit in some
+            process's host memory (that process's error gives the sizes).
     """
+    caller = "jaxgd.distributed.gather"
+    refused: Exception | None = None
+    try:
+        _check_part(part)
+    except (TypeError, ValueError) as e:
+        if jax.process_count() == 1:
+            raise
+        refused = e
+    names = ("function", "dtype", "math", "learning_rates", "epochs")
+    if refused is not None:
+        fields: dict[str, Any] = dict.fromkeys(names)
+        ints = (0, 0, 0, 0, 0, 0, 0)
+    else:
+        tag = _PIECES.get(part)
+        part = part.to_numpy()
+        if jax.process_count() == 1:
+            return part
+        fields = dict(
+            zip(
+                names,
+                (
+                    part.function,
+                    part.final.dtype.name,
+                    part.math,
+                    np.asarray(part.learning_rates),
+                    np.asarray(part.epochs),
+                ),
+                strict=True,
+            )
+        )
+        ints = (part.final.shape[0], tag is not None, *(tag or (0,) * 5))
+    everyone = _agree(caller, fields, refused, ints=ints)
+    sizes = everyone[:, 0]
+    _check_pieces(caller, everyone)
+    n_rows, per = int(sizes.sum()), int(sizes.max())
+    n_rates, n_epochs = part.final.shape[1:]
+    itemsize = part.final.dtype.itemsize
+    held = sum(np.asarray(a).nbytes for a in (part.final, part.value, part.diverged))
+    short: Exception | None = None
+    try:
+        _check_gather_memory(
+            n_rows,
+            n_rates,
+            n_epochs,
+            itemsize,
+            held,
+            copies=1,
+            fix="Save each process's share instead (part.save(...)), and read the parts "
+            "back with jaxgd.load where they are needed.",
+            on_host=_exchange_devices()[jax.process_index()].platform == "cpu",
+        )
+    except MemoryError as e:
+        short = e
+    _agree(caller, {}, short)
+    pieces = []
+    for a in (part.final, part.value, part.diverged, part.starts):
+        block = _allgather(_pad_to(np.asarray(a), per))
+        pieces.append(np.concatenate([block[i * per : i * per + n] for i, n in enumerate(sizes)]))
+        del block
+    key = (*_digest(pieces[3]).tolist(), n_rows)
+    return _tagged(
+        SweepResult(
+            *pieces, part.learning_rates, part.epochs, function=part.function, math=part.math
+        ),
+        (0, n_rows, *key),
+    )
+
+
+def _check_part(part: Any) -> None:
     if not isinstance(part, SweepResult):
         raise TypeError(
             f"gather needs this process's share, a jaxgd.SweepResult from "
@@ -408,24 +622,40 @@ def gather(part: SweepResult) -> SweepResult:
         raise ValueError(
             f"gather needs a share with exactly the axes {list(DIMS)}; got {list(part.dims)}. {fix}"
         )
-    part = part.to_numpy()
-    if jax.process_count() == 1:
-        return part
-    fields = {
-        "function": part.function,
-        "dtype": part.final.dtype.name,
-        "learning_rates": np.asarray(part.learning_rates),
-        "epochs": np.asarray(part.epochs),
-    }
-    sizes = _agree("jaxgd.distributed.gather", fields, None, rows=part.final.shape[0])
-    per = int(sizes.max())
-    rows = [np.asarray(a) for a in (part.final, part.value, part.diverged, part.starts)]
-    blocks = _allgather(tuple(_pad_to(a, per) for a in rows))
-    pieces = [
-        np.concatenate([b[i * per : i * per + n] for i, n in enumerate(sizes)]) for b in blocks
-    ]
-    return SweepResult(
-        *pieces, part.learning_rates, part.epochs, function=part.function, math=part.math
+
+
+#: Where each result :func:`sweep` or :func:`gather` returned sits in its sweep: its first
+#: and last start (exclusive), a digest of the sweep's starts (two int32s) and their number.
+#: Held beside the result rather than in it, so saving and loading it are unchanged.
+_PIECES: weakref.WeakKeyDictionary[SweepResult, tuple[int, ...]] = weakref.WeakKeyDictionary()
+
+
+def _tagged(res: SweepResult, where: tuple[int, ...]) -> SweepResult:
+    _PIECES[res] = tuple(int(v) for v in where)
+    return res
+
+
+def _check_pieces(caller: str, everyone: np.ndarray) -> None:
+    """ValueError, alike on every process, when every piece came from :func:`sweep` or
+    :func:`gather` and they are not the shares of one sweep in process order (``everyone``:
+    each process's rows, whether it is such a piece, and where it sits)."""
+    if not everyone[:, 1].all():
+        return
+    lo, hi, keys = everyone[:, 2], everyone[:, 3], everyone[:, 4:]
+    n_starts = int(keys[0, -1])
+    if (keys != keys[0]).any():
+        problem = "they come from different sweeps"
+    elif lo[0] == 0 and hi[-1] == n_starts and (lo[1:] == hi[:-1]).all():
+        return
+    else:
+        held = ", ".join(
+            f"process {i}: [{a}, {b})" for i, (a, b) in enumerate(zip(lo, hi, strict=True))
+        )
+        problem = f"they overlap or leave gaps (starts held, of the sweep's {n_starts}: {held})"
+    raise ValueError(
+        f"{caller} needs each process's own share of one sweep, but {problem}. Pass the "
+        "part from jaxgd.distributed.sweep(..., gather=False) on each process; a result of "
+        "sweep with gather=True (the default) or of gather is already whole on every process."
     )
 
 
@@ -440,43 +670,72 @@ def _digest(value: Any) -> np.ndarray:
     return np.frombuffer(h.digest(), np.int32)
 
 
-def _encode(fields: dict[str, Any], refused: Exception | None, rows: int) -> np.ndarray:
-    """Row 0 is ``[refused, rows]``, then one digest per argument: every process sends the
-    same shape, refused or not, so the exchange itself always completes."""
-    out = np.zeros((1 + len(fields), 2), np.int32)
-    out[0] = (refused is not None, rows)
+#: What a process reports in an exchange: all well, or why it stops.
+_FINE, _ARGUMENTS, _MEMORY, _COMPUTING = 0, 1, 2, 3
+
+
+def _encode(
+    fields: dict[str, Any], refused: BaseException | None, ints: tuple[int, ...], stage: int
+) -> np.ndarray:
+    """``[status, *ints]`` (int64s, as int32 pairs: an exchange keeps int32 without x64), then
+    one digest per argument. Every process sends the same shape, refused or not, so the
+    exchange itself always completes."""
+    status = _FINE
+    if refused is not None:
+        status = _MEMORY if isinstance(refused, MemoryError) else stage
+    head = np.array([status, *ints], np.int64).view(np.int32)
+    body = np.zeros((len(fields), 2), np.int32)
     if refused is None:
-        out[1:] = [_digest(v) for v in fields.values()]
-    return out
+        for k, v in enumerate(fields.values()):
+            body[k] = _digest(v)
+    return np.concatenate([head, body.ravel()])
 
 
 def _agree(
-    caller: str, fields: dict[str, Any], refused: Exception | None, *, rows: int = 0
+    caller: str,
+    fields: dict[str, Any],
+    refused: BaseException | None,
+    *,
+    ints: tuple[int, ...] = (),
+    stage: int = _ARGUMENTS,
 ) -> np.ndarray:
     """Check that every process passed the same arguments, in one exchange of a few bytes.
 
     ``fields`` are this process's arguments by name; their values are ignored when this
-    process ``refused`` them with that error. Then every process raises: the one that refused
-    with its own error, the others with a ValueError naming it. When an argument differs,
-    every process raises a ValueError naming the arguments that differ. With one process this
-    only re-raises ``refused``. Returns every process's ``rows``, in process order.
+    process ``refused`` them with that error (or, at ``stage`` ``_COMPUTING``, failed with it).
+    Then every process raises: the one that refused with its own error, the others with an
+    error naming it (MemoryError for a MemoryError, ValueError for refused arguments,
+    RuntimeError for a failed computation). When an argument differs, every process raises a
+    ValueError naming the arguments that differ. With one process this only re-raises
+    ``refused``. Returns every process's ``ints`` (int64), one row per process in order.
     """
     count = jax.process_count()
     if count == 1:
         if refused is not None:
             raise refused
-        return np.array([rows])
-    everyone = _allgather(_encode(fields, refused, rows)).reshape(count, 1 + len(fields), 2)
+        return np.array([ints], np.int64).reshape(1, len(ints))
+    everyone = _allgather(_encode(fields, refused, ints, stage)).reshape(count, -1)
     if refused is not None:
         raise refused
-    failed = [i for i in range(count) if everyone[i, 0, 0]]
-    if failed:
-        raise ValueError(
-            f"{caller}: process {_listing(failed)} refused its arguments (its own error says "
-            "why), so every process stops here. Pass the same, valid arguments on every "
-            "process."
-        )
-    digests = everyone[:, 1:]
+    n_head = 2 * (1 + len(ints))
+    head = np.ascontiguousarray(everyone[:, :n_head]).view(np.int64)
+    status = head[:, 0]
+    for kind, error, what in (
+        (_ARGUMENTS, ValueError, "refused its arguments (its own error says why)"),
+        (_MEMORY, MemoryError, "has too little memory (its own MemoryError gives the sizes)"),
+        (_COMPUTING, RuntimeError, "failed while computing its share (its own error says why)"),
+    ):
+        failed = np.flatnonzero(status == kind).tolist()
+        if failed:
+            fix = (
+                "Pass the same, valid arguments on every process."
+                if kind == _ARGUMENTS
+                else "See the error on that process."
+            )
+            raise error(
+                f"{caller}: process {_listing(failed)} {what}, so every process stops here. {fix}"
+            )
+    digests = everyone[:, n_head:].reshape(count, len(fields), 2)
     differ = [name for k, name in enumerate(fields) if (digests[:, k] != digests[0, k]).any()]
     if differ:
         odd = [i for i in range(1, count) if (digests[i] != digests[0]).any()]
@@ -484,9 +743,15 @@ def _agree(
             f"{caller} was called with different {', '.join(differ)} on different processes "
             f"(process {_listing(odd)} differs from process 0). Every process must pass the "
             "same arguments: compute them the same way on each (the same seed) or load them "
-            "from one file."
+            "from one file. For the math, pass fast_math=True or False, or set JAXGD_FAST_MATH "
+            "alike everywhere."
+            if "math" in differ
+            else f"{caller} was called with different {', '.join(differ)} on different "
+            f"processes (process {_listing(odd)} differs from process 0). Every process must "
+            "pass the same arguments: compute them the same way on each (the same seed) or "
+            "load them from one file."
         )
-    return everyone[:, 0, 1]
+    return head[:, 1:]
 
 
 def _listing(indices: list[int]) -> str:
@@ -501,10 +766,39 @@ def _allgather_rows(arrays: tuple[np.ndarray, ...], n: int) -> tuple[np.ndarray,
     """Equal-shaped row blocks from every process, concatenated in process order, cut to n."""
     if jax.process_count() == 1:
         return tuple(a[:n] for a in arrays)
-    return tuple(a[:n] for a in _allgather(arrays))
+    return tuple(_allgather(a)[:n] for a in arrays)
 
 
-def _allgather(tree):
-    from jax.experimental import multihost_utils
+def _exchange_devices() -> list[jax.Device]:
+    """One device per process, in process order: the one with the lowest id."""
+    firsts: dict[int, jax.Device] = {}
+    for d in jax.devices():
+        if d.process_index not in firsts or d.id < firsts[d.process_index].id:
+            firsts[d.process_index] = d
+    return [firsts[p] for p in range(jax.process_count())]
 
-    return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
+
+def _allgather(a: np.ndarray) -> np.ndarray:
+    """Every process's ``a`` (one shape on all), concatenated along axis 0 in process order.
+
+    Through one device per process, so that processes with different numbers of devices
+    take part alike (``jax.experimental.multihost_utils.process_allgather`` lays every
+    device out in a (processes, devices per process) grid, which then does not exist).
+    """
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    a = np.asarray(a)
+    devices = _exchange_devices()
+    mesh = Mesh(np.array(devices, dtype=object), ("process",))
+    mine = jax.device_put(a, devices[jax.process_index()])
+    spread = jax.make_array_from_single_device_arrays(
+        (len(devices) * a.shape[0], *a.shape[1:]),
+        NamedSharding(mesh, PartitionSpec("process")),
+        [mine],
+    )
+    whole = jax.jit(_identity, out_shardings=NamedSharding(mesh, PartitionSpec()))(spread)
+    return np.asarray(whole.addressable_data(0))
+
+
+def _identity(x):
+    return x

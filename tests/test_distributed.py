@@ -269,35 +269,56 @@ def test_a_peer_that_dies_mid_run_ends_the_run_within_the_heartbeat_timeout(tmp_
     assert seconds < 60
 
 
-def test_agree_names_every_argument_that_differs(monkeypatch):
+def _other_process_sends(monkeypatch, message):
+    """Make this a run of two processes in which process 1 sends ``message`` in exchanges."""
     module = importlib.import_module("jaxgd.distributed")
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    monkeypatch.setattr(module, "_allgather", lambda mine: np.concatenate([mine, message()]))
+    return module
+
+
+def test_agree_names_every_argument_that_differs(monkeypatch):
     ours = {"f": "m:f", "starts": np.arange(3.0), "epochs": np.array([1, 2])}
     theirs = {**ours, "epochs": np.array([1, 3])}
-    monkeypatch.setattr(jax, "process_count", lambda: 2)
-    monkeypatch.setattr(
-        module, "_allgather", lambda mine: np.concatenate([mine, module._encode(theirs, None, 0)])
+    module = _other_process_sends(
+        monkeypatch, lambda: module._encode(theirs, None, (0,), module._ARGUMENTS)
     )
     with pytest.raises(ValueError, match=r"^caller was called with different epochs on diff"):
-        module._agree("caller", ours, None)
+        module._agree("caller", ours, None, ints=(0,))
     theirs = {**ours, "f": "m:g", "starts": np.arange(3.0, dtype=np.float32)}
     with pytest.raises(ValueError, match=r"different f, starts on different processes"):
-        module._agree("caller", ours, None)
+        module._agree("caller", ours, None, ints=(0,))
     theirs = dict(ours)
-    assert list(module._agree("caller", ours, None, rows=4)) == [4, 0]
+    assert module._agree("caller", ours, None, ints=(4,)).tolist() == [[4], [0]]
 
 
-def test_agree_stops_every_process_when_one_refused(monkeypatch):
-    module = importlib.import_module("jaxgd.distributed")
-    fields = {"starts": np.arange(3.0)}
-    refusal = ValueError("starts must be finite")
-    monkeypatch.setattr(jax, "process_count", lambda: 2)
-    monkeypatch.setattr(
-        module,
-        "_allgather",
-        lambda mine: np.concatenate([mine, module._encode({"starts": 0}, refusal, 0)]),
+def test_agree_carries_whole_numbers_beyond_int32(monkeypatch):
+    # An exchange holds int32 (without x64); larger counts travel as pairs of them.
+    module = _other_process_sends(
+        monkeypatch, lambda: module._encode({}, None, (2**40, -3), module._ARGUMENTS)
     )
-    with pytest.raises(ValueError, match=r"^caller: process 1 refused its arguments"):
-        module._agree("caller", fields, None)
+    assert module._agree("caller", {}, None, ints=(5, 2**35)).tolist() == [
+        [5, 2**35],
+        [2**40, -3],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("theirs", "stage", "exc", "match"),
+    [
+        (ValueError("starts must be finite"), 1, ValueError, "process 1 refused its arguments"),
+        (MemoryError("too big"), 1, MemoryError, "process 1 has too little memory"),
+        (RuntimeError("lost"), 3, RuntimeError, "process 1 failed while computing its share"),
+    ],
+)
+def test_agree_stops_every_process_when_one_refused(monkeypatch, theirs, stage, exc, match):
+    fields = {"starts": np.arange(3.0)}
+    module = _other_process_sends(
+        monkeypatch, lambda: module._encode({"starts": 0}, theirs, (), stage)
+    )
+    with pytest.raises(exc, match=rf"^caller: {match}"):
+        module._agree("caller", fields, None, stage=stage)
+    refusal = ValueError("starts must be finite")
     with pytest.raises(ValueError, match=r"^starts must be finite$"):
         module._agree("caller", fields, refusal)
 
@@ -389,3 +410,143 @@ def test_processes_on_a_cluster_join_with_the_coordinator_address_alone(tmp_path
         assert code == 0, f"process {i}:\n{out[-3000:]}"
         assert f"SWEPT on process {i} of 2" in out
     assert seconds < 30
+
+
+@pytest.mark.slow
+def test_processes_with_different_numbers_of_devices_equal_the_plain_sweep(tmp_path):
+    # It once failed in the first exchange with a NumPy reshape error (and with three
+    # processes, hung): the exchange laid every device out in a processes x devices grid.
+    devices = {0: {"JAXGD_TEST_CPU_DEVICES": "1"}, 1: {"JAXGD_TEST_CPU_DEVICES": "2"}}
+    results, seconds = _run_processes(tmp_path, mode="small", timeout=60, env_of=devices)
+    _skip_if_unavailable(results)
+    for i, (code, out) in enumerate(results):
+        assert code == 0, f"process {i}:\n{out[-3000:]}"
+        assert f"SWEPT on process {i} of 2" in out
+    assert seconds < 30
+
+
+@pytest.fixture(scope="module")
+def checks(tmp_path_factory):
+    """The two processes' outputs of the worker's ``checks`` mode, one step a line."""
+    results, _ = _run_processes(tmp_path_factory.mktemp("checks"), mode="checks", timeout=90)
+    _skip_if_unavailable(results)
+    return [out for _, out in results]
+
+
+def _step(out: str, name: str) -> tuple[str, int]:
+    """What step ``name`` printed, and how many shares it computed (-1: it never ended)."""
+    said = [line for line in out.splitlines() if line.startswith(f"STEP {name}: ")]
+    count = [line for line in out.splitlines() if line.startswith(f"STEP {name} computed ")]
+    if not said:
+        return "(never ended)\n" + out[-2000:], -1
+    return said[0][len(f"STEP {name}: ") :], int(count[0].split()[-1])
+
+
+@pytest.mark.slow
+def test_processes_whose_math_differs_are_refused_by_sweep_and_gather(checks):
+    # It once merged fast-math and XLA-math shares into a result equal to neither.
+    for out in checks:
+        said, computed = _step(out, "math")
+        assert said.startswith(
+            "ValueError: jaxgd.distributed.sweep was called with different math on different "
+            "processes (process 1 differs from process 0)"
+        ), said
+        assert "fast_math=True or False" in said
+        assert computed == 0
+        said, _ = _step(out, "gather-math")
+        assert said.startswith(
+            "ValueError: jaxgd.distributed.gather was called with different math"
+        ), said
+
+
+@pytest.mark.slow
+def test_a_refusal_inside_the_local_sweep_reaches_every_process_before_computing(checks):
+    # progress, and the memory a share needs, were checked only by jaxgd.sweep, after the
+    # exchange: the refusing process raised alone and the other waited until JAX ended it.
+    (out0, out1) = checks
+    said, computed = _step(out1, "progress")
+    assert said.startswith("TypeError: progress must be None, True or False"), said
+    assert computed == 0
+    said, computed = _step(out0, "progress")
+    assert said.startswith("ValueError: jaxgd.distributed.sweep: process 1 refused its arg"), said
+    assert computed == 0
+    said, computed = _step(out1, "share-memory")
+    assert said.startswith("MemoryError: the result of this process's share (7 x 4 x 5 cells)")
+    assert computed == 0
+    said, computed = _step(out0, "share-memory")
+    assert said.startswith(
+        "MemoryError: jaxgd.distributed.sweep: process 1 has too little memory"
+    ), said
+    assert computed == 0
+
+
+@pytest.mark.slow
+def test_a_whole_result_too_large_for_the_host_is_refused_before_computing(checks):
+    # It once computed every share and then failed in the exchange (RESOURCE_EXHAUSTED) or
+    # was killed for memory.
+    for out in checks:
+        said, computed = _step(out, "whole-memory")
+        assert said.startswith(
+            "MemoryError: gathering the whole result on every process (2000 x 50 x 5 cells, "
+            "with the exchange's working copies) needs "
+        ), said
+        assert "Pass gather=False" in said
+        assert computed == 0
+    (out0, out1) = checks
+    said, _ = _step(out1, "gather-memory")
+    assert said.startswith("MemoryError: gathering the whole result on every process"), said
+    said, _ = _step(out0, "gather-memory")
+    assert said.startswith("MemoryError: jaxgd.distributed.gather: process 1 has too little"), said
+
+
+@pytest.mark.slow
+def test_gathering_a_result_that_is_already_whole_is_refused(checks):
+    # It once returned every start twice.
+    for out in checks:
+        said, _ = _step(out, "gather-whole")
+        assert said.startswith(
+            "ValueError: jaxgd.distributed.gather needs each process's own share of one sweep, "
+            "but they overlap or leave gaps (starts held, of the sweep's 13: process 0: "
+            "[0, 13), process 1: [0, 13))"
+        ), said
+
+
+@pytest.mark.slow
+def test_a_gather_flag_that_is_not_a_bool_is_refused_on_every_process(checks):
+    (out0, out1) = checks
+    said, _ = _step(out1, "gather-flag")
+    assert said.startswith("TypeError: gather must be True or False; got str 'no'"), said
+    said, _ = _step(out0, "gather-flag")
+    assert said.startswith("ValueError: jaxgd.distributed.sweep: process 1 refused its"), said
+    assert "DONE" in out0 and "DONE" in out1
+
+
+def test_gather_flag_and_fast_math_on_one_process():
+    args = (jnp.cos, [0.0, 1.0], [0.1, 0.2], [1, 2])
+    with pytest.raises(TypeError, match="gather must be True or False; got str 'no'"):
+        jaxgd.distributed.sweep(*args, gather="no")
+    assert jaxgd.distributed.sweep(*args, gather=np.bool_(False)).shape == (2, 2, 2)
+    res = jaxgd.distributed.sweep(*args, fast_math=False)
+    assert res.math == "xla"
+    np.testing.assert_array_equal(res.final, jaxgd.sweep(*args, fast_math=False).final)
+
+
+def _pieces(*where):
+    """The exchange's rows for pieces at ``where`` = (lo, hi) of one sweep of 13 starts."""
+    return np.array([(hi - lo, 1, lo, hi, 7, -2, 13) for lo, hi in where], np.int64)
+
+
+def test_pieces_must_be_the_shares_of_one_sweep():
+    module = importlib.import_module("jaxgd.distributed")
+    module._check_pieces("gather", _pieces((0, 7), (7, 13)))
+    module._check_pieces("gather", _pieces((0, 13), (13, 13)))  # an empty share
+    untagged = _pieces((0, 13), (0, 13))
+    untagged[1, 1] = 0  # a piece from elsewhere (loaded, selected): taken as it comes
+    module._check_pieces("gather", untagged)
+    for where in [((0, 13), (0, 13)), ((0, 7), (0, 7)), ((7, 13), (0, 7)), ((0, 6), (7, 13))]:
+        with pytest.raises(ValueError, match="overlap or leave gaps"):
+            module._check_pieces("gather", _pieces(*where))
+    other = _pieces((0, 7), (7, 13))
+    other[1, 4] = 8
+    with pytest.raises(ValueError, match="they come from different sweeps"):
+        module._check_pieces("gather", other)
