@@ -82,8 +82,9 @@ def initialize(
       polling.
     - A peer stops with a Python exception: at exit it waits up to
       ``shutdown_timeout_seconds`` for the others to finish too; a process blocked in a
-      collective meanwhile is terminated as above. :func:`sweep` avoids this for bad or
-      mismatched arguments: every process raises the same ``ValueError`` instead.
+      collective meanwhile is terminated as above. :func:`sweep` and :func:`gather` avoid
+      this for bad or mismatched arguments and too little memory: every process raises
+      instead.
 
     JAX's defaults (300, 100 and 300 s) suit a batch cluster; on one machine or in tests,
     a few seconds each make a broken run end quickly.
