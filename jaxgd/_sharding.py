@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 import jax
 import numpy as np
@@ -20,6 +21,12 @@ def resolve_devices(devices: Sequence[jax.Device] | None) -> tuple[jax.Device, .
         return tuple(jax.local_devices())
     if isinstance(devices, jax.Device):
         devices = [devices]
+    if isinstance(devices, Mapping | AbstractSet):
+        # A dict's keys or a set's order would decide the split silently.
+        raise TypeError(
+            f"devices must be a list or tuple of jax.Device (its order decides which lanes "
+            f"go where), e.g. jax.devices()[:2]; got {type(devices).__name__}."
+        )
     try:
         devs = tuple(devices)
     except TypeError:

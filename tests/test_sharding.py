@@ -76,6 +76,9 @@ def test_devices_argument_takes_this_process_devices():
         ("cpu", TypeError, "devices must hold jax.Device"),
         (3, TypeError, "devices must be a sequence of jax.Device"),
         (lambda: [jax.devices()[0]] * 2, ValueError, "lists a device twice"),
+        # A dict's keys, a set's order: accepted, they decided the split silently.
+        (lambda: {jax.devices()[0]: "x"}, TypeError, r"list or tuple .* got dict"),
+        (lambda: {jax.devices()[0]}, TypeError, r"list or tuple .* got set"),
     ],
 )
 def test_bad_devices_name_the_argument(devices, error, match):
