@@ -150,6 +150,13 @@ def initialize(
             coordinator_address, num_processes, process_id, **timeouts, **kwargs
         )
     except ValueError as e:
+        if coordinator_address is None and "coordinator_address" in str(e):
+            raise ValueError(
+                "coordinator_address is needed: this process is not on a cluster JAX "
+                "recognises (SLURM, Open MPI, Kubernetes, Cloud TPU), so nothing says where "
+                "process 0 is. Pass coordinator_address='host:port' of process 0, "
+                f"num_processes and process_id (JAX: {e})"
+            ) from None
         if process_id is None and "process id" in str(e):
             raise ValueError(
                 "process_id is needed: this process is not on a cluster JAX recognises "

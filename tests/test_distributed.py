@@ -401,6 +401,13 @@ def test_initialize_leaves_a_missing_process_id_to_cluster_detection(monkeypatch
     with pytest.raises(ValueError, match=r"^process_id is needed: this process is not on a clu"):
         jaxgd.distributed.initialize("127.0.0.1:1234", num_processes=2)
 
+    def no_coordinator(*args, **kwargs):  # initialize() with nothing, off a cluster
+        raise ValueError("coordinator_address should be defined.")
+
+    monkeypatch.setattr(jax.distributed, "initialize", no_coordinator)
+    with pytest.raises(ValueError, match=r"^coordinator_address is needed: .*num_processes and"):
+        jaxgd.distributed.initialize()
+
 
 @pytest.mark.slow
 def test_processes_on_a_cluster_join_with_the_coordinator_address_alone(tmp_path):
