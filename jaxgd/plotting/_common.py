@@ -32,6 +32,8 @@ _LABEL = {
     # f(x, theta): the dimension "param" holds the values of theta.
     "param": "theta (parameter of f)",
 }
+#: The axes every sweep has; the others (optimizer, hyperparameters, param, coord) are extra.
+_CORE = ("start", "learning_rate", "epochs")
 #: Colour of cells and points whose run diverged: outside every colour map used here.
 DIVERGED_COLOR = "0.55"
 _GLOBAL_COLOR = "tab:green"
@@ -373,7 +375,7 @@ def _f_and_grad(f: Callable, x: jax.Array) -> tuple[jax.Array, jax.Array]:
 def _without_extra_axes(res: SweepResult, wanted: str) -> SweepResult:
     """``res`` without its axes beyond (start, learning_rate, epochs): those of length 1 are
     dropped; a longer one is an error that names it and shows how to select it."""
-    extra = [d for d in res.dims if d not in _LABEL]
+    extra = [d for d in res.dims if d not in _CORE]
     longer = [d for d in extra if res.sizes[d] != 1]
     if longer:
         by_value = [d for d in longer if d != "coord"]
