@@ -363,6 +363,31 @@ def _stuck(
     return out
 
 
+def _unclear_ends(
+    grids: list[np.ndarray], values: np.ndarray, g: np.ndarray, eps: float, largest: float
+) -> list[int]:
+    """The segments that begin or end with two or more grid points where f' is exactly 0 and
+    f is not one value there (not a flat minimum): stationary points at a grid's points, the
+    end one of them, and no sign of f' between them says where f rises or falls
+    (``(x**2 - 1)**2`` on -1, 0, 1, 2 holds minima at -1 and 1 and a maximum at 0)."""
+
+    def varies(seg: np.ndarray) -> bool:
+        seg = seg.astype(np.float64)
+        seg = seg[np.isfinite(seg)]
+        return bool(seg.size >= 2 and np.ptp(seg) > 16.0 * eps * max(1.0, largest))
+
+    out, offset = [], 0
+    for k, grid in enumerate(grids):
+        gs, vs = g[offset : offset + grid.size], values[offset : offset + grid.size]
+        nonzero = np.flatnonzero(gs != 0)
+        if nonzero.size:
+            head, tail = nonzero[0], gs.size - 1 - nonzero[-1]  # zeros before, after
+            if (head >= 2 and varies(vs[:head])) or (tail >= 2 and varies(vs[-tail:])):
+                out.append(k)
+        offset += grid.size
+    return out
+
+
 def _with_midpoints(grid: np.ndarray) -> np.ndarray:
     """``grid`` with the midpoint between every two neighbours added (2n - 1 points)."""
     out = np.empty(2 * grid.size - 1, grid.dtype)
@@ -393,10 +418,10 @@ def _search(
     it), is reported once, with the stretch it spans (its ends found by bisection) and its
     middle as ``x``; it is stationary, never ``at_boundary``.
 
-    A segment where f' is exactly 0 on every grid point but f varies (:func:`_stuck`) is
-    searched again with the midpoints added, for up to ``_ZERO_ROUNDS`` rounds (``rounds``:
-    those done); if f' is 0 on all of them still, a ``UserWarning`` says so rather than
-    report nothing in silence.
+    A segment where f' is exactly 0 on every grid point but f varies (:func:`_stuck`), or
+    on two or more points at one of its ends (:func:`_unclear_ends`), is searched again with
+    the midpoints added, for up to ``_ZERO_ROUNDS`` rounds (``rounds``: those done); if f' is
+    0 on all of them still, a ``UserWarning`` says so rather than report nothing in silence.
     """
     sizes = [g.size for g in grids]
     grid = np.concatenate(grids)
@@ -409,8 +434,9 @@ def _search(
     finite = np.abs(values[np.isfinite(values)])
     largest = float(finite.max()) if finite.size else 1.0  # f's size, for _is_flat
     stuck = _stuck(grids, values, g, eps, largest)
-    if stuck and rounds < _ZERO_ROUNDS:
-        finer = [_with_midpoints(grid) if k in stuck else grid for k, grid in enumerate(grids)]
+    refine = set(stuck) | set(_unclear_ends(grids, values, g, eps, largest))
+    if refine and rounds < _ZERO_ROUNDS:
+        finer = [_with_midpoints(grid) if k in refine else grid for k, grid in enumerate(grids)]
         return _search(f, finer, dtype, tol_f, packed=True, rounds=rounds + 1)
     for k in stuck:
         vs = values[sum(sizes[:k]) : sum(sizes[: k + 1])]

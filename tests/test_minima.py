@@ -639,6 +639,14 @@ def test_minima_are_found_when_every_grid_point_is_stationary(num, x64_or_not):
     assert reached.x.tolist() == [-1.0, 1.0]
 
 
+@pytest.mark.parametrize(("lo", "hi", "num"), [(-1.0, 2.0, 4), (-2.0, 1.0, 4), (-1.0, 2.0, 7)])
+def test_minima_are_found_when_an_end_of_the_grid_is_stationary_points(lo, hi, num, x64_or_not):
+    # On -1, 0, 1, 2, f' reads 0, 0, 0, +: the stretch at the left end was taken for one
+    # stationary minimum there (-1) and the minimum at 1 was missed.
+    m = find_minima(lambda x: (x**2 - 1) ** 2, lo, hi, num=num)
+    assert m.x.tolist() == [-1.0, 1.0] and m.at_boundary.tolist() == [False, False]
+
+
 @pytest.mark.parametrize(
     ("f", "lo", "hi"),
     [(jnp.floor, -2.5, 2.5), (lambda x: jnp.round(x) ** 2, -3.0, 3.0)],
