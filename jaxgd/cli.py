@@ -883,6 +883,7 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
         x64 = bool(jax.config.jax_enable_x64)
         before = _open_figures()
         begin_run()
+        notice = _still_working_notice()
         try:
             deliver_held_interrupt()
             return main(argv)
@@ -911,6 +912,8 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
         finally:
+            if notice is not None:
+                notice.cancel()
             jax.config.update("jax_enable_x64", x64)
             end_run()
             if "matplotlib.pyplot" in sys.modules:
@@ -920,6 +923,35 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                     plt.close(n)
 
     return wrapper
+
+
+#: Seconds of silence after which a run on a terminal says it is still working.
+STILL_WORKING_S = 5.0
+
+
+def _still_working_notice() -> threading.Timer | None:
+    """A line on stderr if the run is still going after :data:`STILL_WORKING_S` seconds, on a
+    terminal only: a function that compiles slowly (a long Python loop in f is unrolled into
+    the program) printed nothing for tens of seconds, and looked hung."""
+    try:
+        terminal = sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        terminal = False
+    if not terminal:
+        return None
+
+    def say() -> None:
+        print(
+            "still working: a new f is compiled on its first run (the compiled code is kept "
+            "for the next); large grids take longer. Ctrl-C stops.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    timer = threading.Timer(STILL_WORKING_S, say)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def deliver_held_interrupt() -> None:

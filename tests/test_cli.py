@@ -567,3 +567,18 @@ def test_run_ends_an_interrupted_run_without_finalisers(monkeypatch):
     with pytest.raises(Exited) as info:
         cli.run(lambda: 130)
     assert info.value.args == (130,) and calls == []
+
+
+def test_a_long_run_on_a_terminal_says_it_is_still_working(capsys, monkeypatch):
+    # A slowly compiling f (a long Python loop in it) printed nothing for tens of seconds.
+    cli_module = cli
+    assert cli_module._still_working_notice() is None  # not a terminal: never
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(cli_module, "STILL_WORKING_S", 0.01)
+    timer = cli_module._still_working_notice()
+    timer.join(5)
+    assert capsys.readouterr().err.startswith("still working: a new f is compiled")
+    quick = cli_module._still_working_notice()
+    quick.cancel()  # a run that ends first: nothing said
+    quick.join(5)
+    assert capsys.readouterr().err == ""
