@@ -292,9 +292,10 @@ def _regular(params: Any) -> Any:
 
     A list or tuple holding arrays is a pytree, as in JAX: ``(a, b, c)`` of three (P,) arrays
     is P values of a theta with three leaves. NumPy would stack it into three values of a
-    P-vector, another family of functions, silently.
+    P-vector, another family of functions, silently. Only a plain list or tuple: a
+    NamedTuple (or another tuple subclass) is a pytree whose fields f reads by name.
     """
-    if not isinstance(params, list | tuple) or not params:
+    if type(params) not in (list, tuple) or not params:
         return params
     if any(np.ndim(leaf) > 0 or isinstance(leaf, jax.core.Tracer) for leaf in _items(params)):
         return params
@@ -316,7 +317,9 @@ def _items(params: list | tuple) -> list:
 def _is_flat(params: Any) -> bool:
     """A 1-D array or a flat list/tuple of numbers: values that are their own coordinate."""
     if isinstance(params, list | tuple):
-        return all(isinstance(v, int | float | np.number) for v in params)
+        # A NamedTuple of numbers is one theta with named fields, not values of an axis.
+        plain = type(params) in (list, tuple)
+        return plain and all(isinstance(v, int | float | np.number) for v in params)
     if isinstance(params, int | float) and not isinstance(params, bool):
         return True  # one value, as np.float64(0.05) is: an axis of length 1
     shape = getattr(params, "shape", None)

@@ -171,3 +171,25 @@ def test_one_theta_is_asked_for_as_one_value():
     assert jaxgd.descend(pair, 0.3, 0.05, 10, params=[0.5, 1.0]) == jaxgd.descend(
         pair, 0.3, 0.05, 10, params=np.array([0.5, 1.0])
     )
+
+
+def test_a_namedtuple_theta_keeps_its_fields():
+    # Lists and tuples of numbers are one array theta; a NamedTuple had become one too, and
+    # f lost theta.a ("f raised AttributeError").
+    from typing import NamedTuple
+
+    class Theta(NamedTuple):
+        a: float
+        b: float
+
+    def f(x, th):
+        return th.a * (x - th.b) ** 2
+
+    end = jaxgd.descend(f, 0.0, 0.1, 50, params=Theta(1.0, 2.0))
+    assert end == jaxgd.descend(
+        lambda x, th: th[0] * (x - th[1]) ** 2, 0.0, 0.1, 50, params=(1.0, 2.0)
+    )
+    swept = jaxgd.sweep(f, 0.0, 0.1, 50, params=Theta(np.array([1.0, 1.0]), np.array([2.0, 3.0])))
+    assert swept.final[:, 0, 0, 0].tolist()[0] == end
+    with pytest.raises(ValueError, match="params' leaves must share a leading axis"):
+        jaxgd.sweep(f, 0.0, 0.1, 50, params=Theta(1.0, 2.0))  # one theta is no axis
