@@ -23,7 +23,7 @@ __all__ = ["DerivativeCheck", "check_derivative"]
 #: The densest grid checked: about 0.6 GB of float64 (x, both derivatives, the error, and
 #: NumPy's temporaries while comparing them).
 MAX_NUM = 10**7
-#: The default absolute tolerance, in the units of f' where its size is below 1.
+#: The default absolute tolerance.
 _ATOL = 1e-9
 
 
@@ -73,6 +73,14 @@ class DerivativeCheck:
         return int(np.argmax(error))
 
     @property
+    def blind(self) -> bool:
+        """Whether ``atol`` is at least ``|autodiff|`` at every grid point (and f' is not 0
+        everywhere): then 0, or the derivative's negative, agrees too, and ``ok`` says
+        nothing (``f = 1e-10 * sin(x)`` with the default ``atol``). :meth:`summary` says so."""
+        finite = np.abs(self.autodiff[np.isfinite(self.autodiff)])
+        return bool(finite.size and 0 < finite.max() <= self.atol)
+
+    @property
     def max_error(self) -> float:
         """The largest ``|given - autodiff|`` among the points where the two disagree (over
         the whole grid when they agree everywhere); NaN if either side is not finite there."""
@@ -93,7 +101,16 @@ class DerivativeCheck:
         )
         span = f"[{self.x[0]:.6g}, {self.x[-1]:.6g}]"
         if self.ok:
-            return f"derivative agrees with autodiff on {span} ({self.x.size} points): {where}"
+            line = f"derivative agrees with autodiff on {span} ({self.x.size} points): {where}"
+            if self.blind:
+                biggest = float(np.nanmax(np.abs(self.autodiff)))
+                line += (
+                    f"; note: atol {self.atol:.3g} is at least |f'| everywhere on the grid (at "
+                    f"most {biggest:.3g}), so 0 or any derivative that small would agree too. "
+                    "If f' is really that small (not the rounding of a zero slope), pass an "
+                    f"atol below it, e.g. atol={1e-9 * biggest:.1g}"
+                )
+            return line
         bad = int(self.mismatch.sum())
         return (
             f"derivative DISAGREES with autodiff at {bad} of {self.x.size} points on "
@@ -132,7 +149,7 @@ def check_derivative(
     *,
     num: int = 1001,
     rtol: float = 1e-6,
-    atol: float | None = None,
+    atol: float = _ATOL,
 ) -> DerivativeCheck:
     """Compare a hand-written derivative ``df`` of ``f`` with ``jax.grad(f)``.
 
@@ -149,10 +166,11 @@ def check_derivative(
         hi: Right end of the interval, finite, greater than ``lo``.
         num: Number of grid points, from 2 to 10**7.
         rtol: Relative tolerance, >= 0.
-        atol: Absolute tolerance, >= 0; it absorbs rounding where ``f'`` crosses 0. None
-            (the default): ``1e-9`` in the units of ``f'``: times the largest ``|f'|`` on the
-            grid where that is below 1, so that the derivative of a small-scale ``f``
-            (``1e-10 * sin(x)``) is not within ``atol`` of 0, or of its negative, everywhere.
+        atol: Absolute tolerance, >= 0; it absorbs rounding where ``f'`` crosses 0 (and
+            where f' is computed from terms far larger than itself). For an ``f`` whose
+            slope is below ``atol`` everywhere (``1e-10 * sin(x)``) it absorbs the whole
+            derivative: :attr:`DerivativeCheck.blind` is then True and the summary says to
+            pass a smaller one.
 
     Returns:
         A :class:`DerivativeCheck`; ``str()`` of it is a one-line verdict.
@@ -190,8 +208,7 @@ def check_derivative(
             "shows nothing a coarser one misses; check a narrower interval at a finer "
             "spacing instead."
         )
-    rtol_f = nonnegative_float("rtol", rtol)
-    atol_f = None if atol is None else nonnegative_float("atol", atol)
+    rtol_f, atol_f = nonnegative_float("rtol", rtol), nonnegative_float("atol", atol)
     if not callable(df):
         raise TypeError(f"df must be a callable taking a float, got {type(df).__name__}")
 
@@ -206,8 +223,4 @@ def check_derivative(
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(given - autodiff)
     error[~(np.isfinite(given) & np.isfinite(autodiff))] = np.nan
-    if atol_f is None:
-        finite = np.abs(autodiff[np.isfinite(autodiff)])
-        scale = float(finite.max()) if finite.size else 1.0
-        atol_f = _ATOL * (min(1.0, scale) if scale > 0 else 1.0)
     return DerivativeCheck(x, autodiff, given, error, rtol_f, atol_f)

@@ -172,17 +172,31 @@ def test_a_failing_check_points_at_a_point_that_fails():
 
 
 @pytest.mark.parametrize("scale", [1e-10, 1e-20])
-def test_the_default_atol_is_in_the_units_of_a_small_derivative(scale):
+def test_a_tolerance_that_absorbs_the_whole_derivative_is_said(scale):
     def f(x):
         return scale * jnp.sin(x)
 
-    # With atol 1e-9, 0 and -f' both "agreed" with f' = 1e-10 cos(x).
+    # With atol 1e-9, 0 and -f' both "agreed" with f' = 1e-10 cos(x), and nothing said so.
     for wrong in (lambda x: 0.0 * x, lambda x: -scale * np.cos(x)):
-        assert not check_derivative(f, wrong, -3, 3).ok
-    right = check_derivative(f, lambda x: scale * np.cos(x), -3, 3)
-    assert right.ok and right.atol == pytest.approx(1e-9 * scale)
-    assert check_derivative(jnp.sin, np.cos, -3, 3).atol == 1e-9  # |f'| up to 1: as before
-    assert check_derivative(jnp.sin, np.cos, -3, 3, atol=0.5).atol == 0.5
+        check = check_derivative(f, wrong, -3, 3)
+        assert check.ok and check.blind  # by the documented rule; the verdict says why
+        assert "so 0 or any derivative that small would agree too" in str(check)
+        assert not check_derivative(f, wrong, -3, 3, atol=1e-9 * scale).ok
+    assert check_derivative(f, lambda x: scale * np.cos(x), -3, 3, atol=1e-9 * scale).ok
+    assert not check_derivative(jnp.sin, np.cos, -3, 3).blind
+
+
+@pytest.mark.parametrize(
+    ("f", "df", "lo", "hi"),
+    [
+        (lambda x: jnp.sin(x) ** 2 + jnp.cos(x) ** 2, lambda x: 0.0 * x, 0.0, 3.0),  # f' is 0
+        (lambda x: jnp.exp(x) - 1 - x - x**2 / 2, lambda x: np.expm1(x) - x, -1e-4, 1e-4),
+    ],
+    ids=["zero slope", "cancelling terms"],
+)
+def test_rounding_of_autodiff_is_agreement(f, df, lo, hi):
+    # An atol scaled by max|f'| (1e-25 for a zero slope) called these correct derivatives wrong.
+    assert check_derivative(f, df, lo, hi).ok
 
 
 @pytest.mark.parametrize("num", [10**7 + 1, 10**12, 2**63])
