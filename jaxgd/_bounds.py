@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import numpy as np
 from jax import lax
 from jax.extend import core as jex_core
@@ -207,9 +208,10 @@ def constant_index_problem(closed_jaxpr: Any) -> str:
         >>> constant_index_problem(jax.make_jaxpr(lambda p: p[0] + p[-1])(point))
         ''
     """
-    known = {
+    known = {  # a traced constant (f closing over a value vmap traces) is no known index
         v: np.asarray(c)
         for v, c in zip(closed_jaxpr.jaxpr.constvars, closed_jaxpr.consts, strict=True)
+        if not isinstance(c, jax.core.Tracer)
     }
     try:
         return _walk(closed_jaxpr.jaxpr, known)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -225,20 +226,56 @@ def _brackets(
     return left, right, bool(lo_min), bool(hi_min)
 
 
+def _traced_error(name: str, fix: str) -> TypeError:
+    return TypeError(
+        f"{name} runs on the host and cannot run inside jax.jit, jax.vmap or jax.grad "
+        "(an f that closes over a traced value counts, such as `lambda x: (x - a)**2` "
+        f"inside a function of a that is transformed): the number of minima depends on "
+        f"f's values. Call it outside the transformation: {fix}"
+    )
+
+
 def _refuse_in_trace(name: str, fix: str) -> None:
-    """Refuse a call made while a JAX transformation is tracing (see ``in_trace``).
+    """Refuse a call made while ``jax.jit`` (or another staging transformation) traces, where
+    every value is a tracer; checked before f is evaluated.
 
     The searches run on the host: how many minima there are depends on f's values, so they
-    read f's numbers with NumPy, which a tracer does not have. Checked before f is evaluated,
-    so the error is this one and not a NumPy conversion error from deep inside.
+    read f's numbers with NumPy, which a tracer does not have. Inside
+    ``jax.ensure_compile_time_eval()`` values are concrete, and the search runs. Under
+    ``vmap`` or ``grad`` alone only what depends on their inputs is traced: an f closing over
+    such a value is caught where f's values are first read (:func:`_host_values`).
     """
-    if in_trace():
-        raise TypeError(
-            f"{name} runs on the host and cannot run inside jax.jit, jax.vmap or jax.grad "
-            "(an f that closes over a traced value counts, such as `lambda x: (x - a)**2` "
-            f"inside a function of a that is transformed): the number of minima depends on "
-            f"f's values. Call it outside the transformation: {fix}"
-        )
+    if in_trace() and isinstance(jnp.zeros(()), jax.core.Tracer):
+        raise _traced_error(name, fix)
+
+
+class _TracedValues(TypeError):
+    """Values read on the host are traced: :func:`on_host` names the function and the fix."""
+
+
+def _host_values(*arrays: Any) -> list[np.ndarray]:
+    """Values to read on the host, as NumPy arrays; :class:`_TracedValues` where they are
+    traced (f closes over a value that ``vmap`` or ``grad`` traces, or points are traced)."""
+    if any(isinstance(a, jax.core.Tracer) for a in arrays):
+        raise _TracedValues("traced values")
+    return [np.asarray(a) for a in arrays]
+
+
+def on_host(name: str, fix: str) -> Callable[[Callable], Callable]:
+    """Decorate a host-side function ``name``: traced values met inside it (see
+    :func:`_host_values`) are the TypeError of :func:`_refuse_in_trace`, with ``fix``."""
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except _TracedValues:
+                raise _traced_error(name, fix) from None
+
+        return run
+
+    return wrap
 
 
 def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
@@ -429,7 +466,7 @@ def _search(
         # Padding repeats the last point; its values are never read.
         grid = np.concatenate([grid, np.full(_bucket(grid.size) - grid.size, grid[-1], dtype)])
     # Host-side NumPy for the bookkeeping: only the two jitted kernels ever compile.
-    values, g = map(np.asarray, _grid_value_and_gradient(f, grid))
+    values, g = _host_values(*_grid_value_and_gradient(f, grid))
     eps = float(np.finfo(dtype).eps)
     finite = np.abs(values[np.isfinite(values)])
     largest = float(finite.max()) if finite.size else 1.0  # f's size, for _is_flat
@@ -646,6 +683,15 @@ def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
     )
 
 
+#: What to do instead, said when find_minima meets traced values.
+_FIX_FIND_MINIMA = (
+    "find the minima once, outside, and pass them in (e.g. close over "
+    "m = find_minima(f, lo, hi), or pass minima=m where a function takes it); for one "
+    "search per parameter value, loop over the values in Python.",
+)
+
+
+@on_host("find_minima", _FIX_FIND_MINIMA)
 def find_minima(
     f: Callable[[jax.Array], jax.Array],
     lo: float,
@@ -739,12 +785,7 @@ def find_minima(
     num = _check_num(num)
     dtype, tol_f = _dtype_and_tol(tol)
     check_span_fits("lo, hi", lo_f, hi_f, dtype, what="grid")
-    _refuse_in_trace(
-        "find_minima",
-        "find the minima once, outside, and pass them in (e.g. close over "
-        "m = find_minima(f, lo, hi), or pass minima=m where a function takes it); for one "
-        "search per parameter value, loop over the values in Python.",
-    )
+    _refuse_in_trace("find_minima", _FIX_FIND_MINIMA)
     check_function(f, dtype)
     grid = np.linspace(lo_f, hi_f, num).astype(dtype)
     return _assemble(_search(f, [grid], dtype, tol_f))
@@ -785,6 +826,15 @@ def _windows(
     return [(a, b) for a, b in merged]
 
 
+#: What to do instead, said when find_minima_reached meets traced values.
+_FIX_FIND_MINIMA_REACHED = (
+    "run the sweep, then find the minima on its concrete result "
+    "(m = find_minima_reached(f, res.final, domain)) and pass them in; for one search "
+    "per parameter value, loop over the values in Python.",
+)
+
+
+@on_host("find_minima_reached", _FIX_FIND_MINIMA_REACHED)
 def find_minima_reached(
     f: Callable[[jax.Array], jax.Array],
     final: Any,
@@ -873,12 +923,7 @@ def find_minima_reached(
             f"final must hold real numbers (where the runs ended), got dtype {ends.dtype}; "
             "pass e.g. res.final"
         )
-    _refuse_in_trace(
-        "find_minima_reached",
-        "run the sweep, then find the minima on its concrete result "
-        "(m = find_minima_reached(f, res.final, domain)) and pass them in; for one search "
-        "per parameter value, loop over the values in Python.",
-    )
+    _refuse_in_trace("find_minima_reached", _FIX_FIND_MINIMA_REACHED)
     check_function(f, dtype)
     return _minima_reached(f, _outside_cells(ends, lo, hi), lo, hi, num, dtype, tol_f)
 

@@ -47,7 +47,16 @@ from jaxgd._validate import (
     is_concrete,
     positive_float,
 )
-from jaxgd.minima import _bucket, _probe, _refuse_in_trace, _resolution_from, _ties, _ulp
+from jaxgd.minima import (
+    _bucket,
+    _host_values,
+    _probe,
+    _refuse_in_trace,
+    _resolution_from,
+    _ties,
+    _ulp,
+    on_host,
+)
 from jaxgd.result import SweepResult
 from jaxgd.sweep import sweep
 
@@ -85,6 +94,13 @@ _MAX_STARTS = 1 << 20
 #: Most coordinates ``grid_starts`` returns, ``prod(num) * d`` (2**26: 512 MiB of float64;
 #: building it takes about three times that).
 _MAX_GRID_COORDS = 1 << 26
+
+
+#: What to do instead, said when MinimaND.at meets traced values.
+_FIX_MINIMAND_AT = (
+    "make the MinimaND once, outside, and pass it in (close over it, or pass it as "
+    "an argument: it is a pytree).",
+)
 
 
 @partial(jax.tree_util.register_dataclass, data_fields=None, meta_fields=None)
@@ -131,6 +147,7 @@ class MinimaND:
         return float(np.min(np.asarray(self.value)))
 
     @classmethod
+    @on_host("MinimaND.at", _FIX_MINIMAND_AT)
     def at(cls, f: Callable[[jax.Array], jax.Array], x: Any) -> MinimaND:
         """Minima known in advance (closed forms, or a :class:`~jaxgd.functions2d.Function2D`'s
         list): ``f`` evaluated at ``x`` of shape ``(K, d)``, sorted, global ones marked.
@@ -141,11 +158,7 @@ class MinimaND:
             >>> m.x.tolist(), m.global_.tolist()
             ([[0.0, -1.0], [0.0, 1.0]], [True, True])
         """
-        _refuse_in_trace(
-            "MinimaND.at",
-            "make the MinimaND once, outside, and pass it in (close over it, or pass it as "
-            "an argument: it is a pytree).",
-        )
+        _refuse_in_trace("MinimaND.at", _FIX_MINIMAND_AT)
         dtype = np.dtype(default_float())
         pts = _real_points("x", x, "(K, d)").astype(dtype)
         if pts.ndim != 2 or pts.shape[0] == 0:
@@ -157,7 +170,7 @@ class MinimaND:
             )
         fix = "Give x as many coordinates as f reads, or fix the index."
         _check_nd_function(f, pts.shape[1], dtype, fix=fix)
-        value = np.asarray(jax.vmap(f)(jnp.asarray(pts)))
+        (value,) = _host_values(jax.vmap(f)(jnp.asarray(pts)))
         if not np.isfinite(value).all():
             i = int(np.argmax(~np.isfinite(value)))
             raise ValueError(f"f is {value[i]} at point {i}, {pts[i].tolist()}: not a minimum")
@@ -397,6 +410,15 @@ def _newton_all(
     return jax.vmap(lambda x0: _newton_run(f, x0, diameter))(starts)
 
 
+#: What to do instead, said when find_minima_nd meets traced values.
+_FIX_FIND_MINIMA_ND = (
+    "find the minima once, outside, and pass them in (e.g. close over "
+    "m = find_minima_nd(f, bounds), or pass minima=m to random_starts_nd); for one "
+    "search per parameter value, loop over the values in Python.",
+)
+
+
+@on_host("find_minima_nd", _FIX_FIND_MINIMA_ND)
 def find_minima_nd(
     f: Callable[[jax.Array], jax.Array],
     bounds: Any,
@@ -463,12 +485,7 @@ def find_minima_nd(
         >>> m.x.tolist(), m.global_.tolist()
         ([[1.0, -2.0]], [True])
     """
-    _refuse_in_trace(
-        "find_minima_nd",
-        "find the minima once, outside, and pass them in (e.g. close over "
-        "m = find_minima_nd(f, bounds), or pass minima=m to random_starts_nd); for one "
-        "search per parameter value, loop over the values in Python.",
-    )
+    _refuse_in_trace("find_minima_nd", _FIX_FIND_MINIMA_ND)
     b = _as_bounds(bounds)
     d = b.shape[0]
     dtype = np.dtype(default_float())
@@ -511,8 +528,8 @@ def find_minima_nd(
         if n:
             extra = np.concatenate([extra, np.repeat(extra[:1], _bucket(n) - n, axis=0)])
     unit = _unit_grid(grid, d).astype(dtype)
-    x, value, step, lam_min, lam_max, curved = map(
-        np.asarray, _newton_all(f, jax.device_put(unit), jax.device_put(extra), b.astype(dtype))
+    x, value, step, lam_min, lam_max, curved = _host_values(
+        *_newton_all(f, jax.device_put(unit), jax.device_put(extra), b.astype(dtype))
     )
     eps = float(np.finfo(dtype).eps)
     with np.errstate(invalid="ignore"):
@@ -626,6 +643,14 @@ def _labels(
     return label, near & is_global[jnp.maximum(index, 0)]
 
 
+#: What to do instead, said when nearest_minimum_nd meets traced values.
+_FIX_NEAREST_MINIMUM_ND = (
+    "label the concrete final positions the sweep returned, outside "
+    "(nearest_minimum_nd(res.final, minima)).",
+)
+
+
+@on_host("nearest_minimum_nd", _FIX_NEAREST_MINIMUM_ND)
 def nearest_minimum_nd(final: Any, minima: MinimaND, *, tol: float = 1e-3) -> np.ndarray:
     """Which minimum each point ended within ``tol`` of (Euclidean distance): an index.
 
@@ -650,13 +675,11 @@ def nearest_minimum_nd(final: Any, minima: MinimaND, *, tol: float = 1e-3) -> np
         >>> nearest_minimum_nd([[0.0, 1e-4], [1.0, 1.0], [float("inf"), 0.0]], m).tolist()
         [0, -1, -2]
     """
-    _refuse_in_trace(
-        "nearest_minimum_nd",
-        "label the concrete final positions the sweep returned, outside "
-        "(nearest_minimum_nd(res.final, minima)).",
-    )
+    _refuse_in_trace("nearest_minimum_nd", _FIX_NEAREST_MINIMUM_ND)
     _check_minima(minima)
     tol = _check_tol(tol)
+    if isinstance(final, jax.core.Tracer):  # traced points (vmap, grad): name the fix
+        _host_values(final)
     pts = _real_points("final", final, f"(..., {minima.dim})")
     if np.ndim(pts) < 1 or np.shape(pts)[-1] != minima.dim:
         raise ValueError(
@@ -716,6 +739,11 @@ class BasinsND:
         return (self.index == k).mean(axis=self.dims.index(over))
 
 
+#: What to do instead, said when basins_nd meets traced values.
+_FIX_BASINS_ND = "label the concrete result the sweep returned (basins_nd(res, minima))."
+
+
+@on_host("basins_nd", _FIX_BASINS_ND)
 def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> BasinsND:
     """Label every run of a d-dimensional sweep with the minimum it ended within ``tol`` of.
 
@@ -746,9 +774,7 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
         >>> b.dims, b.index[:, :, 0].tolist()
         (('start', 'learning_rate', 'epochs'), [[1, -2], [0, -2], [-1, -2]])
     """
-    _refuse_in_trace(
-        "basins_nd", "label the concrete result the sweep returned (basins_nd(res, minima))."
-    )
+    _refuse_in_trace("basins_nd", _FIX_BASINS_ND)
     if not isinstance(result, SweepResult):
         raise TypeError(
             f"result must be a SweepResult, got {type(result).__name__}; make one with "
@@ -761,6 +787,7 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
             f"result must come from a d-dimensional sweep (last dimension 'coord'); its "
             f"dims are {list(result.dims)}. For a 1-D sweep use jaxgd.basins"
         )
+    _host_values(result.final, result.value, result.diverged)
     final = whole_points(result, "basins_nd")
     if final.shape[-1] != minima.dim:
         raise ValueError(
@@ -818,6 +845,14 @@ class RandomStartsND:
     minima: MinimaND
 
 
+#: What to do instead, said when random_starts_nd meets traced values.
+_FIX_RANDOM_STARTS_ND = (
+    "call it on concrete arguments; for one call per parameter value, loop over the "
+    "values in Python.",
+)
+
+
+@on_host("random_starts_nd", _FIX_RANDOM_STARTS_ND)
 def random_starts_nd(
     f: Callable[[jax.Array], jax.Array],
     key: Any,
@@ -860,11 +895,7 @@ def random_starts_nd(
         >>> rs.share.shape, float(rs.success[0, 0])
         ((1, 1, 2), 1.0)
     """
-    _refuse_in_trace(
-        "random_starts_nd",
-        "call it on concrete arguments; for one call per parameter value, loop over the "
-        "values in Python.",
-    )
+    _refuse_in_trace("random_starts_nd", _FIX_RANDOM_STARTS_ND)
     b = _as_bounds(bounds)
     n = check_int("n", n, 1, fix="e.g. n=1000")
     tol = _check_tol(tol)
@@ -889,7 +920,8 @@ def random_starts_nd(
     starts = jnp.asarray(b[:, 0], dtype) + u * jnp.asarray(b[:, 1] - b[:, 0], dtype)
     res = sweep(f, starts, learning_rates, epochs, **sweep_kwargs)
     if minima is None:
-        ends = np.asarray(res.final).reshape(-1, b.shape[0])
+        (ends,) = _host_values(res.final)
+        ends = ends.reshape(-1, b.shape[0])
         minima = find_minima_nd(f, b, extra_starts=_sample(ends))
     basins = basins_nd(res, minima, tol=tol)
     order = [basins.dims.index(d) for d in ("start", "learning_rate", "epochs")]

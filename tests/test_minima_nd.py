@@ -498,7 +498,28 @@ def test_host_functions_inside_a_transformation_are_refused_before_f_runs(name, 
     with pytest.raises(TypeError, match=rf"^{name} runs on the host .* jax\.jit") as info:
         run()
     assert "Call it outside the transformation" in str(info.value)
-    assert calls == [] or name == "nearest_minimum_nd"  # there f only makes the points
+    # Under jit before f runs; under vmap or grad alone where f's traced values are first
+    # read (inside jax.ensure_compile_time_eval() the search runs: values are concrete).
+    assert calls == [] or transform != "jit" or name == "nearest_minimum_nd"
+
+
+def test_host_functions_run_inside_ensure_compile_time_eval():
+    # Refused since tracing was checked by the trace state alone: values are concrete there.
+    def g(s):
+        with jax.ensure_compile_time_eval():
+            m = find_minima_nd(lambda p: ((p - 0.25) ** 2).sum(), [(-1, 1), (-1, 1)])
+            at = MinimaND.at(lambda p: (p**2).sum(), [(0.0, 0.0)])
+            label = nearest_minimum_nd(np.zeros((1, 2)), at)
+        return s * m.x[0, 0] + label[0]
+
+    assert float(jax.jit(g)(1.0)) == pytest.approx(0.25, abs=1e-3)
+
+
+def test_a_sweep_of_points_under_vmap_takes_an_f_closing_over_traced_values():
+    # The check of constant indices read f's constants with NumPy: TracerArrayConversionError.
+    run = jax.vmap(lambda a: jaxgd.sweep(lambda p: ((p - a) ** 2).sum(), [[0.0, 0.0]], 0.1, 10))
+    ends = run(jnp.array([0.1, 0.2])).final
+    assert ends.shape == (2, 1, 1, 1, 2) and float(ends[1, 0, 0, 0, 0]) > float(ends[0, 0, 0, 0, 0])
 
 
 def test_basins_nd_inside_a_transformation_is_refused():
