@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -249,6 +251,16 @@ def _refuse_in_trace(name: str, fix: str) -> None:
         raise _traced_error(name, fix)
 
 
+def _outside_level() -> int:
+    """The ``stacklevel`` of the first caller outside jaxgd, for a warning issued by the
+    function that calls this one: the line of the user's code that started the search."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class _TracedValues(TypeError):
     """Values read on the host are traced: :func:`on_host` names the function and the fix."""
 
@@ -472,7 +484,9 @@ def _search(
     largest = float(finite.max()) if finite.size else 1.0  # f's size, for _is_flat
     stuck = _stuck(grids, values, g, eps, largest)
     refine = set(stuck) | set(_unclear_ends(grids, values, g, eps, largest))
-    if refine and rounds < _ZERO_ROUNDS:
+    # Each round nearly doubles a segment: never past the points a search may scan.
+    finer_size = sum(2 * n - 1 if k in refine else n for k, n in enumerate(sizes))
+    if refine and rounds < _ZERO_ROUNDS and finer_size <= _MAX_NUM:
         finer = [_with_midpoints(grid) if k in refine else grid for k, grid in enumerate(grids)]
         return _search(f, finer, dtype, tol_f, packed=True, rounds=rounds + 1)
     for k in stuck:
@@ -480,12 +494,12 @@ def _search(
         warnings.warn(
             f"f' is exactly 0 on every one of {grids[k].size} grid points of "
             f"[{float(grids[k][0]):g}, {float(grids[k][-1]):g}], though f varies there (from "
-            f"{np.nanmin(vs):g} to {np.nanmax(vs):g}): no minimum can be found there. "
-            "Probably f' underflows to 0 (XLA may flush tiny values, such as those of "
-            "(x / 1e20)**2, to zero); rescale f, e.g. search f(s * x) on [lo / s, hi / s]. "
-            "A piecewise constant f has the same f' = 0 everywhere.",
+            f"{np.nanmin(vs):g} to {np.nanmax(vs):g}): no minimum can be found from f'. f is "
+            "piecewise constant there (as jnp.floor or jnp.round make it), or f' underflows "
+            "to 0 where f does not; for the latter, rescale f, e.g. search f(s * x) on "
+            "[lo / s, hi / s].",
             UserWarning,
-            stacklevel=rounds + 4,  # the caller of find_minima
+            stacklevel=_outside_level(),
         )
 
     lefts, rights, ends = [], [], []

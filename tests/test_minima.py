@@ -667,3 +667,22 @@ def test_f_prime_zero_everywhere_while_f_varies_is_a_warning(f, lo, hi):
     with pytest.warns(UserWarning, match=r"^f' is exactly 0 on every one of .* though f varies"):
         m = find_minima(f, lo, hi, num=101)
     assert len(m) == 0
+
+
+def test_the_refinement_of_a_stuck_grid_stays_within_the_points_a_search_may_scan(monkeypatch):
+    # Four rounds of midpoints grew num points to 16 * num: num = 4_194_304 took 3.8 GB.
+    import jaxgd.minima as minima_module
+
+    sizes = []
+    search = minima_module._search
+
+    def spy(f, grids, *args, **kwargs):
+        sizes.append(sum(g.size for g in grids))
+        return search(f, grids, *args, **kwargs)
+
+    monkeypatch.setattr(minima_module, "_search", spy)
+    monkeypatch.setattr(minima_module, "_MAX_NUM", 1000)
+    with pytest.warns(UserWarning, match=r"^f' is exactly 0") as caught:
+        find_minima(jnp.floor, -2.5, 2.5, num=301)
+    assert sizes == [301, 601] and max(sizes) <= 1000
+    assert caught[0].filename == __file__  # the warning names the caller's line
