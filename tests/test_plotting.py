@@ -1016,3 +1016,19 @@ def test_runs_left_off_the_axis_are_marked_on_its_edge_and_counted():
     assert any(
         t.get_text().startswith("beyond the axis:") for t in lines.axes[0].get_legend().get_texts()
     )
+
+
+def test_a_map_in_a_plain_figure_keeps_its_legend_inside():
+    # Under the axes only where a constrained layout makes room: in a caller's plain
+    # subplots the legend fell on the next axes, or off the figure.
+    res = jaxgd.sweep(notebook, 0.0, np.linspace(0.01, 0.1, 4), np.array([20, 100, 300]))
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    top, _ = fig.subplots(2, 1)
+    plotting.rate_epochs_map(
+        top, res.final[0], res.learning_rates, res.epochs, label="x",
+        outline=np.abs(res.final[0] - NB_MIN[0]) < 1e-3, outline_label="within",
+    )  # fmt: skip
+    fig.canvas.draw()
+    assert top.get_window_extent().contains(*top.get_legend().get_window_extent().p0)

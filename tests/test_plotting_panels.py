@@ -90,7 +90,7 @@ def test_ends_draw_one_line_per_value_with_the_final_guesses(res):
     assert len(lines) == RATES.size
     # Each line's points set apart sideways, centred on the starts: lines that coincide
     # (runs ending at the same minima) hid each other.
-    gap = 0.6 * np.diff(np.sort(STARTS)).min() / RATES.size
+    gap = 0.6 * np.median(np.diff(np.sort(STARTS))) / RATES.size
     for k, (line, rate) in enumerate(zip(lines, RATES, strict=True)):
         shift = (k - (RATES.size - 1) / 2) * gap
         np.testing.assert_allclose(line.get_xdata(), np.sort(STARTS) + shift)

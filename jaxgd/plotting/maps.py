@@ -154,8 +154,15 @@ def rate_epochs_map(
         handles.append(Patch(color=DIVERGED_COLOR, label=f"{bad_label} ({int(grey.sum())} cells)"))
     if handles:
         # Under the axes: inside, it hid the lowest rows (the fewest epochs), where the maps
-        # change most.
-        _legend_under(ax, handles)
+        # change most. Only where the figure's layout makes room for it (constrained, as
+        # every figure here is): in a caller's plain figure it would fall on the next axes
+        # or off the figure, and inside stays the better place.
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+        if isinstance(ax.get_figure().get_layout_engine(), ConstrainedLayoutEngine):
+            _legend_under(ax, handles)
+        else:
+            ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
     return cbar
 
 

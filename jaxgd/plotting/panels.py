@@ -279,8 +279,9 @@ def plot_ends(
     green), named in the legend, which counts, per value, the starts that ended within
     ``tol`` of the global minimum. Diverged runs are red crosses
     on the x axis, counted in the legend. Each line's points are shifted sideways by a
-    fraction of the starts' spacing (at most 0.3 of it either way), so that lines that end
-    at the same places (optimisers that find the same minima) stay visible side by side.
+    fraction of the starts' typical (median) spacing, at most 0.3 of it either way, so that
+    lines that end at the same places (optimisers that find the same minima) stay visible
+    side by side.
 
     Args:
         res: a sweep with the dimensions ``dim`` and ``"start"``; the learning rate and the
@@ -391,8 +392,9 @@ def plot_ends(
     lost = 0
     # Lines that coincide (optimisers that end at the same minimum) hid each other: each
     # line's points are set apart by a fraction of the starts' spacing, centred on them.
+    # The typical spacing, not the least: one close pair, or random starts, made it vanish.
     gaps = np.diff(np.unique(x))
-    dodge = 0.6 * float(gaps.min()) / len(values) if gaps.size and len(values) > 1 else 0.0
+    dodge = 0.6 * float(np.median(gaps)) / len(values) if gaps.size and len(values) > 1 else 0.0
     for k, value in enumerate(values):
         color = _LINE_COLORS[k % len(_LINE_COLORS)]
         xk = x + (k - (len(values) - 1) / 2) * dodge
