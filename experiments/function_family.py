@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "param",
         minima,
         tol=ctx.tol,
+        label="theta",
         title=(
             f"f(x, theta): {ctx.function.name}, {what.partition(':')[0]}; "
             f"{ctx.repeats} random starts, "

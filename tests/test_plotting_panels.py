@@ -211,6 +211,11 @@ def test_basins_along_join_the_shares_in_the_order_of_the_values():
     fig = plotting.plot_basins_along(res.isel(learning_rate=0, epochs=0), "param", m)
     xy = fig.axes[1].lines[0].get_xydata()
     np.testing.assert_array_equal(xy, [[0.1, 0.0], [0.5, 0.4], [1.0, 1.0]])
+    assert fig.axes[0].get_ylabel() == fig.axes[1].get_xlabel() == "param"
+    plotting.close(fig)
+    # The values' own name (the a of f(x, a), the theta of the CLI's --params) on both axes.
+    fig = plotting.plot_basins_along(res.isel(learning_rate=0, epochs=0), "param", m, label="a")
+    assert fig.axes[0].get_ylabel() == fig.axes[1].get_xlabel() == "a"
     plotting.close(fig)
 
 

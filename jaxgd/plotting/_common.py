@@ -29,8 +29,6 @@ _LABEL = {
     "start": "Starting guess x₀",
     "learning_rate": "Learning rate",
     "epochs": "Training epochs",
-    # f(x, theta): the dimension "param" holds the values of theta.
-    "param": "theta (parameter of f)",
 }
 #: The axes every sweep has; the others (optimizer, hyperparameters, param, coord) are extra.
 _CORE = ("start", "learning_rate", "epochs")

@@ -450,6 +450,7 @@ def plot_basins_along(
     tol: float = 1e-3,
     title: str | None = None,
     scale: str | None = None,
+    label: str | None = None,
 ) -> Figure:
     """Which minimum each start reaches, and the share that reach the global one, per value.
 
@@ -471,6 +472,8 @@ def plot_basins_along(
         title: the figure's title.
         scale: ``"linear"`` or ``"log"`` for the value axis of the right panel; by default
             log where the values are log-spaced. Ignored for names (optimisers).
+        label: what the values are called on both panels' axes, e.g. ``"theta"`` for the
+            parameter of ``f(x, theta)``; by default the dimension's name.
 
     Returns:
         The figure: the rows' axes, then the fractions' axes.
@@ -541,6 +544,8 @@ def plot_basins_along(
     # The y label names the dimension: the ticks are its values alone.
     name = _LABEL.get(dim, dim)
     left.set_yticks(rows, [_label(dim, v).removeprefix(f"{name} = ") for v in values])
+    if label is not None:
+        name = str(label)
     left.set(xlabel=_LABEL["start"], ylabel=name)
     left.set_title("Where each start ends")
     left.legend(
