@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{ctx.grid} x {ctx.grid} starts x {cli.plural(len(ctx.learning_rates), 'learning rate')}"
         f" x {cli.plural(ctx.epochs, 'epoch')}: {index.size} runs in one sweep"
     )
-    where = "listed with f" if ctx.function.minima else "found by multi-start Newton"
+    where = "known for this f" if ctx.function.minima else "found by multi-start Newton"
     extra = len(minima) - len(ctx.function.minima or ())
     if ctx.function.minima and extra > 0:
-        where = f"{len(ctx.function.minima)} listed with f, {extra} more found by Newton"
+        where = f"{len(ctx.function.minima)} known for this f, {extra} more found by Newton"
     if len(minima) == 0:
         print(
             f"no local minimum ({where}) in the domain or where runs ended"

@@ -503,7 +503,7 @@ def _check_count(name: str, v: Any, index: int | None) -> None:
     if v > MAX_EPOCHS:
         raise ValueError(
             f"{name} must be at most {MAX_EPOCHS} (10**9); {where} {_count_text(v)}. "
-            "That many steps would run for hours; check the value (1e10 for 1e3?)."
+            "That many steps would run for hours; check the value for a typo in its exponent."
         )
 
 

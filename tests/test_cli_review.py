@@ -64,7 +64,7 @@ def test_an_incomplete_minima_list_is_completed_from_where_runs_ended(tmp_path, 
     code, out, err = run("basin_map", argv, tmp_path, capsys)
     assert code == 0, err
     assert "minima list misses 1 minimum found from where runs ended: (-1.03" in out
-    assert "2 local minima (1 listed with f, 1 more found by Newton): (-1.03" in out
+    assert "2 local minima (1 known for this f, 1 more found by Newton): (-1.03" in out
     assert re.search(r"\(-1\.03\d*, 0\) global, \(0\.9604, 0\)", out), out
     # No run that settled is left "near none" at the rates that converge.
     assert "rate 0.016: " in out and "near none 0.0%" in out.split("rate 0.016: ")[1]

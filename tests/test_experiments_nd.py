@@ -84,7 +84,7 @@ def test_basin_map_shares(tmp_path, capsys):
     assert code == 0
     assert out.startswith("f: himmelblau")
     assert "16 x 16 starts x 2 learning rates x 300 epochs: 512 runs in one sweep" in out
-    assert "4 local minima (listed with f): (-3.77931, -3.28319) global" in out
+    assert "4 local minima (known for this f): (-3.77931, -3.28319) global" in out
     rows = re.findall(r"^  rate (\S+): (.*)$", out, re.MULTILINE)
     assert [r for r, _ in rows] == ["0.001", "0.016"]
     for _, text in rows:
