@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     print(ctx.describe_minima())
     diverged = np.asarray(res.diverged).reshape(final.shape)
     print(*ctx.tally(final, noun="starts", diverged=diverged, coords=("x0", starts)), sep="\n")
+    note = ctx.overshoot(final, ctx.learning_rate, diverged)
+    if note:
+        print(note)
     return ctx.finish()
 
 

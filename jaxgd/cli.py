@@ -522,6 +522,42 @@ class Context(Output):
             self._key = seed_key(self.seed)
         return self._key
 
+    def overshoot(self, final: Any, rate: float, diverged: Any = None) -> str | None:
+        """A sentence when runs of plain descent at ``rate`` ended near no minimum because the
+        rate is too large for the minimum they are heading to: there ``f''`` is so large that
+        ``rate > 2 / f''``, and each step overshoots it (Rastrigin's minima at rate 0.01);
+        None otherwise. Counts the runs of ``final`` within ``tol`` of no minimum."""
+        from jaxgd.analysis import downhill_minimum
+
+        final = np.asarray(final, np.float64).ravel()
+        bad = np.zeros(final.shape, bool) if diverged is None else np.asarray(diverged).ravel()
+        lost = (
+            ~bad
+            & np.isfinite(final)
+            & (analysis.nearest_minimum(final, self.minima, tol=self.tol) < 0)
+        )
+        if not lost.any() or rate <= 0:
+            return None
+        heading = downhill_minimum(self.f, final[lost], self.minima, tol=self.tol)
+        heading = heading[heading >= 0]
+        if heading.size == 0:
+            return None
+        # The minimum most of them head to, and its curvature (float64: f'' may be large).
+        i = int(np.bincount(heading).argmax())
+        x = float(self.minima.x[i])
+        with jax.enable_x64(True):
+            curve = float(jax.grad(jax.grad(self.f))(np.float64(x)))
+        if not (np.isfinite(curve) and curve > 0 and rate > 2.0 / curve):
+            return None
+        bound = 2.0 / curve
+        return (
+            f"note: {int(lost.sum())} of {final.size} runs ended near no minimum because each "
+            f"step overshoots: at the minimum x = {num(x)} most of them head to, f'' = "
+            f"{num(curve)}, so plain descent settles there only for learning rates below "
+            f"2/f'' = {num(bound)}, and {num(rate)} is above it; try --learning-rate "
+            f"{num(float(f'{0.8 * bound:.1g}'))}"
+        )
+
     def stationary(self, x0: Any, moved: Any = None) -> str | None:
         """A sentence when any of the starts ``x0`` is a stationary point of f (f'(x0) == 0),
         where plain descent never moves; None when none is.
