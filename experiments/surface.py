@@ -21,7 +21,7 @@ import numpy as np
 import jaxgd
 from jaxgd import cli, plotting
 from jaxgd._cli_flags import in_dtype, number, whole
-from jaxgd._cli_function import flat_minima_note, setup_2d, use_2d_function_flags
+from jaxgd._cli_function import diverged_note, flat_minima_note, setup_2d, use_2d_function_flags
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
 
 FIGURES = ("surface_paths", "surface_ends")
@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
         parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
         print(f"{what}, share ending at each minimum: " + ", ".join(parts))
+    note = diverged_note(ctx.f, minima, float(np.mean(fine_lab == DIVERGED)), rate)
+    if note:
+        print(note)
     return ctx.finish()
 
 

@@ -650,3 +650,31 @@ def setup_2d(p: Any, argv: Any = None, *, figures: Any = ()) -> Context2D:
     ctx = Context2D(args, load_function_2d(args.function), figures)
     headless_unless_show(args.show)
     return ctx
+
+
+def diverged_note(f: Callable, minima: Any, share: float, rate: float) -> str | None:
+    """A sentence when at least half of a 2-D experiment's runs diverged (``share``) at
+    learning ``rate``: the rate is too large for f there. Where minima are known, the largest
+    curvature among them (the Hessian's largest eigenvalue) says below which rate plain
+    descent is stable at them, 2/curvature, and the rate to try follows; else a tenth of it.
+    """
+    import numpy as np
+
+    if share < 0.5 or rate <= 0:
+        return None
+    curve = 0.0
+    with jax.enable_x64(True):
+        hessian = jax.hessian(f)
+        for x in np.asarray(getattr(minima, "x", np.zeros((0, 2))), np.float64):
+            eig = np.linalg.eigvalsh(np.asarray(hessian(x), np.float64))
+            if np.isfinite(eig).all():
+                curve = max(curve, float(eig.max()))
+    text = f"note: {share:.0%} of the runs diverged: the learning rate {rate:g} is too large here"
+    if curve > 0 and rate > 2.0 / curve:
+        bound = 2.0 / curve
+        return (
+            f"{text}; at the minima f's largest curvature is {curve:.6g}, so plain descent is "
+            f"stable there only for rates below 2/{curve:.6g} = {bound:.3g}; try "
+            f"--learning-rate {float(f'{0.5 * bound:.1g}'):g}"
+        )
+    return f"{text}; try a smaller --learning-rate, e.g. {float(f'{rate / 10:.1g}'):g}"

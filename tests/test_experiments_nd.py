@@ -147,6 +147,17 @@ def test_surface_report(tmp_path, capsys):
     )
     assert "4 grid starts drawn as paths, share ending at each minimum:" in out
     assert "12 x 12 grid starts, share ending at each minimum:" in out
+    assert "diverged:" not in out and "of the runs diverged" not in out
+
+
+def test_surface_says_why_every_run_diverged(tmp_path, capsys):
+    # Rosenbrock at the default rate 0.02: 100% diverged and nothing said why. Its Hessian at
+    # (1, 1) has eigenvalues 0.4 and 1001.6: plain descent is stable there below 2/1001.6.
+    argv = [*SMALL["surface"], "--function", "rosenbrock", "--learning-rate", "0.02"]
+    code, out, _ = run("surface", argv, tmp_path, capsys)
+    assert code == 0
+    assert "note: 100% of the runs diverged: the learning rate 0.02 is too large here" in out
+    assert "rates below 2/1001.6 = 0.002; try --learning-rate 0.001" in out
 
 
 def test_users_own_function(tmp_path, capsys):
