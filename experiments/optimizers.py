@@ -211,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"diverged: {int(diverged.sum())} of {diverged.size} cells")
     limits = cli.color_limits_line(np.asarray(sweep.final), vmin, vmax, ctx.vmin, ctx.vmax)
     print(f"colour limits, shared by the maps: {limits}")
+    if ctx.args.ends_rate is not None and not np.isclose(ends_rate, wanted, rtol=1e-6, atol=0):
+        # Snapped to the grid, as the help says; said, too, when the figure shows another rate.
+        print(
+            f"the ends figure: --ends-rate {cli.num(wanted)} is not a rate of the grid; drawn "
+            f"at its nearest, {cli.num(ends_rate)}"
+        )
     return ctx.finish()
 
 

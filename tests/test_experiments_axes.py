@@ -275,3 +275,12 @@ def test_optimizers_on_another_function(spec, tmp_path, capsys):
     assert out.startswith(f"f: {spec} (")
     assert re.search(r"^  sgd +\d+ of 9 ", out, re.MULTILINE)
     assert re.search(r"^  adam +\d+ of 9 ", out, re.MULTILINE)
+
+
+def test_optimizers_says_when_the_ends_rate_is_not_on_the_grid(tmp_path, capsys):
+    # --ends-rate 0.5 drew the rate 0.1 with no word (the figure's title named 0.1 only).
+    code, out, _ = run(optimizers, [*SMALL_OPT, "--ends-rate", "0.5"], tmp_path, capsys)
+    assert code == 0
+    assert "the ends figure: --ends-rate 0.5 is not a rate of the grid; drawn at its nearest" in out
+    code, out, _ = run(optimizers, SMALL_OPT, tmp_path, capsys)  # not given: nothing to say
+    assert code == 0 and "the ends figure:" not in out
