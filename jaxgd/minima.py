@@ -394,6 +394,14 @@ def _split_at_zeros(
     return tuple(np.concatenate([d[k] for d in done]) for k in range(4))
 
 
+def _varies(values: np.ndarray, eps: float, largest: float) -> bool:
+    """Whether f's finite ``values`` (two at least) are not one value, to rounding at f's size
+    ``largest`` (as :func:`_is_flat`); NaN where f' is 0 (a NaN branch of a where) is no sign."""
+    seg = values.astype(np.float64)
+    seg = seg[np.isfinite(seg)]
+    return bool(seg.size >= 2 and np.ptp(seg) > 16.0 * eps * max(1.0, largest))
+
+
 def _stuck(
     grids: list[np.ndarray], values: np.ndarray, g: np.ndarray, eps: float, largest: float
 ) -> list[int]:
@@ -403,10 +411,7 @@ def _stuck(
     out, offset = [], 0
     for k, grid in enumerate(grids):
         i, j = offset, offset + grid.size
-        seg = values[i:j].astype(np.float64)
-        seg = seg[np.isfinite(seg)]  # f NaN where f' is 0 (a NaN branch of a where) is no sign
-        varies = seg.size >= 2 and np.ptp(seg) > 16.0 * eps * max(1.0, largest)
-        if varies and np.all(g[i:j] == 0):
+        if _varies(values[i:j], eps, largest) and np.all(g[i:j] == 0):
             out.append(k)
         offset += grid.size
     return out
@@ -420,18 +425,15 @@ def _unclear_ends(
     end one of them, and no sign of f' between them says where f rises or falls
     (``(x**2 - 1)**2`` on -1, 0, 1, 2 holds minima at -1 and 1 and a maximum at 0)."""
 
-    def varies(seg: np.ndarray) -> bool:
-        seg = seg.astype(np.float64)
-        seg = seg[np.isfinite(seg)]
-        return bool(seg.size >= 2 and np.ptp(seg) > 16.0 * eps * max(1.0, largest))
-
     out, offset = [], 0
     for k, grid in enumerate(grids):
         gs, vs = g[offset : offset + grid.size], values[offset : offset + grid.size]
         nonzero = np.flatnonzero(gs != 0)
         if nonzero.size:
             head, tail = nonzero[0], gs.size - 1 - nonzero[-1]  # zeros before, after
-            if (head >= 2 and varies(vs[:head])) or (tail >= 2 and varies(vs[-tail:])):
+            if (head >= 2 and _varies(vs[:head], eps, largest)) or (
+                tail >= 2 and _varies(vs[-tail:], eps, largest)
+            ):
                 out.append(k)
         offset += grid.size
     return out
