@@ -25,6 +25,7 @@ Three axes can be cut, and each cut leaves every bit of the result unchanged:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jax
@@ -43,6 +44,7 @@ __all__ = [
     "pad_rows",
     "plan",
     "plan_lanes",
+    "plan_sweep",
     "result_bytes",
     "step_overhead",
     "steps_per_call",
@@ -234,6 +236,54 @@ def plan(
     lanes = rows * LANE_ROW * n_devices
     steps = max(1, work // (lanes + step_overhead(device)))
     return Plan(lanes=lanes, calls=calls, group=group, groups=groups, steps=steps)
+
+
+def plan_sweep(
+    *,
+    n_lanes: int,
+    n_epochs: int,
+    n_cells: int,
+    itemsize: int,
+    devices: Sequence[jax.Device],
+    lanes_per_call: int | None,
+    memory_budget: int | None,
+    fast: bool,
+    what: str,
+    fix: str,
+    cost: int = 1,
+    width: int = 1,
+    carry: int = 0,
+    least: int = 1,
+) -> Plan:
+    """:func:`plan` a sweep over ``devices``, and check that its result fits on the host.
+
+    ``n_cells`` cells of the result (``width`` floats each, with a value and a flag) must fit
+    in host memory beside, on a CPU, the working memory of one call (there device memory is
+    host memory); otherwise :func:`check_host_memory` raises, naming ``what`` and ``fix``.
+    ``cost``: the work of one lane's step in plain gradient steps (an optimiser's is more).
+    """
+    device = devices[0]
+    p = plan(
+        n_lanes=n_lanes,
+        n_epochs=n_epochs,
+        itemsize=itemsize,
+        n_devices=len(devices),
+        lanes_per_call=lanes_per_call,
+        memory_budget=memory_budget,
+        device=device,
+        work=work_budget(device, fast) // cost,
+        width=width,
+        carry=carry,
+        least=least,
+    )
+    on_host = device.platform == "cpu"
+    check_host_memory(
+        result_bytes(n_cells, 1, 1, itemsize, width),
+        what,
+        fix,
+        reserve=call_bytes(p.lanes, p.group, itemsize, width, carry) if on_host else 0,
+    )
+    return p
 
 
 def plan_lanes(

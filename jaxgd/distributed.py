@@ -454,25 +454,21 @@ def _check_sweep_memory(
     with the same working memory of a call on a CPU) and, with ``gather``, the whole result."""
     per = -(-n_starts // jax.process_count())
     devs = jax.local_devices()
-    on_host = devs[0].platform == "cpu"  # then the calls' working memory is host memory
-    plan = _chunking.plan(
+    _chunking.plan_sweep(
         n_lanes=per * n_rates,
         n_epochs=n_epochs,
+        n_cells=per * n_rates * n_epochs,
         itemsize=dtype.itemsize,
-        n_devices=len(devs),
+        devices=devs,
         lanes_per_call=None if chunk_size is None else chunk_size * n_rates,
         memory_budget=memory_budget,
-        device=devs[0],
-        work=_chunking.work_budget(devs[0], fast),
+        fast=fast,
+        what=f"the result of this process's share ({per} x {n_rates} x {n_epochs} cells)",
+        fix="Sweep fewer starts, rates or epoch counts at a time and save each part, or split "
+        "the starts across more processes.",
     )
     held = _chunking.result_bytes(per, n_rates, n_epochs, dtype.itemsize)
-    _chunking.check_host_memory(
-        held,
-        f"the result of this process's share ({per} x {n_rates} x {n_epochs} cells)",
-        "Sweep fewer starts, rates or epoch counts at a time and save each part, or split "
-        "the starts across more processes.",
-        reserve=_chunking.call_bytes(plan.lanes, plan.group, dtype.itemsize) if on_host else 0,
-    )
+    on_host = devs[0].platform == "cpu"
     if gather and jax.process_count() > 1:
         _check_gather_memory(
             n_starts,

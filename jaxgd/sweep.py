@@ -361,30 +361,23 @@ def sweep(
         axes = dataclasses.replace(
             axes, rules=tuple(dataclasses.replace(r, fast=fast) for r in axes.rules)
         )
-    plan = _chunking.plan(
+    cells = " x ".join(map(str, _shape(axes, n_starts, n_rates, n_epochs)))
+    plan = _chunking.plan_sweep(
         n_lanes=n_lanes,
         n_epochs=n_epochs,
+        n_cells=n_rules * n_lanes * n_epochs,
         itemsize=dtype.itemsize,
-        n_devices=len(devs),
+        devices=devs,
         lanes_per_call=None if chunk_size is None else chunk_size * n_rates,
         memory_budget=memory_budget,
-        device=devs[0],
-        work=_chunking.work_budget(devs[0], fast) // cost,
+        fast=fast,
+        what=f"the result of this sweep ({cells} cells)",
+        fix="Sweep fewer starts, rates or epoch counts at a time and save each part, or split "
+        "the starts across machines with jaxgd.distributed.sweep(..., gather=False).",
+        cost=cost,
         width=width,
         carry=carry,
         least=least,
-    )
-    on_host = devs[0].platform == "cpu"  # then the calls' working memory is host memory
-    n_cells = n_rules * n_lanes * n_epochs
-    cells = " x ".join(map(str, _shape(axes, n_starts, n_rates, n_epochs)))
-    _chunking.check_host_memory(
-        _chunking.result_bytes(n_cells, 1, 1, dtype.itemsize, width),
-        f"the result of this sweep ({cells} cells)",
-        "Sweep fewer starts, rates or epoch counts at a time and save each part, or split "
-        "the starts across machines with jaxgd.distributed.sweep(..., gather=False).",
-        reserve=_chunking.call_bytes(plan.lanes, plan.group, dtype.itemsize, width, carry)
-        if on_host
-        else 0,
     )
     if len(devs) == 1 and plan.calls == 1 and plan.groups == 1 and plan.windows(last) == 1:
         device = devs[0] if devices else None
