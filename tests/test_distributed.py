@@ -449,6 +449,16 @@ def _step(out: str, name: str) -> tuple[str, int]:
     return said[0][len(f"STEP {name}: ") :], int(count[0].split()[-1])
 
 
+def _refused_by_one(checks: list[str], name: str, theirs: str, ours: str) -> None:
+    """Step ``name``: process 1 raised ``theirs`` and process 0 learnt of it through the
+    exchange (``ours``), the two messages' beginnings; neither computed a share."""
+    out0, out1 = checks
+    for out, start in ((out1, theirs), (out0, ours)):
+        said, computed = _step(out, name)
+        assert said.startswith(start), said
+        assert computed == 0
+
+
 @pytest.mark.slow
 def test_processes_whose_math_differs_are_refused_by_sweep_and_gather(checks):
     # It once merged fast-math and XLA-math shares into a result equal to neither.
@@ -470,21 +480,18 @@ def test_processes_whose_math_differs_are_refused_by_sweep_and_gather(checks):
 def test_a_refusal_inside_the_local_sweep_reaches_every_process_before_computing(checks):
     # progress, and the memory a share needs, were checked only by jaxgd.sweep, after the
     # exchange: the refusing process raised alone and the other waited until JAX ended it.
-    (out0, out1) = checks
-    said, computed = _step(out1, "progress")
-    assert said.startswith("TypeError: progress must be None, True or False"), said
-    assert computed == 0
-    said, computed = _step(out0, "progress")
-    assert said.startswith("ValueError: jaxgd.distributed.sweep: process 1 refused its arg"), said
-    assert computed == 0
-    said, computed = _step(out1, "share-memory")
-    assert said.startswith("MemoryError: the result of this process's share (7 x 4 x 5 cells)")
-    assert computed == 0
-    said, computed = _step(out0, "share-memory")
-    assert said.startswith(
-        "MemoryError: jaxgd.distributed.sweep: process 1 has too little memory"
-    ), said
-    assert computed == 0
+    _refused_by_one(
+        checks,
+        "progress",
+        "TypeError: progress must be None, True or False",
+        "ValueError: jaxgd.distributed.sweep: process 1 refused its arg",
+    )
+    _refused_by_one(
+        checks,
+        "share-memory",
+        "MemoryError: the result of this process's share (7 x 4 x 5 cells)",
+        "MemoryError: jaxgd.distributed.sweep: process 1 has too little memory",
+    )
 
 
 @pytest.mark.slow
@@ -499,11 +506,12 @@ def test_a_whole_result_too_large_for_the_host_is_refused_before_computing(check
         ), said
         assert "Pass gather=False" in said
         assert computed == 0
-    (out0, out1) = checks
-    said, _ = _step(out1, "gather-memory")
-    assert said.startswith("MemoryError: gathering the whole result on every process"), said
-    said, _ = _step(out0, "gather-memory")
-    assert said.startswith("MemoryError: jaxgd.distributed.gather: process 1 has too little"), said
+    _refused_by_one(
+        checks,
+        "gather-memory",
+        "MemoryError: gathering the whole result on every process",
+        "MemoryError: jaxgd.distributed.gather: process 1 has too little",
+    )
 
 
 @pytest.mark.slow
@@ -520,12 +528,13 @@ def test_gathering_a_result_that_is_already_whole_is_refused(checks):
 
 @pytest.mark.slow
 def test_a_gather_flag_that_is_not_a_bool_is_refused_on_every_process(checks):
-    (out0, out1) = checks
-    said, _ = _step(out1, "gather-flag")
-    assert said.startswith("TypeError: gather must be True or False; got str 'no'"), said
-    said, _ = _step(out0, "gather-flag")
-    assert said.startswith("ValueError: jaxgd.distributed.sweep: process 1 refused its"), said
-    assert "DONE" in out0 and "DONE" in out1
+    _refused_by_one(
+        checks,
+        "gather-flag",
+        "TypeError: gather must be True or False; got str 'no'",
+        "ValueError: jaxgd.distributed.sweep: process 1 refused its",
+    )
+    assert all("DONE" in out for out in checks)
 
 
 def test_gather_flag_and_fast_math_on_one_process():
