@@ -104,9 +104,9 @@ def initialize(
         **kwargs: passed on to ``jax.distributed.initialize`` (e.g. ``local_device_ids``).
 
     Raises:
-        TypeError, ValueError: for a malformed argument, before JAX is called; a
-            ValueError naming ``process_id`` when it is left out off a cluster JAX recognises
-            (JAX finds no id to use, at once).
+        TypeError, ValueError: for a malformed argument, or a coordinator host that no
+            resolver knows, before JAX is called; a ValueError naming ``process_id`` when it
+            is left out off a cluster JAX recognises (JAX finds no id to use, at once).
         TimeoutError: on a process given a ``process_id`` other than 0, when the coordinator
             accepts no connection within ``initialization_timeout`` seconds.
 
@@ -134,6 +134,8 @@ def initialize(
             "jax.distributed.initialize has no such option; leave it out (None)."
         )
     host_port = _check_run(coordinator_address, num_processes, process_id)
+    if host_port is not None:
+        _check_resolves(*host_port)
     if jax.config.jax_cpu_collectives_implementation in (None, "", "none"):
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
     if host_port is not None and process_id is not None and process_id != 0:
@@ -197,6 +199,29 @@ def _check_run(
             "process."
         )
     return host.strip("[]"), int(port)
+
+
+#: getaddrinfo's answers for a name no resolver knows; others (EAI_AGAIN) may pass, and JAX
+#: retries them.
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _check_resolves(host: str, port: int) -> None:
+    """ValueError when ``host`` names no host; JAX would retry it until the timeout ran out."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:  # an empty or overlong label: "a..b", a 64-character label
+        raise ValueError(
+            f"coordinator_address has a host name that is not a valid name: {host!r}. Pass "
+            f"process 0's host name or IP address, e.g. '10.0.0.1:{port}'."
+        ) from None
+    except socket.gaierror as e:
+        if e.errno in _NO_SUCH_HOST:
+            raise ValueError(
+                f"coordinator_address names the host {host!r}, which does not resolve "
+                f"({e.strerror}). Check its spelling (the same on every process), or pass "
+                f"process 0's IP address, e.g. '10.0.0.1:{port}'."
+            ) from None
 
 
 def _wait_for_coordinator(host: str, port: int, timeout: float, process_id: int) -> None:

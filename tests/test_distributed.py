@@ -338,6 +338,7 @@ def test_agree_stops_every_process_when_one_refused(monkeypatch, theirs, stage, 
             ValueError,
             "without a scheme such as http://",
         ),
+        ({"coordinator_address": "a..b:1234"}, ValueError, "not a valid name: 'a..b'"),
         ({"num_processes": 0}, ValueError, "num_processes must be >= 1"),
         ({"num_processes": 2, "process_id": 2}, ValueError, "process_id must be below num_"),
         ({"process_id": -1}, ValueError, "process_id must be >= 0"),
@@ -358,6 +359,41 @@ def test_initialize_refuses_malformed_arguments_before_calling_jax(kwargs, exc, 
     with pytest.raises(exc, match=match):
         jaxgd.distributed.initialize(**kwargs)
     assert not called
+
+
+@pytest.mark.parametrize(
+    ("errno", "refused"),
+    [
+        (socket.EAI_NONAME, True),
+        (getattr(socket, "EAI_NODATA", socket.EAI_NONAME), True),
+        (socket.EAI_AGAIN, False),
+    ],
+)
+def test_initialize_refuses_a_host_no_resolver_knows(errno, refused, monkeypatch):
+    # JAX retried such a name for the whole initialization_timeout, then ended the process.
+    # A resolver that is only slow to answer (EAI_AGAIN) is left to JAX's retries.
+    called = []
+    monkeypatch.setattr(jax.distributed, "initialize", lambda *a, **k: called.append(1))
+    looked_up = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        looked_up.append((host, port))
+        raise socket.gaierror(errno, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    args = ("coordinator.example:1234", 2, 0)
+    if refused:
+        with pytest.raises(
+            ValueError,
+            match=r"^coordinator_address names the host "
+            r"'coordinator.example', which does not resolve \(Name or service",
+        ):
+            jaxgd.distributed.initialize(*args)
+        assert not called
+    else:
+        jaxgd.distributed.initialize(*args)
+        assert called
+    assert looked_up == [("coordinator.example", 1234)]
 
 
 def test_shutdown_timeout_is_passed_only_to_a_jax_that_takes_it(monkeypatch):
