@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=e_max,
         minima=ctx.minima,
         tol=ctx.tol,
+        f=ctx.f,
         title=f"Where each start ends at learning rate {cli.num(ends_rate)} after "
         f"{cli.plural(e_max, 'epoch')}; {about}",
     )

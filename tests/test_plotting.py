@@ -700,6 +700,38 @@ def test_plot_ends_draws_the_minima_its_runs_reached_and_the_global_ones():
     plotting.close(fig)
 
 
+def _dashed_levels(fig) -> list[float]:
+    return sorted(
+        round(float(line.get_ydata()[0]), 4)
+        for line in fig.axes[0].get_lines()
+        if line.get_linestyle() == "--" and len(set(line.get_ydata())) == 1
+    )
+
+
+def test_plot_ends_with_f_draws_the_minima_unsettled_runs_head_to():
+    # The optimizers experiment's ends figure had no line at x = -7.2281, where runs from
+    # x0 < -4.3 were going but, the minimum being shallow, had not come within tol.
+    res = jaxgd.sweep(notebook, jnp.linspace(-5, 5, 21), [0.01], [500])
+    m = find_minima_reached(notebook, res.final, (-6.3, 6.3))
+    final = np.asarray(res.final).ravel()
+    at = np.asarray(jaxgd.analysis.nearest_minimum(final, m)).ravel()
+    heading = downhill_minimum(notebook, final, m)
+    unsettled = set(heading[at == -1].tolist()) - set(at.tolist()) - {-1}
+    assert unsettled, "no minimum here that runs head to without reaching: the test is void"
+    best = set(global_minima(m).tolist())
+    fig = plotting.plot_ends(res, "learning_rate", minima=m)
+    without = _dashed_levels(fig)
+    assert without == sorted(round(float(m.x[i]), 4) for i in (set(at.tolist()) - {-1}) | best)
+    plotting.close(fig)
+    fig = plotting.plot_ends(res, "learning_rate", minima=m, f=notebook)
+    want = (set(at.tolist()) | set(heading.tolist()) | best) - {-1}
+    assert _dashed_levels(fig) == sorted(round(float(m.x[i]), 4) for i in want)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    for i in unsettled:
+        assert f"local minimum x = {float(m.x[i]):.5g}" in labels
+    plotting.close(fig)
+
+
 def test_plot_ends_names_every_minimum_it_draws_and_the_tolerance():
     # The local minimum's dashed line had no legend entry, and "0 of 21 starts at the global
     # minimum" read as wrong beside runs 0.005 from its line: the count is within tol.

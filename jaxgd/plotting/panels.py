@@ -10,13 +10,13 @@ says which and how.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from jaxgd._validate import positive_float
-from jaxgd.analysis import nearest_minimum
+from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _GLOBAL_COLOR,
     _LABEL,
@@ -270,6 +270,7 @@ def plot_ends(
     minima: Minima | None = None,
     tol: float = 1e-3,
     title: str | None = None,
+    f: Callable[[Any], Any] | None = None,
 ) -> Figure:
     """Where the runs from the given starts end, one line per value of ``dim``.
 
@@ -277,11 +278,12 @@ def plot_ends(
     hyperparameter values or params at once: starts on x, final guesses on y. With ``minima``
     each minimum the runs ended at, and the global one, is a dashed line (the global one
     green), named in the legend, which counts, per value, the starts that ended within
-    ``tol`` of the global minimum. Diverged runs are red crosses
-    on the x axis, counted in the legend. Each line's points are shifted sideways by a
-    fraction of the starts' typical (median) spacing, at most 0.3 of it either way, so that
-    lines that end at the same places (optimisers that find the same minima) stay visible
-    side by side.
+    ``tol`` of the global minimum; with ``f`` too, so is each minimum runs that have not
+    settled yet are heading to (:func:`jaxgd.analysis.downhill_minimum`). Diverged runs are
+    red crosses on the x axis, counted in the legend. Each line's points are shifted sideways
+    by a fraction of the starts' typical (median) spacing, at most 0.3 of it either way, so
+    that lines that end at the same places (optimisers that find the same minima) stay
+    visible side by side.
 
     Args:
         res: a sweep with the dimensions ``dim`` and ``"start"``; the learning rate and the
@@ -294,6 +296,9 @@ def plot_ends(
         minima: the local minima of f (e.g. from :func:`jaxgd.minima.find_minima_reached`).
         tol: distance within which a run counts as having reached a minimum.
         title: the axes title; by default says which rate and epoch count.
+        f: the function descended, ``f(x)`` with ``jax.numpy``; with ``minima``, the minima
+            that unsettled runs are heading to are drawn too (a shallow minimum that runs
+            approach slowly had no line: none had come within ``tol``).
 
     Returns:
         The figure.
@@ -365,9 +370,12 @@ def plot_ends(
     handles: list[Any] = []
     if minima is not None:
         # Which minimum each run ended at: the lines drawn and each value's count.
-        at = nearest_minimum(np.where(diverged, np.nan, final), minima, tol=tol)
+        ends = np.where(diverged, np.nan, final)
+        at = nearest_minimum(ends, minima, tol=tol)
         colors = _minimum_colors(minima)
         reached = set(at.ravel().tolist())
+        if f is not None:
+            reached |= set(downhill_minimum(f, ends, minima, tol=tol).ravel().tolist())
         # The minima these runs ended at, and the global ones: not every minimum of a whole
         # sweep (a dozen dashed lines, stretching the axis far past where these runs end);
         # of dozens tied for lowest, those reached (or the first) as in plot_final.
