@@ -392,7 +392,9 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
     block = max(1, _SEL_BLOCK // max(coords.size, 1))
     for lo in range(0, values.shape[0], block):
         part = values[lo : lo + block]
-        distance = np.linalg.norm(coords[None, :, :] - part[:, None, :], axis=-1)
+        # hypot, not the root of a sum of squares: the squares of a far query overflow to
+        # inf (every start then ties) and those of tiny offsets underflow to 0.
+        distance = np.hypot.reduce(np.abs(coords[None, :, :] - part[:, None, :]), axis=-1)
         idx[lo : lo + block] = distance.argmin(axis=1)
     if method == "exact" and values.shape[0]:
         hit = _on_axis(values, coords[idx], given.dtype).all(axis=1)

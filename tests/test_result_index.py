@@ -684,6 +684,23 @@ def test_points_select_by_value_and_refuse_bools_and_non_finite_starts():
             nan.sel(start=[1.0, 1.0], method=method)
 
 
+def test_points_far_off_or_close_together_are_told_apart():
+    # Squared distances overflowed to inf for a far query (every start tied: the first won)
+    # and underflowed to 0 for tiny offsets (a start that is there was "not a start").
+    def points64(starts):
+        starts = np.array(starts)
+        return dataclasses.replace(_points(np.zeros_like(starts)), starts=starts)
+
+    far = points64([[0.0, 0.0], [1e190, 0.0]])
+    assert far.sel(start=[1e200, 0.0], method="nearest").starts.tolist() == [1e190, 0.0]
+    assert far.sel(start=[-1e200, 5.0], method="nearest").starts.tolist() == [0.0, 0.0]
+    pts = points64([[0.0, 0.0], [1e-200, 0.0], [3e-170, 1e-170]])
+    assert pts.sel(start=[1e-200, 0.0]).starts.tolist() == [1e-200, 0.0]
+    assert pts.sel(start=[[2.9e-170, 1e-170]], method="nearest").starts.tolist() == [
+        [3e-170, 1e-170]
+    ]
+
+
 def test_whole_numbers_past_int64_and_other_float_types_are_real_numbers(res):
     with pytest.raises(KeyError, match="epochs=18446744073709551616 is not a coordinate"):
         res.sel(epochs=2**64)
