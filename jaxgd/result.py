@@ -647,7 +647,8 @@ class SweepResult:
             ValueError: the result is not consistent (dims, shapes, dtypes, coordinates, or
                 ``diverged`` contradicting ``final``/``value``, as :func:`jaxgd.load` checks),
                 or holds something other than arrays (``None`` or ``ShapeDtypeStruct``
-                leaves, from ``jax.tree.map``).
+                leaves, from ``jax.tree.map``); or ``path`` names no file: it is empty, only
+                the extension, or a folder (ending in a separator, as ``runs/``, or in ``..``).
             IsADirectoryError: ``path`` is an existing directory.
             OSError: the folder cannot be created or written (the message names it).
 
@@ -668,6 +669,13 @@ class SweepResult:
         if not path.name:
             raise ValueError(
                 f"cannot save to {str(path)!r}: it names no file. Pass a file path, "
+                f"e.g. {str(path / 'result.npz')!r}."
+            )
+        # Path() drops a trailing separator ('runs/' would write runs.npz) and keeps '..' as
+        # a name ('x/..' would write x/...npz): both name a folder, never a file.
+        if text.endswith(tuple(s for s in (os.sep, os.altsep) if s)) or path.name == "..":
+            raise ValueError(
+                f"cannot save to {text!r}: it names a folder, not a file. Pass a file path, "
                 f"e.g. {str(path / 'result.npz')!r}."
             )
         named = _npz.npz_name(path)

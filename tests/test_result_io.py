@@ -207,6 +207,16 @@ def test_save_to_only_the_extension_is_refused(tmp_path, name):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("name", ["runs/", "a/b/", "x/.."])
+def test_save_to_a_path_naming_a_folder_is_refused(tmp_path, name, monkeypatch):
+    # Path() dropped the trailing separator (runs/ wrote runs.npz) and kept '..' as a file
+    # name (x/.. wrote x/...npz, creating x).
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(f"cannot save to {name!r}: it names a folder")):
+        small().save(name)
+    assert not list(tmp_path.iterdir())
+
+
 def test_save_under_a_file_names_the_folder(tmp_path):
     (tmp_path / "plain").write_text("not a folder")
     folder = tmp_path / "plain" / "sub"
