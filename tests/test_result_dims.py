@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 import re
 import sys
 import tempfile
@@ -366,6 +367,71 @@ def test_sel_of_any_axes_is_isel_of_the_positions(data):
         positions = data.draw(st.lists(st.integers(0, max(len(labels) - 1, 0)), max_size=most))
         want, wanted = res.isel(**{dim: positions}), [labels[i] for i in positions]
     assert_matches(res.sel(**{dim: wanted}), reference(want))
+
+
+def reference_sel(ref: dict, dim: str, wanted, method: str):
+    """The positions of ``wanted`` on ``dim`` found by a plain loop over the coordinate, as
+    documented: names exactly; numbers nearest (points by Euclidean distance), the first of
+    equals; ``"exact"`` within one step of the axis's dtype (exactly for whole numbers).
+    Returns the position (a scalar query) or list of positions, or KeyError."""
+    if dim == "optimizer":
+        names = list(ref["optimizers"])
+        one = isinstance(wanted, str)
+        hits = [names.index(w) if w in names else None for w in ([wanted] if one else wanted)]
+        return KeyError if None in hits else hits[0] if one else hits
+    field = dict(zip(CORE, ("starts", "learning_rates", "epochs"), strict=True))
+    axis = ref[field[dim]] if dim in field else ref["coords"][dim]
+    point = dim == "start" and axis.ndim == 2
+    one = np.ndim(wanted) == (1 if point else 0) and np.size(wanted) > 0
+    queries = [wanted] if one else list(wanted)
+    positions = []
+    for q in queries:
+        if not len(axis):
+            return KeyError
+        dist = [math.dist(c, q) if point else abs(float(c) - float(q)) for c in axis.tolist()]
+        i = min(range(len(dist)), key=lambda j: (dist[j], j))
+        if method == "exact":
+            got = np.atleast_1d(axis[i]).tolist()
+            for c, v in zip(got, np.atleast_1d(q).tolist(), strict=True):
+                if axis.dtype.kind in "iu":
+                    ok = c == v
+                else:
+                    ok = abs(c - v) <= float(np.spacing(np.abs(axis.dtype.type(c))))
+                if not ok:
+                    return KeyError
+        positions.append(i)
+    return positions[0] if one else positions
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_chained_sel_of_any_axes_matches_a_plain_search(data):
+    res, ref = random_result(data)
+    for _ in range(data.draw(st.integers(1, 3), label="selections")):
+        if not res.dims:
+            break
+        dim = data.draw(st.sampled_from(res.dims), label="dim")
+        method = data.draw(st.sampled_from(["exact", "nearest"]), label="method")
+        coord = np.asarray(res.coord(dim))
+        labels = coord.tolist()
+        on_axis = st.sampled_from(labels) if labels else st.nothing()
+        if dim == "optimizer":
+            label = st.sampled_from([*labels, "nope"])
+        elif dim == "start" and coord.ndim == 2:
+            d = coord.shape[1]
+            label = on_axis | st.lists(st.floats(-4, 4, width=32), min_size=d, max_size=d)
+        else:
+            label = on_axis | on_axis.map(lambda v: v + 0.3)
+            label = label | st.floats(-1e6, 1e6) | st.integers(-20, 100)
+        one = data.draw(st.booleans(), label="one value")
+        wanted = data.draw(label if one else st.lists(label, max_size=3), label="wanted")
+        want = reference_sel(ref, dim, wanted, method)
+        if want is KeyError:
+            with pytest.raises(KeyError, match=dim):
+                res.sel({dim: wanted}, method=method)
+            return
+        res, ref = res.sel({dim: wanted}, method=method), reference_isel(ref, dim, want)
+        assert_matches(res, ref)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
