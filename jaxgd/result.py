@@ -300,7 +300,7 @@ class SweepResult:
             IndexError: a position off the axis (or a mask of the wrong length), checked on
                 the host for every result, NumPy- or JAX-backed. Inside a caller's
                 ``jax.jit`` a traced position cannot be checked: JAX then clamps it to the
-                axis, as ``jnp.take`` does.
+                axis, as its indexing ``x[i]`` does (``jnp.take`` would give NaN instead).
             TypeError, ValueError: an index of the wrong kind or rank, an axis name not in
                 ``dims``, or a traced position on the ``"optimizer"`` axis (its names are
                 static).

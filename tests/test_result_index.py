@@ -187,6 +187,10 @@ def test_inside_jit_a_traced_position_drops_the_axis(res):
         jax.jit(lambda r, m: r.isel(start=m))(res, jnp.array([True, False, True]))
     with pytest.raises(TypeError, match="integer positions"):
         jax.jit(lambda r, i: r.isel(start=i))(res, 1.0)
+    # A traced position off the axis cannot be checked: it is clamped (as documented), never
+    # filled with NaN (as jnp.take would).
+    assert_same(pick(res, 7), res.isel(start=-1))
+    assert_same(pick(res, jnp.array([7, -9])), res.isel(start=[-1, 0]))
 
 
 def test_a_numpy_result_closed_over_in_jit_takes_a_traced_position(computed):
