@@ -763,7 +763,7 @@ def load(path: str | os.PathLike) -> SweepResult:
     path = Path(_path_text(path, "load"))
     if not _ask(path, "exists", "load"):
         hint = ""
-        if not _npz.has_suffix(path.name) and path.with_name(path.name + ".npz").exists():
+        if not _npz.has_suffix(path.name) and path.with_name(path.name + ".npz").is_file():
             hint = f" (did you mean {path.name}.npz? save appends .npz)"
         raise FileNotFoundError(f"no saved SweepResult at {path}: the file does not exist{hint}.")
     fail = f"{path} is not a saved SweepResult"

@@ -264,6 +264,10 @@ def test_missing_file_is_file_not_found_naming_it(tmp_path):
     small().save(tmp_path / "run")
     with pytest.raises(FileNotFoundError, match=r"did you mean run\.npz"):
         jaxgd.load(tmp_path / "run")
+    # A folder named like a result is no file to point to.
+    (tmp_path / "runs.npz").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"does not exist\.$"):
+        jaxgd.load(tmp_path / "runs")
 
 
 def test_npy_text_and_directory_are_one_clear_error(tmp_path):
