@@ -419,7 +419,7 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
         try:
             out = jax.eval_shape(first_step, x, c)
         except Exception as e:
-            key = _untraceable_hyperparameter(rule, x, c)
+            key = _untraceable_hyperparameter(rule, x, c, axes.hyper)
             if key is not None:
                 raise TypeError(
                     f"hyperparams[{key!r}] cannot be swept with optimizer {name!r}: it takes "
@@ -446,16 +446,25 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
             )
 
 
-def _untraceable_hyperparameter(rule: Rule, x: Any, c: dict) -> str | None:
-    """The swept hyperparameter that alone makes the first step fail, the others left at the
-    factory's own values: optax may branch on it (nesterov) or use it as a dtype. None when
-    none is to blame (the optimiser fails without any)."""
+def _untraceable_hyperparameter(
+    rule: Rule, x: Any, c: dict, values: Mapping[str, Any]
+) -> str | None:
+    """The swept hyperparameter that makes the first step fail: optax may branch on it
+    (nesterov) or use it as a dtype. First one that fails alone, the others left at the
+    factory's own values; else one that fails only beside the others (``optax.sgd`` reads
+    nesterov only when momentum is set): the one that, given one of its own ``values`` as a
+    Python number, lets the others be traced. None when none is to blame (the optimiser
+    fails without any)."""
     if not rule.hyper:
         return None
     spec = jax.ShapeDtypeStruct((), c["lr"].dtype)
 
-    def fails(keys: tuple[str, ...]) -> bool:
+    def fails(keys: tuple[str, ...], fixed: dict | None = None) -> bool:
         alone = dataclasses.replace(rule, hyper=keys)
+        if fixed:
+            assert rule.optimizer is not None
+            factory = functools.partial(rule.optimizer.factory, **fixed)
+            alone = dataclasses.replace(alone, optimizer=Optimizer(factory, rule.optimizer.name))
 
         def step(x, c):
             return alone.update(jnp.zeros((), jnp.int32), x, alone.init(x, c), c, x)
@@ -468,7 +477,17 @@ def _untraceable_hyperparameter(rule: Rule, x: Any, c: dict) -> str | None:
 
     if fails(()):
         return None  # broken without any swept hyperparameter: not theirs to blame
-    return next((key for key in rule.hyper if fails((key,))), None)
+    alone = next((key for key in rule.hyper if fails((key,))), None)
+    if alone is not None:
+        return alone
+    for key in rule.hyper:
+        value = values.get(key)
+        if value is None or not is_concrete(value):
+            continue
+        others = tuple(k for k in rule.hyper if k != key)
+        if not fails(others, {key: float(np.asarray(value).reshape(-1)[0])}):
+            return key
+    return None
 
 
 def state_items(axes: Axes, dtype: np.dtype) -> int:

@@ -649,6 +649,17 @@ def test_a_hyperparameter_optax_reads_as_a_python_value_is_named(optimizer, key,
     assert compiles.count == 0
 
 
+@pytest.mark.parametrize("keys", [("momentum", "nesterov"), ("nesterov", "momentum")])
+def test_a_flag_optax_reads_only_beside_another_swept_key_is_named(keys, compiles):
+    # optax.sgd reads nesterov only when momentum is set: neither fails alone, so the error
+    # blamed the optimiser, not the flag.
+    values = {"momentum": [0.5, 0.9], "nesterov": [0.0, 1.0]}
+    with compiles, pytest.raises(TypeError, match=r"^hyperparams\['nesterov'\] cannot be swept"):
+        jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=optax.sgd,
+                    hyperparams={k: values[k] for k in keys})  # fmt: skip
+    assert compiles.count == 0
+
+
 def test_an_optimizer_broken_whatever_its_hyperparameters_is_not_blamed_on_them():
     def broken(learning_rate, momentum=0.9):
         raise RuntimeError("no optimiser here")
