@@ -156,7 +156,7 @@ def _check_factory(where: str, factory: Any) -> None:
         raise TypeError(
             f"{where} must be callable; got {type(factory).__name__}. {_OPTIMIZER_HELP}"
         )
-    bound = _bound_learning_rate(factory)
+    bound = _bound(factory, "learning_rate")
     if bound is not None:
         raise TypeError(
             f"{where} already sets the learning rate ({bound}), so the learning-rate axis "
@@ -171,12 +171,13 @@ def _check_factory(where: str, factory: Any) -> None:
         )
 
 
-def _bound_learning_rate(factory: Any) -> str | None:
-    """How a ``functools.partial`` binds its function's ``learning_rate``, or None.
+def _bound(factory: Any, name: str) -> str | None:
+    """How a ``functools.partial`` binds its function's argument ``name``, or None.
 
-    ``partial(optax.sgd, 0.1)`` binds it by position, and the axis's rate would then become
-    the next argument (the momentum); ``partial(optax.adam, learning_rate=0.5)`` by keyword,
-    which the axis would override.
+    ``partial(optax.sgd, 0.1)`` binds the learning rate by position, and the axis's rate
+    would then become the next argument (the momentum); ``partial(optax.adam,
+    learning_rate=0.5)`` by keyword, which the axis would override, as a swept
+    hyperparameter overrides ``partial(optax.sgd, momentum=0.9)``'s momentum.
     """
     if not isinstance(factory, functools.partial):
         return None
@@ -185,9 +186,9 @@ def _bound_learning_rate(factory: Any) -> str | None:
         args = sig.bind_partial(*factory.args, **factory.keywords).arguments
     except (TypeError, ValueError):  # no signature, or arguments it would refuse anyway
         return None
-    if "learning_rate" not in args:
+    if name not in args:
         return None
-    return f"learning_rate={args['learning_rate']!r:.40}"
+    return f"{name}={args[name]!r:.40}"
 
 
 def _hyperparams(
@@ -224,6 +225,14 @@ def _hyperparams(
                 f"names {list(RESERVED)} are jaxgd's own."
             )
         for name, factory in factories.items():
+            bound = _bound(factory, key)
+            if bound is not None:
+                # The swept values would replace it, under a name that still shows it.
+                raise ValueError(
+                    f"hyperparams key {key!r}: optimizer {name!r} already sets {bound}, which "
+                    f"the swept values would silently replace. Leave {key} out of the "
+                    f"partial to sweep it, or drop hyperparams[{key!r}] to keep {bound}."
+                )
             if takes_keyword(factory, key) is False:
                 raise ValueError(
                     f"hyperparams key {key!r}: optimizer {name!r} has no keyword {key!r}. Use "

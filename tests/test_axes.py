@@ -439,6 +439,14 @@ def test_new_values_of_every_axis_compile_nothing(compiles):
             ValueError,
             r"optimizer 'sgd' has no keyword 'b1'",
         ),
+        (  # the partial's momentum would be replaced by the axis, under its old name
+            {
+                "optimizer": {"m": partial(optax.sgd, momentum=0.9)},
+                "hyperparams": {"momentum": [0.0, 0.5]},
+            },
+            ValueError,
+            r"optimizer 'm' already sets momentum=0.9, which the swept values would",
+        ),
         (
             {"optimizer": optax.adam, "hyperparams": {"learning_rate": [0.1]}},
             ValueError,
@@ -634,7 +642,7 @@ def test_names_kept_with_a_result_hold_no_memory_address():
 @pytest.mark.parametrize(
     ("optimizer", "key"),
     [
-        (functools.partial(optax.sgd, momentum=0.9), "nesterov"),
+        (optax.sgd, "nesterov"),
         (optax.adam, "nesterov"),
         (optax.adam, "mu_dtype"),
     ],
