@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import math
 import numbers
 import types
@@ -192,7 +193,7 @@ def check_function(
     try:
         jax.eval_shape(jax.value_and_grad(call), spec)
     except Exception as e:
-        _check_output(_trace(call, spec, name, dtype), name, shape)
+        _check_output(_trace(call, spec, name, dtype, f), name, shape)
         raise TypeError(
             f"{name} cannot be differentiated by jax.grad, which gradient descent needs: "
             f"{_sentence(e)} Common causes: a lax.while_loop, or a fori_loop whose bounds "
@@ -267,7 +268,10 @@ def _check_indices(
     )
 
 
-def _trace(call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtype) -> Any:
+def _trace(
+    call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtype, f: Callable
+) -> Any:
+    """Trace ``call`` (``f`` on one x, with theta if any); an error names ``name``."""
     shape = tuple(spec.shape)
     try:
         return jax.eval_shape(call, spec)
@@ -295,13 +299,43 @@ def _trace(call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtyp
         ) from e
     except TypeError as e:
         if _raised_in(e, call):  # by the call itself: f takes other arguments than one x
+            if _signature(call) == "f(x)":
+                fix = (
+                    f" {name} takes a parameter besides x: pass its values as params= "
+                    "(jaxgd.sweep, jaxgd.descend: f(x, theta)), or fix it first, e.g. "
+                    f"lambda x: {name}(x, 0.5)."
+                    if _takes_two(f)
+                    else ""
+                )
+            else:
+                fix = (
+                    f" params= makes {name} be called as {name}(x, theta): give {name} a "
+                    "second parameter, or drop params= for a function of x alone."
+                )
             raise TypeError(
                 f"{name} must be callable as {_signature(call)} on one {_x_kind(spec.shape)}; "
-                f"calling it failed: {e}"
+                f"calling it failed: {e}.{fix}"
             ) from e
         raise _raised_by_f(e, name, dtype, shape) from e
     except Exception as e:
         raise _raised_by_f(e, name, dtype, shape) from e
+
+
+def _takes_two(f: Callable) -> bool:
+    """Whether ``f`` can be called with two positional arguments but not with one."""
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return False
+    try:
+        sig.bind(0.0)
+    except TypeError:
+        try:
+            sig.bind(0.0, 0.0)
+        except TypeError:
+            return False
+        return True
+    return False
 
 
 def _raised_in(e: BaseException, fn: Callable) -> bool:

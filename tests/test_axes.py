@@ -490,6 +490,17 @@ def test_f_without_theta_given_params_names_f():
         jaxgd.sweep(CASES[0].f, [0.0], [0.1], [5], params=[0.1, 0.2])
 
 
+def test_a_missing_or_extra_theta_names_params_as_the_fix():
+    with pytest.raises(TypeError, match=r"drop params= for a function of x alone"):
+        jaxgd.sweep(CASES[0].f, [0.0], [0.1], [5], params=[0.1, 0.2])
+    for run in (
+        lambda: jaxgd.sweep(family, [0.0], [0.1], [5]),
+        lambda: jaxgd.descend(family, 0.0, 0.1, 5),
+    ):
+        with pytest.raises(TypeError, match=r"pass its values as params="):
+            run()
+
+
 def test_an_optimizer_taking_the_rate_positionally_works(x64):
     case = CASES[0]
     res = jaxgd.sweep(case.f, case.starts, [0.1], EPOCHS, optimizer=lambda lr: optax.sgd(lr, 0.9))
