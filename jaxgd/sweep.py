@@ -143,10 +143,15 @@ def sweep(
 
     A cell is diverged when its position or its value is not finite (the run overflowed, or f
     is NaN or infinite there). Divergence is data, not an error: it is flagged in
-    ``result.diverged`` and leaves every other cell untouched.
+    ``result.diverged`` and leaves every other cell untouched. An optimiser's state is not
+    looked at: where it overflows while the position stays finite (in float32, the squared
+    gradient that Adam, RMSprop and Adagrad keep, once a gradient passes about 1.8e19),
+    optax's update is 0 and the run stops where it is, unflagged, as it does in optax; in
+    float64 it moves on.
 
     Planning: before anything is allocated, the sweep is cut into compiled calls that each fit
-    ``memory_budget`` (working memory, about ``lanes * E * (4 * itemsize + 2)`` bytes, see
+    ``memory_budget`` (working memory, about ``lanes * E * (4 * itemsize + 2)`` bytes for a
+    plain descent in one variable, more with points of R^d or an optimiser's state, see
     ``docs/scaling.md``) and a work budget of 0.15 to 0.2 s on a CPU. Lanes of
     (start, rate) pairs are split into equal chunks; when even a few rows of lanes cannot hold
     every epoch count, the counts are taken in groups; and a long descent is split into
