@@ -446,7 +446,12 @@ def find_minima_nd(
     downhill, and a backtracking line search only accepts steps that lower ``f``. A run that
     has not arrived after 100 iterations is dropped, as is a flat saddle where a run stopped
     (the origin of ``x^2 + y^3``: f does not rise on both sides); a minimum with a singular
-    Hessian where f does rise (the origin of ``x^2 + y^4``) is kept.
+    Hessian where f does rise (the origin of ``x^2 + y^4``) is kept. Minima that are not
+    isolated, a curve or surface along which f is constant (the circle of
+    ``(x^2 + y^2 - 1)^2``), are each such a minimum along the straight line that
+    touches them, and come back as many points along the curve (hundreds for the circle,
+    one per cluster of runs' ends): their number says how finely the runs covered the
+    curve, not how many minima f has.
 
     The compiled code is cached per ``f`` (by identity) and per number of starts: new bounds
     and a new ``tol`` compile nothing.

@@ -584,3 +584,16 @@ def test_boolean_bounds_are_refused_as_find_minimas_ends_are(bounds):
         find_minima_nd(lambda p: (p**2).sum(), bounds)
     with pytest.raises(TypeError, match=r"^bounds must be numbers, got booleans"):
         grid_starts(bounds, 3)
+
+
+def test_a_circle_of_minima_comes_back_as_points_along_it():
+    # Not isolated: f = 0 all along the unit circle. Each point is a minimum along the line
+    # that touches it (f rises as h^4), so the search keeps one per cluster of ends, as its
+    # docstring says; every one lies on the circle and all are global.
+    m = find_minima_nd(lambda p: (p[0] ** 2 + p[1] ** 2 - 1) ** 2, [(-2, 2), (-2, 2)])
+    x = np.asarray(m.x, np.float64)
+    assert len(x) > 50
+    np.testing.assert_allclose(np.hypot(x[:, 0], x[:, 1]), 1.0, atol=1e-6)
+    assert np.asarray(m.global_).all()
+    angles = np.sort(np.arctan2(x[:, 1], x[:, 0]))
+    assert np.diff(np.r_[angles, angles[0] + 2 * np.pi]).max() < 0.5  # all the way round
