@@ -223,7 +223,7 @@ def bare_loop_rows(fn, starts, rates, n, fast=False):
     ``fast``: the step's sin/cos rewritten by ``jaxgd.fastmath``, as the sweep does on a CPU.
     """
     n_lanes = starts.shape[0] * rates.shape[0]
-    rows = -(-n_lanes // LANE_ROW)
+    rows = max(2, -(-n_lanes // LANE_ROW))  # two rows at least, as jaxgd._run.least_rows
 
     def lanes(a):
         a = jnp.concatenate([a, jnp.broadcast_to(a[-1], (rows * LANE_ROW - n_lanes,))])

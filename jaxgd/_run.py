@@ -139,18 +139,23 @@ def rows_for(n_lanes: int, least: int = 1) -> int:
 
 
 def least_rows(ax: LaneAxes) -> int:
-    """The fewest rows a call may hold: 2 where a lane carries a vector (a point of R^d, a
-    parameter of f with a shape), else 1.
+    """The fewest rows a call may hold: 2, for lanes of every kind.
 
-    XLA:CPU compiles element-wise loops over (1, 64, d) arrays (strided reads of one
-    coordinate, ``p[0]``) unlike those over (R, 64, d) for R >= 2: multiply-adds fuse
-    differently, so a call of one row rounded a step an ulp away from the same lanes in a
-    larger call, and a chunked sweep of points differed from the single call (a chaotic run
-    then ends elsewhere). From two rows up the code is the same; scalar lanes are the same
-    from one row up, so they keep it (a small sweep would otherwise double its work).
+    XLA:CPU compiles a while loop that reads and writes under 1 KiB in all (its "small while
+    loop" hoisting) into one function of its own, where larger loops run fusion by fusion,
+    and the two round some steps differently: with scalar lanes, a sweep of ``lax.cond``,
+    ``jnp.sinc`` and ``jax.nn.softplus`` of ``sin`` split with ``chunk_size`` into calls of
+    one row (a (1, 64) float32 position, 256 bytes) ended 34 of 1295 cells an ulp or more
+    away from the single call of five rows. Two rows of positions are 512 bytes read and
+    written each step, so no call's loop of steps is small and every split compiles the same
+    loop. Lanes that carry a vector (a point of R^d, a parameter of f with a shape) needed
+    two rows already: XLA:CPU reads one coordinate of a (1, 64, d) array with strides and
+    fused its multiply-adds unlike those of (R, 64, d) for R >= 2. A sweep of at most 64
+    lanes computes 128 (on the notebook's Experiment 3 grid, 50 lanes, the call took the same
+    time either way: the small loop it gave up was no faster).
     """
-    leaves = jax.tree.leaves([ax["x"], ax["theta"]])
-    return 2 if any(np.ndim(leaf) > 1 for leaf in leaves) else 1
+    del ax  # the same for every kind of lane (kept: the callers pass the lanes they plan)
+    return 2
 
 
 #: The lane axes of a sweep, as a dict: ``hp`` (a tuple of 1-D hyperparameter values in the

@@ -208,8 +208,8 @@ def sweep(
             ``np.round(np.linspace(10, 500, 40))`` are accepted.
         chunk_size: starts per compiled call. None (the default) chooses the lanes of a call
             from ``memory_budget``: the whole sweep in one call when it fits. Rounded up to
-            whole rows of 64 lanes on each device (two rows at least where a lane holds a
-            vector: a point of R^d, a parameter with a shape).
+            whole rows of 64 lanes on each device, two rows at least (a call of one row
+            would be compiled otherwise, and its bits would depend on the split).
         memory_budget: bytes one call may use on each device. None: half the device's free
             memory on a GPU or TPU, 1 GiB on a CPU.
         devices: the devices to split the lanes over. None: every device of this process

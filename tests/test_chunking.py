@@ -151,7 +151,7 @@ def test_the_splits_are_what_they_claim(monkeypatch):
     monkeypatch.setattr(_run, "drive", lambda *a, **k: seen.append(a[3]) or real(*a, **k))
     small_calls(monkeypatch, 3 * 64)
     jaxgd.sweep(jnp.cos, np.linspace(0, 1, 37), np.linspace(0, 0.1, 7), EPOCHS, chunk_size=10)
-    jaxgd.sweep(jnp.cos, [0.5], [0.1], EPOCHS, memory_budget=_chunking.call_bytes(64, 2, 4))
+    jaxgd.sweep(jnp.cos, [0.5], [0.1], EPOCHS, memory_budget=_chunking.call_bytes(128, 2, 4))
     lanes, groups = seen
     assert (lanes.lanes, lanes.calls, lanes.groups, lanes.steps) == (128, 3, 1, 1)
     assert (groups.group, groups.groups) == (2, 3)

@@ -134,6 +134,27 @@ def test_every_split_gives_the_same_bits(fast_math):
     same(budget, alone)
 
 
+def nested_step(x):
+    return (
+        jax.lax.cond(x > 0, jnp.sin, jnp.cos, x) * 0.5 + jnp.sinc(x) + jax.nn.softplus(jnp.sin(x))
+    )
+
+
+@pytest.mark.parametrize("fast_math", [True, False])
+def test_calls_of_one_row_of_scalar_lanes_give_the_same_bits(fast_math):
+    # A call of one row (64 scalar lanes) has a loop of steps small enough for XLA:CPU to
+    # compile on its own, which rounded some steps of this f otherwise than the five rows of
+    # the single call: 34 cells of the fast-math sweep ended elsewhere.
+    starts, rates = np.linspace(-5.0, 5.0, 37), np.linspace(0.001, 0.3, 7)
+    epochs = [0, 3, 50, 10, 300]
+    alone = jaxgd.sweep(nested_step, starts, rates, epochs, fast_math=fast_math)
+    for chunk_size in (1, 5):
+        split = jaxgd.sweep(
+            nested_step, starts, rates, epochs, chunk_size=chunk_size, fast_math=fast_math
+        )
+        same(split, alone)
+
+
 def test_no_recompile_for_new_values(compiles):
     jaxgd.sweep(g, [0.0, 1.0], [0.1, 0.2], [5, 10])
     with compiles:
