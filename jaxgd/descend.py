@@ -33,9 +33,10 @@ def _lane(rule: Rule, x0: jax.Array, c: dict) -> tuple[Callable, Any]:
 
     The same per-lane functions as ``jaxgd.sweep``'s engine, so for plain descent of a scalar
     x the vmapped ``descend`` and the sweep agree bit for bit (one run alone is scalar code,
-    which XLA may round differently); an optax update, or a step on points of R^d (laid out
-    (S, d) here, in rows of 64 lanes there), may be compiled differently in the two programs
-    (an ulp or two apart).
+    and a vmap of fewer than 128 float32 runs may be a loop that XLA:CPU compiles on its path
+    for small loops, either of which may round differently); an optax update, or a step on points of
+    R^d (laid out (S, d) here, in rows of 64 lanes there), may be compiled differently in the
+    two programs (an ulp or two apart).
     """
 
     def step(t, carry):
@@ -92,9 +93,10 @@ def descend(
     One call runs every step: Ctrl-C is answered only when it returns, so for a run of many
     millions of steps use ``jaxgd.sweep(f, x0, learning_rate, epochs)``, which can be
     interrupted within about a call. Vmapped over scalar starts, it equals the sweep's runs bit
-    for bit; one run alone is compiled as scalar code, and vmapped points of R^d are laid out
-    otherwise than in the sweep, either of which may round a step an ulp apart (a chaotic run
-    then ends elsewhere). It composes with
+    for bit when the vmap holds 128 runs or more in float32 (64 in float64); fewer may make a
+    loop small enough for XLA:CPU to compile on its own path, one run alone is compiled as scalar
+    code, and vmapped points of R^d are laid out otherwise than in the sweep, any of which may
+    round a step an ulp apart (a chaotic run then ends elsewhere). It composes with
     ``jax.jit`` and forward-mode AD (``jax.jvp``, ``jax.jacfwd``) in ``x0`` and
     ``learning_rate``; reverse mode (``jax.grad``) cannot differentiate its loop, whose
     length is traced: use ``jax.jacfwd``, or ``trajectory=True`` (a ``lax.scan``).

@@ -174,9 +174,10 @@ def sweep(
     ``fast_math=False``.
     ``fast_math=False`` or the environment variable ``JAXGD_FAST_MATH=0`` turns it off;
     ``result.math`` says which was used. :func:`jaxgd.descend` uses the same rule, so a sweep
-    of plain descent from scalar starts equals the vmapped descend bit for bit; with an
-    ``optimizer``, or for points of R^d (laid out otherwise by a vmap), they agree to an ulp or
-    two a step (XLA compiles the step into each program its own way).
+    of plain descent from scalar starts equals the vmapped descend bit for bit (a vmap of 128
+    runs or more in float32, 64 in float64: XLA:CPU may compile a smaller loop on a path of
+    its own); with an ``optimizer``, or for points of R^d (laid out otherwise by a vmap), they
+    agree to an ulp or two a step (XLA compiles the step into each program its own way).
 
     Interrupting: calls are short and are waited on without blocking signals, so Ctrl-C
     raises ``KeyboardInterrupt`` within about a call's time (well under a second on a CPU for
