@@ -22,7 +22,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxgd import _compile_cache, _npz, functions
+from jaxgd import _compile_cache, _npz, fastmath, functions
 
 __all__ = [
     "DEFAULT_FUNCTION",
@@ -431,6 +431,8 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
     ``--no-cache`` is given, before the first compilation (see :mod:`jaxgd._compile_cache`);
     calls with ``argv``, from tests and notebooks, leave the process's JAX settings alone.
     ``--x64`` turns on float64 before any array exists, so every grid and result is float64.
+    ``JAXGD_FAST_MATH`` (see :mod:`jaxgd.fastmath`) is read here too: a value it does not
+    understand is a :class:`UsageError`, before anything runs.
 
     Example:
         >>> args = parse_run(parser("experiments.demo", "Demo."), ["--no-cache"])
@@ -438,6 +440,10 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
         (True, False)
     """
     args = p.parse_args(argv)
+    try:  # read by every sweep: a value it does not understand is refused before any work
+        fastmath.enabled_for(np.float32, "cpu")
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if getattr(args, "save", None) is not None:
         # A trailing separator means a folder (Path() would drop it and write PATH.npz), and
         # so does an existing folder: PATH.npz beside it is not what its name asked for. A

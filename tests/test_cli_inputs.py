@@ -95,6 +95,15 @@ def test_bad_input_is_one_line_exit_2_and_no_file(name, argv, expected, tmp_path
     assert_refused(code, out, err, tmp_path, expected)
 
 
+@pytest.mark.parametrize("name", ["single_run", "lr_epochs", "function_family", "surface"])
+def test_a_bad_fast_math_variable_is_one_line_exit_2(name, tmp_path, monkeypatch):
+    # It was a traceback from inside the first sweep, exit status 1.
+    monkeypatch.setenv("JAXGD_FAST_MATH", "maybe")
+    folder = tmp_path / "out"
+    code, out, err = call(name, ["--out", str(folder), "--save", str(folder / "r")])
+    assert_refused(code, out, err, tmp_path, "JAXGD_FAST_MATH='maybe' is not understood")
+
+
 @pytest.mark.parametrize("name", ["single_run", "lr_epochs", "convergence"])
 def test_bad_out_is_found_before_computing(name, tmp_path):
     (tmp_path / "a_file").write_text("")
