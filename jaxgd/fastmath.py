@@ -40,13 +40,14 @@ Switches: ``rewrite(fun, enable=False)`` returns ``fun`` itself; the environment
 ``JAXGD_FAST_MATH=0`` turns the default (``enable=None``) off everywhere. On GPU and TPU the
 default keeps XLA's own implementations, which are already vectorised.
 
-Nested jaxprs are followed: ``jit``, ``cond``, ``while``, ``scan`` and ``checkpoint``/``remat``
-are rebuilt with rewritten bodies; ``custom_jvp_call``/``custom_vjp_call`` are inlined (their
-primal computation is evaluated, the custom derivative rule is dropped). That is safe for what
-this module is for: rewriting a step that is already differentiated (``grad(f)`` inside it has
-already used the custom rules). Differentiating a rewritten function afterwards works too
-(:func:`sin` and :func:`cos` carry their own derivative rules) but loses any other custom rule
-inside it. Primitives without a replacement pass through unchanged.
+Nested jaxprs are followed: ``jit``, ``cond``, ``while``, ``scan``, ``checkpoint``/``remat``
+and the primal computations of ``custom_jvp``/``custom_vjp`` functions are rebuilt with
+rewritten bodies. A custom function keeps its derivative rule (which computes with XLA's own
+math), so a rewritten function differentiates as the original: ``grad(f)`` still has such
+calls (``jnp.sinc`` evaluates one at every x to give its derivative at 0), and forward-mode
+derivatives of a descent (``jax.jacfwd`` of ``jaxgd.descend``) go through them.
+:func:`sin`, :func:`cos` and :func:`tan` carry their own derivative rules. Primitives
+without a replacement pass through unchanged.
 """
 
 from __future__ import annotations
@@ -439,10 +440,6 @@ _RULES: dict[jcore.Primitive, tuple[Callable[[jax.Array], jax.Array], frozenset[
 }
 _REPLACEABLE_DTYPES = frozenset().union(*(d for _, d in _RULES.values()))
 
-# Call-like primitives whose body is evaluated in place. For custom_jvp/custom_vjp this drops
-# the custom derivative rule; see the module docstring for why that is safe here.
-_INLINE = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
-
 
 def _env_enabled() -> bool:
     raw = os.environ.get(ENV_VAR, "1").strip().lower()
@@ -602,11 +599,7 @@ def _eval_eqn(eqn: jcore.JaxprEqn, invals: list[Any], dtypes: frozenset[np.dtype
     if rule is not None:
         return [_as_aval(rule(invals[0]), eqn.outvars[0].aval)]
     params = eqn.params
-    if prim.name in _INLINE:
-        body = params["call_jaxpr"]
-        if isinstance(body, _jaxpr_types()[0]):
-            return _eval(body.jaxpr, body.consts, invals, dtypes)
-        return _eval(body, [], invals, dtypes)
+    # custom_jvp_call and custom_vjp_call too: their primal body is rewritten, their rule kept
     if any(_targets(sub, dtypes) for sub in _jaxprs_in_params(params)):
         rewritten = _rewrite_params(params, dtypes)
         if rewritten is not None:
@@ -647,8 +640,8 @@ def rewrite(fun: Callable[..., Any], *, enable: bool | None = None) -> Callable[
     ``jit`` and under ``vmap``; wrap it in ``jit`` (as one does with the descent step) so the
     tracing happens once per compile.
 
-    Meant for a step that is already differentiated, e.g. ``rewrite(jax.grad(f))``: custom
-    derivative rules inside ``fun`` are inlined (see the module docstring).
+    Meant for a step that is already differentiated, e.g. ``rewrite(jax.grad(f))``; the
+    result can be differentiated again, custom derivative rules inside ``fun`` included.
 
     Args:
         fun: the function to rewrite.

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax import lax
 
+import jaxgd
 from jaxgd import fastmath
 
 ULP_BOUND = 2.0
@@ -395,6 +396,50 @@ def test_grad_of_a_rewritten_function_is_the_derivative():
     np.testing.assert_allclose(got, jax.vmap(jax.grad(notebook_f))(x), rtol=1e-5, atol=1e-6)
     want2 = jax.vmap(jax.grad(jax.grad(notebook_f)))(x)
     np.testing.assert_allclose(second, want2, rtol=1e-5, atol=1e-6)
+
+
+@jax.custom_jvp
+def round_straight_through(x):
+    return jnp.round(x)
+
+
+round_straight_through.defjvp(lambda p, t: (round_straight_through(p[0]), t[0]))
+
+
+@jax.custom_vjp
+def half_gradient(x):
+    return x
+
+
+half_gradient.defvjp(lambda x: (x, None), lambda _, g: (0.5 * g,))
+
+
+def test_custom_derivative_rules_survive_the_rewrite():
+    # The rewrite inlined custom_jvp/custom_vjp calls, dropping their rules: the derivative of
+    # a rewritten grad(-sinc) at 0 was 0 (not pi^2 / 3: sinc's rule gives it), a
+    # straight-through rounding had derivative 0, and half_gradient's rule was ignored.
+    step = jax.grad(lambda x: -jnp.sinc(x))
+    fast = fastmath.rewrite(step, enable=True)
+    assert "sin" not in primitive_names(jax.make_jaxpr(fast)(0.5))
+    np.testing.assert_allclose(jax.jacfwd(fast)(0.0), np.pi**2 / 3, rtol=1e-6)
+    np.testing.assert_allclose(jax.grad(fast)(0.0), np.pi**2 / 3, rtol=1e-6)
+
+    def with_rules(x):
+        return jnp.sin(round_straight_through(x)) + jnp.cos(half_gradient(3.0 * x))
+
+    got = jax.grad(fastmath.rewrite(with_rules, enable=True))(0.3)
+    np.testing.assert_allclose(got, jax.grad(with_rules)(0.3), rtol=1e-6)
+
+
+def test_forward_mode_derivative_of_a_fast_descent():
+    # jaxgd.descend composes with jax.jacfwd: d x_n / d x0 = (1 - lr f''(0))^n at f's minimum
+    def f(x):
+        return -jnp.sinc(x)
+
+    want = (1 - 0.1 * np.pi**2 / 3) ** 10
+    for fast_math in (True, False):
+        run = partial(jaxgd.descend, f, learning_rate=0.1, epochs=10, fast_math=fast_math)
+        np.testing.assert_allclose(jax.jacfwd(run)(0.0), want, rtol=1e-5)
 
 
 def nested(x, with_while=True):
