@@ -43,9 +43,11 @@ class Convergence:
             came within ``tol`` of a point it had not settled at.
         converged: the run settled at a minimum: not diverged, its last step was shorter than
             ``tol``, and where it ended ``f'' > 0`` and the Newton distance
-            ``|f'(x) / f''(x)|`` to the nearest stationary point is at most ``tol``. A run that
-            barely moved (a tiny rate, a plateau) or sits on a maximum or saddle is not
-            converged, however short its steps.
+            ``|f'(x) / f''(x)|`` to the nearest stationary point is at most ``tol``, and that
+            point is a minimum: ``f'`` goes from negative to positive within ``4 tol`` of where
+            the run ended. A run that barely moved (a tiny rate, a plateau), sits on a maximum
+            or saddle, or crawls towards a saddle (``x**3`` from ``x > 0``, convex on the way)
+            is not converged, however short its steps.
         diverged: the run's position or its value ``f(final)`` is not finite.
         final: x after ``epochs`` steps.
         last_step: ``|x_end - x_(end-1)|``, the length of the last step (0 when ``epochs`` is 0).
@@ -129,6 +131,44 @@ def _second_pass(f, fast, x, lr, end, tol, t0, t1, last_far):
     return jax.lax.fori_loop(t0, t1, body, (x, last_far))
 
 
+#: Points probed on each side of where a run ended, for the sign change of f' that confirms a
+#: minimum there: distances doubling from the Newton distance (or one float) up to
+#: ``_BRACKET_REACH * tol``, enough for a minimum 2**31 Newton distances away.
+_BRACKET_PROBES = 32
+_BRACKET_REACH = 4
+
+
+def _brackets_minimum(grad, end, slope, curvature, tol):
+    """Whether ``f'`` goes from negative to positive across ``end``, within
+    ``_BRACKET_REACH * tol`` of it: ``f' < 0`` at ``end`` or at a probe below it, and
+    ``f' > 0`` at ``end`` or at a probe above it.
+
+    The Newton test alone cannot tell a minimum from a saddle it approaches: ``x**3`` is
+    convex right of 0, so a run crawling towards 0 passes it, yet f has no minimum there (f'
+    never changes sign). The probes double from the Newton distance ``|f'/f''|`` (or the
+    spacing of floats at ``end``, if larger): the first probe past a minimum lies at most
+    twice as far as the minimum, before f' turns back at the next maximum. Left of a
+    degenerate minimum (``x**4``, Newton distance x/3) the probes reach it within a few
+    doublings.
+    """
+    reach = _BRACKET_REACH * tol
+    # One float away at least (a normal one: subnormals may be flushed to 0 on the device),
+    # also where tol is finer than the floats at end.
+    spacing = jnp.maximum(jnp.nextafter(end, jnp.inf) - end, end - jnp.nextafter(end, -jnp.inf))
+    least = jnp.maximum(spacing, jnp.finfo(end.dtype).tiny)
+    first = jnp.maximum(jnp.abs(slope / curvature), least).astype(end.dtype)
+
+    def body(k, carry):
+        below, above, h = carry
+        step = jnp.maximum(jnp.minimum(h, reach), least).astype(end.dtype)
+        below = below | (grad(end - step) < 0)
+        above = above | (grad(end + step) > 0)
+        return below, above, h * 2
+
+    below, above, _ = jax.lax.fori_loop(0, _BRACKET_PROBES, body, (slope < 0, slope > 0, first))
+    return below & above
+
+
 def _settle(f, fast, end, last_step, last_far, tol):
     """``epoch``, ``converged``, ``diverged`` of the lanes, from where they ended."""
     value = jax.vmap(jax.vmap(_run.derivative(f, fast)))(end).astype(end.dtype)
@@ -138,7 +178,12 @@ def _settle(f, fast, end, last_step, last_far, tol):
     slope, curvature = jax.vmap(jax.vmap(_run.derivative(jax.value_and_grad(jax.grad(f)), fast)))(
         end
     )
-    at_minimum = (curvature > 0) & (jnp.abs(slope) <= tol * curvature)
+    grad = jax.vmap(jax.vmap(_run.derivative(jax.grad(f), fast)))
+    at_minimum = (
+        (curvature > 0)
+        & (jnp.abs(slope) <= tol * curvature)
+        & _brackets_minimum(grad, end, slope, curvature, tol)
+    )
     converged = ~diverged & (last_step < tol) & at_minimum
     return last_far + 1, converged, diverged
 
@@ -227,8 +272,9 @@ def convergence(
     per run, where storing trajectories would take ``S * L * epochs`` numbers.
 
     A run is ``converged`` when its last step is shorter than ``tol`` and it ended within
-    about ``tol`` of a minimum (by a Newton step, ``|f'/f''|``). Runs still oscillating,
-    crawling over a plateau, stalled by a tiny rate, or resting on a maximum are not;
+    about ``tol`` of a minimum (by a Newton step, ``|f'/f''|``, confirmed by ``f'`` changing
+    sign from - to + within ``4 tol``). Runs still oscillating, crawling over a plateau or
+    towards a saddle, stalled by a tiny rate, or resting on a maximum are not;
     one whose position or value is not finite is ``diverged``.
 
     Like :func:`jaxgd.sweep`, the work is planned before anything is allocated: lanes of

@@ -29,6 +29,9 @@ def reference_convergence(np_df, x0, rate, epochs, tol):
         h = 1e-5  # f'' by a central difference of the hand-written f'
         curvature = (np_df(xs[-1] + h) - np_df(xs[-1] - h)) / (2 * h)
         at_minimum = curvature > 0 and abs(np_df(xs[-1])) <= tol * curvature
+        # ... and a minimum really is there: f' goes from - to + within 4 tol of the end.
+        reach = np.linspace(0.0, 4 * tol, 4001)
+        at_minimum = at_minimum and np_df(xs[-1] - reach).min() < 0 < np_df(xs[-1] + reach).max()
     return epoch, (not diverged) and last_step < tol and at_minimum, diverged, xs[-1]
 
 
@@ -79,6 +82,33 @@ def test_resting_on_a_maximum_is_not_converged(x64):
     # x = 0 is a maximum of -x^2 + x^4: the gradient is exactly 0, so descent never leaves.
     conv = convergence(lambda x: -(x**2) + x**4, [0.0, 0.3], 0.1, 500)
     assert not conv.converged[0, 0] and conv.converged[1, 0]
+
+
+@pytest.mark.parametrize(
+    "f", [lambda x: x**3, lambda x: x**4 + x**3], ids=["cube", "saddle_beside_a_minimum"]
+)
+def test_crawling_towards_a_saddle_is_not_converged(x64_or_not, f):
+    # x**3 is convex right of its saddle at 0, so |f'/f''| = x/2 is within tol of 0 while
+    # the steps (3 rate x**2) are far below it; yet f' never changes sign: no minimum there.
+    conv = convergence(f, [0.5, 1.0], 0.1, 5000)
+    assert (np.abs(conv.final) < 2e-3).all() and (conv.last_step < 1e-5).all()
+    assert not conv.converged.any()
+
+
+def test_degenerate_minimum_is_converged(x64_or_not):
+    # x**4 has f'' = 0 at its minimum and descent creeps (x ~ 0.008 after 20000 steps): the
+    # Newton distance x/3 is within tol, and the sign change of f' is found past it, at x.
+    conv = convergence(lambda x: x**4, [0.5, -1.0], 0.1, 20000, tol=3e-3)
+    assert (np.abs(conv.final) > 2 * 3e-3).all()
+    assert conv.converged.all()
+
+
+def test_resting_exactly_at_a_minimum_is_converged(x64_or_not):
+    # f'(end) = 0: the sign change is found a float away on either side, at 0 (where the
+    # nearest floats are subnormal) and at 1e6 (where they are farther apart than 4 tol).
+    conv = convergence(lambda x: (x**2 + x**4) * (x - 1e6) ** 2, [0.0, 1e6], 0.0, 10)
+    np.testing.assert_array_equal(conv.final, [[0.0], [1e6]])
+    assert conv.converged.all()
 
 
 def test_oscillation_is_not_converged(x64):
