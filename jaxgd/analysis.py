@@ -221,11 +221,22 @@ def _dtype(a: Any) -> np.dtype:
     return np.dtype(a.dtype) if hasattr(a, "dtype") else np.result_type(a)
 
 
-def _check_tol(tol: Any) -> None:
+def _check_tol(tol: Any) -> Any:
+    """``tol`` checked, as the labelling rule takes it (see :func:`_in_range`)."""
     if is_concrete(tol):
         positive_float("tol", tol, example="1e-3")
     elif np.ndim(tol) != 0:
         raise ValueError(f"tol must be a scalar distance in x, got shape {np.shape(tol)}")
+    return _in_range(tol)
+
+
+def _in_range(tol: Any) -> Any:
+    """``tol``, or inf where it lies beyond the largest number of the default float: what
+    the cast to that float makes of it (every finite run is within it), without the overflow
+    warning NumPy gives for that cast. A traced ``tol`` as it is."""
+    if is_concrete(tol) and float(np.asarray(tol)) > float(np.finfo(default_float()).max):
+        return float("inf")
+    return tol
 
 
 #: Minima made by hand (no ``resolution``) tie with the lowest to this relative tolerance of
@@ -412,7 +423,7 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
         [1, 2, -1, -1]
     """
     minima = _check_minima(minima)
-    _check_tol(tol)
+    tol = _check_tol(tol)
     if not isinstance(x, jax.Array) and _concrete_minima(minima) and is_concrete(tol):
         # Host positions: NumPy gives the same ints as the compiled rule, without compiling
         # it for each new shape (one position, one row, the whole grid).
@@ -590,7 +601,7 @@ def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float
     _check_result(result)
     _check_one_dimensional(result, "basins")
     per_param = _minima_per_param(result, minima)
-    _check_tol(tol)
+    tol = _check_tol(tol)
     if isinstance(per_param, Minima):
         minima = per_param
         index, reached_global = _label(result.final, result.value, result.diverged, minima, tol)
@@ -970,7 +981,7 @@ def random_starts(
     n = check_int("n", n, 1, fix="draw at least one start")
     lo, hi = as_domain("domain", domain)
     check_span_fits("domain", lo, hi, dtype)
-    tol = positive_float("tol", tol, example="1e-3")
+    tol = _in_range(positive_float("tol", tol, example="1e-3"))
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)
     search = minima is None

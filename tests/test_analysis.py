@@ -587,6 +587,23 @@ def test_basins_bad_input():
         success_probability({"final": res.final}, minima)
 
 
+@pytest.mark.parametrize("tol", [1e39, np.float64(1e300)])
+def test_tol_beyond_float32_counts_every_finite_run_without_a_warning(tol):
+    # In float32 such a tol is inf: every finite run is at its nearest stationary minimum.
+    # The cast used to raise NumPy's overflow warning (an error under this suite's filter).
+    f = lambda x: x**4 - 3 * x**2 + x  # minima -1.30084 (global), 1.13090
+    minima = find_minima(f, -2.0, 2.0)
+    res = jaxgd.sweep(f, [-1.0, 0.1, 2.0], [0.0, 1e-3], [0, 1])
+    expect = np.broadcast_to(np.array([0, 1, 1])[:, None, None], res.shape)
+    np.testing.assert_array_equal(basins(res, minima, tol=tol).index, expect)
+    np.testing.assert_allclose(success_probability(res, minima, tol=tol), 1 / 3, rtol=1e-6)
+    np.testing.assert_array_equal(nearest_minimum(res.final, minima, tol=tol), expect)
+    np.testing.assert_array_equal(nearest_minimum(np.asarray(res.final), minima, tol=tol), expect)
+    rs = random_starts(f, jax.random.key(0), 0.0, 0, n=8, domain=(-2.0, 2.0), tol=tol)
+    starts = np.asarray(rs.result.starts)
+    assert rs.success.item() == np.mean(starts < 0.16992)  # left of the maximum: nearer -1.3
+
+
 def test_nearest_minimum():
     nb_minima = find_minima(notebook, -2 * np.pi, 2 * np.pi)
     assert nb_minima.at_boundary.tolist() == [True, False, False]  # -2pi is an end minimum
