@@ -406,6 +406,30 @@ def _host_share(count: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
     return count.astype(dtype) * dtype.type(1.0 / n)
 
 
+def _positions(x: Any) -> Any:
+    """``x`` checked to hold real numbers (ints or floats, of any shape): a NumPy array for
+    host values, ``x`` itself for a JAX array or a traced value; else an error naming ``x``
+    (a string or ``True`` is no position, and a complex one has no place on the axis)."""
+    if is_concrete(x) and not isinstance(x, jax.Array):
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError):  # ragged rows
+            raise ValueError(
+                f"x must be positions in an array, every row as long; got {type(x).__name__} "
+                "whose rows differ in length"
+            ) from None
+    dtype = np.dtype(x.dtype)
+    if dtype == np.bool_ or not (
+        jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
+    ):
+        what = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "strings"}
+        raise TypeError(
+            f"x must hold real numbers (positions), got {what.get(dtype.kind, 'objects')} "
+            f"({dtype}); pass e.g. result.final"
+        )
+    return x
+
+
 def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     """Which stationary minimum each position is within ``tol`` of: an index, or -1.
 
@@ -414,6 +438,8 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     and those near no stationary minimum (or only near an end of the interval) get -1. A
     position outside the domain is matched like any other: pass minima from
     :func:`find_minima_reached` so the minima the runs settled in out there are among them.
+    ``x`` holds real numbers (ints or floats, NumPy or JAX); booleans, strings and complex
+    numbers raise ``TypeError``.
 
     Example:
         >>> from jaxgd.functions import notebook
@@ -424,6 +450,7 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     """
     minima = _check_minima(minima)
     tol = _check_tol(tol)
+    x = _positions(x)
     if not isinstance(x, jax.Array) and _concrete_minima(minima) and is_concrete(tol):
         # Host positions: NumPy gives the same ints as the compiled rule, without compiling
         # it for each new shape (one position, one row, the whole grid).
@@ -468,7 +495,8 @@ def downhill_minimum(
         int array shaped like ``x``: an index into ``minima.x``, or -1.
 
     Raises:
-        TypeError: If ``f`` or ``minima`` is not what is asked for, or ``x`` is traced.
+        TypeError: If ``f`` or ``minima`` is not what is asked for, or ``x`` is traced or
+            not real numbers.
         ValueError: If ``tol`` is not positive and finite.
 
     Example:
@@ -484,6 +512,7 @@ def downhill_minimum(
         raise TypeError(
             "x must be concrete, got a traced value; call downhill_minimum outside jax.jit"
         )
+    x = _positions(x)
     dtype = default_float()
     check_function(f, dtype)
     near = nearest_minimum(x, minima, tol=tol)

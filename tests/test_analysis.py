@@ -614,6 +614,26 @@ def test_nearest_minimum():
     assert global_minima(nb_minima).tolist() == [1]
 
 
+@pytest.mark.parametrize(
+    "x, error, match",
+    [
+        ("abc", TypeError, r"x must hold real numbers \(positions\), got strings"),
+        ([True, False], TypeError, "got booleans"),
+        (jnp.array([True]), TypeError, "got booleans"),
+        ([1j], TypeError, "got complex numbers"),
+        ([None], TypeError, "got objects"),
+        ([[1.0, 2.0], [3.0]], ValueError, "x must be positions in an array, every row as long"),
+    ],
+)
+def test_positions_that_are_not_numbers_are_refused(x, error, match):
+    # A string or True is no position: they used to come back as -1 (or as 1.0 and 0.0).
+    minima = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
+    with pytest.raises(error, match=match):
+        nearest_minimum(x, minima)
+    with pytest.raises(error, match=match):
+        downhill_minimum(lambda x: (x**2 - 1.0) ** 2, x, minima)
+
+
 def test_global_minima_ties_and_none():
     even = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
     assert global_minima(even).tolist() == [0, 1]
