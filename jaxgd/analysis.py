@@ -937,7 +937,8 @@ def random_starts(
     them, and reduces over the starts: success fraction, spread of the final guesses and
     diverged fraction for every (learning rate, epoch count). New values of ``key``,
     ``learning_rates``, ``epochs``, ``domain`` or ``tol`` (same shapes) reuse the compiled
-    code; a new ``n`` or ``f`` compiles again.
+    sweep; a new ``n`` or ``f`` compiles again, and so does the search for minima past the
+    domain's ends once for each new size of window it scans around the runs there.
 
     Every cell uses the same ``n`` starts (common random numbers), so a difference between
     two cells comes from the rate and the epoch count, not from a luckier draw. The course
@@ -965,7 +966,8 @@ def random_starts(
     Args:
         f: The function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.
         key: A JAX PRNG key, from ``jax.random.key(seed)`` or the legacy
-            ``jax.random.PRNGKey(seed)`` (both give the same draws for the same seed).
+            ``jax.random.PRNGKey(seed)`` (both give the same draws for the same seed, in
+            one precision: float32 and float64 draw different starts).
         learning_rates: Non-negative step sizes, a scalar or shape ``(L,)``.
         epochs: Non-negative whole step counts, a scalar or shape ``(E,)``.
         n: How many starts to draw, >= 1.
