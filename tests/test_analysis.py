@@ -634,6 +634,23 @@ def test_positions_that_are_not_numbers_are_refused(x, error, match):
         downhill_minimum(lambda x: (x**2 - 1.0) ** 2, x, minima)
 
 
+def test_positions_beyond_the_working_float_are_refused():
+    # 1e39 is inf in float32: NumPy warned on the cast, and downhill_minimum said -1 where
+    # f' > 0 heads to the minimum below.
+    f = lambda x: x**4 - 3 * x**2 + x  # minima -1.30084, 1.13090
+    minima = find_minima(f, -2.0, 2.0)
+    for x in ([0.0, 1e39], np.float64(-5e38)):
+        with pytest.raises(ValueError, match=r"x has values too large for float32 .*enable x64"):
+            nearest_minimum(x, minima)
+        with pytest.raises(ValueError, match=r"x has values too large for float32"):
+            downhill_minimum(f, x, minima)
+    # Not finite is fine: a diverged run is at no minimum.
+    assert nearest_minimum([np.inf, -np.inf, np.nan], minima).tolist() == [-1, -1, -1]
+    with jax.enable_x64(True):
+        minima = find_minima(f, -2.0, 2.0)
+        assert downhill_minimum(f, [1e39], minima).tolist() == [1]
+
+
 def test_global_minima_ties_and_none():
     even = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
     assert global_minima(even).tolist() == [0, 1]
