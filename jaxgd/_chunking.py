@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
+from jaxgd._validate import whole_number
+
 __all__ = [
     "CPU_BUDGET",
     "LANE_ROW",
@@ -178,11 +180,12 @@ def steps_per_call(lanes: int, device: jax.Device, fast: bool = True) -> int:
 
 def check_positive_int(name: str, value: object) -> int:
     """A positive int option (``chunk_size``, ``memory_budget``), or a TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    whole = whole_number(value)
+    if whole is None:
         raise TypeError(f"{name} must be a positive int or None; got {type(value).__name__}.")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {value}. Pass None to choose automatically.")
-    return int(value)
+    if whole < 1:
+        raise ValueError(f"{name} must be >= 1; got {whole}. Pass None to choose automatically.")
+    return whole
 
 
 def plan(

@@ -11,6 +11,7 @@ import functools
 import inspect
 import math
 import numbers
+import operator
 import types
 import weakref
 from collections.abc import Callable
@@ -735,13 +736,27 @@ def nonnegative_float(name: str, value: Any) -> float:
     return out
 
 
+def whole_number(value: Any) -> int | None:
+    """``value`` as a Python int when it is integer-like: a Python or NumPy integer, or a
+    0-d integer array (NumPy, or concrete JAX); None for anything else (a bool, a float, a
+    string, an array with a shape, a traced value)."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    try:
+        return operator.index(value)  # refuses floats, bool arrays and arrays with a shape
+    except TypeError:  # (a traced value's JAX error is a TypeError too)
+        return None
+
+
 def check_int(name: str, value: Any, minimum: int, *, fix: str) -> int:
-    """A Python or NumPy integer (not a bool, not a float) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral | np.integer):
+    """A whole number (:func:`whole_number`: not a bool, not a float) of at least
+    ``minimum``."""
+    whole = whole_number(value)
+    if whole is None:
         raise TypeError(f"{name} must be an int, got {type(value).__name__}; pass e.g. {minimum}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}; {fix}")
-    return int(value)
+    if whole < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {whole}; {fix}")
+    return whole
 
 
 def check_interval(lo: Any, hi: Any, *, name: str | None = None) -> tuple[float, float]:

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import jaxgd
+from jaxgd import _chunking, _validate
 from jaxgd._validate import MAX_EPOCHS, as_epochs, check_function
 from tests.helpers import CASES
 
@@ -712,3 +713,65 @@ def test_a_library_function_record_is_pointed_to_its_function():
     with pytest.raises(TypeError, match=r"got Function1D\. .*get\('notebook'\)\.f"):
         jaxgd.sweep(record, 0.0, 0.1, 10)
     assert jaxgd.sweep(record.f, 0.0, 0.1, 10).final.shape == (1, 1, 1)
+
+
+INTEGER_LIKE = [
+    3,
+    np.int8(3),
+    np.uint64(3),
+    np.array(3),
+    np.array(3, np.uint16),
+    jnp.array(3),
+    jnp.array(3, jnp.uint8),
+]
+NOT_INTEGERS = [
+    True,
+    np.True_,
+    np.array(True),
+    jnp.array(True),
+    3.0,
+    np.float32(3),
+    np.array(3.0),
+    jnp.array(3.0),
+    np.array([3]),
+    jnp.array([3]),
+    "3",
+    None,
+    fractions.Fraction(3),
+]
+
+
+@pytest.mark.parametrize("value", INTEGER_LIKE, ids=repr)
+def test_every_integer_like_is_a_whole_number(value):
+    # A 0-d integer array (NumPy or JAX) was refused as "must be an int".
+    assert _validate.whole_number(value) == 3
+    assert _validate.check_int("n", value, 1, fix="x") == 3
+    assert type(_validate.check_int("n", value, 1, fix="x")) is int
+    assert _chunking.check_positive_int("chunk_size", value) == 3
+
+
+@pytest.mark.parametrize("value", NOT_INTEGERS, ids=repr)
+def test_bools_floats_and_shaped_arrays_are_not_whole_numbers(value):
+    assert _validate.whole_number(value) is None
+    with pytest.raises(TypeError, match=r"^n must be an int, got "):
+        _validate.check_int("n", value, 1, fix="x")
+    with pytest.raises(TypeError, match=r"^chunk_size must be a positive int or None"):
+        _chunking.check_positive_int("chunk_size", value)
+
+
+def test_a_traced_count_is_not_a_whole_number():
+    seen = []
+    jax.jit(lambda n: seen.append(_validate.whole_number(n)) or n)(3)
+    assert seen == [None]
+
+
+def test_integer_like_counts_reach_the_public_calls():
+    args = (jnp.cos, jax.random.key(0), [0.1], [10])
+    res = jaxgd.random_starts(*args, n=jnp.array(4), domain=(0.0, 3.0))
+    plain = jaxgd.random_starts(*args, n=4, domain=(0.0, 3.0))
+    np.testing.assert_array_equal(res.success, plain.success)
+    np.testing.assert_array_equal(res.spread, plain.spread)
+    a = jaxgd.sweep(jnp.cos, [0.5, 1.0], [0.1], [10], chunk_size=np.array(1))
+    np.testing.assert_array_equal(a.final, jaxgd.sweep(jnp.cos, [0.5, 1.0], [0.1], [10]).final)
+    with pytest.raises(ValueError, match="n must be >= 1, got 0"):
+        jaxgd.random_starts(*args, n=np.array(0), domain=(0.0, 3.0))
