@@ -44,6 +44,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -908,10 +909,11 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
     ``MemoryError`` (a result too large for the host, refused before it is allocated);
     Ctrl-C the line ``interrupted`` and 130 (the shell's status for SIGINT), including one
     held while a command-line run imported its modules (see :func:`deliver_held_interrupt`);
-    ``-h`` returns 0 instead of
-    exiting; the x64 setting, the headless setting of :mod:`jaxgd.plotting` and pyplot's
-    open figures are restored afterwards, so calling ``main([...])`` from a test or notebook
-    leaves no global state behind.
+    ``-h`` returns 0 instead of exiting; a warning is one line, ``warning: ...``, once however
+    often it is raised (not Python's two lines naming a file of the experiment); the x64
+    setting, the headless setting of :mod:`jaxgd.plotting` and pyplot's open figures are
+    restored afterwards, so calling ``main([...])`` from a test or notebook leaves no global
+    state behind.
     """
 
     @functools.wraps(main)
@@ -920,6 +922,9 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
         before = _open_figures()
         begin_run()
         notice = _still_working_notice()
+        said = warnings.catch_warnings()
+        said.__enter__()
+        warnings.showwarning = _warning_line(set())
         try:
             deliver_held_interrupt()
             return main(argv)
@@ -948,6 +953,7 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
         finally:
+            said.__exit__(None, None, None)
             if notice is not None:
                 notice.cancel()
             jax.config.update("jax_enable_x64", x64)
@@ -959,6 +965,19 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                     plt.close(n)
 
     return wrapper
+
+
+def _warning_line(seen: set[str]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` for a run: ``warning: MESSAGE`` on stderr, each message
+    once (a warning raised by each of several calls says the same thing)."""
+
+    def show(message: Any, category: Any, filename: str, lineno: int, *_: Any) -> None:
+        text = " ".join(str(message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"warning: {text}", file=sys.stderr)
+
+    return show
 
 
 #: Seconds of silence after which a run on a terminal says it is still working.

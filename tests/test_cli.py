@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import warnings
 
 import jax
 import matplotlib
@@ -324,6 +325,26 @@ def test_command_reports_a_usage_error_as_one_line(capsys, tmp_path):
     assert err.startswith("error: --function 'nope': not a built-in function")
     assert "Traceback" not in err
     assert not any(tmp_path.iterdir())
+
+
+def test_command_says_each_warning_once_on_one_line(capsys):
+    # A library warning raised by two calls was Python's two lines, twice, naming a line of
+    # the experiment's own file.
+    @cli.command
+    def warns(argv=None) -> int:
+        for _ in range(2):
+            warnings.warn("tol is finer than\n  float32 resolves", UserWarning, stacklevel=1)
+        warnings.warn("another one", UserWarning, stacklevel=1)
+        return 0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        before = warnings.showwarning
+        assert warns([]) == 0
+        assert warnings.showwarning is before
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "warning: tol is finer than float32 resolves\nwarning: another one\n"
 
 
 def test_command_help_explains_every_flag_and_returns_0(capsys):
