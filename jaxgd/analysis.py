@@ -1,7 +1,9 @@
 """Where descent ends, and how often it finds the global minimum.
 
 One rule throughout: a run reached minimum ``i`` when it ended within ``tol`` of the
-stationary minimum ``minima.x[i]``, wherever that minimum lies. Find the minima with
+stationary minimum ``minima.x[i]``, wherever that minimum lies (a ``tol`` under 4 floats of
+the working precision at a minimum, which runs cannot be relied on to come within, is warned
+of). Find the minima with
 :func:`find_minima_reached`, which adds to the minima of the domain those the runs settled in
 outside it (a run that leaves ``[-2 pi, 2 pi]`` and settles at -7.22811 reached -7.22811, it
 is not lost); "global" means the lowest among the minima found.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
+import warnings
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -44,6 +47,7 @@ from jaxgd.minima import (
     _merge_cells,
     _minima_reached_in,
     _outside_cells,
+    _outside_level,
     _ties,
     find_minima,
     find_minima_reached,
@@ -237,6 +241,53 @@ def _in_range(tol: Any) -> Any:
     if is_concrete(tol) and float(np.asarray(tol)) > float(np.finfo(default_float()).max):
         return float("inf")
     return tol
+
+
+#: Floats of the working precision a run may stall from a minimum it settled in: where ``tol``
+#: spans fewer on either side, a run can reach the minimum only by luck.
+_STALL_FLOATS = 4
+
+
+def _working(*dtypes: Any) -> np.dtype:
+    """The float the labelling rule compares in, for operands of these dtypes: their common
+    type, as JAX holds it (float32 unless x64 is on), without JAX's warning for float64."""
+    common = np.result_type(*dtypes, np.float32)
+    return np.dtype(jax.dtypes.canonicalize_dtype(common))
+
+
+def _warn_if_too_fine(minima: Minima, tol: Any, dtype: Any) -> None:
+    """UserWarning, at the caller's line, when ``tol`` is finer than ``_STALL_FLOATS`` floats
+    of ``dtype`` at a stationary minimum of ``minima``.
+
+    Descent in float32 stalls where a step is under half a float, some floats from the
+    minimum (more at a small rate): beyond about |x| = 4000 the floats of float32 are 0.0005
+    apart and more, and runs that settled were counted as reaching no minimum (success 0) with
+    no word of why. Values only: nothing is done for a traced ``tol`` or traced minima.
+    """
+    if not (is_concrete(tol) and _concrete_minima(minima)) or minima.x.shape[0] == 0:
+        return
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        return
+    stationary = ~np.asarray(minima.at_boundary, bool)
+    where = np.maximum(np.abs(_host(minima.lo)), np.abs(_host(minima.hi))).astype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spacing = np.spacing(where).astype(np.float64)
+        coarse = stationary & np.isfinite(where) & (_STALL_FLOATS * spacing > float(tol))
+    if not coarse.any():
+        return
+    i = int(np.flatnonzero(coarse)[np.argmax(spacing[coarse])])
+    least = _STALL_FLOATS * float(spacing[i])
+    warnings.warn(
+        f"tol={float(tol):g} is finer than {dtype.name} resolves at the minimum x = "
+        f"{np.format_float_positional(_host(minima.x)[i], trim='-')}, where its floats are "
+        f"{float(spacing[i]):.3g} apart: runs "
+        f"that settled there stall a few floats away and count as not reaching it. Pass a tol "
+        f"of at least {least:.2g} ({_STALL_FLOATS} floats there), or compute in float64 "
+        "(x64).",
+        UserWarning,
+        stacklevel=_outside_level(),
+    )
 
 
 #: Minima made by hand (no ``resolution``) tie with the lowest to this relative tolerance of
@@ -463,6 +514,7 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     minima = _check_minima(minima)
     tol = _check_tol(tol)
     x = _positions(x)
+    _warn_if_too_fine(minima, tol, _working(x.dtype, minima.x.dtype))
     if not isinstance(x, jax.Array) and _concrete_minima(minima) and is_concrete(tol):
         # Host positions: NumPy gives the same ints as the compiled rule, without compiling
         # it for each new shape (one position, one row, the whole grid).
@@ -643,6 +695,8 @@ def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float
     _check_one_dimensional(result, "basins")
     per_param = _minima_per_param(result, minima)
     tol = _check_tol(tol)
+    for m in [per_param] if isinstance(per_param, Minima) else per_param:
+        _warn_if_too_fine(m, tol, _working(result.final.dtype, m.x.dtype))
     if isinstance(per_param, Minima):
         minima = per_param
         index, reached_global = _label(result.final, result.value, result.diverged, minima, tol)
@@ -1109,6 +1163,7 @@ def random_starts(
                     success = _random_starts_in_blocks(
                         f, starts, learning_rates, epochs, minima, tol_n, None
                     )[0]
+    _warn_if_too_fine(minima, tol, dtype)
     return RandomStarts(
         success=success,
         spread=spread,

@@ -1127,3 +1127,41 @@ def test_spread_is_zero_when_every_run_ends_on_one_float(n):
     assert np.unique(rs.result.final[:, 0, 1]).size == 1
     assert float(rs.spread[0, 1]) == 0.0
     np.testing.assert_allclose(rs.spread[0, 0], np.std(rs.result.final[:, 0, 0]), rtol=1e-5)
+
+
+def _far(x):
+    return jnp.cosh(x - 10000.3)
+
+
+def test_a_tol_finer_than_the_floats_at_a_minimum_is_warned_of_at_the_callers_line():
+    # Beyond |x| = 4000 float32's floats are 0.0005 apart and more: runs that settled at
+    # cosh(x - 10000.3)'s minimum were labelled -1 (22 of 41), without a word.
+    res = jaxgd.sweep(_far, np.linspace(9997.0, 10003.0, 41), [0.3], [300])
+    m = find_minima_reached(_far, res.final, (9980.0, 10020.0))
+    assert m.x.dtype == np.float32
+    spacing = float(np.spacing(np.float32(m.x[0])))
+    with pytest.warns(
+        UserWarning,
+        match=r"^tol=0.001 is finer than float32 resolves at the "
+        r"minimum x = 10000.29\d*, where its floats are 0.000977 apart",
+    ) as seen:
+        b = basins(res, m)
+    assert seen[0].filename == __file__
+    assert (np.asarray(b.index) == -1).sum() > 10  # what the warning is about
+    with pytest.warns(UserWarning, match="Pass a tol of at least 0.0039"):
+        nearest_minimum(np.asarray(res.final), m)
+    with pytest.warns(UserWarning, match="finer than float32"):
+        jaxgd.random_starts(_far, jax.random.key(0), [0.3], [300], n=8, domain=(9990, 10010))
+    # At 4 floats or more, quiet; and every run counts.
+    b = basins(res, m, tol=4 * spacing)
+    assert (np.asarray(b.index) == 0).all()
+    nearest_minimum(np.asarray(res.final), m, tol=4 * spacing)
+
+
+def test_no_warning_where_the_floats_are_fine(x64):
+    res = jaxgd.sweep(_far, np.linspace(9997.0, 10003.0, 41), [0.3], [300])
+    m = find_minima_reached(_far, res.final, (9980.0, 10020.0))
+    b = basins(res, m)  # float64: floats 1.8e-12 apart there
+    assert (np.asarray(b.index) == 0).all()
+    near = find_minima(notebook, -6.0, 6.0)
+    nearest_minimum([-1.4289, 4.3058], near, tol=1e-5)  # float32 too: 4.8e-7 apart at 4.3
