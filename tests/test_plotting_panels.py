@@ -251,3 +251,37 @@ def test_panels_whose_counts_differ_keep_a_legend_each():
     fig = plotting.plot_panels(runs, "start", target=-1.42887)
     texts = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes[:2]]
     assert not fig.legends and texts[0] != texts[1]
+
+
+def _ends_result(final: np.ndarray) -> jaxgd.SweepResult:
+    """A result of starts and two learning rates whose final guesses are ``final`` (S, 2)."""
+    final = np.asarray(final, np.float32)[:, :, None]
+    return jaxgd.SweepResult(
+        final, np.zeros(final.shape, np.float32), np.zeros(final.shape, bool),
+        np.linspace(-3, 1, final.shape[0]).astype(np.float32), np.array([0.05, 0.1], np.float32),
+        np.array([2000]),
+    )  # fmt: skip
+
+
+def test_ends_apart_by_rounding_only_are_drawn_as_one_value():
+    # Every run at the minimum -1.42887, a few float32 ulps apart per rate: the axis zoomed
+    # onto the last digits and drew one minimum as two plateaus, as plot_final does not.
+    ulp = float(np.spacing(np.float32(1.42887)))
+    final = -1.42887 + ulp * np.array([[-8, -3], [-8, -3], [5, 2], [5, 2]])
+    fig = plotting.plot_ends(_ends_result(final), "learning_rate")
+    lo, hi = fig.axes[0].get_ylim()
+    assert lo < -1.42887 - 0.05 and hi > -1.42887 + 0.05
+    plotting.close(fig)
+
+
+def test_ends_flung_far_away_are_marked_on_the_edge_not_squashing_the_rest():
+    # One run of 200 at 1e6: the other 199, between -2 and 2, were drawn as one flat line.
+    final = np.tile(np.linspace(-2.0, 2.0, 100)[:, None], (1, 2))
+    final[3, 1] = 1e6
+    fig = plotting.plot_ends(_ends_result(final), "learning_rate")
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    assert -3 < lo < -1.9 and 1.9 < hi < 3
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "beyond the axis: 1 of 200 runs (at 1e+06), marked on its edge" in labels
+    plotting.close(fig)

@@ -560,6 +560,13 @@ def _diverged(res: SweepResult) -> np.ndarray:
 _SAME = 1e-5
 
 
+def _rounding(final: Any) -> float:
+    """The relative gap within which final guesses of ``final``'s dtype differ by rounding
+    only (64 of its epsilons), for :func:`_ylim`."""
+    kind = np.asarray(final).dtype
+    return 64 * float(np.finfo(kind).eps) if kind.kind == "f" else _SAME
+
+
 def _ylim(values: np.ndarray, same: float = _SAME) -> tuple[float, float]:
     # Full data range, unless a few runs flung far away would squash every other line.
     # NaN and inf are not drawn, so they set no limit (matplotlib refuses them as limits).

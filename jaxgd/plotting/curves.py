@@ -29,6 +29,7 @@ from jaxgd.plotting._common import (
     _one_axis,
     _precision,
     _rate_epochs,
+    _rounding,
     _scale,
     _subplots,
     _xlim,
@@ -336,9 +337,7 @@ def plot_final(
         )
         handles.append(Line2D([], [], linestyle="none", marker="x", color="red", label=label))
     marks = [float(v) for i in shown for v in (minima.lo[i], minima.hi[i])]
-    kind = np.asarray(r.final).dtype
-    same = 64 * float(np.finfo(kind).eps) if kind.kind == "f" else 1e-5
-    ax.set_ylim(*_ylim(np.r_[y[~diverged], marks], same))
+    ax.set_ylim(*_ylim(np.r_[y[~diverged], marks], _rounding(r.final)))
     off = _beyond(ax, x, np.where(diverged, np.nan, y), n)
     if off is not None:
         handles.append(off)

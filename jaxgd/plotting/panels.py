@@ -20,6 +20,7 @@ from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _GLOBAL_COLOR,
     _LABEL,
+    _beyond,
     _diverged,
     _empty_bar,
     _footer,
@@ -29,10 +30,12 @@ from jaxgd.plotting._common import (
     _minima_to_draw,
     _minimum_colors,
     _precision,
+    _rounding,
     _scale,
     _subplots,
     _target_text,
     _where,
+    _ylim,
     closes_its_figure_on_error,
     color_limits,
     wait_for_imports,
@@ -283,7 +286,9 @@ def plot_ends(
     red crosses on the x axis, counted in the legend. Each line's points are shifted sideways
     by a fraction of the starts' typical (median) spacing, at most 0.3 of it either way, so
     that lines that end at the same places (optimisers that find the same minima) stay
-    visible side by side.
+    visible side by side. The y axis is set as in :func:`~jaxgd.plotting.plot_final`: ends
+    apart by rounding only are drawn as one value, and the few runs flung far past the rest
+    are marked on its edge and counted in the legend.
 
     Args:
         res: a sweep with the dimensions ``dim`` and ``"start"``; the learning rate and the
@@ -368,6 +373,7 @@ def plot_ends(
     fig, ax = _subplots(figsize=(12.0, 5.0))
     best = _global_set(minima)
     handles: list[Any] = []
+    drawn: set[int] = set()
     if minima is not None:
         # Which minimum each run ended at: the lines drawn and each value's count.
         ends = np.where(diverged, np.nan, final)
@@ -403,9 +409,10 @@ def plot_ends(
     # The typical spacing, not the least: one close pair, or random starts, made it vanish.
     gaps = np.diff(np.unique(x))
     dodge = 0.6 * float(np.median(gaps)) / len(values) if gaps.size and len(values) > 1 else 0.0
+    shifted = x + (np.arange(len(values))[:, None] - (len(values) - 1) / 2) * dodge
     for k, value in enumerate(values):
         color = _LINE_COLORS[k % len(_LINE_COLORS)]
-        xk = x + (k - (len(values) - 1) / 2) * dodge
+        xk = shifted[k]
         ok = ~diverged[k][order]
         y = np.where(ok, final[k][order], np.nan)
         label = _label(dim, value)
@@ -437,6 +444,14 @@ def plot_ends(
             label=label,
         )
         handles.append(line)
+    # As in plot_final: ends apart by rounding only are one value (not an axis zoomed onto
+    # float32's last digits, which drew one minimum as two plateaus), and a few runs flung
+    # far away do not squash the rest; those left off are marked on the edge and counted.
+    marks = [float(v) for i in drawn for v in (minima.lo[i], minima.hi[i])]
+    ax.set_ylim(*_ylim(np.r_[final[~diverged], marks], _rounding(res.final)))
+    off = _beyond(ax, shifted.ravel(), np.where(diverged, np.nan, final).ravel(), final.size)
+    if off is not None:
+        handles.append(off)
     if lost:
         handles.append(Line2D([], [], color="tab:red", marker="x", linestyle="", label="diverged"))
     ax.set(xlabel=_LABEL["start"], ylabel="Final guess x")
