@@ -3,6 +3,7 @@ that say which dimension to select."""
 
 from __future__ import annotations
 
+import itertools
 from functools import partial
 
 import jax.numpy as jnp
@@ -284,4 +285,31 @@ def test_ends_flung_far_away_are_marked_on_the_edge_not_squashing_the_rest():
     assert -3 < lo < -1.9 and 1.9 < hi < 3
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "beyond the axis: 1 of 200 runs (at 1e+06), marked on its edge" in labels
+    plotting.close(fig)
+
+
+@pytest.mark.parametrize(
+    "values", [[0.001, 0.002], np.geomspace(0.01, 0.05, 5), np.linspace(1e-4, 3e-4, 5)]
+)
+def test_basins_along_tick_labels_of_the_shares_do_not_overlap(values):
+    # The shares' panel is narrow: rates 0.001 and 0.002 got eight labels (0.0010, 0.0012,
+    # ...) each over the next, and a log axis under a decade wide one per minor tick.
+    from jaxgd.minima import Minima
+
+    m = Minima(np.array([-1.0, 1.0]), np.array([-1.0, 0.0]), np.zeros(2, bool), np.int32(0))
+    values = np.asarray(values, np.float64)
+    final = np.tile(np.array([-1.0, 1.0, -1.0])[None, :, None, None], (values.size, 1, 1, 1))
+    res = jaxgd.SweepResult(
+        final, final, np.zeros(final.shape, bool), np.array([-1.0, 0.0, 1.0]), [0.1], [10],
+        dims=("param", "start", "learning_rate", "epochs"), coords={"param": values},
+    )  # fmt: skip
+    fig = plotting.plot_basins_along(res.isel(learning_rate=0, epochs=0), "param", m)
+    ax = fig.axes[1]
+    fig.canvas.draw()
+    lo, hi = sorted(ax.get_xlim())
+    labels = ax.xaxis.get_majorticklabels() + ax.xaxis.get_minorticklabels()
+    shown = [t for t in labels if t.get_text() and lo <= t.get_position()[0] <= hi]
+    spans = sorted((b.x0, b.x1) for b in (t.get_window_extent() for t in shown))
+    assert len(spans) >= 2
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
     plotting.close(fig)

@@ -590,7 +590,9 @@ def plot_basins_along(
         v = np.asarray(values, np.float64)
         along = np.argsort(v, kind="stable")  # joined in value order, however given
         right.plot(v[along], np.asarray(share)[along], "o-", color="tab:green")
-        right.set_xscale(_scale("scale", scale, v))
+        xscale = _scale("scale", scale, v)
+        right.set_xscale(xscale)
+        _few_ticks(right.xaxis, xscale, v)
         right.set_xlabel(name)
     else:
         right.plot(rows, share, "o-", color="tab:green")
@@ -602,3 +604,19 @@ def plot_basins_along(
         fig.suptitle(title)
     _footer(fig, _precision(res.final))
     return fig
+
+
+def _few_ticks(axis: Any, scale: str, values: np.ndarray) -> None:
+    """Ticks a narrow panel has room for along ``axis``: matplotlib's own put eight labels
+    such as 0.0012 side by side on a panel 3 inches wide (learning rates 0.001 and 0.002),
+    or labelled every minor tick of a log axis spanning less than a decade, each over the
+    next."""
+    from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
+
+    if scale == "linear":
+        axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        return
+    positive = values[values > 0]
+    if positive.size and np.log10(positive.max() / positive.min()) < 1.5:
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
