@@ -313,3 +313,15 @@ def test_basins_along_tick_labels_of_the_shares_do_not_overlap(values):
     assert len(spans) >= 2
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
     plotting.close(fig)
+
+
+@pytest.mark.parametrize("ncols", [np.int64(2), np.array(2), jnp.asarray(2)])
+def test_panels_take_an_integer_like_ncols(res, ncols):
+    # np.int64(2), e.g. from arithmetic on an array's size, was refused as not a whole number.
+    fig = plotting.plot_panels(res, "start", ncols=ncols)
+    gs = fig.axes[0].get_subplotspec().get_gridspec()
+    assert (gs.nrows, gs.ncols) == (2, 2)
+    plotting.close(fig)
+    for bad in (True, 2.0, np.array([2])):
+        with pytest.raises(ValueError, match="ncols must be a whole number"):
+            plotting.plot_panels(res, "start", ncols=bad)

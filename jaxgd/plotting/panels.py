@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from jaxgd._validate import positive_float
+from jaxgd._validate import positive_float, whole_number
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _GLOBAL_COLOR,
@@ -198,8 +198,12 @@ def plot_panels(
         _check_target(target)
         tol = positive_float("tol", tol, example="1e-3")  # as plot_final and the rest
     n = len(values)
-    if ncols is not None and (not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1):
-        raise ValueError(f"plot_panels: ncols must be a whole number >= 1; got {ncols!r}.")
+    if ncols is not None:
+        # Any integer-like (a NumPy integer, a 0-d array) is an int, as everywhere in jaxgd.
+        whole = whole_number(ncols)
+        if whole is None or whole < 1:
+            raise ValueError(f"plot_panels: ncols must be a whole number >= 1; got {ncols!r}.")
+        ncols = whole
     # Rows as even as they can be, 4 panels at most: 5 panels are 3 + 2, not 4 + 1.
     cols = math.ceil(n / math.ceil(n / 4)) if ncols is None else min(ncols, n)
     rows = math.ceil(n / cols)
