@@ -129,6 +129,39 @@ def test_plot_final_needs_one_axis():
         plotting.plot_final(res)
 
 
+def _example_of(error: pytest.ExceptionInfo) -> str:
+    (example,) = re.findall(r"res\.sel\([^)]*\)", str(error.value))
+    return example
+
+
+def test_the_selections_errors_suggest_are_coordinates_of_the_result():
+    # The examples were fixed text, res.sel(start=0.0) and res.sel(learning_rate=0.01,
+    # epochs=1000), which these coordinates lack: doing as told raised a KeyError. Values in
+    # 6 digits (momentum=0.366667) missed a float32 coordinate too.
+    res = jaxgd.sweep(notebook, [-2.0, 1.0, 2.5], [0.05, 0.1, 0.2], [20, 200])
+    with pytest.raises(ValueError, match="pick one start first") as error:
+        plotting.plot_heatmap(res)
+    assert _example_of(error) == "res.sel(start=-2)"
+    plotting.close(plotting.plot_heatmap(eval(_example_of(error))))
+    for r in (res, res.isel(start=0)):
+        with pytest.raises(ValueError, match="exactly one axis longer than 1") as error:
+            plotting.plot_final(r)
+        plotting.close(plotting.plot_final(eval(_example_of(error), {"res": r})))
+    with pytest.raises(ValueError, match="holds one run, so there is nothing to plot against"):
+        plotting.plot_final(res.isel(start=[0], learning_rate=[0], epochs=[0]))
+    values = np.linspace(0.1, 0.9, 4)[::-1].copy()  # the first is 0.9, the second 0.6333333
+    for v in (values[1:], values[2:]):
+        c = jaxgd.SweepResult(
+            np.zeros((v.size, 1, 2, 2), np.float32), np.zeros((v.size, 1, 2, 2), np.float32),
+            np.zeros((v.size, 1, 2, 2), bool), [0.0], [0.1, 0.2], [10, 20],
+            dims=("momentum", "start", "learning_rate", "epochs"),
+            coords={"momentum": v.astype(np.float32)},
+        )  # fmt: skip
+        with pytest.raises(ValueError, match="Select one value of each first") as error:
+            plotting.plot_heatmap(c)
+        plotting.close(plotting.plot_heatmap(eval(_example_of(error), {"res": c})))
+
+
 def _mesh(ax):
     (mesh,) = ax.collections
     return mesh

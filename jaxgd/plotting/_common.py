@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
+from jaxgd._indexing import _shown, coordinate_positions
 from jaxgd.analysis import global_minima
 from jaxgd.result import SweepResult
 
@@ -394,17 +395,45 @@ def _first(res: SweepResult, dim: str) -> str:
     coord = np.asarray(res.coord(dim))
     if coord.size == 0:
         return "..."
-    return f'"{coord[0]}"' if dim == "optimizer" else f"{float(coord[0]):g}"
+    return coord_text(res, dim, coord[0])
+
+
+def coord_text(res: SweepResult, dim: str, value: Any) -> str:
+    """``value``, a coordinate of axis ``dim``, written as ``res.sel`` takes it back: a name
+    quoted, a count as an int, a number in 6 digits when they pick it out exactly (0.01),
+    else in every digit of its dtype (0.36666667: an example of 0.366667 was refused)."""
+    if isinstance(value, str | np.str_):
+        return f'"{value}"'
+    coord = np.asarray(res.coord(dim))
+    if coord.dtype.kind in "iu":
+        return str(int(value))
+    short = f"{float(value):g}"
+    try:
+        at = coordinate_positions(dim, coord, float(short), "exact")
+    except (KeyError, TypeError, ValueError):
+        at = None
+    if at is not None and coord[at] == value:
+        return short
+    return _shown(float(value), coord.dtype)
 
 
 def _one_axis(res: SweepResult) -> SweepResult:
     res = _without_extra_axes(res, "one axis (start, learning_rate or epochs) to plot against")
     r = res.squeeze()
     if len(r.dims) != 1:
+        axes = dict(zip(res.dims, res.shape, strict=False))
+        if not r.dims:
+            fix = (
+                "it holds one run, so there is nothing to plot against: sweep several starts, "
+                "learning rates or epoch counts"
+            )
+        else:
+            # Keep the first axis and select one value of each other, as the coordinates are.
+            picks = ", ".join(f"{d}={_first(res, d)}" for d in r.dims[1:])
+            fix = f"select the rest first, e.g. res.sel({picks}) to plot against {r.dims[0]}"
         raise ValueError(
-            "res must have exactly one axis longer than 1 to plot against; its axes are "
-            f"{dict(zip(res.dims, res.shape, strict=False))}. Select the rest first, e.g. "
-            "res.sel(learning_rate=0.01, epochs=1000)."
+            f"res must have exactly one axis longer than 1 to plot against; its axes are "
+            f"{axes}: {fix}."
         )
     return r
 
@@ -439,7 +468,7 @@ def _rate_epochs(res: SweepResult) -> SweepResult:
             f"when given as a list, e.g. res.isel({missing[0]}=[0]) rather than "
             f"{missing[0]}=0"
             if missing
-            else "pick one start first, e.g. res.sel(start=0.0)"
+            else f"pick one start first, e.g. res.sel(start={_first(res, 'start')})"
         )
         raise ValueError(
             "res must have a learning_rate and an epochs axis (one start); its axes are "

@@ -38,6 +38,7 @@ from jaxgd.plotting._common import (
     _ylim,
     closes_its_figure_on_error,
     color_limits,
+    coord_text,
     wait_for_imports,
 )
 from jaxgd.plotting.maps import _check_target, _target_distance, rate_epochs_map
@@ -119,7 +120,7 @@ def _example(res: SweepResult, dims: Sequence[str]) -> str:
         if d not in res.dims or res.sizes[d] == 1:
             continue
         value = np.asarray(res.coord(d))[-1]
-        shown = f"{str(value)!r}" if isinstance(value, str | np.str_) else f"{float(value):g}"
+        shown = f"{str(value)!r}" if isinstance(value, str | np.str_) else coord_text(res, d, value)
         parts.append(f"{d}={shown}")
     return ", ".join(parts)
 
@@ -360,7 +361,8 @@ def plot_ends(
             raise ValueError(
                 "plot_ends: the result has "
                 f"{res.sizes['learning_rate']} learning rates; pick one with learning_rate=, "
-                f"e.g. learning_rate={float(np.asarray(res.learning_rates).max()):g}."
+                "e.g. learning_rate="
+                f"{coord_text(res, 'learning_rate', np.asarray(res.learning_rates).max())}."
             )
     if np.ndim(res.learning_rates) == 0 and dim != "learning_rate":
         fixed.insert(0, f"at learning rate {float(res.learning_rates):g}")
