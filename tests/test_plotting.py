@@ -541,6 +541,19 @@ def test_plot_random_starts_maps_where_the_starts_ended():
         plotting.plot_random_starts(
             final[0], None, None, rates, epochs, repeats=60, global_x=0.0, tol=1e-3, result=res
         )
+    # An axis to select is named on the argument it is on: result, not a 'res' it lacks.
+    stacked = jaxgd.SweepResult(
+        np.stack([final, final]), np.stack([final, final]), np.zeros((2, *final.shape), bool),
+        starts, rates, epochs, dims=("param", "start", "learning_rate", "epochs"),
+        coords={"param": np.array([0.5, 1.0])},
+    )  # fmt: skip
+    with pytest.raises(
+        ValueError, match=r"but result also has .* e\.g\. result\.sel\(param=0\.5\)"
+    ):
+        plotting.plot_random_starts(
+            final[0], None, None, rates, epochs, repeats=60, global_x=NB_MIN[0], tol=1e-3,
+            result=stacked, minima=minima,
+        )  # fmt: skip
 
 
 def test_plot_derivative_check_draws_where_f_and_the_runs_live():

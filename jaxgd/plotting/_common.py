@@ -371,9 +371,10 @@ def _f_and_grad(f: Callable, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jax.vmap(f)(x), jax.vmap(jax.grad(f))(x)
 
 
-def _without_extra_axes(res: SweepResult, wanted: str) -> SweepResult:
+def _without_extra_axes(res: SweepResult, wanted: str, name: str = "res") -> SweepResult:
     """``res`` without its axes beyond (start, learning_rate, epochs): those of length 1 are
-    dropped; a longer one is an error that names it and shows how to select it."""
+    dropped; a longer one is an error that names it and shows how to select it (``name``:
+    the argument ``res`` was passed as)."""
     extra = [d for d in res.dims if d not in _CORE]
     longer = [d for d in extra if res.sizes[d] != 1]
     if longer:
@@ -383,9 +384,9 @@ def _without_extra_axes(res: SweepResult, wanted: str) -> SweepResult:
             ".isel(coord=0)" if "coord" in longer else ""
         )
         raise ValueError(
-            f"this plot needs {wanted}, but res also has the axes "
+            f"this plot needs {wanted}, but {name} also has the axes "
             f"{ {d: res.sizes[d] for d in longer} }. Select one value of each first, e.g. "
-            f"res{example}."
+            f"{name}{example}."
         )
     return res.isel({d: 0 for d in extra}) if extra else res
 

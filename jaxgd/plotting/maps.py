@@ -459,7 +459,7 @@ def _outcome_shares(
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], list[int]]:
     """Per (rate, epochs) cell, the share of starts at the global minimum, at another minimum
     and at none, and the other minima some start reached."""
-    result = _without_extra_axes(result, "(start, learning_rate, epochs) cells")
+    result = _without_extra_axes(result, "(start, learning_rate, epochs) cells", "result")
     if "start" not in result.dims:
         raise ValueError(
             f"result must keep its 'start' axis to count starts per cell; its axes are "
