@@ -325,3 +325,11 @@ def test_panels_take_an_integer_like_ncols(res, ncols):
     for bad in (True, 2.0, np.array([2])):
         with pytest.raises(ValueError, match="ncols must be a whole number"):
             plotting.plot_panels(res, "start", ncols=bad)
+
+
+def test_ends_name_a_rate_or_count_the_result_lacks_and_list_those_it_has(res):
+    # sel's KeyError told to pass method='nearest', which plot_ends does not take.
+    with pytest.raises(ValueError, match=r"plot_ends: epochs=11 is not .* pass one of 10, 100, "):
+        plotting.plot_ends(res, "learning_rate", epochs=11)
+    with pytest.raises(ValueError, match=r"plot_ends: learning_rate=0.5 is not .* 0.01, 0.04,"):
+        plotting.plot_ends(res, "epochs", learning_rate=0.5)

@@ -192,6 +192,14 @@ def test_basin_plots_refuse_other_results(saddle_sweep, saddle_minima):
         plotting.plot_basin_map(saddle_sweep, saddle_minima)
     with pytest.raises(TypeError, match="SweepResult"):
         plotting.plot_basin_maps(None, saddle_minima)
+    # An epoch count the sweep lacks: sel's KeyError told to pass method='nearest', which
+    # neither plot takes.
+    for plot, res in (
+        (plotting.plot_basin_map, saddle_sweep.isel(learning_rate=0)),
+        (plotting.plot_basin_maps, saddle_sweep),
+    ):
+        with pytest.raises(ValueError, match=r"epochs=150 is not a .* pass one of 0, 200\.$"):
+            plot(res, saddle_minima, epochs=150)
 
 
 def test_bad_surface_inputs_are_named_not_left_to_numpy_or_matplotlib():

@@ -418,6 +418,22 @@ def coord_text(res: SweepResult, dim: str, value: Any) -> str:
     return _shown(float(value), coord.dtype)
 
 
+def _pick(res: SweepResult, dim: str, value: Any, where: str, arg: str) -> SweepResult:
+    """``res.sel({dim: value})`` for a plot's argument ``arg``: a value that is not a
+    coordinate is refused by the argument's name, with the values to choose from (sel's own
+    fix, ``method='nearest'``, is no argument of the plots)."""
+    try:
+        return res.sel({dim: value})
+    except KeyError:
+        coords = np.asarray(res.coord(dim))
+        shown = ", ".join(coord_text(res, dim, c) for c in coords[:8])
+        more = f" and {coords.size - 8} more" if coords.size > 8 else ""
+        raise ValueError(
+            f"{where}: {arg}={value!r} is not a coordinate of the result's {dim} axis; pass "
+            f"one of {shown}{more}."
+        ) from None
+
+
 def _one_axis(res: SweepResult) -> SweepResult:
     res = _without_extra_axes(res, "one axis (start, learning_rate or epochs) to plot against")
     r = res.squeeze()

@@ -29,6 +29,7 @@ from jaxgd.plotting._common import (
     _mark_minimum,
     _minima_to_draw,
     _minimum_colors,
+    _pick,
     _precision,
     _rounding,
     _scale,
@@ -314,8 +315,9 @@ def plot_ends(
         The figure.
 
     Raises:
-        ValueError: ``dim`` is not a dimension of ``res``, or a dimension besides it and the
-            start is longer than 1 and not picked (the message says which).
+        ValueError: ``dim`` is not a dimension of ``res``, a dimension besides it and the
+            start is longer than 1 and not picked (the message says which), or
+            ``learning_rate`` or ``epochs`` is not one of the result's coordinates.
 
     Example:
         >>> import matplotlib
@@ -348,13 +350,13 @@ def plot_ends(
     if "epochs" in res.dims and dim != "epochs":
         counts = np.asarray(res.epochs)
         chosen = int(counts.max()) if epochs is None else epochs
-        res = res.sel(epochs=chosen)
+        res = _pick(res, "epochs", chosen, "plot_ends", "epochs")
         fixed.append(f"after {_count_text(chosen)} epochs")
     elif "epochs" not in res.dims and np.ndim(res.epochs) == 0:
         fixed.append(f"after {_count_text(res.epochs)} epochs")  # selected before: still said
     if "learning_rate" in res.dims and dim != "learning_rate":
         if learning_rate is not None:
-            res = res.sel(learning_rate=learning_rate)
+            res = _pick(res, "learning_rate", learning_rate, "plot_ends", "learning_rate")
         elif res.sizes["learning_rate"] == 1:
             res = res.isel(learning_rate=0)
         else:

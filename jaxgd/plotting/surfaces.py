@@ -26,6 +26,7 @@ from jaxgd.plotting._common import (
     _edges,
     _footer,
     _legend_columns,
+    _pick,
     _precision,
     _subplots,
     closes_its_figure_on_error,
@@ -502,12 +503,12 @@ def _basin_result(result: Any) -> SweepResult:
     return result
 
 
-def _at_epochs(result: SweepResult, epochs: int | None) -> SweepResult:
+def _at_epochs(result: SweepResult, epochs: int | None, where: str) -> SweepResult:
     if "epochs" not in result.dims:
         return result
     if epochs is None:
         return result.isel(epochs=int(np.argmax(np.asarray(result.epochs))))
-    return result.sel(epochs=epochs)
+    return _pick(result, "epochs", epochs, where, "epochs")
 
 
 @closes_its_figure_on_error
@@ -548,7 +549,7 @@ def plot_basin_map(
         'Where descent ends: rate 0.1, 200 epochs'
         >>> close(fig)
     """
-    res = _at_epochs(_basin_result(result), epochs)
+    res = _at_epochs(_basin_result(result), epochs, "plot_basin_map")
     if "learning_rate" in res.dims:
         if res.sizes["learning_rate"] != 1:
             raise ValueError(
@@ -610,7 +611,7 @@ def plot_basin_maps(
     wait_for_imports()
     from matplotlib.patches import Patch
 
-    res = _at_epochs(_basin_result(result), epochs)
+    res = _at_epochs(_basin_result(result), epochs, "plot_basin_maps")
     extra = set(res.dims) - {"start", "learning_rate", "coord"}
     if extra:
         raise ValueError(
