@@ -83,6 +83,16 @@ def test_plot_function_marks_the_point_on_f_and_autodiff_f_prime():
     assert ax.get_xlabel() == "x"
 
 
+def test_plot_function_refuses_a_num_that_draws_nothing():
+    # num=0 and num=1 made a figure with no curve and said nothing; 50.5 failed in jnp.
+    for num, error in ((0, ValueError), (1, ValueError), (50.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="num must be"):
+            plotting.plot_function(notebook, (-6.0, 6.0), num=num)
+    fig = plotting.plot_function(notebook, (-6.0, 6.0), num=np.int64(2))
+    assert len(fig.axes[0].get_lines()[1].get_xdata()) == 2
+    plotting.close(fig)
+
+
 def test_plot_function_widens_to_show_a_point_outside_the_domain():
     fig = plotting.plot_function(notebook, (-1.0, 1.0), points=[3.0])
     lo, hi = fig.axes[0].get_xlim()

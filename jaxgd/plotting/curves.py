@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._validate import check_function, check_span_fits, default_float
+from jaxgd._validate import check_function, check_int, check_span_fits, default_float
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
@@ -69,7 +69,7 @@ def plot_function(
         domain: ``(lo, hi)`` to draw.
         points: x positions to mark, e.g. the minimum found.
         start: where descent started, drawn as an open circle on f.
-        num: number of x values drawn (the notebook's 401).
+        num: number of x values drawn (the notebook's 401), at least 2.
         title: axes title.
         ax: draw into this axes instead of a new figure.
         points_label: the legend's name for ``points``.
@@ -79,6 +79,11 @@ def plot_function(
 
     Returns:
         The figure.
+
+    Raises:
+        TypeError: ``num`` is not a whole number.
+        ValueError: ``domain`` is not finite ``(lo, hi)`` with ``lo < hi``, ``points`` are
+            not numbers, or ``num`` is below 2.
 
     Example:
         >>> import matplotlib
@@ -91,6 +96,8 @@ def plot_function(
         >>> close(fig)
     """
     check_function(f, default_float())  # f of a scalar: a vector f failed deep in JAX
+    # 0 or 1 point drew an empty figure without a word; 50.5 failed deep in jnp.linspace.
+    num = check_int("num", num, 2, fix="draw f at 2 points at least (the notebook drew 401)")
     try:
         lo, hi = (float(v) for v in domain)
     except (TypeError, ValueError):
