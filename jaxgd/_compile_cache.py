@@ -17,14 +17,19 @@ choice, not a library's. Where and whether:
 - a folder that cannot be created or written turns the cache off for that run, with one
   line on stderr: a run never fails because of its cache.
 
-Two runs may share the folder: JAX names an entry by a hash of what it holds, so two runs
-write the same bytes under the same name, and an entry read while another run writes it is
-found corrupt by decompression, compiled afresh and used (JAX's warning about it is silenced
-here, as the fall-back is the designed behaviour).
+Two runs may share the folder. JAX names an entry by a hash of the program, and writes it
+in place (``Path.write_bytes``), never again once the name exists: an entry cut short (a run
+killed while writing it, a full disk) was read, found corrupt, compiled afresh on every later
+run, and never replaced. Here an entry is written to a hidden temporary file beside it and
+renamed onto its name (:func:`_write_whole`), so a reader finds the whole entry or none, and
+an entry that fails to read, damaged or written by another run at once, is compiled afresh and
+written again whole (JAX's warning about the failed read is silenced, as that is the designed
+fall-back). A run killed while writing can leave only a hidden ``*.tmp`` file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -83,6 +88,60 @@ def _writable(folder: Path) -> str | None:
     return None
 
 
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` at ``path`` whole or not at all, replacing what is there.
+
+    Example:
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _write_whole(folder / "entry-cache", b"abc")
+        >>> (folder / "entry-cache").read_bytes(), sorted(p.name for p in folder.iterdir())
+        (b'abc', ['entry-cache'])
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _whole_entries() -> None:
+    """Have JAX's file cache write each entry with :func:`_write_whole`, replacing an entry that
+    exists (JAX writes one only after failing to read it): see the module's docstring.
+
+    Only JAX's plain local cache is changed (not one with a size limit, which JAX locks and
+    evicts itself, nor a remote one); with JAX's internals not where expected, JAX's own
+    writes stay.
+    """
+    try:
+        from jax._src import compilation_cache
+        from jax._src.lru_cache import _CACHE_SUFFIX, LRUCache
+    except ImportError:
+        return
+    original = compilation_cache.get_file_cache
+    if getattr(original, "writes_whole", False):
+        return
+
+    class WholeEntries(LRUCache):
+        def put(self, key: str, value: bytes) -> None:
+            if not key:
+                raise ValueError("key cannot be empty")
+            _write_whole(Path(str(self.path)) / f"{key}{_CACHE_SUFFIX}", value)
+
+    def get_file_cache(path: str):
+        made = original(path)
+        plain = made is not None and type(made[0]) is LRUCache and not made[0].eviction_enabled
+        if plain and "://" not in path:
+            made = (WholeEntries(path, max_size=-1), made[1])
+        return made
+
+    get_file_cache.writes_whole = True  # type: ignore[attr-defined]
+    compilation_cache.get_file_cache = get_file_cache
+
+
 def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | None:
     """Turn on JAX's persistent compilation cache for this process, in :func:`cache_dir`.
 
@@ -117,6 +176,7 @@ def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | N
             file=sys.stderr if stderr is None else stderr,
         )
         return None
+    _whole_entries()
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     # -1: no size threshold at all (0 would let JAX pick one for the filesystem).
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)

@@ -163,3 +163,57 @@ def test_a_run_compiles_few_programs():
     from benchmarks.run import programs_compiled
 
     assert programs_compiled("experiments.lr_epochs") <= 3
+
+
+_COMPILE_ONE = """
+import sys, jax, jax.numpy as jnp
+from jaxgd import _compile_cache
+assert _compile_cache.enable() is not None
+print(float(jax.jit(lambda x: jnp.sin(x) * x + 1.0)(2.0)))
+"""
+
+
+def _compile_one(env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _COMPILE_ONE], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_an_entry_cut_short_is_written_again_whole(tmp_path):
+    # JAX wrote an entry in place and never again once its name existed: one cut short (a
+    # run killed while writing it, a full disk) was compiled afresh on every later run.
+    cache = tmp_path / "cache"
+    env = _env(JAXGD_CACHE_DIR=str(cache))
+    first = _compile_one(env)
+    (entry,) = (p for p in cache.iterdir() if p.name.endswith("-cache"))
+    whole = entry.stat().st_size
+    with entry.open("r+b") as fh:
+        fh.truncate(whole // 2)
+    assert _compile_one(env) == first
+    assert [p.name for p in cache.iterdir()] == [entry.name]  # and no temporary file
+    assert (
+        abs(entry.stat().st_size - whole) < whole // 4
+    )  # whole again: the compile time in it varies
+
+    from jax._src import compilation_cache
+
+    compilation_cache.decompress_executable(entry.read_bytes())  # reads: not cut short
+
+
+def test_entries_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    target = tmp_path / "k-cache"
+    target.write_bytes(b"damaged")
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    _compile_cache._write_whole(target, b"new")
+    assert target.read_bytes() == b"new"
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OSError):
+        _compile_cache._write_whole(target, b"newer")
+    assert [p.name for p in tmp_path.iterdir()] == ["k-cache"]
+    assert target.read_bytes() == b"new"
