@@ -14,8 +14,9 @@ choice, not a library's. Where and whether:
 - ``JAXGD_COMPILATION_CACHE=0`` (or ``false``, ``no``, ``off``) or the experiments' flag
   ``--no-cache`` turns it off;
 - a folder set by the caller's own ``jax_compilation_cache_dir`` is left as it is;
-- a folder that cannot be created or written turns the cache off for that run, with one
-  line on stderr: a run never fails because of its cache.
+- a folder that cannot be created or written, or found (no home folder: ``HOME`` unset and
+  the user unknown to the system), turns the cache off for that run, with one line on
+  stderr: a run never fails because of its cache.
 
 Two runs may share the folder. JAX names an entry by a hash of the program, and writes it
 in place (``Path.write_bytes``), never again once the name exists: an entry cut short (a run
@@ -156,7 +157,8 @@ def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | N
 
     Returns:
         The folder in use, or None when the cache stays off: switched off by
-        ``JAXGD_COMPILATION_CACHE``, the folder not writable, or the caller has set
+        ``JAXGD_COMPILATION_CACHE``, the folder not writable or not found (no home folder:
+        ``HOME`` unset and the user unknown to the system), or the caller has set
         ``jax_compilation_cache_dir`` already (then that setting is kept).
 
     Example:
@@ -167,11 +169,16 @@ def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | N
         return None
     if jax.config.jax_compilation_cache_dir is not None:
         return None  # the caller's own cache, set before us
-    folder = cache_dir(environ)
-    reason = _writable(folder)
-    if reason is not None:
+    try:
+        folder = cache_dir(environ)
+    except RuntimeError as err:  # HOME unset and the user unknown, or ``~name`` of no one
+        problem = f"its home folder cannot be found ({err})"
+    else:
+        reason = _writable(folder)
+        problem = None if reason is None else f"{folder} is not writable ({reason})"
+    if problem is not None:
         print(
-            f"note: compilation cache off, {folder} is not writable ({reason}); "
+            f"note: compilation cache off, {problem}; "
             "set JAXGD_CACHE_DIR to another folder, or JAXGD_COMPILATION_CACHE=0",
             file=sys.stderr if stderr is None else stderr,
         )

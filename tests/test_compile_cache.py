@@ -217,3 +217,17 @@ def test_entries_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
         _compile_cache._write_whole(target, b"newer")
     assert [p.name for p in tmp_path.iterdir()] == ["k-cache"]
     assert target.read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("env", [{"JAXGD_CACHE_DIR": "~no-such-user-jaxgd/c"}, {}])
+def test_no_home_folder_leaves_the_cache_off_with_one_line(env, monkeypatch):
+    # HOME unset and a user the system does not know (a container run with --user): the
+    # folder's lookup raised RuntimeError, and every experiment failed with a traceback.
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(os.path, "expanduser", lambda path: str(path))  # no one's home
+    err = io.StringIO()
+    assert _compile_cache.enable(env, stderr=err) is None
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("note: compilation cache off"), lines
+    assert "home folder" in lines[0] and "JAXGD_CACHE_DIR" in lines[0]
+    assert jax.config.jax_compilation_cache_dir is None
