@@ -61,19 +61,23 @@ def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The cache folder, from the environment.
 
     ``$JAXGD_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxgd``, else ``~/.cache/jaxgd``. Empty
-    variables count as unset, as the XDG specification says.
+    variables count as unset, and so does a relative ``XDG_CACHE_HOME``, as the XDG
+    specification says (it would put the cache in whatever folder a run starts in).
 
     Example:
         >>> str(cache_dir({"JAXGD_CACHE_DIR": "/tmp/c", "XDG_CACHE_HOME": "/x"}))
         '/tmp/c'
         >>> str(cache_dir({"XDG_CACHE_HOME": "/x"}))
         '/x/jaxgd'
+        >>> cache_dir({"XDG_CACHE_HOME": "cache"}) == cache_dir({})
+        True
     """
     environ = os.environ if environ is None else environ
     if environ.get("JAXGD_CACHE_DIR"):
         return Path(environ["JAXGD_CACHE_DIR"]).expanduser()
-    if environ.get("XDG_CACHE_HOME"):
-        return Path(environ["XDG_CACHE_HOME"]).expanduser() / "jaxgd"
+    xdg = Path(environ.get("XDG_CACHE_HOME") or ".").expanduser()
+    if xdg.is_absolute():
+        return xdg / "jaxgd"
     return Path.home() / ".cache" / "jaxgd"
 
 

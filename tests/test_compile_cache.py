@@ -21,6 +21,9 @@ def test_folder_follows_the_environment_in_order(tmp_path):
     home = Path.home() / ".cache" / "jaxgd"
     assert _compile_cache.cache_dir({}) == home
     assert _compile_cache.cache_dir({"XDG_CACHE_HOME": ""}) == home  # empty is unset
+    # and so is a relative one, which put the cache in the folder a run started in
+    assert _compile_cache.cache_dir({"XDG_CACHE_HOME": "cache"}) == home
+    assert _compile_cache.cache_dir({"XDG_CACHE_HOME": "./x/.."}) == home
     assert _compile_cache.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "jaxgd"
     mine = {"XDG_CACHE_HOME": str(tmp_path), "JAXGD_CACHE_DIR": str(tmp_path / "c")}
     assert _compile_cache.cache_dir(mine) == tmp_path / "c"
