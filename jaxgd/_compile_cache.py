@@ -12,7 +12,8 @@ choice, not a library's. Where and whether:
 - the folder is ``$JAXGD_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxgd``, else
   ``~/.cache/jaxgd``; it is created with mode 0700, as a cache holds code that will be run;
 - ``JAXGD_COMPILATION_CACHE=0`` (or ``false``, ``no``, ``off``) or the experiments' flag
-  ``--no-cache`` turns it off;
+  ``--no-cache`` turns it off; ``1``, ``true``, ``yes``, ``on`` or unset leave it on, and any
+  other value leaves it on with one line on stderr saying so;
 - a folder set by the caller's own ``jax_compilation_cache_dir`` is left as it is;
 - a folder that cannot be created or written, or found (no home folder: ``HOME`` unset and
   the user unknown to the system), turns the cache off for that run, with one line on
@@ -40,10 +41,12 @@ from pathlib import Path
 
 import jax
 
-__all__ = ["OFF_WORDS", "cache_dir", "enable", "enabled_by_env"]
+__all__ = ["OFF_WORDS", "ON_WORDS", "cache_dir", "enable", "enabled_by_env"]
 
 #: Values of ``JAXGD_COMPILATION_CACHE`` that turn the cache off (case-insensitive).
 OFF_WORDS = frozenset({"0", "false", "no", "off"})
+#: Values that leave it on, as does an unset variable; any other is taken as on, and said.
+ON_WORDS = frozenset({"", "1", "true", "yes", "on"})
 
 
 def enabled_by_env(environ: Mapping[str, str] | None = None) -> bool:
@@ -156,7 +159,8 @@ def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | N
 
     Args:
         environ: the environment to read (default ``os.environ``).
-        stderr: where the one-line note goes when the folder cannot be used (default
+        stderr: where the one-line note goes when the folder cannot be used or
+            ``JAXGD_COMPILATION_CACHE`` is neither an on nor an off word (default
             ``sys.stderr``).
 
     Returns:
@@ -171,6 +175,14 @@ def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | N
     """
     if not enabled_by_env(environ):
         return None
+    word = (os.environ if environ is None else environ).get("JAXGD_COMPILATION_CACHE", "")
+    if word.strip().lower() not in ON_WORDS:
+        on, off = (", ".join(sorted(words - {""})) for words in (ON_WORDS, OFF_WORDS))
+        print(
+            f"note: JAXGD_COMPILATION_CACHE={word!r} is neither on ({on}) nor off ({off}); "
+            "the compilation cache stays on",
+            file=sys.stderr if stderr is None else stderr,
+        )
     if jax.config.jax_compilation_cache_dir is not None:
         return None  # the caller's own cache, set before us
     try:

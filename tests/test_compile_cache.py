@@ -234,3 +234,26 @@ def test_no_home_folder_leaves_the_cache_off_with_one_line(env, monkeypatch):
     assert len(lines) == 1 and lines[0].startswith("note: compilation cache off"), lines
     assert "home folder" in lines[0] and "JAXGD_CACHE_DIR" in lines[0]
     assert jax.config.jax_compilation_cache_dir is None
+
+
+@pytest.mark.parametrize("word", ["maybe", "disabled", "2"])
+def test_a_switch_of_neither_word_is_said_in_one_line(word, tmp_path):
+    # JAXGD_COMPILATION_CACHE=disabled left the cache on without a word.
+    err = io.StringIO()
+    env = {"JAXGD_COMPILATION_CACHE": word, "JAXGD_CACHE_DIR": str(tmp_path / "no" / "c")}
+    (tmp_path / "no").write_text("")  # a file: the cache stays off, nothing is configured
+    _compile_cache.enable(env, stderr=err)
+    lines = err.getvalue().splitlines()
+    assert lines[0] == (
+        f"note: JAXGD_COMPILATION_CACHE={word!r} is neither on (1, on, true, yes) nor off "
+        "(0, false, no, off); the compilation cache stays on"
+    )
+
+
+@pytest.mark.parametrize("word", ["1", "Yes", " on ", ""])
+def test_an_on_word_is_taken_silently(word, tmp_path):
+    err = io.StringIO()
+    env = {"JAXGD_COMPILATION_CACHE": word, "JAXGD_CACHE_DIR": str(tmp_path / "no" / "c")}
+    (tmp_path / "no").write_text("")
+    _compile_cache.enable(env, stderr=err)
+    assert err.getvalue().startswith("note: compilation cache off, ")  # only the folder's line
