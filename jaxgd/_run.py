@@ -450,18 +450,22 @@ def interruptible(fn: Callable) -> Callable:
         _set_signal(signal.SIGINT, _on_sigint)
         try:
             out = fn(*args, **kwargs)
+            check_interrupt()
         finally:
+            # Leaving with the count set (a KeyboardInterrupt that got through) would make a
+            # later wait outside this call, in a thread say, raise for that old Ctrl-C.
+            _interrupts[0] = 0
             _depth[0] -= 1
             _set_signal(signal.SIGINT, signal.default_int_handler)
-        check_interrupt()
         return out
 
     return run
 
 
 def check_interrupt() -> None:
-    """Raise KeyboardInterrupt for a Ctrl-C that arrived but was dropped on its way."""
-    if _interrupts[0]:
+    """Raise KeyboardInterrupt for a Ctrl-C that arrived but was dropped on its way: in the
+    main thread, inside an :func:`interruptible` call (the only Ctrl-Cs counted)."""
+    if _interrupts[0] and _depth[0] and threading.current_thread() is threading.main_thread():
         _interrupts[0] = 0
         raise KeyboardInterrupt
 
