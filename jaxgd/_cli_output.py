@@ -10,6 +10,7 @@ an interrupted run leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -218,6 +219,22 @@ def _reason(err: OSError) -> str:
     return err.strerror or str(err) or type(err).__name__
 
 
+#: Errors that say the disk (or the user's quota, or the file-size limit) is full.
+_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _cannot_write(flag: str, target: Path, err: OSError) -> UsageError:
+    """The error for a file that could not be written at the end of a run: the system's
+    reason, and what to do about it (the file there, if any, is unchanged)."""
+    cause = err.__cause__ if isinstance(err.__cause__, OSError) else err
+    fix = (
+        "free space there or choose another folder"
+        if cause.errno in _FULL
+        else "choose a file and folder you can write"
+    )
+    return UsageError(f"{flag}: cannot write {target}: {_reason(err)}; {fix}.")
+
+
 def save_result(result: SweepResult, path: str | os.PathLike) -> Path:
     """Write ``result`` with :meth:`~jaxgd.SweepResult.save` to ``path`` (``.npz`` added when
     missing), whole or not at all; returns the path written."""
@@ -337,9 +354,9 @@ class Output:
         self._figures.append(fig)
         try:
             path = save_figure(fig, self.args.out, name, self.args.format)
-        except OSError as err:  # checked writable at the start; replaced or locked since
+        except OSError as err:  # checked writable at the start; full, replaced or locked since
             target = Path(self.args.out) / f"{name}.{self.args.format}"
-            raise UsageError(f"--out: cannot write {target}: {_reason(err)}") from err
+            raise _cannot_write("--out", target, err) from err
         self._wrote(path)
         return path
 
@@ -355,8 +372,7 @@ class Output:
         try:
             path = save_result(result, self.args.save)
         except OSError as err:
-            target = npz_path(self.args.save)
-            raise UsageError(f"--save: cannot write {target}: {_reason(err)}") from err
+            raise _cannot_write("--save", npz_path(self.args.save), err) from err
         self._wrote(path)
         return path
 

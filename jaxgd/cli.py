@@ -905,7 +905,8 @@ def _values(f: Callable, x: jax.Array) -> jax.Array:
 def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
     """Wrap an experiment's ``main(argv) -> int`` for the command line and in-process calls.
 
-    A :class:`UsageError` becomes one line on stderr and return value 2, and so does a
+    A :class:`UsageError` becomes one line on stderr and return value 2 (naming the files the
+    run had written, when a later one could not be written), and so does a
     ``MemoryError`` (a result too large for the host, refused before it is allocated);
     Ctrl-C the line ``interrupted`` and 130 (the shell's status for SIGINT), including one
     held while a command-line run imported its modules (see :func:`deliver_held_interrupt`);
@@ -929,7 +930,9 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             deliver_held_interrupt()
             return main(argv)
         except UsageError as err:
-            print(f"error: {err}", file=sys.stderr)
+            done = written_so_far()  # a file that failed at the end: say which were written
+            also = f" Already written: {', '.join(map(str, done))}." if done else ""
+            print(f"error: {err}{also}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             done = written_so_far()

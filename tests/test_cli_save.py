@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import subprocess
 from pathlib import Path
 
@@ -151,8 +153,10 @@ def test_files_get_the_mode_a_plain_open_gives(umask, fmt, res, tmp_path):
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
-    [([], "--out: cannot write {out}/single_run.png: Operation not permitted"),
-     (["--save", "{out}/r"], "--save: cannot write {out}/r.npz: Operation not permitted")],
+    [([], "--out: cannot write {out}/single_run.png: Operation not permitted; choose a file "
+          "and folder you can write."),
+     (["--save", "{out}/r"], "--save: cannot write {out}/r.npz: Operation not permitted; "
+      "choose a file and folder you can write. Already written: {out}/single_run.png.")],
 )  # fmt: skip
 def test_a_file_that_cannot_be_replaced_is_one_line_and_exit_2(flags, expected, tmp_path,
                                                                monkeypatch, capsys):  # fmt: skip
@@ -286,3 +290,27 @@ def test_results_and_figures_go_into_folders_thousands_of_levels_deep(tmp_path, 
     assert res.save(Path(*["e"] * 1500) / "again").is_file()
     # shutil.rmtree recurses once a level too (Python 3.11): pytest could not clean these.
     subprocess.run(["rm", "-rf", "d", "e"], check=True)
+
+
+def test_a_full_disk_at_the_end_says_the_fix_and_what_was_written(tmp_path, monkeypatch, capsys):
+    # The second figure met a full disk: the line said only "No space left on device", not
+    # what to do, nor that the first figure had been written.
+    from experiments import lr_epochs
+    from jaxgd import _cli_output
+
+    out = tmp_path / "out"
+    real = os.replace
+
+    def full(src, dst):
+        if os.path.basename(dst) == "lr_epochs_lines.png":
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(_cli_output.os, "replace", full)
+    argv = ["--out", str(out), "--epochs", "10", "50", "3", "--learning-rates", "0.01", "0.1", "3"]
+    assert lr_epochs.main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"error: --out: cannot write {out}/lr_epochs_lines.png: No space left on device; free "
+        f"space there or choose another folder. Already written: {out}/lr_epochs_heatmap.png.\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["lr_epochs_heatmap.png"]
