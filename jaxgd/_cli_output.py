@@ -110,9 +110,11 @@ def _atomic(path: Path):
     path = target_of(path)
     make_folders(path.parent)
     fd, tmp = create_temp(path)
-    keep_mode(fd, path)
-    os.close(fd)
-    try:
+    try:  # from here on, whatever stops the write (Ctrl-C included) removes the temporary
+        try:
+            keep_mode(fd, path)
+        finally:
+            os.close(fd)
         yield tmp
         os.replace(tmp, path)
     except BaseException:

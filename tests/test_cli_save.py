@@ -314,3 +314,19 @@ def test_a_full_disk_at_the_end_says_the_fix_and_what_was_written(tmp_path, monk
         f"space there or choose another folder. Already written: {out}/lr_epochs_heatmap.png.\n"
     )
     assert sorted(p.name for p in out.iterdir()) == ["lr_epochs_heatmap.png"]
+
+
+def test_a_ctrl_c_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
+    # The temporary file was made, then given its mode, before the block that removes it on
+    # any exception: a Ctrl-C in between left an empty hidden file beside the figure.
+    from jaxgd import _npz
+
+    def interrupted(fd, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_npz, "keep_mode", interrupted)
+    fig = Figure()
+    fig.subplots().plot([0, 1])
+    with pytest.raises(KeyboardInterrupt):
+        save_figure(fig, tmp_path, "demo", "svg")
+    assert list(tmp_path.iterdir()) == []
