@@ -91,6 +91,10 @@ def _writable(folder: Path) -> str | None:
         fd, probe = tempfile.mkstemp(prefix=".jaxgd-probe-", dir=folder)
         os.close(fd)
         os.unlink(probe)
+    except FileExistsError:  # mkdir's word for a name taken by something else
+        if folder.is_symlink() and not folder.exists():
+            return "it is a broken symbolic link"
+        return "it is a file, not a folder"
     except OSError as err:
         return err.strerror or str(err)
     return None

@@ -257,3 +257,17 @@ def test_an_on_word_is_taken_silently(word, tmp_path):
     (tmp_path / "no").write_text("")
     _compile_cache.enable(env, stderr=err)
     assert err.getvalue().startswith("note: compilation cache off, ")  # only the folder's line
+
+
+@pytest.mark.parametrize("kind", ["file", "broken link"])
+def test_a_name_taken_by_something_else_is_named_for_what_it_is(kind, tmp_path):
+    # It said "is not writable (File exists)", mkdir's words, of a file or a broken link.
+    taken = tmp_path / "c"
+    if kind == "file":
+        taken.write_text("")
+    else:
+        taken.symlink_to(tmp_path / "gone")
+    err = io.StringIO()
+    assert _compile_cache.enable({"JAXGD_CACHE_DIR": str(taken)}, stderr=err) is None
+    expected = "a file, not a folder" if kind == "file" else "a broken symbolic link"
+    assert f"{taken} is not writable (it is {expected})" in err.getvalue()
