@@ -41,6 +41,8 @@ from pathlib import Path
 
 import jax
 
+from jaxgd._npz import create_temp
+
 __all__ = ["OFF_WORDS", "ON_WORDS", "cache_dir", "enable", "enabled_by_env"]
 
 #: Values of ``JAXGD_COMPILATION_CACHE`` that turn the cache off (case-insensitive).
@@ -109,7 +111,7 @@ def _write_whole(path: Path, data: bytes) -> None:
         >>> (folder / "entry-cache").read_bytes(), sorted(p.name for p in folder.iterdir())
         (b'abc', ['entry-cache'])
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_temp(path)  # hidden, with the mode a plain open() gives, as JAX's own
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

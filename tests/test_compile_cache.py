@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -215,6 +216,10 @@ def test_entries_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
 
     _compile_cache._write_whole(target, b"new")
     assert target.read_bytes() == b"new"
+    umask = os.umask(0)
+    os.umask(umask)
+    # As JAX writes them: a teammate sharing a group's folder can read them.
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
     monkeypatch.setattr(os, "replace", full)
     with pytest.raises(OSError):
         _compile_cache._write_whole(target, b"newer")
