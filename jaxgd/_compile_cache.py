@@ -135,8 +135,8 @@ def _whole_entries() -> None:
         from jax._src.lru_cache import _CACHE_SUFFIX, LRUCache
     except ImportError:
         return
-    original = compilation_cache.get_file_cache
-    if getattr(original, "writes_whole", False):
+    original = getattr(compilation_cache, "get_file_cache", None)
+    if original is None or getattr(original, "writes_whole", False):
         return
 
     class WholeEntries(LRUCache):
@@ -147,9 +147,12 @@ def _whole_entries() -> None:
 
     def get_file_cache(path: str):
         made = original(path)
-        plain = made is not None and type(made[0]) is LRUCache and not made[0].eviction_enabled
-        if plain and "://" not in path:
-            made = (WholeEntries(path, max_size=-1), made[1])
+        try:
+            plain = type(made[0]) is LRUCache and not made[0].eviction_enabled
+            if plain and "://" not in path:
+                return (WholeEntries(path, max_size=-1), made[1])
+        except Exception:  # JAX's internals other than expected: its own cache, unchanged
+            pass
         return made
 
     get_file_cache.writes_whole = True  # type: ignore[attr-defined]
