@@ -28,6 +28,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = [
     "FUNCTIONS",
@@ -190,6 +191,44 @@ def saddle(x: jax.typing.ArrayLike) -> jax.Array:
     return 0.25 * x**4 - x**3 / 3.0
 
 
+def _number(owner: str, what: str, value: Any, *, finite: bool = True) -> float:
+    """``value``, one real number, as a Python float; an error naming ``owner``'s ``what``."""
+    if isinstance(value, bool | np.bool_ | str | bytes) or not _is_real(value):
+        raise TypeError(f"{owner}: {what} must be a real number; got {value!r:.60}.")
+    number = float(value)
+    if finite and not math.isfinite(number):
+        raise ValueError(f"{owner}: {what} must be finite; got {number}.")
+    return number
+
+
+def _is_real(value: Any) -> bool:
+    """Whether ``value`` is one real number (a Python or NumPy number, a 0-d array)."""
+    if np.ndim(value) != 0 or np.iscomplexobj(value):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _interval(owner: str, what: str, value: Any) -> tuple[float, float]:
+    """``value`` as ``(lo, hi)``: two finite floats with ``lo < hi``."""
+    try:
+        lo, hi = (_number(owner, what, v, finite=False) for v in value)
+    except (TypeError, ValueError):  # not iterable, not two items, not numbers
+        raise TypeError(
+            f"{owner}: {what} must be a pair (lo, hi) of numbers, e.g. (-2.0, 2.0); "
+            f"got {value!r:.60}."
+        ) from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(
+            f"{owner}: {what} must be finite with lo < hi; got ({lo:g}, {hi:g}). Give the "
+            "interval's finite ends, the lower one first."
+        )
+    return lo, hi
+
+
 @dataclass(frozen=True)
 class Function1D:
     """A test function with the interval it is meant to be studied on.
@@ -197,11 +236,15 @@ class Function1D:
     Attributes:
         name: The registry key, a short snake_case name.
         f: The ``jax.numpy`` function, scalar to scalar.
-        domain: ``(lo, hi)``, the interval of interest.
+        domain: ``(lo, hi)``, the interval of interest: finite, ``lo < hi``.
         description: One line saying what the function shows.
         start: Where a single run starts by default: a point of the domain from which
             descent shows the function's behaviour. ``None`` (a user's function that names
             none): 0, or the domain's midpoint when 0 lies outside it.
+
+    The numbers are checked and kept as Python floats when the spec is made: a domain that
+    is not two finite numbers in order, or a start that is not a number of the domain,
+    raises ``TypeError`` or ``ValueError`` naming the spec and the field.
 
     Example:
         >>> spec = Function1D("bowl", lambda x: (x - 1.0) ** 2, (-2.0, 3.0), "one minimum")
@@ -218,12 +261,20 @@ class Function1D:
     start: float | None = None
 
     def __post_init__(self) -> None:
-        lo, hi = self.domain
-        if self.start is not None and not lo <= self.start <= hi:
+        # Experiments draw grids over the domain and start runs at `start`: a reversed or
+        # infinite interval would fail deep inside them, or blame a flag nobody passed.
+        owner = f"Function1D {self.name!r}"
+        lo, hi = _interval(owner, "domain", self.domain)
+        object.__setattr__(self, "domain", (lo, hi))
+        if self.start is None:
+            return
+        start = _number(owner, "start", self.start)
+        if not lo <= start <= hi:
             raise ValueError(
-                f"Function1D {self.name!r}: start={self.start!r} lies outside its domain "
+                f"{owner}: start={self.start!r} lies outside its domain "
                 f"[{lo:g}, {hi:g}]; a default start is a point of the domain."
             )
+        object.__setattr__(self, "start", start)
 
     @property
     def default_start(self) -> float:

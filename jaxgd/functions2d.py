@@ -239,6 +239,11 @@ class Function2D:
         start: Where a single run starts by default, ``(x, y)``; ``None``: the domain's
             centre.
 
+    The numbers are checked and kept as tuples of Python floats when the spec is made: a
+    range that is not two finite numbers in order, or a minimum or start that is not a
+    finite point ``(x, y)``, raises ``TypeError`` or ``ValueError`` naming the spec and the
+    field. (The start may lie outside the domain: the experiments' ``--domain`` can widen it.)
+
     Example:
         >>> bowl = Function2D("bowl", lambda p: (p**2).sum(), ((-1.0, 1.0), (-2.0, 2.0)), "")
         >>> bowl.default_start, bowl.bounds.tolist()
@@ -253,6 +258,35 @@ class Function2D:
     description: str
     minima: tuple[tuple[float, float], ...] = ()
     start: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        # Grids, bounds and basin maps are built from these: a reversed or infinite range,
+        # or a minimum that is no point, would fail deep inside them.
+        owner = f"Function2D {self.name!r}"
+        try:
+            xs, ys = self.domain
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{owner}: domain must be ((x_lo, x_hi), (y_lo, y_hi)), e.g. ((-2.0, 2.0), "
+                f"(-1.0, 3.0)); got {self.domain!r:.80}."
+            ) from None
+        domain = (
+            functions._interval(owner, "domain's x range", xs),
+            functions._interval(owner, "domain's y range", ys),
+        )
+        object.__setattr__(self, "domain", domain)
+        object.__setattr__(self, "minima", tuple(self._point(m, "minima") for m in self.minima))
+        if self.start is not None:
+            object.__setattr__(self, "start", self._point(self.start, "start"))
+
+    def _point(self, value: object, what: str) -> tuple[float, float]:
+        owner = f"Function2D {self.name!r}"
+        try:
+            x, y = value  # type: ignore[misc]
+        except (TypeError, ValueError):
+            kind = "a list of points (x, y)" if what == "minima" else "a point (x, y)"
+            raise TypeError(f"{owner}: {what} must be {kind}; got {value!r:.60}.") from None
+        return functions._number(owner, what, x), functions._number(owner, what, y)
 
     @property
     def default_start(self) -> tuple[float, float]:

@@ -155,3 +155,29 @@ def test_looking_up_a_function_in_the_other_registry_points_to_it():
     with pytest.raises(ValueError, match="choose one of") as info:
         fns.get("nope")
     assert "variables" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("domain", "start", "exc", "match"),
+    [
+        ((3.0, -3.0), None, ValueError, r"domain must be finite with lo < hi; got \(3, -3\)"),
+        ((-np.inf, 3.0), None, ValueError, r"domain must be finite with lo < hi; got \(-inf"),
+        ((0.0, np.nan), None, ValueError, "domain must be finite"),
+        ((1.0, 2.0, 3.0), None, TypeError, r"domain must be a pair \(lo, hi\) of numbers"),
+        ((True, 2.0), None, TypeError, r"domain must be a pair \(lo, hi\)"),
+        ((0.0, 2.0), float("nan"), ValueError, "start must be finite; got nan"),
+        ((0.0, 2.0), "1", TypeError, "start must be a real number; got '1'"),
+        ((0.0, 2.0), 1 + 0j, TypeError, "start must be a real number"),
+    ],
+)
+def test_a_bad_domain_or_start_is_refused_where_it_is_given(domain, start, exc, match):
+    # A reversed domain reached the experiments as "--domain: [3, -3] is too narrow", a flag
+    # nobody passed, and an infinite one as an OverflowError traceback.
+    with pytest.raises(exc, match=rf"^Function1D 'bowl': {match}"):
+        fns.Function1D("bowl", lambda x: x**2, domain, "", start)
+
+
+def test_domain_and_start_are_kept_as_floats():
+    spec = fns.Function1D("bowl", lambda x: x**2, [np.int64(-1), np.float32(2)], "", np.int32(1))
+    assert spec.domain == (-1.0, 2.0) and type(spec.domain[0]) is float
+    assert spec.start == 1.0 and type(spec.start) is float

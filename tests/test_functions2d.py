@@ -167,3 +167,30 @@ def test_dataclass_defaults():
     assert spec.default_start == (1.0, 2.0)
     assert spec.minima_array.shape == (0, 2)
     assert spec.bounds.tolist() == [[0.0, 2.0], [-1.0, 5.0]]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"domain": ((1.0, -1.0), (0.0, 1.0))}, ValueError, "domain's x range must be finite"),
+        ({"domain": ((0.0, 1.0), (0.0, np.inf))}, ValueError, "domain's y range must be finite"),
+        ({"domain": ((0.0, 1.0),)}, TypeError, r"domain must be \(\(x_lo, x_hi\), \(y_lo"),
+        ({"minima": ((0.5,),)}, TypeError, r"minima must be a list of points \(x, y\)"),
+        ({"minima": ((0.5, np.nan),)}, ValueError, "minima must be finite"),
+        ({"start": (0.1,)}, TypeError, r"start must be a point \(x, y\)"),
+        ({"start": ("a", 0.0)}, TypeError, "start must be a real number"),
+    ],
+)
+def test_a_bad_domain_minimum_or_start_is_refused_where_it_is_given(kwargs, exc, match):
+    # A reversed domain reached the 2-D experiments as a traceback from inside minima_nd.
+    args = {"domain": ((0.0, 1.0), (0.0, 2.0)), **kwargs}
+    with pytest.raises(exc, match=rf"^Function2D 'bowl': {match}"):
+        fns2.Function2D("bowl", lambda p: (p**2).sum(), description="", **args)
+
+
+def test_fields_are_kept_as_float_tuples():
+    spec = fns2.Function2D(
+        "bowl", lambda p: (p**2).sum(), np.array([[0, 1], [0, 2]]), "", np.zeros((1, 2)), [0, 1]
+    )
+    assert spec.domain == ((0.0, 1.0), (0.0, 2.0)) and type(spec.domain[0][0]) is float
+    assert spec.minima == ((0.0, 0.0),) and spec.start == (0.0, 1.0)
