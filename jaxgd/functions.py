@@ -1,7 +1,8 @@
 """A small library of 1-D test functions for gradient-descent experiments.
 
 Each function is plain ``jax.numpy``: it takes a scalar and returns a scalar, so it works
-under ``jax.grad``, ``jax.jit`` and ``jax.vmap``. Each was chosen to show one behaviour of
+under ``jax.grad``, ``jax.jit`` and ``jax.vmap`` (an integer array is computed in the default
+float, not in integers that would wrap around). Each was chosen to show one behaviour of
 gradient descent; its docstring gives the formula, the domain of interest and every local
 minimum on that domain (``x`` and ``f(x)`` to six decimals, boundary minima included).
 
@@ -44,6 +45,18 @@ __all__ = [
 ]
 
 
+def _floats(x: Any) -> Any:
+    """``x``, or ``x`` in the default float when it is an array of integers or booleans.
+
+    JAX and NumPy raise integer arrays to powers in integers, which wrap around silently
+    (``300**4`` in int32 is negative); Python numbers and floating arrays are left as given.
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or jnp.issubdtype(dtype, jnp.inexact):
+        return x
+    return jnp.asarray(x, dtype=float)
+
+
 def notebook(x: jax.typing.ArrayLike) -> jax.Array:
     """The course notebook's function: ``f(x) = sin(x) * exp(-0.05 x^2)``.
 
@@ -65,6 +78,7 @@ def notebook(x: jax.typing.ArrayLike) -> jax.Array:
     >>> round(float(notebook(-1.42887)), 6)
     -0.893875
     """
+    x = _floats(x)
     return jnp.sin(x) * jnp.exp(-0.05 * x**2)
 
 
@@ -88,6 +102,7 @@ def double_well(x: jax.typing.ArrayLike) -> jax.Array:
     >>> round(float(double_well(1.0)), 6)
     -0.7
     """
+    x = _floats(x)
     return x**4 - 2.0 * x**2 + 0.3 * x
 
 
@@ -120,6 +135,7 @@ def rastrigin(x: jax.typing.ArrayLike) -> jax.Array:
     >>> round(float(rastrigin(0.0)), 6)
     0.0
     """
+    x = _floats(x)
     return 10.0 + x**2 - 10.0 * jnp.cos(2.0 * math.pi * x)
 
 
@@ -142,6 +158,7 @@ def plateau(x: jax.typing.ArrayLike) -> jax.Array:
     >>> round(float(plateau(1.0)), 6)
     0.632121
     """
+    x = _floats(x)
     return 1.0 - jnp.exp(-(x**2))
 
 
@@ -165,6 +182,7 @@ def steep_wall(x: jax.typing.ArrayLike) -> jax.Array:
     >>> round(float(steep_wall(2.0)), 6)
     6.0
     """
+    x = _floats(x)
     return 0.25 * x**4 + 0.5 * x**2
 
 
@@ -188,6 +206,7 @@ def saddle(x: jax.typing.ArrayLike) -> jax.Array:
     >>> float(jax.grad(saddle)(0.0))
     0.0
     """
+    x = _floats(x)
     return 0.25 * x**4 - x**3 / 3.0
 
 

@@ -1,13 +1,14 @@
 """A library of 2-D test functions: the surfaces every optimiser picture is drawn on.
 
-Each function is plain ``jax.numpy``: it takes a point ``p`` of shape ``(2,)`` and returns a
-scalar, so it works under ``jax.grad`` (which gives the gradient, shape ``(2,)``),
-``jax.hessian``, ``jax.jit`` and ``jax.vmap``, and is what a d-dimensional sweep takes
-(``starts`` of shape ``(S, 2)``). Its docstring gives the formula, the domain of interest and
-every local minimum inside it (stationary points; a box-constrained minimum on its edge,
-such as Beale's at x = -4.5, is not listed: descent is not constrained to the box and runs
-past it): in closed form where one exists, otherwise from Newton's method in float64, to 1e-9
-or better (the digits listed are those stored in :class:`Function2D`).
+Each function is plain ``jax.numpy``: it takes a point ``p`` of shape ``(2,)`` (integers are
+computed in the default float) and returns a scalar, so it works under ``jax.grad`` (which
+gives the gradient, shape ``(2,)``), ``jax.hessian``, ``jax.jit`` and ``jax.vmap``, and is
+what a d-dimensional sweep takes (``starts`` of shape ``(S, 2)``). Its docstring gives the
+formula, the domain of interest and every local minimum inside it (stationary points; a
+box-constrained minimum on its edge, such as Beale's at x = -4.5, is not listed: descent is
+not constrained to the box and runs past it): in closed form where one exists, otherwise from
+Newton's method in float64, to 1e-9 or better (the digits listed are those stored in
+:class:`Function2D`).
 
 The registry maps each name to a :class:`Function2D` carrying the function with its domain,
 its minima and a default start, so experiments can select one by name:
@@ -72,6 +73,7 @@ def peaks(p: jax.typing.ArrayLike) -> jax.Array:
     >>> round(float(peaks(jnp.array([0.0, 0.0]))), 6)
     0.981012
     """
+    p = functions._floats(p)
     x, y = p[0], p[1]
     return (
         3.0 * (1.0 - x) ** 2 * jnp.exp(-(x**2) - (y + 1.0) ** 2)
@@ -99,6 +101,7 @@ def rosenbrock(p: jax.typing.ArrayLike) -> jax.Array:
     >>> float(rosenbrock(jnp.array([1.0, 1.0])))
     0.0
     """
+    p = functions._floats(p)
     x, y = p[0], p[1]
     return (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2
 
@@ -125,6 +128,7 @@ def himmelblau(p: jax.typing.ArrayLike) -> jax.Array:
     >>> float(himmelblau(jnp.array([3.0, 2.0])))
     0.0
     """
+    p = functions._floats(p)
     x, y = p[0], p[1]
     return (x**2 + y - 11.0) ** 2 + (x + y**2 - 7.0) ** 2
 
@@ -167,6 +171,7 @@ def rastrigin(p: jax.typing.ArrayLike) -> jax.Array:
     >>> float(rastrigin(jnp.array([0.0, 0.0])))
     0.0
     """
+    p = functions._floats(p)
     x, y = p[0], p[1]
     two_pi = 2.0 * math.pi
     return 20.0 + x**2 + y**2 - 10.0 * (jnp.cos(two_pi * x) + jnp.cos(two_pi * y))
@@ -194,6 +199,7 @@ def beale(p: jax.typing.ArrayLike) -> jax.Array:
     >>> float(beale(jnp.array([3.0, 0.5])))
     0.0
     """
+    p = functions._floats(p)
     x, y = p[0], p[1]
     return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
 
@@ -218,6 +224,7 @@ def saddle(p: jax.typing.ArrayLike) -> jax.Array:
     >>> jax.grad(saddle)(jnp.array([0.0, 0.0])).tolist()
     [0.0, 0.0]
     """
+    p = functions._floats(p)
     x, y = p[0], p[1]
     return x**2 + 0.25 * y**4 - 0.5 * y**2
 

@@ -181,3 +181,17 @@ def test_domain_and_start_are_kept_as_floats():
     spec = fns.Function1D("bowl", lambda x: x**2, [np.int64(-1), np.float32(2)], "", np.int32(1))
     assert spec.domain == (-1.0, 2.0) and type(spec.domain[0]) is float
     assert spec.start == 1.0 and type(spec.start) is float
+
+
+@pytest.mark.parametrize("name", fns.names())
+def test_integer_arrays_are_computed_in_floats(name):
+    # x**4 of an int32 array wrapped around: double_well(jnp.int32(300)) was -4.9e8, not 8.1e9.
+    f = fns.get(name).f
+    ints = np.array([-300, -2, 0, 1, 300, 50_000], np.int32)
+    expected = jax.vmap(f)(ints.astype(np.float32))
+    for x in (ints, jnp.asarray(ints)):
+        out = jax.vmap(f)(x)
+        assert out.dtype == jnp.float32
+        np.testing.assert_array_equal(out, expected)
+    assert f(jnp.int32(300)) == f(jnp.float32(300.0))
+    np.testing.assert_allclose(expected, REFERENCE[name][0](ints.astype(np.float64)), rtol=1e-5)

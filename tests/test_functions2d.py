@@ -194,3 +194,13 @@ def test_fields_are_kept_as_float_tuples():
     )
     assert spec.domain == ((0.0, 1.0), (0.0, 2.0)) and type(spec.domain[0][0]) is float
     assert spec.minima == ((0.0, 0.0),) and spec.start == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_integer_points_are_computed_in_floats(name):
+    # y**5 of an int32 point wrapped around silently.
+    f = fns2.get(name).f
+    for p in (np.array([300, -200], np.int32), jnp.array([3, 100]), np.array([True, False])):
+        out = f(p)
+        assert out.dtype == jnp.float32
+        assert out == f(jnp.asarray(p, jnp.float32))
