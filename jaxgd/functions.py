@@ -191,8 +191,10 @@ def saddle(x: jax.typing.ArrayLike) -> jax.Array:
 
     Domain of interest: ``[-1.5, 2]``. ``f' = x^2 (x - 1)`` and ``f'' = 3 x^2 - 2 x``, so
     ``x = 0`` has ``f' = f'' = 0`` but is no minimum: ``f'`` is negative on both sides.
-    Descent from the left creeps towards 0 ever more slowly and never crosses it; from
-    the right of 0 it reaches the minimum at 1.
+    A step from ``x0 < 0`` lands at ``x0 (1 - rate |x0| (1 + |x0|))``: below a rate of
+    ``1 / (|x0| (1 + |x0|))`` (0.5 from the default start -1) descent from the left creeps
+    towards 0 ever more slowly and never crosses it; above it the first step jumps over 0
+    towards the minimum at 1, which descent from the right of 0 reaches.
 
     Minima on the domain:
         x = 1.000000, f = -0.083333  (global; exactly -1/12)

@@ -195,3 +195,14 @@ def test_integer_arrays_are_computed_in_floats(name):
         np.testing.assert_array_equal(out, expected)
     assert f(jnp.int32(300)) == f(jnp.float32(300.0))
     np.testing.assert_allclose(expected, REFERENCE[name][0](ints.astype(np.float64)), rtol=1e-5)
+
+
+def test_saddle_is_crossed_from_the_left_only_above_the_documented_rate(x64):
+    # The docstring said descent from the left never crosses 0; from -1 a rate above
+    # 1 / (|x0| (1 + |x0|)) = 0.5 jumps over it in one step.
+    import jaxgd
+
+    assert "1 / (|x0| (1 + |x0|))" in inspect.getdoc(fns.saddle)
+    for rate, end in ((0.45, "left"), (0.55, "minimum")):
+        x = float(jaxgd.descend(fns.saddle, -1.0, rate, 2000))
+        assert (x < 0) if end == "left" else x == pytest.approx(1.0)
