@@ -107,10 +107,12 @@ def descend(
     a cast would truncate it).
 
     Args:
-        f: the function to minimise, ``f(x) -> scalar`` for a scalar ``x``, written with
-            ``jax.numpy``. No derivative is needed.
+        f: the function to minimise, ``f(x) -> scalar`` for a scalar ``x`` (or for a point
+            ``x`` of shape ``(d,)``, when ``x0`` is one), written with ``jax.numpy``. No
+            derivative is needed.
         x0: the start, a scalar: a Python number or a 0-d array of any real dtype
-            (bfloat16 and the other ml_dtypes floats included), rounded to the default float.
+            (bfloat16 and the other ml_dtypes floats included), rounded to the default float;
+            or one point of R^d, a list or 1-D array of shape ``(d,)``.
         learning_rate: the step size, a non-negative scalar of the same kinds.
         epochs: how many steps, a non-negative whole number (0 returns ``x0``), at most 10**9.
         optimizer: None (plain descent) or a callable ``learning_rate ->
