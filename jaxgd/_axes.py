@@ -30,7 +30,8 @@ RESERVED = ("start", "learning_rate", "epochs", "optimizer", "param", "coord")
 
 _OPTIMIZER_HELP = (
     "An optimizer is a callable learning_rate -> optax.GradientTransformation, e.g. "
-    "optax.adam or functools.partial(optax.sgd, momentum=0.9), or a dict of them by name."
+    "optax.adam or functools.partial(optax.sgd, momentum=0.9); jaxgd.sweep also takes a "
+    "dict of them by name."
 )
 
 
