@@ -312,10 +312,13 @@ class Context(Output):
             raise UsageError(f"--tol: must be > 0, got {args.tol.strip()!r}.")
         self.tol = in_dtype("--tol", self.tol, self.dtype)
         if self.tol < resolution:
+            # The tol suggested is one the analysis takes without its warning of a tol finer
+            # than runs can settle within (a few floats) at a minimum of the domain.
+            least = analysis._STALL_FLOATS * resolution
             raise UsageError(
                 f"--tol: {self.tol:g} is below what {self.dtype} resolves on the domain "
                 f"{self.domain_text} (spacing {resolution:.2g}), so no run could ever come "
-                f"that close; use --tol {10 ** math.ceil(math.log10(resolution)):g} or more"
+                f"that close; use --tol {10 ** math.ceil(math.log10(least)):g} or more"
                 + (", or --x64." if self.dtype.itemsize < 8 else ".")
             )
         if self.tol >= hi - lo:

@@ -15,7 +15,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from jaxgd import cli, functions
+from jaxgd import analysis, cli, functions
 
 USER = "tests.fixtures_userfunc"
 
@@ -262,6 +262,17 @@ def test_bad_flag_is_a_usage_error_naming_it(argv, expected):
         _setup(argv)
     assert expected in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", functions.names())
+def test_tol_too_fine_suggests_a_tol_the_analysis_takes_without_a_warning(name):
+    # The tol the error suggests must not be one nearest_minimum then warns is finer than
+    # runs settle within at a minimum of the domain (that warning is an error here).
+    with pytest.raises(cli.UsageError, match="use --tol ") as info:
+        _setup(["--function", name, "--tol", "1e-30"])
+    suggested = str(info.value).split("use --tol ")[1].split()[0]
+    ctx = _setup(["--function", name, "--tol", suggested])
+    analysis.nearest_minimum(np.asarray(ctx.minima.x), ctx.minima, tol=ctx.tol)
 
 
 def test_flag_errors_prefixes_the_flag():
