@@ -34,6 +34,7 @@ from jaxgd._validate import (
     check_int,
     default_float,
     is_concrete,
+    whole_number,
 )
 from jaxgd.result import DIMS, SweepResult, function_name
 from jaxgd.sweep import sweep as _local_sweep
@@ -124,8 +125,11 @@ def initialize(
     }
     if shutdown_timeout_seconds is not None:
         timeouts["shutdown_timeout_seconds"] = shutdown_timeout_seconds
+    # The checked values are passed on as Python ints: JAX's initialize takes no 0-d array
+    # (np.array(60)), which every count of jaxgd accepts.
     for name, value in timeouts.items():
-        check_int(name, value, 1, fix="pass a whole number of seconds")
+        timeouts[name] = check_int(name, value, 1, fix="pass a whole number of seconds")
+    initialization_timeout = timeouts["initialization_timeout"]
     if shutdown_timeout_seconds is not None and not _takes(
         jax.distributed.initialize, "shutdown_timeout_seconds"
     ):
@@ -134,6 +138,8 @@ def initialize(
             "jax.distributed.initialize has no such option; leave it out (None)."
         )
     host_port = _check_run(coordinator_address, num_processes, process_id)
+    num_processes = None if num_processes is None else whole_number(num_processes)
+    process_id = None if process_id is None else whole_number(process_id)
     if host_port is not None:
         _check_resolves(*host_port)
     if jax.config.jax_cpu_collectives_implementation in (None, "", "none"):

@@ -416,6 +416,28 @@ def test_shutdown_timeout_is_passed_only_to_a_jax_that_takes_it(monkeypatch):
     assert calls == [7]
 
 
+def test_initialize_passes_integer_likes_to_jax_as_ints(monkeypatch):
+    # Counts and timeouts take 0-d integer arrays, but JAX's initialize refuses them
+    # ("process_id must be a nonnegative int"): they are passed on as the ints checked.
+    module = importlib.import_module("jaxgd.distributed")
+    calls = []
+    monkeypatch.setattr(module, "_wait_for_coordinator", lambda *a: calls.append(a))
+    monkeypatch.setattr(jax.distributed, "initialize", lambda *a, **k: calls.append((a, k)))
+    jaxgd.distributed.initialize(
+        "127.0.0.1:1234",
+        num_processes=np.array(2),
+        process_id=np.int64(1),
+        initialization_timeout=np.array(7),
+        heartbeat_timeout_seconds=np.array(9),
+    )
+    (wait, (args, kwargs)) = calls
+    assert wait == ("127.0.0.1", 1234, 7, 1)
+    assert args == ("127.0.0.1:1234", 2, 1)
+    assert kwargs == {"initialization_timeout": 7, "heartbeat_timeout_seconds": 9}
+    for value in (*args[1:], *wait[2:], *kwargs.values()):
+        assert type(value) is int
+
+
 def test_initialize_leaves_a_missing_process_id_to_cluster_detection(monkeypatch):
     # It once waited for the coordinator as if it were process 1: on a cluster, process 0
     # then waited for the coordinator it was about to start, and every process timed out.
