@@ -478,6 +478,11 @@ def _positions(x: Any) -> Any:
             f"x must hold real numbers (positions), got {what.get(dtype.kind, 'objects')} "
             f"({dtype}); pass e.g. result.final"
         )
+    if isinstance(x, np.ndarray) and dtype.kind in "iu":
+        # Integer positions are points of the axis: in the working float, as the compiled
+        # rule takes them. Cast to JAX's int (int32 unless x64 is on), 2**32 wrapped to 0 and
+        # was labelled as the minimum at 0.
+        x = x.astype(_working(dtype))
     if isinstance(x, np.ndarray):
         # Finite positions the working float cannot hold would be inf there: not a run that
         # diverged, and f' has no sign at inf (downhill_minimum would say -1 for 1e39).

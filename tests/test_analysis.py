@@ -651,6 +651,17 @@ def test_positions_beyond_the_working_float_are_refused():
         assert downhill_minimum(f, [1e39], minima).tolist() == [1]
 
 
+def test_integer_positions_are_points_of_the_axis_not_wrapped():
+    # Host ints were cast to JAX's int32: 2**32 wrapped to 0 and was labelled as the
+    # minimum at 0. As positions they are far from it, and still in its basin.
+    f = lambda x: x**2
+    minima = find_minima(f, -1.0, 1.0)
+    for x in ([2**32, 0, 1], np.array([2**32, 0, 1], np.int64), np.array([2**32, 0, 1], np.uint64)):
+        assert nearest_minimum(x, minima).tolist() == [-1, 0, -1]
+        assert downhill_minimum(f, x, minima).tolist() == [0, 0, 0]
+    assert nearest_minimum(np.array([-(2**62)], np.int64), minima).tolist() == [-1]
+
+
 def test_global_minima_ties_and_none():
     even = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
     assert global_minima(even).tolist() == [0, 1]
