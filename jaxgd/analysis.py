@@ -281,10 +281,9 @@ def _warn_if_too_fine(minima: Minima, tol: Any, dtype: Any) -> None:
     warnings.warn(
         f"tol={float(tol):g} is finer than {dtype.name} resolves at the minimum x = "
         f"{np.format_float_positional(_host(minima.x)[i], trim='-')}, where its floats are "
-        f"{float(spacing[i]):.3g} apart: runs "
-        f"that settled there stall a few floats away and count as not reaching it. Pass a tol "
-        f"of at least {least:.2g} ({_STALL_FLOATS} floats there), or compute in float64 "
-        "(x64).",
+        f"{float(spacing[i]):.3g} apart: runs that settle there can stop a few floats away "
+        f"and then count as not reaching it. Pass a tol of at least {least:.2g} "
+        f"({_STALL_FLOATS} floats there), or compute in float64 (x64).",
         UserWarning,
         stacklevel=_outside_level(),
     )
