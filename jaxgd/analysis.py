@@ -460,6 +460,10 @@ def _positions(x: Any) -> Any:
     """``x`` checked to hold real numbers (ints or floats, of any shape): a NumPy array for
     host values, ``x`` itself for a JAX array or a traced value; else an error naming ``x``
     (a string or ``True`` is no position, and a complex one has no place on the axis)."""
+    if isinstance(x, np.ma.MaskedArray) and x.dtype.kind in "iuf":
+        # np.asarray drops the mask, and masked entries were labelled as real positions:
+        # a masked position is no position, as NaN is (-1).
+        x = x.astype(np.result_type(x.dtype, np.float32)).filled(np.nan)
     if is_concrete(x) and not isinstance(x, jax.Array):
         try:
             x = np.asarray(x)
@@ -506,7 +510,7 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     position outside the domain is matched like any other: pass minima from
     :func:`find_minima_reached` so the minima the runs settled in out there are among them.
     ``x`` holds real numbers (ints or floats, NumPy or JAX); booleans, strings and complex
-    numbers raise ``TypeError``.
+    numbers raise ``TypeError``; a masked entry of a NumPy masked array gets -1, as NaN.
 
     Example:
         >>> from jaxgd.functions import notebook

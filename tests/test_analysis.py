@@ -1176,3 +1176,13 @@ def test_no_warning_where_the_floats_are_fine(x64):
     assert (np.asarray(b.index) == 0).all()
     near = find_minima(notebook, -6.0, 6.0)
     nearest_minimum([-1.4289, 4.3058], near, tol=1e-5)  # float32 too: 4.8e-7 apart at 4.3
+
+
+def test_masked_positions_are_no_positions():
+    # np.asarray dropped the mask: a masked 4.3058 was labelled the minimum there.
+    m = find_minima(notebook, -6.0, 6.0)
+    x = np.ma.masked_array([-1.4289, 4.3058, 4.3058], mask=[False, True, False])
+    assert nearest_minimum(x, m).tolist() == [1, -1, 2]
+    whole = np.ma.masked_array([4, 4], mask=[True, False])
+    assert nearest_minimum(whole, m, tol=0.5).tolist() == [-1, 2]
+    assert downhill_minimum(notebook, x, m).tolist() == [1, -1, 2]
