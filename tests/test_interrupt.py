@@ -134,16 +134,12 @@ print("next sweep", res.final.shape)
 """
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself is POSIX")
-def test_a_ctrl_c_that_code_drops_on_its_way_still_stops_the_sweep():
-    # Python raises KeyboardInterrupt wherever the interpreter is; a callback that drops it
-    # (JAX's garbage-collection hook prints "Exception ignored") let the sweep run to its
-    # end. Here f's tracing swallows it: the sweep must raise all the same, leave Python's
-    # own handler in place, and the next sweep run. In a process of its own, whose SIGINT
-    # handler is Python's.
+def _lines_of(script: str) -> list[str]:
+    """The lines ``script`` printed, run in a process of its own (whose SIGINT handler is
+    Python's); it must exit 0."""
     env = {**os.environ, "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
     proc = subprocess.run(
-        [sys.executable, "-c", DROPPED],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -151,13 +147,23 @@ def test_a_ctrl_c_that_code_drops_on_its_way_still_stops_the_sweep():
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split("\n")[:-1] == [
+    return proc.stdout.split("\n")[:-1]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself is POSIX")
+def test_a_ctrl_c_that_code_drops_on_its_way_still_stops_the_sweep():
+    # Python raises KeyboardInterrupt wherever the interpreter is; a callback that drops it
+    # (JAX's garbage-collection hook prints "Exception ignored") let the sweep run to its
+    # end. Here f's tracing swallows it: the sweep must raise all the same, leave Python's
+    # own handler in place, and the next sweep run. In a process of its own, whose SIGINT
+    # handler is Python's.
+    assert _lines_of(DROPPED) == [
         "sweep interrupted",
         "handler restored True",
         "convergence interrupted",
         "handler restored True",
         "next sweep (2, 1, 1)",
-    ], proc.stdout
+    ]
 
 
 DELIVERED = """
@@ -199,14 +205,4 @@ def test_a_ctrl_c_that_got_through_is_not_raised_again_later():
     # The handler counted every Ctrl-C and only a dropped one was meant to be asked for
     # again, but a count left by one that got through stayed: a sweep in a worker thread
     # (or under a caller's own handler) raised KeyboardInterrupt for it, with no Ctrl-C.
-    env = {**os.environ, "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
-    proc = subprocess.run(
-        [sys.executable, "-c", DELIVERED],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split("\n")[:-1] == ["stopped", "thread waited", "own handler waited"]
+    assert _lines_of(DELIVERED) == ["stopped", "thread waited", "own handler waited"]
