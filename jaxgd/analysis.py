@@ -519,10 +519,21 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
         >>> nearest_minimum([-1.4289, 4.3058, 0.0, float("inf")], m).tolist()
         [1, 2, -1, -1]
     """
+    return _nearest_index(*_checked(x, minima, tol))
+
+
+def _checked(x: Any, minima: Minima, tol: Any) -> tuple[Any, Minima, Any]:
+    """The arguments of :func:`nearest_minimum` checked (and ``tol`` finer than the floats
+    at a minimum warned of), as the labelling rule takes them."""
     minima = _check_minima(minima)
     tol = _check_tol(tol)
     x = _positions(x)
     _warn_if_too_fine(minima, tol, _working(x.dtype, minima.x.dtype))
+    return x, minima, tol
+
+
+def _nearest_index(x: Any, minima: Minima, tol: Any) -> np.ndarray:
+    """:func:`nearest_minimum` of arguments :func:`_checked` already."""
     if not isinstance(x, jax.Array) and _concrete_minima(minima) and is_concrete(tol):
         # Host positions: NumPy gives the same ints as the compiled rule, without compiling
         # it for each new shape (one position, one row, the whole grid).
@@ -578,16 +589,14 @@ def downhill_minimum(
         >>> downhill_minimum(notebook, [-1.4289, 0.5, 3.0, 5.0, -5.5], m).tolist()
         [1, 1, 2, 2, -1]
     """
-    minima = _check_minima(minima)
-    _check_tol(tol)
     if not is_concrete(x):
         raise TypeError(
             "x must be concrete, got a traced value; call downhill_minimum outside jax.jit"
         )
-    x = _positions(x)
+    x, minima, tol = _checked(x, minima, tol)
     dtype = default_float()
     check_function(f, dtype)
-    near = nearest_minimum(x, minima, tol=tol)
+    near = _nearest_index(x, minima, tol)
     pos = np.asarray(x, np.float64)
     flat = pos.ravel()
     finite = np.isfinite(flat)
