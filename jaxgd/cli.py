@@ -922,53 +922,54 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
 
     @functools.wraps(main)
     def wrapper(argv: Sequence[str] | None = None) -> int:
-        x64 = bool(jax.config.jax_enable_x64)
-        before = _open_figures()
-        begin_run()
-        notice = _still_working_notice()
-        said = warnings.catch_warnings()
-        said.__enter__()
-        warnings.showwarning = _warning_line(set())
-        try:
-            deliver_held_interrupt()
-            return main(argv)
-        except UsageError as err:
-            done = written_so_far()  # a file that failed at the end: say which were written
-            also = f" Already written: {', '.join(map(str, done))}." if done else ""
-            print(f"error: {err}{also}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            done = written_so_far()
-            if done:  # those files are the new ones; the rest of the run's are not
-                print(f"interrupted; already written: {', '.join(map(str, done))}", file=sys.stderr)
-            else:
-                print("interrupted", file=sys.stderr)
-            return 130
-        except MemoryError as err:
-            # jaxgd's planners refuse a result that cannot fit before allocating it, and say
-            # how large it is: flags asking for too much, so bad input. A bare MemoryError is
-            # the allocator's own.
-            text = " ".join(str(err).split()) or "out of memory"
-            print(f"error: {text} Ask for fewer runs or epochs.", file=sys.stderr)
-            return 2
-        except SystemExit as exit_:  # argparse's -h
-            return exit_.code if isinstance(exit_.code, int) else 0
-        except BrokenPipeError:
-            # Output piped into `head` and cut short: not an error worth a traceback. Point
-            # stdout at devnull so the interpreter's final flush does not raise again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 1
-        finally:
-            said.__exit__(None, None, None)
-            if notice is not None:
-                notice.cancel()
-            jax.config.update("jax_enable_x64", x64)
-            end_run()
-            if "matplotlib.pyplot" in sys.modules:
-                import matplotlib.pyplot as plt
+        with warnings.catch_warnings():  # the caller's filters; showwarning restored after
+            warnings.showwarning = _warning_line(set())
+            x64 = bool(jax.config.jax_enable_x64)
+            before = _open_figures()
+            begin_run()
+            notice = _still_working_notice()
+            try:
+                deliver_held_interrupt()
+                return main(argv)
+            except UsageError as err:
+                done = written_so_far()  # a file that failed at the end: say which were written
+                also = f" Already written: {', '.join(map(str, done))}." if done else ""
+                print(f"error: {err}{also}", file=sys.stderr)
+                return 2
+            except KeyboardInterrupt:
+                done = written_so_far()
+                if done:  # those files are the new ones; the rest of the run's are not
+                    print(
+                        f"interrupted; already written: {', '.join(map(str, done))}",
+                        file=sys.stderr,
+                    )
+                else:
+                    print("interrupted", file=sys.stderr)
+                return 130
+            except MemoryError as err:
+                # jaxgd's planners refuse a result that cannot fit before allocating it, and say
+                # how large it is: flags asking for too much, so bad input. A bare MemoryError is
+                # the allocator's own.
+                text = " ".join(str(err).split()) or "out of memory"
+                print(f"error: {text} Ask for fewer runs or epochs.", file=sys.stderr)
+                return 2
+            except SystemExit as exit_:  # argparse's -h
+                return exit_.code if isinstance(exit_.code, int) else 0
+            except BrokenPipeError:
+                # Output piped into `head` and cut short: not an error worth a traceback. Point
+                # stdout at devnull so the interpreter's final flush does not raise again.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 1
+            finally:
+                if notice is not None:
+                    notice.cancel()
+                jax.config.update("jax_enable_x64", x64)
+                end_run()
+                if "matplotlib.pyplot" in sys.modules:
+                    import matplotlib.pyplot as plt
 
-                for n in _open_figures() - before:
-                    plt.close(n)
+                    for n in _open_figures() - before:
+                        plt.close(n)
 
     return wrapper
 
