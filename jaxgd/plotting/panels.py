@@ -120,9 +120,7 @@ def _example(res: SweepResult, dims: Sequence[str]) -> str:
     for d in dims:
         if d not in res.dims or res.sizes[d] == 1:
             continue
-        value = np.asarray(res.coord(d))[-1]
-        shown = f"{str(value)!r}" if isinstance(value, str | np.str_) else coord_text(res, d, value)
-        parts.append(f"{d}={shown}")
+        parts.append(f"{d}={coord_text(res, d, np.asarray(res.coord(d))[-1])}")
     return ", ".join(parts)
 
 
