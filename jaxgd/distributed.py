@@ -34,7 +34,6 @@ from jaxgd._validate import (
     check_int,
     default_float,
     is_concrete,
-    whole_number,
 )
 from jaxgd.result import DIMS, SweepResult, function_name
 from jaxgd.sweep import sweep as _local_sweep
@@ -137,9 +136,8 @@ def initialize(
             f"shutdown_timeout_seconds needs a newer jax than {jax.__version__}, whose "
             "jax.distributed.initialize has no such option; leave it out (None)."
         )
-    host_port = _check_run(coordinator_address, num_processes, process_id)
-    num_processes = None if num_processes is None else whole_number(num_processes)
-    process_id = None if process_id is None else whole_number(process_id)
+    num_processes, process_id = _check_counts(num_processes, process_id)
+    host_port = _check_address(coordinator_address)
     if host_port is not None:
         _check_resolves(*host_port)
     if jax.config.jax_cpu_collectives_implementation in (None, "", "none"):
@@ -177,19 +175,27 @@ def initialize(
         warn.cancel()
 
 
-def _check_run(
-    address: str | None, num_processes: int | None, process_id: int | None
-) -> tuple[str, int] | None:
-    """``(host, port)`` of a given coordinator address; errors for malformed arguments."""
+def _check_counts(
+    num_processes: int | None, process_id: int | None
+) -> tuple[int | None, int | None]:
+    """``num_processes`` and ``process_id`` checked, as Python ints (JAX takes no 0-d
+    array, which every count of jaxgd accepts), or None where not given."""
     if num_processes is not None:
-        check_int("num_processes", num_processes, 1, fix="count every process of the run")
+        num_processes = check_int(
+            "num_processes", num_processes, 1, fix="count every process of the run"
+        )
     if process_id is not None:
-        check_int("process_id", process_id, 0, fix="number the processes 0, 1, ...")
+        process_id = check_int("process_id", process_id, 0, fix="number the processes 0, 1, ...")
         if num_processes is not None and process_id >= num_processes:
             raise ValueError(
                 f"process_id must be below num_processes={num_processes}; got {process_id}. "
                 "Number the processes 0, 1, ..., num_processes - 1."
             )
+    return num_processes, process_id
+
+
+def _check_address(address: str | None) -> tuple[str, int] | None:
+    """``(host, port)`` of a given coordinator address; an error for a malformed one."""
     if address is None:
         return None
     host, _, port = address.rpartition(":") if isinstance(address, str) else ("", "", "")
