@@ -10,7 +10,6 @@ an interrupted run leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sys
 import tempfile
@@ -100,29 +99,6 @@ def check_target(flag: str, path: Path) -> None:
     check_folder(flag, path.parent)
 
 
-@contextlib.contextmanager
-def _atomic(path: Path):
-    """A temporary path beside ``path``, renamed onto it when the block succeeds. The file
-    gets the mode of the file it replaces, or what a plain ``open()`` would give a new one
-    (0o666 less the umask); a symlink at ``path`` keeps pointing to the new file."""
-    from jaxgd._npz import create_temp, keep_mode, make_folders, target_of
-
-    path = target_of(path)
-    make_folders(path.parent)
-    fd, tmp = create_temp(path)
-    try:  # from here on, whatever stops the write (Ctrl-C included) removes the temporary
-        try:
-            keep_mode(fd, path)
-        finally:
-            os.close(fd)
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def save_figure(fig: Figure, out: str | os.PathLike, name: str, fmt: str = "png") -> Path:
     """Save ``fig`` as ``out/name.fmt`` (PNG at 120 dpi), creating ``out``; returns the path.
 
@@ -144,7 +120,7 @@ def save_figure(fig: Figure, out: str | os.PathLike, name: str, fmt: str = "png"
 
     wait_for_imports()
     path = Path(out) / f"{name}.{fmt}"
-    with _atomic(path) as tmp:
+    with _npz.replacing(path) as tmp:
         if fmt != "png" or not _png_drawn_once(fig, tmp, DPI):
             fig.savefig(tmp, format=fmt, dpi=DPI, bbox_inches="tight")
     return path
@@ -221,17 +197,13 @@ def _reason(err: OSError) -> str:
     return err.strerror or str(err) or type(err).__name__
 
 
-#: Errors that say the disk (or the user's quota, or the file-size limit) is full.
-_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
-
-
 def _cannot_write(flag: str, target: Path, err: OSError) -> UsageError:
     """The error for a file that could not be written at the end of a run: the system's
     reason, and what to do about it (the file there, if any, is unchanged)."""
     cause = err.__cause__ if isinstance(err.__cause__, OSError) else err
     fix = (
         "free space there or choose another folder"
-        if cause.errno in _FULL
+        if cause.errno in _npz.FULL
         else "choose a file and folder you can write"
     )
     return UsageError(f"{flag}: cannot write {target}: {_reason(err)}; {fix}.")

@@ -31,7 +31,6 @@ fall-back). A run killed while writing can leave only a hidden ``*.tmp`` file.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import tempfile
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import jax
 
-from jaxgd._npz import create_temp
+from jaxgd._npz import replacing
 
 __all__ = ["OFF_WORDS", "ON_WORDS", "cache_dir", "enable", "enabled_by_env"]
 
@@ -111,15 +110,8 @@ def _write_whole(path: Path, data: bytes) -> None:
         >>> (folder / "entry-cache").read_bytes(), sorted(p.name for p in folder.iterdir())
         (b'abc', ['entry-cache'])
     """
-    fd, tmp = create_temp(path)  # hidden, with the mode a plain open() gives, as JAX's own
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with replacing(path) as tmp:  # hidden; a new entry gets the mode JAX would give it
+        tmp.write_bytes(data)
 
 
 def _whole_entries() -> None:

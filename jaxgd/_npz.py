@@ -109,6 +109,32 @@ def create_temp(path: Path) -> tuple[int, Path]:
     raise AssertionError("unreachable")
 
 
+#: errno values saying the disk, the user's quota or the file-size limit is full.
+FULL = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it when the block succeeds. The file
+    gets the mode of the file it replaces, or what a plain ``open()`` would give a new one
+    (0o666 less the umask); a symlink at ``path`` keeps pointing to the new file. Whatever
+    stops the block (Ctrl-C included) removes the temporary file."""
+    path = target_of(path)
+    make_folders(path.parent)
+    fd, tmp = create_temp(path)
+    try:
+        try:
+            keep_mode(fd, path)
+        finally:
+            os.close(fd)
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` as a compressed .npz at ``path``, all or nothing.
 
@@ -146,10 +172,9 @@ def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
-            full = e.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
             fix = (
                 "Free space (or raise the file-size limit) there, or choose another folder."
-                if full
+                if e.errno in FULL
                 else "Choose a file and folder you can write."
             )
             raise type(e)(
