@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 # Queries x coordinates compared at once by `sel`: bounds its scratch memory (8 MB).
@@ -260,7 +261,11 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
         raise KeyError(f"{dim}={flat[0]:g}: the {dim!r} axis is empty.")
     idx = _nearest(coords, flat)
     if method == "exact" and flat.size:
-        hit = (flat == coords[idx]) if whole else _on_axis(flat, coords[idx], given.dtype)
+        hit = (
+            (flat == coords[idx])
+            if whole
+            else _on_axis(flat, coords[idx], given.dtype, _float_type(wanted))
+        )
         if not hit.all():
             miss = int(np.argmin(hit))
             raise KeyError(
@@ -303,21 +308,39 @@ def _shown(value: float, dtype: np.dtype) -> str:
         return f"{value:.10g}"
 
 
-def _on_axis(values: np.ndarray, near: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def _on_axis(
+    values: np.ndarray, near: np.ndarray, dtype: np.dtype, query: np.dtype | None = None
+) -> np.ndarray:
     """Whether each of ``values`` is the coordinate ``near`` it, an axis of ``dtype``.
 
     Whole-number axes (epoch counts) match exactly. Float axes match within one step of
     their dtype at the coordinate: a decimal typed for a float32 axis rounds to within half
     a step of it, and an axis made in float64 (``np.linspace``) and stored in float32 within
     one, while a neighbour is at least a step away; so a typo raises instead of picking it.
+    Values given in a float type coarser than the axis's (``query``: a float32 value, a
+    float64 axis) carry only its precision, and match within one of its steps.
     """
     if dtype.kind in "iub":
         return values == near
     try:
         step = np.spacing(np.abs(near).astype(dtype)).astype(np.float64)
     except TypeError:  # a float type NumPy has no spacing for: a relative 1e-6
-        return np.isclose(near, values, rtol=1e-6, atol=0.0)
+        step = 1e-6 * np.abs(near)
+    if query is not None:
+        # eps * |near| is one to two steps of the query's type at near.
+        step = np.maximum(step, float(jnp.finfo(query).eps) * np.abs(near))
     return np.abs(values - near) <= step
+
+
+def _float_type(wanted: Any) -> np.dtype | None:
+    """The float type ``wanted`` was given in, where it has one (a NumPy or JAX float, an
+    array or a list of them); None for Python numbers and ints."""
+    dtype = getattr(wanted, "dtype", None)
+    if dtype is None and isinstance(wanted, (list, tuple)) and wanted:
+        dtype = getattr(wanted[0], "dtype", None)
+    if dtype is None or not jax.dtypes.issubdtype(dtype, np.floating):
+        return None
+    return np.dtype(dtype)
 
 
 def name_positions(dim: str, names: Sequence[str], wanted: Any) -> int | np.ndarray:
@@ -397,7 +420,7 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
         distance = np.hypot.reduce(np.abs(coords[None, :, :] - part[:, None, :]), axis=-1)
         idx[lo : lo + block] = distance.argmin(axis=1)
     if method == "exact" and values.shape[0]:
-        hit = _on_axis(values, coords[idx], given.dtype).all(axis=1)
+        hit = _on_axis(values, coords[idx], given.dtype, _float_type(wanted)).all(axis=1)
         if not hit.all():
             miss = int(np.argmin(hit))
             raise KeyError(

@@ -352,7 +352,8 @@ class SweepResult:
         sequence or array keeps it, in that order. With ``method="exact"`` (the default) each
         value must be on the axis: exactly for whole numbers (epoch counts), and within one
         step of the axis's dtype for float coordinates (so float32 coordinates match the
-        decimals you typed), so a typo raises instead of silently picking a neighbour;
+        decimals you typed; a value given as a float32 or other coarser float matches within
+        one step of its own type), so a typo raises instead of silently picking a neighbour;
         ``method="nearest"`` picks the closest coordinate (the first of equals).
 
         Args:

@@ -541,6 +541,28 @@ def test_sel_on_float_axes_matches_typed_decimals_but_not_a_neighbour(x64_on):
         res.sel(start=1e6 + 0.3)
 
 
+def test_values_in_a_coarser_float_type_match_within_its_step():
+    # A float64 axis read back in float32 (res.learning_rates.astype(np.float32), a value
+    # from a float32 computation) holds each rate to float32's precision: it is that rate.
+    with jax.enable_x64(True):
+        res = jaxgd.sweep(lambda x: (x - 1.0) ** 2, [0.0, 2.0], np.linspace(0.01, 0.1, 10), 3)
+    assert res.learning_rates.dtype == np.float64
+    for v in (np.float32(0.02), jnp.float32(0.1), np.float16(0.1), jnp.bfloat16(0.1)):
+        assert res.sel(learning_rate=v).learning_rates.item() == pytest.approx(float(v), 1e-2)
+    got = res.sel(learning_rate=res.learning_rates.astype(np.float32)).learning_rates
+    assert (got == res.learning_rates).all()
+    got = res.sel(learning_rate=[np.float32(0.03), np.float32(0.05)]).learning_rates
+    assert got.tolist() == pytest.approx([0.03, 0.05])
+    # still not a neighbour: 0.0205 is far more than a float32 step from 0.02
+    with pytest.raises(KeyError, match="not a coordinate"):
+        res.sel(learning_rate=np.float32(0.0205))
+    with pytest.raises(KeyError, match="not a coordinate"):
+        res.sel(learning_rate=jnp.bfloat16(0.095))
+    with jax.enable_x64(True):
+        pts = jaxgd.sweep(lambda p: (p**2).sum(), np.array([[0.1, 0.2], [0.3, 0.7]]), 0.1, 3)
+    assert pts.sel(start=np.float32([0.3, 0.7])).starts.tolist() == [0.3, 0.7]
+
+
 # -- values far off the axis, huge whole numbers, inconsistent hand-made results ------------
 def _hand(starts, epochs, n_starts=None):
     n_starts = len(starts) if n_starts is None else n_starts
