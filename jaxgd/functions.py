@@ -216,7 +216,13 @@ def _number(owner: str, what: str, value: Any, *, finite: bool = True) -> float:
     """``value``, one real number, as a Python float; an error naming ``owner``'s ``what``."""
     if isinstance(value, bool | np.bool_ | str | bytes) or not _is_real(value):
         raise TypeError(f"{owner}: {what} must be a real number; got {value!r:.60}.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a Python int past float64's range
+        raise ValueError(
+            f"{owner}: {what} is too large for any float ({value!r:.30}...); give a number "
+            f"below {np.finfo(np.float64).max:.3g}."
+        ) from None
     if finite and not math.isfinite(number):
         raise ValueError(f"{owner}: {what} must be finite; got {number}.")
     return number
@@ -228,6 +234,8 @@ def _is_real(value: Any) -> bool:
         return False
     try:
         float(value)
+    except OverflowError:  # a real number, too large: _number says so
+        return True
     except (TypeError, ValueError):
         return False
     return True
@@ -236,8 +244,17 @@ def _is_real(value: Any) -> bool:
 def _interval(owner: str, what: str, value: Any) -> tuple[float, float]:
     """``value`` as ``(lo, hi)``: two finite floats with ``lo < hi``."""
     try:
-        lo, hi = (_number(owner, what, v, finite=False) for v in value)
-    except (TypeError, ValueError):  # not iterable, not two items, not numbers
+        ends = tuple(value)
+        if len(ends) != 2:
+            raise TypeError
+    except TypeError:  # not iterable, not two items
+        raise TypeError(
+            f"{owner}: {what} must be a pair (lo, hi) of numbers, e.g. (-2.0, 2.0); "
+            f"got {value!r:.60}."
+        ) from None
+    try:
+        lo, hi = (_number(owner, what, v, finite=False) for v in ends)
+    except TypeError:  # not numbers
         raise TypeError(
             f"{owner}: {what} must be a pair (lo, hi) of numbers, e.g. (-2.0, 2.0); "
             f"got {value!r:.60}."
@@ -246,6 +263,11 @@ def _interval(owner: str, what: str, value: Any) -> tuple[float, float]:
         raise ValueError(
             f"{owner}: {what} must be finite with lo < hi; got ({lo:g}, {hi:g}). Give the "
             "interval's finite ends, the lower one first."
+        )
+    if not math.isfinite(hi - lo):  # each end finite, the span not: grids over it hold NaN
+        raise ValueError(
+            f"{owner}: {what} ({lo:g}, {hi:g}) is wider than a float64 can span (hi - lo "
+            f"overflows); narrow it to at most {np.finfo(np.float64).max:.3g} in width."
         )
     return lo, hi
 

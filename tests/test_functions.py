@@ -168,6 +168,9 @@ def test_looking_up_a_function_in_the_other_registry_points_to_it():
         ((0.0, 2.0), float("nan"), ValueError, "start must be finite; got nan"),
         ((0.0, 2.0), "1", TypeError, "start must be a real number; got '1'"),
         ((0.0, 2.0), 1 + 0j, TypeError, "start must be a real number"),
+        ((-1.7e308, 1.7e308), None, ValueError, "domain .* is wider than a float64 can span"),
+        ((0, 10**400), None, ValueError, "domain is too large for any float"),
+        ((0.0, 2.0), -(10**400), ValueError, "start is too large for any float"),
     ],
 )
 def test_a_bad_domain_or_start_is_refused_where_it_is_given(domain, start, exc, match):

@@ -179,6 +179,8 @@ def test_dataclass_defaults():
         ({"minima": ((0.5, np.nan),)}, ValueError, "minima must be finite"),
         ({"start": (0.1,)}, TypeError, r"start must be a point \(x, y\)"),
         ({"start": ("a", 0.0)}, TypeError, "start must be a real number"),
+        ({"domain": ((0.0, 1.0), (-1e308, 1e308))}, ValueError, "domain's y range .* wider"),
+        ({"minima": ((0.5, 10**400),)}, ValueError, "minima is too large for any float"),
     ],
 )
 def test_a_bad_domain_minimum_or_start_is_refused_where_it_is_given(kwargs, exc, match):
