@@ -8,7 +8,8 @@
 ``all`` gives each flag that follows to the experiments that take it and says which ignore
 it; a flag no experiment takes is refused before anything runs. ``--save PATH`` becomes
 ``PATH/<experiment>.npz``. Every experiment runs even when one fails; a summary line per
-experiment ends the run, and the exit status is non-zero when any failed. An experiment is any
+experiment ends the run, and the exit status is non-zero when any failed. Ctrl-C (status 130)
+or SIGTERM (143) stops the experiment running and the rest with it. An experiment is any
 module of this package with a ``parser()`` and a ``main(argv) -> int``; its docstring's first
 line is its summary.
 """
@@ -29,6 +30,8 @@ from typing import Any
 #: The notebook's order; modules not named here follow, alphabetically.
 ORDER = ("single_run", "start_location", "learning_rate", "lr_epochs", "random_starts")
 HERE = Path(__file__).resolve().parent
+#: An experiment's status when Ctrl-C (130) or SIGTERM (143) stopped it: the rest do not run.
+STOPPED = (130, 143)
 
 
 def experiments() -> dict[str, str]:
@@ -204,7 +207,7 @@ def run_all(names: list[str], words: list[str]) -> int:
                 print(f"error: {type(err).__name__}: {text[0] if text else ''}", file=sys.stderr)
                 codes[name] = 1
             sys.stdout.flush()
-            if codes[name] == 130:  # Ctrl-C stops them all
+            if codes[name] in STOPPED:  # Ctrl-C or SIGTERM stops them all
                 break
     finally:
         package.IN_ALL = False
@@ -217,7 +220,8 @@ def run_all(names: list[str], words: list[str]) -> int:
     failed = [c for c in codes.values() if c]
     if not failed:
         return 0
-    return 130 if 130 in failed else 2 if set(failed) == {2} else 1
+    stopped = [c for c in failed if c in STOPPED]
+    return stopped[0] if stopped else 2 if set(failed) == {2} else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,9 +275,9 @@ if __name__ == "__main__":
     code = _run()
     if code == 0:  # a run that ended well skips the last garbage collections (~0.3 s)
         gc.freeze()
-    elif code == 130:  # Ctrl-C: XLA may still be compiling; finalisers could crash in it
+    elif code in STOPPED:  # Ctrl-C, SIGTERM: XLA may still be compiling; finalisers could crash
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        os._exit(130)
+        os._exit(code)
     sys.exit(code)

@@ -5,8 +5,9 @@ An experiment module builds its parser from :func:`parser`, adds the axes it swe
 checks every flag, the function and the output paths before anything is computed. The
 context holds the loaded function, its domain, the grids as arrays, a seeded PRNG key, and
 saves figures. Decorating ``main`` with :func:`command` turns a :class:`UsageError` (a bad
-flag or ``--function``) into one line on stderr and exit status 2, and Ctrl-C into the line
-``interrupted`` and exit status 130, never a traceback::
+flag or ``--function``) into one line on stderr and exit status 2, Ctrl-C into the line
+``interrupted`` and exit status 130, and SIGTERM into ``terminated`` and 143, never a
+traceback::
 
     @cli.command
     def main(argv=None) -> int:
@@ -51,7 +52,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import jax
 import numpy as np
 
-from jaxgd import analysis, functions
+from jaxgd import _run, analysis, functions
 from jaxgd._chunking import available_host_memory
 from jaxgd._cli_flags import (
     _GRID,
@@ -913,6 +914,9 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
     ``MemoryError`` (a result too large for the host, refused before it is allocated);
     Ctrl-C the line ``interrupted`` and 130 (the shell's status for SIGINT), including one
     held while a command-line run imported its modules (see :func:`deliver_held_interrupt`);
+    SIGTERM (``kill PID``) likewise the line ``terminated`` and 143 (128 + SIGTERM), where
+    SIGTERM has Python's default action (the handler is put back afterwards): either way the
+    file being written is removed, and the line names those already written;
     ``-h`` returns 0 instead of exiting; a warning is one line, ``warning: ...``, once however
     often it is raised (not Python's two lines naming a file of the experiment); the x64
     setting, the headless setting of :mod:`jaxgd.plotting` and pyplot's open figures are
@@ -928,6 +932,7 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             before = _open_figures()
             begin_run()
             notice = _still_working_notice()
+            sigterms, replaced = _sigterms[0], _catch_sigterm()
             try:
                 deliver_held_interrupt()
                 return main(argv)
@@ -937,15 +942,17 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                 print(f"error: {err}{also}", file=sys.stderr)
                 return 2
             except KeyboardInterrupt:
+                terminated = _sigterms[0] > sigterms
+                stopped = "terminated" if terminated else "interrupted"
                 done = written_so_far()
                 if done:  # those files are the new ones; the rest of the run's are not
                     print(
-                        f"interrupted; already written: {', '.join(map(str, done))}",
+                        f"{stopped}; already written: {', '.join(map(str, done))}",
                         file=sys.stderr,
                     )
                 else:
-                    print("interrupted", file=sys.stderr)
-                return 130
+                    print(stopped, file=sys.stderr)
+                return 143 if terminated else 130
             except MemoryError as err:
                 # jaxgd's planners refuse a result that cannot fit before allocating it, and say
                 # how large it is: flags asking for too much, so bad input. A bare MemoryError is
@@ -961,6 +968,8 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 return 1
             finally:
+                if replaced is not None:  # a SIGTERM after the run ends the process at once
+                    signal.signal(signal.SIGTERM, replaced)
                 if notice is not None:
                     notice.cancel()
                 jax.config.update("jax_enable_x64", x64)
@@ -972,6 +981,33 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                         plt.close(n)
 
     return wrapper
+
+
+#: SIGTERMs received while a run's handler (:func:`_on_sigterm`) was in place.
+_sigterms = [0]
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM during a run: counted, so :func:`command` reports it as ``terminated`` and
+    status 143 (128 + SIGTERM), and raised as KeyboardInterrupt, so it stops the run as Ctrl-C
+    does (the file being written is removed; those finished stay). Counted as a Ctrl-C too
+    inside the engine's interruptible calls, so one dropped on its way (in a garbage-collection
+    callback) is raised again at the next wait."""
+    _sigterms[0] += 1
+    _run._on_sigint(signum, frame)
+
+
+def _catch_sigterm() -> Any:
+    """Install :func:`_on_sigterm` where SIGTERM would end the process on the spot (Python's
+    default), in the main thread; returns the handler it replaced, or None where it left an
+    ignored SIGTERM, or a handler of the program's own (or an outer run's), in place."""
+    if (
+        hasattr(signal, "SIGTERM")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    return None
 
 
 def _warning_line(seen: set[str]) -> Callable[..., None]:
@@ -1053,7 +1089,8 @@ def run(main: Callable[[], int | None]) -> NoReturn:
     compiling or computing in its own threads, and the interpreter's finalisation then
     crashed in them (a segmentation fault in about half of the interrupts that landed
     there): it ends with the streams flushed and ``os._exit(130)``, which runs no
-    finalisers; what it wrote was closed before ``main`` returned. Any other status exits
+    finalisers; what it wrote was closed before ``main`` returned. A run stopped by SIGTERM
+    (status 143) ends the same way. Any other status exits
     the usual way, and so does an exception from ``main`` (a traceback, status 1).
 
     Example:
@@ -1066,11 +1103,11 @@ def run(main: Callable[[], int | None]) -> NoReturn:
     code = main()
     if code in (0, None):
         gc.freeze()
-    elif code == 130:
+    elif code in (130, 143):
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # a closed or broken stream
                 stream.flush()
-        os._exit(130)
+        os._exit(code)
     sys.exit(code)
 
 

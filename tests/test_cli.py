@@ -596,9 +596,10 @@ def test_run_ends_an_interrupted_run_without_finalisers(monkeypatch):
     calls = []
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
     monkeypatch.setattr(os, "_exit", exit_now)
-    with pytest.raises(Exited) as info:
-        cli.run(lambda: 130)
-    assert info.value.args == (130,) and calls == []
+    for stopped in (130, 143):  # Ctrl-C, SIGTERM
+        with pytest.raises(Exited) as info:
+            cli.run(lambda stopped=stopped: stopped)
+        assert info.value.args == (stopped,) and calls == []
 
 
 def test_a_long_run_on_a_terminal_says_it_is_still_working(capsys, monkeypatch):

@@ -200,6 +200,93 @@ def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path):
     assert files_under(tmp_path) == []
 
 
+_SAVING = """
+import time
+from matplotlib.figure import Figure
+from jaxgd import _cli_output, cli
+
+@cli.command
+def main(argv):
+    ctx = cli.setup(cli.parser("test_run", "A test run."), argv, figures=("one", "two"))
+    fig = Figure()
+    fig.subplots().plot([0, 1])
+    ctx.save(fig, "one")
+    drawn = _cli_output._png_drawn_once
+
+    def slow(fig, path, dpi):  # the second figure's temporary file is written, not renamed
+        done = drawn(fig, path, dpi)
+        print("saving", flush=True)
+        time.sleep(60)
+        return done
+
+    _cli_output._png_drawn_once = slow
+    ctx.save(fig, "two")
+    return ctx.finish()
+
+cli.run(main)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM to a subprocess is POSIX")
+@pytest.mark.parametrize(("signum", "code", "word"), [
+    (signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])  # fmt: skip
+def test_a_signal_while_a_figure_is_saved_leaves_no_temporary_file(signum, code, word, tmp_path):
+    # `kill PID` ended the process on the spot: the hidden temporary file beside the figure
+    # being written stayed behind. It stops the run as Ctrl-C does.
+    out = tmp_path / "figs"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SAVING, "--out", str(out), "--no-cache"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline() == "saving\n", proc.stderr.read()
+        proc.send_signal(signum)
+        got, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, err, got) == (
+        code,
+        f"{word}; already written: {out / 'one.png'}\n",
+        "",
+    )
+    assert [p.name for p in out.iterdir()] == ["one.png"]
+
+
+_HANDLERS = """
+import signal
+from jaxgd import cli
+
+@cli.command
+def main(argv):
+    print(signal.getsignal(signal.SIGTERM) is cli._on_sigterm)
+    return 0
+
+main([])
+print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a program's own choice is left alone
+main([])
+print(signal.getsignal(signal.SIGTERM) is signal.SIG_IGN)
+"""
+
+
+def test_a_run_catches_sigterm_only_while_it_runs_and_only_in_place_of_the_default():
+    done = subprocess.run(
+        [sys.executable, "-c", _HANDLERS],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout.split()) == (0, ["True", "True", "False", "True"])
+
+
 @pytest.mark.slow
 def test_ctrl_c_inside_a_compiled_sweep_exits_cleanly(tmp_path):
     # 1e5 starts for 1e6 epochs: minutes of compiled calls, one after another. A Ctrl-C

@@ -369,6 +369,23 @@ def test_run_one_and_all_into_one_folder(tmp_path, capsys, monkeypatch):
     )
 
 
+@pytest.mark.parametrize("stopped", [130, 143])
+def test_all_stops_at_an_experiment_stopped_by_ctrl_c_or_sigterm(stopped, capsys, monkeypatch):
+    # A SIGTERM stops an experiment with status 143: the rest must not run after it, and the
+    # status must say so (it went on to the next experiment, and ended 1).
+    picked = {n: s for n, s in listing.experiments().items() if n in ("single_run", "lr_epochs")}
+    monkeypatch.setattr(listing, "experiments", lambda: picked)
+    ran = []
+    for name, code in (("single_run", stopped), ("lr_epochs", 0)):
+        module = importlib.import_module(f"experiments.{name}")
+        monkeypatch.setattr(module, "main", lambda argv, n=name, c=code: ran.append(n) or c)
+    assert listing.main(["all"]) == stopped
+    assert ran == ["single_run"]
+    out = capsys.readouterr().out
+    assert re.search(rf"single_run +failed \(exit {stopped}\)", out)
+    assert re.search(r"lr_epochs +not run", out)
+
+
 def test_python_m_experiments_lists_modules():
     done = subprocess.run(
         [sys.executable, "-m", "experiments"], cwd=ROOT, capture_output=True, text=True, check=True
