@@ -180,6 +180,23 @@ def color_limits_line(
     return f"{num(vmin)} to {num(vmax)} ({source})"
 
 
+def _sized(n: int, per: int = 1) -> str:
+    """``n / per`` to 3 significant digits, for a count ``n`` however large: a product of
+    grid sizes can pass the largest float (about 1.8e308), which ``f"{n:.3g}"`` and
+    ``n / per`` refuse with OverflowError.
+
+    Example:
+        >>> _sized(12345), _sized(3 << 30, 2**30), _sized(10**400 + 10**398)
+        ('1.23e+04', '3', '1.01e+400')
+    """
+    try:
+        return f"{n / per:.3g}"
+    except OverflowError:
+        whole = n // per
+        digits = int(math.log10(whole))
+        return f"{whole / 10**digits:.3g}e+{digits}"
+
+
 def check_runs(runs: int, flags: Sequence[str]) -> None:
     """Refuse ``runs`` cells that cannot fit in host memory, before anything is computed.
 
@@ -200,8 +217,8 @@ def check_runs(runs: int, flags: Sequence[str]) -> None:
     free = available_host_memory() or _UNKNOWN_MEMORY
     if need > free // 2:
         raise UsageError(
-            f"{', '.join(flags)}: {runs:.3g} runs need about {need / 2**30:.3g} GiB of memory "
-            f"and {free / 2**30:.3g} GiB is free; use fewer values."
+            f"{', '.join(flags)}: {_sized(runs)} runs need about {_sized(need, 2**30)} GiB of "
+            f"memory and {free / 2**30:.3g} GiB is free; use fewer values."
         )
 
 
@@ -383,10 +400,10 @@ class Context(Output):
         free = available_host_memory() or _UNKNOWN_MEMORY
         if need > free // 2:
             shown = " x ".join(f"{n:g} ({flag})" for flag, n in sizes.items())
-            shown = f"{shown} = {cells:.3g}" if len(sizes) > 1 else f"{cells:.3g}"
+            shown = f"{shown} = {_sized(cells)}" if len(sizes) > 1 else _sized(cells)
             raise UsageError(
                 f"{', '.join(sizes)}: {shown} runs need about "
-                f"{need / 2**30:.3g} GiB of memory and {free / 2**30:.3g} GiB is free; "
+                f"{_sized(need, 2**30)} GiB of memory and {free / 2**30:.3g} GiB is free; "
                 "use fewer values."
             )
 

@@ -85,6 +85,8 @@ BAD = [
     ("start_location", ["--function", f"{USER}:raises"], f"error: --function '{USER}:raises'"),
     ("convergence", ["--domain", "1", "1.0000001"], "is too narrow for float32"),
     ("derivative_check", ["--start", "-1e-3", "--bogus"], "unrecognized arguments: --bogus"),
+    # A product of sizes past the largest float: an OverflowError traceback as it was printed.
+    ("random_starts", ["--repeats", "1e308"], "x 1e+308 (--repeats) = 2e+311 runs need about"),
 ]
 
 
