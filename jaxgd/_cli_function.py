@@ -513,6 +513,8 @@ class Context2D(Output):
         if "learning_rates" in defaults:
             given = args.learning_rates
             g = grid("--learning-rates", given) if given is not None else defaults["learning_rates"]
+            for end in (g.lo, g.hi):  # every value lies between them: the flag's words
+                in_dtype("--learning-rates", end, self.dtype)
             with flag_errors("--learning-rates"):
                 self.learning_rates = as_float_axis(
                     "learning_rates", g.values(), self.dtype, nonnegative=True

@@ -429,6 +429,8 @@ class Context(Output):
                         )
                     values = as_epochs("epochs", raw)
                 else:
+                    for end in (g.lo, g.hi):  # every value lies between them: the flag's words
+                        in_dtype(flag, end, self.dtype)
                     raw = g.values()
                     values = as_float_axis(dest, raw, self.dtype, nonnegative=dest != "starts")
                     lost = (raw != 0) & (values == 0)

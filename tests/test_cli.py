@@ -251,7 +251,9 @@ def test_x64_makes_every_grid_float64():
         (["--tol", "1e-30"], "--tol: 1e-30 is below what float32 resolves on the domain"),
         (["--domain", "1", "1.0000001"], "--domain: [1, 1] is too narrow for float32"),
         (["--domain", "-1e39", "0"], "--domain: -1e+39 does not fit in float32"),
-        (["--starts", "-1e39", "0", "3"], "--starts: starts has values too large for float32"),
+        # The fix is the flag --x64, not the library's jax.config.update(...).
+        (["--starts", "-1e39", "0", "3"], "--starts: -1e+39 does not fit in float32 (largest "),
+        (["--learning-rates", "0", "1e39", "3"], "3.4e+38); use a smaller value or --x64 for"),
         (["--learning-rates", "1e-50", "1e-40", "3"], "--learning-rates: 1e-50 rounds to 0"),
         (["--starts", "-5", "5", "1e9"], "--starts, --learning-rates, --epochs: 1e+09 (--starts)"),
         (["--tol", "-inf"], "--tol: expected a finite number, got '-inf'"),

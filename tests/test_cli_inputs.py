@@ -85,6 +85,14 @@ BAD = [
     ("start_location", ["--function", f"{USER}:raises"], f"error: --function '{USER}:raises'"),
     ("convergence", ["--domain", "1", "1.0000001"], "is too narrow for float32"),
     ("derivative_check", ["--start", "-1e-3", "--bogus"], "unrecognized arguments: --bogus"),
+    # basin_map ran a log-spaced grid whose first rate had silently become 0.
+    (
+        "basin_map",
+        ["--learning-rates", "1e-50", "1", "3", "log", "--grid", "3"],
+        "--learning-rates: 1e-50 rounds to 0 in float32 (smallest 1.4e-45); use a larger value or "
+        "--x64",
+    ),
+    ("basin_map", ["--learning-rates", "0", "1e39", "3"], "--learning-rates: 1e+39 does not fit"),
     # A product of sizes past the largest float: an OverflowError traceback as it was printed.
     ("random_starts", ["--repeats", "1e308"], "x 1e+308 (--repeats) = 2e+311 runs need about"),
 ]
