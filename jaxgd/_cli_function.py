@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -65,10 +66,23 @@ def _import_attr(spec: str, flag: str = "--function", name: str = "f") -> Any:
             f"{flag} {spec!r}: write module:attr, e.g. mymodule:{name} for `def {name}(x)` in "
             "mymodule.py in the current directory."
         )
+    path_like = "/" in module_name or "\\" in module_name or module_name.startswith(".")
+    if path_like or module_name.endswith(".py"):
+        # A file's path (./mymodule, src/mymodule.py) where Python wants a module's name: a
+        # leading dot or a slash never names one, and `mymodule.py` only when it fails.
+        stem = Path(module_name.replace("\\", "/")).name.removesuffix(".py")
+        path_hint = UsageError(
+            f"{flag} {spec!r}: write the module's name, not its file's path: run from the "
+            f"folder that holds {stem}.py and write {flag} {stem}:{attr}."
+        )
+        if path_like:
+            raise path_hint
     try:
         with _cwd_on_path():
             module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
+        if module_name.endswith(".py"):
+            raise path_hint from None
         if err.name and (module_name + ".").startswith(err.name + "."):
             raise UsageError(
                 f"{flag} {spec!r}: no module named {err.name!r} (looked in the current "

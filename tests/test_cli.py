@@ -96,6 +96,14 @@ def test_user_module_is_imported_from_the_current_directory(tmp_path, monkeypatc
         (f"{USER}:bad_domain", "domain must be finite with lo < hi"),
         (f"{USER}:", "write module:attr"),
         (":f", "write module:attr"),
+        # A file's path: a TypeError about relative imports, or "no module named 'f.py'".
+        (
+            "./mine:f",
+            "write the module's name, not its file's path: run from the folder that "
+            "holds mine.py and write --function mine:f.",
+        ),
+        ("src/mine.py:f", "the folder that holds mine.py and write --function mine:f."),
+        ("mine.py:f", "the folder that holds mine.py and write --function mine:f."),
     ],
 )
 def test_bad_function_is_one_clear_line(spec, expected):
