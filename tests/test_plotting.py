@@ -244,8 +244,8 @@ def test_plot_heatmap_outline_runs_along_the_cells_edges(seed):
     inside = np.abs(final - target) <= tol
     (outline,) = ax.collections[1:]
     drawn = {tuple(map(tuple, np.round(seg, 12))) for seg in outline.get_segments()}
-    xe = _edges(np.unique(np.asarray(res.learning_rates, np.float64)))
-    ye = _edges(np.unique(np.asarray(res.epochs, np.float64)))
+    xe = _edges(np.unique(np.asarray(res.learning_rates, np.float64)), floor=0.0)
+    ye = _edges(np.unique(np.asarray(res.epochs, np.float64)), floor=0.0)
     assert drawn == _cell_sides(inside, xe, ye)
     assert len(outline.get_segments()) == len(drawn)  # each side once
 
@@ -910,6 +910,33 @@ def test_a_single_rate_or_count_spans_a_cell_of_its_own_size():
     np.testing.assert_allclose(_edges(np.array([0.1])), [0.05, 0.15])  # no negative rates
     np.testing.assert_allclose(_edges(np.array([100.0])), [50.0, 150.0])
     np.testing.assert_allclose(_edges(np.array([0.0])), [-0.5, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("rates", "epochs"),
+    [([0.01, 0.05], [10, 100]), (np.linspace(0.0, 0.1, 11), [0, 10, 100, 500]), ([0.0], [0])],
+)
+def test_maps_show_no_negative_learning_rates_or_epochs(rates, epochs):
+    # Cells centred on the values: the first one reached below 0, and the axes read -0.01
+    # and -30 (a rate and an epoch count that cannot be) on a 2 x 2 sweep.
+    res = jaxgd.sweep(notebook, 0.0, rates, epochs)
+    for fig in (
+        plotting.plot_heatmap(res),
+        plotting.plot_panels(jaxgd.sweep(notebook, [0.0, 1.0], rates, epochs), "start"),
+    ):
+        ax = fig.axes[0]
+        assert ax.get_xlim()[0] == 0.0 and ax.get_ylim()[0] == 0.0
+        assert ax.get_xlim()[1] > max(rates) and ax.get_ylim()[1] > max(epochs)
+        plotting.close(fig)
+    conv = jaxgd.convergence(notebook, np.linspace(-2.0, 2.0, 5), rates, 50)
+    m = find_minima_reached(notebook, conv.final, (-6.28, 6.28))
+    fig = plotting.plot_convergence(conv, minima=m)
+    for ax in fig.axes[:2]:
+        assert ax.get_xlim()[0] == 0.0
+        assert ax.get_ylim()[0] < -2.0  # starts may be negative: their cells are whole
+    plotting.close(fig)
+    # Negative rates (ascent) were asked for: their cells are drawn whole.
+    assert _edges(np.array([-0.1, 0.1]), floor=0.0)[0] == pytest.approx(-0.2)
 
 
 def test_colour_bars_with_nothing_to_show_say_so_instead_of_a_made_up_range():

@@ -494,8 +494,15 @@ def _rate_epochs(res: SweepResult) -> SweepResult:
     return res
 
 
-def _edges(v: np.ndarray, scale: str = "linear") -> np.ndarray:
-    """Cell edges around sorted centres ``v``: half-way between neighbours on that scale."""
+def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> np.ndarray:
+    """Cell edges around sorted centres ``v``: half-way between neighbours on that scale.
+
+    With ``floor`` (0 for learning rates and epoch counts, which are never negative), the
+    outer edges stop there when every centre is at or above it: the first cell, centred on
+    the smallest value, had reached below it and drawn an axis of negative rates or epochs.
+    """
+    if floor is not None and v[0] >= floor:
+        return np.maximum(_edges(v, scale), floor)
     if scale == "log":
         if v.size == 1:
             return np.array([v[0] / 2.0, v[0] * 2.0])

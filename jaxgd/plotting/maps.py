@@ -118,8 +118,8 @@ def rate_epochs_map(
     shown = np.ma.masked_array(values, grey)[np.ix_(ri, ci)]
     cm = mpl.colormaps[cmap].with_extremes(bad=DIVERGED_COLOR)
     mesh = ax.pcolormesh(
-        _edges(rates_u, xscale),
-        _edges(counts_u, yscale),
+        _edges(rates_u, xscale, 0.0),
+        _edges(counts_u, yscale, 0.0),
         shown.T,
         cmap=cm,
         vmin=lo,
@@ -142,7 +142,7 @@ def rate_epochs_map(
         from matplotlib.collections import LineCollection
 
         inside = np.asarray(outline, bool)[np.ix_(ri, ci)]
-        segments = _outline(inside, _edges(rates_u, xscale), _edges(counts_u, yscale))
+        segments = _outline(inside, _edges(rates_u, xscale, 0.0), _edges(counts_u, yscale, 0.0))
         if segments:
             ax.add_collection(
                 LineCollection(segments, colors=_OUTLINE_COLOR, linewidths=1.5, zorder=3),
@@ -539,7 +539,7 @@ def plot_convergence(
     settled = np.asarray(conv.converged, bool)[grid]
     unsettled = ~settled & ~diverged
     xscale = _scale("rate_scale", rate_scale, rates_u)
-    xe, ye = _edges(rates_u, xscale), _edges(starts_u)
+    xe, ye = _edges(rates_u, xscale, 0.0), _edges(starts_u)
     runs = epoch.size
 
     fig, axes = _subplots(
