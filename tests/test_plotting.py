@@ -63,6 +63,23 @@ def test_color_limits():
         plotting.color_limits(data, vmin=1.0, vmax=1.0)
 
 
+def test_robust_colour_limits_leave_a_small_sweep_whole():
+    # The 2nd and 98th percentiles of 4 values lie inside the gaps next to the min and max:
+    # they left out no value, but cut the extremes' colours and put arrows on the colour bar
+    # for values that are on the map.
+    assert plotting.color_limits([3.0, 1.0, 4.0, 2.0]) == (1.0, 4.0)
+    assert plotting.color_limits(np.linspace(0.0, 1.0, 50)) == (0.0, 1.0)
+    lo, hi = plotting.color_limits(np.linspace(0.0, 1.0, 51))  # 2%: one value left out
+    assert 0.0 < lo <= 0.02 and 0.98 <= hi < 1.0
+    res = jaxgd.sweep(notebook, 0.0, [0.01, 0.05], [10, 100])
+    fig = plotting.plot_heatmap(res)
+    final = np.asarray(res.final, np.float64)
+    mesh = _mesh(fig.axes[0])
+    assert mesh.get_clim() == (final.min(), final.max())
+    assert fig.axes[1]._colorbar.extend == "neither"
+    plotting.close(fig)
+
+
 # -- figures ---------------------------------------------------------------------------------
 
 

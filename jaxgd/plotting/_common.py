@@ -236,7 +236,9 @@ def color_limits(
     Args:
         values: any array; NaN and inf (diverged runs) are ignored.
         vmin, vmax: fixed limits; either one overrides the data.
-        robust: use ``percentiles`` of the finite values rather than their min and max.
+        robust: use ``percentiles`` of the finite values rather than their min and max;
+            a percentile that would leave out no whole value (of fewer than 51 values, at
+            2 and 98) is the min or max itself, so a small sweep is drawn whole.
         percentiles: the low and high percentile for ``robust``.
 
     Returns:
@@ -252,6 +254,8 @@ def color_limits(
         (0.02, 0.99)
         >>> color_limits([1.0, 2.0, np.inf], robust=False)
         (1.0, 2.0)
+        >>> color_limits([1.0, 2.0, 3.0, 4.0])  # too few values to leave any out
+        (1.0, 4.0)
     """
     for name, limit in (("vmin", vmin), ("vmax", vmax)):
         if limit is not None and not np.isfinite(limit):
@@ -270,6 +274,15 @@ def color_limits(
         lo, hi = 0.0, 1.0
     elif robust:
         lo, hi = (float(v) for v in np.percentile(finite, percentiles))
+        # A percentile that lies between the extreme value and its neighbour leaves out no
+        # whole value, only part of the extreme's cell: in a small sweep (fewer than 51
+        # values at 2 and 98) it clipped the real minimum and maximum, and the colour bar's
+        # arrows claimed values off its scale. There the limit is the extreme itself.
+        last = finite.size - 1
+        if last * low / 100 < 1:
+            lo = float(finite.min())
+        if last * (100 - high) / 100 < 1:
+            hi = float(finite.max())
     else:
         lo, hi = float(finite.min()), float(finite.max())
     lo = lo if vmin is None else float(vmin)
@@ -628,7 +641,7 @@ def _ylim(values: np.ndarray, same: float = _SAME) -> tuple[float, float]:
     if values.size == 0:
         return 0.0, 1.0
     lo, hi = float(values.min()), float(values.max())
-    rlo, rhi = color_limits(values)
+    rlo, rhi = (float(v) for v in np.percentile(values, (2.0, 98.0)))
     if hi - lo > 3 * (rhi - rlo) > 0:
         lo, hi = rlo, rhi
     if hi - lo <= same * max(abs(lo), abs(hi)):
