@@ -911,6 +911,28 @@ def test_plot_lines_with_one_rate_draws_points_and_one_count_its_tick():
     plotting.close(fig)
 
 
+@pytest.mark.parametrize("counts", [[0, 10, 100, 1000], [0, 10, 100, 500]])
+def test_plot_lines_tells_zero_epochs_from_the_few_by_colour(counts):
+    # On a linear colour scale from 0 to 1000, the lines of 0, 10 and 100 epochs were all
+    # the darkest colour; a log scale has no 0. Each count is a step of colour up from the
+    # one below it, 0 included, and the colour bar names the counts.
+    res = jaxgd.sweep(notebook, 0.0, np.linspace(0.01, 0.1, 5), counts)
+    fig = plotting.plot_lines(res)
+    ax, bar = fig.axes
+    norm = bar._colorbar.norm
+    shade = np.array([norm(float(c)) for c in counts])
+    assert shade[0] == 0.0 and shade[-1] == 1.0
+    assert np.diff(shade).min() > 0.2  # 0.01 and 0.1 on a linear scale
+    colors = [line.get_color() for line in ax.lines[: len(counts)]]
+    assert len({tuple(np.round(c, 3)) for c in colors}) == len(counts)
+    assert [t.get_text() for t in bar.get_yticklabels()] == [str(c) for c in counts]
+    plotting.close(fig)
+    # Evenly spaced counts from 0 keep their linear scale.
+    fig = plotting.plot_lines(jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [0, 100, 200, 300]))
+    assert type(fig.axes[1]._colorbar.norm).__name__ == "Normalize"
+    plotting.close(fig)
+
+
 @pytest.mark.parametrize("value", [1e-30, -3e-20, 1e-3, 250.0, 0.0])
 def test_limits_around_one_value_are_on_its_own_scale(value):
     from jaxgd.plotting._common import _xlim, _ylim

@@ -35,6 +35,7 @@ from jaxgd.plotting._common import (
     _xlim,
     _ylim,
     closes_its_figure_on_error,
+    log_spaced,
     wait_for_imports,
 )
 from jaxgd.result import SweepResult
@@ -384,7 +385,10 @@ def plot_lines(
         ax: draw into this axes instead of a new figure.
         rate_scale: ``"linear"`` or ``"log"`` for the learning-rate axis; by default log
             when the rates are log-spaced (:func:`log_spaced`).
-        epochs_scale: the same for the colour scale of the epoch counts.
+        epochs_scale: the same for the colour scale of the epoch counts; by default, when
+            they are 0 and log-spaced counts (0, 10, 100, 1000), linear from 0 to the
+            smallest other count and log above it, so the lines of 0 and the few epochs
+            differ in colour.
 
     Returns:
         The figure; its colour bar (epochs) is the second axes.
@@ -418,11 +422,16 @@ def plot_lines(
     order = np.argsort(rates)
     fig, ax = _axes(ax, (7.5, 5.0))
     top = counts.max() if counts.max() > counts.min() else counts.min() + 1
-    norm = (
-        mpl.colors.LogNorm(counts.min(), top)
-        if cscale == "log"
-        else mpl.colors.Normalize(counts.min(), top)
-    )
+    positive = np.unique(counts[counts > 0])
+    if cscale == "log":
+        norm = mpl.colors.LogNorm(counts.min(), top)
+    elif epochs_scale is None and counts.min() == 0 and log_spaced(positive):
+        # 0 and log-spaced counts (0, 10, 100, 1000): on a linear scale every count but the
+        # largest got the colour of 0, and a log scale has no 0. Linear from 0 up to the
+        # smallest count, log above it: 0 is one step below it, as each count below the next.
+        norm = mpl.colors.SymLogNorm(positive[0], linscale=1.0, vmin=0.0, vmax=top, base=10)
+    else:
+        norm = mpl.colors.Normalize(counts.min(), top)
     cmap = mpl.colormaps["viridis"]
     for k in np.argsort(counts):
         y = np.where(diverged[:, k], np.nan, final[:, k])[order]
@@ -474,6 +483,19 @@ def plot_lines(
     )
     if np.unique(counts).size == 1:
         bar.set_ticks([counts[0]])  # not ticks between it and the norm's made-up other end
+    elif isinstance(norm, mpl.colors.SymLogNorm):
+        # The counts themselves when few; else 0 and round numbers (10, 20, 50, 100, ...).
+        shown = np.unique(counts)
+        if shown.size > 8:
+            powers = range(int(np.log10(positive[0])), int(np.log10(top)) + 1)
+            for steps in ((1, 2, 5), (1,)):
+                picks = [m * 10.0**k for k in powers for m in steps]
+                picks = [t for t in picks if positive[0] <= t <= top]
+                if len(picks) <= 8:
+                    break
+            shown = np.r_[0.0, picks]
+        bar.set_ticks(shown, labels=[f"{t:g}" for t in shown])
+        bar.minorticks_off()
     elif cscale == "linear":
         bar.locator = mpl.ticker.MaxNLocator(integer=True)
         bar.update_ticks()
