@@ -933,6 +933,22 @@ def test_plot_lines_tells_zero_epochs_from_the_few_by_colour(counts):
     plotting.close(fig)
 
 
+def test_plot_convergence_titles_stay_over_their_maps():
+    # In one line, the basin map's title was wider than the map and ended on the figure's
+    # right edge (0.2 px from it): cut off by any viewer that does not crop to fit.
+    conv = jaxgd.convergence(notebook, np.linspace(-5.0, 5.0, 7), np.linspace(1e-10, 0.1, 7), 2000)
+    m = find_minima_reached(notebook, conv.final, (-6.28, 6.28))
+    fig = plotting.plot_convergence(conv, minima=m, title="Epochs to converge")
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    width = fig.bbox.width
+    for ax in fig.axes[:2]:
+        box = ax.title.get_window_extent(renderer)
+        assert box.x0 >= 4.0 and box.x1 <= width - 4.0, (ax.get_title(), box, width)
+        assert box.width <= ax.bbox.width + 40.0  # over its map, not across the figure
+    plotting.close(fig)
+
+
 @pytest.mark.parametrize("value", [1e-30, -3e-20, 1e-3, 250.0, 0.0])
 def test_limits_around_one_value_are_on_its_own_scale(value):
     from jaxgd.plotting._common import _xlim, _ylim

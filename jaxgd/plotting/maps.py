@@ -577,7 +577,9 @@ def plot_convergence(
     ]
     _legend_under(ax, handles)
     ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
-    ax.set_title(f"Epochs until the run stays within {tol:g} of its end (at most {n})")
+    # Two lines each: in one, a title is wider than its map, and the right one reached the
+    # figure's edge.
+    ax.set_title(f"Epochs until the run stays within {tol:g} of its end\n(at most {n})")
 
     if minima is not None:
         ax = axes[1]
@@ -615,7 +617,7 @@ def plot_convergence(
         ax.set_ylim(ye[0], ye[-1])
         _legend_under(ax, handles)
         ax.set(xlabel="Learning rate", ylabel=_LABEL["start"])
-        ax.set_title(f"Where each run ended after {n} epochs (within {tol:g} of a minimum)")
+        ax.set_title(f"Where each run ended after {n} epochs\n(within {tol:g} of a minimum)")
     for ax in axes:
         ax.set_xscale(xscale)
     if title:
