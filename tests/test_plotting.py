@@ -933,6 +933,38 @@ def test_plot_lines_tells_zero_epochs_from_the_few_by_colour(counts):
     plotting.close(fig)
 
 
+def test_a_minimum_has_one_colour_in_every_figure_of_the_same_minima():
+    # The colours went to the minima a figure drew, in order: 4.3058 was orange where no run
+    # was drawn at -7.2281 (plot_final of starts right of 2) and purple where one was, or
+    # where the figure coloured by index (plot_ends, plot_lines), from the same minima.
+    from matplotlib.colors import to_hex
+
+    wide = jaxgd.sweep(notebook, np.linspace(-5.0, 5.0, 50), 0.01, 1000)
+    m = find_minima_reached(notebook, wide.final, (-6.28, 6.28))
+    assert m.x.size == 3  # -7.2281, -1.4289 (global) and 4.3058
+
+    def dashed_colour(fig, x):
+        (color,) = {
+            to_hex(line.get_color())
+            for line in fig.axes[0].lines
+            if line.get_linestyle() == "--" and np.allclose(line.get_ydata(), x, atol=1e-3)
+        }
+        plotting.close(fig)
+        return color
+
+    right = np.linspace(2.0, 5.0, 10)
+    figures = [
+        plotting.plot_final(jaxgd.sweep(notebook, right, 0.01, 1000), minima=m),
+        plotting.plot_final(wide, minima=m),
+        plotting.plot_final(wide, minima=m, f=notebook),
+        plotting.plot_ends(
+            jaxgd.sweep(notebook, right, [0.01, 0.02], 1000), "learning_rate", minima=m
+        ),
+        plotting.plot_lines(jaxgd.sweep(notebook, 4.0, [0.01, 0.02], [100, 1000]), minima=m),
+    ]
+    assert len({dashed_colour(fig, float(m.x[2])) for fig in figures}) == 1
+
+
 def test_plot_convergence_titles_stay_over_their_maps():
     # In one line, the basin map's title was wider than the map and ended on the figure's
     # right edge (0.2 px from it): cut off by any viewer that does not crop to fit.

@@ -304,7 +304,14 @@ def _global_set(minima: Minima | None) -> set[int]:
 
 def _named_first(colors: dict[int, str], named: set[int], best: set[int]) -> dict[int, str]:
     """``colors`` with the palette given to the ``named`` local minima first, in order, so the
-    ones a legend names never share a colour; the others cycle through it after them."""
+    ones a legend names never share a colour; the others cycle through it after them.
+
+    Only where the palette repeats (more local minima than colours): with fewer, each already
+    has a colour of its own, and ``colors`` (by the minimum's index) is kept, so one minimum
+    has one colour in every figure of the same minima, whichever others a figure draws (it
+    was orange where the minimum before it was not drawn, purple elsewhere)."""
+    if sum(i not in best for i in colors) <= len(_OTHER_COLORS):
+        return dict(colors)
     order = sorted(i for i in colors if i in named and i not in best)
     order += sorted(i for i in colors if i not in named and i not in best)
     cycle = itertools.cycle(_OTHER_COLORS)
