@@ -333,3 +333,25 @@ def test_ends_name_a_rate_or_count_the_result_lacks_and_list_those_it_has(res):
         plotting.plot_ends(res, "learning_rate", epochs=11)
     with pytest.raises(ValueError, match=r"plot_ends: learning_rate=0.5 is not .* 0.01, 0.04,"):
         plotting.plot_ends(res, "epochs", learning_rate=0.5)
+
+
+def test_starts_that_are_points_of_the_plane_are_refused_by_name():
+    # With the coord axis selected, a 2-D sweep's starts stay (S, 2): plot_final drew their
+    # coordinates as a scatter, plot_panels and plot_ends failed deep in NumPy.
+    from jaxgd.functions2d import himmelblau
+    from jaxgd.minima_nd import grid_starts
+
+    res = jaxgd.sweep(himmelblau, grid_starts([(-5, 5), (-5, 5)], 3), [0.01, 0.02], [100, 200])
+    one = res.sel(coord=1)
+    cases = [
+        lambda: plotting.plot_final(res.isel(coord=0, learning_rate=0, epochs=0)),
+        lambda: plotting.plot_panels(one, "start"),
+        lambda: plotting.plot_ends(one, "learning_rate", epochs=100),
+        lambda: plotting.plot_basins_along(
+            one.isel(epochs=0), "learning_rate", jaxgd.find_minima_reached(f, [0.0], (-5.0, 5.0))
+        ),
+    ]
+    for make in cases:
+        with pytest.raises(ValueError, match=r"points of R\^2 \(shape \(9, 2\)\).*plot_basin_map"):
+            make()
+    plotting.close(plotting.plot_final(res.isel(coord=0, start=0, epochs=0)))  # a rate axis

@@ -454,6 +454,20 @@ def _pick(res: SweepResult, dim: str, value: Any, where: str, arg: str) -> Sweep
         ) from None
 
 
+def _scalar_starts(res: SweepResult, where: str) -> None:
+    """Refuse a result whose starts are points of R^d where a plot draws against x₀, one
+    number per start: with the coord axis selected, the (S, 2) starts of a 2-D sweep were
+    drawn as a scatter of their coordinates (plot_final), or failed deep in NumPy."""
+    shape = np.shape(res.starts)
+    if "start" in res.dims and len(shape) > 1:
+        raise ValueError(
+            f"{where} needs each start x₀ to be one number, but this result's starts "
+            f"are points of R^{shape[-1]} (shape {shape}): draw a sweep over the plane with "
+            "plotting.plot_basin_map or plot_basin_maps, or select one start first, e.g. "
+            "res.isel(start=0)."
+        )
+
+
 def _one_axis(res: SweepResult) -> SweepResult:
     res = _without_extra_axes(res, "one axis (start, learning_rate or epochs) to plot against")
     r = res.squeeze()
@@ -472,6 +486,7 @@ def _one_axis(res: SweepResult) -> SweepResult:
             f"res must have exactly one axis longer than 1 to plot against; its axes are "
             f"{axes}: {fix}."
         )
+    _scalar_starts(r, "this plot")
     return r
 
 

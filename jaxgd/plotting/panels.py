@@ -32,6 +32,7 @@ from jaxgd.plotting._common import (
     _pick,
     _precision,
     _rounding,
+    _scalar_starts,
     _scale,
     _subplots,
     _target_text,
@@ -187,6 +188,8 @@ def plot_panels(
     res = _keep_only(
         res, keep, "plot_panels", _example(res, [d for d in res.dims if d not in keep])
     )
+    if dim == "start":
+        _scalar_starts(res, "plot_panels")
     res = res.to_numpy()
     axis = res.dims.index(dim)
     final = np.moveaxis(np.asarray(res.final, np.float64), axis, 0)
@@ -368,6 +371,7 @@ def plot_ends(
         fixed.insert(0, f"at learning rate {float(res.learning_rates):g}")
     keep = (dim, "start")
     res = _keep_only(res, keep, "plot_ends", _example(res, [d for d in res.dims if d not in keep]))
+    _scalar_starts(res, "plot_ends")
     res = res.to_numpy()
     axis = res.dims.index(dim)
     final = np.asarray(res.final, np.float64)
@@ -536,6 +540,7 @@ def plot_basins_along(
     res = _keep_only(
         res, keep, "plot_basins_along", _example(res, [d for d in res.dims if d not in keep])
     )
+    _scalar_starts(res, "plot_basins_along")
     res = res.to_numpy()
     many = not hasattr(minima, "x")
     found = list(minima) if many else [minima] * len(values)
