@@ -149,11 +149,16 @@ def color_limits_line(
     """
     data = np.asarray(values, np.float64)
     finite = data[np.isfinite(data)]
+    # plotting.color_limits trims at the 2nd/98th percentiles only where that leaves out a
+    # whole value (more than 50 of them); a smaller map's limits are its min and max.
+    whole = finite.size <= 50
     if given_min is None and given_max is None:
         source = (
-            "2nd to 98th percentile of the finite values"
-            if finite.size
-            else "no finite values to take them from: every run diverged"
+            "no finite values to take them from: every run diverged"
+            if not finite.size
+            else "the smallest to the largest finite value"
+            if whole
+            else "2nd to 98th percentile of the finite values"
         )
         return f"{num(vmin)} to {num(vmax)} ({source})"
     if given_min is not None and given_max is not None:
@@ -165,14 +170,22 @@ def color_limits_line(
             f"{other} from: every run diverged"
         )
     elif given_min is not None:
-        derived = np.percentile(finite, 98.0) > vmin
+        top = finite.max() if whole else np.percentile(finite, 98.0)
         source = "--vmin; " + (
-            "the top from the 98th percentile" if derived else "the top set just above it"
+            ("the top from the largest value" if whole else "the top from the 98th percentile")
+            if top > vmin
+            else "the top set just above it"
         )
     else:
-        derived = np.percentile(finite, 2.0) < vmax
+        bottom = finite.min() if whole else np.percentile(finite, 2.0)
         source = "--vmax; " + (
-            "the bottom from the 2nd percentile" if derived else "the bottom set just below it"
+            (
+                "the bottom from the smallest value"
+                if whole
+                else "the bottom from the 2nd percentile"
+            )
+            if bottom < vmax
+            else "the bottom set just below it"
         )
     if finite.size and (finite.max() < vmin or finite.min() > vmax):
         side = "below --vmin" if finite.max() < vmin else "above --vmax"

@@ -625,3 +625,22 @@ def test_a_long_run_on_a_terminal_says_it_is_still_working(capsys, monkeypatch):
     quick.cancel()  # a run that ends first: nothing said
     quick.join(5)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("n", [3, 50, 51, 400])
+def test_the_colour_limits_line_names_where_the_limits_came_from(n):
+    from jaxgd.plotting._common import color_limits
+
+    values = np.linspace(0.0, 1.0, n) ** 3
+    lo, hi = color_limits(values)
+    line = cli.color_limits_line(values, lo, hi, None, None)
+    # a map of 50 values or fewer is drawn from its smallest to its largest value, whole
+    if n <= 50:
+        assert (lo, hi) == (0.0, 1.0)
+        assert "(the smallest to the largest finite value)" in line
+    else:
+        assert lo > 0.0 and hi < 1.0
+        assert "(2nd to 98th percentile of the finite values)" in line
+    lo, hi = color_limits(values, vmin=0.5)
+    top = "the top from the largest value" if n <= 50 else "the top from the 98th percentile"
+    assert f"(--vmin; {top})" in cli.color_limits_line(values, lo, hi, 0.5, None)
