@@ -3,9 +3,10 @@
 Give only ``f(x)``; ``jax.grad`` supplies the derivative. :func:`descend` runs one descent,
 :func:`sweep` runs every (start, learning rate, epoch count) combination at once and returns a
 :class:`SweepResult`. The submodules are attributes of the package: ``jaxgd.functions``,
-``jaxgd.analysis``, ``jaxgd.minima``, ``jaxgd.derivative``, ``jaxgd.distributed``, and
-``jaxgd.plotting`` and ``jaxgd.cli``, which load on first use so that importing jaxgd does
-not import matplotlib.
+``jaxgd.analysis`` and ``jaxgd.minima``, imported with it, and ``jaxgd.functions2d``,
+``jaxgd.minima_nd``, ``jaxgd.derivative``, ``jaxgd.distributed``, ``jaxgd.plotting`` and
+``jaxgd.cli``, which load on first use, so that importing jaxgd stays cheap and does not import
+matplotlib.
 
 >>> import jaxgd
 >>> jaxgd.functions.names()[:2]
