@@ -14,7 +14,8 @@ red cross (curves), and counted in the legend; colour limits come from the 2nd..
 percentile of the finite values, so one outlier cannot wash out the picture, unless given;
 runs are matched to minima by the rule of :mod:`jaxgd.analysis` (pass minima from
 :func:`jaxgd.minima.find_minima_reached` so those runs reached outside the domain count); and
-a footer in the lower right corner says whether the numbers are float32 or float64.
+a footer in the lower right corner (the upper right in :func:`plot_basin_maps`, whose legend
+spans the foot) says whether the numbers are float32 or float64.
 
 The maps live in :mod:`jaxgd.plotting.maps`, the curves in :mod:`jaxgd.plotting.curves`,
 panels side by side along one dimension in :mod:`jaxgd.plotting.panels`, and the figures of
