@@ -11,7 +11,8 @@ Conventions, the same in every figure: the learning rate is on x and the epoch c
 log scale, unless a ``*_scale``/``xscale`` keyword says otherwise; a run that diverged
 (position or value not finite) is never mapped to a colour but drawn in grey (maps) or as a
 red cross (curves), and counted in the legend; colour limits come from the 2nd..98th
-percentile of the finite values, so one outlier cannot wash out the picture, unless given;
+percentile of the finite values, so one outlier cannot wash out the picture (a map of 50
+values or fewer, where that would trim no whole value, from their min and max), unless given;
 runs are matched to minima by the rule of :mod:`jaxgd.analysis` (pass minima from
 :func:`jaxgd.minima.find_minima_reached` so those runs reached outside the domain count); and
 a footer in the lower right corner (the upper right in :func:`plot_basin_maps`, whose legend
