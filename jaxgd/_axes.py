@@ -407,17 +407,46 @@ def theta_spec(axes: Axes, scalar: bool = False) -> Any:
     return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), axes.theta)
 
 
+def _step_specs(axes: Axes, dtype: np.dtype) -> tuple[Any, ...]:
+    """What a rule's step is traced on, as a hashable key: the rules, the position's shape and
+    dtype, the hyperparameters' count and theta's leaves and structure."""
+    leaves, tree = jax.tree.flatten(theta_spec(axes))
+    return axes.rules, axes.point, np.dtype(dtype), len(axes.hyper), tuple(leaves), tree
+
+
+def _specs(key: tuple[Any, ...]) -> tuple[Any, dict]:
+    """The abstract position and constants of :func:`_step_specs`'s key."""
+    _, point, dtype, n_hyper, leaves, tree = key
+    c = {
+        "lr": jax.ShapeDtypeStruct((), dtype),
+        "hp": tuple(jax.ShapeDtypeStruct((), dtype) for _ in range(n_hyper)),
+        "theta": jax.tree.unflatten(tree, leaves),
+    }
+    return jax.ShapeDtypeStruct(point, dtype), c
+
+
+#: Keys of :func:`_step_specs` whose rules passed :func:`check_rules`: a sweep called again
+#: with the same optimisers (new values of the same shapes) skips tracing their first step,
+#: about 2 ms a call. Bounded: the rules hold the user's functions.
+_CHECKED: dict[tuple[Any, ...], None] = {}
+_CHECKED_MAX = 64
+
+
 def check_rules(axes: Axes, dtype: np.dtype) -> None:
     """Trace each rule's first step once, abstractly: a bad optimiser, hyperparameter or
     schedule is reported here, naming it, before anything compiles."""
     if all(rule.optimizer is None and rule.schedule is None for rule in axes.rules):
         return  # plain descent: nothing beyond f, which check_function traced
-    x = jax.ShapeDtypeStruct(axes.point, dtype)
-    c = {
-        "lr": jax.ShapeDtypeStruct((), dtype),
-        "hp": tuple(jax.ShapeDtypeStruct((), dtype) for _ in axes.hyper),
-        "theta": theta_spec(axes),
-    }
+    key = _step_specs(axes, dtype)
+    if key in _CHECKED:
+        return
+    _check_rules(axes, dtype, *_specs(key))
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.pop(next(iter(_CHECKED)))
+    _CHECKED[key] = None
+
+
+def _check_rules(axes: Axes, dtype: np.dtype, x: Any, c: dict) -> None:
     for rule, name in zip(axes.rules, axes.optimizers or ("",), strict=True):
         if rule.optimizer is None and rule.schedule is None:
             continue
@@ -502,14 +531,14 @@ def _untraceable_hyperparameter(
 
 def state_items(axes: Axes, dtype: np.dtype) -> int:
     """Numbers a lane carries besides its position: state, hyperparameters, theta."""
-    x = jax.ShapeDtypeStruct(axes.point, dtype)
-    c = {
-        "lr": jax.ShapeDtypeStruct((), dtype),
-        "hp": tuple(jax.ShapeDtypeStruct((), dtype) for _ in axes.hyper),
-        "theta": theta_spec(axes),
-    }
+    return _state_items(_step_specs(axes, dtype))
+
+
+@functools.lru_cache(maxsize=64)  # the same optimisers again: no tracing of their init
+def _state_items(key: tuple[Any, ...]) -> int:
+    x, c = _specs(key)
     most = 0
-    for rule in axes.rules:
+    for rule in key[0]:
         s = jax.eval_shape(rule.init, x, c) if rule.stateful else ()
         most = max(most, sum(math.prod(a.shape) for a in jax.tree.leaves((s, c))))
     return most
