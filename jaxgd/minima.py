@@ -703,7 +703,7 @@ def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
 _FIX_FIND_MINIMA = (
     "find the minima once, outside, and pass them in (e.g. close over "
     "m = find_minima(f, lo, hi), or pass minima=m where a function takes it); for one "
-    "search per parameter value, loop over the values in Python.",
+    "search per parameter value, loop over the values in Python."
 )
 
 
@@ -846,7 +846,7 @@ def _windows(
 _FIX_FIND_MINIMA_REACHED = (
     "run the sweep, then find the minima on its concrete result "
     "(m = find_minima_reached(f, res.final, domain)) and pass them in; for one search "
-    "per parameter value, loop over the values in Python.",
+    "per parameter value, loop over the values in Python."
 )
 
 

@@ -99,7 +99,7 @@ _MAX_GRID_COORDS = 1 << 26
 #: What to do instead, said when MinimaND.at meets traced values.
 _FIX_MINIMAND_AT = (
     "make the MinimaND once, outside, and pass it in (close over it, or pass it as "
-    "an argument: it is a pytree).",
+    "an argument: it is a pytree)."
 )
 
 
@@ -414,7 +414,7 @@ def _newton_all(
 _FIX_FIND_MINIMA_ND = (
     "find the minima once, outside, and pass them in (e.g. close over "
     "m = find_minima_nd(f, bounds), or pass minima=m to random_starts_nd); for one "
-    "search per parameter value, loop over the values in Python.",
+    "search per parameter value, loop over the values in Python."
 )
 
 
@@ -651,7 +651,7 @@ def _labels(
 #: What to do instead, said when nearest_minimum_nd meets traced values.
 _FIX_NEAREST_MINIMUM_ND = (
     "label the concrete final positions the sweep returned, outside "
-    "(nearest_minimum_nd(res.final, minima)).",
+    "(nearest_minimum_nd(res.final, minima))."
 )
 
 
@@ -853,7 +853,7 @@ class RandomStartsND:
 #: What to do instead, said when random_starts_nd meets traced values.
 _FIX_RANDOM_STARTS_ND = (
     "call it on concrete arguments; for one call per parameter value, loop over the "
-    "values in Python.",
+    "values in Python."
 )
 
 

@@ -592,6 +592,8 @@ def test_a_search_inside_a_transformation_is_refused_before_f_runs(search, trans
     with pytest.raises(TypeError, match=rf"^{search} runs on the host .* jax\.jit") as info:
         _TRANSFORMS[transform](g)
     assert "Call it outside the transformation" in str(info.value)
+    # The fix reads as a sentence, not as the repr of a tuple: "...: ('find the ...',)".
+    assert "('" not in str(info.value) and str(info.value).endswith(".")
     assert calls == [] or transform != "jit"  # vmap, grad: where f's values are first read
 
 

@@ -498,6 +498,8 @@ def test_host_functions_inside_a_transformation_are_refused_before_f_runs(name, 
     with pytest.raises(TypeError, match=rf"^{name} runs on the host .* jax\.jit") as info:
         run()
     assert "Call it outside the transformation" in str(info.value)
+    # The fix reads as a sentence, not as the repr of a tuple: "...: ('find the ...',)".
+    assert "('" not in str(info.value) and str(info.value).endswith(".")
     # Under jit before f runs; under vmap or grad alone where f's traced values are first
     # read (inside jax.ensure_compile_time_eval() the search runs: values are concrete).
     assert calls == [] or transform != "jit" or name == "nearest_minimum_nd"
