@@ -769,7 +769,9 @@ def check_interval(lo: Any, hi: Any, *, name: str | None = None) -> tuple[float,
     lo_f, hi_f = finite_float(lo_name, lo), finite_float(hi_name, hi)
     if not lo_f < hi_f:
         what = "lo must be below hi" if name is None else f"{name} must be (lo, hi) with lo < hi"
-        raise ValueError(f"{what}, got lo={lo_f} and hi={hi_f}; swap them")
+        # Equal ends make an empty interval: swapping them would change nothing.
+        fix = "swap them" if lo_f > hi_f else "widen it: the interval is empty"
+        raise ValueError(f"{what}, got lo={lo_f} and hi={hi_f}; {fix}")
     if not np.isfinite(hi_f - lo_f):
         # Each end finite, the span not: a grid over it would hold inf and NaN.
         where = "lo, hi" if name is None else name

@@ -273,8 +273,9 @@ def test_no_recompile_for_a_new_interval(compiles):
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "match"),
     [
-        ((1.0, 0.0), {}, ValueError, "lo must be below hi"),
-        ((0.0, 0.0), {}, ValueError, "lo must be below hi"),
+        ((1.0, 0.0), {}, ValueError, "lo must be below hi.*; swap them"),
+        # Equal ends: an empty interval, which swapping would not mend.
+        ((0.0, 0.0), {}, ValueError, "lo must be below hi.*; widen it: the interval is empty"),
         ((float("nan"), 1.0), {}, ValueError, "lo must be finite"),
         ((0.0, float("inf")), {}, ValueError, "hi must be finite"),
         ((-1e308, 1e308), {}, ValueError, r"wider than a float64 can span \(hi - lo overflows\)"),
