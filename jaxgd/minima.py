@@ -316,14 +316,20 @@ def _is_flat(values: np.ndarray, i: int, j: int, eps: float, largest: float) -> 
     return bool(np.isfinite(v).all() and np.ptp(v) <= 16.0 * eps * max(1.0, largest))
 
 
-def _flat_edges(f: Callable, inside: np.ndarray, outside: np.ndarray) -> np.ndarray:
+def _flat_edges(
+    f: Callable, inside: np.ndarray, outside: np.ndarray, v_out: np.ndarray, g_out: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Where each flat stretch ends: bisection between a point ``inside`` it (f' = 0) and one
-    ``outside`` (f' != 0) down to neighbouring floats; returns the last point inside.
+    ``outside`` (f' != 0, where f is ``v_out`` and f' is ``g_out``) down to neighbouring
+    floats. Returns the last point inside, the first point outside, and f and f' there: the
+    sign of f' just past the edge, which the next grid point need not share (a narrow well
+    may lie between them).
 
     Every edge steps together through the grid kernel, at a padded size, so only functions
     with flat minima ever compile it for another shape.
     """
     inside, outside = inside.copy(), outside.copy()
+    v_out, g_out = v_out.copy(), g_out.copy()
     n = inside.size
     for _ in range(_MAX_ITER):
         mid = ((inside.astype(np.float64) + outside) / 2).astype(inside.dtype)
@@ -331,10 +337,12 @@ def _flat_edges(f: Callable, inside: np.ndarray, outside: np.ndarray) -> np.ndar
         if not active.any():
             break
         points = np.concatenate([mid, np.full(_bucket(n) - n, mid[-1], mid.dtype)])
-        g = np.asarray(_grid_value_and_gradient(f, points)[1])[:n]
+        v, g = (np.asarray(a)[:n] for a in _grid_value_and_gradient(f, points))
         inside = np.where(active & (g == 0), mid, inside)
-        outside = np.where(active & (g != 0), mid, outside)
-    return inside
+        out = active & (g != 0)
+        outside = np.where(out, mid, outside)
+        v_out, g_out = np.where(out, v, v_out), np.where(out, g, g_out)
+    return inside, outside, v_out, g_out
 
 
 #: Rounds of midpoints for a bracket around exact zeros of f' (each halves its spacing).
@@ -467,7 +475,9 @@ def _search(
     A flat minimum, where f' is exactly 0 on two or more grid points and f is one value there
     (between a fall and a rise, or between an end of the searched set and a rise away from
     it), is reported once, with the stretch it spans (its ends found by bisection) and its
-    middle as ``x``; it is stationary, never ``at_boundary``.
+    middle as ``x``; it is stationary, never ``at_boundary``. It must fall and rise right at
+    those ends, not only at the grid points beyond: where f' just past an end has the other
+    sign, a well narrower than the grid lies between, and that well is the minimum.
 
     A segment where f' is exactly 0 on every grid point but f varies (:func:`_stuck`), or
     on two or more points at one of its ends (:func:`_unclear_ends`), is searched again with
@@ -562,6 +572,34 @@ def _search(
     ends_x, ends_v = grid[ends_i], values[ends_i]
 
     a_x, b_x, a_v, a_g = _split_at_zeros(f, grid, values, g, left, right)
+
+    if flats:
+        first, last, before, after = np.asarray(flats, int).T
+        k = len(flats)
+        sides = np.r_[before, after]
+        edge, out, v_out, g_out = _flat_edges(
+            f, grid[np.r_[first, last]], grid[sides], values[sides], g[sides]
+        )
+        # A flat minimum is one only where f falls into it and rises out of it right at its
+        # edges (an end of the searched set stops it, before == first or last == after). The
+        # grid point past an edge can be on the far side of a narrow well: f' < 0 there, yet
+        # f' > 0 just past the edge (a well whose centre lies a hair from a grid point),
+        # and the stretch, higher than the well, was reported as a minimum in its place.
+        with np.errstate(invalid="ignore"):  # NaN past an edge: no sign, left as it was
+            bad_lo = (before != first) & (g_out[:k] > 0)
+            bad_hi = (after != last) & (g_out[k:] < 0)
+        # The well between the edge and the grid point: a bracket, f' from - to +.
+        a_x = np.concatenate([a_x, grid[before[bad_lo]], out[k:][bad_hi]])
+        b_x = np.concatenate([b_x, out[:k][bad_lo], grid[after[bad_hi]]])
+        a_v = np.concatenate([a_v, values[before[bad_lo]], v_out[k:][bad_hi]])
+        a_g = np.concatenate([a_g, g[before[bad_lo]], g_out[k:][bad_hi]])
+        keep = ~(bad_lo | bad_hi)
+        flat_lo, flat_hi = edge[:k][keep], edge[k:][keep]
+        flat_x = ((flat_lo.astype(np.float64) + flat_hi) / 2).astype(dtype)
+        flat_v = values[first[keep]]
+    else:
+        flat_lo = flat_hi = flat_x = flat_v = grid[:0]
+
     n = a_x.size
     if n:
         # Padding brackets [a, a] have zero width, so they stop at once.
@@ -572,18 +610,10 @@ def _search(
     else:  # Nothing to refine: skip compiling the refinement for this f.
         x_in, value_in = grid[:0], values[:0]
 
-    if flats:
-        first, last, before, after = np.asarray(flats, int).T
-        edges = _flat_edges(f, grid[np.r_[first, last]], grid[np.r_[before, after]])
-        flat_lo, flat_hi = edges[: len(flats)], edges[len(flats) :]
-        flat_x = ((flat_lo.astype(np.float64) + flat_hi) / 2).astype(dtype)
-        flat_v = values[first]
-    else:
-        flat_lo = flat_hi = flat_x = flat_v = grid[:0]
     x = np.concatenate([x_in, ends_x, flat_x])
     value = np.concatenate([value_in, ends_v, flat_v])
     boundary = np.concatenate(
-        [np.zeros(n, bool), np.asarray([e for _, e in ends], bool), np.zeros(len(flats), bool)]
+        [np.zeros(n, bool), np.asarray([e for _, e in ends], bool), np.zeros(flat_x.size, bool)]
     )
     lo = np.concatenate([x_in, ends_x, flat_lo])
     hi = np.concatenate([x_in, ends_x, flat_hi])

@@ -204,6 +204,39 @@ def test_hand_made_minima_are_isolated():
     assert m.lo is m.x and m.hi is m.x
 
 
+def _well_reference(centre: float, width: float) -> float:
+    """The minimum of -exp(-((x - centre) / width)**2): bisection on f' in float64 NumPy."""
+    a, b = centre - 5 * width, centre + 5 * width
+    for _ in range(200):
+        m = 0.5 * (a + b)
+        if m in (a, b):
+            break
+        slope = 2 * (m - centre) / width**2 * np.exp(-(((m - centre) / width) ** 2))
+        a, b = (m, b) if slope < 0 else (a, m)
+    return 0.5 * (a + b)
+
+
+@pytest.mark.parametrize("offset", [-1e-6, 0.0, 1e-6])
+def test_a_narrow_well_beside_a_grid_point_is_found_not_a_flat_shelf(offset, x64_or_not):
+    # A well 3e-5 wide on a grid 1e-3 apart: f' underflows to exactly 0 at every grid point
+    # but the one nearest the centre, 0.1, where its sign says which side of the centre the
+    # point lies. The half of the domain on the other side, f = 0 flat and then a fall into
+    # the well, was reported as a flat minimum in its place (x = -2.45, f = 0); the sign of
+    # f' right past the stretch's edge says f falls there: no minimum, and a bracket.
+    grid = np.linspace(-5.0, 5.0, 10_001)
+    centre, width = float(grid[5100]) + offset, 3e-5
+
+    def f(x):
+        return -jnp.exp(-(((x - centre) / width) ** 2))
+
+    m = find_minima(f, -5.0, 5.0)
+    assert len(m) == 1 and not bool(m.at_boundary[0])
+    assert float(m.lo[0]) == float(m.hi[0]) == float(m.x[0])  # isolated, not a stretch
+    tol = 1e-12 if x64_or_not else 1e-6
+    np.testing.assert_allclose(float(m.x[0]), _well_reference(centre, width), rtol=0, atol=tol)
+    np.testing.assert_allclose(float(m.value[0]), -1.0, rtol=1e-6)
+
+
 @pytest.mark.parametrize("f", [lambda x: 0.0 * x, lambda x: jnp.zeros_like(x) + 1.0])
 def test_flat_function_has_no_minima(f):
     m = find_minima(f, -1.0, 1.0)
