@@ -1043,8 +1043,8 @@ def random_starts(
     or not: where it is not (``keep_result=False``) and runs did settle past the ends, the
     sweep runs a second time, block by block, to count them. Pass ``minima`` to reuse ones
     found already; passing them also lets ``random_starts`` run inside a caller's
-    ``jax.jit`` (with ``key``, rates and epochs traced), where the search, which needs
-    concrete values, cannot.
+    ``jax.jit`` (with ``key``, rates, epochs and ``tol`` traced), where the search, which
+    needs concrete values, cannot.
 
     Args:
         f: The function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.
@@ -1095,11 +1095,13 @@ def random_starts(
     n = check_int("n", n, 1, fix="draw at least one start")
     lo, hi = as_domain("domain", domain)
     check_span_fits("domain", lo, hi, dtype)
-    tol = _in_range(positive_float("tol", tol, example="1e-3"))
+    # A traced tol (a caller's jit over it) is checked for its shape only, as in basins.
+    tol = _check_tol(tol)
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)
     search = minima is None
-    if search and (in_trace() or not all(is_concrete(a) for a in (key, learning_rates, epochs))):
+    traced = not all(is_concrete(a) for a in (key, learning_rates, epochs, tol))
+    if search and (in_trace() or traced):
         raise TypeError(
             "random_starts inside jax.jit (or another transformation) needs minima=: the "
             "search for them runs on the host. Find them outside, e.g. "
@@ -1114,12 +1116,11 @@ def random_starts(
             "keep_result=False to keep only the statistics"
         )
     # Device scalars, not Python floats, so new values are new data, not new programs.
-    lo_a, hi_a, tol_a = (jax.device_put(np.asarray(v, dtype)) for v in (lo, hi, tol))
+    lo_a, hi_a = (jax.device_put(np.asarray(v, dtype)) for v in (lo, hi))
+    tol_a = jax.device_put(np.asarray(tol, dtype)) if is_concrete(tol) else jnp.asarray(tol, dtype)
     # Traced minima alone (a caller's jit over them, the rest closed over) take this path too:
     # the host path reads them as NumPy arrays.
-    if not all(is_concrete(a) for a in (key, learning_rates, epochs)) or not _concrete_minima(
-        minima
-    ):
+    if traced or not _concrete_minima(minima):
         success, spread, diverged_fraction, result = _random_starts(
             f, n, key, lo_a, hi_a, learning_rates, epochs, minima, tol_a
         )

@@ -481,6 +481,34 @@ def test_inside_jit_over_the_minima_alone_equals_outside():
                                   success(minima).success)  # fmt: skip
 
 
+def test_inside_jit_over_tol_equals_outside_and_does_not_recompile(compiles):
+    # tol traced (a caller's jit over it, as basins allows): random_starts raised "tol must be
+    # a concrete number" however the minima were given.
+    minima = find_minima(fns.notebook, -6.0, 6.0)
+    key = jax.random.key(0)
+
+    @jax.jit
+    def success(tol):
+        return random_starts(
+            fns.notebook, key, [0.1, 0.01], [300], n=103, domain=(-6, 6), tol=tol, minima=minima
+        ).success
+
+    for tol in (1e-3, 0.5):
+        outside = random_starts(
+            fns.notebook, key, [0.1, 0.01], [300], n=103, domain=(-6, 6), tol=tol, minima=minima
+        ).success
+        np.testing.assert_array_equal(success(tol), outside)
+    with compiles:
+        success(0.2)
+    assert compiles.count == 0
+    with pytest.raises(ValueError, match="tol must be a scalar"):
+        jax.jit(lambda t: random_starts(fns.notebook, key, 0.1, [10], n=4, domain=(-6, 6),
+                                        tol=t, minima=minima).success)(jnp.ones(2))  # fmt: skip
+    with pytest.raises(TypeError, match="needs minima="):  # the search needs a concrete tol too
+        jax.jit(lambda t: random_starts(fns.notebook, key, 0.1, [10], n=4, domain=(-6, 6),
+                                        tol=t).success)(1e-3)  # fmt: skip
+
+
 def test_a_share_counted_again_after_the_search_has_the_same_bits_kept_or_not():
     # Runs from (0, 6) leave it for the minimum at -1.43: the minima are searched again and
     # the kept sweep counted again, which still divided (0.25999999 against 0.26000002).
