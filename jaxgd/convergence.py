@@ -45,9 +45,13 @@ class Convergence:
             ``tol``, and where it ended ``f'' > 0`` and the Newton distance
             ``|f'(x) / f''(x)|`` to the nearest stationary point is at most ``tol``, and that
             point is a minimum: ``f'`` goes from negative to positive within ``4 tol`` of where
-            the run ended. A run that barely moved (a tiny rate, a plateau), sits on a maximum
-            or saddle, or crawls towards a saddle (``x**3`` from ``x > 0``, convex on the way)
-            is not converged, however short its steps.
+            the run ended. Or, at a flat minimum (``f' = 0`` on a stretch, so no Newton
+            distance), its last step was shorter than ``tol``, it ended within ``tol`` of the
+            stretch, and the first ``f' != 0`` beyond the stretch is negative below it and
+            positive above it, however far away (``max(|x| - 1, 0)**2`` on ``[-1, 1]``). A
+            run that barely moved (a tiny rate, a plateau), sits on a maximum or saddle, or
+            crawls towards a saddle (``x**3`` from ``x > 0``, convex on the way) is not
+            converged, however short its steps.
         diverged: the run's position or its value ``f(final)`` is not finite.
         final: x after ``epochs`` steps.
         last_step: ``|x_end - x_(end-1)|``, the length of the last step (0 when ``epochs`` is 0).
@@ -169,6 +173,34 @@ def _brackets_minimum(grad, end, slope, curvature, tol):
     return below & above
 
 
+#: Probes on each side of a run that ended by a stretch where f' = 0: distances doubling
+#: from ``tol``, out to ``2**63 tol``, for the first point where f' != 0.
+_FLAT_PROBES = 64
+
+
+def _on_flat_minimum(grad, end, tol):
+    """Whether ``end``, within ``tol`` of a stretch where ``f' = 0``, lies at a flat minimum:
+    the first probe below it where ``f' != 0`` has ``f' < 0``, and the first above it
+    ``f' > 0``. So f falls into the flat stretch and rises out of it, however wide it is
+    (``max(|x| - 1, 0)**2`` on ``[-1, 1]``); a maximum, a saddle (``x**3`` at 0), a shelf
+    that f falls away from, or a stretch where f' never turns (f' underflowing to 0) is
+    not one. A probe where f' is not finite ends the look on that side: no sign.
+    """
+    spacing = jnp.maximum(jnp.nextafter(end, jnp.inf) - end, end - jnp.nextafter(end, -jnp.inf))
+    first = jnp.maximum(jnp.maximum(tol, spacing), jnp.finfo(end.dtype).tiny).astype(end.dtype)
+
+    def body(k, carry):
+        below, above, h = carry
+        # 0 until f' != 0 is met on that side; then its sign (NaN where f' is not finite).
+        below = jnp.where(below == 0, jnp.sign(grad(end - h)), below)
+        above = jnp.where(above == 0, jnp.sign(grad(end + h)), above)
+        return below, above, h * 2
+
+    zero = jnp.zeros_like(end)
+    below, above, _ = jax.lax.fori_loop(0, _FLAT_PROBES, body, (zero, zero, first))
+    return (below == -1) & (above == 1)
+
+
 def _settle(f, fast, end, last_step, last_far, tol):
     """``epoch``, ``converged``, ``diverged`` of the lanes, from where they ended."""
     value = jax.vmap(jax.vmap(_run.derivative(f, fast)))(end).astype(end.dtype)
@@ -183,6 +215,17 @@ def _settle(f, fast, end, last_step, last_far, tol):
         (curvature > 0)
         & (jnp.abs(slope) <= tol * curvature)
         & _brackets_minimum(grad, end, slope, curvature, tol)
+    )
+    # On a flat minimum f' = f'' = 0: no Newton distance, and the sign change of f' lies
+    # at the stretch's ends, which may be far beyond 4 tol. A run within tol of such a
+    # stretch has f' = 0 at its end or tol from it (one settling into the stretch from
+    # outside has f'' > 0 and a tiny slope, but f' = 0 beyond it, not > 0). Probed only
+    # where some run is by one, so other sweeps pay nothing for it.
+    flat = (slope == 0) | (grad(end - tol) == 0) | (grad(end + tol) == 0)
+    at_minimum = at_minimum | jax.lax.cond(
+        jnp.any(flat),
+        lambda: flat & _on_flat_minimum(grad, end, tol),
+        lambda: jnp.zeros_like(flat),
     )
     converged = ~diverged & (last_step < tol) & at_minimum
     return last_far + 1, converged, diverged
@@ -273,8 +316,10 @@ def convergence(
 
     A run is ``converged`` when its last step is shorter than ``tol`` and it ended within
     about ``tol`` of a minimum (by a Newton step, ``|f'/f''|``, confirmed by ``f'`` changing
-    sign from - to + within ``4 tol``). Runs still oscillating, crawling over a plateau or
-    towards a saddle, stalled by a tiny rate, or resting on a maximum are not;
+    sign from - to + within ``4 tol``), or stopped within ``tol`` of a flat minimum (a
+    stretch where ``f' = 0`` that f falls into and rises out of). Runs still oscillating,
+    crawling over a plateau or towards a saddle, stalled by a tiny rate, or resting on a
+    maximum or a shelf are not;
     one whose position or value is not finite is ``diverged``.
 
     Like :func:`jaxgd.sweep`, the work is planned before anything is allocated: lanes of

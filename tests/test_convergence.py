@@ -111,6 +111,50 @@ def test_resting_exactly_at_a_minimum_is_converged(x64_or_not):
     assert conv.converged.all()
 
 
+def _flat_reference(np_df, x0, rate, epochs, tol):
+    """Whether a float64 run of plain NumPy descent ends settled within ``tol`` of the flat
+    minimum [-1, 1] of max(|x| - 1, 0)**2: its last step under tol, and there."""
+    x = prev = np.float64(x0)
+    for _ in range(epochs):
+        prev, x = x, x - rate * np_df(x)
+    return abs(x - prev) < tol and max(abs(x) - 1.0, 0.0) <= tol
+
+
+def test_settling_on_a_flat_minimum_is_converged(x64):
+    # f' = f'' = 0 all along [-1, 1], where f is lowest: there is no Newton distance, and the
+    # sign change of f' lies at the stretch's ends, far beyond 4 tol. Every run settled there
+    # (and basins said so) while convergence counted none of them as converged.
+    def f(x):
+        return jnp.maximum(jnp.abs(x) - 1.0, 0.0) ** 2
+
+    def np_df(x):
+        return 2.0 * np.sign(x) * max(abs(x) - 1.0, 0.0)
+
+    starts, rates, epochs, tol = np.linspace(-3.0, 3.0, 13), [1e-4, 0.01, 0.1], 500, 1e-3
+    conv = convergence(f, starts, rates, epochs, tol=tol)
+    expected = [[_flat_reference(np_df, s, r, epochs, tol) for r in rates] for s in starts]
+    np.testing.assert_array_equal(conv.converged, expected)
+    assert np.asarray(expected).any() and not np.asarray(expected).all()
+
+
+@pytest.mark.parametrize(
+    ("f", "starts"),
+    [
+        # Flat below 0, so f never rises out of that side: not a minimum, crawled to or not.
+        (lambda x: jnp.where(x > 0, x**3, 0.0), [0.5, -2.0]),
+        # A shelf on [0, 1]: f falls beyond 1.
+        (lambda x: jnp.where(x < 0, x**2, 0.0) - jnp.where(x > 1, (x - 1) ** 2, 0.0), [0.5]),
+        # f' underflows to 0 at 40, far from the minimum at 0: f' never turns beyond it.
+        (lambda x: -jnp.exp(-(x**2)), [40.0, -40.0]),
+    ],
+    ids=["flat_left_of_a_cube", "shelf", "underflowing_tail"],
+)
+def test_stopping_on_a_flat_stretch_that_is_no_minimum_is_not_converged(x64, f, starts):
+    conv = convergence(f, starts, 0.1, 3000)
+    assert (np.asarray(conv.last_step) < 1e-3).all() and not np.asarray(conv.diverged).any()
+    assert not np.asarray(conv.converged).any()
+
+
 def test_oscillation_is_not_converged(x64):
     # Rate 0.5 on 2 (x - 1)^2 flips x - 1 in sign each step: it never settles.
     quad = CASES[1].f
