@@ -345,6 +345,37 @@ def _flat_edges(
     return inside, outside, v_out, g_out
 
 
+#: Probes beyond each end of a segment flat from end to end: distances doubling from its
+#: grid spacing, out to ``2**63`` spacings, for the first point where f' != 0.
+_BEYOND_PROBES = 64
+
+
+def _falls_in_rises_out(f: Callable, grid: np.ndarray, whole: list[tuple[int, int]]) -> list[bool]:
+    """For each segment ``grid[i..j]`` where f is flat from end to end, whether f falls into
+    it and rises out of it beyond its ends: the first probe below ``grid[i]`` where f' != 0
+    has f' < 0, the first above ``grid[j]`` f' > 0. A probe where f' is not finite (f
+    undefined past the interval) gives no sign: no minimum, as before the probes looked."""
+    if not whole:
+        return []
+    i, j = np.asarray(whole, int).T
+    spacing = (grid[j].astype(np.float64) - grid[i]) / np.maximum(j - i, 1)
+    reach = spacing[:, None] * 2.0 ** np.arange(_BEYOND_PROBES)[None, :]
+    below = _probe(grid[i].astype(np.float64)[:, None] - reach, grid.dtype)
+    above = _probe(grid[j].astype(np.float64)[:, None] + reach, grid.dtype)
+    flat = np.concatenate([below.ravel(), above.ravel()])
+    size = grid.size if flat.size <= grid.size else _bucket(flat.size)
+    padded = np.concatenate([flat, np.repeat(flat[-1:], size - flat.size)])
+    g = np.asarray(_grid_value_and_gradient(f, padded)[1])[: flat.size].reshape(2, len(whole), -1)
+
+    def first_sign(rows: np.ndarray) -> np.ndarray:
+        seen = rows != 0  # NaN != 0: a non-finite f' is met, and gives no sign
+        k = np.argmax(seen, axis=1)
+        with np.errstate(invalid="ignore"):
+            return np.where(seen.any(axis=1), np.sign(rows[np.arange(len(rows)), k]), 0.0)
+
+    return ((first_sign(g[0]) < 0) & (first_sign(g[1]) > 0)).tolist()
+
+
 #: Rounds of midpoints for a bracket around exact zeros of f' (each halves its spacing).
 _ZERO_ROUNDS = 4
 
@@ -518,6 +549,7 @@ def _search(
     # Flat stretches: grid indices (first, last) where f' = 0, and the neighbours outside
     # them where f' != 0 (at an end of the searched set, the end itself: the stretch stops).
     flats: list[tuple[int, int, int, int]] = []
+    whole: list[tuple[int, int]] = []  # segments where f' = 0 and f is one value throughout
     offset = 0
     for size in sizes:
         gs = g[offset : offset + size]
@@ -566,8 +598,13 @@ def _search(
                 & (vs[1:-1] <= vs[2:])
             )
         ends += [(offset + 1 + int(k), False) for k in np.flatnonzero(kink)]
+        if np.all(gs == 0) and _is_flat(values, offset, offset + size - 1, eps, largest):
+            whole.append((offset, offset + size - 1))
         offset += size
     left, right = np.concatenate(lefts), np.concatenate(rights)
+    # Segments flat from end to end: a flat minimum that covers them where f falls into
+    # them and rises out beyond their ends (max(|x| - 1, 0)**2 on [-1, 1]); a flat f, none.
+    whole = [w for w, m in zip(whole, _falls_in_rises_out(f, grid, whole), strict=True) if m]
     ends_i = np.asarray([i for i, _ in ends], int)
     ends_x, ends_v = grid[ends_i], values[ends_i]
 
@@ -599,6 +636,11 @@ def _search(
         flat_v = values[first[keep]]
     else:
         flat_lo = flat_hi = flat_x = flat_v = grid[:0]
+    if whole:
+        first, last = np.asarray(whole, int).T
+        flat_lo, flat_hi = np.r_[flat_lo, grid[first]], np.r_[flat_hi, grid[last]]
+        middle = ((grid[first].astype(np.float64) + grid[last]) / 2).astype(dtype)
+        flat_x, flat_v = np.r_[flat_x, middle], np.r_[flat_v, values[first]]
 
     n = a_x.size
     if n:
@@ -763,7 +805,10 @@ def find_minima(
     (``max(|x| - 1, 0)**2`` is lowest on all of ``[-1, 1]``), are reported once, with the
     stretch in ``lo``/``hi`` (its ends found to the last float) and its middle as ``x``:
     descent stops anywhere on such a stretch, and :func:`jaxgd.basins` counts every run that
-    does.
+    does. Where ``f`` is flat on the whole interval, f' is probed beyond its ends (at
+    distances doubling from the grid spacing): if ``f`` falls into it and rises out
+    (``max(|x| - 1, 0)**2`` on ``[-1, 1]`` or ``[-0.5, 0.5]``), the interval is one flat
+    minimum, cut at its ends (``lo``/``hi`` are the interval's); otherwise there is none.
 
     Works in JAX's default float dtype, float32, where minima come out to about 1e-7
     relative; with ``jax.config.update("jax_enable_x64", True)`` (or inside
@@ -771,7 +816,8 @@ def find_minima(
 
     Limits: minima closer together than the grid spacing ``(hi - lo) / (num - 1)`` can be
     missed, and where ``f'`` is pure rounding noise (a numerically flat region) its sign
-    changes can report spurious minima. A flat ``f`` has no minima: the result is empty,
+    changes can report spurious minima. A flat ``f`` (flat beyond the interval too, or
+    undefined there) has no minima: the result is empty,
     and ``global_x`` / ``global_value`` raise ``ValueError`` rather than return NaN. Where
     ``f'`` is exactly 0 on every grid point but ``f`` is not one value (every point is a
     stationary point: ``(x**2 - 1)**2`` with ``num=3``), the midpoints are added to the grid,
@@ -914,10 +960,11 @@ def find_minima_reached(
 
     Limits: a run still far from any minimum (more than the window from it) has its
     minimum missed; a flat minimum outside the domain is cut at the end of the window around
-    the runs on it, and a window where f is flat throughout holds no minimum (as a flat
-    interval has none); if the positions outside spread so widely that the windows would need
-    more than ``2**21`` grid points, the windows holding the most runs are searched first and
-    the rest are left out. The limits of :func:`find_minima` apply inside every interval.
+    the runs on it (a window where f is flat throughout holds one only where f falls into it
+    and rises out beyond its ends, as for an interval in :func:`find_minima`); if the
+    positions outside spread so widely that the windows would need more than ``2**21`` grid
+    points, the windows holding the most runs are searched first and the rest are left out.
+    The limits of :func:`find_minima` apply inside every interval.
 
     Not jittable; call it on concrete inputs, outside ``jax.jit``/``vmap``/``grad``
     (``TypeError`` there, as for :func:`find_minima`). ``final`` may be a JAX or NumPy array.

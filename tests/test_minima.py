@@ -237,6 +237,30 @@ def test_a_narrow_well_beside_a_grid_point_is_found_not_a_flat_shelf(offset, x64
     np.testing.assert_allclose(float(m.value[0]), -1.0, rtol=1e-6)
 
 
+@pytest.mark.parametrize(("lo", "hi"), [(-1.0, 1.0), (-0.5, 0.5), (0.2, 0.9)])
+def test_a_flat_minimum_covering_the_whole_interval_is_found(lo, hi, x64_or_not):
+    # f' = 0 and f = 0 at every grid point: the search found nothing, though f falls into
+    # the interval and rises out of it beyond its ends, so every run there has arrived.
+    m = find_minima(lambda x: jnp.maximum(jnp.abs(x) - 1.0, 0.0) ** 2, lo, hi)
+    assert len(m) == 1 and not bool(m.at_boundary[0])
+    np.testing.assert_array_equal([m.lo[0], m.hi[0]], np.asarray([lo, hi], m.lo.dtype))
+    assert float(m.x[0]) == pytest.approx((lo + hi) / 2) and float(m.value[0]) == 0.0
+    assert float(m.global_x) == float(m.x[0])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: jnp.where(x < 0, x**2, 0.0) - jnp.where(x > 1, (x - 1) ** 2, 0.0),  # falls out
+        lambda x: jnp.sqrt(1.0 - x**2) * 0.0,  # undefined beyond [-1, 1]: no sign there
+        lambda x: jnp.where(x > 1, x - 1, 0.0),  # flat for ever below
+    ],
+    ids=["shelf", "undefined_beyond", "flat_below"],
+)
+def test_an_interval_flat_end_to_end_is_no_minimum_unless_f_rises_on_both_sides(f):
+    assert len(find_minima(f, 0.2, 0.8)) == 0
+
+
 @pytest.mark.parametrize("f", [lambda x: 0.0 * x, lambda x: jnp.zeros_like(x) + 1.0])
 def test_flat_function_has_no_minima(f):
     m = find_minima(f, -1.0, 1.0)
