@@ -959,7 +959,11 @@ def find_minima_reached(
     ``find_minima(f, *domain)``.
 
     Limits: a run still far from any minimum (more than the window from it) has its
-    minimum missed; a flat minimum outside the domain is cut at the end of the window around
+    minimum missed. The window scales with the domain, not with the ``tol`` that labels runs:
+    on a domain narrower than ``20 * tol`` (``(0, 1e-3)`` against the default ``tol=1e-3``)
+    a run that stopped within ``tol`` of a minimum outside, but more than the window from
+    it, finds only the window's end (flagged ``at_boundary``) and is labelled -1; search a
+    wider ``domain`` there. A flat minimum outside the domain is cut at the end of the window around
     the runs on it (a window where f is flat throughout holds one only where f falls into it
     and rises out beyond its ends, as for an interval in :func:`find_minima`); if the
     positions outside spread so widely that the windows would need more than ``2**21`` grid
