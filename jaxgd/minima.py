@@ -350,11 +350,23 @@ def _flat_edges(
 _BEYOND_PROBES = 64
 
 
-def _falls_in_rises_out(f: Callable, grid: np.ndarray, whole: list[tuple[int, int]]) -> list[bool]:
+def _falls_in_rises_out(
+    f: Callable,
+    grid: np.ndarray,
+    values: np.ndarray,
+    whole: list[tuple[int, int]],
+    eps: float,
+    largest: float,
+) -> list[bool]:
     """For each segment ``grid[i..j]`` where f is flat from end to end, whether f falls into
     it and rises out of it beyond its ends: the first probe below ``grid[i]`` where f' != 0
     has f' < 0, the first above ``grid[j]`` f' > 0. A probe where f' is not finite (f
-    undefined past the interval) gives no sign: no minimum, as before the probes looked."""
+    undefined past the interval) gives no sign: no minimum, as before the probes looked.
+
+    f must also keep the segment's value up to those probes and be no lower at them (to
+    rounding at f's size ``largest``, as :func:`_is_flat`): where f' is 0 but f steps down
+    (``jnp.floor(x) + max(|x| - 5, 0)**2`` on ``[3.2, 3.8]``, f = 3 there and 2 left of 3),
+    or f jumps below the segment's value where f' turns, the segment is no minimum."""
     if not whole:
         return []
     i, j = np.asarray(whole, int).T
@@ -365,15 +377,31 @@ def _falls_in_rises_out(f: Callable, grid: np.ndarray, whole: list[tuple[int, in
     flat = np.concatenate([below.ravel(), above.ravel()])
     size = grid.size if flat.size <= grid.size else _bucket(flat.size)
     padded = np.concatenate([flat, np.repeat(flat[-1:], size - flat.size)])
-    g = np.asarray(_grid_value_and_gradient(f, padded)[1])[: flat.size].reshape(2, len(whole), -1)
+    v, g = (
+        np.asarray(a)[: flat.size].reshape(2, len(whole), -1)
+        for a in _grid_value_and_gradient(f, padded)
+    )
+    level = values[i].astype(np.float64)[:, None]  # the segment's value
+    slack = 16.0 * eps * max(1.0, largest)
 
-    def first_sign(rows: np.ndarray) -> np.ndarray:
+    def first_sign(rows: np.ndarray, at: np.ndarray) -> np.ndarray:
         seen = rows != 0  # NaN != 0: a non-finite f' is met, and gives no sign
         k = np.argmax(seen, axis=1)
+        upto = np.arange(rows.shape[1])[None, :] <= k[:, None]
         with np.errstate(invalid="ignore"):
-            return np.where(seen.any(axis=1), np.sign(rows[np.arange(len(rows)), k]), 0.0)
+            # f keeps the segment's value where f' is still 0, and is no lower where it turns
+            # (NaN: not kept, no minimum).
+            kept = np.abs(at - level) <= slack
+            above_level = at >= level - slack
+            keeps = np.where(upto & ~seen, kept, True).all(axis=1)
+            keeps &= above_level[np.arange(len(rows)), k]
+            sign = np.sign(rows[np.arange(len(rows)), k])
+        return np.where(seen.any(axis=1) & keeps, sign, 0.0)
 
-    return ((first_sign(g[0]) < 0) & (first_sign(g[1]) > 0)).tolist()
+    return (
+        (first_sign(g[0], v[0].astype(np.float64)) < 0)
+        & (first_sign(g[1], v[1].astype(np.float64)) > 0)
+    ).tolist()
 
 
 #: Rounds of midpoints for a bracket around exact zeros of f' (each halves its spacing).
@@ -604,7 +632,13 @@ def _search(
     left, right = np.concatenate(lefts), np.concatenate(rights)
     # Segments flat from end to end: a flat minimum that covers them where f falls into
     # them and rises out beyond their ends (max(|x| - 1, 0)**2 on [-1, 1]); a flat f, none.
-    whole = [w for w, m in zip(whole, _falls_in_rises_out(f, grid, whole), strict=True) if m]
+    whole = [
+        w
+        for w, m in zip(
+            whole, _falls_in_rises_out(f, grid, values, whole, eps, largest), strict=True
+        )
+        if m
+    ]
     ends_i = np.asarray([i for i, _ in ends], int)
     ends_x, ends_v = grid[ends_i], values[ends_i]
 
@@ -808,7 +842,9 @@ def find_minima(
     does. Where ``f`` is flat on the whole interval, f' is probed beyond its ends (at
     distances doubling from the grid spacing): if ``f`` falls into it and rises out
     (``max(|x| - 1, 0)**2`` on ``[-1, 1]`` or ``[-0.5, 0.5]``), the interval is one flat
-    minimum, cut at its ends (``lo``/``hi`` are the interval's); otherwise there is none.
+    minimum, cut at its ends (``lo``/``hi`` are the interval's); otherwise there is none,
+    also where ``f`` steps below the interval's value before it rises (a staircase such as
+    ``jnp.floor(x)``, whose f' is 0 on every step).
 
     Works in JAX's default float dtype, float32, where minima come out to about 1e-7
     relative; with ``jax.config.update("jax_enable_x64", True)`` (or inside

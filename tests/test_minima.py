@@ -261,6 +261,33 @@ def test_an_interval_flat_end_to_end_is_no_minimum_unless_f_rises_on_both_sides(
     assert len(find_minima(f, 0.2, 0.8)) == 0
 
 
+@pytest.mark.parametrize(
+    ("f", "lo", "hi"),
+    [
+        # f' = 0 from 3.2 down to -5, but f steps down to 2 left of 3: the rise is past lower
+        # steps, so the segment (f = 3) is no minimum.
+        (lambda x: jnp.floor(x) + jnp.maximum(jnp.abs(x) - 5.0, 0.0) ** 2, 3.2, 3.8),
+        # f = 0 on |x| < 1 and -1 beyond, rising only past 3: f drops before it rises.
+        (
+            lambda x: (
+                jnp.where(jnp.abs(x) < 1.0, 0.0, -1.0) + jnp.maximum(jnp.abs(x) - 3.0, 0.0) ** 2
+            ),
+            -0.5,
+            0.5,
+        ),
+        # f' > 0 right where f jumps to -1 beside the interval: it rises from below 0.
+        (lambda x: jnp.where(jnp.abs(x) < 1.0, 0.0, jnp.abs(x) - 2.0), -0.5, 0.5),
+    ],
+    ids=["staircase", "drop_then_walls", "jump_down"],
+)
+def test_an_interval_flat_end_to_end_is_no_minimum_where_f_steps_below_it(f, lo, hi, x64_or_not):
+    # Reference: f sampled densely on both sides, beyond the interval, goes below its value.
+    xs = np.linspace(lo - 6.0, hi + 6.0, 20001)
+    inside = float(f(jnp.asarray((lo + hi) / 2)))
+    assert float(np.min(np.asarray(jax.vmap(f)(jnp.asarray(xs))))) < inside - 0.5
+    assert len(find_minima(f, lo, hi)) == 0
+
+
 @pytest.mark.parametrize("f", [lambda x: 0.0 * x, lambda x: jnp.zeros_like(x) + 1.0])
 def test_flat_function_has_no_minima(f):
     m = find_minima(f, -1.0, 1.0)
