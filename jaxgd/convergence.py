@@ -48,7 +48,9 @@ class Convergence:
             the run ended. Or, at a flat minimum (``f' = 0`` on a stretch, so no Newton
             distance), its last step was shorter than ``tol``, it ended within ``tol`` of the
             stretch, and the first ``f' != 0`` beyond the stretch is negative below it and
-            positive above it, however far away (``max(|x| - 1, 0)**2`` on ``[-1, 1]``). A
+            positive above it, however far away (``max(|x| - 1, 0)**2`` on ``[-1, 1]``),
+            with f one value where f' = 0 up to there and no lower where f' turns (a step
+            of a staircase, f' = 0 and f lower on the next step, is no minimum). A
             run that barely moved (a tiny rate, a plateau), sits on a maximum or saddle, or
             crawls towards a saddle (``x**3`` from ``x > 0``, convex on the way) is not
             converged, however short its steps.
@@ -178,27 +180,52 @@ def _brackets_minimum(grad, end, slope, curvature, tol):
 _FLAT_PROBES = 64
 
 
-def _on_flat_minimum(grad, end, tol):
+def _on_flat_minimum(value_and_grad, end, value, slope, tol):
     """Whether ``end``, within ``tol`` of a stretch where ``f' = 0``, lies at a flat minimum:
     the first probe below it where ``f' != 0`` has ``f' < 0``, and the first above it
     ``f' > 0``. So f falls into the flat stretch and rises out of it, however wide it is
     (``max(|x| - 1, 0)**2`` on ``[-1, 1]``); a maximum, a saddle (``x**3`` at 0), a shelf
     that f falls away from, or a stretch where f' never turns (f' underflowing to 0) is
     not one. A probe where f' is not finite ends the look on that side: no sign.
+
+    f must also be one value wherever f' = 0 on the way (at ``end``, with ``value``, where
+    its ``slope`` is 0, and at the probes before each side's first ``f' != 0``), and no
+    lower at those first probes, to rounding at f's size: a step of a staircase
+    (``jnp.floor(x) + max(|x| - 5, 0)**2``, f' = 0 on every step) has f lower on the next
+    step, and is no minimum however the walls beyond it slope.
     """
     spacing = jnp.maximum(jnp.nextafter(end, jnp.inf) - end, end - jnp.nextafter(end, -jnp.inf))
     first = jnp.maximum(jnp.maximum(tol, spacing), jnp.finfo(end.dtype).tiny).astype(end.dtype)
 
-    def body(k, carry):
-        below, above, h = carry
+    def side(sign, wall, low, high, at):
+        # f and f' at one probe of one side: its first sign and f there (the wall), and the
+        # range of f over the probes before it, where f' = 0.
+        v, g = value_and_grad(at)
+        looking = sign == 0
+        level = looking & (g == 0)
+        low, high = (
+            jnp.where(level, jnp.minimum(low, v), low),
+            jnp.where(level, jnp.maximum(high, v), high),
+        )
         # 0 until f' != 0 is met on that side; then its sign (NaN where f' is not finite).
-        below = jnp.where(below == 0, jnp.sign(grad(end - h)), below)
-        above = jnp.where(above == 0, jnp.sign(grad(end + h)), above)
-        return below, above, h * 2
+        return jnp.where(looking, jnp.sign(g), sign), jnp.where(looking, v, wall), low, high
+
+    def body(k, carry):
+        below, wall_below, above, wall_above, low, high, h = carry
+        below, wall_below, low, high = side(below, wall_below, low, high, end - h)
+        above, wall_above, low, high = side(above, wall_above, low, high, end + h)
+        return below, wall_below, above, wall_above, low, high, h * 2
 
     zero = jnp.zeros_like(end)
-    below, above, _ = jax.lax.fori_loop(0, _FLAT_PROBES, body, (zero, zero, first))
-    return (below == -1) & (above == 1)
+    low = jnp.where(slope == 0, value, jnp.inf).astype(end.dtype)
+    high = jnp.where(slope == 0, value, -jnp.inf).astype(end.dtype)
+    below, wall_below, above, wall_above, low, high, _ = jax.lax.fori_loop(
+        0, _FLAT_PROBES, body, (zero, zero, zero, zero, low, high, first)
+    )
+    eps = jnp.finfo(end.dtype).eps
+    slack = 16 * eps * jnp.maximum(1, jnp.maximum(jnp.abs(low), jnp.abs(high)))
+    level = (high - low <= slack) & (wall_below >= low - slack) & (wall_above >= low - slack)
+    return (below == -1) & (above == 1) & level
 
 
 def _settle(f, fast, end, last_step, last_far, tol):
@@ -211,6 +238,7 @@ def _settle(f, fast, end, last_step, last_far, tol):
         end
     )
     grad = jax.vmap(jax.vmap(_run.derivative(jax.grad(f), fast)))
+    value_and_grad = jax.vmap(jax.vmap(_run.derivative(jax.value_and_grad(f), fast)))
     at_minimum = (
         (curvature > 0)
         & (jnp.abs(slope) <= tol * curvature)
@@ -224,7 +252,7 @@ def _settle(f, fast, end, last_step, last_far, tol):
     flat = (slope == 0) | (grad(end - tol) == 0) | (grad(end + tol) == 0)
     at_minimum = at_minimum | jax.lax.cond(
         jnp.any(flat),
-        lambda: flat & _on_flat_minimum(grad, end, tol),
+        lambda: flat & _on_flat_minimum(value_and_grad, end, value, slope, tol),
         lambda: jnp.zeros_like(flat),
     )
     converged = ~diverged & (last_step < tol) & at_minimum

@@ -155,6 +155,39 @@ def test_stopping_on_a_flat_stretch_that_is_no_minimum_is_not_converged(x64, f, 
     assert not np.asarray(conv.converged).any()
 
 
+@pytest.mark.parametrize(
+    ("f", "starts"),
+    [
+        # f' = 0 on every step of the staircase, and the walls past |x| = 5 slope the right
+        # way: a run resting on a step (f = 3 at 3.5) has f lower one step to the left.
+        (lambda x: jnp.floor(x) + jnp.maximum(jnp.abs(x) - 5.0, 0.0) ** 2, [3.5, 0.5, -4.5]),
+        # f = 0 on |x| < 1 and -1 beyond it, rising only past 3: f drops before it rises.
+        (
+            lambda x: (
+                jnp.where(jnp.abs(x) < 1.0, 0.0, -1.0) + jnp.maximum(jnp.abs(x) - 3.0, 0.0) ** 2
+            ),
+            [0.0, 0.9],
+        ),
+        # f' > 0 right where f jumps down to -1 beside the stretch |x| < 1.
+        (lambda x: jnp.where(jnp.abs(x) < 1.0, 0.0, jnp.abs(x) - 2.0), [0.0]),
+    ],
+    ids=["staircase", "drop_then_walls", "jump_down"],
+)
+def test_resting_on_a_step_that_f_falls_from_is_not_converged(x64_or_not, f, starts):
+    # Reference: f' = 0 where each run starts, so it never moves; and f, sampled densely,
+    # is lower than there within 6 of it.
+    xs = np.linspace(-6.0, 6.0, 12001)
+    lowest = np.asarray(jax.vmap(f)(jnp.asarray(xs)))
+    for s in starts:
+        assert float(jax.grad(f)(jnp.asarray(s))) == 0.0
+        assert lowest.min() < float(f(jnp.asarray(s))) - 0.5
+    conv = convergence(f, starts, 0.1, 100)
+    np.testing.assert_array_equal(
+        np.asarray(conv.final).ravel(), np.asarray(starts, conv.final.dtype)
+    )
+    assert not np.asarray(conv.converged).any()
+
+
 def test_oscillation_is_not_converged(x64):
     # Rate 0.5 on 2 (x - 1)^2 flips x - 1 in sign each step: it never settles.
     quad = CASES[1].f
