@@ -506,6 +506,49 @@ def _unclear_ends(
     return out
 
 
+def _flat_only_on_grid(
+    f: Callable,
+    grids: list[np.ndarray],
+    values: np.ndarray,
+    g: np.ndarray,
+    eps: float,
+    largest: float,
+) -> list[int]:
+    """The segments flat from end to end on the grid (f' = 0 and f one value at every point)
+    that are not flat between its points: f' != 0 or f another value at a midpoint. Grid
+    points on zeros of f' spaced like the grid (``(x - jnp.round(x))**2`` on a grid of the
+    integers) look flat, though f has a minimum at each of them and a maximum between; such
+    a segment is searched again with the midpoints added, never taken for one flat
+    minimum."""
+    whole, offset = [], 0
+    for k, grid in enumerate(grids):
+        i, j = offset, offset + grid.size - 1
+        if np.all(g[i : j + 1] == 0) and _is_flat(values, i, j, eps, largest):
+            whole.append(k)
+        offset += grid.size
+    if not whole:
+        return []
+    mids = [
+        ((grids[k][:-1].astype(np.float64) + grids[k][1:]) / 2).astype(grids[k].dtype)
+        for k in whole
+    ]
+    flat = np.concatenate(mids)
+    size = values.size if flat.size <= values.size else _bucket(flat.size)
+    padded = np.concatenate([flat, np.repeat(flat[-1:], size - flat.size)])
+    m_values, m_g = (np.asarray(a)[: flat.size] for a in _grid_value_and_gradient(f, padded))
+    starts = np.cumsum([0] + [grid.size for grid in grids])
+    out, offset = [], 0
+    for k, m in zip(whole, mids, strict=True):
+        mv, mg = m_values[offset : offset + m.size], m_g[offset : offset + m.size]
+        offset += m.size
+        level = float(values[starts[k]])
+        with np.errstate(invalid="ignore"):
+            kept = np.abs(mv.astype(np.float64) - level) <= 16.0 * eps * max(1.0, largest)
+        if not (np.all(mg == 0) and np.all(kept)):
+            out.append(k)
+    return out
+
+
 def _with_midpoints(grid: np.ndarray) -> np.ndarray:
     """``grid`` with the midpoint between every two neighbours added (2n - 1 points)."""
     out = np.empty(2 * grid.size - 1, grid.dtype)
@@ -554,7 +597,8 @@ def _search(
     finite = np.abs(values[np.isfinite(values)])
     largest = float(finite.max()) if finite.size else 1.0  # f's size, for _is_flat
     stuck = _stuck(grids, values, g, eps, largest)
-    refine = set(stuck) | set(_unclear_ends(grids, values, g, eps, largest))
+    uneven = _flat_only_on_grid(f, grids, values, g, eps, largest)
+    refine = set(stuck) | set(_unclear_ends(grids, values, g, eps, largest)) | set(uneven)
     # Each round nearly doubles a segment: never past the points a search may scan.
     finer_size = sum(2 * n - 1 if k in refine else n for k, n in enumerate(sizes))
     if refine and rounds < _ZERO_ROUNDS and finer_size <= _MAX_NUM:
@@ -579,7 +623,7 @@ def _search(
     flats: list[tuple[int, int, int, int]] = []
     whole: list[tuple[int, int]] = []  # segments where f' = 0 and f is one value throughout
     offset = 0
-    for size in sizes:
+    for k_seg, size in enumerate(sizes):
         gs = g[offset : offset + size]
         left, right, lo_min, hi_min = _brackets(gs, values[offset : offset + size])
         flat = np.array(
@@ -626,7 +670,11 @@ def _search(
                 & (vs[1:-1] <= vs[2:])
             )
         ends += [(offset + 1 + int(k), False) for k in np.flatnonzero(kink)]
-        if np.all(gs == 0) and _is_flat(values, offset, offset + size - 1, eps, largest):
+        if (
+            np.all(gs == 0)
+            and k_seg not in uneven
+            and _is_flat(values, offset, offset + size - 1, eps, largest)
+        ):
             whole.append((offset, offset + size - 1))
         offset += size
     left, right = np.concatenate(lefts), np.concatenate(rights)

@@ -288,6 +288,21 @@ def test_an_interval_flat_end_to_end_is_no_minimum_where_f_steps_below_it(f, lo,
     assert len(find_minima(f, lo, hi)) == 0
 
 
+def test_an_interval_flat_only_on_the_grid_is_searched_between_its_points(x64_or_not):
+    # f' = 0 and f = 0 at every integer, the grid's points with num=11, and the walls past
+    # |x| = 10 slope the right way: the interval came out as one flat minimum on [-5, 5],
+    # though f is 1/4 halfway between integers. Reference: its minima are the integers.
+    def f(x):
+        return (x - jnp.round(x)) ** 2 + jnp.maximum(jnp.abs(x) - 10.0, 0.0) ** 2
+
+    m = find_minima(f, -5.0, 5.0, num=11)
+    assert len(m) > 0
+    np.testing.assert_array_equal(m.lo, m.x)  # no stretch: every minimum is a point
+    np.testing.assert_array_equal(m.hi, m.x)
+    np.testing.assert_array_equal(np.asarray(m.x), np.round(np.asarray(m.x)))
+    np.testing.assert_array_equal(m.value, 0.0)
+
+
 @pytest.mark.parametrize("f", [lambda x: 0.0 * x, lambda x: jnp.zeros_like(x) + 1.0])
 def test_flat_function_has_no_minima(f):
     m = find_minima(f, -1.0, 1.0)
