@@ -409,14 +409,18 @@ def theta_spec(axes: Axes, scalar: bool = False) -> Any:
 
 def _step_specs(axes: Axes, dtype: np.dtype) -> tuple[Any, ...]:
     """What a rule's step is traced on, as a hashable key: the rules, the position's shape and
-    dtype, the hyperparameters' count and theta's leaves and structure."""
+    dtype, the hyperparameters' count and theta's leaves and structure, and the JAX settings
+    that decide whether tracing it fails (as ``jax.jit`` keys its cache on them): a check
+    passed with standard dtype promotion says nothing of a call under
+    ``jax.numpy_dtype_promotion("strict")``, where optax's int32 step count fails."""
     leaves, tree = jax.tree.flatten(theta_spec(axes))
-    return axes.rules, axes.point, np.dtype(dtype), len(axes.hyper), tuple(leaves), tree
+    settings = (bool(jax.config.jax_enable_x64), str(jax.config.jax_numpy_dtype_promotion))
+    return axes.rules, axes.point, np.dtype(dtype), len(axes.hyper), tuple(leaves), tree, settings
 
 
 def _specs(key: tuple[Any, ...]) -> tuple[Any, dict]:
     """The abstract position and constants of :func:`_step_specs`'s key."""
-    _, point, dtype, n_hyper, leaves, tree = key
+    _, point, dtype, n_hyper, leaves, tree, _ = key
     c = {
         "lr": jax.ShapeDtypeStruct((), dtype),
         "hp": tuple(jax.ShapeDtypeStruct((), dtype) for _ in range(n_hyper)),

@@ -398,6 +398,23 @@ def test_new_values_for_the_same_optimiser_trace_it_no_more():
             jaxgd.sweep(family, [0.0], [0.1], [5], optimizer=_reshaping, params=[0.1])
 
 
+def test_an_optimiser_checked_under_other_jax_settings_is_checked_again():
+    # adam's check passed with standard dtype promotion and was remembered; under strict
+    # promotion its int32 step count fails, and the sweep raised optax's bare
+    # TypePromotionError from deep inside the trace instead of the error naming the
+    # optimiser. jax.jit keys its own cache on such settings; the check must too.
+    def f(x):
+        return (x - 1.0) ** 2
+
+    def run():
+        return jaxgd.sweep(f, [0.0, 2.0], [0.1], [5], optimizer=optax.adam)
+
+    run()
+    with jax.numpy_dtype_promotion("strict"), pytest.raises(TypeError, match="optimizer 'adam'"):
+        run()
+    run()  # standard promotion again: remembered, and fine
+
+
 def _reshaping(learning_rate):
     # updates of another shape than the parameters
     def update(updates, state, params=None):
