@@ -1045,11 +1045,15 @@ def _eval_eqn(eqn: jcore.JaxprEqn, invals: list[Any], dtypes: frozenset[np.dtype
     prim = eqn.primitive
     rule = _replacement(eqn, dtypes)
     if rule is not None:
-        # A literal operand (atan2(x, 2.0)) is a Python or NumPy number: give it its type.
+        # A literal operand (atan2(x, 2.0)) is a Python or NumPy number: give it its type. lax
+        # lets a scalar stand beside an array (jnp.arctan2(1.0, x) binds atan2(1.0, x)); the
+        # kernels take operands of one shape, the equation's.
+        shape = eqn.outvars[0].aval.shape
         args = [
             v if isinstance(v, jax.Array) else np.asarray(v, var.aval.dtype)
             for v, var in zip(invals, eqn.invars, strict=True)
         ]
+        args = [a if np.shape(a) == shape else jax.numpy.broadcast_to(a, shape) for a in args]
         return [_as_aval(rule(*args), eqn.outvars[0].aval)]
     params = eqn.params
     # custom_jvp_call and custom_vjp_call too: their primal body is rewritten, their rule kept

@@ -360,3 +360,23 @@ def test_a_float64_sweep_matches_a_float64_reference_loop(x64):
     for _ in range(200):
         x = x - rates[None, :] * d(x)
     np.testing.assert_allclose(res.final[..., 0], x, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda v: jnp.arctan2(1.5, v),
+        lambda v: jnp.arctan2(-0.0, v),
+        lambda v: jax.lax.atan2(v, 3.0),
+        lambda v: jax.lax.fori_loop(0, 3, lambda i, c: jnp.arctan2(0.5, c) + c, v),
+    ],
+    ids=["scalar-y", "minus-zero-y", "scalar-x", "in-a-loop"],
+)
+def test_the_rewrite_broadcasts_a_scalar_literal_beside_an_array(f):
+    # jnp.arctan2(1.5, v) binds atan2 with the literal 1.5 of shape () beside v's shape
+    v = jnp.linspace(-2.0, 2.0, 9, dtype=jnp.float32)
+    fast = fastmath.rewrite(f, enable=True)
+    assert "atan2" not in primitive_names(jax.make_jaxpr(fast)(v))
+    for got in (fast(v), jax.jit(fast)(v)):
+        assert got.shape == v.shape
+        np.testing.assert_allclose(got, f(v), rtol=3e-7, atol=0)
