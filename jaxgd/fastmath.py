@@ -589,7 +589,11 @@ def _atan2(y: jax.Array, x: jax.Array) -> jax.Array:
     c = _ARC_KERNELS[np.dtype(y.dtype)]
     f = c.dtype
     ay, ax = lax.abs(y), lax.abs(x)
-    z = _atan_abs(lax.div(ay, ax), c)
+    # XLA compiles a division by a constant (atan2(y, 3.0) under jit) as a product with the
+    # rounded reciprocal, up to an ulp off the quotient (2.3 ulp in atan2); a divisor that
+    # depends on y is no constant. max(|x|, 0 |y|) is |x| wherever the quotient is used (an
+    # infinite y, where 0 |y| is NaN, takes another branch below).
+    z = _atan_abs(lax.div(ay, lax.max(ax, _mul(ay, f(0.0)))), c)
     # x < 0 (its sign bit: -0 too) takes pi - atan|y/x|; y's sign goes on last
     x_neg = lax.lt(lax.bitcast_convert_type(x, c.int_dtype), c.int_dtype(0))
     out = lax.select(x_neg, _sub(c.pi, _sub(z, c.pi_lo)), z)
