@@ -166,7 +166,7 @@ def sweep(
     Math: on a CPU, ``sin`` and ``cos`` (and ``tan`` in float32) in the compiled step are
     computed by :mod:`jaxgd.fastmath`'s vectorised polynomials (within 1.3 ulp in float32 for
     arguments up to 25735 in size, 1.72 for ``tan``; 0.8 ulp in float64 up to 1.6e6), and so
-    are ``atan``, ``atan2``, ``asin`` and ``acos`` (within 1.5 ulp everywhere), several
+    are ``atan``, ``atan2``, ``asin`` and ``acos`` (within 1.55 ulp everywhere), several
     times faster than XLA:CPU's scalar calls; GPUs and TPUs keep XLA's own. Beyond those
     sizes the error grows: in float32, sin and cos stay under 1.2e-7 (absolute) up to 1e6
     (tan, large near its poles, loses relative accuracy there: 2.6% at 8e5), and all three
