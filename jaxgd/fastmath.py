@@ -807,7 +807,8 @@ def atan2(y: jax.Array, x: jax.Array) -> jax.Array:
 
     Args:
         y: a float32 or float64 array.
-        x: an array of y's dtype, broadcastable with ``y``.
+        x: an array of y's dtype, broadcastable with ``y``; a Python number (for either) takes
+            the other's dtype.
 
     Returns:
         ``atan2(y, x)``, within 1.55 ulp of the exact value in float32 and float64; the signed
@@ -825,6 +826,14 @@ def atan2(y: jax.Array, x: jax.Array) -> jax.Array:
         >>> bool(jnp.allclose(fastmath.atan2(y, x), jnp.arctan2(y, x), rtol=1e-6))
         True
     """
+    y, x = jax.numpy.asarray(y), jax.numpy.asarray(x)
+    # A Python number (weakly typed) takes the other's float dtype, as in jnp.arctan2: with
+    # float64 enabled, atan2(y32, 2.0) is float32.
+    y_weak, x_weak = jax.typeof(y).weak_type, jax.typeof(x).weak_type
+    if y_weak and not x_weak and np.dtype(x.dtype) in _KERNELS:
+        y = y.astype(x.dtype)
+    elif x_weak and not y_weak and np.dtype(y.dtype) in _KERNELS:
+        x = x.astype(y.dtype)
     y, x = _check_float(y, "atan2"), _check_float(x, "atan2")
     if y.dtype != x.dtype:
         raise TypeError(

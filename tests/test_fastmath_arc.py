@@ -413,3 +413,19 @@ def test_atan2_where_the_rounded_quotient_costs_most(y, x, dtype, x64):
     ref = np.arctan2(np.longdouble(dtype(y)), np.longdouble(dtype(x)))
     ulps = float(abs(np.longdouble(got) - ref) / np.longdouble(np.spacing(dtype(0.2))))
     assert 1.5 < ulps <= BOUND["atan2"]
+
+
+def test_atan2_gives_a_python_number_the_arrays_dtype(x64_or_not):
+    # as jnp.arctan2: with float64 enabled a Python 2.0 is a weak float64, and takes float32
+    y = jnp.linspace(-2.0, 2.0, 5, dtype=jnp.float32)
+    for got, want in (
+        (fastmath.atan2(y, 2.0), jnp.arctan2(y, 2.0)),
+        (fastmath.atan2(-1, y), jnp.arctan2(-1, y)),
+        (jax.jit(lambda v: fastmath.atan2(v, 3.0))(y), jnp.arctan2(y, 3.0)),
+    ):
+        assert got.dtype == jnp.float32
+        np.testing.assert_allclose(got, want, rtol=3e-7, atol=0)
+    # two arrays of different dtypes are still refused
+    if x64_or_not:
+        with pytest.raises(TypeError, match="one dtype"):
+            fastmath.atan2(y, jnp.ones(5, jnp.float64))
