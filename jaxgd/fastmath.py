@@ -818,6 +818,7 @@ def atan2(y: jax.Array, x: jax.Array) -> jax.Array:
 
     Raises:
         TypeError: if ``y`` or ``x`` is not float32 or float64, or their dtypes differ.
+        ValueError: if their shapes do not broadcast together.
 
     Example:
         >>> import jax.numpy as jnp
@@ -840,7 +841,14 @@ def atan2(y: jax.Array, x: jax.Array) -> jax.Array:
             f"fastmath.atan2 takes y and x of one dtype, got {y.dtype} and {x.dtype}: cast one "
             "with .astype"
         )
-    y, x = jax.numpy.broadcast_arrays(y, x)
+    try:
+        shape = np.broadcast_shapes(y.shape, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"fastmath.atan2 takes y and x of shapes that broadcast together, got {y.shape} and "
+            f"{x.shape}: reshape one (x[:, None] pairs each x with every y)"
+        ) from None
+    y, x = jax.numpy.broadcast_to(y, shape), jax.numpy.broadcast_to(x, shape)
     return _atan2_call(y, x)
 
 

@@ -429,3 +429,8 @@ def test_atan2_gives_a_python_number_the_arrays_dtype(x64_or_not):
     if x64_or_not:
         with pytest.raises(TypeError, match="one dtype"):
             fastmath.atan2(y, jnp.ones(5, jnp.float64))
+
+
+def test_atan2_names_shapes_that_do_not_broadcast():
+    with pytest.raises(ValueError, match=r"broadcast together, got \(3,\) and \(4,\)"):
+        fastmath.atan2(jnp.ones(3), jnp.ones(4))
