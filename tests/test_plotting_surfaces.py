@@ -268,3 +268,32 @@ def test_basin_maps_colour_touching_basins_apart_and_keep_the_global_colour_its_
         if (labs[1] == i).any():
             np.testing.assert_array_equal(faces[0][labs[0] == i][0], faces[1][labs[1] == i][0])
     plt.close(fig)
+
+
+def _overlapping_labels(fig):
+    """Pairs of (axes title, x label, shared legend) of different panels whose boxes meet, as
+    the figure was last drawn."""
+    r = fig.canvas.get_renderer()
+    boxes = [(-1, lg.get_window_extent(r)) for lg in fig.legends]
+    for i, ax in enumerate(a for a in fig.axes if a.get_visible()):
+        boxes += [(i, ax.title.get_window_extent(r)), (i, ax.xaxis.label.get_window_extent(r))]
+    return [
+        (i, j)
+        for k, (i, a) in enumerate(boxes)
+        for j, b in boxes[k + 1 :]
+        if i != j and a.overlaps(b)
+    ]
+
+
+@pytest.mark.parametrize(("function", "rates"), [("himmelblau", 9), ("rastrigin", 2)])
+def test_basin_maps_saved_with_no_label_over_another(function, rates):
+    # Three rows of square maps, and one row above a long legend (Rastrigin's minima): one
+    # layout pass left each x label under the next row's title or under the legend.
+    import io
+
+    spec = fns2.get(function)
+    res = jaxgd.sweep(spec.f, grid_starts(spec.domain, 12), np.linspace(1e-3, 4e-3, rates), [20])
+    fig = plotting.plot_basin_maps(res, MinimaND.at(spec.f, spec.minima), suptitle="a\nb")
+    fig.savefig(io.BytesIO(), format="png")
+    assert _overlapping_labels(fig) == []
+    plotting.close(fig)

@@ -664,4 +664,26 @@ def plot_basin_maps(
     n_epochs = int(np.asarray(res.epochs))
     fig.suptitle(suptitle or f"Where descent ends after {n_epochs} epochs, by start")
     _footer(fig, _precision(res.final), top=True)  # the shared legend spans the foot
+    _settle_layout(fig)
     return fig
+
+
+#: Most layout passes :func:`_settle_layout` runs.
+_LAYOUT_PASSES = 5
+
+
+def _settle_layout(fig: Figure) -> None:
+    """Lay ``fig`` out until its axes stop moving.
+
+    Constrained layout places each axes from where it was before its equal aspect was applied,
+    so one pass (all that ``savefig`` runs) can leave a square map taller than the room it was
+    given: its x label under the next row's title, or under the shared legend. Each pass starts
+    from the last one's boxes; two or three settle them, and ``savefig`` then draws the same.
+    """
+    before = None
+    for _ in range(_LAYOUT_PASSES):
+        fig.draw_without_rendering()
+        now = [ax.get_position().bounds for ax in fig.axes]
+        if now == before:
+            return
+        before = now
