@@ -165,7 +165,7 @@ def check_derivative(
         lo: Left end of the interval, finite.
         hi: Right end of the interval, finite, greater than ``lo``.
         num: Number of grid points, from 2 to 10**7.
-        rtol: Relative tolerance, >= 0.
+        rtol: Relative tolerance, >= 0 and below 1 (with 1 or more, ``df = 0`` would agree).
         atol: Absolute tolerance, >= 0; it absorbs rounding where ``f'`` crosses 0 (and
             where f' is computed from terms far larger than itself). For an ``f`` whose
             slope is below ``atol`` everywhere (``1e-10 * sin(x)``) it absorbs the whole
@@ -180,7 +180,8 @@ def check_derivative(
             complex or integer values, ``df`` cannot be evaluated, or an argument has the
             wrong type.
         ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
-            ``lo < hi``, ``num`` is out of range or a tolerance is negative.
+            ``lo < hi``, ``num`` is out of range, a tolerance is negative or ``rtol`` is 1 or
+            more.
 
     Example:
         The ``deriv`` of the copy of the course notes this project quotes drops a factor
@@ -209,6 +210,14 @@ def check_derivative(
             "spacing instead."
         )
     rtol_f, atol_f = nonnegative_float("rtol", rtol), nonnegative_float("atol", atol)
+    if rtol_f >= 1:
+        # |0 - f'| <= rtol |f'| for every f' once rtol >= 1, and -f' agrees once rtol >= 2.
+        raise ValueError(
+            f"rtol must be below 1, got {rtol_f:g}: with rtol >= 1 a derivative of 0 agrees "
+            "everywhere (and with rtol >= 2 one of the wrong sign), so the check could not "
+            "fail; pass a relative error you would accept, e.g. rtol=1e-6 (the default) or "
+            "rtol=1e-3"
+        )
     if not callable(df):
         raise TypeError(f"df must be a callable taking a float, got {type(df).__name__}")
 

@@ -216,3 +216,19 @@ def test_ends_of_any_real_kind_are_accepted(lo):
 def test_an_end_too_large_for_a_float_says_so():
     with pytest.raises(ValueError, match=r"^lo is too large for any float"):
         check_derivative(lambda x: x**2, lambda x: 2 * x, -(2**1100), 1.0)
+
+
+@pytest.mark.parametrize("rtol", [1.0, 2.0, 1e6])
+def test_a_relative_tolerance_that_would_pass_any_derivative_is_refused(rtol):
+    # With rtol >= 1, |0 - f'| <= rtol |f'| everywhere: df = 0, and from 2 on -f', "agreed".
+    calls = []
+
+    def df(x):
+        calls.append(x)
+        return -notebook_right(x)
+
+    with pytest.raises(ValueError, match=r"rtol must be below 1.*e\.g\. rtol=1e-6"):
+        check_derivative(fns.notebook, df, *NOTEBOOK_DOMAIN, rtol=rtol)
+    assert calls == []  # refused before anything ran
+    assert check_derivative(fns.notebook, notebook_right, *NOTEBOOK_DOMAIN, rtol=0.5).ok
+    assert not check_derivative(fns.notebook, lambda x: 0 * x, *NOTEBOOK_DOMAIN, rtol=0.99).ok
