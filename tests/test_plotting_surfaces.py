@@ -56,11 +56,22 @@ def test_paths_one_colour_per_label(saddle_minima):
     plotting.close(fig)
 
 
-def test_paths_diverged_run_ends_at_last_finite_point():
-    paths = [np.array([[0.0, 0.0], [1.0, 1.0], [np.inf, np.nan]])]
+def test_paths_diverged_run_is_marked_at_last_finite_point_not_as_an_end():
+    # The bold cross of an end at a diverged run's last finite point read as a run that
+    # stopped there (at its very start, where f is not finite one step on).
+    paths = [
+        np.array([[0.0, 0.0], [1.0, 1.0], [np.inf, np.nan]]),
+        np.array([[-1.0, -1.0], [np.nan, np.nan], [np.nan, np.nan]]),
+        np.array([[2.0, 0.0], [3.0, 2.0], [3.0, 2.0]]),
+    ]
     fig = plotting.plot_paths(fns2.himmelblau, ((-5, 5), (-5, 5)), paths)
-    ends = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "X"]
-    assert len(ends) == 1 and ends[0].get_xydata().tolist() == [[1.0, 1.0]]
+    ax = fig.axes[0]
+    marks = {
+        m: [ln.get_xydata().tolist() for ln in ax.get_lines() if ln.get_marker() == m]
+        for m in ("X", "x")
+    }
+    assert marks == {"X": [[[3.0, 2.0]]], "x": [[[1.0, 1.0]], [[-1.0, -1.0]]]}
+    assert _legend_texts(ax)[-1] == "diverged (last seen)"
     plotting.close(fig)
 
 

@@ -172,7 +172,9 @@ def plot_paths(
             half its size on each side) to show where the paths went.
         paths: the positions of each run, shape ``(R, T, 2)`` (e.g. from
             ``jaxgd.descend(..., trajectory=True)`` under ``jax.vmap``), or a sequence of
-            ``(T_i, 2)`` arrays. Non-finite positions (a run that diverged) break the line.
+            ``(T_i, 2)`` arrays. Non-finite positions (a run that diverged) break the line; a
+            run whose last position is not finite gets a thin cross, "diverged (last seen)" in
+            the legend, where it was last finite, instead of the bold cross of an end.
         labels: one label per path; paths that share a label share a colour and one legend
             entry (e.g. ``"rate 0.01"``). Default: one colour for all, labelled "descent".
         minima: minima to mark (:class:`~jaxgd.minima_nd.MinimaND`); the global ones gold.
@@ -247,13 +249,21 @@ def plot_paths(
     from matplotlib import patheffects
 
     rim = [patheffects.withStroke(linewidth=3, foreground="white"), patheffects.Normal()]
+    thin_rim = [patheffects.withStroke(linewidth=4.5, foreground="white"), patheffects.Normal()]
+    any_diverged = False
     for p, lab in zip(runs, labels, strict=True):
         c = color[lab]
         ax.plot(*p.T, "-", color=c, lw=width[lab], alpha=0.9, label=lab)
         ax.plot(*p.T, ".", color=c, ms=2.5, alpha=0.6)
         ax.plot(*p[0], "o", ms=7, mfc=c, mec="k", mew=0.8)
         finite = np.flatnonzero(np.all(np.isfinite(p), axis=1))
-        if finite.size:
+        if finite.size and finite[-1] < p.shape[0] - 1:
+            # A run that diverged did not end where it was last finite: a thin cross there,
+            # not the bold one of an end, or it reads as a run that stopped (at its start,
+            # when f is not finite one step on).
+            any_diverged = True
+            ax.plot(*p[finite[-1]], "x", ms=9, mew=2.0, color=c, path_effects=thin_rim)
+        elif finite.size:
             # A white rim: a dark cross on the dark floor of a valley, under another path,
             # was hard to find, and where a path stops is what it says.
             ax.plot(*p[finite[-1]], "X", ms=9, mfc=c, mec="k", mew=0.8, path_effects=rim)
@@ -265,6 +275,19 @@ def plot_paths(
         Line2D([], [], marker="o", ls="none", mfc="0.6", mec="k", ms=7, label="start"),
         Line2D([], [], marker="X", ls="none", mfc="0.6", mec="k", ms=9, label="end"),
     ]
+    if any_diverged:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="x",
+                ls="none",
+                color="k",
+                ms=9,
+                mew=2.0,
+                label="diverged (last seen)",
+            )
+        )
     if minima is not None and len(minima):
         best = np.asarray(minima.global_, bool)
         if (~best).any():
