@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     # Every epoch 0..E is a point on the one trajectory of each run: the paths, in one sweep.
     paths = jaxgd.sweep(ctx.f, starts, [rate], np.arange(epochs + 1))
     path_xy = np.asarray(paths.final)[:, 0]  # (start, epoch, coord)
-    fine = jaxgd.sweep(ctx.f, grid_starts(ctx.domain, ctx.grid).astype(ctx.dtype), [rate], [epochs])
+    fine_starts = grid_starts(ctx.domain, ctx.grid).astype(ctx.dtype)
+    fine = jaxgd.sweep(ctx.f, fine_starts, [rate], [epochs])
     minima = ctx.minima(np.concatenate([path_xy[:, -1], np.asarray(fine.final)[:, 0, 0]]))
 
     about = f"f: {ctx.function.name}, learning rate {cli.num(rate)}, {epochs} epochs"
@@ -187,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
         parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
         print(f"{what}, share ending at each minimum: " + ", ".join(parts))
-    note = diverged_note(ctx.f, minima, float(np.mean(fine_lab == DIVERGED)), rate)
+    note = diverged_note(
+        ctx.f, minima, float(np.mean(fine_lab == DIVERGED)), rate, starts=fine_starts
+    )
     if note:
         print(note)
     return ctx.finish()

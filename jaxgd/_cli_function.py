@@ -668,16 +668,33 @@ def setup_2d(p: Any, argv: Any = None, *, figures: Any = ()) -> Context2D:
     return ctx
 
 
-def diverged_note(f: Callable, minima: Any, share: float, rate: float) -> str | None:
+def diverged_note(
+    f: Callable, minima: Any, share: float, rate: float, starts: Any = None
+) -> str | None:
     """A sentence when at least half of a 2-D experiment's runs diverged (``share``) at
     learning ``rate``: the rate is too large for f there. Where minima are known, the largest
     curvature among them (the Hessian's largest eigenvalue) says below which rate plain
     descent is stable at them, 2/curvature, and the rate to try follows; else a tenth of it.
+    With the runs' ``starts`` (in the working dtype): where f or its gradient is not finite
+    at half or more of them, no rate helps, and the sentence says that instead (f overflows
+    there: a smaller --domain, or --x64).
     """
     import numpy as np
 
     if share < 0.5 or rate <= 0:
         return None
+    if starts is not None and np.size(starts):
+        value, slope = jax.jit(jax.vmap(jax.value_and_grad(f)))(starts)
+        finite = np.isfinite(np.asarray(value)) & np.isfinite(np.asarray(slope)).all(axis=-1)
+        bad = 1.0 - float(np.mean(finite))
+        if bad >= 0.5 * share:
+            dtype = np.asarray(starts).dtype
+            return (
+                f"note: {share:.0%} of the runs diverged: f or its gradient is not finite in "
+                f"{dtype} at {bad:.0%} of the starts themselves, so no learning rate helps; "
+                "choose a smaller --domain"
+                + (", or compute in float64 with --x64" if dtype == np.float32 else "")
+            )
     curve = 0.0
     with jax.enable_x64(True):
         hessian = jax.hessian(f)

@@ -160,6 +160,17 @@ def test_surface_says_why_every_run_diverged(tmp_path, capsys):
     assert "rates below 2/1001.6 = 0.002; try --learning-rate 0.001" in out
 
 
+def test_surface_says_when_f_itself_overflows_at_the_starts(tmp_path, capsys):
+    # On a domain of width 2e30, f overflows float32 at the starts themselves: the note said
+    # the learning rate was too large, which no rate fixes.
+    argv = [*SMALL["surface"], "--domain", "-1e30", "1e30", "-1", "1"]
+    code, out, _ = run("surface", argv, tmp_path, capsys)
+    assert code == 0
+    assert "is not finite in float32 at" in out and "of the starts themselves" in out
+    assert "choose a smaller --domain, or compute in float64 with --x64" in out
+    assert "is too large here" not in out
+
+
 def test_users_own_function(tmp_path, capsys):
     argv = [*SMALL["basin_map"], "--function", f"{HERE}:tilted_bowls", "--x64"]
     code, out, err = run("basin_map", argv, tmp_path, capsys)
