@@ -13,6 +13,7 @@ import functools
 import inspect
 import keyword
 import math
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -434,6 +435,7 @@ def _specs(key: tuple[Any, ...]) -> tuple[Any, dict]:
 #: about 2 ms a call. Bounded: the rules hold the user's functions.
 _CHECKED: dict[tuple[Any, ...], None] = {}
 _CHECKED_MAX = 64
+_CHECKED_LOCK = threading.Lock()
 
 
 def check_rules(axes: Axes, dtype: np.dtype) -> None:
@@ -445,9 +447,10 @@ def check_rules(axes: Axes, dtype: np.dtype) -> None:
     if key in _CHECKED:
         return
     _check_rules(axes, dtype, *_specs(key))
-    if len(_CHECKED) >= _CHECKED_MAX:
-        _CHECKED.pop(next(iter(_CHECKED)))
-    _CHECKED[key] = None
+    with _CHECKED_LOCK:  # two threads evicting at once: one would find the oldest gone
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        _CHECKED[key] = None
 
 
 def _check_rules(axes: Axes, dtype: np.dtype, x: Any, c: dict) -> None:
