@@ -8,7 +8,7 @@ descent from 0 (rate 0.01, 1000 epochs) once with each: the wrong derivative is 
 different x, so descent ends there instead of at the minimum of f.
 
 Descent with the given derivative is the notebook's own loop in NumPy (float64), since that
-derivative is plain Python code; descent with autodiff is jaxgd.descend, also in float64, so
+derivative is plain Python code; descent with autodiff is jaxgd.sweep, also in float64, so
 the two differ only by their derivative.
 
 Check your own: --derivative module:attr names a function df(x) written with NumPy or

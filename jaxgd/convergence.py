@@ -403,7 +403,10 @@ def convergence(
         )
     n = as_epoch_count("epochs", epochs)
     if _ndim("tol", tol) != 0 or (is_concrete(tol) and not _positive("tol", tol)):
-        raise ValueError(f"tol must be a positive scalar distance in x; got {tol!r}.")
+        raise ValueError(
+            f"tol must be a positive scalar distance in x; got {tol!r:.60}. Use e.g. tol=1e-3 "
+            "(a run has converged once its steps stay shorter than that)."
+        )
     tol_arr = as_float_scalar("tol", tol, dtype)
     if is_concrete(tol_arr) and not float(tol_arr) > 0:  # below the dtype's smallest number
         raise ValueError(
