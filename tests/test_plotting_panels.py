@@ -355,3 +355,15 @@ def test_starts_that_are_points_of_the_plane_are_refused_by_name():
         with pytest.raises(ValueError, match=r"points of R\^2 \(shape \(9, 2\)\).*plot_basin_map"):
             make()
     plotting.close(plotting.plot_final(res.isel(coord=0, start=0, epochs=0)))  # a rate axis
+
+
+def test_the_first_error_for_starts_in_the_plane_points_to_the_basin_maps():
+    # It suggested res.isel(coord=0) alone, which the plots against x₀ then refuse.
+    from jaxgd.functions2d import himmelblau
+    from jaxgd.minima_nd import grid_starts
+
+    res = jaxgd.sweep(himmelblau, grid_starts([(-5, 5), (-5, 5)], 3), [0.01], [100])
+    with pytest.raises(ValueError, match=r"isel\(coord=0\) \(plots against the start x₀ need"):
+        plotting.plot_final(res)
+    with pytest.raises(ValueError, match="plot_basin_map or plot_basin_maps"):
+        plotting.plot_final(res)

@@ -403,10 +403,16 @@ def _without_extra_axes(res: SweepResult, wanted: str, name: str = "res") -> Swe
         example = (f".sel({picks})" if by_value else "") + (
             ".isel(coord=0)" if "coord" in longer else ""
         )
+        plane = (
+            " (plots against the start x₀ need scalar starts: for starts that are points of "
+            "the plane, draw plotting.plot_basin_map or plot_basin_maps)"
+            if "coord" in longer and "start" in res.dims and res.sizes["start"] > 1
+            else ""
+        )
         raise ValueError(
             f"this plot needs {wanted}, but {name} also has the axes "
             f"{ {d: res.sizes[d] for d in longer} }. Select one value of each first, e.g. "
-            f"{name}{example}."
+            f"{name}{example}{plane}."
         )
     return res.isel({d: 0 for d in extra}) if extra else res
 
