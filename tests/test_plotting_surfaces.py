@@ -75,6 +75,24 @@ def test_paths_diverged_run_is_marked_at_last_finite_point_not_as_an_end():
     plotting.close(fig)
 
 
+@pytest.mark.parametrize("domain", [((-4, 4), (-2, 5)), ((-2, 2), (-1, 3)), ((-5, 5), (-1, 1))])
+def test_paths_colour_bar_is_as_tall_as_the_map_and_clear_of_the_footer(domain):
+    # Placed by the layout, the bar spanned the map and the legend under it, and its lowest
+    # tick label ran into the "computed in float32" footer.
+    paths = [np.array([[-1.0, 2.0], [1.0, 1.0]]), np.array([[1.0, 0.0], [1.0, 1.0]])]
+    fig = plotting.plot_paths(fns2.rosenbrock, domain, paths)
+    fig.canvas.draw()
+    ax, bar = fig.axes[0], fig.axes[1]
+    a, b = ax.get_window_extent(), bar.get_window_extent()
+    assert abs(a.y0 - b.y0) < 1 and abs(a.y1 - b.y1) < 1
+    footer = next(t for t in fig.texts if t.get_text().startswith("computed in"))
+    box = footer.get_window_extent()
+    renderer = fig.canvas.get_renderer()
+    assert not box.overlaps(bar.get_tightbbox(renderer))
+    assert not box.overlaps(ax.get_legend().get_window_extent())
+    plotting.close(fig)
+
+
 @pytest.mark.parametrize(
     ("args", "kwargs", "match"),
     [

@@ -240,7 +240,8 @@ def plot_paths(
             ticks = lv[:: max(1, lv.size // 7)]
             cbar.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])
         else:
-            fig.colorbar(filled, ax=ax, label="f(x, y)")
+            cbar = fig.colorbar(filled, ax=ax, label="f(x, y)")
+        cbar.ax.set_axes_locator(partial(_beside, ax))
     groups = list(dict.fromkeys(labels))
     color = {g: _PATH_COLORS[i % len(_PATH_COLORS)] for i, g in enumerate(groups)}
     # Paths of different groups often share a valley: earlier groups are drawn wider, so each
@@ -311,6 +312,19 @@ def plot_paths(
         ax.set_title(title)
     _footer(fig, precision)
     return fig
+
+
+def _beside(ax: Axes, cax: Axes, renderer: Any) -> Any:
+    """Where colour bar ``cax`` of map ``ax`` goes: as tall as the map (after its equal
+    aspect), just right of it. The layout gave the bar the height of the map's whole cell,
+    the legend under the map included, and its lowest tick label ran into the precision
+    footer in the figure's corner; its width and room for labels stay the layout's."""
+    from matplotlib.transforms import Bbox
+
+    ax.apply_aspect()
+    map_box, bar = ax.get_position(original=False), cax.get_position(original=True)
+    gap = 0.02 * map_box.width
+    return Bbox.from_bounds(map_box.x1 + gap, map_box.y0, bar.width, map_box.height)
 
 
 def _widened(domain: Any, runs: list[np.ndarray]) -> Any:
