@@ -138,9 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     e_max = int(epochs[last])
 
     about = f"f: {ctx.function.name}"
-    vmin, vmax = plotting.color_limits(
-        np.asarray(sweep.isel(start=0).final), vmin=ctx.vmin, vmax=ctx.vmax
-    )
+    mapped = np.asarray(sweep.isel(start=0).final)  # the maps' cells: what the colours span
+    vmin, vmax = plotting.color_limits(mapped, vmin=ctx.vmin, vmax=ctx.vmax)
     maps = plotting.plot_panels(
         sweep.isel(start=0),
         "optimizer",
@@ -210,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     diverged = np.asarray(sweep.diverged)
     print(f"diverged: {int(diverged.sum())} of {diverged.size} cells")
-    limits = cli.color_limits_line(np.asarray(sweep.final), vmin, vmax, ctx.vmin, ctx.vmax)
+    limits = cli.color_limits_line(mapped, vmin, vmax, ctx.vmin, ctx.vmax)
     print(f"colour limits, shared by the maps: {limits}")
     if ctx.args.ends_rate is not None and not np.isclose(ends_rate, wanted, rtol=1e-6, atol=0):
         # Snapped to the grid, as the help says; said, too, when the figure shows another rate.

@@ -113,6 +113,25 @@ def test_optimizers_subset_and_save(tmp_path, capsys):
     assert float(res.starts[0]) == 0.0
 
 
+def test_optimizers_colour_limits_line_describes_the_maps_cells(tmp_path, capsys):
+    # The maps draw start 0 only: 2 optimizers x 4 rates x 4 epoch counts = 32 cells, few
+    # enough to be drawn whole (min to max), though the sweep holds 7 starts' 224 cells.
+    argv = [*SMALL_OPT, "--optimizers", "adam", "sgd"]
+    code, out, err = run(optimizers, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    rates = np.linspace(0.01, 0.1, 4)
+    epochs = np.round(np.linspace(10, 300, 4)).astype(int)
+    with jax.enable_x64(True):
+        cells = np.concatenate(
+            [by_hand_host(f, OPTS[n], np.array([0.0]), rates, epochs)[0] for n in ("adam", "sgd")]
+        )
+    line = re.search(r"colour limits, shared by the maps: (\S+) to (\S+) \((.*)\)", out)
+    assert line, out
+    assert line.group(3) == "the smallest to the largest finite value"
+    assert float(line.group(1)) == pytest.approx(cells.min(), abs=2e-4)
+    assert float(line.group(2)) == pytest.approx(cells.max(), abs=2e-4)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
