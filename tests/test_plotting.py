@@ -965,6 +965,31 @@ def test_a_minimum_has_one_colour_in_every_figure_of_the_same_minima():
     assert len({dashed_colour(fig, float(m.x[2])) for fig in figures}) == 1
 
 
+def test_plot_ends_legend_names_no_two_minima_in_one_colour_past_the_palette():
+    # 13 local minima against 6 colours: by index, -20.339 and 23.468 were both pink in
+    # plot_ends' legend; plot_final gave the minima it names a colour each, and so does it.
+    from matplotlib.colors import to_hex
+
+    def tilted(x):
+        return jnp.sin(x) + 0.002 * x**2
+
+    m = find_minima(tilted, -45.0, 45.0)
+    res = jaxgd.sweep(tilted, np.linspace(-45.0, 45.0, 60), [0.1, 0.5], 500)
+    assert m.x.size - global_minima(m).size > 6
+    for fig in (
+        plotting.plot_ends(res, "learning_rate", minima=m),
+        plotting.plot_final(res.isel(learning_rate=0), minima=m),
+    ):
+        legend = fig.axes[0].get_legend()
+        named = [
+            to_hex(h.get_color())
+            for h, t in zip(legend.legend_handles, legend.get_texts(), strict=True)
+            if t.get_text().startswith("local minimum")
+        ]
+        plotting.close(fig)
+        assert len(named) == 6 and len(set(named)) == 6, named
+
+
 def test_plot_convergence_titles_stay_over_their_maps():
     # In one line, the basin map's title was wider than the map and ended on the figure's
     # right edge (0.2 px from it): cut off by any viewer that does not crop to fit.

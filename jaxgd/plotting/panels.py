@@ -29,6 +29,7 @@ from jaxgd.plotting._common import (
     _mark_minimum,
     _minima_to_draw,
     _minimum_colors,
+    _named_first,
     _pick,
     _precision,
     _rounding,
@@ -399,6 +400,9 @@ def plot_ends(
         drawn &= set(colors)  # stationary minima: no "none", no end of the interval
         hits = {i: int((at == i).sum()) for i in drawn}
         named = _listed_minima(sorted(hits), best, hits)
+        # Past the palette (more local minima than colours), the ones the legend names get
+        # a colour each, as in plot_final: by index, two named minima could share one.
+        colors = _named_first(colors, named, best)
         # The global minima first, then the local ones, each line named by where it lies.
         for i in sorted(drawn, key=lambda i: (i not in best, i)):
             color = colors[i]
