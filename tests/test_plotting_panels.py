@@ -4,11 +4,13 @@ that say which dimension to select."""
 from __future__ import annotations
 
 import itertools
+import re
 from functools import partial
 
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
+import optax
 import pytest
 
 matplotlib.use("Agg")
@@ -367,3 +369,27 @@ def test_the_first_error_for_starts_in_the_plane_points_to_the_basin_maps():
         plotting.plot_final(res)
     with pytest.raises(ValueError, match="plot_basin_map or plot_basin_maps"):
         plotting.plot_final(res)
+
+
+def test_errors_about_starts_in_the_plane_give_a_start_sel_takes():
+    # Their example start was written with float(): a point of the plane raised TypeError
+    # ("only 0-dimensional arrays can be converted") in place of the error about the axes.
+    from jaxgd.functions2d import himmelblau
+    from jaxgd.minima_nd import grid_starts
+
+    starts = grid_starts([(-5, 5), (-5, 5)], 3) + np.float32(0.1)
+    res = jaxgd.sweep(himmelblau, starts, [0.01, 0.02], [100, 200], optimizer={"sgd": optax.sgd})
+    one = res.isel(coord=0)
+    for make, example in (
+        (lambda: plotting.plot_heatmap(one.isel(optimizer=0)), r"res\.sel\(start=\[(.*)\]\)"),
+        (lambda: plotting.plot_panels(one, "optimizer"), r"res\.sel\(start=\[(.*)\]\)"),
+    ):
+        with pytest.raises(ValueError) as err:
+            make()
+        point = [float(c) for c in re.search(example, str(err.value)).group(1).split(", ")]
+        assert res.sel(start=point).sizes == {
+            "optimizer": 1,
+            "learning_rate": 2,
+            "epochs": 2,
+            "coord": 2,
+        }

@@ -428,12 +428,17 @@ def _first(res: SweepResult, dim: str) -> str:
 def coord_text(res: SweepResult, dim: str, value: Any) -> str:
     """``value``, a coordinate of axis ``dim``, written as ``res.sel`` takes it back: a name
     quoted, a count as an int, a number in 6 digits when they pick it out exactly (0.01),
-    else in every digit of its dtype (0.36666667: an example of 0.366667 was refused)."""
+    else in every digit of its dtype (0.36666667: an example of 0.366667 was refused); a
+    start that is a point of the plane as a list, ``[1.5, -0.5]``."""
     if isinstance(value, str | np.str_):
         return f'"{value}"'
     coord = np.asarray(res.coord(dim))
     if coord.dtype.kind in "iu":
         return str(int(value))
+    if np.ndim(value):
+        # A start of a d-dimensional result is a point, and sel takes it as a list: the
+        # examples in the errors of plots given such a result failed converting it to a float.
+        return "[" + ", ".join(_shown(float(c), coord.dtype) for c in np.ravel(value)) + "]"
     short = f"{float(value):g}"
     try:
         at = coordinate_positions(dim, coord, float(short), "exact")
