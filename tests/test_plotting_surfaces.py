@@ -326,3 +326,25 @@ def test_basin_maps_saved_with_no_label_over_another(function, rates):
     fig.savefig(io.BytesIO(), format="png")
     assert _overlapping_labels(fig) == []
     plotting.close(fig)
+
+
+def test_one_basin_map_title_clear_of_the_footer():
+    # One map's figure is 4.6 in wide: the default title, centred, ran on under the
+    # "computed in float32" footer in the upper right corner.
+    import io
+
+    res = jaxgd.sweep(fns2.himmelblau, grid_starts(((-5, 5), (-5, 5)), 8), [0.01], [20])
+    minima = MinimaND.at(fns2.himmelblau, [(3.0, 2.0)])
+    for suptitle in (None, "Where each run of descent ends, by start, on Himmelblau's function"):
+        fig = plotting.plot_basin_maps(res, minima, suptitle=suptitle)
+        fig.savefig(io.BytesIO(), format="png")
+        r = fig.canvas.get_renderer()
+        footer = next(t for t in fig.texts if t.get_text().startswith("computed in"))
+        title = fig.get_suptitle()
+        assert title.replace("\n", " ") == (
+            suptitle or "Where descent ends after 20 epochs, by start"
+        )
+        (text,) = [t for t in fig.texts if t.get_text() == title]
+        assert not text.get_window_extent(r).overlaps(footer.get_window_extent(r)), title
+        assert _overlapping_labels(fig) == []
+        plotting.close(fig)

@@ -21,6 +21,7 @@ import numpy as np
 from jaxgd._validate import check_int, check_span_fits, default_float
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, _check_nd_function, basins_nd
 from jaxgd.plotting._common import (
+    _FOOTER_GID,
     DIVERGED_COLOR,
     _axes,
     _edges,
@@ -699,10 +700,34 @@ def plot_basin_maps(
     ncols = _legend_columns([h.get_label() for h in handles], width)
     fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
     n_epochs = int(np.asarray(res.epochs))
-    fig.suptitle(suptitle or f"Where descent ends after {n_epochs} epochs, by start")
+    title = fig.suptitle(suptitle or f"Where descent ends after {n_epochs} epochs, by start")
     _footer(fig, _precision(res.final), top=True)  # the shared legend spans the foot
     _settle_layout(fig)
+    if _clear_of_footer(fig, title):
+        _settle_layout(fig)
     return fig
+
+
+def _clear_of_footer(fig: Figure, title: Any) -> bool:
+    """Break the figure's ``title`` into shorter lines where it runs into the precision footer
+    in the upper right corner; whether it did.
+
+    The title is centred on the figure, the footer in its corner: one map's figure (4.6 in
+    wide) is narrower than the default title, whose end was drawn under "computed in float32".
+    """
+    import textwrap
+
+    renderer = fig.canvas.get_renderer()
+    (foot,) = [t for t in fig.texts if t.get_gid() == _FOOTER_GID]
+    box, corner = title.get_window_extent(renderer), foot.get_window_extent(renderer)
+    if not box.overlaps(corner):
+        return False
+    # Centred: its right end clears the footer when it is narrower than this.
+    room = 2.0 * corner.x0 - fig.bbox.width - 2 * renderer.points_to_pixels(6.0)
+    lines = title.get_text().splitlines()
+    chars = max(12, int(max(map(len, lines)) * max(room, 0.0) / box.width))
+    title.set_text("\n".join(textwrap.fill(line, chars) for line in lines))
+    return True
 
 
 #: Most layout passes :func:`_settle_layout` runs.
