@@ -201,13 +201,18 @@ def _sized(n: int, per: int = 1) -> str:
     Example:
         >>> _sized(12345), _sized(3 << 30, 2**30), _sized(10**400 + 10**398)
         ('1.23e+04', '3', '1.01e+400')
+        >>> _sized(9996 * 10**397)  # rounds up to the next power of ten
+        '1e+401'
     """
     try:
         return f"{n / per:.3g}"
     except OverflowError:
         whole = n // per
         digits = int(math.log10(whole))
-        return f"{whole / 10**digits:.3g}e+{digits}"
+        # The leading digits in float's own e-format, whose exponent carries a round-up
+        # (9.996 is 1.00e+01): to 3 digits by hand, 9.996e400 was printed '10e+400'.
+        lead, shift = f"{whole / 10**digits:.2e}".split("e")
+        return f"{float(lead):g}e+{digits + int(shift)}"
 
 
 def check_runs(runs: int, flags: Sequence[str]) -> None:

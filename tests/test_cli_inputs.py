@@ -482,3 +482,23 @@ def test_fuzz_flags_exit_0_with_files_or_2_with_one_line(name, data):
             assert err == ""
         else:
             assert_refused(code, out, err, folder, "")
+
+
+@pytest.mark.parametrize(
+    ("n", "per"),
+    [(9996 * 10**397, 1), (10**400 - 1, 1), (10**309, 1), (2**1100, 1), (9999 * 10**305, 1),
+     (10**320 * 2**30, 2**30), (12345, 1), (3 << 30, 2**30)],
+    ids=lambda v: f"{len(str(v))}-digits",
+)  # fmt: skip
+def test_huge_counts_print_as_three_digits_times_a_power_of_ten(n, per):
+    # Past the largest float, 9.996e400 was printed '10e+400': the mantissa rounded to 10.
+    from decimal import Decimal
+
+    from jaxgd import cli
+
+    text = cli._sized(n, per)
+    mantissa, _, exponent = text.partition("e+")
+    assert 1 <= float(mantissa) < 10 or not exponent
+    shown = Decimal(mantissa) * 10 ** int(exponent or 0)
+    exact = Decimal(n) / Decimal(per)
+    assert abs(shown - exact) <= exact * Decimal("0.005")
