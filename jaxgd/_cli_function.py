@@ -442,13 +442,32 @@ def _check_listed_minima(name: str, f: Callable, minima: Any) -> None:
             )
 
 
-def domain_2d(given: Any, fn: Any) -> tuple[tuple[float, float], tuple[float, float]]:
-    """``--domain X_LO X_HI Y_LO Y_HI`` when given (four words), else the function's domain."""
+def domain_2d(
+    given: Any, fn: Any, dtype: Any = None
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``--domain X_LO X_HI Y_LO Y_HI`` when given (four words), else the function's domain;
+    with ``dtype`` (the working float), each given end must keep its meaning there, as the
+    1-D experiments' ``--domain`` must, and so must its width on each axis (an end or a width
+    past float32's range made infinite starts, and the sweep's own error a traceback)."""
     if given is None:
         return fn.domain
-    from jaxgd._cli_flags import number
+    from jaxgd._cli_flags import in_dtype, number
 
     values = [number("--domain", t) for t in given]
+    if dtype is not None:
+        import numpy as np
+
+        values = [in_dtype("--domain", v, dtype) for v in values]
+        kind = np.dtype(dtype)
+        for lo, hi in (values[:2], values[2:]):
+            with np.errstate(over="ignore"):
+                width = kind.type(hi) - kind.type(lo)
+            if not np.isfinite(width):  # starts are drawn as lo + u * (hi - lo): inf
+                raise UsageError(
+                    f"--domain: [{lo:g}, {hi:g}] is wider than {kind} holds (hi - lo is past "
+                    f"{np.finfo(kind).max:.3g}); narrow it"
+                    + (", or use --x64 for float64." if kind.itemsize < 8 else ".")
+                )
     return _domain_2d_of("--domain", [values[:2], values[2:]])
 
 
@@ -512,7 +531,7 @@ class Context2D(Output):
         defaults = getattr(args, "_grid_defaults", {})
         self.seed = whole("--seed", args.seed, minimum=0, maximum=MAX_SEED)
         self.key = seed_key(self.seed)
-        self.domain = domain_2d(args.domain, function)
+        self.domain = domain_2d(args.domain, function, self.dtype)
         self.tol = number("--tol", args.tol)
         if self.tol <= 0:
             raise UsageError(f"--tol: must be > 0, got {args.tol.strip()!r}.")

@@ -93,6 +93,13 @@ BAD = [
         "--x64",
     ),
     ("basin_map", ["--learning-rates", "0", "1e39", "3"], "--learning-rates: 1e+39 does not fit"),
+    # A 2-D --domain past float32, at an end or in its width: inf starts, and a traceback.
+    ("surface", ["--domain", "-1e39", "1", "-1", "1"], "--domain: -1e+39 does not fit in float32"),
+    (
+        "basin_map",
+        ["--domain", "-1", "1", "-3e38", "3e38", "--grid", "3"],
+        "--domain: [-3e+38, 3e+38] is wider than float32 holds (hi - lo is past 3.4e+38)",
+    ),
     # A product of sizes past the largest float: an OverflowError traceback as it was printed.
     ("random_starts", ["--repeats", "1e308"], "x 1e+308 (--repeats) = 2e+311 runs need about"),
 ]
