@@ -60,7 +60,9 @@ def _import_attr(spec: str, flag: str = "--function", name: str = "f") -> Any:
 
     ``name`` is what the attribute is usually called (``f``, ``df``), for the example.
     """
-    module_name, _, attr = spec.partition(":")
+    # The last colon: a module's name and an attribute never hold one, but a Windows path
+    # does (C:\src\mine.py:f was read as a module named 'C').
+    module_name, _, attr = spec.rpartition(":")
     if not module_name or not attr:
         raise UsageError(
             f"{flag} {spec!r}: write module:attr, e.g. mymodule:{name} for `def {name}(x)` in "
@@ -70,10 +72,12 @@ def _import_attr(spec: str, flag: str = "--function", name: str = "f") -> Any:
     if path_like or module_name.endswith(".py"):
         # A file's path (./mymodule, src/mymodule.py) where Python wants a module's name: a
         # leading dot or a slash never names one, and `mymodule.py` only when it fails.
-        stem = Path(module_name.replace("\\", "/")).name.removesuffix(".py")
+        # Without its leading dots (.mine, a relative import, was repeated back as the fix).
+        stem = Path(module_name.replace("\\", "/")).name.removesuffix(".py").lstrip(".")
+        stem = stem or "mymodule"  # a folder (./, ..): no module's name in it
         path_hint = UsageError(
             f"{flag} {spec!r}: write the module's name, not its file's path: run from the "
-            f"folder that holds {stem}.py and write {flag} {stem}:{attr}."
+            f"folder that holds {stem.replace('.', '/')}.py and write {flag} {stem}:{attr}."
         )
         if path_like:
             raise path_hint

@@ -104,6 +104,12 @@ def test_user_module_is_imported_from_the_current_directory(tmp_path, monkeypatc
         ),
         ("src/mine.py:f", "the folder that holds mine.py and write --function mine:f."),
         ("mine.py:f", "the folder that holds mine.py and write --function mine:f."),
+        # A Windows path was cut at its drive's colon ("no module named 'C'"); a leading dot
+        # was repeated back as the fix (".mine.py", "--function .mine:f").
+        ("C:\\src\\mine.py:f", "the folder that holds mine.py and write --function mine:f."),
+        ("C:/src/mine.py:f", "the folder that holds mine.py and write --function mine:f."),
+        (".mine:f", "the folder that holds mine.py and write --function mine:f."),
+        (".pkg.mod:f", "the folder that holds pkg/mod.py and write --function pkg.mod:f."),
     ],
 )
 def test_bad_function_is_one_clear_line(spec, expected):
