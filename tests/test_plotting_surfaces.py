@@ -348,3 +348,20 @@ def test_one_basin_map_title_clear_of_the_footer():
         assert not text.get_window_extent(r).overlaps(footer.get_window_extent(r)), title
         assert _overlapping_labels(fig) == []
         plotting.close(fig)
+
+
+def test_one_basin_map_headless_as_the_experiments_make_it():
+    # Headless figures have a plain canvas, without get_renderer: checking the title against
+    # the footer with canvas.get_renderer() crashed `python -m experiments.basin_map`.
+    import io
+
+    minima = MinimaND.at(fns2.himmelblau, [(3.0, 2.0)])
+    with plotting.headless():
+        for rates in ([0.01], [0.01, 0.02]):
+            res = jaxgd.sweep(fns2.himmelblau, grid_starts(((-5, 5), (-5, 5)), 8), rates, [20])
+            fig = plotting.plot_basin_maps(res, minima)
+            fig.savefig(io.BytesIO(), format="png")
+            footer = next(t for t in fig.texts if t.get_text().startswith("computed in"))
+            title = fig._suptitle
+            assert not title.get_window_extent().overlaps(footer.get_window_extent())
+            plotting.close(fig)

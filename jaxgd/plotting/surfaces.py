@@ -717,13 +717,14 @@ def _clear_of_footer(fig: Figure, title: Any) -> bool:
     """
     import textwrap
 
-    renderer = fig.canvas.get_renderer()
     (foot,) = [t for t in fig.texts if t.get_gid() == _FOOTER_GID]
-    box, corner = title.get_window_extent(renderer), foot.get_window_extent(renderer)
+    # Without a renderer argument: a headless figure (the experiments') has a plain canvas,
+    # with no get_renderer of its own; matplotlib finds one for the figure.
+    box, corner = title.get_window_extent(), foot.get_window_extent()
     if not box.overlaps(corner):
         return False
     # Centred: its right end clears the footer when it is narrower than this.
-    room = 2.0 * corner.x0 - fig.bbox.width - 2 * renderer.points_to_pixels(6.0)
+    room = 2.0 * corner.x0 - fig.bbox.width - 2 * 6.0 * fig.dpi / 72.0
     lines = title.get_text().splitlines()
     chars = max(12, int(max(map(len, lines)) * max(room, 0.0) / box.width))
     title.set_text("\n".join(textwrap.fill(line, chars) for line in lines))
