@@ -371,6 +371,25 @@ def test_the_first_error_for_starts_in_the_plane_points_to_the_basin_maps():
         plotting.plot_final(res)
 
 
+def test_plots_against_the_start_refuse_a_whole_plane_sweep_by_its_starts_first():
+    # Given the 2-D result as saved (its coord axis still there), they told to select one
+    # value of coord, e.g. res.sel(coord=1), which leaves the starts points of the plane and
+    # meets the refusal above next: the first error is the one that says what to draw.
+    from jaxgd.functions2d import himmelblau
+    from jaxgd.minima_nd import grid_starts
+
+    res = jaxgd.sweep(himmelblau, grid_starts([(-5, 5), (-5, 5)], 3), [0.01, 0.02], [100, 200])
+    minima = jaxgd.find_minima_reached(f, [0.0], (-5.0, 5.0))
+    cases = [
+        lambda: plotting.plot_panels(res, "start"),
+        lambda: plotting.plot_ends(res, "learning_rate", epochs=100),
+        lambda: plotting.plot_basins_along(res.isel(epochs=0), "learning_rate", minima),
+    ]
+    for make in cases:
+        with pytest.raises(ValueError, match=r"points of R\^2 \(shape \(9, 2\)\).*plot_basin_map"):
+            make()
+
+
 def test_errors_about_starts_in_the_plane_give_a_start_sel_takes():
     # Their example start was written with float(): a point of the plane raised TypeError
     # ("only 0-dimensional arrays can be converted") in place of the error about the axes.

@@ -106,7 +106,13 @@ def _values_of(
 
 
 def _keep_only(res: SweepResult, keep: Sequence[str], where: str, example: str) -> SweepResult:
-    """``res`` with every length-1 dimension outside ``keep`` dropped; others refused."""
+    """``res`` with every length-1 dimension outside ``keep`` dropped; others refused.
+
+    A result whose starts are points of R^d, where ``keep`` draws against the start, is
+    refused as such first: selecting one value of its ``coord`` axis (the fix the general
+    error would show) keeps the starts points, and the plot would refuse them next."""
+    if "start" in keep:
+        _scalar_starts(res, where)
     extra = {d: n for d, n in res.sizes.items() if d not in keep}
     long = {d: n for d, n in extra.items() if n != 1}
     if long:
@@ -189,8 +195,6 @@ def plot_panels(
     res = _keep_only(
         res, keep, "plot_panels", _example(res, [d for d in res.dims if d not in keep])
     )
-    if dim == "start":
-        _scalar_starts(res, "plot_panels")
     res = res.to_numpy()
     axis = res.dims.index(dim)
     final = np.moveaxis(np.asarray(res.final, np.float64), axis, 0)
@@ -372,7 +376,6 @@ def plot_ends(
         fixed.insert(0, f"at learning rate {float(res.learning_rates):g}")
     keep = (dim, "start")
     res = _keep_only(res, keep, "plot_ends", _example(res, [d for d in res.dims if d not in keep]))
-    _scalar_starts(res, "plot_ends")
     res = res.to_numpy()
     axis = res.dims.index(dim)
     final = np.asarray(res.final, np.float64)
@@ -544,7 +547,6 @@ def plot_basins_along(
     res = _keep_only(
         res, keep, "plot_basins_along", _example(res, [d for d in res.dims if d not in keep])
     )
-    _scalar_starts(res, "plot_basins_along")
     res = res.to_numpy()
     many = not hasattr(minima, "x")
     found = list(minima) if many else [minima] * len(values)
