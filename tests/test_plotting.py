@@ -397,6 +397,21 @@ def test_plot_convergence_without_minima_is_one_map_of_converged(nb_minima):
     assert _legend(ax)[0] == "settled: colour (6 of 6)"
 
 
+def test_plot_convergence_refuses_a_sweep_by_name_with_what_to_run(tmp_path):
+    # A sweep (the convergence experiment saves one, and jaxgd.load gives one back) failed
+    # with AttributeError: 'SweepResult' object has no attribute 'tol'.
+    res = jaxgd.load(jaxgd.sweep(notebook, [0.0, 1.6], [0.01, 0.1], 300).save(tmp_path / "r"))
+    with pytest.raises(
+        TypeError,
+        match=r"conv must be a jaxgd.Convergence; got SweepResult.*"
+        r"jaxgd.convergence\(f, res.starts, res.learning_rates, epochs\)",
+    ):
+        plotting.plot_convergence(res)
+    with pytest.raises(TypeError, match=r"got dict: pass the result of jaxgd.convergence"):
+        plotting.plot_convergence({"epoch": np.zeros((2, 2))})
+    assert not plt.get_fignums()
+
+
 def test_plot_derivative_check_draws_both_derivatives_the_error_and_the_ends():
     from jaxgd.derivative import check_derivative
 

@@ -512,6 +512,10 @@ def plot_convergence(
         The figure; ``fig.axes`` holds the epoch map, the basin map (with ``minima``), then
         the epoch map's colour bar.
 
+    Raises:
+        TypeError: ``conv`` is not a :class:`~jaxgd.Convergence` (a sweep, as computed or
+            loaded, holds where the runs ended but not when each settled).
+
     Example:
         >>> import matplotlib
         >>> matplotlib.use("Agg")
@@ -524,6 +528,20 @@ def plot_convergence(
         ('Learning rate', 'Epochs to converge (within 0.001)')
         >>> close(fig)
     """
+    from jaxgd.convergence import Convergence
+
+    if not isinstance(conv, Convergence):
+        if isinstance(conv, SweepResult):
+            fix = (
+                "a SweepResult holds where each run ended, not the epoch it settled: run "
+                "jaxgd.convergence(f, res.starts, res.learning_rates, epochs) over the same "
+                "grid, or draw the sweep itself with plot_heatmap or plot_panels"
+            )
+        else:
+            fix = "pass the result of jaxgd.convergence(f, starts, learning_rates, epochs)"
+        raise TypeError(
+            f"plot_convergence: conv must be a jaxgd.Convergence; got {type(conv).__name__}: {fix}."
+        )
     wait_for_imports()
     import matplotlib as mpl
     from matplotlib.patches import Patch
