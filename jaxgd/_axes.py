@@ -158,6 +158,7 @@ def _check_factory(where: str, factory: Any) -> None:
         raise TypeError(
             f"{where} must be callable; got {type(factory).__name__}. {_OPTIMIZER_HELP}"
         )
+    _check_hashable(where, Optimizer(factory, where), "optimizer")
     bound = _bound(factory, "learning_rate")
     if bound is not None:
         raise TypeError(
@@ -171,6 +172,26 @@ def _check_factory(where: str, factory: Any) -> None:
             f"{where} cannot be called with a learning rate alone (as {where}(0.1)), which the "
             f"learning-rate axis needs. {_OPTIMIZER_HELP}"
         )
+
+
+def _check_hashable(where: str, keyed: Optimizer | Schedule, what: str) -> None:
+    """Refuse a factory that cannot be hashed: each compiled program is keyed on the
+    optimisers and the schedule (``jax.jit`` static arguments), which fails deep inside JAX,
+    or in the cache of checks, with no name. ``keyed`` hashes a ``functools.partial`` by its
+    contents, and anything else as it is."""
+    try:
+        hash(keyed)
+    except TypeError:
+        obj = keyed.factory if isinstance(keyed, Optimizer) else keyed.fn
+        arg = "learning_rate" if isinstance(keyed, Optimizer) else "rate"
+        raise TypeError(
+            f"{where} must be hashable, as jax.jit's static arguments are (jaxgd compiles one "
+            f"program per {what}); {type(obj).__name__} objects cannot be hashed (a class "
+            "that defines __eq__ without __hash__, such as a dataclass with eq=True, or a "
+            "subclass of list or dict). Give it a __hash__ (frozen=True or eq=False for a "
+            "dataclass of hashable fields), or pass a function defined once around it, e.g. "
+            f"lambda {arg}: obj({arg})."
+        ) from None
 
 
 def _bound(factory: Any, name: str) -> str | None:
@@ -257,6 +278,7 @@ def _schedule(schedule: Any) -> str:
             f"lambda rate: optax.exponential_decay(rate, transition_steps=100, decay_rate=0.5); "
             f"got {type(schedule).__name__}."
         )
+    _check_hashable("schedule", Schedule(schedule), "schedule")
     from jaxgd.result import function_name
 
     return function_name(schedule)

@@ -452,6 +452,18 @@ def test_new_values_of_every_axis_compile_nothing(compiles):
 
 
 # -- bad arguments: named, before anything compiles -----------------------------------------------
+class _UnhashableSgd(list):
+    """An optimiser factory that cannot be hashed (a list, as a dataclass with eq=True)."""
+
+    def __call__(self, learning_rate):
+        return optax.sgd(learning_rate)
+
+
+class _UnhashableSchedule(list):
+    def __call__(self, rate):
+        return optax.constant_schedule(rate)
+
+
 @pytest.mark.parametrize(
     ("kw", "exc", "match"),
     [
@@ -522,6 +534,10 @@ def test_new_values_of_every_axis_compile_nothing(compiles):
         ),
         ({"params": []}, ValueError, r"^params"),
         ({"params": {"a": np.zeros(2), "b": np.zeros(3)}}, ValueError, r"share a leading axis"),
+        # unhashable factories: jit keys its programs on them (a bare "unhashable type")
+        ({"optimizer": _UnhashableSgd()}, TypeError, r"^optimizer must be hashable"),
+        ({"optimizer": {"s": _UnhashableSgd()}}, TypeError, r"^optimizer\['s'\] must be hash"),
+        ({"schedule": _UnhashableSchedule()}, TypeError, r"^schedule must be hashable"),
     ],
 )
 def test_bad_new_arguments_are_named_before_compiling(kw, exc, match, compiles):
@@ -559,6 +575,13 @@ def test_an_optimizer_taking_the_rate_positionally_works(x64):
 def test_descend_refuses_a_dict_of_optimizers():
     with pytest.raises(TypeError, match="descend runs one optimizer"):
         jaxgd.descend(CASES[0].f, 0.0, 0.1, 5, optimizer=OPTIMIZERS)
+
+
+def test_descend_names_an_unhashable_optimizer_or_schedule():
+    with pytest.raises(TypeError, match=r"^optimizer must be hashable"):
+        jaxgd.descend(CASES[0].f, 0.0, 0.1, 5, optimizer=_UnhashableSgd())
+    with pytest.raises(TypeError, match=r"^schedule must be hashable"):
+        jaxgd.descend(CASES[0].f, 0.0, 0.1, 5, schedule=_UnhashableSchedule())
 
 
 def test_divergence_with_an_optimizer_is_flagged_per_cell(x64):
