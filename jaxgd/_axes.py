@@ -371,7 +371,25 @@ def _as_array(a: Any, scalar: bool = False) -> Any:
             f"params must be finite; a leaf of shape {arr.shape} holds {bad}. Remove NaN/inf "
             "values (np.isfinite can find them)."
         )
-    return arr.astype(jax.dtypes.canonicalize_dtype(arr.dtype), copy=False)
+    dtype = np.dtype(jax.dtypes.canonicalize_dtype(arr.dtype))
+    if dtype == arr.dtype:
+        return arr
+    # float64 -> float32 overflows to inf, int64 -> int32 wraps around: either a theta other
+    # than the one given, silently (the flat values of a sweep are checked as an axis).
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = arr.astype(dtype)
+    if not np.array_equal(cast.astype(arr.dtype), arr) and (
+        dtype.kind != "f" or not np.isfinite(cast).all()
+    ):
+        big = np.finfo(dtype).max if dtype.kind == "f" else np.iinfo(dtype).max
+        raise ValueError(
+            f"params has values too large for {dtype} (max {big:.3g}), the dtype JAX gives a "
+            f"leaf of {arr.dtype}; a leaf of shape {arr.shape} holds "
+            f"{arr.flat[np.argmax(np.abs(arr.astype(np.float64)))].item()!r:.30}. Use smaller "
+            "values, or enable x64 "
+            '(jax.config.update("jax_enable_x64", True)).'
+        )
+    return cast
 
 
 def prepare(

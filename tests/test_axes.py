@@ -755,3 +755,26 @@ def test_an_optimizer_broken_whatever_its_hyperparameters_is_not_blamed_on_them(
     with pytest.raises(TypeError, match=r"^optimizer 'broken' failed.*no optimiser here"):
         jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=broken,
                     hyperparams={"momentum": [0.5, 0.9]})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("call", "params"),
+    [
+        ("sweep", {"a": np.array([1e300, 1.0])}),  # float64 -> float32: inf
+        ("sweep", {"a": np.array([2**40, 1])}),  # int64 -> int32: wrapped around to 0
+        ("descend", 1e300),
+        ("descend", {"a": 2**40}),
+    ],
+)
+def test_a_theta_leaf_past_its_jax_dtype_is_refused_not_changed(call, params):
+    # The leaf was cast to JAX's dtype as it was: f was descended with theta = inf (NaN
+    # everywhere) or with 2**40 wrapped to 0, another function than the one asked for.
+    def f(x, theta):
+        a = theta["a"] if isinstance(theta, dict) else theta
+        return (x - 1e-30 * a) ** 2
+
+    with jax.enable_x64(False), pytest.raises(ValueError, match=r"^params has values too large"):
+        if call == "sweep":
+            jaxgd.sweep(f, [0.0], [0.1], [1], params=params)
+        else:
+            jaxgd.descend(f, 0.0, 0.1, 1, params=params)
