@@ -156,7 +156,17 @@ def check_function(
         raise TypeError(f"{name} must be a callable f(x) -> scalar; got {type(f).__name__}. {fix}")
     dtype = np.dtype(dtype)
     shape = tuple(shape)
-    key = (dtype, shape, None if theta is None else str(jax.tree.structure(theta)), str(theta))
+    # With the settings that decide whether tracing f fails (as jax.jit keys its cache on
+    # them): f that passed under standard promotion may fail under
+    # jax.numpy_dtype_promotion("strict"), and must then be refused by name.
+    settings = (bool(jax.config.jax_enable_x64), str(jax.config.jax_numpy_dtype_promotion))
+    key = (
+        dtype,
+        shape,
+        None if theta is None else str(jax.tree.structure(theta)),
+        str(theta),
+        settings,
+    )
     try:  # a NumPy callable is never here: it is refused below, or cannot be a weak key
         if key in _passed.get(f, ()):
             return

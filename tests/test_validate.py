@@ -775,3 +775,15 @@ def test_integer_like_counts_reach_the_public_calls():
     np.testing.assert_array_equal(a.final, jaxgd.sweep(jnp.cos, [0.5, 1.0], [0.1], [10]).final)
     with pytest.raises(ValueError, match="n must be >= 1, got 0"):
         jaxgd.random_starts(*args, n=np.array(0), domain=(0.0, 3.0))
+
+
+def test_a_function_checked_under_one_promotion_setting_is_checked_again_under_another():
+    # f passed under standard promotion was remembered, and under
+    # jax.numpy_dtype_promotion("strict") JAX's bare TypePromotionError came from inside the
+    # compiled sweep's trace instead of the error naming f.
+    def f(x):
+        return (x - jnp.arange(3)[1]) ** 2
+
+    jaxgd.sweep(f, [0.0, 2.0], 0.1, 10)
+    with jax.numpy_dtype_promotion("strict"), pytest.raises(TypeError, match=r"^f raised"):
+        jaxgd.sweep(f, [0.0, 2.0], 0.1, 10)
