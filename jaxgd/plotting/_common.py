@@ -474,8 +474,8 @@ def _scalar_starts(res: SweepResult, where: str) -> None:
         raise ValueError(
             f"{where} needs each start x₀ to be one number, but this result's starts "
             f"are points of R^{shape[-1]} (shape {shape}): draw a sweep over the plane with "
-            "plotting.plot_basin_map or plot_basin_maps, or select one start first, e.g. "
-            "res.isel(start=0)."
+            "plotting.plot_basin_map or plot_basin_maps (a plot against the learning rate or "
+            "the epochs takes one start: select it first, e.g. res.isel(start=0))."
         )
 
 
