@@ -198,6 +198,16 @@ def _bucket(n: int) -> int:
     return max(8, 1 << (n - 1).bit_length())
 
 
+def _at_points(f: Callable, points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """f and f' at ``points`` (flat), evaluated with the grid kernel at ``size`` points where
+    they fit (the grid's own size: compiled already), else at a power of two; padded with the
+    last point, cut back to ``points``."""
+    n = size if points.size <= size else _bucket(points.size)
+    padded = np.concatenate([points, np.repeat(points[-1:], n - points.size)])
+    v, g = _grid_value_and_gradient(f, padded)
+    return np.asarray(v)[: points.size], np.asarray(g)[: points.size]
+
+
 def _brackets(
     g: np.ndarray, values: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, bool, bool]:
@@ -375,12 +385,7 @@ def _falls_in_rises_out(
     below = _probe(grid[i].astype(np.float64)[:, None] - reach, grid.dtype)
     above = _probe(grid[j].astype(np.float64)[:, None] + reach, grid.dtype)
     flat = np.concatenate([below.ravel(), above.ravel()])
-    size = grid.size if flat.size <= grid.size else _bucket(flat.size)
-    padded = np.concatenate([flat, np.repeat(flat[-1:], size - flat.size)])
-    v, g = (
-        np.asarray(a)[: flat.size].reshape(2, len(whole), -1)
-        for a in _grid_value_and_gradient(f, padded)
-    )
+    v, g = (a.reshape(2, len(whole), -1) for a in _at_points(f, flat, grid.size))
     level = values[i].astype(np.float64)[:, None]  # the segment's value
     slack = 16.0 * eps * max(1.0, largest)
 
@@ -435,10 +440,7 @@ def _split_at_zeros(
             break
         mids = [((xs[:-1].astype(np.float64) + xs[1:]) / 2).astype(grid.dtype) for xs, _, _ in todo]
         flat = np.concatenate(mids)
-        # Evaluated at the grid's own size where they fit: the kernel is compiled already.
-        size = grid.size if flat.size <= grid.size else _bucket(flat.size)
-        padded = np.concatenate([flat, np.repeat(flat[-1:], size - flat.size)])
-        m_values, m_g = (np.asarray(a)[: flat.size] for a in _grid_value_and_gradient(f, padded))
+        m_values, m_g = _at_points(f, flat, grid.size)
         offset, again = 0, []
         for (xs, vs, gs), m in zip(todo, mids, strict=True):
             k, n = m.size, xs.size + m.size
@@ -533,9 +535,7 @@ def _flat_only_on_grid(
         for k in whole
     ]
     flat = np.concatenate(mids)
-    size = values.size if flat.size <= values.size else _bucket(flat.size)
-    padded = np.concatenate([flat, np.repeat(flat[-1:], size - flat.size)])
-    m_values, m_g = (np.asarray(a)[: flat.size] for a in _grid_value_and_gradient(f, padded))
+    m_values, m_g = _at_points(f, flat, values.size)
     starts = np.cumsum([0] + [grid.size for grid in grids])
     out, offset = [], 0
     for k, m in zip(whole, mids, strict=True):
@@ -768,10 +768,7 @@ def _resolution(
     step = np.maximum(ulp, tol_f * np.maximum(1.0, np.abs(x.astype(np.float64))) / _NEIGHBOURS)
     k = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
     points = _probe(x.astype(np.float64)[:, None] + k[None, :] * step[:, None], x.dtype)
-    flat = points.ravel()
-    n = size if flat.size <= size else _bucket(flat.size)
-    padded = np.concatenate([flat, np.repeat(flat[-1:], n - flat.size)])
-    around = np.asarray(_grid_value_and_gradient(f, padded)[0])[: flat.size]
+    around = _at_points(f, points.ravel(), size)[0]
     around = around.astype(np.float64).reshape(x.size, 1, k.size)
     return _resolution_from(around, value).astype(x.dtype)
 
