@@ -266,7 +266,7 @@ def _kernels(hi: jax.Array, lo: jax.Array, c: _Kernel) -> tuple[jax.Array, jax.A
     return sin_r, cos_r
 
 
-def _flip(v: jax.Array, sign_bits: jax.Array, c: _Kernel) -> jax.Array:
+def _flip(v: jax.Array, sign_bits: jax.Array, c: _Kernel | _ArcKernel) -> jax.Array:
     bits = lax.bitwise_xor(lax.bitcast_convert_type(v, c.int_dtype), sign_bits)
     return lax.bitcast_convert_type(bits, c.dtype)
 
@@ -281,7 +281,7 @@ def _sign_shift(c: _Kernel) -> Any:
     return c.int_dtype(np.iinfo(c.int_dtype).bits - 2)
 
 
-def _sign_bit(x: jax.Array, c: _Kernel) -> jax.Array:
+def _sign_bit(x: jax.Array, c: _Kernel | _ArcKernel) -> jax.Array:
     """x's sign bit alone, as an integer of x's width (for :func:`_flip`)."""
     int_min = c.int_dtype(np.iinfo(c.int_dtype).min)
     return lax.bitwise_and(lax.bitcast_convert_type(x, c.int_dtype), int_min)
@@ -566,18 +566,10 @@ def _atan_abs(a: jax.Array, c: _ArcKernel) -> jax.Array:
     return lax.select(lax.lt(a, c.atan_small), a, out)
 
 
-def _with_sign_of(v: jax.Array, x: jax.Array, c: _ArcKernel) -> jax.Array:
-    """v (>= 0) with x's sign bit."""
-    int_min = c.int_dtype(np.iinfo(c.int_dtype).min)
-    sign = lax.bitwise_and(lax.bitcast_convert_type(x, c.int_dtype), int_min)
-    bits = lax.bitwise_xor(lax.bitcast_convert_type(v, c.int_dtype), sign)
-    return lax.bitcast_convert_type(bits, c.dtype)
-
-
 @jax.custom_jvp
 def _atan(x: jax.Array) -> jax.Array:
     c = _ARC_KERNELS[np.dtype(x.dtype)]
-    return _with_sign_of(_atan_abs(lax.abs(x), c), x, c)
+    return _flip(_atan_abs(lax.abs(x), c), _sign_bit(x, c), c)
 
 
 @_atan.defjvp
@@ -609,7 +601,7 @@ def _atan2(y: jax.Array, x: jax.Array) -> jax.Array:
     out = lax.select(both_inf, corner, out)
     # y = 0: 0 for x >= +0, pi for x <= -0 (y's sign goes on below)
     out = lax.select(lax.eq(ay, f(0.0)), lax.select(x_neg, _full(y, c.pi), ay), out)
-    out = _with_sign_of(out, y, c)
+    out = _flip(out, _sign_bit(y, c), c)
     nan = lax.bitwise_or(lax.ne(x, x), lax.ne(y, y))
     return lax.select(nan, _add(x, y), out)
 
@@ -653,7 +645,7 @@ def _asin(x: jax.Array) -> jax.Array:
     out = lax.select(lax.lt(a, f(0.5)), low, out)
     out = lax.select(lax.lt(a, c.asin_small), a, out)
     out = lax.select(lax.gt(a, f(1.0)), _full(a, f(np.nan)), out)
-    return _with_sign_of(out, x, c)
+    return _flip(out, _sign_bit(x, c), c)
 
 
 @_asin.defjvp
