@@ -22,7 +22,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgd._rule import Optimizer, Rule, Schedule, takes_keyword, takes_positional
-from jaxgd._validate import _describe, _read, as_float_axis, as_float_scalar, is_concrete
+from jaxgd._validate import (
+    _describe,
+    _read,
+    as_float_axis,
+    as_float_scalar,
+    is_concrete,
+    trace_settings,
+)
 
 __all__ = ["RESERVED", "Axes", "prepare"]
 
@@ -455,8 +462,15 @@ def _step_specs(axes: Axes, dtype: np.dtype) -> tuple[Any, ...]:
     passed with standard dtype promotion says nothing of a call under
     ``jax.numpy_dtype_promotion("strict")``, where optax's int32 step count fails."""
     leaves, tree = jax.tree.flatten(theta_spec(axes))
-    settings = (bool(jax.config.jax_enable_x64), str(jax.config.jax_numpy_dtype_promotion))
-    return axes.rules, axes.point, np.dtype(dtype), len(axes.hyper), tuple(leaves), tree, settings
+    return (
+        axes.rules,
+        axes.point,
+        np.dtype(dtype),
+        len(axes.hyper),
+        tuple(leaves),
+        tree,
+        trace_settings(),
+    )
 
 
 def _specs(key: tuple[Any, ...]) -> tuple[Any, dict]:

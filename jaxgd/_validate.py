@@ -120,6 +120,14 @@ def _numpy_origin(f: Callable) -> str | None:
     return None
 
 
+def trace_settings() -> tuple[bool, str]:
+    """The JAX settings that decide whether tracing a function fails, as ``jax.jit`` keys its
+    cache on them: x64, and the dtype promotion (a function that passed under the standard
+    one may fail under ``jax.numpy_dtype_promotion("strict")``, and must then be refused by
+    name). Part of the key of every check remembered across calls."""
+    return bool(jax.config.jax_enable_x64), str(jax.config.jax_numpy_dtype_promotion)
+
+
 # Functions that passed check_function, per float dtype: tracing f and its gradient costs a few
 # milliseconds, more than a small descent, and jit's own cache already assumes f never changes.
 _passed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -156,16 +164,12 @@ def check_function(
         raise TypeError(f"{name} must be a callable f(x) -> scalar; got {type(f).__name__}. {fix}")
     dtype = np.dtype(dtype)
     shape = tuple(shape)
-    # With the settings that decide whether tracing f fails (as jax.jit keys its cache on
-    # them): f that passed under standard promotion may fail under
-    # jax.numpy_dtype_promotion("strict"), and must then be refused by name.
-    settings = (bool(jax.config.jax_enable_x64), str(jax.config.jax_numpy_dtype_promotion))
     key = (
         dtype,
         shape,
         None if theta is None else str(jax.tree.structure(theta)),
         str(theta),
-        settings,
+        trace_settings(),
     )
     try:  # a NumPy callable is never here: it is refused below, or cannot be a weak key
         if key in _passed.get(f, ()):
