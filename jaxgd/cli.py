@@ -147,11 +147,13 @@ def color_limits_line(
         1 to 1.001 (--vmin; the top set just above it: every value lies below --vmin, so the
         map is one colour)
     """
+    from jaxgd.plotting._common import trims
+
     data = np.asarray(values, np.float64)
     finite = data[np.isfinite(data)]
     # plotting.color_limits trims at the 2nd/98th percentiles only where that leaves out a
-    # whole value (more than 50 of them); a smaller map's limits are its min and max.
-    whole = finite.size <= 50
+    # whole value; a smaller map's limits are its min and max.
+    whole = not trims(finite.size, 2.0)
     if given_min is None and given_max is None:
         source = (
             "no finite values to take them from: every run diverged"

@@ -223,6 +223,17 @@ def close(fig: Figure) -> None:
     plt.close(fig)
 
 
+def trims(n: int, percent: float) -> bool:
+    """Whether :func:`color_limits`' robust limit ``percent`` in from an end of ``n`` values
+    leaves out a whole value (else it is that end's extreme): at 2%, for more than 50 values.
+
+    Example:
+        >>> trims(50, 2.0), trims(51, 2.0)
+        (False, True)
+    """
+    return (n - 1) * percent / 100 >= 1
+
+
 def color_limits(
     values: Any,
     *,
@@ -278,10 +289,9 @@ def color_limits(
         # whole value, only part of the extreme's cell: in a small sweep (fewer than 51
         # values at 2 and 98) it clipped the real minimum and maximum, and the colour bar's
         # arrows claimed values off its scale. There the limit is the extreme itself.
-        last = finite.size - 1
-        if last * low / 100 < 1:
+        if not trims(finite.size, low):
             lo = float(finite.min())
-        if last * (100 - high) / 100 < 1:
+        if not trims(finite.size, 100 - high):
             hi = float(finite.max())
     else:
         lo, hi = float(finite.min()), float(finite.max())
