@@ -154,3 +154,20 @@ class CompileCounter:
     def __exit__(self, *exc) -> None:
         self._ctx.__exit__(*exc)
         self._logger.removeHandler(self._handler)
+
+
+def primitive_names(closed) -> set[str]:
+    """The names of every primitive in a closed jaxpr, nested jaxprs included (the ones
+    ``jaxgd.fastmath`` rewrites: jit, cond, while, scan, custom rules)."""
+    from jaxgd import fastmath
+
+    names = set()
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            names.add(eqn.primitive.name)
+            for sub in fastmath._jaxprs_in_params(eqn.params):
+                walk(sub)
+
+    walk(closed.jaxpr)
+    return names

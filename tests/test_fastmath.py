@@ -19,6 +19,7 @@ from jax import lax
 
 import jaxgd
 from jaxgd import fastmath
+from tests.helpers import primitive_names
 
 ULP_BOUND = 2.0
 EXACT_RANGE = 1e4  # the accuracy promise; the reduction is exact to 25735
@@ -339,19 +340,6 @@ def test_fastmath_tan_rejects_other_dtypes():
 # -- the rewrite --------------------------------------------------------------------------------
 def notebook_f(x):
     return jnp.sin(x) * jnp.exp(-0.05 * x**2)
-
-
-def primitive_names(closed) -> set[str]:
-    names = set()
-
-    def walk(jaxpr):
-        for eqn in jaxpr.eqns:
-            names.add(eqn.primitive.name)
-            for sub in fastmath._jaxprs_in_params(eqn.params):
-                walk(sub)
-
-    walk(closed.jaxpr)
-    return names
 
 
 def assert_close_in_ulps(got, want, scale, ulps=4.0):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import jaxgd
 from jaxgd import _run, fastmath
 from jaxgd._rule import Rule
+from tests.helpers import primitive_names
 
 sweep_module = importlib.import_module("jaxgd.sweep")
 
@@ -286,19 +287,6 @@ def arc_f(x):
 
 
 ARC_NAMES = {"atan", "atan2", "asin", "acos"}
-
-
-def primitive_names(closed) -> set[str]:
-    names = set()
-
-    def walk(jaxpr):
-        for eqn in jaxpr.eqns:
-            names.add(eqn.primitive.name)
-            for sub in fastmath._jaxprs_in_params(eqn.params):
-                walk(sub)
-
-    walk(closed.jaxpr)
-    return names
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
