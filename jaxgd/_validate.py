@@ -162,6 +162,8 @@ def check_function(
             else "Pass a function such as `lambda x: jnp.sin(x)`."
         )
         raise TypeError(f"{name} must be a callable f(x) -> scalar; got {type(f).__name__}. {fix}")
+    if theta is not None:
+        _check_order(f, name)
     dtype = np.dtype(dtype)
     shape = tuple(shape)
     key = (
@@ -198,17 +200,20 @@ def check_function(
     else:
 
         def call(x):
-            return f(x, theta_value)
+            return f(x, theta_value())
 
-        # eval_shape traces with abstract values; theta is closed over as zeros of its shape.
-        theta_value = jax.tree.map(lambda t: jnp.zeros(t.shape, t.dtype), theta)
+        def theta_value():
+            # Zeros of theta's shape, made inside the trace: abstract like x (as the lanes'
+            # theta is), and nothing compiled to make them.
+            return jax.tree.map(lambda t: jnp.zeros(t.shape, t.dtype), theta)
 
     # One trace of the gradient, which traces f too, is all a good f costs. jax.grad demands a
     # real floating scalar, so only a failure needs the second look that says what is wrong.
     try:
         jax.eval_shape(jax.value_and_grad(call), spec)
     except Exception as e:
-        _check_output(_trace(call, spec, name, dtype, f), name, shape)
+        swapped = None if theta is None else (lambda x: f(theta_value(), x))
+        _check_output(_trace(call, spec, name, dtype, f, swapped), name, shape)
         raise TypeError(
             f"{name} cannot be differentiated by jax.grad, which gradient descent needs: "
             f"{_sentence(e)} Common causes: a lax.while_loop, or a fori_loop whose bounds "
@@ -284,10 +289,29 @@ def _check_indices(
 
 
 def _trace(
-    call: Callable, spec: jax.ShapeDtypeStruct, name: str, dtype: np.dtype, f: Callable
+    call: Callable,
+    spec: jax.ShapeDtypeStruct,
+    name: str,
+    dtype: np.dtype,
+    f: Callable,
+    swapped: Callable | None = None,
 ) -> Any:
-    """Trace ``call`` (``f`` on one x, with theta if any); an error names ``name``."""
+    """Trace ``call`` (``f`` on one x, with theta if any); an error names ``name``.
+
+    ``swapped``: ``f(theta, x)``, where ``call`` is ``f(x, theta)``: when ``call`` fails and
+    this traces to a scalar, the error says the arguments are the wrong way round.
+    """
     shape = tuple(spec.shape)
+    try:
+        return jax.eval_shape(call, spec)
+    except Exception as e:
+        if swapped is not None and _traces_to_scalar(swapped, spec):
+            raise TypeError(
+                f"{name} failed when called as {name}(x, theta) on {_traced_on(shape, dtype)} "
+                f"({_sentence(e)}), but works as {name}(theta, x): with params= jaxgd calls "
+                f"{name}(x, theta), x first. Swap {name}'s parameters, or pass "
+                f"`lambda x, theta: {name}(theta, x)`."
+            ) from e
     try:
         return jax.eval_shape(call, spec)
     except jax.errors.TracerArrayConversionError as e:
@@ -334,6 +358,46 @@ def _trace(
         raise _raised_by_f(e, name, dtype, shape) from e
     except Exception as e:
         raise _raised_by_f(e, name, dtype, shape) from e
+
+
+#: Names of f's first parameter that say it is the parameter theta, not x.
+_THETA_NAMES = frozenset({"theta", "thetas", "param", "params", "parameters"})
+
+
+def _check_order(f: Callable, name: str) -> None:
+    """Refuse ``f(theta, x)`` written for ``params=``, which calls ``f(x, theta)``: with a
+    scalar theta and a scalar x both orders trace, and every result would be silently wrong.
+    Only the parameter names can tell, so only names that leave no doubt are refused: a
+    first parameter named like theta (``theta``, ``params``, ...) and a second named ``x``."""
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):  # no signature to read (a C function, some callables)
+        return
+    positional = [
+        p.name
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(positional) >= 2 and positional[0] in _THETA_NAMES and positional[1] == "x":
+        first = positional[0]
+        raise TypeError(
+            f"{name} is written as {name}({first}, x), but with params= jaxgd calls "
+            f"{name}(x, theta): x first, the parameter second. Swap {name}'s parameters "
+            f"(def {name}(x, {first}): ...), or pass `lambda x, theta: {name}(theta, x)`."
+        )
+
+
+def _traces_to_scalar(fn: Callable, spec: jax.ShapeDtypeStruct) -> bool:
+    """Whether ``fn`` traces on ``spec`` to a real floating scalar."""
+    try:
+        out = jax.eval_shape(fn, spec)
+    except Exception:
+        return False
+    return (
+        isinstance(out, jax.ShapeDtypeStruct)
+        and out.shape == ()
+        and jnp.issubdtype(out.dtype, jnp.floating)
+    )
 
 
 def _takes_two(f: Callable) -> bool:

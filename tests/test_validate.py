@@ -132,6 +132,52 @@ def test_bad_descend_arguments(args, exc, match):
         jaxgd.descend(F, *args)
 
 
+def _theta_first(theta, x):
+    return theta * (x - 1.0) ** 2
+
+
+def _params_first_dict(p, y):  # names that say nothing: only the trace can tell
+    return p["a"] * (y - 1.0) ** 2
+
+
+@pytest.mark.parametrize(
+    ("f", "params", "match"),
+    [
+        (_theta_first, [1.0, 2.0], r"written as f\(theta, x\).*calls f\(x, theta\)"),
+        (lambda params, x: params * x**2, 2.0, r"written as f\(params, x\).*Swap"),
+        (_params_first_dict, {"a": np.array([1.0])}, r"works as f\(theta, x\).*x first.*Swap"),
+    ],
+    ids=["theta-x", "params-x", "traced"],
+)
+@pytest.mark.parametrize("entry", ["sweep", "descend"])
+def test_parameters_the_wrong_way_round_are_refused(f, params, match, entry, compiles):
+    """params= calls f(x, theta); an f(theta, x) with scalars would run, every result wrong."""
+    with compiles, pytest.raises(TypeError, match=match):
+        if entry == "sweep":
+            jaxgd.sweep(f, [0.5], [0.1], [10], params=params)
+        else:
+            one = jax.tree.map(lambda v: np.ravel(v)[0], params)
+            jaxgd.descend(f, 0.5, 0.1, 10, params=one)
+    assert compiles.count == 0
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x, theta: theta * x**2,
+        lambda x, params: params * x**2,
+        lambda y, theta: theta * y**2,
+        lambda params, y: y * params**2,  # its second is not x: the order is not in doubt
+    ],
+    ids=["x-theta", "x-params", "y-theta", "params-y"],
+)
+def test_parameter_order_check_passes_functions_it_cannot_doubt(f):
+    """Only names that leave no doubt are refused: each f here runs as f(x, theta)."""
+    r = jaxgd.sweep(f, [0.5], [0.1], [10], params=[1.0, 2.0])
+    want = 0.5 * (1 - 0.2 * np.array([1.0, 2.0])) ** 10
+    np.testing.assert_allclose(r.final.ravel(), want, rtol=1e-5)
+
+
 def test_values_checks_skipped_inside_jit():
     # Traced values cannot be checked; shapes still are.
     run = jax.jit(lambda s: jaxgd.sweep(F, s, 0.1, 5).final)
