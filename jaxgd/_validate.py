@@ -302,6 +302,7 @@ def _trace(
     this traces to a scalar, the error says the arguments are the wrong way round.
     """
     shape = tuple(spec.shape)
+    what = "x or theta" if swapped is not None else "x"  # what f may read a number from
     try:
         return jax.eval_shape(call, spec)
     except Exception as e:
@@ -322,18 +323,18 @@ def _trace(
         ) from e
     except jax.errors.TracerBoolConversionError as e:
         raise TypeError(
-            f"{name} branches on the value of x with Python `if`/`while`/`bool()`, which JAX "
+            f"{name} branches on the value of {what} with Python `if`/`while`/`bool()`, which JAX "
             "cannot trace: use jnp.where(cond, a, b) or jax.lax.cond instead."
         ) from e
     except jax.errors.TracerIntegerConversionError as e:
         raise TypeError(
-            f"{name} converts x to a Python int or index (int(x), range(x), a[x]); "
-            "keep x a float and use jax.numpy operations on it."
+            f"{name} converts {what} to a Python int or index (int(x), range(x), a[x]); "
+            f"keep {what} a float and use jax.numpy operations on it."
         ) from e
     except jax.errors.ConcretizationTypeError as e:
         raise TypeError(
-            f"{name} needs the number inside x (float(x), math.sin(x), or a Python `if` on "
-            "x), which JAX cannot trace: use jax.numpy functions (jnp.sin, ...) and "
+            f"{name} needs the number inside {what} (float(x), math.sin(x), or a Python `if` "
+            f"on {what}), which JAX cannot trace: use jax.numpy functions (jnp.sin, ...) and "
             "jnp.where(cond, a, b) or jax.lax.cond for branches."
         ) from e
     except TypeError as e:

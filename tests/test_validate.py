@@ -178,6 +178,22 @@ def test_parameter_order_check_passes_functions_it_cannot_doubt(f):
     np.testing.assert_allclose(r.final.ravel(), want, rtol=1e-5)
 
 
+def _branches_on_theta(x, a):
+    return x**2 if a > 0 else -(x**2)
+
+
+@pytest.mark.parametrize("entry", ["sweep", "descend"])
+def test_python_branch_on_theta_is_named(entry, compiles):
+    """theta is traced in the lanes, like x: a Python `if` on it fails, and the check says so
+    (it was checked on concrete zeros, passed, and failed later inside JAX's tracing)."""
+    with compiles, pytest.raises(TypeError, match=r"branches on the value of x or theta.*jnp"):
+        if entry == "sweep":
+            jaxgd.sweep(_branches_on_theta, [0.5], [0.1], [10], params=[1.0, 2.0])
+        else:
+            jaxgd.descend(_branches_on_theta, 0.5, 0.1, 10, params=1.0)
+    assert compiles.count == 0
+
+
 def test_values_checks_skipped_inside_jit():
     # Traced values cannot be checked; shapes still are.
     run = jax.jit(lambda s: jaxgd.sweep(F, s, 0.1, 5).final)
