@@ -355,6 +355,68 @@ def _flat_edges(
     return inside, outside, v_out, g_out
 
 
+def _jumps(
+    f: Callable,
+    grids: list[np.ndarray],
+    grid: np.ndarray,
+    values: np.ndarray,
+    g: np.ndarray,
+    eps: float,
+    largest: float,
+) -> tuple[np.ndarray, ...]:
+    """The jumps of f: grid cells across which f changes by more than its slope allows.
+
+    f' says nothing about a discontinuity: ``jnp.where(x < 1, 0.5, x - 1.5)`` has f' = 0, then
+    1, and its minimum at 1 (where it jumps down to -0.5 and rises) has no sign change of f'.
+    A cell ``[x_i, x_i+1]`` is a candidate where ``|f(x_i+1) - f(x_i)|`` exceeds 4 times the
+    change its end slopes allow (plus rounding at f's size ``largest``, as :func:`_is_flat`);
+    it is bisected, keeping the half where f changes most beyond its slopes, down to
+    neighbouring floats (or ``_MAX_ITER`` halvings). A jump is what is left there: f still
+    changes by more than rounding and 4 times the slope allows, and by no more than 4 times
+    the cell's change (a pole, ``1/x``, grows without bound as the bisection closes in).
+
+    Returns, per jump (in grid order): the cell's grid index ``i``, the last point ``a``
+    before the jump and the first ``b`` after it, and f and f' at both.
+    """
+    slack = 16.0 * eps * max(1.0, largest)
+    last = np.cumsum([gr.size for gr in grids]) - 1  # each segment's last point
+    x64 = grid.astype(np.float64)
+    v64, g64 = values.astype(np.float64), g.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        dv = np.abs(v64[1:] - v64[:-1])
+        slope = np.maximum(np.abs(g64[1:]), np.abs(g64[:-1])) * (x64[1:] - x64[:-1])
+        cell = dv > 4.0 * slope + slack  # NaN: no candidate
+    cell[last[-1] :] = False  # the padding
+    cell[last[:-1]] = False  # no cell joins two segments
+    i = np.flatnonzero(cell)
+    empty = np.zeros(0, int), *(grid[:0] for _ in range(6))
+    if i.size == 0:
+        return empty
+    a, b = grid[i], grid[i + 1]
+    va, vb, ga, gb = values[i], values[i + 1], g[i], g[i + 1]
+    jump_cell = dv[i]
+    for _ in range(_MAX_ITER):
+        mid = ((a.astype(np.float64) + b) / 2).astype(grid.dtype)
+        active = (mid != a) & (mid != b)
+        if not active.any():
+            break
+        vm, gm = _at_points(f, mid, grid.size)
+        with np.errstate(invalid="ignore", over="ignore"):
+            m64, am, bm = vm.astype(np.float64), mid.astype(np.float64), b.astype(np.float64)
+            left = np.abs(m64 - va) - (am - a) * np.maximum(np.abs(ga), np.abs(gm))
+            right = np.abs(vb - m64) - (bm - am) * np.maximum(np.abs(gb), np.abs(gm))
+            go_left = active & ~(right > left)  # NaN: the left half
+        go_right = active & ~go_left
+        b, vb, gb = (np.where(go_left, m, o) for m, o in ((mid, b), (vm, vb), (gm, gb)))
+        a, va, ga = (np.where(go_right, m, o) for m, o in ((mid, a), (vm, va), (gm, ga)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        size = np.abs(vb.astype(np.float64) - va)
+        steep = np.maximum(np.abs(ga), np.abs(gb)).astype(np.float64) * (b.astype(np.float64) - a)
+        real = (size > 4.0 * steep + slack) & (size <= 4.0 * jump_cell + slack)
+        real &= np.isfinite(va) & np.isfinite(vb)
+    return i[real], a[real], b[real], va[real], vb[real], ga[real], gb[real]
+
+
 #: Probes beyond each end of a segment flat from end to end: distances doubling from its
 #: grid spacing, out to ``2**63`` spacings, for the first point where f' != 0.
 _BEYOND_PROBES = 64
@@ -617,6 +679,9 @@ def _search(
             stacklevel=_outside_level(),
         )
 
+    jump_i, jump_a, jump_b, jump_va, jump_vb, jump_ga, jump_gb = _jumps(
+        f, grids, grid, values, g, eps, largest
+    )
     lefts, rights, ends = [], [], []
     # Flat stretches: grid indices (first, last) where f' = 0, and the neighbours outside
     # them where f' != 0 (at an end of the searched set, the end itself: the stretch stops).
@@ -651,6 +716,14 @@ def _search(
                 if _is_flat(values, stretch[0], stretch[1], eps, largest):
                     flats.append(stretch)
                     continue
+                # f' = 0 but f steps between the end and the rise: the end is no minimum
+                # where f's first jump away from it goes down (jnp.where(x < 0, 1, ...)).
+                inside = jump_i[(jump_i >= stretch[2]) & (jump_i < stretch[3])]
+                if inside.size:
+                    k_jump = np.flatnonzero(jump_i == (inside[0] if i == offset else inside[-1]))
+                    drop = jump_vb[k_jump] - jump_va[k_jump]
+                    if (drop < 0 if i == offset else drop > 0).all():
+                        continue
                 # f' = 0 at the end itself: a stationary minimum that happens to lie there
                 # (x**2 on [0, 1]), where descent stops, not an end descent would run past.
                 ends.append((i, False))
@@ -678,6 +751,18 @@ def _search(
             whole.append((offset, offset + size - 1))
         offset += size
     left, right = np.concatenate(lefts), np.concatenate(rights)
+    # A bracket across a jump is the jump's (below), not a root of f' to refine.
+    k_jump = np.searchsorted(jump_i, left)
+    across = k_jump < jump_i.size
+    across[across] &= jump_i[k_jump[across]] < right[across]
+    left, right = left[~across], right[~across]
+    # A jump is a minimum on its low side where f rises away from it: down, then f' > 0
+    # after it (jnp.where(x < 1, 0.5, x - 1.5) at 1); up, after f' < 0 before it.
+    with np.errstate(invalid="ignore"):
+        down = jump_vb < jump_va
+        at_b, at_a = down & (jump_gb > 0), ~down & (jump_ga < 0)
+    jump_x = np.concatenate([jump_b[at_b], jump_a[at_a]])
+    jump_v = np.concatenate([jump_vb[at_b], jump_va[at_a]])
     # Segments flat from end to end: a flat minimum that covers them where f falls into
     # them and rises out beyond their ends (max(|x| - 1, 0)**2 on [-1, 1]); a flat f, none.
     whole = [
@@ -704,15 +789,22 @@ def _search(
         # grid point past an edge can be on the far side of a narrow well: f' < 0 there, yet
         # f' > 0 just past the edge (a well whose centre lies a hair from a grid point),
         # and the stretch, higher than the well, was reported as a minimum in its place.
+        level = values[first].astype(np.float64)
+        slack = 16.0 * eps * max(1.0, largest)
         with np.errstate(invalid="ignore"):  # NaN past an edge: no sign, left as it was
             bad_lo = (before != first) & (g_out[:k] > 0)
             bad_hi = (after != last) & (g_out[k:] < 0)
+            # f jumps below the stretch past an edge: values beside it are lower, so it is
+            # no minimum (the jump is, where f rises after it).
+            lower = ((before != first) & (v_out[:k] < level - slack)) | (
+                (after != last) & (v_out[k:] < level - slack)
+            )
         # The well between the edge and the grid point: a bracket, f' from - to +.
         a_x = np.concatenate([a_x, grid[before[bad_lo]], out[k:][bad_hi]])
         b_x = np.concatenate([b_x, out[:k][bad_lo], grid[after[bad_hi]]])
         a_v = np.concatenate([a_v, values[before[bad_lo]], v_out[k:][bad_hi]])
         a_g = np.concatenate([a_g, g[before[bad_lo]], g_out[k:][bad_hi]])
-        keep = ~(bad_lo | bad_hi)
+        keep = ~(bad_lo | bad_hi | lower)
         flat_lo, flat_hi = edge[:k][keep], edge[k:][keep]
         flat_x = ((flat_lo.astype(np.float64) + flat_hi) / 2).astype(dtype)
         flat_v = values[first[keep]]
@@ -734,13 +826,17 @@ def _search(
     else:  # Nothing to refine: skip compiling the refinement for this f.
         x_in, value_in = grid[:0], values[:0]
 
-    x = np.concatenate([x_in, ends_x, flat_x])
-    value = np.concatenate([value_in, ends_v, flat_v])
+    x = np.concatenate([x_in, ends_x, flat_x, jump_x])
+    value = np.concatenate([value_in, ends_v, flat_v, jump_v])
     boundary = np.concatenate(
-        [np.zeros(n, bool), np.asarray([e for _, e in ends], bool), np.zeros(flat_x.size, bool)]
+        [
+            np.zeros(n, bool),
+            np.asarray([e for _, e in ends], bool),
+            np.zeros(flat_x.size + jump_x.size, bool),
+        ]
     )
-    lo = np.concatenate([x_in, ends_x, flat_lo])
-    hi = np.concatenate([x_in, ends_x, flat_hi])
+    lo = np.concatenate([x_in, ends_x, flat_lo, jump_x])
+    hi = np.concatenate([x_in, ends_x, flat_hi, jump_x])
     return x, value, boundary, lo, hi, _resolution(f, x, value, grid.size, tol_f)
 
 
@@ -908,7 +1004,11 @@ def find_minima(
     ``f`` must have a continuous ``f'`` on ``[lo, hi]``: a pole between two grid points
     can look like a sign change. A kink is found where ``f'`` changes sign across it
     (``|x - 0.3|``), and on a grid point where ``f'`` is undefined but ``f`` is finite and
-    lowest (``sqrt(x**2)`` at 0).
+    lowest (``sqrt(x**2)`` at 0). A jump of ``f`` (a ``jnp.where`` whose pieces do not meet)
+    is found from ``f``'s values, to the last float: its low side is a minimum where ``f``
+    rises away from it (``jnp.where(x < 1, 0.5, x - 1.5)`` at 1, value -0.5), and a stretch
+    beside a lower value across a jump is none; a pole (``1/x``) is no jump. A jump smaller
+    than 16 epsilons of ``f``'s largest value on the grid is not seen.
 
     Not jittable (the number of minima depends on the values of ``f``): called while
     ``jax.jit``, ``vmap`` or ``grad`` is tracing (an ``f`` that closes over a traced value

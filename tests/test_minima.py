@@ -788,3 +788,37 @@ def test_the_refinement_of_a_stuck_grid_stays_within_the_points_a_search_may_sca
         find_minima(jnp.floor, -2.5, 2.5, num=301)
     assert sizes == [301, 601] and max(sizes) <= 1000
     assert caught[0].filename == __file__  # the warning names the caller's line
+
+
+@pytest.mark.parametrize(
+    ("f", "x", "value"),
+    [
+        # Flat at 1, jumps down to a flat 0.5, jumps down again to -0.5 and rises.
+        (lambda x: jnp.where(x < 0, 1.0, jnp.where(x < 1, 0.5, x - 1.5)), 1.0, -0.5),
+        # Falls into a flat 0.5, which ends in a jump down: the stretch is no minimum.
+        (lambda x: jnp.where(x < 0, x**2 + 0.5, jnp.where(x < 1, 0.5, x - 1.5)), 1.0, -0.5),
+        # Falls, jumps down, rises: f' changes sign across the jump, but no root is there.
+        (lambda x: jnp.where(x < 1, (x - 2) ** 2, x - 5), 1.0, -4.0),
+        # Falls towards 1, jumps up: the lowest value is just before the jump.
+        (lambda x: jnp.where(x < 1, (x - 2) ** 2, x + 5), 1.0, 1.0),
+    ],
+    ids=["steps down", "flat, then a jump down", "jump down", "jump up"],
+)
+def test_a_jump_is_a_minimum_on_its_low_side_and_a_stretch_beside_a_lower_value_is_none(
+    f, x, value, x64_or_not
+):
+    m = find_minima(f, -2.0, 3.0)
+    assert len(m) == 1 and not bool(m.at_boundary[0])
+    assert float(m.x[0]) == pytest.approx(x, abs=1e-6)
+    assert float(m.value[0]) == pytest.approx(value, abs=1e-5)
+    assert float(m.lo[0]) == float(m.hi[0]) == float(m.x[0])
+
+
+@pytest.mark.parametrize(
+    ("f", "end"), [(lambda x: 1 / x, 1.3), (jnp.tan, -1.0)], ids=["1/x", "tan"]
+)
+def test_a_pole_is_no_jump_minimum(f, end):
+    # f jumps from -inf to +inf (tan) or back (1/x) across the pole: no value is lowest.
+    m = find_minima(f, -1.0, 1.3)
+    assert [float(v) for v in m.x] == [pytest.approx(end)]
+    assert m.at_boundary.tolist() == [True]
