@@ -791,6 +791,9 @@ def _search(
         # and the stretch, higher than the well, was reported as a minimum in its place.
         level = values[first].astype(np.float64)
         slack = 16.0 * eps * max(1.0, largest)
+        # f' this small is at most a few halvings from underflow to 0 (XLA flushes
+        # subnormals to 0, so f' ends near the smallest normal, times the chain rule's factors).
+        tiny = float(np.finfo(dtype).tiny) / eps
         with np.errstate(invalid="ignore"):  # NaN past an edge: no sign, left as it was
             bad_lo = (before != first) & (g_out[:k] > 0)
             bad_hi = (after != last) & (g_out[k:] < 0)
@@ -799,12 +802,24 @@ def _search(
             lower = ((before != first) & (v_out[:k] < level - slack)) | (
                 (after != last) & (v_out[k:] < level - slack)
             )
+            # A stretch from an end of the searched set whose other edge is where f' has
+            # underflowed (exp(-x**2) far out, in float32 from |x| = 9.35): f' is 0 there
+            # only because it is too small to hold, so f keeps the slope of that edge through
+            # it and the end is the minimum, where float64 finds it (an end f rises away
+            # from), not a flat minimum over the stretch.
+            underflow = (before == first) & (np.abs(g_out[k:]) < tiny) | (after == last) & (
+                np.abs(g_out[:k]) < tiny
+            )
+        underflow &= ~(bad_lo | bad_hi | lower)
+        ends += [(int(i), True) for i in np.where(before == first, first, last)[underflow]]
+        ends_i = np.asarray([i for i, _ in ends], int)
+        ends_x, ends_v = grid[ends_i], values[ends_i]
         # The well between the edge and the grid point: a bracket, f' from - to +.
         a_x = np.concatenate([a_x, grid[before[bad_lo]], out[k:][bad_hi]])
         b_x = np.concatenate([b_x, out[:k][bad_lo], grid[after[bad_hi]]])
         a_v = np.concatenate([a_v, values[before[bad_lo]], v_out[k:][bad_hi]])
         a_g = np.concatenate([a_g, g[before[bad_lo]], g_out[k:][bad_hi]])
-        keep = ~(bad_lo | bad_hi | lower)
+        keep = ~(bad_lo | bad_hi | lower | underflow)
         flat_lo, flat_hi = edge[:k][keep], edge[k:][keep]
         flat_x = ((flat_lo.astype(np.float64) + flat_hi) / 2).astype(dtype)
         flat_v = values[first[keep]]
@@ -985,7 +1000,12 @@ def find_minima(
     (``max(|x| - 1, 0)**2`` on ``[-1, 1]`` or ``[-0.5, 0.5]``), the interval is one flat
     minimum, cut at its ends (``lo``/``hi`` are the interval's); otherwise there is none,
     also where ``f`` steps below the interval's value before it rises (a staircase such as
-    ``jnp.floor(x)``, whose f' is 0 on every step).
+    ``jnp.floor(x)``, whose f' is 0 on every step). A stretch from an end of the interval
+    that is flat only because ``f'`` underflows to 0 there (``exp(-x**2)`` on ``[-20, 0]``
+    in float32, where f and f' are 0 below -9.35) is no flat minimum: f' is taken to keep
+    the sign it has where it underflowed (``|f'|`` below the smallest normal float over
+    epsilon), so the end is the minimum, flagged ``at_boundary``, as float64 finds it
+    (descent in float32 stops anywhere on such a stretch all the same: f' is 0 there).
 
     Works in JAX's default float dtype, float32, where minima come out to about 1e-7
     relative; with ``jax.config.update("jax_enable_x64", True)`` (or inside

@@ -822,3 +822,25 @@ def test_a_pole_is_no_jump_minimum(f, end):
     m = find_minima(f, -1.0, 1.3)
     assert [float(v) for v in m.x] == [pytest.approx(end)]
     assert m.at_boundary.tolist() == [True]
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "ends"),
+    [(-20.0, 20.0, [-20.0, 20.0]), (-20.0, 3.0, [-20.0, 3.0]), (-30.0, -5.0, [-30.0])],
+)
+def test_a_stretch_flat_only_by_underflow_at_an_end_is_no_flat_minimum(lo, hi, ends, x64_or_not):
+    # exp(-x**2) rises from each end of [-20, 20] (f' = -2x exp(-x**2) != 0 in float64, where
+    # |f'| > 1e-170 at 20): the ends are its minima. In float32 f and f' underflow to 0 below
+    # |x| = 9.35, and the stretch from the end to there was a flat minimum at its middle.
+    m = find_minima(lambda x: jnp.exp(-(x**2)), lo, hi)
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), ends)
+    assert m.at_boundary.tolist() == [True] * len(ends)
+    np.testing.assert_array_equal(m.lo, m.x)
+    np.testing.assert_array_equal(m.hi, m.x)
+
+
+def test_a_flat_minimum_at_an_end_with_a_tiny_but_normal_slope_is_kept(x64_or_not):
+    # Genuinely flat on [-1, 1]; f' just past 1 is about 2 float steps, far above underflow.
+    m = find_minima(lambda x: jnp.maximum(jnp.abs(x) - 1, 0) ** 2, -1.0, 3.0)
+    assert len(m) == 1 and not bool(m.at_boundary[0])
+    assert (float(m.lo[0]), float(m.hi[0])) == (-1.0, pytest.approx(1.0))
