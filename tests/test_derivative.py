@@ -35,7 +35,8 @@ def test_flags_the_notebooks_wrong_derivative():
     check = check_derivative(fns.notebook, notebook_wrong, *NOTEBOOK_DOMAIN)
     assert isinstance(check, DerivativeCheck) and not check.ok
     # The missing factor makes given - true = 0.1 sin(x) (x - 1) exp(-0.05 x^2).
-    x = np.linspace(*NOTEBOOK_DOMAIN, 1001)
+    x = check.x  # the grid of 1001 points and two points between every two of them
+    assert x.size == 3001
     gap = np.abs(0.1 * np.sin(x) * (x - 1) * envelope(x))
     assert check.worst_x == x[np.argmax(gap)]
     assert check.max_error == pytest.approx(gap.max(), rel=1e-12)
@@ -74,8 +75,8 @@ def test_runs_in_float64_whatever_the_global_setting(x64_on):
         check = check_derivative(fns.notebook, notebook_right, *NOTEBOOK_DOMAIN, num=101)
         assert jax.config.jax_enable_x64 == x64_on
     for array in (check.x, check.autodiff, check.given, check.error):
-        assert array.dtype == np.float64 and array.shape == (101,)
-    np.testing.assert_array_equal(check.x, np.linspace(*NOTEBOOK_DOMAIN, 101))
+        assert array.dtype == np.float64 and array.shape == (301,)
+    np.testing.assert_array_equal(check.x[::3], np.linspace(*NOTEBOOK_DOMAIN, 101))
     assert check.ok and check.max_error < 1e-14
 
 
@@ -86,7 +87,7 @@ def test_scalar_only_derivative_falls_back_to_points():
         )
 
     check = check_derivative(fns.notebook, df, *NOTEBOOK_DOMAIN, num=101)
-    assert check.ok and check.given.shape == (101,)
+    assert check.ok and check.given.shape == (301,)
 
 
 def test_jax_numpy_and_wrong_shape_derivatives():
@@ -101,7 +102,8 @@ def test_non_finite_derivative_is_a_disagreement():
     df = lambda x: np.where(np.abs(x - 0.5) < 1e-9, np.nan, 4 * x**3 - 4 * x + 0.3)
     check = check_derivative(fns.double_well, df, -2.0, 2.0, num=9)
     assert not check.ok and check.worst_x == 0.5 and math.isnan(check.max_error)
-    assert check.mismatch.tolist() == [False] * 5 + [True] + [False] * 3
+    assert check.mismatch[::3].tolist() == [False] * 5 + [True] + [False] * 3
+    assert check.mismatch.sum() == 1
 
 
 def test_tolerances_decide_ok():
@@ -155,7 +157,7 @@ def test_a_derivative_that_writes_into_its_argument_leaves_the_grid_alone():
         return np.cos(x / 2.0)
 
     check = check_derivative(jnp.sin, df, 0.0, 1.0, num=5)
-    np.testing.assert_array_equal(check.x, np.linspace(0.0, 1.0, 5))
+    np.testing.assert_array_equal(check.x[::3], np.linspace(0.0, 1.0, 5))
     assert check.ok and "[0, 1]" in check.summary()
 
 
@@ -232,3 +234,24 @@ def test_a_relative_tolerance_that_would_pass_any_derivative_is_refused(rtol):
     assert calls == []  # refused before anything ran
     assert check_derivative(fns.notebook, notebook_right, *NOTEBOOK_DOMAIN, rtol=0.5).ok
     assert not check_derivative(fns.notebook, lambda x: 0 * x, *NOTEBOOK_DOMAIN, rtol=0.99).ok
+
+
+def test_a_derivative_wrong_only_between_grid_points_is_caught():
+    # Wrong on (0.3, 0.45), which holds no point of the grid 0, 0.25, ..., 1: it passed.
+    def df(x):
+        return np.where((x > 0.3) & (x < 0.45), 0.0, np.cos(x))
+
+    check = check_derivative(jnp.sin, df, 0.0, 1.0, num=5)
+    assert not check.ok and 0.3 < check.worst_x < 0.45
+    assert "of 13 points" in check.summary()
+
+
+def test_the_points_between_grid_points_are_inside_their_cells_and_the_same_every_call():
+    x = check_derivative(jnp.sin, np.cos, -1.0, 2.0, num=7).x
+    grid = np.linspace(-1.0, 2.0, 7)
+    assert x.size == 3 * 7 - 2 and np.all(np.diff(x) >= 0)
+    np.testing.assert_array_equal(x[::3], grid)
+    cell = np.repeat(np.arange(6), 2)
+    inner = np.delete(x, np.arange(0, x.size, 3))
+    assert np.all((inner >= grid[cell]) & (inner <= grid[cell + 1]))
+    np.testing.assert_array_equal(x, check_derivative(jnp.sin, np.cos, -1.0, 2.0, num=7).x)

@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pytest
 
+from jaxgd.derivative import _points
 from tests.helpers import reference_descend
 from tests.reference_functions import REFERENCE
 from tests.test_experiments import PNG, USER, count, number, run
@@ -117,9 +118,9 @@ def test_derivative_check_of_the_notebooks_deriv(tmp_path, capsys):
     assert (code, err) == (0, "")
     assert (tmp_path / "derivative_check.png").read_bytes()[:8] == PNG
     assert out.startswith("f: notebook (sin(x)")
-    x = np.linspace(-2 * np.pi, 2 * np.pi, 1001)
+    x = _points(-2 * np.pi, 2 * np.pi, 1001)  # the grid and two points between every two
     wrong = np.abs(notebook_deriv(x) - DF(x)) > 1e-9 + 1e-6 * np.abs(DF(x))
-    assert count(r"the notes' deriv DISAGREES with autodiff at (\d+) of 1001", out) == (wrong.sum())
+    assert count(r"the notes' deriv DISAGREES with autodiff at (\d+) of 3001", out) == (wrong.sum())
     assert "lacks the factor x of the true term -0.1·x·sin(x)·exp(-0.05x²)" in out
     given = number(r"with the notes' deriv it ends at x = (\S+),", out)
     autodiff = number(r"with autodiff it ends at x = (\S+);", out)
@@ -138,7 +139,7 @@ def test_derivative_check_of_a_users_own_derivative(tmp_path, capsys):
     code, out, err = run("derivative_check", argv, tmp_path, capsys)
     assert (code, err) == (0, "")
     assert re.search(
-        rf"{__name__}:wavy_derivative agrees with autodiff on \[-3, 3\] \(1001 points\)", out
+        rf"{__name__}:wavy_derivative agrees with autodiff on \[-3, 3\] \(3001 points\)", out
     )
     expected = reference_descend(wavy_derivative, 0.5, 0.01, 300)
     # Six significant digits printed.
