@@ -220,8 +220,12 @@ def _brackets(
     ``f' > 0`` at the first point where ``f' != 0``, ``f' < 0`` at the last. An infinite
     slope pointing into the interval counts (``sqrt(x)`` at 0) where f is finite there
     (``values``, f on the grid; without them it never does): where f is not, it is a pole.
+    Where f is not finite, f' has no sign either: ``jax.grad`` of ``log(x)`` at ``x < 0``
+    is a finite ``1/x`` beside f's NaN, and read as a fall into ``log(x) + x**2``'s rise
+    from 0 it made a minimum of the first grid point past 0, where f falls towards -inf.
     """
-    sign = np.sign(np.where(np.isfinite(g), g, np.nan))
+    known = np.isfinite(g) if values is None else np.isfinite(g) & np.isfinite(values)
+    sign = np.sign(np.where(known, g, np.nan))
     nonzero = np.flatnonzero(sign != 0)  # NaN != 0, so non-finite points are kept
     with np.errstate(invalid="ignore"):
         rising = (sign[nonzero[:-1]] < 0) & (sign[nonzero[1:]] > 0)
@@ -230,8 +234,8 @@ def _brackets(
         return left, right, False, False
     first, last = nonzero[0], nonzero[-1]
 
-    def slope_counts(i: int) -> bool:  # finite f', or an infinite one where f is finite
-        return bool(np.isfinite(g[i]) or (values is not None and np.isfinite(values[i])))
+    def slope_counts(i: int) -> bool:  # f finite there, its f' finite or infinite
+        return bool(np.isfinite(g[i]) if values is None else np.isfinite(values[i]))
 
     lo_min = slope_counts(first) and g[first] > 0
     hi_min = slope_counts(last) and g[last] < 0

@@ -666,6 +666,25 @@ def test_a_pole_at_an_end_is_never_a_minimum(f, lo, hi):
     assert lo not in np.asarray(m.x).tolist() and hi not in np.asarray(m.x).tolist()
 
 
+@pytest.mark.parametrize("x64", [False, True], ids=["float32", "float64"])
+@pytest.mark.parametrize(
+    ("f", "want"),
+    [
+        (lambda x: jnp.log(x) + x**2, []),  # f falls to -inf at 0+: no minimum
+        (lambda x: jnp.log(x) - 2 * x, []),  # a maximum at 0.5, and the end 2
+        (lambda x: -jnp.log(x) + x**2, [0.5**0.5]),
+    ],
+    ids=["log+x2", "log-2x", "-log+x2"],
+)
+def test_f_prime_where_f_is_nan_has_no_sign(f, want, x64):
+    """jax.grad(log)(x < 0) is a finite 1/x beside f's NaN: read as a fall, it bracketed the
+    first grid point past 0 with the rise after it, a minimum where f falls to -inf."""
+    with jax.enable_x64(x64):
+        m = find_minima(f, -1.0, 2.0)
+        x = np.asarray(m.x, np.float64)
+    np.testing.assert_allclose(x[~np.asarray(m.at_boundary)], want, rtol=1e-6)
+
+
 _TRANSFORMS = {
     "jit": lambda g: jax.jit(g)(0.3),
     "vmap": lambda g: jax.vmap(g)(jnp.array([0.1, 0.2])),
