@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -1037,6 +1038,34 @@ def test_a_single_rate_or_count_spans_a_cell_of_its_own_size():
     np.testing.assert_allclose(_edges(np.array([0.1])), [0.05, 0.15])  # no negative rates
     np.testing.assert_allclose(_edges(np.array([100.0])), [50.0, 150.0])
     np.testing.assert_allclose(_edges(np.array([0.0])), [-0.5, 0.5])
+
+
+@pytest.mark.parametrize("rates", [np.geomspace(1e-300, 1.0, 5), np.array([1e-300, 1.0]), [1e300]])
+def test_log_cell_edges_stay_positive_and_finite_over_any_span(rates):
+    # Rates from 1e-300 to 1: exp of the first edge's log underflowed to 0, and the log axis
+    # of the map could not show it.
+    rates = np.asarray(rates, np.float64)
+    for floor in (None, 0.0):
+        edges = _edges(rates, "log", floor)
+        assert np.all(np.isfinite(edges)) and np.all(edges > 0), edges
+        assert np.all(np.diff(edges) > 0)
+        inner = edges[1:-1]
+        np.testing.assert_allclose(np.log(inner), 0.5 * (np.log(rates[1:]) + np.log(rates[:-1])))
+    if rates.size > 1:
+        res = jaxgd.SweepResult(
+            final=np.zeros((rates.size, 2)),
+            value=np.zeros((rates.size, 2)),
+            diverged=np.zeros((rates.size, 2), bool),
+            starts=np.float64(0.0),
+            learning_rates=rates,
+            epochs=np.array([0, 10]),
+            dims=("learning_rate", "epochs"),
+        )
+        fig = plotting.plot_heatmap(res, rate_scale="log")
+        lo, hi = fig.axes[0].get_xlim()
+        assert lo > 0 and np.isfinite(hi)
+        fig.savefig(io.BytesIO(), format="png")
+        plotting.close(fig)
 
 
 @pytest.mark.parametrize(

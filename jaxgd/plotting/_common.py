@@ -556,13 +556,21 @@ def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> 
     With ``floor`` (0 for learning rates and epoch counts, which are never negative), the
     outer edges stop there when every centre is at or above it: the first cell, centred on
     the smallest value, had reached below it and drawn an axis of negative rates or epochs.
+
+    On a log scale the edges are found in log space and kept among the positive finite
+    floats: rates from 1e-300 to 1 had a first edge of 0 (exp underflowed), which no log
+    axis can show.
     """
     if floor is not None and v[0] >= floor:
         return np.maximum(_edges(v, scale), floor)
     if scale == "log":
-        if v.size == 1:
-            return np.array([v[0] / 2.0, v[0] * 2.0])
-        return np.exp(_edges(np.log(v)))
+        logs = np.log(v)
+        # One value: a cell from half of it to twice it.
+        log_edges = logs[0] + np.log(2.0) * np.array([-1.0, 1.0]) if v.size == 1 else _edges(logs)
+        with np.errstate(over="ignore", under="ignore"):
+            edges = np.exp(log_edges)
+        big = np.finfo(np.float64)
+        return np.clip(edges, big.tiny, big.max)
     if v.size == 1:
         # A cell as wide as the value (a rate of 0.1 spans 0.05 to 0.15: no negative rates).
         half = 0.5 * abs(float(v[0])) if v[0] != 0 else 0.5
