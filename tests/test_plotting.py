@@ -1038,6 +1038,8 @@ def test_a_single_rate_or_count_spans_a_cell_of_its_own_size():
     np.testing.assert_allclose(_edges(np.array([0.1])), [0.05, 0.15])  # no negative rates
     np.testing.assert_allclose(_edges(np.array([100.0])), [50.0, 150.0])
     np.testing.assert_allclose(_edges(np.array([0.0])), [-0.5, 0.5])
+    # Centred on the one value even at the floor: 0 alone had a cell from 0 to 0.5.
+    np.testing.assert_allclose(_edges(np.array([0.0]), floor=0.0), [-0.5, 0.5])
 
 
 @pytest.mark.parametrize("rates", [np.geomspace(1e-300, 1.0, 5), np.array([1e-300, 1.0]), [1e300]])
@@ -1068,9 +1070,29 @@ def test_log_cell_edges_stay_positive_and_finite_over_any_span(rates):
         plotting.close(fig)
 
 
+def _no_negative_ticks(axis, values, limits) -> None:
+    """A map's axis of rates or counts: from 0 when there are several, else the one value's
+    cell centred on it, with that value as the only tick; no negative tick either way."""
+    if len(values) > 1:
+        assert limits[0] >= 0.0
+    else:
+        assert np.mean(limits) == pytest.approx(values[0]) and limits[0] < values[0]
+        np.testing.assert_allclose(axis.get_ticklocs(), [values[0]], rtol=1e-6)
+        assert not axis.get_minorticklocs().size
+    ticks = [t for t in axis.get_ticklocs() if min(limits) <= t <= max(limits)]
+    assert min(ticks) >= 0
+
+
 @pytest.mark.parametrize(
     ("rates", "epochs"),
-    [([0.01, 0.05], [10, 100]), (np.linspace(0.0, 0.1, 11), [0, 10, 100, 500]), ([0.0], [0])],
+    [
+        ([0.01, 0.05], [10, 100]),
+        (np.linspace(0.0, 0.1, 11), [0, 10, 100, 500]),
+        ([0.0], [0]),
+        ([0.0], [10, 20]),
+        ([0.0, 0.1], [0]),
+        ([0.05], [100]),
+    ],
 )
 def test_maps_show_no_negative_learning_rates_or_epochs(rates, epochs):
     # Cells centred on the values: the first one reached below 0, and the axes read -0.01
@@ -1081,14 +1103,18 @@ def test_maps_show_no_negative_learning_rates_or_epochs(rates, epochs):
         plotting.plot_panels(jaxgd.sweep(notebook, [0.0, 1.0], rates, epochs), "start"),
     ):
         ax = fig.axes[0]
-        assert ax.get_xlim()[0] == 0.0 and ax.get_ylim()[0] == 0.0
+        for values, limits, axis in (
+            (rates, ax.get_xlim(), ax.xaxis),
+            (epochs, ax.get_ylim(), ax.yaxis),
+        ):
+            _no_negative_ticks(axis, values, limits)
         assert ax.get_xlim()[1] > max(rates) and ax.get_ylim()[1] > max(epochs)
         plotting.close(fig)
     conv = jaxgd.convergence(notebook, np.linspace(-2.0, 2.0, 5), rates, 50)
     m = find_minima_reached(notebook, conv.final, (-6.28, 6.28))
     fig = plotting.plot_convergence(conv, minima=m)
     for ax in fig.axes[:2]:
-        assert ax.get_xlim()[0] == 0.0
+        _no_negative_ticks(ax.xaxis, rates, ax.get_xlim())
         assert ax.get_ylim()[0] < -2.0  # starts may be negative: their cells are whole
     plotting.close(fig)
     # Negative rates (ascent) were asked for: their cells are drawn whole.

@@ -556,12 +556,15 @@ def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> 
     With ``floor`` (0 for learning rates and epoch counts, which are never negative), the
     outer edges stop there when every centre is at or above it: the first cell, centred on
     the smallest value, had reached below it and drawn an axis of negative rates or epochs.
+    A single value's cell is centred on it all the same (0 alone had a cell from 0 to 0.5):
+    its axis shows that value as its only tick (:func:`_one_tick`), so no negative rate or
+    count is drawn.
 
     On a log scale the edges are found in log space and kept among the positive finite
     floats: rates from 1e-300 to 1 had a first edge of 0 (exp underflowed), which no log
     axis can show.
     """
-    if floor is not None and v[0] >= floor:
+    if floor is not None and v.size > 1 and v[0] >= floor:
         return np.maximum(_edges(v, scale), floor)
     if scale == "log":
         logs = np.log(v)
@@ -572,11 +575,26 @@ def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> 
         big = np.finfo(np.float64)
         return np.clip(edges, big.tiny, big.max)
     if v.size == 1:
-        # A cell as wide as the value (a rate of 0.1 spans 0.05 to 0.15: no negative rates).
+        # A cell centred on the value and as wide as it (a rate of 0.1 spans 0.05 to 0.15:
+        # no negative rates); around 0, one unit wide (an epoch count of 0 spans -0.5 to 0.5).
+        # The map shows the one value as its axis's only tick (:func:`_one_tick`), so the
+        # half-cell below 0 reads as no rate or count.
         half = 0.5 * abs(float(v[0])) if v[0] != 0 else 0.5
         return np.array([v[0] - half, v[0] + half])
     mid = 0.5 * (v[1:] + v[:-1])
     return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+
+
+def _one_tick(axis: Any, values: np.ndarray) -> None:
+    """Give a map's ``axis`` (``ax.xaxis`` or ``ax.yaxis``) of one value that value as its
+    only tick, at the centre of its cell: ticks spread over the cell's made-up width (0 to
+    0.5 for a rate of 0) read as rates or counts the map never ran."""
+    from matplotlib.ticker import NullLocator
+
+    if np.unique(values).size == 1:
+        value = float(np.ravel(values)[0])
+        axis.set_ticks([value], labels=[f"{value:g}"])
+        axis.set_minor_locator(NullLocator())
 
 
 def log_spaced(values: Any) -> bool:
