@@ -1121,6 +1121,27 @@ def test_maps_show_no_negative_learning_rates_or_epochs(rates, epochs):
     assert _edges(np.array([-0.1, 0.1]), floor=0.0)[0] == pytest.approx(-0.2)
 
 
+def test_curves_against_rates_or_epochs_from_0_show_no_negative_ones():
+    # The curves kept matplotlib's margin below the smallest rate: an axis from -0.005, while
+    # the maps of the same rates start at 0.
+    res = jaxgd.sweep(notebook, 0.0, np.linspace(0.0, 0.1, 9), [0, 50, 100])
+    for fig, top in (
+        (plotting.plot_final(res.isel(epochs=2)), 0.1),
+        (plotting.plot_final(res.isel(learning_rate=4)), 100),
+        (plotting.plot_lines(res), 0.1),
+    ):
+        lo, hi = fig.axes[0].get_xlim()
+        assert lo == 0.0 and hi > top
+        plotting.close(fig)
+    # Starts may be negative, and a rate axis from 0.01 keeps its margin: only 0 is a floor.
+    fig = plotting.plot_final(jaxgd.sweep(notebook, np.linspace(0.0, 1.0, 5), 0.1, 10))
+    assert fig.axes[0].get_xlim()[0] == pytest.approx(-0.05)
+    plotting.close(fig)
+    fig = plotting.plot_final(jaxgd.sweep(notebook, 0.0, np.linspace(0.01, 0.1, 10), 10))
+    assert 0.0 < fig.axes[0].get_xlim()[0] < 0.01
+    plotting.close(fig)
+
+
 def test_colour_bars_with_nothing_to_show_say_so_instead_of_a_made_up_range():
     res = jaxgd.sweep(lambda x: x**4, 5.0, np.geomspace(1, 10, 5), [50, 100, 200])
     assert np.asarray(res.diverged).all()

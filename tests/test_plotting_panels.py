@@ -145,6 +145,14 @@ def test_basins_along_say_where_each_start_ends_and_the_share(res):
         plotting.plot_basins_along(r, "learning_rate", [minima])
 
 
+def test_the_share_against_rates_from_0_shows_no_negative_rate():
+    r = jaxgd.sweep(f, STARTS, [0.0, 0.05, 0.1], 100).isel(epochs=0)
+    minima = jaxgd.find_minima_reached(f, r.final, (-7.0, 7.0))
+    fig = plotting.plot_basins_along(r, "learning_rate", minima)
+    assert fig.axes[1].get_xlim()[0] == 0.0
+    plotting.close(fig)
+
+
 @pytest.fixture(scope="module")
 def by_optimizer():
     """A sweep with an "optimizer" dimension, from optax's own loop (benchmarks.optimizers)."""

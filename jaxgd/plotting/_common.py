@@ -800,16 +800,27 @@ def _legend_columns(labels: Sequence[str], width: float, most: int = 4) -> int:
     return max(1, min(most, len(labels), int(width // column)))
 
 
-def _xlim(values: np.ndarray, scale: str) -> tuple[float, float]:
+#: The axes whose values are never negative: an axis of them starts at 0 at the lowest.
+_NOT_NEGATIVE = ("learning_rate", "epochs")
+
+
+def _xlim(values: np.ndarray, scale: str, floor: float | None = None) -> tuple[float, float]:
     """Axis limits that show every one of ``values`` (finite; positive on a log scale) with a
-    margin, as autoscaling would from drawn data, and also when nothing finite was drawn."""
+    margin, as autoscaling would from drawn data, and also when nothing finite was drawn.
+
+    With ``floor`` (0 for learning rates and epoch counts), the margin stops there when every
+    value is at or above it, as the maps' cells do (:func:`_edges`): a curve against rates
+    from 0 had an axis from -0.005, a rate no run can have."""
     lo, hi = float(np.min(values)), float(np.max(values))
     if scale == "log":
         if hi > lo:
             pad = (hi / lo) ** 0.05
             return lo / pad, hi * pad
         return lo / 1.5, hi * 1.5
-    return _with_margin(lo, hi)
+    low, high = _with_margin(lo, hi)
+    if floor is not None and hi > lo >= floor:
+        low = max(low, floor)
+    return low, high
 
 
 def _cells(ax: Axes, x_edges: np.ndarray, y_edges: np.ndarray, mask: np.ndarray, **style) -> None:

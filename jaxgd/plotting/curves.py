@@ -13,6 +13,7 @@ from jaxgd._validate import check_function, check_int, check_span_fits, default_
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
+    _NOT_NEGATIVE,
     _axes,
     _beyond,
     _describe_minimum,
@@ -350,6 +351,8 @@ def plot_final(
     if off is not None:
         handles.append(off)
     ax.set_xscale(scale)
+    # From the coordinates, not the marks drawn; rates and counts from 0, not below it.
+    ax.set_xlim(*_xlim(x, scale, 0.0 if dim in _NOT_NEGATIVE else None))
     ax.grid(alpha=0.4)
     ax.set(xlabel=_LABEL[dim], ylabel="Final guess x")
     ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}".strip())
@@ -477,7 +480,7 @@ def plot_lines(
         )
     ax.set_xscale(xscale)
     # From the rates, not the lines drawn: with every run diverged there are none to scale by.
-    ax.set_xlim(*_xlim(rates, xscale))
+    ax.set_xlim(*_xlim(rates, xscale, 0.0))
     bar = fig.colorbar(
         mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="Training epochs (one line each)"
     )

@@ -20,6 +20,7 @@ from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _GLOBAL_COLOR,
     _LABEL,
+    _NOT_NEGATIVE,
     _beyond,
     _diverged,
     _empty_bar,
@@ -38,6 +39,7 @@ from jaxgd.plotting._common import (
     _subplots,
     _target_text,
     _where,
+    _xlim,
     _ylim,
     closes_its_figure_on_error,
     color_limits,
@@ -609,6 +611,8 @@ def plot_basins_along(
         right.plot(v[along], np.asarray(share)[along], "o-", color="tab:green")
         xscale = _scale("scale", scale, v)
         right.set_xscale(xscale)
+        if dim in _NOT_NEGATIVE:  # a curve against rates from 0 starts at 0, as the maps do
+            right.set_xlim(*_xlim(v, xscale, 0.0))
         _few_ticks(right.xaxis, xscale, v)
         right.set_xlabel(name)
     else:
