@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import subprocess
 import sys
@@ -946,6 +947,36 @@ def test_plot_lines_tells_zero_epochs_from_the_few_by_colour(counts):
     # Evenly spaced counts from 0 keep their linear scale.
     fig = plotting.plot_lines(jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [0, 100, 200, 300]))
     assert type(fig.axes[1]._colorbar.norm).__name__ == "Normalize"
+    plotting.close(fig)
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        np.round(np.geomspace(150, 180, 10)),  # log-spaced, between two round numbers
+        np.r_[0, np.round(np.geomspace(150, 180, 10))],  # and 0
+        np.r_[0, np.round(np.geomspace(10, 1000, 12))],  # 0 and counts over decades
+    ],
+)
+def test_plot_lines_colour_bar_labels_at_least_two_ticks_apart(counts):
+    # Counts 150 ... 180 have no 1-2-5 round number between them but 150: the bar had one
+    # label (150, or 0 with the 0 count), and the 0 count's bar crowded the rest at its top.
+    res = jaxgd.sweep(notebook, 0.0, np.linspace(0.01, 0.1, 3), counts.astype(int))
+    fig = plotting.plot_lines(res)
+    bar = fig.axes[1]
+    fig.canvas.draw()
+    lo, hi = bar.get_ylim()
+    shown = [
+        (t, label)
+        for t, label in zip(bar.get_yticks(), bar.get_yticklabels(), strict=True)
+        if lo - 1e-9 <= t <= hi + 1e-9 and label.get_text()
+    ]
+    assert len(shown) >= 2
+    ticks = [t for t, _ in shown]
+    assert max(ticks) - min(ticks) >= 0.5 * (hi - lo)  # they span the bar
+    boxes = sorted((label.get_window_extent() for _, label in shown), key=lambda b: b.y0)
+    assert all(a.y1 <= b.y0 for a, b in itertools.pairwise(boxes))  # none over the next
+    assert all(re.fullmatch(r"\d+", label.get_text()) for _, label in shown)  # no 1.5x10^2
     plotting.close(fig)
 
 

@@ -763,6 +763,32 @@ def _with_margin(lo: float, hi: float) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
+def _count_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
+    """Ticks for a colour bar of counts from ``lo`` to ``hi`` (``0 < lo < hi``), at least two,
+    spanning its range: round numbers a reader can look up (50, 100, 200, ...: 1, 2 and 5
+    times a power of ten, or the powers alone when those are more than ``most``); where fewer
+    than two of them lie in the range (150 to 180 holds none), evenly spaced whole numbers
+    (150, 160, 170, 180). A bar of counts 150 to 180 had one label, or none.
+
+    Example:
+        >>> _count_ticks(10.0, 500.0), _count_ticks(150.0, 180.0)
+        ([10.0, 20.0, 50.0, 100.0, 200.0, 500.0], [150.0, 160.0, 170.0, 180.0])
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    powers = range(int(np.floor(np.log10(lo))), int(np.floor(np.log10(hi))) + 1)
+    for steps in ((1, 2, 5), (1,)):
+        picks = [m * 10.0**k for k in powers for m in steps if lo <= m * 10.0**k <= hi]
+        if len(picks) <= most:
+            break
+    if len(picks) >= 2:
+        return picks
+    steps = [1, 2, 2.5, 5, 10]
+    even = MaxNLocator(nbins=min(most, 5), steps=steps, integer=hi - lo >= 2).tick_values(lo, hi)
+    picks = [float(t) for t in even if lo <= t <= hi]
+    return picks if len(picks) >= 2 else [float(lo), float(hi)]
+
+
 def _empty_bar(bar: Any, label: str, why: str = "every cell is grey") -> None:
     """Say on colour ``bar`` that no value was drawn, and ``why``: no ticks, whose made-up
     range (0 to 1) would read as data."""

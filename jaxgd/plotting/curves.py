@@ -16,6 +16,7 @@ from jaxgd.plotting._common import (
     _NOT_NEGATIVE,
     _axes,
     _beyond,
+    _count_ticks,
     _describe_minimum,
     _diverged,
     _f_and_grad,
@@ -428,10 +429,17 @@ def plot_lines(
     positive = np.unique(counts[counts > 0])
     if cscale == "log":
         norm = mpl.colors.LogNorm(counts.min(), top)
-    elif epochs_scale is None and counts.min() == 0 and log_spaced(positive):
+    elif (
+        epochs_scale is None
+        and counts.min() == 0
+        and log_spaced(positive)
+        and positive[-1] >= 10 * positive[0]
+    ):
         # 0 and log-spaced counts (0, 10, 100, 1000): on a linear scale every count but the
         # largest got the colour of 0, and a log scale has no 0. Linear from 0 up to the
         # smallest count, log above it: 0 is one step below it, as each count below the next.
+        # Not for counts within a decade (0 and 150 ... 180): there the log part was a sliver
+        # of the bar, every line but 0's one colour, and their tick labels overlapped.
         norm = mpl.colors.SymLogNorm(positive[0], linscale=1.0, vmin=0.0, vmax=top, base=10)
     else:
         norm = mpl.colors.Normalize(counts.min(), top)
@@ -486,17 +494,12 @@ def plot_lines(
     )
     if np.unique(counts).size == 1:
         bar.set_ticks([counts[0]])  # not ticks between it and the norm's made-up other end
-    elif isinstance(norm, mpl.colors.SymLogNorm):
-        # The counts themselves when few; else 0 and round numbers (10, 20, 50, 100, ...).
+    elif isinstance(norm, mpl.colors.SymLogNorm | mpl.colors.LogNorm):
+        # The counts themselves when few; else round numbers (10, 20, 50, 100, ...), and 0.
         shown = np.unique(counts)
         if shown.size > 8:
-            powers = range(int(np.log10(positive[0])), int(np.log10(top)) + 1)
-            for steps in ((1, 2, 5), (1,)):
-                picks = [m * 10.0**k for k in powers for m in steps]
-                picks = [t for t in picks if positive[0] <= t <= top]
-                if len(picks) <= 8:
-                    break
-            shown = np.r_[0.0, picks]
+            picks = _count_ticks(positive[0], top)
+            shown = np.r_[0.0, picks] if counts.min() == 0 else np.asarray(picks)
         bar.set_ticks(shown, labels=[f"{t:g}" for t in shown])
         bar.minorticks_off()
     elif cscale == "linear":

@@ -16,6 +16,7 @@ from jaxgd.plotting._common import (
     DIVERGED_COLOR,
     _axes,
     _cells,
+    _count_ticks,
     _describe_minimum,
     _diverged,
     _edges,
@@ -581,10 +582,9 @@ def plot_convergence(
         _empty_bar(cbar, f"Epochs to converge (within {tol:g})", "no run settled")
     elif log:
         # Round numbers a reader can look up (50, 100, 200, ...), not bare powers of ten.
-        ticks = [m * 10**k for k in range(9) for m in (1, 2, 5) if lo <= m * 10**k <= hi]
-        if len(ticks) >= 2:
-            cbar.minorticks_off()
-            cbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+        ticks = _count_ticks(lo, hi)
+        cbar.minorticks_off()
+        cbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
     _cells(ax, xe, ye, unsettled, **_UNSETTLED)
     _cells(ax, xe, ye, diverged, facecolor=DIVERGED_COLOR)
     where = " at a minimum" if minima is not None else ""
