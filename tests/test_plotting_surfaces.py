@@ -365,3 +365,23 @@ def test_one_basin_map_headless_as_the_experiments_make_it():
             title = fig._suptitle
             assert not title.get_window_extent().overlaps(footer.get_window_extent())
             plotting.close(fig)
+
+
+def test_paths_footer_names_the_surfaces_float_and_paths_given_in_another():
+    # float64 paths over a float32 surface were footed "computed in float64", and paths as
+    # lists "computed in float32" under x64, whatever the surface was computed in.
+    import jax
+
+    path = [[0.0, 0.0], [1.0, 0.5], [2.0, 1.0]]
+    domain = ((-2, 2), (-2, 2))
+    cases = [
+        (False, np.asarray([path], np.float64), "computed in float32 (paths: float64)"),
+        (False, np.asarray([path], np.float32), "computed in float32"),
+        (True, [path], "computed in float64"),
+        (True, np.asarray([path], np.float32), "computed in float64 (paths: float32)"),
+    ]
+    for x64, paths, footer in cases:
+        with jax.enable_x64(x64):
+            fig = plotting.plot_paths(fns2.saddle, domain, paths)
+        assert fig.texts[0].get_text() == footer
+        plotting.close(fig)

@@ -114,11 +114,14 @@ def _levels(values: np.ndarray, n: int) -> np.ndarray:
 
 def _draw_surface(
     ax: Axes, f: Callable, domain: Any, *, num: int, levels: int, cmap: str
-) -> tuple[Any, np.ndarray]:
+) -> tuple[Any, np.ndarray, str]:
+    """Contours of f over ``domain`` in ``ax``: the filled contours, f on the grid, and the
+    dtype f was computed in (the default float, whatever the caller's paths are)."""
     (x0, x1), (y0, y1) = domain
     xs, ys = np.linspace(x0, x1, num), np.linspace(y0, y1, num)
     gx, gy = np.meshgrid(xs, ys)
-    z = np.asarray(_surface(f, jnp.asarray(gx), jnp.asarray(gy)), np.float64)
+    computed = _surface(f, jnp.asarray(gx), jnp.asarray(gy))
+    z = np.asarray(computed, np.float64)
     lv = _levels(z, levels)
     from matplotlib.colors import BoundaryNorm
 
@@ -130,7 +133,7 @@ def _draw_surface(
     ax.set_ylim(y0, y1)
     ax.set(xlabel="x", ylabel="y")
     ax.set_aspect("equal" if max(x1 - x0, y1 - y0) <= 3 * min(x1 - x0, y1 - y0) else "auto")
-    return filled, z
+    return filled, z, _precision(computed)
 
 
 def _mark_minima(ax: Axes, minima: MinimaND | None, label: str = "minimum") -> None:
@@ -210,7 +213,7 @@ def plot_paths(
     dom = _domain(domain)
     levels = check_int("levels", levels, 2, fix="draw at least 2 contour levels")
     num = check_int("num", num, 2, fix="evaluate f on at least 2 points per axis")
-    precision = _precision(*(p for p in paths if hasattr(p, "dtype")), np.float32(0))
+    given = [str(np.dtype(p.dtype)) for p in paths if _is_float(p)]
     runs = [np.asarray(p, np.float64) for p in paths]
     if not runs:
         raise ValueError("paths holds no run; pass at least one path of shape (T, 2)")
@@ -229,7 +232,9 @@ def plot_paths(
     _check_nd_function(f, 2, np.dtype(default_float()), fix=fix)
     own = ax is None
     fig, ax = _axes(ax, (7.5, 7.0))
-    filled, _ = _draw_surface(ax, f, _widened(dom, runs), num=num, levels=levels, cmap=cmap)
+    filled, _, surface = _draw_surface(
+        ax, f, _widened(dom, runs), num=num, levels=levels, cmap=cmap
+    )
     if own:
         lv = np.asarray(filled.levels)
         steps = np.diff(lv)
@@ -311,8 +316,17 @@ def plot_paths(
     )
     if title:
         ax.set_title(title)
-    _footer(fig, precision)
+    # The figure computes f only: its dtype is what the footer says. Paths given in another
+    # float (float64 arrays beside a float32 surface) are named as such, not as computed here.
+    other = sorted(set(given) - {surface})
+    _footer(fig, surface if not other else f"{surface} (paths: {', '.join(other)})")
     return fig
+
+
+def _is_float(path: Any) -> bool:
+    """Whether ``path`` is an array of floats (a list of lists has no dtype to name)."""
+    dtype = getattr(path, "dtype", None)
+    return dtype is not None and np.issubdtype(dtype, np.floating)
 
 
 def _beside(ax: Axes, cax: Axes, renderer: Any) -> Any:
