@@ -24,7 +24,7 @@ from jaxgd import plotting
 from jaxgd.analysis import downhill_minimum, global_minima
 from jaxgd.functions import notebook
 from jaxgd.minima import find_minima, find_minima_reached
-from jaxgd.plotting._common import _edges
+from jaxgd.plotting._common import _describe_minimum, _edges
 from tests.reference_functions import REFERENCE
 
 NB_MIN = (-1.42887, 4.30580)  # the notebook's stationary minima, from the functions docs
@@ -764,13 +764,67 @@ def test_a_legend_names_six_local_minima_in_colours_of_their_own_and_counts_the_
     assert len(named) == 7 and named[0].startswith("global minimum")
     colours = [h.get_color() for h, t in zip(legend.legend_handles, labels, strict=True)]
     assert len(set(colours[: len(named)])) == len(named)
-    (rest,) = [t for t in labels if "more minima (colours repeat)" in t]
+    (rest,) = [t for t in labels if "more local minima (colours repeat)" in t]
     heading = downhill_minimum(f, np.asarray(res.final)[:, 0, 0], m)
     counted = sum(int(re.search(r": (\d+) of 60 runs go here", t).group(1)) for t in named)
     assert counted + int(re.search(r": (\d+) of 60 runs go there", rest).group(1)) == int(
         (heading >= 0).sum()
     )
     plotting.close(fig)
+
+
+def test_past_the_palette_a_minimum_has_one_colour_in_every_figure_and_the_rest_one_entry():
+    # With more local minima than colours, plot_final and plot_convergence gave the palette
+    # to the minima their legends named (so a minimum changed colour between figures), while
+    # plot_lines kept the index and named every minimum, with no "more" entry.
+    from matplotlib.colors import to_hex
+
+    from jaxgd.plotting._common import _minimum_colors
+
+    def f(x):
+        return jnp.sin(40 * x) + 0.01 * x**2
+
+    res = jaxgd.sweep(f, jnp.linspace(-5, 5, 60), [0.0001, 0.0002], 2000)
+    conv = jaxgd.convergence(f, jnp.linspace(-5, 5, 30), [0.0001, 0.0002], 2000)
+    m = find_minima_reached(f, np.r_[np.ravel(res.final), np.ravel(conv.final)], (-6.0, 6.0))
+    # Runs of one start that end at 40 minima, one per rate (descent on sin(40 x) from one
+    # start settles in few): plot_lines colours what it is given.
+    ends = np.asarray(m.x, np.float64)[~np.asarray(m.at_boundary)][::3][:40]
+    lines = jaxgd.SweepResult(
+        final=np.repeat(ends[:, None], 2, axis=1),
+        value=np.zeros((ends.size, 2)),
+        diverged=np.zeros((ends.size, 2), bool),
+        starts=np.float64(0.0),
+        learning_rates=np.linspace(0.01, 0.1, ends.size),
+        epochs=np.array([100, 200]),
+        dims=("learning_rate", "epochs"),
+    )
+    want = {_describe_minimum(m, i): to_hex(c) for i, c in _minimum_colors(m).items()}
+    figs = {
+        "final": (plotting.plot_final(res.isel(learning_rate=0), minima=m, f=f), 0),
+        "final, right half": (
+            plotting.plot_final(res.isel(learning_rate=0, start=slice(30, None)), minima=m),
+            0,
+        ),
+        "lines": (plotting.plot_lines(lines, minima=m), 0),
+        "convergence": (plotting.plot_convergence(conv, minima=m), 1),
+        "ends": (plotting.plot_ends(res, "learning_rate", minima=m), 0),
+    }
+    for name, (fig, k) in figs.items():
+        legend = fig.axes[k].get_legend()
+        named = {}
+        for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True):
+            label = text.get_text().split(":")[0].split(" (")[0]
+            if label.startswith(("global minimum", "local minimum")):
+                named[label] = to_hex(handle.get_facecolor() if k else handle.get_color())
+        assert named, name
+        for label, color in named.items():
+            assert color == want[label], (name, label)  # the one rule's colour
+        local = [c for t, c in named.items() if t.startswith("local")]
+        assert len(set(local)) == len(local), name  # no two named alike
+        more = [t.get_text() for t in legend.get_texts() if "more local minima" in t.get_text()]
+        assert len(more) == 1 and "(colours repeat)" in more[0], name
+        plotting.close(fig)
 
 
 def test_plot_ends_draws_the_minima_its_runs_reached_and_the_global_ones():
@@ -856,7 +910,7 @@ def test_dozens_of_minima_tied_for_lowest_get_a_legend_that_fits():
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     named = [t for t in labels if t.startswith(("global minimum", "local minimum"))]
     assert 1 <= sum(t.startswith("global") for t in named) <= 6 and len(named) <= 12
-    assert any("more minima (colours repeat)" in t for t in labels)
+    assert any(re.fullmatch(r"\d+ more global minima: \d+ of 50 runs go there", t) for t in labels)
     plotting.close(fig)
     conv = jaxgd.convergence(f, jnp.linspace(-5, 5, 20), jnp.linspace(1e-10, 0.1, 20), 300)
     fig = plotting.plot_convergence(conv, minima=find_minima_reached(f, conv.final, (-6.3, 6.3)))

@@ -312,26 +312,13 @@ def _global_set(minima: Minima | None) -> set[int]:
     return set() if minima is None else set(global_minima(minima).tolist())
 
 
-def _named_first(colors: dict[int, str], named: set[int], best: set[int]) -> dict[int, str]:
-    """``colors`` with the palette given to the ``named`` local minima first, in order, so the
-    ones a legend names never share a colour; the others cycle through it after them.
-
-    Only where the palette repeats (more local minima than colours): with fewer, each already
-    has a colour of its own, and ``colors`` (by the minimum's index) is kept, so one minimum
-    has one colour in every figure of the same minima, whichever others a figure draws (it
-    was orange where the minimum before it was not drawn, purple elsewhere)."""
-    if sum(i not in best for i in colors) <= len(_OTHER_COLORS):
-        return dict(colors)
-    order = sorted(i for i in colors if i in named and i not in best)
-    order += sorted(i for i in colors if i not in named and i not in best)
-    cycle = itertools.cycle(_OTHER_COLORS)
-    return {i: _GLOBAL_COLOR if i in best else c for i, c in colors.items()} | {
-        i: next(cycle) for i in order
-    }
-
-
 def _minimum_colors(minima: Minima | None) -> dict[int, str]:
-    # Colours repeat past the palette: any number of minima gets one (80 crashed at 61).
+    """The colour of each minimum of ``minima``, the one rule of every figure that colours
+    minima: the global ones green, the others the palette in order of ``x``, repeating past
+    it (80 minima crashed at 61). A function of the minima alone, never of what a figure
+    draws, so one minimum has one colour in every figure of the same minima (past the
+    palette, colours had gone to the minima each figure's legend named, and differed).
+    Ends of the interval (``at_boundary``) get none: no run settles there."""
     colors, others = {}, itertools.cycle(_OTHER_COLORS)
     best = _global_set(minima)
     if minima is not None:
@@ -354,15 +341,42 @@ def _minima_to_draw(reached: set[int], best: set[int]) -> set[int]:
     return reached if reached & best else reached | {min(best)}
 
 
-def _listed_minima(shown: Sequence[int], best: set[int], runs: dict[int, int]) -> set[int]:
-    """Which of the minima ``shown`` a legend names: of the global ones and of the others,
-    each, the ``_LEGEND_MOST`` most runs go to (all of them when there are few; an f with
-    dozens of minima tied for lowest once listed every one, and the plot shrank to a strip)."""
+def _listed_minima(
+    shown: Sequence[int], best: set[int], runs: dict[int, int], colors: dict[int, str]
+) -> set[int]:
+    """Which of the minima ``shown`` a legend names: of the global ones (all green), the
+    ``_LEGEND_MOST`` most runs go to; of the others, for each colour of
+    :func:`_minimum_colors` the one most runs go to, so no two named minima share a colour
+    (all of them when there are few; an f with dozens of minima tied for lowest once listed
+    every one, and the plot shrank to a strip). The rest are :func:`_more_minima`."""
 
-    def most(kind: list[int]) -> set[int]:
-        return set(sorted(kind, key=lambda i: (-runs.get(i, 0), i))[:_LEGEND_MOST])
+    def key(i: int) -> tuple[int, int]:
+        return (-runs.get(i, 0), i)
 
-    return most([i for i in shown if i in best]) | most([i for i in shown if i not in best])
+    named = set(sorted((i for i in shown if i in best), key=key)[:_LEGEND_MOST])
+    taken: set[str] = set()
+    for i in sorted((i for i in shown if i not in best), key=key):
+        color = colors.get(i)
+        if color not in taken:
+            named.add(i)
+            taken.add(color)
+    return named
+
+
+def _more_minima(rest: Sequence[int], best: set[int]) -> list[tuple[list[int], str, str]]:
+    """The legend entries of the minima ``rest`` a legend does not name, the same in every
+    figure: ``(which, label, colour)`` for the global ones, then the others (whose colours
+    repeat those named); a figure adds its own count of runs to each label."""
+    entries = []
+    for kind, which, color in (
+        ("global", [i for i in rest if i in best], _GLOBAL_COLOR),
+        ("local", [i for i in rest if i not in best], "0.6"),
+    ):
+        if which:
+            noun = "minimum" if len(which) == 1 else "minima"
+            repeat = " (colours repeat)" if kind == "local" else ""
+            entries.append((which, f"{len(which)} more {kind} {noun}{repeat}", color))
+    return entries
 
 
 def _target_text(target: float | tuple[float, float]) -> str:

@@ -27,7 +27,7 @@ from jaxgd.plotting._common import (
     _mark_minimum,
     _minima_to_draw,
     _minimum_colors,
-    _named_first,
+    _more_minima,
     _one_axis,
     _precision,
     _rate_epochs,
@@ -255,8 +255,7 @@ def plot_final(
     # of them alone when dozens tie).
     wanted = _minima_to_draw(set(heading.tolist()), best)
     shown = sorted(wanted & set(colors), key=lambda i: (i not in best, i))
-    listed = _listed_minima(shown, best, {i: int((heading == i).sum()) for i in shown})
-    colors = _named_first(colors, listed, best)
+    listed = _listed_minima(shown, best, {i: int((heading == i).sum()) for i in shown}, colors)
     handles: list[Any] = []
     hollow = False  # whether any run on its way to a minimum is drawn (an open square)
     for i in shown:
@@ -284,18 +283,17 @@ def plot_final(
                 label=f"{_describe_minimum(minima, i)}: {count}",
             )
         )
-    rest = [i for i in shown if i not in listed]
-    if rest:
-        runs = int(np.isin(heading, rest).sum())
+    for which, label, color in _more_minima([i for i in shown if i not in listed], best):
+        runs = int(np.isin(heading, which).sum())
         handles.append(
             Line2D(
                 [],
                 [],
-                color="0.5",
+                color=color,
                 linestyle="--",
                 marker="s",
                 markersize=5,
-                label=f"{len(rest)} more minima (colours repeat): {runs} of {n} runs go there",
+                label=f"{label}: {runs} of {n} runs go there",
             )
         )
     lost = (heading == -1) & ~diverged
@@ -460,9 +458,14 @@ def plot_lines(
             markevery=alone.tolist() if alone.any() else None,
         )
     if minima is not None:
-        which = nearest_minimum(final, minima, tol=tol)
-        colors = _minimum_colors(minima)
-        for i in sorted(set(which[~diverged].tolist()) - {-1}):
+        which = np.where(diverged, -1, nearest_minimum(final, minima, tol=tol))
+        colors, best = _minimum_colors(minima), _global_set(minima)
+        runs = {i: int((which == i).sum()) for i in set(which.ravel().tolist()) - {-1}}
+        shown = sorted(runs, key=lambda i: (i not in best, i))
+        # Named as in every figure of minima: each in its colour of _minimum_colors, no two
+        # named alike; the rest in one entry (this legend named all, 20 lines for 20 minima).
+        listed = _listed_minima([i for i in shown if i in colors], best, runs, colors)
+        for i in shown:
             _mark_minimum(
                 ax,
                 minima,
@@ -470,9 +473,13 @@ def plot_lines(
                 color=colors.get(i, "0.3"),
                 linestyle="--",
                 linewidth=1.2,
-                label=_describe_minimum(minima, i),
+                label=_describe_minimum(minima, i) if i in listed or i not in colors else None,
                 zorder=0,
             )
+        rest = [i for i in shown if i in colors and i not in listed]
+        for group, label, color in _more_minima(rest, best):
+            hit = sum(runs[i] for i in group)
+            ax.plot([], [], color=color, linestyle="--", label=f"{label} ({hit} runs)")
     if diverged.any():
         ax.plot([], [], " ", label=f"{int(diverged.sum())} diverged runs not drawn")
     ax.set_ylim(*_ylim(final[~diverged]))

@@ -26,7 +26,7 @@ from jaxgd.plotting._common import (
     _legend_under,
     _listed_minima,
     _minimum_colors,
-    _named_first,
+    _more_minima,
     _one_tick,
     _precision,
     _rate_epochs,
@@ -611,19 +611,15 @@ def plot_convergence(
         handles = []
         shown = sorted(set(which[which >= 0].tolist()), key=lambda i: (i not in best, i))
         hits = {i: int((which == i).sum()) for i in shown}
-        listed = _listed_minima(shown, best, hits)
-        colors = _named_first(colors, listed, best)
+        listed = _listed_minima(shown, best, hits, colors)
         for i in shown:
             _cells(ax, xe, ye, which == i, facecolor=colors.get(i, "0.3"))
             if i in listed:
                 label = f"{_describe_minimum(minima, i)} ({hits[i]} of {runs})"
                 handles.append(Patch(color=colors.get(i, "0.3"), label=label))
-        rest = [i for i in shown if i not in listed]
-        if rest:
-            label = (
-                f"{len(rest)} more minima (colours repeat) ({sum(hits[i] for i in rest)} of {runs})"
-            )
-            handles.append(Patch(color="0.6", label=label))
+        for group, label, color in _more_minima([i for i in shown if i not in listed], best):
+            hit = sum(hits[i] for i in group)
+            handles.append(Patch(color=color, label=f"{label} ({hit} of {runs})"))
         nowhere = which == -1
         _cells(ax, xe, ye, nowhere, **_UNSETTLED)
         _cells(ax, xe, ye, diverged, facecolor=DIVERGED_COLOR)

@@ -18,7 +18,6 @@ import numpy as np
 from jaxgd._validate import positive_float, whole_number
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
-    _GLOBAL_COLOR,
     _LABEL,
     _NOT_NEGATIVE,
     _beyond,
@@ -30,7 +29,7 @@ from jaxgd.plotting._common import (
     _mark_minimum,
     _minima_to_draw,
     _minimum_colors,
-    _named_first,
+    _more_minima,
     _pick,
     _precision,
     _rounding,
@@ -404,10 +403,7 @@ def plot_ends(
         drawn = _minima_to_draw(reached, best)
         drawn &= set(colors)  # stationary minima: no "none", no end of the interval
         hits = {i: int((at == i).sum()) for i in drawn}
-        named = _listed_minima(sorted(hits), best, hits)
-        # Past the palette (more local minima than colours), the ones the legend names get
-        # a colour each, as in plot_final: by index, two named minima could share one.
-        colors = _named_first(colors, named, best)
+        named = _listed_minima(sorted(hits), best, hits, colors)
         # The global minima first, then the local ones, each line named by where it lies.
         for i in sorted(drawn, key=lambda i: (i not in best, i)):
             color = colors[i]
@@ -416,12 +412,8 @@ def plot_ends(
                 kind = "global" if i in best else "local"
                 label = f"{kind} minimum {_where(minima, i)}"
                 handles.append(Line2D([], [], color=color, linestyle="--", label=label))
-        for kind, among in (("global", drawn & best), ("local", drawn - best)):
-            more = len(among - named)
-            if more:
-                color = _GLOBAL_COLOR if kind == "global" else "0.6"
-                label = f"{more} more {kind} minim{'um' if more == 1 else 'a'}"
-                handles.append(Line2D([], [], color=color, linestyle="--", label=label))
+        for _, label, color in _more_minima(sorted(drawn - named), best):
+            handles.append(Line2D([], [], color=color, linestyle="--", label=label))
     lost = 0
     # Lines that coincide (optimisers that end at the same minimum) hid each other: each
     # line's points are set apart by a fraction of the starts' spacing, centred on them.
