@@ -6,12 +6,15 @@
     python -m experiments all --start 1.6     # --start goes to the experiments that take it
 
 ``all`` gives each flag that follows to the experiments that take it and says which ignore
-it; a flag no experiment takes is refused before anything runs. ``--save PATH`` becomes
+it; a flag no experiment takes is refused before anything runs, and so is a value an
+experiment would refuse: every experiment checks its flags first, as it would on its own,
+and none runs unless all pass (exit status 2, one line per refusal). ``--save PATH`` becomes
 ``PATH/<experiment>.npz``. Every experiment runs even when one fails; a summary line per
 experiment ends the run, and the exit status is non-zero when any failed. Ctrl-C (status 130)
 or SIGTERM (143) stops the experiment running and the rest with it. An experiment is any
-module of this package with a ``parser()`` and a ``main(argv) -> int``; its docstring's first
-line is its summary.
+module of this package with a ``parser()`` and a ``main(argv) -> int`` (a
+``jaxgd.cli.command`` that calls ``jaxgd.cli.checked()`` once its flags are checked); its
+docstring's first line is its summary.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import ast
 import contextlib
 import gc
 import importlib
+import io
 import os
 import pkgutil
 import signal
@@ -173,6 +177,39 @@ def _plan(names: list[str], words: list[str]) -> tuple[dict[str, list[str]], lis
     return argv, notes
 
 
+def _check_all(names: list[str], argv: dict[str, list[str]]) -> int:
+    """Check every experiment's flags before any runs (``jaxgd.cli.check_flags``), so a value
+    one of them refuses stops ``all`` before the others have run for minutes. Returns 0 when
+    all pass; else the status to exit with, having said why on stderr: each refusal once,
+    with the experiments that made it."""
+    from jaxgd import cli
+
+    refusals: dict[str, list[str]] = {}
+    codes = []
+    for name in names:
+        main = importlib.import_module(f"experiments.{name}").main
+        said = io.StringIO()
+        # What a check prints is said again by the run itself; only a refusal is kept.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(said):
+            try:
+                code = cli.check_flags(main, argv[name])
+            except Exception as err:  # as in the run: an experiment's failure, not a crash
+                text = str(err).strip().splitlines()
+                print(f"error: {type(err).__name__}: {text[0] if text else ''}", file=sys.stderr)
+                code = 1
+        if code in STOPPED:  # Ctrl-C or SIGTERM: it said so
+            print(said.getvalue(), end="", file=sys.stderr)
+            return code
+        if code:
+            codes.append(code)
+            lines = [line for line in said.getvalue().splitlines() if line.startswith("error: ")]
+            for line in lines or [f"error: exit status {code}"]:
+                refusals.setdefault(line.removeprefix("error: "), []).append(name)
+    for text, who in refusals.items():
+        print(f"error: {', '.join(who)}: {text}", file=sys.stderr)
+    return 0 if not codes else 2 if set(codes) == {2} else 1
+
+
 def run_all(names: list[str], words: list[str]) -> int:
     """Run every experiment in ``names`` with the flags of ``words`` it takes; see the module."""
     if "-h" in words or "--help" in words:
@@ -198,6 +235,9 @@ def run_all(names: list[str], words: list[str]) -> int:
     package = importlib.import_module("experiments")
     package.IN_ALL = True
     try:
+        refused = _check_all(names, argv)
+        if refused:
+            return refused
         for name in names:
             print(f"== {name} ==", flush=True)
             try:

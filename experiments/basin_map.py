@@ -40,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = setup_2d(parser(), argv, figures=FIGURES)
+    cli.checked()
     starts = grid_starts(ctx.domain, ctx.grid).astype(ctx.dtype)
     res = jaxgd.sweep(ctx.f, starts, ctx.learning_rates, [ctx.epochs])
     minima = ctx.minima(res.final)

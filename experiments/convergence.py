@@ -57,6 +57,7 @@ def _stalled(conv, settled: np.ndarray, diverged: np.ndarray, rates: np.ndarray)
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
+    cli.checked()
 
     conv = jaxgd.convergence(ctx.f, ctx.starts, ctx.learning_rates, ctx.epochs, tol=ctx.tol)
 

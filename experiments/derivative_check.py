@@ -62,11 +62,13 @@ def parser() -> argparse.ArgumentParser:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
+    df, name = None, ""
     if ctx.args.derivative is not None:
         df, name = cli.load_derivative(ctx.args.derivative), ctx.args.derivative
     elif ctx.function.name == cli.DEFAULT_FUNCTION:
         df, name = notes_deriv, "the notes' deriv"
-    else:
+    cli.checked()
+    if df is None:
         print(ctx.describe_function())
         print(
             "nothing to check: the notes' deriv is a derivative of the notebook's f only; "

@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         # Under `python -m experiments all --function NAME` the others run on.
         print(f"nothing to run: {why}")
         return 0
+    cli.checked()
     lo, hi = ctx.domain
     starts = jax.random.uniform(ctx.key, (ctx.repeats,), ctx.dtype, minval=lo, maxval=hi)
     res = jaxgd.sweep(family, starts, ctx.learning_rate, ctx.epochs, params=thetas)

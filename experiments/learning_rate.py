@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
+    cli.checked()
 
     res = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs)
     rates, final = np.asarray(res.learning_rates), np.asarray(res.final).reshape(-1)

@@ -34,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
+    cli.checked()
 
     sweep = jaxgd.sweep(ctx.f, ctx.start, ctx.learning_rates, ctx.epochs)
     res = sweep.isel(start=0)

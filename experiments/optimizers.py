@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     starts, rates, epochs = ctx.starts, ctx.learning_rates, ctx.epochs
     flags = ["--optimizers", "--starts", "--learning-rates", "--epochs"]
     cli.check_runs(len(optimizers) * (starts.size + 1) * rates.size * epochs.size, flags)
+    cli.checked()
 
     # The maps' start rides in the same sweep, as start 0, ahead of the grid of starts.
     everything = np.concatenate([np.asarray([x0], starts.dtype), starts])

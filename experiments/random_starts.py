@@ -38,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
     repeats = ctx.repeats
+    cli.checked()
     if ctx.global_minima.size == 0:
         raise cli.UsageError(
             f"--function: f has no local minimum inside {ctx.domain_text}, so no start can "

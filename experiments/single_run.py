@@ -31,6 +31,7 @@ def parser() -> argparse.ArgumentParser:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
+    cli.checked()
 
     x0, rate, epochs = ctx.start, ctx.learning_rate, ctx.epochs
     res = jaxgd.sweep(ctx.f, x0, rate, epochs)

@@ -28,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
+    cli.checked()
 
     res = jaxgd.sweep(ctx.f, ctx.starts, ctx.learning_rate, ctx.epochs)
     final = np.asarray(res.final).reshape(-1)

@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             f"points in all, above the limit of {MAX_PATH_POINTS:.0e}; use --epochs {most} "
             "or less" + (", or fewer --paths." if n_paths > 1 else ".")
         )
+    cli.checked()
     # Cell centres of an N x N partition, so no drawn path starts on the frame and leaves it.
     box = np.asarray(ctx.domain, np.float64)
     half = (box[:, 1] - box[:, 0]) / (2 * n_paths)

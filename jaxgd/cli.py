@@ -99,7 +99,9 @@ __all__ = [
     "add_color_args",
     "add_grid_args",
     "argument_group",
+    "check_flags",
     "check_runs",
+    "checked",
     "color_limits_line",
     "command",
     "deliver_held_interrupt",
@@ -945,6 +947,58 @@ def _values(f: Callable, x: jax.Array) -> jax.Array:
     return jax.vmap(f)(x)
 
 
+class _FlagsChecked(BaseException):
+    """Raised by :func:`checked` inside :func:`check_flags`: every flag is good, stop there.
+    Not an Exception, so that no ``except Exception`` of an experiment's takes it for a
+    failure."""
+
+
+#: True while :func:`check_flags` runs an experiment's ``main``.
+_checking = [False]
+
+
+def checked() -> None:
+    """Mark the point in an experiment's ``main`` where every flag has been checked and the
+    work begins.
+
+    In a call through :func:`check_flags` the run stops here, with status 0; in any other call
+    this does nothing. An experiment calls it once, after :func:`setup` and its own checks of
+    the flags it adds, before anything is computed or printed.
+    """
+    if _checking[0]:
+        raise _FlagsChecked
+
+
+def check_flags(main: Callable[[Sequence[str] | None], int], argv: Sequence[str]) -> int:
+    """Check ``argv`` as the experiment ``main`` (a :func:`command`) would, computing nothing.
+
+    ``main`` runs up to its :func:`checked` and stops there. Returns its status: 0 when every
+    flag is good, 2 (with the line ``error: ...`` on stderr) when one is refused, 130 or 143
+    when Ctrl-C or SIGTERM stopped it. ``python -m experiments all`` checks every experiment's
+    flags this way before it runs any, so a bad one is refused before anything runs.
+
+    Example:
+        >>> @command
+        ... def main(argv=None):
+        ...     p = parser("experiments.demo", "Demo.")
+        ...     add_grid_args(p, start=0.0, learning_rate=0.1, epochs=10)
+        ...     ctx = setup(p, argv)
+        ...     checked()
+        ...     raise AssertionError("not reached in a check")
+        >>> import tempfile
+        >>> check_flags(main, ["--out", tempfile.mkdtemp()])
+        0
+        >>> check_flags(main, ["--epochs", "-1"])
+        2
+    """
+    before = _checking[0]
+    _checking[0] = True
+    try:
+        return main(list(argv))
+    finally:
+        _checking[0] = before
+
+
 def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
     """Wrap an experiment's ``main(argv) -> int`` for the command line and in-process calls.
 
@@ -975,6 +1029,8 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             try:
                 deliver_held_interrupt()
                 return main(argv)
+            except _FlagsChecked:  # a check_flags call: every flag is good
+                return 0
             except UsageError as err:
                 done = written_so_far()  # a file that failed at the end: say which were written
                 also = f" Already written: {', '.join(map(str, done))}." if done else ""

@@ -382,7 +382,8 @@ def test_all_stops_at_an_experiment_stopped_by_ctrl_c_or_sigterm(stopped, capsys
     ran = []
     for name, code in (("single_run", stopped), ("lr_epochs", 0)):
         module = importlib.import_module(f"experiments.{name}")
-        monkeypatch.setattr(module, "main", lambda argv, n=name, c=code: ran.append(n) or c)
+        fake = cli.command(lambda argv, n=name, c=code: cli.checked() or ran.append(n) or c)
+        monkeypatch.setattr(module, "main", fake)
     assert listing.main(["all"]) == stopped
     assert ran == ["single_run"]
     out = capsys.readouterr().out
@@ -576,21 +577,68 @@ def test_all_gives_each_flag_to_the_modules_that_take_it(tmp_path, capsys, monke
 
 
 def test_all_runs_the_rest_when_one_fails_and_says_which(tmp_path, capsys, monkeypatch):
+    # A failure while running (here single_run's figure) does not stop the others.
     _pick(monkeypatch, "single_run", "lr_epochs")
+    single_run = importlib.import_module("experiments.single_run")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no figure today")
+
+    monkeypatch.setattr(single_run, "plotting", type("Broken", (), {"plot_function": broken}))
     argv = ["all", "--epochs", "10", "20", "2", "--learning-rates", "0.01", "0.1", "2",
-            "--learning-rate", "1e39", "--vmin", "-1.45", "--vmax", "-1.2",
-            "--out", str(tmp_path)]  # fmt: skip
-    assert listing.main(argv) == 2
+            "--vmin", "-1.45", "--vmax", "-1.2", "--out", str(tmp_path)]  # fmt: skip
+    assert listing.main(argv) == 1
     out, err = capsys.readouterr()
-    assert err.startswith("error: --learning-rate: 1e+39 does not fit in float32")
+    assert err == "error: RuntimeError: no figure today\n"
     # single_run takes one --epochs: the grid's three values are not for it.
     assert "note: --epochs goes to lr_epochs; ignored by single_run (takes 1 value)" in out
     assert "colour limits: -1.45 to -1.2 (--vmin/--vmax)" in out
-    assert out.endswith("== summary ==\nsingle_run  failed (exit 2)\nlr_epochs   ok\n")
+    assert out.endswith("== summary ==\nsingle_run  failed (exit 1)\nlr_epochs   ok\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "lr_epochs_heatmap.png",
         "lr_epochs_lines.png",
     ]
+
+
+def test_all_refuses_a_value_any_experiment_refuses_before_running_any(
+    tmp_path, capsys, monkeypatch
+):
+    # Each experiment refused a bad value in turn: `all --vmin 5 --vmax 1` ran single_run,
+    # start_location and learning_rate (a minute at their defaults) before lr_epochs refused.
+    _pick(monkeypatch, "single_run", "lr_epochs", "random_starts")
+    argv = ["all", "--epochs", "10", "20", "2", "--vmin", "5", "--vmax", "1",
+            "--learning-rate", "1e39", "--out", str(tmp_path / "out")]  # fmt: skip
+    assert listing.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "==" not in out  # no experiment started, and no summary of runs that never were
+    assert err.splitlines() == [
+        "error: single_run: --learning-rate: 1e+39 does not fit in float32 (largest 3.4e+38); "
+        "use a smaller value or --x64 for float64.",
+        "error: lr_epochs, random_starts: --vmin must be below --vmax; got 5 and 1.",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", list(listing.experiments()))
+def test_checking_an_experiments_flags_computes_and_prints_nothing(
+    name, tmp_path, capsys, monkeypatch
+):
+    # `all` checks every experiment's flags with cli.check_flags before running any: each
+    # must stop at its cli.checked(), before its work.
+    import jaxgd
+
+    def computed(*args, **kwargs):
+        raise AssertionError("computed while checking flags")
+
+    for attr in ("sweep", "convergence", "random_starts", "find_minima_reached"):
+        monkeypatch.setattr(jaxgd, attr, computed)
+    module = importlib.import_module(f"experiments.{name}")
+    out = tmp_path / "out"
+    assert cli.check_flags(module.main, ["--out", str(out)]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert not out.exists()
+    assert cli.check_flags(module.main, ["--out", str(out), "--tol", "-1"]) == 2
+    assert capsys.readouterr().err.startswith("error: --tol: must be > 0")
 
 
 def test_all_refuses_a_flag_no_module_takes_before_running(tmp_path, capsys, monkeypatch):
