@@ -67,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
         df, name = cli.load_derivative(ctx.args.derivative), ctx.args.derivative
     elif ctx.function.name == cli.DEFAULT_FUNCTION:
         df, name = notes_deriv, "the notes' deriv"
+    lo, hi = ctx.domain
+    if not lo <= ctx.start <= hi:
+        # The derivatives are compared, and their zeros searched, on the domain only: from a
+        # start outside it, "the nearest point where it crosses 0" would be a point inside.
+        raise cli.UsageError(
+            f"--start: {ctx.start:g} lies outside the domain {ctx.domain_text}, where the "
+            "derivatives are compared; move it into the domain or widen --domain."
+        )
     cli.checked()
     if df is None:
         print(ctx.describe_function())

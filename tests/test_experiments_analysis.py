@@ -198,6 +198,31 @@ def test_derivative_check_does_not_call_a_far_zero_the_end_of_descent(tmp_path, 
     assert out.startswith("f: saddle (") and "; computed in float64\n" in out
 
 
+@pytest.mark.parametrize(
+    ("argv", "refused"),
+    [
+        (["--start", "100"], "--start: 100 lies outside the domain [-6.28319, 6.28319]"),
+        (["--start", "-2", "--domain", "-1", "1"], "--start: -2 lies outside the domain [-1, 1]"),
+    ],
+)
+def test_derivative_check_refuses_a_start_outside_the_domain(argv, refused, tmp_path, capsys):
+    # It ran from 100 and called 4.61, inside the domain, "the nearest point where the notes'
+    # deriv crosses 0", 95 away: the zeros are searched on the domain only (as surface does).
+    code, out, err = run("derivative_check", argv, tmp_path / "figs", capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {refused}, where the derivatives are compared; ")
+    assert "move it into the domain or widen --domain." in err and err.count("\n") == 1
+    assert not (tmp_path / "figs").exists()
+    # An end of the domain is in it.
+    code, out, err = run(
+        "derivative_check",
+        ["--start", "1", "--domain", "-1", "1", "--epochs", "3"],
+        tmp_path,
+        capsys,
+    )
+    assert (code, err) == (0, "")
+
+
 def test_convergence_explains_the_slowest_start_only_by_what_is_true(tmp_path, capsys):
     argv = ["--function", "double_well", "--starts", "-2", "2", "12",
             "--learning-rates", "0.01", "0.1", "4", "--epochs", "1000", "--x64"]  # fmt: skip
