@@ -1,12 +1,13 @@
 """The notebook's experiments, each runnable as ``python -m experiments.<name>``.
 
-Ctrl-C stops a run with the one line ``interrupted`` and status 130 wherever it comes (see
-``jaxgd.cli.command``). Two places need help for that, and get it here, for ``python -m``
-runs only, before jax is imported:
+Ctrl-C stops a run with the one line ``interrupted`` and status 130 wherever it comes, and
+SIGTERM with ``terminated`` and 143 (see ``jaxgd.cli.command``). Two places need help for
+that, and get it here, for ``python -m`` runs only, before jax is imported:
 
-- While the modules import, SIGINT is held (blocked) and delivered once they are
+- While the modules import, SIGINT and SIGTERM are held (blocked) and delivered once they are
   (``jaxgd.cli.deliver_held_interrupt``): a KeyboardInterrupt raised while an extension module
-  initialises can crash the interpreter.
+  initialises can crash the interpreter, and a SIGTERM there ended the process at once,
+  without a word. SIGTERM is held only where it has its default action.
 - JAX runs a Python callback at every garbage collection; a KeyboardInterrupt raised inside
   it is swallowed (Python prints "Exception ignored" and the run goes on). When that happens,
   SIGINT is sent to the main thread again 10 ms later, until it lands outside a callback.
@@ -54,6 +55,9 @@ if (
     and threading.current_thread() is threading.main_thread()
     and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 ):
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    held = {signal.SIGINT}
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        held.add(signal.SIGTERM)
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
     if sys.unraisablehook is sys.__unraisablehook__:
         sys.unraisablehook = _unraisable

@@ -231,26 +231,42 @@ def run_all(names: list[str], words: list[str]) -> int:
         return 2
     for note in notes:
         print(f"note: {note}")
+    from jaxgd import cli
+
     codes: dict[str, int] = {}
+    stopped: int | None = None
     package = importlib.import_module("experiments")
     package.IN_ALL = True
+    # SIGTERM stops `all` as Ctrl-C does, between experiments too (each run puts back the
+    # handler it found, which is this one): the summary still ends it.
+    terms, replaced = cli._sigterms[0], cli._catch_sigterm()
     try:
-        refused = _check_all(names, argv)
-        if refused:
-            return refused
-        for name in names:
-            print(f"== {name} ==", flush=True)
-            try:
-                codes[name] = importlib.import_module(f"experiments.{name}").main(argv[name])
-            except Exception as err:  # one experiment's failure must not stop the others
-                text = str(err).strip().splitlines()
-                print(f"error: {type(err).__name__}: {text[0] if text else ''}", file=sys.stderr)
-                codes[name] = 1
-            sys.stdout.flush()
-            if codes[name] in STOPPED:  # Ctrl-C or SIGTERM stops them all
-                break
+        try:
+            refused = _check_all(names, argv)
+            if refused in STOPPED:
+                stopped = refused
+            elif refused:
+                return refused
+            for name in names if stopped is None else ():
+                print(f"== {name} ==", flush=True)
+                try:
+                    codes[name] = importlib.import_module(f"experiments.{name}").main(argv[name])
+                except Exception as err:  # one experiment's failure must not stop the others
+                    text = str(err).strip().splitlines()
+                    print(
+                        f"error: {type(err).__name__}: {text[0] if text else ''}", file=sys.stderr
+                    )
+                    codes[name] = 1
+                sys.stdout.flush()
+                if codes[name] in STOPPED:  # Ctrl-C or SIGTERM stops them all
+                    break
+        except KeyboardInterrupt:  # outside a run, which says so itself
+            stopped = 143 if cli._sigterms[0] > terms else 130
+            print("terminated" if stopped == 143 else "interrupted", file=sys.stderr, flush=True)
     finally:
         package.IN_ALL = False
+        if replaced is not None:  # a second SIGTERM ends the process at once, as usual
+            signal.signal(signal.SIGTERM, replaced)
     print("== summary ==")
     width = max(map(len, names))
     for name in names:
@@ -258,10 +274,10 @@ def run_all(names: list[str], words: list[str]) -> int:
         state = "not run" if code is None else "ok" if code == 0 else f"failed (exit {code})"
         print(f"{name:<{width}}  {state}")
     failed = [c for c in codes.values() if c]
-    if not failed:
-        return 0
-    stopped = [c for c in failed if c in STOPPED]
-    return stopped[0] if stopped else 2 if set(failed) == {2} else 1
+    halted = [c for c in failed if c in STOPPED] + ([] if stopped is None else [stopped])
+    if halted:
+        return halted[0]
+    return 0 if not failed else 2 if set(failed) == {2} else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,8 +309,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run() -> int:
-    """``main()`` for the command line: a Ctrl-C held while the modules were imported (see
-    ``experiments/__init__``) is delivered once they are, here or in an experiment's main."""
+    """``main()`` for the command line: a Ctrl-C or SIGTERM held while the modules were
+    imported (see ``experiments/__init__``) is delivered once they are, in an experiment's
+    main, or here, where none ran (the listing, a name misspelt): ``interrupted`` and 130,
+    ``terminated`` and 143, as in a run."""
     try:
         if "--no-cache" not in sys.argv:
             # The experiments run in this process, each with argv: the cache is turned on here.
@@ -302,8 +320,13 @@ def _run() -> int:
 
             _compile_cache.enable()
         code = main()
-        if hasattr(signal, "pthread_sigmask"):  # the listing imports nothing: deliver it now
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if hasattr(signal, "pthread_sigmask"):
+            if signal.SIGTERM in signal.sigpending() and signal.SIGTERM in (
+                signal.pthread_sigmask(signal.SIG_BLOCK, ())
+            ):
+                print("terminated", file=sys.stderr)
+                return 143
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

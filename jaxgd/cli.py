@@ -1148,26 +1148,32 @@ def _still_working_notice() -> threading.Timer | None:
 
 
 def deliver_held_interrupt() -> None:
-    """Let a Ctrl-C through that this thread holds back, raising KeyboardInterrupt now if one
-    came while it was held.
+    """Let a Ctrl-C or SIGTERM through that this thread holds back, raising KeyboardInterrupt
+    now if one came while it was held.
 
-    ``python -m experiments.<name>`` holds SIGINT (blocks it) from the moment the package
-    ``experiments`` is imported, before JAX is: a KeyboardInterrupt raised while extension
-    modules initialise can crash the interpreter. :func:`command` calls this first, so a
-    Ctrl-C during the imports stops the run there, with the one line ``interrupted``.
-    JAX's backends are initialised before the hold ends: interrupted there, JAX leaves a
-    60-second timer behind that the exit waits for. Nothing happens where SIGINT is not
-    held, where Python does not handle SIGINT itself (an embedding program installed its own
-    handler), off the main thread, or where the platform has no signal masks.
+    ``python -m experiments.<name>`` holds SIGINT and SIGTERM (blocks them) from the moment
+    the package ``experiments`` is imported, before JAX is: a KeyboardInterrupt raised while
+    extension modules initialise can crash the interpreter, and SIGTERM's default action
+    ended the process without a word. :func:`command` installs its SIGTERM handler and then
+    calls this, so a Ctrl-C or SIGTERM during the imports stops the run there, with the one
+    line ``interrupted`` or ``terminated``. JAX's backends are initialised before the hold
+    ends: interrupted there, JAX leaves a 60-second timer behind that the exit waits for.
+    SIGINT is let through only where Python handles it itself (not where an embedding
+    program installed its own handler); nothing happens where neither is held, off the main
+    thread, or where the platform has no signal masks.
     """
     if (
-        hasattr(signal, "pthread_sigmask")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        and signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        not hasattr(signal, "pthread_sigmask")
+        or threading.current_thread() is not threading.main_thread()
     ):
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    held = {signal.SIGTERM} & mask
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        held |= {signal.SIGINT} & mask
+    if held:
         jax.devices()
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def run(main: Callable[[], int | None]) -> NoReturn:

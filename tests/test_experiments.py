@@ -391,6 +391,96 @@ def test_all_stops_at_an_experiment_stopped_by_ctrl_c_or_sigterm(stopped, capsys
     assert re.search(r"lr_epochs +not run", out)
 
 
+_BETWEEN = """
+import os, signal, sys, time, types
+import experiments.__main__ as listing
+import experiments.lr_epochs
+import experiments.single_run
+from jaxgd import cli
+
+picked = {n: s for n, s in listing.experiments().items() if n in ("single_run", "lr_epochs")}
+listing.experiments = lambda: picked
+quick = cli.command(lambda argv: cli.checked() or 0)
+sys.modules["experiments.single_run"].main = quick
+real = sys.modules["experiments.lr_epochs"]
+
+
+class Second(types.ModuleType):
+    looked = 0
+    parser = staticmethod(real.parser)
+
+    @property
+    def main(self):
+        # Looked up once to check its flags, once to run it: the signal comes in between,
+        # after single_run has run and before lr_epochs starts.
+        Second.looked += 1
+        if Second.looked == 2:
+            os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+            time.sleep(5)
+        return quick
+
+
+sys.modules["experiments.lr_epochs"] = Second("experiments.lr_epochs")
+sys.exit(listing.main(["all"]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="signals to oneself are POSIX")
+@pytest.mark.parametrize(("signame", "code", "word"), [
+    ("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])  # fmt: skip
+def test_all_stopped_between_experiments_says_so_and_ends_with_the_summary(signame, code, word):
+    # A SIGTERM between two experiments of `all` ended the process on the spot, with no word
+    # and no summary (a Ctrl-C there: "interrupted", but no summary either).
+    done = subprocess.run(
+        [sys.executable, "-c", _BETWEEN, signame],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (code, f"{word}\n")
+    assert done.stdout.endswith("== summary ==\nsingle_run  ok\nlr_epochs   not run\n")
+
+
+_IMPORTING = """
+import os, signal, sys
+sys.argv = ["-m"]  # as while `python -m experiments...` locates the module
+import experiments
+
+os.kill(os.getpid(), getattr(signal, sys.argv_signal))  # held, as during the imports
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="signals to oneself are POSIX")
+@pytest.mark.parametrize(("signame", "code", "word"), [
+    ("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])  # fmt: skip
+@pytest.mark.parametrize("command", ["experiment", "listing"])
+def test_a_signal_while_the_modules_import_stops_the_run_with_its_line(
+    signame, code, word, command, tmp_path
+):
+    # SIGTERM during the imports ended the process at once without a word, where Ctrl-C was
+    # held until they were done and then stopped the run with the line "interrupted".
+    out = tmp_path / "figs"
+    if command == "experiment":
+        argv, run = (
+            ["experiments.single_run", "--out", str(out)],
+            (
+                "import runpy; runpy.run_module('experiments.single_run', run_name='__main__', "
+                "alter_sys=True)"
+            ),
+        )
+    else:
+        argv, run = ["experiments"], "import experiments.__main__ as m; sys.exit(m._run())"
+    script = _IMPORTING.replace("sys.argv_signal", repr(signame)) + (
+        f"sys.argv = {argv!r}\n{run}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stderr) == (code, f"{word}\n")
+    assert not out.exists()
+
+
 def test_python_m_experiments_lists_modules():
     done = subprocess.run(
         [sys.executable, "-m", "experiments"], cwd=ROOT, capture_output=True, text=True, check=True
