@@ -47,10 +47,22 @@ def check_folder(flag: str, folder: Path) -> None:
 
     Nothing is left behind: writability is probed with a temporary folder that is removed.
     """
+    _no_nul(flag, folder)
     try:
         _check_folder(flag, Path(folder))
     except OSError as err:  # a name too long for the system, say: refused before any work
         raise UsageError(f"{flag} {_short(folder)}: {_reason(err)}.") from None
+
+
+def _no_nul(flag: str, path: str | os.PathLike) -> None:
+    """Refuse a path with a NUL character, which no file name can hold: the shell cannot pass
+    one, but a call of an experiment's ``main(argv)`` can, and the system calls then raise
+    ValueError, not OSError (``Path.exists`` says False instead)."""
+    if "\0" in str(path):
+        raise UsageError(
+            f"{flag} {_short(Path(path))}: contains a NUL character ('\\0'), which no file "
+            "name can hold; remove it."
+        )
 
 
 def _short(path: Path) -> str:
@@ -87,6 +99,7 @@ def check_target(flag: str, path: Path) -> None:
     """Refuse ``path`` as a file to write unless its folder passes :func:`check_folder` and
     ``path`` itself is not a folder."""
     path = Path(path)
+    _no_nul(flag, path)
     try:
         is_dir = path.is_dir()
     except OSError as err:

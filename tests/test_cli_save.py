@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -274,6 +275,32 @@ def test_all_refuses_a_save_folder_name_too_long(tmp_path, capsys):
     assert main(["all", "--save", str(tmp_path / ("x" * 300))]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --save '") and "name too long" in err
+
+
+@pytest.mark.parametrize("flag", ["--out", "--save", "--save-in-folder", "all --out"])
+def test_a_nul_in_a_path_is_one_line_and_exit_2_before_the_run(tmp_path, capsys, flag):
+    # The shell cannot pass a NUL, a call of main(argv) can: the checks took it (exists() is
+    # False for it), the run computed, and saving raised ValueError: embedded null byte.
+    from experiments import single_run
+    from experiments.__main__ import main
+
+    bad = str(tmp_path / "a\0b")
+    argv = {
+        "--out": ["--out", bad],
+        "--save": ["--save", f"{bad}.npz", "--out", str(tmp_path / "f")],
+        "--save-in-folder": ["--save", f"{bad}/", "--out", str(tmp_path / "f")],
+        "all --out": ["--out", bad],
+    }[flag]
+    if flag.startswith("all"):
+        assert main(["all", *argv]) == 2
+    else:
+        assert single_run.main([*argv, "--epochs", "10"]) == 2
+    out, err = capsys.readouterr()
+    name = flag.split("-in")[0].split()[-1]
+    assert err.count("\n") == 1 and "==" not in out
+    assert re.search(rf"^error: .*{name} '.*a\\x00b.*': contains a NUL character", err), err
+    assert "which no file name can hold; remove it." in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_results_and_figures_go_into_folders_thousands_of_levels_deep(tmp_path, monkeypatch):
