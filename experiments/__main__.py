@@ -318,7 +318,11 @@ def _run() -> int:
             # The experiments run in this process, each with argv: the cache is turned on here.
             from jaxgd import _compile_cache
 
-            _compile_cache.enable()
+            try:
+                _compile_cache.enable()
+            except ValueError as err:  # JAXGD_COMPILATION_CACHE=maybe: as a bad flag
+                print(f"error: {err}", file=sys.stderr)
+                return 2
         code = main()
         if hasattr(signal, "pthread_sigmask"):
             if signal.SIGTERM in signal.sigpending() and signal.SIGTERM in (

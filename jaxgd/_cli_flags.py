@@ -431,7 +431,8 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
     ``--no-cache`` is given, before the first compilation (see :mod:`jaxgd._compile_cache`);
     calls with ``argv``, from tests and notebooks, leave the process's JAX settings alone.
     ``--x64`` turns on float64 before any array exists, so every grid and result is float64.
-    ``JAXGD_FAST_MATH`` (see :mod:`jaxgd.fastmath`) is read here too: a value it does not
+    ``JAXGD_FAST_MATH`` (see :mod:`jaxgd.fastmath`) is read here too, and
+    ``JAXGD_COMPILATION_CACHE`` where the cache is turned on: a value either does not
     understand is a :class:`UsageError`, before anything runs.
 
     Example:
@@ -463,7 +464,10 @@ def parse_run(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpars
         if folder:
             args.save = args.save / f"{p.prog.rsplit('.', 1)[-1]}.npz"
     if argv is None and not args.no_cache:
-        _compile_cache.enable()
+        try:  # JAXGD_COMPILATION_CACHE, refused as JAXGD_FAST_MATH is
+            _compile_cache.enable()
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     if args.x64:
         jax.config.update("jax_enable_x64", True)
     return args

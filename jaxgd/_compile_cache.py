@@ -12,8 +12,9 @@ choice, not a library's. Where and whether:
 - the folder is ``$JAXGD_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxgd``, else
   ``~/.cache/jaxgd``; it is created with mode 0700, as a cache holds code that will be run;
 - ``JAXGD_COMPILATION_CACHE=0`` (or ``false``, ``no``, ``off``) or the experiments' flag
-  ``--no-cache`` turns it off; ``1``, ``true``, ``yes``, ``on`` or unset leave it on, and any
-  other value leaves it on with one line on stderr saying so;
+  ``--no-cache`` turns it off; ``1``, ``true``, ``yes``, ``on`` or unset leave it on (any
+  case, spaces around ignored); any other value is refused with a ValueError naming it, as
+  ``JAXGD_FAST_MATH`` is: a typo in a switch is not taken for either setting;
 - a folder set by the caller's own ``jax_compilation_cache_dir`` is left as it is;
 - a folder that cannot be created or written, or found (no home folder: ``HOME`` unset and
   the user unknown to the system), turns the cache off for that run, with one line on
@@ -46,19 +47,39 @@ __all__ = ["OFF_WORDS", "ON_WORDS", "cache_dir", "enable", "enabled_by_env"]
 
 #: Values of ``JAXGD_COMPILATION_CACHE`` that turn the cache off (case-insensitive).
 OFF_WORDS = frozenset({"0", "false", "no", "off"})
-#: Values that leave it on, as does an unset variable; any other is taken as on, and said.
+#: Values that leave it on, as does an unset variable; any other is refused.
 ON_WORDS = frozenset({"", "1", "true", "yes", "on"})
 
 
 def enabled_by_env(environ: Mapping[str, str] | None = None) -> bool:
-    """False when ``JAXGD_COMPILATION_CACHE`` is one of :data:`OFF_WORDS`, else True.
+    """False when ``JAXGD_COMPILATION_CACHE`` is one of :data:`OFF_WORDS`, True when it is
+    unset or one of :data:`ON_WORDS`.
+
+    Raises:
+        ValueError: any other value (``maybe``, ``disabled``): a typo in a switch is not
+            silently one of its settings.
 
     Example:
         >>> enabled_by_env({}), enabled_by_env({"JAXGD_COMPILATION_CACHE": "0"})
         (True, False)
+        >>> enabled_by_env({"JAXGD_COMPILATION_CACHE": "maybe"})
+        Traceback (most recent call last):
+        ...
+        ValueError: environment variable JAXGD_COMPILATION_CACHE='maybe' is not understood: ...
     """
     environ = os.environ if environ is None else environ
-    return environ.get("JAXGD_COMPILATION_CACHE", "1").strip().lower() not in OFF_WORDS
+    raw = environ.get("JAXGD_COMPILATION_CACHE", "1")
+    word = raw.strip().lower()
+    if word in OFF_WORDS:
+        return False
+    if word in ON_WORDS:
+        return True
+    on, off = (", ".join(sorted(words - {""})) for words in (ON_WORDS, OFF_WORDS))
+    raise ValueError(
+        f"environment variable JAXGD_COMPILATION_CACHE={raw!r} is not understood: set it to "
+        f"0 to turn the compilation cache off ({off}), or 1 (or leave it unset) to keep it on "
+        f"({on})"
+    )
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -160,8 +181,7 @@ def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | N
 
     Args:
         environ: the environment to read (default ``os.environ``).
-        stderr: where the one-line note goes when the folder cannot be used or
-            ``JAXGD_COMPILATION_CACHE`` is neither an on nor an off word (default
+        stderr: where the one-line note goes when the folder cannot be used (default
             ``sys.stderr``).
 
     Returns:
@@ -170,20 +190,16 @@ def enable(environ: Mapping[str, str] | None = None, *, stderr=None) -> Path | N
         ``HOME`` unset and the user unknown to the system), or the caller has set
         ``jax_compilation_cache_dir`` already (then that setting is kept).
 
+    Raises:
+        ValueError: ``JAXGD_COMPILATION_CACHE`` is neither an on nor an off word
+            (:func:`enabled_by_env`); nothing is changed.
+
     Example:
         >>> enable({"JAXGD_COMPILATION_CACHE": "off"}) is None
         True
     """
     if not enabled_by_env(environ):
         return None
-    word = (os.environ if environ is None else environ).get("JAXGD_COMPILATION_CACHE", "")
-    if word.strip().lower() not in ON_WORDS:
-        on, off = (", ".join(sorted(words - {""})) for words in (ON_WORDS, OFF_WORDS))
-        print(
-            f"note: JAXGD_COMPILATION_CACHE={word!r} is neither on ({on}) nor off ({off}); "
-            "the compilation cache stays on",
-            file=sys.stderr if stderr is None else stderr,
-        )
     if jax.config.jax_compilation_cache_dir is not None:
         return None  # the caller's own cache, set before us
     try:

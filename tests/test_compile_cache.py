@@ -241,18 +241,50 @@ def test_no_home_folder_leaves_the_cache_off_with_one_line(env, monkeypatch):
     assert jax.config.jax_compilation_cache_dir is None
 
 
-@pytest.mark.parametrize("word", ["maybe", "disabled", "2"])
-def test_a_switch_of_neither_word_is_said_in_one_line(word, tmp_path):
-    # JAXGD_COMPILATION_CACHE=disabled left the cache on without a word.
+@pytest.mark.parametrize("word", ["maybe", "disabled", "2", "of"])
+def test_a_switch_of_neither_word_is_refused(word, tmp_path):
+    # JAXGD_COMPILATION_CACHE=disabled left the cache on without a word, and later with a
+    # note only, where JAXGD_FAST_MATH=maybe is an error: a typo in a switch was taken for
+    # one of its settings.
     err = io.StringIO()
-    env = {"JAXGD_COMPILATION_CACHE": word, "JAXGD_CACHE_DIR": str(tmp_path / "no" / "c")}
-    (tmp_path / "no").write_text("")  # a file: the cache stays off, nothing is configured
-    _compile_cache.enable(env, stderr=err)
-    lines = err.getvalue().splitlines()
-    assert lines[0] == (
-        f"note: JAXGD_COMPILATION_CACHE={word!r} is neither on (1, on, true, yes) nor off "
-        "(0, false, no, off); the compilation cache stays on"
+    env = {"JAXGD_COMPILATION_CACHE": word, "JAXGD_CACHE_DIR": str(tmp_path / "c")}
+    expected = (
+        rf"^environment variable JAXGD_COMPILATION_CACHE={word!r} is not understood: set it "
+        r"to 0 to turn the compilation cache off \(0, false, no, off\), or 1 \(or leave it "
+        r"unset\) to keep it on \(1, on, true, yes\)$"
     )
+    with pytest.raises(ValueError, match=expected):
+        _compile_cache.enabled_by_env(env)
+    with pytest.raises(ValueError, match=expected):
+        _compile_cache.enable(env, stderr=err)
+    assert err.getvalue() == ""
+    assert jax.config.jax_compilation_cache_dir is None
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("command", [["experiments.single_run"], ["experiments", "all"]])
+def test_a_command_line_run_refuses_a_switch_of_neither_word(command, tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "JAXGD_COMPILATION_CACHE": "maybe",
+        "JAXGD_CACHE_DIR": str(tmp_path / "c"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", *command, "--out", str(tmp_path / "figs")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "error: environment variable JAXGD_COMPILATION_CACHE='maybe' is not understood: set it "
+        "to 0 to turn the compilation cache off (0, false, no, off), or 1 (or leave it unset) "
+        "to keep it on (1, on, true, yes)\n"
+    )
+    assert not (tmp_path / "figs").exists() and not (tmp_path / "c").exists()
 
 
 @pytest.mark.parametrize("word", ["1", "Yes", " on ", ""])
