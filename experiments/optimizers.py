@@ -154,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{cli.num(x0)}; {about}",
     )
     ctx.save(maps, "optimizers_maps")
-    ends_rate = float(rates[np.argmin(np.abs(rates - wanted))])
+    # Past the grid's ends, the end is the nearest: measured from 1e300, every rate was as far
+    # (inf in float32, 1e300 in float64), and argmin took the first, the smallest.
+    grid_rates = np.asarray(rates, np.float64)
+    near = min(max(wanted, grid_rates.min()), grid_rates.max())
+    ends_rate = float(grid_rates[np.argmin(np.abs(grid_rates - near))])
     ends = plotting.plot_ends(
         grid,
         "optimizer",

@@ -303,3 +303,14 @@ def test_optimizers_says_when_the_ends_rate_is_not_on_the_grid(tmp_path, capsys)
     assert "the ends figure: --ends-rate 0.5 is not a rate of the grid; drawn at its nearest" in out
     code, out, _ = run(optimizers, SMALL_OPT, tmp_path, capsys)  # not given: nothing to say
     assert code == 0 and "the ends figure:" not in out
+
+
+def test_optimizers_draws_an_ends_rate_past_float32_at_the_largest_rate(tmp_path, capsys):
+    # The distance to 1e300 overflowed to inf in float32 at every rate of the grid, and the
+    # smallest rate, 0.01, was drawn as the nearest (with a warning about a cast).
+    code, out, err = run(optimizers, [*SMALL_OPT, "--ends-rate", "1e300"], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert (
+        "the ends figure: --ends-rate 1e+300 is not a rate of the grid; drawn at its nearest, 0.1\n"
+        in out
+    )
