@@ -141,12 +141,15 @@ def check_function(
     shape: tuple[int, ...] = (),
     theta: Any = None,
     hashable: bool = True,
+    batched: bool = True,
 ) -> None:
     """Check that ``f`` maps a scalar to a real floating scalar and that ``jax.grad`` can run.
 
     ``shape``: the shape of x, () for a scalar or (d,) for a point of R^d. ``theta``: None, or
     one parameter (a pytree of ``jax.ShapeDtypeStruct``) for ``f(x, theta)``. ``hashable``:
     ``f`` will be a static argument of ``jax.jit`` (every caller but ``check_derivative``).
+    ``batched``: ``f`` will run under ``jax.vmap`` (every caller but ``jaxgd.descend``): a
+    callback that cannot be vmapped is refused here, not deep inside JAX's tracing.
 
     ``f`` and its gradient are traced once on an abstract scalar: nothing is compiled, and the
     usual mistakes (NumPy instead of jax.numpy, Python branches on x, a loop or callback JAX
@@ -172,6 +175,7 @@ def check_function(
         None if theta is None else str(jax.tree.structure(theta)),
         str(theta),
         trace_settings(),
+        batched,
     )
     try:  # a NumPy callable is never here: it is refused below, or cannot be a weak key
         if key in _passed.get(f, ()):
@@ -210,7 +214,7 @@ def check_function(
     # One trace of the gradient, which traces f too, is all a good f costs. jax.grad demands a
     # real floating scalar, so only a failure needs the second look that says what is wrong.
     try:
-        jax.eval_shape(jax.value_and_grad(call), spec)
+        jaxpr = jax.make_jaxpr(jax.value_and_grad(call))(spec)
     except Exception as e:
         swapped = None if theta is None else (lambda x: f(theta_value(), x))
         _check_output(_trace(call, spec, name, dtype, f, swapped), name, shape)
@@ -220,10 +224,40 @@ def check_function(
             "depend on x (use lax.scan or fixed bounds); a jax.pure_callback or io_callback "
             "(give it a derivative with jax.custom_jvp)."
         ) from e
+    if batched:
+        _check_batchable(jaxpr.jaxpr, name)
     if shape != () or theta is not None:
         _check_indices(f, spec, theta, name)
     with contextlib.suppress(TypeError):  # not weak-referenceable: checked every call
         _passed.setdefault(f, set()).add(key)
+
+
+def _check_batchable(jaxpr: Any, name: str) -> None:
+    """Refuse a callback in ``f`` (or its derivative) that ``jax.vmap`` cannot batch: a
+    ``jax.pure_callback`` without ``vmap_method`` and an ordered ``io_callback``. Sweeps,
+    searches and checks run f under ``vmap``; JAX's own error came from deep inside the
+    tracing of the sweep, a NotImplementedError that named neither f nor the fix."""
+    from jaxgd.fastmath import _jaxprs_in_params
+
+    for eqn in jaxpr.eqns:
+        kind = eqn.primitive.name
+        if kind == "pure_callback" and eqn.params.get("vmap_method") is None:
+            raise TypeError(
+                f"{name} calls jax.pure_callback without vmap_method, so jax.vmap cannot run "
+                "it on many points at once, as jaxgd does (every start and rate of a sweep, "
+                "every point of a search, in one call). "
+                "Pass vmap_method='sequential' (the callback once per point) or "
+                "'expand_dims' (once, on a batch) to jax.pure_callback."
+            )
+        if kind == "io_callback" and eqn.params.get("ordered"):
+            raise TypeError(
+                f"{name} calls jax.experimental.io_callback with ordered=True, which jax.vmap "
+                "cannot run on many points at once, as jaxgd does (every start and rate of a "
+                "sweep, every point of a search, in one call). Use ordered=False, or a "
+                "jax.pure_callback with vmap_method='sequential'."
+            )
+        for sub in _jaxprs_in_params(eqn.params):
+            _check_batchable(sub, name)
 
 
 def check_hashable(f: Callable, name: str = "f") -> None:

@@ -192,12 +192,12 @@ def descend(
     )
     theta = _axes.theta_spec(axes, scalar=True)
     try:
-        check_function(f, dtype, shape=point, theta=theta)
+        check_function(f, dtype, shape=point, theta=theta, batched=False)
     except (TypeError, ValueError) as e:
         if point:
             # f may be a function of a scalar given a vector by mistake: say both, as sweep.
             try:
-                check_function(f, dtype, theta=theta)
+                check_function(f, dtype, theta=theta, batched=False)
             except (TypeError, ValueError):
                 pass
             else:
@@ -213,7 +213,7 @@ def descend(
             # f of a vector fails on the scalar it was checked on: x0's shape is the slip
             # (a point as a row, x[None]), not f.
             try:
-                check_function(f, dtype, shape=(int(shape[-1]),), theta=theta)
+                check_function(f, dtype, shape=(int(shape[-1]),), theta=theta, batched=False)
             except (TypeError, ValueError):
                 raise e from None
             _x0_shape_error(shape)

@@ -194,6 +194,59 @@ def test_python_branch_on_theta_is_named(entry, compiles):
     assert compiles.count == 0
 
 
+def _callback_f(vmap_method):
+    def sin_on_host(v):
+        return np.sin(v).astype(v.dtype)
+
+    def f(x):
+        out = jax.ShapeDtypeStruct((), x.dtype)
+        kw = {} if vmap_method is None else {"vmap_method": vmap_method}
+        return x**2 + jax.pure_callback(sin_on_host, out, jax.lax.stop_gradient(x), **kw)
+
+    return f
+
+
+_BATCHED_ENTRIES = {
+    "sweep": lambda f: jaxgd.sweep(f, [-1.0, 1.0], [0.1], [5]),
+    "convergence": lambda f: jaxgd.convergence(f, [-1.0, 1.0], [0.1], 5),
+    "find_minima": lambda f: jaxgd.find_minima(f, -2.0, 2.0, num=64),
+    "check_derivative": lambda f: jaxgd.check_derivative(f, lambda x: 2 * x, -2.0, 2.0, num=64),
+}
+
+
+@pytest.mark.parametrize("entry", list(_BATCHED_ENTRIES))
+def test_a_callback_vmap_cannot_batch_is_named_with_the_fix(entry, compiles):
+    """JAX's NotImplementedError came from deep inside the sweep's tracing, naming neither f
+    nor vmap_method; descend, which does not vmap f, runs it."""
+    with compiles, pytest.raises(TypeError, match=r"f calls jax.pure_callback without vmap_"):
+        _BATCHED_ENTRIES[entry](_callback_f(None))
+    assert compiles.count == 0
+    _BATCHED_ENTRIES[entry](_callback_f("sequential"))  # the fix the message gives works
+
+
+def test_descend_runs_a_callback_without_vmap_method():
+    got = float(jaxgd.descend(_callback_f(None), 1.0, 0.1, 3))
+    x = 1.0
+    for _ in range(3):
+        x -= 0.1 * 2 * x  # the callback's part is under stop_gradient
+    assert got == pytest.approx(x, rel=1e-6)
+
+
+def test_an_ordered_io_callback_is_refused_for_a_sweep(compiles):
+    from jax.experimental import io_callback
+
+    def f(x):
+        out = jax.ShapeDtypeStruct((), x.dtype)
+        side = io_callback(
+            lambda v: np.zeros((), v.dtype), out, jax.lax.stop_gradient(x), ordered=True
+        )
+        return x**2 + side
+
+    with compiles, pytest.raises(TypeError, match=r"io_callback with ordered=True.*ordered=False"):
+        jaxgd.sweep(f, [-1.0, 1.0], [0.1], [5])
+    assert compiles.count == 0
+
+
 def test_values_checks_skipped_inside_jit():
     # Traced values cannot be checked; shapes still are.
     run = jax.jit(lambda s: jaxgd.sweep(F, s, 0.1, 5).final)
