@@ -601,6 +601,33 @@ def test_plot_random_starts_maps_where_the_starts_ended():
         )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("f", "other"),
+    [
+        # Ten minima reached: their count and span, not a list that ran across the next title.
+        (lambda x: jnp.sin(5 * x) + 0.1 * x**2, r"within 0\.001 of \d+ minima, x from -\S+ to \S+"),
+        # One minimum in all: there is no other one to reach, which "none reached" hid.
+        (lambda x: (x - 0.3) ** 2, "f has no other local minimum here"),
+    ],
+)
+def test_plot_random_starts_titles_stay_short(f, other):
+    starts = np.linspace(-6.0, 6.0, 40)
+    rates, epochs = np.array([0.005, 0.01]), np.array([10, 500])
+    res = jaxgd.sweep(f, starts, rates, epochs)
+    minima = find_minima_reached(f, res.final, _DOMAIN)
+    final = np.asarray(res.final, np.float64)
+    fig = plotting.plot_random_starts(
+        final[0], None, None, rates, epochs, repeats=40, global_x=float(minima.global_x),
+        tol=1e-3, result=res, minima=minima,
+    )  # fmt: skip
+    head, detail = fig.axes[2].get_title().split("\n")
+    assert head == "At another local minimum"
+    assert re.fullmatch(other, detail), detail
+    fig.canvas.draw()
+    boxes = [ax.title.get_window_extent() for ax in fig.axes[:4]]
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
 def test_plot_derivative_check_draws_where_f_and_the_runs_live():
     from jaxgd.derivative import check_derivative
 

@@ -430,11 +430,17 @@ def plot_random_starts(
         precision = _precision(notebook)
     else:
         shares, others = _outcome_shares(result, minima, tol)
-        best = ", ".join(_where(minima, i) for i in global_minima(minima))
-        other = ", ".join(_where(minima, i) for i in others) or "none reached"
+        best = [int(i) for i in global_minima(minima)]
+        stationary = int(np.sum(~np.asarray(minima.at_boundary)))
+        if others:
+            other = f"within {tol:g} of {_some_minima(minima, others)}"
+        elif stationary > len(best):
+            other = "none reached"
+        else:
+            other = "f has no other local minimum here"
         texts = (
-            ("At the global minimum", f"within {tol:g} of {best or 'none found'}"),
-            ("At another local minimum", f"within {tol:g} of {other}"),
+            ("At the global minimum", f"within {tol:g} of {_some_minima(minima, best)}"),
+            ("At another local minimum", other),
             ("At no minimum", "still on the way, or diverged"),
         )
         for ax, share, (head, detail) in zip(axes[1:], shares, texts, strict=True):
@@ -456,6 +462,21 @@ def plot_random_starts(
         fig.suptitle(suptitle)
     _footer(fig, precision)
     return fig
+
+
+#: Minima a map's title names one by one; more are written as a count and a span.
+_TITLE_MOST = 3
+
+
+def _some_minima(minima: Minima, which: Sequence[int]) -> str:
+    """The minima ``which`` for a title line: each by where it lies when there are few, else
+    their count and span (a title listing ten minima ran across the next map's title)."""
+    if not which:
+        return "none found"
+    if len(which) <= _TITLE_MOST:
+        return ", ".join(_where(minima, i) for i in which)
+    x = np.asarray(minima.x, np.float64)[list(which)]
+    return f"{len(which)} minima, x from {x.min():.5g} to {x.max():.5g}"
 
 
 def _outcome_shares(
