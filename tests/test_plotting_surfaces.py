@@ -213,6 +213,44 @@ def test_plot_basin_maps_shares_colours(saddle_sweep, saddle_minima):
     plotting.close(fig)
 
 
+def test_plot_basin_maps_legend_counts_and_orders_over_all_maps():
+    # Merged from each map's legend: a first map where every run was still on its way put
+    # 'near no minimum' before the global minimum; minima named by a later map came after it,
+    # and 'N more' counted the first map's minima alone.
+    from jaxgd.minima_nd import find_minima_nd, nearest_minimum_nd
+
+    def quartic(p):
+        return p[0] ** 4 - 3 * p[0] ** 2 + p[0] + p[1] ** 2
+
+    bounds = [(-3.0, 3.0), (-3.0, 3.0)]
+    res = jaxgd.sweep(quartic, grid_starts(bounds, 12), [1e-4, 0.02], 300)
+    minima = find_minima_nd(quartic, bounds)
+    fig = plotting.plot_basin_maps(res, minima)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "global minimum (-1.301, 0)",
+        "minimum (1.131, 0)",
+        "near no minimum",
+    ]
+    plotting.close(fig)
+
+    # Rastrigin's many minima: the rate too small to arrive first, then one that reaches dozens.
+    bounds = [(-5.12, 5.12)] * 2
+    res = jaxgd.sweep(fns2.rastrigin, grid_starts(bounds, 30), [1e-5, 0.002], 300)
+    minima = find_minima_nd(fns2.rastrigin, bounds)
+    reached = set()
+    for k in range(2):
+        lab = nearest_minimum_nd(np.asarray(res.final)[:, k, 0], minima)
+        reached |= set(lab[lab >= 0].tolist())
+    fig = plotting.plot_basin_maps(res, minima)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[0].startswith("global minimum ")
+    assert labels[-1] == "near no minimum"
+    (more,) = [t for t in labels if t.endswith(" more minima (colours repeat)")]
+    named = [t for t in labels if t.startswith(("global minimum ", "minimum "))]
+    assert len(named) + int(more.split()[0]) == len(reached) > len(named)
+    plotting.close(fig)
+
+
 def test_basin_plots_refuse_other_results(saddle_sweep, saddle_minima):
     one_d = jaxgd.sweep(jnp.cos, [0.0], [0.1], [1])
     with pytest.raises(ValueError, match="2-D sweep"):

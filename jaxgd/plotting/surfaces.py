@@ -661,8 +661,6 @@ def plot_basin_maps(
         >>> close(fig)
     """
     wait_for_imports()
-    from matplotlib.patches import Patch
-
     res = _at_epochs(_basin_result(result), epochs, "plot_basin_maps")
     extra = set(res.dims) - {"start", "learning_rate", "coord"}
     if extra:
@@ -681,7 +679,6 @@ def plot_basin_maps(
     labels_all = basins_nd(res, minima, tol=tol)
     index = np.asarray(labels_all.index)
     lr_axis = labels_all.dims.index("learning_rate") if rates[0] is not None else None
-    used: dict[str, Any] = {}
     panels = [index if lr_axis is None else np.take(index, r, axis=lr_axis) for r in rates]
     starts = np.asarray(res.starts)
     best = np.asarray(minima.global_, bool) if len(minima) else np.zeros(0, bool)
@@ -691,24 +688,14 @@ def plot_basin_maps(
         ax = axes.flat[i]
         lab = panels[i]
         sub = res if r is None else res.isel(learning_rate=r)
-        handles = basin_map(ax, np.asarray(sub.starts), lab, minima, legend=False, colors=colors)
-        for h in handles:
-            key = h.get_label().split(":")[0]
-            used.setdefault(key, h)
+        basin_map(ax, np.asarray(sub.starts), lab, minima, legend=False, colors=colors)
         rate = float(np.asarray(sub.learning_rates))
         diverged = float(np.mean(lab == DIVERGED))
         nowhere = float(np.mean(lab == NO_MINIMUM))
         ax.set_title(f"learning rate {rate:g}\ndiverged {diverged:.0%}, near none {nowhere:.0%}")
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    handles = [
-        Patch(
-            facecolor=h.get_facecolor(),
-            edgecolor=h.get_edgecolor(),
-            label=key,
-        )
-        for key, h in used.items()
-    ]
+    handles = _shared_legend(panels, minima, best, colors)
     # As many columns as fit the figure's width: long labels in 4 columns ran off both sides.
     width = fig.get_size_inches()[0]
     ncols = _legend_columns([h.get_label() for h in handles], width)
@@ -720,6 +707,40 @@ def plot_basin_maps(
     if _clear_of_footer(fig, title):
         _settle_layout(fig)
     return fig
+
+
+def _shared_legend(
+    panels: list[np.ndarray], minima: MinimaND, best: np.ndarray, colors: list[Any]
+) -> list[Any]:
+    """One legend for all the maps: the minima reached in any of them, chosen and ordered as
+    one map's legend is (the global ones first, then by starts summed over the maps), one
+    entry for the rest, then near none and diverged. Merged from each map's own legend, it
+    counted the rest by the first map alone (11 minima named and '44 more' of 54), and put
+    minima first named by a later map, or the global one, after 'near no minimum'."""
+    from matplotlib.patches import Patch
+
+    k = len(minima)
+    counts = sum(np.bincount(np.ravel(lab) - DIVERGED, minlength=k + 2) for lab in panels)
+    reached = [i for i in range(k) if counts[i + 2]]
+    reached.sort(key=lambda i: (not best[i], -counts[i + 2]))
+    shown = sorted(reached[:_MOST_LISTED], key=lambda i: (not best[i], i))
+    x = np.asarray(minima.x, np.float64) if k else np.zeros((0, 2))
+    handles = [
+        Patch(
+            color=colors[i],
+            label=f"{'global minimum' if best[i] else 'minimum'} {_point(x[i])}",
+        )
+        for i in shown
+    ]
+    rest = reached[_MOST_LISTED:]
+    if rest:
+        label = f"{len(rest)} more minima (colours repeat)"
+        handles.append(Patch(facecolor="white", edgecolor="0.5", label=label))
+    if counts[1]:
+        handles.append(Patch(facecolor=NOWHERE_COLOR, edgecolor="0.5", label="near no minimum"))
+    if counts[0]:
+        handles.append(Patch(color=DIVERGED_COLOR, label="diverged"))
+    return handles
 
 
 def _clear_of_footer(fig: Figure, title: Any) -> bool:
