@@ -87,6 +87,16 @@ def test_convergence_counts_diverged_runs(tmp_path, capsys):
     assert "every start converges at the 2 rates from 0.05 to 0.15" in out
 
 
+def test_convergence_names_one_minimum_past_the_named_as_one(tmp_path, capsys):
+    # Rastrigin: each of 9 starts settles in the minimum at the integer nearest it; the
+    # summary names 8 and the ninth is "1 more minimum" (it said "1 more minima").
+    argv = ["--function", "rastrigin", "--starts", "-4.2", "3.8", "9",
+            "--learning-rates", "0.001", "0.002", "2", "--epochs", "500"]  # fmt: skip
+    code, out, _ = run("convergence", argv, tmp_path, capsys)
+    assert code == 0
+    assert "; 1 more minimum: 2; no minimum: 0" in out
+
+
 def test_convergence_says_which_runs_stopped_moving_short_of_a_minimum(tmp_path, capsys):
     # At rate 1e-10 a float32 step rounds away (rate * f'(x) is below half the spacing of
     # float32 at x) except at x0 = 0, where -1e-10 is a float of its own: 4 runs stall, and

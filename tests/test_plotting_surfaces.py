@@ -161,6 +161,11 @@ def test_basin_map_many_minima_summed():
     assert handles[0].get_label().startswith("global minimum (0, 0)")
     assert ax.get_legend() is None
     plotting.close(fig)
+    # One past the ten named: "1 more minimum", not "1 more minima".
+    fig, ax = plt.subplots()
+    handles = plotting.basin_map(ax, starts, labels % 11, m, legend=False)
+    assert handles[-1].get_label() == "1 more minimum (colours repeat): 11 of 121"
+    plotting.close(fig)
 
 
 def test_basin_map_errors(saddle_minima):

@@ -515,7 +515,7 @@ def basin_map(
                 facecolor="white",
                 edgecolor="0.5",
                 label=(
-                    f"{len(rest)} more minima (colours repeat): "
+                    f"{_more(len(rest))} (colours repeat): "
                     f"{int(sum(counts[i + 2] for i in rest))} of {n}"
                 ),
             )
@@ -709,6 +709,10 @@ def plot_basin_maps(
     return fig
 
 
+def _more(n: int) -> str:
+    return f"{n} more {'minimum' if n == 1 else 'minima'}"
+
+
 def _shared_legend(
     panels: list[np.ndarray], minima: MinimaND, best: np.ndarray, colors: list[Any]
 ) -> list[Any]:
@@ -734,7 +738,7 @@ def _shared_legend(
     ]
     rest = reached[_MOST_LISTED:]
     if rest:
-        label = f"{len(rest)} more minima (colours repeat)"
+        label = f"{_more(len(rest))} (colours repeat)"
         handles.append(Patch(facecolor="white", edgecolor="0.5", label=label))
     if counts[1]:
         handles.append(Patch(facecolor=NOWHERE_COLOR, edgecolor="0.5", label="near no minimum"))
