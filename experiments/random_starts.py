@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     none = (index < 0).mean(axis=0)
     print(
         f"share of starts at another minimum, per cell: up to {other.max():.2f}; at none yet "
-        f"(still on the way, or diverged): up to {none.max():.2f}"
+        f"(still on the way, bouncing, or diverged): up to {none.max():.2f}"
     )
     print(f"diverged: {int(np.asarray(res.diverged).sum())} of {final.size} runs")
     return ctx.finish()

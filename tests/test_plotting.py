@@ -580,7 +580,7 @@ def test_plot_random_starts_maps_where_the_starts_ended():
         assert _mesh(ax).get_clim() == (0.0, 1.0)
     assert maps[1].get_title() == "At the global minimum\nwithin 0.001 of x = -1.4289"
     assert maps[2].get_title().startswith("At another local minimum\nwithin 0.001 of x = ")
-    assert maps[3].get_title() == "At no minimum\nstill on the way, or diverged"
+    assert maps[3].get_title() == "At no minimum\nstill on the way, bouncing, or diverged"
     assert fig.axes[5].get_ylabel() == "Share of the 60 starts"
     with pytest.raises(ValueError, match="result and minima together"):
         plotting.plot_random_starts(

@@ -304,9 +304,10 @@ def plot_random_starts(
     minima from :func:`jaxgd.minima.find_minima_reached`), four (learning rate, epochs)
     maps: the notebook's version (the final guess of one random start per cell), then where
     the ``repeats`` starts of each cell ended, as three shares that add up to 1: at the
-    global minimum, at another local minimum, and at no minimum (still on the way, or
-    diverged), all from :func:`jaxgd.analysis.basins`. Every share is on the same 0..1
-    colour scale, so the maps can be read against each other.
+    global minimum, at another local minimum, and at no minimum (still on the way, bouncing
+    between two points without settling, or diverged), all from
+    :func:`jaxgd.analysis.basins`. Every share is on the same 0..1 colour scale, so the maps
+    can be read against each other.
 
     Without them, the older three maps: the notebook's version, ``fraction`` and
     ``spread`` (the standard deviation of the final guesses, which mixes the minima and is
@@ -441,7 +442,7 @@ def plot_random_starts(
         texts = (
             ("At the global minimum", f"within {tol:g} of {_some_minima(minima, best)}"),
             ("At another local minimum", other),
-            ("At no minimum", "still on the way, or diverged"),
+            ("At no minimum", "still on the way, bouncing, or diverged"),
         )
         for ax, share, (head, detail) in zip(axes[1:], shares, texts, strict=True):
             rate_epochs_map(
