@@ -159,12 +159,30 @@ def test_basin_map_many_minima_summed():
     assert handles[-1].get_label() == "111 more minima (colours repeat): 111 of 121"
     # Every minimum took one start: the global one is named first, not left among the rest.
     assert handles[0].get_label().startswith("global minimum (0, 0)")
+    # No two named minima share a colour: the palette repeats over 121 basins.
+    named = [mcolors.to_hex(h.get_facecolor()) for h in handles[:-1]]
+    assert len(set(named)) == len(named)
     assert ax.get_legend() is None
     plotting.close(fig)
     # One past the ten named: "1 more minimum", not "1 more minima".
     fig, ax = plt.subplots()
     handles = plotting.basin_map(ax, starts, labels % 11, m, legend=False)
     assert handles[-1].get_label() == "1 more minimum (colours repeat): 11 of 121"
+    plotting.close(fig)
+
+
+def test_basin_map_legend_names_one_minimum_per_colour():
+    # Basins apart may share a colour (only touching ones must differ); a legend naming two
+    # minima of one colour could not say which is which: the one with more starts is named.
+    m = MinimaND.at(fns2.rastrigin, fns2.get("rastrigin").minima)
+    starts = grid_starts([(0, 1), (0, 1)], (11, 11))
+    labels = np.repeat(np.arange(5), [40, 30, 25, 16, 10])
+    colors = ["tab:blue", "lime", "tab:red", "lime", "tab:red", *["tab:gray"] * (len(m) - 5)]
+    fig, ax = plt.subplots()
+    handles = plotting.basin_map(ax, starts, labels, m, legend=False, colors=colors)
+    shades = [mcolors.to_hex(h.get_facecolor()) for h in handles[:-1]]
+    assert len(shades) == len(set(shades)) == 3
+    assert handles[-1].get_label() == "2 more minima (colours repeat): 26 of 121"
     plotting.close(fig)
 
 
@@ -253,6 +271,10 @@ def test_plot_basin_maps_legend_counts_and_orders_over_all_maps():
     (more,) = [t for t in labels if t.endswith(" more minima (colours repeat)")]
     named = [t for t in labels if t.startswith(("global minimum ", "minimum "))]
     assert len(named) + int(more.split()[0]) == len(reached) > len(named)
+    shades = [
+        mcolors.to_hex(h.get_facecolor()) for h in fig.legends[0].legend_handles[: len(named)]
+    ]
+    assert len(set(shades)) == len(named)  # one named minimum per colour
     plotting.close(fig)
 
 

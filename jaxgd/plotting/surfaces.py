@@ -498,7 +498,7 @@ def basin_map(
     # The global minima first (Rastrigin's 121 minima share the starts about equally, and the
     # global one fell outside the first ten), then by the starts that reached them.
     reached.sort(key=lambda i: (not best[i], -counts[i + 2]))
-    shown = sorted(reached[:_MOST_LISTED], key=lambda i: (not best[i], i))
+    shown, rest = _named(reached, basin, best)
     handles = []
     for i in shown:
         kind = "global minimum" if best[i] else "minimum"
@@ -508,7 +508,6 @@ def basin_map(
                 label=f"{kind} {_point(x[i])}: {counts[i + 2]} of {n} starts",
             )
         )
-    rest = reached[_MOST_LISTED:]
     if rest:
         handles.append(
             Patch(
@@ -709,6 +708,24 @@ def plot_basin_maps(
     return fig
 
 
+def _named(
+    reached: Sequence[int], colors: Sequence[Any], best: np.ndarray
+) -> tuple[list[int], list[int]]:
+    """Which of the minima ``reached`` (in the order a legend prefers them) a legend names,
+    in the order it lists them, and the rest: at most ``_MOST_LISTED``, and of each colour only
+    the first, so that no two named minima share a colour (neighbouring basins differ, but
+    basins apart may repeat a colour, and a legend naming both could not say which is which).
+    """
+    shown: list[int] = []
+    taken: set[Any] = set()
+    for i in reached:
+        if len(shown) < _MOST_LISTED and colors[i] not in taken:
+            shown.append(i)
+            taken.add(colors[i])
+    rest = [i for i in reached if i not in shown]
+    return sorted(shown, key=lambda i: (not best[i], i)), rest
+
+
 def _more(n: int) -> str:
     return f"{n} more {'minimum' if n == 1 else 'minima'}"
 
@@ -727,7 +744,7 @@ def _shared_legend(
     counts = sum(np.bincount(np.ravel(lab) - DIVERGED, minlength=k + 2) for lab in panels)
     reached = [i for i in range(k) if counts[i + 2]]
     reached.sort(key=lambda i: (not best[i], -counts[i + 2]))
-    shown = sorted(reached[:_MOST_LISTED], key=lambda i: (not best[i], i))
+    shown, rest = _named(reached, colors, best)
     x = np.asarray(minima.x, np.float64) if k else np.zeros((0, 2))
     handles = [
         Patch(
@@ -736,7 +753,6 @@ def _shared_legend(
         )
         for i in shown
     ]
-    rest = reached[_MOST_LISTED:]
     if rest:
         label = f"{_more(len(rest))} (colours repeat)"
         handles.append(Patch(facecolor="white", edgecolor="0.5", label=label))
