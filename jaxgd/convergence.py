@@ -45,15 +45,19 @@ class Convergence:
             ``tol``, and where it ended ``f'' > 0`` and the Newton distance
             ``|f'(x) / f''(x)|`` to the nearest stationary point is at most ``tol``, and that
             point is a minimum: ``f'`` goes from negative to positive within ``4 tol`` of where
-            the run ended. Or, at a flat minimum (``f' = 0`` on a stretch, so no Newton
-            distance), its last step was shorter than ``tol``, it ended within ``tol`` of the
-            stretch, and the first ``f' != 0`` beyond the stretch is negative below it and
-            positive above it, however far away (``max(|x| - 1, 0)**2`` on ``[-1, 1]``),
-            with f one value where f' = 0 up to there and no lower where f' turns (a step
-            of a staircase, f' = 0 and f lower on the next step, is no minimum). A
-            run that barely moved (a tiny rate, a plateau), sits on a maximum or saddle, or
-            crawls towards a saddle (``x**3`` from ``x > 0``, convex on the way) is not
-            converged, however short its steps.
+            the run ended. Or its last step was shorter than ``tol`` and ``f'`` goes from
+            negative to positive within ``tol`` of where it ended, so a minimum lies within
+            ``tol`` whatever ``f''`` says: a kink, where ``f'`` jumps and ``f'' = 0`` (``|x|``,
+            a hinge), or a cusp (``|x|**1.5``). Or, at a flat minimum (``f' = 0`` on a
+            stretch, so no Newton distance), its last step was shorter than ``tol``, it
+            ended within ``tol`` of the stretch, and the first ``f' != 0`` beyond the
+            stretch is negative below it and positive above it, however far away
+            (``max(|x| - 1, 0)**2`` on ``[-1, 1]``), with f one value where f' = 0 up to
+            there and no lower where f' turns (a step of a staircase, f' = 0 and f lower on
+            the next step, is no minimum). A run that barely moved (a tiny rate, a plateau),
+            sits on a maximum or saddle, or crawls towards a saddle (``x**3`` from ``x > 0``,
+            convex on the way) is not converged, however short its steps, unless a minimum
+            lies within ``tol`` of where it stopped.
         diverged: the run's position or its value ``f(final)`` is not finite.
         final: x after ``epochs`` steps.
         last_step: ``|x_end - x_(end-1)|``, the length of the last step (0 when ``epochs`` is 0).
@@ -175,6 +179,35 @@ def _brackets_minimum(grad, end, slope, curvature, tol):
     return below & above
 
 
+#: Probes on each side of where a run ended, for a minimum where f' jumps: distances halving
+#: from ``tol``, down to ``2**-31 tol``.
+_KINK_PROBES = 32
+
+
+def _turns_within(grad, end, slope, tol):
+    """Whether ``f'`` goes from negative to positive within ``tol`` of ``end``: ``f' < 0`` at
+    ``end`` or at a probe below it, and ``f' > 0`` at ``end`` or at a probe above it.
+
+    Then f falls at the one point and rises at the other, so it has a minimum between them,
+    within ``tol`` of ``end``, whatever ``f''`` says there. That covers the minima the Newton
+    test cannot see: a kink, where ``f'`` jumps from negative to positive and ``f'' = 0``
+    on both sides (``|x|``, ``|x - 1| + x**2``, a hinge), so there is no Newton distance; and
+    a cusp, where the Newton distance overstates how far the minimum is (``|x|**1.5``: twice
+    as far). The probes halve from ``tol``, so a sign change a little beyond a nearby kink
+    is found before f' could turn again.
+    """
+    h0 = jnp.broadcast_to(tol, end.shape).astype(end.dtype)
+
+    def body(k, carry):
+        below, above, h = carry
+        below = below | (grad(end - h) < 0)
+        above = above | (grad(end + h) > 0)
+        return below, above, h / 2
+
+    below, above, _ = jax.lax.fori_loop(0, _KINK_PROBES, body, (slope < 0, slope > 0, h0))
+    return below & above
+
+
 #: Probes on each side of a run that ended by a stretch where f' = 0: distances doubling
 #: from ``tol``, out to ``2**63 tol``, for the first point where f' != 0.
 _FLAT_PROBES = 64
@@ -243,7 +276,7 @@ def _settle(f, fast, end, last_step, last_far, tol):
         (curvature > 0)
         & (jnp.abs(slope) <= tol * curvature)
         & _brackets_minimum(grad, end, slope, curvature, tol)
-    )
+    ) | _turns_within(grad, end, slope, tol)
     # On a flat minimum f' = f'' = 0: no Newton distance, and the sign change of f' lies
     # at the stretch's ends, which may be far beyond 4 tol. A run within tol of such a
     # stretch has f' = 0 at its end or tol from it (one settling into the stretch from
@@ -344,7 +377,8 @@ def convergence(
 
     A run is ``converged`` when its last step is shorter than ``tol`` and it ended within
     about ``tol`` of a minimum (by a Newton step, ``|f'/f''|``, confirmed by ``f'`` changing
-    sign from - to + within ``4 tol``), or stopped within ``tol`` of a flat minimum (a
+    sign from - to + within ``4 tol``; or by that sign change within ``tol`` alone, for a
+    kink such as ``|x|``'s, where ``f''`` is 0), or stopped within ``tol`` of a flat minimum (a
     stretch where ``f' = 0`` that f falls into and rises out of). Runs still oscillating,
     crawling over a plateau or towards a saddle, stalled by a tiny rate, or resting on a
     maximum or a shelf are not;

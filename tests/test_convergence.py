@@ -111,6 +111,47 @@ def test_resting_exactly_at_a_minimum_is_converged(x64_or_not):
     assert conv.converged.all()
 
 
+def _kink_reference(np_df, minimum, x0, rate, epochs, tol):
+    """Whether a float64 run of plain NumPy descent ends with its last step under ``tol``
+    and within ``tol`` of ``minimum``."""
+    x = prev = np.float64(x0)
+    for _ in range(epochs):
+        prev, x = x, x - rate * np_df(x)
+    return abs(x - prev) < tol and abs(x - minimum) <= tol
+
+
+def _sign(x):
+    """The sign jax.grad gives |x|: 1 at 0."""
+    return 1.0 if x >= 0 else -1.0
+
+
+@pytest.mark.parametrize(
+    ("f", "np_df"),
+    [
+        (lambda x: jnp.abs(x), _sign),
+        (lambda x: jnp.abs(x) + x**2, lambda x: _sign(x) + 2 * x),
+    ],
+    ids=["abs", "abs_plus_square"],
+)
+def test_settling_at_a_kink_is_converged(x64, f, np_df):
+    # f' jumps from -1 to 1 at 0, the minimum: a run with a rate under tol ends oscillating
+    # within the rate of it. There f'' is 0 (no Newton distance) or the Newton distance is
+    # 1/2, far above tol, and such runs counted as never converged however closely they had
+    # settled.
+    starts, rates, epochs, tol = [-0.7, -0.05, 0.0, 0.3, 1.3], [1e-4, 4e-4, 3e-3], 5000, 1e-3
+    conv = convergence(f, starts, rates, epochs, tol=tol)
+    expected = [[_kink_reference(np_df, 0.0, s, r, epochs, tol) for r in rates] for s in starts]
+    np.testing.assert_array_equal(conv.converged, expected)
+    assert np.asarray(expected).sum() >= 5 and not np.asarray(expected).all()
+
+
+def test_resting_by_a_cusp_is_converged(x64_or_not):
+    # |x|**1.5 has f'' = 0.75 / sqrt(|x|): its Newton distance 2 |x| is twice the distance to
+    # the minimum at 0, so a run at 0.7 tol from it (rate 0) had been refused.
+    conv = convergence(lambda x: jnp.abs(x) ** 1.5, [7e-4, -7e-4, 3e-3], 0.0, 10, tol=1e-3)
+    np.testing.assert_array_equal(conv.converged, [[True], [True], [False]])
+
+
 def _flat_reference(np_df, x0, rate, epochs, tol):
     """Whether a float64 run of plain NumPy descent ends settled within ``tol`` of the flat
     minimum [-1, 1] of max(|x| - 1, 0)**2: its last step under tol, and there."""
