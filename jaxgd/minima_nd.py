@@ -451,7 +451,10 @@ def find_minima_nd(
     ``(x^2 + y^2 - 1)^2``), are each such a minimum along the straight line that
     touches them, and come back as many points along the curve (hundreds for the circle,
     one per cluster of runs' ends): their number says how finely the runs covered the
-    curve, not how many minima f has.
+    curve, not how many minima f has. A minimum at a kink, where the gradient jumps and the
+    Hessian is 0 or undefined (the origin of ``|x| + |y|``, or of ``|x| + y^2``), is not
+    found: Newton needs the curvature there. Search a smooth stand-in (``sqrt(x^2 + e)`` for
+    ``|x|``), or use the 1-D :func:`jaxgd.find_minima` along each axis, which finds kinks.
 
     The compiled code is cached per ``f`` (by identity) and per number of starts: new bounds
     and a new ``tol`` compile nothing.
