@@ -121,7 +121,8 @@ def descend(
             recompile).
         schedule: a callable ``rate -> optax schedule``; step ``t`` uses
             ``schedule(learning_rate)(t)``.
-        params: one ``theta`` for ``f(x, theta)`` (a number or a pytree of arrays).
+        params: one ``theta`` for ``f(x, theta)`` (a number or a pytree of arrays), x
+            first: see :func:`jaxgd.sweep` for an ``f`` written as ``f(theta, x)``.
         trajectory: if True, return every position, after 0, 1, ..., ``epochs`` steps (length
             ``epochs + 1``). ``epochs`` must then be a concrete int, since it sets the length.
         fast_math: None (the default): vectorised ``sin``/``cos`` on a CPU, as in

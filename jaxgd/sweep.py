@@ -200,8 +200,13 @@ def sweep(
 
     Args:
         f: the function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``; with
-            ``params``, ``f(x, theta) -> scalar``. ``x`` is a scalar, or a ``(d,)`` vector
-            when ``starts`` are points of R^d.
+            ``params``, ``f(x, theta) -> scalar``, x first (an ``f(theta, x)`` is refused
+            where its parameter names or a theta that fits only first show it; otherwise it
+            runs as another function). ``x`` is a scalar, or a ``(d,)`` vector when
+            ``starts`` are points of R^d. ``f`` runs under ``jax.vmap``: a
+            ``jax.pure_callback`` in it needs ``vmap_method`` (``"sequential"`` or
+            ``"expand_dims"``), and an ``io_callback`` ``ordered=False``; either is refused
+            before anything compiles otherwise.
         starts: start points, a scalar or shape ``(S,)``; or ``(S, d)`` points of R^d (a
             ``(d,)`` vector is one point when ``f`` takes vectors but not scalars).
         learning_rates: step sizes, non-negative, a scalar or shape ``(L,)``.
