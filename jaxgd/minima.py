@@ -1032,7 +1032,12 @@ def find_minima(
     is found from ``f``'s values, to the last float: its low side is a minimum where ``f``
     rises away from it (``jnp.where(x < 1, 0.5, x - 1.5)`` at 1, value -0.5), and a stretch
     beside a lower value across a jump is none; a pole (``1/x``) is no jump. A jump smaller
-    than 16 epsilons of ``f``'s largest value on the grid is not seen.
+    than 16 epsilons of the largest ``|f|`` on the grid, or of 1 where ``|f|`` stays below 1
+    (1.9e-6 in float32), is not seen: for an ``f`` that small, scale it up first
+    (``1e-6 * jnp.where(x < 1, 0.5, x - 1.5)`` has its jump missed, and the stretch left of
+    it taken for a flat minimum). Where ``f`` is not finite (NaN or infinite: ``log(x)`` at
+    ``x <= 0``), ``f'`` is not read: ``jax.grad`` may give a finite number there, but it
+    says nothing of where ``f`` falls.
 
     Not jittable (the number of minima depends on the values of ``f``): called while
     ``jax.jit``, ``vmap`` or ``grad`` is tracing (an ``f`` that closes over a traced value
