@@ -53,11 +53,16 @@ if (
     sys.argv[:1] == ["-m"]
     and hasattr(signal, "pthread_sigmask")
     and threading.current_thread() is threading.main_thread()
-    and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 ):
-    held = {signal.SIGINT}
+    # Each signal is held where it has its default action, the one independently of the
+    # other: a run started in the background of a script has SIGINT ignored, and SIGTERM
+    # still needs holding there.
+    held = set()
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        held.add(signal.SIGINT)
+        if sys.unraisablehook is sys.__unraisablehook__:
+            sys.unraisablehook = _unraisable
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         held.add(signal.SIGTERM)
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    if sys.unraisablehook is sys.__unraisablehook__:
-        sys.unraisablehook = _unraisable
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)

@@ -481,6 +481,27 @@ def test_a_signal_while_the_modules_import_stops_the_run_with_its_line(
     assert not out.exists()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="signals to oneself are POSIX")
+def test_sigterm_while_the_modules_import_is_held_where_sigint_is_ignored(tmp_path):
+    # A run started in the background of a script has SIGINT ignored; SIGTERM during its
+    # imports was then not held, and ended the process at once without a word.
+    out = tmp_path / "figs"
+    run = (
+        "import runpy; runpy.run_module('experiments.single_run', run_name='__main__', "
+        "alter_sys=True)"
+    )
+    script = (
+        "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        + _IMPORTING.replace("sys.argv_signal", "'SIGTERM'")
+        + f"sys.argv = {['experiments.single_run', '--out', str(out)]!r}\n{run}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stderr) == (143, "terminated\n")
+    assert not out.exists()
+
+
 def test_python_m_experiments_lists_modules():
     done = subprocess.run(
         [sys.executable, "-m", "experiments"], cwd=ROOT, capture_output=True, text=True, check=True
