@@ -421,6 +421,27 @@ def _jumps(
     return i[real], a[real], b[real], va[real], vb[real], ga[real], gb[real]
 
 
+def _falls_into_end(
+    f: Callable, grid: np.ndarray, end: np.ndarray, inner: np.ndarray
+) -> np.ndarray:
+    """For each end ``grid[end]`` of a searched segment (``grid[inner]`` its neighbour in
+    it), whether f falls into it from beyond: the first probe past the end, at distances
+    doubling from the grid spacing (as :func:`_falls_in_rises_out`), where f' != 0 has f'
+    pointing down towards the end. A probe where f or f' is not finite gives no sign."""
+    x_end = grid[end].astype(np.float64)
+    outward = x_end - grid[inner]  # one grid spacing, pointing away from the segment
+    reach = outward[:, None] * 2.0 ** np.arange(_BEYOND_PROBES)[None, :]
+    points = _probe(x_end[:, None] + reach, grid.dtype)
+    v, g = (a.reshape(end.size, -1) for a in _at_points(f, points.ravel(), grid.size))
+    seen = g != 0  # NaN != 0: met, and gives no sign
+    k = np.argmax(seen, axis=1)
+    rows = np.arange(end.size)
+    g_k, v_k = g[rows, k].astype(np.float64), v[rows, k]
+    with np.errstate(invalid="ignore"):
+        falls = np.sign(g_k) == np.sign(outward)  # f' < 0 below lo, f' > 0 above hi
+    return seen.any(axis=1) & np.isfinite(g_k) & np.isfinite(v_k) & falls
+
+
 #: Probes beyond each end of a segment flat from end to end: distances doubling from its
 #: grid spacing, out to ``2**63`` spacings, for the first point where f' != 0.
 _BEYOND_PROBES = 64
@@ -815,6 +836,15 @@ def _search(
                 np.abs(g_out[:k]) < tiny
             )
         underflow &= ~(bad_lo | bad_hi | lower)
+        # Unless f falls into the end from beyond it too: then f' changes sign across the
+        # underflowed stretch, a stationary minimum lies somewhere on it (x**20 on [0, 1],
+        # f'(0) = 0), and the stretch is the flat minimum float32 can tell.
+        at_lo = before == first
+        cand = np.flatnonzero(underflow)
+        if cand.size:
+            end_i = np.where(at_lo, first, last)[cand]
+            inner = np.where(at_lo, first + 1, last - 1)[cand]
+            underflow[cand] &= ~_falls_into_end(f, grid, end_i, inner)
         ends += [(int(i), True) for i in np.where(before == first, first, last)[underflow]]
         ends_i = np.asarray([i for i, _ in ends], int)
         ends_x, ends_v = grid[ends_i], values[ends_i]
@@ -1010,6 +1040,9 @@ def find_minima(
     the sign it has where it underflowed (``|f'|`` below the smallest normal float over
     epsilon), so the end is the minimum, flagged ``at_boundary``, as float64 finds it
     (descent in float32 stops anywhere on such a stretch all the same: f' is 0 there).
+    Where f also falls into that end from beyond it (``x**20`` on ``[0, 1]``, where
+    ``f'(0) = 0``), f' changes sign across the stretch, a stationary minimum lies on it, and
+    the stretch stays a flat minimum.
 
     Works in JAX's default float dtype, float32, where minima come out to about 1e-7
     relative; with ``jax.config.update("jax_enable_x64", True)`` (or inside

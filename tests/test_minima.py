@@ -858,6 +858,30 @@ def test_a_stretch_flat_only_by_underflow_at_an_end_is_no_flat_minimum(lo, hi, e
     np.testing.assert_array_equal(m.hi, m.x)
 
 
+@pytest.mark.parametrize(
+    ("f", "lo", "hi", "end"),
+    [
+        (lambda x: x**20, 0.0, 1.0, 0.0),
+        (lambda x: x**12, 0.0, 1.0, 0.0),
+        (lambda x: (x + 1) ** 20, -1.0, 1.0, -1.0),
+        (lambda x: (x - 1) ** 20, -1.0, 1.0, 1.0),
+    ],
+    ids=["x**20", "x**12", "(x+1)**20 at lo", "(x-1)**20 at hi"],
+)
+def test_a_stationary_minimum_at_an_end_where_f_underflows_stays_stationary(
+    f, lo, hi, end, x64_or_not
+):
+    # f'(end) = 0 exactly: a stationary minimum, as float64 finds it. In float32 f' underflows
+    # to 0 on a stretch from the end (below 0.01 for x**20), as exp(-x**2)'s does far out, but
+    # f also falls into the end from beyond it: the minimum is flat there, not an end that f
+    # rises away from, and global_minima counts it.
+    m = find_minima(f, lo, hi)
+    assert len(m) == 1 and m.at_boundary.tolist() == [False]
+    assert float(m.lo[0]) <= end <= float(m.hi[0])
+    assert abs(float(m.x[0]) - end) <= 0.01
+    assert jaxgd.analysis.global_minima(m).tolist() == [0]
+
+
 def test_a_flat_minimum_at_an_end_with_a_tiny_but_normal_slope_is_kept(x64_or_not):
     # Genuinely flat on [-1, 1]; f' just past 1 is about 2 float steps, far above underflow.
     m = find_minima(lambda x: jnp.maximum(jnp.abs(x) - 1, 0) ** 2, -1.0, 3.0)
