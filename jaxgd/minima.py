@@ -418,7 +418,53 @@ def _jumps(
         steep = np.maximum(np.abs(ga), np.abs(gb)).astype(np.float64) * (b.astype(np.float64) - a)
         real = (size > 4.0 * steep + slack) & (size <= 4.0 * jump_cell + slack)
         real &= np.isfinite(va) & np.isfinite(vb)
+    cell_width = x64[i + 1] - x64[i]
+    real[real] &= _smooth_beside(
+        f, tuple(v[real] for v in (a, b, va, vb, ga, gb)), cell_width[real], slack, grid.size
+    )
     return i[real], a[real], b[real], va[real], vb[real], ga[real], gb[real]
+
+
+#: Probes on either side of a jump where f must follow f': distances doubling from the
+#: jump's final cell, out to ``1 / _BESIDE_REACH`` of its grid cell.
+_BESIDE = 64
+_BESIDE_REACH = 16
+
+
+def _smooth_beside(
+    f: Callable,
+    jump: tuple[np.ndarray, ...],
+    cell: np.ndarray,
+    slack: float,
+    size: int,
+) -> np.ndarray:
+    """Whether f follows f' on either side of each jump ``(a, b, f(a), f(b), f'(a), f'(b))``:
+    at probes below ``a`` and above ``b``, at distances doubling from ``b - a`` out to a
+    sixteenth of ``cell`` (the width of the grid cell it was found in: a well between two
+    jumps narrower than the grid stays in reach), f changes by no more than 4 times
+    its slope allows (plus ``slack``), as it does beside a jump of a ``jnp.where`` whose
+    pieces do not meet. Where f is rounding that f' does not see (``(x + 1e4)**2 - 1e8 -
+    2e4 * x``, x**2 in float32 from terms of 1e8: steps of 8 between stretches where f falls
+    at slope -2e4), f strays from f' beside every such step too: they are no jumps, and f'
+    finds the minima, as before jumps were looked for. A probe where f or f' is not finite
+    says nothing (f may be undefined past an end of the interval)."""
+    a, b, va, vb, ga, gb = jump
+    if a.size == 0:
+        return np.zeros(0, bool)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    far = cell[:, None] / _BESIDE_REACH
+    reach = np.minimum((b64 - a64)[:, None] * 2.0 ** np.arange(_BESIDE)[None, :], far)
+    points = np.concatenate([a64[:, None] - reach, b64[:, None] + reach], axis=1)
+    v, g = (
+        x.reshape(a.size, 2, _BESIDE).astype(np.float64)
+        for x in _at_points(f, _probe(points, a.dtype).ravel(), size)
+    )
+    end_v = np.stack([va, vb], axis=1).astype(np.float64)[:, :, None]
+    end_g = np.abs(np.stack([ga, gb], axis=1).astype(np.float64))[:, :, None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        allowed = 4.0 * np.maximum(end_g, np.abs(g)) * reach[:, None, :] + slack
+        off = np.abs(v - end_v) > allowed  # NaN: says nothing
+    return ~off.any(axis=(1, 2))
 
 
 def _falls_into_end(
@@ -1068,8 +1114,10 @@ def find_minima(
     than 16 epsilons of the largest ``|f|`` on the grid, or of 1 where ``|f|`` stays below 1
     (1.9e-6 in float32), is not seen: for an ``f`` that small, scale it up first
     (``1e-6 * jnp.where(x < 1, 0.5, x - 1.5)`` has its jump missed, and the stretch left of
-    it taken for a flat minimum). Where ``f`` is not finite (NaN or infinite: ``log(x)`` at
-    ``x <= 0``), ``f'`` is not read: ``jax.grad`` may give a finite number there, but it
+    it taken for a flat minimum). Nor is one beside which ``f`` strays from ``f'`` (rounding
+    that ``f'`` does not see: ``x**2`` computed as ``(x + 1e4)**2 - 1e8 - 2e4 * x`` steps by
+    8 every few floats in float32). Where ``f`` is not finite (NaN or infinite: ``log(x)``
+    at ``x <= 0``), ``f'`` is not read: ``jax.grad`` may give a finite number there, but it
     says nothing of where ``f`` falls.
 
     Not jittable (the number of minima depends on the values of ``f``): called while

@@ -834,6 +834,20 @@ def test_a_jump_is_a_minimum_on_its_low_side_and_a_stretch_beside_a_lower_value_
 
 
 @pytest.mark.parametrize(
+    "f",
+    [lambda x: (x + 1e4) ** 2 - 1e8 - 2e4 * x, lambda x: (x + 300.0) ** 2 - 9e4 - 600 * x],
+    ids=["terms of 1e8", "terms of 9e4"],
+)
+def test_rounding_that_f_prime_does_not_see_is_no_jump(f, x64_or_not):
+    # x**2, computed from terms far larger than itself: in float32 f steps by 8 (or 0.008)
+    # every few floats and falls at slope -2e4 (-600) between steps, while f' = 2x. Each step
+    # passed for a jump, and each low side for a minimum: thousands of them on [-3, 3].
+    m = find_minima(f, -3.0, 3.0)
+    assert len(m) == 1 and m.at_boundary.tolist() == [False]
+    assert abs(float(m.x[0])) < 1e-3
+
+
+@pytest.mark.parametrize(
     ("f", "end"), [(lambda x: 1 / x, 1.3), (jnp.tan, -1.0)], ids=["1/x", "tan"]
 )
 def test_a_pole_is_no_jump_minimum(f, end):
