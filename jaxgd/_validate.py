@@ -211,10 +211,16 @@ def check_function(
             # theta is), and nothing compiled to make them.
             return jax.tree.map(lambda t: jnp.zeros(t.shape, t.dtype), theta)
 
-    # One trace of the gradient, which traces f too, is all a good f costs. jax.grad demands a
-    # real floating scalar, so only a failure needs the second look that says what is wrong.
+    # One trace of f is all a good f costs: the gradient is traced from f's jaxpr, not from
+    # f again. f's own jaxpr is checked too: jax.grad traces a jax.custom_jvp's rule, not the
+    # function it wraps, which f's value runs under vmap all the same (a sweep's last value).
+    # jax.grad demands a real floating scalar, so only a failure needs the second look that
+    # says what is wrong.
     try:
-        jaxpr = jax.make_jaxpr(jax.value_and_grad(call))(spec)
+        primal, out = jax.make_jaxpr(call, return_shape=True)(spec)
+        if not isinstance(out, jax.ShapeDtypeStruct):  # a container: jax.grad says so below
+            jax.value_and_grad(call)(spec)
+        jaxpr = jax.make_jaxpr(jax.value_and_grad(_from_jaxpr(primal)))(spec)
     except Exception as e:
         swapped = None if theta is None else (lambda x: f(theta_value(), x))
         _check_output(_trace(call, spec, name, dtype, f, swapped), name, shape)
@@ -226,10 +232,19 @@ def check_function(
         ) from e
     if batched:
         _check_batchable(jaxpr.jaxpr, name)
+        _check_batchable(primal.jaxpr, name)
     if shape != () or theta is not None:
         _check_indices(f, spec, theta, name)
     with contextlib.suppress(TypeError):  # not weak-referenceable: checked every call
         _passed.setdefault(f, set()).add(key)
+
+
+def _from_jaxpr(closed: Any) -> Callable:
+    """The function of one argument and one result that a closed jaxpr computes."""
+    from jax.extend import core as jcore
+
+    run = jcore.jaxpr_as_fun(closed)
+    return lambda x: run(x)[0]
 
 
 def _check_batchable(jaxpr: Any, name: str) -> None:

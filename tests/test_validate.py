@@ -224,6 +224,36 @@ def test_a_callback_vmap_cannot_batch_is_named_with_the_fix(entry, compiles):
     _BATCHED_ENTRIES[entry](_callback_f("sequential"))  # the fix the message gives works
 
 
+def _custom_jvp_callback_f(vmap_method):
+    """A callback only in the function a jax.custom_jvp wraps: its rule computes f in jnp."""
+
+    def sin_on_host(v):
+        return np.sin(v).astype(v.dtype)
+
+    @jax.custom_jvp
+    def g(x):
+        kw = {} if vmap_method is None else {"vmap_method": vmap_method}
+        return jax.pure_callback(sin_on_host, jax.ShapeDtypeStruct((), x.dtype), x, **kw)
+
+    @g.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return jnp.sin(x), jnp.cos(x) * t
+
+    return lambda x: g(x) + 0.1 * x**2
+
+
+@pytest.mark.parametrize("entry", ["sweep", "convergence"])
+def test_a_callback_only_in_a_custom_jvp_primal_is_named_with_the_fix(entry, compiles):
+    """jax.grad traces the custom_jvp's rule, not the function it wraps, so the callback was
+    not in the checked trace; the sweep's value of f runs that function under vmap, and
+    JAX's NotImplementedError came from deep inside its tracing."""
+    with compiles, pytest.raises(TypeError, match=r"f calls jax.pure_callback without vmap_"):
+        _BATCHED_ENTRIES[entry](_custom_jvp_callback_f(None))
+    assert compiles.count == 0
+    _BATCHED_ENTRIES[entry](_custom_jvp_callback_f("sequential"))
+
+
 def test_descend_runs_a_callback_without_vmap_method():
     got = float(jaxgd.descend(_callback_f(None), 1.0, 0.1, 3))
     x = 1.0
@@ -498,7 +528,7 @@ def test_a_bad_function_is_checked_every_time():
     for _ in range(2):
         with pytest.raises(ValueError, match="f must return a scalar"):
             check_function(f, np.dtype(np.float32))
-    assert len(calls) == 4  # per check: the gradient's trace, then f's own to say what is wrong
+    assert len(calls) == 2  # per check: f's one trace, which the gradient and the message share
 
 
 # -- every kind of argument value: works, or one error naming the argument ----------------------
