@@ -87,6 +87,11 @@ class Minima:
             differ by no more than twice the sum of their resolutions and 4 epsilons of their
             size: by rounding alone, in any units of ``f``. Omitted (minima made by hand):
             within ``1e-5 * max(1, |lowest|)`` instead.
+        domain: The interval searched in full, ``[lo, hi]``, shape ``(2,)``, in the dtype of
+            ``x``: that of :func:`find_minima`, or the ``domain`` of
+            :func:`find_minima_reached`, whose minima outside it lie beyond these ends.
+            Figures colour the minima inside it first, so the minima runs reached outside it
+            never change the colours of those inside. Omitted (minima made by hand): unknown.
     """
 
     x: jax.Array
@@ -96,6 +101,7 @@ class Minima:
     lo: jax.Array = None  # type: ignore[assignment]
     hi: jax.Array = None  # type: ignore[assignment]
     resolution: jax.Array = None  # type: ignore[assignment]
+    domain: jax.Array = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         # Isolated minima (hand-made ones, or those found before flat minima had an extent).
@@ -1015,8 +1021,9 @@ def _ties(value: Any, resolution: Any, low: Any, eps: float, xp: Any = np) -> An
     return value <= lowest + within
 
 
-def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
-    """Sort the minima by x, drop non-finite values, pick the lowest.
+def _assemble(found: tuple[np.ndarray, ...], domain: tuple[float, float]) -> Minima:
+    """Sort the minima by x, drop non-finite values, pick the lowest; ``domain``: the
+    interval searched in full (:attr:`Minima.domain`).
 
     The searched intervals never touch (windows that meet the domain are joined to it), so
     no minimum is found twice.
@@ -1038,6 +1045,7 @@ def _assemble(found: tuple[np.ndarray, ...]) -> Minima:
         lo=jax.device_put(lo),
         hi=jax.device_put(hi),
         resolution=jax.device_put(resolution),
+        domain=jax.device_put(np.asarray(domain, np.float64).astype(x.dtype)),
     )
 
 
@@ -1171,7 +1179,7 @@ def find_minima(
     _refuse_in_trace("find_minima", _FIX_FIND_MINIMA)
     check_function(f, dtype)
     grid = np.linspace(lo_f, hi_f, num).astype(dtype)
-    return _assemble(_search(f, [grid], dtype, tol_f))
+    return _assemble(_search(f, [grid], dtype, tol_f), (lo_f, hi_f))
 
 
 def _windows(
@@ -1369,4 +1377,4 @@ def _minima_reached(
         else:
             joined.append((a, b, grid))
     found = _search(f, [grid for _, _, grid in joined], dtype, tol_f, packed=bool(windows))
-    return _assemble(found)
+    return _assemble(found, (lo, hi))

@@ -315,9 +315,9 @@ def test_flat_function_has_no_minima(f):
 
 def test_result_is_a_pytree_that_leaves_jit():
     m = find_minima(fns.double_well, -2.0, 2.0)
-    assert (
-        len(jax.tree_util.tree_leaves(m)) == 7
-    )  # x, value, at_boundary, index, lo, hi, resolution
+    # x, value, at_boundary, index, lo, hi, resolution, domain
+    assert len(jax.tree_util.tree_leaves(m)) == 8
+    np.testing.assert_array_equal(m.domain, [-2.0, 2.0])
     out = jax.jit(lambda m: m)(m)
     assert isinstance(out, Minima)
     np.testing.assert_array_equal(out.x, m.x)

@@ -1094,6 +1094,54 @@ def test_a_minimum_has_one_colour_in_every_figure_of_the_same_minima():
     assert len({dashed_colour(fig, float(m.x[2])) for fig in figures}) == 1
 
 
+def test_minima_runs_reach_outside_the_interval_leave_the_colours_inside_as_they_were():
+    # By x over every minimum, -7.2281 (reached by runs that left [-6.28, 6.28]) took the
+    # palette's first colour and 4.3058 went from orange to purple: the optimizers figures
+    # coloured one minimum of f unlike every experiment whose runs stay inside.
+    from matplotlib.colors import to_hex
+
+    from jaxgd.plotting._common import _OTHER_COLORS, _minimum_colors
+
+    inside = find_minima(notebook, -6.28, 6.28)
+    wide = jaxgd.sweep(notebook, np.linspace(-5.0, 5.0, 50), 0.1, 1000)
+    reached = find_minima_reached(notebook, wide.final, (-6.28, 6.28))
+    np.testing.assert_allclose(reached.domain, [-6.28, 6.28], rtol=1e-6)
+    assert reached.x.size == 3 and float(reached.x[0]) < -6.28  # -7.2281 outside
+
+    def colour_of(m, x):
+        (i,) = np.flatnonzero(np.isclose(np.asarray(m.x), x, atol=1e-3))
+        return _minimum_colors(m)[int(i)]
+
+    assert colour_of(inside, 4.3058) == colour_of(reached, 4.3058) == _OTHER_COLORS[0]
+    assert colour_of(reached, -7.2281) == _OTHER_COLORS[1]  # after those inside
+    # The figures draw it so: 4.3058 in one colour with or without the runs outside.
+    right = jaxgd.sweep(notebook, np.linspace(2.0, 5.0, 10), 0.01, 1000)
+    drawn = set()
+    for m in (inside, reached):
+        fig = plotting.plot_final(right, minima=m)
+        drawn |= {
+            to_hex(line.get_color())
+            for line in fig.axes[0].lines
+            if line.get_linestyle() == "--" and np.allclose(line.get_ydata(), 4.3058, atol=1e-3)
+        }
+        plotting.close(fig)
+    assert drawn == {to_hex(_OTHER_COLORS[0])}
+
+
+def test_minima_made_by_hand_without_a_domain_are_coloured_in_order_of_x():
+    from jaxgd.minima import Minima
+    from jaxgd.plotting._common import _OTHER_COLORS, _minimum_colors
+
+    m = Minima(np.array([-3.0, -1.0, 2.0]), np.array([0.0, -1.0, 0.5]), np.zeros(3, bool), 1)
+    assert _minimum_colors(m) == {0: _OTHER_COLORS[0], 1: "tab:green", 2: _OTHER_COLORS[1]}
+    with_domain = Minima(**{**vars(m), "domain": np.array([-2.0, 3.0])})
+    assert _minimum_colors(with_domain) == {
+        0: _OTHER_COLORS[1],
+        1: "tab:green",
+        2: _OTHER_COLORS[0],
+    }
+
+
 def test_plot_ends_legend_names_no_two_minima_in_one_colour_past_the_palette():
     # 13 local minima against 6 colours: by index, -20.339 and 23.468 were both pink in
     # plot_ends' legend; plot_final gave the minima it names a colour each, and so does it.

@@ -314,16 +314,28 @@ def _global_set(minima: Minima | None) -> set[int]:
 
 def _minimum_colors(minima: Minima | None) -> dict[int, str]:
     """The colour of each minimum of ``minima``, the one rule of every figure that colours
-    minima: the global ones green, the others the palette in order of ``x``, repeating past
-    it (80 minima crashed at 61). A function of the minima alone, never of what a figure
+    minima: the global ones green; the others the palette, repeating past it (80 minima
+    crashed at 61), first to those inside the interval searched in full
+    (:attr:`~jaxgd.minima.Minima.domain`) in order of ``x``, then to those runs reached
+    outside it, in order of ``x``. A function of the minima alone, never of what a figure
     draws, so one minimum has one colour in every figure of the same minima (past the
-    palette, colours had gone to the minima each figure's legend named, and differed).
-    Ends of the interval (``at_boundary``) get none: no run settles there."""
-    colors, others = {}, itertools.cycle(_OTHER_COLORS)
-    best = _global_set(minima)
-    if minima is not None:
-        for i in np.flatnonzero(~np.asarray(minima.at_boundary)):
-            colors[int(i)] = _GLOBAL_COLOR if i in best else next(others)
+    palette, colours had gone to the minima each figure's legend named, and differed); and
+    a minimum inside the interval keeps its colour when runs that left it add minima beyond
+    its ends (by ``x`` alone, a minimum reached at ``-7`` shifted every colour of
+    ``[-2 pi, 2 pi]``, so one minimum of one f differed between experiments). Ends of the
+    interval (``at_boundary``) get none: no run settles there."""
+    colors: dict[int, str] = {}
+    if minima is None:
+        return colors
+    best, others = _global_set(minima), itertools.cycle(_OTHER_COLORS)
+    x = np.asarray(minima.x, np.float64)
+    inside = np.ones(x.shape, bool)
+    if minima.domain is not None:
+        lo, hi = np.asarray(minima.domain, np.float64)
+        inside = (lo <= x) & (x <= hi)
+    stationary = ~np.asarray(minima.at_boundary, bool)
+    for i in [*np.flatnonzero(stationary & inside), *np.flatnonzero(stationary & ~inside)]:
+        colors[int(i)] = _GLOBAL_COLOR if i in best else next(others)
     return colors
 
 
