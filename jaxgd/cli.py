@@ -1027,8 +1027,17 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             notice = _still_working_notice()
             sigterms, replaced = _sigterms[0], _catch_sigterm()
             try:
-                deliver_held_interrupt()
-                return main(argv)
+                try:
+                    deliver_held_interrupt()
+                    return main(argv)
+                finally:
+                    # The run's background imports end inside it, so a Ctrl-C or SIGTERM
+                    # while they finish (a second on the way out of a stopped run) stops it
+                    # as any other: end_run's wait drops one, as a second, and a check_flags
+                    # call, which ends as the imports begin, lost the first and ran on.
+                    from jaxgd.plotting._common import wait_for_imports
+
+                    wait_for_imports()
             except _FlagsChecked:  # a check_flags call: every flag is good
                 return 0
             except UsageError as err:

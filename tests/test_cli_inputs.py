@@ -388,6 +388,40 @@ def test_a_held_ctrl_c_is_raised_when_delivered(python_sigint):
     cli.deliver_held_interrupt()  # nothing held: nothing happens
 
 
+def test_a_ctrl_c_while_a_flag_check_waits_for_its_imports_stops_it(
+    python_sigint, tmp_path, monkeypatch
+):
+    # A check_flags call ends as the run's background imports begin (matplotlib, ~1 s); the
+    # wait for them at the end dropped a Ctrl-C as if it were a second one, the check
+    # returned 0, and `python -m experiments all` ran every experiment after a Ctrl-C.
+    import threading
+
+    from jaxgd import cli
+    from jaxgd.plotting._common import import_in_background, wait_for_imports
+
+    (tmp_path / "jaxgd_slow_import_for_test.py").write_text("import time\ntime.sleep(1.5)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "jaxgd_slow_import_for_test", raising=False)
+    main_thread = threading.main_thread().ident
+
+    @cli.command
+    def main(argv=None):
+        p = cli.parser("experiments.demo", "Demo.")
+        cli.add_grid_args(p, start=0.0, learning_rate=0.1, epochs=10)
+        cli.setup(p, argv)
+        wait_for_imports()  # the run's own, if any: the slow one below is the one waited for
+        import_in_background(["jaxgd_slow_import_for_test"])
+        threading.Timer(0.3, signal.pthread_kill, (main_thread, signal.SIGINT)).start()
+        cli.checked()
+        raise AssertionError("not reached in a check")
+
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        code = cli.check_flags(main, ["--out", str(tmp_path / "figs")])
+    assert code == 130 and said.getvalue().strip() == "interrupted"
+    monkeypatch.delitem(sys.modules, "jaxgd_slow_import_for_test", raising=False)
+
+
 def test_a_ctrl_c_swallowed_in_a_gc_callback_is_sent_again(python_sigint, monkeypatch):
     # JAX's collector callback runs at every collection: a KeyboardInterrupt raised in it is
     # swallowed ("Exception ignored") and the run would go on.
