@@ -916,6 +916,7 @@ def _padded(minima: Minima) -> Minima:
         resolution=None
         if minima.resolution is None
         else jax.device_put(np.asarray(minima.resolution)[idx]),
+        domain=minima.domain,
     )
 
 
