@@ -152,6 +152,35 @@ def test_plot_final_marks_diverged_runs_on_the_axis():
     assert fig.axes[0].get_xlabel() == "Learning rate"
 
 
+def test_plot_final_draws_a_run_at_rate_0_whole():
+    # The rate axis starts at 0 (no negative rates): the run there sits on the spine, and its
+    # square was clipped to a half. Every run's square is drawn unclipped, inside the limits.
+    rates = np.linspace(0.0, 0.1, 6)
+    res = jaxgd.sweep(notebook, -1.2, rates, 100).squeeze()
+    fig = plotting.plot_final(res, minima=find_minima(notebook, -6.0, 6.0), f=notebook)
+    ax = fig.axes[0]
+    squares = [line for line in ax.lines if line.get_marker() == "s" and len(line.get_xdata())]
+    assert all(not line.get_clip_on() for line in squares)
+    drawn = np.concatenate([line.get_xdata() for line in squares])
+    assert ax.get_xlim()[0] == 0.0 == drawn.min()
+    y = np.concatenate([line.get_ydata() for line in squares])
+    lo, hi = ax.get_ylim()
+    assert lo <= y.min() and y.max() <= hi  # unclipped, but inside the axes all the same
+    plotting.close(fig)
+    # A run far beyond the y axis (marked on its edge) keeps no square out there: unclipped,
+    # it was drawn far above the axes, and the saved figure grew to hold it.
+    res = jaxgd.sweep(notebook, 0.0, np.linspace(1e-10, 0.1, 50), 1000).squeeze()
+    fig = plotting.plot_final(res, minima=find_minima(notebook, -6.0, 6.0), f=notebook)
+    ax = fig.axes[0]
+    (lo, hi), height = ax.get_ylim(), fig.get_size_inches()[1]
+    assert float(res.final[0]) > hi  # the rate of 1e-10 barely moved from 0
+    for line in ax.lines:
+        if line.get_marker() == "s":
+            assert np.all((lo <= line.get_ydata()) & (line.get_ydata() <= hi))
+    assert fig.get_tightbbox().height < 1.2 * height
+    plotting.close(fig)
+
+
 def test_plot_final_needs_one_axis():
     res = jaxgd.sweep(notebook, [0.0, 1.0], [0.1, 0.2], 10)
     with pytest.raises(ValueError, match="exactly one axis longer than 1"):

@@ -50,6 +50,19 @@ if TYPE_CHECKING:
     from jaxgd.minima import Minima
 
 
+def _whole_at_the_edges(ax: Axes, lines: Sequence[Any]) -> None:
+    """Draw the markers of ``lines`` that lie within ``ax``'s limits whole, unclipped: the
+    rate and epoch axes start at their lowest value (no negative rates), and a run there sat
+    half under the spine. Markers beyond the limits (runs far out, which the axis marks on
+    its edge) are dropped from the line: unclipped they would be drawn outside the axes."""
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    for line in lines:
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        inside = (x0 <= x) & (x <= x1) & (y0 <= y) & (y <= y1)
+        line.set_data(x[inside], y[inside])
+        line.set_clip_on(False)
+
+
 @closes_its_figure_on_error
 def plot_function(
     f: Callable[[jax.Array], jax.Array],
@@ -257,6 +270,7 @@ def plot_final(
     shown = sorted(wanted & set(colors), key=lambda i: (i not in best, i))
     listed = _listed_minima(shown, best, {i: int((heading == i).sum()) for i in shown}, colors)
     handles: list[Any] = []
+    squares: list[Any] = []  # the runs' squares, drawn whole at the edges at the end
     hollow = False  # whether any run on its way to a minimum is drawn (an open square)
     for i in shown:
         color = colors[i]
@@ -264,9 +278,11 @@ def plot_final(
         arrived = going & (at == i)
         hollow |= bool((going & ~arrived).any())
         _mark_minimum(ax, minima, i, color=color, linestyle="--", linewidth=1, zorder=0)
-        ax.plot(x[arrived], y[arrived], "s", color=color, markersize=5, zorder=3)
+        squares += ax.plot(x[arrived], y[arrived], "s", color=color, markersize=5, zorder=3)
         on_way = going & ~arrived
-        ax.plot(x[on_way], y[on_way], "s", mfc="white", mec=color, mew=1.2, markersize=5, zorder=3)
+        squares += ax.plot(
+            x[on_way], y[on_way], "s", mfc="white", mec=color, mew=1.2, markersize=5, zorder=3
+        )
         count = f"{int(going.sum())} of {n} runs go here" + (
             f", {int(arrived.sum())} within {tol:g}" if going.any() else ""
         )
@@ -298,7 +314,9 @@ def plot_final(
         )
     lost = (heading == -1) & ~diverged
     if lost.any():
-        ax.plot(x[lost], y[lost], "s", mfc="white", mec="0.45", mew=1.2, markersize=5, zorder=3)
+        squares += ax.plot(
+            x[lost], y[lost], "s", mfc="white", mec="0.45", mew=1.2, markersize=5, zorder=3
+        )
         if minima is None:
             label = f"final guess ({int(lost.sum())} of {n} runs)"
         elif f is None:
@@ -354,6 +372,7 @@ def plot_final(
     ax.set_xlim(*_xlim(x, scale, 0.0 if dim in _NOT_NEGATIVE else None))
     ax.grid(alpha=0.4)
     ax.set(xlabel=_LABEL[dim], ylabel="Final guess x")
+    _whole_at_the_edges(ax, squares)
     ax.set_title(title if title is not None else f"Final guess {_fixed_coords(r)}".strip())
     if handles:
         # Outside the axes: inside, it would hide the runs or a minimum's line.
