@@ -58,7 +58,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _start(ctx) -> tuple[np.ndarray, str]:
+def _start(ctx, *, draw: bool = True) -> tuple[np.ndarray, str] | None:
+    """The single run's start and where it came from: --start or f's start attribute
+    (checked against the domain), else a seeded random point of the domain; with ``draw``
+    False, None in that last case (drawing one compiles: it waits until the work begins)."""
     given = None
     if ctx.args.start is not None:
         given = (
@@ -79,6 +82,8 @@ def _start(ctx) -> tuple[np.ndarray, str]:
                 f"[{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]; move it or widen --domain."
             )
         return np.asarray(xy, ctx.dtype), "--start" if what == "--start" else "f's start attribute"
+    if not draw:
+        return None
     lo, hi = (np.asarray(b, ctx.dtype) for b in zip(*ctx.domain, strict=True))
     u = np.asarray(jax.random.uniform(ctx.key, (2,), ctx.dtype))
     return lo + u * (hi - lo), f"a seeded random point, seed {ctx.seed}"
@@ -88,8 +93,7 @@ def _start(ctx) -> tuple[np.ndarray, str]:
 def main(argv: list[str] | None = None) -> int:
     ctx = setup_2d(parser(), argv, figures=FIGURES)
     n_paths = whole("--paths", ctx.args.paths, minimum=1, maximum=MAX_PATHS)
-    x0, where = _start(ctx)
-    kind = "random start" if where.startswith("a seeded") else "start"
+    chosen = _start(ctx, draw=False)
     rate, epochs = ctx.learning_rate, ctx.epochs
     # Each path keeps every step: refuse before anything is allocated what would not fit.
     points = (n_paths**2 + 1) * (epochs + 1)
@@ -101,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             "or less" + (", or fewer --paths." if n_paths > 1 else ".")
         )
     cli.checked()
+    x0, where = chosen if chosen is not None else _start(ctx)
+    kind = "random start" if where.startswith("a seeded") else "start"
     # Cell centres of an N x N partition, so no drawn path starts on the frame and leaves it.
     box = np.asarray(ctx.domain, np.float64)
     half = (box[:, 1] - box[:, 0]) / (2 * n_paths)

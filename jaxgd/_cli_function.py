@@ -523,7 +523,6 @@ class Context2D(Output):
             grid,
             in_dtype,
             number,
-            seed_key,
             whole,
         )
         from jaxgd._validate import MAX_EPOCHS, as_float_axis
@@ -534,7 +533,7 @@ class Context2D(Output):
         self.dtype = np.dtype(default_float())
         defaults = getattr(args, "_grid_defaults", {})
         self.seed = whole("--seed", args.seed, minimum=0, maximum=MAX_SEED)
-        self.key = seed_key(self.seed)
+        self._key = None  # made on first use (making it compiles): see key
         self.domain = domain_2d(args.domain, function, self.dtype)
         self.tol = number("--tol", args.tol)
         if self.tol <= 0:
@@ -582,6 +581,17 @@ class Context2D(Output):
                 + " is too many runs to hold in memory; use a smaller --grid."
             )
         self._check_outputs(figures)
+
+    @property
+    def key(self) -> Any:
+        """The ``jax.random`` key of ``--seed``; made on first use, as making it compiles (a
+        check of the flags alone, as ``python -m experiments all`` makes first, compiles
+        nothing for it)."""
+        if self._key is None:
+            from jaxgd._cli_flags import seed_key
+
+            self._key = seed_key(self.seed)
+        return self._key
 
     def describe_function(self) -> str:
         """One line: which f, what it is, its rectangle, and the float type."""

@@ -396,8 +396,13 @@ class Context(Output):
                 else int(self._defaults["repeats"])
             )
         self._plan_memory()
-        # Every value now, so a bad flag fails before anything is compiled.
+        # Every value now, so a bad flag fails before anything is compiled. A random start
+        # is the exception: no flag gave it, so nothing can be wrong with it, and drawing it
+        # compiles (~0.3 s, paid by `python -m experiments all`'s check of every
+        # experiment's flags): it is drawn when first read, once the work begins.
         for dest in self._defaults:
+            if dest == "start" and self.start_is_random:
+                continue
             getattr(self, dest)
         self._check_outputs(figures)
 
