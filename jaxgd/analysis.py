@@ -213,9 +213,12 @@ def _check_minima(minima: Any) -> Minima:
     return minima
 
 
-def _plain_array(name: str, value: Any) -> np.ndarray:
+def _plain_array(name: str, value: Any) -> Any:
     """A list or number field of a hand-made Minima as an array. An empty list has no type to
-    give: at_boundary's is bool (np.asarray would say float64), the others' float."""
+    give: at_boundary's is bool (np.asarray would say float64), the others' float. Under
+    ``jax.jit`` a list's entries are tracers, which NumPy cannot hold: a JAX array then."""
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(value)):
+        return jnp.asarray(value)
     out = np.asarray(value)
     return out.astype(bool) if name == "at_boundary" and out.size == 0 else out
 

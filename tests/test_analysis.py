@@ -1113,6 +1113,17 @@ def test_minima_made_by_hand_from_lists_read_as_arrays(use, well_result):
     np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
 
 
+@pytest.mark.parametrize("use", ["basins", "success_probability"])
+def test_minima_made_by_hand_from_lists_pass_through_jit(use, well_result):
+    # Under jit a list's entries are tracers: np.asarray of them raised
+    # TracerArrayConversionError deep in the checks.
+    fields = {"x": [-1.0, 1.0], "value": [0.0, 0.0], "at_boundary": [True, False]}
+    by_list = Minima(**fields, global_index=0, domain=[-1.0, 1.0])
+    by_array = Minima(**{k: np.asarray(v) for k, v in fields.items()}, global_index=np.int64(0))
+    got = jax.jit(_USES_MINIMA[use])(well_result, by_list)
+    np.testing.assert_array_equal(got, _USES_MINIMA[use](well_result, by_array))
+
+
 @pytest.mark.parametrize("use", list(_USES_MINIMA))
 @pytest.mark.parametrize(
     ("change", "error", "match"),
