@@ -30,12 +30,14 @@ import numpy as np
 
 from jaxgd import _chunking, _run
 from jaxgd._validate import (
+    _shape_of,
     as_domain,
     as_epochs,
     as_float_axis,
     as_key,
     check_function,
     check_int,
+    check_interval,
     check_span_fits,
     default_float,
     in_trace,
@@ -210,7 +212,27 @@ def _check_minima(minima: Any) -> Minima:
                 "leave lo and hi out for isolated minima (dataclasses.replace(minima, x=...) "
                 "keeps the old ones: pass lo and hi too)"
             )
+    if minima.domain is not None:
+        _check_domain(minima.domain)
     return minima
+
+
+def _check_domain(domain: Any) -> None:
+    """``minima.domain``: the interval searched in full, ``(lo, hi)`` with finite ends and
+    ``lo < hi``. Figures split the minima by it into those inside and outside: a reversed or
+    NaN one put every minimum outside, silently, and a wrong shape failed while drawing."""
+    what = (
+        "minima.domain must be the interval searched in full, (lo, hi), as find_minima sets "
+        "it; leave it out (None) for minima made by hand"
+    )
+    if isinstance(domain, str) or _shape_of(domain) != (2,):
+        raise ValueError(f"{what}; got {type(domain).__name__} of shape {_shape_of(domain)}")
+    kind = _dtype(domain)
+    if not (np.issubdtype(kind, np.integer) or jnp.issubdtype(kind, jnp.floating)):
+        raise TypeError(f"{what}; got dtype {kind}, pass real numbers")
+    if is_concrete(domain):
+        lo, hi = np.asarray(domain, np.float64)
+        check_interval(lo, hi, name="minima.domain")
 
 
 def _plain_array(name: str, value: Any) -> Any:

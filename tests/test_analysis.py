@@ -1113,6 +1113,14 @@ def test_minima_made_by_hand_from_lists_read_as_arrays(use, well_result):
     np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
 
 
+@pytest.mark.parametrize("domain", [None, [-2, 2], (-2.0, 2.0), np.array([-2.0, 2.0], np.float16)])
+def test_minima_made_by_hand_take_a_domain_of_any_real_kind(domain, well_result):
+    m = Minima(x=[-1.0, 1.0], value=[0.0, 0.0], at_boundary=[False, False], global_index=0)
+    with_domain = dataclasses.replace(m, domain=domain)
+    for use in _USES_MINIMA.values():
+        np.testing.assert_array_equal(use(well_result, with_domain), use(well_result, m))
+
+
 @pytest.mark.parametrize("use", ["basins", "success_probability"])
 def test_minima_made_by_hand_from_lists_pass_through_jit(use, well_result):
     # Under jit a list's entries are tracers: np.asarray of them raised
@@ -1138,6 +1146,15 @@ def test_minima_made_by_hand_from_lists_pass_through_jit(use, well_result):
         ({"global_index": np.array([0])}, TypeError, r"global_index must be one integer"),
         ({"global_index": 2}, ValueError, r"global_index must index one of the 2"),
         ({"global_index": -1}, ValueError, r"global_index must index one of the 2"),
+        # Figures split minima by domain: a wrong shape failed while drawing ("too many
+        # values to unpack"), a reversed or NaN one put every minimum outside, silently.
+        ({"domain": [-2.0, 0.0, 2.0]}, ValueError, r"minima.domain must be .*\(lo, hi\)"),
+        ({"domain": 2.0}, ValueError, r"minima.domain must be .*\(lo, hi\)"),
+        ({"domain": "ab"}, ValueError, r"minima.domain must be .*\(lo, hi\)"),
+        ({"domain": [2.0, -2.0]}, ValueError, r"minima.domain must be .*lo < hi.*swap"),
+        ({"domain": [np.nan, 2.0]}, ValueError, r"minima.domain\[0\] must be finite"),
+        ({"domain": [True, False]}, TypeError, r"minima.domain must be .*bool"),
+        ({"domain": [1j, 2.0]}, TypeError, r"minima.domain must be .*complex"),
     ],
 )
 def test_minima_made_by_hand_are_refused_when_they_cannot_be_read(
