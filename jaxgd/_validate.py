@@ -120,12 +120,18 @@ def _numpy_origin(f: Callable) -> str | None:
     return None
 
 
-def trace_settings() -> tuple[bool, str]:
+def trace_settings() -> tuple[bool, str, str]:
     """The JAX settings that decide whether tracing a function fails, as ``jax.jit`` keys its
-    cache on them: x64, and the dtype promotion (a function that passed under the standard
-    one may fail under ``jax.numpy_dtype_promotion("strict")``, and must then be refused by
-    name). Part of the key of every check remembered across calls."""
-    return bool(jax.config.jax_enable_x64), str(jax.config.jax_numpy_dtype_promotion)
+    cache on them: x64, the dtype promotion (a function that passed under the standard one
+    may fail under ``jax.numpy_dtype_promotion("strict")``, and must then be refused by
+    name) and the rank promotion (one that adds x of shape (d,) to an array of shape (1, d)
+    fails under ``jax.numpy_rank_promotion("raise")``). Part of the key of every check
+    remembered across calls."""
+    return (
+        bool(jax.config.jax_enable_x64),
+        str(jax.config.jax_numpy_dtype_promotion),
+        str(jax.config.jax_numpy_rank_promotion),
+    )
 
 
 # Functions that passed check_function, per float dtype: tracing f and its gradient costs a few

@@ -932,3 +932,15 @@ def test_a_function_checked_under_one_promotion_setting_is_checked_again_under_a
     jaxgd.sweep(f, [0.0, 2.0], 0.1, 10)
     with jax.numpy_dtype_promotion("strict"), pytest.raises(TypeError, match=r"^f raised"):
         jaxgd.sweep(f, [0.0, 2.0], 0.1, 10)
+
+
+def test_a_function_checked_under_one_rank_promotion_setting_is_checked_again_under_another():
+    # f passed with rank promotion allowed was remembered, and under
+    # jax.numpy_rank_promotion("raise") JAX's bare ValueError came from inside the compiled
+    # sweep's trace, where a fresh process refused f by name.
+    def f(x):
+        return jnp.sum((x + jnp.zeros((1, 2))) ** 2)
+
+    jaxgd.sweep(f, np.ones((2, 2)), 0.1, 3)
+    with jax.numpy_rank_promotion("raise"), pytest.raises(TypeError, match=r"f raised"):
+        jaxgd.sweep(f, np.ones((2, 2)), 0.1, 3)
