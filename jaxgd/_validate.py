@@ -829,7 +829,10 @@ def finite_float(name: str, value: Any) -> float:
             f"{name} must be a concrete number, got a traced value; call this function "
             "outside jax.jit / jax.vmap, or close over the value instead of passing it in"
         )
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
+    # NumPy's scalars are np.generic: ml_dtypes' (bfloat16, ...) are not numbers.Real, and
+    # were refused as no number while np.float16 and 0-d arrays of bfloat16 passed.
+    real_kinds = numbers.Real | np.generic | np.ndarray | jax.Array
+    if isinstance(value, bool | np.bool_) or not isinstance(value, real_kinds):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if isinstance(value, numbers.Real) and not isinstance(value, np.generic):
         # Python's own numbers (ints of any size, Fraction): as Python converts them.

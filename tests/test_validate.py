@@ -944,3 +944,16 @@ def test_a_function_checked_under_one_rank_promotion_setting_is_checked_again_un
     jaxgd.sweep(f, np.ones((2, 2)), 0.1, 3)
     with jax.numpy_rank_promotion("raise"), pytest.raises(TypeError, match=r"f raised"):
         jaxgd.sweep(f, np.ones((2, 2)), 0.1, 3)
+
+
+@pytest.mark.parametrize("kind", [ml_dtypes.bfloat16, np.float16, np.float32, np.int8])
+def test_numbers_of_every_numpy_scalar_type_are_real_numbers(kind):
+    # A bfloat16 scalar is no numbers.Real: lo, domain and tol refused it as "not a real
+    # number" while descend and sweep took it, and a 0-d bfloat16 array passed.
+    m = jaxgd.minima.find_minima(jnp.cos, kind(0), kind(6), num=101)
+    np.testing.assert_allclose(np.asarray(m.x), [np.pi], rtol=1e-6)
+    assert _validate.finite_float("tol", kind(2)) == 2.0
+    rs = jaxgd.random_starts(jnp.cos, jax.random.key(0), 0.1, [3], n=2, domain=(kind(0), kind(6)))
+    assert rs.success.shape == (1, 1)
+    with pytest.raises(TypeError, match="tol must be a real number, got bool"):
+        _validate.finite_float("tol", np.bool_(True))
