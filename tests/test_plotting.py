@@ -161,6 +161,8 @@ def test_plot_final_draws_a_run_at_rate_0_whole():
     ax = fig.axes[0]
     squares = [line for line in ax.lines if line.get_marker() == "s" and len(line.get_xdata())]
     assert all(not line.get_clip_on() for line in squares)
+    # No empty line of squares, unclipped, stretched the saved figure's box to (0, 0).
+    assert fig.get_tightbbox().x0 > 0.1
     drawn = np.concatenate([line.get_xdata() for line in squares])
     assert ax.get_xlim()[0] == 0.0 == drawn.min()
     y = np.concatenate([line.get_ydata() for line in squares])
@@ -177,7 +179,15 @@ def test_plot_final_draws_a_run_at_rate_0_whole():
     for line in ax.lines:
         if line.get_marker() == "s":
             assert np.all((lo <= line.get_ydata()) & (line.get_ydata() <= hi))
-    assert fig.get_tightbbox().height < 1.2 * height
+    assert fig.get_tightbbox().height < 1.2 * height and fig.get_tightbbox().x0 > 0.1
+    plotting.close(fig)
+    # A minimum no run arrived at has an empty line of filled squares: unclipped, its extent
+    # sat at the figure's corner and the saved figure grew a blank margin down to it.
+    res = jaxgd.sweep(notebook, np.linspace(-5, 5, 50), 0.01, 1000).squeeze()
+    minima = find_minima_reached(notebook, res.final, (-2 * np.pi, 2 * np.pi))
+    fig = plotting.plot_final(res, minima=minima, f=notebook, tol=1e-3)
+    assert any(line.get_marker() == "s" and not len(line.get_xdata()) for line in fig.axes[0].lines)
+    assert fig.get_tightbbox().x0 > 0.1
     plotting.close(fig)
 
 

@@ -60,7 +60,9 @@ def _whole_at_the_edges(ax: Axes, lines: Sequence[Any]) -> None:
         x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
         inside = (x0 <= x) & (x <= x1) & (y0 <= y) & (y <= y1)
         line.set_data(x[inside], y[inside])
-        line.set_clip_on(False)
+        # An empty line keeps its clipping: unclipped, its extent sits at the figure's corner,
+        # and a tight bounding box (savefig's) stretched out to it.
+        line.set_clip_on(not inside.any())
 
 
 @closes_its_figure_on_error
