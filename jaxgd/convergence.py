@@ -48,7 +48,11 @@ class Convergence:
             the run ended. Or its last step was shorter than ``tol`` and ``f'`` goes from
             negative to positive within ``tol`` of where it ended, so a minimum lies within
             ``tol`` whatever ``f''`` says: a kink, where ``f'`` jumps and ``f'' = 0`` (``|x|``,
-            a hinge), or a cusp (``|x|**1.5``). Or, at a flat minimum (``f' = 0`` on a
+            a hinge), a cusp (``|x|**1.5``), or the low side of a jump of f (as
+            :func:`jaxgd.minima.find_minima` reports it). Either sign change counts only
+            where f is bounded below between the fall and the rise: across a pole
+            (``-1 / x**2``, ``log|x|``) f' turns too, and no minimum is there. Or, at a flat
+            minimum (``f' = 0`` on a
             stretch, so no Newton distance), its last step was shorter than ``tol``, it
             ended within ``tol`` of the stretch, and the first ``f' != 0`` beyond the
             stretch is negative below it and positive above it, however far away
@@ -151,7 +155,8 @@ _BRACKET_REACH = 4
 def _brackets_minimum(grad, end, slope, curvature, tol):
     """Whether ``f'`` goes from negative to positive across ``end``, within
     ``_BRACKET_REACH * tol`` of it: ``f' < 0`` at ``end`` or at a probe below it, and
-    ``f' > 0`` at ``end`` or at a probe above it.
+    ``f' > 0`` at ``end`` or at a probe above it; and the nearest such points, ``below`` and
+    ``above``, which bracket the turn.
 
     The Newton test alone cannot tell a minimum from a saddle it approaches: ``x**3`` is
     convex right of 0, so a run crawling towards 0 passes it, yet f has no minimum there (f'
@@ -159,7 +164,8 @@ def _brackets_minimum(grad, end, slope, curvature, tol):
     spacing of floats at ``end``, if larger): the first probe past a minimum lies at most
     twice as far as the minimum, before f' turns back at the next maximum. Left of a
     degenerate minimum (``x**4``, Newton distance x/3) the probes reach it within a few
-    doublings.
+    doublings. A turn across a pole is no minimum, nor one whose ends have f not finite
+    (:func:`_no_pole_between` checks).
     """
     reach = _BRACKET_REACH * tol
     # One float away at least (a normal one: subnormals may be flushed to 0 on the device),
@@ -168,15 +174,28 @@ def _brackets_minimum(grad, end, slope, curvature, tol):
     least = jnp.maximum(spacing, jnp.finfo(end.dtype).tiny)
     first = jnp.maximum(jnp.abs(slope / curvature), least).astype(end.dtype)
 
-    def body(k, carry):
-        below, above, h = carry
-        step = jnp.maximum(jnp.minimum(h, reach), least).astype(end.dtype)
-        below = below | (grad(end - step) < 0)
-        above = above | (grad(end + step) > 0)
-        return below, above, h * 2
+    def step(h):
+        return jnp.maximum(jnp.minimum(h, reach), least).astype(end.dtype)
 
-    below, above, _ = jax.lax.fori_loop(0, _BRACKET_PROBES, body, (slope < 0, slope > 0, first))
-    return below & above
+    def body(h, _):
+        return h * 2, (grad(end - step(h)) < 0, grad(end + step(h)) > 0)
+
+    # Each probe's signs as a scan's outputs: carried from probe to probe instead, the
+    # bracket's ends made the loop several times slower on a CPU.
+    _, (falls, rises) = jax.lax.scan(body, first, length=_BRACKET_PROBES)
+    # The probes move away from end: the first one with the sign is the nearest.
+    lower = jnp.where(slope < 0, end, end - step(first * 2.0 ** _first(falls)))
+    upper = jnp.where(slope > 0, end, end + step(first * 2.0 ** _first(rises)))
+    below = (slope < 0) | falls.any(axis=0)
+    above = (slope > 0) | rises.any(axis=0)
+    return below & above, lower, upper
+
+
+def _first(mask):
+    """The first ``k`` where ``mask[k]``, for stacks of probes ``(K, *lanes)`` (the last ``k``
+    where there is none), as a float."""
+    k = jnp.where(mask.any(axis=0), jnp.argmax(mask, axis=0), mask.shape[0] - 1)
+    return k.astype(jnp.result_type(float))
 
 
 #: Probes on each side of where a run ended, for a minimum where f' jumps: distances halving
@@ -186,26 +205,85 @@ _KINK_PROBES = 32
 
 def _turns_within(grad, end, slope, tol):
     """Whether ``f'`` goes from negative to positive within ``tol`` of ``end``: ``f' < 0`` at
-    ``end`` or at a probe below it, and ``f' > 0`` at ``end`` or at a probe above it.
+    ``end`` or at a probe below it, and ``f' > 0`` at ``end`` or at a probe above it; and
+    the nearest such points, ``below`` and ``above``, which bracket the turn.
 
     Then f falls at the one point and rises at the other, so it has a minimum between them,
-    within ``tol`` of ``end``, whatever ``f''`` says there. That covers the minima the Newton
-    test cannot see: a kink, where ``f'`` jumps from negative to positive and ``f'' = 0``
-    on both sides (``|x|``, ``|x - 1| + x**2``, a hinge), so there is no Newton distance; and
-    a cusp, where the Newton distance overstates how far the minimum is (``|x|**1.5``: twice
-    as far). The probes halve from ``tol``, so a sign change a little beyond a nearby kink
-    is found before f' could turn again.
+    within ``tol`` of ``end``, whatever ``f''`` says there, if f is continuous between them
+    (:func:`_no_pole_between` checks). That covers the minima the Newton test cannot see: a
+    kink, where ``f'`` jumps from negative to positive and ``f'' = 0`` on both sides
+    (``|x|``, ``|x - 1| + x**2``, a hinge), so there is no Newton distance; and a cusp,
+    where the Newton distance overstates how far the minimum is (``|x|**1.5``: twice as
+    far). The probes halve from ``tol``, so a sign change a little beyond a nearby kink is
+    found before f' could turn again.
     """
     h0 = jnp.broadcast_to(tol, end.shape).astype(end.dtype)
 
-    def body(k, carry):
-        below, above, h = carry
-        below = below | (grad(end - h) < 0)
-        above = above | (grad(end + h) > 0)
-        return below, above, h / 2
+    def body(h, _):
+        return h / 2, (grad(end - h) < 0, grad(end + h) > 0)
 
-    below, above, _ = jax.lax.fori_loop(0, _KINK_PROBES, body, (slope < 0, slope > 0, h0))
-    return below & above
+    _, (falls, rises) = jax.lax.scan(body, h0, length=_KINK_PROBES)
+    # The probes close in on end: the last one with the sign is the nearest.
+    last = _KINK_PROBES - 1
+    lower = jnp.where(slope < 0, end, end - h0 * 0.5 ** (last - _first(falls[::-1])))
+    upper = jnp.where(slope > 0, end, end + h0 * 0.5 ** (last - _first(rises[::-1])))
+    below = (slope < 0) | falls.any(axis=0)
+    above = (slope > 0) | rises.any(axis=0)
+    return below & above, lower, upper
+
+
+#: Bisections of the bracket around a turn of f', looking for a pole inside it.
+_POLE_HALVINGS = 64
+
+
+def _no_pole_between(value_and_grad, lower, upper, todo):
+    """Whether f is finite and bounded below between ``lower`` (``f' < 0``) and ``upper``
+    (``f' > 0``), as far as bisection on the sign of f' can tell: a minimum lies between a
+    fall and a rise only where f does not run off to ``-inf`` between them. Asked where
+    ``todo`` (True elsewhere).
+
+    ``-1 / x**2`` falls towards 0 from -1 and rises from it at 5, yet it has no minimum
+    there: f' turns across its pole. The bracket is halved towards the turn, 64 times or
+    down to neighbouring floats, and f at every midpoint must be finite and no lower than
+    four times the slope at the end on its side of the turn (``lower`` where f' < 0 there,
+    else ``upper``) can take it from that end, plus rounding at f's size. A continuous f
+    whose slope grows no more than fourfold on the way (a kink, a hinge, ``|x|**1.5``, and
+    ``sqrt|x|``, whose infinite slope at 0 leaves f finite) stays above that; a pole falls
+    below it within a few halvings (``log|x|``, the slowest, once the midpoints are a
+    fiftieth as far from it as the end). A jump of f is no pole: each side of it is held to
+    its own end, and its low side is a minimum, as :func:`jaxgd.minima.find_minima` reports
+    it. Where the floats around the turn run out first, f at them is what counts: a
+    ``log`` pole whose bracket spans fewer than about 50 floats passes for a cusp.
+    """
+    v_lo, g_lo = value_and_grad(lower)
+    v_hi, g_hi = value_and_grad(upper)
+    eps = jnp.finfo(lower.dtype).eps
+    slack = 16 * eps * jnp.maximum(1, jnp.maximum(jnp.abs(v_lo), jnp.abs(v_hi)))
+    fall, rise = 4 * jnp.abs(g_lo), 4 * jnp.abs(g_hi)
+
+    def halving(a, b, ok):
+        mid = (a / 2 + b / 2).astype(lower.dtype)
+        return mid, ok & (mid > a) & (mid < b)  # not yet at neighbouring floats
+
+    def more(carry):
+        a, b, ok, k = carry
+        return (k < _POLE_HALVINGS) & jnp.any(halving(a, b, ok)[1])
+
+    def body(carry):
+        a, b, ok, k = carry
+        mid, active = halving(a, b, ok)
+        v, g = value_and_grad(mid)
+        left = g < 0  # NaN: the upper half
+        # Each side of the turn from its own end: across a jump, the other end's f is not
+        # f on this side.
+        floor = jnp.where(left, v_lo - fall * (mid - lower), v_hi - rise * (upper - mid))
+        ok = ok & (~active | (jnp.isfinite(v) & (v >= floor - slack)))
+        return jnp.where(active & left, mid, a), jnp.where(active & ~left, mid, b), ok, k + 1
+
+    # Lanes not asked about stop at once; the rest stop at neighbouring floats or a pole.
+    ok = todo & jnp.isfinite(v_lo) & jnp.isfinite(v_hi)
+    _, _, ok, _ = jax.lax.while_loop(more, body, (lower, upper, ok, 0))
+    return ok | ~todo
 
 
 #: Probes on each side of a run that ended by a stretch where f' = 0: distances doubling
@@ -272,11 +350,18 @@ def _settle(f, fast, end, last_step, last_far, tol):
     )
     grad = jax.vmap(jax.vmap(_run.derivative(jax.grad(f), fast)))
     value_and_grad = jax.vmap(jax.vmap(_run.derivative(jax.value_and_grad(f), fast)))
-    at_minimum = (
-        (curvature > 0)
-        & (jnp.abs(slope) <= tol * curvature)
-        & _brackets_minimum(grad, end, slope, curvature, tol)
-    ) | _turns_within(grad, end, slope, tol)
+    brackets, newton_lower, newton_upper = _brackets_minimum(grad, end, slope, curvature, tol)
+    newton = (curvature > 0) & (jnp.abs(slope) <= tol * curvature) & brackets
+    turns, lower, upper = _turns_within(grad, end, slope, tol)
+    # Either turn of f' is a minimum only where f has no pole inside it (-1/x**2 turns from
+    # - to + across 0): bisected towards the turn, the nearer one where f' turns within tol.
+    # Only for settled runs, and only until their brackets reach neighbouring floats.
+    lower = jnp.where(turns, lower, newton_lower)
+    upper = jnp.where(turns, upper, newton_upper)
+    turned = newton | turns
+    at_minimum = turned & _no_pole_between(
+        value_and_grad, lower, upper, turned & (last_step < tol) & ~diverged
+    )
     # On a flat minimum f' = f'' = 0: no Newton distance, and the sign change of f' lies
     # at the stretch's ends, which may be far beyond 4 tol. A run within tol of such a
     # stretch has f' = 0 at its end or tol from it (one settling into the stretch from
@@ -378,7 +463,8 @@ def convergence(
     A run is ``converged`` when its last step is shorter than ``tol`` and it ended within
     about ``tol`` of a minimum (by a Newton step, ``|f'/f''|``, confirmed by ``f'`` changing
     sign from - to + within ``4 tol``; or by that sign change within ``tol`` alone, for a
-    kink such as ``|x|``'s, where ``f''`` is 0), or stopped within ``tol`` of a flat minimum (a
+    kink such as ``|x|``'s, where ``f''`` is 0; not where f' turns across a pole, such as
+    ``-1 / x**2``'s at 0), or stopped within ``tol`` of a flat minimum (a
     stretch where ``f' = 0`` that f falls into and rises out of). Runs still oscillating,
     crawling over a plateau or towards a saddle, stalled by a tiny rate, or resting on a
     maximum or a shelf are not;

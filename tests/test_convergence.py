@@ -152,6 +152,103 @@ def test_resting_by_a_cusp_is_converged(x64_or_not):
     np.testing.assert_array_equal(conv.converged, [[True], [True], [False]])
 
 
+def _lowest_on_grids(np_f, lo, hi):
+    """The lowest finite value of float64 ``np_f`` on grids of 10**3 and 10**5 points over
+    ``[lo, hi]`` (offset so that no point lands on a round number), and where the finer one
+    has it: where f has a minimum the two agree; where it falls without bound (a pole), the
+    finer grid goes far lower."""
+    out = []
+    for n in (10**3, 10**5):
+        xs = np.linspace(lo, hi, n) + (hi - lo) * 0.1234567 / n
+        with np.errstate(all="ignore"):
+            v = np_f(xs)
+        v = np.where(np.isfinite(v), v, np.inf)
+        out.append((v.min(), xs[v.argmin()]))
+    return out[0][0], out[1][0], out[1][1]
+
+
+@pytest.mark.parametrize(
+    ("f", "np_f", "end", "tol"),
+    [
+        # f' < 0 at -1 and > 0 at 5: it turns from - to + within tol = 6 of 5, across the
+        # pole at 0, where f falls to -inf.
+        (lambda x: -1 / x**2, lambda x: -1 / x**2, 5.0, 6.0),
+        (lambda x: jnp.log(jnp.abs(x)), lambda x: np.log(np.abs(x)), 0.5, 1.0),
+        # f is NaN below 0, where jax.grad gives a finite 1/x + 2x < 0: no fall there.
+        (lambda x: jnp.log(x) + x**2, lambda x: np.log(x) + x**2, 0.01, 1.0),
+        # Convex at -0.3 with a Newton distance of 0.31, under tol: the Newton test's
+        # probes, out to 4 tol, found f' > 0 across the pole at 0.125, and no minimum is there.
+        (
+            lambda x: 0.01 * jnp.log(jnp.abs(x - 0.125)) + x**2,
+            lambda x: 0.01 * np.log(np.abs(x - 0.125)) + x**2,
+            -0.3,
+            0.5,
+        ),
+    ],
+    ids=["inverse_square", "log_abs", "log_plus_square", "newton_across_a_pole"],
+)
+def test_a_turn_of_f_prime_across_a_pole_is_not_converged(x64_or_not, f, np_f, end, tol):
+    coarse, fine, _ = _lowest_on_grids(np_f, end - 4 * tol, end + 4 * tol)
+    assert fine < coarse - 0.03  # no minimum: f falls without bound near the pole
+    conv = convergence(f, [end], [0.0], 10, tol=tol)
+    assert float(conv.last_step[0, 0]) == 0.0 and not conv.diverged[0, 0]
+    assert not conv.converged[0, 0]
+
+
+def test_a_turn_across_a_weak_log_pole_is_not_converged(x64):
+    # 0.01 log|x - c| + x**2 has no minimum (c**2 < 0.02): f' turns from - to + only across
+    # c, where f falls by just 0.007 each time the distance to c halves, while the slopes at
+    # the ends of a bracket tol = 2 wide are some 3.7, and f far out is higher by 3.
+    c = 0.1234567
+
+    def np_f(x):
+        return 0.01 * np.log(np.abs(x - c)) + x**2
+
+    ends = np.array([1.8354241783, -1.5338688566, 1.7592868509])
+    coarse, fine, _ = _lowest_on_grids(np_f, c - 0.1, c + 0.1)
+    assert fine < coarse - 0.03
+    conv = convergence(lambda x: 0.01 * jnp.log(jnp.abs(x - c)) + x**2, ends, 0.0, 10, tol=2.0)
+    assert not np.asarray(conv.converged).any()
+
+
+@pytest.mark.parametrize(
+    ("f", "np_f", "ends", "tol"),
+    [
+        # f jumps up at 0 from its fall: its low side, the last float below 0, is the
+        # minimum find_minima reports, and basins labels a run within tol of it as there.
+        (
+            lambda x: jnp.where(x < 0, -x, x + 5),
+            lambda x: np.where(x < 0, -x, x + 5),
+            [0.0, 0.5],
+            1.0,
+        ),
+        # f jumps down at 0 into its rise: 0 is a strict minimum.
+        (
+            lambda x: jnp.where(x < 0, 5 - x, x),
+            lambda x: np.where(x < 0, 5 - x, x),
+            [0.5, -0.5],
+            1.0,
+        ),
+        (
+            lambda x: jnp.maximum(0.0, 1.0 - x) + 0.1 * jnp.maximum(0.0, x - 1.0),
+            lambda x: np.maximum(0.0, 1.0 - x) + 0.1 * np.maximum(0.0, x - 1.0),
+            [1.0, 1.0004, 0.9996],
+            1e-3,
+        ),
+        # f' is infinite at the cusp, and f continuous.
+        (lambda x: jnp.sqrt(jnp.abs(x)), lambda x: np.sqrt(np.abs(x)), [0.01, -0.3], 0.5),
+        (lambda x: jnp.abs(x) ** 1.5, lambda x: np.abs(x) ** 1.5, [7e-4, -7e-4], 1e-3),
+    ],
+    ids=["jump_up", "jump_down", "hinge", "sqrt_cusp", "cusp"],
+)
+def test_a_turn_of_f_prime_at_a_jump_or_kink_is_converged(x64_or_not, f, np_f, ends, tol):
+    for end in ends:
+        coarse, fine, where = _lowest_on_grids(np_f, end - tol, end + tol)
+        assert abs(fine - coarse) < 0.03 and abs(where - end) < tol  # a minimum within tol
+    conv = convergence(f, ends, [0.0], 10, tol=tol)
+    assert conv.converged.all()
+
+
 def _flat_reference(np_df, x0, rate, epochs, tol):
     """Whether a float64 run of plain NumPy descent ends settled within ``tol`` of the flat
     minimum [-1, 1] of max(|x| - 1, 0)**2: its last step under tol, and there."""
