@@ -473,6 +473,47 @@ def _smooth_beside(
     return ~off.any(axis=(1, 2))
 
 
+#: Probes beyond the low side of a jump where f' = 0: distances doubling from one float (or
+#: ``2**-64`` of the grid cell, if more), out to ``2**63`` grid cells.
+_AWAY_PROBES = 128
+
+
+def _rises_away(
+    f: Callable,
+    x: np.ndarray,
+    v: np.ndarray,
+    away: np.ndarray,
+    cell: np.ndarray,
+    slack: float,
+    size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For points ``x`` where f' = 0 and f = ``v`` (the low sides of jumps), whether f rises
+    away from them in the direction ``away`` (+1: above, -1: below): at the first probe
+    beyond, at distances doubling from one float, where f' != 0, f' points away (``f' > 0``
+    above), f kept ``v`` (to ``slack``) at the probes before it and is no lower there. A
+    probe where f' is not finite gives no sign. Also returns where the stretch with f' = 0
+    ends, to the last float (``x`` itself where f' != 0 one float away): the far end of a
+    flat minimum that begins at ``x``."""
+    x64 = x.astype(np.float64)
+    start = np.maximum(_ulp(x), cell * 2.0**-64)
+    reach = start[:, None] * 2.0 ** np.arange(_AWAY_PROBES)[None, :]
+    points = _probe(x64[:, None] + away[:, None] * reach, x.dtype)
+    pv, pg = (a.reshape(x.size, -1) for a in _at_points(f, points.ravel(), size))
+    seen = pg != 0  # NaN != 0: met, and gives no sign
+    k = np.argmax(seen, axis=1)
+    rows = np.arange(x.size)
+    g_k, v_k = pg[rows, k].astype(np.float64), pv[rows, k].astype(np.float64)
+    before = np.arange(_AWAY_PROBES)[None, :] < k[:, None]
+    level = v.astype(np.float64)[:, None]
+    with np.errstate(invalid="ignore"):
+        kept = np.where(before, np.abs(pv.astype(np.float64) - level) <= slack, True).all(axis=1)
+        rises = seen.any(axis=1) & np.isfinite(g_k) & (np.sign(g_k) == away) & kept
+        rises &= v_k >= level[:, 0] - slack
+    inside = np.where(k > 0, points[rows, np.maximum(k - 1, 0)], x)
+    far, _, _, _ = _flat_edges(f, inside, points[rows, k], pv[rows, k], pg[rows, k])
+    return rises, np.where(k > 0, far, x)
+
+
 def _falls_into_end(
     f: Callable, grid: np.ndarray, end: np.ndarray, inner: np.ndarray
 ) -> np.ndarray:
@@ -838,8 +879,24 @@ def _search(
     with np.errstate(invalid="ignore"):
         down = jump_vb < jump_va
         at_b, at_a = down & (jump_gb > 0), ~down & (jump_ga < 0)
+        # f' = 0 right on the low side: f lands where it is stationary (0.5 below 1/3, then
+        # 1e3 (x - 1/3)**2 - 1, f'(1/3) = 0), and what f' does first beyond it says whether
+        # f rises away from there (perhaps after a stretch where f keeps that value).
+        level_b, level_a = down & (jump_gb == 0), ~down & (jump_ga == 0)
     jump_x = np.concatenate([jump_b[at_b], jump_a[at_a]])
     jump_v = np.concatenate([jump_vb[at_b], jump_va[at_a]])
+    jump_lo = jump_hi = jump_x
+    if level_b.any() or level_a.any():
+        side = np.concatenate([jump_b[level_b], jump_a[level_a]])
+        side_v = np.concatenate([jump_vb[level_b], jump_va[level_a]])
+        away = np.r_[np.ones(level_b.sum()), -np.ones(level_a.sum())]
+        cell = np.diff(grid.astype(np.float64))[np.r_[jump_i[level_b], jump_i[level_a]]]
+        slack = 16.0 * eps * max(1.0, largest)
+        rises, far = _rises_away(f, side, side_v, away, cell, slack, grid.size)
+        ends_of = np.sort(np.stack([side, far]), axis=0)[:, rises]
+        middle = ((ends_of[0].astype(np.float64) + ends_of[1]) / 2).astype(dtype)
+        jump_x, jump_v = np.r_[jump_x, middle], np.r_[jump_v, side_v[rises]]
+        jump_lo, jump_hi = np.r_[jump_lo, ends_of[0]], np.r_[jump_hi, ends_of[1]]
     # Segments flat from end to end: a flat minimum that covers them where f falls into
     # them and rises out beyond their ends (max(|x| - 1, 0)**2 on [-1, 1]); a flat f, none.
     whole = [
@@ -927,6 +984,9 @@ def _search(
     else:  # Nothing to refine: skip compiling the refinement for this f.
         x_in, value_in = grid[:0], values[:0]
 
+    # A jump's low side on the edge of a flat minimum found from f' is that minimum.
+    dup = ((jump_x[:, None] >= flat_lo) & (jump_x[:, None] <= flat_hi)).any(axis=1)
+    jump_x, jump_v, jump_lo, jump_hi = (a[~dup] for a in (jump_x, jump_v, jump_lo, jump_hi))
     x = np.concatenate([x_in, ends_x, flat_x, jump_x])
     value = np.concatenate([value_in, ends_v, flat_v, jump_v])
     boundary = np.concatenate(
@@ -936,8 +996,8 @@ def _search(
             np.zeros(flat_x.size + jump_x.size, bool),
         ]
     )
-    lo = np.concatenate([x_in, ends_x, flat_lo, jump_x])
-    hi = np.concatenate([x_in, ends_x, flat_hi, jump_x])
+    lo = np.concatenate([x_in, ends_x, flat_lo, jump_lo])
+    hi = np.concatenate([x_in, ends_x, flat_hi, jump_hi])
     return x, value, boundary, lo, hi, _resolution(f, x, value, grid.size, tol_f)
 
 
@@ -1117,7 +1177,9 @@ def find_minima(
     (``|x - 0.3|``), and on a grid point where ``f'`` is undefined but ``f`` is finite and
     lowest (``sqrt(x**2)`` at 0). A jump of ``f`` (a ``jnp.where`` whose pieces do not meet)
     is found from ``f``'s values, to the last float: its low side is a minimum where ``f``
-    rises away from it (``jnp.where(x < 1, 0.5, x - 1.5)`` at 1, value -0.5), and a stretch
+    rises away from it (``jnp.where(x < 1, 0.5, x - 1.5)`` at 1, value -0.5), also where
+    ``f' = 0`` right there (``jnp.where(x < 1, 0.5, (x - 1)**2 - 0.5)``; f may keep that
+    value on a stretch before it rises: a flat minimum), and a stretch
     beside a lower value across a jump is none; a pole (``1/x``) is no jump. A jump smaller
     than 16 epsilons of the largest ``|f|`` on the grid, or of 1 where ``|f|`` stays below 1
     (1.9e-6 in float32), is not seen: for an ``f`` that small, scale it up first

@@ -833,6 +833,59 @@ def test_a_jump_is_a_minimum_on_its_low_side_and_a_stretch_beside_a_lower_value_
     assert float(m.lo[0]) == float(m.hi[0]) == float(m.x[0])
 
 
+def _lowest_stretch(np_f, lo: float, hi: float, num: int = 1_000_001):
+    """float64 reference: the lowest value of ``np_f`` on a dense grid of ``[lo, hi]``, and the
+    first and last grid points where f is within 1e-12 of it."""
+    xs = np.linspace(lo, hi, num)
+    v = np_f(xs)
+    at = np.flatnonzero(v <= v.min() + 1e-12)
+    return v.min(), xs[at[0]], xs[at[-1]]
+
+
+@pytest.mark.parametrize(
+    ("f", "np_f"),
+    [
+        # Flat at 0.5, then jumps down to -1 where f' = 0, and rises.
+        (
+            lambda x: jnp.where(x < 1 / 3, 0.5, 1e3 * (x - 1 / 3) ** 2 - 1),
+            lambda x: np.where(x < 1 / 3, 0.5, 1e3 * (x - 1 / 3) ** 2 - 1),
+        ),
+        # Falls, then jumps down to -1 where f' = 0, and rises.
+        (
+            lambda x: jnp.where(x < 1 / 3, 0.5 - x, 1e3 * (x - 1 / 3) ** 2 - 1),
+            lambda x: np.where(x < 1 / 3, 0.5 - x, 1e3 * (x - 1 / 3) ** 2 - 1),
+        ),
+        # Mirrored: rises to the left of -1/3, where f' = 0, and jumps up to a flat 0.5.
+        (
+            lambda x: jnp.where(x <= -1 / 3, 1e3 * (x + 1 / 3) ** 2 - 1, 0.5),
+            lambda x: np.where(x <= -1 / 3, 1e3 * (x + 1 / 3) ** 2 - 1, 0.5),
+        ),
+        # Jumps down onto a stretch at -1 that rises from 0.5: a flat minimum [1/3, 0.5].
+        (
+            lambda x: jnp.where(x < 1 / 3, 0.5, jnp.maximum(x - 0.5, 0.0) ** 2 - 1),
+            lambda x: np.where(x < 1 / 3, 0.5, np.maximum(x - 0.5, 0.0) ** 2 - 1),
+        ),
+    ],
+    ids=["flat, jump down", "fall, jump down", "jump up", "jump down onto a stretch"],
+)
+def test_a_jump_that_lands_where_f_prime_is_0_is_a_minimum_on_its_low_side(f, np_f, x64_or_not):
+    # f' = 0 on the low side itself: read as no rise away from it, the minimum was missed
+    # and find_minima found none at all.
+    value, lo, hi = _lowest_stretch(np_f, -1.0, 1.0)
+    m = find_minima(f, -1.0, 1.0)
+    assert len(m) == 1 and not bool(m.at_boundary[0])
+    assert float(m.value[0]) == pytest.approx(value, abs=1e-5)
+    assert float(m.lo[0]) == pytest.approx(lo, abs=1e-5)
+    assert float(m.hi[0]) == pytest.approx(hi, abs=1e-5)
+    assert float(m.lo[0]) <= float(m.x[0]) <= float(m.hi[0])
+
+
+def test_a_jump_down_to_where_f_falls_on_is_no_minimum(x64_or_not):
+    # f' = 0 on the low side, then f falls: the end at 1 is the minimum.
+    m = find_minima(lambda x: jnp.where(x < 1 / 3, 0.5, -((x - 1 / 3) ** 2) - 1), -1.0, 1.0)
+    assert m.x.tolist() == [1.0] and m.at_boundary.tolist() == [True]
+
+
 @pytest.mark.parametrize(
     "f",
     [lambda x: (x + 1e4) ** 2 - 1e8 - 2e4 * x, lambda x: (x + 300.0) ** 2 - 9e4 - 600 * x],
