@@ -954,3 +954,41 @@ def test_a_flat_minimum_at_an_end_with_a_tiny_but_normal_slope_is_kept(x64_or_no
     m = find_minima(lambda x: jnp.maximum(jnp.abs(x) - 1, 0) ** 2, -1.0, 3.0)
     assert len(m) == 1 and not bool(m.at_boundary[0])
     assert (float(m.lo[0]), float(m.hi[0])) == (-1.0, pytest.approx(1.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_jump_cells_are_those_of_the_float64_test_over_the_whole_grid(dtype):
+    # The jump search screens the grid in f's dtype and tests only the cells left in
+    # float64; it must find exactly the cells of the float64 test applied everywhere,
+    # on values at every scale, ties at the threshold, zeros, NaN, inf and the largest floats.
+    from jaxgd.minima import _jump_cells
+
+    rng = np.random.default_rng(0)
+    n, big = 200_000, float(np.finfo(dtype).max)
+    grid = np.sort(rng.uniform(-10, 10, n)).astype(dtype)
+    scale = 10.0 ** rng.integers(-40, 37, n)
+    values = (rng.standard_normal(n) * scale).astype(dtype)
+    g = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 37, n)).astype(dtype)
+    # Cells right at the threshold, and special values.
+    dx = np.diff(grid.astype(np.float64))
+    values[1:1000] = (values[:999].astype(np.float64) + 4 * np.abs(g[1:1000]) * dx[:999]).astype(
+        dtype
+    )
+    for k, (v, d) in enumerate([(np.nan, 1.0), (np.inf, 0.0), (-np.inf, np.inf), (big, -big)]):
+        values[2000 + 3 * k], g[2001 + 3 * k] = v, d
+    values[3000], values[3001] = big, -big
+    g[4000:4100] = 0.0
+    slack = 16.0 * float(np.finfo(dtype).eps) * 1e3
+    last = np.array([n // 2, n - 1])
+    i, dv, width = _jump_cells(grid, values, g, slack, last)
+    x64, v64, g64 = (a.astype(np.float64) for a in (grid, values, g))
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref_dv = np.abs(v64[1:] - v64[:-1])
+        ref_slope = np.maximum(np.abs(g64[1:]), np.abs(g64[:-1])) * np.diff(x64)
+        ref = ref_dv > 4.0 * ref_slope + slack
+    ref[last[0]] = ref[last[1] :] = False
+    expected = np.flatnonzero(ref)
+    assert expected.size > 1000
+    np.testing.assert_array_equal(i, expected)
+    np.testing.assert_array_equal(dv, ref_dv[expected])
+    np.testing.assert_array_equal(width, np.diff(x64)[expected])
