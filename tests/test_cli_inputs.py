@@ -233,7 +233,11 @@ def main(argv):
     def slow(fig, path, dpi):  # the second figure's temporary file is written, not renamed
         done = drawn(fig, path, dpi)
         print("saving", flush=True)
-        time.sleep(60)
+        # A long save in small steps, as a real one (Python code between short C calls):
+        # the kernel may hand SIGTERM to any thread, and the main thread's handler then runs
+        # at its next step; inside one 60 s sleep, only when the sleep ends.
+        for _ in range(1200):
+            time.sleep(0.05)
         return done
 
     _cli_output._png_drawn_once = slow
