@@ -148,8 +148,8 @@ def _ended_at(ctx: cli.Context, final: np.ndarray, diverged: np.ndarray) -> str:
     ]
     rest = [i for i in hits if i not in named]
     if rest:
-        noun = "minimum" if len(rest) == 1 else "minima"
-        parts.append(f"{len(rest)} more {noun}: {sum(hits[i] for i in rest)}")
+        more = cli.plural(len(rest), "more minimum", "more minima")
+        parts.append(f"{more}: {sum(hits[i] for i in rest)}")
     parts.append(f"no minimum: {int(((which < 0) & ~diverged).sum())}")
     parts.append(f"diverged: {int(diverged.sum())}")
     return f"runs ended at (within {cli.num(ctx.tol)}) {'; '.join(parts)}"

@@ -21,6 +21,7 @@ from jaxgd import functions
 from jaxgd._cli_flags import UsageError
 from jaxgd._cli_output import Output
 from jaxgd._validate import check_function, default_float
+from jaxgd._words import plural
 
 __all__ = [
     "DEFAULT_DOMAIN_2D",
@@ -655,8 +656,8 @@ class Context2D(Output):
         shown = ", ".join(f"({x:.6g}, {y:.6g})" for x, y in found[:4])
         more = f" and {len(found) - 4} more" if len(found) > 4 else ""
         print(
-            f"note: {self.function.name}'s minima list misses {len(found)} "
-            f"{'minimum' if len(found) == 1 else 'minima'} found from where runs ended: "
+            f"note: {self.function.name}'s minima list misses "
+            f"{plural(len(found), 'minimum', 'minima')} found from where runs ended: "
             f"{shown}{more}; counted with the listed ones"
         )
         return MinimaND.at(self.f, np.concatenate([listed, found]))

@@ -85,6 +85,7 @@ from jaxgd._cli_output import (
     written_so_far,
 )
 from jaxgd._validate import as_epochs, as_float_axis, default_float
+from jaxgd._words import plural
 
 if TYPE_CHECKING:
     from jaxgd.minima import Minima
@@ -252,16 +253,6 @@ def _first_few(values: Any, most: int = 8) -> str:
     """Up to ``most`` values, then how many more."""
     shown = ", ".join(num(v) for v in values[:most])
     return shown if len(values) <= most else f"{shown}, ... ({len(values) - most} more)"
-
-
-def plural(n: int, noun: str) -> str:
-    """``n`` and ``noun``, with an ``s`` unless ``n`` is 1.
-
-    Example:
-        >>> plural(1, "epoch"), plural(500, "epoch")
-        ('1 epoch', '500 epochs')
-    """
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def stretches(coords: Any, hit: Any, *, most: int = 4) -> str:

@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from jaxgd._indexing import _shown, coordinate_positions
+from jaxgd._words import plural
 from jaxgd.analysis import global_minima
 from jaxgd.result import SweepResult
 
@@ -385,9 +386,9 @@ def _more_minima(rest: Sequence[int], best: set[int]) -> list[tuple[list[int], s
         ("local", [i for i in rest if i not in best], "0.6"),
     ):
         if which:
-            noun = "minimum" if len(which) == 1 else "minima"
             repeat = " (colours repeat)" if kind == "local" else ""
-            entries.append((which, f"{len(which)} more {kind} {noun}{repeat}", color))
+            more = plural(len(which), f"more {kind} minimum", f"more {kind} minima")
+            entries.append((which, more + repeat, color))
     return entries
 
 

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgd._validate import check_int, check_span_fits, default_float
+from jaxgd._words import plural
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, _check_nd_function, basins_nd
 from jaxgd.plotting._common import (
     _FOOTER_GID,
@@ -514,7 +515,7 @@ def basin_map(
                 facecolor="white",
                 edgecolor="0.5",
                 label=(
-                    f"{_more(len(rest))} (colours repeat): "
+                    f"{plural(len(rest), 'more minimum', 'more minima')} (colours repeat): "
                     f"{int(sum(counts[i + 2] for i in rest))} of {n}"
                 ),
             )
@@ -726,10 +727,6 @@ def _named(
     return sorted(shown, key=lambda i: (not best[i], i)), rest
 
 
-def _more(n: int) -> str:
-    return f"{n} more {'minimum' if n == 1 else 'minima'}"
-
-
 def _shared_legend(
     panels: list[np.ndarray], minima: MinimaND, best: np.ndarray, colors: list[Any]
 ) -> list[Any]:
@@ -754,7 +751,7 @@ def _shared_legend(
         for i in shown
     ]
     if rest:
-        label = f"{_more(len(rest))} (colours repeat)"
+        label = f"{plural(len(rest), 'more minimum', 'more minima')} (colours repeat)"
         handles.append(Patch(facecolor="white", edgecolor="0.5", label=label))
     if counts[1]:
         handles.append(Patch(facecolor=NOWHERE_COLOR, edgecolor="0.5", label="near no minimum"))
