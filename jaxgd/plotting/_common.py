@@ -366,13 +366,26 @@ def _listed_minima(
     def key(i: int) -> tuple[int, int]:
         return (-runs.get(i, 0), i)
 
-    named = set(sorted((i for i in shown if i in best), key=key)[:_LEGEND_MOST])
-    taken: set[str] = set()
-    for i in sorted((i for i in shown if i not in best), key=key):
-        color = colors.get(i)
-        if color not in taken:
-            named.add(i)
-            taken.add(color)
+    named = sorted((i for i in shown if i in best), key=key)[:_LEGEND_MOST]
+    others = sorted((i for i in shown if i not in best), key=key)
+    return {*named, *one_per_colour(others, colors.get)}
+
+
+def one_per_colour(
+    order: Sequence[int], color: Callable[[int], Any], most: int | None = None
+) -> list[int]:
+    """The first minimum of each colour in ``order``, at most ``most`` of them, in that order.
+
+    A legend names only these: two named minima of one colour could not be told apart on the
+    figure (1-D local minima repeat the palette; 2-D basins apart may share a colour)."""
+    named: list[int] = []
+    taken: set[Any] = set()
+    for i in order:
+        if most is not None and len(named) >= most:
+            break
+        if color(i) not in taken:
+            named.append(i)
+            taken.add(color(i))
     return named
 
 

@@ -32,6 +32,7 @@ from jaxgd.plotting._common import (
     _precision,
     _subplots,
     closes_its_figure_on_error,
+    one_per_colour,
     wait_for_imports,
 )
 from jaxgd.result import SweepResult
@@ -717,12 +718,7 @@ def _named(
     the first, so that no two named minima share a colour (neighbouring basins differ, but
     basins apart may repeat a colour, and a legend naming both could not say which is which).
     """
-    shown: list[int] = []
-    taken: set[Any] = set()
-    for i in reached:
-        if len(shown) < _MOST_LISTED and colors[i] not in taken:
-            shown.append(i)
-            taken.add(colors[i])
+    shown = one_per_colour(reached, colors.__getitem__, _MOST_LISTED)
     rest = [i for i in reached if i not in shown]
     return sorted(shown, key=lambda i: (not best[i], i)), rest
 
