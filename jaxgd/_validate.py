@@ -246,12 +246,11 @@ def check_function(
 
 
 def _from_jaxpr(closed: Any) -> Callable:
-    """The function of one argument and one result that a closed jaxpr computes (evaluated by
-    jaxgd.fastmath's interpreter with nothing replaced: ``jax.extend``, whose
-    ``jaxpr_as_fun`` does the same, costs ~16 ms to import)."""
-    from jaxgd.fastmath import _eval
+    """The function of one argument and one result that a closed jaxpr computes."""
+    from jaxgd.fastmath import jaxpr_function
 
-    return lambda x: _eval(closed.jaxpr, closed.consts, [x], frozenset())[0]
+    run = jaxpr_function(closed)
+    return lambda x: run(x)[0]
 
 
 def _check_batchable(jaxpr: Any, name: str) -> None:
@@ -259,7 +258,7 @@ def _check_batchable(jaxpr: Any, name: str) -> None:
     ``jax.pure_callback`` without ``vmap_method`` and an ordered ``io_callback``. Sweeps,
     searches and checks run f under ``vmap``; JAX's own error came from deep inside the
     tracing of the sweep, a NotImplementedError that named neither f nor the fix."""
-    from jaxgd.fastmath import _jaxprs_in_params
+    from jaxgd.fastmath import jaxprs_in_params
 
     for eqn in jaxpr.eqns:
         kind = eqn.primitive.name
@@ -278,7 +277,7 @@ def _check_batchable(jaxpr: Any, name: str) -> None:
                 "sweep, every point of a search, in one call). Use ordered=False, or a "
                 "jax.pure_callback with vmap_method='sequential'."
             )
-        for sub in _jaxprs_in_params(eqn.params):
+        for sub in jaxprs_in_params(eqn.params):
             _check_batchable(sub, name)
 
 

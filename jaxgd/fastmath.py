@@ -965,8 +965,10 @@ def _jaxpr_types() -> tuple[type, type, type]:
     return type(closed), type(closed.jaxpr), type(closed.jaxpr.eqns[0].invars[1])
 
 
-def _jaxprs_in_params(params: dict[str, Any]) -> list[jcore.Jaxpr]:
-    """The jaxprs held in an equation's parameters, directly or in a tuple."""
+def jaxprs_in_params(params: dict[str, Any]) -> list[jcore.Jaxpr]:
+    """The jaxprs held in an equation's parameters, directly or in a tuple: the bodies of
+    ``pjit``, ``cond``, ``while``, ``scan``, ``custom_jvp_call``, ... (for jaxgd's checks
+    of f, which look inside them as the rewrite does; not part of the public API)."""
     closed_type, jaxpr_type, _ = _jaxpr_types()
     found = []
     for value in params.values():
@@ -982,7 +984,7 @@ def _targets(jaxpr: jcore.Jaxpr, dtypes: frozenset[np.dtype]) -> bool:
     for eqn in jaxpr.eqns:
         if _replacement(eqn, dtypes) is not None:
             return True
-        if any(_targets(sub, dtypes) for sub in _jaxprs_in_params(eqn.params)):
+        if any(_targets(sub, dtypes) for sub in jaxprs_in_params(eqn.params)):
             return True
     return False
 
@@ -1073,7 +1075,7 @@ def _eval_eqn(eqn: jcore.JaxprEqn, invals: list[Any], dtypes: frozenset[np.dtype
         return [_as_aval(rule(*args), eqn.outvars[0].aval)]
     params = eqn.params
     # custom_jvp_call and custom_vjp_call too: their primal body is rewritten, their rule kept
-    if any(_targets(sub, dtypes) for sub in _jaxprs_in_params(params)):
+    if any(_targets(sub, dtypes) for sub in jaxprs_in_params(params)):
         rewritten = _rewrite_params(params, dtypes)
         if rewritten is not None:
             params = rewritten
@@ -1101,6 +1103,13 @@ def _eval(
         # a dropped output (DropVar) is stored too: nothing ever reads it
         env.update(zip(eqn.outvars, outs, strict=True))
     return [read(v) for v in jaxpr.outvars]
+
+
+def jaxpr_function(closed: jcore.ClosedJaxpr) -> Callable[..., list[Any]]:
+    """The function a closed jaxpr computes, equation by equation with nothing replaced: a
+    list of its results (``jax.extend.core.jaxpr_as_fun``'s job; ``jax.extend`` costs ~16 ms
+    to import). For jaxgd's checks of f; not part of the public API."""
+    return lambda *args: _eval(closed.jaxpr, closed.consts, args, frozenset())
 
 
 def rewrite(fun: Callable[..., Any], *, enable: bool | None = None) -> Callable[..., Any]:

@@ -166,7 +166,7 @@ def primitive_names(closed) -> set[str]:
     def walk(jaxpr):
         for eqn in jaxpr.eqns:
             names.add(eqn.primitive.name)
-            for sub in fastmath._jaxprs_in_params(eqn.params):
+            for sub in fastmath.jaxprs_in_params(eqn.params):
                 walk(sub)
 
     walk(closed.jaxpr)
