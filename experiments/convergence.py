@@ -36,6 +36,15 @@ def parser() -> argparse.ArgumentParser:
     cli.add_grid_args(
         p, starts=cli.Grid(-5, 5, 50), learning_rates=cli.Grid(1e-10, 0.1, 50), epochs=2000
     )
+    # What this run's file holds: where the runs ended, not the epochs the left map shows.
+    save = next(a for a in p._actions if a.dest == "save")
+    save.help = (
+        "also write where every run ended after --epochs steps (a jaxgd.SweepResult with "
+        "that one epoch count; the epochs to converge are jaxgd.convergence's, see "
+        "docs/experiments/convergence.md) to PATH (.npz added if missing; into an existing "
+        "folder, or a PATH ending in /, as PATH/convergence.npz); read it back with "
+        "jaxgd.load(PATH)"
+    )
     return p
 
 

@@ -77,6 +77,26 @@ def test_convergence_numbers_match_a_per_run_loop(tmp_path, capsys):
     assert "every start converges at one rate only, 0.1" in out
 
 
+def test_convergence_saves_where_runs_ended_and_says_so(tmp_path, capsys):
+    # --save writes where each run ended after --epochs steps, the runs jaxgd.convergence
+    # made; --help says that, not "the numbers behind the figure" (the map's settle epochs).
+    import jaxgd
+    from experiments import convergence
+    from jaxgd.functions import notebook
+
+    argv = ["--starts", "-5", "5", "5", "--learning-rates", "0.02", "0.1", "3",
+            "--epochs", "300", "--save", str(tmp_path / "c")]  # fmt: skip
+    code, _, err = run("convergence", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    got = jaxgd.load(tmp_path / "c.npz")
+    conv = jaxgd.convergence(notebook, np.linspace(-5, 5, 5), np.linspace(0.02, 0.1, 3), 300)
+    assert got.epochs.tolist() == [300]
+    np.testing.assert_array_equal(got.final[..., 0], np.asarray(conv.final))
+    np.testing.assert_array_equal(got.diverged[..., 0], np.asarray(conv.diverged))
+    text = " ".join(convergence.parser().format_help().split())
+    assert "write where every run ended after --epochs steps" in text
+
+
 def test_convergence_counts_diverged_runs(tmp_path, capsys):
     # steep_wall: f' = x^3 + x, so from +-3 a rate above 2 / (1 + 9) overshoots without bound.
     argv = ["--function", "steep_wall", "--starts", "-3", "3", "3",
