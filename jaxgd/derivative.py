@@ -245,10 +245,17 @@ def check_derivative(
     x = _points(lo_f, hi_f, num)
     with jax.enable_x64(True):
         check_function(f, np.dtype(np.float64), hashable=False)  # f is not a jit static here
-        autodiff = np.asarray(jax.jit(jax.vmap(jax.grad(f)))(x), np.float64)
+        # df is run and its values checked before grad(f) is compiled: a df that fails or
+        # returns no numbers is refused without compiling anything.
         given = _evaluate(df, x)
-    if not np.issubdtype(given.dtype, np.number) or np.iscomplexobj(given):
-        raise TypeError(f"df must return real numbers, got dtype {given.dtype}")
+        if given.dtype == np.bool_ or not (
+            np.issubdtype(given.dtype, np.integer) or np.issubdtype(given.dtype, np.floating)
+        ):
+            raise TypeError(
+                f"df must return real numbers, got dtype {given.dtype}; return the value of "
+                "the derivative as a float, e.g. `lambda x: np.cos(x)` for f = jnp.sin"
+            )
+        autodiff = np.asarray(jax.jit(jax.vmap(jax.grad(f)))(x), np.float64)
     given = given.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(given - autodiff)

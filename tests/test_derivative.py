@@ -142,6 +142,26 @@ def test_bad_arguments(args, kwargs, error, match):
         check_derivative(*args, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("df", "match"),
+    [
+        (lambda x: np.cos(x) + 1j, "df must return real numbers"),
+        (lambda x: np.full(np.shape(x), "cos"), "df must return real numbers"),
+        (lambda x: np.cos(x) > 0, "df must return real numbers"),
+        (lambda x: np.cos(x)[:-1], "df must map a float"),
+        (lambda x: 1 / 0, "df must map a float"),
+    ],
+)
+def test_a_bad_derivative_is_refused_before_anything_compiles(df, match, compiles):
+    # A function of its own: one jaxgd has not compiled grad of yet in this process.
+    def f(x):
+        return jnp.sin(x) * 1.5
+
+    with compiles, pytest.raises(TypeError, match=match):
+        check_derivative(f, df, 0.0, 1.0, num=11)
+    assert compiles.count == 0, compiles.names
+
+
 def test_docs_say_which_copy_of_the_notebook_has_the_bug():
     import jaxgd.derivative as module
 
