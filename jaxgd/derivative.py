@@ -131,10 +131,12 @@ def _evaluate(df: Callable, x: np.ndarray) -> np.ndarray:
 
     ``df`` gets copies: one that writes into its argument (``x *= 2``) leaves the grid alone.
     """
+    whole = ""  # what the call on the whole grid gave, when it gave an array
     try:
         out = np.asarray(df(x.copy()))
         if out.shape == x.shape:
             return out
+        whole = f"on an array of shape {x.shape} it returned shape {out.shape}, and "
     except Exception:  # Scalar-only code (math.cos, if x > 0) fails on arrays; retry below.
         pass
     try:
@@ -142,7 +144,7 @@ def _evaluate(df: Callable, x: np.ndarray) -> np.ndarray:
     except Exception as err:
         raise TypeError(
             "df must map a float x to one real number (or an array of x to an array of "
-            f"the same shape); calling it failed: {type(err).__name__}: {err}"
+            f"the same shape); {whole}calling it on one x failed: {type(err).__name__}: {err}"
         ) from err
 
 
