@@ -1125,6 +1125,13 @@ def random_starts(
     tol = _check_tol(tol)
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
     epochs = as_epochs("epochs", epochs)
+    if isinstance(keep_result, np.bool_):
+        keep_result = bool(keep_result)
+    if not isinstance(keep_result, bool):
+        raise TypeError(
+            f"keep_result must be True or False, got {type(keep_result).__name__}; pass "
+            "keep_result=False to keep only the statistics"
+        )
     search = minima is None
     traced = not all(is_concrete(a) for a in (key, learning_rates, epochs, tol))
     if search and (in_trace() or traced):
@@ -1134,13 +1141,6 @@ def random_starts(
             f"minima = jaxgd.find_minima(f, {lo:g}, {hi:g}), and pass minima=minima."
         )
     minima = find_minima(f, lo, hi) if search else _check_minima(minima)
-    if isinstance(keep_result, np.bool_):
-        keep_result = bool(keep_result)
-    if not isinstance(keep_result, bool):
-        raise TypeError(
-            f"keep_result must be True or False, got {type(keep_result).__name__}; pass "
-            "keep_result=False to keep only the statistics"
-        )
     # Device scalars, not Python floats, so new values are new data, not new programs.
     lo_a, hi_a = (jax.device_put(np.asarray(v, dtype)) for v in (lo, hi))
     tol_a = jax.device_put(np.asarray(tol, dtype)) if is_concrete(tol) else jnp.asarray(tol, dtype)

@@ -581,6 +581,12 @@ GOOD = {"n": 8, "domain": (-2.0, 2.0)}
         ({"minima": (0.0, 1.0)}, TypeError, r"minima must be a Minima.*find_minima"),
         ({"learning_rates": [-0.1]}, ValueError, "learning_rates must be >= 0"),
         ({"epochs": [1.5]}, ValueError, "epochs must be whole numbers"),
+        # An f of its own, so the search for its minima has nothing compiled to reuse.
+        (
+            {"f": lambda x: x**4 - x**2 + 0.25 * x, "keep_result": "yes"},
+            TypeError,
+            "keep_result must be True or False",
+        ),
     ],
 )
 def test_random_starts_bad_input_raises_before_compiling(kwargs, error, match, compiles):
