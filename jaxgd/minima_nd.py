@@ -58,7 +58,7 @@ from jaxgd.minima import (
     on_host,
 )
 from jaxgd.result import SweepResult
-from jaxgd.sweep import sweep
+from jaxgd.sweep import check_arguments, sweep
 
 __all__ = [
     "DIVERGED",
@@ -924,7 +924,10 @@ def random_starts_nd(
     dtype = default_float()
     for i, (lo, hi) in enumerate(b.tolist()):
         check_span_fits(f"bounds[{i}]", lo, hi, dtype)
-    u = jax.random.uniform(as_key("key", key), (n, b.shape[0]), dtype)
+    key = as_key("key", key)
+    # Drawing the starts compiles a program: what the sweep would refuse is refused first.
+    check_arguments(f, np.zeros((n, b.shape[0]), dtype), learning_rates, epochs, **sweep_kwargs)
+    u = jax.random.uniform(key, (n, b.shape[0]), dtype)
     starts = jnp.asarray(b[:, 0], dtype) + u * jnp.asarray(b[:, 1] - b[:, 0], dtype)
     res = sweep(f, starts, learning_rates, epochs, **sweep_kwargs)
     if minima is None:

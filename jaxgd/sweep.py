@@ -7,6 +7,7 @@ parameters of ``f``; and a position may be a point of R^d (see :mod:`jaxgd._axes
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -109,6 +110,85 @@ def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
     if 0 in arr.shape:
         raise ValueError(f"starts of shape {arr.shape} holds no points; pass (S, d), S >= 1.")
     return as_float_axis("starts", arr.reshape(-1), dtype).reshape(-1, *point)
+
+
+def _checked(
+    f: Callable,
+    starts: Any,
+    learning_rates: Any,
+    epochs: Any,
+    optimizer: Any,
+    hyperparams: Any,
+    schedule: Any,
+    params: Any,
+    progress: Any,
+    fast_math: Any,
+) -> tuple[np.dtype, bool, _axes.Axes, Any, Any, Any]:
+    """:func:`sweep`'s checks of its arguments, in its order (nothing is compiled): the
+    float dtype, the default math, the axes (with the point's shape) and the starts, rates
+    and epoch counts as arrays."""
+    dtype = default_float()
+    if not callable(f):  # f is the first argument: named first
+        check_function(f, dtype)
+    fast_default = _run.fast_math_for(fast_math, dtype)
+    _run.check_progress(progress)
+    axes = _axes.prepare(
+        f=f,
+        fast=fast_default,
+        optimizer=optimizer,
+        hyperparams=hyperparams,
+        schedule=schedule,
+        params=params,
+        point=(),
+        dtype=dtype,
+    )
+    shape = shape_of(starts)
+    if len(shape) > 2:
+        raise ValueError(
+            f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "
+            f"{shape}. Reshape it to (-1, d) for points of R^d."
+        )
+    point = check_point_function(f, shape, dtype, _axes.theta_spec(axes), "starts")
+    starts = _as_starts(starts, point, dtype)
+    if point != axes.point:
+        axes = dataclasses.replace(axes, point=point)  # the rules do not depend on it
+    learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
+    epochs = as_epochs("epochs", epochs)
+    _axes.check_rules(axes, dtype)
+    return dtype, fast_default, axes, starts, learning_rates, epochs
+
+
+def check_arguments(
+    f: Callable, starts: Any, learning_rates: Any, epochs: Any, **options: Any
+) -> None:
+    """Refuse what :func:`sweep` would refuse of these arguments before it computes, without
+    computing or compiling anything: for a caller that makes its own inputs first (drawing
+    starts compiles a program) and must refuse bad arguments before that. ``options`` are
+    sweep's keyword arguments; one it does not take is a TypeError naming it."""
+    taken = list(inspect.signature(sweep).parameters)[4:]
+    unknown = sorted(set(options) - set(taken))
+    if unknown:
+        raise TypeError(
+            f"{unknown[0]!r} is not a keyword argument of jaxgd.sweep; check its spelling "
+            f"(jaxgd.sweep takes {', '.join(taken)})"
+        )
+    get = options.get
+    _checked(
+        f,
+        starts,
+        learning_rates,
+        epochs,
+        get("optimizer"),
+        get("hyperparams"),
+        get("schedule"),
+        get("params"),
+        get("progress"),
+        get("fast_math"),
+    )
+    for name in ("chunk_size", "memory_budget"):
+        if get(name) is not None:
+            _chunking.check_positive_int(name, get(name))
+    _sharding.resolve_devices(get("devices"))
 
 
 @_run.interruptible
@@ -294,34 +374,19 @@ def sweep(
         >>> res.dims, res.final[:, 0, 0].round(3).tolist()
         (('start', 'learning_rate', 'epochs', 'coord'), [[1.0, -0.5], [1.0, -0.5]])
     """
-    dtype = default_float()
-    if not callable(f):  # f is the first argument: named first
-        check_function(f, dtype)
-    fast_default = _run.fast_math_for(fast_math, dtype)
-    _run.check_progress(progress)
-    axes = _axes.prepare(
-        f=f,
-        fast=fast_default,
-        optimizer=optimizer,
-        hyperparams=hyperparams,
-        schedule=schedule,
-        params=params,
-        point=(),
-        dtype=dtype,
+    dtype, fast_default, axes, starts, learning_rates, epochs = _checked(
+        f,
+        starts,
+        learning_rates,
+        epochs,
+        optimizer,
+        hyperparams,
+        schedule,
+        params,
+        progress,
+        fast_math,
     )
-    shape = shape_of(starts)
-    if len(shape) > 2:
-        raise ValueError(
-            f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "
-            f"{shape}. Reshape it to (-1, d) for points of R^d."
-        )
-    point = check_point_function(f, shape, dtype, _axes.theta_spec(axes), "starts")
-    starts = _as_starts(starts, point, dtype)
-    if point != axes.point:
-        axes = dataclasses.replace(axes, point=point)  # the rules do not depend on it
-    learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
-    epochs = as_epochs("epochs", epochs)
-    _axes.check_rules(axes, dtype)
+    point = axes.point
     name = function_name(f)
     lane_values = [starts, learning_rates, epochs, *jax.tree.leaves((axes.hyper, axes.theta))]
 

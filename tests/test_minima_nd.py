@@ -410,6 +410,29 @@ def test_random_starts_nd_refuses_options_that_add_axes(kwargs, match, compiles)
     assert compiles.count == 0
 
 
+@pytest.mark.parametrize(
+    ("n", "args", "kwargs", "error", "match"),
+    # Each case draws its own number of starts: the draw's program, once compiled for a
+    # shape, would be reused by the next case and hide a draw made before the check.
+    [
+        (101, ([-0.1], [10]), {}, ValueError, "learning_rates must be >= 0"),
+        (102, ([0.1], [1.5]), {}, ValueError, "epochs must be whole numbers"),
+        (103, ([0.1], [10]), {"chunk_size": 0}, ValueError, "chunk_size must be >= 1"),
+        (104, ([0.1], [10]), {"optimizer": 3}, TypeError, "optimizer must be callable"),
+        (105, ([0.1], [10]), {"progress": "y"}, TypeError, "progress must be None, True"),
+        (106, ([0.1], [10]), {"devices": []}, ValueError, "devices is empty"),
+        (107, ([0.1], [10]), {"chunksize": 8}, TypeError, "'chunksize' is not a keyword"),
+    ],
+)
+def test_random_starts_nd_refuses_what_the_sweep_refuses_before_drawing(
+    n, args, kwargs, error, match, compiles
+):
+    key = jax.random.key(0)
+    with compiles, pytest.raises(error, match=match):
+        random_starts_nd(fns2.saddle, key, [(-2, 2), (-2, 2)], *args, n=n, **kwargs)
+    assert compiles.count == 0, compiles.names
+
+
 def test_random_starts_nd_refuses_bounds_past_the_dtype(compiles):
     # hi - lo overflows float32: every start drawn on that coordinate would be inf.
     key = jax.random.key(0)
