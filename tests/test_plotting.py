@@ -667,6 +667,36 @@ def test_plot_random_starts_titles_stay_short(f, other):
     assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
 
 
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        ((lambda x: jnp.stack([x, x]),), {}, ValueError, "f must return a scalar"),
+        ((lambda x: np.sin(x),), {}, TypeError, "write it with jax.numpy"),
+        ((None,), {"explain": ("g", 3)}, TypeError, r"explain must be a pair \(label, g\)"),
+        ((None,), {"explain": ("g", lambda x: 1 / 0)}, TypeError, "explain's g failed"),
+        ((None,), {"explain": ("g", lambda x: x[:-1])}, ValueError, "one value per x"),
+        ((None,), {"start": "0"}, TypeError, "start must be a real number"),
+        ((None,), {"given_end": "0"}, TypeError, "given_end must be a real number"),
+    ],
+)
+def test_plot_derivative_check_refuses_bad_input_before_compiling(
+    args, kwargs, error, match, compiles
+):
+    from jaxgd.derivative import check_derivative
+
+    # f of its own each time (None: a new one here), with nothing compiled for it yet.
+    f = args[0] if args[0] is not None else (lambda x: jnp.sin(x) * 2.0)
+    check = check_derivative(jnp.sin, np.cos, -1.0, 1.0, num=11)
+    with compiles, pytest.raises(error, match=match):
+        plotting.plot_derivative_check(check, f, **kwargs)
+    assert compiles.count == 0, compiles.names
+
+
+def test_plot_derivative_check_names_a_check_that_is_not_one():
+    with pytest.raises(TypeError, match="check must be a DerivativeCheck"):
+        plotting.plot_derivative_check((np.zeros(3), np.zeros(3)), jnp.sin)
+
+
 def test_plot_derivative_check_draws_where_f_and_the_runs_live():
     from jaxgd.derivative import check_derivative
 

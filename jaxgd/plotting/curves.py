@@ -9,7 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgd._validate import check_function, check_int, check_span_fits, default_float
+from jaxgd._validate import (
+    check_function,
+    check_int,
+    check_span_fits,
+    default_float,
+    finite_float,
+)
 from jaxgd.analysis import downhill_minimum, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
@@ -577,6 +583,13 @@ def plot_derivative_check(
     Returns:
         The figure: the two panels, sharing x.
 
+    Raises:
+        TypeError: ``check`` is not a :class:`~jaxgd.derivative.DerivativeCheck`, ``f``
+            cannot be traced, differentiated or returns no real scalar, ``explain`` is not
+            ``(label, g)`` or ``g`` fails, or a position is not a number.
+        ValueError: ``f`` returns a non-scalar, ``start`` is not finite, or ``g`` returns
+            other than one value per x.
+
     Example:
         >>> import matplotlib
         >>> matplotlib.use("Agg")
@@ -589,8 +602,21 @@ def plot_derivative_check(
         'given - autodiff'
         >>> close(fig)
     """
+    from jaxgd.derivative import DerivativeCheck
+
+    if not isinstance(check, DerivativeCheck):
+        raise TypeError(
+            f"check must be a DerivativeCheck, got {type(check).__name__}; make one with "
+            "jaxgd.derivative.check_derivative(f, df, lo, hi)"
+        )
+    # Everything is checked before f is compiled on the grid: a bad argument compiles nothing.
+    start = None if start is None else finite_float("start", start)
+    given_end, autodiff_end = _end("given_end", given_end), _end("autodiff_end", autodiff_end)
     x = check.x
+    if explain is not None:
+        explain_label, explained = _explanation(explain, x)
     with jax.enable_x64(True):
+        check_function(f, np.dtype(np.float64), hashable=False)  # a vector f failed in NumPy
         f64 = jax.jit(jax.vmap(f))
         fx = np.asarray(f64(x), np.float64)
         ends = [v for v in (given_end, autodiff_end, start) if v is not None]
@@ -633,15 +659,14 @@ def plot_derivative_check(
     bottom.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
     bottom.plot(x, error, color=given_color, label=f"{given_label} - autodiff")
     if explain is not None:
-        label, g = explain
-        bottom.plot(x, g(x), "--", color="k", linewidth=1, label=label)
+        bottom.plot(x, explained, "--", color="k", linewidth=1, label=explain_label)
     bottom.grid(alpha=0.4)
     # f and autodiff decide where to look: the given derivative may be anything.
     lo, hi = _where_it_happens(x, [fx, check.autodiff], [start, given_end, autodiff_end])
     inside = (x >= lo) & (x <= hi)
     marks = [v for k, v in f_at.items() if np.isfinite(k) and lo <= k <= hi]
     top.set_ylim(*_ylim(np.r_[fx[inside], check.autodiff[inside], check.given[inside], marks]))
-    shown = [error[inside]] + ([g(x[inside])] if explain is not None else [])
+    shown = [error[inside]] + ([explained[inside]] if explain is not None else [])
     bottom.set_ylim(*_ylim(np.concatenate(shown)))
     bottom.set(xlabel="x", ylabel="given - autodiff", xlim=(lo, hi))
     bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
@@ -661,6 +686,37 @@ def plot_derivative_check(
     top.set_title(title)
     _footer(fig, "float64")
     return fig
+
+
+def _end(name: str, value: Any) -> float | None:
+    """Where a descent ended: None, or a real number (inf or NaN, a run that diverged, is
+    drawn as no end)."""
+    if value is None:
+        return None
+    try:
+        return finite_float(name, value)
+    except ValueError:  # not finite: kept, and not marked
+        return float(np.asarray(value, np.float64))
+
+
+def _explanation(explain: Any, x: np.ndarray) -> tuple[str, np.ndarray]:
+    """``explain``'s label and its ``g`` on ``x``, or one error naming ``explain``."""
+    fix = "pass explain=(label, g), g a NumPy function of x, e.g. ('0.1 x', lambda x: 0.1 * x)"
+    if not (isinstance(explain, tuple | list) and len(explain) == 2 and callable(explain[1])):
+        raise TypeError(f"explain must be a pair (label, g) with g callable; {fix}")
+    label, g = explain
+    try:
+        values = np.asarray(g(x.copy()), np.float64)
+    except Exception as err:
+        raise TypeError(
+            f"explain's g failed on the points of the check: {type(err).__name__}: {err}; {fix}"
+        ) from err
+    if values.shape != x.shape:
+        raise ValueError(
+            f"explain's g must return one value per x: on {x.shape[0]} points it returned "
+            f"shape {values.shape}; {fix}"
+        )
+    return str(label), values
 
 
 def _where_it_happens(
