@@ -117,6 +117,30 @@ def test_paths_refuse_an_f_of_three_coordinates_before_making_a_figure():
     assert plt.get_fignums() == before
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"minima": 3}, TypeError, "minima must be a MinimaND"),
+        (
+            {"minima": MinimaND.at(lambda p: (p**2).sum(), [(0.5, 0.5, 0.5)])},
+            ValueError,
+            r"^minima are points of R\^3",
+        ),
+        ({"cmap": "viridiss"}, ValueError, "cmap must be the name of a matplotlib colour map"),
+    ],
+)
+def test_paths_refuse_bad_options_before_compiling(kwargs, error, match, compiles):
+    # An f of its own: its surface has not been compiled yet in this process.
+    def f(p):
+        return p[0] ** 2 + 2.5 * p[1] ** 2
+
+    before = plt.get_fignums()
+    with compiles, pytest.raises(error, match=match):
+        plotting.plot_paths(f, ((-1, 1), (-1, 1)), [np.zeros((3, 2))], **kwargs)
+    assert compiles.count == 0, compiles.names
+    assert plt.get_fignums() == before
+
+
 def test_levels_even_or_by_area():
     even = _levels(np.linspace(-1.0, 1.0, 1000), 10)
     assert np.allclose(np.diff(even), np.diff(even)[0])

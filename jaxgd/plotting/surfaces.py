@@ -20,7 +20,14 @@ import numpy as np
 
 from jaxgd._validate import check_int, check_span_fits, default_float
 from jaxgd._words import plural
-from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, MinimaND, _check_nd_function, basins_nd
+from jaxgd.minima_nd import (
+    DIVERGED,
+    NO_MINIMUM,
+    MinimaND,
+    _check_minima,
+    _check_nd_function,
+    basins_nd,
+)
 from jaxgd.plotting._common import (
     _FOOTER_GID,
     DIVERGED_COLOR,
@@ -138,15 +145,21 @@ def _draw_surface(
     return filled, z, _precision(computed)
 
 
+def _check_surface_minima(minima: Any) -> None:
+    """Refuse ``minima`` that are no MinimaND, or not points of the plane, before f is
+    evaluated on the grid."""
+    _check_minima(minima)
+    if len(minima) and np.shape(minima.x)[1] != 2:
+        raise ValueError(
+            f"minima are points of R^{np.shape(minima.x)[1]}; a surface is drawn over (x, y): "
+            "pass the minima of this f: R^2 -> R"
+        )
+
+
 def _mark_minima(ax: Axes, minima: MinimaND | None, label: str = "minimum") -> None:
     if minima is None or len(minima) == 0:
         return
     x = np.asarray(minima.x, np.float64)
-    if x.shape[1] != 2:
-        raise ValueError(
-            f"minima are points of R^{x.shape[1]}; a surface is drawn over (x, y): pass the "
-            "minima of this f: R^2 -> R"
-        )
     best = np.asarray(minima.global_, bool)
     # Many minima (Rastrigin's 121): small marks, so the paths stay visible.
     ms = 11 if x.shape[0] <= 20 else 6
@@ -229,6 +242,9 @@ def plot_paths(
     labels = [str(s) for s in labels]
     if len(labels) != len(runs):
         raise ValueError(f"labels must give one label per path: {len(runs)}, got {len(labels)}")
+    if minima is not None:
+        _check_surface_minima(minima)
+    _check_cmap(cmap)
     # f is a scalar of (x, y): checked before any figure exists, so a refusal leaves none open
     fix = "A surface is drawn over points (x, y): read only p[0] and p[1]."
     _check_nd_function(f, 2, np.dtype(default_float()), fix=fix)
@@ -323,6 +339,20 @@ def plot_paths(
     other = sorted(set(given) - {surface})
     _footer(fig, surface if not other else f"{surface} (paths: {', '.join(other)})")
     return fig
+
+
+def _check_cmap(cmap: Any) -> None:
+    """Refuse a colour map matplotlib does not know before f is evaluated on the grid."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Colormap
+
+    if isinstance(cmap, Colormap):
+        return
+    if not isinstance(cmap, str) or cmap not in colormaps:
+        raise ValueError(
+            f"cmap must be the name of a matplotlib colour map or a Colormap, got {cmap!r}; "
+            "pass e.g. cmap='viridis' (matplotlib.colormaps lists the names)"
+        )
 
 
 def _is_float(path: Any) -> bool:
