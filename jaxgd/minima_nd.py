@@ -938,8 +938,10 @@ def random_starts_nd(
     order = [basins.dims.index(d) for d in ("start", "learning_rate", "epochs")]
     index = np.transpose(basins.index, order)
     at_global = np.transpose(basins.reached_global, order)
-    share = np.stack([(index == k).mean(axis=0) for k in range(len(minima))], axis=-1)
-    share = share.reshape(*index.shape[1:], len(minima))  # (L, E, 0) when K = 0
+    # np.stack of no arrays raises: with no minimum (K = 0) the shares are (L, E, 0).
+    share = np.zeros((*index.shape[1:], len(minima)))
+    for k in range(len(minima)):
+        share[..., k] = (index == k).mean(axis=0)
     return RandomStartsND(
         share=share,
         success=at_global.mean(axis=0),

@@ -433,6 +433,15 @@ def test_random_starts_nd_refuses_what_the_sweep_refuses_before_drawing(
     assert compiles.count == 0, compiles.names
 
 
+def test_random_starts_nd_of_an_f_without_a_minimum_shares_nothing():
+    # A plane has no minimum: every run is nowhere, which is data, not an error.
+    rs = random_starts_nd(lambda p: p[0] + p[1], jax.random.key(0), [(-1, 1), (-1, 1)],
+                          [0.1], [5], n=8)  # fmt: skip
+    assert len(rs.minima) == 0
+    assert rs.share.shape == (1, 1, 0)
+    assert rs.nowhere.tolist() == [[1.0]] and rs.success.tolist() == [[0.0]]
+
+
 def test_random_starts_nd_refuses_bounds_past_the_dtype(compiles):
     # hi - lo overflows float32: every start drawn on that coordinate would be inf.
     key = jax.random.key(0)
