@@ -23,6 +23,8 @@ from typing import IO
 
 import numpy as np
 
+from jaxgd._chunking import check_host_memory
+
 _NPY_MAGIC = b"\x93NUMPY"
 _KIND_NAMES = {"f": "real floating point", "b": "bool", "i": "integer", "u": "integer", "U": "text"}
 
@@ -331,6 +333,13 @@ class Reader:
                 raise Invalid(
                     f"{name}'s header promises {nbytes} bytes of data; the archive holds {stored}"
                 )
+            # Deflate lets a file of a few megabytes hold (or claim) gigabytes: what does not
+            # fit is refused here, naming the file, not by the allocator in its own words.
+            check_host_memory(
+                nbytes,
+                f"loading {self.path}: its {name} ({info.compress_size} bytes in the file)",
+                "Load it where more memory is free (or free some here).",
+            )
             raw = np.empty(nbytes, np.uint8)
             if fh.readinto(raw) != nbytes or fh.read(1):  # reading to the end checks the CRC
                 raise Invalid(f"{name} is truncated")

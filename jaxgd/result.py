@@ -749,6 +749,8 @@ def load(path: str | os.PathLike) -> SweepResult:
         PermissionError: the file exists but cannot be read.
         ValueError: anything wrong with the file (damaged, truncated, not a saved result, or
             inconsistent): one error naming the file and the problem.
+        MemoryError: an array the file holds (or claims to) would not fit in the host's
+            available memory; refused before it is allocated, naming the file and the size.
 
     Example:
         >>> import tempfile, pathlib

@@ -690,3 +690,24 @@ def test_save_under_a_file_says_the_file_is_not_a_folder(tmp_path):
     with pytest.raises(NotADirectoryError, match=r"afile/sub cannot be created \(Not a directory"):
         res.save(tmp_path / "afile" / "sub" / "r.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_an_array_too_large_for_the_host_is_refused_naming_the_file(tmp_path, monkeypatch):
+    # Within deflate's ratio, so the archive may really hold it: 2 GB from 2 MB of a forged
+    # member (random bytes, so no smaller file could claim as much). Refused before the
+    # allocation, whose own MemoryError (or a lazy allocation filled later) names no file.
+    path = small().save(tmp_path / "run.npz")
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f8", "fortran_order": False, "shape": (250_000_000,)}
+    )
+    members["starts.npy"] = buf.getvalue() + np.random.default_rng(0).bytes(2_000_000)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+        z.getinfo("starts.npy").file_size = 2 * 10**9 + len(buf.getvalue())
+    monkeypatch.setattr("jaxgd._chunking.available_host_memory", lambda: 2**30)
+    with pytest.raises(MemoryError, match=re.escape(f"loading {path}: its starts") + ".*1.9 GiB"):
+        jaxgd.load(path)
