@@ -1072,6 +1072,9 @@ def _contents_problem(
     if problem:
         return f"optimizers: {problem}"
     final = arrays["final"]
+    problem = _unstorable(arrays)
+    if problem:
+        return problem
     for name in ("final", "value", "starts", "learning_rates"):
         if arrays[name].dtype.kind != "f":
             return f"{name} has dtype {arrays[name].dtype}; it must be real floating point"
@@ -1147,6 +1150,20 @@ def _contents_problem(
             f"diverged disagrees with final/value in {wrong} of {diverged.size} cells (a cell "
             "is diverged where its final position or its value is not finite, and only there)"
         )
+    return ""
+
+
+def _unstorable(arrays: dict[str, np.ndarray]) -> str:
+    """The first array of a float type NumPy lacks (bfloat16, the float8 types: JAX's own,
+    which NumPy sees as raw bytes and an .npz stores as such) as a phrase ('' when none)."""
+    for name, a in arrays.items():
+        if a.dtype.kind == "V" and jnp.issubdtype(a.dtype, jnp.floating):
+            return (
+                f"{name} has dtype {a.dtype}, which an .npz file cannot hold (NumPy's format "
+                "has no such type); convert the result to float32 first, e.g. "
+                "jax.tree.map(lambda a: a.astype('float32') if a.dtype == 'bfloat16' else a, "
+                "result)"
+            )
     return ""
 
 

@@ -711,3 +711,14 @@ def test_an_array_too_large_for_the_host_is_refused_naming_the_file(tmp_path, mo
     monkeypatch.setattr("jaxgd._chunking.available_host_memory", lambda: 2**30)
     with pytest.raises(MemoryError, match=re.escape(f"loading {path}: its starts") + ".*1.9 GiB"):
         jaxgd.load(path)
+
+
+def test_a_bfloat16_result_is_refused_saying_why_and_how_to_convert(tmp_path):
+    res = jax.tree.map(lambda a: a.astype(jnp.bfloat16) if a.dtype.kind == "f" else a, small())
+    with pytest.raises(
+        ValueError, match=re.escape("final has dtype bfloat16, which an .npz file cannot")
+    ):
+        res.save(tmp_path / "run.npz")
+    assert not list(tmp_path.iterdir())
+    back = jax.tree.map(lambda a: a.astype("float32") if a.dtype == "bfloat16" else a, res)
+    assert jaxgd.load(back.save(tmp_path / "run.npz")).final.dtype == np.float32
