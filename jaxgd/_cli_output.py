@@ -96,8 +96,8 @@ def _check_folder(flag: str, folder: Path) -> None:
 
 
 def check_target(flag: str, path: Path) -> None:
-    """Refuse ``path`` as a file to write unless its folder passes :func:`check_folder` and
-    ``path`` itself is not a folder."""
+    """Refuse ``path`` as a file to write unless its folder (for a symbolic link, its
+    target's) passes :func:`check_folder` and ``path`` itself is not a folder."""
     path = Path(path)
     _no_nul(flag, path)
     try:
@@ -109,7 +109,18 @@ def check_target(flag: str, path: Path) -> None:
             f"{flag}: {path} is a folder, so it cannot be written as a file; remove or rename "
             "it, or write elsewhere."
         )
-    check_folder(flag, path.parent)
+    # A symbolic link is written through (the link stays, pointing to the new file): the
+    # folder written is its target's, which the link's own folder says nothing about.
+    try:
+        target = _npz.target_of(path)
+    except OSError as err:
+        raise UsageError(f"{flag} {_short(path)}: {_reason(err)}.") from None
+    try:
+        check_folder(flag, target.parent)
+    except UsageError as err:
+        if target == path:
+            raise
+        raise UsageError(f"{str(err).rstrip('.')} ({_short(path)} links to {target}).") from None
 
 
 def save_figure(fig: Figure, out: str | os.PathLike, name: str, fmt: str = "png") -> Path:

@@ -357,3 +357,27 @@ def test_a_ctrl_c_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         save_figure(fig, tmp_path, "demo", "svg")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag", ["--save", "--out"])
+def test_a_link_into_a_folder_that_cannot_be_written_is_refused_before_the_run(
+    tmp_path, capsys, flag
+):
+    # A link is written through, into its target's folder; only the link's own folder was
+    # checked, so the run computed, wrote its figure, and failed at the end.
+    from experiments import single_run
+    from jaxgd._cli_output import _short
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "file").write_text("")
+    link = out / ("r.npz" if flag == "--save" else "single_run.png")
+    link.symlink_to(tmp_path / "file" / link.name)
+    argv = ["--out", str(out), *(["--save", str(link)] if flag == "--save" else [])]
+    assert single_run.main([*argv, "--epochs", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {flag} '{tmp_path / 'file'}': is a file, not a folder; choose another folder "
+        f"({_short(link)} links to {tmp_path / 'file' / link.name}).\n"
+    )
+    assert list(out.iterdir()) == [link]
