@@ -10,12 +10,13 @@ an interrupted run leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -126,7 +127,8 @@ def check_target(flag: str, path: Path) -> None:
 def save_figure(fig: Figure, out: str | os.PathLike, name: str, fmt: str = "png") -> Path:
     """Save ``fig`` as ``out/name.fmt`` (PNG at 120 dpi), creating ``out``; returns the path.
 
-    The file appears whole or not at all: it is written beside its final name and renamed.
+    The file appears whole or not at all: it is drawn in memory, written beside its final name
+    and renamed.
 
     Example:
         >>> import matplotlib
@@ -144,13 +146,18 @@ def save_figure(fig: Figure, out: str | os.PathLike, name: str, fmt: str = "png"
 
     wait_for_imports()
     path = Path(out) / f"{name}.{fmt}"
+    # Drawn in memory, then written: a full disk is then the system's OSError from one write
+    # here (matplotlib's PDF writer, cut short, raised zlib.error from its own clean-up), and
+    # a run stopped while a figure is drawn has no temporary file to leave.
+    data = io.BytesIO()
+    if fmt != "png" or not _png_drawn_once(fig, data, DPI):
+        fig.savefig(data, format=fmt, dpi=DPI, bbox_inches="tight")
     with _npz.replacing(path) as tmp:
-        if fmt != "png" or not _png_drawn_once(fig, tmp, DPI):
-            fig.savefig(tmp, format=fmt, dpi=DPI, bbox_inches="tight")
+        tmp.write_bytes(data.getbuffer())
     return path
 
 
-def _png_drawn_once(fig: Figure, path: Path, dpi: float) -> bool:
+def _png_drawn_once(fig: Figure, path: Path | BinaryIO, dpi: float) -> bool:
     """Write ``fig`` as the PNG ``savefig(bbox_inches="tight")`` writes, drawing it once.
 
     ``savefig`` draws a laid-out figure twice: once without output to lay it out and find

@@ -7,6 +7,7 @@ import io
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -381,3 +382,38 @@ def test_a_link_into_a_folder_that_cannot_be_written_is_refused_before_the_run(
         f"({_short(link)} links to {tmp_path / 'file' / link.name}).\n"
     )
     assert list(out.iterdir()) == [link]
+
+
+_FULL_DISK = """
+import resource, signal, sys
+from matplotlib.figure import Figure
+from jaxgd._cli_output import save_figure
+
+fig = Figure()
+ax = fig.subplots()
+ax.plot(range(1000))
+ax.set_title("a title")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (2000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+try:
+    save_figure(fig, sys.argv[1], "full", sys.argv[2])
+except OSError as err:
+    print("OSError", err.errno)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_a_figure_cut_short_by_a_full_disk_is_the_system_error(tmp_path, fmt):
+    # Writing a PDF that fails part-way, matplotlib's clean-up raised its own error over the
+    # OSError (AttributeError: 'Stream' object has no attribute 'pos', or zlib.error): a
+    # traceback and exit 1 instead of the one-line error.
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(tmp_path), fmt],
+        capture_output=True, text=True, env=env, cwd=root, timeout=120,
+    )  # fmt: skip
+    assert proc.stdout == f"OSError {errno.EFBIG}\n", proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
