@@ -766,7 +766,7 @@ def load(path: str | os.PathLike) -> SweepResult:
     path = Path(_path_text(path, "load"))
     if not _ask(path, "exists", "load"):
         hint = ""
-        if not _npz.has_suffix(path.name) and path.with_name(path.name + ".npz").is_file():
+        if not _npz.has_suffix(path.name) and _is_file(path.with_name(path.name + ".npz")):
             hint = f" (did you mean {path.name}.npz? save appends .npz)"
         raise FileNotFoundError(f"no saved SweepResult at {path}: the file does not exist{hint}.")
     fail = f"{path} is not a saved SweepResult"
@@ -799,6 +799,15 @@ def _path_text(path: Any, verb: str) -> str:
             "file name can hold."
         )
     return path
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False where the system refuses the name itself (too long: a name
+    that fits may not once ``.npz`` is appended)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _ask(path: Path, question: str, verb: str) -> bool:

@@ -722,3 +722,11 @@ def test_a_bfloat16_result_is_refused_saying_why_and_how_to_convert(tmp_path):
     assert not list(tmp_path.iterdir())
     back = jax.tree.map(lambda a: a.astype("float32") if a.dtype == "bfloat16" else a, res)
     assert jaxgd.load(back.save(tmp_path / "run.npz")).final.dtype == np.float32
+
+
+def test_load_of_a_missing_file_whose_name_fits_only_without_npz_says_it_is_missing(tmp_path):
+    # The hint's look for NAME.npz asked the system about a name 4 bytes longer, which it
+    # refused: OSError "File name too long" naming a file the caller never gave.
+    path = tmp_path / ("r" * 253)
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{path}: the file does not exist.")):
+        jaxgd.load(path)
