@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import errno
 import gc
 import importlib
 import io
@@ -125,7 +126,12 @@ def _check_save_folder(value: str) -> None:
     try:
         is_dir, exists = path.is_dir(), path.exists()
     except OSError as err:  # a name too long for the system, say
-        raise UsageError(f"--save {value[:80]!r}: {err.strerror or err}.") from None
+        raise UsageError(
+            f"--save {value[:80]!r}: {err.strerror or err}; use a shorter name (most systems "
+            "allow 255 bytes a name)."
+            if err.errno == errno.ENAMETOOLONG
+            else f"--save {value[:80]!r}: {err.strerror or err}; choose another path."
+        ) from None
     if not value:
         raise UsageError(
             "--save '': give the folder to write PATH/<experiment>.npz into, e.g. --save results/"

@@ -10,6 +10,7 @@ an interrupted run leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import sys
@@ -52,7 +53,7 @@ def check_folder(flag: str, folder: Path) -> None:
     try:
         _check_folder(flag, Path(folder))
     except OSError as err:  # a name too long for the system, say: refused before any work
-        raise UsageError(f"{flag} {_short(folder)}: {_reason(err)}.") from None
+        raise refused(flag, folder, err) from None
 
 
 def _no_nul(flag: str, path: str | os.PathLike) -> None:
@@ -104,7 +105,7 @@ def check_target(flag: str, path: Path) -> None:
     try:
         is_dir = path.is_dir()
     except OSError as err:
-        raise UsageError(f"{flag} {_short(path)}: {_reason(err)}.") from None
+        raise refused(flag, path, err) from None
     if is_dir:
         raise UsageError(
             f"{flag}: {path} is a folder, so it cannot be written as a file; remove or rename "
@@ -115,7 +116,7 @@ def check_target(flag: str, path: Path) -> None:
     try:
         target = _npz.target_of(path)
     except OSError as err:
-        raise UsageError(f"{flag} {_short(path)}: {_reason(err)}.") from None
+        raise refused(flag, path, err) from None
     try:
         check_folder(flag, target.parent)
     except UsageError as err:
@@ -226,6 +227,17 @@ def _reason(err: OSError) -> str:
     if isinstance(err.__cause__, OSError):
         err = err.__cause__
     return err.strerror or str(err) or type(err).__name__
+
+
+def refused(flag: str, path: str | os.PathLike, err: OSError) -> UsageError:
+    """The error for a path the system refuses to look at (a name too long, a loop of
+    links): the flag, the path, the system's reason and what to do."""
+    fix = (
+        "use a shorter name (most systems allow 255 bytes a name)"
+        if err.errno == errno.ENAMETOOLONG
+        else "choose another path"
+    )
+    return UsageError(f"{flag} {_short(Path(path))}: {_reason(err)}; {fix}.")
 
 
 def _cannot_write(flag: str, target: Path, err: OSError) -> UsageError:

@@ -10,6 +10,7 @@ when read (:mod:`jaxgd._npz`).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import json
 import os
@@ -817,7 +818,12 @@ def _ask(path: Path, question: str, verb: str) -> bool:
     try:
         return getattr(path, question)()
     except OSError as e:
-        raise OSError(e.errno, f"cannot {verb} {path}: {e.strerror or e}") from None
+        fix = (
+            "Use a shorter name (most systems allow 255 bytes a name)."
+            if e.errno == errno.ENAMETOOLONG
+            else "Choose another path."
+        )
+        raise OSError(e.errno, f"cannot {verb} {path}: {e.strerror or e}. {fix}") from None
 
 
 def _read(reader: _npz.Reader) -> SweepResult:

@@ -266,6 +266,7 @@ def test_a_name_too_long_is_one_line_and_exit_2(tmp_path, capsys, flag):
     assert single_run.main([*argv, "--epochs", "10"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {flag.split('-in')[0]} '") and "name too long" in err
+    assert err.endswith("; use a shorter name (most systems allow 255 bytes a name).\n")
     assert len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
@@ -276,6 +277,7 @@ def test_all_refuses_a_save_folder_name_too_long(tmp_path, capsys):
     assert main(["all", "--save", str(tmp_path / ("x" * 300))]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --save '") and "name too long" in err
+    assert err.endswith("; use a shorter name (most systems allow 255 bytes a name).\n")
 
 
 @pytest.mark.parametrize("flag", ["--out", "--save", "--save-in-folder", "all --out"])

@@ -652,9 +652,10 @@ def test_load_refuses_a_named_pipe_instead_of_waiting_on_it(tmp_path):
 
 
 def test_save_names_a_file_name_the_system_refuses(tmp_path):
-    with pytest.raises(OSError, match=r"cannot save .*m{200}"):
+    fix = r"File name too long\. Use a shorter name"
+    with pytest.raises(OSError, match=r"cannot save .*m{200}.*" + fix):
         _small(1).save(tmp_path / ("m" * 300))
-    with pytest.raises(OSError, match=r"cannot load .*m{200}"):
+    with pytest.raises(OSError, match=r"cannot load .*m{200}.*" + fix):
         jaxgd.load(tmp_path / ("m" * 300))
 
 
