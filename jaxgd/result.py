@@ -633,10 +633,14 @@ class SweepResult:
         ``.npz`` is appended to a name without it (``run.NPZ`` has it). The file is written whole or
         not at all: the data go to a hidden temporary file (``.NAME.npz.XXXXXXXX.tmp``) in the same
         folder, reach the disk, and only then replace ``path``, so a crash or a kill at any moment
-        leaves the previous file intact. Replacing is a rename, which the folder's permissions allow
-        or refuse: a write-protected file (mode 0444) in a writable folder is replaced like any
-        other (the new file keeps its mode); protect results by their folder. The result is checked
-        first, by the rules :func:`jaxgd.load` applies, so every saved file can be loaded.
+        leaves the previous file intact. A process killed outright (SIGKILL, a power cut) while
+        writing can leave that hidden file behind: :func:`jaxgd.load` refuses it and no later save
+        removes it (it may be another process's save under way); delete it when no save is
+        running. Ctrl-C and exceptions remove it. Replacing is a rename, which the folder's
+        permissions allow or refuse: a write-protected file (mode 0444) in a writable folder is
+        replaced like any other (the new file keeps its mode); protect results by their folder.
+        The result is checked first, by the rules :func:`jaxgd.load` applies, so every saved
+        file can be loaded.
 
         Args:
             path: the file to write; its folder is created if needed.
