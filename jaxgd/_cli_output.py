@@ -77,7 +77,11 @@ def _check_folder(flag: str, folder: Path) -> None:
     existing = folder
     while not existing.exists():
         if existing.is_symlink():
-            raise UsageError(f"{flag} {str(folder)!r}: {existing} is a broken symbolic link.")
+            raise UsageError(
+                f"{flag} {str(folder)!r}: {existing} is a broken symbolic link (to "
+                f"{os.readlink(existing)!r}, which is missing or loops back); remove it or point "
+                "it at a folder."
+            )
         parent = existing.parent
         if parent == existing:
             break

@@ -419,3 +419,18 @@ def test_a_figure_cut_short_by_a_full_disk_is_the_system_error(tmp_path, fmt):
     assert proc.stdout == f"OSError {errno.EFBIG}\n", proc.stderr
     assert "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("to", ["missing", "loop"])
+def test_a_broken_link_as_the_out_folder_says_what_to_do(tmp_path, capsys, to):
+    from experiments import single_run
+
+    link = tmp_path / "figs"
+    link.symlink_to(to)
+    if to == "loop":
+        (tmp_path / "loop").symlink_to("figs")
+    assert single_run.main(["--out", str(link), "--epochs", "10"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --out '{link}': {link} is a broken symbolic link (to '{to}', which is missing "
+        "or loops back); remove it or point it at a folder.\n"
+    )
