@@ -157,8 +157,12 @@ def save_figure(fig: Figure, out: str | os.PathLike, name: str, fmt: str = "png"
     data = io.BytesIO()
     if fmt != "png" or not _png_drawn_once(fig, data, DPI):
         fig.savefig(data, format=fmt, dpi=DPI, bbox_inches="tight")
-    with _npz.replacing(path) as tmp:
-        tmp.write_bytes(data.getbuffer())
+    with _npz.replacing(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data.getbuffer())
+        fh.flush()
+        # On the disk before the rename: a power cut then leaves the old file or the new one,
+        # not a new name with no data written yet (as SweepResult.save does).
+        os.fsync(fh.fileno())
     return path
 
 

@@ -434,3 +434,16 @@ def test_a_broken_link_as_the_out_folder_says_what_to_do(tmp_path, capsys, to):
         f"error: --out '{link}': {link} is a broken symbolic link (to '{to}', which is missing "
         "or loops back); remove it or point it at a folder.\n"
     )
+
+
+def test_a_figure_reaches_the_disk_before_it_replaces_the_old_one(tmp_path, monkeypatch):
+    # Renamed into place unsynced, a figure could be a name without data after a power cut
+    # (the rename on the disk, the data still in memory), where the old file was whole.
+    calls = []
+    fsync, replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync") or fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: calls.append("replace") or replace(a, b))
+    fig = Figure()
+    fig.subplots().plot([0, 1])
+    save_figure(fig, tmp_path, "demo")
+    assert calls == ["fsync", "replace"]
