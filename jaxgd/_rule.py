@@ -80,11 +80,18 @@ class Optimizer(_ByContent):
         import optax  # only a sweep with an optimiser needs optax
 
         factory = self.factory
-        if _names_parameter(factory, "learning_rate") is False:  # lambda lr: optax.sgd(lr)
-            # The rate goes first, by position; swept hyperparameters by keyword. (A **kwargs
-            # would have taken learning_rate= as a keyword, and `lr` gone missing.)
+        named_rate = _names_parameter(factory, "learning_rate")
+        # inject_hyperparams binds the factory's own signature and passes each parameter by
+        # its name: a rate named otherwise (lambda lr: optax.sgd(lr)) would go missing, and
+        # keywords that only a **kwargs takes would arrive as one keyword named after it
+        # (def opt(learning_rate, **kw) called as opt(learning_rate=..., kw={'b1': ...})).
+        # Those factories are called through a wrapper that names the rate and each key.
+        if named_rate is False or any(_names_parameter(factory, k) is False for k in hyperparams):
+
             def factory(learning_rate, **swept):
-                return self.factory(learning_rate, **swept)
+                if named_rate:
+                    return self.factory(learning_rate=learning_rate, **swept)
+                return self.factory(learning_rate, **swept)  # the rate goes first, by position
 
             # Named one by one, as inject_hyperparams binds and injects them.
             keyword = inspect.Parameter.KEYWORD_ONLY

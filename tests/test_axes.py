@@ -778,3 +778,27 @@ def test_a_theta_leaf_past_its_jax_dtype_is_refused_not_changed(call, params):
             jaxgd.sweep(f, [0.0], [0.1], [1], params=params)
         else:
             jaxgd.descend(f, 0.0, 0.1, 1, params=params)
+
+
+def _clipped_adam(learning_rate, **kw):
+    return optax.chain(optax.clip_by_global_norm(1.0), optax.adam(learning_rate, **kw))
+
+
+def _clipped_adam_by_keyword(*, learning_rate, **kw):
+    return optax.chain(optax.clip_by_global_norm(1.0), optax.adam(learning_rate, **kw))
+
+
+@pytest.mark.parametrize("mine", [_clipped_adam, _clipped_adam_by_keyword], ids=["pos", "kw"])
+def test_hyperparameters_a_factory_takes_through_kwargs_are_swept(mine, x64):
+    # optax.inject_hyperparams passes each parameter of the factory's signature by name: the
+    # swept b1 arrived as one keyword kw={'b1': ...}, and the check refused the optimiser
+    # ("adam() got an unexpected keyword argument 'kw'") though it takes b1.
+    starts, rates, epochs = [-2.0, 0.3], [0.05, 0.5], [0, 3, 20]
+    res = jaxgd.sweep(
+        jnp.cos, starts, rates, epochs, optimizer=mine, hyperparams={"b1": [0.0, 0.9]}
+    )
+    for i, b1 in enumerate([0.0, 0.9]):
+        want = reference(
+            jnp.cos, lambda lr, b1=b1: mine(learning_rate=lr, b1=b1), starts, rates, epochs
+        )
+        np.testing.assert_allclose(res.final[i], want, rtol=1e-12, atol=1e-12)
