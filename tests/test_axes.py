@@ -748,6 +748,24 @@ def test_a_flag_optax_reads_only_beside_another_swept_key_is_named(keys, compile
     assert compiles.count == 0
 
 
+def _seeded_noise(learning_rate, seed=0):
+    return optax.noisy_sgd(learning_rate, key=jax.random.key(seed))
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "key"), [(optax.noisy_sgd, "key"), (_seeded_noise, "seed")], ids=["key", "seed"]
+)
+def test_a_hyperparameter_refused_only_when_lowered_is_named_before_compiling(
+    optimizer, key, compiles
+):
+    # A PRNG key made of a swept (traced, float) seed passes tracing and fails as the program
+    # is lowered: JAX's "PRNG key seed must be an integer" came from inside the sweep's call,
+    # after the checks, naming neither the hyperparameter nor the fix.
+    with compiles, pytest.raises(TypeError, match=rf"^hyperparams\['{key}'\] cannot be swept"):
+        jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=optimizer, hyperparams={key: [0, 1]})
+    assert compiles.count == 0
+
+
 def test_an_optimizer_broken_whatever_its_hyperparameters_is_not_blamed_on_them():
     def broken(learning_rate, momentum=0.9):
         raise RuntimeError("no optimiser here")
