@@ -538,13 +538,26 @@ def _check_rules(axes: Axes, dtype: np.dtype, x: Any, c: dict) -> None:
                     f"functools.partial(factory, {key}=...), and sweep numeric "
                     "hyperparameters (b1, momentum, decay, ...)."
                 ) from e
-            what = f"optimizer {name!r}" if axes.optimizers else "schedule"
-            if axes.optimizers and rule.schedule is not None:
+            blame = _schedule_to_blame(rule, x, c)
+            if blame == "traced rate":
+                raise TypeError(
+                    "schedule cannot take the rate as a traced value: "
+                    f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                    "The rate reaches it traced (one compiled program serves every rate), so "
+                    "the schedule may not branch on it in Python (as "
+                    "optax.warmup_cosine_decay_schedule compares its peak_value to 0). Build "
+                    "the schedule for a rate of 1 and scale it, e.g. lambda rate: lambda "
+                    "step: rate * optax.warmup_cosine_decay_schedule(0.0, 1.0, 100, "
+                    "1000)(step)."
+                ) from e
+            what = f"optimizer {name!r}" if axes.optimizers and not blame else "schedule"
+            if axes.optimizers and rule.schedule is not None and not blame:
                 what += " with the schedule"
+            help_ = _OPTIMIZER_HELP if axes.optimizers and not blame else _SCHEDULE_HELP
             raise TypeError(
                 f"{what} failed on a position of shape {axes.point or '()'} and {dtype}: "
                 f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-                f"{_OPTIMIZER_HELP if axes.optimizers else _SCHEDULE_HELP}".rstrip()
+                f"{help_}".rstrip()
             ) from e
         new_x = out[0]
         if new_x.shape != x.shape:
@@ -554,6 +567,32 @@ def _check_rules(axes: Axes, dtype: np.dtype, x: Any, c: dict) -> None:
                 "its updates must be shaped like the parameters (a schedule must return one "
                 "rate per step: a scalar)."
             )
+
+
+def _schedule_to_blame(rule: Rule, x: Any, c: dict) -> str:
+    """Why a rule with a schedule fails its first step: "traced rate" when the schedule works
+    made for a Python rate (it branches on the rate); "schedule" when the optimiser works
+    without it; "" when neither is to blame alone (or there is no schedule)."""
+    if rule.schedule is None:
+        return ""
+
+    def works(probe: Rule) -> bool:
+        def step(x, c):
+            return probe.update(jnp.zeros((), jnp.int32), x, probe.init(x, c), c, x)
+
+        try:
+            with warnings.catch_warnings():  # probes, not the user's run (as below)
+                warnings.simplefilter("ignore")
+                _lowered_shapes(step, x, c)
+        except Exception:
+            return False
+        return True
+
+    schedule = rule.schedule
+    if works(dataclasses.replace(rule, schedule=lambda rate: schedule(1.0))):
+        return "traced rate"
+    plain = rule.optimizer is None or works(dataclasses.replace(rule, schedule=None))
+    return "schedule" if plain else ""
 
 
 def _untraceable_hyperparameter(

@@ -198,6 +198,45 @@ def test_a_schedule_takes_the_rate_as_its_peak(optimizer, x64):
     assert res.schedule.endswith("decay")
 
 
+@pytest.mark.parametrize("optimizer", [None, optax.adam], ids=["plain", "adam"])
+def test_a_schedule_that_branches_on_its_rate_is_named_with_the_fix(optimizer, compiles):
+    # optax.warmup_cosine_decay_schedule compares its peak to 0 in Python: the traced rate
+    # failed with a bare TracerBoolConversionError, blamed on the optimiser and its help.
+    def warmup(rate):
+        return optax.warmup_cosine_decay_schedule(0.0, rate, 3, 20)
+
+    with compiles, pytest.raises(TypeError, match=r"^schedule cannot take the rate as a traced"):
+        jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=optimizer, schedule=warmup)
+    assert compiles.count == 0
+
+
+def test_a_failing_schedule_beside_a_working_optimizer_is_the_one_named():
+    def broken(rate):
+        raise ZeroDivisionError("no rate")
+
+    with pytest.raises(TypeError, match=r"^schedule failed.*no rate A schedule is a callable"):
+        jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=optax.adam, schedule=broken)
+
+
+def test_a_schedule_of_rate_one_scaled_by_the_rate_sweeps_like_optax_with_that_peak(x64):
+    # The fix the error gives: equal, to rounding, to optax's schedule with the rate as peak.
+    unit = optax.warmup_cosine_decay_schedule(0.0, jnp.float64(1.0), 3, 20)
+
+    def scaled(rate):
+        return lambda step: rate * unit(step)
+
+    starts, rates, epochs = [-2.0, 0.3], [0.1, 0.5], [0, 2, 9, 30]
+    res = jaxgd.sweep(jnp.cos, starts, rates, epochs, optimizer=optax.adam, schedule=scaled)
+    # optax's schedule made with each rate as a concrete number (outside any trace), float64
+    # as the sweep's (from Python floats alone optax computes the warmup in float32).
+    want = []
+    for r in rates:
+        peak = optax.warmup_cosine_decay_schedule(0.0, jnp.float64(r), 3, 20)
+        want.append(reference(jnp.cos, lambda _, p=peak: optax.adam(p), starts, [r], epochs))
+    want = np.concatenate(want, axis=1)
+    np.testing.assert_allclose(res.final, want, rtol=1e-12, atol=1e-12)
+
+
 # -- parameters of f ------------------------------------------------------------------------------
 def family(x, a):
     return jnp.sin(x) * jnp.exp(-a * x**2)
