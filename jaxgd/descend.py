@@ -178,7 +178,7 @@ def descend(
             "descend runs one optimizer; got a dict. Pass one (optimizer=optax.adam), or use "
             "jaxgd.sweep(..., optimizer={...}) to compare several in one call."
         )
-    shape = shape_of(x0)
+    shape = shape_of(x0, "x0", "a scalar or one point of shape (d,)")
     point = (int(shape[0]),) if len(shape) == 1 else ()
     axes = _axes.prepare(
         f=f,

@@ -49,11 +49,25 @@ def _sweep_arrays(rules: tuple[_rule.Rule, ...], ax: dict, counts: jax.Array):
 _OPTIMIZER_COST = 4
 
 
-def shape_of(value: Any) -> tuple[int, ...]:
-    """The shape ``value`` would have as an array, or () when it cannot be read as one."""
+def shape_of(value: Any, name: str, wanted: str) -> tuple[int, ...]:
+    """The shape ``value`` would have as an array, or () when it cannot be read as one.
+
+    Nested sequences of uneven lengths are refused here, naming ``name`` and saying what it
+    must be (``wanted``): which shape ``f`` is checked on depends on this one, and a function
+    of points checked on a scalar would fail and be blamed for the uneven rows.
+    """
+    if isinstance(value, jax.core.Tracer):
+        return value.shape
     try:
-        return tuple(np.shape(value)) if not isinstance(value, jax.core.Tracer) else value.shape
-    except Exception:  # ragged or unreadable: the value check reports it
+        return tuple(np.shape(value))
+    except ValueError:
+        if isinstance(value, list | tuple):  # NumPy's "inhomogeneous shape"
+            raise ValueError(
+                f"{name} must be {wanted}; got a nested sequence of uneven lengths or depths. "
+                "Give every point the same number of coordinates, or pass a flat list of numbers."
+            ) from None
+        return ()
+    except Exception:  # unreadable: the value check reports it
         return ()
 
 
@@ -142,7 +156,7 @@ def _checked(
         point=(),
         dtype=dtype,
     )
-    shape = shape_of(starts)
+    shape = shape_of(starts, "starts", "a scalar, (S,) scalar starts or (S, d) points of R^d")
     if len(shape) > 2:
         raise ValueError(
             f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "

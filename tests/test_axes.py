@@ -382,6 +382,27 @@ def test_one_point_given_as_a_vector_for_a_vector_function():
     assert res.final.shape == (1, 1, 1, 2)
 
 
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda p: jaxgd.sweep(himmelblau, p, 0.01, 10), "starts"),
+        (lambda p: jaxgd.descend(himmelblau, p, 0.01, 10), "x0"),
+    ],
+    ids=["sweep", "descend"],
+)
+@pytest.mark.parametrize(
+    "points",
+    [[[1.0, 2.0], [1.0]], [1.0, [2.0]], (np.array([1.0, 2.0]), np.array([3.0]))],
+    ids=["rows", "depths", "arrays"],
+)
+def test_points_of_uneven_lengths_name_the_points_not_f(call, name, points, compiles):
+    # Which shape f is checked on comes from the points: read as a scalar, a function of
+    # points failed on it and was blamed (an IndexError "in f") for the uneven rows.
+    with compiles, pytest.raises(ValueError, match=rf"^{name} must be .*uneven lengths"):
+        call(points)
+    assert compiles.count == 0
+
+
 # -- every split equals the single call -----------------------------------------------------------
 def test_chunked_sweeps_with_every_new_axis_equal_one_call(monkeypatch):
     from jaxgd import _chunking
