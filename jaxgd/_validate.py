@@ -584,12 +584,14 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
     ):
         raise TypeError(f"{wanted}; got an array of PRNG keys ({dtype}).")
     if isinstance(value, list | tuple):
-        # NumPy reads [1.0, True] as [1.0, 1.0]; a bool is refused inside a list as alone.
-        for i, item in enumerate(value):
-            if isinstance(item, bool | np.bool_):
-                raise TypeError(
-                    f"{wanted}; entry {i} is {item!r}, a bool. Pass numbers (1 rather than True)."
-                )
+        # NumPy reads [1.0, True] as [1.0, 1.0]; a bool is refused inside a list as alone,
+        # at any depth (the rows of points of R^d: [[True, 2.0]]).
+        found = _first_bool(value)
+        if found is not None:
+            at, item = found
+            where = str(at[0]) if len(at) == 1 else "".join(f"[{i}]" for i in at)
+            what = "holds booleans" if isinstance(item, np.ndarray) else f"is {item!r}, a bool"
+            raise TypeError(f"{wanted}; entry {where} {what}. Pass numbers (1 rather than True).")
     try:
         arr = np.asarray(value)
     except ValueError as e:  # NumPy's "inhomogeneous shape"
@@ -605,6 +607,21 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
     if arr.dtype == object:
         arr = _from_objects(name, arr, wanted, whole=whole)
     return _check_kind(name, arr, arr.dtype, wanted)
+
+
+def _first_bool(value: list | tuple) -> tuple[tuple[int, ...], Any] | None:
+    """The index and value of the first bool in nested lists and tuples (a bool array among
+    them counts: NumPy reads [np.array([True]), np.array([2.0])] as numbers), or None."""
+    for i, item in enumerate(value):
+        if isinstance(item, bool | np.bool_):
+            return (i,), item
+        if isinstance(item, np.ndarray) and item.dtype == np.bool_:
+            return (i,), item
+        if isinstance(item, list | tuple):
+            found = _first_bool(item)
+            if found is not None:
+                return (i, *found[0]), found[1]
+    return None
 
 
 def _from_objects(name: str, arr: np.ndarray, wanted: str, *, whole: bool) -> np.ndarray:

@@ -776,6 +776,23 @@ def test_a_bool_inside_a_list_is_refused_as_one_alone_is(bad):
         )
 
 
+@pytest.mark.parametrize(
+    ("bad", "where"),
+    [
+        ([[True, 2.0]], r"\[0\]\[0\] is True"),
+        (((1.0, 2.0), (3.0, np.bool_(False))), r"\[1\]\[1\] is np.False_"),
+        ([np.array([True, False]), np.array([1.0, 2.0])], r"0 holds booleans"),
+    ],
+    ids=["list", "tuple", "array"],
+)
+def test_a_bool_among_the_coordinates_of_points_is_refused(bad, where, compiles):
+    # NumPy reads [[True, 2.0]] as [[1.0, 2.0]]: points of R^d take the bool, as a list of
+    # scalar starts does not.
+    with compiles, pytest.raises(TypeError, match=rf"^starts must be .*entry {where}.*1 rather"):
+        jaxgd.sweep(lambda p: p[0] ** 2 + p[1] ** 2, bad, 0.1, 3)
+    assert compiles.count == 0
+
+
 @pytest.mark.parametrize("bad", ["no", 0, 1, "False", [True]])
 def test_progress_is_none_true_or_false(bad):
     with pytest.raises(TypeError, match="progress must be None, True or False"):
