@@ -382,6 +382,17 @@ def test_one_point_given_as_a_vector_for_a_vector_function():
     assert res.final.shape == (1, 1, 1, 2)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_point_with_a_coordinate_not_finite_is_named_by_point_and_coordinate(bad, compiles):
+    # Not "entry 5" of the flattened starts, which starts[5] would read as another point.
+    starts = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, bad], [3.0, 3.0]] + [[4.0, 4.0]] * 3)
+    said = rf"^starts must be finite; point 2 is \[2.0, {bad}\] \(coordinate 1 is {bad}\)"
+    for given in (starts, starts.tolist()):
+        with compiles, pytest.raises(ValueError, match=said):
+            jaxgd.sweep(himmelblau, given, 0.01, 10)
+    assert compiles.count == 0
+
+
 @pytest.mark.parametrize(
     ("call", "name"),
     [
