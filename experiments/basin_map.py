@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 ""
                 if ctx.function.minima
                 else " (Newton's method finds minima where f is twice "
-                "differentiable, not kinks like |x| + |y|; list them as f.minima)"
+                "differentiable, not kinks like |x| + |y| nor minima that fill a straight "
+                "line, like those of x^2; list them as f.minima)"
             )
         )
     else:

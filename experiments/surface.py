@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(minima) == 0:
         print(
             "no local minimum found in the domain or where runs ended (the search is Newton's "
-            "method: it finds minima where f is twice differentiable, not kinks like |x| + |y|)"
+            "method: it finds minima where f is twice differentiable, not kinks like |x| + |y|, "
+            "nor minima that fill a straight line, like those of x^2)"
         )
     else:
         print(

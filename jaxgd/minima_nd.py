@@ -451,7 +451,13 @@ def find_minima_nd(
     ``(x^2 + y^2 - 1)^2``), are each such a minimum along the straight line that
     touches them, and come back as many points along the curve (hundreds for the circle,
     one per cluster of runs' ends): their number says how finely the runs covered the
-    curve, not how many minima f has. A minimum at a kink, where the gradient jumps and the
+    curve, not how many minima f has. Minima that fill a straight line or a flat, along
+    which f is constant (the line ``x = 0`` of ``x^2`` on the plane, the diagonal of
+    ``(x - y)^2``), are not returned at all: f does not rise along the line, as at a flat
+    saddle, and such an f has no minimum found. Only stationary points are minima: where f
+    still falls past the box's edge (``x + y^2`` on ``[0, 1] x [-1, 1]``), the lowest point
+    of the box is not returned, unlike the ends that :func:`jaxgd.find_minima` reports
+    ``at_boundary`` in 1-D. A minimum at a kink, where the gradient jumps and the
     Hessian is 0 or undefined (the origin of ``|x| + |y|``, or of ``|x| + y^2``), is not
     found: Newton needs the curvature there. Search a smooth stand-in (``sqrt(x^2 + e)`` for
     ``|x|``), or use the 1-D :func:`jaxgd.find_minima` along each axis, which finds kinks.

@@ -239,3 +239,8 @@ getattr_raises = _GetattrRaises()
 def kink_2d(p):
     """|x| + |y|: a minimum at a kink, which Newton's method cannot see."""
     return jnp.abs(p[0]) + jnp.abs(p[1])
+
+
+def valley_2d(p):
+    """x^2: its minima fill the line x = 0, along which f does not rise."""
+    return p[0] ** 2 + 0.0 * p[1]

@@ -318,6 +318,15 @@ def test_no_minimum_found_says_the_search_needs_a_smooth_f(name, tmp_path, capsy
     assert "twice differentiable, not kinks like |x| + |y|" in out
 
 
+@pytest.mark.parametrize("name", ["surface", "basin_map"])
+def test_no_minimum_found_for_a_straight_valley_says_so(name, tmp_path, capsys):
+    # x^2 is smooth: the kink alone would not explain why its minima were not found.
+    argv = ["--function", f"{USER}:valley_2d", "--grid", "6", "--epochs", "20"]
+    code, out, _ = run(name, argv, tmp_path, capsys)
+    assert code == 0
+    assert "nor minima that fill a straight line, like those of x^2" in out
+
+
 @pytest.mark.parametrize("value", ["", "  "])
 def test_an_empty_out_is_refused_not_taken_as_the_current_folder(value, tmp_path, capsys):
     module = __import__("experiments.single_run", fromlist=["main"])

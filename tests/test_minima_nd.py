@@ -631,3 +631,19 @@ def test_a_circle_of_minima_comes_back_as_points_along_it():
     assert np.asarray(m.global_).all()
     angles = np.sort(np.arctan2(x[:, 1], x[:, 0]))
     assert np.diff(np.r_[angles, angles[0] + 2 * np.pi]).max() < 0.5  # all the way round
+
+
+@pytest.mark.parametrize(
+    ("f", "bounds"),
+    [
+        (lambda x: x[0] ** 2, [(-2, 2), (-2, 2)]),
+        (lambda x: (x[0] - x[1]) ** 2, [(-2, 2), (-2, 2)]),
+        (lambda x: x[0] ** 2 + 0.0 * x[2], [(-2, 2)] * 3),
+        (lambda x: x[0] + x[1] ** 2, [(0, 1), (-1, 1)]),
+    ],
+    ids=["line", "diagonal", "plane-3d", "falls-past-the-edge"],
+)
+def test_minima_on_a_straight_line_and_past_an_edge_are_not_returned(f, bounds, x64_or_not):
+    # As the docstring says: f does not rise along a straight line of minima, and the lowest
+    # point of a box that f still falls past is not a stationary point.
+    assert len(find_minima_nd(f, bounds)) == 0
