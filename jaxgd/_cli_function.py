@@ -710,24 +710,34 @@ def diverged_note(
     curvature among them (the Hessian's largest eigenvalue) says below which rate plain
     descent is stable at them, 2/curvature, and the rate to try follows; else a tenth of it.
     With the runs' ``starts`` (in the working dtype): where f or its gradient is not finite
-    at half or more of them, no rate helps, and the sentence says that instead (f overflows
-    there: a smaller --domain, or --x64).
+    at half or more of them, no rate helps, and the sentence says that instead (a smaller
+    --domain, or --x64 where float64 holds what float32 overflowed).
     """
     import numpy as np
 
     if share < 0.5 or rate <= 0:
         return None
     if starts is not None and np.size(starts):
-        value, slope = jax.jit(jax.vmap(jax.value_and_grad(f)))(starts)
-        finite = np.isfinite(np.asarray(value)) & np.isfinite(np.asarray(slope)).all(axis=-1)
-        bad = 1.0 - float(np.mean(finite))
+
+        def not_finite(points: Any) -> float:  # the share of points where f or f' is not
+            value, slope = jax.jit(jax.vmap(jax.value_and_grad(f)))(points)
+            finite = np.isfinite(np.asarray(value)) & np.isfinite(np.asarray(slope)).all(axis=-1)
+            return 1.0 - float(np.mean(finite))
+
+        bad = not_finite(starts)
         if bad >= 0.5 * share:
             dtype = np.asarray(starts).dtype
+            # --x64 is advice only where float64 holds what float32 overflowed: not where f
+            # is undefined (NaN) whatever the precision, as sqrt(x) for x < 0.
+            wider = False
+            if dtype == np.float32:
+                with jax.enable_x64(True):
+                    wider = not_finite(np.asarray(starts, np.float64)) < bad
             return (
                 f"note: {share:.0%} of the runs diverged: f or its gradient is not finite in "
                 f"{dtype} at {bad:.0%} of the starts themselves, so no learning rate helps; "
                 "choose a smaller --domain"
-                + (", or compute in float64 with --x64" if dtype == np.float32 else "")
+                + (", or compute in float64 with --x64" if wider else "")
             )
     curve = 0.0
     with jax.enable_x64(True):

@@ -7,6 +7,7 @@ import importlib
 import re
 from pathlib import Path
 
+import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -32,6 +33,11 @@ def tilted_bowls(p):
 
 
 tilted_bowls.domain = ((-2.0, 2.0), (-1.5, 1.5))
+
+
+def half_undefined_2d(p):
+    """sqrt(x) + y^2: NaN for x < 0 in any precision, so --x64 cannot help there."""
+    return jnp.sqrt(p[0]) + p[1] ** 2
 
 
 def one_d(x):
@@ -169,6 +175,15 @@ def test_surface_says_when_f_itself_overflows_at_the_starts(tmp_path, capsys):
     assert "is not finite in float32 at" in out and "of the starts themselves" in out
     assert "choose a smaller --domain, or compute in float64 with --x64" in out
     assert "is too large here" not in out
+
+
+def test_surface_does_not_advise_x64_where_f_is_undefined_in_float64_too(tmp_path, capsys):
+    # sqrt(x) is NaN for x < 0 in every precision: --x64 changes nothing there.
+    argv = [*SMALL["surface"], "--function", f"{HERE}:half_undefined_2d", "--learning-rate", "0.1"]
+    code, out, _ = run("surface", argv, tmp_path, capsys)
+    assert code == 0
+    assert "is not finite in float32 at" in out and "choose a smaller --domain" in out
+    assert "--x64" not in out.split("note:")[1]
 
 
 def test_users_own_function(tmp_path, capsys):
