@@ -193,7 +193,7 @@ def test_derivative_check_has_nothing_to_check_for_another_f(tmp_path, capsys):
         ("no_such_module_xyz:df", "--derivative 'no_such_module_xyz:df': no module named"),
         (f"{USER}:NOT_CALLABLE", "int is not callable"),
         (f"{USER}:vector", f"--derivative '{USER}:vector': df must map a float x to one real"),
-        (f"{USER}:raises", "calling it failed: ZeroDivisionError: division by zero"),
+        (f"{USER}:raises", "calling it on one x failed: ZeroDivisionError: division by zero"),
     ],
 )
 def test_bad_derivative_exits_2_in_one_line(spec, message, tmp_path, capsys):
