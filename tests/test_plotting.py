@@ -1580,3 +1580,50 @@ def test_a_map_in_a_plain_figure_keeps_its_legend_inside():
     )  # fmt: skip
     fig.canvas.draw()
     assert top.get_window_extent().contains(*top.get_legend().get_window_extent().p0)
+
+
+def _ax_calls():
+    """Every plotting function that takes ``ax``, as (name, call(ax)); the sweeps are made
+    here, so a call compiles only what the figure itself would."""
+    from jaxgd.minima_nd import MinimaND, grid_starts
+
+    res = jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [10, 100])
+    line = jaxgd.sweep(notebook, np.linspace(-2.0, 2.0, 5), 0.1, 100)
+
+    def bowl(p):
+        return p[0] ** 2 + p[1] ** 2
+
+    grid = jaxgd.sweep(bowl, grid_starts([(-1, 1), (-1, 1)], 3), [0.1], [10])
+    m = MinimaND.at(bowl, [(0.0, 0.0)])
+    starts, labels = grid_starts([(-1, 1), (-1, 1)], 3), np.zeros(9)
+    domain, paths = ((-1, 1), (-1, 1)), [np.zeros((2, 2))]
+    return [
+        ("plot_function", lambda ax: plotting.plot_function(lambda x: x**2 + 0.5, (0, 1), ax=ax)),
+        ("plot_final", lambda ax: plotting.plot_final(line, ax=ax)),
+        ("plot_lines", lambda ax: plotting.plot_lines(res, ax=ax)),
+        ("plot_heatmap", lambda ax: plotting.plot_heatmap(res, ax=ax)),
+        ("rate_epochs_map", lambda ax: plotting.rate_epochs_map(ax, np.zeros((2, 2)), [1, 2],
+                                                                [1, 2], label="")),
+        ("plot_paths", lambda ax: plotting.plot_paths(lambda p: p[0] ** 2 + 3.0 * p[1] ** 2,
+                                                      domain, paths, ax=ax)),
+        ("basin_map", lambda ax: plotting.basin_map(ax, starts, labels, m)),
+        ("plot_basin_map", lambda ax: plotting.plot_basin_map(grid, m, ax=ax)),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", [3, "ax", np.zeros(2)], ids=["int", "str", "array"])
+def test_an_ax_that_is_no_axes_is_refused_first(bad, compiles):
+    # A wrong ax failed with AttributeError ('int' has no 'get_figure') after f compiled.
+    for name, call in _ax_calls():
+        before = plt.get_fignums()
+        with compiles, pytest.raises(TypeError, match=r"^ax must be a matplotlib Axes"):
+            call(bad)
+        assert compiles.count == 0, (name, compiles.names)
+        assert plt.get_fignums() == before, name
+    fig, ax = plt.subplots()
+    for name, call in _ax_calls():
+        if name in ("rate_epochs_map", "basin_map"):  # these draw into an ax they are given
+            with pytest.raises(TypeError, match=r"^ax must be a matplotlib Axes .*; got NoneType"):
+                call(None)
+        else:
+            assert call(ax) is fig, name

@@ -190,7 +190,23 @@ def closes_its_figure_on_error(make: Callable) -> Callable:
     return run
 
 
+def _check_ax(ax: Any, *, optional: bool = True) -> None:
+    """Refuse an ``ax`` that is not a matplotlib Axes (nor None, when ``optional``): called
+    first thing, so a wrong one costs no compile and opens no figure. An Axes exists only once
+    ``matplotlib.axes`` is imported, so the check imports nothing."""
+    if ax is None and optional:
+        return
+    axes_class = getattr(sys.modules.get("matplotlib.axes"), "Axes", None)
+    if axes_class is None or not isinstance(ax, axes_class):
+        fix = ", or None for a new figure" if optional else ""
+        raise TypeError(
+            f"ax must be a matplotlib Axes (e.g. from fig, ax = plt.subplots()){fix}; "
+            f"got {type(ax).__name__}"
+        )
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    _check_ax(ax)
     if ax is not None:
         wait_for_imports()
         return ax.get_figure(), ax

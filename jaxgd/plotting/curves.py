@@ -22,6 +22,7 @@ from jaxgd.plotting._common import (
     _NOT_NEGATIVE,
     _axes,
     _beyond,
+    _check_ax,
     _count_ticks,
     _describe_minimum,
     _diverged,
@@ -105,7 +106,7 @@ def plot_function(
         The figure.
 
     Raises:
-        TypeError: ``num`` is not a whole number.
+        TypeError: ``num`` is not a whole number, or ``ax`` is not a matplotlib Axes.
         ValueError: ``domain`` is not finite ``(lo, hi)`` with ``lo < hi``, ``points`` are
             not numbers, or ``num`` is below 2.
 
@@ -119,6 +120,7 @@ def plot_function(
         ['f(x)', "f'(x) (autodiff)", 'minimum found']
         >>> close(fig)
     """
+    _check_ax(ax)
     check_function(f, default_float())  # f of a scalar: a vector f failed deep in JAX
     # 0 or 1 point drew an empty figure without a word; 50.5 failed deep in jnp.linspace.
     num = check_int("num", num, 2, fix="draw f at 2 points at least (the notebook drew 401)")
@@ -249,6 +251,7 @@ def plot_final(
         'computed in float32'
         >>> close(fig)
     """
+    _check_ax(ax)
     wait_for_imports()
     from matplotlib.lines import Line2D
 
@@ -438,6 +441,7 @@ def plot_lines(
 
         >>> close(fig)
     """
+    _check_ax(ax)
     wait_for_imports()
     import matplotlib as mpl
 

@@ -16,6 +16,7 @@ from jaxgd.plotting._common import (
     DIVERGED_COLOR,
     _axes,
     _cells,
+    _check_ax,
     _count_ticks,
     _describe_minimum,
     _diverged,
@@ -96,6 +97,7 @@ def rate_epochs_map(
     Returns:
         The colour bar.
     """
+    _check_ax(ax, optional=False)
     wait_for_imports()
     import matplotlib as mpl
     from matplotlib.lines import Line2D
@@ -254,6 +256,7 @@ def plot_heatmap(
         ('Final guess from x₀ = 1', 'computed in float32')
         >>> close(ax.figure)
     """
+    _check_ax(ax)
     r = _rate_epochs(res)
     if target is not None:
         _check_target(target)

@@ -32,6 +32,7 @@ from jaxgd.plotting._common import (
     _FOOTER_GID,
     DIVERGED_COLOR,
     _axes,
+    _check_ax,
     _edges,
     _footer,
     _legend_columns,
@@ -207,7 +208,8 @@ def plot_paths(
         The figure: the map, then its colour bar.
 
     Raises:
-        TypeError: ``f`` does not map a point ``(2,)`` to a real scalar.
+        TypeError: ``f`` does not map a point ``(2,)`` to a real scalar, or ``ax`` is not a
+            matplotlib Axes.
         ValueError: ``domain`` is not two ``(lo, hi)`` pairs, a path is not ``(T, 2)``,
             ``labels`` does not give one label per path, or ``f`` reads a constant index past
             ``p[1]``; all before any figure is made.
@@ -225,6 +227,7 @@ def plot_paths(
         ['a', 'b', 'start', 'end']
         >>> close(fig)
     """
+    _check_ax(ax)
     dom = _domain(domain)
     levels = check_int("levels", levels, 2, fix="draw at least 2 contour levels")
     num = check_int("num", num, 2, fix="evaluate f on at least 2 points per axis")
@@ -495,6 +498,7 @@ def basin_map(
         ['global minimum (0, -1): 7 of 16 starts', 'global minimum (0, 1): 8 of 16 starts', 'diverged: 1 of 16 starts']
         >>> close(fig)
     """  # noqa: E501
+    _check_ax(ax, optional=False)
     wait_for_imports()
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
@@ -632,6 +636,7 @@ def plot_basin_map(
         'Where descent ends: rate 0.1, 200 epochs'
         >>> close(fig)
     """
+    _check_ax(ax)
     res = _at_epochs(_basin_result(result), epochs, "plot_basin_map")
     if "learning_rate" in res.dims:
         if res.sizes["learning_rate"] != 1:
