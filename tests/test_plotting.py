@@ -1627,3 +1627,37 @@ def test_an_ax_that_is_no_axes_is_refused_first(bad, compiles):
                 call(None)
         else:
             assert call(ax) is fig, name
+
+
+@pytest.mark.parametrize("bad", ["a", True, np.nan, 1j], ids=["str", "bool", "nan", "complex"])
+@pytest.mark.parametrize("name", ["start", "target", "panels target", "global_x"])
+def test_positions_to_draw_are_refused_by_name_first(name, bad, compiles):
+    # start="a" failed in NumPy's isfinite ("ufunc 'isfinite' not supported ..."), global_x
+    # as "could not convert string to float", naming neither; True and NaN were drawn.
+    res = jaxgd.sweep(notebook, [0.0, 1.0], [0.01, 0.1], [10, 100])
+    rates, epochs, maps = [0.01, 0.1], [10, 100], np.zeros((2, 2))
+    call = {
+        "start": lambda: plotting.plot_function(lambda x: x**2 + 0.25, (0, 1), start=bad),
+        "target": lambda: plotting.plot_heatmap(res.isel(start=0), target=bad),
+        "panels target": lambda: plotting.plot_panels(res, "start", target=bad),
+        "global_x": lambda: plotting.plot_random_starts(
+            maps, maps, maps, rates, epochs, repeats=4, global_x=bad, tol=0.1
+        ),
+    }[name]
+    arg = name.split()[-1]
+    before = set(plt.get_fignums())
+    with compiles, pytest.raises((TypeError, ValueError), match=f"^{arg} must be"):
+        call()
+    assert compiles.count == 0, compiles.names
+    assert set(plt.get_fignums()) == before
+
+
+def test_a_target_or_global_x_of_several_numbers_is_still_drawn():
+    res = jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [10, 100])
+    fig = plotting.plot_heatmap(res, target=[-1.5, -1.4])  # a span, as a list
+    assert "within 0.001 of" in fig.axes[0].get_legend().get_texts()[-1].get_text()
+    maps = np.zeros((2, 2))
+    fig = plotting.plot_random_starts(
+        maps, maps, maps, [0.01, 0.1], [10, 100], repeats=4, global_x=(-1.4, 4.3), tol=0.1
+    )
+    assert any("x* = -1.4 or 4.3" in ax.get_ylabel() for ax in fig.axes)  # a colour bar

@@ -106,9 +106,10 @@ def plot_function(
         The figure.
 
     Raises:
-        TypeError: ``num`` is not a whole number, or ``ax`` is not a matplotlib Axes.
+        TypeError: ``num`` is not a whole number, ``start`` is not a real number, or ``ax``
+            is not a matplotlib Axes.
         ValueError: ``domain`` is not finite ``(lo, hi)`` with ``lo < hi``, ``points`` are
-            not numbers, or ``num`` is below 2.
+            not numbers, ``start`` is not finite, or ``num`` is below 2.
 
     Example:
         >>> import matplotlib
@@ -121,6 +122,8 @@ def plot_function(
         >>> close(fig)
     """
     _check_ax(ax)
+    # A start that is no number failed in NumPy's isfinite, naming nothing.
+    start = None if start is None else finite_float("start", start)
     check_function(f, default_float())  # f of a scalar: a vector f failed deep in JAX
     # 0 or 1 point drew an empty figure without a word; 50.5 failed deep in jnp.linspace.
     num = check_int("num", num, 2, fix="draw f at 2 points at least (the notebook drew 401)")

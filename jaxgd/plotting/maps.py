@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from jaxgd._validate import positive_float
+from jaxgd._validate import as_float_axis, positive_float
 from jaxgd.analysis import _span_distance, basins, global_minima, nearest_minimum
 from jaxgd.plotting._common import (
     _LABEL,
@@ -193,17 +193,21 @@ def _target_distance(final: Any, target: float | tuple[float, float]) -> np.ndar
     return _span_distance(np.asarray(final), *_check_target(target))
 
 
+def _positions(name: str, value: Any) -> np.ndarray:
+    """x positions given to draw (a number or a flat sequence of them) as a float64 array:
+    anything else (text, bools, NaN) is refused naming ``name``, not deep in NumPy."""
+    scalar = not isinstance(value, list | tuple) and np.ndim(value) == 0
+    return as_float_axis(name, value, np.dtype(np.float64), scalar=scalar)
+
+
 def _check_target(target: Any) -> tuple[float, float]:
     """``target`` as a span ``(lo, hi)``: a number is the span of one point."""
-    try:
-        span = np.asarray(target, np.float64)
-    except (TypeError, ValueError):
-        span = None
-    if span is None or span.shape not in ((), (2,)) or not np.isfinite(span).all():
+    span = _positions("target", target)
+    if span.size > 2:
         raise ValueError(
             f"target must be a finite x, or a span (lo, hi) of a flat minimum; got {target!r}"
         )
-    lo, hi = (float(span), float(span)) if span.ndim == 0 else (float(span[0]), float(span[1]))
+    lo, hi = float(span[0]), float(span[-1])
     if lo > hi:
         raise ValueError(f"target's span must have lo <= hi; got ({lo:g}, {hi:g})")
     return lo, hi
@@ -340,7 +344,9 @@ def plot_random_starts(
 
     Raises:
         ValueError: If only one of ``result`` and ``minima`` is given, or ``result`` has
-            no ``"start"`` axis; if a map to draw is None or not of shape ``(L, E)``.
+            no ``"start"`` axis; if a map to draw is None or not of shape ``(L, E)``; if
+            ``global_x`` is not finite.
+        TypeError: If ``global_x`` is not a number or a flat sequence of numbers.
 
     Example:
         >>> import matplotlib
@@ -385,7 +391,7 @@ def plot_random_starts(
             raise ValueError(
                 f"{name} must have shape (len(learning_rates), len(epochs)) = {shape}; got {got}"
             )
-    where = " or ".join(f"{float(v):.5g}" for v in np.ravel(global_x))
+    where = " or ".join(f"{v:.5g}" for v in _positions("global_x", global_x))
     scales = {"rate_scale": rate_scale, "epochs_scale": epochs_scale}
     if result is None:
         fig, axes = _subplots(1, 3, figsize=(17.0, 5.0))
