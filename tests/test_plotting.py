@@ -1661,3 +1661,29 @@ def test_a_target_or_global_x_of_several_numbers_is_still_drawn():
         maps, maps, maps, [0.01, 0.1], [10, 100], repeats=4, global_x=(-1.4, 4.3), tol=0.1
     )
     assert any("x* = -1.4 or 4.3" in ax.get_ylabel() for ax in fig.axes)  # a colour bar
+
+
+@pytest.mark.parametrize(
+    ("call", "most"),
+    [
+        (lambda num: plotting.plot_function(lambda x: x**2 - 0.75, (0, 1), num=num), 2**24),
+        (
+            lambda num: plotting.plot_paths(
+                lambda p: p[0] ** 2 - 0.75 * p[1] ** 2,
+                ((-1, 1), (-1, 1)),
+                [np.zeros((2, 2))],
+                num=num,
+            ),
+            4096,
+        ),
+    ],
+    ids=["plot_function", "plot_paths"],
+)
+def test_a_grid_too_fine_to_draw_is_refused_before_it_is_allocated(call, most, compiles):
+    # plot_paths(num=10**6) asked NumPy for 7 TiB; plot_function(num=10**12) for 4 TB.
+    before = set(plt.get_fignums())
+    for num in (most + 1, 10**7 * most, 10**12):
+        with compiles, pytest.raises(ValueError, match=rf"^num must be at most {most:,} "):
+            call(num)
+    assert compiles.count == 0, compiles.names
+    assert set(plt.get_fignums()) == before

@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import importlib
 import itertools
+import math
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +18,7 @@ import jax
 import numpy as np
 
 from jaxgd._indexing import _shown, coordinate_positions
+from jaxgd._validate import check_int
 from jaxgd._words import plural
 from jaxgd.analysis import global_minima
 from jaxgd.result import SweepResult
@@ -188,6 +190,27 @@ def closes_its_figure_on_error(make: Callable) -> Callable:
             raise
 
     return run
+
+
+#: Most points a figure evaluates f at: 2**24 = 16,777,216 (about 2 GB at the peak, 15 s on
+#: two CPU cores), far more than a figure has pixels, checked before anything is allocated.
+_MAX_POINTS = 1 << 24
+
+
+def check_num(num: Any, dims: int, fix: str) -> int:
+    """``num`` points per axis of a grid of ``dims`` axes on which a figure evaluates f: a
+    whole number from 2 to :data:`_MAX_POINTS` points in all. ``num=10**6`` on the plane was a
+    7 TiB allocation; it is refused here, naming ``num``, before anything is allocated."""
+    num = check_int("num", num, 2, fix=fix)
+    most = math.floor(_MAX_POINTS ** (1 / dims) + 1e-9)
+    if num > most:
+        per_axis = f" per axis ({most}**{dims} = 2**24 in all)" if dims > 1 else " (2**24)"
+        raise ValueError(
+            f"num must be at most {most:,} points{per_axis}, got {num:,}: a figure has a few "
+            f"thousand pixels across, and f on that grid needs gigabytes; use a smaller num "
+            f"({fix})"
+        )
+    return num
 
 
 def _check_ax(ax: Any, *, optional: bool = True) -> None:

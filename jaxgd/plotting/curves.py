@@ -11,7 +11,6 @@ import numpy as np
 
 from jaxgd._validate import (
     check_function,
-    check_int,
     check_span_fits,
     default_float,
     finite_float,
@@ -43,6 +42,7 @@ from jaxgd.plotting._common import (
     _subplots,
     _xlim,
     _ylim,
+    check_num,
     closes_its_figure_on_error,
     log_spaced,
     wait_for_imports,
@@ -94,7 +94,7 @@ def plot_function(
         domain: ``(lo, hi)`` to draw.
         points: x positions to mark, e.g. the minimum found.
         start: where descent started, drawn as an open circle on f.
-        num: number of x values drawn (the notebook's 401), at least 2.
+        num: number of x values drawn (the notebook's 401), from 2 to 2**24.
         title: axes title.
         ax: draw into this axes instead of a new figure.
         points_label: the legend's name for ``points``.
@@ -109,7 +109,7 @@ def plot_function(
         TypeError: ``num`` is not a whole number, ``start`` is not a real number, or ``ax``
             is not a matplotlib Axes.
         ValueError: ``domain`` is not finite ``(lo, hi)`` with ``lo < hi``, ``points`` are
-            not numbers, ``start`` is not finite, or ``num`` is below 2.
+            not numbers, ``start`` is not finite, or ``num`` is below 2 or above 2**24.
 
     Example:
         >>> import matplotlib
@@ -126,7 +126,7 @@ def plot_function(
     start = None if start is None else finite_float("start", start)
     check_function(f, default_float())  # f of a scalar: a vector f failed deep in JAX
     # 0 or 1 point drew an empty figure without a word; 50.5 failed deep in jnp.linspace.
-    num = check_int("num", num, 2, fix="draw f at 2 points at least (the notebook drew 401)")
+    num = check_num(num, 1, fix="the notebook drew 401")
     try:
         lo, hi = (float(v) for v in domain)
     except (TypeError, ValueError):

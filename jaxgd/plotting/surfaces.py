@@ -39,6 +39,7 @@ from jaxgd.plotting._common import (
     _pick,
     _precision,
     _subplots,
+    check_num,
     closes_its_figure_on_error,
     one_per_colour,
     wait_for_imports,
@@ -199,7 +200,7 @@ def plot_paths(
             entry (e.g. ``"rate 0.01"``). Default: one colour for all, labelled "descent".
         minima: minima to mark (:class:`~jaxgd.minima_nd.MinimaND`); the global ones gold.
         levels: number of contour levels (placed at quantiles of f over the domain).
-        num: grid points per axis at which f is evaluated.
+        num: grid points per axis at which f is evaluated, from 2 to 4096.
         cmap: matplotlib colour map of f.
         title: axes title.
         ax: draw into this axes instead of a new figure (no colour bar is added then).
@@ -210,7 +211,8 @@ def plot_paths(
     Raises:
         TypeError: ``f`` does not map a point ``(2,)`` to a real scalar, or ``ax`` is not a
             matplotlib Axes.
-        ValueError: ``domain`` is not two ``(lo, hi)`` pairs, a path is not ``(T, 2)``,
+        ValueError: ``domain`` is not two ``(lo, hi)`` pairs, ``num`` is not from 2 to 4096
+            (``num**2`` evaluations of f), a path is not ``(T, 2)``,
             ``labels`` does not give one label per path, or ``f`` reads a constant index past
             ``p[1]``; all before any figure is made.
 
@@ -230,7 +232,7 @@ def plot_paths(
     _check_ax(ax)
     dom = _domain(domain)
     levels = check_int("levels", levels, 2, fix="draw at least 2 contour levels")
-    num = check_int("num", num, 2, fix="evaluate f on at least 2 points per axis")
+    num = check_num(num, 2, fix="the default is 300")
     given = [str(np.dtype(p.dtype)) for p in paths if _is_float(p)]
     runs = [np.asarray(p, np.float64) for p in paths]
     if not runs:
