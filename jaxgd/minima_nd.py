@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgd import _chunking
 from jaxgd._validate import (
     _check_indices,
     as_key,
@@ -889,7 +890,9 @@ def random_starts_nd(
         key: A ``jax.random`` key, e.g. ``jax.random.key(0)``.
         bounds: ``(d, 2)``, the box to draw from.
         learning_rates, epochs: As for :func:`jaxgd.sweep`.
-        n: Number of random starts.
+        n: Number of random starts; more than the host's memory holds (the starts and
+            their ``n * L * E`` results) is a ``MemoryError`` naming ``n``, before anything
+            is drawn.
         minima: The minima to match against; default :func:`find_minima_nd` of ``f`` over
             ``bounds`` with the runs' ends as extra starts.
         tol: The distance that counts as "at" a minimum.
@@ -932,7 +935,21 @@ def random_starts_nd(
         check_span_fits(f"bounds[{i}]", lo, hi, dtype)
     key = as_key("key", key)
     # Drawing the starts compiles a program: what the sweep would refuse is refused first.
-    check_arguments(f, np.zeros((n, b.shape[0]), dtype), learning_rates, epochs, **sweep_kwargs)
+    # One start stands for the n (what is checked of starts is their shape past the first
+    # axis and their dtype): n of them were allocated here before their size was checked.
+    d = b.shape[0]
+    check_arguments(f, np.zeros((1, d), dtype), learning_rates, epochs, **sweep_kwargs)
+    n_rates, n_epochs = np.size(learning_rates), np.size(epochs)
+    need = n * d * dtype.itemsize + _chunking.result_bytes(
+        n, n_rates, n_epochs, dtype.itemsize, width=d
+    )
+    if need > _chunking.SMALL_CALL:
+        _chunking.check_host_memory(
+            need,
+            f"random_starts_nd with n={n:,} ({n:,} starts of R^{d} x {n_rates} x {n_epochs} "
+            "runs kept)",
+            "Draw fewer starts n (repeat with other keys to average more).",
+        )
     u = jax.random.uniform(key, (n, b.shape[0]), dtype)
     starts = jnp.asarray(b[:, 0], dtype) + u * jnp.asarray(b[:, 1] - b[:, 0], dtype)
     res = sweep(f, starts, learning_rates, epochs, **sweep_kwargs)

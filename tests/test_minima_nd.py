@@ -410,6 +410,16 @@ def test_random_starts_nd_refuses_options_that_add_axes(kwargs, match, compiles)
     assert compiles.count == 0
 
 
+@pytest.mark.parametrize("n", [10**12, 2**62])
+def test_random_starts_nd_refuses_more_starts_than_memory_holds_naming_n(n, compiles):
+    # n=10**12 allocated n zero starts to check the arguments with: NumPy's MemoryError
+    # ("Unable to allocate 7.28 TiB"), which names no argument of random_starts_nd.
+    key = jax.random.key(0)
+    with compiles, pytest.raises(MemoryError, match=rf"^random_starts_nd with n={n:,} .*fewer"):
+        random_starts_nd(fns2.saddle, key, [(-2, 2), (-2, 2)], [0.1, 0.2], [10], n=n)
+    assert compiles.count == 0, compiles.names
+
+
 @pytest.mark.parametrize(
     ("n", "args", "kwargs", "error", "match"),
     # Each case draws its own number of starts: the draw's program, once compiled for a
