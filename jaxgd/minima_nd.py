@@ -477,8 +477,11 @@ def find_minima_nd(
         tol: how far (in x) a run's end may still be from the stationary point; default
             ``sqrt(eps)`` of the working float (about 3e-4 in float32, 1.5e-8 in float64).
         extra_starts: more starts, shape ``(N, d)``, e.g. the final positions of a sweep's
-            runs (non-finite ones are skipped): the minima they lead to are kept wherever they
-            lie, like :func:`jaxgd.minima.find_minima_reached` in 1-D.
+            runs: the minima they lead to are kept wherever they lie, like
+            :func:`jaxgd.minima.find_minima_reached` in 1-D. A row with a NaN or infinite
+            coordinate (the end of a run that diverged) is skipped, not refused, as
+            ``find_minima_reached`` ignores the non-finite entries of ``final``: a sweep's
+            diverged runs are data, and its ends can be passed as they are.
 
     Returns:
         A :class:`MinimaND`; empty (``K = 0``) when no start reached a minimum.
