@@ -13,6 +13,7 @@ import functools
 import inspect
 import keyword
 import math
+import re
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ import numpy as np
 from jaxgd._rule import Optimizer, Rule, Schedule, takes_keyword, takes_positional
 from jaxgd._validate import (
     _describe,
+    _first_line,
     _read,
     as_float_axis,
     as_float_scalar,
@@ -538,6 +540,16 @@ def _check_rules(axes: Axes, dtype: np.dtype, x: Any, c: dict) -> None:
                     f"functools.partial(factory, {key}=...), and sweep numeric "
                     "hyperparameters (b1, momentum, decay, ...)."
                 ) from e
+            extra = _missing_keywords(e) if axes.optimizers else None
+            if extra is not None:
+                raise TypeError(
+                    f"optimizer {name!r} needs extra arguments in its update "
+                    f"({', '.join(extra)}: {_first_line(e)}), which jaxgd's step does not "
+                    "pass: each step calls update(grads, state, params) with the gradient of f "
+                    "alone. Sweep an optimiser whose update needs nothing more (optax.adam, "
+                    "optax.sgd, optax.rmsprop, ...), or step this one in a loop of your own "
+                    f"that passes {', '.join(extra)} to its update."
+                ) from e
             blame = _schedule_to_blame(rule, x, c)
             if blame == "traced rate":
                 raise TypeError(
@@ -567,6 +579,17 @@ def _check_rules(axes: Axes, dtype: np.dtype, x: Any, c: dict) -> None:
                 "its updates must be shaped like the parameters (a schedule must return one "
                 "rate per step: a scalar)."
             )
+
+
+def _missing_keywords(e: BaseException) -> list[str] | None:
+    """The keyword arguments a call failed without, when ``e`` is Python's TypeError for
+    them: an optax transformation that takes extra arguments in its update (a line search's
+    ``value``, ``grad`` and ``value_fn``, ``optax.polyak_sgd``'s ``value``) raises it when it
+    is given only ``update(grads, state, params)``."""
+    if not isinstance(e, TypeError):
+        return None
+    found = re.search(r"missing \d+ required keyword-only arguments?: (.+)$", _first_line(e))
+    return re.findall(r"'(\w+)'", found.group(1)) if found else None
 
 
 def _schedule_to_blame(rule: Rule, x: Any, c: dict) -> str:

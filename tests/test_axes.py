@@ -210,6 +210,44 @@ def test_a_schedule_that_branches_on_its_rate_is_named_with_the_fix(optimizer, c
     assert compiles.count == 0
 
 
+def _needs_loss(rate):
+    """An optimiser of one's own whose update takes an extra argument, as optax allows."""
+
+    def update(updates, state, params=None, *, loss):
+        return jax.tree.map(lambda g: -rate * loss * g, updates), state
+
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "args"),
+    [
+        (optax.lbfgs, "value, grad, value_fn"),
+        (optax.polyak_sgd, "value"),
+        (_needs_loss, "loss"),
+    ],
+    ids=["lbfgs", "polyak_sgd", "own"],
+)
+@pytest.mark.parametrize("call", ["sweep", "descend"])
+def test_an_optimizer_whose_update_needs_more_than_the_gradient_says_so(
+    optimizer, args, call, compiles
+):
+    # optax.lbfgs was refused as "failed on a position of shape ()", with Python's "missing 3
+    # required keyword-only arguments" and the help on what an optimizer is: it is one.
+    with compiles, pytest.raises(TypeError) as info:
+        if call == "sweep":
+            jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=optimizer)
+        else:
+            jaxgd.descend(jnp.cos, 0.5, 0.1, 10, optimizer=optimizer)
+    assert compiles.count == 0, compiles.names
+    message = str(info.value)
+    assert message.startswith(
+        f"optimizer {optimizer.__name__!r} needs extra arguments in its update ({args}: "
+    ), message
+    assert "update(grads, state, params) with the gradient of f alone" in message
+    assert message.endswith(f"in a loop of your own that passes {args} to its update.")
+
+
 def test_a_failing_schedule_beside_a_working_optimizer_is_the_one_named():
     def broken(rate):
         raise ZeroDivisionError("no rate")
