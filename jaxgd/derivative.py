@@ -200,8 +200,11 @@ def check_derivative(
 
     Raises:
         TypeError: If ``f`` or ``df`` is not callable, ``f`` cannot be traced or returns
-            complex or integer values, ``df`` cannot be evaluated, or an argument has the
-            wrong type.
+            complex or integer values, ``df`` fails or gives neither one value per x for the
+            whole grid nor one number for a single x (the message gives the shape it
+            returned), ``df`` returns other than real numbers (bools, complex numbers,
+            text), or an argument has the wrong type. ``df`` is checked before
+            ``jax.grad(f)`` is compiled.
         ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
             ``lo < hi``, ``num`` is out of range, a tolerance is negative or ``rtol`` is 1 or
             more.
