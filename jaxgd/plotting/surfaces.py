@@ -209,12 +209,14 @@ def plot_paths(
         The figure: the map, then its colour bar.
 
     Raises:
-        TypeError: ``f`` does not map a point ``(2,)`` to a real scalar, or ``ax`` is not a
-            matplotlib Axes.
+        TypeError: ``f`` does not map a point ``(2,)`` to a real scalar, ``minima`` is
+            not a :class:`~jaxgd.minima_nd.MinimaND`, or ``ax`` is not a matplotlib Axes.
         ValueError: ``domain`` is not two ``(lo, hi)`` pairs, ``num`` is not from 2 to 4096
-            (``num**2`` evaluations of f), a path is not ``(T, 2)``,
-            ``labels`` does not give one label per path, or ``f`` reads a constant index past
-            ``p[1]``; all before any figure is made.
+            (``num**2`` evaluations of f), a path is not ``(T, 2)``, ``labels`` does not
+            give one label per path, ``minima`` are not points of the plane, ``cmap`` is
+            neither a matplotlib colour map nor the name of one, or ``f`` reads a constant
+            index past ``p[1]``; all before any figure is made or ``f`` is evaluated on the
+            grid.
 
     Example:
         >>> import matplotlib
