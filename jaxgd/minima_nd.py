@@ -904,7 +904,18 @@ def random_starts_nd(
             optimisers, ``hyperparams=``, ``params=``): ``ValueError``.
 
     Returns:
-        A :class:`RandomStartsND`.
+        A :class:`RandomStartsND`. Where no minimum is found (an ``f`` whose minima are
+        kinks or fill a straight line, see :func:`find_minima_nd`), ``share`` is
+        ``(L, E, 0)`` and ``success`` is 0.
+
+    Raises:
+        TypeError, ValueError: for a bad ``f``, ``key``, ``bounds``, ``n``, ``minima`` or
+            ``tol``, for what :func:`jaxgd.sweep` would refuse of ``learning_rates``,
+            ``epochs`` and ``sweep_kwargs`` (a keyword it does not take is a TypeError
+            naming it), and for ``sweep_kwargs`` that add an axis (ValueError); all before
+            the starts are drawn or anything is compiled.
+        MemoryError: as :func:`jaxgd.sweep`, when the result would not fit in the host's
+            available memory.
 
     Example:
         >>> import jax
