@@ -649,14 +649,18 @@ class SweepResult:
             The path written (with the ``.npz`` suffix).
 
         Raises:
-            TypeError: the result holds traced arrays (save it outside ``jax.jit``).
+            TypeError: the result holds traced arrays (save it outside ``jax.jit``), or
+                ``path`` is not a ``str`` or ``os.PathLike``.
             ValueError: the result is not consistent (dims, shapes, dtypes, coordinates, or
                 ``diverged`` contradicting ``final``/``value``, as :func:`jaxgd.load` checks),
+                holds a float type an ``.npz`` cannot store (bfloat16: convert it to float32),
                 or holds something other than arrays (``None`` or ``ShapeDtypeStruct``
                 leaves, from ``jax.tree.map``); or ``path`` names no file: it is empty, only
                 the extension, or a folder (ending in a separator, as ``runs/``, or in ``..``).
             IsADirectoryError: ``path`` is an existing directory.
-            OSError: the folder cannot be created or written (the message names it).
+            OSError: the folder cannot be created or written (the message names it), or the
+                system refuses the path itself (a name too long: the message says to shorten
+                it).
 
         Example:
             >>> import tempfile, pathlib
@@ -750,8 +754,11 @@ def load(path: str | os.PathLike) -> SweepResult:
         The result, its arrays NumPy arrays.
 
     Raises:
+        TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
         FileNotFoundError: no file at ``path``.
         PermissionError: the file exists but cannot be read.
+        OSError: the system refuses the path itself (a name too long: the message says to
+            shorten it).
         ValueError: anything wrong with the file (damaged, truncated, not a saved result, or
             inconsistent): one error naming the file and the problem.
         MemoryError: an array the file holds (or claims to) would not fit in the host's
