@@ -639,6 +639,8 @@ class SweepResult:
         running. Ctrl-C and exceptions remove it. Replacing is a rename, which the folder's
         permissions allow or refuse: a write-protected file (mode 0444) in a writable folder is
         replaced like any other (the new file keeps its mode); protect results by their folder.
+        A ``path`` that is a symbolic link is written through: the file it points to is
+        replaced (the temporary file goes in that file's folder) and the link stays.
         The result is checked first, by the rules :func:`jaxgd.load` applies, so every saved
         file can be loaded.
 
