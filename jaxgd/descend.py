@@ -120,7 +120,8 @@ def descend(
         hyperparams: ``{keyword: value}`` for the optimiser, traced (new values never
             recompile).
         schedule: a callable ``rate -> optax schedule``; step ``t`` uses
-            ``schedule(learning_rate)(t)``.
+            ``schedule(learning_rate)(t)``. The rate reaches it traced, as in
+            :func:`jaxgd.sweep`: a schedule that branches on it in Python is refused.
         params: one ``theta`` for ``f(x, theta)`` (a number or a pytree of arrays), x
             first: see :func:`jaxgd.sweep` for an ``f`` written as ``f(theta, x)``.
         trajectory: if True, return every position, after 0, 1, ..., ``epochs`` steps (length

@@ -336,6 +336,9 @@ def sweep(
         hyperparams: a dict ``{keyword: values}`` of 1-D values for keywords every optimiser
             takes (``b1`` for ``optax.adam``, ``momentum`` for ``optax.sgd``).
         schedule: a callable ``rate -> schedule``; step ``t`` uses ``schedule(rate)(t)``.
+            The rate reaches it traced, so a schedule that branches on it in Python
+            (``optax.warmup_cosine_decay_schedule`` compares its peak to 0) is refused
+            before anything compiles: build it for a rate of 1 and scale it.
         params: values of ``theta``: a 1-D array (the coordinate of ``"param"`` is the
             values) or a pytree whose leaves share a leading axis (the coordinate is the index);
             nested lists of numbers are an array, a list or tuple of arrays is a pytree.
