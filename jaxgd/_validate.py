@@ -591,7 +591,11 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
             at, item = found
             where = str(at[0]) if len(at) == 1 else "".join(f"[{i}]" for i in at)
             what = "holds booleans" if isinstance(item, np.ndarray) else f"is {item!r}, a bool"
-            raise TypeError(f"{wanted}; entry {where} {what}. Pass numbers (1 rather than True).")
+            # Inside a row (points of R^d, a vector theta) the shape is fine, and `wanted`'s
+            # "a 1-D list" would tell the caller to flatten it: say only what is wrong.
+            in_row = len(at) > 1 or (isinstance(item, np.ndarray) and item.ndim > 0)
+            head = f"{name} must hold numbers" if in_row else wanted
+            raise TypeError(f"{head}; entry {where} {what}. Pass numbers (1 rather than True).")
     try:
         arr = np.asarray(value)
     except ValueError as e:  # NumPy's "inhomogeneous shape"

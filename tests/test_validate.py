@@ -788,9 +788,23 @@ def test_a_bool_inside_a_list_is_refused_as_one_alone_is(bad):
 def test_a_bool_among_the_coordinates_of_points_is_refused(bad, where, compiles):
     # NumPy reads [[True, 2.0]] as [[1.0, 2.0]]: points of R^d take the bool, as a list of
     # scalar starts does not.
-    with compiles, pytest.raises(TypeError, match=rf"^starts must be .*entry {where}.*1 rather"):
+    with (
+        compiles,
+        pytest.raises(TypeError, match=rf"^starts must hold numbers; entry {where}.*1 rather"),
+    ):
         jaxgd.sweep(lambda p: p[0] ** 2 + p[1] ** 2, bad, 0.1, 3)
     assert compiles.count == 0
+
+
+def test_a_bool_in_a_point_is_not_told_to_flatten_the_points():
+    # (S, d) points are a valid shape: the message must not ask for "a 1-D list" of numbers.
+    with pytest.raises(TypeError) as err:
+        jaxgd.sweep(lambda p: p[0] ** 2 + p[1] ** 2, [[1.0, 2.0], [True, 2.0]], 0.1, 3)
+    assert "1-D" not in str(err.value)
+    assert str(err.value).startswith("starts must hold numbers; entry [1][0] is True, a bool.")
+    # In a flat list the wanted shape is still named.
+    with pytest.raises(TypeError, match=r"^starts must be a number or a 1-D list.*entry 1 is"):
+        jaxgd.sweep(lambda x: x**2, [1.0, True], 0.1, 3)
 
 
 @pytest.mark.parametrize("bad", ["no", 0, 1, "False", [True]])
