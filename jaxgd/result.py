@@ -762,7 +762,7 @@ def load(path: str | os.PathLike) -> SweepResult:
         OSError: the system refuses the path itself (a name too long: the message says to
             shorten it).
         ValueError: anything wrong with the file (damaged, truncated, not a saved result, or
-            inconsistent): one error naming the file and the problem.
+            inconsistent): one error naming the file and the problem; or ``path`` is empty.
         MemoryError: an array the file holds (or claims to) would not fit in the host's
             available memory; refused before it is allocated, naming the file and the size.
 
@@ -777,7 +777,13 @@ def load(path: str | os.PathLike) -> SweepResult:
         >>> back.sel(start=2.0, learning_rate=0.1).final.tolist()
         [2.0, 0.2147]
     """
-    path = Path(_path_text(path, "load"))
+    text = _path_text(path, "load")
+    if not text.strip():  # Path('') is '.', which would be blamed for being a folder
+        raise ValueError(
+            "cannot load: the path is empty. Pass the file SweepResult.save wrote, e.g. "
+            "'result.npz'."
+        )
+    path = Path(text)
     if not _ask(path, "exists", "load"):
         hint = ""
         if not _npz.has_suffix(path.name) and _is_file(path.with_name(path.name + ".npz")):

@@ -515,6 +515,13 @@ def test_save_to_a_path_without_a_file_name_says_so(path):
         res.save(path)
 
 
+@pytest.mark.parametrize("path", ["", "   "])
+def test_load_of_an_empty_path_says_the_path_is_empty(path):
+    # Path('') is '.', the current folder: the error named '.' and called it a directory.
+    with pytest.raises(ValueError, match=r"^cannot load: the path is empty\. Pass the file"):
+        jaxgd.load(path)
+
+
 # -- files of every kind the saver writes, and forged sizes -----------------------------------
 def test_a_big_endian_result_saves_and_loads(tmp_path):
     res = small()
