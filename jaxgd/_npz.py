@@ -38,6 +38,11 @@ class Invalid(Exception):
 _TEMP_STEM = 200
 #: Deflate never expands data more than about 1032 times: a member that claims more is forged.
 _MAX_DEFLATE_RATIO = 1032
+#: Arrays of at least this many bytes are checked against the host's free memory before they
+#: are allocated. Asking (the system's and the cgroup's counters, ~0.1 ms) costs more than
+#: reading a small array: asked for every member, it doubled the time to load a typical
+#: result, and no array under 16 MiB is what exhausts a host.
+_MEMORY_CHECKED_FROM = 2**24
 
 
 def has_suffix(name: str) -> bool:
@@ -335,11 +340,12 @@ class Reader:
                 )
             # Deflate lets a file of a few megabytes hold (or claim) gigabytes: what does not
             # fit is refused here, naming the file, not by the allocator in its own words.
-            check_host_memory(
-                nbytes,
-                f"loading {self.path}: its {name} ({info.compress_size} bytes in the file)",
-                "Load it where more memory is free (or free some here).",
-            )
+            if nbytes >= _MEMORY_CHECKED_FROM:
+                check_host_memory(
+                    nbytes,
+                    f"loading {self.path}: its {name} ({info.compress_size} bytes in the file)",
+                    "Load it where more memory is free (or free some here).",
+                )
             raw = np.empty(nbytes, np.uint8)
             if fh.readinto(raw) != nbytes or fh.read(1):  # reading to the end checks the CRC
                 raise Invalid(f"{name} is truncated")

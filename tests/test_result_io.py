@@ -738,3 +738,13 @@ def test_load_of_a_missing_file_whose_name_fits_only_without_npz_says_it_is_miss
     path = tmp_path / ("r" * 253)
     with pytest.raises(FileNotFoundError, match=re.escape(f"{path}: the file does not exist.")):
         jaxgd.load(path)
+
+
+def test_loading_small_arrays_does_not_ask_the_host_for_free_memory(tmp_path, monkeypatch):
+    # Asking (the system's and the cgroup's counters) costs ~0.1 ms, more than reading a small
+    # array: asked once per member, it doubled the time to load a result of a few kilobytes.
+    path = small().save(tmp_path / "run.npz")
+    asked = []
+    monkeypatch.setattr("jaxgd._chunking.available_host_memory", lambda: asked.append(1))
+    jaxgd.load(path)
+    assert asked == []
