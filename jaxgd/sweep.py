@@ -123,20 +123,31 @@ def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
         )
     if 0 in arr.shape:
         raise ValueError(f"starts of shape {arr.shape} holds no points; pass (S, d), S >= 1.")
-    if is_concrete(arr):
-        # Named by point and coordinate: the entry of the flattened starts would be read as
-        # starts[entry], another point.
-        with np.errstate(invalid="ignore", over="ignore"):
-            rows = np.asarray(arr, np.float64).reshape(-1, *point)
-        bad = ~np.isfinite(rows)
-        if bad.any():
-            i, j = (int(k) for k in np.argwhere(bad)[0])
-            raise ValueError(
-                f"starts must be finite; point {i} is {rows[i].tolist()} (coordinate {j} is "
-                f"{rows[i, j]}). Remove the points with NaN/inf coordinates "
-                "(np.isfinite(starts).all(axis=1) finds the good ones)."
-            )
-    return as_float_axis("starts", arr.reshape(-1), dtype).reshape(-1, *point)
+    try:
+        return as_float_axis("starts", arr.reshape(-1), dtype).reshape(-1, *point)
+    except ValueError:
+        if is_concrete(arr):
+            _refuse_non_finite_point(arr, point)
+        raise
+
+
+def _refuse_non_finite_point(arr: np.ndarray, point: tuple) -> None:
+    """Refuse starts with a NaN/inf coordinate, naming the point and the coordinate (the
+    entry of the flattened starts would be read as starts[entry], another point).
+
+    Called only once the starts are refused: the float64 copy it reads them in doubled the
+    time to check good starts, which the check of the flat array passes without it.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        rows = np.asarray(arr, np.float64).reshape(-1, *point)
+    bad = ~np.isfinite(rows)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(
+            f"starts must be finite; point {i} is {rows[i].tolist()} (coordinate {j} is "
+            f"{rows[i, j]}). Remove the points with NaN/inf coordinates "
+            "(np.isfinite(starts).all(axis=1) finds the good ones)."
+        ) from None
 
 
 def _checked(

@@ -431,6 +431,24 @@ def test_a_point_with_a_coordinate_not_finite_is_named_by_point_and_coordinate(b
     assert compiles.count == 0
 
 
+def test_good_points_are_checked_without_a_float64_copy_of_them():
+    # Their float64 copy, made to name a point that is not finite, was made for good starts
+    # too: 4 times the time the check of the flat array takes (6 ms for 2 million points).
+    import tracemalloc
+
+    from jaxgd.sweep import _as_starts
+
+    starts = np.zeros((100_000, 2), np.float32)
+    tracemalloc.start()
+    try:
+        out = _as_starts(starts, (2,), np.dtype(np.float32))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (100_000, 2)
+    assert peak < 1.5 * starts.nbytes  # the float32 result and the finiteness mask
+
+
 @pytest.mark.parametrize(
     ("call", "name"),
     [
