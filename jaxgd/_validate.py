@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import itertools
 import math
 import numbers
 import operator
@@ -590,10 +591,11 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
         if found is not None:
             at, item = found
             where = str(at[0]) if len(at) == 1 else "".join(f"[{i}]" for i in at)
-            what = "holds booleans" if isinstance(item, np.ndarray) else f"is {item!r}, a bool"
+            single = isinstance(item, bool | np.bool_)
+            what = f"is {item!r}, a bool" if single else "holds booleans"
             # Inside a row (points of R^d, a vector theta) the shape is fine, and `wanted`'s
             # "a 1-D list" would tell the caller to flatten it: say only what is wrong.
-            in_row = len(at) > 1 or (isinstance(item, np.ndarray) and item.ndim > 0)
+            in_row = len(at) > 1 or (not single and np.ndim(item) > 0)
             head = f"{name} must hold numbers" if in_row else wanted
             raise TypeError(f"{head}; entry {where} {what}. Pass numbers (1 rather than True).")
     try:
@@ -615,14 +617,42 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
 
 def _first_bool(value: list | tuple) -> tuple[tuple[int, ...], Any] | None:
     """The index and value of the first bool in nested lists and tuples (a bool array among
-    them counts: NumPy reads [np.array([True]), np.array([2.0])] as numbers), or None."""
+    them counts, NumPy's or JAX's: NumPy reads [np.array([True]), np.array([2.0])] as
+    numbers), or None.
+
+    Looked at one level at a time by the types the level holds: a list of plain numbers, or
+    of lists of them, is passed at C speed (one Python step per entry made checking a
+    million starts several times slower than reading them); only a level holding anything
+    else is searched entry by entry, for where the bool is.
+    """
+    level: list[Any] | tuple = value
+    while level:
+        kinds = set(map(type, level))
+        if not all(k is list or k is tuple or _is_number_type(k) for k in kinds):
+            return _search_bool(value)
+        if list not in kinds and tuple not in kinds:
+            return None
+        if kinds <= {list, tuple}:
+            level = list(itertools.chain.from_iterable(level))
+        else:  # numbers beside sequences: uneven depths, which np.asarray refuses next
+            level = [v for v in level if type(v) is list or type(v) is tuple]
+    return None
+
+
+def _is_number_type(kind: type) -> bool:
+    """Whether values of ``kind`` are numbers that are not bools (np.bool_ is no np.number)."""
+    return kind is float or kind is int or issubclass(kind, np.number)
+
+
+def _search_bool(value: list | tuple) -> tuple[tuple[int, ...], Any] | None:
+    """:func:`_first_bool`, entry by entry."""
     for i, item in enumerate(value):
         if isinstance(item, bool | np.bool_):
             return (i,), item
-        if isinstance(item, np.ndarray) and item.dtype == np.bool_:
+        if isinstance(item, np.ndarray | jax.Array) and np.dtype(item.dtype) == np.bool_:
             return (i,), item
         if isinstance(item, list | tuple):
-            found = _first_bool(item)
+            found = _search_bool(item)
             if found is not None:
                 return (i, *found[0]), found[1]
     return None

@@ -782,8 +782,9 @@ def test_a_bool_inside_a_list_is_refused_as_one_alone_is(bad):
         ([[True, 2.0]], r"\[0\]\[0\] is True"),
         (((1.0, 2.0), (3.0, np.bool_(False))), r"\[1\]\[1\] is np.False_"),
         ([np.array([True, False]), np.array([1.0, 2.0])], r"0 holds booleans"),
+        ([jnp.array([1.0, 2.0]), jnp.array([True, False])], r"1 holds booleans"),
     ],
-    ids=["list", "tuple", "array"],
+    ids=["list", "tuple", "array", "jax-array"],
 )
 def test_a_bool_among_the_coordinates_of_points_is_refused(bad, where, compiles):
     # NumPy reads [[True, 2.0]] as [[1.0, 2.0]]: points of R^d take the bool, as a list of
@@ -805,6 +806,19 @@ def test_a_bool_in_a_point_is_not_told_to_flatten_the_points():
     # In a flat list the wanted shape is still named.
     with pytest.raises(TypeError, match=r"^starts must be a number or a 1-D list.*entry 1 is"):
         jaxgd.sweep(lambda x: x**2, [1.0, True], 0.1, 3)
+
+
+def test_lists_of_plain_numbers_are_looked_for_bools_by_type_not_entry_by_entry(monkeypatch):
+    # One Python step per entry made reading a list of 200 000 points of R^2 twice as slow.
+    from jaxgd import _validate
+
+    def entry_by_entry(value):
+        raise AssertionError("searched entry by entry")
+
+    monkeypatch.setattr(_validate, "_search_bool", entry_by_entry)
+    points = [[float(i), np.float32(i)] for i in range(1000)]
+    assert _validate._read("starts", points, whole=False).shape == (1000, 2)
+    assert _validate._read("starts", (1, 2.0, np.int64(3)), whole=False).shape == (3,)
 
 
 @pytest.mark.parametrize("bad", ["no", 0, 1, "False", [True]])
