@@ -218,7 +218,7 @@ def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path):
 
 
 _SAVING = """
-import time
+import os, time
 from matplotlib.figure import Figure
 from jaxgd import _cli_output, cli
 
@@ -228,19 +228,22 @@ def main(argv):
     fig = Figure()
     fig.subplots().plot([0, 1])
     ctx.save(fig, "one")
-    drawn = _cli_output._png_drawn_once
 
-    def slow(fig, path, dpi):  # the second figure's temporary file is written, not renamed
-        done = drawn(fig, path, dpi)
-        print("saving", flush=True)
-        # A long save in small steps, as a real one (Python code between short C calls):
-        # the kernel may hand SIGTERM to any thread, and the main thread's handler then runs
-        # at its next step; inside one 60 s sleep, only when the sleep ends.
-        for _ in range(1200):
-            time.sleep(0.05)
-        return done
+    def slowly(step):
+        def slow(*args):
+            print("saving", flush=True)
+            # A long save in small steps, as a real one (Python code between short C calls):
+            # the kernel may hand SIGTERM to any thread, and the main thread's handler then
+            # runs at its next step; inside one 60 s sleep, only when the sleep ends.
+            for _ in range(1200):
+                time.sleep(0.05)
+            return step(*args)
+        return slow
 
-    _cli_output._png_drawn_once = slow
+    if STAGE == "drawing":  # the figure drawn in memory: no file yet
+        _cli_output._png_drawn_once = slowly(_cli_output._png_drawn_once)
+    else:  # its temporary file written, not yet on the disk nor renamed
+        _cli_output.os.fsync = slowly(os.fsync)
     ctx.save(fig, "two")
     return ctx.finish()
 
@@ -251,12 +254,17 @@ cli.run(main)
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM to a subprocess is POSIX")
 @pytest.mark.parametrize(("signum", "code", "word"), [
     (signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])  # fmt: skip
-def test_a_signal_while_a_figure_is_saved_leaves_no_temporary_file(signum, code, word, tmp_path):
+@pytest.mark.parametrize("stage", ["drawing", "writing"])
+def test_a_signal_while_a_figure_is_saved_leaves_no_temporary_file(
+    signum, code, word, stage, tmp_path
+):
     # `kill PID` ended the process on the spot: the hidden temporary file beside the figure
-    # being written stayed behind. It stops the run as Ctrl-C does.
+    # being written stayed behind. It stops the run as Ctrl-C does. A figure is drawn in
+    # memory, then written: each stage is interrupted in turn.
     out = tmp_path / "figs"
+    script = f"STAGE = {stage!r}\n{_SAVING}"
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SAVING, "--out", str(out), "--no-cache"],
+        [sys.executable, "-c", script, "--out", str(out), "--no-cache"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -265,6 +273,8 @@ def test_a_signal_while_a_figure_is_saved_leaves_no_temporary_file(signum, code,
     )
     try:
         assert proc.stdout.readline() == "saving\n", proc.stderr.read()
+        temporary = [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+        assert len(temporary) == (stage == "writing"), temporary
         proc.send_signal(signum)
         got, err = proc.communicate(timeout=60)
     finally:
