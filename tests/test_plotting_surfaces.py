@@ -141,6 +141,21 @@ def test_paths_refuse_bad_options_before_compiling(kwargs, error, match, compile
     assert plt.get_fignums() == before
 
 
+@pytest.mark.parametrize("cmap", [None, "magma"])
+def test_paths_take_none_for_the_default_colour_map_and_a_colormap(cmap):
+    # None is matplotlib's own default (rcParams["image.cmap"]), as in contourf itself.
+    import matplotlib as mpl
+
+    given = cmap if cmap is None else mpl.colormaps[cmap]
+    path = [np.array([[0.5, 0.5], [0.0, 0.0]])]
+    fig = plotting.plot_paths(lambda p: p[0] ** 2 + p[1] ** 2, ((-1, 1), (-1, 1)), path, cmap=given)
+    try:
+        name = fig.axes[0].collections[0].cmap.name
+        assert name == (mpl.rcParams["image.cmap"] if cmap is None else cmap)
+    finally:
+        plt.close(fig)
+
+
 def test_levels_even_or_by_area():
     even = _levels(np.linspace(-1.0, 1.0, 1000), 10)
     assert np.allclose(np.diff(even), np.diff(even)[0])

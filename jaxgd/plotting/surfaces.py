@@ -48,6 +48,7 @@ from jaxgd.result import SweepResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
 __all__ = ["basin_map", "plot_basin_map", "plot_basin_maps", "plot_paths"]
@@ -124,7 +125,7 @@ def _levels(values: np.ndarray, n: int) -> np.ndarray:
 
 
 def _draw_surface(
-    ax: Axes, f: Callable, domain: Any, *, num: int, levels: int, cmap: str
+    ax: Axes, f: Callable, domain: Any, *, num: int, levels: int, cmap: str | Colormap | None
 ) -> tuple[Any, np.ndarray, str]:
     """Contours of f over ``domain`` in ``ax``: the filled contours, f on the grid, and the
     dtype f was computed in (the default float, whatever the caller's paths are)."""
@@ -181,7 +182,7 @@ def plot_paths(
     minima: MinimaND | None = None,
     levels: int = 30,
     num: int = 300,
-    cmap: str = "viridis",
+    cmap: str | Colormap | None = "viridis",
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Figure:
@@ -201,7 +202,8 @@ def plot_paths(
         minima: minima to mark (:class:`~jaxgd.minima_nd.MinimaND`); the global ones gold.
         levels: number of contour levels (placed at quantiles of f over the domain).
         num: grid points per axis at which f is evaluated, from 2 to 4096.
-        cmap: matplotlib colour map of f.
+        cmap: matplotlib colour map of f (a name or a ``Colormap``; None: matplotlib's
+            default, ``rcParams["image.cmap"]``).
         title: axes title.
         ax: draw into this axes instead of a new figure (no colour bar is added then).
 
@@ -353,7 +355,7 @@ def _check_cmap(cmap: Any) -> None:
     from matplotlib import colormaps
     from matplotlib.colors import Colormap
 
-    if isinstance(cmap, Colormap):
+    if cmap is None or isinstance(cmap, Colormap):  # None: matplotlib's default map
         return
     if not isinstance(cmap, str) or cmap not in colormaps:
         raise ValueError(
