@@ -731,8 +731,13 @@ def diverged_note(
             # is undefined (NaN) whatever the precision, as sqrt(x) for x < 0.
             wider = False
             if dtype == np.float32:
-                with jax.enable_x64(True):
-                    wider = not_finite(np.asarray(starts, np.float64)) < bad
+                # Advice only: an f that fails in float64 (the run was float32) gets none,
+                # rather than ending a finished run with its traceback.
+                try:
+                    with jax.enable_x64(True):
+                        wider = not_finite(np.asarray(starts, np.float64)) < bad
+                except Exception:
+                    wider = False
             return (
                 f"note: {share:.0%} of the runs diverged: f or its gradient is not finite in "
                 f"{dtype} at {bad:.0%} of the starts themselves, so no learning rate helps; "
