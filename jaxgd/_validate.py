@@ -784,6 +784,24 @@ def as_float_axis(
     return cast
 
 
+def check_in_range(name: str, values: Any, dtype: Any) -> None:
+    """Refuse finite entries of the host array ``values`` that ``dtype`` cannot hold (1e39 in
+    float32): the cast makes them inf, which reads as a run that diverged, though they are
+    finite numbers; NumPy only warns of the overflow. The error names ``name`` and the fix
+    (smaller values, or x64 where ``dtype`` is float32)."""
+    if not isinstance(values, np.ndarray) or values.dtype.kind != "f":
+        return
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore"):
+        beyond = np.isfinite(values) & ~np.isfinite(values.astype(dtype))
+    if beyond.any():
+        raise ValueError(
+            f"{name} has values too large for {dtype} (max {np.finfo(dtype).max:.3g}), the "
+            f"working precision: {float(values[beyond].ravel()[0]):g}; use smaller values or "
+            'enable x64 (jax.config.update("jax_enable_x64", True)).'
+        )
+
+
 def as_float_scalar(name: str, value: Any, dtype: np.dtype, *, nonnegative: bool = False) -> Any:
     """One value as a 0-d array of ``dtype``, checked as :func:`as_float_axis` checks an axis."""
     shape = _shape_of(_read(name, value, whole=False, scalar=True))

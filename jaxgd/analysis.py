@@ -36,6 +36,7 @@ from jaxgd._validate import (
     as_float_axis,
     as_key,
     check_function,
+    check_in_range,
     check_int,
     check_interval,
     check_span_fits,
@@ -514,15 +515,7 @@ def _positions(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         # Finite positions the working float cannot hold would be inf there: not a run that
         # diverged, and f' has no sign at inf (downhill_minimum would say -1 for 1e39).
-        with np.errstate(over="ignore"):
-            beyond = np.isfinite(x) & ~np.isfinite(_host(x))
-        if beyond.any():
-            working = np.dtype(jax.dtypes.canonicalize_dtype(x.dtype))
-            raise ValueError(
-                f"x has values too large for {working} (max {np.finfo(working).max:.3g}), "
-                f"the working precision: {float(x[beyond].ravel()[0]):g}; use smaller values or "
-                'enable x64 (jax.config.update("jax_enable_x64", True)).'
-            )
+        check_in_range("x", x, jax.dtypes.canonicalize_dtype(x.dtype))
     return x
 
 

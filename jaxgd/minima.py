@@ -19,6 +19,7 @@ from jax import lax
 from jaxgd._validate import (
     as_domain,
     check_function,
+    check_in_range,
     check_int,
     check_interval,
     check_span_fits,
@@ -1365,7 +1366,10 @@ def find_minima_reached(
     Args:
         f: Scalar-to-scalar function written with ``jax.numpy``, differentiable twice.
         final: Where the runs ended, any shape, e.g. ``jaxgd.sweep(...).final``; non-finite
-            entries (diverged runs) are ignored.
+            entries (diverged runs) are ignored. A finite entry the working float cannot
+            hold (1e39 in float32, from a float64 run) is refused, as
+            :func:`jaxgd.analysis.nearest_minimum` refuses it: no run of that precision ends there,
+            and counting it as diverged would hide where it ended.
         domain: ``(lo, hi)``, finite with ``lo < hi``: the interval searched in full.
         num: Number of grid points on the domain, from 3 to ``2**25`` (as for
             :func:`find_minima`); it also sets the grid spacing of the windows.
@@ -1380,7 +1384,8 @@ def find_minima_reached(
             real numbers, an argument has the wrong type, or it is called inside a JAX
             transformation.
         ValueError: If ``domain`` is not finite with ``lo < hi``, ``num`` is not from 3 to
-            ``2**25`` or ``tol`` is not in (0, 1).
+            ``2**25``, ``tol`` is not in (0, 1), or ``final`` holds a finite value too large
+            for the working float (float32 unless x64 is on).
 
     Example:
         >>> import jax.numpy as jnp
@@ -1409,6 +1414,7 @@ def find_minima_reached(
             f"final must hold real numbers (where the runs ended), got dtype {ends.dtype}; "
             "pass e.g. res.final"
         )
+    check_in_range("final", ends, dtype)
     _refuse_in_trace("find_minima_reached", _FIX_FIND_MINIMA_REACHED)
     check_function(f, dtype)
     return _minima_reached(f, _outside_cells(ends, lo, hi), lo, hi, num, dtype, tol_f)

@@ -42,6 +42,7 @@ from jaxgd._validate import (
     _check_indices,
     as_key,
     check_hashable,
+    check_in_range,
     check_int,
     check_span_fits,
     default_float,
@@ -161,7 +162,9 @@ class MinimaND:
         """
         _refuse_in_trace("MinimaND.at", _FIX_MINIMAND_AT)
         dtype = np.dtype(default_float())
-        pts = _real_points("x", x, "(K, d)").astype(dtype)
+        pts = _real_points("x", x, "(K, d)")
+        check_in_range("x", pts, dtype)
+        pts = pts.astype(dtype)
         if pts.ndim != 2 or pts.shape[0] == 0:
             raise ValueError(f"x must have shape (K, d) with K >= 1, got shape {pts.shape}")
         bad = ~np.isfinite(pts).all(axis=1)
@@ -481,7 +484,10 @@ def find_minima_nd(
             :func:`jaxgd.minima.find_minima_reached` in 1-D. A row with a NaN or infinite
             coordinate (the end of a run that diverged) is skipped, not refused, as
             ``find_minima_reached`` ignores the non-finite entries of ``final``: a sweep's
-            diverged runs are data, and its ends can be passed as they are.
+            diverged runs are data, and its ends can be passed as they are. A finite
+            coordinate the working float cannot hold (1e39 in float32, from a float64 run)
+            is refused, as ``find_minima_reached`` and :func:`jaxgd.analysis.nearest_minimum`
+            refuse it: no run of that precision ends there.
 
     Returns:
         A :class:`MinimaND`; empty (``K = 0``) when no start reached a minimum.
@@ -493,7 +499,8 @@ def find_minima_nd(
         ValueError: ``bounds`` is not ``(d, 2)`` with ``lo < hi``, or a row the working
             float cannot hold (an end or ``hi - lo`` past its range, or both ends one number
             in it: float32 unless x64 is on); ``grid`` below 1; ``tol`` not positive;
-            ``extra_starts`` not ``(N, d)``; more than ``2**20`` starts; ``f`` reads a
+            ``extra_starts`` not ``(N, d)``, or holding a finite value too large for the
+            working float; more than ``2**20`` starts; ``f`` reads a
             constant index past ``d - 1`` (more coordinates than ``bounds`` has rows).
 
     Example:
@@ -527,7 +534,9 @@ def find_minima_nd(
     if extra_starts is None:
         extra = np.zeros((0, d), dtype)
     else:
-        extra = _real_points("extra_starts", extra_starts, f"(N, {d})").astype(dtype)
+        extra = _real_points("extra_starts", extra_starts, f"(N, {d})")
+        check_in_range("extra_starts", extra, dtype)
+        extra = extra.astype(dtype)
         if extra.ndim != 2 or extra.shape[1] != d:
             raise ValueError(
                 f"extra_starts must have shape (N, {d}) for {d}-dimensional bounds; got "
@@ -685,7 +694,9 @@ def nearest_minimum_nd(final: Any, minima: MinimaND, *, tol: float = 1e-3) -> np
     Raises:
         TypeError: ``minima`` is not a :class:`MinimaND`; ``final`` holds other than real
             numbers (strings, complex numbers, booleans).
-        ValueError: ``final``'s last axis is not ``d``, or its rows differ in length;
+        ValueError: ``final``'s last axis is not ``d``, or its rows differ in length, or it
+            holds a finite value too large for the working float (1e39 in float32: no
+            run of that precision ends there, so it is refused, not labelled diverged);
             ``tol`` not positive.
 
     Example:
@@ -704,6 +715,7 @@ def nearest_minimum_nd(final: Any, minima: MinimaND, *, tol: float = 1e-3) -> np
             f"final must have shape (..., {minima.dim}) to match {minima.dim}-dimensional "
             f"minima; got shape {np.shape(pts)}"
         )
+    check_in_range("final", pts, jax.dtypes.canonicalize_dtype(pts.dtype))
     return _label_all(pts, np.zeros(np.shape(pts)[:-1], bool), minima, tol)[0]
 
 

@@ -557,6 +557,9 @@ def test_reached_finds_every_minimum_a_run_settled_in(ks, noise):
         (["a"], (0.0, 1.0), {}, TypeError, "final must hold real numbers"),
         ([0.0], (0.0, 1.0), {"num": 2}, ValueError, "num must be >= 3"),
         ([0.0], (0.0, 1.0), {"tol": -1.0}, ValueError, "tol must be positive"),
+        # Finite, but inf in float32: NumPy warned of the overflow, then it was skipped as
+        # a diverged run. No float32 run ends there: refused, as nearest_minimum does.
+        ([0.0, 1e39], (0.0, 1.0), {}, ValueError, "final has values too large for float32"),
     ],
 )
 def test_reached_bad_arguments_raise_before_compiling(

@@ -620,6 +620,25 @@ def test_bad_points_are_named(where, points, error, said, compiles):
     assert compiles.count == 0
 
 
+@pytest.mark.parametrize("where", ["extra_starts", "x", "final"])
+def test_points_beyond_the_working_float_are_refused(where, compiles):
+    # 1e39 is finite but inf in float32: NumPy warned of the overflow on the cast, and the
+    # point was then skipped or labelled as diverged, or refused as "not finite" (x).
+    # A finite number is no diverged run: refused, as nearest_minimum refuses it in 1-D.
+    f = lambda p: (p**2).sum()
+    points = [[0.0, 0.0], [1e39, 0.0]]
+    call = {
+        "extra_starts": lambda: find_minima_nd(f, [(-1, 1), (-1, 1)], extra_starts=points),
+        "x": lambda: MinimaND.at(f, points),
+        "final": lambda: nearest_minimum_nd(points, _HERE),
+    }[where]
+    with compiles, pytest.raises(ValueError, match=f"^{where} has values too large for float32"):
+        call()
+    assert compiles.count == 0
+    with jax.enable_x64(True):
+        assert nearest_minimum_nd(points, MinimaND.at(f, [[0.0, 0.0]])).tolist() == [0, -1]
+
+
 @pytest.mark.parametrize(
     "bounds", [[(True, 2)], [(0, 1), (False, True)], np.array([[False, True]])]
 )
