@@ -1274,7 +1274,13 @@ def find_minima(
 
 
 def _windows(
-    cells: np.ndarray, counts: np.ndarray, lo: float, hi: float, pad: float, step: float
+    cells: np.ndarray,
+    counts: np.ndarray,
+    lo: float,
+    hi: float,
+    pad: float,
+    step: float,
+    big: float,
 ) -> list[tuple[float, float]]:
     """Disjoint intervals outside ``[lo, hi]`` that hold every cell of ``cells``.
 
@@ -1283,16 +1289,20 @@ def _windows(
     many there are; each cell gets the window ``[start - pad, end + pad]``, cut off at the
     domain, and overlapping windows merge. If the windows would need more than
     ``_MAX_WINDOW_POINTS`` grid points, the cells holding the most runs are kept (the nearest
-    to the domain on ties).
+    to the domain on ties). A window stops at ``-big`` and ``big``, the largest number of the
+    working float: around a run's end near it (3.4e38 in float32, with a wide domain) it
+    would reach past it, and its grid would hold inf.
     """
     per_cell = int(np.ceil(3 * pad / step)) + 1
     most = max(1, _MAX_WINDOW_POINTS // per_cell)
     if cells.size > most:
-        distance = np.maximum(lo - cells * pad, cells * pad - hi)
+        with np.errstate(over="ignore"):  # inf beyond float64's range: farthest, as it is
+            distance = np.maximum(lo - cells * pad, cells * pad - hi)
         cells = np.sort(cells[np.lexsort((distance, -counts))[:most]])
     merged: list[list[float]] = []
     for c in cells:
-        a, b = (c - 1) * pad, (c + 2) * pad
+        with np.errstate(over="ignore"):
+            a, b = max((c - 1) * pad, -big), min((c + 2) * pad, big)
         a, b = (a, min(b, lo)) if c * pad < lo else (max(a, hi), b)
         # Within two cells of the domain: reach it, leaving no strip unsearched between
         # (a flat minimum across the gap was reported as two). Half a cell of slack: the
@@ -1457,7 +1467,8 @@ def _minima_reached(
     """:func:`find_minima_reached` for checked arguments, with the runs' ends outside the
     domain given as their :func:`_outside_cells`."""
     step = (hi - lo) / (num - 1)
-    windows = _windows(*cells, lo, hi, _WINDOW * (hi - lo), step) if cells[0].size else []
+    big = float(np.finfo(dtype).max)
+    windows = _windows(*cells, lo, hi, _WINDOW * (hi - lo), step, big) if cells[0].size else []
     pieces = [(lo, hi, np.linspace(lo, hi, num).astype(dtype))]
     for a, b in windows:
         n = max(_MIN_NUM, int(np.ceil((b - a) / step)) + 1)

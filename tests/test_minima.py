@@ -570,6 +570,18 @@ def test_reached_bad_arguments_raise_before_compiling(
     assert compiles.count == 0
 
 
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_reached_window_stops_at_the_largest_float(sign):
+    # The window around a float32 end at 3.38e38 on (-1e38, 1e38) reaches 3.48e38: its grid
+    # held inf, with NumPy's overflow warning. It stops at the largest float32 instead, where
+    # f = -sign * x, falling outwards, has its lowest point of the window.
+    big = float(np.finfo(np.float32).max)
+    m = find_minima_reached(lambda x: -sign * x, np.float32([3.38e38 * sign]), (-1e38, 1e38))
+    want = sorted([sign * float(np.float32(1e38)), sign * big])
+    assert m.x.tolist() == want
+    assert m.at_boundary.tolist() == [True, True]
+
+
 def test_reached_traced_final_is_rejected():
     with pytest.raises(TypeError, match="final must be concrete"):
         jax.jit(lambda x: find_minima_reached(jnp.sin, x, (0.0, 1.0)).x)(jnp.zeros(3))
