@@ -1021,6 +1021,28 @@ def _random_starts_in_blocks(
 
 
 @_run.interruptible
+def _check_memory(n: int, n_rates: int, n_epochs: int, dtype: np.dtype, keep: bool) -> None:
+    """``MemoryError`` with the size and the fix where :func:`random_starts` on the host
+    would not fit: the ``n`` starts, and the kept sweep where ``keep``."""
+    kept = _chunking.result_bytes(n, n_rates, n_epochs, dtype.itemsize)
+    need = n * dtype.itemsize + (kept if keep else 0)
+    if need <= _chunking.SMALL_CALL:
+        return
+    fix = (
+        "Pass keep_result=False to keep only the statistics, or draw fewer starts n."
+        if keep
+        else "Draw fewer starts n (repeat with other keys to average more)."
+    )
+    _chunking.check_host_memory(
+        need,
+        f"random_starts with n={n} ({n} x {n_rates} x {n_epochs} cells kept)"
+        if keep
+        else f"random_starts with n={n} (the starts alone)",
+        fix,
+        reserve=_BLOCK_BYTES,
+    )
+
+
 def random_starts(
     f: Callable[[jax.Array], jax.Array],
     key: jax.Array,
@@ -1133,7 +1155,14 @@ def random_starts(
             "search for them runs on the host. Find them outside, e.g. "
             f"minima = jaxgd.find_minima(f, {lo:g}, {hi:g}), and pass minima=minima."
         )
-    minima = find_minima(f, lo, hi) if search else _check_minima(minima)
+    if not search:
+        minima = _check_minima(minima)
+    if not traced and (search or _concrete_minima(minima)):
+        # What the host path below keeps is planned before anything compiles (the search
+        # for minima compiles several programs, and ran first: a MemoryError came after it).
+        _check_memory(n, learning_rates.shape[0], epochs.shape[0], dtype, keep_result)
+    if search:
+        minima = find_minima(f, lo, hi)
     # Device scalars, not Python floats, so new values are new data, not new programs.
     lo_a, hi_a = (jax.device_put(np.asarray(v, dtype)) for v in (lo, hi))
     tol_a = jax.device_put(np.asarray(tol, dtype)) if is_concrete(tol) else jnp.asarray(tol, dtype)
@@ -1147,22 +1176,6 @@ def random_starts(
             result = None
     else:
         n_rates, n_epochs = learning_rates.shape[0], epochs.shape[0]
-        kept = _chunking.result_bytes(n, n_rates, n_epochs, dtype.itemsize)
-        need = n * dtype.itemsize + (kept if keep_result else 0)
-        if need > _chunking.SMALL_CALL:
-            fix = (
-                "Pass keep_result=False to keep only the statistics, or draw fewer starts n."
-                if keep_result
-                else "Draw fewer starts n (repeat with other keys to average more)."
-            )
-            _chunking.check_host_memory(
-                need,
-                f"random_starts with n={n} ({n} x {n_rates} x {n_epochs} cells kept)"
-                if keep_result
-                else f"random_starts with n={n} (the starts alone)",
-                fix,
-                reserve=_BLOCK_BYTES,
-            )
         starts = np.asarray(_draw(key, n, lo_a, hi_a))
         result = None
         if keep_result:

@@ -268,6 +268,21 @@ def test_random_starts_too_large_to_keep_is_refused_with_the_fix(minima, compile
     assert compiles.count == 0
 
 
+@pytest.mark.parametrize("keep_result", [True, False])
+def test_random_starts_too_large_is_refused_before_the_minima_search(
+    keep_result, compiles, host_24_gib
+):
+    # Without minima=, the search for them compiled 4 programs before n was checked.
+    key = jax.random.key(3)  # making a key compiles, the first time in a process
+    f = lambda x: WELL.f(x)  # a new f: nothing of it is compiled yet
+    want = "keep_result=False" if keep_result else "fewer starts"
+    with compiles, pytest.raises(MemoryError, match=rf"n=10+ .*GiB of host memory.*{want}"):
+        analysis.random_starts(
+            f, key, 0.1, 10, n=10**12, domain=(-3.0, 3.0), keep_result=keep_result
+        )
+    assert compiles.count == 0
+
+
 def test_random_starts_keep_result_must_be_a_bool(minima):
     with pytest.raises(TypeError, match="keep_result must be True or False"):
         _random(minima, keep_result="no")
