@@ -240,11 +240,12 @@ def _reason(err: OSError) -> str:
 def refused(flag: str, path: str | os.PathLike, err: OSError) -> UsageError:
     """The error for a path the system refuses to look at (a name too long, a loop of
     links): the flag, the path, the system's reason and what to do."""
-    fix = (
-        "use a shorter name (most systems allow 255 bytes a name)"
-        if err.errno == errno.ENAMETOOLONG
-        else "choose another path"
-    )
+    if err.errno == errno.ENAMETOOLONG:
+        fix = "use a shorter name (most systems allow 255 bytes a name)"
+    elif err.errno == errno.ELOOP:
+        fix = "remove it or choose another path"
+    else:
+        fix = "choose another path"
     return UsageError(f"{flag} {_short(Path(path))}: {_reason(err)}; {fix}.")
 
 

@@ -85,9 +85,31 @@ def make_folders(folder: Path) -> None:
         level.mkdir(exist_ok=True)
 
 
+#: What the system's ELOOP means, as :func:`target_of` and :func:`looping` say it.
+LOOP = "a loop of symbolic links"
+
+
+def looping(path: Path) -> OSError | None:
+    """An ``OSError`` (ELOOP) naming ``path`` when it is a symbolic link that never reaches a
+    file (``ln -s a a``, or ``a -> b -> a``), else None. ``Path.exists`` says False for such
+    a link, as for a missing file, and ``os.path.realpath`` gives back the link itself."""
+    if not path.is_symlink():
+        return None
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return OSError(errno.ELOOP, LOOP, str(path))
+    return None
+
+
 def target_of(path: Path) -> Path:
     """The file a save to ``path`` replaces: a symlink's target, so the link still points to
-    the new file (a plain path is itself)."""
+    the new file (a plain path is itself). A link in a loop (:func:`looping`) raises its
+    ``OSError``: it has no target, and replacing the link by a file would drop it unasked."""
+    loop = looping(path)
+    if loop is not None:
+        raise loop
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 

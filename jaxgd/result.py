@@ -640,7 +640,8 @@ class SweepResult:
         permissions allow or refuse: a write-protected file (mode 0444) in a writable folder is
         replaced like any other (the new file keeps its mode); protect results by their folder.
         A ``path`` that is a symbolic link is written through: the file it points to is
-        replaced (the temporary file goes in that file's folder) and the link stays.
+        replaced (the temporary file goes in that file's folder) and the link stays; a link
+        in a loop is refused (``OSError``).
         The result is checked first, by the rules :func:`jaxgd.load` applies, so every saved
         file can be loaded.
 
@@ -660,9 +661,10 @@ class SweepResult:
                 leaves, from ``jax.tree.map``); or ``path`` names no file: it is empty, only
                 the extension, or a folder (ending in a separator, as ``runs/``, or in ``..``).
             IsADirectoryError: ``path`` is an existing directory.
-            OSError: the folder cannot be created or written (the message names it), or the
+            OSError: the folder cannot be created or written (the message names it), the
                 system refuses the path itself (a name too long: the message says to shorten
-                it).
+                it), or ``path`` is a symbolic link in a loop (``ln -s a a``: ELOOP), which
+                has no file to write through to and is not replaced by one.
 
         Example:
             >>> import tempfile, pathlib
@@ -698,6 +700,7 @@ class SweepResult:
                     f"e.g. {candidate / 'result.npz'}."
                 )
         path = named
+        _refuse_loop(path, "save")
         self._check_concrete(f"cannot save {path}", "save", "save")
         arrays = self.as_dict()
         arrays.pop("optimizers", None)  # kept in the metadata, as JSON text
@@ -760,7 +763,7 @@ def load(path: str | os.PathLike) -> SweepResult:
         FileNotFoundError: no file at ``path``.
         PermissionError: the file exists but cannot be read.
         OSError: the system refuses the path itself (a name too long: the message says to
-            shorten it).
+            shorten it), or ``path`` is a symbolic link in a loop (ELOOP), not a missing file.
         ValueError: anything wrong with the file (damaged, truncated, not a saved result, or
             inconsistent): one error naming the file and the problem; or ``path`` is empty.
         MemoryError: an array the file holds (or claims to) would not fit in the host's
@@ -785,6 +788,7 @@ def load(path: str | os.PathLike) -> SweepResult:
         )
     path = Path(text)
     if not _ask(path, "exists", "load"):
+        _refuse_loop(path, "load")
         hint = ""
         if not _npz.has_suffix(path.name) and _is_file(path.with_name(path.name + ".npz")):
             hint = f" (did you mean {path.name}.npz? save appends .npz)"
@@ -843,6 +847,18 @@ def _ask(path: Path, question: str, verb: str) -> bool:
             else "Choose another path."
         )
         raise OSError(e.errno, f"cannot {verb} {path}: {e.strerror or e}. {fix}") from None
+
+
+def _refuse_loop(path: Path, verb: str) -> None:
+    """``OSError`` (ELOOP) where ``path`` is a symbolic link in a loop: to load, it is no
+    missing file; to save, writing would replace the link by a file."""
+    loop = _npz.looping(path)
+    if loop is not None:
+        raise OSError(
+            errno.ELOOP,
+            f"cannot {verb} {path}: it is {loop.strerror} (it never leads to a file). "
+            "Remove it or choose another path.",
+        )
 
 
 def _read(reader: _npz.Reader) -> SweepResult:

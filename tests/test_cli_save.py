@@ -436,6 +436,21 @@ def test_a_broken_link_as_the_out_folder_says_what_to_do(tmp_path, capsys, to):
     )
 
 
+@pytest.mark.parametrize("flag", ["--save", "--out"])
+def test_a_loop_of_links_as_the_file_is_refused_before_the_run(tmp_path, capsys, flag):
+    # A link to itself was taken for a new file: the run computed and replaced the link.
+    from experiments import single_run
+
+    link = tmp_path / ("loop.npz" if flag == "--save" else "single_run.png")
+    link.symlink_to(link.name)
+    argv = ["--out", str(tmp_path), *(["--save", str(link)] if flag == "--save" else [])]
+    assert single_run.main([*argv, "--epochs", "10"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {flag} '{link}': a loop of symbolic links; remove it or choose another path.\n"
+    )
+    assert list(tmp_path.iterdir()) == [link] and link.is_symlink()
+
+
 def test_a_figure_reaches_the_disk_before_it_replaces_the_old_one(tmp_path, monkeypatch):
     # Renamed into place unsynced, a figure could be a name without data after a power cut
     # (the rename on the disk, the data still in memory), where the old file was whole.

@@ -603,6 +603,24 @@ def test_saving_over_a_file_keeps_its_mode_and_a_link_stays_a_link(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.npz", "run.npz"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX links")
+@pytest.mark.parametrize("length", [1, 2], ids=["to itself", "a -> b -> a"])
+def test_a_loop_of_links_is_refused_not_replaced_and_not_missing(tmp_path, length):
+    # A link to itself was replaced by a plain file on save, and load said the file did
+    # not exist: Path.exists is False for a loop, and realpath gives the link back.
+    link = tmp_path / "loop.npz"
+    if length == 1:
+        link.symlink_to(link.name)
+    else:
+        link.symlink_to("other.npz")
+        (tmp_path / "other.npz").symlink_to(link.name)
+    for verb, call in [("save", lambda: small().save(link)), ("load", lambda: jaxgd.load(link))]:
+        with pytest.raises(OSError, match=rf"cannot {verb} .*loop\.npz: it is a loop of symbolic "):
+            call()
+    assert link.is_symlink() and os.readlink(link) == ("loop.npz" if length == 1 else "other.npz")
+    assert len(list(tmp_path.iterdir())) == length
+
+
 def _small(n_starts: int) -> jaxgd.SweepResult:
     z = np.linspace(0, 1, n_starts * 16, dtype=np.float32).reshape(n_starts, 4, 4)
     return jaxgd.SweepResult(
