@@ -74,9 +74,11 @@ def main(argv: list[str] | None = None) -> int:
             + (
                 ""
                 if ctx.function.minima
-                else " (Newton's method finds minima where f is twice "
-                "differentiable, not kinks like |x| + |y| nor minima that fill a straight "
-                "line, like those of x^2; list them as f.minima)"
+                else ". Newton's method finds minima where f is twice differentiable, not "
+                "kinks like |x| + |y| nor minima that fill a straight line, like those of "
+                "x^2: for a kink, give a smooth stand-in (sqrt(x^2 + 1e-6) for |x|); a line "
+                "of minima has no isolated points to map basins of, and runs that end on it "
+                "count as near no minimum"
             )
         )
     else:

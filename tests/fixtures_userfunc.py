@@ -241,6 +241,20 @@ def kink_2d(p):
     return jnp.abs(p[0]) + jnp.abs(p[1])
 
 
+def kink_2d_listed(p):
+    """|x| + |y| with its minimum listed as ``minima``: refused, f' is not 0 there."""
+    return jnp.abs(p[0]) + jnp.abs(p[1])
+
+
+kink_2d_listed.minima = [(0.0, 0.0)]
+
+
+def smooth_kink_2d(p):
+    """sqrt(x^2 + 1e-6) + sqrt(y^2 + 1e-6): the smooth stand-in for |x| + |y| the summaries
+    advise, whose minimum Newton's method finds."""
+    return jnp.sqrt(p[0] ** 2 + 1e-6) + jnp.sqrt(p[1] ** 2 + 1e-6)
+
+
 def valley_2d(p):
     """x^2: its minima fill the line x = 0, along which f does not rise."""
     return p[0] ** 2 + 0.0 * p[1]

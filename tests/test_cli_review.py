@@ -316,6 +316,9 @@ def test_no_minimum_found_says_the_search_needs_a_smooth_f(name, tmp_path, capsy
     code, out, _ = run(name, argv, tmp_path, capsys)
     assert code == 0
     assert "twice differentiable, not kinks like |x| + |y|" in out
+    if name == "basin_map":  # what it advises instead (listing it as f.minima is refused)
+        assert "for a kink, give a smooth stand-in (sqrt(x^2 + 1e-6) for |x|)" in out
+        assert "f.minima" not in out
 
 
 @pytest.mark.parametrize("name", ["surface", "basin_map"])
@@ -325,6 +328,19 @@ def test_no_minimum_found_for_a_straight_valley_says_so(name, tmp_path, capsys):
     code, out, _ = run(name, argv, tmp_path, capsys)
     assert code == 0
     assert "nor minima that fill a straight line, like those of x^2" in out
+    # basin_map advised listing such minima as f.minima: a line is no list of points.
+    assert "f.minima" not in out
+    if name == "basin_map":
+        assert "runs that end on it count as near no minimum" in out
+
+
+def test_basin_maps_advice_for_a_kink_is_true(tmp_path, capsys):
+    # Listing the kink's minimum, as the summary advised, is refused: f' is not 0 there.
+    code, _, err = run("basin_map", ["--function", f"{USER}:kink_2d_listed"], tmp_path, capsys)
+    assert code == 2 and "which is not a minimum of f" in err
+    argv = ["--function", f"{USER}:smooth_kink_2d", "--grid", "6", "--epochs", "20"]
+    code, out, _ = run("basin_map", argv, tmp_path, capsys)
+    assert code == 0 and "1 local minimum (found by multi-start Newton): (0, 0) global" in out
 
 
 @pytest.mark.parametrize("value", ["", "  "])
