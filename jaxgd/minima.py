@@ -1081,18 +1081,28 @@ def _resolution_from(around: np.ndarray, value: np.ndarray) -> np.ndarray:
     ``around[i, j]`` holds f on the j-th line through the i-th minimum, at points a step
     apart with the minimum in the middle (one line in 1-D, one per coordinate in n-D). The
     resolution is how far ``value`` lies above the lowest of all those samples, plus how
-    much f rises within two steps of that lowest point along its line; 0 where f is not
-    finite anywhere around. Shared by :func:`find_minima` and
+    much f rises within two steps of that lowest point along its line, on the side where it
+    rises least (the low side of a jump rises by the whole jump towards it, which is no
+    rounding: counted, minima of different depths a jump apart tied as global); 0 where f
+    is not finite anywhere around. Shared by :func:`find_minima` and
     :func:`jaxgd.minima_nd.find_minima_nd`, so both tie minima by the same rule.
     """
     k, lines, width = around.shape
     around = np.where(np.isfinite(around), around, np.inf)
     line, best = np.unravel_index(around.reshape(k, -1).argmin(axis=1), (lines, width))
     floor = around[np.arange(k), line, best]
-    near = np.clip(best[:, None] + np.arange(-2, 3)[None, :], 0, width - 1)
-    rise = np.take_along_axis(around[np.arange(k), line], near, axis=1)
+    on_line = around[np.arange(k), line]
+    rises = []
+    for side in (np.arange(-2, 0), np.arange(1, 3)):
+        at = best[:, None] + side[None, :]
+        inside = (at >= 0) & (at < width)
+        seen = np.take_along_axis(on_line, np.clip(at, 0, width - 1), axis=1)
+        seen = np.where(inside & np.isfinite(seen), seen, -np.inf)  # off the line: not seen
+        with np.errstate(invalid="ignore"):
+            rises.append(np.where(np.isfinite(seen).any(axis=1), seen.max(axis=1), np.inf))
     with np.errstate(invalid="ignore"):  # f not finite anywhere around: no resolution
-        rise = np.where(np.isfinite(rise), rise, floor[:, None]).max(axis=1) - floor
+        rise = np.minimum(*rises) - floor
+        rise = np.where(np.isfinite(rise), np.maximum(rise, 0.0), 0.0)
         gap = np.maximum(value.astype(np.float64) - floor, 0.0)
         return np.where(np.isfinite(floor), gap + rise, 0.0)
 

@@ -964,6 +964,25 @@ def test_a_stationary_minimum_at_an_end_where_f_underflows_stays_stationary(
     assert jaxgd.analysis.global_minima(m).tolist() == [0]
 
 
+@pytest.mark.parametrize(
+    ("f", "lows"),
+    [
+        # Low sides at -1 (f = -1) and 1 (f = -0.5): a jump up, then a jump down.
+        (lambda x: jnp.where(x < -1, 0.0, jnp.where(x < 1, x, x - 1.5)), [-1.0, -0.5]),
+        # A staircase with a bowl: low sides at -3, -2, -1, 0, each 0.5 to 0.7 apart.
+        (lambda x: jnp.floor(x) + 0.1 * x**2, [-3.1, -2.6, -1.9, -1.0]),
+    ],
+    ids=["two jumps", "staircase"],
+)
+def test_minima_on_the_low_sides_of_jumps_are_not_tied_by_the_jumps(f, lows, x64_or_not):
+    # f rises by a whole jump beside each low side; that rise was read as f's rounding there,
+    # and minima of different depths, a jump apart, were all global.
+    m = find_minima(f, -3.5, 3.0)
+    assert np.asarray(m.value, np.float64) == pytest.approx(lows, abs=1e-5)
+    assert jaxgd.analysis.global_minima(m).tolist() == [0]
+    assert (np.asarray(m.resolution, np.float64) < 1e-4).all()
+
+
 def test_a_flat_minimum_at_an_end_with_a_tiny_but_normal_slope_is_kept(x64_or_not):
     # Genuinely flat on [-1, 1]; f' just past 1 is about 2 float steps, far above underflow.
     m = find_minima(lambda x: jnp.maximum(jnp.abs(x) - 1, 0) ** 2, -1.0, 3.0)
