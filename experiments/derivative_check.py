@@ -124,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         f"descent from x0 = {cli.num(x0)} ({ctx.describe_start()}), learning rate "
         f"{cli.num(rate)}, {cli.plural(epochs, 'epoch')}, float64: with {name} "
         f"{_ended(given_end)}, with autodiff {_ended(autodiff_end)}"
-        + (f"; {cli.num(abs(given_end - autodiff_end))} apart" if np.isfinite(given_end) else "")
+        + (
+            f"; {cli.num(abs(given_end - autodiff_end))} apart"
+            if np.isfinite(given_end) and np.isfinite(autodiff_end)
+            else ""
+        )
     )
     note = ctx.stationary(x0)
     if note:

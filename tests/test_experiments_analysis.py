@@ -271,3 +271,22 @@ def test_convergence_explains_the_slowest_start_only_by_what_is_true(tmp_path, c
     assert number(r"a maximum of f is (\S+) away, at x = 0.0754", line) == pytest.approx(
         x0 - 0.0754288, abs=1e-5
     )
+
+
+def square_derivative(x):
+    """2x: the derivative of x**2, not of tests.fixtures_userfunc:overflowing, 1e38·x²."""
+    return 2.0 * np.asarray(x, float)
+
+
+def test_derivative_check_says_no_distance_when_only_autodiff_diverges(tmp_path, capsys):
+    # With the given df the descent settles; with autodiff's f' = 2e38·x it overflows. The
+    # line said "...; nan apart", as if the distance between the two ends were a number.
+    argv = ["--function", f"{USER}:overflowing", "--derivative", f"{__name__}:square_derivative",
+            "--start", "0.5", "--epochs", "50"]  # fmt: skip
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    line = next(s for s in out.splitlines() if s.startswith("descent from"))
+    expected = reference_descend(square_derivative, 0.5, 0.01, 50)
+    assert number(r"square_derivative it ends at x = (\S+),", line) == pytest.approx(expected)
+    assert line.endswith("with autodiff it diverges")
+    assert "nan" not in line
