@@ -158,9 +158,20 @@ def _doc_line(obj: Any) -> str:
     return lines[0] if lines else ""
 
 
+def _number(value: Any) -> float:
+    """``float(value)`` for a number a user's attribute holds; a bool (``True``, ``np.True_``,
+    a bool array) is refused with TypeError, as the library refuses one for a start or a
+    bound: ``start = True`` is a slip, not the start 1."""
+    import numpy as np
+
+    if isinstance(value, bool | np.bool_) or getattr(value, "dtype", None) == np.bool_:
+        raise TypeError(f"{value!r} is a bool, not a number")
+    return float(value)
+
+
 def _domain_of(spec: str, value: Any) -> tuple[float, float]:
     try:
-        lo, hi = (float(v) for v in value)
+        lo, hi = (_number(v) for v in value)
     except Exception:  # a user's object: anything may go wrong reading it
         raise UsageError(
             f"--function {spec!r}: its domain attribute must be two numbers (lo, hi); "
@@ -249,7 +260,7 @@ def load_function(spec: str) -> functions.Function1D:
 
 def _start_of(spec: str, value: Any, domain: tuple[float, float]) -> float:
     try:
-        start = float(value)
+        start = _number(value)
     except Exception:  # a user's object: anything may go wrong reading it
         raise UsageError(
             f"--function {spec!r}: its start attribute must be a number; got {_shown(value)}."
@@ -297,10 +308,10 @@ DEFAULT_DOMAIN_2D = ((-5.0, 5.0), (-5.0, 5.0))
 def _domain_2d_of(flag: str, value: Any) -> tuple[tuple[float, float], tuple[float, float]]:
     """``((x_lo, x_hi), (y_lo, y_hi))`` from a nested pair or four numbers, checked."""
     try:
-        flat = [float(v) for pair in value for v in pair]
+        flat = [_number(v) for pair in value for v in pair]
     except TypeError:
         try:
-            flat = [float(v) for v in value]
+            flat = [_number(v) for v in value]
         except Exception:  # a user's object: anything may go wrong reading it
             flat = []
     except Exception:
@@ -372,7 +383,7 @@ def load_function_2d(spec: str) -> Any:
             given = user_attr(obj, "start", name)
             if given is not _MISSING:
                 try:
-                    sx, sy = (float(v) for v in given)
+                    sx, sy = (_number(v) for v in given)
                 except Exception:
                     raise UsageError(
                         f"{name}: its start attribute must be a point (x, y); got {_shown(given)}."
@@ -387,7 +398,7 @@ def load_function_2d(spec: str) -> Any:
             given = user_attr(obj, "minima", name)
             if given is not _MISSING:
                 try:
-                    minima = tuple((float(a), float(b)) for a, b in given)
+                    minima = tuple((_number(a), _number(b)) for a, b in given)
                 except Exception:
                     raise UsageError(
                         f"{name}: its minima attribute must be a list of points (x, y); got "

@@ -258,3 +258,25 @@ def smooth_kink_2d(p):
 def valley_2d(p):
     """x^2: its minima fill the line x = 0, along which f does not rise."""
     return p[0] ** 2 + 0.0 * p[1]
+
+
+def start_is_bool(x):
+    """``start = True``: a slip, not the start 1."""
+    return (x - 0.5) ** 2
+
+
+start_is_bool.start = True
+
+
+def domain_of_bools(x):
+    return (x - 0.5) ** 2
+
+
+domain_of_bools.domain = (np.False_, np.True_)
+
+
+def bowl_2d_minima_bool(p):
+    return p[0] ** 2 + p[1] ** 2
+
+
+bowl_2d_minima_bool.minima = [(False, False)]

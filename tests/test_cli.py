@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import warnings
 
@@ -16,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from jaxgd import analysis, cli, functions
+from jaxgd._cli_function import load_function_2d
 
 USER = "tests.fixtures_userfunc"
 
@@ -542,6 +544,22 @@ def test_a_users_start_attribute_is_its_default_start():
     assert ctx.start == 0.4
     with pytest.raises(cli.UsageError, match="its start 9 lies outside its domain"):
         cli.load_function(f"{USER}:start_outside")
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("start_is_bool", "its start attribute must be a number; got True."),
+        ("domain_of_bools", "its domain attribute must be two numbers (lo, hi); got (np.False_"),
+    ],
+)
+def test_a_bool_in_a_users_start_or_domain_attribute_is_refused(name, said):
+    # float(True) is 1: start = True ran from 1, and domain = (False, True) drew f on [0, 1],
+    # where the library refuses a bool for a start or a bound.
+    with pytest.raises(cli.UsageError, match=re.escape(said)):
+        cli.load_function(f"{USER}:{name}")
+    with pytest.raises(cli.UsageError, match="its minima attribute must be a list of points"):
+        load_function_2d(f"{USER}:bowl_2d_minima_bool")
 
 
 _RUN = """
