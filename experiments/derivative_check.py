@@ -133,15 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     note = ctx.stationary(x0)
     if note:
         print(note)
-    for who, zero, end in (
+    for who, found, end in (
         (name, given_zero, given_end),
         ("autodiff f'", autodiff_zero, autodiff_end),
     ):
-        if zero is None:
+        if found is None:
             continue
+        zero, jump = found
         if abs(end - zero) <= ctx.tol:
+            # A kink (|x|): f' jumps from - to + there and is zero nowhere.
+            where = "jumps from - to +" if jump else "is zero"
             print(
-                f"{who} is zero at x = {cli.num(zero)}, where its descent ended "
+                f"{who} {where} at x = {cli.num(zero)}, where its descent ended "
                 f"(within {cli.num(ctx.tol)})"
             )
         else:
@@ -173,28 +176,37 @@ def _ended(x: float) -> str:
     return f"it ends at x = {cli.num(x)}" if np.isfinite(x) else "it diverges"
 
 
-def _zero_near(df: Callable, x: np.ndarray, values: np.ndarray, near: float) -> float | None:
+def _zero_near(
+    df: Callable, x: np.ndarray, values: np.ndarray, near: float
+) -> tuple[float, bool] | None:
     """Where ``df`` (sampled as ``values`` on the grid ``x``) crosses 0 upwards nearest ``near``:
-    the minimum that descent with ``df`` heads for, refined by bisection in float64."""
+    the minimum that descent with ``df`` heads for, refined by bisection in float64; and
+    whether ``df`` jumps across 0 there (a kink of f, as |x|'s: a sign change, no zero)."""
     if not np.isfinite(near):
         return None
     with jax.enable_x64(True):
         if np.asarray(df(np.float64(near)), np.float64).reshape(()) == 0:
-            return float(near)  # the run stopped where df is 0 (a flat df: 2 * int(x))
+            return float(near), False  # the run stopped where df is 0 (a flat df: 2 * int(x))
     with np.errstate(invalid="ignore"):
         up = np.flatnonzero((values[:-1] < 0) & (values[1:] >= 0))
     if up.size == 0:
         return None
     i = up[np.argmin(np.abs(x[up] - near))]
     lo, hi = x[i], x[i + 1]
+    below, above = values[i], values[i + 1]
     with jax.enable_x64(True):
         for _ in range(60):  # 60 halvings take a grid step below float64 resolution
             mid = 0.5 * (lo + hi)
             slope = np.asarray(df(mid), np.float64).reshape(())
-            lo, hi = (mid, hi) if slope < 0 else (lo, mid)
+            lo, hi, below, above = (mid, hi, slope, above) if slope < 0 else (lo, mid, below, slope)
     zero = float(0.5 * (lo + hi))
+    # Still a step of df across points a few float64 epsilons apart: a jump, not a zero
+    # (measured against the largest |df| on the grid, f's own scale).
+    scale = np.nanmax(np.abs(values[np.isfinite(values)]), initial=0.0)
+    jump = bool(above - below > 1e-6 * scale)
     # Within a few float64 epsilons of 0 (at the grid's scale) is 0: not x = -5.4e-21.
-    return 0.0 if abs(zero) < 4 * np.finfo(np.float64).eps * max(1.0, *np.abs(x[[0, -1]])) else zero
+    tiny = 4 * np.finfo(np.float64).eps * max(1.0, *np.abs(x[[0, -1]]))
+    return (0.0 if abs(zero) < tiny else zero), jump
 
 
 if __name__ == "__main__":

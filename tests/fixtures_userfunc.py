@@ -280,3 +280,12 @@ def bowl_2d_minima_bool(p):
 
 
 bowl_2d_minima_bool.minima = [(False, False)]
+
+
+def kinked_bowl(x):
+    """|x| + 0.1 x^2: f' jumps from -1 to +1 at its minimum, x = 0."""
+    return jnp.abs(x) + 0.1 * x**2
+
+
+def kinked_bowl_derivative(x):
+    return np.sign(x) + 0.2 * x

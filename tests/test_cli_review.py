@@ -133,6 +133,19 @@ def test_derivative_check_says_where_a_flat_or_infinite_derivative_stands(tmp_pa
     assert "autodiff f' is zero at x = 0, where its descent ended" in out
 
 
+def test_derivative_check_says_a_kinked_derivative_jumps_not_that_it_is_zero(tmp_path, capsys):
+    # |x| + 0.1 x^2: f' jumps from -1 to +1 at 0 and is zero nowhere; the summary said
+    # "autodiff f' is zero at x = 0" two lines after printing f'(0) = 1.
+    argv = ["--function", f"{USER}:kinked_bowl", "--derivative",
+            f"{USER}:kinked_bowl_derivative", "--start", "1.3", "--domain", "-2", "2",
+            "--tol", "0.01"]  # fmt: skip
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "autodiff f' jumps from - to + at x = 0, where its descent ended" in out
+    assert f"{USER}:kinked_bowl_derivative jumps from - to + at x = 0, where" in out
+    assert "is zero at" not in out
+
+
 def test_a_2d_functions_start_attribute_is_used_and_checked(tmp_path, capsys):
     argv = ["--function", f"{USER}:bowl_2d_started", "--grid", "5"]
     code, out, err = run("surface", argv, tmp_path, capsys)
