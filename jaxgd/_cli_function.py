@@ -265,6 +265,11 @@ def _start_of(spec: str, value: Any, domain: tuple[float, float]) -> float:
         raise UsageError(
             f"--function {spec!r}: its start attribute must be a number; got {_shown(value)}."
         ) from None
+    if not math.isfinite(start):  # NaN is in no domain: not "outside" it
+        raise UsageError(
+            f"--function {spec!r}: its start attribute must be a finite number; got {start!r}. "
+            "Set it to a point of its domain, or remove it."
+        )
     if not domain[0] <= start <= domain[1]:
         raise UsageError(
             f"--function {spec!r}: its start {start:g} lies outside its domain "

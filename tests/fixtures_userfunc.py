@@ -289,3 +289,11 @@ def kinked_bowl(x):
 
 def kinked_bowl_derivative(x):
     return np.sign(x) + 0.2 * x
+
+
+def start_is_nan(x):
+    """``start = nan``: no point of any domain."""
+    return (x - 0.5) ** 2
+
+
+start_is_nan.start = float("nan")

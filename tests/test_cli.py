@@ -550,10 +550,12 @@ def test_a_users_start_attribute_is_its_default_start():
     ("name", "said"),
     [
         ("start_is_bool", "its start attribute must be a number; got True."),
+        # NaN is in no domain: it was said to lie "outside its domain [-6.28319, 6.28319]".
+        ("start_is_nan", "its start attribute must be a finite number; got nan."),
         ("domain_of_bools", "its domain attribute must be two numbers (lo, hi); got (np.False_"),
     ],
 )
-def test_a_bool_in_a_users_start_or_domain_attribute_is_refused(name, said):
+def test_a_bool_or_nan_in_a_users_start_or_domain_attribute_is_refused(name, said):
     # float(True) is 1: start = True ran from 1, and domain = (False, True) drew f on [0, 1],
     # where the library refuses a bool for a start or a bound.
     with pytest.raises(cli.UsageError, match=re.escape(said)):
