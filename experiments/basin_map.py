@@ -18,7 +18,7 @@ import numpy as np
 
 import jaxgd
 from jaxgd import cli, plotting
-from jaxgd._cli_function import flat_minima_note, setup_2d, use_2d_function_flags
+from jaxgd._cli_function import diverged_note, flat_minima_note, setup_2d, use_2d_function_flags
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
 
 FIGURES = ("basin_map",)
@@ -115,6 +115,18 @@ def main(argv: list[str] | None = None) -> int:
         if many or not best.all():  # a share of the same runs, not one more part
             line += f"; at a global minimum (counted above too) {counts[best].sum() / lab.size:.1%}"
         print(line)
+    # One note for all rates: the smallest rate at which half or more diverged says the most
+    # (the larger ones are too large as well), and f not finite at the starts is any rate's.
+    rates = np.asarray(ctx.learning_rates, np.float64)
+    shares = np.mean(index == DIVERGED, axis=0)
+    bad = np.flatnonzero((shares >= 0.5) & (rates > 0))
+    if bad.size:
+        j = bad[np.argmin(rates[bad])]
+        note = diverged_note(
+            ctx.f, minima, float(shares[j]), float(rates[j]), starts=starts, rates=rates.size
+        )
+        if note:
+            print(note)
     return ctx.finish()
 
 

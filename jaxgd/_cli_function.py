@@ -719,7 +719,7 @@ def setup_2d(p: Any, argv: Any = None, *, figures: Any = ()) -> Context2D:
 
 
 def diverged_note(
-    f: Callable, minima: Any, share: float, rate: float, starts: Any = None
+    f: Callable, minima: Any, share: float, rate: float, starts: Any = None, *, rates: int = 0
 ) -> str | None:
     """A sentence when at least half of a 2-D experiment's runs diverged (``share``) at
     learning ``rate``: the rate is too large for f there. Where minima are known, the largest
@@ -728,11 +728,17 @@ def diverged_note(
     With the runs' ``starts`` (in the working dtype): where f or its gradient is not finite
     at half or more of them, no rate helps, and the sentence says that instead (a smaller
     --domain, or --x64 where float64 holds what float32 overflowed).
+
+    An experiment that sweeps ``rates`` learning rates (``--learning-rates``) passes the
+    smallest rate at which half or more of its runs diverged and the share there: the sentence
+    then names that rate and advises a ``--learning-rates`` grid of as many rates.
     """
     import numpy as np
 
     if share < 0.5 or rate <= 0:
         return None
+    lead = f"note: {share:.0%} of the runs" + (f" at learning rate {rate:g}" if rates else "")
+    lead += " diverged"
     if starts is not None and np.size(starts):
 
         def not_finite(points: Any) -> float:  # the share of points where f or f' is not
@@ -755,7 +761,7 @@ def diverged_note(
                 except Exception:
                     wider = False
             return (
-                f"note: {share:.0%} of the runs diverged: f or its gradient is not finite in "
+                f"{lead}: f or its gradient is not finite in "
                 f"{dtype} at {bad:.0%} of the starts themselves, so no learning rate helps; "
                 "choose a smaller --domain"
                 + (", or compute in float64 with --x64" if wider else "")
@@ -767,12 +773,25 @@ def diverged_note(
             eig = np.linalg.eigvalsh(np.asarray(hessian(x), np.float64))
             if np.isfinite(eig).all():
                 curve = max(curve, float(eig.max()))
-    text = f"note: {share:.0%} of the runs diverged: the learning rate {rate:g} is too large here"
+    if rates:
+        text = f"{lead}: that rate and larger ones are too large here"
+
+        def advice(top: float) -> str:  # a grid as wide as the one run, ending at top
+            top = float(f"{top:.1g}")
+            return f"--learning-rates {float(f'{top / 10:.1g}'):g} {top:g} {rates}"
+    else:
+        text = f"{lead}: the learning rate {rate:g} is too large here"
+
+        def advice(top: float) -> str:
+            return f"--learning-rate {float(f'{top:.1g}'):g}"
+
     if curve > 0 and rate > 2.0 / curve:
         bound = 2.0 / curve
         return (
             f"{text}; at the minima f's largest curvature is {curve:.6g}, so plain descent is "
             f"stable there only for rates below 2/{curve:.6g} = {bound:.3g}; try "
-            f"--learning-rate {float(f'{0.5 * bound:.1g}'):g}"
+            f"{advice(0.5 * bound)}"
         )
+    if rates:
+        return f"{text}; try smaller ones, e.g. {advice(rate / 10)}"
     return f"{text}; try a smaller --learning-rate, e.g. {float(f'{rate / 10:.1g}'):g}"

@@ -204,6 +204,42 @@ def test_the_x64_advice_is_left_out_where_f_fails_in_float64(tmp_path, capsys):
     assert "--x64" not in out.split("note:")[1]
 
 
+def test_basin_map_says_why_most_runs_diverged(tmp_path, capsys):
+    # Rosenbrock: at 0.016 every run diverges, at 0.001 none; once nothing was said why. The
+    # note names the rate (0.016 here), the stable bound 2/1001.6 and a grid flag to try.
+    argv = [*SMALL["basin_map"], "--function", "rosenbrock", "--epochs", "100"]
+    code, out, _ = run("basin_map", argv, tmp_path, capsys)
+    assert code == 0
+    assert "rate 0.016: " in out and "diverged 100.0%" in out
+    assert re.search(
+        r"^note: 100% of the runs at learning rate 0\.016 diverged: that rate and larger ones "
+        r"are too large here; .*rates below 2/1001\.6 = 0\.002; try --learning-rates 0\.0001 "
+        r"0\.001 2$",
+        out,
+        re.M,
+    ), out
+    assert out.count("note: ") == 1
+
+
+def test_basin_map_says_when_f_is_not_finite_at_the_starts(tmp_path, capsys):
+    # sqrt(x) + y^2 on [-5, 5]^2: half the runs diverge at every rate, none for the rate's
+    # sake; the note says so once, not once per rate, and names no rate to try.
+    argv = [*SMALL["basin_map"], "--function", f"{HERE}:half_undefined_2d"]
+    code, out, _ = run("basin_map", argv, tmp_path, capsys)
+    assert code == 0
+    (note,) = [t for t in out.splitlines() if t.startswith("note: ")]
+    assert "of the runs at learning rate 0.001 diverged" in note
+    assert "not finite in float32 at 50% of the starts themselves" in note
+    assert "choose a smaller --domain" in note and "--x64" not in note
+    assert "too large" not in note
+
+
+def test_basin_map_says_nothing_where_few_runs_diverged(tmp_path, capsys):
+    code, out, _ = run("basin_map", SMALL["basin_map"], tmp_path, capsys)
+    assert code == 0
+    assert "of the runs" not in out
+
+
 def test_users_own_function(tmp_path, capsys):
     argv = [*SMALL["basin_map"], "--function", f"{HERE}:tilted_bowls", "--x64"]
     code, out, err = run("basin_map", argv, tmp_path, capsys)
