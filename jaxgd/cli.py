@@ -117,6 +117,7 @@ __all__ = [
     "run",
     "save_figure",
     "setup",
+    "snap_minima",
     "stretches",
     "whole",
 ]
@@ -136,6 +137,34 @@ def num(value: Any) -> str:
         ('-1.42887', '1e-10', '500', '0')
     """
     return f"{float(value) + 0.0:.6g}"  # + 0.0: -0 prints as 0
+
+
+def snap_minima(f: Callable, minima: Minima, domain: tuple[float, float]) -> Minima:
+    """``minima`` of a 1-D ``f`` on the host (NumPy arrays), every location within a few
+    float epsilons of 0 at the scale of ``domain`` made exactly 0, with f's value there.
+
+    The minima searches stop within rounding of a minimum at the origin, as -3.7e-34: the
+    summaries print it as ``0`` so that every experiment names the same point alike.
+
+    Example:
+        >>> from jaxgd.minima import find_minima
+        >>> m = snap_minima(lambda x: x**2, find_minima(lambda x: x**2, -3.0, 3.0), (-3.0, 3.0))
+        >>> num(m.x[0]), num(m.value[0])
+        ('0', '0')
+    """
+    m = jax.tree_util.tree_map(np.asarray, minima)
+    x = np.asarray(m.x)
+    scale = max(1.0, *(abs(float(v)) for v in domain))
+    snap = np.abs(x) < 4 * np.finfo(x.dtype).eps * scale
+    if not snap.any():
+        return m
+    zero = np.zeros((), x.dtype)
+    # An isolated minimum's span is its x; a flat one's still holds the new x.
+    lo = np.where(snap, np.minimum(np.where(m.lo == m.x, zero, m.lo), zero), m.lo)
+    hi = np.where(snap, np.maximum(np.where(m.hi == m.x, zero, m.hi), zero), m.hi)
+    x = np.where(snap, zero, x)
+    value = np.where(snap, np.asarray(_values(f, x)), np.asarray(m.value))
+    return dataclasses.replace(m, x=x, value=value, lo=lo, hi=hi)
 
 
 def color_limits_line(
@@ -653,26 +682,10 @@ class Context(Output):
         return "\n".join(notes)
 
     # -- minima -------------------------------------------------------------------------------
-    def _snap(self, m: Minima) -> Minima:
-        # A location within a few float epsilons of 0 is exactly 0 (with f there), so a minimum
-        # at the origin does not print as 3e-11.
-        x = np.asarray(m.x)
-        scale = max(1.0, *(abs(v) for v in self.domain))
-        snap = np.abs(x) < 4 * np.finfo(x.dtype).eps * scale
-        if not snap.any():
-            return m
-        zero = np.zeros((), x.dtype)
-        # An isolated minimum's span is its x; a flat one's still holds the new x.
-        lo = np.where(snap, np.minimum(np.where(m.lo == m.x, zero, m.lo), zero), m.lo)
-        hi = np.where(snap, np.maximum(np.where(m.hi == m.x, zero, m.hi), zero), m.hi)
-        x = np.where(snap, zero, x)
-        value = np.where(snap, np.asarray(_values(self.f, x)), np.asarray(m.value))
-        return dataclasses.replace(m, x=x, value=value, lo=lo, hi=hi)
-
     def _on_host(self, m: Minima) -> Minima:
         # The summaries and plots index minima one at a time: on NumPy arrays that costs
         # nothing, on JAX arrays each new kind of index compiles a small program.
-        return self._snap(jax.tree_util.tree_map(np.asarray, m))
+        return snap_minima(self.f, m, self.domain)
 
     @property
     def minima(self) -> Minima:

@@ -40,6 +40,22 @@ def tilted_family(x, theta):
 tilted_family.domain = (-2.0, 2.0)
 
 
+def floor_family(x, theta):
+    """floor(x) + theta*x^2: a minimum at 0, where the search stops at -3.7e-34."""
+    return jnp.floor(x) + theta * x**2
+
+
+floor_family.domain = (-3.0, 3.0)
+
+
+def floor_half(x):
+    """floor_family at theta = 0.5, for the experiments of f(x)."""
+    return floor_family(x, 0.5)
+
+
+floor_half.domain = floor_family.domain
+
+
 def numpy_family(x, theta):
     return np.sin(x) * np.exp(-theta * x**2)
 
@@ -196,6 +212,24 @@ def test_function_family_takes_a_users_family(tmp_path, capsys):
     res = jaxgd.load(tmp_path / "fam.npz")
     assert res.dims[0] == "param"
     np.testing.assert_allclose(res.coord("param"), [-0.5, 0.0, 0.5])
+
+
+def test_function_family_prints_a_minimum_at_0_as_the_others_do(tmp_path, capsys):
+    # The minima search stops at -3.7e-34 for the minimum at 0: printed as such, where the
+    # experiments of f(x) print "x = 0 (f = 0)", and, with f there -1 (floor of a negative),
+    # starred as global at theta = 1, where f(0) = 0 > f(-1-) = -1.
+    argv = ["--function", f"{HERE}:floor_family", "--params", "0.5", "1", "--repeats", "10",
+            "--epochs", "50"]  # fmt: skip
+    code, out, err = run(function_family, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    rows = re.findall(r"^ +(\S+) +\S+% +3 minima: (.*)$", out, re.M)
+    assert rows == [("0.5", "-2, -1*, 0"), ("1", "-2, -1*, 0")], out
+    argv = ["--function", f"{HERE}:floor_half"]
+    code, out, err = run(
+        importlib.import_module("experiments.start_location"), argv, tmp_path, capsys
+    )
+    assert (code, err) == (0, "")
+    assert "x = -1 (f = -1.5, global), x = -2 (f = -1), x = 0 (f = 0)" in out
 
 
 @pytest.mark.parametrize(
