@@ -774,7 +774,7 @@ def diverged_note(
             if np.isfinite(eig).all():
                 curve = max(curve, float(eig.max()))
     if rates:
-        text = f"{lead}: that rate and larger ones are too large here"
+        text = f"{lead}: that rate is too large here, and so would be any larger"
 
         def advice(top: float) -> str:  # a grid as wide as the one run, ending at top
             top = float(f"{top:.1g}")

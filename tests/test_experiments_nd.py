@@ -212,9 +212,9 @@ def test_basin_map_says_why_most_runs_diverged(tmp_path, capsys):
     assert code == 0
     assert "rate 0.016: " in out and "diverged 100.0%" in out
     assert re.search(
-        r"^note: 100% of the runs at learning rate 0\.016 diverged: that rate and larger ones "
-        r"are too large here; .*rates below 2/1001\.6 = 0\.002; try --learning-rates 0\.0001 "
-        r"0\.001 2$",
+        r"^note: 100% of the runs at learning rate 0\.016 diverged: that rate is too large "
+        r"here, and so would be any larger; .*rates below 2/1001\.6 = 0\.002; try "
+        r"--learning-rates 0\.0001 0\.001 2$",
         out,
         re.M,
     ), out
