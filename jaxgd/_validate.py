@@ -552,15 +552,20 @@ def _wanted(name: str, *, whole: bool, scalar: bool) -> str:
     return f"{name} must be {what}, e.g. {name}={example}"
 
 
-def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
+def _read(
+    name: str, value: Any, *, whole: bool, scalar: bool = False, wanted: str | None = None
+) -> Any:
     """``value`` as a NumPy array of a real numeric dtype (a JAX array when traced).
 
     Python ints too large for int64 stay exact: they are checked here, against
-    :data:`MAX_EPOCHS` when ``whole``, or converted to float.
+    :data:`MAX_EPOCHS` when ``whole``, or converted to float. ``wanted`` replaces the
+    sentence that says what ``name`` must be (a scalar or 1-D axis by default).
     """
     if type(value) is np.ndarray and value.dtype.kind in "fiu":
         return value  # NumPy's own real dtypes: the common case, nothing else to check
-    wanted = _wanted(name, whole=whole, scalar=scalar)
+    any_shape = wanted is not None
+    if wanted is None:
+        wanted = _wanted(name, whole=whole, scalar=scalar)
     if isinstance(value, jax.core.Tracer):
         return _check_kind(name, value, value.dtype, wanted)
     if value is None or isinstance(value, str | bytes):
@@ -601,9 +606,13 @@ def _read(name: str, value: Any, *, whole: bool, scalar: bool = False) -> Any:
     try:
         arr = np.asarray(value)
     except ValueError as e:  # NumPy's "inhomogeneous shape"
+        fix = (
+            "Give every row the same length."
+            if any_shape
+            else "Pass a flat list, or np.ravel of a regular array."
+        )
         raise ValueError(
-            f"{wanted}; got a nested sequence of uneven lengths or depths. Pass a flat list, "
-            "or np.ravel of a regular array."
+            f"{wanted}; got a nested sequence of uneven lengths or depths. {fix}"
         ) from e
     except Exception as e:
         raise TypeError(
@@ -782,6 +791,30 @@ def as_float_axis(
             '(jax.config.update("jax_enable_x64", True)).'
         )
     return cast
+
+
+def as_real_array(name: str, value: Any, wanted: str) -> np.ndarray:
+    """A concrete ``value`` of any shape as a NumPy array of real numbers: ints, or floats of
+    NumPy's types, those NumPy lacks (bfloat16, the float8 types) read exactly as float64.
+
+    Checked as an axis is (:func:`as_float_axis`), in any shape: a bool at any depth (NumPy
+    reads ``[1.0, True]`` as ``[1.0, 1.0]``), nested sequences of uneven lengths, text,
+    complex numbers and other objects are refused naming ``name``, after ``wanted`` (what it
+    must be, e.g. ``"final must hold real numbers, e.g. res.final"``); a Python int beyond
+    any float is refused, not left as an object array.
+
+    Example:
+        >>> as_real_array("final", [[1, 2.5]], "final must hold real numbers").tolist()
+        [[1.0, 2.5]]
+        >>> as_real_array("x", [1.0, True], "x must hold numbers")
+        Traceback (most recent call last):
+        ...
+        TypeError: x must hold numbers; entry 1 is True, a bool. Pass numbers (1 rather than True).
+    """
+    arr = np.asarray(_read(name, value, whole=False, wanted=wanted))
+    if arr.dtype.kind not in "fiu":  # JAX's float types: exact in float64
+        arr = arr.astype(np.float64)
+    return arr
 
 
 def check_in_range(name: str, values: Any, dtype: Any) -> None:

@@ -18,6 +18,7 @@ from jax import lax
 
 from jaxgd._validate import (
     as_domain,
+    as_real_array,
     check_function,
     check_in_range,
     check_int,
@@ -1428,12 +1429,11 @@ def find_minima_reached(
             "final must be concrete, got a traced value; call find_minima_reached outside "
             "jax.jit / jax.vmap, on the result the compiled sweep returned"
         )
-    ends = np.asarray(final)
-    if not (np.issubdtype(ends.dtype, np.floating) or np.issubdtype(ends.dtype, np.integer)):
-        raise TypeError(
-            f"final must hold real numbers (where the runs ended), got dtype {ends.dtype}; "
-            "pass e.g. res.final"
-        )
+    # NumPy alone read [1.0, True] as [1.0, 1.0], raised its own words for ragged rows and
+    # refused bfloat16 ends as no real numbers.
+    ends = as_real_array(
+        "final", final, "final must hold real numbers (where the runs ended), e.g. res.final"
+    )
     check_in_range("final", ends, dtype)
     _refuse_in_trace("find_minima_reached", _FIX_FIND_MINIMA_REACHED)
     check_function(f, dtype)

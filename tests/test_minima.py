@@ -553,7 +553,7 @@ def test_reached_finds_every_minimum_a_run_settled_in(ks, noise):
         ([0.0], (1.0, 0.0), {}, ValueError, "domain must be"),
         ([0.0], 1.0, {}, TypeError, "domain must be a pair"),
         ([0.0], (0.0, np.inf), {}, ValueError, r"domain\[1\] must be finite"),
-        (np.array([1j]), (0.0, 1.0), {}, TypeError, "final must hold real numbers"),
+        (np.array([1j]), (0.0, 1.0), {}, TypeError, "final must be real"),
         (["a"], (0.0, 1.0), {}, TypeError, "final must hold real numbers"),
         ([0.0], (0.0, 1.0), {"num": 2}, ValueError, "num must be >= 3"),
         ([0.0], (0.0, 1.0), {"tol": -1.0}, ValueError, "tol must be positive"),
@@ -1026,3 +1026,30 @@ def test_jump_cells_are_those_of_the_float64_test_over_the_whole_grid(dtype):
     np.testing.assert_array_equal(i, expected)
     np.testing.assert_array_equal(dv, ref_dv[expected])
     np.testing.assert_array_equal(width, np.diff(x64)[expected])
+
+
+_ENDS = st.floats(-1.5, 1.5, allow_nan=False)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.one_of(_ENDS, st.just(True)), min_size=2, max_size=4), st.booleans())
+def test_reached_refuses_a_bool_among_the_ends_at_any_depth(ends, nested):
+    # NumPy reads [0.5, True] as [0.5, 1.0]: a bool is refused, as in a sweep's starts,
+    # at any depth; plain numbers are the minima NumPy's float64 reading gives.
+    value = [ends] if nested else ends
+    if any(e is True for e in ends):
+        with pytest.raises(TypeError, match=r"final must hold .*numbers.*entry .* a bool"):
+            find_minima_reached(_tilted_cos, value, (-2.0, 2.0))
+    else:
+        got = find_minima_reached(_tilted_cos, value, (-2.0, 2.0))
+        want = find_minima_reached(_tilted_cos, np.asarray(value, np.float64), (-2.0, 2.0))
+        assert got.x.tolist() == want.x.tolist()
+
+
+def test_reached_names_final_for_ragged_ends_and_reads_bfloat16():
+    with pytest.raises(ValueError, match=r"final must hold real numbers.*uneven lengths"):
+        find_minima_reached(_tilted_cos, [[1.0, 2.0], [3.0]], (-2.0, 2.0))
+    ends = jnp.asarray([-1.0, 1.5], jnp.bfloat16)
+    got = find_minima_reached(_tilted_cos, ends, (-2.0, 2.0))
+    want = find_minima_reached(_tilted_cos, np.asarray(ends, np.float64), (-2.0, 2.0))
+    assert got.x.tolist() == want.x.tolist()
