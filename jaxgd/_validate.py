@@ -590,19 +590,7 @@ def _read(
     ):
         raise TypeError(f"{wanted}; got an array of PRNG keys ({dtype}).")
     if isinstance(value, list | tuple):
-        # NumPy reads [1.0, True] as [1.0, 1.0]; a bool is refused inside a list as alone,
-        # at any depth (the rows of points of R^d: [[True, 2.0]]).
-        found = _first_bool(value)
-        if found is not None:
-            at, item = found
-            where = str(at[0]) if len(at) == 1 else "".join(f"[{i}]" for i in at)
-            single = isinstance(item, bool | np.bool_)
-            what = f"is {item!r}, a bool" if single else "holds booleans"
-            # Inside a row (points of R^d, a vector theta) the shape is fine, and `wanted`'s
-            # "a 1-D list" would tell the caller to flatten it: say only what is wrong.
-            in_row = len(at) > 1 or (not single and np.ndim(item) > 0)
-            head = f"{name} must hold numbers" if in_row else wanted
-            raise TypeError(f"{head}; entry {where} {what}. Pass numbers (1 rather than True).")
+        refuse_bools(name, value, wanted)
     try:
         arr = np.asarray(value)
     except ValueError as e:  # NumPy's "inhomogeneous shape"
@@ -622,6 +610,32 @@ def _read(
     if arr.dtype == object:
         arr = _from_objects(name, arr, wanted, whole=whole)
     return _check_kind(name, arr, arr.dtype, wanted)
+
+
+def refuse_bools(name: str, value: list | tuple, wanted: str) -> None:
+    """Refuse a bool in the nested lists and tuples ``value``, at any depth, naming ``name``
+    and the entry: NumPy reads ``[1.0, True]`` as ``[1.0, 1.0]``, so a bool beside numbers
+    is refused as a list of bools is. ``wanted`` says what ``name`` must be; inside a row the
+    error says only that ``name`` must hold numbers.
+
+    Example:
+        >>> refuse_bools("x", [[0.5, True]], "")
+        Traceback (most recent call last):
+        ...
+        TypeError: x must hold numbers; entry [0][1] is True, a bool. Pass numbers (1 rather ...).
+    """
+    found = _first_bool(value)
+    if found is None:
+        return
+    at, item = found
+    where = str(at[0]) if len(at) == 1 else "".join(f"[{i}]" for i in at)
+    single = isinstance(item, bool | np.bool_)
+    what = f"is {item!r}, a bool" if single else "holds booleans"
+    # Inside a row (points of R^d, a vector theta) the shape is fine, and `wanted`'s
+    # "a 1-D list" would tell the caller to flatten it: say only what is wrong.
+    in_row = len(at) > 1 or (not single and np.ndim(item) > 0)
+    head = f"{name} must hold numbers" if in_row else wanted
+    raise TypeError(f"{head}; entry {where} {what}. Pass numbers (1 rather than True).")
 
 
 def _first_bool(value: list | tuple) -> tuple[tuple[int, ...], Any] | None:

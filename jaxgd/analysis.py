@@ -44,6 +44,7 @@ from jaxgd._validate import (
     in_trace,
     is_concrete,
     positive_float,
+    refuse_bools,
 )
 from jaxgd.minima import (
     Minima,
@@ -490,6 +491,7 @@ def _positions(x: Any) -> Any:
         # np.asarray drops the mask, and masked entries were labelled as real positions:
         # a masked position is no position, as NaN is (-1).
         x = x.astype(np.result_type(x.dtype, np.float32)).filled(np.nan)
+    given = x
     if is_concrete(x) and not isinstance(x, jax.Array):
         try:
             x = np.asarray(x)
@@ -507,6 +509,10 @@ def _positions(x: Any) -> Any:
             f"x must hold real numbers (positions), got {what.get(dtype.kind, 'objects')} "
             f"({dtype}); pass e.g. result.final"
         )
+    if isinstance(given, list | tuple):
+        # NumPy reads [0.5, True] as [0.5, 1.0]: a bool beside numbers is refused as
+        # [True, False] is, not labelled as the position 1.
+        refuse_bools("x", given, "x must hold real numbers (positions)")
     if isinstance(x, np.ndarray) and dtype.kind in "iu":
         # Integer positions are points of the axis: in the working float, as the compiled
         # rule takes them. Cast to JAX's int (int32 unless x64 is on), 2**32 wrapped to 0 and

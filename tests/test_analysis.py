@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import jaxgd
 import jaxgd.functions as fns
@@ -1248,3 +1250,21 @@ def test_masked_positions_are_no_positions():
     whole = np.ma.masked_array([4, 4], mask=[True, False])
     assert nearest_minimum(whole, m, tol=0.5).tolist() == [-1, 2]
     assert downhill_minimum(notebook, x, m).tolist() == [1, -1, 2]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.one_of(st.floats(-2.0, 2.0), st.just(True), st.just(np.bool_(False))), min_size=2),
+    st.booleans(),
+)
+def test_a_bool_beside_positions_is_refused_at_any_depth(x, nested):
+    # NumPy reads [0.5, True] as [0.5, 1.0]: True was labelled as the minimum at 1, though a
+    # list of bools alone is refused.
+    minima = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
+    value = [x] if nested else tuple(x)
+    if any(isinstance(v, bool | np.bool_) for v in x):
+        with pytest.raises(TypeError, match=r"x must hold .*(booleans|a bool)"):
+            nearest_minimum(value, minima)
+    else:
+        want = nearest_minimum(np.asarray(value, np.float64), minima)
+        assert nearest_minimum(value, minima).tolist() == want.tolist()
