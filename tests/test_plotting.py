@@ -1493,7 +1493,7 @@ def _arguments_refused_by_name():
                        r"^domain widened to show points"),
         "huge 2-D domain": (lambda: plotting.plot_paths(himmelblau, ((-5, 5), (0, 1e39)), paths),
                             ValueError, r"^domain\[1\]: .*does not fit float32"),
-        "points": (lambda: plotting.plot_function(jnp.cos, (0, 1), points="a"), ValueError,
+        "points": (lambda: plotting.plot_function(jnp.cos, (0, 1), points="a"), TypeError,
                    "points"),
         "vector f": (lambda: plotting.plot_function(lambda p: p[0] ** 2, (0, 1)), TypeError,
                      "^f raised IndexError"),
@@ -1687,3 +1687,28 @@ def test_a_grid_too_fine_to_draw_is_refused_before_it_is_allocated(call, most, c
             call(num)
     assert compiles.count == 0, compiles.names
     assert set(plt.get_fignums()) == before
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(0.0, 3.0), st.integers(0, 3), st.just(True), st.just(10**400)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_plot_function_points_are_numbers_as_float64_reads_them(points):
+    # np.asarray(points, np.float64) drew True as a dot at x = 1 and raised a bare
+    # OverflowError for an int beyond any float; both are refused naming points.
+    if any(p is True for p in points):
+        with pytest.raises(TypeError, match=r"^points must .*a bool"):
+            plotting.plot_function(jnp.cos, (0.0, 3.0), points=points)
+    elif any(p == 10**400 for p in points):
+        with pytest.raises(ValueError, match=r"^points has a value too large for any float"):
+            plotting.plot_function(jnp.cos, (0.0, 3.0), points=points)
+    else:
+        fig = plotting.plot_function(jnp.cos, (0.0, 3.0), points=points)
+        dots = [ln for a in fig.axes for ln in a.lines if ln.get_marker() == "o"]
+        drawn = np.concatenate([np.asarray(d.get_xdata(), np.float64) for d in dots])
+        np.testing.assert_array_equal(np.unique(drawn), np.unique(np.asarray(points, np.float64)))
+        plotting.close(fig)

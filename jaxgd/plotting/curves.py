@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgd._validate import (
+    as_real_array,
     check_function,
     check_span_fits,
     default_float,
@@ -106,10 +107,11 @@ def plot_function(
         The figure.
 
     Raises:
-        TypeError: ``num`` is not a whole number, ``start`` is not a real number, or ``ax``
-            is not a matplotlib Axes.
-        ValueError: ``domain`` is not finite ``(lo, hi)`` with ``lo < hi``, ``points`` are
-            not numbers, ``start`` is not finite, or ``num`` is below 2 or above 2**24.
+        TypeError: ``num`` is not a whole number, ``start`` or an entry of ``points`` is
+            not a real number (a bool, text), or ``ax`` is not a matplotlib Axes.
+        ValueError: ``domain`` is not finite ``(lo, hi)`` with ``lo < hi``, ``points`` has
+            rows of uneven lengths or a value beyond any float, ``start`` is not finite, or
+            ``num`` is below 2 or above 2**24.
 
     Example:
         >>> import matplotlib
@@ -134,10 +136,10 @@ def plot_function(
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"domain must be finite (lo, hi) with lo < hi; got ({lo:g}, {hi:g})")
     check_span_fits("domain", lo, hi, default_float(), "grid")
-    try:
-        marks = [float(p) for p in np.ravel(np.asarray(points, np.float64))]
-    except (TypeError, ValueError):
-        raise ValueError(f"points must be x positions, numbers; got {points!r}") from None
+    # np.asarray(points, np.float64) read True as 1.0 (a dot drawn at x = 1) and raised a bare
+    # OverflowError for an int beyond any float.
+    wanted = "points must be x positions, numbers, e.g. points=[1.5]"
+    marks = as_real_array("points", points, wanted).astype(np.float64).ravel().tolist()
     extra = [v for v in (*marks, start) if v is not None and np.isfinite(v)]
     if extra:
         span = hi - lo
