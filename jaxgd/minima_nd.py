@@ -40,6 +40,7 @@ import numpy as np
 from jaxgd import _chunking
 from jaxgd._validate import (
     _check_indices,
+    _first_bool,
     as_key,
     check_hashable,
     check_in_range,
@@ -289,16 +290,14 @@ def _check_nd_function(
 
 def _has_bool(value: Any) -> bool:
     """Whether ``value`` (an array or a regular nested sequence) holds booleans: NumPy makes
-    ``[(True, 2)]`` an int array, so a sequence's entries are looked at one by one."""
+    ``[(True, 2)]`` an int array, so a sequence's entries are looked at (a level of plain
+    numbers at C speed: an object copy looked at entry by entry took 1.2 s for a million
+    points)."""
     if isinstance(value, np.ndarray | jax.Array):
         return np.dtype(value.dtype) == np.bool_
-    try:
-        entries = np.asarray(value, dtype=object).ravel()
-    except (TypeError, ValueError):
-        return False
-    return any(
-        isinstance(v, bool | np.bool_) or getattr(v, "dtype", None) == np.bool_ for v in entries
-    )
+    if isinstance(value, list | tuple):
+        return _first_bool(value) is not None
+    return isinstance(value, bool | np.bool_)
 
 
 def _real_points(name: str, value: Any, shape: str) -> np.ndarray:
@@ -321,6 +320,8 @@ def _real_points(name: str, value: Any, shape: str) -> np.ndarray:
         raise TypeError(
             f"{name} must hold numbers, got booleans (True/False); pass e.g. 1.0 and 0.0"
         )
+    if arr.dtype.kind == "V" and jnp.issubdtype(arr.dtype, jnp.floating):
+        arr = arr.astype(np.float64)  # bfloat16 and the float8 types: exact in float64
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         what = "strings" if arr.dtype.kind in "US" else "objects"
         raise TypeError(

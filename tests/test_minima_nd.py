@@ -676,3 +676,17 @@ def test_minima_on_a_straight_line_and_past_an_edge_are_not_returned(f, bounds, 
     # As the docstring says: f does not rise along a straight line of minima, and the lowest
     # point of a box that f still falls past is not a stationary point.
     assert len(find_minima_nd(f, bounds)) == 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.floats(-0.9, 0.9), st.floats(-0.9, 0.9)), min_size=1, max_size=3))
+def test_bfloat16_points_are_read_as_float64_reads_them(rows):
+    # A sweep run in bfloat16 ends in bfloat16 points: NumPy sees no real numbers in them,
+    # and they were refused as "objects (bfloat16)".
+    points = jnp.asarray(rows, jnp.bfloat16)
+    wide = np.asarray(points, np.float64)
+    assert nearest_minimum_nd(points, _HERE).tolist() == nearest_minimum_nd(wide, _HERE).tolist()
+    f = lambda p: (p**2).sum()
+    got = find_minima_nd(f, [(-1, 1), (-1, 1)], grid=2, extra_starts=points)
+    want = find_minima_nd(f, [(-1, 1), (-1, 1)], grid=2, extra_starts=wide)
+    np.testing.assert_array_equal(got.x, want.x)
