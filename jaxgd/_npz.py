@@ -89,17 +89,20 @@ def make_folders(folder: Path) -> None:
 LOOP = "a loop of symbolic links"
 
 
+#: ELOOP for a path whose folder is such a loop (``a/x.npz`` where ``a -> a``).
+LOOP_ABOVE = "a path through a loop of symbolic links"
+
+
 def looping(path: Path) -> OSError | None:
     """An ``OSError`` (ELOOP) naming ``path`` when it is a symbolic link that never reaches a
-    file (``ln -s a a``, or ``a -> b -> a``), else None. ``Path.exists`` says False for such
-    a link, as for a missing file, and ``os.path.realpath`` gives back the link itself."""
-    if not path.is_symlink():
-        return None
+    file (``ln -s a a``, or ``a -> b -> a``), or a path through such a link (``a/x.npz``),
+    else None. ``Path.exists`` and ``Path.is_symlink`` say False for both, as for a missing
+    file, and ``os.path.realpath`` gives back the link itself."""
     try:
         os.stat(path)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            return OSError(errno.ELOOP, LOOP, str(path))
+            return OSError(errno.ELOOP, LOOP if path.is_symlink() else LOOP_ABOVE, str(path))
     return None
 
 

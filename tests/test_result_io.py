@@ -621,6 +621,19 @@ def test_a_loop_of_links_is_refused_not_replaced_and_not_missing(tmp_path, lengt
     assert len(list(tmp_path.iterdir())) == length
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX links")
+@pytest.mark.parametrize("below", ["x.npz", "sub/x.npz"])
+def test_a_path_through_a_loop_of_links_is_refused_as_one(tmp_path, below):
+    # The folder a -> a: load said the file did not exist, save that the folder "cannot be
+    # created (File exists)"; the system's answer is ELOOP, as for the link itself.
+    (tmp_path / "a").symlink_to("a")
+    path = tmp_path / "a" / below
+    for verb, call in [("save", lambda: small().save(path)), ("load", lambda: jaxgd.load(path))]:
+        with pytest.raises(OSError, match=rf"cannot {verb} .*x\.npz: it is a path through a loop"):
+            call()
+    assert os.readlink(tmp_path / "a") == "a" and len(list(tmp_path.iterdir())) == 1
+
+
 def _small(n_starts: int) -> jaxgd.SweepResult:
     z = np.linspace(0, 1, n_starts * 16, dtype=np.float32).reshape(n_starts, 4, 4)
     return jaxgd.SweepResult(
