@@ -1026,7 +1026,6 @@ def _random_starts_in_blocks(
     )
 
 
-@_run.interruptible
 def _check_memory(n: int, n_rates: int, n_epochs: int, dtype: np.dtype, keep: bool) -> None:
     """``MemoryError`` with the size and the fix where :func:`random_starts` on the host
     would not fit: the ``n`` starts, and the kept sweep where ``keep``."""
@@ -1049,6 +1048,7 @@ def _check_memory(n: int, n_rates: int, n_epochs: int, dtype: np.dtype, keep: bo
     )
 
 
+@_run.interruptible
 def random_starts(
     f: Callable[[jax.Array], jax.Array],
     key: jax.Array,

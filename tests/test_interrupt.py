@@ -206,3 +206,23 @@ def test_a_ctrl_c_that_got_through_is_not_raised_again_later():
     # again, but a count left by one that got through stayed: a sweep in a worker thread
     # (or under a caller's own handler) raised KeyboardInterrupt for it, with no Ctrl-C.
     assert _lines_of(DELIVERED) == ["stopped", "thread waited", "own handler waited"]
+
+
+def test_random_starts_runs_with_the_counting_handler(monkeypatch):
+    # random_starts is interruptible as the other long calls are: while it runs, a Ctrl-C
+    # dropped on its way (in a garbage-collection callback) is counted and raised again.
+    import jax
+
+    from jaxgd import _run, analysis
+    from jaxgd.functions import notebook
+
+    seen = []
+    search = analysis.find_minima
+
+    def spying(*args, **kwargs):
+        seen.append(signal.getsignal(signal.SIGINT) is _run._on_sigint)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "find_minima", spying)
+    analysis.random_starts(notebook, jax.random.key(0), [0.1], [10], n=8, domain=(-5.0, 5.0))
+    assert seen == [True]
