@@ -10,7 +10,6 @@ an interrupted run leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import os
 import sys
@@ -240,13 +239,7 @@ def _reason(err: OSError) -> str:
 def refused(flag: str, path: str | os.PathLike, err: OSError) -> UsageError:
     """The error for a path the system refuses to look at (a name too long, a loop of
     links): the flag, the path, the system's reason and what to do."""
-    if err.errno == errno.ENAMETOOLONG:
-        fix = "use a shorter name (most systems allow 255 bytes a name)"
-    elif err.errno == errno.ELOOP:
-        fix = "remove it or choose another path"
-    else:
-        fix = "choose another path"
-    return UsageError(f"{flag} {_short(Path(path))}: {_reason(err)}; {fix}.")
+    return UsageError(f"{flag} {_short(Path(path))}: {_reason(err)}; {_npz.refused_fix(err)}.")
 
 
 def _cannot_write(flag: str, target: Path, err: OSError) -> UsageError:

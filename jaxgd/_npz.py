@@ -85,6 +85,17 @@ def make_folders(folder: Path) -> None:
         level.mkdir(exist_ok=True)
 
 
+def refused_fix(err: OSError) -> str:
+    """What to do about a path the system refuses to look at (``err``), as a phrase: a name
+    too long, a loop of symbolic links, or anything else. Shared by save, load and the
+    command line's checks of --out and --save."""
+    if err.errno == errno.ENAMETOOLONG:
+        return "use a shorter name (most systems allow 255 bytes a name)"
+    if err.errno == errno.ELOOP:
+        return "remove it or choose another path"
+    return "choose another path"
+
+
 #: What the system's ELOOP means, as :func:`target_of` and :func:`looping` say it.
 LOOP = "a loop of symbolic links"
 

@@ -841,12 +841,10 @@ def _ask(path: Path, question: str, verb: str) -> bool:
     try:
         return getattr(path, question)()
     except OSError as e:
-        fix = (
-            "Use a shorter name (most systems allow 255 bytes a name)."
-            if e.errno == errno.ENAMETOOLONG
-            else "Choose another path."
-        )
-        raise OSError(e.errno, f"cannot {verb} {path}: {e.strerror or e}. {fix}") from None
+        fix = _npz.refused_fix(e)
+        raise OSError(
+            e.errno, f"cannot {verb} {path}: {e.strerror or e}. {fix[0].upper()}{fix[1:]}."
+        ) from None
 
 
 def _refuse_loop(path: Path, verb: str) -> None:
