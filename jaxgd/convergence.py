@@ -567,6 +567,8 @@ def convergence(
         out = _convergence_arrays(f, fast, starts, learning_rates, n, tol_arr)
         if 2 * _run.lane_steps(n_lanes, int(n)) > _run.BLOCKING_WORK:
             _run.wait(out[0])
+        else:
+            _run.wait_short(out[0])
         out = tuple(np.asarray(a) for a in out)
     else:
         shape = (n_starts, n_rates)

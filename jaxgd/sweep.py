@@ -616,6 +616,6 @@ def _one_call(
     else:
         # Waited on first: np.asarray of an array still being computed takes a slower path,
         # each time (about 30 us an array, a third of a small sweep's call).
-        out[-1].block_until_ready()
+        _run.wait_short(out[-1])
     out = _cells(tuple(np.asarray(a) for a in out), n_lanes, order, np)
     return _result(out, axes, ax["x"], ax["lr"], epochs, name, fast, xp=np)
