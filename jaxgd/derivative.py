@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import numpy as np
@@ -148,6 +149,28 @@ def _evaluate(df: Callable, x: np.ndarray) -> np.ndarray:
         ) from err
 
 
+@partial(jax.jit, static_argnums=(0, 1))
+def _on_points_compiled(f: Callable, grad: bool, x: jax.Array) -> jax.Array:
+    return jax.vmap(jax.grad(f) if grad else f)(x)
+
+
+def on_points(f: Callable, x: np.ndarray, *, grad: bool) -> jax.Array:
+    """``f`` (or ``jax.grad(f)`` with ``grad``) at every point of ``x``, compiled.
+
+    A hashable ``f`` is a static argument of one ``jax.jit``, as in ``jaxgd.sweep``: the
+    same ``f`` on as many points of the same dtype compiles nothing the second time. A new
+    ``jax.jit(jax.vmap(...))`` per call recompiled every time, as JAX keys its cache on the
+    function object. An unhashable ``f`` cannot key a cache; it is usually unhashable because
+    it compares by value and can change (a dataclass with ``eq=True``), so it is compiled
+    afresh on each call and runs as it is now.
+    """
+    try:
+        hash(f)
+    except TypeError:
+        return jax.jit(jax.vmap(jax.grad(f) if grad else f))(x)
+    return _on_points_compiled(f, grad, x)
+
+
 def _points(lo: float, hi: float, num: int) -> np.ndarray:
     """``num`` evenly spaced points of ``[lo, hi]`` and, between every two, their midpoint
     and a point drawn at random in a fixed order (``x[::3]`` is the grid), ascending."""
@@ -180,7 +203,9 @@ def check_derivative(
     use NumPy or ``jax.numpy``: it is called once on the whole grid, and point by point
     if that fails or returns the wrong shape. Both sides run with 64-bit JAX enabled for
     the duration of the call, so the comparison measures the formula, not float32
-    rounding; the global ``jax_enable_x64`` setting is left as it was.
+    rounding; the global ``jax_enable_x64`` setting is left as it was. ``jax.grad(f)`` is
+    compiled once per ``f`` and ``num``: checking the same ``f`` again, on any interval,
+    compiles nothing (an ``f`` that cannot be hashed is compiled on every call).
 
     Args:
         f: Scalar-to-scalar function written with ``jax.numpy``.
@@ -249,7 +274,8 @@ def check_derivative(
 
     x = _points(lo_f, hi_f, num)
     with jax.enable_x64(True):
-        check_function(f, np.dtype(np.float64), hashable=False)  # f is not a jit static here
+        # f need not be hashable here: one that is not is compiled afresh (on_points).
+        check_function(f, np.dtype(np.float64), hashable=False)
         # df is run and its values checked before grad(f) is compiled: a df that fails or
         # returns no numbers is refused without compiling anything.
         given = _evaluate(df, x)
@@ -260,7 +286,7 @@ def check_derivative(
                 f"df must return real numbers, got dtype {given.dtype}; return the value of "
                 "the derivative as a float, e.g. `lambda x: np.cos(x)` for f = jnp.sin"
             )
-        autodiff = np.asarray(jax.jit(jax.vmap(jax.grad(f)))(x), np.float64)
+        autodiff = np.asarray(on_points(f, x, grad=True), np.float64)
     given = given.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(given - autodiff)

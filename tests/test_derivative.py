@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -282,3 +283,36 @@ def test_the_points_between_grid_points_are_inside_their_cells_and_the_same_ever
     inner = np.delete(x, np.arange(0, x.size, 3))
     assert np.all((inner >= grid[cell]) & (inner <= grid[cell + 1]))
     np.testing.assert_array_equal(x, check_derivative(jnp.sin, np.cos, -1.0, 2.0, num=7).x)
+
+
+def test_a_second_check_of_the_same_f_compiles_nothing(compiles):
+    # A function of its own: its first check compiles grad(f) on 61 points.
+    def f(x):
+        return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+
+    first = check_derivative(f, notebook_right, -1.0, 1.0, num=21)
+    with compiles:
+        again = check_derivative(f, notebook_right, -1.0, 1.0, num=21)
+        moved = check_derivative(f, notebook_wrong, -3.0, 5.0, num=21)  # new values, same shape
+    assert compiles.count == 0, compiles.names
+    assert again.ok and not moved.ok
+    np.testing.assert_array_equal(again.autodiff, first.autodiff)
+    np.testing.assert_allclose(moved.autodiff, notebook_right(moved.x), rtol=1e-12, atol=1e-15)
+
+
+@dataclasses.dataclass
+class _Scaled:
+    """Unhashable (eq=True without frozen) and mutable: checked as it is at each call."""
+
+    a: float
+
+    def __call__(self, x):
+        return self.a * jnp.sin(x)
+
+
+def test_an_unhashable_f_is_checked_as_it_is_at_each_call():
+    f = _Scaled(1.0)
+    assert check_derivative(f, np.cos, -1.0, 1.0, num=11).ok
+    f.a = 2.0
+    assert not check_derivative(f, np.cos, -1.0, 1.0, num=11).ok
+    assert check_derivative(f, lambda x: 2.0 * np.cos(x), -1.0, 1.0, num=11).ok

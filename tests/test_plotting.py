@@ -692,6 +692,27 @@ def test_plot_derivative_check_refuses_bad_input_before_compiling(
     assert compiles.count == 0, compiles.names
 
 
+def test_plot_derivative_check_compiles_nothing_the_second_time(compiles):
+    from jaxgd.derivative import check_derivative
+
+    def f(x):  # a function of its own: nothing compiled for it yet
+        return jnp.sin(x) * jnp.exp(-0.05 * x**2)
+
+    df = REFERENCE["notebook"].df
+    check = check_derivative(f, df, -2.0, 2.0, num=21)
+    plotting.plot_derivative_check(check, f, start=0.5, given_end=-1.5, autodiff_end=-1.4)
+    plotting.plot_derivative_check(check, f, given_end=-1.5, autodiff_end=-1.4)
+    moved = check_derivative(f, df, -3.0, 1.0, num=21)  # new values of the same shapes
+    with compiles:
+        fig = plotting.plot_derivative_check(moved, f, given_end=-1.0, autodiff_end=-1.2)
+        plotting.plot_derivative_check(check, f, start=0.1, given_end=-1.0, autodiff_end=-1.2)
+    assert compiles.count == 0, compiles.names
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    np.testing.assert_allclose(lines["f(x)"].get_ydata(), REFERENCE["notebook"].f(moved.x))
+    end = lines["descent with given f' ends at x = -1"]
+    np.testing.assert_allclose(end.get_ydata()[0], REFERENCE["notebook"].f(-1.0), rtol=1e-12)
+
+
 def test_plot_derivative_check_names_a_check_that_is_not_one():
     with pytest.raises(TypeError, match="check must be a DerivativeCheck"):
         plotting.plot_derivative_check((np.zeros(3), np.zeros(3)), jnp.sin)

@@ -582,7 +582,8 @@ def plot_derivative_check(
 
     Args:
         check: from :func:`jaxgd.derivative.check_derivative`.
-        f: the function ``check`` was made for, written with ``jax.numpy``; drawn in float64.
+        f: the function ``check`` was made for, written with ``jax.numpy``; drawn in float64,
+            compiled once per ``f`` and grid size (as in ``check_derivative``).
         given_label: what to call the given derivative in the legend.
         given_end, autodiff_end: where descent with each derivative ended, or None.
         start: where descent started, an open circle on f.
@@ -611,7 +612,7 @@ def plot_derivative_check(
         'given - autodiff'
         >>> close(fig)
     """
-    from jaxgd.derivative import DerivativeCheck
+    from jaxgd.derivative import DerivativeCheck, on_points
 
     if not isinstance(check, DerivativeCheck):
         raise TypeError(
@@ -626,14 +627,11 @@ def plot_derivative_check(
         explain_label, explained = _explanation(explain, x)
     with jax.enable_x64(True):
         check_function(f, np.dtype(np.float64), hashable=False)  # a vector f failed in NumPy
-        f64 = jax.jit(jax.vmap(f))
-        fx = np.asarray(f64(x), np.float64)
+        fx = np.asarray(on_points(f, x, grad=False), np.float64)
         ends = [v for v in (given_end, autodiff_end, start) if v is not None]
-        f_at = (
-            dict(zip(ends, np.asarray(f64(np.asarray(ends, np.float64)), np.float64), strict=True))
-            if ends
-            else {}
-        )
+        at = np.asarray(ends, np.float64)
+        f_ends = np.asarray(on_points(f, at, grad=False), np.float64) if ends else ()
+        f_at = dict(zip(ends, f_ends, strict=True))
     with np.errstate(invalid="ignore"):
         error = check.given - check.autodiff
     given_color, autodiff_color = "tab:red", "tab:orange"
