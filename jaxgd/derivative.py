@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxgd._validate import check_function, check_int, check_interval, nonnegative_float
@@ -228,7 +229,7 @@ def check_derivative(
             complex or integer values, ``df`` fails or gives neither one value per x for the
             whole grid nor one number for a single x (the message gives the shape it
             returned), ``df`` returns other than real numbers (bools, complex numbers,
-            text), or an argument has the wrong type. ``df`` is checked before
+            durations, text), or an argument has the wrong type. ``df`` is checked before
             ``jax.grad(f)`` is compiled.
         ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
             ``lo < hi``, ``num`` is out of range, a tolerance is negative or ``rtol`` is 1 or
@@ -279,9 +280,9 @@ def check_derivative(
         # df is run and its values checked before grad(f) is compiled: a df that fails or
         # returns no numbers is refused without compiling anything.
         given = _evaluate(df, x)
-        if given.dtype == np.bool_ or not (
-            np.issubdtype(given.dtype, np.integer) or np.issubdtype(given.dtype, np.floating)
-        ):
+        # NumPy's ints and floats, and JAX's floats NumPy lacks (bfloat16): not bools, and
+        # not durations, which np.issubdtype counts as integers.
+        if given.dtype.kind not in "fiu" and not jnp.issubdtype(given.dtype, jnp.floating):
             raise TypeError(
                 f"df must return real numbers, got dtype {given.dtype}; return the value of "
                 "the derivative as a float, e.g. `lambda x: np.cos(x)` for f = jnp.sin"

@@ -149,6 +149,7 @@ def test_bad_arguments(args, kwargs, error, match):
         (lambda x: np.cos(x) + 1j, "df must return real numbers"),
         (lambda x: np.full(np.shape(x), "cos"), "df must return real numbers"),
         (lambda x: np.cos(x) > 0, "df must return real numbers"),
+        (lambda x: (np.cos(x) * 1e6).astype("timedelta64[us]"), "df must return real numbers"),
         (lambda x: np.cos(x)[:-1], "df must map a float"),
         (lambda x: 1 / 0, "df must map a float"),
     ],
@@ -316,3 +317,14 @@ def test_an_unhashable_f_is_checked_as_it_is_at_each_call():
     f.a = 2.0
     assert not check_derivative(f, np.cos, -1.0, 1.0, num=11).ok
     assert check_derivative(f, lambda x: 2.0 * np.cos(x), -1.0, 1.0, num=11).ok
+
+
+@pytest.mark.parametrize("dtype", [np.float16, jnp.bfloat16, np.float32, np.int8])
+def test_a_derivative_in_any_real_dtype_is_compared_in_float64(dtype):
+    # A low precision df is a df, judged on its values: bfloat16 was refused as no number
+    # while float16 was compared.
+    check = check_derivative(lambda x: 3.0 * x, lambda x: np.full(x.shape, 3, dtype), 0.0, 1.0)
+    assert check.ok and check.given.dtype == np.float64
+    cos = check_derivative(jnp.sin, lambda x: np.cos(x).astype(dtype), 0.0, 1.0, num=11)
+    np.testing.assert_array_equal(cos.given, np.cos(cos.x).astype(dtype).astype(np.float64))
+    assert cos.ok == (dtype == np.float32)
