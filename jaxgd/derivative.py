@@ -99,12 +99,17 @@ class DerivativeCheck:
         return float(self.x[self._worst])
 
     def summary(self) -> str:
-        """One line: whether the two agree, and where the worst error is."""
+        """One line: whether the two agree, and where the worst error is, with both
+        derivatives there (where they disagree, in as many digits as tell them apart)."""
         i = self._worst
         size = "not finite" if np.isnan(self.max_error) else f"{self.max_error:.3g}"
+        given, autodiff = float(self.given[i]), float(self.autodiff[i])
+        # Where they disagree, in as many digits as tell them apart: 6 printed -19 for both
+        # -19.00002 and -19, an error of 1.05e-6 relative, over the default rtol.
+        digits = 6 if self.ok else _digits_apart(given, autodiff)
         where = (
             f"max |error| {size} at x = {self.worst_x:.6g} "
-            f"(given {self.given[i]:.6g}, autodiff {self.autodiff[i]:.6g})"
+            f"(given {given:.{digits}g}, autodiff {autodiff:.{digits}g})"
         )
         span = f"[{self.x[0]:.6g}, {self.x[-1]:.6g}]"
         if self.ok:
@@ -126,6 +131,14 @@ class DerivativeCheck:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _digits_apart(a: float, b: float) -> int:
+    """The significant digits, 6 or more, that print ``a`` and ``b`` differently (17 tell
+    any two float64 apart); 6 if they are equal or either is not finite."""
+    if a == b or not (np.isfinite(a) and np.isfinite(b)):
+        return 6
+    return next(d for d in range(6, 18) if f"{a:.{d}g}" != f"{b:.{d}g}")
 
 
 def _evaluate(df: Callable, x: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -328,3 +329,20 @@ def test_a_derivative_in_any_real_dtype_is_compared_in_float64(dtype):
     cos = check_derivative(jnp.sin, lambda x: np.cos(x).astype(dtype), 0.0, 1.0, num=11)
     np.testing.assert_array_equal(cos.given, np.cos(cos.x).astype(dtype).astype(np.float64))
     assert cos.ok == (dtype == np.float32)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-2, 1e12])
+def test_a_disagreement_prints_given_and_autodiff_apart(scale):
+    # f' = -19 at x = -2; df off by 1.05e-6 of it, over rtol: six digits printed both as -19.
+    def quartic(x):
+        return scale * (x**4 - 3 * x**2 + x)
+
+    def dquartic(x):
+        return scale * (4 * x**3 - 6 * x + 1 - 2e-5 * (x < -1.9))
+
+    check = check_derivative(quartic, dquartic, -2.0, 2.0, num=11)
+    assert not check.ok and check.worst_x == -2.0
+    match = re.search(r"\(given (\S+), autodiff (\S+)\)$", str(check))
+    assert match and match[1] != match[2], str(check)
+    assert float(match[1]) == pytest.approx(-19.00002 * scale, rel=1e-9)
+    assert float(match[2]) == pytest.approx(-19 * scale, rel=1e-9)
