@@ -675,6 +675,8 @@ def test_plot_random_starts_titles_stay_short(f, other):
         ((None,), {"explain": ("g", 3)}, TypeError, r"explain must be a pair \(label, g\)"),
         ((None,), {"explain": ("g", lambda x: 1 / 0)}, TypeError, "explain's g failed"),
         ((None,), {"explain": ("g", lambda x: x[:-1])}, ValueError, "one value per x"),
+        ((None,), {"explain": ("g", lambda x: x + 1j)}, TypeError, "g must return real numbers"),
+        ((None,), {"explain": ("g", lambda x: x > 0)}, TypeError, "g must return real numbers"),
         ((None,), {"start": "0"}, TypeError, "start must be a real number"),
         ((None,), {"given_end": "0"}, TypeError, "given_end must be a real number"),
     ],

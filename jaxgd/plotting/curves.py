@@ -596,7 +596,8 @@ def plot_derivative_check(
     Raises:
         TypeError: ``check`` is not a :class:`~jaxgd.derivative.DerivativeCheck`, ``f``
             cannot be traced, differentiated or returns no real scalar, ``explain`` is not
-            ``(label, g)`` or ``g`` fails, or a position is not a number.
+            ``(label, g)``, ``g`` fails or returns other than real numbers (complex numbers,
+            bools), or a position is not a number.
         ValueError: ``f`` returns a non-scalar, ``start`` is not finite, or ``g`` returns
             other than one value per x.
 
@@ -713,11 +714,16 @@ def _explanation(explain: Any, x: np.ndarray) -> tuple[str, np.ndarray]:
         raise TypeError(f"explain must be a pair (label, g) with g callable; {fix}")
     label, g = explain
     try:
-        values = np.asarray(g(x.copy()), np.float64)
+        values = np.asarray(g(x.copy()))
     except Exception as err:
         raise TypeError(
             f"explain's g failed on the points of the check: {type(err).__name__}: {err}; {fix}"
         ) from err
+    # As check_derivative reads df: a cast to float64 would drop an imaginary part (with a
+    # warning at most), and read bools as 0 and 1.
+    if values.dtype.kind not in "fiu" and not jnp.issubdtype(values.dtype, jnp.floating):
+        raise TypeError(f"explain's g must return real numbers, got dtype {values.dtype}; {fix}")
+    values = values.astype(np.float64)
     if values.shape != x.shape:
         raise ValueError(
             f"explain's g must return one value per x: on {x.shape[0]} points it returned "
