@@ -154,13 +154,19 @@ def _evaluate(df: Callable, x: np.ndarray) -> np.ndarray:
         whole = f"on an array of shape {x.shape} it returned shape {out.shape}, and "
     except Exception:  # Scalar-only code (math.cos, if x > 0) fails on arrays; retry below.
         pass
-    try:
-        return np.array([np.asarray(df(xi)).reshape(()) for xi in x.copy()])
-    except Exception as err:
-        raise TypeError(
-            "df must map a float x to one real number (or an array of x to an array of "
-            f"the same shape); {whole}calling it on one x failed: {type(err).__name__}: {err}"
-        ) from err
+    values = []
+    for xi in x.copy():
+        try:
+            values.append(np.asarray(df(xi)).reshape(()))
+        except Exception as err:
+            # Which x: a df right where f is defined can fail beyond (math.sqrt(-1)).
+            raise TypeError(
+                "df must map a float x to one real number (or an array of x to an array of "
+                f"the same shape); {whole}calling it on x = {float(xi)!r} failed: "
+                f"{type(err).__name__}: {err}. If f is not defined there either, check an "
+                "interval where it is, or return nan there"
+            ) from err
+    return np.array(values)
 
 
 @partial(jax.jit, static_argnums=(0, 1))

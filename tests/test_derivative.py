@@ -346,3 +346,11 @@ def test_a_disagreement_prints_given_and_autodiff_apart(scale):
     assert match and match[1] != match[2], str(check)
     assert float(match[1]) == pytest.approx(-19.00002 * scale, rel=1e-9)
     assert float(match[2]) == pytest.approx(-19 * scale, rel=1e-9)
+
+
+def test_a_derivative_that_fails_at_one_point_is_told_where():
+    # Right where sqrt is defined; math.sqrt raises on the negative half of the interval.
+    with pytest.raises(TypeError, match=r"calling it on x = -1\.0 failed: ValueError: math domain"):
+        check_derivative(jnp.sqrt, lambda x: 0.5 / math.sqrt(x), -1.0, 1.0, num=11)
+    # Where it is defined, the same df is checked point by point.
+    assert check_derivative(jnp.sqrt, lambda x: 0.5 / math.sqrt(x), 0.5, 1.0, num=11).ok
