@@ -69,10 +69,14 @@ class DerivativeCheck:
 
     @property
     def _worst(self) -> int:
-        # NaN counts as the worst error: it means one side is broken there. Where the two
-        # disagree, only those points: a larger error within rtol of a large f' elsewhere
-        # is agreement, and pointing at it hid where the derivative is wrong.
+        # NaN counts as the worst error where one side is finite: the other is broken there.
+        # Where neither is (f undefined, as log below 0), it ranks below every finite
+        # error: pointing there hid a df wrong where f is defined. Where the two disagree,
+        # only those points: a larger error within rtol of a large f' elsewhere is
+        # agreement, and pointing at it hid where the derivative is wrong.
         error = np.where(np.isnan(self.error), np.inf, self.error)
+        neither = ~np.isfinite(self.given) & ~np.isfinite(self.autodiff)
+        error = np.where(neither, -0.5, error)  # above agreement (-1), below any error
         mismatch = self.mismatch
         if mismatch.any():
             error = np.where(mismatch, error, -1.0)
@@ -90,7 +94,9 @@ class DerivativeCheck:
     def max_error(self) -> float:
         """The largest ``|given - autodiff|`` among the points where the two disagree (over
         the whole of :attr:`x` when they agree everywhere); NaN if either side is not finite
-        there."""
+        there. A point where one side is not finite counts as the largest; one where both
+        are not (where f itself is undefined) as the smallest, so a df wrong where f is
+        defined is pointed at there."""
         return float(self.error[self._worst])
 
     @property

@@ -354,3 +354,21 @@ def test_a_derivative_that_fails_at_one_point_is_told_where():
         check_derivative(jnp.sqrt, lambda x: 0.5 / math.sqrt(x), -1.0, 1.0, num=11)
     # Where it is defined, the same df is checked point by point.
     assert check_derivative(jnp.sqrt, lambda x: 0.5 / math.sqrt(x), 0.5, 1.0, num=11).ok
+
+
+def test_a_wrong_derivative_is_pointed_at_where_f_is_defined():
+    # Both sides are NaN below 0, where sqrt is undefined; df is 20% off above 0. The summary
+    # pointed at x = -1 (given nan, autodiff nan), where nothing about df is wrong.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        check = check_derivative(jnp.sqrt, lambda x: 0.6 / np.sqrt(x), -1.0, 1.0, num=11)
+    assert not check.ok and check.worst_x > 0 and np.isfinite(check.max_error)
+    assert check.max_error == pytest.approx(0.1 / math.sqrt(check.worst_x), rel=1e-12)
+    # Right above 0, it is pointed at where both are undefined, and that is not finite.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        right = check_derivative(jnp.sqrt, lambda x: 0.5 / np.sqrt(x), -1.0, 1.0, num=11)
+    assert right.worst_x == -1.0 and math.isnan(right.max_error)
+    assert "not finite at x = -1 (given nan, autodiff nan)" in str(right)
+    # One side broken beside a finite error: still the broken one first.
+    broken = lambda x: np.where(x == 0.5, np.nan, 0.6 / np.sqrt(np.abs(x) + 1.0))
+    check = check_derivative(lambda x: jnp.sqrt(jnp.abs(x) + 1.0), broken, 0.0, 1.0, num=11)
+    assert check.worst_x == 0.5 and math.isnan(check.max_error)
