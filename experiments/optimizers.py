@@ -103,6 +103,51 @@ def map_start(ctx: cli.Context) -> float:
     return x0 if lo <= x0 <= hi else 0.5 * (lo + hi)
 
 
+def print_reaching(
+    ctx: cli.Context,
+    names: list[str],
+    there: np.ndarray,
+    best: np.ndarray,
+    n_starts: int,
+    rates: np.ndarray,
+    epochs: np.ndarray,
+) -> None:
+    """Per optimiser, the (start, rate) cells whose runs are at a global minimum ``best`` at the
+    largest epoch count; ``there`` is ``(optimizer, start, rate, epochs)``."""
+    last = int(np.argmax(epochs))
+    e_max = int(epochs[last])
+    cells = n_starts * rates.size
+    tied = [ctx.location(int(i)) for i in best]
+    if all(t.startswith("x = ") for t in tied):  # "x = -1 or 1"
+        tied = [tied[0], *(t[len("x = ") :] for t in tied[1:])]
+    goal = (
+        f"the global minimum {tied[0]}"
+        if len(tied) == 1
+        else f"a global minimum ({' or '.join(tied)}, equally low)"
+    )
+    print(
+        f"reaching {goal} (within {cli.num(ctx.tol)}) in "
+        f"{cli.plural(e_max, 'epoch')}, per optimizer, of the {cells} (start, rate) cells:"
+    )
+    for k, name in enumerate(names):
+        done = there[k, :, :, last]  # (start, rate)
+        per_rate = done.sum(axis=0)
+        line = f"  {name:<9} {int(done.sum()):>5} of {cells} ({done.mean():6.1%})"
+        if per_rate.max() == 0:
+            print(f"{line}; no rate gets any start there")
+            continue
+        # The first epoch count on the grid at which every start that ends there is there.
+        settled = (there[k] | ~done[:, :, None]).all(axis=0)  # (rate, epochs)
+        fewest = np.full(rates.size, np.inf)
+        for r in np.flatnonzero(per_rate == per_rate.max()):
+            fewest[r] = epochs[settled[r]].min()
+        r = int(np.argmin(fewest))
+        print(
+            f"{line}; best rate {cli.num(rates[r])}: {int(per_rate[r])} of {n_starts} "
+            f"starts, all of them there at {cli.plural(int(fewest[r]), 'epoch')}"
+        )
+
+
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     ctx = cli.setup(parser(), argv, figures=FIGURES)
@@ -126,13 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     grid = sweep.isel(start=slice(1, None))
     final = np.asarray(grid.final, np.float64)  # (optimizer, start, rate, epochs)
     ctx.reached(np.asarray(sweep.final, np.float64))
-    if ctx.global_minima.size == 0:
-        raise cli.UsageError(
-            f"--function: f has no local minimum inside {ctx.domain_text}, so no run can "
-            "reach one; widen --domain to take one in, or pick an f with a minimum."
-        )
-    best = ctx.global_minima
-    target = ctx.target(int(best[0]))
+    best = ctx.global_minima  # empty where f has no minimum to reach: said, not refused
+    target = ctx.target(int(best[0])) if best.size else None
     which = analysis.nearest_minimum(final, ctx.minima, tol=ctx.tol)
     there = np.isin(which, best)  # (optimizer, start, rate, epochs)
     last = int(np.argmax(epochs))
@@ -183,35 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(ctx.describe_minima())
     cells = starts.size * rates.size
-    tied = [ctx.location(int(i)) for i in best]
-    if all(t.startswith("x = ") for t in tied):  # "x = -1 or 1"
-        tied = [tied[0], *(t[len("x = ") :] for t in tied[1:])]
-    goal = (
-        f"the global minimum {tied[0]}"
-        if len(tied) == 1
-        else f"a global minimum ({' or '.join(tied)}, equally low)"
-    )
-    print(
-        f"reaching {goal} (within {cli.num(ctx.tol)}) in "
-        f"{cli.plural(e_max, 'epoch')}, per optimizer, of the {cells} (start, rate) cells:"
-    )
-    for k, name in enumerate(names):
-        done = there[k, :, :, last]  # (start, rate)
-        per_rate = done.sum(axis=0)
-        line = f"  {name:<9} {int(done.sum()):>5} of {cells} ({done.mean():6.1%})"
-        if per_rate.max() == 0:
-            print(f"{line}; no rate gets any start there")
-            continue
-        # The first epoch count on the grid at which every start that ends there is there.
-        settled = (there[k] | ~done[:, :, None]).all(axis=0)  # (rate, epochs)
-        fewest = np.full(rates.size, np.inf)
-        for r in np.flatnonzero(per_rate == per_rate.max()):
-            fewest[r] = epochs[settled[r]].min()
-        r = int(np.argmin(fewest))
+    if best.size == 0:
         print(
-            f"{line}; best rate {cli.num(rates[r])}: {int(per_rate[r])} of {starts.size} "
-            f"starts, all of them there at {cli.plural(int(fewest[r]), 'epoch')}"
+            f"reaching the global minimum in {cli.plural(e_max, 'epoch')}, per optimizer: 0 of "
+            f"the {cells} (start, rate) cells for every one: f has no minimum to reach, in the "
+            "domain or where runs ended"
         )
+    else:
+        print_reaching(ctx, names, there, best, starts.size, rates, epochs)
     diverged = np.asarray(sweep.diverged)
     print(f"diverged: {int(diverged.sum())} of {diverged.size} cells")
     limits = cli.color_limits_line(mapped, vmin, vmax, ctx.vmin, ctx.vmax)

@@ -297,3 +297,31 @@ def start_is_nan(x):
 
 
 start_is_nan.start = float("nan")
+
+
+def slope(x):
+    """A straight line, falling to the left without end: no minimum anywhere."""
+    return x
+
+
+slope.domain = (-2.0, 2.0)
+
+
+def slope_derivative(x):
+    return np.ones_like(np.asarray(x, float))
+
+
+def slope_family(x, theta):
+    """theta·x: no minimum for any theta."""
+    return theta * x
+
+
+slope_family.domain = (-2.0, 2.0)
+
+
+def flat_family(x, theta):
+    """Lowest, 0, on all of [-theta, theta] (theta > 0)."""
+    return jnp.maximum(jnp.abs(x) - theta, 0.0) ** 2
+
+
+flat_family.domain = (-3.0, 3.0)

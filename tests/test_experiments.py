@@ -126,6 +126,45 @@ def test_module_rejects_a_numpy_function_in_one_line(name, tmp_path, capsys):
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
+# Every 1-D experiment, small, for an f with no minimum: what each says of it must agree.
+NO_MINIMUM = {
+    **{name: [*argv, "--function", f"{USER}:slope"] for name, argv in SMALL.items()},
+    "derivative_check": [
+        "--function", f"{USER}:slope", "--derivative", f"{USER}:slope_derivative",
+        "--epochs", "100",
+    ],
+    "optimizers": [
+        "--function", f"{USER}:slope", "--optimizers", "sgd", "adam", "--starts", "-2", "2", "3",
+        "--learning-rates", "0.01", "0.1", "2", "--epochs", "10", "50", "2",
+    ],
+    "function_family": [
+        "--function", f"{USER}:slope_family", "--params", "1", "2", "--repeats", "8",
+        "--epochs", "50",
+    ],
+}  # fmt: skip
+NO_MINIMUM_FILES = {
+    **FILES, "optimizers": ["optimizers_maps", "optimizers_ends"],
+    "function_family": ["function_family"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(NO_MINIMUM))
+def test_an_f_with_no_minimum_is_reported_not_refused(name, tmp_path, capsys):
+    # A valid f and domain: that f has no minimum there is a finding, said in the summary with
+    # status 0 and the figures written, as by every other experiment, not a usage error.
+    code, out, err = run(name, NO_MINIMUM[name], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"f: {USER}:slope")
+    assert (
+        "f has no local minimum inside [-2, 2]" in out
+        or "0 minima: none" in out  # function_family: per theta
+    ), out
+    assert "reached the global minimum" not in out
+    for stem in NO_MINIMUM_FILES[name]:
+        assert (tmp_path / f"{stem}.png").read_bytes()[:8] == PNG
+        assert f"wrote {tmp_path / stem}.png" in out
+
+
 @pytest.mark.parametrize(
     ("name", "argv", "message"),
     [

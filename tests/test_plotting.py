@@ -640,6 +640,27 @@ def test_plot_random_starts_maps_where_the_starts_ended():
         )  # fmt: skip
 
 
+def test_plot_random_starts_of_an_f_with_no_minimum_takes_no_global_x():
+    # A line has no minimum to name: the shares' titles say so, and global_x may be empty.
+    starts = np.linspace(-2.0, 2.0, 6)
+    rates, epochs = np.array([0.01, 0.1]), np.array([10, 50])
+    res = jaxgd.sweep(lambda x: x, starts, rates, epochs)
+    minima = find_minima_reached(lambda x: x, res.final, (-2.0, 2.0))
+    assert len(minima) == 0 or not np.any(~np.asarray(minima.at_boundary))
+    final = np.asarray(res.final, np.float64)
+    fig = plotting.plot_random_starts(
+        final[0], None, None, rates, epochs, repeats=6, global_x=[], tol=1e-3, result=res,
+        minima=minima,
+    )  # fmt: skip
+    assert fig.axes[1].get_title() == "At the global minimum\nwithin 0.001 of none found"
+    np.testing.assert_array_equal(_mesh(fig.axes[3]).get_array(), 1.0)  # every start: none
+    plotting.close(fig)
+    with pytest.raises(ValueError, match="global_x is empty"):  # the older maps label it
+        plotting.plot_random_starts(
+            final[0], final[0], final[0], rates, epochs, repeats=6, global_x=[], tol=1e-3
+        )
+
+
 @pytest.mark.parametrize(
     ("f", "other"),
     [

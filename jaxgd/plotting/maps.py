@@ -329,7 +329,8 @@ def plot_random_starts(
         learning_rates: ``(L,)``.
         epochs: ``(E,)``.
         repeats: number of random starts per cell.
-        global_x: the global minimum (or minima, if several tie), for the labels.
+        global_x: the global minimum (or minima, if several tie), for the labels; with
+            ``result`` and ``minima`` it may be empty (f has no minimum to reach).
         tol: the tolerance used for ``fraction``, for the labels.
         vmin, vmax: colour limits of the first map (default robust, from the data).
         suptitle: figure title.
@@ -391,7 +392,10 @@ def plot_random_starts(
             raise ValueError(
                 f"{name} must have shape (len(learning_rates), len(epochs)) = {shape}; got {got}"
             )
-    where = " or ".join(f"{v:.5g}" for v in _positions("global_x", global_x))
+    # With result and minima the titles name the minima themselves: an f with no minimum to
+    # reach has no global_x to give, and may give none (an empty sequence).
+    none_given = result is not None and np.size(np.asarray(global_x, dtype=object)) == 0
+    where = "" if none_given else " or ".join(f"{v:.5g}" for v in _positions("global_x", global_x))
     scales = {"rate_scale": rate_scale, "epochs_scale": epochs_scale}
     if result is None:
         fig, axes = _subplots(1, 3, figsize=(17.0, 5.0))
