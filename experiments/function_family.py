@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     diverged = np.asarray(res.diverged, bool)
 
     minima, shares, lines = [], [], []
+    flat = False  # any minimum a span of x, said in the header
     for k, theta in enumerate(thetas):
         f = _at(family, theta)
         # Snapped as every experiment's minima are: -3.7e-34 prints as 0, with f at 0.
@@ -207,9 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         shares.append(share)
         inner = [i for i in range(len(m)) if not bool(m.at_boundary[i])]
         inner.sort(key=lambda i: float(m.x[i]))
-        shown = ", ".join(
-            f"{cli.num(m.x[i])}{'*' if i in set(best.tolist()) else ''}" for i in inner
-        )
+        shown = ", ".join(f"{_where(m, i)}{'*' if i in set(best.tolist()) else ''}" for i in inner)
+        flat |= any(_where(m, i).startswith("[") for i in inner)
         lines.append(
             f"  {cli.num(theta):>8}  {share:6.1%}  {len(inner):>2} "
             f"minim{'um' if len(inner) == 1 else 'a'}: {shown or 'none'}"
@@ -237,14 +237,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{cli.num(ctx.learning_rate)}, {cli.plural(ctx.epochs, 'epoch')}: "
         f"{final.size} runs from one sweep"
     )
+    spans = "; [lo, hi]: flat, f lowest on all of it" if flat else ""
     print(
         f"per theta: the share of starts that reach the global minimum (within "
-        f"{cli.num(ctx.tol)}), and the minima of f where runs can end (* global):"
+        f"{cli.num(ctx.tol)}), and the minima of f where runs can end (* global{spans}):"
     )
     print(f"  {'theta':>8}  {'share':>6}  minima")
     print(*lines, sep="\n")
     print(f"diverged: {int(diverged.sum())} of {diverged.size} runs")
     return ctx.finish()
+
+
+def _where(m: Any, i: int) -> str:
+    """Minimum ``i`` of ``m`` in the table: its x, or for a flat minimum its span ``[lo, hi]``
+    (the other experiments' ``x in [lo, hi]``), where descent stops anywhere."""
+    lo, hi = float(m.lo[i]), float(m.hi[i])
+    return f"[{cli.num(lo)}, {cli.num(hi)}]" if lo < hi else cli.num(m.x[i])
 
 
 def _at(family: Callable[..., Any], theta: Any) -> Callable[[jax.Array], jax.Array]:

@@ -202,6 +202,30 @@ def test_function_family_prints_the_minima_and_share_per_a(tmp_path, capsys):
         assert float(line.group(1)) == pytest.approx(100 * expected, abs=0.051)
 
 
+def test_function_family_prints_a_flat_minimum_as_its_span(tmp_path, capsys):
+    # f is lowest on all of [-theta, theta]: the table names that span, as the experiments of
+    # f(x) write "x in [-1, 1]", not one point of it (0, where the search happened to stop).
+    argv = ["--function", "tests.fixtures_userfunc:flat_family", "--params", "1", "2",
+            "--repeats", "16", "--epochs", "200", "--x64"]  # fmt: skip
+    code, out, err = run(function_family, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "(* global; [lo, hi]: flat, f lowest on all of it):" in out
+    with jax.enable_x64(True):
+        starts = np.asarray(jax.random.uniform(jax.random.key(0), (16,), jnp.float64, -3, 3))
+    for theta in (1, 2):
+        line = re.search(rf"^ +{theta} +([\d.]+)% +1 minimum: (.*)$", out, re.MULTILINE)
+        assert line, out
+        assert line.group(2) == f"[-{theta}, {theta}]*"
+        x = starts.copy()  # f' = 2 sign(x) max(|x| - theta, 0), by hand in float64
+        for _ in range(200):
+            x = x - 0.01 * 2 * np.sign(x) * np.maximum(np.abs(x) - theta, 0.0)
+        expected = np.mean(np.abs(x) - theta <= 1e-3)
+        assert float(line.group(1)) == pytest.approx(100 * expected, abs=0.051)
+    # Isolated minima only: the header has nothing to explain.
+    code, out, err = run(function_family, SMALL_FAM, tmp_path, capsys)
+    assert code == 0 and "(* global):" in out and "[" not in out.split("theta   share")[1]
+
+
 def test_function_family_takes_a_users_family(tmp_path, capsys):
     argv = ["--function", f"{HERE}:tilted_family", "--params", "-0.5", "0", "0.5",
             "--repeats", "10", "--epochs", "300", "--save", str(tmp_path / "fam")]  # fmt: skip
