@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.extend import core as jex_core
 
 from jaxgd._validate import (
     as_domain,
@@ -328,6 +329,52 @@ def _dtype_and_tol(tol: Any) -> tuple[np.dtype, float]:
             "leave it out for 4 machine epsilons"
         )
     return dtype, tol_f
+
+
+def _float_eps(dtype: Any) -> float:
+    """Machine epsilon of a floating ``dtype``; 0 for any other (integers, booleans)."""
+    try:
+        return float(jnp.finfo(dtype).eps) if jnp.issubdtype(dtype, jnp.floating) else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _coarsest_eps(jaxpr: Any, live: list[bool]) -> float:
+    """The largest epsilon among the floating values in ``jaxpr`` that depend on its inputs
+    (``live``: which inputs count), its outputs included; inside a nested jaxpr (a jitted
+    helper, a ``custom_jvp``, a loop's body) every input counts where any operand does."""
+    dependent = {v for v, on in zip(jaxpr.invars, live, strict=True) if on}
+    eps = 0.0
+    for eqn in jaxpr.eqns:
+        if not any(not isinstance(v, jex_core.Literal) and v in dependent for v in eqn.invars):
+            continue  # constants only (a literal, an iota): f's input never passes through
+        dependent.update(eqn.outvars)
+        for v in eqn.outvars:
+            eps = max(eps, _float_eps(getattr(v.aval, "dtype", None)))
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, list | tuple) else (param,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns") and hasattr(inner, "invars"):
+                    eps = max(eps, _coarsest_eps(inner, [True] * len(inner.invars)))
+    return eps
+
+
+@functools.lru_cache(maxsize=64)
+def _f_eps(f: Callable, dtype: np.dtype, shape: tuple[int, ...] = ()) -> float:
+    """The epsilon of the precision ``f`` computes in, for x of ``shape`` and ``dtype``: the
+    coarsest float it carries x's information through, its output included, never finer
+    than ``dtype``'s. ``f = lambda x: g(x.astype(jnp.bfloat16)).astype(x.dtype)`` returns
+    float32 whose every value is a bfloat16 one, 65,536 times coarser: f's rounding is that
+    of bfloat16, and a minimum is known only to bfloat16's precision, however it is
+    returned. Read from f's jaxpr (nothing is compiled); an f that cannot be traced
+    abstractly counts as computing in ``dtype``."""
+    eps = float(np.finfo(dtype).eps)
+    try:
+        closed = jax.make_jaxpr(lambda x: f(x))(jax.ShapeDtypeStruct(shape, dtype))
+        found = _coarsest_eps(closed.jaxpr, [True] * len(closed.jaxpr.invars))
+    except Exception:  # f was checked already; its precision is a refinement
+        return eps
+    return max(eps, found)
 
 
 def _is_flat(values: np.ndarray, i: int, j: int, eps: float, largest: float) -> bool:
@@ -800,7 +847,9 @@ def _search(
         grid = np.concatenate([grid, np.full(_bucket(grid.size) - grid.size, grid[-1], dtype)])
     # Host-side NumPy for the bookkeeping: only the two jitted kernels ever compile.
     values, g = _host_values(*_grid_value_and_gradient(f, grid))
-    eps = float(np.finfo(dtype).eps)
+    # Rounding is f's own: an f that computes in bfloat16 steps by bfloat16's epsilon, and
+    # those steps, read against float32's, were jumps and stretches "not flat" everywhere.
+    eps = _f_eps(f, dtype)
     if np.isfinite(values).all():  # two reductions, no copies of the grid (the usual case)
         largest = max(float(values.max()), -float(values.min()))  # f's size, for _is_flat
     else:
@@ -957,7 +1006,7 @@ def _search(
         slack = 16.0 * eps * max(1.0, largest)
         # f' this small is at most a few halvings from underflow to 0 (XLA flushes
         # subnormals to 0, so f' ends near the smallest normal, times the chain rule's factors).
-        tiny = float(np.finfo(dtype).tiny) / eps
+        tiny = float(np.finfo(dtype).tiny / np.finfo(dtype).eps)
         with np.errstate(invalid="ignore"):  # NaN past an edge: no sign, left as it was
             bad_lo = (before != first) & (g_out[:k] > 0)
             bad_hi = (after != last) & (g_out[k:] < 0)
@@ -1028,7 +1077,7 @@ def _search(
     )
     lo = np.concatenate([x_in, ends_x, flat_lo, jump_lo])
     hi = np.concatenate([x_in, ends_x, flat_hi, jump_hi])
-    return x, value, boundary, lo, hi, _resolution(f, x, value, grid.size, tol_f)
+    return x, value, boundary, lo, hi, _resolution(f, x, value, grid.size, tol_f, eps)
 
 
 #: Points on either side of a minimum at which :func:`_resolution` evaluates f.
@@ -1036,7 +1085,7 @@ _NEIGHBOURS = 8
 
 
 def _resolution(
-    f: Callable, x: np.ndarray, value: np.ndarray, size: int, tol_f: float
+    f: Callable, x: np.ndarray, value: np.ndarray, size: int, tol_f: float, eps_f: float = 0.0
 ) -> np.ndarray:
     """How far each minimum's ``value`` may be from the true depth of f there, in f's units.
 
@@ -1046,18 +1095,28 @@ def _resolution(
     lies above the lowest of them (x is not the best float, or a loose ``tol`` left it short
     of the minimum), plus how much f rises within two steps of that lowest point (what the
     floats' own spacing allows, and f's rounding there: ``C (1 - cos x)`` rounds at ``C``
-    eps at its minimum, not at its value 0). Evaluated with the grid's kernel, at its
-    ``size`` where the points fit (compiled already).
+    eps at its minimum, not at its value 0). Where f computes in a coarser float than x
+    (``eps_f``, its epsilon, from :func:`_f_eps`), the step is at least one of that float's
+    (relative, or absolute below 1): closer probes all read the same rounded value. Evaluated
+    with the grid's kernel, at its ``size`` where the points fit (compiled already).
     """
     if x.size == 0:
         return np.zeros(0, x.dtype)
-    ulp = _ulp(x)
-    step = np.maximum(ulp, tol_f * np.maximum(1.0, np.abs(x.astype(np.float64))) / _NEIGHBOURS)
+    step = np.maximum(_ulp(x), tol_f * np.maximum(1.0, np.abs(x.astype(np.float64))) / _NEIGHBOURS)
+    step = np.maximum(step, _coarse_step(x, eps_f))
     k = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
     points = _probe(x.astype(np.float64)[:, None] + k[None, :] * step[:, None], x.dtype)
     around = _at_points(f, points.ravel(), size)[0]
     around = around.astype(np.float64).reshape(x.size, 1, k.size)
     return _resolution_from(around, value).astype(x.dtype)
+
+
+def _coarse_step(x: np.ndarray, eps_f: float) -> np.ndarray:
+    """One step of the float f computes in (epsilon ``eps_f``) at ``x``, relative, absolute
+    below 1; 0 where that float is no coarser than x's own."""
+    if eps_f <= float(np.finfo(x.dtype).eps):
+        return np.zeros(x.shape)
+    return eps_f * np.maximum(1.0, np.abs(x.astype(np.float64)))
 
 
 def _ulp(x: np.ndarray) -> np.ndarray:
@@ -1200,7 +1259,10 @@ def find_minima(
 
     Works in JAX's default float dtype, float32, where minima come out to about 1e-7
     relative; with ``jax.config.update("jax_enable_x64", True)`` (or inside
-    ``jax.enable_x64(True)``) the grid is float64 and they come out to about 1e-12.
+    ``jax.enable_x64(True)``) the grid is float64 and they come out to about 1e-12. An ``f``
+    that computes in a coarser float (``g(x.astype(jnp.bfloat16))``, whatever dtype it
+    returns) is read at that float's rounding, found in its jaxpr: its rounding steps are
+    no jumps, and its minima come out to that float's precision.
 
     Limits: minima closer together than the grid spacing ``(hi - lo) / (num - 1)`` can be
     missed, and where ``f'`` is pure rounding noise (a numerically flat region) its sign

@@ -52,6 +52,8 @@ from jaxgd._validate import (
 )
 from jaxgd.minima import (
     _bucket,
+    _coarse_step,
+    _f_eps,
     _host_values,
     _probe,
     _refuse_in_trace,
@@ -179,7 +181,7 @@ class MinimaND:
         if not np.isfinite(value).all():
             i = int(np.argmax(~np.isfinite(value)))
             raise ValueError(f"f is {value[i]} at point {i}, {pts[i].tolist()}: not a minimum")
-        resolution = _resolution(f, pts, value)
+        resolution = _resolution(f, pts, value, eps_f=_f_eps(f, dtype, (pts.shape[1],)))
         return _assemble(pts, value, scale=np.zeros(pts.shape[0]), resolution=resolution)
 
 
@@ -194,18 +196,24 @@ def _values(f: Callable, x: jax.Array) -> jax.Array:
 
 
 def _resolution(
-    f: Callable, x: np.ndarray, value: np.ndarray, reach: np.ndarray | None = None
+    f: Callable,
+    x: np.ndarray,
+    value: np.ndarray,
+    reach: np.ndarray | None = None,
+    eps_f: float = 0.0,
 ) -> np.ndarray:
     """How far each minimum's ``value`` may be from the true depth of f there, as
     :func:`jaxgd.minima.find_minima` measures it in 1-D: f at ``x`` (shape ``(K, d)``) and
     ``_NEIGHBOURS`` points on either side along every coordinate, a step apart (one float,
     or an eighth of ``reach``, how far the search may have left x from the minimum, where
     that is more); how far ``value`` lies above the lowest of them, plus how much f rises
-    within two steps of that lowest point. One compiled call, padded to a power of two."""
+    within two steps of that lowest point; at least one step of the coarser float f computes
+    in (``eps_f``, see :func:`jaxgd.minima._f_eps`), if it does. One compiled call, padded to
+    a power of two."""
     k, d = x.shape
     if k == 0:
         return np.zeros(0, np.float64)
-    step = _ulp(x)  # (K, d)
+    step = np.maximum(_ulp(x), _coarse_step(x, eps_f))  # (K, d)
     if reach is not None:
         step = np.maximum(step, np.asarray(reach, np.float64)[:, None] / _NEIGHBOURS)
     ks = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
@@ -440,12 +448,15 @@ def find_minima_nd(
     place x closer) and its Hessian is positive definite: its smallest eigenvalue above
     ``100 eps`` of the largest, or, for a steeper valley than that, f rising on both sides
     along the flattest direction as the curvature says. The ends within 10 times that
-    distance of each other are one minimum, the most precise kept. Minima outside the box
-    are dropped, unless found from ``extra_starts``. A run's end is inside when it lies
-    within its own accuracy of the box: 10 times its remaining Newton step (never more than
-    that distance), plus 2 floats of each edge, since a minimum on an edge can end that far
-    past it. A minimum farther out is dropped however large ``tol`` is (with ``tol=1`` a
-    minimum 0.9 past the edge, reached exactly, is not kept).
+    distance of each other are one minimum, the most precise kept; for an ``f`` that computes in a
+    coarser float than the run (``g(x.astype(jnp.bfloat16))``, whatever dtype it returns), read from
+    its jaxpr, that distance is at least one of that float's steps (relative to ``|x|``, absolute
+    below 1), so ends within 10 of them are one minimum (runs stop that far apart around one), and
+    the minima tie as global to its rounding. Minima outside the box are dropped, unless found from
+    ``extra_starts``. A run's end is inside when it lies within its own accuracy of the box: 10
+    times its remaining Newton step (never more than that distance), plus 2 floats of each edge,
+    since a minimum on an edge can end that far past it. A minimum farther out is dropped however
+    large ``tol`` is (with ``tol=1`` a minimum 0.9 past the edge, reached exactly, is not kept).
 
     Every start descends: at a saddle or maximum the step follows the negative curvature
     downhill, and a backtracking line search only accepts steps that lower ``f``. A run that
@@ -560,10 +571,17 @@ def find_minima_nd(
         *_newton_all(f, jax.device_put(unit), jax.device_put(extra), b.astype(dtype))
     )
     eps = float(np.finfo(dtype).eps)
+    eps_f = _f_eps(f, dtype, (d,))
     with np.errstate(invalid="ignore"):
         # How far an end may be from its stationary point: tol, or the float's resolution at
         # |x| where that is coarser (1000 in float32 is 6e-5 apart from its neighbours).
-        scale = np.maximum(tol, 100.0 * eps * np.abs(x).max(axis=1))
+        size = np.abs(x).max(axis=1)
+        scale = np.maximum(tol, 100.0 * eps * size)
+        if eps_f > eps:
+            # f computes in a coarser float than x (bfloat16 inside a float32 run): its
+            # gradient and values round at that float's epsilon, and runs from different
+            # starts stop up to a few of its steps apart around one minimum.
+            scale = np.maximum(scale, eps_f * np.maximum(1.0, size))
         ok = (
             np.all(np.isfinite(x), axis=1)
             & np.isfinite(value)
@@ -592,7 +610,7 @@ def find_minima_nd(
             kept = x[keep]
     idx = np.asarray(keep, int)
     x, value = x[idx].reshape(-1, d), value[idx]
-    resolution = _resolution(f, x, value, reach=step[idx])
+    resolution = _resolution(f, x, value, reach=step[idx], eps_f=eps_f)
     return _assemble(x, value, scale=10.0 * scale[idx], resolution=resolution)
 
 

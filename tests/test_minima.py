@@ -1053,3 +1053,20 @@ def test_reached_names_final_for_ragged_ends_and_reads_bfloat16():
     got = find_minima_reached(_tilted_cos, ends, (-2.0, 2.0))
     want = find_minima_reached(_tilted_cos, np.asarray(ends, np.float64), (-2.0, 2.0))
     assert got.x.tolist() == want.x.tolist()
+
+
+@pytest.mark.parametrize("low", [jnp.bfloat16, jnp.float16], ids=["bfloat16", "float16"])
+def test_an_f_computing_in_a_coarser_float_has_no_spurious_minima(low, x64_or_not):
+    """f computed in bfloat16 (or float16) and returned in the run's float steps by that
+    float's epsilon, down as well as up; read against the run's own epsilon every step
+    down beside a rising f' was a jump, and a minimum: 31 where there are 3."""
+
+    def f(x):
+        y = x.astype(low)
+        return (jnp.sin(y) * jnp.exp(-0.05 * y**2)).astype(x.dtype)
+
+    m = find_minima(f, -6.0, 6.0)
+    assert m.at_boundary.tolist() == [True, False, False]
+    # The float64 minima -1.428870 and 4.305801, to a few steps of the coarse float.
+    atol = 4 * float(jnp.finfo(low).eps) * 4
+    np.testing.assert_allclose(np.asarray(m.x[1:], np.float64), [-1.428870, 4.305801], atol=atol)

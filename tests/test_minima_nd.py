@@ -690,3 +690,20 @@ def test_bfloat16_points_are_read_as_float64_reads_them(rows):
     got = find_minima_nd(f, [(-1, 1), (-1, 1)], grid=2, extra_starts=points)
     want = find_minima_nd(f, [(-1, 1), (-1, 1)], grid=2, extra_starts=wide)
     np.testing.assert_array_equal(got.x, want.x)
+
+
+@pytest.mark.parametrize("low", [jnp.bfloat16, jnp.float16], ids=["bfloat16", "float16"])
+def test_an_f_computing_in_a_coarser_float_has_each_minimum_once(low, x64_or_not):
+    """Himmelblau computed in bfloat16 (or float16) inside a float32 or float64 run: its
+    gradient rounds at that float's epsilon, runs from different starts stop a few of its
+    steps apart, and each of the four minima was reported up to a dozen times."""
+
+    def f(p):
+        return fns2.himmelblau(p.astype(low)).astype(p.dtype)
+
+    m = find_minima_nd(f, fns2.get("himmelblau").domain)
+    assert len(m) == 4
+    # Each to within a few steps of the coarse float (0.0156 near 3 in bfloat16).
+    atol = 4 * float(jnp.finfo(low).eps) * 4
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), HIMMELBLAU, atol=atol)
+    assert np.asarray(m.global_).all()  # equally deep, to that float's rounding
