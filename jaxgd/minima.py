@@ -181,7 +181,12 @@ def _refine_all(
             | ~((x_newton > a) & (x_newton < b))
             | (jnp.abs(2.0 * g) > jnp.abs(dx_old * h))
         )
-        step = lax.select(bisect, x - 0.5 * (a + b), g / h)
+        # a + b overflows where both ends lie past half the largest float: there the midpoint
+        # is a + (b - a) / 2 (b - a fits: the interval's span was checked). Not a / 2 + b / 2,
+        # which XLA folds back into (a + b) / 2; elsewhere the bits are those of (a + b) / 2.
+        total = a + b
+        mid = lax.select(jnp.isfinite(total), 0.5 * total, a + 0.5 * (b - a))
+        step = lax.select(bisect, x - mid, g / h)
         x_new = x - step
         v_new, g_new, h_new = fgh(x_new)
         a_new = lax.select(g_new < 0, x_new, a)
@@ -405,7 +410,7 @@ def _flat_edges(
     v_out, g_out = v_out.copy(), g_out.copy()
     n = inside.size
     for _ in range(_MAX_ITER):
-        mid = ((inside.astype(np.float64) + outside) / 2).astype(inside.dtype)
+        mid = _mid(inside, outside).astype(inside.dtype)
         active = (mid != inside) & (mid != outside)
         if not active.any():
             break
@@ -478,7 +483,7 @@ def _jumps(
     a, b = grid[i], grid[i + 1]
     va, vb, ga, gb = values[i], values[i + 1], g[i], g[i + 1]
     for _ in range(_MAX_ITER):
-        mid = ((a.astype(np.float64) + b) / 2).astype(grid.dtype)
+        mid = _mid(a, b).astype(grid.dtype)
         active = (mid != a) & (mid != b)
         if not active.any():
             break
@@ -530,8 +535,9 @@ def _smooth_beside(
         return np.zeros(0, bool)
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     far = cell[:, None] / _BESIDE_REACH
-    reach = np.minimum((b64 - a64)[:, None] * 2.0 ** np.arange(_BESIDE)[None, :], far)
-    points = np.concatenate([a64[:, None] - reach, b64[:, None] + reach], axis=1)
+    reach = np.minimum(_doubling(b64 - a64, _BESIDE), far)
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        points = np.concatenate([a64[:, None] - reach, b64[:, None] + reach], axis=1)
     v, g = (
         x.reshape(a.size, 2, _BESIDE).astype(np.float64)
         for x in _at_points(f, _probe(points, a.dtype).ravel(), size)
@@ -567,8 +573,9 @@ def _rises_away(
     flat minimum that begins at ``x``."""
     x64 = x.astype(np.float64)
     start = np.maximum(_ulp(x), cell * 2.0**-64)
-    reach = start[:, None] * 2.0 ** np.arange(_AWAY_PROBES)[None, :]
-    points = _probe(x64[:, None] + away[:, None] * reach, x.dtype)
+    reach = _doubling(start, _AWAY_PROBES)
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        points = _probe(x64[:, None] + away[:, None] * reach, x.dtype)
     pv, pg = (a.reshape(x.size, -1) for a in _at_points(f, points.ravel(), size))
     seen = pg != 0  # NaN != 0: met, and gives no sign
     k = np.argmax(seen, axis=1)
@@ -594,8 +601,9 @@ def _falls_into_end(
     pointing down towards the end. A probe where f or f' is not finite gives no sign."""
     x_end = grid[end].astype(np.float64)
     outward = x_end - grid[inner]  # one grid spacing, pointing away from the segment
-    reach = outward[:, None] * 2.0 ** np.arange(_BEYOND_PROBES)[None, :]
-    points = _probe(x_end[:, None] + reach, grid.dtype)
+    reach = _doubling(outward, _BEYOND_PROBES)
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        points = _probe(x_end[:, None] + reach, grid.dtype)
     v, g = (a.reshape(end.size, -1) for a in _at_points(f, points.ravel(), grid.size))
     seen = g != 0  # NaN != 0: met, and gives no sign
     k = np.argmax(seen, axis=1)
@@ -632,9 +640,10 @@ def _falls_in_rises_out(
         return []
     i, j = np.asarray(whole, int).T
     spacing = (grid[j].astype(np.float64) - grid[i]) / np.maximum(j - i, 1)
-    reach = spacing[:, None] * 2.0 ** np.arange(_BEYOND_PROBES)[None, :]
-    below = _probe(grid[i].astype(np.float64)[:, None] - reach, grid.dtype)
-    above = _probe(grid[j].astype(np.float64)[:, None] + reach, grid.dtype)
+    reach = _doubling(spacing, _BEYOND_PROBES)
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        below = _probe(grid[i].astype(np.float64)[:, None] - reach, grid.dtype)
+        above = _probe(grid[j].astype(np.float64)[:, None] + reach, grid.dtype)
     flat = np.concatenate([below.ravel(), above.ravel()])
     v, g = (a.reshape(2, len(whole), -1) for a in _at_points(f, flat, grid.size))
     level = values[i].astype(np.float64)[:, None]  # the segment's value
@@ -689,7 +698,7 @@ def _split_at_zeros(
     for _ in range(_ZERO_ROUNDS):
         if not todo:
             break
-        mids = [((xs[:-1].astype(np.float64) + xs[1:]) / 2).astype(grid.dtype) for xs, _, _ in todo]
+        mids = [_mid(xs[:-1], xs[1:]).astype(grid.dtype) for xs, _, _ in todo]
         flat = np.concatenate(mids)
         m_values, m_g = _at_points(f, flat, grid.size)
         offset, again = 0, []
@@ -784,10 +793,7 @@ def _flat_only_on_grid(
         offset += grid.size
     if not whole:
         return []
-    mids = [
-        ((grids[k][:-1].astype(np.float64) + grids[k][1:]) / 2).astype(grids[k].dtype)
-        for k in whole
-    ]
+    mids = [_mid(grids[k][:-1], grids[k][1:]).astype(grids[k].dtype) for k in whole]
     flat = np.concatenate(mids)
     m_values, m_g = _at_points(f, flat, values.size)
     starts = np.cumsum([0] + [grid.size for grid in grids])
@@ -807,7 +813,7 @@ def _with_midpoints(grid: np.ndarray) -> np.ndarray:
     """``grid`` with the midpoint between every two neighbours added (2n - 1 points)."""
     out = np.empty(2 * grid.size - 1, grid.dtype)
     out[0::2] = grid
-    out[1::2] = ((grid[:-1].astype(np.float64) + grid[1:]) / 2).astype(grid.dtype)
+    out[1::2] = _mid(grid[:-1], grid[1:]).astype(grid.dtype)
     return out
 
 
@@ -973,7 +979,7 @@ def _search(
         slack = 16.0 * eps * max(1.0, largest)
         rises, far = _rises_away(f, side, side_v, away, cell, slack, grid.size)
         ends_of = np.sort(np.stack([side, far]), axis=0)[:, rises]
-        middle = ((ends_of[0].astype(np.float64) + ends_of[1]) / 2).astype(dtype)
+        middle = _mid(ends_of[0], ends_of[1]).astype(dtype)
         jump_x, jump_v = np.r_[jump_x, middle], np.r_[jump_v, side_v[rises]]
         jump_lo, jump_hi = np.r_[jump_lo, ends_of[0]], np.r_[jump_hi, ends_of[1]]
     # Segments flat from end to end: a flat minimum that covers them where f falls into
@@ -1043,14 +1049,14 @@ def _search(
         a_g = np.concatenate([a_g, g[before[bad_lo]], g_out[k:][bad_hi]])
         keep = ~(bad_lo | bad_hi | lower | underflow)
         flat_lo, flat_hi = edge[:k][keep], edge[k:][keep]
-        flat_x = ((flat_lo.astype(np.float64) + flat_hi) / 2).astype(dtype)
+        flat_x = _mid(flat_lo, flat_hi).astype(dtype)
         flat_v = values[first[keep]]
     else:
         flat_lo = flat_hi = flat_x = flat_v = grid[:0]
     if whole:
         first, last = np.asarray(whole, int).T
         flat_lo, flat_hi = np.r_[flat_lo, grid[first]], np.r_[flat_hi, grid[last]]
-        middle = ((grid[first].astype(np.float64) + grid[last]) / 2).astype(dtype)
+        middle = _mid(grid[first], grid[last]).astype(dtype)
         flat_x, flat_v = np.r_[flat_x, middle], np.r_[flat_v, values[first]]
 
     n = a_x.size
@@ -1105,10 +1111,28 @@ def _resolution(
     step = np.maximum(_ulp(x), tol_f * np.maximum(1.0, np.abs(x.astype(np.float64))) / _NEIGHBOURS)
     step = np.maximum(step, _coarse_step(x, eps_f))
     k = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
-    points = _probe(x.astype(np.float64)[:, None] + k[None, :] * step[:, None], x.dtype)
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        points = _probe(x.astype(np.float64)[:, None] + k[None, :] * step[:, None], x.dtype)
     around = _at_points(f, points.ravel(), size)[0]
     around = around.astype(np.float64).reshape(x.size, 1, k.size)
     return _resolution_from(around, value).astype(x.dtype)
+
+
+def _mid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The midpoints of ``a`` and ``b``, in float64, halves first: ``(a + b) / 2`` overflows
+    to inf where both lie past half the largest float64 (float64 searches near 1.7e308)."""
+    return a.astype(np.float64) / 2 + np.asarray(b, np.float64) / 2
+
+
+def _doubling(start: np.ndarray, n: int) -> np.ndarray:
+    """Distances doubling from ``start`` (float64, shape ``(k,)``), ``n`` of them per row,
+    shape ``(k, n)``; capped at the largest float64, not inf (``2**63`` grid spacings
+    overflow in a float64 search over a wide interval), so that probes are clipped to the
+    working float's range by :func:`_probe`, never NaN."""
+    big = float(np.finfo(np.float64).max)
+    with np.errstate(over="ignore"):
+        reach = np.asarray(start, np.float64)[:, None] * 2.0 ** np.arange(n)[None, :]
+    return np.minimum(reach, big)
 
 
 def _coarse_step(x: np.ndarray, eps_f: float) -> np.ndarray:
@@ -1358,25 +1382,25 @@ def _windows(
     """Disjoint intervals outside ``[lo, hi]`` that hold every cell of ``cells``.
 
     Positions outside are grouped into cells of width ``pad`` (:func:`_outside_cells`, which
-    counts the runs in each), so the work grows with how far the runs spread, not with how
-    many there are; each cell gets the window ``[start - pad, end + pad]``, cut off at the
-    domain, and overlapping windows merge. If the windows would need more than
-    ``_MAX_WINDOW_POINTS`` grid points, the cells holding the most runs are kept (the nearest
-    to the domain on ties). A window stops at ``-big`` and ``big``, the largest number of the
-    working float: around a run's end near it (3.4e38 in float32, with a wide domain) it
-    would reach past it, and its grid would hold inf.
+    gives where each starts and counts the runs in each), so the work grows with how far the
+    runs spread, not with how many there are; each cell gets the window
+    ``[start - pad, end + pad]``, cut off at the domain, and overlapping windows merge. If
+    the windows would need more than ``_MAX_WINDOW_POINTS`` grid points, the cells holding
+    the most runs are kept (the nearest to the domain on ties). A window stops at ``-big``
+    and ``big``, the largest number of the working float: around a run's end near it (3.4e38
+    in float32, with a wide domain) it would reach past it, and its grid would hold inf.
     """
     per_cell = int(np.ceil(3 * pad / step)) + 1
     most = max(1, _MAX_WINDOW_POINTS // per_cell)
     if cells.size > most:
         with np.errstate(over="ignore"):  # inf beyond float64's range: farthest, as it is
-            distance = np.maximum(lo - cells * pad, cells * pad - hi)
+            distance = np.maximum(lo - cells, cells - hi)
         cells = np.sort(cells[np.lexsort((distance, -counts))[:most]])
     merged: list[list[float]] = []
     for c in cells:
         with np.errstate(over="ignore"):
-            a, b = max((c - 1) * pad, -big), min((c + 2) * pad, big)
-        a, b = (a, min(b, lo)) if c * pad < lo else (max(a, hi), b)
+            a, b = max(c - pad, -big), min(c + 2 * pad, big)
+        a, b = (a, min(b, lo)) if c < lo else (max(a, hi), b)
         # Within two cells of the domain: reach it, leaving no strip unsearched between
         # (a flat minimum across the gap was reported as two). Half a cell of slack: the
         # cell's ends are rounded (12 * 0.30000000000000004 > 3.6).
@@ -1504,12 +1528,22 @@ def find_minima_reached(
 
 def _outside_cells(final: Any, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
     """Where the finite positions of ``final`` outside ``[lo, hi]`` lie, as what
-    :func:`find_minima_reached` searches around: the cells of width ``_WINDOW * (hi - lo)``
-    that hold them, ascending, and how many each holds. Those of several parts of the runs
-    combine with :func:`_merge_cells` into the cells of all of them."""
+    :func:`find_minima_reached` searches around: where the cells of width
+    ``_WINDOW * (hi - lo)`` that hold them start (multiples of that width), ascending, and how
+    many each holds. Those of several parts of the runs combine with :func:`_merge_cells`
+    into the cells of all of them.
+
+    A cell is named by its start, not by its index: in float64 an end near 1.7e308 past a
+    domain narrower than about 1, such as ``(-2, 2)``, has an index past the largest float
+    (inf, and a window of inf). There the cell is narrower than the floats' own spacing, and
+    the end itself is its start."""
     ends = np.asarray(final).astype(np.float64).ravel()
     outside = ends[np.isfinite(ends) & ((ends < lo) | (ends > hi))]
-    return np.unique(np.floor(outside / (_WINDOW * (hi - lo))), return_counts=True)
+    pad = _WINDOW * (hi - lo)
+    with np.errstate(over="ignore"):
+        index = np.floor(outside / pad)
+        starts = np.where(np.isfinite(index), index * pad, outside)
+    return np.unique(starts, return_counts=True)
 
 
 def _merge_cells(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

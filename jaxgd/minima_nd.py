@@ -240,8 +240,13 @@ def _assemble(
     x: np.ndarray, value: np.ndarray, *, scale: np.ndarray, resolution: np.ndarray
 ) -> MinimaND:
     # Sorting on coordinates rounded to the merge scale: -1e-17 and 1e-17 are the same 0.
+    # Rounded to multiples of it, in x's units: x / step overflows near the largest float64
+    # (1.7e308 / eps), and there the scale is below the floats' own spacing, so x is its own.
     step = np.maximum(scale.max(initial=0.0), np.finfo(x.dtype).eps)
-    order = np.lexsort(tuple(np.round(x[:, k] / step) for k in reversed(range(x.shape[1]))))
+    with np.errstate(over="ignore", invalid="ignore"):
+        q = np.round(x.astype(np.float64) / step)
+        key = np.where(np.isfinite(q), q * step, x)
+    order = np.lexsort(tuple(key[:, k] for k in reversed(range(x.shape[1]))))
     x, value = x[order], value[order]
     # device_put, unlike jnp.asarray, compiles nothing for a new shape.
     return MinimaND(
@@ -365,6 +370,18 @@ def _unit_grid(n: int, d: int) -> np.ndarray:
     return np.stack(np.meshgrid(*([axis] * d), indexing="ij"), -1).reshape(-1, d)
 
 
+def _norm(v: jax.Array) -> jax.Array:
+    """Euclidean length of ``v``; scaled down by a power of two where the squares overflow
+    (entries past 1.3e154 in float64, 1.8e19 in float32), the plain norm's bits elsewhere.
+
+    The scale is a constant, ``2**-(maxexp / 2 + 4)``: dividing by the largest entry instead
+    multiplies by its reciprocal, a subnormal near 1.8e308 that XLA flushes to 0."""
+    plain = jnp.linalg.norm(v)
+    scale = 2.0 ** -(jnp.finfo(v.dtype).maxexp // 2 + 4)
+    scaled = jnp.linalg.norm(v * scale) / scale
+    return jnp.where(jnp.isfinite(plain), plain, scaled)
+
+
 def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Array, ...]:
     """Damped Newton from ``x0`` that only ever goes downhill; the end and its diagnostics.
 
@@ -384,7 +401,7 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
         floor = eps * jnp.max(jnp.abs(lam)) + jnp.finfo(x.dtype).tiny
         p = -vec @ ((vec.T @ grad(x)) / jnp.maximum(jnp.abs(lam), floor))
         p = jnp.where(jnp.all(jnp.isfinite(p)), p, 0.0)
-        length = jnp.linalg.norm(p)
+        length = _norm(p)
         return p * jnp.minimum(1.0, diameter / jnp.maximum(length, eps)), lam
 
     def body(_, x):
@@ -394,7 +411,7 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
         alpha = jnp.where(ok.any(), alphas[jnp.argmax(ok)], 0.0)
         # Close to a non-degenerate minimum f is flat to rounding before x is exact: there the
         # full Newton step is taken even when f cannot show a decrease, for full precision.
-        close = (lam[0] > 0) & (jnp.linalg.norm(p) <= 1e-3 * jnp.maximum(1.0, jnp.abs(x).max()))
+        close = (lam[0] > 0) & (_norm(p) <= 1e-3 * jnp.maximum(1.0, jnp.abs(x).max()))
         return x + jnp.where(close, 1.0, alpha) * p
 
     x = jax.lax.fori_loop(0, _MAX_ITER, body, x0)
@@ -410,7 +427,7 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     reach = jnp.sqrt(2.0 * rise / jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))
     sides = jax.vmap(lambda a: f(x + a * reach * vec[:, 0]))(jnp.array([-1.0, 1.0], x.dtype))
     curved = (lam[0] > 0) & jnp.all(jnp.isfinite(sides) & (sides - fx >= 0.25 * rise))
-    return x, fx, jnp.linalg.norm(newton), lam[0], jnp.max(jnp.abs(lam)), curved
+    return x, fx, _norm(newton), lam[0], jnp.max(jnp.abs(lam)), curved
 
 
 @partial(jax.jit, static_argnums=0)
@@ -419,7 +436,8 @@ def _newton_all(
 ) -> tuple[jax.Array, ...]:
     lo, hi = bounds[:, 0], bounds[:, 1]
     starts = jnp.concatenate([lo + unit * (hi - lo), extra])
-    diameter = jnp.linalg.norm(hi - lo)
+    # An infinite diameter would cap no step.
+    diameter = _norm(hi - lo)
     return jax.vmap(lambda x0: _newton_run(f, x0, diameter))(starts)
 
 
@@ -572,7 +590,7 @@ def find_minima_nd(
     )
     eps = float(np.finfo(dtype).eps)
     eps_f = _f_eps(f, dtype, (d,))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # -inf past -1.8e308: still inside
         # How far an end may be from its stationary point: tol, or the float's resolution at
         # |x| where that is coarser (1000 in float32 is 6e-5 apart from its neighbours).
         size = np.abs(x).max(axis=1)
@@ -594,7 +612,7 @@ def find_minima_nd(
         # whose float64 bound the working float may round past. Never by tol alone: a run
         # that arrived 0.9 outside the box, with tol = 1, has a step near 0 and is dropped.
         reach = np.minimum(scale, 10.0 * step)[:, None]
-        edge = 2.0 * np.spacing(np.abs(b).astype(dtype)).astype(np.float64)
+        edge = 2.0 * _ulp(np.abs(b).astype(dtype))  # the one below at the largest float
         inside = np.all(
             (x >= b[:, 0] - edge[:, 0] - reach) & (x <= b[:, 1] + edge[:, 1] + reach), axis=1
         )
@@ -605,7 +623,9 @@ def find_minima_nd(
     keep: list[int] = []
     kept = np.empty((0, d), x.dtype)
     for i in np.argsort(step, kind="stable"):
-        if not np.any(np.max(np.abs(kept - x[i]), axis=1) <= 10.0 * scale[i]):
+        with np.errstate(over="ignore"):  # ends near -1.7e308 and 1.7e308: inf apart
+            apart = np.max(np.abs(kept - x[i]), axis=1)
+        if not np.any(apart <= 10.0 * scale[i]):
             keep.append(int(i))
             kept = x[keep]
     idx = np.asarray(keep, int)

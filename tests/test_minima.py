@@ -1070,3 +1070,20 @@ def test_an_f_computing_in_a_coarser_float_has_no_spurious_minima(low, x64_or_no
     # The float64 minima -1.428870 and 4.305801, to a few steps of the coarse float.
     atol = 4 * float(jnp.finfo(low).eps) * 4
     np.testing.assert_allclose(np.asarray(m.x[1:], np.float64), [-1.428870, 4.305801], atol=atol)
+
+
+@pytest.mark.parametrize(
+    "x64, lo, hi, c, at", [(False, 1e38, 3.4e38, 1e-30, 3e8), (True, 1e308, 1.7e308, 1e-300, 1.5e8)]
+)
+def test_minima_near_the_largest_float(x64, lo, hi, c, at):
+    """Near the largest float the midpoint (a + b) / 2 overflowed: the refinement ran off to
+    inf and the minimum at 3e38 (1.5e308) was dropped in silence, and NumPy warned of
+    overflow in float64; runs that ended near 1.7e308 past a narrow domain had cells past
+    the largest float. Each minimum is found, without a warning (warnings are errors here)."""
+    with jax.enable_x64(x64):
+        m = find_minima(lambda x: (x * c - at) ** 2, lo, hi)
+        assert m.at_boundary.tolist() == [False]
+        np.testing.assert_allclose(float(m.x[0]), at / c, rtol=1e-6)
+        ends = np.array([hi, -hi, 0.5 * hi, 1.0])
+        m = find_minima_reached(lambda x: (x - 1.0) ** 2, ends, (-2.0, 2.0))
+        assert m.x.tolist() == [1.0] and m.at_boundary.tolist() == [False]

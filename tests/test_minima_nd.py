@@ -707,3 +707,14 @@ def test_an_f_computing_in_a_coarser_float_has_each_minimum_once(low, x64_or_not
     atol = 4 * float(jnp.finfo(low).eps) * 4
     np.testing.assert_allclose(np.asarray(m.x, np.float64), HIMMELBLAU, atol=atol)
     assert np.asarray(m.global_).all()  # equally deep, to that float's rounding
+
+
+def test_minima_near_the_largest_float64(x64):
+    """Float64 ends and edges near 1.7e308: the edge's spacing, the distances between ends
+    and the sort keys x / eps overflowed, and NumPy's warnings were errors."""
+    m = find_minima_nd(
+        lambda p: ((p - 1.5e308) ** 2).sum(), [(1e308, 1.7976931348623157e308)] * 2, grid=4
+    )
+    np.testing.assert_allclose(np.asarray(m.x), [[1.5e308, 1.5e308]], rtol=1e-12)
+    m = MinimaND.at(lambda p: ((p * 1e-300) ** 2).sum(), [(1.7e308, 1.7e308), (-1.7e308, 1.6e308)])
+    assert np.asarray(m.x).tolist() == [[-1.7e308, 1.6e308], [1.7e308, 1.7e308]]
