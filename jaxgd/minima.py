@@ -1289,10 +1289,14 @@ def find_minima(
     no jumps, and its minima come out to that float's precision.
 
     Limits: minima closer together than the grid spacing ``(hi - lo) / (num - 1)`` can be
-    missed, and where ``f'`` is pure rounding noise (a numerically flat region) its sign
-    changes can report spurious minima. A flat ``f`` (flat beyond the interval too, or
-    undefined there) has no minima: the result is empty,
-    and ``global_x`` / ``global_value`` raise ``ValueError`` rather than return NaN. Where
+    missed, and so can a well narrower than it, wherever it lies: f' is read only on the
+    grid, and where it keeps its sign at the points around the well nothing brackets it
+    (``x**2 - exp(-((x - 0.3) / 1e-5)**2)`` on ``[-1, 1]``, at the default ``num``, reports
+    only 0, missing the deeper minimum at 0.3, ``global_x`` included); raise ``num`` or
+    search a narrower interval where such wells may lie. Where ``f'`` is pure rounding
+    noise (a numerically flat region) its sign changes can report spurious minima. A flat
+    ``f`` (flat beyond the interval too, or undefined there) has no minima: the result is
+    empty, and ``global_x`` / ``global_value`` raise ``ValueError`` rather than return NaN. Where
     ``f'`` is exactly 0 on every grid point but ``f`` is not one value (every point is a
     stationary point: ``(x**2 - 1)**2`` with ``num=3``), the midpoints are added to the grid,
     up to 4 times; if ``f'`` is 0 on all of those too (``f'`` underflowing to 0, or a

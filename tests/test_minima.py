@@ -1087,3 +1087,15 @@ def test_minima_near_the_largest_float(x64, lo, hi, c, at):
         ends = np.array([hi, -hi, 0.5 * hi, 1.0])
         m = find_minima_reached(lambda x: (x - 1.0) ** 2, ends, (-2.0, 2.0))
         assert m.x.tolist() == [1.0] and m.at_boundary.tolist() == [False]
+
+
+def test_a_well_narrower_than_the_grid_is_missed_as_documented():
+    """The documented limit of sampling: f' keeps its sign at the grid points around a well
+    narrower than their spacing, so only 0 is found; a grid fine enough finds the well."""
+
+    def f(x):
+        return x**2 - jnp.exp(-(((x - 0.3) / 1e-5) ** 2))
+
+    assert find_minima(f, -1.0, 1.0).x.tolist() == [0.0]
+    m = find_minima(f, 0.29, 0.31, num=20_001)
+    assert abs(float(m.global_x) - 0.3) < 1e-6 and float(m.global_value) < -0.9
