@@ -965,6 +965,12 @@ def _jaxpr_types() -> tuple[type, type, type]:
     return type(closed), type(closed.jaxpr), type(closed.jaxpr.eqns[0].invars[1])
 
 
+def is_literal(v: Any) -> bool:
+    """Whether an equation's operand ``v`` is a literal (a constant written into the jaxpr),
+    not a variable (for jaxgd's checks of f; not part of the public API)."""
+    return isinstance(v, _jaxpr_types()[2])
+
+
 def jaxprs_in_params(params: dict[str, Any]) -> list[jcore.Jaxpr]:
     """The jaxprs held in an equation's parameters, directly or in a tuple: the bodies of
     ``pjit``, ``cond``, ``while``, ``scan``, ``custom_jvp_call``, ... (for jaxgd's checks

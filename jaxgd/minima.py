@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.extend import core as jex_core
 
+from jaxgd import fastmath
 from jaxgd._validate import (
     as_domain,
     as_real_array,
@@ -351,16 +351,13 @@ def _coarsest_eps(jaxpr: Any, live: list[bool]) -> float:
     dependent = {v for v, on in zip(jaxpr.invars, live, strict=True) if on}
     eps = 0.0
     for eqn in jaxpr.eqns:
-        if not any(not isinstance(v, jex_core.Literal) and v in dependent for v in eqn.invars):
+        if not any(not fastmath.is_literal(v) and v in dependent for v in eqn.invars):
             continue  # constants only (a literal, an iota): f's input never passes through
         dependent.update(eqn.outvars)
         for v in eqn.outvars:
             eps = max(eps, _float_eps(getattr(v.aval, "dtype", None)))
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, list | tuple) else (param,):
-                inner = getattr(sub, "jaxpr", sub)
-                if hasattr(inner, "eqns") and hasattr(inner, "invars"):
-                    eps = max(eps, _coarsest_eps(inner, [True] * len(inner.invars)))
+        for inner in fastmath.jaxprs_in_params(eqn.params):
+            eps = max(eps, _coarsest_eps(inner, [True] * len(inner.invars)))
     return eps
 
 
