@@ -111,6 +111,32 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
     return ()
 
 
+def _check_function_for_ragged(f: Callable, starts: Any, dtype: np.dtype, theta: Any) -> None:
+    """Raise ``f``'s own error where it fails whatever a point of the uneven sequence
+    ``starts`` is: a scalar, a vector of 1 to 8 coordinates, or of as many as one of its
+    entries has. ``f`` is the first argument, and a bad one (not differentiable, raising)
+    is named before the starts; where ``f`` takes one of those shapes (a function of R^2
+    given ``[[1.0, 2.0], [3.0]]``), return: the uneven starts are the error."""
+    lengths = set(range(1, 9))
+    for entry in starts:
+        try:
+            shape = np.shape(entry)
+        except ValueError:  # uneven inside the entry too
+            continue
+        if len(shape) == 1:
+            lengths.add(int(shape[0]))
+        if len(lengths) == 12:
+            break
+    first = None
+    for shape in [(), *((n,) for n in sorted(lengths))]:
+        try:
+            check_function(f, dtype, shape=shape, theta=theta)
+            return
+        except (TypeError, ValueError) as e:
+            first = first or e
+    raise first
+
+
 def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
     """Starts as (S,) for a scalar x, or (S, *point) for points of R^d."""
     if not point:
@@ -180,7 +206,11 @@ def _checked(
         point=(),
         dtype=dtype,
     )
-    shape = shape_of(starts, "starts", "a scalar, (S,) scalar starts or (S, d) points of R^d")
+    try:
+        shape = shape_of(starts, "starts", "a scalar, (S,) scalar starts or (S, d) points of R^d")
+    except ValueError:
+        _check_function_for_ragged(f, starts, dtype, _axes.theta_spec(axes))
+        raise
     if len(shape) > 2:
         raise ValueError(
             f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "

@@ -338,3 +338,26 @@ def test_traced_float_epochs_are_refused_under_jit():
     np.testing.assert_array_equal(
         jax.jit(run)(np.array([3, 5])), jaxgd.sweep(lambda x: x**2, [1.0], [0.1], [3, 5]).final
     )
+
+
+def _not_differentiable(x):
+    return jax.lax.while_loop(lambda c: c[0] < 2, lambda c: (c[0] + 1, c[1] * x), (0, x))[1]
+
+
+@pytest.mark.parametrize("starts", [[[-2.5], 1.0], [1.0, [1.0, 2.0]], [[1.0, 2.0], [3.0]]])
+def test_a_bad_f_is_named_before_uneven_starts(starts):
+    # f is the first argument: an f that fails on any shape a point could have is named,
+    # not the uneven starts, whose shape f would otherwise be checked on.
+    with pytest.raises(TypeError, match=r"^f cannot be differentiated"):
+        jaxgd.sweep(_not_differentiable, starts, 0.1, 3)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [jnp.sin, lambda p: jnp.sum(p**2), lambda p: p[0] ** 2 + p[1] ** 2],
+    ids=["scalar", "any-vector", "R^2"],
+)
+@pytest.mark.parametrize("starts", [[[-2.5], 1.0], [1.0, [1.0, 2.0]], [[1.0, 2.0], [3.0]]])
+def test_uneven_starts_are_named_where_f_takes_one_of_their_shapes(f, starts):
+    with pytest.raises(ValueError, match=r"^starts must be .* uneven lengths"):
+        jaxgd.sweep(f, starts, 0.1, 3)
