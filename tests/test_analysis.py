@@ -444,6 +444,7 @@ def test_inside_jit_with_given_minima_equals_outside():
 def test_every_path_gives_a_share_the_same_bits(n):
     # Outside jit the shares were count / n, correctly rounded; inside jit and in
     # success_probability, XLA's mean (count * (1 / n)): 0.3883495 against 0.38834953.
+    # Every path now divides, correctly rounded: the float nearest count / n.
     spec = fns.get("notebook")
     minima = find_minima(spec.f, *spec.domain)
     rates, epochs = jnp.array([0.01, 0.1, 3.0]), jnp.array([10, 1000])
@@ -462,7 +463,7 @@ def test_every_path_gives_a_share_the_same_bits(n):
     }
     assert (counts["success"] % n != 0).any()  # shares that no power of two gives exactly
     for name, count in counts.items():
-        expected = count.astype(dtype) * dtype.type(1.0 / n)
+        expected = (count / n).astype(dtype)
         np.testing.assert_array_equal(np.asarray(getattr(outside, name)), expected)
         np.testing.assert_array_equal(np.asarray(getattr(inside, name)), expected)
     np.testing.assert_array_equal(
@@ -522,7 +523,40 @@ def test_a_share_counted_again_after_the_search_has_the_same_bits_kept_or_not():
     np.testing.assert_array_equal(kept.success, lean.success)
     reached = np.asarray(basins(kept.result, kept.minima).reached_global).sum(0)
     dtype = np.asarray(kept.success).dtype
-    np.testing.assert_array_equal(kept.success, reached.astype(dtype) * dtype.type(1.0 / 1000))
+    np.testing.assert_array_equal(kept.success, (reached / 1000).astype(dtype))
+
+
+@pytest.mark.parametrize(("x64_on", "n"), [(False, 41), (True, 49), (False, 5), (True, 5)])
+def test_a_share_is_the_float_nearest_its_fraction(x64_on, n):
+    # Every path multiplied the count by the rounded reciprocal of n (what XLA makes of a
+    # division by a scalar): all 41 starts reaching the minimum came out as 0.99999994 in
+    # float32, all 49 as 0.9999999999999999 in float64, and 3 of 5 as 0.6000000000000001.
+    def f(x):
+        return (x - 1.0) ** 2
+
+    minima = find_minima(f, -3.0, 3.0)
+    with jax.enable_x64(x64_on):
+        dtype = np.dtype(np.float64 if x64_on else np.float32)
+        k = 3 if n == 5 else n - 2
+        # At rate 0 the k starts at the minimum are there and the others not: k of n; at
+        # rate 0.4 every start reaches it within 300 steps: n of n.
+        starts = np.concatenate([np.ones(k), np.linspace(2.0, 3.0, n - k)])
+        res = jaxgd.sweep(f, starts, [0.0, 0.4], [300])
+        expected = np.array([[k / n], [1.0]]).astype(dtype)
+        np.testing.assert_array_equal(success_probability(res, minima), expected)
+        np.testing.assert_array_equal(
+            jax.jit(lambda r: success_probability(r, minima))(res), expected
+        )
+        domain = (0.5, 1.5)  # every start reaches the minimum at 1 after 300 steps at 0.4
+        rs = random_starts(f, jax.random.key(0), [0.4], [300], n=n, domain=domain)
+        kept_not = random_starts(
+            f, jax.random.key(0), [0.4], [300], n=n, domain=domain, keep_result=False
+        )
+        in_jit = jax.jit(
+            lambda key: random_starts(f, key, [0.4], [300], n=n, domain=domain, minima=minima)
+        )(jax.random.key(0))
+        for share in (rs.success, kept_not.success, in_jit.success):
+            assert np.asarray(share).tolist() == [[1.0]]
 
 
 def test_success_probability_over_no_starts_is_nan():
