@@ -867,9 +867,13 @@ def _random_starts(
     starts = jax.random.uniform(key, (n,), lo.dtype, lo, hi)
     result = sweep(f, starts, learning_rates, epochs)
     success = _share(basins(result, minima, tol=tol).reached_global, axis=0)
-    # A diverged run is inf or NaN; leave it out of the spread rather than poison it.
-    settled = jnp.where(result.diverged, jnp.nan, result.final)
-    spread = jnp.nanstd(settled, axis=0)
+    # A diverged run is inf or NaN; leave it out of the spread rather than poison it. The
+    # ends are measured from one settled end of their cell: runs that all ended on one float
+    # then differ by exactly 0, where a float32 mean of them is an ulp or so off that float
+    # and gave a spread of 1e-6 (the host path sums in float64 instead).
+    settled = ~result.diverged
+    pivot = jnp.take_along_axis(result.final, jnp.argmax(settled, axis=0)[None], axis=0)
+    spread = jnp.nanstd(jnp.where(settled, result.final - pivot, jnp.nan), axis=0)
     diverged_fraction = _share(result.diverged, axis=0)
     return success, spread, diverged_fraction, result
 
