@@ -531,7 +531,7 @@ def _positions(x: Any) -> Any:
     return x
 
 
-def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
+def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray | jax.Array:
     """Which stationary minimum each position is within ``tol`` of: an index, or -1.
 
     The rule of :func:`basins`, for positions of any shape rather than a whole sweep (the
@@ -541,6 +541,9 @@ def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray:
     :func:`find_minima_reached` so the minima the runs settled in out there are among them.
     ``x`` holds real numbers (ints or floats, NumPy or JAX); booleans, strings and complex
     numbers raise ``TypeError``; a masked entry of a NumPy masked array gets -1, as NaN.
+
+    Returns an int32 NumPy array shaped like ``x``; inside a caller's ``jax.jit`` (``x``,
+    ``minima`` or ``tol`` traced) a JAX array, as :func:`basins` gives there.
 
     Example:
         >>> from jaxgd.functions import notebook
@@ -570,6 +573,8 @@ def _nearest_index(x: Any, minima: Minima, tol: Any) -> np.ndarray:
         return _nearest_on_host(x, minima, tol)
     x = jnp.asarray(np.asarray(x)) if is_concrete(x) else x
     index, _ = _label(x, x, np.zeros(np.shape(x), bool), minima, tol)
+    if not is_concrete(index):  # inside a caller's jit: no host copy to make
+        return index
     return np.array(index)  # a writable copy: callers mark cells in it
 
 

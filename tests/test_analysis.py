@@ -684,6 +684,23 @@ def test_nearest_minimum():
     assert global_minima(nb_minima).tolist() == [1]
 
 
+def test_nearest_minimum_inside_jit_is_the_rule_of_basins():
+    # The rule ran traced but its answer was copied to NumPy: TracerArrayConversionError
+    # whenever x, the minima or tol were traced (basins gives a JAX array there).
+    minima = find_minima(notebook, -6.0, 6.0)
+    x = jnp.array([-1.4289, 4.3058, 0.0, jnp.inf])
+    outside = nearest_minimum(x, minima)
+    assert outside.tolist() == [1, 2, -1, -1]
+    for got in (
+        jax.jit(lambda x: nearest_minimum(x, minima))(x),
+        jax.jit(lambda m: nearest_minimum(x, m))(minima),
+        jax.jit(lambda t: nearest_minimum(x, minima, tol=t))(1e-3),
+        jax.vmap(lambda x: nearest_minimum(x, minima))(x),
+    ):
+        assert isinstance(got, jax.Array)
+        np.testing.assert_array_equal(got, outside)
+
+
 @pytest.mark.parametrize(
     "x, error, match",
     [
