@@ -613,8 +613,8 @@ def downhill_minimum(
         int array shaped like ``x``: an index into ``minima.x``, or -1.
 
     Raises:
-        TypeError: If ``f`` or ``minima`` is not what is asked for, or ``x`` is traced or
-            not real numbers.
+        TypeError: If ``f`` or ``minima`` is not what is asked for, ``x`` is not real
+            numbers, or it is called inside ``jax.jit`` (it runs on the host).
         ValueError: If ``tol`` is not positive and finite.
 
     Example:
@@ -627,6 +627,14 @@ def downhill_minimum(
     if not is_concrete(x):
         raise TypeError(
             "x must be concrete, got a traced value; call downhill_minimum outside jax.jit"
+        )
+    if in_trace():
+        # f' is read back to the host, which a caller's jit cannot do, whatever is traced
+        # (minima, tol or nothing at all): it failed deep inside NumPy.
+        raise TypeError(
+            "downhill_minimum runs on the host (it reads f' at the positions back as NumPy), "
+            "so it cannot run inside jax.jit or another transformation; call it outside, on "
+            "concrete positions and minima."
         )
     x, minima, tol = _checked(x, minima, tol)
     dtype = default_float()

@@ -963,6 +963,15 @@ def test_downhill_minimum_shapes_kinds_and_edge_cases():
         downhill_minimum(notebook, [0.0], minima, tol=0.0)
     with pytest.raises(TypeError, match="x must be concrete"):
         jax.jit(lambda x: downhill_minimum(notebook, x, minima))(jnp.zeros(2))
+    # Concrete positions but traced minima or tol, or all closed over: f' could not be read
+    # back, and NumPy raised TracerArrayConversionError.
+    for call, arg in (
+        (lambda m: downhill_minimum(notebook, np.zeros(2), m), minima),
+        (lambda t: downhill_minimum(notebook, np.zeros(2), minima, tol=t), 1e-3),
+        (lambda _: downhill_minimum(notebook, np.zeros(2), minima), 0.0),
+    ):
+        with pytest.raises(TypeError, match=r"downhill_minimum runs on the host.*call it outside"):
+            jax.jit(call)(arg)
 
 
 def test_random_starts_counts_a_global_minimum_past_the_domain():
