@@ -355,7 +355,9 @@ class SweepResult:
         step of the axis's dtype for float coordinates (so float32 coordinates match the
         decimals you typed; a value given as a float32 or other coarser float matches within
         one step of its own type), so a typo raises instead of silently picking a neighbour;
-        ``method="nearest"`` picks the closest coordinate (the first of equals).
+        ``method="nearest"`` picks the closest coordinate: of repeated or equally close
+        coordinates, the one first on the axis (``xarray``'s ``sel`` takes the larger value
+        of two equally close, and needs an axis without repeats, sorted).
 
         Args:
             indexers: a dict ``{axis name: values}``, for names that are not keywords of this
