@@ -468,7 +468,11 @@ def convergence(
     stretch where ``f' = 0`` that f falls into and rises out of). Runs still oscillating,
     crawling over a plateau or towards a saddle, stalled by a tiny rate, or resting on a
     maximum or a shelf are not;
-    one whose position or value is not finite is ``diverged``.
+    one whose position or value is not finite is ``diverged``. Where ``f''`` vanishes at
+    the minimum (``x**4``'s) the Newton step is a fraction of the distance (a third, for
+    ``x**4``): a run creeping there counts as converged up to about ``4 tol`` from it, so
+    :func:`jaxgd.analysis.nearest_minimum` with the same ``tol``, which measures the
+    distance itself, may still give it -1.
 
     Like :func:`jaxgd.sweep`, the work is planned before anything is allocated: lanes of
     (start, rate) pairs in chunks that fit ``memory_budget``, and each pass in calls of a
