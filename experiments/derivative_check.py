@@ -86,7 +86,12 @@ def main(argv: list[str] | None = None) -> int:
 
     x0, rate, epochs = ctx.start, ctx.learning_rate, ctx.epochs
     with cli.flag_errors(f"--derivative {name!r}"):
-        check = jaxgd.check_derivative(ctx.f, df, *ctx.domain)
+        try:
+            check = jaxgd.check_derivative(ctx.f, df, *ctx.domain)
+        except ValueError as err:
+            # f and the domain are checked already and df's failures are TypeErrors: what is
+            # left is f finite nowhere on the domain, which no --derivative can fix.
+            raise cli.UsageError(f"--domain: {err}") from None
         given_end = descend_numpy(df, x0, rate, epochs)
         given_zero = _zero_near(df, check.x, check.given, given_end)
     with jax.enable_x64(True):

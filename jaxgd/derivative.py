@@ -36,20 +36,26 @@ class DerivativeCheck:
     """A hand-written derivative compared with autodiff on a float64 grid and between its
     points.
 
-    The two agree at a point when ``|given - autodiff| <= atol + rtol * |autodiff|``
-    (the rule of ``numpy.isclose``); a non-finite value on either side is a disagreement.
+    Only the points where f itself is finite are compared (:attr:`compared`): where f is
+    NaN or infinite (``log`` below 0, a pole) it has no derivative to check, whatever the two
+    sides return there. At those points the two agree when
+    ``|given - autodiff| <= atol + rtol * |autodiff|`` (the rule of ``numpy.isclose``); a
+    non-finite derivative on either side is a disagreement.
 
     Attributes:
         x: Every point checked, float64, ascending: the grid (``x[::3]``) and, between every
             two of its points, their midpoint and one point drawn at random (seeded).
+        value: ``f`` at ``x``; the points where it is finite are the ones compared.
         autodiff: ``jax.grad(f)`` at ``x``.
         given: The hand-written derivative at ``x``.
-        error: ``|given - autodiff|`` (NaN where either is not finite).
+        error: ``|given - autodiff|``; NaN where either is not finite, and where f is not
+            (points not compared).
         rtol: Relative tolerance used.
         atol: Absolute tolerance used.
     """
 
     x: np.ndarray
+    value: np.ndarray
     autodiff: np.ndarray
     given: np.ndarray
     error: np.ndarray
@@ -57,26 +63,35 @@ class DerivativeCheck:
     atol: float
 
     @property
+    def compared(self) -> np.ndarray:
+        """Boolean mask of the points of :attr:`x` where f is finite: the ones compared."""
+        return np.isfinite(self.value)
+
+    @property
     def mismatch(self) -> np.ndarray:
-        """Boolean mask of the points of :attr:`x` where the two disagree."""
+        """Boolean mask of the points of :attr:`x` where the two disagree (never one where f
+        is not finite: those are not compared)."""
         with np.errstate(invalid="ignore"):
-            return ~(self.error <= self.atol + self.rtol * np.abs(self.autodiff))
+            agree = self.error <= self.atol + self.rtol * np.abs(self.autodiff)
+        return self.compared & ~agree
 
     @property
     def ok(self) -> bool:
-        """Whether the two agree at every point of :attr:`x`."""
+        """Whether the two agree at every point compared (every point where f is finite)."""
         return not bool(self.mismatch.any())
 
     @property
     def _worst(self) -> int:
         # NaN counts as the worst error where one side is finite: the other is broken there.
-        # Where neither is (f undefined, as log below 0), it ranks below every finite
-        # error: pointing there hid a df wrong where f is defined. Where the two disagree,
-        # only those points: a larger error within rtol of a large f' elsewhere is
-        # agreement, and pointing at it hid where the derivative is wrong.
+        # Where neither is (sqrt at 0, f finite, f' infinite) it ranks below every finite
+        # error, and points where f is not finite (not compared) below everything: pointing
+        # there hid a df wrong where f is defined. Where the two disagree, only those points:
+        # a larger error within rtol of a large f' elsewhere is agreement, and pointing at it
+        # hid where the derivative is wrong.
         error = np.where(np.isnan(self.error), np.inf, self.error)
         neither = ~np.isfinite(self.given) & ~np.isfinite(self.autodiff)
         error = np.where(neither, -0.5, error)  # above agreement (-1), below any error
+        error = np.where(self.compared, error, -2.0)
         mismatch = self.mismatch
         if mismatch.any():
             error = np.where(mismatch, error, -1.0)
@@ -84,19 +99,18 @@ class DerivativeCheck:
 
     @property
     def blind(self) -> bool:
-        """Whether ``atol`` is at least ``|autodiff|`` at every point checked (and f' is not 0
+        """Whether ``atol`` is at least ``|autodiff|`` at every point compared (and f' is not 0
         everywhere): then 0, or the derivative's negative, agrees too, and ``ok`` says
         nothing (``f = 1e-10 * sin(x)`` with the default ``atol``). :meth:`summary` says so."""
-        finite = np.abs(self.autodiff[np.isfinite(self.autodiff)])
+        finite = np.abs(self.autodiff[self.compared & np.isfinite(self.autodiff)])
         return bool(finite.size and 0 < finite.max() <= self.atol)
 
     @property
     def max_error(self) -> float:
         """The largest ``|given - autodiff|`` among the points where the two disagree (over
-        the whole of :attr:`x` when they agree everywhere); NaN if either side is not finite
-        there. A point where one side is not finite counts as the largest; one where both
-        are not (where f itself is undefined) as the smallest, so a df wrong where f is
-        defined is pointed at there."""
+        every point compared when they agree everywhere); NaN if either side is not finite
+        there. A point where one side is not finite counts as the largest; points where f is
+        not finite are not compared."""
         return float(self.error[self._worst])
 
     @property
@@ -106,7 +120,8 @@ class DerivativeCheck:
 
     def summary(self) -> str:
         """One line: whether the two agree, and where the worst error is, with both
-        derivatives there (where they disagree, in as many digits as tell them apart)."""
+        derivatives there (where they disagree, in as many digits as tell them apart); and,
+        if f is not finite somewhere, at how many points and where (not compared)."""
         i = self._worst
         size = "not finite" if np.isnan(self.max_error) else f"{self.max_error:.3g}"
         given, autodiff = float(self.given[i]), float(self.autodiff[i])
@@ -118,25 +133,49 @@ class DerivativeCheck:
             f"(given {given:.{digits}g}, autodiff {autodiff:.{digits}g})"
         )
         span = f"[{self.x[0]:.6g}, {self.x[-1]:.6g}]"
+        compared = self.compared
+        count = int(compared.sum())
+        skipped = ""
+        if count < self.x.size:
+            skipped = (
+                f"; f is not finite at {self.x.size - count} of {self.x.size} points "
+                f"({_where_in_words(self.x, ~compared)}): not compared"
+            )
         if self.ok:
-            line = f"derivative agrees with autodiff on {span} ({self.x.size} points): {where}"
+            points = f"{self.x.size} points" if not skipped else f"{count} points where f is finite"
+            line = f"derivative agrees with autodiff on {span} ({points}): {where}"
             if self.blind:
-                biggest = float(np.nanmax(np.abs(self.autodiff)))
+                biggest = float(np.nanmax(np.abs(self.autodiff[compared])))
                 line += (
                     f"; note: atol {self.atol:.3g} is at least |f'| at every point checked (at "
                     f"most {biggest:.3g}), so 0 or any derivative that small would agree too. "
                     "If f' is really that small (not the rounding of a zero slope), pass an "
                     f"atol below it, e.g. atol={1e-9 * biggest:.1g}"
                 )
-            return line
+            return line + skipped
         bad = int(self.mismatch.sum())
         return (
-            f"derivative DISAGREES with autodiff at {bad} of {self.x.size} points on "
-            f"{span}: {where}"
+            f"derivative DISAGREES with autodiff at {bad} of {count} points"
+            f"{'' if not skipped else ' where f is finite'} on {span}: {where}{skipped}"
         )
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _where_in_words(x: np.ndarray, mask: np.ndarray) -> str:
+    """Where ``mask`` holds on the ascending points ``x``, in words: one point, one stretch
+    of consecutive points, or how many stretches between which ends."""
+    where = np.flatnonzero(mask)
+    first, last = x[where[0]], x[where[-1]]
+    if where.size == 1:
+        return f"x = {first:.6g}"
+    runs = 1 + int(np.count_nonzero(np.diff(where) > 1))
+    if runs == 1:
+        return f"x in [{first:.6g}, {last:.6g}]"
+    return (
+        f"in {runs} stretches, the first at x = {first:.6g} and the last ending at x = {last:.6g}"
+    )
 
 
 def _digits_apart(a: float, b: float) -> int:
@@ -233,6 +272,12 @@ def check_derivative(
     compiled once per ``f`` and ``num``: checking the same ``f`` again, on any interval,
     compiles nothing (an ``f`` that cannot be hashed is compiled on every call).
 
+    Only the points where ``f`` itself is finite are compared: where it is NaN or infinite
+    (``jnp.log`` below 0, ``1 / x`` at 0) it has no derivative to check, whatever ``df`` and
+    autodiff give there. The summary says at how many points, and where, f is not finite;
+    ``ok`` is judged on the others. Where f is finite, a derivative that is not (on either
+    side) is a disagreement.
+
     Args:
         f: Scalar-to-scalar function written with ``jax.numpy``.
         df: The hand-written derivative of ``f``.
@@ -258,7 +303,9 @@ def check_derivative(
             ``jax.grad(f)`` is compiled.
         ValueError: If ``f`` returns a non-scalar, ``lo``/``hi`` are not finite with
             ``lo < hi``, ``num`` is out of range, a tolerance is negative or ``rtol`` is 1 or
-            more.
+            more, or ``f`` is not finite at any point checked (there is nothing to compare:
+            an agreement would be vacuous, and a disagreement would blame ``df``); this is
+            found once ``f`` is compiled, before ``jax.grad(f)`` is.
 
     Example:
         The ``deriv`` of the copy of the course notes this project quotes drops a factor
@@ -277,6 +324,15 @@ def check_derivative(
         >>> right = lambda x: np.cos(x) * e(x) - np.sin(x) * 0.1 * x * e(x)
         >>> check_derivative(f, right, -2 * np.pi, 2 * np.pi).ok
         True
+
+        Where f is not defined there is nothing to compare; the summary says where:
+
+        >>> log_check = check_derivative(jnp.log, lambda x: 1 / x, -1.0, 2.0)
+        >>> log_check.ok, int(log_check.compared.sum())
+        (True, 2000)
+        >>> print(log_check)  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+        derivative agrees with autodiff on [-1, 2] (2000 points where f is finite): ...; f is not
+        finite at 1001 of 3001 points (x in [-1, -0.00092796]): not compared
     """
     lo_f, hi_f = check_interval(lo, hi)
     num = check_int("num", num, 2, fix="use a denser grid")
@@ -312,9 +368,20 @@ def check_derivative(
                 f"df must return real numbers, got dtype {given.dtype}; return the value of "
                 "the derivative as a float, e.g. `lambda x: np.cos(x)` for f = jnp.sin"
             )
+        # f's own values decide which points are compared: where f is NaN or infinite it
+        # has no derivative, and both sides there are whatever the formulas give (autodiff
+        # through a jnp.where gives 0). Refused before grad(f) is compiled if that is nowhere.
+        value = np.asarray(on_points(f, x, grad=False), np.float64)
+        if not np.isfinite(value).any():
+            raise ValueError(
+                f"f is not finite at any of the {x.size} points checked on [{lo_f:g}, {hi_f:g}] "
+                f"(lo={lo_f!r}, hi={hi_f!r}), so it has no derivative there to check; pass lo "
+                "and hi of an interval where f is defined (where f(x) is a finite number)"
+            )
         autodiff = np.asarray(on_points(f, x, grad=True), np.float64)
     given = given.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(given - autodiff)
-    error[~(np.isfinite(given) & np.isfinite(autodiff))] = np.nan
-    return DerivativeCheck(x, autodiff, given, error, rtol_f, atol_f)
+    compared = np.isfinite(value) & np.isfinite(given) & np.isfinite(autodiff)
+    error[~compared] = np.nan
+    return DerivativeCheck(x, value, autodiff, given, error, rtol_f, atol_f)

@@ -363,12 +363,103 @@ def test_a_wrong_derivative_is_pointed_at_where_f_is_defined():
         check = check_derivative(jnp.sqrt, lambda x: 0.6 / np.sqrt(x), -1.0, 1.0, num=11)
     assert not check.ok and check.worst_x > 0 and np.isfinite(check.max_error)
     assert check.max_error == pytest.approx(0.1 / math.sqrt(check.worst_x), rel=1e-12)
-    # Right above 0, it is pointed at where both are undefined, and that is not finite.
+    # Right above 0: below 0, where sqrt is NaN, nothing is compared, and the summary says so.
     with np.errstate(invalid="ignore", divide="ignore"):
         right = check_derivative(jnp.sqrt, lambda x: 0.5 / np.sqrt(x), -1.0, 1.0, num=11)
-    assert right.worst_x == -1.0 and math.isnan(right.max_error)
-    assert "not finite at x = -1 (given nan, autodiff nan)" in str(right)
+    assert not right.mismatch[right.x < 0].any() and right.worst_x >= 0
+    assert "f is not finite at 15 of 31 points (x in [-1, -0.037346]): not compared" in str(right)
     # One side broken beside a finite error: still the broken one first.
     broken = lambda x: np.where(x == 0.5, np.nan, 0.6 / np.sqrt(np.abs(x) + 1.0))
     check = check_derivative(lambda x: jnp.sqrt(jnp.abs(x) + 1.0), broken, 0.0, 1.0, num=11)
     assert check.worst_x == 0.5 and math.isnan(check.max_error)
+
+
+def central_difference(f, x, h=1e-6):
+    """f' at x by hand, in float64: (f(x + h) - f(x - h)) / 2h."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def test_points_where_f_is_not_finite_are_not_compared():
+    # log is NaN below 0, where 1 / x (the right derivative) and grad(log) are finite and
+    # both -1 / |x|: the check said they agree there, and with f NaN it had nothing to say.
+    check = check_derivative(jnp.log, lambda x: 1 / x, -1.0, 2.0)
+    defined = check.x > 0  # no point of the grid is 0
+    np.testing.assert_array_equal(check.compared, defined)
+    np.testing.assert_allclose(check.value[defined], np.log(check.x[defined]), rtol=1e-15)
+    assert np.isnan(check.error[~defined]).all() and not check.mismatch[~defined].any()
+    assert check.ok and check.worst_x > 0
+    line = str(check)
+    assert line.startswith("derivative agrees with autodiff on [-1, 2] (2000 points where f is")
+    bad = int((~defined).sum())
+    below = check.x[~defined][-1]
+    assert line.endswith(
+        f"; f is not finite at {bad} of 3001 points (x in [-1, {below:.6g}]): not compared"
+    )
+
+
+def notebook_where_defined(x):
+    # log(x + 2) for x > -2, NaN below; grad through the jnp.where is 0 there, not NaN.
+    inside = x > -2.0
+    return jnp.where(inside, jnp.log(jnp.where(inside, x + 2.0, 1.0)), jnp.nan)
+
+
+def test_a_right_derivative_is_not_blamed_where_f_is_nan():
+    # The experiment's case: given NaN and autodiff 0 below -2 was "DISAGREES at 1023 points".
+    df = lambda x: np.where(x > -2.0, 1.0 / np.maximum(x + 2.0, 1e-300), np.nan)
+    check = check_derivative(notebook_where_defined, df, *NOTEBOOK_DOMAIN)
+    assert check.ok, str(check)
+    assert (check.autodiff[check.x <= -2] == 0).all()  # the case: autodiff 0 where f is NaN
+    reference = lambda x: math.log(x + 2.0) if x > -2.0 else math.nan
+    for x, given, compared in zip(check.x, check.given, check.compared, strict=True):
+        assert compared == math.isfinite(reference(x))
+        if compared and x > -2.0 + 1e-3:
+            assert given == pytest.approx(central_difference(reference, x), rel=1e-6)
+    assert "f is not finite at 1023 of 3001 points (x in [-6.28319, -2.00434])" in str(check)
+    # Wrong where f is defined: a disagreement there, counted among the points compared.
+    wrong = check_derivative(notebook_where_defined, lambda x: 1.1 * df(x), *NOTEBOOK_DOMAIN)
+    assert not wrong.ok and wrong.mismatch.sum() == wrong.compared.sum() == 1978
+    assert wrong.worst_x > -2.0 and np.isfinite(wrong.max_error)
+    assert str(wrong).startswith(
+        "derivative DISAGREES with autodiff at 1978 of 1978 points where f is finite on "
+    )
+
+
+def test_a_derivative_not_finite_where_f_is_stays_a_disagreement():
+    # Given NaN beside a finite autodiff where f is finite, and autodiff NaN beside a finite
+    # given (grad of sqrt(x)**2 at 0 is 0 * inf).
+    holes = lambda x: np.where(np.abs(x - 1.0) < 1e-9, np.nan, 1.0 / (x + 2.0))
+    check = check_derivative(lambda x: jnp.log(x + 2.0), holes, 0.0, 2.0, num=5)
+    assert not check.ok and check.worst_x == 1.0 and math.isnan(check.max_error)
+    assert check.mismatch.sum() == 1
+    square = check_derivative(lambda x: jnp.sqrt(x) ** 2, np.ones_like, 0.0, 1.0, num=5)
+    assert not square.ok and square.worst_x == 0.0 and np.isnan(square.autodiff[0])
+    assert "(given 1, autodiff nan)" in str(square)
+
+
+def test_where_f_is_not_finite_is_said_point_by_point_or_by_stretches():
+    with np.errstate(divide="ignore"):
+        pole = check_derivative(lambda x: 1 / x, lambda x: -1 / x**2, -1.0, 1.0, num=11)
+    assert pole.ok and pole.compared.sum() == 30
+    assert str(pole).endswith("; f is not finite at 1 of 31 points (x = 0): not compared")
+    # log sin x is NaN on three stretches of [-7, 7]: (-7, -2pi), (-pi, 0) and (pi, 2pi).
+    with np.errstate(divide="ignore"):
+        check = check_derivative(
+            lambda x: jnp.log(jnp.sin(x)), lambda x: np.cos(x) / np.sin(x), -7.0, 7.0, num=101
+        )
+    assert check.ok
+    assert "(in 3 stretches, the first at x = -7 and the last ending at x = 6.23)" in str(check)
+
+
+def test_an_f_finite_nowhere_on_the_interval_is_refused_before_its_gradient_compiles(compiles):
+    # Nothing to compare: agreeing would be vacuous, and disagreeing would blame df.
+    def nowhere(x):  # a function of its own: nothing of it is compiled yet
+        return jnp.sqrt(-1.0 - x * x)
+
+    message = (
+        r"f is not finite at any of the 31 points checked on \[-1, 1\] \(lo=-1.0, hi=1.0\), "
+        r"so it has no derivative there to check; pass lo and hi of an interval where f is "
+        r"defined"
+    )
+    with compiles, pytest.raises(ValueError, match=message):
+        check_derivative(nowhere, lambda x: np.zeros_like(x), -1.0, 1.0, num=11)
+    assert compiles.count == 1, compiles.names  # f on the points; not grad(f)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -201,6 +202,47 @@ def test_bad_derivative_exits_2_in_one_line(spec, message, tmp_path, capsys):
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and message in err
+    assert not any(tmp_path.iterdir())
+
+
+def nan_right_derivative(x):
+    """The derivative of tests.fixtures_userfunc:nan_right, 2(x - 1), NaN where f is."""
+    return np.where(x > 2.0, np.nan, 2.0 * (x - 1.0))
+
+
+def test_derivative_check_compares_only_where_f_is_finite(tmp_path, capsys):
+    # nan_right is NaN right of 2, where autodiff gives 0 through its jnp.where and the right
+    # derivative NaN: "DISAGREES at 751 of 3001 points (given nan, autodiff 0)".
+    argv = ["--function", f"{USER}:nan_right", "--derivative", f"{__name__}:nan_right_derivative"]
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    x = _points(-1.0, 3.0, 1001)
+    outside = x > 2.0
+    assert (
+        f"nan_right_derivative agrees with autodiff on [-1, 3] ({(~outside).sum()} points where "
+        f"f is finite): "
+    ) in out
+    assert (
+        f"; f is not finite at {outside.sum()} of 3001 points (x in [{x[outside][0]:.6g}, 3]): "
+        "not compared\n"
+    ) in out
+    assert (tmp_path / "derivative_check.png").exists()
+
+
+def nowhere(x):
+    """Finite nowhere: sqrt of a negative number."""
+    return jnp.sqrt(-1.0 - x * x)
+
+
+def test_derivative_check_of_an_f_finite_nowhere_names_the_domain(tmp_path, capsys):
+    argv = ["--function", f"{__name__}:nowhere", "--derivative", f"{__name__}:wavy_derivative"]
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert (
+        "--domain: f is not finite at any of the 3001 points checked on [-6.28319, 6.28319]" in err
+    )
+    assert "pass lo and hi of an interval where f is defined" in err
     assert not any(tmp_path.iterdir())
 
 

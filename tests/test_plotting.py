@@ -486,6 +486,42 @@ def test_plot_derivative_check_draws_both_derivatives_the_error_and_the_ends():
     assert bottom.get_ylabel() == "given - autodiff"
 
 
+def test_plot_derivative_check_shades_where_f_is_not_finite_and_compares_the_rest():
+    from matplotlib.patches import Rectangle
+
+    from jaxgd.derivative import check_derivative
+
+    # log(x + 2), NaN below -2, where grad through the jnp.where is 0 and the right df NaN.
+    def f(x):
+        inside = x > -2.0
+        return jnp.where(inside, jnp.log(jnp.where(inside, x + 2.0, 1.0)), jnp.nan)
+
+    df = lambda x: np.where(x > -2.0, 1.0 / np.maximum(x + 2.0, 1e-300), np.nan)
+    check = check_derivative(f, df, -4.0, 4.0, num=81)
+    fig = plotting.plot_derivative_check(check, f, given_label="df")
+    top, bottom = fig.axes
+    outside = check.x <= -2.0
+    title = top.get_title()
+    # Agreement where f is finite; the points outside its domain are counted apart, and
+    # never called "not finite" as if an error were.
+    assert title == (
+        f"Given derivative (df) against autodiff:\nagree at all {(~outside).sum()} points where "
+        f"f is finite, max |error| 0; {outside.sum()} outside f's domain (shaded) not compared"
+    )
+    lines = {line.get_label(): line for line in top.lines}
+    for label in ("f'(x) from autodiff", "df"):
+        y = np.asarray(lines[label].get_ydata(), np.float64)
+        assert np.isnan(y[outside]).all() and np.isfinite(y[~outside]).all()
+    error = next(line for line in bottom.lines if line.get_label() == "df - autodiff")
+    assert np.isnan(np.asarray(error.get_ydata(), np.float64)[outside]).all()
+    for ax in (top, bottom):
+        (shade,) = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_label()[0] != "_"]
+        left, right = shade.get_x(), shade.get_x() + shade.get_width()
+        last = np.flatnonzero(outside)[-1]
+        assert left == -4.0 and right == pytest.approx(0.5 * (check.x[last] + check.x[last + 1]))
+    plt.close(fig)
+
+
 # -- where runs are heading, minima outside the domain, shares, limits, scales, precision -----
 
 _DOMAIN = (-2 * np.pi, 2 * np.pi)

@@ -578,7 +578,9 @@ def plot_derivative_check(
     Top: f, its derivative from ``jax.grad`` and the given one on the grid of ``check``. Where
     descent ended with each derivative (``given_end``, ``autodiff_end``) is marked on f and on
     that derivative, which is zero there. Bottom: ``given - autodiff``, and optionally a
-    formula that explains it (``explain``), dashed.
+    formula that explains it (``explain``), dashed. Where f is not finite (not compared, see
+    :class:`~jaxgd.derivative.DerivativeCheck`) both panels are shaded grey and neither
+    derivative is drawn; the title counts those points apart from the ones compared.
 
     Args:
         check: from :func:`jaxgd.derivative.check_derivative`.
@@ -633,19 +635,29 @@ def plot_derivative_check(
         at = np.asarray(ends, np.float64)
         f_ends = np.asarray(on_points(f, at, grad=False), np.float64) if ends else ()
         f_at = dict(zip(ends, f_ends, strict=True))
+    # Where f is not finite nothing was compared: both derivatives there are whatever the
+    # formulas give (autodiff through a jnp.where gives 0), so they are left out, and the
+    # stretches are shaded instead.
+    compared = check.compared
+    autodiff = np.where(compared, check.autodiff, np.nan)
+    given = np.where(compared, check.given, np.nan)
     with np.errstate(invalid="ignore"):
-        error = check.given - check.autodiff
+        error = given - autodiff
     given_color, autodiff_color = "tab:red", "tab:orange"
     fig, (top, bottom) = _subplots(2, 1, sharex=True, figsize=(11.0, 7.5), height_ratios=[3, 2])
     top.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
     top.plot(x, fx, color="tab:blue", label="f(x)")
-    top.plot(x, check.autodiff, color=autodiff_color, label="f'(x) from autodiff")
-    top.plot(x, check.given, "--", color=given_color, label=given_label)
+    top.plot(x, autodiff, color=autodiff_color, label="f'(x) from autodiff")
+    top.plot(x, given, "--", color=given_color, label=given_label)
+    for ax in (top, bottom):
+        for i, (a, b) in enumerate(_stretches(x, ~compared)):
+            label = "outside f's domain (f not finite): not compared" if i == 0 else None
+            ax.axvspan(a, b, color="0.85", zorder=0, label=label)
     if start is not None:
         top.plot(start, f_at[start], "o", mfc="white", mec="k", label=f"start x₀ = {start:.5g}")
     for end, values, color, who in (
-        (autodiff_end, check.autodiff, autodiff_color, "autodiff"),
-        (given_end, check.given, given_color, given_label),
+        (autodiff_end, autodiff, autodiff_color, "autodiff"),
+        (given_end, given, given_color, given_label),
     ):
         if end is None or not np.isfinite(end):
             continue
@@ -670,30 +682,53 @@ def plot_derivative_check(
         bottom.plot(x, explained, "--", color="k", linewidth=1, label=explain_label)
     bottom.grid(alpha=0.4)
     # f and autodiff decide where to look: the given derivative may be anything.
-    lo, hi = _where_it_happens(x, [fx, check.autodiff], [start, given_end, autodiff_end])
+    lo, hi = _where_it_happens(x, [fx, autodiff], [start, given_end, autodiff_end])
     inside = (x >= lo) & (x <= hi)
     marks = [v for k, v in f_at.items() if np.isfinite(k) and lo <= k <= hi]
-    top.set_ylim(*_ylim(np.r_[fx[inside], check.autodiff[inside], check.given[inside], marks]))
+    top.set_ylim(*_ylim(np.r_[fx[inside], autodiff[inside], given[inside], marks]))
     shown = [error[inside]] + ([explained[inside]] if explain is not None else [])
     bottom.set_ylim(*_ylim(np.concatenate(shown)))
     bottom.set(xlabel="x", ylabel="given - autodiff", xlim=(lo, hi))
     bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     if title is None:
-        bad = int(check.mismatch.sum())
+        bad, count = int(check.mismatch.sum()), int(compared.sum())
+        # Counted over the points compared: where f is not finite there is no error to have.
+        where = "" if count == x.size else " where f is finite"
         verdict = (
-            f"disagree at {bad} of {x.size} points" if bad else f"agree at all {x.size} points"
+            f"disagree at {bad} of {count} points{where}"
+            if bad
+            else f"agree at all {count} points{where}"
         )
-        nan = np.isnan(check.error)
+        nan = compared & np.isnan(check.error)
         worst = (
-            f"not finite at {int(nan.sum())} of {x.size} points (first x = {x[nan][0]:.6g})"
+            f"not finite at {int(nan.sum())} of {count} points (first x = {x[nan][0]:.6g})"
             if nan.any()
             else f"{check.max_error:.3g}"
         )
         title = f"Given derivative ({given_label}) against autodiff:\n{verdict}"
         title += f", max |error| {worst}"
+        if count < x.size:
+            title += f"; {x.size - count} outside f's domain (shaded) not compared"
     top.set_title(title)
     _footer(fig, "float64")
     return fig
+
+
+def _stretches(x: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
+    """The runs of consecutive points of the ascending ``x`` where ``mask`` holds, each as
+    the span from halfway to the point before it to halfway to the point after (the ends of
+    ``x`` at the ends): a single point is a stripe, not a line of no width."""
+    where = np.flatnonzero(mask)
+    if where.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(where) > 1)
+    firsts, lasts = where[np.r_[0, breaks + 1]], where[np.r_[breaks, where.size - 1]]
+    spans = []
+    for a, b in zip(firsts, lasts, strict=True):
+        left = x[a] if a == 0 else 0.5 * (x[a - 1] + x[a])
+        right = x[b] if b == x.size - 1 else 0.5 * (x[b] + x[b + 1])
+        spans.append((float(left), float(right)))
+    return spans
 
 
 def _end(name: str, value: Any) -> float | None:
