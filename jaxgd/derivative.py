@@ -40,7 +40,9 @@ class DerivativeCheck:
     NaN or infinite (``log`` below 0, a pole) it has no derivative to check, whatever the two
     sides return there. At those points the two agree when
     ``|given - autodiff| <= atol + rtol * |autodiff|`` (the rule of ``numpy.isclose``); a
-    non-finite derivative on either side is a disagreement.
+    non-finite derivative on either side is a disagreement, unless both are the same infinity
+    (``sqrt`` at 0, where f is finite and its slope infinite), which ``numpy.isclose`` counts
+    as agreement too.
 
     Attributes:
         x: Every point checked, float64, ascending: the grid (``x[::3]``) and, between every
@@ -48,8 +50,8 @@ class DerivativeCheck:
         value: ``f`` at ``x``; the points where it is finite are the ones compared.
         autodiff: ``jax.grad(f)`` at ``x``.
         given: The hand-written derivative at ``x``.
-        error: ``|given - autodiff|``; NaN where either is not finite, and where f is not
-            (points not compared).
+        error: ``|given - autodiff|``: 0 where both are the same infinity; NaN where either
+            is otherwise not finite, and where f is not (points not compared).
         rtol: Relative tolerance used.
         atol: Absolute tolerance used.
     """
@@ -276,7 +278,7 @@ def check_derivative(
     (``jnp.log`` below 0, ``1 / x`` at 0) it has no derivative to check, whatever ``df`` and
     autodiff give there. The summary says at how many points, and where, f is not finite;
     ``ok`` is judged on the others. Where f is finite, a derivative that is not (on either
-    side) is a disagreement.
+    side) is a disagreement, unless both are the same infinity (``jnp.sqrt`` at 0).
 
     Args:
         f: Scalar-to-scalar function written with ``jax.numpy``.
@@ -382,6 +384,9 @@ def check_derivative(
     given = given.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(given - autodiff)
-    compared = np.isfinite(value) & np.isfinite(given) & np.isfinite(autodiff)
-    error[~compared] = np.nan
+    # The same infinity on both sides (sqrt at 0) is agreement, as in numpy.isclose: both say
+    # f is vertical there. Any other non-finite pair is a disagreement (NaN).
+    same = given == autodiff
+    error[same] = 0.0
+    error[~((np.isfinite(given) & np.isfinite(autodiff)) | same) | ~np.isfinite(value)] = np.nan
     return DerivativeCheck(x, value, autodiff, given, error, rtol_f, atol_f)

@@ -367,6 +367,7 @@ def test_a_wrong_derivative_is_pointed_at_where_f_is_defined():
     with np.errstate(invalid="ignore", divide="ignore"):
         right = check_derivative(jnp.sqrt, lambda x: 0.5 / np.sqrt(x), -1.0, 1.0, num=11)
     assert not right.mismatch[right.x < 0].any() and right.worst_x >= 0
+    assert right.ok  # at 0 both are +inf: sqrt is finite there, its slope vertical
     assert "f is not finite at 15 of 31 points (x in [-1, -0.037346]): not compared" in str(right)
     # One side broken beside a finite error: still the broken one first.
     broken = lambda x: np.where(x == 0.5, np.nan, 0.6 / np.sqrt(np.abs(x) + 1.0))
@@ -463,3 +464,18 @@ def test_an_f_finite_nowhere_on_the_interval_is_refused_before_its_gradient_comp
     with compiles, pytest.raises(ValueError, match=message):
         check_derivative(nowhere, lambda x: np.zeros_like(x), -1.0, 1.0, num=11)
     assert compiles.count == 1, compiles.names  # f on the points; not grad(f)
+
+
+def test_the_same_infinity_on_both_sides_agrees_and_any_other_does_not():
+    # sqrt is 0 at 0 and its slope +inf: 0.5 / sqrt(0) = inf is right, as numpy.isclose says.
+    with np.errstate(divide="ignore"):
+        check = check_derivative(jnp.sqrt, lambda x: 0.5 / np.sqrt(x), 0.0, 1.0, num=11)
+        assert check.ok and check.autodiff[0] == check.given[0] == np.inf
+        assert check.error[0] == 0 and np.isfinite(check.max_error)
+        assert str(check).startswith("derivative agrees with autodiff on [0, 1] (31 points)")
+        # -inf, a finite value or NaN against +inf: disagreements, at 0.
+        for wrong in (-np.inf, 1.0, np.nan):
+            df = lambda x, w=wrong: np.where(x == 0, w, 0.5 / np.sqrt(x))
+            bad = check_derivative(jnp.sqrt, df, 0.0, 1.0, num=11)
+            assert not bad.ok and bad.mismatch.sum() == 1 and bad.worst_x == 0.0, wrong
+            assert math.isnan(bad.max_error)
