@@ -98,6 +98,18 @@ def main(argv: list[str] | None = None) -> int:
         res = jaxgd.sweep(ctx.f, x0, rate, epochs)
         autodiff_end = float(np.asarray(res.final).reshape(()))
     autodiff_zero = _zero_near(jax.jit(jax.grad(ctx.f)), check.x, check.autodiff, autodiff_end)
+    # A run that stops where f is not finite has not found anything (autodiff through a
+    # jnp.where is 0 where f is NaN, so descent halts there): said, and no zero reported.
+    with jax.enable_x64(True):
+        undefined = {
+            end: not np.isfinite(float(ctx.f(np.float64(end))))
+            for end in (given_end, autodiff_end)
+            if np.isfinite(end)
+        }
+    if undefined.get(given_end):
+        given_zero = None
+    if undefined.get(autodiff_end):
+        autodiff_zero = None
 
     notebooks = df is notes_deriv
     fig = plotting.plot_derivative_check(
@@ -128,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"descent from x0 = {cli.num(x0)} ({ctx.describe_start()}), learning rate "
         f"{cli.num(rate)}, {cli.plural(epochs, 'epoch')}, float64: with {name} "
-        f"{_ended(given_end)}, with autodiff {_ended(autodiff_end)}"
+        f"{_ended(given_end, undefined)}, with autodiff {_ended(autodiff_end, undefined)}"
         + (
             f"; {cli.num(abs(given_end - autodiff_end))} apart"
             if np.isfinite(given_end) and np.isfinite(autodiff_end)
@@ -177,8 +189,12 @@ def descend_numpy(df: Callable, x0: float, learning_rate: float, epochs: int) ->
     return float(x)
 
 
-def _ended(x: float) -> str:
-    return f"it ends at x = {cli.num(x)}" if np.isfinite(x) else "it diverges"
+def _ended(x: float, undefined: dict[float, bool]) -> str:
+    if not np.isfinite(x):
+        return "it diverges"
+    if undefined.get(x):
+        return f"it stops at x = {cli.num(x)}, where f is not finite (a diverged run)"
+    return f"it ends at x = {cli.num(x)}"
 
 
 def _zero_near(

@@ -246,6 +246,33 @@ def test_derivative_check_of_an_f_finite_nowhere_names_the_domain(tmp_path, caps
     assert not any(tmp_path.iterdir())
 
 
+def log_from_minus_2(x):
+    """log(x + 2), NaN at and below -2, written with jnp.where: grad(f) is 0 there."""
+    inside = x > -2.0
+    return jnp.where(inside, jnp.log(jnp.where(inside, x + 2.0, 1.0)), jnp.nan)
+
+
+def log_from_minus_2_derivative(x):
+    return np.where(x > -2.0, 1.0 / np.maximum(x + 2.0, 1e-300), np.nan)
+
+
+def test_derivative_check_does_not_call_a_stop_where_f_is_nan_an_end(tmp_path, capsys):
+    # Descent walks down log(x + 2) past -2, where autodiff is 0 (f NaN): it stops there,
+    # and the summary called that the end of descent and a zero of f'.
+    argv = ["--function", f"{__name__}:log_from_minus_2",
+            "--derivative", f"{__name__}:log_from_minus_2_derivative", "--start", "1"]  # fmt: skip
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    x = 1.0
+    for _ in range(1000):  # the notebook's loop, with grad(f) as JAX gives it
+        x -= 0.01 * (1.0 / (x + 2.0) if x > -2.0 else 0.0)
+    assert x < -2.0
+    stop = number(r"with autodiff it stops at x = (\S+), where f is not finite", out)
+    assert stop == pytest.approx(x, abs=1e-5)
+    assert "is zero at" not in out and "ends at" not in out
+    assert f"with {__name__}:log_from_minus_2_derivative it diverges" in out
+
+
 def saddle_derivative(x):
     """The derivative of jaxgd.functions.saddle, x^4/4 - x^3/3, by hand."""
     return x**2 * (x - 1.0)
