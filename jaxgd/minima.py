@@ -568,11 +568,37 @@ def _rises_away(
     probe where f' is not finite gives no sign. Also returns where the stretch with f' = 0
     ends, to the last float (``x`` itself where f' != 0 one float away): the far end of a
     flat minimum that begins at ``x``."""
+    rises, far, k, _, _, _, _ = _away_from(f, x, v, away, cell, slack, size)
+    return rises, np.where(k > 0, far, x)
+
+
+def _away_from(
+    f: Callable,
+    x: np.ndarray,
+    v: np.ndarray,
+    away: np.ndarray,
+    cell: np.ndarray,
+    slack: float,
+    size: int,
+    bound: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
+    """What :func:`_rises_away` reads beyond points ``x`` where f' = 0, in full: whether f
+    rises away, the last float of the stretch where f' = 0 (bisected from the last probe
+    with f' = 0 to the first without), the index ``k`` of that first probe, whether f kept
+    ``v`` (to ``slack``) at every probe before it, and the first float past the stretch with
+    f and f' there. With ``bound`` (float64, per point, on the ``away`` side of it) no probe
+    goes past it: a point where f' != 0 already known, so the stretch ends before it."""
     x64 = x.astype(np.float64)
     start = np.maximum(_ulp(x), cell * 2.0**-64)
     reach = _doubling(start, _AWAY_PROBES)
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
-        points = _probe(x64[:, None] + away[:, None] * reach, x.dtype)
+        points = x64[:, None] + away[:, None] * reach
+        if bound is not None:
+            limit = bound[:, None]
+            points = np.where(
+                away[:, None] > 0, np.minimum(points, limit), np.maximum(points, limit)
+            )
+        points = _probe(points, x.dtype)
     pv, pg = (a.reshape(x.size, -1) for a in _at_points(f, points.ravel(), size))
     seen = pg != 0  # NaN != 0: met, and gives no sign
     k = np.argmax(seen, axis=1)
@@ -585,8 +611,8 @@ def _rises_away(
         rises = seen.any(axis=1) & np.isfinite(g_k) & (np.sign(g_k) == away) & kept
         rises &= v_k >= level[:, 0] - slack
     inside = np.where(k > 0, points[rows, np.maximum(k - 1, 0)], x)
-    far, _, _, _ = _flat_edges(f, inside, points[rows, k], pv[rows, k], pg[rows, k])
-    return rises, np.where(k > 0, far, x)
+    far, out, v_out, g_out = _flat_edges(f, inside, points[rows, k], pv[rows, k], pg[rows, k])
+    return rises, far, k, kept & seen.any(axis=1), out, v_out, g_out
 
 
 def _falls_into_end(
@@ -814,6 +840,224 @@ def _with_midpoints(grid: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Rounds of brackets split off beside a refined point where f' = 0 and f falls beyond.
+_SPAN_ROUNDS = 4
+
+
+def _refine(
+    f: Callable, a: np.ndarray, b: np.ndarray, v_a: np.ndarray, g_a: np.ndarray, tol_f: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_refine_all` on brackets padded to a power of two (few shapes compile)."""
+    n = a.size
+    # Padding brackets [a, a] have zero width, so they stop at once.
+    pad = np.zeros(_bucket(n) - n, int)
+    a, b, v_a, g_a = (np.concatenate([v, v[pad]]) for v in (a, b, v_a, g_a))
+    x, value = _refine_all(f, a, b, v_a, g_a, tol_f)
+    return np.array(x)[:n], np.array(value)[:n]
+
+
+#: Points across a stretch found by probing at which f' must be 0 too.
+_ACROSS = 33
+
+
+def _zero_across(f: Callable, x: np.ndarray, far: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+    """Whether f' is exactly 0 at ``_ACROSS`` evenly spaced points from each ``x`` to ``far``,
+    and where it is not, the first such point from ``x`` with f and f' there.
+
+    Probes doubling in distance can step over what lies between two of them: from the end of
+    ``jnp.where(x <= 0.5, 1, 0.75 + (x - 1)**2)`` at 0 they read f' = 0 at 0.5 and at 1 (the
+    minimum), and the stretch seemed to reach 1 across the fall between."""
+    t = np.linspace(0.0, 1.0, _ACROSS)[None, :]
+    x64 = x.astype(np.float64)[:, None]
+    points = (x64 + t * (far.astype(np.float64)[:, None] - x64)).astype(x.dtype)
+    v, g = (a.reshape(x.size, _ACROSS) for a in _at_points(f, points.ravel(), size))
+    k = np.argmax(g != 0, axis=1)  # NaN != 0: met
+    rows = np.arange(x.size)
+    return (g == 0).all(axis=1), points[rows, k], v[rows, k], g[rows, k]
+
+
+def _flat_near(f: Callable, x: np.ndarray, tol_f: float, size: int) -> np.ndarray:
+    """Whether f' = 0 at each ``x`` and at ``x`` plus or minus half the refinement's
+    tolerance (``tol_f`` of ``max(1, |x|)``), or one float beside it where that is more:
+    where a stretch with f' = 0 wider than the tolerance may hold ``x``."""
+    x64 = x.astype(np.float64)
+    half = np.maximum(_ulp(x), 0.5 * tol_f * np.maximum(1.0, np.abs(x64)))
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        points = _probe(x64[:, None] + np.array([0.0, -1.0, 1.0]) * half[:, None], x.dtype)
+    g = _at_points(f, points.ravel(), size)[1].reshape(x.size, 3)
+    return (g[:, 0] == 0) & ((g[:, 1] == 0) | (g[:, 2] == 0))
+
+
+def _refined_minima(
+    f: Callable,
+    a: np.ndarray,
+    b: np.ndarray,
+    v_a: np.ndarray,
+    g_a: np.ndarray,
+    tol_f: float,
+    slack: float,
+    size: int,
+    rounds: int = 0,
+    refined: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, ...]:
+    """The minima in brackets ``[a, b]`` (f = ``v_a`` and f' = ``g_a`` < 0 at ``a``, f' > 0 at
+    ``b``): locations, values, extents (``lo``, ``hi``) and the bracket each lies in.
+
+    The refinement stops where f' is exactly 0, which need not be an isolated minimum: in a
+    bracket wider than a flat minimum (``max(|x| - 1, 0)**2`` on a grid 2 apart) it lands
+    anywhere on the stretch. From such a point f' is probed outwards on both sides as from
+    the low side of a jump (:func:`_rises_away`, no farther than the bracket's ends, where
+    f' != 0), and each edge of the stretch found to the last float. Where f keeps its value
+    (to ``slack``) and rises right past both edges, the point is a flat minimum spanning the
+    stretch, reported as one found on the grid is: its middle as ``x``, the stretch in
+    ``lo``/``hi``; a stretch no wider than the refinement's tolerance stays the point it
+    was. Where f falls past an edge instead (a flat shoulder or a flat maximum inside the
+    bracket, a saddle the bisection hit), the part of the bracket beyond that edge is
+    searched the same way, for up to ``_SPAN_ROUNDS`` rounds, and the minima found there
+    replace the point, which is none. Within the tolerance of the point, where f' is read to
+    rounding only (its sign may flip from float to float), a fall counts for nothing.
+
+    ``refined``: the points the brackets refine to, their values and which of them have
+    f' = 0 there and beside (as :func:`_flat_near` says), where already known.
+    """
+    if refined is None:
+        x, value = _refine(f, a, b, v_a, g_a, tol_f)
+        flat_near = _flat_near(f, x, tol_f, size) & np.isfinite(value)
+    else:
+        x, value, flat_near = (v.copy() for v in refined)
+    lo, hi, owner = x.copy(), x.copy(), np.arange(a.size)
+    zero = np.flatnonzero(flat_near)
+    if zero.size == 0:  # every refined point has f' != 0, or is isolated
+        return x, value, lo, hi, owner
+    xz, level = x[zero], value[zero].astype(np.float64)
+    a_z, b_z = a[zero].astype(np.float64), b[zero].astype(np.float64)
+    ones = np.ones(zero.size)
+    # Closer to x than the refinement's tolerance, f' is read to rounding only.
+    resolved = tol_f * np.maximum(1.0, np.abs(xz.astype(np.float64)))
+    sides = []
+    for sign, bound in ((1.0, b_z), (-1.0, a_z)):
+        _, far, _, kept, out, v_out, g_out = _away_from(
+            f, xz, value[zero], sign * ones, b_z - a_z, slack, size, bound=bound
+        )
+        # f' != 0 between x and the edge: f turns there first (no stretch to the edge).
+        across, *first = _zero_across(f, xz, far, size)
+        out, v_out, g_out = (
+            np.where(across, a, b) for a, b in zip((out, v_out, g_out), first, strict=True)
+        )
+        with np.errstate(invalid="ignore"):  # NaN past the edge: no sign, neither
+            turn = np.sign(g_out.astype(np.float64))
+            rises = kept & across & (turn == sign) & (v_out.astype(np.float64) >= level - slack)
+            falls = (kept | ~across) & (turn == -sign)
+            falls &= np.abs(out - xz.astype(np.float64)) > resolved
+        sides.append((rises, falls, far, out, v_out, g_out))
+    (up_rises, up_falls, up_far, up_out, up_v, up_g) = sides[0]
+    (dn_rises, dn_falls, dn_far, dn_out, _, _) = sides[1]
+    wide = up_rises & dn_rises & (up_far.astype(np.float64) - dn_far > resolved)
+    i = zero[wide]
+    lo[i], hi[i] = dn_far[wide], up_far[wide]
+    x[i] = _mid(lo[i], hi[i]).astype(x.dtype)
+    if rounds >= _SPAN_ROUNDS or not (up_falls.any() or dn_falls.any()):
+        return x, value, lo, hi, owner
+    # Beyond an edge past which f falls: [first float past it, b] above, [a, last float
+    # before it] below, each a bracket (f' < 0 at its start, > 0 at its end).
+    u, d = np.flatnonzero(up_falls), np.flatnonzero(dn_falls)
+    parent = np.r_[zero[u], zero[d]]
+    cx, cv, clo, chi, cowner = _refined_minima(
+        f,
+        np.r_[up_out[u], a[zero[d]]].astype(a.dtype),
+        np.r_[b[zero[u]], dn_out[d]].astype(b.dtype),
+        np.r_[up_v[u], v_a[zero[d]]].astype(v_a.dtype),
+        np.r_[up_g[u], g_a[zero[d]]].astype(g_a.dtype),
+        tol_f,
+        slack,
+        size,
+        rounds + 1,
+    )
+    # f falls beside the point: it is no minimum, and those beyond it take its place.
+    kept = np.ones(a.size, bool)
+    kept[parent] = False
+    return tuple(
+        np.concatenate([mine[kept], theirs])
+        for mine, theirs in ((x, cx), (value, cv), (lo, clo), (hi, chi), (owner, parent[cowner]))
+    )
+
+
+def _flat_from_ends(
+    f: Callable,
+    grid: np.ndarray,
+    values: np.ndarray,
+    g: np.ndarray,
+    end_flats: list[tuple[int, int, float]],
+    eps: float,
+    largest: float,
+    tol_f: float,
+) -> tuple[Any, ...]:
+    """What each end ``grid[i]`` of a segment is, where f' = 0 but f' != 0 at the grid point
+    ``grid[j]`` beside it and f rises away from the end at ``j`` (``end_flats``: ``(i, j,
+    direction into the segment)``): f' is probed from the end towards ``j``, as from a point
+    the refinement stopped on (:func:`_refined_minima`).
+
+    Where f keeps its value and rises right past the stretch where f' = 0, and the stretch is
+    wider than ``tol_f``: a flat minimum from the end to the stretch's edge, as a flat
+    stretch from an end found on the grid is (``max(x - 3, 0)**2 + max(1.25 - x, 0)**2`` on
+    ``[2, 2e4]`` is lowest on ``[2, 3]``, whatever the grid spacing), or, where f' has only
+    underflowed at that edge and f does not fall into the end from beyond, the end itself,
+    flagged (as :func:`_search` decides for such a stretch on the grid). Where f falls past
+    the edge instead, a well lies between it and ``j``: a bracket, and the end is no minimum.
+    Otherwise (a stretch no wider than ``tol_f``, f stepping on it), the end is a stationary
+    minimum, as before.
+
+    Returns the ends to report (``(index, at_boundary)``), the flat minima's ``lo``, ``hi``,
+    ``x`` and value, and the brackets' ``a``, ``b`` and f and f' at ``a``.
+    """
+    i, j, away = (np.asarray(c) for c in zip(*end_flats, strict=True))
+    i, j = i.astype(int), j.astype(int)
+    # An end where f' != 0 within the tolerance of it is a stationary minimum (x**2 on [0, 1]).
+    near = _flat_near(f, grid[i], tol_f, grid.size)
+    points = [(int(e), False) for e in i[~near]]
+    if not near.any():
+        none = grid[:0]
+        return points, none, none, none, values[:0], none, none, values[:0], g[:0]
+    i, j, away = i[near], j[near], away[near]
+    x, level = grid[i], values[i].astype(np.float64)
+    bound = grid[j].astype(np.float64)
+    slack = 16.0 * eps * max(1.0, largest)
+    _, far, _, kept, out, v_out, g_out = _away_from(
+        f, x, values[i], away, np.abs(bound - x), slack, grid.size, bound=bound
+    )
+    # f' != 0 between the end and the edge: f turns there first (no stretch to the edge).
+    across, *first = _zero_across(f, x, far, grid.size)
+    out, v_out, g_out = (
+        np.where(across, a, b) for a, b in zip((out, v_out, g_out), first, strict=True)
+    )
+    with np.errstate(invalid="ignore"):  # NaN past the edge: no sign, neither
+        turn = np.sign(g_out.astype(np.float64))
+        rises = kept & across & (turn == away) & (v_out.astype(np.float64) >= level - slack)
+        resolved = tol_f * np.maximum(1.0, np.abs(x.astype(np.float64)))
+        falls = (kept | ~across) & (turn == -away)
+        falls &= np.abs(out - x.astype(np.float64)) > resolved
+    wide = rises & (np.abs(far.astype(np.float64) - x) > resolved)
+    # As for a stretch from an end on the grid (_search): f' below the smallest normal over
+    # epsilon past the edge has underflowed, and f keeps its slope through the stretch.
+    tiny = float(np.finfo(grid.dtype).tiny / np.finfo(grid.dtype).eps)
+    underflow = wide & (np.abs(g_out.astype(np.float64)) < tiny)
+    if underflow.any():
+        k = np.flatnonzero(underflow)
+        underflow[k] &= ~_falls_into_end(f, grid, i[k], i[k] + away[k].astype(int))
+    flat = wide & ~underflow
+    ends = points + [(int(e), True) for e in i[underflow]]
+    ends += [(int(e), False) for e in i[~(wide | falls)]]
+    lo, hi = np.minimum(x, far)[flat], np.maximum(x, far)[flat]
+    # The well beyond a falling edge: [first float past it, j] above lo, [j, last float
+    # before it] below hi.
+    up, down = falls & (away > 0), falls & (away < 0)
+    a = np.r_[out[up], grid[j[down]]]
+    b = np.r_[grid[j[up]], out[down]]
+    v_a = np.r_[v_out[up], values[j[down]]]
+    g_a = np.r_[g_out[up], g[j[down]]]
+    return ends, lo, hi, _mid(lo, hi).astype(grid.dtype), values[i][flat], a, b, v_a, g_a
+
+
 def _search(
     f: Callable,
     grids: list[np.ndarray],
@@ -883,6 +1127,8 @@ def _search(
         f, grids, grid, values, g, eps, largest
     )
     lefts, rights, ends = [], [], []
+    # Ends where f' = 0 with f' != 0 at the next grid point: (end, that point, direction).
+    end_flats: list[tuple[int, int, float]] = []
     # Flat stretches: grid indices (first, last) where f' = 0, and the neighbours outside
     # them where f' != 0 (at an end of the searched set, the end itself: the stretch stops).
     flats: list[tuple[int, int, int, int]] = []
@@ -924,6 +1170,12 @@ def _search(
                     drop = jump_vb[k_jump] - jump_va[k_jump]
                     if (drop < 0 if i == offset else drop > 0).all():
                         continue
+                if stretch[0] == stretch[1]:
+                    # f' = 0 on the end alone among the grid points: f may stay flat from it
+                    # up to a point between it and the next one (probed below).
+                    beside = stretch[3] if i == offset else stretch[2]
+                    end_flats.append((i, beside, 1.0 if i == offset else -1.0))
+                    continue
                 # f' = 0 at the end itself: a stationary minimum that happens to lie there
                 # (x**2 on [0, 1]), where descent stops, not an end descent would run past.
                 ends.append((i, False))
@@ -1055,32 +1307,59 @@ def _search(
         flat_lo, flat_hi = np.r_[flat_lo, grid[first]], np.r_[flat_hi, grid[last]]
         middle = _mid(grid[first], grid[last]).astype(dtype)
         flat_x, flat_v = np.r_[flat_x, middle], np.r_[flat_v, values[first]]
+    if end_flats:
+        found = _flat_from_ends(f, grid, values, g, end_flats, eps, largest, tol_f)
+        ends += found[0]
+        flat_lo, flat_hi, flat_x, flat_v, a_x, b_x, a_v, a_g = (
+            np.r_[old, new].astype(old.dtype)
+            for old, new in zip(
+                (flat_lo, flat_hi, flat_x, flat_v, a_x, b_x, a_v, a_g), found[1:], strict=True
+            )
+        )
+        ends_i = np.asarray([i for i, _ in ends], int)
+        ends_x, ends_v = grid[ends_i], values[ends_i]
 
-    n = a_x.size
-    if n:
-        # Padding brackets [a, a] have zero width, so they stop at once.
-        pad = np.zeros(_bucket(n) - n, int)
-        a_x, b_x, a_v, a_g = (np.concatenate([v, v[pad]]) for v in (a_x, b_x, a_v, a_g))
-        x_in, value_in = _refine_all(f, a_x, b_x, a_v, a_g, tol_f)
-        x_in, value_in = np.asarray(x_in)[:n], np.asarray(value_in)[:n]
+    if a_x.size:
+        x_in, value_in = _refine(f, a_x, b_x, a_v, a_g, tol_f)
     else:  # Nothing to refine: skip compiling the refinement for this f.
-        x_in, value_in = grid[:0], values[:0]
+        x_in = value_in = grid[:0]
 
     # A jump's low side on the edge of a flat minimum found from f' is that minimum.
     dup = ((jump_x[:, None] >= flat_lo) & (jump_x[:, None] <= flat_hi)).any(axis=1)
     jump_x, jump_v, jump_lo, jump_hi = (a[~dup] for a in (jump_x, jump_v, jump_lo, jump_hi))
-    x = np.concatenate([x_in, ends_x, flat_x, jump_x])
-    value = np.concatenate([value_in, ends_v, flat_v, jump_v])
-    boundary = np.concatenate(
-        [
-            np.zeros(n, bool),
-            np.asarray([e for _, e in ends], bool),
-            np.zeros(flat_x.size + jump_x.size, bool),
-        ]
-    )
-    lo = np.concatenate([x_in, ends_x, flat_lo, jump_lo])
-    hi = np.concatenate([x_in, ends_x, flat_hi, jump_hi])
-    return x, value, boundary, lo, hi, _resolution(f, x, value, grid.size, tol_f, eps)
+
+    def gather(
+        x_in: np.ndarray, value_in: np.ndarray, lo_in: np.ndarray, hi_in: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        x = np.concatenate([x_in, ends_x, flat_x, jump_x])
+        value = np.concatenate([value_in, ends_v, flat_v, jump_v])
+        boundary = np.concatenate(
+            [
+                np.zeros(x_in.size, bool),
+                np.asarray([e for _, e in ends], bool),
+                np.zeros(flat_x.size + jump_x.size, bool),
+            ]
+        )
+        lo = np.concatenate([lo_in, ends_x, flat_lo, jump_lo])
+        hi = np.concatenate([hi_in, ends_x, flat_hi, jump_hi])
+        return x, value, boundary, lo, hi
+
+    found = gather(x_in, value_in, x_in, x_in)
+    resolution, slopes = _resolution(f, *found[:2], grid.size, tol_f, eps, slopes=True)
+    # A refined point where f' = 0, and beside it too, may lie on a stretch where f' = 0 (the
+    # bisection landed on a flat minimum narrower than the grid, or on a flat maximum or a
+    # shoulder): the few there are widened or searched past (_refined_minima).
+    near = slopes[: x_in.size]
+    flat_near = (near[:, _NEIGHBOURS] == 0) & ((near == 0).sum(axis=1) > 1)
+    flat_near &= np.isfinite(value_in)
+    if flat_near.any():
+        slack = 16.0 * eps * max(1.0, largest)
+        x_in, value_in, lo_in, hi_in, _ = _refined_minima(
+            f, a_x, b_x, a_v, a_g, tol_f, slack, grid.size, refined=(x_in, value_in, flat_near)
+        )
+        found = gather(x_in, value_in, lo_in, hi_in)
+        resolution = _resolution(f, *found[:2], grid.size, tol_f, eps)
+    return (*found, resolution)
 
 
 #: Points on either side of a minimum at which :func:`_resolution` evaluates f.
@@ -1088,8 +1367,15 @@ _NEIGHBOURS = 8
 
 
 def _resolution(
-    f: Callable, x: np.ndarray, value: np.ndarray, size: int, tol_f: float, eps_f: float = 0.0
-) -> np.ndarray:
+    f: Callable,
+    x: np.ndarray,
+    value: np.ndarray,
+    size: int,
+    tol_f: float,
+    eps_f: float = 0.0,
+    *,
+    slopes: bool = False,
+) -> Any:
     """How far each minimum's ``value`` may be from the true depth of f there, in f's units.
 
     f is evaluated at ``x`` and ``_NEIGHBOURS`` points on either side, a step apart: one
@@ -1101,18 +1387,22 @@ def _resolution(
     eps at its minimum, not at its value 0). Where f computes in a coarser float than x
     (``eps_f``, its epsilon, from :func:`_f_eps`), the step is at least one of that float's
     (relative, or absolute below 1): closer probes all read the same rounded value. Evaluated
-    with the grid's kernel, at its ``size`` where the points fit (compiled already).
+    with the grid's kernel, at its ``size`` where the points fit (compiled already). With
+    ``slopes``, also returns f' at those points, shape ``(n, 2 * _NEIGHBOURS + 1)``, x itself
+    in the middle.
     """
     if x.size == 0:
-        return np.zeros(0, x.dtype)
+        none = np.zeros(0, x.dtype)
+        return (none, np.zeros((0, 2 * _NEIGHBOURS + 1), x.dtype)) if slopes else none
     step = np.maximum(_ulp(x), tol_f * np.maximum(1.0, np.abs(x.astype(np.float64))) / _NEIGHBOURS)
     step = np.maximum(step, _coarse_step(x, eps_f))
     k = np.arange(-_NEIGHBOURS, _NEIGHBOURS + 1)
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
         points = _probe(x.astype(np.float64)[:, None] + k[None, :] * step[:, None], x.dtype)
-    around = _at_points(f, points.ravel(), size)[0]
+    around, g = _at_points(f, points.ravel(), size)
     around = around.astype(np.float64).reshape(x.size, 1, k.size)
-    return _resolution_from(around, value).astype(x.dtype)
+    resolution = _resolution_from(around, value).astype(x.dtype)
+    return (resolution, g.reshape(x.size, k.size)) if slopes else resolution
 
 
 def _mid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -1263,7 +1553,11 @@ def find_minima(
     (``max(|x| - 1, 0)**2`` is lowest on all of ``[-1, 1]``), are reported once, with the
     stretch in ``lo``/``hi`` (its ends found to the last float) and its middle as ``x``:
     descent stops anywhere on such a stretch, and :func:`jaxgd.basins` counts every run that
-    does. Where ``f`` is flat on the whole interval, f' is probed beyond its ends (at
+    does. A stretch narrower than the grid spacing is found whole too (the refinement lands
+    on it, or an end of the interval lies on it, and f' is probed outwards from there), and
+    a flat maximum or a flat shoulder the refinement lands on is searched past, never
+    reported: on ``[-1e6, 1e6]`` ``max(|x| - 1, 0)**2`` is lowest on ``[-1, 1]``, as on
+    ``[-3, 3]``. Where ``f`` is flat on the whole interval, f' is probed beyond its ends (at
     distances doubling from the grid spacing): if ``f`` falls into it and rises out
     (``max(|x| - 1, 0)**2`` on ``[-1, 1]`` or ``[-0.5, 0.5]``), the interval is one flat
     minimum, cut at its ends (``lo``/``hi`` are the interval's); otherwise there is none,

@@ -370,3 +370,15 @@ def test_a_start_where_f_is_nan_is_not_called_stationary(tmp_path, capsys):
     )
     assert code == 0
     assert "stationary" not in out + err
+
+
+@pytest.mark.parametrize("name", ["start_location", "convergence"])
+def test_runs_on_a_flat_minimum_narrower_than_the_grid_are_on_it(name, tmp_path, capsys):
+    # On (-1e6, 1e6) the grid is 200 apart and the flat minimum [-1, 1] of flat_bottom was
+    # found as the point 0: the runs that stopped 0.018 outside it, within --tol of where f
+    # is lowest, were counted at "no minimum" (and convergence called them converged).
+    argv = ["--function", f"{USER}:flat_bottom", "--domain", "-1e6", "1e6", "--tol", "1"]
+    code, out, err = run(name, [*argv, "--starts", "-2", "2", "7"], tmp_path, capsys)
+    assert code == 0, err
+    assert "local minima of f on [-1e+06, 1e+06]: x in [-1, 1] (f = 0, global)" in out
+    assert "no minimum" not in out.replace("no minimum: 0;", "")

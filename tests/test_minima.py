@@ -1099,3 +1099,113 @@ def test_a_well_narrower_than_the_grid_is_missed_as_documented():
     assert find_minima(f, -1.0, 1.0).x.tolist() == [0.0]
     m = find_minima(f, 0.29, 0.31, num=20_001)
     assert abs(float(m.global_x) - 0.3) < 1e-6 and float(m.global_value) < -0.9
+
+
+def _reference_flat_minima(f_np, lo: float, hi: float, step: float = 1e-4) -> list[tuple]:
+    """Every local minimum of f on [lo, hi] as (first, last, value) in float64 NumPy: the
+    maximal runs of a dense grid on which f keeps one value, with f higher on both sides
+    (or an end of the grid there); a run of one point is an isolated minimum."""
+    x = np.arange(lo, hi + step / 2, step)
+    v = f_np(x)
+    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+    ends = np.r_[starts[1:] - 1, x.size - 1]
+    out = []
+    for i, j in zip(starts, ends, strict=True):
+        if (i == 0 or v[i - 1] > v[i]) and (j == x.size - 1 or v[j + 1] > v[i]):
+            out.append((x[i], x[j], v[i]))
+    return out
+
+
+_NARROW_FLAT = {
+    # Lowest on all of [-1, 1]: the grid of (-1e4, 1e4) is 2 apart and has 0 on it, that of
+    # (-1e6, 1e6) is 200 apart.
+    "symmetric": (
+        lambda x: jnp.maximum(jnp.abs(x) - 1, 0) ** 2,
+        lambda x: np.maximum(np.abs(x) - 1, 0) ** 2,
+    ),
+    "asymmetric": (
+        lambda x: jnp.maximum(x - 3, 0) ** 2 + jnp.maximum(1.25 - x, 0) ** 2,
+        lambda x: np.maximum(x - 3, 0) ** 2 + np.maximum(1.25 - x, 0) ** 2,
+    ),
+    # Two flat minima of different depths, each narrower than the grid, in different cells.
+    "two": (
+        lambda x: jnp.minimum(
+            jnp.maximum(jnp.abs(x + 20) - 0.5, 0) ** 2,
+            jnp.maximum(jnp.abs(x - 30.5) - 0.25, 0) ** 2 - 0.5,
+        ),
+        lambda x: np.minimum(
+            np.maximum(np.abs(x + 20) - 0.5, 0) ** 2,
+            np.maximum(np.abs(x - 30.5) - 0.25, 0) ** 2 - 0.5,
+        ),
+    ),
+    # f' = 0 on [-0.5, 0.5], a flat maximum between minima at -1 and 1.
+    "flat maximum": (
+        lambda x: jnp.where(jnp.abs(x) <= 0.5, 0.25, (jnp.abs(x) - 1) ** 2),
+        lambda x: np.where(np.abs(x) <= 0.5, 0.25, (np.abs(x) - 1) ** 2),
+    ),
+    # f' = 0 on [0, 0.5], a shoulder: f falls on both sides of it, to its minimum at 1.
+    "shoulder": (
+        lambda x: jnp.where(x < 0, 1 + x**2, jnp.where(x <= 0.5, 1.0, 0.75 + (x - 1) ** 2)),
+        lambda x: np.where(x < 0, 1 + x**2, np.where(x <= 0.5, 1.0, 0.75 + (x - 1) ** 2)),
+    ),
+}
+
+
+_WIDE = {"2 apart, through 0": (-1e4, 1e4), "2 apart": (-9999.3, 1e4 + 0.7)}
+_WIDE |= {"5 apart, through 0": (-3e4, 2e4), "200 apart, through 0": (-1e6, 1e6)}
+
+
+@pytest.mark.parametrize(
+    ("name", "grid"),
+    [
+        (name, grid)
+        for name in _NARROW_FLAT
+        for grid in _WIDE
+        # Minima closer together than the grid spacing can be missed (documented): those of
+        # "two" 50 apart, and those of "flat maximum" 2 apart on a grid 2.00014 apart.
+        if (name, grid) not in {("two", "200 apart, through 0"), ("flat maximum", "2 apart")}
+    ],
+)
+def test_a_flat_minimum_narrower_than_the_grid_spans_its_stretch(name, grid, x64_or_not):
+    # The refinement stopped where f' is exactly 0, anywhere on the stretch: max(|x| - 1, 0)**2
+    # on (-1e4, 1e4) was one minimum at 0 with lo = hi = 0 (on (-1e3, 1e3), whose grid has
+    # points on the stretch, the span [-1, 1]), and a flat maximum or a shoulder that the
+    # bisection landed on was reported as a minimum.
+    f, f_np = _NARROW_FLAT[name]
+    m = find_minima(lambda x: f(x), *_WIDE[grid])
+    want = _reference_flat_minima(f_np, -40.0, 40.0)
+    got = np.stack([np.asarray(a, np.float64) for a in (m.lo, m.hi, m.value)], axis=1)
+    assert got.shape == (len(want), 3)
+    np.testing.assert_allclose(got, want, atol=2e-4)
+    assert (m.lo <= m.x).all() and (m.x <= m.hi).all() and not m.at_boundary.any()
+    # The same spans as a grid fine enough to have points on them.
+    fine = find_minima(lambda x: f(x), -40.0, 40.0, num=100_001)
+    np.testing.assert_allclose(np.stack([m.lo, m.hi]), np.stack([fine.lo, fine.hi]), atol=1e-6)
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(2.0, 2e4 + 2.0), (2.0 - 2e4, 2.0)])
+def test_a_flat_minimum_narrower_than_the_grid_at_an_end_spans_to_that_end(lo, hi, x64_or_not):
+    # Only the end of the grid lies on the stretch: it was a stationary minimum at the end
+    # alone, where a finer grid finds the stretch from the end to where f rises.
+    f, f_np = _NARROW_FLAT["asymmetric"]
+    m = find_minima(f, lo, hi)
+    want = _reference_flat_minima(f_np, max(lo, -40.0), min(hi, 40.0))
+    got = np.stack([np.asarray(a, np.float64) for a in (m.lo, m.hi, m.value)], axis=1)
+    np.testing.assert_allclose(got, want, atol=2e-4)
+    assert 2.0 in (float(m.lo[0]), float(m.hi[0])) and not m.at_boundary.any()
+    assert float(m.x[0]) == pytest.approx((float(m.lo[0]) + float(m.hi[0])) / 2)
+
+
+def test_a_shoulder_at_an_end_narrower_than_the_grid_is_no_minimum(x64_or_not):
+    # f' = 0 from the end 0 to 0.5, then f falls to its minimum at 1: the end was reported.
+    m = find_minima(lambda x: jnp.where(x <= 0.5, 1.0, 0.75 + (x - 1) ** 2), 0.0, 2e4)
+    assert m.x.tolist() == [1.0] and m.value.tolist() == [0.75]
+
+
+def test_reached_a_flat_minimum_narrower_than_the_grid_outside_the_domain(x64_or_not):
+    # Runs ended on [1.25, 3], outside the domain, searched on windows 2 apart.
+    f, f_np = _NARROW_FLAT["asymmetric"]
+    m = find_minima_reached(f, np.array([1.3, 2.0, 2.9]), (100.0, 100.0 + 2e4))
+    (want_lo, want_hi, _), *_ = _reference_flat_minima(f_np, -5.0, 5.0)
+    assert len(m) == 1
+    np.testing.assert_allclose([float(m.lo[0]), float(m.hi[0])], [want_lo, want_hi], atol=2e-4)
