@@ -93,11 +93,13 @@ def main(argv: list[str] | None = None) -> int:
             # left is f finite nowhere on the domain, which no --derivative can fix.
             raise cli.UsageError(f"--domain: {err}") from None
         given_end = descend_numpy(df, x0, rate, epochs)
-        given_zero = _zero_near(df, check.x, check.given, given_end)
+        given_zero = _zero_near(ctx.f, df, check.x, check.given, given_end)
     with jax.enable_x64(True):
         res = jaxgd.sweep(ctx.f, x0, rate, epochs)
         autodiff_end = float(np.asarray(res.final).reshape(()))
-    autodiff_zero = _zero_near(jax.jit(jax.grad(ctx.f)), check.x, check.autodiff, autodiff_end)
+    autodiff_zero = _zero_near(
+        ctx.f, jax.jit(jax.grad(ctx.f)), check.x, check.autodiff, autodiff_end
+    )
     # A run that stops where f is not finite has not found anything (autodiff through a
     # jnp.where is 0 where f is NaN, so descent halts there): said, and no zero reported.
     with jax.enable_x64(True):
@@ -198,11 +200,13 @@ def _ended(x: float, undefined: dict[float, bool]) -> str:
 
 
 def _zero_near(
-    df: Callable, x: np.ndarray, values: np.ndarray, near: float
+    f: Callable, df: Callable, x: np.ndarray, values: np.ndarray, near: float
 ) -> tuple[float, bool] | None:
-    """Where ``df`` (sampled as ``values`` on the grid ``x``) crosses 0 upwards nearest ``near``:
-    the minimum that descent with ``df`` heads for, refined by bisection in float64; and
-    whether ``df`` jumps across 0 there (a kink of f, as |x|'s: a sign change, no zero)."""
+    """Where ``df`` (sampled as ``values`` on the grid ``x``) crosses 0 upwards nearest ``near``,
+    with ``f`` finite there: the minimum that descent with ``df`` heads for, refined by
+    bisection in float64; and whether ``df`` jumps across 0 there (a kink of f, as |x|'s: a
+    sign change, no zero). A crossing where f is not finite is a pole of f or the edge of
+    its domain (``1 / x + 2 x`` at 0, for ``log(x) + x**2``): no minimum, passed over."""
     if not np.isfinite(near):
         return None
     with jax.enable_x64(True):
@@ -210,24 +214,31 @@ def _zero_near(
             return float(near), False  # the run stopped where df is 0 (a flat df: 2 * int(x))
     with np.errstate(invalid="ignore"):
         up = np.flatnonzero((values[:-1] < 0) & (values[1:] >= 0))
-    if up.size == 0:
-        return None
-    i = up[np.argmin(np.abs(x[up] - near))]
-    lo, hi = x[i], x[i + 1]
-    below, above = values[i], values[i + 1]
-    with jax.enable_x64(True):
-        for _ in range(60):  # 60 halvings take a grid step below float64 resolution
-            mid = 0.5 * (lo + hi)
-            slope = np.asarray(df(mid), np.float64).reshape(())
-            lo, hi, below, above = (mid, hi, slope, above) if slope < 0 else (lo, mid, below, slope)
-    zero = float(0.5 * (lo + hi))
-    # Still a step of df across points a few float64 epsilons apart: a jump, not a zero
-    # (measured against the largest |df| on the grid, f's own scale).
+    # Measured against the largest |df| on the grid, f's own scale.
     scale = np.nanmax(np.abs(values[np.isfinite(values)]), initial=0.0)
-    jump = bool(above - below > 1e-6 * scale)
     # Within a few float64 epsilons of 0 (at the grid's scale) is 0: not x = -5.4e-21.
     tiny = 4 * np.finfo(np.float64).eps * max(1.0, *np.abs(x[[0, -1]]))
-    return (0.0 if abs(zero) < tiny else zero), jump
+    for i in up[np.argsort(np.abs(x[up] - near), kind="stable")][:_CROSSINGS]:
+        lo, hi = x[i], x[i + 1]
+        below, above = values[i], values[i + 1]
+        with jax.enable_x64(True):
+            for _ in range(60):  # 60 halvings take a grid step below float64 resolution
+                mid = 0.5 * (lo + hi)
+                slope = np.asarray(df(mid), np.float64).reshape(())
+                lo, hi, below, above = (
+                    (mid, hi, slope, above) if slope < 0 else (lo, mid, below, slope)
+                )
+            zero = float(0.5 * (lo + hi))
+            if not np.isfinite(float(f(np.float64(zero)))):
+                continue
+        # Still a step of df across points a few float64 epsilons apart: a jump, not a zero.
+        jump = bool(above - below > 1e-6 * scale)
+        return (0.0 if abs(zero) < tiny else zero), jump
+    return None
+
+
+#: Crossings of 0 nearest a run's end that :func:`_zero_near` looks at, nearest first.
+_CROSSINGS = 8
 
 
 if __name__ == "__main__":

@@ -325,3 +325,8 @@ def flat_family(x, theta):
 
 
 flat_family.domain = (-3.0, 3.0)
+
+
+def log_well(x):
+    """A minimum near 1.975 and a pole of f' at 0, where f is -inf (NaN below)."""
+    return (x - 2.0) ** 2 + 0.1 * jnp.log(x)

@@ -181,6 +181,25 @@ def test_derivative_check_of_a_users_own_derivative(tmp_path, capsys):
     assert (tmp_path / "derivative_check.png").exists()
 
 
+def log_well_derivative(x):
+    with np.errstate(divide="ignore"):  # inf at 0, as autodiff's
+        return 2 * (x - 2) + 0.1 / np.asarray(x, float)
+
+
+def test_derivative_check_heads_for_no_pole(tmp_path, capsys):
+    # f' = 2 (x - 2) + 0.1 / x jumps from -inf to +inf at 0, where f is -inf: a pole, not a
+    # minimum a run heads for. The nearest crossing of 0 where f is finite is the well's.
+    argv = ["--function", f"{USER}:log_well", "--derivative", f"{__name__}:log_well_derivative",
+            "--domain", "-1", "3", "--start", "0.3", "--epochs", "1"]  # fmt: skip
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    minimum = (2 + np.sqrt(4 - 0.2)) / 2  # 2 x^2 - 4 x + 0.1 = 0
+    for who in (f"{__name__}:log_well_derivative", "autodiff f'"):
+        zero = number(rf"from x = (\S+), the nearest point where {who} crosses 0 upwards", out)
+        assert zero == pytest.approx(minimum, abs=1e-5)
+    assert "from x = 0," not in out
+
+
 def test_derivative_check_has_nothing_to_check_for_another_f(tmp_path, capsys):
     code, out, err = run("derivative_check", ["--function", "double_well"], tmp_path, capsys)
     assert (code, err) == (0, "")
