@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -22,6 +23,7 @@ from jaxgd._validate import (
     in_trace,
     is_concrete,
 )
+from jaxgd.minima import _outside_level
 from jaxgd.result import function_name
 
 __all__ = ["Convergence", "convergence"]
@@ -472,7 +474,10 @@ def convergence(
     the minimum (``x**4``'s) the Newton step is a fraction of the distance (a third, for
     ``x**4``): a run creeping there counts as converged up to about ``4 tol`` from it, so
     :func:`jaxgd.analysis.nearest_minimum` with the same ``tol``, which measures the
-    distance itself, may still give it -1.
+    distance itself, may still give it -1. Where runs stalled (their last step 0) at ends
+    where ``tol`` spans fewer than 4 floats of the working precision, a ``UserWarning`` says
+    so and names the least tol to pass: descent stops a few floats short of a minimum, and
+    those runs count as not converged (the notebook's f in float32 at ``tol=1e-7``).
 
     Like :func:`jaxgd.sweep`, the work is planned before anything is allocated: lanes of
     (start, rate) pairs in chunks that fit ``memory_budget``, and each pass in calls of a
@@ -584,7 +589,49 @@ def convergence(
             np.empty(shape, dtype),
         )
         _in_calls(f, fast, starts, learning_rates, int(n), tol_arr, plan, out)
+    _warn_if_stalled_short(out[1], out[2], out[3], out[4], float(tol_arr), dtype)
     return _result(out, starts, learning_rates, np.asarray(n), np.asarray(tol_arr), name, fast)
+
+
+#: Floats of the working precision a run may stall from a minimum it settled in (as
+#: :data:`jaxgd.analysis._STALL_FLOATS`): where ``tol`` spans fewer, it converges by luck.
+_STALL_FLOATS = 4
+
+
+def _warn_if_stalled_short(
+    converged: np.ndarray,
+    diverged: np.ndarray,
+    final: np.ndarray,
+    last_step: np.ndarray,
+    tol: float,
+    dtype: np.dtype,
+) -> None:
+    """UserWarning, at the caller's line, where runs stalled (their last step 0: x no longer
+    moves) but count as not converged, at an end where ``tol`` spans fewer than
+    ``_STALL_FLOATS`` floats of ``dtype``: descent stops some floats short of a minimum there
+    (a step under half a float), so no tol that fine can be met, and the runs would be
+    counted as not converged with no word of why (the notebook's f in float32 at
+    ``tol=1e-7``: every run stalls 4 floats from -1.42887)."""
+    stalled = ~converged & ~diverged & (last_step == 0)
+    if not stalled.any():
+        return
+    ends = final[stalled]
+    with np.errstate(over="ignore", invalid="ignore"):
+        spacing = np.spacing(np.abs(ends).astype(dtype)).astype(np.float64)
+    coarse = np.isfinite(spacing) & (_STALL_FLOATS * spacing > tol)
+    if not coarse.any():
+        return
+    i = int(np.argmax(np.where(coarse, spacing, -np.inf)))
+    warnings.warn(
+        f"tol={tol:g} is finer than {np.dtype(dtype).name} resolves where "
+        f"{int(coarse.sum())} of the runs stalled (x = "
+        f"{np.format_float_positional(ends[i], trim='-')}: floats {spacing[i]:.3g} apart), "
+        "so they count as not converged though they no longer move. Pass a tol of at least "
+        f"{_STALL_FLOATS * spacing[i]:.2g} ({_STALL_FLOATS} floats there), or compute in "
+        "float64 (x64).",
+        UserWarning,
+        stacklevel=_outside_level(),
+    )
 
 
 def _result(out, starts, learning_rates, epochs, tol, name: str, fast: bool) -> Convergence:

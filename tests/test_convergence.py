@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -424,3 +426,19 @@ def test_scalar_arguments_are_named_as_one_value(kwargs, error, match):
     args = {"epochs": 10, **kwargs}
     with pytest.raises(error, match=match):
         convergence(lambda x: x**2, 0.3, 0.01, **args)
+
+
+def test_a_tol_finer_than_the_floats_where_runs_stalled_is_warned_of():
+    # Every run stalls 4 floats of float32 from -1.42887 (a step under half a float): at
+    # tol=1e-7 none can count as converged, and nothing said why.
+    from jaxgd.functions import notebook
+
+    starts = np.linspace(-3.0, 0.0, 7)
+    with pytest.warns(UserWarning, match=r"^tol=1e-07 is finer than float32 resolves where 7 "):
+        fine = convergence(notebook, starts, [0.1], 2000, tol=1e-7)
+    assert not fine.converged.any() and (fine.last_step == 0).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert convergence(notebook, starts, [0.1], 2000, tol=1e-5).converged.all()
+        with jax.enable_x64(True):
+            assert convergence(notebook, starts, [0.1], 2000, tol=1e-7).converged.all()
