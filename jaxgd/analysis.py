@@ -839,7 +839,9 @@ def success_probability(
     Returns:
         Floating array over the result's other axes, in their order: shape ``(L, E)`` for a
         full sweep, ``(O, L, E)`` with an ``"optimizer"`` axis of ``O`` optimisers, and so
-        on for every other axis. Values are multiples of ``1 / S``.
+        on for every other axis. Each value is ``k / S`` for ``k`` of the ``S`` starts,
+        correctly rounded (``S`` of ``S`` is exactly 1); NaN where there are no starts
+        (``S = 0``), as a mean of nothing.
 
     Raises:
         ValueError: If ``result`` has no ``"start"`` axis (it was selected away), plus the

@@ -1792,3 +1792,21 @@ def test_plot_function_points_are_numbers_as_float64_reads_them(points):
         drawn = np.concatenate([np.asarray(d.get_xdata(), np.float64) for d in dots])
         np.testing.assert_array_equal(np.unique(drawn), np.unique(np.asarray(points, np.float64)))
         plotting.close(fig)
+
+
+def test_plot_derivative_check_says_a_run_stopped_where_f_is_not_finite():
+    from jaxgd.derivative import check_derivative
+
+    def f(x):
+        inside = x > -2.0
+        return jnp.where(inside, jnp.log(jnp.where(inside, x + 2.0, 1.0)), jnp.nan)
+
+    df = lambda x: np.where(x > -2.0, 1.0 / np.maximum(x + 2.0, 1e-300), np.nan)
+    check = check_derivative(f, df, -4.0, 4.0, num=81)
+    fig = plotting.plot_derivative_check(
+        check, f, given_label="df", given_end=-3.0, autodiff_end=1.0, start=0.5
+    )
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert "descent with df stops at x = -3, where f is not finite" in labels
+    assert "descent with autodiff ends at x = 1" in labels
+    plt.close(fig)

@@ -663,12 +663,14 @@ def plot_derivative_check(
             continue
         # The notebook marks the end on f and on the derivative, which is zero there.
         slope = float(np.interp(end, x, values))
+        # Where f is not finite the run has not ended anywhere: it stopped (a diverged run).
+        ended = (
+            f"ends at x = {end:.5g}"
+            if np.isfinite(f_at[end])
+            else f"stops at x = {end:.5g}, where f is not finite"
+        )
         top.plot(
-            [end, end],
-            [f_at[end], slope],
-            "o",
-            color=color,
-            label=f"descent with {who} ends at x = {end:.5g}",
+            [end, end], [f_at[end], slope], "o", color=color, label=f"descent with {who} {ended}"
         )
         for ax in (top, bottom):
             ax.axvline(end, color=color, linestyle=":", linewidth=1)
