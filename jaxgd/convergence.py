@@ -23,6 +23,7 @@ from jaxgd._validate import (
     in_trace,
     is_concrete,
 )
+from jaxgd.analysis import _STALL_FLOATS
 from jaxgd.minima import _outside_level
 from jaxgd.result import function_name
 
@@ -591,11 +592,6 @@ def convergence(
         _in_calls(f, fast, starts, learning_rates, int(n), tol_arr, plan, out)
     _warn_if_stalled_short(out[1], out[2], out[3], out[4], float(tol_arr), dtype)
     return _result(out, starts, learning_rates, np.asarray(n), np.asarray(tol_arr), name, fast)
-
-
-#: Floats of the working precision a run may stall from a minimum it settled in (as
-#: :data:`jaxgd.analysis._STALL_FLOATS`): where ``tol`` spans fewer, it converges by luck.
-_STALL_FLOATS = 4
 
 
 def _warn_if_stalled_short(

@@ -876,6 +876,38 @@ def _zero_across(f: Callable, x: np.ndarray, far: np.ndarray, size: int) -> tupl
     return (g == 0).all(axis=1), points[rows, k], v[rows, k], g[rows, k]
 
 
+def _past_edge(
+    f: Callable,
+    x: np.ndarray,
+    v: np.ndarray,
+    away: np.ndarray,
+    cell: np.ndarray,
+    bound: np.ndarray,
+    slack: float,
+    resolved: np.ndarray,
+    size: int,
+) -> tuple[np.ndarray, ...]:
+    """From points ``x`` where f' = 0 and f = ``v``, in the direction ``away`` and no farther
+    than ``bound`` (:func:`_away_from`): whether f rises past the stretch where f' = 0 (it
+    kept ``v`` to ``slack``, f' = 0 all across, f' points away beyond and f is no lower
+    there), whether it falls (f' points back, farther than ``resolved`` from ``x``: closer,
+    f' is read to rounding only), where the stretch ends, and the first point past it with
+    f and f' there. For :func:`_refined_minima` and :func:`_flat_from_ends`."""
+    _, far, _, kept, out, v_out, g_out = _away_from(f, x, v, away, cell, slack, size, bound=bound)
+    # f' != 0 between x and the edge: f turns there first (no stretch to the edge).
+    across, *first = _zero_across(f, x, far, size)
+    out, v_out, g_out = (
+        np.where(across, a, b) for a, b in zip((out, v_out, g_out), first, strict=True)
+    )
+    level = v.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # NaN past the edge: no sign, neither
+        turn = np.sign(g_out.astype(np.float64))
+        rises = kept & across & (turn == away) & (v_out.astype(np.float64) >= level - slack)
+        falls = (kept | ~across) & (turn == -away)
+        falls &= np.abs(out - x.astype(np.float64)) > resolved
+    return rises, falls, far, out, v_out, g_out
+
+
 def _flat_near(f: Callable, x: np.ndarray, tol_f: float, size: int) -> np.ndarray:
     """Whether f' = 0 at each ``x`` and at ``x`` plus or minus half the refinement's
     tolerance (``tol_f`` of ``max(1, |x|)``), or one float beside it where that is more:
@@ -929,27 +961,15 @@ def _refined_minima(
     zero = np.flatnonzero(flat_near)
     if zero.size == 0:  # every refined point has f' != 0, or is isolated
         return x, value, lo, hi, owner
-    xz, level = x[zero], value[zero].astype(np.float64)
+    xz = x[zero]
     a_z, b_z = a[zero].astype(np.float64), b[zero].astype(np.float64)
     ones = np.ones(zero.size)
     # Closer to x than the refinement's tolerance, f' is read to rounding only.
     resolved = tol_f * np.maximum(1.0, np.abs(xz.astype(np.float64)))
-    sides = []
-    for sign, bound in ((1.0, b_z), (-1.0, a_z)):
-        _, far, _, kept, out, v_out, g_out = _away_from(
-            f, xz, value[zero], sign * ones, b_z - a_z, slack, size, bound=bound
-        )
-        # f' != 0 between x and the edge: f turns there first (no stretch to the edge).
-        across, *first = _zero_across(f, xz, far, size)
-        out, v_out, g_out = (
-            np.where(across, a, b) for a, b in zip((out, v_out, g_out), first, strict=True)
-        )
-        with np.errstate(invalid="ignore"):  # NaN past the edge: no sign, neither
-            turn = np.sign(g_out.astype(np.float64))
-            rises = kept & across & (turn == sign) & (v_out.astype(np.float64) >= level - slack)
-            falls = (kept | ~across) & (turn == -sign)
-            falls &= np.abs(out - xz.astype(np.float64)) > resolved
-        sides.append((rises, falls, far, out, v_out, g_out))
+    sides = [
+        _past_edge(f, xz, value[zero], sign * ones, b_z - a_z, bound, slack, resolved, size)
+        for sign, bound in ((1.0, b_z), (-1.0, a_z))
+    ]
     (up_rises, up_falls, up_far, up_out, up_v, up_g) = sides[0]
     (dn_rises, dn_falls, dn_far, dn_out, _, _) = sides[1]
     wide = up_rises & dn_rises & (up_far.astype(np.float64) - dn_far > resolved)
@@ -1019,23 +1039,13 @@ def _flat_from_ends(
         none = grid[:0]
         return points, none, none, none, values[:0], none, none, values[:0], g[:0]
     i, j, away = i[near], j[near], away[near]
-    x, level = grid[i], values[i].astype(np.float64)
+    x = grid[i]
     bound = grid[j].astype(np.float64)
     slack = 16.0 * eps * max(1.0, largest)
-    _, far, _, kept, out, v_out, g_out = _away_from(
-        f, x, values[i], away, np.abs(bound - x), slack, grid.size, bound=bound
+    resolved = tol_f * np.maximum(1.0, np.abs(x.astype(np.float64)))
+    rises, falls, far, out, v_out, g_out = _past_edge(
+        f, x, values[i], away, np.abs(bound - x), bound, slack, resolved, grid.size
     )
-    # f' != 0 between the end and the edge: f turns there first (no stretch to the edge).
-    across, *first = _zero_across(f, x, far, grid.size)
-    out, v_out, g_out = (
-        np.where(across, a, b) for a, b in zip((out, v_out, g_out), first, strict=True)
-    )
-    with np.errstate(invalid="ignore"):  # NaN past the edge: no sign, neither
-        turn = np.sign(g_out.astype(np.float64))
-        rises = kept & across & (turn == away) & (v_out.astype(np.float64) >= level - slack)
-        resolved = tol_f * np.maximum(1.0, np.abs(x.astype(np.float64)))
-        falls = (kept | ~across) & (turn == -away)
-        falls &= np.abs(out - x.astype(np.float64)) > resolved
     wide = rises & (np.abs(far.astype(np.float64) - x) > resolved)
     # As for a stretch from an end on the grid (_search): f' below the smallest normal over
     # epsilon past the edge has underflowed, and f keeps its slope through the stretch.

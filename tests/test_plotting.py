@@ -486,19 +486,24 @@ def test_plot_derivative_check_draws_both_derivatives_the_error_and_the_ends():
     assert bottom.get_ylabel() == "given - autodiff"
 
 
+def _log_past_minus_2(x):
+    """log(x + 2), NaN below -2, where grad through the jnp.where is 0."""
+    inside = x > -2.0
+    return jnp.where(inside, jnp.log(jnp.where(inside, x + 2.0, 1.0)), jnp.nan)
+
+
+def _d_log_past_minus_2(x):
+    """Its derivative by hand, NaN below -2."""
+    return np.where(x > -2.0, 1.0 / np.maximum(x + 2.0, 1e-300), np.nan)
+
+
 def test_plot_derivative_check_shades_where_f_is_not_finite_and_compares_the_rest():
     from matplotlib.patches import Rectangle
 
     from jaxgd.derivative import check_derivative
 
-    # log(x + 2), NaN below -2, where grad through the jnp.where is 0 and the right df NaN.
-    def f(x):
-        inside = x > -2.0
-        return jnp.where(inside, jnp.log(jnp.where(inside, x + 2.0, 1.0)), jnp.nan)
-
-    df = lambda x: np.where(x > -2.0, 1.0 / np.maximum(x + 2.0, 1e-300), np.nan)
-    check = check_derivative(f, df, -4.0, 4.0, num=81)
-    fig = plotting.plot_derivative_check(check, f, given_label="df")
+    check = check_derivative(_log_past_minus_2, _d_log_past_minus_2, -4.0, 4.0, num=81)
+    fig = plotting.plot_derivative_check(check, _log_past_minus_2, given_label="df")
     top, bottom = fig.axes
     outside = check.x <= -2.0
     title = top.get_title()
@@ -1797,14 +1802,9 @@ def test_plot_function_points_are_numbers_as_float64_reads_them(points):
 def test_plot_derivative_check_says_a_run_stopped_where_f_is_not_finite():
     from jaxgd.derivative import check_derivative
 
-    def f(x):
-        inside = x > -2.0
-        return jnp.where(inside, jnp.log(jnp.where(inside, x + 2.0, 1.0)), jnp.nan)
-
-    df = lambda x: np.where(x > -2.0, 1.0 / np.maximum(x + 2.0, 1e-300), np.nan)
-    check = check_derivative(f, df, -4.0, 4.0, num=81)
+    check = check_derivative(_log_past_minus_2, _d_log_past_minus_2, -4.0, 4.0, num=81)
     fig = plotting.plot_derivative_check(
-        check, f, given_label="df", given_end=-3.0, autodiff_end=1.0, start=0.5
+        check, _log_past_minus_2, given_label="df", given_end=-3.0, autodiff_end=1.0, start=0.5
     )
     labels = [line.get_label() for line in fig.axes[0].lines]
     assert "descent with df stops at x = -3, where f is not finite" in labels
