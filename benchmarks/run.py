@@ -24,9 +24,10 @@ Methods, each computing ``final``, ``value`` and ``diverged`` for every (start, 
   on a CPU and so its ceiling there.
 
 Every method is run once, as warm-up, and checked against ``jaxgd.sweep``; timings are then
-interleaved (one call of each method per round) so that load from other processes hits all
-methods alike, and the median and minimum over rounds are reported. Compile time is measured
-separately, by ahead-of-time ``lower().compile()``.
+interleaved (one call of each method per round, each round in a new order) so that load
+from other processes hits all methods alike and no method always follows the same one, and
+the median and minimum over rounds are reported. Compile time is measured separately, by
+ahead-of-time ``lower().compile()``.
 
 Then every transcendental primitive is timed per element (``benchmarks.transcendentals``): XLA,
 NumPy and ``jaxgd.fastmath``'s rewrite where it has one, the floor under every method's cost
@@ -43,6 +44,7 @@ import datetime
 import math
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -385,8 +387,13 @@ def bench_grid(grid: Grid, *, rounds: int, slow_cap_s: float, log=print) -> list
         t.compile_s = compile_s.get(t.method)
         t.max_diff = _max_diff(_block(fn()), expected)
     spent = {t.method: 0.0 for t, _, _ in methods}
+    # Each round in a new order (the same on every run): a call's time depends on what ran just
+    # before it (the caches it left, XLA's threads still awake or asleep), and in a fixed order
+    # each method would always follow the same one.
+    shuffle, in_order = random.Random(0).shuffle, list(methods)
     for r in range(rounds):
-        for t, fn, _ in methods:
+        shuffle(in_order)
+        for t, fn, _ in in_order:
             if r >= 3 and spent[t.method] > slow_cap_s:
                 continue  # a slow method keeps at least three samples
             t0 = time.perf_counter()
