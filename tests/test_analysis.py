@@ -1321,6 +1321,11 @@ def test_masked_positions_are_no_positions():
     assert downhill_minimum(notebook, x, m).tolist() == [1, -1, 2]
 
 
+@functools.cache
+def _double_well_minima():  # searched once, not once an example
+    return find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(st.one_of(st.floats(-2.0, 2.0), st.just(True), st.just(np.bool_(False))), min_size=2),
@@ -1329,7 +1334,7 @@ def test_masked_positions_are_no_positions():
 def test_a_bool_beside_positions_is_refused_at_any_depth(x, nested):
     # NumPy reads [0.5, True] as [0.5, 1.0]: True was labelled as the minimum at 1, though a
     # list of bools alone is refused.
-    minima = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
+    minima = _double_well_minima()
     value = [x] if nested else tuple(x)
     if any(isinstance(v, bool | np.bool_) for v in x):
         with pytest.raises(TypeError, match=r"x must hold .*(booleans|a bool)"):

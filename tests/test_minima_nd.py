@@ -678,6 +678,10 @@ def test_minima_on_a_straight_line_and_past_an_edge_are_not_returned(f, bounds, 
     assert len(find_minima_nd(f, bounds)) == 0
 
 
+def _bowl(p):  # one function for every example: each compiles once, not once an example
+    return (p**2).sum()
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.lists(st.tuples(st.floats(-0.9, 0.9), st.floats(-0.9, 0.9)), min_size=1, max_size=3))
 def test_bfloat16_points_are_read_as_float64_reads_them(rows):
@@ -686,9 +690,8 @@ def test_bfloat16_points_are_read_as_float64_reads_them(rows):
     points = jnp.asarray(rows, jnp.bfloat16)
     wide = np.asarray(points, np.float64)
     assert nearest_minimum_nd(points, _HERE).tolist() == nearest_minimum_nd(wide, _HERE).tolist()
-    f = lambda p: (p**2).sum()
-    got = find_minima_nd(f, [(-1, 1), (-1, 1)], grid=2, extra_starts=points)
-    want = find_minima_nd(f, [(-1, 1), (-1, 1)], grid=2, extra_starts=wide)
+    got = find_minima_nd(_bowl, [(-1, 1), (-1, 1)], grid=2, extra_starts=points)
+    want = find_minima_nd(_bowl, [(-1, 1), (-1, 1)], grid=2, extra_starts=wide)
     np.testing.assert_array_equal(got.x, want.x)
 
 
