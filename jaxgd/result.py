@@ -480,7 +480,12 @@ class SweepResult:
                 continue
             c = self.coord(dim)
             got = getattr(c, "shape", None)
-            if got is not None and (len(got) == 0 or got[0] != n):
+            if got is None:  # a hand-made result's list (or number): as NumPy sees it
+                try:
+                    got = np.shape(c)
+                except ValueError:
+                    return f"the {dim!r} coordinate is a ragged {type(c).__name__}"
+            if len(got) == 0 or got[0] != n:
                 return (
                     f"the {dim!r} coordinate has shape {tuple(got)}, but the {dim!r} axis of "
                     f"final has length {n}"
@@ -493,7 +498,10 @@ class SweepResult:
 
         def take(a: Any, k: Any) -> Any:
             # NumPy arrays cannot be indexed by a tracer (a result closed over inside jit).
-            return jnp.asarray(a)[k] if isinstance(pos, jax.core.Tracer) else a[k]
+            if isinstance(pos, jax.core.Tracer):
+                return jnp.asarray(a)[k]
+            # A hand-made result's coordinate may be a list, which save takes as an array.
+            return (a if hasattr(a, "shape") else np.asarray(a))[k]
 
         # "coord" is the last axis of final, which value and diverged lack: every other axis
         # has the same position in all three.
@@ -1073,6 +1081,8 @@ def _describe_scalar(x: Any) -> str:
         return "traced"
     if isinstance(x, jax.Array) and not x.is_fully_addressable:
         return "spread over processes"
+    if isinstance(x, (int, float)) and not isinstance(x, bool):  # a hand-made result's
+        return f"{x:g}"
     is_array = isinstance(x, (np.ndarray, np.generic, jax.Array))
     if is_array and x.ndim == 0 and x.dtype.kind in "iuf":
         return f"{x.item():g}"

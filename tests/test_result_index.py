@@ -754,3 +754,41 @@ def test_method_outside_its_values_points_to_the_dict_form_for_an_axis_named_met
     with pytest.raises(ValueError, match=r"pass a dict: sel\(\{'method': 0.5\}\)"):
         renamed.sel(method=0.5)
     assert renamed.sel({"method": 0.5}).dims == ("start", "learning_rate", "epochs")
+
+
+def test_a_hand_made_result_with_list_coordinates_selects_as_with_arrays():
+    shape = (2, 3, 1, 3)
+    kw = dict(final=np.arange(18.0).reshape(shape), value=np.zeros(shape))
+    kw.update(diverged=np.zeros(shape, bool), dims=("b1", *DIMS))
+    lists = SweepResult(
+        **kw,
+        starts=[0.5, 3.0, 2.0],
+        learning_rates=[0.1],
+        epochs=[0, 10, 100],
+        coords={"b1": [0.8, 0.9]},
+    )
+    same = SweepResult(
+        **kw,
+        starts=np.array([0.5, 3.0, 2.0]),
+        learning_rates=np.array([0.1]),
+        epochs=np.array([0, 10, 100]),
+        coords={"b1": np.array([0.8, 0.9])},
+    )
+    for pick in (
+        lambda r: r.isel(start=[2, 0], epochs=np.array([1]), b1=slice(None, None, -1)),
+        lambda r: r.isel(b1=1, start=-1),
+        lambda r: r.sel(b1=[0.9], start=[3.0, 0.5], epochs=10),
+    ):
+        got, want = pick(lists), pick(same)
+        assert_same(got, want)
+        np.testing.assert_array_equal(np.asarray(got.coords["b1"]), want.coords["b1"])
+        assert repr(got) == repr(want)
+    assert "at b1=0.9, start=2" in repr(lists.isel(b1=1, start=-1))
+
+
+def test_a_hand_made_coordinate_that_is_no_axis_is_refused_naming_it():
+    good = _hand([0.5, 3.0], [0, 10])
+    with pytest.raises(ValueError, match=r"the 'start' coordinate has shape \(\)"):
+        dataclasses.replace(good, starts=0.5).isel(start=0)
+    with pytest.raises(ValueError, match="the 'epochs' coordinate is a ragged list"):
+        dataclasses.replace(good, epochs=[0, [1, 2]]).isel(start=0)
