@@ -349,16 +349,26 @@ def name_positions(dim: str, names: Sequence[str], wanted: Any) -> int | np.ndar
     Names match exactly; of repeated names the first counts.
     """
     head = f"sel({dim}=...)"
+    wanted = _text(wanted)
     if isinstance(wanted, str):
         return _name_position(dim, names, wanted)
     if isinstance(wanted, np.ndarray) and wanted.dtype.kind == "U" and wanted.ndim == 1:
         wanted = wanted.tolist()
-    if isinstance(wanted, (list, tuple)) and all(isinstance(w, str) for w in wanted):
-        return np.array([_name_position(dim, names, w) for w in wanted], np.int64)
+    if isinstance(wanted, (list, tuple)):
+        wanted = [_text(w) for w in wanted]
+        if all(isinstance(w, str) for w in wanted):
+            return np.array([_name_position(dim, names, w) for w in wanted], np.int64)
     raise TypeError(
         f"{head}: the {dim!r} axis is selected by name: a str or a list of str (one of "
         f"{list(names)}); got {_kind(wanted)}. To select by position use isel()."
     )
+
+
+def _text(x: Any) -> Any:
+    """A 0-d NumPy text array as the str it holds (a name, as a 0-d number is a number)."""
+    if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind == "U":
+        return str(x)
+    return x
 
 
 def _name_position(dim: str, names: Sequence[str], name: str) -> int:

@@ -466,6 +466,17 @@ def test_optimizer_axis_selects_by_name():
         adam.sel(optimizer="adam")
 
 
+def test_an_optimizer_name_as_0d_text_array_is_that_name():
+    res = build(FULL, names=("sgd", "momentum", "adam"))
+    one = res.sel(optimizer=np.array("adam"))
+    assert "optimizer" not in one.dims and one.optimizers == ("adam",)
+    np.testing.assert_array_equal(one.final, res.sel(optimizer="adam").final)
+    two = res.sel(optimizer=[np.array("momentum"), np.str_("sgd")])
+    assert two.optimizers == ("momentum", "sgd")
+    with pytest.raises(TypeError, match="selected by name"):
+        res.sel(optimizer=np.array(b"adam"))
+
+
 def test_coord_selects_in_final_only():
     res = build(FULL)
     first = res.isel(coord=0)
