@@ -963,9 +963,17 @@ def _metadata(
         raise _npz.Invalid(f"its metadata is a JSON {type(meta).__name__}, not an object")
     legacy = meta.get("format") == _FORMAT_1
     if meta.get("format") != _FORMAT and not legacy:
+        tag = meta.get("format")
+        head, _, version = tag.rpartition("/") if isinstance(tag, str) else ("", "", "")
+        newer = head == _FORMAT.rpartition("/")[0] and version.isdigit() and int(version) > 2
         raise _npz.Invalid(
-            f"its format tag is {meta.get('format')!r}; this version of jaxgd reads "
-            f"{_FORMAT!r} and {_FORMAT_1!r}"
+            f"its format tag is {tag!r}; this version of jaxgd reads {_FORMAT!r} and "
+            f"{_FORMAT_1!r}"
+            + (
+                ". A newer jaxgd wrote it: upgrade jaxgd (pip install -U jaxgd) to read it"
+                if newer
+                else ", which SweepResult.save writes"
+            )
         )
     required = ("dims", "function") if legacy else ("dims", "function", *_META_2)
     types = (
@@ -982,7 +990,7 @@ def _metadata(
             raise _npz.Invalid(f"its metadata has no {key!r} entry")
         if key in meta and not isinstance(meta[key], kind):
             raise _npz.Invalid(
-                f"metadata {key!r} is a {type(meta[key]).__name__}, expected a {kind.__name__}"
+                f"metadata {key!r} is {_a(type(meta[key]).__name__)}, expected {_a(kind.__name__)}"
             )
     if legacy:
         unknown = sorted(k for k in _META_2 if k in meta)
@@ -1003,6 +1011,11 @@ def _metadata(
         raise _npz.Invalid(f"metadata 'optimizers': {problem}")
     schedule = meta.get("schedule", "")
     return tuple(dims), meta["function"], tuple(optimizers), schedule, tuple(names), legacy
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: 'an int', 'a str'."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _dims_problem(dims: tuple, coords: Mapping[str, Any] | None = None) -> str:

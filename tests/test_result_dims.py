@@ -663,7 +663,7 @@ BAD_2 = {
     "coords repeat": ({"metadata": {"coords": ["b1", "b1"]}}, "distinct axis names"),
     "no optimizers": ({"metadata": {"optimizers": None}}, "no 'optimizers' entry"),
     "no schedule": ({"metadata": {"schedule": None}}, "no 'schedule' entry"),
-    "schedule not str": ({"metadata": {"schedule": 1}}, "metadata 'schedule' is a int"),
+    "schedule not str": ({"metadata": {"schedule": 1}}, "metadata 'schedule' is an int"),
     "optimizer names not str": ({"metadata": {"optimizers": ["a", 1, "c"]}}, "non-empty str"),
     "too few names": (
         {"metadata": {"optimizers": ["a", "b"]}},
