@@ -411,6 +411,13 @@ class SweepResult:
 
     def squeeze(self) -> SweepResult:
         """Drop every axis of length 1 (its coordinate becomes a scalar)."""
+        shape = getattr(self.final, "shape", None)
+        if not isinstance(shape, tuple) or len(shape) != len(self.dims):
+            raise TypeError(
+                f"squeeze: final has no shape matching dims {list(self.dims)} (it is "
+                f"{type(self.final).__name__}: the result's arrays were mapped to something "
+                "else); squeeze a result of arrays."
+            )
         return self.isel(**{d: 0 for d, n in zip(self.dims, self.shape, strict=False) if n == 1})
 
     def _check_dim(self, dim: str, where: str) -> str:

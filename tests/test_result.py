@@ -159,6 +159,13 @@ def test_pytree_survives_any_leaf_transform(res, transform):
     )
 
 
+@pytest.mark.parametrize("transform", ["shape", "None", "object", "str"])
+def test_squeeze_refuses_a_result_mapped_away_from_arrays(res, transform):
+    mapped = jax.tree.map(LEAF_TRANSFORMS[transform], res.isel(learning_rate=[0]))
+    with pytest.raises(TypeError, match=r"^squeeze: final has no shape .* squeeze a result of"):
+        mapped.squeeze()
+
+
 def test_repr_of_abstract_and_traced_results(res):
     shapes = jax.eval_shape(lambda r: r.isel(start=0), res)
     assert repr(shapes).startswith("SweepResult(learning_rate: 2, epochs: 4; float32;")
