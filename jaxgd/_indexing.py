@@ -64,6 +64,12 @@ def position(where: str, dim: str, n: int, index: Any) -> int | slice | np.ndarr
             raise ValueError(f"{head}: an index array must be 1-D; got {_kind(index)}.")
         return index
     if isinstance(index, slice):
+        if any(isinstance(p, jax.core.Tracer) for p in (index.start, index.stop, index.step)):
+            raise TypeError(
+                f"{head}: inside jax.jit a slice's bounds and step must be concrete (the "
+                f"result's shape would depend on their values); got {index!r}. Pass Python "
+                "ints, or traced positions as an array (start + jnp.arange(k))."
+            )
         parts = []
         for part in (index.start, index.stop, index.step):
             if part is not None and _int_like(part) is None:
@@ -98,6 +104,8 @@ def position(where: str, dim: str, n: int, index: Any) -> int | slice | np.ndarr
             else np.zeros(0, np.int64)
         )
     if isinstance(index, (list, tuple)):
+        if any(isinstance(x, jax.core.Tracer) for x in index):
+            return _traced_sequence(where, dim, n, index)
         return _positions_from_sequence(where, dim, n, index)
     if isinstance(index, (np.ndarray, jax.Array)):
         arr = np.asarray(index)
@@ -157,6 +165,32 @@ def _positions_from_sequence(where: str, dim: str, n: int, items: Sequence) -> n
     return np.array([_in_range(where, dim, n, i) for i in positions], np.int64)
 
 
+def _traced_sequence(where: str, dim: str, n: int, items: Sequence) -> jax.Array:
+    """A list holding traced positions (inside jax.jit) as one traced index array: its
+    concrete entries are checked as any list's are, the traced ones cannot be."""
+    head = f"{where}({dim}=...)"
+    traced = [x for x in items if isinstance(x, jax.core.Tracer)]
+    if all(x.dtype == np.bool_ for x in traced) and len(traced) == len(items):
+        return position(where, dim, n, jnp.stack(traced))  # a mask: refused with its reason
+    for x in items:
+        if isinstance(x, jax.core.Tracer):
+            if x.ndim:
+                raise ValueError(f"{head}: an index list must be flat (1-D); got {items!r}.")
+            ok = x.dtype.kind in "iu"
+            i = 0
+        else:
+            i = _int_like(x)
+            ok = i is not None
+        if not ok:
+            raise TypeError(
+                f"{head}: a list holding traced positions must hold integer scalars only; "
+                f"found {_kind(x)}."
+            )
+        if not isinstance(x, jax.core.Tracer):
+            _in_range(where, dim, n, i)
+    return position(where, dim, n, jnp.stack([jnp.asarray(x) for x in items]))
+
+
 def _is_bool_scalar(x: Any) -> bool:
     return isinstance(x, (np.ndarray, jax.Array)) and x.ndim == 0 and x.dtype == np.bool_
 
@@ -176,6 +210,13 @@ def _check_positions(where: str, dim: str, n: int, positions: np.ndarray) -> np.
     if off.any():
         _in_range(where, dim, n, int(positions[np.argmax(off)]))
     return np.where(positions < 0, positions + n, positions).astype(np.int64)
+
+
+def _has_tracer(x: Any) -> bool:
+    """Whether ``x`` is traced or a (nested) list holding a traced value."""
+    if isinstance(x, jax.core.Tracer):
+        return True
+    return isinstance(x, (list, tuple)) and any(_has_tracer(v) for v in x)
 
 
 def _has_bool(x: Any) -> bool:
@@ -227,7 +268,7 @@ def _as_float(values: np.ndarray) -> np.ndarray:
 def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int | np.ndarray:
     """Positions on ``axis`` of the coordinate values ``wanted`` (an int drops the axis)."""
     head = f"sel({dim}=...)"
-    if isinstance(wanted, jax.core.Tracer) or isinstance(axis, jax.core.Tracer):
+    if _has_tracer(wanted) or isinstance(axis, jax.core.Tracer):
         raise TypeError(
             f"{head}: sel needs concrete values and coordinates, but they are traced (inside "
             "jax.jit or another transformation). Select positions with isel there, or call "
@@ -384,7 +425,7 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
     """Positions among ``points`` (shape ``(S, d)``) of one point ``wanted`` (shape ``(d,)``,
     drops the axis) or of several (shape ``(k, d)``); nearest by Euclidean distance."""
     head = f"sel({dim}=...)"
-    if isinstance(wanted, jax.core.Tracer) or isinstance(points, jax.core.Tracer):
+    if _has_tracer(wanted) or isinstance(points, jax.core.Tracer):
         raise TypeError(
             f"{head}: sel needs concrete values and coordinates, but they are traced (inside "
             "jax.jit or another transformation). Select positions with isel there, or call "

@@ -280,9 +280,11 @@ class SweepResult:
           anything with ``__index__``) drops the axis; its coordinate becomes a scalar.
           Negative positions count from the end.
         - A slice (integer-like bounds and step, not 0) keeps the axis, with Python's rules:
-          bounds past the end are cut, never an error.
+          bounds past the end are cut, never an error. Its bounds cannot be traced (the
+          shape would depend on them): inside ``jax.jit`` pass ``i + jnp.arange(k)``.
         - A 1-D sequence or array of integer positions keeps the axis, in that order
-          (repeats allowed; ``[]`` leaves the axis empty).
+          (repeats allowed; ``[]`` leaves the axis empty). Inside ``jax.jit`` the list may
+          hold traced positions: it is then one traced index array.
         - A 1-D sequence or array of bools as long as the axis is a mask: it keeps the
           positions where it is True.
 

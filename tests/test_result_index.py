@@ -193,6 +193,31 @@ def test_inside_jit_a_traced_position_drops_the_axis(res):
     assert_same(pick(res, jnp.array([7, -9])), res.isel(start=[-1, 0]))
 
 
+def test_inside_jit_a_list_of_traced_positions_is_one_traced_index(res):
+    pick = jax.jit(lambda r, i, j: r.isel(start=[i, -1, j], epochs=(j, 0)))
+    assert_same(pick(res, 1, 0), res.isel(start=[1, 2, 0], epochs=[0, 0]))
+    # Its concrete entries are still checked; its traced ones are clamped, as a traced array's.
+    with pytest.raises(IndexError, match="position 3 is off axis 'start'"):
+        jax.jit(lambda r, i: r.isel(start=[i, 3]))(res, 0)
+    assert_same(jax.jit(lambda r, i: r.isel(start=[i]))(res, 9), res.isel(start=[2]))
+    refused = {
+        "integer scalars only; found bool": lambda r, i: r.isel(start=[i, True]),
+        "integer scalars only; found .* float32": lambda r, i: r.isel(start=[i, i * 0.5]),
+        "a mask cannot select": lambda r, i: r.isel(start=[i > 0, i > 1, i > 2]),
+        r"must be flat \(1-D\)": lambda r, i: r.isel(start=[jnp.stack([i, i])]),
+    }
+    for message, select in refused.items():
+        with pytest.raises((TypeError, ValueError), match=message):
+            jax.jit(select)(res, 1)
+
+
+def test_inside_jit_a_slice_with_traced_bounds_says_why_it_cannot_be(res):
+    with pytest.raises(TypeError, match=r"slice's bounds and step must be concrete .* jnp\.arange"):
+        jax.jit(lambda r, i: r.isel(start=slice(i, None)))(res, 1)
+    out = jax.jit(lambda r, i: r.isel(start=i + jnp.arange(2)))(res, 1)
+    assert_same(out, res.isel(start=slice(1, 3)))
+
+
 def test_a_numpy_result_closed_over_in_jit_takes_a_traced_position(computed):
     host = computed.to_numpy()
     out = jax.jit(lambda i: host.isel(learning_rate=i).final)(1)
@@ -266,6 +291,9 @@ def test_sel_method_is_validated(res, method):
 def test_sel_inside_jit_says_to_use_isel(res):
     with pytest.raises(TypeError, match="Select positions with isel"):
         jax.jit(lambda r: r.sel(start=0.5))(res)
+    for wanted in ([0.5, 2.0], [[0.5]]):  # a traced value inside a list, too
+        with pytest.raises(TypeError, match="Select positions with isel"):
+            jax.jit(lambda r, v, w=wanted: r.sel(start=jax.tree.map(lambda _: v, w)))(res, 0.5)
 
 
 def test_sel_nearest_takes_the_first_of_equals():
