@@ -249,8 +249,11 @@ def _real_values(head: str, wanted: Any) -> np.ndarray:
 
 def _is_real(values: np.ndarray) -> bool:
     """Whether :func:`_real_values` gave real numbers: a real dtype, or whole numbers past int64."""
-    if values.dtype.kind == "O":
-        return bool(values.size) and type(values.flat[0]) is int
+    if values.dtype.kind == "O":  # whole numbers past int64, maybe beside other numbers
+        return bool(values.size) and all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            for v in values.flat
+        )
     return values.dtype.kind in "iuf"
 
 
@@ -261,7 +264,10 @@ def _as_float(values: np.ndarray) -> np.ndarray:
         return values.astype(np.float64)
     big = float(np.finfo(np.float64).max)
     return np.array(
-        [float(v) if abs(v) <= big else (big if v > 0 else -big) for v in values.reshape(-1)]
+        [
+            (big if v > 0 else -big) if isinstance(v, int) and abs(v) > big else float(v)
+            for v in values.reshape(-1)
+        ]
     ).reshape(values.shape)
 
 
@@ -286,10 +292,11 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
     # Whole numbers against a whole-number axis (epoch counts) compare as Python ints:
     # exact at any size, where float64 would round 2**53 + 1 to 2**53.
     whole = given.dtype.kind in "iu" and values.dtype.kind in "iuO"
-    values = values.astype(object) if whole else _as_float(values)
-    if not whole and not np.isfinite(values).all():
-        bad = values[~np.isfinite(values)][0]
+    finite = np.isfinite(_as_float(values))
+    if not finite.all():
+        bad = values.reshape(-1)[np.argmin(finite.reshape(-1))]
         raise ValueError(f"{head}: coordinate values must be finite; got {bad}.")
+    values = values.astype(object) if whole else _as_float(values)
     coords = given.astype(object if whole else np.float64)
     if not whole and not np.isfinite(coords).all():
         raise ValueError(

@@ -766,6 +766,27 @@ def test_whole_numbers_past_int64_and_other_float_types_are_real_numbers(res):
         res.sel(start=10**400)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -np.inf, np.float64("nan")])
+@pytest.mark.parametrize("dim", ["start", "epochs"])
+def test_a_non_finite_value_beside_a_whole_number_past_int64_is_refused(res, bad, dim):
+    # Such a list is an object array, where NaN and inf had passed as the axis's far ends.
+    for method in ("exact", "nearest"):
+        with pytest.raises(ValueError, match=f"coordinate values must be finite; got {bad}"):
+            res.sel({dim: [2**70, bad]}, method=method)
+    pts = _points([[0.1, 0.2], [-3.0, -7.0]])
+    with pytest.raises(ValueError, match="coordinate values must be finite"):
+        pts.sel(start=[[2**70, 0.0], [bad, 1.0]], method="nearest")
+
+
+@pytest.mark.parametrize("other", ["a", None, 1j, [1]])
+def test_a_non_number_beside_a_whole_number_past_int64_is_refused(res, other):
+    for dim in ("start", "epochs"):
+        with pytest.raises((TypeError, ValueError), match=rf"sel\({dim}=\.\.\.\): values"):
+            res.sel({dim: [2**70, other]}, method="nearest")
+    mixed = res.sel(epochs=[2**70, 0.4, np.float32(9.0)], method="nearest")
+    assert mixed.epochs.tolist() == [100, 0, 10]
+
+
 def test_method_outside_its_values_points_to_the_dict_form_for_an_axis_named_method():
     import optax
 
