@@ -363,7 +363,11 @@ class Reader:
             nbytes = math.prod(got_shape) * dtype.itemsize
             # The sizes in the zip's directory are the file's own word too: bound them by
             # the bytes really there before allocating what they promise.
-            ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _MAX_DEFLATE_RATIO
+            # bzip2 and LZMA (an archive re-packed by another tool) have no such bound: their
+            # claims are bounded by the memory check below and the bytes really read.
+            ratio = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: _MAX_DEFLATE_RATIO}.get(
+                info.compress_type, math.inf
+            )
             if info.compress_size > self._size or info.file_size > ratio * info.compress_size + 64:
                 raise Invalid(
                     f"{name} claims {info.file_size} bytes from {info.compress_size} stored "

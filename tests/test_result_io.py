@@ -555,6 +555,38 @@ def test_metadata_nested_too_deep_is_a_damaged_file(tmp_path):
         jaxgd.load(path)
 
 
+@pytest.mark.parametrize("compression", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_an_archive_repacked_with_another_compression_loads(tmp_path, compression):
+    # bzip2 packs 4 MB of zeros into a few hundred bytes, past deflate's bound of about 1032.
+    shape = (100, 100, 100)
+    zeros = np.zeros(shape, np.float32)
+    res = SweepResult(
+        zeros,
+        zeros,
+        np.zeros(shape, bool),
+        np.zeros(100, np.float32),
+        np.zeros(100, np.float32),
+        np.arange(100),
+    )
+    path = res.save(tmp_path / "run.npz")
+    repacked = tmp_path / "repacked.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(repacked, "w", compression) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    back = jaxgd.load(repacked)
+    for name, want in res.as_dict().items():
+        assert back.as_dict()[name].tobytes() == want.tobytes(), name
+    damaged = tmp_path / "damaged.npz"  # its claims are still checked against what is read
+    data = bytearray(repacked.read_bytes())
+    with zipfile.ZipFile(repacked) as z:
+        final = z.getinfo("final.npy")
+    at = final.header_offset + 30 + len(final.filename) + final.compress_size // 2
+    data[at] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=named(damaged, "damaged or truncated|truncated")):
+        jaxgd.load(damaged)
+
+
 def test_a_member_claiming_more_than_deflate_can_hold_is_refused_before_allocating(tmp_path):
     path = tmp_path / "run.npz"
     small().save(path)
