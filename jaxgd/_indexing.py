@@ -312,7 +312,7 @@ def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int |
         hit = (
             (flat == coords[idx])
             if whole
-            else _on_axis(flat, coords[idx], given.dtype, _float_type(wanted))
+            else _on_axis(flat, coords[idx], given.dtype, _given_eps(wanted).reshape(-1))
         )
         if not hit.all():
             miss = int(np.argmin(hit))
@@ -357,7 +357,7 @@ def _shown(value: float, dtype: np.dtype) -> str:
 
 
 def _on_axis(
-    values: np.ndarray, near: np.ndarray, dtype: np.dtype, query: np.dtype | None = None
+    values: np.ndarray, near: np.ndarray, dtype: np.dtype, eps: np.ndarray | float = 0.0
 ) -> np.ndarray:
     """Whether each of ``values`` is the coordinate ``near`` it, an axis of ``dtype``.
 
@@ -365,8 +365,9 @@ def _on_axis(
     their dtype at the coordinate: a decimal typed for a float32 axis rounds to within half
     a step of it, and an axis made in float64 (``np.linspace``) and stored in float32 within
     one, while a neighbour is at least a step away; so a typo raises instead of picking it.
-    Values given in a float type coarser than the axis's (``query``: a float32 value, a
-    float64 axis) carry only its precision, and match within one of its steps.
+    Values given in a float type coarser than the axis's (a float32 value, a float64 axis)
+    carry only its precision, and match within one of its steps: ``eps``, that type's
+    machine epsilon for each value (0 for Python numbers), as :func:`_given_eps` finds it.
     """
     if dtype.kind in "iub":
         return values == near
@@ -374,21 +375,22 @@ def _on_axis(
         step = np.spacing(np.abs(near).astype(dtype)).astype(np.float64)
     except TypeError:  # a float type NumPy has no spacing for: a relative 1e-6
         step = 1e-6 * np.abs(near)
-    if query is not None:
-        # eps * |near| is one to two steps of the query's type at near.
-        step = np.maximum(step, float(jnp.finfo(query).eps) * np.abs(near))
+    # eps * |near| is one to two steps of the value's own type at near.
+    step = np.maximum(step, eps * np.abs(near))
     return np.abs(values - near) <= step
 
 
-def _float_type(wanted: Any) -> np.dtype | None:
-    """The float type ``wanted`` was given in, where it has one (a NumPy or JAX float, an
-    array or a list of them); None for Python numbers and ints."""
+def _given_eps(wanted: Any) -> np.ndarray:
+    """The machine epsilon of the float type each number of ``wanted`` was given in (a NumPy
+    or JAX float, an array of them, a list mixing them), 0 for Python numbers and ints; of
+    the shape of ``wanted``."""
+    if isinstance(wanted, (list, tuple)):
+        return np.array([_given_eps(v) for v in wanted], dtype=np.float64)
     dtype = getattr(wanted, "dtype", None)
-    if dtype is None and isinstance(wanted, (list, tuple)) and wanted:
-        dtype = getattr(wanted[0], "dtype", None)
-    if dtype is None or not jax.dtypes.issubdtype(dtype, np.floating):
-        return None
-    return np.dtype(dtype)
+    eps = 0.0
+    if dtype is not None and jax.dtypes.issubdtype(dtype, np.floating):
+        eps = float(jnp.finfo(dtype).eps)
+    return np.full(np.shape(wanted), eps)
 
 
 def name_positions(dim: str, names: Sequence[str], wanted: Any) -> int | np.ndarray:
@@ -478,7 +480,8 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
         distance = np.hypot.reduce(np.abs(coords[None, :, :] - part[:, None, :]), axis=-1)
         idx[lo : lo + block] = distance.argmin(axis=1)
     if method == "exact" and values.shape[0]:
-        hit = _on_axis(values, coords[idx], given.dtype, _float_type(wanted)).all(axis=1)
+        eps = _given_eps(wanted).reshape(-1, d)
+        hit = _on_axis(values, coords[idx], given.dtype, eps).all(axis=1)
         if not hit.all():
             miss = int(np.argmin(hit))
             raise KeyError(

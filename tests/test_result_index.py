@@ -755,6 +755,24 @@ def test_points_far_off_or_close_together_are_told_apart():
     ]
 
 
+def test_each_value_of_a_list_matches_within_a_step_of_its_own_float_type():
+    res = _hand([0.1, 0.3], [0])
+    res = dataclasses.replace(res, starts=np.array([0.1, 0.3]))  # a float64 axis
+    # A float32 0.1 is 0.1 to its precision; 0.30000001 typed as a Python float is no 0.3,
+    # whichever comes first in the list.
+    for query in ([np.float32(0.1), 0.30000001], [0.30000001, np.float32(0.1)]):
+        with pytest.raises(KeyError, match=r"start=0\.30000001 is not a coordinate"):
+            res.sel(start=query)
+    for query in ([0.3, np.float32(0.1)], [np.float32(0.1), 0.3], (jnp.float32(0.3), 0.1)):
+        assert sorted(res.sel(start=query).starts.tolist()) == [0.1, 0.3]
+    pts = _points([[0.1, 0.3], [0.5, 0.7]])
+    pts = dataclasses.replace(pts, starts=np.array([[0.1, 0.3], [0.5, 0.7]]))
+    got = pts.sel(start=[[0.5, np.float32(0.7)], np.float32([0.1, 0.3])])
+    assert got.starts.tolist() == [[0.5, 0.7], [0.1, 0.3]]
+    with pytest.raises(KeyError, match=r"start=\[0.5, 0.70000001\] is not a start"):
+        pts.sel(start=[np.float32([0.1, 0.3]), [np.float32(0.5), 0.70000001]])
+
+
 def test_whole_numbers_past_int64_and_other_float_types_are_real_numbers(res):
     with pytest.raises(KeyError, match="epochs=18446744073709551616 is not a coordinate"):
         res.sel(epochs=2**64)
