@@ -9,6 +9,7 @@ when read (:mod:`jaxgd._npz`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import functools
@@ -1103,14 +1104,27 @@ def _describe_scalar(x: Any) -> str:
         return "traced"
     if isinstance(x, jax.Array) and not x.is_fully_addressable:
         return "spread over processes"
-    if isinstance(x, (int, float)) and not isinstance(x, bool):  # a hand-made result's
-        return f"{x:g}"
+    if type(x) in (int, float):  # a hand-made result's (np.float64 is a float: not here)
+        return _number(x, np.dtype(type(x)))
     is_array = isinstance(x, (np.ndarray, np.generic, jax.Array))
     if is_array and x.ndim == 0 and x.dtype.kind in "iuf":
-        return f"{x.item():g}"
+        return _number(x.item(), x.dtype)
     if is_array and x.ndim == 1 and 0 < x.size <= 8 and x.dtype.kind in "iuf":
-        return "(" + ", ".join(f"{v:g}" for v in np.asarray(x).tolist()) + ")"  # a point
+        return "(" + ", ".join(_number(v, x.dtype) for v in np.asarray(x).tolist()) + ")"
     return type(x).__name__
+
+
+def _number(v: float, dtype: np.dtype) -> str:
+    """A coordinate as short as it can be shown and still be the same number of its dtype
+    (``0.1`` and ``2`` for float32, but ``1.2857143``, which ``:g`` would cut to a number
+    ``sel`` cannot find); whole numbers in full."""
+    if dtype.kind in "iu":
+        return str(int(v))
+    short = f"{v:g}"
+    with contextlib.suppress(OverflowError, ValueError, TypeError):
+        if dtype.type(float(short)) == dtype.type(v):
+            return short
+    return _indexing._shown(v, dtype)
 
 
 def _coord_rank_problem(

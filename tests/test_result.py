@@ -214,3 +214,27 @@ def test_repr_names_every_dropped_axis_and_its_value():
     assert "; at param=2, learning_rate=0.5, epochs=0;" in text
     points = jaxgd.sweep(lambda p: jnp.sum(p**2), [[0.0, 1.0], [1.0, 2.0]], [0.1], [1, 5])
     assert "at start=(1, 2), epochs=1;" in repr(points.isel(start=1, epochs=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_repr_shows_a_dropped_value_that_sel_finds_again(dtype):
+    starts = np.array([1 / 3, 9 / 7, 2.0, 1e-10, 123456789.0], dtype)
+    epochs = np.array([2**53 + 1, 7])
+    shape = (5, 1, 2)
+    res = jaxgd.SweepResult(
+        np.zeros(shape, dtype),
+        np.zeros(shape, dtype),
+        np.zeros(shape, bool),
+        starts,
+        np.array([0.1], dtype),
+        epochs,
+    )
+    for i in range(len(starts)):
+        cell = res.isel(start=i, epochs=0)
+        shown = repr(cell).split("at start=")[1].split(",")[0]
+        # What repr shows selects that start again, exactly (and :g's six digits only when
+        # they are that number).
+        assert res.sel(start=float(shown)).starts == starts[i]
+        assert len(shown) <= len(str(starts[i]))
+        assert f"epochs={2**53 + 1}" in repr(cell)
+    assert "at start=2, " in repr(res.isel(start=2, epochs=0))
