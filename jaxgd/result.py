@@ -975,7 +975,8 @@ def _metadata(
     if meta.get("format") != _FORMAT and not legacy:
         tag = meta.get("format")
         head, _, version = tag.rpartition("/") if isinstance(tag, str) else ("", "", "")
-        newer = head == _FORMAT.rpartition("/")[0] and version.isdigit() and int(version) > 2
+        ours, _, latest = _FORMAT.rpartition("/")
+        newer = head == ours and version.isdigit() and int(version) > int(latest)
         raise _npz.Invalid(
             f"its format tag is {tag!r}; this version of jaxgd reads {_FORMAT!r} and "
             f"{_FORMAT_1!r}"
