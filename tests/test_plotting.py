@@ -511,7 +511,8 @@ def test_plot_derivative_check_shades_where_f_is_not_finite_and_compares_the_res
     # never called "not finite" as if an error were.
     assert title == (
         f"Given derivative (df) against autodiff:\nagree at all {(~outside).sum()} points where "
-        f"f is finite, max |error| 0; {outside.sum()} outside f's domain (shaded) not compared"
+        f"f is finite, max |error| 0\n{outside.sum()} points outside f's domain (shaded) not "
+        "compared"
     )
     lines = {line.get_label(): line for line in top.lines}
     for label in ("f'(x) from autodiff", "df"):
@@ -524,6 +525,35 @@ def test_plot_derivative_check_shades_where_f_is_not_finite_and_compares_the_res
         left, right = shade.get_x(), shade.get_x() + shade.get_width()
         last = np.flatnonzero(outside)[-1]
         assert left == -4.0 and right == pytest.approx(0.5 * (check.x[last] + check.x[last + 1]))
+    plt.close(fig)
+
+
+def _inside_figure(fig, text):
+    """Whether ``text`` is drawn whole within ``fig`` (a title cut at the edges is not)."""
+    fig.canvas.draw()
+    box, frame = text.get_window_extent(), fig.bbox
+    return frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+
+
+def _twice_the_derivative(x):
+    """A wrong derivative of :func:`_log_past_minus_2`: twice the right one, NaN below -2."""
+    return 2.0 * _d_log_past_minus_2(x)
+
+
+_LONG_LABEL = "df by hand from the course notes (cell 4, the factor x of the second term restored)"
+
+
+@pytest.mark.parametrize("label", ["given f'", _LONG_LABEL])
+def test_plot_derivative_check_title_fits_in_the_figure(label):
+    # A disagreement where f is partly not finite: one line of the title held the verdict, the
+    # error and the points not compared, and ran past both edges of the figure ("gree at ...").
+    from jaxgd.derivative import check_derivative
+
+    check = check_derivative(_log_past_minus_2, _twice_the_derivative, -4.0, 4.0, num=81)
+    fig = plotting.plot_derivative_check(check, _log_past_minus_2, given_label=label)
+    title = fig.axes[0].title
+    assert "disagree at" in title.get_text() and "not compared" in title.get_text()
+    assert _inside_figure(fig, title)
     plt.close(fig)
 
 

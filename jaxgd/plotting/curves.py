@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -194,6 +195,10 @@ def plot_function(
     _footer(fig, _precision(x))
     return fig
 
+
+#: Characters a line of :func:`plot_derivative_check`'s title may hold: its axes are about
+#: 8.5 inches wide, and a title in the default 12 pt font takes about 0.1 inch a character.
+_TITLE_CHARS = 80
 
 #: f and f' share one y axis unless one is this many times the size of the other.
 _APART = 8.0
@@ -707,11 +712,16 @@ def plot_derivative_check(
             if nan.any()
             else f"{check.max_error:.3g}"
         )
-        title = f"Given derivative ({given_label}) against autodiff:\n{verdict}"
-        title += f", max |error| {worst}"
+        lines = [
+            f"Given derivative ({given_label}) against autodiff:",
+            f"{verdict}, max |error| {worst}",
+        ]
         if count < x.size:
-            title += f"; {x.size - count} outside f's domain (shaded) not compared"
-    top.set_title(title)
+            lines.append(f"{x.size - count} points outside f's domain (shaded) not compared")
+        # One line held all of it, and where f is not finite it ran past both edges of the
+        # figure ("gree at 2098 of 2101 points ..."): each line is wrapped to the axes' width.
+        title = "\n".join(textwrap.fill(line, _TITLE_CHARS) for line in lines)
+    top.set_title(title, wrap=True)
     _footer(fig, "float64")
     return fig
 
