@@ -876,6 +876,36 @@ def test_every_figure_says_its_precision(x64_on):
         assert footers == [f"computed in {dtype}"], name
 
 
+def _far_off(x):
+    return (x - 1e6) ** 2
+
+
+def _footer_clashes(fig):
+    """The axes (ticks, offsets, labels, legends) that the precision footer is drawn over."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (footer,) = [t for t in fig.texts if t.get_text().startswith("computed in")]
+    box = footer.get_window_extent(renderer)
+    return [ax for ax in fig.axes if box.overlaps(ax.get_tightbbox(renderer))]
+
+
+def test_no_figure_draws_over_its_footer():
+    # x near 1e6: the x axis shows its ticks as an offset, "+1e6", drawn at the axes' lower
+    # right, under "computed in float32".
+    figures = {
+        **_every_figure(False),
+        "function far out": plotting.plot_function(_far_off, (1e6 - 1, 1e6 + 1)),
+        "final far out": plotting.plot_final(
+            jaxgd.sweep(_far_off, np.linspace(1e6 - 1, 1e6 + 1, 5), 0.1, 3).squeeze()
+        ),
+    }
+    for name, fig in figures.items():
+        if fig.texts[0].get_position()[1] > 0.5:  # a footer in the upper right corner
+            continue
+        assert _footer_clashes(fig) == [], name
+        plt.close(fig)
+
+
 def test_footer_names_both_precisions_when_panels_differ():
     fig, (a, b) = plt.subplots(1, 2)
     plotting.plot_final(jaxgd.sweep(notebook, [0.0, 1.0], 0.1, 10).squeeze(), ax=a)

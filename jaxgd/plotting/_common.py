@@ -747,7 +747,7 @@ def _footer(fig: Figure, dtype: str, *, top: bool = False) -> None:
     prefix = "computed in "
     found = [t for t in fig.texts if t.get_gid() == _FOOTER_GID]
     if not found:
-        fig.text(
+        text = fig.text(
             0.995,
             0.995 if top else 0.005,
             prefix + dtype,
@@ -757,10 +757,30 @@ def _footer(fig: Figure, dtype: str, *, top: bool = False) -> None:
             color="0.35",
             gid=_FOOTER_GID,
         )
+        if not top:
+            _keep_clear_of_footer(fig, text)
         return
     seen = found[0].get_text().removeprefix(prefix).split(" and ")
     if dtype not in seen:
         found[0].set_text(prefix + " and ".join([*seen, dtype]))
+
+
+def _keep_clear_of_footer(fig: Figure, footer: Any) -> None:
+    """Lay the figure out above a strip as tall as the footer in its lower right corner.
+
+    Constrained layout places the axes and everything they draw without a figure text: the
+    offset of an x axis (``+1e6`` under ticks of 1e6 ± 1), a legend under the axes or the x
+    label of the right-hand panel were drawn over "computed in float32". A figure laid out
+    otherwise (a caller's own) is left as it is.
+    """
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        return
+    # The line's height (1.2 of its size) and a point to spare, as a share of the figure's.
+    strip = (1.2 * footer.get_fontsize() + 1.0) / 72.0 / fig.get_figheight()
+    engine.set(rect=(0.0, strip, 1.0, 1.0 - strip))
 
 
 def _diverged(res: SweepResult) -> np.ndarray:
