@@ -102,6 +102,51 @@ def test_plot_function_marks_the_point_on_f_and_autodiff_f_prime():
     assert ax.get_xlabel() == "x"
 
 
+def _nan_past_2(x):
+    return jnp.where(x > 2.0, jnp.nan, notebook(x))
+
+
+def _overflows_past_9(x):
+    return jnp.exp(x**2)  # beyond float32 for |x| > 9.4
+
+
+@pytest.mark.parametrize(
+    ("f", "domain", "where"),
+    [(_nan_past_2, (-5.0, 5.0), [(2.0, 5.0)]), (_overflows_past_9, (-30.0, 30.0), None)],
+    ids=["nan", "overflow"],
+)
+def test_plot_function_shades_and_names_where_f_is_not_finite(f, domain, where):
+    # The curves stopped at x = 2 (or 9.4) and the figure said nothing of why.
+    from matplotlib.patches import Rectangle
+
+    fig = plotting.plot_function(f, domain, num=601)
+    ax = fig.axes[0]
+    x = np.linspace(*domain, 601)
+    with np.errstate(over="ignore"):
+        bad = ~np.isfinite(np.asarray(f(jnp.asarray(x, jnp.float32))))
+    shades = [p for p in ax.patches if isinstance(p, Rectangle)]
+    spans = sorted((p.get_x(), p.get_x() + p.get_width()) for p in shades)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "f not finite (NaN or ±inf)" in labels
+    # Every point where f is not finite is shaded, and no point where it is.
+    inside = np.zeros_like(bad)
+    for a, b in spans:
+        inside |= (a <= x) & (x <= b)
+    assert inside[bad].all() and (~bad & inside).sum() <= 2 * len(spans)  # halfway edges only
+    if where is not None:
+        assert [(round(a, 1), b) for a, b in spans] == where
+    plt.close(fig)
+
+
+def test_plot_function_shades_nothing_where_f_is_finite():
+    fig = plotting.plot_function(notebook, (-5.0, 5.0))
+    assert not fig.axes[0].patches
+    assert "f not finite (NaN or ±inf)" not in [
+        t.get_text() for t in fig.axes[0].get_legend().get_texts()
+    ]
+    plt.close(fig)
+
+
 def test_plot_function_refuses_a_num_that_draws_nothing():
     # num=0 and num=1 made a figure with no curve and said nothing; 50.5 failed in jnp.
     for num, error in ((0, ValueError), (1, ValueError), (50.5, TypeError), (True, TypeError)):

@@ -158,6 +158,10 @@ def plot_function(
     fig, ax = _axes(ax, (7.0, 4.5))
     ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=0)
     ax.plot(x, fx, label="f(x)", color="tab:blue")
+    # Where f is NaN or overflows the curves just stopped, and nothing said why.
+    for i, (a, b) in enumerate(_stretches(np.asarray(x), ~np.isfinite(fx))):
+        label = "f not finite (NaN or ±inf)" if i == 0 else None
+        ax.axvspan(a, b, color="0.88", zorder=0, label=label)
     # f' on an axis of its own when its size dwarfs f's (or f's dwarfs it): on one axis the
     # smaller curve would be a flat line.
     size_f, size_df = (_size(np.asarray(v)) for v in (fx, dfx))
