@@ -489,3 +489,33 @@ def test_paths_footer_names_the_surfaces_float_and_paths_given_in_another():
             fig = plotting.plot_paths(fns2.saddle, domain, paths)
         assert fig.texts[0].get_text() == footer
         plotting.close(fig)
+
+
+def _log_of_x(p):
+    return jnp.log(p[0]) + p[1] ** 2  # NaN for x < 0
+
+
+@pytest.mark.parametrize("f", [_log_of_x, fns2.himmelblau], ids=["nan", "finite"])
+def test_paths_hatch_and_name_where_f_is_not_finite(f):
+    # contourf left the half-plane x < 0 blank, white as paper, and nothing said why.
+    from matplotlib.contour import ContourSet
+
+    from jaxgd.plotting.surfaces import NOT_FINITE, NOT_FINITE_HATCH
+
+    path = np.array([[1.0, 1.0], [0.5, 0.5]])
+    fig = plotting.plot_paths(f, ((-2, 2), (-2, 2)), [path], num=41)
+    ax = fig.axes[0]
+    hatched = [
+        c for c in ax.collections if isinstance(c, ContourSet) and NOT_FINITE_HATCH in c.hatches
+    ]
+    named = NOT_FINITE in _legend_texts(ax)
+    if f is _log_of_x:
+        (layer,) = hatched
+        assert named
+        # The hatched band is where f is not finite: levels 0.5..1.5 of the 0/1 mask.
+        np.testing.assert_array_equal(layer.levels, [0.5, 1.5])
+        (x0, x1), _ = (np.sort(v) for v in layer.get_paths()[0].get_extents().get_points().T)
+        assert x0 == pytest.approx(-2.0) and x1 <= 0.0 + 4 / 40
+    else:
+        assert hatched == [] and not named
+    plotting.close(fig)

@@ -89,7 +89,9 @@ def plot_function(
     """f and its derivative (from ``jax.grad``) over ``domain``, with points marked on both.
 
     The notebook's first figure: each point in ``points`` (e.g. where descent ended) is a red
-    dot on f and on f'. The drawn range widens to include the points and ``start``.
+    dot on f and on f'. The drawn range widens to include the points and ``start``. Where f
+    is not finite (NaN outside its domain, or beyond the float) the range is shaded grey,
+    named in the legend.
 
     Args:
         f: ``f(x) -> scalar`` written with ``jax.numpy``.

@@ -84,6 +84,10 @@ _PATH_COLORS = (
 #: Legend entries named one by one; more minima than this are summed up in one line.
 _MOST_LISTED = 10
 
+#: The hatch of the plane where f is not finite (NaN, or beyond the float), and its name.
+NOT_FINITE_HATCH = "xx"
+NOT_FINITE = "f not finite (NaN or ±inf)"
+
 
 @partial(jax.jit, static_argnums=0)
 def _surface(f: Callable, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -141,6 +145,14 @@ def _draw_surface(
     norm = BoundaryNorm(lv, ncolors=256)
     filled = ax.contourf(gx, gy, z, levels=lv, cmap=cmap, norm=norm)
     ax.contour(gx, gy, z, levels=lv, colors="k", linewidths=0.3, alpha=0.35)
+    bad = ~np.isfinite(z)
+    if bad.any():
+        # Where f is NaN or overflows, contourf leaves the plane blank, as if nothing were
+        # there to draw: hatched instead, and named in the legend (:data:`NOT_FINITE`).
+        ax.contourf(
+            gx, gy, bad.astype(np.float64), levels=[0.5, 1.5], colors="none",
+            hatches=[NOT_FINITE_HATCH],
+        )  # fmt: skip
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set(xlabel="x", ylabel="y")
@@ -187,6 +199,9 @@ def plot_paths(
     ax: Axes | None = None,
 ) -> Figure:
     """f as a contour map over ``domain``, with the paths of descent runs drawn on it.
+
+    Where f is not finite (NaN outside its domain, or beyond the float) the plane is
+    cross-hatched, named in the legend.
 
     Args:
         f: ``f(p) -> scalar`` for ``p`` of shape ``(2,)``, written with ``jax.numpy``.
@@ -259,7 +274,7 @@ def plot_paths(
     _check_nd_function(f, 2, np.dtype(default_float()), fix=fix)
     own = ax is None
     fig, ax = _axes(ax, (7.5, 7.0))
-    filled, _, surface = _draw_surface(
+    filled, z, surface = _draw_surface(
         ax, f, _widened(dom, runs), num=num, levels=levels, cmap=cmap
     )
     if own:
@@ -321,6 +336,12 @@ def plot_paths(
                 mew=2.0,
                 label="diverged (last seen)",
             )
+        )
+    if not np.isfinite(z).all():
+        from matplotlib.patches import Patch
+
+        handles.append(
+            Patch(facecolor="white", edgecolor="0.3", hatch=NOT_FINITE_HATCH, label=NOT_FINITE)
         )
     if minima is not None and len(minima):
         best = np.asarray(minima.global_, bool)
