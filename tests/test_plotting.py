@@ -1269,6 +1269,39 @@ def test_plot_lines_with_one_rate_draws_points_and_one_count_its_tick():
     plotting.close(fig)
 
 
+def test_plot_lines_of_one_count_centres_it_on_the_colour_bar():
+    # Normalised from the count to a made-up count + 1: the line took the bottom colour and
+    # its only tick sat on the bar's lower end, as if the bar were cut off.
+    import matplotlib as mpl
+
+    fig = plotting.plot_lines(jaxgd.sweep(notebook, 1.0, [0.01, 0.05, 0.1], [100]))
+    ax, bar = fig.axes
+    (line,) = [line for line in ax.lines if len(line.get_xdata()) == 3]
+    np.testing.assert_allclose(mpl.colors.to_rgba(line.get_color()), mpl.colormaps["viridis"](0.5))
+    lo, hi = bar.get_ylim()
+    assert list(bar.get_yticks()) == [100.0] and lo < 100.0 < hi
+    assert (lo + hi) / 2 == pytest.approx(100.0)
+    plotting.close(fig)
+
+
+def test_plot_lines_legend_hides_no_line():
+    # Forty lines fill the axes: "best" found no free corner and covered some of them.
+    res = jaxgd.sweep(notebook, 0.0, np.linspace(0.01, 0.1, 12), np.arange(0, 400, 10))
+    minima = find_minima(notebook, -6.0, 6.0)
+    fig = plotting.plot_lines(res, minima=minima)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["global minimum x = -1.4289"]
+    assert not legend.get_window_extent().overlaps(ax.get_window_extent())
+    plotting.close(fig)
+    # Drawn into the caller's axes, the legend stays inside them: the space around is theirs.
+    fig, ax = plt.subplots()
+    plotting.plot_lines(res, minima=minima, ax=ax)
+    assert ax.get_legend().get_bbox_to_anchor().bounds == ax.bbox.bounds
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("counts", [[0, 10, 100, 1000], [0, 10, 100, 500]])
 def test_plot_lines_tells_zero_epochs_from_the_few_by_colour(counts):
     # On a linear colour scale from 0 to 1000, the lines of 0, 10 and 100 epochs were all

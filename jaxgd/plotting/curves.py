@@ -31,6 +31,7 @@ from jaxgd.plotting._common import (
     _fixed_coords,
     _footer,
     _global_set,
+    _legend_under,
     _listed_minima,
     _mark_minimum,
     _minima_to_draw,
@@ -422,8 +423,9 @@ def plot_lines(
     """The final guess against the learning rate, one line per number of epochs.
 
     Experiment 3's second figure: how fast each rate gets there, for each training length.
-    The lines are coloured by their number of epochs (the colour bar). With ``minima``, the
-    local minima that some run ends within ``tol`` of are dashed reference lines.
+    The lines are coloured by their number of epochs (the colour bar; one count is its
+    middle colour). With ``minima``, the local minima that some run ends within ``tol`` of
+    are dashed reference lines. The legend is under the axes (inside a caller's ``ax``).
 
     Args:
         res: as for :func:`plot_heatmap`.
@@ -469,10 +471,16 @@ def plot_lines(
     final = np.asarray(r.final, np.float64)
     diverged = _diverged(r)
     order = np.argsort(rates)
+    own = ax is None
     fig, ax = _axes(ax, (7.5, 5.0))
     top = counts.max() if counts.max() > counts.min() else counts.min() + 1
     positive = np.unique(counts[counts > 0])
-    if cscale == "log":
+    if np.unique(counts).size == 1:
+        # One count: its line in the middle colour, its tick in the middle of the bar. From
+        # it to a made-up count + 1, the line took the bar's bottom colour beside one tick at
+        # the bottom, a bar that looked cut off and said nothing.
+        norm = mpl.colors.Normalize(counts[0] - 0.5, counts[0] + 0.5)
+    elif cscale == "log":
         norm = mpl.colors.LogNorm(counts.min(), top)
     elif (
         epochs_scale is None
@@ -566,7 +574,12 @@ def plot_lines(
         if title is not None
         else f"Final guess {_fixed_coords(r)}, one line per number of epochs".replace(" ,", ",")
     )
-    if ax.get_legend_handles_labels()[0]:
+    handles = ax.get_legend_handles_labels()[0]
+    if handles and own:
+        # Under the axes: inside, "best" found no free corner among dozens of lines and
+        # covered some of them.
+        _legend_under(ax, handles)
+    elif handles:
         ax.legend(loc="best", fontsize="small")
     _footer(fig, _precision(r.final))
     return fig
