@@ -1251,7 +1251,28 @@ def test_plot_lines_when_every_run_diverged_on_log_spaced_rates(tmp_path):
     lo, hi = ax.get_xlim()
     assert 0 < lo < 1 and 10 < hi < 20
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["10 diverged runs not drawn"]
+    # An empty axes from 0 to 1 says in its middle why it is empty.
+    assert [t.get_text() for t in ax.texts] == [
+        "every run diverged (10 of 10): no final guess to draw"
+    ]
     fig.savefig(tmp_path / "lines.png")
+    plotting.close(fig)
+
+
+def _quartic(x):
+    return x**4
+
+
+def test_plot_final_says_why_it_is_empty_only_when_every_run_diverged():
+    res = jaxgd.sweep(_quartic, np.linspace(4.0, 6.0, 5), 1.0, 50).squeeze()
+    assert np.asarray(res.diverged).all()
+    fig = plotting.plot_final(res)
+    assert [t.get_text() for t in fig.axes[0].texts] == [
+        "every run diverged (5 of 5): no final guess to draw"
+    ]
+    plotting.close(fig)
+    fig = plotting.plot_final(jaxgd.sweep(_quartic, [0.1, 5.0], 1.0, 50).squeeze())
+    assert list(fig.axes[0].texts) == []  # one run diverged, one did not
     plotting.close(fig)
 
 

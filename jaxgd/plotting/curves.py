@@ -203,6 +203,20 @@ def plot_function(
     return fig
 
 
+def _every_run_diverged(ax: Axes, n: int) -> None:
+    """Say in the middle of ``ax`` that it is empty because every one of the ``n`` runs
+    diverged: an axes from 0 to 1 with no line in it looked like a figure that failed."""
+    ax.text(
+        0.5,
+        0.5,
+        f"every run diverged ({n} of {n}): no final guess to draw",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="0.3",
+    )
+
+
 #: Characters a line of :func:`plot_derivative_check`'s title may hold: its axes are about
 #: 8.5 inches wide, and a title in the default 12 pt font takes about 0.1 inch a character.
 _TITLE_CHARS = 80
@@ -390,6 +404,8 @@ def plot_final(
             label=label,
         )
         handles.append(Line2D([], [], linestyle="none", marker="x", color="red", label=label))
+    if diverged.all():
+        _every_run_diverged(ax, n)
     marks = [float(v) for i in shown for v in (minima.lo[i], minima.hi[i])]
     ax.set_ylim(*_ylim(np.r_[y[~diverged], marks], _rounding(r.final)))
     off = _beyond(ax, x, np.where(diverged, np.nan, y), n)
@@ -537,6 +553,8 @@ def plot_lines(
             ax.plot([], [], color=color, linestyle="--", label=f"{label} ({hit} runs)")
     if diverged.any():
         ax.plot([], [], " ", label=f"{int(diverged.sum())} diverged runs not drawn")
+    if diverged.all():
+        _every_run_diverged(ax, diverged.size)
     ax.set_ylim(*_ylim(final[~diverged]))
     off = _beyond(
         ax,
