@@ -1969,3 +1969,30 @@ def test_plot_derivative_check_says_a_run_stopped_where_f_is_not_finite():
     assert "descent with df stops at x = -3, where f is not finite" in labels
     assert "descent with autodiff ends at x = 1" in labels
     plt.close(fig)
+
+
+def _shown_labels(axis):
+    """The tick labels of ``axis`` as drawn, major and minor, where they are not empty."""
+    axis.get_figure().canvas.draw()
+    lo, hi = sorted(axis.get_view_interval())
+    ticks = [*axis.get_major_ticks(), *axis.get_minor_ticks()]
+    return [t.label1.get_text() for t in ticks if t.label1.get_text() and lo <= t.get_loc() <= hi]
+
+
+def test_log_epoch_axes_label_counts_in_plain_numbers():
+    # Counts within a decade or two were labelled 4x10^0, 6x10^0, 2x10^1.
+    res = jaxgd.sweep(notebook, 0.0, [0.01, 0.05, 0.1], [5, 10, 20])
+    fig = plotting.plot_heatmap(res)
+    shown = _shown_labels(fig.axes[0].yaxis)
+    assert fig.axes[0].get_yscale() == "log"
+    assert {"10", "20"} <= set(shown) and not any("times" in t or "^" in t for t in shown)
+    plotting.close(fig)
+    fig = plotting.plot_final(res.isel(learning_rate=1))
+    shown = _shown_labels(fig.axes[0].xaxis)
+    assert {"10", "20"} <= set(shown) and not any("times" in t or "^" in t for t in shown)
+    plotting.close(fig)
+    # Learning rates keep their powers of ten: 1e-10 is no number to write out.
+    res = jaxgd.sweep(notebook, 0.0, np.geomspace(1e-10, 0.1, 4), [5, 10, 20])
+    fig = plotting.plot_heatmap(res)
+    assert any("10^{-10}" in t for t in _shown_labels(fig.axes[0].xaxis))
+    plotting.close(fig)

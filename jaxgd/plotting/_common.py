@@ -676,6 +676,19 @@ def _one_tick(axis: Any, values: np.ndarray) -> None:
         axis.set_minor_locator(NullLocator())
 
 
+def plain_counts(axis: Any) -> None:
+    """Label a log-scaled ``axis`` of epoch counts in plain numbers: 20, 50, 1000. Counts
+    within a decade or two (5 to 20) were labelled as powers of ten, 2x10^1 and 6x10^0,
+    which no one counts epochs in."""
+    from matplotlib.ticker import LogFormatter
+
+    if axis.get_scale() != "log":
+        return
+    axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    # Minor ticks labelled where the axis spans few decades, as matplotlib's own do.
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
 def log_spaced(values: Any) -> bool:
     """Whether ``values`` look evenly spaced on a log scale, so a log axis shows them evenly.
 

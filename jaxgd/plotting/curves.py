@@ -48,6 +48,7 @@ from jaxgd.plotting._common import (
     check_num,
     closes_its_figure_on_error,
     log_spaced,
+    plain_counts,
     wait_for_imports,
 )
 from jaxgd.result import SweepResult
@@ -412,6 +413,8 @@ def plot_final(
     if off is not None:
         handles.append(off)
     ax.set_xscale(scale)
+    if dim == "epochs":
+        plain_counts(ax.xaxis)
     # From the coordinates, not the marks drawn; rates and counts from 0, not below it.
     ax.set_xlim(*_xlim(x, scale, 0.0 if dim in _NOT_NEGATIVE else None))
     ax.grid(alpha=0.4)

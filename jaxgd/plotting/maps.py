@@ -38,6 +38,7 @@ from jaxgd.plotting._common import (
     _without_extra_axes,
     closes_its_figure_on_error,
     color_limits,
+    plain_counts,
     wait_for_imports,
 )
 from jaxgd.result import SweepResult
@@ -132,6 +133,7 @@ def rate_epochs_map(
     )
     ax.set_xscale(xscale)
     ax.set_yscale(yscale)
+    plain_counts(ax.yaxis)
     _one_tick(ax.xaxis, rates_u)
     _one_tick(ax.yaxis, counts_u)
     finite = values[~grey]
