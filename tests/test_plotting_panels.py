@@ -420,3 +420,23 @@ def test_errors_about_starts_in_the_plane_give_a_start_sel_takes():
             "epochs": 2,
             "coord": 2,
         }
+
+
+def _exp_of_square(x):
+    return jnp.exp(x**2)
+
+
+def test_plot_ends_says_why_it_is_empty_when_every_run_diverged():
+    # Every line diverged: an axes from 0 to 1 with crosses on its spine and no word inside.
+    opt = {"sgd": optax.sgd, "momentum": partial(optax.sgd, momentum=0.9)}
+    res = jaxgd.sweep(_exp_of_square, np.linspace(1.0, 3.0, 4), [5.0, 1e-3], [50], optimizer=opt)
+    assert np.asarray(res.sel(learning_rate=5.0).diverged).all()
+    assert not np.asarray(res.sel(learning_rate=1e-3).diverged).all()  # some finite
+    fig = plotting.plot_ends(res, "optimizer", learning_rate=5.0)
+    assert [t.get_text() for t in fig.axes[0].texts] == [
+        "every run diverged (8 of 8): no final guess to draw"
+    ]
+    plt.close(fig)
+    fig = plotting.plot_ends(res, "optimizer", learning_rate=1e-3)
+    assert list(fig.axes[0].texts) == []
+    plt.close(fig)

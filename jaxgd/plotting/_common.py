@@ -796,6 +796,20 @@ def _keep_clear_of_footer(fig: Figure, footer: Any) -> None:
     engine.set(rect=(0.0, strip, 1.0, 1.0 - strip))
 
 
+def _every_run_diverged(ax: Axes, n: int) -> None:
+    """Say in the middle of ``ax`` that it is empty because every one of the ``n`` runs
+    diverged: an axes from 0 to 1 with no line in it looked like a figure that failed."""
+    ax.text(
+        0.5,
+        0.5,
+        f"every run diverged ({n} of {n}): no final guess to draw",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="0.3",
+    )
+
+
 def _diverged(res: SweepResult) -> np.ndarray:
     """Runs whose position or value is not finite, whatever the flag says, as host booleans."""
     final, value = np.asarray(res.final), np.asarray(res.value)

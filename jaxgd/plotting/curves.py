@@ -27,6 +27,7 @@ from jaxgd.plotting._common import (
     _count_ticks,
     _describe_minimum,
     _diverged,
+    _every_run_diverged,
     _f_and_grad,
     _fixed_coords,
     _footer,
@@ -202,20 +203,6 @@ def plot_function(
         ax.set_title(title)
     _footer(fig, _precision(x))
     return fig
-
-
-def _every_run_diverged(ax: Axes, n: int) -> None:
-    """Say in the middle of ``ax`` that it is empty because every one of the ``n`` runs
-    diverged: an axes from 0 to 1 with no line in it looked like a figure that failed."""
-    ax.text(
-        0.5,
-        0.5,
-        f"every run diverged ({n} of {n}): no final guess to draw",
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        color="0.3",
-    )
 
 
 #: Characters a line of :func:`plot_derivative_check`'s title may hold: its axes are about

@@ -23,6 +23,7 @@ from jaxgd.plotting._common import (
     _beyond,
     _diverged,
     _empty_bar,
+    _every_run_diverged,
     _footer,
     _global_set,
     _listed_minima,
@@ -459,6 +460,8 @@ def plot_ends(
     # float32's last digits, which drew one minimum as two plateaus), and a few runs flung
     # far away do not squash the rest; those left off are marked on the edge and counted.
     marks = [float(v) for i in drawn for v in (minima.lo[i], minima.hi[i])]
+    if diverged.all():
+        _every_run_diverged(ax, diverged.size)
     ax.set_ylim(*_ylim(np.r_[final[~diverged], marks], _rounding(res.final)))
     off = _beyond(ax, shifted.ravel(), np.where(diverged, np.nan, final).ravel(), final.size)
     if off is not None:
