@@ -4,7 +4,8 @@ The notebook's grid: 50 learning rates in [1e-10, 0.1] by 40 epoch counts in [10
 start 0. The notebook reran descent for every cell; here one compiled sweep runs each rate once
 for 500 epochs and reads the other counts off the way. Two figures: the final guess as a map
 (rate on x, epochs on y) and as lines (one per epoch count). Colour limits come from the data
-(2nd..98th percentile) unless --vmin/--vmax say otherwise.
+(2nd..98th percentile), no wider than the domain, the start and f's minima with a margin,
+unless --vmin/--vmax say otherwise.
 
     python -m experiments.lr_epochs               # start 0
     python -m experiments.lr_epochs --start 1.6   # the notebook's Additional exploration 1
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     target = ctx.target(int(i)) if i >= 0 else None
 
     about = f"f: {ctx.function.name}, x₀ = {cli.num(ctx.start)}"
-    vmin, vmax = plotting.color_limits(final, vmin=ctx.vmin, vmax=ctx.vmax)
+    vmin, vmax, limits = ctx.map_limits(final, start=ctx.start)
     scales = {"rate_scale": ctx.scale("learning_rates"), "epochs_scale": ctx.scale("epochs")}
     heatmap = plotting.plot_heatmap(
         res,
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             "fewest epochs on the grid"
             f" that get there at rate {cli.num(rates[r])}: {epochs[there[r, :]].min()}"
         )
-    print(f"colour limits: {cli.color_limits_line(final, vmin, vmax, ctx.vmin, ctx.vmax)}")
+    print(f"colour limits: {limits}")
     return ctx.finish()
 
 

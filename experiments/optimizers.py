@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
     about = f"f: {ctx.function.name}"
     mapped = np.asarray(sweep.isel(start=0).final)  # the maps' cells: what the colours span
-    vmin, vmax = plotting.color_limits(mapped, vmin=ctx.vmin, vmax=ctx.vmax)
+    vmin, vmax, limits = ctx.map_limits(mapped, start=x0)
     maps = plotting.plot_panels(
         sweep.isel(start=0),
         "optimizer",
@@ -233,7 +233,6 @@ def main(argv: list[str] | None = None) -> int:
         print_reaching(ctx, names, there, best, starts.size, rates, epochs)
     diverged = np.asarray(sweep.diverged)
     print(f"diverged: {int(diverged.sum())} of {diverged.size} cells")
-    limits = cli.color_limits_line(mapped, vmin, vmax, ctx.vmin, ctx.vmax)
     print(f"colour limits, shared by the maps: {limits}")
     if ctx.args.ends_rate is not None and not np.isclose(ends_rate, wanted, rtol=1e-6, atol=0):
         # Snapped to the grid, as the help says; said, too, when the figure shows another rate.

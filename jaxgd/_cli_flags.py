@@ -579,11 +579,13 @@ def add_color_args(p: argparse.ArgumentParser) -> None:
         "--vmin",
         default=None,
         metavar="V",
-        help="lower colour limit (default: 2nd percentile of the finite values)",
+        help="lower colour limit (default: 2nd percentile of the finite values, no lower than "
+        "the domain, the start and the minima with a margin)",
     )
     g.add_argument(
         "--vmax",
         default=None,
         metavar="V",
-        help="upper colour limit (default: 98th percentile of the finite values)",
+        help="upper colour limit (default: 98th percentile of the finite values, no higher than "
+        "the domain, the start and the minima with a margin)",
     )

@@ -127,6 +127,9 @@ __all__ = [
 BYTES_PER_CELL = 48
 #: Assumed free host memory where the OS does not say.
 _UNKNOWN_MEMORY = 4 << 30
+#: A map's colours span at most the domain, the start and f's minima, widened by this share
+#: of that span on each side (:meth:`Context.map_limits`).
+MAP_MARGIN = 0.1
 
 
 def num(value: Any) -> str:
@@ -168,11 +171,17 @@ def snap_minima(f: Callable, minima: Minima, domain: tuple[float, float]) -> Min
 
 
 def color_limits_line(
-    values: Any, vmin: float, vmax: float, given_min: float | None, given_max: float | None
+    values: Any,
+    vmin: float,
+    vmax: float,
+    given_min: float | None,
+    given_max: float | None,
+    cut: tuple[float, float] | None = None,
 ) -> str:
     """Where the colour limits ``vmin``/``vmax`` of a map of ``values`` came from, for the
     summary: the flags given, the data's percentiles for the rest, and a warning when no
-    finite value falls between them (the map is then one colour).
+    finite value falls between them (the map is then one colour). ``cut``: the span
+    (:meth:`Context.map_limits`) a limit taken from the data was cut to, when it was.
 
     Example:
         >>> print(color_limits_line(np.array([0.0, 0.5]), 1.0, 1.001, 1.0, None))
@@ -194,8 +203,7 @@ def color_limits_line(
             if whole
             else "2nd to 98th percentile of the finite values"
         )
-        return f"{num(vmin)} to {num(vmax)} ({source})"
-    if given_min is not None and given_max is not None:
+    elif given_min is not None and given_max is not None:
         source = "--vmin/--vmax"
     elif not finite.size:
         other = "top" if given_min is not None else "bottom"
@@ -221,9 +229,17 @@ def color_limits_line(
             if bottom < vmax
             else "the bottom set just below it"
         )
-    if finite.size and (finite.max() < vmin or finite.min() > vmax):
+    given = given_min is not None or given_max is not None
+    if given and finite.size and (finite.max() < vmin or finite.min() > vmax):
         side = "below --vmin" if finite.max() < vmin else "above --vmax"
         source += f": every value lies {side}, so the map is one colour"
+    if cut is not None:
+        beyond = int(np.count_nonzero((finite < cut[0]) | (finite > cut[1])))
+        source += (
+            f", cut to [{num(cut[0])}, {num(cut[1])}], the domain, the start and the minima with "
+            f"a margin: {plural(beyond, 'cell')} beyond it, far from every minimum, take the "
+            "colour bar's end colours"
+        )
     return f"{num(vmin)} to {num(vmax)} ({source})"
 
 
@@ -746,6 +762,40 @@ class Context(Output):
         if lo < hi:
             return f"x in [{num(lo)}, {num(hi)}]"
         return f"x = {num(self.minima.x[i])}"
+
+    def map_limits(self, values: Any, start: Any = None) -> tuple[float, float, str]:
+        """Colour limits for a map of final guesses ``values``, and the summary's line on them.
+
+        ``--vmin``/``--vmax`` where given; the rest from the data
+        (:func:`jaxgd.plotting.color_limits`), cut to the span of the domain, ``start`` and
+        the stationary :attr:`minima`, widened by :data:`MAP_MARGIN` of it on each side.
+        Runs past the stable rates grow without bound before they overflow: a few cells at
+        1e27 drew every other cell, from the ones that settled to those swinging across the
+        domain, in one colour. Cut, those take the colour bar's end colours and the rest
+        keep theirs. Where no finite value lies in the span, the data's limits stand.
+        """
+        from jaxgd import plotting
+
+        vmin, vmax = plotting.color_limits(values, vmin=self.vmin, vmax=self.vmax)
+        # Stationary minima: the ends of the windows searched around runs that left the
+        # domain are flagged at_boundary, and lie wherever those runs went.
+        m = self.minima
+        stationary = np.asarray(m.x, np.float64)[~np.asarray(m.at_boundary, bool)]
+        points = np.asarray([*self.domain, *stationary.ravel()])
+        if start is not None:
+            points = np.r_[points, np.asarray(start, np.float64).ravel()]
+        points = points[np.isfinite(points)]
+        pad = MAP_MARGIN * (points.max() - points.min())
+        lo, hi = float(points.min() - pad), float(points.max() + pad)
+        data = np.asarray(values, np.float64)
+        # Only where some value lies in the span: runs that all left it keep their own limits.
+        cut_min = self.vmin is None and vmin < lo
+        cut_max = self.vmax is None and vmax > hi
+        new_min, new_max = (lo if cut_min else vmin), (hi if cut_max else vmax)
+        if (cut_min or cut_max) and new_min < new_max and ((lo <= data) & (data <= hi)).any():
+            line = color_limits_line(values, new_min, new_max, self.vmin, self.vmax, (lo, hi))
+            return new_min, new_max, line
+        return vmin, vmax, color_limits_line(values, vmin, vmax, self.vmin, self.vmax)
 
     # -- summary text --------------------------------------------------------------------------
     @property

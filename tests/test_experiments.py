@@ -246,6 +246,48 @@ def test_one_colour_limit_says_where_the_other_came_from(flags, expected, tmp_pa
     assert expected in out.split("colour limits: ")[1]
 
 
+_PAST_STABLE = [
+    "--function", "tests.fixtures_userfunc:bowl", "--start", "3",
+    "--learning-rates", "0.5", "1.2", "8", "--epochs", "5", "100", "6",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "source"),
+    [
+        ([], "the smallest to the largest finite value"),
+        (["--vmin", "-1"], "--vmin; the top from the largest value"),
+    ],
+)
+def test_runs_growing_past_the_stable_rates_do_not_flatten_the_map(flags, source, tmp_path, capsys):
+    # (x - 1)^2 from 3: rates above 1 swing ever wider (|1 - 2 rate| > 1) until they overflow.
+    # Limits from the data ran to about 1e30 and drew every other cell in one colour.
+    code, out, err = run("lr_epochs", [*_PAST_STABLE, *flags], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    rates, epochs = np.linspace(0.5, 1.2, 8), np.round(np.linspace(5, 100, 6))
+    final = np.array(
+        [[reference_descend(lambda x: 2 * (x - 1), 3.0, r, e) for e in epochs] for r in rates]
+    )
+    # The span: the domain (the notebook's), the start 3 and the minimum at 1, plus a tenth.
+    lo, hi = -2 * np.pi - 0.4 * np.pi, 2 * np.pi + 0.4 * np.pi
+    finite = final[np.isfinite(final) & (np.abs(final) < 3e38)]  # float32's range
+    beyond = int(np.sum((finite < lo) | (finite > hi)))
+    assert beyond > 5 and finite.max() > 1e6  # the case: cells far beyond, still finite
+    line = out.split("colour limits: ")[1].splitlines()[0]
+    bottom = -1.0 if flags else lo
+    assert line.startswith(f"{cli.num(bottom)} to {cli.num(hi)} ({source}, cut to ")
+    assert f"[{cli.num(lo)}, {cli.num(hi)}]" in line
+    assert f": {beyond} cells beyond it, far from every minimum" in line
+
+
+def test_limits_both_given_are_never_cut(tmp_path, capsys):
+    code, out, err = run(
+        "lr_epochs", [*_PAST_STABLE, "--vmin", "-1e9", "--vmax", "1e9"], tmp_path, capsys
+    )
+    assert (code, err) == (0, "")
+    assert "colour limits: -1e+09 to 1e+09 (--vmin/--vmax)\n" in out
+
+
 # -- the numbers in each summary -------------------------------------------------------------
 
 
