@@ -357,10 +357,14 @@ def _settle(f, fast, end, last_step, last_far, tol):
     newton = (curvature > 0) & (jnp.abs(slope) <= tol * curvature) & brackets
     turns, lower, upper = _turns_within(grad, end, slope, tol)
     # Either turn of f' is a minimum only where f has no pole inside it (-1/x**2 turns from
-    # - to + across 0): bisected towards the turn, the nearer one where f' turns within tol.
+    # - to + across 0): bisected towards the turn, within the nearest fall and rise that
+    # either look found. The turn's probes are no nearer than 2**-31 tol: with a large tol
+    # (1e12) its bracket spans the concave tails of log(1 + x**2), or points where f
+    # overflows, and would refuse a minimum the Newton probes bracket within a few floats.
     # Only for settled runs, and only until their brackets reach neighbouring floats.
-    lower = jnp.where(turns, lower, newton_lower)
-    upper = jnp.where(turns, upper, newton_upper)
+    both = turns & newton
+    lower = jnp.where(both, jnp.maximum(lower, newton_lower), jnp.where(turns, lower, newton_lower))
+    upper = jnp.where(both, jnp.minimum(upper, newton_upper), jnp.where(turns, upper, newton_upper))
     turned = newton | turns
     at_minimum = turned & _no_pole_between(
         value_and_grad, lower, upper, turned & (last_step < tol) & ~diverged

@@ -93,6 +93,93 @@ CASES = (
 CASE_IDS = [c.name for c in CASES]
 
 
+# Functions that are not in jaxgd.functions, as an outside user would bring them: each with a
+# NumPy twin and a derivative derived by hand. Rates keep float32 within its tolerance of the
+# float64 loop over a few dozen steps, except where a run is meant to overflow.
+def _quartic(x):
+    return x**4 - 3.0 * x**2 + x
+
+
+def _log_bowl(x):
+    return jnp.log(1.0 + x**2)
+
+
+def _x_tanh(x):
+    return x * jnp.tanh(x)
+
+
+def _piecewise(x):
+    # A minimum at 1 where f'' jumps from 2 to 1; a cubic wall on the right.
+    return jnp.where(x < 1.0, (x - 1.0) ** 2, 0.5 * (x - 1.0) ** 2 + (x - 1.0) ** 3)
+
+
+def _cosh(x):
+    return jnp.cosh(x - 0.3)
+
+
+def _closing_over(a):
+    def f(x):
+        return a * (x - a) ** 2 + jnp.sin(a * x)
+
+    return f
+
+
+_A = 1.7
+_closure = _closing_over(_A)
+
+UNSEEN = (
+    Case(
+        "quartic",
+        _quartic,
+        lambda x: x**4 - 3.0 * x**2 + x,
+        lambda x: 4.0 * x**3 - 6.0 * x + 1.0,
+        (-2.0, -0.7, 0.0, 0.4, 1.3, 3.0),  # rate 0.1 from 3.0 overflows within a few steps
+        (0.0, 0.01, 0.05, 0.1),
+    ),
+    Case(
+        "log_bowl",
+        _log_bowl,
+        lambda x: np.log(1.0 + x**2),
+        lambda x: 2.0 * x / (1.0 + x**2),
+        (-4.0, -0.5, 0.0, 0.9, 2.5),
+        (0.0, 0.1, 0.5),
+    ),
+    Case(
+        "x_tanh",
+        _x_tanh,
+        lambda x: x * np.tanh(x),
+        lambda x: np.tanh(x) + x * (1.0 - np.tanh(x) ** 2),
+        (-3.0, -0.3, 0.0, 1.0, 2.0),
+        (0.0, 0.1, 0.4),
+    ),
+    Case(
+        "piecewise",
+        _piecewise,
+        lambda x: np.where(x < 1.0, (x - 1.0) ** 2, 0.5 * (x - 1.0) ** 2 + (x - 1.0) ** 3),
+        lambda x: np.where(x < 1.0, 2.0 * (x - 1.0), (x - 1.0) + 3.0 * (x - 1.0) ** 2),
+        (-2.0, 0.5, 1.0, 1.4, 2.0),
+        (0.0, 0.05, 0.2),
+    ),
+    Case(
+        "cosh",
+        _cosh,
+        lambda x: np.cosh(x - 0.3),
+        lambda x: np.sinh(x - 0.3),
+        (-3.0, -1.0, 0.3, 1.5, 3.0),
+        (0.0, 0.05, 0.3),
+    ),
+    Case(
+        "closure",
+        _closure,
+        lambda x: _A * (x - _A) ** 2 + np.sin(_A * x),
+        lambda x: 2.0 * _A * (x - _A) + _A * np.cos(_A * x),
+        (-2.0, 0.0, 1.0, 2.5),
+        (0.0, 0.02, 0.1),
+    ),
+)
+UNSEEN_IDS = [c.name for c in UNSEEN]
+
+
 def reference_descend(np_df: Callable, x0: float, rate: float, epochs: int) -> float:
     """The notebook's loop, in float64, with a hand-written derivative."""
     x = np.float64(x0)

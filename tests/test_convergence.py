@@ -11,7 +11,7 @@ import pytest
 
 import jaxgd
 from jaxgd.convergence import convergence
-from tests.helpers import CASE_IDS, CASES
+from tests.helpers import CASE_IDS, CASES, UNSEEN, UNSEEN_IDS
 
 
 def reference_convergence(np_df, x0, rate, epochs, tol):
@@ -50,6 +50,45 @@ def test_matches_reference(x64, case):
             if not diverged:
                 assert int(conv.epoch[i, j]) == epoch, (s, r)
                 assert float(conv.final[i, j]) == pytest.approx(end, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("case", UNSEEN, ids=UNSEEN_IDS)
+def test_functions_outside_the_library_match_the_reference(x64, case):
+    # Rate 0 (never moves), a minimum where f'' jumps, a closure, a run that overflows.
+    tol, epochs = 1e-3, 300
+    conv = convergence(case.f, case.starts, case.rates, epochs, tol=tol)
+    for i, s in enumerate(case.starts):
+        for j, r in enumerate(case.rates):
+            epoch, converged, diverged, end = reference_convergence(case.np_df, s, r, epochs, tol)
+            assert bool(conv.diverged[i, j]) == diverged, (s, r)
+            assert bool(conv.converged[i, j]) == converged, (s, r)
+            if not diverged:
+                assert int(conv.epoch[i, j]) == epoch, (s, r)
+                assert float(conv.final[i, j]) == pytest.approx(end, rel=1e-12, abs=1e-12)
+    # Rate 0: the start itself, no step taken, and converged exactly where it is a minimum.
+    still = list(case.rates).index(0.0)
+    np.testing.assert_array_equal(conv.final[:, still], np.asarray(case.starts))
+    np.testing.assert_array_equal(conv.last_step[:, still], 0.0)
+    np.testing.assert_array_equal(conv.epoch[:, still], 0)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [UNSEEN[1].f, lambda x: (x - 0.3) ** 2, lambda x: jnp.abs(x - 0.25) + 0.1 * x**2],
+    ids=["log_bowl", "quadratic", "kink"],
+)
+def test_a_large_tol_counts_runs_at_a_minimum_as_converged(x64_or_not, f):
+    # Every run ends at the minimum, within tol of where it started. The probes for a turn of
+    # f' lie no nearer than 2**-31 tol: with tol=1e12 log(1 + x**2) fell too fast between
+    # them for a bracket free of poles, and from tol=1e20 x**2 overflowed there in float32,
+    # so runs resting on the minimum counted as not converged.
+    big = float(jnp.finfo(jnp.result_type(float)).max)
+    for tol in (1e12, 1e30, big):
+        conv = convergence(f, [0.4, -0.7, 3.0], [0.05, 0.3], 500, tol=tol)
+        assert conv.converged.all(), tol
+        np.testing.assert_array_equal(conv.epoch, 0)
+    # ... and a function with no minimum at all is still not converged, however large tol.
+    assert not convergence(lambda x: -1 / x**2, [0.4, 3.0], 0.05, 500, tol=big).converged.any()
 
 
 def test_final_agrees_with_sweep():
