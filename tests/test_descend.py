@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 import jaxgd
-from tests.helpers import CASE_IDS, CASES, assert_close, float32_tol, reference_descend
+from tests.helpers import (
+    CASE_IDS,
+    CASES,
+    UNSEEN,
+    UNSEEN_IDS,
+    assert_close,
+    float32_tol,
+    reference_descend,
+)
 
 NOTEBOOK = CASES[0]
 
@@ -37,6 +45,43 @@ def test_matches_reference(case, dtype):
             assert x.dtype == np.dtype(dtype)
             ref = reference_descend(case.np_df, start, case.rates[0], 40)
             assert_close(x, ref, **float32_tol(np.dtype(dtype)))
+
+
+def _reference_trajectory(np_df, x0, rate, epochs):
+    xs = [np.float64(x0)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs):
+            xs.append(xs[-1] - rate * np_df(xs[-1]))
+    return np.array(xs)
+
+
+@pytest.mark.parametrize("case", UNSEEN, ids=UNSEEN_IDS)
+def test_functions_outside_the_library_match_the_reference(x64_or_not, case):
+    dtype = np.dtype("float64" if x64_or_not else "float32")
+    for start in case.starts:
+        for rate in case.rates:
+            want = _reference_trajectory(case.np_df, start, rate, 30)
+            for n in (0, 1, 30):
+                x = jaxgd.descend(case.f, start, rate, n)
+                assert x.dtype == dtype and x.shape == ()
+                assert_close(x, want[n], **float32_tol(dtype))
+            if rate == 0.0:  # no step changes x: the start itself, in the working dtype
+                assert x == np.asarray(start, dtype)
+    # Every position of one run, as the reference loop stores them.
+    start, rate = case.starts[0], case.rates[-1]
+    traj = jaxgd.descend(case.f, start, rate, 30, trajectory=True)
+    assert_close(traj, _reference_trajectory(case.np_df, start, rate, 30), **float32_tol(dtype))
+
+
+def test_a_run_that_overflows_is_a_value_not_an_error(x64_or_not):
+    # x**4 - 3 x**2 + x from 3.0 at rate 0.1 overshoots further each step, as the float64
+    # reference does; the same rate from 0.4 settles.
+    quartic = UNSEEN[0]
+    assert quartic.name == "quartic"
+    for n in (8, 30):
+        x = jaxgd.descend(quartic.f, 3.0, 0.1, n)
+        assert not np.isfinite(x) and not np.isfinite(reference_descend(quartic.np_df, 3.0, 0.1, n))
+    assert np.isfinite(jaxgd.descend(quartic.f, 0.4, 0.1, 30))
 
 
 def test_zero_epochs_is_the_start():
