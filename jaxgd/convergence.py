@@ -93,12 +93,16 @@ class Convergence:
         return tuple(self.epoch.shape)
 
 
-def _ndim(name: str, value: Any) -> int:
-    """``np.ndim(value)``, or an error naming ``name`` for what has no shape (ragged lists)."""
+def _ndim(name: str, value: Any, example: str) -> int:
+    """``np.ndim(value)``, or an error naming ``name`` and an ``example`` of one number for
+    what has no shape (ragged lists)."""
     try:
         return int(np.ndim(value))
     except ValueError:
-        raise ValueError(f"{name} must be one number; got {value!r}.") from None
+        raise ValueError(
+            f"{name} must be one number; got {value!r:.60}, a nested sequence of uneven "
+            f"lengths. Pass one number, e.g. {example}."
+        ) from None
 
 
 def _positive(name: str, value: Any) -> bool:
@@ -493,7 +497,8 @@ def convergence(
     nothing); a traced ``epochs`` must be an integer.
 
     Args:
-        f: the function to minimise, ``f(x) -> scalar``, written with ``jax.numpy``.
+        f: the function to minimise, ``f(x) -> scalar`` of a scalar ``x``, written with
+            ``jax.numpy`` (for points of R^d, :func:`jaxgd.sweep` runs them).
         starts: start points, a scalar or shape ``(S,)``.
         learning_rates: non-negative step sizes, a scalar or shape ``(L,)``.
         epochs: how many steps every run takes, a non-negative whole number.
@@ -527,16 +532,26 @@ def convergence(
     """
     dtype = default_float()
     fast = _run.fast_math_for(fast_math, dtype)
-    check_function(f, dtype)
+    try:
+        check_function(f, dtype)
+    except (TypeError, ValueError) as e:
+        _refuse_points(f, dtype, starts, e)
+        raise
+    if len(_shape_or_none(starts) or ()) == 2:
+        raise ValueError(
+            f"starts must be a scalar or a 1-D array of scalar starts for convergence; got "
+            f"shape {np.shape(starts)}. Flatten it with np.ravel(starts) if every entry is a "
+            "start. " + _POINTS_FIX
+        )
     starts = as_float_axis("starts", starts, dtype)
     learning_rates = as_float_axis("learning_rates", learning_rates, dtype, nonnegative=True)
-    if _ndim("epochs", epochs) != 0:
+    if _ndim("epochs", epochs, "epochs=1000") != 0:
         raise ValueError(
             f"epochs must be one whole number for convergence (every run takes that many "
             f"steps); got shape {np.shape(epochs)}. Pass the longest count you want to allow."
         )
     n = as_epoch_count("epochs", epochs)
-    if _ndim("tol", tol) != 0 or (is_concrete(tol) and not _positive("tol", tol)):
+    if _ndim("tol", tol, "tol=1e-3") != 0 or (is_concrete(tol) and not _positive("tol", tol)):
         raise ValueError(
             f"tol must be a positive scalar distance in x; got {tol!r:.60}. Use e.g. tol=1e-3 "
             "(a run has converged once its steps stay shorter than that)."
@@ -596,6 +611,38 @@ def convergence(
         _in_calls(f, fast, starts, learning_rates, int(n), tol_arr, plan, out)
     _warn_if_stalled_short(out[1], out[2], out[3], out[4], float(tol_arr), dtype)
     return _result(out, starts, learning_rates, np.asarray(n), np.asarray(tol_arr), name, fast)
+
+
+def _shape_or_none(value: Any) -> tuple[int, ...] | None:
+    """``np.shape(value)``, or None for what has none (ragged lists: checked later)."""
+    try:
+        return tuple(np.shape(value))
+    except Exception:
+        return None
+
+
+def _refuse_points(f: Callable, dtype: np.dtype, starts: Any, error: Exception) -> None:
+    """Where ``f`` failed on a scalar x but takes the points ``starts`` holds (rows of shape
+    (S, d), or one point of shape (d,)), say that convergence runs on a scalar x: the error
+    of ``f`` on a scalar (``p[0]`` of a 0-d x) blamed the function, not the call."""
+    shape = _shape_or_none(starts)
+    if shape is None or len(shape) not in (1, 2) or shape[-1] < 1:
+        return
+    d = int(shape[-1])
+    try:
+        check_function(f, dtype, shape=(d,))
+    except (TypeError, ValueError):
+        return
+    raise ValueError(
+        f"f is a function of points of R^{d} (starts of shape {shape}), and convergence runs "
+        "descents on a scalar x only (f fails on one). " + _POINTS_FIX
+    ) from error
+
+
+_POINTS_FIX = (
+    "For points of R^d, run jaxgd.sweep(f, starts, learning_rates, epochs) with the epoch "
+    "counts to compare, or jaxgd.descend(..., trajectory=True) for one run."
+)
 
 
 def _warn_if_stalled_short(

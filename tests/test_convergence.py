@@ -412,7 +412,8 @@ def test_bad_input(kw, match):
         ({"tol": "abc"}, TypeError, r"tol must be a positive real number .*got str 'abc'"),
         ({"tol": None}, TypeError, "tol must be a positive real number"),
         ({"tol": 1j}, TypeError, "tol must be a positive real number"),
-        ({"epochs": [[1], [1, 2]]}, ValueError, "epochs must be one number"),
+        ({"epochs": [[1], [1, 2]]}, ValueError, r"^epochs must be one number; .* e.g. epochs=1000"),
+        ({"tol": [[1e-3], [1, 2]]}, ValueError, r"^tol must be one number; .* e.g. tol=1e-3\.$"),
     ],
 )
 def test_unreadable_input_is_named(kw, error, match, compiles):
@@ -421,6 +422,30 @@ def test_unreadable_input_is_named(kw, error, match, compiles):
     with compiles, pytest.raises(error, match=match):
         convergence(CASES[0].f, **args)
     assert compiles.count == 0
+
+
+def _himmelblau(p):
+    return (p[0] ** 2 + p[1] - 11) ** 2 + (p[0] + p[1] ** 2 - 7) ** 2
+
+
+@pytest.mark.parametrize(
+    ("f", "starts", "match"),
+    [
+        # f failed on a scalar x: "f raised IndexError", as if f were wrong.
+        (_himmelblau, np.ones((3, 2)), r"^f is a function of points of R\^2 \(starts of shape"),
+        (_himmelblau, [1.0, 1.0], r"^f is a function of points of R\^2 \(starts of shape \(2,\)"),
+        # f works on scalars too: the starts' shape is what is wrong.
+        (lambda p: jnp.sum(p**2), np.ones((3, 2)), r"^starts must be a scalar or a 1-D array"),
+    ],
+)
+def test_points_of_r_d_are_refused_naming_sweep(f, starts, match, compiles):
+    with compiles, pytest.raises(ValueError, match=match) as info:
+        convergence(f, starts, 0.01, 10)
+    assert "jaxgd.sweep(f, starts, learning_rates, epochs)" in str(info.value)
+    assert compiles.count == 0
+    # A function of a scalar that fails is still reported as f's own problem.
+    with pytest.raises(TypeError, match=r"^f raised IndexError"):
+        convergence(lambda x: x[5], np.ones((3, 2)), 0.01, 10)
 
 
 def test_convergence_results_compare_and_hash_by_identity_like_the_other_results():
