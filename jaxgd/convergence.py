@@ -483,10 +483,12 @@ def convergence(
     the minimum (``x**4``'s) the Newton step is a fraction of the distance (a third, for
     ``x**4``): a run creeping there counts as converged up to about ``4 tol`` from it, so
     :func:`jaxgd.analysis.nearest_minimum` with the same ``tol``, which measures the
-    distance itself, may still give it -1. Where runs stalled (their last step 0) at ends
-    where ``tol`` spans fewer than 4 floats of the working precision, a ``UserWarning`` says
-    so and names the least tol to pass: descent stops a few floats short of a minimum, and
-    those runs count as not converged (the notebook's f in float32 at ``tol=1e-7``).
+    distance itself, may still give it -1. Where runs stalled (their last step 0) a few
+    floats from a minimum, at ends where ``tol`` spans fewer than 4 floats of the working
+    precision, a ``UserWarning`` says so and names the least tol to pass: descent stops a
+    few floats short of a minimum, and those runs count as not converged (the notebook's f
+    in float32 at ``tol=1e-7``). Runs stalled far from any minimum, on a slope too gentle
+    for their rate to move them, are not warned of: no tol would make them converged.
 
     Like :func:`jaxgd.sweep`, the work is planned before anything is allocated: lanes of
     (start, rate) pairs in chunks that fit ``memory_budget``, and each pass in calls of a
@@ -609,7 +611,7 @@ def convergence(
             np.empty(shape, dtype),
         )
         _in_calls(f, fast, starts, learning_rates, int(n), tol_arr, plan, out)
-    _warn_if_stalled_short(out[1], out[2], out[3], out[4], float(tol_arr), dtype)
+    _warn_if_stalled_short(f, fast, *out[1:], float(tol_arr), dtype)
     return _result(out, starts, learning_rates, np.asarray(n), np.asarray(tol_arr), name, fast)
 
 
@@ -646,6 +648,8 @@ _POINTS_FIX = (
 
 
 def _warn_if_stalled_short(
+    f: Callable,
+    fast: bool,
     converged: np.ndarray,
     diverged: np.ndarray,
     final: np.ndarray,
@@ -655,10 +659,13 @@ def _warn_if_stalled_short(
 ) -> None:
     """UserWarning, at the caller's line, where runs stalled (their last step 0: x no longer
     moves) but count as not converged, at an end where ``tol`` spans fewer than
-    ``_STALL_FLOATS`` floats of ``dtype``: descent stops some floats short of a minimum there
-    (a step under half a float), so no tol that fine can be met, and the runs would be
-    counted as not converged with no word of why (the notebook's f in float32 at
-    ``tol=1e-7``: every run stalls 4 floats from -1.42887)."""
+    ``_STALL_FLOATS`` floats of ``dtype`` and that settles at a minimum with a tol of a few
+    floats there: descent stops some floats short of a minimum (a step under half a float),
+    so no tol that fine can be met, and the runs would be counted as not converged with no
+    word of why (the notebook's f in float32 at ``tol=1e-7``: every run stalls 4 floats
+    from -1.42887). A run that stalled on a slope too gentle for its rate to move it, far
+    from any minimum (``log(1 + x**2)`` at 1e6), is not one: a coarser tol would not help.
+    """
     stalled = ~converged & ~diverged & (last_step == 0)
     if not stalled.any():
         return
@@ -668,10 +675,15 @@ def _warn_if_stalled_short(
     coarse = np.isfinite(spacing) & (_STALL_FLOATS * spacing > tol)
     if not coarse.any():
         return
-    i = int(np.argmax(np.where(coarse, spacing, -np.inf)))
+    ends, spacing = ends[coarse], spacing[coarse]
+    near = _settle_within(f, fast, ends.astype(dtype), (4 * _STALL_FLOATS * spacing).astype(dtype))
+    if not near.any():
+        return
+    ends, spacing = ends[near], spacing[near]
+    i = int(np.argmax(spacing))
     warnings.warn(
         f"tol={tol:g} is finer than {np.dtype(dtype).name} resolves where "
-        f"{int(coarse.sum())} of the runs stalled (x = "
+        f"{int(near.sum())} of the runs stalled (x = "
         f"{np.format_float_positional(ends[i], trim='-')}: floats {spacing[i]:.3g} apart), "
         "so they count as not converged though they no longer move. Pass a tol of at least "
         f"{_STALL_FLOATS * spacing[i]:.2g} ({_STALL_FLOATS} floats there), or compute in "
@@ -679,6 +691,21 @@ def _warn_if_stalled_short(
         UserWarning,
         stacklevel=_outside_level(),
     )
+
+
+def _settle_within(f: Callable, fast: bool, ends: np.ndarray, tols: np.ndarray) -> np.ndarray:
+    """Whether runs that stopped at ``ends`` (their last step 0) count as converged, each with
+    its own tol from ``tols``: :func:`_settle` on them, in rows of 64 lanes (padded with the
+    first end), so a few counts of stalled runs share one compiled program."""
+    n = ends.size
+    rows = -(-n // 64)
+    pad = rows * 64 - n
+    end = np.concatenate([ends, np.full(pad, ends[0])]).reshape(rows, 64)
+    tol = np.concatenate([tols, np.full(pad, tols[0])]).reshape(rows, 64)
+    zero = np.zeros_like(end)
+    far = np.full(end.shape, -1, default_int())
+    _, converged, _ = _settled(f, fast, end, zero, far, tol)
+    return np.asarray(converged).reshape(-1)[:n]
 
 
 def _result(out, starts, learning_rates, epochs, tol, name: str, fast: bool) -> Convergence:

@@ -506,3 +506,18 @@ def test_a_tol_finer_than_the_floats_where_runs_stalled_is_warned_of():
         assert convergence(notebook, starts, [0.1], 2000, tol=1e-5).converged.all()
         with jax.enable_x64(True):
             assert convergence(notebook, starts, [0.1], 2000, tol=1e-7).converged.all()
+
+
+def test_runs_stalled_on_a_gentle_slope_far_from_a_minimum_are_not_warned_of():
+    # log(1 + x**2) at 1e6 has slope 2e-6: a step of 2e-7 is under half a float there, so
+    # the run stops, far from the minimum at 0. The warning told to pass a tol of 0.25,
+    # which would not make it converged: no minimum lies within a few floats.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        conv = convergence(lambda x: jnp.log1p(x**2), [1e6, 1e30], 0.1, 100, tol=1e-3)
+    assert (conv.last_step == 0).all() and not conv.converged.any()
+    # ... while the notebook's runs that stall floats short of its minimum still are.
+    from jaxgd.functions import notebook
+
+    with pytest.warns(UserWarning, match=r"^tol=1e-07 is finer than float32 resolves where 2 "):
+        convergence(notebook, [1e6, 0.0, -3.0], [0.1], 2000, tol=1e-7)
