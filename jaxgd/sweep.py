@@ -148,7 +148,11 @@ def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
             f"{tuple(arr.shape)}. Reshape it to (-1, d)."
         )
     if 0 in arr.shape:
-        raise ValueError(f"starts of shape {arr.shape} holds no points; pass (S, d), S >= 1.")
+        empty = "no points" if arr.shape[0] == 0 else "points of R^0, with no coordinates"
+        raise ValueError(
+            f"starts of shape {arr.shape} holds {empty}; pass (S, d) with S >= 1 points of "
+            "d >= 1 coordinates each."
+        )
     try:
         return as_float_axis("starts", arr.reshape(-1), dtype).reshape(-1, *point)
     except ValueError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -361,3 +363,16 @@ def test_a_bad_f_is_named_before_uneven_starts(starts):
 def test_uneven_starts_are_named_where_f_takes_one_of_their_shapes(f, starts):
     with pytest.raises(ValueError, match=r"^starts must be .* uneven lengths"):
         jaxgd.sweep(f, starts, 0.1, 3)
+
+
+@pytest.mark.parametrize(
+    ("shape", "says"),
+    [((0, 2), "holds no points"), ((1, 0), "holds points of R^0, with no coordinates")],
+)
+def test_empty_points_say_which_size_is_zero(shape, says, compiles):
+    with (
+        compiles,
+        pytest.raises(ValueError, match=r"starts of shape .*" + re.escape(says) + r".*d >= 1"),
+    ):
+        jaxgd.sweep(lambda p: jnp.sum(p**2), np.zeros(shape), 0.1, 3)
+    assert compiles.count == 0
