@@ -255,9 +255,18 @@ def _dtype(a: Any) -> np.dtype:
 def _check_tol(tol: Any) -> Any:
     """``tol`` checked, as the labelling rule takes it (see :func:`_in_range`)."""
     if is_concrete(tol):
-        positive_float("tol", tol, example="1e-3")
+        checked = positive_float("tol", tol, example="1e-3")
+        if np.issubdtype(_dtype(tol), np.integer):
+            # A whole tol is a distance like any other: as an int it reached the compiled
+            # rule as int32, where a Python int past 2**31 overflowed and an np.int64 wrapped
+            # (2**40 became 0, and no run was within it).
+            tol = checked
     elif np.ndim(tol) != 0:
         raise ValueError(f"tol must be a scalar distance in x, got shape {np.shape(tol)}")
+    elif not (
+        jnp.issubdtype(_dtype(tol), jnp.floating) or jnp.issubdtype(_dtype(tol), jnp.integer)
+    ):
+        raise TypeError(f"tol must be a real number (a distance in x), got dtype {_dtype(tol)}")
     return _in_range(tol)
 
 

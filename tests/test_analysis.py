@@ -674,6 +674,32 @@ def test_tol_beyond_float32_counts_every_finite_run_without_a_warning(tol):
     assert rs.success.item() == np.mean(starts < 0.16992)  # left of the maximum: nearer -1.3
 
 
+@pytest.mark.parametrize(
+    "tol", [2**31, 2**40, np.int64(2**40), np.uint64(2**63), np.int32(3), np.uint8(3)]
+)
+def test_a_whole_tol_is_a_distance_on_every_path(tol):
+    # A whole tol reached the compiled rule as int32: 2**31 overflowed inside JAX and
+    # np.int64(2**40) wrapped to 0, so no run was within it (while NumPy's path said 1, 2).
+    f = lambda x: x**4 - 3 * x**2 + x  # minima -1.30084 (global), 1.13090
+    minima = find_minima(f, -2.0, 2.0)
+    res = jaxgd.sweep(f, [-1.0, 0.1, 2.0], [0.0, 1e-3], [0, 1])
+    expect = np.broadcast_to(np.array([0, 1, 1])[:, None, None], res.shape)
+    np.testing.assert_array_equal(basins(res, minima, tol=tol).index, expect)
+    inside = jax.jit(lambda r: basins(r, minima, tol=tol).index)(res)
+    np.testing.assert_array_equal(inside, expect)
+    np.testing.assert_allclose(success_probability(res, minima, tol=tol), 1 / 3, rtol=1e-6)
+    np.testing.assert_array_equal(nearest_minimum(res.final, minima, tol=tol), expect)
+    np.testing.assert_array_equal(nearest_minimum(np.asarray(res.final), minima, tol=tol), expect)
+
+
+@pytest.mark.parametrize("tol", [True, 1 + 0j])
+def test_a_traced_tol_of_no_real_dtype_is_refused(tol):
+    minima = find_minima(lambda x: (x * x - 1) ** 2, -2.0, 2.0)
+    res = ended_at([1.0, 0.5])
+    with pytest.raises(TypeError, match="tol must be a real number"):
+        jax.jit(lambda t: basins(res, minima, tol=t).index)(jnp.asarray(tol))
+
+
 def test_nearest_minimum():
     nb_minima = find_minima(notebook, -2 * np.pi, 2 * np.pi)
     assert nb_minima.at_boundary.tolist() == [True, False, False]  # -2pi is an end minimum
