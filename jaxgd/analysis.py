@@ -156,6 +156,7 @@ def _check_minima(minima: Any) -> Minima:
     }
     if plain:
         minima = dataclasses.replace(minima, **plain)
+    minima = _real_fields(minima)
     if np.ndim(minima.x) != 1:
         raise ValueError(f"minima.x must be 1-D, got shape {np.shape(minima.x)}")
     for name in ("value", "at_boundary"):
@@ -216,6 +217,51 @@ def _check_minima(minima: Any) -> Minima:
             )
     if minima.domain is not None:
         _check_domain(minima.domain)
+    return minima
+
+
+#: The fields of a Minima that hold positions on the axis or values of f.
+_REAL_FIELDS = ("x", "value", "lo", "hi", "resolution")
+
+
+def _real_fields(minima: Minima) -> Minima:
+    """``minima`` with its positions and values checked to be real numbers the working float
+    holds, whole ones (a hand-made ``x=[-1, 1]``) given in that float, as the compiled rule
+    takes them; its ``resolution``, where given, finite and >= 0.
+
+    As ints they reached the rule in JAX's int (int32 unless x64 is on), where 2**40 wrapped
+    to 0 and a run at 0 was labelled as reaching the minimum at 2**40, and ``value=[2**40,
+    0]`` tied the two minima as global; float64 values past float32's range became -inf and
+    no minimum was global; a negative or NaN ``resolution`` tied nothing, so no run counted.
+    """
+    cast = {}
+    for name in _REAL_FIELDS:
+        a = getattr(minima, name)
+        if a is None:
+            continue
+        kind = _dtype(a)
+        if kind == np.bool_ or not (
+            np.issubdtype(kind, np.integer) or jnp.issubdtype(kind, jnp.floating)
+        ):
+            raise TypeError(
+                f"minima.{name} must hold real numbers, got dtype {kind}; pass floats, as "
+                "find_minima gives them"
+            )
+        if np.issubdtype(kind, np.integer):
+            cast[name] = a.astype(_working(kind))  # NumPy, JAX or traced alike
+        elif isinstance(a, np.ndarray | np.generic):
+            check_in_range(f"minima.{name}", np.asarray(a), jax.dtypes.canonicalize_dtype(kind))
+    if cast:
+        minima = dataclasses.replace(minima, **cast)
+    resolution = minima.resolution
+    if resolution is not None and is_concrete(resolution):
+        r = np.asarray(resolution, np.float64)
+        if not (np.isfinite(r).all() and (r >= 0).all()):
+            raise ValueError(
+                "minima.resolution must be how finely f's value is known at each minimum, "
+                f"finite and >= 0, as find_minima sets it; got {r.tolist()}. Leave it out "
+                "(None) for minima made by hand."
+            )
     return minima
 
 

@@ -1249,6 +1249,17 @@ def test_minima_made_by_hand_from_lists_pass_through_jit(use, well_result):
         ({"domain": [np.nan, 2.0]}, ValueError, r"minima.domain\[0\] must be finite"),
         ({"domain": [True, False]}, TypeError, r"minima.domain must be .*bool"),
         ({"domain": [1j, 2.0]}, TypeError, r"minima.domain must be .*complex"),
+        # A string value failed inside np.isfinite; a complex x was called not ascending.
+        ({"value": np.array(["a", "b"])}, TypeError, r"minima.value must hold real numbers"),
+        ({"value": np.array([True, False])}, TypeError, r"minima.value must hold real numbers"),
+        ({"x": np.array([1j, 2j]), "lo": None, "hi": None}, TypeError, r"minima.x must hold real"),
+        # float64 values past float32 became -inf there: no minimum was global, silently.
+        ({"value": np.array([-1e39, -2e39])}, ValueError, r"minima.value has values too large"),
+        ({"x": np.array([-1.0, 1e39]), "lo": None, "hi": None}, ValueError, r"minima.x has values"),
+        # A negative or NaN resolution tied nothing with the lowest: no run counted, silently.
+        ({"resolution": np.array([-1.0, -1.0])}, ValueError, r"resolution must be .* >= 0"),
+        ({"resolution": np.array([np.nan, 0.0])}, ValueError, r"resolution must be .* >= 0"),
+        ({"resolution": np.array([np.inf, 0.0])}, ValueError, r"resolution must be .* finite"),
     ],
 )
 def test_minima_made_by_hand_are_refused_when_they_cannot_be_read(
@@ -1262,6 +1273,28 @@ def test_minima_made_by_hand_are_refused_when_they_cannot_be_read(
     )
     with pytest.raises(error, match=match):
         _USES_MINIMA[use](well_result, dataclasses.replace(m, **change))
+
+
+def test_minima_made_by_hand_of_whole_numbers_are_points_of_the_axis():
+    # As ints they reached the rule as int32: 2**40 wrapped to 0, so a run at 0 was at the
+    # minimum at 2**40, and value=[2**40, 0] tied both minima as global.
+    res = ended_at([2.0**40, -5.0, 0.0, 3e6])
+    tol = 1e6  # 4 floats of float32 at 2**40 are 2**19
+    m = Minima(
+        x=np.array([-5, 2**40]),
+        value=np.array([2**40, 0]),
+        at_boundary=np.array([False, False]),
+        global_index=1,
+        resolution=np.array([0, 0]),  # int: np.finfo failed on it
+    )
+    expect = [1, 0, 0, -1]
+    b = basins(res, m, tol=tol)
+    assert b.index.tolist() == expect
+    assert b.reached_global.tolist() == [True, False, False, False]
+    assert nearest_minimum(np.asarray(res.final), m, tol=tol).tolist() == expect
+    assert nearest_minimum(res.final, m, tol=tol).tolist() == expect
+    assert global_minima(m).tolist() == [1]
+    assert success_probability(res, m, tol=tol).item() == 0.25
 
 
 def test_a_minimum_within_tol_past_an_end_minimum_is_found():
