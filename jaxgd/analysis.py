@@ -553,6 +553,18 @@ def _positions(x: Any) -> Any:
         # a masked position is no position, as NaN is (-1).
         x = x.astype(np.result_type(x.dtype, np.float32)).filled(np.nan)
     given = x
+    if isinstance(x, list | tuple) and any(
+        isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x)
+    ):
+        # Positions gathered inside a caller's jit ([x0, x1] of traced numbers): NumPy cannot
+        # hold them, and the error read as rows of different lengths.
+        try:
+            x = jnp.asarray(x)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"x must be positions in an array, every row as long; got {type(x).__name__} "
+                "whose rows differ in length"
+            ) from None
     if is_concrete(x) and not isinstance(x, jax.Array):
         try:
             x = np.asarray(x)
@@ -725,7 +737,8 @@ def global_minima(minima: Minima) -> np.ndarray:
     one found, ties included (both wells of an even function); with minima from
     :func:`find_minima_reached` that may be one outside the domain, if runs reached a lower
     one there. Unlike ``minima.global_index``, an end of a searched interval never counts:
-    descent runs past it.
+    descent runs past it. It runs on the host (a ``TypeError`` inside ``jax.jit``); under
+    jit, :func:`basins`' ``reached_global`` says the same of every run.
 
     Example:
         >>> from jaxgd.minima import find_minima
@@ -734,6 +747,14 @@ def global_minima(minima: Minima) -> np.ndarray:
         >>> global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist()  # only an end
         []
     """
+    if in_trace() or not _concrete_minima(minima):
+        # Its answer is a NumPy array whose length depends on the values: under a caller's
+        # jit it failed deep inside NumPy (TracerArrayConversionError).
+        raise TypeError(
+            "global_minima runs on the host (how many minima are global depends on their "
+            "values), so it cannot run inside jax.jit or another transformation; call it "
+            "outside, or use basins(...).reached_global, which works inside jit"
+        )
     minima = _check_minima(minima)
     if len(minima) == 0:
         return np.zeros(0, np.int64)

@@ -747,6 +747,31 @@ def test_positions_that_are_not_numbers_are_refused(x, error, match):
         downhill_minimum(lambda x: (x**2 - 1.0) ** 2, x, minima)
 
 
+def test_positions_gathered_inside_jit_are_labelled_there():
+    # A list of traced numbers went to np.asarray and was refused as ragged rows.
+    minima = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)  # -1, 1
+
+    @jax.jit
+    def which(a):
+        return nearest_minimum([a, 1.0, -a], minima), nearest_minimum(([a], [2 * a]), minima)
+
+    row, rows = which(1.0)
+    assert row.tolist() == [1, 1, 0] and rows.tolist() == [[1], [-1]]
+    with pytest.raises(TypeError, match="entry 1 is True, a bool"):
+        jax.jit(lambda a: nearest_minimum([a, True], minima))(1.0)
+    with pytest.raises(ValueError, match="every row as long"):
+        jax.jit(lambda a: nearest_minimum([[a], [a, a]], minima))(1.0)
+
+
+def test_global_minima_inside_jit_says_to_call_it_outside():
+    # Its answer's length depends on the values: it failed deep inside NumPy.
+    minima = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)
+    for transform in (jax.jit, jax.vmap):
+        with pytest.raises(TypeError, match="global_minima runs on the host"):
+            batched = jax.tree_util.tree_map(lambda a: jnp.stack([a, a]), minima)
+            transform(global_minima)(batched if transform is jax.vmap else minima)
+
+
 def test_positions_beyond_the_working_float_are_refused():
     # 1e39 is inf in float32: NumPy warned on the cast, and downhill_minimum said -1 where
     # f' > 0 heads to the minimum below.
