@@ -1426,3 +1426,130 @@ def test_a_bool_beside_positions_is_refused_at_any_depth(x, nested):
     else:
         want = nearest_minimum(np.asarray(value, np.float64), minima)
         assert nearest_minimum(value, minima).tolist() == want.tolist()
+
+
+# -- against a plain float64 loop, on functions outside jaxgd.functions ----------------------
+
+
+def _triple_well(x):  # minima near -1.4947 (global), -0.0503, 1.4819
+    return x**6 - 4 * x**4 + 3 * x**2 + 0.3 * x
+
+
+def _tilted_cosine(x):  # a ladder of minima, lower to the left
+    return jnp.cos(3 * x) + 0.2 * x
+
+
+def _flat_well(x):  # flat at its minimum on [-0.5, 0.5]
+    return jnp.where(jnp.abs(x) < 0.5, 0.0, (jnp.abs(x) - 0.5) ** 2)
+
+
+def _far_wells(x):  # its two minima, -7.5 (global) and 7, lie outside [-3, 3]
+    return 0.02 * (x - 7.0) ** 2 * (x + 7.5) ** 2 + 0.01 * x
+
+
+UNSEEN = {
+    "triple_well": (_triple_well, (-2.0, 2.0)),
+    "tilted_cosine": (_tilted_cosine, (-4.0, 4.0)),
+    "flat_well": (_flat_well, (-2.0, 2.0)),
+    "far_wells": (_far_wells, (-3.0, 3.0)),
+}
+
+
+def loop_basins(final, value, minima, tol):
+    """Cell by cell: the stationary minimum whose span [lo, hi] is nearest (the lower index
+    on a tie), if within tol and the cell is finite; global where its value is the lowest
+    stationary one (the functions here have no equally deep minima). Distances are taken in
+    the common dtype of the ends and the minima, as the rule's are, so a cell exactly tol
+    away cannot part from it by rounding alone."""
+    final = np.asarray(final)
+    dtype = np.result_type(final.dtype, np.asarray(minima.x).dtype)
+    final = final.astype(dtype)
+    xs, lo, hi = (np.asarray(getattr(minima, k)).astype(dtype) for k in ("x", "lo", "hi"))
+    tol = dtype.type(tol)
+    ends = np.asarray(minima.at_boundary, bool)
+    values = np.asarray(minima.value, np.float64)
+    stationary = [i for i in range(xs.size) if not ends[i]]
+    best = min(stationary, key=lambda i: values[i]) if stationary else None
+    index = np.full(np.shape(final), -1)
+    for cell in np.ndindex(np.shape(final)):
+        x = float(final[cell])
+        if not (np.isfinite(x) and np.isfinite(float(value[cell]))):
+            continue
+        x = final[cell]
+        distances = [(max(lo[i] - x, x - hi[i], dtype.type(0)), i) for i in stationary]
+        if distances:
+            d, i = min(distances)
+            if d <= tol:
+                index[cell] = i
+    return index, index == best if best is not None else np.zeros(np.shape(final), bool)
+
+
+@pytest.mark.parametrize("name", list(UNSEEN))
+def test_basins_and_success_of_sweeps_match_a_float64_loop(name, x64_or_not):
+    f, domain = UNSEEN[name]
+    starts = np.linspace(*domain, 13)
+    # 3.0 diverges on the polynomials and throws the cosine's runs far out (minima found
+    # past the domain); 0 moves nothing; 50 twice (duplicates).
+    res = jaxgd.sweep(f, starts, [0.0, 1e-3, 0.05, 0.3, 3.0], [0, 1, 50, 2000, 50])
+    minima = find_minima_reached(f, res.final, domain)
+    final, value = np.asarray(res.final), np.asarray(res.value)
+    assert np.asarray(res.diverged).any() == (name != "tilted_cosine")
+    for tol in (1e-2, 0.3):
+        index, reached = loop_basins(final, value, minima, tol)
+        b = basins(res, minima, tol=tol)
+        np.testing.assert_array_equal(b.index, index)
+        np.testing.assert_array_equal(b.reached_global, reached)
+        np.testing.assert_array_equal(nearest_minimum(final, minima, tol=tol), index)
+        p = np.asarray(success_probability(res, minima, tol=tol))
+        counts = reached.sum(axis=0)
+        assert p.dtype == np.dtype(res.final.dtype)
+        # k of n as the float nearest k / n: the counts against the loop's, exactly.
+        np.testing.assert_array_equal(p, (counts / starts.size).astype(p.dtype))
+
+
+@functools.cache
+def _unseen_minima(name):
+    f, domain = UNSEEN[name]
+    return find_minima(f, *domain)
+
+
+def _between(minima):
+    """Points where runs can end: on each minimum, each span's ends, half-way between two
+    neighbours (a tie), tol away, the domain's ends, and no number at all."""
+    xs = np.asarray(minima.x, np.float64)
+    mid = (xs[:-1] + xs[1:]) / 2
+    return np.concatenate(
+        [
+            *(xs, np.asarray(minima.lo), np.asarray(minima.hi), mid, xs + 0.25, xs - 0.3),
+            *(np.asarray(minima.domain, np.float64), [np.nan, np.inf, -np.inf]),
+        ]
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.sampled_from(sorted(UNSEEN)[:3]),  # minima on the domain (far_wells has none there)
+    st.data(),
+    st.sampled_from([1e-3, 0.25, 0.3, 2.0]),
+)
+def test_any_ends_are_labelled_as_a_float64_loop_labels_them(name, data, tol):
+    minima = _unseen_minima(name)
+    points = st.sampled_from(_between(minima).tolist())
+    final = np.asarray(data.draw(st.lists(points, min_size=12, max_size=12)), np.float32)
+    final = final.reshape(3, 2, 2)  # one shape: one compiled rule for every example
+    value = np.where(np.isfinite(final), 0.0, np.nan).astype(np.float32)
+    value[data.draw(st.integers(0, 2)), 0, 0] = np.nan  # a non-finite value: diverged
+    res = SweepResult(
+        final=final,
+        value=value,
+        diverged=np.zeros(final.shape, bool),  # the flag says nothing: values do
+        starts=np.arange(3, dtype=np.float32),
+        learning_rates=np.array([0.1, 0.2], np.float32),
+        epochs=np.array([1, 2], np.int32),
+    )
+    index, reached = loop_basins(final, value, minima, tol)
+    b = basins(res, minima, tol=tol)
+    np.testing.assert_array_equal(b.index, index)
+    np.testing.assert_array_equal(b.reached_global, reached)
+    p = np.asarray(success_probability(res, minima, tol=tol))
+    np.testing.assert_array_equal(p, (reached.sum(axis=0) / 3).astype(np.float32))
