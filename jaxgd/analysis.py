@@ -573,6 +573,15 @@ def _positions(x: Any) -> Any:
                 f"x must be positions in an array, every row as long; got {type(x).__name__} "
                 "whose rows differ in length"
             ) from None
+        if x.dtype == object and isinstance(given, list | tuple) and _python_numbers(given):
+            # [2**70]: ints past int64 are Python objects to NumPy, yet points of the axis.
+            try:
+                x = np.asarray(given, np.float64)
+            except OverflowError:
+                raise ValueError(
+                    "x has an int too large for any float; pass positions below "
+                    f"{np.finfo(np.float64).max:.3g}"
+                ) from None
     dtype = np.dtype(x.dtype)
     if dtype == np.bool_ or not (
         jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
@@ -596,6 +605,14 @@ def _positions(x: Any) -> Any:
         # diverged, and f' has no sign at inf (downhill_minimum would say -1 for 1e39).
         check_in_range("x", x, jax.dtypes.canonicalize_dtype(x.dtype))
     return x
+
+
+def _python_numbers(value: list | tuple) -> bool:
+    """Whether the nested lists and tuples ``value`` hold Python numbers only (no bool)."""
+    return all(
+        _python_numbers(v) if isinstance(v, list | tuple) else type(v) in (int, float)
+        for v in value
+    )
 
 
 def nearest_minimum(x: Any, minima: Minima, *, tol: float = 1e-3) -> np.ndarray | jax.Array:

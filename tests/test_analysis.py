@@ -747,6 +747,19 @@ def test_positions_that_are_not_numbers_are_refused(x, error, match):
         downhill_minimum(lambda x: (x**2 - 1.0) ** 2, x, minima)
 
 
+def test_python_ints_past_int64_are_positions():
+    # NumPy holds 2**70 as an object: it was refused as "objects", no real number.
+    f = lambda x: (x**2 - 1.0) ** 2
+    minima = find_minima(f, -2.0, 2.0)  # -1, 1
+    assert nearest_minimum([2**70, 1, [-1.0][0]], minima).tolist() == [-1, 1, 0]
+    assert nearest_minimum([[2**70], [-1]], minima).tolist() == [[-1], [0]]
+    assert downhill_minimum(f, [2**70, -(2**70)], minima).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="x has an int too large for any float"):
+        nearest_minimum([2**1100], minima)
+    with pytest.raises(TypeError, match="x must hold real numbers"):
+        nearest_minimum([2**70, None], minima)
+
+
 def test_positions_gathered_inside_jit_are_labelled_there():
     # A list of traced numbers went to np.asarray and was refused as ragged rows.
     minima = find_minima(lambda x: (x**2 - 1.0) ** 2, -2.0, 2.0)  # -1, 1
