@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 import jaxgd
-from jaxgd import analysis, cli, plotting
+from jaxgd import analysis, cli, fastmath, plotting
 from jaxgd.minima import find_minima
 from jaxgd.result import SweepResult
 
@@ -129,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
 def _as_sweep(ctx: cli.Context, conv: jaxgd.Convergence) -> SweepResult:
     """Where every run ended, after its ``epochs`` steps, as a sweep with one epoch count."""
     final = np.asarray(conv.final)[..., None]
-    value = np.asarray(jax.vmap(ctx.f)(final.reshape(-1))).reshape(final.shape)
+    # f with the math the runs used, as a sweep computes its values, and recorded as such.
+    f = fastmath.rewrite(ctx.f, enable=conv.math == "fast")
+    value = np.asarray(jax.vmap(f)(final.reshape(-1)), final.dtype).reshape(final.shape)
     return SweepResult(
         final=final,
         value=value,
@@ -138,6 +140,7 @@ def _as_sweep(ctx: cli.Context, conv: jaxgd.Convergence) -> SweepResult:
         learning_rates=np.asarray(conv.learning_rates),
         epochs=np.asarray([int(conv.epochs)]),
         function=conv.function,
+        math=conv.math,
     )
 
 

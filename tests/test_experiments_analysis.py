@@ -94,6 +94,13 @@ def test_convergence_saves_where_runs_ended_and_says_so(tmp_path, capsys):
     assert got.epochs.tolist() == [300]
     np.testing.assert_array_equal(got.final[..., 0], np.asarray(conv.final))
     np.testing.assert_array_equal(got.diverged[..., 0], np.asarray(conv.diverged))
+    # The math the runs used, recorded as such (it said "xla" for fast runs), and f there.
+    assert got.math == conv.math
+    final = np.asarray(got.final, np.float64)
+    np.testing.assert_allclose(
+        got.value, np.sin(final) * np.exp(-0.05 * final**2), rtol=1e-5, atol=1e-6
+    )
+    assert got.value.dtype == got.final.dtype
     text = " ".join(convergence.parser().format_help().split())
     assert "write where every run ended after --epochs steps" in text
 
