@@ -20,7 +20,7 @@ import jax
 from jaxgd import functions
 from jaxgd._cli_flags import UsageError
 from jaxgd._cli_output import Output
-from jaxgd._validate import check_function, default_float
+from jaxgd._validate import _takes_two, check_function, default_float
 from jaxgd._words import plural
 
 __all__ = [
@@ -247,7 +247,13 @@ def load_function(spec: str) -> functions.Function1D:
         # (lax.while_loop, pure_callback, ...) is found here, before the sweep would.
         check_function(fn.f, default_float(), name=name)
     except (TypeError, ValueError) as err:
-        raise UsageError(" ".join(str(err).split())) from None
+        message = " ".join(str(err).split())
+        if _takes_two(fn.f):  # f(x, theta): the command line sweeps theta in one experiment
+            message += (
+                f" From the command line, python -m experiments.function_family --function "
+                f"{spec} --params V1 V2 ... runs f(x, theta) for each theta."
+            )
+        raise UsageError(message) from None
     except Exception as err:  # f itself raises when traced: report it, don't dump a trace
         raise UsageError(f"{name}: calling f on a scalar failed: {_first_line(err)}") from None
     except SystemExit as err:  # f called sys.exit(): the run would end without a word

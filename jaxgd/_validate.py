@@ -399,7 +399,7 @@ def _trace(
                 fix = (
                     f" {name} takes a parameter besides x: pass its values as params= "
                     "(jaxgd.sweep, jaxgd.descend: f(x, theta)), or fix it first, e.g. "
-                    f"lambda x: {name}(x, 0.5)."
+                    f"lambda x: {_code_name(f)}(x, 0.5)."
                     if _takes_two(f)
                     else ""
                 )
@@ -415,6 +415,13 @@ def _trace(
         raise _raised_by_f(e, name, dtype, shape) from e
     except Exception as e:
         raise _raised_by_f(e, name, dtype, shape) from e
+
+
+def _code_name(f: Callable) -> str:
+    """``f``'s name as code would call it (``g``), or ``f``: the name an error gives may be
+    a flag's words (``--function 'mymodule:g'``), which no lambda can call."""
+    name = getattr(f, "__name__", "")
+    return name if isinstance(name, str) and name.isidentifier() else "f"
 
 
 #: Names of f's first parameter that say it is the parameter theta, not x.

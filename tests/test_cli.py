@@ -123,6 +123,17 @@ def test_bad_function_is_one_clear_line(spec, expected):
     assert message.startswith(f"--function {spec!r}")
 
 
+def test_a_family_f_of_x_and_theta_is_pointed_to_function_family():
+    # The hint was code with the flag's words in it: "lambda x: --function 'm:g'(x, 0.5)".
+    spec = "tests.fixtures_userfunc:slope_family"
+    with pytest.raises(cli.UsageError) as info:
+        cli.load_function(spec)
+    message = str(info.value)
+    assert "e.g. lambda x: slope_family(x, 0.5)." in message
+    assert f"python -m experiments.function_family --function {spec} --params" in message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize("code", ["0", "None", "'bye'", "3"])
 def test_a_module_that_exits_on_import_is_reported(code, tmp_path, monkeypatch):
     name = f"exits_{tmp_path.name}".replace("-", "_")
