@@ -6,7 +6,9 @@
     python -m experiments all --start 1.6     # --start goes to the experiments that take it
 
 ``all`` gives each flag that follows to the experiments that take it and says which ignore
-it; a flag no experiment takes is refused before anything runs, and so is a value an
+it (``--function`` goes to the experiments for functions of its kind: one variable, a point
+of R^2, or f(x, theta) for a ``module:attr`` of your own, found by tracing it); a flag no
+experiment takes is refused before anything runs, and so is a value an
 experiment would refuse: every experiment checks its flags first, as it would on its own,
 and none runs unless all pass (exit status 2, one line per refusal). ``--save PATH`` becomes
 ``PATH/<experiment>.npz``. Every experiment runs even when one fails; a summary line per
@@ -93,7 +95,7 @@ def _why_not(parser: Any, group: list[str]) -> str | None:
 
     It takes it when the flag is its own, with as many values as it expects, and, for
     ``--function`` naming a built-in, when the built-in is a function of as many variables as
-    the experiment's (a module:attr function is given to all, which check it themselves).
+    the experiment's (a module:attr function, as :func:`_why_not_own` says).
     """
     flag = group[0].partition("=")[0]
     action = parser._option_string_actions.get(flag) if flag in parser.flags() else None
@@ -112,11 +114,60 @@ def _why_not(parser: Any, group: list[str]) -> str | None:
 
         name = group[0].partition("=")[2] or (group[1] if len(group) > 1 else "")
         dim = getattr(parser, "point_dim", 1)
+        if ":" in name:
+            return _why_not_own(parser, dim, _kinds(name))
         if dim == 1 and name in functions2d.names() and name not in functions.names():
             return "takes functions of one variable"
         if dim == 2 and name in functions.names() and name not in functions2d.names():
             return "takes functions on R^2"
     return None
+
+
+def _why_not_own(parser: Any, dim: int, kinds: frozenset[str]) -> str | None:
+    """Why an experiment cannot take a ``module:attr`` function of these :func:`_kinds`, or
+    None. One no experiment can take goes to all of them, each refusing it in its words."""
+    if not kinds:
+        return None
+    if "--params" in parser.flags():  # f(x, theta); of x alone it says it has nothing to run
+        return None if kinds & {"family", "x"} else "takes a family f(x, theta)"
+    if dim == 2:
+        return None if "point" in kinds else "takes functions on R^2"
+    return None if "x" in kinds else "takes functions of one variable"
+
+
+_KINDS: dict[str, frozenset[str]] = {}
+
+
+def _kinds(spec: str) -> frozenset[str]:
+    """What the ``module:attr`` function ``spec`` is, found by tracing it (nothing compiles):
+    ``"x"``, a function of one variable; ``"point"``, of a point of R^2; ``"family"``,
+    f(x, theta). Empty when it is none of them: each experiment then says why."""
+    if spec not in _KINDS:
+        from experiments import function_family
+        from jaxgd import cli
+        from jaxgd._cli_function import load_function_2d
+
+        kinds = set()
+        for kind, check in (
+            ("x", lambda: cli.load_function(spec)),
+            ("point", lambda: load_function_2d(spec)),
+            ("family", lambda: _check_family(function_family, spec)),
+        ):
+            try:
+                check()
+            except Exception:  # a refusal (UsageError), or whatever importing it raised
+                continue
+            kinds.add(kind)
+        _KINDS[spec] = frozenset(kinds)
+    return _KINDS[spec]
+
+
+def _check_family(family: Any, spec: str) -> None:
+    """Refuse ``spec`` unless it names an f(x, theta) (function_family's own checks)."""
+    from jaxgd._validate import default_float
+
+    _, f, _, _ = family.load_family(spec)
+    family.check_family(spec, f, float(family.PARAMS[0]), default_float())
 
 
 def _check_save_folder(value: str) -> None:

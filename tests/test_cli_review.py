@@ -382,3 +382,43 @@ def test_runs_on_a_flat_minimum_narrower_than_the_grid_are_on_it(name, tmp_path,
     assert code == 0, err
     assert "local minima of f on [-1e+06, 1e+06]: x in [-1, 1] (f = 0, global)" in out
     assert "no minimum" not in out.replace("no minimum: 0;", "")
+
+
+@pytest.mark.parametrize(
+    ("attr", "takers"),
+    [
+        ("square", ["lr_epochs", "function_family"]),  # f(x); function_family: nothing to run
+        ("bowl_2d_started", ["surface"]),  # f(p) of a point of R^2
+        ("slope_family", ["function_family"]),  # f(x, theta)
+        ("summed", ["lr_epochs", "function_family", "surface"]),  # a scalar x or a point alike
+        ("vector", ["lr_epochs", "function_family", "surface"]),  # none: each says why not
+    ],
+)
+def test_all_gives_a_function_of_your_own_to_the_experiments_of_its_kind(attr, takers):
+    # Every module:attr went to every module: `all --function mymodule:f` was always refused.
+    names = ["lr_epochs", "function_family", "surface"]
+    argv, notes = listing._plan(names, ["--function", f"{USER}:{attr}"])
+    assert [n for n in names if argv[n]] == takers
+    for n in names:
+        assert argv[n] == (["--function", f"{USER}:{attr}"] if n in takers else [])
+    ignored = [n for n in names if n not in takers]
+    if ignored:
+        (note,) = notes
+        assert note.startswith(f"--function goes to {', '.join(takers)}; ignored by ")
+        kinds = {"lr_epochs": "functions of one variable", "surface": "functions on R^2"}
+        for n in ignored:
+            assert f"{n} (takes {kinds.get(n, 'a family f(x, theta)')})" in note
+    else:
+        assert notes == []
+
+
+def test_all_runs_a_function_of_your_own_where_it_fits(tmp_path, capsys, monkeypatch):
+    only(monkeypatch, "lr_epochs", "surface")
+    argv = ["all", "--function", f"{USER}:square", "--out", str(tmp_path), "--grid", "3",
+            "--learning-rates", "0.01", "0.1", "3", "--epochs", "10", "50", "3"]  # fmt: skip
+    code = listing.main(argv)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "f: tests.fixtures_userfunc:square" in out.split("== surface ==")[0]
+    assert "f: peaks" in out.split("== surface ==")[1]  # surface's own default
+    assert re.search(r"lr_epochs\s+ok", out) and re.search(r"surface\s+ok", out)
