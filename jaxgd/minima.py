@@ -1049,7 +1049,7 @@ def _flat_from_ends(
     wide = rises & (np.abs(far.astype(np.float64) - x) > resolved)
     # As for a stretch from an end on the grid (_search): f' below the smallest normal over
     # epsilon past the edge has underflowed, and f keeps its slope through the stretch.
-    tiny = float(np.finfo(grid.dtype).tiny / np.finfo(grid.dtype).eps)
+    tiny = float(np.finfo(grid.dtype).tiny / np.finfo(grid.dtype).eps) * max(1.0, largest)
     underflow = wide & (np.abs(g_out.astype(np.float64)) < tiny)
     if underflow.any():
         k = np.flatnonzero(underflow)
@@ -1271,7 +1271,9 @@ def _search(
         slack = 16.0 * eps * max(1.0, largest)
         # f' this small is at most a few halvings from underflow to 0 (XLA flushes
         # subnormals to 0, so f' ends near the smallest normal, times the chain rule's factors).
-        tiny = float(np.finfo(dtype).tiny / np.finfo(dtype).eps)
+        # Those factors hold f's own scale: 1e20 * exp(-x**2) underflows where exp(-x**2)
+        # does, its last f' 1e20 times that of exp(-x**2), so the bound scales with f's size.
+        tiny = float(np.finfo(dtype).tiny / np.finfo(dtype).eps) * max(1.0, largest)
         with np.errstate(invalid="ignore"):  # NaN past an edge: no sign, left as it was
             bad_lo = (before != first) & (g_out[:k] > 0)
             bad_hi = (after != last) & (g_out[k:] < 0)
@@ -1576,8 +1578,10 @@ def find_minima(
     that is flat only because ``f'`` underflows to 0 there (``exp(-x**2)`` on ``[-20, 0]``
     in float32, where f and f' are 0 below -9.35) is no flat minimum: f' is taken to keep
     the sign it has where it underflowed (``|f'|`` below the smallest normal float over
-    epsilon), so the end is the minimum, flagged ``at_boundary``, as float64 finds it
-    (descent in float32 stops anywhere on such a stretch all the same: f' is 0 there).
+    epsilon, times f's size on the grid where that is above 1: ``1e20 * exp(-x**2)``
+    underflows where ``exp(-x**2)`` does), so the end is the minimum, flagged
+    ``at_boundary``, as float64 finds it (descent in float32 stops anywhere on such a
+    stretch all the same: f' is 0 there).
     Where f also falls into that end from beyond it (``x**20`` on ``[0, 1]``, where
     ``f'(0) = 0``), f' changes sign across the stretch, a stationary minimum lies on it, and
     the stretch stays a flat minimum.

@@ -940,6 +940,23 @@ def test_a_stretch_flat_only_by_underflow_at_an_end_is_no_flat_minimum(lo, hi, e
     np.testing.assert_array_equal(m.hi, m.x)
 
 
+@pytest.mark.parametrize("scale", [1e-20, 1.0, 1e20, 1e30])
+@pytest.mark.parametrize("shift", [0.0, 1e4])
+def test_an_underflowed_stretch_at_an_end_is_no_flat_minimum_at_any_scale_of_f(
+    scale, shift, x64_or_not
+):
+    # A bump whose tails underflow to 0 well inside the interval: its ends are its minima,
+    # whatever f's units. Scaled by 1e20 the last f' before the underflow was 1e20 times
+    # larger than the fixed bound, and each tail was a flat minimum at its middle.
+    w = 0.003 if x64_or_not else 0.03
+    lo, hi = shift - 45 * w, shift + 45 * w
+    m = find_minima(lambda x: scale * jnp.exp(-(((x - shift) / w) ** 2)), lo, hi)
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), [lo, hi], rtol=1e-7)
+    assert m.at_boundary.tolist() == [True, True]
+    np.testing.assert_array_equal(m.lo, m.x)
+    np.testing.assert_array_equal(m.hi, m.x)
+
+
 @pytest.mark.parametrize(
     ("f", "lo", "hi", "end"),
     [
