@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import hypothesis
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -1226,3 +1229,315 @@ def test_reached_a_flat_minimum_narrower_than_the_grid_outside_the_domain(x64_or
     (want_lo, want_hi, _), *_ = _reference_flat_minima(f_np, -5.0, 5.0)
     assert len(m) == 1
     np.testing.assert_allclose([float(m.lo[0]), float(m.hi[0])], [want_lo, want_hi], atol=2e-4)
+
+
+# --- Unseen functions against an independent float64 reference -----------------------------
+# Each family is a module-level f(x, p, centre, width) of u = (x - centre) / width, bound with
+# functools.partial: two compilations per example (measured), so examples stay few. Its f' is
+# written by hand in NumPy, never taken from JAX. Parameters stay NumPy float64 arrays: made
+# JAX arrays outside float64 mode they would be rounded to float32 before the search.
+
+_REF_NUM = 200_001
+#: Shrinking reruns a search (a second or so) hundreds of times: the failing example is
+#: reported as drawn.
+_NO_SHRINK = (hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate)
+
+
+def _scan_reference(f_np, df_np, lo: float, hi: float):
+    """Minima of f on [lo, hi] from a dense float64 grid of the hand-written f': sign changes
+    from - to + between points where f is finite, bisected; an end where f rises away.
+    Returns the locations, their end flags, the grid's f and f', and every point where f'
+    changes sign."""
+    x = np.linspace(lo, hi, _REF_NUM)
+    with np.errstate(all="ignore"):
+        v, g = f_np(x), df_np(x)
+    ok = np.isfinite(v) & np.isfinite(g)
+    # Exact zeros of f' on the grid are stepped over: - 0 + brackets a minimum, - 0 - none.
+    keep = np.flatnonzero(~ok | (g != 0))
+    rising = ok[keep[:-1]] & ok[keep[1:]] & (g[keep[:-1]] < 0) & (g[keep[1:]] > 0)
+    a, b = x[keep[:-1][rising]], x[keep[1:][rising]]
+    for _ in range(80):
+        mid = a + 0.5 * (b - a)
+        with np.errstate(all="ignore"):
+            left = df_np(mid) < 0
+        a, b = np.where(left, mid, a), np.where(left, b, mid)
+    xs, ends = list(a + 0.5 * (b - a)), [False] * a.size
+    # Every stationary point where f' changes sign (maxima too): a minimum closer than a few
+    # cells to another one of them may be missed, as find_minima documents.
+    turns = ok[keep[:-1]] & ok[keep[1:]] & (np.sign(g[keep[:-1]]) != np.sign(g[keep[1:]]))
+    stationary = 0.5 * (x[keep[:-1][turns]] + x[keep[1:][turns]])
+    if ok[0] and g[0] > 0:
+        xs, ends = [lo, *xs], [True, *ends]
+    if ok[-1] and g[-1] < 0:
+        xs, ends = [*xs, hi], [*ends, True]
+    return np.array(xs, np.float64), np.array(ends, bool), v[np.isfinite(v)], g, stationary
+
+
+def _few_floats_from(f_np, r: float) -> float:
+    """The highest f within 4 floats of r: a minimum is known only to its last bits (f's
+    rounding, (x - centre) / width's too), so f a few floats from it bounds f there."""
+    return float(np.max(f_np(r + np.array([-4.0, 0.0, 4.0]) * np.spacing(r))))
+
+
+def _assert_matches_reference(f, f_np, df_np, lo: float, hi: float, num: int = 1001):
+    """find_minima(f) in float64 against _scan_reference: every minimum reported is one of the
+    reference's (f no higher there than at the reference's minimum, to rounding at f's size,
+    and a grid cell away at most), every one of the reference's set apart from the others by
+    more than 4 cells is reported, end flags agree, and the global minimum is as low."""
+    ref_x, ref_ends, v, g, stationary = _scan_reference(f_np, df_np, lo, hi)
+    hypothesis.assume(v.size and g[0] != 0 and g[-1] != 0)  # ends not underflowed to 0
+    with jax.enable_x64(True):
+        m = find_minima(f, lo, hi, num=num)
+    got = np.asarray(m.x, np.float64)
+    cell = (hi - lo) / (num - 1)
+    size = float(np.max(np.abs(v)))
+    slack = 1e-9 * (float(np.ptp(v)) + 1e-3 * size) + 1e-300
+    assert np.all(np.diff(got) > 0)
+    for x, end in zip(got, m.at_boundary.tolist(), strict=True):
+        near = np.abs(ref_x - x) <= cell
+        assert near.any(), f"{x!r} is no minimum; the reference has {ref_x.tolist()}"
+        k = int(np.flatnonzero(near)[np.argmin(np.abs(ref_x - x)[near])])
+        assert bool(end) == bool(ref_ends[k]), (x, ref_x[k])
+        assert f_np(np.array([x]))[0] <= _few_floats_from(f_np, ref_x[k]) + slack, (x, ref_x[k])
+    for k, r in enumerate(ref_x):
+        apart = np.abs(stationary - r) > 2 * (hi - lo) / _REF_NUM  # not r itself
+        others = np.r_[np.delete(ref_x, k), stationary[apart]]
+        if others.size and np.min(np.abs(others - r)) <= 4 * cell:
+            continue
+        assert got.size and np.min(np.abs(got - r)) <= cell, f"missed {r!r}; found {got.tolist()}"
+    if ref_x.size:
+        low = _few_floats_from(f_np, ref_x[np.argmin(f_np(ref_x))])
+        assert f_np(np.array([float(m.global_x)]))[0] <= low + slack
+
+
+def _u(x, centre, width):
+    return (x - centre) / width
+
+
+def _poly(x, c, centre, width):
+    return jnp.polyval(c, _u(x, centre, width))
+
+
+def _gaussians(x, p, centre, width):
+    u = _u(x, centre, width)
+    return jnp.sum(p[:, 0] * jnp.exp(-(((u - p[:, 1]) / p[:, 2]) ** 2)))
+
+
+def _gaussians_np(p, centre, width, d: bool):
+    def f(x):
+        u = _u(np.asarray(x, np.float64), centre, width)[..., None]
+        z = (u - p[:, 1]) / p[:, 2]
+        e = p[:, 0] * np.exp(-(z**2))
+        return np.sum(e * (-2 * z / p[:, 2]) / width if d else e, axis=-1)
+
+    return f
+
+
+def _waves(x, p, centre, width):
+    u = _u(x, centre, width)
+    return jnp.sum(p[:, 0] * jnp.sin(p[:, 1] * u + p[:, 2]))
+
+
+def _waves_np(p, centre, width, d: bool):
+    def f(x):
+        u = _u(np.asarray(x, np.float64), centre, width)[..., None]
+        if d:
+            return np.sum(p[:, 0] * p[:, 1] * np.cos(p[:, 1] * u + p[:, 2]), -1) / width
+        return np.sum(p[:, 0] * np.sin(p[:, 1] * u + p[:, 2]), -1)
+
+    return f
+
+
+def _kinks(x, p, q, centre, width):
+    u = _u(x, centre, width)
+    return jnp.sum(p[:, 0] * jnp.abs(u - p[:, 1])) + q * u**2
+
+
+def _kinks_np(p, q, centre, width, d: bool):
+    def f(x):
+        u = _u(np.asarray(x, np.float64), centre, width)[..., None]
+        if d:
+            return (np.sum(p[:, 0] * np.sign(u - p[:, 1]), -1) + 2 * q * u[..., 0]) / width
+        return np.sum(p[:, 0] * np.abs(u - p[:, 1]), -1) + q * u[..., 0] ** 2
+
+    return f
+
+
+def _pieces(x, p, centre, width):
+    # Continuous at u = b, f' jumping there from s1 to s2: a kink made by jnp.where.
+    u = _u(x, centre, width)
+    b, s1, s2, a1, a2 = (p[k] for k in range(5))
+    return jnp.where(u < b, a1 * (u - b) ** 2 + s1 * (u - b), a2 * (u - b) ** 2 + s2 * (u - b))
+
+
+def _pieces_np(p, centre, width, d: bool):
+    b, s1, s2, a1, a2 = p
+
+    def f(x):
+        z = _u(np.asarray(x, np.float64), centre, width) - b
+        if d:
+            return np.where(z < 0, 2 * a1 * z + s1, 2 * a2 * z + s2) / width
+        return np.where(z < 0, a1 * z**2 + s1 * z, a2 * z**2 + s2 * z)
+
+    return f
+
+
+def _log_well(x, p, centre, width):
+    # NaN (log of a negative) for u < a: f' is read only where f is finite.
+    u = _u(x, centre, width)
+    return p[2] * (jnp.log(u - p[0]) + (u - p[1]) ** 2)
+
+
+def _log_well_np(p, centre, width, d: bool):
+    def f(x):
+        u = _u(np.asarray(x, np.float64), centre, width)
+        with np.errstate(all="ignore"):
+            if d:
+                return p[2] * (1 / (u - p[0]) + 2 * (u - p[1])) / width
+            return p[2] * (np.log(u - p[0]) + (u - p[1]) ** 2)
+
+    return f
+
+
+_PLACES = st.tuples(
+    st.sampled_from([0.0, -3.0, 1e4]),  # centre
+    st.floats(-6, 6),  # log10 of the interval's width
+    st.sampled_from([1.0, 1e-20, 1e20]),  # f's scale
+)
+_U = st.floats(-0.5, 0.5)
+
+
+def _interval(place):
+    centre, log_width, scale = place
+    width = 10.0**log_width
+    return centre, width, scale, centre - width / 2, centre + width / 2
+
+
+@given(_PLACES, st.lists(_U, min_size=1, max_size=7), st.sampled_from([-1.0, 1.0]))
+@settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
+def test_random_polynomials_match_the_reference(place, roots, sign):
+    # f' = c * prod(u - r_i) on u in [-0.5, 0.5] (degree 2 to 8 in f), integrated exactly.
+    centre, width, scale, lo, hi = _interval(place)
+    hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    # A root of f' on an end leaves its flag to rounding (f'(end) = +-1e-30 or so).
+    hypothesis.assume(all(abs(abs(r) - 0.5) > 1e-6 for r in roots))
+    dp = np.polynomial.Polynomial.fromroots(roots) * (sign * scale)
+    p = dp.integ()
+    f = functools.partial(_poly, c=p.coef[::-1], centre=centre, width=width)
+    _assert_matches_reference(
+        f, lambda x: p(_u(x, centre, width)), lambda x: dp(_u(x, centre, width)) / width, lo, hi
+    )
+
+
+@given(
+    _PLACES,
+    st.lists(
+        st.tuples(st.floats(-2, 2), st.floats(-0.6, 0.6), st.floats(0.03, 1)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+@settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
+def test_sums_of_gaussians_match_the_reference(place, bumps):
+    centre, width, scale, lo, hi = _interval(place)
+    hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    p = np.array(bumps, np.float64) * [scale, 1, 1]
+    f = functools.partial(_gaussians, p=p, centre=centre, width=width)
+    _assert_matches_reference(
+        f, _gaussians_np(p, centre, width, False), _gaussians_np(p, centre, width, True), lo, hi
+    )
+
+
+@given(
+    _PLACES,
+    st.lists(
+        st.tuples(st.floats(-2, 2), st.floats(0.5, 60), st.floats(0, 6.3)), min_size=1, max_size=3
+    ),
+)
+@settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
+def test_sin_cos_mixtures_match_the_reference(place, waves):
+    centre, width, scale, lo, hi = _interval(place)
+    hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    p = np.array(waves, np.float64) * [scale, 1, 1]
+    f = functools.partial(_waves, p=p, centre=centre, width=width)
+    _assert_matches_reference(
+        f, _waves_np(p, centre, width, False), _waves_np(p, centre, width, True), lo, hi
+    )
+
+
+@given(
+    _PLACES,
+    st.lists(st.tuples(st.floats(-2, 2), _U), min_size=1, max_size=4),
+    st.floats(0.05, 1.0),
+)
+@settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
+def test_sums_of_kinks_match_the_reference(place, kinks, q):
+    centre, width, scale, lo, hi = _interval(place)
+    hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    p, q = np.array(kinks, np.float64) * [scale, 1], q * scale
+    f = functools.partial(_kinks, p=p, q=q, centre=centre, width=width)
+    _assert_matches_reference(
+        f, _kinks_np(p, q, centre, width, False), _kinks_np(p, q, centre, width, True), lo, hi
+    )
+
+
+@given(
+    _PLACES,
+    _U,
+    st.floats(-2, 2).filter(lambda s: abs(s) > 1e-3),
+    st.floats(-2, 2).filter(lambda s: abs(s) > 1e-3),
+    st.floats(-5, 5),
+    st.floats(-5, 5),
+)
+@settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
+def test_piecewise_functions_match_the_reference(place, b, s1, s2, a1, a2):
+    centre, width, scale, lo, hi = _interval(place)
+    hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    p = np.array([b, s1 * scale, s2 * scale, a1 * scale, a2 * scale])
+    f = functools.partial(_pieces, p=p, centre=centre, width=width)
+    _assert_matches_reference(
+        f, _pieces_np(p, centre, width, False), _pieces_np(p, centre, width, True), lo, hi
+    )
+
+
+@given(_PLACES, st.floats(-0.6, 0.2), st.floats(-0.5, 0.5))
+@settings(max_examples=6, deadline=None, phases=_NO_SHRINK)
+def test_f_nan_on_part_of_the_interval_matches_the_reference(place, a, b):
+    centre, width, scale, lo, hi = _interval(place)
+    hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    p = np.array([a, b, scale])
+    f = functools.partial(_log_well, p=p, centre=centre, width=width)
+    _assert_matches_reference(
+        f, _log_well_np(p, centre, width, False), _log_well_np(p, centre, width, True), lo, hi
+    )
+
+
+def _plateau(x, p, centre, width):
+    u = _u(x, centre, width)
+    return p[2] * jnp.maximum(jnp.abs(u - p[0]) - p[1], 0.0) ** 2
+
+
+@given(_PLACES, st.floats(-0.3, 0.3), st.floats(0.01, 0.15))
+@settings(max_examples=6, deadline=None, phases=_NO_SHRINK)
+def test_a_plateau_is_one_flat_minimum_spanning_it(place, c, h):
+    centre, width, scale, lo, hi = _interval(place)
+    hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    f = functools.partial(_plateau, p=np.array([c, h, scale]), centre=centre, width=width)
+    with jax.enable_x64(True):
+        m = find_minima(f, lo, hi, num=1001)
+    ends = centre + width * np.array([c - h, c + h])
+    assert len(m) == 1 and m.at_boundary.tolist() == [False]
+    # Its ends to the last floats of (x - centre) / width's rounding.
+    resolution = 1e-9 * width + 8 * np.spacing(abs(centre) + width)
+    np.testing.assert_allclose([float(m.lo[0]), float(m.hi[0])], ends, rtol=0, atol=resolution)
+    assert float(m.x[0]) == pytest.approx(ends.mean(), abs=resolution)
+
+
+@pytest.mark.parametrize("power", [3, 5])
+@pytest.mark.parametrize("saddle", [0.0, 0.01234567], ids=["on a grid point", "between"])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_an_inflection_saddle_is_no_minimum(power, saddle, sign, x64_or_not):
+    # f' = 0 at the saddle without changing sign: only the end f rises away from is one.
+    m = find_minima(lambda x: sign * (x - saddle) ** power, -1.0, 1.0, num=1001)
+    assert m.x.tolist() == ([-1.0] if sign > 0 else [1.0])
+    assert m.at_boundary.tolist() == [True]
