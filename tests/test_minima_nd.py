@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import hypothesis
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -721,3 +724,96 @@ def test_minima_near_the_largest_float64(x64):
     np.testing.assert_allclose(np.asarray(m.x), [[1.5e308, 1.5e308]], rtol=1e-12)
     m = MinimaND.at(lambda p: ((p * 1e-300) ** 2).sum(), [(1.7e308, 1.7e308), (-1.7e308, 1.6e308)])
     assert np.asarray(m.x).tolist() == [[-1.7e308, 1.6e308], [1.7e308, 1.7e308]]
+
+
+# --- Unseen functions against independent float64 references ---------------------------------
+# Module-level f(x, params) bound with functools.partial (NumPy float64 parameters): a few
+# compilations per example, so examples stay few.
+
+
+def _quadratic(x, a, m, c):
+    d = x - m
+    return d @ a @ d + c
+
+
+def _wells(x, p):
+    d2 = jnp.sum((x[None, :] - p[:, 1:3]) ** 2, axis=1)
+    return -jnp.sum(p[:, 0] * jnp.exp(-d2 / p[:, 3] ** 2))
+
+
+def _wells_newton(p: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Minimum of _wells near x by float64 Newton on its hand-written gradient and Hessian."""
+    for _ in range(50):
+        d = x[None, :] - p[:, 1:3]
+        w = p[:, 0] * np.exp(-np.sum(d**2, axis=1) / p[:, 3] ** 2) / p[:, 3] ** 2
+        grad = np.sum(2 * w[:, None] * d, axis=0)
+        hess = np.sum(
+            2
+            * w[:, None, None]
+            * (np.eye(2) - 2 * d[:, :, None] * d[:, None, :] / p[:, 3, None, None] ** 2),
+            axis=0,
+        )
+        x = x - np.linalg.solve(hess, grad)
+    return x
+
+
+_SHIFTS = st.sampled_from([0.0, 1e4])
+_SIZES = st.floats(-3, 3).map(lambda e: 10.0**e)
+_SCALES = st.sampled_from([1.0, 1e-20, 1e20])
+_NO_SHRINK = (hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate)
+
+
+@given(
+    _SHIFTS,
+    _SIZES,
+    _SCALES,
+    st.lists(st.floats(-2, 2), min_size=4, max_size=4),
+    st.lists(st.floats(-0.9, 0.9), min_size=2, max_size=2),
+)
+@settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
+def test_random_quadratics_have_their_one_minimum(shift, size, scale, q, at):
+    # (x - m)^T A (x - m) + c, A positive definite: one minimum, at m.
+    q = np.reshape(q, (2, 2))
+    a = scale * (q @ q.T + 0.05 * np.eye(2))
+    m = shift + size * np.array(at)
+    bounds = np.array([[shift - size, shift + size]] * 2)
+    f = functools.partial(_quadratic, a=a, m=m, c=scale)
+    with jax.enable_x64(True):
+        got = find_minima_nd(f, bounds, grid=8)
+    assert len(got) == 1 and got.global_.tolist() == [True]
+    # Newton lands on m up to the rounding of x - m and of A's conditioning (A's eigenvalues
+    # are at least 0.05 of its scale).
+    np.testing.assert_allclose(np.asarray(got.x[0]), m, rtol=0, atol=1e-9 * size + 1e-11 * shift)
+
+
+@given(
+    _SHIFTS,
+    _SIZES,
+    _SCALES,
+    st.lists(st.integers(0, 8), min_size=1, max_size=4, unique=True),
+    st.lists(st.floats(-0.15, 0.15), min_size=8, max_size=8),
+    st.lists(st.floats(0.5, 2.0), min_size=4, max_size=4),
+    st.lists(st.floats(0.08, 0.13), min_size=4, max_size=4),
+)
+@settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
+def test_sums_of_gaussian_wells_have_a_minimum_in_each(
+    shift, size, scale, cells, jitter, depth, width
+):
+    # Wells on a jittered 3 x 3 lattice, at least 5 widths apart: one minimum in each, and
+    # no other (f flat to underflow between them has no curvature to make one).
+    k = len(cells)
+    centres = np.stack([np.array(cells) % 3, np.array(cells) // 3], 1) - 1.0
+    centres = centres + np.reshape(jitter, (4, 2))[:k]
+    p = np.column_stack(
+        [scale * np.array(depth[:k]), shift + size * centres, size * np.array(width[:k])]
+    )
+    want = np.array([_wells_newton(p, c) for c in p[:, 1:3]])
+    bounds = np.array([[shift - 1.6 * size, shift + 1.6 * size]] * 2)
+    with jax.enable_x64(True):
+        got = find_minima_nd(functools.partial(_wells, p=p), bounds)
+    assert len(got) == k
+    x = np.asarray(got.x)
+    for w in want:
+        assert np.min(np.max(np.abs(x - w), axis=1)) <= 1e-8 * size + 1e-11 * shift, (w, x)
+    deepest = want[np.argmax(p[:, 0])]
+    assert np.asarray(got.global_)[np.argmin(np.max(np.abs(x - deepest), axis=1))]
