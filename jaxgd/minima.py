@@ -1623,7 +1623,11 @@ def find_minima(
     that ``f'`` does not see: ``x**2`` computed as ``(x + 1e4)**2 - 1e8 - 2e4 * x`` steps by
     8 every few floats in float32). Where ``f`` is not finite (NaN or infinite: ``log(x)``
     at ``x <= 0``), ``f'`` is not read: ``jax.grad`` may give a finite number there, but it
-    says nothing of where ``f`` falls.
+    says nothing of where ``f`` falls. Nor is the edge of such a region an end of the
+    interval: where ``f`` is lowest right beside it (``sqrt(x)`` on ``[-1, 1]``, lowest at
+    0, NaN left of it), nothing is reported there, as descent cannot settle there either (a
+    step past it is NaN); search the part where ``f`` is finite (``[0, 1]``) to have it as
+    an end.
 
     Not jittable (the number of minima depends on the values of ``f``): called while
     ``jax.jit``, ``vmap`` or ``grad`` is tracing (an ``f`` that closes over a traced value
