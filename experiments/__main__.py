@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import errno
+import functools
 import gc
 import importlib
 import io
@@ -135,31 +136,27 @@ def _why_not_own(parser: Any, dim: int, kinds: frozenset[str]) -> str | None:
     return None if "x" in kinds else "takes functions of one variable"
 
 
-_KINDS: dict[str, frozenset[str]] = {}
-
-
+@functools.cache
 def _kinds(spec: str) -> frozenset[str]:
     """What the ``module:attr`` function ``spec`` is, found by tracing it (nothing compiles):
     ``"x"``, a function of one variable; ``"point"``, of a point of R^2; ``"family"``,
     f(x, theta). Empty when it is none of them: each experiment then says why."""
-    if spec not in _KINDS:
-        from experiments import function_family
-        from jaxgd import cli
-        from jaxgd._cli_function import load_function_2d
+    from experiments import function_family
+    from jaxgd import cli
+    from jaxgd._cli_function import load_function_2d
 
-        kinds = set()
-        for kind, check in (
-            ("x", lambda: cli.load_function(spec)),
-            ("point", lambda: load_function_2d(spec)),
-            ("family", lambda: _check_family(function_family, spec)),
-        ):
-            try:
-                check()
-            except Exception:  # a refusal (UsageError), or whatever importing it raised
-                continue
-            kinds.add(kind)
-        _KINDS[spec] = frozenset(kinds)
-    return _KINDS[spec]
+    kinds = set()
+    for kind, check in (
+        ("x", lambda: cli.load_function(spec)),
+        ("point", lambda: load_function_2d(spec)),
+        ("family", lambda: _check_family(function_family, spec)),
+    ):
+        try:
+            check()
+        except Exception:  # a refusal (UsageError), or whatever importing it raised
+            continue
+        kinds.add(kind)
+    return frozenset(kinds)
 
 
 def _check_family(family: Any, spec: str) -> None:
