@@ -657,14 +657,25 @@ def test_basins_bad_input():
         success_probability({"final": res.final}, minima)
 
 
+def _quartic(x):
+    return x**4 - 3 * x**2 + x  # minima -1.30084 (global), 1.13090
+
+
+@functools.cache
+def _quartic_runs():
+    """The quartic, its minima on [-2, 2], runs from -1, 0.1 and 2 (rates 0 and 1e-3, 0 and 1
+    epochs) and the minimum each is at: shared by every tol below, searched and swept once."""
+    minima = find_minima(_quartic, -2.0, 2.0)
+    res = jaxgd.sweep(_quartic, [-1.0, 0.1, 2.0], [0.0, 1e-3], [0, 1])
+    expect = np.broadcast_to(np.array([0, 1, 1])[:, None, None], res.shape)
+    return _quartic, minima, res, expect
+
+
 @pytest.mark.parametrize("tol", [1e39, np.float64(1e300)])
 def test_tol_beyond_float32_counts_every_finite_run_without_a_warning(tol):
     # In float32 such a tol is inf: every finite run is at its nearest stationary minimum.
     # The cast used to raise NumPy's overflow warning (an error under this suite's filter).
-    f = lambda x: x**4 - 3 * x**2 + x  # minima -1.30084 (global), 1.13090
-    minima = find_minima(f, -2.0, 2.0)
-    res = jaxgd.sweep(f, [-1.0, 0.1, 2.0], [0.0, 1e-3], [0, 1])
-    expect = np.broadcast_to(np.array([0, 1, 1])[:, None, None], res.shape)
+    f, minima, res, expect = _quartic_runs()
     np.testing.assert_array_equal(basins(res, minima, tol=tol).index, expect)
     np.testing.assert_allclose(success_probability(res, minima, tol=tol), 1 / 3, rtol=1e-6)
     np.testing.assert_array_equal(nearest_minimum(res.final, minima, tol=tol), expect)
@@ -680,10 +691,7 @@ def test_tol_beyond_float32_counts_every_finite_run_without_a_warning(tol):
 def test_a_whole_tol_is_a_distance_on_every_path(tol):
     # A whole tol reached the compiled rule as int32: 2**31 overflowed inside JAX and
     # np.int64(2**40) wrapped to 0, so no run was within it (while NumPy's path said 1, 2).
-    f = lambda x: x**4 - 3 * x**2 + x  # minima -1.30084 (global), 1.13090
-    minima = find_minima(f, -2.0, 2.0)
-    res = jaxgd.sweep(f, [-1.0, 0.1, 2.0], [0.0, 1e-3], [0, 1])
-    expect = np.broadcast_to(np.array([0, 1, 1])[:, None, None], res.shape)
+    _, minima, res, expect = _quartic_runs()
     np.testing.assert_array_equal(basins(res, minima, tol=tol).index, expect)
     inside = jax.jit(lambda r: basins(r, minima, tol=tol).index)(res)
     np.testing.assert_array_equal(inside, expect)
