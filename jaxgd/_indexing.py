@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgd._validate import holds_tracer
+
 # Queries x coordinates compared at once by `sel`: bounds its scratch memory (8 MB).
 _SEL_BLOCK = 1 << 20
 
@@ -212,13 +214,6 @@ def _check_positions(where: str, dim: str, n: int, positions: np.ndarray) -> np.
     return np.where(positions < 0, positions + n, positions).astype(np.int64)
 
 
-def _has_tracer(x: Any) -> bool:
-    """Whether ``x`` is traced or a (nested) list holding a traced value."""
-    if isinstance(x, jax.core.Tracer):
-        return True
-    return isinstance(x, (list, tuple)) and any(_has_tracer(v) for v in x)
-
-
 def _has_bool(x: Any) -> bool:
     """Whether ``x`` is a bool or a (nested) list or array holding one."""
     if isinstance(x, (bool, np.bool_)):
@@ -274,7 +269,7 @@ def _as_float(values: np.ndarray) -> np.ndarray:
 def coordinate_positions(dim: str, axis: Any, wanted: Any, method: str) -> int | np.ndarray:
     """Positions on ``axis`` of the coordinate values ``wanted`` (an int drops the axis)."""
     head = f"sel({dim}=...)"
-    if _has_tracer(wanted) or isinstance(axis, jax.core.Tracer):
+    if holds_tracer(wanted) or isinstance(axis, jax.core.Tracer):
         raise TypeError(
             f"{head}: sel needs concrete values and coordinates, but they are traced (inside "
             "jax.jit or another transformation). Select positions with isel there, or call "
@@ -434,7 +429,7 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
     """Positions among ``points`` (shape ``(S, d)``) of one point ``wanted`` (shape ``(d,)``,
     drops the axis) or of several (shape ``(k, d)``); nearest by Euclidean distance."""
     head = f"sel({dim}=...)"
-    if _has_tracer(wanted) or isinstance(points, jax.core.Tracer):
+    if holds_tracer(wanted) or isinstance(points, jax.core.Tracer):
         raise TypeError(
             f"{head}: sel needs concrete values and coordinates, but they are traced (inside "
             "jax.jit or another transformation). Select positions with isel there, or call "

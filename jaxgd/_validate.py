@@ -41,6 +41,13 @@ def is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def holds_tracer(x: Any) -> bool:
+    """True when ``x`` is traced or a pytree (a list, tuple, dict, ...) holding a traced value:
+    positions gathered inside a caller's ``jit`` (``[x0, x1]`` of traced numbers), which NumPy
+    cannot hold."""
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))
+
+
 def in_trace() -> bool:
     """True while a JAX transformation (jit, vmap, grad, ...) is being traced here.
 

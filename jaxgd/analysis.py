@@ -41,6 +41,7 @@ from jaxgd._validate import (
     check_interval,
     check_span_fits,
     default_float,
+    holds_tracer,
     in_trace,
     is_concrete,
     positive_float,
@@ -287,7 +288,7 @@ def _plain_array(name: str, value: Any) -> Any:
     """A list or number field of a hand-made Minima as an array. An empty list has no type to
     give: at_boundary's is bool (np.asarray would say float64), the others' float. Under
     ``jax.jit`` a list's entries are tracers, which NumPy cannot hold: a JAX array then."""
-    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(value)):
+    if holds_tracer(value):
         return jnp.asarray(value)
     out = np.asarray(value)
     return out.astype(bool) if name == "at_boundary" and out.size == 0 else out
@@ -553,9 +554,7 @@ def _positions(x: Any) -> Any:
         # a masked position is no position, as NaN is (-1).
         x = x.astype(np.result_type(x.dtype, np.float32)).filled(np.nan)
     given = x
-    if isinstance(x, list | tuple) and any(
-        isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x)
-    ):
+    if isinstance(x, list | tuple) and holds_tracer(x):
         # Positions gathered inside a caller's jit ([x0, x1] of traced numbers): NumPy cannot
         # hold them, and the error read as rows of different lengths.
         try:
@@ -663,7 +662,7 @@ def _nearest_index(x: Any, minima: Minima, tol: Any) -> np.ndarray:
 
 
 def _concrete_minima(minima: Minima) -> bool:
-    return all(is_concrete(leaf) for leaf in jax.tree_util.tree_leaves(minima))
+    return not holds_tracer(minima)
 
 
 @partial(jax.jit, static_argnums=0)
