@@ -183,6 +183,22 @@ def _python_m(args: list[str], cwd: Path, **kwargs) -> subprocess.Popen:
     )
 
 
+def _wait_for_cpu_time(proc: subprocess.Popen, seconds: float, limit: float = 90.0) -> None:
+    """Wait until ``proc`` has used ``seconds`` of CPU time (its own progress, whatever the
+    machine's load), at most ``limit`` seconds; without /proc, sleep ``4 * seconds``."""
+    stat = Path(f"/proc/{proc.pid}/stat")
+    if not stat.exists():
+        time.sleep(4 * seconds)
+        return
+    tick = os.sysconf("SC_CLK_TCK")
+    until = time.monotonic() + limit
+    while time.monotonic() < until and proc.poll() is None:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / tick >= seconds:  # utime + stime
+            return
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -205,7 +221,9 @@ def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path):
         ["experiments.derivative_check", "--epochs", "1e9", "--out", "figs", "--save", "r"],
         tmp_path,
     )
-    time.sleep(15)  # imported, checked and well into the loop, with a generous margin
+    # Imported, checked and well into the loop: a whole run of one epoch (imports, checks,
+    # the figure) takes about 1.5 s of CPU time.
+    _wait_for_cpu_time(proc, 4.0)
     assert proc.poll() is None
     proc.send_signal(signal.SIGINT)
     sent = time.perf_counter()

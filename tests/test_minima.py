@@ -1192,14 +1192,14 @@ def test_a_flat_minimum_narrower_than_the_grid_spans_its_stretch(name, grid, x64
     # points on the stretch, the span [-1, 1]), and a flat maximum or a shoulder that the
     # bisection landed on was reported as a minimum.
     f, f_np = _NARROW_FLAT[name]
-    m = find_minima(lambda x: f(x), *_WIDE[grid])
+    m = find_minima(f, *_WIDE[grid])  # one f for every grid: one compiled search per dtype
     want = _reference_flat_minima(f_np, -40.0, 40.0)
     got = np.stack([np.asarray(a, np.float64) for a in (m.lo, m.hi, m.value)], axis=1)
     assert got.shape == (len(want), 3)
     np.testing.assert_allclose(got, want, atol=2e-4)
     assert (m.lo <= m.x).all() and (m.x <= m.hi).all() and not m.at_boundary.any()
     # The same spans as a grid fine enough to have points on them.
-    fine = find_minima(lambda x: f(x), -40.0, 40.0, num=100_001)
+    fine = find_minima(f, -40.0, 40.0, num=100_001)
     np.testing.assert_allclose(np.stack([m.lo, m.hi]), np.stack([fine.lo, fine.hi]), atol=1e-6)
 
 
