@@ -440,6 +440,7 @@ def test_inside_jit_with_given_minima_equals_outside():
     np.testing.assert_array_equal(inside, success(jax.random.key(5), rates))
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("n", [103, 7, 1000])
 def test_every_path_gives_a_share_the_same_bits(n):
     # Outside jit the shares were count / n, correctly rounded; inside jit and in
@@ -526,6 +527,7 @@ def test_a_share_counted_again_after_the_search_has_the_same_bits_kept_or_not():
     np.testing.assert_array_equal(kept.success, (reached / 1000).astype(dtype))
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(("x64_on", "n"), [(False, 41), (True, 49), (False, 5), (True, 5)])
 def test_a_share_is_the_float_nearest_its_fraction(x64_on, n):
     # Every path multiplied the count by the rounded reciprocal of n (what XLA makes of a
@@ -827,6 +829,7 @@ def test_global_minima_ties_and_none():
     assert global_minima(find_minima(lambda x: x, -1.0, 1.0)).tolist() == []
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("scale", [1e-30, 1e-5, 1.0, 1e5, 1e30])
 def test_which_minima_are_global_does_not_depend_on_the_units_of_f(scale):
     # Ties were within 1e-5 of max(1, |lowest|): an absolute 1e-5 for an f of small values,
@@ -1505,6 +1508,7 @@ def loop_basins(final, value, minima, tol):
     return index, index == best if best is not None else np.zeros(np.shape(final), bool)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", list(UNSEEN))
 def test_basins_and_success_of_sweeps_match_a_float64_loop(name, x64_or_not):
     f, domain = UNSEEN[name]

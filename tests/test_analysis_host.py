@@ -72,6 +72,7 @@ def _check(case, dtype, tol_type):
     assert sorted(global_minima(m).tolist()) == sorted(np.asarray(expected).tolist())
 
 
+@pytest.mark.thorough
 @settings(max_examples=60, deadline=None)
 @given(
     minima_and_points(),
@@ -82,6 +83,7 @@ def test_host_rule_equals_the_compiled_one(case, dtype, tol_type):
     _check(case, dtype, tol_type)
 
 
+@pytest.mark.thorough
 @settings(max_examples=30, deadline=None)
 @given(
     minima_and_points(),

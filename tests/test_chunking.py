@@ -78,6 +78,7 @@ FUSION_SENSITIVE = {
 }
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("f", FUSION_SENSITIVE.values(), ids=FUSION_SENSITIVE.keys())
 def test_every_split_equals_the_single_call_for_values_xla_may_fuse(f, monkeypatch):
     starts = np.linspace(-4.0, 4.0, 301)
@@ -117,6 +118,7 @@ VECTOR_LANES = {  # f, starts, sweep options: lanes that carry a vector
 }
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("fast_math", [True, False], ids=["fast", "xla"])
 @pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", VECTOR_LANES, ids=VECTOR_LANES.keys())

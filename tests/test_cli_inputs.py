@@ -215,6 +215,7 @@ def test_bad_input_as_a_real_process(args, expected, tmp_path):
     assert files_under(tmp_path) == []
 
 
+@pytest.mark.thorough
 def test_ctrl_c_stops_with_one_line_and_status_130(tmp_path):
     # The notebook's own deriv descends in a Python loop: a billion epochs run for hours.
     proc = _python_m(
@@ -269,6 +270,7 @@ cli.run(main)
 """
 
 
+@pytest.mark.thorough
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM to a subprocess is POSIX")
 @pytest.mark.parametrize(("signum", "code", "word"), [
     (signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])  # fmt: skip
@@ -336,6 +338,7 @@ def test_a_run_catches_sigterm_only_while_it_runs_and_only_in_place_of_the_defau
     assert (done.returncode, done.stdout.split()) == (0, ["True", "True", "False", "True"])
 
 
+@pytest.mark.thorough
 @pytest.mark.slow
 def test_ctrl_c_inside_a_compiled_sweep_exits_cleanly(tmp_path):
     # 1e5 starts for 1e6 epochs: minutes of compiled calls, one after another. A Ctrl-C
@@ -364,6 +367,7 @@ def _sigint_held(pid: int) -> bool | None:
     return False
 
 
+@pytest.mark.thorough
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 @pytest.mark.parametrize("command", [["experiments.lr_epochs"], ["experiments", "lr_epochs"]])
 @pytest.mark.parametrize("after", [0.0, 0.3])
@@ -537,6 +541,7 @@ FLAGS = {
 }
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", list(SMALL))
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

@@ -170,6 +170,7 @@ def test_single_run_that_diverged_draws_no_point_and_says_so(tmp_path, capsys):
     plotting.close(fig)
 
 
+@pytest.mark.thorough
 def test_every_missing_minimum_is_found_wherever_the_runs_ended(tmp_path, capsys):
     argv = ["--function", f"{USER}:four_wells_listed_one", "--grid", "60"]
     code, out, err = run("basin_map", argv, tmp_path, capsys)
@@ -372,6 +373,7 @@ def test_a_start_where_f_is_nan_is_not_called_stationary(tmp_path, capsys):
     assert "stationary" not in out + err
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", ["start_location", "convergence"])
 def test_runs_on_a_flat_minimum_narrower_than_the_grid_are_on_it(name, tmp_path, capsys):
     # On (-1e6, 1e6) the grid is 200 apart and the flat minimum [-1, 1] of flat_bottom was

@@ -404,6 +404,7 @@ except OSError as err:
 """
 
 
+@pytest.mark.thorough
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 @pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
 def test_a_figure_cut_short_by_a_full_disk_is_the_system_error(tmp_path, fmt):

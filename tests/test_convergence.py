@@ -52,6 +52,7 @@ def test_matches_reference(x64, case):
                 assert float(conv.final[i, j]) == pytest.approx(end, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("case", UNSEEN, ids=UNSEEN_IDS)
 def test_functions_outside_the_library_match_the_reference(x64, case):
     # Rate 0 (never moves), a minimum where f'' jumps, a closure, a run that overflows.
@@ -72,6 +73,7 @@ def test_functions_outside_the_library_match_the_reference(x64, case):
     np.testing.assert_array_equal(conv.epoch[:, still], 0)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     "f",
     [UNSEEN[1].f, lambda x: (x - 0.3) ** 2, lambda x: jnp.abs(x - 0.25) + 0.1 * x**2],
@@ -125,6 +127,7 @@ def test_resting_on_a_maximum_is_not_converged(x64):
     assert not conv.converged[0, 0] and conv.converged[1, 0]
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     "f", [lambda x: x**3, lambda x: x**4 + x**3], ids=["cube", "saddle_beside_a_minimum"]
 )
@@ -208,6 +211,7 @@ def _lowest_on_grids(np_f, lo, hi):
     return out[0][0], out[1][0], out[1][1]
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("f", "np_f", "end", "tol"),
     [
@@ -252,6 +256,7 @@ def test_a_turn_across_a_weak_log_pole_is_not_converged(x64):
     assert not np.asarray(conv.converged).any()
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("f", "np_f", "ends", "tol"),
     [
@@ -316,6 +321,7 @@ def test_settling_on_a_flat_minimum_is_converged(x64):
     assert np.asarray(expected).any() and not np.asarray(expected).all()
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("f", "starts"),
     [
@@ -334,6 +340,7 @@ def test_stopping_on_a_flat_stretch_that_is_no_minimum_is_not_converged(x64, f, 
     assert not np.asarray(conv.converged).any()
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("f", "starts"),
     [
@@ -492,6 +499,7 @@ def test_scalar_arguments_are_named_as_one_value(kwargs, error, match):
         convergence(lambda x: x**2, 0.3, 0.01, **args)
 
 
+@pytest.mark.thorough
 def test_a_tol_finer_than_the_floats_where_runs_stalled_is_warned_of():
     # Every run stalls 4 floats of float32 from -1.42887 (a step under half a float): at
     # tol=1e-7 none can count as converged, and nothing said why.
@@ -508,6 +516,7 @@ def test_a_tol_finer_than_the_floats_where_runs_stalled_is_warned_of():
             assert convergence(notebook, starts, [0.1], 2000, tol=1e-7).converged.all()
 
 
+@pytest.mark.thorough
 def test_runs_stalled_on_a_gentle_slope_far_from_a_minimum_are_not_warned_of():
     # log(1 + x**2) at 1e6 has slope 2e-6: a step of 2e-7 is under half a float there, so
     # the run stops, far from the minimum at 0. The warning told to pass a tol of 0.25,

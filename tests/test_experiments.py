@@ -532,6 +532,7 @@ os.kill(os.getpid(), getattr(signal, sys.argv_signal))  # held, as during the im
 """
 
 
+@pytest.mark.thorough
 @pytest.mark.skipif(sys.platform == "win32", reason="signals to oneself are POSIX")
 @pytest.mark.parametrize(("signame", "code", "word"), [
     ("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])  # fmt: skip
@@ -645,6 +646,7 @@ def test_one_start_and_one_epoch_are_said_as_such(tmp_path, capsys):
     assert f"reached the local minimum x = {LOCAL} (within 0.001): 1 of 2 starts, x0 = 4.3\n" in out
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", list(SMALL))
 def test_every_summary_says_the_float_type(name, tmp_path, capsys):
     code, out, _ = run(name, SMALL[name], tmp_path, capsys)

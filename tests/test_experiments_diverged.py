@@ -128,6 +128,7 @@ def test_lr_epochs_says_when_no_value_gives_colour_limits(tmp_path, capsys):
     assert "(no finite values to take them from: every run diverged)" in out
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("attr", "ok"),
     [("bowl_listed_wrong", False), ("saddle_listed", False), ("himmelblau_listed", True),

@@ -109,6 +109,7 @@ def test_basin_map_shares(tmp_path, capsys):
     assert "(-3.779, -3.283) 0.0%" in rows[1][1]
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("name", "function", "flat"),
     [

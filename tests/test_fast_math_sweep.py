@@ -81,6 +81,7 @@ def test_env_var_turns_it_off(monkeypatch):
     same(jaxgd.sweep(g, STARTS, RATES, EPOCHS, fast_math=True), fast)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("fast_math", [None, True, False])
 @pytest.mark.parametrize("wide", [False, True])
 def test_sweep_equals_vmapped_descend_bit_for_bit(fast_math, wide, request):

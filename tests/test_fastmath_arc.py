@@ -58,6 +58,7 @@ ATAN_EDGES = [2.0**-12, 7 / 16, 11 / 16, 1.0, 19 / 16, 39 / 16, 2.0**26]
 ASIN_EDGES = [2.0**-27, 0.5, 0.975, 1.0 - 2.0**-24]
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("name", "fast", "ref", "binades"),
     [

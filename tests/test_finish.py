@@ -83,6 +83,7 @@ def _rational(x):
     return x**2 / (1.0 + 0.25 * x**2) + 0.3 * jnp.sin(2.0 * x)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("f", [_sqrt_bowl, _rational], ids=["sqrt", "rational"])
 @pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
 def test_a_cell_does_not_depend_on_which_other_counts_are_asked_for(f, x64_on):

@@ -47,6 +47,7 @@ def test_maps_a_point_to_a_scalar(name):
     assert batched.shape == (5,)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", NAMES)
 def test_listed_minima_are_minima(name, x64):
     """|grad| ~ 0 and a positive definite Hessian at every listed minimum, in float64."""

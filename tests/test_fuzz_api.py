@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -249,6 +250,7 @@ def test_descend_gives_the_reference_or_names_the_bad_argument(fn, x0, rate, epo
     assert_close(x, ref, **float32_tol(np.float32))
 
 
+@pytest.mark.thorough
 @FUZZ
 @given(
     fn=function(),
@@ -320,6 +322,7 @@ def _reference_runs(np_df, starts, rates, epochs):
     return xs
 
 
+@pytest.mark.thorough
 @FUZZ
 @given(
     fn=function(),

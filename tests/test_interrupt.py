@@ -48,6 +48,7 @@ CASES = {
 BOUND = 6.0
 
 
+@pytest.mark.thorough
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a subprocess is POSIX")
 @pytest.mark.parametrize("name", list(CASES))

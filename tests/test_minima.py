@@ -151,6 +151,7 @@ def test_flat_minima_at_an_end_and_side_by_side(f, lo, hi, x, value, x64_or_not)
     assert int(m.global_index) == int(np.argmin(value))
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("f", "lo", "hi", "num", "want"),
     [
@@ -219,6 +220,7 @@ def _well_reference(centre: float, width: float) -> float:
     return 0.5 * (a + b)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("offset", [-1e-6, 0.0, 1e-6])
 def test_a_narrow_well_beside_a_grid_point_is_found_not_a_flat_shelf(offset, x64_or_not):
     # A well 3e-5 wide on a grid 1e-3 apart: f' underflows to exactly 0 at every grid point
@@ -264,6 +266,7 @@ def test_an_interval_flat_end_to_end_is_no_minimum_unless_f_rises_on_both_sides(
     assert len(find_minima(f, 0.2, 0.8)) == 0
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("f", "lo", "hi"),
     [
@@ -337,6 +340,7 @@ def test_tol_trades_precision(x64):
     assert abs(float(m.global_x) - -1.428870011214077) < 1e-2
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("tol", [None, 1e-6, 1e-4, 1e-3, 1e-2])
 @pytest.mark.parametrize(
     ("lo", "hi", "x_min", "level"),
@@ -788,6 +792,7 @@ def test_minima_are_found_when_every_grid_point_is_stationary(num, x64_or_not):
     assert reached.x.tolist() == [-1.0, 1.0]
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(("lo", "hi", "num"), [(-1.0, 2.0, 4), (-2.0, 1.0, 4), (-1.0, 2.0, 7)])
 def test_minima_are_found_when_an_end_of_the_grid_is_stationary_points(lo, hi, num, x64_or_not):
     # On -1, 0, 1, 2, f' reads 0, 0, 0, +: the stretch at the left end was taken for one
@@ -904,6 +909,7 @@ def test_a_jump_down_to_where_f_falls_on_is_no_minimum(x64_or_not):
     assert m.x.tolist() == [1.0] and m.at_boundary.tolist() == [True]
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     "f",
     [lambda x: (x + 1e4) ** 2 - 1e8 - 2e4 * x, lambda x: (x + 300.0) ** 2 - 9e4 - 600 * x],
@@ -943,6 +949,7 @@ def test_a_stretch_flat_only_by_underflow_at_an_end_is_no_flat_minimum(lo, hi, e
     np.testing.assert_array_equal(m.hi, m.x)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("scale", [1e-20, 1.0, 1e20, 1e30])
 @pytest.mark.parametrize("shift", [0.0, 1e4])
 def test_an_underflowed_stretch_at_an_end_is_no_flat_minimum_at_any_scale_of_f(
@@ -1175,6 +1182,7 @@ _WIDE = {"2 apart, through 0": (-1e4, 1e4), "2 apart": (-9999.3, 1e4 + 0.7)}
 _WIDE |= {"5 apart, through 0": (-3e4, 2e4), "200 apart, through 0": (-1e6, 1e6)}
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("name", "grid"),
     [
@@ -1415,6 +1423,7 @@ def _interval(place):
     return centre, width, scale, centre - width / 2, centre + width / 2
 
 
+@pytest.mark.thorough
 @given(_PLACES, st.lists(_U, min_size=1, max_size=7), st.sampled_from([-1.0, 1.0]))
 @settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
 def test_random_polynomials_match_the_reference(place, roots, sign):
@@ -1431,6 +1440,7 @@ def test_random_polynomials_match_the_reference(place, roots, sign):
     )
 
 
+@pytest.mark.thorough
 @given(
     _PLACES,
     st.lists(
@@ -1450,6 +1460,7 @@ def test_sums_of_gaussians_match_the_reference(place, bumps):
     )
 
 
+@pytest.mark.thorough
 @given(
     _PLACES,
     st.lists(st.tuples(_AMPLITUDE, st.floats(0.5, 60), st.floats(0, 6.3)), min_size=1, max_size=3),
@@ -1465,6 +1476,7 @@ def test_sin_cos_mixtures_match_the_reference(place, waves):
     )
 
 
+@pytest.mark.thorough
 @given(
     _PLACES,
     st.lists(st.tuples(st.floats(-2, 2), _U), min_size=1, max_size=4),

@@ -110,6 +110,7 @@ def both(monkeypatch: pytest.MonkeyPatch, search: Callable[[], minima.Minima]):
     return new, old
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", functions.names())
 @pytest.mark.parametrize("wide", [False, True])
 def test_find_minima_equals_the_original_bit_for_bit(name, wide, request, monkeypatch):
@@ -126,6 +127,7 @@ def test_find_minima_equals_the_original_bit_for_bit(name, wide, request, monkey
         same(new, old)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", functions.names())
 @pytest.mark.parametrize("wide", [False, True])
 def test_find_minima_reached_equals_the_original_bit_for_bit(name, wide, request, monkeypatch):

@@ -134,6 +134,7 @@ def _egg_box(centre):
     return f
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("centre", [0.0, 1000.0])
 def test_wells_one_apart_far_from_the_origin_stay_apart(centre):
     # The merge distance once grew as sqrt(eps) |x|: 3.4 at 1000 in float32, one minimum for 49.
@@ -144,6 +145,7 @@ def test_wells_one_apart_far_from_the_origin_stay_apart(centre):
     assert np.abs(got[:, None] - want[None]).max(-1).min(0).max() < 0.02
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("x64", "k"), [(False, 1e5), (False, 1e6), (True, 1e6), (True, 1e9), (True, 1e10)]
 )
@@ -252,6 +254,7 @@ def test_nearest_errors():
         nearest_minimum_nd([[0.0, 1.0]], None)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("scale", [1e-6, 1e6])  # scale 1: the catalogue's own tests
 def test_global_minima_do_not_depend_on_the_units_of_f(scale):
     # Ties were within an absolute 1e-5 for small f: 1e-6 * peaks had all three global.
@@ -493,6 +496,7 @@ def test_find_refuses_bounds_past_the_dtype(bounds, row, compiles):
     assert compiles.count == 0
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(("c", "tol"), [(1.0003, None), (1.4, 0.5), (1.9, 1.0), (1.01, 1e-6)])
 def test_a_minimum_outside_the_box_is_dropped_whatever_the_tol(c, tol, x64_or_not):
     # The box once reached tol beyond its edges: with tol=1.0 a minimum 0.9 outside was kept.
@@ -500,6 +504,7 @@ def test_a_minimum_outside_the_box_is_dropped_whatever_the_tol(c, tol, x64_or_no
     assert len(m) == 0
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("tol", [None, 1e-2])
 def test_minima_on_the_edges_and_corners_of_the_box_are_kept(tol, x64_or_not):
     # 0.1 is no float: the float32 minimum 0.10000000149 lies past the float64 edge 0.1.
@@ -665,6 +670,7 @@ def test_a_circle_of_minima_comes_back_as_points_along_it():
     assert np.diff(np.r_[angles, angles[0] + 2 * np.pi]).max() < 0.5  # all the way round
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("f", "bounds"),
     [
@@ -698,6 +704,7 @@ def test_bfloat16_points_are_read_as_float64_reads_them(rows):
     np.testing.assert_array_equal(got.x, want.x)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("low", [jnp.bfloat16, jnp.float16], ids=["bfloat16", "float16"])
 def test_an_f_computing_in_a_coarser_float_has_each_minimum_once(low, x64_or_not):
     """Himmelblau computed in bfloat16 (or float16) inside a float32 or float64 run: its
@@ -763,6 +770,7 @@ _SCALES = st.sampled_from([1.0, 1e-20, 1e20])
 _NO_SHRINK = (hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate)
 
 
+@pytest.mark.thorough
 @given(
     _SHIFTS,
     _SIZES,
@@ -786,6 +794,7 @@ def test_random_quadratics_have_their_one_minimum(shift, size, scale, q, at):
     np.testing.assert_allclose(np.asarray(got.x[0]), m, rtol=0, atol=1e-9 * size + 1e-11 * shift)
 
 
+@pytest.mark.thorough
 @given(
     _SHIFTS,
     _SIZES,

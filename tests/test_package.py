@@ -177,6 +177,7 @@ def test_wheel_holds_only_the_jaxgd_package(tmp_path):
     assert shipped == {f"jaxgd/{p.relative_to(package).as_posix()}" for p in package.rglob("*.py")}
 
 
+@pytest.mark.thorough
 @pytest.mark.slow
 def test_editable_install_exposes_only_jaxgd(tmp_path):
     pytest.importorskip("pip", reason="installing needs pip in this environment")

@@ -145,6 +145,7 @@ print("pyplot imported" if "matplotlib.pyplot" in sys.modules else "no pyplot")
 """
 
 
+@pytest.mark.thorough
 def test_experiments_never_import_pyplot(tmp_path):
     # One run per way an experiment sets itself up (jaxgd.cli.setup, setup_2d, its own), and
     # the figure with shared axes; all figures are made by the same function of

@@ -188,6 +188,7 @@ def test_divergence_is_isolated_per_cell(x64):
     np.testing.assert_array_equal(res.final[kept], alone.final)
 
 
+@pytest.mark.thorough
 @settings(max_examples=25, deadline=None)
 @given(
     starts=st.lists(st.floats(-4, 4), min_size=1, max_size=3),
