@@ -241,6 +241,24 @@ def _is_real(value: Any) -> bool:
     return True
 
 
+def _check_fields(owner: str, name: Any, f: Any, description: Any) -> None:
+    """Refuse a spec whose name or description is not text, or whose f cannot be called: it
+    would be kept as given and fail far from here (when a sweep first calls f, or a summary
+    prints the name)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{owner}: name must be a string, e.g. 'bowl'; got {type(name).__name__}.")
+    if not callable(f):
+        raise TypeError(
+            f"{owner}: f must be a callable written with jax.numpy; got "
+            f"{type(f).__name__} {f!r:.40}. Pass the function itself, e.g. `lambda x: x**2`."
+        )
+    if not isinstance(description, str):
+        raise TypeError(
+            f"{owner}: description must be a string (one line, may be empty); got "
+            f"{type(description).__name__}."
+        )
+
+
 def _interval(owner: str, what: str, value: Any) -> tuple[float, float]:
     """``value`` as ``(lo, hi)``: two finite floats with ``lo < hi``."""
     try:
@@ -285,7 +303,8 @@ class Function1D:
             descent shows the function's behaviour. ``None`` (a user's function that names
             none): 0, or the domain's midpoint when 0 lies outside it.
 
-    The numbers are checked and kept as Python floats when the spec is made: a domain that
+    The fields are checked and the numbers kept as Python floats when the spec is made: a
+    name or description that is not a string, an ``f`` that is not callable, a domain that
     is not two finite numbers in order, or a start that is not a number of the domain,
     raises ``TypeError`` or ``ValueError`` naming the spec and the field.
 
@@ -307,6 +326,7 @@ class Function1D:
         # Experiments draw grids over the domain and start runs at `start`: a reversed or
         # infinite interval would fail deep inside them, or blame a flag nobody passed.
         owner = f"Function1D {self.name!r}"
+        _check_fields(owner, self.name, self.f, self.description)
         lo, hi = _interval(owner, "domain", self.domain)
         object.__setattr__(self, "domain", (lo, hi))
         if self.start is None:

@@ -180,6 +180,24 @@ def test_a_bad_domain_or_start_is_refused_where_it_is_given(domain, start, exc, 
         fns.Function1D("bowl", lambda x: x**2, domain, "", start)
 
 
+@pytest.mark.parametrize(
+    ("name", "f", "description", "match"),
+    [
+        ("bowl", None, "", "'bowl': f must be a callable written with jax.numpy; got NoneType"),
+        ("bowl", 3.0, "", "'bowl': f must be a callable .* got float 3.0"),
+        ("bowl", "x**2", "", "'bowl': f must be a callable"),
+        (3, lambda x: x**2, "", "3: name must be a string"),
+        ("bowl", lambda x: x**2, None, "'bowl': description must be a string"),
+    ],
+)
+def test_a_spec_whose_f_is_no_callable_or_whose_text_is_not_text_is_refused(
+    name, f, description, match
+):
+    # Kept as given, f = None failed only when a sweep first called it, far from the spec.
+    with pytest.raises(TypeError, match=rf"^Function1D {match}"):
+        fns.Function1D(name, f, (-1.0, 1.0), description)
+
+
 def test_domain_and_start_are_kept_as_floats():
     spec = fns.Function1D("bowl", lambda x: x**2, [np.int64(-1), np.float32(2)], "", np.int32(1))
     assert spec.domain == (-1.0, 2.0) and type(spec.domain[0]) is float
