@@ -416,7 +416,16 @@ def load_function_2d(spec: str) -> Any:
                         f"{_shown(given)}."
                     ) from None
             doc = _doc_line(obj)
-            fn = functions2d.Function2D(spec, obj, domain, doc or "your own f", minima, start)
+            try:
+                fn = functions2d.Function2D(spec, obj, domain, doc or "your own f", minima, start)
+            except (TypeError, ValueError) as err:  # a listed minimum outside the domain
+                message = " ".join(str(err).split()).removeprefix(f"Function2D {spec!r}: ")
+                if user_attr(obj, "domain", name) is _MISSING:
+                    message += (
+                        " f has no domain attribute, so its domain is the default "
+                        "((-5, 5), (-5, 5)): give it one, domain = ((x_lo, x_hi), (y_lo, y_hi))."
+                    )
+                raise UsageError(f"{name}: {message}") from None
         else:
             raise UsageError(
                 f"{name}: {type(obj).__name__} is not callable; point it at a function "

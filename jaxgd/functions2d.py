@@ -246,10 +246,12 @@ class Function2D:
         start: Where a single run starts by default, ``(x, y)``; ``None``: the domain's
             centre.
 
-    The numbers are checked and kept as tuples of Python floats when the spec is made: a
-    range that is not two finite numbers in order, or a minimum or start that is not a
-    finite point ``(x, y)``, raises ``TypeError`` or ``ValueError`` naming the spec and the
-    field. (The start may lie outside the domain: the experiments' ``--domain`` can widen it.)
+    The fields are checked and the numbers kept as tuples of Python floats when the spec is
+    made: a name or description that is not a string, an ``f`` that is not callable, a range
+    that is not two finite numbers in order, a minimum or start that is not a finite point
+    ``(x, y)``, or a minimum outside the domain, raises ``TypeError`` or ``ValueError``
+    naming the spec and the field. (The start may lie outside the domain: the experiments'
+    ``--domain`` can widen it.)
 
     Example:
         >>> bowl = Function2D("bowl", lambda p: (p**2).sum(), ((-1.0, 1.0), (-2.0, 2.0)), "")
@@ -270,6 +272,7 @@ class Function2D:
         # Grids, bounds and basin maps are built from these: a reversed or infinite range,
         # or a minimum that is no point, would fail deep inside them.
         owner = f"Function2D {self.name!r}"
+        functions._check_fields(owner, self.name, self.f, self.description)
         try:
             xs, ys = self.domain
         except (TypeError, ValueError):
@@ -282,7 +285,28 @@ class Function2D:
             functions._interval(owner, "domain's y range", ys),
         )
         object.__setattr__(self, "domain", domain)
-        object.__setattr__(self, "minima", tuple(self._point(m, "minima") for m in self.minima))
+        try:
+            # Text iterates into characters, each then refused as "a real number".
+            if isinstance(self.minima, str | bytes):
+                raise TypeError
+            given = iter(self.minima)
+        except TypeError:  # None, a number: nothing to iterate
+            raise TypeError(
+                f"{owner}: minima must be a list of points (x, y), e.g. ((0.0, 1.0),), or () "
+                f"when they are unknown; got {self.minima!r:.60}."
+            ) from None
+        minima = tuple(self._point(m, "minima") for m in given)
+        (x0, x1), (y0, y1) = domain
+        for x, y in minima:
+            # Summaries match runs against this list: a point off the rectangle (x and y
+            # swapped, a slip of sign) names a minimum no run on the domain can reach.
+            if not (x0 <= x <= x1 and y0 <= y <= y1):
+                raise ValueError(
+                    f"{owner}: the minimum ({x:g}, {y:g}) lies outside its domain "
+                    f"[{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]; list only minima inside the "
+                    "domain, or widen the domain to hold it."
+                )
+        object.__setattr__(self, "minima", minima)
         if self.start is not None:
             object.__setattr__(self, "start", self._point(self.start, "start"))
 

@@ -330,3 +330,11 @@ flat_family.domain = (-3.0, 3.0)
 def log_well(x):
     """A minimum near 1.975 and a pole of f' at 0, where f is -inf (NaN below)."""
     return (x - 2.0) ** 2 + 0.1 * jnp.log(x)
+
+
+def bowl_2d_minimum_outside(p):
+    """A bowl at (7, 0), outside the default domain [-5, 5]^2 it has no domain attribute for."""
+    return (p[0] - 7.0) ** 2 + p[1] ** 2
+
+
+bowl_2d_minimum_outside.minima = [(7.0, 0.0)]

@@ -575,6 +575,12 @@ def test_a_bool_or_nan_in_a_users_start_or_domain_attribute_is_refused(name, sai
         load_function_2d(f"{USER}:bowl_2d_minima_bool")
 
 
+def test_a_users_listed_minimum_outside_its_domain_is_one_line():
+    # Function2D refuses a minimum off its domain; from the command line that was a traceback.
+    with pytest.raises(cli.UsageError, match=r"\(7, 0\) lies outside its domain .* no domain attr"):
+        load_function_2d(f"{USER}:bowl_2d_minimum_outside")
+
+
 _RUN = """
 import sys
 from jaxgd import cli

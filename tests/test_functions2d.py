@@ -182,13 +182,28 @@ def test_dataclass_defaults():
         ({"start": ("a", 0.0)}, TypeError, "start must be a real number"),
         ({"domain": ((0.0, 1.0), (-1e308, 1e308))}, ValueError, "domain's y range .* wider"),
         ({"minima": ((0.5, 10**400),)}, ValueError, "minima is too large for any float"),
+        # Kept as given, a point off the rectangle named a minimum no run there reaches.
+        ({"minima": ((0.5, 3.0),)}, ValueError, r"the minimum \(0.5, 3\) lies outside its dom"),
+        ({"minima": ((-0.5, 1.0),)}, ValueError, r"the minimum \(-0.5, 1\) lies outside"),
+        ({"minima": None}, TypeError, r"minima must be a list of points \(x, y\), e.g."),
+        ({"minima": "ab"}, TypeError, r"minima must be a list of points .*; got 'ab'"),
+        ({"f": None}, TypeError, "f must be a callable written with jax.numpy; got NoneType"),
+        ({"f": np.zeros(2)}, TypeError, "f must be a callable"),
+        ({"description": None}, TypeError, "description must be a string"),
     ],
 )
 def test_a_bad_domain_minimum_or_start_is_refused_where_it_is_given(kwargs, exc, match):
     # A reversed domain reached the 2-D experiments as a traceback from inside minima_nd.
-    args = {"domain": ((0.0, 1.0), (0.0, 2.0)), **kwargs}
+    args = {"domain": ((0.0, 1.0), (0.0, 2.0)), "f": lambda p: (p**2).sum(), "description": ""}
     with pytest.raises(exc, match=rf"^Function2D 'bowl': {match}"):
-        fns2.Function2D("bowl", lambda p: (p**2).sum(), description="", **args)
+        fns2.Function2D("bowl", **{**args, **kwargs})
+
+
+def test_minima_on_the_domains_edge_are_kept_and_a_name_must_be_text():
+    spec = fns2.Function2D("edge", lambda p: (p**2).sum(), ((0, 1), (0, 2)), "", [(0, 2), (1, 0)])
+    assert spec.minima == ((0.0, 2.0), (1.0, 0.0))
+    with pytest.raises(TypeError, match=r"^Function2D 3: name must be a string"):
+        fns2.Function2D(3, lambda p: (p**2).sum(), ((0, 1), (0, 2)), "")
 
 
 def test_fields_are_kept_as_float_tuples():
