@@ -122,8 +122,9 @@ class DerivativeCheck:
 
     def summary(self) -> str:
         """One line: whether the two agree, and where the worst error is, with both
-        derivatives there (where they disagree, in as many digits as tell them apart); and,
-        if f is not finite somewhere, at how many points and where (not compared)."""
+        derivatives there (where they disagree, in as many digits as tell them apart, and
+        where they disagree, when not at every point compared); and, if f is not finite
+        somewhere, at how many points and where (not compared)."""
         i = self._worst
         size = "not finite" if np.isnan(self.max_error) else f"{self.max_error:.3g}"
         given, autodiff = float(self.given[i]), float(self.autodiff[i])
@@ -155,10 +156,14 @@ class DerivativeCheck:
                     f"atol below it, e.g. atol={1e-9 * biggest:.1g}"
                 )
             return line + skipped
-        bad = int(self.mismatch.sum())
+        mismatch = self.mismatch
+        bad = int(mismatch.sum())
+        # Where, when not everywhere: a df wrong on part of the interval (a piece of a
+        # piecewise formula) is found by the stretch, not by the one worst point.
+        located = "" if bad == count else f" ({_where_in_words(self.x, mismatch)})"
         return (
             f"derivative DISAGREES with autodiff at {bad} of {count} points"
-            f"{'' if not skipped else ' where f is finite'} on {span}: {where}{skipped}"
+            f"{'' if not skipped else ' where f is finite'} on {span}{located}: {where}{skipped}"
         )
 
     def __str__(self) -> str:
@@ -322,7 +327,7 @@ def check_derivative(
         >>> check.ok
         False
         >>> print(check)  # doctest: +ELLIPSIS
-        derivative DISAGREES with autodiff at ... of 3001 points on [-6.28319, 6.28319]: ...
+        derivative DISAGREES with autodiff at ... of 3001 points on [-6.28319, 6.28319]...: ...
         >>> right = lambda x: np.cos(x) * e(x) - np.sin(x) * 0.1 * x * e(x)
         >>> check_derivative(f, right, -2 * np.pi, 2 * np.pi).ok
         True

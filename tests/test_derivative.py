@@ -479,3 +479,20 @@ def test_the_same_infinity_on_both_sides_agrees_and_any_other_does_not():
             bad = check_derivative(jnp.sqrt, df, 0.0, 1.0, num=11)
             assert not bad.ok and bad.mismatch.sum() == 1 and bad.worst_x == 0.0, wrong
             assert math.isnan(bad.max_error)
+
+
+def test_a_derivative_wrong_on_part_of_the_interval_is_located_by_its_stretch():
+    # Only the worst point was named: one piece of a piecewise df wrong on (1.25, 2] read
+    # as a slip at one x, wherever the rounding put the largest error.
+    df = lambda x: np.where(x > 1.25, 1.001 * np.exp(x), np.exp(x))
+    check = check_derivative(jnp.exp, df, 0.0, 2.0, num=101)
+    wrong = check.x[check.x > 1.25]
+    np.testing.assert_array_equal(check.x[check.mismatch], wrong)
+    assert f"points on [0, 2] (x in [{wrong[0]:.6g}, 2]): max |error|" in str(check)
+    kink = check_derivative(jnp.abs, np.sign, -1.0, 1.0, num=11)
+    assert "at 1 of 31 points on [-1, 1] (x = 0): max |error| 1 at x = 0" in str(kink)
+    two = check_derivative(jnp.exp, lambda x: np.where(np.abs(x - 1) > 0.5, 2, 1) * np.exp(x), 0, 2)
+    assert "on [0, 2] (in 2 stretches, the first at x = 0 and the last ending at x = 2)" in str(two)
+    # Wrong at every point compared: the interval itself says where.
+    everywhere = check_derivative(jnp.exp, lambda x: 2 * np.exp(x), 0.0, 2.0, num=11)
+    assert "at 31 of 31 points on [0, 2]: max |error|" in str(everywhere)
