@@ -54,6 +54,9 @@ class DerivativeCheck:
             is otherwise not finite, and where f is not (points not compared).
         rtol: Relative tolerance used.
         atol: Absolute tolerance used.
+        dtypes: The dtypes ``df`` and ``f`` returned, by name: a side computed in float32
+            (``astype(np.float32)``, ``jnp.float32(x)``) rounds to about 1e-7 relative,
+            more than the default ``rtol``, and a disagreement then says so.
     """
 
     x: np.ndarray
@@ -63,6 +66,7 @@ class DerivativeCheck:
     error: np.ndarray
     rtol: float
     atol: float
+    dtypes: tuple[str, str] = ("float64", "float64")
 
     @property
     def compared(self) -> np.ndarray:
@@ -164,10 +168,47 @@ class DerivativeCheck:
         return (
             f"derivative DISAGREES with autodiff at {bad} of {count} points"
             f"{'' if not skipped else ' where f is finite'} on {span}{located}: {where}{skipped}"
+            f"{self._narrow_note()}"
         )
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _narrow_note(self) -> str:
+        """For a disagreement that rounding explains: which side was computed in a float
+        narrower than float64 (its rounding alone can exceed the tolerances), and
+        tolerances with which the two agree. Empty for a slip larger than that rounding."""
+        narrow = [
+            (who, name)
+            for who, name in zip(("df", "f"), self.dtypes, strict=True)
+            if _eps(name) > np.finfo(np.float64).eps
+        ]
+        if not narrow:
+            return ""
+        eps = max(_eps(name) for _, name in narrow)
+        slope = np.abs(self.autodiff[self.compared & np.isfinite(self.autodiff)])
+        rtol = min(100 * eps, 0.1)  # room for the rounding of x too; rtol stays below 1
+        atol = float(f"{rtol * (float(slope.max()) if slope.size else 1.0):.1g}")
+        rtol = float(f"{rtol:.1g}")
+        mismatch = self.mismatch
+        with np.errstate(invalid="ignore"):
+            fits = self.error[mismatch] <= atol + rtol * np.abs(self.autodiff[mismatch])
+        if not fits.all():  # a slip beyond rounding: the note would excuse it
+            return ""
+        said = " and ".join(f"{who} returned {name}" for who, name in narrow)
+        return (
+            f"; note: {said}, which rounds to about {eps:.1g} relative: that rounding alone "
+            f"explains the disagreement (with rtol={rtol:g}, atol={atol:g} the two agree); "
+            "compute in float64, or pass those tolerances"
+        )
+
+
+def _eps(name: str) -> float:
+    """The machine epsilon of the floating dtype ``name`` (0 for any other dtype)."""
+    try:
+        return float(jnp.finfo(name).eps)
+    except (TypeError, ValueError):  # integers: exact
+        return 0.0
 
 
 def _where_in_words(x: np.ndarray, mask: np.ndarray) -> str:
@@ -378,7 +419,8 @@ def check_derivative(
         # f's own values decide which points are compared: where f is NaN or infinite it
         # has no derivative, and both sides there are whatever the formulas give (autodiff
         # through a jnp.where gives 0). Refused before grad(f) is compiled if that is nowhere.
-        value = np.asarray(on_points(f, x, grad=False), np.float64)
+        value = on_points(f, x, grad=False)
+        value_dtype, value = value.dtype, np.asarray(value, np.float64)
         if not np.isfinite(value).any():
             raise ValueError(
                 f"f is not finite at any of the {x.size} points checked on [{lo_f:g}, {hi_f:g}] "
@@ -386,7 +428,7 @@ def check_derivative(
                 "and hi of an interval where f is defined (where f(x) is a finite number)"
             )
         autodiff = np.asarray(on_points(f, x, grad=True), np.float64)
-    given = given.astype(np.float64)
+    given_dtype, given = given.dtype, given.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(given - autodiff)
     # The same infinity on both sides (sqrt at 0) is agreement, as in numpy.isclose: both say
@@ -394,4 +436,5 @@ def check_derivative(
     same = given == autodiff
     error[same] = 0.0
     error[~((np.isfinite(given) & np.isfinite(autodiff)) | same) | ~np.isfinite(value)] = np.nan
-    return DerivativeCheck(x, value, autodiff, given, error, rtol_f, atol_f)
+    dtypes = (str(given_dtype), str(value_dtype))
+    return DerivativeCheck(x, value, autodiff, given, error, rtol_f, atol_f, dtypes)

@@ -496,3 +496,30 @@ def test_a_derivative_wrong_on_part_of_the_interval_is_located_by_its_stretch():
     # Wrong at every point compared: the interval itself says where.
     everywhere = check_derivative(jnp.exp, lambda x: 2 * np.exp(x), 0.0, 2.0, num=11)
     assert "at 31 of 31 points on [0, 2]: max |error|" in str(everywhere)
+
+
+def sin_in_float32(x):
+    return jnp.sin(jnp.asarray(x, jnp.float32))
+
+
+def test_a_side_computed_in_float32_is_named_when_its_rounding_explains_the_disagreement():
+    # A right df computed in float32 (or an f that is) read as a slip: "given 0.0567657,
+    # autodiff 0.0567658", with nothing saying why.
+    cos32 = lambda x: np.cos(np.asarray(x, np.float32))
+    for f, df, who in ((jnp.sin, cos32, "df"), (sin_in_float32, np.cos, "f")):
+        check = check_derivative(f, df, -2.0, 2.0, num=501)
+        assert not check.ok
+        assert check.dtypes == (("float32", "float64") if who == "df" else ("float64", "float32"))
+        note = re.search(
+            r"note: (\w+) returned float32, .* \(with rtol=(\S+), atol=(\S+) the", str(check)
+        )
+        assert note and note[1] == who, str(check)
+        # The tolerances it names do make the two agree.
+        assert check_derivative(
+            f, df, -2.0, 2.0, num=501, rtol=float(note[2]), atol=float(note[3])
+        ).ok
+    # A slip larger than float32 rounding is not excused, and float64 sides get no note.
+    slip = check_derivative(jnp.sin, lambda x: -cos32(x), -2.0, 2.0, num=501)
+    assert not slip.ok and "note" not in str(slip)
+    wrong64 = check_derivative(jnp.sin, lambda x: np.cos(x) * (1 + 1e-5), -2.0, 2.0, num=501)
+    assert wrong64.dtypes == ("float64", "float64") and "note" not in str(wrong64)
