@@ -256,8 +256,8 @@ def _evaluate(df: Callable, x: np.ndarray) -> np.ndarray:
             raise TypeError(
                 "df must map a float x to one real number (or an array of x to an array of "
                 f"the same shape); {whole}calling it on x = {float(xi)!r} failed: "
-                f"{type(err).__name__}: {err}. If f is not defined there either, check an "
-                "interval where it is, or return nan there"
+                f"{type(err).__name__}: {str(err).rstrip('.')}. If f is not defined there "
+                "either, check an interval where it is, or return nan there"
             ) from err
     return np.array(values)
 
