@@ -50,6 +50,19 @@ __all__ = [
 ]
 
 
+def _xy(p: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
+    """``x`` and ``y`` of a point ``(x, y)`` (or of stacked grids, shape ``(2, ...)``); a
+    point of another dimension is refused: these functions live on R^2, and ``p[0], p[1]``
+    of a point of R^3 would ignore its third coordinate."""
+    p = functions._floats(p)
+    if p.ndim == 0 or p.shape[0] != 2:
+        raise ValueError(
+            f"this function takes a point (x, y) of shape (2,); got shape {tuple(p.shape)}. "
+            "Pass points of R^2, e.g. starts of shape (S, 2)."
+        )
+    return p[0], p[1]
+
+
 def peaks(p: jax.typing.ArrayLike) -> jax.Array:
     """The course's 2-D surface, MATLAB's ``peaks``.
 
@@ -73,8 +86,7 @@ def peaks(p: jax.typing.ArrayLike) -> jax.Array:
     >>> round(float(peaks(jnp.array([0.0, 0.0]))), 6)
     0.981012
     """
-    p = functions._floats(p)
-    x, y = p[0], p[1]
+    x, y = _xy(p)
     return (
         3.0 * (1.0 - x) ** 2 * jnp.exp(-(x**2) - (y + 1.0) ** 2)
         - 10.0 * (x / 5.0 - x**3 - y**5) * jnp.exp(-(x**2) - y**2)
@@ -101,8 +113,7 @@ def rosenbrock(p: jax.typing.ArrayLike) -> jax.Array:
     >>> float(rosenbrock(jnp.array([1.0, 1.0])))
     0.0
     """
-    p = functions._floats(p)
-    x, y = p[0], p[1]
+    x, y = _xy(p)
     return (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2
 
 
@@ -128,8 +139,7 @@ def himmelblau(p: jax.typing.ArrayLike) -> jax.Array:
     >>> float(himmelblau(jnp.array([3.0, 2.0])))
     0.0
     """
-    p = functions._floats(p)
-    x, y = p[0], p[1]
+    x, y = _xy(p)
     return (x**2 + y - 11.0) ** 2 + (x + y**2 - 7.0) ** 2
 
 
@@ -171,8 +181,7 @@ def rastrigin(p: jax.typing.ArrayLike) -> jax.Array:
     >>> float(rastrigin(jnp.array([0.0, 0.0])))
     0.0
     """
-    p = functions._floats(p)
-    x, y = p[0], p[1]
+    x, y = _xy(p)
     two_pi = 2.0 * math.pi
     return 20.0 + x**2 + y**2 - 10.0 * (jnp.cos(two_pi * x) + jnp.cos(two_pi * y))
 
@@ -199,8 +208,7 @@ def beale(p: jax.typing.ArrayLike) -> jax.Array:
     >>> float(beale(jnp.array([3.0, 0.5])))
     0.0
     """
-    p = functions._floats(p)
-    x, y = p[0], p[1]
+    x, y = _xy(p)
     return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
 
 
@@ -224,8 +232,7 @@ def saddle(p: jax.typing.ArrayLike) -> jax.Array:
     >>> jax.grad(saddle)(jnp.array([0.0, 0.0])).tolist()
     [0.0, 0.0]
     """
-    p = functions._floats(p)
-    x, y = p[0], p[1]
+    x, y = _xy(p)
     return x**2 + 0.25 * y**4 - 0.5 * y**2
 
 

@@ -222,3 +222,25 @@ def test_integer_points_are_computed_in_floats(name):
         out = f(p)
         assert out.dtype == jnp.float32
         assert out == f(jnp.asarray(p, jnp.float32))
+
+
+@pytest.mark.parametrize("name", fns2.names())
+@pytest.mark.parametrize("shape", [(), (1,), (3,), (3, 2)])
+def test_a_point_of_another_dimension_is_refused(name, shape):
+    # p[0], p[1] of a point of R^3 computed f on its first two coordinates: a sweep from
+    # (S, 3) starts ran, and the third coordinate never moved.
+    f = fns2.get(name).f
+    with pytest.raises(ValueError, match=r"point \(x, y\) of shape \(2,\); got shape"):
+        f(jnp.zeros(shape))
+
+
+@pytest.mark.parametrize("name", fns2.names())
+def test_stacked_grids_of_x_and_y_give_f_on_the_grid(name):
+    f = fns2.get(name).f
+    xs, ys = np.meshgrid(np.linspace(-1, 1, 3), np.linspace(-2, 2, 4))
+    grid = f(jnp.stack([jnp.asarray(xs), jnp.asarray(ys)]))
+    each = [
+        [float(f(jnp.array([x, y]))) for x, y in zip(rx, ry, strict=True)]
+        for rx, ry in zip(xs, ys, strict=True)
+    ]
+    np.testing.assert_allclose(np.asarray(grid), each, rtol=1e-5)
