@@ -586,7 +586,8 @@ def _read(
         convert = "int" if whole else "float"
         fix = f"; convert text first, e.g. {convert}(text)" if value is not None else ""
         raise TypeError(f"{wanted}; got {type(value).__name__} {value!r:.60}{fix}.")
-    if isinstance(value, list | tuple) and any(isinstance(v, jax.core.Tracer) for v in value):
+    if isinstance(value, list | tuple) and holds_tracer(value):  # at any depth: [[x, y]]
+        refuse_bools(name, value, wanted)  # jnp.asarray reads [x, True] as [x, 1.0] too
         try:
             return _check_kind(name, jnp.asarray(value), None, wanted)
         except (TypeError, ValueError) as e:

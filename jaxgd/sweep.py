@@ -25,6 +25,7 @@ from jaxgd._validate import (
     as_float_axis,
     check_function,
     default_float,
+    holds_tracer,
     in_trace,
     is_concrete,
 )
@@ -58,6 +59,12 @@ def shape_of(value: Any, name: str, wanted: str) -> tuple[int, ...]:
     """
     if isinstance(value, jax.core.Tracer):
         return value.shape
+    if isinstance(value, list | tuple) and holds_tracer(value):
+        # Numbers gathered inside a caller's jit ([x, y] of traced scalars): NumPy cannot read
+        # a tracer, and () made a point of R^2 a scalar start, f then blamed for indexing it.
+        value = jax.tree.map(
+            lambda v: np.zeros(v.shape) if isinstance(v, jax.core.Tracer) else v, value
+        )
     try:
         return tuple(np.shape(value))
     except ValueError:
@@ -120,7 +127,7 @@ def _check_function_for_ragged(f: Callable, starts: Any, dtype: np.dtype, theta:
     lengths = set(range(1, 9))
     for entry in starts:
         try:
-            shape = np.shape(entry)
+            shape = shape_of(entry, "starts", "")  # entries may be traced: not np.shape
         except ValueError:  # uneven inside the entry too
             continue
         if len(shape) == 1:

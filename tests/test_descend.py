@@ -238,3 +238,23 @@ def test_a_namedtuple_theta_keeps_its_fields():
     assert swept.final[:, 0, 0, 0].tolist()[0] == end
     with pytest.raises(ValueError, match="params' leaves must share a leading axis"):
         jaxgd.sweep(f, 0.0, 0.1, 50, params=Theta(1.0, 2.0))  # one theta is no axis
+
+
+def _bowl(p):
+    return jnp.sum((p - 1.0) ** 2) + jnp.sin(p[0])
+
+
+def test_a_point_gathered_inside_jit_is_a_point():
+    # [x, y] of traced numbers read as shape (): the point was taken for a scalar start, and
+    # f was blamed for indexing it ("f raised IndexError ... on a scalar").
+    eager = jaxgd.descend(_bowl, [0.5, 2.0], 0.1, 10)
+    jitted = jax.jit(lambda a: jaxgd.descend(_bowl, [a, 2.0], 0.1, 10))(0.5)
+    assert jitted.shape == (2,)
+    np.testing.assert_array_equal(jitted, eager)
+
+
+@pytest.mark.parametrize("flag", [True, np.False_])
+def test_a_bool_beside_traced_numbers_is_refused(flag):
+    # Eagerly [0.5, True] is refused; beside a traced number it was read as 1.0.
+    with pytest.raises(TypeError, match=r"^x0 must be .*entry 1 is .*a bool"):
+        jax.jit(lambda a: jaxgd.descend(_bowl, [a, flag], 0.1, 10))(0.5)

@@ -751,6 +751,24 @@ def test_a_list_holding_traced_values_inside_jit():
     np.testing.assert_array_equal(out, jaxgd.sweep(F, [0.5, 1.0], 0.1, [0, 3]).final)
 
 
+def _bowl(p):
+    return jnp.sum((p - 1.0) ** 2)
+
+
+def test_points_of_traced_values_inside_jit():
+    # [[s, 2.0]] was no array (np.shape of a tracer) nor one JAX could read at one level:
+    # the points were refused as values "which cannot be read as an array", or taken for a
+    # scalar start; rows of uneven lengths raised JAX's TracerArrayConversionError.
+    run = jax.jit(lambda s: jaxgd.sweep(_bowl, [[s, 2.0], [0.0, s]], 0.1, 3).final)
+    np.testing.assert_array_equal(
+        run(0.5), jaxgd.sweep(_bowl, [[0.5, 2.0], [0.0, 0.5]], 0.1, 3).final
+    )
+    with pytest.raises(ValueError, match=r"^starts must be .*uneven lengths"):
+        jax.jit(lambda s: jaxgd.sweep(_bowl, [[s, 2.0], [s]], 0.1, 3).final)(0.5)
+    with pytest.raises(TypeError, match=r"^starts must hold numbers; entry \[0\]\[1\] is True"):
+        jax.jit(lambda s: jaxgd.sweep(_bowl, [[s, True]], 0.1, 3).final)(0.5)
+
+
 def test_trajectory_that_cannot_fit_is_a_memory_error(monkeypatch, compiles):
     module = importlib.import_module("jaxgd.descend")
     monkeypatch.setattr(module, "available_host_memory", lambda: 4000)
