@@ -273,10 +273,39 @@ def _hyperparams(
                     "momentum for optax.sgd), or sweep the optimizers separately."
                 )
         where = f"hyperparams[{key!r}]"
+        _refuse_flag(where, key, values, scalar)
         out[key] = (
             as_float_scalar(where, values, dtype) if scalar else as_float_axis(where, values, dtype)
         )
     return out
+
+
+def _refuse_flag(where: str, key: str, values: Any, scalar: bool) -> None:
+    """Refuse a bool hyperparameter (``nesterov=True``) as the flag it is. Hyperparameters
+    are traced numbers, and "pass numbers (1 rather than True)" led to a traced 1 that the
+    optimiser's Python ``if`` then cannot read: a flag is set in the factory."""
+    flags = (
+        isinstance(values, bool | np.bool_)
+        or (isinstance(values, list | tuple) and values and _all_bools(values))
+        or (isinstance(values, np.ndarray | jax.Array) and values.dtype == np.bool_)
+    )
+    if not flags:
+        return
+    one = bool(values) if isinstance(values, bool | np.bool_) else True
+    fix = f"optimizer=functools.partial(factory, {key}={one})"
+    if not scalar:
+        fix += (
+            f"; to compare both, sweep two optimizers, e.g. optimizer={{'{key}': "
+            f"functools.partial(factory, {key}=True), 'plain': factory}}"
+        )
+    raise TypeError(
+        f"{where} is a flag ({values!r:.40}), not a number to sweep: optimizers read flags "
+        f"in Python, so they cannot be traced. Set it in the factory instead, e.g. {fix}."
+    )
+
+
+def _all_bools(values: list | tuple) -> bool:
+    return all(isinstance(v, bool | np.bool_) for v in values)
 
 
 def _schedule(schedule: Any) -> str:

@@ -875,6 +875,14 @@ def test_a_flag_optax_reads_only_beside_another_swept_key_is_named(keys, compile
     assert compiles.count == 0
 
 
+@pytest.mark.parametrize("flags", [[True, False], np.array([True])])
+def test_flags_given_as_hyperparameters_are_set_in_the_factory(flags):
+    # Flags are read in Python by optax; the fix is two optimizers, not numbers for them.
+    with pytest.raises(TypeError, match=r"^hyperparams\['nesterov'\] is a flag .*two optimizers"):
+        jaxgd.sweep(jnp.cos, [0.5], [0.1], [10], optimizer=optax.sgd,
+                    hyperparams={"nesterov": flags, "momentum": [0.5, 0.9]})  # fmt: skip
+
+
 def _seeded_noise(learning_rate, seed=0):
     return optax.noisy_sgd(learning_rate, key=jax.random.key(seed))
 

@@ -258,3 +258,17 @@ def test_a_bool_beside_traced_numbers_is_refused(flag):
     # Eagerly [0.5, True] is refused; beside a traced number it was read as 1.0.
     with pytest.raises(TypeError, match=r"^x0 must be .*entry 1 is .*a bool"):
         jax.jit(lambda a: jaxgd.descend(_bowl, [a, flag], 0.1, 10))(0.5)
+
+
+@pytest.mark.parametrize("flag", [True, np.False_])
+def test_a_flag_given_as_a_hyperparameter_is_set_in_the_factory(flag):
+    # "Pass numbers (1 rather than True)" led to a traced 1, which optax's `if nesterov:`
+    # cannot read: a flag belongs in the factory.
+    import optax
+
+    with pytest.raises(
+        TypeError,
+        match=rf"^hyperparams\['nesterov'\] is a flag .*functools\.partial\(factory, "
+        rf"nesterov={bool(flag)}\)\.$",
+    ):
+        jaxgd.descend(NOTEBOOK.f, 0.3, 0.1, 5, optimizer=optax.sgd, hyperparams={"nesterov": flag})
