@@ -180,6 +180,11 @@ def descend(
             "jaxgd.sweep(..., optimizer={...}) to compare several in one call."
         )
     shape = shape_of(x0, "x0", "a scalar or one point of shape (d,)")
+    if 0 in shape:  # before f is checked on it: f(x) on no coordinates fails, blamed on f
+        raise ValueError(
+            f"x0 holds no numbers (shape {shape}); pass one number, or one point of shape "
+            "(d,) with d >= 1 coordinates."
+        )
     point = (int(shape[0]),) if len(shape) == 1 else ()
     axes = _axes.prepare(
         f=f,

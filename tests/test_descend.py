@@ -272,3 +272,10 @@ def test_a_flag_given_as_a_hyperparameter_is_set_in_the_factory(flag):
         rf"nesterov={bool(flag)}\)\.$",
     ):
         jaxgd.descend(NOTEBOOK.f, 0.3, 0.1, 5, optimizer=optax.sgd, hyperparams={"nesterov": flag})
+
+
+@pytest.mark.parametrize("x0", [[], np.zeros((0,)), np.zeros((2, 0)), [[]]])
+def test_an_empty_x0_is_named_not_f(x0):
+    # f indexing its point was checked on x of shape (0,) first: "f raised IndexError".
+    with pytest.raises(ValueError, match=r"^x0 holds no numbers"):
+        jaxgd.descend(_bowl, x0, 0.1, 3)
