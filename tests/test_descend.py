@@ -279,3 +279,57 @@ def test_an_empty_x0_is_named_not_f(x0):
     # f indexing its point was checked on x of shape (0,) first: "f raised IndexError".
     with pytest.raises(ValueError, match=r"^x0 holds no numbers"):
         jaxgd.descend(_bowl, x0, 0.1, 3)
+
+
+def _wavy(x):
+    return jnp.sin(x) * jnp.exp(-0.05 * x**2) + 0.01 * x**2
+
+
+def _quartic_bowl(p):
+    return jnp.sum((p - jnp.array([1.0, -2.0, 0.5])) ** 4) + jnp.prod(jnp.cos(p))
+
+
+def _optax_loop(f, x0, transformation, epochs):
+    """optax's own loop: update and apply_updates in Python, one step at a time."""
+    import optax
+
+    x = jnp.asarray(x0)
+    state = transformation.init(x)
+    for _ in range(epochs):
+        updates, state = transformation.update(jax.grad(f)(x), state, x)
+        x = optax.apply_updates(x, updates)
+    return np.asarray(x)
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize(
+    ("make", "hyper", "schedule"),
+    [
+        ("sgd", {"momentum": 0.9}, None),
+        ("adam", {"b1": 0.8, "b2": 0.95}, None),
+        ("rmsprop", {"decay": 0.8}, None),
+        ("adagrad", None, None),
+        ("adam", None, "decay"),
+        ("sgd", None, "decay"),
+    ],
+)
+@pytest.mark.parametrize(("f", "x0"), [(_wavy, 0.3), (_quartic_bowl, [0.1, 0.2, -1.0])])
+def test_an_optimizer_steps_as_optax_own_loop(x64, make, hyper, schedule, f, x0):
+    import optax
+
+    make = getattr(optax, make)
+    # optax's exponential_decay computes its factor in float32 (from the int32 count) even
+    # under x64, where one ulp of it is 1e-7 of the step: this decay is float64 throughout.
+    sched = None if schedule is None else (lambda r: lambda t: r * 0.5 ** (t.astype(r.dtype) / 5))
+    rate = jnp.float64(0.05)
+    kw = {"optimizer": make, "hyperparams": hyper, "schedule": sched, "fast_math": False}
+    traj = jaxgd.descend(f, x0, rate, 12, trajectory=True, **kw)
+    tx = make(rate if sched is None else sched(rate), **(hyper or {}))
+    for n in (1, 12):
+        got = jaxgd.descend(f, x0, rate, n, **kw)
+        want = _optax_loop(f, x0, tx, n)
+        assert got.shape == np.shape(x0) and got.dtype == np.float64
+        # An ulp or two per step, as optax's update compiled in another program rounds.
+        np.testing.assert_allclose(got, want, rtol=4 * n * 2**-52, atol=4 * n * 2**-52)
+        np.testing.assert_array_equal(traj[n], got)
+    np.testing.assert_array_equal(traj[0], np.asarray(x0, np.float64))
