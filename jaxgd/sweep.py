@@ -154,12 +154,6 @@ def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
             f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "
             f"{tuple(arr.shape)}. Reshape it to (-1, d)."
         )
-    if 0 in arr.shape:
-        empty = "no points" if arr.shape[0] == 0 else "points of R^0, with no coordinates"
-        raise ValueError(
-            f"starts of shape {arr.shape} holds {empty}; pass (S, d) with S >= 1 points of "
-            "d >= 1 coordinates each."
-        )
     try:
         return as_float_axis("starts", arr.reshape(-1), dtype).reshape(-1, *point)
     except ValueError:
@@ -226,6 +220,14 @@ def _checked(
         raise ValueError(
             f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "
             f"{shape}. Reshape it to (-1, d) for points of R^d."
+        )
+    if 0 in shape:  # before f is checked on a start: f(x) of no numbers is blamed on f
+        if len(shape) == 1:
+            raise ValueError("starts is empty; pass at least one value (an axis of length >= 1).")
+        empty = "no points" if shape[0] == 0 else "points of R^0, with no coordinates"
+        raise ValueError(
+            f"starts of shape {shape} holds {empty}; pass (S, d) with S >= 1 points of "
+            "d >= 1 coordinates each."
         )
     point = check_point_function(f, shape, dtype, _axes.theta_spec(axes), "starts")
     starts = _as_starts(starts, point, dtype)
