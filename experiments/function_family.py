@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         label="theta",
         title=(
             f"f(x, theta): {ctx.function.name}, {what.partition(':')[0]}; "
-            f"{ctx.repeats} random starts, "
+            f"{cli.plural(ctx.repeats, 'random start')}, "
             f"learning rate {cli.num(ctx.learning_rate)}, {cli.plural(ctx.epochs, 'epoch')}"
         ),
     )
@@ -232,10 +232,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(ctx.describe_function())
     print(
-        f"{cli.plural(thetas.size, 'value')} of theta x {ctx.repeats} random starts (seed "
-        f"{ctx.seed}) drawn uniformly from {ctx.domain_text}, learning rate "
+        f"{cli.plural(thetas.size, 'value')} of theta x "
+        f"{cli.plural(ctx.repeats, 'random start')} (seed {ctx.seed}) drawn uniformly from "
+        f"{ctx.domain_text}, learning rate "
         f"{cli.num(ctx.learning_rate)}, {cli.plural(ctx.epochs, 'epoch')}: "
-        f"{final.size} runs from one sweep"
+        f"{cli.plural(final.size, 'run')} from one sweep"
     )
     spans = "; [lo, hi]: flat, f lowest on all of it" if flat else ""
     print(
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  {'theta':>8}  {'share':>6}  minima")
     print(*lines, sep="\n")
-    print(f"diverged: {int(diverged.sum())} of {diverged.size} runs")
+    print(f"diverged: {int(diverged.sum())} of {cli.plural(diverged.size, 'run')}")
     return ctx.finish()
 
 

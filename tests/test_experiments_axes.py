@@ -238,6 +238,15 @@ def test_function_family_takes_a_users_family(tmp_path, capsys):
     np.testing.assert_allclose(res.coord("param"), [-0.5, 0.0, 0.5])
 
 
+def test_function_family_counts_one_start_and_one_run_in_the_singular(tmp_path, capsys):
+    argv = ["--params", "0.05", "--repeats", "1", "--epochs", "20"]
+    code, out, err = run(function_family, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "1 value of theta x 1 random start (seed 0) drawn uniformly" in out, out
+    assert ": 1 run from one sweep" in out, out
+    assert "diverged: 0 of 1 run\n" in out, out
+
+
 def test_function_family_prints_a_minimum_at_0_as_the_others_do(tmp_path, capsys):
     # The minima search stops at -3.7e-34 for the minimum at 0: printed as such, where the
     # experiments of f(x) print "x = 0 (f = 0)", and, with f there -1 (floor of a negative),
