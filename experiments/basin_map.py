@@ -82,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     else:
+        # Global ones first: of Rastrigin's 121, the first eight by index left (0, 0) unnamed.
+        order = sorted(range(len(minima)), key=lambda k: (not best[k], k))
         print(
             f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'} ({where}): "
             + ", ".join(
-                f"({x[k, 0]:.6g}, {x[k, 1]:.6g}){' global' if best[k] else ''}"
-                for k in range(min(len(minima), 8))
+                f"({x[k, 0]:.6g}, {x[k, 1]:.6g}){' global' if best[k] else ''}" for k in order[:8]
             )
             + (f", and {len(minima) - 8} more" if len(minima) > 8 else "")
         )
@@ -108,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         rest = counts.sum() - counts[list(shown)].sum()
         if rest:
             others = int(np.count_nonzero(counts)) - len(shown)
-            parts.append(f"{others} other minima {rest / lab.size:.1%}")
+            parts.append(
+                f"{cli.plural(others, 'other minimum', 'other minima')} {rest / lab.size:.1%}"
+            )
         parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
         parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
         line = f"  rate {cli.num(rate)}: " + ", ".join(parts)

@@ -158,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
             "nor minima that fill a straight line, like those of x^2)"
         )
     else:
+        # Global ones first: of Rastrigin's 121, the first six by index left (0, 0) unnamed.
+        order = sorted(range(len(minima)), key=lambda k: (not best[k], k))
         print(
             f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'}: "
-            + "; ".join(named(k) for k in range(min(len(minima), 6)))
+            + "; ".join(named(k) for k in order[:6])
             + (f"; and {len(minima) - 6} more" if len(minima) > 6 else "")
         )
         note = flat_minima_note(ctx.f, minima)
@@ -188,11 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         (f"{ctx.grid} x {ctx.grid} grid starts", fine_lab),
     ):
         counts = np.bincount(lab[lab >= 0], minlength=len(minima))
-        parts = [
-            f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}"
-            for k in np.argsort(-counts, kind="stable")[:6]
-            if counts[k]
-        ]
+        shown = [k for k in np.argsort(-counts, kind="stable")[:6] if counts[k]]
+        parts = [f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}" for k in shown]
+        # The rest in one part, so that the shares add up to 100% (Rastrigin: dozens reached).
+        rest = int(counts.sum() - counts[shown].sum())
+        if rest:
+            others = int(np.count_nonzero(counts)) - len(shown)
+            parts.append(
+                f"{cli.plural(others, 'other minimum', 'other minima')} {rest / lab.size:.1%}"
+            )
         parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
         parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
         print(f"{what}, share ending at each minimum: " + ", ".join(parts))

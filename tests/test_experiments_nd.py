@@ -149,6 +149,28 @@ def test_a_built_in_on_another_domain_has_that_domains_minima(domain, count, tmp
     assert rows and all("near none 0.0%" in text for _, text in rows), rows
 
 
+@pytest.mark.thorough
+def test_many_minima_name_the_global_one_and_shares_add_up(tmp_path, capsys):
+    # Rastrigin at a stable rate: every start ends at one of its 121 minima. The list of
+    # minima was cut to the first by index, without (0, 0), and surface's shares named six
+    # minima and no others: 6% of the 12 x 12 grid's starts, where every one settled.
+    argv = ["--function", "rastrigin", "--grid", "12", "--paths", "3", "--epochs", "300"]
+    code, out, err = run("surface", [*argv, "--learning-rate", "0.001"], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "121 local minima: the global minimum (0, 0), f = 0; the local minimum" in out
+    rows = re.findall(r"^(.*) grid starts.*, share ending at each minimum: (.*)$", out, re.M)
+    assert [r for r, _ in rows] == ["9", "12 x 12"], out
+    for _, text in rows:
+        assert re.search(r"\d+ other minima [\d.]+%", text), text
+        shares = [float(v) for v in re.findall(r"([\d.]+)%", text)]
+        assert abs(sum(shares) - 100.0) < 0.5, text  # rounding to 0.1%
+        assert text.endswith("near none 0.0%, diverged 0.0%"), text
+    argv = ["--function", "rastrigin", "--grid", "12", "--learning-rates", "0.001", "0.002", "2"]
+    code, out, err = run("basin_map", [*argv, "--epochs", "300"], tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "121 local minima (known for this f): (0, 0) global, (-4.97469, -4.97469)," in out
+
+
 def test_surface_report(tmp_path, capsys):
     argv = [*SMALL["surface"], "--start", "0.5", "-1.0"]
     code, out, _ = run("surface", argv, tmp_path, capsys)
