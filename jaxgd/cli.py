@@ -199,6 +199,9 @@ def color_limits_line(
         source = (
             "no finite values to take them from: every run diverged"
             if not finite.size
+            # One value (a start where f is flat, every rate): no percentile spans a range.
+            else f"every finite value is {num(finite[0])}: a small range around it"
+            if finite.min() == finite.max()
             else "the smallest to the largest finite value"
             if whole
             else "2nd to 98th percentile of the finite values"

@@ -670,6 +670,21 @@ def test_a_long_run_on_a_terminal_says_it_is_still_working(capsys, monkeypatch):
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("n", [3, 400])
+def test_the_colour_limits_of_a_map_of_one_value_say_so(n):
+    # Every run from a start where f is flat stays there: the limits are a range made up
+    # around that value, which no percentile of the data gave.
+    from jaxgd.plotting._common import color_limits
+
+    values = np.r_[np.full(n, 4.0), np.nan]
+    lo, hi = color_limits(values)
+    assert lo < 4.0 < hi
+    line = cli.color_limits_line(values, lo, hi, None, None)
+    assert (
+        line == f"{cli.num(lo)} to {cli.num(hi)} (every finite value is 4: a small range around it)"
+    )
+
+
 @pytest.mark.parametrize("n", [3, 50, 51, 400])
 def test_the_colour_limits_line_names_where_the_limits_came_from(n):
     from jaxgd.plotting._common import color_limits
