@@ -100,9 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             "cell: 0 in every cell: f has no minimum to reach, in the domain or where runs ended"
         )
     else:
+        # Minima tied for lowest (x = -1 and 1 of a symmetric well): reaching either counts.
+        goal, it = "the global minimum", "it"
+        if global_x.size > 1:
+            tied = " or ".join(cli.num(v) for v in np.sort(global_x))
+            goal, it = f"a global minimum (x = {tied}, equally low)", "one"
         print(
             f"the notebook's version, one random start per cell: {int(reached_one.sum())} of "
-            f"{reached_one.size} cells reached the global minimum (within {cli.num(ctx.tol)})"
+            f"{reached_one.size} cells reached {goal} (within {cli.num(ctx.tol)})"
         )
         n_top = int((fraction == fraction.max()).sum())
         spread = (
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             if fraction.max() > 0
             else "0 in every cell: no start reached it"
         )
-        print(f"fraction of the {cli.plural(repeats, 'start')} reaching it, per cell: {spread}")
+        print(f"fraction of the {cli.plural(repeats, 'start')} reaching {it}, per cell: {spread}")
     index = np.asarray(basins.index)
     other = ((index >= 0) & ~reached).mean(axis=0)
     none = (index < 0).mean(axis=0)

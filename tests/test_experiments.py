@@ -394,6 +394,18 @@ def test_lr_epochs_from_1_6_reaches_the_other_minimum(tmp_path, capsys):
     assert "reached the global minimum x = -1.42887 (within 0.001): 0 of 9 cells" in out
 
 
+def test_random_starts_name_minima_tied_for_lowest_as_either_one(tmp_path, capsys):
+    # (x^2 - 1)^2: -1 and 1 are equally low; a run at either has reached "a global minimum",
+    # not "the global minimum" the summary spoke of, as if there were one.
+    argv = ["--function", f"{USER}:quartic", "--domain", "-1.5", "1.5", "--repeats", "12",
+            "--learning-rates", "0.05", "0.1", "2", "--epochs", "200", "300", "2"]  # fmt: skip
+    code, out, err = run("random_starts", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "cells reached a global minimum (x = -1 or 1, equally low) (within 0.001)" in out
+    assert "one random start per cell: 4 of 4 cells" in out  # every run settles at one
+    assert "fraction of the 12 starts reaching one, per cell: from 1.00 to 1.00" in out, out
+
+
 def test_random_starts_inside_one_basin_all_reach_it(tmp_path, capsys):
     # Every start in [-4, 1.3] lies in the global minimum's basin (between the maxima at
     # -4.31 and 1.43): a large enough rate and epoch count takes all of them there.
