@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         minima,
         tol=ctx.tol,
         suptitle=(
-            f"Where descent ends after {ctx.epochs} epochs, from each of {ctx.grid} x "
-            f"{ctx.grid} starts\nf: {ctx.function.name}"
+            f"Where descent ends after {cli.plural(ctx.epochs, 'epoch')}, from each of "
+            f"{ctx.grid} x {ctx.grid} starts\nf: {ctx.function.name}"
         ),
     )
     ctx.save(fig, "basin_map")

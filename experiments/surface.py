@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     fine = jaxgd.sweep(ctx.f, fine_starts, [rate], [epochs])
     minima = ctx.minima(np.concatenate([path_xy[:, -1], np.asarray(fine.final)[:, 0, 0]]))
 
-    about = f"f: {ctx.function.name}, learning rate {cli.num(rate)}, {epochs} epochs"
+    about = f"f: {ctx.function.name}, learning rate {cli.num(rate)}, {cli.plural(epochs, 'epoch')}"
     fig = plotting.plot_paths(
         ctx.f,
         ctx.domain,
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     end = path_xy[0, -1]
     label = path_lab[0]
     print(
-        f"{kind} ({where}): ({x0[0]:.6g}, {x0[1]:.6g}) -> after {epochs} epochs "
+        f"{kind} ({where}): ({x0[0]:.6g}, {x0[1]:.6g}) -> after {cli.plural(epochs, 'epoch')} "
         f"({end[0]:.6g}, {end[1]:.6g}): "
         + (
             "diverged"

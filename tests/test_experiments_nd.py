@@ -186,6 +186,13 @@ def test_surface_report(tmp_path, capsys):
     assert "diverged:" not in out and "of the runs diverged" not in out
 
 
+def test_surface_says_one_epoch_in_the_singular(tmp_path, capsys):
+    argv = ["--grid", "4", "--paths", "1", "--epochs", "1", "--start", "0.5", "-1.0"]
+    code, out, err = run("surface", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "start (--start): (0.5, -1) -> after 1 epoch (" in out, out
+
+
 def test_surface_says_why_every_run_diverged(tmp_path, capsys):
     # Rosenbrock at the default rate 0.02: 100% diverged and nothing said why. Its Hessian at
     # (1, 1) has eigenvalues 0.4 and 1001.6: plain descent is stable there below 2/1001.6.
