@@ -240,8 +240,8 @@ def color_limits_line(
         beyond = int(np.count_nonzero((finite < cut[0]) | (finite > cut[1])))
         source += (
             f", cut to [{num(cut[0])}, {num(cut[1])}], the domain, the start and the minima with "
-            f"a margin: {plural(beyond, 'cell')} beyond it, far from every minimum, take the "
-            "colour bar's end colours"
+            f"a margin: {plural(beyond, 'cell')} beyond it, far from every minimum, "
+            f"{'takes' if beyond == 1 else 'take'} the colour bar's end colours"
         )
     return f"{num(vmin)} to {num(vmax)} ({source})"
 

@@ -685,6 +685,14 @@ def test_the_colour_limits_of_a_map_of_one_value_say_so(n):
     )
 
 
+@pytest.mark.parametrize(("beyond", "words"), [(1, "1 cell beyond it"), (3, "3 cells beyond it")])
+def test_the_colour_limits_cut_to_the_span_count_the_cells_beyond_it(beyond, words):
+    values = np.r_[np.linspace(-1.0, 1.0, 20), np.full(beyond, 1e6)]
+    line = cli.color_limits_line(values, -1.0, 2.0, None, None, cut=(-2.0, 2.0))
+    verb = "takes" if beyond == 1 else "take"
+    assert f"{words}, far from every minimum, {verb} the colour bar's end colours" in line, line
+
+
 @pytest.mark.parametrize("n", [3, 50, 51, 400])
 def test_the_colour_limits_line_names_where_the_limits_came_from(n):
     from jaxgd.plotting._common import color_limits
