@@ -142,9 +142,10 @@ def print_reaching(
         for r in np.flatnonzero(per_rate == per_rate.max()):
             fewest[r] = epochs[settled[r]].min()
         r = int(np.argmin(fewest))
+        there_at = "there" if per_rate[r] == 1 else "all of them there"
         print(
             f"{line}; best rate {cli.num(rates[r])}: {int(per_rate[r])} of {n_starts} "
-            f"starts, all of them there at {cli.plural(int(fewest[r]), 'epoch')}"
+            f"starts, {there_at} at {cli.plural(int(fewest[r]), 'epoch')}"
         )
 
 

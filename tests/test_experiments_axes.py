@@ -108,13 +108,23 @@ def test_optimizers_prints_each_share_as_optax_computes_it(tmp_path, capsys):
         if per_rate.max() == 0:
             assert "no rate gets any start there" in line.group(0)
             continue
-        best = re.search(r"best rate (\S+): (\d+) of 6 starts, all of them there at (\d+) epoch",
-                         line.group(0))  # fmt: skip
+        best = re.search(r"best rate (\S+): (\d+) of 6 starts, (?:all of them )?there at "
+                         r"(\d+) epoch", line.group(0))  # fmt: skip
         r = int(np.argmin(np.abs(rates - float(best.group(1)))))
         assert per_rate[r] == per_rate.max() == int(best.group(2))
         done = there[:, r, -1]
         settled = (there[:, r, :] | ~done[:, None]).all(axis=0)
         assert int(best.group(3)) == epochs[settled].min()
+
+
+def test_optimizers_say_one_start_there_without_all_of_them(tmp_path, capsys):
+    # x^4/4 + x^2/2 from -3, -1.5, 0, 1.5, 3 at rates 10 to 100: every run overflows but the
+    # one from 0, which is there from the start: one start, not "all of them".
+    argv = ["--optimizers", "sgd", "--function", "steep_wall", "--starts", "-3", "3", "5",
+            "--learning-rates", "10", "100", "3", "--epochs", "10", "100", "3"]  # fmt: skip
+    code, out, err = run(optimizers, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "best rate 10: 1 of 5 starts, there at 10 epochs" in out, out
 
 
 def test_optimizers_subset_and_save(tmp_path, capsys):
