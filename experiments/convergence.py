@@ -180,7 +180,7 @@ def _spread(epoch, settled, starts, rates) -> str:
     fast, slow = int(np.argmin(values)), int(np.argmax(values))
     return (
         f"fastest {values[fast]} ({where(fast)}), median {np.median(values):g} over "
-        f"{values.size} converged runs, slowest {values[slow]} ({where(slow)})"
+        f"{cli.plural(values.size, 'converged run')}, slowest {values[slow]} ({where(slow)})"
     )
 
 

@@ -115,6 +115,16 @@ def test_convergence_counts_diverged_runs(tmp_path, capsys):
     assert "every start converges at the 2 rates from 0.05 to 0.15" in out
 
 
+def test_convergence_counts_one_converged_run_in_the_singular(tmp_path, capsys):
+    # steep_wall at rates 10 and 100: every run overflows but the one from 0, at its minimum.
+    argv = ["--function", "steep_wall", "--starts", "-3", "3", "3",
+            "--learning-rates", "10", "100", "2", "--epochs", "50"]  # fmt: skip
+    code, out, _ = run("convergence", argv, tmp_path, capsys)
+    assert code == 0
+    assert "converged (settled within 0.001 of a minimum): 2 of 6 runs" in out, out
+    assert "median 0 over 1 converged run, slowest 0 (x0 = 0)" in out, out
+
+
 def test_convergence_names_one_minimum_past_the_named_as_one(tmp_path, capsys):
     # Rastrigin: each of 9 starts settles in the minimum at the integer nearest it; the
     # summary names 8 and the ninth is "1 more minimum" (it said "1 more minima").
