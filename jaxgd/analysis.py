@@ -871,9 +871,11 @@ def basins(result: SweepResult, minima: Minima | Sequence[Minima], *, tol: float
 def _check_one_dimensional(result: SweepResult, where: str) -> None:
     if "coord" in result.dims or "coord" in result.coords:
         how = "a 'coord' axis" if "coord" in result.dims else "its 'coord' axis selected away"
+        # A coordinate alone is a point only of R^1: of more, basins_nd refuses it too.
+        which = "it" if "coord" in result.dims else "the result before that selection"
         raise ValueError(
             f"{where}: result is a sweep of d-dimensional positions ({how}); its minima are "
-            "points, not numbers: label it with jaxgd.minima_nd.basins_nd instead"
+            f"points, not numbers: label {which} with jaxgd.minima_nd.basins_nd instead"
         )
 
 

@@ -820,7 +820,8 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
     is set; :data:`NO_MINIMUM` when it ended farther than ``tol`` from every minimum.
 
     Args:
-        result: A :class:`~jaxgd.SweepResult` whose last dimension is ``"coord"``.
+        result: A :class:`~jaxgd.SweepResult` whose last dimension is ``"coord"``; or a
+            sweep of R^1 whose ``"coord"`` axis was selected away (``squeeze()``).
         minima: From :func:`find_minima_nd` or :meth:`MinimaND.at`, of the same ``d``.
         tol: The distance that counts as "at" a minimum; positive.
 
@@ -851,13 +852,14 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
         )
     _check_minima(minima)
     tol = _check_tol(tol)
-    if not result.dims or result.dims[-1] != "coord":
+    selected_away = "coord" not in result.dims and "coord" in result.coords
+    if not selected_away and (not result.dims or result.dims[-1] != "coord"):
         raise ValueError(
             f"result must come from a d-dimensional sweep (last dimension 'coord'); its "
             f"dims are {list(result.dims)}. For a 1-D sweep use jaxgd.basins"
         )
     _host_values(result.final, result.value, result.diverged)
-    final = whole_points(result, "basins_nd")
+    final = _single_point(result) if selected_away else whole_points(result, "basins_nd")
     if final.shape[-1] != minima.dim:
         raise ValueError(
             f"result has d = {final.shape[-1]} but minima have d = {minima.dim}; find the "
@@ -866,7 +868,25 @@ def basins_nd(result: SweepResult, minima: MinimaND, *, tol: float = 1e-3) -> Ba
         )
     bad = np.asarray(result.diverged, bool) | ~np.isfinite(np.asarray(result.value))
     label, at_global = _label_all(final, bad, minima, tol)
-    return BasinsND(index=label, reached_global=at_global, dims=tuple(result.dims[:-1]))
+    dims = result.dims if selected_away else result.dims[:-1]
+    return BasinsND(index=label, reached_global=at_global, dims=tuple(dims))
+
+
+def _single_point(result: SweepResult) -> np.ndarray:
+    """``result.final`` as points of R^1, for a result whose ``"coord"`` axis was selected
+    away (``squeeze()`` or ``isel(coord=0)``): whole points when the sweep was of R^1. Of
+    more coordinates, one is no point, and basins_nd and jaxgd.basins each sent the caller
+    to the other."""
+    coord = np.asarray(result.coords["coord"])
+    d = np.shape(result.starts)[-1] if np.ndim(result.starts) else None
+    if d == 1 and coord.ndim == 0 and int(coord) == 0:
+        return np.asarray(result.final)[..., None]
+    of = f" of {d}" if d is not None else ""
+    raise ValueError(
+        f"basins_nd needs whole points of R^d, but the result's 'coord' axis was selected "
+        f"away: final holds coordinate {coord.tolist()}{of} of x alone (isel(coord=...) or "
+        "squeeze()); label the result before its coordinates were selected"
+    )
 
 
 def whole_points(result: SweepResult, what: str) -> np.ndarray:

@@ -382,6 +382,32 @@ def test_basins_read_the_coordinates_a_selection_left(tmp_path):
         basins_nd(res.isel(coord=[0]), m)  # alone, the first coordinate is a point of R^1
 
 
+def _bowl_at_one(x):
+    return jnp.sum((x - 1.0) ** 2)
+
+
+def test_a_sweep_of_r1_with_its_coord_axis_selected_away_is_labelled(tmp_path):
+    # squeeze() drops the length-1 "coord" axis of a sweep of R^1: basins_nd refused it as
+    # a 1-D sweep, and jaxgd.basins refused it as d-dimensional, each naming the other.
+    res = jaxgd.sweep(_bowl_at_one, [[0.0], [2.0], [3.0]], [0.1, 0.4], [0, 50])
+    m = MinimaND.at(_bowl_at_one, [[1.0]])
+    full = basins_nd(res, m)
+    assert (full.index[:, :, 0] == NO_MINIMUM).all()
+    assert (full.index[:, :, 1] == 0).all()
+    squeezed = res.squeeze()
+    for r in (squeezed, res.isel(coord=0), jaxgd.load(squeezed.save(tmp_path / "r1"))):
+        b = basins_nd(r, m)
+        assert b.dims == ("start", "learning_rate", "epochs")
+        np.testing.assert_array_equal(b.index, full.index)
+        np.testing.assert_array_equal(b.reached_global, full.reached_global)
+    cell = res.isel(start=1, learning_rate=1, epochs=1, coord=0)  # starts of shape (1,)
+    assert basins_nd(cell, m).index.tolist() == 0
+    plane = jaxgd.sweep(_bowl_at_one, [[0.0, 2.0], [3.0, 1.0]], [0.4], [50])
+    for r in (plane.isel(coord=0), plane.isel(coord=1)):
+        with pytest.raises(ValueError, match=r"selected away.*coordinate \d of 2.*before"):
+            basins_nd(r, MinimaND.at(_bowl_at_one, [[1.0, 1.0]]))
+
+
 def test_random_starts_nd_shares():
     spec = fns2.get("saddle")
     m = MinimaND.at(spec.f, spec.minima)
