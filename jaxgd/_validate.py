@@ -702,6 +702,9 @@ def _from_objects(name: str, arr: np.ndarray, wanted: str, *, whole: bool) -> np
     for i, item in enumerate(items):
         if isinstance(item, bool | np.bool_) or not isinstance(item, numbers.Real):
             where = f"entry {i} is" if arr.ndim else "got"
+            if arr.ndim > 1:  # the flat position would read as a row: [1][0], not 2
+                at = np.unravel_index(i, arr.shape)
+                where = f"entry {''.join(f'[{int(k)}]' for k in at)} is"
             kind = "None" if item is None else f"{type(item).__name__} {item!r:.40}"
             raise TypeError(f"{wanted}; {where} {kind}.")
         if isinstance(item, numbers.Integral) and whole:

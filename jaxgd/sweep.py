@@ -144,11 +144,17 @@ def _check_function_for_ragged(f: Callable, starts: Any, dtype: np.dtype, theta:
     raise first
 
 
+#: What points of R^d must be, for the errors of reading them ("a 1-D list" was wrong there).
+_POINTS_WANTED = (
+    "starts must be (S, d) points of R^d, numbers, e.g. starts=[[0.0, 0.5], [1.0, 2.0]]"
+)
+
+
 def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
     """Starts as (S,) for a scalar x, or (S, *point) for points of R^d."""
     if not point:
         return as_float_axis("starts", starts, dtype)
-    arr = _read("starts", starts, whole=False)
+    arr = _read("starts", starts, whole=False, wanted=_POINTS_WANTED)
     if len(arr.shape) > 2:
         raise ValueError(
             f"starts must be a scalar, (S,) scalar starts, or (S, d) points of R^d; got shape "

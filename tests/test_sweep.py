@@ -382,3 +382,24 @@ def test_empty_points_say_which_size_is_zero(shape, says, f, compiles):
     with compiles, pytest.raises(ValueError, match=re.escape(says)):
         jaxgd.sweep(f, np.zeros(shape), 0.1, 3)
     assert compiles.count == 0
+
+
+def _bowl(p):
+    return jnp.sum(p**2)
+
+
+@pytest.mark.parametrize(
+    ("starts", "says"),
+    [
+        ([[1.0, 2.0], [None, 1.0]], r"entry \[1\]\[0\] is None"),
+        ([[1.0, 2.0], [3.0, "4"]], r"got strings"),
+        (np.ones((2, 2), bool), r"got booleans"),
+        (np.array([[1.0, object()]], object), r"entry \[0\]\[1\] is object"),
+    ],
+)
+def test_points_that_are_not_numbers_are_named_as_points(starts, says, compiles):
+    # The points were read as a flat array: the error asked for "a 1-D list/array", the
+    # very shape that is not points, and named entry 2 of [[1, 2], [None, 1]], which has 2.
+    with compiles, pytest.raises(TypeError, match=r"^starts must be \(S, d\) points.*" + says):
+        jaxgd.sweep(_bowl, starts, 0.1, 3)
+    assert compiles.count == 0
