@@ -96,11 +96,19 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
                 scalar_ok = False
             if not scalar_ok:
                 raise
+            fix = f"For {shape[0] * shape[1]} scalar starts pass a 1-D array (np.ravel({name}))."
+            if theta is not None:
+                # f(x, theta) of a scalar x may pass only because theta broadcasts with it:
+                # raveling the starts is then the wrong fix, theta's shape may be the slip.
+                shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
+                one = shapes[0] if len(shapes) == 1 else shapes
+                fix = (
+                    f"If theta is read with x, check that its shape (each theta is {one}, "
+                    f"from params=) fits x of shape {point}. {fix}"
+                )
             raise type(e)(
                 f"{name} has shape {shape}: {shape[0]} point{'' if shape[0] == 1 else 's'} of "
-                f"R^{shape[1]}, so f is called "
-                f"on x of shape {point}, and {e} For {shape[0] * shape[1]} scalar starts pass "
-                f"a 1-D array (np.ravel({name}))."
+                f"R^{shape[1]}, so f is called on x of shape {point}, and {e} {fix}"
             ) from e
         return point
     try:

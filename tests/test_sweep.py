@@ -403,3 +403,22 @@ def test_points_that_are_not_numbers_are_named_as_points(starts, says, compiles)
     with compiles, pytest.raises(TypeError, match=r"^starts must be \(S, d\) points.*" + says):
         jaxgd.sweep(_bowl, starts, 0.1, 3)
     assert compiles.count == 0
+
+
+def _offset_bowl(x, theta):
+    return jnp.sum((x - theta) ** 2)
+
+
+def test_theta_of_another_width_than_the_points_is_named_beside_the_starts(compiles):
+    # f(x, theta) passes on a scalar x (theta broadcasts with it), so the error said only
+    # "for 4 scalar starts pass np.ravel(starts)": a sweep of another function altogether.
+    with compiles, pytest.raises(TypeError, match=r"each theta is \(3,\).*x of shape \(2,\)"):
+        jaxgd.sweep(_offset_bowl, [[0.0, 0.0], [1.0, 2.0]], 0.1, 3, params=np.ones((2, 3)))
+    assert compiles.count == 0
+    tree = {"a": np.ones((2, 3)), "b": np.ones(2)}
+    with pytest.raises(TypeError, match=r"each theta is \[\(3,\), \(\)\]"):
+        jaxgd.sweep(
+            lambda x, t: _offset_bowl(x, t["a"]) * t["b"], [[0.0, 1.0]], 0.1, 3, params=tree
+        )
+    good = jaxgd.sweep(_offset_bowl, [[0.0, 0.0], [1.0, 2.0]], 0.5, 1, params=np.ones((2, 2)))
+    np.testing.assert_array_equal(good.final[..., 0, 0, :], np.ones((2, 2, 2)))
