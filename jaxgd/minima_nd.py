@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -802,10 +803,25 @@ class BasinsND:
         return tuple(self.index.shape)
 
     def share(self, k: int, *, over: str = "start") -> np.ndarray:
-        """The share of runs along ``over`` whose label is ``k`` (a minimum, -1 or -2)."""
+        """The share of runs along ``over`` whose label is ``k`` (a minimum, -1 or -2); NaN
+        where ``over`` has no runs, as a mean of nothing."""
+        try:
+            label = None if isinstance(k, bool | np.bool_) else operator.index(k)
+        except TypeError:
+            label = None
+        if label is None:
+            # True was label 1 and 1.5 matched no run: a share of 0, silently.
+            raise TypeError(
+                f"k must be an int label (an index into minima.x, NO_MINIMUM or DIVERGED); "
+                f"got {type(k).__name__} {k!r:.40}"
+            )
         if over not in self.dims:
             raise ValueError(f"over={over!r} is not an axis; the axes are {list(self.dims)}")
-        return (self.index == k).mean(axis=self.dims.index(over))
+        axis = self.dims.index(over)
+        count = np.sum(np.asarray(self.index) == label, axis=axis)
+        n = np.shape(self.index)[axis]
+        # count / n, correctly rounded; NumPy's mean warned of an empty axis first.
+        return count / n if n else np.full(count.shape, np.nan)
 
 
 #: What to do instead, said when basins_nd meets traced values.

@@ -18,6 +18,7 @@ from jaxgd import functions2d as fns2
 from jaxgd.minima_nd import (
     DIVERGED,
     NO_MINIMUM,
+    BasinsND,
     MinimaND,
     basins_nd,
     find_minima_nd,
@@ -406,6 +407,19 @@ def test_a_sweep_of_r1_with_its_coord_axis_selected_away_is_labelled(tmp_path):
     for r in (plane.isel(coord=0), plane.isel(coord=1)):
         with pytest.raises(ValueError, match=r"selected away.*coordinate \d of 2.*before"):
             basins_nd(r, MinimaND.at(_bowl_at_one, [[1.0, 1.0]]))
+
+
+def test_basins_nd_share_takes_an_int_label_and_is_nan_over_no_runs():
+    index = np.array([[0, 1], [1, DIVERGED], [0, 0]], np.int32)
+    b = BasinsND(index=index, reached_global=index == 0, dims=("start", "epochs"))
+    for k in (0, 1, NO_MINIMUM, DIVERGED, np.int8(1), np.array(1)):
+        np.testing.assert_array_equal(b.share(k), np.mean(index == int(k), axis=0))
+    np.testing.assert_array_equal(b.share(0, over="epochs"), [0.5, 0.0, 1.0])
+    for k in (True, np.bool_(False), 1.5, np.array(1.0), "1", None):
+        with pytest.raises(TypeError, match=r"^k must be an int label"):
+            b.share(k)
+    empty = BasinsND(index=index[:0], reached_global=index[:0] == 0, dims=b.dims)
+    assert np.isnan(empty.share(0)).all() and empty.share(0).shape == (2,)
 
 
 def test_random_starts_nd_shares():
