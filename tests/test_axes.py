@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 from functools import partial
 
+import hypothesis
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from hypothesis import strategies as st
 
 import jaxgd
 from tests.helpers import CASES
@@ -955,3 +957,72 @@ def test_hyperparameters_a_factory_takes_through_kwargs_are_swept(mine, x64):
             jnp.cos, lambda lr, b1=b1: mine(learning_rate=lr, b1=b1), starts, rates, epochs
         )
         np.testing.assert_allclose(res.final[i], want, rtol=1e-12, atol=1e-12)
+
+
+# -- points of R^3 against float64 NumPy with hand-written gradients, fuzzed ------------------
+_WELLS = np.array([[1.0, 0.0, -0.5], [-1.0, 0.5, 0.0], [0.3, -1.2, 1.0]])
+
+
+def _r3(x, theta):
+    """A quadratic x'Ax/2 - b'x plus Gaussian wells, NaN where x[0] > theta["cut"]."""
+    quad = 0.5 * x @ theta["a"] @ x - theta["b"] @ x
+    wells = -jnp.sum(theta["w"] * jnp.exp(-jnp.sum((x - _WELLS) ** 2, axis=1)))
+    return jnp.where(x[0] > theta["cut"], jnp.nan, quad + wells)
+
+
+def _r3_np(x, theta):
+    quad = 0.5 * x @ theta["a"] @ x - theta["b"] @ x
+    return (
+        np.nan
+        if x[0] > theta["cut"]
+        else quad - np.sum(theta["w"] * np.exp(-np.sum((x - _WELLS) ** 2, axis=1)))
+    )
+
+
+def _r3_grad(x, theta):
+    e = theta["w"] * np.exp(-np.sum((x - _WELLS) ** 2, axis=1))
+    g = theta["a"] @ x - theta["b"] + np.sum(2 * (x - _WELLS) * e[:, None], axis=0)
+    # jax.grad of jnp.where(x0 > cut, nan, q) is 0 where the constant NaN is chosen: the
+    # run stays there, its value NaN, flagged at every later count.
+    return np.zeros(3) if x[0] > theta["cut"] else g
+
+
+@pytest.mark.thorough
+@hypothesis.settings(max_examples=8, deadline=None)
+@hypothesis.given(seed=st.integers(0, 2**32 - 1))
+def test_points_of_r3_step_as_a_float64_numpy_loop_in_every_split(seed):
+    rng = np.random.default_rng(seed)
+    m = rng.normal(size=(2, 3, 3))
+    theta = {
+        "a": np.stack([q @ q.T + 0.1 * np.eye(3) for q in m]),
+        "b": rng.normal(size=(2, 3)),
+        "w": rng.uniform(0, 2, size=(2, 3)),
+        "cut": np.array([rng.uniform(0.5, 1.5), np.finfo(np.float64).max]),  # 2nd: no NaN
+    }
+    starts = rng.uniform(-2, 2, size=(4, 3))
+    starts[0, 0] = 1.7  # NaN from the start for the first f
+    rates = np.array([0.0, 0.01, 0.2, 1e4])  # 1e4: |x| grows past float64's range
+    epochs = np.array([0, 9, 3, 120, 120])
+    with jax.enable_x64(True):
+        res = jaxgd.sweep(_r3, starts, rates, epochs, params=theta)
+        split = jaxgd.sweep(_r3, starts, rates, epochs, params=theta, chunk_size=1)
+    assert res.dims == ("param", "start", "learning_rate", "epochs", "coord")
+    for name in ("final", "value", "diverged"):
+        np.testing.assert_array_equal(getattr(split, name), getattr(res, name))
+    assert res.diverged[0, 0].all()
+    assert res.diverged[1, :, 3, -1].all()  # overflow
+    for p in range(2):
+        one = {k: v[p] for k, v in theta.items()}
+        for i, j in np.ndindex(len(starts), len(rates)):
+            x, at = starts[i].copy(), {}
+            with np.errstate(all="ignore"):
+                for t in range(epochs.max() + 1):
+                    at[t] = (x.copy(), _r3_np(x, one))
+                    x = x - rates[j] * _r3_grad(x, one)
+            for k, e in enumerate(epochs):
+                want, value = at[int(e)]
+                bad = not (np.isfinite(want).all() and np.isfinite(value))
+                assert res.diverged[p, i, j, k] == bad
+                if np.abs(want).max() < 1e6:  # chaotic far out: a last bit grows
+                    np.testing.assert_allclose(res.final[p, i, j, k], want, rtol=1e-9, atol=1e-9)
+                    np.testing.assert_allclose(res.value[p, i, j, k], value, rtol=1e-9, atol=1e-9)
