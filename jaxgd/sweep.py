@@ -162,6 +162,12 @@ def _as_starts(starts: Any, point: tuple, dtype: np.dtype) -> Any:
     """Starts as (S,) for a scalar x, or (S, *point) for points of R^d."""
     if not point:
         return as_float_axis("starts", starts, dtype)
+    if isinstance(starts, np.ma.MaskedArray) and starts.ndim == 2 and np.ma.is_masked(starts):
+        # starts.compressed(), the fix for an axis, flattens points into their coordinates.
+        raise ValueError(
+            "starts has masked entries; keep the whole points, "
+            "starts[~np.ma.getmaskarray(starts).any(axis=1)].data, or pass starts.filled(v)."
+        )
     arr = _read("starts", starts, whole=False, wanted=_POINTS_WANTED)
     if len(arr.shape) > 2:
         raise ValueError(

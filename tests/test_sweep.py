@@ -422,3 +422,14 @@ def test_theta_of_another_width_than_the_points_is_named_beside_the_starts(compi
         )
     good = jaxgd.sweep(_offset_bowl, [[0.0, 0.0], [1.0, 2.0]], 0.5, 1, params=np.ones((2, 2)))
     np.testing.assert_array_equal(good.final[..., 0, 0, :], np.ones((2, 2, 2)))
+
+
+def test_masked_points_are_not_told_to_flatten(compiles):
+    # starts.compressed(), the fix given for an axis, makes the coordinates of the points
+    # one flat list: scalar starts, or one point of another d.
+    starts = np.ma.masked_array([[1.0, 2.0], [3.0, 4.0]], mask=[[False, True], [False, False]])
+    with compiles, pytest.raises(ValueError, match=r"^starts has masked entries; keep the whole"):
+        jaxgd.sweep(_bowl, starts, 0.1, 3)
+    assert compiles.count == 0
+    keep = starts[~np.ma.getmaskarray(starts).any(axis=1)].data
+    assert jaxgd.sweep(_bowl, keep, 0.1, 3).final.shape == (1, 1, 1, 2)
