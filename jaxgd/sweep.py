@@ -399,7 +399,10 @@ def sweep(
             whole rows of 64 lanes on each device, two rows at least (a call of one row
             would be compiled otherwise, and its bits would depend on the split).
         memory_budget: bytes one call may use on each device. None: half the device's free
-            memory on a GPU or TPU, 1 GiB on a CPU.
+            memory on a GPU or TPU, 1 GiB on a CPU. No call is smaller than its least
+            rows of 64 lanes with one epoch count: a budget below that (points of R^d
+            with d in the hundreds of thousands and a budget of 1 MiB) gives those smallest
+            calls, which use more.
         devices: the devices to split the lanes over. None: every device of this process
             (``jax.local_devices()``); pass ``jax.devices()[:1]`` to use one.
         progress: a progress bar (tqdm, on stderr) while a sweep of several calls runs. None:
