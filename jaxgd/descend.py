@@ -211,10 +211,22 @@ def descend(
                 if point == (1,):  # np.random.choice(x, 1): the scalar's own message
                     as_float_scalar("x0", x0, dtype)
                 as_float_axis("x0", x0, dtype)  # values that are not numbers: say that first
+                fix = (
+                    "If f is a function of a scalar, pass one number as x0 (jaxgd.sweep runs "
+                    "from many starts)."
+                )
+                if params is not None:
+                    # f(x, theta) of a scalar x may pass only because theta broadcasts with
+                    # it: theta's shape may be the slip, not x0's (as jaxgd.sweep says).
+                    shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
+                    one = shapes[0] if len(shapes) == 1 else shapes
+                    fix = (
+                        f"If theta is read with x, check that its shape ({one}, from params=) "
+                        f"fits x of shape {point}. {fix}"
+                    )
                 raise type(e)(
                     f"x0 has shape {shape}, one point of R^{shape[0]}, so f is called on x of "
-                    f"shape {point}, and {e} If f is a function of a scalar, pass one number "
-                    "as x0 (jaxgd.sweep runs from many starts)."
+                    f"shape {point}, and {e} {fix}"
                 ) from e
         if len(shape) > 1 and shape[-1] > 0:
             # f of a vector fails on the scalar it was checked on: x0's shape is the slip

@@ -333,3 +333,10 @@ def test_an_optimizer_steps_as_optax_own_loop(x64, make, hyper, schedule, f, x0)
         np.testing.assert_allclose(got, want, rtol=4 * n * 2**-52, atol=4 * n * 2**-52)
         np.testing.assert_array_equal(traj[n], got)
     np.testing.assert_array_equal(traj[0], np.asarray(x0, np.float64))
+
+
+def test_a_theta_that_does_not_fit_the_point_is_named_beside_x0():
+    # f(x, theta) of a scalar x passed only because theta broadcasts with it: the hint said
+    # to pass one number as x0, and not that theta's shape may be the slip.
+    with pytest.raises(TypeError, match=r"check that its shape \(\(3,\), from params=\) fits x"):
+        jaxgd.descend(lambda x, a: jnp.sum((x - a) ** 2), [1.0, 2.0], 0.1, 5, params=jnp.ones(3))
