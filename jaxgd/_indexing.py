@@ -454,10 +454,12 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
         values = np.zeros((0, d))
     if not _is_real(values):
         raise TypeError(f"{head}: values must be real numbers; got {_kind(wanted)}.")
-    one = values.shape == (d,)
+    one = values.shape == (d,) or (d == 1 and values.ndim == 0)
+    if d == 1 and values.ndim == 1:  # points of R^1: a list of numbers is k points
+        values = values.reshape(-1, 1)
     if not one and not (values.ndim == 2 and values.shape[1] == d):
         raise ValueError(
-            f"{head}: the starts are points in {d} dimensions: pass one point of shape ({d},) "
+            f"{head}: the starts are points of R^{d}: pass one point of shape ({d},) "
             f"or a list of them, shape (k, {d}); got shape {values.shape}. Or select by "
             "position with isel."
         )

@@ -803,7 +803,7 @@ def test_starts_of_a_d_dimensional_result_are_points():
     assert near.starts.tolist() == point.tolist()
     with pytest.raises(KeyError, match=r"is not a start .* \(nearest: \["):
         res.sel(start=point + 0.01)
-    with pytest.raises(ValueError, match=r"points in 2 dimensions: .* shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"points of R\^2: .* shape \(3,\)"):
         res.sel(start=[0.0, 1.0, 2.0])
     with pytest.raises(TypeError, match="a bool is not a coordinate value"):
         res.sel(start=True)
@@ -831,3 +831,19 @@ def test_coords_keep_one_order_through_tree_map():
     dropped = res.isel(b2=0, param=1, b1=0)
     assert list(jax.tree.map(np.asarray, dropped).coords) == ["b1", "b2", "param"]
     assert repr(dropped.to_numpy()).endswith("at b1=0.5, b2=0.5, param=1; f=tests:built)")
+
+
+def test_sel_on_points_of_r1_takes_numbers_as_points():
+    # A start of R^1 had to be given as [2.0]: 2.0 was refused ("points in 1 dimensions"),
+    # and a list of numbers was read as one point of the wrong size.
+    res = build({"start": 3, "learning_rate": 2, "epochs": 1, "coord": 1})
+    a, b, c = (float(v) for v in res.starts[:, 0])
+    one = res.sel(start=b)
+    assert one.dims == ("learning_rate", "epochs", "coord") and one.starts.tolist() == [b]
+    np.testing.assert_array_equal(one.final, res.final[1])
+    np.testing.assert_array_equal(res.sel(start=[b]).final, res.final[1])
+    two = res.sel(start=[c, a])
+    assert two.sizes["start"] == 2 and two.starts.tolist() == [[c], [a]]
+    assert res.sel(start=c + 1e-3 * abs(c - b), method="nearest").starts.tolist() == [c]
+    with pytest.raises(KeyError, match="is not a start"):
+        res.sel(start=(b + c) / 2)
