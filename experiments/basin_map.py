@@ -18,7 +18,13 @@ import numpy as np
 
 import jaxgd
 from jaxgd import cli, plotting
-from jaxgd._cli_function import diverged_note, flat_minima_note, setup_2d, use_2d_function_flags
+from jaxgd._cli_function import (
+    diverged_note,
+    flat_minima_note,
+    outside_note,
+    setup_2d,
+    use_2d_function_flags,
+)
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
 
 FIGURES = ("basin_map",)
@@ -87,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'} ({where}): "
             + ", ".join(
-                f"({x[k, 0]:.6g}, {x[k, 1]:.6g}){' global' if best[k] else ''}" for k in order[:8]
+                f"({x[k, 0]:.6g}, {x[k, 1]:.6g}){' global' if best[k] else ''}"
+                f"{outside_note(x[k], ctx.domain)}"
+                for k in order[:8]
             )
             + (f", and {len(minima) - 8} more" if len(minima) > 8 else "")
         )

@@ -21,7 +21,13 @@ import numpy as np
 import jaxgd
 from jaxgd import cli, plotting
 from jaxgd._cli_flags import in_dtype, number, whole
-from jaxgd._cli_function import diverged_note, flat_minima_note, setup_2d, use_2d_function_flags
+from jaxgd._cli_function import (
+    diverged_note,
+    flat_minima_note,
+    outside_note,
+    setup_2d,
+    use_2d_function_flags,
+)
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
 
 FIGURES = ("surface_paths", "surface_ends")
@@ -148,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def named(k: int) -> str:
         kind = "global minimum" if best[k] else "local minimum"
-        return f"the {kind} ({x[k, 0]:.6g}, {x[k, 1]:.6g}), f = {value[k]:.6g}"
+        where = outside_note(x[k], ctx.domain)
+        return f"the {kind} ({x[k, 0]:.6g}, {x[k, 1]:.6g}){where}, f = {value[k]:.6g}"
 
     print(ctx.describe_function())
     if len(minima) == 0:

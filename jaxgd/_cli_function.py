@@ -694,6 +694,14 @@ class Context2D(Output):
         return MinimaND.at(self.f, np.concatenate([listed, found]))
 
 
+def outside_note(point: Any, domain: Any) -> str:
+    """ " outside the domain" for a point ``(x, y)`` off the rectangle ``domain``, else "":
+    the summaries name minima found where runs ended, beyond the domain, as the 1-D ones do."""
+    (x0, x1), (y0, y1) = domain
+    x, y = (float(v) for v in point)
+    return "" if x0 <= x <= x1 and y0 <= y <= y1 else " outside the domain"
+
+
 #: Minima with a flat direction (Hessian singular to this fraction of its largest eigenvalue)
 #: from which a note says that f's minima are likely a curve or a region.
 FLAT_MINIMA = 8

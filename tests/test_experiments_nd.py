@@ -286,6 +286,32 @@ def test_users_own_function(tmp_path, capsys):
     np.testing.assert_allclose(got, roots[[0, 2]], rtol=1e-5)
 
 
+def far_bowl(p):
+    """A bowl whose bottom, (6, 0.5), lies outside the default domain."""
+    return 0.1 * ((p[0] - 6.0) ** 2 + (p[1] - 0.5) ** 2)
+
+
+@pytest.mark.parametrize(
+    ("module", "says"),
+    [
+        ("basin_map", r"\(6, 0\.5\) global outside the domain"),
+        ("surface", r"the global minimum \(6, 0\.5\) outside the domain, f = "),
+    ],
+)
+def test_a_minimum_outside_the_domain_is_said_to_be(module, says, tmp_path, capsys):
+    # Minima found where runs ended, past the domain, were named as if on it; the 1-D
+    # experiments say "outside the domain".
+    argv = [*SMALL[module], "--function", f"{HERE}:far_bowl", "--x64"]
+    if module == "basin_map":
+        argv[argv.index("--learning-rates") + 1 : argv.index("--epochs")] = ["0.4", "0.5", "2"]
+        argv[argv.index("--epochs") + 1] = "2000"
+    else:
+        argv[argv.index("--epochs") + 1] = "3000"
+    code, out, err = run(module, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert re.search(says, out), out
+
+
 def test_save_writes_the_sweep(tmp_path):
     module = importlib.import_module("experiments.basin_map")
     argv = [*SMALL["basin_map"], "--save", str(tmp_path / "res"), "--out", str(tmp_path)]
