@@ -222,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{cli.num(rates.max())} x {epochs.size} epoch counts from {epochs.min()} to "
         f"{epochs.max()}: {np.asarray(sweep.final).size} cells from one sweep"
     )
+    # As lr_epochs: a maps' start where f' = 0 leaves every map one colour, said why.
+    note = ctx.stationary(x0, moved=np.any(mapped != x0))
+    if note:
+        print(note)
     print(ctx.describe_minima())
     cells = starts.size * rates.size
     if best.size == 0:

@@ -7,7 +7,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from experiments import learning_rate, lr_epochs, start_location
+from experiments import learning_rate, lr_epochs, optimizers, start_location
 from jaxgd import cli
 from tests.test_cli import _setup
 from tests.test_experiments import SMALL
@@ -51,18 +51,25 @@ def test_when_every_start_moved_f_prime_is_not_computed(ctx, slopes):
     assert slopes == []
 
 
-@pytest.mark.parametrize("module", [lr_epochs, learning_rate, start_location])
+_SMALL_OPTIMIZERS = [
+    "--optimizers", "sgd", "adam", "--starts", "-2", "2", "3",
+    "--learning-rates", "0.01", "0.1", "2", "--epochs", "10", "50", "2",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("module", [lr_epochs, learning_rate, start_location, optimizers])
 def test_experiments_check_f_prime_only_at_a_start_that_did_not_move(
     module, slopes, tmp_path, capsys
 ):
     name = module.__name__.split(".")[-1]
-    assert module.main([*SMALL[name], "--out", str(tmp_path)]) == 0
+    small = {**SMALL, "optimizers": _SMALL_OPTIMIZERS}
+    assert module.main([*small[name], "--out", str(tmp_path)]) == 0
     assert "stationary point" not in capsys.readouterr().out
     assert slopes == []
     if module is start_location:
         argv = ["--starts", "-1", "1", "3", "--function", "saddle"]
     else:
-        argv = [*SMALL[name], "--function", "saddle", "--start", "0"]
+        argv = [*small[name], "--function", "saddle", "--start", "0"]
     assert module.main([*argv, "--out", str(tmp_path)]) == 0
     assert "stationary point" in capsys.readouterr().out
     assert slopes  # a start that stayed put: f' says why
