@@ -212,6 +212,15 @@ def _slowest_start(ctx: cli.Context, epoch, settled, starts, final) -> str:
             f"it travels {cli.num(way[slow])} to where it ends, among the farthest of the "
             f"settled starts (median {cli.num(np.median(way[ok]))})"
         )
+    if not reasons and ok.sum() <= 2:
+        # Nothing to set it against: with one or two settled runs, "stands out" compared it
+        # with itself.
+        others = int(ok.sum()) - 1
+        return (
+            f"{text}; with {'no other' if others == 0 else 'one other'} settled run at that "
+            f"rate, no comparison: its slope |f'(x0)| = {cli.num(slope[slow])}, it travels "
+            f"{cli.num(way[slow])}"
+        )
     if not reasons:
         return (
             f"{text}; neither its slope |f'(x0)| = {cli.num(slope[slow])} nor the "

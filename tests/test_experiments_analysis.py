@@ -8,6 +8,7 @@ loop with its own (wrong) deriv for the descent end points.
 from __future__ import annotations
 
 import re
+import types
 
 import jax.numpy as jnp
 import numpy as np
@@ -376,6 +377,23 @@ def test_convergence_explains_the_slowest_start_only_by_what_is_true(tmp_path, c
     assert number(r"a maximum of f is (\S+) away, at x = 0.0754", line) == pytest.approx(
         x0 - 0.0754288, abs=1e-5
     )
+
+
+@pytest.mark.parametrize("n_settled", [1, 2])
+def test_convergence_does_not_set_the_slowest_start_against_itself(n_settled):
+    # One settled run at the largest rate read "neither its slope nor the way it travels
+    # stands out among the settled starts": compared with itself.
+    from experiments.convergence import _slowest_start
+
+    ctx = types.SimpleNamespace(f=lambda x: x**2, dtype=np.float64)
+    settled = np.array([True, n_settled == 2, False])
+    line = _slowest_start(ctx, np.array([5, 7, 9]), settled, np.array([1.0, 2.0, 3.0]),
+                          np.array([0.0, 0.0, 3.0]))  # fmt: skip
+    other = "no other" if n_settled == 1 else "one other"
+    slow = 0 if n_settled == 1 else 1
+    assert f"x0 = {slow + 1:g}, {[5, 7][slow]} epochs; with {other} settled run" in line
+    assert "stands out" not in line
+    assert f"|f'(x0)| = {2 * (slow + 1):g}, it travels {slow + 1:g}" in line
 
 
 def square_derivative(x):
