@@ -23,7 +23,7 @@ from jaxgd._validate import (
     default_float,
     is_concrete,
 )
-from jaxgd.sweep import shape_of
+from jaxgd.sweep import shape_of, theta_hint
 
 __all__ = ["descend"]
 
@@ -215,15 +215,8 @@ def descend(
                     "If f is a function of a scalar, pass one number as x0 (jaxgd.sweep runs "
                     "from many starts)."
                 )
-                if params is not None:
-                    # f(x, theta) of a scalar x may pass only because theta broadcasts with
-                    # it: theta's shape may be the slip, not x0's (as jaxgd.sweep says).
-                    shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
-                    one = shapes[0] if len(shapes) == 1 else shapes
-                    fix = (
-                        f"If theta is read with x, check that its shape ({one}, from params=) "
-                        f"fits x of shape {point}. {fix}"
-                    )
+                if params is not None:  # theta's shape may be the slip, not x0's
+                    fix = f"{theta_hint(theta, point)} {fix}"
                 raise type(e)(
                     f"x0 has shape {shape}, one point of R^{shape[0]}, so f is called on x of "
                     f"shape {point}, and {e} {fix}"

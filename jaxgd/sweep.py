@@ -78,6 +78,18 @@ def shape_of(value: Any, name: str, wanted: str) -> tuple[int, ...]:
         return ()
 
 
+def theta_hint(theta: Any, point: tuple, each: str = "") -> str:
+    """A hint for an f(x, theta) refused on x of shape ``point`` but not on a scalar x: it
+    may pass on a scalar only because theta broadcasts with it, so theta's shape may be the
+    slip rather than x's. ``each``: how the shape is introduced ("each theta is ")."""
+    shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
+    one = shapes[0] if len(shapes) == 1 else shapes
+    return (
+        f"If theta is read with x, check that its shape ({each}{one}, from params=) fits x "
+        f"of shape {point}."
+    )
+
+
 def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any, name: str):
     """Check ``f`` for starts of ``shape``; return the shape of one x: () or (d,).
 
@@ -97,15 +109,8 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
             if not scalar_ok:
                 raise
             fix = f"For {shape[0] * shape[1]} scalar starts pass a 1-D array (np.ravel({name}))."
-            if theta is not None:
-                # f(x, theta) of a scalar x may pass only because theta broadcasts with it:
-                # raveling the starts is then the wrong fix, theta's shape may be the slip.
-                shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
-                one = shapes[0] if len(shapes) == 1 else shapes
-                fix = (
-                    f"If theta is read with x, check that its shape (each theta is {one}, "
-                    f"from params=) fits x of shape {point}. {fix}"
-                )
+            if theta is not None:  # raveling the starts may be the wrong fix
+                fix = f"{theta_hint(theta, point, 'each theta is ')} {fix}"
             raise type(e)(
                 f"{name} has shape {shape}: {shape[0]} point{'' if shape[0] == 1 else 's'} of "
                 f"R^{shape[1]}, so f is called on x of shape {point}, and {e} {fix}"
