@@ -56,6 +56,19 @@ def parser() -> argparse.ArgumentParser:
         help="your hand-written derivative df(x) of --function, NumPy or jax.numpy, imported "
         "from the current directory (default: the course notes' deriv, for the notebook's f)",
     )
+    p.add_argument(
+        "--rtol",
+        default="1e-6",
+        metavar="R",
+        help="relative tolerance of the comparison, >= 0 and below 1 (default 1e-6)",
+    )
+    p.add_argument(
+        "--atol",
+        default="1e-9",
+        metavar="A",
+        help="absolute tolerance of the comparison, >= 0 (default 1e-9): lower it for an f "
+        "whose slopes are tiny",
+    )
     return p
 
 
@@ -75,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
             f"--start: {ctx.start:g} lies outside the domain {ctx.domain_text}, where the "
             "derivatives are compared; move it into the domain or widen --domain."
         )
+    rtol, atol = cli.number("--rtol", ctx.args.rtol), cli.number("--atol", ctx.args.atol)
+    if not 0 <= rtol < 1:
+        raise cli.UsageError(
+            f"--rtol: must be >= 0 and below 1, got {ctx.args.rtol.strip()!r} (with 1 or more "
+            "a derivative of 0 agrees with any)."
+        )
+    if atol < 0:
+        raise cli.UsageError(f"--atol: must be >= 0, got {ctx.args.atol.strip()!r}.")
     cli.checked()
     if df is None:
         print(ctx.describe_function())
@@ -87,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     x0, rate, epochs = ctx.start, ctx.learning_rate, ctx.epochs
     with cli.flag_errors(f"--derivative {name!r}"):
         try:
-            check = jaxgd.check_derivative(ctx.f, df, *ctx.domain)
+            check = jaxgd.check_derivative(ctx.f, df, *ctx.domain, rtol=rtol, atol=atol)
         except ValueError as err:
             # f and the domain are checked already and df's failures are TypeErrors: what is
             # left is f finite nowhere on the domain, which no --derivative can fix.

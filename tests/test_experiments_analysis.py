@@ -401,6 +401,41 @@ def square_derivative(x):
     return 2.0 * np.asarray(x, float)
 
 
+def square_derivative_a_little_off(x):
+    """2.00002x: the derivative of x**2, 1e-5 too large relative to it."""
+    return 2.00002 * np.asarray(x, float)
+
+
+@pytest.mark.parametrize(
+    ("flags", "agrees"),
+    [([], False), (["--rtol", "1e-4"], True), (["--rtol", "1e-4", "--atol", "0"], True)],
+)
+def test_derivative_check_takes_the_tolerances(flags, agrees, tmp_path, capsys):
+    # The library's tolerances had no flags: a derivative 1e-5 off, or one computed in
+    # float32, could not be checked at the tolerance the summary advised.
+    argv = ["--function", f"{USER}:square", "--derivative",
+            f"{__name__}:square_derivative_a_little_off", "--epochs", "10", *flags]  # fmt: skip
+    code, out, err = run("derivative_check", argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert ("agrees with autodiff" in out) == agrees
+    assert ("DISAGREES" in out) != agrees
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--rtol", "1"], "--rtol: must be >= 0 and below 1"),
+        (["--atol", "-1e-9"], "--atol: must be >= 0"),
+        (["--rtol", "nan"], "--rtol: "),
+        (["--atol", "x"], "--atol: expected a number"),
+    ],
+)
+def test_derivative_check_refuses_bad_tolerances(flags, says, tmp_path, capsys):
+    code, out, err = run("derivative_check", flags, tmp_path, capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {says}") and err.count("\n") == 1
+
+
 def test_derivative_check_says_no_distance_when_only_autodiff_diverges(tmp_path, capsys):
     # With the given df the descent settles; with autodiff's f' = 2e38·x it overflows. The
     # line said "...; nan apart", as if the distance between the two ends were a number.
