@@ -23,7 +23,7 @@ from jaxgd._validate import (
     default_float,
     is_concrete,
 )
-from jaxgd.sweep import shape_of, theta_hint
+from jaxgd.sweep import refuse_empty, shape_of, theta_hint
 
 __all__ = ["descend"]
 
@@ -180,11 +180,6 @@ def descend(
             "jaxgd.sweep(..., optimizer={...}) to compare several in one call."
         )
     shape = shape_of(x0, "x0", "a scalar or one point of shape (d,)")
-    if 0 in shape:  # before f is checked on it: f(x) on no coordinates fails, blamed on f
-        raise ValueError(
-            f"x0 holds no numbers (shape {shape}); pass one number, or one point of shape "
-            "(d,) with d >= 1 coordinates."
-        )
     point = (int(shape[0]),) if len(shape) == 1 else ()
     axes = _axes.prepare(
         f=f,
@@ -198,6 +193,12 @@ def descend(
         scalar=True,
     )
     theta = _axes.theta_spec(axes, scalar=True)
+    if 0 in shape:  # before f is checked on it: f(x) on no coordinates fails, blamed on f
+        message = (
+            f"x0 holds no numbers (shape {shape}); pass one number, or one point of shape "
+            "(d,) with d >= 1 coordinates."
+        )
+        refuse_empty(f, shape, dtype, theta, message, batched=False)
     try:
         check_function(f, dtype, shape=point, theta=theta, batched=False)
     except (TypeError, ValueError) as e:

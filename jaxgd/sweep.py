@@ -78,6 +78,26 @@ def shape_of(value: Any, name: str, wanted: str) -> tuple[int, ...]:
         return ()
 
 
+def refuse_empty(
+    f: Callable, shape: tuple, dtype: np.dtype, theta: Any, message: str, *, batched: bool
+) -> None:
+    """Refuse starts (or x0) of ``shape`` holding no numbers with ``message``; but f first,
+    the first argument, when it is itself no function of a scalar nor of a point: tried on
+    a start of no numbers, an f that indexes x (``p[0]``) was blamed for empty starts, and
+    checking the starts first named them for an f that is bad too."""
+    d = shape[-1] if len(shape) == 2 and shape[-1] else 1
+    first = None
+    for point in ((), (d,)):
+        try:
+            check_function(f, dtype, shape=point, theta=theta, batched=batched)
+            break
+        except (TypeError, ValueError) as e:
+            first = first or e
+    else:
+        raise first
+    raise ValueError(message)
+
+
 def theta_hint(theta: Any, point: tuple, each: str = "") -> str:
     """A hint for an f(x, theta) refused on x of shape ``point`` but not on a scalar x: it
     may pass on a scalar only because theta broadcasts with it, so theta's shape may be the
@@ -247,13 +267,14 @@ def _checked(
             f"{shape}. Reshape it to (-1, d) for points of R^d."
         )
     if 0 in shape:  # before f is checked on a start: f(x) of no numbers is blamed on f
-        if len(shape) == 1:
-            raise ValueError("starts is empty; pass at least one value (an axis of length >= 1).")
         empty = "no points" if shape[0] == 0 else "points of R^0, with no coordinates"
-        raise ValueError(
-            f"starts of shape {shape} holds {empty}; pass (S, d) with S >= 1 points of "
+        message = (
+            "starts is empty; pass at least one value (an axis of length >= 1)."
+            if len(shape) == 1
+            else f"starts of shape {shape} holds {empty}; pass (S, d) with S >= 1 points of "
             "d >= 1 coordinates each."
         )
+        refuse_empty(f, shape, dtype, _axes.theta_spec(axes), message, batched=True)
     point = check_point_function(f, shape, dtype, _axes.theta_spec(axes), "starts")
     starts = _as_starts(starts, point, dtype)
     if point != axes.point:

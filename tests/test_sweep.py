@@ -384,6 +384,16 @@ def test_empty_points_say_which_size_is_zero(shape, says, f, compiles):
     assert compiles.count == 0
 
 
+@pytest.mark.parametrize("shape", [(0,), (0, 2), (3, 0)])
+@pytest.mark.parametrize("f", [lambda x: jnp.stack([x, x]), "sin", lambda x: None])
+def test_a_bad_f_is_named_before_empty_starts(shape, f):
+    # f comes first: with empty starts and an f that is no function of a scalar nor of a
+    # point, the starts were named (found in fuzzing, where the first bad argument is named).
+    for run in (jaxgd.sweep, jaxgd.descend):
+        with pytest.raises((TypeError, ValueError), match=r"^f\b"):
+            run(f, np.zeros(shape), 0.1, 3)
+
+
 def _bowl(p):
     return jnp.sum(p**2)
 
