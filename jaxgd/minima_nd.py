@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -50,6 +49,7 @@ from jaxgd._validate import (
     default_float,
     is_concrete,
     positive_float,
+    whole_number,
 )
 from jaxgd.minima import (
     _bucket,
@@ -805,10 +805,7 @@ class BasinsND:
     def share(self, k: int, *, over: str = "start") -> np.ndarray:
         """The share of runs along ``over`` whose label is ``k`` (a minimum, -1 or -2); NaN
         where ``over`` has no runs, as a mean of nothing."""
-        try:
-            label = None if isinstance(k, bool | np.bool_) else operator.index(k)
-        except TypeError:
-            label = None
+        label = whole_number(k)
         if label is None:
             # True was label 1 and 1.5 matched no run: a share of 0, silently.
             raise TypeError(
