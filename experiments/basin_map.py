@@ -21,11 +21,13 @@ from jaxgd import cli, plotting
 from jaxgd._cli_function import (
     diverged_note,
     flat_minima_note,
+    global_first,
     outside_note,
     setup_2d,
+    share_parts,
     use_2d_function_flags,
 )
-from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
+from jaxgd.minima_nd import DIVERGED, basins_nd, grid_starts
 
 FIGURES = ("basin_map",)
 
@@ -88,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     else:
-        # Global ones first: of Rastrigin's 121, the first eight by index left (0, 0) unnamed.
-        order = sorted(range(len(minima)), key=lambda k: (not best[k], k))
+        order = global_first(best)
         print(
             f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'} ({where}): "
             + ", ".join(
@@ -113,16 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             if many
             else range(len(minima))
         )
-        parts = [f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}" for k in shown]
-        rest = counts.sum() - counts[list(shown)].sum()
-        if rest:
-            others = int(np.count_nonzero(counts)) - len(shown)
-            parts.append(
-                f"{cli.plural(others, 'other minimum', 'other minima')} {rest / lab.size:.1%}"
-            )
-        parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
-        parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
-        line = f"  rate {cli.num(rate)}: " + ", ".join(parts)
+        line = f"  rate {cli.num(rate)}: " + ", ".join(share_parts(x, lab, counts, shown))
         if many or not best.all():  # a share of the same runs, not one more part
             line += f"; at a global minimum (counted above too) {counts[best].sum() / lab.size:.1%}"
         print(line)

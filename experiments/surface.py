@@ -24,8 +24,10 @@ from jaxgd._cli_flags import in_dtype, number, whole
 from jaxgd._cli_function import (
     diverged_note,
     flat_minima_note,
+    global_first,
     outside_note,
     setup_2d,
+    share_parts,
     use_2d_function_flags,
 )
 from jaxgd.minima_nd import DIVERGED, NO_MINIMUM, basins_nd, grid_starts
@@ -165,8 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             "nor minima that fill a straight line, like those of x^2)"
         )
     else:
-        # Global ones first: of Rastrigin's 121, the first six by index left (0, 0) unnamed.
-        order = sorted(range(len(minima)), key=lambda k: (not best[k], k))
+        order = global_first(best)
         print(
             f"{len(minima)} local minim{'um' if len(minima) == 1 else 'a'}: "
             + "; ".join(named(k) for k in order[:6])
@@ -198,16 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         counts = np.bincount(lab[lab >= 0], minlength=len(minima))
         shown = [k for k in np.argsort(-counts, kind="stable")[:6] if counts[k]]
-        parts = [f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}" for k in shown]
-        # The rest in one part, so that the shares add up to 100% (Rastrigin: dozens reached).
-        rest = int(counts.sum() - counts[shown].sum())
-        if rest:
-            others = int(np.count_nonzero(counts)) - len(shown)
-            parts.append(
-                f"{cli.plural(others, 'other minimum', 'other minima')} {rest / lab.size:.1%}"
-            )
-        parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
-        parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
+        parts = share_parts(x, lab, counts, shown)
         print(f"{what}, share ending at each minimum: " + ", ".join(parts))
     note = diverged_note(
         ctx.f, minima, float(np.mean(fine_lab == DIVERGED)), rate, starts=fine_starts

@@ -694,6 +694,32 @@ class Context2D(Output):
         return MinimaND.at(self.f, np.concatenate([listed, found]))
 
 
+def global_first(best: Any) -> list[int]:
+    """Indices of minima, the global ones (``best``) first, each group in index order: of
+    Rastrigin's 121 minima, the first few by index left the global one (0, 0) unnamed."""
+    return sorted(range(len(best)), key=lambda k: (not best[k], k))
+
+
+def share_parts(x: Any, lab: Any, counts: Any, shown: Any) -> list[str]:
+    """The shares of the runs labelled ``lab`` (basins_nd's labels) for a summary line: one
+    part per minimum in ``shown`` (its point ``x[k]``; ``counts``: the runs at each minimum),
+    the runs at the other minima in one part, so that the shares add up to 100%, then near
+    none and diverged."""
+    import numpy as np
+
+    from jaxgd.minima_nd import DIVERGED, NO_MINIMUM
+
+    shown = list(shown)
+    parts = [f"({x[k, 0]:.4g}, {x[k, 1]:.4g}) {counts[k] / lab.size:.1%}" for k in shown]
+    rest = int(counts.sum() - counts[shown].sum())
+    if rest:
+        others = int(np.count_nonzero(counts)) - len(shown)
+        parts.append(f"{plural(others, 'other minimum', 'other minima')} {rest / lab.size:.1%}")
+    parts.append(f"near none {np.mean(lab == NO_MINIMUM):.1%}")
+    parts.append(f"diverged {np.mean(lab == DIVERGED):.1%}")
+    return parts
+
+
 def outside_note(point: Any, domain: Any) -> str:
     """ " outside the domain" for a point ``(x, y)`` off the rectangle ``domain``, else "":
     the summaries name minima found where runs ended, beyond the domain, as the 1-D ones do."""
