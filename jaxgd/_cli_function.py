@@ -723,9 +723,9 @@ def share_parts(x: Any, lab: Any, counts: Any, shown: Any) -> list[str]:
 def outside_note(point: Any, domain: Any) -> str:
     """ " outside the domain" for a point ``(x, y)`` off the rectangle ``domain``, else "":
     the summaries name minima found where runs ended, beyond the domain, as the 1-D ones do."""
-    (x0, x1), (y0, y1) = domain
-    x, y = (float(v) for v in point)
-    return "" if x0 <= x <= x1 and y0 <= y <= y1 else " outside the domain"
+    from jaxgd import functions2d
+
+    return "" if functions2d._in_domain(point, domain) else " outside the domain"
 
 
 #: Minima with a flat direction (Hessian singular to this fraction of its largest eigenvalue)

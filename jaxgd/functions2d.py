@@ -29,6 +29,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -61,6 +62,13 @@ def _xy(p: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
             "Pass points of R^2, e.g. starts of shape (S, 2)."
         )
     return p[0], p[1]
+
+
+def _in_domain(point: Any, domain: Any) -> bool:
+    """Whether ``point`` ``(x, y)`` lies on the rectangle ``domain``, its edges included."""
+    (x0, x1), (y0, y1) = domain
+    x, y = (float(v) for v in point)
+    return x0 <= x <= x1 and y0 <= y <= y1
 
 
 def peaks(p: jax.typing.ArrayLike) -> jax.Array:
@@ -307,7 +315,7 @@ class Function2D:
         for x, y in minima:
             # Summaries match runs against this list: a point off the rectangle (x and y
             # swapped, a slip of sign) names a minimum no run on the domain can reach.
-            if not (x0 <= x <= x1 and y0 <= y <= y1):
+            if not _in_domain((x, y), domain):
                 raise ValueError(
                     f"{owner}: the minimum ({x:g}, {y:g}) lies outside its domain "
                     f"[{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]; list only minima inside the "
