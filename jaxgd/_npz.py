@@ -26,6 +26,8 @@ import numpy as np
 from jaxgd._chunking import check_host_memory
 
 _NPY_MAGIC = b"\x93NUMPY"
+#: The first bytes of a zip archive (its first local file header), as every .npz begins.
+_ZIP_MAGIC = b"PK\x03\x04"
 _KIND_NAMES = {"f": "real floating point", "b": "bool", "i": "integer", "u": "integer", "U": "text"}
 
 
@@ -300,6 +302,15 @@ class Reader:
         self._size = info.st_size
         with _damage_is_invalid():
             if not zipfile.is_zipfile(fh):
+                if info.st_size == 0:
+                    raise Invalid("it is empty (0 bytes)")
+                if head.startswith(_ZIP_MAGIC):
+                    # Begins as a zip archive, but its directory (at the end) is gone: a
+                    # copy or download cut short, not a file of another kind.
+                    raise Invalid(
+                        "it is damaged or truncated: it begins as an .npz archive but its end "
+                        "(the zip directory) is missing"
+                    )
                 raise Invalid("it is not an .npz archive (not a zip file)")
             fh.seek(0)
             self._zip = zipfile.ZipFile(fh)

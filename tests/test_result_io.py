@@ -816,3 +816,22 @@ def test_loading_small_arrays_does_not_ask_the_host_for_free_memory(tmp_path, mo
     monkeypatch.setattr("jaxgd._chunking.available_host_memory", lambda: asked.append(1))
     jaxgd.load(path)
     assert asked == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(4, len(GOOD) - 22))
+def test_a_saved_file_cut_short_is_called_truncated_not_foreign(length):
+    # Cut before its zip directory (the last 22 bytes at least), a saved file still begins
+    # as a zip archive: what the reader needs to hear is that it is damaged, not foreign.
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cut.npz"
+        path.write_bytes(GOOD[:length])
+        with pytest.raises(ValueError, match=named(path, "truncated")):
+            jaxgd.load(path)
+
+
+def test_an_empty_file_is_called_empty(tmp_path):
+    path = tmp_path / "empty.npz"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=named(path, r"it is empty \(0 bytes\)")):
+        jaxgd.load(path)
