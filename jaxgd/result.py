@@ -1194,7 +1194,8 @@ def _contents_problem(
                 f"{name} has shape {arrays[name].shape}; final {final.shape} with dims "
                 f"{list(dims)} needs {value_shape} (every axis but 'coord')"
             )
-    if arrays["value"].dtype != final.dtype:
+    # One float type in two byte orders is one type (load gives both native).
+    if arrays["value"].dtype.newbyteorder("=") != final.dtype.newbyteorder("="):
         return f"value is {arrays['value'].dtype} but final is {final.dtype}; they must match"
     if "optimizer" in dims:
         n = final.shape[dims.index("optimizer")]

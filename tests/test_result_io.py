@@ -540,6 +540,17 @@ def test_a_big_endian_result_saves_and_loads(tmp_path):
     assert_same(back, res)
 
 
+def test_final_and_value_of_one_type_in_two_byte_orders_save(tmp_path):
+    # One float type, stored two ways: nothing for save to refuse, and load gives it native.
+    res = small()
+    for final, value in [
+        (res.final.astype(">f4"), res.value),
+        (res.final, res.value.astype(">f4")),
+    ]:
+        mixed = dataclasses.replace(res, final=final, value=value)
+        assert_same(jaxgd.load(mixed.save(tmp_path / "mixed")), res)
+
+
 def test_metadata_nested_too_deep_is_a_damaged_file(tmp_path):
     path = small().save(tmp_path / "run.npz")
     with zipfile.ZipFile(path) as z:
