@@ -1108,10 +1108,17 @@ def _describe_scalar(x: Any) -> str:
     if type(x) in (int, float):  # a hand-made result's (np.float64 is a float: not here)
         return _number(x, np.dtype(type(x)))
     is_array = isinstance(x, (np.ndarray, np.generic, jax.Array))
-    if is_array and x.ndim == 0 and x.dtype.kind in "iuf":
+    # Real numbers, bfloat16 (a float NumPy sees as raw bytes) included.
+    if not (is_array and (x.dtype.kind in "iuf" or jnp.issubdtype(x.dtype, jnp.floating))):
+        return type(x).__name__
+    if x.ndim == 0:
         return _number(x.item(), x.dtype)
-    if is_array and x.ndim == 1 and 0 < x.size <= 8 and x.dtype.kind in "iuf":
-        return "(" + ", ".join(_number(v, x.dtype) for v in np.asarray(x).tolist()) + ")"
+    if x.ndim == 1 and x.size:  # a point: its coordinates, the middle ones cut when many
+        values = [_number(v, x.dtype) for v in np.asarray(x).tolist()]
+        if len(values) > 8:
+            values = [*values[:3], "...", values[-1]]
+            return f"({', '.join(values)}; {x.size} coordinates)"
+        return f"({', '.join(values)})"
     return type(x).__name__
 
 

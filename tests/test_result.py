@@ -216,6 +216,27 @@ def test_repr_names_every_dropped_axis_and_its_value():
     assert "at start=(1, 2), epochs=1;" in repr(points.isel(start=1, epochs=0))
 
 
+def test_repr_shows_a_dropped_point_of_many_coordinates_and_a_bfloat16_value():
+    d = 12
+    starts = np.arange(2 * d, dtype=np.float32).reshape(2, d)
+    shape = (2, 1, 1, d)
+    res = jaxgd.SweepResult(
+        np.zeros(shape, np.float32),
+        np.zeros(shape[:-1], np.float32),
+        np.zeros(shape[:-1], bool),
+        starts,
+        np.array([0.1], np.float32),
+        np.array([3]),
+        dims=("start", "learning_rate", "epochs", "coord"),
+        coords={"coord": np.arange(d)},
+    )
+    assert "at start=(12, 13, 14, ..., 23; 12 coordinates))" in repr(res.isel(start=1))
+    low = jax.tree.map(lambda a: a.astype(jnp.bfloat16) if a.dtype == np.float32 else a, res)
+    text = repr(low.isel(start=0, learning_rate=0))
+    assert "at start=(0, 1, 2, ..., 11; 12 coordinates), learning_rate=0.100098)" in text
+    assert float(low.sel(learning_rate=0.100098).learning_rates) == 0.10009765625
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_repr_shows_a_dropped_value_that_sel_finds_again(dtype):
     starts = np.array([1 / 3, 9 / 7, 2.0, 1e-10, 123456789.0], dtype)
