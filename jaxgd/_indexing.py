@@ -8,6 +8,7 @@ clamps a position off the axis where NumPy raises.
 from __future__ import annotations
 
 import operator
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,12 @@ from jaxgd._validate import holds_tracer
 
 # Queries x coordinates compared at once by `sel`: bounds its scratch memory (8 MB).
 _SEL_BLOCK = 1 << 20
+
+# What an error quotes of a caller's index or values: a long list cut short, to keep the
+# message one line a reader can take in.
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxtuple = 3, 8, 8
+_BRIEF.maxstring = _BRIEF.maxother = 60
 
 
 def _int_like(x: Any) -> int | None:
@@ -42,7 +49,7 @@ def _kind(x: Any) -> str:
     shape = getattr(x, "shape", None)
     if dtype is not None and shape is not None:
         return f"{type(x).__name__} of dtype {dtype} and shape {tuple(shape)}"
-    return f"{type(x).__name__} {x!r}"
+    return f"{type(x).__name__} {_BRIEF.repr(x)}"
 
 
 def position(where: str, dim: str, n: int, index: Any) -> int | slice | np.ndarray | jax.Array:
@@ -153,11 +160,14 @@ def _positions_from_sequence(where: str, dim: str, n: int, items: Sequence) -> n
     if all(bools):
         return _mask_positions(where, dim, n, np.array([bool(x) for x in items]))
     positions = []
-    for x in items:
+    for k, x in enumerate(items):
         i = None if _is_bool_scalar(x) or isinstance(x, (bool, np.bool_)) else _int_like(x)
         if i is None:
             if isinstance(x, (list, tuple)) or getattr(x, "ndim", 0) > 0:
-                raise ValueError(f"{head}: an index list must be flat (1-D); got {items!r}.")
+                raise ValueError(
+                    f"{head}: an index list must be flat (1-D); its entry {k} is "
+                    f"{_BRIEF.repr(x)} in {_BRIEF.repr(items)}."
+                )
             raise TypeError(
                 f"{head}: a list index must hold only integer positions or only bools; found "
                 f"{_kind(x)}. To select by coordinate value use sel()."
@@ -177,7 +187,9 @@ def _traced_sequence(where: str, dim: str, n: int, items: Sequence) -> jax.Array
     for x in items:
         if isinstance(x, jax.core.Tracer):
             if x.ndim:
-                raise ValueError(f"{head}: an index list must be flat (1-D); got {items!r}.")
+                raise ValueError(
+                    f"{head}: an index list must be flat (1-D); got {_BRIEF.repr(items)}."
+                )
             ok = x.dtype.kind in "iu"
             i = 0
         else:
@@ -228,7 +240,7 @@ def _real_values(head: str, wanted: Any) -> np.ndarray:
     is not the coordinates 1 and 2); whole numbers past int64 stay exact (object); float
     types NumPy lacks (bfloat16) become float64."""
     if _has_bool(wanted):
-        raise TypeError(f"{head}: a bool is not a coordinate value; got {wanted!r}.")
+        raise TypeError(f"{head}: a bool is not a coordinate value; got {_BRIEF.repr(wanted)}.")
     try:
         values = np.asarray(wanted)
     except (ValueError, TypeError) as e:
@@ -421,7 +433,8 @@ def _name_position(dim: str, names: Sequence[str], name: str) -> int:
         return list(names).index(name)
     except ValueError:
         raise KeyError(
-            f"{dim}={name!r} is not on this result's {dim!r} axis; its names are {list(names)}."
+            f"{dim}={_BRIEF.repr(name)} is not on this result's {dim!r} axis; its names are "
+            f"{list(names)}."
         ) from None
 
 

@@ -859,3 +859,23 @@ def test_a_hand_made_coordinate_that_is_no_axis_is_refused_naming_it():
         dataclasses.replace(good, starts=0.5).isel(start=0)
     with pytest.raises(ValueError, match="the 'epochs' coordinate is a ragged list"):
         dataclasses.replace(good, epochs=[0, [1, 2]]).isel(start=0)
+
+
+@pytest.mark.parametrize(
+    ("how", "query"),
+    [
+        ("isel", [0] * 10**4 + [[0]]),
+        ("isel", [0] * 10**4 + ["a"]),
+        ("sel", [True] + [0.5] * 10**4),
+        ("sel", [0.5] * 10**4 + ["a"]),
+        ("sel", ["x" * 10**5]),
+    ],
+    ids=["nested", "text", "bool", "text value", "long text"],
+)
+def test_an_error_about_a_long_list_is_one_short_line(res, how, query):
+    # The message quotes the list cut short, not all of it: one line a reader can take in.
+    with pytest.raises((TypeError, ValueError)) as info:
+        getattr(res, how)(start=query)
+    message = str(info.value)
+    assert message.startswith(f"{how}(start=...): ") and "\n" not in message
+    assert len(message) < 400, message
