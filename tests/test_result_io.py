@@ -846,3 +846,46 @@ def test_an_empty_file_is_called_empty(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(ValueError, match=named(path, r"it is empty \(0 bytes\)")):
         jaxgd.load(path)
+
+
+FLOATS = ["float16", "float32", "float64", "longdouble"]
+WHOLE = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+
+
+@pytest.mark.thorough
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data_type=st.sampled_from(FLOATS),
+    start_type=st.sampled_from(FLOATS),
+    rate_type=st.sampled_from(FLOATS),
+    epoch_type=st.sampled_from(WHOLE),
+    swap=st.sets(st.sampled_from(NAMES)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_every_dtype_and_byte_order_round_trips_bit_for_bit(
+    data_type, start_type, rate_type, epoch_type, swap, seed
+):
+    rng = np.random.default_rng(seed)
+    shape = tuple(rng.integers(0, 4, 3))
+    final = rng.normal(size=shape).astype(data_type)
+    value = rng.normal(size=shape).astype(data_type)
+    if final.size:
+        final.flat[rng.integers(final.size)] = np.nan
+        value.flat[rng.integers(value.size)] = -np.inf
+    arrays = {
+        "final": final,
+        "value": value,
+        "diverged": ~(np.isfinite(final) & np.isfinite(value)),
+        "starts": rng.normal(size=shape[0]).astype(start_type),
+        "learning_rates": rng.uniform(0, 1, shape[1]).astype(rate_type),
+        "epochs": rng.integers(0, 100, shape[2]).astype(epoch_type),
+    }
+    swapped = {
+        k: a.astype(a.dtype.newbyteorder(">" if k in swap else "<")) for k, a in arrays.items()
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        back = jaxgd.load(SweepResult(**swapped, function="f").save(Path(folder) / "r"))
+    for name, want in arrays.items():
+        got = getattr(back, name)
+        assert got.dtype == want.dtype and got.dtype.isnative, name
+        assert got.shape == want.shape and got.tobytes() == want.tobytes(), name
