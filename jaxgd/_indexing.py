@@ -392,6 +392,8 @@ def _given_eps(wanted: Any) -> np.ndarray:
     or JAX float, an array of them, a list mixing them), 0 for Python numbers and ints; of
     the shape of ``wanted``."""
     if isinstance(wanted, (list, tuple)):
+        if all(type(v) in (int, float) for v in wanted):  # the usual list, at NumPy's speed
+            return np.zeros(len(wanted))
         return np.array([_given_eps(v) for v in wanted], dtype=np.float64)
     dtype = getattr(wanted, "dtype", None)
     eps = 0.0
