@@ -654,9 +654,10 @@ class SweepResult:
         not at all: the data go to a hidden temporary file (``.NAME.npz.XXXXXXXX.tmp``) in the same
         folder, reach the disk, and only then replace ``path``, so a crash or a kill at any moment
         leaves the previous file intact. A process killed outright (SIGKILL, a power cut) while
-        writing can leave that hidden file behind: :func:`jaxgd.load` refuses it and no later save
-        removes it (it may be another process's save under way); delete it when no save is
-        running. Ctrl-C and exceptions remove it. Replacing is a rename, which the folder's
+        writing can leave that hidden file behind, partial or (killed just before the rename)
+        whole: :func:`jaxgd.load` refuses a partial one as damaged, and no later save removes
+        it (it may be another process's save under way); delete it when no save is running.
+        Ctrl-C and exceptions remove it. Replacing is a rename, which the folder's
         permissions allow or refuse: a write-protected file (mode 0444) in a writable folder is
         replaced like any other (the new file keeps its mode); protect results by their folder.
         A ``path`` that is a symbolic link is written through: the file it points to is
