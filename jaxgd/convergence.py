@@ -61,7 +61,11 @@ class Convergence:
             stretch is negative below it and positive above it, however far away
             (``max(|x| - 1, 0)**2`` on ``[-1, 1]``), with f one value where f' = 0 up to
             there and no lower where f' turns (a step of a staircase, f' = 0 and f lower on
-            the next step, is no minimum). A run that barely moved (a tiny rate, a plateau),
+            the next step, is no minimum). In every case f must also climb out of the
+            minimum on both sides: the first point beyond it where f differs from its
+            level by more than rounding is higher (a sign of f' that is only its rounding,
+            on a float32 plateau where f is level to the last bit, is no minimum). A run
+            that barely moved (a tiny rate, a plateau),
             sits on a maximum or saddle, or crawls towards a saddle (``x**3`` from ``x > 0``,
             convex on the way) is not converged, however short its steps, unless a minimum
             lies within ``tol`` of where it stopped.
@@ -346,6 +350,58 @@ def _on_flat_minimum(value_and_grad, end, value, slope, tol):
     return (below == -1) & (above == 1) & level
 
 
+#: Probes on each side of a claimed minimum for f rising out of it: distances doubling from
+#: the bracket of the turn of f' (or ``tol`` for a flat minimum), and from ``2**-32 tol`` at
+#: least, out to ``2**64 tol`` at least.
+_RISE_PROBES = 96
+
+
+def _rises_both_sides(value_fn, lower, upper, first, tol, todo):
+    """Whether f itself rises out of ``[lower, upper]`` on both sides: going out from each end
+    (distances doubling from ``first``, or from ``2**-32 tol`` where ``first`` is
+    nearer: a run ending 1e-120 from a minimum has a bracket of that width, and f rises
+    past its rounding only some 1e-8 away), the first point where f differs from the lowest of
+    f at ``lower`` and ``upper`` by more than rounding at f's size is higher, not lower, and
+    not NaN.
+    Asked where ``todo`` (True elsewhere).
+
+    The signs of f' that the other looks read are those of computed derivatives, which are
+    rounding noise where f' is far below f's own scale: on the plateau of ``x**2 / (1 +
+    x**2)`` at ``x = 3e4`` in float32, f is 1 to the last bit and f' a difference of two
+    terms of about ``2 / x`` whose true value, ``2 / x**3``, is 50 times smaller than their
+    rounding, so its sign flips from probe to probe and a "turn" of f' was found within
+    ``tol``. Where a minimum is there, f climbs out of it on both sides, at some distance
+    (past its rounding); a plateau never does (f stays level out to where it falls).
+    """
+    v_lo, v_hi = value_fn(lower), value_fn(upper)
+    floor = jnp.minimum(v_lo, v_hi)
+    # Rounding at f's size, as the other looks allow it: f summed from terms near 1
+    # (cos(3x) + 0.1 x**2 near a minimum at -0.03) is noisy to 1e-16 in float64.
+    slack = 16 * jnp.finfo(lower.dtype).eps * jnp.maximum(1, jnp.abs(floor))
+    least = jnp.finfo(lower.dtype).tiny
+
+    def sign(v, looking):
+        new = jnp.where(v > floor + slack, 1, jnp.where((v < floor - slack) | jnp.isnan(v), -1, 0))
+        return jnp.where(looking, new, 0)
+
+    def more(carry):
+        below, above, _, k = carry
+        return (k < _RISE_PROBES) & jnp.any(todo & ((below == 0) | (above == 0)))
+
+    def body(carry):
+        below, above, h, k = carry
+        below = below + sign(value_fn((lower - h).astype(lower.dtype)), below == 0)
+        above = above + sign(value_fn((upper + h).astype(lower.dtype)), above == 0)
+        return below, above, h * 2, k + 1
+
+    zero = jnp.zeros(lower.shape, jnp.int32)
+    # Each end first, then farther out: f at an end already above the other is a rise.
+    below, above = sign(v_lo, todo), sign(v_hi, todo)
+    h0 = jnp.maximum(jnp.maximum(first, tol * 2.0**-32), least).astype(lower.dtype)
+    below, above, _, _ = jax.lax.while_loop(more, body, (below + zero, above + zero, h0, 0))
+    return ((below == 1) & (above == 1)) | ~todo
+
+
 def _settle(f, fast, end, last_step, last_far, tol):
     """``epoch``, ``converged``, ``diverged`` of the lanes, from where they ended."""
     value = jax.vmap(jax.vmap(_run.derivative(f, fast)))(end).astype(end.dtype)
@@ -378,13 +434,32 @@ def _settle(f, fast, end, last_step, last_far, tol):
     # stretch has f' = 0 at its end or tol from it (one settling into the stretch from
     # outside has f'' > 0 and a tiny slope, but f' = 0 beyond it, not > 0). Probed only
     # where some run is by one, so other sweeps pay nothing for it.
-    flat = (slope == 0) | (grad(end - tol) == 0) | (grad(end + tol) == 0)
-    at_minimum = at_minimum | jax.lax.cond(
+    on_below, on_above = grad(end - tol) == 0, grad(end + tol) == 0
+    flat = (slope == 0) | on_below | on_above
+    flat_minimum = jax.lax.cond(
         jnp.any(flat),
         lambda: flat & _on_flat_minimum(value_and_grad, end, value, slope, tol),
         lambda: jnp.zeros_like(flat),
     )
-    converged = ~diverged & (last_step < tol) & at_minimum
+    # And f itself climbs out of it on both sides: a sign change of f' alone may be its
+    # rounding, where f is level to the last bit (a float32 plateau).
+    settled = ~diverged & (last_step < tol)
+    # From the bracket of the turn; or for a flat minimum from the stretch, tol to the side
+    # where f' is 0 there: a run settling into it from outside ends above its level.
+    turned_here = at_minimum & ~flat_minimum
+    lower = jnp.where(turned_here, lower, jnp.where(on_below, end - tol, end)).astype(end.dtype)
+    upper = jnp.where(turned_here, upper, jnp.where(on_above, end + tol, end)).astype(end.dtype)
+    first = jnp.where(turned_here, upper - lower, tol).astype(end.dtype)
+    value_only = jax.vmap(jax.vmap(_run.derivative(f, fast)))
+    todo = settled & (at_minimum | flat_minimum)
+    rises = jax.lax.cond(
+        jnp.any(todo),
+        lambda: _rises_both_sides(
+            lambda x: value_only(x).astype(end.dtype), lower, upper, first, tol, todo
+        ),
+        lambda: jnp.ones_like(todo),
+    )
+    converged = settled & (at_minimum | flat_minimum) & rises
     return last_far + 1, converged, diverged
 
 
@@ -476,7 +551,9 @@ def convergence(
     sign from - to + within ``4 tol``; or by that sign change within ``tol`` alone, for a
     kink such as ``|x|``'s, where ``f''`` is 0; not where f' turns across a pole, such as
     ``-1 / x**2``'s at 0), or stopped within ``tol`` of a flat minimum (a
-    stretch where ``f' = 0`` that f falls into and rises out of). Runs still oscillating,
+    stretch where ``f' = 0`` that f falls into and rises out of); either way f itself
+    must rise on both sides of it, past rounding (a float32 plateau, f level to the last bit
+    and f' its rounding noise, has no minimum however f' turns). Runs still oscillating,
     crawling over a plateau or towards a saddle, stalled by a tiny rate, or resting on a
     maximum or a shelf are not;
     one whose position or value is not finite is ``diverged``. Where ``f''`` vanishes at

@@ -374,6 +374,26 @@ def test_resting_on_a_step_that_f_falls_from_is_not_converged(x64_or_not, f, sta
     assert not np.asarray(conv.converged).any()
 
 
+def _plateau(x):
+    return x**2 / (1.0 + x**2)
+
+
+def test_a_float32_plateau_whose_f_prime_is_rounding_is_not_converged():
+    # Far out on x**2 / (1 + x**2), f is 1 to the last float32 bit and jax.grad's f' is the
+    # difference of two terms of about 2 / x whose rounding is 50 times the true 2 / x**3:
+    # its sign flips from point to point, and the run at 3e4 counted as converged at a
+    # "minimum" (with a warning to coarsen tol). f rises nowhere there: no minimum.
+    starts = np.array([3e3, 1e4, 3e4, 1e5, -3e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        conv = convergence(_plateau, starts, [0.05, 1.0, 100.0], 200, tol=1e-3)
+    assert conv.final.dtype == np.float32
+    assert not np.asarray(conv.converged).any(), conv.converged
+    # The minimum at 0 of the same function still counts, as do runs near it.
+    near = convergence(_plateau, [-0.5, 0.3, 0.0], [0.3], 300, tol=1e-3)
+    assert np.asarray(near.converged).all()
+
+
 def test_oscillation_is_not_converged(x64):
     # Rate 0.5 on 2 (x - 1)^2 flips x - 1 in sign each step: it never settles.
     quad = CASES[1].f
