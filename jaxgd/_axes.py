@@ -28,9 +28,11 @@ from jaxgd._validate import (
     _describe,
     _first_line,
     _read,
+    _wanted,
     as_float_axis,
     as_float_scalar,
     is_concrete,
+    refuse_bools,
     trace_settings,
 )
 
@@ -369,10 +371,16 @@ def _regular(params: Any) -> Any:
     """
     if type(params) not in (list, tuple) or not params:
         return params
-    if any(np.ndim(leaf) > 0 or isinstance(leaf, jax.core.Tracer) for leaf in _items(params)):
+    items = _items(params)
+    if any(np.ndim(leaf) > 0 for leaf in items):
         return params
+    # NumPy reads [1.5, True] as [1.5, 1.0]: a bool beside numbers is refused, as alone.
+    refuse_bools("params", params, _wanted("params", whole=False, scalar=False))
+    # Numbers gathered inside a caller's jit ([a, 2.0] with a traced a) are the same array
+    # as outside it: NumPy cannot hold a tracer, so JAX stacks them.
+    traced = any(isinstance(leaf, jax.core.Tracer) for leaf in items)
     try:
-        arr = np.asarray(params)
+        arr = jnp.asarray(params) if traced else np.asarray(params)
     except (TypeError, ValueError):  # ragged, or not numbers: a pytree of its own
         return params
     return arr if arr.dtype.kind in "fiu" else params
@@ -402,6 +410,8 @@ def _as_array(a: Any, scalar: bool = False) -> Any:
     """A leaf of theta as an array of JAX's canonical dtype (float32 unless x64 is on).
     ``scalar``: the leaf of one theta (``descend``), not of an axis of values."""
     if isinstance(a, jax.core.Tracer | jax.Array):
+        if np.dtype(a.dtype).kind not in "fiu":  # booleans, complex: refused as NumPy's are
+            _read("params", a, whole=False, scalar=scalar)
         return a
     arr = np.asarray(_read("params", a, whole=False, scalar=scalar))
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():

@@ -833,6 +833,51 @@ def test_params_must_be_finite_in_every_form(params):
         jaxgd.descend(lambda x, a: a * x**2, 0.5, 0.1, 5, params=np.nan)
 
 
+def _theta_scale(x, t):
+    return t * x**2 + jnp.sin(x)
+
+
+def _theta_pair(x, th):
+    return th[0] * (x - th[1]) ** 2
+
+
+def test_params_of_numbers_read_alike_inside_a_callers_jit():
+    # [a, 2.0] with a traced a was a pytree of two scalars inside jit, refused ("leaves
+    # must share a leading axis"), while outside it the same numbers are one axis.
+    args = ([0.5, -1.0], [0.1], [5, 20])
+
+    @jax.jit
+    def flat(a):
+        return jaxgd.sweep(_theta_scale, *args, params=[a, 2.0]).final
+
+    @jax.jit
+    def nested(a):
+        return jaxgd.sweep(_theta_pair, *args, params=[[a, 1.0], [2.0, a]]).final
+
+    want = jaxgd.sweep(_theta_scale, *args, params=[1.5, 2.0]).final
+    np.testing.assert_array_equal(np.asarray(flat(1.5)), want)
+    want = jaxgd.sweep(_theta_pair, *args, params=[[1.5, 1.0], [2.0, 1.5]]).final
+    np.testing.assert_array_equal(np.asarray(nested(1.5)), want)
+
+
+@pytest.mark.parametrize(
+    ("f", "params", "match"),
+    [
+        (_theta_scale, [1.5, True], r"^params must be a number .*entry 1 is True, a bool"),
+        (_theta_pair, [[1.0, True], [2.0, 3.0]], r"^params must hold numbers; entry \[0\]\[1\]"),
+        (_theta_pair, jnp.ones((2, 2), bool), r"^params must .*got booleans"),
+        (_theta_scale, jnp.ones(2, bool), r"^params must .*got booleans"),
+    ],
+    ids=["beside-numbers", "in-a-row", "jax-2d", "jax-1d"],
+)
+def test_booleans_in_params_are_refused_in_every_form(f, params, match, compiles):
+    # NumPy read [1.5, True] as [1.5, 1.0], and a JAX boolean array was taken as it was:
+    # both ran, where a list of bools or a NumPy boolean array is refused.
+    with compiles, pytest.raises(TypeError, match=match):
+        jaxgd.sweep(f, [0.5], [0.1], [5], params=params)
+    assert compiles.count == 0
+
+
 def test_names_kept_with_a_result_hold_no_memory_address():
     # A partial's repr holds an address: new every run, and saved into files.
     schedule = functools.partial(optax.exponential_decay, transition_steps=100, decay_rate=0.5)
