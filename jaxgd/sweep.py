@@ -138,7 +138,7 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
         return point
     try:
         check_function(f, dtype, theta=theta)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as e:
         vector_ok = len(shape) == 1 and shape[0] > 1
         if vector_ok:
             try:
@@ -146,9 +146,31 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
             except (TypeError, ValueError):
                 vector_ok = False
         if not vector_ok:
+            _blame_theta_shape(f, dtype, theta, e)
             raise
         return (int(shape[0]),)
     return ()
+
+
+def _blame_theta_shape(f: Callable, dtype: np.dtype, theta: Any, error: Exception) -> None:
+    """Name params where ``f`` fails on a scalar x with each theta an array but works with
+    a scalar theta: ``params`` of shape (P, k) made every theta a k-vector, which
+    broadcast with x (f returned shape (k,)), and the error told to reduce f's output."""
+    if theta is None or not any(leaf.shape for leaf in jax.tree.leaves(theta)):
+        return
+    scalar = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct((), leaf.dtype), theta)
+    try:
+        check_function(f, dtype, theta=scalar)
+    except (TypeError, ValueError):
+        return
+    shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
+    one = shapes[0] if len(shapes) == 1 else shapes
+    raise type(error)(
+        f"{error} f works with a scalar theta, but params gives each run a theta of shape "
+        f"{one} (its leading axis is the 'param' dimension): for scalar parameter values "
+        "pass a 1-D array (np.ravel(params) if every entry is one), or make f read the "
+        "entries of theta (theta[0], ...)."
+    ) from error
 
 
 def _check_function_for_ragged(f: Callable, starts: Any, dtype: np.dtype, theta: Any) -> None:

@@ -443,3 +443,22 @@ def test_masked_points_are_not_told_to_flatten(compiles):
     assert compiles.count == 0
     keep = starts[~np.ma.getmaskarray(starts).any(axis=1)].data
     assert jaxgd.sweep(_bowl, keep, 0.1, 3).final.shape == (1, 1, 1, 2)
+
+
+def _gaussian_family(x, a):
+    return jnp.sin(x) * jnp.exp(-a * x**2)
+
+
+@pytest.mark.parametrize("params", [np.ones((2, 2)), np.ones((3, 1))], ids=["P-2", "P-1"])
+def test_params_of_a_row_per_value_for_a_scalar_theta_are_named(params, compiles):
+    # Each theta of shape (2,) broadcast with a scalar x: f returned shape (2,), and the
+    # error only told to reduce f's output, where params' shape was the slip.
+    with compiles, pytest.raises(ValueError) as info:
+        jaxgd.sweep(_gaussian_family, [0.0, 1.0, 2.0], 0.1, 5, params=params)
+    assert compiles.count == 0
+    message = str(info.value)
+    assert message.startswith("f must return a scalar for a scalar x"), message
+    assert f"params gives each run a theta of shape {params.shape[1:]}" in message, message
+    assert "pass a 1-D array (np.ravel(params)" in message
+    ok = jaxgd.sweep(_gaussian_family, [0.0, 1.0, 2.0], 0.1, 5, params=params.ravel())
+    assert ok.sizes["param"] == params.size
