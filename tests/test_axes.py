@@ -19,6 +19,7 @@ import pytest
 from hypothesis import strategies as st
 
 import jaxgd
+import tests.helpers as tests_helpers
 from tests.helpers import CASES
 
 EPOCHS = np.array([7, 0, 25, 7, 60])
@@ -1071,3 +1072,44 @@ def test_points_of_r3_step_as_a_float64_numpy_loop_in_every_split(seed):
                 if np.abs(want).max() < 1e6:  # chaotic far out: a last bit grows
                     np.testing.assert_allclose(res.final[p, i, j, k], want, rtol=1e-9, atol=1e-9)
                     np.testing.assert_allclose(res.value[p, i, j, k], value, rtol=1e-9, atol=1e-9)
+
+
+_HYPER_ENTRY = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.integers(-5, 5),
+    st.booleans(),
+    st.sampled_from(["0.9", None, 1 + 2j, [0.5], np.float32(0.5), np.array(0.25)]),
+)
+
+
+@pytest.mark.thorough
+@hypothesis.settings(max_examples=60, deadline=None)
+@hypothesis.given(values=st.one_of(st.lists(_HYPER_ENTRY, max_size=3), _HYPER_ENTRY))
+def test_fuzzed_hyperparameter_values_run_or_are_named_before_compiling(values):
+    # Every value is a finite real number (a 0-d array is one): the sweep runs, one cell per
+    # value, a diverging one flagged. Anything else: an error naming hyperparams['b1'],
+    # before anything compiles.
+    entries = values if isinstance(values, list) else [values]
+
+    def number(v):
+        if isinstance(v, bool | str | list | complex) or v is None:
+            return False
+        return bool(np.isfinite(float(v)))
+
+    good = len(entries) > 0 and all(number(v) for v in entries)
+    if not good:
+        counter = tests_helpers.CompileCounter()
+        with counter, pytest.raises((TypeError, ValueError), match=r"^hyperparams\['b1'\]"):
+            jaxgd.sweep(
+                jnp.cos, [0.5, 2.0], [0.1], [3], optimizer=optax.adam, hyperparams={"b1": values}
+            )
+        assert counter.count == 0
+        return
+    res = jaxgd.sweep(
+        jnp.cos, [0.5, 2.0], [0.1], [3], optimizer=optax.adam, hyperparams={"b1": values}
+    )
+    assert res.dims[0] == "b1" and res.sizes["b1"] == len(entries)
+    np.testing.assert_array_equal(
+        res.coord("b1"), np.asarray([float(v) for v in entries], np.float32)
+    )
+    np.testing.assert_array_equal(res.diverged, ~np.isfinite(res.final) | ~np.isfinite(res.value))
