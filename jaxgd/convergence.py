@@ -375,13 +375,18 @@ def _rises_both_sides(value_fn, lower, upper, first, tol, todo):
     """
     v_lo, v_hi = value_fn(lower), value_fn(upper)
     floor = jnp.minimum(v_lo, v_hi)
-    # Rounding at f's size, as the other looks allow it: f summed from terms near 1
-    # (cos(3x) + 0.1 x**2 near a minimum at -0.03) is noisy to 1e-16 in float64.
-    slack = 16 * jnp.finfo(lower.dtype).eps * jnp.maximum(1, jnp.abs(floor))
+    eps = 16 * jnp.finfo(lower.dtype).eps
+    # A rise is any beyond f's rounding at its own level: f may be small (1e-7 x**2 / (1 +
+    # x**2) climbs 1e-7 in all), and a plateau level to the last bit never rises. A fall must
+    # pass rounding at f's size or 1, as the other looks allow it: f summed from terms near 1
+    # (cos(3x) + 0.1 x**2 near a minimum at -0.03) is noisy to 1e-16 in float64 even where it
+    # is near 0, and that noise below its level is no way down.
+    rise_at = floor + eps * jnp.abs(floor)
+    fall_at = floor - eps * jnp.maximum(1, jnp.abs(floor))
     least = jnp.finfo(lower.dtype).tiny
 
     def sign(v, looking):
-        new = jnp.where(v > floor + slack, 1, jnp.where((v < floor - slack) | jnp.isnan(v), -1, 0))
+        new = jnp.where(v > rise_at, 1, jnp.where((v < fall_at) | jnp.isnan(v), -1, 0))
         return jnp.where(looking, new, 0)
 
     def more(carry):

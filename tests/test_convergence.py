@@ -394,6 +394,19 @@ def test_a_float32_plateau_whose_f_prime_is_rounding_is_not_converged():
     assert np.asarray(near.converged).all()
 
 
+@pytest.mark.parametrize("scale", [1e-7, 1e-12, 1e7])
+def test_a_minimum_of_a_small_or_large_f_is_converged(x64_or_not, scale):
+    # f rises out of its minimum by scale in all: the check that f climbs out of a minimum
+    # must count a rise past f's rounding at its own level, not at 1 (which f = 1e-7 x**2 /
+    # (1 + x**2) never passes). The rates make every run the same as for scale 1.
+    def f(x):
+        return scale * _plateau(x)
+
+    conv = convergence(f, [0.5, -2.0], [0.5 / scale, 0.1 / scale], 2000, tol=1e-4)
+    assert np.asarray(conv.converged).all(), conv.converged
+    np.testing.assert_allclose(np.asarray(conv.final), 0.0, atol=1e-4)
+
+
 def test_oscillation_is_not_converged(x64):
     # Rate 0.5 on 2 (x - 1)^2 flips x - 1 in sign each step: it never settles.
     quad = CASES[1].f
