@@ -519,3 +519,45 @@ def test_paths_hatch_and_name_where_f_is_not_finite(f):
     else:
         assert hatched == [] and not named
     plotting.close(fig)
+
+
+def _bowl_off_the_map(p):
+    return (p[0] - 3.0) ** 2 + p[1] ** 2
+
+
+def test_paths_legend_says_which_minima_lie_outside_the_map(saddle_minima):
+    # The window y in (0.2, 2) holds the minimum at (0, 1) only: a reader looking for the
+    # star of (0, -1) must learn from the legend that it is not drawn.
+    paths = np.array([[[1.0, 1.5], [0.5, 1.2], [0.0, 1.0]]])
+    fig = plotting.plot_paths(fns2.saddle, ((-2, 2), (0.2, 2)), paths, minima=saddle_minima)
+    assert _legend_texts(fig.axes[0])[-1] == "global minimum (1 of 2 outside the map)"
+    plotting.close(fig)
+    fig = plotting.plot_paths(fns2.saddle, ((-2, 2), (-2, 2)), paths, minima=saddle_minima)
+    assert _legend_texts(fig.axes[0])[-1] == "global minimum"
+    plotting.close(fig)
+    one = MinimaND.at(fns2.saddle, [(0.0, -1.0)])
+    fig = plotting.plot_paths(fns2.saddle, ((-2, 2), (0.2, 2)), paths, minima=one)
+    assert _legend_texts(fig.axes[0])[-1] == "global minimum (outside the map)"
+    plotting.close(fig)
+
+
+def test_basin_maps_name_a_minimum_reached_outside_the_map():
+    starts = grid_starts([(-2, 2), (-1, 1)], 5)
+    m = MinimaND.at(_bowl_off_the_map, [(3.0, 0.0)])
+    fig, ax = plt.subplots()
+    handles = plotting.basin_map(ax, starts, np.zeros(len(starts), int), m)
+    assert [h.get_label() for h in handles] == [
+        "global minimum (3, 0), outside the map: 25 of 25 starts"
+    ]
+    plotting.close(fig)
+    res = jaxgd.sweep(_bowl_off_the_map, starts, [0.1, 0.2], [200])
+    fig = plotting.plot_basin_maps(res, m)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "global minimum (3, 0), outside the maps"
+    ]
+    plotting.close(fig)
+    inside = MinimaND.at(fns2.saddle, [(0.0, 1.0)])
+    fig, ax = plt.subplots()
+    handles = plotting.basin_map(ax, starts, np.zeros(len(starts), int), inside)
+    assert [h.get_label() for h in handles] == ["global minimum (0, 1): 25 of 25 starts"]
+    plotting.close(fig)

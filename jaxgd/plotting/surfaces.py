@@ -171,6 +171,22 @@ def _check_surface_minima(minima: Any) -> None:
         )
 
 
+def _outside(x: np.ndarray, xlim: Any, ylim: Any) -> np.ndarray:
+    """Which of the points ``x`` ``(n, 2)`` lie outside the window ``xlim`` by ``ylim``."""
+    (x0, x1), (y0, y1) = sorted(xlim), sorted(ylim)
+    return ~((x[:, 0] >= x0) & (x[:, 0] <= x1) & (x[:, 1] >= y0) & (x[:, 1] <= y1))
+
+
+def _outside_note(out: np.ndarray) -> str:
+    """What a legend entry of the minima whose mask ``out`` is adds: how many of them lie
+    outside the map, whose stars a reader would look for in vain."""
+    if not out.any():
+        return ""
+    if out.size == 1:
+        return " (outside the map)"
+    return f" ({int(out.sum())} of {out.size} outside the map)"
+
+
 def _mark_minima(ax: Axes, minima: MinimaND | None, label: str = "minimum") -> None:
     if minima is None or len(minima) == 0:
         return
@@ -345,15 +361,18 @@ def plot_paths(
         )
     if minima is not None and len(minima):
         best = np.asarray(minima.global_, bool)
+        # A minimum beyond the drawn rectangle has no star to find: the legend says so.
+        out = _outside(np.asarray(minima.x, np.float64), ax.get_xlim(), ax.get_ylim())
         if (~best).any():
+            label = "minimum" + _outside_note(out[~best])
             handles.append(
-                Line2D([], [], marker="*", ls="none", mfc="white", mec="k", ms=11, label="minimum")
+                Line2D([], [], marker="*", ls="none", mfc="white", mec="k", ms=11, label=label)
             )
-        handles.append(
-            Line2D(
-                [], [], marker="*", ls="none", mfc="gold", mec="k", ms=14, label="global minimum"
+        if best.any():
+            label = "global minimum" + _outside_note(out[best])
+            handles.append(
+                Line2D([], [], marker="*", ls="none", mfc="gold", mec="k", ms=14, label=label)
             )
-        )
     ax.legend(
         handles=handles,
         loc="upper center",
@@ -562,13 +581,15 @@ def basin_map(
     # global one fell outside the first ten), then by the starts that reached them.
     reached.sort(key=lambda i: (not best[i], -counts[i + 2]))
     shown, rest = _named(reached, basin, best)
+    out = _outside(x, (x0, x1), (y0, y1))
     handles = []
     for i in shown:
         kind = "global minimum" if best[i] else "minimum"
+        where = ", outside the map" if out[i] else ""
         handles.append(
             Patch(
                 color=basin[i],
-                label=f"{kind} {_point(x[i])}: {counts[i + 2]} of {n} starts",
+                label=f"{kind} {_point(x[i])}{where}: {counts[i + 2]} of {n} starts",
             )
         )
     if rest:
@@ -758,7 +779,9 @@ def plot_basin_maps(
         ax.set_title(f"learning rate {rate:g}\ndiverged {diverged:.0%}, near none {nowhere:.0%}")
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    handles = _shared_legend(panels, minima, best, colors)
+    xs, ys, _, _ = _grid_of(starts)
+    window = (_edges(xs)[[0, -1]], _edges(ys)[[0, -1]])
+    handles = _shared_legend(panels, minima, best, colors, window)
     # As many columns as fit the figure's width: long labels in 4 columns ran off both sides.
     width = fig.get_size_inches()[0]
     ncols = _legend_columns([h.get_label() for h in handles], width)
@@ -786,7 +809,11 @@ def _named(
 
 
 def _shared_legend(
-    panels: list[np.ndarray], minima: MinimaND, best: np.ndarray, colors: list[Any]
+    panels: list[np.ndarray],
+    minima: MinimaND,
+    best: np.ndarray,
+    colors: list[Any],
+    window: tuple[Any, Any],
 ) -> list[Any]:
     """One legend for all the maps: the minima reached in any of them, chosen and ordered as
     one map's legend is (the global ones first, then by starts summed over the maps), one
@@ -801,10 +828,14 @@ def _shared_legend(
     reached.sort(key=lambda i: (not best[i], -counts[i + 2]))
     shown, rest = _named(reached, colors, best)
     x = np.asarray(minima.x, np.float64) if k else np.zeros((0, 2))
+    out = _outside(x, *window)
     handles = [
         Patch(
             color=colors[i],
-            label=f"{'global minimum' if best[i] else 'minimum'} {_point(x[i])}",
+            label=(
+                f"{'global minimum' if best[i] else 'minimum'} {_point(x[i])}"
+                f"{', outside the maps' if out[i] else ''}"
+            ),
         )
         for i in shown
     ]
