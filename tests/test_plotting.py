@@ -1996,3 +1996,31 @@ def test_log_epoch_axes_label_counts_in_plain_numbers():
     fig = plotting.plot_heatmap(res)
     assert any("10^{-10}" in t for t in _shown_labels(fig.axes[0].xaxis))
     plotting.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("rates", "epochs", "xticks", "yticks"),
+    [
+        # Two cells of each: ticks at the values, one in each cell.
+        ([0.01, 0.1], [0, 100], ["0.01", "0.1"], ["0", "100"]),
+        # Values a default label would merge are told apart.
+        ([0.1, 0.1000001], [10, 20, 30], ["0.1", "0.1000001"], ["10", "20", "30"]),
+    ],
+)
+def test_maps_of_few_values_are_ticked_at_them(rates, epochs, xticks, yticks):
+    # Matplotlib's ticks over the cells of epochs 0 and 100 read 0, 20, ..., 140: counts the
+    # map never ran, and no tick said which cell is 100.
+    fig = plotting.plot_heatmap(jaxgd.sweep(notebook, 0.0, rates, epochs))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == xticks
+    assert [t.get_text() for t in ax.get_yticklabels()] == yticks
+    np.testing.assert_allclose(ax.get_yticks(), epochs)
+    plotting.close(fig)
+
+
+def test_maps_of_few_bunched_values_keep_ticks_that_do_not_overlap():
+    # 0, 5, 50 and 500 epochs: labels at the values would overlap at the foot.
+    fig = plotting.plot_heatmap(jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [0, 5, 50, 500]))
+    ticks = fig.axes[0].get_yticks()
+    assert 5 not in ticks and len(ticks) > 2
+    plotting.close(fig)

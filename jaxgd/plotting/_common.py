@@ -636,7 +636,7 @@ def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> 
     outer edges stop there when every centre is at or above it: the first cell, centred on
     the smallest value, had reached below it and drawn an axis of negative rates or epochs.
     A single value's cell is centred on it all the same (0 alone had a cell from 0 to 0.5):
-    its axis shows that value as its only tick (:func:`_one_tick`), so no negative rate or
+    its axis shows that value as its only tick (:func:`_value_ticks`), so no negative rate or
     count is drawn.
 
     On a log scale the edges are found in log space and kept among the positive finite
@@ -656,7 +656,7 @@ def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> 
     if v.size == 1:
         # A cell centred on the value and as wide as it (a rate of 0.1 spans 0.05 to 0.15:
         # no negative rates); around 0, one unit wide (an epoch count of 0 spans -0.5 to 0.5).
-        # The map shows the one value as its axis's only tick (:func:`_one_tick`), so the
+        # The map shows the one value as its axis's only tick (:func:`_value_ticks`), so the
         # half-cell below 0 reads as no rate or count.
         half = 0.5 * abs(float(v[0])) if v[0] != 0 else 0.5
         return np.array([v[0] - half, v[0] + half])
@@ -664,16 +664,33 @@ def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> 
     return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
 
 
-def _one_tick(axis: Any, values: np.ndarray) -> None:
-    """Give a map's ``axis`` (``ax.xaxis`` or ``ax.yaxis``) of one value that value as its
-    only tick, at the centre of its cell: ticks spread over the cell's made-up width (0 to
-    0.5 for a rate of 0) read as rates or counts the map never ran."""
+#: A map's axis of this many values or fewer is ticked at its values, one tick per cell.
+_FEW_VALUES = 4
+
+
+def _value_ticks(axis: Any, values: np.ndarray) -> None:
+    """Give a map's ``axis`` (``ax.xaxis`` or ``ax.yaxis``) of few values those values as its
+    ticks, one in each cell: ticks spread over the cells' made-up widths (0 to 0.5 for a rate
+    of 0 alone; 0, 20, ..., 140 over the cells of 0 and 100 epochs) read as rates or counts
+    the map never ran, and did not say which cell holds which value. Labels carry as many
+    digits as it takes to tell the values apart."""
     from matplotlib.ticker import NullLocator
 
-    if np.unique(values).size == 1:
-        value = float(np.ravel(values)[0])
-        axis.set_ticks([value], labels=[f"{value:g}"])
-        axis.set_minor_locator(NullLocator())
+    u = np.unique(np.ravel(values))
+    if u.size > 1 and (
+        # A log axis of several values keeps its powers of ten: its cells are even already.
+        u.size > _FEW_VALUES
+        or axis.get_scale() == "log"
+        # Values bunched at one end (0, 5, 50 and 500 epochs): their labels would overlap.
+        or np.diff(u).min() < 0.1 * (u[-1] - u[0])
+    ):
+        return
+    for digits in range(6, 18):
+        labels = [f"{float(v):.{digits}g}" for v in u]
+        if len(set(labels)) == u.size:
+            break
+    axis.set_ticks(u.tolist(), labels=labels)
+    axis.set_minor_locator(NullLocator())
 
 
 def plain_counts(axis: Any) -> None:

@@ -28,12 +28,12 @@ from jaxgd.plotting._common import (
     _listed_minima,
     _minimum_colors,
     _more_minima,
-    _one_tick,
     _precision,
     _rate_epochs,
     _scale,
     _subplots,
     _target_text,
+    _value_ticks,
     _where,
     _without_extra_axes,
     closes_its_figure_on_error,
@@ -134,8 +134,8 @@ def rate_epochs_map(
     ax.set_xscale(xscale)
     ax.set_yscale(yscale)
     plain_counts(ax.yaxis)
-    _one_tick(ax.xaxis, rates_u)
-    _one_tick(ax.yaxis, counts_u)
+    _value_ticks(ax.xaxis, rates_u)
+    _value_ticks(ax.yaxis, counts_u)
     finite = values[~grey]
     below, above = bool((finite < lo).any()), bool((finite > hi).any())
     extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}.get(
@@ -674,8 +674,8 @@ def plot_convergence(
         ax.set_title(f"Where each run ended after {n} epochs\n(within {tol:g} of a minimum)")
     for ax in axes:
         ax.set_xscale(xscale)
-        _one_tick(ax.xaxis, rates_u)
-        _one_tick(ax.yaxis, starts_u)
+        _value_ticks(ax.xaxis, rates_u)
+        _value_ticks(ax.yaxis, starts_u)
     if title:
         fig.suptitle(title)
     _footer(fig, _precision(conv.final))
