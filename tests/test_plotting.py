@@ -2018,6 +2018,29 @@ def test_maps_of_few_values_are_ticked_at_them(rates, epochs, xticks, yticks):
     plotting.close(fig)
 
 
+def test_log_maps_of_few_values_are_ticked_at_them_in_powers_of_ten():
+    # Rates 1e-10 and 10 on a log axis: cells from 1e-15 to 1e6, ticked at 1e-15, 1e-12,
+    # ..., 1e6, and neither rate among them.
+    res = jaxgd.sweep(notebook, 0.0, [1e-10, 10.0], [0, 100])
+    fig = plotting.plot_heatmap(res, rate_scale="log")
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.get_xticks(), [1e-10, 10.0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        r"$\mathdefault{10^{-10}}$",
+        r"$\mathdefault{10^{1}}$",
+    ]
+    plotting.close(fig)
+    # Rounding (geomspace's 9.99...e-05) is no 10 x 10^-5; counts stay plain numbers.
+    res = jaxgd.sweep(notebook, 0.0, np.geomspace(1e-10, 0.1, 4), [5, 10, 20])
+    fig = plotting.plot_heatmap(res)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()][2] == r"$\mathdefault{10^{-4}}$"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["5", "10", "20"]
+    res = jaxgd.sweep(notebook, 0.0, [1e-3, 2e-3, 5e-3], [10, 20, 50])
+    labels = [t.get_text() for t in plotting.plot_heatmap(res).axes[0].get_xticklabels()]
+    assert labels[1] == r"$\mathdefault{2\times10^{-3}}$"
+
+
 def test_maps_of_few_bunched_values_keep_ticks_that_do_not_overlap():
     # 0, 5, 50 and 500 epochs: labels at the values would overlap at the foot.
     fig = plotting.plot_heatmap(jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [0, 5, 50, 500]))

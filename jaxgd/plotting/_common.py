@@ -668,25 +668,34 @@ def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> 
 _FEW_VALUES = 4
 
 
+def _power_of_ten(value: float, digits: int) -> str:
+    """``value`` > 0 as m x 10^e in mathtext, as a log axis labels its ticks: 10^{-4}, not
+    the 10 x 10^{-5} that rounding 9.99999e-05 gave."""
+    mantissa, exponent = f"{float(value):.{digits - 1}e}".split("e")
+    m, e = float(mantissa), int(exponent)
+    if m == 1.0:
+        return rf"$\mathdefault{{10^{{{e}}}}}$"
+    return rf"$\mathdefault{{{m:g}\times10^{{{e}}}}}$"
+
+
 def _value_ticks(axis: Any, values: np.ndarray) -> None:
     """Give a map's ``axis`` (``ax.xaxis`` or ``ax.yaxis``) of few values those values as its
     ticks, one in each cell: ticks spread over the cells' made-up widths (0 to 0.5 for a rate
     of 0 alone; 0, 20, ..., 140 over the cells of 0 and 100 epochs) read as rates or counts
     the map never ran, and did not say which cell holds which value. Labels carry as many
     digits as it takes to tell the values apart."""
-    from matplotlib.ticker import NullLocator
+    from matplotlib.ticker import LogFormatterSciNotation, NullLocator
 
     u = np.unique(np.ravel(values))
-    if u.size > 1 and (
-        # A log axis of several values keeps its powers of ten: its cells are even already.
-        u.size > _FEW_VALUES
-        or axis.get_scale() == "log"
-        # Values bunched at one end (0, 5, 50 and 500 epochs): their labels would overlap.
-        or np.diff(u).min() < 0.1 * (u[-1] - u[0])
-    ):
+    log = axis.get_scale() == "log"
+    at = np.log(u) if log else u
+    # Values bunched at one end (0, 5, 50 and 500 epochs): their labels would overlap.
+    if u.size > _FEW_VALUES or (u.size > 1 and np.diff(at).min() < 0.1 * (at[-1] - at[0])):
         return
-    for digits in range(6, 18):
-        labels = [f"{float(v):.{digits}g}" for v in u]
+    # Powers of ten where the axis writes them (a log axis of rates), else plain numbers.
+    powers = log and u.size > 1 and type(axis.get_major_formatter()) is LogFormatterSciNotation
+    for digits in range(3 if powers else 6, 18):
+        labels = [_power_of_ten(v, digits) if powers else f"{float(v):.{digits}g}" for v in u]
         if len(set(labels)) == u.size:
             break
     axis.set_ticks(u.tolist(), labels=labels)
