@@ -2047,3 +2047,44 @@ def test_maps_of_few_bunched_values_keep_ticks_that_do_not_overlap():
     ticks = fig.axes[0].get_yticks()
     assert 5 not in ticks and len(ticks) > 2
     plotting.close(fig)
+
+
+def _tick_labels_apart(fig, axis) -> bool:
+    renderer = fig.canvas.get_renderer()
+    boxes = sorted(
+        (t.get_window_extent(renderer) for t in axis.get_ticklabels() if t.get_text()),
+        key=lambda b: b.x0,
+    )
+    return all(a.x1 <= b.x0 for a, b in itertools.pairwise(boxes))
+
+
+def test_tiny_starts_are_labelled_with_a_common_power_of_ten():
+    # Starts in [-0.001, 0.001] were labelled -0.00100, -0.00075, ...: each label ran into
+    # the next along x.
+    res = jaxgd.sweep(notebook, np.linspace(-1e-3, 1e-3, 9), 0.01, 10)
+    fig = plotting.plot_final(res)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    offset = ax.xaxis.get_offset_text().get_text().replace("\N{MINUS SIGN}", "-")
+    assert offset == "1e-3"
+    assert _tick_labels_apart(fig, ax.xaxis)
+    plotting.close(fig)
+    # A caller's own axes keep the caller's formatting.
+    user, ax = plt.subplots()
+    plotting.plot_final(res, ax=ax)
+    user.canvas.draw()
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    plotting.close(user)
+
+
+def test_final_guesses_close_together_are_labelled_in_full_along_y():
+    # Guesses within 2e-4 of each other: matplotlib wrote "x10^-4 -1.428" above ticks of
+    # -7.0, -7.5, ..., which a reader had to add up.
+    res = jaxgd.sweep(notebook, [0.0, 1.0], 0.1, 100)
+    fig = plotting.plot_final(res)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text().replace("\N{MINUS SIGN}", "-") for t in ax.get_yticklabels()]
+    assert all("-1.428" in label for label in labels if label)
+    plotting.close(fig)

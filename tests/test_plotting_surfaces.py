@@ -6,6 +6,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io
+import itertools
+
 import jax.numpy as jnp
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
@@ -560,4 +563,26 @@ def test_basin_maps_name_a_minimum_reached_outside_the_map():
     fig, ax = plt.subplots()
     handles = plotting.basin_map(ax, starts, np.zeros(len(starts), int), inside)
     assert [h.get_label() for h in handles] == ["global minimum (0, 1): 25 of 25 starts"]
+    plotting.close(fig)
+
+
+def _tiny_bowl(p):
+    return (p[0] * 1e3) ** 2 + (p[1] * 1e3 - 0.2) ** 2
+
+
+def test_basin_map_of_tiny_starts_has_short_ticks_and_its_whole_title():
+    # Starts within 0.001: the x tick labels (-0.00100, -0.00075, ...) ran into each other;
+    # labelled with a power of ten instead, the title raised over it ran off the figure.
+    starts = grid_starts([(-1e-3, 1e-3), (-1e-3, 1e-3)], 10)
+    m = MinimaND.at(_tiny_bowl, [(0.0, 2e-4)])
+    fig = plotting.plot_basin_map(jaxgd.sweep(_tiny_bowl, starts, [1e-7], [100]), m)
+    fig.savefig(io.BytesIO(), format="png")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    assert ax.title.get_window_extent(renderer).y1 <= fig.bbox.height
+    boxes = sorted(
+        (t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()),
+        key=lambda b: b.x0,
+    )
+    assert all(a.x1 <= b.x0 for a, b in itertools.pairwise(boxes))
     plotting.close(fig)

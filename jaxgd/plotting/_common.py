@@ -10,6 +10,7 @@ import itertools
 import math
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -155,6 +156,11 @@ def wait_for_imports() -> None:
     _importer = None
 
 
+#: The figures made here (not a caller's, drawn into with ``ax=``): their tick labels are
+#: ours to format (:func:`_short_tick_labels`).
+_OWN_FIGURES: weakref.WeakSet = weakref.WeakSet()
+
+
 def _subplots(
     *args: Any, figsize: tuple[float, float] | None = None, **kwargs: Any
 ) -> tuple[Figure, Any]:
@@ -163,11 +169,38 @@ def _subplots(
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=figsize, layout="constrained")
-        return fig, fig.subplots(*args, **kwargs)
-    # pyplot only here: importing jaxgd.plotting must not pick a GUI backend by itself.
-    import matplotlib.pyplot as plt
+        made = fig, fig.subplots(*args, **kwargs)
+    else:
+        # pyplot only here: importing jaxgd.plotting must not pick a GUI backend by itself.
+        import matplotlib.pyplot as plt
 
-    return plt.subplots(*args, figsize=figsize, layout="constrained", **kwargs)
+        made = plt.subplots(*args, figsize=figsize, layout="constrained", **kwargs)
+    _OWN_FIGURES.add(made[0])
+    return made
+
+
+#: Linear axes whose numbers are this small or large (powers of ten) are labelled with a
+#: common factor, 1e-3: starts in [-0.001, 0.001] labelled in full (-0.00075, -0.00050)
+#: ran into each other along x. Epoch counts up to a million stay plain numbers.
+_POWER_LIMITS = (-3, 6)
+
+
+def _short_tick_labels(fig: Figure) -> None:
+    """Label the linear axes of a figure made here with a common power of ten where their
+    numbers are tiny, instead of in full decimals too wide to sit side by side."""
+    from matplotlib.ticker import ScalarFormatter
+
+    if fig not in _OWN_FIGURES:
+        return
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if type(formatter) is ScalarFormatter:
+                formatter.set_powerlimits(_POWER_LIMITS)
+                if axis is ax.yaxis:
+                    # Labels one above the other have room for every digit: final guesses
+                    # within 1e-4 of -1.4288 read "x10^-4 -1.428" over -7.0, -7.5, ...
+                    formatter.set_useOffset(False)
 
 
 def closes_its_figure_on_error(make: Callable) -> Callable:
@@ -783,6 +816,7 @@ def _footer(fig: Figure, dtype: str, *, top: bool = False) -> None:
 
     One footer per figure: panels drawn into the same figure add their dtype to it.
     """
+    _short_tick_labels(fig)
     prefix = "computed in "
     found = [t for t in fig.texts if t.get_gid() == _FOOTER_GID]
     if not found:

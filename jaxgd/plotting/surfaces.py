@@ -699,11 +699,16 @@ def plot_basin_map(
             "select the others first"
         )
     labels = basins_nd(res, minima, tol=tol).index
+    own = ax is None
     fig, ax = _axes(ax, (7.0, 7.5))
     basin_map(ax, np.asarray(res.starts), labels, minima)
     rate, n = float(np.asarray(res.learning_rates)), int(np.asarray(res.epochs))
     ax.set_title(title if title is not None else f"Where descent ends: rate {rate:g}, {n} epochs")
     _footer(fig, _precision(res.final))
+    if own:
+        # The square map is placed from where it was before its aspect applied: a title
+        # raised over the y axis's power of ten (starts within 0.001) ran off the top.
+        _settle_layout(fig)
     return fig
 
 
