@@ -2077,6 +2077,17 @@ def test_tiny_starts_are_labelled_with_a_common_power_of_ten():
     plotting.close(user)
 
 
+def test_every_run_diverged_note_is_not_struck_through_by_a_minimum():
+    # The minimum's dashed line at 0 ran through the middle of the note.
+    res = jaxgd.sweep(_quartic, np.linspace(1.0, 2.0, 5), 10.0, 50)
+    fig = plotting.plot_final(res, minima=find_minima(_quartic, -2.0, 2.0))
+    (note,) = [t for t in fig.axes[0].texts if "every run diverged" in t.get_text()]
+    box = note.get_bbox_patch()
+    assert box is not None and box.get_facecolor()[:3] == (1, 1, 1)
+    assert note.get_zorder() > max(line.get_zorder() for line in fig.axes[0].get_lines())
+    plotting.close(fig)
+
+
 def test_final_guesses_close_together_are_labelled_in_full_along_y():
     # Guesses within 2e-4 of each other: matplotlib wrote "x10^-4 -1.428" above ticks of
     # -7.0, -7.5, ..., which a reader had to add up.
