@@ -973,7 +973,8 @@ def test_titles_and_labels_are_plain_english(nb_minima):
     [
         (np.geomspace(1e-4, 1.0, 9), np.round(np.geomspace(10, 1000, 6)), ("log", "log")),
         (np.linspace(1e-10, 0.1, 9), np.round(np.linspace(10, 500, 6)), ("linear", "linear")),
-        (np.geomspace(1e-4, 1.0, 9), np.array([0, 10, 100, 1000]), ("log", "linear")),
+        # Linear up to 10 and log above: a log scale has no 0.
+        (np.geomspace(1e-4, 1.0, 9), np.array([0, 10, 100, 1000]), ("log", "symlog")),
     ],
     ids=["geometric", "even", "epochs-from-0"],
 )
@@ -2042,8 +2043,8 @@ def test_log_maps_of_few_values_are_ticked_at_them_in_powers_of_ten():
 
 
 def test_maps_of_few_bunched_values_keep_ticks_that_do_not_overlap():
-    # 0, 5, 50 and 500 epochs: labels at the values would overlap at the foot.
-    fig = plotting.plot_heatmap(jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [0, 5, 50, 500]))
+    # 0, 5, 10 and 500 epochs: labels at the values would overlap at the foot.
+    fig = plotting.plot_heatmap(jaxgd.sweep(notebook, 0.0, [0.01, 0.1], [0, 5, 10, 500]))
     ticks = fig.axes[0].get_yticks()
     assert 5 not in ticks and len(ticks) > 2
     plotting.close(fig)
@@ -2099,3 +2100,27 @@ def test_final_guesses_close_together_are_labelled_in_full_along_y():
     labels = [t.get_text().replace("\N{MINUS SIGN}", "-") for t in ax.get_yticklabels()]
     assert all("-1.428" in label for label in labels if label)
     plotting.close(fig)
+
+
+@pytest.mark.parametrize("epochs", [[0, 10, 100, 1000], [0, 5, 50, 500, 5000]])
+def test_maps_of_0_and_log_spaced_epochs_give_every_count_a_row_one_can_see(epochs):
+    # On a linear scale the rows of 0 and 10 epochs (of 0, 10, 100, 1000) were 1% of the map
+    # each; linear to the smallest count and log above, every row is as tall as the next.
+    res = jaxgd.sweep(notebook, -5.0, [0.1, 0.2], epochs)
+    fig = plotting.plot_heatmap(res)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "symlog"
+    (mesh,) = ax.collections
+    rows = ax.yaxis.get_transform().transform(np.unique(mesh.get_coordinates()[:, 0, 1]))
+    assert np.diff(rows).min() >= 0.5 * np.diff(rows).max()
+    assert ax.get_ylim()[0] == 0.0
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert "0" in labels and all(re.fullmatch(r"\d+", label) for label in labels)
+    if len(epochs) <= 4:  # few counts: each its own tick
+        assert labels == [str(e) for e in epochs]
+    plotting.close(fig)
+    # Asked for, linear it is; and counts within a decade of each other stay linear.
+    assert plotting.plot_heatmap(res, epochs_scale="linear").axes[0].get_yscale() == "linear"
+    res = jaxgd.sweep(notebook, -5.0, [0.1, 0.2], [0, 150, 160, 170])
+    assert plotting.plot_heatmap(res).axes[0].get_yscale() == "linear"

@@ -8,7 +8,9 @@ that draw one panel take ``ax=`` to draw into an existing axes instead.
 
 Conventions, the same in every figure: the learning rate is on x and the epoch count on y
 (origin lower left); an axis whose values are log-spaced (:func:`log_spaced`) is drawn on a
-log scale, unless a ``*_scale``/``xscale`` keyword says otherwise; an axis of learning rates
+log scale (a map's epoch counts of 0 and log-spaced ones, such as 0, 10, 100, 1000, on a
+scale linear up to the smallest positive count and log above it, matplotlib's ``symlog``),
+unless a ``*_scale``/``xscale`` keyword says otherwise; an axis of learning rates
 or epoch counts, all at or above 0, starts no lower than 0 (no margin below a rate of 0), and
 a map of one rate or one count centres its cell on it; a minimum of f on a line has one
 colour in every figure of the same minima: the global ones green, the others six colours in

@@ -721,7 +721,7 @@ def _value_ticks(axis: Any, values: np.ndarray) -> None:
 
     u = np.unique(np.ravel(values))
     log = axis.get_scale() == "log"
-    at = np.log(u) if log else u
+    at = axis.get_transform().transform(u)  # where the values sit along the axis
     # Values bunched at one end (0, 5, 50 and 500 epochs): their labels would overlap.
     if u.size > _FEW_VALUES or (u.size > 1 and np.diff(at).min() < 0.1 * (at[-1] - at[0])):
         return
@@ -741,7 +741,7 @@ def plain_counts(axis: Any) -> None:
     which no one counts epochs in."""
     from matplotlib.ticker import LogFormatter
 
-    if axis.get_scale() != "log":
+    if axis.get_scale() not in ("log", "symlog"):
         return
     axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
     # Minor ticks labelled where the axis spans few decades, as matplotlib's own do.

@@ -38,6 +38,7 @@ from jaxgd.plotting._common import (
     _without_extra_axes,
     closes_its_figure_on_error,
     color_limits,
+    log_spaced,
     plain_counts,
     wait_for_imports,
 )
@@ -76,7 +77,10 @@ def rate_epochs_map(
     any order; duplicates are drawn once). Cells that are not finite, or flagged in ``bad``,
     are drawn in grey and counted in a legend entry; values beyond the colour limits get
     arrows on the colour bar. An axis whose values are log-spaced is drawn on a log scale,
-    each cell spanning half-way (in log) to its neighbours.
+    each cell spanning half-way (in log) to its neighbours; epoch counts of 0 and log-spaced
+    ones over a decade or more (0, 10, 100, 1000) on a scale linear up to the smallest
+    positive count and log above it (matplotlib's ``symlog``), as :func:`plot_lines` colours
+    them, unless ``epochs_scale`` is given.
 
     Args:
         ax: the axes to draw into.
@@ -120,11 +124,22 @@ def rate_epochs_map(
     counts_u, ci = np.unique(counts, return_index=True)
     xscale = _scale("rate_scale", rate_scale, rates_u)
     yscale = _scale("epochs_scale", epochs_scale, counts_u)
+    linthresh = _from_zero_log_spaced(counts_u) if epochs_scale is None else None
+    if linthresh is None:
+        y_edges = _edges(counts_u, yscale, 0.0)
+    else:
+        # On a linear scale the rows of 0 and 10 epochs (of 0, 10, 100, 1000) were slivers
+        # a reader could not see; a log scale has no 0.
+        from matplotlib.scale import SymmetricalLogTransform
+
+        yscale = "symlog"
+        to = SymmetricalLogTransform(10, linthresh, 1.0)
+        y_edges = to.inverted().transform(_edges(to.transform(counts_u), "linear", 0.0))
     shown = np.ma.masked_array(values, grey)[np.ix_(ri, ci)]
     cm = mpl.colormaps[cmap].with_extremes(bad=DIVERGED_COLOR)
     mesh = ax.pcolormesh(
         _edges(rates_u, xscale, 0.0),
-        _edges(counts_u, yscale, 0.0),
+        y_edges,
         shown.T,
         cmap=cm,
         vmin=lo,
@@ -132,7 +147,10 @@ def rate_epochs_map(
         shading="flat",
     )
     ax.set_xscale(xscale)
-    ax.set_yscale(yscale)
+    if linthresh is None:
+        ax.set_yscale(yscale)
+    else:
+        ax.set_yscale(yscale, base=10, linthresh=linthresh, linscale=1.0)
     plain_counts(ax.yaxis)
     _value_ticks(ax.xaxis, rates_u)
     _value_ticks(ax.yaxis, counts_u)
@@ -150,7 +168,7 @@ def rate_epochs_map(
         from matplotlib.collections import LineCollection
 
         inside = np.asarray(outline, bool)[np.ix_(ri, ci)]
-        segments = _outline(inside, _edges(rates_u, xscale, 0.0), _edges(counts_u, yscale, 0.0))
+        segments = _outline(inside, _edges(rates_u, xscale, 0.0), y_edges)
         if segments:
             ax.add_collection(
                 LineCollection(segments, colors=_OUTLINE_COLOR, linewidths=1.5, zorder=3),
@@ -172,6 +190,16 @@ def rate_epochs_map(
         else:
             ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
     return cbar
+
+
+def _from_zero_log_spaced(counts: np.ndarray) -> float | None:
+    """The smallest positive count where sorted ``counts`` are 0 and log-spaced counts over
+    a decade or more (0, 10, 100, 1000), for a scale linear below it and log above; else
+    None."""
+    positive = counts[counts > 0]
+    if counts[0] == 0 and log_spaced(positive) and positive[-1] >= 10 * positive[0]:
+        return float(positive[0])
+    return None
 
 
 def _outline(inside: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> list:
