@@ -23,7 +23,7 @@ from jaxgd._validate import (
     default_float,
     is_concrete,
 )
-from jaxgd.sweep import refuse_empty, shape_of, theta_hint
+from jaxgd.sweep import blame_theta_shape, refuse_empty, shape_of, theta_hint
 
 __all__ = ["descend"]
 
@@ -230,6 +230,8 @@ def descend(
             except (TypeError, ValueError):
                 raise e from None
             _x0_shape_error(shape)
+        if not point:  # f of a scalar theta, given an array of them as its one theta
+            blame_theta_shape(f, dtype, theta, e, batched=False)
         raise
     if len(shape) > 1:  # after f, which is checked first as the first argument
         _x0_shape_error(shape)

@@ -146,30 +146,42 @@ def check_point_function(f: Callable, shape: tuple, dtype: np.dtype, theta: Any,
             except (TypeError, ValueError):
                 vector_ok = False
         if not vector_ok:
-            _blame_theta_shape(f, dtype, theta, e)
+            blame_theta_shape(f, dtype, theta, e)
             raise
         return (int(shape[0]),)
     return ()
 
 
-def _blame_theta_shape(f: Callable, dtype: np.dtype, theta: Any, error: Exception) -> None:
-    """Name params where ``f`` fails on a scalar x with each theta an array but works with
-    a scalar theta: ``params`` of shape (P, k) made every theta a k-vector, which
-    broadcast with x (f returned shape (k,)), and the error told to reduce f's output."""
+def blame_theta_shape(
+    f: Callable, dtype: np.dtype, theta: Any, error: Exception, *, batched: bool = True
+) -> None:
+    """Name params where ``f`` fails on a scalar x with theta an array but works with a
+    scalar theta, instead of ``error`` telling to reduce f's output: a theta of shape (k,)
+    broadcast with x (f returned shape (k,)). ``batched``: theta is one run's of a sweep
+    (params of shape (P, k)), else :func:`jaxgd.descend`'s one theta."""
     if theta is None or not any(leaf.shape for leaf in jax.tree.leaves(theta)):
         return
     scalar = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct((), leaf.dtype), theta)
     try:
-        check_function(f, dtype, theta=scalar)
+        check_function(f, dtype, theta=scalar, batched=batched)
     except (TypeError, ValueError):
         return
     shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
     one = shapes[0] if len(shapes) == 1 else shapes
+    if batched:
+        fix = (
+            f"params gives each run a theta of shape {one} (its leading axis is the 'param' "
+            "dimension): for scalar parameter values pass a 1-D array (np.ravel(params) if "
+            "every entry is one)"
+        )
+    else:
+        fix = (
+            f"params is one theta, here of shape {one}: pass one number for a scalar "
+            "parameter (jaxgd.sweep(..., params=values) runs many)"
+        )
     raise type(error)(
-        f"{error} f works with a scalar theta, but params gives each run a theta of shape "
-        f"{one} (its leading axis is the 'param' dimension): for scalar parameter values "
-        "pass a 1-D array (np.ravel(params) if every entry is one), or make f read the "
-        "entries of theta (theta[0], ...)."
+        f"{error} f works with a scalar theta, but {fix}, or make f read the entries of "
+        "theta (theta[0], ...)."
     ) from error
 
 

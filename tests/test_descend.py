@@ -340,3 +340,25 @@ def test_a_theta_that_does_not_fit_the_point_is_named_beside_x0():
     # to pass one number as x0, and not that theta's shape may be the slip.
     with pytest.raises(TypeError, match=r"check that its shape \(\(3,\), from params=\) fits x"):
         jaxgd.descend(lambda x, a: jnp.sum((x - a) ** 2), [1.0, 2.0], 0.1, 5, params=jnp.ones(3))
+
+
+def _gaussian_family(x, a):
+    return jnp.sin(x) * jnp.exp(-a * x**2)
+
+
+@pytest.mark.parametrize("theta", [np.ones(2), np.ones((1,)), {"a": np.ones(3)}])
+def test_an_array_as_the_one_theta_of_a_scalar_parameter_is_named(theta, compiles):
+    # descend runs one theta: an array of values broadcast with the scalar x and f returned
+    # shape (k,), and the error only told to reduce f's output, where params was the slip.
+    def f(x, t):
+        return _gaussian_family(x, t["a"] if isinstance(t, dict) else t)
+
+    with compiles, pytest.raises(ValueError) as info:
+        jaxgd.descend(f, 1.0, 0.1, 5, params=theta)
+    assert compiles.count == 0
+    message = str(info.value)
+    assert message.startswith("f must return a scalar for a scalar x"), message
+    assert "params is one theta, here of shape" in message, message
+    assert "jaxgd.sweep(..., params=values) runs many" in message
+    one = {"a": 1.0} if isinstance(theta, dict) else 1.0
+    assert np.isfinite(jaxgd.descend(f, 1.0, 0.1, 5, params=one))
