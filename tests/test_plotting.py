@@ -1627,9 +1627,12 @@ def test_colour_bars_with_nothing_to_show_say_so_instead_of_a_made_up_range():
     fig = plotting.plot_convergence(conv)
     assert fig.axes[1].get_ylabel().endswith("(nothing to show: no run settled)")
     assert list(fig.axes[1].get_yticks()) == []
-    # One finite cell: the bar has its ticks.
+    # One finite cell: the bar has its tick, at that cell's value, the others grey.
     some = jaxgd.sweep(lambda x: x**4, 5.0, [1e-4, 1.0], [50])
-    assert len(plotting.plot_heatmap(some).axes[1].get_yticks()) > 1
+    bar = plotting.plot_heatmap(some).axes[1]
+    finite = float(np.asarray(some.final)[~np.asarray(some.diverged)][0])
+    assert list(bar.get_yticks()) == [pytest.approx(finite)]
+    assert [t.get_text() for t in bar.get_yticklabels()] == [f"every other cell\n{finite:.6g}"]
     plt.close("all")
 
 
@@ -2124,3 +2127,27 @@ def test_maps_of_0_and_log_spaced_epochs_give_every_count_a_row_one_can_see(epoc
     assert plotting.plot_heatmap(res, epochs_scale="linear").axes[0].get_yscale() == "linear"
     res = jaxgd.sweep(notebook, -5.0, [0.1, 0.2], [0, 150, 160, 170])
     assert plotting.plot_heatmap(res).axes[0].get_yscale() == "linear"
+
+
+def _constant(x):
+    return 0.0 * x + 3.0
+
+
+def test_a_map_of_one_value_says_so_on_its_colour_bar():
+    # f constant: every run stays at its start. The bar had spanned a made-up 999 to 1001
+    # around 1000, read as values the map holds.
+    res = jaxgd.sweep(_constant, 1000.0, np.linspace(0.0, 0.1, 5), [10, 20, 30])
+    fig = plotting.plot_heatmap(res)
+    bar = fig.axes[1]
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["every cell\n1000"]
+    assert list(bar.get_yticks()) == [1000.0]
+    plotting.close(fig)
+    panels = jaxgd.sweep(_constant, [1000.0, 1000.0], np.linspace(0.0, 0.1, 5), [10, 20, 30])
+    fig = plotting.plot_panels(panels, "start")
+    bar = fig.axes[-1]
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["every cell\n1000"]
+    plotting.close(fig)
+    # Given limits, or two values, keep the usual ticks.
+    fig = plotting.plot_heatmap(res, vmin=0.0, vmax=2000.0)
+    assert len(fig.axes[1].get_yticks()) > 1
+    plotting.close(fig)

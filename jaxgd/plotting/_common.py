@@ -987,6 +987,21 @@ def _empty_bar(bar: Any, label: str, why: str = "every cell is grey") -> None:
     bar.set_label(f"{label}\n(nothing to show: {why})")
 
 
+def _one_value_bar(bar: Any, shown: np.ndarray, vmin: Any, vmax: Any, *, grey: bool) -> None:
+    """Where every coloured cell holds one value (f constant, a start where f' = 0, one
+    finite run) and no limits were given: one tick on colour ``bar``, at that value, saying
+    so; the made-up range around it (999 to 1001 for 1000) read as values the map holds.
+    ``grey``: some cells are grey (diverged), and the tick says "every other cell"."""
+    if vmin is not None or vmax is not None or not shown.size:
+        return
+    value = float(shown.flat[0])
+    if not (shown == value).all():
+        return
+    cells = "every other cell" if grey else "every cell"
+    bar.set_ticks([value], labels=[f"{cells}\n{value:.6g}"])
+    bar.minorticks_off()
+
+
 def _under_axes(ax: Axes) -> Any:
     """A transform for a legend placed under ``ax``'s x label: axes coordinates, moved down
     by the height of the tick labels (powers of ten included) and the label, in points, so

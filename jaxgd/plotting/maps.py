@@ -28,6 +28,7 @@ from jaxgd.plotting._common import (
     _listed_minima,
     _minimum_colors,
     _more_minima,
+    _one_value_bar,
     _precision,
     _rate_epochs,
     _scale,
@@ -162,6 +163,7 @@ def rate_epochs_map(
     cbar = ax.get_figure().colorbar(mesh, ax=ax, label=label, extend=extend)
     if not finite.size:
         _empty_bar(cbar, label)
+    _one_value_bar(cbar, finite, vmin, vmax, grey=bool(grey.any()))
     ax.set(xlabel="Learning rate", ylabel="Training epochs")
     handles = []
     if outline is not None:

@@ -31,6 +31,7 @@ from jaxgd.plotting._common import (
     _minima_to_draw,
     _minimum_colors,
     _more_minima,
+    _one_value_bar,
     _pick,
     _precision,
     _rounding,
@@ -256,6 +257,7 @@ def plot_panels(
     bar = fig.colorbar(mappables[0], ax=list(axes[:n]), label="Final guess x", extend=extend)
     if not shown.size:
         _empty_bar(bar, "Final guess x", "every run diverged")
+    _one_value_bar(bar, shown, vmin, vmax, grey=bool(diverged.any()))
     _one_legend(fig, axes[:n])
     fig.suptitle(title if title is not None else f"Where descent ends, one panel per {dim}")
     _footer(fig, _precision(res.final))
