@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     reached = np.asarray(basins.reached_global)
     fraction = np.asarray(stats.success)
     # The notebook's picture: each cell shows one run, from one of the random starts.
-    pick = np.asarray(jax.random.randint(key_pick, final.shape[1:], 0, repeats))
+    # int32, so --x64 picks the same runs (randint's default int64 under x64 draws others).
+    pick = np.asarray(jax.random.randint(key_pick, final.shape[1:], 0, repeats, dtype=np.int32))
     one_per_cell = np.take_along_axis(final, pick[None], axis=0)[0]
     reached_one = np.take_along_axis(reached, pick[None], axis=0)[0]
 

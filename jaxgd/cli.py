@@ -585,7 +585,10 @@ class Context(Output):
         if default == "random":
             # The notebook: np.random.choice(x) over its 401-point plotting grid x.
             grid = np.linspace(lo, hi, 401)
-            return float(grid[int(jax.random.randint(self.key, (), 0, grid.size))])
+            # An int32 draw: with x64 on, randint's default int64 drew another index, so
+            # --x64 ran from elsewhere, not the same run in float64.
+            index = jax.random.randint(self.key, (), 0, grid.size, dtype=np.int32)
+            return float(grid[int(index)])
         x0 = self.function.default_start if default == "function" else float(default)
         return x0 if lo <= x0 <= hi else 0.5 * (lo + hi)
 

@@ -186,6 +186,17 @@ def test_derivative_is_imported_as_it_is():
 # -- grids -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("seed", ["0", "7"])
+def test_a_seeds_random_start_is_the_same_in_float64(seed):
+    # --x64 changes the arithmetic, not the run: the same seed starts at the same point.
+    starts = []
+    for x64 in (False, True):
+        with jax.enable_x64(x64):
+            ctx = _setup(["--seed", seed], start="random", learning_rate=0.01, epochs=10)
+            starts.append(ctx.start)
+    assert starts[0] == starts[1]
+
+
 def test_default_grids_are_the_notebooks():
     ctx = _setup([])
     np.testing.assert_allclose(ctx.starts, np.linspace(-5, 5, 50), rtol=1e-6)
