@@ -287,9 +287,23 @@ class _Parser(argparse.ArgumentParser):
     """
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
-        words = list(sys.argv[1:] if args is None else args)
-        words = [f" {w}" if w.startswith("-") and _is_number(w) else w for w in words]
-        return super().parse_args(words, namespace)
+        given = list(sys.argv[1:] if args is None else args)
+        words = [f" {w}" if w.startswith("-") and _is_number(w) else w for w in given]
+        parsed = super().parse_args(words, namespace)
+        # The space is for argparse alone: a path or a name given as -5 is "-5", not " -5"
+        # (--out -5 wrote into the folder " -5"). A word given with its own space keeps it.
+        spaced = {w for w, g in zip(words, given, strict=True) if w != g} - set(given)
+
+        def unspaced(value: Any) -> Any:
+            if isinstance(value, str | Path) and str(value) in spaced:
+                return type(value)(str(value)[1:])
+            if isinstance(value, list):
+                return [unspaced(v) for v in value]
+            return value
+
+        for dest, value in vars(parsed).items():
+            setattr(parsed, dest, unspaced(value))
+        return parsed
 
     def flags(self) -> list[str]:
         """Every long flag this parser takes, in the order they were added."""

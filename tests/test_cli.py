@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import warnings
+from pathlib import Path
 
 import jax
 import matplotlib
@@ -184,6 +185,17 @@ def test_derivative_is_imported_as_it_is():
 
 
 # -- grids -----------------------------------------------------------------------------------
+
+
+def test_a_value_that_looks_negative_is_read_as_given():
+    # argparse reads -5 as a number only with a space before it; the space is not the value:
+    # --out -5 wrote into the folder " -5", --save -1e3 to " -1e3.npz".
+    p = _parser(starts=cli.Grid(-5, 5, 50), learning_rate=0.1, epochs=10)
+    argv = ["--out", "-5", "--save", "-1e3", "--function", "-1", "--starts", "-3", "-1", "2"]
+    args = p.parse_args([*argv, "--learning-rate", " -2"])
+    assert (args.out, args.save, args.function) == (Path("-5"), "-1e3", "-1")
+    assert args.starts == ["-3", "-1", "2"]
+    assert args.learning_rate == " -2"  # a space the user gave is kept
 
 
 @pytest.mark.parametrize("seed", ["0", "7"])
