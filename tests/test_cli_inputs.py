@@ -580,3 +580,51 @@ def test_huge_counts_print_as_three_digits_times_a_power_of_ten(n, per):
     shown = Decimal(mantissa) * 10 ** int(exponent or 0)
     exact = Decimal(n) / Decimal(per)
     assert abs(shown - exact) <= exact * Decimal("0.005")
+
+
+ODD = ["", " ", "nan", "-inf", "1e400", "-1e400", "1e-400", "-0", "0", "1", "2", "-5", "0.5",
+       "99999999999999999999999999", "18446744073709551616", "1e39", "x", "é", "∞", "0x10",
+       "\uff11", "\u0663", "1_0", "log", "3 4", "True", "/", "."]  # fmt: skip
+EXPERIMENTS = ["single_run", "start_location", "learning_rate", "lr_epochs", "random_starts",
+               "basin_map", "convergence", "derivative_check", "function_family", "optimizers",
+               "surface"]  # fmt: skip
+
+
+def _flag_words(action, data) -> list[str]:
+    """The words after one of ``action``'s flags: odd values, as many as it takes or not."""
+    n = action.nargs
+    count = {None: 1, "?": data.draw(st.integers(0, 1))}.get(n, n)
+    if not isinstance(count, int):  # "+" / "*": a grid's LO HI N [log], or a list
+        count = data.draw(st.integers(0, 5))
+    odd = st.sampled_from(ODD) if not action.choices else st.sampled_from([*action.choices, "X"])
+    return [data.draw(odd) for _ in range(count)]
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_every_experiments_own_flags_is_status_0_or_one_line_and_2(name, data):
+    # Flags only (cli.check_flags computes nothing): every flag of the module's own parser,
+    # given twice or not at all, with odd values, an unknown flag now and then.
+    from jaxgd import cli
+
+    module = importlib.import_module(f"experiments.{name}")
+    actions = [a for a in module.parser()._actions if a.option_strings and a.dest != "help"]
+    chosen = data.draw(st.lists(st.sampled_from(actions), max_size=4))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "out"
+        argv = ["--out", str(folder)]
+        for action in chosen:
+            argv += [data.draw(st.sampled_from(action.option_strings)), *_flag_words(action, data)]
+        argv += data.draw(st.sampled_from([[], ["--bogus"], ["--"], ["--epoch", "5"]]))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.check_flags(module.main, argv)
+        err = err.getvalue()
+        assert "Traceback" not in out.getvalue() + err
+        assert code in (0, 2), (argv, code, err)
+        if code == 2:
+            assert err.count("\n") == 1 and err.startswith("error: "), (argv, err)
+        else:
+            assert err == "", (argv, err)
+        assert files_under(Path(tmp)) == []
