@@ -318,6 +318,9 @@ class _Parser(argparse.ArgumentParser):
             hints = []
             for w in unknown:
                 close = difflib.get_close_matches(w.partition("=")[0], known, n=1, cutoff=0.8)
+                if w == "--" or (close and close[0] == w):  # a flag after --, not a typo
+                    hints.append(f"{w}: words after -- are not read as flags; remove the --")
+                    break
                 if close:
                     hints.append(f"{w}: did you mean {close[0]}?")
             hint = f" ({'; '.join(hints)})" if hints else ""

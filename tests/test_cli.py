@@ -187,6 +187,13 @@ def test_derivative_is_imported_as_it_is():
 # -- grids -----------------------------------------------------------------------------------
 
 
+def test_flags_after_a_bare_double_dash_are_not_called_typos():
+    with pytest.raises(cli.UsageError) as err:
+        _parser(start=0.0, learning_rate=0.1, epochs=10).parse_args(["--", "--start", "1"])
+    assert "(--: words after -- are not read as flags; remove the --)" in str(err.value)
+    assert "did you mean" not in str(err.value)
+
+
 def test_a_value_that_looks_negative_is_read_as_given():
     # argparse reads -5 as a number only with a space before it; the space is not the value:
     # --out -5 wrote into the folder " -5", --save -1e3 to " -1e3.npz".
