@@ -350,7 +350,7 @@ def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
     Example:
         >>> p = parser("experiments.demo", "Demo.")
         >>> p.parse_args(["--domain", "-1e1", "10"]).domain
-        [' -1e1', '10']
+        ['-1e1', '10']
     """
     if name == "__main__":
         # Run as `python -m experiments.x`: the module's real name is on its spec.
