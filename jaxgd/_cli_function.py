@@ -809,10 +809,16 @@ def diverged_note(
                         wider = not_finite(np.asarray(starts, np.float64)) < bad
                 except Exception:
                     wider = False
+            # Finite at none of them: no smaller --domain inside this one helps either.
+            where = "any of the starts" if bad == 1 else f"{bad:.0%} of the starts themselves"
+            fix = (
+                "choose a --domain where f is finite, or check the formula of f"
+                if bad == 1
+                else "choose a smaller --domain"
+            )
             return (
-                f"{lead}: f or its gradient is not finite in "
-                f"{dtype} at {bad:.0%} of the starts themselves, so no learning rate helps; "
-                "choose a smaller --domain"
+                f"{lead}: f or its gradient is not finite in {dtype} at {where}, so no "
+                f"learning rate helps; {fix}"
                 + (", or compute in float64 with --x64" if wider else "")
             )
     curve = 0.0

@@ -209,8 +209,9 @@ def test_surface_says_when_f_itself_overflows_at_the_starts(tmp_path, capsys):
     argv = [*SMALL["surface"], "--domain", "-1e30", "1e30", "-1", "1"]
     code, out, _ = run("surface", argv, tmp_path, capsys)
     assert code == 0
-    assert "is not finite in float32 at" in out and "of the starts themselves" in out
-    assert "choose a smaller --domain, or compute in float64 with --x64" in out
+    assert "is not finite in float32 at any of the starts, so no learning rate helps" in out
+    assert "choose a --domain where f is finite, or check the formula of f, or compute in " in out
+    assert "float64 with --x64" in out
     assert "is too large here" not in out
 
 
@@ -230,7 +231,9 @@ def test_the_x64_advice_is_left_out_where_f_fails_in_float64(tmp_path, capsys):
     argv = [*SMALL["surface"], "--function", f, "--learning-rate", "0.1"]
     code, out, err = run("surface", argv, tmp_path, capsys)
     assert (code, err) == (0, "")
-    assert "is not finite in float32 at" in out and "choose a smaller --domain" in out
+    # Undefined at every start in float32: the domain or f's formula is the fix.
+    assert "is not finite in float32 at any of the starts" in out
+    assert "choose a --domain where f is finite, or check the formula of f" in out
     assert "--x64" not in out.split("note:")[1]
 
 
@@ -375,3 +378,13 @@ def test_dimensions_page_examples():
     flags = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
     result = doctest.testfile(str(page), module_relative=False, optionflags=flags, verbose=False)
     assert result.attempted >= 20 and result.failed == 0
+
+
+def test_surface_of_an_f_defined_nowhere_says_to_check_f_not_to_shrink_the_domain(tmp_path, capsys):
+    # f NaN at every point: the note told to choose a smaller --domain, where no domain helps.
+    argv = [*SMALL["surface"], "--function", "tests.fixtures_userfunc:nan_everywhere_2d"]
+    code, out, _ = run("surface", argv, tmp_path, capsys)
+    assert code == 0
+    assert "not finite in float32 at any of the starts, so no learning rate helps" in out
+    assert "choose a --domain where f is finite, or check the formula of f" in out
+    assert "smaller --domain" not in out
