@@ -145,6 +145,21 @@ def test_basins_along_say_where_each_start_ends_and_the_share(res):
         plotting.plot_basins_along(r, "learning_rate", [minima])
 
 
+def test_basins_along_key_only_what_is_drawn_and_count_minima_off_the_axis(res):
+    # Starts -3, 0 and 1.6: the minima of f at 4.3 and -7.2 lie beyond them, and their ticks
+    # were dropped without a word; no run diverged, yet the key listed "diverged".
+    r = res.sel(epochs=300)
+    minima = jaxgd.find_minima(f, -8.0, 8.0)
+    fig = plotting.plot_basins_along(r, "learning_rate", minima)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "diverged" not in labels
+    inner = np.asarray(minima.x)[~np.asarray(minima.at_boundary)]
+    off = int(((inner < STARTS.min()) | (inner > STARTS.max())).sum())
+    assert off >= 2
+    assert f"minima of f ({off} more outside the starts' range)" in labels, labels
+    plotting.close(fig)
+
+
 def test_the_share_against_rates_from_0_shows_no_negative_rate():
     r = jaxgd.sweep(f, STARTS, [0.0, 0.05, 0.1], 100).isel(epochs=0)
     minima = jaxgd.find_minima_reached(f, r.final, (-7.0, 7.0))

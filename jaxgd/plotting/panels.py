@@ -564,6 +564,8 @@ def plot_basins_along(
     )
     share = np.zeros(len(values))
     rows = np.arange(len(values))
+    seen = {"best": False, "other": False, "none": False, "diverged": False, "ticks": False}
+    outside: set[float] = set()  # minima of f beyond the starts' range, off the axis
     for k in rows:
         m = found[k]
         at = nearest_minimum(np.where(diverged[k], np.nan, final[k]), m, tol=tol)
@@ -578,8 +580,18 @@ def plot_basins_along(
         left.plot(x[diverged[k]], y[diverged[k]], "x", color="tab:red", markersize=4)
         inner = np.asarray(m.x, np.float64)[~np.asarray(m.at_boundary)]
         lo, hi = x.min(), x.max()
-        inner = inner[(inner >= lo) & (inner <= hi)]
+        drawn = (inner >= lo) & (inner <= hi)
+        outside.update(inner[~drawn & np.isfinite(inner)].tolist())
+        inner = inner[drawn]
         left.plot(inner, np.full(inner.size, k + 0.35), "|", color="black", markersize=7)
+        for key, shown in (
+            ("best", best),
+            ("other", other),
+            ("none", none),
+            ("diverged", diverged[k]),
+            ("ticks", drawn),
+        ):
+            seen[key] |= bool(np.any(shown))
     # The y label names the dimension: the ticks are its values alone.
     name = _LABEL.get(dim, dim)
     left.set_yticks(rows, [_label(dim, v).removeprefix(f"{name} = ") for v in values])
@@ -587,18 +599,31 @@ def plot_basins_along(
         name = str(label)
     left.set(xlabel=_LABEL["start"], ylabel=name)
     left.set_title("Where each start ends")
+    # Keys only for what the panel shows; the minima of f off its axis are counted.
+    ticks = "minima of f"
+    if outside:
+        n = len(outside)
+        ticks += (
+            f" ({n} more outside the starts' range)"
+            if seen["ticks"]
+            else (f" ({n} outside the starts' range, not drawn)")
+        )
+    keys = {
+        "best": Line2D([], [], marker="o", linestyle="", color="tab:green", label="global minimum"),
+        "other": Line2D(
+            [], [], marker="o", linestyle="", color="tab:orange", label="another minimum"
+        ),
+        "none": Line2D([], [], marker="o", linestyle="", mfc="none", mec="0.55", label="none yet"),
+        "diverged": Line2D([], [], marker="x", linestyle="", color="tab:red", label="diverged"),
+        "ticks": Line2D([], [], marker="|", linestyle="", color="black", label=ticks),
+    }
+    handles = [h for key, h in keys.items() if seen[key] or (key == "ticks" and outside)]
     left.legend(
-        handles=[
-            Line2D([], [], marker="o", linestyle="", color="tab:green", label="global minimum"),
-            Line2D([], [], marker="o", linestyle="", color="tab:orange", label="another minimum"),
-            Line2D([], [], marker="o", linestyle="", mfc="none", mec="0.55", label="none yet"),
-            Line2D([], [], marker="x", linestyle="", color="tab:red", label="diverged"),
-            Line2D([], [], marker="|", linestyle="", color="black", label="minima of f"),
-        ],
+        handles=handles,
         fontsize="small",
         loc="upper left",
         bbox_to_anchor=(0.0, -0.12),
-        ncols=5,
+        ncols=max(1, len(handles)),
         frameon=False,
     )
     numeric = not isinstance(values[0], str | np.str_)
