@@ -1068,6 +1068,152 @@ def _flat_from_ends(
     return ends, lo, hi, _mid(lo, hi).astype(grid.dtype), values[i][flat], a, b, v_a, g_a
 
 
+#: Probes on either side of a minimum for f's climb out of it (:func:`_first_change`):
+#: distances doubling from one float (or the smallest normal, or ``2**-64`` of the grid
+#: spacing, whichever is most), out to ``2**63`` spacings; read ``_CHANGE_ROUND`` at a time.
+_CHANGE_PROBES = 128
+_CHANGE_ROUND = 16
+
+
+def _first_change(
+    f: Callable,
+    x: np.ndarray,
+    direction: np.ndarray,
+    level: np.ndarray,
+    spacing: float,
+    eps: float,
+    size: int,
+    until: Callable[[np.ndarray], np.ndarray] | None = None,
+    reach_at_most: float = np.inf,
+) -> np.ndarray:
+    """Going out from each ``x`` in ``direction`` (+1 or -1), what f does first past its
+    rounding, against ``level`` (f's value at the minimum claimed there): 1 where it rises
+    (above ``level`` by more than 16 epsilons of ``|level|``, f's rounding at its own level:
+    ``1e-7 * x**2 / (1 + x**2)`` climbs 1e-7 in all), -1 where it falls (below it by more
+    than 16 epsilons of ``max(1, |level|)``: f summed from terms near 1 is noisy at that
+    size even where it is near 0, and that noise below its level is no way down), 2 where f
+    is not finite first, 0 where neither happens out to the last probe. ``eps``: the
+    epsilon of the float f computes in (:func:`_f_eps`).
+
+    Probes go out ``_CHANGE_ROUND`` at a time, and only for the points still undecided and
+    not yet settled by ``until`` (a mask of those whose answer no longer matters, updated by
+    the caller between rounds: ``until(codes)`` gives it), so a claim settled near its point
+    costs a round. No probe goes farther than ``reach_at_most``."""
+    x64 = x.astype(np.float64)
+    start = np.maximum(np.maximum(_ulp(x), float(np.finfo(x.dtype).tiny)), spacing * 2.0**-64)
+    reach = np.minimum(_doubling(start, _CHANGE_PROBES), reach_at_most)
+    level = level.astype(np.float64)
+    rise_at = level + 16.0 * eps * np.abs(level)
+    fall_at = level - 16.0 * eps * np.maximum(1.0, np.abs(level))
+    code = np.zeros(x.size, np.int8)
+    for r0 in range(0, _CHANGE_PROBES, _CHANGE_ROUND):
+        todo = np.flatnonzero((code == 0) & (True if until is None else ~until(code)))
+        if todo.size == 0:
+            break
+        with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+            points = x64[todo, None] + direction[todo, None] * reach[todo, r0 : r0 + _CHANGE_ROUND]
+        v, g = (
+            a.reshape(todo.size, -1).astype(np.float64)
+            for a in _at_points(f, _probe(points, x.dtype).ravel(), size)
+        )
+        seen = _changes(v, g, direction[todo, None], rise_at[todo, None], fall_at[todo, None])
+        k = np.argmax(seen != 0, axis=1)
+        code[todo] = seen[np.arange(todo.size), k]
+    return code
+
+
+def _changes(
+    v: np.ndarray, g: np.ndarray, direction: Any, rise_at: Any, fall_at: Any
+) -> np.ndarray:
+    """Per point (f = ``v``, f' = ``g``, going out in ``direction``), the code of
+    :func:`_first_change`: 2 where f is not finite, 1 where it is above ``rise_at``, -1 below
+    ``fall_at``, else 0. A fall counts only where f' says f falls there too, else it is f's
+    rounding (0): x**2 computed as ``(x + 1e4)**2 - 1e8 - 2e4 * x`` is rounded to steps of 8
+    in float32 (1.5e-8 in float64) that fall below its value at the minimum, where f' (rounded
+    too, to 0 at 1e-4) never says it falls. A rise counts unless f' says f falls there: f'
+    = 0 (or not finite) says nothing against it (f steps up where it jumps)."""
+    with np.errstate(invalid="ignore"):
+        outward = g * direction  # f' along the way out
+        rise = (v > rise_at) & ~(outward < 0)
+        fall = (v < fall_at) & (outward < 0)
+        return np.where(~np.isfinite(v), 2, np.where(rise, 1, np.where(fall, -1, 0)))
+
+
+def _first_change_on(
+    v: np.ndarray, g: np.ndarray, level: float, direction: float, eps: float
+) -> int:
+    """What f does first past its rounding along known values (f = ``v``, f' = ``g``, in
+    order going out in ``direction`` from a point where f is ``level``): the code of
+    :func:`_first_change` (0 where nothing)."""
+    level = float(level)
+    codes = _changes(
+        v.astype(np.float64),
+        g.astype(np.float64),
+        direction,
+        level + 16.0 * eps * abs(level),
+        level - 16.0 * eps * max(1.0, abs(level)),
+    )
+    changed = np.flatnonzero(codes)
+    return int(codes[changed[0]]) if changed.size else 0
+
+
+def _climbs_out(
+    f: Callable,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    level: np.ndarray,
+    below: np.ndarray,
+    above: np.ndarray,
+    spacing: float,
+    eps: float,
+    size: int,
+    tol_f: float,
+) -> np.ndarray:
+    """Whether f itself rises out of each claimed minimum ``[lo, hi]`` (f = ``level`` there),
+    below ``lo`` where ``below`` and above ``hi`` where ``above``: going out, the first point
+    where f differs from ``level`` by more than its rounding is higher (:func:`_first_change`).
+
+    A refined point lies within the refinement's tolerance of the minimum (``tol_f`` of
+    ``max(1, |x|)``; twice that for a degenerate one, where Newton is slow), which a loose
+    ``tol`` (1e-3) makes wider than f's rounding there: the claim spans twice that
+    tolerance on either side of ``[lo, hi]``, its level the lowest of f at ``lo`` and at
+    those two points, and f is looked at beyond them.
+
+    A sign change of f' alone may be f's rounding: on the plateau of ``x**2 / (1 + x**2)``
+    at ``x = -5e4`` in float32, f is 1 to the last bit and f' a difference of two terms of
+    about ``2 / x`` whose true value, ``2 / x**3``, lies far below their rounding, so its
+    sign flips from grid point to grid point, and every flip was taken for a minimum (some
+    2400 of them on ``[-1e5, -1e3]``). Where a minimum is, f climbs out of it on both sides,
+    at some distance; on a plateau it never does (f stays level out to where it falls).
+    A side not asked (an end of the searched set, where nothing beyond counts) passes."""
+    ok = np.isfinite(level.astype(np.float64))  # not finite: dropped later, not probed
+    ask = [(lo, -1.0, below & ok), (hi, 1.0, above & ok)]
+    x = np.concatenate([np.asarray(p)[m] for p, _, m in ask])
+    if x.size == 0:
+        return np.ones(lo.size, bool)
+    owner = np.concatenate([np.flatnonzero(m) for _, _, m in ask])
+    direction = np.concatenate([np.full(int(m.sum()), d) for _, d, m in ask])
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        x = _probe(x64 + direction * 2.0 * tol_f * np.maximum(1.0, np.abs(x64)), x.dtype)
+    lowest = level.astype(np.float64).copy()
+    with np.errstate(invalid="ignore"):  # NaN beside: no lower level, and no rise there
+        np.fmin.at(lowest, owner, _at_points(f, x, size)[0].astype(np.float64))
+    levels = lowest[owner]
+
+    def settled(code: np.ndarray) -> np.ndarray:
+        # A claim one side of which did anything but rise is refused: its other side no
+        # longer matters.
+        refused = np.zeros(lo.size, bool)
+        refused[owner[(code != 0) & (code != 1)]] = True
+        return refused[owner]
+
+    code = _first_change(f, x, direction, levels, spacing, eps, size, until=settled)
+    rises = np.ones(lo.size, bool)
+    rises[owner[code != 1]] = False
+    return rises
+
+
 def _search(
     f: Callable,
     grids: list[np.ndarray],
@@ -1364,11 +1510,76 @@ def _search(
     near = slopes[: x_in.size]
     flat_near = (near[:, _NEIGHBOURS] == 0) & ((near == 0).sum(axis=1) > 1)
     flat_near &= np.isfinite(value_in)
-    if flat_near.any():
+    lo_in = hi_in = x_in
+    changed = bool(flat_near.any())
+    if changed:
         slack = 16.0 * eps * max(1.0, largest)
         x_in, value_in, lo_in, hi_in, _ = _refined_minima(
             f, a_x, b_x, a_v, a_g, tol_f, slack, grid.size, refined=(x_in, value_in, flat_near)
         )
+    # What f' claims, f must bear out: it climbs out of every minimum found from f' (refined
+    # points, flat stretches) on both sides, past its rounding; beyond an end of the searched
+    # set nothing counts. And f does not fall from an end into the interval first, past its
+    # rounding (f' at the end may be rounding too). Jumps are found from f's values already.
+    spacing = float(np.float64(grids[0][-1]) - grids[0][0]) / max(grids[0].size - 1, 1)
+    firsts = np.array([gr[0] for gr in grids])
+    lasts = np.array([gr[-1] for gr in grids])
+    n_in = x_in.size
+    claim_lo, claim_hi = np.r_[lo_in, flat_lo], np.r_[hi_in, flat_hi]
+    climbs = _climbs_out(
+        f,
+        claim_lo,
+        claim_hi,
+        np.r_[value_in, flat_v],
+        ~np.isin(claim_lo, firsts),
+        ~np.isin(claim_hi, lasts),
+        spacing,
+        eps,
+        grid.size,
+        tol_f,
+    )
+    offsets = np.cumsum([0, *sizes])
+    inward = np.array(
+        [1.0 if i in offsets[:-1] else -1.0 if i + 1 in offsets[1:] else 0.0 for i, _ in ends]
+    )
+    stays = np.ones(len(ends), bool)
+    at_end = np.flatnonzero(inward != 0)
+    if at_end.size:
+        # Within the first grid cell by probes, then along the segment's own grid: probes
+        # doubling in distance step over a valley (from -3e4 they read f = 1 at -13222 and
+        # 3554, never the fall to 0 between) and past the segment's other end.
+        end_i = np.asarray([i for i, _ in ends], int)[at_end]
+        code = _first_change(
+            f,
+            ends_x[at_end],
+            inward[at_end],
+            ends_v[at_end],
+            spacing,
+            eps,
+            grid.size,
+            reach_at_most=spacing,
+        )
+        for k in np.flatnonzero(code == 0):
+            i = int(end_i[k])
+            segment = np.searchsorted(offsets, i, side="right") - 1
+            if inward[at_end][k] > 0:
+                part = slice(i + 1, offsets[segment + 1])
+                along, slope = values[part], g[part]
+            else:
+                part = slice(offsets[segment], i)
+                along, slope = values[part][::-1], g[part][::-1]
+            code[k] = _first_change_on(along, slope, ends_v[at_end][k], inward[at_end][k], eps)
+        stays[at_end] = code != -1
+    if not (climbs.all() and stays.all()):
+        changed = True
+        keep_in, keep_flat = climbs[:n_in], climbs[n_in:]
+        x_in, value_in, lo_in, hi_in = (a[keep_in] for a in (x_in, value_in, lo_in, hi_in))
+        flat_x, flat_v, flat_lo, flat_hi = (
+            a[keep_flat] for a in (flat_x, flat_v, flat_lo, flat_hi)
+        )
+        ends = [e for e, s in zip(ends, stays, strict=True) if s]
+        ends_x, ends_v = ends_x[stays], ends_v[stays]
+    if changed:
         found = gather(x_in, value_in, lo_in, hi_in)
         resolution = _resolution(f, *found[:2], grid.size, tol_f, eps)
     return (*found, resolution)
