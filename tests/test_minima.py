@@ -1553,3 +1553,89 @@ def test_an_inflection_saddle_is_no_minimum(power, saddle, sign, x64_or_not):
     m = find_minima(lambda x: sign * (x - saddle) ** power, -1.0, 1.0, num=1001)
     assert m.x.tolist() == ([-1.0] if sign > 0 else [1.0])
     assert m.at_boundary.tolist() == [True]
+
+
+# ---- plateaus, where f' is rounding ----
+
+
+def _ratio(x):
+    """x**2 / (1 + x**2): lowest at 0, rising to a plateau at 1, f' = 2x / (1 + x**2)**2."""
+    return x**2 / (1 + x**2)
+
+
+def _ratio_small(x):
+    return 1e-7 * _ratio(x)
+
+
+def _ratio_tiny(x):
+    return 1e-30 * _ratio(x)
+
+
+def _ratio_huge(x):
+    return 1e20 * _ratio(x)
+
+
+def _ratio_slope(x):
+    """f' of every _ratio above, in float64 without cancellation (a positive factor aside)."""
+    return 2 * x / (1 + x**2) ** 2
+
+
+@pytest.mark.parametrize("f", [_ratio, _ratio_huge], ids=["scale 1", "scale 1e20"])
+@pytest.mark.parametrize("lo, hi", [(-1e5, -1e3), (-1e5, 1e5), (-3e4, 3e4), (-3e4, 10.0)], ids=str)
+def test_a_plateau_where_f_prime_is_rounding_holds_no_minima(f, lo, hi, x64_or_not):
+    # Far out f is 1 to its last float and jax.grad's f' a difference of two terms of about
+    # 2 / x whose true value, 2 / x**3, is below their rounding in float32: its sign flipped
+    # from grid point to grid point, and each flip was a minimum (2400 on [-1e5, -1e3]).
+    m = find_minima(f, lo, hi)
+    ref_x, ref_ends = reference_minima(_ratio_slope, lo, hi)
+    assert m.at_boundary.tolist() == ref_ends.tolist()
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), ref_x, rtol=0, atol=1e-6)
+    assert int(m.global_index) == int(np.argmin(np.abs(ref_x)))
+
+
+@pytest.mark.parametrize(
+    "f, scale", [(_ratio_small, 1e-7), (_ratio_tiny, 1e-30)], ids=["1e-7", "1e-30"]
+)
+@pytest.mark.parametrize("lo, hi", [(-3.0, 2.0), (-1e5, 1e5)], ids=str)
+def test_a_small_plateau_keeps_its_one_minimum(f, scale, lo, hi, x64_or_not):
+    # f's rounding is relative to its size: the climb out of 0 counts at any scale. (Its ends
+    # on the plateau are left to f' there, which rounding sets in float32.)
+    m = find_minima(f, lo, hi)
+    inner = ~np.asarray(m.at_boundary)
+    np.testing.assert_allclose(np.asarray(m.x, np.float64)[inner], [0.0], rtol=0, atol=1e-6)
+    assert float(m.global_value) == 0.0 and abs(float(m.global_x)) <= 1e-6
+    assert np.all(np.asarray(m.value, np.float64)[~inner] > 0.5 * scale)
+
+
+@pytest.mark.thorough
+@given(st.floats(2.0, 6.0), st.floats(2.0, 6.0), st.booleans())
+@settings(max_examples=12, deadline=None, phases=_NO_SHRINK)
+def test_plateaus_on_random_intervals_hold_only_the_well(a, b, x64_on):
+    # One compiled search per dtype: only the interval changes between examples.
+    lo, hi = -(10.0**a), 10.0**b
+    with jax.enable_x64(x64_on):
+        m = find_minima(_ratio, lo, hi)
+    ref_x, ref_ends = reference_minima(_ratio_slope, lo, hi)
+    assert ref_ends.tolist() == [False] and m.at_boundary.tolist() == [False]
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), ref_x, rtol=0, atol=1e-6)
+    assert float(m.value[0]) <= 1e-12
+
+
+def test_runs_reached_on_a_plateau_add_no_minima(x64_or_not):
+    # Runs just past both ends: windows joined to the domain, the plateau searched farther.
+    # Nothing there is a stationary minimum (the windows' own ends follow f' there).
+    m = find_minima_reached(_ratio, np.array([-1.03e5, 1.02e5, -5e5]), (-1e5, 1e5))
+    inner = ~np.asarray(m.at_boundary)
+    np.testing.assert_allclose(np.asarray(m.x, np.float64)[inner], [0.0], rtol=0, atol=1e-6)
+    assert float(m.global_value) == 0.0
+
+
+@pytest.mark.parametrize("lo, hi", [(-1e10, 1e10), (-1e10, -1e8)], ids=str)
+def test_a_float64_plateau_holds_no_minima(lo, hi, x64):
+    # float64 cancels as float32 does, farther out: past |x| = 1e8, 2 / x**3 is below the
+    # rounding of jax.grad's two terms of 2 / x (2500 minima on each interval). What the ends
+    # are is left to f' there, rounding too; no point inside is a minimum but 0.
+    m = find_minima(_ratio, lo, hi)
+    inner = np.asarray(m.x, np.float64)[~np.asarray(m.at_boundary)]
+    ref_x, ref_ends = reference_minima(_ratio_slope, lo, hi)
+    np.testing.assert_allclose(inner, ref_x[~ref_ends], rtol=0, atol=1e-6)
