@@ -1809,8 +1809,19 @@ def find_minima(
     grid, and where it keeps its sign at the points around the well nothing brackets it
     (``x**2 - exp(-((x - 0.3) / 1e-5)**2)`` on ``[-1, 1]``, at the default ``num``, reports
     only 0, missing the deeper minimum at 0.3, ``global_x`` included); raise ``num`` or
-    search a narrower interval where such wells may lie. Where ``f'`` is pure rounding
-    noise (a numerically flat region) its sign changes can report spurious minima. A flat
+    search a narrower interval where such wells may lie. Where ``f'`` is rounding (a
+    numerically flat region: ``x**2 / (1 + x**2)`` past ``|x| = 1e3`` in float32, where f is
+    1 to the last float and ``f'`` a difference of two terms far larger than itself) its sign
+    flips from point to point; a minimum found from ``f'`` (refined, or a flat stretch) is
+    one only where f itself rises out of it on both sides, going out from it at distances
+    doubling from one float: the first value that differs from its own by more than f's
+    rounding (16 epsilons of ``|f|`` above it, or of ``max(1, |f|)`` below it, and a fall
+    only where ``f'`` falls there too) is higher. A minimum shallower than that rounding
+    (``1 - 1e-7 * exp(-x**2)`` in float32) is none. An end whose ``f'`` says f rises away is
+    none either where f first falls past its rounding into the interval (``[-3e4, 3e4]``
+    for that f); where f stays level to rounding all across, ``f'`` at the end decides (a
+    rounding sign, where f' there is below it: its ends on ``[-1e5, 1e5]`` in float32 for
+    ``1e-7 * x**2 / (1 + x**2)``, whose fall to 0 is below rounding at 1). A flat
     ``f`` (flat beyond the interval too, or undefined there) has no minima: the result is
     empty, and ``global_x`` / ``global_value`` raise ``ValueError`` rather than return NaN. Where
     ``f'`` is exactly 0 on every grid point but ``f`` is not one value (every point is a
