@@ -1157,6 +1157,11 @@ def _first_change_on(
     return int(codes[changed[0]]) if changed.size else 0
 
 
+#: Points on each side of a claimed minimum, within twice the refinement's tolerance, at
+#: which f sets the level that :func:`_climbs_out` measures rises and falls from.
+_LEVEL_POINTS = 8
+
+
 def _climbs_out(
     f: Callable,
     lo: np.ndarray,
@@ -1164,10 +1169,11 @@ def _climbs_out(
     level: np.ndarray,
     below: np.ndarray,
     above: np.ndarray,
+    reach_below: np.ndarray,
+    reach_above: np.ndarray,
     spacing: float,
     eps: float,
     size: int,
-    tol_f: float,
 ) -> np.ndarray:
     """Whether f itself rises out of each claimed minimum ``[lo, hi]`` (f = ``level`` there),
     below ``lo`` where ``below`` and above ``hi`` where ``above``: going out, the first point
@@ -1175,9 +1181,12 @@ def _climbs_out(
 
     A refined point lies within the refinement's tolerance of the minimum (``tol_f`` of
     ``max(1, |x|)``; twice that for a degenerate one, where Newton is slow), which a loose
-    ``tol`` (1e-3) makes wider than f's rounding there: the claim spans twice that
-    tolerance on either side of ``[lo, hi]``, its level the lowest of f at ``lo`` and at
-    those two points, and f is looked at beyond them.
+    ``tol`` (1e-3) makes wider than f's rounding there, and inside its bracket: the claim
+    reaches ``reach_below`` below ``lo`` and ``reach_above`` above ``hi`` (twice the
+    tolerance, no farther than the bracket's ends: with ``tol=0.1`` twice the tolerance
+    beside a minimum of rastrigin at -5 is the next well), its level the lowest of f at
+    ``lo``, ``hi`` and ``_LEVEL_POINTS`` points across each reach, and the probes go out
+    from the reach's ends: f falling from x to the minimum it missed is no fall.
 
     A sign change of f' alone may be f's rounding: on the plateau of ``x**2 / (1 + x**2)``
     at ``x = -5e4`` in float32, f is 1 to the last bit and f' a difference of two terms of
@@ -1187,19 +1196,22 @@ def _climbs_out(
     at some distance; on a plateau it never does (f stays level out to where it falls).
     A side not asked (an end of the searched set, where nothing beyond counts) passes."""
     ok = np.isfinite(level.astype(np.float64))  # not finite: dropped later, not probed
-    ask = [(lo, -1.0, below & ok), (hi, 1.0, above & ok)]
-    x = np.concatenate([np.asarray(p)[m] for p, _, m in ask])
+    ask = [(lo, -1.0, below & ok, reach_below), (hi, 1.0, above & ok, reach_above)]
+    x = np.concatenate([np.asarray(p)[m] for p, _, m, _ in ask])
     if x.size == 0:
         return np.ones(lo.size, bool)
-    owner = np.concatenate([np.flatnonzero(m) for _, _, m in ask])
-    direction = np.concatenate([np.full(int(m.sum()), d) for _, d, m in ask])
-    x64 = x.astype(np.float64)
+    owner = np.concatenate([np.flatnonzero(m) for _, _, m, _ in ask])
+    direction = np.concatenate([np.full(int(m.sum()), d) for _, d, m, _ in ask])
+    away = np.concatenate([np.asarray(r, np.float64)[m] for _, _, m, r in ask]) * direction
+    steps = np.arange(1, _LEVEL_POINTS + 1) / _LEVEL_POINTS
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
-        x = _probe(x64 + direction * 2.0 * tol_f * np.maximum(1.0, np.abs(x64)), x.dtype)
+        beside = _probe(x.astype(np.float64)[:, None] + away[:, None] * steps, x.dtype)
+    v_beside = _at_points(f, beside.ravel(), size)[0].reshape(x.size, -1).astype(np.float64)
     lowest = level.astype(np.float64).copy()
-    with np.errstate(invalid="ignore"):  # NaN beside: no lower level, and no rise there
-        np.fmin.at(lowest, owner, _at_points(f, x, size)[0].astype(np.float64))
+    # NaN beside: no lower level (fmin keeps the number).
+    np.fmin.at(lowest, owner, np.fmin.reduce(v_beside, axis=1))
     levels = lowest[owner]
+    x = beside[:, -1]
 
     def settled(code: np.ndarray) -> np.ndarray:
         # A claim one side of which did anything but rise is refused: its other side no
@@ -1514,9 +1526,11 @@ def _search(
     changed = bool(flat_near.any())
     if changed:
         slack = 16.0 * eps * max(1.0, largest)
-        x_in, value_in, lo_in, hi_in, _ = _refined_minima(
+        x_in, value_in, lo_in, hi_in, owner = _refined_minima(
             f, a_x, b_x, a_v, a_g, tol_f, slack, grid.size, refined=(x_in, value_in, flat_near)
         )
+    else:
+        owner = np.arange(x_in.size)
     # What f' claims, f must bear out: it climbs out of every minimum found from f' (refined
     # points, flat stretches) on both sides, past its rounding; beyond an end of the searched
     # set nothing counts. And f does not fall from an end into the interval first, past its
@@ -1526,6 +1540,14 @@ def _search(
     lasts = np.array([gr[-1] for gr in grids])
     n_in = x_in.size
     claim_lo, claim_hi = np.r_[lo_in, flat_lo], np.r_[hi_in, flat_hi]
+    # A refined point's claim reaches twice the tolerance, inside its bracket (_climbs_out);
+    # a flat stretch's edges are found to the last float.
+    lo64, hi64 = lo_in.astype(np.float64), hi_in.astype(np.float64)
+    loose = 2.0 * tol_f * np.maximum(1.0, np.maximum(np.abs(lo64), np.abs(hi64)))
+    none = np.zeros(flat_lo.size)
+    with np.errstate(invalid="ignore"):
+        reach_below = np.r_[np.clip(np.minimum(loose, lo64 - a_x[owner]), 0.0, None), none]
+        reach_above = np.r_[np.clip(np.minimum(loose, b_x[owner] - hi64), 0.0, None), none]
     climbs = _climbs_out(
         f,
         claim_lo,
@@ -1533,10 +1555,11 @@ def _search(
         np.r_[value_in, flat_v],
         ~np.isin(claim_lo, firsts),
         ~np.isin(claim_hi, lasts),
+        np.nan_to_num(reach_below),
+        np.nan_to_num(reach_above),
         spacing,
         eps,
         grid.size,
-        tol_f,
     )
     offsets = np.cumsum([0, *sizes])
     inward = np.array(

@@ -1639,3 +1639,17 @@ def test_a_float64_plateau_holds_no_minima(lo, hi, x64):
     inner = np.asarray(m.x, np.float64)[~np.asarray(m.at_boundary)]
     ref_x, ref_ends = reference_minima(_ratio_slope, lo, hi)
     np.testing.assert_allclose(inner, ref_x[~ref_ends], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["notebook", "rastrigin"])
+@pytest.mark.parametrize("tol", [0.5, 0.1, 1e-3])
+def test_a_loose_tol_keeps_every_minimum(name, tol):
+    # f must climb out of each minimum past its rounding, measured from the lowest f within
+    # the tolerance, inside the bracket: twice tol beside rastrigin's minimum at -5 is the
+    # next well, and from there f fell, and minima were lost.
+    spec = fns.get(name)
+    exact = find_minima(spec.f, *spec.domain)
+    m = find_minima(spec.f, *spec.domain, tol=tol)
+    assert m.at_boundary.tolist() == exact.at_boundary.tolist()
+    scale = tol * np.maximum(1.0, np.abs(np.asarray(exact.x, np.float64)))
+    assert np.all(np.abs(np.asarray(m.x, np.float64) - np.asarray(exact.x)) <= 2 * scale)
