@@ -98,15 +98,19 @@ def refuse_empty(
     raise ValueError(message)
 
 
+def _theta_shape(theta: Any) -> Any:
+    """The shape of theta for a message: its one leaf's, or the list of its leaves'."""
+    shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
 def theta_hint(theta: Any, point: tuple, each: str = "") -> str:
     """A hint for an f(x, theta) refused on x of shape ``point`` but not on a scalar x: it
     may pass on a scalar only because theta broadcasts with it, so theta's shape may be the
     slip rather than x's. ``each``: how the shape is introduced ("each theta is ")."""
-    shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
-    one = shapes[0] if len(shapes) == 1 else shapes
     return (
-        f"If theta is read with x, check that its shape ({each}{one}, from params=) fits x "
-        f"of shape {point}."
+        f"If theta is read with x, check that its shape ({each}{_theta_shape(theta)}, from "
+        f"params=) fits x of shape {point}."
     )
 
 
@@ -166,8 +170,7 @@ def blame_theta_shape(
         check_function(f, dtype, theta=scalar, batched=batched)
     except (TypeError, ValueError):
         return
-    shapes = [tuple(leaf.shape) for leaf in jax.tree.leaves(theta)]
-    one = shapes[0] if len(shapes) == 1 else shapes
+    one = _theta_shape(theta)
     if batched:
         fix = (
             f"params gives each run a theta of shape {one} (its leading axis is the 'param' "
