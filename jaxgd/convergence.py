@@ -409,7 +409,8 @@ def _rises_both_sides(value_fn, lower, upper, first, tol, todo):
 
 def _settle(f, fast, end, last_step, last_far, tol):
     """``epoch``, ``converged``, ``diverged`` of the lanes, from where they ended."""
-    value = jax.vmap(jax.vmap(_run.derivative(f, fast)))(end).astype(end.dtype)
+    value_of = jax.vmap(jax.vmap(_run.derivative(f, fast)))
+    value = value_of(end).astype(end.dtype)
     # A cell is diverged when its position or its value is not finite.
     diverged = ~jnp.isfinite(end) | ~jnp.isfinite(value)
     # Short steps alone would count a run with a tiny rate as converged where it started.
@@ -455,16 +456,15 @@ def _settle(f, fast, end, last_step, last_far, tol):
     lower = jnp.where(turned_here, lower, jnp.where(on_below, end - tol, end)).astype(end.dtype)
     upper = jnp.where(turned_here, upper, jnp.where(on_above, end + tol, end)).astype(end.dtype)
     first = jnp.where(turned_here, upper - lower, tol).astype(end.dtype)
-    value_only = jax.vmap(jax.vmap(_run.derivative(f, fast)))
     todo = settled & (at_minimum | flat_minimum)
     rises = jax.lax.cond(
         jnp.any(todo),
         lambda: _rises_both_sides(
-            lambda x: value_only(x).astype(end.dtype), lower, upper, first, tol, todo
+            lambda x: value_of(x).astype(end.dtype), lower, upper, first, tol, todo
         ),
         lambda: jnp.ones_like(todo),
     )
-    converged = settled & (at_minimum | flat_minimum) & rises
+    converged = todo & rises
     return last_far + 1, converged, diverged
 
 
