@@ -1075,6 +1075,16 @@ _CHANGE_PROBES = 128
 _CHANGE_ROUND = 16
 
 
+def _past_rounding(level: Any, eps: float) -> tuple[Any, Any]:
+    """Where f at a minimum of ``level`` has risen, and where fallen, past its rounding (the
+    rule of :func:`_first_change`): above 16 epsilons of ``|level|``, below 16 of
+    ``max(1, |level|)``."""
+    return (
+        level + 16.0 * eps * np.abs(level),
+        level - 16.0 * eps * np.maximum(1.0, np.abs(level)),
+    )
+
+
 def _first_change(
     f: Callable,
     x: np.ndarray,
@@ -1102,9 +1112,7 @@ def _first_change(
     x64 = x.astype(np.float64)
     start = np.maximum(np.maximum(_ulp(x), float(np.finfo(x.dtype).tiny)), spacing * 2.0**-64)
     reach = np.minimum(_doubling(start, _CHANGE_PROBES), reach_at_most)
-    level = level.astype(np.float64)
-    rise_at = level + 16.0 * eps * np.abs(level)
-    fall_at = level - 16.0 * eps * np.maximum(1.0, np.abs(level))
+    rise_at, fall_at = _past_rounding(level.astype(np.float64), eps)
     code = np.zeros(x.size, np.int8)
     for r0 in range(0, _CHANGE_PROBES, _CHANGE_ROUND):
         todo = np.flatnonzero((code == 0) & (True if until is None else ~until(code)))
@@ -1145,13 +1153,8 @@ def _first_change_on(
     """What f does first past its rounding along known values (f = ``v``, f' = ``g``, in
     order going out in ``direction`` from a point where f is ``level``): the code of
     :func:`_first_change` (0 where nothing)."""
-    level = float(level)
     codes = _changes(
-        v.astype(np.float64),
-        g.astype(np.float64),
-        direction,
-        level + 16.0 * eps * abs(level),
-        level - 16.0 * eps * max(1.0, abs(level)),
+        v.astype(np.float64), g.astype(np.float64), direction, *_past_rounding(float(level), eps)
     )
     changed = np.flatnonzero(codes)
     return int(codes[changed[0]]) if changed.size else 0
