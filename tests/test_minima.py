@@ -1251,34 +1251,43 @@ _REF_NUM = 200_001
 _NO_SHRINK = (hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate)
 
 
+def _bisect(df_np, a: np.ndarray, b: np.ndarray, falling: bool) -> np.ndarray:
+    """Where f' changes sign between a and b: from - to + (a minimum), or from + to - if
+    ``falling`` (a maximum), bisected to float64's last bits."""
+    for _ in range(80):
+        mid = a + 0.5 * (b - a)
+        with np.errstate(all="ignore"):
+            slope = df_np(mid)
+        before = slope > 0 if falling else slope < 0
+        a, b = np.where(before, mid, a), np.where(before, b, mid)
+    return a + 0.5 * (b - a)
+
+
 def _scan_reference(f_np, df_np, lo: float, hi: float):
     """Minima of f on [lo, hi] from a dense float64 grid of the hand-written f': sign changes
     from - to + between points where f is finite, bisected; an end where f rises away.
-    Returns the locations, their end flags, the grid's f and f', and every point where f'
-    changes sign."""
+    Returns the locations, their end flags, the grid's f and f', and the maxima (sign changes
+    from + to -, bisected too)."""
     x = np.linspace(lo, hi, _REF_NUM)
     with np.errstate(all="ignore"):
         v, g = f_np(x), df_np(x)
     ok = np.isfinite(v) & np.isfinite(g)
     # Exact zeros of f' on the grid are stepped over: - 0 + brackets a minimum, - 0 - none.
     keep = np.flatnonzero(~ok | (g != 0))
-    rising = ok[keep[:-1]] & ok[keep[1:]] & (g[keep[:-1]] < 0) & (g[keep[1:]] > 0)
-    a, b = x[keep[:-1][rising]], x[keep[1:][rising]]
-    for _ in range(80):
-        mid = a + 0.5 * (b - a)
-        with np.errstate(all="ignore"):
-            left = df_np(mid) < 0
-        a, b = np.where(left, mid, a), np.where(left, b, mid)
-    xs, ends = list(a + 0.5 * (b - a)), [False] * a.size
-    # Every stationary point where f' changes sign (maxima too): a minimum closer than a few
-    # cells to another one of them may be missed, as find_minima documents.
-    turns = ok[keep[:-1]] & ok[keep[1:]] & (np.sign(g[keep[:-1]]) != np.sign(g[keep[1:]]))
-    stationary = 0.5 * (x[keep[:-1][turns]] + x[keep[1:][turns]])
+    both = ok[keep[:-1]] & ok[keep[1:]]
+    rising = both & (g[keep[:-1]] < 0) & (g[keep[1:]] > 0)
+    falling = both & (g[keep[:-1]] > 0) & (g[keep[1:]] < 0)
+    xs = list(_bisect(df_np, x[keep[:-1][rising]], x[keep[1:][rising]], False))
+    ends = [False] * len(xs)
+    # A minimum closer than a few cells to a maximum may be missed, as find_minima documents:
+    # bisected, a maximum is told apart from a minimum in the same cell of this grid (roots
+    # of f' 1e-21 apart at x = -3 are the same float: f has no dip there, only an inflection).
+    maxima = _bisect(df_np, x[keep[:-1][falling]], x[keep[1:][falling]], True)
     if ok[0] and g[0] > 0:
         xs, ends = [lo, *xs], [True, *ends]
     if ok[-1] and g[-1] < 0:
         xs, ends = [*xs, hi], [*ends, True]
-    return np.array(xs, np.float64), np.array(ends, bool), v[np.isfinite(v)], g, stationary
+    return np.array(xs, np.float64), np.array(ends, bool), v[np.isfinite(v)], g, maxima
 
 
 def _few_floats_from(f_np, r: float) -> float:
@@ -1292,7 +1301,7 @@ def _assert_matches_reference(f, f_np, df_np, lo: float, hi: float, num: int = 1
     reference's (f no higher there than at the reference's minimum, to rounding at f's size,
     and a grid cell away at most), every one of the reference's set apart from the others by
     more than 4 cells is reported, end flags agree, and the global minimum is as low."""
-    ref_x, ref_ends, v, g, stationary = _scan_reference(f_np, df_np, lo, hi)
+    ref_x, ref_ends, v, g, maxima = _scan_reference(f_np, df_np, lo, hi)
     hypothesis.assume(v.size and g[0] != 0 and g[-1] != 0)  # ends not underflowed to 0
     with jax.enable_x64(True):
         m = find_minima(f, lo, hi, num=num)
@@ -1308,8 +1317,7 @@ def _assert_matches_reference(f, f_np, df_np, lo: float, hi: float, num: int = 1
         assert bool(end) == bool(ref_ends[k]), (x, ref_x[k])
         assert f_np(np.array([x]))[0] <= _few_floats_from(f_np, ref_x[k]) + slack, (x, ref_x[k])
     for k, r in enumerate(ref_x):
-        apart = np.abs(stationary - r) > 2 * (hi - lo) / _REF_NUM  # not r itself
-        others = np.r_[np.delete(ref_x, k), stationary[apart]]
+        others = np.r_[np.delete(ref_x, k), maxima]
         if others.size and np.min(np.abs(others - r)) <= 4 * cell:
             continue
         assert got.size and np.min(np.abs(got - r)) <= cell, f"missed {r!r}; found {got.tolist()}"
@@ -1425,6 +1433,16 @@ def _interval(place):
 
 @pytest.mark.thorough
 @given(_PLACES, st.lists(_U, min_size=1, max_size=7), st.sampled_from([-1.0, 1.0]))
+# Roots of f' 1e-21 and 1e-266 from 0 at x = -3: one float, an inflection of f, no minimum.
+@hypothesis.example(
+    (-3.0, -3.6052293924556924, 1.0),
+    [0.10226380620249953, 2.0222662487111665e-21, 0.2329892713524545, -7.542184790192944e-266],
+    1.0,
+)
+# A minimum and a maximum 1e-5 apart, under a grid of 1e-3: may be missed, as documented.
+@hypothesis.example(
+    (0.0, 0.0, 1.0), [1.2461962207389523e-130, 1e-05, -0.09185146339432115, 0.3073906150141976], 1.0
+)
 @settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
 def test_random_polynomials_match_the_reference(place, roots, sign):
     # f' = c * prod(u - r_i) on u in [-0.5, 0.5] (degree 2 to 8 in f), integrated exactly.
@@ -1486,6 +1504,8 @@ def test_sin_cos_mixtures_match_the_reference(place, waves):
 def test_sums_of_kinks_match_the_reference(place, kinks, q):
     centre, width, scale, lo, hi = _interval(place)
     hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    # A kink on an end, as a root of f' there, leaves its flag to rounding.
+    hypothesis.assume(all(abs(abs(k[1]) - 0.5) > 1e-6 for k in kinks))
     p, q = np.array(kinks, np.float64) * [scale, 1], q * scale
     f = functools.partial(_kinks, p=p, q=q, centre=centre, width=width)
     _assert_matches_reference(
@@ -1505,6 +1525,7 @@ def test_sums_of_kinks_match_the_reference(place, kinks, q):
 def test_piecewise_functions_match_the_reference(place, b, s1, s2, a1, a2):
     centre, width, scale, lo, hi = _interval(place)
     hypothesis.assume(width > 1e-10 * max(1.0, abs(centre)))
+    hypothesis.assume(abs(abs(b) - 0.5) > 1e-6)  # a kink on an end: its flag is rounding
     p = np.array([b, s1 * scale, s2 * scale, a1 * scale, a2 * scale])
     f = functools.partial(_pieces, p=p, centre=centre, width=width)
     _assert_matches_reference(
