@@ -908,16 +908,43 @@ def _past_edge(
     return rises, falls, far, out, v_out, g_out
 
 
-def _flat_near(f: Callable, x: np.ndarray, tol_f: float, size: int) -> np.ndarray:
+def _flat_near(f: Callable, x: np.ndarray, tol_f: float, size: int, *, zero: bool = False) -> Any:
     """Whether f' = 0 at each ``x`` and at ``x`` plus or minus half the refinement's
     tolerance (``tol_f`` of ``max(1, |x|)``), or one float beside it where that is more:
-    where a stretch with f' = 0 wider than the tolerance may hold ``x``."""
+    where a stretch with f' = 0 wider than the tolerance may hold ``x``. With ``zero``, also
+    whether f' = 0 at ``x`` itself."""
     x64 = x.astype(np.float64)
     half = np.maximum(_ulp(x), 0.5 * tol_f * np.maximum(1.0, np.abs(x64)))
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
         points = _probe(x64[:, None] + np.array([0.0, -1.0, 1.0]) * half[:, None], x.dtype)
     g = _at_points(f, points.ravel(), size)[1].reshape(x.size, 3)
-    return (g[:, 0] == 0) & ((g[:, 1] == 0) | (g[:, 2] == 0))
+    flat = (g[:, 0] == 0) & ((g[:, 1] == 0) | (g[:, 2] == 0))
+    return (flat, g[:, 0] == 0) if zero else flat
+
+
+def _falls_past(
+    f: Callable,
+    x: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    tol_f: float,
+    size: int,
+) -> tuple[np.ndarray, ...]:
+    """From points ``x`` of brackets ``[a, b]`` where f' is exactly 0 but not on a stretch
+    (an inflection the bisection hit, or a maximum): whether f' still points down past the
+    refinement's tolerance of x, above (f' < 0 there, before ``b``) and below (f' > 0, after
+    ``a``), and the two points with f and f' there. Closer than the tolerance, f' is read to
+    rounding only (:func:`_refined_minima`)."""
+    x64 = x.astype(np.float64)
+    reach = np.maximum(_ulp(x), tol_f * np.maximum(1.0, np.abs(x64)))
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        points = _probe(np.r_[x64 + reach, x64 - reach], x.dtype)
+    v, g = _at_points(f, points, size)
+    n = x.size
+    with np.errstate(invalid="ignore"):
+        up = (g[:n] < 0) & np.isfinite(v[:n]) & (points[:n] < b)
+        down = (g[n:] > 0) & np.isfinite(v[n:]) & (points[n:] > a)
+    return up, down, points[:n], v[:n], g[:n], points[n:]
 
 
 def _refined_minima(
@@ -930,7 +957,7 @@ def _refined_minima(
     slack: float,
     size: int,
     rounds: int = 0,
-    refined: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    refined: tuple[np.ndarray, ...] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """The minima in brackets ``[a, b]`` (f = ``v_a`` and f' = ``g_a`` < 0 at ``a``, f' > 0 at
     ``b``): locations, values, extents (``lo``, ``hi``) and the bracket each lies in.
@@ -949,45 +976,65 @@ def _refined_minima(
     replace the point, which is none. Within the tolerance of the point, where f' is read to
     rounding only (its sign may flip from float to float), a fall counts for nothing.
 
-    ``refined``: the points the brackets refine to, their values and which of them have
-    f' = 0 there and beside (as :func:`_flat_near` says), where already known.
+    A point where f' = 0 alone (not beside it) is a minimum unless f' points down past the
+    tolerance on a side (:func:`_falls_past`): then the rest of the bracket on that side is
+    searched the same way, and the point is none.
+
+    ``refined``: the points the brackets refine to, their values, which of them have f' = 0
+    there and beside (as :func:`_flat_near` says), and which there alone, where already
+    known.
     """
     if refined is None:
         x, value = _refine(f, a, b, v_a, g_a, tol_f)
-        flat_near = _flat_near(f, x, tol_f, size) & np.isfinite(value)
+        flat_near, at_zero = _flat_near(f, x, tol_f, size, zero=True)
+        flat_near &= np.isfinite(value)
+        isolated = at_zero & ~flat_near & np.isfinite(value)
     else:
-        x, value, flat_near = (v.copy() for v in refined)
+        x, value, flat_near, isolated = (v.copy() for v in refined)
     lo, hi, owner = x.copy(), x.copy(), np.arange(a.size)
+    # Brackets to search beyond points that are no minimum: start, end, f and f' at the start,
+    # and the point each one replaces.
+    children: list[tuple[np.ndarray, ...]] = []
     zero = np.flatnonzero(flat_near)
-    if zero.size == 0:  # every refined point has f' != 0, or is isolated
+    if zero.size:
+        xz = x[zero]
+        a_z, b_z = a[zero].astype(np.float64), b[zero].astype(np.float64)
+        ones = np.ones(zero.size)
+        # Closer to x than the refinement's tolerance, f' is read to rounding only.
+        resolved = tol_f * np.maximum(1.0, np.abs(xz.astype(np.float64)))
+        sides = [
+            _past_edge(f, xz, value[zero], sign * ones, b_z - a_z, bound, slack, resolved, size)
+            for sign, bound in ((1.0, b_z), (-1.0, a_z))
+        ]
+        (up_rises, up_falls, up_far, up_out, up_v, up_g) = sides[0]
+        (dn_rises, dn_falls, dn_far, dn_out, _, _) = sides[1]
+        wide = up_rises & dn_rises & (up_far.astype(np.float64) - dn_far > resolved)
+        i = zero[wide]
+        lo[i], hi[i] = dn_far[wide], up_far[wide]
+        x[i] = _mid(lo[i], hi[i]).astype(x.dtype)
+        # Beyond an edge past which f falls: [first float past it, b] above, [a, last float
+        # before it] below, each a bracket (f' < 0 at its start, > 0 at its end).
+        u, d = zero[up_falls], zero[dn_falls]
+        children.append((up_out[up_falls], b[u], up_v[up_falls], up_g[up_falls], u))
+        children.append((a[d], dn_out[dn_falls], v_a[d], g_a[d], d))
+    lone = np.flatnonzero(isolated)
+    if lone.size and rounds < _SPAN_ROUNDS:
+        # f' = 0 at x alone, but it points down past the tolerance: the bisection hit an
+        # inflection (f' = -u**2 at u = 0, where f goes on falling) or a maximum, and the
+        # minimum lies beyond, in the same bracket.
+        up, down, up_x, up_v, up_g, down_x = _falls_past(f, x[lone], a[lone], b[lone], tol_f, size)
+        u, d = lone[up], lone[down]
+        children.append((up_x[up], b[u], up_v[up], up_g[up], u))
+        children.append((a[d], down_x[down], v_a[d], g_a[d], d))
+    parent = np.concatenate([c[4] for c in children]) if children else np.zeros(0, int)
+    if rounds >= _SPAN_ROUNDS or parent.size == 0:
         return x, value, lo, hi, owner
-    xz = x[zero]
-    a_z, b_z = a[zero].astype(np.float64), b[zero].astype(np.float64)
-    ones = np.ones(zero.size)
-    # Closer to x than the refinement's tolerance, f' is read to rounding only.
-    resolved = tol_f * np.maximum(1.0, np.abs(xz.astype(np.float64)))
-    sides = [
-        _past_edge(f, xz, value[zero], sign * ones, b_z - a_z, bound, slack, resolved, size)
-        for sign, bound in ((1.0, b_z), (-1.0, a_z))
-    ]
-    (up_rises, up_falls, up_far, up_out, up_v, up_g) = sides[0]
-    (dn_rises, dn_falls, dn_far, dn_out, _, _) = sides[1]
-    wide = up_rises & dn_rises & (up_far.astype(np.float64) - dn_far > resolved)
-    i = zero[wide]
-    lo[i], hi[i] = dn_far[wide], up_far[wide]
-    x[i] = _mid(lo[i], hi[i]).astype(x.dtype)
-    if rounds >= _SPAN_ROUNDS or not (up_falls.any() or dn_falls.any()):
-        return x, value, lo, hi, owner
-    # Beyond an edge past which f falls: [first float past it, b] above, [a, last float
-    # before it] below, each a bracket (f' < 0 at its start, > 0 at its end).
-    u, d = np.flatnonzero(up_falls), np.flatnonzero(dn_falls)
-    parent = np.r_[zero[u], zero[d]]
     cx, cv, clo, chi, cowner = _refined_minima(
         f,
-        np.r_[up_out[u], a[zero[d]]].astype(a.dtype),
-        np.r_[b[zero[u]], dn_out[d]].astype(b.dtype),
-        np.r_[up_v[u], v_a[zero[d]]].astype(v_a.dtype),
-        np.r_[up_g[u], g_a[zero[d]]].astype(g_a.dtype),
+        *(
+            np.concatenate([c[k] for c in children]).astype(like.dtype)
+            for k, like in enumerate((a, b, v_a, g_a))
+        ),
         tol_f,
         slack,
         size,
@@ -1523,14 +1570,16 @@ def _search(
     # bisection landed on a flat minimum narrower than the grid, or on a flat maximum or a
     # shoulder): the few there are widened or searched past (_refined_minima).
     near = slopes[: x_in.size]
-    flat_near = (near[:, _NEIGHBOURS] == 0) & ((near == 0).sum(axis=1) > 1)
-    flat_near &= np.isfinite(value_in)
+    at_zero = (near[:, _NEIGHBOURS] == 0) & np.isfinite(value_in)
+    flat_near = at_zero & ((near == 0).sum(axis=1) > 1)
+    isolated = at_zero & ~flat_near
     lo_in = hi_in = x_in
-    changed = bool(flat_near.any())
+    changed = bool(at_zero.any())
     if changed:
         slack = 16.0 * eps * max(1.0, largest)
+        refined = (x_in, value_in, flat_near, isolated)
         x_in, value_in, lo_in, hi_in, owner = _refined_minima(
-            f, a_x, b_x, a_v, a_g, tol_f, slack, grid.size, refined=(x_in, value_in, flat_near)
+            f, a_x, b_x, a_v, a_g, tol_f, slack, grid.size, refined=refined
         )
     else:
         owner = np.arange(x_in.size)

@@ -792,6 +792,30 @@ def test_minima_are_found_when_every_grid_point_is_stationary(num, x64_or_not):
     assert reached.x.tolist() == [-1.0, 1.0]
 
 
+_R = 5e-4  # inside the grid cell beside 0 (spacing 2e-3 on [-1, 1] at 1001 points)
+_BESIDE_A_ZERO = {
+    # f' = x**2 (x - r): 0 at the grid point 0, where f only pauses and falls on to r.
+    "inflection, then the minimum": (lambda x: x**4 / 4 - _R * x**3 / 3, [_R]),
+    "the same, mirrored": (lambda x: x**4 / 4 + _R * x**3 / 3, [-_R]),
+    # f' = 4 x (x**2 - r**2): the grid's 0 is the maximum between the two minima.
+    "a maximum between two minima": (lambda x: (x**2 - _R**2) ** 2, [-_R, _R]),
+    "x**2, a minimum on the zero": (lambda x: x**2, [0.0]),
+}
+
+
+@pytest.mark.parametrize("case", list(_BESIDE_A_ZERO))
+def test_a_minimum_beside_an_exact_zero_of_f_prime_on_the_grid_is_found(case, x64_or_not):
+    # f' reads -, 0, + around the grid point 0 and the refinement stopped on it: an inflection
+    # or a maximum was reported as the minimum (within a cell of it), later dropped since f
+    # does not climb out of it, and the minimum beside it was missed.
+    f, want = _BESIDE_A_ZERO[case]
+    m = find_minima(f, -1.0, 1.0, num=1001)
+    stationary = np.asarray(m.x, np.float64)[~np.asarray(m.at_boundary)]
+    np.testing.assert_allclose(stationary, want, rtol=1e-3, atol=1e-7)
+    reached = find_minima_reached(f, [0.0], (-1.0, 1.0), num=1001)
+    np.testing.assert_allclose(np.asarray(reached.x, np.float64), want, rtol=1e-3, atol=1e-7)
+
+
 @pytest.mark.thorough
 @pytest.mark.parametrize(("lo", "hi", "num"), [(-1.0, 2.0, 4), (-2.0, 1.0, 4), (-1.0, 2.0, 7)])
 def test_minima_are_found_when_an_end_of_the_grid_is_stationary_points(lo, hi, num, x64_or_not):
