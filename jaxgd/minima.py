@@ -1845,7 +1845,10 @@ def find_minima(
     ``f'(0) = +inf``; an end where ``f`` itself is not finite, a pole, never is); where
     ``f' = 0`` there and ``f`` rises away, it is a stationary minimum like any other, not
     flagged. Saddles, where ``f'`` touches 0
-    without changing sign, are not minima.
+    without changing sign, are not minima; nor is a point where ``f' = 0`` and ``f'`` still
+    points down a tolerance beside it: on a grid through 0, ``x**4 / 4 - r * x**3 / 3``
+    (``f' = x**2 (x - r)``, ``r`` inside the next cell) pauses at 0 and its minimum at ``r``
+    is reported, as are both minima of ``(x**2 - r**2)**2`` around its maximum at 0.
 
     Flat minima, where ``f'`` is exactly 0 over a stretch and ``f`` is lowest all along it
     (``max(|x| - 1, 0)**2`` is lowest on all of ``[-1, 1]``), are reported once, with the
