@@ -747,9 +747,15 @@ def _check_kind(name: str, arr: Any, dtype: Any, wanted: str) -> Any:
 
 
 def _count_text(v: Any) -> str:
-    """An epoch count as the user would write it: exact digits for whole values."""
+    """An epoch count as the user would write it: exact digits for whole values, a count of
+    more than 30 digits (``int(1e308)``, 309 of them) as its leading ones and its power of
+    ten."""
     if isinstance(v, numbers.Integral | np.integer):
-        return str(int(v))
+        digits = str(abs(int(v)))
+        if len(digits) <= 30:
+            return str(int(v))
+        sign = "-" if v < 0 else ""
+        return f"{sign}{digits[0]}.{digits[1:4]}...e+{len(digits) - 1}"
     v = float(v)
     return str(int(v)) if v.is_integer() and abs(v) < 1e18 else repr(v)
 

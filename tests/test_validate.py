@@ -697,7 +697,10 @@ INVALID_EPOCHS = {
         ValueError,
         r"at most 1000000000 \(10\*\*9\); entry 0 is 1000000000000\.",
     ),
-    "huge-int": (10**40, ValueError, r"at most 1000000000 \(10\*\*9\); got 1" + "0" * 40 + r"\."),
+    "huge-int": (10**29, ValueError, r"at most 1000000000 \(10\*\*9\); got 1" + "0" * 29 + r"\."),
+    # int(1e308), as the command line reads --epochs 1e308: 309 digits were printed.
+    "huger-int": (int(1e308), ValueError, r"; got 1\.000\.\.\.e\+308\. That many"),
+    "huger-negative": (-(10**40), ValueError, r"must be >= 0; got -1\.000\.\.\.e\+40\."),
     "uint64-max": (np.uint64(2**64 - 1), ValueError, r"got 18446744073709551615\."),
     "nan": (float("nan"), ValueError, r"must be finite"),
     "bool": (True, TypeError, r"booleans"),
