@@ -1142,6 +1142,7 @@ def _first_change(
     size: int,
     until: Callable[[np.ndarray], np.ndarray] | None = None,
     reach_at_most: float = np.inf,
+    noise: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Going out from each ``x`` in ``direction`` (+1 or -1), what f does first past its
     rounding, against ``level`` (f's value at the minimum claimed there): 1 where it rises
@@ -1155,11 +1156,14 @@ def _first_change(
     Probes go out ``_CHANGE_ROUND`` at a time, and only for the points still undecided and
     not yet settled by ``until`` (a mask of those whose answer no longer matters, updated by
     the caller between rounds: ``until(codes)`` gives it), so a claim settled near its point
-    costs a round. No probe goes farther than ``reach_at_most``."""
+    costs a round. No probe goes farther than ``reach_at_most``. ``noise``: how far f strays
+    from float to float beside each ``x`` (:func:`_local_noise`), added to both thresholds:
+    f computed from terms far larger than itself rounds at their size, not its own."""
     x64 = x.astype(np.float64)
     start = np.maximum(np.maximum(_ulp(x), float(np.finfo(x.dtype).tiny)), spacing * 2.0**-64)
     reach = np.minimum(_doubling(start, _CHANGE_PROBES), reach_at_most)
     rise_at, fall_at = _past_rounding(level.astype(np.float64), eps)
+    rise_at, fall_at = rise_at + noise, fall_at - noise
     code = np.zeros(x.size, np.int8)
     for r0 in range(0, _CHANGE_PROBES, _CHANGE_ROUND):
         todo = np.flatnonzero((code == 0) & (True if until is None else ~until(code)))
@@ -1210,6 +1214,28 @@ def _first_change_on(
 #: Points on each side of a claimed minimum, within twice the refinement's tolerance, at
 #: which f sets the level that :func:`_climbs_out` measures rises and falls from.
 _LEVEL_POINTS = 8
+
+
+#: Floats on each side of a point at which :func:`_local_noise` reads f.
+_NOISE_FLOATS = 4
+
+
+def _local_noise(f: Callable, x: np.ndarray, size: int) -> np.ndarray:
+    """How far f strays beside each ``x``: the spread of f over the ``_NOISE_FLOATS`` floats
+    below x (x included), or over those above it where that is less (a jump on one side is
+    no noise); float64. Where f is smooth that is a few floats of its slope; where it is
+    computed from terms far larger than itself (a polynomial expanded, near a double root
+    of f'), their rounding: ``1e-19`` beside an inflection whose f is ``5e-6``, whose f and
+    f' flip from float to float there, and which was taken for a minimum."""
+    k = np.arange(-_NOISE_FLOATS, _NOISE_FLOATS + 1)
+    with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
+        points = _probe(x.astype(np.float64)[:, None] + k * _ulp(x)[:, None], x.dtype)
+    v = _at_points(f, points.ravel(), size)[0].reshape(x.size, k.size).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # not finite: no noise read there (0)
+        below = np.ptp(v[:, : _NOISE_FLOATS + 1], axis=1)
+        above = np.ptp(v[:, _NOISE_FLOATS:], axis=1)
+        spread = np.fmin(below, above)
+    return np.where(np.isfinite(spread), spread, 0.0)
 
 
 def _climbs_out(
@@ -1270,7 +1296,8 @@ def _climbs_out(
         refused[owner[(code != 0) & (code != 1)]] = True
         return refused[owner]
 
-    code = _first_change(f, x, direction, levels, spacing, eps, size, until=settled)
+    noise = 2.0 * _local_noise(f, x, size)
+    code = _first_change(f, x, direction, levels, spacing, eps, size, until=settled, noise=noise)
     rises = np.ones(lo.size, bool)
     rises[owner[code != 1]] = False
     return rises
@@ -1894,12 +1921,14 @@ def find_minima(
     one only where f itself rises out of it on both sides, going out from it at distances
     doubling from one float: the first value that differs from its own by more than f's
     rounding (16 epsilons of ``|f|`` above it, or of ``max(1, |f|)`` below it, and a fall
-    only where ``f'`` falls there too) is higher. A minimum shallower than that rounding
-    (``1 - 1e-7 * exp(-x**2)`` in float32) is none. An end whose ``f'`` says f rises away is
-    none either where f first falls past its rounding into the interval (``[-3e4, 3e4]``
-    for that f); where f stays level to rounding all across, ``f'`` at the end decides (a
-    rounding sign, where f' there is below it: its ends on ``[-1e5, 1e5]`` in float32 for
-    ``1e-7 * x**2 / (1 + x**2)``, whose fall to 0 is below rounding at 1). A flat
+    only where ``f'`` falls there too; beyond twice f's spread over the four floats beside
+    it, where f is summed from terms far larger than itself and strays more) is higher. A
+    minimum shallower than that rounding (``1 - 1e-7 * exp(-x**2)`` in float32) is none.
+    An end whose ``f'`` says f rises away is none either where f first falls past its
+    rounding into the interval (``[-3e4, 3e4]`` for that f); where f stays level to
+    rounding all across, ``f'`` at the end decides (a rounding sign, where f' there is below
+    it: its ends on ``[-1e5, 1e5]`` in float32 for ``1e-7 * x**2 / (1 + x**2)``, whose fall
+    to 0 is below rounding at 1). A flat
     ``f`` (flat beyond the interval too, or undefined there) has no minima: the result is
     empty, and ``global_x`` / ``global_value`` raise ``ValueError`` rather than return NaN. Where
     ``f'`` is exactly 0 on every grid point but ``f`` is not one value (every point is a

@@ -1463,6 +1463,11 @@ def _interval(place):
     [0.10226380620249953, 2.0222662487111665e-21, 0.2329892713524545, -7.542184790192944e-266],
     1.0,
 )
+# Double roots of f' at u = 0.17 and 0.466, on grid points: inflections of a falling f,
+# where f (5e-9, from terms of 1e-2) and f' stray by 1e-22 and 1e-21 from float to float;
+# that rounding rose past 16 epsilons of f's own size and made minima of both.
+@hypothesis.example((-3.0, 0.0, 1.0), [0.053, 0.17, 0.132, 0.17, -0.013, 0.053], -1.0)
+@hypothesis.example((-3.0, 0.0, 1.0), [0.466, -0.041, 0.344, 0.107, 0.017, 0.466], -1.0)
 # A minimum and a maximum 1e-5 apart, under a grid of 1e-3: may be missed, as documented.
 @hypothesis.example(
     (0.0, 0.0, 1.0), [1.2461962207389523e-130, 1e-05, -0.09185146339432115, 0.3073906150141976], 1.0
