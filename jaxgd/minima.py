@@ -925,25 +925,43 @@ def _flat_near(f: Callable, x: np.ndarray, tol_f: float, size: int, *, zero: boo
 def _falls_past(
     f: Callable,
     x: np.ndarray,
+    value: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
     tol_f: float,
+    eps: float,
     size: int,
 ) -> tuple[np.ndarray, ...]:
     """From points ``x`` of brackets ``[a, b]`` where f' is exactly 0 but not on a stretch
     (an inflection the bisection hit, or a maximum): whether f' still points down past the
     refinement's tolerance of x, above (f' < 0 there, before ``b``) and below (f' > 0, after
-    ``a``), and the two points with f and f' there. Closer than the tolerance, f' is read to
-    rounding only (:func:`_refined_minima`)."""
+    ``a``), with f there below its ``value`` at x past 16 epsilons (``eps``) of it, or f'
+    there larger than twice its spread over the floats beside x (so that f' flipping in its
+    last bits at a minimum of a large f starts no search), and the two points with f and f'
+    there. Closer than the tolerance, f' is read to rounding only
+    (:func:`_refined_minima`)."""
     x64 = x.astype(np.float64)
     reach = np.maximum(_ulp(x), tol_f * np.maximum(1.0, np.abs(x64)))
+    k = np.arange(-_NOISE_FLOATS, _NOISE_FLOATS + 1)
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
         points = _probe(np.r_[x64 + reach, x64 - reach], x.dtype)
-    v, g = _at_points(f, points, size)
+        near = _probe(x64[:, None] + k * _ulp(x)[:, None], x.dtype)
     n = x.size
+    v, g = _at_points(f, np.r_[points, near.ravel()], size)
+    g_near = g[2 * n :].reshape(n, k.size).astype(np.float64)
+    v, g = v[: 2 * n].astype(np.float64), g[: 2 * n]
+    level = np.r_[value, value].astype(np.float64)
     with np.errstate(invalid="ignore"):
-        up = (g[:n] < 0) & np.isfinite(v[:n]) & (points[:n] < b)
-        down = (g[n:] > 0) & np.isfinite(v[n:]) & (points[n:] > a)
+        # f lower there past its rounding, or f' there clear of how f' strays beside x.
+        spread = np.fmin(
+            np.ptp(g_near[:, : _NOISE_FLOATS + 1], axis=1),
+            np.ptp(g_near[:, _NOISE_FLOATS:], axis=1),
+        )
+        clear = np.abs(g.astype(np.float64)) > 2.0 * np.r_[spread, spread]
+        lower = v < level - 16.0 * eps * np.abs(level)
+        sure = np.isfinite(v) & (lower | clear)
+        up = (g[:n] < 0) & sure[:n] & (points[:n] < b)
+        down = (g[n:] > 0) & sure[n:] & (points[n:] > a)
     return up, down, points[:n], v[:n], g[:n], points[n:]
 
 
@@ -958,6 +976,7 @@ def _refined_minima(
     size: int,
     rounds: int = 0,
     refined: tuple[np.ndarray, ...] | None = None,
+    eps: float = 0.0,
 ) -> tuple[np.ndarray, ...]:
     """The minima in brackets ``[a, b]`` (f = ``v_a`` and f' = ``g_a`` < 0 at ``a``, f' > 0 at
     ``b``): locations, values, extents (``lo``, ``hi``) and the bracket each lies in.
@@ -976,19 +995,18 @@ def _refined_minima(
     replace the point, which is none. Within the tolerance of the point, where f' is read to
     rounding only (its sign may flip from float to float), a fall counts for nothing.
 
-    A point where f' = 0 alone (not beside it) is a minimum unless f' points down past the
-    tolerance on a side (:func:`_falls_past`): then the rest of the bracket on that side is
-    searched the same way, and the point is none.
+    A point where f' = 0 alone (not beside it), or where f' keeps its sign across it, is a
+    minimum unless f' points down past the tolerance on a side (:func:`_falls_past`): then
+    the rest of the bracket on that side is searched the same way, and the point is none.
 
     ``refined``: the points the brackets refine to, their values, which of them have f' = 0
     there and beside (as :func:`_flat_near` says), and which there alone, where already
-    known.
+    known. ``eps``: the epsilon of the float f computes in (:func:`_falls_past`).
     """
     if refined is None:
         x, value = _refine(f, a, b, v_a, g_a, tol_f)
-        flat_near, at_zero = _flat_near(f, x, tol_f, size, zero=True)
-        flat_near &= np.isfinite(value)
-        isolated = at_zero & ~flat_near & np.isfinite(value)
+        flat_near = _flat_near(f, x, tol_f, size) & np.isfinite(value)
+        isolated = ~flat_near & np.isfinite(value)  # _falls_past reads f' beside each
     else:
         x, value, flat_near, isolated = (v.copy() for v in refined)
     lo, hi, owner = x.copy(), x.copy(), np.arange(a.size)
@@ -1022,7 +1040,9 @@ def _refined_minima(
         # f' = 0 at x alone, but it points down past the tolerance: the bisection hit an
         # inflection (f' = -u**2 at u = 0, where f goes on falling) or a maximum, and the
         # minimum lies beyond, in the same bracket.
-        up, down, up_x, up_v, up_g, down_x = _falls_past(f, x[lone], a[lone], b[lone], tol_f, size)
+        up, down, up_x, up_v, up_g, down_x = _falls_past(
+            f, x[lone], value[lone], a[lone], b[lone], tol_f, eps, size
+        )
         u, d = lone[up], lone[down]
         children.append((up_x[up], b[u], up_v[up], up_g[up], u))
         children.append((a[d], down_x[down], v_a[d], g_a[d], d))
@@ -1039,6 +1059,7 @@ def _refined_minima(
         slack,
         size,
         rounds + 1,
+        eps=eps,
     )
     # f falls beside the point: it is no minimum, and those beyond it take its place.
     kept = np.ones(a.size, bool)
@@ -1599,14 +1620,19 @@ def _search(
     near = slopes[: x_in.size]
     at_zero = (near[:, _NEIGHBOURS] == 0) & np.isfinite(value_in)
     flat_near = at_zero & ((near == 0).sum(axis=1) > 1)
-    isolated = at_zero & ~flat_near
+    # f' pointing down a tolerance beside the point (its outermost probes): the refinement
+    # stopped where f' = 0 without changing sign (Newton drawn to a double root of f', an
+    # inflection of f, inside the bracket) and the minimum lies beyond.
+    with np.errstate(invalid="ignore"):
+        beyond = (near[:, 0] > 0) | (near[:, -1] < 0)
+    isolated = (at_zero | beyond) & ~flat_near & np.isfinite(value_in)
     lo_in = hi_in = x_in
-    changed = bool(at_zero.any())
+    changed = bool((flat_near | isolated).any())
     if changed:
         slack = 16.0 * eps * max(1.0, largest)
         refined = (x_in, value_in, flat_near, isolated)
         x_in, value_in, lo_in, hi_in, owner = _refined_minima(
-            f, a_x, b_x, a_v, a_g, tol_f, slack, grid.size, refined=refined
+            f, a_x, b_x, a_v, a_g, tol_f, slack, grid.size, refined=refined, eps=eps
         )
     else:
         owner = np.arange(x_in.size)

@@ -1468,6 +1468,22 @@ def _interval(place):
 # that rounding rose past 16 epsilons of f's own size and made minima of both.
 @hypothesis.example((-3.0, 0.0, 1.0), [0.053, 0.17, 0.132, 0.17, -0.013, 0.053], -1.0)
 @hypothesis.example((-3.0, 0.0, 1.0), [0.466, -0.041, 0.344, 0.107, 0.017, 0.466], -1.0)
+# Roots of f' at 0 (1e-107 and 2e-313: a double root, an inflection) and at -1e-5 (the
+# minimum), all in one grid cell: Newton was drawn to the double root, where f' keeps its
+# sign, and the minimum beside it was missed.
+@hypothesis.example(
+    (0.0, 3.6771032766488876, 1e20),
+    [
+        -0.24994136002904893,
+        -0.31786728172372025,
+        1.1753195137807179e-107,
+        -0.04946090550875726,
+        -1e-05,
+        -0.24352392082924007,
+        -2.2250738585e-313,
+    ],
+    1.0,
+)
 # A minimum and a maximum 1e-5 apart, under a grid of 1e-3: may be missed, as documented.
 @hypothesis.example(
     (0.0, 0.0, 1.0), [1.2461962207389523e-130, 1e-05, -0.09185146339432115, 0.3073906150141976], 1.0
