@@ -908,18 +908,16 @@ def _past_edge(
     return rises, falls, far, out, v_out, g_out
 
 
-def _flat_near(f: Callable, x: np.ndarray, tol_f: float, size: int, *, zero: bool = False) -> Any:
+def _flat_near(f: Callable, x: np.ndarray, tol_f: float, size: int) -> np.ndarray:
     """Whether f' = 0 at each ``x`` and at ``x`` plus or minus half the refinement's
     tolerance (``tol_f`` of ``max(1, |x|)``), or one float beside it where that is more:
-    where a stretch with f' = 0 wider than the tolerance may hold ``x``. With ``zero``, also
-    whether f' = 0 at ``x`` itself."""
+    where a stretch with f' = 0 wider than the tolerance may hold ``x``."""
     x64 = x.astype(np.float64)
     half = np.maximum(_ulp(x), 0.5 * tol_f * np.maximum(1.0, np.abs(x64)))
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
         points = _probe(x64[:, None] + np.array([0.0, -1.0, 1.0]) * half[:, None], x.dtype)
     g = _at_points(f, points.ravel(), size)[1].reshape(x.size, 3)
-    flat = (g[:, 0] == 0) & ((g[:, 1] == 0) | (g[:, 2] == 0))
-    return (flat, g[:, 0] == 0) if zero else flat
+    return (g[:, 0] == 0) & ((g[:, 1] == 0) | (g[:, 2] == 0))
 
 
 def _falls_past(
@@ -932,8 +930,9 @@ def _falls_past(
     eps: float,
     size: int,
 ) -> tuple[np.ndarray, ...]:
-    """From points ``x`` of brackets ``[a, b]`` where f' is exactly 0 but not on a stretch
-    (an inflection the bisection hit, or a maximum): whether f' still points down past the
+    """From points ``x`` of brackets ``[a, b]`` that are not on a stretch where f' = 0 (the
+    refinement may have stopped on an inflection or a maximum, where f' is 0 or keeps its
+    sign across x): whether f' still points down past the
     refinement's tolerance of x, above (f' < 0 there, before ``b``) and below (f' > 0, after
     ``a``), with f there below its ``value`` at x past 16 epsilons (``eps``) of it, or f'
     there larger than twice its spread over the floats beside x (so that f' flipping in its
@@ -942,21 +941,16 @@ def _falls_past(
     (:func:`_refined_minima`)."""
     x64 = x.astype(np.float64)
     reach = np.maximum(_ulp(x), tol_f * np.maximum(1.0, np.abs(x64)))
-    k = np.arange(-_NOISE_FLOATS, _NOISE_FLOATS + 1)
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
         points = _probe(np.r_[x64 + reach, x64 - reach], x.dtype)
-        near = _probe(x64[:, None] + k * _ulp(x)[:, None], x.dtype)
     n = x.size
-    v, g = _at_points(f, np.r_[points, near.ravel()], size)
-    g_near = g[2 * n :].reshape(n, k.size).astype(np.float64)
+    v, g = _at_points(f, np.r_[points, _floats_beside(x).ravel()], size)
+    g_near = g[2 * n :].reshape(n, -1).astype(np.float64)
     v, g = v[: 2 * n].astype(np.float64), g[: 2 * n]
     level = np.r_[value, value].astype(np.float64)
+    spread = _spread(g_near)
     with np.errstate(invalid="ignore"):
         # f lower there past its rounding, or f' there clear of how f' strays beside x.
-        spread = np.fmin(
-            np.ptp(g_near[:, : _NOISE_FLOATS + 1], axis=1),
-            np.ptp(g_near[:, _NOISE_FLOATS:], axis=1),
-        )
         clear = np.abs(g.astype(np.float64)) > 2.0 * np.r_[spread, spread]
         lower = v < level - 16.0 * eps * np.abs(level)
         sure = np.isfinite(v) & (lower | clear)
@@ -1037,9 +1031,9 @@ def _refined_minima(
         children.append((a[d], dn_out[dn_falls], v_a[d], g_a[d], d))
     lone = np.flatnonzero(isolated)
     if lone.size and rounds < _SPAN_ROUNDS:
-        # f' = 0 at x alone, but it points down past the tolerance: the bisection hit an
-        # inflection (f' = -u**2 at u = 0, where f goes on falling) or a maximum, and the
-        # minimum lies beyond, in the same bracket.
+        # f' = 0 at x alone, or keeping its sign across x, and pointing down past the
+        # tolerance: the refinement stopped on an inflection (f' = -u**2 at u = 0, where f
+        # goes on falling) or a maximum, and the minimum lies beyond, in the same bracket.
         up, down, up_x, up_v, up_g, down_x = _falls_past(
             f, x[lone], value[lone], a[lone], b[lone], tol_f, eps, size
         )
@@ -1248,15 +1242,26 @@ def _local_noise(f: Callable, x: np.ndarray, size: int) -> np.ndarray:
     computed from terms far larger than itself (a polynomial expanded, near a double root
     of f'), their rounding: ``1e-19`` beside an inflection whose f is ``5e-6``, whose f and
     f' flip from float to float there, and which was taken for a minimum."""
+    points = _floats_beside(x)
+    v = _at_points(f, points.ravel(), size)[0].reshape(points.shape).astype(np.float64)
+    spread = _spread(v)
+    return np.where(np.isfinite(spread), spread, 0.0)  # not finite: no noise read there
+
+
+def _floats_beside(x: np.ndarray) -> np.ndarray:
+    """Each ``x`` and the ``_NOISE_FLOATS`` floats on either side of it, shape (n, 2k + 1)."""
     k = np.arange(-_NOISE_FLOATS, _NOISE_FLOATS + 1)
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
-        points = _probe(x.astype(np.float64)[:, None] + k * _ulp(x)[:, None], x.dtype)
-    v = _at_points(f, points.ravel(), size)[0].reshape(x.size, k.size).astype(np.float64)
-    with np.errstate(invalid="ignore"):  # not finite: no noise read there (0)
-        below = np.ptp(v[:, : _NOISE_FLOATS + 1], axis=1)
-        above = np.ptp(v[:, _NOISE_FLOATS:], axis=1)
-        spread = np.fmin(below, above)
-    return np.where(np.isfinite(spread), spread, 0.0)
+        return _probe(x.astype(np.float64)[:, None] + k * _ulp(x)[:, None], x.dtype)
+
+
+def _spread(rows: np.ndarray) -> np.ndarray:
+    """Per row of values at :func:`_floats_beside`, their spread over the floats up to x or
+    over those from it, the less (a jump on one side is no noise); NaN where not finite."""
+    with np.errstate(invalid="ignore"):
+        below = np.ptp(rows[:, : _NOISE_FLOATS + 1], axis=1)
+        above = np.ptp(rows[:, _NOISE_FLOATS:], axis=1)
+        return np.fmin(below, above)
 
 
 def _climbs_out(
