@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 import tempfile
+import warnings
 from pathlib import Path
 
 import jax
@@ -398,12 +399,18 @@ def expected_isel(ref: dict, dim: str, index):
     axis = ref["dims"].index(dim)
     out = {"dims": tuple(d for d in ref["dims"] if d != dim or not isinstance(key, int))}
     try:
-        for name in ("final", "value", "diverged"):
-            out[name] = ref[name][(slice(None),) * axis + (key,)]
-        for d in DIMS:
-            out[_COORD[d]] = ref[_COORD[d]][key] if d == dim else ref[_COORD[d]]
+        # NumPy 2.0 warns (DeprecationWarning) where 2.1 raises IndexError: an index off an
+        # axis of an array with no elements. The reference is the later rule, as isel's.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", "Out of bound index", DeprecationWarning)
+            for name in ("final", "value", "diverged"):
+                out[name] = ref[name][(slice(None),) * axis + (key,)]
+            for d in DIMS:
+                out[_COORD[d]] = ref[_COORD[d]][key] if d == dim else ref[_COORD[d]]
     except (IndexError, ValueError) as e:
         return type(e)
+    except DeprecationWarning:
+        return IndexError
     return out
 
 
@@ -469,6 +476,17 @@ def test_isel_matches_numpy_or_names_the_dimension(data):
         if res is None:
             return
         ref = want
+
+
+@pytest.mark.parametrize("index", [[1], 1, -2, np.array([1]), [0, 1]])
+def test_an_index_off_an_axis_of_an_emptied_result_is_an_index_error(index):
+    # Every start selected away: NumPy 2.0 only warns at an index off another axis of the
+    # empty array (2.1 raises); the reference says IndexError on both, as isel does.
+    res = jaxgd.sweep(lambda x: x**2, [0.0], [0.1], [10]).isel(start=[])
+    ref = {"dims": res.dims, **{name: np.asarray(getattr(res, name)) for name in NAMES}}
+    want = expected_isel(ref, "learning_rate", index)
+    assert want is IndexError
+    check_outcome(lambda: res.isel(learning_rate=index), want, "learning_rate")
 
 
 def expected_sel(ref: dict, dim: str, value, method: str):
