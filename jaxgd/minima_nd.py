@@ -90,6 +90,9 @@ DIVERGED = -2
 _MAX_ITER = 100
 #: Step lengths tried by the backtracking line search: 1, 1/2, ..., 2^-(n-1).
 _HALVINGS = 24
+#: Distances at which a run's end is probed along its flattest direction: reach / 4**k for
+#: k = 0 .. _LADDER (4**40 is 1.2e24), reach where the quadratic model rises measurably.
+_LADDER = 40
 #: Most Newton starts a default grid uses, whatever the dimension.
 _DEFAULT_STARTS = 4096
 #: Most Newton starts one search runs (2**20 = 1,048,576), the grid's ``grid**d`` and the
@@ -426,9 +429,32 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     fx = f(x)
     rise = 1e3 * eps * jnp.maximum(1.0, jnp.abs(fx))
     reach = jnp.sqrt(2.0 * rise / jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))
-    sides = jax.vmap(lambda a: f(x + a * reach * vec[:, 0]))(jnp.array([-1.0, 1.0], x.dtype))
-    curved = (lam[0] > 0) & jnp.all(jnp.isfinite(sides) & (sides - fx >= 0.25 * rise))
-    return x, fx, _norm(newton), lam[0], jnp.max(jnp.abs(lam)), curved
+    v = vec[:, 0]
+    # f along that direction at reach / 4**k, k = _LADDER .. 0 (nearest first), on each side.
+    ladder = reach * 4.0 ** -jnp.arange(_LADDER, -1, -1, dtype=x.dtype)
+    sides = jax.vmap(lambda a: f(x + a * v))(jnp.concatenate([-ladder, ladder]))
+    sides = sides.reshape(2, -1).astype(fx.dtype)
+    at_reach = sides[:, -1]
+    curved = (lam[0] > 0) & jnp.all(jnp.isfinite(at_reach) & (at_reach - fx >= 0.25 * rise))
+    # The quadratic model holds near a minimum only. A hair short of an inflection along v
+    # (x = 0 of x^4 - x^3 + y^2) the Hessian is tiny and positive, and f at reach rises, but
+    # on one side f falls first, and ever more steeply. Beside a minimum that a run stopped
+    # short of, f falls by the model's depth g^2 / (2 lam) at most (or as much again for a
+    # flatter bottom, x^4 or x^6): a fall of 16 times that, past f's rounding, nearer than
+    # the first rise past its rounding on that side, says x is no minimum whatever the
+    # eigenvalues say. The rounding: 250 eps of |f| (a quarter of ``rise`` without its floor
+    # of 1: the test holds in any units of f), or twice f's spread over the floats beside x
+    # along v.
+    beside = jnp.arange(-4, 5, dtype=x.dtype) * eps * jnp.maximum(jnp.abs(x).max(), 1.0)
+    near = jax.vmap(lambda a: f(x + a * v))(beside).astype(fx.dtype)
+    noise = jnp.max(near) - jnp.min(near)
+    rounding = jnp.maximum(250.0 * eps * jnp.abs(fx), jnp.where(jnp.isfinite(noise), 2 * noise, 0))
+    depth = (grad(x) @ v) ** 2 / (2.0 * jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))
+    rises = jnp.isfinite(sides) & (sides - fx > rounding)
+    falls = sides - fx < -(16.0 * depth + rounding)
+    first = jnp.where(rises.any(axis=1), jnp.argmax(rises, axis=1), rises.shape[1])
+    falls_first = jnp.any(falls & (jnp.arange(rises.shape[1]) < first[:, None]))
+    return x, fx, _norm(newton), lam[0], jnp.max(jnp.abs(lam)), curved, falls_first
 
 
 @partial(jax.jit, static_argnums=0)
@@ -463,19 +489,22 @@ def find_minima_nd(
 
     Newton runs from the centres of a ``grid^d`` lattice of cells over the box, all at once
     (``vmap``, one compiled call); see the step rule below. A run's end is a minimum when its
-    remaining Newton step is at most ``tol`` (or 100 ulps of ``|x|``, where the float cannot
-    place x closer) and its Hessian is positive definite: its smallest eigenvalue above
-    ``100 eps`` of the largest, or, for a steeper valley than that, f rising on both sides
-    along the flattest direction as the curvature says. The ends within 10 times that
-    distance of each other are one minimum, the most precise kept; for an ``f`` that computes in a
-    coarser float than the run (``g(x.astype(jnp.bfloat16))``, whatever dtype it returns), read from
-    its jaxpr, that distance is at least one of that float's steps (relative to ``|x|``, absolute
-    below 1), so ends within 10 of them are one minimum (runs stop that far apart around one), and
-    the minima tie as global to its rounding. Minima outside the box are dropped, unless found from
-    ``extra_starts``. A run's end is inside when it lies within its own accuracy of the box: 10
-    times its remaining Newton step (never more than that distance), plus 2 floats of each edge,
-    since a minimum on an edge can end that far past it. A minimum farther out is dropped however
-    large ``tol`` is (with ``tol=1`` a minimum 0.9 past the edge, reached exactly, is not kept).
+    remaining Newton step is at most ``tol`` (or 100 ulps of ``|x|``, where the float cannot place x
+    closer) and its Hessian is positive definite: its smallest eigenvalue above ``100 eps`` of the
+    largest, or, for a steeper valley than that, f rising on both sides along the flattest direction
+    as the curvature says. Either way, walking out from the end along that direction, f must not
+    fall (past its rounding) on either side before it rises: a hair short of an inflection (the
+    origin of ``x^4 - x^3 + y^2``) the Hessian is tiny and positive, yet f falls on one side, and
+    that is no minimum. The ends within 10 times ``tol`` (or those 100 ulps) of each other are one
+    minimum, the most precise kept; for an ``f`` that computes in a coarser float than the run
+    (``g(x.astype(jnp.bfloat16))``, whatever dtype it returns), read from its jaxpr, that distance
+    is at least one of that float's steps (relative to ``|x|``, absolute below 1), so ends within 10
+    of them are one minimum (runs stop that far apart around one), and the minima tie as global to
+    its rounding. Minima outside the box are dropped, unless found from ``extra_starts``. A run's
+    end is inside when it lies within its own accuracy of the box: 10 times its remaining Newton
+    step (never more than that distance), plus 2 floats of each edge, since a minimum on an edge can
+    end that far past it. A minimum farther out is dropped however large ``tol`` is (with ``tol=1``
+    a minimum 0.9 past the edge, reached exactly, is not kept).
 
     Every start descends: at a saddle or maximum the step follows the negative curvature
     downhill, and a backtracking line search only accepts steps that lower ``f``. A run that
@@ -586,7 +615,7 @@ def find_minima_nd(
         if n:
             extra = np.concatenate([extra, np.repeat(extra[:1], _bucket(n) - n, axis=0)])
     unit = _unit_grid(grid, d).astype(dtype)
-    x, value, step, lam_min, lam_max, curved = _host_values(
+    x, value, step, lam_min, lam_max, curved, falls = _host_values(
         *_newton_all(f, jax.device_put(unit), jax.device_put(extra), b.astype(dtype))
     )
     eps = float(np.finfo(dtype).eps)
@@ -606,6 +635,7 @@ def find_minima_nd(
             & np.isfinite(value)
             & (step <= scale)
             & ((lam_min > 100.0 * eps * lam_max) | curved)
+            & ~falls
         )
         # A run's end lies within about its remaining Newton step of its stationary point, so
         # a minimum on an edge can end that far past it: the box reaches out by 10 such

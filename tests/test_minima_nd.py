@@ -175,6 +175,32 @@ def test_flat_saddles_are_not_minima_and_flat_minima_are(f, n):
         np.testing.assert_allclose(np.asarray(m.x), [[0.0, 0.0]], atol=1e-3)
 
 
+@pytest.mark.parametrize(
+    ("f", "want", "tol"),
+    [
+        # x^4 - x^3 has f' = x^2 (4x - 3): an inflection at 0 (a hair short of it a run's
+        # Hessian is tiny and positive, f at the model's reach rises), its minimum at 0.75.
+        (lambda p: p[0] ** 4 - p[0] ** 3 + p[1] ** 2, [[0.75, 0.0]], None),
+        (lambda p: p[0] ** 4 + p[0] ** 3 + (p[1] - 0.25) ** 2, [[-0.75, 0.25]], None),
+        # Three inflections, (0, 0), (0, 0.75) and (0.75, 0), and one minimum.
+        (lambda p: p[0] ** 4 - p[0] ** 3 + p[1] ** 4 - p[1] ** 3, [[0.75, 0.75]], None),
+        # On a level of 1, runs stop where f cannot fall in its last bits, 4e-3 short of the
+        # inflection in float32: with tol = 1e-2 the eigenvalues there pass as a minimum's.
+        (lambda p: 1 + p[0] ** 4 - p[0] ** 3 + p[1] ** 2, [[0.75, 0.0]], 1e-2),
+    ],
+    ids=["inflection", "mirrored", "three-inflections", "on-a-level-coarse-tol"],
+)
+@pytest.mark.parametrize(
+    ("bounds", "grid"),
+    [([(-1, 1.25), (-1, 1.25)], None), ([(-1.5, 1.5), (-1.5, 1.5)], 5)],
+    ids=["default-grid", "a-start-on-the-inflection"],
+)
+def test_an_inflection_is_no_minimum(f, want, tol, bounds, grid, x64_or_not):
+    m = find_minima_nd(f, bounds, grid=grid, tol=tol)
+    atol = 1e-2 if tol else 1e-4
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), want, atol=atol)
+
+
 def test_no_minimum():
     m = find_minima_nd(lambda x: x.sum(), [(-1, 1), (-1, 1)], grid=3)
     assert len(m) == 0 and m.x.shape == (0, 2)
@@ -832,6 +858,47 @@ def test_random_quadratics_have_their_one_minimum(shift, size, scale, q, at):
     # Newton lands on m up to the rounding of x - m and of A's conditioning (A's eigenvalues
     # are at least 0.05 of its scale).
     np.testing.assert_allclose(np.asarray(got.x[0]), m, rtol=0, atol=1e-9 * size + 1e-11 * shift)
+
+
+def _separable(x, px, py):
+    return jnp.polyval(px, x[0]) + jnp.polyval(py, x[1])
+
+
+def _axis_polynomial(roots, mult, sign, size):
+    """P with P' = sign * prod (u - size r)^m, and P's minima: the roots where P' goes from
+    negative to positive (an odd multiplicity; at a double root P' keeps its sign)."""
+    r = size * np.asarray(roots)
+    dp = sign * np.poly(np.repeat(r, mult))
+    order = np.argsort(r)
+    r, mult = r[order], np.asarray(mult)[order]
+    right = sign * (-1.0) ** np.concatenate([np.cumsum(mult[::-1])[::-1][1:], [0]])
+    left = right * (-1.0) ** mult
+    return np.polyint(dp), r[(left < 0) & (right > 0)]
+
+
+_ROOTS = st.lists(
+    st.tuples(st.floats(-0.85, 0.85), st.integers(1, 2)),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda t: round(t[0], 1),
+).filter(lambda rs: min(np.diff(sorted(r for r, _ in rs)), default=1.0) >= 0.1)
+
+
+@pytest.mark.thorough
+@given(_ROOTS, _ROOTS, st.sampled_from([-1.0, 1.0]), st.sampled_from([1e-2, 1.0, 1e2]))
+@settings(max_examples=8, deadline=None, phases=_NO_SHRINK)
+def test_separable_polynomials_with_inflections_have_the_minima_of_each_axis(rx, ry, sign, size):
+    # P(x) + Q(y) with P' and Q' products of (u - r) and (u - r)^2: the minima are the pairs
+    # of each axis's minima, computed from the roots' signs alone; every double root is an
+    # inflection of its axis, a point with a tiny, positive curvature beside it.
+    (px, mx), (py, my) = (_axis_polynomial(*zip(*rs, strict=True), sign, size) for rs in (rx, ry))
+    with jax.enable_x64(True):
+        got = find_minima_nd(functools.partial(_separable, px=px, py=py), [(-size, size)] * 2)
+    want = np.array([(a, b) for a in mx for b in my]).reshape(-1, 2)
+    assert len(got) == len(want), (np.asarray(got.x), want)
+    x = np.asarray(got.x)
+    for w in want:
+        assert np.min(np.max(np.abs(x - w), axis=1)) <= 1e-6 * size, (w, x)
 
 
 @pytest.mark.thorough
