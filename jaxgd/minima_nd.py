@@ -449,7 +449,8 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     near = jax.vmap(lambda a: f(x + a * v))(beside).astype(fx.dtype)
     noise = jnp.max(near) - jnp.min(near)
     rounding = jnp.maximum(250.0 * eps * jnp.abs(fx), jnp.where(jnp.isfinite(noise), 2 * noise, 0))
-    depth = (grad(x) @ v) ** 2 / (2.0 * jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))
+    # Divided before squaring: a gradient of 7e-20 squares to 0 in float32.
+    depth = ((grad(x) @ v) / jnp.sqrt(2.0 * jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))) ** 2
     rises = jnp.isfinite(sides) & (sides - fx > rounding)
     falls = sides - fx < -(16.0 * depth + rounding)
     first = jnp.where(rises.any(axis=1), jnp.argmax(rises, axis=1), rises.shape[1])

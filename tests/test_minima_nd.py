@@ -165,8 +165,11 @@ def test_a_steep_valley_has_its_minimum(x64, k):
         (lambda p: p[0] ** 3 - 3 * p[0] * p[1] ** 2, 0),  # monkey saddle
         (lambda p: p[0] ** 2 + p[1] ** 4, 1),  # singular Hessian, a minimum all the same
         (lambda p: p[0] ** 4 + p[1] ** 4, 1),
+        # Flat to sixth order beside a shallow bowl: runs end 1e-4 short, where f' is 7e-20,
+        # whose square is 0 in float32 (the test of falls must not lean on it).
+        (lambda p: p[0] ** 6 + 1e-6 * p[1] ** 2, 1),
     ],
-    ids=["x2+y3", "x2-y4", "monkey", "x2+y4", "x4+y4"],
+    ids=["x2+y3", "x2-y4", "monkey", "x2+y4", "x4+y4", "x6+1e-6y2"],
 )
 def test_flat_saddles_are_not_minima_and_flat_minima_are(f, n):
     m = find_minima_nd(f, [(-1, 1), (-1, 1)])
