@@ -511,7 +511,10 @@ def find_minima_nd(
     downhill, and a backtracking line search only accepts steps that lower ``f``. A run that
     has not arrived after 100 iterations is dropped, as is a flat saddle where a run stopped
     (the origin of ``x^2 + y^3``: f does not rise on both sides); a minimum with a singular
-    Hessian where f does rise (the origin of ``x^2 + y^4``) is kept. Minima that are not
+    Hessian where f does rise (the origin of ``x^2 + y^4``) is kept, where runs arrive: along
+    a direction flat to sixth order beside a curved one (``(x - 0.1)^6 + y^2``), the step is
+    Newton's with the flat curvature floored at eps of the largest, and runs stall 2e-5 short
+    in float64 (3e-3 in float32): not found unless ``tol`` allows that. Minima that are not
     isolated, a curve or surface along which f is constant (the circle of
     ``(x^2 + y^2 - 1)^2``), are each such a minimum along the straight line that
     touches them, and come back as many points along the curve (hundreds for the circle,
