@@ -90,8 +90,8 @@ DIVERGED = -2
 _MAX_ITER = 100
 #: Step lengths tried by the backtracking line search: 1, 1/2, ..., 2^-(n-1).
 _HALVINGS = 24
-#: Distances at which a run's end is probed along its flattest direction: reach / 4**k for
-#: k = 0 .. _LADDER (4**40 is 1.2e24), reach where the quadratic model rises measurably.
+#: Distances at which a run's end is probed along each eigenvector of its Hessian: r / 4**k
+#: for k = 0 .. _LADDER (4**40 is 1.2e24), r where the quadratic model rises measurably.
 _LADDER = 40
 #: Most Newton starts a default grid uses, whatever the dimension.
 _DEFAULT_STARTS = 4096
@@ -429,32 +429,44 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     fx = f(x)
     rise = 1e3 * eps * jnp.maximum(1.0, jnp.abs(fx))
     reach = jnp.sqrt(2.0 * rise / jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))
-    v = vec[:, 0]
-    # f along that direction at reach / 4**k, k = _LADDER .. 0 (nearest first), on each side.
-    ladder = reach * 4.0 ** -jnp.arange(_LADDER, -1, -1, dtype=x.dtype)
-    sides = jax.vmap(lambda a: f(x + a * v))(jnp.concatenate([-ladder, ladder]))
-    sides = sides.reshape(2, -1).astype(fx.dtype)
-    at_reach = sides[:, -1]
+    at_reach = jax.vmap(lambda a: f(x + a * reach * vec[:, 0]))(jnp.array([-1.0, 1.0], x.dtype))
+    at_reach = at_reach.astype(fx.dtype)
     curved = (lam[0] > 0) & jnp.all(jnp.isfinite(at_reach) & (at_reach - fx >= 0.25 * rise))
-    # The quadratic model holds near a minimum only. A hair short of an inflection along v
-    # (x = 0 of x^4 - x^3 + y^2) the Hessian is tiny and positive, and f at reach rises, but
-    # on one side f falls first, and ever more steeply. Beside a minimum that a run stopped
-    # short of, f falls by the model's depth g^2 / (2 lam) at most (or as much again for a
-    # flatter bottom, x^4 or x^6): a fall of 16 times that, past f's rounding, nearer than
-    # the first rise past its rounding on that side, says x is no minimum whatever the
-    # eigenvalues say. The rounding: 250 eps of |f| (a quarter of ``rise`` without its floor
-    # of 1: the test holds in any units of f), or twice f's spread over the floats beside x
-    # along v.
+    # The quadratic model holds near a minimum only. A hair short of an inflection along an
+    # eigenvector (x = 0 of x^4 - x^3 + y^2) its curvature is tiny and positive, yet on one
+    # side f falls, and ever more steeply. Beside a minimum that a run stopped short of, f
+    # falls by the model's depth g^2 / (2 lam) at most (or as much again for a flatter
+    # bottom, x^4 or x^6): a fall of 16 times that, past f's rounding, nearer than the first
+    # rise past its rounding on that side, says x is no minimum whatever the eigenvalues say.
+    # Each eigenvector is walked (the inflection's need not be the flattest, where a run
+    # stopped short of it), at r / 4**k, k = _LADDER .. 0, r where its model rises by
+    # ``rise``, one distance at a time (the probes of every start at once would take
+    # memory). The rounding: 250 eps of |f| (a quarter of ``rise`` without its floor of 1:
+    # the test holds in any units of f), or twice f's spread over the floats beside x.
+    tiny = jnp.finfo(x.dtype).tiny
+    dirs = vec.T  # (d, d): one eigenvector a row
     beside = jnp.arange(-4, 5, dtype=x.dtype) * eps * jnp.maximum(jnp.abs(x).max(), 1.0)
-    near = jax.vmap(lambda a: f(x + a * v))(beside).astype(fx.dtype)
-    noise = jnp.max(near) - jnp.min(near)
-    rounding = jnp.maximum(250.0 * eps * jnp.abs(fx), jnp.where(jnp.isfinite(noise), 2 * noise, 0))
+    near = jax.vmap(jax.vmap(lambda a, u: f(x + a * u), (0, None)), (None, 0))(beside, dirs)
+    noise = jnp.max(near, axis=1) - jnp.min(near, axis=1)
+    noise = jnp.where(jnp.isfinite(noise), 2.0 * noise.astype(fx.dtype), 0.0)
+    rounding = jnp.maximum(250.0 * eps * jnp.abs(fx), noise)[:, None]  # (d, 1)
     # Divided before squaring: a gradient of 7e-20 squares to 0 in float32.
-    depth = ((grad(x) @ v) / jnp.sqrt(2.0 * jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))) ** 2
-    rises = jnp.isfinite(sides) & (sides - fx > rounding)
-    falls = sides - fx < -(16.0 * depth + rounding)
-    first = jnp.where(rises.any(axis=1), jnp.argmax(rises, axis=1), rises.shape[1])
-    falls_first = jnp.any(falls & (jnp.arange(rises.shape[1]) < first[:, None]))
+    depth = ((dirs @ grad(x)) / jnp.sqrt(2.0 * jnp.maximum(lam, tiny))) ** 2
+    allowed = (16.0 * depth.astype(fx.dtype))[:, None] + rounding
+    top = jnp.sqrt(2.0 * rise / jnp.maximum(lam, tiny))  # (d,)
+    signs = jnp.array([-1.0, 1.0], x.dtype)
+
+    def walk(k, state):
+        rose, fell = state
+        r = top * 4.0 ** (k - _LADDER).astype(x.dtype)
+        pts = x + (signs[None, :, None] * r[:, None, None]) * dirs[:, None, :]  # (d, 2, d)
+        v = jax.vmap(jax.vmap(f))(pts).astype(fx.dtype) - fx
+        fell = fell | ((v < -allowed) & ~rose)
+        return rose | (jnp.isfinite(v) & (v > rounding)), fell
+
+    none = jnp.zeros((x.shape[0], 2), bool)
+    _, fell = jax.lax.fori_loop(0, _LADDER + 1, walk, (none, none))
+    falls_first = jnp.any(fell)
     return x, fx, _norm(newton), lam[0], jnp.max(jnp.abs(lam)), curved, falls_first
 
 
@@ -493,7 +505,7 @@ def find_minima_nd(
     remaining Newton step is at most ``tol`` (or 100 ulps of ``|x|``, where the float cannot place x
     closer) and its Hessian is positive definite: its smallest eigenvalue above ``100 eps`` of the
     largest, or, for a steeper valley than that, f rising on both sides along the flattest direction
-    as the curvature says. Either way, walking out from the end along that direction, f must not
+    as the curvature says. Either way, walking out from the end along each eigenvector, f must not
     fall (past its rounding) on either side before it rises: a hair short of an inflection (the
     origin of ``x^4 - x^3 + y^2``) the Hessian is tiny and positive, yet f falls on one side, and
     that is no minimum. The ends within 10 times ``tol`` (or those 100 ulps) of each other are one

@@ -190,8 +190,10 @@ def test_flat_saddles_are_not_minima_and_flat_minima_are(f, n):
         # On a level of 1, runs stop where f cannot fall in its last bits, 4e-3 short of the
         # inflection in float32: with tol = 1e-2 the eigenvalues there pass as a minimum's.
         (lambda p: 1 + p[0] ** 4 - p[0] ** 3 + p[1] ** 2, [[0.75, 0.0]], 1e-2),
+        # The same beside a shallower bowl: there the inflection's axis is not the flattest.
+        (lambda p: 1 + p[0] ** 4 - p[0] ** 3 + 1e-3 * p[1] ** 2, [[0.75, 0.0]], 1e-2),
     ],
-    ids=["inflection", "mirrored", "three-inflections", "on-a-level-coarse-tol"],
+    ids=["inflection", "mirrored", "three-inflections", "on-a-level-coarse-tol", "steeper-axis"],
 )
 @pytest.mark.parametrize(
     ("bounds", "grid"),
