@@ -428,7 +428,10 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     # amount, f must rise on both sides.
     fx = f(x)
     rise = 1e3 * eps * jnp.maximum(1.0, jnp.abs(fx))
-    reach = jnp.sqrt(2.0 * rise / jnp.maximum(lam[0], jnp.finfo(x.dtype).tiny))
+    curvature = jnp.maximum(lam, jnp.finfo(x.dtype).tiny)
+    # Along each eigenvector, where its model rises by ``rise``; the flattest's is its reach.
+    top = jnp.sqrt(2.0 * rise / curvature)  # (d,)
+    reach = top[0]
     at_reach = jax.vmap(lambda a: f(x + a * reach * vec[:, 0]))(jnp.array([-1.0, 1.0], x.dtype))
     at_reach = at_reach.astype(fx.dtype)
     curved = (lam[0] > 0) & jnp.all(jnp.isfinite(at_reach) & (at_reach - fx >= 0.25 * rise))
@@ -443,7 +446,6 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     # ``rise``, one distance at a time (the probes of every start at once would take
     # memory). The rounding: 250 eps of |f| (a quarter of ``rise`` without its floor of 1:
     # the test holds in any units of f), or twice f's spread over the floats beside x.
-    tiny = jnp.finfo(x.dtype).tiny
     dirs = vec.T  # (d, d): one eigenvector a row
     beside = jnp.arange(-4, 5, dtype=x.dtype) * eps * jnp.maximum(jnp.abs(x).max(), 1.0)
     near = jax.vmap(jax.vmap(lambda a, u: f(x + a * u), (0, None)), (None, 0))(beside, dirs)
@@ -451,9 +453,8 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     noise = jnp.where(jnp.isfinite(noise), 2.0 * noise.astype(fx.dtype), 0.0)
     rounding = jnp.maximum(250.0 * eps * jnp.abs(fx), noise)[:, None]  # (d, 1)
     # Divided before squaring: a gradient of 7e-20 squares to 0 in float32.
-    depth = ((dirs @ grad(x)) / jnp.sqrt(2.0 * jnp.maximum(lam, tiny))) ** 2
+    depth = ((dirs @ grad(x)) / jnp.sqrt(2.0 * curvature)) ** 2
     allowed = (16.0 * depth.astype(fx.dtype))[:, None] + rounding
-    top = jnp.sqrt(2.0 * rise / jnp.maximum(lam, tiny))  # (d,)
     signs = jnp.array([-1.0, 1.0], x.dtype)
 
     def walk(k, state):
