@@ -505,13 +505,17 @@ def expected_sel(ref: dict, dim: str, value, method: str):
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
         return ValueError
-    coords = ref[_COORD[dim]].astype(np.float64).tolist()
+    axis = ref[_COORD[dim]]
+    coords = axis.astype(np.float64).tolist()
+    # A float axis cannot tell apart values closer to 0 than its smallest step: 2**-150
+    # is 0.0 on a float32 axis.
+    floor = np.finfo(axis.dtype).smallest_subnormal if axis.dtype.kind == "f" else 0.0
     positions = []
     for v in a.reshape(-1).tolist():
         if not coords:
             return KeyError
         i = min(range(len(coords)), key=lambda j: abs(coords[j] - v))
-        if method == "exact" and not abs(coords[i] - v) <= 1e-6 * abs(v):
+        if method == "exact" and not abs(coords[i] - v) <= max(1e-6 * abs(v), floor):
             return KeyError
         positions.append(i)
     key = positions[0] if a.ndim == 0 else np.array(positions, np.int64)
@@ -571,6 +575,21 @@ def test_sel_on_whole_number_epochs_is_exact():
         with pytest.raises(KeyError, match="is not a coordinate of this result"):
             res.sel(epochs=typo)
     assert res.sel(epochs=1_001, method="nearest").epochs.item() == 1_000  # the first of equals
+
+
+@pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
+def test_sel_next_to_zero_matches_zero_only_below_the_axis_step(x64_on):
+    with jax.enable_x64(x64_on):
+        res = jaxgd.sweep(lambda x: (x - 1.0) ** 2, [0.0, 1e-30], [0.1], 3)
+    half_step = 2.0**-150  # half float32's smallest step: 0.0 in float32, not in float64
+    if x64_on:
+        with pytest.raises(KeyError, match=r"start=7\.006492322e-46 is not a coordinate"):
+            res.sel(start=half_step)
+    else:
+        assert res.sel(start=half_step).starts.item() == 0.0
+    assert res.sel(start=-half_step, method="nearest").starts.item() == 0.0
+    with pytest.raises(KeyError, match="is not a coordinate"):
+        res.sel(start=1e-40)  # between the two starts, a step from neither
 
 
 @pytest.mark.parametrize("x64_on", [False, True], ids=["float32", "float64"])
