@@ -394,7 +394,9 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     the step downhill along the negative curvature instead of towards the stationary point.
     A backtracking search takes the longest of 1, 1/2, 1/4, ... of that step (capped at the
     box's diameter) that lowers f, and none when none does, so the run stops where f stops
-    decreasing in floating point.
+    decreasing in floating point; where the Hessian is positive definite, the full step is
+    also taken close to the minimum, and where f is level to its rounding (no step lowers it,
+    the full step does not raise it).
     """
     grad, hess = jax.grad(f), jax.hessian(f)
     eps = jnp.finfo(x0.dtype).eps
@@ -416,7 +418,11 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
         # Close to a non-degenerate minimum f is flat to rounding before x is exact: there the
         # full Newton step is taken even when f cannot show a decrease, for full precision.
         close = (lam[0] > 0) & (_norm(p) <= 1e-3 * jnp.maximum(1.0, jnp.abs(x).max()))
-        return x + jnp.where(close, 1.0, alpha) * p
+        # So is f far from 0 next to how much it varies (1e6 - cos x - cos y in float32, in
+        # steps of 0.0625): where the curvature is positive and no step shows a decrease but
+        # the full one shows no rise either, f is level to its rounding and the step is taken.
+        level = (lam[0] > 0) & ~ok.any() & (values[0] <= f(x))
+        return x + jnp.where(close | level, 1.0, alpha) * p
 
     x = jax.lax.fori_loop(0, _MAX_ITER, body, x0)
     lam, vec = jnp.linalg.eigh(hess(x))
@@ -521,7 +527,10 @@ def find_minima_nd(
     a minimum 0.9 past the edge, reached exactly, is not kept).
 
     Every start descends: at a saddle or maximum the step follows the negative curvature
-    downhill, and a backtracking line search only accepts steps that lower ``f``. A run that
+    downhill, and a backtracking line search only accepts steps that lower ``f`` (where the
+    Hessian is positive definite and ``f`` is level to its rounding, far above how much it
+    varies, as ``1e6 - cos(x) - cos(y)`` in float32, Newton's full step is taken if ``f``
+    does not rise there: gradient and Hessian still see the minimum). A run that
     has not arrived after 100 iterations is dropped, as is a flat saddle where a run stopped
     (the origin of ``x^2 + y^3``: f does not rise on both sides); a minimum with a singular
     Hessian where f does rise (the origin of ``x^2 + y^4``) is kept, where runs arrive: along

@@ -325,6 +325,26 @@ def test_himmelblaus_four_minima_tie_far_from_zero_and_in_float64(shift, x64_or_
     assert np.asarray(at.global_).all()
 
 
+@pytest.mark.parametrize(
+    ("f", "bounds"),
+    [
+        (lambda p: -jnp.cos(p[0]) - jnp.cos(p[1]), [(-1, 1), (-1, 1)]),
+        (lambda p: (p[0] - 0.3) ** 2 + 2 * (p[1] + 0.2) ** 2, [(-1, 1), (-1, 1)]),
+        (lambda p: (p[0] ** 2 - 1) ** 2 + p[1] ** 2, [(-2, 2), (-1, 1)]),
+        (fns2.himmelblau, fns2.get("himmelblau").bounds),
+    ],
+    ids=["cos", "quadratic", "double-well", "himmelblau"],
+)
+def test_minima_of_f_far_above_its_variation_are_found(f, bounds, x64_or_not):
+    # f in steps of 1/16 to 1/8 near its minima: no step of the line search shows a decrease
+    # from a start a few tenths away, the Hessian and the gradient still point to the minimum.
+    offset = 1e15 if x64_or_not else 1e6
+    want = np.asarray(find_minima_nd(f, bounds).x)
+    got = find_minima_nd(lambda p: offset + f(p), bounds)
+    assert np.asarray(got.x).shape == want.shape
+    np.testing.assert_allclose(np.asarray(got.x), want, atol=1e-4)
+
+
 def test_minima_at_sorts_and_marks_global():
     m = MinimaND.at(fns2.peaks, fns2.get("peaks").minima)
     x = np.asarray(m.x)
