@@ -380,8 +380,12 @@ def _rises_both_sides(value_fn, lower, upper, first, tol, todo):
     # x**2) climbs 1e-7 in all), and a plateau level to the last bit never rises. A fall must
     # pass rounding at f's size or 1, as the other looks allow it: f summed from terms near 1
     # (cos(3x) + 0.1 x**2 near a minimum at -0.03) is noisy to 1e-16 in float64 even where it
-    # is near 0, and that noise below its level is no way down.
-    rise_at = floor + eps * jnp.abs(floor)
+    # is near 0, and that noise below its level is no way down. A rise needs less, 4 eps
+    # (4 to 8 floats) of f's level: f far above how much it varies, 1e6 - cos(x) in float32,
+    # climbs at most 2 (32 floats) out of its minimum, and past 16 eps only within 0.45 of
+    # x = pi, where no probe of distances doubling from tol may land; past 4 eps it climbs
+    # from x = 1.02 to 5.26, a span no doubling steps over.
+    rise_at = floor + 0.25 * eps * jnp.abs(floor)
     fall_at = floor - eps * jnp.maximum(1, jnp.abs(floor))
     least = jnp.finfo(lower.dtype).tiny
 
@@ -551,26 +555,26 @@ def convergence(
     replaying the identical trajectory: ``2 * S * L * epochs`` gradient steps and O(1) memory
     per run, where storing trajectories would take ``S * L * epochs`` numbers.
 
-    A run is ``converged`` when its last step is shorter than ``tol`` and it ended within
-    about ``tol`` of a minimum (by a Newton step, ``|f'/f''|``, confirmed by ``f'`` changing
-    sign from - to + within ``4 tol``; or by that sign change within ``tol`` alone, for a
-    kink such as ``|x|``'s, where ``f''`` is 0; not where f' turns across a pole, such as
-    ``-1 / x**2``'s at 0), or stopped within ``tol`` of a flat minimum (a
-    stretch where ``f' = 0`` that f falls into and rises out of); either way f itself
-    must rise on both sides of it, past rounding (a float32 plateau, f level to the last bit
-    and f' its rounding noise, has no minimum however f' turns). Runs still oscillating,
-    crawling over a plateau or towards a saddle, stalled by a tiny rate, or resting on a
-    maximum or a shelf are not;
-    one whose position or value is not finite is ``diverged``. Where ``f''`` vanishes at
+    A run is ``converged`` when its last step is shorter than ``tol`` and it ended within about
+    ``tol`` of a minimum (by a Newton step, ``|f'/f''|``, confirmed by ``f'`` changing sign
+    from - to + within ``4 tol``; or by that sign change within ``tol`` alone, for a kink such
+    as ``|x|``'s, where ``f''`` is 0; not where f' turns across a pole, such as ``-1 / x**2``'s
+    at 0), or stopped within ``tol`` of a flat minimum (a stretch where ``f' = 0`` that f falls
+    into and rises out of); either way f itself must rise on both sides of it, past 4 eps of
+    its level (a float32 plateau, f level to the last bit and f' its rounding noise, has no
+    minimum however f' turns; nor has ``1e8 - cos(x)`` in float32, which is 1e8 everywhere,
+    while ``1e6 - cos(x)`` rises 32 floats and has). Runs still oscillating, crawling over a
+    plateau or towards a saddle, stalled by a tiny rate, or resting on a maximum or a shelf are
+    not; one whose position or value is not finite is ``diverged``. Where ``f''`` vanishes at
     the minimum (``x**4``'s) the Newton step is a fraction of the distance (a third, for
     ``x**4``): a run creeping there counts as converged up to about ``4 tol`` from it, so
-    :func:`jaxgd.analysis.nearest_minimum` with the same ``tol``, which measures the
-    distance itself, may still give it -1. Where runs stalled (their last step 0) a few
-    floats from a minimum, at ends where ``tol`` spans fewer than 4 floats of the working
-    precision, a ``UserWarning`` says so and names the least tol to pass: descent stops a
-    few floats short of a minimum, and those runs count as not converged (the notebook's f
-    in float32 at ``tol=1e-7``). Runs stalled far from any minimum, on a slope too gentle
-    for their rate to move them, are not warned of: no tol would make them converged.
+    :func:`jaxgd.analysis.nearest_minimum` with the same ``tol``, which measures the distance
+    itself, may still give it -1. Where runs stalled (their last step 0) a few floats from a
+    minimum, at ends where ``tol`` spans fewer than 4 floats of the working precision, a
+    ``UserWarning`` says so and names the least tol to pass: descent stops a few floats short
+    of a minimum, and those runs count as not converged (the notebook's f in float32 at
+    ``tol=1e-7``). Runs stalled far from any minimum, on a slope too gentle for their rate to
+    move them, are not warned of: no tol would make them converged.
 
     Like :func:`jaxgd.sweep`, the work is planned before anything is allocated: lanes of
     (start, rate) pairs in chunks that fit ``memory_budget``, and each pass in calls of a

@@ -407,6 +407,23 @@ def test_a_minimum_of_a_small_or_large_f_is_converged(x64_or_not, scale):
     np.testing.assert_allclose(np.asarray(conv.final), 0.0, atol=1e-4)
 
 
+@pytest.mark.parametrize("fast_math", [False, True], ids=["xla_math", "fast_math"])
+def test_a_minimum_of_f_far_above_its_variation_is_converged(x64_or_not, fast_math):
+    # 1e6 - cos(x) in float32 (1e15 in float64) climbs 16 to 32 floats out of its minimum at
+    # 0, where the runs end; f's rise must be seen past its rounding at some probe.
+    offset = 1e15 if x64_or_not else 1e6
+    starts, rates = [-1.0, 0.5, 2.0], [0.1, 0.5, 1.0]
+    conv = convergence(
+        lambda x: offset - jnp.cos(x), starts, rates, 2000, tol=1e-3, fast_math=fast_math
+    )
+    np.testing.assert_allclose(np.asarray(conv.final), 0.0, atol=1e-6)
+    assert np.asarray(conv.converged).all(), conv.converged
+    # Level to its rounding, f does not rise at all: 1e8 - cos(x) is 1e8 in float32.
+    level = convergence(lambda x: 1e8 - jnp.cos(x), starts, rates, 2000, fast_math=fast_math)
+    assert not x64_or_not or np.asarray(level.converged).all()
+    assert x64_or_not or not np.asarray(level.converged).any()
+
+
 def test_oscillation_is_not_converged(x64):
     # Rate 0.5 on 2 (x - 1)^2 flips x - 1 in sign each step: it never settles.
     quad = CASES[1].f
