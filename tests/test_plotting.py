@@ -18,13 +18,14 @@ from hypothesis import strategies as st
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex
 
 import jaxgd
 from jaxgd import plotting
 from jaxgd.analysis import downhill_minimum, global_minima
 from jaxgd.functions import notebook
 from jaxgd.minima import find_minima, find_minima_reached
-from jaxgd.plotting._common import _describe_minimum, _edges
+from jaxgd.plotting._common import _GLOBAL_COLORS, _describe_minimum, _edges, _minimum_colors
 from tests.reference_functions import REFERENCE
 
 NB_MIN = (-1.42887, 4.30580)  # the notebook's stationary minima, from the functions docs
@@ -1198,12 +1199,38 @@ def test_dozens_of_minima_tied_for_lowest_get_a_legend_that_fits():
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     named = [t for t in labels if t.startswith(("global minimum", "local minimum"))]
     assert 1 <= sum(t.startswith("global") for t in named) <= 6 and len(named) <= 12
-    assert any(re.fullmatch(r"\d+ more global minima: \d+ of 50 runs go there", t) for t in labels)
+    more = r"\d+ more global minima \(colours repeat\): \d+ of 50 runs go there"
+    assert any(re.fullmatch(more, t) for t in labels)
     plotting.close(fig)
     conv = jaxgd.convergence(f, jnp.linspace(-5, 5, 20), jnp.linspace(1e-10, 0.1, 20), 300)
     fig = plotting.plot_convergence(conv, minima=find_minima_reached(f, conv.final, (-6.3, 6.3)))
     labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert len(labels) <= 15
+    plotting.close(fig)
+
+
+def test_minima_tied_for_lowest_each_have_a_shade_of_green():
+    # (x^2 - 1)^2: two wells as deep as each other. Both green, they could not be told apart
+    # on a map of where each run ended; each is named in a shade of its own.
+    def f(x):
+        return (x**2 - 1) ** 2
+
+    conv = jaxgd.convergence(f, jnp.linspace(-2, 2, 21), jnp.linspace(0.01, 0.1, 10), 500)
+    m = find_minima(f, -2.0, 2.0)
+    assert global_minima(m).tolist() == [0, 1]
+    colors = _minimum_colors(m)
+    assert colors[0] == "tab:green" and colors[1] != colors[0] and colors[1] in _GLOBAL_COLORS
+    fig = plotting.plot_convergence(conv, minima=m)
+    legend = fig.axes[1].get_legend()
+    named = {
+        t.get_text().split(" (")[0]: to_hex(h.get_facecolor())
+        for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)
+        if t.get_text().startswith("global")
+    }
+    assert named == {
+        "global minimum x = -1": to_hex("tab:green"),
+        "global minimum x = 1": to_hex(colors[1]),
+    }
     plotting.close(fig)
 
 
@@ -1236,7 +1263,9 @@ def test_plot_ends_with_dozens_of_global_minima_names_a_few():
     fig = plotting.plot_ends(res, "learning_rate", minima=m)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     named = [t for t in labels if t.startswith("global minimum")]
-    assert len(named) == 6 and f"{global_minima(m).size - 6} more global minima" in labels
+    n = len(_GLOBAL_COLORS)  # one per shade of green
+    assert len(named) == n
+    assert f"{global_minima(m).size - n} more global minima (colours repeat)" in labels
     assert sum(t.startswith("Learning rate") for t in labels) == 2
     assert fig.axes[0].get_title() == "Where each start ends after 500 epochs"
     plotting.close(fig)

@@ -13,10 +13,11 @@ scale linear up to the smallest positive count and log above it, matplotlib's ``
 unless a ``*_scale``/``xscale`` keyword says otherwise; an axis of learning rates
 or epoch counts, all at or above 0, starts no lower than 0 (no margin below a rate of 0), and
 a map of one rate or one count centres its cell on it; a minimum of f on a line has one
-colour in every figure of the same minima: the global ones green, the others six colours in
-order of ``x``, repeating past six (basin maps of the plane give touching basins different
-colours instead), and a legend names one minimum per colour (the one most runs went to) and
-the rest in one entry, ``N more local minima (colours repeat)``; a run that diverged
+colour in every figure of the same minima: the global ones green (minima tied for lowest in
+three shades of green), the others six colours in order of ``x``, repeating past six (basin
+maps of the plane give touching basins different colours instead), and a legend names one
+minimum per colour (the one most runs went to) and the rest in one entry per kind,
+``N more local minima (colours repeat)``; a run that diverged
 (position or value not finite) is never mapped to a colour but drawn in grey (maps) or as a
 red cross (curves), and counted in the legend; colour limits come from the 2nd..98th
 percentile of the finite values, so one outlier cannot wash out the picture (a map of 50

@@ -39,7 +39,10 @@ _LABEL = {
 _CORE = ("start", "learning_rate", "epochs")
 #: Colour of cells and points whose run diverged: outside every colour map used here.
 DIVERGED_COLOR = "0.55"
-_GLOBAL_COLOR = "tab:green"
+#: Global minima: shades of green, the first the usual one, so the wells of a symmetric f (two
+#: or three as deep as each other) each have a colour of their own; repeating past three.
+_GLOBAL_COLORS = ("tab:green", "#98df8a", "#0b4f0b")
+_GLOBAL_COLOR = _GLOBAL_COLORS[0]
 _OUTLINE_COLOR = "tab:red"
 _OTHER_COLORS = ("tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 
@@ -387,7 +390,8 @@ def _global_set(minima: Minima | None) -> set[int]:
 
 def _minimum_colors(minima: Minima | None) -> dict[int, str]:
     """The colour of each minimum of ``minima``, the one rule of every figure that colours
-    minima: the global ones green; the others the palette, repeating past it (80 minima
+    minima: the global ones green (minima tied for lowest in three shades of green,
+    repeating past them), the others the palette, repeating past it (80 minima
     crashed at 61), first to those inside the interval searched in full
     (:attr:`~jaxgd.minima.Minima.domain`) in order of ``x``, then to those runs reached
     outside it, in order of ``x``. A function of the minima alone, never of what a figure
@@ -401,6 +405,7 @@ def _minimum_colors(minima: Minima | None) -> dict[int, str]:
     if minima is None:
         return colors
     best, others = _global_set(minima), itertools.cycle(_OTHER_COLORS)
+    greens = itertools.cycle(_GLOBAL_COLORS)
     x = np.asarray(minima.x, np.float64)
     inside = np.ones(x.shape, bool)
     if minima.domain is not None:
@@ -408,7 +413,7 @@ def _minimum_colors(minima: Minima | None) -> dict[int, str]:
         inside = (lo <= x) & (x <= hi)
     stationary = ~np.asarray(minima.at_boundary, bool)
     for i in [*np.flatnonzero(stationary & inside), *np.flatnonzero(stationary & ~inside)]:
-        colors[int(i)] = _GLOBAL_COLOR if i in best else next(others)
+        colors[int(i)] = next(greens) if i in best else next(others)
     return colors
 
 
@@ -429,18 +434,18 @@ def _minima_to_draw(reached: set[int], best: set[int]) -> set[int]:
 def _listed_minima(
     shown: Sequence[int], best: set[int], runs: dict[int, int], colors: dict[int, str]
 ) -> set[int]:
-    """Which of the minima ``shown`` a legend names: of the global ones (all green), the
-    ``_LEGEND_MOST`` most runs go to; of the others, for each colour of
-    :func:`_minimum_colors` the one most runs go to, so no two named minima share a colour
+    """Which of the minima ``shown`` a legend names: for each colour of
+    :func:`_minimum_colors` the one most runs go to, global ones (shades of green) and
+    others alike, so no two named minima share a colour
     (all of them when there are few; an f with dozens of minima tied for lowest once listed
     every one, and the plot shrank to a strip). The rest are :func:`_more_minima`."""
 
     def key(i: int) -> tuple[int, int]:
         return (-runs.get(i, 0), i)
 
-    named = sorted((i for i in shown if i in best), key=key)[:_LEGEND_MOST]
+    named = sorted((i for i in shown if i in best), key=key)
     others = sorted((i for i in shown if i not in best), key=key)
-    return {*named, *one_per_colour(others, colors.get)}
+    return {*one_per_colour(named, colors.get), *one_per_colour(others, colors.get)}
 
 
 def one_per_colour(
@@ -471,7 +476,7 @@ def _more_minima(rest: Sequence[int], best: set[int]) -> list[tuple[list[int], s
         ("local", [i for i in rest if i not in best], "0.6"),
     ):
         if which:
-            repeat = " (colours repeat)" if kind == "local" else ""
+            repeat = " (colours repeat)"
             more = plural(len(which), f"more {kind} minimum", f"more {kind} minima")
             entries.append((which, more + repeat, color))
     return entries
