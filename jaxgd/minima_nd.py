@@ -412,8 +412,9 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
 
     def body(_, x):
         p, lam = direction(x)
+        fx = f(x)
         values = jax.vmap(lambda a: f(x + a * p))(alphas)
-        ok = jnp.isfinite(values) & (values < f(x))
+        ok = jnp.isfinite(values) & (values < fx)
         alpha = jnp.where(ok.any(), alphas[jnp.argmax(ok)], 0.0)
         # Close to a non-degenerate minimum f is flat to rounding before x is exact: there the
         # full Newton step is taken even when f cannot show a decrease, for full precision.
@@ -421,7 +422,7 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
         # So is f far from 0 next to how much it varies (1e6 - cos x - cos y in float32, in
         # steps of 0.0625): where the curvature is positive and no step shows a decrease but
         # the full one shows no rise either, f is level to its rounding and the step is taken.
-        level = (lam[0] > 0) & ~ok.any() & (values[0] <= f(x))
+        level = (lam[0] > 0) & ~ok.any() & (values[0] <= fx)
         return x + jnp.where(close | level, 1.0, alpha) * p
 
     x = jax.lax.fori_loop(0, _MAX_ITER, body, x0)
@@ -435,12 +436,9 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     fx = f(x)
     rise = 1e3 * eps * jnp.maximum(1.0, jnp.abs(fx))
     curvature = jnp.maximum(lam, jnp.finfo(x.dtype).tiny)
-    # Along each eigenvector, where its model rises by ``rise``; the flattest's is its reach.
+    # Along each eigenvector, where its model rises by ``rise``: the flattest's is its reach,
+    # where f must rise on both sides (read off the last step of the walk below).
     top = jnp.sqrt(2.0 * rise / curvature)  # (d,)
-    reach = top[0]
-    at_reach = jax.vmap(lambda a: f(x + a * reach * vec[:, 0]))(jnp.array([-1.0, 1.0], x.dtype))
-    at_reach = at_reach.astype(fx.dtype)
-    curved = (lam[0] > 0) & jnp.all(jnp.isfinite(at_reach) & (at_reach - fx >= 0.25 * rise))
     # The quadratic model holds near a minimum only. A hair short of an inflection along an
     # eigenvector (x = 0 of x^4 - x^3 + y^2) its curvature is tiny and positive, yet on one
     # side f falls, and ever more steeply. Beside a minimum that a run stopped short of, f
@@ -464,16 +462,20 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     signs = jnp.array([-1.0, 1.0], x.dtype)
 
     def walk(k, state):
-        rose, fell = state
+        rose, fell, _ = state
         r = top * 4.0 ** (k - _LADDER).astype(x.dtype)
         pts = x + (signs[None, :, None] * r[:, None, None]) * dirs[:, None, :]  # (d, 2, d)
         v = jax.vmap(jax.vmap(f))(pts).astype(fx.dtype) - fx
         fell = fell | ((v < -allowed) & ~rose)
-        return rose | (jnp.isfinite(v) & (v > rounding)), fell
+        return rose | (jnp.isfinite(v) & (v > rounding)), fell, v
 
     none = jnp.zeros((x.shape[0], 2), bool)
-    _, fell = jax.lax.fori_loop(0, _LADDER + 1, walk, (none, none))
+    start = jnp.zeros((x.shape[0], 2), fx.dtype)
+    _, fell, at_top = jax.lax.fori_loop(0, _LADDER + 1, walk, (none, none, start))
     falls_first = jnp.any(fell)
+    # The walk's last step is at each eigenvector's ``top``: the flattest's is at its reach.
+    at_reach = at_top[0]
+    curved = (lam[0] > 0) & jnp.all(jnp.isfinite(at_reach) & (at_reach >= 0.25 * rise))
     return x, fx, _norm(newton), lam[0], jnp.max(jnp.abs(lam)), curved, falls_first
 
 
