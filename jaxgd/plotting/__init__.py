@@ -17,15 +17,15 @@ colour in every figure of the same minima: the global ones green (minima tied fo
 three shades of green), the others six colours in order of ``x``, repeating past six (basin
 maps of the plane give touching basins different colours instead), and a legend names one
 minimum per colour (the one most runs went to) and the rest in one entry per kind,
-``N more local minima (colours repeat)``; a run that diverged
-(position or value not finite) is never mapped to a colour but drawn in grey (maps) or as a
-red cross (curves), and counted in the legend; colour limits come from the 2nd..98th
-percentile of the finite values, so one outlier cannot wash out the picture (a map of 50
-values or fewer, where that would trim no whole value, from their min and max), unless given;
-runs are matched to minima by the rule of :mod:`jaxgd.analysis` (pass minima from
-:func:`jaxgd.minima.find_minima_reached` so those runs reached outside the domain count); and
-a footer in the lower right corner (the upper right in :func:`plot_basin_maps`, whose legend
-spans the foot) says whether the numbers are float32 or float64.
+``N more local minima (colours repeat)``; a run that diverged (position or value not finite)
+is never mapped to a colour but drawn in grey (maps) or as a red cross (curves), and counted
+in the legend; colour limits come from the 2nd..98th percentile of the finite values, so one
+outlier cannot wash out the picture (a map of 50 values or fewer, where that would trim no
+whole value, from their min and max), unless given; runs are matched to minima by the rule
+of :mod:`jaxgd.analysis` (pass minima from :func:`jaxgd.minima.find_minima_reached` so those
+runs reached outside the domain count); and a footer in the lower right corner (the upper
+right in :func:`plot_basin_maps`, whose legend spans the foot) says whether the numbers are
+float32 or float64.
 
 The maps live in :mod:`jaxgd.plotting.maps`, the curves in :mod:`jaxgd.plotting.curves`,
 panels side by side along one dimension in :mod:`jaxgd.plotting.panels`, and the figures of

@@ -476,9 +476,8 @@ def _more_minima(rest: Sequence[int], best: set[int]) -> list[tuple[list[int], s
         ("local", [i for i in rest if i not in best], "0.6"),
     ):
         if which:
-            repeat = " (colours repeat)"
             more = plural(len(which), f"more {kind} minimum", f"more {kind} minima")
-            entries.append((which, more + repeat, color))
+            entries.append((which, more + " (colours repeat)", color))
     return entries
 
 
