@@ -435,10 +435,11 @@ def _listed_minima(
     shown: Sequence[int], best: set[int], runs: dict[int, int], colors: dict[int, str]
 ) -> set[int]:
     """Which of the minima ``shown`` a legend names: for each colour of
-    :func:`_minimum_colors` the one most runs go to, global ones (shades of green) and
-    others alike, so no two named minima share a colour
-    (all of them when there are few; an f with dozens of minima tied for lowest once listed
-    every one, and the plot shrank to a strip). The rest are :func:`_more_minima`."""
+    :func:`_minimum_colors` the one most runs go to, global ones (shades of green) and others
+    alike, so no two named minima share a colour (all of them when there are few; an f with
+    dozens of minima tied for lowest once listed every one, and the plot shrank to a strip).
+    The rest are :func:`_more_minima`. Global and other minima are taken apart: a minimum
+    without a colour (one on the boundary) is named once of each kind."""
 
     def key(i: int) -> tuple[int, int]:
         return (-runs.get(i, 0), i)
