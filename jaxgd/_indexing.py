@@ -440,6 +440,35 @@ def _name_position(dim: str, names: Sequence[str], name: str) -> int:
         ) from None
 
 
+def _nearest_points(coords: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position among ``coords`` (shape ``(S, d)``) of the point nearest each of ``values``
+    (shape ``(k, d)``) by Euclidean distance; of equally near points, the first on the axis.
+
+    Distances (``hypot``, not the root of a sum of squares, whose squares overflow for a far
+    query and underflow for tiny offsets) pick the candidates: every point within a few
+    roundings of the smallest. A query far off the starts rounds all its differences alike;
+    so candidates are compared two at a time, ``b`` against ``c`` by the sign of
+    ``|q - b|^2 - |q - c|^2 = (c - b) . (2q - b - c)``, whose factors keep the two points'
+    offset however far ``q`` is.
+    """
+    distance = np.hypot.reduce(np.abs(coords[None, :, :] - values[:, None, :]), axis=-1)
+    best = distance.argmin(axis=1)
+    least = distance[np.arange(len(values)), best]
+    tied = distance <= least[:, None] * (1 + 8 * np.finfo(np.float64).eps)
+    rows = np.flatnonzero(tied.sum(axis=1) > 1)
+    for j in np.flatnonzero(tied[rows].any(axis=0)):
+        some = rows[tied[rows, j] & (best[rows] != j)]
+        b, c = coords[best[some]], coords[j]
+        with np.errstate(over="ignore", invalid="ignore"):
+            # q - (b + c) / 2, scaled by a power of two for each query (exact, the sign
+            # unchanged), so that neither factor nor the sum overflows near the largest float.
+            toward = values[some] - (b / 2 + c / 2)
+            _, exponent = np.frexp(np.abs(toward).max(axis=1, keepdims=True))
+            rise = ((c - b) * np.ldexp(toward, -exponent)).sum(axis=1)
+        best[some[(rise > 0) | ((rise == 0) & (j < best[some]))]] = j
+    return best
+
+
 def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np.ndarray:
     """Positions among ``points`` (shape ``(S, d)``) of one point ``wanted`` (shape ``(d,)``,
     drops the axis) or of several (shape ``(k, d)``); nearest by Euclidean distance."""
@@ -487,10 +516,7 @@ def point_positions(dim: str, points: Any, wanted: Any, method: str) -> int | np
     block = max(1, _SEL_BLOCK // max(coords.size, 1))
     for lo in range(0, values.shape[0], block):
         part = values[lo : lo + block]
-        # hypot, not the root of a sum of squares: the squares of a far query overflow to
-        # inf (every start then ties) and those of tiny offsets underflow to 0.
-        distance = np.hypot.reduce(np.abs(coords[None, :, :] - part[:, None, :]), axis=-1)
-        idx[lo : lo + block] = distance.argmin(axis=1)
+        idx[lo : lo + block] = _nearest_points(coords, part)
     if method == "exact" and values.shape[0]:
         eps = _given_eps(wanted).reshape(-1, d)
         hit = _on_axis(values, coords[idx], given.dtype, eps).all(axis=1)

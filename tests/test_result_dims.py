@@ -11,6 +11,7 @@ import re
 import sys
 import tempfile
 import zipfile
+from fractions import Fraction
 from pathlib import Path
 
 import jax
@@ -810,6 +811,36 @@ def test_starts_of_a_d_dimensional_result_are_points():
     assert res.sel(start=[]).sizes["start"] == 0
     # Selecting a coordinate leaves the starts whole: they name the runs.
     assert res.isel(coord=1).starts.shape == (3, 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.data(),
+    st.integers(1, 5),
+    st.integers(1, 3),
+    st.sampled_from([1.0, 1e-3, 1e3]),
+)
+def test_nearest_point_is_nearest_however_far_the_query(data, n, d, scale):
+    # Distances to a query 1e17 away round alike for starts of size 1: the first start was
+    # taken, not the nearest. The reference compares squared distances in exact rationals.
+    small = st.integers(-3, 3).map(lambda k: k * scale)
+    starts = np.array(
+        data.draw(st.lists(st.lists(small, min_size=d, max_size=d), min_size=n, max_size=n))
+    )
+    big = st.floats(-1e300, 1e300, allow_subnormal=False)
+    near = st.floats(-5 * scale, 5 * scale, allow_subnormal=False)
+    query = data.draw(st.lists(big | near, min_size=d, max_size=d), label="query")
+    res = dataclasses.replace(
+        build({"start": n, "learning_rate": 1, "epochs": 1, "coord": d}, dtype="float64"),
+        starts=starts,
+    )
+    exact = [
+        sum((Fraction(c) - Fraction(q)) ** 2 for c, q in zip(point, query, strict=True))
+        for point in starts.tolist()
+    ]
+    want = exact.index(min(exact))
+    assert res.sel(start=query, method="nearest").starts.tolist() == starts[want].tolist()
+    assert res.sel(start=[query], method="nearest").starts.tolist() == [starts[want].tolist()]
 
 
 def test_diverged_is_checked_strictly_while_every_coordinate_is_there():
