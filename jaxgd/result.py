@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgd import _indexing, _npz
+from jaxgd._validate import holds_tracer
 
 __all__ = ["DIMS", "RESERVED", "SweepResult", "load"]
 
@@ -492,8 +493,8 @@ class SweepResult:
             got = getattr(c, "shape", None)
             if got is None:  # a hand-made result's list (or number): as NumPy sees it
                 try:
-                    got = np.shape(c)
-                except ValueError:
+                    got = np.shape(_as_array(c))
+                except (ValueError, TypeError):
                     return f"the {dim!r} coordinate is a ragged {type(c).__name__}"
             if len(got) == 0 or got[0] != n:
                 return (
@@ -511,7 +512,7 @@ class SweepResult:
             if isinstance(pos, jax.core.Tracer):
                 return jnp.asarray(a)[k]
             # A hand-made result's coordinate may be a list, which save takes as an array.
-            return (a if hasattr(a, "shape") else np.asarray(a))[k]
+            return _as_array(a)[k]
 
         # "coord" is the last axis of final, which value and diverged lack: every other axis
         # has the same position in all three.
@@ -574,7 +575,8 @@ class SweepResult:
             TypeError: the result holds traced arrays (convert it outside ``jax.jit``).
             ValueError: an axis is named like a variable (``final``, ``value``,
                 ``diverged``) or like ``starts``/``start_coord``, which a Dataset cannot hold
-                beside it.
+                beside it; or the arrays' shapes disagree with each other or the coordinates
+                (a hand-made result), as in :meth:`isel`.
 
         Example:
             >>> import jaxgd
@@ -591,6 +593,21 @@ class SweepResult:
                 'pip install "jaxgd[xarray]"'
             ) from None
         self._check_concrete("to_xarray", "to_xarray", "convert")
+        shape = getattr(self.final, "shape", None)
+        if not isinstance(shape, tuple) or len(shape) != len(self.dims):
+            problem = f"final has shape {shape}, which does not match dims {list(self.dims)}"
+        else:
+            problem = self._shapes_problem()
+            n = dict(zip(self.dims, shape, strict=True)).get("optimizer", len(self.optimizers))
+            if not problem and len(self.optimizers) != n:
+                problem = (
+                    f"the optimizer axis has length {n} but optimizers names {len(self.optimizers)}"
+                )
+        if problem:
+            raise ValueError(
+                f"to_xarray: {problem}. Build the result with matching shapes (jaxgd.sweep and "
+                "jaxgd.load do)."
+            )
         clash = [d for d in (*self.dims, *self.coords) if d in (*_DATA, "starts", "start_coord")]
         if clash:
             raise ValueError(
@@ -750,6 +767,14 @@ class SweepResult:
         See :func:`jaxgd.load`.
         """
         return load(path)
+
+
+def _as_array(a: Any) -> Any:
+    """An array as it is; a hand-made result's list as an array, a JAX array where the
+    pytree's flattening made its numbers tracers (the result passed into ``jax.jit``)."""
+    if hasattr(a, "shape"):
+        return a
+    return jnp.asarray(a) if holds_tracer(a) else np.asarray(a)
 
 
 jax.tree_util.register_dataclass(

@@ -608,6 +608,26 @@ def test_to_xarray_without_xarray_says_how_to_install(monkeypatch):
         build(FULL).to_xarray()
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: {"value": r.value[:1]}, r"value has shape \(1, 2, 2\), final"),
+        (lambda r: {"starts": r.starts[:2]}, r"the 'start' coordinate has shape \(2,\)"),
+        (lambda r: {"final": r.final[0]}, r"final has shape \(2, 2\), which does not match dims"),
+        (lambda r: {"optimizers": ("a", "b", "c")}, "the optimizer axis has length 1 but"),
+    ],
+    ids=["value", "coordinate", "final", "optimizers"],
+)
+def test_to_xarray_refuses_shapes_that_disagree_as_selection_does(change, message):
+    pytest.importorskip("xarray")
+    res = build({"start": 3, "learning_rate": 2, "epochs": 2})
+    if "optimizers" in change(res):
+        res = build({"optimizer": 1, "start": 3, "learning_rate": 2, "epochs": 2})
+    bad = dataclasses.replace(res, **change(res))
+    with pytest.raises(ValueError, match=f"to_xarray: {message}.*Build the result with matching"):
+        bad.to_xarray()
+
+
 def test_to_xarray_refuses_an_axis_named_like_a_variable():
     pytest.importorskip("xarray")
     z = np.zeros(1, np.float32)

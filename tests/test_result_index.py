@@ -890,6 +890,39 @@ def test_a_hand_made_result_with_list_coordinates_selects_as_with_arrays():
     assert "at b1=0.9, start=2" in repr(lists.isel(b1=1, start=-1))
 
 
+def test_a_hand_made_result_with_list_coordinates_selects_inside_jit():
+    # Passed into jax.jit, a list coordinate flattens into one traced number per entry,
+    # which NumPy cannot read: isel failed inside NumPy before it selected anything.
+    shape = (3, 4, 2)
+    lists = SweepResult(
+        np.arange(24.0).reshape(shape),
+        np.zeros(shape),
+        np.zeros(shape, bool),
+        starts=[0.0, 1.0, 2.0],
+        learning_rates=[0.125, 0.25, 0.5, 1.0],  # the same in float32, as jit makes them
+        epochs=[0, 7],
+    )
+    same = jax.tree.map(
+        np.asarray,
+        dataclasses.replace(
+            lists,
+            starts=np.array(lists.starts),
+            learning_rates=np.array(lists.learning_rates),
+            epochs=np.array(lists.epochs),
+        ),
+    )
+    for pick in (
+        lambda r: r.isel(start=0),
+        lambda r: r.isel(learning_rate=[1, 2], epochs=-1),
+        lambda r: r.isel(epochs=slice(1, None)).squeeze(),
+    ):
+        got = jax.jit(pick)(lists)
+        assert_same(jax.tree.map(np.asarray, got), pick(same))
+    bad = dataclasses.replace(lists, starts=[0.0, 1.0])
+    with pytest.raises(ValueError, match=r"the 'start' coordinate has shape \(2,\)"):
+        jax.jit(lambda r: r.isel(start=0))(bad)
+
+
 def test_a_hand_made_coordinate_that_is_no_axis_is_refused_naming_it():
     good = _hand([0.5, 3.0], [0, 10])
     with pytest.raises(ValueError, match=r"the 'start' coordinate has shape \(\)"):
