@@ -302,7 +302,7 @@ class Reader:
         self._size = info.st_size
         with _damage_is_invalid():
             if not zipfile.is_zipfile(fh):
-                if info.st_size == 0:
+                if info.st_size == 0 and not head:  # /proc files say 0 and hold text
                     raise Invalid("it is empty (0 bytes)")
                 if head.startswith(_ZIP_MAGIC):
                     # Begins as a zip archive, but its directory (at the end) is gone: a

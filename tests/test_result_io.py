@@ -848,6 +848,14 @@ def test_an_empty_file_is_called_empty(tmp_path):
         jaxgd.load(path)
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux's /proc")
+def test_a_file_whose_size_reads_zero_but_holds_text_is_not_called_empty():
+    # Files under /proc report 0 bytes and hold text: the reason must be what they hold.
+    with pytest.raises(ValueError, match=r"not an \.npz archive") as caught:
+        jaxgd.load("/proc/self/status")
+    assert "empty" not in str(caught.value)
+
+
 FLOATS = ["float16", "float32", "float64", "longdouble"]
 WHOLE = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 
