@@ -246,6 +246,24 @@ def test_subnormal_inputs_count_as_zeros():
     assert float(fast_acos(sub)) == np.float32(np.pi / 2)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_subnormal_atan2_is_a_zero_of_its_sign_as_xlas(dtype, x64):
+    # The ulp bound is for results of normal size: y/x below the smallest normal float
+    # flushes to zero, in the rewrite as in XLA's own atan2 (the exact value is subnormal).
+    tiny = np.finfo(dtype).tiny
+    y = np.array([1.0, -1.0, 3.0, -3.0, 1.0, 1e10], dtype) * tiny
+    x = np.array([2.0, 2.0, 7.0, 7.0, 1e9, 3e15], dtype)
+    assert (np.abs(np.arctan2(y, x)) < tiny).all() and np.arctan2(y, x)[0] != 0
+    for got in (fast_atan2(y, x), jax.jit(fast_atan2)(y, x)):
+        got = np.asarray(got)
+        np.testing.assert_array_equal(got, np.zeros_like(got))
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(y))
+    np.testing.assert_array_equal(np.asarray(jax.jit(jnp.arctan2)(y, x)), np.zeros_like(y))
+    # Just above the smallest normal result the bound holds again.
+    y, x = np.array([4 * tiny], dtype), np.array([2.0], dtype)
+    assert np.asarray(fast_atan2(y, x))[0] == dtype(2 * tiny)
+
+
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_derivatives_are_the_analytic_ones(dtype, x64):
     x = jnp.linspace(-0.95, 0.95, 41, dtype=dtype)
