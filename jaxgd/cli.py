@@ -380,11 +380,29 @@ class Context(Output):
         else:
             self.domain = tuple(float(v) for v in function.domain)
         lo, hi = self.domain
-        resolution = float(np.finfo(self.dtype).eps) * max(1.0, abs(lo), abs(hi))
+        # The flag, or the attribute of the user's f the domain came from.
+        source = "--domain:" if args.domain is not None else None
+        if source is None:
+            spec = getattr(args, "function", None) or function.name
+            source = f"--function {spec!r}: its domain"
+        with np.errstate(over="ignore"):
+            ends = np.asarray(self.domain, self.dtype)
+            width = ends[1] - ends[0]
+        if not np.isfinite(width):  # a grid or random starts over it would hold inf
+            raise UsageError(
+                f"{source} [{lo:g}, {hi:g}] is wider than {self.dtype} holds (hi - lo is past "
+                f"{np.finfo(self.dtype).max:.3g}); narrow it"
+                + (", or use --x64 for float64." if self.dtype.itemsize < 8 else ".")
+            )
+        # The spacing of the floats at the domain's larger end: finer near 0.
+        resolution = float(np.finfo(self.dtype).eps) * max(
+            abs(lo), abs(hi), float(np.finfo(self.dtype).tiny)
+        )
         if hi - lo < 1000 * resolution:
             raise UsageError(
-                f"--domain: [{lo:g}, {hi:g}] is too narrow for {self.dtype} to tell its points "
-                f"apart (spacing {resolution:.2g}); widen it or use --x64."
+                f"{source} [{lo:g}, {hi:g}] is too narrow for {self.dtype} to tell its points "
+                f"apart (spacing {resolution:.2g}); widen it"
+                + (" or use --x64." if self.dtype.itemsize < 8 else ".")
             )
         self.tol = number("--tol", args.tol)
         if self.tol <= 0:

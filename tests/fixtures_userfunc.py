@@ -53,6 +53,14 @@ def bad_domain(x):
 
 bad_domain.domain = (3.0, 1.0)
 
+
+def huge_domain(x):
+    """A bowl whose domain attribute is wider than float32 holds (hi - lo overflows)."""
+    return (x - 1.0) ** 2
+
+
+huge_domain.domain = (-3e38, 3e38)
+
 NOT_CALLABLE = 42
 
 

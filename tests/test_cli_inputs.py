@@ -100,6 +100,21 @@ BAD = [
         ["--domain", "-1", "1", "-3e38", "3e38", "--grid", "3"],
         "--domain: [-3e+38, 3e+38] is wider than float32 holds (hi - lo is past 3.4e+38)",
     ),
+    # A 1-D domain whose width overflows float32: the --tol the first error asked for led to a
+    # traceback from find_minima; function_family's to "starts must be finite".
+    (
+        "lr_epochs",
+        ["--domain", "-3e38", "3e38", "--tol", "1e33"],
+        "--domain: [-3e+38, 3e+38] is wider than float32 holds (hi - lo is past 3.4e+38); "
+        "narrow it, or use --x64",
+    ),
+    ("function_family", ["--domain", "-3e38", "3e38"], "is wider than float32 holds"),
+    # The same domain as an attribute of f was blamed on --tol, which was never given.
+    (
+        "start_location",
+        ["--function", f"{USER}:huge_domain"],
+        f"--function '{USER}:huge_domain': its domain [-3e+38, 3e+38] is wider than float32",
+    ),
     # A product of sizes past the largest float: an OverflowError traceback as it was printed.
     ("random_starts", ["--repeats", "1e308"], "x 1e+308 (--repeats) = 2e+311 runs need about"),
 ]
@@ -110,6 +125,21 @@ def test_bad_input_is_one_line_exit_2_and_no_file(name, argv, expected, tmp_path
     folder = tmp_path / "out"
     code, out, err = call(name, [*argv, "--out", str(folder), "--save", str(folder / "r")])
     assert_refused(code, out, err, tmp_path, expected)
+
+
+def test_a_narrow_domain_is_judged_by_the_floats_at_its_values(tmp_path):
+    # [1e-6, 2e-6] holds about a million float32 values: it was refused with float32's
+    # spacing at 1 (1.2e-7), and under --x64 the fix offered was --x64.
+    folder = tmp_path / "out"
+    code, out, err = call(
+        "start_location", ["--domain", "1e-6", "2e-6", "--tol", "1e-9", "--out", str(folder)]
+    )
+    assert code == 0 and err == "", err
+    assert (folder / "start_location.png").is_file()
+    argv = ["--domain", "1", "1.0000000000000002", "--x64", "--out", str(tmp_path / "x")]
+    code, out, err = call("start_location", argv)
+    assert_refused(code, out, err, tmp_path / "x", "is too narrow for float64")
+    assert "--x64" not in err
 
 
 @pytest.mark.parametrize("name", ["single_run", "lr_epochs", "function_family", "surface"])
