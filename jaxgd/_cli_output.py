@@ -306,6 +306,7 @@ def headless_unless_show(show: bool) -> None:
     importing what its figures need in the background
     (:func:`jaxgd.plotting._common.import_in_background`): a cold run's compiling hides it.
     """
+    _import_matplotlib()
     if _runs:
         from jaxgd.plotting import set_headless
 
@@ -318,6 +319,21 @@ def headless_unless_show(show: bool) -> None:
         from jaxgd.plotting._common import import_in_background
 
         import_in_background()
+
+
+def _import_matplotlib() -> None:
+    """Import matplotlib, or say in one line that ``MPLBACKEND`` names no backend it knows
+    (its import refuses that with a traceback)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ValueError as err:
+        backend = os.environ.get("MPLBACKEND")
+        if not backend or "backend" not in str(err):
+            raise
+        raise UsageError(
+            f"MPLBACKEND={backend!r} is not a backend matplotlib knows; unset it, or set "
+            "one it has, such as MPLBACKEND=Agg."
+        ) from None
 
 
 #: matplotlib's built-in backends that write files and cannot open a window.

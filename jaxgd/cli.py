@@ -1111,6 +1111,7 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
             sigterms, replaced = _sigterms[0], _catch_sigterm()
             try:
                 try:
+                    _start_backend()
                     deliver_held_interrupt()
                     return main(argv)
                 finally:
@@ -1168,6 +1169,25 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                         plt.close(n)
 
     return wrapper
+
+
+def _start_backend() -> None:
+    """Start JAX's backend now (once a process): one that cannot start, as one named by
+    ``JAX_PLATFORMS`` that is not installed, is a line naming the fix, not a traceback from
+    the first computation."""
+    try:
+        jax.devices()
+    except (RuntimeError, AssertionError) as err:  # Assertion: "cuda" without its plugin
+        reason = " ".join(str(err).split()) or "JAX gave no reason"
+        platforms = os.environ.get("JAX_PLATFORMS")
+        if platforms:
+            raise UsageError(
+                f"JAX_PLATFORMS={platforms!r}: JAX cannot start it ({reason}); unset it, or "
+                "set JAX_PLATFORMS=cpu."
+            ) from None
+        raise UsageError(
+            f"JAX cannot start a backend ({reason}); set JAX_PLATFORMS=cpu to run on the CPU."
+        ) from None
 
 
 #: SIGTERMs received while a run's handler (:func:`_on_sigterm`) was in place.

@@ -368,6 +368,30 @@ def test_a_run_catches_sigterm_only_while_it_runs_and_only_in_place_of_the_defau
     assert (done.returncode, done.stdout.split()) == (0, ["True", "True", "False", "True"])
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("JAX_PLATFORMS", "nonsense", "error: JAX_PLATFORMS='nonsense': JAX cannot start it ("),
+        ("MPLBACKEND", "nonsense", "error: MPLBACKEND='nonsense' is not a backend matplotlib"),
+    ],
+)
+def test_an_environment_jax_or_matplotlib_refuses_is_one_line_exit_2(
+    variable, value, expected, tmp_path
+):
+    # Each was a traceback, exit 1: from the first jax.devices(), from importing matplotlib.
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.single_run", "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), variable: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(expected) and done.stderr.count("\n") == 1, done.stderr
+    assert done.stdout == "" and not (tmp_path / "out").exists()
+
+
 @pytest.mark.thorough
 @pytest.mark.slow
 def test_ctrl_c_inside_a_compiled_sweep_exits_cleanly(tmp_path):
