@@ -266,6 +266,8 @@ def save_result(result: SweepResult, path: str | os.PathLike) -> Path:
 _runs: list[bool] = []
 #: Per run (nested runs stack): the files it has written so far, for a Ctrl-C to report.
 _written: list[list[Path]] = []
+#: Per run: the files it could not write, reported once its summary is printed.
+_unwritten: list[list[UsageError]] = []
 
 
 def begin_run() -> None:
@@ -275,11 +277,17 @@ def begin_run() -> None:
 
     _runs.append(is_headless())
     _written.append([])
+    _unwritten.append([])
 
 
 def written_so_far() -> list[Path]:
     """The files the current run has written (figures, ``--save``), in order."""
     return list(_written[-1]) if _written else []
+
+
+def unwritten_so_far() -> list[UsageError]:
+    """Why each file the current run could not write failed (the first first)."""
+    return list(_unwritten[-1]) if _unwritten else []
 
 
 def end_run() -> None:
@@ -293,6 +301,7 @@ def end_run() -> None:
         wait_for_imports()
     set_headless(_runs.pop())
     _written.pop()
+    _unwritten.pop()
 
 
 def headless_unless_show(show: bool) -> None:
@@ -368,6 +377,12 @@ class Output:
     Both contexts (:class:`jaxgd.cli.Context`, ``Context2D``) inherit it and call
     :meth:`_check_outputs` once every other flag is checked, so a bad ``--out`` or ``--save``
     fails before anything is computed. ``written`` lists the paths saved so far.
+
+    A file that cannot be written at the end (the disk filled, the folder went away) stops a
+    plain caller at once. Inside a run (``jaxgd.cli.command``) the run goes on: its other
+    files are written and its summary printed, and :meth:`finish` (or the run, if the
+    experiment never calls it) then reports the failure, exit status 2: the numbers computed
+    are not lost with the file.
     """
 
     args: Any
@@ -384,16 +399,22 @@ class Output:
         if getattr(args, "save", None) is not None:
             check_target("--save", npz_path(args.save))
 
-    def save(self, fig: Figure, name: str) -> Path:
-        """Write ``fig`` as ``<out>/<name>.<format>``, remember it, and return its path."""
+    def save(self, fig: Figure, name: str) -> Path | None:
+        """Write ``fig`` as ``<out>/<name>.<format>``, remember it, and return its path (None
+        where it could not be written inside a run: see the class)."""
         self._figures.append(fig)
         try:
             path = save_figure(fig, self.args.out, name, self.args.format)
         except OSError as err:  # checked writable at the start; full, replaced or locked since
             target = Path(self.args.out) / f"{name}.{self.args.format}"
-            raise _cannot_write("--out", target, err) from err
+            return self._failed(_cannot_write("--out", target, err), err)
         self._wrote(path)
         return path
+
+    def _failed(self, error: UsageError, cause: OSError) -> None:
+        if not _unwritten:  # outside a run: nothing would report it later
+            raise error from cause
+        _unwritten[-1].append(error)
 
     def _wrote(self, path: Path) -> None:
         self.written.append(path)
@@ -401,21 +422,29 @@ class Output:
             _written[-1].append(path)
 
     def save_result(self, result: SweepResult) -> Path | None:
-        """Write ``result`` to ``--save PATH`` when given; returns the path, else None."""
+        """Write ``result`` to ``--save PATH`` when given; returns the path, else None (also
+        where it could not be written inside a run: see the class)."""
         if getattr(self.args, "save", None) is None:
             return None
         try:
             path = save_result(result, self.args.save)
         except OSError as err:
-            raise _cannot_write("--save", npz_path(self.args.save), err) from err
+            return self._failed(_cannot_write("--save", npz_path(self.args.save), err), err)
         self._wrote(path)
         return path
 
     def finish(self) -> int:
-        """Print the paths written, show the figures if ``--show``, close them; returns 0."""
+        """Print the paths written, show the figures if ``--show``, close them; returns 0.
+
+        Raises:
+            UsageError: a file of the run could not be written (the first such).
+        """
         for path in self.written:
             print(f"wrote {path}")
         try:
+            failed = unwritten_so_far()
+            if failed:
+                raise failed[0]
             if self.args.show and self._figures:
                 show()
         finally:

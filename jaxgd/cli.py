@@ -82,6 +82,7 @@ from jaxgd._cli_output import (
     end_run,
     headless_unless_show,
     save_figure,
+    unwritten_so_far,
     written_so_far,
 )
 from jaxgd._validate import as_epochs, as_float_axis, default_float
@@ -1113,7 +1114,11 @@ def command(main: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
                 try:
                     _start_backend()
                     deliver_held_interrupt()
-                    return main(argv)
+                    code = main(argv)
+                    failed = unwritten_so_far()  # where main did not end with ctx.finish()
+                    if failed:
+                        raise failed[0]
+                    return code
                 finally:
                     # The run's background imports end inside it, so a Ctrl-C or SIGTERM
                     # while they finish (a second on the way out of a stopped run) stops it

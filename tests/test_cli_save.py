@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -338,12 +339,46 @@ def test_a_full_disk_at_the_end_says_the_fix_and_what_was_written(tmp_path, monk
 
     monkeypatch.setattr(_cli_output.os, "replace", full)
     argv = ["--out", str(out), "--epochs", "10", "50", "3", "--learning-rates", "0.01", "0.1", "3"]
-    assert lr_epochs.main(argv) == 2
-    assert capsys.readouterr().err == (
+    assert lr_epochs.main([*argv, "--save", str(out / "r")]) == 2
+    printed = capsys.readouterr()
+    assert printed.err == (
         f"error: --out: cannot write {out}/lr_epochs_lines.png: No space left on device; free "
-        f"space there or choose another folder. Already written: {out}/lr_epochs_heatmap.png.\n"
+        f"space there or choose another folder. Already written: {out}/lr_epochs_heatmap.png, "
+        f"{out}/r.npz.\n"
     )
-    assert sorted(p.name for p in out.iterdir()) == ["lr_epochs_heatmap.png"]
+    # The run went on past the file it could not write: the other files and the summary
+    # (printed after the files) are there, not lost with the one file.
+    assert sorted(p.name for p in out.iterdir()) == ["lr_epochs_heatmap.png", "r.npz"]
+    assert "9 cells from one sweep" in printed.out
+    assert printed.out.endswith(f"wrote {out}/lr_epochs_heatmap.png\nwrote {out}/r.npz\n")
+    assert jaxgd.load(out / "r.npz").final.shape == (1, 3, 3)
+
+
+def test_a_file_an_experiment_could_not_write_is_reported_without_finish(tmp_path, monkeypatch):
+    # An experiment of the user's own that never calls ctx.finish(): the run reports it.
+    from jaxgd import _cli_output, cli
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    @cli.command
+    def main(argv):
+        ctx = cli.setup(cli.parser("demo", "A demo."), argv, figures=["demo"])
+        from matplotlib.figure import Figure
+
+        assert ctx.save(Figure(), "demo") is None
+        return 0
+
+    monkeypatch.setattr(_cli_output, "save_figure", full)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["--out", str(tmp_path)]) == 2
+    assert err.getvalue().startswith("error: --out: cannot write ")
+    assert "No space left on device; free space there" in err.getvalue()
+    # Outside a run (a notebook calling setup), the error is raised at once, as before.
+    ctx = cli.setup(cli.parser("demo", "A demo."), ["--out", str(tmp_path)], figures=["demo"])
+    with pytest.raises(cli.UsageError, match="cannot write"):
+        ctx.save(None, "demo")
 
 
 def test_a_ctrl_c_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
