@@ -1067,8 +1067,9 @@ def test_past_the_palette_a_minimum_has_one_colour_in_every_figure_and_the_rest_
     # to the minima their legends named (so a minimum changed colour between figures), while
     # plot_lines kept the index and named every minimum, with no "more" entry.
     from matplotlib.colors import to_hex
+    from matplotlib.patches import Rectangle
 
-    from jaxgd.plotting._common import _minimum_colors
+    from jaxgd.plotting._common import DIVERGED_COLOR, _minimum_colors
 
     def f(x):
         return jnp.sin(40 * x) + 0.01 * x**2
@@ -1113,6 +1114,13 @@ def test_past_the_palette_a_minimum_has_one_colour_in_every_figure_and_the_rest_
         assert len(set(local)) == len(local), name  # no two named alike
         more = [t.get_text() for t in legend.get_texts() if "more local minima" in t.get_text()]
         assert len(more) == 1 and "(colours repeat)" in more[0], name
+        if name == "convergence":
+            # The map's key for them shows the colours their cells repeat, not a grey like
+            # the diverged cells' (it was "0.6" beside DIVERGED_COLOR "0.55").
+            (key,) = [h for h in legend.legend_handles if h.get_label() == more[0]]
+            assert to_hex(key.get_facecolor()) in set(want.values())
+            drawn = {to_hex(p.get_facecolor()) for p in legend.findobj(Rectangle)}
+            assert not drawn & {to_hex(DIVERGED_COLOR), to_hex("0.6")}, drawn
         plotting.close(fig)
 
 
@@ -2038,6 +2046,14 @@ def test_log_epoch_axes_label_counts_in_plain_numbers():
         ([0.01, 0.1], [0, 100], ["0.01", "0.1"], ["0", "100"]),
         # Values a default label would merge are told apart.
         ([0.1, 0.1000001], [10, 20, 30], ["0.1", "0.1000001"], ["10", "20", "30"]),
+        # Five rates from 1: the first cell, stopped at 0, spans 0 to 13 and read as a rate
+        # of about 6 under ticks 0, 20, 40, ...
+        (
+            [1.0, 25.75, 50.5, 75.25, 100.0],
+            [0, 10, 20, 30, 40, 50],
+            ["1", "25.75", "50.5", "75.25", "100"],
+            ["0", "10", "20", "30", "40", "50"],
+        ),
     ],
 )
 def test_maps_of_few_values_are_ticked_at_them(rates, epochs, xticks, yticks):

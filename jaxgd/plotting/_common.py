@@ -702,8 +702,10 @@ def _edges(v: np.ndarray, scale: str = "linear", floor: float | None = None) -> 
     return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
 
 
-#: A map's axis of this many values or fewer is ticked at its values, one tick per cell.
-_FEW_VALUES = 4
+#: A map's axis of this many values or fewer is ticked at its values, one tick per cell: with
+#: rates 1, 25.75, ..., 100 the first cell, stopped at 0, spans 0 to 13 and read as a rate of
+#: about 6 under ticks 0, 20, 40, ...
+_FEW_VALUES = 6
 
 
 def _power_of_ten(value: float, digits: int) -> str:
@@ -1018,9 +1020,17 @@ def _under_axes(ax: Axes) -> Any:
 
 
 def _legend_under(ax: Axes, handles: Sequence[Any]) -> None:
-    """A legend of ``handles`` centred under ``ax``, below its x label (see :func:`_under_axes`)."""
+    """A legend of ``handles`` centred under ``ax``, below its x label (see :func:`_under_axes`).
+
+    A handle may be a tuple of artists, labelled by its first: its key shows them side by
+    side (the colours of minima a map's legend does not name).
+    """
+    from matplotlib.legend_handler import HandlerTuple
+
     ax.legend(
         handles=handles,
+        labels=[(h[0] if isinstance(h, tuple) else h).get_label() for h in handles],
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0.0)},
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
         bbox_transform=_under_axes(ax),

@@ -684,9 +684,13 @@ def plot_convergence(
             if i in listed:
                 label = f"{_describe_minimum(minima, i)} ({hits[i]} of {runs})"
                 handles.append(Patch(color=colors.get(i, "0.3"), label=label))
-        for group, label, color in _more_minima([i for i in shown if i not in listed], best):
+        for group, label, _ in _more_minima([i for i in shown if i not in listed], best):
             hit = sum(hits[i] for i in group)
-            handles.append(Patch(color=color, label=f"{label} ({hit} of {runs})"))
+            # Their cells repeat colours named above: the key shows those colours, not one
+            # grey, which read as the diverged cells' grey.
+            repeat = list(dict.fromkeys(colors.get(i, "0.3") for i in group))[:4]
+            text = f"{label} ({hit} of {runs})"
+            handles.append(tuple(Patch(color=c, label=text) for c in repeat))
         nowhere = which == -1
         _cells(ax, xe, ye, nowhere, **_UNSETTLED)
         _cells(ax, xe, ye, diverged, facecolor=DIVERGED_COLOR)
