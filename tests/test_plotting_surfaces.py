@@ -78,6 +78,21 @@ def test_paths_diverged_run_is_marked_at_last_finite_point_not_as_an_end():
     plotting.close(fig)
 
 
+def test_paths_over_an_f_finite_nowhere_have_a_colour_bar_without_values():
+    # The bar of an f that is NaN everywhere read 0.0000 to 0.9310, values f never took.
+    def nowhere(p):
+        return jnp.nan * (p[0] + p[1])
+
+    paths = [np.array([[0.0, 0.0], [np.nan, np.nan]])]
+    fig = plotting.plot_paths(nowhere, ((-5, 5), (-5, 5)), paths)
+    bar = fig.axes[1]
+    assert list(bar.get_yticks()) == [] and "nothing to show" in bar.get_ylabel()
+    plotting.close(fig)
+    fig = plotting.plot_paths(fns2.himmelblau, ((-5, 5), (-5, 5)), paths)
+    assert len(fig.axes[1].get_yticks()) > 2 and fig.axes[1].get_ylabel().startswith("f(x, y)")
+    plotting.close(fig)
+
+
 @pytest.mark.parametrize("domain", [((-4, 4), (-2, 5)), ((-2, 2), (-1, 3)), ((-5, 5), (-1, 1))])
 def test_paths_colour_bar_is_as_tall_as_the_map_and_clear_of_the_footer(domain):
     # Placed by the layout, the bar spanned the map and the legend under it, and its lowest

@@ -34,6 +34,7 @@ from jaxgd.plotting._common import (
     _axes,
     _check_ax,
     _edges,
+    _empty_bar,
     _footer,
     _legend_columns,
     _pick,
@@ -305,6 +306,8 @@ def plot_paths(
             cbar.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])
         else:
             cbar = fig.colorbar(filled, ax=ax, label="f(x, y)")
+        if not np.isfinite(z).any():  # the bar's 0 to 1 would read as values of f
+            _empty_bar(cbar, "f(x, y)", "f is not finite here")
         cbar.ax.set_axes_locator(partial(_beside, ax))
     groups = list(dict.fromkeys(labels))
     color = {g: _PATH_COLORS[i % len(_PATH_COLORS)] for i, g in enumerate(groups)}
