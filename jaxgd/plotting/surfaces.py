@@ -323,7 +323,9 @@ def plot_paths(
         c = color[lab]
         ax.plot(*p.T, "-", color=c, lw=width[lab], alpha=0.9, label=lab)
         ax.plot(*p.T, ".", color=c, ms=2.5, alpha=0.6)
-        ax.plot(*p[0], "o", ms=7, mfc=c, mec="k", mew=0.8)
+        # Over the ends (zorder): a run that barely moved had its start hidden under its end
+        # (the default random start of peaks moves 0.02), the arms of the larger cross show.
+        ax.plot(*p[0], "o", ms=7, mfc=c, mec="k", mew=0.8, zorder=2.5)
         finite = np.flatnonzero(np.all(np.isfinite(p), axis=1))
         if finite.size and finite[-1] < p.shape[0] - 1:
             # A run that diverged did not end where it was last finite: a thin cross there,
