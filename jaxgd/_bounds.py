@@ -6,8 +6,11 @@ then runs, silently wrong. Such an index is usually a constant: :func:`constant_
 folds the constants of a jaxpr with NumPy (integer arithmetic, comparisons, selects, casts
 and reshapes, the operations ``jax.numpy`` builds an index from) and checks every
 ``dynamic_slice``, ``dynamic_update_slice`` and ``gather`` whose start indices it knows.
-Indices that depend on the input, and gathers that ask for clipping or filling, are left
-alone. Nothing is compiled.
+Indices that depend on the input, and gathers that ask for clipping or filling
+(``jnp.take(p, 5, mode="clip")``), are left alone, except the clipping gather ``vmap`` makes
+of ``p[i]`` or ``lax.dynamic_slice``: it keeps the slice's axes (collapses none), as no
+``jnp.take`` does, and clamps as the unbatched slice would (``vmap(lambda i: p[i])`` over
+``jnp.arange(3)`` on a point of R^2 read ``p[1]`` twice). Nothing is compiled.
 """
 
 from __future__ import annotations
@@ -88,9 +91,15 @@ def _slice_problem(shape: tuple[int, ...], starts: list[int], sizes: tuple[int, 
 def _gather_problem(eqn: Any, operand_shape: tuple[int, ...], idx: np.ndarray) -> str:
     dn = eqn.params["dimension_numbers"]
     mode = eqn.params.get("mode")
-    if mode is not None and mode not in (
-        lax.GatherScatterMode.PROMISE_IN_BOUNDS,
-        getattr(lax.GatherScatterMode, "ONE_HOT", None),
+    sliced = mode == lax.GatherScatterMode.CLIP and not dn.collapsed_slice_dims
+    if (
+        mode is not None
+        and not sliced
+        and mode
+        not in (
+            lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+            getattr(lax.GatherScatterMode, "ONE_HOT", None),
+        )
     ):
         return ""  # clip or fill: the function asked for that behaviour
     if getattr(dn, "operand_batching_dims", ()):

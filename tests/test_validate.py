@@ -875,11 +875,18 @@ _READS_PAST = {
         lambda c, _: (c + p[2] ** 2, None), 0.0, None, length=3
     )[0],
     "checkpoint": jax.checkpoint(lambda p: p[2] ** 2 + p[0] ** 2),
+    # vmap turns p[i] into a clipping gather: it read p[1] twice, silently.
+    "vmap of p[i]": lambda p: jnp.sum(jax.vmap(lambda i: p[i])(jnp.arange(3)) ** 2),
+    "vmap of dynamic_slice": lambda p: jnp.sum(
+        jax.vmap(lambda i: jax.lax.dynamic_slice(p, (i,), (1,)))(jnp.array([0, 2])) ** 2
+    ),
 }
 _READS_WITHIN = {
     "p[-1]": lambda p: p[-1] ** 2 + p[0] ** 2,
     "unpacked": lambda p: (lambda a, b: a**2 + b**2)(*p),
     "clip": lambda p: jnp.take(p, 5, mode="clip") ** 2,
+    "clip, an array": lambda p: jnp.sum(jnp.take(p, jnp.array([0, 5]), mode="clip") ** 2),
+    "vmap of p[i]": lambda p: jnp.sum(jax.vmap(lambda i: p[i])(jnp.arange(2)) ** 2),
     "fill": lambda p: p.at[3].get(mode="fill", fill_value=0.0) + p[0] ** 2,
     "loop index": lambda p: jax.lax.fori_loop(0, 2, lambda i, c: c + p[i] ** 2, 0.0),
     "scan": lambda p: jax.lax.scan(lambda c, i: (c + p[i] ** 2, None), 0.0, jnp.arange(2))[0],
