@@ -582,7 +582,7 @@ def _read(
         wanted = _wanted(name, whole=whole, scalar=scalar)
     if isinstance(value, jax.core.Tracer):
         return _check_kind(name, value, value.dtype, wanted)
-    if value is None or isinstance(value, str | bytes):
+    if value is None or isinstance(value, str | bytes | bytearray | memoryview):
         convert = "int" if whole else "float"
         fix = f"; convert text first, e.g. {convert}(text)" if value is not None else ""
         raise TypeError(f"{wanted}; got {type(value).__name__} {value!r:.60}{fix}.")

@@ -303,10 +303,11 @@ def _check_tol(tol: Any) -> Any:
     """``tol`` checked, as the labelling rule takes it (see :func:`_in_range`)."""
     if is_concrete(tol):
         checked = positive_float("tol", tol, example="1e-3")
-        if np.issubdtype(_dtype(tol), np.integer):
+        dtype = np.dtype(_dtype(tol))
+        if np.issubdtype(dtype, np.integer) or dtype.itemsize > 8:
             # A whole tol is a distance like any other: as an int it reached the compiled
             # rule as int32, where a Python int past 2**31 overflowed and an np.int64 wrapped
-            # (2**40 became 0, and no run was within it).
+            # (2**40 became 0, and no run was within it). A long double is no JAX type.
             tol = checked
     elif np.ndim(tol) != 0:
         raise ValueError(f"tol must be a scalar distance in x, got shape {np.shape(tol)}")

@@ -702,6 +702,18 @@ def test_a_whole_tol_is_a_distance_on_every_path(tol):
     np.testing.assert_array_equal(nearest_minimum(np.asarray(res.final), minima, tol=tol), expect)
 
 
+@pytest.mark.parametrize(
+    "tol", [np.longdouble(10.0), np.array(10.0, np.longdouble)], ids=["scalar", "0-d"]
+)
+def test_a_long_double_tol_is_a_distance_on_every_path(tol):
+    # A long double (float128) reached the compiled rule as it was, and JAX refused its dtype
+    # from inside (basins, success_probability); the other functions took it.
+    _, minima, res, expect = _quartic_runs()
+    np.testing.assert_array_equal(basins(res, minima, tol=tol).index, expect)
+    np.testing.assert_allclose(success_probability(res, minima, tol=tol), 1 / 3, rtol=1e-6)
+    np.testing.assert_array_equal(nearest_minimum(res.final, minima, tol=tol), expect)
+
+
 @pytest.mark.parametrize("tol", [True, 1 + 0j])
 def test_a_traced_tol_of_no_real_dtype_is_refused(tol):
     minima = find_minima(lambda x: (x * x - 1) ** 2, -2.0, 2.0)

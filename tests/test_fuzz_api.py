@@ -126,6 +126,7 @@ BAD_AXIS = {
     "decimal": lambda v: decimal.Decimal(v[0]),
     "no-points": lambda v: np.zeros((1, 0)),
     "bytes": lambda v: b"0.5",
+    "memoryview": lambda v: memoryview(b"a"),
 }
 BAD_RATES = {**BAD_AXIS, "negative": lambda v: [*v, -0.125]}
 

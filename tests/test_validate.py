@@ -588,6 +588,9 @@ INVALID_AXES = {
     "none-inside": ([0.5, None], TypeError, r"entry 1 is None"),
     "string": ("0.5", TypeError, r"got str '0\.5'; convert text first, e\.g\. float\(text\)"),
     "bytes": (b"1", TypeError, r"got bytes"),
+    # Buffers of bytes read as their byte values: memoryview(b"a") ran from x = 97.
+    "bytearray": (bytearray(b"a"), TypeError, r"got bytearray"),
+    "memoryview": (memoryview(b"a"), TypeError, r"got memoryview"),
     "string-array": (np.array(["0.5"]), TypeError, r"strings \(<U3\)"),
     "dict": ({"a": 1.0}, TypeError, r"got dict"),
     "set": ({0.5}, TypeError, r"got set"),
