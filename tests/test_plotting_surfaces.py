@@ -122,6 +122,10 @@ def test_paths_colour_bar_is_as_tall_as_the_map_and_clear_of_the_footer(domain):
 def test_paths_errors(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plotting.plot_paths(fns2.himmelblau, args, [np.zeros((3, 2))], **kwargs)
+    # One run's (T, 2) array: its rows were read as runs, "paths[0] must have shape
+    # (T, 2) ... got (2,)", a contradiction; the fix is to wrap it.
+    with pytest.raises(ValueError, match=r"got one array of shape \(3, 2\): pass \[path\]"):
+        plotting.plot_paths(fns2.himmelblau, ((-5, 5), (-5, 5)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"paths\[0\] must have shape \(T, 2\)"):
         plotting.plot_paths(fns2.himmelblau, ((-5, 5), (-5, 5)), [np.zeros((3, 3))])
 
@@ -252,6 +256,11 @@ def test_basin_map_errors(saddle_minima):
         plotting.basin_map(ax, starts, np.zeros(8, int), saddle_minima)
     with pytest.raises(ValueError, match="index into the 2 minima"):
         plotting.basin_map(ax, starts, np.full(9, 2), saddle_minima)
+    # Labels that are not whole numbers were truncated to 0, a minimum: one basin drawn.
+    for labels in (np.full(9, 0.5), np.full(9, -0.5), np.full(9, np.nan), np.ones(9, bool)):
+        with pytest.raises(TypeError, match=r"labels must be whole numbers .* got dtype"):
+            plotting.basin_map(ax, starts, labels, saddle_minima)
+    assert len(plotting.basin_map(ax, starts, np.zeros(9), saddle_minima)) == 1  # 0.0 is 0
     plotting.close(fig)
 
 

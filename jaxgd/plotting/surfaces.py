@@ -269,6 +269,12 @@ def plot_paths(
     dom = _domain(domain)
     levels = check_int("levels", levels, 2, fix="draw at least 2 contour levels")
     num = check_num(num, 2, fix="the default is 300")
+    if getattr(paths, "ndim", None) == 2:  # one run's (T, 2) array: its rows read as runs
+        raise ValueError(
+            f"paths must be a list of runs of shape (T, 2) (or one array of shape (R, T, 2)); "
+            f"got one array of shape {tuple(paths.shape)}: pass [path] (or path[None]) for "
+            "one run"
+        )
     given = [str(np.dtype(p.dtype)) for p in paths if _is_float(p)]
     runs = [np.asarray(p, np.float64) for p in paths]
     if not runs:
@@ -555,7 +561,19 @@ def basin_map(
     from matplotlib.patches import Patch
 
     pts = np.asarray(starts, np.float64)
-    lab = np.asarray(labels).astype(int).ravel()
+    given = np.asarray(labels)
+    # Labels are whole numbers: astype(int) truncated 0.5 and -0.5 to 0, a minimum's index,
+    # and drew a map of one basin; NaN became an arbitrary integer.
+    whole = given.dtype.kind in "iu" or (
+        given.dtype.kind == "f" and np.isfinite(given).all() and (given == np.round(given)).all()
+    )
+    if not whole:
+        raise TypeError(
+            f"labels must be whole numbers (-2, -1 or a minimum's index), as "
+            f"basins_nd(...).index gives them; got dtype {given.dtype}"
+            + (" with values that are not whole" if given.dtype.kind == "f" else "")
+        )
+    lab = given.astype(int).ravel()
     xs, ys, _, _ = _grid_of(pts)
     if lab.size != pts.shape[0]:
         raise ValueError(f"labels must have one entry per start ({pts.shape[0]}), got {lab.size}")
