@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 import reprlib
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import jax
@@ -446,26 +447,21 @@ def _nearest_points(coords: np.ndarray, values: np.ndarray) -> np.ndarray:
 
     Distances (``hypot``, not the root of a sum of squares, whose squares overflow for a far
     query and underflow for tiny offsets) pick the candidates: every point within a few
-    roundings of the smallest. A query far off the starts rounds all its differences alike;
-    so candidates are compared two at a time, ``b`` against ``c`` by the sign of
-    ``|q - b|^2 - |q - c|^2 = (c - b) . (2q - b - c)``, whose factors keep the two points'
-    offset however far ``q`` is.
+    roundings of the smallest. A query far off the starts rounds all its differences alike,
+    so where several are candidates their squared distances are compared exactly, in
+    rationals (each float is one): rare, and only for those points.
     """
     distance = np.hypot.reduce(np.abs(coords[None, :, :] - values[:, None, :]), axis=-1)
     best = distance.argmin(axis=1)
     least = distance[np.arange(len(values)), best]
     tied = distance <= least[:, None] * (1 + 8 * np.finfo(np.float64).eps)
-    rows = np.flatnonzero(tied.sum(axis=1) > 1)
-    for j in np.flatnonzero(tied[rows].any(axis=0)):
-        some = rows[tied[rows, j] & (best[rows] != j)]
-        b, c = coords[best[some]], coords[j]
-        with np.errstate(over="ignore", invalid="ignore"):
-            # q - (b + c) / 2, scaled by a power of two for each query (exact, the sign
-            # unchanged), so that neither factor nor the sum overflows near the largest float.
-            toward = values[some] - (b / 2 + c / 2)
-            _, exponent = np.frexp(np.abs(toward).max(axis=1, keepdims=True))
-            rise = ((c - b) * np.ldexp(toward, -exponent)).sum(axis=1)
-        best[some[(rise > 0) | ((rise == 0) & (j < best[some]))]] = j
+    for row in np.flatnonzero(tied.sum(axis=1) > 1).tolist():
+        q = [Fraction(v) for v in values[row].tolist()]
+        exact = {
+            j: sum((Fraction(c) - v) ** 2 for c, v in zip(coords[j].tolist(), q, strict=True))
+            for j in np.flatnonzero(tied[row]).tolist()
+        }
+        best[row] = min(exact, key=lambda j: (exact[j], j))
     return best
 
 

@@ -863,6 +863,25 @@ def test_nearest_point_is_nearest_however_far_the_query(data, n, d, scale):
     assert res.sel(start=[query], method="nearest").starts.tolist() == [starts[want].tolist()]
 
 
+def test_nearest_point_by_a_margin_below_the_querys_rounding():
+    # Found by the test above: q - (b + c) / 2 rounds away the offsets of 0.001, and two
+    # starts tied that are 2e-6 apart in squared distance; exact rationals tell them apart.
+    starts = np.array([[0.001, -0.001, 0.0], [0.0, 0.0, 0.0], [1e-3, 1e-3, 0.0]])
+    res = dataclasses.replace(
+        build({"start": 3, "learning_rate": 1, "epochs": 1, "coord": 3}, dtype="float64"),
+        starts=starts,
+    )
+    far = [8796093022209.0, 8796093022209.0, 0.0]
+    two = res.isel(start=[0, 1])
+    assert two.sel(start=far, method="nearest").starts.tolist() == [0.0, 0.0, 0.0]
+    # The third start is nearer the first query in both coordinates; the second query is
+    # as near to every start to within its rounding, and nearest [0, 0, 0].
+    assert res.sel(start=[far, [-1e30, -1e30, 0.0]], method="nearest").starts.tolist() == [
+        [1e-3, 1e-3, 0.0],
+        [0.0, 0.0, 0.0],
+    ]
+
+
 def test_diverged_is_checked_strictly_while_every_coordinate_is_there():
     res = build({"start": 2, "learning_rate": 1, "epochs": 1, "coord": 2})
     res = dataclasses.replace(res, final=np.zeros_like(res.final), value=np.zeros_like(res.value))
