@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import sys
 import warnings
@@ -703,6 +704,7 @@ def _split_at_zeros(
     g: np.ndarray,
     left: np.ndarray,
     right: np.ndarray,
+    size: int | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Brackets ``[a, b]`` (with f and f' at ``a``) for the refinement, from grid brackets.
 
@@ -711,6 +713,7 @@ def _split_at_zeros(
     0, +, and a bisection would land on the maximum at 0. Such a bracket is looked at again
     with f' at the midpoints between its points, and split where the signs say, for a few
     rounds while a part still holds an exact zero (x^2 on a grid through 0 takes one round).
+    f' there is evaluated at ``size`` points (the grid's own size by default: compiled).
     """
     inner = right - left > 1
     done = [(grid[left[~inner]], grid[right[~inner]], values[left[~inner]], g[left[~inner]])]
@@ -723,7 +726,7 @@ def _split_at_zeros(
             break
         mids = [_mid(xs[:-1], xs[1:]).astype(grid.dtype) for xs, _, _ in todo]
         flat = np.concatenate(mids)
-        m_values, m_g = _at_points(f, flat, grid.size)
+        m_values, m_g = _at_points(f, flat, grid.size if size is None else size)
         offset, again = 0, []
         for (xs, vs, gs), m in zip(todo, mids, strict=True):
             k, n = m.size, xs.size + m.size
@@ -744,6 +747,125 @@ def _split_at_zeros(
         todo = again
     done += [(xs[:1], xs[-1:], vs[:1], gs[:1]) for xs, vs, gs in todo]  # still around zeros
     return tuple(np.concatenate([d[k] for d in done]) for k in range(4))
+
+
+def _finite_somewhere(values: np.ndarray, g: np.ndarray) -> bool:
+    """Whether f and f' are both finite at one grid point at least."""
+    return bool((np.isfinite(values) & np.isfinite(g)).any())
+
+
+def _finite_edges(
+    f: Callable, grids: list[np.ndarray], grid: np.ndarray, values: np.ndarray, g: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Brackets ``[a, b]`` (with f and f' at ``a``) for the refinement, from the grid cells
+    where f (or f') stops being finite: f falls towards where it is not finite, or is
+    stationary there, and rises again before it gets there.
+
+    Across such a cell f' has no sign to compare, so no bracket is seen, yet the minimum may
+    lie in it: ``(x - 0.3)**2`` on ``[-1e25, 1e25]`` overflows float32 at every grid point
+    but 0, and ``exp(x) - 2x`` on an 11-point grid of ``[-100, 2000]`` at 110, past its
+    minimum at log(2). From the finite end, where f' points down into the cell or is 0, the
+    cell is halved towards where f is not finite, keeping the finite half, until f' points
+    up (f rises: the turn) or the two ends are neighbouring floats (f falls all the way to
+    where it stops, as ``log(x)`` does towards 0, or into a pole: nothing to add). The
+    turn, and the last point before it where f' pointed down, join the segment's grid
+    points, and the brackets among them that hold one of these points are those added:
+    found as :func:`_brackets` and :func:`_split_at_zeros` find the grid's own, exact zeros
+    skipped (``x**2`` on ``[-1e25, 1e25]``: 0 is the only finite grid point, with f' = 0).
+
+    A cell is taken only inside a segment; every cell steps together through the grid kernel
+    at the grid's own size (compiled already).
+    """
+    empty = (grid[:0], grid[:0], values[:0], g[:0])
+    known = np.isfinite(values) & np.isfinite(g)
+    inside = np.zeros(max(grid.size - 1, 0), bool)
+    bounds = np.cumsum([0, *(gr.size for gr in grids)])
+    for first, end in itertools.pairwise(bounds):
+        inside[first : end - 1] = True
+    with np.errstate(invalid="ignore"):
+        # f falls, or is stationary, at the finite end towards the other one.
+        to_right = inside & known[:-1] & ~known[1:] & ~(g[:-1] > 0)
+        to_left = inside & ~known[:-1] & known[1:] & ~(g[1:] < 0)
+    i_r, i_l = np.flatnonzero(to_right), np.flatnonzero(to_left)
+    if i_r.size + i_l.size == 0:
+        return empty
+    cell = np.r_[i_r, i_l]
+    start = np.r_[i_r, i_l + 1]
+    d = np.r_[np.ones(i_r.size), -np.ones(i_l.size)]  # from the finite end into the cell
+    near, far = grid[start], grid[np.r_[i_r + 1, i_l]]
+    fell = g[start] * d < 0  # a point where f' points down into the cell: the finite end
+    fall = [near.copy(), values[start].copy(), g[start].copy()]
+    turned = np.zeros(cell.size, bool)
+    turn = [near.copy(), values[start].copy(), g[start].copy()]
+    # Halved in the order of the floats, not of the reals: a point where f is finite is
+    # reached in a few dozen halvings however wide the cell (2e196 wide, f finite within
+    # 1e154 of 0: (x - 0.3)**2 in float64 on [-1e200, 1e200]).
+    for _ in range(_MAX_ITER):
+        mid = _float_between(near, far)
+        active = ~turned & (mid != near) & (mid != far)
+        if not active.any():
+            break
+        v, gm = _at_points(f, mid, grid.size)
+        ok = active & np.isfinite(v) & np.isfinite(gm)
+        with np.errstate(invalid="ignore"):
+            up, down = ok & (gm * d > 0), ok & (gm * d < 0)
+        near = np.where(ok & ~up, mid, near)
+        far = np.where(active & ~ok, mid, far)
+        for arrays, at in ((fall, down), (turn, up)):
+            arrays[:] = [
+                np.where(at, new, old) for new, old in zip((mid, v, gm), arrays, strict=True)
+            ]
+        fell |= down
+        turned |= up
+    # The points to add, each in its cell: the turn, and the fall before it (where it is not
+    # the cell's finite end, a grid point already).
+    extra = turned & fell & (fall[0] != grid[start])
+    cells = np.r_[cell[turned], cell[extra]]
+    x_new = np.r_[turn[0][turned], fall[0][extra]].astype(grid.dtype)
+    v_new = np.r_[turn[1][turned], fall[1][extra]].astype(values.dtype)
+    g_new = np.r_[turn[2][turned], fall[2][extra]].astype(g.dtype)
+    if cells.size == 0:
+        return empty
+    # Grid point i sorts at i, a point added in cell i at i + 0.5, in order of x among those.
+    key = np.r_[np.arange(grid.size, dtype=np.float64), cells + 0.5]
+    order = np.lexsort((np.r_[grid, x_new], key))
+    xs, vs, gs = (np.r_[a, b][order] for a, b in ((grid, x_new), (values, v_new), (g, g_new)))
+    added = (order >= grid.size).astype(int)
+    pos = np.searchsorted(key[order], bounds - 0.25)  # where each segment begins in xs
+    lefts, rights = [], []
+    for first, end in itertools.pairwise(pos):
+        if not added[first:end].any():
+            continue
+        left, right, _, _ = _brackets(gs[first:end], vs[first:end])
+        count = np.r_[0, np.cumsum(added[first:end])]
+        holds = count[right + 1] > count[left]  # an added point among left..right
+        lefts.append(left[holds] + first)
+        rights.append(right[holds] + first)
+    if not lefts:
+        return empty
+    a, b, v_a, g_a = _split_at_zeros(
+        f, xs, vs, gs, np.concatenate(lefts), np.concatenate(rights), grid.size
+    )
+    # Such a bracket can span a hundred orders of magnitude ([1.6e-56, 1.8e70] for the
+    # float64 example), where the refinement's safeguard keeps bisecting (each Newton step
+    # is as long as the bisection before it) and stops short of the root: halved in the
+    # order of the floats first, on f''s sign, down to a cell the refinement starts well in.
+    for _ in range(_MAX_ITER):
+        mid = _float_between(a, b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            wide = (
+                (mid != a)
+                & (mid != b)
+                & (np.abs(b.astype(np.float64) - a) > _mid(np.abs(a), np.abs(b)))
+            )
+        if not wide.any():
+            break
+        v, gm = _at_points(f, mid, grid.size)
+        with np.errstate(invalid="ignore"):
+            to_a, to_b = wide & (gm < 0), wide & (gm > 0)  # f' of 0 or NaN: left as it is
+        a, v_a, g_a = (np.where(to_a, n, o) for n, o in ((mid, a), (v, v_a), (gm, g_a)))
+        b = np.where(to_b, mid, b)
+    return a, b, v_a, g_a
 
 
 def _varies(values: np.ndarray, eps: float, largest: float) -> bool:
@@ -1152,7 +1274,7 @@ def _first_change(
     x: np.ndarray,
     direction: np.ndarray,
     level: np.ndarray,
-    spacing: float,
+    spacing: float | np.ndarray,
     eps: float,
     size: int,
     until: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -1273,7 +1395,7 @@ def _climbs_out(
     above: np.ndarray,
     reach_below: np.ndarray,
     reach_above: np.ndarray,
-    spacing: float,
+    spacing: np.ndarray,
     eps: float,
     size: int,
 ) -> np.ndarray:
@@ -1296,7 +1418,9 @@ def _climbs_out(
     sign flips from grid point to grid point, and every flip was taken for a minimum (some
     2400 of them on ``[-1e5, -1e3]``). Where a minimum is, f climbs out of it on both sides,
     at some distance; on a plateau it never does (f stays level out to where it falls).
-    A side not asked (an end of the searched set, where nothing beyond counts) passes."""
+    A side not asked (an end of the searched set, where nothing beyond counts) passes.
+    ``spacing``, per claim: the grid's, or the width of the sliver of a grid cell where f is
+    finite (:func:`_finite_edges`), from which the probes' first distance is set."""
     ok = np.isfinite(level.astype(np.float64))  # not finite: dropped later, not probed
     ask = [(lo, -1.0, below & ok, reach_below), (hi, 1.0, above & ok, reach_above)]
     x = np.concatenate([np.asarray(p)[m] for p, _, m, _ in ask])
@@ -1323,7 +1447,9 @@ def _climbs_out(
         return refused[owner]
 
     noise = 2.0 * _local_noise(f, x, size)
-    code = _first_change(f, x, direction, levels, spacing, eps, size, until=settled, noise=noise)
+    code = _first_change(
+        f, x, direction, levels, spacing[owner], eps, size, until=settled, noise=noise
+    )
     rises = np.ones(lo.size, bool)
     rises[owner[code != 1]] = False
     return rises
@@ -1381,6 +1507,17 @@ def _search(
     if refine and rounds < _ZERO_ROUNDS and finer_size <= _MAX_NUM:
         finer = [_with_midpoints(grid) if k in refine else grid for k, grid in enumerate(grids)]
         return _search(f, finer, dtype, tol_f, packed=True, rounds=rounds + 1)
+    if not packed and len(grids) == 1 and not _finite_somewhere(values, g):
+        warnings.warn(
+            f"f is not finite at any of the {grid.size} grid points of [{float(grid[0]):g}, "
+            f"{float(grid[-1]):g}] (f or f' is NaN or infinite at every one): no minimum can "
+            "be found there. Search an interval where f is defined; where f overflows "
+            f"{np.dtype(dtype).name} everywhere but between the grid points ((x - 0.3)**2 on "
+            "[-1e25, 1e25] in float32 is finite only within 1e19 of 0), a narrower interval, "
+            "or a grid that meets those points.",
+            UserWarning,
+            stacklevel=_outside_level(),
+        )
     for k in stuck:
         vs = values[sum(sizes[:k]) : sum(sizes[: k + 1])]
         warnings.warn(
@@ -1515,6 +1652,13 @@ def _search(
     ends_x, ends_v = grid[ends_i], values[ends_i]
 
     a_x, b_x, a_v, a_g = _split_at_zeros(f, grid, values, g, left, right)
+    edges = _finite_edges(f, grids, grid, values, g)
+    # How wide each bracket's part of f's domain is, where f is finite on only a sliver of a
+    # grid cell (NaN: a grid cell, or a flat stretch's edge): its claim is probed from there.
+    finite_width = np.r_[np.full(a_x.size, np.nan), edges[1].astype(np.float64) - edges[0]]
+    a_x, b_x, a_v, a_g = (
+        np.r_[old, new] for old, new in zip((a_x, b_x, a_v, a_g), edges, strict=True)
+    )
 
     if flats:
         first, last, before, after = np.asarray(flats, int).T
@@ -1566,6 +1710,7 @@ def _search(
         ends_x, ends_v = grid[ends_i], values[ends_i]
         # The well between the edge and the grid point: a bracket, f' from - to +.
         a_x = np.concatenate([a_x, grid[before[bad_lo]], out[k:][bad_hi]])
+        finite_width = np.r_[finite_width, np.full(a_x.size - finite_width.size, np.nan)]
         b_x = np.concatenate([b_x, out[:k][bad_lo], grid[after[bad_hi]]])
         a_v = np.concatenate([a_v, values[before[bad_lo]], v_out[k:][bad_hi]])
         a_g = np.concatenate([a_g, g[before[bad_lo]], g_out[k:][bad_hi]])
@@ -1589,6 +1734,7 @@ def _search(
                 (flat_lo, flat_hi, flat_x, flat_v, a_x, b_x, a_v, a_g), found[1:], strict=True
             )
         )
+        finite_width = np.r_[finite_width, np.full(a_x.size - finite_width.size, np.nan)]
         ends_i = np.asarray([i for i, _ in ends], int)
         ends_x, ends_v = grid[ends_i], values[ends_i]
 
@@ -1667,7 +1813,7 @@ def _search(
         ~np.isin(claim_hi, lasts),
         np.nan_to_num(reach_below),
         np.nan_to_num(reach_above),
-        spacing,
+        np.r_[np.fmin(finite_width[owner], spacing), np.full(flat_lo.size, spacing)],
         eps,
         grid.size,
     )
@@ -1765,6 +1911,24 @@ def _mid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The midpoints of ``a`` and ``b``, in float64, halves first: ``(a + b) / 2`` overflows
     to inf where both lie past half the largest float64 (float64 searches near 1.7e308)."""
     return a.astype(np.float64) / 2 + np.asarray(b, np.float64) / 2
+
+
+def _float_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The float halfway between ``a`` and ``b`` (same float dtype) in the order of the
+    floats: as many floats lie from ``a`` to it as from it to ``b`` (to one), so between
+    1e-30 and 1e30 it is near 1, and 64 halvings (32 in float32) reach neighbouring floats
+    from any two. ``a`` or ``b`` where they are neighbours already."""
+    bits = {4: np.int32, 8: np.int64}[a.dtype.itemsize]
+    top, low = np.int64(np.iinfo(bits).max), np.int64(np.iinfo(bits).min)
+
+    def key(x: np.ndarray) -> np.ndarray:  # sign and magnitude, as one ordered integer
+        k = x.view(bits).astype(np.int64)
+        return np.where(k < 0, -(k & top), k & top)
+
+    ka, kb = key(a), key(b)
+    k = ka // 2 + kb // 2 + (ka % 2 + kb % 2) // 2  # floor((ka + kb) / 2), no overflow
+    raw = np.where(k < 0, np.abs(k) | low, k)
+    return raw.astype(bits).view(a.dtype)
 
 
 def _doubling(start: np.ndarray, n: int) -> np.ndarray:
@@ -1987,7 +2151,11 @@ def find_minima(
     interval: where ``f`` is lowest right beside it (``sqrt(x)`` on ``[-1, 1]``, lowest at
     0, NaN left of it), nothing is reported there, as descent cannot settle there either (a
     step past it is NaN); search the part where ``f`` is finite (``[0, 1]``) to have it as
-    an end.
+    an end. A minimum in a grid cell one end of which is not finite is found all the same:
+    from the finite end, where ``f`` falls into the cell, the cell is halved towards the
+    other until ``f`` rises (``(x - 0.3)**2`` on ``[-1e25, 1e25]`` overflows float32 at
+    every grid point but 0). Where ``f`` is finite at no grid point, the result is empty
+    and a ``UserWarning`` says so.
 
     Not jittable (the number of minima depends on the values of ``f``): called while
     ``jax.jit``, ``vmap`` or ``grad`` is tracing (an ``f`` that closes over a traced value

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import jaxgd
 import jaxgd.functions as fns
-from jaxgd.minima import Minima, find_minima, find_minima_reached
+from jaxgd.minima import Minima, _float_between, find_minima, find_minima_reached
 from tests.reference_functions import REFERENCE
 
 
@@ -705,6 +705,126 @@ def test_f_prime_where_f_is_nan_has_no_sign(f, want, x64):
         m = find_minima(f, -1.0, 2.0)
         x = np.asarray(m.x, np.float64)
     np.testing.assert_allclose(x[~np.asarray(m.at_boundary)], want, rtol=1e-6)
+
+
+def _x2(x):
+    return x**2
+
+
+#: f, the interval in float32 and in float64 (wide enough that f overflows each at nearly
+#: every grid point), num, and the minima: each in a grid cell with one finite end.
+_OVERFLOWING = {
+    "(x-0.3)^2": (lambda x: (x - 0.3) ** 2, 1e25, 1e200, 10_001, [0.3]),
+    "x^2, f'=0 on the grid": (_x2, 1e25, 1e200, 10_001, [0.0]),
+    "x^4-3x^3+2": (lambda x: x**4 - 3 * x**3 + 2, 1e15, 1e100, 10_001, [2.25]),
+    "double well": (lambda x: (x - 1) ** 2 * (x + 1) ** 2, 1e15, 1e100, 10_001, [-1.0, 1.0]),
+    "exp(x)-2x": (lambda x: jnp.exp(x) - 2 * x, None, None, 11, [np.log(2.0)]),
+    "cos, inf past 3.5": (
+        lambda x: jnp.cos(x) + jnp.where(jnp.abs(x) > 3.5, jnp.inf, 0.0),
+        10.0,
+        10.0,
+        3,
+        [-np.pi, np.pi],
+    ),
+    "NaN past 0.31": (
+        lambda x: jnp.where(x > 0.31, jnp.nan, (x - 0.3) ** 2),
+        1.0,
+        1.0,
+        11,
+        [0.3],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_OVERFLOWING))
+def test_a_minimum_where_f_stops_being_finite_on_the_grid_is_found(name, x64_or_not):
+    """f' has no sign where f is not finite, so no bracket was seen across a cell with one
+    finite end: (x - 0.3)**2 on [-1e25, 1e25] is finite at no grid point but 0, and random
+    starts all settling at 0.3 were counted as failures to find 'no minimum'."""
+    f, half32, half64, num, want = _OVERFLOWING[name]
+    half = half64 if x64_or_not else half32
+    # exp(x) - 2x: an 11-point grid whose second point (110 in float32, 1910 in float64)
+    # overflows, past the minimum at log(2).
+    lo, hi = (-half, half) if half is not None else (-100.0, 2000.0 if not x64_or_not else 2e4)
+    m = find_minima(f, lo, hi, num=num)
+    assert not np.asarray(m.at_boundary).any()
+    tol = 1e-12 if x64_or_not else 1e-6
+    np.testing.assert_allclose(np.asarray(m.x, np.float64), want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.asarray(m.value), np.asarray(f(m.x)), rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("f", "lo", "hi"),
+    [
+        (lambda x: -1 / x**2, -1.0, 1.0),  # falls into the pole at 0 from both sides
+        (lambda x: jnp.log(x) + x**2, -1.0, 1.0),  # falls to -inf at 0+
+        (lambda x: jnp.where(jnp.abs(x - 0.3) < 0.01, jnp.nan, (x - 0.3) ** 2), -1.0, 1.0),
+        (lambda x: -(x**2), -1e25, 1e25),  # falls to -inf where it overflows
+    ],
+    ids=["pole", "log", "NaN over the minimum", "-x^2 overflowing"],
+)
+def test_f_falling_to_where_it_stops_being_finite_has_no_minimum_there(f, lo, hi, x64_or_not):
+    m = find_minima(f, lo, hi, num=11)
+    assert np.asarray(m.at_boundary).all()
+
+
+def test_a_minimum_in_an_overflowing_cell_costs_no_compilation(compiles):
+    f = functools.partial(lambda c, x: (x - c) ** 2, 0.3)
+    find_minima(f, -1e25, 1e25)
+    with compiles:
+        m = find_minima(f, -2e25, 2e25)
+    assert compiles.count == 0
+    np.testing.assert_allclose(np.asarray(m.x), [0.3], rtol=1e-6)
+
+
+@given(
+    c=st.floats(-10.0, 10.0),
+    power=st.integers(20, 37),
+    half_num=st.integers(1, 2_000),
+)
+@settings(max_examples=30, deadline=None)
+def test_any_overflowing_interval_with_a_finite_grid_point_finds_the_minimum(c, power, half_num):
+    # An odd num puts a grid point within rounding of 0, where f is finite; all the others
+    # overflow float32 (f is finite only within about 1e19 of c).
+    m = find_minima(lambda x: (x - c) ** 2, -(10.0**power), 10.0**power, num=2 * half_num + 1)
+    assert len(m) == 1 and not bool(m.at_boundary[0])
+    assert float(m.x[0]) == pytest.approx(c, rel=1e-6, abs=1e-6)
+
+
+@given(
+    data=st.data(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+@settings(max_examples=200, deadline=None)
+def test_halving_in_the_order_of_the_floats_stays_between_and_ends(data, dtype):
+    finite = st.floats(allow_nan=False, allow_infinity=False, width=np.finfo(dtype).bits)
+    a = np.array([data.draw(finite)], dtype)
+    b = np.array([data.draw(finite)], dtype)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    for _ in range(np.finfo(dtype).bits + 1):  # one halving per bit reaches neighbours
+        mid = _float_between(a, b)
+        assert mid.dtype == dtype and lo[0] <= mid[0] <= hi[0]
+        if mid[0] in (a[0], b[0]):  # only where no float lies between them
+            assert a[0] == b[0] or np.nextafter(a, b)[0] == b[0]
+            break
+        a = mid
+    else:
+        raise AssertionError(f"{a} and {b} are not neighbours after a halving per bit")
+
+
+@pytest.mark.parametrize(
+    ("f", "lo", "hi", "num"),
+    [
+        (jnp.log, -2.0, -1.0, 101),
+        (lambda x: (x - 0.3) ** 2, -1e25, 1e25, 10_000),  # no grid point near 0
+        (lambda x: jnp.sqrt(x) * jnp.nan, 0.0, 1.0, 11),
+    ],
+    ids=["log", "overflow", "NaN"],
+)
+def test_an_f_finite_at_no_grid_point_is_warned_of(f, lo, hi, num):
+    with pytest.warns(UserWarning, match=r"^f is not finite at any of the \d+ grid points"):
+        m = find_minima(f, lo, hi, num=num)
+    assert len(m) == 0
 
 
 _TRANSFORMS = {
