@@ -393,7 +393,12 @@ def _is_flat(values: np.ndarray, i: int, j: int, eps: float, largest: float) -> 
 
 
 def _flat_edges(
-    f: Callable, inside: np.ndarray, outside: np.ndarray, v_out: np.ndarray, g_out: np.ndarray
+    f: Callable,
+    inside: np.ndarray,
+    outside: np.ndarray,
+    v_out: np.ndarray,
+    g_out: np.ndarray,
+    halve: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Where each flat stretch ends: bisection between a point ``inside`` it (f' = 0) and one
     ``outside`` (f' != 0, where f is ``v_out`` and f' is ``g_out``) down to neighbouring
@@ -402,13 +407,18 @@ def _flat_edges(
     may lie between them).
 
     Every edge steps together through the grid kernel, at a padded size, so only functions
-    with flat minima ever compile it for another shape.
+    with flat minima ever compile it for another shape. ``halve``: how a step is halved
+    (default: at the midpoint; :func:`_float_between` where ``outside`` may be orders of
+    magnitude away).
     """
     inside, outside = inside.copy(), outside.copy()
     v_out, g_out = v_out.copy(), g_out.copy()
     n = inside.size
     for _ in range(_MAX_ITER):
-        mid = _mid(inside, outside).astype(inside.dtype)
+        if halve is None:
+            mid = _mid(inside, outside).astype(inside.dtype)
+        else:
+            mid = halve(inside, outside)
         active = (mid != inside) & (mid != outside)
         if not active.any():
             break
@@ -749,34 +759,57 @@ def _split_at_zeros(
     return tuple(np.concatenate([d[k] for d in done]) for k in range(4))
 
 
+#: Grids up to this size evaluate the few points :func:`_finite_edges` probes at their own
+#: size; larger ones at a power of two of their own.
+_EDGE_GRID = 1 << 15
+
+
 def _finite_somewhere(values: np.ndarray, g: np.ndarray) -> bool:
     """Whether f and f' are both finite at one grid point at least."""
     return bool((np.isfinite(values) & np.isfinite(g)).any())
 
 
 def _finite_edges(
-    f: Callable, grids: list[np.ndarray], grid: np.ndarray, values: np.ndarray, g: np.ndarray
+    f: Callable,
+    grids: list[np.ndarray],
+    grid: np.ndarray,
+    values: np.ndarray,
+    g: np.ndarray,
+    slack: float,
+    tol_f: float,
 ) -> tuple[np.ndarray, ...]:
-    """Brackets ``[a, b]`` (with f and f' at ``a``) for the refinement, from the grid cells
-    where f (or f') stops being finite: f falls towards where it is not finite, or is
-    stationary there, and rises again before it gets there.
+    """Minima in the grid cells where f (or f') stops being finite: f falls towards where
+    it is not finite, or is stationary there, and rises again before it gets there. Returns
+    brackets of no width ``[x, x]`` with f and f' at ``x`` (the refinement keeps them), the
+    width of the part of the cell each was found in (probes of its climb start from there),
+    and the flat minima found there: ``(lo, hi, x, value, width)``.
 
     Across such a cell f' has no sign to compare, so no bracket is seen, yet the minimum may
     lie in it: ``(x - 0.3)**2`` on ``[-1e25, 1e25]`` overflows float32 at every grid point
     but 0, and ``exp(x) - 2x`` on an 11-point grid of ``[-100, 2000]`` at 110, past its
     minimum at log(2). From the finite end, where f' points down into the cell or is 0, the
-    cell is halved towards where f is not finite, keeping the finite half, until f' points
-    up (f rises: the turn) or the two ends are neighbouring floats (f falls all the way to
-    where it stops, as ``log(x)`` does towards 0, or into a pole: nothing to add). The
-    turn, and the last point before it where f' pointed down, join the segment's grid
-    points, and the brackets among them that hold one of these points are those added:
-    found as :func:`_brackets` and :func:`_split_at_zeros` find the grid's own, exact zeros
-    skipped (``x**2`` on ``[-1e25, 1e25]``: 0 is the only finite grid point, with f' = 0).
+    cell is halved in the order of the floats (:func:`_float_between`) towards where f is
+    not finite, keeping the finite half, until f' points up (f rises: the turn) or the two
+    ends are neighbouring floats (f falls all the way to where it stops, as ``log(x)`` does
+    towards 0: nothing to add). The turn, and the last point before it where f' pointed
+    down, join the segment's grid points, and the brackets among them that hold one of
+    these points are read as :func:`_brackets` and :func:`_split_at_zeros` read the grid's
+    own, exact zeros skipped (``x**2`` on ``[-1e25, 1e25]``: 0 is the only finite grid
+    point, with f' = 0), then narrowed (:func:`_narrowed`). An end of a segment where
+    f' = 0 and the turn comes first is a stationary minimum (``x**2`` on ``[0, 1e25]``).
+    As in any grid cell, one minimum per cell at most is found: of two in such a cell
+    (``(x**2 - 1)**2 * (x**2 - 4)**2``, whose minima at -1 and 1 share a cell with 0 on
+    ``[-1e25, 1e25]``), the turn may fall past one.
 
-    A cell is taken only inside a segment; every cell steps together through the grid kernel
-    at the grid's own size (compiled already).
+    A cell is taken only inside a segment; every cell steps together through the grid kernel,
+    at the grid's own size (compiled already) up to ``_EDGE_GRID`` points, else at a power of
+    two of their own (compiled once: a halving at millions of points cost 20 ms).
     """
-    empty = (grid[:0], grid[:0], values[:0], g[:0])
+    no_flats = (grid[:0], grid[:0], grid[:0], values[:0], np.zeros(0))
+    empty = (grid[:0], grid[:0], values[:0], g[:0], np.zeros(0), no_flats)
+    # One cell or a few: evaluated at the grid's size where that is small (compiled
+    # already), else at a size of their own (compiled once) rather than at millions.
+    size = grid.size if grid.size <= _EDGE_GRID else 1
     known = np.isfinite(values) & np.isfinite(g)
     inside = np.zeros(max(grid.size - 1, 0), bool)
     bounds = np.cumsum([0, *(gr.size for gr in grids)])
@@ -805,7 +838,7 @@ def _finite_edges(
         active = ~turned & (mid != near) & (mid != far)
         if not active.any():
             break
-        v, gm = _at_points(f, mid, grid.size)
+        v, gm = _at_points(f, mid, size)
         ok = active & np.isfinite(v) & np.isfinite(gm)
         with np.errstate(invalid="ignore"):
             up, down = ok & (gm * d > 0), ok & (gm * d < 0)
@@ -817,6 +850,10 @@ def _finite_edges(
             ]
         fell |= down
         turned |= up
+    # An end of a segment where f' = 0 and f rises from it into the cell: a stationary
+    # minimum there (x**2 on [0, 1e25]), a bracket of its own width.
+    seg_end = np.isin(start, np.r_[bounds[:-1], bounds[1:] - 1])
+    at_end = turned & ~fell & seg_end & (g[start] == 0)
     # The points to add, each in its cell: the turn, and the fall before it (where it is not
     # the cell's finite end, a grid point already).
     extra = turned & fell & (fall[0] != grid[start])
@@ -824,15 +861,26 @@ def _finite_edges(
     x_new = np.r_[turn[0][turned], fall[0][extra]].astype(grid.dtype)
     v_new = np.r_[turn[1][turned], fall[1][extra]].astype(values.dtype)
     g_new = np.r_[turn[2][turned], fall[2][extra]].astype(g.dtype)
-    if cells.size == 0:
-        return empty
+    e_x, e_v = grid[start[at_end]], values[start[at_end]]
+    reach = np.abs(turn[0][at_end].astype(np.float64) - e_x)
+    # f' may stay 0 past the end (max(|x - 0.5| - 0.3, 0)**2 from 0.3): a flat minimum from
+    # the end to where f' turns, f keeping its value there.
+    edge, _, _, _ = _flat_edges(f, e_x, *(t[at_end] for t in turn), halve=_float_between)
+    v_edge = _at_points(f, edge, size)[0].astype(np.float64) if edge.size else reach
+    with np.errstate(invalid="ignore"):
+        across = np.abs(edge.astype(np.float64) - e_x)
+        wide = across > tol_f * np.maximum(1.0, np.abs(e_x.astype(np.float64)))
+        wide &= np.abs(v_edge - e_v) <= slack
+    stationary = (e_x[~wide], e_x[~wide], e_v[~wide], g[start[at_end]][~wide], reach[~wide])
+    end_lo, end_hi = np.minimum(e_x, edge)[wide], np.maximum(e_x, edge)[wide]
+    end_flats = (end_lo, end_hi, _mid(end_lo, end_hi).astype(grid.dtype), e_v[wide], reach[wide])
     # Grid point i sorts at i, a point added in cell i at i + 0.5, in order of x among those.
     key = np.r_[np.arange(grid.size, dtype=np.float64), cells + 0.5]
     order = np.lexsort((np.r_[grid, x_new], key))
     xs, vs, gs = (np.r_[a, b][order] for a, b in ((grid, x_new), (values, v_new), (g, g_new)))
     added = (order >= grid.size).astype(int)
     pos = np.searchsorted(key[order], bounds - 0.25)  # where each segment begins in xs
-    lefts, rights = [], []
+    lefts, rights = [np.zeros(0, int)], [np.zeros(0, int)]
     for first, end in itertools.pairwise(pos):
         if not added[first:end].any():
             continue
@@ -841,31 +889,135 @@ def _finite_edges(
         holds = count[right + 1] > count[left]  # an added point among left..right
         lefts.append(left[holds] + first)
         rights.append(right[holds] + first)
-    if not lefts:
-        return empty
-    a, b, v_a, g_a = _split_at_zeros(
-        f, xs, vs, gs, np.concatenate(lefts), np.concatenate(rights), grid.size
-    )
-    # Such a bracket can span a hundred orders of magnitude ([1.6e-56, 1.8e70] for the
-    # float64 example), where the refinement's safeguard keeps bisecting (each Newton step
-    # is as long as the bisection before it) and stops short of the root: halved in the
-    # order of the floats first, on f''s sign, down to a cell the refinement starts well in.
-    for _ in range(_MAX_ITER):
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    if left.size:
+        a, b, v_a, g_a = _split_at_zeros(f, xs, vs, gs, left, right, size)
+        *found, flats = _narrowed(f, a, b, v_a, g_a, slack, tol_f, size)
+    else:
+        *found, flats = empty
+    found = [np.r_[s, n].astype(s.dtype) for s, n in zip(stationary, found, strict=True)]
+    flats = tuple(np.r_[e, n].astype(n.dtype) for e, n in zip(end_flats, flats, strict=True))
+    return (*found, flats)
+
+
+def _narrowed(
+    f: Callable,
+    a: np.ndarray,
+    b: np.ndarray,
+    v_a: np.ndarray,
+    g_a: np.ndarray,
+    slack: float,
+    tol_f: float,
+    size: int,
+) -> tuple[np.ndarray, ...]:
+    """Brackets ``[a, b]`` from :func:`_finite_edges` (f' < 0 at ``a``, > 0 at ``b``),
+    halved in the order of the floats on f''s sign down to neighbouring floats, then read.
+    Returns what :func:`_finite_edges` returns for them: brackets of no width at the minima
+    found (the others dropped), the width each was found in, and the flat minima.
+
+    Such a bracket can span a hundred orders of magnitude (``[1.6e-56, 1.8e70]`` for
+    ``(x - 0.3)**2`` in float64 on ``[-1e200, 1e200]``), where the refinement's safeguard
+    would bisect on (each Newton step as long as the bisection before it) and stop short:
+    in the order of the floats, 64 halvings (32 in float32) reach neighbours from any two.
+    Its cell was never looked at between the grid points, so what lies at the end is read
+    as :func:`_jumps` reads a jump:
+
+    - f changes between the two neighbours as its slopes there allow: the minimum is the
+      lower of them;
+    - f' grew steeper on both sides on the way in (f' lower at the left neighbour than at
+      ``a``, higher at the right one than at ``b``): f falls without bound into a pole
+      (``-1 / (x - 0.37)**2``, ``log|x - 0.37|``): none;
+    - f jumps between them, by no more than 4 times its change across the bracket: its low
+      side is the minimum (``jnp.where(x < -5, x**2, x)`` at -5, value -5);
+    - a halving lands where f' = 0 (the minimum, if f climbs out of it, or the flat minimum
+      around it), or where f' is not finite but f is, no higher than at either end (a kink).
+    """
+    g_a0 = g_a.astype(np.float64)
+    whole = b.astype(np.float64) - a  # the bracket's width, before any halving
+    v_b, g_b = _at_points(f, b, size)
+    v_a0, v_b0, g_b0 = v_a.astype(np.float64), v_b.astype(np.float64), g_b.astype(np.float64)
+    done = np.zeros(a.size, bool)
+    # The width at which the bracket first became no wider than its ends are large: the
+    # scale of the part of the cell where the minimum lies (0.17 for that example); the
+    # bracket's whole width where that never came (a halving landed on f' = 0 first).
+    width = np.full(a.size, np.nan)
+    hit = np.zeros(a.size, bool)  # a halving landed where f' = 0 or f' is undefined
+    x_hit, v_hit, g_hit = a.copy(), v_a.copy(), g_a.copy()
+    for _ in range(2 * 64):
         mid = _float_between(a, b)
-        with np.errstate(invalid="ignore", over="ignore"):
-            wide = (
-                (mid != a)
-                & (mid != b)
-                & (np.abs(b.astype(np.float64) - a) > _mid(np.abs(a), np.abs(b)))
-            )
-        if not wide.any():
+        active = ~done & (mid != a) & (mid != b)
+        if not active.any():
             break
-        v, gm = _at_points(f, mid, grid.size)
+        v, gm = _at_points(f, mid, size)
         with np.errstate(invalid="ignore"):
-            to_a, to_b = wide & (gm < 0), wide & (gm > 0)  # f' of 0 or NaN: left as it is
+            to_a, to_b = active & (gm < 0), active & (gm > 0)
+            # f' = 0, or f' undefined where f is finite and no higher than the ends: a kink.
+            lands = active & ~(to_a | to_b) & np.isfinite(v)
+            lands &= (gm == 0) | ((v <= v_a) & (v <= v_b))
         a, v_a, g_a = (np.where(to_a, n, o) for n, o in ((mid, a), (v, v_a), (gm, g_a)))
-        b = np.where(to_b, mid, b)
-    return a, b, v_a, g_a
+        b, v_b, g_b = (np.where(to_b, n, o) for n, o in ((mid, b), (v, v_b), (gm, g_b)))
+        with np.errstate(over="ignore"):
+            span = b.astype(np.float64) - a
+            width = np.where(np.isnan(width) & (span <= _mid(np.abs(a), np.abs(b))), span, width)
+        x_hit, v_hit, g_hit = (
+            np.where(lands, n, o) for n, o in ((mid, x_hit), (v, v_hit), (gm, g_hit))
+        )
+        hit |= lands
+        done |= active & ~(to_a | to_b)  # f' = 0, or not finite: nothing to halve on
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    va, vb = v_a.astype(np.float64), v_b.astype(np.float64)
+    ga, gb = g_a.astype(np.float64), g_b.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        change = np.abs(vb - va)
+        smooth = change <= 4.0 * np.maximum(np.abs(ga), np.abs(gb)) * (b64 - a64) + slack
+        pole = (ga < g_a0) & (gb > g_b0)
+        bounded = change <= 4.0 * np.abs(v_b0 - v_a0) + slack
+        ok = ~done & np.isfinite(va) & np.isfinite(vb) & ~pole & (smooth | bounded)
+        at_b = vb < va
+    x = np.where(hit, x_hit, np.where(at_b, b, a))
+    v = np.where(hit, v_hit, np.where(at_b, v_b, v_a))
+    gx = np.where(hit, g_hit, np.where(at_b, g_b, g_a))
+    keep = hit | ok
+    width = np.where(np.isnan(width), whole, width)
+    # Where a halving landed on f' = 0: the stretch where f' = 0 around it, each edge to the
+    # last float (from the point towards the bracket's ends, where f' != 0). A flat minimum
+    # where f keeps its value across it and falls into it and rises out right past its edges
+    # (max(|x - 0.5| - 0.3, 0)**2 on [0.2, 0.8]); a shoulder or a maximum, none; a stretch of
+    # one float, the point.
+    z = np.flatnonzero(hit & (g_hit == 0))
+    flats = (a[:0], a[:0], a[:0], v_a[:0], np.zeros(0))
+    if z.size:
+        k = z.size
+        edge, _, v_out, g_out = _flat_edges(
+            f,
+            np.r_[x_hit[z], x_hit[z]],
+            np.r_[a[z], b[z]],
+            np.r_[v_a[z], v_b[z]],
+            np.r_[g_a[z], g_b[z]],
+            halve=_float_between,
+        )
+        v_edge = _at_points(f, edge, size)[0].astype(np.float64)
+        level = v_hit[z].astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            level_lo, level_hi = (
+                np.abs(v_edge[s] - level) <= slack for s in (slice(k), slice(k, None))
+            )
+            out_lo, out_hi = v_out[:k] >= level - slack, v_out[k:] >= level - slack
+            rises = (g_out[:k] < 0) & (g_out[k:] > 0) & out_lo & out_hi & level_lo & level_hi
+        # No wider than the refinement's tolerance: the point (x**2 in float64, where f' = 0
+        # on the subnormals that XLA reads as 0).
+        across = edge[k:].astype(np.float64) - edge[:k]
+        stretch = rises & (across > tol_f * np.maximum(1.0, np.abs(x_hit[z].astype(np.float64))))
+        keep[z] = rises & ~stretch  # a point alone, where f' = 0 on it only
+        s_lo, s_hi = edge[:k][stretch], edge[k:][stretch]
+        flats = (
+            s_lo,
+            s_hi,
+            _mid(s_lo, s_hi).astype(a.dtype),
+            v_hit[z][stretch],
+            np.maximum(whole[z][stretch], across[stretch]),
+        )
+    return x[keep], x[keep], v[keep], gx[keep], width[keep], flats
 
 
 def _varies(values: np.ndarray, eps: float, largest: float) -> bool:
@@ -1652,10 +1804,13 @@ def _search(
     ends_x, ends_v = grid[ends_i], values[ends_i]
 
     a_x, b_x, a_v, a_g = _split_at_zeros(f, grid, values, g, left, right)
-    edges = _finite_edges(f, grids, grid, values, g)
+    *edges, sliver, edge_flats = _finite_edges(
+        f, grids, grid, values, g, 16.0 * eps * max(1.0, largest), tol_f
+    )
+    *edge_flats, edge_flat_width = edge_flats
     # How wide each bracket's part of f's domain is, where f is finite on only a sliver of a
     # grid cell (NaN: a grid cell, or a flat stretch's edge): its claim is probed from there.
-    finite_width = np.r_[np.full(a_x.size, np.nan), edges[1].astype(np.float64) - edges[0]]
+    finite_width = np.r_[np.full(a_x.size, np.nan), sliver]
     a_x, b_x, a_v, a_g = (
         np.r_[old, new] for old, new in zip((a_x, b_x, a_v, a_g), edges, strict=True)
     )
@@ -1737,6 +1892,10 @@ def _search(
         finite_width = np.r_[finite_width, np.full(a_x.size - finite_width.size, np.nan)]
         ends_i = np.asarray([i for i, _ in ends], int)
         ends_x, ends_v = grid[ends_i], values[ends_i]
+    flat_lo, flat_hi, flat_x, flat_v = (
+        np.r_[old, new].astype(old.dtype)
+        for old, new in zip((flat_lo, flat_hi, flat_x, flat_v), edge_flats, strict=True)
+    )
 
     if a_x.size:
         x_in, value_in = _refine(f, a_x, b_x, a_v, a_g, tol_f)
@@ -1813,7 +1972,11 @@ def _search(
         ~np.isin(claim_hi, lasts),
         np.nan_to_num(reach_below),
         np.nan_to_num(reach_above),
-        np.r_[np.fmin(finite_width[owner], spacing), np.full(flat_lo.size, spacing)],
+        np.r_[
+            np.fmin(finite_width[owner], spacing),
+            np.full(flat_lo.size - edge_flat_width.size, spacing),
+            np.fmin(edge_flat_width, spacing),
+        ],
         eps,
         grid.size,
     )
@@ -1917,18 +2080,26 @@ def _float_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The float halfway between ``a`` and ``b`` (same float dtype) in the order of the
     floats: as many floats lie from ``a`` to it as from it to ``b`` (to one), so between
     1e-30 and 1e30 it is near 1, and 64 halvings (32 in float32) reach neighbouring floats
-    from any two. ``a`` or ``b`` where they are neighbours already."""
+    from any two. ``a`` or ``b`` where they are neighbours already. Subnormal floats count
+    as 0, as XLA flushes them (f at 1e-45 is f at 0): never returned, the smallest normal
+    float neighbours 0."""
     bits = {4: np.int32, 8: np.int64}[a.dtype.itemsize]
     top, low = np.int64(np.iinfo(bits).max), np.int64(np.iinfo(bits).min)
+    # The bits of the smallest normal float, less one: subnormals and 0 map to key 0.
+    below = np.int64(np.asarray(np.finfo(a.dtype).tiny, a.dtype).view(bits)) - 1
 
     def key(x: np.ndarray) -> np.ndarray:  # sign and magnitude, as one ordered integer
         k = x.view(bits).astype(np.int64)
-        return np.where(k < 0, -(k & top), k & top)
+        magnitude = np.maximum((k & top) - below, 0)
+        return np.where(k < 0, -magnitude, magnitude)
 
     ka, kb = key(a), key(b)
     k = ka // 2 + kb // 2 + (ka % 2 + kb % 2) // 2  # floor((ka + kb) / 2), no overflow
-    raw = np.where(k < 0, np.abs(k) | low, k)
-    return raw.astype(bits).view(a.dtype)
+    magnitude = np.where(k == 0, 0, np.abs(k) + below)
+    raw = np.where(k < 0, magnitude | low, magnitude)
+    mid = raw.astype(bits).view(a.dtype)
+    # Neighbours in this order (a subnormal and 0, or 0 and the smallest normal): an end.
+    return np.where(k == ka, a, np.where(k == kb, b, mid))
 
 
 def _doubling(start: np.ndarray, n: int) -> np.ndarray:
@@ -2151,11 +2322,12 @@ def find_minima(
     interval: where ``f`` is lowest right beside it (``sqrt(x)`` on ``[-1, 1]``, lowest at
     0, NaN left of it), nothing is reported there, as descent cannot settle there either (a
     step past it is NaN); search the part where ``f`` is finite (``[0, 1]``) to have it as
-    an end. A minimum in a grid cell one end of which is not finite is found all the same:
-    from the finite end, where ``f`` falls into the cell, the cell is halved towards the
-    other until ``f`` rises (``(x - 0.3)**2`` on ``[-1e25, 1e25]`` overflows float32 at
-    every grid point but 0). Where ``f`` is finite at no grid point, the result is empty
-    and a ``UserWarning`` says so.
+    an end. A grid cell one end of which is not finite is searched too: from the finite
+    end, where ``f`` falls into the cell, the cell is halved towards the other until ``f``
+    rises, and the minimum there is found (``(x - 0.3)**2`` on ``[-1e25, 1e25]`` overflows
+    float32 at every grid point but 0); a pole where ``f`` falls to ``-inf`` is none, and of
+    several minima in one such cell the search may find only one, as in any grid cell. Where
+    ``f`` is finite at no grid point, the result is empty and a ``UserWarning`` says so.
 
     Not jittable (the number of minima depends on the values of ``f``): called while
     ``jax.jit``, ``vmap`` or ``grad`` is tracing (an ``f`` that closes over a traced value
