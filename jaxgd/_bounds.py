@@ -91,17 +91,16 @@ def _slice_problem(shape: tuple[int, ...], starts: list[int], sizes: tuple[int, 
 def _gather_problem(eqn: Any, operand_shape: tuple[int, ...], idx: np.ndarray) -> str:
     dn = eqn.params["dimension_numbers"]
     mode = eqn.params.get("mode")
-    sliced = mode == lax.GatherScatterMode.CLIP and not dn.collapsed_slice_dims
-    if (
-        mode is not None
-        and not sliced
-        and mode
-        not in (
-            lax.GatherScatterMode.PROMISE_IN_BOUNDS,
-            getattr(lax.GatherScatterMode, "ONE_HOT", None),
-        )
-    ):
-        return ""  # clip or fill: the function asked for that behaviour
+    # Checked: an index promised in bounds, and a clip that batches a slice (vmap of p[i],
+    # dynamic_slice: it collapses no axis), which nothing in the function asked to clip.
+    # Left alone: a fill, or a clip of jnp.take(..., mode="clip"): the function asked for it.
+    checked = {None, lax.GatherScatterMode.PROMISE_IN_BOUNDS}
+    if hasattr(lax.GatherScatterMode, "ONE_HOT"):
+        checked.add(lax.GatherScatterMode.ONE_HOT)
+    if not dn.collapsed_slice_dims:
+        checked.add(lax.GatherScatterMode.CLIP)
+    if mode not in checked:
+        return ""
     if getattr(dn, "operand_batching_dims", ()):
         return ""
     sizes = eqn.params["slice_sizes"]

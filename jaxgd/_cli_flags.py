@@ -117,6 +117,28 @@ def in_dtype(flag: str, value: float, dtype: Any) -> float:
     return value
 
 
+def span_in_dtype(source: str, lo: float, hi: float, dtype: Any) -> None:
+    """Refuse an interval ``[lo, hi]`` whose width ``hi - lo`` overflows the working float
+    ``dtype``: a grid or random starts over it (``lo + u * (hi - lo)``) would hold inf.
+    ``source`` names where it came from (``"--domain:"``, or the user's f and its attribute).
+
+    Example:
+        >>> span_in_dtype("--domain:", -3e38, 3e38, np.float32)
+        Traceback (most recent call last):
+        ...
+        jaxgd._cli_flags.UsageError: --domain: [-3e+38, 3e+38] is wider than float32 holds ...
+    """
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore"):
+        width = dtype.type(hi) - dtype.type(lo)
+    if not np.isfinite(width):
+        raise UsageError(
+            f"{source} [{lo:g}, {hi:g}] is wider than {dtype} holds (hi - lo is past "
+            f"{np.finfo(dtype).max:.3g}); narrow it"
+            + (", or use --x64 for float64." if dtype.itemsize < 8 else ".")
+        )
+
+
 def _is_dir(path: str) -> bool:
     """Whether ``path`` is a folder; False where the system cannot say (a name too long):
     the output checks then name the flag and the reason."""

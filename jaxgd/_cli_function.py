@@ -487,23 +487,13 @@ def domain_2d(
     past float32's range made infinite starts, and the sweep's own error a traceback)."""
     if given is None:
         return fn.domain
-    from jaxgd._cli_flags import in_dtype, number
+    from jaxgd._cli_flags import in_dtype, number, span_in_dtype
 
     values = [number("--domain", t) for t in given]
     if dtype is not None:
-        import numpy as np
-
         values = [in_dtype("--domain", v, dtype) for v in values]
-        kind = np.dtype(dtype)
         for lo, hi in (values[:2], values[2:]):
-            with np.errstate(over="ignore"):
-                width = kind.type(hi) - kind.type(lo)
-            if not np.isfinite(width):  # starts are drawn as lo + u * (hi - lo): inf
-                raise UsageError(
-                    f"--domain: [{lo:g}, {hi:g}] is wider than {kind} holds (hi - lo is past "
-                    f"{np.finfo(kind).max:.3g}); narrow it"
-                    + (", or use --x64 for float64." if kind.itemsize < 8 else ".")
-                )
+            span_in_dtype("--domain:", lo, hi, dtype)
     return _domain_2d_of("--domain", [values[:2], values[2:]])
 
 

@@ -73,6 +73,7 @@ from jaxgd._cli_flags import (
     parse_run,
     parser,
     seed_key,
+    span_in_dtype,
     whole,
 )
 from jaxgd._cli_function import NOTEBOOK_DOMAIN, load_derivative, load_function
@@ -386,15 +387,7 @@ class Context(Output):
         if source is None:
             spec = getattr(args, "function", None) or function.name
             source = f"--function {spec!r}: its domain"
-        with np.errstate(over="ignore"):
-            ends = np.asarray(self.domain, self.dtype)
-            width = ends[1] - ends[0]
-        if not np.isfinite(width):  # a grid or random starts over it would hold inf
-            raise UsageError(
-                f"{source} [{lo:g}, {hi:g}] is wider than {self.dtype} holds (hi - lo is past "
-                f"{np.finfo(self.dtype).max:.3g}); narrow it"
-                + (", or use --x64 for float64." if self.dtype.itemsize < 8 else ".")
-            )
+        span_in_dtype(source, lo, hi, self.dtype)
         # The spacing of the floats at the domain's larger end: finer near 0.
         resolution = float(np.finfo(self.dtype).eps) * max(
             abs(lo), abs(hi), float(np.finfo(self.dtype).tiny)
