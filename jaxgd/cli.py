@@ -146,10 +146,13 @@ def num(value: Any) -> str:
 
 def snap_minima(f: Callable, minima: Minima, domain: tuple[float, float]) -> Minima:
     """``minima`` of a 1-D ``f`` on the host (NumPy arrays), every location within a few
-    float epsilons of 0 at the scale of ``domain`` made exactly 0, with f's value there.
+    float epsilons of 0 at the scale of ``domain`` made exactly 0, with f's value there,
+    where f is no higher at 0 than there.
 
     The minima searches stop within rounding of a minimum at the origin, as -3.7e-34: the
-    summaries print it as ``0`` so that every experiment names the same point alike.
+    summaries print it as ``0`` so that every experiment names the same point alike. On a
+    wide domain those epsilons are wide too (5e18 on [-1e25, 1e25] in float32), and a
+    minimum at 0.3 is no rounding of 0: f at 0 is higher, and it stays where it is.
 
     Example:
         >>> from jaxgd.minima import find_minima
@@ -164,6 +167,11 @@ def snap_minima(f: Callable, minima: Minima, domain: tuple[float, float]) -> Min
     if not snap.any():
         return m
     zero = np.zeros((), x.dtype)
+    at_zero = np.asarray(_values(f, np.zeros(x.shape, x.dtype)))
+    with np.errstate(invalid="ignore"):
+        snap &= at_zero <= np.asarray(m.value)  # NaN at 0: not snapped
+    if not snap.any():
+        return m
     # An isolated minimum's span is its x; a flat one's still holds the new x.
     lo = np.where(snap, np.minimum(np.where(m.lo == m.x, zero, m.lo), zero), m.lo)
     hi = np.where(snap, np.maximum(np.where(m.hi == m.x, zero, m.hi), zero), m.hi)

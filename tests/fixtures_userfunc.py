@@ -351,3 +351,11 @@ bowl_2d_minimum_outside.minima = [(7.0, 0.0)]
 def nan_everywhere_2d(p):
     """NaN at every point of R^2."""
     return jnp.nan * (p**2).sum()
+
+
+def wide_bowl(x):
+    """(x - 0.3)²: on its domain it overflows float32 at all but the grid point 0."""
+    return (x - 0.3) ** 2
+
+
+wide_bowl.domain = (-1e25, 1e25)

@@ -424,3 +424,32 @@ def test_all_runs_a_function_of_your_own_where_it_fits(tmp_path, capsys, monkeyp
     assert "f: tests.fixtures_userfunc:square" in out.split("== surface ==")[0]
     assert "f: peaks" in out.split("== surface ==")[1]  # surface's own default
     assert re.search(r"lr_epochs\s+ok", out) and re.search(r"surface\s+ok", out)
+
+
+def test_a_minimum_near_0_on_a_wide_domain_keeps_its_place():
+    # The snap to 0 reaches 4 float32 epsilons of the domain's size: 5e18 on [-1e25, 1e25].
+    # A minimum at 0.3 there was printed as "x = 0 (f = 0.09)", a point f is higher at.
+    from jaxgd.minima import Minima
+
+    def f(x):
+        return (x - 0.3) ** 2
+
+    domain = (-1e25, 1e25)
+    found = Minima(
+        x=np.array([0.3, -3.7e-34], np.float32),
+        value=np.array([0.0, 0.09], np.float32),
+        at_boundary=np.zeros(2, bool),
+        global_index=np.array(0),
+    )
+    m = cli.snap_minima(f, found, domain)
+    assert m.x.tolist() == [np.float32(0.3), 0.0]  # rounding of 0 is still 0
+    np.testing.assert_allclose(m.value, [0.0, 0.09], rtol=1e-6)
+
+
+def test_a_summary_on_a_domain_where_f_overflows_names_its_minimum(tmp_path, capsys):
+    # (x - 0.3)**2 on [-1e25, 1e25] overflows float32 at every grid point but 0: no minimum
+    # was found, and once found it was printed at 0.
+    argv = ["--function", f"{USER}:wide_bowl", "--start", "1e20", "--tol", "1e19"]
+    code, out, err = run("lr_epochs", [*argv, "--epochs", "10", "500", "5"], tmp_path, capsys)
+    assert code == 0, err
+    assert "local minima of f on [-1e+25, 1e+25]: x = 0.3 (f = 0, global)" in out
