@@ -147,12 +147,13 @@ def num(value: Any) -> str:
 def snap_minima(f: Callable, minima: Minima, domain: tuple[float, float]) -> Minima:
     """``minima`` of a 1-D ``f`` on the host (NumPy arrays), every location within a few
     float epsilons of 0 at the scale of ``domain`` made exactly 0, with f's value there,
-    where f is no higher at 0 than there.
+    where it is rounding of 0 or f is no higher at 0 than there.
 
     The minima searches stop within rounding of a minimum at the origin, as -3.7e-34: the
     summaries print it as ``0`` so that every experiment names the same point alike. On a
     wide domain those epsilons are wide too (5e18 on [-1e25, 1e25] in float32), and a
-    minimum at 0.3 is no rounding of 0: f at 0 is higher, and it stays where it is.
+    minimum at 0.3 is no rounding of 0: beyond 4 epsilons of 0 (the searches' tolerance
+    there), a minimum is snapped only where f at 0 is no higher, and 0.3 stays where it is.
 
     Example:
         >>> from jaxgd.minima import find_minima
@@ -167,9 +168,13 @@ def snap_minima(f: Callable, minima: Minima, domain: tuple[float, float]) -> Min
     if not snap.any():
         return m
     zero = np.zeros((), x.dtype)
+    # Within the searches' own tolerance of 0 (4 epsilons, absolute there): rounding, always
+    # 0 (floor(x) + x**2 stops at -3.7e-34, below its jump at 0, where f is higher). Farther
+    # out, only where f at 0 is no higher.
     at_zero = np.asarray(_values(f, np.zeros(x.shape, x.dtype)))
     with np.errstate(invalid="ignore"):
-        snap &= at_zero <= np.asarray(m.value)  # NaN at 0: not snapped
+        rounding = np.abs(x) < 4 * np.finfo(x.dtype).eps
+        snap &= rounding | (at_zero <= np.asarray(m.value))  # NaN at 0: not snapped
     if not snap.any():
         return m
     # An isolated minimum's span is its x; a flat one's still holds the new x.
