@@ -181,7 +181,7 @@ def snap_minima(f: Callable, minima: Minima, domain: tuple[float, float]) -> Min
     lo = np.where(snap, np.minimum(np.where(m.lo == m.x, zero, m.lo), zero), m.lo)
     hi = np.where(snap, np.maximum(np.where(m.hi == m.x, zero, m.hi), zero), m.hi)
     x = np.where(snap, zero, x)
-    value = np.where(snap, np.asarray(_values(f, x)), np.asarray(m.value))
+    value = np.where(snap, at_zero, np.asarray(m.value))  # f at the new x, 0
     return dataclasses.replace(m, x=x, value=value, lo=lo, hi=hi)
 
 
