@@ -764,6 +764,26 @@ def _split_at_zeros(
 _EDGE_GRID = 1 << 15
 
 
+def _past_zeros(
+    g: np.ndarray, values: np.ndarray, u: np.ndarray, eps: float, largest: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For grid points ``u`` of one segment (f' not finite there), the nearest points
+    ``p < u < q`` where f' is not exactly 0, past the zeros of f' beside ``u``, where f
+    must keep its value at ``u`` (flat to rounding, as :func:`_is_flat` reads it);
+    ``p = q = u`` where it does not. ``u - 1`` and ``u + 1`` where f' is not 0 there."""
+    p, q = u.copy(), u.copy()
+    for k, i in enumerate(u):
+        a = i - 1
+        while a > 0 and g[a] == 0:
+            a -= 1
+        b = i + 1
+        while b < g.size - 1 and g[b] == 0:
+            b += 1
+        if b - a == 2 or _is_flat(values, a + 1, b - 1, eps, largest):
+            p[k], q[k] = a, b
+    return p, q
+
+
 def _finite_somewhere(values: np.ndarray, g: np.ndarray) -> bool:
     """Whether f and f' are both finite at one grid point at least."""
     return bool((np.isfinite(values) & np.isfinite(g)).any())
@@ -1746,15 +1766,20 @@ def _search(
         # kink between grid points is an ordinary bracket.)
         vs = values[offset : offset + size]
         u = 1 + np.flatnonzero(~np.isfinite(gs[1:-1]))  # few or none: look only there
+        u = u[np.isfinite(vs[u])]
+        # Past exact zeros of f' beside it, where f keeps its value: exp(-1/x**2) at 0, where
+        # f and f' underflow to 0 on a stretch around the grid point 0 (f' = 0 * inf there).
+        p, q = _past_zeros(gs, vs, u, eps, largest)
         with np.errstate(invalid="ignore"):
-            kink = (
-                np.isfinite(vs[u])
-                & (gs[u - 1] < 0)
-                & (gs[u + 1] > 0)
-                & (vs[u] <= vs[u - 1])
-                & (vs[u] <= vs[u + 1])
-            )
-        ends += [(offset + int(i), False) for i in u[kink]]
+            kink = (gs[p] < 0) & (gs[q] > 0) & (vs[u] <= vs[p]) & (vs[u] <= vs[q])
+        # Read as a flat stretch (of the one point u, where p and q are its neighbours),
+        # its edges found as any flat stretch's: a stretch narrower than the grid spacing
+        # around u (exp(-1/abs(x)) in float64, flat within 0.0014 of 0) is found whole, and
+        # where there is none (sqrt(x**2)) both edges are u.
+        flats += [
+            (offset + a + 1, offset + b - 1, offset + a, offset + b)
+            for a, b in zip(p[kink], q[kink], strict=True)
+        ]
         if (
             np.all(gs == 0)
             and k_seg not in uneven
@@ -2305,12 +2330,15 @@ def find_minima(
     ``f`` must have a continuous ``f'`` on ``[lo, hi]``: a pole between two grid points
     can look like a sign change. A kink is found where ``f'`` changes sign across it
     (``|x - 0.3|``), and on a grid point where ``f'`` is undefined but ``f`` is finite and
-    lowest (``sqrt(x**2)`` at 0). A jump of ``f`` (a ``jnp.where`` whose pieces do not meet)
-    is found from ``f``'s values, to the last float: its low side is a minimum where ``f``
-    rises away from it (``jnp.where(x < 1, 0.5, x - 1.5)`` at 1, value -0.5), also where
-    ``f' = 0`` right there (``jnp.where(x < 1, 0.5, (x - 1)**2 - 0.5)``; f may keep that
-    value on a stretch before it rises: a flat minimum), and a stretch
-    beside a lower value across a jump is none; a pole (``1/x``) is no jump. A jump smaller
+    lowest (``sqrt(x**2)`` at 0), also where ``f`` keeps that value on a stretch around
+    it (``exp(-1/x**2)`` at 0, whose f' is 0 times inf there and 0 where f underflows:
+    a flat minimum, the same stretch whether 0 is on the grid or not). A jump of ``f``
+    (a ``jnp.where`` whose pieces do not meet) is found from ``f``'s values, to the last
+    float: its low side is a minimum where ``f`` rises away from it
+    (``jnp.where(x < 1, 0.5, x - 1.5)`` at 1, value -0.5), also where ``f' = 0`` right
+    there (``jnp.where(x < 1, 0.5, (x - 1)**2 - 0.5)``; f may keep that value on a stretch
+    before it rises: a flat minimum), and a stretch beside a lower value across a jump is
+    none; a pole (``1/x``) is no jump. A jump smaller
     than 16 epsilons of the largest ``|f|`` on the grid, or of 1 where ``|f|`` stays below 1
     (1.9e-6 in float32), is not seen: for an ``f`` that small, scale it up first
     (``1e-6 * jnp.where(x < 1, 0.5, x - 1.5)`` has its jump missed, and the stretch left of

@@ -640,6 +640,41 @@ def test_a_kink_where_f_prime_is_undefined_on_the_grid_is_a_minimum(f, want):
 
 
 @pytest.mark.parametrize(
+    ("f", "c", "reach"),
+    [
+        # f and f' underflow to 0 where -1/(x - c)**2 < log(tiny), and f' = 0 * inf at c.
+        (lambda x: jnp.exp(-1 / x**2), 0.0, lambda t: 1 / np.sqrt(-np.log(t))),
+        (lambda x: jnp.exp(-1 / (x - 0.25) ** 2), 0.25, lambda t: 1 / np.sqrt(-np.log(t))),
+        (lambda x: jnp.exp(-1 / jnp.abs(x)), 0.0, lambda t: -1 / np.log(t)),
+    ],
+    ids=["exp(-1/x^2)", "exp(-1/(x-0.25)^2)", "exp(-1/|x|)"],
+)
+@pytest.mark.parametrize("num", [201, 200, 10_001])
+def test_a_flat_minimum_around_a_grid_point_where_f_prime_is_undefined(
+    f, c, reach, num, x64_or_not
+):
+    # On a grid through c, f' is NaN there between the zeros of the underflowed stretch: the
+    # stretch was cut in two halves, neither falling into and rising out of it, and no
+    # minimum was found (exp(-1/x**2) on [-1, 1] at the default num); with c between grid
+    # points (num=200) it was one flat minimum. Now both grids give the same stretch.
+    lo, hi = c - 1.0, c + 1.0
+    m = find_minima(f, lo, hi, num=num)
+    assert len(m) == 1 and not bool(m.at_boundary[0])
+    r = reach(np.finfo(np.asarray(m.x).dtype).tiny)
+    np.testing.assert_allclose([float(m.lo[0]), float(m.hi[0])], [c - r, c + r], rtol=1e-3)
+    assert float(m.x[0]) == pytest.approx(c, abs=1e-12 if x64_or_not else 1e-6)
+    assert float(m.value[0]) == 0.0
+    other = find_minima(f, lo, hi, num=num + 1)  # the other of c on or off the grid
+    np.testing.assert_array_equal(np.c_[m.lo, m.hi], np.c_[other.lo, other.hi])
+
+
+@pytest.mark.parametrize("num", [201, 200])
+def test_a_flat_maximum_around_a_grid_point_where_f_prime_is_undefined_is_none(num, x64_or_not):
+    m = find_minima(lambda x: -jnp.exp(-1 / x**2), -1.0, 1.0, num=num)
+    assert np.asarray(m.at_boundary).all() and len(m) == 2
+
+
+@pytest.mark.parametrize(
     ("lo", "hi", "said"),
     [(1.0, 1.00000001, "is one number in float32"), (-1e39, 1e39, "does not fit float32")],
 )
