@@ -1141,13 +1141,72 @@ _SPAN_ROUNDS = 4
 def _refine(
     f: Callable, a: np.ndarray, b: np.ndarray, v_a: np.ndarray, g_a: np.ndarray, tol_f: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_refine_all` on brackets padded to a power of two (few shapes compile)."""
+    """:func:`_refine_all` on brackets padded to a power of two (few shapes compile), those
+    too wide for its bisection narrowed first (:func:`_narrow_wide`)."""
+    a, b, v_a, g_a = _narrow_wide(f, a, b, v_a, g_a, tol_f)
     n = a.size
     # Padding brackets [a, a] have zero width, so they stop at once.
     pad = np.zeros(_bucket(n) - n, int)
     a, b, v_a, g_a = (np.concatenate([v, v[pad]]) for v in (a, b, v_a, g_a))
     x, value = _refine_all(f, a, b, v_a, g_a, tol_f)
     return np.array(x)[:n], np.array(value)[:n]
+
+
+#: Halvings of a bracket beyond which :func:`_refine` narrows it in the order of the floats
+#: first (those of :func:`_refine_all` are ``_MAX_ITER``, Newton's steps among them), and the
+#: halvings it narrows it to.
+_WIDE_HALVINGS, _NARROW_HALVINGS = _MAX_ITER - 20, 40
+
+
+def _halvings(a: np.ndarray, b: np.ndarray, tol_f: float) -> np.ndarray:
+    """How many halvings take bracket ``[a, b]`` to the refinement's tolerance, at the
+    smallest ``|x|`` inside it (0 where it holds 0): ``tol_f * max(1, |x|)``."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    inner = np.where((a64 < 0) & (b64 > 0), 0.0, np.minimum(np.abs(a64), np.abs(b64)))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return np.log2((b64 - a64) / (tol_f * np.maximum(1.0, inner)))
+
+
+def _narrow_wide(
+    f: Callable, a: np.ndarray, b: np.ndarray, v_a: np.ndarray, g_a: np.ndarray, tol_f: float
+) -> tuple[np.ndarray, ...]:
+    """Brackets ``[a, b]`` (``f'(a) < 0 < f'(b)``) that bisection at the midpoint could not
+    bring to the tolerance in :func:`_refine_all`'s iterations, halved in the order of the
+    floats (:func:`_float_between`) until it can: float64 ``x**4 - 3 x**3 + 2`` on
+    ``[-1e59, 1e18]`` with ``num=11`` has a bracket 1e58 wide around its minimum at 2.25,
+    which 100 halvings at the midpoint bring only to 1e28, stopping on the saddle at 0.
+
+    Where f' is exactly 0 at a probe (a saddle, or f' underflowing to 0), the probes go on
+    from there towards ``b``, the bracket kept: f' < 0 at ``a`` and > 0 at ``b`` still say
+    a root lies between, and the first probe where f' is not 0 narrows it. A bracket with a
+    probe where f or f' is not finite is left where it got to. Brackets the refinement
+    brings to the tolerance as they are (every bracket of a grid of ordinary spacing) are
+    not touched: their results are unchanged to the bit.
+    """
+    wide = _halvings(a, b, tol_f) > _WIDE_HALVINGS
+    if not wide.any():
+        return a, b, v_a, g_a
+    a, b, v_a, g_a = (v.copy() for v in (a, b, v_a, g_a))
+    k = np.flatnonzero(wide)
+    lo, hi, va, ga = a[k], b[k], v_a[k], g_a[k]
+    from_ = lo.copy()  # where the next probe starts from: lo, or past a zero of f'
+    active = np.ones(k.size, bool)
+    for _ in range(4 * 8 * lo.dtype.itemsize):  # float-order halvings from two ends
+        mid = _float_between(from_, hi)
+        active &= (mid != from_) & (mid != hi) & (_halvings(lo, hi, tol_f) > _NARROW_HALVINGS)
+        if not active.any():
+            break
+        v, g = _at_points(f, mid[active], _bucket(int(active.sum())))
+        i = np.flatnonzero(active)
+        ok = np.isfinite(v) & np.isfinite(g)
+        active[i[~ok]] = False
+        down, up, zero = ok & (g < 0), ok & (g > 0), ok & (g == 0)
+        lo[i[down]], va[i[down]], ga[i[down]] = mid[i[down]], v[down], g[down]
+        hi[i[up]] = mid[i[up]]
+        from_[i[down | up]] = lo[i[down | up]]
+        from_[i[zero]] = mid[i[zero]]
+    a[k], b[k], v_a[k], g_a[k] = lo, hi, va, ga
+    return a, b, v_a, g_a
 
 
 #: Points across a stretch found by probing at which f' must be 0 too.

@@ -790,6 +790,48 @@ def test_a_minimum_where_f_stops_being_finite_on_the_grid_is_found(name, x64_or_
     np.testing.assert_allclose(np.asarray(m.value), np.asarray(f(m.x)), rtol=4 * eps)
 
 
+def test_a_bracket_too_wide_to_bisect_is_narrowed_first(x64):
+    # Grid cells 1e58 wide: 100 halvings at the midpoint brought the bracket around 2.25
+    # only to 1e28, and the refinement stopped on the saddle at 0 (f' = 0 there).
+    m = find_minima(lambda x: x**4 - 3 * x**3 + 2, -1e59, 1e18, num=11)
+    np.testing.assert_allclose(np.asarray(m.x), [2.25], rtol=1e-12)
+    assert not np.asarray(m.at_boundary).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    c=st.floats(0.5, 100.0),
+    lo=st.floats(12.0, 300.0),
+    hi=st.floats(12.0, 300.0),
+    num=st.integers(3, 40),
+    kind=st.sampled_from(["kink", "smooth", "saddle at 0"]),
+    x64=st.booleans(),
+)
+def test_a_minimum_on_a_huge_interval_is_found_to_the_tolerance(c, lo, hi, num, kind, x64):
+    """Grid cells up to 1e299 wide (1e37 in float32), f finite everywhere, one minimum at c.
+    With a saddle at 0 (f' = x**2 (x - c), float64 only and to 1e70: x**4 overflows past
+    that) the refinement stopped on the saddle where bisection at the midpoint could not
+    reach c."""
+    x64 = x64 or kind == "saddle at 0"
+    top = 70.0 if kind == "saddle at 0" else 300.0 if x64 else 37.0
+    lo, hi = min(lo, top), min(hi, top)
+    with jax.enable_x64(x64):
+        dtype = np.dtype(jnp.result_type(float))
+        c = float(np.asarray(c, dtype))  # the minimum of f in its own dtype
+
+        def f(x):
+            if kind == "kink":
+                return jnp.abs(x - c)
+            if kind == "smooth":
+                return jnp.hypot(1.0, x - c)
+            return x**4 / 4 - c * x**3 / 3
+
+        m = find_minima(f, -(10.0**lo), 10.0**hi, num=num)
+        assert not np.asarray(m.at_boundary).any()
+        tol = 4 * np.finfo(dtype).eps * max(1.0, abs(c))
+        np.testing.assert_allclose(np.asarray(m.x, np.float64), [c], rtol=0, atol=2 * tol)
+
+
 @pytest.mark.parametrize(
     ("f", "lo", "hi"),
     [
