@@ -103,6 +103,24 @@ def map_start(ctx: cli.Context) -> float:
     return x0 if lo <= x0 <= hi else 0.5 * (lo + hi)
 
 
+def with_start(starts: np.ndarray, x0: float) -> tuple[np.ndarray, int, np.ndarray]:
+    """``starts`` with ``x0`` among them: the starts to sweep, the position of ``x0`` there,
+    and the positions of ``starts``. ``x0`` is added only where no start equals it, in its
+    place where the starts rise (as the grids of ``--starts`` do), else ahead of them.
+
+    >>> with_start(np.array([-1.0, 0.0, 1.0]), 0.0)
+    (array([-1.,  0.,  1.]), 1, array([0, 1, 2]))
+    >>> with_start(np.array([-1.0, 1.0]), 0.5)
+    (array([-1. ,  0.5,  1. ]), 1, array([0, 2]))
+    """
+    x0 = starts.dtype.type(x0)
+    hit = np.flatnonzero(starts == x0)
+    if hit.size:
+        return starts, int(hit[0]), np.arange(starts.size)
+    at = int(np.searchsorted(starts, x0)) if bool(np.all(np.diff(starts) > 0)) else 0
+    return np.insert(starts, at, x0), at, np.delete(np.arange(starts.size + 1), at)
+
+
 def print_reaching(
     ctx: cli.Context,
     names: list[str],
@@ -162,14 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     starts, rates, epochs = ctx.starts, ctx.learning_rates, ctx.epochs
     flags = ["--optimizers", "--starts", "--learning-rates", "--epochs"]
-    cli.check_runs(len(optimizers) * (starts.size + 1) * rates.size * epochs.size, flags)
+    # The maps' start rides in the same sweep, in its place among the grid's starts (once: a
+    # start of the grid already is it), so the saved result has each start once, in order.
+    everything, at, among = with_start(starts, x0)
+    cli.check_runs(len(optimizers) * everything.size * rates.size * epochs.size, flags)
     cli.checked()
 
-    # The maps' start rides in the same sweep, as start 0, ahead of the grid of starts.
-    everything = np.concatenate([np.asarray([x0], starts.dtype), starts])
     sweep = jaxgd.sweep(ctx.f, everything, rates, epochs, optimizer=optimizers)
     names = [str(n) for n in np.asarray(sweep.coord("optimizer"))]
-    grid = sweep.isel(start=slice(1, None))
+    grid = sweep.isel(start=among)
     final = np.asarray(grid.final, np.float64)  # (optimizer, start, rate, epochs)
     ctx.reached(np.asarray(sweep.final, np.float64))
     best = ctx.global_minima  # empty where f has no minimum to reach: said, not refused
@@ -180,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     e_max = int(epochs[last])
 
     about = f"f: {ctx.function.name}"
-    mapped = np.asarray(sweep.isel(start=0).final)  # the maps' cells: what the colours span
+    mapped = np.asarray(sweep.isel(start=at).final)  # the maps' cells: what the colours span
     vmin, vmax, limits = ctx.map_limits(mapped, start=x0)
     maps = plotting.plot_panels(
-        sweep.isel(start=0),
+        sweep.isel(start=at),
         "optimizer",
         vmin=vmin,
         vmax=vmax,
@@ -215,10 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     ctx.save_result(sweep)
 
     print(ctx.describe_function())
+    one_of = everything.size == starts.size  # the maps' start is one of the grid's
+    x0_said = f"x₀ = {cli.num(x0)} among them" if one_of else f"and x₀ = {cli.num(x0)}"
     print(
         f"{cli.plural(len(names), 'optimizer')} ({', '.join(names)}) x {starts.size} starts "
-        f"from {cli.num(starts.min())} to {cli.num(starts.max())} (and x₀ = {cli.num(x0)} for "
-        f"the maps) x {rates.size} learning rates from {cli.num(rates.min())} to "
+        f"from {cli.num(starts.min())} to {cli.num(starts.max())} ({x0_said} for the maps) "
+        f"x {rates.size} learning rates from {cli.num(rates.min())} to "
         f"{cli.num(rates.max())} x {epochs.size} epoch counts from {epochs.min()} to "
         f"{epochs.max()}: {np.asarray(sweep.final).size} cells from one sweep"
     )

@@ -135,8 +135,40 @@ def test_optimizers_subset_and_save(tmp_path, capsys):
     res = jaxgd.load(tmp_path / "res.npz")
     assert res.dims[:2] == ("optimizer", "start")
     assert list(res.coord("optimizer")) == ["adam", "sgd"]
-    assert res.sizes["start"] == 7  # the maps' start, then the grid's 6
-    assert float(res.starts[0]) == 0.0
+    # The maps' start in its place among the grid's 6: each start once, in order.
+    np.testing.assert_array_equal(res.starts, np.r_[-5.0, -3.0, -1.0, 0.0, 1.0, 3.0, 5.0])
+
+
+def test_optimizers_save_a_start_of_the_grid_once(tmp_path, capsys):
+    # The maps' start 0 is a start of the grid: it was swept and saved twice (0, -5, ..., 0,
+    # ..., 5), and the sums over starts counted it once more than the grid has it.
+    argv = ["--starts", "-2", "2", "5", "--learning-rates", "0.01", "0.1", "3",
+            "--epochs", "10", "100", "3", "--optimizers", "sgd", "--save",
+            str(tmp_path / "res")]  # fmt: skip
+    code, out, err = run(optimizers, argv, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "x 5 starts from -2 to 2 (x₀ = 0 among them for the maps)" in out
+    res = jaxgd.load(tmp_path / "res.npz")
+    np.testing.assert_array_equal(res.starts, [-2.0, -1.0, 0.0, 1.0, 2.0])
+    assert re.search(r"^  sgd +\d+ of 15 ", out, re.MULTILINE), out
+
+
+@pytest.mark.parametrize(
+    ("starts", "x0", "want", "at"),
+    [
+        ([-1.0, 1.0], 0.0, [-1.0, 0.0, 1.0], 1),
+        ([-1.0, 1.0], -3.0, [-3.0, -1.0, 1.0], 0),
+        ([-1.0, 1.0], 3.0, [-1.0, 1.0, 3.0], 2),
+        ([-1.0, 0.0, 1.0], 0.0, [-1.0, 0.0, 1.0], 1),
+        ([1.0, -1.0], 0.0, [0.0, 1.0, -1.0], 0),  # not rising: ahead of them, as before
+    ],
+)
+def test_with_start_places_the_maps_start_once(starts, x0, want, at):
+    starts = np.asarray(starts, np.float32)
+    everything, i, among = optimizers.with_start(starts, x0)
+    np.testing.assert_array_equal(everything, want)
+    assert everything.dtype == starts.dtype and i == at
+    np.testing.assert_array_equal(everything[among], starts)
 
 
 def test_optimizers_colour_limits_line_describes_the_maps_cells(tmp_path, capsys):
