@@ -764,24 +764,54 @@ def _split_at_zeros(
 _EDGE_GRID = 1 << 15
 
 
-def _past_zeros(
-    g: np.ndarray, values: np.ndarray, u: np.ndarray, eps: float, largest: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """For grid points ``u`` of one segment (f' not finite there), the nearest points
-    ``p < u < q`` where f' is not exactly 0, past the zeros of f' beside ``u``, where f
-    must keep its value at ``u`` (flat to rounding, as :func:`_is_flat` reads it);
-    ``p = q = u`` where it does not. ``u - 1`` and ``u + 1`` where f' is not 0 there."""
-    p, q = u.copy(), u.copy()
-    for k, i in enumerate(u):
-        a = i - 1
-        while a > 0 and g[a] == 0:
-            a -= 1
-        b = i + 1
-        while b < g.size - 1 and g[b] == 0:
-            b += 1
-        if b - a == 2 or _is_flat(values, a + 1, b - 1, eps, largest):
-            p[k], q[k] = a, b
-    return p, q
+def _undefined_slopes(
+    f: Callable,
+    sizes: list[int],
+    grid: np.ndarray,
+    values: np.ndarray,
+    g: np.ndarray,
+    tol_f: float,
+    eps: float,
+    largest: float,
+) -> np.ndarray:
+    """``g`` (f' on the grid of segments ``sizes``) where f is finite but f' is not, read as
+    f says it is (a copy; ``g`` itself where nothing is read otherwise):
+
+    - 0 at a point inside a flat stretch: next to a grid point where f' = 0 and f is the
+      same value (to rounding, as :func:`_is_flat` reads it). ``exp(-1/x**2)`` at 0 has
+      f' = 0 times inf, NaN, between the points where f and f' underflow to 0: the stretch
+      was cut in two halves, neither a minimum, and on a grid through 0 none was found.
+    - At a segment's end, f' a tolerance inside, the slope from that side, where it has
+      another sign: ``jax.grad`` of ``sqrt(abs(x))`` at 0 is +inf, which at the end of
+      ``[-1, 0]`` said f rises into the interval; ``exp(-1/x**2)`` on ``[0, 1]`` is flat
+      from 0 (f' = 0 inside) until it rises. Unchanged where f' there is infinite
+      pointing the way f goes (``sqrt(x)`` at 0 on ``[0, 1]``).
+    """
+    odd = np.flatnonzero(np.isfinite(values) & ~np.isfinite(g))  # few or none
+    if odd.size == 0:
+        return g
+    g = g.copy()
+    stops = np.cumsum(sizes)
+    starts = stops - np.asarray(sizes)
+    first, last = np.isin(odd, starts), np.isin(odd, stops - 1)
+    for i in odd[~first & ~last]:
+        flat = [
+            j
+            for j in (i - 1, i + 1)
+            if g[j] == 0 and _is_flat(values, *sorted((i, j)), eps, largest)
+        ]
+        if flat:
+            g[i] = 0.0
+    i = odd[first | last]
+    if i.size:
+        way = np.where(first[first | last], 1.0, -1.0)
+        x = grid[i].astype(np.float64)
+        inside = (x + way * tol_f * np.maximum(1.0, np.abs(x))).astype(grid.dtype)
+        _, g_in = _at_points(f, inside, grid.size)
+        with np.errstate(invalid="ignore"):
+            take = np.isfinite(g_in) & (np.sign(g_in) != np.sign(g[i]))
+        g[i[take]] = g_in[take]
+    return g
 
 
 def _finite_somewhere(values: np.ndarray, g: np.ndarray) -> bool:
@@ -1141,9 +1171,7 @@ _SPAN_ROUNDS = 4
 def _refine(
     f: Callable, a: np.ndarray, b: np.ndarray, v_a: np.ndarray, g_a: np.ndarray, tol_f: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_refine_all` on brackets padded to a power of two (few shapes compile), those
-    too wide for its bisection narrowed first (:func:`_narrow_wide`)."""
-    a, b, v_a, g_a = _narrow_wide(f, a, b, v_a, g_a, tol_f)
+    """:func:`_refine_all` on brackets padded to a power of two (few shapes compile)."""
     n = a.size
     # Padding brackets [a, a] have zero width, so they stop at once.
     pad = np.zeros(_bucket(n) - n, int)
@@ -1171,17 +1199,19 @@ def _narrow_wide(
     f: Callable, a: np.ndarray, b: np.ndarray, v_a: np.ndarray, g_a: np.ndarray, tol_f: float
 ) -> tuple[np.ndarray, ...]:
     """Brackets ``[a, b]`` (``f'(a) < 0 < f'(b)``) that bisection at the midpoint could not
-    bring to the tolerance in :func:`_refine_all`'s iterations, halved in the order of the
+    bring to the tolerance in :func:`_refine`'s iterations, halved in the order of the
     floats (:func:`_float_between`) until it can: float64 ``x**4 - 3 x**3 + 2`` on
     ``[-1e59, 1e18]`` with ``num=11`` has a bracket 1e58 wide around its minimum at 2.25,
     which 100 halvings at the midpoint bring only to 1e28, stopping on the saddle at 0.
 
-    Where f' is exactly 0 at a probe (a saddle, or f' underflowing to 0), the probes go on
-    from there towards ``b``, the bracket kept: f' < 0 at ``a`` and > 0 at ``b`` still say
-    a root lies between, and the first probe where f' is not 0 narrows it. A bracket with a
-    probe where f or f' is not finite is left where it got to. Brackets the refinement
-    brings to the tolerance as they are (every bracket of a grid of ordinary spacing) are
-    not touched: their results are unchanged to the bit.
+    A probe where f' has no sign (exactly 0: a saddle, a flat stretch, f' underflowing; or f
+    or f' not finite) keeps the bracket, and the probes go on from it on both sides, from
+    the leftmost such probe towards ``a`` and from the rightmost towards ``b``, each side
+    narrowing the bracket where f' has a sign: a flat stretch inside the bracket
+    (``max(|x - 7| - 1e3, 0)`` on ``[-1e300, 1e300]``) ends up closely bracketed, as on an
+    ordinary grid, and a probe on a NaN hole (``x**2 log(x**2)`` at 0) is stepped around.
+    Brackets the refinement brings to the tolerance as they are (every bracket of a grid
+    of ordinary spacing) are not touched: their results are unchanged to the bit.
     """
     wide = _halvings(a, b, tol_f) > _WIDE_HALVINGS
     if not wide.any():
@@ -1189,23 +1219,40 @@ def _narrow_wide(
     a, b, v_a, g_a = (v.copy() for v in (a, b, v_a, g_a))
     k = np.flatnonzero(wide)
     lo, hi, va, ga = a[k], b[k], v_a[k], g_a[k]
-    from_ = lo.copy()  # where the next probe starts from: lo, or past a zero of f'
-    active = np.ones(k.size, bool)
-    for _ in range(4 * 8 * lo.dtype.itemsize):  # float-order halvings from two ends
-        mid = _float_between(from_, hi)
-        active &= (mid != from_) & (mid != hi) & (_halvings(lo, hi, tol_f) > _NARROW_HALVINGS)
-        if not active.any():
+    # The leftmost and rightmost probes where f' had no sign; NaN while there is none.
+    zl, zr = np.full(lo.shape, np.nan, lo.dtype), np.full(lo.shape, np.nan, lo.dtype)
+    for _ in range(4 * 8 * lo.dtype.itemsize):
+        plain = np.isnan(zl)
+        left_of = np.where(plain, hi, zl)
+        m1 = _float_between(lo, left_of)  # towards a: the bracket's middle where plain
+        m2 = _float_between(np.where(plain, lo, zr), hi)  # towards b, past the zeros
+        room = _halvings(lo, hi, tol_f) > _NARROW_HALVINGS
+        low = room & (m1 != lo) & (m1 != left_of)
+        high = room & ~plain & (m2 != zr) & (m2 != hi)
+        if not (low.any() or high.any()):
             break
-        v, g = _at_points(f, mid[active], _bucket(int(active.sum())))
-        i = np.flatnonzero(active)
-        ok = np.isfinite(v) & np.isfinite(g)
-        active[i[~ok]] = False
-        down, up, zero = ok & (g < 0), ok & (g > 0), ok & (g == 0)
-        lo[i[down]], va[i[down]], ga[i[down]] = mid[i[down]], v[down], g[down]
-        hi[i[up]] = mid[i[up]]
-        from_[i[down | up]] = lo[i[down | up]]
-        from_[i[zero]] = mid[i[zero]]
-    a[k], b[k], v_a[k], g_a[k] = lo, hi, va, ga
+        points = np.r_[m1[low], m2[high]]
+        v, g = _at_points(f, points, _bucket(points.size))
+        v1, g1 = np.full(lo.shape, np.nan, v.dtype), np.full(lo.shape, np.nan, g.dtype)
+        v2, g2 = v1.copy(), g1.copy()
+        v1[low], g1[low] = v[: low.sum()], g[: low.sum()]
+        v2[high], g2[high] = v[low.sum() :], g[low.sum() :]
+        with np.errstate(invalid="ignore"):
+            signed1 = np.isfinite(v1) & np.isfinite(g1) & (g1 != 0)
+            down1, up1 = signed1 & (g1 < 0), signed1 & (g1 > 0)
+            high &= ~up1  # the bracket now ends below the zeros: the other side is past
+            signed2 = high & np.isfinite(v2) & np.isfinite(g2) & (g2 != 0)
+            down2, up2 = signed2 & (g2 < 0), signed2 & (g2 > 0)
+        lo, va, ga = (np.where(down1, m, o) for m, o in ((m1, lo), (v1, va), (g1, ga)))
+        lo, va, ga = (np.where(down2, m, o) for m, o in ((m2, lo), (v2, va), (g2, ga)))
+        hi = np.where(up1, m1, np.where(up2, m2, hi))
+        zl = np.where(low & ~signed1, m1, zl)  # no sign: the zeros reach further out
+        zr = np.where(low & ~signed1 & plain, m1, zr)
+        zr = np.where(high & ~signed2, m2, zr)
+        # A bracket that now ends inside the zeros' span: they are outside it, plain again.
+        past = up1 | down2
+        zl, zr = np.where(past, np.nan, zl), np.where(past, np.nan, zr)
+    a[k], b[k], v_a[k], g_a[k] = lo, hi, va.astype(v_a.dtype), ga.astype(g_a.dtype)
     return a, b, v_a, g_a
 
 
@@ -1351,6 +1398,7 @@ def _refined_minima(
     known. ``eps``: the epsilon of the float f computes in (:func:`_falls_past`).
     """
     if refined is None:
+        a, b, v_a, g_a = _narrow_wide(f, a, b, v_a, g_a, tol_f)
         x, value = _refine(f, a, b, v_a, g_a, tol_f)
         flat_near = _flat_near(f, x, tol_f, size) & np.isfinite(value)
         isolated = ~flat_near & np.isfinite(value)  # _falls_past reads f' beside each
@@ -1730,6 +1778,7 @@ def _search(
     else:
         finite = np.abs(values[np.isfinite(values)])
         largest = float(finite.max()) if finite.size else 1.0
+    g = _undefined_slopes(f, sizes, grid, values, g, tol_f, eps, largest)
     stuck = _stuck(grids, values, g, eps, largest)
     uneven = _flat_only_on_grid(f, grids, values, g, eps, largest)
     refine = set(stuck) | set(_unclear_ends(grids, values, g, eps, largest)) | set(uneven)
@@ -1826,19 +1875,21 @@ def _search(
         vs = values[offset : offset + size]
         u = 1 + np.flatnonzero(~np.isfinite(gs[1:-1]))  # few or none: look only there
         u = u[np.isfinite(vs[u])]
-        # Past exact zeros of f' beside it, where f keeps its value: exp(-1/x**2) at 0, where
-        # f and f' underflow to 0 on a stretch around the grid point 0 (f' = 0 * inf there).
-        p, q = _past_zeros(gs, vs, u, eps, largest)
         with np.errstate(invalid="ignore"):
-            kink = (gs[p] < 0) & (gs[q] > 0) & (vs[u] <= vs[p]) & (vs[u] <= vs[q])
-        # Read as a flat stretch (of the one point u, where p and q are its neighbours),
-        # its edges found as any flat stretch's: a stretch narrower than the grid spacing
-        # around u (exp(-1/abs(x)) in float64, flat within 0.0014 of 0) is found whole, and
-        # where there is none (sqrt(x**2)) both edges are u.
-        flats += [
-            (offset + a + 1, offset + b - 1, offset + a, offset + b)
-            for a, b in zip(p[kink], q[kink], strict=True)
-        ]
+            kink = (gs[u - 1] < 0) & (gs[u + 1] > 0) & (vs[u] <= vs[u - 1]) & (vs[u] <= vs[u + 1])
+        ends += [(offset + int(i), False) for i in u[kink]]
+        # Otherwise f' a tolerance either side of the point says (a grid point beside it where
+        # f' = 0 but f is higher: sqrt|x| + sqrt|x - 0.25| on a grid through 0, 0.125 and
+        # 0.25, the maximum between the kinks on the grid).
+        rest = u[~kink]
+        if rest.size:
+            x_u = grid[offset + rest].astype(np.float64)
+            step = tol_f * np.maximum(1.0, np.abs(x_u))
+            bv, bg = _at_points(f, np.r_[x_u - step, x_u + step].astype(grid.dtype), grid.size)
+            n = rest.size
+            with np.errstate(invalid="ignore"):
+                lone = (bg[:n] < 0) & (bg[n:] > 0) & (vs[rest] <= bv[:n]) & (vs[rest] <= bv[n:])
+            ends += [(offset + int(i), False) for i in rest[lone]]
         if (
             np.all(gs == 0)
             and k_seg not in uneven
@@ -1982,6 +2033,9 @@ def _search(
     )
 
     if a_x.size:
+        # Brackets too wide for the refinement are narrowed first, for all that follows: a
+        # stretch the refinement lands on is probed out to the bracket's ends.
+        a_x, b_x, a_v, a_g = _narrow_wide(f, a_x, b_x, a_v, a_g, tol_f)
         x_in, value_in = _refine(f, a_x, b_x, a_v, a_g, tol_f)
     else:  # Nothing to refine: skip compiling the refinement for this f.
         x_in = value_in = grid[:0]
@@ -2320,12 +2374,14 @@ def find_minima(
     reported as a minimum, flagged in ``at_boundary``, when ``f`` rises away from it
     (``f'(lo) > 0`` or ``f'(hi) < 0``, an infinite slope included: ``sqrt(x)`` at 0, where
     ``f'(0) = +inf``; an end where ``f`` itself is not finite, a pole, never is); where
+    ``f'`` there is NaN, or infinite the other way (``jax.grad`` of ``sqrt(abs(x))`` is +inf
+    at 0, the end of ``[-1, 0]``), the slope a tolerance inside is read instead; where
     ``f' = 0`` there and ``f`` rises away, it is a stationary minimum like any other, not
-    flagged. Saddles, where ``f'`` touches 0
-    without changing sign, are not minima; nor is a point where ``f' = 0`` and ``f'`` still
-    points down a tolerance beside it: on a grid through 0, ``x**4 / 4 - r * x**3 / 3``
-    (``f' = x**2 (x - r)``, ``r`` inside the next cell) pauses at 0 and its minimum at ``r``
-    is reported, as are both minima of ``(x**2 - r**2)**2`` around its maximum at 0.
+    flagged. Saddles, where ``f'`` touches 0 without changing sign, are not minima; nor is
+    a point where ``f' = 0`` and ``f'`` still points down a tolerance beside it: on a grid
+    through 0, ``x**4 / 4 - r * x**3 / 3`` (``f' = x**2 (x - r)``, ``r`` inside the next
+    cell) pauses at 0 and its minimum at ``r`` is reported, as are both minima of
+    ``(x**2 - r**2)**2`` around its maximum at 0.
 
     Flat minima, where ``f'`` is exactly 0 over a stretch and ``f`` is lowest all along it
     (``max(|x| - 1, 0)**2`` is lowest on all of ``[-1, 1]``), are reported once, with the
@@ -2389,9 +2445,10 @@ def find_minima(
     ``f`` must have a continuous ``f'`` on ``[lo, hi]``: a pole between two grid points
     can look like a sign change. A kink is found where ``f'`` changes sign across it
     (``|x - 0.3|``), and on a grid point where ``f'`` is undefined but ``f`` is finite and
-    lowest (``sqrt(x**2)`` at 0), also where ``f`` keeps that value on a stretch around
-    it (``exp(-1/x**2)`` at 0, whose f' is 0 times inf there and 0 where f underflows:
-    a flat minimum, the same stretch whether 0 is on the grid or not). A jump of ``f``
+    lowest (``sqrt(x**2)`` at 0), also where ``f`` keeps that value on grid points around
+    it (``exp(-1/x**2)`` at 0, whose f' is 0 times inf there and 0 where f underflows: a
+    flat minimum, its stretch found to the last float, as with 0 between grid points; on a
+    grid too coarse to have a point on the stretch beside 0, the point 0). A jump of ``f``
     (a ``jnp.where`` whose pieces do not meet) is found from ``f``'s values, to the last
     float: its low side is a minimum where ``f`` rises away from it
     (``jnp.where(x < 1, 0.5, x - 1.5)`` at 1, value -0.5), also where ``f' = 0`` right

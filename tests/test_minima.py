@@ -656,16 +656,63 @@ def test_a_flat_minimum_around_a_grid_point_where_f_prime_is_undefined(
     # On a grid through c, f' is NaN there between the zeros of the underflowed stretch: the
     # stretch was cut in two halves, neither falling into and rising out of it, and no
     # minimum was found (exp(-1/x**2) on [-1, 1] at the default num); with c between grid
-    # points (num=200) it was one flat minimum. Now both grids give the same stretch.
+    # points (num=200) it was one flat minimum. Now both grids give the same stretch, where
+    # the grid has points on it beside c (else the kink is the point c).
     lo, hi = c - 1.0, c + 1.0
     m = find_minima(f, lo, hi, num=num)
     assert len(m) == 1 and not bool(m.at_boundary[0])
-    r = reach(np.finfo(np.asarray(m.x).dtype).tiny)
-    np.testing.assert_allclose([float(m.lo[0]), float(m.hi[0])], [c - r, c + r], rtol=1e-3)
     assert float(m.x[0]) == pytest.approx(c, abs=1e-12 if x64_or_not else 1e-6)
     assert float(m.value[0]) == 0.0
+    r = reach(np.finfo(np.asarray(m.x).dtype).tiny)
+    if 2.0 / (num - 1) >= r:
+        assert float(m.lo[0]) <= c <= float(m.hi[0])
+        return
+    np.testing.assert_allclose([float(m.lo[0]), float(m.hi[0])], [c - r, c + r], rtol=1e-3)
     other = find_minima(f, lo, hi, num=num + 1)  # the other of c on or off the grid
     np.testing.assert_array_equal(np.c_[m.lo, m.hi], np.c_[other.lo, other.hi])
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0.0, 1.0), (-1.0, 0.0), (-0.01, 1.0)])
+def test_a_flat_minimum_from_an_end_through_a_point_where_f_prime_is_undefined(lo, hi, x64_or_not):
+    # f' is NaN at 0, on the grid, at an end or between the end and the stretch's far edge:
+    # no minimum was found, where with 0 off the grid the stretch from the end was one.
+    f = lambda x: jnp.exp(-1 / x**2)
+    r = 1 / np.sqrt(-np.log(np.finfo(np.float64 if x64_or_not else np.float32).tiny))
+    for num in (10_101, 10_100):  # 0 on the grid, and not
+        m = find_minima(f, lo, hi, num=num)
+        assert len(m) == 1 and not bool(m.at_boundary[0]) and float(m.value[0]) == 0.0
+        want = [max(lo, -r), min(hi, r)]
+        np.testing.assert_allclose([float(m.lo[0]), float(m.hi[0])], want, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("f", "lo", "hi", "want"),
+    [
+        (lambda x: jnp.sqrt(jnp.abs(x)), -1.0, 0.0, 0.0),  # jax.grad says +inf at 0
+        (lambda x: jnp.sqrt(jnp.abs(x)), 0.0, 1.0, 0.0),
+        (lambda x: jnp.sqrt(x**2), -1.0, 0.0, 0.0),  # NaN at 0
+        (lambda x: -jnp.sqrt(jnp.abs(x)), -1.0, 0.0, -1.0),  # 0 is the maximum
+    ],
+    ids=["sqrt|x| on [-1, 0]", "sqrt|x| on [0, 1]", "sqrt(x^2) on [-1, 0]", "-sqrt|x|"],
+)
+def test_an_end_where_f_prime_is_undefined_reads_the_slope_from_inside(f, lo, hi, want, x64_or_not):
+    m = find_minima(f, lo, hi, num=101)
+    np.testing.assert_array_equal(np.asarray(m.x), [want])
+    assert np.asarray(m.at_boundary).all()
+
+
+@pytest.mark.parametrize("num", [9, 17])  # both kinks on the grid, one or two cells apart
+def test_two_kinks_a_grid_cell_apart_are_each_a_minimum_not_the_slope_between(num, x64_or_not):
+    # Probing for a flat stretch from the kink at 0 landed on the maximum at 0.125 (f' = 0
+    # there), took it for a stretch, and reported a point on the slope below it.
+    m = find_minima(lambda x: jnp.sqrt(jnp.abs(x)) + jnp.sqrt(jnp.abs(x - 0.25)), -1, 1, num=num)
+    inner = ~np.asarray(m.at_boundary)
+    x, value = np.asarray(m.x, np.float64)[inner], np.asarray(m.value, np.float64)[inner]
+    assert x.size >= 1
+    near = np.abs(x[:, None] - [0.0, 0.25]).min(axis=1)
+    assert (near <= (1e-12 if x64_or_not else 1e-6)).all(), x
+    # 5e-7 from 0.25 is f = 0.5007 on that slope: the value says whether x is the kink.
+    np.testing.assert_allclose(value, 0.5, rtol=1e-6)
 
 
 @pytest.mark.parametrize("num", [201, 200])
@@ -796,6 +843,27 @@ def test_a_bracket_too_wide_to_bisect_is_narrowed_first(x64):
     m = find_minima(lambda x: x**4 - 3 * x**3 + 2, -1e59, 1e18, num=11)
     np.testing.assert_allclose(np.asarray(m.x), [2.25], rtol=1e-12)
     assert not np.asarray(m.at_boundary).any()
+
+
+@pytest.mark.parametrize("h", [1e20, 1e26, 1e100, 1e300])
+def test_a_flat_minimum_in_a_bracket_too_wide_to_bisect_is_found_whole(h, x64):
+    # The narrowing's probes land on the flat stretch (f' = 0): it is closed in from both
+    # sides, not only from above (a first version left the bracket 1e299 wide below and
+    # reported -1e149, where f is 1e149), and the stretch is probed from there.
+    m = find_minima(lambda x: jnp.maximum(jnp.abs(x - 7) - 1e3, 0), -h, h, num=4)
+    np.testing.assert_allclose(np.c_[m.lo, m.hi, m.value], [[-993.0, 1007.0, 0.0]], rtol=1e-15)
+
+
+@pytest.mark.parametrize(("h", "x64"), [(1e18, False), (1e150, True)])
+def test_a_probe_on_a_nan_hole_in_a_wide_bracket_is_stepped_around(h, x64):
+    # x**2 log(x**2) is NaN at 0, the float-order middle of [-h/3, h/3]: the bracket was
+    # left there, 1e17 wide, and no minimum found. (Both minima lie in one grid cell: one of
+    # them is found, as the docstring says of a cell's minima.)
+    with jax.enable_x64(x64):
+        m = find_minima(lambda x: x**2 * jnp.log(x**2), -h, h, num=4)
+        inner = np.abs(np.asarray(m.x, np.float64)[~np.asarray(m.at_boundary)])
+        np.testing.assert_allclose(inner, np.exp(-0.5), rtol=1e-6 if not x64 else 1e-12)
+        assert inner.size >= 1
 
 
 @settings(max_examples=60, deadline=None)
