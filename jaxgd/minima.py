@@ -787,7 +787,9 @@ def _undefined_slopes(
       from 0 (f' = 0 inside) until it rises. Unchanged where f' there is infinite
       pointing the way f goes (``sqrt(x)`` at 0 on ``[0, 1]``).
     """
-    odd = np.flatnonzero(np.isfinite(values) & ~np.isfinite(g))  # few or none
+    n = sum(sizes)  # past it, the padding of a packed grid: copies of its last point
+    odd = np.flatnonzero(np.isfinite(values[:n]) & ~np.isfinite(g[:n]))  # few or none
+    slack = 16.0 * eps * max(1.0, largest)  # f's rounding, as _is_flat reads it
     if odd.size == 0:
         return g
     g = g.copy()
@@ -807,10 +809,15 @@ def _undefined_slopes(
         way = np.where(first[first | last], 1.0, -1.0)
         x = grid[i].astype(np.float64)
         inside = (x + way * tol_f * np.maximum(1.0, np.abs(x))).astype(grid.dtype)
-        _, g_in = _at_points(f, inside, grid.size)
+        v_in, g_in = _at_points(f, inside, grid.size)
         with np.errstate(invalid="ignore"):
             take = np.isfinite(g_in) & (np.sign(g_in) != np.sign(g[i]))
-        g[i[take]] = g_in[take]
+            # f' inside says f rises away from the end, but f is lower there than at the
+            # end (a removable point: jnp.where(x == 0, 1e-3, sqrt(abs(x))) on [0, 1], whose
+            # f has no lowest point): the end is no minimum, and f' there has no sign.
+            lower = np.isfinite(v_in) & (v_in.astype(np.float64) < values[i] - slack)
+            falls = lower & (way * g_in > 0)
+        g[i[take]] = np.where(falls, np.nan, g_in)[take]
     return g
 
 

@@ -701,6 +701,33 @@ def test_an_end_where_f_prime_is_undefined_reads_the_slope_from_inside(f, lo, hi
     assert np.asarray(m.at_boundary).all()
 
 
+@pytest.mark.parametrize(
+    ("f", "lo", "hi"),
+    [
+        (lambda x: jnp.where(x == 0, 1e-3, jnp.sqrt(jnp.abs(x))), 0.0, 1.0),
+        (lambda x: jnp.where(x == 0, 1.0, x) + 0 * jnp.sqrt(jnp.abs(x)), 0.0, 1.0),
+        (lambda x: jnp.where(x == 0, 1.0, -x) + 0 * jnp.sqrt(jnp.abs(x)), -1.0, 0.0),
+    ],
+    ids=["sqrt, 1e-3 at 0", "x, 1 at 0", "-x, 1 at 0"],
+)
+def test_an_end_above_f_just_inside_is_no_minimum_whatever_f_prime_says(f, lo, hi, x64_or_not):
+    # f' a tolerance inside says f rises away from the end, but the end is a removable point
+    # above f there: f has no lowest point near it, and the end was reported.
+    assert len(find_minima(f, lo, hi, num=11)) == 0
+
+
+@pytest.mark.parametrize(
+    "f",
+    [lambda x: jnp.sqrt(jnp.abs(x - 5.2)), lambda x: -jnp.exp(-1 / (x - 5.2) ** 2)],
+    ids=["sqrt", "-exp(-1/x^2)"],
+)
+def test_a_window_ending_where_f_prime_is_undefined_is_searched(f, x64_or_not):
+    # The window around the run at 5.1 ends at 5.2, where f' is not finite: the padding of
+    # the packed grid (copies of its last point) was read as inside it, an IndexError.
+    m = find_minima_reached(f, np.array([5.1]), (-1.0, 1.0), num=201)
+    assert np.asarray(m.at_boundary).all() and len(m) == 2
+
+
 @pytest.mark.parametrize("num", [9, 17])  # both kinks on the grid, one or two cells apart
 def test_two_kinks_a_grid_cell_apart_are_each_a_minimum_not_the_slope_between(num, x64_or_not):
     # Probing for a flat stretch from the kink at 0 landed on the maximum at 0.125 (f' = 0
