@@ -789,7 +789,6 @@ def _undefined_slopes(
     """
     n = sum(sizes)  # past it, the padding of a packed grid: copies of its last point
     odd = np.flatnonzero(np.isfinite(values[:n]) & ~np.isfinite(g[:n]))  # few or none
-    slack = 16.0 * eps * max(1.0, largest)  # f's rounding, as _is_flat reads it
     if odd.size == 0:
         return g
     g = g.copy()
@@ -797,19 +796,18 @@ def _undefined_slopes(
     starts = stops - np.asarray(sizes)
     first, last = np.isin(odd, starts), np.isin(odd, stops - 1)
     for i in odd[~first & ~last]:
-        flat = [
-            j
+        if any(
+            g[j] == 0 and _is_flat(values, min(i, j), max(i, j), eps, largest)
             for j in (i - 1, i + 1)
-            if g[j] == 0 and _is_flat(values, *sorted((i, j)), eps, largest)
-        ]
-        if flat:
+        ):
             g[i] = 0.0
     i = odd[first | last]
     if i.size:
         way = np.where(first[first | last], 1.0, -1.0)
-        x = grid[i].astype(np.float64)
-        inside = (x + way * tol_f * np.maximum(1.0, np.abs(x))).astype(grid.dtype)
+        # Inwards from an end: within the grid, no clipping needed.
+        inside = (grid[i].astype(np.float64) + way * _reach(grid[i], tol_f)).astype(grid.dtype)
         v_in, g_in = _at_points(f, inside, grid.size)
+        slack = 16.0 * eps * max(1.0, largest)  # f's rounding, as _is_flat reads it
         with np.errstate(invalid="ignore"):
             take = np.isfinite(g_in) & (np.sign(g_in) != np.sign(g[i]))
             # f' inside says f rises away from the end, but f is lower there than at the
@@ -1347,7 +1345,7 @@ def _falls_past(
     there. Closer than the tolerance, f' is read to rounding only
     (:func:`_refined_minima`)."""
     x64 = x.astype(np.float64)
-    reach = np.maximum(_ulp(x), tol_f * np.maximum(1.0, np.abs(x64)))
+    reach = _reach(x, tol_f)
     with np.errstate(over="ignore"):  # past the largest float: clipped by _probe
         points = _probe(np.r_[x64 + reach, x64 - reach], x.dtype)
     n = x.size
@@ -1890,9 +1888,9 @@ def _search(
         # 0.25, the maximum between the kinks on the grid).
         rest = u[~kink]
         if rest.size:
-            x_u = grid[offset + rest].astype(np.float64)
-            step = tol_f * np.maximum(1.0, np.abs(x_u))
-            bv, bg = _at_points(f, np.r_[x_u - step, x_u + step].astype(grid.dtype), grid.size)
+            x_u = grid[offset + rest]
+            x64, step = x_u.astype(np.float64), _reach(x_u, tol_f)  # inside the grid: no clip
+            bv, bg = _at_points(f, np.r_[x64 - step, x64 + step].astype(grid.dtype), grid.size)
             n = rest.size
             with np.errstate(invalid="ignore"):
                 lone = (bg[:n] < 0) & (bg[n:] > 0) & (vs[rest] <= bv[:n]) & (vs[rest] <= bv[n:])
@@ -2274,6 +2272,12 @@ def _ulp(x: np.ndarray) -> np.ndarray:
         ulp = np.spacing(a).astype(np.float64)
     below = (a - np.nextafter(a, np.zeros_like(a))).astype(np.float64)
     return np.where(np.isfinite(ulp), ulp, below)
+
+
+def _reach(x: np.ndarray, tol_f: float) -> np.ndarray:
+    """The refinement's tolerance at ``x`` (float64): ``tol_f`` of ``max(1, |x|)``, or one
+    float where that is more (a ``tol`` below the float's own spacing)."""
+    return np.maximum(_ulp(x), tol_f * np.maximum(1.0, np.abs(x.astype(np.float64))))
 
 
 def _probe(points: np.ndarray, dtype: np.dtype) -> np.ndarray:
