@@ -27,7 +27,8 @@ run, and never replaced. Here an entry is written to a hidden temporary file bes
 renamed onto its name (:func:`_write_whole`), so a reader finds the whole entry or none, and
 an entry that fails to read, damaged or written by another run at once, is compiled afresh and
 written again whole (JAX's warning about the failed read is silenced, as that is the designed
-fall-back). A run killed while writing can leave only a hidden ``*.tmp`` file.
+fall-back). A run killed while writing can leave only a hidden ``*.tmp`` file, which the next
+run that writes that entry removes (POSIX: see :func:`jaxgd._npz.remove_stale_temps`).
 """
 
 from __future__ import annotations

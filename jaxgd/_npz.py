@@ -13,8 +13,10 @@ import contextlib
 import errno
 import math
 import os
+import re
 import secrets
 import stat
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,11 @@ from typing import IO
 import numpy as np
 
 from jaxgd._chunking import check_host_memory
+
+try:  # POSIX: a writer holds a lock on its temporary file while it writes (see create_temp)
+    import fcntl
+except ImportError:  # Windows: temporary files left by a killed writer stay
+    fcntl = None  # type: ignore[assignment]
 
 _NPY_MAGIC = b"\x93NUMPY"
 #: The first bytes of a zip archive (its first local file header), as every .npz begins.
@@ -66,10 +73,23 @@ def npz_name(path: Path) -> Path:
     return path if has_suffix(path.name) else path.with_name(path.name + ".npz")
 
 
+def _temp_prefix(path: Path) -> str:
+    """The start of every temporary name beside ``path``: a dot and (the first bytes of) its
+    name."""
+    return f".{os.fsdecode(os.fsencode(path.name)[:_TEMP_STEM])}."
+
+
 def temp_name(path: Path) -> Path:
     """A fresh temporary name beside ``path``: hidden, and not ending in ``.npz``."""
-    stem = os.fsencode(path.name)[:_TEMP_STEM]
-    return path.with_name(f".{os.fsdecode(stem)}.{secrets.token_hex(4)}.tmp")
+    return path.with_name(f"{_temp_prefix(path)}{secrets.token_hex(4)}.tmp")
+
+
+#: A temporary file this many seconds old that no writer holds a lock on was left by a writer
+#: killed outright (:func:`remove_stale_temps`). The age covers the moment between creating
+#: the file and locking it, and between closing it and renaming it onto its target.
+STALE_AFTER = 10.0
+
+_TEMP_TAIL = re.compile(r"[0-9a-f]{8}\.tmp")
 
 
 def make_folders(folder: Path) -> None:
@@ -142,16 +162,81 @@ def create_temp(path: Path) -> tuple[int, Path]:
     Its mode is what a plain ``open()`` gives, 0o666 less the umask (``tempfile.mkstemp``
     would give 0o600, which the file keeps when renamed onto ``path``). Returns the file
     descriptor and the path.
+
+    On POSIX the file is locked (``flock``) for as long as the descriptor, or another one
+    of the same open file, stays open, and any temporary file of ``path`` that a writer
+    killed outright left behind (SIGKILL, a power cut) is removed: see
+    :func:`remove_stale_temps`.
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for attempt in range(100):
         tmp = temp_name(path)
         try:
-            return os.open(tmp, flags, 0o666), tmp
+            fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
             if attempt == 99:
                 raise
+            continue
+        if fcntl is not None:
+            with contextlib.suppress(OSError):  # a file system without locks: none taken
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            remove_stale_temps(path)
+        return fd, tmp
     raise AssertionError("unreachable")
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove the temporary files of saves to ``path`` whose writers were killed outright.
+
+    A writer locks its temporary file (:func:`create_temp`) and removes it itself however it
+    stops, Ctrl-C and errors included; only a process killed outright (SIGKILL, a power cut)
+    leaves one, and the system releases its lock then. So a file beside ``path`` with a
+    temporary name of ``path`` (``.NAME.XXXXXXXX.tmp``, eight hex digits) that is a plain
+    file, at least :data:`STALE_AFTER` seconds old, and not locked by anyone is removed;
+    one a running save is writing is locked, and stays. Nothing else is touched, and
+    anything that cannot be looked at is left as it is. POSIX only (a no-op on Windows, or
+    on file systems without locks, where such files stay: delete them by hand).
+
+    Returns:
+        The files removed.
+    """
+    if fcntl is None:
+        return []
+    prefix = _temp_prefix(path)
+    removed = []
+    try:
+        with os.scandir(path.parent) as entries:
+            names = [
+                e.name
+                for e in entries
+                if e.name.startswith(prefix) and _TEMP_TAIL.fullmatch(e.name[len(prefix) :])
+            ]
+    except OSError:
+        return []
+    for name in names:
+        stale = path.with_name(name)
+        try:
+            fd = os.open(stale, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        except OSError:  # gone, a symlink, or not ours to read
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < STALE_AFTER:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # a live writer's (or no locks here): left alone
+                continue
+            # Still the same file at that name (not renamed onto its target meanwhile).
+            now = os.stat(stale, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+                os.unlink(stale)
+                removed.append(stale)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return removed
 
 
 #: errno values saying the disk, the user's quota or the file-size limit is full.
@@ -170,10 +255,14 @@ def replacing(path: Path) -> Iterator[Path]:
     try:
         try:
             keep_mode(fd, path)
+            if fcntl is not None:  # the lock is held until the file is in place
+                yield tmp
+                os.replace(tmp, path)
         finally:
             os.close(fd)
-        yield tmp
-        os.replace(tmp, path)
+        if fcntl is None:  # Windows renames no file that is open
+            yield tmp
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -672,9 +672,11 @@ class SweepResult:
         folder, reach the disk, and only then replace ``path``, so a crash or a kill at any moment
         leaves the previous file intact. A process killed outright (SIGKILL, a power cut) while
         writing can leave that hidden file behind, partial or (killed just before the rename)
-        whole: :func:`jaxgd.load` refuses a partial one as damaged, and no later save removes
-        it (it may be another process's save under way); delete it when no save is running.
-        Ctrl-C and exceptions remove it. Replacing is a rename, which the folder's
+        whole: :func:`jaxgd.load` refuses a partial one as damaged. A save holds a lock on its
+        hidden file while it writes (POSIX), which the system drops when the process dies, so
+        the next save to the same path removes such a file once it is 10 s old and unlocked (a
+        save under way elsewhere keeps its own); on Windows, delete it by hand when no save is
+        running. Ctrl-C and exceptions remove it. Replacing is a rename, which the folder's
         permissions allow or refuse: a write-protected file (mode 0444) in a writable folder is
         replaced like any other (the new file keeps its mode); protect results by their folder.
         A ``path`` that is a symbolic link is written through: the file it points to is

@@ -166,6 +166,122 @@ def test_sigkill_during_save_leaves_the_old_file_whole(tmp_path):
         assert leftover.name.startswith(".") and leftover.suffix == ".tmp"
         with pytest.raises(ValueError, match="is not a saved SweepResult"):
             jaxgd.load(leftover)
+        _age(leftover)
+    # The next save to that path removes what the killed one left (it held a lock on it).
+    old.save(path)
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+# A writer that dies outright holding its temporary file (SIGKILL: no handler, no cleanup).
+WRITER = """
+import os, signal, sys, time
+from pathlib import Path
+from jaxgd import _npz
+fd, tmp = _npz.create_temp(Path(sys.argv[1]))
+os.write(fd, b"half an archive")
+print(tmp.name, flush=True)
+if sys.argv[2] == "die":
+    os.kill(os.getpid(), signal.SIGKILL)
+time.sleep(600)
+"""
+
+
+def _writer(path: Path, how: str) -> tuple[subprocess.Popen, Path]:
+    """A process that created a temporary file for ``path`` (and died, or waits); its name."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), how], stdout=subprocess.PIPE, env=env
+    )
+    ready, _, _ = select.select([proc.stdout], [], [], 120)
+    assert ready, "the writer never started"
+    name = proc.stdout.readline().decode().strip()
+    proc.stdout.close()
+    if how == "die":
+        proc.wait(60)
+        assert proc.returncode == -signal.SIGKILL
+    return proc, path.with_name(name)
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then), follow_symlinks=False)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="temporary files are locked on POSIX only")
+def test_a_save_removes_what_a_save_killed_outright_left(tmp_path):
+    from jaxgd import _npz
+
+    path = tmp_path / "run.npz"
+    _, left = _writer(path, "die")
+    assert left.exists() and left.name.startswith(".run.npz.") and left.suffix == ".tmp"
+    # Fresh, it may be a writer's that has not locked it yet: kept.
+    small().save(path)
+    assert left.exists()
+    # Not ours, whatever their age: another target's, other names, a symlink, a folder.
+    others = [
+        tmp_path / ".other.npz.0123abcd.tmp",
+        tmp_path / ".run.npz.0123ABCD.tmp",
+        tmp_path / ".run.npz.0123abcd.tmp.keep",
+        tmp_path / ".run.npz.123abcd.tmp",
+        tmp_path / "run.npz.0123abcd.tmp",
+    ]
+    for other in others:
+        other.write_bytes(b"keep")
+    outside = tmp_path / "outside.npz"
+    outside.write_bytes(b"keep")
+    link = tmp_path / ".run.npz.feedbeef.tmp"
+    link.symlink_to(outside)
+    folder = tmp_path / ".run.npz.0badf00d.tmp"
+    folder.mkdir()
+    for p in [left, *others, link, folder]:
+        _age(p)
+    assert _npz.STALE_AFTER <= 60
+    saved = small().save(path)
+    assert not left.exists()
+    assert_same(jaxgd.load(saved), small())
+    assert all(other.read_bytes() == b"keep" for other in others)
+    assert link.is_symlink() and outside.read_bytes() == b"keep" and folder.is_dir()
+    # Every way of writing in place cleans up after itself: the figures' and the cache's.
+    _, left = _writer(path, "die")
+    _age(left)
+    with _npz.replacing(path) as tmp:
+        tmp.write_bytes(b"whole")
+    assert not left.exists() and path.read_bytes() == b"whole"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="temporary files are locked on POSIX only")
+def test_a_save_leaves_the_temporary_file_of_a_save_still_running(tmp_path):
+    path = tmp_path / "run.npz"
+    proc, busy = _writer(path, "wait")
+    try:
+        _age(busy)  # however old: its writer holds it
+        small().save(path)
+        assert busy.read_bytes() == b"half an archive"
+    finally:
+        proc.kill()
+        proc.wait(60)
+    _age(busy)
+    small().save(path)
+    assert not busy.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz"]
+
+
+def test_without_locks_a_save_leaves_other_temporary_files_alone(tmp_path, monkeypatch):
+    """As on Windows: no lock says whose a temporary file is, so none is removed."""
+    from jaxgd import _npz
+
+    monkeypatch.setattr(_npz, "fcntl", None)
+    path = tmp_path / "run.npz"
+    left = tmp_path / ".run.npz.0123abcd.tmp"
+    left.write_bytes(b"half")
+    _age(left)
+    small().save(path)
+    with _npz.replacing(tmp_path / "fig.png") as tmp:
+        tmp.write_bytes(b"png")
+    assert left.read_bytes() == b"half"
+    assert_same(jaxgd.load(path), small())
+    assert (tmp_path / "fig.png").read_bytes() == b"png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [left.name, "fig.png", "run.npz"]
 
 
 def test_saved_file_has_the_usual_permissions(tmp_path):
