@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import jaxgd
@@ -893,7 +893,9 @@ def test_a_probe_on_a_nan_hole_in_a_wide_bracket_is_stepped_around(h, x64):
         assert inner.size >= 1
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.thorough
+@settings(max_examples=30, deadline=None)
+@example(c=7.0, lo=12.0, hi=107.0, num=3, kind="kink", x64=True)  # 64 ulp off before narrowing
 @given(
     c=st.floats(0.5, 100.0),
     lo=st.floats(12.0, 300.0),
@@ -991,6 +993,7 @@ def test_a_minimum_in_an_overflowing_cell_costs_no_compilation(compiles):
     np.testing.assert_allclose(np.asarray(m.x), [0.3], rtol=1e-6)
 
 
+@pytest.mark.thorough
 @given(
     c=st.floats(-10.0, 10.0),
     power=st.integers(66, 113),
