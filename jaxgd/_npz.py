@@ -232,8 +232,8 @@ def remove_stale_temps(path: Path) -> list[Path]:
             if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
                 os.unlink(stale)
                 removed.append(stale)
-        except OSError:
-            continue
+        except OSError:  # gone meanwhile, or not ours to remove
+            pass
         finally:
             os.close(fd)
     return removed
@@ -252,21 +252,22 @@ def replacing(path: Path) -> Iterator[Path]:
     path = target_of(path)
     make_folders(path.parent)
     fd, tmp = create_temp(path)
+    held = fcntl is not None  # open, so locked, until the file is in place
     try:
         try:
             keep_mode(fd, path)
-            if fcntl is not None:  # the lock is held until the file is in place
-                yield tmp
-                os.replace(tmp, path)
         finally:
-            os.close(fd)
-        if fcntl is None:  # Windows renames no file that is open
-            yield tmp
-            os.replace(tmp, path)
+            if not held:  # Windows renames no file that is open
+                os.close(fd)
+        yield tmp
+        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        if held:
+            os.close(fd)
 
 
 def write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
