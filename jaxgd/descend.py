@@ -23,7 +23,13 @@ from jaxgd._validate import (
     default_float,
     is_concrete,
 )
-from jaxgd.sweep import blame_theta_shape, refuse_empty, shape_of, theta_hint
+from jaxgd.sweep import (
+    blame_theta_shape,
+    check_function_for_ragged,
+    refuse_empty,
+    shape_of,
+    theta_hint,
+)
 
 __all__ = ["descend"]
 
@@ -179,7 +185,28 @@ def descend(
             "descend runs one optimizer; got a dict. Pass one (optimizer=optax.adam), or use "
             "jaxgd.sweep(..., optimizer={...}) to compare several in one call."
         )
-    shape = shape_of(x0, "x0", "a scalar or one point of shape (d,)")
+    try:
+        shape = shape_of(x0, "x0", "a scalar or one point of shape (d,)")
+    except ValueError:
+        # Uneven rows, so no shape to check f on: f that fails on every shape x0 could mean
+        # (a scalar, or a point of 1 to 8 coordinates) is named first, as the first argument.
+        try:  # a later argument's error: x0's comes first
+            ragged = _axes.prepare(
+                f=f,
+                fast=fast,
+                optimizer=optimizer,
+                hyperparams=hyperparams,
+                schedule=schedule,
+                params=params,
+                point=(),
+                dtype=dtype,
+                scalar=True,
+            )
+        except (TypeError, ValueError):
+            ragged = None
+        if ragged is not None:
+            check_function_for_ragged(f, [x0], dtype, _axes.theta_spec(ragged, scalar=True))
+        raise
     point = (int(shape[0]),) if len(shape) == 1 else ()
     axes = _axes.prepare(
         f=f,

@@ -188,7 +188,7 @@ def blame_theta_shape(
     ) from error
 
 
-def _check_function_for_ragged(f: Callable, starts: Any, dtype: np.dtype, theta: Any) -> None:
+def check_function_for_ragged(f: Callable, starts: Any, dtype: np.dtype, theta: Any) -> None:
     """Raise ``f``'s own error where it fails whatever a point of the uneven sequence
     ``starts`` is: a scalar, a vector of 1 to 8 coordinates, or of as many as one of its
     entries has. ``f`` is the first argument, and a bad one (not differentiable, raising)
@@ -296,7 +296,7 @@ def _checked(
     try:
         shape = shape_of(starts, "starts", "a scalar, (S,) scalar starts or (S, d) points of R^d")
     except ValueError:
-        _check_function_for_ragged(f, starts, dtype, _axes.theta_spec(axes))
+        check_function_for_ragged(f, starts, dtype, _axes.theta_spec(axes))
         raise
     if len(shape) > 2:
         raise ValueError(

@@ -281,6 +281,45 @@ def test_an_empty_x0_is_named_not_f(x0):
         jaxgd.descend(_bowl, x0, 0.1, 3)
 
 
+_UNEVEN_X0 = [[[-2.5], 1.0], [1.0, [1.0, 2.0]], [[1.0, 2.0], [3.0]]]
+
+
+@pytest.mark.parametrize("x0", _UNEVEN_X0)
+@pytest.mark.parametrize(
+    ("f", "error", "says"),
+    [
+        (lambda x: x > 0, TypeError, r"^f returns bool values"),
+        (
+            lambda x: jax.lax.while_loop(
+                lambda c: c[0] < 2, lambda c: (c[0] + 1, c[1] * x), (0, x)
+            )[1],
+            TypeError,
+            r"^f cannot be differentiated",
+        ),
+    ],
+    ids=["bool", "not-differentiable"],
+)
+def test_a_bad_f_is_named_before_an_uneven_x0(f, error, says, x0):
+    # f is the first argument: one that fails on any shape x0 could mean is named, as
+    # jaxgd.sweep names it before uneven starts; the uneven x0 came first.
+    with pytest.raises(error, match=says):
+        jaxgd.descend(f, x0, 0.1, 3)
+
+
+@pytest.mark.parametrize("x0", _UNEVEN_X0)
+@pytest.mark.parametrize(
+    "f", [jnp.sin, lambda p: jnp.sum(p**2), _bowl], ids=["scalar", "any-vector", "R^2"]
+)
+def test_an_uneven_x0_is_named_where_f_takes_one_of_its_shapes(f, x0):
+    with pytest.raises(ValueError, match=r"^x0 must be .* uneven lengths"):
+        jaxgd.descend(f, x0, 0.1, 3)
+
+
+def test_an_uneven_x0_is_named_before_a_bad_later_argument():
+    with pytest.raises(ValueError, match=r"^x0 must be .* uneven lengths"):
+        jaxgd.descend(jnp.sin, [[1.0], 2.0], 0.1, 3, optimizer="adam")
+
+
 def _wavy(x):
     return jnp.sin(x) * jnp.exp(-0.05 * x**2) + 0.01 * x**2
 

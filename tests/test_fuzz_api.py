@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import jaxgd
@@ -233,6 +233,13 @@ FUZZ = settings(
     x0=argument(STARTS, GOOD_AXIS, BAD_AXIS, scalar_kinds=GOOD_SCALAR, scalar=True),
     rate=argument(RATES, GOOD_AXIS, BAD_RATES, scalar_kinds=GOOD_SCALAR, scalar=True),
     epochs=argument(EPOCHS, GOOD_EPOCHS, BAD_EPOCHS, scalar_kinds=GOOD_COUNT, scalar=True),
+)
+# A bad f and an uneven x0: x0's shape was read first (f is checked on it) and x0 named.
+@example(
+    fn=(BAD_F["bool"], None),
+    x0=([[-2.5], 1.0], None),
+    rate=([[0.0]], None),
+    epochs=(10**30, None),
 )
 def test_descend_gives_the_reference_or_names_the_bad_argument(fn, x0, rate, epochs):
     (f, case), args = fn, {"x0": x0, "learning_rate": rate, "epochs": epochs}
