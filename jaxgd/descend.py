@@ -185,40 +185,31 @@ def descend(
             "descend runs one optimizer; got a dict. Pass one (optimizer=optax.adam), or use "
             "jaxgd.sweep(..., optimizer={...}) to compare several in one call."
         )
-    try:
-        shape = shape_of(x0, "x0", "a scalar or one point of shape (d,)")
-    except ValueError:
-        # Uneven rows, so no shape to check f on: f that fails on every shape x0 could mean
-        # (a scalar, or a point of 1 to 8 coordinates) is named first, as the first argument.
-        try:  # a later argument's error: x0's comes first
-            ragged = _axes.prepare(
-                f=f,
-                fast=fast,
-                optimizer=optimizer,
-                hyperparams=hyperparams,
-                schedule=schedule,
-                params=params,
-                point=(),
-                dtype=dtype,
-                scalar=True,
-            )
-        except (TypeError, ValueError):
-            ragged = None
-        if ragged is not None:
-            check_function_for_ragged(f, [x0], dtype, _axes.theta_spec(ragged, scalar=True))
-        raise
-    point = (int(shape[0]),) if len(shape) == 1 else ()
-    axes = _axes.prepare(
+    prepare = partial(
+        _axes.prepare,
         f=f,
         fast=fast,
         optimizer=optimizer,
         hyperparams=hyperparams,
         schedule=schedule,
         params=params,
-        point=point,
         dtype=dtype,
         scalar=True,
     )
+    try:
+        shape = shape_of(x0, "x0", "a scalar or one point of shape (d,)")
+    except ValueError:
+        # Uneven rows, so no shape to check f on: f that fails on every shape x0 could mean
+        # (a scalar, or a point of 1 to 8 coordinates) is named first, as the first argument.
+        try:
+            ragged = prepare(point=())
+        except (TypeError, ValueError):  # a later argument's error: x0's comes first
+            pass
+        else:
+            check_function_for_ragged(f, [x0], dtype, _axes.theta_spec(ragged, scalar=True))
+        raise
+    point = (int(shape[0]),) if len(shape) == 1 else ()
+    axes = prepare(point=point)
     theta = _axes.theta_spec(axes, scalar=True)
     if 0 in shape:  # before f is checked on it: f(x) on no coordinates fails, blamed on f
         message = (
