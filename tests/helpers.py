@@ -180,6 +180,12 @@ UNSEEN = (
 UNSEEN_IDS = [c.name for c in UNSEEN]
 
 
+def not_differentiable(x):
+    """x**3 through a ``while_loop``, which reverse-mode AD cannot differentiate: an f that
+    fails on every shape, for the tests that a bad f is named first."""
+    return jax.lax.while_loop(lambda c: c[0] < 2, lambda c: (c[0] + 1, c[1] * x), (0, x))[1]
+
+
 def reference_descend(np_df: Callable, x0: float, rate: float, epochs: int) -> float:
     """The notebook's loop, in float64, with a hand-written derivative."""
     x = np.float64(x0)

@@ -33,6 +33,7 @@ from tests.helpers import (
     Case,
     assert_close,
     float32_tol,
+    not_differentiable,
     reference_descend,
     reference_sweep,
 )
@@ -52,10 +53,6 @@ GOOD_F = [
 ]
 
 
-def _while(x):
-    return jax.lax.while_loop(lambda c: c[0] < 2, lambda c: (c[0] + 1, c[1] * x), (0, x))[1]
-
-
 def _raises(x):
     return x * (1 / 0)
 
@@ -67,7 +64,7 @@ BAD_F = {
     "not-callable": "sin",
     "two-arguments": lambda x, y: x * y,
     "vector": lambda x: jnp.stack([x, x]),
-    "not-differentiable": _while,
+    "not-differentiable": not_differentiable,
     "raises": _raises,
     "complex": lambda x: x**2 + 0j,
     "integer": lambda x: jnp.int32(1),

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 import jaxgd
 from jaxgd import _chunking
-from tests.helpers import CASE_IDS, CASES, assert_close, float32_tol, reference_sweep
+from tests.helpers import (
+    CASE_IDS,
+    CASES,
+    assert_close,
+    float32_tol,
+    not_differentiable,
+    reference_sweep,
+)
 
 EPOCHS = (0, 7, 3, 50, 17, 17, 1)  # unsorted, a duplicate, zero
 
@@ -345,16 +352,12 @@ def test_traced_float_epochs_are_refused_under_jit():
     )
 
 
-def _not_differentiable(x):
-    return jax.lax.while_loop(lambda c: c[0] < 2, lambda c: (c[0] + 1, c[1] * x), (0, x))[1]
-
-
 @pytest.mark.parametrize("starts", [[[-2.5], 1.0], [1.0, [1.0, 2.0]], [[1.0, 2.0], [3.0]]])
 def test_a_bad_f_is_named_before_uneven_starts(starts):
     # f is the first argument: an f that fails on any shape a point could have is named,
     # not the uneven starts, whose shape f would otherwise be checked on.
     with pytest.raises(TypeError, match=r"^f cannot be differentiated"):
-        jaxgd.sweep(_not_differentiable, starts, 0.1, 3)
+        jaxgd.sweep(not_differentiable, starts, 0.1, 3)
 
 
 @pytest.mark.parametrize(
