@@ -33,6 +33,66 @@ from jaxgd._validate import (
 
 __all__ = ["Minima", "find_minima", "find_minima_reached"]
 
+
+def _solver_compile_options(jaxlib_version: str | None = None) -> dict[str, Any]:
+    """XLA options for the compiled Newton searches of the minima (1-D and d-D).
+
+    XLA:CPU compiles a program's fusions with its MLIR fusion emitters by default. The
+    searches are long programs (Newton steps, line searches, eigen-decompositions: 60 to 90
+    fusions for :func:`jaxgd.find_minima_nd` in 2-D), compiled anew for each ``f`` and run
+    once; with XLA's older emitters (``xla_cpu_use_fusion_emitters=False``) they compile in
+    about half the time (``find_minima_nd`` in 2-D 0.6 to 0.9 s against 0.4 s, the 1-D
+    refinement 0.16 to 0.21 s against 0.09 to 0.13 s, jaxlib 0.10.2) and run as fast (within
+    10%). The answers agree to rounding: the 1-D searches bit for bit (60 random functions
+    in float32 and float64), the d-D ones to a few ulps of ``x`` (the compiled arithmetic is
+    ordered differently). The option is set per program (``jax.jit``'s ``compiler_options``),
+    never globally; only the CPU reads it. It is given for the jaxlib releases where it was
+    measured (0.8 to 0.10); elsewhere XLA's defaults stand, as an option XLA no longer knows
+    would refuse to compile.
+
+    Args:
+        jaxlib_version: the release to decide for; default the installed jaxlib's.
+    """
+    if jaxlib_version is None:
+        import jaxlib
+
+        jaxlib_version = jaxlib.__version__
+    parts = jaxlib_version.split(".")[:2]
+    if len(parts) < 2 or not all(p.isdigit() for p in parts):
+        return {}
+    return (
+        {"xla_cpu_use_fusion_emitters": False}
+        if (0, 8) <= tuple(map(int, parts)) <= (0, 10)
+        else {}
+    )
+
+
+#: :func:`_solver_compile_options` for the installed jaxlib.
+_SOLVER_COMPILE_OPTIONS = _solver_compile_options()
+
+
+def _solver_jit(fun: Callable | None = None, **jit_kwargs: Any) -> Callable:
+    """``jax.jit`` with :data:`_SOLVER_COMPILE_OPTIONS` (a decorator, like ``jax.jit``).
+
+    JAX takes ``compiler_options`` only on a top-level call: one under a transformation's
+    trace (an f that closes over a ``grad`` tracer, say, which the searches refuse where
+    f's values are read) is compiled without them, as part of the caller's program.
+    """
+    if fun is None:
+        return partial(_solver_jit, **jit_kwargs)
+    plain = jax.jit(fun, **jit_kwargs)
+    if not _SOLVER_COMPILE_OPTIONS:
+        return plain
+    top = jax.jit(fun, compiler_options=_SOLVER_COMPILE_OPTIONS, **jit_kwargs)
+
+    @functools.wraps(fun)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return (plain if in_trace() else top)(*args, **kwargs)
+
+    call.lower = top.lower  # type: ignore[attr-defined]
+    return call
+
+
 _MIN_NUM = 3
 #: Grid points a search scans by default.
 _NUM = 10_001
@@ -137,7 +197,7 @@ class Minima:
         return self.value[self.global_index]
 
 
-@partial(jax.jit, static_argnums=0)
+@_solver_jit(static_argnums=0)
 def _refine_all(
     f: Callable, a: jax.Array, b: jax.Array, v_a: jax.Array, g_a: jax.Array, tol: float
 ) -> tuple[jax.Array, jax.Array]:

@@ -59,6 +59,7 @@ from jaxgd.minima import (
     _probe,
     _refuse_in_trace,
     _resolution_from,
+    _solver_jit,
     _ties,
     _ulp,
     on_host,
@@ -479,7 +480,7 @@ def _newton_run(f: Callable, x0: jax.Array, diameter: jax.Array) -> tuple[jax.Ar
     return x, fx, _norm(newton), lam[0], jnp.max(jnp.abs(lam)), curved, falls_first
 
 
-@partial(jax.jit, static_argnums=0)
+@_solver_jit(static_argnums=0)
 def _newton_all(
     f: Callable, unit: jax.Array, extra: jax.Array, bounds: jax.Array
 ) -> tuple[jax.Array, ...]:

@@ -2076,3 +2076,46 @@ def test_a_loose_tol_keeps_every_minimum(name, tol):
     assert m.at_boundary.tolist() == exact.at_boundary.tolist()
     scale = tol * np.maximum(1.0, np.abs(np.asarray(exact.x, np.float64)))
     assert np.all(np.abs(np.asarray(m.x, np.float64) - np.asarray(exact.x)) <= 2 * scale)
+
+
+@pytest.mark.parametrize(
+    ("version", "given"),
+    [
+        ("0.8.0", True),
+        ("0.9.1", True),
+        ("0.10.2", True),
+        ("0.10.2.dev20261201", True),
+        ("0.7.2", False),
+        ("0.11.0", False),
+        ("1.0.0", False),
+        ("0", False),
+        ("unknown", False),
+        ("0.x.1", False),
+    ],
+)
+def test_the_searches_older_emitters_only_for_the_jaxlib_releases_measured(version, given):
+    from jaxgd.minima import _solver_compile_options
+
+    options = _solver_compile_options(version)
+    assert options == ({"xla_cpu_use_fusion_emitters": False} if given else {})
+
+
+def _default_options(jitted):
+    """The same program as ``jitted``, compiled with XLA's default options."""
+    return jax.jit(jitted.__wrapped__, static_argnums=0)
+
+
+@pytest.mark.parametrize("name", ["notebook", "double_well", "rastrigin", "plateau"])
+def test_the_1d_search_gives_the_same_bits_as_with_xlas_default_options(
+    name, x64_or_not, monkeypatch
+):
+    # The refinement is compiled with XLA:CPU's older fusion emitters (half the compile
+    # time): its minima are those XLA's defaults give, bit for bit.
+    import jaxgd.minima as minima
+
+    f, (lo, hi) = getattr(fns, name), (-7.3, 6.1)
+    ours = find_minima(f, lo, hi)
+    monkeypatch.setattr(minima, "_refine_all", _default_options(minima._refine_all))
+    theirs = find_minima(lambda x: f(x), lo, hi)  # a new f: compiled afresh
+    for field in ("x", "value", "lo", "hi", "at_boundary", "resolution"):
+        np.testing.assert_array_equal(getattr(ours, field), getattr(theirs, field), err_msg=field)

@@ -958,3 +958,24 @@ def test_sums_of_gaussian_wells_have_a_minimum_in_each(
         assert np.min(np.max(np.abs(x - w), axis=1)) <= 1e-8 * size + 1e-11 * shift, (w, x)
     deepest = want[np.argmax(p[:, 0])]
     assert np.asarray(got.global_)[np.argmin(np.max(np.abs(x - deepest), axis=1))]
+
+
+@pytest.mark.parametrize("name", ["peaks", "rosenbrock", "himmelblau", "rastrigin", "beale"])
+def test_the_search_agrees_with_xlas_default_options_to_rounding(name, x64_or_not, monkeypatch):
+    # The search is compiled with XLA:CPU's older fusion emitters (half the compile time):
+    # the same minima as with XLA's defaults, to a few ulps (the arithmetic is ordered
+    # differently), found from the same starts.
+    import jaxgd.minima_nd as minima_nd
+
+    f = getattr(fns2, name)
+    bounds = [(-2.5, 3.5), (-3.0, 3.0)]
+    ours = find_minima_nd(f, bounds, grid=12)
+    default = jax.jit(minima_nd._newton_all.__wrapped__, static_argnums=0)
+    monkeypatch.setattr(minima_nd, "_newton_all", default)
+    theirs = find_minima_nd(lambda p: f(p), bounds, grid=12)  # a new f: compiled afresh
+    eps = float(jnp.finfo(ours.x.dtype).eps)
+    assert ours.x.shape == theirs.x.shape
+    np.testing.assert_allclose(ours.x, theirs.x, rtol=16 * eps, atol=16 * eps)
+    scale = max(1.0, float(np.max(np.abs(ours.value), initial=0.0)))
+    np.testing.assert_allclose(ours.value, theirs.value, rtol=0, atol=64 * eps * scale)
+    np.testing.assert_array_equal(ours.global_, theirs.global_)
