@@ -38,17 +38,14 @@ def _solver_compile_options(jaxlib_version: str | None = None) -> dict[str, Any]
     """XLA options for the compiled Newton searches of the minima (1-D and d-D).
 
     XLA:CPU compiles a program's fusions with its MLIR fusion emitters by default. The
-    searches are long programs (Newton steps, line searches, eigen-decompositions: 60 to 90
-    fusions for :func:`jaxgd.find_minima_nd` in 2-D), compiled anew for each ``f`` and run
-    once; with XLA's older emitters (``xla_cpu_use_fusion_emitters=False``) they compile in
-    about half the time (``find_minima_nd`` in 2-D 0.6 to 0.9 s against 0.4 s, the 1-D
-    refinement 0.16 to 0.21 s against 0.09 to 0.13 s, jaxlib 0.10.2) and run as fast (within
-    10%). The answers agree to rounding: the 1-D searches bit for bit (60 random functions
-    in float32 and float64), the d-D ones to a few ulps of ``x`` (the compiled arithmetic is
-    ordered differently). The option is set per program (``jax.jit``'s ``compiler_options``),
-    never globally; only the CPU reads it. It is given for the jaxlib releases where it was
-    measured (0.8 to 0.10); elsewhere XLA's defaults stand, as an option XLA no longer knows
-    would refuse to compile.
+    searches are long programs (Newton steps, line searches, eigen-decompositions), compiled
+    anew for each ``f`` and run once; with XLA's older emitters
+    (``xla_cpu_use_fusion_emitters=False``) they compile in about half the time and run as
+    fast, the 1-D minima bit for bit, the d-D ones to a few ulps (docs/performance.md,
+    "Start-up", has the numbers). The option is set per program (``jax.jit``'s
+    ``compiler_options``), never globally; only the CPU reads it. It is given for the jaxlib
+    releases where it was measured (0.8 to 0.10); elsewhere XLA's defaults stand, as an
+    option XLA no longer knows would refuse to compile.
 
     Args:
         jaxlib_version: the release to decide for; default the installed jaxlib's.
@@ -89,7 +86,6 @@ def _solver_jit(fun: Callable | None = None, **jit_kwargs: Any) -> Callable:
     def call(*args: Any, **kwargs: Any) -> Any:
         return (plain if in_trace() else top)(*args, **kwargs)
 
-    call.lower = top.lower  # type: ignore[attr-defined]
     return call
 
 

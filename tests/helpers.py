@@ -186,6 +186,12 @@ def not_differentiable(x):
     return jax.lax.while_loop(lambda c: c[0] < 2, lambda c: (c[0] + 1, c[1] * x), (0, x))[1]
 
 
+def with_xla_default_options(jitted):
+    """The program of a jitted function of ``f`` (static first argument) compiled with XLA's
+    default options, for comparing with the options jaxgd passes (``_solver_jit``)."""
+    return jax.jit(jitted.__wrapped__, static_argnums=0)
+
+
 def reference_descend(np_df: Callable, x0: float, rate: float, epochs: int) -> float:
     """The notebook's loop, in float64, with a hand-written derivative."""
     x = np.float64(x0)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import jaxgd
 import jaxgd.functions as fns
 from jaxgd.minima import Minima, _float_between, find_minima, find_minima_reached
+from tests.helpers import with_xla_default_options
 from tests.reference_functions import REFERENCE
 
 
@@ -2100,11 +2101,6 @@ def test_the_searches_older_emitters_only_for_the_jaxlib_releases_measured(versi
     assert options == ({"xla_cpu_use_fusion_emitters": False} if given else {})
 
 
-def _default_options(jitted):
-    """The same program as ``jitted``, compiled with XLA's default options."""
-    return jax.jit(jitted.__wrapped__, static_argnums=0)
-
-
 @pytest.mark.parametrize("name", ["notebook", "double_well", "rastrigin", "plateau"])
 def test_the_1d_search_gives_the_same_bits_as_with_xlas_default_options(
     name, x64_or_not, monkeypatch
@@ -2115,7 +2111,7 @@ def test_the_1d_search_gives_the_same_bits_as_with_xlas_default_options(
 
     f, (lo, hi) = getattr(fns, name), (-7.3, 6.1)
     ours = find_minima(f, lo, hi)
-    monkeypatch.setattr(minima, "_refine_all", _default_options(minima._refine_all))
+    monkeypatch.setattr(minima, "_refine_all", with_xla_default_options(minima._refine_all))
     theirs = find_minima(lambda x: f(x), lo, hi)  # a new f: compiled afresh
     for field in ("x", "value", "lo", "hi", "at_boundary", "resolution"):
         np.testing.assert_array_equal(getattr(ours, field), getattr(theirs, field), err_msg=field)

@@ -26,6 +26,7 @@ from jaxgd.minima_nd import (
     nearest_minimum_nd,
     random_starts_nd,
 )
+from tests.helpers import with_xla_default_options
 
 HIMMELBLAU = np.array(
     [
@@ -970,8 +971,7 @@ def test_the_search_agrees_with_xlas_default_options_to_rounding(name, x64_or_no
     f = getattr(fns2, name)
     bounds = [(-2.5, 3.5), (-3.0, 3.0)]
     ours = find_minima_nd(f, bounds, grid=12)
-    default = jax.jit(minima_nd._newton_all.__wrapped__, static_argnums=0)
-    monkeypatch.setattr(minima_nd, "_newton_all", default)
+    monkeypatch.setattr(minima_nd, "_newton_all", with_xla_default_options(minima_nd._newton_all))
     theirs = find_minima_nd(lambda p: f(p), bounds, grid=12)  # a new f: compiled afresh
     eps = float(jnp.finfo(ours.x.dtype).eps)
     assert ours.x.shape == theirs.x.shape
