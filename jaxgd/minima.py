@@ -1337,6 +1337,39 @@ def _zero_across(f: Callable, x: np.ndarray, far: np.ndarray, size: int) -> tupl
     return (g == 0).all(axis=1), points[rows, k], v[rows, k], g[rows, k]
 
 
+def _underflowed_past(
+    f: Callable,
+    edge: np.ndarray,
+    out: np.ndarray,
+    g_out: np.ndarray,
+    away: np.ndarray,
+    bound: np.ndarray,
+    scale: np.ndarray,
+    tiny: float,
+    size: int,
+) -> np.ndarray:
+    """Where f' past the ``edge`` of a flat stretch (going ``away`` from it) is below ``tiny``
+    because it underflowed: at ``out``, the first float past the edge (f' = ``g_out``), and
+    still one float of the searched interval's scale past the edge (``eps * scale``, no
+    farther than ``bound``). Near 0 floats are far finer than the interval's: the first float
+    past an edge at 0 is 1e-38 in float32, and f' of ``max(x, 0)**2`` there is that small
+    because x is, not because f' underflowed (one float of ``[-1, 1]`` away it is 2e-7: the
+    stretch is a flat minimum ending at 0). Elsewhere the two points are a few floats apart
+    and agree (``exp(-x**2)``'s underflow at -9.35)."""
+    below = np.abs(g_out.astype(np.float64)) < tiny
+    if not below.any():
+        return below
+    k = np.flatnonzero(below)
+    x = edge[k].astype(np.float64)
+    step = np.maximum(np.finfo(edge.dtype).eps * scale[k], np.abs(out[k] - x))
+    reach = np.abs(bound[k].astype(np.float64) - x)
+    probe = (x + away[k] * np.minimum(step, reach)).astype(edge.dtype)
+    _, g = _at_points(f, probe, size)
+    with np.errstate(invalid="ignore"):  # NaN there: no sign, as before
+        below[k] = ~(np.abs(g.astype(np.float64)) >= tiny)
+    return below
+
+
 def _past_edge(
     f: Callable,
     x: np.ndarray,
@@ -1574,7 +1607,8 @@ def _flat_from_ends(
     # As for a stretch from an end on the grid (_search): f' below the smallest normal over
     # epsilon past the edge has underflowed, and f keeps its slope through the stretch.
     tiny = float(np.finfo(grid.dtype).tiny / np.finfo(grid.dtype).eps) * max(1.0, largest)
-    underflow = wide & (np.abs(g_out.astype(np.float64)) < tiny)
+    scale = np.maximum(np.abs(x.astype(np.float64)), np.abs(bound))
+    underflow = wide & _underflowed_past(f, far, out, g_out, away, bound, scale, tiny, grid.size)
     if underflow.any():
         k = np.flatnonzero(underflow)
         underflow[k] &= ~_falls_into_end(f, grid, i[k], i[k] + away[k].astype(int))
@@ -2043,8 +2077,14 @@ def _search(
             # only because it is too small to hold, so f keeps the slope of that edge through
             # it and the end is the minimum, where float64 finds it (an end f rises away
             # from), not a flat minimum over the stretch.
-            underflow = (before == first) & (np.abs(g_out[k:]) < tiny) | (after == last) & (
-                np.abs(g_out[:k]) < tiny
+            # (One float of the interval past the edge, too: see _underflowed_past.)
+            scale = np.maximum(np.abs(grid[first]), np.abs(grid[last])).astype(np.float64)
+            scale = np.maximum(scale, np.abs(grid[sides]).reshape(2, k).max(axis=0))
+            ones = np.ones(k)
+            underflow = (before == first) & _underflowed_past(
+                f, edge[k:], out[k:], g_out[k:], ones, grid[after], scale, tiny, grid.size
+            ) | (after == last) & _underflowed_past(
+                f, edge[:k], out[:k], g_out[:k], -ones, grid[before], scale, tiny, grid.size
             )
         underflow &= ~(bad_lo | bad_hi | lower)
         # Unless f falls into the end from beyond it too: then f' changes sign across the
@@ -2470,7 +2510,10 @@ def find_minima(
     epsilon, times f's size on the grid where that is above 1: ``1e20 * exp(-x**2)``
     underflows where ``exp(-x**2)`` does), so the end is the minimum, flagged
     ``at_boundary``, as float64 finds it (descent in float32 stops anywhere on such a
-    stretch all the same: f' is 0 there).
+    stretch all the same: f' is 0 there). f' is read past the stretch's edge at the first
+    float and at one float of the interval's size: near 0 the two are far apart, and f' of
+    ``max(x, 0)**2`` on ``[-1, 1]`` is below that bound at 1e-38 only because x is (a flat
+    minimum on ``[-1, 0]``).
     Where f also falls into that end from beyond it (``x**20`` on ``[0, 1]``, where
     ``f'(0) = 0``), f' changes sign across the stretch, a stationary minimum lies on it, and
     the stretch stays a flat minimum.
