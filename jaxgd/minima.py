@@ -1339,6 +1339,7 @@ def _zero_across(f: Callable, x: np.ndarray, far: np.ndarray, size: int) -> tupl
 
 def _underflowed_past(
     f: Callable,
+    among: np.ndarray,
     edge: np.ndarray,
     out: np.ndarray,
     g_out: np.ndarray,
@@ -1348,15 +1349,16 @@ def _underflowed_past(
     tiny: float,
     size: int,
 ) -> np.ndarray:
-    """Where f' past the ``edge`` of a flat stretch (going ``away`` from it) is below ``tiny``
-    because it underflowed: at ``out``, the first float past the edge (f' = ``g_out``), and
+    """Where, ``among`` the stretches asked about, f' past the ``edge`` of a flat stretch (going
+    ``away`` from it) is below ``tiny`` because it underflowed: at ``out``, the first float
+    past the edge (f' = ``g_out``), and
     still one float of the searched interval's scale past the edge (``eps * scale``, no
     farther than ``bound``). Near 0 floats are far finer than the interval's: the first float
     past an edge at 0 is 1e-38 in float32, and f' of ``max(x, 0)**2`` there is that small
     because x is, not because f' underflowed (one float of ``[-1, 1]`` away it is 2e-7: the
     stretch is a flat minimum ending at 0). Elsewhere the two points are a few floats apart
     and agree (``exp(-x**2)``'s underflow at -9.35)."""
-    below = np.abs(g_out.astype(np.float64)) < tiny
+    below = among & (np.abs(g_out.astype(np.float64)) < tiny)
     if not below.any():
         return below
     k = np.flatnonzero(below)
@@ -1608,7 +1610,7 @@ def _flat_from_ends(
     # epsilon past the edge has underflowed, and f keeps its slope through the stretch.
     tiny = float(np.finfo(grid.dtype).tiny / np.finfo(grid.dtype).eps) * max(1.0, largest)
     scale = np.maximum(np.abs(x.astype(np.float64)), np.abs(bound))
-    underflow = wide & _underflowed_past(f, far, out, g_out, away, bound, scale, tiny, grid.size)
+    underflow = _underflowed_past(f, wide, far, out, g_out, away, bound, scale, tiny, grid.size)
     if underflow.any():
         k = np.flatnonzero(underflow)
         underflow[k] &= ~_falls_into_end(f, grid, i[k], i[k] + away[k].astype(int))
@@ -2077,15 +2079,22 @@ def _search(
             # only because it is too small to hold, so f keeps the slope of that edge through
             # it and the end is the minimum, where float64 finds it (an end f rises away
             # from), not a flat minimum over the stretch.
-            # (One float of the interval past the edge, too: see _underflowed_past.)
-            scale = np.maximum(np.abs(grid[first]), np.abs(grid[last])).astype(np.float64)
-            scale = np.maximum(scale, np.abs(grid[sides]).reshape(2, k).max(axis=0))
-            ones = np.ones(k)
-            underflow = (before == first) & _underflowed_past(
-                f, edge[k:], out[k:], g_out[k:], ones, grid[after], scale, tiny, grid.size
-            ) | (after == last) & _underflowed_past(
-                f, edge[:k], out[:k], g_out[:k], -ones, grid[before], scale, tiny, grid.size
+            # (One float of the interval past the edge, too: see _underflowed_past.) The edge
+            # away from the end: the high one of a stretch from the low end, and the other way.
+            scale = np.maximum(np.abs(grid[before]), np.abs(grid[after])).astype(np.float64)
+            past = _underflowed_past(
+                f,
+                np.r_[before == first, after == last],
+                np.r_[edge[k:], edge[:k]],
+                np.r_[out[k:], out[:k]],
+                np.r_[g_out[k:], g_out[:k]],
+                np.r_[np.ones(k), -np.ones(k)],
+                grid[np.r_[after, before]],
+                np.r_[scale, scale],
+                tiny,
+                grid.size,
             )
+            underflow = past[:k] | past[k:]
         underflow &= ~(bad_lo | bad_hi | lower)
         # Unless f falls into the end from beyond it too: then f' changes sign across the
         # underflowed stretch, a stationary minimum lies somewhere on it (x**20 on [0, 1],

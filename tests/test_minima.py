@@ -1372,15 +1372,15 @@ def test_a_stationary_minimum_at_an_end_where_f_underflows_stays_stationary(
 
 @pytest.mark.parametrize("power", [2, 3, 4, 5])
 @pytest.mark.parametrize(
-    ("f", "lo", "hi", "flat"),
+    ("f", "lo", "hi", "end"),
     [
-        (lambda x, p: jnp.maximum(x, 0.0) ** p, -1.0, 1.0, (-1.0, 0.0)),
-        (lambda x, p: jnp.maximum(-x, 0.0) ** p, -1.0, 2.0, (0.0, 2.0)),
-        (lambda x, p: jnp.maximum(x, 0.0) ** p, -3.0, 0.5, (-3.0, 0.0)),
+        (lambda x, p: jnp.maximum(x, 0.0) ** p, -1.0, 1.0, -1.0),
+        (lambda x, p: jnp.maximum(-x, 0.0) ** p, -1.0, 2.0, 2.0),
+        (lambda x, p: jnp.maximum(x, 0.0) ** p, -3.0, 0.5, -3.0),
     ],
     ids=["from lo", "from hi", "from lo, wider"],
 )
-def test_a_flat_stretch_from_an_end_to_0_is_a_flat_minimum(f, lo, hi, flat, power, x64_or_not):
+def test_a_flat_stretch_from_an_end_to_0_is_a_flat_minimum(f, lo, hi, end, power, x64_or_not):
     # f = 0 from the end to 0, then f' = p x**(p-1) rises out of 0. The first floats past 0
     # are 1e-38 and less, where f' is that small because x is: it was taken for f'
     # underflowed past the stretch, the end alone was the minimum (lo == hi), and runs
@@ -1388,12 +1388,11 @@ def test_a_flat_stretch_from_an_end_to_0_is_a_flat_minimum(f, lo, hi, flat, powe
     m = find_minima(lambda x: f(x, power), lo, hi)
     assert len(m) == 1 and m.at_boundary.tolist() == [False]
     assert float(m.value[0]) == 0.0
-    end = flat[0] if flat[0] in (lo, hi) else flat[1]
-    edge = flat[1] if end == flat[0] else flat[0]
-    assert float(m.lo[0] if end == lo else m.hi[0]) == end
-    assert abs(float(m.hi[0] if end == lo else m.lo[0]) - edge) <= 1e-9
-    assert float(m.x[0]) == pytest.approx((flat[0] + flat[1]) / 2, abs=1e-6)
-    resting = np.linspace(flat[0], flat[1], 7)[1:-1]
+    at_end, at_zero = (m.lo[0], m.hi[0]) if end == lo else (m.hi[0], m.lo[0])
+    assert float(at_end) == end
+    assert abs(float(at_zero)) <= 1e-9
+    assert float(m.x[0]) == pytest.approx(end / 2, abs=1e-6)
+    resting = np.linspace(end, 0.0, 7)[1:-1]
     assert jaxgd.analysis.nearest_minimum(resting, m).tolist() == [0] * 5
 
 
