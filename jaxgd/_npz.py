@@ -433,10 +433,19 @@ class Reader:
             raise Invalid(
                 f"it holds none of a saved SweepResult's arrays (it has {sorted(have)[:8]})"
             )
-        if want - have:
-            raise Invalid(f"it lacks {sorted(want - have)}")
-        if have - want:
-            raise Invalid(f"it holds unexpected entries {sorted(have - want)}")
+        missing, extra = sorted(want - have), sorted(have - want)
+        if missing and extra:
+            # Lacking one name and holding another: the name was damaged, or another program
+            # wrote the archive; "lacks" alone read as if the data were simply not saved.
+            raise Invalid(
+                f"it lacks {missing} and holds unexpected entries {extra} in their place: "
+                "the archive is damaged or was not written by SweepResult.save; save the "
+                "result again"
+            )
+        if missing:
+            raise Invalid(f"it lacks {missing}")
+        if extra:
+            raise Invalid(f"it holds unexpected entries {extra}")
 
     def array(
         self,

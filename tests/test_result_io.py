@@ -460,6 +460,11 @@ BAD_FILES = {
     "coordinate length": ({"epochs": np.array([1, 2, 3])}, r"final has shape \(2, 2, 2\), but"),
     "entry missing": ({"value": None}, r"lacks \['value.npy'\]"),
     "entry extra": ({"extra": np.zeros(1)}, r"unexpected entries \['extra.npy'\]"),
+    "entry renamed": (
+        {"value": None, "valu\x01": np.ones((2, 2, 2), np.float32)},
+        r"lacks \['value.npy'\] and holds unexpected entries \['valu\\x01.npy'\] in their place: "
+        "the archive is damaged",
+    ),
     "unrelated npz": ("other", "none of a saved SweepResult's arrays"),
 }
 
