@@ -349,6 +349,24 @@ def _damage_is_invalid() -> Iterator[None]:
         raise Invalid(f"it is damaged or truncated ({type(e).__name__}: {e})") from e
 
 
+def refuse_entries(missing: set[str], extra: set[str], why_extra: str = "") -> None:
+    """Refuse an archive lacking the entries ``missing`` or holding the entries ``extra``
+    (names of members); ``why_extra`` follows the unexpected entries in the message."""
+    lacks, holds = sorted(missing), sorted(extra)
+    if lacks and holds:
+        # Lacking one name and holding another: the name was damaged, or another program
+        # wrote the archive; "lacks" alone read as if the data were simply not saved.
+        raise Invalid(
+            f"it lacks {lacks} and holds unexpected entries {holds}{why_extra} in their "
+            "place: the archive is damaged or was not written by SweepResult.save; save the "
+            "result again"
+        )
+    if lacks:
+        raise Invalid(f"it lacks {lacks}")
+    if holds:
+        raise Invalid(f"it holds unexpected entries {holds}{why_extra}")
+
+
 class Reader:
     """An open .npz archive whose members are read as checked NumPy arrays."""
 
@@ -433,19 +451,7 @@ class Reader:
             raise Invalid(
                 f"it holds none of a saved SweepResult's arrays (it has {sorted(have)[:8]})"
             )
-        missing, extra = sorted(want - have), sorted(have - want)
-        if missing and extra:
-            # Lacking one name and holding another: the name was damaged, or another program
-            # wrote the archive; "lacks" alone read as if the data were simply not saved.
-            raise Invalid(
-                f"it lacks {missing} and holds unexpected entries {extra} in their place: "
-                "the archive is damaged or was not written by SweepResult.save; save the "
-                "result again"
-            )
-        if missing:
-            raise Invalid(f"it lacks {missing}")
-        if extra:
-            raise Invalid(f"it holds unexpected entries {extra}")
+        refuse_entries(want - have, have - want)
 
     def array(
         self,

@@ -923,11 +923,11 @@ def _read(reader: _npz.Reader) -> SweepResult:
         raise _npz.Invalid(f"its metadata is not JSON ({type(e).__name__}: {e})") from None
     dims, function, optimizers, schedule, names, legacy = _metadata(meta)
     declared = {_PREFIX + n for n in names}
-    if stored - declared:
-        extra = sorted(f"{n}.npy" for n in stored - declared)
-        raise _npz.Invalid(f"it holds unexpected entries {extra} (not in metadata 'coords')")
-    if declared - stored:
-        raise _npz.Invalid(f"it lacks {sorted(f'{n}.npy' for n in declared - stored)}")
+    _npz.refuse_entries(
+        {f"{n}.npy" for n in declared - stored},
+        {f"{n}.npy" for n in stored - declared},
+        " (not in metadata 'coords')",
+    )
     arrays = {}
     lengths = {"optimizer": len(optimizers)}
     for dim in (*DIMS, *names):

@@ -679,6 +679,11 @@ FINAL = np.asarray(SAVED.final)
 BAD_2 = {
     "coords entry missing": ({"coords.b1": None}, r"lacks \['coords.b1.npy'\]"),
     "coords entry extra": ({"coords.b2": np.zeros(2)}, r"unexpected entries \['coords.b2.npy'\]"),
+    "coords entry renamed": (
+        {"coords.b1": None, "coords.b\x01": np.zeros(2)},
+        r"lacks \['coords.b1.npy'\] and holds unexpected entries \['coords.b\\x01.npy'\] \(not "
+        "in metadata 'coords'\\) in their place: the archive is damaged",
+    ),
     "coords not listed": ({"metadata": {"coords": ["b1", "param", "coord"]}}, "coords.eps.npy"),
     "coords not a list": ({"metadata": {"coords": "b1"}}, "metadata 'coords' is a str"),
     "coords repeat": ({"metadata": {"coords": ["b1", "b1"]}}, "distinct axis names"),
