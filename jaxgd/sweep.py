@@ -559,11 +559,11 @@ def sweep(
         and progress is None
         and fast_math is None
     )
-    if plain_call:
-        done = _repeat(f, starts, learning_rates, epochs)
+    given = (_host(starts), _host(learning_rates), _host(epochs)) if plain_call else None
+    if given is not None:
+        done = _repeat(f, given)
         if done is not None:
             return done
-    given = (starts, learning_rates, epochs)
     dtype, fast_default, axes, starts, learning_rates, epochs = _checked(
         f,
         starts,
@@ -612,10 +612,18 @@ def sweep(
         chunk_size is None
         and memory_budget is None
         and devices is None
-        and n_rules * _chunking.call_bytes(n_lanes, n_epochs, dtype.itemsize, width, carry, least)
-        <= _chunking.SMALL_CALL
-        and n_rules * cost * _run.lane_steps(n_lanes, last, least)
-        <= _chunking.work_budget(jax.devices()[0], fast_default)
+        and _one_small_call(
+            n_rules,
+            n_lanes,
+            n_epochs,
+            last,
+            dtype,
+            fast_default,
+            least,
+            cost=cost,
+            width=width,
+            carry=carry,
+        )
         and jax.local_device_count() == 1
     ):
         # Small enough for any device, and short: skip the planning, a measurable share of a
@@ -676,6 +684,39 @@ def sweep(
     return _result(outs, axes, starts, learning_rates, epochs, name, fast, xp=np)
 
 
+def _one_small_call(
+    n_rules: int,
+    n_lanes: int,
+    n_epochs: int,
+    last: int,
+    dtype: np.dtype,
+    fast: bool,
+    least: int,
+    *,
+    cost: int = 1,
+    width: int = 1,
+    carry: int = 0,
+) -> bool:
+    """Whether a sweep is small enough for any device and short enough for one call: then it
+    runs as one call without planning. ``last``: the largest epoch count."""
+    size = n_rules * _chunking.call_bytes(n_lanes, n_epochs, dtype.itemsize, width, carry, least)
+    if size > _chunking.SMALL_CALL:
+        return False
+    work = n_rules * cost * _run.lane_steps(n_lanes, last, least)
+    return work <= _chunking.work_budget(jax.devices()[0], fast)
+
+
+def _wait(out: tuple[jax.Array, ...], n_rules: int, n_lanes: int, last: int) -> None:
+    """Wait for the outputs of one call of :func:`_sweep_arrays` (``last``: its largest count)."""
+    # One execution's outputs are ready together: waiting on one is waiting on all.
+    if n_rules * _run.lane_steps(n_lanes, last) > _run.BLOCKING_WORK:
+        _run.wait(out[-1])
+    else:
+        # Waited on first: np.asarray of an array still being computed takes a slower path,
+        # each time (about 30 us an array, a third of a small sweep's call).
+        _run.wait_short(out[-1])
+
+
 #: Plain sweeps of one call that passed every check, by :func:`_signature`: a repeated call
 #: of the same kind (the notebook's grid swept again and again, in a study or a benchmark)
 #: checks only its values. The structural checks (tracing f, the kinds and shapes of the
@@ -727,7 +768,7 @@ def _host(value: Any) -> np.ndarray | None:
 
 def _remember(
     f: Callable,
-    given: tuple[Any, ...],
+    given: tuple[np.ndarray | None, ...],
     dtype: np.dtype,
     rules: tuple[_rule.Rule, ...],
     name: str,
@@ -737,7 +778,6 @@ def _remember(
     """Remember a plain sweep of scalar starts that ran as one small call, when its
     arguments (as :func:`_host` reads them) are arrays of real numbers of at most one
     dimension. Only what holds for any values of the same signature is kept."""
-    given = tuple(_host(a) for a in given)
     if not all(a is not None and a.dtype.kind in "fiu" and a.ndim <= 1 for a in given):
         return
     try:
@@ -757,9 +797,10 @@ def _remember(
         pass
 
 
-def _repeat(f: Callable, starts: Any, rates: Any, epochs: Any) -> SweepResult | None:
+def _repeat(f: Callable, given: tuple[np.ndarray | None, ...]) -> SweepResult | None:
     """A plain sweep whose signature :func:`_remember` kept, run with the checks of its
     values only; None where anything is unlike that, for the full path to run (and raise).
+    ``given``: the starts, rates and epochs as :func:`_host` reads them.
 
     The values pass here only where the full path accepts them as they are: finite starts
     and rates within the float dtype, rates >= 0, whole epoch counts within bounds and in
@@ -768,7 +809,7 @@ def _repeat(f: Callable, starts: Any, rates: Any, epochs: Any) -> SweepResult | 
     is wrong or plans the calls. The result is the full path's, bit for bit: the same casts,
     the same compiled call, the same views of its outputs.
     """
-    starts, rates, epochs = given = (_host(starts), _host(rates), _host(epochs))
+    starts, rates, epochs = given
     if starts is None or rates is None or epochs is None:
         return None
     try:
@@ -799,16 +840,10 @@ def _repeat(f: Callable, starts: Any, rates: Any, epochs: Any) -> SweepResult | 
     counts = counts.astype(int_dtype)
     n_starts, n_rates, n_epochs = x.shape[0], lr.shape[0], counts.shape[0]
     n_lanes = n_starts * n_rates
-    work = _run.lane_steps(n_lanes, int(last), least)
-    if work > _chunking.work_budget(jax.devices()[0], fast):
-        return None
-    if _chunking.call_bytes(n_lanes, n_epochs, dtype.itemsize, 1, 0, least) > _chunking.SMALL_CALL:
+    if not _one_small_call(1, n_lanes, n_epochs, int(last), dtype, fast, least):
         return None
     out = _sweep_arrays(rules, {"hp": (), "theta": None, "x": x, "lr": lr}, counts)
-    if work > _run.BLOCKING_WORK:
-        _run.wait(out[-1])
-    else:
-        _run.wait_short(out[-1])
+    _wait(out, 1, n_lanes, int(last))
     shape = (n_epochs, n_starts, n_rates)
     final, value, diverged = (
         np.asarray(a)[0, :n_epochs, :n_lanes].reshape(shape).transpose(1, 2, 0) for a in out
@@ -903,12 +938,6 @@ def _one_call(
     if device is not None:
         args = jax.device_put(args, device)
     out = _sweep_arrays(rules, *args)
-    # One execution's outputs are ready together: waiting on one is waiting on all.
-    if len(rules) * _run.lane_steps(n_lanes, int(epochs.max())) > _run.BLOCKING_WORK:
-        _run.wait(out[-1])
-    else:
-        # Waited on first: np.asarray of an array still being computed takes a slower path,
-        # each time (about 30 us an array, a third of a small sweep's call).
-        _run.wait_short(out[-1])
+    _wait(out, len(rules), n_lanes, int(epochs.max()))
     out = _cells(tuple(np.asarray(a) for a in out), n_lanes, order, np)
     return _result(out, axes, ax["x"], ax["lr"], epochs, name, fast, xp=np)
