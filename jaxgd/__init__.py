@@ -31,6 +31,7 @@ from jaxgd.minima import find_minima as find_minima
 from jaxgd.minima import find_minima_reached as find_minima_reached
 from jaxgd.result import SweepResult as SweepResult
 from jaxgd.result import load as load
+from jaxgd.sweep import release_memory as release_memory
 from jaxgd.sweep import sweep as sweep
 
 __version__ = "0.1.0"
@@ -77,6 +78,7 @@ __all__ = [
     "minima",
     "minima_nd",
     "random_starts",
+    "release_memory",
     "success_probability",
     "sweep",
 ]

@@ -337,16 +337,27 @@ def flat(xs: Any) -> Any:
     return xs.reshape(xs.shape[0], xs.shape[1] * xs.shape[2], *xs.shape[3:])
 
 
-def sweep_cells(rule: Rule, ax: LaneAxes, counts: jax.Array) -> tuple[jax.Array, ...]:
+def sweep_cells(
+    rule: Rule, ax: LaneAxes, counts: jax.Array, into: tuple[jax.Array, jax.Array] | None = None
+) -> tuple[jax.Array, ...]:
     """One rule's whole sweep as one traced computation: :func:`finish`'s arrays, a snapshot
     at each of ``counts``, which the caller has sorted (with NumPy, for concrete counts: the
     host's argsort also gives the order back), lanes in the C order of :func:`lane_arrays`,
-    padding lanes included."""
+    padding lanes included.
+
+    ``into``: buffers of the shapes of the first two outputs, (G, P, *point) and (G, P), to
+    write the snapshots into (donated by the caller, see :mod:`jaxgd._pool`). Every snapshot is
+    written, so what they held does not matter, and nothing is filled first.
+    """
     x, c = lane_arrays(ax)
     zero = jnp.zeros((), counts.dtype)
-    xs = jnp.zeros((counts.shape[0], *x.shape), x.dtype)
-    # Another fill than xs's: XLA would otherwise make one buffer of zeros and copy it.
-    vs = jnp.full((counts.shape[0], *x.shape[:2]), jnp.nan, x.dtype)
+    if into is not None:
+        xs = into[0].reshape(counts.shape[0], *x.shape)
+        vs = into[1].reshape(counts.shape[0], *x.shape[:2])
+    else:
+        xs = jnp.zeros((counts.shape[0], *x.shape), x.dtype)
+        # Another fill than xs's: XLA would otherwise make one buffer of zeros and copy it.
+        vs = jnp.full((counts.shape[0], *x.shape[:2]), jnp.nan, x.dtype)
     s = init(rule, x, c)
     *_, xs, vs = advance(rule, x, s, c, counts, zero, zero, counts[-1] + 1, xs, vs, whole=True)
     return flat(xs), flat(vs), finish(xs, vs)
