@@ -101,7 +101,10 @@ def contents(held):
 @pytest.mark.parametrize("hold", HOLDS.values(), ids=HOLDS.keys())
 def test_memory_anything_refers_to_is_never_written(hold, pooled):
     res = jaxgd.sweep(jnp.sin, STARTS, RATES, EPOCHS)
-    held = hold(res)
+    try:
+        held = hold(res)
+    except BufferError:  # NumPy 2.0 exports no read-only array over DLPack (2.1 does)
+        pytest.skip("this NumPy cannot export a read-only array over DLPack")
     want = contents(held)
     del res
     for k in range(4):  # other starts: another result in the same shapes
