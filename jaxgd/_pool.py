@@ -59,6 +59,7 @@ _ALONE = _counts((object(),))[0]
 
 
 def nbytes(specs: tuple[Spec, ...]) -> int:
+    """The bytes of arrays of ``specs``."""
     return sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in specs)
 
 
@@ -72,10 +73,16 @@ def _blank_fn(device: jax.Device | None):
     )
 
 
+def _key(specs: tuple[Spec, ...], device: jax.Device | None) -> tuple:
+    """What a kept result must match: shapes and dtypes, and the device (for None, the default
+    device, which ``jax.default_device`` may change)."""
+    return specs, device, jax.config.jax_default_device if device is None else None
+
+
 def take(specs: tuple[Spec, ...], device: jax.Device | None) -> tuple[jax.Array, ...]:
     """Buffers of ``specs`` on ``device`` (None: the default) for a call to consume: a kept
     result's that nothing else refers to, else new ones (zeros, in one small program)."""
-    key = (specs, device, jax.config.jax_default_device if device is None else None)
+    key = _key(specs, device)
     with _lock:
         for i, (k, arrays) in enumerate(_kept):
             if k == key and _counts(arrays) == [_ALONE] * len(arrays):
@@ -88,7 +95,7 @@ def keep(specs: tuple[Spec, ...], device: jax.Device | None, arrays: tuple[jax.A
     """Keep the outputs ``arrays`` of a call for a later one (the oldest kept is dropped)."""
     if nbytes(specs) > MAX_BYTES:
         return
-    key = (specs, device, jax.config.jax_default_device if device is None else None)
+    key = _key(specs, device)
     with _lock:
         _kept.append((key, arrays))
         del _kept[:-KEEP]
