@@ -22,6 +22,7 @@ it still reads, as a second guard.
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import threading
 from typing import Any
@@ -60,7 +61,7 @@ _ALONE = _counts((object(),))[0]
 
 def nbytes(specs: tuple[Spec, ...]) -> int:
     """The bytes of arrays of ``specs``."""
-    return sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in specs)
+    return sum(math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in specs)
 
 
 @functools.cache

@@ -46,18 +46,22 @@ def _sweep_arrays(rules: tuple[_rule.Rule, ...], ax: dict, counts: jax.Array):
     leading axis O: snapshot-major in the order of ``counts``, padding lanes included;
     :func:`_cells` and :func:`_result` make the caller's layout from them.
     """
-    outs = [_run.sweep_cells(rule, ax, counts) for rule in rules]
-    return tuple(jnp.stack(parts) for parts in zip(*outs, strict=True))
+    return _stacked_cells(rules, ax, counts)
 
 
 @partial(jax.jit, static_argnums=0, donate_argnums=3)
 def _sweep_into(rules: tuple[_rule.Rule, ...], ax: dict, counts: jax.Array, into: tuple):
     """:func:`_sweep_arrays` written into ``into``: buffers of its outputs' shapes, which the
     call consumes and whose memory its outputs are (see :mod:`jaxgd._pool`). The same bits."""
-    if len(rules) == 1:
-        outs = [_run.sweep_cells(rules[0], ax, counts, into=(into[0][0], into[1][0]))]
-    else:  # each rule's snapshots are stacked after: only the stacked outputs reuse memory
-        outs = [_run.sweep_cells(rule, ax, counts) for rule in rules]
+    return _stacked_cells(rules, ax, counts, into)
+
+
+def _stacked_cells(rules: tuple[_rule.Rule, ...], ax: dict, counts: Any, into: Any = None):
+    """Every rule's :func:`jaxgd._run.sweep_cells`, stacked. One rule writes its snapshots
+    into ``into`` where given; several are stacked after, and only the stacked outputs reuse
+    that memory."""
+    one = None if into is None or len(rules) > 1 else (into[0][0], into[1][0])
+    outs = [_run.sweep_cells(rule, ax, counts, into=one) for rule in rules]
     return tuple(jnp.stack(parts) for parts in zip(*outs, strict=True))
 
 
